@@ -1,0 +1,142 @@
+package io.mesh.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mesh.testing.FreePorts;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The product's run command, as a user runs it: {@code ./mesh up} starts every component and the demo
+ * backends, they are all ready, {@code ./mesh down} stops them, and nothing it started is left.
+ */
+class LocalRunnerIT {
+
+    @RegisterExtension
+    final ProcessHarness harness = new ProcessHarness().named("local-runner");
+
+    @Test
+    void upStartsEveryComponentAndTheDemoThenDownLeavesNothingRunning() throws Exception {
+        Path runDir = harness.workDir().resolve("run");
+        deleteRecursively(runDir);
+        Map<String, String> env = new HashMap<>();
+        env.put("MESH_RUN_DIR", runDir.toString());
+        Map<Component, Integer> monitoringPorts = new HashMap<>();
+        for (Component component : Component.values()) {
+            int port = FreePorts.next();
+            monitoringPorts.put(component, port);
+            env.put(component.envPrefix() + "MONITORING_PORT", Integer.toString(port));
+        }
+        int webPort = FreePorts.next();
+        int backendPort = FreePorts.next();
+        env.put("MESH_DEMO_WEB_PORT", Integer.toString(webPort));
+        env.put("MESH_DEMO_BACKEND_PORT", Integer.toString(backendPort));
+
+        List<Long> started = new ArrayList<>();
+        try {
+            assertEquals(0, runner(env, "up"), "./mesh up failed");
+            started.addAll(recordedPids(runDir));
+            assertEquals(Component.values().length + 2, started.size(), "one pid per component and demo backend");
+
+            for (Component component : Component.values()) {
+                URI ready = URI.create("http://127.0.0.1:" + monitoringPorts.get(component) + "/q/health/ready");
+                HttpResponse<String> response = harness.get(ready);
+                assertEquals(200, response.statusCode(), component + " is not ready: " + response.body());
+                assertTrue(response.body().contains("\"UP\""), response.body());
+            }
+            assertDemoAnswers(webPort, "web");
+            assertDemoAnswers(backendPort, "backend");
+
+            assertEquals(0, runner(env, "status"), "./mesh status reports a process that is not ready");
+            String status = Files.readString(harness.workDir().resolve("logs/mesh-status.log"));
+            assertTrue(status.contains("pilot") && status.contains("ready"), status);
+        } finally {
+            assertEquals(0, runner(env, "down"), "./mesh down failed");
+        }
+
+        for (long pid : started) {
+            ProcessHandle.of(pid).ifPresent(process -> process.onExit().orTimeout(15, java.util.concurrent.TimeUnit.SECONDS).join());
+            assertTrue(ProcessHandle.of(pid).map(p -> !p.isAlive()).orElse(true), "pid " + pid + " is still running after down");
+        }
+        assertEquals(List.of(), processesWithRunDir(runDir), "processes started by ./mesh up are still running");
+        assertEquals(1, runner(env, "status"), "status must report stopped processes as not ready");
+    }
+
+    private int runner(Map<String, String> env, String command) throws InterruptedException {
+        ManagedProcess process = harness.startProcess("mesh-" + command,
+                List.of("bash", harness.projectRoot().resolve("mesh").toString(), command), env, harness.projectRoot());
+        int exit = process.awaitExit(Duration.ofMinutes(5));
+        System.out.printf("./mesh %s exited %d:%n%s%n", command, exit, process.logTail(40));
+        return exit;
+    }
+
+    private void assertDemoAnswers(int port, String name) throws Exception {
+        HttpResponse<String> response = harness.get(URI.create("http://127.0.0.1:" + port + "/hello"));
+        assertEquals(200, response.statusCode());
+        assertTrue(response.body().contains("\"served_by\":\"" + name + "\""), response.body());
+    }
+
+    private static List<Long> recordedPids(Path runDir) throws IOException {
+        List<Long> pids = new ArrayList<>();
+        try (Stream<Path> files = Files.list(runDir.resolve("pids"))) {
+            for (Path file : files.toList()) {
+                pids.add(Long.parseLong(Files.readString(file).trim().split("\\s+")[0]));
+            }
+        }
+        return pids;
+    }
+
+    /** Every live process whose environment names this run folder: what `up` started inherits it. */
+    private static List<String> processesWithRunDir(Path runDir) {
+        byte[] marker = ("MESH_RUN_DIR=" + runDir).getBytes(StandardCharsets.UTF_8);
+        List<String> found = new ArrayList<>();
+        ProcessHandle.allProcesses().filter(p -> p.pid() != ProcessHandle.current().pid()).forEach(p -> {
+            try {
+                byte[] environ = Files.readAllBytes(Path.of("/proc", Long.toString(p.pid()), "environ"));
+                if (contains(environ, marker)) {
+                    found.add(p.pid() + " " + p.info().commandLine().orElse("?"));
+                }
+            } catch (IOException | SecurityException e) {
+                // The process ended, or is not ours to read.
+            }
+        });
+        return found;
+    }
+
+    private static boolean contains(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i <= haystack.length - needle.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return true;
+        }
+        return false;
+    }
+
+    private static void deleteRecursively(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(path);
+            }
+        }
+    }
+}
