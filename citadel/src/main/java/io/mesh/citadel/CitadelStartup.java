@@ -12,8 +12,10 @@ class CitadelStartup {
 
     private static final Logger LOG = Logger.getLogger(CitadelStartup.class);
 
-    void onStart(@Observes StartupEvent event, CitadelConfig config,
+    void onStart(@Observes StartupEvent event, CitadelConfig config, CitadelRuntime runtime,
             @ConfigProperty(name = "quarkus.http.host") String host) {
-        LOG.infof("citadel listening: monitoring http://%s:%d (/q/health, /q/metrics)", host, config.monitoringPort());
+        LOG.infof("citadel listening (%s mode): CA gRPC+TLS %s:%d (istio.v1.auth.IstioCertificateService), "
+                + "monitoring http://%s:%d (/q/health, /q/metrics)", runtime.mode().name().toLowerCase(java.util.Locale.ROOT),
+                config.grpcHost(), runtime.grpcPort(), host, config.monitoringPort());
     }
 }

@@ -1,0 +1,121 @@
+package io.mesh.citadel.ca;
+
+import java.security.GeneralSecurityException;
+import java.security.PublicKey;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import org.bouncycastle.asn1.x509.AuthorityKeyIdentifier;
+
+/**
+ * Signs leaves with the current {@link IssuerMaterial}. The material is swapped atomically on rotation: a request
+ * reads the state once and signs with it, so in-flight requests finish with the issuer they started with and
+ * none fails. Thread-safe.
+ *
+ * <p>Invariants: serial numbers are never reused ({@link SerialNumbers}); a leaf never outlives its issuer's
+ * chain; the trust bundle always holds the current root, plus, after a rotation, the previous roots until they
+ * expire, so peers holding old leaves keep verifying during the overlap.
+ */
+public final class CertificateIssuer {
+
+    /** One consistent view: what signs, the roots peers should trust, and the per-issuer AKI computed once. */
+    private record State(IssuerMaterial material, List<X509Certificate> trustBundle, AuthorityKeyIdentifier aki) {
+    }
+
+    /** A leaf and what a peer needs to verify it: leaf → intermediates → root. */
+    public record IssuedChain(X509Certificate leaf, List<X509Certificate> chain) {
+    }
+
+    private final AtomicReference<State> state = new AtomicReference<>();
+    private final List<Consumer<List<X509Certificate>>> bundleListeners = new CopyOnWriteArrayList<>();
+    private final SerialNumbers serials = new SerialNumbers();
+    private final TtlPolicy ttlPolicy;
+    private final Clock clock;
+
+    public CertificateIssuer(IssuerMaterial material, TtlPolicy ttlPolicy, Clock clock)
+            throws GeneralSecurityException {
+        this.ttlPolicy = ttlPolicy;
+        this.clock = clock;
+        state.set(new State(material, List.of(material.root()), CertificateTemplates.authorityKeyId(material.certificate())));
+    }
+
+    /** Signs a leaf for {@code identity}; {@code requestedSeconds} is clamped by the TTL policy. */
+    public IssuedChain issue(PublicKey key, SpiffeId identity, long requestedSeconds) throws CaException {
+        return issue(key, identity, List.of(), List.of(), ttlPolicy.clamp(requestedSeconds));
+    }
+
+    /** Like {@link #issue(PublicKey, SpiffeId, long)}, with DNS and IP names: only for citadel's own cert. */
+    public IssuedChain issue(PublicKey key, SpiffeId identity, List<String> dnsNames, List<String> ipAddresses,
+            Duration ttl) throws CaException {
+        State current = state.get();
+        Instant now = clock.instant();
+        if (!current.material().validAt(now)) {
+            throw new CaException(CaException.Reason.UNAVAILABLE, "the CA certificate is not valid now");
+        }
+        Instant notAfter = now.plus(ttl);
+        if (notAfter.isAfter(current.material().expiry())) {
+            notAfter = current.material().expiry();
+        }
+        try {
+            X509Certificate leaf = CertificateTemplates.leaf(current.material(), key, identity, dnsNames, ipAddresses,
+                    now.minus(CertificateTemplates.BACKDATE), notAfter, serials.next(), current.aki());
+            List<X509Certificate> chain = new ArrayList<>(current.material().chain().size() + 1);
+            chain.add(leaf);
+            chain.addAll(current.material().chain());
+            return new IssuedChain(leaf, List.copyOf(chain));
+        } catch (GeneralSecurityException e) {
+            throw new CaException(CaException.Reason.UNAVAILABLE, "signing failed", e);
+        }
+    }
+
+    /**
+     * Makes {@code next} the signer. The new trust bundle is the new root first, then every earlier root that has
+     * not expired, so both old and new leaves verify during the overlap.
+     */
+    public void rotate(IssuerMaterial next) throws GeneralSecurityException {
+        AuthorityKeyIdentifier aki = CertificateTemplates.authorityKeyId(next.certificate());
+        Instant now = clock.instant();
+        State updated = state.updateAndGet(previous -> {
+            Set<X509Certificate> bundle = new LinkedHashSet<>();
+            bundle.add(next.root());
+            previous.trustBundle().stream().filter(r -> r.getNotAfter().toInstant().isAfter(now)).forEach(bundle::add);
+            return new State(next, List.copyOf(bundle), aki);
+        });
+        bundleListeners.forEach(l -> l.accept(updated.trustBundle()));
+    }
+
+    public IssuerMaterial material() {
+        return state.get().material();
+    }
+
+    /** The roots peers should trust, newest first. */
+    public List<X509Certificate> trustBundle() {
+        return state.get().trustBundle();
+    }
+
+    /** Called with the new bundle after every rotation (and once now), for root distribution. */
+    public void onTrustBundle(Consumer<List<X509Certificate>> listener) {
+        bundleListeners.add(listener);
+        listener.accept(trustBundle());
+    }
+
+    public boolean validNow() {
+        return state.get().material().validAt(clock.instant());
+    }
+
+    public Clock clock() {
+        return clock;
+    }
+
+    public TtlPolicy ttlPolicy() {
+        return ttlPolicy;
+    }
+}

@@ -1,0 +1,129 @@
+package io.mesh.citadel.ca;
+
+import java.io.IOException;
+import java.io.StringReader;
+import java.security.GeneralSecurityException;
+import java.security.PublicKey;
+import java.security.interfaces.RSAPublicKey;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.sec.SECObjectIdentifiers;
+import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.Extensions;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
+import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
+import org.bouncycastle.openssl.PEMParser;
+import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
+import org.bouncycastle.pkcs.PKCS10CertificationRequest;
+import org.bouncycastle.pkcs.PKCSException;
+import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequest;
+
+/**
+ * Checks a PEM CSR before anything is signed: it must parse, its signature must verify with its own key, and the
+ * key must be strong enough. Every refusal is {@link CaException.Reason#INVALID_REQUEST} and names the reason.
+ * It only reports which names the CSR asks for; whether the caller may have them is the service's decision.
+ */
+public final class CertificateRequests {
+
+    /** A CSR's requested names, as strings: URIs as-is, DNS names and IPs prefixed so they never equal a URI. */
+    public record CheckedRequest(PublicKey publicKey, List<String> requestedNames) {
+    }
+
+    /** The curves a workload key may use; anything else is refused as weak or unusual. */
+    private static final Map<ASN1ObjectIdentifier, String> ALLOWED_CURVES = Map.of(
+            SECObjectIdentifiers.secp256r1, "P-256",
+            SECObjectIdentifiers.secp384r1, "P-384");
+
+    private static final int MIN_RSA_BITS = 2048;
+
+    private CertificateRequests() {
+    }
+
+    public static CheckedRequest check(String pem) throws CaException {
+        PKCS10CertificationRequest csr = parse(pem);
+        SubjectPublicKeyInfo keyInfo = csr.getSubjectPublicKeyInfo();
+        checkKeyStrength(keyInfo);
+        PublicKey key;
+        try {
+            key = new JcaPKCS10CertificationRequest(csr).setProvider(BouncyCastle.PROVIDER).getPublicKey();
+        } catch (GeneralSecurityException | RuntimeException e) {
+            throw CaException.invalid("malformed CSR: unreadable public key");
+        }
+        if (key instanceof RSAPublicKey rsa && rsa.getModulus().bitLength() < MIN_RSA_BITS) {
+            throw CaException.invalid("weak key: RSA " + rsa.getModulus().bitLength() + " bits, at least "
+                    + MIN_RSA_BITS + " required");
+        }
+        try {
+            boolean valid = csr.isSignatureValid(new JcaContentVerifierProviderBuilder()
+                    .setProvider(BouncyCastle.PROVIDER).build(key));
+            if (!valid) {
+                throw CaException.invalid("bad CSR signature: it does not verify with the CSR's public key");
+            }
+        } catch (PKCSException | org.bouncycastle.operator.OperatorCreationException | RuntimeException e) {
+            throw CaException.invalid("bad CSR signature: it cannot be verified");
+        }
+        return new CheckedRequest(key, requestedNames(csr));
+    }
+
+    private static PKCS10CertificationRequest parse(String pem) throws CaException {
+        if (pem == null || pem.isBlank()) {
+            throw CaException.invalid("malformed CSR: the csr field is empty");
+        }
+        try (PEMParser parser = new PEMParser(new StringReader(pem))) {
+            Object o = parser.readObject();
+            if (o instanceof PKCS10CertificationRequest csr) {
+                return csr;
+            }
+            throw CaException.invalid("malformed CSR: no PEM CERTIFICATE REQUEST block");
+        } catch (IOException | RuntimeException e) {
+            throw CaException.invalid("malformed CSR: not valid PEM/DER");
+        }
+    }
+
+    private static void checkKeyStrength(SubjectPublicKeyInfo keyInfo) throws CaException {
+        AlgorithmIdentifier algorithm = keyInfo.getAlgorithm();
+        ASN1ObjectIdentifier type = algorithm.getAlgorithm();
+        if (X9ObjectIdentifiers.id_ecPublicKey.equals(type)) {
+            if (!(algorithm.getParameters() instanceof ASN1ObjectIdentifier curve)
+                    || !ALLOWED_CURVES.containsKey(curve)) {
+                throw CaException.invalid("weak key: EC curve " + algorithm.getParameters()
+                        + " is not allowed (use P-256 or P-384)");
+            }
+        } else if (!PKCSObjectIdentifiers.rsaEncryption.equals(type)) {
+            throw CaException.invalid("weak key: key type " + type + " is not allowed (use ECDSA P-256/P-384 or RSA)");
+        }
+    }
+
+    private static List<String> requestedNames(PKCS10CertificationRequest csr) throws CaException {
+        List<String> names = new ArrayList<>();
+        try {
+            var attributes = csr.getAttributes(PKCSObjectIdentifiers.pkcs_9_at_extensionRequest);
+            for (var attribute : attributes) {
+                for (var value : attribute.getAttrValues()) {
+                    GeneralNames sans = GeneralNames.fromExtensions(Extensions.getInstance(value),
+                            Extension.subjectAlternativeName);
+                    if (sans == null) {
+                        continue;
+                    }
+                    for (GeneralName name : sans.getNames()) {
+                        names.add(switch (name.getTagNo()) {
+                            case GeneralName.uniformResourceIdentifier -> name.getName().toString();
+                            case GeneralName.dNSName -> "dns:" + name.getName();
+                            case GeneralName.iPAddress -> "ip:" + name.getName();
+                            default -> "other:" + name.getTagNo();
+                        });
+                    }
+                }
+            }
+        } catch (RuntimeException e) {
+            throw CaException.invalid("malformed CSR: unreadable extension request");
+        }
+        return names;
+    }
+}

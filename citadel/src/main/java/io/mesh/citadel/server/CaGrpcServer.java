@@ -1,0 +1,74 @@
+package io.mesh.citadel.server;
+
+import io.grpc.Server;
+import io.grpc.ServerInterceptors;
+import io.grpc.netty.GrpcSslContexts;
+import io.grpc.netty.NettyServerBuilder;
+import io.mesh.citadel.client.BundleTrustManager;
+import io.mesh.citadel.client.RotatingKeyManager;
+import io.mesh.proto.ca.IstioCertificateServiceGrpc;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The CA's gRPC endpoint over TLS, a plain grpc-java Netty server rather than Quarkus' gRPC server.
+ *
+ * <p>Why: Quarkus configures its gRPC server's TLS from files or keystores fixed at startup, but this server's
+ * certificate is issued by citadel itself after startup and re-issued on rotation. Here the TLS context takes a
+ * {@link RotatingKeyManager} (our current serving certificate) and a {@link BundleTrustManager} (our current
+ * roots), so both rotate with no restart. Client certificates are optional: a caller renewing presents its mesh
+ * certificate and the handshake verifies it against our roots; a first-time caller presents none and sends a
+ * token. A certificate from any other root fails the handshake.
+ *
+ * <p>Calls run on a fixed pool, not the event loop, since a TokenReview is a blocking HTTP call; the pool is
+ * bounded so that a burst queues instead of spawning threads.
+ */
+public final class CaGrpcServer {
+
+    private final Server server;
+    private final ExecutorService executor;
+
+    public CaGrpcServer(String host, int port, CertificateService service, ServingCertificate serving,
+            BundleTrustManager trust, int threads) throws IOException {
+        SslContext ssl = GrpcSslContexts.configure(
+                SslContextBuilder.forServer(new RotatingKeyManager(serving::current)), SslProvider.JDK)
+                .trustManager(trust).clientAuth(ClientAuth.OPTIONAL).build();
+        AtomicInteger count = new AtomicInteger();
+        this.executor = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+            Thread t = new Thread(r, "citadel-ca-" + count.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        this.server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port)).sslContext(ssl)
+                .executor(executor)
+                .addService(ServerInterceptors.intercept(IstioCertificateServiceGrpc.bindService(service), new TransportCredentials()))
+                .build();
+    }
+
+    public CaGrpcServer start() throws IOException {
+        server.start();
+        return this;
+    }
+
+    /** The bound port (useful when configured as 0). */
+    public int port() {
+        return server.getPort();
+    }
+
+    public void stop() throws InterruptedException {
+        server.shutdown();
+        if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
+            server.shutdownNow();
+        }
+        executor.shutdownNow();
+    }
+}
