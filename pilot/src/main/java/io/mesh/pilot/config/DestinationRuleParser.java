@@ -1,0 +1,170 @@
+package io.mesh.pilot.config;
+
+import io.mesh.pilot.config.DestinationRule.ConnectionPool;
+import io.mesh.pilot.config.DestinationRule.LoadBalancer;
+import io.mesh.pilot.config.DestinationRule.OutlierDetection;
+import io.mesh.pilot.config.DestinationRule.Subset;
+import io.mesh.pilot.config.DestinationRule.Tls;
+import io.mesh.pilot.config.DestinationRule.TrafficPolicy;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/** Validates a DestinationRule as Istio does. */
+public final class DestinationRuleParser {
+    private DestinationRuleParser() {
+    }
+
+    public static DestinationRule parse(RawResource raw, Problems p) {
+        SpecReader r = new SpecReader(raw.spec(), "spec", p);
+        r.allow("host", "trafficPolicy", "subsets", "exportTo", "workloadSelector");
+        String host = r.requiredString("host");
+        if (host != null && !host.isEmpty()) {
+            String err = Hosts.check(host, true);
+            if (err != null) {
+                p.error("spec.host", err);
+            }
+        }
+        TrafficPolicy policy = policy(r.object("trafficPolicy"));
+        List<Subset> subsets = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        for (SpecReader s : r.list("subsets")) {
+            s.allow("name", "labels", "trafficPolicy");
+            String name = s.requiredString("name");
+            if (name != null && !names.add(name)) {
+                p.error(s.at("name"), "duplicate subset name \"" + name + "\"");
+            }
+            subsets.add(new Subset(name == null ? "" : name, s.stringMap("labels"), policy(s.object("trafficPolicy"))));
+        }
+        return new DestinationRule(raw.namespace(), raw.name(), host == null ? "" : host,
+                policy == null ? TrafficPolicy.NONE : policy, subsets);
+    }
+
+    static TrafficPolicy policy(SpecReader r) {
+        if (r == null) {
+            return null;
+        }
+        r.allow("loadBalancer", "connectionPool", "outlierDetection", "tls", "portLevelSettings", "tunnel",
+                "proxyProtocol");
+        return new TrafficPolicy(loadBalancer(r.object("loadBalancer")), pool(r.object("connectionPool")),
+                outlier(r.object("outlierDetection")), tls(r.object("tls")));
+    }
+
+    private static LoadBalancer loadBalancer(SpecReader r) {
+        if (r == null) {
+            return null;
+        }
+        r.allow("simple", "consistentHash", "localityLbSetting", "warmupDurationSecs", "warmup");
+        DestinationRule.Simple simple = DestinationRule.Simple.UNSPECIFIED;
+        String s = r.string("simple");
+        if (s != null) {
+            try {
+                simple = DestinationRule.Simple.valueOf(s);
+            } catch (IllegalArgumentException e) {
+                r.problems().error(r.at("simple"), "unknown load balancer \"" + s + "\"");
+            }
+        }
+        SpecReader ch = r.object("consistentHash");
+        if (ch == null) {
+            return new LoadBalancer(simple, null, null, false, null);
+        }
+        if (s != null) {
+            r.problems().error(r.path(), "only one of simple or consistentHash may be set");
+        }
+        ch.allow("httpHeaderName", "httpCookie", "useSourceIp", "httpQueryParameterName", "minimumRingSize",
+                "ringHash", "maglev");
+        String cookie = null;
+        SpecReader c = ch.object("httpCookie");
+        if (c != null) {
+            c.allow("name", "path", "ttl");
+            cookie = c.requiredString("name");
+        }
+        Boolean src = ch.bool("useSourceIp");
+        LoadBalancer lb = new LoadBalancer(simple, ch.string("httpHeaderName"), cookie, src != null && src,
+                ch.string("httpQueryParameterName"));
+        if (!lb.consistentHash()) {
+            r.problems().error(ch.path(), "one hash key (httpHeaderName, httpCookie, useSourceIp, "
+                    + "httpQueryParameterName) is required");
+        }
+        return lb;
+    }
+
+    private static ConnectionPool pool(SpecReader r) {
+        if (r == null) {
+            return null;
+        }
+        r.allow("tcp", "http");
+        SpecReader tcp = r.object("tcp");
+        SpecReader http = r.object("http");
+        Integer maxConnections = null;
+        java.time.Duration connectTimeout = null;
+        if (tcp != null) {
+            tcp.allow("maxConnections", "connectTimeout", "tcpKeepalive", "maxConnectionDuration", "idleTimeout");
+            maxConnections = positive(tcp, "maxConnections");
+            connectTimeout = tcp.duration("connectTimeout");
+        }
+        Integer pending = null;
+        Integer h2 = null;
+        Integer perConn = null;
+        Integer retries = null;
+        if (http != null) {
+            http.allow("http1MaxPendingRequests", "http2MaxRequests", "maxRequestsPerConnection", "maxRetries",
+                    "idleTimeout", "h2UpgradePolicy", "useClientProtocol", "maxConcurrentStreams");
+            pending = positive(http, "http1MaxPendingRequests");
+            h2 = positive(http, "http2MaxRequests");
+            perConn = nonNegative(http, "maxRequestsPerConnection");
+            retries = nonNegative(http, "maxRetries");
+        }
+        return new ConnectionPool(maxConnections, connectTimeout, pending, h2, perConn, retries);
+    }
+
+    private static OutlierDetection outlier(SpecReader r) {
+        if (r == null) {
+            return null;
+        }
+        r.allow("consecutive5xxErrors", "consecutiveGatewayErrors", "interval", "baseEjectionTime",
+                "maxEjectionPercent", "minHealthPercent", "consecutiveErrors", "splitExternalLocalOriginErrors",
+                "consecutiveLocalOriginFailures");
+        Integer max = r.integer("maxEjectionPercent");
+        if (max != null && (max < 0 || max > 100)) {
+            r.problems().error(r.at("maxEjectionPercent"), "must be between 0 and 100");
+        }
+        return new OutlierDetection(nonNegative(r, "consecutive5xxErrors"), nonNegative(r, "consecutiveGatewayErrors"),
+                r.duration("interval"), r.duration("baseEjectionTime"), max);
+    }
+
+    private static Tls tls(SpecReader r) {
+        if (r == null) {
+            return null;
+        }
+        r.allow("mode", "clientCertificate", "privateKey", "caCertificates", "credentialName", "subjectAltNames",
+                "sni", "insecureSkipVerify", "caCrl");
+        String m = r.string("mode");
+        DestinationRule.TlsMode mode = DestinationRule.TlsMode.DISABLE;
+        if (m != null) {
+            try {
+                mode = DestinationRule.TlsMode.valueOf(m);
+            } catch (IllegalArgumentException e) {
+                r.problems().error(r.at("mode"), "unknown TLS mode \"" + m + "\"");
+            }
+        }
+        return new Tls(mode, r.string("sni"), r.string("credentialName"), r.strings("subjectAltNames"));
+    }
+
+    private static Integer positive(SpecReader r, String f) {
+        Integer v = r.integer(f);
+        if (v != null && v < 1) {
+            r.problems().error(r.at(f), "must be at least 1");
+        }
+        return v;
+    }
+
+    private static Integer nonNegative(SpecReader r, String f) {
+        Integer v = r.integer(f);
+        if (v != null && v < 0) {
+            r.problems().error(r.at(f), "must not be negative");
+        }
+        return v;
+    }
+}

@@ -1,0 +1,78 @@
+package io.mesh.pilot.config;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/** Validates a Gateway as Istio does. */
+public final class GatewayParser {
+    private GatewayParser() {
+    }
+
+    public static Gateway parse(RawResource raw, Problems p) {
+        SpecReader r = new SpecReader(raw.spec(), "spec", p);
+        r.allow("selector", "servers");
+        List<Gateway.Server> servers = new ArrayList<>();
+        List<SpecReader> list = r.list("servers");
+        if (list.isEmpty()) {
+            p.error("spec.servers", "at least one server is required");
+        }
+        for (SpecReader s : list) {
+            s.allow("port", "bind", "hosts", "tls", "defaultEndpoint", "name");
+            SpecReader port = s.object("port");
+            int number = 0;
+            String protocol = "HTTP";
+            String portName = "";
+            if (port == null) {
+                p.error(s.at("port"), "is required");
+            } else {
+                port.allow("number", "name", "protocol", "targetPort");
+                Integer n = port.integer("number");
+                if (n == null || n < 1 || n > 65535) {
+                    p.error(port.at("number"), "must be between 1 and 65535");
+                } else {
+                    number = n;
+                }
+                String proto = port.string("protocol");
+                if (proto == null || !Set.of("HTTP", "HTTPS", "HTTP2", "GRPC", "TCP", "TLS").contains(proto)) {
+                    p.error(port.at("protocol"), "must be one of HTTP, HTTPS, HTTP2, GRPC, TCP, TLS");
+                } else {
+                    protocol = proto;
+                }
+                portName = port.string("name") == null ? "" : port.string("name");
+            }
+            List<String> hosts = s.strings("hosts");
+            if (hosts.isEmpty()) {
+                p.error(s.at("hosts"), "at least one host is required");
+            }
+            for (int i = 0; i < hosts.size(); i++) {
+                String h = hosts.get(i);
+                String host = h.contains("/") ? h.substring(h.indexOf('/') + 1) : h;
+                String err = Hosts.check(host, true);
+                if (err != null) {
+                    p.error(s.at("hosts") + "[" + i + "]", err);
+                }
+            }
+            Gateway.ServerTls tls = null;
+            SpecReader t = s.object("tls");
+            if (t != null) {
+                t.allow("mode", "credentialName", "httpsRedirect", "serverCertificate", "privateKey",
+                        "caCertificates", "subjectAltNames", "minProtocolVersion", "maxProtocolVersion",
+                        "cipherSuites", "credentialNames");
+                String mode = t.string("mode") == null ? "SIMPLE" : t.string("mode");
+                if (!Set.of("SIMPLE", "MUTUAL", "PASSTHROUGH", "ISTIO_MUTUAL", "AUTO_PASSTHROUGH",
+                        "OPTIONAL_MUTUAL").contains(mode)) {
+                    p.error(t.at("mode"), "unknown TLS mode \"" + mode + "\"");
+                }
+                Boolean redirect = t.bool("httpsRedirect");
+                tls = new Gateway.ServerTls(mode, t.string("credentialName"), redirect != null && redirect);
+            }
+            if (("HTTPS".equals(protocol) || "TLS".equals(protocol)) && (tls == null || (tls.credentialName() == null
+                    && !"PASSTHROUGH".equals(tls.mode()) && !"ISTIO_MUTUAL".equals(tls.mode())))) {
+                p.error(s.at("tls"), "an " + protocol + " server needs tls.credentialName (or mode PASSTHROUGH)");
+            }
+            servers.add(new Gateway.Server(s.string("name"), number, portName, protocol, hosts, tls));
+        }
+        return new Gateway(raw.namespace(), raw.name(), r.stringMap("selector"), servers);
+    }
+}

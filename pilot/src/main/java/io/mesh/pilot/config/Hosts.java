@@ -1,0 +1,46 @@
+package io.mesh.pilot.config;
+
+import java.util.regex.Pattern;
+
+/** Host name rules shared by the parsers, and how Istio resolves a short name in a namespace. */
+public final class Hosts {
+    private static final Pattern LABEL = Pattern.compile("[a-zA-Z0-9]([-a-zA-Z0-9_]{0,61}[a-zA-Z0-9])?");
+    public static final String DOMAIN_SUFFIX = "svc.cluster.local";
+
+    private Hosts() {
+    }
+
+    /** Returns an error message, or null when {@code host} is a valid (optionally wildcard) DNS name. */
+    public static String check(String host, boolean allowWildcard) {
+        if (host == null || host.isEmpty()) {
+            return "host must not be empty";
+        }
+        if (host.length() > 253) {
+            return "host \"" + host + "\" is longer than 253 characters";
+        }
+        String rest = host;
+        if (host.equals("*")) {
+            return allowWildcard ? null : "wildcard host \"*\" is not allowed here";
+        }
+        if (host.startsWith("*.")) {
+            if (!allowWildcard) {
+                return "wildcard host \"" + host + "\" is not allowed here";
+            }
+            rest = host.substring(2);
+        }
+        for (String label : rest.split("\\.", -1)) {
+            if (!LABEL.matcher(label).matches()) {
+                return "host \"" + host + "\" is not a valid DNS name (label \"" + label + "\")";
+            }
+        }
+        return null;
+    }
+
+    /** Istio's short-name rule: "web" in namespace "demo" is "web.demo.svc.cluster.local"; a name with a dot is kept. */
+    public static String resolve(String host, String namespace) {
+        if (host.contains(".") || host.equals("*")) {
+            return host;
+        }
+        return host + "." + namespace + "." + DOMAIN_SUFFIX;
+    }
+}

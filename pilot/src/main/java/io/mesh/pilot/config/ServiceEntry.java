@@ -1,0 +1,28 @@
+package io.mesh.pilot.config;
+
+import java.util.List;
+import java.util.Map;
+
+/** A validated ServiceEntry (also used for a WorkloadEntry's spec, as {@link WorkloadSpec}). */
+public record ServiceEntry(String namespace, String name, List<String> hosts, List<Port> ports, String location,
+        String resolution, List<WorkloadSpec> endpoints, Map<String, String> workloadSelector) {
+
+    public ServiceEntry {
+        hosts = List.copyOf(hosts);
+        ports = List.copyOf(ports);
+        endpoints = List.copyOf(endpoints);
+        workloadSelector = workloadSelector == null ? null : Map.copyOf(workloadSelector);
+    }
+
+    public record Port(int number, String name, String protocol, Integer targetPort) {
+    }
+
+    /** One workload: an address with per-port-name overrides, labels and where it runs. */
+    public record WorkloadSpec(String address, Map<String, Integer> ports, Map<String, String> labels,
+            String locality, int weight, String serviceAccount, String network) {
+        public WorkloadSpec {
+            ports = Map.copyOf(ports);
+            labels = Map.copyOf(labels);
+        }
+    }
+}

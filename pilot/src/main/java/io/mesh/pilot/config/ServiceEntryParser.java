@@ -1,0 +1,126 @@
+package io.mesh.pilot.config;
+
+import io.mesh.pilot.config.ServiceEntry.Port;
+import io.mesh.pilot.config.ServiceEntry.WorkloadSpec;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** Validates ServiceEntry and WorkloadEntry specs as Istio does. */
+public final class ServiceEntryParser {
+    private static final Set<String> PROTOCOLS = Set.of("HTTP", "HTTPS", "GRPC", "GRPC-WEB", "HTTP2", "MONGO",
+            "REDIS", "MYSQL", "TCP", "TLS", "UDP");
+
+    private ServiceEntryParser() {
+    }
+
+    public static ServiceEntry parse(RawResource raw, Problems p) {
+        SpecReader r = new SpecReader(raw.spec(), "spec", p);
+        r.allow("hosts", "addresses", "ports", "location", "resolution", "endpoints", "workloadSelector",
+                "exportTo", "subjectAltNames");
+        List<String> hosts = r.strings("hosts");
+        if (hosts.isEmpty()) {
+            p.error("spec.hosts", "at least one host is required");
+        }
+        for (int i = 0; i < hosts.size(); i++) {
+            String err = Hosts.check(hosts.get(i), true);
+            if (err != null) {
+                p.error("spec.hosts[" + i + "]", err);
+            }
+        }
+        List<Port> ports = new ArrayList<>();
+        Set<String> portNames = new HashSet<>();
+        Set<Integer> portNumbers = new HashSet<>();
+        for (SpecReader pr : r.list("ports")) {
+            pr.allow("number", "name", "protocol", "targetPort");
+            Integer n = pr.integer("number");
+            if (n == null || n < 1 || n > 65535) {
+                p.error(pr.at("number"), "must be between 1 and 65535");
+                continue;
+            }
+            String name = pr.requiredString("name");
+            String protocol = pr.string("protocol");
+            if (protocol != null && !PROTOCOLS.contains(protocol.toUpperCase(java.util.Locale.ROOT))) {
+                p.error(pr.at("protocol"), "unknown protocol \"" + protocol + "\"");
+            }
+            if (name != null && !portNames.add(name)) {
+                p.error(pr.at("name"), "duplicate port name \"" + name + "\"");
+            }
+            if (!portNumbers.add(n)) {
+                p.error(pr.at("number"), "duplicate port number " + n);
+            }
+            ports.add(new Port(n, name == null ? "" : name, protocol == null ? "TCP" : protocol.toUpperCase(),
+                    pr.integer("targetPort")));
+        }
+        String resolution = r.string("resolution");
+        if (resolution == null) {
+            resolution = "NONE";
+        } else if (!Set.of("NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN").contains(resolution)) {
+            p.error("spec.resolution", "unknown resolution \"" + resolution + "\"");
+        }
+        String location = r.string("location");
+        if (location != null && !Set.of("MESH_EXTERNAL", "MESH_INTERNAL").contains(location)) {
+            p.error("spec.location", "unknown location \"" + location + "\"");
+        }
+        List<WorkloadSpec> endpoints = new ArrayList<>();
+        for (SpecReader e : r.list("endpoints")) {
+            WorkloadSpec w = workload(e, portNames);
+            if ("STATIC".equals(resolution) && w.address() != null && !isIp(w.address())
+                    && !w.address().startsWith("unix://")) {
+                p.error(e.at("address"), "resolution STATIC needs an IP address, got \"" + w.address() + "\"");
+            }
+            endpoints.add(w);
+        }
+        Map<String, String> selector = null;
+        SpecReader ws = r.object("workloadSelector");
+        if (ws != null) {
+            ws.allow("labels");
+            selector = ws.stringMap("labels");
+            if (!endpoints.isEmpty()) {
+                p.error("spec", "only one of endpoints or workloadSelector may be set");
+            }
+        }
+        if ("STATIC".equals(resolution) && endpoints.isEmpty() && selector == null) {
+            p.warn("spec.endpoints", "resolution STATIC with no endpoints: the service has no endpoints");
+        }
+        return new ServiceEntry(raw.namespace(), raw.name(), hosts, ports, location == null ? "MESH_EXTERNAL"
+                : location, resolution, endpoints, selector);
+    }
+
+    public static WorkloadSpec workloadEntry(RawResource raw, Problems p) {
+        return workload(new SpecReader(raw.spec(), "spec", p), null);
+    }
+
+    static WorkloadSpec workload(SpecReader e, Set<String> portNames) {
+        e.allow("address", "ports", "labels", "network", "locality", "weight", "serviceAccount");
+        String address = e.requiredString("address");
+        Map<String, Integer> ports = new LinkedHashMap<>();
+        SpecReader pr = e.object("ports");
+        if (pr != null) {
+            pr.node().fieldNames().forEachRemaining(name -> {
+                Integer n = pr.integer(name);
+                if (n == null || n < 1 || n > 65535) {
+                    e.problems().error(pr.at(name), "must be a port between 1 and 65535");
+                } else {
+                    ports.put(name, n);
+                }
+                if (portNames != null && !portNames.contains(name)) {
+                    e.problems().warn(pr.at(name), "names no port of the service");
+                }
+            });
+        }
+        Integer weight = e.integer("weight");
+        if (weight != null && weight < 0) {
+            e.problems().error(e.at("weight"), "must not be negative");
+        }
+        return new WorkloadSpec(address, ports, e.stringMap("labels"), e.string("locality"),
+                weight == null || weight == 0 ? 1 : weight, e.string("serviceAccount"), e.string("network"));
+    }
+
+    static boolean isIp(String s) {
+        return s.matches("\\d{1,3}(\\.\\d{1,3}){3}") || (s.contains(":") && s.matches("[0-9a-fA-F:.]+"));
+    }
+}

@@ -1,0 +1,29 @@
+package io.mesh.pilot.config;
+
+/** Istio's StringMatch: exactly one of exact, prefix or regex (RE2 syntax; checked with java.util.regex). */
+public record StringMatch(Type type, String value) {
+    public enum Type { EXACT, PREFIX, REGEX }
+
+    static StringMatch read(SpecReader r) {
+        r.allow("exact", "prefix", "regex");
+        int set = (r.has("exact") ? 1 : 0) + (r.has("prefix") ? 1 : 0) + (r.has("regex") ? 1 : 0);
+        if (set != 1) {
+            r.problems().error(r.path(), "exactly one of exact, prefix or regex must be set");
+            return null;
+        }
+        if (r.has("exact")) {
+            return new StringMatch(Type.EXACT, r.string("exact"));
+        }
+        if (r.has("prefix")) {
+            return new StringMatch(Type.PREFIX, r.string("prefix"));
+        }
+        String regex = r.string("regex");
+        try {
+            java.util.regex.Pattern.compile(regex);
+        } catch (RuntimeException e) {
+            r.problems().error(r.at("regex"), "invalid regex \"" + regex + "\": " + e.getMessage().lines().findFirst().orElse(""));
+            return null;
+        }
+        return new StringMatch(Type.REGEX, regex);
+    }
+}

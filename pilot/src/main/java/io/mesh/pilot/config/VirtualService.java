@@ -1,0 +1,78 @@
+package io.mesh.pilot.config;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+/** A validated networking.istio.io VirtualService (the HTTP part; tcp/tls routes are accepted and not served). */
+public record VirtualService(String namespace, String name, List<String> hosts, List<String> gateways,
+        List<HttpRoute> http, List<String> exportTo) {
+
+    public VirtualService {
+        hosts = List.copyOf(hosts);
+        gateways = List.copyOf(gateways);
+        http = List.copyOf(http);
+        exportTo = List.copyOf(exportTo);
+    }
+
+    public record HttpRoute(String name, List<Match> match, List<RouteDestination> route, Redirect redirect,
+            DirectResponse directResponse, Rewrite rewrite, Duration timeout, Retries retries, Fault fault,
+            Destination mirror, Double mirrorPercent, Headers headers) {
+        public HttpRoute {
+            match = List.copyOf(match);
+            route = List.copyOf(route);
+        }
+    }
+
+    public record Match(String name, StringMatch uri, StringMatch method, Map<String, StringMatch> headers,
+            Map<String, StringMatch> queryParams, Integer port, boolean ignoreUriCase,
+            List<String> gateways, Map<String, String> sourceLabels) {
+        public Match {
+            headers = Map.copyOf(headers);
+            queryParams = Map.copyOf(queryParams);
+            gateways = List.copyOf(gateways);
+            sourceLabels = Map.copyOf(sourceLabels);
+        }
+    }
+
+    public record Destination(String host, String subset, Integer port) {
+    }
+
+    public record RouteDestination(Destination destination, int weight, Headers headers) {
+    }
+
+    public record Redirect(String uri, String authority, Integer redirectCode, String scheme) {
+    }
+
+    public record DirectResponse(int status, String body) {
+    }
+
+    public record Rewrite(String uri, String authority) {
+    }
+
+    public record Retries(int attempts, Duration perTryTimeout, String retryOn) {
+    }
+
+    public record Fault(Duration delay, Double delayPercent, Integer abortStatus, Integer abortGrpcStatus,
+            Double abortPercent) {
+    }
+
+    /** Header add/set/remove for requests and responses. */
+    public record Headers(Map<String, String> requestSet, Map<String, String> requestAdd, List<String> requestRemove,
+            Map<String, String> responseSet, Map<String, String> responseAdd, List<String> responseRemove) {
+        public static final Headers NONE = new Headers(Map.of(), Map.of(), List.of(), Map.of(), Map.of(), List.of());
+
+        public Headers {
+            requestSet = Map.copyOf(requestSet);
+            requestAdd = Map.copyOf(requestAdd);
+            requestRemove = List.copyOf(requestRemove);
+            responseSet = Map.copyOf(responseSet);
+            responseAdd = Map.copyOf(responseAdd);
+            responseRemove = List.copyOf(responseRemove);
+        }
+
+        public boolean isEmpty() {
+            return equals(NONE);
+        }
+    }
+}

@@ -1,0 +1,328 @@
+package io.mesh.pilot.config;
+
+import io.mesh.pilot.config.VirtualService.Destination;
+import io.mesh.pilot.config.VirtualService.Headers;
+import io.mesh.pilot.config.VirtualService.HttpRoute;
+import io.mesh.pilot.config.VirtualService.Match;
+import io.mesh.pilot.config.VirtualService.RouteDestination;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** Validates a VirtualService spec as Istio does and turns it into an immutable {@link VirtualService}. */
+public final class VirtualServiceParser {
+    static final String ROUTE_SHAPE = "route: - destination: {host: ...}";
+    private static final Set<String> RETRY_ON = Set.of("5xx", "gateway-error", "reset", "reset-before-request",
+            "connect-failure", "envoy-ratelimited", "retriable-4xx", "refused-stream", "retriable-status-codes",
+            "retriable-headers", "http3-post-connect-failure", "cancelled", "deadline-exceeded", "internal",
+            "resource-exhausted", "unavailable");
+
+    private VirtualServiceParser() {
+    }
+
+    public static VirtualService parse(RawResource raw, Problems p) {
+        SpecReader r = new SpecReader(raw.spec(), "spec", p);
+        r.allow("hosts", "gateways", "http", "tcp", "tls", "exportTo", "delegate");
+        List<String> hosts = r.strings("hosts");
+        List<String> gateways = r.strings("gateways");
+        if (hosts.isEmpty() && !r.has("delegate")) {
+            p.error("spec.hosts", "at least one host is required");
+        }
+        for (int i = 0; i < hosts.size(); i++) {
+            String err = Hosts.check(hosts.get(i), true);
+            if (err != null) {
+                p.error("spec.hosts[" + i + "]", err);
+            } else if (hosts.get(i).equals("*") && (gateways.isEmpty() || gateways.contains("mesh"))) {
+                p.error("spec.hosts[" + i + "]", "wildcard host \"*\" is not allowed for the mesh gateway");
+            }
+        }
+        if (r.has("tcp") || r.has("tls")) {
+            p.warn("spec", "tcp and tls routes are accepted but not served by this pilot");
+        }
+        List<HttpRoute> http = new ArrayList<>();
+        for (SpecReader route : r.list("http")) {
+            HttpRoute h = route(route);
+            if (h != null) {
+                http.add(h);
+            }
+        }
+        return new VirtualService(raw.namespace(), raw.name(), hosts, gateways, http, r.strings("exportTo"));
+    }
+
+    private static HttpRoute route(SpecReader r) {
+        Problems p = r.problems();
+        r.allow("name", "match", "route", "redirect", "directResponse", "delegate", "rewrite", "timeout", "retries",
+                "fault", "mirror", "mirrorPercentage", "mirrorPercent", "mirrors", "corsPolicy", "headers");
+        JsonNodeCheck.routeShape(r);
+        List<Match> matches = new ArrayList<>();
+        for (SpecReader m : r.list("match")) {
+            matches.add(match(m));
+        }
+        List<RouteDestination> destinations = new ArrayList<>();
+        if (r.raw("route") != null && r.raw("route").isArray()) {
+            for (SpecReader d : r.list("route")) {
+                destinations.add(routeDestination(d));
+            }
+        }
+        VirtualService.Redirect redirect = null;
+        SpecReader rd = r.object("redirect");
+        if (rd != null) {
+            rd.allow("uri", "authority", "redirectCode", "scheme", "port", "derivePort");
+            Integer code = rd.integer("redirectCode");
+            if (code != null && (code < 300 || code > 399)) {
+                p.error(rd.at("redirectCode"), "must be a 3xx code, got " + code);
+            }
+            redirect = new VirtualService.Redirect(rd.string("uri"), rd.string("authority"), code, rd.string("scheme"));
+        }
+        VirtualService.DirectResponse direct = null;
+        SpecReader dr = r.object("directResponse");
+        if (dr != null) {
+            dr.allow("status", "body");
+            Integer status = dr.integer("status");
+            if (status == null || status < 200 || status > 599) {
+                p.error(dr.at("status"), "must be an HTTP status between 200 and 599");
+            }
+            SpecReader body = dr.object("body");
+            String text = null;
+            if (body != null) {
+                body.allow("string", "bytes");
+                text = body.string("string");
+            }
+            direct = new VirtualService.DirectResponse(status == null ? 0 : status, text);
+        }
+        int actions = (destinations.isEmpty() ? 0 : 1) + (redirect == null ? 0 : 1) + (direct == null ? 0 : 1);
+        if (actions == 0 && !r.has("delegate") && !p.hasErrors()) {
+            p.error(r.path(), "one of route, redirect or directResponse is required");
+        } else if (actions > 1) {
+            p.error(r.path(), "only one of route, redirect or directResponse may be set");
+        }
+        int total = 0;
+        boolean anyWeight = false;
+        for (int i = 0; i < destinations.size(); i++) {
+            int w = destinations.get(i).weight();
+            if (w < 0) {
+                p.error(r.at("route") + "[" + i + "].weight", "must not be negative");
+            }
+            anyWeight |= r.raw("route").get(i).has("weight");
+            total += w;
+        }
+        if (destinations.size() > 1 || anyWeight) {
+            if (total != 100) {
+                p.error(r.at("route"), "weights must sum to 100, got " + total);
+            }
+        }
+        if (destinations.size() == 1 && !anyWeight) {
+            RouteDestination only = destinations.get(0);
+            destinations.set(0, new RouteDestination(only.destination(), 100, only.headers()));
+        }
+        VirtualService.Rewrite rewrite = null;
+        SpecReader rw = r.object("rewrite");
+        if (rw != null) {
+            rw.allow("uri", "authority", "uriRegexRewrite");
+            rewrite = new VirtualService.Rewrite(rw.string("uri"), rw.string("authority"));
+        }
+        VirtualService.Retries retries = null;
+        SpecReader rt = r.object("retries");
+        if (rt != null) {
+            rt.allow("attempts", "perTryTimeout", "retryOn", "retryRemoteLocalities");
+            Integer attempts = rt.integer("attempts");
+            if (attempts != null && attempts < 0) {
+                p.error(rt.at("attempts"), "must not be negative");
+            }
+            java.time.Duration perTry = rt.duration("perTryTimeout");
+            if (perTry != null && perTry.toMillis() < 1) {
+                p.error(rt.at("perTryTimeout"), "must be at least 1ms");
+            }
+            String retryOn = rt.string("retryOn");
+            if (retryOn != null) {
+                for (String token : retryOn.split(",")) {
+                    String t = token.trim();
+                    if (!RETRY_ON.contains(t) && !t.matches("[1-5]\\d\\d")) {
+                        p.error(rt.at("retryOn"), "unknown retry condition \"" + t + "\"");
+                    }
+                }
+            }
+            retries = new VirtualService.Retries(attempts == null ? 2 : attempts, perTry, retryOn);
+        }
+        java.time.Duration timeout = r.duration("timeout");
+        VirtualService.Fault fault = fault(r.object("fault"));
+        Destination mirror = null;
+        SpecReader mr = r.object("mirror");
+        if (mr != null) {
+            mirror = destination(mr);
+        }
+        Double mirrorPercent = null;
+        SpecReader mp = r.object("mirrorPercentage");
+        if (mp != null) {
+            mp.allow("value");
+            mirrorPercent = percent(mp, "value");
+        }
+        return new HttpRoute(r.string("name"), matches, destinations, redirect, direct, rewrite, timeout, retries,
+                fault, mirror, mirrorPercent, headers(r.object("headers")));
+    }
+
+    private static Match match(SpecReader m) {
+        m.allow("name", "uri", "scheme", "method", "authority", "headers", "port", "sourceLabels", "gateways",
+                "queryParams", "ignoreUriCase", "withoutHeaders", "sourceNamespace", "statPrefix");
+        Integer port = m.integer("port");
+        if (port != null && (port < 1 || port > 65535)) {
+            m.problems().error(m.at("port"), "must be between 1 and 65535");
+        }
+        Boolean ignoreCase = m.bool("ignoreUriCase");
+        return new Match(m.string("name"), stringMatch(m, "uri"), stringMatch(m, "method"), matchMap(m, "headers"),
+                matchMap(m, "queryParams"), port, ignoreCase != null && ignoreCase, m.strings("gateways"),
+                m.stringMap("sourceLabels"));
+    }
+
+    private static StringMatch stringMatch(SpecReader m, String field) {
+        SpecReader s = m.object(field);
+        return s == null ? null : StringMatch.read(s);
+    }
+
+    private static Map<String, StringMatch> matchMap(SpecReader m, String field) {
+        SpecReader s = m.object(field);
+        Map<String, StringMatch> out = new LinkedHashMap<>();
+        if (s == null) {
+            return out;
+        }
+        s.node().fieldNames().forEachRemaining(name -> {
+            SpecReader v = s.object(name);
+            if (v != null) {
+                StringMatch sm = StringMatch.read(v);
+                if (sm != null) {
+                    out.put(field.equals("headers") ? name.toLowerCase(java.util.Locale.ROOT) : name, sm);
+                }
+            }
+        });
+        return out;
+    }
+
+    private static RouteDestination routeDestination(SpecReader d) {
+        d.allow("destination", "weight", "headers");
+        SpecReader dest = d.object("destination");
+        if (dest == null) {
+            d.problems().error(d.at("destination"), "is required (a route is written \"" + ROUTE_SHAPE + "\")");
+            return new RouteDestination(new Destination("", null, null), 0, Headers.NONE);
+        }
+        Integer weight = d.integer("weight");
+        return new RouteDestination(destination(dest), weight == null ? 0 : weight, headers(d.object("headers")));
+    }
+
+    static Destination destination(SpecReader dest) {
+        dest.allow("host", "subset", "port");
+        String host = dest.requiredString("host");
+        if (host != null && !host.isEmpty()) {
+            String err = Hosts.check(host, false);
+            if (err != null) {
+                dest.problems().error(dest.at("host"), err);
+            }
+        }
+        Integer port = null;
+        SpecReader pr = dest.object("port");
+        if (pr != null) {
+            pr.allow("number");
+            port = pr.integer("number");
+            if (port == null || port < 1 || port > 65535) {
+                dest.problems().error(pr.at("number"), "must be between 1 and 65535");
+            }
+        }
+        return new Destination(host == null ? "" : host, dest.string("subset"), port);
+    }
+
+    private static VirtualService.Fault fault(SpecReader f) {
+        if (f == null) {
+            return null;
+        }
+        f.allow("delay", "abort");
+        java.time.Duration delay = null;
+        Double delayPercent = null;
+        Integer abortStatus = null;
+        Integer grpcStatus = null;
+        Double abortPercent = null;
+        SpecReader d = f.object("delay");
+        if (d != null) {
+            d.allow("fixedDelay", "percentage", "percent", "exponentialDelay");
+            delay = d.duration("fixedDelay");
+            if (delay == null) {
+                f.problems().error(d.at("fixedDelay"), "is required");
+            }
+            delayPercent = percentage(d);
+        }
+        SpecReader a = f.object("abort");
+        if (a != null) {
+            a.allow("httpStatus", "grpcStatus", "http2Error", "percentage");
+            abortStatus = a.integer("httpStatus");
+            String grpc = a.string("grpcStatus");
+            if (grpc != null) {
+                try {
+                    grpcStatus = io.grpc.Status.Code.valueOf(grpc).value();
+                } catch (IllegalArgumentException e) {
+                    f.problems().error(a.at("grpcStatus"), "unknown gRPC status \"" + grpc + "\"");
+                }
+            }
+            if (abortStatus == null && grpcStatus == null) {
+                f.problems().error(a.path(), "httpStatus or grpcStatus is required");
+            } else if (abortStatus != null && (abortStatus < 200 || abortStatus > 599)) {
+                f.problems().error(a.at("httpStatus"), "must be between 200 and 599");
+            }
+            abortPercent = percentage(a);
+        }
+        return new VirtualService.Fault(delay, delayPercent, abortStatus, grpcStatus, abortPercent);
+    }
+
+    private static Double percentage(SpecReader r) {
+        SpecReader p = r.object("percentage");
+        if (p == null) {
+            return 100.0;
+        }
+        p.allow("value");
+        return percent(p, "value");
+    }
+
+    private static Double percent(SpecReader p, String field) {
+        Double v = p.number(field);
+        if (v != null && (v < 0 || v > 100)) {
+            p.problems().error(p.at(field), "percentage must be between 0 and 100");
+        }
+        return v;
+    }
+
+    static Headers headers(SpecReader h) {
+        if (h == null) {
+            return Headers.NONE;
+        }
+        h.allow("request", "response");
+        SpecReader rq = h.object("request");
+        SpecReader rs = h.object("response");
+        if (rq != null) {
+            rq.allow("set", "add", "remove");
+        }
+        if (rs != null) {
+            rs.allow("set", "add", "remove");
+        }
+        return new Headers(rq == null ? Map.of() : rq.stringMap("set"), rq == null ? Map.of() : rq.stringMap("add"),
+                rq == null ? List.of() : rq.strings("remove"), rs == null ? Map.of() : rs.stringMap("set"),
+                rs == null ? Map.of() : rs.stringMap("add"), rs == null ? List.of() : rs.strings("remove"));
+    }
+
+    /** Checks the shape of {@code route} before reading it, so the seed article's mistake gets a useful message. */
+    static final class JsonNodeCheck {
+        private JsonNodeCheck() {
+        }
+
+        static void routeShape(SpecReader r) {
+            com.fasterxml.jackson.databind.JsonNode route = r.raw("route");
+            if (route == null || route.isArray()) {
+                return;
+            }
+            if (route.isObject() && route.has("destinations")) {
+                r.problems().error(r.at("route"), "\"route: destinations: [...]\" is not Istio's shape; a route is a"
+                        + " list of destinations, each with an optional weight: \"" + ROUTE_SHAPE + "\"");
+            } else {
+                r.problems().error(r.at("route"), "must be a list of destinations: \"" + ROUTE_SHAPE + "\"");
+            }
+        }
+    }
+}

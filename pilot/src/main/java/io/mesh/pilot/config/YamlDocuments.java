@@ -1,0 +1,55 @@
+package io.mesh.pilot.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.MappingIterator;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Splits a multi-document YAML file into resources; "List" objects are flattened as kubectl does. */
+public final class YamlDocuments {
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+    private YamlDocuments() {
+    }
+
+    /** A document that is not a resource at all (no kind, broken YAML) is reported as {@code error}. */
+    public record Parsed(List<RawResource> resources, List<String> errors) {
+    }
+
+    public static Parsed parse(String text, String origin) {
+        List<RawResource> out = new ArrayList<>();
+        List<String> errors = new ArrayList<>();
+        try (MappingIterator<JsonNode> it = YAML.readerFor(JsonNode.class).readValues(text)) {
+            int index = 0;
+            while (it.hasNextValue()) {
+                JsonNode doc = it.nextValue();
+                index++;
+                if (doc == null || doc.isNull() || doc.isMissingNode() || (doc.isObject() && doc.isEmpty())) {
+                    continue;
+                }
+                collect(doc, origin + "#" + index, out, errors);
+            }
+        } catch (IOException | RuntimeException e) {
+            errors.add(origin + ": invalid YAML: " + e.getMessage().lines().findFirst().orElse(""));
+        }
+        return new Parsed(out, errors);
+    }
+
+    private static void collect(JsonNode doc, String origin, List<RawResource> out, List<String> errors) {
+        if (!doc.isObject() || !doc.hasNonNull("kind")) {
+            errors.add(origin + ": not a Kubernetes resource (no kind)");
+            return;
+        }
+        if (doc.get("kind").asText().equals("List") && doc.has("items")) {
+            doc.get("items").forEach(i -> collect(i, origin, out, errors));
+            return;
+        }
+        JsonNode meta = doc.path("metadata");
+        String ns = meta.path("namespace").asText("");
+        out.add(new RawResource(doc.path("apiVersion").asText(""), doc.get("kind").asText(),
+                ns.isEmpty() ? "default" : ns, meta.path("name").asText(""), doc.get("spec"), origin));
+    }
+}

@@ -1,0 +1,116 @@
+package io.mesh.pilot.generator;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.UInt32Value;
+import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
+import io.envoyproxy.envoy.config.core.v3.TransportSocket;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.mesh.pilot.config.DestinationRule;
+
+/**
+ * DestinationRule traffic policy -> cluster settings: load balancer, connection pool (circuit breakers), outlier
+ * detection and upstream TLS. For proxyless gRPC only what grpc-java accepts is set (XDS-NOTES: it NACKs MAGLEV
+ * and RANDOM, and cannot use SDS-referenced certificates).
+ */
+final class ClusterPolicy {
+    private ClusterPolicy() {
+    }
+
+    static void apply(Cluster.Builder c, DestinationRule.TrafficPolicy policy, String sni, boolean proxyless) {
+        if (policy == null) {
+            return;
+        }
+        DestinationRule.LoadBalancer lb = policy.loadBalancer();
+        if (lb != null) {
+            if (lb.consistentHash()) {
+                c.setLbPolicy(Cluster.LbPolicy.RING_HASH);
+            } else {
+                c.setLbPolicy(switch (lb.simple()) {
+                    case LEAST_REQUEST, LEAST_CONN -> Cluster.LbPolicy.LEAST_REQUEST;
+                    case RANDOM -> proxyless ? Cluster.LbPolicy.ROUND_ROBIN : Cluster.LbPolicy.RANDOM;
+                    default -> Cluster.LbPolicy.ROUND_ROBIN;
+                });
+            }
+        }
+        DestinationRule.ConnectionPool pool = policy.connectionPool();
+        if (pool != null) {
+            CircuitBreakers.Thresholds.Builder t = CircuitBreakers.Thresholds.newBuilder();
+            if (pool.maxConnections() != null) {
+                t.setMaxConnections(UInt32Value.of(pool.maxConnections()));
+            }
+            if (pool.http1MaxPendingRequests() != null) {
+                t.setMaxPendingRequests(UInt32Value.of(pool.http1MaxPendingRequests()));
+            }
+            if (pool.http2MaxRequests() != null) {
+                t.setMaxRequests(UInt32Value.of(pool.http2MaxRequests()));
+            }
+            if (pool.maxRetries() != null) {
+                t.setMaxRetries(UInt32Value.of(pool.maxRetries()));
+            }
+            c.setCircuitBreakers(CircuitBreakers.newBuilder().addThresholds(t));
+            if (pool.connectTimeout() != null) {
+                c.setConnectTimeout(Protos.duration(pool.connectTimeout()));
+            }
+            if (!proxyless && pool.maxRequestsPerConnection() != null && pool.maxRequestsPerConnection() > 0) {
+                c.setMaxRequestsPerConnection(UInt32Value.of(pool.maxRequestsPerConnection()));
+            }
+        }
+        DestinationRule.OutlierDetection od = policy.outlierDetection();
+        if (od != null) {
+            OutlierDetection.Builder o = OutlierDetection.newBuilder();
+            if (od.consecutive5xxErrors() != null) {
+                o.setConsecutive5Xx(UInt32Value.of(od.consecutive5xxErrors()));
+            }
+            if (od.consecutiveGatewayErrors() != null) {
+                o.setConsecutiveGatewayFailure(UInt32Value.of(od.consecutiveGatewayErrors()));
+            }
+            if (od.interval() != null) {
+                o.setInterval(Protos.duration(od.interval()));
+            }
+            if (od.baseEjectionTime() != null) {
+                o.setBaseEjectionTime(Protos.duration(od.baseEjectionTime()));
+            }
+            if (od.maxEjectionPercent() != null) {
+                o.setMaxEjectionPercent(UInt32Value.of(od.maxEjectionPercent()));
+            }
+            c.setOutlierDetection(o);
+        }
+        DestinationRule.Tls tls = policy.tls();
+        if (tls != null && !proxyless && tls.mode() != DestinationRule.TlsMode.DISABLE) {
+            c.setTransportSocket(upstreamTls(tls, sni));
+        }
+    }
+
+    /** ISTIO_MUTUAL uses the proxy's own SDS secrets ("default" and "ROOTCA"), as istiod configures Envoy. */
+    static TransportSocket upstreamTls(DestinationRule.Tls tls, String sni) {
+        CommonTlsContext.Builder common = CommonTlsContext.newBuilder();
+        switch (tls.mode()) {
+            case ISTIO_MUTUAL -> {
+                common.addTlsCertificateSdsSecretConfigs(sds("default"));
+                common.setValidationContextSdsSecretConfig(sds("ROOTCA"));
+                common.addAlpnProtocols("istio");
+            }
+            case MUTUAL -> {
+                common.addTlsCertificateSdsSecretConfigs(sds("kubernetes://" + tls.credentialName()));
+                common.setValidationContextSdsSecretConfig(sds("kubernetes://" + tls.credentialName() + "-cacert"));
+            }
+            default -> {
+                if (tls.credentialName() != null) {
+                    common.setValidationContextSdsSecretConfig(sds("kubernetes://" + tls.credentialName() + "-cacert"));
+                }
+            }
+        }
+        UpstreamTlsContext ctx = UpstreamTlsContext.newBuilder().setCommonTlsContext(common)
+                .setSni(tls.sni() != null ? tls.sni() : sni).build();
+        return TransportSocket.newBuilder().setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(ctx))
+                .build();
+    }
+
+    static SdsSecretConfig sds(String name) {
+        return SdsSecretConfig.newBuilder().setName(name).setSdsConfig(Protos.ads()).build();
+    }
+}

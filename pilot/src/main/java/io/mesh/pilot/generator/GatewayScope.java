@@ -1,0 +1,45 @@
+package io.mesh.pilot.generator;
+
+import io.mesh.pilot.config.Gateway;
+import io.mesh.pilot.config.VirtualService;
+import io.mesh.pilot.model.MeshSnapshot;
+import io.mesh.pilot.model.ProxyInfo;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Which Gateways a router proxy implements (selector ⊆ its labels) and which VirtualServices bind to each. */
+final class GatewayScope {
+    private GatewayScope() {
+    }
+
+    static List<Gateway> forProxy(ProxyInfo proxy, MeshSnapshot snapshot) {
+        return snapshot.gateways().stream().filter(g -> g.selector().entrySet().stream()
+                .allMatch(e -> e.getValue().equals(proxy.labels().get(e.getKey())))).toList();
+    }
+
+    static List<VirtualService> boundTo(Gateway gw, MeshSnapshot snapshot) {
+        String full = gw.namespace() + "/" + gw.name();
+        return snapshot.virtualServices().stream().filter(vs -> vs.gateways().stream()
+                .anyMatch(g -> g.equals(full) || (g.equals(gw.name()) && vs.namespace().equals(gw.namespace()))))
+                .toList();
+    }
+
+    /** VirtualService hosts the server accepts ("*" and "*.suffix" wildcards, optional "ns/" prefix). */
+    static List<String> matchingHosts(VirtualService vs, Gateway.Server server) {
+        List<String> out = new ArrayList<>();
+        for (String host : vs.hosts()) {
+            for (String sh : server.hosts()) {
+                String ns = sh.contains("/") ? sh.substring(0, sh.indexOf('/')) : "*";
+                String h = sh.contains("/") ? sh.substring(sh.indexOf('/') + 1) : sh;
+                boolean nsOk = ns.equals("*") || ns.equals(vs.namespace())
+                        || (ns.equals(".") && vs.namespace().equals(server.name()));
+                boolean hostOk = h.equals("*") || h.equals(host)
+                        || (h.startsWith("*.") && host.endsWith(h.substring(1)));
+                if (nsOk && hostOk && !out.contains(host)) {
+                    out.add(host);
+                }
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,219 @@
+package io.mesh.pilot.generator;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.UInt32Value;
+import io.envoyproxy.envoy.config.core.v3.HeaderValue;
+import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
+import io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent;
+import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
+import io.envoyproxy.envoy.config.route.v3.RedirectAction;
+import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
+import io.envoyproxy.envoy.extensions.filters.common.fault.v3.FaultDelay;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort;
+import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
+import io.envoyproxy.envoy.type.v3.FractionalPercent;
+import io.mesh.pilot.config.DestinationRule;
+import io.mesh.pilot.config.Hosts;
+import io.mesh.pilot.config.VirtualService;
+import io.mesh.pilot.model.MeshSnapshot;
+import io.mesh.pilot.model.ServiceModel;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Turns one Istio HTTPRoute into Envoy routes: one per match (or a catch-all), carrying the weighted clusters,
+ * retries, timeout, fault, mirror, rewrite, redirect, direct response and header operations.
+ */
+final class RouteBuilder {
+    static final String FAULT_FILTER = "envoy.filters.http.fault";
+
+    private RouteBuilder() {
+    }
+
+    /**
+     * @param port      the service port this route table serves; matches naming another port are skipped
+     * @param proxyless gRPC clients: only what grpc-java reads is emitted (it NACKs nothing here, but stays lean)
+     */
+    static List<Route> build(VirtualService vs, VirtualService.HttpRoute http, int port, MeshSnapshot snapshot,
+            boolean proxyless) {
+        List<Route> out = new ArrayList<>();
+        List<VirtualService.Match> matches = http.match().isEmpty() ? java.util.Collections.singletonList(null)
+                : http.match();
+        for (VirtualService.Match m : matches) {
+            if (m != null && m.port() != null && m.port() != port) {
+                continue;
+            }
+            Route.Builder r = Route.newBuilder().setMatch(RouteMatches.translate(m));
+            String name = http.name() != null ? http.name() : vs.namespace() + "/" + vs.name();
+            r.setName(m != null && m.name() != null ? name + "." + m.name() : name);
+            if (http.redirect() != null) {
+                r.setRedirect(redirect(http.redirect()));
+            } else if (http.directResponse() != null) {
+                DirectResponseAction.Builder d = DirectResponseAction.newBuilder()
+                        .setStatus(http.directResponse().status());
+                if (http.directResponse().body() != null) {
+                    d.setBody(io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder()
+                            .setInlineString(http.directResponse().body()));
+                }
+                r.setDirectResponse(d);
+            } else {
+                r.setRoute(action(vs, http, port, snapshot, proxyless));
+            }
+            if (http.fault() != null) {
+                r.putTypedPerFilterConfig(FAULT_FILTER, Any.pack(fault(http.fault())));
+            }
+            if (!proxyless) {
+                headers(r, http.headers());
+            }
+            out.add(r.build());
+        }
+        return out;
+    }
+
+    private static RouteAction action(VirtualService vs, VirtualService.HttpRoute http, int port,
+            MeshSnapshot snapshot, boolean proxyless) {
+        RouteAction.Builder a = RouteAction.newBuilder();
+        List<VirtualService.RouteDestination> dests = http.route();
+        if (dests.size() == 1) {
+            a.setCluster(cluster(vs, dests.get(0).destination(), port, snapshot));
+        } else {
+            WeightedCluster.Builder wc = WeightedCluster.newBuilder();
+            for (VirtualService.RouteDestination d : dests) {
+                if (d.weight() == 0) {
+                    continue;
+                }
+                WeightedCluster.ClusterWeight.Builder cw = WeightedCluster.ClusterWeight.newBuilder()
+                        .setName(cluster(vs, d.destination(), port, snapshot))
+                        .setWeight(UInt32Value.of(d.weight()));
+                if (!proxyless) {
+                    VirtualService.Headers h = d.headers();
+                    h.requestSet().forEach((k, v) -> cw.addRequestHeadersToAdd(header(k, v, false)));
+                    h.requestAdd().forEach((k, v) -> cw.addRequestHeadersToAdd(header(k, v, true)));
+                    cw.addAllRequestHeadersToRemove(h.requestRemove());
+                    h.responseSet().forEach((k, v) -> cw.addResponseHeadersToAdd(header(k, v, false)));
+                    h.responseAdd().forEach((k, v) -> cw.addResponseHeadersToAdd(header(k, v, true)));
+                    cw.addAllResponseHeadersToRemove(h.responseRemove());
+                }
+                wc.addClusters(cw);
+            }
+            a.setWeightedClusters(wc);
+        }
+        if (http.timeout() != null) {
+            a.setTimeout(Protos.duration(http.timeout()));
+            if (proxyless) {
+                a.setMaxStreamDuration(RouteAction.MaxStreamDuration.newBuilder()
+                        .setMaxStreamDuration(Protos.duration(http.timeout())));
+            }
+        }
+        if (http.retries() != null && http.retries().attempts() > 0) {
+            RetryPolicy.Builder rp = RetryPolicy.newBuilder()
+                    .setNumRetries(UInt32Value.of(http.retries().attempts()))
+                    .setRetryOn(http.retries().retryOn() != null ? http.retries().retryOn()
+                            : "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes");
+            if (http.retries().perTryTimeout() != null) {
+                rp.setPerTryTimeout(Protos.duration(http.retries().perTryTimeout()));
+            }
+            a.setRetryPolicy(rp);
+        }
+        if (!proxyless) {
+            if (http.rewrite() != null) {
+                if (http.rewrite().uri() != null) {
+                    a.setPrefixRewrite(http.rewrite().uri());
+                }
+                if (http.rewrite().authority() != null) {
+                    a.setHostRewriteLiteral(http.rewrite().authority());
+                }
+            }
+            if (http.mirror() != null) {
+                double pct = http.mirrorPercent() == null ? 100.0 : http.mirrorPercent();
+                a.addRequestMirrorPolicies(RouteAction.RequestMirrorPolicy.newBuilder()
+                        .setCluster(cluster(vs, http.mirror(), port, snapshot))
+                        .setRuntimeFraction(RuntimeFractionalPercent.newBuilder().setDefaultValue(
+                                FractionalPercent.newBuilder().setNumerator((int) Math.round(pct * 10_000))
+                                        .setDenominator(FractionalPercent.DenominatorType.MILLION))));
+            }
+        }
+        DestinationRule dr = snapshot.destinationRules()
+                .get(Hosts.resolve(dests.get(0).destination().host(), vs.namespace()));
+        if (dr != null && dr.trafficPolicy().loadBalancer() != null
+                && dr.trafficPolicy().loadBalancer().hashHeader() != null) {
+            a.addHashPolicy(RouteAction.HashPolicy.newBuilder().setHeader(RouteAction.HashPolicy.Header.newBuilder()
+                    .setHeaderName(dr.trafficPolicy().loadBalancer().hashHeader())));
+        }
+        return a.build();
+    }
+
+    /** The cluster a destination names; the port defaults to the service's only port, else the route's port. */
+    static String cluster(VirtualService vs, VirtualService.Destination d, int port, MeshSnapshot snapshot) {
+        String host = Hosts.resolve(d.host(), vs.namespace());
+        int p = port;
+        if (d.port() != null) {
+            p = d.port();
+        } else {
+            ServiceModel s = snapshot.services().get(host);
+            if (s != null && s.ports().size() == 1) {
+                p = s.ports().get(0).number();
+            }
+        }
+        return ClusterNames.outbound(host, p, d.subset());
+    }
+
+    private static RedirectAction redirect(VirtualService.Redirect rd) {
+        RedirectAction.Builder b = RedirectAction.newBuilder();
+        if (rd.uri() != null) {
+            b.setPathRedirect(rd.uri());
+        }
+        if (rd.authority() != null) {
+            b.setHostRedirect(rd.authority());
+        }
+        if (rd.scheme() != null) {
+            b.setSchemeRedirect(rd.scheme());
+        }
+        int code = rd.redirectCode() == null ? 301 : rd.redirectCode();
+        b.setResponseCode(switch (code) {
+            case 302 -> RedirectAction.RedirectResponseCode.FOUND;
+            case 303 -> RedirectAction.RedirectResponseCode.SEE_OTHER;
+            case 307 -> RedirectAction.RedirectResponseCode.TEMPORARY_REDIRECT;
+            case 308 -> RedirectAction.RedirectResponseCode.PERMANENT_REDIRECT;
+            default -> RedirectAction.RedirectResponseCode.MOVED_PERMANENTLY;
+        });
+        return b.build();
+    }
+
+    static HTTPFault fault(VirtualService.Fault f) {
+        HTTPFault.Builder b = HTTPFault.newBuilder();
+        if (f.delay() != null) {
+            b.setDelay(FaultDelay.newBuilder().setFixedDelay(Protos.duration(f.delay()))
+                    .setPercentage(Protos.percent(f.delayPercent())));
+        }
+        if (f.abortStatus() != null || f.abortGrpcStatus() != null) {
+            FaultAbort.Builder a = FaultAbort.newBuilder().setPercentage(Protos.percent(f.abortPercent()));
+            if (f.abortStatus() != null) {
+                a.setHttpStatus(f.abortStatus());
+            } else {
+                a.setGrpcStatus(f.abortGrpcStatus());
+            }
+            b.setAbort(a);
+        }
+        return b.build();
+    }
+
+    private static void headers(Route.Builder r, VirtualService.Headers h) {
+        h.requestSet().forEach((k, v) -> r.addRequestHeadersToAdd(header(k, v, false)));
+        h.requestAdd().forEach((k, v) -> r.addRequestHeadersToAdd(header(k, v, true)));
+        r.addAllRequestHeadersToRemove(h.requestRemove());
+        h.responseSet().forEach((k, v) -> r.addResponseHeadersToAdd(header(k, v, false)));
+        h.responseAdd().forEach((k, v) -> r.addResponseHeadersToAdd(header(k, v, true)));
+        r.addAllResponseHeadersToRemove(h.responseRemove());
+    }
+
+    private static HeaderValueOption header(String k, String v, boolean append) {
+        return HeaderValueOption.newBuilder().setHeader(HeaderValue.newBuilder().setKey(k).setValue(v))
+                .setAppendAction(append ? HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD
+                        : HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD)
+                .build();
+    }
+}

@@ -1,0 +1,111 @@
+package io.mesh.pilot.generator;
+
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.mesh.pilot.config.Gateway;
+import io.mesh.pilot.config.Hosts;
+import io.mesh.pilot.config.VirtualService;
+import io.mesh.pilot.model.MeshSnapshot;
+import io.mesh.pilot.model.ProxyInfo;
+import io.mesh.pilot.model.ServiceModel;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * RDS: (proxy, snapshot, names) -> RouteConfigurations. gRPC clients name a route table after their listener
+ * ("host:port"); sidecars by outbound port ("80"); routers by gateway port ("http.8080").
+ */
+public final class RouteGenerator {
+    private RouteGenerator() {
+    }
+
+    public static List<RouteConfiguration> generate(ProxyInfo proxy, MeshSnapshot snapshot, Set<String> names) {
+        List<RouteConfiguration> out = new ArrayList<>();
+        for (String name : names) {
+            RouteConfiguration rc = switch (proxy.type()) {
+                case GRPC -> grpc(proxy, snapshot, name);
+                case SIDECAR -> sidecar(proxy, snapshot, name);
+                case ROUTER -> router(proxy, snapshot, name);
+            };
+            if (rc != null) {
+                out.add(rc);
+            }
+        }
+        return out;
+    }
+
+    private static RouteConfiguration grpc(ProxyInfo proxy, MeshSnapshot snapshot, String name) {
+        GrpcTarget t = GrpcTarget.parse(name, proxy.namespace(), snapshot);
+        if (t == null) {
+            return null;
+        }
+        Set<String> domains = new LinkedHashSet<>();
+        domains.add(name);
+        domains.addAll(VirtualHosts.meshDomains(t.host(), t.port(), proxy.namespace()));
+        return RouteConfiguration.newBuilder().setName(name)
+                .addVirtualHosts(VirtualHosts.forService(t.host(), t.port(), domains, snapshot, true)).build();
+    }
+
+    private static RouteConfiguration sidecar(ProxyInfo proxy, MeshSnapshot snapshot, String name) {
+        int port;
+        try {
+            port = Integer.parseInt(name);
+        } catch (NumberFormatException e) {
+            return null;
+        }
+        RouteConfiguration.Builder rc = RouteConfiguration.newBuilder().setName(name);
+        for (ServiceModel s : SidecarScope.visibleServices(proxy, snapshot)) {
+            ServiceModel.Port p = s.port(port);
+            if (p != null && p.http()) {
+                rc.addVirtualHosts(VirtualHosts.forService(s.hostname(), port,
+                        VirtualHosts.meshDomains(s.hostname(), port, proxy.namespace()), snapshot, false));
+            }
+        }
+        return rc.build();
+    }
+
+    private static RouteConfiguration router(ProxyInfo proxy, MeshSnapshot snapshot, String name) {
+        if (!name.startsWith("http.")) {
+            return null;
+        }
+        int port;
+        try {
+            port = Integer.parseInt(name.substring(5));
+        } catch (NumberFormatException e) {
+            return null;
+        }
+        RouteConfiguration.Builder rc = RouteConfiguration.newBuilder().setName(name);
+        Set<String> seenDomains = new LinkedHashSet<>();
+        for (Gateway gw : GatewayScope.forProxy(proxy, snapshot)) {
+            for (Gateway.Server server : gw.servers()) {
+                if (server.port() != port) {
+                    continue;
+                }
+                for (VirtualService vs : GatewayScope.boundTo(gw, snapshot)) {
+                    List<String> hosts = GatewayScope.matchingHosts(vs, server);
+                    hosts.removeIf(h -> !seenDomains.add(h));
+                    if (hosts.isEmpty()) {
+                        continue;
+                    }
+                    VirtualHost.Builder vh = VirtualHost.newBuilder().setName(vs.namespace() + "/" + vs.name() + ":" + port)
+                            .addAllDomains(hosts);
+                    for (VirtualService.HttpRoute http : vs.http()) {
+                        if (http.match().stream().allMatch(m -> m.gateways().isEmpty()
+                                || m.gateways().contains(gw.name())
+                                || m.gateways().contains(gw.namespace() + "/" + gw.name()))) {
+                            vh.addAllRoutes(RouteBuilder.build(vs, http, port, snapshot, false));
+                        }
+                    }
+                    rc.addVirtualHosts(vh);
+                }
+            }
+        }
+        return rc.build();
+    }
+
+    static String fqdn(String host, String ns) {
+        return Hosts.resolve(host, ns);
+    }
+}

@@ -1,0 +1,60 @@
+package io.mesh.pilot.generator;
+
+import io.envoyproxy.envoy.config.route.v3.HeaderMatcher;
+import io.envoyproxy.envoy.config.route.v3.QueryParameterMatcher;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.mesh.pilot.config.StringMatch;
+import io.mesh.pilot.config.VirtualService;
+
+/** Translates an Istio HTTPMatchRequest into an Envoy RouteMatch. */
+final class RouteMatches {
+    private RouteMatches() {
+    }
+
+    static RouteMatch translate(VirtualService.Match m) {
+        RouteMatch.Builder b = RouteMatch.newBuilder();
+        if (m == null || m.uri() == null) {
+            b.setPrefix("/");
+        } else {
+            StringMatch uri = m.uri();
+            switch (uri.type()) {
+                case EXACT -> b.setPath(uri.value());
+                case PREFIX -> b.setPrefix(uri.value());
+                case REGEX -> b.setSafeRegex(regex(uri.value()));
+            }
+            if (m.ignoreUriCase()) {
+                b.setCaseSensitive(com.google.protobuf.BoolValue.of(false));
+            }
+        }
+        if (m == null) {
+            return b.build();
+        }
+        if (m.method() != null) {
+            b.addHeaders(header(":method", m.method()));
+        }
+        m.headers().entrySet().stream().sorted(java.util.Map.Entry.comparingByKey())
+                .forEach(e -> b.addHeaders(header(e.getKey(), e.getValue())));
+        m.queryParams().entrySet().stream().sorted(java.util.Map.Entry.comparingByKey())
+                .forEach(e -> b.addQueryParameters(QueryParameterMatcher.newBuilder().setName(e.getKey())
+                        .setStringMatch(string(e.getValue()))));
+        return b.build();
+    }
+
+    private static HeaderMatcher header(String name, StringMatch sm) {
+        return HeaderMatcher.newBuilder().setName(name).setStringMatch(string(sm)).build();
+    }
+
+    static StringMatcher string(StringMatch sm) {
+        return switch (sm.type()) {
+            case EXACT -> StringMatcher.newBuilder().setExact(sm.value()).build();
+            case PREFIX -> StringMatcher.newBuilder().setPrefix(sm.value()).build();
+            case REGEX -> StringMatcher.newBuilder().setSafeRegex(regex(sm.value())).build();
+        };
+    }
+
+    static RegexMatcher regex(String r) {
+        return RegexMatcher.newBuilder().setRegex(r).build();
+    }
+}

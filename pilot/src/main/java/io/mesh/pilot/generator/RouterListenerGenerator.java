@@ -1,0 +1,64 @@
+package io.mesh.pilot.generator;
+
+import com.google.protobuf.Any;
+import io.envoyproxy.envoy.config.core.v3.TransportSocket;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
+import io.mesh.pilot.config.Gateway;
+import io.mesh.pilot.model.MeshSnapshot;
+import io.mesh.pilot.model.ProxyInfo;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * LDS for router proxies: one listener "0.0.0.0_PORT" per Gateway server port. HTTP servers use RDS "http.PORT";
+ * HTTPS servers terminate TLS with the certificate named by credentialName, fetched over SDS
+ * ("kubernetes://NAME"), matched by SNI, and route with the same "http.PORT" table.
+ */
+public final class RouterListenerGenerator {
+    private RouterListenerGenerator() {
+    }
+
+    public static List<Listener> generate(ProxyInfo proxy, MeshSnapshot snapshot) {
+        Map<Integer, List<Gateway.Server>> byPort = new TreeMap<>();
+        for (Gateway gw : GatewayScope.forProxy(proxy, snapshot)) {
+            for (Gateway.Server s : gw.servers()) {
+                byPort.computeIfAbsent(s.port(), p -> new ArrayList<>()).add(s);
+            }
+        }
+        List<Listener> out = new ArrayList<>();
+        byPort.forEach((port, servers) -> {
+            Listener.Builder l = Listener.newBuilder().setName("0.0.0.0_" + port)
+                    .setAddress(SidecarInbound.address("0.0.0.0", port));
+            String route = "http." + port;
+            for (Gateway.Server s : servers) {
+                FilterChain.Builder chain = FilterChain.newBuilder().addFilters(Filter.newBuilder().setName(Hcm.NAME)
+                        .setTypedConfig(Any.pack(Hcm.rds(route, route, List.of()))));
+                if (s.tls() != null && s.tls().credentialName() != null && !"PASSTHROUGH".equals(s.tls().mode())) {
+                    chain.setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(
+                            s.hosts().stream().map(h -> h.contains("/") ? h.substring(h.indexOf('/') + 1) : h)
+                                    .filter(h -> !h.equals("*")).toList()));
+                    chain.setTransportSocket(TransportSocket.newBuilder().setName("envoy.transport_sockets.tls")
+                            .setTypedConfig(Any.pack(DownstreamTlsContext.newBuilder()
+                                    .setCommonTlsContext(CommonTlsContext.newBuilder()
+                                            .addTlsCertificateSdsSecretConfigs(ClusterPolicy.sds(
+                                                    "kubernetes://" + s.tls().credentialName()))
+                                            .addAlpnProtocols("h2").addAlpnProtocols("http/1.1"))
+                                    .build())));
+                }
+                l.addFilterChains(chain);
+                if (s.tls() == null) {
+                    break;
+                }
+            }
+            out.add(l.build());
+        });
+        return out;
+    }
+}

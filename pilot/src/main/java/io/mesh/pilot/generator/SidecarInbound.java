@@ -1,0 +1,230 @@
+package io.mesh.pilot.generator;
+
+import com.google.protobuf.Any;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
+import io.envoyproxy.envoy.config.rbac.v3.Permission;
+import io.envoyproxy.envoy.config.rbac.v3.Policy;
+import io.envoyproxy.envoy.config.rbac.v3.Principal;
+import io.envoyproxy.envoy.config.rbac.v3.RBAC;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
+import io.envoyproxy.envoy.type.matcher.v3.PathMatcher;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.mesh.pilot.config.PolicyConfig;
+import io.mesh.pilot.model.Endpoint;
+import io.mesh.pilot.model.MeshSnapshot;
+import io.mesh.pilot.model.ProxyInfo;
+import io.mesh.pilot.model.ServiceModel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * A sidecar's inbound side: the service ports its workload (found by its IP among the endpoints) serves, one
+ * filter chain and one "inbound|port||" cluster each; PeerAuthentication decides the TLS mode and
+ * AuthorizationPolicy becomes an RBAC filter.
+ */
+final class SidecarInbound {
+    private SidecarInbound() {
+    }
+
+    /** Service port -> workload port, for every service that has this proxy's IP as an endpoint. */
+    static Map<Integer, Integer> ports(ProxyInfo proxy, MeshSnapshot snapshot) {
+        Map<Integer, Integer> out = new TreeMap<>();
+        snapshot.endpoints().forEach((host, eps) -> {
+            for (Endpoint e : eps) {
+                if (e.address().equals(proxy.ip())) {
+                    ServiceModel s = snapshot.services().get(host);
+                    if (s != null) {
+                        s.ports().forEach(p -> {
+                            Integer target = e.ports().get(p.number());
+                            if (target != null) {
+                                out.putIfAbsent(target, target);
+                            }
+                        });
+                    }
+                }
+            }
+        });
+        return out;
+    }
+
+    static List<Cluster> clusters(ProxyInfo proxy, MeshSnapshot snapshot) {
+        List<Cluster> out = new ArrayList<>();
+        for (int port : ports(proxy, snapshot).keySet()) {
+            out.add(Cluster.newBuilder().setName(ClusterNames.inbound(port)).setType(Cluster.DiscoveryType.STATIC)
+                    .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(10))
+                    .setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName(ClusterNames.inbound(port))
+                            .addEndpoints(LocalityLbEndpoints.newBuilder().addLbEndpoints(LbEndpoint.newBuilder()
+                                    .setEndpoint(io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
+                                            .setAddress(address("127.0.0.1", port))))))
+                    .build());
+        }
+        return out;
+    }
+
+    static List<FilterChain> filterChains(ProxyInfo proxy, MeshSnapshot snapshot) {
+        List<FilterChain> out = new ArrayList<>();
+        for (int port : ports(proxy, snapshot).keySet()) {
+            String mode = mtlsMode(proxy, snapshot, port);
+            RouteConfiguration routes = RouteConfiguration.newBuilder().setName(ClusterNames.inbound(port))
+                    .addVirtualHosts(VirtualHost.newBuilder().setName("inbound|http|" + port).addDomains("*")
+                            .addRoutes(Route.newBuilder().setName("default").setMatch(RouteMatch.newBuilder()
+                                    .setPrefix("/")).setRoute(RouteAction.newBuilder()
+                                            .setCluster(ClusterNames.inbound(port)))))
+                    .build();
+            List<HttpFilter> filters = rbac(proxy, snapshot);
+            FilterChain.Builder chain = FilterChain.newBuilder().setName(ClusterNames.inbound(port))
+                    .setFilterChainMatch(FilterChainMatch.newBuilder()
+                            .setDestinationPort(com.google.protobuf.UInt32Value.of(port)))
+                    .addFilters(Filter.newBuilder().setName(Hcm.NAME).setTypedConfig(Any.pack(Hcm
+                            .inline("inbound_" + port, routes).toBuilder().clearHttpFilters().addAllHttpFilters(filters)
+                            .addAllHttpFilters(Hcm.inline("inbound_" + port, routes).getHttpFiltersList()).build())));
+            if ("STRICT".equals(mode)) {
+                chain.setTransportSocket(io.envoyproxy.envoy.config.core.v3.TransportSocket.newBuilder()
+                        .setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(DownstreamTlsContext
+                                .newBuilder().setRequireClientCertificate(com.google.protobuf.BoolValue.of(true))
+                                .setCommonTlsContext(CommonTlsContext.newBuilder()
+                                        .addTlsCertificateSdsSecretConfigs(ClusterPolicy.sds("default"))
+                                        .setValidationContextSdsSecretConfig(ClusterPolicy.sds("ROOTCA"))
+                                        .addAlpnProtocols("istio")).build())));
+            }
+            out.add(chain.build());
+        }
+        return out;
+    }
+
+    /** The most specific PeerAuthentication wins: workload selector, then namespace, then the root namespace. */
+    static String mtlsMode(ProxyInfo proxy, MeshSnapshot snapshot, int port) {
+        PolicyConfig.PeerAuthentication best = null;
+        int bestRank = -1;
+        for (PolicyConfig.PeerAuthentication pa : snapshot.peerAuthentications()) {
+            int rank;
+            if (!pa.selector().isEmpty() && pa.namespace().equals(proxy.namespace()) && selects(pa.selector(), proxy)) {
+                rank = 3;
+            } else if (pa.selector().isEmpty() && pa.namespace().equals(proxy.namespace())) {
+                rank = 2;
+            } else if (pa.selector().isEmpty() && pa.namespace().equals("istio-system")) {
+                rank = 1;
+            } else {
+                continue;
+            }
+            if (rank > bestRank) {
+                best = pa;
+                bestRank = rank;
+            }
+        }
+        if (best == null) {
+            return "PERMISSIVE";
+        }
+        String mode = best.portLevelMtls().getOrDefault(port, best.mtlsMode());
+        return "UNSET".equals(mode) ? "PERMISSIVE" : mode;
+    }
+
+    private static List<HttpFilter> rbac(ProxyInfo proxy, MeshSnapshot snapshot) {
+        RBAC.Builder allow = RBAC.newBuilder().setAction(RBAC.Action.ALLOW);
+        RBAC.Builder deny = RBAC.newBuilder().setAction(RBAC.Action.DENY);
+        boolean anyAllow = false;
+        boolean anyDeny = false;
+        for (PolicyConfig.AuthorizationPolicy ap : snapshot.authorizationPolicies()) {
+            if (!(ap.namespace().equals(proxy.namespace()) && (ap.selector().isEmpty() || selects(ap.selector(), proxy)))
+                    && !ap.namespace().equals("istio-system")) {
+                continue;
+            }
+            Policy policy = policy(ap);
+            if ("DENY".equals(ap.action())) {
+                deny.putPolicies(ap.namespace() + "/" + ap.name(), policy);
+                anyDeny = true;
+            } else if ("ALLOW".equals(ap.action())) {
+                allow.putPolicies(ap.namespace() + "/" + ap.name(), policy);
+                anyAllow = true;
+            }
+        }
+        List<HttpFilter> out = new ArrayList<>();
+        if (anyDeny) {
+            out.add(rbacFilter("envoy.filters.http.rbac.deny", deny.build()));
+        }
+        if (anyAllow) {
+            out.add(rbacFilter("envoy.filters.http.rbac", allow.build()));
+        }
+        return out;
+    }
+
+    private static HttpFilter rbacFilter(String name, RBAC rules) {
+        return HttpFilter.newBuilder().setName(name).setTypedConfig(Any.pack(
+                io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.newBuilder().setRules(rules).build())).build();
+    }
+
+    private static Policy policy(PolicyConfig.AuthorizationPolicy ap) {
+        Policy.Builder p = Policy.newBuilder();
+        if (ap.rules().isEmpty()) {
+            // ALLOW with no rules allows nothing; DENY with no rules denies nothing: Istio's semantics.
+            p.addPermissions(Permission.newBuilder().setNotRule(Permission.newBuilder().setAny(true)));
+            p.addPrincipals(Principal.newBuilder().setAny(true));
+            return p.build();
+        }
+        for (PolicyConfig.Rule r : ap.rules()) {
+            Permission.Set.Builder perm = Permission.Set.newBuilder();
+            if (!r.methods().isEmpty()) {
+                Permission.Set.Builder or = Permission.Set.newBuilder();
+                r.methods().forEach(m -> or.addRules(Permission.newBuilder().setHeader(
+                        io.envoyproxy.envoy.config.route.v3.HeaderMatcher.newBuilder().setName(":method")
+                                .setStringMatch(StringMatcher.newBuilder().setExact(m)))));
+                perm.addRules(Permission.newBuilder().setOrRules(or));
+            }
+            if (!r.paths().isEmpty()) {
+                Permission.Set.Builder or = Permission.Set.newBuilder();
+                r.paths().forEach(path -> or.addRules(Permission.newBuilder().setUrlPath(PathMatcher.newBuilder()
+                        .setPath(path.endsWith("*") ? StringMatcher.newBuilder()
+                                .setPrefix(path.substring(0, path.length() - 1)).build()
+                                : StringMatcher.newBuilder().setExact(path).build()))));
+                perm.addRules(Permission.newBuilder().setOrRules(or));
+            }
+            if (!r.ports().isEmpty()) {
+                Permission.Set.Builder or = Permission.Set.newBuilder();
+                r.ports().forEach(port -> or.addRules(Permission.newBuilder()
+                        .setDestinationPort(Integer.parseInt(port))));
+                perm.addRules(Permission.newBuilder().setOrRules(or));
+            }
+            if (perm.getRulesCount() == 0) {
+                perm.addRules(Permission.newBuilder().setAny(true));
+            }
+            p.addPermissions(Permission.newBuilder().setAndRules(perm));
+            Principal.Set.Builder ids = Principal.Set.newBuilder();
+            r.principals().forEach(pr -> ids.addIds(Principal.newBuilder().setAuthenticated(
+                    Principal.Authenticated.newBuilder().setPrincipalName(pr.equals("*")
+                            ? StringMatcher.newBuilder().setSafeRegex(RouteMatches.regex(".+")).build()
+                            : StringMatcher.newBuilder().setExact("spiffe://" + pr).build()))));
+            r.namespaces().forEach(ns -> ids.addIds(Principal.newBuilder().setAuthenticated(
+                    Principal.Authenticated.newBuilder().setPrincipalName(StringMatcher.newBuilder()
+                            .setSafeRegex(RouteMatches.regex(".*/ns/" + java.util.regex.Pattern.quote(ns) + "/.*"))))));
+            p.addPrincipals(ids.getIdsCount() == 0 ? Principal.newBuilder().setAny(true).build()
+                    : Principal.newBuilder().setOrIds(ids).build());
+        }
+        return p.build();
+    }
+
+    private static boolean selects(Map<String, String> selector, ProxyInfo proxy) {
+        return selector.entrySet().stream().allMatch(e -> e.getValue().equals(proxy.labels().get(e.getKey())));
+    }
+
+    static Address address(String ip, int port) {
+        return Address.newBuilder().setSocketAddress(SocketAddress.newBuilder().setAddress(ip).setPortValue(port))
+                .build();
+    }
+}

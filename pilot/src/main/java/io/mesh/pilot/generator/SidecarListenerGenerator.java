@@ -1,0 +1,66 @@
+package io.mesh.pilot.generator;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.BoolValue;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
+import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.mesh.pilot.model.MeshSnapshot;
+import io.mesh.pilot.model.ProxyInfo;
+import io.mesh.pilot.model.ServiceModel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * LDS for sidecars, in istiod's shape: "virtualOutbound" on 15001 hands captured connections to the per-port
+ * listeners "0.0.0.0_PORT" (not bound; HCM with RDS "PORT"), and "virtualInbound" on 15006 holds one filter chain
+ * per inbound port.
+ */
+public final class SidecarListenerGenerator {
+    public static final int OUTBOUND_CAPTURE_PORT = 15001;
+    public static final int INBOUND_CAPTURE_PORT = 15006;
+
+    private SidecarListenerGenerator() {
+    }
+
+    public static List<Listener> generate(ProxyInfo proxy, MeshSnapshot snapshot) {
+        List<Listener> out = new ArrayList<>();
+        Set<Integer> httpPorts = new TreeSet<>();
+        for (ServiceModel s : SidecarScope.visibleServices(proxy, snapshot)) {
+            s.ports().stream().filter(ServiceModel.Port::http).forEach(p -> httpPorts.add(p.number()));
+        }
+        for (int port : httpPorts) {
+            out.add(Listener.newBuilder().setName("0.0.0.0_" + port)
+                    .setAddress(SidecarInbound.address("0.0.0.0", port)).setBindToPort(BoolValue.of(false))
+                    .setTrafficDirection(io.envoyproxy.envoy.config.core.v3.TrafficDirection.OUTBOUND)
+                    .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder().setName(Hcm.NAME)
+                            .setTypedConfig(Any.pack(Hcm.rds("outbound_0.0.0.0_" + port, Integer.toString(port),
+                                    List.of())))))
+                    .build());
+        }
+        out.add(Listener.newBuilder().setName("virtualOutbound")
+                .setAddress(SidecarInbound.address("0.0.0.0", OUTBOUND_CAPTURE_PORT))
+                .setUseOriginalDst(BoolValue.of(true))
+                .setTrafficDirection(io.envoyproxy.envoy.config.core.v3.TrafficDirection.OUTBOUND)
+                .addListenerFilters(ListenerFilter.newBuilder().setName("envoy.filters.listener.original_dst")
+                        .setTypedConfig(Any.pack(OriginalDst.getDefaultInstance())))
+                .addFilterChains(FilterChain.newBuilder().setName("PassthroughFilterChain")
+                        .addFilters(Filter.newBuilder().setName("envoy.filters.network.tcp_proxy")
+                                .setTypedConfig(Any.pack(TcpProxy.newBuilder().setStatPrefix("PassthroughCluster")
+                                        .setCluster("PassthroughCluster").build()))))
+                .build());
+        out.add(Listener.newBuilder().setName("virtualInbound")
+                .setAddress(SidecarInbound.address("0.0.0.0", INBOUND_CAPTURE_PORT))
+                .setTrafficDirection(io.envoyproxy.envoy.config.core.v3.TrafficDirection.INBOUND)
+                .addListenerFilters(ListenerFilter.newBuilder().setName("envoy.filters.listener.original_dst")
+                        .setTypedConfig(Any.pack(OriginalDst.getDefaultInstance())))
+                .addAllFilterChains(SidecarInbound.filterChains(proxy, snapshot))
+                .build());
+        return out;
+    }
+}

@@ -1,0 +1,50 @@
+package io.mesh.pilot.generator;
+
+import io.mesh.pilot.config.PolicyConfig;
+import io.mesh.pilot.model.MeshSnapshot;
+import io.mesh.pilot.model.ProxyInfo;
+import io.mesh.pilot.model.ServiceModel;
+import java.util.List;
+
+/**
+ * Which services a sidecar sees: all of them, unless a Sidecar resource in its namespace (selecting it, or with
+ * no selector) limits egress to "namespace/host" patterns ("*", "." for its own namespace, "*.example.com").
+ */
+final class SidecarScope {
+    private SidecarScope() {
+    }
+
+    static List<ServiceModel> visibleServices(ProxyInfo proxy, MeshSnapshot snapshot) {
+        PolicyConfig.Sidecar scope = null;
+        for (PolicyConfig.Sidecar s : snapshot.sidecars()) {
+            if (!s.namespace().equals(proxy.namespace())) {
+                continue;
+            }
+            boolean selects = !s.workloadSelector().isEmpty() && s.workloadSelector().entrySet().stream()
+                    .allMatch(e -> e.getValue().equals(proxy.labels().get(e.getKey())));
+            if (selects || (scope == null && s.workloadSelector().isEmpty())) {
+                scope = s;
+            }
+        }
+        if (scope == null) {
+            return List.copyOf(snapshot.services().values());
+        }
+        PolicyConfig.Sidecar sc = scope;
+        return snapshot.services().values().stream().filter(s -> visible(sc, proxy, s)).toList();
+    }
+
+    private static boolean visible(PolicyConfig.Sidecar sc, ProxyInfo proxy, ServiceModel s) {
+        for (String entry : sc.egressHosts()) {
+            int slash = entry.indexOf('/');
+            String ns = entry.substring(0, slash);
+            String host = entry.substring(slash + 1);
+            boolean nsOk = ns.equals("*") || (ns.equals(".") ? proxy.namespace() : ns).equals(s.namespace());
+            boolean hostOk = host.equals("*") || host.equals(s.hostname())
+                    || (host.startsWith("*.") && s.hostname().endsWith(host.substring(1)));
+            if (nsOk && hostOk) {
+                return true;
+            }
+        }
+        return false;
+    }
+}

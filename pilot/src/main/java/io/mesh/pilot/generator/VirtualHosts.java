@@ -1,0 +1,57 @@
+package io.mesh.pilot.generator;
+
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.mesh.pilot.config.VirtualService;
+import io.mesh.pilot.model.MeshSnapshot;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/** The virtual host for one service port: its VirtualService routes, or a default route to the service. */
+final class VirtualHosts {
+    private VirtualHosts() {
+    }
+
+    static VirtualHost forService(String host, int port, Set<String> domains, MeshSnapshot snapshot,
+            boolean proxyless) {
+        List<Route> routes = new ArrayList<>();
+        for (VirtualService vs : snapshot.meshRoutes().getOrDefault(host, List.of())) {
+            for (VirtualService.HttpRoute http : vs.http()) {
+                routes.addAll(RouteBuilder.build(vs, http, port, snapshot, proxyless));
+            }
+        }
+        if (routes.isEmpty()) {
+            routes.add(Route.newBuilder().setName("default").setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                    .setRoute(RouteAction.newBuilder().setCluster(ClusterNames.outbound(host, port, null))).build());
+        }
+        return VirtualHost.newBuilder().setName(host + ":" + port).addAllDomains(domains).addAllRoutes(routes).build();
+    }
+
+    /** What a client may write for this service: the FQDN and the Kubernetes short forms, with and without port. */
+    static Set<String> meshDomains(String host, int port, String proxyNamespace) {
+        Set<String> names = new LinkedHashSet<>();
+        names.add(host);
+        String suffix = ".svc.cluster.local";
+        if (host.endsWith(suffix)) {
+            String base = host.substring(0, host.length() - suffix.length());
+            int dot = base.indexOf('.');
+            if (dot > 0) {
+                names.add(base);
+                names.add(base + ".svc");
+                if (base.substring(dot + 1).equals(proxyNamespace)) {
+                    names.add(base.substring(0, dot));
+                }
+            }
+        }
+        Set<String> out = new LinkedHashSet<>();
+        for (String n : names) {
+            out.add(n);
+            out.add(n + ":" + port);
+        }
+        return out;
+    }
+}

@@ -1,0 +1,53 @@
+package io.mesh.pilot.model;
+
+import io.mesh.pilot.config.DestinationRule;
+import io.mesh.pilot.config.Gateway;
+import io.mesh.pilot.config.PolicyConfig;
+import io.mesh.pilot.config.VirtualService;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Everything the generators read, frozen for one push, with its indexes built up front. Immutable: every map and
+ * list is an unmodifiable copy, so generators may run on any thread without locks.
+ *
+ * @param services          by FQDN hostname
+ * @param endpoints         by FQDN hostname: config endpoints (ServiceEntry, WorkloadEntry) plus Kubernetes ones
+ * @param configEndpoints   the config part alone, so the EDS fast path can swap only the Kubernetes part
+ * @param meshRoutes        VirtualServices bound to the mesh gateway, by the FQDN host they route
+ * @param destinationRules  by FQDN host
+ */
+public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map<String, List<Endpoint>> endpoints,
+        Map<String, List<Endpoint>> configEndpoints, Map<String, List<VirtualService>> meshRoutes,
+        List<VirtualService> virtualServices, Map<String, DestinationRule> destinationRules, List<Gateway> gateways,
+        List<PolicyConfig.Sidecar> sidecars, List<PolicyConfig.PeerAuthentication> peerAuthentications,
+        List<PolicyConfig.AuthorizationPolicy> authorizationPolicies, List<String> warnings) {
+
+    public static final MeshSnapshot EMPTY = new MeshSnapshot(0, Map.of(), Map.of(), Map.of(), Map.of(), List.of(),
+            Map.of(), List.of(), List.of(), List.of(), List.of(), List.of());
+
+    public MeshSnapshot {
+        services = Map.copyOf(services);
+        endpoints = Map.copyOf(endpoints);
+        configEndpoints = Map.copyOf(configEndpoints);
+        meshRoutes = Map.copyOf(meshRoutes);
+        virtualServices = List.copyOf(virtualServices);
+        destinationRules = Map.copyOf(destinationRules);
+        gateways = List.copyOf(gateways);
+        sidecars = List.copyOf(sidecars);
+        peerAuthentications = List.copyOf(peerAuthentications);
+        authorizationPolicies = List.copyOf(authorizationPolicies);
+        warnings = List.copyOf(warnings);
+    }
+
+    public List<Endpoint> endpointsOf(String host) {
+        return endpoints.getOrDefault(host, List.of());
+    }
+
+    /** The EDS fast path: same config and services, new Kubernetes endpoints. */
+    public MeshSnapshot withKubernetesEndpoints(long newVersion, Map<String, List<Endpoint>> kube) {
+        return new MeshSnapshot(newVersion, services, SnapshotBuilder.mergeEndpoints(configEndpoints, kube),
+                configEndpoints, meshRoutes, virtualServices, destinationRules, gateways, sidecars,
+                peerAuthentications, authorizationPolicies, warnings);
+    }
+}

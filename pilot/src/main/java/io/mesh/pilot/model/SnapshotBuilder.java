@@ -1,0 +1,127 @@
+package io.mesh.pilot.model;
+
+import io.mesh.pilot.config.ConfigKey;
+import io.mesh.pilot.config.DestinationRule;
+import io.mesh.pilot.config.Gateway;
+import io.mesh.pilot.config.Hosts;
+import io.mesh.pilot.config.PolicyConfig;
+import io.mesh.pilot.config.ServiceEntry;
+import io.mesh.pilot.config.VirtualService;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/** Builds a {@link MeshSnapshot} from the config in force and the service registries. Pure. */
+public final class SnapshotBuilder {
+    private SnapshotBuilder() {
+    }
+
+    public static MeshSnapshot build(long version, Map<ConfigKey, Object> config, ServiceSource.View kube) {
+        Map<String, ServiceModel> services = new TreeMap<>();
+        Map<String, List<Endpoint>> configEndpoints = new TreeMap<>();
+        List<VirtualService> virtualServices = new ArrayList<>();
+        Map<String, DestinationRule> rules = new TreeMap<>();
+        List<Gateway> gateways = new ArrayList<>();
+        List<PolicyConfig.Sidecar> sidecars = new ArrayList<>();
+        List<PolicyConfig.PeerAuthentication> peers = new ArrayList<>();
+        List<PolicyConfig.AuthorizationPolicy> authz = new ArrayList<>();
+        Map<ConfigKey, ServiceEntry.WorkloadSpec> workloadEntries = new LinkedHashMap<>();
+        List<ServiceEntry> serviceEntries = new ArrayList<>();
+        List<String> warnings = new ArrayList<>();
+
+        for (ServiceModel s : kube.services()) {
+            services.put(s.hostname(), s);
+        }
+        config.forEach((key, model) -> {
+            if (model instanceof ServiceEntry se) {
+                serviceEntries.add(se);
+            } else if (model instanceof ServiceEntry.WorkloadSpec we) {
+                workloadEntries.put(key, we);
+            } else if (model instanceof VirtualService vs) {
+                virtualServices.add(vs);
+            } else if (model instanceof DestinationRule dr) {
+                rules.putIfAbsent(Hosts.resolve(dr.host(), dr.namespace()), dr);
+            } else if (model instanceof Gateway g) {
+                gateways.add(g);
+            } else if (model instanceof PolicyConfig.Sidecar s) {
+                sidecars.add(s);
+            } else if (model instanceof PolicyConfig.PeerAuthentication pa) {
+                peers.add(pa);
+            } else if (model instanceof PolicyConfig.AuthorizationPolicy ap) {
+                authz.add(ap);
+            }
+        });
+        for (ServiceEntry se : serviceEntries) {
+            List<ServiceModel.Port> ports = se.ports().stream()
+                    .map(p -> new ServiceModel.Port(p.name(), p.number(), p.protocol())).toList();
+            List<Endpoint> eps = new ArrayList<>();
+            for (ServiceEntry.WorkloadSpec w : se.endpoints()) {
+                eps.add(endpoint(w, se));
+            }
+            if (se.workloadSelector() != null) {
+                workloadEntries.forEach((key, w) -> {
+                    if (key.namespace().equals(se.namespace()) && !se.workloadSelector().isEmpty()
+                            && se.workloadSelector().entrySet().stream()
+                                    .allMatch(e -> e.getValue().equals(w.labels().get(e.getKey())))) {
+                        eps.add(endpoint(w, se));
+                    }
+                });
+            }
+            for (String host : se.hosts()) {
+                String fqdn = Hosts.resolve(host, se.namespace());
+                services.putIfAbsent(fqdn, new ServiceModel(fqdn, se.namespace(), ports,
+                        "MESH_EXTERNAL".equals(se.location()), "ServiceEntry/" + se.namespace() + "/" + se.name()));
+                configEndpoints.computeIfAbsent(fqdn, h -> new ArrayList<>()).addAll(eps);
+            }
+        }
+        Map<String, List<VirtualService>> meshRoutes = new TreeMap<>();
+        for (VirtualService vs : virtualServices) {
+            if (vs.gateways().isEmpty() || vs.gateways().contains("mesh")) {
+                for (String host : vs.hosts()) {
+                    meshRoutes.computeIfAbsent(Hosts.resolve(host, vs.namespace()), h -> new ArrayList<>()).add(vs);
+                }
+            }
+            for (VirtualService.HttpRoute r : vs.http()) {
+                for (VirtualService.RouteDestination d : r.route()) {
+                    String host = Hosts.resolve(d.destination().host(), vs.namespace());
+                    if (!services.containsKey(host)) {
+                        warnings.add("VirtualService " + vs.namespace() + "/" + vs.name() + ": destination host \""
+                                + d.destination().host() + "\" is not a known service");
+                    }
+                }
+            }
+        }
+        Map<String, List<Endpoint>> frozen = freeze(configEndpoints);
+        return new MeshSnapshot(version, services, mergeEndpoints(frozen, kube.endpoints()), frozen,
+                freeze(meshRoutes), virtualServices, rules, gateways, sidecars, peers, authz, warnings);
+    }
+
+    private static Endpoint endpoint(ServiceEntry.WorkloadSpec w, ServiceEntry se) {
+        Map<Integer, Integer> ports = new HashMap<>();
+        for (ServiceEntry.Port p : se.ports()) {
+            Integer target = w.ports().get(p.name());
+            ports.put(p.number(), target != null ? target : p.targetPort() != null ? p.targetPort() : p.number());
+        }
+        return new Endpoint(w.address(), ports, w.labels(), w.locality(), w.weight(), true, w.serviceAccount());
+    }
+
+    static Map<String, List<Endpoint>> mergeEndpoints(Map<String, List<Endpoint>> config,
+            Map<String, List<Endpoint>> kube) {
+        Map<String, List<Endpoint>> out = new HashMap<>(config);
+        kube.forEach((host, eps) -> out.merge(host, eps, (a, b) -> {
+            List<Endpoint> all = new ArrayList<>(a);
+            all.addAll(b);
+            return List.copyOf(all);
+        }));
+        return out;
+    }
+
+    private static <T> Map<String, List<T>> freeze(Map<String, List<T>> m) {
+        Map<String, List<T>> out = new TreeMap<>();
+        m.forEach((k, v) -> out.put(k, List.copyOf(v)));
+        return out;
+    }
+}
