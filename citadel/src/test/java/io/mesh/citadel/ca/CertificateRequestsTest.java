@@ -1,0 +1,69 @@
+package io.mesh.citadel.ca;
+
+import static io.mesh.citadel.Texts.assertContains;
+import static io.mesh.citadel.Texts.assertStartsWith;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mesh.citadel.TestKeys;
+import java.security.KeyPair;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class CertificateRequestsTest {
+
+    static final String WEB = "spiffe://cluster.local/ns/default/sa/web";
+
+    static CaException refused(String csr) {
+        CaException e = assertThrows(CaException.class, () -> CertificateRequests.check(csr));
+        assertEquals(CaException.Reason.INVALID_REQUEST, e.reason());
+        return e;
+    }
+
+    @Test
+    void aGoodCsrYieldsItsKeyAndRequestedNames() throws Exception {
+        KeyPair keys = TestKeys.ec("secp256r1");
+
+        var checked = CertificateRequests.check(TestKeys.csr(keys, keys, List.of(WEB, "dns:web.default.svc")));
+
+        assertEquals(keys.getPublic(), checked.publicKey());
+        assertEquals(List.of(WEB, "dns:web.default.svc"), checked.requestedNames());
+    }
+
+    @Test
+    void aCsrWithoutSanAsksForNothing() throws Exception {
+        assertTrue(CertificateRequests.check(TestKeys.csr(TestKeys.ec("secp384r1"), Optional.empty())).requestedNames().isEmpty());
+    }
+
+    @Test
+    void garbageIsRefusedAsMalformed() {
+        assertStartsWith(refused("not a csr").getMessage(), "malformed CSR");
+        assertStartsWith(refused("").getMessage(), "malformed CSR");
+        assertStartsWith(refused("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n")
+                .getMessage(), "malformed CSR");
+    }
+
+    @Test
+    void aCsrSignedByAnotherKeyIsRefusedForItsSignature() throws Exception {
+        String csr = TestKeys.csr(TestKeys.ec("secp256r1"), TestKeys.ec("secp256r1"), List.of(WEB));
+
+        assertStartsWith(refused(csr).getMessage(), "bad CSR signature");
+    }
+
+    @Test
+    void rsaKeysShorterThan2048BitsAreRefusedAsWeak() throws Exception {
+        KeyPair weak = TestKeys.rsa(1024);
+
+        assertContains(refused(TestKeys.csr(weak, Optional.of(WEB))).getMessage(), "weak key", "1024");
+        assertEquals(List.of(WEB), CertificateRequests.check(TestKeys.csr(TestKeys.rsa(2048), Optional.of(WEB))).requestedNames());
+    }
+
+    @Test
+    void curvesOtherThanP256AndP384AreRefusedAsWeak() throws Exception {
+        assertContains(refused(TestKeys.csr(TestKeys.ec("secp256k1"), Optional.of(WEB))).getMessage(), "weak key", "curve");
+        assertContains(refused(TestKeys.csr(TestKeys.ec("secp224r1"), Optional.of(WEB))).getMessage(), "weak key");
+    }
+}
