@@ -45,9 +45,11 @@ public final class SecretCaStore implements CaStore {
     @Override
     public StoredCa createIfAbsent(StoredCa ca) throws IOException {
         Optional<StoredCa> existing = load();
-        if (existing.isPresent()) {
-            return existing.get();
-        }
+        return existing.isPresent() ? existing.get() : createOrReadBack(ca);
+    }
+
+    /** The create itself: on 409 another replica won between our read and our create, so read its root back. */
+    StoredCa createOrReadBack(StoredCa ca) throws IOException {
         Map<String, String> data = new HashMap<>();
         ca.toMap().forEach((k, v) -> data.put(k, Base64.getEncoder().encodeToString(v.getBytes(StandardCharsets.UTF_8))));
         Secret secret = new SecretBuilder().withNewMetadata().withNamespace(namespace).withName(name)
