@@ -1,0 +1,33 @@
+package io.mesh.injector.inject;
+
+import io.mesh.injector.InjectorConfig;
+
+/**
+ * The mesh-wide values the injector puts into every pod, taken from {@link InjectorConfig} once at start
+ * and passed into the injector; nothing reads configuration per request.
+ */
+public record MeshSettings(
+        String proxyImage,
+        String imagePullPolicy,
+        long proxyUid,
+        String cpuRequest,
+        String memoryRequest,
+        String cpuLimit,
+        String memoryLimit,
+        boolean holdApplicationUntilProxyStarts,
+        String includeOutboundIpRanges,
+        String pilotAddress,
+        String citadelAddress,
+        String trustDomain,
+        String tokenAudience,
+        String caRootConfigMap) {
+
+    public static MeshSettings from(InjectorConfig config) {
+        InjectorConfig.Proxy proxy = config.proxy();
+        InjectorConfig.Mesh mesh = config.mesh();
+        return new MeshSettings(proxy.image(), proxy.imagePullPolicy(), proxy.uid(), proxy.cpuRequest(),
+                proxy.memoryRequest(), proxy.cpuLimit(), proxy.memoryLimit(), proxy.holdApplicationUntilProxyStarts(),
+                proxy.includeOutboundIpRanges(), mesh.pilotAddress(), mesh.citadelAddress(), mesh.trustDomain(),
+                mesh.tokenAudience(), mesh.caRootConfigMap());
+    }
+}
