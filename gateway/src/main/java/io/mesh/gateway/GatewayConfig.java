@@ -2,6 +2,9 @@ package io.mesh.gateway;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
 
 /**
  * Every setting of gateway, under {@code mesh.gateway.*}. Environment variables override
@@ -13,4 +16,146 @@ public interface GatewayConfig {
     /** The Quarkus HTTP port serving /q/health, /q/metrics and /debug/*. */
     @WithDefault("15020")
     int monitoringPort();
+
+    /** {@code router} (the ingress gateway). {@code sidecar} comes later. */
+    @WithDefault("router")
+    String mode();
+
+    /** Health port: {@code /healthz/ready} answers 200 once the first complete config is applied. */
+    @WithDefault("15021")
+    int statusPort();
+
+    /** Admin port, bound to 127.0.0.1 only: {@code /config_dump} and {@code /clusters}. 0 disables it. */
+    @WithDefault("15000")
+    int adminPort();
+
+    /**
+     * An Envoy bootstrap (JSON) whose static_resources are applied before xDS. Used by the benchmark and
+     * for running without pilot.
+     */
+    Optional<String> bootstrapFile();
+
+    /** Where local state may be kept (set by the local runner). */
+    Optional<String> stateDir();
+
+    Listeners listeners();
+
+    Limits limits();
+
+    Xds xds();
+
+    Node node();
+
+    Telemetry telemetry();
+
+    /** Data-plane listener settings. Listener ports come from LDS; 80 and 443 are remapped as below. */
+    interface Listeners {
+        /** Overrides the bind address of every listener (e.g. 127.0.0.1 locally). */
+        Optional<String> host();
+
+        /** LDS port 80 binds here (Istio's ingress gateway serves 80 on container port 8080). */
+        @WithDefault("8080")
+        int httpPort();
+
+        /** LDS port 443 binds here. */
+        @WithDefault("8443")
+        int httpsPort();
+
+        /** Event loops serving the listeners; 0 means one per CPU. */
+        @WithDefault("0")
+        int eventLoops();
+
+        /** How long shutdown waits for in-flight requests after it stops accepting. */
+        @WithDefault("5s")
+        Duration drainTimeout();
+
+        /** Listener port remap, e.g. {@code mesh.gateway.listeners.port-map."8080"=18080}. */
+        Map<String, Integer> portMap();
+
+        default int bindPort(int ldsPort) {
+            Integer mapped = portMap().get(Integer.toString(ldsPort));
+            if (mapped != null) {
+                return mapped;
+            }
+            return ldsPort == 80 ? httpPort() : ldsPort == 443 ? httpsPort() : ldsPort;
+        }
+    }
+
+    /** Protection against hostile or broken clients. */
+    interface Limits {
+        /** Total size of request headers; larger gets 431. */
+        @WithDefault("61440")
+        int maxHeaderBytes();
+
+        /** Number of request headers; more gets 431. */
+        @WithDefault("100")
+        int maxHeaders();
+
+        /** Length of the request line's URI; longer gets 414. */
+        @WithDefault("8192")
+        int maxUriLength();
+
+        /** Request body size; larger gets 413. 0 means no limit (bodies stream). */
+        @WithDefault("0")
+        long maxBodyBytes();
+
+        /** A connection must deliver its first request's headers within this time, or it is closed. */
+        @WithDefault("10s")
+        Duration requestHeaderTimeout();
+
+        /** Idle keep-alive connections are closed after this. */
+        @WithDefault("300s")
+        Duration idleTimeout();
+
+        /** Open downstream connections, over all listeners; more are closed at once. */
+        @WithDefault("8192")
+        int maxConnections();
+
+        /** Request bodies up to this size are buffered so the request can be retried or mirrored. */
+        @WithDefault("65536")
+        int retryBufferBytes();
+    }
+
+    /** The ADS client of pilot. */
+    interface Xds {
+        /** pilot's plaintext xDS address. */
+        @WithDefault("127.0.0.1:15010")
+        String address();
+
+        /** false runs on the bootstrap file alone. */
+        @WithDefault("true")
+        boolean enabled();
+
+        @WithDefault("500ms")
+        Duration initialBackoff();
+
+        @WithDefault("30s")
+        Duration maxBackoff();
+    }
+
+    /** The node this proxy announces to pilot. */
+    interface Node {
+        /** Defaults to {@code router~<ip>~<hostname>.<namespace>~<namespace>.svc.cluster.local}. */
+        Optional<String> id();
+
+        @WithDefault("istio-system")
+        String namespace();
+
+        @WithDefault("Kubernetes")
+        String cluster();
+
+        /** Labels of this proxy's workload; Gateway selectors match them. Empty means {@code istio=ingressgateway}. */
+        Map<String, String> labels();
+    }
+
+    /** Access log and tracing. */
+    interface Telemetry {
+        /** A JSON line per request on the {@code io.mesh.gateway.access} logger. */
+        @WithDefault("true")
+        boolean accessLog();
+
+        /** Percentage of new traces (without an incoming traceparent) that are sampled. */
+        @WithDefault("1.0")
+        double traceSampling();
+    }
 }

@@ -1,19 +1,51 @@
 package io.mesh.gateway;
 
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.vertx.core.Vertx;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Singleton;
+import java.util.concurrent.TimeUnit;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
-/** Says, in one line, what gateway listens on once it has started. */
+/**
+ * Starts the data plane on Quarkus's Vert.x (native epoll when available) and drains it on shutdown. Says,
+ * in one line, what gateway listens on once it has started.
+ */
 @Singleton
 class GatewayStartup {
 
     private static final Logger LOG = Logger.getLogger(GatewayStartup.class);
 
-    void onStart(@Observes StartupEvent event, GatewayConfig config,
-            @ConfigProperty(name = "quarkus.http.host") String host) {
-        LOG.infof("gateway listening: monitoring http://%s:%d (/q/health, /q/metrics)", host, config.monitoringPort());
+    private volatile Gateway gateway;
+
+    void onStart(@Observes StartupEvent event, GatewayConfig config, Vertx vertx, MeterRegistry registry,
+            @ConfigProperty(name = "quarkus.http.host") String host) throws Exception {
+        gateway = Gateway.start(vertx, config, registry).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        LOG.infof("gateway (%s) listening: monitoring http://%s:%d (/q/health, /q/metrics), health :%d/healthz/ready, "
+                + "admin 127.0.0.1:%d (/config_dump, /clusters), xDS %s, native transport %s; data-plane listeners come "
+                + "from %s (LDS port 80 -> %d, 443 -> %d)",
+                config.mode(), host, config.monitoringPort(), gateway.statusPort(), gateway.adminPort(),
+                config.xds().enabled() ? config.xds().address() : "off", vertx.isNativeTransportEnabled(),
+                config.bootstrapFile().map(f -> "bootstrap " + f + (config.xds().enabled() ? " and LDS" : "")).orElse("LDS"),
+                config.listeners().httpPort(), config.listeners().httpsPort());
+    }
+
+    void onStop(@Observes ShutdownEvent event, GatewayConfig config) {
+        Gateway g = gateway;
+        if (g != null) {
+            try {
+                g.stop().toCompletionStage().toCompletableFuture()
+                        .get(config.listeners().drainTimeout().toMillis() + 2000, TimeUnit.MILLISECONDS);
+            } catch (Exception e) {
+                LOG.warnf("drain did not finish cleanly: %s", e.getMessage());
+            }
+        }
+    }
+
+    Gateway gateway() {
+        return gateway;
     }
 }

@@ -1,0 +1,134 @@
+package io.mesh.gateway;
+
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.mesh.gateway.admin.AdminServer;
+import io.mesh.gateway.admin.StatusServer;
+import io.mesh.gateway.model.GatewaySnapshot;
+import io.mesh.gateway.proxy.DataPlane;
+import io.mesh.gateway.xds.AdsClient;
+import io.mesh.gateway.xds.StaticBootstrap;
+import io.mesh.gateway.xds.XdsState;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.net.InetAddress;
+import java.nio.file.Path;
+import java.util.Map;
+import org.jboss.logging.Logger;
+
+/**
+ * The proxy assembled: data plane, xDS client, health and admin ports. Plain Java, so the same core runs
+ * under Quarkus (router mode now, sidecar later) and in tests without it.
+ */
+public final class Gateway {
+
+    private static final Logger LOG = Logger.getLogger(Gateway.class);
+
+    private final GatewayConfig config;
+    private final DataPlane plane;
+    private final XdsState xdsState;
+    private final AdsClient ads;
+    private final StatusServer status;
+    private final AdminServer admin;
+
+    private Gateway(Vertx vertx, GatewayConfig config, MeterRegistry registry, StaticBootstrap bootstrap) {
+        this.config = config;
+        this.plane = new DataPlane(vertx, config, registry);
+        this.xdsState = new XdsState(node(config), bootstrap);
+        this.ads = config.xds().enabled()
+                ? new AdsClient(config.xds().address(), xdsState, plane::apply, config.xds().initialBackoff(),
+                        config.xds().maxBackoff())
+                : null;
+        this.status = new StatusServer(vertx, plane);
+        this.admin = new AdminServer(vertx, plane, ads, xdsState);
+    }
+
+    public static Future<Gateway> start(Vertx vertx, GatewayConfig config, MeterRegistry registry) {
+        StaticBootstrap bootstrap;
+        try {
+            bootstrap = config.bootstrapFile().isPresent()
+                    ? StaticBootstrap.load(Path.of(config.bootstrapFile().get())) : StaticBootstrap.EMPTY;
+        } catch (Exception e) {
+            return Future.failedFuture(new IllegalArgumentException("bootstrap file: " + e.getMessage(), e));
+        }
+        Gateway g = new Gateway(vertx, config, registry, bootstrap);
+        return g.status.start(config.statusPort())
+                .compose(v -> config.adminPort() > 0 ? g.admin.start(config.adminPort()) : Future.succeededFuture())
+                .compose(v -> {
+                    GatewaySnapshot base = g.xdsState.snapshot();
+                    Future<Void> applied = Future.succeededFuture();
+                    if (g.ads == null) {
+                        applied = g.plane.apply(withComplete(base));
+                    } else if (!bootstrap.listeners().isEmpty() || !bootstrap.clusters().isEmpty()) {
+                        applied = g.plane.apply(base);
+                    }
+                    return applied;
+                })
+                .map(v -> {
+                    if (g.ads != null) {
+                        g.ads.start();
+                    }
+                    return g;
+                });
+    }
+
+    private static GatewaySnapshot withComplete(GatewaySnapshot s) {
+        return new GatewaySnapshot(s.listeners(), s.routes(), s.clusters(), s.endpoints(), s.secrets(), true);
+    }
+
+    public DataPlane dataPlane() {
+        return plane;
+    }
+
+    public AdsClient xds() {
+        return ads;
+    }
+
+    public int statusPort() {
+        return status.port();
+    }
+
+    public int adminPort() {
+        return admin.port();
+    }
+
+    /** Stops taking config, drains the listeners, then closes the side ports. */
+    public Future<Void> stop() {
+        if (ads != null) {
+            ads.close();
+        }
+        return plane.drainAndClose().compose(v -> status.close()).compose(v -> admin.close());
+    }
+
+    static Node node(GatewayConfig config) {
+        String ns = config.node().namespace();
+        String ip = "127.0.0.1";
+        String host = "gateway";
+        try {
+            InetAddress local = InetAddress.getLocalHost();
+            ip = local.getHostAddress();
+            host = local.getHostName();
+        } catch (Exception e) {
+            LOG.debugf("no local address: %s", e.getMessage());
+        }
+        String id = config.node().id().orElse(config.mode() + "~" + ip + "~" + host + "." + ns + "~" + ns + ".svc.cluster.local");
+        Map<String, String> labels = config.node().labels().isEmpty() ? Map.of("istio", "ingressgateway") : config.node().labels();
+        Struct.Builder l = Struct.newBuilder();
+        labels.forEach((k, v) -> l.putFields(k, Value.newBuilder().setStringValue(v).build()));
+        Struct meta = Struct.newBuilder()
+                .putFields("NAMESPACE", str(ns))
+                .putFields("NAME", str(host))
+                .putFields("CLUSTER_ID", str(config.node().cluster()))
+                .putFields("NODE_TYPE", str(config.mode()))
+                .putFields("LABELS", Value.newBuilder().setStructValue(l).build())
+                .build();
+        return Node.newBuilder().setId(id).setCluster(labels.getOrDefault("app", "istio-ingressgateway") + "." + ns)
+                .setUserAgentName("mesh-gateway").setMetadata(meta).build();
+    }
+
+    private static Value str(String s) {
+        return Value.newBuilder().setStringValue(s).build();
+    }
+}

@@ -1,0 +1,323 @@
+package io.mesh.gateway.proxy;
+
+import io.mesh.gateway.GatewayConfig;
+import io.mesh.gateway.model.GatewaySnapshot;
+import io.mesh.gateway.model.ListenerSpec;
+import io.mesh.gateway.route.HeaderMutation;
+import io.mesh.gateway.route.RouteTable;
+import io.mesh.gateway.tls.SniKeyCertOptions;
+import io.mesh.gateway.upstream.ClusterSpec;
+import io.mesh.gateway.upstream.Upstream;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpConnection;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.jboss.logging.Logger;
+
+/**
+ * The data plane: owns the listeners, the upstreams and the one active config, swapped atomically.
+ * {@link #apply} is called by one thread at a time (the xDS client's); requests read {@link #active()} once
+ * and keep that value for their whole life. It never blocks an event loop: binding and TLS updates are
+ * asynchronous and their failures are logged, keeping the last good listener.
+ */
+public final class DataPlane {
+
+    private static final Logger LOG = Logger.getLogger(DataPlane.class);
+    private static final ProxyInterceptor[] CHAIN = {new RouteInterceptor(), new FaultInterceptor(), new UpstreamForwarder()};
+
+    private final Vertx vertx;
+    private final GatewayConfig config;
+    private final RequestLog log;
+    private final AtomicReference<ActiveConfig> active = new AtomicReference<>(new ActiveConfig(GatewaySnapshot.EMPTY, Map.of()));
+    private final Map<String, ListenerServer> listeners = new ConcurrentHashMap<>();
+    private final Map<HttpConnection, long[]> connections = new ConcurrentHashMap<>();
+    private final AtomicInteger openConnections = new AtomicInteger();
+    private volatile boolean ready;
+    private volatile boolean draining;
+
+    public DataPlane(Vertx vertx, GatewayConfig config, MeterRegistry registry) {
+        this.vertx = vertx;
+        this.config = config;
+        this.log = new RequestLog(registry, "istio-ingressgateway", config.node().namespace(), config.telemetry().accessLog());
+    }
+
+    public Vertx vertx() {
+        return vertx;
+    }
+
+    public GatewayConfig config() {
+        return config;
+    }
+
+    public ActiveConfig active() {
+        return active.get();
+    }
+
+    /** True once a complete config has been applied: every listener bound, every reference resolved. */
+    public boolean ready() {
+        return ready;
+    }
+
+    public boolean draining() {
+        return draining;
+    }
+
+    /** Listener name → the port it actually listens on. */
+    public Map<String, Integer> boundPorts() {
+        Map<String, Integer> m = new HashMap<>();
+        listeners.forEach((k, v) -> m.put(k, v.actualPort()));
+        return m;
+    }
+
+    public int openConnections() {
+        return openConnections.get();
+    }
+
+    /**
+     * Applies a snapshot: upstreams first (so routes never point at a cluster that is not there yet), then
+     * the atomic swap, then listeners. Upstreams whose transport settings did not change are kept, with
+     * their pools and endpoint state.
+     */
+    public Future<Void> apply(GatewaySnapshot snap) {
+        ActiveConfig prev = active.get();
+        Map<String, Upstream> ups = new HashMap<>();
+        List<Upstream> retired = new ArrayList<>();
+        for (ClusterSpec spec : snap.clusters().values()) {
+            Upstream old = prev.upstreams().get(spec.name());
+            Upstream u = old != null && old.spec().sameTransport(spec) && Objects.equals(old.spec().edsName(), spec.edsName())
+                    ? old : new Upstream(vertx, spec);
+            if (u != old && old != null) {
+                retired.add(old);
+            }
+            if (spec.edsName() != null) {
+                u.setEndpoints(snap.endpoints().getOrDefault(spec.edsName(), List.of()));
+            } else if (u == old) {
+                u.setEndpoints(spec.staticEndpoints());
+            }
+            ups.put(spec.name(), u);
+        }
+        prev.upstreams().forEach((name, u) -> {
+            if (!ups.containsKey(name)) {
+                retired.add(u);
+            }
+        });
+        active.set(new ActiveConfig(snap, Map.copyOf(ups)));
+        // Requests that already hold a retired upstream finish on it; close its pools after a grace period.
+        if (!retired.isEmpty()) {
+            vertx.setTimer(config.listeners().drainTimeout().toMillis() + 1000, t -> retired.forEach(Upstream::close));
+        }
+        return reconcileListeners(prev.snapshot(), snap).onComplete(ar -> {
+            if (ar.failed()) {
+                LOG.errorf("listener update failed: %s", ar.cause().getMessage());
+            } else if (snap.complete() && !ready) {
+                ready = true;
+                LOG.infof("gateway ready: %d listeners %s, %d clusters", snap.listeners().size(), boundPorts(), ups.size());
+            }
+        });
+    }
+
+    private Future<Void> reconcileListeners(GatewaySnapshot prevSnap, GatewaySnapshot snap) {
+        List<Future<?>> work = new ArrayList<>();
+        for (Map.Entry<String, ListenerServer> e : listeners.entrySet()) {
+            ListenerSpec next = snap.listeners().get(e.getKey());
+            if (next == null || !sameSocket(e.getValue(), next)) {
+                listeners.remove(e.getKey());
+                work.add(e.getValue().close());
+            }
+        }
+        Future<Void> closed = Future.all(work).mapEmpty();
+        return closed.compose(v -> {
+            List<Future<?>> starts = new ArrayList<>();
+            for (ListenerSpec spec : snap.listeners().values()) {
+                ListenerServer existing = listeners.get(spec.name());
+                if (existing != null && (!spec.tls() || sameSecrets(existing.spec, spec, prevSnap, snap))) {
+                    existing.spec = spec;
+                    continue;
+                }
+                SniKeyCertOptions tls;
+                try {
+                    tls = spec.tls() ? SniKeyCertOptions.of(vertx, spec, snap.secrets()) : null;
+                } catch (Exception ex) {
+                    LOG.errorf("listener %s: certificates do not load: %s", spec.name(), ex.getMessage());
+                    continue;
+                }
+                if (spec.tls() && tls == null) {
+                    continue;   // waiting for SDS
+                }
+                if (existing != null) {
+                    existing.spec = spec;
+                    starts.add(existing.updateTls(tls));
+                    continue;
+                }
+                ListenerServer ls = new ListenerServer(this, spec, bindHost(spec), config.listeners().bindPort(spec.port()), tls, CHAIN);
+                listeners.put(spec.name(), ls);
+                starts.add(ls.start(eventLoops()).onFailure(err -> {
+                    listeners.remove(spec.name(), ls);
+                    LOG.errorf("listener %s cannot bind %s:%d: %s", spec.name(), ls.bindHost, ls.bindPort, err.getMessage());
+                }));
+            }
+            return Future.join(starts).mapEmpty();
+        });
+    }
+
+    private static boolean sameSecrets(ListenerSpec a, ListenerSpec b, GatewaySnapshot sa, GatewaySnapshot sb) {
+        if (!a.chains().equals(b.chains())) {
+            return false;
+        }
+        for (var c : b.chains()) {
+            if (!Objects.equals(sa.secrets().get(c.secretName()), sb.secrets().get(c.secretName()))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private boolean sameSocket(ListenerServer ls, ListenerSpec next) {
+        return ls.bindHost.equals(bindHost(next)) && ls.bindPort == config.listeners().bindPort(next.port())
+                && ls.spec.tls() == next.tls();
+    }
+
+    private String bindHost(ListenerSpec spec) {
+        return config.listeners().host().orElse(spec.host());
+    }
+
+    private int eventLoops() {
+        int n = config.listeners().eventLoops();
+        return n > 0 ? n : Runtime.getRuntime().availableProcessors();
+    }
+
+    void applyRequestMutations(ProxyExchange ex, MultiMap h) {
+        apply(ex.target == null ? null : ex.target.requestHeaders(), h);
+        apply(ex.route.requestHeaders(), h);
+        apply(ex.virtualHost.requestHeaders(), h);
+        RouteTable t = ex.routeTable();
+        apply(t == null ? null : t.requestHeaders(), h);
+    }
+
+    void applyResponseMutations(ProxyExchange ex, MultiMap h) {
+        apply(ex.target == null ? null : ex.target.responseHeaders(), h);
+        apply(ex.route.responseHeaders(), h);
+        apply(ex.virtualHost.responseHeaders(), h);
+        RouteTable t = ex.routeTable();
+        apply(t == null ? null : t.responseHeaders(), h);
+    }
+
+    private static void apply(HeaderMutation m, MultiMap h) {
+        if (m != null && !m.isEmpty()) {
+            m.applyTo(h);
+        }
+    }
+
+    long maxBodyBytes() {
+        return config.limits().maxBodyBytes();
+    }
+
+    int retryBufferBytes() {
+        return config.limits().retryBufferBytes();
+    }
+
+    double traceSampling() {
+        return config.telemetry().traceSampling();
+    }
+
+    void record(ProxyExchange ex) {
+        try {
+            log.record(ex);
+        } catch (RuntimeException e) {
+            LOG.debugf(e, "request log failed");
+        }
+    }
+
+    // Connection accounting, shared by all listeners: [0] = header timer id, [1] = 1 once a request arrived,
+    // [2] = requests in flight. Each array is only written by its connection's event loop.
+
+    boolean acquireConnection() {
+        if (draining || openConnections.incrementAndGet() > config.limits().maxConnections()) {
+            if (!draining) {
+                openConnections.decrementAndGet();
+            }
+            return false;
+        }
+        return true;
+    }
+
+    void trackConnection(HttpConnection c, long timer) {
+        connections.put(c, new long[] {timer, 0, 0});
+    }
+
+    void untrackConnection(HttpConnection c) {
+        long[] s = connections.remove(c);
+        if (s != null) {
+            vertx.cancelTimer(s[0]);
+            openConnections.decrementAndGet();
+        }
+    }
+
+    boolean connectionHasRequest(HttpConnection c) {
+        long[] s = connections.get(c);
+        return s == null || s[1] != 0;
+    }
+
+    /**
+     * Graceful drain: refuse new connections, send HTTP/2 GOAWAY, close each HTTP/1.1 connection as soon as
+     * it has no request in flight (new responses carry {@code connection: close}), and close what is left
+     * at the deadline.
+     */
+    public Future<Void> drainAndClose() {
+        draining = true;
+        long deadline = System.nanoTime() + config.listeners().drainTimeout().toNanos();
+        for (HttpConnection c : connections.keySet()) {
+            try {
+                c.shutdown(config.listeners().drainTimeout().toMillis());
+            } catch (UnsupportedOperationException http1) {
+                // closed below once idle
+            }
+        }
+        Promise<Void> done = Promise.promise();
+        vertx.setPeriodic(1, 25, id -> {
+            boolean overdue = System.nanoTime() - deadline > 0;
+            for (Map.Entry<HttpConnection, long[]> e : connections.entrySet()) {
+                if (overdue || e.getValue()[2] == 0) {
+                    e.getKey().close();
+                }
+            }
+            if (connections.isEmpty() || overdue) {
+                vertx.cancelTimer(id);
+                List<Future<?>> closes = new ArrayList<>();
+                listeners.values().forEach(l -> closes.add(l.close()));
+                listeners.clear();
+                active.get().upstreams().values().forEach(Upstream::close);
+                Future.join(closes).onComplete(x -> done.complete());
+            }
+        });
+        return done.future();
+    }
+
+    void requestStarted(HttpConnection c) {
+        long[] s = connections.get(c);
+        if (s != null) {
+            if (s[1] == 0) {
+                s[1] = 1;
+                vertx.cancelTimer(s[0]);
+            }
+            s[2]++;
+        }
+    }
+
+    void requestDone(HttpConnection c) {
+        long[] s = connections.get(c);
+        if (s != null) {
+            s[2]--;
+        }
+    }
+}

@@ -1,0 +1,148 @@
+package io.mesh.gateway.proxy;
+
+import io.mesh.gateway.GatewayConfig;
+import io.mesh.gateway.model.FilterChainSpec;
+import io.mesh.gateway.model.ListenerSpec;
+import io.mesh.gateway.tls.SniKeyCertOptions;
+import io.vertx.core.AbstractVerticle;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.Http2Settings;
+import io.vertx.core.net.SSLOptions;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One bound listener: an HttpServer per event loop on the same port (Vert.x spreads accepted connections
+ * over them). It enforces the connection-level protections (max connections, request-header timeout,
+ * header count) and hands each request to a new {@link ProxyExchange}. The spec is volatile, so a config
+ * change that keeps the port only swaps routing, without touching connections.
+ */
+final class ListenerServer {
+
+    private static final Set<String> TLS_VERSIONS = Set.of("TLSv1.2", "TLSv1.3");
+
+    private final DataPlane plane;
+    private final GatewayConfig.Limits limits;
+    private final ProxyInterceptor[] interceptors;
+    final int bindPort;
+    final String bindHost;
+    volatile ListenerSpec spec;
+    private volatile SniKeyCertOptions tls;
+    private final List<HttpServer> servers = new CopyOnWriteArrayList<>();
+    private String deploymentId;
+
+    ListenerServer(DataPlane plane, ListenerSpec spec, String bindHost, int bindPort, SniKeyCertOptions tls,
+            ProxyInterceptor[] interceptors) {
+        this.plane = plane;
+        this.limits = plane.config().limits();
+        this.spec = spec;
+        this.bindHost = bindHost;
+        this.bindPort = bindPort;
+        this.tls = tls;
+        this.interceptors = interceptors;
+    }
+
+    Future<Void> start(int instances) {
+        return plane.vertx().deployVerticle(() -> new AbstractVerticle() {
+            @Override
+            public void start(Promise<Void> started) {
+                HttpServer server = vertx.createHttpServer(options());
+                server.connectionHandler(ListenerServer.this::onConnection);
+                server.requestHandler(ListenerServer.this::onRequest);
+                server.listen().onSuccess(s -> {
+                    servers.add(s);
+                    started.complete();
+                }).onFailure(started::fail);
+            }
+        }, new DeploymentOptions().setInstances(instances)).map(id -> {
+            deploymentId = id;
+            return null;
+        });
+    }
+
+    int actualPort() {
+        return servers.isEmpty() ? -1 : servers.get(0).actualPort();
+    }
+
+    private HttpServerOptions options() {
+        HttpServerOptions o = new HttpServerOptions().setHost(bindHost).setPort(bindPort)
+                .setTcpNoDelay(true).setAcceptBacklog(4096)
+                .setMaxHeaderSize(limits.maxHeaderBytes()).setMaxInitialLineLength(limits.maxUriLength() + 32)
+                .setIdleTimeout((int) limits.idleTimeout().toSeconds()).setIdleTimeoutUnit(TimeUnit.SECONDS)
+                .setHandle100ContinueAutomatically(true).setCompressionSupported(false).setDecompressionSupported(false)
+                .setHttp2ClearTextEnabled(true)
+                .setInitialSettings(new Http2Settings().setMaxHeaderListSize(limits.maxHeaderBytes())
+                        .setMaxConcurrentStreams(1000));
+        if (tls != null) {
+            o.setSsl(true).setSni(true).setUseAlpn(true).setKeyCertOptions(tls)
+                    .setEnabledSecureTransportProtocols(TLS_VERSIONS)
+                    .setAlpnVersions(alpn(spec.chains().get(0)));
+        }
+        return o;
+    }
+
+    private static List<HttpVersion> alpn(FilterChainSpec chain) {
+        if (chain.alpn().contains("h2")) {
+            return List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1);
+        }
+        return List.of(HttpVersion.HTTP_1_1);
+    }
+
+    /** Swaps the certificates in place; existing connections keep theirs. */
+    Future<Void> updateTls(SniKeyCertOptions next) {
+        this.tls = next;
+        SSLOptions ssl = new SSLOptions().setKeyCertOptions(next).setUseAlpn(true)
+                .setEnabledSecureTransportProtocols(TLS_VERSIONS);
+        return Future.all(servers.stream().map(s -> s.updateSSLOptions(ssl, true)).toList()).mapEmpty();
+    }
+
+    private void onConnection(HttpConnection conn) {
+        if (!plane.acquireConnection()) {
+            conn.close();
+            return;
+        }
+        long timeoutMs = limits.requestHeaderTimeout().toMillis();
+        long timer = plane.vertx().setTimer(timeoutMs, t -> {
+            if (!plane.connectionHasRequest(conn)) {
+                conn.close();
+            }
+        });
+        plane.trackConnection(conn, timer);
+        conn.closeHandler(v -> plane.untrackConnection(conn));
+    }
+
+    private void onRequest(HttpServerRequest req) {
+        if (req.headers().size() > limits.maxHeaders()) {
+            req.response().setStatusCode(431).putHeader("connection", "close").end("too many headers\n");
+            return;
+        }
+        plane.requestStarted(req.connection());
+        if (plane.draining() && req.version() != HttpVersion.HTTP_2) {
+            req.response().putHeader("connection", "close");
+        }
+        ListenerSpec s = spec;
+        FilterChainSpec chain = s.tls() ? s.chainFor(req.connection().indicatedServerName()) : s.chains().get(0);
+        new ProxyExchange(plane, plane.active(), req, chain, s.name(), interceptors).next();
+    }
+
+    Future<Void> close() {
+        if (deploymentId == null) {
+            return Future.succeededFuture();
+        }
+        return plane.vertx().undeploy(deploymentId);
+    }
+
+    static Map.Entry<String, Integer> key(ListenerSpec s, String host, int port) {
+        return Map.entry(host, port);
+    }
+}

@@ -1,0 +1,199 @@
+package io.mesh.gateway.proxy;
+
+import io.mesh.gateway.model.FilterChainSpec;
+import io.mesh.gateway.route.Route;
+import io.mesh.gateway.route.RouteAction;
+import io.mesh.gateway.route.RouteTable;
+import io.mesh.gateway.route.RequestView;
+import io.mesh.gateway.route.VirtualHost;
+import io.mesh.gateway.route.WeightedCluster;
+import io.mesh.gateway.upstream.Upstream;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
+
+/**
+ * The state of one proxied request as it walks the interceptor chain: what routing decided, the flags,
+ * sizes and timings for metrics and the access log. Owned by the request's event loop; never shared.
+ * {@link #complete} runs exactly once, when the downstream response ends or the connection closes.
+ */
+public final class ProxyExchange implements RequestView {
+
+    final DataPlane plane;
+    final ActiveConfig config;
+    final HttpServerRequest request;
+    final HttpServerResponse response;
+    final FilterChainSpec chain;
+    final String listenerName;
+    final long startNanos = System.nanoTime();
+    final String authority;
+    private final ProxyInterceptor[] interceptors;
+    private int index = -1;
+    private int flags;
+    private boolean completed;
+    private String path;
+
+    VirtualHost virtualHost;
+    Route route;
+    RouteAction.Forward forward;
+    WeightedCluster target;
+    Upstream upstream;
+    UpstreamCall call;
+    String upstreamHost;
+    long upstreamHeadersNanos;
+    int attempts;
+    String traceparent;
+    boolean tunneled;
+
+    ProxyExchange(DataPlane plane, ActiveConfig config, HttpServerRequest request, FilterChainSpec chain,
+            String listenerName, ProxyInterceptor[] interceptors) {
+        this.plane = plane;
+        this.config = config;
+        this.request = request;
+        this.response = request.response();
+        this.chain = chain;
+        this.listenerName = listenerName;
+        this.interceptors = interceptors;
+        String a = request.host();
+        this.authority = a == null ? "" : a;
+        response.endHandler(v -> complete());
+        response.closeHandler(v -> {
+            if (!response.ended() && !tunneled) {
+                addFlag(ResponseFlag.DC);
+                if (call != null) {
+                    call.downstreamClosed();
+                }
+            }
+            complete();
+        });
+    }
+
+    /** Runs the next interceptor of the chain. */
+    public void next() {
+        if (completed) {
+            return;
+        }
+        index++;
+        interceptors[index].onRequest(this);
+    }
+
+    /** Lets the interceptors before the forwarder see the upstream response headers, in reverse order. */
+    void walkResponseHeaders(io.vertx.core.MultiMap headers) {
+        for (int i = Math.min(index, interceptors.length - 1); i >= 0; i--) {
+            interceptors[i].onResponseHeaders(this, headers);
+        }
+    }
+
+    Vertx vertx() {
+        return plane.vertx();
+    }
+
+    RouteTable routeTable() {
+        if (chain == null) {
+            return null;
+        }
+        return chain.inlineRoutes() != null ? chain.inlineRoutes() : config.routes(chain.routeConfigName());
+    }
+
+    public void addFlag(ResponseFlag f) {
+        flags |= 1 << f.ordinal();
+    }
+
+    public int flags() {
+        return flags;
+    }
+
+    public boolean finished() {
+        return completed || response.ended() || response.closed();
+    }
+
+    public boolean http2() {
+        return request.version() == HttpVersion.HTTP_2;
+    }
+
+    /** A response made by the gateway itself: no route, fault abort, direct response, upstream failure. */
+    public void sendLocal(int status, ResponseFlag flag, String body) {
+        if (flag != null) {
+            addFlag(flag);
+        }
+        if (response.ended() || response.closed()) {
+            return;
+        }
+        if (response.headWritten()) {
+            response.reset();
+            return;
+        }
+        response.setStatusCode(status);
+        if (body != null && !body.isEmpty()) {
+            response.putHeader("content-type", "text/plain");
+        }
+        if (route != null) {
+            plane.applyResponseMutations(this, response.headers());
+        }
+        if (!request.isEnded()) {
+            // The body was never read; a keep-alive connection cannot be reused safely.
+            if (request.version() != HttpVersion.HTTP_2) {
+                response.putHeader("connection", "close");
+            }
+            request.resume();
+        }
+        response.end(body == null ? "" : body);
+    }
+
+    public void sendRedirect(int status, String location) {
+        response.putHeader("location", location);
+        sendLocal(status, null, "");
+    }
+
+    private void complete() {
+        if (completed) {
+            return;
+        }
+        completed = true;
+        plane.requestDone(request.connection());
+        if (call != null) {
+            call.release();
+        }
+        plane.record(this);
+    }
+
+    // RequestView, read by route matching.
+
+    @Override
+    public String authority() {
+        return authority;
+    }
+
+    @Override
+    public String path() {
+        if (path == null) {
+            String p = request.path();
+            path = p == null ? "/" : p;
+        }
+        return path;
+    }
+
+    @Override
+    public String header(String name) {
+        if (!name.isEmpty() && name.charAt(0) == ':') {
+            return switch (name) {
+                case ":method" -> request.method().name();
+                case ":authority" -> authority;
+                case ":path" -> request.uri();
+                case ":scheme" -> request.isSSL() ? "https" : "http";
+                default -> null;
+            };
+        }
+        return request.getHeader(name);
+    }
+
+    @Override
+    public String queryParam(String name) {
+        return request.getParam(name);
+    }
+
+    public int status() {
+        return response.getStatusCode();
+    }
+}

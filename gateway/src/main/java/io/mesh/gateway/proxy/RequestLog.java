@@ -1,0 +1,165 @@
+package io.mesh.gateway.proxy;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.jboss.logging.Logger;
+
+/**
+ * Istio's standard request metrics (with Istio's label names, reporter "source" as an ingress gateway
+ * reports) and the JSON access log. Meters are looked up by a small key and cached, so a request adds to
+ * existing meters without building tags.
+ */
+final class RequestLog {
+
+    private static final Logger ACCESS = Logger.getLogger("io.mesh.gateway.access");
+    private static final double[] DURATION_BUCKETS = {0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000,
+        30000, 60000, 300000, 600000, 1800000, 3600000};
+    private static final double[] BYTES_BUCKETS = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
+
+    private record Key(String cluster, int code, int flags, boolean grpc, String grpcStatus) {
+    }
+
+    private record Meters(Counter requests, DistributionSummary duration, DistributionSummary requestBytes,
+            DistributionSummary responseBytes) {
+    }
+
+    private final MeterRegistry registry;
+    private final String workload;
+    private final String namespace;
+    private final boolean accessLog;
+    private final Map<Key, Meters> meters = new ConcurrentHashMap<>();
+
+    RequestLog(MeterRegistry registry, String workload, String namespace, boolean accessLog) {
+        this.registry = registry;
+        this.workload = workload;
+        this.namespace = namespace;
+        this.accessLog = accessLog;
+    }
+
+    void record(ProxyExchange ex) {
+        long now = System.nanoTime();
+        double ms = (now - ex.startNanos) / 1e6;
+        int code = ex.status();
+        String cluster = ex.target == null ? "unknown" : ex.target.cluster();
+        String ct = ex.request.getHeader("content-type");
+        boolean grpc = ct != null && ct.startsWith("application/grpc");
+        String grpcStatus = grpc ? ex.response.trailers().get("grpc-status") : null;
+        if (grpc && grpcStatus == null) {
+            grpcStatus = ex.response.headers().get("grpc-status");
+        }
+        long received = ex.request.bytesRead();
+        long sent = ex.response.bytesWritten();
+        if (registry != null) {
+            Meters m = meters.computeIfAbsent(new Key(cluster, code, ex.flags(), grpc, grpcStatus == null ? "" : grpcStatus),
+                    this::create);
+            m.requests.increment();
+            m.duration.record(ms);
+            m.requestBytes.record(received);
+            m.responseBytes.record(sent);
+        }
+        if (accessLog) {
+            ACCESS.info(json(ex, code, ms, received, sent, cluster));
+        }
+    }
+
+    private Meters create(Key k) {
+        String host = serviceHost(k.cluster());
+        String[] parts = host.split("\\.");
+        Tags tags = Tags.of("reporter", "source", "source_workload", workload, "source_workload_namespace", namespace,
+                "source_app", workload, "destination_service", host, "destination_service_name", parts[0],
+                "destination_service_namespace", parts.length > 1 ? parts[1] : "unknown",
+                "destination_workload", "unknown", "destination_cluster", k.cluster(),
+                "request_protocol", k.grpc() ? "grpc" : "http", "response_code", Integer.toString(k.code()),
+                "grpc_response_status", k.grpcStatus(), "response_flags", flagString(k.flags()),
+                "connection_security_policy", "unknown");
+        return new Meters(
+                Counter.builder("istio_requests").description("Requests through the gateway").tags(tags).register(registry),
+                DistributionSummary.builder("istio_request_duration_milliseconds").description("Request duration in ms")
+                        .serviceLevelObjectives(DURATION_BUCKETS).tags(tags).register(registry),
+                DistributionSummary.builder("istio_request_bytes").description("Request sizes")
+                        .serviceLevelObjectives(BYTES_BUCKETS).tags(tags).register(registry),
+                DistributionSummary.builder("istio_response_bytes").description("Response sizes")
+                        .serviceLevelObjectives(BYTES_BUCKETS).tags(tags).register(registry));
+    }
+
+    /** Istio cluster names look like {@code outbound|80|v1|reviews.default.svc.cluster.local}. */
+    static String serviceHost(String cluster) {
+        int bar = cluster.lastIndexOf('|');
+        return bar >= 0 ? cluster.substring(bar + 1) : cluster;
+    }
+
+    static String flagString(int flags) {
+        if (flags == 0) {
+            return "-";
+        }
+        StringBuilder sb = new StringBuilder();
+        for (ResponseFlag f : ResponseFlag.values()) {
+            if ((flags & (1 << f.ordinal())) != 0) {
+                if (sb.length() > 0) {
+                    sb.append(',');
+                }
+                sb.append(f.name());
+            }
+        }
+        return sb.toString();
+    }
+
+    private static String json(ProxyExchange ex, int code, double ms, long received, long sent, String cluster) {
+        StringBuilder sb = new StringBuilder(384).append('{');
+        field(sb, "start_time", Instant.now().minusNanos((long) (ms * 1e6)).toString());
+        field(sb, "method", ex.request.method().name());
+        field(sb, "path", ex.request.uri());
+        field(sb, "protocol", ex.request.version().alpnName().toUpperCase());
+        sb.append("\"response_code\":").append(code).append(',');
+        field(sb, "response_flags", flagString(ex.flags()));
+        sb.append("\"bytes_received\":").append(received).append(',');
+        sb.append("\"bytes_sent\":").append(sent).append(',');
+        sb.append("\"duration\":").append((long) ms).append(',');
+        sb.append("\"upstream_service_time\":").append(ex.upstreamHeadersNanos == 0 ? -1
+                : (ex.upstreamHeadersNanos - ex.startNanos) / 1_000_000).append(',');
+        field(sb, "authority", ex.authority());
+        field(sb, "upstream_host", ex.upstreamHost);
+        field(sb, "upstream_cluster", cluster);
+        field(sb, "route_name", ex.route == null ? null : ex.route.name());
+        field(sb, "x_forwarded_for", ex.request.getHeader("x-forwarded-for"));
+        field(sb, "user_agent", ex.request.getHeader("user-agent"));
+        field(sb, "request_id", ex.request.getHeader("x-request-id"));
+        field(sb, "traceparent", ex.traceparent);
+        sb.append("\"attempts\":").append(ex.attempts).append(',');
+        field(sb, "downstream_remote_address", ex.request.remoteAddress() == null ? null : ex.request.remoteAddress().toString());
+        sb.setLength(sb.length() - 1);
+        return sb.append('}').toString();
+    }
+
+    private static void field(StringBuilder sb, String name, String value) {
+        sb.append('"').append(name).append("\":");
+        if (value == null) {
+            sb.append("null,");
+            return;
+        }
+        sb.append('"');
+        for (int i = 0; i < value.length(); i++) {
+            char c = value.charAt(i);
+            switch (c) {
+                case '"' -> sb.append("\\\"");
+                case '\\' -> sb.append("\\\\");
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\t' -> sb.append("\\t");
+                default -> {
+                    if (c < 0x20) {
+                        sb.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        sb.append(c);
+                    }
+                }
+            }
+        }
+        sb.append("\",");
+    }
+}

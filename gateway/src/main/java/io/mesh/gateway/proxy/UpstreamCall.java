@@ -1,0 +1,388 @@
+package io.mesh.gateway.proxy;
+
+import io.mesh.gateway.route.RetryPolicy;
+import io.mesh.gateway.upstream.EndpointState;
+import io.mesh.gateway.upstream.Upstream;
+import io.vertx.core.AsyncResult;
+import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.ConnectionPoolTooBusyException;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.HostAndPort;
+import io.vertx.core.net.NetSocket;
+import io.vertx.core.net.SocketAddress;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The upstream side of one exchange: tries, retries with backoff, route and per-try timeouts, and the
+ * streaming of both bodies with backpressure. A request body is buffered only when the route may retry and
+ * the body is small and of known length; otherwise it streams through once. Every failure ends in exactly
+ * one status and flag. Runs on the request's event loop only.
+ */
+final class UpstreamCall {
+
+    private final ProxyExchange ex;
+    private final Upstream upstream;
+    private final MultiMap headers;
+    private final String uri;
+    private final HostAndPort authority;
+    private final long hash;
+    private final RetryPolicy retry;
+    private final boolean http2;
+    private Buffer body;
+    private boolean streaming;
+    private boolean hasBody;
+    private int retriesDone;
+    private boolean holdsRetrySlot;
+    boolean holdsRequestSlot;
+    private EndpointState endpoint;
+    private boolean endpointOpen;
+    private HttpClientRequest current;
+    private int tryId;
+    private long routeTimer = -1;
+    private long tryTimer = -1;
+    private boolean responding;
+    private boolean done;
+
+    UpstreamCall(ProxyExchange ex, Upstream upstream, MultiMap headers, String uri, String authority, long hash) {
+        this.ex = ex;
+        this.upstream = upstream;
+        this.headers = headers;
+        this.uri = uri;
+        this.authority = HostAndPort.parseAuthority(authority, -1) != null
+                ? HostAndPort.parseAuthority(authority, -1) : HostAndPort.authority(authority);
+        this.hash = hash;
+        this.retry = ex.forward.retry();
+        this.http2 = upstream.http2(ex.http2());
+    }
+
+    void start() {
+        String cl = ex.request.getHeader("content-length");
+        long length = -1;
+        if (cl != null) {
+            try {
+                length = Long.parseLong(cl.trim());
+            } catch (NumberFormatException e) {
+                ex.sendLocal(400, ResponseFlag.DPE, "bad content-length\n");
+                return;
+            }
+        }
+        long max = ex.plane.maxBodyBytes();
+        if (max > 0 && length > max) {
+            ex.sendLocal(413, ResponseFlag.DPE, "payload too large\n");
+            return;
+        }
+        hasBody = length > 0 || ex.request.getHeader("transfer-encoding") != null
+                || (ex.http2() && !ex.request.isEnded() && length != 0);
+        long timeout = ex.forward.timeoutMs();
+        if (timeout > 0) {
+            routeTimer = ex.vertx().setTimer(timeout, t -> onRouteTimeout());
+        }
+        if (!hasBody) {
+            attempt();
+        } else if (retry.numRetries() > 0 && length > 0 && length <= ex.plane.retryBufferBytes()) {
+            ex.request.body().onComplete(ar -> {
+                if (ar.failed()) {
+                    fail(400, ResponseFlag.DPE, "request body failed\n");
+                    return;
+                }
+                body = ar.result();
+                attempt();
+            });
+        } else {
+            streaming = true;
+            attempt();
+        }
+    }
+
+    private void attempt() {
+        if (done || ex.finished()) {
+            return;
+        }
+        EndpointState ep = upstream.pick(hash, endpoint);
+        if (ep == null) {
+            fail(503, ResponseFlag.UH, "no healthy upstream\n");
+            return;
+        }
+        endpoint = ep;
+        endpointOpen = true;
+        upstream.onRequestStart(ep);
+        ex.attempts++;
+        ex.upstreamHost = ep.endpoint().address();
+        int id = ++tryId;
+        if (retry.perTryTimeoutMs() > 0) {
+            tryTimer = ex.vertx().setTimer(retry.perTryTimeoutMs(), t -> onTryTimeout(id));
+        }
+        if (ex.attempts > 1) {
+            headers.set("x-envoy-attempt-count", Integer.toString(ex.attempts));
+        }
+        RequestOptions o = new RequestOptions().setMethod(ex.request.method()).setURI(uri).setHeaders(headers)
+                .setServer(SocketAddress.inetSocketAddress(ep.endpoint().port(), ep.endpoint().host()));
+        upstream.client(http2).request(o).onComplete(ar -> onRequestReady(id, ar));
+    }
+
+    private void onRequestReady(int id, AsyncResult<HttpClientRequest> ar) {
+        if (id != tryId || done) {
+            if (ar.succeeded()) {
+                ar.result().reset();
+            }
+            return;
+        }
+        if (ar.failed()) {
+            onTryFailure(ar.cause(), true);
+            return;
+        }
+        HttpClientRequest req = ar.result();
+        current = req;
+        req.authority(authority);
+        var sent = body != null ? req.send(body) : streaming ? req.send(ex.request) : req.send();
+        sent.onComplete(r -> {
+            if (id != tryId || done) {
+                if (r.succeeded()) {
+                    r.result().request().reset();
+                }
+                return;
+            }
+            if (r.failed()) {
+                onTryFailure(r.cause(), false);
+            } else {
+                onResponse(r.result());
+            }
+        });
+    }
+
+    private void onResponse(HttpClientResponse resp) {
+        int status = resp.statusCode();
+        if (retry.retriesStatus(status) && mayRetry()) {
+            endTry(status);
+            resp.request().reset();
+            scheduleRetry();
+            return;
+        }
+        cancelTimers();
+        responding = true;
+        ex.upstreamHeadersNanos = System.nanoTime();
+        HttpServerResponse out = ex.response;
+        if (out.ended() || out.closed()) {
+            resp.request().reset();
+            endTry(status);
+            return;
+        }
+        out.setStatusCode(status);
+        if (resp.statusMessage() != null && ex.request.version() != HttpVersion.HTTP_2) {
+            out.setStatusMessage(resp.statusMessage());
+        }
+        MultiMap h = out.headers();
+        HopByHop.copy(resp.headers(), h, false);
+        ex.walkResponseHeaders(h);
+        ex.plane.applyResponseMutations(ex, h);
+        if (!h.contains("content-length") && ex.request.version() != HttpVersion.HTTP_2 && status != 204 && status != 304) {
+            out.setChunked(true);
+        }
+        resp.pipe().endOnComplete(false).to(out).onComplete(ar -> {
+            endTry(status);
+            if (ar.succeeded()) {
+                MultiMap trailers = resp.trailers();
+                if (trailers != null && !trailers.isEmpty()) {
+                    out.trailers().addAll(trailers);
+                }
+                if (!out.ended() && !out.closed()) {
+                    out.end();
+                }
+            } else if (!out.closed()) {
+                ex.addFlag(ResponseFlag.UR);
+                out.reset();
+            }
+        });
+    }
+
+    private void onTryFailure(Throwable cause, boolean connectPhase) {
+        if (cause instanceof ConnectionPoolTooBusyException) {
+            endTry(0);
+            fail(503, ResponseFlag.UO, "upstream connect error or disconnect/reset before headers. reset reason: overflow\n");
+            return;
+        }
+        boolean connectFailure = connectPhase || cause instanceof java.net.ConnectException;
+        endTry(0);
+        if (retry.retriesFailure(connectFailure, false) && mayRetry()) {
+            scheduleRetry();
+            return;
+        }
+        ResponseFlag flag = connectFailure ? ResponseFlag.UF : ResponseFlag.UR;
+        fail(503, flag, "upstream connect error or disconnect/reset before headers. reset reason: "
+                + (connectFailure ? "connection failure" : "remote reset") + "\n");
+    }
+
+    private void onTryTimeout(int id) {
+        tryTimer = -1;
+        if (id != tryId || done || responding) {
+            return;
+        }
+        tryId++;
+        if (current != null) {
+            current.reset();
+        }
+        endTry(0);
+        if (retry.retriesFailure(false, true) && mayRetry()) {
+            scheduleRetry();
+            return;
+        }
+        fail(504, ResponseFlag.UT, "upstream request timeout\n");
+    }
+
+    private void onRouteTimeout() {
+        routeTimer = -1;
+        if (done || responding) {
+            return;
+        }
+        tryId++;
+        if (current != null) {
+            current.reset();
+        }
+        endTry(0);
+        fail(504, ResponseFlag.UT, "upstream request timeout\n");
+    }
+
+    private boolean mayRetry() {
+        if (streaming || ex.finished()) {
+            return false;
+        }
+        if (retriesDone >= retry.numRetries()) {
+            ex.addFlag(ResponseFlag.URX);
+            return false;
+        }
+        if (!holdsRetrySlot) {
+            if (!upstream.tryAcquireRetry()) {
+                ex.addFlag(ResponseFlag.UO);
+                return false;
+            }
+            holdsRetrySlot = true;
+        }
+        return true;
+    }
+
+    private void scheduleRetry() {
+        retriesDone++;
+        if (tryTimer >= 0) {
+            ex.vertx().cancelTimer(tryTimer);
+            tryTimer = -1;
+        }
+        long cap = Math.min(retry.maxIntervalMs(), retry.baseIntervalMs() << Math.min(20, retriesDone - 1));
+        long delay = 1 + ThreadLocalRandom.current().nextLong(Math.max(1, cap));
+        ex.vertx().setTimer(delay, t -> attempt());
+    }
+
+    private void endTry(int status) {
+        if (endpointOpen) {
+            endpointOpen = false;
+            upstream.onRequestEnd(endpoint, status);
+        }
+    }
+
+    private void fail(int status, ResponseFlag flag, String message) {
+        if (done) {
+            return;
+        }
+        done = true;
+        cancelTimers();
+        ex.sendLocal(status, flag, message);
+    }
+
+    private void cancelTimers() {
+        if (routeTimer >= 0) {
+            ex.vertx().cancelTimer(routeTimer);
+            routeTimer = -1;
+        }
+        if (tryTimer >= 0) {
+            ex.vertx().cancelTimer(tryTimer);
+            tryTimer = -1;
+        }
+    }
+
+    /** The downstream went away: abandon the upstream stream too. */
+    void downstreamClosed() {
+        done = true;
+        cancelTimers();
+        if (current != null) {
+            current.reset();
+        }
+    }
+
+    /** Called once when the exchange completes: gives back the breaker slots. */
+    void release() {
+        cancelTimers();
+        endTry(ex.status());
+        if (holdsRequestSlot) {
+            holdsRequestSlot = false;
+            upstream.releaseRequest();
+        }
+        if (holdsRetrySlot) {
+            holdsRetrySlot = false;
+            upstream.releaseRetry();
+        }
+    }
+
+    /**
+     * A WebSocket (HTTP/1.1 upgrade): the handshake is proxied, and after a 101 both connections become a
+     * byte tunnel piped in both directions.
+     */
+    void tunnel() {
+        EndpointState ep = upstream.pick(hash, null);
+        if (ep == null) {
+            fail(503, ResponseFlag.UH, "no healthy upstream\n");
+            return;
+        }
+        endpoint = ep;
+        endpointOpen = true;
+        upstream.onRequestStart(ep);
+        ex.attempts = 1;
+        ex.upstreamHost = ep.endpoint().address();
+        ex.request.pause();
+        RequestOptions o = new RequestOptions().setMethod(ex.request.method()).setURI(uri).setHeaders(headers)
+                .setServer(SocketAddress.inetSocketAddress(ep.endpoint().port(), ep.endpoint().host()));
+        upstream.client(false).request(o).onComplete(ar -> {
+            if (ar.failed()) {
+                onTryFailure(ar.cause(), true);
+                return;
+            }
+            HttpClientRequest req = ar.result();
+            current = req;
+            req.authority(authority);
+            req.connect().onComplete(r -> {
+                if (r.failed()) {
+                    onTryFailure(r.cause(), false);
+                    return;
+                }
+                HttpClientResponse resp = r.result();
+                if (resp.statusCode() != 101) {
+                    onResponse(resp);
+                    return;
+                }
+                responding = true;
+                ex.tunneled = true;
+                HttpServerResponse out = ex.response;
+                out.setStatusCode(101);
+                out.headers().addAll(resp.headers());
+                NetSocket up = resp.netSocket();
+                ex.request.toNetSocket().onComplete(d -> {
+                    if (d.failed()) {
+                        up.close();
+                        return;
+                    }
+                    NetSocket down = d.result();
+                    down.pipeTo(up);
+                    up.pipeTo(down);
+                    down.closeHandler(v -> {
+                        up.close();
+                        endTry(101);
+                    });
+                    up.closeHandler(v -> down.close());
+                });
+            });
+        });
+    }
+}

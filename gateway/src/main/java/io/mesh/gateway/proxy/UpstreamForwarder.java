@@ -1,0 +1,151 @@
+package io.mesh.gateway.proxy;
+
+import io.mesh.gateway.route.HashPolicy;
+import io.mesh.gateway.route.MirrorPolicy;
+import io.mesh.gateway.route.RouteAction;
+import io.mesh.gateway.route.WeightedCluster;
+import io.mesh.gateway.upstream.Hashing;
+import io.mesh.gateway.upstream.Upstream;
+import io.vertx.core.MultiMap;
+import io.vertx.core.http.HttpHeaders;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.SocketAddress;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The last interceptor: picks the weighted cluster, takes a circuit-breaker slot, builds the upstream
+ * request head once (rewrites, forwarding headers, trace context, header mutations) and hands it to an
+ * {@link UpstreamCall}, which owns tries, retries and timeouts.
+ */
+final class UpstreamForwarder implements ProxyInterceptor {
+
+    @Override
+    public void onRequest(ProxyExchange ex) {
+        RouteAction.Forward fwd = ex.forward;
+        WeightedCluster wc = fwd.pick(fwd.totalWeight() <= 1 ? 0 : ThreadLocalRandom.current().nextInt(fwd.totalWeight()));
+        ex.target = wc;
+        Upstream upstream = ex.config.upstreams().get(wc.cluster());
+        if (upstream == null) {
+            ex.sendLocal(503, ResponseFlag.NC, "no cluster " + wc.cluster() + "\n");
+            return;
+        }
+        ex.upstream = upstream;
+        if (!upstream.tryAcquireRequest()) {
+            ex.sendLocal(503, ResponseFlag.UO, "upstream connect error or disconnect/reset before headers. reset reason: overflow\n");
+            return;
+        }
+        MultiMap headers = HttpHeaders.headers();
+        boolean upgrade = isWebSocketUpgrade(ex);
+        HopByHop.copy(ex.request.headers(), headers, upgrade);
+        forwardingHeaders(ex, headers);
+        ex.plane.applyRequestMutations(ex, headers);
+        String uri = rewrite(ex, fwd);
+        String authority = fwd.hostRewrite() != null ? fwd.hostRewrite() : ex.authority();
+        long hash = hash(ex, fwd);
+        UpstreamCall call = new UpstreamCall(ex, upstream, headers, uri, authority, hash);
+        ex.call = call;
+        call.holdsRequestSlot = true;
+        for (MirrorPolicy m : fwd.mirrors()) {
+            mirror(ex, m, headers, uri, authority);
+        }
+        if (upgrade) {
+            call.tunnel();
+        } else {
+            call.start();
+        }
+    }
+
+    static boolean isWebSocketUpgrade(ProxyExchange ex) {
+        String up = ex.request.getHeader("upgrade");
+        return up != null && up.equalsIgnoreCase("websocket") && ex.request.method() == HttpMethod.GET && !ex.http2();
+    }
+
+    private static void forwardingHeaders(ProxyExchange ex, MultiMap h) {
+        SocketAddress remote = ex.request.remoteAddress();
+        String client = remote == null ? null : remote.hostAddress();
+        if (client != null) {
+            String xff = h.get("x-forwarded-for");
+            h.set("x-forwarded-for", xff == null ? client : xff + ", " + client);
+        }
+        h.set("x-forwarded-proto", ex.request.isSSL() ? "https" : "http");
+        if (!h.contains("x-request-id")) {
+            h.set("x-request-id", UUID.randomUUID().toString());
+        }
+        ex.traceparent = Tracing.childOf(h.get("traceparent"), ex.plane.traceSampling());
+        h.set("traceparent", ex.traceparent);
+    }
+
+    private static String rewrite(ProxyExchange ex, RouteAction.Forward fwd) {
+        String uri = ex.request.uri();
+        if (fwd.prefixRewrite() == null && fwd.regexRewrite() == null) {
+            return uri;
+        }
+        String path = ex.path();
+        String query = ex.request.query();
+        String rewritten = path;
+        if (fwd.regexRewrite() != null) {
+            rewritten = fwd.regexRewrite().matcher(path).replaceAll(fwd.regexSubstitution());
+        } else {
+            var pm = ex.route.path();
+            int cut = switch (pm.kind()) {
+                case PREFIX, SEPARATED_PREFIX, EXACT -> Math.min(path.length(), pm.value().length());
+                case REGEX -> path.length();
+            };
+            rewritten = fwd.prefixRewrite() + path.substring(cut);
+            if (rewritten.startsWith("//")) {
+                rewritten = rewritten.substring(1);
+            }
+            if (rewritten.isEmpty()) {
+                rewritten = "/";
+            }
+        }
+        return query == null ? rewritten : rewritten + "?" + query;
+    }
+
+    private static long hash(ProxyExchange ex, RouteAction.Forward fwd) {
+        for (HashPolicy p : fwd.hashPolicies()) {
+            String key = switch (p.kind()) {
+                case HEADER -> ex.request.getHeader(p.name());
+                case COOKIE -> ex.request.getCookie(p.name()) == null ? null : ex.request.getCookie(p.name()).getValue();
+                case SOURCE_IP -> ex.request.remoteAddress() == null ? null : ex.request.remoteAddress().hostAddress();
+            };
+            if (key != null) {
+                return Hashing.hash(key);
+            }
+        }
+        return Long.MIN_VALUE;
+    }
+
+    /** Fire and forget: a copy of a bodiless request; its answer and failures never touch the original. */
+    private static void mirror(ProxyExchange ex, MirrorPolicy m, MultiMap headers, String uri, String authority) {
+        if (m.perMillion() < 1_000_000 && ThreadLocalRandom.current().nextInt(1_000_000) >= m.perMillion()) {
+            return;
+        }
+        String cl = ex.request.getHeader("content-length");
+        if ((cl != null && !cl.equals("0")) || ex.request.getHeader("transfer-encoding") != null) {
+            return;
+        }
+        Upstream u = ex.config.upstreams().get(m.cluster());
+        if (u == null) {
+            return;
+        }
+        var ep = u.pick(Long.MIN_VALUE, null);
+        if (ep == null) {
+            return;
+        }
+        MultiMap copy = HttpHeaders.headers().addAll(headers);
+        String host = authority;
+        int colon = host.lastIndexOf(':');
+        String shadow = colon > 0 && host.indexOf(']') < colon
+                ? host.substring(0, colon) + "-shadow" + host.substring(colon) : host + "-shadow";
+        RequestOptions o = new RequestOptions().setMethod(ex.request.method()).setURI(uri).setHeaders(copy)
+                .setServer(SocketAddress.inetSocketAddress(ep.endpoint().port(), ep.endpoint().host()))
+                .setTimeout(10_000);
+        u.client(false).request(o).compose(r -> {
+            r.authority(io.vertx.core.net.HostAndPort.parseAuthority(shadow, -1));
+            return r.send();
+        }).onSuccess(r -> r.handler(b -> { }).exceptionHandler(e -> { }));
+    }
+}

@@ -1,0 +1,50 @@
+package io.mesh.gateway.upstream;
+
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The live state of one endpoint: in-flight requests, consecutive-error counters and ejection. It outlives
+ * config swaps as long as the endpoint's address stays in the cluster. Written from any event loop, so all
+ * fields are atomics or volatile; the ejection decision tolerates the benign race of two loops deciding
+ * at once.
+ */
+public final class EndpointState {
+
+    final Endpoint endpoint;
+    final AtomicInteger active = new AtomicInteger();
+    final AtomicInteger consecutive5xx = new AtomicInteger();
+    final AtomicInteger consecutiveGatewayErrors = new AtomicInteger();
+    final AtomicLong requests = new AtomicLong();
+    final AtomicLong failures = new AtomicLong();
+    volatile long ejectedUntilNanos;
+    volatile int ejections;
+
+    EndpointState(Endpoint endpoint) {
+        this.endpoint = endpoint;
+    }
+
+    public Endpoint endpoint() {
+        return endpoint;
+    }
+
+    public int active() {
+        return active.get();
+    }
+
+    public long requests() {
+        return requests.get();
+    }
+
+    public long failures() {
+        return failures.get();
+    }
+
+    public int ejections() {
+        return ejections;
+    }
+
+    public boolean ejected(long nowNanos) {
+        return ejectedUntilNanos != 0 && nowNanos - ejectedUntilNanos < 0;
+    }
+}

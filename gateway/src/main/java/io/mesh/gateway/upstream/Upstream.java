@@ -1,0 +1,319 @@
+package io.mesh.gateway.upstream;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClient;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.PemTrustOptions;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The runtime of one cluster: its endpoints with their live state, the load balancer, the circuit-breaker
+ * counters and the connection pools. The endpoint list is an immutable array replaced on EDS updates; the
+ * pools are one HttpClient per event loop, so a request and its upstream connection stay on one thread.
+ * Thread-safety: called from every event loop; shared counters are atomics.
+ */
+public final class Upstream {
+
+    private final ClusterSpec spec;
+    private final Vertx vertx;
+    private final AtomicInteger activeRequests = new AtomicInteger();
+    private final AtomicInteger activeRetries = new AtomicInteger();
+    private final AtomicInteger roundRobin = new AtomicInteger();
+    private final Map<Thread, HttpClient> h1Clients = new ConcurrentHashMap<>();
+    private final Map<Thread, HttpClient> h2Clients = new ConcurrentHashMap<>();
+    private volatile Ring ring = new Ring(new long[0], new EndpointState[0]);
+    private volatile EndpointState[] endpoints = new EndpointState[0];
+    private volatile boolean closed;
+
+    private record Ring(long[] hashes, EndpointState[] owners) {
+    }
+
+    public Upstream(Vertx vertx, ClusterSpec spec) {
+        this.vertx = vertx;
+        this.spec = spec;
+        if (spec.edsName() == null) {
+            setEndpoints(spec.staticEndpoints());
+        }
+    }
+
+    public ClusterSpec spec() {
+        return spec;
+    }
+
+    public List<EndpointState> endpoints() {
+        return List.of(endpoints);
+    }
+
+    public int activeRequests() {
+        return activeRequests.get();
+    }
+
+    /** Replaces the endpoint set, keeping the state of addresses that stay. */
+    public void setEndpoints(List<Endpoint> list) {
+        Map<String, EndpointState> old = new HashMap<>();
+        for (EndpointState s : endpoints) {
+            old.put(s.endpoint.address(), s);
+        }
+        EndpointState[] next = new EndpointState[list.size()];
+        for (int i = 0; i < next.length; i++) {
+            EndpointState kept = old.get(list.get(i).address());
+            next[i] = kept != null && kept.endpoint.equals(list.get(i)) ? kept : new EndpointState(list.get(i));
+        }
+        if (spec.lbPolicy() == LbPolicy.RING_HASH) {
+            ring = buildRing(next, Math.max(spec.ringSize(), 64));
+        }
+        endpoints = next;
+    }
+
+    /** Takes a request slot; false means the max-requests breaker is open (503 UO). */
+    public boolean tryAcquireRequest() {
+        if (activeRequests.incrementAndGet() > spec.breakers().maxRequests()) {
+            activeRequests.decrementAndGet();
+            return false;
+        }
+        return true;
+    }
+
+    public void releaseRequest() {
+        activeRequests.decrementAndGet();
+    }
+
+    /** Takes a retry slot; false means the max-retries breaker is open, so the retry is not made. */
+    public boolean tryAcquireRetry() {
+        if (activeRetries.incrementAndGet() > spec.breakers().maxRetries()) {
+            activeRetries.decrementAndGet();
+            return false;
+        }
+        return true;
+    }
+
+    public void releaseRetry() {
+        activeRetries.decrementAndGet();
+    }
+
+    /**
+     * Picks a healthy endpoint, avoiding {@code avoid} (the endpoint of a failed try) when another exists.
+     * {@code hash} is used by the ring hash only; {@code Long.MIN_VALUE} means "no hash key", which picks randomly.
+     */
+    public EndpointState pick(long hash, EndpointState avoid) {
+        EndpointState[] eps = endpoints;
+        int n = eps.length;
+        if (n == 0) {
+            return null;
+        }
+        long now = System.nanoTime();
+        EndpointState chosen = switch (spec.lbPolicy()) {
+            case ROUND_ROBIN -> firstHealthy(eps, Math.floorMod(roundRobin.getAndIncrement(), n), now, avoid);
+            case RANDOM -> firstHealthy(eps, ThreadLocalRandom.current().nextInt(n), now, avoid);
+            case LEAST_REQUEST -> leastRequest(eps, now, avoid);
+            case RING_HASH -> hash == Long.MIN_VALUE
+                    ? firstHealthy(eps, ThreadLocalRandom.current().nextInt(n), now, avoid)
+                    : onRing(hash, now);
+        };
+        if (chosen == null && avoid != null && !avoid.ejected(now)) {
+            return avoid;
+        }
+        return chosen;
+    }
+
+    private static EndpointState firstHealthy(EndpointState[] eps, int start, long now, EndpointState avoid) {
+        for (int i = 0; i < eps.length; i++) {
+            EndpointState s = eps[(start + i) % eps.length];
+            if (!s.ejected(now) && s != avoid) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    /** Power of two choices: the less loaded of two random healthy endpoints. */
+    private static EndpointState leastRequest(EndpointState[] eps, long now, EndpointState avoid) {
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        EndpointState a = firstHealthy(eps, r.nextInt(eps.length), now, avoid);
+        EndpointState b = firstHealthy(eps, r.nextInt(eps.length), now, avoid);
+        if (a == null) {
+            return b;
+        }
+        if (b == null) {
+            return a;
+        }
+        return b.active.get() < a.active.get() ? b : a;
+    }
+
+    private EndpointState onRing(long hash, long now) {
+        Ring r = ring;
+        int n = r.hashes.length;
+        if (n == 0) {
+            return null;
+        }
+        int i = Arrays.binarySearch(r.hashes, hash);
+        if (i < 0) {
+            i = -i - 1;
+        }
+        for (int k = 0; k < n; k++) {
+            EndpointState s = r.owners[(i + k) % n];
+            if (!s.ejected(now)) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    private static Ring buildRing(EndpointState[] eps, int size) {
+        if (eps.length == 0) {
+            return new Ring(new long[0], new EndpointState[0]);
+        }
+        int perHost = Math.max(1, size / eps.length);
+        List<long[]> entries = new ArrayList<>();
+        for (int e = 0; e < eps.length; e++) {
+            for (int i = 0; i < perHost; i++) {
+                entries.add(new long[] {Hashing.hash(eps[e].endpoint.address() + "_" + i), e});
+            }
+        }
+        entries.sort((x, y) -> Long.compare(x[0], y[0]));
+        long[] hashes = new long[entries.size()];
+        EndpointState[] owners = new EndpointState[entries.size()];
+        for (int i = 0; i < hashes.length; i++) {
+            hashes[i] = entries.get(i)[0];
+            owners[i] = eps[(int) entries.get(i)[1]];
+        }
+        return new Ring(hashes, owners);
+    }
+
+    public void onRequestStart(EndpointState s) {
+        s.active.incrementAndGet();
+        s.requests.incrementAndGet();
+    }
+
+    /**
+     * Records how a try ended for outlier detection: {@code status} of the answer, or 0 for a connect
+     * failure, reset or timeout (counted as a gateway error).
+     */
+    public void onRequestEnd(EndpointState s, int status) {
+        s.active.decrementAndGet();
+        boolean gatewayError = status == 0 || status == 502 || status == 503 || status == 504;
+        boolean is5xx = status == 0 || status >= 500;
+        if (is5xx) {
+            s.failures.incrementAndGet();
+        }
+        OutlierPolicy p = spec.outlier();
+        if (p == null) {
+            return;
+        }
+        int c5 = is5xx ? s.consecutive5xx.incrementAndGet() : resetTo0(s.consecutive5xx);
+        int cg = gatewayError ? s.consecutiveGatewayErrors.incrementAndGet() : resetTo0(s.consecutiveGatewayErrors);
+        boolean trip = (p.consecutive5xx() > 0 && c5 >= p.consecutive5xx())
+                || (p.consecutiveGatewayErrors() > 0 && cg >= p.consecutiveGatewayErrors());
+        if (trip) {
+            maybeEject(s, p);
+        }
+    }
+
+    private static int resetTo0(AtomicInteger a) {
+        if (a.get() != 0) {
+            a.set(0);
+        }
+        return 0;
+    }
+
+    private void maybeEject(EndpointState s, OutlierPolicy p) {
+        long now = System.nanoTime();
+        if (s.ejected(now)) {
+            return;
+        }
+        EndpointState[] eps = endpoints;
+        int ejected = 0;
+        for (EndpointState e : eps) {
+            if (e.ejected(now)) {
+                ejected++;
+            }
+        }
+        // Envoy allows at least one ejection even when the percentage rounds down to zero hosts.
+        if (ejected > 0 && (ejected + 1) * 100 > p.maxEjectionPercent() * eps.length) {
+            return;
+        }
+        if (ejected == 0 && p.maxEjectionPercent() == 0) {
+            return;
+        }
+        int count = ++s.ejections;
+        long ms = Math.min(p.baseEjectionMs() * count, Math.max(p.maxEjectionMs(), p.baseEjectionMs()));
+        s.ejectedUntilNanos = now + ms * 1_000_000L;
+        s.consecutive5xx.set(0);
+        s.consecutiveGatewayErrors.set(0);
+    }
+
+    /** The pool of this event loop for the given protocol. */
+    public HttpClient client(boolean http2) {
+        Map<Thread, HttpClient> map = http2 ? h2Clients : h1Clients;
+        Thread t = Thread.currentThread();
+        HttpClient c = map.get(t);
+        if (c == null) {
+            c = vertx.createHttpClient(clientOptions(http2), new PoolOptions()
+                    .setHttp1MaxSize(Math.max(1, spec.breakers().maxConnections()))
+                    .setHttp2MaxSize(1)
+                    .setMaxWaitQueueSize(spec.breakers().maxPendingRequests()));
+            map.put(t, c);
+            if (closed) {
+                c.close();
+            }
+        }
+        return c;
+    }
+
+    public boolean http2(boolean downstreamHttp2) {
+        return switch (spec.protocol()) {
+            case HTTP1 -> false;
+            case HTTP2 -> true;
+            case DOWNSTREAM -> downstreamHttp2;
+        };
+    }
+
+    private HttpClientOptions clientOptions(boolean http2) {
+        HttpClientOptions o = new HttpClientOptions()
+                .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, spec.connectTimeoutMs()))
+                .setKeepAlive(true)
+                .setKeepAliveTimeout((int) Math.max(1, spec.idleTimeoutMs() / 1000))
+                .setTcpNoDelay(true)
+                .setDecompressionSupported(false)
+                .setTryUseCompression(false);
+        if (http2) {
+            o.setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
+                    .setHttp2MultiplexingLimit(Math.max(1, spec.breakers().maxRequests()));
+        }
+        UpstreamTls tls = spec.tls();
+        if (tls != null) {
+            o.setSsl(true).setVerifyHost(false);
+            if (http2) {
+                o.setUseAlpn(true);
+            }
+            if (tls.caPem() != null) {
+                o.setTrustOptions(new PemTrustOptions().addCertValue(Buffer.buffer(tls.caPem())));
+            } else {
+                o.setTrustAll(false);
+            }
+            if (tls.certPem() != null && tls.keyPem() != null) {
+                o.setKeyCertOptions(new PemKeyCertOptions().addCertValue(Buffer.buffer(tls.certPem()))
+                        .addKeyValue(Buffer.buffer(tls.keyPem())));
+            }
+        }
+        return o;
+    }
+
+    /** Closes the pools of a cluster that left the config; in-flight requests on them may fail. */
+    public void close() {
+        closed = true;
+        h1Clients.values().forEach(HttpClient::close);
+        h2Clients.values().forEach(HttpClient::close);
+    }
+}

@@ -1,0 +1,170 @@
+package io.mesh.gateway.xds;
+
+import com.google.protobuf.Any;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
+import io.envoyproxy.envoy.config.core.v3.HealthStatus;
+import io.envoyproxy.envoy.config.core.v3.RoutingPriority;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+import io.mesh.gateway.upstream.CircuitBreakers;
+import io.mesh.gateway.upstream.ClusterSpec;
+import io.mesh.gateway.upstream.Endpoint;
+import io.mesh.gateway.upstream.LbPolicy;
+import io.mesh.gateway.upstream.OutlierPolicy;
+import io.mesh.gateway.upstream.UpstreamProtocol;
+import io.mesh.gateway.upstream.UpstreamTls;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/** CDS Cluster → {@link ClusterSpec}, and EDS ClusterLoadAssignment → endpoints. */
+public final class ClusterTranslator {
+
+    static final String HTTP_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+    static final String UPSTREAM_TLS_TYPE = "type.googleapis.com/" + UpstreamTlsContext.getDescriptor().getFullName();
+
+    private ClusterTranslator() {
+    }
+
+    public static ClusterSpec translate(Cluster c) throws ConfigRejected {
+        String where = "cluster " + c.getName();
+        String eds = null;
+        List<Endpoint> statics = List.of();
+        Cluster.DiscoveryType type = c.getClusterDiscoveryTypeCase() == Cluster.ClusterDiscoveryTypeCase.TYPE
+                ? c.getType() : null;
+        if (type == null) {
+            throw new ConfigRejected(where + ": custom cluster types are not supported");
+        }
+        switch (type) {
+            case EDS -> eds = c.getEdsClusterConfig().getServiceName().isEmpty() ? c.getName()
+                    : c.getEdsClusterConfig().getServiceName();
+            case STATIC, STRICT_DNS, LOGICAL_DNS -> statics = endpoints(c.getLoadAssignment());
+            default -> throw new ConfigRejected(where + ": unsupported discovery type " + type);
+        }
+        LbPolicy lb = switch (c.getLbPolicy()) {
+            case ROUND_ROBIN -> LbPolicy.ROUND_ROBIN;
+            case LEAST_REQUEST -> LbPolicy.LEAST_REQUEST;
+            case RANDOM -> LbPolicy.RANDOM;
+            case RING_HASH, MAGLEV -> LbPolicy.RING_HASH;
+            default -> throw new ConfigRejected(where + ": unsupported lb_policy " + c.getLbPolicy());
+        };
+        CircuitBreakers cb = CircuitBreakers.DEFAULTS;
+        for (var t : c.getCircuitBreakers().getThresholdsList()) {
+            if (t.getPriority() == RoutingPriority.DEFAULT) {
+                cb = new CircuitBreakers(
+                        t.hasMaxConnections() ? t.getMaxConnections().getValue() : cb.maxConnections(),
+                        t.hasMaxPendingRequests() ? t.getMaxPendingRequests().getValue() : cb.maxPendingRequests(),
+                        t.hasMaxRequests() ? t.getMaxRequests().getValue() : cb.maxRequests(),
+                        t.hasMaxRetries() ? t.getMaxRetries().getValue() : cb.maxRetries());
+            }
+        }
+        OutlierPolicy outlier = null;
+        if (c.hasOutlierDetection()) {
+            var o = c.getOutlierDetection();
+            int c5 = o.hasEnforcingConsecutive5Xx() && o.getEnforcingConsecutive5Xx().getValue() == 0 ? 0
+                    : o.hasConsecutive5Xx() ? o.getConsecutive5Xx().getValue() : 5;
+            // Envoy enforces gateway failures only when asked (enforcing default 0); Istio always asks.
+            int cg = o.hasEnforcingConsecutiveGatewayFailure() && o.getEnforcingConsecutiveGatewayFailure().getValue() > 0
+                    ? (o.hasConsecutiveGatewayFailure() ? o.getConsecutiveGatewayFailure().getValue() : 5) : 0;
+            long base = o.hasBaseEjectionTime() ? RouteTranslator.millis(o.getBaseEjectionTime()) : 30_000;
+            long max = o.hasMaxEjectionTime() ? RouteTranslator.millis(o.getMaxEjectionTime()) : Math.max(300_000, base);
+            int pct = o.hasMaxEjectionPercent() ? o.getMaxEjectionPercent().getValue() : 10;
+            outlier = new OutlierPolicy(c5, cg, base, max, pct);
+        }
+        UpstreamProtocol protocol = UpstreamProtocol.HTTP1;
+        long idle = 3_600_000;
+        if (c.hasHttp2ProtocolOptions()) {
+            protocol = UpstreamProtocol.HTTP2;
+        }
+        Any opts = c.getTypedExtensionProtocolOptionsMap().get(HTTP_OPTIONS);
+        if (opts != null) {
+            HttpProtocolOptions h = ListenerTranslator.unpack(opts, HttpProtocolOptions.class, where);
+            switch (h.getUpstreamProtocolOptionsCase()) {
+                case EXPLICIT_HTTP_CONFIG -> protocol = h.getExplicitHttpConfig().hasHttp2ProtocolOptions()
+                        ? UpstreamProtocol.HTTP2 : UpstreamProtocol.HTTP1;
+                case USE_DOWNSTREAM_PROTOCOL_CONFIG -> protocol = UpstreamProtocol.DOWNSTREAM;
+                case AUTO_CONFIG -> protocol = UpstreamProtocol.HTTP1;
+                default -> { }
+            }
+            if (h.getCommonHttpProtocolOptions().hasIdleTimeout()) {
+                idle = RouteTranslator.millis(h.getCommonHttpProtocolOptions().getIdleTimeout());
+            }
+        }
+        UpstreamTls tls = null;
+        if (c.hasTransportSocket()) {
+            Any any = c.getTransportSocket().getTypedConfig();
+            if (!any.getTypeUrl().equals(UPSTREAM_TLS_TYPE)) {
+                throw new ConfigRejected(where + ": unsupported transport socket " + any.getTypeUrl());
+            }
+            tls = upstreamTls(ListenerTranslator.unpack(any, UpstreamTlsContext.class, where), where);
+        }
+        long connect = c.hasConnectTimeout() ? RouteTranslator.millis(c.getConnectTimeout()) : 5_000;
+        int ring = c.hasRingHashLbConfig() && c.getRingHashLbConfig().hasMinimumRingSize()
+                ? (int) Math.min(1 << 16, c.getRingHashLbConfig().getMinimumRingSize().getValue()) : 1024;
+        return new ClusterSpec(c.getName(), lb, connect, idle, protocol, cb, outlier, tls, eds, statics, ring);
+    }
+
+    private static UpstreamTls upstreamTls(UpstreamTlsContext ctx, String where) throws ConfigRejected {
+        var common = ctx.getCommonTlsContext();
+        if (common.getTlsCertificateSdsSecretConfigsCount() > 0 || common.hasValidationContextSdsSecretConfig()
+                || common.hasCombinedValidationContext()) {
+            throw new ConfigRejected(where + ": upstream TLS from SDS (ISTIO_MUTUAL) is not supported yet; "
+                    + "use inline certificates");
+        }
+        String ca = common.hasValidationContext() && common.getValidationContext().hasTrustedCa()
+                ? data(common.getValidationContext().getTrustedCa()) : null;
+        String cert = null;
+        String key = null;
+        if (common.getTlsCertificatesCount() > 0) {
+            cert = data(common.getTlsCertificates(0).getCertificateChain());
+            key = data(common.getTlsCertificates(0).getPrivateKey());
+        }
+        List<String> sans = new ArrayList<>();
+        if (common.hasValidationContext()) {
+            for (var m : common.getValidationContext().getMatchSubjectAltNamesList()) {
+                sans.add(m.getExact());
+            }
+        }
+        return new UpstreamTls(ctx.getSni().isEmpty() ? null : ctx.getSni(), ca, cert, key, List.copyOf(sans));
+    }
+
+    static String data(DataSource d) {
+        return switch (d.getSpecifierCase()) {
+            case INLINE_STRING -> d.getInlineString();
+            case INLINE_BYTES -> d.getInlineBytes().toString(StandardCharsets.UTF_8);
+            case FILENAME -> readFile(d.getFilename());
+            default -> null;
+        };
+    }
+
+    private static String readFile(String name) {
+        try {
+            return java.nio.file.Files.readString(java.nio.file.Path.of(name));
+        } catch (java.io.IOException e) {
+            return null;
+        }
+    }
+
+    public static List<Endpoint> endpoints(ClusterLoadAssignment cla) throws ConfigRejected {
+        List<Endpoint> out = new ArrayList<>();
+        for (LocalityLbEndpoints loc : cla.getEndpointsList()) {
+            for (LbEndpoint e : loc.getLbEndpointsList()) {
+                if (e.getHealthStatus() == HealthStatus.UNHEALTHY || e.getHealthStatus() == HealthStatus.DRAINING) {
+                    continue;
+                }
+                if (!e.getEndpoint().getAddress().hasSocketAddress()) {
+                    throw new ConfigRejected("cluster load assignment " + cla.getClusterName()
+                            + ": endpoint without a socket address");
+                }
+                var sa = e.getEndpoint().getAddress().getSocketAddress();
+                int w = e.hasLoadBalancingWeight() ? e.getLoadBalancingWeight().getValue() : 1;
+                out.add(new Endpoint(sa.getAddress(), sa.getPortValue(), Math.max(1, w)));
+            }
+        }
+        return List.copyOf(out);
+    }
+}

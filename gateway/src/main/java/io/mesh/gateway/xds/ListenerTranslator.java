@@ -1,0 +1,124 @@
+package io.mesh.gateway.xds;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.InvalidProtocolBufferException;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters;
+import io.mesh.gateway.model.FilterChainSpec;
+import io.mesh.gateway.model.ListenerSpec;
+import io.mesh.gateway.route.RouteTable;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * LDS Listener → {@link ListenerSpec}. Each filter chain must hold one HttpConnectionManager; TLS chains
+ * take their certificate from SDS by name. What cannot be applied is rejected with the reason.
+ */
+public final class ListenerTranslator {
+
+    static final String HCM_TYPE = "type.googleapis.com/" + HttpConnectionManager.getDescriptor().getFullName();
+    static final String TLS_TYPE = "type.googleapis.com/" + DownstreamTlsContext.getDescriptor().getFullName();
+    private static final Set<String> KNOWN_HTTP_FILTERS = Set.of("envoy.filters.http.router",
+            "envoy.filters.http.fault", "envoy.filters.http.cors", "envoy.filters.http.grpc_stats",
+            "istio.metadata_exchange", "istio.stats", "envoy.filters.http.grpc_web");
+
+    private ListenerTranslator() {
+    }
+
+    public static ListenerSpec translate(Listener l) throws ConfigRejected {
+        String where = "listener " + l.getName();
+        if (!l.getAddress().hasSocketAddress()) {
+            throw new ConfigRejected(where + ": only socket addresses are supported");
+        }
+        var sa = l.getAddress().getSocketAddress();
+        int port = sa.getPortValue();
+        if (port <= 0 || port > 65535) {
+            throw new ConfigRejected(where + ": port " + port + " is not a TCP port");
+        }
+        List<FilterChain> all = new ArrayList<>(l.getFilterChainsList());
+        if (l.hasDefaultFilterChain()) {
+            all.add(l.getDefaultFilterChain());
+        }
+        if (all.isEmpty()) {
+            throw new ConfigRejected(where + ": no filter chains");
+        }
+        List<FilterChainSpec> chains = new ArrayList<>();
+        Boolean tls = null;
+        for (int i = 0; i < all.size(); i++) {
+            FilterChainSpec c = chain(all.get(i), where + " filter chain " + (all.get(i).getName().isEmpty() ? "#" + i : all.get(i).getName()));
+            if (tls != null && tls != c.tls()) {
+                throw new ConfigRejected(where + ": mixes TLS and plaintext filter chains on one port");
+            }
+            tls = c.tls();
+            chains.add(c);
+        }
+        return new ListenerSpec(l.getName(), sa.getAddress().isEmpty() ? "0.0.0.0" : sa.getAddress(), port, List.copyOf(chains));
+    }
+
+    private static FilterChainSpec chain(FilterChain fc, String where) throws ConfigRejected {
+        String secret = null;
+        List<String> alpn = List.of("h2", "http/1.1");
+        if (fc.hasTransportSocket()) {
+            Any any = fc.getTransportSocket().getTypedConfig();
+            if (!any.getTypeUrl().equals(TLS_TYPE)) {
+                throw new ConfigRejected(where + ": unsupported transport socket " + any.getTypeUrl());
+            }
+            DownstreamTlsContext ctx = unpack(any, DownstreamTlsContext.class, where);
+            var common = ctx.getCommonTlsContext();
+            if (common.getTlsCertificateSdsSecretConfigsCount() != 1) {
+                throw new ConfigRejected(where + ": TLS needs exactly one SDS certificate (tls_certificate_sds_secret_configs), got "
+                        + common.getTlsCertificateSdsSecretConfigsCount());
+            }
+            secret = common.getTlsCertificateSdsSecretConfigs(0).getName();
+            var min = common.getTlsParams().getTlsMinimumProtocolVersion();
+            if (min == TlsParameters.TlsProtocol.TLSv1_0 || min == TlsParameters.TlsProtocol.TLSv1_1) {
+                throw new ConfigRejected(where + ": TLS below 1.2 is not served");
+            }
+            if (common.getAlpnProtocolsCount() > 0) {
+                alpn = List.copyOf(common.getAlpnProtocolsList());
+            }
+        }
+        HttpConnectionManager hcm = null;
+        for (Filter f : fc.getFiltersList()) {
+            if (f.getTypedConfig().getTypeUrl().equals(HCM_TYPE)) {
+                if (hcm != null) {
+                    throw new ConfigRejected(where + ": more than one HttpConnectionManager");
+                }
+                hcm = unpack(f.getTypedConfig(), HttpConnectionManager.class, where);
+            } else {
+                throw new ConfigRejected(where + ": unsupported network filter " + f.getName() + " ("
+                        + f.getTypedConfig().getTypeUrl() + ")");
+            }
+        }
+        if (hcm == null) {
+            throw new ConfigRejected(where + ": no HttpConnectionManager");
+        }
+        for (HttpFilter hf : hcm.getHttpFiltersList()) {
+            if (!KNOWN_HTTP_FILTERS.contains(hf.getName()) && !hf.getIsOptional()) {
+                throw new ConfigRejected(where + ": unsupported http filter " + hf.getName());
+            }
+        }
+        String rds = null;
+        RouteTable inline = null;
+        switch (hcm.getRouteSpecifierCase()) {
+            case RDS -> rds = hcm.getRds().getRouteConfigName();
+            case ROUTE_CONFIG -> inline = RouteTranslator.translate(hcm.getRouteConfig());
+            default -> throw new ConfigRejected(where + ": HttpConnectionManager needs rds or route_config");
+        }
+        return new FilterChainSpec(List.copyOf(fc.getFilterChainMatch().getServerNamesList()), secret, rds, inline, alpn);
+    }
+
+    static <T extends com.google.protobuf.Message> T unpack(Any any, Class<T> type, String where) throws ConfigRejected {
+        try {
+            return any.unpack(type);
+        } catch (InvalidProtocolBufferException e) {
+            throw new ConfigRejected(where + ": cannot decode " + any.getTypeUrl() + ": " + e.getMessage());
+        }
+    }
+}

@@ -1,0 +1,36 @@
+package io.mesh.gateway.xds;
+
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
+import io.mesh.gateway.model.TlsCertificate;
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
+
+/** SDS Secret → {@link TlsCertificate}, checked so that a broken secret is NACKed, not served. */
+public final class SecretTranslator {
+
+    private SecretTranslator() {
+    }
+
+    public static TlsCertificate translate(Secret s) throws ConfigRejected {
+        String where = "secret " + s.getName();
+        if (!s.hasTlsCertificate()) {
+            throw new ConfigRejected(where + ": only tls_certificate secrets are supported, got " + s.getTypeCase());
+        }
+        String cert = ClusterTranslator.data(s.getTlsCertificate().getCertificateChain());
+        String key = ClusterTranslator.data(s.getTlsCertificate().getPrivateKey());
+        if (cert == null || key == null || !key.contains("PRIVATE KEY-----")) {
+            throw new ConfigRejected(where + ": needs a PEM certificate chain and a PEM private key");
+        }
+        try {
+            if (CertificateFactory.getInstance("X.509")
+                    .generateCertificates(new ByteArrayInputStream(cert.getBytes(StandardCharsets.US_ASCII))).isEmpty()) {
+                throw new ConfigRejected(where + ": the certificate chain holds no certificate");
+            }
+        } catch (CertificateException e) {
+            throw new ConfigRejected(where + ": the certificate chain does not parse: " + e.getMessage());
+        }
+        return new TlsCertificate(s.getName(), cert, key);
+    }
+}

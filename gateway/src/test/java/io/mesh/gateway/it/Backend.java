@@ -1,0 +1,83 @@
+package io.mesh.gateway.it;
+
+import io.mesh.testing.FreePorts;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpServerRequest;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A test origin (HTTP/1.1 and h2c) that answers with its name. Paths: {@code /flaky} fails every other
+ * request with 503, {@code /fail} always 500, {@code /slow?ms=N} answers late, {@code /count} counts the
+ * streamed request body without keeping it, {@code /headers} echoes request headers, {@code /ws} is a
+ * WebSocket echo; anything else answers 200 with the name.
+ */
+final class Backend implements AutoCloseable {
+
+    final String name;
+    final int port = FreePorts.next();
+    final AtomicInteger hits = new AtomicInteger();
+    final AtomicInteger flaky = new AtomicInteger();
+    final AtomicLong lastAuthority = new AtomicLong();
+    volatile String lastHost;
+    volatile String lastPath;
+    private final HttpServer server;
+
+    Backend(Vertx vertx, String name) throws Exception {
+        this.name = name;
+        server = vertx.createHttpServer(new HttpServerOptions().setPort(port).setHost("127.0.0.1"))
+                .webSocketHandler(ws -> {
+                    if (!ws.path().equals("/ws")) {
+                        ws.reject();
+                        return;
+                    }
+                    ws.handler(b -> ws.write(b));
+                })
+                .requestHandler(this::handle);
+        server.listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    private void handle(HttpServerRequest req) {
+        hits.incrementAndGet();
+        lastHost = req.host();
+        lastPath = req.uri();
+        var resp = req.response().putHeader("x-backend", name);
+        switch (req.path()) {
+            case "/flaky" -> {
+                if (flaky.incrementAndGet() % 2 == 1) {
+                    resp.setStatusCode(503).end("flaky " + name);
+                } else {
+                    resp.end(name);
+                }
+            }
+            case "/fail" -> resp.setStatusCode(500).end("fail " + name);
+            case "/slow" -> {
+                long ms = Long.parseLong(req.getParam("ms", "1000"));
+                Vertx.currentContext().owner().setTimer(ms, t -> {
+                    if (!resp.closed()) {
+                        resp.end(name);
+                    }
+                });
+            }
+            case "/count" -> {
+                AtomicLong n = new AtomicLong();
+                req.handler(b -> n.addAndGet(b.length()));
+                req.endHandler(v -> resp.end(Long.toString(n.get())));
+            }
+            case "/headers" -> {
+                StringBuilder sb = new StringBuilder();
+                req.headers().forEach(e -> sb.append(e.getKey().toLowerCase()).append(": ").append(e.getValue()).append('\n'));
+                resp.end(sb.toString());
+            }
+            default -> req.body().onComplete(b -> resp.end(name));
+        }
+    }
+
+    @Override
+    public void close() {
+        server.close();
+    }
+}

@@ -1,0 +1,55 @@
+package io.mesh.gateway.it;
+
+import io.mesh.gateway.Gateway;
+import io.mesh.gateway.GatewayConfig;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.smallrye.config.PropertiesConfigSource;
+import io.smallrye.config.SmallRyeConfig;
+import io.smallrye.config.SmallRyeConfigBuilder;
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/** The gateway core in the test JVM, on its own Vert.x (native epoll), configured like the real one. */
+final class TestGateway implements AutoCloseable {
+
+    final Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(2));
+    final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    final GatewayConfig config;
+    final Gateway gateway;
+
+    TestGateway(Map<String, String> props) throws Exception {
+        Map<String, String> all = new HashMap<>();
+        all.put("mesh.gateway.status-port", "0");
+        all.put("mesh.gateway.admin-port", "0");
+        all.put("mesh.gateway.listeners.event-loops", "2");
+        all.put("mesh.gateway.listeners.drain-timeout", "2s");
+        all.put("mesh.gateway.xds.initial-backoff", "100ms");
+        all.put("mesh.gateway.xds.max-backoff", "1s");
+        all.put("mesh.gateway.telemetry.access-log", "false");
+        all.putAll(props);
+        SmallRyeConfig c = new SmallRyeConfigBuilder().withMapping(GatewayConfig.class)
+                .withConverter(java.time.Duration.class, 200, new io.quarkus.runtime.configuration.DurationConverter())
+                .withSources(new PropertiesConfigSource(all, "test", 500)).build();
+        config = c.getConfigMapping(GatewayConfig.class);
+        gateway = Gateway.start(vertx, config, registry).toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
+    }
+
+    static TestGateway withXds(ControlPlane cp, Map<String, String> props) throws Exception {
+        Map<String, String> p = new HashMap<>(props);
+        p.put("mesh.gateway.xds.address", cp.address());
+        return new TestGateway(p);
+    }
+
+    boolean ready() {
+        return gateway.dataPlane().ready();
+    }
+
+    @Override
+    public void close() throws Exception {
+        gateway.stop().toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
+        vertx.close().toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
+    }
+}
