@@ -115,7 +115,9 @@ public final class OtlpGrpcReceiver {
     }
 
     private <R> void handle(byte[] bytes, StreamObserver<R> observer, Function<byte[], R> handler, String signal) {
-        if (!limiter.tryAcquire(bytes.length)) {
+        // Even an empty request holds a byte, so a full limiter refuses everything.
+        long reserved = bytes.length + 1L;
+        if (!limiter.tryAcquire(reserved)) {
             receiverMetrics.request("grpc", signal, "throttled");
             observer.onError(overloaded());
             return;
@@ -134,7 +136,7 @@ public final class OtlpGrpcReceiver {
             observer.onError(io.grpc.Status.INTERNAL.withDescription("telemetry failed to ingest the request")
                     .asRuntimeException());
         } finally {
-            limiter.release(bytes.length);
+            limiter.release(reserved);
         }
     }
 

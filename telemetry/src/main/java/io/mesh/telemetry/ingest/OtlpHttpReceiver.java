@@ -100,7 +100,7 @@ public final class OtlpHttpReceiver {
             return;
         }
         long reserved = declared >= 0 && !"gzip".equalsIgnoreCase(request.getHeader("Content-Encoding"))
-                ? declared : maxRequestBytes;
+                ? declared + 1 : maxRequestBytes;
         if (!limiter.tryAcquire(reserved)) {
             receiverMetrics.request("http", signal, "throttled");
             request.response().putHeader("Retry-After", Long.toString(Math.max(1, retryAfter.toSeconds())));

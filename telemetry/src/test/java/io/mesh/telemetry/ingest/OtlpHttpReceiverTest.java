@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.rpc.Code;
 import io.mesh.telemetry.OtlpFixtures;
+import io.mesh.telemetry.IstioPromtool;
 import io.mesh.testing.Promtool;
 import io.opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse;
 import io.opentelemetry.proto.metrics.v1.AggregationTemporality;
@@ -108,7 +109,7 @@ class OtlpHttpReceiverTest {
                 metrics);
         assertTrue(metrics.contains("destination_service=\"json-ratings.default.svc.cluster.local\""));
         assertTrue(metrics.contains("response_code=\"200\",grpc_response_status=\"unknown\""));
-        Promtool.assertValidMetrics(metrics);
+        IstioPromtool.assertValidMetrics(metrics);
     }
 
     @Test
