@@ -53,7 +53,10 @@ public final class ProcessHarness implements AfterEachCallback, AfterAllCallback
         return ProjectLayout.workDir(workName);
     }
 
-    /** Starts a packaged component on a free monitoring port and waits until it is ready. */
+    /**
+     * Starts a packaged component with every port on a free one (unless {@code extraEnv} sets it) and waits
+     * until it is ready. A gateway is pointed at an xDS address where nothing listens unless one is given.
+     */
     public RunningComponent start(Component component, Map<String, String> extraEnv) {
         Path jar = component.runnableJar(root);
         if (!Files.isRegularFile(jar)) {
@@ -64,6 +67,12 @@ public final class ProcessHarness implements AfterEachCallback, AfterAllCallback
         env.put("QUARKUS_HTTP_HOST", "127.0.0.1");
         env.put("MESH_MODE", "local");
         env.put(component.envPrefix() + "MONITORING_PORT", Integer.toString(monitoringPort));
+        for (String port : component.portVariables()) {
+            env.put(port, Integer.toString(FreePorts.next()));
+        }
+        if (component == Component.GATEWAY) {
+            env.put("MESH_GATEWAY_XDS_ADDRESS", "127.0.0.1:" + FreePorts.next());
+        }
         env.put(component.envPrefix() + "STATE_DIR", workDir().resolve("state").resolve(component.id()).toString());
         env.putAll(extraEnv);
         List<String> command = List.of(javaExecutable(), "-XX:+UseSerialGC", "-Xmx256m", "-jar", jar.toString());

@@ -39,6 +39,7 @@ class LocalRunnerIT {
             int port = FreePorts.next();
             monitoringPorts.put(component, port);
             env.put(component.envPrefix() + "MONITORING_PORT", Integer.toString(port));
+            component.portVariables().forEach(variable -> env.put(variable, Integer.toString(FreePorts.next())));
         }
         int webPort = FreePorts.next();
         int backendPort = FreePorts.next();
@@ -63,6 +64,22 @@ class LocalRunnerIT {
             assertEquals(0, runner(env, "status"), "./mesh status reports a process that is not ready");
             String status = Files.readString(harness.workDir().resolve("logs/mesh-status.log"));
             assertTrue(status.contains("pilot") && status.contains("ready"), status);
+
+            // meshctl checks the local mesh from the runner's run folder ...
+            assertEquals(0, meshctl(env, "check"), "meshctl check fails on a healthy local mesh");
+            String healthy = Files.readString(harness.workDir().resolve("logs/meshctl-check.log"));
+            assertTrue(healthy.contains("✓ telemetry is ready"), healthy);
+            // ... and a killed component turns it red, with exit code 1 and a hint.
+            long telemetry = pidOf(runDir, "telemetry");
+            ProcessHandle.of(telemetry).ifPresent(p -> {
+                p.destroyForcibly();
+                p.onExit().orTimeout(15, java.util.concurrent.TimeUnit.SECONDS).join();
+            });
+            assertEquals(1, meshctl(env, "check"), "meshctl check passes with telemetry killed");
+            String broken = Files.readString(harness.workDir().resolve("logs/meshctl-check.log"));
+            assertTrue(broken.contains("✗ telemetry is ready"), broken);
+            assertTrue(broken.contains("hint: see ./mesh logs telemetry"), broken);
+            assertTrue(broken.contains("✓ pilot is ready"), broken);
         } finally {
             assertEquals(0, runner(env, "down"), "./mesh down failed");
         }
@@ -81,6 +98,18 @@ class LocalRunnerIT {
         int exit = process.awaitExit(Duration.ofMinutes(5));
         System.out.printf("./mesh %s exited %d:%n%s%n", command, exit, process.logTail(40));
         return exit;
+    }
+
+    private int meshctl(Map<String, String> env, String command) throws InterruptedException {
+        ManagedProcess process = harness.startProcess("meshctl-" + command,
+                List.of("bash", harness.projectRoot().resolve("meshctl").toString(), command), env, harness.projectRoot());
+        int exit = process.awaitExit(Duration.ofMinutes(2));
+        System.out.printf("meshctl %s exited %d:%n%s%n", command, exit, process.logTail(40));
+        return exit;
+    }
+
+    private static long pidOf(Path runDir, String name) throws IOException {
+        return Long.parseLong(Files.readString(runDir.resolve("pids").resolve(name + ".pid")).trim().split("\\s+")[0]);
     }
 
     private void assertDemoAnswers(int port, String name) throws Exception {

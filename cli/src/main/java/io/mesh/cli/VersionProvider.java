@@ -1,0 +1,18 @@
+package io.mesh.cli;
+
+import picocli.CommandLine.IVersionProvider;
+
+/** The version of the packaged CLI, which is also the default tag of the images it installs. */
+public class VersionProvider implements IVersionProvider {
+
+    /** The project version, from the jar manifest when packaged. */
+    public static String version() {
+        String version = VersionProvider.class.getPackage().getImplementationVersion();
+        return version != null ? version : "0.1.0-SNAPSHOT";
+    }
+
+    @Override
+    public String[] getVersion() {
+        return new String[] {"meshctl " + version()};
+    }
+}
