@@ -55,7 +55,7 @@ public final class Gateway {
         }
         Gateway g = new Gateway(vertx, config, registry, bootstrap);
         return g.status.start(config.statusPort())
-                .compose(v -> config.adminPort() > 0 ? g.admin.start(config.adminPort()) : Future.succeededFuture())
+                .compose(v -> config.adminPort() >= 0 ? g.admin.start(config.adminPort()) : Future.succeededFuture())
                 .compose(v -> {
                     GatewaySnapshot base = g.xdsState.snapshot();
                     Future<Void> applied = Future.succeededFuture();

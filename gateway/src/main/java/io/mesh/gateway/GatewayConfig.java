@@ -25,7 +25,7 @@ public interface GatewayConfig {
     @WithDefault("15021")
     int statusPort();
 
-    /** Admin port, bound to 127.0.0.1 only: {@code /config_dump} and {@code /clusters}. 0 disables it. */
+    /** Admin port, bound to 127.0.0.1 only: {@code /config_dump} and {@code /clusters}. 0 picks a free port, -1 disables it. */
     @WithDefault("15000")
     int adminPort();
 

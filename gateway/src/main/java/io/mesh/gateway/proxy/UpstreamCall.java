@@ -25,6 +25,8 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 final class UpstreamCall {
 
+    private static final io.vertx.core.Handler<Throwable> IGNORE = e -> { };
+
     private final ProxyExchange ex;
     private final Upstream upstream;
     private final MultiMap headers;
@@ -143,6 +145,7 @@ final class UpstreamCall {
         sent.onComplete(r -> {
             if (id != tryId || done) {
                 if (r.succeeded()) {
+                    r.result().exceptionHandler(IGNORE);
                     r.result().request().reset();
                 }
                 return;
@@ -159,6 +162,7 @@ final class UpstreamCall {
         int status = resp.statusCode();
         if (retry.retriesStatus(status) && mayRetry()) {
             endTry(status);
+            resp.exceptionHandler(IGNORE);
             resp.request().reset();
             scheduleRetry();
             return;
@@ -168,6 +172,7 @@ final class UpstreamCall {
         ex.upstreamHeadersNanos = System.nanoTime();
         HttpServerResponse out = ex.response;
         if (out.ended() || out.closed()) {
+            resp.exceptionHandler(IGNORE);
             resp.request().reset();
             endTry(status);
             return;

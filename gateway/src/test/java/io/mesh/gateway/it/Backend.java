@@ -24,6 +24,8 @@ final class Backend implements AutoCloseable {
     final AtomicLong lastAuthority = new AtomicLong();
     volatile String lastHost;
     volatile String lastPath;
+    /** When not 0, every request is answered with this status. */
+    volatile int forceStatus;
     private final HttpServer server;
 
     Backend(Vertx vertx, String name) throws Exception {
@@ -45,7 +47,11 @@ final class Backend implements AutoCloseable {
         lastHost = req.host();
         lastPath = req.uri();
         var resp = req.response().putHeader("x-backend", name);
-        switch (req.path()) {
+        if (forceStatus != 0) {
+            resp.setStatusCode(forceStatus).end("forced " + name);
+            return;
+        }
+        switch (req.path().startsWith("/headers") ? "/headers" : req.path()) {
             case "/flaky" -> {
                 if (flaky.incrementAndGet() % 2 == 1) {
                     resp.setStatusCode(503).end("flaky " + name);
