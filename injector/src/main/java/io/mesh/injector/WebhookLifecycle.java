@@ -1,0 +1,166 @@
+package io.mesh.injector;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.mesh.common.mode.MeshMode;
+import io.mesh.injector.inject.CurrentInjector;
+import io.mesh.injector.inject.InjectHandler;
+import io.mesh.injector.inject.MeshSettings;
+import io.mesh.injector.inject.NamespaceLabels;
+import io.mesh.injector.kube.ConfigMapTemplateWatcher;
+import io.mesh.injector.kube.KubernetesNamespaceLabels;
+import io.mesh.injector.kube.WebhookCaBundlePublisher;
+import io.mesh.injector.template.FileTemplateWatcher;
+import io.mesh.injector.template.InjectionTemplate;
+import io.mesh.injector.tls.CaBundleFile;
+import io.mesh.injector.tls.CertificateRotation;
+import io.mesh.injector.tls.ServingCertificate;
+import io.mesh.injector.tls.ServingCertificateSource;
+import io.mesh.injector.webhook.AdmissionReviewCodec;
+import io.mesh.injector.webhook.AdmissionServer;
+import io.quarkus.runtime.ShutdownEvent;
+import io.quarkus.runtime.StartupEvent;
+import io.vertx.core.Vertx;
+import jakarta.annotation.Priority;
+import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Instance;
+import jakarta.inject.Singleton;
+import jakarta.interceptor.Interceptor;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+/**
+ * Wires the injector for the mode it runs in and owns the lifecycle of what it starts: the template
+ * source (a file or a ConfigMap), the namespace labels, the certificate rotation with its bundle publishers
+ * (a local file, the webhook configuration), and the admission server. Started before the startup log
+ * line, stopped with Quarkus.
+ */
+@Singleton
+public class WebhookLifecycle {
+
+    private static final Logger LOG = Logger.getLogger(WebhookLifecycle.class);
+    static final String INJECT_PATH = "/inject";
+
+    private final InjectorConfig config;
+    private final MeshMode mode;
+    private final Vertx vertx;
+    private final InjectionMetrics metrics;
+    private final Instance<KubernetesClient> kubernetes;
+    private final ServingCertificateSource certificates;
+    private final String httpHost;
+    private final CurrentInjector injector;
+    private final List<AutoCloseable> started = new ArrayList<>();
+
+    private volatile AdmissionServer server;
+    private volatile WebhookCaBundlePublisher caBundle;
+    private volatile CaBundleFile caBundleFile;
+
+    WebhookLifecycle(InjectorConfig config, MeshMode mode, Vertx vertx, InjectionMetrics metrics,
+            Instance<KubernetesClient> kubernetes, ServingCertificateSource certificates,
+            @ConfigProperty(name = "quarkus.http.host") String httpHost) {
+        this.config = config;
+        this.mode = mode;
+        this.vertx = vertx;
+        this.metrics = metrics;
+        this.kubernetes = kubernetes;
+        this.certificates = certificates;
+        this.httpHost = httpHost;
+        this.injector = new CurrentInjector(MeshSettings.from(config));
+        injector.onReload(reload -> metrics.templateReload(reload.applied()));
+    }
+
+    void start(@Observes @Priority(Interceptor.Priority.LIBRARY_AFTER) StartupEvent event) throws Exception {
+        List<Consumer<String>> bundlePublishers = new ArrayList<>();
+        NamespaceLabels namespaces;
+        if (mode == MeshMode.KUBERNETES) {
+            KubernetesClient client = kubernetes.get();
+            InjectorConfig.Kubernetes kube = config.kubernetes();
+            InjectionTemplate builtIn = InjectionTemplate.builtIn();
+            injector.offer(builtIn.source(), builtIn.origin());
+            started.add(new ConfigMapTemplateWatcher(client, kube.namespace(), kube.templateConfigMap(),
+                    kube.templateKey(), injector));
+            KubernetesNamespaceLabels labels = new KubernetesNamespaceLabels(client, vertx);
+            started.add(labels);
+            namespaces = labels;
+            caBundle = new WebhookCaBundlePublisher(client, kube.webhookConfiguration());
+            started.add(caBundle);
+            bundlePublishers.add(caBundle::publish);
+        } else {
+            if (config.templateFile().isPresent()) {
+                started.add(new FileTemplateWatcher(vertx, config.templateFile().get(), config.templatePollInterval(), injector));
+            } else {
+                InjectionTemplate builtIn = InjectionTemplate.builtIn();
+                injector.offer(builtIn.source(), builtIn.origin());
+            }
+            Map<String, String> enabled = Map.of("istio-injection", "enabled");
+            namespaces = namespace -> CompletableFuture.completedFuture(
+                    config.local().injectedNamespaces().contains(namespace) ? enabled : Map.of());
+        }
+        if (config.stateDir().isPresent()) {
+            caBundleFile = new CaBundleFile(config.stateDir().get());
+            bundlePublishers.add(caBundleFile);
+        }
+
+        AdmissionServer admission = new AdmissionServer(vertx,
+                Map.of(INJECT_PATH, new InjectHandler(injector, namespaces, metrics)),
+                new AdmissionReviewCodec(new ObjectMapper()));
+        CertificateRotation rotation = new CertificateRotation(vertx, certificates, Clock.systemUTC(), bundlePublishers,
+                certificate -> admission.updateCertificate(certificate.keyCertOptions()));
+        ServingCertificate first = rotation.first();
+        admission.start(webhookHost(), config.webhookPort(), config.webhookEventLoops(), first.keyCertOptions())
+                .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        server = admission;
+        started.add(rotation);
+        rotation.schedule();
+    }
+
+    void stop(@Observes ShutdownEvent event) {
+        AdmissionServer admission = server;
+        if (admission != null) {
+            try {
+                admission.stop().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                LOG.debugf("stopping the webhook server: %s", e.toString());
+            }
+        }
+        for (AutoCloseable closeable : started) {
+            try {
+                closeable.close();
+            } catch (Exception e) {
+                LOG.debugf("closing %s: %s", closeable, e.toString());
+            }
+        }
+    }
+
+    public String webhookHost() {
+        return config.webhookHost().orElse(httpHost);
+    }
+
+    /** The port the webhook listens on, or -1 before it does. */
+    public int webhookPort() {
+        AdmissionServer admission = server;
+        return admission == null ? -1 : admission.actualPort();
+    }
+
+    public CurrentInjector injector() {
+        return injector;
+    }
+
+    /** Kubernetes mode: the caBundle publisher. */
+    public Optional<WebhookCaBundlePublisher> caBundle() {
+        return Optional.ofNullable(caBundle);
+    }
+
+    /** Where the trust bundle is written, when a state dir is set. */
+    public Optional<CaBundleFile> caBundleFile() {
+        return Optional.ofNullable(caBundleFile);
+    }
+}

@@ -1,0 +1,30 @@
+package io.mesh.injector.tls;
+
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.net.PemKeyCertOptions;
+import java.time.Instant;
+
+/**
+ * The webhook's TLS identity at one moment: its key and certificate chain (PEM), and the bundle that
+ * verifies it, which goes into the webhook configuration's {@code caBundle}. The bundle may hold more than
+ * one CA while a rotation is in progress, so that callers with the old or the new bundle both succeed.
+ * Immutable. The private key is never logged.
+ */
+public record ServingCertificate(String privateKeyPem, String certificateChainPem, String trustBundlePem,
+        Instant notBefore, Instant notAfter) {
+
+    /** When to replace it: after two thirds of its lifetime. */
+    public Instant renewAt() {
+        return notBefore.plusMillis((notAfter.toEpochMilli() - notBefore.toEpochMilli()) * 2 / 3);
+    }
+
+    public PemKeyCertOptions keyCertOptions() {
+        return new PemKeyCertOptions().addKeyValue(Buffer.buffer(privateKeyPem))
+                .addCertValue(Buffer.buffer(certificateChainPem));
+    }
+
+    @Override
+    public String toString() {
+        return "ServingCertificate[notBefore=" + notBefore + ", notAfter=" + notAfter + "]";
+    }
+}
