@@ -2,10 +2,13 @@ package io.mesh.pilot;
 
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
+import java.time.Duration;
+import java.util.Optional;
 
 /**
  * Every setting of pilot, under {@code mesh.pilot.*}. Environment variables override
- * ({@code MESH_PILOT_MONITORING_PORT}, ...). Defaults live only here.
+ * ({@code MESH_PILOT_MONITORING_PORT}, {@code MESH_PILOT_XDS_PORT}, {@code MESH_PILOT_CONFIG_DIR}, ...).
+ * Defaults live only here.
  */
 @ConfigMapping(prefix = "mesh.pilot")
 public interface PilotConfig {
@@ -13,4 +16,33 @@ public interface PilotConfig {
     /** The Quarkus HTTP port serving /q/health, /q/metrics and /debug/*. */
     @WithDefault("15014")
     int monitoringPort();
+
+    /** Plaintext ADS (Istio's 15010); 0 picks a free port. */
+    @WithDefault("15010")
+    int xdsPort();
+
+    /** The address the xDS server binds. */
+    @WithDefault("0.0.0.0")
+    String xdsHost();
+
+    /** Local mode: the folder of Istio YAML (ServiceEntry, VirtualService, ...), watched for changes. */
+    Optional<String> configDir();
+
+    /** Where pilot may keep state in local mode (nothing is persisted yet). */
+    Optional<String> stateDir();
+
+    Debounce debounce();
+
+    /** How many connections are pushed to at once. */
+    @WithDefault("4")
+    int pushConcurrency();
+
+    /** Debounce: push after this quiet period, or at the latest after max. */
+    interface Debounce {
+        @WithDefault("100ms")
+        Duration quiet();
+
+        @WithDefault("10s")
+        Duration max();
+    }
 }

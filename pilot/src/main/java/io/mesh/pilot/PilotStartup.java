@@ -1,19 +1,82 @@
 package io.mesh.pilot;
 
+import io.mesh.common.mode.MeshMode;
+import io.mesh.pilot.model.ExecutorScheduler;
+import io.mesh.pilot.model.ServiceSource;
+import io.mesh.pilot.registry.KubernetesRegistry;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Singleton;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.concurrent.Executors;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
 
-/** Says, in one line, what pilot listens on once it has started. */
+/** Starts pilot's runtime (registry, push, ADS server) and says, in one line, what it listens on. */
 @Singleton
-class PilotStartup {
+public class PilotStartup {
 
     private static final Logger LOG = Logger.getLogger(PilotStartup.class);
 
-    void onStart(@Observes StartupEvent event, PilotConfig config,
+    private volatile PilotRuntime runtime;
+    private KubernetesRegistry kubernetes;
+
+    void onStart(@Observes StartupEvent event, PilotConfig config, MeshMode mode, MeterRegistry registry,
+            Instance<io.fabric8.kubernetes.client.KubernetesClient> kubeClient,
             @ConfigProperty(name = "quarkus.http.host") String host) {
-        LOG.infof("pilot listening: monitoring http://%s:%d (/q/health, /q/metrics)", host, config.monitoringPort());
+        boolean kube = mode == MeshMode.KUBERNETES;
+        Path configDir = config.configDir().filter(s -> !s.isBlank()).map(Path::of).orElse(null);
+        ServiceSource services = () -> ServiceSource.View.EMPTY;
+        PilotRuntime.Settings settings = new PilotRuntime.Settings(config.xdsHost(), config.xdsPort(),
+                kube ? null : configDir, config.debounce().quiet(), config.debounce().max(), config.pushConcurrency());
+        KubernetesRegistry k8s = null;
+        if (kube) {
+            k8s = new KubernetesRegistry(kubeClient.get());
+            services = k8s;
+        }
+        KubernetesRegistry events = k8s;
+        PilotRuntime rt = new PilotRuntime(settings, registry, new ExecutorScheduler(
+                Executors.newSingleThreadScheduledExecutor(r -> {
+                    Thread t = new Thread(r, "pilot-debounce");
+                    t.setDaemon(true);
+                    return t;
+                })), services, (raw, reason) -> {
+                    if (events != null) {
+                        events.recordRejection(raw, reason);
+                    }
+                });
+        try {
+            rt.start();
+            if (k8s != null) {
+                k8s.start(rt.store(), rt::configChanged, rt::endpointsChanged);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        runtime = rt;
+        kubernetes = k8s;
+        LOG.infof("pilot listening: xDS grpc://%s:%d (ADS, SotW and delta), monitoring http://%s:%d "
+                + "(/q/health, /q/metrics, /debug/syncz, /debug/config_dump, /debug/configz, /debug/registryz); "
+                + "mode %s%s", config.xdsHost(), rt.xdsPort(), host, config.monitoringPort(),
+                kube ? "kubernetes" : "local", kube ? "" : ", config " + (configDir == null ? "(none)" : configDir));
+    }
+
+    void onStop(@Observes ShutdownEvent event) {
+        if (kubernetes != null) {
+            kubernetes.close();
+        }
+        if (runtime != null) {
+            runtime.close();
+        }
+    }
+
+    /** Null until startup has finished. */
+    public PilotRuntime runtime() {
+        return runtime;
     }
 }

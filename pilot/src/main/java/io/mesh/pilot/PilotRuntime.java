@@ -1,0 +1,147 @@
+package io.mesh.pilot;
+
+import io.mesh.pilot.model.MeshSnapshot;
+import io.mesh.pilot.model.PushDebouncer;
+import io.mesh.pilot.model.PushRequest;
+import io.mesh.pilot.model.Scheduler;
+import io.mesh.pilot.model.ServiceSource;
+import io.mesh.pilot.model.SnapshotBuilder;
+import io.mesh.pilot.registry.ConfigStore;
+import io.mesh.pilot.registry.LocalFolderRegistry;
+import io.mesh.pilot.xds.PushWatcher;
+import io.mesh.pilot.xds.XdsMetrics;
+import io.mesh.pilot.xds.XdsServer;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
+import org.jboss.logging.Logger;
+
+/**
+ * pilot's four layers wired together, with no framework: registry -> snapshot -> generators -> ADS server.
+ * The Quarkus beans only create and close it, so tests can run the whole pipeline in plain JUnit.
+ */
+public final class PilotRuntime implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(PilotRuntime.class);
+
+    /** What the runtime needs from configuration (see {@link PilotConfig}). */
+    public record Settings(String xdsHost, int xdsPort, Path configDir, Duration debounceQuiet, Duration debounceMax,
+            int pushConcurrency) {
+    }
+
+    private final Settings settings;
+    private final ConfigStore store;
+    private final ServiceSource kubernetes;
+    private final PushWatcher watcher;
+    private final PushDebouncer debouncer;
+    private final XdsMetrics metrics;
+    private final ExecutorService pushPool;
+    private final ExecutorService requestPool;
+    private final AtomicLong versions = new AtomicLong();
+    private volatile MeshSnapshot current = MeshSnapshot.EMPTY;
+    private LocalFolderRegistry folder;
+    private XdsServer server;
+
+    public PilotRuntime(Settings settings, MeterRegistry registry, Scheduler scheduler, ServiceSource kubernetes,
+            ConfigStore.RejectionListener rejections) {
+        this.settings = settings;
+        this.kubernetes = kubernetes;
+        this.metrics = new XdsMetrics(registry, this::connections, () -> current.services().size());
+        this.store = new ConfigStore((raw, reason) -> {
+            metrics.configRejected(raw.kind());
+            rejections.rejected(raw, reason);
+        });
+        this.pushPool = Executors.newFixedThreadPool(settings.pushConcurrency(), daemon("pilot-push"));
+        this.requestPool = Executors.newCachedThreadPool(daemon("pilot-xds"));
+        this.watcher = new PushWatcher(pushPool, metrics, Clock.systemUTC());
+        this.debouncer = new PushDebouncer(scheduler, settings.debounceQuiet(), settings.debounceMax(), this::push);
+    }
+
+    public PilotRuntime start() throws IOException {
+        if (settings.configDir() != null) {
+            folder = new LocalFolderRegistry(settings.configDir(), store, () -> configChanged("config"));
+            folder.start();
+        }
+        current = SnapshotBuilder.build(versions.incrementAndGet(), store.accepted(), kubernetes.view());
+        watcher.initialize(current);
+        server = new XdsServer(settings.xdsHost(), settings.xdsPort(), watcher, requestPool).start();
+        return this;
+    }
+
+    public void configChanged(String reason) {
+        metrics.trigger(reason);
+        debouncer.enqueue(PushRequest.config(reason, java.time.Instant.now()));
+    }
+
+    public void endpointsChanged(java.util.Set<String> hosts) {
+        metrics.trigger("endpoint");
+        debouncer.enqueue(PushRequest.endpoints(hosts, java.time.Instant.now()));
+    }
+
+    /** One debounced push: a new immutable snapshot (or just new endpoints), then every connection is queued. */
+    void push(PushRequest request) {
+        try {
+            MeshSnapshot next = request.full()
+                    ? SnapshotBuilder.build(versions.incrementAndGet(), store.accepted(), kubernetes.view())
+                    : current.withKubernetesEndpoints(versions.incrementAndGet(), kubernetes.view().endpoints());
+            current = next;
+            watcher.push(next, request);
+            LOG.debugf("push %s (%s) to %s connections", (Object) next.version(), request.reasons(), watcher.connectionCount());
+        } catch (RuntimeException e) {
+            LOG.errorf(e, "building snapshot failed; the previous one stays in force");
+        }
+    }
+
+    private int connections() {
+        return watcher.connectionCount();
+    }
+
+    public int xdsPort() {
+        return server.port();
+    }
+
+    public ConfigStore store() {
+        return store;
+    }
+
+    public PushWatcher watcher() {
+        return watcher;
+    }
+
+    public MeshSnapshot snapshot() {
+        return current;
+    }
+
+    public LocalFolderRegistry folder() {
+        return folder;
+    }
+
+    private static java.util.concurrent.ThreadFactory daemon(String name) {
+        AtomicLong n = new AtomicLong();
+        return r -> {
+            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    @Override
+    public void close() {
+        try {
+            if (folder != null) {
+                folder.close();
+            }
+        } catch (IOException e) {
+            LOG.debugf("closing folder watch: %s", e.getMessage());
+        }
+        if (server != null) {
+            server.close();
+        }
+        pushPool.shutdownNow();
+        requestPool.shutdownNow();
+    }
+}

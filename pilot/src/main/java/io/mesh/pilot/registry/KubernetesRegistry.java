@@ -1,0 +1,217 @@
+package io.mesh.pilot.registry;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.api.model.EventBuilder;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.mesh.pilot.config.ConfigKey;
+import io.mesh.pilot.config.Hosts;
+import io.mesh.pilot.config.Kind;
+import io.mesh.pilot.config.RawResource;
+import io.mesh.pilot.model.Endpoint;
+import io.mesh.pilot.model.ServiceModel;
+import io.mesh.pilot.model.ServiceSource;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Consumer;
+import org.jboss.logging.Logger;
+
+/**
+ * Kubernetes mode's registry: Fabric8 informers on Services, EndpointSlices and Pods (services and endpoints),
+ * and on every Istio kind (networking.istio.io/v1, security.istio.io/v1), which go through the same
+ * {@link ConfigStore} validation as local YAML. A rejected resource gets a Warning Event.
+ *
+ * <p>Thread-safety: informer callbacks run on Fabric8's threads; {@link #view()} reads the informers' caches.
+ */
+public final class KubernetesRegistry implements ServiceSource, AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(KubernetesRegistry.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
+
+    private final KubernetesClient client;
+    private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
+    private SharedIndexInformer<Service> services;
+    private SharedIndexInformer<EndpointSlice> slices;
+    private SharedIndexInformer<Pod> pods;
+
+    public KubernetesRegistry(KubernetesClient client) {
+        this.client = client;
+    }
+
+    public void start(ConfigStore store, Consumer<String> configChanged, Consumer<Set<String>> endpointsChanged) {
+        services = client.services().inAnyNamespace().inform(handler(s -> configChanged.accept("service")));
+        slices = client.discovery().v1().endpointSlices().inAnyNamespace().inform(handler(s -> {
+            String svc = s.getMetadata().getLabels() == null ? null
+                    : s.getMetadata().getLabels().get(SERVICE_NAME_LABEL);
+            if (svc != null) {
+                endpointsChanged.accept(Set.of(svc + "." + s.getMetadata().getNamespace() + "." + Hosts.DOMAIN_SUFFIX));
+            }
+        }));
+        pods = client.pods().inAnyNamespace().inform(handler(p -> endpointsChanged.accept(Set.of())));
+        informers.add(services);
+        informers.add(slices);
+        informers.add(pods);
+        for (Kind kind : Kind.values()) {
+            ResourceDefinitionContext ctx = new ResourceDefinitionContext.Builder().withGroup(kind.group)
+                    .withVersion("v1").withKind(kind.kindName).withPlural(kind.plural).withNamespaced(true).build();
+            informers.add(client.genericKubernetesResources(ctx).inAnyNamespace().inform(
+                    new ResourceEventHandler<GenericKubernetesResource>() {
+                        @Override
+                        public void onAdd(GenericKubernetesResource obj) {
+                            if (store.upsert(raw(obj))) {
+                                configChanged.accept("config");
+                            }
+                        }
+
+                        @Override
+                        public void onUpdate(GenericKubernetesResource oldObj, GenericKubernetesResource newObj) {
+                            onAdd(newObj);
+                        }
+
+                        @Override
+                        public void onDelete(GenericKubernetesResource obj, boolean unknownFinalState) {
+                            if (store.delete(new ConfigKey(obj.getKind(), obj.getMetadata().getNamespace(),
+                                    obj.getMetadata().getName()))) {
+                                configChanged.accept("config");
+                            }
+                        }
+                    }));
+        }
+        LOG.infof("watching Kubernetes: Services, EndpointSlices, Pods and %d Istio kinds", Kind.values().length);
+    }
+
+    static RawResource raw(GenericKubernetesResource obj) {
+        JsonNode spec = JSON.valueToTree(obj.getAdditionalProperties().get("spec"));
+        return new RawResource(obj.getApiVersion(), obj.getKind(), obj.getMetadata().getNamespace(),
+                obj.getMetadata().getName(), spec, "kubernetes");
+    }
+
+    private static <T extends HasMetadata> ResourceEventHandler<T> handler(Consumer<T> changed) {
+        return new ResourceEventHandler<>() {
+            @Override
+            public void onAdd(T obj) {
+                changed.accept(obj);
+            }
+
+            @Override
+            public void onUpdate(T oldObj, T newObj) {
+                changed.accept(newObj);
+            }
+
+            @Override
+            public void onDelete(T obj, boolean unknownFinalState) {
+                changed.accept(obj);
+            }
+        };
+    }
+
+    @Override
+    public View view() {
+        if (services == null) {
+            return View.EMPTY;
+        }
+        Map<String, Pod> podsByKey = new HashMap<>();
+        for (Pod p : pods.getStore().list()) {
+            podsByKey.put(p.getMetadata().getNamespace() + "/" + p.getMetadata().getName(), p);
+        }
+        List<ServiceModel> models = new ArrayList<>();
+        Map<String, Service> byHost = new HashMap<>();
+        for (Service s : services.getStore().list()) {
+            String host = s.getMetadata().getName() + "." + s.getMetadata().getNamespace() + "." + Hosts.DOMAIN_SUFFIX;
+            List<ServiceModel.Port> ports = new ArrayList<>();
+            if (s.getSpec() != null && s.getSpec().getPorts() != null) {
+                s.getSpec().getPorts().forEach(p -> ports.add(new ServiceModel.Port(
+                        p.getName() == null ? "" : p.getName(), p.getPort(), protocol(p.getName(), p.getAppProtocol()))));
+            }
+            models.add(new ServiceModel(host, s.getMetadata().getNamespace(), ports, false,
+                    "Service/" + s.getMetadata().getNamespace() + "/" + s.getMetadata().getName()));
+            byHost.put(host, s);
+        }
+        Map<String, List<Endpoint>> endpoints = new HashMap<>();
+        for (EndpointSlice slice : slices.getStore().list()) {
+            Map<String, String> labels = slice.getMetadata().getLabels();
+            String svc = labels == null ? null : labels.get(SERVICE_NAME_LABEL);
+            if (svc == null || slice.getEndpoints() == null) {
+                continue;
+            }
+            String ns = slice.getMetadata().getNamespace();
+            String host = svc + "." + ns + "." + Hosts.DOMAIN_SUFFIX;
+            Service s = byHost.get(host);
+            if (s == null || s.getSpec().getPorts() == null) {
+                continue;
+            }
+            Map<Integer, Integer> portMap = new HashMap<>();
+            s.getSpec().getPorts().forEach(sp -> {
+                if (slice.getPorts() != null) {
+                    slice.getPorts().stream().filter(ep -> java.util.Objects.equals(ep.getName() == null ? "" : ep.getName(),
+                            sp.getName() == null ? "" : sp.getName())).findFirst()
+                            .ifPresent(ep -> portMap.put(sp.getPort(), ep.getPort()));
+                }
+            });
+            for (var e : slice.getEndpoints()) {
+                if (e.getAddresses() == null || e.getAddresses().isEmpty()) {
+                    continue;
+                }
+                boolean ready = e.getConditions() == null || e.getConditions().getReady() == null
+                        || e.getConditions().getReady();
+                Map<String, String> podLabels = Map.of();
+                String sa = null;
+                if (e.getTargetRef() != null && "Pod".equals(e.getTargetRef().getKind())) {
+                    Pod pod = podsByKey.get(ns + "/" + e.getTargetRef().getName());
+                    if (pod != null) {
+                        podLabels = pod.getMetadata().getLabels() == null ? Map.of() : pod.getMetadata().getLabels();
+                        sa = pod.getSpec() == null ? null : pod.getSpec().getServiceAccountName();
+                    }
+                }
+                String locality = e.getZone() == null ? "" : "/" + e.getZone();
+                endpoints.computeIfAbsent(host, h -> new ArrayList<>()).add(new Endpoint(e.getAddresses().get(0),
+                        portMap, podLabels, locality, 1, ready, sa));
+            }
+        }
+        return new View(models, endpoints);
+    }
+
+    /** Istio's protocol selection: appProtocol, else the port name's prefix ("http-web", "grpc"). */
+    static String protocol(String name, String appProtocol) {
+        String p = appProtocol != null ? appProtocol : name == null ? "" : name.split("-")[0];
+        return switch (p.toLowerCase(Locale.ROOT)) {
+            case "http", "http2", "grpc", "grpc-web", "https", "tls", "tcp" -> p.toUpperCase(Locale.ROOT);
+            case "kubernetes.io/h2c" -> "HTTP2";
+            default -> "TCP";
+        };
+    }
+
+    /** A Warning Event on the rejected object, as Istio's validation reports it. */
+    public void recordRejection(RawResource raw, String reason) {
+        try {
+            String name = raw.name() + "." + Long.toHexString(System.nanoTime());
+            client.v1().events().inNamespace(raw.namespace()).resource(new EventBuilder()
+                    .withNewMetadata().withName(name).withNamespace(raw.namespace()).endMetadata()
+                    .withNewInvolvedObject().withApiVersion(raw.apiVersion()).withKind(raw.kind())
+                    .withName(raw.name()).withNamespace(raw.namespace()).endInvolvedObject()
+                    .withType("Warning").withReason("Rejected").withMessage(reason)
+                    .withReportingComponent("pilot").withFirstTimestamp(Instant.now().toString())
+                    .withCount(1).build()).create();
+        } catch (RuntimeException e) {
+            LOG.debugf("could not record an Event for %s: %s", raw.key(), e.getMessage());
+        }
+    }
+
+    @Override
+    public void close() {
+        informers.forEach(SharedIndexInformer::close);
+    }
+}

@@ -1,0 +1,137 @@
+package io.mesh.pilot.registry;
+
+import io.mesh.pilot.config.RawResource;
+import io.mesh.pilot.config.YamlDocuments;
+import java.io.IOException;
+import java.nio.file.ClosedWatchServiceException;
+import java.nio.file.FileSystems;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchKey;
+import java.nio.file.WatchService;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.jboss.logging.Logger;
+
+/**
+ * Local mode's registry: every *.yaml / *.yml under a folder (recursively), the same YAML as on Kubernetes.
+ * On any file event the whole folder is re-read and handed to the {@link ConfigStore}, which keeps the last good
+ * version of anything now invalid. The watch thread blocks on the OS's file events; nothing polls.
+ */
+public final class LocalFolderRegistry implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(LocalFolderRegistry.class);
+    public static final String SOURCE = "folder";
+
+    private final Path dir;
+    private final ConfigStore store;
+    private final Runnable onChange;
+    private WatchService watcher;
+    private Thread thread;
+
+    public LocalFolderRegistry(Path dir, ConfigStore store, Runnable onChange) {
+        this.dir = dir;
+        this.store = store;
+        this.onChange = onChange;
+    }
+
+    /** Reads the folder now; returns true when the config in force changed. */
+    public synchronized boolean rescan() {
+        // A file that disappears while the folder is walked (an editor's temp file) means: read it again.
+        for (int attempt = 1;; attempt++) {
+            try {
+                return read();
+            } catch (java.io.UncheckedIOException e) {
+                if (attempt == 5) {
+                    LOG.warnf("config folder %s keeps changing while read: %s", dir, e.getMessage());
+                    return false;
+                }
+            }
+        }
+    }
+
+    private boolean read() {
+        List<RawResource> resources = new ArrayList<>();
+        List<String> errors = new ArrayList<>();
+        if (Files.isDirectory(dir)) {
+            try (Stream<Path> files = Files.walk(dir)) {
+                for (Path f : files.filter(Files::isRegularFile).filter(LocalFolderRegistry::isYaml).sorted().toList()) {
+                    try {
+                        YamlDocuments.Parsed parsed = YamlDocuments.parse(Files.readString(f), dir.relativize(f).toString());
+                        resources.addAll(parsed.resources());
+                        errors.addAll(parsed.errors());
+                    } catch (IOException e) {
+                        errors.add(f + ": " + e.getMessage());
+                    }
+                }
+            } catch (IOException e) {
+                LOG.warnf("cannot read config folder %s: %s", dir, e.getMessage());
+                return false;
+            }
+        }
+        return store.replaceSource(SOURCE, resources, errors);
+    }
+
+    private static boolean isYaml(Path p) {
+        String n = p.getFileName().toString();
+        return (n.endsWith(".yaml") || n.endsWith(".yml")) && !n.startsWith(".");
+    }
+
+    public void start() throws IOException {
+        rescan();
+        if (!Files.isDirectory(dir)) {
+            LOG.warnf("config folder %s does not exist; no local config", dir);
+            return;
+        }
+        watcher = FileSystems.getDefault().newWatchService();
+        register(dir);
+        thread = new Thread(this::watchLoop, "pilot-config-folder");
+        thread.setDaemon(true);
+        thread.start();
+    }
+
+    private void register(Path root) throws IOException {
+        try (Stream<Path> dirs = Files.walk(root)) {
+            for (Path d : dirs.filter(Files::isDirectory).toList()) {
+                d.register(watcher, StandardWatchEventKinds.ENTRY_CREATE, StandardWatchEventKinds.ENTRY_MODIFY,
+                        StandardWatchEventKinds.ENTRY_DELETE);
+            }
+        }
+    }
+
+    private void watchLoop() {
+        while (true) {
+            WatchKey key;
+            try {
+                key = watcher.take();
+            } catch (InterruptedException | ClosedWatchServiceException e) {
+                return;
+            }
+            key.pollEvents();
+            key.reset();
+            try {
+                register(dir);
+            } catch (IOException | java.io.UncheckedIOException e) {
+                LOG.debugf("re-registering %s: %s", dir, e.getMessage());
+            }
+            try {
+                if (rescan()) {
+                    onChange.run();
+                }
+            } catch (RuntimeException e) {
+                LOG.warnf(e, "reading config folder %s failed", dir);
+            }
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (watcher != null) {
+            watcher.close();
+        }
+        if (thread != null) {
+            thread.interrupt();
+        }
+    }
+}

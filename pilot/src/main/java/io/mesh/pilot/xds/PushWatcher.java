@@ -1,0 +1,425 @@
+package io.mesh.pilot.xds;
+
+import com.google.common.hash.Hasher;
+import com.google.common.hash.Hashing;
+import com.google.protobuf.Message;
+import io.envoyproxy.controlplane.cache.ConfigWatcher;
+import io.envoyproxy.controlplane.cache.DeltaResponse;
+import io.envoyproxy.controlplane.cache.DeltaWatch;
+import io.envoyproxy.controlplane.cache.DeltaXdsRequest;
+import io.envoyproxy.controlplane.cache.Resources;
+import io.envoyproxy.controlplane.cache.Response;
+import io.envoyproxy.controlplane.cache.VersionedResource;
+import io.envoyproxy.controlplane.cache.Watch;
+import io.envoyproxy.controlplane.cache.WatchCancelledException;
+import io.envoyproxy.controlplane.cache.XdsRequest;
+import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.mesh.pilot.generator.XdsGenerators;
+import io.mesh.pilot.model.MeshSnapshot;
+import io.mesh.pilot.model.ProxyInfo;
+import io.mesh.pilot.model.PushRequest;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import org.jboss.logging.Logger;
+
+/**
+ * Our {@link ConfigWatcher}: java-control-plane's server handles streams and nonces; this decides what each
+ * connection gets and when. A response's version is a hash of its content, per connection and type, so a push
+ * that changes nothing for a proxy sends nothing.
+ *
+ * <ul>
+ * <li>ACK or first request: answer at once when the content's version differs from the client's, else hold.</li>
+ * <li>NACK (error_detail set): hold until the content differs from the rejected version: no resend storm.</li>
+ * <li>Every requested name is answered by the full set that exists, so a removed resource disappears at the
+ * client (SotW LDS/CDS) or arrives in removed_resources (delta).</li>
+ * </ul>
+ *
+ * <p>Thread-safety: connection state is guarded by each {@link XdsConnection}; responses are sent outside those
+ * locks. The stream id reaches createWatch through {@link #currentStream}: the library runs the request callback
+ * and then createWatch on the same thread, in DiscoveryRequestStreamObserver.onNext.
+ */
+public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallbacks {
+    private static final Logger LOG = Logger.getLogger(PushWatcher.class);
+    /** Envoy's recommended order: clusters before endpoints, listeners before routes. */
+    static final List<String> PUSH_ORDER = List.of(Resources.V3.CLUSTER_TYPE_URL, Resources.V3.ENDPOINT_TYPE_URL,
+            Resources.V3.LISTENER_TYPE_URL, Resources.V3.ROUTE_TYPE_URL);
+
+    private final ThreadLocal<Long> currentStream = new ThreadLocal<>();
+    private final ThreadLocal<Long> openingStream = new ThreadLocal<>();
+    private final Map<Long, Transport> transports = new ConcurrentHashMap<>();
+
+    /** How to close a stream and whether its client is reading, attached by {@link AdsService}. */
+    record Transport(Runnable closer, java.util.function.BooleanSupplier ready) {
+    }
+    private final Map<Long, XdsConnection> connections = new ConcurrentHashMap<>();
+    private final ExecutorService pushExecutor;
+    private final XdsMetrics metrics;
+    private final Clock clock;
+    private volatile MeshSnapshot snapshot = MeshSnapshot.EMPTY;
+
+    public PushWatcher(ExecutorService pushExecutor, XdsMetrics metrics, Clock clock) {
+        this.pushExecutor = pushExecutor;
+        this.metrics = metrics;
+        this.clock = clock;
+    }
+
+    public MeshSnapshot snapshot() {
+        return snapshot;
+    }
+
+    public Collection<XdsConnection> connections() {
+        return List.copyOf(connections.values());
+    }
+
+    public int connectionCount() {
+        return connections.size();
+    }
+
+    /** Sets the first snapshot without pushing (startup). */
+    public void initialize(MeshSnapshot s) {
+        snapshot = s;
+    }
+
+    /**
+     * Publishes a snapshot and queues a push to every connection. Never blocks: each connection keeps only the
+     * newest queued snapshot, and a bounded pool drains the queues.
+     */
+    public void push(MeshSnapshot s, PushRequest request) {
+        snapshot = s;
+        XdsConnection.QueuedPush push = new XdsConnection.QueuedPush(s, request.full(), request.start());
+        for (XdsConnection c : connections.values()) {
+            XdsConnection.QueuedPush older = c.queued.getAndUpdate(q -> push.merge(q));
+            if (older == null) {
+                pushExecutor.execute(() -> drain(c));
+            }
+        }
+    }
+
+    private void drain(XdsConnection c) {
+        XdsConnection.QueuedPush p = c.queued.getAndSet(null);
+        if (p == null || !connections.containsKey(c.streamId)) {
+            return;
+        }
+        if (!c.ready.getAsBoolean()) {
+            // The client has stopped reading: close it so it reconnects and resyncs, instead of buffering for it.
+            metrics.overflow();
+            LOG.warnf("closing xDS stream %d (%s): client is not reading its responses", c.streamId, c.proxy.id());
+            connections.remove(c.streamId);
+            c.closer.run();
+            return;
+        }
+        for (String type : PUSH_ORDER) {
+            if (p.full() || type.equals(Resources.V3.ENDPOINT_TYPE_URL)) {
+                respond(c, type, p.snapshot(), p.start());
+            }
+        }
+    }
+
+    // ---- state of the world ----
+
+    @Override
+    public Watch createWatch(boolean ads, XdsRequest request, Set<String> knownResourceNames,
+            java.util.function.Consumer<Response> responseConsumer, boolean hasClusterChanged,
+            boolean allowDefaultEmptyEdsUpdate) {
+        Watch watch = new Watch(ads, allowDefaultEmptyEdsUpdate, request, responseConsumer);
+        XdsConnection c = connection();
+        if (c == null) {
+            return watch;
+        }
+        String type = request.getTypeUrl();
+        synchronized (c) {
+            XdsConnection.TypeState ts = c.type(type);
+            ts.names = Set.copyOf(request.getResourceNamesList());
+            ts.watch = watch;
+            ts.baseline = request.hasErrorDetail() ? ts.lastSent : request.getVersionInfo();
+            watch.setStop(() -> {
+                synchronized (c) {
+                    if (ts.watch == watch) {
+                        ts.watch = null;
+                    }
+                }
+            });
+        }
+        respond(c, type, snapshot, null);
+        return watch;
+    }
+
+    /** Generates the connection's resources of one type and answers its pending watch if they changed. */
+    private void respond(XdsConnection c, String type, MeshSnapshot s, Instant pushStart) {
+        long started = System.nanoTime();
+        Watch sotw;
+        DeltaWatch delta;
+        Set<String> names;
+        String baseline;
+        synchronized (c) {
+            XdsConnection.TypeState ts = c.types.get(type);
+            if (ts == null || (ts.watch == null && ts.deltaWatch == null)) {
+                return;
+            }
+            sotw = ts.watch;
+            delta = ts.deltaWatch;
+            names = ts.names;
+            baseline = ts.baseline;
+        }
+        if (sotw != null) {
+            List<? extends Message> resources = XdsGenerators.generate(type, c.proxy, s, names);
+            String version = version(resources, names);
+            if (version.equals(baseline)) {
+                return;
+            }
+            synchronized (c) {
+                XdsConnection.TypeState ts = c.type(type);
+                if (ts.watch != sotw) {
+                    return;
+                }
+                ts.watch = null;
+                ts.lastSent = version;
+                ts.resourceCount = resources.size();
+                ts.pushStart = pushStart;
+            }
+            try {
+                sotw.respond(Response.create(sotw.request(), resources, version));
+                metrics.pushed(type);
+                metrics.pushTime(type, Duration.ofNanos(System.nanoTime() - started));
+            } catch (WatchCancelledException e) {
+                LOG.debugf("watch cancelled before response on stream %d", c.streamId);
+            }
+        } else {
+            respondDelta(c, type, s, delta, baseline, pushStart, started);
+        }
+    }
+
+    // ---- delta ----
+
+    @Override
+    public DeltaWatch createDeltaWatch(DeltaXdsRequest request, String requesterVersion,
+            Map<String, String> resourceVersions, Set<String> pendingResources, boolean isWildcard,
+            java.util.function.Consumer<DeltaResponse> responseConsumer, boolean hasClusterChanged) {
+        DeltaWatch watch = new DeltaWatch(request, Map.copyOf(resourceVersions), Set.copyOf(pendingResources),
+                requesterVersion, isWildcard, responseConsumer);
+        XdsConnection c = connection();
+        if (c == null) {
+            return watch;
+        }
+        String type = request.getTypeUrl();
+        synchronized (c) {
+            XdsConnection.TypeState ts = c.type(type);
+            Set<String> names = new TreeSet<>(resourceVersions.keySet());
+            names.addAll(pendingResources);
+            ts.names = isWildcard ? Set.of() : Set.copyOf(names);
+            ts.deltaWatch = watch;
+            ts.baseline = request.hasErrorDetail() ? ts.lastSent : null;
+            watch.setStop(() -> {
+                synchronized (c) {
+                    if (ts.deltaWatch == watch) {
+                        ts.deltaWatch = null;
+                    }
+                }
+            });
+        }
+        respond(c, type, snapshot, null);
+        return watch;
+    }
+
+    private void respondDelta(XdsConnection c, String type, MeshSnapshot s, DeltaWatch watch, String baseline,
+            Instant pushStart, long started) {
+        Set<String> names = watch.isWildcard() ? Set.of() : new HashSet<>(watch.pendingResources());
+        if (!watch.isWildcard()) {
+            names.addAll(watch.trackedResources().keySet());
+        }
+        List<? extends Message> resources = XdsGenerators.generate(type, c.proxy, s, names);
+        Map<String, VersionedResource<?>> changed = new LinkedHashMap<>();
+        Set<String> present = new HashSet<>();
+        for (Message m : resources) {
+            String name = Resources.getResourceName(m);
+            present.add(name);
+            String v = version(List.of(m), Set.of());
+            if (!v.equals(watch.trackedResources().get(name))) {
+                changed.put(name, VersionedResource.create(m, v));
+            }
+        }
+        List<String> removed = new ArrayList<>();
+        for (String tracked : watch.trackedResources().keySet()) {
+            if (!present.contains(tracked)) {
+                removed.add(tracked);
+            }
+        }
+        if (changed.isEmpty() && removed.isEmpty()) {
+            return;
+        }
+        Hasher h = Hashing.murmur3_128().newHasher();
+        changed.forEach((k, v) -> h.putString(k, StandardCharsets.UTF_8).putString(v.version(), StandardCharsets.UTF_8));
+        removed.forEach(r -> h.putString("-" + r, StandardCharsets.UTF_8));
+        String version = h.hash().toString().substring(0, 16);
+        if (version.equals(baseline)) {
+            return;
+        }
+        synchronized (c) {
+            XdsConnection.TypeState ts = c.type(type);
+            if (ts.deltaWatch != watch) {
+                return;
+            }
+            ts.deltaWatch = null;
+            ts.lastSent = version;
+            ts.resourceCount = present.size();
+            ts.pushStart = pushStart;
+        }
+        try {
+            watch.respond(DeltaResponse.create(watch.request(), changed, removed, version));
+            metrics.pushed(type);
+            metrics.pushTime(type, Duration.ofNanos(System.nanoTime() - started));
+        } catch (WatchCancelledException e) {
+            LOG.debugf("delta watch cancelled before response on stream %d", c.streamId);
+        }
+    }
+
+    static String version(List<? extends Message> resources, Set<String> names) {
+        Hasher h = Hashing.murmur3_128().newHasher();
+        new TreeSet<>(names).forEach(n -> h.putString(n, StandardCharsets.UTF_8).putByte((byte) 0));
+        for (Message m : resources) {
+            h.putBytes(m.toByteArray());
+        }
+        return h.hash().toString().substring(0, 16);
+    }
+
+    private XdsConnection connection() {
+        Long id = currentStream.get();
+        return id == null ? null : connections.get(id);
+    }
+
+    // ---- callbacks: connection lifecycle, ACK and NACK ----
+
+    @Override
+    public void onV3StreamRequest(long streamId, DiscoveryRequest request) {
+        currentStream.set(streamId);
+        XdsConnection c = connections.computeIfAbsent(streamId,
+                id -> attach(new XdsConnection(id, ProxyInfo.from(request.getNode()), false, clock.instant())));
+        ackOrNack(c, request.getTypeUrl(), request.getResponseNonce(), request.getVersionInfo(),
+                request.hasErrorDetail() ? request.getErrorDetail().getMessage() : null);
+    }
+
+    @Override
+    public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request) {
+        currentStream.set(streamId);
+        XdsConnection c = connections.computeIfAbsent(streamId,
+                id -> attach(new XdsConnection(id, ProxyInfo.from(request.getNode()), true, clock.instant())));
+        String sent;
+        synchronized (c) {
+            sent = c.type(request.getTypeUrl()).lastSent;
+        }
+        ackOrNack(c, request.getTypeUrl(), request.getResponseNonce(), sent,
+                request.hasErrorDetail() ? request.getErrorDetail().getMessage() : null);
+    }
+
+    private void ackOrNack(XdsConnection c, String type, String nonce, String version, String error) {
+        if (nonce.isEmpty()) {
+            return;
+        }
+        Duration converged = null;
+        synchronized (c) {
+            XdsConnection.TypeState ts = c.type(type);
+            if (!nonce.equals(ts.lastNonce)) {
+                return;
+            }
+            if (error != null) {
+                ts.lastNack = new XdsConnection.Nack(ts.lastSent, nonce, error, clock.instant());
+            } else {
+                ts.lastAcked = version;
+                if (ts.pushStart != null && version != null && version.equals(ts.lastSent)) {
+                    converged = Duration.between(ts.pushStart, clock.instant());
+                    ts.pushStart = null;
+                }
+            }
+        }
+        if (error != null) {
+            metrics.rejected(type);
+            LOG.warnf("xDS NACK from %s for %s (nonce %s): %s", c.proxy.id(), XdsMetrics.shortType(type), nonce, error);
+        } else if (converged != null) {
+            metrics.convergence(converged);
+        }
+    }
+
+    @Override
+    public void onV3StreamResponse(long streamId, DiscoveryRequest request, DiscoveryResponse response) {
+        sent(streamId, response.getTypeUrl(), response.getNonce());
+    }
+
+    @Override
+    public void onV3StreamDeltaResponse(long streamId, DeltaDiscoveryRequest request,
+            DeltaDiscoveryResponse response) {
+        sent(streamId, response.getTypeUrl(), response.getNonce());
+    }
+
+    private void sent(long streamId, String type, String nonce) {
+        XdsConnection c = connections.get(streamId);
+        if (c != null) {
+            synchronized (c) {
+                c.type(type).lastNonce = nonce;
+            }
+        }
+    }
+
+    private XdsConnection attach(XdsConnection c) {
+        Transport t = transports.get(c.streamId);
+        if (t != null) {
+            c.closer = t.closer();
+            c.ready = t.ready();
+        }
+        return c;
+    }
+
+    @Override
+    public void onStreamOpen(long streamId, String typeUrl) {
+        openingStream.set(streamId);
+    }
+
+    /** The id of the stream the library opened on this thread just now (see {@link AdsService}). */
+    Long takeOpeningStream() {
+        Long id = openingStream.get();
+        openingStream.remove();
+        return id;
+    }
+
+    void registerTransport(long streamId, Transport t) {
+        transports.put(streamId, t);
+    }
+
+    @Override
+    public void onStreamClose(long streamId, String typeUrl) {
+        closed(streamId);
+    }
+
+    @Override
+    public void onStreamCloseWithError(long streamId, String typeUrl, Throwable error) {
+        closed(streamId);
+    }
+
+    private void closed(long streamId) {
+        transports.remove(streamId);
+        XdsConnection c = connections.remove(streamId);
+        if (c != null) {
+            LOG.debugf("xDS stream %d from %s closed", streamId, c.proxy.id());
+        }
+    }
+
+    /** Lets the server attach the transport's close and readiness to a connection once it exists. */
+    XdsConnection byStream(long streamId) {
+        return connections.get(streamId);
+    }
+}

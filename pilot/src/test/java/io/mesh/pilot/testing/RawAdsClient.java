@@ -1,0 +1,114 @@
+package io.mesh.pilot.testing;
+
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import com.google.rpc.Status;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A minimal ADS client built on the Envoy api stubs, SotW or delta, for what grpc-java cannot do: send a NACK on
+ * purpose, speak delta, and observe exactly which responses arrive.
+ */
+public final class RawAdsClient implements AutoCloseable {
+    private final ManagedChannel channel;
+    private final BlockingQueue<DiscoveryResponse> sotw = new LinkedBlockingQueue<>();
+    private final BlockingQueue<DeltaDiscoveryResponse> delta = new LinkedBlockingQueue<>();
+    private StreamObserver<DiscoveryRequest> sotwOut;
+    private StreamObserver<DeltaDiscoveryRequest> deltaOut;
+    public final Node node;
+
+    public RawAdsClient(int port, String nodeId, String generator) {
+        channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        Struct.Builder md = Struct.newBuilder().putFields("NAMESPACE", Value.newBuilder().setStringValue("demo").build());
+        if (generator != null) {
+            md.putFields("GENERATOR", Value.newBuilder().setStringValue(generator).build());
+        }
+        node = Node.newBuilder().setId(nodeId).setMetadata(md).build();
+    }
+
+    public RawAdsClient openSotw() {
+        sotwOut = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(new Collect<>(sotw));
+        return this;
+    }
+
+    public RawAdsClient openDelta() {
+        deltaOut = AggregatedDiscoveryServiceGrpc.newStub(channel).deltaAggregatedResources(new Collect<>(delta));
+        return this;
+    }
+
+    public void request(String typeUrl, List<String> names, String version, String nonce, String error) {
+        DiscoveryRequest.Builder r = DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(typeUrl)
+                .addAllResourceNames(names).setVersionInfo(version).setResponseNonce(nonce);
+        if (error != null) {
+            r.setErrorDetail(Status.newBuilder().setCode(3).setMessage(error));
+        }
+        sotwOut.onNext(r.build());
+    }
+
+    /** ACKs a response: same names, its version and nonce. */
+    public void ack(DiscoveryResponse r, List<String> names) {
+        request(r.getTypeUrl(), names, r.getVersionInfo(), r.getNonce(), null);
+    }
+
+    public void deltaRequest(DeltaDiscoveryRequest r) {
+        deltaOut.onNext(r);
+    }
+
+    public DiscoveryResponse next(Duration timeout) throws InterruptedException {
+        return sotw.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    public DeltaDiscoveryResponse nextDelta(Duration timeout) throws InterruptedException {
+        return delta.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** Responses that arrived and were not taken yet. */
+    public int pendingSotw() {
+        return sotw.size();
+    }
+
+    @Override
+    public void close() {
+        if (sotwOut != null) {
+            sotwOut.onCompleted();
+        }
+        if (deltaOut != null) {
+            deltaOut.onCompleted();
+        }
+        channel.shutdownNow();
+    }
+
+    private static final class Collect<T> implements StreamObserver<T> {
+        private final BlockingQueue<T> queue;
+
+        Collect(BlockingQueue<T> queue) {
+            this.queue = queue;
+        }
+
+        @Override
+        public void onNext(T value) {
+            queue.add(value);
+        }
+
+        @Override
+        public void onError(Throwable t) {
+        }
+
+        @Override
+        public void onCompleted() {
+        }
+    }
+}
