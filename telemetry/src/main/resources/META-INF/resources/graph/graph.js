@@ -2,7 +2,7 @@
 (function () {
   'use strict';
   var SVG = 'http://www.w3.org/2000/svg';
-  var NODE_W = 170, NODE_H = 40, COL_GAP = 110, ROW_GAP = 36, MARGIN = 30;
+  var NODE_W = 190, NODE_H = 40, COL_GAP = 190, ROW_GAP = 44, MARGIN = 30;
 
   function el(name, attrs, text) {
     var e = document.createElementNS(SVG, name);
@@ -66,7 +66,12 @@
       var mx = (x1 + x2) / 2;
       g.appendChild(el('path', { d: 'M' + x1 + ',' + y1 + ' C' + mx + ',' + y1 + ' ' + mx + ',' + y2 + ' ' + x2 + ',' + y2,
         'marker-end': error ? 'url(#arrow-error)' : 'url(#arrow)' }));
-      g.appendChild(el('text', { 'class': 'edge-label', x: mx, y: (y1 + y2) / 2 - 6 }, edgeLabel(e)));
+      // Two lines, so the label fits between columns: rate and errors, then latency.
+      var label = el('text', { 'class': 'edge-label', x: mx, y: (y1 + y2) / 2 - 18 });
+      label.appendChild(el('tspan', { x: mx, dy: 0 }, fmtRps(e.rps) + ' rps · ' + fmtPct(e.errorRate) + ' err'));
+      label.appendChild(el('tspan', { x: mx, dy: 12 }, 'p50 ' + fmtMs(e.p50Ms) + ' · p99 ' + fmtMs(e.p99Ms)));
+      label.appendChild(el('title', {}, edgeLabel(e)));
+      g.appendChild(label);
       edgesG.appendChild(g);
     });
     graph.nodes.forEach(function (n) {

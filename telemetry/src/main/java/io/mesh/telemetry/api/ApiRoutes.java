@@ -44,7 +44,14 @@ public class ApiRoutes {
         router.get("/api/services").blockingHandler(ctx -> json(ctx, 200, Map.of("services", store.services())),
                 false);
         router.get("/api/graph").handler(ctx -> json(ctx, 200, graph.view()));
-        router.get("/graph").handler(ctx -> ctx.redirect("/graph/"));
+        // Vert.x matches "/graph" for "/graph/" too: only the bare path is redirected to the page.
+        router.get("/graph").handler(ctx -> {
+            if (ctx.request().path().equals("/graph")) {
+                ctx.redirect("/graph/");
+            } else {
+                ctx.next();
+            }
+        });
     }
 
     private void findTraces(RoutingContext ctx) {

@@ -38,7 +38,13 @@ public final class ServiceGraph implements TrafficObserver {
 
     private final class EdgeState {
         final Map<Origin, EdgeWindow> windows = new EnumMap<>(Origin.class);
+        final long firstSecond;
         volatile long lastSecond;
+
+        EdgeState(long firstSecond) {
+            this.firstSecond = firstSecond;
+            this.lastSecond = firstSecond;
+        }
 
         synchronized EdgeWindow window(Origin origin) {
             return windows.computeIfAbsent(origin, o -> new EdgeWindow(windowSeconds));
@@ -148,7 +154,9 @@ public final class ServiceGraph implements TrafficObserver {
             }
             double p50 = Buckets.quantile(EdgeWindow.LATENCY_BOUNDS_MS, totals.latency(), 0.5);
             double p99 = Buckets.quantile(EdgeWindow.LATENCY_BOUNDS_MS, totals.latency(), 0.99);
-            return new GraphView.Edge(key.source().id(), key.target().id(), totals.requests() / windowSeconds,
+            // A new edge's rate is over the seconds it has existed, not the whole window.
+            long seconds = Math.max(1, Math.min(windowSeconds, now - state.firstSecond + 1));
+            return new GraphView.Edge(key.source().id(), key.target().id(), totals.requests() / seconds,
                     totals.errors() / totals.requests(), Double.isNaN(p50) ? null : p50,
                     Double.isNaN(p99) ? null : p99, totals.requests(), origin.label);
         }
@@ -166,7 +174,7 @@ public final class ServiceGraph implements TrafficObserver {
                 ignored.incrementAndGet();
                 return null;
             }
-            state = edges.computeIfAbsent(key, k -> new EdgeState());
+            state = edges.computeIfAbsent(key, k -> new EdgeState(now));
         }
         state.lastSecond = now;
         return state.window(origin);

@@ -46,6 +46,7 @@ class ServiceGraphTest {
         long[] latency = new long[EdgeWindow.LATENCY_BOUNDS_MS.length + 1];
         latency[EdgeWindow.latencyIndex(10)] = 20;
         graph.durations(call("destination", "200"), latency);
+        clock.addAndGet(9_000);
 
         GraphView.Edge in = edge("workload:default/productpage-v1", "service:reviews.default.svc.cluster.local");
         assertEquals(2.0, in.rps(), 1e-9);
@@ -66,7 +67,7 @@ class ServiceGraphTest {
         graph.requests(call("destination", "200"), 10);
         GraphView.Edge in = edge("workload:default/productpage-v1", "service:reviews.default.svc.cluster.local");
         assertEquals("metrics-destination", in.origin());
-        assertEquals(1.0, in.rps(), 1e-9);
+        assertEquals(10.0, in.rps(), 1e-9, "a one-second-old edge's rate is over one second");
     }
 
     @Test
