@@ -27,11 +27,24 @@ import org.bouncycastle.asn1.x509.AuthorityKeyIdentifier;
 public final class CertificateIssuer {
 
     /** One consistent view: what signs, the roots peers should trust, and the per-issuer AKI computed once. */
-    private record State(IssuerMaterial material, List<X509Certificate> trustBundle, AuthorityKeyIdentifier aki) {
+    private record State(IssuerMaterial material, List<X509Certificate> trustBundle, AuthorityKeyIdentifier aki,
+            List<String> issuerPems) {
+        State(IssuerMaterial material, List<X509Certificate> trustBundle, AuthorityKeyIdentifier aki) {
+            // The issuer's part of every response is encoded once, not per request.
+            this(material, trustBundle, aki, material.chain().stream().map(Pem::encode).toList());
+        }
     }
 
     /** A leaf and what a peer needs to verify it: leaf → intermediates → root. */
-    public record IssuedChain(X509Certificate leaf, List<X509Certificate> chain) {
+    public record IssuedChain(X509Certificate leaf, List<X509Certificate> chain, List<String> issuerPems) {
+
+        /** The chain as PEM, one certificate per entry, leaf first: Istio's cert_chain. */
+        public List<String> pem() {
+            List<String> out = new ArrayList<>(issuerPems.size() + 1);
+            out.add(Pem.encode(leaf));
+            out.addAll(issuerPems);
+            return out;
+        }
     }
 
     private final AtomicReference<State> state = new AtomicReference<>();
@@ -70,7 +83,7 @@ public final class CertificateIssuer {
             List<X509Certificate> chain = new ArrayList<>(current.material().chain().size() + 1);
             chain.add(leaf);
             chain.addAll(current.material().chain());
-            return new IssuedChain(leaf, List.copyOf(chain));
+            return new IssuedChain(leaf, List.copyOf(chain), current.issuerPems());
         } catch (GeneralSecurityException e) {
             throw new CaException(CaException.Reason.UNAVAILABLE, "signing failed", e);
         }

@@ -8,12 +8,10 @@ import io.mesh.citadel.ca.CertificateIssuer;
 import io.mesh.citadel.ca.CertificateIssuer.IssuedChain;
 import io.mesh.citadel.ca.CertificateRequests;
 import io.mesh.citadel.ca.CertificateRequests.CheckedRequest;
-import io.mesh.citadel.ca.Pem;
 import io.mesh.citadel.ca.SpiffeId;
 import io.mesh.proto.ca.IstioCertificateRequest;
 import io.mesh.proto.ca.IstioCertificateResponse;
 import io.mesh.proto.ca.IstioCertificateServiceGrpc;
-import java.security.cert.X509Certificate;
 import org.jboss.logging.Logger;
 
 /**
@@ -89,11 +87,7 @@ public final class CertificateService implements IstioCertificateServiceGrpc.Asy
         // 5. Issue, with the TTL clamped to the policy.
         IssuedChain chain = issuer.issue(csr.publicKey(), caller, request.getValidityDuration());
         // 6. Answer with the chain, leaf first and the root last.
-        IstioCertificateResponse.Builder out = IstioCertificateResponse.newBuilder();
-        for (X509Certificate cert : chain.chain()) {
-            out.addCertChain(Pem.encode(cert));
-        }
-        return out.build();
+        return IstioCertificateResponse.newBuilder().addAllCertChain(chain.pem()).build();
     }
 
     static Status status(CaException e) {
