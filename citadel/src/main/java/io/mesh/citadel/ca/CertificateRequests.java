@@ -42,6 +42,9 @@ public final class CertificateRequests {
 
     private static final int MIN_RSA_BITS = 2048;
 
+    /** A P-384 or RSA 4096 CSR is under 4 KB; anything far larger is not a CSR worth parsing. */
+    static final int MAX_PEM_CHARS = 64 * 1024;
+
     private CertificateRequests() {
     }
 
@@ -74,6 +77,9 @@ public final class CertificateRequests {
     private static PKCS10CertificationRequest parse(String pem) throws CaException {
         if (pem == null || pem.isBlank()) {
             throw CaException.invalid("malformed CSR: the csr field is empty");
+        }
+        if (pem.length() > MAX_PEM_CHARS) {
+            throw CaException.invalid("malformed CSR: longer than " + MAX_PEM_CHARS + " characters");
         }
         try (PEMParser parser = new PEMParser(new StringReader(pem))) {
             Object o = parser.readObject();

@@ -42,6 +42,7 @@ class CertificateRequestsTest {
     void garbageIsRefusedAsMalformed() {
         assertStartsWith(refused("not a csr").getMessage(), "malformed CSR");
         assertStartsWith(refused("").getMessage(), "malformed CSR");
+        assertStartsWith(refused("A".repeat(CertificateRequests.MAX_PEM_CHARS + 1)).getMessage(), "malformed CSR");
         assertStartsWith(refused("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n")
                 .getMessage(), "malformed CSR");
     }
