@@ -28,6 +28,7 @@ public final class OtlpHttpReceiver {
     private static final Logger LOG = Logger.getLogger(OtlpHttpReceiver.class);
     static final String PROTOBUF = "application/x-protobuf";
     static final String JSON = "application/json";
+    private static final long DISCARD_CAP_BYTES = 64L << 20;
 
     private final Vertx vertx;
     private final OtlpIngest ingest;
@@ -122,15 +123,16 @@ public final class OtlpHttpReceiver {
             }
             if (body.length() + chunk.length() > maxRequestBytes) {
                 refused.set(true);
-                release.run();
                 tooLarge(request, json, signal);
                 return;
             }
             body.appendBuffer(chunk);
         });
         request.exceptionHandler(e -> release.run());
+        request.response().closeHandler(v -> release.run());
         request.endHandler(end -> {
             if (refused.get()) {
+                release.run();
                 return;
             }
             vertx.executeBlocking(() -> process(signal, json, body.getBytes()), false).onComplete(result -> {
@@ -183,14 +185,19 @@ public final class OtlpHttpReceiver {
 
     private void tooLarge(HttpServerRequest request, boolean json, String signal) {
         receiverMetrics.request("http", signal, "too_large");
-        // The rest of the body is not read: close the connection once the answer is sent.
-        HttpServerResponse response = request.response();
-        if (response.ended()) {
-            return;
-        }
-        response.putHeader("Connection", "close").endHandler(v -> request.connection().close());
         reply(request, json, 413, Code.RESOURCE_EXHAUSTED,
                 "the export request is larger than " + maxRequestBytes + " bytes");
+        // Clients send the whole body before reading the answer; closing now would break their write instead of
+        // showing them the 413. The rest is read and discarded (never buffered), up to a cap, then the
+        // connection is closed.
+        long cap = Math.max(DISCARD_CAP_BYTES, 4L * maxRequestBytes);
+        long[] discarded = {0};
+        request.handler(chunk -> {
+            discarded[0] += chunk.length();
+            if (discarded[0] > cap) {
+                request.connection().close();
+            }
+        });
     }
 
     private static void reply(HttpServerRequest request, boolean json, int httpStatus, Code code, String message) {

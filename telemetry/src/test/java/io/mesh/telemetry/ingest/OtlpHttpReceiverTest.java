@@ -150,6 +150,23 @@ class OtlpHttpReceiverTest {
     }
 
     @Test
+    void oversizedChunkedRequestIs413AndReleasesItsReservation() throws Exception {
+        java.net.http.HttpClient client = java.net.http.HttpClient.newHttpClient();
+        byte[] big = new byte[5 << 20];
+        // A stream publisher has no length: the body arrives chunked and the bound is enforced while reading.
+        java.net.http.HttpResponse<String> response = client.send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create(otlp("/v1/traces"))).header("Content-Type", OtlpHttpReceiver.JSON)
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofInputStream(
+                        () -> new java.io.ByteArrayInputStream(big)))
+                .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(413, response.statusCode());
+        assertTrue(response.body().contains("RESOURCE_EXHAUSTED") || response.body().contains("\"code\":8"),
+                response.body());
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+                .until(() -> limiter.inFlightBytes() == 0);
+    }
+
+    @Test
     void overloadIs429WithRetryAfterAndRecovers() {
         long taken = limiter.capacity() - limiter.inFlightBytes();
         assertTrue(limiter.tryAcquire(taken));
