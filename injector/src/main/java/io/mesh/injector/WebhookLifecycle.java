@@ -20,6 +20,7 @@ import io.mesh.injector.webhook.AdmissionReviewCodec;
 import io.mesh.injector.webhook.AdmissionServer;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
+import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.event.Observes;
@@ -62,6 +63,7 @@ public class WebhookLifecycle {
     private volatile AdmissionServer server;
     private volatile WebhookCaBundlePublisher caBundle;
     private volatile CaBundleFile caBundleFile;
+    private volatile CertificateRotation rotation;
 
     WebhookLifecycle(InjectorConfig config, MeshMode mode, Vertx vertx, InjectionMetrics metrics,
             Instance<KubernetesClient> kubernetes, ServingCertificateSource certificates,
@@ -119,6 +121,7 @@ public class WebhookLifecycle {
                 .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
         server = admission;
         started.add(rotation);
+        this.rotation = rotation;
         rotation.schedule();
     }
 
@@ -152,6 +155,11 @@ public class WebhookLifecycle {
 
     public CurrentInjector injector() {
         return injector;
+    }
+
+    /** Replaces the serving certificate now, publishing its bundle first (as a scheduled rotation does). */
+    public Future<ServingCertificate> rotateCertificateNow() {
+        return rotation.rotateNow();
     }
 
     /** Kubernetes mode: the caBundle publisher. */

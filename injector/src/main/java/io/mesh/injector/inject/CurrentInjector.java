@@ -91,8 +91,8 @@ public final class CurrentInjector {
         for (ObjectNode sample : SAMPLES) {
             InjectionOutcome outcome = candidate.inject(sample, "default", Map.of(InjectionPolicy.NAMESPACE_LABEL, "enabled"));
             if (outcome.kind() != InjectionOutcome.Kind.INJECTED) {
-                throw new TemplateRefused("the injection template from " + origin + " cannot inject a sample pod: "
-                        + outcome.reason());
+                throw new TemplateRefused(outcome.reason().startsWith("the injection template from ") ? outcome.reason()
+                        : "the injection template from " + origin + " cannot inject a sample pod: " + outcome.reason());
             }
             Pod pod;
             try {

@@ -28,7 +28,10 @@ public final class InjectionTemplate {
 
     /** {@code x.json}: x as a JSON literal, which is also a valid YAML flow scalar. */
     private static final ValueResolver JSON_LITERAL = ValueResolver.builder()
-            .applyToName("json").applyToNoParameters()
+            .appliesTo(context -> "json".equals(context.getName()) && context.getParams().isEmpty()
+                    && (context.getBase() instanceof CharSequence || context.getBase() instanceof Number
+                    || context.getBase() instanceof Boolean || context.getBase() instanceof Map
+                    || context.getBase() instanceof java.util.Collection))
             .resolveSync(context -> jsonLiteral(context.getBase()))
             .build();
 
@@ -53,7 +56,7 @@ public final class InjectionTemplate {
         try {
             return new InjectionTemplate(ENGINE.parse(source), origin, source);
         } catch (TemplateException e) {
-            throw new TemplateRefused("the injection template from " + origin + " does not parse: " + e.getMessage());
+            throw new TemplateRefused("the injection template from " + origin + " does not parse: " + describe(e));
         }
     }
 
@@ -88,7 +91,7 @@ public final class InjectionTemplate {
         try {
             text = template.data(values).render();
         } catch (TemplateException e) {
-            throw new TemplateRefused("the injection template from " + origin + " failed to render: " + e.getMessage());
+            throw new TemplateRefused("the injection template from " + origin + " failed to render: " + describe(e));
         }
         JsonNode overlay;
         try {
@@ -101,6 +104,21 @@ public final class InjectionTemplate {
             throw new TemplateRefused("the injection template from " + origin + " must render a YAML map (a partial Pod)");
         }
         return object;
+    }
+
+    /** Qute's message, which may sit on a cause, without the stack of wrappers. */
+    private static String describe(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            String message = t.getMessage();
+            if (message != null && !message.isBlank()) {
+                return message.strip();
+            }
+            if (t instanceof TemplateException template && template.getCode() != null) {
+                return template.getCode() + " " + template.getArguments() + (template.getOrigin() == null ? ""
+                        : " at line " + template.getOrigin().getLine());
+            }
+        }
+        return e.toString();
     }
 
     private static String jsonLiteral(Object value) {

@@ -14,7 +14,7 @@ import org.jboss.logging.Logger;
  * Keeps the webhook's certificate fresh. Each round, on a worker thread: issue a certificate, publish its
  * trust bundle (to the webhook configuration, or a local file), and only then serve it, so the API server
  * already trusts what it is about to see. The next round is at two thirds of the lifetime; a failed round
- * is retried after a tenth of it (at least a second), and the certificate in use stays until then.
+ * is retried after a tenth of the remaining lifetime (at least a second); the certificate in use stays.
  */
 public final class CertificateRotation implements AutoCloseable {
 
@@ -67,22 +67,28 @@ public final class CertificateRotation implements AutoCloseable {
         timerId = vertx.setTimer(delayMillis, id -> rotate());
     }
 
-    private void rotate() {
-        vertx.executeBlocking(() -> {
+    /** Rotates now (e.g. when the CA changed) instead of at the scheduled time. */
+    public Future<ServingCertificate> rotateNow() {
+        vertx.cancelTimer(timerId);
+        return rotate();
+    }
+
+    private Future<ServingCertificate> rotate() {
+        return vertx.executeBlocking(() -> {
             ServingCertificate next = source.issue();
             bundlePublishers.forEach(p -> p.accept(next.trustBundlePem()));
             return next;
-        }, false).compose(next -> serve.apply(next).map(next)).onComplete(result -> {
+        }, false).compose(next -> serve.apply(next).map(next)).andThen(result -> {
             if (result.succeeded()) {
                 current.set(result.result());
                 LOG.infof("webhook certificate rotated; valid until %s", result.result().notAfter());
                 schedule();
             } else {
                 ServingCertificate inUse = current.get();
-                long lifetime = Duration.between(inUse.notBefore(), inUse.notAfter()).toMillis();
+                long remaining = Duration.between(clock.instant(), inUse.notAfter()).toMillis();
                 LOG.errorf("rotating the webhook certificate failed (the current one stays in use): %s",
                         result.cause().toString());
-                scheduleIn(Math.max(1000, lifetime / 10));
+                scheduleIn(Math.max(1000, remaining / 10));
             }
         });
     }

@@ -90,7 +90,8 @@ public final class SelfSignedCertificateSource implements ServingCertificateSour
         String caPem = pem(caCert);
         String bundle = caPem + previousCaPem;
         previousCaPem = caPem;
-        return new ServingCertificate(pem(new JcaPKCS8Generator(leafKey.getPrivate(), null)), pem(leafCert), bundle, notBefore, notAfter);
+        return new ServingCertificate(pem(new JcaPKCS8Generator(leafKey.getPrivate(), null)), pem(leafCert), bundle,
+                notAfter, ServingCertificate.renewAt(now, notAfter));
     }
 
     private KeyPair ecKey() throws GeneralSecurityException {

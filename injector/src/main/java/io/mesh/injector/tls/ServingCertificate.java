@@ -11,11 +11,11 @@ import java.time.Instant;
  * Immutable. The private key is never logged.
  */
 public record ServingCertificate(String privateKeyPem, String certificateChainPem, String trustBundlePem,
-        Instant notBefore, Instant notAfter) {
+        Instant notAfter, Instant renewAt) {
 
-    /** When to replace it: after two thirds of its lifetime. */
-    public Instant renewAt() {
-        return notBefore.plusMillis((notAfter.toEpochMilli() - notBefore.toEpochMilli()) * 2 / 3);
+    /** Replace it after two thirds of the time from issue to expiry. */
+    public static Instant renewAt(Instant issued, Instant notAfter) {
+        return issued.plusMillis((notAfter.toEpochMilli() - issued.toEpochMilli()) * 2 / 3);
     }
 
     public PemKeyCertOptions keyCertOptions() {
@@ -25,6 +25,6 @@ public record ServingCertificate(String privateKeyPem, String certificateChainPe
 
     @Override
     public String toString() {
-        return "ServingCertificate[notBefore=" + notBefore + ", notAfter=" + notAfter + "]";
+        return "ServingCertificate[notAfter=" + notAfter + ", renewAt=" + renewAt + "]";
     }
 }

@@ -17,6 +17,7 @@ import io.vertx.core.net.SSLOptions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.jboss.logging.Logger;
@@ -134,17 +135,17 @@ public final class AdmissionServer {
 
     private void review(HttpServerRequest req, AdmissionHandler handler, Buffer body) {
         AdmissionRequest request;
-        CompletionStage<AdmissionResult> decision;
         try {
             request = codec.read(body.getBytes());
-            decision = handler.admit(request);
         } catch (BadAdmissionReview e) {
             reply(req, 400, e.getMessage());
             return;
+        }
+        CompletionStage<AdmissionResult> decision;
+        try {
+            decision = handler.admit(request);
         } catch (RuntimeException e) {
-            LOG.errorf(e, "the admission handler for %s failed", req.path());
-            reply(req, 500, "internal error: " + e);
-            return;
+            decision = CompletableFuture.failedFuture(e);
         }
         decision.whenComplete((result, failure) -> {
             if (failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null) {
