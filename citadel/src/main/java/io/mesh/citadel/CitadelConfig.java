@@ -23,8 +23,8 @@ public interface CitadelConfig {
     @WithDefault("8060")
     int grpcPort();
 
-    /** The address the gRPC port binds to. */
-    @WithDefault("0.0.0.0")
+    /** The address the gRPC port binds to; by default the monitoring port's, so the runner's 127.0.0.1 covers both. */
+    @WithDefault("${quarkus.http.host:0.0.0.0}")
     String grpcHost();
 
     /** Threads that run CreateCertificate calls. */
