@@ -14,16 +14,7 @@ import java.util.Set;
 
 /** A proxy's resources as JSON, generated from the current snapshot for exactly the names it watches. */
 final class ConfigDump {
-    private static final TypeRegistry TYPES = TypeRegistry.newBuilder()
-            .add(io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.getDescriptor())
-            .add(io.envoyproxy.envoy.extensions.filters.http.router.v3.Router.getDescriptor())
-            .add(io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault.getDescriptor())
-            .add(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.getDescriptor())
-            .add(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.getDescriptor())
-            .add(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.getDescriptor())
-            .add(io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.getDescriptor())
-            .add(io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst.getDescriptor())
-            .build();
+    private static final TypeRegistry TYPES = io.mesh.pilot.generator.XdsTypes.REGISTRY;
     private static final JsonFormat.Printer PRINTER = JsonFormat.printer().usingTypeRegistry(TYPES)
             .omittingInsignificantWhitespace();
     private static final Map<String, String> SECTIONS = Map.of(Resources.V3.LISTENER_TYPE_URL, "listeners",

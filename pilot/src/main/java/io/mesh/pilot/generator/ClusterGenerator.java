@@ -54,6 +54,10 @@ public final class ClusterGenerator {
         }
         if (proxy.type() == ProxyInfo.Type.SIDECAR) {
             out.addAll(SidecarInbound.clusters(proxy, snapshot));
+            // virtualOutbound sends unknown destinations here, to where they were going.
+            out.add(Cluster.newBuilder().setName("PassthroughCluster").setType(Cluster.DiscoveryType.ORIGINAL_DST)
+                    .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
+                    .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(10)).build());
         }
         return names.isEmpty() ? out : out.stream().filter(c -> names.contains(c.getName())).toList();
     }

@@ -136,12 +136,20 @@ final class RouteBuilder {
                                         .setDenominator(FractionalPercent.DenominatorType.MILLION))));
             }
         }
-        DestinationRule dr = snapshot.destinationRules()
-                .get(Hosts.resolve(dests.get(0).destination().host(), vs.namespace()));
-        if (dr != null && dr.trafficPolicy().loadBalancer() != null
-                && dr.trafficPolicy().loadBalancer().hashHeader() != null) {
-            a.addHashPolicy(RouteAction.HashPolicy.newBuilder().setHeader(RouteAction.HashPolicy.Header.newBuilder()
-                    .setHeaderName(dr.trafficPolicy().loadBalancer().hashHeader())));
+        VirtualService.Destination first = dests.get(0).destination();
+        DestinationRule dr = snapshot.destinationRules().get(Hosts.resolve(first.host(), vs.namespace()));
+        if (dr != null) {
+            DestinationRule.TrafficPolicy policy = dr.trafficPolicy();
+            for (DestinationRule.Subset ss : dr.subsets()) {
+                if (ss.name().equals(first.subset())) {
+                    policy = policy.overriddenBy(ss.trafficPolicy());
+                }
+            }
+            DestinationRule.LoadBalancer lb = policy.loadBalancer();
+            if (lb != null && lb.hashHeader() != null) {
+                a.addHashPolicy(RouteAction.HashPolicy.newBuilder().setHeader(RouteAction.HashPolicy.Header
+                        .newBuilder().setHeaderName(lb.hashHeader())));
+            }
         }
         return a.build();
     }

@@ -91,6 +91,8 @@ public final class RouteGenerator {
                     }
                     VirtualHost.Builder vh = VirtualHost.newBuilder().setName(vs.namespace() + "/" + vs.name() + ":" + port)
                             .addAllDomains(hosts);
+                    // Clients may send the port in the Host header.
+                    hosts.stream().filter(h -> !h.equals("*")).forEach(h -> vh.addDomains(h + ":" + port));
                     for (VirtualService.HttpRoute http : vs.http()) {
                         if (http.match().stream().allMatch(m -> m.gateways().isEmpty()
                                 || m.gateways().contains(gw.name())

@@ -1,0 +1,106 @@
+package io.mesh.pilot.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mesh.pilot.testing.MeshFixtures;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.api.Test;
+
+/** Istio's validation rules, table-driven: YAML in, accepted or rejected with a named reason out. */
+class ConfigValidatorTest {
+
+    static ConfigValidator.Result validate(String yaml) {
+        List<RawResource> raws = YamlDocuments.parse(yaml, "test.yaml").resources();
+        assertEquals(1, raws.size());
+        return ConfigValidator.validate(raws.get(0));
+    }
+
+    @Test
+    void seedArticleRouteShapeIsRejectedNamingTheRightShape() {
+        ConfigValidator.Result r = validate(MeshFixtures.SEED_ARTICLE_VS);
+        assertFalse(r.valid());
+        assertTrue(r.reason().contains("spec.http[0].route"), r.reason());
+        assertTrue(r.reason().contains("route: - destination: {host: ...}"), r.reason());
+    }
+
+    @Test
+    void localRunnersExampleConfigIsAccepted() throws IOException {
+        try (Stream<Path> files = Files.list(Path.of("src/test/resources/configs/local"))) {
+            for (Path f : files.toList()) {
+                for (RawResource raw : YamlDocuments.parse(Files.readString(f), f.toString()).resources()) {
+                    ConfigValidator.Result r = ConfigValidator.validate(raw);
+                    assertTrue(r.valid(), raw.key() + ": " + r.reason());
+                }
+            }
+        }
+    }
+
+    static Stream<Arguments> cases() {
+        String vs = """
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata: {name: r, namespace: demo}
+                spec:
+                """;
+        String dr = """
+                apiVersion: networking.istio.io/v1
+                kind: DestinationRule
+                metadata: {name: d, namespace: demo}
+                spec:
+                """;
+        return Stream.of(
+                Arguments.of("canary", MeshFixtures.canary(50, 50), null),
+                Arguments.of("weightsNot100", MeshFixtures.canary(60, 50), "weights must sum to 100, got 110"),
+                Arguments.of("badRegex", vs + "  hosts: [web]\n  http:\n  - match:\n    - uri: {regex: \"a(b\"}\n"
+                        + "    route:\n    - destination: {host: web}\n", "invalid regex"),
+                Arguments.of("headerMatch", vs + "  hosts: [web]\n  http:\n  - match:\n    - headers:\n"
+                        + "        x-canary: {exact: \"yes\"}\n    route:\n    - destination: {host: backend}\n", null),
+                Arguments.of("badDuration", vs + "  hosts: [web]\n  http:\n  - timeout: 5 seconds\n"
+                        + "    route:\n    - destination: {host: web}\n", "invalid duration \"5 seconds\""),
+                Arguments.of("badHost", vs + "  hosts: [\"web_!\"]\n  http:\n  - route:\n"
+                        + "    - destination: {host: web}\n", "not a valid DNS name"),
+                Arguments.of("noHosts", vs + "  http:\n  - route:\n    - destination: {host: web}\n",
+                        "at least one host is required"),
+                Arguments.of("unknownDestinationIsOnlyAWarning", vs + "  hosts: [web]\n  http:\n  - route:\n"
+                        + "    - destination: {host: nowhere.example.com}\n", null),
+                Arguments.of("redirectAndRoute", vs + "  hosts: [web]\n  http:\n  - redirect: {uri: /x}\n"
+                        + "    route:\n    - destination: {host: web}\n", "only one of route, redirect"),
+                Arguments.of("retryOnUnknown", vs + "  hosts: [web]\n  http:\n  - retries: {attempts: 3, retryOn: "
+                        + "sometimes}\n    route:\n    - destination: {host: web}\n", "unknown retry condition"),
+                Arguments.of("faultPercent", vs + "  hosts: [web]\n  http:\n  - fault:\n      abort: {httpStatus: 503,"
+                        + " percentage: {value: 150}}\n    route:\n    - destination: {host: web}\n",
+                        "percentage must be between 0 and 100"),
+                Arguments.of("subsetsAndLb", dr + "  host: backend\n  trafficPolicy:\n    loadBalancer: {simple: "
+                        + "LEAST_REQUEST}\n    outlierDetection: {consecutive5xxErrors: 5, interval: 10s}\n"
+                        + "  subsets:\n  - name: v1\n    labels: {version: v1}\n", null),
+                Arguments.of("unknownLb", dr + "  host: backend\n  trafficPolicy:\n    loadBalancer: {simple: "
+                        + "FASTEST}\n", "unknown load balancer \"FASTEST\""),
+                Arguments.of("duplicateSubset", dr + "  host: backend\n  subsets:\n  - name: v1\n  - name: v1\n",
+                        "duplicate subset name"),
+                Arguments.of("wrongApiVersion", MeshFixtures.canary(50, 50).replace("networking.istio.io/v1",
+                        "networking.istio.io/v2"), "is not a version of VirtualService"),
+                Arguments.of("staticNeedsIp", MeshFixtures.serviceEntry("web", "", 80).replace("127.0.0.1",
+                        "web.example.com"), "resolution STATIC needs an IP address"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void validatesAsIstioDoes(String name, String yaml, String expectedError) {
+        ConfigValidator.Result r = validate(yaml);
+        if (expectedError == null) {
+            assertTrue(r.valid(), name + ": " + r.reason());
+        } else {
+            assertFalse(r.valid(), name + " should be rejected");
+            assertTrue(r.reason().contains(expectedError), name + ": " + r.reason());
+        }
+    }
+}

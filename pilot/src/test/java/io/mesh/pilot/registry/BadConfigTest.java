@@ -1,0 +1,79 @@
+package io.mesh.pilot.registry;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mesh.pilot.config.VirtualService;
+import io.mesh.pilot.testing.MeshFixtures;
+import io.mesh.pilot.testing.PilotHarness;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** An invalid resource is rejected with its reason; its last good version and everything else keep working. */
+class BadConfigTest {
+    @TempDir
+    Path dir;
+    PilotHarness harness;
+
+    @BeforeEach
+    void start() {
+        harness = new PilotHarness(dir);
+        harness.write("services.yaml", MeshFixtures.serviceEntry("web", "", 9001) + "---\n"
+                + MeshFixtures.serviceEntry("backend", "", 9002));
+        harness.write("web-vs.yaml", MeshFixtures.canary(50, 50));
+        harness.write("backend-vs.yaml", MeshFixtures.canary(100, 0).replace("name: web", "name: backend")
+                .replace("  - web\n", "  - backend\n"));
+        await().atMost(Duration.ofSeconds(5)).until(() -> harness.pilot.snapshot().meshRoutes().size() == 2);
+    }
+
+    @AfterEach
+    void stop() {
+        harness.close();
+    }
+
+    private ConfigStore.Status status(String kind, String name) {
+        return harness.pilot.store().status().stream()
+                .filter(s -> s.key().kind().equals(kind) && s.key().name().equals(name)).findFirst().orElseThrow();
+    }
+
+    @Test
+    void seedArticleYamlIsRejectedAndTheLastGoodVersionStaysInForce() {
+        harness.write("web-vs.yaml", MeshFixtures.SEED_ARTICLE_VS);
+        await().atMost(Duration.ofSeconds(5)).until(() -> status("VirtualService", "web").rejectedReason() != null);
+        ConfigStore.Status web = status("VirtualService", "web");
+        assertTrue(web.rejectedReason().contains("route: - destination: {host: ...}"), web.rejectedReason());
+        assertTrue(web.inForce(), "the last good version must stay in force");
+        List<VirtualService> inForce = harness.pilot.snapshot().meshRoutes().get("web.demo.svc.cluster.local");
+        assertEquals(50, inForce.get(0).http().get(0).route().get(0).weight());
+        assertEquals(1.0, harness.metrics.find("pilot_config_rejections").tag("kind", "VirtualService").counter()
+                .count());
+
+        // Other resources still change and apply while web is broken.
+        harness.write("backend-vs.yaml", MeshFixtures.canary(30, 70).replace("name: web", "name: backend")
+                .replace("  - web\n", "  - backend\n"));
+        await().atMost(Duration.ofSeconds(5)).until(() -> harness.pilot.snapshot().meshRoutes()
+                .get("backend.demo.svc.cluster.local").get(0).http().get(0).route().get(0).weight() == 30);
+
+        // Fixing it clears the rejection.
+        harness.write("web-vs.yaml", MeshFixtures.canary(90, 10));
+        await().atMost(Duration.ofSeconds(5)).until(() -> status("VirtualService", "web").rejectedReason() == null
+                && harness.pilot.snapshot().meshRoutes().get("web.demo.svc.cluster.local").get(0).http().get(0)
+                        .route().get(0).weight() == 90);
+    }
+
+    @Test
+    void aNewInvalidResourceIsRecordedButNeverInForce() {
+        harness.write("broken.yaml", MeshFixtures.canary(10, 10).replace("name: web", "name: broken"));
+        await().atMost(Duration.ofSeconds(5)).until(() -> harness.pilot.store().status().stream()
+                .anyMatch(s -> s.key().name().equals("broken")));
+        ConfigStore.Status broken = status("VirtualService", "broken");
+        assertTrue(broken.rejectedReason().contains("weights must sum to 100, got 20"), broken.rejectedReason());
+        assertTrue(!broken.inForce());
+    }
+}
