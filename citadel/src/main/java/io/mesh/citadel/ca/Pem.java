@@ -25,8 +25,16 @@ public final class Pem {
     private Pem() {
     }
 
+    private static final java.util.Base64.Encoder MIME = java.util.Base64.getMimeEncoder(64, new byte[] {'\n'});
+
+    /** One certificate as PEM. Encoded directly (it is on every response's path), byte-identical to openssl's. */
     public static String encode(X509Certificate certificate) {
-        return write(certificate);
+        try {
+            return "-----BEGIN CERTIFICATE-----\n" + MIME.encodeToString(certificate.getEncoded())
+                    + "\n-----END CERTIFICATE-----\n";
+        } catch (java.security.cert.CertificateEncodingException e) {
+            throw new IllegalStateException("cannot encode a certificate", e);
+        }
     }
 
     public static String encode(List<X509Certificate> certificates) {
