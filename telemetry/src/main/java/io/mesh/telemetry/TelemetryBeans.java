@@ -32,6 +32,9 @@ import java.util.function.Consumer;
 @Singleton
 class TelemetryBeans {
 
+    /** Recent spans and waiting children remembered to pair calls across services (each map; ~150 B an entry). */
+    private static final int SPAN_EDGE_MEMORY = 20_000;
+
     @Produces
     @Singleton
     TraceStore traceStore(TelemetryConfig config, MeterRegistry registry) {
@@ -96,7 +99,7 @@ class TelemetryBeans {
             Optional<SpanForwarder> forwarder, MeterRegistry registry) {
         Consumer<ExportTraceServiceRequest> forward = forwarder.<Consumer<ExportTraceServiceRequest>>map(f -> f)
                 .orElse(request -> { });
-        return new OtlpIngest(store, new SpanEdges(graph, 50_000), metrics, forward, registry);
+        return new OtlpIngest(store, new SpanEdges(graph, SPAN_EDGE_MEMORY), metrics, forward, registry);
     }
 
     @Produces

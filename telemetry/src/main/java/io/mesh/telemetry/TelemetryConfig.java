@@ -7,7 +7,8 @@ import java.util.Optional;
 
 /**
  * Every setting of telemetry, under {@code mesh.telemetry.*}. Environment variables override
- * ({@code MESH_TELEMETRY_MONITORING_PORT}, {@code MESH_TELEMETRY_OTLP_GRPC_PORT}, ...). Defaults live only here.
+ * ({@code MESH_TELEMETRY_MONITORING_PORT}, {@code MESH_TELEMETRY_OTLP_GRPC_PORT}, ...). Defaults live only here,
+ * and the memory bounds are sized so that all of them together fit the local runner's 128 MiB heap.
  */
 @ConfigMapping(prefix = "mesh.telemetry")
 public interface TelemetryConfig {
@@ -47,8 +48,11 @@ public interface TelemetryConfig {
         @WithDefault("4194304")
         int maxRequestBytes();
 
-        /** Request bytes being decoded and ingested at once; beyond it requests get 429 / UNAVAILABLE. */
-        @WithDefault("67108864")
+        /**
+         * Request bytes being received, decoded and ingested at once; beyond it requests get 429 / UNAVAILABLE.
+         * Decoded messages take a few times their wire size, so this is kept well below the heap.
+         */
+        @WithDefault("8388608")
         long maxInFlightBytes();
 
         /** The retry delay told to throttled clients (Retry-After, RetryInfo). */
@@ -62,17 +66,17 @@ public interface TelemetryConfig {
         int maxSeries();
 
         /** Cumulative OTLP streams whose last value is remembered to compute deltas (least recent evicted). */
-        @WithDefault("20000")
+        @WithDefault("10000")
         int maxStreams();
     }
 
     interface Traces {
         /** Spans kept at most; the oldest are evicted first. */
-        @WithDefault("100000")
+        @WithDefault("50000")
         int maxSpans();
 
         /** Estimated bytes of stored spans at most; the oldest are evicted first. */
-        @WithDefault("67108864")
+        @WithDefault("16777216")
         long maxBytes();
     }
 

@@ -20,7 +20,7 @@ public final class SpanEdges {
 
     private final ServiceGraph graph;
     private final Map<String, String> recentServices;
-    private final Map<String, List<StoredSpan>> waitingForParent;
+    private final Map<String, List<Child>> waitingForParent;
 
     public SpanEdges(ServiceGraph graph, int capacity) {
         this.graph = graph;
@@ -37,15 +37,15 @@ public final class SpanEdges {
                     String parentKey = span.traceId() + span.parentSpanId();
                     String parentService = recentServices.get(parentKey);
                     if (parentService != null) {
-                        calls.add(new Call(parentService, span));
+                        calls.add(new Call(parentService, Child.of(span)));
                     } else {
-                        List<StoredSpan> siblings = waitingForParent.computeIfAbsent(parentKey, k -> new ArrayList<>(1));
+                        List<Child> siblings = waitingForParent.computeIfAbsent(parentKey, k -> new ArrayList<>(1));
                         if (siblings.size() < MAX_WAITING_CHILDREN) {
-                            siblings.add(span);
+                            siblings.add(Child.of(span));
                         }
                     }
                 }
-                List<StoredSpan> children = waitingForParent.remove(span.traceId() + span.spanId());
+                List<Child> children = waitingForParent.remove(span.traceId() + span.spanId());
                 if (children != null) {
                     children.forEach(child -> calls.add(new Call(span.service(), child)));
                 }
@@ -58,7 +58,14 @@ public final class SpanEdges {
         }
     }
 
-    private record Call(String source, StoredSpan child) {
+    private record Call(String source, Child child) {
+    }
+
+    /** What a call needs of the child span: a few fields, so waiting children do not hold whole spans. */
+    private record Child(String service, long durationNanos, boolean error) {
+        static Child of(StoredSpan span) {
+            return new Child(span.service(), span.durationNanos(), span.error());
+        }
     }
 
     private static <V> Map<String, V> bounded(int capacity) {

@@ -14,7 +14,6 @@ import io.vertx.core.http.HttpServerResponse;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Function;
 import org.jboss.logging.Logger;
 
 /**
@@ -100,30 +99,31 @@ public final class OtlpHttpReceiver {
             tooLarge(request, json, signal);
             return;
         }
-        long reserved = declared >= 0 && !"gzip".equalsIgnoreCase(request.getHeader("Content-Encoding"))
-                ? declared + 1 : maxRequestBytes;
-        if (!limiter.tryAcquire(reserved)) {
-            receiverMetrics.request("http", signal, "throttled");
-            request.response().putHeader("Retry-After", Long.toString(Math.max(1, retryAfter.toSeconds())));
-            reply(request, json, 429, Code.UNAVAILABLE,
-                    "telemetry is overloaded; retry after " + retryAfter.toMillis() + " ms");
+        // Reserve the declared length up front; a gzipped or chunked body is reserved chunk by chunk as its
+        // (decompressed) bytes arrive, so a small compressed request does not hold the maximum.
+        boolean knownLength = declared >= 0 && request.getHeader("Content-Encoding") == null;
+        Reservation reservation = new Reservation(limiter);
+        if (!reservation.growTo(knownLength ? declared + 1 : 1)) {
+            throttled(request, json, signal);
             return;
         }
-        AtomicBoolean released = new AtomicBoolean();
-        Runnable release = () -> {
-            if (released.compareAndSet(false, true)) {
-                limiter.release(reserved);
-            }
-        };
+        Runnable release = reservation::releaseAll;
         Buffer body = Buffer.buffer((int) Math.min(Math.max(declared, 0), maxRequestBytes));
         AtomicBoolean refused = new AtomicBoolean();
         request.handler(chunk -> {
             if (refused.get()) {
                 return;
             }
-            if (body.length() + chunk.length() > maxRequestBytes) {
+            long size = body.length() + (long) chunk.length();
+            if (size > maxRequestBytes) {
                 refused.set(true);
                 tooLarge(request, json, signal);
+                return;
+            }
+            if (!reservation.growTo(size + 1)) {
+                refused.set(true);
+                throttled(request, json, signal);
+                discardRest(request);
                 return;
             }
             body.appendBuffer(chunk);
@@ -183,13 +183,59 @@ public final class OtlpHttpReceiver {
         }
     }
 
+    private void throttled(HttpServerRequest request, boolean json, String signal) {
+        receiverMetrics.request("http", signal, "throttled");
+        request.response().putHeader("Retry-After", Long.toString(Math.max(1, retryAfter.toSeconds())));
+        reply(request, json, 429, Code.UNAVAILABLE,
+                "telemetry is overloaded; retry after " + retryAfter.toMillis() + " ms");
+    }
+
+    /** The bytes one request holds in the limiter; grown as its body arrives, released once. */
+    private static final class Reservation {
+        private final IngestLimiter limiter;
+        private long held;
+        private boolean released;
+
+        Reservation(IngestLimiter limiter) {
+            this.limiter = limiter;
+        }
+
+        /** Holds at least {@code bytes} in total, or returns false (holding what it held before). */
+        synchronized boolean growTo(long bytes) {
+            if (released) {
+                return false;
+            }
+            if (bytes <= held) {
+                return true;
+            }
+            if (!limiter.tryAcquire(bytes - held)) {
+                return false;
+            }
+            held = bytes;
+            return true;
+        }
+
+        synchronized void releaseAll() {
+            if (!released) {
+                released = true;
+                limiter.release(held);
+            }
+        }
+    }
+
     private void tooLarge(HttpServerRequest request, boolean json, String signal) {
         receiverMetrics.request("http", signal, "too_large");
         reply(request, json, 413, Code.RESOURCE_EXHAUSTED,
                 "the export request is larger than " + maxRequestBytes + " bytes");
-        // Clients send the whole body before reading the answer; closing now would break their write instead of
-        // showing them the 413. The rest is read and discarded (never buffered), up to a cap, then the
-        // connection is closed.
+        discardRest(request);
+    }
+
+    /**
+     * Clients send the whole body before reading the answer; closing now would break their write instead of
+     * showing them the status. The rest is read and discarded (never buffered), up to a cap, then the
+     * connection is closed.
+     */
+    private void discardRest(HttpServerRequest request) {
         long cap = Math.max(DISCARD_CAP_BYTES, 4L * maxRequestBytes);
         long[] discarded = {0};
         request.handler(chunk -> {

@@ -53,15 +53,24 @@ public record StoredSpan(String traceId, String spanId, String parentSpanId, Str
         return parentSpanId.isEmpty();
     }
 
-    /** A deliberate over-estimate of the heap this span retains (object headers, strings as UTF-16, the map). */
+    /**
+     * A deliberate over-estimate of the heap this span retains, the store's indexes included: each string as
+     * its header plus two bytes a character, the record, its attribute map, and a per-trace index entry (most
+     * traces in a busy store have one or two spans).
+     */
     public long estimatedBytes() {
-        long bytes = 160 + 2L * (traceId.length() + spanId.length() + parentSpanId.length() + service.length()
-                + name.length() + statusMessage.length());
+        long bytes = SPAN_OVERHEAD_BYTES + 2L * (traceId.length() + spanId.length() + parentSpanId.length()
+                + service.length() + name.length() + statusMessage.length());
         for (Map.Entry<String, String> e : attributes.entrySet()) {
-            bytes += 96 + 2L * (e.getKey().length() + e.getValue().length());
+            bytes += ATTRIBUTE_OVERHEAD_BYTES + 2L * (e.getKey().length() + e.getValue().length());
         }
         return bytes;
     }
+
+    /** Record, six string headers, the attribute map, the arrival deque slot and the per-trace index entry. */
+    private static final int SPAN_OVERHEAD_BYTES = 480;
+    /** Two string headers and the map's slots. */
+    private static final int ATTRIBUTE_OVERHEAD_BYTES = 96;
 
     /** The text of an OTLP attribute value, as a query API shows it. */
     public static String text(AnyValue value) {
