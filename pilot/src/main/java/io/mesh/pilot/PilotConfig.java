@@ -33,6 +33,13 @@ public interface PilotConfig {
 
     Debounce debounce();
 
+    /** The SPIFFE trust domain of workload identities (used for ISTIO_MUTUAL SANs and RBAC principals). */
+    @WithDefault("cluster.local")
+    String trustDomain();
+
+    /** citadel's address, for the mTLS xDS port 15012 (not served yet). */
+    Optional<String> citadelAddress();
+
     /** How many connections are pushed to at once. */
     @WithDefault("4")
     int pushConcurrency();

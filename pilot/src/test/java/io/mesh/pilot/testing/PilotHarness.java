@@ -33,12 +33,17 @@ public final class PilotHarness implements AutoCloseable {
     private final List<ManagedChannel> channels = new ArrayList<>();
 
     public PilotHarness(Path configDir, ServiceSource services) {
+        this(configDir, services, (raw, reason) -> {
+        });
+    }
+
+    public PilotHarness(Path configDir, ServiceSource services,
+            io.mesh.pilot.registry.ConfigStore.RejectionListener rejections) {
         this.configDir = configDir;
         try {
             pilot = new PilotRuntime(new PilotRuntime.Settings("127.0.0.1", 0, configDir, Duration.ofMillis(100),
                     Duration.ofSeconds(10), 2), metrics,
-                    new ExecutorScheduler(Executors.newSingleThreadScheduledExecutor()), services, (raw, reason) -> {
-                    }).start();
+                    new ExecutorScheduler(Executors.newSingleThreadScheduledExecutor()), services, rejections).start();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

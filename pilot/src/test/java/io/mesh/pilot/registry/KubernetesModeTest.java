@@ -1,0 +1,179 @@
+package io.mesh.pilot.registry;
+
+import static io.mesh.pilot.testing.Checks.assertBetween;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.fabric8.kubernetes.api.model.Event;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.grpc.ManagedChannel;
+import io.mesh.pilot.testing.MeshFixtures;
+import io.mesh.pilot.testing.PilotHarness;
+import io.mesh.pilot.testing.WhoAmIBackend;
+import io.mesh.testing.kube.KubeApiMock;
+import java.io.File;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Kubernetes mode against the Fabric8 mock API, driven by the real kubectl: Services and EndpointSlices become
+ * endpoints, the canary VirtualService routes a real grpc-java xDS client, scaling a slice moves traffic, and a
+ * rejected resource gets a Warning Event.
+ */
+class KubernetesModeTest {
+    static final Path WORK = Path.of("target", "kubernetes-mode-test");
+
+    KubeApiMock mock;
+    KubernetesClient client;
+    Path kubeconfig;
+    KubernetesRegistry registry;
+    PilotHarness harness;
+    final List<WhoAmIBackend> backends = new ArrayList<>();
+
+    @BeforeEach
+    void start() throws Exception {
+        Files.createDirectories(WORK);
+        mock = KubeApiMock.start(0, false, false);
+        client = mock.client("default");
+        kubeconfig = mock.writeKubeconfig(WORK.resolve("kubeconfig"), "default").toAbsolutePath();
+        kubectl(null, "apply", "-f", "src/test/resources/kubernetes/networking.istio.io.yaml");
+        kubectl(null, "apply", "-f", "src/test/resources/kubernetes/security.istio.io.yaml");
+        kubectl("apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n", "apply", "-f", "-");
+        registry = new KubernetesRegistry(client);
+        harness = new PilotHarness(null, registry, registry::recordRejection);
+        registry.start(harness.pilot.store(), harness.pilot::configChanged, harness.pilot::endpointsChanged);
+    }
+
+    @AfterEach
+    void stop() {
+        if (harness != null) {
+            harness.close();
+        }
+        if (registry != null) {
+            registry.close();
+        }
+        backends.forEach(WhoAmIBackend::close);
+        if (client != null) {
+            client.close();
+        }
+        if (mock != null) {
+            mock.close();
+        }
+    }
+
+    private String kubectl(String stdin, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("kubectl", "--kubeconfig", kubeconfig.toString(),
+                "--cache-dir", WORK.resolve("cache").toString()));
+        command.addAll(List.of(args));
+        File log = WORK.resolve("kubectl.log").toFile();
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.to(log));
+        Process p = pb.start();
+        if (stdin != null) {
+            p.getOutputStream().write(stdin.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        p.getOutputStream().close();
+        int exit = p.waitFor();
+        String out = Files.readString(log.toPath());
+        assertEquals(0, exit, "kubectl " + String.join(" ", args) + ":\n" + out);
+        return out;
+    }
+
+    private WhoAmIBackend backend(String name) {
+        WhoAmIBackend b = new WhoAmIBackend(name);
+        backends.add(b);
+        return b;
+    }
+
+    /** A Service on port 80 (grpc) and its EndpointSlice on 127.0.0.1, one endpoint per backend. */
+    private void service(String name, WhoAmIBackend... eps) throws Exception {
+        StringBuilder endpoints = new StringBuilder();
+        for (WhoAmIBackend b : eps) {
+            // The mock has no kube-proxy: each endpoint is its own port on 127.0.0.1, told by a one-port slice.
+            endpoints.append("""
+                    ---
+                    apiVersion: discovery.k8s.io/v1
+                    kind: EndpointSlice
+                    metadata:
+                      name: %s-%s
+                      namespace: demo
+                      labels: {kubernetes.io/service-name: %s}
+                    addressType: IPv4
+                    ports: [{name: grpc, port: %d, protocol: TCP}]
+                    endpoints:
+                    - addresses: [127.0.0.1]
+                      conditions: {ready: true}
+                    """.formatted(name, b.name(), name, b.port()));
+        }
+        kubectl("""
+                apiVersion: v1
+                kind: Service
+                metadata: {name: %s, namespace: demo}
+                spec:
+                  selector: {app: %s}
+                  ports: [{name: grpc, port: 80, targetPort: 8080, protocol: TCP}]
+                """.formatted(name, name) + endpoints, "apply", "-f", "-");
+    }
+
+    @Test
+    void canaryThroughKubectlSplitsThenReRoutes() throws Exception {
+        service("web", backend("web"));
+        service("backend", backend("backend"));
+        kubectl(MeshFixtures.canary(50, 50), "apply", "-f", "-");
+        await().atMost(Duration.ofSeconds(10)).until(() -> harness.pilot.snapshot().meshRoutes()
+                .containsKey("web.demo.svc.cluster.local") && harness.pilot.snapshot().endpointsOf(
+                        "backend.demo.svc.cluster.local").size() == 1);
+
+        ManagedChannel channel = harness.xdsChannel("web.demo.svc.cluster.local:80", "k8s-canary");
+        WhoAmIBackend.warmUp(channel);
+        Map<String, Integer> first = WhoAmIBackend.count(channel, 1000);
+        assertBetween(first.getOrDefault("backend", 0), 450, 550, "50/50 " + first);
+
+        long t0 = System.nanoTime();
+        kubectl(MeshFixtures.canary(90, 10), "apply", "-f", "-");
+        await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(20))
+                .until(() -> WhoAmIBackend.count(channel, 50).getOrDefault("backend", 0) >= 40);
+        assertTrue(System.nanoTime() - t0 < 2_000_000_000L + 500_000_000L);
+        Map<String, Integer> second = WhoAmIBackend.count(channel, 1000);
+        assertBetween(second.getOrDefault("backend", 0), 850, 950, "90/10 " + second);
+    }
+
+    @Test
+    void scalingEndpointSlicesChangesWhereCallsGo() throws Exception {
+        WhoAmIBackend a = backend("backend-a");
+        WhoAmIBackend b = backend("backend-b");
+        service("backend", a);
+        await().atMost(Duration.ofSeconds(10)).until(() -> harness.pilot.snapshot()
+                .endpointsOf("backend.demo.svc.cluster.local").size() == 1);
+        ManagedChannel channel = harness.xdsChannel("backend.demo.svc.cluster.local:80", "k8s-scale");
+        WhoAmIBackend.warmUp(channel);
+        assertEquals(Map.of("backend-a", 100), WhoAmIBackend.count(channel, 100));
+
+        service("backend", a, b);
+        await().atMost(Duration.ofSeconds(5)).until(() -> WhoAmIBackend.count(channel, 40).size() == 2);
+
+        kubectl(null, "delete", "endpointslice", "-n", "demo", "backend-backend-a");
+        await().atMost(Duration.ofSeconds(5)).until(() -> WhoAmIBackend.count(channel, 40)
+                .equals(Map.of("backend-b", 40)));
+    }
+
+    @Test
+    void rejectedVirtualServiceGetsAWarningEvent() throws Exception {
+        kubectl(MeshFixtures.SEED_ARTICLE_VS.replace("v1alpha3", "v1"), "apply", "--validate=false", "-f", "-");
+        await().atMost(Duration.ofSeconds(10)).until(() -> client.v1().events().inNamespace("demo").list()
+                .getItems().stream().anyMatch(e -> "Rejected".equals(e.getReason())));
+        Event e = client.v1().events().inNamespace("demo").list().getItems().get(0);
+        assertEquals("VirtualService", e.getInvolvedObject().getKind());
+        assertEquals("web", e.getInvolvedObject().getName());
+        assertTrue(e.getMessage().contains("route: - destination: {host: ...}"), e.getMessage());
+        assertEquals("Warning", e.getType());
+    }
+}
