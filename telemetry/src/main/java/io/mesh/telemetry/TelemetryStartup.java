@@ -30,8 +30,7 @@ class TelemetryStartup {
     @Inject
     SeriesTable series;
 
-    void onStart(@Observes StartupEvent event, @ConfigProperty(name = "quarkus.http.host") String host,
-            @ConfigProperty(name = "quarkus.http.port") int httpPort) {
+    void onStart(@Observes StartupEvent event, @ConfigProperty(name = "quarkus.http.host") String host) {
         String otlpHost = config.otlpHost().orElse(host);
         forwarder.ifPresent(SpanForwarder::start);
         grpc.start(otlpHost, config.otlpGrpcPort());

@@ -63,6 +63,13 @@ class OtlpGrpcReceiverTest {
     }
 
     @Test
+    void readinessIncludesTheReceivers() {
+        given().get("/q/health/ready").then().statusCode(200)
+                .body("checks.find { it.name == 'otlp-receivers' }.status", equalTo("UP"))
+                .body("checks.find { it.name == 'otlp-receivers' }.data.grpcPort", equalTo(receiver.port()));
+    }
+
+    @Test
     void malformedMessageIsInvalidArgument() {
         MethodDescriptor<byte[], byte[]> raw = TraceServiceGrpc.getExportMethod().toBuilder(Bytes.INSTANCE,
                 Bytes.INSTANCE).build();
