@@ -6,8 +6,9 @@ import io.fabric8.zjsonpatch.DiffFlags;
 import io.fabric8.zjsonpatch.JsonDiff;
 import io.mesh.injector.template.InjectionTemplate;
 import io.mesh.injector.template.TemplateRefused;
+import java.util.Collections;
 import java.util.EnumSet;
-import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 
@@ -18,6 +19,10 @@ import java.util.Optional;
  *
  * <p>The patch is the difference between the pod and the injected pod, as Istio computes it; it only adds
  * and replaces (no move or copy operations).
+ *
+ * <p>Rendering is memoized by the template values: the pods of one Deployment render identically, and
+ * parsing the rendered YAML is most of the cost of a review. The memo is bounded, synchronized, and dies
+ * with this injector when the template changes. Rendered overlays are never modified (the merge copies).
  */
 public final class SidecarInjector {
 
@@ -27,8 +32,18 @@ public final class SidecarInjector {
     private static final EnumSet<DiffFlags> PATCH_FLAGS = EnumSet.of(
             DiffFlags.OMIT_VALUE_ON_REMOVE, DiffFlags.OMIT_MOVE_OPERATION, DiffFlags.OMIT_COPY_OPERATION);
 
+    /** Distinct renders kept; each is a few kilobytes. */
+    private static final int MEMO_SIZE = 256;
+
     private final InjectionTemplate template;
     private final MeshSettings mesh;
+    private final Map<Map<String, Object>, ObjectNode> rendered = Collections.synchronizedMap(
+            new LinkedHashMap<>(64, 0.75f, true) {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<Map<String, Object>, ObjectNode> eldest) {
+                    return size() > MEMO_SIZE;
+                }
+            });
 
     public SidecarInjector(InjectionTemplate template, MeshSettings mesh) {
         this.template = template;
@@ -58,7 +73,7 @@ public final class SidecarInjector {
             PodView copy = new PodView(injected);
             Map<String, ObjectNode> probers = overrides.rewriteProbes()
                     ? ProbeRewrite.rewrite(copy.containers(), STATUS_PORT) : Map.of();
-            ObjectNode overlay = template.render(TemplateValues.of(original, namespace, overrides, mesh, probers));
+            ObjectNode overlay = render(TemplateValues.of(original, namespace, overrides, mesh, probers));
             PodMerge.merge(injected, overlay, overrides.holdApplicationUntilProxyStarts());
             return InjectionOutcome.injected((ArrayNode) JsonDiff.asJson(pod, injected, PATCH_FLAGS));
         } catch (InjectionRefused e) {
@@ -68,4 +83,12 @@ public final class SidecarInjector {
         }
     }
 
+    private ObjectNode render(Map<String, Object> values) throws TemplateRefused {
+        ObjectNode overlay = rendered.get(values);
+        if (overlay == null) {
+            overlay = template.render(values);
+            rendered.put(values, overlay);
+        }
+        return overlay;
+    }
 }
