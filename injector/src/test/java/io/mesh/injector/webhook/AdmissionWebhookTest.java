@@ -68,6 +68,8 @@ class AdmissionWebhookTest {
         Pod parsed = Serialization.unmarshal(injected.toString(), Pod.class);
         assertEquals(List.of("web", "istio-proxy"), parsed.getSpec().getContainers().stream().map(Container::getName).toList());
         assertEquals(List.of("istio-init"), parsed.getSpec().getInitContainers().stream().map(Container::getName).toList());
+        String image = parsed.getSpec().getContainers().get(1).getImage();
+        assertTrue(image.matches("mesh/gateway:[0-9][^$]*"), "the gateway image of this version, not " + image);
 
         ObjectNode again = Fixtures.admissionReview((ObjectNode) injected);
         ((ObjectNode) again.path("request")).put("namespace", "shop");
