@@ -107,6 +107,9 @@ public class CitadelRuntime {
             validators.add(new KubernetesTokenValidator(kubernetes.get(), config.kubernetes().tokenAudiences(), trustDomain));
         } else {
             validators.add(new BootstrapTokenFile(config.effectiveBootstrapTokenFile(), trustDomain));
+            LOG.infof("citadel CA: bootstrap tokens from %s (%s), root bundle in %s", config.effectiveBootstrapTokenFile(),
+                    java.nio.file.Files.exists(config.effectiveBootstrapTokenFile()) ? "present" : "absent; re-read when it appears",
+                    new RootCertFile(config.stateDir()).file());
         }
         String ns = config.kubernetes().namespace();
         ServingCertificate serving = new ServingCertificate(issuer, new SpiffeId(trustDomain, ns, "citadel"),

@@ -89,8 +89,11 @@ class LocalRunnerIT {
         }
     }
 
-    CertificateClient client(String token) {
-        return CertificateClient.builder("127.0.0.1:" + grpcPort).roots(this::roots).token(() -> Optional.of(token)).build();
+    /** As a demo component would: the token in a file of its own, the roots from citadel's root-cert.pem. */
+    CertificateClient client(String token) throws IOException {
+        Path tokenFile = Files.writeString(run.resolve("token-" + token), token + "\n");
+        return CertificateClient.builder("127.0.0.1:" + grpcPort).rootsFile(run.resolve("state/citadel/root-cert.pem"))
+                .tokenFile(tokenFile).build();
     }
 
     @Test

@@ -227,6 +227,38 @@ public final class CertificateClient implements AutoCloseable {
             return this;
         }
 
+        /** Trust the roots in a PEM file (root-cert.pem), re-read at each use so a rotated bundle is picked up. */
+        public Builder rootsFile(java.nio.file.Path pem) {
+            this.roots = () -> {
+                try (var in = java.nio.file.Files.newInputStream(pem)) {
+                    List<X509Certificate> out = new ArrayList<>();
+                    for (var c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+                        out.add((X509Certificate) c);
+                    }
+                    return out;
+                } catch (java.io.IOException | GeneralSecurityException e) {
+                    throw new IllegalStateException("cannot read the CA roots from " + pem, e);
+                }
+            };
+            return this;
+        }
+
+        /**
+         * Read the bearer token from a file at each request: a projected ServiceAccount token (which the kubelet
+         * rotates) or a local bootstrap token. A missing file means no token.
+         */
+        public Builder tokenFile(java.nio.file.Path file) {
+            this.token = () -> {
+                try {
+                    String value = java.nio.file.Files.readString(file).strip();
+                    return value.isEmpty() ? Optional.empty() : Optional.of(value);
+                } catch (java.io.IOException e) {
+                    return Optional.empty();
+                }
+            };
+            return this;
+        }
+
         /** The bearer token: a ServiceAccount JWT or a local bootstrap token, read at each request. */
         public Builder token(Supplier<Optional<String>> token) {
             this.token = token;
