@@ -63,6 +63,48 @@ class OtelSdkExportTest {
                 OtlpHttpMetricExporter.builder().setEndpoint(endpoint + "/v1/metrics").build());
     }
 
+    @Test
+    void callsBetweenServicesInSdkSpansAppearInTheGraph() {
+        String endpoint = "http://127.0.0.1:" + grpc.port();
+        SdkTracerProvider frontend = tracerProvider("sdk-frontend", endpoint);
+        SdkTracerProvider backend = tracerProvider("sdk-backend", endpoint);
+        try {
+            for (int i = 0; i < 4; i++) {
+                Span client = frontend.get("acceptance").spanBuilder("GET /api").setSpanKind(SpanKind.CLIENT)
+                        .startSpan();
+                // The backend continues the frontend's trace, as W3C trace context propagation would make it.
+                Span server = backend.get("acceptance").spanBuilder("/api").setSpanKind(SpanKind.SERVER)
+                        .setParent(io.opentelemetry.context.Context.root().with(client)).startSpan();
+                if (i == 0) {
+                    server.setStatus(StatusCode.ERROR);
+                }
+                server.end();
+                client.end();
+            }
+            assertTrue(frontend.forceFlush().join(30, TimeUnit.SECONDS).isSuccess());
+            assertTrue(backend.forceFlush().join(30, TimeUnit.SECONDS).isSuccess());
+        } finally {
+            frontend.shutdown().join(10, TimeUnit.SECONDS);
+            backend.shutdown().join(10, TimeUnit.SECONDS);
+        }
+        await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> given().get("/api/graph").then().statusCode(200)
+                .body("edges.find { it.source == 'app:sdk-frontend' && it.target == 'app:sdk-backend' }.origin",
+                        equalTo("traces"))
+                .body("edges.find { it.source == 'app:sdk-frontend' && it.target == 'app:sdk-backend' }.requests",
+                        equalTo(4.0f))
+                .body("edges.find { it.source == 'app:sdk-frontend' && it.target == 'app:sdk-backend' }.errorRate",
+                        equalTo(0.25f)));
+    }
+
+    private static SdkTracerProvider tracerProvider(String service, String endpoint) {
+        return SdkTracerProvider.builder()
+                .setResource(Resource.getDefault().merge(Resource.create(Attributes.of(
+                        AttributeKey.stringKey("service.name"), service))))
+                .addSpanProcessor(SimpleSpanProcessor.create(OtlpGrpcSpanExporter.builder().setEndpoint(endpoint)
+                        .build()))
+                .build();
+    }
+
     private void roundTrip(String service, SpanExporter spanExporter, MetricExporter metricExporter) {
         Resource resource = Resource.getDefault().merge(Resource.create(Attributes.of(
                 AttributeKey.stringKey("service.name"), service,
