@@ -44,6 +44,9 @@ public final class ProxyExchange implements RequestView {
     long upstreamHeadersNanos;
     int attempts;
     String traceparent;
+    String grpcStatus;
+    /** Whether a request body may follow the head; such requests are paused until the upstream is ready. */
+    final boolean mayHaveBody;
     boolean tunneled;
 
     ProxyExchange(DataPlane plane, ActiveConfig config, HttpServerRequest request, FilterChainSpec chain,
@@ -57,6 +60,10 @@ public final class ProxyExchange implements RequestView {
         this.interceptors = interceptors;
         String a = request.host();
         this.authority = a == null ? "" : a;
+        this.mayHaveBody = mayHaveBody(request);
+        if (mayHaveBody) {
+            request.pause();
+        }
         response.endHandler(v -> complete());
         response.closeHandler(v -> {
             if (!response.ended() && !tunneled) {
@@ -67,6 +74,21 @@ public final class ProxyExchange implements RequestView {
             }
             complete();
         });
+    }
+
+    private static boolean mayHaveBody(HttpServerRequest r) {
+        String cl = r.getHeader("content-length");
+        if (cl != null) {
+            return !cl.equals("0");
+        }
+        if (r.version() != HttpVersion.HTTP_2) {
+            return r.getHeader("transfer-encoding") != null;
+        }
+        // HTTP/2 has no framing header; END_STREAM may not be seen yet when the head arrives.
+        return !r.isEnded() && switch (r.method().name()) {
+            case "GET", "HEAD", "DELETE", "OPTIONS" -> false;
+            default -> true;
+        };
     }
 
     /** Runs the next interceptor of the chain. */

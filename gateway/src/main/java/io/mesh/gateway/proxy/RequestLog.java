@@ -48,10 +48,8 @@ final class RequestLog {
         String cluster = ex.target == null ? "unknown" : ex.target.cluster();
         String ct = ex.request.getHeader("content-type");
         boolean grpc = ct != null && ct.startsWith("application/grpc");
-        String grpcStatus = grpc ? ex.response.trailers().get("grpc-status") : null;
-        if (grpc && grpcStatus == null) {
-            grpcStatus = ex.response.headers().get("grpc-status");
-        }
+        // Never touch response.trailers() here: on HTTP/2 that would make Vert.x send trailers after the end.
+        String grpcStatus = grpc ? ex.grpcStatus : null;
         long received = ex.request.bytesRead();
         long sent = ex.response.bytesWritten();
         if (registry != null) {

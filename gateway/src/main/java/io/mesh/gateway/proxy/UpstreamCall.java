@@ -4,6 +4,7 @@ import io.mesh.gateway.route.RetryPolicy;
 import io.mesh.gateway.upstream.EndpointState;
 import io.mesh.gateway.upstream.Upstream;
 import io.vertx.core.AsyncResult;
+import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.ConnectionPoolTooBusyException;
@@ -78,8 +79,7 @@ final class UpstreamCall {
             ex.sendLocal(413, ResponseFlag.DPE, "payload too large\n");
             return;
         }
-        hasBody = length > 0 || ex.request.getHeader("transfer-encoding") != null
-                || (ex.http2() && !ex.request.isEnded() && length != 0);
+        hasBody = ex.mayHaveBody;
         long timeout = ex.forward.timeoutMs();
         if (timeout > 0) {
             routeTimer = ex.vertx().setTimer(timeout, t -> onRouteTimeout());
@@ -141,7 +141,8 @@ final class UpstreamCall {
         HttpClientRequest req = ar.result();
         current = req;
         req.authority(authority);
-        var sent = body != null ? req.send(body) : streaming ? req.send(ex.request) : req.send();
+        var sent = body != null ? req.send(body)
+                : streaming && !ex.request.isEnded() ? req.send(ex.request) : req.send();
         sent.onComplete(r -> {
             if (id != tryId || done) {
                 if (r.succeeded()) {
@@ -194,6 +195,9 @@ final class UpstreamCall {
                 MultiMap trailers = resp.trailers();
                 if (trailers != null && !trailers.isEmpty()) {
                     out.trailers().addAll(trailers);
+                    ex.grpcStatus = trailers.get("grpc-status");
+                } else {
+                    ex.grpcStatus = resp.headers().get("grpc-status");
                 }
                 if (!out.ended() && !out.closed()) {
                     out.end();
@@ -357,7 +361,11 @@ final class UpstreamCall {
             HttpClientRequest req = ar.result();
             current = req;
             req.authority(authority);
-            req.connect().onComplete(r -> {
+            // The upgrade request has no body; ending the upstream request would write a chunk terminator
+            // into what becomes the WebSocket byte stream.
+            Future<HttpClientResponse> connected = req.connect();
+            ex.request.resume();
+            connected.onComplete(r -> {
                 if (r.failed()) {
                     onTryFailure(r.cause(), false);
                     return;

@@ -26,6 +26,8 @@ final class Backend implements AutoCloseable {
     volatile String lastPath;
     /** When not 0, every request is answered with this status. */
     volatile int forceStatus;
+    /** Bytes of request bodies read so far on {@code /count}. */
+    final AtomicLong counted = new AtomicLong();
     private final HttpServer server;
 
     Backend(Vertx vertx, String name) throws Exception {
@@ -36,7 +38,8 @@ final class Backend implements AutoCloseable {
                         ws.reject();
                         return;
                     }
-                    ws.handler(b -> ws.write(b));
+                    ws.textMessageHandler(ws::writeTextMessage);
+                    ws.binaryMessageHandler(ws::writeBinaryMessage);
                 })
                 .requestHandler(this::handle);
         server.listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -70,7 +73,10 @@ final class Backend implements AutoCloseable {
             }
             case "/count" -> {
                 AtomicLong n = new AtomicLong();
-                req.handler(b -> n.addAndGet(b.length()));
+                req.handler(b -> {
+                    n.addAndGet(b.length());
+                    counted.addAndGet(b.length());
+                });
                 req.endHandler(v -> resp.end(Long.toString(n.get())));
             }
             case "/headers" -> {

@@ -1,0 +1,193 @@
+package io.mesh.gateway.it;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.grpc.ManagedChannel;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.mesh.testing.FreePorts;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketConnectOptions;
+import java.io.InputStream;
+import java.lang.management.ManagementFactory;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** HTTP/1.1, h2c, gRPC (unary and streaming, with trailers), WebSocket, and a streamed 200 MB upload. */
+class ProtocolsTest {
+
+    static Vertx vertx;
+    static Backend web;
+    static Server grpc;
+    static HealthStatusManager health;
+    static int grpcPort;
+    static ControlPlane pilot;
+    static TestGateway gw;
+    static int port;
+
+    @BeforeAll
+    static void start() throws Exception {
+        vertx = Vertx.vertx();
+        web = new Backend(vertx, "web");
+        health = new HealthStatusManager();
+        grpcPort = FreePorts.next();
+        grpc = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", grpcPort))
+                .addService(health.getHealthService()).build().start();
+        health.setStatus("mesh.Demo", HealthCheckResponse.ServingStatus.SERVING);
+        pilot = new ControlPlane();
+        port = FreePorts.next();
+        var vh = Xds.vhost("all", List.of("*"), Xds.prefixTo("/grpc.health.v1.Health/", "grpc"), Xds.prefixTo("/", "web"));
+        pilot.set(List.of(Xds.edsCluster("web"), Xds.h2(Xds.edsCluster("grpc"))),
+                List.of(Xds.endpoints("web", web.port), Xds.endpoints("grpc", grpcPort)),
+                List.of(Xds.httpListener("http", port, "http.80")), List.of(Xds.routes("http.80", vh)), List.of());
+        gw = TestGateway.withXds(pilot, Map.of("mesh.gateway.telemetry.access-log", "true"));
+        await().atMost(Duration.ofSeconds(20)).until(gw::ready);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        gw.close();
+        pilot.close();
+        grpc.shutdownNow();
+        vertx.close();
+    }
+
+    @Test
+    void curlSpeaksHttp11AndH2cPriorKnowledge() throws Exception {
+        String url = "http://127.0.0.1:" + port + "/";
+        assertEquals("1.1 200 web", Run.run(List.of("curl", "-s", "-m", "10", "--http1.1", "-w", "%{http_version} %{http_code} ", "-o",
+                "/dev/null", url), null) + "web");
+        assertEquals("2 200", Run.run(List.of("curl", "-s", "-m", "10", "--http2-prior-knowledge", "-w", "%{http_version} %{http_code}",
+                "-o", "/dev/null", url), null));
+        assertEquals("2 200", Run.run(List.of("curl", "-s", "-m", "10", "--http2", "-w", "%{http_version} %{http_code}",
+                "-o", "/dev/null", url), null));
+    }
+
+    @Test
+    void h2loadRunsWithoutErrorsOverH2c() throws Exception {
+        String out = Run.run(List.of("h2load", "-T", "10", "-n", "2000", "-c", "4", "-m", "10", "http://127.0.0.1:" + port + "/"), null);
+        assertTrue(out.contains("2000 succeeded, 0 failed, 0 errored"), out);
+        assertTrue(out.contains("status codes: 2000 2xx"), out);
+    }
+
+    @Test
+    void grpcUnaryAndServerStreamingCallsAreProxiedWithTrailers() throws Exception {
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        try {
+            HealthGrpc.HealthBlockingStub stub = HealthGrpc.newBlockingStub(ch).withDeadlineAfter(10, TimeUnit.SECONDS);
+            assertEquals(HealthCheckResponse.ServingStatus.SERVING,
+                    stub.check(HealthCheckRequest.newBuilder().setService("mesh.Demo").build()).getStatus());
+            StatusRuntimeException notFound = assertThrows(StatusRuntimeException.class,
+                    () -> stub.check(HealthCheckRequest.newBuilder().setService("nope").build()));
+            assertEquals(Status.Code.NOT_FOUND, notFound.getStatus().getCode());
+            Iterator<HealthCheckResponse> watch = stub.watch(HealthCheckRequest.newBuilder().setService("mesh.Demo").build());
+            assertEquals(HealthCheckResponse.ServingStatus.SERVING, watch.next().getStatus());
+            health.setStatus("mesh.Demo", HealthCheckResponse.ServingStatus.NOT_SERVING);
+            assertEquals(HealthCheckResponse.ServingStatus.NOT_SERVING, watch.next().getStatus());
+            health.setStatus("mesh.Demo", HealthCheckResponse.ServingStatus.SERVING);
+            assertEquals(HealthCheckResponse.ServingStatus.SERVING, watch.next().getStatus());
+            assertEquals(HealthCheckResponse.ServingStatus.SERVING,
+                    stub.check(HealthCheckRequest.newBuilder().setService("mesh.Demo").build()).getStatus());
+        } finally {
+            ch.shutdownNow();
+        }
+    }
+
+    @Test
+    void webSocketEchoWorksThroughTheGateway() throws Exception {
+        CompletableFuture<String> echoed = new CompletableFuture<>();
+        WebSocket ws = vertx.createWebSocketClient().connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port)
+                .setURI("/ws")).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        ws.textMessageHandler(echoed::complete);
+        ws.writeTextMessage("hello through the gateway");
+        assertEquals("hello through the gateway", echoed.get(10, TimeUnit.SECONDS));
+        CompletableFuture<Buffer> binary = new CompletableFuture<>();
+        ws.binaryMessageHandler(binary::complete);
+        ws.writeBinaryMessage(Buffer.buffer(new byte[100_000]));
+        assertEquals(100_000, binary.get(10, TimeUnit.SECONDS).length());
+        ws.close();
+    }
+
+    @Test
+    void a200MbUploadStreamsThroughWithoutBufferingTheBody() throws Exception {
+        long size = 200L * 1024 * 1024;
+        System.gc();
+        long baseline = usedHeap();
+        long[] peakRetained = {0};
+        long[] sampledAt = {0};
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        CompletableFuture<HttpResponse<String>> upload = client.sendAsync(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/count"))
+                        .POST(HttpRequest.BodyPublishers.fromPublisher(
+                                HttpRequest.BodyPublishers.ofInputStream(() -> new Zeros(size)), size)).build(),
+                HttpResponse.BodyHandlers.ofString());
+        long start = web.counted.get();
+        // Halfway through, a full GC shows what is retained: a buffered body would hold > 100 MB.
+        await().atMost(Duration.ofSeconds(60)).until(() -> web.counted.get() - start > size / 2 || upload.isDone());
+        System.gc();
+        peakRetained[0] = usedHeap() - baseline;
+        sampledAt[0] = web.counted.get() - start;
+        HttpResponse<String> r = upload.get(120, TimeUnit.SECONDS);
+        assertEquals(200, r.statusCode());
+        assertEquals(Long.toString(size), r.body());
+        assertTrue(sampledAt[0] < size, "sampled after the upload finished");
+        assertTrue(peakRetained[0] < 40L * 1024 * 1024, "heap grew by " + peakRetained[0] / 1024 / 1024 + " MB");
+    }
+
+    private static long usedHeap() {
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+    }
+
+    /** An endless-looking stream of zeros of a fixed length, never held in memory. */
+    static final class Zeros extends InputStream {
+        private long left;
+
+        Zeros(long size) {
+            this.left = size;
+        }
+
+        @Override
+        public int read() {
+            if (left <= 0) {
+                return -1;
+            }
+            left--;
+            return 0;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) {
+            if (left <= 0) {
+                return -1;
+            }
+            int n = (int) Math.min(len, left);
+            java.util.Arrays.fill(b, off, off + n, (byte) 0);
+            left -= n;
+            return n;
+        }
+    }
+}
