@@ -85,8 +85,10 @@ class AdmissionServerTest {
         server.updateCertificate(next.keyCertOptions()).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         String newCaOnly = next.trustBundlePem().substring(0, next.trustBundlePem().indexOf("-----END CERTIFICATE-----") + 26);
         WebhookClient fresh = new WebhookClient(newCaOnly, client.injectUri().getPort());
-        JsonNode answer = Fixtures.JSON.readTree(fresh.send(java.net.http.HttpRequest.newBuilder(client.injectUri().resolve("/async"))
-                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(review().toString()))).body());
+        HttpResponse<String> response = fresh.send(java.net.http.HttpRequest.newBuilder(client.injectUri().resolve("/async"))
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(review().toString())));
+        assertEquals(java.net.http.HttpClient.Version.HTTP_2, response.version(), "h2 is still negotiated by ALPN");
+        JsonNode answer = Fixtures.JSON.readTree(response.body());
         assertEquals("checked web-0", answer.path("response").path("status").path("message").asText());
     }
 
