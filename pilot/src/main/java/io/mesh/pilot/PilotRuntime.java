@@ -48,6 +48,12 @@ public final class PilotRuntime implements AutoCloseable {
 
     public PilotRuntime(Settings settings, MeterRegistry registry, Scheduler scheduler, ServiceSource kubernetes,
             ConfigStore.RejectionListener rejections) {
+        this(settings, registry, scheduler, kubernetes, rejections, io.mesh.pilot.generator.Generator.DEFAULT);
+    }
+
+    /** With another generator: tests use it to serve a resource that is wrong on purpose. */
+    public PilotRuntime(Settings settings, MeterRegistry registry, Scheduler scheduler, ServiceSource kubernetes,
+            ConfigStore.RejectionListener rejections, io.mesh.pilot.generator.Generator generator) {
         this.settings = settings;
         this.kubernetes = kubernetes;
         this.metrics = new XdsMetrics(registry, this::connections, () -> current.services().size());
@@ -57,7 +63,7 @@ public final class PilotRuntime implements AutoCloseable {
         });
         this.pushPool = Executors.newFixedThreadPool(settings.pushConcurrency(), daemon("pilot-push"));
         this.requestPool = Executors.newCachedThreadPool(daemon("pilot-xds"));
-        this.watcher = new PushWatcher(pushPool, metrics, Clock.systemUTC());
+        this.watcher = new PushWatcher(pushPool, metrics, Clock.systemUTC(), generator);
         this.debouncer = new PushDebouncer(scheduler, settings.debounceQuiet(), settings.debounceMax(), this::push);
     }
 

@@ -49,7 +49,7 @@ public class DebugRoutes {
         body.accept(rt);
     }
 
-    static List<Map<String, Object>> syncz(PilotRuntime rt) {
+    public static List<Map<String, Object>> syncz(PilotRuntime rt) {
         List<Map<String, Object>> out = new ArrayList<>();
         for (XdsConnection c : rt.watcher().connections()) {
             Map<String, Object> p = new LinkedHashMap<>();

@@ -40,6 +40,11 @@ final class RouteBuilder {
     static List<Route> build(VirtualService vs, VirtualService.HttpRoute http, int port, MeshSnapshot snapshot,
             boolean proxyless) {
         List<Route> out = new ArrayList<>();
+        if (proxyless && (http.redirect() != null || http.directResponse() != null)) {
+            // grpc-java NACKs a whole route table with a redirect or direct response ("unknown action type"),
+            // and a gRPC call cannot follow either; such routes are for HTTP proxies only.
+            return out;
+        }
         List<VirtualService.Match> matches = http.match().isEmpty() ? java.util.Collections.singletonList(null)
                 : http.match();
         for (VirtualService.Match m : matches) {

@@ -18,7 +18,6 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
-import io.mesh.pilot.generator.XdsGenerators;
 import io.mesh.pilot.model.MeshSnapshot;
 import io.mesh.pilot.model.ProxyInfo;
 import io.mesh.pilot.model.PushRequest;
@@ -73,7 +72,11 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
     private final Clock clock;
     private volatile MeshSnapshot snapshot = MeshSnapshot.EMPTY;
 
-    public PushWatcher(ExecutorService pushExecutor, XdsMetrics metrics, Clock clock) {
+    private final io.mesh.pilot.generator.Generator generator;
+
+    public PushWatcher(ExecutorService pushExecutor, XdsMetrics metrics, Clock clock,
+            io.mesh.pilot.generator.Generator generator) {
+        this.generator = generator;
         this.pushExecutor = pushExecutor;
         this.metrics = metrics;
         this.clock = clock;
@@ -178,7 +181,7 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
             baseline = ts.baseline;
         }
         if (sotw != null) {
-            List<? extends Message> resources = XdsGenerators.generate(type, c.proxy, s, names);
+            List<? extends Message> resources = generator.generate(type, c.proxy, s, names);
             String version = version(resources, names);
             if (version.equals(baseline)) {
                 return;
@@ -243,7 +246,7 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
         if (!watch.isWildcard()) {
             names.addAll(watch.trackedResources().keySet());
         }
-        List<? extends Message> resources = XdsGenerators.generate(type, c.proxy, s, names);
+        List<? extends Message> resources = generator.generate(type, c.proxy, s, names);
         Map<String, VersionedResource<?>> changed = new LinkedHashMap<>();
         Set<String> present = new HashSet<>();
         for (Message m : resources) {

@@ -39,11 +39,17 @@ public final class PilotHarness implements AutoCloseable {
 
     public PilotHarness(Path configDir, ServiceSource services,
             io.mesh.pilot.registry.ConfigStore.RejectionListener rejections) {
+        this(configDir, services, rejections, io.mesh.pilot.generator.Generator.DEFAULT);
+    }
+
+    public PilotHarness(Path configDir, ServiceSource services,
+            io.mesh.pilot.registry.ConfigStore.RejectionListener rejections,
+            io.mesh.pilot.generator.Generator generator) {
         this.configDir = configDir;
         try {
             pilot = new PilotRuntime(new PilotRuntime.Settings("127.0.0.1", 0, configDir, Duration.ofMillis(100),
                     Duration.ofSeconds(10), 2), metrics,
-                    new ExecutorScheduler(Executors.newSingleThreadScheduledExecutor()), services, rejections).start();
+                    new ExecutorScheduler(Executors.newSingleThreadScheduledExecutor()), services, rejections, generator).start();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
