@@ -40,7 +40,11 @@ import org.jboss.logging.Logger;
 public final class OtlpGrpcReceiver {
 
     private static final Logger LOG = Logger.getLogger(OtlpGrpcReceiver.class);
-    private static final int MAX_CONCURRENT_CALLS_PER_CONNECTION = 64;
+    /**
+     * grpc-java buffers a whole message before the handler (and so the in-flight bound) sees it; this caps that
+     * buffering at this many max-size messages per connection. Exporters send one or a few requests at a time.
+     */
+    private static final int MAX_CONCURRENT_CALLS_PER_CONNECTION = 16;
 
     private final OtlpIngest ingest;
     private final IngestLimiter limiter;

@@ -51,7 +51,10 @@ class GraphPageChromiumTest {
             assertTrue(dom.contains("data-id=\"workload:default/reviews-v2\""), dom);
             assertTrue(dom.contains("class=\"edge error\" data-source=\"workload:default/reviews-v2\" "
                     + "data-target=\"service:ratings.default.svc.cluster.local\""), dom);
-            assertTrue(dom.contains("20.0% err"), "ratings' error rate is shown:\n" + dom);
+            // A fifth of ratings' calls fail; a page drawn between two points of one report may show a bit less.
+            assertTrue(Pattern.compile("data-target=\"service:ratings.default.svc.cluster.local\"><path[^>]*></path>"
+                    + "<text class=\"edge-label\"[^>]*><tspan[^>]*>[0-9.]+ rps · (1[5-9]|20)\\.[0-9]% err")
+                    .matcher(dom).find(), "ratings' error rate is shown:\n" + dom);
             long labels = EDGE_LABEL.matcher(dom).results().count();
             assertTrue(labels >= 6, labels + " edge labels with rps, errors, p50 and p99:\n" + dom);
 
