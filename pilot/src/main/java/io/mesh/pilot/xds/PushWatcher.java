@@ -72,11 +72,11 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
     private final Clock clock;
     private volatile MeshSnapshot snapshot = MeshSnapshot.EMPTY;
 
-    private final io.mesh.pilot.generator.Generator generator;
+    private final GenerationCache cache;
 
     public PushWatcher(ExecutorService pushExecutor, XdsMetrics metrics, Clock clock,
             io.mesh.pilot.generator.Generator generator) {
-        this.generator = generator;
+        this.cache = new GenerationCache(generator);
         this.pushExecutor = pushExecutor;
         this.metrics = metrics;
         this.clock = clock;
@@ -181,8 +181,9 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
             baseline = ts.baseline;
         }
         if (sotw != null) {
-            List<? extends Message> resources = generator.generate(type, c.proxy, s, names);
-            String version = version(resources, names);
+            GenerationCache.Generated g = cache.get(type, c.proxy, s, names);
+            List<? extends Message> resources = g.resources();
+            String version = g.version();
             if (version.equals(baseline)) {
                 return;
             }
@@ -246,13 +247,13 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
         if (!watch.isWildcard()) {
             names.addAll(watch.trackedResources().keySet());
         }
-        List<? extends Message> resources = generator.generate(type, c.proxy, s, names);
+        GenerationCache.Generated g = cache.get(type, c.proxy, s, names);
         Map<String, VersionedResource<?>> changed = new LinkedHashMap<>();
         Set<String> present = new HashSet<>();
-        for (Message m : resources) {
+        for (Message m : g.resources()) {
             String name = Resources.getResourceName(m);
             present.add(name);
-            String v = version(List.of(m), Set.of());
+            String v = g.versions().get(name);
             if (!v.equals(watch.trackedResources().get(name))) {
                 changed.put(name, VersionedResource.create(m, v));
             }

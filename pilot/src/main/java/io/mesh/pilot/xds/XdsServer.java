@@ -17,7 +17,10 @@ public final class XdsServer implements AutoCloseable {
     private final Server server;
 
     public XdsServer(String host, int port, PushWatcher watcher, ExecutorService executor) {
-        V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(watcher), watcher);
+        // The watcher hands the same message instances to every proxy of a shape, so caching Any-packing pays off.
+        V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(watcher), watcher,
+                new io.envoyproxy.controlplane.server.DefaultExecutorGroup(),
+                new io.envoyproxy.controlplane.server.serializer.CachedProtoResourcesSerializer());
         this.server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
                 .addService(new AdsService(discovery.getAggregatedDiscoveryServiceImpl(), watcher))
                 .executor(executor)
