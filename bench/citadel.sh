@@ -56,7 +56,7 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "starting citadel (gRPC 127.0.0.1:$GRPC_PORT) ..."
 env MESH_MODE=local MESH_CITADEL_STATE_DIR="$STATE" MESH_CITADEL_GRPC_PORT="$GRPC_PORT" \
   MESH_CITADEL_GRPC_HOST=127.0.0.1 MESH_CITADEL_MONITORING_PORT="$HTTP_PORT" QUARKUS_HTTP_HOST=127.0.0.1 \
-  "$JAVA" -Xmx512m -jar "$APP/quarkus-run.jar" > "$WORK/citadel.log" 2>&1 &
+  "$JAVA" -Xmx512m ${CITADEL_JAVA_OPTS:-} -jar "$APP/quarkus-run.jar" > "$WORK/citadel.log" 2>&1 &
 CITADEL_PID=$!
 for _ in $(seq 1 300); do
   if curl -fsS "http://127.0.0.1:$HTTP_PORT/q/health/ready" > /dev/null 2>&1; then break; fi
