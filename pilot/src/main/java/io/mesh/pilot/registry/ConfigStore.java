@@ -78,7 +78,13 @@ public final class ConfigStore {
         ConfigValidator.Result result = ConfigValidator.validate(raw);
         Entry old = entries.get(raw.key());
         if (!result.valid()) {
-            reject(result, result.reason());
+            boolean alreadyReported = old != null && old.rejected() != null
+                    && java.util.Objects.equals(old.rejected().raw().spec(), raw.spec())
+                    && java.util.Objects.equals(old.rejected().raw().apiVersion(), raw.apiVersion());
+            if (!alreadyReported) {
+                // The folder is re-read on every file event: report each rejected content once.
+                reject(result, result.reason());
+            }
             return false;
         }
         result.warnings().forEach(w -> LOG.debugf("config warning %s: %s", raw.key(), w));
