@@ -67,7 +67,7 @@ MONITORING=$(free_port); WEBHOOK=$(free_port)
 # shellcheck disable=SC2086 # MESH_JAVA_OPTS is a list of JVM flags
 env MESH_MODE=local QUARKUS_HTTP_HOST=127.0.0.1 MESH_INJECTOR_MONITORING_PORT="$MONITORING" \
   MESH_INJECTOR_WEBHOOK_PORT="$WEBHOOK" MESH_INJECTOR_STATE_DIR="$WORK/state" \
-  "$JAVA" $MESH_JAVA_OPTS -jar "$JAR" > "$WORK/injector.log" 2>&1 &
+  "$JAVA" $MESH_JAVA_OPTS -Xlog:gc:file="$WORK/gc.log" -jar "$JAR" > "$WORK/injector.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 600); do
   curl -sf "http://127.0.0.1:$MONITORING/q/health/ready" >/dev/null 2>&1 && break
@@ -152,6 +152,9 @@ read -r rps p50 p99 failed < <(run injector "https://127.0.0.1:$WEBHOOK/inject")
 rss=$(awk '/^VmRSS:/ {printf "%d", $2 / 1024}' "/proc/${PIDS[0]}/status")
 patched=$(curl -sf "http://127.0.0.1:$MONITORING/q/metrics" | awk '/^sidecar_injection_success_total/ {printf "%d", $2}')
 
+# GC pauses while the injector was under load (after the warm-up of the anchor run they are all ours).
+read -r gc_count gc_max_ms gc_total_ms < <(awk '/Pause/ {ms = $NF; sub("ms", "", ms); n++; t += ms; if (ms > m) m = ms}
+  END {printf "%d %.1f %.0f\n", n, m, t}' "$WORK/gc.log")
 ratio=$(awk -v a="$rps" -v b="$anchor_rps" 'BEGIN {printf "%.2f", a / b}')
 
 {
@@ -168,7 +171,9 @@ ratio=$(awk -v a="$rps" -v b="$anchor_rps" 'BEGIN {printf "%.2f", a / b}')
   echo "| anchor (nginx, fixed answer) | $anchor_rps | 1.00 | $anchor_p50 | $anchor_p99 | $anchor_failed |"
   echo "| injector | $rps | $ratio | $p50 | $p99 | $failed |"
   echo
-  echo "Injector RSS after the run: ${rss} MB; pods patched (sidecar_injection_success_total): $patched."
+  echo "Injector RSS after the run: ${rss} MB; pods patched (sidecar_injection_success_total): $patched;"
+  echo "GC (serial, from start to the end of the run): $gc_count pauses, longest ${gc_max_ms} ms, ${gc_total_ms} ms in all."
+  echo "Load average when the run ended: $(cut -d' ' -f1-3 /proc/loadavg) (other work on this shared machine competes for the cores)."
   echo "The client shares the $CORES cores with the server, so both rows are bounded by the machine, not the server alone."
   echo "Goal: >= 2000 reviews/s and p99 < 10 ms."
   echo
