@@ -56,14 +56,16 @@ class FloodLimitsTest {
             return Map.of("mesh.telemetry.metrics.max-series", "50",
                     "mesh.telemetry.traces.max-spans", "2000",
                     "mesh.telemetry.traces.max-bytes", "400000",
-                    "mesh.telemetry.limits.max-in-flight-bytes", "262144",
+                    "mesh.telemetry.limits.max-in-flight-bytes", "1048576",
                     "mesh.telemetry.graph.max-edges", "20");
         }
     }
 
     private static final int THREADS = 8;
     private static final int REQUESTS_PER_THREAD = 60;
-    private static final int SPANS_PER_REQUEST = 40;
+    private static final int SPANS_PER_REQUEST = 200;
+    /** Live heap the flood may add: about 6 MB with the bounds; the 96,000 spans would retain about 57 MB without. */
+    private static final long MAX_HEAP_GROWTH_BYTES = 30L << 20;
 
     @Inject
     OtlpHttpReceiver http;
@@ -78,6 +80,7 @@ class FloodLimitsTest {
 
     @Test
     void seriesAndTraceStoreBoundsHoldUnderAFlood() throws Exception {
+        long heapBefore = liveHeap();
         HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
         ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", grpc.port()).usePlaintext().build();
         Map<String, AtomicInteger> outcomes = new ConcurrentHashMap<>();
@@ -112,6 +115,8 @@ class FloodLimitsTest {
         assertTrue(store.bytes() <= 400000, "bytes " + store.bytes());
         assertTrue(store.evictedSpans() > 0);
         assertEquals(0, limiter.inFlightBytes(), "every reservation was released");
+        long growth = liveHeap() - heapBefore;
+        assertTrue(growth < MAX_HEAP_GROWTH_BYTES, "live heap grew by " + (growth >> 20) + " MB");
 
         String metrics = given().accept(Promtool.PROMETHEUS_TEXT).get("/q/metrics").then().statusCode(200)
                 .extract().asString();
@@ -123,11 +128,16 @@ class FloodLimitsTest {
         IstioPromtool.assertValidMetrics(metrics);
     }
 
+    /** Heap in use after a full collection (telemetry runs in this JVM). */
+    private static long liveHeap() {
+        System.gc();
+        return java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
+    }
+
     private static ExportTraceServiceRequest spans() {
-        String traceId = OtlpFixtures.randomTraceId();
         List<Span> spans = new ArrayList<>();
         for (int i = 0; i < SPANS_PER_REQUEST; i++) {
-            spans.add(OtlpFixtures.span(traceId, OtlpFixtures.randomSpanId(), "", "flood-" + i,
+            spans.add(OtlpFixtures.span(OtlpFixtures.randomTraceId(), OtlpFixtures.randomSpanId(), "", "flood-" + i,
                     Span.SpanKind.SPAN_KIND_SERVER, 1, 1_000_000, i % 7 == 0));
         }
         return OtlpFixtures.traces("flood", spans);
