@@ -88,7 +88,7 @@ class TelemetryBeans {
     @Singleton
     Optional<SpanForwarder> forwarder(TelemetryConfig config, MeterRegistry registry) {
         TelemetryConfig.Forward forward = config.forward();
-        return forward.endpoint().map(endpoint -> new SpanForwarder(endpoint, forward.queueCapacity(),
+        return forward.endpoint().map(endpoint -> new SpanForwarder(endpoint, forward.queueCapacity(), forward.queueMaxBytes(),
                 forward.maxAttempts(), forward.initialBackoff(), forward.maxBackoff(), forward.timeout(),
                 duration -> Thread.sleep(duration.toMillis()), registry));
     }

@@ -98,6 +98,10 @@ public interface TelemetryConfig {
         @WithDefault("1000")
         int queueCapacity();
 
+        /** Wire bytes of the queued requests at most (decoded, they take a few times more heap). */
+        @WithDefault("8388608")
+        long queueMaxBytes();
+
         /** Attempts per request, the first included, before it is dropped and counted. */
         @WithDefault("5")
         int maxAttempts();

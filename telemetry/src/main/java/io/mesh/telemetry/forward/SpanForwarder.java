@@ -24,7 +24,7 @@ import org.jboss.logging.Logger;
 
 /**
  * Forwards received spans to an upstream OTLP/gRPC collector. Receivers never wait for it: requests go through
- * a bounded queue, and when the queue is full they are dropped and counted. One sender thread retries
+ * a queue bounded by count and by bytes, and when it is full they are dropped and counted. One sender thread retries
  * retryable failures (UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, ABORTED) with exponential backoff and
  * jitter, honouring the upstream's RetryInfo, up to {@code maxAttempts}; then the request is dropped and counted.
  */
@@ -40,6 +40,8 @@ public final class SpanForwarder implements Consumer<ExportTraceServiceRequest> 
 
     private final String endpoint;
     private final BlockingQueue<ExportTraceServiceRequest> queue;
+    private final long queueMaxBytes;
+    private final java.util.concurrent.atomic.AtomicLong queuedBytes = new java.util.concurrent.atomic.AtomicLong();
     private final int maxAttempts;
     private final Duration initialBackoff;
     private final Duration maxBackoff;
@@ -53,10 +55,11 @@ public final class SpanForwarder implements Consumer<ExportTraceServiceRequest> 
     private Thread sender;
     private volatile boolean running;
 
-    public SpanForwarder(String endpoint, int queueCapacity, int maxAttempts, Duration initialBackoff,
+    public SpanForwarder(String endpoint, int queueCapacity, long queueMaxBytes, int maxAttempts, Duration initialBackoff,
             Duration maxBackoff, Duration timeout, Pause pause, MeterRegistry registry) {
         this.endpoint = endpoint;
         this.queue = new ArrayBlockingQueue<>(queueCapacity);
+        this.queueMaxBytes = queueMaxBytes;
         this.maxAttempts = Math.max(1, maxAttempts);
         this.initialBackoff = initialBackoff;
         this.maxBackoff = maxBackoff;
@@ -98,7 +101,9 @@ public final class SpanForwarder implements Consumer<ExportTraceServiceRequest> 
     /** Queues a request for forwarding, or drops and counts it when the queue is full. Never blocks. */
     @Override
     public void accept(ExportTraceServiceRequest request) {
-        if (!queue.offer(request)) {
+        long size = request.getSerializedSize();
+        if (queuedBytes.addAndGet(size) > queueMaxBytes || !queue.offer(request)) {
+            queuedBytes.addAndGet(-size);
             droppedQueueFull.increment(spanCount(request));
         }
     }
@@ -112,6 +117,7 @@ public final class SpanForwarder implements Consumer<ExportTraceServiceRequest> 
             } catch (InterruptedException e) {
                 return;
             }
+            queuedBytes.addAndGet(-request.getSerializedSize());
             try {
                 send(stub, request);
             } catch (InterruptedException e) {

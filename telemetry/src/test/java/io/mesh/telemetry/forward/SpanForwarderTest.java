@@ -51,7 +51,7 @@ class SpanForwarderTest {
     }
 
     private SpanForwarder forwarder(int port, int capacity, int attempts) {
-        forwarder = new SpanForwarder("127.0.0.1:" + port, capacity, attempts, Duration.ofMillis(100),
+        forwarder = new SpanForwarder("127.0.0.1:" + port, capacity, Long.MAX_VALUE, attempts, Duration.ofMillis(100),
                 Duration.ofSeconds(1), Duration.ofSeconds(10), pauses::add, registry);
         return forwarder;
     }
@@ -100,6 +100,18 @@ class SpanForwarderTest {
         await().atMost(Duration.ofSeconds(30)).until(() -> spans("dropped_failed") == 4);
         assertEquals(2, pauses.size());
         assertEquals(0, spans("sent"));
+    }
+
+    @Test
+    void theQueueIsBoundedByBytesToo() {
+        ExportTraceServiceRequest request = request(2);
+        forwarder = new SpanForwarder("127.0.0.1:1", 100, 2L * request.getSerializedSize() + 1, 1,
+                Duration.ofMillis(1), Duration.ofMillis(1), Duration.ofSeconds(1), pauses::add, registry);
+        for (int i = 0; i < 4; i++) {
+            forwarder.accept(request);
+        }
+        assertEquals(2, forwarder.queued());
+        assertEquals(4, spans("dropped_queue_full"));
     }
 
     @Test
