@@ -58,7 +58,7 @@ public class WebhookLifecycle {
     private final ServingCertificateSource certificates;
     private final String httpHost;
     private final CurrentInjector injector;
-    private final List<AutoCloseable> started = new ArrayList<>();
+    private final List<AutoCloseable> started = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     private volatile AdmissionServer server;
     private volatile WebhookCaBundlePublisher caBundle;
@@ -82,13 +82,13 @@ public class WebhookLifecycle {
     void start(@Observes @Priority(Interceptor.Priority.LIBRARY_AFTER) StartupEvent event) throws Exception {
         List<Consumer<String>> bundlePublishers = new ArrayList<>();
         NamespaceLabels namespaces;
+        CompletableFuture<Void> builtInChecked = CompletableFuture.completedFuture(null);
         if (mode == MeshMode.KUBERNETES) {
             KubernetesClient client = kubernetes.get();
             InjectorConfig.Kubernetes kube = config.kubernetes();
-            InjectionTemplate builtIn = InjectionTemplate.builtIn();
-            injector.offer(builtIn.source(), builtIn.origin());
-            started.add(new ConfigMapTemplateWatcher(client, kube.namespace(), kube.templateConfigMap(),
-                    kube.templateKey(), injector));
+            // The built-in template until the ConfigMap (if any) is seen; checked while the certificate is made.
+            builtInChecked = CompletableFuture.runAsync(this::useBuiltInTemplate).thenRun(() -> started.add(
+                    new ConfigMapTemplateWatcher(client, kube.namespace(), kube.templateConfigMap(), kube.templateKey(), injector)));
             KubernetesNamespaceLabels labels = new KubernetesNamespaceLabels(client, vertx);
             started.add(labels);
             namespaces = labels;
@@ -99,8 +99,7 @@ public class WebhookLifecycle {
             if (config.templateFile().isPresent()) {
                 started.add(new FileTemplateWatcher(vertx, config.templateFile().get(), config.templatePollInterval(), injector));
             } else {
-                InjectionTemplate builtIn = InjectionTemplate.builtIn();
-                injector.offer(builtIn.source(), builtIn.origin());
+                builtInChecked = CompletableFuture.runAsync(this::useBuiltInTemplate);
             }
             Map<String, String> enabled = Map.of("istio-injection", "enabled");
             namespaces = namespace -> CompletableFuture.completedFuture(
@@ -119,10 +118,16 @@ public class WebhookLifecycle {
         ServingCertificate first = rotation.first();
         admission.start(webhookHost(), config.webhookPort(), config.webhookEventLoops(), first.keyCertOptions())
                 .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        builtInChecked.get(60, TimeUnit.SECONDS);
         server = admission;
         started.add(rotation);
         this.rotation = rotation;
         rotation.schedule();
+    }
+
+    private void useBuiltInTemplate() {
+        InjectionTemplate builtIn = InjectionTemplate.builtIn();
+        injector.offer(builtIn.source(), builtIn.origin());
     }
 
     void stop(@Observes ShutdownEvent event) {
