@@ -25,6 +25,7 @@ import io.fabric8.kubernetes.api.model.rbac.ClusterRoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
+import io.mesh.e2e.Component;
 import io.mesh.e2e.ProjectLayout;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -47,12 +48,12 @@ class KubernetesManifestsTest {
             "ConfigMap/istio-ca-root-cert");   // citadel: published in every namespace
 
     /** Deployment name -> the component whose defaults its ports must match. */
-    private static final Map<String, String> COMPONENT_OF = Map.of(
-            "istio-pilot", "pilot",
-            "istio-citadel", "citadel",
-            "istio-sidecar-injector", "injector",
-            "istio-telemetry", "telemetry",
-            "istio-ingressgateway", "gateway");
+    private static final Map<String, Component> COMPONENT_OF = Map.of(
+            "istio-pilot", Component.PILOT,
+            "istio-citadel", Component.CITADEL,
+            "istio-sidecar-injector", Component.INJECTOR,
+            "istio-telemetry", Component.TELEMETRY,
+            "istio-ingressgateway", Component.GATEWAY);
 
     private static RenderedManifests manifests;
 
@@ -136,26 +137,46 @@ class KubernetesManifestsTest {
     }
 
     @Test
+    void everyMeshSettingInTheManifestsIsOneTheComponentReads() {
+        for (Deployment deployment : manifests.all(Deployment.class)) {
+            Component component = COMPONENT_OF.get(deployment.getMetadata().getName());
+            ComponentSettings settings = ComponentSettings.of(component);
+            for (EnvVar env : deployment.getSpec().getTemplate().getSpec().getContainers().get(0).getEnv()) {
+                if (env.getName().startsWith(component.envPrefix())) {
+                    assertTrue(settings.reads(env.getName()), deployment.getMetadata().getName() + " sets " + env.getName()
+                            + ", which " + component.id() + " does not read; it reads " + settings.all().keySet());
+                }
+            }
+        }
+    }
+
+    @Test
     void containerPortsAndProbePathsMatchEachComponentsDefaults() throws IOException {
         for (Deployment deployment : manifests.all(Deployment.class)) {
-            String component = COMPONENT_OF.get(deployment.getMetadata().getName());
-            int monitoringPort = monitoringPortDefault(component);
+            Component component = COMPONENT_OF.get(deployment.getMetadata().getName());
+            ComponentSettings settings = ComponentSettings.of(component);
+            int monitoringPort = Integer.parseInt(settings.defaultOf(component.envPrefix() + "MONITORING_PORT").orElseThrow());
+            assertEquals(monitoringPort, monitoringPortDefault(component.id()), "application.properties agrees with " + component.id() + "'s config");
             Container container = deployment.getSpec().getTemplate().getSpec().getContainers().get(0);
+            for (var port : container.getPorts()) {
+                assertTrue(settings.defaultPorts().contains(port.getContainerPort()), deployment.getMetadata().getName()
+                        + " exposes " + port.getContainerPort() + ", which is no default port of " + component.id() + ": " + settings.defaultPorts());
+            }
             assertTrue(container.getPorts().stream().anyMatch(p -> p.getContainerPort() == monitoringPort),
                     component + " exposes its monitoring port " + monitoringPort);
             Probe liveness = container.getLivenessProbe();
-            assertEquals("/q/health/live", liveness.getHttpGet().getPath(), component);
-            assertEquals(monitoringPort, liveness.getHttpGet().getPort().getIntVal(), component);
+            assertEquals("/q/health/live", liveness.getHttpGet().getPath(), component.id());
+            assertEquals(monitoringPort, liveness.getHttpGet().getPort().getIntVal(), component.id());
             assertEquals(monitoringPort, Integer.parseInt(deployment.getSpec().getTemplate().getMetadata().getAnnotations()
-                    .get("prometheus.io/port")), component);
+                    .get("prometheus.io/port")), component.id());
             Probe readiness = container.getReadinessProbe();
-            if ("gateway".equals(component)) {
+            if (component == Component.GATEWAY) {
                 // Istio's proxies report readiness on 15021; the gateway's is "the first complete config arrived".
                 assertEquals("/healthz/ready", readiness.getHttpGet().getPath());
                 assertEquals(15021, readiness.getHttpGet().getPort().getIntVal());
             } else {
-                assertEquals("/q/health/ready", readiness.getHttpGet().getPath(), component);
-                assertEquals(monitoringPort, readiness.getHttpGet().getPort().getIntVal(), component);
+                assertEquals("/q/health/ready", readiness.getHttpGet().getPath(), component.id());
+                assertEquals(monitoringPort, readiness.getHttpGet().getPort().getIntVal(), component.id());
             }
         }
     }
