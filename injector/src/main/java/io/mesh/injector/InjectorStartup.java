@@ -16,8 +16,9 @@ class InjectorStartup {
 
     void onStart(@Observes @Priority(Interceptor.Priority.LIBRARY_AFTER + 100) StartupEvent event, InjectorConfig config,
             WebhookLifecycle webhook, @ConfigProperty(name = "quarkus.http.host") String host) {
-        LOG.infof("injector listening: webhook https://%s:%d%s (AdmissionReview v1, TLS), monitoring http://%s:%d (/q/health, /q/metrics)%s",
-                webhook.webhookHost(), webhook.webhookPort(), WebhookLifecycle.INJECT_PATH, host, config.monitoringPort(),
+        LOG.infof("injector listening: webhook https://%s:%d%s (AdmissionReview v1, TLS by %s), monitoring http://%s:%d (/q/health, /q/metrics)%s",
+                webhook.webhookHost(), webhook.webhookPort(), WebhookLifecycle.INJECT_PATH,
+                io.mesh.injector.webhook.AdmissionServer.tlsEngine(), host, config.monitoringPort(),
                 webhook.caBundleFile().map(f -> "; CA bundle " + f.path()).orElse(""));
     }
 }

@@ -13,6 +13,7 @@ import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.KeyCertOptions;
+import io.vertx.core.net.OpenSSLEngineOptions;
 import io.vertx.core.net.SSLOptions;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,6 +57,9 @@ public final class AdmissionServer {
                 .setSsl(true).setKeyCertOptions(certificate)
                 .setUseAlpn(true).setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1))
                 .setCompressionSupported(false).setTcpNoDelay(true);
+        if (OpenSSLEngineOptions.isAvailable()) {
+            options.setSslEngineOptions(new OpenSSLEngineOptions());
+        }
         int instances = eventLoops > 0 ? eventLoops : Runtime.getRuntime().availableProcessors();
         if (port == 0 && instances > 1) {
             // Vert.x shares one listening socket between instances only for an explicit port.
@@ -64,6 +68,11 @@ public final class AdmissionServer {
         return vertx.deployVerticle(() -> new ServerVerticle(options), new DeploymentOptions().setInstances(instances))
                 .onSuccess(id -> deploymentId = id)
                 .mapEmpty();
+    }
+
+    /** Which TLS implementation serves: BoringSSL (netty-tcnative) when it loads, else the JDK's. */
+    public static String tlsEngine() {
+        return OpenSSLEngineOptions.isAvailable() ? "openssl" : "jdk";
     }
 
     public int actualPort() {
