@@ -28,6 +28,11 @@ public final class LocalFolderRegistry implements AutoCloseable {
     private final ConfigStore store;
     private final Runnable onChange;
     private WatchService watcher;
+    /** Parsed files by path, reused while a file's size and modification time are unchanged. */
+    private final java.util.Map<Path, CachedFile> parsed = new java.util.HashMap<>();
+
+    private record CachedFile(Object fileKey, java.time.Instant modified, long size, YamlDocuments.Parsed parsed) {
+    }
     private Thread thread;
 
     public LocalFolderRegistry(Path dir, ConfigStore store, Runnable onChange) {
@@ -58,9 +63,9 @@ public final class LocalFolderRegistry implements AutoCloseable {
             try (Stream<Path> files = Files.walk(dir)) {
                 for (Path f : files.filter(Files::isRegularFile).filter(LocalFolderRegistry::isYaml).sorted().toList()) {
                     try {
-                        YamlDocuments.Parsed parsed = YamlDocuments.parse(Files.readString(f), dir.relativize(f).toString());
-                        resources.addAll(parsed.resources());
-                        errors.addAll(parsed.errors());
+                        YamlDocuments.Parsed p = parse(f);
+                        resources.addAll(p.resources());
+                        errors.addAll(p.errors());
                     } catch (IOException e) {
                         errors.add(f + ": " + e.getMessage());
                     }
@@ -71,6 +76,20 @@ public final class LocalFolderRegistry implements AutoCloseable {
             }
         }
         return store.replaceSource(SOURCE, resources, errors);
+    }
+
+    private YamlDocuments.Parsed parse(Path f) throws IOException {
+        // Same file (inode), same nanosecond mtime and size: unchanged. An atomic replace is a new inode.
+        java.nio.file.attribute.BasicFileAttributes a = Files.readAttributes(f,
+                java.nio.file.attribute.BasicFileAttributes.class);
+        CachedFile c = parsed.get(f);
+        if (c != null && java.util.Objects.equals(c.fileKey(), a.fileKey())
+                && c.modified().equals(a.lastModifiedTime().toInstant()) && c.size() == a.size()) {
+            return c.parsed();
+        }
+        YamlDocuments.Parsed p = YamlDocuments.parse(Files.readString(f), dir.relativize(f).toString());
+        parsed.put(f, new CachedFile(a.fileKey(), a.lastModifiedTime().toInstant(), a.size(), p));
+        return p;
     }
 
     private static boolean isYaml(Path p) {
