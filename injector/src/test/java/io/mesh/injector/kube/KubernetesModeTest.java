@@ -62,6 +62,9 @@ class KubernetesModeTest {
 
     KubeApiMock mock;
 
+    @org.eclipse.microprofile.config.inject.ConfigProperty(name = "kube-api-mock.kubeconfig")
+    String kubeconfig;
+
     @Inject
     WebhookLifecycle webhook;
 
@@ -107,6 +110,31 @@ class KubernetesModeTest {
             return c;
         });
         await().atMost(DEADLINE).until(() -> after.equals(publishedBundle()));
+    }
+
+    @Test
+    void configurationAppliedByKubectlGetsTheCaBundle() throws Exception {
+        String bundle = awaitPublishedBundle(null);
+        kube.admissionRegistration().v1().mutatingWebhookConfigurations().withName(NAME).delete();
+        await().atMost(DEADLINE).until(() -> kube.admissionRegistration().v1().mutatingWebhookConfigurations()
+                .withName(NAME).get() == null);
+
+        kubectl("apply", "-f", Fixtures.RESOURCES.resolve("kube/mutating-webhook-configuration.yaml").toAbsolutePath().toString());
+        await().atMost(DEADLINE).until(() -> bundle.equals(publishedBundle()));
+        String fromKubectl = kubectl("get", "mutatingwebhookconfiguration", NAME, "-o",
+                "jsonpath={.webhooks[1].clientConfig.caBundle}");
+        assertEquals(bundle, new String(Base64.getDecoder().decode(fromKubectl.strip()), StandardCharsets.US_ASCII));
+    }
+
+    private String kubectl(String... args) throws Exception {
+        List<String> command = new java.util.ArrayList<>(List.of("kubectl", "--kubeconfig", kubeconfig,
+                "--cache-dir", Path.of("target", "kubectl-cache").toAbsolutePath().toString()));
+        command.addAll(List.of(args));
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "kubectl timed out");
+        assertEquals(0, process.exitValue(), String.join(" ", command) + "\n" + output);
+        return output;
     }
 
     @Test
