@@ -164,6 +164,7 @@ ratio=$(awk -v a="$rps" -v b="$anchor_rps" 'BEGIN {printf "%.2f", a / b}')
   echo "Load: h2load, $CONNECTIONS connections x $STREAMS concurrent streams, one client thread, 3 s warm-up, ${SECONDS_MEASURED} s measured;"
   echo "each request is an AdmissionReview (CREATE) of a Deployment's pod ($(wc -c < "$WORK/review.json") bytes), each answer a"
   echo "JSON patch ($(wc -c < "$WORK/response.json") bytes). The injector runs with the local runner's JVM flags: \`$MESH_JAVA_OPTS\`."
+  echo "The injector's TLS: $(grep -o 'TLS by [a-z]*' "$WORK/injector.log" | head -1) (BoringSSL via netty-tcnative when it loads, else the JDK's)."
   echo "Anchor: nginx ($(nginx -v 2>&1 | sed 's/.*\///'), $CORES workers) returning that same answer to every POST over the same TLS (ECDSA P-256, h2)."
   echo
   echo "| server | reviews/s | vs anchor | p50 ms | p99 ms | failed |"
