@@ -99,15 +99,15 @@ public interface GatewayConfig {
         @WithDefault("0")
         long maxBodyBytes();
 
-        /** A connection must deliver its first request's headers within this time, or it is closed. */
-        @WithDefault("10s")
-        Duration requestHeaderTimeout();
-
-        /** Idle keep-alive connections are closed after this. */
-        @WithDefault("300s")
+        /**
+         * A connection with no traffic in either direction for this long is closed: idle keep-alive
+         * connections, and connections that stall before completing a request head (slowloris). Streams that
+         * are moving data are never cut by it.
+         */
+        @WithDefault("60s")
         Duration idleTimeout();
 
-        /** Open downstream connections, over all listeners; more are closed at once. */
+        /** Open downstream connections (counted from their first request head), over all listeners; more are closed at once. */
         @WithDefault("8192")
         int maxConnections();
 

@@ -238,8 +238,8 @@ public final class DataPlane {
         }
     }
 
-    // Connection accounting, shared by all listeners: [0] = header timer id, [1] = 1 once a request arrived,
-    // [2] = requests in flight. Each array is only written by its connection's event loop.
+    // Connection accounting, shared by all listeners: [2] = requests in flight. Each array is only written
+    // by its connection's event loop.
 
     boolean acquireConnection() {
         if (draining || openConnections.incrementAndGet() > config.limits().maxConnections()) {
@@ -251,21 +251,14 @@ public final class DataPlane {
         return true;
     }
 
-    void trackConnection(HttpConnection c, long timer) {
-        connections.put(c, new long[] {timer, 0, 0});
+    void trackConnection(HttpConnection c) {
+        connections.put(c, new long[] {0, 0, 0});
     }
 
     void untrackConnection(HttpConnection c) {
-        long[] s = connections.remove(c);
-        if (s != null) {
-            vertx.cancelTimer(s[0]);
+        if (connections.remove(c) != null) {
             openConnections.decrementAndGet();
         }
-    }
-
-    boolean connectionHasRequest(HttpConnection c) {
-        long[] s = connections.get(c);
-        return s == null || s[1] != 0;
     }
 
     /**
@@ -306,10 +299,6 @@ public final class DataPlane {
     void requestStarted(HttpConnection c) {
         long[] s = connections.get(c);
         if (s != null) {
-            if (s[1] == 0) {
-                s[1] = 1;
-                vertx.cancelTimer(s[0]);
-            }
             s[2]++;
         }
     }

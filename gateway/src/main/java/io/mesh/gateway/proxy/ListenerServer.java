@@ -78,7 +78,7 @@ final class ListenerServer {
         HttpServerOptions o = new HttpServerOptions().setHost(bindHost).setPort(bindPort)
                 .setTcpNoDelay(true).setAcceptBacklog(4096)
                 .setMaxHeaderSize(limits.maxHeaderBytes()).setMaxInitialLineLength(limits.maxUriLength() + 32)
-                .setIdleTimeout((int) limits.idleTimeout().toSeconds()).setIdleTimeoutUnit(TimeUnit.SECONDS)
+                .setIdleTimeout((int) limits.idleTimeout().toMillis()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
                 .setHandle100ContinueAutomatically(true).setCompressionSupported(false).setDecompressionSupported(false)
                 .setHttp2ClearTextEnabled(true)
                 .setInitialSettings(new Http2Settings().setMaxHeaderListSize(limits.maxHeaderBytes())
@@ -106,18 +106,17 @@ final class ListenerServer {
         return Future.all(servers.stream().map(s -> s.updateSSLOptions(ssl, true)).toList()).mapEmpty();
     }
 
+    /**
+     * Vert.x hands an HTTP/1.x connection over only with its first complete request head, so the count
+     * (and the cap) covers connections that got that far; a connection that never completes a head is
+     * closed by the server's idle timeout (see GatewayConfig.Limits).
+     */
     private void onConnection(HttpConnection conn) {
         if (!plane.acquireConnection()) {
             conn.close();
             return;
         }
-        long timeoutMs = limits.requestHeaderTimeout().toMillis();
-        long timer = plane.vertx().setTimer(timeoutMs, t -> {
-            if (!plane.connectionHasRequest(conn)) {
-                conn.close();
-            }
-        });
-        plane.trackConnection(conn, timer);
+        plane.trackConnection(conn);
         conn.closeHandler(v -> plane.untrackConnection(conn));
     }
 

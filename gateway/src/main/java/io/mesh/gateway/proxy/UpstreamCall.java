@@ -14,7 +14,11 @@ import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.HostAndPort;
-import io.vertx.core.net.NetSocket;
+import io.vertx.core.http.ServerWebSocket;
+import io.vertx.core.http.UpgradeRejectedException;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketBase;
+import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.net.SocketAddress;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -336,8 +340,9 @@ final class UpstreamCall {
     }
 
     /**
-     * A WebSocket (HTTP/1.1 upgrade): the handshake is proxied, and after a 101 both connections become a
-     * byte tunnel piped in both directions.
+     * A WebSocket (HTTP/1.1 upgrade): the upstream handshake is made first with a WebSocket client; only
+     * when the upstream accepts is the downstream upgrade accepted, and then frames are relayed both ways,
+     * keeping their type, with backpressure. An upstream refusal is passed on with its status.
      */
     void tunnel() {
         EndpointState ep = upstream.pick(hash, null);
@@ -351,51 +356,62 @@ final class UpstreamCall {
         ex.attempts = 1;
         ex.upstreamHost = ep.endpoint().address();
         ex.request.pause();
-        RequestOptions o = new RequestOptions().setMethod(ex.request.method()).setURI(uri).setHeaders(headers)
-                .setServer(SocketAddress.inetSocketAddress(ep.endpoint().port(), ep.endpoint().host()));
-        upstream.client(false).request(o).onComplete(ar -> {
+        WebSocketConnectOptions o = new WebSocketConnectOptions().setHost(ep.endpoint().host()).setPort(ep.endpoint().port())
+                .setURI(uri).setConnectTimeout(upstream.spec().connectTimeoutMs());
+        String protocols = ex.request.getHeader("sec-websocket-protocol");
+        if (protocols != null) {
+            for (String p : protocols.split(",")) {
+                o.addSubProtocol(p.trim());
+            }
+        }
+        headers.forEach(e -> {
+            String n = e.getKey().toLowerCase(java.util.Locale.ROOT);
+            if (!n.startsWith("sec-websocket-") && !n.equals("upgrade") && !n.equals("connection")) {
+                o.addHeader(e.getKey(), e.getValue());
+            }
+        });
+        o.addHeader("host", authority.toString());
+        upstream.webSocketClient().connect(o).onComplete(ar -> {
             if (ar.failed()) {
-                onTryFailure(ar.cause(), true);
+                if (ar.cause() instanceof UpgradeRejectedException rejected) {
+                    endTry(rejected.getStatus());
+                    fail(rejected.getStatus(), null, "upstream refused the WebSocket upgrade\n");
+                } else {
+                    onTryFailure(ar.cause(), true);
+                }
                 return;
             }
-            HttpClientRequest req = ar.result();
-            current = req;
-            req.authority(authority);
-            // The upgrade request has no body; ending the upstream request would write a chunk terminator
-            // into what becomes the WebSocket byte stream.
-            Future<HttpClientResponse> connected = req.connect();
-            ex.request.resume();
-            connected.onComplete(r -> {
-                if (r.failed()) {
-                    onTryFailure(r.cause(), false);
+            WebSocket up = ar.result();
+            responding = true;
+            ex.tunneled = true;
+            ex.request.toWebSocket().onComplete(d -> {
+                if (d.failed()) {
+                    up.close();
+                    endTry(0);
                     return;
                 }
-                HttpClientResponse resp = r.result();
-                if (resp.statusCode() != 101) {
-                    onResponse(resp);
-                    return;
-                }
-                responding = true;
-                ex.tunneled = true;
-                HttpServerResponse out = ex.response;
-                out.setStatusCode(101);
-                out.headers().addAll(resp.headers());
-                NetSocket up = resp.netSocket();
-                ex.request.toNetSocket().onComplete(d -> {
-                    if (d.failed()) {
-                        up.close();
-                        return;
-                    }
-                    NetSocket down = d.result();
-                    down.pipeTo(up);
-                    up.pipeTo(down);
-                    down.closeHandler(v -> {
-                        up.close();
-                        endTry(101);
-                    });
-                    up.closeHandler(v -> down.close());
+                ServerWebSocket down = d.result();
+                relay(down, up);
+                relay(up, down);
+                down.closeHandler(v -> {
+                    up.close();
+                    endTry(101);
                 });
+                up.closeHandler(v -> down.close());
             });
+        });
+    }
+
+    private static void relay(WebSocketBase from, WebSocketBase to) {
+        from.frameHandler(f -> {
+            if (f.isClose()) {
+                return;
+            }
+            to.writeFrame(f);
+            if (to.writeQueueFull()) {
+                from.pause();
+                to.drainHandler(v -> from.resume());
+            }
         });
     }
 }

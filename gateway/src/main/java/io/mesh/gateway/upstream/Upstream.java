@@ -6,6 +6,8 @@ import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.PemTrustOptions;
 import java.util.ArrayList;
@@ -32,6 +34,7 @@ public final class Upstream {
     private final AtomicInteger roundRobin = new AtomicInteger();
     private final Map<Thread, HttpClient> h1Clients = new ConcurrentHashMap<>();
     private final Map<Thread, HttpClient> h2Clients = new ConcurrentHashMap<>();
+    private final Map<Thread, WebSocketClient> wsClients = new ConcurrentHashMap<>();
     private volatile Ring ring = new Ring(new long[0], new EndpointState[0]);
     private volatile EndpointState[] endpoints = new EndpointState[0];
     private volatile boolean closed;
@@ -310,10 +313,18 @@ public final class Upstream {
         return o;
     }
 
+    /** The WebSocket client of this event loop (upgrades are not pooled). */
+    public WebSocketClient webSocketClient() {
+        return wsClients.computeIfAbsent(Thread.currentThread(), t -> vertx.createWebSocketClient(
+                new WebSocketClientOptions().setMaxConnections(Math.max(1, spec.breakers().maxConnections()))
+                        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, spec.connectTimeoutMs()))));
+    }
+
     /** Closes the pools of a cluster that left the config; in-flight requests on them may fail. */
     public void close() {
         closed = true;
         h1Clients.values().forEach(HttpClient::close);
         h2Clients.values().forEach(HttpClient::close);
+        wsClients.values().forEach(WebSocketClient::close);
     }
 }

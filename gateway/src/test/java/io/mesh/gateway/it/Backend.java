@@ -47,6 +47,14 @@ final class Backend implements AutoCloseable {
 
     private void handle(HttpServerRequest req) {
         hits.incrementAndGet();
+        if (req.path().equals("/ws") && "websocket".equalsIgnoreCase(req.getHeader("upgrade"))) {
+            // Vert.x may hand an upgrade to the request handler; accept it here the same way.
+            req.toWebSocket().onSuccess(ws -> {
+                ws.textMessageHandler(ws::writeTextMessage);
+                ws.binaryMessageHandler(ws::writeBinaryMessage);
+            });
+            return;
+        }
         lastHost = req.host();
         lastPath = req.uri();
         var resp = req.response().putHeader("x-backend", name);

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# gateway.sh - the gateway against nginx and haproxy as reverse proxies of the same nginx backend
+# (1 KiB body on 127.0.0.1:18080), measured in interleaved wrk rounds by the proxy harness
+# (bench/gateway-harness/proxy-bench.sh, a copy of the shared reference harness), plus an HTTP/2 (h2c)
+# h2load run through the gateway. Writes bench/results/gateway.md; its last line is
+#   gateway rps_ratio=<gateway/nginx> p99_ratio=<gateway/nginx> cpu_per_req_ratio=<r> rss_mb=<n>
+#
+#   bench/gateway.sh            (env: ROUNDS=3 DURATION=10s CONNS=64 EVENT_LOOPS=1 JAVA_OPTS=...)
+#
+# The gateway runs as the packaged Quarkus app (built here if missing) on a static bootstrap (no pilot):
+# listener 127.0.0.1:18083 -> cluster 127.0.0.1:18080, access log off, one event loop like nginx's one worker.
+set -euo pipefail
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd); ROOT=$(dirname "$HERE")
+APP=$ROOT/gateway/target/quarkus-app/quarkus-run.jar
+[[ -f $APP ]] || (cd "$ROOT" && ./mvnw -B -q -pl gateway package -DskipTests)
+WORK=$(mktemp -d -t gateway-bench.XXXXXX)
+EVENT_LOOPS=${EVENT_LOOPS:-1}
+JAVA_OPTS=${JAVA_OPTS:--Xms128m -Xmx128m -XX:+UseParallelGC -XX:+AlwaysPreTouch -XX:TieredStopAtLevel=4}
+cat > "$WORK/bootstrap.json" <<'JSON'
+{ "static_resources": {
+  "listeners": [{ "name": "bench", "address": { "socket_address": { "address": "127.0.0.1", "port_value": 18083 } },
+    "filter_chains": [{ "filters": [{ "name": "envoy.filters.network.http_connection_manager",
+      "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        "stat_prefix": "bench",
+        "route_config": { "name": "bench", "virtual_hosts": [{ "name": "all", "domains": ["*"],
+          "routes": [{ "match": { "prefix": "/" }, "route": { "cluster": "backend" } }] }] },
+        "http_filters": [{ "name": "envoy.filters.http.router",
+          "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } }] } }] }] }],
+  "clusters": [{ "name": "backend", "type": "STATIC", "connect_timeout": "1s",
+    "load_assignment": { "cluster_name": "backend", "endpoints": [{ "lb_endpoints": [
+      { "endpoint": { "address": { "socket_address": { "address": "127.0.0.1", "port_value": 18080 } } } }] }] } }] } }
+JSON
+# shellcheck disable=SC2086
+MESH_GATEWAY_BOOTSTRAP_FILE=$WORK/bootstrap.json MESH_GATEWAY_XDS_ENABLED=false MESH_GATEWAY_TELEMETRY_ACCESS_LOG=false \
+MESH_GATEWAY_LISTENERS_EVENT_LOOPS=$EVENT_LOOPS MESH_GATEWAY_MONITORING_PORT=0 MESH_GATEWAY_STATUS_PORT=0 \
+MESH_GATEWAY_ADMIN_PORT=-1 QUARKUS_HTTP_HOST=127.0.0.1 QUARKUS_HTTP_PORT=0 \
+  java $JAVA_OPTS -jar "$APP" > "$WORK/gateway.log" 2>&1 &
+GW=$!
+trap 'kill -TERM $GW 2>/dev/null || true; wait $GW 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q "gateway ready" "$WORK/gateway.log" && break; sleep 0.2; done
+grep -q "gateway ready" "$WORK/gateway.log" || { cat "$WORK/gateway.log"; echo "gateway did not start" >&2; exit 1; }
+grep -o "native transport [a-z]*" "$WORK/gateway.log" | head -1
+
+RESULTS=$WORK/results BENCH_DIR=$WORK/harness bash "$HERE/gateway-harness/proxy-bench.sh" gateway=http://127.0.0.1:18083/ | tee "$WORK/bench.out"
+SUMMARY=$WORK/results/summary.txt
+RSS=$(awk '/VmRSS/{printf "%.0f", $2/1024}' "/proc/$GW/status")
+H2=$(h2load -c "${CONNS:-64}" -m 10 -D 10 http://127.0.0.1:18083/ 2>&1 | grep -E "^finished in|^requests:|^status codes:" | tr '\n' ' ')
+
+val() { awk -v t="$1" -v c="$2" '$1==t{print $c}' "$SUMMARY"; }   # columns: 2 req/s, 5 p50, 7 p99, 13 cpu
+RPS_G=$(val gateway 2); RPS_N=$(val nginx 2); P99_G=$(val gateway 7); P99_N=$(val nginx 7); CPU_G=$(val gateway 13); CPU_N=$(val nginx 13)
+LINE=$(awk -v rg="$RPS_G" -v rn="$RPS_N" -v pg="$P99_G" -v pn="$P99_N" -v cg="$CPU_G" -v cn="$CPU_N" -v rss="$RSS" \
+  'BEGIN{printf "gateway rps_ratio=%.2f p99_ratio=%.2f cpu_per_req_ratio=%.2f rss_mb=%d", rg/rn, pg/pn, cg/cn, rss}')
+OUT=$ROOT/bench/results/gateway.md
+mkdir -p "$(dirname "$OUT")"
+{
+  echo "# gateway vs nginx (reverse proxy of the same nginx backend, 1 KiB body)"
+  echo
+  echo "Run: \`bench/gateway.sh\` on $(date -Is), $(nproc) CPUs, $(uname -r). Gateway: packaged Quarkus app, $EVENT_LOOPS event loop(s),"
+  echo "JAVA_OPTS=\`$JAVA_OPTS\`, $(grep -o 'native transport [a-z]*' "$WORK/gateway.log" | head -1)."
+  echo "wrk -c${CONNS:-64} -t1, ${ROUNDS:-3} interleaved rounds of ${DURATION:-10s}; medians, [min-max]; ratio = req/s over nginx's of the same round."
+  echo
+  echo '```'
+  cat "$SUMMARY"
+  echo '```'
+  echo
+  echo "HTTP/2 (h2c, prior knowledge) through the gateway: \`h2load -c${CONNS:-64} -m10 -D10\`: $H2"
+  echo
+  echo "RSS of the gateway process after the runs: ${RSS} MB."
+  echo
+  echo "$LINE"
+} > "$OUT.new"
+if [[ -f $HERE/results/gateway-notes.md ]]; then cat "$HERE/results/gateway-notes.md" > "$OUT"; echo >> "$OUT"; cat "$OUT.new" >> "$OUT"; else mv "$OUT.new" "$OUT"; fi
+rm -f "$OUT.new"
+echo "$LINE"
