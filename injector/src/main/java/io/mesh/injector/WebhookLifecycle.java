@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.mesh.common.mode.MeshMode;
 import io.mesh.injector.inject.CurrentInjector;
 import io.mesh.injector.inject.InjectHandler;
+import io.mesh.injector.inject.InjectionPolicy;
 import io.mesh.injector.inject.MeshSettings;
 import io.mesh.injector.inject.NamespaceLabels;
 import io.mesh.injector.kube.ConfigMapTemplateWatcher;
@@ -101,9 +102,10 @@ public class WebhookLifecycle {
             } else {
                 builtInChecked = CompletableFuture.runAsync(this::useBuiltInTemplate);
             }
-            Map<String, String> enabled = Map.of("istio-injection", "enabled");
-            namespaces = namespace -> CompletableFuture.completedFuture(
-                    config.local().injectedNamespaces().contains(namespace) ? enabled : Map.of());
+            // No Namespace objects locally: the configured namespaces count as labelled istio-injection=enabled.
+            Map<String, String> enabled = Map.of(InjectionPolicy.NAMESPACE_LABEL, "enabled");
+            java.util.Set<String> injected = java.util.Set.copyOf(config.local().injectedNamespaces());
+            namespaces = namespace -> CompletableFuture.completedFuture(injected.contains(namespace) ? enabled : Map.of());
         }
         if (config.stateDir().isPresent()) {
             caBundleFile = new CaBundleFile(config.stateDir().get());
