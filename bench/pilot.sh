@@ -26,8 +26,8 @@ JCMD=${JAVA_HOME:+$JAVA_HOME/bin/}jcmd
 PILOT_PID=""
 FLEET_PID=""
 cleanup() {
-  [[ -n "$FLEET_PID" ]] && kill "$FLEET_PID" 2>/dev/null && wait "$FLEET_PID" 2>/dev/null
-  [[ -n "$PILOT_PID" ]] && kill "$PILOT_PID" 2>/dev/null && wait "$PILOT_PID" 2>/dev/null
+  [[ -n "$FLEET_PID" ]] && kill "$FLEET_PID" 2>/dev/null && wait "$FLEET_PID" 2>/dev/null || true
+  [[ -n "$PILOT_PID" ]] && kill "$PILOT_PID" 2>/dev/null && wait "$PILOT_PID" 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -50,7 +50,7 @@ http_get() { curl -s --max-time 10 "http://127.0.0.1:$HTTP_PORT$1"; }
 # Heap used after a full GC, in MB (jcmd runs the GC; /q/metrics reports the heap pools).
 heap_mb() {
   "$JCMD" "$PILOT_PID" GC.run > /dev/null
-  http_get /q/metrics | awk 'index($0, "jvm_memory_used_bytes{area=\"heap\"") == 1 { sum += $2 } END { printf "%.0f", sum / 1048576 }'
+  http_get /q/metrics | awk 'index($0, "jvm_memory_used_bytes{area=\"heap\"") == 1 { sum += $NF } END { printf "%.0f", sum / 1048576 }'
 }
 
 CONFIG="$WORK/config"

@@ -21,7 +21,45 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class GenerationCache {
     /** Resources with the response version and each resource's own version (for delta). */
-    record Generated(List<? extends Message> resources, String version, Map<String, String> versions) {
+    record Generated(List<? extends Message> resources, String version, Map<String, String> versions,
+            Set<String> names) {
+    }
+
+    /** Two generations compared by identity: they are shared, and deep equality would cost a full traversal. */
+    private static final class DiffKey {
+        final Generated from;
+        final Generated to;
+
+        DiffKey(Generated from, Generated to) {
+            this.from = from;
+            this.to = to;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof DiffKey k && k.from == from && k.to == to;
+        }
+
+        @Override
+        public int hashCode() {
+            return System.identityHashCode(from) * 31 + System.identityHashCode(to);
+        }
+    }
+
+    private volatile Map<DiffKey, List<Message>> diffs = new ConcurrentHashMap<>();
+
+    /** The resources of {@code to} whose content differs from {@code from}: an incremental SotW EDS push. */
+    List<Message> changed(Generated from, Generated to) {
+        return diffs.computeIfAbsent(new DiffKey(from, to), k -> {
+            List<Message> out = new java.util.ArrayList<>();
+            for (Message m : to.resources()) {
+                String name = Resources.getResourceName(m);
+                if (!to.versions().get(name).equals(from.versions().get(name))) {
+                    out.add(m);
+                }
+            }
+            return List.copyOf(out);
+        });
     }
 
     private record Key(String type, String shape, Set<String> names) {
@@ -44,7 +82,8 @@ final class GenerationCache {
             for (Message m : resources) {
                 versions.put(Resources.getResourceName(m), PushWatcher.version(List.of(m), Set.of()));
             }
-            return new Generated(List.copyOf(resources), PushWatcher.version(resources, names), Map.copyOf(versions));
+            return new Generated(List.copyOf(resources), PushWatcher.version(resources, names), Map.copyOf(versions),
+                    names);
         });
     }
 
@@ -52,6 +91,7 @@ final class GenerationCache {
         if (snapshot.version() != snapshotVersion) {
             snapshotVersion = snapshot.version();
             entries = new ConcurrentHashMap<>();
+            diffs = new ConcurrentHashMap<>();
         }
         return entries;
     }

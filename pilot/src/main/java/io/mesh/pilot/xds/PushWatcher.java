@@ -187,6 +187,7 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
             if (version.equals(baseline)) {
                 return;
             }
+            GenerationCache.Generated previous;
             synchronized (c) {
                 XdsConnection.TypeState ts = c.type(type);
                 if (ts.watch != sotw) {
@@ -196,6 +197,15 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
                 ts.lastSent = version;
                 ts.resourceCount = resources.size();
                 ts.pushStart = pushStart;
+                // SotW EDS may carry only what changed (missing assignments are not removals, unlike LDS/CDS),
+                // once the client has ACKed the full set for the same names.
+                previous = type.equals(Resources.V3.ENDPOINT_TYPE_URL) && ts.lastGenerated != null
+                        && ts.lastGenerated.version().equals(ts.lastAcked) && ts.lastGenerated.names().equals(names)
+                        ? ts.lastGenerated : null;
+                ts.lastGenerated = g;
+            }
+            if (previous != null) {
+                resources = cache.changed(previous, g);
             }
             try {
                 sotw.respond(Response.create(sotw.request(), resources, version));

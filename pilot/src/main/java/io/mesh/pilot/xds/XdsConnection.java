@@ -50,6 +50,8 @@ public final class XdsConnection {
         Nack lastNack;
         Instant pushStart;
         int resourceCount;
+        /** The last full generation sent (shared between proxies), for incremental EDS. */
+        GenerationCache.Generated lastGenerated;
     }
 
     XdsConnection(long streamId, ProxyInfo proxy, boolean delta, Instant connectedAt) {

@@ -81,6 +81,23 @@ class AdsProtocolTest {
     }
 
     @Test
+    void edsPushAfterAnAckCarriesOnlyTheChangedAssignments() throws Exception {
+        String web = "outbound|80||web.demo.svc.cluster.local";
+        String backend = "outbound|80||backend.demo.svc.cluster.local";
+        client.request(Resources.V3.ENDPOINT_TYPE_URL, List.of(web, backend), "", "", null);
+        DiscoveryResponse first = client.next(WAIT);
+        assertEquals(2, first.getResourcesCount());
+        client.ack(first, List.of(web, backend));
+        harness.write("services.yaml", MeshFixtures.serviceEntry("web", "", 9001) + "---\n"
+                + MeshFixtures.serviceEntry("backend", "", 9002, 9003));
+        DiscoveryResponse changed = client.next(WAIT);
+        assertNotNull(changed);
+        assertEquals(1, changed.getResourcesCount(), "only backend's assignment changed");
+        assertEquals(backend, changed.getResources(0).unpack(
+                io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.class).getClusterName());
+    }
+
+    @Test
     void removedListenerIsRemovedAtTheClient() throws Exception {
         client.request(Resources.V3.LISTENER_TYPE_URL, List.of(WEB), "", "", null);
         DiscoveryResponse first = client.next(WAIT);
