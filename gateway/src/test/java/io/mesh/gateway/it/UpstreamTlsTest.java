@@ -1,0 +1,120 @@
+package io.mesh.gateway.it;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import com.google.protobuf.Any;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
+import io.envoyproxy.envoy.config.core.v3.TransportSocket;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.mesh.testing.FreePorts;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.ClientAuth;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.PemTrustOptions;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** TLS origination: a cluster with an inline trusted CA, and mutual TLS with an inline client certificate. */
+class UpstreamTlsTest {
+
+    static Vertx vertx;
+    static ControlPlane pilot;
+    static TestGateway gw;
+    static int port;
+    static int tlsPort;
+    static int mtlsPort;
+    static String[] server;
+    static String[] client;
+    static String[] stranger;
+
+    @BeforeAll
+    static void start() throws Exception {
+        TlsTest.dir = Files.createTempDirectory("upstream-tls");
+        server = TlsTest.cert("backend.local");
+        client = TlsTest.cert("gateway.client");
+        stranger = TlsTest.cert("stranger.local");
+        vertx = Vertx.vertx();
+        tlsPort = FreePorts.next();
+        mtlsPort = FreePorts.next();
+        listen(new HttpServerOptions().setPort(tlsPort).setHost("127.0.0.1").setSsl(true).setKeyCertOptions(keyCert(server)), "tls");
+        listen(new HttpServerOptions().setPort(mtlsPort).setHost("127.0.0.1").setSsl(true).setKeyCertOptions(keyCert(server))
+                .setClientAuth(ClientAuth.REQUIRED).setTrustOptions(new PemTrustOptions().addCertValue(Buffer.buffer(client[0]))),
+                "mtls");
+        pilot = new ControlPlane();
+        port = FreePorts.next();
+        pilot.set(List.of(tls("tls", server[0], null), tls("mtls", server[0], client), tls("wrong-ca", stranger[0], null),
+                        tls("no-client-cert", server[0], null)),
+                List.of(Xds.endpoints("tls", tlsPort), Xds.endpoints("mtls", mtlsPort), Xds.endpoints("wrong-ca", tlsPort),
+                        Xds.endpoints("no-client-cert", mtlsPort)),
+                List.of(Xds.httpListener("http", port, "http.80")),
+                List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/tls", "tls"),
+                        Xds.prefixTo("/mtls", "mtls"), Xds.prefixTo("/wrong-ca", "wrong-ca"),
+                        Xds.prefixTo("/no-client-cert", "no-client-cert")))), List.of());
+        gw = TestGateway.withXds(pilot, Map.of());
+        await().atMost(Duration.ofSeconds(20)).until(gw::ready);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        gw.close();
+        pilot.close();
+        vertx.close();
+    }
+
+    static PemKeyCertOptions keyCert(String[] pem) {
+        return new PemKeyCertOptions().addCertValue(Buffer.buffer(pem[0])).addKeyValue(Buffer.buffer(pem[1]));
+    }
+
+    static void listen(HttpServerOptions o, String name) throws Exception {
+        HttpServer s = vertx.createHttpServer(o).requestHandler(r -> r.response().end(name + " " + r.isSSL()));
+        s.listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    static Cluster tls(String name, String caPem, String[] clientCert) {
+        CommonTlsContext.Builder common = CommonTlsContext.newBuilder().setValidationContext(CertificateValidationContext
+                .newBuilder().setTrustedCa(DataSource.newBuilder().setInlineString(caPem)));
+        if (clientCert != null) {
+            common.addTlsCertificates(TlsCertificate.newBuilder()
+                    .setCertificateChain(DataSource.newBuilder().setInlineString(clientCert[0]))
+                    .setPrivateKey(DataSource.newBuilder().setInlineString(clientCert[1])));
+        }
+        return Xds.edsCluster(name).toBuilder().setTransportSocket(TransportSocket.newBuilder().setName("envoy.transport_sockets.tls")
+                .setTypedConfig(Any.pack(UpstreamTlsContext.newBuilder().setSni("backend.local").setCommonTlsContext(common).build())))
+                .build();
+    }
+
+    static String get(String path) throws Exception {
+        return Run.run(List.of("curl", "-s", "-m", "10", "-w", " %{http_code}", "http://127.0.0.1:" + port + path), null);
+    }
+
+    @Test
+    void tlsOriginationTrustsTheClustersCa() throws Exception {
+        assertEquals("tls true 200", get("/tls"));
+    }
+
+    @Test
+    void mutualTlsPresentsTheClientCertificate() throws Exception {
+        assertEquals("mtls true 200", get("/mtls"));
+    }
+
+    @Test
+    void anUntrustedUpstreamOrAMissingClientCertificateFailsWith503() throws Exception {
+        assertEquals(true, get("/wrong-ca").endsWith(" 503"));
+        assertEquals(true, get("/no-client-cert").endsWith(" 503"));
+    }
+}
