@@ -128,6 +128,11 @@ Load average before / after: $LOAD_BEFORE / $LOAD_AFTER (the machine is shared; 
 | pilot with $CLIENTS clients connected | $HEAP_CONNECTED |
 | per connection | ${PER_CONN_KB} KB |
 
+In local mode an endpoint change is a ServiceEntry edit: pilot rebuilds the snapshot, and only EDS responses
+differ (the other types are deduplicated by content hash); after an ACK, SotW EDS carries only the changed
+assignments. The Kubernetes EndpointSlice fast path (no config rebuild) is not exercised by this benchmark.
+The fleet runs on the same 2 cores as pilot and parses every response, so its own CPU is part of each figure.
+
 Ratios to the anchor: heap $(awk -v h="$HEAP_CONNECTED" 'BEGIN { printf "%.2f", h / 1536 }') of istiod's 1.5 GB.
 Goal (N=2000, M=1000): convergence p99 < 1000 ms and heap < 1024 MB.
 

@@ -59,6 +59,7 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
     static final List<String> PUSH_ORDER = List.of(Resources.V3.CLUSTER_TYPE_URL, Resources.V3.ENDPOINT_TYPE_URL,
             Resources.V3.LISTENER_TYPE_URL, Resources.V3.ROUTE_TYPE_URL);
 
+    static final Duration STUCK_AFTER = Duration.ofSeconds(30);
     private final ThreadLocal<Long> currentStream = new ThreadLocal<>();
     private final ThreadLocal<Long> openingStream = new ThreadLocal<>();
     private final Map<Long, Transport> transports = new ConcurrentHashMap<>();
@@ -119,8 +120,9 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
         if (p == null || !connections.containsKey(c.streamId)) {
             return;
         }
-        if (!c.ready.getAsBoolean()) {
-            // The client has stopped reading: close it so it reconnects and resyncs, instead of buffering for it.
+        if (!c.ready.getAsBoolean() && c.stuck(clock.instant(), STUCK_AFTER)) {
+            // The client stopped reading (transport full, a response unanswered for long): close it so it
+            // reconnects and resyncs, instead of queueing more for it. A merely busy client is left alone.
             metrics.overflow();
             LOG.warnf("closing xDS stream %d (%s): client is not reading its responses", c.streamId, c.proxy.id());
             connections.remove(c.streamId);
@@ -197,6 +199,7 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
                 ts.lastSent = version;
                 ts.resourceCount = resources.size();
                 ts.pushStart = pushStart;
+                ts.sentAt = clock.instant();
                 // SotW EDS may carry only what changed (missing assignments are not removals, unlike LDS/CDS),
                 // once the client has ACKed the full set for the same names.
                 previous = type.equals(Resources.V3.ENDPOINT_TYPE_URL) && ts.lastGenerated != null
@@ -293,6 +296,7 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
             ts.lastSent = version;
             ts.resourceCount = present.size();
             ts.pushStart = pushStart;
+            ts.sentAt = clock.instant();
         }
         try {
             watch.respond(DeltaResponse.create(watch.request(), changed, removed, version));

@@ -49,6 +49,7 @@ public final class XdsConnection {
         String lastAcked;
         Nack lastNack;
         Instant pushStart;
+        Instant sentAt;
         int resourceCount;
         /** The last full generation sent (shared between proxies), for incremental EDS. */
         GenerationCache.Generated lastGenerated;
@@ -71,6 +72,18 @@ public final class XdsConnection {
 
     /** What /debug/syncz shows: one line per type. */
     public record TypeStatus(String type, String sent, String acked, int resources, Nack lastNack) {
+    }
+
+    /** True when a response has waited longer than {@code limit} for its ACK or NACK. */
+    synchronized boolean stuck(Instant now, java.time.Duration limit) {
+        for (TypeState ts : types.values()) {
+            boolean unanswered = ts.lastSent != null && !ts.lastSent.equals(ts.lastAcked)
+                    && (ts.lastNack == null || !ts.lastSent.equals(ts.lastNack.version()));
+            if (unanswered && ts.sentAt != null && ts.sentAt.plus(limit).isBefore(now)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     public synchronized java.util.List<TypeStatus> status() {
