@@ -28,6 +28,16 @@ public interface PilotConfig {
     /** Local mode: the folder of Istio YAML (ServiceEntry, VirtualService, ...), watched for changes. */
     Optional<String> configDir();
 
+    /**
+     * Local mode: gateway certificates, NAME.crt / NAME.key (/ NAME-cacert.crt) for credentialName NAME.
+     * Defaults to the "credentials" folder inside the config folder.
+     */
+    Optional<String> credentialsDir();
+
+    /** Kubernetes mode: the namespace whose kubernetes.io/tls Secrets back credentialName (pilot's own). */
+    @WithDefault("istio-system")
+    String credentialsNamespace();
+
     /** Where pilot may keep state in local mode (nothing is persisted yet). */
     Optional<String> stateDir();
 

@@ -30,12 +30,18 @@ public final class PilotRuntime implements AutoCloseable {
 
     /** What the runtime needs from configuration (see {@link PilotConfig}). */
     public record Settings(String xdsHost, int xdsPort, Path configDir, Duration debounceQuiet, Duration debounceMax,
-            int pushConcurrency) {
+            int pushConcurrency, Path credentialsDir) {
+        public Settings(String xdsHost, int xdsPort, Path configDir, Duration debounceQuiet, Duration debounceMax,
+                int pushConcurrency) {
+            this(xdsHost, xdsPort, configDir, debounceQuiet, debounceMax, pushConcurrency,
+                    configDir == null ? null : configDir.resolve("credentials"));
+        }
     }
 
     private final Settings settings;
     private final ConfigStore store;
     private final ServiceSource kubernetes;
+    private io.mesh.pilot.model.CredentialSource credentials;
     private final PushWatcher watcher;
     private final PushDebouncer debouncer;
     private final XdsMetrics metrics;
@@ -65,6 +71,14 @@ public final class PilotRuntime implements AutoCloseable {
         this.requestPool = Executors.newCachedThreadPool(daemon("pilot-xds"));
         this.watcher = new PushWatcher(pushPool, metrics, Clock.systemUTC(), generator);
         this.debouncer = new PushDebouncer(scheduler, settings.debounceQuiet(), settings.debounceMax(), this::push);
+        this.credentials = settings.credentialsDir() == null ? io.mesh.pilot.model.CredentialSource.NONE
+                : new io.mesh.pilot.registry.LocalCredentials(settings.credentialsDir());
+    }
+
+    /** Kubernetes mode: gateway certificates come from Secrets instead of a folder. Call before start(). */
+    public PilotRuntime withCredentials(io.mesh.pilot.model.CredentialSource source) {
+        this.credentials = source;
+        return this;
     }
 
     public PilotRuntime start() throws IOException {
@@ -72,7 +86,8 @@ public final class PilotRuntime implements AutoCloseable {
             folder = new LocalFolderRegistry(settings.configDir(), store, () -> configChanged("config"));
             folder.start();
         }
-        current = SnapshotBuilder.build(versions.incrementAndGet(), store.accepted(), kubernetes.view());
+        current = SnapshotBuilder.build(versions.incrementAndGet(), store.accepted(), kubernetes.view(),
+                credentials.credentials());
         watcher.initialize(current);
         server = new XdsServer(settings.xdsHost(), settings.xdsPort(), watcher, requestPool).start();
         return this;
@@ -92,7 +107,8 @@ public final class PilotRuntime implements AutoCloseable {
     void push(PushRequest request) {
         try {
             MeshSnapshot next = request.full()
-                    ? SnapshotBuilder.build(versions.incrementAndGet(), store.accepted(), kubernetes.view())
+                    ? SnapshotBuilder.build(versions.incrementAndGet(), store.accepted(), kubernetes.view(),
+                            credentials.credentials())
                     : current.withKubernetesEndpoints(versions.incrementAndGet(), kubernetes.view().endpoints());
             current = next;
             watcher.push(next, request);

@@ -32,11 +32,14 @@ public class PilotStartup {
         boolean kube = mode == MeshMode.KUBERNETES;
         Path configDir = config.configDir().filter(s -> !s.isBlank()).map(Path::of).orElse(null);
         ServiceSource services = () -> ServiceSource.View.EMPTY;
+        Path credentialsDir = config.credentialsDir().filter(s -> !s.isBlank()).map(Path::of)
+                .orElse(configDir == null ? null : configDir.resolve("credentials"));
         PilotRuntime.Settings settings = new PilotRuntime.Settings(config.xdsHost(), config.xdsPort(),
-                kube ? null : configDir, config.debounce().quiet(), config.debounce().max(), config.pushConcurrency());
+                kube ? null : configDir, config.debounce().quiet(), config.debounce().max(), config.pushConcurrency(),
+                kube ? null : credentialsDir);
         KubernetesRegistry k8s = null;
         if (kube) {
-            k8s = new KubernetesRegistry(kubeClient.get());
+            k8s = new KubernetesRegistry(kubeClient.get(), config.credentialsNamespace());
             services = k8s;
         }
         KubernetesRegistry events = k8s;
@@ -50,6 +53,9 @@ public class PilotStartup {
                         events.recordRejection(raw, reason);
                     }
                 });
+        if (k8s != null) {
+            rt.withCredentials(k8s);
+        }
         try {
             rt.start();
             if (k8s != null) {

@@ -26,6 +26,7 @@ public final class XdsGenerators {
             case Resources.V3.ROUTE_TYPE_URL -> RouteGenerator.generate(proxy, snapshot, names);
             case Resources.V3.CLUSTER_TYPE_URL -> ClusterGenerator.generate(proxy, snapshot, names);
             case Resources.V3.ENDPOINT_TYPE_URL -> EndpointGenerator.generate(proxy, snapshot, names);
+            case Resources.V3.SECRET_TYPE_URL -> SecretGenerator.generate(proxy, snapshot, names);
             default -> List.of();
         };
     }

@@ -16,15 +16,17 @@ import java.util.Map;
  * @param configEndpoints   the config part alone, so the EDS fast path can swap only the Kubernetes part
  * @param meshRoutes        VirtualServices bound to the mesh gateway, by the FQDN host they route
  * @param destinationRules  by FQDN host
+ * @param credentials       gateway certificates by credentialName (served over SDS to routers only)
  */
 public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map<String, List<Endpoint>> endpoints,
         Map<String, List<Endpoint>> configEndpoints, Map<String, List<VirtualService>> meshRoutes,
         List<VirtualService> virtualServices, Map<String, DestinationRule> destinationRules, List<Gateway> gateways,
         List<PolicyConfig.Sidecar> sidecars, List<PolicyConfig.PeerAuthentication> peerAuthentications,
-        List<PolicyConfig.AuthorizationPolicy> authorizationPolicies, List<String> warnings) {
+        List<PolicyConfig.AuthorizationPolicy> authorizationPolicies, List<String> warnings,
+        Map<String, TlsCredential> credentials) {
 
     public static final MeshSnapshot EMPTY = new MeshSnapshot(0, Map.of(), Map.of(), Map.of(), Map.of(), List.of(),
-            Map.of(), List.of(), List.of(), List.of(), List.of(), List.of());
+            Map.of(), List.of(), List.of(), List.of(), List.of(), List.of(), Map.of());
 
     public MeshSnapshot {
         services = Map.copyOf(services);
@@ -38,6 +40,7 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
         peerAuthentications = List.copyOf(peerAuthentications);
         authorizationPolicies = List.copyOf(authorizationPolicies);
         warnings = List.copyOf(warnings);
+        credentials = Map.copyOf(credentials);
     }
 
     public List<Endpoint> endpointsOf(String host) {
@@ -48,6 +51,6 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
     public MeshSnapshot withKubernetesEndpoints(long newVersion, Map<String, List<Endpoint>> kube) {
         return new MeshSnapshot(newVersion, services, SnapshotBuilder.mergeEndpoints(configEndpoints, kube),
                 configEndpoints, meshRoutes, virtualServices, destinationRules, gateways, sidecars,
-                peerAuthentications, authorizationPolicies, warnings);
+                peerAuthentications, authorizationPolicies, warnings, credentials);
     }
 }

@@ -20,6 +20,11 @@ public final class SnapshotBuilder {
     }
 
     public static MeshSnapshot build(long version, Map<ConfigKey, Object> config, ServiceSource.View kube) {
+        return build(version, config, kube, Map.of());
+    }
+
+    public static MeshSnapshot build(long version, Map<ConfigKey, Object> config, ServiceSource.View kube,
+            Map<String, TlsCredential> credentials) {
         Map<String, ServiceModel> services = new TreeMap<>();
         Map<String, List<Endpoint>> configEndpoints = new TreeMap<>();
         List<VirtualService> virtualServices = new ArrayList<>();
@@ -96,7 +101,7 @@ public final class SnapshotBuilder {
         }
         Map<String, List<Endpoint>> frozen = freeze(configEndpoints);
         return new MeshSnapshot(version, services, mergeEndpoints(frozen, kube.endpoints()), frozen,
-                freeze(meshRoutes), virtualServices, rules, gateways, sidecars, peers, authz, warnings);
+                freeze(meshRoutes), virtualServices, rules, gateways, sidecars, peers, authz, warnings, credentials);
     }
 
     private static Endpoint endpoint(ServiceEntry.WorkloadSpec w, ServiceEntry se) {

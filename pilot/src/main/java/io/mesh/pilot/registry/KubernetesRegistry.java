@@ -36,19 +36,49 @@ import org.jboss.logging.Logger;
  *
  * <p>Thread-safety: informer callbacks run on Fabric8's threads; {@link #view()} reads the informers' caches.
  */
-public final class KubernetesRegistry implements ServiceSource, AutoCloseable {
+public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.model.CredentialSource, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(KubernetesRegistry.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 
     private final KubernetesClient client;
+    private final String credentialsNamespace;
+    private SharedIndexInformer<io.fabric8.kubernetes.api.model.Secret> secrets;
     private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
     private SharedIndexInformer<Service> services;
     private SharedIndexInformer<EndpointSlice> slices;
     private SharedIndexInformer<Pod> pods;
 
     public KubernetesRegistry(KubernetesClient client) {
+        this(client, "istio-system");
+    }
+
+    public KubernetesRegistry(KubernetesClient client, String credentialsNamespace) {
         this.client = client;
+        this.credentialsNamespace = credentialsNamespace;
+    }
+
+    /** Gateway certificates: kubernetes.io/tls Secrets in the credentials namespace (tls.crt, tls.key, ca.crt). */
+    @Override
+    public Map<String, io.mesh.pilot.model.TlsCredential> credentials() {
+        Map<String, io.mesh.pilot.model.TlsCredential> out = new HashMap<>();
+        if (secrets == null) {
+            return out;
+        }
+        for (io.fabric8.kubernetes.api.model.Secret s : secrets.getStore().list()) {
+            Map<String, String> data = s.getData();
+            if (data == null || !data.containsKey("tls.crt") || !data.containsKey("tls.key")) {
+                continue;
+            }
+            java.util.Base64.Decoder b64 = java.util.Base64.getDecoder();
+            String name = s.getMetadata().getName();
+            out.put(name, new io.mesh.pilot.model.TlsCredential(name,
+                    new String(b64.decode(data.get("tls.crt")), java.nio.charset.StandardCharsets.UTF_8),
+                    new String(b64.decode(data.get("tls.key")), java.nio.charset.StandardCharsets.UTF_8),
+                    data.containsKey("ca.crt") ? new String(b64.decode(data.get("ca.crt")),
+                            java.nio.charset.StandardCharsets.UTF_8) : null));
+        }
+        return out;
     }
 
     public void start(ConfigStore store, Consumer<String> configChanged, Consumer<Set<String>> endpointsChanged) {
@@ -61,6 +91,9 @@ public final class KubernetesRegistry implements ServiceSource, AutoCloseable {
             }
         }));
         pods = client.pods().inAnyNamespace().inform(handler(p -> endpointsChanged.accept(Set.of())));
+        secrets = client.secrets().inNamespace(credentialsNamespace)
+                .inform(handler(s -> configChanged.accept("secret")));
+        informers.add(secrets);
         informers.add(services);
         informers.add(slices);
         informers.add(pods);

@@ -127,7 +127,10 @@ public final class LocalFolderRegistry implements AutoCloseable {
             } catch (InterruptedException | ClosedWatchServiceException e) {
                 return;
             }
-            key.pollEvents();
+            boolean credentialsChanged = key.pollEvents().stream().anyMatch(e -> {
+                String n = String.valueOf(e.context());
+                return n.endsWith(".crt") || n.endsWith(".key");
+            });
             key.reset();
             try {
                 register(dir);
@@ -135,7 +138,7 @@ public final class LocalFolderRegistry implements AutoCloseable {
                 LOG.debugf("re-registering %s: %s", dir, e.getMessage());
             }
             try {
-                if (rescan()) {
+                if (rescan() || credentialsChanged) {
                     onChange.run();
                 }
             } catch (RuntimeException e) {

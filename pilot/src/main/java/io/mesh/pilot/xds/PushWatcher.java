@@ -57,7 +57,7 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
     private static final Logger LOG = Logger.getLogger(PushWatcher.class);
     /** Envoy's recommended order: clusters before endpoints, listeners before routes. */
     static final List<String> PUSH_ORDER = List.of(Resources.V3.CLUSTER_TYPE_URL, Resources.V3.ENDPOINT_TYPE_URL,
-            Resources.V3.LISTENER_TYPE_URL, Resources.V3.ROUTE_TYPE_URL);
+            Resources.V3.SECRET_TYPE_URL, Resources.V3.LISTENER_TYPE_URL, Resources.V3.ROUTE_TYPE_URL);
 
     static final Duration STUCK_AFTER = Duration.ofSeconds(30);
     private final ThreadLocal<Long> currentStream = new ThreadLocal<>();

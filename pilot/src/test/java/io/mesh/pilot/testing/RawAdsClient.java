@@ -28,7 +28,7 @@ public final class RawAdsClient implements AutoCloseable {
     private final BlockingQueue<DeltaDiscoveryResponse> delta = new LinkedBlockingQueue<>();
     private StreamObserver<DiscoveryRequest> sotwOut;
     private StreamObserver<DeltaDiscoveryRequest> deltaOut;
-    public final Node node;
+    public Node node;
 
     public RawAdsClient(int port, String nodeId, String generator) {
         channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
@@ -37,6 +37,13 @@ public final class RawAdsClient implements AutoCloseable {
             md.putFields("GENERATOR", Value.newBuilder().setStringValue(generator).build());
         }
         node = Node.newBuilder().setId(nodeId).setMetadata(md).build();
+    }
+
+    /** Opens SotW with node metadata LABELS (how a router says which Gateways select it). */
+    public RawAdsClient openSotwWithLabels(Struct labels) {
+        node = node.toBuilder().setMetadata(node.getMetadata().toBuilder()
+                .putFields("LABELS", Value.newBuilder().setStructValue(labels).build())).build();
+        return openSotw();
     }
 
     public RawAdsClient openSotw() {
