@@ -43,6 +43,23 @@ public interface PilotConfig {
 
     Debounce debounce();
 
+    Tls tls();
+
+    /**
+     * xDS over mTLS (Istio's 15012), served only when a certificate is configured: a citadel-issued certificate
+     * for pilot's identity, its key, and the mesh root that clients' certificates must chain to.
+     */
+    interface Tls {
+        @WithDefault("15012")
+        int port();
+
+        Optional<String> certChainFile();
+
+        Optional<String> keyFile();
+
+        Optional<String> rootCertFile();
+    }
+
     /** The SPIFFE trust domain of workload identities (used for ISTIO_MUTUAL SANs and RBAC principals). */
     @WithDefault("cluster.local")
     String trustDomain();

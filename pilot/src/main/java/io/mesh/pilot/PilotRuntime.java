@@ -30,12 +30,16 @@ public final class PilotRuntime implements AutoCloseable {
 
     /** What the runtime needs from configuration (see {@link PilotConfig}). */
     public record Settings(String xdsHost, int xdsPort, Path configDir, Duration debounceQuiet, Duration debounceMax,
-            int pushConcurrency, Path credentialsDir) {
+            int pushConcurrency, Path credentialsDir, Tls tls) {
         public Settings(String xdsHost, int xdsPort, Path configDir, Duration debounceQuiet, Duration debounceMax,
                 int pushConcurrency) {
             this(xdsHost, xdsPort, configDir, debounceQuiet, debounceMax, pushConcurrency,
-                    configDir == null ? null : configDir.resolve("credentials"));
+                    configDir == null ? null : configDir.resolve("credentials"), null);
         }
+    }
+
+    /** The mTLS xDS endpoint (15012): pilot's certificate chain and key, and the root clients must chain to. */
+    public record Tls(int port, Path certChain, Path key, Path root) {
     }
 
     private final Settings settings;
@@ -51,6 +55,7 @@ public final class PilotRuntime implements AutoCloseable {
     private volatile MeshSnapshot current = MeshSnapshot.EMPTY;
     private LocalFolderRegistry folder;
     private XdsServer server;
+    private XdsServer tlsServer;
 
     public PilotRuntime(Settings settings, MeterRegistry registry, Scheduler scheduler, ServiceSource kubernetes,
             ConfigStore.RejectionListener rejections) {
@@ -89,7 +94,13 @@ public final class PilotRuntime implements AutoCloseable {
         current = SnapshotBuilder.build(versions.incrementAndGet(), store.accepted(), kubernetes.view(),
                 credentials.credentials());
         watcher.initialize(current);
-        server = new XdsServer(settings.xdsHost(), settings.xdsPort(), watcher, requestPool).start();
+        io.grpc.BindableService ads = XdsServer.ads(watcher);
+        server = new XdsServer(settings.xdsHost(), settings.xdsPort(), ads, requestPool, null).start();
+        if (settings.tls() != null) {
+            Tls tls = settings.tls();
+            tlsServer = new XdsServer(settings.xdsHost(), tls.port(), ads, requestPool,
+                    XdsServer.mtls(tls.certChain(), tls.key(), tls.root())).start();
+        }
         return this;
     }
 
@@ -124,6 +135,11 @@ public final class PilotRuntime implements AutoCloseable {
 
     public int xdsPort() {
         return server.port();
+    }
+
+    /** The mTLS xDS port, or -1 when no certificate is configured. */
+    public int xdsTlsPort() {
+        return tlsServer == null ? -1 : tlsServer.port();
     }
 
     public ConfigStore store() {
@@ -162,6 +178,9 @@ public final class PilotRuntime implements AutoCloseable {
         }
         if (server != null) {
             server.close();
+        }
+        if (tlsServer != null) {
+            tlsServer.close();
         }
         pushPool.shutdownNow();
         requestPool.shutdownNow();

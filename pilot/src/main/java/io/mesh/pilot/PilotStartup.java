@@ -34,9 +34,15 @@ public class PilotStartup {
         ServiceSource services = () -> ServiceSource.View.EMPTY;
         Path credentialsDir = config.credentialsDir().filter(s -> !s.isBlank()).map(Path::of)
                 .orElse(configDir == null ? null : configDir.resolve("credentials"));
+        PilotRuntime.Tls tls = null;
+        if (config.tls().certChainFile().isPresent() && config.tls().keyFile().isPresent()
+                && config.tls().rootCertFile().isPresent()) {
+            tls = new PilotRuntime.Tls(config.tls().port(), Path.of(config.tls().certChainFile().get()),
+                    Path.of(config.tls().keyFile().get()), Path.of(config.tls().rootCertFile().get()));
+        }
         PilotRuntime.Settings settings = new PilotRuntime.Settings(config.xdsHost(), config.xdsPort(),
                 kube ? null : configDir, config.debounce().quiet(), config.debounce().max(), config.pushConcurrency(),
-                kube ? null : credentialsDir);
+                kube ? null : credentialsDir, tls);
         KubernetesRegistry k8s = null;
         if (kube) {
             k8s = new KubernetesRegistry(kubeClient.get(), config.credentialsNamespace());
@@ -66,9 +72,12 @@ public class PilotStartup {
         }
         runtime = rt;
         kubernetes = k8s;
-        LOG.infof("pilot listening: xDS grpc://%s:%d (ADS, SotW and delta), monitoring http://%s:%d "
+        LOG.infof("pilot listening: xDS grpc://%s:%d (ADS, SotW and delta), %s, monitoring http://%s:%d "
                 + "(/q/health, /q/metrics, /debug/syncz, /debug/config_dump, /debug/configz, /debug/registryz); "
-                + "mode %s%s", config.xdsHost(), rt.xdsPort(), host, config.monitoringPort(),
+                + "mode %s%s", config.xdsHost(), rt.xdsPort(),
+                rt.xdsTlsPort() > 0 ? "xDS mTLS grpcs://" + config.xdsHost() + ":" + rt.xdsTlsPort()
+                        : "no xDS mTLS (mesh.pilot.tls.* not configured)",
+                host, config.monitoringPort(),
                 kube ? "kubernetes" : "local", kube ? "" : ", config " + (configDir == null ? "(none)" : configDir));
     }
 

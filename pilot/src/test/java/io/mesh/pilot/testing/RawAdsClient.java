@@ -29,9 +29,15 @@ public final class RawAdsClient implements AutoCloseable {
     private StreamObserver<DiscoveryRequest> sotwOut;
     private StreamObserver<DeltaDiscoveryRequest> deltaOut;
     public Node node;
+    /** The stream's error, if the server ended it with one. */
+    public volatile Throwable error;
 
     public RawAdsClient(int port, String nodeId, String generator) {
-        channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        this(NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build(), nodeId, generator);
+    }
+
+    public RawAdsClient(ManagedChannel channel, String nodeId, String generator) {
+        this.channel = channel;
         Struct.Builder md = Struct.newBuilder().putFields("NAMESPACE", Value.newBuilder().setStringValue("demo").build());
         if (generator != null) {
             md.putFields("GENERATOR", Value.newBuilder().setStringValue(generator).build());
@@ -47,12 +53,12 @@ public final class RawAdsClient implements AutoCloseable {
     }
 
     public RawAdsClient openSotw() {
-        sotwOut = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(new Collect<>(sotw));
+        sotwOut = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(new Collect<>(sotw, this));
         return this;
     }
 
     public RawAdsClient openDelta() {
-        deltaOut = AggregatedDiscoveryServiceGrpc.newStub(channel).deltaAggregatedResources(new Collect<>(delta));
+        deltaOut = AggregatedDiscoveryServiceGrpc.newStub(channel).deltaAggregatedResources(new Collect<>(delta, this));
         return this;
     }
 
@@ -100,9 +106,11 @@ public final class RawAdsClient implements AutoCloseable {
 
     private static final class Collect<T> implements StreamObserver<T> {
         private final BlockingQueue<T> queue;
+        private final RawAdsClient owner;
 
-        Collect(BlockingQueue<T> queue) {
+        Collect(BlockingQueue<T> queue, RawAdsClient owner) {
             this.queue = queue;
+            this.owner = owner;
         }
 
         @Override
@@ -112,6 +120,7 @@ public final class RawAdsClient implements AutoCloseable {
 
         @Override
         public void onError(Throwable t) {
+            owner.error = t;
         }
 
         @Override
