@@ -7,11 +7,13 @@ import picocli.CommandLine.Command;
 @TopCommand
 @Command(name = "meshctl", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Install, check, inspect and analyze the mesh, locally (./mesh up) or on a cluster.",
-        subcommands = {InstallCommand.class, UninstallCommand.class, CheckCommand.class, CompletionCommand.class},
+        subcommands = {InstallCommand.class, UninstallCommand.class, CheckCommand.class, ProxyStatusCommand.class,
+                CompletionCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 a problem was found, 2 usage error.",
                 "Examples:",
                 "  meshctl install | kubectl apply -f -",
                 "  meshctl check",
-                "  meshctl check --output json"})
+                "  meshctl check --output json",
+                "  meshctl proxy-status"})
 public class MeshCtl {
 }

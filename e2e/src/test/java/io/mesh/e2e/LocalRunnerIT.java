@@ -61,6 +61,20 @@ class LocalRunnerIT {
             assertDemoAnswers(webPort, "web");
             assertDemoAnswers(backendPort, "backend");
 
+            // The demo through the ingress gateway: pilot's routes from deploy/local/config split it 50/50.
+            int ingress = Integer.parseInt(env.get("MESH_GATEWAY_LISTENERS_HTTP_PORT"));
+            Map<String, Integer> servedBy = new HashMap<>();
+            for (int i = 0; i < 200; i++) {
+                HttpResponse<String> response = harness.get(URI.create("http://127.0.0.1:" + ingress + "/split-" + i));
+                assertEquals(200, response.statusCode(), response.body());
+                servedBy.merge(response.body().contains("\"served_by\":\"web\"") ? "web" : "backend", 1, Integer::sum);
+            }
+            assertTrue(servedBy.getOrDefault("web", 0) >= 60 && servedBy.getOrDefault("backend", 0) >= 60,
+                    "the ingress splits web/backend about 50/50: " + servedBy);
+            assertEquals(0, meshctl(env, "proxy-status"), "a proxy NACKed");
+            String proxies = Files.readString(harness.workDir().resolve("logs/meshctl-proxy-status.log"));
+            assertTrue(proxies.contains("ROUTER") && proxies.contains("SYNCED") && !proxies.contains("NACKED"), proxies);
+
             assertEquals(0, runner(env, "status"), "./mesh status reports a process that is not ready");
             String status = Files.readString(harness.workDir().resolve("logs/mesh-status.log"));
             assertTrue(status.contains("pilot") && status.contains("ready"), status);

@@ -1,0 +1,131 @@
+package io.mesh.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** Each proxy connected to pilot, with its SYNCED/STALE/NACKED state per xDS type, from pilot's /debug/syncz. */
+@Command(name = "proxy-status", aliases = "ps", mixinStandardHelpOptions = true,
+        description = "Show every proxy connected to pilot and whether each xDS type is SYNCED, STALE or NACKED.",
+        footer = {"", "pilot is found in the local mesh's run folder, or given with --pilot (for a cluster, after",
+                "  kubectl -n istio-system port-forward svc/istio-pilot 15014).",
+                "Exit codes: 0 no proxy has NACKed, 1 a proxy NACKed or pilot cannot be reached, 2 usage error.",
+                "Examples:",
+                "  meshctl proxy-status",
+                "  meshctl proxy-status --pilot http://127.0.0.1:15014 -o json"})
+public class ProxyStatusCommand implements Callable<Integer> {
+
+    static final List<String> TYPES = List.of("cds", "lds", "eds", "rds", "sds");
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table, json or yaml (default: ${DEFAULT-VALUE})")
+    OutputFormat output;
+
+    @Option(names = "--pilot", description = "pilot's monitoring URL, e.g. http://127.0.0.1:15014")
+    URI pilot;
+
+    @Option(names = "--run-dir", description = "The local runner's run folder (default: $MESH_RUN_DIR, else .mesh/run)")
+    Path runDir;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        Optional<URI> base = pilot != null ? Optional.of(pilot) : localPilot();
+        if (base.isEmpty()) {
+            err.println("cannot find pilot: no local mesh in " + run() + "; start one with ./mesh up, or pass --pilot URL");
+            return 1;
+        }
+        JsonNode proxies;
+        try {
+            HttpResponse<String> response = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build()
+                    .send(HttpRequest.newBuilder(base.get().resolve("/debug/syncz")).timeout(Duration.ofSeconds(10)).build(),
+                            HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() != 200) {
+                err.println("pilot answered " + response.statusCode() + " on /debug/syncz: " + response.body().strip());
+                return 1;
+            }
+            proxies = new ObjectMapper().readTree(response.body());
+        } catch (IOException e) {
+            err.println("cannot reach pilot at " + base.get() + ": " + e.getMessage());
+            return 1;
+        }
+        print(proxies, out);
+        boolean nacked = false;
+        for (JsonNode proxy : proxies) {
+            for (JsonNode type : proxy.path("xds")) {
+                nacked |= "NACKED".equals(type.path("status").asText());
+            }
+        }
+        return nacked ? 1 : 0;
+    }
+
+    void print(JsonNode proxies, PrintWriter out) throws IOException {
+        switch (output) {
+            case json -> out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(proxies));
+            case yaml -> out.print(new ObjectMapper(new YAMLFactory().disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
+                    .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)).writeValueAsString(proxies));
+            case table -> table(proxies, out);
+        }
+        out.flush();
+    }
+
+    static void table(JsonNode proxies, PrintWriter out) {
+        int width = "NAME".length();
+        for (JsonNode proxy : proxies) {
+            width = Math.max(width, proxy.path("proxy").asText().length());
+        }
+        String row = "%-" + width + "s  %-8s %-9s %-9s %-9s %-9s %-9s %s%n";
+        out.printf(row, "NAME", "TYPE", "CDS", "LDS", "EDS", "RDS", "SDS", "PROTOCOL");
+        for (JsonNode proxy : proxies) {
+            JsonNode xds = proxy.path("xds");
+            Object[] cells = new Object[8];
+            cells[0] = proxy.path("proxy").asText();
+            cells[1] = proxy.path("type").asText();
+            for (int i = 0; i < TYPES.size(); i++) {
+                cells[2 + i] = xds.has(TYPES.get(i)) ? xds.path(TYPES.get(i)).path("status").asText() : "-";
+            }
+            cells[7] = proxy.path("protocol").asText();
+            out.printf(row, cells);
+        }
+    }
+
+    private Path run() {
+        return runDir != null ? runDir : Path.of(System.getenv().getOrDefault("MESH_RUN_DIR", ".mesh/run"));
+    }
+
+    /** pilot's monitoring base URL from the runner's endpoints file ("pilot http://127.0.0.1:15014/q/health/ready"). */
+    private Optional<URI> localPilot() throws IOException {
+        Path endpoints = run().resolve("endpoints");
+        if (!Files.isRegularFile(endpoints)) {
+            return Optional.empty();
+        }
+        for (String line : Files.readAllLines(endpoints)) {
+            String[] fields = line.strip().split("\\s+");
+            if (fields.length == 2 && fields[0].equals("pilot")) {
+                return Optional.of(URI.create(fields[1]).resolve("/"));
+            }
+        }
+        return Optional.empty();
+    }
+}
