@@ -100,7 +100,7 @@ max_ready=0; max_rss=0
 {
   echo "# Startup: time-to-ready and RSS, JVM mode"
   echo
-  echo "Measured by \`bench/startup.sh $RUNS\` on $(date -u +%Y-%m-%d) ($(nproc) cores, $("$JAVA" -version 2>&1 | head -1))."
+  echo "Measured by \`bench/startup.sh $RUNS\` on $(date -u +%Y-%m-%d) ($(nproc) cores, $("$JAVA" -version 2>&1 | sed -n 1p))."
   echo "JVM flags (the local runner's): \`$MESH_JAVA_OPTS\`. Medians of $RUNS runs; min-max in brackets."
   echo "Anchor: the JDK's built-in HttpServer (the demo backend) started the same way, exec to first 200."
   echo
