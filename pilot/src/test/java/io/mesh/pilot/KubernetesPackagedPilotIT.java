@@ -1,0 +1,179 @@
+package io.mesh.pilot;
+
+import static io.mesh.pilot.testing.Checks.assertBetween;
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
+import io.grpc.ManagedChannel;
+import io.grpc.NameResolverRegistry;
+import io.grpc.xds.XdsNameResolverProvider;
+import io.mesh.pilot.testing.MeshFixtures;
+import io.mesh.pilot.testing.WhoAmIBackend;
+import io.mesh.testing.FreePorts;
+import io.mesh.testing.kube.KubeApiMock;
+import java.io.File;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Kubernetes mode end to end: the packaged pilot runs as a process against the Fabric8 mock API; the real kubectl
+ * applies Istio's CRDs, Services, EndpointSlices and the canary; a grpc-java xDS client follows the split.
+ */
+class KubernetesPackagedPilotIT {
+    static final Path WORK = Path.of("target", "kubernetes-packaged-it");
+    static final HttpClient HTTP = HttpClient.newHttpClient();
+    static KubeApiMock mock;
+    static Path kubeconfig;
+    static Process pilot;
+    static int xdsPort;
+    static int monitoringPort;
+    static final List<WhoAmIBackend> backends = new ArrayList<>();
+
+    @BeforeAll
+    static void start() throws Exception {
+        Files.createDirectories(WORK);
+        mock = KubeApiMock.start(0, false, false);
+        kubeconfig = mock.writeKubeconfig(WORK.resolve("kubeconfig"), "default").toAbsolutePath();
+        kubectl(null, "apply", "-f", "src/test/resources/kubernetes/networking.istio.io.yaml");
+        kubectl(null, "apply", "-f", "src/test/resources/kubernetes/security.istio.io.yaml");
+        kubectl("apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n", "apply", "-f", "-");
+        xdsPort = FreePorts.next();
+        monitoringPort = FreePorts.next();
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:+UseSerialGC", "-Xmx128m", "-Dkubernetes.master=" + mock.url(),
+                "-Dkubernetes.trust.certificates=true", "-Dkubernetes.auth.tryKubeConfig=false",
+                "-Dkubernetes.auth.tryServiceAccount=false", "-Dkubernetes.http2.disable=true",
+                "-Dkubernetes.namespace=default", "-jar", "target/quarkus-app/quarkus-run.jar")
+                .redirectErrorStream(true).redirectOutput(WORK.resolve("pilot.log").toFile());
+        pb.environment().putAll(Map.of("MESH_MODE", "kubernetes", "MESH_PILOT_XDS_PORT", Integer.toString(xdsPort),
+                "MESH_PILOT_MONITORING_PORT", Integer.toString(monitoringPort), "QUARKUS_HTTP_HOST", "127.0.0.1"));
+        pilot = pb.start();
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
+                .until(() -> !pilot.isAlive() || status("/q/health/ready") == 200);
+        assertTrue(pilot.isAlive(), "pilot exited: " + Files.readString(WORK.resolve("pilot.log")));
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (pilot != null) {
+            pilot.destroy();
+            if (!pilot.waitFor(10, java.util.concurrent.TimeUnit.SECONDS)) {
+                pilot.destroyForcibly();
+            }
+        }
+        backends.forEach(WhoAmIBackend::close);
+        if (mock != null) {
+            mock.close();
+        }
+    }
+
+    static int status(String path) {
+        try {
+            return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + monitoringPort + path)).build(),
+                    HttpResponse.BodyHandlers.discarding()).statusCode();
+        } catch (Exception e) {
+            return 0;
+        }
+    }
+
+    static String body(String path) throws Exception {
+        return HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + monitoringPort + path)).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    static void kubectl(String stdin, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("kubectl", "--kubeconfig", kubeconfig.toString(),
+                "--cache-dir", WORK.resolve("cache").toString()));
+        command.addAll(List.of(args));
+        File log = WORK.resolve("kubectl.log").toFile();
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.to(log))
+                .start();
+        if (stdin != null) {
+            p.getOutputStream().write(stdin.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        p.getOutputStream().close();
+        assertEquals(0, p.waitFor(), "kubectl " + String.join(" ", args) + ":\n" + Files.readString(log.toPath()));
+    }
+
+    static void service(String name, WhoAmIBackend b) throws Exception {
+        kubectl("""
+                apiVersion: v1
+                kind: Service
+                metadata: {name: %s, namespace: demo}
+                spec:
+                  selector: {app: %s}
+                  ports: [{name: grpc, port: 80, targetPort: 8080, protocol: TCP}]
+                ---
+                apiVersion: discovery.k8s.io/v1
+                kind: EndpointSlice
+                metadata:
+                  name: %s-1
+                  namespace: demo
+                  labels: {kubernetes.io/service-name: %s}
+                addressType: IPv4
+                ports: [{name: grpc, port: %d, protocol: TCP}]
+                endpoints:
+                - addresses: [127.0.0.1]
+                  conditions: {ready: true}
+                """.formatted(name, name, name, name, b.port()), "apply", "-f", "-");
+    }
+
+    @Test
+    void canaryAppliedWithKubectlSplitsThenReRoutes() throws Exception {
+        WhoAmIBackend web = new WhoAmIBackend("web");
+        WhoAmIBackend backend = new WhoAmIBackend("backend");
+        backends.add(web);
+        backends.add(backend);
+        service("web", web);
+        service("backend", backend);
+        kubectl(MeshFixtures.canary(50, 50), "apply", "-f", "-");
+        await().atMost(Duration.ofSeconds(20)).until(() -> body("/debug/configz").contains("\"Accepted\"")
+                && body("/debug/registryz").contains("backend.demo.svc.cluster.local"));
+
+        // A resolver of our own, so this class does not share grpc-java's one global bootstrap with other ITs.
+        @SuppressWarnings("unchecked")
+        Map<String, ?> bootstrap = new ObjectMapper().readValue(MeshFixtures.bootstrapJson(xdsPort, "k8s-it-client"),
+                Map.class);
+        NameResolverRegistry.getDefaultRegistry().register(XdsNameResolverProvider.createForTest("xds-k8s-it",
+                bootstrap));
+        ManagedChannel channel = Grpc.newChannelBuilder("xds-k8s-it:///web.demo.svc.cluster.local:80",
+                InsecureChannelCredentials.create()).build();
+        try {
+            WhoAmIBackend.warmUp(channel);
+            Map<String, Integer> first = WhoAmIBackend.count(channel, 1000);
+            assertBetween(first.getOrDefault("backend", 0), 450, 550, "50/50 " + first);
+
+            long t0 = System.nanoTime();
+            kubectl(MeshFixtures.canary(90, 10), "apply", "-f", "-");
+            await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(20))
+                    .until(() -> WhoAmIBackend.count(channel, 50).getOrDefault("backend", 0) >= 40);
+            Duration took = Duration.ofNanos(System.nanoTime() - t0);
+            Map<String, Integer> second = WhoAmIBackend.count(channel, 1000);
+            assertBetween(second.getOrDefault("backend", 0), 850, 950, "90/10 " + second);
+            // kubectl itself (a process start and an apply) is inside this time; pilot's part is well under it.
+            assertTrue(took.compareTo(Duration.ofSeconds(3)) < 0, "re-routed in " + took);
+
+            kubectl(MeshFixtures.SEED_ARTICLE_VS.replace("v1alpha3", "v1").replace("name: web", "name: seed"),
+                    "apply", "--validate=false", "-f", "-");
+            await().atMost(Duration.ofSeconds(10)).until(() -> body("/debug/configz")
+                    .contains("route: - destination: {host: ...}"));
+        } finally {
+            channel.shutdownNow();
+        }
+    }
+}
