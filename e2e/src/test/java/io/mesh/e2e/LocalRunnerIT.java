@@ -3,6 +3,8 @@ package io.mesh.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mesh.citadel.client.CertificateClient;
+import io.mesh.citadel.client.CertifiedKey;
 import io.mesh.testing.FreePorts;
 import java.io.IOException;
 import java.net.URI;
@@ -60,6 +62,15 @@ class LocalRunnerIT {
             }
             assertDemoAnswers(webPort, "web");
             assertDemoAnswers(backendPort, "backend");
+
+            // A demo workload proves its identity with the bootstrap token the runner gave it and gets its SPIFFE certificate.
+            Path state = runDir.resolve("state");
+            try (CertificateClient certificates = CertificateClient.builder("127.0.0.1:" + env.get("MESH_CITADEL_GRPC_PORT"))
+                    .rootsFile(state.resolve("citadel/root-cert.pem")).tokenFile(state.resolve("tokens/demo.web.token")).build()) {
+                CertifiedKey web = certificates.fetch();
+                assertEquals(List.of(List.of(6, "spiffe://cluster.local/ns/demo/sa/web")),
+                        web.leaf().getSubjectAlternativeNames().stream().map(List::copyOf).toList());
+            }
 
             // The demo through the ingress gateway: pilot's routes from deploy/local/config split it 50/50.
             int ingress = Integer.parseInt(env.get("MESH_GATEWAY_LISTENERS_HTTP_PORT"));
