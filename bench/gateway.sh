@@ -15,7 +15,7 @@ APP=$ROOT/gateway/target/quarkus-app/quarkus-run.jar
 [[ -f $APP ]] || (cd "$ROOT" && ./mvnw -B -q -pl gateway package -DskipTests)
 WORK=$(mktemp -d -t gateway-bench.XXXXXX)
 EVENT_LOOPS=${EVENT_LOOPS:-1}
-JAVA_OPTS=${JAVA_OPTS:--Xms128m -Xmx128m -XX:+UseParallelGC -XX:+AlwaysPreTouch -XX:TieredStopAtLevel=4}
+JAVA_OPTS=${JAVA_OPTS:--Xms64m -Xmx64m -XX:+UseParallelGC -XX:ParallelGCThreads=1 -XX:ReservedCodeCacheSize=48m -XX:MaxMetaspaceSize=96m -Xss512k}
 cat > "$WORK/bootstrap.json" <<'JSON'
 { "static_resources": {
   "listeners": [{ "name": "bench", "address": { "socket_address": { "address": "127.0.0.1", "port_value": 18083 } },
@@ -46,8 +46,9 @@ SUMMARY=$WORK/results/summary.txt
 RSS=$(awk '/VmRSS/{printf "%.0f", $2/1024}' "/proc/$GW/status")
 H2=$(h2load -c "${CONNS:-64}" -m 10 -D 10 http://127.0.0.1:18083/ 2>&1 | grep -E "^finished in|^requests:|^status codes:" | tr '\n' ' ')
 
-val() { awk -v t="$1" -v c="$2" '$1==t{print $c}' "$SUMMARY"; }   # columns: 2 req/s, 5 p50, 7 p99, 13 cpu
-RPS_G=$(val gateway 2); RPS_N=$(val nginx 2); P99_G=$(val gateway 7); P99_N=$(val nginx 7); CPU_G=$(val gateway 13); CPU_N=$(val nginx 13)
+# summary columns once the [min-max] ranges are dropped: target req/s p50 p99 ratio errs cpu other
+val() { sed 's/\[[^]]*\]//g' "$SUMMARY" | awk -v t="$1" -v c="$2" '$1==t{print $c}'; }
+RPS_G=$(val gateway 2); RPS_N=$(val nginx 2); P99_G=$(val gateway 4); P99_N=$(val nginx 4); CPU_G=$(val gateway 7); CPU_N=$(val nginx 7)
 LINE=$(awk -v rg="$RPS_G" -v rn="$RPS_N" -v pg="$P99_G" -v pn="$P99_N" -v cg="$CPU_G" -v cn="$CPU_N" -v rss="$RSS" \
   'BEGIN{printf "gateway rps_ratio=%.2f p99_ratio=%.2f cpu_per_req_ratio=%.2f rss_mb=%d", rg/rn, pg/pn, cg/cn, rss}')
 OUT=$ROOT/bench/results/gateway.md

@@ -7,6 +7,8 @@ import io.mesh.gateway.admin.AdminServer;
 import io.mesh.gateway.admin.StatusServer;
 import io.mesh.gateway.model.GatewaySnapshot;
 import io.mesh.gateway.proxy.DataPlane;
+import io.mesh.gateway.proxy.OtlpReporter;
+import io.opentelemetry.api.OpenTelemetry;
 import io.mesh.gateway.xds.AdsClient;
 import io.mesh.gateway.xds.StaticBootstrap;
 import io.mesh.gateway.xds.XdsState;
@@ -33,9 +35,9 @@ public final class Gateway {
     private final StatusServer status;
     private final AdminServer admin;
 
-    private Gateway(Vertx vertx, GatewayConfig config, MeterRegistry registry, StaticBootstrap bootstrap) {
+    private Gateway(Vertx vertx, GatewayConfig config, MeterRegistry registry, OpenTelemetry otel, StaticBootstrap bootstrap) {
         this.config = config;
-        this.plane = new DataPlane(vertx, config, registry);
+        this.plane = new DataPlane(vertx, config, registry, otel == null ? null : new OtlpReporter(otel));
         this.xdsState = new XdsState(node(config), bootstrap);
         this.ads = config.xds().enabled()
                 ? new AdsClient(config.xds().address(), xdsState, plane::apply, config.xds().initialBackoff(),
@@ -46,6 +48,11 @@ public final class Gateway {
     }
 
     public static Future<Gateway> start(Vertx vertx, GatewayConfig config, MeterRegistry registry) {
+        return start(vertx, config, registry, null);
+    }
+
+    /** {@code otel}: the OpenTelemetry whose SDK exports over OTLP, or null for no OTLP reporting. */
+    public static Future<Gateway> start(Vertx vertx, GatewayConfig config, MeterRegistry registry, OpenTelemetry otel) {
         StaticBootstrap bootstrap;
         try {
             bootstrap = config.bootstrapFile().isPresent()
@@ -53,7 +60,7 @@ public final class Gateway {
         } catch (Exception e) {
             return Future.failedFuture(new IllegalArgumentException("bootstrap file: " + e.getMessage(), e));
         }
-        Gateway g = new Gateway(vertx, config, registry, bootstrap);
+        Gateway g = new Gateway(vertx, config, registry, otel, bootstrap);
         return g.status.start(config.statusPort())
                 .compose(v -> config.adminPort() >= 0 ? g.admin.start(config.adminPort()) : Future.succeededFuture())
                 .compose(v -> {

@@ -4,7 +4,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.vertx.core.Vertx;
+import io.opentelemetry.api.OpenTelemetry;
 import jakarta.enterprise.event.Observes;
+import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Singleton;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
@@ -22,13 +24,18 @@ class GatewayStartup {
     private volatile Gateway gateway;
 
     void onStart(@Observes StartupEvent event, GatewayConfig config, Vertx vertx, MeterRegistry registry,
+            Instance<OpenTelemetry> otel, @ConfigProperty(name = "quarkus.otel.sdk.disabled") boolean otelDisabled,
             @ConfigProperty(name = "quarkus.http.host") String host) throws Exception {
-        gateway = Gateway.start(vertx, config, registry).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        // OTLP only when the SDK is on (QUARKUS_OTEL_SDK_DISABLED=false); otherwise requests skip it entirely.
+        OpenTelemetry reporting = otelDisabled || !otel.isResolvable() ? null : otel.get();
+        gateway = Gateway.start(vertx, config, registry, reporting).toCompletionStage().toCompletableFuture()
+                .get(30, TimeUnit.SECONDS);
         LOG.infof("gateway (%s) listening: monitoring http://%s:%d (/q/health, /q/metrics), health :%d/healthz/ready, "
-                + "admin 127.0.0.1:%d (/config_dump, /clusters), xDS %s, native transport %s; data-plane listeners come "
-                + "from %s (LDS port 80 -> %d, 443 -> %d)",
+                + "admin 127.0.0.1:%d (/config_dump, /clusters), xDS %s, native transport %s, OTLP %s; data-plane "
+                + "listeners come from %s (LDS port 80 -> %d, 443 -> %d)",
                 config.mode(), host, config.monitoringPort(), gateway.statusPort(), gateway.adminPort(),
                 config.xds().enabled() ? config.xds().address() : "off", vertx.isNativeTransportEnabled(),
+                reporting == null ? "off" : "on",
                 config.bootstrapFile().map(f -> "bootstrap " + f + (config.xds().enabled() ? " and LDS" : "")).orElse("LDS"),
                 config.listeners().httpPort(), config.listeners().httpsPort());
     }

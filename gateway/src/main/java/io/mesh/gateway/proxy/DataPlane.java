@@ -45,10 +45,19 @@ public final class DataPlane {
     private volatile boolean ready;
     private volatile boolean draining;
 
-    public DataPlane(Vertx vertx, GatewayConfig config, MeterRegistry registry) {
+    private final OtlpReporter otlp;
+
+    /** {@code otlp} may be null: then nothing is reported over OTLP. */
+    public DataPlane(Vertx vertx, GatewayConfig config, MeterRegistry registry, OtlpReporter otlp) {
         this.vertx = vertx;
         this.config = config;
-        this.log = new RequestLog(registry, "istio-ingressgateway", config.node().namespace(), config.telemetry().accessLog());
+        this.otlp = otlp;
+        this.log = new RequestLog(registry, "istio-ingressgateway", config.node().namespace(), config.telemetry().accessLog(),
+                otlp);
+    }
+
+    OtlpReporter otlp() {
+        return otlp;
     }
 
     public Vertx vertx() {

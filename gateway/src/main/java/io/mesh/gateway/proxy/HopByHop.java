@@ -8,9 +8,6 @@ import java.util.Set;
 /** Copies headers between the two hops of a proxied exchange, leaving out hop-by-hop headers (RFC 9110 7.6.1). */
 final class HopByHop {
 
-    private static final Set<String> HOP = Set.of("connection", "keep-alive", "proxy-connection", "transfer-encoding",
-            "te", "upgrade", "proxy-authenticate", "proxy-authorization", "trailer", "host", "http2-settings");
-
     private HopByHop() {
     }
 
@@ -18,27 +15,44 @@ final class HopByHop {
     static void copy(MultiMap from, MultiMap to, boolean keepUpgrade) {
         String connection = from.get("connection");
         Set<String> named = connection == null ? Set.of() : namedIn(connection);
+        boolean trailers = false;
         for (Map.Entry<String, String> e : from) {
             String name = e.getKey();
             if (name.isEmpty() || name.charAt(0) == ':') {
                 continue;
             }
-            String lower = name.toLowerCase(Locale.ROOT);
-            if (HOP.contains(lower) || named.contains(lower)) {
-                if (keepUpgrade && (lower.equals("upgrade") || lower.equals("connection"))) {
+            if (isHop(name)) {
+                if (keepUpgrade && (name.equalsIgnoreCase("upgrade") || name.equalsIgnoreCase("connection"))) {
                     to.add(name, e.getValue());
+                } else if (name.length() == 2 && e.getValue().toLowerCase(Locale.ROOT).contains("trailers")) {
+                    trailers = true;
                 }
                 continue;
             }
-            if (lower.equals("te") && !e.getValue().equalsIgnoreCase("trailers")) {
+            if (!named.isEmpty() && named.contains(name.toLowerCase(Locale.ROOT))) {
                 continue;
             }
             to.add(name, e.getValue());
         }
-        String te = from.get("te");
-        if (te != null && te.toLowerCase(Locale.ROOT).contains("trailers")) {
+        if (trailers) {
             to.set("te", "trailers");
         }
+    }
+
+    /** A case-insensitive membership test that allocates nothing: it runs for every header of every request. */
+    static boolean isHop(String name) {
+        return switch (name.length()) {
+            case 2 -> name.equalsIgnoreCase("te");
+            case 4 -> name.equalsIgnoreCase("host");
+            case 7 -> name.equalsIgnoreCase("upgrade") || name.equalsIgnoreCase("trailer");
+            case 10 -> name.equalsIgnoreCase("connection") || name.equalsIgnoreCase("keep-alive");
+            case 14 -> name.equalsIgnoreCase("http2-settings");
+            case 16 -> name.equalsIgnoreCase("proxy-connection");
+            case 17 -> name.equalsIgnoreCase("transfer-encoding");
+            case 18 -> name.equalsIgnoreCase("proxy-authenticate");
+            case 19 -> name.equalsIgnoreCase("proxy-authorization");
+            default -> false;
+        };
     }
 
     private static Set<String> namedIn(String connection) {

@@ -45,6 +45,7 @@ public final class ProxyExchange implements RequestView {
     int attempts;
     String traceparent;
     String grpcStatus;
+    io.opentelemetry.api.trace.Span span;
     /** Whether a request body may follow the head; such requests are paused until the upstream is ready. */
     final boolean mayHaveBody;
     boolean tunneled;

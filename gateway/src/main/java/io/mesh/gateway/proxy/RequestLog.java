@@ -25,17 +25,19 @@ final class RequestLog {
     }
 
     private record Meters(Counter requests, DistributionSummary duration, DistributionSummary requestBytes,
-            DistributionSummary responseBytes) {
+            DistributionSummary responseBytes, io.opentelemetry.api.common.Attributes otlp) {
     }
 
     private final MeterRegistry registry;
     private final String workload;
     private final String namespace;
     private final boolean accessLog;
+    private final OtlpReporter otlp;
     private final Map<Key, Meters> meters = new ConcurrentHashMap<>();
 
-    RequestLog(MeterRegistry registry, String workload, String namespace, boolean accessLog) {
+    RequestLog(MeterRegistry registry, String workload, String namespace, boolean accessLog, OtlpReporter otlp) {
         this.registry = registry;
+        this.otlp = otlp;
         this.workload = workload;
         this.namespace = namespace;
         this.accessLog = accessLog;
@@ -52,13 +54,21 @@ final class RequestLog {
         String grpcStatus = grpc ? ex.grpcStatus : null;
         long received = ex.request.bytesRead();
         long sent = ex.response.bytesWritten();
-        if (registry != null) {
+        if (registry != null || otlp != null) {
             Meters m = meters.computeIfAbsent(new Key(cluster, code, ex.flags(), grpc, grpcStatus == null ? "" : grpcStatus),
                     this::create);
-            m.requests.increment();
-            m.duration.record(ms);
-            m.requestBytes.record(received);
-            m.responseBytes.record(sent);
+            if (m.requests != null) {
+                m.requests.increment();
+                m.duration.record(ms);
+                m.requestBytes.record(received);
+                m.responseBytes.record(sent);
+            }
+            if (otlp != null) {
+                otlp.record(m.otlp, ms, received, sent);
+            }
+        }
+        if (ex.span != null) {
+            otlp.end(ex, ex.span, code, flagString(ex.flags()), cluster);
         }
         if (accessLog) {
             ACCESS.info(json(ex, code, ms, received, sent, cluster));
@@ -68,13 +78,29 @@ final class RequestLog {
     private Meters create(Key k) {
         String host = serviceHost(k.cluster());
         String[] parts = host.split("\\.");
-        Tags tags = Tags.of("reporter", "source", "source_workload", workload, "source_workload_namespace", namespace,
-                "source_app", workload, "destination_service", host, "destination_service_name", parts[0],
-                "destination_service_namespace", parts.length > 1 ? parts[1] : "unknown",
-                "destination_workload", "unknown", "destination_cluster", k.cluster(),
-                "request_protocol", k.grpc() ? "grpc" : "http", "response_code", Integer.toString(k.code()),
-                "grpc_response_status", k.grpcStatus(), "response_flags", flagString(k.flags()),
-                "connection_security_policy", "unknown");
+        java.util.LinkedHashMap<String, String> labels = new java.util.LinkedHashMap<>();
+        labels.put("reporter", "source");
+        labels.put("source_workload", workload);
+        labels.put("source_workload_namespace", namespace);
+        labels.put("source_app", workload);
+        labels.put("destination_service", host);
+        labels.put("destination_service_name", parts[0]);
+        labels.put("destination_service_namespace", parts.length > 1 ? parts[1] : "unknown");
+        labels.put("destination_workload", "unknown");
+        labels.put("destination_cluster", k.cluster());
+        labels.put("request_protocol", k.grpc() ? "grpc" : "http");
+        labels.put("response_code", Integer.toString(k.code()));
+        labels.put("grpc_response_status", k.grpcStatus());
+        labels.put("response_flags", flagString(k.flags()));
+        labels.put("connection_security_policy", "unknown");
+        io.opentelemetry.api.common.Attributes attrs = otlp == null ? null : OtlpReporter.attributes(labels);
+        if (registry == null) {
+            return new Meters(null, null, null, null, attrs);
+        }
+        Tags tags = Tags.empty();
+        for (var e : labels.entrySet()) {
+            tags = tags.and(e.getKey(), e.getValue());
+        }
         return new Meters(
                 Counter.builder("istio_requests").description("Requests through the gateway").tags(tags).register(registry),
                 DistributionSummary.builder("istio_request_duration_milliseconds").description("Request duration in ms")
@@ -82,7 +108,8 @@ final class RequestLog {
                 DistributionSummary.builder("istio_request_bytes").description("Request sizes")
                         .serviceLevelObjectives(BYTES_BUCKETS).tags(tags).register(registry),
                 DistributionSummary.builder("istio_response_bytes").description("Response sizes")
-                        .serviceLevelObjectives(BYTES_BUCKETS).tags(tags).register(registry));
+                        .serviceLevelObjectives(BYTES_BUCKETS).tags(tags).register(registry),
+                attrs);
     }
 
     /** Istio cluster names look like {@code outbound|80|v1|reviews.default.svc.cluster.local}. */

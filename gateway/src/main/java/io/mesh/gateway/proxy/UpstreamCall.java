@@ -127,7 +127,7 @@ final class UpstreamCall {
             headers.set("x-envoy-attempt-count", Integer.toString(ex.attempts));
         }
         RequestOptions o = new RequestOptions().setMethod(ex.request.method()).setURI(uri).setHeaders(headers)
-                .setServer(SocketAddress.inetSocketAddress(ep.endpoint().port(), ep.endpoint().host()));
+                .setServer(ep.address());
         upstream.client(http2).request(o).onComplete(ar -> onRequestReady(id, ar));
     }
 

@@ -71,9 +71,22 @@ final class UpstreamForwarder implements ProxyInterceptor {
         }
         h.set("x-forwarded-proto", ex.request.isSSL() ? "https" : "http");
         if (!h.contains("x-request-id")) {
-            h.set("x-request-id", UUID.randomUUID().toString());
+            // Not UUID.randomUUID(): SecureRandom on every request is slow and contended.
+            ThreadLocalRandom r = ThreadLocalRandom.current();
+            h.set("x-request-id", new UUID((r.nextLong() & ~0xf000L) | 0x4000L,
+                    (r.nextLong() & 0x3fffffffffffffffL) | 0x8000000000000000L).toString());
         }
-        ex.traceparent = Tracing.childOf(h.get("traceparent"), ex.plane.traceSampling());
+        String incoming = h.get("traceparent");
+        OtlpReporter otlp = ex.plane.otlp();
+        if (otlp != null) {
+            ex.span = otlp.start(ex, incoming);
+            if (ex.span != null) {
+                ex.traceparent = OtlpReporter.traceparent(ex.span);
+            }
+        }
+        if (ex.traceparent == null) {
+            ex.traceparent = Tracing.childOf(incoming, ex.plane.traceSampling());
+        }
         h.set("traceparent", ex.traceparent);
     }
 

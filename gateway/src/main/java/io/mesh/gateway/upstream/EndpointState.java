@@ -12,6 +12,8 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class EndpointState {
 
     final Endpoint endpoint;
+    /** Built once: every try to this endpoint uses it. */
+    final io.vertx.core.net.SocketAddress address;
     final AtomicInteger active = new AtomicInteger();
     final AtomicInteger consecutive5xx = new AtomicInteger();
     final AtomicInteger consecutiveGatewayErrors = new AtomicInteger();
@@ -22,6 +24,11 @@ public final class EndpointState {
 
     EndpointState(Endpoint endpoint) {
         this.endpoint = endpoint;
+        this.address = io.vertx.core.net.SocketAddress.inetSocketAddress(endpoint.port(), endpoint.host());
+    }
+
+    public io.vertx.core.net.SocketAddress address() {
+        return address;
     }
 
     public Endpoint endpoint() {

@@ -21,6 +21,10 @@ final class TestGateway implements AutoCloseable {
     final Gateway gateway;
 
     TestGateway(Map<String, String> props) throws Exception {
+        this(props, null);
+    }
+
+    TestGateway(Map<String, String> props, io.opentelemetry.api.OpenTelemetry otel) throws Exception {
         Map<String, String> all = new HashMap<>();
         all.put("mesh.gateway.status-port", "0");
         all.put("mesh.gateway.admin-port", "0");
@@ -34,7 +38,7 @@ final class TestGateway implements AutoCloseable {
                 .withConverter(java.time.Duration.class, 200, new io.quarkus.runtime.configuration.DurationConverter())
                 .withSources(new PropertiesConfigSource(all, "test", 500)).build();
         config = c.getConfigMapping(GatewayConfig.class);
-        gateway = Gateway.start(vertx, config, registry).toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
+        gateway = Gateway.start(vertx, config, registry, otel).toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
     }
 
     static TestGateway withXds(ControlPlane cp, Map<String, String> props) throws Exception {

@@ -1,0 +1,99 @@
+package io.mesh.gateway.proxy;
+
+import io.opentelemetry.api.OpenTelemetry;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.api.common.Attributes;
+import io.opentelemetry.api.common.AttributesBuilder;
+import io.opentelemetry.api.metrics.DoubleHistogram;
+import io.opentelemetry.api.metrics.LongCounter;
+import io.opentelemetry.api.metrics.LongHistogram;
+import io.opentelemetry.api.metrics.Meter;
+import io.opentelemetry.api.trace.Span;
+import io.opentelemetry.api.trace.SpanContext;
+import io.opentelemetry.api.trace.SpanKind;
+import io.opentelemetry.api.trace.StatusCode;
+import io.opentelemetry.api.trace.TraceFlags;
+import io.opentelemetry.api.trace.TraceState;
+import io.opentelemetry.api.trace.Tracer;
+import io.opentelemetry.context.Context;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * OTLP reporting through the OpenTelemetry API (the SDK and its exporter are Quarkus's, or a test's): one
+ * server span per request, parented by the incoming W3C context, whose id is the parent id the upstream
+ * sees; and Istio's metrics under the OTLP names telemetry ingests ({@code istio.requests},
+ * {@code istio.request.duration} in ms, {@code istio.request.bytes}, {@code istio.response.bytes}). Only
+ * built when OTLP is on, so the request path pays nothing otherwise.
+ */
+public final class OtlpReporter {
+
+    private final Tracer tracer;
+    private final LongCounter requests;
+    private final DoubleHistogram duration;
+    private final LongHistogram requestBytes;
+    private final LongHistogram responseBytes;
+
+    public OtlpReporter(OpenTelemetry otel) {
+        this.tracer = otel.getTracer("io.mesh.gateway");
+        Meter meter = otel.getMeter("io.mesh.gateway");
+        this.requests = meter.counterBuilder("istio.requests").setUnit("{request}").setDescription("Requests").build();
+        this.duration = meter.histogramBuilder("istio.request.duration").setUnit("ms").setDescription("Request duration").build();
+        this.requestBytes = meter.histogramBuilder("istio.request.bytes").ofLongs().setUnit("By").build();
+        this.responseBytes = meter.histogramBuilder("istio.response.bytes").ofLongs().setUnit("By").build();
+    }
+
+    /** Starts the gateway's span; returns null when tracing is a no-op. */
+    Span start(ProxyExchange ex, String incomingTraceparent) {
+        Context parent = Context.root();
+        SpanContext remote = parse(incomingTraceparent);
+        if (remote != null) {
+            parent = parent.with(Span.wrap(remote));
+        }
+        Span span = tracer.spanBuilder(ex.request.method().name() + " " + ex.path()).setParent(parent)
+                .setSpanKind(SpanKind.SERVER).setStartTimestamp(System.currentTimeMillis(), TimeUnit.MILLISECONDS)
+                .setAttribute("http.request.method", ex.request.method().name())
+                .setAttribute("url.path", ex.path()).setAttribute("server.address", ex.authority()).startSpan();
+        return span.getSpanContext().isValid() ? span : null;
+    }
+
+    static String traceparent(Span span) {
+        SpanContext c = span.getSpanContext();
+        return "00-" + c.getTraceId() + "-" + c.getSpanId() + "-" + c.getTraceFlags().asHex();
+    }
+
+    void end(ProxyExchange ex, Span span, int code, String flags, String cluster) {
+        span.setAttribute("http.response.status_code", code);
+        span.setAttribute("response_flags", flags);
+        span.setAttribute("upstream_cluster", cluster);
+        if (ex.upstreamHost != null) {
+            span.setAttribute("upstream_host", ex.upstreamHost);
+        }
+        if (code >= 500 || code == 0) {
+            span.setStatus(StatusCode.ERROR);
+        }
+        span.end();
+    }
+
+    static Attributes attributes(Map<String, String> labels) {
+        AttributesBuilder b = Attributes.builder();
+        labels.forEach((k, v) -> b.put(AttributeKey.stringKey(k), v));
+        return b.build();
+    }
+
+    void record(Attributes a, double ms, long received, long sent) {
+        requests.add(1, a);
+        duration.record(ms, a);
+        requestBytes.record(received, a);
+        responseBytes.record(sent, a);
+    }
+
+    private static SpanContext parse(String tp) {
+        if (tp == null || tp.length() != 55 || !tp.startsWith("00-")) {
+            return null;
+        }
+        SpanContext c = SpanContext.createFromRemoteParent(tp.substring(3, 35), tp.substring(36, 52),
+                TraceFlags.fromHex(tp, 53), TraceState.getDefault());
+        return c.isValid() ? c : null;
+    }
+}

@@ -1,0 +1,117 @@
+package io.mesh.gateway.it;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mesh.testing.FreePorts;
+import io.opentelemetry.api.common.AttributeKey;
+import io.opentelemetry.sdk.OpenTelemetrySdk;
+import io.opentelemetry.sdk.common.CompletableResultCode;
+import io.opentelemetry.sdk.metrics.InstrumentType;
+import io.opentelemetry.sdk.metrics.SdkMeterProvider;
+import io.opentelemetry.sdk.metrics.data.AggregationTemporality;
+import io.opentelemetry.sdk.metrics.data.MetricData;
+import io.opentelemetry.sdk.metrics.export.MetricExporter;
+import io.opentelemetry.sdk.metrics.export.PeriodicMetricReader;
+import io.opentelemetry.sdk.trace.SdkTracerProvider;
+import io.opentelemetry.sdk.trace.data.SpanData;
+import io.opentelemetry.sdk.trace.export.SimpleSpanProcessor;
+import io.opentelemetry.sdk.trace.export.SpanExporter;
+import io.vertx.core.Vertx;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.Test;
+
+/**
+ * OTLP reporting through a real OpenTelemetry SDK (the one Quarkus wires to its OTLP exporter): a server
+ * span per request, parented by the caller's traceparent and itself the parent the upstream sees, and
+ * Istio's metrics under the OTLP names telemetry ingests.
+ */
+class OtlpReportingTest {
+
+    @Test
+    void requestsBecomeSpansAndIstioMetricsOverTheSdk() throws Exception {
+        List<SpanData> spans = new CopyOnWriteArrayList<>();
+        List<MetricData> metrics = new CopyOnWriteArrayList<>();
+        SpanExporter spanExporter = new SpanExporter() {
+            public CompletableResultCode export(Collection<SpanData> batch) {
+                spans.addAll(batch);
+                return CompletableResultCode.ofSuccess();
+            }
+
+            public CompletableResultCode flush() {
+                return CompletableResultCode.ofSuccess();
+            }
+
+            public CompletableResultCode shutdown() {
+                return CompletableResultCode.ofSuccess();
+            }
+        };
+        MetricExporter metricExporter = new MetricExporter() {
+            public CompletableResultCode export(Collection<MetricData> batch) {
+                metrics.addAll(batch);
+                return CompletableResultCode.ofSuccess();
+            }
+
+            public CompletableResultCode flush() {
+                return CompletableResultCode.ofSuccess();
+            }
+
+            public CompletableResultCode shutdown() {
+                return CompletableResultCode.ofSuccess();
+            }
+
+            public AggregationTemporality getAggregationTemporality(InstrumentType type) {
+                return AggregationTemporality.CUMULATIVE;
+            }
+        };
+        OpenTelemetrySdk sdk = OpenTelemetrySdk.builder()
+                .setTracerProvider(SdkTracerProvider.builder().addSpanProcessor(SimpleSpanProcessor.create(spanExporter)).build())
+                .setMeterProvider(SdkMeterProvider.builder().registerMetricReader(PeriodicMetricReader.builder(metricExporter)
+                        .setInterval(Duration.ofMillis(200)).build()).build())
+                .build();
+        Vertx vertx = Vertx.vertx();
+        Backend web = new Backend(vertx, "web");
+        try (ControlPlane pilot = new ControlPlane()) {
+            int port = FreePorts.next();
+            pilot.set(List.of(Xds.edsCluster("outbound|80||web.demo.svc.cluster.local")),
+                    List.of(Xds.endpoints("outbound|80||web.demo.svc.cluster.local", web.port)),
+                    List.of(Xds.httpListener("http", port, "http.80")),
+                    List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"),
+                            Xds.prefixTo("/", "outbound|80||web.demo.svc.cluster.local")))), List.of());
+            TestGateway gw = new TestGateway(Map.of("mesh.gateway.xds.address", pilot.address()), sdk);
+            try {
+                await().atMost(Duration.ofSeconds(20)).until(gw::ready);
+                String trace = "0af7651916cd43dd8448eb211c80319c";
+                HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + port + "/headers")).header("traceparent",
+                        "00-" + trace + "-b7ad6b7169203331-01").build(), HttpResponse.BodyHandlers.ofString());
+                assertEquals(200, r.statusCode());
+                await().atMost(Duration.ofSeconds(5)).until(() -> !spans.isEmpty());
+                SpanData span = spans.get(0);
+                assertEquals(trace, span.getTraceId());
+                assertEquals("b7ad6b7169203331", span.getParentSpanId());
+                assertTrue(r.body().contains("traceparent: 00-" + trace + "-" + span.getSpanId() + "-01"), r.body());
+                assertEquals(200L, span.getAttributes().get(AttributeKey.longKey("http.response.status_code")));
+                await().atMost(Duration.ofSeconds(5)).until(() -> metrics.stream().anyMatch(m -> m.getName().equals("istio.requests")
+                        && m.getLongSumData().getPoints().stream().anyMatch(p -> "web.demo.svc.cluster.local".equals(
+                                p.getAttributes().get(AttributeKey.stringKey("destination_service")))
+                                && "200".equals(p.getAttributes().get(AttributeKey.stringKey("response_code"))))));
+                assertTrue(metrics.stream().anyMatch(m -> m.getName().equals("istio.request.duration") && m.getUnit().equals("ms")));
+            } finally {
+                gw.close();
+                sdk.close();
+            }
+        } finally {
+            vertx.close();
+        }
+    }
+}
