@@ -80,11 +80,22 @@ final class GenerationCache {
             List<? extends Message> resources = generator.generate(type, proxy, snapshot, names);
             Map<String, String> versions = new HashMap<>();
             for (Message m : resources) {
-                versions.put(Resources.getResourceName(m), PushWatcher.version(List.of(m), Set.of()));
+                versions.put(Resources.getResourceName(m), version(List.of(m), Set.of()));
             }
-            return new Generated(List.copyOf(resources), PushWatcher.version(resources, names), Map.copyOf(versions),
+            return new Generated(List.copyOf(resources), version(resources, names), Map.copyOf(versions),
                     names);
         });
+    }
+
+    /** A response's version: a hash of its names and content, so equal content means an equal version. */
+    static String version(List<? extends Message> resources, Set<String> names) {
+        com.google.common.hash.Hasher h = com.google.common.hash.Hashing.murmur3_128().newHasher();
+        new java.util.TreeSet<>(names).forEach(n -> h.putString(n, java.nio.charset.StandardCharsets.UTF_8)
+                .putByte((byte) 0));
+        for (Message m : resources) {
+            h.putBytes(m.toByteArray());
+        }
+        return h.hash().toString().substring(0, 16);
     }
 
     private synchronized Map<Key, Generated> entriesFor(MeshSnapshot snapshot) {

@@ -1,7 +1,5 @@
 package io.mesh.pilot.xds;
 
-import com.google.common.hash.Hasher;
-import com.google.common.hash.Hashing;
 import com.google.protobuf.Message;
 import io.envoyproxy.controlplane.cache.ConfigWatcher;
 import io.envoyproxy.controlplane.cache.DeltaResponse;
@@ -9,7 +7,6 @@ import io.envoyproxy.controlplane.cache.DeltaWatch;
 import io.envoyproxy.controlplane.cache.DeltaXdsRequest;
 import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.controlplane.cache.Response;
-import io.envoyproxy.controlplane.cache.VersionedResource;
 import io.envoyproxy.controlplane.cache.Watch;
 import io.envoyproxy.controlplane.cache.WatchCancelledException;
 import io.envoyproxy.controlplane.cache.XdsRequest;
@@ -21,14 +18,10 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.mesh.pilot.model.MeshSnapshot;
 import io.mesh.pilot.model.ProxyInfo;
 import io.mesh.pilot.model.PushRequest;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Collection;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -256,34 +249,11 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
 
     private void respondDelta(XdsConnection c, String type, MeshSnapshot s, DeltaWatch watch, String baseline,
             Instant pushStart, long started) {
-        Set<String> names = watch.isWildcard() ? Set.of() : new HashSet<>(watch.pendingResources());
-        if (!watch.isWildcard()) {
-            names.addAll(watch.trackedResources().keySet());
-        }
-        GenerationCache.Generated g = cache.get(type, c.proxy, s, names);
-        Map<String, VersionedResource<?>> changed = new LinkedHashMap<>();
-        Set<String> present = new HashSet<>();
-        for (Message m : g.resources()) {
-            String name = Resources.getResourceName(m);
-            present.add(name);
-            String v = g.versions().get(name);
-            if (!v.equals(watch.trackedResources().get(name))) {
-                changed.put(name, VersionedResource.create(m, v));
-            }
-        }
-        List<String> removed = new ArrayList<>();
-        for (String tracked : watch.trackedResources().keySet()) {
-            if (!present.contains(tracked)) {
-                removed.add(tracked);
-            }
-        }
-        if (changed.isEmpty() && removed.isEmpty()) {
+        DeltaDiff diff = DeltaDiff.of(watch, cache.get(type, c.proxy, s, DeltaDiff.names(watch)));
+        if (diff == null) {
             return;
         }
-        Hasher h = Hashing.murmur3_128().newHasher();
-        changed.forEach((k, v) -> h.putString(k, StandardCharsets.UTF_8).putString(v.version(), StandardCharsets.UTF_8));
-        removed.forEach(r -> h.putString("-" + r, StandardCharsets.UTF_8));
-        String version = h.hash().toString().substring(0, 16);
+        String version = diff.version();
         if (version.equals(baseline)) {
             return;
         }
@@ -294,26 +264,17 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
             }
             ts.deltaWatch = null;
             ts.lastSent = version;
-            ts.resourceCount = present.size();
+            ts.resourceCount = diff.present();
             ts.pushStart = pushStart;
             ts.sentAt = clock.instant();
         }
         try {
-            watch.respond(DeltaResponse.create(watch.request(), changed, removed, version));
+            watch.respond(DeltaResponse.create(watch.request(), diff.changed(), diff.removed(), version));
             metrics.pushed(type);
             metrics.pushTime(type, Duration.ofNanos(System.nanoTime() - started));
         } catch (WatchCancelledException e) {
             LOG.debugf("delta watch cancelled before response on stream %d", c.streamId);
         }
-    }
-
-    static String version(List<? extends Message> resources, Set<String> names) {
-        Hasher h = Hashing.murmur3_128().newHasher();
-        new TreeSet<>(names).forEach(n -> h.putString(n, StandardCharsets.UTF_8).putByte((byte) 0));
-        for (Message m : resources) {
-            h.putBytes(m.toByteArray());
-        }
-        return h.hash().toString().substring(0, 16);
     }
 
     private XdsConnection connection() {
