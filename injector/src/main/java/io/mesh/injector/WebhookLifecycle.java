@@ -2,6 +2,8 @@ package io.mesh.injector;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.vertx.VertxHttpClientFactory;
 import io.mesh.common.mode.MeshMode;
 import io.mesh.injector.inject.CurrentInjector;
 import io.mesh.injector.inject.InjectHandler;
@@ -25,7 +27,6 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import jakarta.annotation.Priority;
 import jakarta.enterprise.event.Observes;
-import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Singleton;
 import jakarta.interceptor.Interceptor;
 import java.time.Clock;
@@ -55,7 +56,6 @@ public class WebhookLifecycle {
     private final MeshMode mode;
     private final Vertx vertx;
     private final InjectionMetrics metrics;
-    private final Instance<KubernetesClient> kubernetes;
     private final ServingCertificateSource certificates;
     private final String httpHost;
     private final CurrentInjector injector;
@@ -67,13 +67,12 @@ public class WebhookLifecycle {
     private volatile CertificateRotation rotation;
 
     WebhookLifecycle(InjectorConfig config, MeshMode mode, Vertx vertx, InjectionMetrics metrics,
-            Instance<KubernetesClient> kubernetes, ServingCertificateSource certificates,
+            ServingCertificateSource certificates,
             @ConfigProperty(name = "quarkus.http.host") String httpHost) {
         this.config = config;
         this.mode = mode;
         this.vertx = vertx;
         this.metrics = metrics;
-        this.kubernetes = kubernetes;
         this.certificates = certificates;
         this.httpHost = httpHost;
         this.injector = new CurrentInjector(MeshSettings.from(config));
@@ -85,7 +84,10 @@ public class WebhookLifecycle {
         NamespaceLabels namespaces;
         CompletableFuture<Void> builtInChecked = CompletableFuture.completedFuture(null);
         if (mode == MeshMode.KUBERNETES) {
-            KubernetesClient client = kubernetes.get();
+            // Configured the usual way: in-cluster service account, kubeconfig, or kubernetes.* properties.
+            KubernetesClient client = new KubernetesClientBuilder()
+                    .withHttpClientFactory(new VertxHttpClientFactory(vertx)).build();
+            started.add(client);
             InjectorConfig.Kubernetes kube = config.kubernetes();
             // The built-in template until the ConfigMap (if any) is seen; checked while the certificate is made.
             builtInChecked = CompletableFuture.runAsync(this::useBuiltInTemplate).thenRun(() -> started.add(
@@ -128,8 +130,7 @@ public class WebhookLifecycle {
     }
 
     private void useBuiltInTemplate() {
-        InjectionTemplate builtIn = InjectionTemplate.builtIn();
-        injector.offer(builtIn.source(), builtIn.origin());
+        injector.useBuiltIn();
     }
 
     void stop(@Observes ShutdownEvent event) {

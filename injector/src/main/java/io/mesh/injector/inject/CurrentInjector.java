@@ -58,11 +58,25 @@ public final class CurrentInjector {
     }
 
     /** Validates and, if good, puts the template in use. @return whether it is now in use */
-    public synchronized boolean offer(String source, String origin) {
+    public boolean offer(String source, String origin) {
+        return offer(source, origin, true);
+    }
+
+    /**
+     * Puts the built-in template in use. It is tried on the sample pods like any other, but the result is
+     * not parsed with the Kubernetes model: that the built-in template makes valid Pods is checked by this
+     * module's tests (GoldenInjectionTest) at build time, and loading the model costs a second at start.
+     */
+    public boolean useBuiltIn() {
+        InjectionTemplate builtIn = InjectionTemplate.builtIn();
+        return offer(builtIn.source(), builtIn.origin(), false);
+    }
+
+    private synchronized boolean offer(String source, String origin, boolean parseWithModel) {
         SidecarInjector candidate;
         try {
             candidate = new SidecarInjector(InjectionTemplate.parse(source, origin), mesh);
-            check(candidate, origin);
+            check(candidate, origin, parseWithModel);
         } catch (TemplateRefused e) {
             return refuse(origin, e.getMessage());
         }
@@ -87,22 +101,26 @@ public final class CurrentInjector {
         return false;
     }
 
-    private static void check(SidecarInjector candidate, String origin) throws TemplateRefused {
+    private static void check(SidecarInjector candidate, String origin, boolean parseWithModel) throws TemplateRefused {
         for (ObjectNode sample : SAMPLES) {
             InjectionOutcome outcome = candidate.inject(sample, "default", Map.of(InjectionPolicy.NAMESPACE_LABEL, "enabled"));
             if (outcome.kind() != InjectionOutcome.Kind.INJECTED) {
                 throw new TemplateRefused(outcome.reason().startsWith("the injection template from ") ? outcome.reason()
                         : "the injection template from " + origin + " cannot inject a sample pod: " + outcome.reason());
             }
-            Pod pod;
+            JsonNode injected;
+            List<String> containers;
             try {
-                JsonNode injected = JsonPatch.apply(outcome.patch(), sample);
-                pod = Serialization.unmarshal(injected.toString(), Pod.class);
+                injected = JsonPatch.apply(outcome.patch(), sample);
+                containers = parseWithModel
+                        ? Serialization.unmarshal(injected.toString(), Pod.class).getSpec().getContainers().stream()
+                                .map(Container::getName).toList()
+                        : new PodView((ObjectNode) injected).names("containers");
             } catch (RuntimeException e) {
                 throw new TemplateRefused("the injection template from " + origin
                         + " does not produce a valid Pod: " + firstLine(e));
             }
-            if (pod.getSpec().getContainers().stream().map(Container::getName).noneMatch(InjectionPolicy.PROXY_CONTAINER::equals)) {
+            if (!containers.contains(InjectionPolicy.PROXY_CONTAINER)) {
                 throw new TemplateRefused("the injection template from " + origin + " has no container named "
                         + InjectionPolicy.PROXY_CONTAINER);
             }

@@ -22,6 +22,22 @@ public record MeshSettings(
         String tokenAudience,
         String caRootConfigMap) {
 
+    public MeshSettings {
+        for (String[] quantity : new String[][] {{"cpu-request", cpuRequest}, {"memory-request", memoryRequest},
+                {"cpu-limit", cpuLimit}, {"memory-limit", memoryLimit}}) {
+            if (!PodOverrides.isQuantity(quantity[1])) {
+                throw new IllegalArgumentException("mesh.injector.proxy." + quantity[0] + ": '" + quantity[1]
+                        + "' is not a resource quantity (e.g. 100m, 0.5, 128Mi)");
+            }
+        }
+        if (proxyImage.isBlank()) {
+            throw new IllegalArgumentException("mesh.injector.proxy.image is empty");
+        }
+        if (proxyUid <= 0) {
+            throw new IllegalArgumentException("mesh.injector.proxy.uid must be a non-root uid, not " + proxyUid);
+        }
+    }
+
     public static MeshSettings from(InjectorConfig config) {
         InjectorConfig.Proxy proxy = config.proxy();
         InjectorConfig.Mesh mesh = config.mesh();

@@ -78,6 +78,10 @@ record PodOverrides(
                 !"false".equalsIgnoreCase(a.getOrDefault(REWRITE_PROBES, "true").trim()));
     }
 
+    static boolean isQuantity(String value) {
+        return QUANTITY.matcher(value).matches();
+    }
+
     private static String quantity(Map<String, String> annotations, String key, String fallback) {
         String value = annotations.get(key);
         if (value == null) {

@@ -5,7 +5,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.mesh.injector.inject.CurrentInjector;
-import io.mesh.injector.template.InjectionTemplate;
 import java.util.Map;
 import org.jboss.logging.Logger;
 
@@ -42,8 +41,7 @@ public final class ConfigMapTemplateWatcher implements AutoCloseable {
             @Override
             public void onDelete(ConfigMap configMap, boolean finalStateUnknown) {
                 LOG.infof("%s was deleted; using the built-in template", origin);
-                InjectionTemplate builtIn = InjectionTemplate.builtIn();
-                injector.offer(builtIn.source(), builtIn.origin());
+                injector.useBuiltIn();
             }
 
             private void offer(ConfigMap configMap) {
