@@ -45,7 +45,7 @@ public final class PilotRuntime implements AutoCloseable {
     private final Settings settings;
     private final ConfigStore store;
     private final ServiceSource kubernetes;
-    private io.mesh.pilot.model.CredentialSource credentials;
+    private volatile io.mesh.pilot.model.CredentialSource credentials;
     private final PushWatcher watcher;
     private final PushDebouncer debouncer;
     private final XdsMetrics metrics;
@@ -80,7 +80,7 @@ public final class PilotRuntime implements AutoCloseable {
                 : new io.mesh.pilot.registry.LocalCredentials(settings.credentialsDir());
     }
 
-    /** Kubernetes mode: gateway certificates come from Secrets instead of a folder. Call before start(). */
+    /** Kubernetes mode: gateway certificates come from Secrets instead of a folder; used from the next snapshot. */
     public PilotRuntime withCredentials(io.mesh.pilot.model.CredentialSource source) {
         this.credentials = source;
         return this;

@@ -49,6 +49,7 @@ class KubernetesModeTest {
         kubectl("apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n", "apply", "-f", "-");
         registry = new KubernetesRegistry(client);
         harness = new PilotHarness(null, registry, registry::recordRejection);
+        harness.pilot.withCredentials(registry);
         registry.start(harness.pilot.store(), harness.pilot::configChanged, harness.pilot::endpointsChanged);
     }
 
@@ -163,6 +164,40 @@ class KubernetesModeTest {
         kubectl(null, "delete", "endpointslice", "-n", "demo", "backend-backend-a");
         await().atMost(Duration.ofSeconds(5)).until(() -> WhoAmIBackend.count(channel, 40)
                 .equals(Map.of("backend-b", 40)));
+    }
+
+    @Test
+    void gatewayCertificateComesFromATlsSecretOverSds() throws Exception {
+        java.util.Base64.Encoder b64 = java.util.Base64.getEncoder();
+        kubectl("""
+                apiVersion: v1
+                kind: Namespace
+                metadata: {name: istio-system}
+                ---
+                apiVersion: v1
+                kind: Secret
+                metadata: {name: shop-cert, namespace: istio-system}
+                type: kubernetes.io/tls
+                data:
+                  tls.crt: %s
+                  tls.key: %s
+                """.formatted(b64.encodeToString("CERT-PEM".getBytes()), b64.encodeToString("KEY-PEM".getBytes()))
+                + "---\n" + Files.readString(Path.of("src/test/resources/generator/gateway.yaml")), "apply", "-f", "-");
+        await().atMost(Duration.ofSeconds(10)).until(() -> harness.pilot.snapshot().credentials()
+                .containsKey("shop-cert") && !harness.pilot.snapshot().gateways().isEmpty());
+        com.google.protobuf.Struct labels = com.google.protobuf.Struct.newBuilder().putFields("istio",
+                com.google.protobuf.Value.newBuilder().setStringValue("ingressgateway").build()).build();
+        try (io.mesh.pilot.testing.RawAdsClient router = new io.mesh.pilot.testing.RawAdsClient(
+                harness.pilot.xdsPort(), "router~10.0.9.9~ingress-1.istio-system~istio-system.svc.cluster.local",
+                null)) {
+            router.openSotwWithLabels(labels);
+            router.request(io.envoyproxy.controlplane.cache.Resources.V3.SECRET_TYPE_URL,
+                    List.of("kubernetes://shop-cert"), "", "", null);
+            var r = router.next(Duration.ofSeconds(5));
+            assertEquals(1, r.getResourcesCount());
+            var secret = r.getResources(0).unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.class);
+            assertEquals("KEY-PEM", secret.getTlsCertificate().getPrivateKey().getInlineBytes().toStringUtf8());
+        }
     }
 
     @Test
