@@ -82,17 +82,22 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
     }
 
     public void start(ConfigStore store, Consumer<String> configChanged, Consumer<Set<String>> endpointsChanged) {
-        services = client.services().inAnyNamespace().inform(handler(s -> configChanged.accept("service")));
-        slices = client.discovery().v1().endpointSlices().inAnyNamespace().inform(handler(s -> {
+        // Every informer exists before any starts: a handler firing during the first sync triggers a push,
+        // and the push reads all of them.
+        services = client.services().inAnyNamespace().runnableInformer(0);
+        services.addEventHandler(handler(s -> configChanged.accept("service")));
+        slices = client.discovery().v1().endpointSlices().inAnyNamespace().runnableInformer(0);
+        slices.addEventHandler(handler(s -> {
             String svc = s.getMetadata().getLabels() == null ? null
                     : s.getMetadata().getLabels().get(SERVICE_NAME_LABEL);
             if (svc != null) {
                 endpointsChanged.accept(Set.of(svc + "." + s.getMetadata().getNamespace() + "." + Hosts.DOMAIN_SUFFIX));
             }
         }));
-        pods = client.pods().inAnyNamespace().inform(handler(p -> endpointsChanged.accept(Set.of())));
-        secrets = client.secrets().inNamespace(credentialsNamespace)
-                .inform(handler(s -> configChanged.accept("secret")));
+        pods = client.pods().inAnyNamespace().runnableInformer(0);
+        pods.addEventHandler(handler(p -> endpointsChanged.accept(Set.of())));
+        secrets = client.secrets().inNamespace(credentialsNamespace).runnableInformer(0);
+        secrets.addEventHandler(handler(s -> configChanged.accept("secret")));
         informers.add(secrets);
         informers.add(services);
         informers.add(slices);
@@ -100,8 +105,9 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
         for (Kind kind : Kind.values()) {
             ResourceDefinitionContext ctx = new ResourceDefinitionContext.Builder().withGroup(kind.group)
                     .withVersion("v1").withKind(kind.kindName).withPlural(kind.plural).withNamespaced(true).build();
-            informers.add(client.genericKubernetesResources(ctx).inAnyNamespace().inform(
-                    new ResourceEventHandler<GenericKubernetesResource>() {
+            SharedIndexInformer<GenericKubernetesResource> informer = client.genericKubernetesResources(ctx)
+                    .inAnyNamespace().runnableInformer(0);
+            informer.addEventHandler(new ResourceEventHandler<GenericKubernetesResource>() {
                         @Override
                         public void onAdd(GenericKubernetesResource obj) {
                             if (store.upsert(raw(obj))) {
@@ -121,8 +127,14 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
                                 configChanged.accept("config");
                             }
                         }
-                    }));
+                    });
+            informers.add(informer);
         }
+        List<java.util.concurrent.CompletableFuture<Void>> synced = new ArrayList<>();
+        for (SharedIndexInformer<?> informer : informers) {
+            synced.add(informer.start().toCompletableFuture());
+        }
+        java.util.concurrent.CompletableFuture.allOf(synced.toArray(java.util.concurrent.CompletableFuture[]::new)).join();
         LOG.infof("watching Kubernetes: Services, EndpointSlices, Pods and %d Istio kinds", Kind.values().length);
     }
 
