@@ -1,7 +1,7 @@
 package io.mesh.pilot.generator;
 
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
-import io.mesh.pilot.config.DestinationRule;
+import io.mesh.config.DestinationRule;
 import io.mesh.pilot.model.MeshSnapshot;
 import io.mesh.pilot.model.ProxyInfo;
 import io.mesh.pilot.model.ServiceModel;

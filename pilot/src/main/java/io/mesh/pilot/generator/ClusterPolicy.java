@@ -9,7 +9,7 @@ import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
-import io.mesh.pilot.config.DestinationRule;
+import io.mesh.config.DestinationRule;
 
 /**
  * DestinationRule traffic policy -> cluster settings: load balancer, connection pool (circuit breakers), outlier

@@ -1,7 +1,7 @@
 package io.mesh.pilot.generator;
 
-import io.mesh.pilot.config.Gateway;
-import io.mesh.pilot.config.VirtualService;
+import io.mesh.config.Gateway;
+import io.mesh.config.VirtualService;
 import io.mesh.pilot.model.MeshSnapshot;
 import io.mesh.pilot.model.ProxyInfo;
 import java.util.ArrayList;

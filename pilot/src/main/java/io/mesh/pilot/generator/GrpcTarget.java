@@ -1,6 +1,6 @@
 package io.mesh.pilot.generator;
 
-import io.mesh.pilot.config.Hosts;
+import io.mesh.config.Hosts;
 import io.mesh.pilot.model.MeshSnapshot;
 import io.mesh.pilot.model.ServiceModel;
 

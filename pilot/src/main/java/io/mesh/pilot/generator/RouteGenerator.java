@@ -2,9 +2,9 @@ package io.mesh.pilot.generator;
 
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
-import io.mesh.pilot.config.Gateway;
-import io.mesh.pilot.config.Hosts;
-import io.mesh.pilot.config.VirtualService;
+import io.mesh.config.Gateway;
+import io.mesh.config.Hosts;
+import io.mesh.config.VirtualService;
 import io.mesh.pilot.model.MeshSnapshot;
 import io.mesh.pilot.model.ProxyInfo;
 import io.mesh.pilot.model.ServiceModel;

@@ -5,8 +5,8 @@ import io.envoyproxy.envoy.config.route.v3.QueryParameterMatcher;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
-import io.mesh.pilot.config.StringMatch;
-import io.mesh.pilot.config.VirtualService;
+import io.mesh.config.StringMatch;
+import io.mesh.config.VirtualService;
 
 /** Translates an Istio HTTPMatchRequest into an Envoy RouteMatch. */
 final class RouteMatches {

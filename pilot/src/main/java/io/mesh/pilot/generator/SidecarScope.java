@@ -1,6 +1,6 @@
 package io.mesh.pilot.generator;
 
-import io.mesh.pilot.config.PolicyConfig;
+import io.mesh.config.PolicyConfig;
 import io.mesh.pilot.model.MeshSnapshot;
 import io.mesh.pilot.model.ProxyInfo;
 import io.mesh.pilot.model.ServiceModel;

@@ -4,7 +4,7 @@ import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
-import io.mesh.pilot.config.VirtualService;
+import io.mesh.config.VirtualService;
 import io.mesh.pilot.model.MeshSnapshot;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;

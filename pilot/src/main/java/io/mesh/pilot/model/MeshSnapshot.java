@@ -1,9 +1,9 @@
 package io.mesh.pilot.model;
 
-import io.mesh.pilot.config.DestinationRule;
-import io.mesh.pilot.config.Gateway;
-import io.mesh.pilot.config.PolicyConfig;
-import io.mesh.pilot.config.VirtualService;
+import io.mesh.config.DestinationRule;
+import io.mesh.config.Gateway;
+import io.mesh.config.PolicyConfig;
+import io.mesh.config.VirtualService;
 import java.util.List;
 import java.util.Map;
 

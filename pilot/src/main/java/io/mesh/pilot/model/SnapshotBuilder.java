@@ -1,12 +1,12 @@
 package io.mesh.pilot.model;
 
-import io.mesh.pilot.config.ConfigKey;
-import io.mesh.pilot.config.DestinationRule;
-import io.mesh.pilot.config.Gateway;
-import io.mesh.pilot.config.Hosts;
-import io.mesh.pilot.config.PolicyConfig;
-import io.mesh.pilot.config.ServiceEntry;
-import io.mesh.pilot.config.VirtualService;
+import io.mesh.config.ConfigKey;
+import io.mesh.config.DestinationRule;
+import io.mesh.config.Gateway;
+import io.mesh.config.Hosts;
+import io.mesh.config.PolicyConfig;
+import io.mesh.config.ServiceEntry;
+import io.mesh.config.VirtualService;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;

@@ -1,8 +1,8 @@
 package io.mesh.pilot.registry;
 
-import io.mesh.pilot.config.ConfigKey;
-import io.mesh.pilot.config.ConfigValidator;
-import io.mesh.pilot.config.RawResource;
+import io.mesh.config.ConfigKey;
+import io.mesh.config.ConfigValidator;
+import io.mesh.config.RawResource;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;

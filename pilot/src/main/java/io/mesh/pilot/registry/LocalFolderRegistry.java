@@ -1,7 +1,7 @@
 package io.mesh.pilot.registry;
 
-import io.mesh.pilot.config.RawResource;
-import io.mesh.pilot.config.YamlDocuments;
+import io.mesh.config.RawResource;
+import io.mesh.config.YamlDocuments;
 import java.io.IOException;
 import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.FileSystems;

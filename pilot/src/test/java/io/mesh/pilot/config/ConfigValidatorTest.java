@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.mesh.config.ConfigValidator;
+import io.mesh.config.RawResource;
+import io.mesh.config.YamlDocuments;
 import io.mesh.pilot.testing.MeshFixtures;
 import java.io.IOException;
 import java.nio.file.Files;

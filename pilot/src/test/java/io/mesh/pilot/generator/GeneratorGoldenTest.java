@@ -8,9 +8,9 @@ import com.google.protobuf.TextFormat;
 import com.google.protobuf.Value;
 import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.envoy.config.core.v3.Node;
-import io.mesh.pilot.config.ConfigValidator;
-import io.mesh.pilot.config.RawResource;
-import io.mesh.pilot.config.YamlDocuments;
+import io.mesh.config.ConfigValidator;
+import io.mesh.config.RawResource;
+import io.mesh.config.YamlDocuments;
 import io.mesh.pilot.model.MeshSnapshot;
 import io.mesh.pilot.model.ProxyInfo;
 import io.mesh.pilot.model.ServiceSource;
@@ -82,7 +82,7 @@ class GeneratorGoldenTest {
     }
 
     static MeshSnapshot snapshot(Path file) throws IOException {
-        Map<io.mesh.pilot.config.ConfigKey, Object> config = new TreeMap<>();
+        Map<io.mesh.config.ConfigKey, Object> config = new TreeMap<>();
         for (RawResource raw : YamlDocuments.parse(Files.readString(file), file.toString()).resources()) {
             ConfigValidator.Result r = ConfigValidator.validate(raw);
             assertEquals(List.of(), r.errors(), raw.key().toString());

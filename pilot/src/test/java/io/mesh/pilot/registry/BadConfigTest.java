@@ -4,7 +4,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.mesh.pilot.config.VirtualService;
+import io.mesh.config.VirtualService;
 import io.mesh.pilot.testing.MeshFixtures;
 import io.mesh.pilot.testing.PilotHarness;
 import java.nio.file.Path;

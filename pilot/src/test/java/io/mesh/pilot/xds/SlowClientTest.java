@@ -13,9 +13,9 @@ import io.envoyproxy.controlplane.cache.XdsRequest;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
-import io.mesh.pilot.config.ConfigValidator;
-import io.mesh.pilot.config.RawResource;
-import io.mesh.pilot.config.YamlDocuments;
+import io.mesh.config.ConfigValidator;
+import io.mesh.config.RawResource;
+import io.mesh.config.YamlDocuments;
 import io.mesh.pilot.generator.Generator;
 import io.mesh.pilot.model.MeshSnapshot;
 import io.mesh.pilot.model.PushRequest;
@@ -59,7 +59,7 @@ class SlowClientTest {
     }
 
     static MeshSnapshot snapshot(long version, int weight) {
-        Map<io.mesh.pilot.config.ConfigKey, Object> config = new TreeMap<>();
+        Map<io.mesh.config.ConfigKey, Object> config = new TreeMap<>();
         String yaml = MeshFixtures.serviceEntry("web", "", 9001) + "---\n" + MeshFixtures.serviceEntry("backend", "", 9002)
                 + "---\n" + MeshFixtures.canary(weight, 100 - weight);
         for (RawResource raw : YamlDocuments.parse(yaml, "t").resources()) {

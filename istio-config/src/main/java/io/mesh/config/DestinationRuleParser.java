@@ -1,11 +1,11 @@
-package io.mesh.pilot.config;
+package io.mesh.config;
 
-import io.mesh.pilot.config.DestinationRule.ConnectionPool;
-import io.mesh.pilot.config.DestinationRule.LoadBalancer;
-import io.mesh.pilot.config.DestinationRule.OutlierDetection;
-import io.mesh.pilot.config.DestinationRule.Subset;
-import io.mesh.pilot.config.DestinationRule.Tls;
-import io.mesh.pilot.config.DestinationRule.TrafficPolicy;
+import io.mesh.config.DestinationRule.ConnectionPool;
+import io.mesh.config.DestinationRule.LoadBalancer;
+import io.mesh.config.DestinationRule.OutlierDetection;
+import io.mesh.config.DestinationRule.Subset;
+import io.mesh.config.DestinationRule.Tls;
+import io.mesh.config.DestinationRule.TrafficPolicy;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;

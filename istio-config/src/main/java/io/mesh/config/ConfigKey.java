@@ -1,4 +1,4 @@
-package io.mesh.pilot.config;
+package io.mesh.config;
 
 /** Identifies one Istio resource: its kind, namespace and name. */
 public record ConfigKey(String kind, String namespace, String name) implements Comparable<ConfigKey> {

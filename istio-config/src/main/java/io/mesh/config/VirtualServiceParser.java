@@ -1,10 +1,10 @@
-package io.mesh.pilot.config;
+package io.mesh.config;
 
-import io.mesh.pilot.config.VirtualService.Destination;
-import io.mesh.pilot.config.VirtualService.Headers;
-import io.mesh.pilot.config.VirtualService.HttpRoute;
-import io.mesh.pilot.config.VirtualService.Match;
-import io.mesh.pilot.config.VirtualService.RouteDestination;
+import io.mesh.config.VirtualService.Destination;
+import io.mesh.config.VirtualService.Headers;
+import io.mesh.config.VirtualService.HttpRoute;
+import io.mesh.config.VirtualService.Match;
+import io.mesh.config.VirtualService.RouteDestination;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.mesh.pilot.config;
+package io.mesh.config;
 
 import java.util.ArrayList;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.mesh.pilot.config;
+package io.mesh.config;
 
 /** Istio's StringMatch: exactly one of exact, prefix or regex (RE2 syntax; checked with java.util.regex). */
 public record StringMatch(Type type, String value) {

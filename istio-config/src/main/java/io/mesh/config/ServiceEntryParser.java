@@ -1,7 +1,7 @@
-package io.mesh.pilot.config;
+package io.mesh.config;
 
-import io.mesh.pilot.config.ServiceEntry.Port;
-import io.mesh.pilot.config.ServiceEntry.WorkloadSpec;
+import io.mesh.config.ServiceEntry.Port;
+import io.mesh.config.ServiceEntry.WorkloadSpec;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
