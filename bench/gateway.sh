@@ -44,13 +44,21 @@ grep -o "native transport [a-z]*" "$WORK/gateway.log" | head -1
 RESULTS=$WORK/results BENCH_DIR=$WORK/harness bash "$HERE/gateway-harness/proxy-bench.sh" gateway=http://127.0.0.1:18083/ | tee "$WORK/bench.out"
 SUMMARY=$WORK/results/summary.txt
 RSS=$(awk '/VmRSS/{printf "%.0f", $2/1024}' "/proc/$GW/status")
+# The harness has stopped its servers; the h2load run needs the backend again.
+mkdir -p "$WORK/h2/backend-tmp"; sed "s#@RUN@#$WORK/h2#g" "$HERE/gateway-harness/conf/backend.conf" > "$WORK/h2/backend.conf"
+nginx -p "$WORK/h2" -e "$WORK/h2/error.log" -c "$WORK/h2/backend.conf" -g 'daemon off;' & BACKEND=$!
+for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:18080/ && break; sleep 0.1; done
 H2=$(h2load -c "${CONNS:-64}" -m 10 -D 10 http://127.0.0.1:18083/ 2>&1 | grep -E "^finished in|^requests:|^status codes:" | tr '\n' ' ')
-
-# summary columns once the [min-max] ranges are dropped: target req/s p50 p99 ratio errs cpu other
-val() { sed 's/\[[^]]*\]//g' "$SUMMARY" | awk -v t="$1" -v c="$2" '$1==t{print $c}'; }
-RPS_G=$(val gateway 2); RPS_N=$(val nginx 2); P99_G=$(val gateway 4); P99_N=$(val nginx 4); CPU_G=$(val gateway 7); CPU_N=$(val nginx 7)
-LINE=$(awk -v rg="$RPS_G" -v rn="$RPS_N" -v pg="$P99_G" -v pn="$P99_N" -v cg="$CPU_G" -v cn="$CPU_N" -v rss="$RSS" \
-  'BEGIN{printf "gateway rps_ratio=%.2f p99_ratio=%.2f cpu_per_req_ratio=%.2f rss_mb=%d", rg/rn, pg/pn, cg/cn, rss}')
+kill "$BACKEND"; wait "$BACKEND" 2>/dev/null || true
+# Ratios per round (gateway over nginx of the same round, as the harness's ratio column), then the median
+# over rounds: interleaving cancels part of the noise from other processes, medians of absolutes do not.
+LINE=$(awk -v rss="$RSS" 'NR > 1 { rps[$1, $2] = $3; p99[$1, $2] = $5; cpu[$1, $2] = $7; r[$1] = 1 }
+  function med(a, n,   i, j, t) { for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+  END { n = 0; for (k in r) { if (rps[k, "nginx"] > 0 && rps[k, "gateway"] > 0) { n++; a[n] = rps[k, "gateway"] / rps[k, "nginx"];
+      b[n] = p99[k, "gateway"] / p99[k, "nginx"]; c[n] = cpu[k, "gateway"] / cpu[k, "nginx"] } }
+    printf "gateway rps_ratio=%.2f p99_ratio=%.2f cpu_per_req_ratio=%.2f rss_mb=%d", med(a, n), med(b, n), med(c, n), rss }' \
+  "$WORK/results/runs.tsv")
 OUT=$ROOT/bench/results/gateway.md
 mkdir -p "$(dirname "$OUT")"
 {
@@ -59,9 +67,12 @@ mkdir -p "$(dirname "$OUT")"
   echo "Run: \`bench/gateway.sh\` on $(date -Is), $(nproc) CPUs, $(uname -r). Gateway: packaged Quarkus app, $EVENT_LOOPS event loop(s),"
   echo "JAVA_OPTS=\`$JAVA_OPTS\`, $(grep -o 'native transport [a-z]*' "$WORK/gateway.log" | head -1)."
   echo "wrk -c${CONNS:-64} -t1, ${ROUNDS:-3} interleaved rounds of ${DURATION:-10s}; medians, [min-max]; ratio = req/s over nginx's of the same round."
+  echo "The summary line's ratios are per-round gateway/nginx ratios (req/s, p99, CPU per request), median over rounds."
   echo
   echo '```'
   cat "$SUMMARY"
+  echo
+  cat "$WORK/results/runs.tsv"
   echo '```'
   echo
   echo "HTTP/2 (h2c, prior knowledge) through the gateway: \`h2load -c${CONNS:-64} -m10 -D10\`: $H2"

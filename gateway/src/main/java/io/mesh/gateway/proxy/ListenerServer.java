@@ -81,6 +81,8 @@ final class ListenerServer {
                 .setIdleTimeout((int) limits.idleTimeout().toMillis()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
                 .setHandle100ContinueAutomatically(true).setCompressionSupported(false).setDecompressionSupported(false)
                 .setHttp2ClearTextEnabled(true)
+                // The gateway makes its own span per request; Quarkus's Vert.x tracer would add a second one.
+                .setTracingPolicy(io.vertx.core.tracing.TracingPolicy.IGNORE)
                 .setInitialSettings(new Http2Settings().setMaxHeaderListSize(limits.maxHeaderBytes())
                         .setMaxConcurrentStreams(1000));
         if (tls != null) {

@@ -289,7 +289,8 @@ public final class Upstream {
                 .setKeepAliveTimeout((int) Math.max(1, spec.idleTimeoutMs() / 1000))
                 .setTcpNoDelay(true)
                 .setDecompressionSupported(false)
-                .setTryUseCompression(false);
+                .setTryUseCompression(false)
+                .setTracingPolicy(io.vertx.core.tracing.TracingPolicy.IGNORE);
         if (http2) {
             o.setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
                     .setHttp2MultiplexingLimit(Math.max(1, spec.breakers().maxRequests()));

@@ -116,36 +116,9 @@ class HostileInputTest {
      */
     @Test
     void tenThousandIdleConnectionsAreClosedWithoutHurtingOthers() throws Exception {
-        String script = String.join("\n",
-                "import socket, select, time, resource",
-                "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)",
-                "resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))",
-                "socks = []",
-                "for i in range(10000):",
-                "    s = socket.create_connection(('127.0.0.1', " + port + "))",
-                "    s.setblocking(False)",
-                "    socks.append(s)",
-                "opened = len(socks)",
-                "byfd = {s.fileno(): s for s in socks}",
-                "p = select.poll()",
-                "for fd in byfd: p.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)",
-                "closed = 0",
-                "deadline = time.time() + 30",
-                "while byfd and time.time() < deadline:",
-                "    for fd, ev in p.poll(500):",
-                "        s = byfd.get(fd)",
-                "        if s is None: continue",
-                "        try:",
-                "            d = s.recv(1)",
-                "        except OSError:",
-                "            d = b''",
-                "        if not d:",
-                "            closed += 1",
-                "            p.unregister(fd)",
-                "            del byfd[fd]",
-                "            s.close()",
-                "print(opened, closed)");
-        String out = Run.run(List.of("python3", "-c", script), null).trim();
+        String javaBin = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        String source = java.nio.file.Path.of(HostileInputTest.class.getResource("/IdleConnections.java").toURI()).toString();
+        String out = Run.run(List.of(javaBin, source, Integer.toString(port), "10000"), null).trim();
         assertEquals("10000 10000", out);
         assertTrue(gw.gateway.dataPlane().openConnections() <= MAX_CONNECTIONS);
     }
