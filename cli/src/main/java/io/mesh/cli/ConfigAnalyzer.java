@@ -1,0 +1,162 @@
+package io.mesh.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.mesh.config.ConfigValidator;
+import io.mesh.config.DestinationRule;
+import io.mesh.config.Hosts;
+import io.mesh.config.RawResource;
+import io.mesh.config.ServiceEntry;
+import io.mesh.config.VirtualService;
+import io.mesh.config.YamlDocuments;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Analyzes Istio YAML offline with pilot's own validation (istio-config): each resource on its own, then
+ * across the files given: a destination host that no ServiceEntry or Service defines (a warning, as pilot
+ * treats it) and a subset that no DestinationRule for the host defines (an error). Each finding carries its
+ * file:line and the Istio field path.
+ */
+final class ConfigAnalyzer {
+
+    /** One finding. */
+    record Finding(String file, int line, String severity, String resource, String message) {
+        boolean error() {
+            return "error".equals(severity);
+        }
+    }
+
+    private record Document(Path file, RawResource raw, YamlLines lines) {
+    }
+
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+    private final List<Finding> findings = new ArrayList<>();
+    private final List<Document> istio = new ArrayList<>();
+    private final Set<String> knownHosts = new HashSet<>();
+
+    List<Finding> analyze(List<Path> files) throws IOException {
+        for (Path file : files) {
+            read(file);
+        }
+        Map<String, Set<String>> subsets = new HashMap<>();
+        List<Document> valid = new ArrayList<>();
+        for (Document doc : istio) {
+            ConfigValidator.Result result = ConfigValidator.validate(doc.raw());
+            result.errors().forEach(e -> report(doc, "error", e));
+            result.warnings().forEach(w -> report(doc, "warning", w));
+            if (result.valid()) {
+                valid.add(doc);
+                if (result.model() instanceof ServiceEntry se) {
+                    se.hosts().forEach(h -> knownHosts.add(Hosts.resolve(h, se.namespace())));
+                }
+                if (result.model() instanceof DestinationRule dr) {
+                    Set<String> names = subsets.computeIfAbsent(Hosts.resolve(dr.host(), dr.namespace()), h -> new HashSet<>());
+                    dr.subsets().forEach(s -> names.add(s.name()));
+                }
+            }
+        }
+        for (Document doc : valid) {
+            if (ConfigValidator.validate(doc.raw()).model() instanceof VirtualService vs) {
+                crossCheck(doc, vs, subsets);
+            }
+        }
+        return List.copyOf(findings);
+    }
+
+    private void crossCheck(Document doc, VirtualService vs, Map<String, Set<String>> subsets) {
+        for (int i = 0; i < vs.http().size(); i++) {
+            List<VirtualService.RouteDestination> route = vs.http().get(i).route();
+            for (int j = 0; j < route.size(); j++) {
+                VirtualService.Destination destination = route.get(j).destination();
+                String path = "spec.http[" + i + "].route[" + j + "].destination";
+                String host = Hosts.resolve(destination.host(), vs.namespace());
+                if (!knownHosts.contains(host)) {
+                    report(doc, "warning", path + ".host: \"" + destination.host() + "\" is not a service in the analyzed files"
+                            + " (no ServiceEntry or Service for " + host + ")");
+                }
+                if (destination.subset() != null && !subsets.getOrDefault(host, Set.of()).contains(destination.subset())) {
+                    report(doc, "error", path + ".subset: \"" + destination.subset() + "\" is not defined by any DestinationRule for "
+                            + host);
+                }
+            }
+        }
+    }
+
+    /** Splits a file at its "---" lines, so each document keeps its own line numbers. */
+    private void read(Path file) throws IOException {
+        List<String> lines = Files.readAllLines(file);
+        int start = 0;
+        for (int i = 0; i <= lines.size(); i++) {
+            if (i == lines.size() || (lines.get(i).startsWith("---") && lines.get(i).strip().matches("---.*"))) {
+                if (i > start) {
+                    document(file, String.join("\n", lines.subList(start, i)), start);
+                }
+                start = i + 1;
+            }
+        }
+    }
+
+    private void document(Path file, String text, int offset) {
+        JsonNode node;
+        try {
+            node = YAML.readTree(text);
+        } catch (IOException e) {
+            int line = e instanceof com.fasterxml.jackson.core.JsonProcessingException p && p.getLocation() != null
+                    ? p.getLocation().getLineNr() + offset : offset + 1;
+            findings.add(new Finding(file.toString(), line, "error", "-", "invalid YAML: "
+                    + e.getMessage().lines().findFirst().orElse("")));
+            return;
+        }
+        if (node == null || !node.isObject() || !node.has("kind")) {
+            return;
+        }
+        String apiVersion = node.path("apiVersion").asText("");
+        String kind = node.path("kind").asText("");
+        // A document without a namespace gets its kustomization's, as kubectl apply -k would give it.
+        String namespace = node.path("metadata").path("namespace").asText(kustomizationNamespace(file.toAbsolutePath().getParent()));
+        if ("v1".equals(apiVersion) && "Service".equals(kind)) {
+            knownHosts.add(node.path("metadata").path("name").asText() + "." + namespace + "." + Hosts.DOMAIN_SUFFIX);
+            return;
+        }
+        if (!apiVersion.contains(".istio.io/")) {
+            return;
+        }
+        YamlLines lines = YamlLines.of(text, offset);
+        YamlDocuments.Parsed parsed = YamlDocuments.parse(text, file.toString());
+        parsed.errors().forEach(e -> findings.add(new Finding(file.toString(), lines.lineOf(""), "error", "-", e)));
+        parsed.resources().forEach(raw -> istio.add(new Document(file, new RawResource(raw.apiVersion(), raw.kind(),
+                raw.namespace().equals("default") ? namespace : raw.namespace(), raw.name(), raw.spec(), raw.origin()), lines)));
+    }
+
+    private final Map<Path, String> kustomizationNamespaces = new HashMap<>();
+
+    private String kustomizationNamespace(Path dir) {
+        return kustomizationNamespaces.computeIfAbsent(dir, d -> {
+            Path kustomization = d.resolve("kustomization.yaml");
+            try {
+                return Files.isRegularFile(kustomization) ? YAML.readTree(kustomization.toFile()).path("namespace").asText("default")
+                        : "default";
+            } catch (IOException e) {
+                return "default";
+            }
+        });
+    }
+
+    private void report(Document doc, String severity, String problem) {
+        int colon = problem.indexOf(": ");
+        String path = colon > 0 ? problem.substring(0, colon) : "";
+        RawResource raw = doc.raw();
+        findings.add(new Finding(doc.file().toString(), doc.lines().lineOf(path), severity,
+                raw.kind() + " " + raw.namespace() + "/" + raw.name(), problem));
+    }
+}
