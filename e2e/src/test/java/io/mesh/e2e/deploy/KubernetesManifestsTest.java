@@ -246,11 +246,14 @@ class KubernetesManifestsTest {
                 "[create, patch] /events"), rules(manifests.find(ClusterRole.class, "istio-pilot").orElseThrow().getRules()));
         assertEquals(Set.of("[get, list, watch] /secrets"),
                 rules(manifests.find(Role.class, "istio-pilot-gateway-credentials").orElseThrow().getRules()));
-        assertEquals(Set.of("[get, patch] admissionregistration.k8s.io/mutatingwebhookconfigurations=istio-sidecar-injector"),
+        assertEquals(Set.of("[get, list, watch, patch] admissionregistration.k8s.io/mutatingwebhookconfigurations=istio-sidecar-injector",
+                "[get, list, watch] /namespaces"),
                 rules(manifests.find(ClusterRole.class, "istio-sidecar-injector").orElseThrow().getRules()));
+        assertEquals(Set.of("[get, list, watch] /configmaps"),
+                rules(manifests.find(Role.class, "istio-sidecar-injector").orElseThrow().getRules()));
         // telemetry and the gateway need nothing from the API server.
         assertEquals(3, manifests.all(ClusterRole.class).size());
-        assertEquals(2, manifests.all(Role.class).size());
+        assertEquals(3, manifests.all(Role.class).size());
         assertFalse(manifests.find(ServiceAccount.class, "istio-telemetry-service-account").orElseThrow().getAutomountServiceAccountToken());
     }
 
