@@ -101,7 +101,8 @@ public final class DataPlane {
         ActiveConfig prev = active.get();
         Map<String, Upstream> ups = new HashMap<>();
         List<Upstream> retired = new ArrayList<>();
-        for (ClusterSpec spec : snap.clusters().values()) {
+        for (ClusterSpec declared : snap.clusters().values()) {
+            ClusterSpec spec = withSecrets(declared, snap);
             Upstream old = prev.upstreams().get(spec.name());
             Upstream u = old != null && old.spec().sameTransport(spec) && Objects.equals(old.spec().edsName(), spec.edsName())
                     ? old : new Upstream(vertx, spec);
@@ -133,6 +134,24 @@ public final class DataPlane {
                 LOG.infof("gateway ready: %d listeners %s, %d clusters", snap.listeners().size(), boundPorts(), ups.size());
             }
         });
+    }
+
+    /**
+     * A cluster whose TLS names SDS secrets gets them inlined; while one is missing (or it is a workload
+     * identity secret, which needs citadel's certificate client), the cluster is marked unavailable and its
+     * tries fail at once with 503 UF instead of connecting without the required credentials.
+     */
+    private static ClusterSpec withSecrets(ClusterSpec c, GatewaySnapshot snap) {
+        if (c.tls() == null || (c.tls().certSecret() == null && c.tls().caSecret() == null)) {
+            return c;
+        }
+        var resolved = c.tls().resolve(snap.secrets());
+        if (resolved == null) {
+            resolved = new io.mesh.gateway.upstream.UpstreamTls(c.tls().sni(), null, null, null,
+                    c.tls().subjectAltNames(), null, null, true);
+        }
+        return new ClusterSpec(c.name(), c.lbPolicy(), c.connectTimeoutMs(), c.idleTimeoutMs(), c.protocol(), c.breakers(),
+                c.outlier(), resolved, c.edsName(), c.staticEndpoints(), c.ringSize());
     }
 
     private Future<Void> reconcileListeners(GatewaySnapshot prevSnap, GatewaySnapshot snap) {

@@ -109,6 +109,10 @@ final class UpstreamCall {
         if (done || ex.finished()) {
             return;
         }
+        if (upstream.spec().tls() != null && upstream.spec().tls().unavailable()) {
+            fail(503, ResponseFlag.UF, "upstream connect error: TLS credentials for the cluster are not available\n");
+            return;
+        }
         EndpointState ep = upstream.pick(hash, endpoint);
         if (ep == null) {
             fail(503, ResponseFlag.UH, "no healthy upstream\n");

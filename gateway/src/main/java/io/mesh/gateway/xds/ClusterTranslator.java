@@ -110,13 +110,24 @@ public final class ClusterTranslator {
 
     private static UpstreamTls upstreamTls(UpstreamTlsContext ctx, String where) throws ConfigRejected {
         var common = ctx.getCommonTlsContext();
-        if (common.getTlsCertificateSdsSecretConfigsCount() > 0 || common.hasValidationContextSdsSecretConfig()
-                || common.hasCombinedValidationContext()) {
-            throw new ConfigRejected(where + ": upstream TLS from SDS (ISTIO_MUTUAL) is not supported yet; "
-                    + "use inline certificates");
+        String certSecret = null;
+        String caSecret = null;
+        if (common.getTlsCertificateSdsSecretConfigsCount() > 1) {
+            throw new ConfigRejected(where + ": more than one client certificate");
         }
-        String ca = common.hasValidationContext() && common.getValidationContext().hasTrustedCa()
-                ? data(common.getValidationContext().getTrustedCa()) : null;
+        if (common.getTlsCertificateSdsSecretConfigsCount() == 1) {
+            certSecret = common.getTlsCertificateSdsSecretConfigs(0).getName();
+        }
+        var validation = common.hasValidationContext() ? common.getValidationContext()
+                : common.hasCombinedValidationContext() ? common.getCombinedValidationContext().getDefaultValidationContext()
+                : null;
+        if (common.hasValidationContextSdsSecretConfig()) {
+            caSecret = common.getValidationContextSdsSecretConfig().getName();
+        } else if (common.hasCombinedValidationContext()
+                && common.getCombinedValidationContext().hasValidationContextSdsSecretConfig()) {
+            caSecret = common.getCombinedValidationContext().getValidationContextSdsSecretConfig().getName();
+        }
+        String ca = validation != null && validation.hasTrustedCa() ? data(validation.getTrustedCa()) : null;
         String cert = null;
         String key = null;
         if (common.getTlsCertificatesCount() > 0) {
@@ -124,12 +135,15 @@ public final class ClusterTranslator {
             key = data(common.getTlsCertificates(0).getPrivateKey());
         }
         List<String> sans = new ArrayList<>();
-        if (common.hasValidationContext()) {
-            for (var m : common.getValidationContext().getMatchSubjectAltNamesList()) {
+        if (validation != null) {
+            for (var m : validation.getMatchSubjectAltNamesList()) {
                 sans.add(m.getExact());
             }
+            for (var m : validation.getMatchTypedSubjectAltNamesList()) {
+                sans.add(m.getMatcher().getExact());
+            }
         }
-        return new UpstreamTls(ctx.getSni().isEmpty() ? null : ctx.getSni(), ca, cert, key, List.copyOf(sans));
+        return new UpstreamTls(ctx.getSni().isEmpty() ? null : ctx.getSni(), ca, cert, key, List.copyOf(sans), certSecret, caSecret, false);
     }
 
     static String data(DataSource d) {

@@ -15,8 +15,16 @@ public final class SecretTranslator {
 
     public static TlsCertificate translate(Secret s) throws ConfigRejected {
         String where = "secret " + s.getName();
+        if (s.hasValidationContext()) {
+            String ca = s.getValidationContext().hasTrustedCa() ? ClusterTranslator.data(s.getValidationContext().getTrustedCa()) : null;
+            if (ca == null || !ca.contains("BEGIN CERTIFICATE")) {
+                throw new ConfigRejected(where + ": validation_context needs a PEM trusted_ca");
+            }
+            return new TlsCertificate(s.getName(), ca, null);
+        }
         if (!s.hasTlsCertificate()) {
-            throw new ConfigRejected(where + ": only tls_certificate secrets are supported, got " + s.getTypeCase());
+            throw new ConfigRejected(where + ": only tls_certificate and validation_context secrets are supported, got "
+                    + s.getTypeCase());
         }
         String cert = ClusterTranslator.data(s.getTlsCertificate().getCertificateChain());
         String key = ClusterTranslator.data(s.getTlsCertificate().getPrivateKey());

@@ -135,6 +135,7 @@ public final class XdsState {
             resubscribe(SDS, referencedSecrets(), out);
         } else if (type.equals(CDS)) {
             resubscribe(EDS, referencedEds(), out);
+            resubscribe(SDS, referencedSecrets(), out);
         }
         return new Outcome(out, snapshot(), null);
     }
@@ -175,6 +176,22 @@ public final class XdsState {
     }
 
     private Set<String> referencedSecrets() {
+        Set<String> names = listenerSecrets();
+        for (Object o : subs.get(CDS).accepted.values()) {
+            var tls = ((ClusterSpec) o).tls();
+            if (tls != null) {
+                for (String n : new String[] {tls.certSecret(), tls.caSecret()}) {
+                    if (n != null && !io.mesh.gateway.upstream.UpstreamTls.workloadSecret(n) && !base.secrets().containsKey(n)) {
+                        names.add(n);
+                    }
+                }
+            }
+        }
+        return names;
+    }
+
+    /** Listener certificates gate readiness; cluster secrets do not (a cluster without them answers 503 UF). */
+    private Set<String> listenerSecrets() {
         Set<String> names = new TreeSet<>();
         for (Object o : subs.get(LDS).accepted.values()) {
             for (FilterChainSpec c : ((ListenerSpec) o).chains()) {
@@ -213,7 +230,7 @@ public final class XdsState {
         boolean complete = subs.get(LDS).received && subs.get(CDS).received
                 && routes.keySet().containsAll(subs.get(RDS).names)
                 && endpoints.keySet().containsAll(subs.get(EDS).names)
-                && secrets.keySet().containsAll(subs.get(SDS).names);
+                && secrets.keySet().containsAll(listenerSecrets());
         return new GatewaySnapshot(Map.copyOf(listeners), Map.copyOf(routes), Map.copyOf(clusters), Map.copyOf(endpoints),
                 Map.copyOf(secrets), complete);
     }

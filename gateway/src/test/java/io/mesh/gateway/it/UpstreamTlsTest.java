@@ -58,13 +58,19 @@ class UpstreamTlsTest {
         pilot = new ControlPlane();
         port = FreePorts.next();
         pilot.set(List.of(tls("tls", server[0], null), tls("mtls", server[0], client), tls("wrong-ca", stranger[0], null),
-                        tls("no-client-cert", server[0], null)),
+                        tls("no-client-cert", server[0], null), sdsTls("sds-tls", "kubernetes://backend-cacert", null),
+                        sdsTls("istio-mutual", "ROOTCA", "default")),
                 List.of(Xds.endpoints("tls", tlsPort), Xds.endpoints("mtls", mtlsPort), Xds.endpoints("wrong-ca", tlsPort),
-                        Xds.endpoints("no-client-cert", mtlsPort)),
+                        Xds.endpoints("no-client-cert", mtlsPort), Xds.endpoints("sds-tls", tlsPort),
+                        Xds.endpoints("istio-mutual", mtlsPort)),
                 List.of(Xds.httpListener("http", port, "http.80")),
                 List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/tls", "tls"),
                         Xds.prefixTo("/mtls", "mtls"), Xds.prefixTo("/wrong-ca", "wrong-ca"),
-                        Xds.prefixTo("/no-client-cert", "no-client-cert")))), List.of());
+                        Xds.prefixTo("/no-client-cert", "no-client-cert"), Xds.prefixTo("/sds-tls", "sds-tls"),
+                        Xds.prefixTo("/istio-mutual", "istio-mutual")))),
+                List.of(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.newBuilder()
+                        .setName("kubernetes://backend-cacert").setValidationContext(CertificateValidationContext.newBuilder()
+                                .setTrustedCa(DataSource.newBuilder().setInlineString(server[0]))).build()));
         gw = TestGateway.withXds(pilot, Map.of());
         await().atMost(Duration.ofSeconds(20)).until(gw::ready);
     }
@@ -98,6 +104,20 @@ class UpstreamTlsTest {
                 .build();
     }
 
+    /** TLS whose CA (and client certificate) come from SDS by name, as pilot generates for DestinationRules. */
+    static Cluster sdsTls(String name, String caSecret, String certSecret) {
+        CommonTlsContext.Builder common = CommonTlsContext.newBuilder().setValidationContextSdsSecretConfig(
+                io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig.newBuilder().setName(caSecret)
+                        .setSdsConfig(Xds.ADS));
+        if (certSecret != null) {
+            common.addTlsCertificateSdsSecretConfigs(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig
+                    .newBuilder().setName(certSecret).setSdsConfig(Xds.ADS));
+        }
+        return Xds.edsCluster(name).toBuilder().setTransportSocket(TransportSocket.newBuilder().setName("envoy.transport_sockets.tls")
+                .setTypedConfig(Any.pack(UpstreamTlsContext.newBuilder().setSni("backend.local").setCommonTlsContext(common).build())))
+                .build();
+    }
+
     static String get(String path) throws Exception {
         return Run.run(List.of("curl", "-s", "-m", "10", "-w", " %{http_code}", "http://127.0.0.1:" + port + path), null);
     }
@@ -110,6 +130,17 @@ class UpstreamTlsTest {
     @Test
     void mutualTlsPresentsTheClientCertificate() throws Exception {
         assertEquals("mtls true 200", get("/mtls"));
+    }
+
+    @Test
+    void aCaFromAnSdsValidationContextSecretIsTrusted() throws Exception {
+        await().atMost(Duration.ofSeconds(10)).until(() -> get("/sds-tls").equals("tls true 200"));
+    }
+
+    @Test
+    void istioMutualWithoutAWorkloadCertificateIsAcceptedAndAnswers503() throws Exception {
+        assertEquals(true, pilot.nacks().isEmpty(), () -> "NACKs: " + pilot.nacks());
+        assertEquals(true, get("/istio-mutual").endsWith(" 503"));
     }
 
     @Test
