@@ -77,7 +77,7 @@ public record CaptureOptions(int proxyPort, int inboundPort, int proxyUid, int p
                 value = args.get(++i);
             }
             switch (flag) {
-                case "-p", "--envoy-port", "--proxy-port" -> proxyPort = port(flag, value);
+                case "-p", "--envoy-port", "--proxy-port", "--outbound-capture-port" -> proxyPort = port(flag, value);
                 case "-z", "--inbound-capture-port" -> inboundPort = port(flag, value);
                 case "-u", "--proxy-uid" -> uid = id(flag, value);
                 case "-g", "--proxy-gid" -> gid = id(flag, value);

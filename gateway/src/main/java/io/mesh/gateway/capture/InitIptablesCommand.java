@@ -72,7 +72,7 @@ public final class InitIptablesCommand {
     static String usage() {
         return """
                 usage: gateway init-iptables [--cleanup] [--dry-run] [flags]
-                  -p, --envoy-port PORT                 outbound capture port (15001)
+                  -p, --outbound-capture-port PORT      outbound capture port (15001)
                   -z, --inbound-capture-port PORT       inbound capture port (15006)
                   -u, --proxy-uid UID                   the proxy's uid, never captured (1337)
                   -g, --proxy-gid GID                   the proxy's gid, never captured (1337)

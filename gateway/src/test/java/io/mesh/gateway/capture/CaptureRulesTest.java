@@ -45,6 +45,21 @@ class CaptureRulesTest {
     }
 
     @Test
+    void theInjectorsInitContainerCommandLineParses() {
+        // injector/README.md: every flag always present, in --name=value form, an empty value meaning none.
+        CaptureOptions options = CaptureOptions.parse(List.of("--proxy-uid=1337", "--proxy-gid=1337",
+                "--outbound-capture-port=15001", "--inbound-capture-port=15006", "--include-outbound-ip-ranges=*",
+                "--exclude-outbound-ip-ranges=", "--include-inbound-ports=*", "--exclude-inbound-ports=15090,15021,15020,8081",
+                "--exclude-outbound-ports="));
+        assertEquals(15001, options.proxyPort());
+        assertEquals(15006, options.inboundPort());
+        assertEquals(List.of(CaptureOptions.ALL), options.includeOutboundCidrs());
+        assertEquals(List.of(), options.excludeOutboundCidrs());
+        assertEquals(List.of(15020, 15021, 15090, 8081), options.excludeInboundPorts());
+        assertEquals(List.of(), options.excludeOutboundPorts());
+    }
+
+    @Test
     void anEmptyInboundListCapturesNoInboundTraffic() {
         List<String> rules = rendered(CaptureRules.install(CaptureOptions.parse(List.of("-b", ""))));
         assertFalse(rules.contains("-A PREROUTING -p tcp -j ISTIO_INBOUND"), rules.toString());
