@@ -10,6 +10,10 @@ import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
 import io.vertx.core.net.PemKeyCertOptions;
 import io.vertx.core.net.PemTrustOptions;
+import io.vertx.core.net.TrustOptions;
+import io.mesh.gateway.tls.SanVerifyingTrustManager;
+import javax.net.ssl.TrustManagerFactory;
+import javax.net.ssl.X509TrustManager;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -301,11 +305,13 @@ public final class Upstream {
             if (http2) {
                 o.setUseAlpn(true);
             }
-            if (tls.caPem() != null) {
-                o.setTrustOptions(new PemTrustOptions().addCertValue(Buffer.buffer(tls.caPem())));
-            } else {
-                o.setTrustAll(false);
+            PemTrustOptions ca = tls.caPem() == null ? null : new PemTrustOptions().addCertValue(Buffer.buffer(tls.caPem()));
+            if (!tls.subjectAltNames().isEmpty()) {
+                o.setTrustOptions(TrustOptions.wrap(new SanVerifyingTrustManager(trustManager(ca), tls.subjectAltNames())));
+            } else if (ca != null) {
+                o.setTrustOptions(ca);
             }
+
             if (tls.certPem() != null && tls.keyPem() != null) {
                 o.setKeyCertOptions(new PemKeyCertOptions().addCertValue(Buffer.buffer(tls.certPem()))
                         .addKeyValue(Buffer.buffer(tls.keyPem())));
@@ -319,6 +325,27 @@ public final class Upstream {
         return wsClients.computeIfAbsent(Thread.currentThread(), t -> vertx.createWebSocketClient(
                 new WebSocketClientOptions().setMaxConnections(Math.max(1, spec.breakers().maxConnections()))
                         .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, spec.connectTimeoutMs()))));
+    }
+
+    /** The X.509 trust manager of the cluster's CA, or of the JVM's default trust store. */
+    private X509TrustManager trustManager(PemTrustOptions ca) {
+        try {
+            TrustManagerFactory f;
+            if (ca != null) {
+                f = ca.getTrustManagerFactory(vertx);
+            } else {
+                f = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+                f.init((java.security.KeyStore) null);
+            }
+            for (var tm : f.getTrustManagers()) {
+                if (tm instanceof X509TrustManager x) {
+                    return x;
+                }
+            }
+            throw new IllegalStateException("no X.509 trust manager");
+        } catch (Exception e) {
+            throw new IllegalStateException("cluster " + spec.name() + ": CA does not load: " + e.getMessage(), e);
+        }
     }
 
     /** Closes the pools of a cluster that left the config; in-flight requests on them may fail. */

@@ -59,15 +59,18 @@ class UpstreamTlsTest {
         port = FreePorts.next();
         pilot.set(List.of(tls("tls", server[0], null), tls("mtls", server[0], client), tls("wrong-ca", stranger[0], null),
                         tls("no-client-cert", server[0], null), sdsTls("sds-tls", "kubernetes://backend-cacert", null),
-                        sdsTls("istio-mutual", "ROOTCA", "default")),
+                        sdsTls("istio-mutual", "ROOTCA", "default"), san(tls("san-ok", server[0], null), "backend.local"),
+                        san(tls("san-wrong", server[0], null), "spiffe://cluster.local/ns/demo/sa/other")),
                 List.of(Xds.endpoints("tls", tlsPort), Xds.endpoints("mtls", mtlsPort), Xds.endpoints("wrong-ca", tlsPort),
                         Xds.endpoints("no-client-cert", mtlsPort), Xds.endpoints("sds-tls", tlsPort),
-                        Xds.endpoints("istio-mutual", mtlsPort)),
+                        Xds.endpoints("istio-mutual", mtlsPort), Xds.endpoints("san-ok", tlsPort),
+                        Xds.endpoints("san-wrong", tlsPort)),
                 List.of(Xds.httpListener("http", port, "http.80")),
                 List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/tls", "tls"),
                         Xds.prefixTo("/mtls", "mtls"), Xds.prefixTo("/wrong-ca", "wrong-ca"),
                         Xds.prefixTo("/no-client-cert", "no-client-cert"), Xds.prefixTo("/sds-tls", "sds-tls"),
-                        Xds.prefixTo("/istio-mutual", "istio-mutual")))),
+                        Xds.prefixTo("/istio-mutual", "istio-mutual"), Xds.prefixTo("/san-ok", "san-ok"),
+                        Xds.prefixTo("/san-wrong", "san-wrong")))),
                 List.of(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.newBuilder()
                         .setName("kubernetes://backend-cacert").setValidationContext(CertificateValidationContext.newBuilder()
                                 .setTrustedCa(DataSource.newBuilder().setInlineString(server[0]))).build()));
@@ -116,6 +119,22 @@ class UpstreamTlsTest {
         return Xds.edsCluster(name).toBuilder().setTransportSocket(TransportSocket.newBuilder().setName("envoy.transport_sockets.tls")
                 .setTypedConfig(Any.pack(UpstreamTlsContext.newBuilder().setSni("backend.local").setCommonTlsContext(common).build())))
                 .build();
+    }
+
+    /** Adds match_subject_alt_names (exact) to a TLS cluster's validation context. */
+    static Cluster san(Cluster c, String expected) throws Exception {
+        UpstreamTlsContext ctx = c.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
+        CommonTlsContext common = ctx.getCommonTlsContext().toBuilder().setValidationContext(ctx.getCommonTlsContext()
+                .getValidationContext().toBuilder().addMatchSubjectAltNames(
+                        io.envoyproxy.envoy.type.matcher.v3.StringMatcher.newBuilder().setExact(expected))).build();
+        return c.toBuilder().setTransportSocket(c.getTransportSocket().toBuilder().setTypedConfig(
+                Any.pack(ctx.toBuilder().setCommonTlsContext(common).build()))).build();
+    }
+
+    @Test
+    void theUpstreamMustCarryAnExpectedSubjectAltName() throws Exception {
+        assertEquals("tls true 200", get("/san-ok"));
+        assertEquals(true, get("/san-wrong").endsWith(" 503"));
     }
 
     static String get(String path) throws Exception {
