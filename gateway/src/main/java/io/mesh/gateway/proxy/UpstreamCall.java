@@ -132,6 +132,11 @@ final class UpstreamCall {
         }
         RequestOptions o = new RequestOptions().setMethod(ex.request.method()).setURI(uri).setHeaders(headers)
                 .setServer(ep.address());
+        var tls = upstream.spec().tls();
+        if (tls != null && tls.sni() != null) {
+            // The peer host is what Vert.x sends as SNI; the connection still goes to the endpoint's address.
+            o.setHost(tls.sni()).setPort(ep.endpoint().port());
+        }
         upstream.client(http2).request(o).onComplete(ar -> onRequestReady(id, ar));
     }
 

@@ -51,7 +51,8 @@ class UpstreamTlsTest {
         vertx = Vertx.vertx();
         tlsPort = FreePorts.next();
         mtlsPort = FreePorts.next();
-        listen(new HttpServerOptions().setPort(tlsPort).setHost("127.0.0.1").setSsl(true).setKeyCertOptions(keyCert(server)), "tls");
+        listen(new HttpServerOptions().setPort(tlsPort).setHost("127.0.0.1").setSsl(true).setSni(true)
+                .setKeyCertOptions(keyCert(server)), "tls");
         listen(new HttpServerOptions().setPort(mtlsPort).setHost("127.0.0.1").setSsl(true).setKeyCertOptions(keyCert(server))
                 .setClientAuth(ClientAuth.REQUIRED).setTrustOptions(new PemTrustOptions().addCertValue(Buffer.buffer(client[0]))),
                 "mtls");
@@ -60,17 +61,18 @@ class UpstreamTlsTest {
         pilot.set(List.of(tls("tls", server[0], null), tls("mtls", server[0], client), tls("wrong-ca", stranger[0], null),
                         tls("no-client-cert", server[0], null), sdsTls("sds-tls", "kubernetes://backend-cacert", null),
                         sdsTls("istio-mutual", "ROOTCA", "default"), san(tls("san-ok", server[0], null), "backend.local"),
-                        san(tls("san-wrong", server[0], null), "spiffe://cluster.local/ns/demo/sa/other")),
+                        san(tls("san-wrong", server[0], null), "spiffe://cluster.local/ns/demo/sa/other"),
+                        tls("sni", server[0], null)),
                 List.of(Xds.endpoints("tls", tlsPort), Xds.endpoints("mtls", mtlsPort), Xds.endpoints("wrong-ca", tlsPort),
                         Xds.endpoints("no-client-cert", mtlsPort), Xds.endpoints("sds-tls", tlsPort),
                         Xds.endpoints("istio-mutual", mtlsPort), Xds.endpoints("san-ok", tlsPort),
-                        Xds.endpoints("san-wrong", tlsPort)),
+                        Xds.endpoints("san-wrong", tlsPort), Xds.endpoints("sni", tlsPort)),
                 List.of(Xds.httpListener("http", port, "http.80")),
                 List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/tls", "tls"),
                         Xds.prefixTo("/mtls", "mtls"), Xds.prefixTo("/wrong-ca", "wrong-ca"),
                         Xds.prefixTo("/no-client-cert", "no-client-cert"), Xds.prefixTo("/sds-tls", "sds-tls"),
                         Xds.prefixTo("/istio-mutual", "istio-mutual"), Xds.prefixTo("/san-ok", "san-ok"),
-                        Xds.prefixTo("/san-wrong", "san-wrong")))),
+                        Xds.prefixTo("/san-wrong", "san-wrong"), Xds.prefixTo("/sni", "sni")))),
                 List.of(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.newBuilder()
                         .setName("kubernetes://backend-cacert").setValidationContext(CertificateValidationContext.newBuilder()
                                 .setTrustedCa(DataSource.newBuilder().setInlineString(server[0]))).build()));
@@ -90,7 +92,8 @@ class UpstreamTlsTest {
     }
 
     static void listen(HttpServerOptions o, String name) throws Exception {
-        HttpServer s = vertx.createHttpServer(o).requestHandler(r -> r.response().end(name + " " + r.isSSL()));
+        HttpServer s = vertx.createHttpServer(o).requestHandler(r -> r.response().end(r.path().startsWith("/sni")
+                ? "sni " + r.connection().indicatedServerName() : name + " " + r.isSSL()));
         s.listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
 
@@ -129,6 +132,11 @@ class UpstreamTlsTest {
                         io.envoyproxy.envoy.type.matcher.v3.StringMatcher.newBuilder().setExact(expected))).build();
         return c.toBuilder().setTransportSocket(c.getTransportSocket().toBuilder().setTypedConfig(
                 Any.pack(ctx.toBuilder().setCommonTlsContext(common).build()))).build();
+    }
+
+    @Test
+    void theClustersSniIsSentToTheUpstream() throws Exception {
+        assertEquals("sni backend.local 200", get("/sni"));
     }
 
     @Test
