@@ -85,10 +85,12 @@ for (( run=1; run<=RUNS; run++ )); do
   for c in "${COMPONENTS[@]}"; do
     port=$(free_port)
     upper=$(tr '[:lower:]' '[:upper:]' <<< "$c")
+    extra_var="MESH_JAVA_OPTS_$upper"
+    extra=${!extra_var:-$(sed -n "s/^MESH_JAVA_OPTS_$upper=\"\(.*\)\"$/\1/p" "$ROOT/deploy/local/mesh.env")}
     # shellcheck disable=SC2086
     read -r r m < <(measure "$c" /q/health/ready "$port" env "MESH_${upper}_MONITORING_PORT=$port" \
       QUARKUS_HTTP_HOST=127.0.0.1 MESH_MODE=local "MESH_${upper}_STATE_DIR=$WORK/state/$c" \
-      "$JAVA" $MESH_JAVA_OPTS -jar "$ROOT/$c/target/quarkus-app/quarkus-run.jar")
+      "$JAVA" $MESH_JAVA_OPTS $extra -jar "$ROOT/$c/target/quarkus-app/quarkus-run.jar")
     READY[$c]+="$r "; RSS[$c]+="$m "
   done
   echo "run $run/$RUNS done" >&2
