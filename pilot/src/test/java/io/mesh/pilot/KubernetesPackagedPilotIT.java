@@ -12,7 +12,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.NameResolverRegistry;
 import io.grpc.xds.XdsNameResolverProvider;
 import io.mesh.pilot.testing.MeshFixtures;
-import io.mesh.pilot.testing.WhoAmIBackend;
+import io.mesh.testing.grpc.NamedGrpcBackend;
 import io.mesh.testing.FreePorts;
 import io.mesh.testing.kube.KubeApiMock;
 import java.io.File;
@@ -42,7 +42,7 @@ class KubernetesPackagedPilotIT {
     static Process pilot;
     static int xdsPort;
     static int monitoringPort;
-    static final List<WhoAmIBackend> backends = new ArrayList<>();
+    static final List<NamedGrpcBackend> backends = new ArrayList<>();
 
     @BeforeAll
     static void start() throws Exception {
@@ -76,7 +76,7 @@ class KubernetesPackagedPilotIT {
                 pilot.destroyForcibly();
             }
         }
-        backends.forEach(WhoAmIBackend::close);
+        backends.forEach(NamedGrpcBackend::close);
         if (mock != null) {
             mock.close();
         }
@@ -110,7 +110,7 @@ class KubernetesPackagedPilotIT {
         assertEquals(0, p.waitFor(), "kubectl " + String.join(" ", args) + ":\n" + Files.readString(log.toPath()));
     }
 
-    static void service(String name, WhoAmIBackend b) throws Exception {
+    static void service(String name, NamedGrpcBackend b) throws Exception {
         kubectl("""
                 apiVersion: v1
                 kind: Service
@@ -135,8 +135,8 @@ class KubernetesPackagedPilotIT {
 
     @Test
     void canaryAppliedWithKubectlSplitsThenReRoutes() throws Exception {
-        WhoAmIBackend web = new WhoAmIBackend("web");
-        WhoAmIBackend backend = new WhoAmIBackend("backend");
+        NamedGrpcBackend web = new NamedGrpcBackend("web");
+        NamedGrpcBackend backend = new NamedGrpcBackend("backend");
         backends.add(web);
         backends.add(backend);
         service("web", web);
@@ -154,16 +154,16 @@ class KubernetesPackagedPilotIT {
         ManagedChannel channel = Grpc.newChannelBuilder("xds-k8s-it:///web.demo.svc.cluster.local:80",
                 InsecureChannelCredentials.create()).build();
         try {
-            WhoAmIBackend.warmUp(channel);
-            Map<String, Integer> first = WhoAmIBackend.count(channel, 1000);
+            NamedGrpcBackend.warmUp(channel);
+            Map<String, Integer> first = NamedGrpcBackend.count(channel, 1000);
             assertBetween(first.getOrDefault("backend", 0), 450, 550, "50/50 " + first);
 
             long t0 = System.nanoTime();
             kubectl(MeshFixtures.canary(90, 10), "apply", "-f", "-");
             await().atMost(Duration.ofSeconds(3)).pollInterval(Duration.ofMillis(20))
-                    .until(() -> WhoAmIBackend.count(channel, 50).getOrDefault("backend", 0) >= 40);
+                    .until(() -> NamedGrpcBackend.count(channel, 50).getOrDefault("backend", 0) >= 40);
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
-            Map<String, Integer> second = WhoAmIBackend.count(channel, 1000);
+            Map<String, Integer> second = NamedGrpcBackend.count(channel, 1000);
             assertBetween(second.getOrDefault("backend", 0), 850, 950, "90/10 " + second);
             // kubectl itself (a process start and an apply) is inside this time; pilot's part is well under it.
             assertTrue(took.compareTo(Duration.ofSeconds(3)) < 0, "re-routed in " + took);

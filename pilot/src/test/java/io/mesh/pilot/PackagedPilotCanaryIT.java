@@ -9,7 +9,7 @@ import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.mesh.pilot.testing.MeshFixtures;
-import io.mesh.pilot.testing.WhoAmIBackend;
+import io.mesh.testing.grpc.NamedGrpcBackend;
 import io.mesh.testing.FreePorts;
 import java.io.IOException;
 import java.net.URI;
@@ -35,16 +35,16 @@ class PackagedPilotCanaryIT {
     static int xdsPort;
     static int monitoringPort;
     static Path configDir;
-    static WhoAmIBackend web;
-    static WhoAmIBackend backend;
+    static NamedGrpcBackend web;
+    static NamedGrpcBackend backend;
     static final HttpClient HTTP = HttpClient.newHttpClient();
 
     @BeforeAll
     static void startPilot() throws Exception {
         Files.createDirectories(WORK);
         configDir = Files.createTempDirectory(WORK.toAbsolutePath(), "config");
-        web = new WhoAmIBackend("web");
-        backend = new WhoAmIBackend("backend");
+        web = new NamedGrpcBackend("web");
+        backend = new NamedGrpcBackend("backend");
         write("services.yaml", MeshFixtures.serviceEntry("web", "", web.port()) + "---\n"
                 + MeshFixtures.serviceEntry("backend", "", backend.port()));
         write("web-vs.yaml", MeshFixtures.canary(50, 50));
@@ -101,17 +101,17 @@ class PackagedPilotCanaryIT {
         ManagedChannel channel = Grpc.newChannelBuilder("xds:///web.demo.svc.cluster.local:80",
                 InsecureChannelCredentials.create()).build();
         try {
-            WhoAmIBackend.warmUp(channel);
-            Map<String, Integer> first = WhoAmIBackend.count(channel, 1000);
+            NamedGrpcBackend.warmUp(channel);
+            Map<String, Integer> first = NamedGrpcBackend.count(channel, 1000);
             assertBetween(first.getOrDefault("backend", 0), 450, 550, "backend at 50% " + first);
             assertBetween(first.getOrDefault("web", 0), 450, 550, "web at 50% " + first);
 
             long t0 = System.nanoTime();
             write("web-vs.yaml", MeshFixtures.canary(90, 10));
             await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(20))
-                    .until(() -> WhoAmIBackend.count(channel, 50).getOrDefault("backend", 0) >= 40);
+                    .until(() -> NamedGrpcBackend.count(channel, 50).getOrDefault("backend", 0) >= 40);
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
-            Map<String, Integer> second = WhoAmIBackend.count(channel, 1000);
+            Map<String, Integer> second = NamedGrpcBackend.count(channel, 1000);
             assertBetween(second.getOrDefault("backend", 0), 850, 950, "backend at 90% " + second);
             assertBetween(second.getOrDefault("web", 0), 50, 150, "web at 10% " + second);
             assertTrue(took.compareTo(Duration.ofSeconds(2)) < 0, "re-routed in " + took);

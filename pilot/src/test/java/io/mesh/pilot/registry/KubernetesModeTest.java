@@ -10,7 +10,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.grpc.ManagedChannel;
 import io.mesh.pilot.testing.MeshFixtures;
 import io.mesh.pilot.testing.PilotHarness;
-import io.mesh.pilot.testing.WhoAmIBackend;
+import io.mesh.testing.grpc.NamedGrpcBackend;
 import io.mesh.testing.kube.KubeApiMock;
 import java.io.File;
 import java.nio.file.Files;
@@ -36,7 +36,7 @@ class KubernetesModeTest {
     Path kubeconfig;
     KubernetesRegistry registry;
     PilotHarness harness;
-    final List<WhoAmIBackend> backends = new ArrayList<>();
+    final List<NamedGrpcBackend> backends = new ArrayList<>();
 
     @BeforeEach
     void start() throws Exception {
@@ -61,7 +61,7 @@ class KubernetesModeTest {
         if (registry != null) {
             registry.close();
         }
-        backends.forEach(WhoAmIBackend::close);
+        backends.forEach(NamedGrpcBackend::close);
         if (client != null) {
             client.close();
         }
@@ -88,16 +88,16 @@ class KubernetesModeTest {
         return out;
     }
 
-    private WhoAmIBackend backend(String name) {
-        WhoAmIBackend b = new WhoAmIBackend(name);
+    private NamedGrpcBackend backend(String name) {
+        NamedGrpcBackend b = new NamedGrpcBackend(name);
         backends.add(b);
         return b;
     }
 
     /** A Service on port 80 (grpc) and its EndpointSlice on 127.0.0.1, one endpoint per backend. */
-    private void service(String name, WhoAmIBackend... eps) throws Exception {
+    private void service(String name, NamedGrpcBackend... eps) throws Exception {
         StringBuilder endpoints = new StringBuilder();
-        for (WhoAmIBackend b : eps) {
+        for (NamedGrpcBackend b : eps) {
             // The mock has no kube-proxy: each endpoint is its own port on 127.0.0.1, told by a one-port slice.
             endpoints.append("""
                     ---
@@ -134,35 +134,35 @@ class KubernetesModeTest {
                         "backend.demo.svc.cluster.local").size() == 1);
 
         ManagedChannel channel = harness.xdsChannel("web.demo.svc.cluster.local:80", "k8s-canary");
-        WhoAmIBackend.warmUp(channel);
-        Map<String, Integer> first = WhoAmIBackend.count(channel, 1000);
+        NamedGrpcBackend.warmUp(channel);
+        Map<String, Integer> first = NamedGrpcBackend.count(channel, 1000);
         assertBetween(first.getOrDefault("backend", 0), 450, 550, "50/50 " + first);
 
         long t0 = System.nanoTime();
         kubectl(MeshFixtures.canary(90, 10), "apply", "-f", "-");
         await().atMost(Duration.ofSeconds(2)).pollInterval(Duration.ofMillis(20))
-                .until(() -> WhoAmIBackend.count(channel, 50).getOrDefault("backend", 0) >= 40);
+                .until(() -> NamedGrpcBackend.count(channel, 50).getOrDefault("backend", 0) >= 40);
         assertTrue(System.nanoTime() - t0 < 2_000_000_000L + 500_000_000L);
-        Map<String, Integer> second = WhoAmIBackend.count(channel, 1000);
+        Map<String, Integer> second = NamedGrpcBackend.count(channel, 1000);
         assertBetween(second.getOrDefault("backend", 0), 850, 950, "90/10 " + second);
     }
 
     @Test
     void scalingEndpointSlicesChangesWhereCallsGo() throws Exception {
-        WhoAmIBackend a = backend("backend-a");
-        WhoAmIBackend b = backend("backend-b");
+        NamedGrpcBackend a = backend("backend-a");
+        NamedGrpcBackend b = backend("backend-b");
         service("backend", a);
         await().atMost(Duration.ofSeconds(10)).until(() -> harness.pilot.snapshot()
                 .endpointsOf("backend.demo.svc.cluster.local").size() == 1);
         ManagedChannel channel = harness.xdsChannel("backend.demo.svc.cluster.local:80", "k8s-scale");
-        WhoAmIBackend.warmUp(channel);
-        assertEquals(Map.of("backend-a", 100), WhoAmIBackend.count(channel, 100));
+        NamedGrpcBackend.warmUp(channel);
+        assertEquals(Map.of("backend-a", 100), NamedGrpcBackend.count(channel, 100));
 
         service("backend", a, b);
-        await().atMost(Duration.ofSeconds(5)).until(() -> WhoAmIBackend.count(channel, 40).size() == 2);
+        await().atMost(Duration.ofSeconds(5)).until(() -> NamedGrpcBackend.count(channel, 40).size() == 2);
 
         kubectl(null, "delete", "endpointslice", "-n", "demo", "backend-backend-a");
-        await().atMost(Duration.ofSeconds(5)).until(() -> WhoAmIBackend.count(channel, 40)
+        await().atMost(Duration.ofSeconds(5)).until(() -> NamedGrpcBackend.count(channel, 40)
                 .equals(Map.of("backend-b", 40)));
     }
 

@@ -8,7 +8,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.stub.MetadataUtils;
 import io.mesh.pilot.testing.PilotHarness;
-import io.mesh.pilot.testing.WhoAmIBackend;
+import io.mesh.testing.grpc.NamedGrpcBackend;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -23,26 +23,26 @@ class ProxylessRoutingTest {
     @TempDir
     Path dir;
     PilotHarness harness;
-    final List<WhoAmIBackend> backends = new ArrayList<>();
+    final List<NamedGrpcBackend> backends = new ArrayList<>();
 
     @AfterEach
     void stop() {
         if (harness != null) {
             harness.close();
         }
-        backends.forEach(WhoAmIBackend::close);
+        backends.forEach(NamedGrpcBackend::close);
     }
 
-    private WhoAmIBackend backend(String name) {
-        WhoAmIBackend b = new WhoAmIBackend(name);
+    private NamedGrpcBackend backend(String name) {
+        NamedGrpcBackend b = new NamedGrpcBackend(name);
         backends.add(b);
         return b;
     }
 
     @Test
     void headerMatchSendsCanaryUsersToTheV2Subset() {
-        WhoAmIBackend v1 = backend("v1");
-        WhoAmIBackend v2 = backend("v2");
+        NamedGrpcBackend v1 = backend("v1");
+        NamedGrpcBackend v2 = backend("v2");
         harness = new PilotHarness(dir);
         harness.write("reviews.yaml", """
                 apiVersion: networking.istio.io/v1
@@ -83,19 +83,19 @@ class ProxylessRoutingTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> harness.pilot.snapshot().meshRoutes()
                 .containsKey("reviews.demo.svc.cluster.local"));
         ManagedChannel channel = harness.xdsChannel("reviews.demo.svc.cluster.local:9080", "routing-client");
-        WhoAmIBackend.warmUp(channel);
-        assertEquals(Map.of("v1", 100), WhoAmIBackend.count(channel, 100));
+        NamedGrpcBackend.warmUp(channel);
+        assertEquals(Map.of("v1", 100), NamedGrpcBackend.count(channel, 100));
 
         Metadata canary = new Metadata();
         canary.put(Metadata.Key.of("x-canary", Metadata.ASCII_STRING_MARSHALLER), "true");
-        assertEquals(Map.of("v2", 100), WhoAmIBackend.count(ClientInterceptors.intercept(channel,
+        assertEquals(Map.of("v2", 100), NamedGrpcBackend.count(ClientInterceptors.intercept(channel,
                 MetadataUtils.newAttachHeadersInterceptor(canary)), 100));
     }
 
     @Test
     void addingAndRemovingWorkloadEntriesMovesCalls() {
-        WhoAmIBackend a = backend("we-a");
-        WhoAmIBackend b = backend("we-b");
+        NamedGrpcBackend a = backend("we-a");
+        NamedGrpcBackend b = backend("we-b");
         harness = new PilotHarness(dir);
         harness.write("backend.yaml", """
                 apiVersion: networking.istio.io/v1
@@ -113,18 +113,18 @@ class ProxylessRoutingTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> harness.pilot.snapshot()
                 .endpointsOf("backend.demo.svc.cluster.local").size() == 1);
         ManagedChannel channel = harness.xdsChannel("backend.demo.svc.cluster.local:80", "we-client");
-        WhoAmIBackend.warmUp(channel);
-        assertEquals(Map.of("we-a", 50), WhoAmIBackend.count(channel, 50));
+        NamedGrpcBackend.warmUp(channel);
+        assertEquals(Map.of("we-a", 50), NamedGrpcBackend.count(channel, 50));
 
         harness.write("we-b.yaml", workloadEntry("we-b", b.port()));
-        await().atMost(Duration.ofSeconds(5)).until(() -> WhoAmIBackend.count(channel, 40).size() == 2);
+        await().atMost(Duration.ofSeconds(5)).until(() -> NamedGrpcBackend.count(channel, 40).size() == 2);
 
         try {
             java.nio.file.Files.delete(dir.resolve("we-a.yaml"));
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
-        await().atMost(Duration.ofSeconds(5)).until(() -> WhoAmIBackend.count(channel, 40)
+        await().atMost(Duration.ofSeconds(5)).until(() -> NamedGrpcBackend.count(channel, 40)
                 .equals(Map.of("we-b", 40)));
     }
 

@@ -15,7 +15,7 @@ import io.grpc.stub.ServerCalls;
 import io.grpc.xds.XdsServerBuilder;
 import io.mesh.testing.FreePorts;
 import io.mesh.pilot.testing.PilotHarness;
-import io.mesh.pilot.testing.WhoAmIBackend;
+import io.mesh.testing.grpc.NamedGrpcBackend;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -31,8 +31,8 @@ class XdsServerInboundTest {
     void xdsServerAcceptsItsInboundListenerAndServes() throws Exception {
         try (PilotHarness harness = new PilotHarness(dir)) {
             int port = FreePorts.next();
-            ServerServiceDefinition service = ServerServiceDefinition.builder("test.WhoAmI")
-                    .addMethod(WhoAmIBackend.WHO, ServerCalls.asyncUnaryCall((req, out) -> {
+            ServerServiceDefinition service = ServerServiceDefinition.builder(NamedGrpcBackend.SERVICE)
+                    .addMethod(NamedGrpcBackend.NAME, ServerCalls.asyncUnaryCall((req, out) -> {
                         out.onNext("xds-server");
                         out.onCompleted();
                     })).build();
@@ -41,7 +41,7 @@ class XdsServerInboundTest {
             ManagedChannel channel = Grpc.newChannelBuilder("127.0.0.1:" + port, InsecureChannelCredentials.create())
                     .build();
             try {
-                String who = ClientCalls.blockingUnaryCall(channel, WhoAmIBackend.WHO,
+                String who = ClientCalls.blockingUnaryCall(channel, NamedGrpcBackend.NAME,
                         CallOptions.DEFAULT.withWaitForReady().withDeadlineAfter(20, TimeUnit.SECONDS), "hi");
                 assertEquals("xds-server", who);
                 await().atMost(Duration.ofSeconds(5)).until(() -> harness.pilot.watcher().connections().stream()

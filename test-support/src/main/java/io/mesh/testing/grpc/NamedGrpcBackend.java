@@ -24,7 +24,10 @@ import java.util.concurrent.TimeUnit;
  */
 public final class NamedGrpcBackend implements AutoCloseable {
 
-    static final MethodDescriptor<String, String> NAME = MethodDescriptor.<String, String>newBuilder()
+    /** The service's one method; tests that build their own server with it use {@link #SERVICE}. */
+    public static final String SERVICE = "mesh.test.Named";
+
+    public static final MethodDescriptor<String, String> NAME = MethodDescriptor.<String, String>newBuilder()
             .setType(MethodDescriptor.MethodType.UNARY).setFullMethodName("mesh.test.Named/Name")
             .setRequestMarshaller(new Utf8()).setResponseMarshaller(new Utf8()).build();
 
@@ -33,7 +36,7 @@ public final class NamedGrpcBackend implements AutoCloseable {
 
     public NamedGrpcBackend(String name) {
         this.name = name;
-        ServerServiceDefinition service = ServerServiceDefinition.builder("mesh.test.Named")
+        ServerServiceDefinition service = ServerServiceDefinition.builder(SERVICE)
                 .addMethod(NAME, ServerCalls.asyncUnaryCall((request, response) -> {
                     response.onNext(name);
                     response.onCompleted();
@@ -52,6 +55,12 @@ public final class NamedGrpcBackend implements AutoCloseable {
 
     public int port() {
         return server.getPort();
+    }
+
+    /** The first call waits until the channel is ready (a cold xDS client resolves first), then returns the name. */
+    public static String warmUp(Channel channel) {
+        return ClientCalls.blockingUnaryCall(channel, NAME,
+                CallOptions.DEFAULT.withWaitForReady().withDeadlineAfter(30, TimeUnit.SECONDS), "");
     }
 
     /** Asks the backend behind {@code channel} for its name. */
