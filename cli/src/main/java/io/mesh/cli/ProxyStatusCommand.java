@@ -11,7 +11,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -51,7 +50,7 @@ public class ProxyStatusCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Optional<URI> base = pilot != null ? Optional.of(pilot) : localPilot();
+        Optional<URI> base = pilot != null ? Optional.of(pilot) : RunFolder.endpoint(run(), "pilot");
         if (base.isEmpty()) {
             err.println("cannot find pilot: no local mesh in " + run() + "; start one with ./mesh up, or pass --pilot URL");
             return 1;
@@ -112,20 +111,5 @@ public class ProxyStatusCommand implements Callable<Integer> {
 
     private Path run() {
         return runDir != null ? runDir : Path.of(System.getenv().getOrDefault("MESH_RUN_DIR", ".mesh/run"));
-    }
-
-    /** pilot's monitoring base URL from the runner's endpoints file ("pilot http://127.0.0.1:15014/q/health/ready"). */
-    private Optional<URI> localPilot() throws IOException {
-        Path endpoints = run().resolve("endpoints");
-        if (!Files.isRegularFile(endpoints)) {
-            return Optional.empty();
-        }
-        for (String line : Files.readAllLines(endpoints)) {
-            String[] fields = line.strip().split("\\s+");
-            if (fields.length == 2 && fields[0].equals("pilot")) {
-                return Optional.of(URI.create(fields[1]).resolve("/"));
-            }
-        }
-        return Optional.empty();
     }
 }

@@ -82,6 +82,12 @@ class LocalRunnerIT {
             }
             assertTrue(servedBy.getOrDefault("web", 0) >= 60 && servedBy.getOrDefault("backend", 0) >= 60,
                     "the ingress splits web/backend about 50/50: " + servedBy);
+            // The gateway reported that traffic to telemetry over OTLP: meshctl apps shows both services live.
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(2)).until(() -> {
+                String apps = meshctl(env, "apps") == 0 ? Files.readString(harness.workDir().resolve("logs/meshctl-apps.log")) : "";
+                return apps.contains("web.demo.svc.cluster.local") && apps.contains("backend.demo.svc.cluster.local")
+                        && apps.contains("100.00%");
+            });
             assertEquals(0, meshctl(env, "proxy-status"), "a proxy NACKed");
             String proxies = Files.readString(harness.workDir().resolve("logs/meshctl-proxy-status.log"));
             assertTrue(proxies.contains("ROUTER") && proxies.contains("SYNCED") && !proxies.contains("NACKED"), proxies);

@@ -1,0 +1,34 @@
+package io.mesh.cli;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/** The local runner's run folder: its {@code endpoints} file names each process's health URL. */
+final class RunFolder {
+
+    private RunFolder() {
+    }
+
+    /** The base URL of {@code name}'s monitoring port, from its "name health-url" line. */
+    static Optional<URI> endpoint(Path runDir, String name) {
+        Path endpoints = runDir.resolve("endpoints");
+        if (!Files.isRegularFile(endpoints)) {
+            return Optional.empty();
+        }
+        try {
+            for (String line : Files.readAllLines(endpoints)) {
+                String[] fields = line.strip().split("\\s+");
+                if (fields.length == 2 && fields[0].equals(name)) {
+                    return Optional.of(URI.create(fields[1]).resolve("/"));
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + endpoints, e);
+        }
+        return Optional.empty();
+    }
+}
