@@ -1,9 +1,5 @@
 package io.mesh.cli;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -51,19 +47,13 @@ public class AnalyzeCommand implements Callable<Integer> {
         }
         List<ConfigAnalyzer.Finding> findings = new ConfigAnalyzer().analyze(files);
         PrintWriter out = spec.commandLine().getOut();
-        switch (output) {
-            case json -> out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(findings));
-            case yaml -> out.print(new ObjectMapper(new YAMLFactory().disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
-                    .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)).writeValueAsString(findings));
-            case table -> {
-                for (ConfigAnalyzer.Finding f : findings) {
-                    out.printf("%s:%d: %s: %s: %s%n", f.file(), f.line(), f.severity(), f.resource(), f.message());
-                }
-                long errors = findings.stream().filter(ConfigAnalyzer.Finding::error).count();
-                out.printf("%d files analyzed: %d errors, %d warnings.%n", files.size(), errors, findings.size() - errors);
+        Printer.print(findings, output, out, table -> {
+            for (ConfigAnalyzer.Finding f : findings) {
+                table.printf("%s:%d: %s: %s: %s%n", f.file(), f.line(), f.severity(), f.resource(), f.message());
             }
-        }
-        out.flush();
+            long errors = findings.stream().filter(ConfigAnalyzer.Finding::error).count();
+            table.printf("%d files analyzed: %d errors, %d warnings.%n", files.size(), errors, findings.size() - errors);
+        });
         return findings.stream().anyMatch(ConfigAnalyzer.Finding::error) ? 1 : 0;
     }
 

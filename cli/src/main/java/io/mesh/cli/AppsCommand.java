@@ -1,18 +1,9 @@
 package io.mesh.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -55,27 +46,20 @@ public class AppsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
-        Path run = runDir != null ? runDir : Path.of(System.getenv().getOrDefault("MESH_RUN_DIR", ".mesh/run"));
+        Path run = RunFolder.resolve(runDir);
         Optional<URI> base = telemetry != null ? Optional.of(telemetry) : RunFolder.endpoint(run, "telemetry");
         if (base.isEmpty()) {
             err.println("cannot find telemetry: no local mesh in " + run + "; start one with ./mesh up, or pass --telemetry URL");
             return 1;
         }
-        JsonNode graph;
+        List<App> apps;
         try {
-            HttpResponse<String> response = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build()
-                    .send(HttpRequest.newBuilder(base.get().resolve("/api/graph")).timeout(Duration.ofSeconds(10)).build(),
-                            HttpResponse.BodyHandlers.ofString());
-            if (response.statusCode() != 200) {
-                err.println("telemetry answered " + response.statusCode() + " on /api/graph");
-                return 1;
-            }
-            graph = new ObjectMapper().readTree(response.body());
-        } catch (IOException e) {
-            err.println("cannot reach telemetry at " + base.get() + ": " + e.getMessage());
+            apps = apps(MonitoringApi.getJson("telemetry", base.get(), "/api/graph"));
+        } catch (MonitoringApi.Unreachable e) {
+            err.println(e.getMessage());
             return 1;
         }
-        print(apps(graph), spec.commandLine().getOut());
+        Printer.print(apps, output, spec.commandLine().getOut(), out -> table(apps, out));
         return 0;
     }
 
@@ -110,16 +94,6 @@ public class AppsCommand implements Callable<Integer> {
         }
         apps.sort((a, b) -> a.name().compareTo(b.name()));
         return apps;
-    }
-
-    void print(List<App> apps, PrintWriter out) throws IOException {
-        switch (output) {
-            case json -> out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(apps));
-            case yaml -> out.print(new ObjectMapper(new YAMLFactory().disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
-                    .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)).writeValueAsString(apps));
-            case table -> table(apps, out);
-        }
-        out.flush();
     }
 
     static void table(List<App> apps, PrintWriter out) {

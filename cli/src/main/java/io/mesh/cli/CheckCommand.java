@@ -47,7 +47,7 @@ public class CheckCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Path run = runDir != null ? runDir : Path.of(System.getenv().getOrDefault("MESH_RUN_DIR", ".mesh/run"));
+        Path run = RunFolder.resolve(runDir);
         boolean local = mode == Mode.local || (mode == Mode.auto && LocalChecks.present(run));
         List<CheckResult> results;
         if (local) {

@@ -1,18 +1,9 @@
 package io.mesh.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import com.fasterxml.jackson.dataformat.yaml.YAMLGenerator;
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -48,28 +39,21 @@ public class ProxyStatusCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Optional<URI> base = pilot != null ? Optional.of(pilot) : RunFolder.endpoint(run(), "pilot");
+        Path run = RunFolder.resolve(runDir);
+        Optional<URI> base = pilot != null ? Optional.of(pilot) : RunFolder.endpoint(run, "pilot");
         if (base.isEmpty()) {
-            err.println("cannot find pilot: no local mesh in " + run() + "; start one with ./mesh up, or pass --pilot URL");
+            err.println("cannot find pilot: no local mesh in " + run + "; start one with ./mesh up, or pass --pilot URL");
             return 1;
         }
         JsonNode proxies;
         try {
-            HttpResponse<String> response = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build()
-                    .send(HttpRequest.newBuilder(base.get().resolve("/debug/syncz")).timeout(Duration.ofSeconds(10)).build(),
-                            HttpResponse.BodyHandlers.ofString());
-            if (response.statusCode() != 200) {
-                err.println("pilot answered " + response.statusCode() + " on /debug/syncz: " + response.body().strip());
-                return 1;
-            }
-            proxies = new ObjectMapper().readTree(response.body());
-        } catch (IOException e) {
-            err.println("cannot reach pilot at " + base.get() + ": " + e.getMessage());
+            proxies = MonitoringApi.getJson("pilot", base.get(), "/debug/syncz");
+        } catch (MonitoringApi.Unreachable e) {
+            err.println(e.getMessage());
             return 1;
         }
-        print(proxies, out);
+        Printer.print(proxies, output, spec.commandLine().getOut(), out -> table(proxies, out));
         boolean nacked = false;
         for (JsonNode proxy : proxies) {
             for (JsonNode type : proxy.path("xds")) {
@@ -77,16 +61,6 @@ public class ProxyStatusCommand implements Callable<Integer> {
             }
         }
         return nacked ? 1 : 0;
-    }
-
-    void print(JsonNode proxies, PrintWriter out) throws IOException {
-        switch (output) {
-            case json -> out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(proxies));
-            case yaml -> out.print(new ObjectMapper(new YAMLFactory().disable(YAMLGenerator.Feature.WRITE_DOC_START_MARKER)
-                    .enable(YAMLGenerator.Feature.MINIMIZE_QUOTES)).writeValueAsString(proxies));
-            case table -> table(proxies, out);
-        }
-        out.flush();
     }
 
     static void table(JsonNode proxies, PrintWriter out) {
@@ -109,7 +83,4 @@ public class ProxyStatusCommand implements Callable<Integer> {
         }
     }
 
-    private Path run() {
-        return runDir != null ? runDir : Path.of(System.getenv().getOrDefault("MESH_RUN_DIR", ".mesh/run"));
-    }
 }

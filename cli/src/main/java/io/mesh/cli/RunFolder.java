@@ -13,6 +13,11 @@ final class RunFolder {
     private RunFolder() {
     }
 
+    /** The run folder a command uses: the one given, else $MESH_RUN_DIR, else .mesh/run. */
+    static Path resolve(Path given) {
+        return given != null ? given : Path.of(System.getenv().getOrDefault("MESH_RUN_DIR", ".mesh/run"));
+    }
+
     /** The base URL of {@code name}'s monitoring port, from its "name health-url" line. */
     static Optional<URI> endpoint(Path runDir, String name) {
         Path endpoints = runDir.resolve("endpoints");
