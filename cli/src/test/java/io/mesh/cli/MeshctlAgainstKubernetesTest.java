@@ -1,5 +1,6 @@
 package io.mesh.cli;
 
+import io.mesh.testing.kube.Kubectl;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -9,9 +10,6 @@ import io.quarkus.test.junit.main.QuarkusMainLauncher;
 import io.quarkus.test.junit.main.QuarkusMainTest;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -72,13 +70,7 @@ class MeshctlAgainstKubernetesTest {
         assertEquals(2, launcher.launch("no-such-command").exitCode());
     }
 
-    private void kubectl(String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of("kubectl", "--kubeconfig", kubeconfig.toString(),
-                "--cache-dir", work.resolve("cache").toString()));
-        command.addAll(List.of(args));
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output = new String(process.getInputStream().readAllBytes());
-        assertTrue(process.waitFor(120, TimeUnit.SECONDS));
-        assertEquals(0, process.exitValue(), "kubectl " + String.join(" ", args) + ":\n" + output);
+    private void kubectl(String... args) {
+        new Kubectl(kubeconfig, work).run(args);
     }
 }

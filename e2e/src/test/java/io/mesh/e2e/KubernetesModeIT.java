@@ -1,5 +1,6 @@
 package io.mesh.e2e;
 
+import io.mesh.testing.kube.Kubectl;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -21,8 +22,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.security.cert.Certificate;
@@ -204,17 +203,7 @@ class KubernetesModeIT {
         return JSON.readTree(response.body()).path("response");
     }
 
-    private void kubectl(String stdin, String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of("kubectl", "--kubeconfig", kubeconfig.toString(),
-                "--cache-dir", work.resolve("kube-cache").toString()));
-        command.addAll(List.of(args));
-        Path log = work.resolve("kubectl.log");
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        if (stdin != null) {
-            process.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
-        }
-        process.getOutputStream().close();
-        assertTrue(process.waitFor(120, TimeUnit.SECONDS), "kubectl " + String.join(" ", args) + " timed out");
-        assertEquals(0, process.exitValue(), "kubectl " + String.join(" ", args) + ":\n" + Files.readString(log));
+    private void kubectl(String stdin, String... args) {
+        new Kubectl(kubeconfig, work).run(stdin, args);
     }
 }

@@ -1,8 +1,8 @@
 package io.mesh.pilot;
 
+import io.mesh.testing.kube.Kubectl;
 import static io.mesh.pilot.testing.Checks.assertBetween;
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -15,7 +15,6 @@ import io.mesh.pilot.testing.MeshFixtures;
 import io.mesh.testing.grpc.NamedGrpcBackend;
 import io.mesh.testing.FreePorts;
 import io.mesh.testing.kube.KubeApiMock;
-import java.io.File;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -49,8 +48,8 @@ class KubernetesPackagedPilotIT {
         Files.createDirectories(WORK);
         mock = KubeApiMock.start(0, false, false);
         kubeconfig = mock.writeKubeconfig(WORK.resolve("kubeconfig"), "default").toAbsolutePath();
-        kubectl(null, "apply", "-f", "src/test/resources/kubernetes/networking.istio.io.yaml");
-        kubectl(null, "apply", "-f", "src/test/resources/kubernetes/security.istio.io.yaml");
+        kubectl(null, "apply", "-f", "../deploy/kubernetes/crds/networking.istio.io.yaml");
+        kubectl(null, "apply", "-f", "../deploy/kubernetes/crds/security.istio.io.yaml");
         kubectl("apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n", "apply", "-f", "-");
         xdsPort = FreePorts.next();
         monitoringPort = FreePorts.next();
@@ -96,18 +95,8 @@ class KubernetesPackagedPilotIT {
                 HttpResponse.BodyHandlers.ofString()).body();
     }
 
-    static void kubectl(String stdin, String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of("kubectl", "--kubeconfig", kubeconfig.toString(),
-                "--cache-dir", WORK.resolve("cache").toString()));
-        command.addAll(List.of(args));
-        File log = WORK.resolve("kubectl.log").toFile();
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.to(log))
-                .start();
-        if (stdin != null) {
-            p.getOutputStream().write(stdin.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        }
-        p.getOutputStream().close();
-        assertEquals(0, p.waitFor(), "kubectl " + String.join(" ", args) + ":\n" + Files.readString(log.toPath()));
+    static void kubectl(String stdin, String... args) {
+        new Kubectl(kubeconfig, WORK).run(stdin, args);
     }
 
     static void service(String name, NamedGrpcBackend b) throws Exception {

@@ -1,5 +1,6 @@
 package io.mesh.e2e.deploy;
 
+import io.mesh.testing.kube.Kubectl;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -8,12 +9,9 @@ import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.mesh.e2e.ProjectLayout;
 import io.mesh.testing.kube.KubeApiMock;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -81,18 +79,7 @@ class KubectlApplyMeshTest {
         assertEquals(2, client.apps().deployments().inNamespace("canary").list().getItems().size());
     }
 
-    private String kubectl(String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of("kubectl", "--kubeconfig", kubeconfig.toString(),
-                "--cache-dir", work.resolve("cache").toString()));
-        command.addAll(List.of(args));
-        Path log = work.resolve("kubectl.log");
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        if (!process.waitFor(120, TimeUnit.SECONDS)) {
-            process.destroyForcibly();
-            throw new AssertionError("kubectl " + String.join(" ", args) + " timed out");
-        }
-        String output = Files.readString(log);
-        assertEquals(0, process.exitValue(), "kubectl " + String.join(" ", args) + " failed:\n" + output);
-        return output;
+    private String kubectl(String... args) {
+        return new Kubectl(kubeconfig, work).run(args);
     }
 }

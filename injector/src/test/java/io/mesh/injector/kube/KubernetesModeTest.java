@@ -1,5 +1,6 @@
 package io.mesh.injector.kube;
 
+import io.mesh.testing.kube.Kubectl;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -126,15 +127,8 @@ class KubernetesModeTest {
         assertEquals(bundle, new String(Base64.getDecoder().decode(fromKubectl.strip()), StandardCharsets.US_ASCII));
     }
 
-    private String kubectl(String... args) throws Exception {
-        List<String> command = new java.util.ArrayList<>(List.of("kubectl", "--kubeconfig", kubeconfig,
-                "--cache-dir", Path.of("target", "kubectl-cache").toAbsolutePath().toString()));
-        command.addAll(List.of(args));
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(process.waitFor(60, java.util.concurrent.TimeUnit.SECONDS), "kubectl timed out");
-        assertEquals(0, process.exitValue(), String.join(" ", command) + "\n" + output);
-        return output;
+    private String kubectl(String... args) {
+        return new Kubectl(Path.of(kubeconfig), Path.of("target", "kubectl")).run(args);
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.mesh.pilot.registry;
 
+import io.mesh.testing.kube.Kubectl;
 import static io.mesh.pilot.testing.Checks.assertBetween;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -12,7 +13,6 @@ import io.mesh.pilot.testing.MeshFixtures;
 import io.mesh.pilot.testing.PilotHarness;
 import io.mesh.testing.grpc.NamedGrpcBackend;
 import io.mesh.testing.kube.KubeApiMock;
-import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -44,8 +44,8 @@ class KubernetesModeTest {
         mock = KubeApiMock.start(0, false, false);
         client = mock.client("default");
         kubeconfig = mock.writeKubeconfig(WORK.resolve("kubeconfig"), "default").toAbsolutePath();
-        kubectl(null, "apply", "-f", "src/test/resources/kubernetes/networking.istio.io.yaml");
-        kubectl(null, "apply", "-f", "src/test/resources/kubernetes/security.istio.io.yaml");
+        kubectl(null, "apply", "-f", "../deploy/kubernetes/crds/networking.istio.io.yaml");
+        kubectl(null, "apply", "-f", "../deploy/kubernetes/crds/security.istio.io.yaml");
         kubectl("apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n", "apply", "-f", "-");
         registry = new KubernetesRegistry(client);
         harness = new PilotHarness(null, registry, registry::recordRejection);
@@ -70,22 +70,8 @@ class KubernetesModeTest {
         }
     }
 
-    private String kubectl(String stdin, String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of("kubectl", "--kubeconfig", kubeconfig.toString(),
-                "--cache-dir", WORK.resolve("cache").toString()));
-        command.addAll(List.of(args));
-        File log = WORK.resolve("kubectl.log").toFile();
-        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.to(log));
-        Process p = pb.start();
-        if (stdin != null) {
-            p.getOutputStream().write(stdin.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        }
-        p.getOutputStream().close();
-        int exit = p.waitFor();
-        String out = Files.readString(log.toPath());
-        assertEquals(0, exit, "kubectl " + String.join(" ", args) + ":\n" + out);
-        return out;
+    private String kubectl(String stdin, String... args) {
+        return new Kubectl(kubeconfig, WORK).run(stdin, args);
     }
 
     private NamedGrpcBackend backend(String name) {

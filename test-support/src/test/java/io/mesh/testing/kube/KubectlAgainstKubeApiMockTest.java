@@ -5,11 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import java.io.File;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -39,17 +35,8 @@ class KubectlAgainstKubeApiMockTest {
         }
     }
 
-    private static String kubectl(String... args) throws Exception {
-        List<String> command = new ArrayList<>(List.of("kubectl", "--kubeconfig", kubeconfig.toString(),
-                "--cache-dir", WORK.resolve("cache").toString()));
-        command.addAll(List.of(args));
-        File log = WORK.resolve("kubectl.log").toFile();
-        Process process = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.to(log)).start();
-        int exit = process.waitFor();
-        String output = Files.readString(log.toPath());
-        assertEquals(0, exit, "kubectl " + String.join(" ", args) + " failed:\n" + output);
-        return output;
+    private static String kubectl(String... args) {
+        return new Kubectl(kubeconfig, WORK).run(args);
     }
 
     @Test
