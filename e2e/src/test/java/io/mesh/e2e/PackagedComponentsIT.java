@@ -28,6 +28,11 @@ class PackagedComponentsIT {
                 HttpResponse.BodyHandlers.ofString());
         assertEquals(200, metrics.statusCode());
         Promtool.assertValidMetrics(metrics.body());
+        // One clear line says what the component listens on, naming its monitoring port.
+        String startLine = java.nio.file.Files.readAllLines(running.process().log()).stream()
+                .filter(line -> line.matches(".*\\b" + component.id() + "\\b.*listening.*")).findFirst()
+                .orElseThrow(() -> new AssertionError(component.id() + " logged no 'listening' line:\n" + running.process().logTail(40)));
+        org.junit.jupiter.api.Assertions.assertTrue(startLine.contains(":" + running.monitoringPort()), startLine);
         URI unknown = running.monitoring("/no-such-endpoint");
         assertEquals(404, harness.get(unknown).statusCode());
     }
