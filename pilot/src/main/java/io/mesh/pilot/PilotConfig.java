@@ -64,8 +64,24 @@ public interface PilotConfig {
     @WithDefault("cluster.local")
     String trustDomain();
 
-    /** citadel's address, for the mTLS xDS port 15012 (not served yet). */
+    /**
+     * citadel's {@code host:port}. When set (and no {@code tls.*} files are), pilot gets its own workload certificate
+     * for {@code spiffe://<trust-domain>/ns/istio-system/sa/istiod} from citadel, keeps it renewed, and serves the
+     * mTLS xDS port with it; it then needs {@link #citadelTokenFile()} and {@link #citadelRootCertFile()}.
+     */
     Optional<String> citadelAddress();
+
+    /**
+     * The bearer token pilot presents to citadel, re-read at each request: in Kubernetes a projected ServiceAccount
+     * token (audience istio-ca), locally the runner's bootstrap token for istio-system/istiod.
+     */
+    Optional<String> citadelTokenFile();
+
+    /**
+     * The mesh root bundle (PEM, citadel's root-cert.pem / ConfigMap istio-ca-root-cert), re-read when it changes:
+     * it verifies citadel, and the client certificates of the mTLS xDS port.
+     */
+    Optional<String> citadelRootCertFile();
 
     /** How many connections are pushed to at once. */
     @WithDefault("4")

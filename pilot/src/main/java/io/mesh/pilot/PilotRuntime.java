@@ -30,7 +30,7 @@ public final class PilotRuntime implements AutoCloseable {
 
     /** What the runtime needs from configuration (see {@link PilotConfig}). */
     public record Settings(String xdsHost, int xdsPort, Path configDir, Duration debounceQuiet, Duration debounceMax,
-            int pushConcurrency, Path credentialsDir, Tls tls) {
+            int pushConcurrency, Path credentialsDir, XdsTls tls) {
         public Settings(String xdsHost, int xdsPort, Path configDir, Duration debounceQuiet, Duration debounceMax,
                 int pushConcurrency) {
             this(xdsHost, xdsPort, configDir, debounceQuiet, debounceMax, pushConcurrency,
@@ -38,8 +38,21 @@ public final class PilotRuntime implements AutoCloseable {
         }
     }
 
-    /** The mTLS xDS endpoint (15012): pilot's certificate chain and key, and the root clients must chain to. */
-    public record Tls(int port, Path certChain, Path key, Path root) {
+    /** The mTLS xDS endpoint (15012): where its certificate comes from. */
+    public sealed interface XdsTls permits Tls, CitadelTls {
+        int port();
+    }
+
+    /** 15012 from files: pilot's certificate chain and key, and the root clients must chain to. */
+    public record Tls(int port, Path certChain, Path key, Path root) implements XdsTls {
+    }
+
+    /**
+     * 15012 with a certificate pilot gets from citadel for {@code identity} and keeps renewed, authenticating with
+     * the token in {@code tokenFile}; clients must chain to the mesh root in {@code rootCertFile}.
+     */
+    public record CitadelTls(int port, String address, Path tokenFile, Path rootCertFile, String identity)
+            implements XdsTls {
     }
 
     private final Settings settings;
@@ -56,6 +69,7 @@ public final class PilotRuntime implements AutoCloseable {
     private LocalFolderRegistry folder;
     private XdsServer server;
     private XdsServer tlsServer;
+    private io.mesh.pilot.xds.CitadelCertificate citadel;
 
     public PilotRuntime(Settings settings, MeterRegistry registry, Scheduler scheduler, ServiceSource kubernetes,
             ConfigStore.RejectionListener rejections) {
@@ -96,10 +110,15 @@ public final class PilotRuntime implements AutoCloseable {
         watcher.initialize(current);
         io.grpc.BindableService ads = XdsServer.ads(watcher);
         server = new XdsServer(settings.xdsHost(), settings.xdsPort(), ads, requestPool, null).start();
-        if (settings.tls() != null) {
-            Tls tls = settings.tls();
+        if (settings.tls() instanceof Tls tls) {
             tlsServer = new XdsServer(settings.xdsHost(), tls.port(), ads, requestPool,
                     XdsServer.mtls(tls.certChain(), tls.key(), tls.root())).start();
+        } else if (settings.tls() instanceof CitadelTls tls) {
+            citadel = new io.mesh.pilot.xds.CitadelCertificate(tls.address(), tls.tokenFile(), tls.rootCertFile(),
+                    tls.identity());
+            tlsServer = new XdsServer(settings.xdsHost(), tls.port(), ads, requestPool, citadel.serverContext())
+                    .start();
+            citadel.start();
         }
         return this;
     }
@@ -142,6 +161,11 @@ public final class PilotRuntime implements AutoCloseable {
         return tlsServer == null ? -1 : tlsServer.port();
     }
 
+    /** pilot's citadel-issued certificate for 15012, when {@link CitadelTls} is configured. */
+    public java.util.Optional<io.mesh.pilot.xds.CitadelCertificate> citadelCertificate() {
+        return java.util.Optional.ofNullable(citadel);
+    }
+
     public ConfigStore store() {
         return store;
     }
@@ -181,6 +205,9 @@ public final class PilotRuntime implements AutoCloseable {
         }
         if (tlsServer != null) {
             tlsServer.close();
+        }
+        if (citadel != null) {
+            citadel.close();
         }
         pushPool.shutdownNow();
         requestPool.shutdownNow();

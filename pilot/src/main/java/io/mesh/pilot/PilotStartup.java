@@ -13,6 +13,7 @@ import jakarta.inject.Singleton;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.concurrent.Executors;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 import org.jboss.logging.Logger;
@@ -34,12 +35,7 @@ public class PilotStartup {
         ServiceSource services = () -> ServiceSource.View.EMPTY;
         Path credentialsDir = config.credentialsDir().filter(s -> !s.isBlank()).map(Path::of)
                 .orElse(configDir == null ? null : configDir.resolve("credentials"));
-        PilotRuntime.Tls tls = null;
-        if (config.tls().certChainFile().isPresent() && config.tls().keyFile().isPresent()
-                && config.tls().rootCertFile().isPresent()) {
-            tls = new PilotRuntime.Tls(config.tls().port(), Path.of(config.tls().certChainFile().get()),
-                    Path.of(config.tls().keyFile().get()), Path.of(config.tls().rootCertFile().get()));
-        }
+        PilotRuntime.XdsTls tls = xdsTls(config);
         PilotRuntime.Settings settings = new PilotRuntime.Settings(config.xdsHost(), config.xdsPort(),
                 kube ? null : configDir, config.debounce().quiet(), config.debounce().max(), config.pushConcurrency(),
                 kube ? null : credentialsDir, tls);
@@ -76,9 +72,37 @@ public class PilotStartup {
                 + "(/q/health, /q/metrics, /debug/syncz, /debug/config_dump, /debug/configz, /debug/registryz); "
                 + "mode %s%s", config.xdsHost(), rt.xdsPort(),
                 rt.xdsTlsPort() > 0 ? "xDS mTLS grpcs://" + config.xdsHost() + ":" + rt.xdsTlsPort()
-                        : "no xDS mTLS (mesh.pilot.tls.* not configured)",
+                        + rt.citadelCertificate().map(c -> " (certificate " + c.identity() + " from citadel "
+                                + config.citadelAddress().orElse("") + ")").orElse(" (certificate from files)")
+                        : "no xDS mTLS (neither mesh.pilot.citadel-address nor mesh.pilot.tls.* configured)",
                 host, config.monitoringPort(),
                 kube ? "kubernetes" : "local", kube ? "" : ", config " + (configDir == null ? "(none)" : configDir));
+    }
+
+    /** Where 15012's certificate comes from: files if configured, else citadel if its address is, else nowhere. */
+    static PilotRuntime.XdsTls xdsTls(PilotConfig config) {
+        PilotConfig.Tls files = config.tls();
+        if (files.certChainFile().isPresent() && files.keyFile().isPresent() && files.rootCertFile().isPresent()) {
+            return new PilotRuntime.Tls(files.port(), Path.of(files.certChainFile().get()),
+                    Path.of(files.keyFile().get()), Path.of(files.rootCertFile().get()));
+        }
+        Optional<String> citadel = config.citadelAddress().filter(s -> !s.isBlank());
+        if (citadel.isEmpty()) {
+            return null;
+        }
+        Optional<String> token = config.citadelTokenFile().filter(s -> !s.isBlank());
+        Optional<String> roots = config.citadelRootCertFile().filter(s -> !s.isBlank());
+        if (token.isEmpty() || roots.isEmpty()) {
+            throw new IllegalStateException("mesh.pilot.citadel-address is " + citadel.get() + ", so pilot serves xDS "
+                    + "over mTLS with a certificate from citadel, and it needs "
+                    + (token.isEmpty() ? "mesh.pilot.citadel-token-file (MESH_PILOT_CITADEL_TOKEN_FILE: the token "
+                            + "that proves istio-system/istiod to citadel)" : "")
+                    + (token.isEmpty() && roots.isEmpty() ? " and " : "")
+                    + (roots.isEmpty() ? "mesh.pilot.citadel-root-cert-file (MESH_PILOT_CITADEL_ROOT_CERT_FILE: the "
+                            + "mesh root, PEM)" : ""));
+        }
+        return new PilotRuntime.CitadelTls(files.port(), citadel.get(), Path.of(token.get()), Path.of(roots.get()),
+                "spiffe://" + config.trustDomain() + "/ns/istio-system/sa/istiod");
     }
 
     void onStop(@Observes ShutdownEvent event) {
