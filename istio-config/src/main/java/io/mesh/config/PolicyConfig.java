@@ -8,14 +8,27 @@ public final class PolicyConfig {
     private PolicyConfig() {
     }
 
-    /** Sidecar: which hosts a workload's outbound config contains ("ns/host", "./host", "*&#47;*"). */
+    /**
+     * Sidecar: which hosts a workload's outbound config contains ("ns/host", "./host", "*&#47;*"), and its outbound
+     * traffic policy (null: the mesh default).
+     */
     public record Sidecar(String namespace, String name, Map<String, String> workloadSelector,
-            List<String> egressHosts) {
+            List<String> egressHosts, OutboundTrafficPolicy outboundTrafficPolicy) {
         public Sidecar {
             workloadSelector = Map.copyOf(workloadSelector);
             egressHosts = List.copyOf(egressHosts);
         }
+
+        public Sidecar(String namespace, String name, Map<String, String> workloadSelector, List<String> egressHosts) {
+            this(namespace, name, workloadSelector, egressHosts, null);
+        }
     }
+
+    /**
+     * Istio's outboundTrafficPolicy.mode: where a sidecar sends traffic for a destination it has no service for.
+     * ALLOW_ANY passes it through to its original destination; REGISTRY_ONLY refuses it.
+     */
+    public enum OutboundTrafficPolicy { ALLOW_ANY, REGISTRY_ONLY }
 
     /** PeerAuthentication: the inbound mTLS mode, UNSET, DISABLE, PERMISSIVE or STRICT. */
     public record PeerAuthentication(String namespace, String name, Map<String, String> selector, String mtlsMode,
@@ -69,7 +82,25 @@ public final class PolicyConfig {
             ws.allow("labels");
             sel = ws.stringMap("labels");
         }
-        return new Sidecar(raw.namespace(), raw.name(), sel, hosts);
+        OutboundTrafficPolicy outbound = null;
+        SpecReader otp = r.object("outboundTrafficPolicy");
+        if (otp != null) {
+            otp.allow("mode", "egressProxy");
+            if (otp.has("egressProxy")) {
+                p.error(otp.at("egressProxy"), "is not supported (no egress proxy); use mode ALLOW_ANY or REGISTRY_ONLY");
+            }
+            String mode = otp.string("mode");
+            if (mode == null) {
+                outbound = OutboundTrafficPolicy.REGISTRY_ONLY; // Istio's default value of the field
+            } else {
+                try {
+                    outbound = OutboundTrafficPolicy.valueOf(mode);
+                } catch (IllegalArgumentException e) {
+                    p.error(otp.at("mode"), "unknown mode \"" + mode + "\" (use ALLOW_ANY or REGISTRY_ONLY)");
+                }
+            }
+        }
+        return new Sidecar(raw.namespace(), raw.name(), sel, hosts, outbound);
     }
 
     static PeerAuthentication peerAuthentication(RawResource raw, Problems p) {

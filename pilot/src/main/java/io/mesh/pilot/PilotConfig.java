@@ -65,6 +65,14 @@ public interface PilotConfig {
     String trustDomain();
 
     /**
+     * Istio's meshConfig.outboundTrafficPolicy.mode for sidecars: ALLOW_ANY passes traffic to unknown destinations
+     * through (PassthroughCluster), REGISTRY_ONLY answers HTTP with 502 and drops TCP (BlackHoleCluster). A
+     * proxy's Sidecar resource ({@code spec.outboundTrafficPolicy.mode}) overrides it.
+     */
+    @WithDefault("ALLOW_ANY")
+    io.mesh.config.PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy();
+
+    /**
      * citadel's {@code host:port}. When set (and no {@code tls.*} files are), pilot gets its own workload certificate
      * for {@code spiffe://<trust-domain>/ns/istio-system/sa/istiod} from citadel, keeps it renewed, and serves the
      * mTLS xDS port with it; it then needs {@link #citadelTokenFile()} and {@link #citadelRootCertFile()}.

@@ -59,6 +59,7 @@ public final class PilotRuntime implements AutoCloseable {
     private final ConfigStore store;
     private final ServiceSource kubernetes;
     private volatile io.mesh.pilot.model.CredentialSource credentials;
+    private volatile io.mesh.pilot.model.MeshSettings mesh = io.mesh.pilot.model.MeshSettings.DEFAULT;
     private final PushWatcher watcher;
     private final PushDebouncer debouncer;
     private final XdsMetrics metrics;
@@ -100,13 +101,19 @@ public final class PilotRuntime implements AutoCloseable {
         return this;
     }
 
+    /** Mesh-wide settings (trust domain, default outbound traffic policy); used from the next snapshot. */
+    public PilotRuntime withMesh(io.mesh.pilot.model.MeshSettings settings) {
+        this.mesh = settings;
+        return this;
+    }
+
     public PilotRuntime start() throws IOException {
         if (settings.configDir() != null) {
             folder = new LocalFolderRegistry(settings.configDir(), store, () -> configChanged("config"));
             folder.start();
         }
         current = SnapshotBuilder.build(versions.incrementAndGet(), store.accepted(), kubernetes.view(),
-                credentials.credentials());
+                credentials.credentials(), mesh);
         watcher.initialize(current);
         io.grpc.BindableService ads = XdsServer.ads(watcher);
         server = new XdsServer(settings.xdsHost(), settings.xdsPort(), ads, requestPool, null).start();
@@ -138,7 +145,7 @@ public final class PilotRuntime implements AutoCloseable {
         try {
             MeshSnapshot next = request.full()
                     ? SnapshotBuilder.build(versions.incrementAndGet(), store.accepted(), kubernetes.view(),
-                            credentials.credentials())
+                            credentials.credentials(), mesh)
                     : current.withKubernetesEndpoints(versions.incrementAndGet(), kubernetes.view().endpoints());
             current = next;
             watcher.push(next, request);

@@ -58,6 +58,7 @@ public class PilotStartup {
         if (k8s != null) {
             rt.withCredentials(k8s);
         }
+        rt.withMesh(new io.mesh.pilot.model.MeshSettings(config.trustDomain(), config.outboundTrafficPolicy()));
         try {
             rt.start();
             if (k8s != null) {

@@ -14,6 +14,11 @@ import java.util.Set;
  * and routers get every visible cluster (wildcard).
  */
 public final class ClusterGenerator {
+    /** ORIGINAL_DST: where a captured connection was going (ALLOW_ANY). */
+    static final String PASSTHROUGH = "PassthroughCluster";
+    /** STATIC with no endpoints: refuses (REGISTRY_ONLY). */
+    static final String BLACK_HOLE = "BlackHoleCluster";
+
     private ClusterGenerator() {
     }
 
@@ -54,10 +59,15 @@ public final class ClusterGenerator {
         }
         if (proxy.type() == ProxyInfo.Type.SIDECAR) {
             out.addAll(SidecarInbound.clusters(proxy, snapshot));
-            // virtualOutbound sends unknown destinations here, to where they were going.
-            out.add(Cluster.newBuilder().setName("PassthroughCluster").setType(Cluster.DiscoveryType.ORIGINAL_DST)
+            // virtualOutbound and the allow_any route send unknown destinations here, to where they were going.
+            out.add(Cluster.newBuilder().setName(PASSTHROUGH).setType(Cluster.DiscoveryType.ORIGINAL_DST)
                     .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
                     .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(10)).build());
+            // Under REGISTRY_ONLY virtualOutbound sends them here: no endpoints, so the connection is closed.
+            out.add(Cluster.newBuilder().setName(BLACK_HOLE).setType(Cluster.DiscoveryType.STATIC)
+                    .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(10))
+                    .setLoadAssignment(io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.newBuilder()
+                            .setClusterName(BLACK_HOLE)).build());
         }
         return names.isEmpty() ? out : out.stream().filter(c -> names.contains(c.getName())).toList();
     }

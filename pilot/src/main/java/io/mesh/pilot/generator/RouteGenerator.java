@@ -63,6 +63,7 @@ public final class RouteGenerator {
                         VirtualHosts.meshDomains(s.hostname(), port, proxy.namespace()), snapshot, false));
             }
         }
+        rc.addVirtualHosts(VirtualHosts.catchAll(SidecarScope.outboundTrafficPolicy(proxy, snapshot)));
         return rc.build();
     }
 

@@ -78,8 +78,19 @@ final class SidecarInbound {
         return out;
     }
 
+    /** The filter chain name suffixes, after {@code inbound|PORT||}: one chain per transport protocol. */
+    static final String TLS_SUFFIX = "-tls";
+    static final String PLAINTEXT_SUFFIX = "-raw_buffer";
+
+    /**
+     * Per inbound port, as istiod builds virtualInbound: STRICT gets one chain matching
+     * {destination_port, transport_protocol "tls"} that terminates mesh mTLS (client certificate required);
+     * DISABLE one matching {destination_port, transport_protocol "raw_buffer"}; PERMISSIVE both, so the
+     * tls_inspector's detection picks the chain.
+     */
     static List<FilterChain> filterChains(ProxyInfo proxy, MeshSnapshot snapshot) {
         List<FilterChain> out = new ArrayList<>();
+        List<HttpFilter> rbac = rbac(proxy, snapshot);
         for (int port : ports(proxy, snapshot).keySet()) {
             String mode = mtlsMode(proxy, snapshot, port);
             RouteConfiguration routes = RouteConfiguration.newBuilder().setName(ClusterNames.inbound(port))
@@ -88,25 +99,43 @@ final class SidecarInbound {
                                     .setPrefix("/")).setRoute(RouteAction.newBuilder()
                                             .setCluster(ClusterNames.inbound(port)))))
                     .build();
-            List<HttpFilter> filters = rbac(proxy, snapshot);
-            FilterChain.Builder chain = FilterChain.newBuilder().setName(ClusterNames.inbound(port))
-                    .setFilterChainMatch(FilterChainMatch.newBuilder()
-                            .setDestinationPort(com.google.protobuf.UInt32Value.of(port)))
-                    .addFilters(Filter.newBuilder().setName(Hcm.NAME).setTypedConfig(Any.pack(Hcm
-                            .inline("inbound_" + port, routes).toBuilder().clearHttpFilters().addAllHttpFilters(filters)
-                            .addAllHttpFilters(Hcm.inline("inbound_" + port, routes).getHttpFiltersList()).build())));
-            if ("STRICT".equals(mode)) {
-                chain.setTransportSocket(io.envoyproxy.envoy.config.core.v3.TransportSocket.newBuilder()
-                        .setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(DownstreamTlsContext
-                                .newBuilder().setRequireClientCertificate(com.google.protobuf.BoolValue.of(true))
-                                .setCommonTlsContext(CommonTlsContext.newBuilder()
-                                        .addTlsCertificateSdsSecretConfigs(ClusterPolicy.sds("default"))
-                                        .setValidationContextSdsSecretConfig(ClusterPolicy.sds("ROOTCA"))
-                                        .addAlpnProtocols("istio")).build())));
+            var inline = Hcm.inline("inbound_" + port, routes);
+            Filter hcm = Filter.newBuilder().setName(Hcm.NAME).setTypedConfig(Any.pack(inline.toBuilder()
+                    .clearHttpFilters().addAllHttpFilters(rbac).addAllHttpFilters(inline.getHttpFiltersList())
+                    .build())).build();
+            if (!"DISABLE".equals(mode)) {
+                out.add(FilterChain.newBuilder().setName(ClusterNames.inbound(port) + TLS_SUFFIX)
+                        .setFilterChainMatch(FilterChainMatch.newBuilder()
+                                .setDestinationPort(com.google.protobuf.UInt32Value.of(port))
+                                .setTransportProtocol("tls"))
+                        .setTransportSocket(meshMtls())
+                        .addFilters(hcm).build());
             }
-            out.add(chain.build());
+            if (!"STRICT".equals(mode)) {
+                out.add(FilterChain.newBuilder().setName(ClusterNames.inbound(port) + PLAINTEXT_SUFFIX)
+                        .setFilterChainMatch(FilterChainMatch.newBuilder()
+                                .setDestinationPort(com.google.protobuf.UInt32Value.of(port))
+                                .setTransportProtocol("raw_buffer"))
+                        .addFilters(hcm).build());
+            }
         }
         return out;
+    }
+
+    /**
+     * Terminates mesh mTLS with the proxy's SDS secrets ("default", validated against "ROOTCA"); ALPN offers h2
+     * and http/1.1 as istiod does, plus "istio", which mesh clients (ISTIO_MUTUAL) offer.
+     */
+    private static io.envoyproxy.envoy.config.core.v3.TransportSocket meshMtls() {
+        return io.envoyproxy.envoy.config.core.v3.TransportSocket.newBuilder()
+                .setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(DownstreamTlsContext.newBuilder()
+                        .setRequireClientCertificate(com.google.protobuf.BoolValue.of(true))
+                        .setCommonTlsContext(CommonTlsContext.newBuilder()
+                                .addTlsCertificateSdsSecretConfigs(ClusterPolicy.sds("default"))
+                                .setValidationContextSdsSecretConfig(ClusterPolicy.sds("ROOTCA"))
+                                .addAlpnProtocols("h2").addAlpnProtocols("http/1.1").addAlpnProtocols("istio"))
+                        .build()))
+                .build();
     }
 
     /** The most specific PeerAuthentication wins: workload selector, then namespace, then the root namespace. */

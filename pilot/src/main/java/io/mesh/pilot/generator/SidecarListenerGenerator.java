@@ -7,7 +7,9 @@ import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
 import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst;
+import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.mesh.config.PolicyConfig;
 import io.mesh.pilot.model.MeshSnapshot;
 import io.mesh.pilot.model.ProxyInfo;
 import io.mesh.pilot.model.ServiceModel;
@@ -18,8 +20,9 @@ import java.util.TreeSet;
 
 /**
  * LDS for sidecars, in istiod's shape: "virtualOutbound" on 15001 hands captured connections to the per-port
- * listeners "0.0.0.0_PORT" (not bound; HCM with RDS "PORT"), and "virtualInbound" on 15006 holds one filter chain
- * per inbound port.
+ * listeners "0.0.0.0_PORT" (not bound; HCM with RDS "PORT") and sends the rest to PassthroughCluster (ALLOW_ANY)
+ * or BlackHoleCluster (REGISTRY_ONLY); "virtualInbound" on 15006 holds, per inbound port, a TLS and/or a plaintext
+ * filter chain as PeerAuthentication says, told apart by the tls_inspector.
  */
 public final class SidecarListenerGenerator {
     public static final int OUTBOUND_CAPTURE_PORT = 15001;
@@ -43,6 +46,11 @@ public final class SidecarListenerGenerator {
                                     List.of())))))
                     .build());
         }
+        // Connections to destinations with no listener: through to where they were going (ALLOW_ANY), or
+        // dropped (REGISTRY_ONLY), as istiod's virtualOutbound does.
+        String unknown = SidecarScope.outboundTrafficPolicy(proxy, snapshot)
+                == PolicyConfig.OutboundTrafficPolicy.REGISTRY_ONLY ? ClusterGenerator.BLACK_HOLE
+                        : ClusterGenerator.PASSTHROUGH;
         out.add(Listener.newBuilder().setName("virtualOutbound")
                 .setAddress(SidecarInbound.address("0.0.0.0", OUTBOUND_CAPTURE_PORT))
                 .setUseOriginalDst(BoolValue.of(true))
@@ -51,14 +59,17 @@ public final class SidecarListenerGenerator {
                         .setTypedConfig(Any.pack(OriginalDst.getDefaultInstance())))
                 .addFilterChains(FilterChain.newBuilder().setName("PassthroughFilterChain")
                         .addFilters(Filter.newBuilder().setName("envoy.filters.network.tcp_proxy")
-                                .setTypedConfig(Any.pack(TcpProxy.newBuilder().setStatPrefix("PassthroughCluster")
-                                        .setCluster("PassthroughCluster").build()))))
+                                .setTypedConfig(Any.pack(TcpProxy.newBuilder().setStatPrefix(unknown)
+                                        .setCluster(unknown).build()))))
                 .build());
         out.add(Listener.newBuilder().setName("virtualInbound")
                 .setAddress(SidecarInbound.address("0.0.0.0", INBOUND_CAPTURE_PORT))
                 .setTrafficDirection(io.envoyproxy.envoy.config.core.v3.TrafficDirection.INBOUND)
                 .addListenerFilters(ListenerFilter.newBuilder().setName("envoy.filters.listener.original_dst")
                         .setTypedConfig(Any.pack(OriginalDst.getDefaultInstance())))
+                // Detects TLS, so filter_chain_match.transport_protocol tells mTLS ("tls") from plaintext.
+                .addListenerFilters(ListenerFilter.newBuilder().setName("envoy.filters.listener.tls_inspector")
+                        .setTypedConfig(Any.pack(TlsInspector.getDefaultInstance())))
                 .addAllFilterChains(SidecarInbound.filterChains(proxy, snapshot))
                 .build());
         return out;

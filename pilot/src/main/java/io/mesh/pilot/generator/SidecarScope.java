@@ -15,6 +15,23 @@ final class SidecarScope {
     }
 
     static List<ServiceModel> visibleServices(ProxyInfo proxy, MeshSnapshot snapshot) {
+        PolicyConfig.Sidecar scope = scope(proxy, snapshot);
+        if (scope == null || scope.egressHosts().isEmpty()) {
+            return List.copyOf(snapshot.services().values());
+        }
+        PolicyConfig.Sidecar sc = scope;
+        return snapshot.services().values().stream().filter(s -> visible(sc, proxy, s)).toList();
+    }
+
+    /** The proxy's Sidecar resource's outboundTrafficPolicy.mode, else the mesh default. */
+    static PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy(ProxyInfo proxy, MeshSnapshot snapshot) {
+        PolicyConfig.Sidecar scope = scope(proxy, snapshot);
+        return scope != null && scope.outboundTrafficPolicy() != null ? scope.outboundTrafficPolicy()
+                : snapshot.mesh().outboundTrafficPolicy();
+    }
+
+    /** The Sidecar resource that applies: one selecting the proxy, else the namespace's one without a selector. */
+    private static PolicyConfig.Sidecar scope(ProxyInfo proxy, MeshSnapshot snapshot) {
         PolicyConfig.Sidecar scope = null;
         for (PolicyConfig.Sidecar s : snapshot.sidecars()) {
             if (!s.namespace().equals(proxy.namespace())) {
@@ -26,11 +43,7 @@ final class SidecarScope {
                 scope = s;
             }
         }
-        if (scope == null) {
-            return List.copyOf(snapshot.services().values());
-        }
-        PolicyConfig.Sidecar sc = scope;
-        return snapshot.services().values().stream().filter(s -> visible(sc, proxy, s)).toList();
+        return scope;
     }
 
     private static boolean visible(PolicyConfig.Sidecar sc, ProxyInfo proxy, ServiceModel s) {

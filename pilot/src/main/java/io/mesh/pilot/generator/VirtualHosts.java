@@ -1,9 +1,11 @@
 package io.mesh.pilot.generator;
 
+import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.mesh.config.PolicyConfig;
 import io.mesh.config.VirtualService;
 import io.mesh.pilot.model.MeshSnapshot;
 import java.util.ArrayList;
@@ -29,6 +31,23 @@ final class VirtualHosts {
                     .setRoute(RouteAction.newBuilder().setCluster(ClusterNames.outbound(host, port, null))).build());
         }
         return VirtualHost.newBuilder().setName(host + ":" + port).addAllDomains(domains).addAllRoutes(routes).build();
+    }
+
+    /**
+     * The last virtual host of a sidecar's outbound route table, for hosts no service matched, as istiod builds
+     * it: "allow_any" routes to PassthroughCluster (the original destination), "block_all" answers 502.
+     */
+    static VirtualHost catchAll(PolicyConfig.OutboundTrafficPolicy policy) {
+        if (policy == PolicyConfig.OutboundTrafficPolicy.REGISTRY_ONLY) {
+            return VirtualHost.newBuilder().setName("block_all").addDomains("*")
+                    .addRoutes(Route.newBuilder().setName("block_all").setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                            .setDirectResponse(DirectResponseAction.newBuilder().setStatus(502)))
+                    .build();
+        }
+        return VirtualHost.newBuilder().setName("allow_any").addDomains("*")
+                .addRoutes(Route.newBuilder().setName("allow_any").setMatch(RouteMatch.newBuilder().setPrefix("/"))
+                        .setRoute(RouteAction.newBuilder().setCluster(ClusterGenerator.PASSTHROUGH)))
+                .build();
     }
 
     /** What a client may write for this service: the FQDN and the Kubernetes short forms, with and without port. */

@@ -17,16 +17,17 @@ import java.util.Map;
  * @param meshRoutes        VirtualServices bound to the mesh gateway, by the FQDN host they route
  * @param destinationRules  by FQDN host
  * @param credentials       gateway certificates by credentialName (served over SDS to routers only)
+ * @param mesh              mesh-wide settings (trust domain, default outbound traffic policy)
  */
 public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map<String, List<Endpoint>> endpoints,
         Map<String, List<Endpoint>> configEndpoints, Map<String, List<VirtualService>> meshRoutes,
         List<VirtualService> virtualServices, Map<String, DestinationRule> destinationRules, List<Gateway> gateways,
         List<PolicyConfig.Sidecar> sidecars, List<PolicyConfig.PeerAuthentication> peerAuthentications,
         List<PolicyConfig.AuthorizationPolicy> authorizationPolicies, List<String> warnings,
-        Map<String, TlsCredential> credentials) {
+        Map<String, TlsCredential> credentials, MeshSettings mesh) {
 
     public static final MeshSnapshot EMPTY = new MeshSnapshot(0, Map.of(), Map.of(), Map.of(), Map.of(), List.of(),
-            Map.of(), List.of(), List.of(), List.of(), List.of(), List.of(), Map.of());
+            Map.of(), List.of(), List.of(), List.of(), List.of(), List.of(), Map.of(), MeshSettings.DEFAULT);
 
     public MeshSnapshot {
         services = Map.copyOf(services);
@@ -41,6 +42,7 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
         authorizationPolicies = List.copyOf(authorizationPolicies);
         warnings = List.copyOf(warnings);
         credentials = Map.copyOf(credentials);
+        mesh = mesh == null ? MeshSettings.DEFAULT : mesh;
     }
 
     public List<Endpoint> endpointsOf(String host) {
@@ -51,6 +53,6 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
     public MeshSnapshot withKubernetesEndpoints(long newVersion, Map<String, List<Endpoint>> kube) {
         return new MeshSnapshot(newVersion, services, SnapshotBuilder.mergeEndpoints(configEndpoints, kube),
                 configEndpoints, meshRoutes, virtualServices, destinationRules, gateways, sidecars,
-                peerAuthentications, authorizationPolicies, warnings, credentials);
+                peerAuthentications, authorizationPolicies, warnings, credentials, mesh);
     }
 }

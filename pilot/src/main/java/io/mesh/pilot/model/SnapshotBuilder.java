@@ -25,6 +25,11 @@ public final class SnapshotBuilder {
 
     public static MeshSnapshot build(long version, Map<ConfigKey, Object> config, ServiceSource.View kube,
             Map<String, TlsCredential> credentials) {
+        return build(version, config, kube, credentials, MeshSettings.DEFAULT);
+    }
+
+    public static MeshSnapshot build(long version, Map<ConfigKey, Object> config, ServiceSource.View kube,
+            Map<String, TlsCredential> credentials, MeshSettings mesh) {
         Map<String, ServiceModel> services = new TreeMap<>();
         Map<String, List<Endpoint>> configEndpoints = new TreeMap<>();
         List<VirtualService> virtualServices = new ArrayList<>();
@@ -101,7 +106,7 @@ public final class SnapshotBuilder {
         }
         Map<String, List<Endpoint>> frozen = freeze(configEndpoints);
         return new MeshSnapshot(version, services, mergeEndpoints(frozen, kube.endpoints()), frozen,
-                freeze(meshRoutes), virtualServices, rules, gateways, sidecars, peers, authz, warnings, credentials);
+                freeze(meshRoutes), virtualServices, rules, gateways, sidecars, peers, authz, warnings, credentials, mesh);
     }
 
     private static Endpoint endpoint(ServiceEntry.WorkloadSpec w, ServiceEntry se) {

@@ -66,7 +66,7 @@ class DeltaXdsTest {
         client.deltaRequest(DeltaDiscoveryRequest.newBuilder().setNode(client.node).setTypeUrl(CDS).build());
         DeltaDiscoveryResponse first = client.nextDelta(WAIT);
         assertNotNull(first);
-        assertEquals(Set.of(WEB, BACKEND, "PassthroughCluster"), names(first));
+        assertEquals(Set.of(WEB, BACKEND, "PassthroughCluster", "BlackHoleCluster"), names(first));
         ack(first);
         assertNull(client.nextDelta(Duration.ofMillis(500)), "an ACK must not trigger a resend");
 

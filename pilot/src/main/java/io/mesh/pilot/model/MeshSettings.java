@@ -1,0 +1,23 @@
+package io.mesh.pilot.model;
+
+import io.mesh.config.PolicyConfig;
+
+/**
+ * Mesh-wide settings the generators read (Istio's MeshConfig subset): the SPIFFE trust domain of workload
+ * identities, and the default outbound traffic policy (a proxy's Sidecar resource may override it).
+ */
+public record MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy) {
+    public static final MeshSettings DEFAULT = new MeshSettings("cluster.local",
+            PolicyConfig.OutboundTrafficPolicy.ALLOW_ANY);
+
+    public MeshSettings {
+        trustDomain = trustDomain == null || trustDomain.isBlank() ? "cluster.local" : trustDomain;
+        outboundTrafficPolicy = outboundTrafficPolicy == null ? PolicyConfig.OutboundTrafficPolicy.ALLOW_ANY
+                : outboundTrafficPolicy;
+    }
+
+    /** The SPIFFE ID of a service account: {@code spiffe://<trust-domain>/ns/<namespace>/sa/<account>}. */
+    public String spiffeId(String namespace, String serviceAccount) {
+        return "spiffe://" + trustDomain + "/ns/" + namespace + "/sa/" + serviceAccount;
+    }
+}
