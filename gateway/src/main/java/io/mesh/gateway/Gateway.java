@@ -5,6 +5,12 @@ import com.google.protobuf.Value;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.mesh.gateway.admin.AdminServer;
 import io.mesh.gateway.admin.StatusServer;
+import io.mesh.gateway.identity.PilotTrustManager;
+import io.mesh.gateway.identity.WorkloadIdentity;
+import io.grpc.netty.GrpcSslContexts;
+import io.netty.handler.ssl.SslContext;
+import java.nio.file.Files;
+import javax.net.ssl.SSLException;
 import io.mesh.gateway.model.GatewaySnapshot;
 import io.mesh.gateway.proxy.DataPlane;
 import io.mesh.gateway.proxy.OtlpReporter;
@@ -34,16 +40,19 @@ public final class Gateway {
     private final AdsClient ads;
     private final StatusServer status;
     private final AdminServer admin;
+    private final WorkloadIdentity identity;
 
-    private Gateway(Vertx vertx, GatewayConfig config, MeterRegistry registry, OpenTelemetry otel, StaticBootstrap bootstrap) {
+    private Gateway(Vertx vertx, GatewayConfig config, MeterRegistry registry, OpenTelemetry otel, StaticBootstrap bootstrap,
+            WorkloadIdentity identity, SslContext xdsTls) {
         this.config = config;
-        this.plane = new DataPlane(vertx, config, registry, otel == null ? null : new OtlpReporter(otel));
+        this.identity = identity;
+        this.plane = new DataPlane(vertx, config, registry, otel == null ? null : new OtlpReporter(otel), identity);
         this.xdsState = new XdsState(node(config), bootstrap);
         this.ads = config.xds().enabled()
                 ? new AdsClient(config.xds().address(), xdsState, plane::apply, config.xds().initialBackoff(),
-                        config.xds().maxBackoff())
+                        config.xds().maxBackoff(), xdsTls)
                 : null;
-        this.status = new StatusServer(vertx, plane);
+        this.status = new StatusServer(vertx, plane, () -> identity == null || identity.isReady());
         this.admin = new AdminServer(vertx, plane, ads, xdsState);
     }
 
@@ -60,7 +69,15 @@ public final class Gateway {
         } catch (Exception e) {
             return Future.failedFuture(new IllegalArgumentException("bootstrap file: " + e.getMessage(), e));
         }
-        Gateway g = new Gateway(vertx, config, registry, otel, bootstrap);
+        WorkloadIdentity identity;
+        SslContext xdsTls;
+        try {
+            identity = identity(config);
+            xdsTls = xdsTls(config, identity);
+        } catch (IllegalArgumentException e) {
+            return Future.failedFuture(e);
+        }
+        Gateway g = new Gateway(vertx, config, registry, otel, bootstrap, identity, xdsTls);
         return g.status.start(config.statusPort())
                 .compose(v -> config.adminPort() >= 0 ? g.admin.start(config.adminPort()) : Future.succeededFuture())
                 .compose(v -> {
@@ -74,11 +91,63 @@ public final class Gateway {
                     return applied;
                 })
                 .map(v -> {
-                    if (g.ads != null) {
+                    if (g.ads != null && xdsTls != null) {
+                        g.identity.ready().onSuccess(x -> g.ads.start());   // pilot's TLS port needs our certificate
+                    } else if (g.ads != null) {
                         g.ads.start();
                     }
                     return g;
+                })
+                .onFailure(e -> {
+                    if (identity != null) {
+                        identity.close();
+                    }
                 });
+    }
+
+    /** The workload identity from citadel when {@code mesh.gateway.ca.address} is set; its first fetch starts now. */
+    static WorkloadIdentity identity(GatewayConfig config) {
+        var ca = config.ca();
+        if (ca.address().isEmpty() || ca.address().get().isBlank()) {
+            return null;
+        }
+        if (ca.rootCertFile().isEmpty() || ca.rootCertFile().get().isBlank()) {
+            throw new IllegalArgumentException("mesh.gateway.ca.address is set but mesh.gateway.ca.root-cert-file is not: "
+                    + "the mesh root is needed to trust citadel");
+        }
+        Path roots = Path.of(ca.rootCertFile().get());
+        if (!Files.isReadable(roots)) {
+            throw new IllegalArgumentException("mesh.gateway.ca.root-cert-file " + roots + " is not readable");
+        }
+        return new WorkloadIdentity(ca.address().get().trim(), ca.tokenFile().filter(f -> !f.isBlank()).map(Path::of), roots,
+                config.trustDomain()).start();
+    }
+
+    /** The client TLS context for pilot's mutual-TLS port, or null for plaintext ADS. */
+    static SslContext xdsTls(GatewayConfig config, WorkloadIdentity identity) {
+        if (!config.xds().enabled() || !config.xds().useTls()) {
+            return null;
+        }
+        if (identity == null) {
+            throw new IllegalArgumentException("mesh.gateway.xds.address " + config.xds().address()
+                    + " is pilot's mutual-TLS port (mesh.gateway.xds.tls=" + config.xds().tls()
+                    + "), which needs a workload certificate: set mesh.gateway.ca.address and mesh.gateway.ca.root-cert-file");
+        }
+        String address = config.xds().address();
+        String host = address.lastIndexOf(':') > 0 ? address.substring(0, address.lastIndexOf(':')) : address;
+        host = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+        try {
+            return GrpcSslContexts.forClient().keyManager(identity.keyManager())
+                    .trustManager(new PilotTrustManager(identity.trustManager(), host, config.trustDomain(), "istio-system"))
+                    .build();
+        } catch (SSLException e) {
+            throw new IllegalArgumentException("cannot build the TLS context for pilot: " + e.getMessage(), e);
+        }
+    }
+
+    /** The proxy's citadel identity (its certificate, roots, SPIFFE ID), when {@code mesh.gateway.ca.address} is set. */
+    public java.util.Optional<WorkloadIdentity> identity() {
+        return java.util.Optional.ofNullable(identity);
     }
 
     private static GatewaySnapshot withComplete(GatewaySnapshot s) {
@@ -106,7 +175,11 @@ public final class Gateway {
         if (ads != null) {
             ads.close();
         }
-        return plane.drainAndClose().compose(v -> status.close()).compose(v -> admin.close());
+        return plane.drainAndClose().compose(v -> status.close()).compose(v -> admin.close()).onComplete(v -> {
+            if (identity != null) {
+                identity.close();
+            }
+        });
     }
 
     static Node node(GatewayConfig config) {

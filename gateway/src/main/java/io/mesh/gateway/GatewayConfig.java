@@ -48,6 +48,25 @@ public interface GatewayConfig {
 
     Telemetry telemetry();
 
+    /** The proxy's own workload certificate from citadel. */
+    Ca ca();
+
+    /** SPIFFE trust domain of the mesh: the proxy's identity and pilot's must belong to it. */
+    @WithDefault("cluster.local")
+    String trustDomain();
+
+    /** Citadel, which issues the proxy's certificate (Istio's SDS secrets {@code default} and {@code ROOTCA}). */
+    interface Ca {
+        /** citadel's gRPC {@code host:port} (TLS, 8060). Unset: no workload identity, ISTIO_MUTUAL clusters answer 503 UF. */
+        Optional<String> address();
+
+        /** Bearer token sent to citadel: a Kubernetes ServiceAccount token or a local bootstrap token, re-read at each request. */
+        Optional<String> tokenFile();
+
+        /** PEM roots: trust for citadel's TLS and the mesh root (ROOTCA). Required with {@code address}. */
+        Optional<String> rootCertFile();
+    }
+
     /** Data-plane listener settings. Listener ports come from LDS; 80 and 443 are remapped as below. */
     interface Listeners {
         /** Overrides the bind address of every listener (e.g. 127.0.0.1 locally). */
@@ -118,9 +137,27 @@ public interface GatewayConfig {
 
     /** The ADS client of pilot. */
     interface Xds {
-        /** pilot's plaintext xDS address. */
+        /** pilot's xDS address: plaintext 15010, or mutual TLS 15012 (see {@code tls}). */
         @WithDefault("127.0.0.1:15010")
         String address();
+
+        /**
+         * {@code auto}, {@code true} or {@code false}: connect to pilot over mutual TLS with the workload identity
+         * ({@code mesh.gateway.ca.*}). {@code auto} means TLS when the address's port is 15012.
+         */
+        @WithDefault("auto")
+        String tls();
+
+        /** Whether the ADS stream uses mutual TLS; a bad {@code tls} value is an error here, not a silent plaintext. */
+        default boolean useTls() {
+            return switch (tls().trim().toLowerCase(java.util.Locale.ROOT)) {
+                case "true" -> true;
+                case "false" -> false;
+                case "auto" -> address().endsWith(":15012");
+                default -> throw new IllegalArgumentException("mesh.gateway.xds.tls must be auto, true or false, not '"
+                        + tls() + "'");
+            };
+        }
 
         /** false runs on the bootstrap file alone. */
         @WithDefault("true")

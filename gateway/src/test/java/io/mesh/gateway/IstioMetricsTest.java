@@ -2,6 +2,7 @@ package io.mesh.gateway;
 
 import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
+import static org.hamcrest.Matchers.not;
 
 import io.mesh.testing.FreePorts;
 import io.mesh.testing.Promtool;
@@ -40,6 +41,7 @@ class IstioMetricsTest {
                             "stat_prefix": "t",
                             "route_config": { "name": "local", "virtual_hosts": [{ "name": "all", "domains": ["*"], "routes": [
                               { "match": { "prefix": "/hello" }, "direct_response": { "status": 200, "body": { "inline_string": "hi" } } },
+                              { "match": { "prefix": "/empty" }, "route": { "cluster": "outbound|80||nowhere.default.svc.cluster.local" } },
                               { "match": { "prefix": "/" }, "route": { "cluster": "nowhere" } } ] }] },
                             "http_filters": [{ "name": "envoy.filters.http.router", "typed_config": {
                               "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } }] } }] }] }],
@@ -56,7 +58,7 @@ class IstioMetricsTest {
     @Test
     void requestsAreCountedWithIstioLabelsAndTheExpositionPassesPromtool() throws Exception {
         HttpClient http = HttpClient.newHttpClient();
-        for (String path : new String[] {"/hello", "/hello", "/missing-cluster"}) {
+        for (String path : new String[] {"/hello", "/hello", "/missing-cluster", "/empty"}) {
             http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + LISTENER + path)).build(),
                     HttpResponse.BodyHandlers.ofString());
         }
@@ -65,6 +67,15 @@ class IstioMetricsTest {
                         .body(containsString("istio_requests_total{"))
                         .body(containsString("response_code=\"200\""))
                         .body(containsString("response_flags=\"NC\""))
+                        // Istio's cluster ID (mesh.gateway.node.cluster, Kubernetes by default), not the Envoy cluster name
+                        .body(containsString("destination_cluster=\"Kubernetes\",destination_service="
+                                + "\"nowhere.default.svc.cluster.local\""))
+                        .body(containsString("response_flags=\"UH\",source_app=\"istio-ingressgateway\","
+                                + "source_cluster=\"Kubernetes\""))
+                        .body(not(containsString("destination_cluster=\"outbound")))
+                        .body(not(containsString("destination_cluster=\"nowhere")))
+                        // no route to a known cluster: no destination
+                        .body(containsString("destination_cluster=\"unknown\",destination_service=\"nowhere\""))
                         .body(containsString("istio_request_duration_milliseconds_bucket{"))
                         .body(containsString("istio_response_bytes_sum{")));
         // Istio's own name istio_request_duration_milliseconds breaks one lint rule (base unit seconds); dashboards

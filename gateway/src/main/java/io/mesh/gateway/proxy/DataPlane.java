@@ -47,12 +47,25 @@ public final class DataPlane {
 
     private final OtlpReporter otlp;
 
+    private final io.mesh.gateway.identity.WorkloadIdentity identity;
+
     /** {@code otlp} may be null: then nothing is reported over OTLP. */
     public DataPlane(Vertx vertx, GatewayConfig config, MeterRegistry registry, OtlpReporter otlp) {
+        this(vertx, config, registry, otlp, null);
+    }
+
+    /**
+     * {@code identity}: the proxy's citadel identity, which ISTIO_MUTUAL clusters use; null = none (such clusters
+     * answer 503 UF).
+     */
+    public DataPlane(Vertx vertx, GatewayConfig config, MeterRegistry registry, OtlpReporter otlp,
+            io.mesh.gateway.identity.WorkloadIdentity identity) {
+        this.identity = identity;
         this.vertx = vertx;
         this.config = config;
         this.otlp = otlp;
-        this.log = new RequestLog(registry, "istio-ingressgateway", config.node().namespace(), config.telemetry().accessLog(),
+        this.log = new RequestLog(registry, "istio-ingressgateway", config.node().namespace(), config.node().cluster(),
+                config.telemetry().accessLog(),
                 otlp);
     }
 
@@ -102,10 +115,10 @@ public final class DataPlane {
         Map<String, Upstream> ups = new HashMap<>();
         List<Upstream> retired = new ArrayList<>();
         for (ClusterSpec declared : snap.clusters().values()) {
-            ClusterSpec spec = withSecrets(declared, snap);
+            ClusterSpec spec = withSecrets(declared, snap, identity != null);
             Upstream old = prev.upstreams().get(spec.name());
             Upstream u = old != null && old.spec().sameTransport(spec) && Objects.equals(old.spec().edsName(), spec.edsName())
-                    ? old : new Upstream(vertx, spec);
+                    ? old : new Upstream(vertx, spec, identity);
             if (u != old && old != null) {
                 retired.add(old);
             }
@@ -138,14 +151,15 @@ public final class DataPlane {
 
     /**
      * A cluster whose TLS names SDS secrets gets them inlined; while one is missing (or it is a workload
-     * identity secret, which needs citadel's certificate client), the cluster is marked unavailable and its
-     * tries fail at once with 503 UF instead of connecting without the required credentials.
+     * identity secret, {@code default}/{@code ROOTCA}, and the proxy has no citadel identity), the cluster is
+     * marked unavailable and its tries fail at once with 503 UF instead of connecting without the required
+     * credentials.
      */
-    private static ClusterSpec withSecrets(ClusterSpec c, GatewaySnapshot snap) {
+    private static ClusterSpec withSecrets(ClusterSpec c, GatewaySnapshot snap, boolean workloadIdentity) {
         if (c.tls() == null || (c.tls().certSecret() == null && c.tls().caSecret() == null)) {
             return c;
         }
-        var resolved = c.tls().resolve(snap.secrets());
+        var resolved = c.tls().resolve(snap.secrets(), workloadIdentity);
         if (resolved == null) {
             resolved = new io.mesh.gateway.upstream.UpstreamTls(c.tls().sni(), null, null, null,
                     c.tls().subjectAltNames(), null, null, true);
@@ -305,7 +319,9 @@ public final class DataPlane {
             }
         }
         Promise<Void> done = Promise.promise();
-        vertx.setPeriodic(1, 25, id -> {
+        // No 1 ms first tick: cancelling a periodic timer from its first run can race with its scheduling in
+        // Vert.x (NPE in cancel), which left the drain future never completed.
+        vertx.setPeriodic(25, id -> {
             boolean overdue = System.nanoTime() - deadline > 0;
             for (Map.Entry<HttpConnection, long[]> e : connections.entrySet()) {
                 if (overdue || e.getValue()[2] == 0) {

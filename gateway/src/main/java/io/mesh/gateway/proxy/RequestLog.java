@@ -31,12 +31,19 @@ final class RequestLog {
     private final MeterRegistry registry;
     private final String workload;
     private final String namespace;
+    private final String clusterId;
     private final boolean accessLog;
     private final OtlpReporter otlp;
     private final Map<Key, Meters> meters = new ConcurrentHashMap<>();
 
-    RequestLog(MeterRegistry registry, String workload, String namespace, boolean accessLog, OtlpReporter otlp) {
+    /**
+     * {@code clusterId}: Istio's cluster ID of this proxy ({@code Kubernetes} by default), the
+     * {@code source_cluster} and, in a single-cluster mesh, the {@code destination_cluster} label.
+     */
+    RequestLog(MeterRegistry registry, String workload, String namespace, String clusterId, boolean accessLog,
+            OtlpReporter otlp) {
         this.registry = registry;
+        this.clusterId = clusterId;
         this.otlp = otlp;
         this.workload = workload;
         this.namespace = namespace;
@@ -83,11 +90,16 @@ final class RequestLog {
         labels.put("source_workload", workload);
         labels.put("source_workload_namespace", namespace);
         labels.put("source_app", workload);
+        labels.put("source_cluster", clusterId);
         labels.put("destination_service", host);
         labels.put("destination_service_name", parts[0]);
         labels.put("destination_service_namespace", parts.length > 1 ? parts[1] : "unknown");
         labels.put("destination_workload", "unknown");
-        labels.put("destination_cluster", k.cluster());
+        // Istio's cluster ID of the destination workload, not the Envoy cluster name (that is destination_service's
+        // source). Every endpoint is in this proxy's cluster (pilot serves one); no cluster (direct response, no
+        // route) or an unknown one (NC) has no destination: "unknown", as Istio reports a missing peer.
+        boolean noDestination = "unknown".equals(k.cluster()) || (k.flags() & (1 << ResponseFlag.NC.ordinal())) != 0;
+        labels.put("destination_cluster", noDestination ? "unknown" : clusterId);
         labels.put("request_protocol", k.grpc() ? "grpc" : "http");
         labels.put("response_code", Integer.toString(k.code()));
         labels.put("grpc_response_status", k.grpcStatus());

@@ -32,6 +32,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class Upstream {
 
     private final ClusterSpec spec;
+    private final io.mesh.gateway.identity.WorkloadIdentity identity;
     private final Vertx vertx;
     private final AtomicInteger activeRequests = new AtomicInteger();
     private final AtomicInteger activeRetries = new AtomicInteger();
@@ -47,6 +48,15 @@ public final class Upstream {
     }
 
     public Upstream(Vertx vertx, ClusterSpec spec) {
+        this(vertx, spec, null);
+    }
+
+    /**
+     * {@code identity}: the proxy's workload identity, which the SDS names {@code default} (client certificate)
+     * and {@code ROOTCA} (trust) of ISTIO_MUTUAL clusters stand for; null when there is none.
+     */
+    public Upstream(Vertx vertx, ClusterSpec spec, io.mesh.gateway.identity.WorkloadIdentity identity) {
+        this.identity = identity;
         this.vertx = vertx;
         this.spec = spec;
         if (spec.edsName() == null) {
@@ -306,13 +316,21 @@ public final class Upstream {
                 o.setUseAlpn(true);
             }
             PemTrustOptions ca = tls.caPem() == null ? null : new PemTrustOptions().addCertValue(Buffer.buffer(tls.caPem()));
-            if (!tls.subjectAltNames().isEmpty()) {
+            boolean meshRoots = identity != null && UpstreamTls.ROOTCA.equals(tls.caSecret());
+            if (meshRoots && !tls.subjectAltNames().isEmpty()) {
+                // ISTIO_MUTUAL: chained to the mesh root, and the upstream's SPIFFE ID one of the expected ones.
+                o.setTrustOptions(TrustOptions.wrap(new SanVerifyingTrustManager(identity.trustManager(), tls.subjectAltNames())));
+            } else if (meshRoots) {
+                o.setTrustOptions(identity.trustOptions());
+            } else if (!tls.subjectAltNames().isEmpty()) {
                 o.setTrustOptions(TrustOptions.wrap(new SanVerifyingTrustManager(trustManager(ca), tls.subjectAltNames())));
             } else if (ca != null) {
                 o.setTrustOptions(ca);
             }
 
-            if (tls.certPem() != null && tls.keyPem() != null) {
+            if (identity != null && UpstreamTls.DEFAULT_CERT.equals(tls.certSecret())) {
+                o.setKeyCertOptions(identity.keyCertOptions());   // read at each handshake: rotation needs no new pool
+            } else if (tls.certPem() != null && tls.keyPem() != null) {
                 o.setKeyCertOptions(new PemKeyCertOptions().addCertValue(Buffer.buffer(tls.certPem()))
                         .addKeyValue(Buffer.buffer(tls.keyPem())));
             }

@@ -16,7 +16,7 @@ import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /**
- * The ADS stream to pilot (state of the world, over plaintext gRPC). All protocol work happens on one
+ * The ADS stream to pilot (state of the world, over plaintext gRPC or mutual TLS). All protocol work happens on one
  * thread, which is also the gRPC callback executor, so {@link XdsState} needs no locks. When the stream
  * breaks it reconnects with exponential backoff and full jitter and resubscribes with the last accepted
  * versions; meanwhile the data plane keeps serving the last applied snapshot.
@@ -43,8 +43,17 @@ public final class AdsClient implements AutoCloseable {
     private volatile long reconnects;
     private volatile String lastNack;
 
+    private final io.netty.handler.ssl.SslContext tls;
+
     public AdsClient(String target, XdsState state, Consumer<GatewaySnapshot> apply, Duration initialBackoff,
             Duration maxBackoff) {
+        this(target, state, apply, initialBackoff, maxBackoff, null);
+    }
+
+    /** {@code tls}: the client context for pilot's mutual-TLS port (the workload identity), or null for plaintext. */
+    public AdsClient(String target, XdsState state, Consumer<GatewaySnapshot> apply, Duration initialBackoff,
+            Duration maxBackoff, io.netty.handler.ssl.SslContext tls) {
+        this.tls = tls;
         this.target = target;
         this.state = state;
         this.apply = apply;
@@ -53,8 +62,8 @@ public final class AdsClient implements AutoCloseable {
     }
 
     public void start() {
-        channel = NettyChannelBuilder.forTarget(target).usePlaintext().executor(thread)
-                .keepAliveTime(30, TimeUnit.SECONDS).build();
+        NettyChannelBuilder b = NettyChannelBuilder.forTarget(target).executor(thread).keepAliveTime(30, TimeUnit.SECONDS);
+        channel = (tls == null ? b.usePlaintext() : b.sslContext(tls)).build();
         thread.execute(this::connect);
     }
 

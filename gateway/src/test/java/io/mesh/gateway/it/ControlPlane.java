@@ -36,7 +36,15 @@ final class ControlPlane implements AutoCloseable {
     private Server server;
     private int version;
 
+    private final io.netty.handler.ssl.SslContext tls;
+
     ControlPlane() throws IOException {
+        this(null);
+    }
+
+    /** {@code tls}: serve ADS over (mutual) TLS with this server context, as pilot's 15012 does; null = plaintext. */
+    ControlPlane(io.netty.handler.ssl.SslContext tls) throws IOException {
+        this.tls = tls;
         DiscoveryServerCallbacks cb = new DiscoveryServerCallbacks() {
             @Override
             public void onV3StreamRequest(long streamId, DiscoveryRequest request) {
@@ -58,8 +66,12 @@ final class ControlPlane implements AutoCloseable {
     }
 
     void start() throws IOException {
-        server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
-                .addService(discovery.getAggregatedDiscoveryServiceImpl()).build().start();
+        NettyServerBuilder b = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
+                .addService(discovery.getAggregatedDiscoveryServiceImpl());
+        if (tls != null) {
+            b.sslContext(tls);
+        }
+        server = b.build().start();
     }
 
     void stop() {

@@ -34,11 +34,16 @@ final class TestGateway implements AutoCloseable {
         all.put("mesh.gateway.xds.max-backoff", "1s");
         all.put("mesh.gateway.telemetry.access-log", "false");
         all.putAll(props);
+        config = config(all);
+        gateway = Gateway.start(vertx, config, registry, otel).toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
+    }
+
+    /** The settings as the gateway would read them from these properties. */
+    static GatewayConfig config(Map<String, String> props) {
         SmallRyeConfig c = new SmallRyeConfigBuilder().withMapping(GatewayConfig.class)
                 .withConverter(java.time.Duration.class, 200, new io.quarkus.runtime.configuration.DurationConverter())
-                .withSources(new PropertiesConfigSource(all, "test", 500)).build();
-        config = c.getConfigMapping(GatewayConfig.class);
-        gateway = Gateway.start(vertx, config, registry, otel).toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
+                .withSources(new PropertiesConfigSource(props, "test", 500)).build();
+        return c.getConfigMapping(GatewayConfig.class);
     }
 
     static TestGateway withXds(ControlPlane cp, Map<String, String> props) throws Exception {
