@@ -62,7 +62,7 @@ class IstioMetricsTest {
             http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + LISTENER + path)).build(),
                     HttpResponse.BodyHandlers.ofString());
         }
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).untilAsserted(() ->
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(30)).untilAsserted(() ->
                 given().accept(Promtool.PROMETHEUS_TEXT).get("/q/metrics").then().statusCode(200)
                         .body(containsString("istio_requests_total{"))
                         .body(containsString("response_code=\"200\""))
