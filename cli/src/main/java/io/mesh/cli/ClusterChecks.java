@@ -28,8 +28,6 @@ final class ClusterChecks {
             "serviceentries.networking.istio.io", "workloadentries.networking.istio.io", "sidecars.networking.istio.io",
             "peerauthentications.security.istio.io", "authorizationpolicies.security.istio.io");
 
-    static final List<String> DEPLOYMENTS = List.of("istio-citadel", "istio-pilot", "istio-sidecar-injector",
-            "istio-telemetry", "istio-ingressgateway");
 
     /** A root that expires sooner than this is reported, so there is time to rotate it. */
     static final Duration ROOT_EXPIRY_WARNING = Duration.ofDays(30);
@@ -42,7 +40,7 @@ final class ClusterChecks {
         this.preInstall = preInstall;
     }
 
-    List<CheckResult> run() {
+    List<CheckResult> run() throws InterruptedException {
         List<CheckResult> results = new ArrayList<>();
         try {
             String version = client.getKubernetesVersion().getGitVersion();
@@ -56,11 +54,12 @@ final class ClusterChecks {
             return results;
         }
         results.add(crds());
-        for (String name : DEPLOYMENTS) {
-            results.add(deployment(name));
+        for (MeshTarget.Component component : MeshTarget.Component.values()) {
+            results.add(component(component));
         }
         results.add(root());
         results.add(webhook());
+        results.addAll(PilotChecks.run(serviceProxy(MeshTarget.Component.PILOT)));
         return results;
     }
 
@@ -75,7 +74,16 @@ final class ClusterChecks {
                         "meshctl install | kubectl apply -f -");
     }
 
-    private CheckResult deployment(String name) {
+    private MonitoringApi serviceProxy(MeshTarget.Component component) {
+        return MonitoringApi.serviceProxy(component.local, client, NAMESPACE, component.service, component.port);
+    }
+
+    /**
+     * Ready when its Deployment has a ready replica and the component itself answers 200 on its readiness path,
+     * asked through the API server's service proxy.
+     */
+    private CheckResult component(MeshTarget.Component component) throws InterruptedException {
+        String name = component.deployment();
         String check = name + " is ready";
         Deployment deployment = client.apps().deployments().inNamespace(NAMESPACE).withName(name).get();
         if (deployment == null) {
@@ -84,10 +92,18 @@ final class ClusterChecks {
         int wanted = deployment.getSpec().getReplicas() == null ? 1 : deployment.getSpec().getReplicas();
         Integer ready = deployment.getStatus() == null ? null : deployment.getStatus().getReadyReplicas();
         int readyCount = ready == null ? 0 : ready;
-        return readyCount >= 1
-                ? CheckResult.pass(check, readyCount + "/" + wanted + " replicas ready")
-                : CheckResult.fail(check, readyCount + "/" + wanted + " replicas ready",
-                        "kubectl -n " + NAMESPACE + " describe deployment " + name + "; kubectl -n " + NAMESPACE + " logs deploy/" + name);
+        String replicas = readyCount + "/" + wanted + " replicas ready";
+        String hint = "kubectl -n " + NAMESPACE + " describe deployment " + name + "; kubectl -n " + NAMESPACE + " logs deploy/" + name;
+        String via = " through the service proxy (" + component.service + ":" + component.port + ")";
+        try {
+            MonitoringApi.Response response = serviceProxy(component).get(component.readyPath);
+            if (response.status() == 200) {
+                return CheckResult.pass(check, replicas + "; " + component.readyPath + " answered 200" + via);
+            }
+            return CheckResult.fail(check, replicas + "; " + component.readyPath + " answered " + response.status() + via, hint);
+        } catch (MonitoringApi.Unreachable e) {
+            return CheckResult.fail(check, replicas + "; " + e.getMessage(), hint);
+        }
     }
 
     private CheckResult root() {

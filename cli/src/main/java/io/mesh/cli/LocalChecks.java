@@ -24,11 +24,7 @@ final class LocalChecks {
         this.runDir = runDir;
     }
 
-    static boolean present(Path runDir) {
-        return Files.isRegularFile(runDir.resolve("endpoints"));
-    }
-
-    List<CheckResult> run() {
+    List<CheckResult> run() throws InterruptedException {
         List<CheckResult> results = new ArrayList<>();
         Path endpoints = runDir.resolve("endpoints");
         if (!Files.isRegularFile(endpoints)) {
@@ -48,6 +44,10 @@ final class LocalChecks {
                 continue;
             }
             results.add(check(fields[0], URI.create(fields[1])));
+        }
+        java.util.Optional<URI> pilot = RunFolder.endpoint(runDir, "pilot");
+        if (pilot.isPresent()) {
+            results.addAll(PilotChecks.run(MonitoringApi.direct("pilot", pilot.get())));
         }
         return results;
     }

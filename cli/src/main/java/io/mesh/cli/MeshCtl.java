@@ -8,6 +8,7 @@ import picocli.CommandLine.Command;
 @Command(name = "meshctl", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Install, check, inspect and analyze the mesh, locally (./mesh up) or on a cluster.",
         subcommands = {InstallCommand.class, UninstallCommand.class, CheckCommand.class, ProxyStatusCommand.class,
+                ProxyConfigCommand.class,
                 AnalyzeCommand.class, AppsCommand.class,
                 CompletionCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 a problem was found, 2 usage error.",
@@ -15,6 +16,8 @@ import picocli.CommandLine.Command;
                 "  meshctl install | kubectl apply -f -",
                 "  meshctl check",
                 "  meshctl check --output json",
-                "  meshctl proxy-status"})
+                "  meshctl proxy-status",
+                "  meshctl proxy-config istio-ingressgateway routes",
+                "  meshctl apps -w"})
 public class MeshCtl {
 }

@@ -3,24 +3,25 @@ package io.mesh.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.PrintWriter;
 import java.net.URI;
-import java.nio.file.Path;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** Each proxy connected to pilot, with its SYNCED/STALE/NACKED state per xDS type, from pilot's /debug/syncz. */
 @Command(name = "proxy-status", aliases = "ps", mixinStandardHelpOptions = true,
         description = "Show every proxy connected to pilot and whether each xDS type is SYNCED, STALE or NACKED.",
-        footer = {"", "pilot is found in the local mesh's run folder, or given with --pilot (for a cluster, after",
-                "  kubectl -n istio-system port-forward svc/istio-pilot 15014).",
+        footer = {"", "pilot is found in the local mesh's run folder, given with --pilot (e.g. after",
+                "  a port-forward), or on a cluster through the API server's service proxy",
+                "  (service istio-system/istio-pilot:15014).",
                 "Exit codes: 0 no proxy has NACKed, 1 a proxy NACKed or pilot cannot be reached, 2 usage error.",
                 "Examples:",
                 "  meshctl proxy-status",
-                "  meshctl proxy-status --pilot http://127.0.0.1:15014 -o json"})
+                "  meshctl proxy-status --pilot http://127.0.0.1:15014 -o json",
+                "  meshctl proxy-status --mode kubernetes --context staging"})
 public class ProxyStatusCommand implements Callable<Integer> {
 
     static final List<String> TYPES = List.of("cds", "lds", "eds", "rds", "sds");
@@ -34,21 +35,15 @@ public class ProxyStatusCommand implements Callable<Integer> {
     @Option(names = "--pilot", description = "pilot's monitoring URL, e.g. http://127.0.0.1:15014")
     URI pilot;
 
-    @Option(names = "--run-dir", description = "The local runner's run folder (default: $MESH_RUN_DIR, else .mesh/run)")
-    Path runDir;
+    @Mixin
+    MeshTarget target;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
-        Path run = RunFolder.resolve(runDir);
-        Optional<URI> base = pilot != null ? Optional.of(pilot) : RunFolder.endpoint(run, "pilot");
-        if (base.isEmpty()) {
-            err.println("cannot find pilot: no local mesh in " + run + "; start one with ./mesh up, or pass --pilot URL");
-            return 1;
-        }
         JsonNode proxies;
-        try {
-            proxies = MonitoringApi.getJson("pilot", base.get(), "/debug/syncz");
+        try (MeshTarget.Mesh mesh = target.open()) {
+            proxies = mesh.component(MeshTarget.Component.PILOT, pilot).getJson("/debug/syncz");
         } catch (MonitoringApi.Unreachable e) {
             err.println(e.getMessage());
             return 1;

@@ -18,6 +18,11 @@ final class RunFolder {
         return given != null ? given : Path.of(System.getenv().getOrDefault("MESH_RUN_DIR", ".mesh/run"));
     }
 
+    /** Whether a local mesh's run folder is there: the runner writes its endpoints file once everything is up. */
+    static boolean present(Path runDir) {
+        return Files.isRegularFile(runDir.resolve("endpoints"));
+    }
+
     /** The base URL of {@code name}'s monitoring port, from its "name health-url" line. */
     static Optional<URI> endpoint(Path runDir, String name) {
         Path endpoints = runDir.resolve("endpoints");

@@ -4,18 +4,25 @@ package io.mesh.cli;
 final class Terminal {
 
     private final boolean colour;
+    private final boolean interactive;
 
-    private Terminal(boolean colour) {
+    private Terminal(boolean colour, boolean interactive) {
         this.colour = colour;
+        this.interactive = interactive;
     }
 
     static Terminal detect() {
-        return new Terminal(System.console() != null && System.getenv("NO_COLOR") == null
-                && !"dumb".equals(System.getenv("TERM")));
+        boolean tty = System.console() != null && !"dumb".equals(System.getenv("TERM"));
+        return new Terminal(tty && System.getenv("NO_COLOR") == null, tty);
     }
 
     static Terminal plain() {
-        return new Terminal(false);
+        return new Terminal(false, false);
+    }
+
+    /** A person at a terminal: screens may be redrawn in place. */
+    boolean interactive() {
+        return interactive;
     }
 
     String green(String text) {

@@ -1,0 +1,109 @@
+package io.mesh.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.PrintWriter;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** A proxy's effective config, as pilot generates it for that proxy, in istioctl proxy-config's tables. */
+@Command(name = "proxy-config", aliases = "pc", mixinStandardHelpOptions = true,
+        description = "Show a proxy's effective routes, clusters, listeners or endpoints, as pilot serves them to it.",
+        footer = {"", "PROXY is a node id as meshctl proxy-status shows it, a unique prefix of it, or",
+                "  its pod name (the id's third ~ field: gw-7d9f or gw-7d9f.istio-system).",
+                "  The istioctl order (meshctl proxy-config routes PROXY) works too.",
+                "The config is pilot's /debug/config_dump for that proxy: pilot from the local",
+                "  mesh's run folder, from --pilot, or on a cluster through the API server's",
+                "  service proxy (service istio-system/istio-pilot:15014).",
+                "endpoints adds the gateway's live view (OUTLIER CHECK) from its admin /clusters",
+                "  (127.0.0.1 only): --admin, else locally $MESH_GATEWAY_ADMIN_PORT or 15000.",
+                "-o json|yaml prints the raw Envoy resources (for endpoints: the rows).",
+                "Exit codes: 0 ok, 1 pilot or the proxy cannot be found, 2 usage error.",
+                "Examples:",
+                "  meshctl proxy-config istio-ingressgateway routes",
+                "  meshctl proxy-config router~127.0.0.1 clusters -o json",
+                "  meshctl pc routes istio-ingressgateway --mode kubernetes --context prod",
+                "  meshctl pc istio-ingressgateway endpoints --admin http://127.0.0.1:15000"})
+public class ProxyConfigCommand implements Callable<Integer> {
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "PROXY", description = "The proxy (or the kind, in istioctl's order)")
+    String first;
+
+    @Parameters(index = "1", paramLabel = "KIND", description = "routes, clusters, listeners or endpoints")
+    String second;
+
+    @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table, json or yaml (default: ${DEFAULT-VALUE})")
+    OutputFormat output;
+
+    @Option(names = "--pilot", description = "pilot's monitoring URL, e.g. http://127.0.0.1:15014")
+    URI pilot;
+
+    @Option(names = "--admin", description = "the gateway's admin URL for live endpoint health, e.g. http://127.0.0.1:15000")
+    URI admin;
+
+    @Mixin
+    MeshTarget target;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter err = spec.commandLine().getErr();
+        ProxyConfig.Kind kind;
+        String wanted;
+        if (kind(second) != null) {
+            kind = kind(second);
+            wanted = first;
+        } else if (kind(first) != null) {
+            kind = kind(first);
+            wanted = second;
+        } else {
+            throw new CommandLine.ParameterException(spec.commandLine(), "neither '" + first + "' nor '" + second
+                    + "' is a config kind: give one of routes, clusters, listeners, endpoints");
+        }
+        try (MeshTarget.Mesh mesh = target.open()) {
+            MonitoringApi api = mesh.component(MeshTarget.Component.PILOT, pilot);
+            String id = ProxyNames.resolve(api.getJson("/debug/syncz"), wanted);
+            JsonNode dump = api.getJson("/debug/config_dump?proxyID=" + URLEncoder.encode(id, StandardCharsets.UTF_8));
+            JsonNode live = kind == ProxyConfig.Kind.endpoints ? live(mesh, dump, err) : null;
+            Printer.print(ProxyConfig.document(kind, dump, live), output, spec.commandLine().getOut(),
+                    out -> ProxyConfig.table(kind, dump, live, out));
+            return 0;
+        } catch (MonitoringApi.Unreachable | ProxyNames.NotFound e) {
+            err.println(e.getMessage());
+            return 1;
+        }
+    }
+
+    /** The local gateway's own endpoint states, when the proxy is that gateway and its admin port answers. */
+    private JsonNode live(MeshTarget.Mesh mesh, JsonNode dump, PrintWriter err) throws InterruptedException {
+        if (admin == null && (!mesh.local() || !"ROUTER".equals(dump.path("type").asText()))) {
+            return null;
+        }
+        URI base = admin != null ? admin : URI.create("http://127.0.0.1:"
+                + System.getenv().getOrDefault("MESH_GATEWAY_ADMIN_PORT", "15000") + "/");
+        try {
+            return MonitoringApi.direct("the gateway's admin", base).getJson("/clusters");
+        } catch (MonitoringApi.Unreachable e) {
+            err.println("no live endpoint health (OUTLIER CHECK is -): " + e.getMessage());
+            return null;
+        }
+    }
+
+    private static ProxyConfig.Kind kind(String word) {
+        try {
+            return ProxyConfig.Kind.valueOf(word.toLowerCase(Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+}
