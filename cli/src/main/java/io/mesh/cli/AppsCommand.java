@@ -81,7 +81,7 @@ public class AppsCommand implements Callable<Integer> {
                 boolean ok;
                 try {
                     MonitoringApi api = mesh.component(MeshTarget.Component.TELEMETRY, telemetry);
-                    List<App> apps = apps(api.getJson("/api/graph"), MtlsShare.byService(api.getText("/q/metrics")));
+                    List<App> apps = apps(api.getObject("/api/graph", "nodes", "a service graph"), MtlsShare.byService(api.getText("/q/metrics")));
                     StringWriter text = new StringWriter();
                     Printer.print(apps, output, new PrintWriter(text), table -> table(apps, table));
                     frame = text.toString();

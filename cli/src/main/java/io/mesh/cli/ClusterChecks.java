@@ -97,8 +97,12 @@ final class ClusterChecks {
         String via = " through the service proxy (" + component.service + ":" + component.port + ")";
         try {
             MonitoringApi.Response response = serviceProxy(component).get(component.readyPath);
-            if (response.status() == 200) {
+            if (response.status() == 200 && component.saysReady(response.body())) {
                 return CheckResult.pass(check, replicas + "; " + component.readyPath + " answered 200" + via);
+            }
+            if (response.status() == 200) {
+                return CheckResult.fail(check, replicas + "; " + component.readyPath + " answered 200" + via + " but not "
+                        + component.readyAnswer + ": " + MonitoringApi.abbreviate(response.body().strip()), hint);
             }
             return CheckResult.fail(check, replicas + "; " + component.readyPath + " answered " + response.status() + via, hint);
         } catch (MonitoringApi.Unreachable e) {

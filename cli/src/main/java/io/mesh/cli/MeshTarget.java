@@ -19,23 +19,38 @@ final class MeshTarget {
 
     /** A mesh component: its local name (the run folder's) and the Service and port that serve its HTTP endpoints. */
     enum Component {
-        PILOT("pilot", "istio-pilot", 15014, "/q/health/ready"),
-        CITADEL("citadel", "istio-citadel", 15014, "/q/health/ready"),
-        INJECTOR("injector", "istio-sidecar-injector", 15014, "/q/health/ready"),
-        TELEMETRY("telemetry", "istio-telemetry", 15014, "/q/health/ready"),
+        PILOT("pilot", "istio-pilot", 15014, "/q/health/ready", QUARKUS_UP),
+        CITADEL("citadel", "istio-citadel", 15014, "/q/health/ready", QUARKUS_UP),
+        INJECTOR("injector", "istio-sidecar-injector", 15014, "/q/health/ready", QUARKUS_UP),
+        TELEMETRY("telemetry", "istio-telemetry", 15014, "/q/health/ready", QUARKUS_UP),
         // The gateway Service exposes the status port, whose /healthz/ready is its config readiness.
-        GATEWAY("gateway", "istio-ingressgateway", 15021, "/healthz/ready");
+        GATEWAY("gateway", "istio-ingressgateway", 15021, "/healthz/ready", "\"ready\"");
 
         final String local;
         final String service;
         final int port;
         final String readyPath;
+        /** What a ready component answers, for messages. */
+        final String readyAnswer;
 
-        Component(String local, String service, int port, String readyPath) {
+        Component(String local, String service, int port, String readyPath, String readyAnswer) {
             this.local = local;
             this.service = service;
             this.port = port;
             this.readyPath = readyPath;
+            this.readyAnswer = readyAnswer;
+        }
+
+        /** A 200 is not enough (a proxy in between may answer 200 with anything): the body must say ready. */
+        boolean saysReady(String body) {
+            if (this == GATEWAY) {
+                return body.strip().equals("ready");
+            }
+            try {
+                return "UP".equals(new com.fasterxml.jackson.databind.ObjectMapper().readTree(body).path("status").asText());
+            } catch (java.io.IOException e) {
+                return false;
+            }
         }
 
         String deployment() {
@@ -44,6 +59,7 @@ final class MeshTarget {
     }
 
     static final String NAMESPACE = "istio-system";
+    private static final String QUARKUS_UP = "{\"status\":\"UP\"}";
 
     @Option(names = "--mode", defaultValue = "auto", description = "auto, local or kubernetes (default: ${DEFAULT-VALUE}: "
             + "the local mesh when its run folder exists, else the cluster)")

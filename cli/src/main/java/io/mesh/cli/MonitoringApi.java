@@ -118,7 +118,30 @@ final class MonitoringApi {
         }
     }
 
-    private static String abbreviate(String text) {
+    /** GET path, which must answer 200 with a JSON array (pilot's /debug/syncz). */
+    JsonNode getArray(String path, String what) throws Unreachable, InterruptedException {
+        JsonNode json = getJson(path);
+        if (!json.isArray()) {
+            throw notShaped(path, what, json);
+        }
+        return json;
+    }
+
+    /** GET path, which must answer 200 with a JSON object that has {@code field}. */
+    JsonNode getObject(String path, String field, String what) throws Unreachable, InterruptedException {
+        JsonNode json = getJson(path);
+        if (!json.isObject() || !json.has(field)) {
+            throw notShaped(path, what, json);
+        }
+        return json;
+    }
+
+    private Unreachable notShaped(String path, String what, JsonNode json) {
+        return new Unreachable(component + " answered " + path + " with JSON that is not " + what + " (" + where + "): "
+                + abbreviate(json.toString()));
+    }
+
+    static String abbreviate(String text) {
         return text.length() > 300 ? text.substring(0, 300) + " ..." : text;
     }
 }

@@ -16,16 +16,16 @@ final class PilotChecks {
     static List<CheckResult> run(MonitoringApi pilot) throws InterruptedException {
         List<CheckResult> results = new ArrayList<>();
         try {
-            results.add(config(pilot.getJson("/debug/configz")));
+            results.add(config(pilot.getObject("/debug/configz", "resources", "pilot's config status")));
         } catch (MonitoringApi.Unreachable e) {
             results.add(CheckResult.fail(CONFIG, e.getMessage(), "is pilot ready? see the check above"));
         }
         try {
-            CheckResult sync = sync(pilot.getJson("/debug/syncz"));
+            CheckResult sync = sync(pilot.getArray("/debug/syncz", "a list of proxies"));
             if (!sync.ok() && sync.detail().contains("STALE")) {
                 // A push in flight is STALE until the proxy ACKs it, which takes milliseconds: look again once.
                 Thread.sleep(1_000);
-                sync = sync(pilot.getJson("/debug/syncz"));
+                sync = sync(pilot.getArray("/debug/syncz", "a list of proxies"));
             }
             results.add(sync);
         } catch (MonitoringApi.Unreachable e) {

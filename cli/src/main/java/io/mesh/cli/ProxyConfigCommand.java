@@ -72,8 +72,9 @@ public class ProxyConfigCommand implements Callable<Integer> {
         }
         try (MeshTarget.Mesh mesh = target.open()) {
             MonitoringApi api = mesh.component(MeshTarget.Component.PILOT, pilot);
-            String id = ProxyNames.resolve(api.getJson("/debug/syncz"), wanted);
-            JsonNode dump = api.getJson("/debug/config_dump?proxyID=" + URLEncoder.encode(id, StandardCharsets.UTF_8));
+            String id = ProxyNames.resolve(api.getArray("/debug/syncz", "a list of proxies"), wanted);
+            JsonNode dump = api.getObject("/debug/config_dump?proxyID=" + URLEncoder.encode(id, StandardCharsets.UTF_8), "proxyID",
+                    "a proxy's config dump");
             JsonNode live = kind == ProxyConfig.Kind.endpoints ? live(mesh, dump, err) : null;
             Printer.print(ProxyConfig.document(kind, dump, live), output, spec.commandLine().getOut(),
                     out -> ProxyConfig.table(kind, dump, live, out));

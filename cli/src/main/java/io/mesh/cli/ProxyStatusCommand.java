@@ -43,7 +43,7 @@ public class ProxyStatusCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         JsonNode proxies;
         try (MeshTarget.Mesh mesh = target.open()) {
-            proxies = mesh.component(MeshTarget.Component.PILOT, pilot).getJson("/debug/syncz");
+            proxies = mesh.component(MeshTarget.Component.PILOT, pilot).getArray("/debug/syncz", "a list of proxies");
         } catch (MonitoringApi.Unreachable e) {
             err.println(e.getMessage());
             return 1;
