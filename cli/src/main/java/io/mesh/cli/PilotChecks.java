@@ -52,7 +52,7 @@ final class PilotChecks {
         String shown = String.join("; ", problems.subList(0, Math.min(3, problems.size())))
                 + (problems.size() > 3 ? "; and " + (problems.size() - 3) + " more" : "");
         return CheckResult.fail(CONFIG, problems.size() + " rejected: " + shown,
-                "meshctl analyze -f <your config>; the last good version of each stays in force");
+                "meshctl analyze <your config>; the last good version of each stays in force");
     }
 
     /** From /debug/syncz: no proxy has a type NACKED or STALE. */

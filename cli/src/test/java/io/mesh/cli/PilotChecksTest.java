@@ -31,7 +31,7 @@ class PilotChecksTest {
                 """));
         assertEquals(CheckResult.fail(PilotChecks.CONFIG, "2 rejected: VirtualService demo/web: spec.http[0].route: weights must "
                 + "sum to 100, got 110; bad.yaml: invalid YAML at line 3",
-                "meshctl analyze -f <your config>; the last good version of each stays in force"), result);
+                "meshctl analyze <your config>; the last good version of each stays in force"), result);
     }
 
     @Test
