@@ -1,7 +1,11 @@
 package io.mesh.citadel.ca;
 
+import io.mesh.citadel.ca.CertificateTemplates.Signer;
+import java.io.ByteArrayInputStream;
 import java.security.GeneralSecurityException;
 import java.security.PublicKey;
+import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
@@ -13,7 +17,6 @@ import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
-import org.bouncycastle.asn1.x509.AuthorityKeyIdentifier;
 
 /**
  * Signs leaves with the current {@link IssuerMaterial}. The material is swapped atomically on rotation: a request
@@ -26,22 +29,42 @@ import org.bouncycastle.asn1.x509.AuthorityKeyIdentifier;
  */
 public final class CertificateIssuer {
 
-    /** One consistent view: what signs, the roots peers should trust, and the per-issuer AKI computed once. */
-    private record State(IssuerMaterial material, List<X509Certificate> trustBundle, AuthorityKeyIdentifier aki,
+    /** One consistent view: what signs, the roots peers should trust, and what every leaf shares, prepared once. */
+    private record State(IssuerMaterial material, List<X509Certificate> trustBundle, Signer signer,
             List<String> issuerPems) {
-        State(IssuerMaterial material, List<X509Certificate> trustBundle, AuthorityKeyIdentifier aki) {
+        State(IssuerMaterial material, List<X509Certificate> trustBundle) throws GeneralSecurityException {
             // The issuer's part of every response is encoded once, not per request.
-            this(material, trustBundle, aki, material.chain().stream().map(Pem::encode).toList());
+            this(material, trustBundle, Signer.of(material), material.chain().stream().map(Pem::encode).toList());
         }
     }
 
-    /** A leaf and what a peer needs to verify it: leaf → intermediates → root. */
-    public record IssuedChain(X509Certificate leaf, List<X509Certificate> chain, List<String> issuerPems) {
+    /**
+     * A leaf (DER) and what a peer needs to verify it: intermediates → root. The gRPC path only needs the PEM, so
+     * the leaf is decoded into an {@link X509Certificate} only when someone asks for it.
+     */
+    public record IssuedChain(byte[] leafDer, List<X509Certificate> issuers, List<String> issuerPems) {
+
+        public X509Certificate leaf() {
+            try {
+                return (X509Certificate) CertificateFactory.getInstance("X.509")
+                        .generateCertificate(new ByteArrayInputStream(leafDer));
+            } catch (CertificateException e) {
+                throw new IllegalStateException("the CA produced an unreadable certificate", e);
+            }
+        }
+
+        /** leaf → intermediates → root. */
+        public List<X509Certificate> chain() {
+            List<X509Certificate> chain = new ArrayList<>(issuers.size() + 1);
+            chain.add(leaf());
+            chain.addAll(issuers);
+            return List.copyOf(chain);
+        }
 
         /** The chain as PEM, one certificate per entry, leaf first: Istio's cert_chain. */
         public List<String> pem() {
             List<String> out = new ArrayList<>(issuerPems.size() + 1);
-            out.add(Pem.encode(leaf));
+            out.add(Pem.encode(leafDer));
             out.addAll(issuerPems);
             return out;
         }
@@ -57,7 +80,7 @@ public final class CertificateIssuer {
             throws GeneralSecurityException {
         this.ttlPolicy = ttlPolicy;
         this.clock = clock;
-        state.set(new State(material, List.of(material.root()), CertificateTemplates.authorityKeyId(material.certificate())));
+        state.set(new State(material, List.of(material.root())));
     }
 
     /** Signs a leaf for {@code identity}; {@code requestedSeconds} is clamped by the TTL policy. */
@@ -78,12 +101,9 @@ public final class CertificateIssuer {
             notAfter = current.material().expiry();
         }
         try {
-            X509Certificate leaf = CertificateTemplates.leaf(current.material(), key, identity, dnsNames, ipAddresses,
-                    now.minus(CertificateTemplates.BACKDATE), notAfter, serials.next(), current.aki());
-            List<X509Certificate> chain = new ArrayList<>(current.material().chain().size() + 1);
-            chain.add(leaf);
-            chain.addAll(current.material().chain());
-            return new IssuedChain(leaf, List.copyOf(chain), current.issuerPems());
+            byte[] leaf = CertificateTemplates.leaf(current.signer(), key, identity, dnsNames, ipAddresses,
+                    now.minus(CertificateTemplates.BACKDATE), notAfter, serials.next());
+            return new IssuedChain(leaf, current.material().chain(), current.issuerPems());
         } catch (GeneralSecurityException e) {
             throw new CaException(CaException.Reason.UNAVAILABLE, "signing failed", e);
         }
@@ -94,13 +114,13 @@ public final class CertificateIssuer {
      * not expired, so both old and new leaves verify during the overlap.
      */
     public void rotate(IssuerMaterial next) throws GeneralSecurityException {
-        AuthorityKeyIdentifier aki = CertificateTemplates.authorityKeyId(next.certificate());
+        State prepared = new State(next, List.of(next.root()));
         Instant now = clock.instant();
         State updated = state.updateAndGet(previous -> {
             Set<X509Certificate> bundle = new LinkedHashSet<>();
             bundle.add(next.root());
             previous.trustBundle().stream().filter(r -> r.getNotAfter().toInstant().isAfter(now)).forEach(bundle::add);
-            return new State(next, List.copyOf(bundle), aki);
+            return new State(next, List.copyOf(bundle), prepared.signer(), prepared.issuerPems());
         });
         bundleListeners.forEach(l -> l.accept(updated.trustBundle()));
     }

@@ -1,11 +1,11 @@
 package io.mesh.citadel.ca;
 
 import java.io.IOException;
-import java.io.StringReader;
 import java.security.GeneralSecurityException;
 import java.security.PublicKey;
 import java.security.interfaces.RSAPublicKey;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
@@ -18,11 +18,9 @@ import org.bouncycastle.asn1.x509.GeneralName;
 import org.bouncycastle.asn1.x509.GeneralNames;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.asn1.x9.X9ObjectIdentifiers;
-import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.operator.jcajce.JcaContentVerifierProviderBuilder;
 import org.bouncycastle.pkcs.PKCS10CertificationRequest;
 import org.bouncycastle.pkcs.PKCSException;
-import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequest;
 
 /**
  * Checks a PEM CSR before anything is signed: it must parse, its signature must verify with its own key, and the
@@ -42,6 +40,9 @@ public final class CertificateRequests {
 
     private static final int MIN_RSA_BITS = 2048;
 
+    /** The PEM labels of a PKCS#10 request: RFC 7468's, and the older one some tools still write. */
+    private static final List<String> CSR_LABELS = List.of("CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST");
+
     /** A P-384 or RSA 4096 CSR is under 4 KB; anything far larger is not a CSR worth parsing. */
     static final int MAX_PEM_CHARS = 64 * 1024;
 
@@ -51,10 +52,11 @@ public final class CertificateRequests {
     public static CheckedRequest check(String pem) throws CaException {
         PKCS10CertificationRequest csr = parse(pem);
         SubjectPublicKeyInfo keyInfo = csr.getSubjectPublicKeyInfo();
-        checkKeyStrength(keyInfo);
+        String algorithm = checkKeyStrength(keyInfo);
         PublicKey key;
         try {
-            key = new JcaPKCS10CertificationRequest(csr).setProvider(BouncyCastle.PROVIDER).getPublicKey();
+            // Read by the provider that verifies with it, so the key is decoded once (see Signatures).
+            key = Signatures.publicKey(keyInfo, algorithm);
         } catch (GeneralSecurityException | RuntimeException e) {
             throw CaException.invalid("malformed CSR: unreadable public key");
         }
@@ -64,7 +66,7 @@ public final class CertificateRequests {
         }
         try {
             boolean valid = csr.isSignatureValid(new JcaContentVerifierProviderBuilder()
-                    .setProvider(BouncyCastle.PROVIDER).build(key));
+                    .setProvider(Signatures.PROVIDER).build(key));
             if (!valid) {
                 throw CaException.invalid("bad CSR signature: it does not verify with the CSR's public key");
             }
@@ -81,18 +83,28 @@ public final class CertificateRequests {
         if (pem.length() > MAX_PEM_CHARS) {
             throw CaException.invalid("malformed CSR: longer than " + MAX_PEM_CHARS + " characters");
         }
-        try (PEMParser parser = new PEMParser(new StringReader(pem))) {
-            Object o = parser.readObject();
-            if (o instanceof PKCS10CertificationRequest csr) {
-                return csr;
+        // The PEM armour is read here (a PEMParser costs more than the rest of the parse); the DER is BouncyCastle's.
+        String body = null;
+        for (String label : CSR_LABELS) {
+            int begin = pem.indexOf("-----BEGIN " + label + "-----");
+            int end = begin < 0 ? -1 : pem.indexOf("-----END " + label + "-----", begin);
+            if (end >= 0) {
+                body = pem.substring(begin + label.length() + 16, end);
+                break;
             }
+        }
+        if (body == null) {
             throw CaException.invalid("malformed CSR: no PEM CERTIFICATE REQUEST block");
+        }
+        try {
+            return new PKCS10CertificationRequest(Base64.getMimeDecoder().decode(body));
         } catch (IOException | RuntimeException e) {
             throw CaException.invalid("malformed CSR: not valid PEM/DER");
         }
     }
 
-    private static void checkKeyStrength(SubjectPublicKeyInfo keyInfo) throws CaException {
+    /** Refuses weak or unusual keys; returns the key's JCA algorithm name, "EC" or "RSA". */
+    private static String checkKeyStrength(SubjectPublicKeyInfo keyInfo) throws CaException {
         AlgorithmIdentifier algorithm = keyInfo.getAlgorithm();
         ASN1ObjectIdentifier type = algorithm.getAlgorithm();
         if (X9ObjectIdentifiers.id_ecPublicKey.equals(type)) {
@@ -101,9 +113,12 @@ public final class CertificateRequests {
                 throw CaException.invalid("weak key: EC curve " + algorithm.getParameters()
                         + " is not allowed (use P-256 or P-384)");
             }
-        } else if (!PKCSObjectIdentifiers.rsaEncryption.equals(type)) {
-            throw CaException.invalid("weak key: key type " + type + " is not allowed (use ECDSA P-256/P-384 or RSA)");
+            return "EC";
         }
+        if (PKCSObjectIdentifiers.rsaEncryption.equals(type)) {
+            return "RSA";
+        }
+        throw CaException.invalid("weak key: key type " + type + " is not allowed (use ECDSA P-256/P-384 or RSA)");
     }
 
     private static List<String> requestedNames(PKCS10CertificationRequest csr) throws CaException {

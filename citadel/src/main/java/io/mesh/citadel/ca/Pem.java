@@ -30,11 +30,15 @@ public final class Pem {
     /** One certificate as PEM. Encoded directly (it is on every response's path), byte-identical to openssl's. */
     public static String encode(X509Certificate certificate) {
         try {
-            return "-----BEGIN CERTIFICATE-----\n" + MIME.encodeToString(certificate.getEncoded())
-                    + "\n-----END CERTIFICATE-----\n";
+            return encode(certificate.getEncoded());
         } catch (java.security.cert.CertificateEncodingException e) {
             throw new IllegalStateException("cannot encode a certificate", e);
         }
+    }
+
+    /** One certificate's DER as PEM. */
+    public static String encode(byte[] certificateDer) {
+        return "-----BEGIN CERTIFICATE-----\n" + MIME.encodeToString(certificateDer) + "\n-----END CERTIFICATE-----\n";
     }
 
     public static String encode(List<X509Certificate> certificates) {
