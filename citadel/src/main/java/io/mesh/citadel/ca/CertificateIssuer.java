@@ -29,12 +29,25 @@ import java.util.function.Consumer;
  */
 public final class CertificateIssuer {
 
-    /** One consistent view: what signs, the roots peers should trust, and what every leaf shares, prepared once. */
+    /**
+     * One consistent view: what signs, the roots peers should trust, and what every leaf shares, prepared once per
+     * issuer rather than per request: the signer, the issuer's PEM, and the chain's validity (an X509Certificate
+     * may parse its dates on every call).
+     */
     private record State(IssuerMaterial material, List<X509Certificate> trustBundle, Signer signer,
-            List<String> issuerPems) {
+            List<String> issuerPems, Instant validFrom, Instant expiry) {
         State(IssuerMaterial material, List<X509Certificate> trustBundle) throws GeneralSecurityException {
-            // The issuer's part of every response is encoded once, not per request.
-            this(material, trustBundle, Signer.of(material), material.chain().stream().map(Pem::encode).toList());
+            this(material, trustBundle, Signer.of(material), material.chain().stream().map(Pem::encode).toList(),
+                    material.chain().stream().map(c -> c.getNotBefore().toInstant()).max(Instant::compareTo).orElseThrow(),
+                    material.expiry());
+        }
+
+        State withTrustBundle(List<X509Certificate> bundle) {
+            return new State(material, bundle, signer, issuerPems, validFrom, expiry);
+        }
+
+        boolean validAt(Instant now) {
+            return !now.isBefore(validFrom) && !now.isAfter(expiry);
         }
     }
 
@@ -93,12 +106,12 @@ public final class CertificateIssuer {
             Duration ttl) throws CaException {
         State current = state.get();
         Instant now = clock.instant();
-        if (!current.material().validAt(now)) {
+        if (!current.validAt(now)) {
             throw new CaException(CaException.Reason.UNAVAILABLE, "the CA certificate is not valid now");
         }
         Instant notAfter = now.plus(ttl);
-        if (notAfter.isAfter(current.material().expiry())) {
-            notAfter = current.material().expiry();
+        if (notAfter.isAfter(current.expiry())) {
+            notAfter = current.expiry();
         }
         try {
             byte[] leaf = CertificateTemplates.leaf(current.signer(), key, identity, dnsNames, ipAddresses,
@@ -120,7 +133,7 @@ public final class CertificateIssuer {
             Set<X509Certificate> bundle = new LinkedHashSet<>();
             bundle.add(next.root());
             previous.trustBundle().stream().filter(r -> r.getNotAfter().toInstant().isAfter(now)).forEach(bundle::add);
-            return new State(next, List.copyOf(bundle), prepared.signer(), prepared.issuerPems());
+            return prepared.withTrustBundle(List.copyOf(bundle));
         });
         bundleListeners.forEach(l -> l.accept(updated.trustBundle()));
     }
@@ -141,7 +154,7 @@ public final class CertificateIssuer {
     }
 
     public boolean validNow() {
-        return state.get().material().validAt(clock.instant());
+        return state.get().validAt(clock.instant());
     }
 
     public Clock clock() {

@@ -73,6 +73,39 @@ class CertificateIssuerTest {
                 "Digital Signature, Key Encipherment", "CA:FALSE", "Authority Key Identifier");
     }
 
+    @ParameterizedTest
+    @EnumSource(KeyAlgorithm.class)
+    void leavesFromEitherRootKindVerifyWithOpensslForEveryAllowedWorkloadKey(KeyAlgorithm rootAlgorithm) throws Exception {
+        IssuerMaterial root = selfSigned(rootAlgorithm, Instant.now());
+        CertificateIssuer issuer = new CertificateIssuer(root, TtlPolicy.ISTIO, Clock.systemUTC());
+        Files.writeString(dir.resolve("root.pem"), Pem.encode(root.root()));
+
+        for (KeyPair workload : List.of(TestKeys.ec("secp256r1"), TestKeys.ec("secp384r1"), TestKeys.rsa(2048))) {
+            // The CSR goes through the same check the gRPC path uses, so its key comes from Signatures.PROVIDER.
+            var checked = CertificateRequests.check(TestKeys.csr(workload, java.util.Optional.empty()));
+            Files.writeString(dir.resolve("leaf.pem"), issuer.issue(checked.publicKey(), WEB, 0).pem().get(0));
+
+            Openssl.ok(dir, "verify", "-CAfile", "root.pem", "-purpose", "sslclient", "leaf.pem");
+            assertContains(Openssl.ok(dir, "x509", "-in", "leaf.pem", "-noout", "-text"),
+                    rootAlgorithm == KeyAlgorithm.EC_P256 ? "ecdsa-with-SHA256" : "sha256WithRSAEncryption",
+                    "URI:spiffe://cluster.local/ns/default/sa/web");
+        }
+    }
+
+    @Test
+    void validityTimesAreUtcTimeThrough2049AndGeneralizedTimeAfter() throws Exception {
+        Instant last = Instant.parse("2049-12-31T23:59:59Z");
+        Instant first = Instant.parse("2050-01-01T00:00:00Z");
+
+        assertTrue(CertificateTemplates.time(last).toASN1Primitive() instanceof org.bouncycastle.asn1.ASN1UTCTime);
+        assertTrue(CertificateTemplates.time(first).toASN1Primitive() instanceof org.bouncycastle.asn1.ASN1GeneralizedTime);
+        assertEquals(last, CertificateTemplates.time(last).getDate().toInstant());
+        assertEquals(first, CertificateTemplates.time(first).getDate().toInstant());
+        assertEquals(Instant.parse("2026-03-04T05:06:07Z"),
+                CertificateTemplates.time(Instant.parse("2026-03-04T05:06:07.890Z")).getDate().toInstant(),
+                "to the second");
+    }
+
     @Test
     void ttlIsClampedToBetweenOneHourAndNinetyDaysAndDefaultsToOneDay() throws Exception {
         Instant now = Instant.parse("2026-01-01T00:00:00Z");

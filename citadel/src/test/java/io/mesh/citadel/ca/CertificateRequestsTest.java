@@ -39,6 +39,16 @@ class CertificateRequestsTest {
     }
 
     @Test
+    void theOlderNewCertificateRequestLabelAndTextAroundTheBlockAreAccepted() throws Exception {
+        String csr = TestKeys.csr(TestKeys.ec("secp256r1"), Optional.of(WEB));
+        String older = "made by an old tool\n" + csr.replace("CERTIFICATE REQUEST-----", "NEW CERTIFICATE REQUEST-----");
+
+        assertEquals(List.of(WEB), CertificateRequests.check(older).requestedNames());
+        assertStartsWith(refused(csr.replace("-----END CERTIFICATE REQUEST-----", "")).getMessage(),
+                "malformed CSR: no PEM CERTIFICATE REQUEST block");
+    }
+
+    @Test
     void garbageIsRefusedAsMalformed() {
         assertStartsWith(refused("not a csr").getMessage(), "malformed CSR");
         assertStartsWith(refused("").getMessage(), "malformed CSR");
