@@ -92,6 +92,36 @@ class LocalRunnerIT {
             String proxies = Files.readString(harness.workDir().resolve("logs/meshctl-proxy-status.log"));
             assertTrue(proxies.contains("ROUTER") && proxies.contains("SYNCED") && !proxies.contains("NACKED"), proxies);
 
+            // The gateway's effective config as pilot serves it: the demo's 50/50 route, its clusters and listener ...
+            assertEquals(0, meshctl(env, "pc-routes", "proxy-config", "router~", "routes"));
+            String routes = log("meshctl-pc-routes");
+            assertTrue(routes.contains("NAME     VHOST NAME           DOMAINS  MATCH  VIRTUAL SERVICE   DESTINATION"), routes);
+            assertTrue(routes.contains("http.80  demo/web-ingress:80  *        /*     web-ingress.demo  "
+                    + "backend.demo.svc.cluster.local:80 50%, web.demo.svc.cluster.local:80 50%"), routes);
+            assertEquals(0, meshctl(env, "pc-clusters", "proxy-config", "clusters", "router~"));
+            assertTrue(log("meshctl-pc-clusters").contains("web.demo.svc.cluster.local      80    -       outbound   EDS   -"),
+                    log("meshctl-pc-clusters"));
+            assertEquals(0, meshctl(env, "pc-listeners", "proxy-config", "router~", "listeners"));
+            assertTrue(log("meshctl-pc-listeners").contains("0.0.0.0  80    ALL    Route: http.80"), log("meshctl-pc-listeners"));
+            // ... and its endpoints with the gateway's live outlier state from its admin port.
+            assertEquals(0, meshctl(env, "pc-endpoints", "proxy-config", "router~", "endpoints"));
+            String endpoints = log("meshctl-pc-endpoints");
+            for (String row : List.of("127.0.0.1:" + webPort + " +HEALTHY +OK +outbound\\|80\\|\\|web\\.demo\\.svc\\.cluster\\.local",
+                    "127.0.0.1:" + backendPort + " +HEALTHY +OK +outbound\\|80\\|\\|backend\\.demo\\.svc\\.cluster\\.local")) {
+                assertTrue(java.util.regex.Pattern.compile("(?m)^" + row + "$").matcher(endpoints).find(), row + " in:\n" + endpoints);
+            }
+            assertEquals(1, meshctl(env, "pc-unknown", "proxy-config", "no-such-pod", "routes"));
+            assertTrue(log("meshctl-pc-unknown").contains("no connected proxy is \"no-such-pod\"; connected:"), log("meshctl-pc-unknown"));
+
+            // apps -w on a non-terminal: successive tables, a blank line between, each with the MTLS column.
+            assertEquals(0, meshctl(env, "apps-watch", "apps", "-w", "--interval", "500ms", "--iterations", "2"));
+            String watched = log("meshctl-apps-watch");
+            String[] frames = watched.split("\n\n");
+            assertEquals(2, frames.length, watched);
+            for (String frame : frames) {
+                assertTrue(frame.startsWith("NAME ") && frame.contains("MTLS") && frame.contains("web.demo.svc.cluster.local"), frame);
+            }
+
             assertEquals(0, runner(env, "status"), "./mesh status reports a process that is not ready");
             String status = Files.readString(harness.workDir().resolve("logs/mesh-status.log"));
             assertTrue(status.contains("pilot") && status.contains("ready"), status);
@@ -100,6 +130,8 @@ class LocalRunnerIT {
             assertEquals(0, meshctl(env, "check"), "meshctl check fails on a healthy local mesh");
             String healthy = Files.readString(harness.workDir().resolve("logs/meshctl-check.log"));
             assertTrue(healthy.contains("✓ telemetry is ready"), healthy);
+            assertTrue(healthy.contains("✓ pilot has no rejected config"), healthy);
+            assertTrue(healthy.contains("✓ every connected proxy is in sync  1 proxy in sync"), healthy);
             // ... and a killed component turns it red, with exit code 1 and a hint.
             long telemetry = pidOf(runDir, "telemetry");
             ProcessHandle.of(telemetry).ifPresent(p -> {
@@ -132,11 +164,21 @@ class LocalRunnerIT {
     }
 
     private int meshctl(Map<String, String> env, String command) throws InterruptedException {
-        ManagedProcess process = harness.startProcess("meshctl-" + command,
-                List.of("bash", harness.projectRoot().resolve("meshctl").toString(), command), env, harness.projectRoot());
+        return meshctl(env, command, command);
+    }
+
+    /** Runs ./meshctl with args; its output goes to logs/meshctl-NAME.log. */
+    private int meshctl(Map<String, String> env, String name, String... args) throws InterruptedException {
+        List<String> command = new ArrayList<>(List.of("bash", harness.projectRoot().resolve("meshctl").toString()));
+        command.addAll(List.of(args));
+        ManagedProcess process = harness.startProcess("meshctl-" + name, command, env, harness.projectRoot());
         int exit = process.awaitExit(Duration.ofMinutes(2));
-        System.out.printf("meshctl %s exited %d:%n%s%n", command, exit, process.logTail(40));
+        System.out.printf("meshctl %s exited %d:%n%s%n", String.join(" ", args), exit, process.logTail(40));
         return exit;
+    }
+
+    private String log(String name) throws IOException {
+        return Files.readString(harness.workDir().resolve("logs/" + name + ".log"));
     }
 
     private static long pidOf(Path runDir, String name) throws IOException {
