@@ -97,21 +97,27 @@ final class MeshTarget {
 
     /** The mesh as chosen; close it when done (it may hold a Kubernetes client). */
     Mesh open() {
-        return local() ? new Mesh(runDir(), null) : new Mesh(runDir(), kubernetes());
+        return new Mesh(this);
     }
 
-    /** A local mesh or a cluster, and how to reach each component's HTTP endpoints there. */
+    /**
+     * A local mesh or a cluster, and how to reach each component's HTTP endpoints there. The Kubernetes client is
+     * made on first use, so a command given --pilot URL never reads a kubeconfig.
+     */
     static final class Mesh implements AutoCloseable {
+        private final MeshTarget target;
+        private final boolean local;
         private final Path runDir;
-        private final KubernetesClient client;
+        private KubernetesClient client;
 
-        Mesh(Path runDir, KubernetesClient client) {
-            this.runDir = runDir;
-            this.client = client;
+        Mesh(MeshTarget target) {
+            this.target = target;
+            this.local = target.local();
+            this.runDir = target.runDir();
         }
 
         boolean local() {
-            return client == null;
+            return local;
         }
 
         Path runDir() {
@@ -119,6 +125,9 @@ final class MeshTarget {
         }
 
         KubernetesClient client() {
+            if (client == null) {
+                client = target.kubernetes();
+            }
             return client;
         }
 
@@ -130,8 +139,8 @@ final class MeshTarget {
             if (given != null) {
                 return MonitoringApi.direct(component.local, given);
             }
-            if (client != null) {
-                return MonitoringApi.serviceProxy(component.local, client, NAMESPACE, component.service, component.port);
+            if (!local) {
+                return MonitoringApi.serviceProxy(component.local, client(), NAMESPACE, component.service, component.port);
             }
             Optional<URI> base = RunFolder.endpoint(runDir, component.local);
             if (base.isEmpty()) {

@@ -93,7 +93,9 @@ final class MonitoringApi {
         try {
             return transport.get(path);
         } catch (IOException e) {
-            throw new Unreachable("cannot reach " + component + " at " + where + ": " + e.getMessage());
+            String why = e.getMessage() != null ? e.getMessage()
+                    : e instanceof java.net.ConnectException ? "connection refused" : e.getClass().getSimpleName();
+            throw new Unreachable("cannot reach " + component + " at " + where + ": " + why);
         }
     }
 
