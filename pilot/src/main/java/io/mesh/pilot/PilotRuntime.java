@@ -147,6 +147,13 @@ public final class PilotRuntime implements AutoCloseable {
                     ? SnapshotBuilder.build(versions.incrementAndGet(), store.accepted(), kubernetes.view(),
                             credentials.credentials(), mesh)
                     : current.withKubernetesEndpoints(versions.incrementAndGet(), kubernetes.view().endpoints());
+            if (!request.full() && !io.mesh.pilot.generator.ClusterGenerator.endpointIdentities(current)
+                    .equals(io.mesh.pilot.generator.ClusterGenerator.endpointIdentities(next))) {
+                // Endpoint labels or service accounts changed: auto mTLS and the SANs in CDS depend on them.
+                java.util.Set<String> reasons = new java.util.HashSet<>(request.reasons());
+                reasons.add("endpoint-identity");
+                request = new PushRequest(true, reasons, request.endpointHosts(), request.start());
+            }
             current = next;
             watcher.push(next, request);
             LOG.debugf("push %s (%s) to %s connections", (Object) next.version(), request.reasons(), watcher.connectionCount());

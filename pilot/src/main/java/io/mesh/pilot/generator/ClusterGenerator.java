@@ -2,16 +2,19 @@ package io.mesh.pilot.generator;
 
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.mesh.config.DestinationRule;
+import io.mesh.pilot.model.Endpoint;
 import io.mesh.pilot.model.MeshSnapshot;
 import io.mesh.pilot.model.ProxyInfo;
 import io.mesh.pilot.model.ServiceModel;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
  * CDS: one EDS cluster per service port, plus one per DestinationRule subset. gRPC clients ask by name; sidecars
- * and routers get every visible cluster (wildcard).
+ * and routers get every visible cluster (wildcard). For sidecars and routers, a cluster the DestinationRule sets
+ * no TLS for is ISTIO_MUTUAL when all its endpoints are mesh workloads (auto mTLS).
  */
 public final class ClusterGenerator {
     /** ORIGINAL_DST: where a captured connection was going (ALLOW_ANY). */
@@ -40,7 +43,7 @@ public final class ClusterGenerator {
                         || dr.subsets().stream().noneMatch(ss -> ss.name().equals(p.subset())))) {
                     continue;
                 }
-                out.add(cluster(s, p.port(), p.subset(), dr, true));
+                out.add(cluster(s, p.port(), p.subset(), dr, true, snapshot));
             }
             return out;
         }
@@ -49,10 +52,10 @@ public final class ClusterGenerator {
         for (ServiceModel s : services) {
             DestinationRule dr = snapshot.destinationRules().get(s.hostname());
             for (ServiceModel.Port port : s.ports()) {
-                out.add(cluster(s, port.number(), null, dr, false));
+                out.add(cluster(s, port.number(), null, dr, false, snapshot));
                 if (dr != null) {
                     for (DestinationRule.Subset subset : dr.subsets()) {
-                        out.add(cluster(s, port.number(), subset.name(), dr, false));
+                        out.add(cluster(s, port.number(), subset.name(), dr, false, snapshot));
                     }
                 }
             }
@@ -72,25 +75,82 @@ public final class ClusterGenerator {
         return names.isEmpty() ? out : out.stream().filter(c -> names.contains(c.getName())).toList();
     }
 
-    static Cluster cluster(ServiceModel s, int port, String subset, DestinationRule dr, boolean proxyless) {
+    /** The endpoint label that marks a workload with a mesh sidecar (Istio's injector sets it). */
+    public static final String TLS_MODE_LABEL = "security.istio.io/tlsMode";
+
+    static Cluster cluster(ServiceModel s, int port, String subset, DestinationRule dr, boolean proxyless,
+            MeshSnapshot snapshot) {
         String name = ClusterNames.outbound(s.hostname(), port, subset);
         Cluster.Builder c = Cluster.newBuilder().setName(name).setType(Cluster.DiscoveryType.EDS)
                 .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder().setEdsConfig(Protos.ads())
                         .setServiceName(name))
                 .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(10))
                 .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN);
+        String sni = "outbound_." + port + "_." + (subset == null ? "" : subset) + "_." + s.hostname();
+        DestinationRule.TrafficPolicy policy = null;
+        Map<String, String> subsetLabels = Map.of();
         if (dr != null) {
-            DestinationRule.TrafficPolicy policy = dr.trafficPolicy();
+            policy = dr.trafficPolicy();
             if (subset != null) {
                 for (DestinationRule.Subset ss : dr.subsets()) {
                     if (ss.name().equals(subset)) {
                         policy = policy.overriddenBy(ss.trafficPolicy());
+                        subsetLabels = ss.labels();
                     }
                 }
             }
-            ClusterPolicy.apply(c, policy, "outbound_." + port + "_." + (subset == null ? "" : subset) + "_."
-                    + s.hostname(), proxyless);
+        }
+        List<Endpoint> endpoints = endpoints(snapshot, s.hostname(), port, subsetLabels);
+        List<String> sans = spiffeIds(snapshot, s, endpoints);
+        ClusterPolicy.apply(c, policy, sni, proxyless, sans);
+        if (!proxyless && (policy == null || policy.tls() == null) && allInMesh(endpoints)) {
+            // Auto mTLS: no TLS settings, and every endpoint runs a sidecar.
+            c.setTransportSocket(ClusterPolicy.upstreamTls(ISTIO_MUTUAL, sni, sans));
         }
         return c.build();
+    }
+
+    private static final DestinationRule.Tls ISTIO_MUTUAL = new DestinationRule.Tls(
+            DestinationRule.TlsMode.ISTIO_MUTUAL, null, null, List.of());
+
+    /** The endpoints behind one cluster: those serving the port, in the subset. */
+    static List<Endpoint> endpoints(MeshSnapshot snapshot, String host, int port, Map<String, String> subsetLabels) {
+        return snapshot.endpointsOf(host).stream()
+                .filter(e -> e.ports().containsKey(port) && e.matches(subsetLabels)).toList();
+    }
+
+    /**
+     * Cluster granularity, unlike istiod's per-endpoint transport_socket_matches: all endpoints (at least one)
+     * must carry {@code security.istio.io/tlsMode: istio}, else the cluster stays plaintext.
+     */
+    static boolean allInMesh(List<Endpoint> endpoints) {
+        return !endpoints.isEmpty() && endpoints.stream().allMatch(e -> "istio".equals(e.labels().get(TLS_MODE_LABEL)));
+    }
+
+    /** The SPIFFE IDs of the endpoints' service accounts (the service's namespace), sorted, without duplicates. */
+    static List<String> spiffeIds(MeshSnapshot snapshot, ServiceModel s, List<Endpoint> endpoints) {
+        java.util.TreeSet<String> ids = new java.util.TreeSet<>();
+        for (Endpoint e : endpoints) {
+            if (e.serviceAccount() != null && !e.serviceAccount().isEmpty()) {
+                ids.add(snapshot.mesh().spiffeId(s.namespace(), e.serviceAccount()));
+            }
+        }
+        return List.copyOf(ids);
+    }
+
+    /**
+     * What the sidecar clusters' TLS depends on, per host: each endpoint's labels and service account (not its
+     * address, port or health). When an endpoints-only update changes it, CDS must be pushed, not only EDS.
+     */
+    public static Map<String, Set<List<Object>>> endpointIdentities(MeshSnapshot snapshot) {
+        Map<String, Set<List<Object>>> out = new java.util.HashMap<>();
+        snapshot.endpoints().forEach((host, eps) -> {
+            Set<List<Object>> ids = new java.util.HashSet<>();
+            for (Endpoint e : eps) {
+                ids.add(java.util.Arrays.asList(e.labels(), e.serviceAccount()));
+            }
+            out.put(host, ids);
+        });
+        return out;
     }
 }

@@ -6,10 +6,13 @@ import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
 import io.envoyproxy.envoy.config.core.v3.TransportSocket;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.mesh.config.DestinationRule;
+import java.util.List;
 
 /**
  * DestinationRule traffic policy -> cluster settings: load balancer, connection pool (circuit breakers), outlier
@@ -20,7 +23,9 @@ final class ClusterPolicy {
     private ClusterPolicy() {
     }
 
-    static void apply(Cluster.Builder c, DestinationRule.TrafficPolicy policy, String sni, boolean proxyless) {
+    /** {@code endpointIds}: the SPIFFE IDs of the cluster's endpoints, the SANs an ISTIO_MUTUAL peer must present. */
+    static void apply(Cluster.Builder c, DestinationRule.TrafficPolicy policy, String sni, boolean proxyless,
+            List<String> endpointIds) {
         if (policy == null) {
             return;
         }
@@ -81,28 +86,51 @@ final class ClusterPolicy {
         }
         DestinationRule.Tls tls = policy.tls();
         if (tls != null && !proxyless && tls.mode() != DestinationRule.TlsMode.DISABLE) {
-            c.setTransportSocket(upstreamTls(tls, sni));
+            c.setTransportSocket(upstreamTls(tls, sni, endpointIds));
         }
     }
 
-    /** ISTIO_MUTUAL uses the proxy's own SDS secrets ("default" and "ROOTCA"), as istiod configures Envoy. */
-    static TransportSocket upstreamTls(DestinationRule.Tls tls, String sni) {
+    /**
+     * ISTIO_MUTUAL uses the proxy's own SDS secrets ("default" and "ROOTCA"), as istiod configures Envoy. The peer's
+     * SANs, when there are any, go where istiod puts them: a combined validation context whose default context
+     * holds match_subject_alt_names (exact) and whose SDS config names the CA. They are the DestinationRule's
+     * subjectAltNames if set, else (ISTIO_MUTUAL) the SPIFFE IDs of the endpoints' service accounts.
+     */
+    static TransportSocket upstreamTls(DestinationRule.Tls tls, String sni, List<String> endpointIds) {
         CommonTlsContext.Builder common = CommonTlsContext.newBuilder();
+        SdsSecretConfig ca = null;
+        List<String> sans = tls.subjectAltNames();
         switch (tls.mode()) {
             case ISTIO_MUTUAL -> {
                 common.addTlsCertificateSdsSecretConfigs(sds("default"));
-                common.setValidationContextSdsSecretConfig(sds("ROOTCA"));
+                ca = sds("ROOTCA");
                 common.addAlpnProtocols("istio");
+                if (sans.isEmpty()) {
+                    sans = endpointIds;
+                }
             }
             case MUTUAL -> {
                 common.addTlsCertificateSdsSecretConfigs(sds("kubernetes://" + tls.credentialName()));
-                common.setValidationContextSdsSecretConfig(sds("kubernetes://" + tls.credentialName() + "-cacert"));
+                ca = sds("kubernetes://" + tls.credentialName() + "-cacert");
             }
             default -> {
                 if (tls.credentialName() != null) {
-                    common.setValidationContextSdsSecretConfig(sds("kubernetes://" + tls.credentialName() + "-cacert"));
+                    ca = sds("kubernetes://" + tls.credentialName() + "-cacert");
                 }
             }
+        }
+        if (!sans.isEmpty()) {
+            CertificateValidationContext.Builder match = CertificateValidationContext.newBuilder();
+            sans.forEach(san -> match.addMatchSubjectAltNames(StringMatcher.newBuilder().setExact(san)));
+            CommonTlsContext.CombinedCertificateValidationContext.Builder combined =
+                    CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
+                            .setDefaultValidationContext(match);
+            if (ca != null) {
+                combined.setValidationContextSdsSecretConfig(ca);
+            }
+            common.setCombinedValidationContext(combined);
+        } else if (ca != null) {
+            common.setValidationContextSdsSecretConfig(ca);
         }
         UpstreamTlsContext ctx = UpstreamTlsContext.newBuilder().setCommonTlsContext(common)
                 .setSni(tls.sni() != null ? tls.sni() : sni).build();

@@ -218,7 +218,9 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
                     Pod pod = podsByKey.get(ns + "/" + e.getTargetRef().getName());
                     if (pod != null) {
                         podLabels = pod.getMetadata().getLabels() == null ? Map.of() : pod.getMetadata().getLabels();
-                        sa = pod.getSpec() == null ? null : pod.getSpec().getServiceAccountName();
+                        // The API server sets "default" when the pod names none.
+                        sa = pod.getSpec() == null || pod.getSpec().getServiceAccountName() == null ? "default"
+                                : pod.getSpec().getServiceAccountName();
                     }
                 }
                 String locality = e.getZone() == null ? "" : "/" + e.getZone();

@@ -197,4 +197,74 @@ class KubernetesModeTest {
         assertTrue(e.getMessage().contains("route: - destination: {host: ...}"), e.getMessage());
         assertEquals("Warning", e.getType());
     }
+
+    /** The sidecar's CDS entry for backend: its transport socket's SANs, or null when it is plaintext. */
+    private static List<String> backendSans(io.mesh.pilot.testing.RawAdsClient sidecar, List<String> names)
+            throws Exception {
+        var r = sidecar.next(Duration.ofSeconds(5));
+        assertTrue(r != null, "a CDS push");
+        sidecar.ack(r, List.of());
+        for (var any : r.getResourcesList()) {
+            var c = any.unpack(io.envoyproxy.envoy.config.cluster.v3.Cluster.class);
+            if (c.getName().equals("outbound|80||backend.demo.svc.cluster.local")) {
+                if (!c.hasTransportSocket()) {
+                    return null;
+                }
+                return c.getTransportSocket().getTypedConfig()
+                        .unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.class)
+                        .getCommonTlsContext().getCombinedValidationContext().getDefaultValidationContext()
+                        .getMatchSubjectAltNamesList().stream().map(m -> m.getExact()).toList();
+            }
+        }
+        throw new AssertionError("no backend cluster in " + names);
+    }
+
+    @Test
+    void labellingThePodsPushesAutoMtlsToSidecars() throws Exception {
+        kubectl("""
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: backend-1, namespace: demo, labels: {app: backend}}
+                spec:
+                  serviceAccountName: backend-sa
+                  containers: [{name: app, image: backend}]
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: backend, namespace: demo}
+                spec:
+                  selector: {app: backend}
+                  ports: [{name: http, port: 80, targetPort: 8080, protocol: TCP}]
+                ---
+                apiVersion: discovery.k8s.io/v1
+                kind: EndpointSlice
+                metadata:
+                  name: backend-1
+                  namespace: demo
+                  labels: {kubernetes.io/service-name: backend}
+                addressType: IPv4
+                ports: [{name: http, port: 8080, protocol: TCP}]
+                endpoints:
+                - addresses: [10.1.0.5]
+                  conditions: {ready: true}
+                  targetRef: {kind: Pod, name: backend-1, namespace: demo}
+                """, "apply", "-f", "-");
+        await().atMost(Duration.ofSeconds(10)).until(() -> harness.pilot.snapshot()
+                .endpointsOf("backend.demo.svc.cluster.local").size() == 1);
+        try (io.mesh.pilot.testing.RawAdsClient sidecar = new io.mesh.pilot.testing.RawAdsClient(
+                harness.pilot.xdsPort(), "sidecar~10.1.0.9~client-1.demo~demo.svc.cluster.local", null)) {
+            sidecar.openSotw();
+            sidecar.request(io.envoyproxy.controlplane.cache.Resources.V3.CLUSTER_TYPE_URL, List.of(), "", "", null);
+            assertEquals(null, backendSans(sidecar, List.of()), "a pod without the label: plaintext");
+
+            // Only the Pod changes (an endpoints-only event): CDS must follow.
+            kubectl(null, "label", "pod", "-n", "demo", "backend-1", "security.istio.io/tlsMode=istio");
+            List<String> sans = null;
+            long deadline = System.nanoTime() + 10_000_000_000L;
+            while (sans == null && System.nanoTime() < deadline) {
+                sans = backendSans(sidecar, List.of());
+            }
+            assertEquals(List.of("spiffe://cluster.local/ns/demo/sa/backend-sa"), sans);
+        }
+    }
 }
