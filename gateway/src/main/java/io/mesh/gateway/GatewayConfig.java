@@ -119,14 +119,21 @@ public interface GatewayConfig {
         long maxBodyBytes();
 
         /**
-         * A connection with no traffic in either direction for this long is closed: idle keep-alive
-         * connections, and connections that stall before completing a request head (slowloris). Streams that
-         * are moving data are never cut by it.
+         * A connection with no traffic in either direction for this long is closed (idle keep-alive
+         * connections). Streams that are moving data are never cut by it.
          */
         @WithDefault("60s")
         Duration idleTimeout();
 
-        /** Open downstream connections (counted from their first request head), over all listeners; more are closed at once. */
+        /**
+         * A request head (request line and headers) must be complete this long after the connection is accepted
+         * (TLS handshake included), or, on a keep-alive connection, after its first byte; else the connection is
+         * closed, even if bytes keep trickling in (slowloris). Envoy's {@code request_headers_timeout}. 0 = off.
+         */
+        @WithDefault("10s")
+        Duration requestHeaderTimeout();
+
+        /** Open downstream connections (counted from accept), over all listeners; more are closed at once. */
         @WithDefault("8192")
         int maxConnections();
 

@@ -283,24 +283,32 @@ public final class DataPlane {
     // Connection accounting, shared by all listeners: [2] = requests in flight. Each array is only written
     // by its connection's event loop.
 
+    /** Takes a slot under the connection cap; false when full or draining. The count never passes the cap. */
     boolean acquireConnection() {
-        if (draining || openConnections.incrementAndGet() > config.limits().maxConnections()) {
-            if (!draining) {
-                openConnections.decrementAndGet();
+        int max = config.limits().maxConnections();
+        while (!draining) {
+            int n = openConnections.get();
+            if (n >= max) {
+                return false;
             }
-            return false;
+            if (openConnections.compareAndSet(n, n + 1)) {
+                return true;
+            }
         }
-        return true;
+        return false;
     }
 
     void trackConnection(HttpConnection c) {
         connections.put(c, new long[] {0, 0, 0});
     }
 
+    /** A connection closed: its slot under the cap is free (paired with a successful {@link #acquireConnection}). */
+    void releaseConnection() {
+        openConnections.decrementAndGet();
+    }
+
     void untrackConnection(HttpConnection c) {
-        if (connections.remove(c) != null) {
-            openConnections.decrementAndGet();
-        }
+        connections.remove(c);
     }
 
     /**
@@ -349,8 +357,8 @@ public final class DataPlane {
 
     void requestDone(HttpConnection c) {
         long[] s = connections.get(c);
-        if (s != null) {
-            s[2]--;
+        if (s != null && --s[2] == 0) {
+            ConnectionGuard.idle(c);
         }
     }
 }

@@ -23,8 +23,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * One bound listener: an HttpServer per event loop on the same port (Vert.x spreads accepted connections
- * over them). It enforces the connection-level protections (max connections, request-header timeout,
- * header count) and hands each request to a new {@link ProxyExchange}. The spec is volatile, so a config
+ * over them). It enforces the connection-level protections (max connections and request-header timeout from
+ * accept, through {@link GuardedHttpServer}; header count) and hands each request to a new {@link ProxyExchange}. The spec is volatile, so a config
  * change that keeps the port only swaps routing, without touching connections.
  */
 final class ListenerServer {
@@ -56,7 +56,7 @@ final class ListenerServer {
         return plane.vertx().deployVerticle(() -> new AbstractVerticle() {
             @Override
             public void start(Promise<Void> started) {
-                HttpServer server = vertx.createHttpServer(options());
+                HttpServer server = new GuardedHttpServer(vertx, options(), plane, limits.requestHeaderTimeout().toMillis());
                 server.connectionHandler(ListenerServer.this::onConnection);
                 server.requestHandler(ListenerServer.this::onRequest);
                 server.listen().onSuccess(s -> {
@@ -109,14 +109,15 @@ final class ListenerServer {
     }
 
     /**
-     * Vert.x hands an HTTP/1.x connection over only with its first complete request head, so the count
-     * (and the cap) covers connections that got that far; a connection that never completes a head is
-     * closed by the server's idle timeout (see GatewayConfig.Limits).
+     * Vert.x hands an HTTP/1.x connection over only with its first complete request head; the cap and the
+     * request-header timer already apply from accept ({@link GuardedHttpServer}). Here the connection joins
+     * the set that drain closes.
      */
     private void onConnection(HttpConnection conn) {
-        if (!plane.acquireConnection()) {
-            conn.close();
-            return;
+        if (!(conn instanceof io.vertx.core.http.impl.Http1xServerConnection)) {
+            // HTTP/2: the preface arrived; an h2 connection may wait for its first stream (gRPC channels connect
+            // ahead of their calls), and stream heads come whole in HEADERS frames: nothing left to time.
+            ConnectionGuard.headDone(conn, true);
         }
         plane.trackConnection(conn);
         conn.closeHandler(v -> plane.untrackConnection(conn));
@@ -127,6 +128,7 @@ final class ListenerServer {
             req.response().setStatusCode(431).putHeader("connection", "close").end("too many headers\n");
             return;
         }
+        ConnectionGuard.headDone(req.connection(), req.version() == HttpVersion.HTTP_2 || req.headers().contains("upgrade"));
         plane.requestStarted(req.connection());
         if (plane.draining() && req.version() != HttpVersion.HTTP_2) {
             req.response().putHeader("connection", "close");

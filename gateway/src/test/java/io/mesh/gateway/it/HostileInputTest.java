@@ -43,7 +43,10 @@ class HostileInputTest {
         pilot.set(List.of(Xds.edsCluster("web")), List.of(Xds.endpoints("web", web.port)),
                 List.of(Xds.httpListener("http", port, "http.80")),
                 List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/", "web")))), List.of());
-        gw = TestGateway.withXds(pilot, Map.of("mesh.gateway.limits.idle-timeout", "2s",
+        // The idle timeout is far above the request-header timeout, so every close of a silent or dripping
+        // connection below is the header timer's.
+        gw = TestGateway.withXds(pilot, Map.of("mesh.gateway.limits.idle-timeout", "30s",
+                "mesh.gateway.limits.request-header-timeout", "3s",
                 "mesh.gateway.limits.max-connections", Integer.toString(MAX_CONNECTIONS)));
         await().atMost(Duration.ofSeconds(20)).until(gw::ready);
     }
@@ -99,6 +102,113 @@ class HostileInputTest {
         }
     }
 
+    /** One byte a second, never finishing the head: the request-header timeout (3 s from accept) closes it. */
+    @Test
+    void aDrippingSlowlorisIsClosedByTheRequestHeaderTimeout() throws Exception {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port));
+            s.getOutputStream().write("GET / HTTP/1.1\r\nHost: slow\r\nX-Drip: ".getBytes(StandardCharsets.US_ASCII));
+            assertEquals(-1, readWhileDripping(s), "the gateway closes the dripping connection");
+        }
+    }
+
+    /** The same on a keep-alive connection, after a first request that completed normally. */
+    @Test
+    void aKeepAliveConnectionThatDripsItsNextHeadIsClosed() throws Exception {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port));
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write("GET / HTTP/1.1\r\nHost: ok\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            String head = readResponse(s.getInputStream());
+            assertTrue(head.startsWith("HTTP/1.1 200"), head);
+            Thread.sleep(1000);   // a pause between requests is not timed: only the next head is
+            s.getOutputStream().write("GET / HTTP/1.1\r\nHost: slow\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertEquals(-1, readWhileDripping(s), "the gateway closes the connection dripping its second head");
+        }
+    }
+
+    /** An HTTP/2 connection (prior knowledge) may wait for its first stream longer than the header timeout. */
+    @Test
+    void anHttp2ConnectionWaitingForItsFirstStreamIsNotCut() throws Exception {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port));
+            s.getOutputStream().write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0});   // an empty SETTINGS frame
+            s.getOutputStream().flush();
+            s.setSoTimeout(250);
+            long until = System.nanoTime() + 4_500_000_000L;   // past the 3 s request-header timeout
+            while (System.nanoTime() < until) {
+                try {
+                    assertTrue(s.getInputStream().read() >= 0, "the gateway closed an HTTP/2 connection");
+                } catch (java.net.SocketTimeoutException quiet) {
+                    // nothing to read: still open
+                }
+            }
+        }
+    }
+
+    /** Writes one header byte a second while waiting (at most 20 s) for the gateway to answer or close. */
+    private static int readWhileDripping(Socket s) throws Exception {
+        java.util.concurrent.atomic.AtomicInteger drips = new java.util.concurrent.atomic.AtomicInteger();
+        Thread dripper = new Thread(() -> {
+            try {
+                while (true) {
+                    s.getOutputStream().write('a');
+                    s.getOutputStream().flush();
+                    drips.incrementAndGet();
+                    Thread.sleep(1000);
+                }
+            } catch (Exception closed) {
+                // the gateway closed the connection (or the test ended)
+            }
+        }, "drip");
+        dripper.start();
+        s.setSoTimeout(20_000);
+        int r;
+        try {
+            r = s.getInputStream().read();
+        } catch (java.net.SocketException reset) {
+            r = -1;
+        }
+        dripper.interrupt();
+        assertTrue(drips.get() >= 2, "it was dripping: " + drips.get() + " bytes");
+        return r;
+    }
+
+    /** Reads a response head and its Content-Length body; returns the head. */
+    private static String readResponse(InputStream in) throws Exception {
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int c = in.read();
+            if (c < 0) {
+                throw new java.io.EOFException(head.toString());
+            }
+            head.append((char) c);
+        }
+        int length = 0;
+        boolean chunked = false;
+        for (String line : head.toString().split("\r\n")) {
+            String l = line.toLowerCase(java.util.Locale.ROOT);
+            if (l.startsWith("content-length:")) {
+                length = Integer.parseInt(line.substring(15).trim());
+            }
+            chunked |= l.startsWith("transfer-encoding:") && l.contains("chunked");
+        }
+        if (!chunked) {
+            in.readNBytes(length);
+            return head.toString();
+        }
+        StringBuilder body = new StringBuilder();
+        while (!body.toString().endsWith("0\r\n\r\n")) {
+            int c = in.read();
+            if (c < 0) {
+                throw new java.io.EOFException(body.toString());
+            }
+            body.append((char) c);
+        }
+        return head.toString();
+    }
+
     @Test
     void aMalformedRequestLineGets400AndAClose() throws Exception {
         try (Socket s = new Socket()) {
@@ -112,15 +222,34 @@ class HostileInputTest {
 
     /**
      * 10,000 connections that never send a byte, opened by a separate process (so the file descriptors are
-     * not the test JVM's): the steady client is unaffected and the gateway closes every one of them.
+     * not the test JVM's): they count against the cap from accept (those over it are closed at once, the rest
+     * by the request-header timeout), the count never passes the cap, and the steady client is unaffected.
      */
     @Test
-    void tenThousandIdleConnectionsAreClosedWithoutHurtingOthers() throws Exception {
+    void tenThousandIdleConnectionsAreCappedFromAcceptAndClosed() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger peak = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean sampling = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread sampler = new Thread(() -> {
+            while (sampling.get()) {
+                peak.accumulateAndGet(gw.gateway.dataPlane().openConnections(), Math::max);
+                Thread.onSpinWait();
+            }
+        }, "peak-connections");
+        sampler.start();
         String javaBin = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString();
         String source = java.nio.file.Path.of(HostileInputTest.class.getResource("/IdleConnections.java").toURI()).toString();
-        String out = Run.run(List.of(javaBin, source, Integer.toString(port), "10000"), null).trim();
+        String out;
+        try {
+            out = Run.run(List.of(javaBin, source, Integer.toString(port), "10000"), null).trim();
+        } finally {
+            sampling.set(false);
+            sampler.join();
+        }
         assertEquals("10000 10000", out);
-        assertTrue(gw.gateway.dataPlane().openConnections() <= MAX_CONNECTIONS);
+        assertTrue(peak.get() <= MAX_CONNECTIONS, "peak " + peak.get());
+        // Silent connections were counted (the steady client alone holds 2): the cap applies from accept.
+        assertTrue(peak.get() > MAX_CONNECTIONS / 2, "peak " + peak.get());
+        await().atMost(Duration.ofSeconds(10)).until(() -> gw.gateway.dataPlane().openConnections() <= 4);
     }
 
     private static int closedByGateway(List<Socket> sockets) throws Exception {
