@@ -137,13 +137,23 @@ public final class ClusterTranslator {
         List<String> sans = new ArrayList<>();
         if (validation != null) {
             for (var m : validation.getMatchSubjectAltNamesList()) {
-                sans.add(m.getExact());
+                sans.add(exact(m, where));
             }
             for (var m : validation.getMatchTypedSubjectAltNamesList()) {
-                sans.add(m.getMatcher().getExact());
+                sans.add(exact(m.getMatcher(), where));
             }
         }
         return new UpstreamTls(ctx.getSni().isEmpty() ? null : ctx.getSni(), ca, cert, key, List.copyOf(sans), certSecret, caSecret, false);
+    }
+
+    /** Only exact SAN matchers are enforced; any other kind is refused rather than matched as an empty name. */
+    private static String exact(io.envoyproxy.envoy.type.matcher.v3.StringMatcher m, String where) throws ConfigRejected {
+        if (m.getMatchPatternCase() != io.envoyproxy.envoy.type.matcher.v3.StringMatcher.MatchPatternCase.EXACT
+                || m.getExact().isEmpty()) {
+            throw new ConfigRejected(where + ": match_subject_alt_names supports non-empty exact matchers only, got "
+                    + m.getMatchPatternCase());
+        }
+        return m.getExact();
     }
 
     static String data(DataSource d) {
