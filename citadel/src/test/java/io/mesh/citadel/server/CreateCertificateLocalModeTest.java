@@ -87,6 +87,64 @@ class CreateCertificateLocalModeTest {
     }
 
     @Test
+    void citadelsOwnServingCertificateIsIssuedByItselfForItsServiceAndLocalNames(@org.junit.jupiter.api.io.TempDir Path dir)
+            throws Exception {
+        Files.copy(STATE.resolve("root-cert.pem"), dir.resolve("root.pem"));
+
+        String handshake = Openssl.ok(dir, "s_client", "-connect", "127.0.0.1:" + runtime.grpcPort(), "-alpn", "h2",
+                "-servername", "citadel.istio-system.svc", "-CAfile", "root.pem", "-verify_return_error");
+        Files.writeString(dir.resolve("served.txt"), handshake);
+
+        assertContains(handshake, "Verify return code: 0 (ok)");
+        Openssl.ok(dir, "verify", "-CAfile", "root.pem", "-purpose", "sslserver", "served.txt");
+        assertContains(Openssl.ok(dir, "x509", "-in", "served.txt", "-noout", "-text"),
+                "DNS:citadel.istio-system.svc", "DNS:citadel.istio-system.svc.cluster.local", "DNS:localhost",
+                "IP Address:127.0.0.1", "URI:spiffe://cluster.local/ns/istio-system/sa/citadel");
+    }
+
+    @Test
+    void refusalsAreLoggedWithTheirReasonButNeverWithATokenOrACsr() throws Exception {
+        List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Logger category = java.util.logging.Logger.getLogger("io.mesh.citadel");
+        java.util.logging.Level before = category.getLevel();
+        java.util.logging.Handler capture = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                Object[] parameters = r.getParameters() == null ? new Object[0] : r.getParameters();
+                lines.add(r.getMessage() + " " + java.util.Arrays.toString(parameters));
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        // Refusals are logged at debug: turn it on for the CA's categories while the calls run.
+        category.setLevel(java.util.logging.Level.ALL);
+        category.addHandler(capture);
+        String csr = TestKeys.csr(TestKeys.ec("secp256r1"), Optional.of("spiffe://cluster.local/ns/default/sa/backend"));
+        String body = csr.lines().filter(l -> !l.startsWith("-----")).findFirst().orElseThrow();
+        try {
+            refusal(channel, Optional.of("web-token"), csr);
+            refusal(channel, Optional.of("not-a-known-secret-token"), csr);
+            refusal(channel, Optional.of("web-token"), csr.replace(body, "x" + body));
+        } finally {
+            category.removeHandler(capture);
+            category.setLevel(before);
+        }
+
+        assertTrue(lines.stream().anyMatch(l -> l.contains("refused")), "the refusals were logged: " + lines);
+        for (String line : lines) {
+            for (String secret : List.of("web-token", "not-a-known-secret-token", body, "BEGIN CERTIFICATE REQUEST")) {
+                assertTrue(!line.contains(secret), "a log line carries a secret or the CSR: " + line);
+            }
+        }
+    }
+
+    @Test
     void aCsrNamingTheProvenIdentityIsSigned() throws Exception {
         var response = CaChannels.call(channel, Optional.of("web-token"), TestKeys.csr(TestKeys.ec("secp256r1"), Optional.of(WEB)), 3600);
 
