@@ -239,4 +239,41 @@ class IstioMutualTest {
         assertTrue(e.getCause().getMessage().contains("needs a workload certificate: set mesh.gateway.ca.address"),
                 e.getCause().getMessage());
     }
+
+    /**
+     * The same identity on the server side, as the sidecar's inbound listener uses it: openssl, holding a mesh
+     * client certificate, verifies the served chain against the root, and the server sees the client's SPIFFE ID;
+     * without a client certificate the handshake is refused.
+     */
+    @Test
+    void theIdentityServesTlsAndRequiresMeshClientCertificates() throws Exception {
+        int serverPort = FreePorts.next();
+        var server = vertx.createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(serverPort).setSsl(true)
+                .setKeyCertOptions(identity().keyCertOptions()).setTrustOptions(identity().trustOptions())
+                .setClientAuth(ClientAuth.REQUIRED))
+                .requestHandler(r -> {
+                    try {
+                        r.response().end("peer " + WorkloadIdentity.spiffeIdOf(
+                                (X509Certificate) r.connection().sslSession().getPeerCertificates()[0]).orElse("-") + "\n");
+                    } catch (Exception e) {
+                        r.response().setStatusCode(500).end(e.toString());
+                    }
+                }).listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        try {
+            TestCitadel.Issued client = ca.workload("spiffe://cluster.local/ns/demo/sa/client");
+            Path cert = Files.writeString(dir.resolve("client.pem"), client.chainPem());
+            Path key = Files.writeString(dir.resolve("client.key"), client.keyPem());
+            Path root = ca.writeRoot(dir);
+            String request = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+            String out = Run.run(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + serverPort, "-CAfile", root.toString(),
+                    "-verify_return_error", "-cert", cert.toString(), "-key", key.toString(), "-ign_eof"), request);
+            assertTrue(out.contains("Verify return code: 0 (ok)"), out);
+            assertTrue(out.contains("peer spiffe://cluster.local/ns/demo/sa/client"), out);
+            String anonymous = Run.run(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + serverPort, "-CAfile",
+                    root.toString(), "-ign_eof"), request);
+            assertFalse(anonymous.contains("peer "), anonymous);
+        } finally {
+            server.close();
+        }
+    }
 }
