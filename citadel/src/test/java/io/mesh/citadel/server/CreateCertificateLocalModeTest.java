@@ -145,6 +145,15 @@ class CreateCertificateLocalModeTest {
     }
 
     @Test
+    void aNegativeTtlIsAnInvalidArgument() throws Exception {
+        StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> CaChannels.call(channel,
+                Optional.of("web-token"), TestKeys.csr(TestKeys.ec("secp256r1"), Optional.empty()), -1));
+
+        assertEquals(Status.Code.INVALID_ARGUMENT, e.getStatus().getCode());
+        assertContains(e.getStatus().getDescription(), "validity_duration must not be negative");
+    }
+
+    @Test
     void aCsrNamingTheProvenIdentityIsSigned() throws Exception {
         var response = CaChannels.call(channel, Optional.of("web-token"), TestKeys.csr(TestKeys.ec("secp256r1"), Optional.of(WEB)), 3600);
 
