@@ -51,6 +51,25 @@ final class ProxyConfig {
     private ProxyConfig() {
     }
 
+    /**
+     * The gateway admin's {@code /config_dump} (what the proxy accepted, by resource type) in the shape of pilot's
+     * dump, so the same tables read both.
+     */
+    static JsonNode fromAdmin(JsonNode admin, String proxyId, String type) {
+        com.fasterxml.jackson.databind.node.ObjectNode dump = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+        dump.put("proxyID", proxyId).put("type", type);
+        JsonNode resources = admin.path("dynamic_resources");
+        dump.set("listeners", array(resources.path("Listener")));
+        dump.set("routes", array(resources.path("RouteConfiguration")));
+        dump.set("clusters", array(resources.path("Cluster")));
+        dump.set("endpoints", array(resources.path("ClusterLoadAssignment")));
+        return dump;
+    }
+
+    private static JsonNode array(JsonNode node) {
+        return node.isArray() ? node : com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.arrayNode();
+    }
+
     // ------------------------------------------------------------------------------------------------ routes
 
     /** One row per route of each virtual host, in the order the proxy matches them. */

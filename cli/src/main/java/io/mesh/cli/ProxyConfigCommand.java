@@ -25,13 +25,17 @@ import picocli.CommandLine.Spec;
                 "  service proxy (service istio-system/istio-pilot:15014).",
                 "endpoints adds the gateway's live view (OUTLIER CHECK) from its admin /clusters",
                 "  (127.0.0.1 only): --admin, else locally $MESH_GATEWAY_ADMIN_PORT or 15000.",
+                "--source proxy shows what the gateway accepted (its admin /config_dump) instead:",
+                "  after a NACK, the last config it took.",
                 "-o json|yaml prints the raw Envoy resources (for endpoints: the rows).",
-                "Exit codes: 0 ok, 1 pilot or the proxy cannot be found, 2 usage error.",
+                "Exit codes: 0 ok, 1 pilot, the proxy or its admin port cannot be reached,",
+                "  2 usage error.",
                 "Examples:",
                 "  meshctl proxy-config istio-ingressgateway routes",
                 "  meshctl proxy-config router~127.0.0.1 clusters -o json",
                 "  meshctl pc routes istio-ingressgateway --mode kubernetes --context prod",
-                "  meshctl pc istio-ingressgateway endpoints --admin http://127.0.0.1:15000"})
+                "  meshctl pc istio-ingressgateway endpoints --admin http://127.0.0.1:15000",
+                "  meshctl pc istio-ingressgateway routes --source proxy"})
 public class ProxyConfigCommand implements Callable<Integer> {
 
     @Spec
@@ -51,6 +55,12 @@ public class ProxyConfigCommand implements Callable<Integer> {
 
     @Option(names = "--admin", description = "the gateway's admin URL for live endpoint health, e.g. http://127.0.0.1:15000")
     URI admin;
+
+    enum Source { pilot, proxy }
+
+    @Option(names = "--source", defaultValue = "pilot", description = "pilot: what pilot serves the proxy; proxy: what the "
+            + "gateway accepted, from its admin /config_dump (local gateway or --admin) (default: ${DEFAULT-VALUE})")
+    Source source;
 
     @Mixin
     MeshTarget target;
@@ -75,9 +85,21 @@ public class ProxyConfigCommand implements Callable<Integer> {
             String id = ProxyNames.resolve(api.getArray("/debug/syncz", "a list of proxies"), wanted);
             JsonNode dump = api.getObject("/debug/config_dump?proxyID=" + URLEncoder.encode(id, StandardCharsets.UTF_8), "proxyID",
                     "a proxy's config dump");
+            if (source == Source.proxy) {
+                URI base = adminOf(mesh, dump);
+                if (base == null) {
+                    err.println("--source proxy needs the proxy's admin port, which listens on 127.0.0.1 only: the local "
+                            + "gateway's, or --admin URL (e.g. after kubectl port-forward <pod> 15000)");
+                    return 1;
+                }
+                JsonNode accepted = MonitoringApi.direct("the gateway's admin", base)
+                        .getObject("/config_dump", "dynamic_resources", "a gateway config dump");
+                dump = ProxyConfig.fromAdmin(accepted, id, dump.path("type").asText());
+            }
             JsonNode live = kind == ProxyConfig.Kind.endpoints ? live(mesh, dump, err) : null;
-            Printer.print(ProxyConfig.document(kind, dump, live), output, spec.commandLine().getOut(),
-                    out -> ProxyConfig.table(kind, dump, live, out));
+            JsonNode shown = dump;
+            Printer.print(ProxyConfig.document(kind, shown, live), output, spec.commandLine().getOut(),
+                    out -> ProxyConfig.table(kind, shown, live, out));
             return 0;
         } catch (MonitoringApi.Unreachable | ProxyNames.NotFound e) {
             err.println(e.getMessage());
@@ -87,17 +109,27 @@ public class ProxyConfigCommand implements Callable<Integer> {
 
     /** The local gateway's own endpoint states, when the proxy is that gateway and its admin port answers. */
     private JsonNode live(MeshTarget.Mesh mesh, JsonNode dump, PrintWriter err) throws InterruptedException {
-        if (admin == null && (!mesh.local() || !"ROUTER".equals(dump.path("type").asText()))) {
+        URI base = adminOf(mesh, dump);
+        if (base == null) {
             return null;
         }
-        URI base = admin != null ? admin : URI.create("http://127.0.0.1:"
-                + System.getenv().getOrDefault("MESH_GATEWAY_ADMIN_PORT", "15000") + "/");
         try {
             return MonitoringApi.direct("the gateway's admin", base).getJson("/clusters");
         } catch (MonitoringApi.Unreachable e) {
             err.println("no live endpoint health (OUTLIER CHECK is -): " + e.getMessage());
             return null;
         }
+    }
+
+    /** --admin, else the local gateway's admin port when the proxy is that gateway, else null. */
+    private URI adminOf(MeshTarget.Mesh mesh, JsonNode dump) {
+        if (admin != null) {
+            return admin;
+        }
+        if (!mesh.local() || !"ROUTER".equals(dump.path("type").asText())) {
+            return null;
+        }
+        return URI.create("http://127.0.0.1:" + System.getenv().getOrDefault("MESH_GATEWAY_ADMIN_PORT", "15000") + "/");
     }
 
     private static ProxyConfig.Kind kind(String word) {

@@ -118,6 +118,11 @@ class MeshctlAgainstKubernetesTest {
         assertTrue(endpoints.getOutput().contains("\"endpoint\" : \"127.0.0.1:9081\""), endpoints.getOutput());
         assertTrue(endpoints.getOutput().contains("\"outlierCheck\" : \"-\""), endpoints.getOutput());
 
+        // What a pod's proxy accepted needs its admin port (127.0.0.1 in the pod), which no Service exposes.
+        LaunchResult accepted = launcher.launch(concat(new String[] {"proxy-config", "vm", "routes", "--source", "proxy"}, cluster));
+        assertEquals(1, accepted.exitCode(), accepted.getOutput());
+        assertTrue(accepted.getErrorOutput().contains("--source proxy needs the proxy's admin port"), accepted.getErrorOutput());
+
         LaunchResult unknown = launcher.launch(concat(new String[] {"proxy-config", "ratings", "routes"}, cluster));
         assertEquals(1, unknown.exitCode());
         assertTrue(unknown.getErrorOutput().contains("no connected proxy is \"ratings\"; connected:\n  " + gateway), unknown.getErrorOutput());

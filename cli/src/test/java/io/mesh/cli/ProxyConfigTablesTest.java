@@ -120,6 +120,24 @@ class ProxyConfigTablesTest {
                 """, json(ProxyConfig.Kind.endpoints, GATEWAY, GATEWAY_ADMIN));
     }
 
+    /** --source proxy: the gateway admin's /config_dump (what it accepted), captured from the same demo, reads the same. */
+    @Test
+    void whatTheGatewayAcceptedReadsLikeWhatPilotServes() throws Exception {
+        JsonNode pilot = read(GATEWAY);
+        JsonNode accepted = ProxyConfig.fromAdmin(read("captured/gateway-admin-config_dump.json"), pilot.path("proxyID").asText(), "ROUTER");
+        JsonNode live = read(GATEWAY_ADMIN);
+        for (ProxyConfig.Kind kind : ProxyConfig.Kind.values()) {
+            StringWriter fromPilot = new StringWriter();
+            StringWriter fromProxy = new StringWriter();
+            ProxyConfig.table(kind, pilot, live, new PrintWriter(fromPilot, true));
+            ProxyConfig.table(kind, accepted, live, new PrintWriter(fromProxy, true));
+            assertEquals(fromPilot.toString(), fromProxy.toString(), kind.name());
+        }
+        assertEquals(pilot.path("routes"), accepted.path("routes"));
+        // An admin dump without a type the proxy never received yields no rows, not an error.
+        assertEquals(0, ProxyConfig.fromAdmin(JSON.readTree("{\"dynamic_resources\":{}}"), "x", "ROUTER").path("routes").size());
+    }
+
     @Test
     void sidecarRoutesShowMatchesSubsetsRedirectsAndTheirVirtualService() throws Exception {
         assertEquals("""

@@ -98,6 +98,9 @@ class LocalRunnerIT {
             assertTrue(routes.contains("NAME     VHOST NAME           DOMAINS  MATCH  VIRTUAL SERVICE   DESTINATION"), routes);
             assertTrue(routes.contains("http.80  demo/web-ingress:80  *        /*     web-ingress.demo  "
                     + "backend.demo.svc.cluster.local:80 50%, web.demo.svc.cluster.local:80 50%"), routes);
+            // What the gateway accepted (its admin /config_dump) is what pilot serves it.
+            assertEquals(0, meshctl(env, "pc-routes-accepted", "proxy-config", "router~", "routes", "--source", "proxy"));
+            assertEquals(routes, log("meshctl-pc-routes-accepted"));
             assertEquals(0, meshctl(env, "pc-clusters", "proxy-config", "clusters", "router~"));
             assertTrue(log("meshctl-pc-clusters").contains("web.demo.svc.cluster.local      80    -       outbound   EDS   -"),
                     log("meshctl-pc-clusters"));
