@@ -120,8 +120,9 @@ public class CitadelRuntime {
                 new CallerAuthenticator(validators, trustDomain), new CaMetrics(registry, issuer));
         server = new CaGrpcServer(config.grpcHost(), config.grpcPort(), service, serving,
                 new BundleTrustManager(issuer::trustBundle), config.grpcThreads()).start();
-        LOG.infof("citadel CA: %s, root %s, expires %s", caSource,
-                material.root().getSubjectX500Principal(), material.root().getNotAfter().toInstant());
+        LOG.infof("citadel CA: %s, root %s, expires %s, signatures by %s", caSource,
+                material.root().getSubjectX500Principal(), material.root().getNotAfter().toInstant(),
+                io.mesh.citadel.ca.Signatures.PROVIDER.getName());
     }
 
     void stop(@Observes ShutdownEvent event) throws Exception {
