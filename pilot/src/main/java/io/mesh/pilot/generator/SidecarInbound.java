@@ -10,9 +10,6 @@ import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
-import io.envoyproxy.envoy.config.rbac.v3.Permission;
-import io.envoyproxy.envoy.config.rbac.v3.Policy;
-import io.envoyproxy.envoy.config.rbac.v3.Principal;
 import io.envoyproxy.envoy.config.rbac.v3.RBAC;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
@@ -22,8 +19,6 @@ import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
-import io.envoyproxy.envoy.type.matcher.v3.PathMatcher;
-import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.mesh.config.PolicyConfig;
 import io.mesh.pilot.model.Endpoint;
 import io.mesh.pilot.model.MeshSnapshot;
@@ -165,6 +160,7 @@ final class SidecarInbound {
         return "UNSET".equals(mode) ? "PERMISSIVE" : mode;
     }
 
+    /** DENY policies in a filter before the ALLOW one, so a DENY wins; AUDIT policies have no effect. */
     private static List<HttpFilter> rbac(ProxyInfo proxy, MeshSnapshot snapshot) {
         RBAC.Builder allow = RBAC.newBuilder().setAction(RBAC.Action.ALLOW);
         RBAC.Builder deny = RBAC.newBuilder().setAction(RBAC.Action.DENY);
@@ -175,13 +171,21 @@ final class SidecarInbound {
                     && !ap.namespace().equals("istio-system")) {
                 continue;
             }
-            Policy policy = policy(ap);
+            RBAC.Builder target;
             if ("DENY".equals(ap.action())) {
-                deny.putPolicies(ap.namespace() + "/" + ap.name(), policy);
+                target = deny;
                 anyDeny = true;
             } else if ("ALLOW".equals(ap.action())) {
-                allow.putPolicies(ap.namespace() + "/" + ap.name(), policy);
+                target = allow;
                 anyAllow = true;
+            } else {
+                continue;
+            }
+            if (ap.rules().isEmpty()) {
+                target.putPolicies(Rbac.policyName(ap, 0), Rbac.matchNothing());
+            }
+            for (int i = 0; i < ap.rules().size(); i++) {
+                target.putPolicies(Rbac.policyName(ap, i), Rbac.policy(ap.rules().get(i)));
             }
         }
         List<HttpFilter> out = new ArrayList<>();
@@ -197,55 +201,6 @@ final class SidecarInbound {
     private static HttpFilter rbacFilter(String name, RBAC rules) {
         return HttpFilter.newBuilder().setName(name).setTypedConfig(Any.pack(
                 io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.newBuilder().setRules(rules).build())).build();
-    }
-
-    private static Policy policy(PolicyConfig.AuthorizationPolicy ap) {
-        Policy.Builder p = Policy.newBuilder();
-        if (ap.rules().isEmpty()) {
-            // ALLOW with no rules allows nothing; DENY with no rules denies nothing: Istio's semantics.
-            p.addPermissions(Permission.newBuilder().setNotRule(Permission.newBuilder().setAny(true)));
-            p.addPrincipals(Principal.newBuilder().setAny(true));
-            return p.build();
-        }
-        for (PolicyConfig.Rule r : ap.rules()) {
-            Permission.Set.Builder perm = Permission.Set.newBuilder();
-            if (!r.methods().isEmpty()) {
-                Permission.Set.Builder or = Permission.Set.newBuilder();
-                r.methods().forEach(m -> or.addRules(Permission.newBuilder().setHeader(
-                        io.envoyproxy.envoy.config.route.v3.HeaderMatcher.newBuilder().setName(":method")
-                                .setStringMatch(StringMatcher.newBuilder().setExact(m)))));
-                perm.addRules(Permission.newBuilder().setOrRules(or));
-            }
-            if (!r.paths().isEmpty()) {
-                Permission.Set.Builder or = Permission.Set.newBuilder();
-                r.paths().forEach(path -> or.addRules(Permission.newBuilder().setUrlPath(PathMatcher.newBuilder()
-                        .setPath(path.endsWith("*") ? StringMatcher.newBuilder()
-                                .setPrefix(path.substring(0, path.length() - 1)).build()
-                                : StringMatcher.newBuilder().setExact(path).build()))));
-                perm.addRules(Permission.newBuilder().setOrRules(or));
-            }
-            if (!r.ports().isEmpty()) {
-                Permission.Set.Builder or = Permission.Set.newBuilder();
-                r.ports().forEach(port -> or.addRules(Permission.newBuilder()
-                        .setDestinationPort(Integer.parseInt(port))));
-                perm.addRules(Permission.newBuilder().setOrRules(or));
-            }
-            if (perm.getRulesCount() == 0) {
-                perm.addRules(Permission.newBuilder().setAny(true));
-            }
-            p.addPermissions(Permission.newBuilder().setAndRules(perm));
-            Principal.Set.Builder ids = Principal.Set.newBuilder();
-            r.principals().forEach(pr -> ids.addIds(Principal.newBuilder().setAuthenticated(
-                    Principal.Authenticated.newBuilder().setPrincipalName(pr.equals("*")
-                            ? StringMatcher.newBuilder().setSafeRegex(RouteMatches.regex(".+")).build()
-                            : StringMatcher.newBuilder().setExact("spiffe://" + pr).build()))));
-            r.namespaces().forEach(ns -> ids.addIds(Principal.newBuilder().setAuthenticated(
-                    Principal.Authenticated.newBuilder().setPrincipalName(StringMatcher.newBuilder()
-                            .setSafeRegex(RouteMatches.regex(".*/ns/" + java.util.regex.Pattern.quote(ns) + "/.*"))))));
-            p.addPrincipals(ids.getIdsCount() == 0 ? Principal.newBuilder().setAny(true).build()
-                    : Principal.newBuilder().setOrIds(ids).build());
-        }
-        return p.build();
     }
 
     private static boolean selects(Map<String, String> selector, ProxyInfo proxy) {

@@ -1,0 +1,213 @@
+package io.mesh.pilot.generator;
+
+import static io.mesh.pilot.generator.SidecarFixtures.listener;
+import static io.mesh.pilot.generator.SidecarFixtures.sidecar;
+import static io.mesh.pilot.generator.SidecarFixtures.snapshot;
+import static io.mesh.pilot.generator.SidecarFixtures.unpack;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.envoyproxy.envoy.config.rbac.v3.Permission;
+import io.envoyproxy.envoy.config.rbac.v3.Policy;
+import io.envoyproxy.envoy.config.rbac.v3.Principal;
+import io.envoyproxy.envoy.config.rbac.v3.RBAC;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.mesh.config.ConfigValidator;
+import io.mesh.config.RawResource;
+import io.mesh.config.YamlDocuments;
+import io.mesh.pilot.model.ProxyInfo;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+/** AuthorizationPolicy -> the RBAC filters of virtualInbound's chains, asserted on the protos. */
+class RbacTest {
+    static final ProxyInfo POD = sidecar("10.0.0.1", "demo");
+
+    static String policy(String name, String body) {
+        return SidecarInboundTest.WEB + "---\n" + """
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: %s, namespace: demo}
+                spec:
+                %s
+                """.formatted(name, body.indent(2));
+    }
+
+    /** filter name -> its RBAC rules, in filter order, from the first inbound chain. */
+    static Map<String, RBAC> filters(String yaml) {
+        var chain = listener(POD, snapshot(yaml), "virtualInbound").getFilterChains(0);
+        HttpConnectionManager hcm = unpack(chain.getFilters(0).getTypedConfig(), HttpConnectionManager.class);
+        return hcm.getHttpFiltersList().stream().filter(f -> f.getName().startsWith("envoy.filters.http.rbac"))
+                .collect(Collectors.toMap(HttpFilter::getName, f -> unpack(f.getTypedConfig(),
+                        io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.class).getRules(),
+                        (a, b) -> a, java.util.LinkedHashMap::new));
+    }
+
+    static Policy only(RBAC rules) {
+        assertEquals(1, rules.getPoliciesCount(), rules.toString());
+        return rules.getPoliciesMap().values().iterator().next();
+    }
+
+    /** The principal's AND list (one policy, one principal). */
+    static List<Principal> principalAnd(Policy p) {
+        return p.getPrincipals(0).getAndIds().getIdsList();
+    }
+
+    @Test
+    void allowFromANamespaceMatchesItsSpiffeIds() {
+        Map<String, RBAC> f = filters(policy("from-x", """
+                action: ALLOW
+                rules:
+                - from: [{source: {namespaces: [x]}}]"""));
+        assertEquals(List.of("envoy.filters.http.rbac"), List.copyOf(f.keySet()));
+        RBAC allow = f.get("envoy.filters.http.rbac");
+        assertEquals(RBAC.Action.ALLOW, allow.getAction());
+        assertEquals("ns[demo]-policy[from-x]-rule[0]", allow.getPoliciesMap().keySet().iterator().next());
+        Policy p = only(allow);
+        assertTrue(p.getPermissions(0).getAny());
+        Principal ns = principalAnd(p).get(0).getOrIds().getIds(0).getAndIds().getIds(0);
+        assertEquals(".*/ns/\\Qx\\E/.*", ns.getAuthenticated().getPrincipalName().getSafeRegex().getRegex());
+        assertTrue("spiffe://cluster.local/ns/x/sa/client".matches(
+                ns.getAuthenticated().getPrincipalName().getSafeRegex().getRegex()));
+        assertTrue(!"spiffe://cluster.local/ns/xy/sa/client".matches(
+                ns.getAuthenticated().getPrincipalName().getSafeRegex().getRegex()));
+    }
+
+    @Test
+    void aHeaderConditionIsAPrincipalHeaderMatcher() {
+        Policy p = only(filters(policy("hdr", """
+                rules:
+                - when:
+                  - {key: "request.headers[x-user]", values: [alice, "bob*"], notValues: [mallory]}""")
+                ).get("envoy.filters.http.rbac"));
+        List<Principal> and = principalAnd(p).get(0).getAndIds().getIdsList();
+        assertEquals(2, and.size());
+        List<Principal> values = and.get(0).getOrIds().getIdsList();
+        assertEquals("x-user", values.get(0).getHeader().getName());
+        assertEquals("alice", values.get(0).getHeader().getStringMatch().getExact());
+        assertEquals("bob", values.get(1).getHeader().getStringMatch().getPrefix());
+        assertEquals("mallory", and.get(1).getNotId().getHeader().getStringMatch().getExact());
+    }
+
+    @Test
+    void denyIsEvaluatedBeforeAllow() {
+        Map<String, RBAC> f = filters(policy("allow-all", "rules: [{}]") + "---\n" + """
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: no-admin, namespace: demo}
+                spec:
+                  action: DENY
+                  rules:
+                  - to: [{operation: {paths: ["/admin*"]}}]
+                """);
+        assertEquals(List.of("envoy.filters.http.rbac.deny", "envoy.filters.http.rbac"), List.copyOf(f.keySet()));
+        Policy deny = only(f.get("envoy.filters.http.rbac.deny"));
+        Permission path = deny.getPermissions(0).getAndRules().getRules(0).getOrRules().getRules(0)
+                .getAndRules().getRules(0);
+        assertEquals("/admin", path.getUrlPath().getPath().getPrefix());
+        assertTrue(deny.getPrincipals(0).getAny());
+        Policy allowAll = only(f.get("envoy.filters.http.rbac"));
+        assertTrue(allowAll.getPermissions(0).getAny());
+        assertTrue(allowAll.getPrincipals(0).getAny());
+    }
+
+    @Test
+    void operationsAndSourcesWithTheirNegations() {
+        Policy p = only(filters(policy("full", """
+                rules:
+                - from:
+                  - source: {principals: ["cluster.local/ns/a/sa/b", "*-reader"], notNamespaces: [evil], ipBlocks: [10.0.0.0/8]}
+                  to:
+                  - operation: {hosts: [web.example.com, "*.example.org"], notMethods: [DELETE], notPaths: ["*/private"], ports: ["8081"]}
+                  when:
+                  - {key: destination.port, values: ["8081"]}
+                  - {key: source.ip, notValues: [10.1.2.3]}""")).get("envoy.filters.http.rbac"));
+        // permissions: AND(OR(operation), destination.port)
+        List<Permission> perms = p.getPermissions(0).getAndRules().getRulesList();
+        List<Permission> op = perms.get(0).getOrRules().getRules(0).getAndRules().getRulesList();
+        List<Permission> hosts = op.get(0).getOrRules().getRulesList();
+        assertEquals(":authority", hosts.get(0).getHeader().getName());
+        assertTrue("WEB.example.com:8080".matches(hosts.get(0).getHeader().getStringMatch().getSafeRegex().getRegex()));
+        assertEquals(".example.org", hosts.get(1).getHeader().getStringMatch().getSuffix());
+        assertTrue(hosts.get(1).getHeader().getStringMatch().getIgnoreCase());
+        assertEquals(8081, op.get(1).getDestinationPort());
+        assertEquals("DELETE", op.get(2).getNotRule().getHeader().getStringMatch().getExact());
+        assertEquals(":method", op.get(2).getNotRule().getHeader().getName());
+        assertEquals("/private", op.get(3).getNotRule().getUrlPath().getPath().getSuffix());
+        assertEquals(8081, perms.get(1).getAndRules().getRules(0).getDestinationPort());
+        // principals: AND(OR(source), source.ip)
+        List<Principal> ids = principalAnd(p);
+        List<Principal> src = ids.get(0).getOrIds().getIds(0).getAndIds().getIdsList();
+        List<Principal> principals = src.get(0).getOrIds().getIdsList();
+        assertEquals("spiffe://cluster.local/ns/a/sa/b", principals.get(0).getAuthenticated().getPrincipalName().getExact());
+        assertEquals("-reader", principals.get(1).getAuthenticated().getPrincipalName().getSuffix());
+        assertTrue(src.get(1).getNotId().getAuthenticated().getPrincipalName().getSafeRegex().getRegex().contains("evil"));
+        assertEquals("10.0.0.0", src.get(2).getDirectRemoteIp().getAddressPrefix());
+        assertEquals(8, src.get(2).getDirectRemoteIp().getPrefixLen().getValue());
+        Principal notIp = ids.get(1).getAndIds().getIds(0).getNotId();
+        assertEquals("10.1.2.3", notIp.getDirectRemoteIp().getAddressPrefix());
+        assertEquals(32, notIp.getDirectRemoteIp().getPrefixLen().getValue());
+    }
+
+    @Test
+    void eachRuleIsItsOwnPolicySoRulesDoNotMix() {
+        RBAC allow = filters(policy("two", """
+                rules:
+                - from: [{source: {namespaces: [a]}}]
+                  to: [{operation: {methods: [GET]}}]
+                - from: [{source: {namespaces: [b]}}]
+                  to: [{operation: {methods: [POST]}}]""")).get("envoy.filters.http.rbac");
+        assertEquals(java.util.Set.of("ns[demo]-policy[two]-rule[0]", "ns[demo]-policy[two]-rule[1]"),
+                allow.getPoliciesMap().keySet());
+    }
+
+    @Test
+    void auditPoliciesHaveNoEffectAndWarn() {
+        String yaml = policy("audit", "action: AUDIT\nrules: [{}]");
+        assertEquals(Map.of(), filters(yaml));
+        RawResource raw = YamlDocuments.parse(yaml, "t.yaml").resources().get(1);
+        ConfigValidator.Result r = ConfigValidator.validate(raw);
+        assertTrue(r.valid());
+        assertEquals(List.of("spec.action: AUDIT has no effect here (no audit logging); the policy is ignored"),
+                r.warnings());
+    }
+
+    static List<String> errors(String spec) {
+        RawResource raw = YamlDocuments.parse("""
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: p, namespace: demo}
+                spec:
+                """ + spec.indent(2), "t.yaml").resources().get(0);
+        return ConfigValidator.validate(raw).errors();
+    }
+
+    @Test
+    void invalidPoliciesAreRejectedWithTheField() {
+        assertEquals(List.of("spec.action: CUSTOM (external authorization) is not supported; use ALLOW or DENY"),
+                errors("action: CUSTOM\nprovider: {name: ext}\nrules: [{}]"));
+        assertEquals(List.of("spec.rules[0].when[0].key: unknown key \"request.header[x]\" (supported: "
+                + "request.headers[NAME], destination.ip, destination.port, remote.ip, source.ip, source.namespace, "
+                + "source.principal)"), errors("rules: [{when: [{key: \"request.header[x]\", values: [a]}]}]"));
+        assertEquals(List.of("spec.rules[0].when[0].key: \"request.auth.claims[iss]\" is not supported (supported: "
+                + "request.headers[NAME], destination.ip, destination.port, remote.ip, source.ip, source.namespace, "
+                + "source.principal)"), errors("rules: [{when: [{key: \"request.auth.claims[iss]\", values: [a]}]}]"));
+        assertEquals(List.of("spec.rules[0].when[0]: values or notValues must be set"),
+                errors("rules: [{when: [{key: source.ip}]}]"));
+        assertEquals(List.of("spec.rules[0].from[0].source.ipBlocks[0]: \"10.0.0.300\" is not an IP address or CIDR block"),
+                errors("rules: [{from: [{source: {ipBlocks: [10.0.0.300]}}]}]"));
+        assertEquals(List.of("spec.rules[0].to[0].operation.notPaths[0]: \"*\" is only allowed alone, as a prefix or as a suffix"),
+                errors("rules: [{to: [{operation: {notPaths: [\"/a*b*\"]}}]}]"));
+        assertEquals(List.of("spec.rules[0].to[0].operation.paht: unknown field \"paht\""),
+                errors("rules: [{to: [{operation: {paht: [/a]}}]}]"));
+        assertEquals(List.of("spec.rules[0].from[0].source.requestPrincipals: is not supported (needs "
+                + "RequestAuthentication/JWT, which the mesh does not have): a rule on it would never match"),
+                errors("rules: [{from: [{source: {requestPrincipals: [\"*\"]}}]}]"));
+        assertEquals(List.of("spec.rules[0].from[0].source: must not be empty"), errors("rules: [{from: [{source: {}}]}]"));
+        assertEquals(List.of("spec.rules[0].when[0]: \"http\" is not a port number"),
+                errors("rules: [{when: [{key: destination.port, values: [http]}]}]"));
+    }
+}
