@@ -48,6 +48,9 @@ public interface GatewayConfig {
 
     Telemetry telemetry();
 
+    /** Istio's pilot-agent contract on the monitoring port: merged metrics and app probes (package {@code agent}). */
+    Agent agent();
+
     /** The proxy's own workload certificate from citadel. */
     Ca ca();
 
@@ -201,5 +204,26 @@ public interface GatewayConfig {
         /** Percentage of new traces (without an incoming traceparent) that are sampled. */
         @WithDefault("1.0")
         double traceSampling();
+    }
+
+    /** What the injector hands the sidecar (Istio's env names are the fallbacks, see application.properties). */
+    interface Agent {
+        /** JSON {@code {"scrape":"true","path":"/metrics","port":"8080"}}: the app's metrics to merge into /stats/prometheus. */
+        Optional<String> prometheusAnnotations();
+
+        /** JSON {@code {"/app-health/<c>/readyz": {"httpGet"|"tcpSocket"|"grpc": {...}, "timeoutSeconds": n}}}. */
+        Optional<String> appProbers();
+
+        /** Where the app is reached for scrapes and probes. */
+        @WithDefault("127.0.0.1")
+        String appAddress();
+
+        /** Longest wait for the app's metrics, unless Prometheus's X-Prometheus-Scrape-Timeout-Seconds is shorter. */
+        @WithDefault("10s")
+        Duration scrapeTimeout();
+
+        /** Largest app exposition merged; a bigger one counts as a failed scrape. */
+        @WithDefault("16777216")
+        int scrapeMaxBytes();
     }
 }
