@@ -16,6 +16,7 @@ import io.vertx.core.net.NetClientOptions;
 import io.vertx.ext.web.RoutingContext;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
 import org.jboss.logging.Logger;
 
@@ -70,7 +71,8 @@ final class AppProbes {
         bounded(answer, prober).onComplete(ar -> {
             Answer a = ar.succeeded() ? ar.result() : new Answer(500, null);
             if (ar.failed()) {
-                LOG.warnf("probe %s failed: %s", path, String.valueOf(ar.cause()));
+                Throwable cause = ar.cause() instanceof CompletionException c && c.getCause() != null ? c.getCause() : ar.cause();
+                LOG.warnf("probe %s failed: %s", path, cause.toString());
             }
             if (!rc.response().ended() && !rc.response().closed()) {
                 rc.response().setStatusCode(a.status());

@@ -30,7 +30,8 @@ class AgentEndpointsTest {
     static final int APP = FreePorts.next();
     static final int GRPC = FreePorts.next();
     static final int CLOSED = FreePorts.next();
-    static final TestApp app = new TestApp(APP, GRPC);
+    static final int HTTPS = FreePorts.next();
+    static final TestApp app = new TestApp(APP, GRPC, HTTPS);
 
     public static class Injected implements QuarkusTestProfile {
         @Override
@@ -43,13 +44,14 @@ class AgentEndpointsTest {
                             {"/app-health/api/livez":{"httpGet":{"path":"/healthz","port":%1$d,
                                  "httpHeaders":[{"name":"X-Probe","value":"kubelet"}]},"timeoutSeconds":2},
                              "/app-health/api/readyz":{"tcpSocket":{"port":%1$d},"timeoutSeconds":1},
-                             "/app-health/api/startupz":{"grpc":{"port":%2$d},"timeoutSeconds":2},
-                             "/app-health/orders/readyz":{"grpc":{"port":%2$d,"service":"orders"},"timeoutSeconds":2},
+                             "/app-health/api/startupz":{"grpc":{"port":%2$d},"timeoutSeconds":5},
+                             "/app-health/orders/readyz":{"grpc":{"port":%2$d,"service":"orders"},"timeoutSeconds":5},
                              "/app-health/gone/readyz":{"tcpSocket":{"port":%3$d}},
                              "/app-health/gone/livez":{"grpc":{"port":%3$d}},
                              "/app-health/slow/livez":{"httpGet":{"path":"/slow","port":%1$d},"timeoutSeconds":1},
-                             "/app-health/moved/livez":{"httpGet":{"path":"moved","port":%1$d}}}
-                            """.formatted(APP, GRPC, CLOSED));
+                             "/app-health/moved/livez":{"httpGet":{"path":"moved","port":%1$d}},
+                             "/app-health/tls/readyz":{"httpGet":{"path":"/","port":%4$d,"scheme":"HTTPS"},"timeoutSeconds":3}}
+                            """.formatted(APP, GRPC, CLOSED, HTTPS));
         }
     }
 
@@ -128,6 +130,13 @@ class AgentEndpointsTest {
                 .body(containsString(":" + APP));
         app.healthy = false;
         given().get("/app-health/api/livez").then().statusCode(503);
+    }
+
+    @Test
+    void anHttpsProbeDoesNotCheckTheAppsCertificate() {
+        given().get("/app-health/tls/readyz").then().statusCode(200).body(containsString("tls true"));
+        app.healthy = false;
+        given().get("/app-health/tls/readyz").then().statusCode(500).body(containsString("tls true"));
     }
 
     @Test

@@ -6,6 +6,9 @@ import io.grpc.Server;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.SelfSignedCertificate;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -50,7 +53,12 @@ final class TestApp {
     volatile Metrics metrics = Metrics.TEXT;
     volatile boolean healthy = true;
 
-    TestApp(int httpPort, int grpcPort) {
+    TestApp(int httpPort, int grpcPort, int httpsPort) {
+        // An HTTPS app with a self-signed certificate, which the sidecar must not verify (as the kubelet does not).
+        SelfSignedCertificate cert = SelfSignedCertificate.create("app.local");
+        Vertx.vertx().createHttpServer(new HttpServerOptions().setSsl(true).setKeyCertOptions(cert.keyCertOptions()))
+                .requestHandler(req -> req.response().setStatusCode(healthy ? 200 : 500).end("tls " + req.isSSL()))
+                .listen(httpsPort, "127.0.0.1").toCompletionStage().toCompletableFuture().join();
         try {
             http = HttpServer.create(new InetSocketAddress("127.0.0.1", httpPort), 64);
             http.setExecutor(Executors.newFixedThreadPool(8));
