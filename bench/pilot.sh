@@ -64,7 +64,7 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "starting pilot (xDS 127.0.0.1:$XDS_PORT) ..."
 env MESH_MODE=local MESH_PILOT_CONFIG_DIR="$CONFIG" MESH_PILOT_XDS_PORT="$XDS_PORT" MESH_PILOT_XDS_HOST=127.0.0.1 \
   MESH_PILOT_MONITORING_PORT="$HTTP_PORT" QUARKUS_HTTP_HOST=127.0.0.1 \
-  "$JAVA" -XX:+UseSerialGC -Xmx1g -jar "$APP/quarkus-run.jar" > "$WORK/pilot.log" 2>&1 &
+  "$JAVA" -XX:+UseSerialGC -Xmx1g ${PILOT_JAVA_OPTS:-} -jar "$APP/quarkus-run.jar" > "$WORK/pilot.log" 2>&1 &
 PILOT_PID=$!
 for _ in $(seq 1 600); do
   [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/q/health/ready" || true)" == 200 ]] && break
@@ -87,8 +87,12 @@ done
 grep -q '^fleet error' "$WORK/fleet.out" && { cat "$WORK/fleet.out"; tail -n 20 "$WORK/fleet.err"; exit 1; }
 CONNECTED=$(http_get /q/metrics | awk '/^pilot_xds / { printf "%d", $2 }')
 HEAP_CONNECTED=$(heap_mb)
+# pilot's CPU (user + system, clock ticks) over the measured rounds; the fleet reports its own.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+PILOT_TICKS0=$(cpu_ticks "$PILOT_PID")
 echo go >&3
 wait "$FLEET_PID"
+PILOT_CPU_S=$(awk -v a="$PILOT_TICKS0" -v b="$(cpu_ticks "$PILOT_PID")" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", (b - a) / hz }')
 FLEET_PID=""
 exec 3>&-
 cat "$WORK/fleet.out"
@@ -96,6 +100,7 @@ SUMMARY=$(grep '^fleet ' "$WORK/fleet.out" | tail -n 1)
 value() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<< "$SUMMARY"; }
 CONV_P50=$(value convergence_p50_ms); CONV_P99=$(value convergence_p99_ms)
 EDS_P50=$(value eds_p50_ms); EDS_P99=$(value eds_p99_ms); SYNC_S=$(value sync_s)
+FLEET_CPU_S=$(value fleet_cpu_s); MEASURE_WALL_S=$(value measure_wall_s)
 PER_CONN_KB=$(( (HEAP_CONNECTED - HEAP_IDLE) * 1024 / (CLIENTS > 0 ? CLIENTS : 1) ))
 PUSHES=$(http_get /q/metrics | grep -E '^pilot_xds_pushes_total' || true)
 REJECTS=$(http_get /q/metrics | grep -E '^pilot_total_xds_rejects' || echo "none")
@@ -127,6 +132,9 @@ Load average before / after: $LOAD_BEFORE / $LOAD_AFTER (the machine is shared; 
 | pilot idle, no clients | $HEAP_IDLE |
 | pilot with $CLIENTS clients connected | $HEAP_CONNECTED |
 | per connection | ${PER_CONN_KB} KB |
+
+CPU over the measured rounds (${MEASURE_WALL_S} s of wall time, 2 cores = $(awk -v w="$MEASURE_WALL_S" 'BEGIN { printf "%.1f", 2 * w }') core-seconds at most):
+pilot ${PILOT_CPU_S} s, fleet ${FLEET_CPU_S} s.
 
 In local mode an endpoint change is a ServiceEntry edit: pilot rebuilds the snapshot, and only EDS responses
 differ (the other types are deduplicated by content hash); after an ACK, SotW EDS carries only the changed

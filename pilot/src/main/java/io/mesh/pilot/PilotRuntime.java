@@ -143,11 +143,19 @@ public final class PilotRuntime implements AutoCloseable {
     /** One debounced push: a new immutable snapshot (or just new endpoints), then every connection is queued. */
     void push(PushRequest request) {
         try {
+            MeshSnapshot previous = current;
             MeshSnapshot next = request.full()
                     ? SnapshotBuilder.build(versions.incrementAndGet(), store.accepted(), kubernetes.view(),
                             credentials.credentials(), mesh)
-                    : current.withKubernetesEndpoints(versions.incrementAndGet(), kubernetes.view().endpoints());
-            if (!request.full() && !io.mesh.pilot.generator.ClusterGenerator.endpointIdentities(current)
+                    : previous.withKubernetesEndpoints(versions.incrementAndGet(), kubernetes.view().endpoints());
+            if (request.full()) {
+                // A config change that changed only endpoints (a ServiceEntry's endpoints edited): EDS only.
+                java.util.Set<String> hosts = previous.endpointOnlyChanges(next);
+                if (hosts != null) {
+                    request = new PushRequest(false, request.reasons(), hosts, request.start());
+                }
+            }
+            if (!request.full() && !io.mesh.pilot.generator.ClusterGenerator.endpointIdentities(previous)
                     .equals(io.mesh.pilot.generator.ClusterGenerator.endpointIdentities(next))) {
                 // Endpoint labels or service accounts changed: auto mTLS and the SANs in CDS depend on them.
                 java.util.Set<String> reasons = new java.util.HashSet<>(request.reasons());

@@ -49,6 +49,35 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
         return endpoints.getOrDefault(host, List.of());
     }
 
+    /**
+     * When {@code next} differs from this snapshot in endpoints only (same services, routes, rules, gateways,
+     * policies and credentials), the hosts whose endpoints differ: the push then needs new EDS only. Null when
+     * anything else differs. In local mode an endpoint change is a ServiceEntry edit, so this is how its push
+     * takes the EDS fast path.
+     */
+    public java.util.Set<String> endpointOnlyChanges(MeshSnapshot next) {
+        if (!services.equals(next.services) || !meshRoutes.equals(next.meshRoutes)
+                || !virtualServices.equals(next.virtualServices) || !destinationRules.equals(next.destinationRules)
+                || !gateways.equals(next.gateways) || !sidecars.equals(next.sidecars)
+                || !peerAuthentications.equals(next.peerAuthentications)
+                || !authorizationPolicies.equals(next.authorizationPolicies) || !credentials.equals(next.credentials)
+                || !mesh.equals(next.mesh)) {
+            return null;
+        }
+        java.util.Set<String> hosts = new java.util.TreeSet<>();
+        endpoints.forEach((host, eps) -> {
+            if (!eps.equals(next.endpoints.get(host))) {
+                hosts.add(host);
+            }
+        });
+        next.endpoints.keySet().forEach(host -> {
+            if (!endpoints.containsKey(host)) {
+                hosts.add(host);
+            }
+        });
+        return hosts;
+    }
+
     /** The EDS fast path: same config and services, new Kubernetes endpoints. */
     public MeshSnapshot withKubernetesEndpoints(long newVersion, Map<String, List<Endpoint>> kube) {
         return new MeshSnapshot(newVersion, services, SnapshotBuilder.mergeEndpoints(configEndpoints, kube),

@@ -75,8 +75,14 @@ public final class ConfigStore {
     }
 
     private boolean apply(RawResource raw) {
-        ConfigValidator.Result result = ConfigValidator.validate(raw);
         Entry old = entries.get(raw.key());
+        if (old != null && old.rejected() == null && old.good() != null
+                && (old.good().raw() == raw || old.good().raw().equals(raw))) {
+            // Unchanged (the folder is re-read whole on every file event): validation is a function of the
+            // resource alone, so its result stands.
+            return false;
+        }
+        ConfigValidator.Result result = ConfigValidator.validate(raw);
         if (!result.valid()) {
             boolean alreadyReported = old != null && old.rejected() != null
                     && java.util.Objects.equals(old.rejected().raw().spec(), raw.spec())

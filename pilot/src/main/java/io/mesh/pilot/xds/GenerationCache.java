@@ -1,57 +1,110 @@
 package io.mesh.pilot.xds;
 
+import com.google.common.hash.Hasher;
+import com.google.common.hash.Hashing;
 import com.google.protobuf.Message;
 import io.envoyproxy.controlplane.cache.Resources;
 import io.mesh.pilot.generator.Generator;
+import io.mesh.pilot.model.Endpoint;
 import io.mesh.pilot.model.MeshSnapshot;
 import io.mesh.pilot.model.ProxyInfo;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Shares generated responses between proxies that would get the same ones: same snapshot, type, requested names
  * and proxy shape (kind, namespace, labels; the IP only when the proxy serves endpoints itself). Generators are
- * pure, so this changes nothing but cost: one generation and one hash per shape instead of per connection.
- * The same message instances are handed out, so the server's serializer cache packs each once.
+ * pure, so this changes nothing but cost: one generation and one hash per shape and snapshot instead of per
+ * connection. The same message instances are handed out, so the server's serializer packs each into an Any once
+ * and every connection's response reuses those bytes.
+ *
+ * <p>Across snapshots, a resource whose content did not change keeps its previous instance (matched by name and
+ * content hash), so an endpoint change re-packs only the assignments that changed, and incremental EDS compares
+ * per-resource versions that were computed once.
  *
  * <p>Thread-safety: a concurrent map per snapshot; entries of older snapshots are dropped when a newer one is used.
  */
 final class GenerationCache {
-    /** Resources with the response version and each resource's own version (for delta). */
+    /** Resources with the response version and each resource's own version (for delta and incremental EDS). */
     record Generated(List<? extends Message> resources, String version, Map<String, String> versions,
-            Set<String> names) {
+            NameSet names) {
     }
 
     /** Two generations compared by identity: they are shared, and deep equality would cost a full traversal. */
-    private static final class DiffKey {
-        final Generated from;
-        final Generated to;
+    private record DiffKey(IdentityOf from, IdentityOf to) {
+    }
 
-        DiffKey(Generated from, Generated to) {
-            this.from = from;
-            this.to = to;
-        }
-
+    private record IdentityOf(Generated g) {
         @Override
         public boolean equals(Object o) {
-            return o instanceof DiffKey k && k.from == from && k.to == to;
+            return o instanceof IdentityOf i && i.g == g;
         }
 
         @Override
         public int hashCode() {
-            return System.identityHashCode(from) * 31 + System.identityHashCode(to);
+            return System.identityHashCode(g);
         }
     }
 
-    private volatile Map<DiffKey, List<Message>> diffs = new ConcurrentHashMap<>();
+    /** What the generators read from a proxy: kind, namespace, labels, and its IP only where it matters. */
+    private record Shape(ProxyInfo.Type type, String namespace, Map<String, String> labels, String ip) {
+    }
+
+    private record Key(String type, Shape shape, NameSet names) {
+    }
+
+    /** Everything cached for one snapshot. */
+    private static final class PerSnapshot {
+        final long version;
+        final MeshSnapshot snapshot;
+        final Map<Key, Generated> entries = new ConcurrentHashMap<>();
+        final Map<DiffKey, List<Message>> diffs = new ConcurrentHashMap<>();
+        private volatile Set<String> endpointAddresses;
+
+        PerSnapshot(MeshSnapshot snapshot) {
+            this.version = snapshot.version();
+            this.snapshot = snapshot;
+        }
+
+        /** Every endpoint address of the snapshot, built once: does a proxy serve endpoints itself? */
+        Set<String> endpointAddresses() {
+            Set<String> a = endpointAddresses;
+            if (a == null) {
+                Set<String> out = new HashSet<>();
+                for (List<Endpoint> eps : snapshot.endpoints().values()) {
+                    for (Endpoint e : eps) {
+                        out.add(e.address());
+                    }
+                }
+                endpointAddresses = a = Set.copyOf(out);
+            }
+            return a;
+        }
+    }
+
+    private final Generator generator;
+    private volatile PerSnapshot current = new PerSnapshot(MeshSnapshot.EMPTY);
+    /** The last generation per resource name and type: instances reused when their content is unchanged. */
+    private final Map<String, Map<String, Versioned>> previous = new ConcurrentHashMap<>();
+
+    private record Versioned(Message message, String version) {
+    }
+
+    GenerationCache(Generator generator) {
+        this.generator = generator;
+    }
 
     /** The resources of {@code to} whose content differs from {@code from}: an incremental SotW EDS push. */
     List<Message> changed(Generated from, Generated to) {
-        return diffs.computeIfAbsent(new DiffKey(from, to), k -> {
-            List<Message> out = new java.util.ArrayList<>();
+        return forSnapshotOf(null).diffs.computeIfAbsent(new DiffKey(new IdentityOf(from), new IdentityOf(to)), k -> {
+            List<Message> out = new ArrayList<>();
             for (Message m : to.resources()) {
                 String name = Resources.getResourceName(m);
                 if (!to.versions().get(name).equals(from.versions().get(name))) {
@@ -62,68 +115,77 @@ final class GenerationCache {
         });
     }
 
-    private record Key(String type, String shape, Set<String> names) {
+    Generated get(String type, ProxyInfo proxy, MeshSnapshot snapshot, NameSet names) {
+        PerSnapshot per = forSnapshotOf(snapshot);
+        Key key = new Key(type, shape(type, proxy, per), names);
+        return per.entries.computeIfAbsent(key, k -> generate(type, proxy, snapshot, names));
     }
 
-    private final Generator generator;
-    private volatile long snapshotVersion = -1;
-    private volatile Map<Key, Generated> entries = new ConcurrentHashMap<>();
-
-    GenerationCache(Generator generator) {
-        this.generator = generator;
-    }
-
-    Generated get(String type, ProxyInfo proxy, MeshSnapshot snapshot, Set<String> names) {
-        Map<Key, Generated> map = entriesFor(snapshot);
-        Key key = new Key(type, shape(type, proxy, snapshot), names);
-        return map.computeIfAbsent(key, k -> {
-            List<? extends Message> resources = generator.generate(type, proxy, snapshot, names);
-            Map<String, String> versions = new HashMap<>();
-            for (Message m : resources) {
-                versions.put(Resources.getResourceName(m), version(List.of(m), Set.of()));
+    private Generated generate(String type, ProxyInfo proxy, MeshSnapshot snapshot, NameSet names) {
+        List<? extends Message> generated = generator.generate(type, proxy, snapshot, names.names());
+        Map<String, Versioned> known = previous.computeIfAbsent(type, t -> new ConcurrentHashMap<>());
+        List<Message> resources = new ArrayList<>(generated.size());
+        Map<String, String> versions = new HashMap<>();
+        for (Message m : generated) {
+            String name = Resources.getResourceName(m);
+            String v = version(m);
+            Versioned before = known.get(name);
+            Message kept = before != null && before.version().equals(v) ? before.message() : m;
+            if (kept == m) {
+                known.put(name, new Versioned(m, v));
             }
-            return new Generated(List.copyOf(resources), version(resources, names), Map.copyOf(versions),
-                    names);
-        });
+            resources.add(kept);
+            versions.put(name, v);
+        }
+        return new Generated(List.copyOf(resources), responseVersion(resources, versions, names), Map.copyOf(versions),
+                names);
     }
 
-    /** A response's version: a hash of its names and content, so equal content means an equal version. */
-    static String version(List<? extends Message> resources, Set<String> names) {
-        com.google.common.hash.Hasher h = com.google.common.hash.Hashing.murmur3_128().newHasher();
-        new java.util.TreeSet<>(names).forEach(n -> h.putString(n, java.nio.charset.StandardCharsets.UTF_8)
-                .putByte((byte) 0));
+    /** One resource's version: a hash of its content. */
+    static String version(Message m) {
+        return Hashing.murmur3_128().hashBytes(m.toByteArray()).toString().substring(0, 16);
+    }
+
+    /**
+     * A response's version: a hash of the requested names and of each resource's name and content version, so
+     * equal content means an equal version, without serializing the resources a second time.
+     */
+    private static String responseVersion(List<Message> resources, Map<String, String> versions, NameSet names) {
+        Hasher h = Hashing.murmur3_128().newHasher();
+        new TreeSet<>(names.names()).forEach(n -> h.putString(n, StandardCharsets.UTF_8).putByte((byte) 0));
+        h.putByte((byte) 1);
         for (Message m : resources) {
-            h.putBytes(m.toByteArray());
+            String name = Resources.getResourceName(m);
+            h.putString(name, StandardCharsets.UTF_8).putByte((byte) 0)
+                    .putString(versions.get(name), StandardCharsets.UTF_8);
         }
         return h.hash().toString().substring(0, 16);
     }
 
-    private synchronized Map<Key, Generated> entriesFor(MeshSnapshot snapshot) {
-        if (snapshot.version() != snapshotVersion) {
-            snapshotVersion = snapshot.version();
-            entries = new ConcurrentHashMap<>();
-            diffs = new ConcurrentHashMap<>();
+    /** The cache of this snapshot; a newer snapshot replaces the older one's. Null: whatever is current. */
+    private PerSnapshot forSnapshotOf(MeshSnapshot snapshot) {
+        PerSnapshot per = current;
+        if (snapshot == null || per.version == snapshot.version()) {
+            return per;
         }
-        return entries;
+        if (snapshot.version() < per.version) {
+            return new PerSnapshot(snapshot); // a late request on an older snapshot: answered, not cached
+        }
+        synchronized (this) {
+            per = current;
+            if (per.version != snapshot.version()) {
+                per = new PerSnapshot(snapshot);
+                current = per;
+            }
+            return per;
+        }
     }
 
     /** What the generators read from the proxy for this type; proxies with equal shapes get equal resources. */
-    private static String shape(String type, ProxyInfo proxy, MeshSnapshot snapshot) {
-        String base = proxy.type() + "|" + proxy.namespace() + "|" + new java.util.TreeMap<>(proxy.labels());
+    private static Shape shape(String type, ProxyInfo proxy, PerSnapshot per) {
         boolean perInstance = proxy.type() == ProxyInfo.Type.SIDECAR
                 && (type.equals(Resources.V3.LISTENER_TYPE_URL) || type.equals(Resources.V3.CLUSTER_TYPE_URL))
-                && servesEndpoints(proxy, snapshot);
-        return perInstance ? base + "|" + proxy.ip() : base;
-    }
-
-    private static boolean servesEndpoints(ProxyInfo proxy, MeshSnapshot snapshot) {
-        for (List<io.mesh.pilot.model.Endpoint> eps : snapshot.endpoints().values()) {
-            for (io.mesh.pilot.model.Endpoint e : eps) {
-                if (e.address().equals(proxy.ip())) {
-                    return true;
-                }
-            }
-        }
-        return false;
+                && per.endpointAddresses().contains(proxy.ip());
+        return new Shape(proxy.type(), proxy.namespace(), proxy.labels(), perInstance ? proxy.ip() : "");
     }
 }

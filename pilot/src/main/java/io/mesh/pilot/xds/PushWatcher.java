@@ -98,14 +98,29 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
      * newest queued snapshot, and a bounded pool drains the queues.
      */
     public void push(MeshSnapshot s, PushRequest request) {
+        MeshSnapshot before = snapshot;
         snapshot = s;
         XdsConnection.QueuedPush push = new XdsConnection.QueuedPush(s, request.full(), request.start());
+        // An endpoint-only push is EDS only, except for a sidecar that is itself one of the changed endpoints:
+        // its inbound listeners and clusters come from its own endpoints.
+        Set<String> selves = request.full() ? Set.of() : addresses(request.endpointHosts(), before, s);
+        XdsConnection.QueuedPush fullPush = new XdsConnection.QueuedPush(s, true, request.start());
         for (XdsConnection c : connections.values()) {
-            XdsConnection.QueuedPush older = c.queued.getAndUpdate(q -> push.merge(q));
+            XdsConnection.QueuedPush mine = selves.contains(c.proxy.ip()) ? fullPush : push;
+            XdsConnection.QueuedPush older = c.queued.getAndUpdate(q -> mine.merge(q));
             if (older == null) {
                 pushExecutor.execute(() -> drain(c));
             }
         }
+    }
+
+    private static Set<String> addresses(Set<String> hosts, MeshSnapshot before, MeshSnapshot after) {
+        Set<String> out = new java.util.HashSet<>();
+        for (String host : hosts) {
+            before.endpointsOf(host).forEach(e -> out.add(e.address()));
+            after.endpointsOf(host).forEach(e -> out.add(e.address()));
+        }
+        return out;
     }
 
     private void drain(XdsConnection c) {
@@ -143,7 +158,12 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
         String type = request.getTypeUrl();
         synchronized (c) {
             XdsConnection.TypeState ts = c.type(type);
-            ts.names = Set.copyOf(request.getResourceNamesList());
+            // An ACK repeats the names it asked for (a sidecar's thousand clusters): compare before hashing.
+            List<String> asked = request.getResourceNamesList();
+            if (!asked.equals(ts.askedNames)) {
+                ts.names = NameSet.of(asked);
+                ts.askedNames = asked;
+            }
             ts.watch = watch;
             ts.baseline = request.hasErrorDetail() ? ts.lastSent : request.getVersionInfo();
             watch.setStop(() -> {
@@ -163,7 +183,7 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
         long started = System.nanoTime();
         Watch sotw;
         DeltaWatch delta;
-        Set<String> names;
+        NameSet names;
         String baseline;
         synchronized (c) {
             XdsConnection.TypeState ts = c.types.get(type);
@@ -196,7 +216,7 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
                 // SotW EDS may carry only what changed (missing assignments are not removals, unlike LDS/CDS),
                 // once the client has ACKed the full set for the same names.
                 previous = type.equals(Resources.V3.ENDPOINT_TYPE_URL) && ts.lastGenerated != null
-                        && ts.lastGenerated.version().equals(ts.lastAcked) && ts.lastGenerated.names().equals(names)
+                        && ts.lastGenerated.version().equals(ts.lastAcked) && ts.lastGenerated.names() == names
                         ? ts.lastGenerated : null;
                 ts.lastGenerated = g;
             }
@@ -232,7 +252,7 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
             XdsConnection.TypeState ts = c.type(type);
             Set<String> names = new TreeSet<>(resourceVersions.keySet());
             names.addAll(pendingResources);
-            ts.names = isWildcard ? Set.of() : Set.copyOf(names);
+            ts.names = isWildcard ? NameSet.ALL : NameSet.of(names);
             ts.deltaWatch = watch;
             ts.baseline = request.hasErrorDetail() ? ts.lastSent : null;
             watch.setStop(() -> {
@@ -249,7 +269,7 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
 
     private void respondDelta(XdsConnection c, String type, MeshSnapshot s, DeltaWatch watch, String baseline,
             Instant pushStart, long started) {
-        DeltaDiff diff = DeltaDiff.of(watch, cache.get(type, c.proxy, s, DeltaDiff.names(watch)));
+        DeltaDiff diff = DeltaDiff.of(watch, cache.get(type, c.proxy, s, NameSet.of(DeltaDiff.names(watch))));
         if (diff == null) {
             return;
         }

@@ -43,7 +43,9 @@ public final class XdsConnection {
         Watch watch;
         DeltaWatch deltaWatch;
         String baseline;
-        Set<String> names = Set.of();
+        NameSet names = NameSet.ALL;
+        /** The names exactly as the last SotW request listed them (what {@link #names} was made from). */
+        java.util.List<String> askedNames = java.util.List.of();
         String lastSent;
         String lastNonce;
         String lastAcked;
@@ -94,7 +96,7 @@ public final class XdsConnection {
 
     public synchronized Map<String, Set<String>> watchedNames() {
         Map<String, Set<String>> out = new LinkedHashMap<>();
-        types.forEach((t, s) -> out.put(t, s.names));
+        types.forEach((t, s) -> out.put(t, s.names.names()));
         return out;
     }
 

@@ -1,0 +1,47 @@
+package io.mesh.pilot.xds;
+
+import com.google.common.collect.Interner;
+import com.google.common.collect.Interners;
+import java.util.Collection;
+import java.util.Set;
+
+/**
+ * The resource names a watch asks for, interned: every connection that asks for the same names (a fleet of
+ * sidecars asks for the same thousand clusters) holds the same instance, with its hash computed once. The
+ * generation cache's keys then compare names by identity instead of element by element on every push.
+ */
+final class NameSet {
+    private static final Interner<NameSet> INTERNED = Interners.newWeakInterner();
+    static final NameSet ALL = of(Set.of());
+
+    private final Set<String> names;
+    private final int hash;
+
+    private NameSet(Set<String> names) {
+        this.names = names;
+        this.hash = names.hashCode();
+    }
+
+    static NameSet of(Collection<String> names) {
+        return INTERNED.intern(new NameSet(Set.copyOf(names)));
+    }
+
+    Set<String> names() {
+        return names;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o == this || (o instanceof NameSet n && n.hash == hash && n.names.equals(names));
+    }
+
+    @Override
+    public int hashCode() {
+        return hash;
+    }
+
+    @Override
+    public String toString() {
+        return names.toString();
+    }
+}
