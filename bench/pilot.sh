@@ -12,6 +12,7 @@
 # Results go to bench/results/pilot.md; the last line printed and written is
 #   pilot clients=<N> services=<M> convergence_p99_ms=<n> eds_p99_ms=<n> heap_mb=<n>
 # Goal (reported, never asserted): N=2000, M=1000 converges with p99 < 1 s and heap < 1 GB on this machine.
+# PILOT_PROFILE=/path/rounds.jfr records pilot with JFR during the measured rounds; PILOT_JAVA_OPTS adds JVM flags.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -89,9 +90,18 @@ CONNECTED=$(http_get /q/metrics | awk '/^pilot_xds / { printf "%d", $2 }')
 HEAP_CONNECTED=$(heap_mb)
 # pilot's CPU (user + system, clock ticks) over the measured rounds; the fleet reports its own.
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+sys_ticks() { awk '{ print $15 }' "/proc/$1/stat"; }
+minor_faults() { awk '{ print $10 }' "/proc/$1/stat"; }
 PILOT_TICKS0=$(cpu_ticks "$PILOT_PID")
+PILOT_FAULTS0=$(minor_faults "$PILOT_PID")
+PILOT_SYS0=$(sys_ticks "$PILOT_PID")
+# PILOT_PROFILE=FILE.jfr records pilot with JFR over the measured rounds only (not startup or the initial sync).
+[[ -n "${PILOT_PROFILE:-}" ]] && "$JCMD" "$PILOT_PID" JFR.start name=rounds settings=profile filename="$PILOT_PROFILE" > /dev/null
 echo go >&3
 wait "$FLEET_PID"
+[[ -n "${PILOT_PROFILE:-}" ]] && "$JCMD" "$PILOT_PID" JFR.stop name=rounds > /dev/null
+PILOT_FAULTS=$(( $(minor_faults "$PILOT_PID") - PILOT_FAULTS0 ))
+PILOT_SYS_S=$(awk -v a="$PILOT_SYS0" -v b="$(sys_ticks "$PILOT_PID")" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", (b - a) / hz }')
 PILOT_CPU_S=$(awk -v a="$PILOT_TICKS0" -v b="$(cpu_ticks "$PILOT_PID")" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.1f", (b - a) / hz }')
 FLEET_PID=""
 exec 3>&-
@@ -134,7 +144,7 @@ Load average before / after: $LOAD_BEFORE / $LOAD_AFTER (the machine is shared; 
 | per connection | ${PER_CONN_KB} KB |
 
 CPU over the measured rounds (${MEASURE_WALL_S} s of wall time, 2 cores = $(awk -v w="$MEASURE_WALL_S" 'BEGIN { printf "%.1f", 2 * w }') core-seconds at most):
-pilot ${PILOT_CPU_S} s, fleet ${FLEET_CPU_S} s.
+pilot ${PILOT_CPU_S} s (of which kernel ${PILOT_SYS_S} s; ${PILOT_FAULTS} minor page faults), fleet ${FLEET_CPU_S} s.
 
 In local mode an endpoint change is a ServiceEntry edit: pilot rebuilds the snapshot, and only EDS responses
 differ (the other types are deduplicated by content hash); after an ACK, SotW EDS carries only the changed

@@ -46,6 +46,8 @@ public class PilotFleet {
     static final String EDS = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
     static final String LDS = "type.googleapis.com/envoy.config.listener.v3.Listener";
     static final String RDS = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+    static final String CLUSTER = CDS;
+    static final String LISTENER = LDS;
 
     /**
      * A DiscoveryResponse as the fleet reads it: version, nonce and type always; the resources only for CDS and
@@ -63,33 +65,48 @@ public class PilotFleet {
 
         @Override
         public Response parse(InputStream in) {
+            // Streamed from gRPC's own buffers: skipped resources are never copied (the stream skips in place).
             try {
-                byte[] bytes = in.readAllBytes();
                 String version = "", nonce = "", type = "";
-                List<int[]> resources = new ArrayList<>();
-                CodedInputStream cis = CodedInputStream.newInstance(bytes);
+                List<Any> parsed = new ArrayList<>();
+                CodedInputStream cis = CodedInputStream.newInstance(in);
+                cis.setSizeLimit(Integer.MAX_VALUE);
                 for (int tag = cis.readTag(); tag != 0; tag = cis.readTag()) {
                     switch (WireFormat.getTagFieldNumber(tag)) {
                         case 1 -> version = cis.readStringRequireUtf8();
-                        case 2 -> {
-                            int length = cis.readRawVarint32();
-                            resources.add(new int[] {cis.getTotalBytesRead(), length});
-                            cis.skipRawBytes(length);
-                        }
+                        case 2 -> resource(cis, parsed);
                         case 4 -> type = cis.readStringRequireUtf8();
                         case 5 -> nonce = cis.readStringRequireUtf8();
                         default -> cis.skipField(tag);
                     }
                 }
-                List<Any> parsed = new ArrayList<>();
-                if (type.equals(CDS) || type.equals(LDS)) {
-                    for (int[] r : resources) {
-                        parsed.add(Any.parseFrom(CodedInputStream.newInstance(bytes, r[0], r[1])));
-                    }
-                }
                 return new Response(version, nonce, type, parsed);
             } catch (IOException e) {
                 throw new IllegalStateException("unreadable DiscoveryResponse", e);
+            }
+        }
+
+        /** An Any: kept when it is a Cluster or Listener (their names drive EDS and RDS), else skipped. */
+        private void resource(CodedInputStream cis, List<Any> parsed) throws IOException {
+            int limit = cis.pushLimit(cis.readRawVarint32());
+            Any.Builder any = null;
+            for (int tag = cis.readTag(); tag != 0; tag = cis.readTag()) {
+                if (WireFormat.getTagFieldNumber(tag) == 1) {
+                    String typeUrl = cis.readStringRequireUtf8();
+                    if (!typeUrl.equals(CLUSTER) && !typeUrl.equals(LISTENER)) {
+                        break;
+                    }
+                    any = Any.newBuilder().setTypeUrl(typeUrl);
+                } else if (WireFormat.getTagFieldNumber(tag) == 2 && any != null) {
+                    any.setValue(cis.readBytes());
+                } else {
+                    cis.skipField(tag);
+                }
+            }
+            cis.skipRawBytes(cis.getBytesUntilLimit());
+            cis.popLimit(limit);
+            if (any != null) {
+                parsed.add(any.build());
             }
         }
     };

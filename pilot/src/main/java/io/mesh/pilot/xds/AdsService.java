@@ -46,6 +46,7 @@ final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedDiscover
         // Replaces the library's cancel handler, which only cancels watches; onError does that and also runs the
         // close callbacks, so the connection leaves /debug/syncz and pilot_xds.
         call.setOnCancelHandler(() -> in.onError(Status.CANCELLED.asException()));
+        call.setOnReadyHandler(() -> watcher.onReady(streamId));
         watcher.registerTransport(streamId, new PushWatcher.Transport(
                 () -> in.onError(Status.RESOURCE_EXHAUSTED.withDescription("client too slow; reconnect").asException()),
                 call::isReady));

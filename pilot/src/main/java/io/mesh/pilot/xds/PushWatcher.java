@@ -60,6 +60,18 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
     /** How to close a stream and whether its client is reading, attached by {@link AdsService}. */
     record Transport(Runnable closer, java.util.function.BooleanSupplier ready) {
     }
+
+    /**
+     * Responses handed to gRPC but not yet written to their sockets, across all connections. A push to every
+     * proxy would otherwise queue one response per connection at once (2000 x a 250 KB route table is 500 MB of
+     * direct buffers, allocated and freed each push); with the budget, at most {@link #IN_FLIGHT} wait at a time and
+     * the buffers are reused. A client that does not drain its response keeps its permit only until
+     * {@link #BUDGET_WAIT} has passed for the next push thread, which then goes on without one: a slow client slows
+     * a push by at most that, and never blocks it.
+     */
+    static final int IN_FLIGHT = 64;
+    static final Duration BUDGET_WAIT = Duration.ofMillis(50);
+    private final java.util.concurrent.Semaphore budget = new java.util.concurrent.Semaphore(IN_FLIGHT);
     private final Map<Long, XdsConnection> connections = new ConcurrentHashMap<>();
     private final ExecutorService pushExecutor;
     private final XdsMetrics metrics;
@@ -134,13 +146,45 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
             metrics.overflow();
             LOG.warnf("closing xDS stream %d (%s): client is not reading its responses", c.streamId, c.proxy.id());
             connections.remove(c.streamId);
+            releasePermit(c);
             c.closer.run();
             return;
         }
-        for (String type : PUSH_ORDER) {
-            if (p.full() || type.equals(Resources.V3.ENDPOINT_TYPE_URL)) {
-                respond(c, type, p.snapshot(), p.start());
+        boolean permit;
+        try {
+            permit = budget.tryAcquire(BUDGET_WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+        }
+        try {
+            for (String type : PUSH_ORDER) {
+                if (p.full() || type.equals(Resources.V3.ENDPOINT_TYPE_URL)) {
+                    respond(c, type, p.snapshot(), p.start());
+                }
             }
+        } finally {
+            if (permit) {
+                // Kept until what was sent is written out (onReady); given back now if it already is.
+                c.holdsPermit.set(true);
+                if (c.ready.getAsBoolean()) {
+                    releasePermit(c);
+                }
+            }
+        }
+    }
+
+    private void releasePermit(XdsConnection c) {
+        if (c.holdsPermit.getAndSet(false)) {
+            budget.release();
+        }
+    }
+
+    /** The stream's transport can take more: whatever it was sent has been written out. */
+    void onReady(long streamId) {
+        XdsConnection c = connections.get(streamId);
+        if (c != null) {
+            releasePermit(c);
         }
     }
 
@@ -413,6 +457,7 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
         transports.remove(streamId);
         XdsConnection c = connections.remove(streamId);
         if (c != null) {
+            releasePermit(c);
             LOG.debugf("xDS stream %d from %s closed", streamId, c.proxy.id());
         }
     }

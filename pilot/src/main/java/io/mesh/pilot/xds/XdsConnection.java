@@ -23,6 +23,8 @@ public final class XdsConnection {
     final Instant connectedAt;
     final Map<String, TypeState> types = new LinkedHashMap<>();
     final AtomicReference<QueuedPush> queued = new AtomicReference<>();
+    /** Holds one of the push budget's permits until its last response is written out (see PushWatcher). */
+    final java.util.concurrent.atomic.AtomicBoolean holdsPermit = new java.util.concurrent.atomic.AtomicBoolean();
     volatile Runnable closer = () -> { };
     volatile java.util.function.BooleanSupplier ready = () -> true;
 
