@@ -7,7 +7,9 @@
 # measures, in one run:
 #   - heap after a full GC, with no clients and with all of them connected (memory per connection);
 #   - convergence: a VirtualService change -> every client has ACKed its new routes, p50/p99 over ROUNDS (5);
-#   - an endpoint-only change (one service's endpoints) -> every client has ACKed its new EDS, p50/p99.
+#   - an endpoint-only change (one service's endpoints) -> every client has ACKed its new EDS, p50/p99;
+#   - the CPU that pilot and the fleet used over those rounds (they share the machine's cores).
+# One change of each kind before the rounds is a warm-up: printed, not counted.
 # The anchor is istiod's published sizing (Istio 1.20): 1 vCPU and 1.5 GB for 1000 services and 2000 sidecars.
 # Results go to bench/results/pilot.md; the last line printed and written is
 #   pilot clients=<N> services=<M> convergence_p99_ms=<n> eds_p99_ms=<n> heap_mb=<n>
@@ -146,10 +148,18 @@ Load average before / after: $LOAD_BEFORE / $LOAD_AFTER (the machine is shared; 
 CPU over the measured rounds (${MEASURE_WALL_S} s of wall time, 2 cores = $(awk -v w="$MEASURE_WALL_S" 'BEGIN { printf "%.1f", 2 * w }') core-seconds at most):
 pilot ${PILOT_CPU_S} s (of which kernel ${PILOT_SYS_S} s; ${PILOT_FAULTS} minor page faults), fleet ${FLEET_CPU_S} s.
 
-In local mode an endpoint change is a ServiceEntry edit: pilot rebuilds the snapshot, and only EDS responses
-differ (the other types are deduplicated by content hash); after an ACK, SotW EDS carries only the changed
-assignments. The Kubernetes EndpointSlice fast path (no config rebuild) is not exercised by this benchmark.
-The fleet runs on the same 2 cores as pilot and parses every response, so its own CPU is part of each figure.
+In local mode an endpoint change is a ServiceEntry edit: pilot rebuilds the snapshot, sees that only endpoints
+changed and pushes EDS alone (nothing else is regenerated); after an ACK, SotW EDS carries only the changed
+assignments. A VirtualService change sends every sidecar its whole route table "80" (1000 virtual hosts, about
+260 KB; some 500 MB for the fleet per change), generated and packed once and shared by all 2000 streams.
+The fleet runs on the same 2 cores as pilot: it receives every byte, decodes version, nonce and type, and the
+resources of CDS and LDS only (skipping RDS/EDS payloads in place); its CPU is reported above.
+
+Per change, as the fleet printed it (the first two are the unmeasured warm-up):
+
+\`\`\`
+$(grep -E 'change:|warm-up' "$WORK/fleet.out")
+\`\`\`
 
 Ratios to the anchor: heap $(awk -v h="$HEAP_CONNECTED" 'BEGIN { printf "%.2f", h / 1536 }') of istiod's 1.5 GB.
 Goal (N=2000, M=1000): convergence p99 < 1000 ms and heap < 1024 MB.
