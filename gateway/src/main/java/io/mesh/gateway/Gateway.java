@@ -193,8 +193,10 @@ public final class Gateway {
         } catch (Exception e) {
             LOG.debugf("no local address: %s", e.getMessage());
         }
+        ip = config.node().ip().orElse(ip);
         String id = config.node().id().orElse(config.mode() + "~" + ip + "~" + host + "." + ns + "~" + ns + ".svc.cluster.local");
-        Map<String, String> labels = config.node().labels().isEmpty() ? Map.of("istio", "ingressgateway") : config.node().labels();
+        Map<String, String> labels = config.node().labels().isEmpty() && !sidecar(config)
+                ? Map.of("istio", "ingressgateway") : config.node().labels();
         Struct.Builder l = Struct.newBuilder();
         labels.forEach((k, v) -> l.putFields(k, Value.newBuilder().setStringValue(v).build()));
         Struct meta = Struct.newBuilder()
@@ -204,8 +206,18 @@ public final class Gateway {
                 .putFields("NODE_TYPE", str(config.mode()))
                 .putFields("LABELS", Value.newBuilder().setStructValue(l).build())
                 .build();
-        return Node.newBuilder().setId(id).setCluster(labels.getOrDefault("app", "istio-ingressgateway") + "." + ns)
+        return Node.newBuilder().setId(id).setCluster(workload(config) + "." + ns)
                 .setUserAgentName("mesh-gateway").setMetadata(meta).build();
+    }
+
+    static boolean sidecar(GatewayConfig config) {
+        return "sidecar".equals(config.mode());
+    }
+
+    /** The workload name in metrics and the node's cluster: the canonical service, the app label, or the gateway's. */
+    public static String workload(GatewayConfig config) {
+        return config.canonicalService().filter(s -> !s.isBlank())
+                .orElse(config.node().labels().getOrDefault("app", sidecar(config) ? "unknown" : "istio-ingressgateway"));
     }
 
     private static Value str(String s) {

@@ -17,9 +17,15 @@ public interface GatewayConfig {
     @WithDefault("15020")
     int monitoringPort();
 
-    /** {@code router} (the ingress gateway). {@code sidecar} comes later. */
+    /**
+     * {@code router} (the ingress gateway) or {@code sidecar} (the injected proxy: capture listeners on 15001 and
+     * 15006 for traffic iptables redirected, automatic mesh mTLS, AuthorizationPolicy on inbound).
+     */
     @WithDefault("router")
     String mode();
+
+    /** The workload's canonical service name for metrics (Istio's {@code service.istio.io/canonical-name}). */
+    Optional<String> canonicalService();
 
     /** Health port: {@code /healthz/ready} answers 200 once the first complete config is applied. */
     @WithDefault("15021")
@@ -182,8 +188,14 @@ public interface GatewayConfig {
 
     /** The node this proxy announces to pilot. */
     interface Node {
-        /** Defaults to {@code router~<ip>~<hostname>.<namespace>~<namespace>.svc.cluster.local}. */
+        /** Defaults to {@code <mode>~<ip>~<hostname>.<namespace>~<namespace>.svc.cluster.local}. */
         Optional<String> id();
+
+        /**
+         * The workload's IP in the node id (a sidecar's pod IP, Istio's INSTANCE_IP, which the injector sets);
+         * pilot finds the sidecar's inbound services by it. Defaults to the host's address.
+         */
+        Optional<String> ip();
 
         @WithDefault("istio-system")
         String namespace();
@@ -191,7 +203,10 @@ public interface GatewayConfig {
         @WithDefault("Kubernetes")
         String cluster();
 
-        /** Labels of this proxy's workload; Gateway selectors match them. Empty means {@code istio=ingressgateway}. */
+        /**
+         * Labels of this proxy's workload; Gateway (router) and policy (sidecar) selectors match them. Empty means
+         * {@code istio=ingressgateway} for a router.
+         */
         Map<String, String> labels();
     }
 

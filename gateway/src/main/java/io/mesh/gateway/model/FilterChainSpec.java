@@ -1,17 +1,39 @@
 package io.mesh.gateway.model;
 
+import io.mesh.gateway.rbac.Rbac;
 import io.mesh.gateway.route.RouteTable;
 import java.util.List;
 
 /**
  * One filter chain of a listener: the SNI names it serves (empty = any), the SDS secret that terminates
- * TLS (null = plain HTTP), and its routes, by RDS name or inline.
+ * TLS (null = plain HTTP), and its routes, by RDS name or inline. Sidecar listeners add Envoy's
+ * filter_chain_match on the original destination port (0 = any) and the transport protocol ("tls",
+ * "raw_buffer", or "" for any), a TCP proxy cluster instead of HTTP routes ({@code tcpCluster}), whether a
+ * client certificate is required, and the RBAC filters (null = none).
  */
 public record FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName,
-        RouteTable inlineRoutes, List<String> alpn) {
+        RouteTable inlineRoutes, List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster,
+        boolean requireClientCert, Rbac rbac) {
+
+    public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,
+            List<String> alpn) {
+        this(serverNames, secretName, routeConfigName, inlineRoutes, alpn, 0, "", null, false, null);
+    }
 
     public boolean tls() {
         return secretName != null;
+    }
+
+    public boolean tcp() {
+        return tcpCluster != null;
+    }
+
+    /** Envoy's filter_chain_match on the original destination port and the detected transport. */
+    public boolean matches(int port, boolean tlsDetected) {
+        if (destinationPort != 0 && destinationPort != port) {
+            return false;
+        }
+        return transportProtocol.isEmpty() || transportProtocol.equals(tlsDetected ? "tls" : "raw_buffer");
     }
 
     public boolean servesSni(String sni) {

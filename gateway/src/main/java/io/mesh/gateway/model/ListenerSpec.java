@@ -2,11 +2,22 @@ package io.mesh.gateway.model;
 
 import java.util.List;
 
-/** A listener from LDS: where to bind and its filter chains. TLS listeners have only TLS chains. */
-public record ListenerSpec(String name, String host, int port, List<FilterChainSpec> chains) {
+/**
+ * A listener from LDS: where to bind and its filter chains. TLS listeners have only TLS chains, except
+ * capture listeners (a sidecar's {@code virtualInbound}), which pick a chain per connection by original
+ * destination port and detected transport. {@code bindToPort=false} listeners (a sidecar's {@code 0.0.0.0_PORT})
+ * are never bound: captured connections to that port are handed to them. {@code capture} marks a listener that
+ * recovers the original destination of redirected connections (Envoy's original_dst listener filter).
+ */
+public record ListenerSpec(String name, String host, int port, List<FilterChainSpec> chains, boolean bindToPort,
+        boolean capture) {
+
+    public ListenerSpec(String name, String host, int port, List<FilterChainSpec> chains) {
+        this(name, host, port, chains, true, false);
+    }
 
     public boolean tls() {
-        return !chains.isEmpty() && chains.get(0).tls();
+        return !capture && !chains.isEmpty() && chains.get(0).tls();
     }
 
     /** The chain for an SNI name: the first with a matching server name, else the first without names. */
@@ -21,5 +32,25 @@ public record ListenerSpec(String name, String host, int port, List<FilterChainS
             }
         }
         return fallback;
+    }
+
+    /** A capture listener's chain for a connection: the first whose filter_chain_match accepts it, or null. */
+    public FilterChainSpec chainFor(int originalPort, boolean tlsDetected) {
+        for (FilterChainSpec c : chains) {
+            if (c.matches(originalPort, tlsDetected)) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    /** Whether any chain for this port would take a TLS connection, so the first bytes must be inspected. */
+    public boolean hasChainsFor(int originalPort) {
+        for (FilterChainSpec c : chains) {
+            if (c.destinationPort() == originalPort) {
+                return true;
+            }
+        }
+        return false;
     }
 }

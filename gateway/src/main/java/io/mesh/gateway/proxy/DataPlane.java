@@ -46,6 +46,9 @@ public final class DataPlane {
     private volatile boolean draining;
 
     private final OtlpReporter otlp;
+    /** Sidecar mode only: capture listeners and the internal servers; null for the router. */
+    private volatile SidecarPlane sidecar;
+    private Future<Void> sidecarStarted;
 
     private final io.mesh.gateway.identity.WorkloadIdentity identity;
 
@@ -64,9 +67,23 @@ public final class DataPlane {
         this.vertx = vertx;
         this.config = config;
         this.otlp = otlp;
-        this.log = new RequestLog(registry, "istio-ingressgateway", config.node().namespace(), config.node().cluster(),
-                config.telemetry().accessLog(),
-                otlp);
+        this.log = new RequestLog(registry, io.mesh.gateway.Gateway.workload(config), config.node().namespace(),
+                config.node().cluster(), config.telemetry().accessLog(), otlp,
+                () -> identity == null ? null : identity.spiffeId().orElse(null));
+    }
+
+    /**
+     * Turns on sidecar mode: capture listeners (original_dst) are bound for traffic redirected by iptables.
+     * The proxy's identity (constructor) terminates and originates mesh mTLS; without it inbound TLS
+     * connections are refused.
+     * Call before the first {@link #apply}.
+     */
+    public void enableSidecar() {
+        this.sidecar = new SidecarPlane(this, identity);
+    }
+
+    int eventLoopCount() {
+        return eventLoops();
     }
 
     OtlpReporter otlp() {
@@ -98,6 +115,10 @@ public final class DataPlane {
     public Map<String, Integer> boundPorts() {
         Map<String, Integer> m = new HashMap<>();
         listeners.forEach((k, v) -> m.put(k, v.actualPort()));
+        SidecarPlane sc = sidecar;
+        if (sc != null) {
+            m.putAll(sc.boundPorts());
+        }
         return m;
     }
 
@@ -139,7 +160,15 @@ public final class DataPlane {
         if (!retired.isEmpty()) {
             vertx.setTimer(config.listeners().drainTimeout().toMillis() + 1000, t -> retired.forEach(Upstream::close));
         }
-        return reconcileListeners(prev.snapshot(), snap).onComplete(ar -> {
+        Future<Void> bound = reconcileListeners(prev.snapshot(), snap);
+        SidecarPlane sc = sidecar;
+        if (sc != null) {
+            if (sidecarStarted == null) {
+                sidecarStarted = sc.start(eventLoops());
+            }
+            bound = Future.all(bound, sidecarStarted.compose(v -> sc.reconcile(snap))).mapEmpty();
+        }
+        return bound.onComplete(ar -> {
             if (ar.failed()) {
                 LOG.errorf("listener update failed: %s", ar.cause().getMessage());
             } else if (snap.complete() && !ready) {
@@ -172,7 +201,7 @@ public final class DataPlane {
         List<Future<?>> work = new ArrayList<>();
         for (Map.Entry<String, ListenerServer> e : listeners.entrySet()) {
             ListenerSpec next = snap.listeners().get(e.getKey());
-            if (next == null || !sameSocket(e.getValue(), next)) {
+            if (next == null || !bindsHere(next) || !sameSocket(e.getValue(), next)) {
                 listeners.remove(e.getKey());
                 work.add(e.getValue().close());
             }
@@ -181,6 +210,9 @@ public final class DataPlane {
         return closed.compose(v -> {
             List<Future<?>> starts = new ArrayList<>();
             for (ListenerSpec spec : snap.listeners().values()) {
+                if (!bindsHere(spec)) {
+                    continue;
+                }
                 ListenerServer existing = listeners.get(spec.name());
                 if (existing != null && (!spec.tls() || sameSecrets(existing.spec, spec, prevSnap, snap))) {
                     existing.spec = spec;
@@ -210,6 +242,14 @@ public final class DataPlane {
             }
             return Future.join(starts).mapEmpty();
         });
+    }
+
+    /**
+     * Listeners this class binds as HTTP servers: not the never-bound {@code 0.0.0.0_PORT} ones, and not capture
+     * listeners, which only a sidecar binds (a router ignores them).
+     */
+    private static boolean bindsHere(ListenerSpec spec) {
+        return spec.bindToPort() && !spec.capture();
     }
 
     private static boolean sameSecrets(ListenerSpec a, ListenerSpec b, GatewaySnapshot sa, GatewaySnapshot sb) {
@@ -341,6 +381,9 @@ public final class DataPlane {
                 List<Future<?>> closes = new ArrayList<>();
                 listeners.values().forEach(l -> closes.add(l.close()));
                 listeners.clear();
+                if (sidecar != null) {
+                    closes.add(sidecar.close());
+                }
                 active.get().upstreams().values().forEach(Upstream::close);
                 Future.join(closes).onComplete(x -> done.complete());
             }

@@ -18,7 +18,7 @@ import io.vertx.core.http.HttpVersion;
  * sizes and timings for metrics and the access log. Owned by the request's event loop; never shared.
  * {@link #complete} runs exactly once, when the downstream response ends or the connection closes.
  */
-public final class ProxyExchange implements RequestView {
+public final class ProxyExchange implements io.mesh.gateway.rbac.RbacRequest {
 
     final DataPlane plane;
     final ActiveConfig config;
@@ -49,9 +49,17 @@ public final class ProxyExchange implements RequestView {
     /** Whether a request body may follow the head; such requests are paused until the upstream is ready. */
     final boolean mayHaveBody;
     boolean tunneled;
+    /** Sidecar listeners: where the captured connection came from and was headed, and the mTLS peer. Null on the router. */
+    final Downstream downstream;
 
     ProxyExchange(DataPlane plane, ActiveConfig config, HttpServerRequest request, FilterChainSpec chain,
             String listenerName, ProxyInterceptor[] interceptors) {
+        this(plane, config, request, chain, listenerName, interceptors, null);
+    }
+
+    ProxyExchange(DataPlane plane, ActiveConfig config, HttpServerRequest request, FilterChainSpec chain,
+            String listenerName, ProxyInterceptor[] interceptors, Downstream downstream) {
+        this.downstream = downstream;
         this.plane = plane;
         this.config = config;
         this.request = request;
@@ -218,5 +226,28 @@ public final class ProxyExchange implements RequestView {
 
     public int status() {
         return response.getStatusCode();
+    }
+
+    @Override
+    public String principal() {
+        return downstream == null ? null : downstream.peerPrincipal();
+    }
+
+    @Override
+    public String sourceIp() {
+        if (downstream != null && downstream.source() != null) {
+            return downstream.source().hostAddress();
+        }
+        var remote = request.remoteAddress();
+        return remote == null ? null : remote.hostAddress();
+    }
+
+    @Override
+    public int destinationPort() {
+        if (downstream != null && downstream.originalDst() != null) {
+            return downstream.originalDst().port();
+        }
+        var local = request.localAddress();
+        return local == null ? 0 : local.port();
     }
 }

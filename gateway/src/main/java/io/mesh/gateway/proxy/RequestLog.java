@@ -21,7 +21,9 @@ final class RequestLog {
         30000, 60000, 300000, 600000, 1800000, 3600000};
     private static final double[] BYTES_BUCKETS = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
 
-    private record Key(String cluster, int code, int flags, boolean grpc, String grpcStatus) {
+    /** {@code inbound}: a sidecar's inbound request (reporter "destination"); {@code peer}: the mTLS peer's SPIFFE ID or "". */
+    private record Key(String cluster, int code, int flags, boolean grpc, String grpcStatus, boolean inbound, String peer,
+            String authority) {
     }
 
     private record Meters(Counter requests, DistributionSummary duration, DistributionSummary requestBytes,
@@ -32,6 +34,8 @@ final class RequestLog {
     private final String workload;
     private final String namespace;
     private final String clusterId;
+    /** This proxy's SPIFFE ID, or null without a mesh identity (yet). */
+    private final java.util.function.Supplier<String> principalSource;
     private final boolean accessLog;
     private final OtlpReporter otlp;
     private final Map<Key, Meters> meters = new ConcurrentHashMap<>();
@@ -41,7 +45,8 @@ final class RequestLog {
      * {@code source_cluster} and, in a single-cluster mesh, the {@code destination_cluster} label.
      */
     RequestLog(MeterRegistry registry, String workload, String namespace, String clusterId, boolean accessLog,
-            OtlpReporter otlp) {
+            OtlpReporter otlp, java.util.function.Supplier<String> principal) {
+        this.principalSource = principal;
         this.registry = registry;
         this.clusterId = clusterId;
         this.otlp = otlp;
@@ -62,8 +67,11 @@ final class RequestLog {
         long received = ex.request.bytesRead();
         long sent = ex.response.bytesWritten();
         if (registry != null || otlp != null) {
-            Meters m = meters.computeIfAbsent(new Key(cluster, code, ex.flags(), grpc, grpcStatus == null ? "" : grpcStatus),
-                    this::create);
+            Downstream d = ex.downstream;
+            boolean inbound = d != null && d.inbound();
+            Meters m = meters.computeIfAbsent(new Key(cluster, code, ex.flags(), grpc, grpcStatus == null ? "" : grpcStatus,
+                    inbound, d == null || d.peerPrincipal() == null ? "" : d.peerPrincipal(),
+                    inbound ? hostOnly(ex.authority()) : ""), this::create);
             if (m.requests != null) {
                 m.requests.increment();
                 m.duration.record(ms);
@@ -83,18 +91,25 @@ final class RequestLog {
     }
 
     private Meters create(Key k) {
-        String host = serviceHost(k.cluster());
+        // Inbound, the service is the one the caller addressed (its authority); outbound, the cluster's host.
+        String host = k.inbound() ? (k.authority().contains(".") ? k.authority() : "unknown") : serviceHost(k.cluster());
         String[] parts = host.split("\\.");
         java.util.LinkedHashMap<String, String> labels = new java.util.LinkedHashMap<>();
-        labels.put("reporter", "source");
-        labels.put("source_workload", workload);
-        labels.put("source_workload_namespace", namespace);
-        labels.put("source_app", workload);
-        labels.put("source_cluster", clusterId);
+        labels.put("reporter", k.inbound() ? "destination" : "source");
+        String peerNs = spiffePart(k.peer(), "/ns/");
+        String own = principalSource.get();
+        String principal = own == null ? "unknown" : own;
+        labels.put("source_workload", k.inbound() ? "unknown" : workload);
+        labels.put("source_workload_namespace", k.inbound() ? peerNs : namespace);
+        labels.put("source_principal", k.inbound() ? (k.peer().isEmpty() ? "unknown" : k.peer()) : principal);
+        labels.put("source_app", k.inbound() ? "unknown" : workload);
+        labels.put("source_cluster", k.inbound() && k.peer().isEmpty() ? "unknown" : clusterId);
         labels.put("destination_service", host);
         labels.put("destination_service_name", parts[0]);
         labels.put("destination_service_namespace", parts.length > 1 ? parts[1] : "unknown");
-        labels.put("destination_workload", "unknown");
+        labels.put("destination_workload", k.inbound() ? workload : "unknown");
+        labels.put("destination_workload_namespace", k.inbound() ? namespace : "unknown");
+        labels.put("destination_principal", k.inbound() ? principal : "unknown");
         // Istio's cluster ID of the destination workload, not the Envoy cluster name (that is destination_service's
         // source). Every endpoint is in this proxy's cluster (pilot serves one); no cluster (direct response, no
         // route) or an unknown one (NC) has no destination: "unknown", as Istio reports a missing peer.
@@ -104,7 +119,8 @@ final class RequestLog {
         labels.put("response_code", Integer.toString(k.code()));
         labels.put("grpc_response_status", k.grpcStatus());
         labels.put("response_flags", flagString(k.flags()));
-        labels.put("connection_security_policy", "unknown");
+        // Istio reports the policy on the destination side only; the source side says "unknown".
+        labels.put("connection_security_policy", k.inbound() ? (k.peer().isEmpty() ? "none" : "mutual_tls") : "unknown");
         io.opentelemetry.api.common.Attributes attrs = otlp == null ? null : OtlpReporter.attributes(labels);
         if (registry == null) {
             return new Meters(null, null, null, null, attrs);
@@ -122,6 +138,22 @@ final class RequestLog {
                 DistributionSummary.builder("istio_response_bytes").description("Response sizes")
                         .serviceLevelObjectives(BYTES_BUCKETS).tags(tags).register(registry),
                 attrs);
+    }
+
+    /** "ns" from spiffe://td/ns/NS/sa/SA, or "unknown". */
+    static String spiffePart(String spiffe, String marker) {
+        int i = spiffe.indexOf(marker);
+        if (i < 0) {
+            return "unknown";
+        }
+        int start = i + marker.length();
+        int end = spiffe.indexOf('/', start);
+        return end < 0 ? spiffe.substring(start) : spiffe.substring(start, end);
+    }
+
+    private static String hostOnly(String authority) {
+        int colon = authority.lastIndexOf(':');
+        return colon > 0 && authority.indexOf(']') < colon ? authority.substring(0, colon) : authority;
     }
 
     /** Istio cluster names look like {@code outbound|80|v1|reviews.default.svc.cluster.local}. */

@@ -113,7 +113,7 @@ final class UpstreamCall {
             fail(503, ResponseFlag.UF, "upstream connect error: TLS credentials for the cluster are not available\n");
             return;
         }
-        EndpointState ep = upstream.pick(hash, endpoint);
+        EndpointState ep = pickEndpoint(endpoint);
         if (ep == null) {
             fail(503, ResponseFlag.UH, "no healthy upstream\n");
             return;
@@ -354,7 +354,7 @@ final class UpstreamCall {
      * keeping their type, with backpressure. An upstream refusal is passed on with its status.
      */
     void tunnel() {
-        EndpointState ep = upstream.pick(hash, null);
+        EndpointState ep = pickEndpoint(null);
         if (ep == null) {
             fail(503, ResponseFlag.UH, "no healthy upstream\n");
             return;
@@ -422,5 +422,15 @@ final class UpstreamCall {
                 to.drainHandler(v -> from.resume());
             }
         });
+    }
+
+    /** An ORIGINAL_DST cluster (passthrough) goes where the captured connection was headed. */
+    private EndpointState pickEndpoint(EndpointState avoid) {
+        if (upstream.spec().lbPolicy() == io.mesh.gateway.upstream.LbPolicy.ORIGINAL_DST) {
+            Downstream d = ex.downstream;
+            return d == null || d.originalDst() == null ? null
+                    : upstream.originalDestination(d.originalDst().hostAddress(), d.originalDst().port());
+        }
+        return upstream.pick(hash, avoid);
     }
 }

@@ -42,6 +42,7 @@ public final class Upstream {
     private final Map<Thread, WebSocketClient> wsClients = new ConcurrentHashMap<>();
     private volatile Ring ring = new Ring(new long[0], new EndpointState[0]);
     private volatile EndpointState[] endpoints = new EndpointState[0];
+    private final java.util.Map<String, EndpointState> originalDsts = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean closed;
 
     private record Ring(long[] hashes, EndpointState[] owners) {
@@ -123,6 +124,22 @@ public final class Upstream {
      * Picks a healthy endpoint, avoiding {@code avoid} (the endpoint of a failed try) when another exists.
      * {@code hash} is used by the ring hash only; {@code Long.MIN_VALUE} means "no hash key", which picks randomly.
      */
+    /**
+     * The endpoint of an ORIGINAL_DST cluster for one request: its original destination. States are kept per
+     * address (bounded) so breakers and stats see repeat destinations as one endpoint.
+     */
+    public EndpointState originalDestination(String host, int port) {
+        String key = host + ":" + port;
+        EndpointState s = originalDsts.get(key);
+        if (s == null) {
+            if (originalDsts.size() >= 4096) {
+                originalDsts.clear();
+            }
+            s = originalDsts.computeIfAbsent(key, k -> new EndpointState(new Endpoint(host, port, 1)));
+        }
+        return s;
+    }
+
     public EndpointState pick(long hash, EndpointState avoid) {
         EndpointState[] eps = endpoints;
         int n = eps.length;
@@ -134,6 +151,7 @@ public final class Upstream {
             case ROUND_ROBIN -> firstHealthy(eps, Math.floorMod(roundRobin.getAndIncrement(), n), now, avoid);
             case RANDOM -> firstHealthy(eps, ThreadLocalRandom.current().nextInt(n), now, avoid);
             case LEAST_REQUEST -> leastRequest(eps, now, avoid);
+            case ORIGINAL_DST -> null;   // see originalDestination
             case RING_HASH -> hash == Long.MIN_VALUE
                     ? firstHealthy(eps, ThreadLocalRandom.current().nextInt(n), now, avoid)
                     : onRing(hash, now);

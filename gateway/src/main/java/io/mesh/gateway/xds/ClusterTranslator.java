@@ -43,9 +43,12 @@ public final class ClusterTranslator {
             case EDS -> eds = c.getEdsClusterConfig().getServiceName().isEmpty() ? c.getName()
                     : c.getEdsClusterConfig().getServiceName();
             case STATIC, STRICT_DNS, LOGICAL_DNS -> statics = endpoints(c.getLoadAssignment());
+            case ORIGINAL_DST -> {
+                // Envoy's passthrough: each connection goes to where it was headed before capture.
+            }
             default -> throw new ConfigRejected(where + ": unsupported discovery type " + type);
         }
-        LbPolicy lb = switch (c.getLbPolicy()) {
+        LbPolicy lb = type == Cluster.DiscoveryType.ORIGINAL_DST ? LbPolicy.ORIGINAL_DST : switch (c.getLbPolicy()) {
             case ROUND_ROBIN -> LbPolicy.ROUND_ROBIN;
             case LEAST_REQUEST -> LbPolicy.LEAST_REQUEST;
             case RANDOM -> LbPolicy.RANDOM;

@@ -11,6 +11,7 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsCont
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters;
 import io.mesh.gateway.model.FilterChainSpec;
 import io.mesh.gateway.model.ListenerSpec;
+import io.mesh.gateway.rbac.Rbac;
 import io.mesh.gateway.route.RouteTable;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,6 +28,13 @@ public final class ListenerTranslator {
     private static final Set<String> KNOWN_HTTP_FILTERS = Set.of("envoy.filters.http.router",
             "envoy.filters.http.fault", "envoy.filters.http.cors", "envoy.filters.http.grpc_stats",
             "istio.metadata_exchange", "istio.stats", "envoy.filters.http.grpc_web");
+    static final String RBAC_TYPE = "type.googleapis.com/"
+            + io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.getDescriptor().getFullName();
+    static final String TCP_PROXY_TYPE = "type.googleapis.com/"
+            + io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.getDescriptor().getFullName();
+    /** Listener filters a sidecar's listeners carry; the proxy does their job itself (see CaptureServer). */
+    private static final Set<String> KNOWN_LISTENER_FILTERS = Set.of("envoy.filters.listener.original_dst",
+            "envoy.filters.listener.tls_inspector", "envoy.filters.listener.http_inspector");
 
     private ListenerTranslator() {
     }
@@ -48,21 +56,44 @@ public final class ListenerTranslator {
         if (all.isEmpty()) {
             throw new ConfigRejected(where + ": no filter chains");
         }
+        boolean capture = l.getUseOriginalDst().getValue();
+        for (var lf : l.getListenerFiltersList()) {
+            if (!KNOWN_LISTENER_FILTERS.contains(lf.getName())) {
+                throw new ConfigRejected(where + ": unsupported listener filter " + lf.getName());
+            }
+            capture |= lf.getName().equals("envoy.filters.listener.original_dst");
+        }
         List<FilterChainSpec> chains = new ArrayList<>();
         Boolean tls = null;
         for (int i = 0; i < all.size(); i++) {
             FilterChainSpec c = chain(all.get(i), where + " filter chain " + (all.get(i).getName().isEmpty() ? "#" + i : all.get(i).getName()));
-            if (tls != null && tls != c.tls()) {
+            if (!capture && tls != null && tls != c.tls()) {
                 throw new ConfigRejected(where + ": mixes TLS and plaintext filter chains on one port");
+            }
+            if (!capture && c.tcp()) {
+                throw new ConfigRejected(where + ": tcp_proxy is served on capture listeners (original_dst) only");
             }
             tls = c.tls();
             chains.add(c);
         }
-        return new ListenerSpec(l.getName(), sa.getAddress().isEmpty() ? "0.0.0.0" : sa.getAddress(), port, List.copyOf(chains));
+        boolean bind = !l.hasBindToPort() || l.getBindToPort().getValue();
+        return new ListenerSpec(l.getName(), sa.getAddress().isEmpty() ? "0.0.0.0" : sa.getAddress(), port,
+                List.copyOf(chains), bind, capture);
     }
 
     private static FilterChainSpec chain(FilterChain fc, String where) throws ConfigRejected {
         String secret = null;
+        boolean requireClientCert = false;
+        var match = fc.getFilterChainMatch();
+        if (match.getPrefixRangesCount() > 0 || match.getSourcePrefixRangesCount() > 0
+                || match.getApplicationProtocolsCount() > 0 || match.getSourcePortsCount() > 0) {
+            throw new ConfigRejected(where + ": filter_chain_match on prefix ranges, source or application protocols is not supported");
+        }
+        String transport = match.getTransportProtocol();
+        if (!transport.isEmpty() && !transport.equals("tls") && !transport.equals("raw_buffer")) {
+            throw new ConfigRejected(where + ": unknown transport_protocol " + transport);
+        }
+        int dstPort = match.hasDestinationPort() ? match.getDestinationPort().getValue() : 0;
         List<String> alpn = List.of("h2", "http/1.1");
         if (fc.hasTransportSocket()) {
             Any any = fc.getTransportSocket().getTypedConfig();
@@ -76,6 +107,7 @@ public final class ListenerTranslator {
                         + common.getTlsCertificateSdsSecretConfigsCount());
             }
             secret = common.getTlsCertificateSdsSecretConfigs(0).getName();
+            requireClientCert = ctx.getRequireClientCertificate().getValue();
             var min = common.getTlsParams().getTlsMinimumProtocolVersion();
             if (min == TlsParameters.TlsProtocol.TLSv1_0 || min == TlsParameters.TlsProtocol.TLSv1_1) {
                 throw new ConfigRejected(where + ": TLS below 1.2 is not served");
@@ -85,8 +117,15 @@ public final class ListenerTranslator {
             }
         }
         HttpConnectionManager hcm = null;
+        String tcpCluster = null;
         for (Filter f : fc.getFiltersList()) {
-            if (f.getTypedConfig().getTypeUrl().equals(HCM_TYPE)) {
+            if (f.getTypedConfig().getTypeUrl().equals(TCP_PROXY_TYPE)) {
+                var tcp = unpack(f.getTypedConfig(), io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.class, where);
+                if (tcp.getCluster().isEmpty()) {
+                    throw new ConfigRejected(where + ": tcp_proxy needs a cluster (weighted_clusters is not supported)");
+                }
+                tcpCluster = tcp.getCluster();
+            } else if (f.getTypedConfig().getTypeUrl().equals(HCM_TYPE)) {
                 if (hcm != null) {
                     throw new ConfigRejected(where + ": more than one HttpConnectionManager");
                 }
@@ -96,11 +135,27 @@ public final class ListenerTranslator {
                         + f.getTypedConfig().getTypeUrl() + ")");
             }
         }
+        if (tcpCluster != null) {
+            if (hcm != null) {
+                throw new ConfigRejected(where + ": both tcp_proxy and HttpConnectionManager");
+            }
+            return new FilterChainSpec(List.copyOf(match.getServerNamesList()), secret, null, null, alpn, dstPort,
+                    transport, tcpCluster, requireClientCert, null);
+        }
         if (hcm == null) {
             throw new ConfigRejected(where + ": no HttpConnectionManager");
         }
+        List<Rbac.Policy> deny = new ArrayList<>();
+        List<Rbac.Policy> allow = new ArrayList<>();
+        boolean rbac = false;
+        boolean allowFilter = false;
         for (HttpFilter hf : hcm.getHttpFiltersList()) {
-            if (!KNOWN_HTTP_FILTERS.contains(hf.getName()) && !hf.getIsOptional()) {
+            if (hf.getTypedConfig().getTypeUrl().equals(RBAC_TYPE)) {
+                rbac = true;
+                allowFilter |= RbacTranslator.add(unpack(hf.getTypedConfig(),
+                        io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.class, where), deny, allow,
+                        where + " " + hf.getName());
+            } else if (!KNOWN_HTTP_FILTERS.contains(hf.getName()) && !hf.getIsOptional()) {
                 throw new ConfigRejected(where + ": unsupported http filter " + hf.getName());
             }
         }
@@ -111,7 +166,8 @@ public final class ListenerTranslator {
             case ROUTE_CONFIG -> inline = RouteTranslator.translate(hcm.getRouteConfig());
             default -> throw new ConfigRejected(where + ": HttpConnectionManager needs rds or route_config");
         }
-        return new FilterChainSpec(List.copyOf(fc.getFilterChainMatch().getServerNamesList()), secret, rds, inline, alpn);
+        return new FilterChainSpec(List.copyOf(match.getServerNamesList()), secret, rds, inline, alpn, dstPort, transport,
+                null, requireClientCert, rbac ? new Rbac(List.copyOf(deny), List.copyOf(allow), allowFilter) : null);
     }
 
     static <T extends com.google.protobuf.Message> T unpack(Any any, Class<T> type, String where) throws ConfigRejected {

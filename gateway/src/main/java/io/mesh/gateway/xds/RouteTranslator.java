@@ -236,7 +236,7 @@ public final class RouteTranslator {
                 r.getPortRedirect(), path, prefix, status, r.getStripQuery());
     }
 
-    private static StringMatch headerMatch(HeaderMatcher h, String where) throws ConfigRejected {
+    static StringMatch headerMatch(HeaderMatcher h, String where) throws ConfigRejected {
         return switch (h.getHeaderMatchSpecifierCase()) {
             case STRING_MATCH -> stringMatch(h.getStringMatch(), where);
             case EXACT_MATCH -> StringMatch.exact(h.getExactMatch());
@@ -252,7 +252,7 @@ public final class RouteTranslator {
         };
     }
 
-    private static StringMatch stringMatch(StringMatcher s, String where) throws ConfigRejected {
+    static StringMatch stringMatch(StringMatcher s, String where) throws ConfigRejected {
         boolean ic = s.getIgnoreCase();
         return switch (s.getMatchPatternCase()) {
             case EXACT -> new StringMatch(StringMatch.Kind.EXACT, s.getExact(), null, ic);

@@ -195,7 +195,9 @@ public final class XdsState {
         Set<String> names = new TreeSet<>();
         for (Object o : subs.get(LDS).accepted.values()) {
             for (FilterChainSpec c : ((ListenerSpec) o).chains()) {
-                if (c.secretName() != null && !base.secrets().containsKey(c.secretName())) {
+                // The workload identity ("default", "ROOTCA") comes from citadel, never over SDS.
+                if (c.secretName() != null && !io.mesh.gateway.upstream.UpstreamTls.workloadSecret(c.secretName())
+                        && !base.secrets().containsKey(c.secretName())) {
                     names.add(c.secretName());
                 }
             }

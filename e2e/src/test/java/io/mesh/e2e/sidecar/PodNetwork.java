@@ -1,0 +1,103 @@
+package io.mesh.e2e.sidecar;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A node with pods, built from Linux network namespaces: a bridge on the host holds the node address
+ * (198.51.100.1/24, a documentation range) and each pod is a namespace with a veth on the bridge. Pods reach
+ * each other and the node over the bridge alone (no forwarding, nothing leaves the machine). {@link #close}
+ * removes everything it made. Needs root.
+ */
+final class PodNetwork implements AutoCloseable {
+
+    static final String NODE_IP = "198.51.100.1";
+
+    private final String id = Integer.toString(ThreadLocalRandom.current().nextInt(10_000, 99_999));
+    private final String bridge = "mbr" + id;
+    private final List<String> namespaces = new ArrayList<>();
+    private final List<String> hostLinks = new ArrayList<>();
+
+    static boolean root() {
+        try {
+            return "0".equals(run(List.of("id", "-u")).strip());
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    PodNetwork create() throws Exception {
+        run(List.of("ip", "link", "add", bridge, "type", "bridge"));
+        hostLinks.add(bridge);
+        run(List.of("ip", "addr", "add", NODE_IP + "/24", "dev", bridge));
+        run(List.of("ip", "link", "set", bridge, "up"));
+        return this;
+    }
+
+    /** Adds a pod namespace with {@code ip}/24 on the bridge; returns the namespace's name. */
+    String addPod(String name, String ip) throws Exception {
+        String ns = "m" + name + id;
+        String hostSide = "v" + name + id;
+        run(List.of("ip", "netns", "add", ns));
+        namespaces.add(ns);
+        run(List.of("ip", "-n", ns, "link", "set", "lo", "up"));
+        run(List.of("ip", "link", "add", hostSide, "type", "veth", "peer", "name", "eth0", "netns", ns));
+        hostLinks.add(hostSide);
+        run(List.of("ip", "link", "set", hostSide, "master", bridge));
+        run(List.of("ip", "link", "set", hostSide, "up"));
+        run(List.of("ip", "-n", ns, "addr", "add", ip + "/24", "dev", "eth0"));
+        run(List.of("ip", "-n", ns, "link", "set", "eth0", "up"));
+        return ns;
+    }
+
+    /** The command prefix that runs something inside a pod, optionally as another uid/gid. */
+    static List<String> inPod(String ns, Integer uid) {
+        List<String> prefix = new ArrayList<>(List.of("ip", "netns", "exec", ns));
+        if (uid != null) {
+            prefix.addAll(List.of("setpriv", "--reuid=" + uid, "--regid=" + uid, "--clear-groups"));
+        }
+        return prefix;
+    }
+
+    /** The pod's nat table without counters and comments, so two dumps compare by rules alone. */
+    static String nat(String ns) throws Exception {
+        String dump = run(List.of("ip", "netns", "exec", ns, "iptables-save", "-t", "nat"));
+        return dump.lines().filter(l -> !l.startsWith("#")).map(l -> l.replaceAll("\\[\\d+:\\d+]", ""))
+                .reduce("", (a, b) -> a + b + "\n");
+    }
+
+    @Override
+    public void close() {
+        for (String ns : namespaces) {
+            runQuietly(List.of("ip", "netns", "del", ns));
+        }
+        for (String link : hostLinks) {
+            runQuietly(List.of("ip", "link", "del", link));
+        }
+    }
+
+    static String run(List<String> command) throws Exception {
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!process.waitFor(60, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError(String.join(" ", command) + " did not finish");
+        }
+        if (process.exitValue() != 0) {
+            throw new AssertionError(String.join(" ", command) + " failed (" + process.exitValue() + "): " + output);
+        }
+        return output;
+    }
+
+    private static void runQuietly(List<String> command) {
+        try {
+            new ProcessBuilder(command).redirectErrorStream(true).start().waitFor(30, TimeUnit.SECONDS);
+        } catch (IOException | InterruptedException e) {
+            // best effort during teardown
+        }
+    }
+}

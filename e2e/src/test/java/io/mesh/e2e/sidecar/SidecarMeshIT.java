@@ -1,0 +1,401 @@
+package io.mesh.e2e.sidecar;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.mesh.e2e.Component;
+import io.mesh.e2e.ManagedProcess;
+import io.mesh.e2e.ProcessHarness;
+import io.mesh.e2e.RunningComponent;
+import java.net.URI;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Sidecar mode in a real pod-like network: two "pods" in namespace {@code default}, each a network namespace
+ * holding an app and the packaged gateway as its sidecar (uid 1337), with capture rules installed by the
+ * sidecar's own {@code gateway init-iptables}. pilot and citadel run on the node (the host side of the
+ * bridge). App A's plain curl to {@code b.default.svc.cluster.local:8080} (a service VIP that exists only in
+ * pilot's registry) is captured by A's sidecar, routed to B over mutual TLS with citadel certificates, captured
+ * again by B's sidecar and handed to app B in plaintext on 127.0.0.1.
+ *
+ * <p>Needs root (ip netns, iptables). CI runs as root and sets {@code MESH_REQUIRE_ROOT_TESTS=1}, which turns a
+ * skip into a failure.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class SidecarMeshIT {
+
+    private static final String A_IP = "198.51.100.11";
+    private static final String B_IP = "198.51.100.12";
+    private static final String B_VIP = "198.51.100.100";
+    private static final String B_HOST = "b.default.svc.cluster.local";
+    private static final int PROXY_UID = 1337;
+
+    @RegisterExtension
+    static final ProcessHarness HARNESS = new ProcessHarness().named("sidecar-mesh");
+
+    private static PodNetwork network;
+    private static String podA;
+    private static String podB;
+    private static Path configDir;
+    private static RunningComponent citadel;
+    private static String natBeforeA;
+
+    @BeforeAll
+    static void startMesh() throws Exception {
+        if (!PodNetwork.root()) {
+            if ("1".equals(System.getenv("MESH_REQUIRE_ROOT_TESTS"))) {
+                fail("MESH_REQUIRE_ROOT_TESTS=1 but this user is not root: the sidecar tests need ip netns and iptables");
+            }
+            Assumptions.abort("skipped: the sidecar tests need root for ip netns and iptables (run as root, as CI does)");
+        }
+        network = new PodNetwork().create();
+        podA = network.addPod("a", A_IP);
+        podB = network.addPod("b", B_IP);
+
+        Path work = HARNESS.workDir();
+        configDir = Files.createDirectories(work.resolve("config"));
+        try (var old = Files.list(configDir)) {
+            for (Path p : old.toList()) {
+                Files.delete(p);
+            }
+        }
+        Files.writeString(configDir.resolve("services.yaml"), service("a", A_IP, "198.51.100.101")
+                + "---\n" + service("b", B_IP, B_VIP));
+
+        // Identities: a bootstrap token per workload, readable by the sidecar's uid only.
+        Path tokens = Files.createDirectories(work.resolve("tokens"));
+        Path tokenFile = tokens.resolve("bootstrap-tokens");
+        String tokenA = Long.toHexString(Double.doubleToLongBits(Math.random())) + "a";
+        String tokenB = Long.toHexString(Double.doubleToLongBits(Math.random())) + "b";
+        Files.writeString(tokenFile, tokenA + " default/a\n" + tokenB + " default/b\n");
+        // Short certificates, so rotation happens during the test (citadel's floor is lowered for it).
+        citadel = HARNESS.start(Component.CITADEL, Map.of("MESH_CITADEL_GRPC_HOST", PodNetwork.NODE_IP,
+                "MESH_CITADEL_BOOTSTRAP_TOKEN_FILE", tokenFile.toString(),
+                "MESH_CITADEL_TTL_MIN", "1m", "MESH_CITADEL_TTL_DEFAULT_TTL", "2m"));
+        RunningComponent pilot = HARNESS.start(Component.PILOT, Map.of("MESH_PILOT_XDS_HOST", PodNetwork.NODE_IP,
+                "MESH_PILOT_CONFIG_DIR", configDir.toString()));
+        Path root = Path.of(citadel.env().get("MESH_CITADEL_STATE_DIR"), "root-cert.pem");
+        String ca = PodNetwork.NODE_IP + ":" + citadel.env().get("MESH_CITADEL_GRPC_PORT");
+        String xds = PodNetwork.NODE_IP + ":" + pilot.env().get("MESH_PILOT_XDS_PORT");
+
+        // The app in B: the demo echo server on 127.0.0.1:8080, as a container next to the sidecar would be.
+        HARNESS.startProcess("app-b", concat(PodNetwork.inPod(podB, null), List.of(java(), "-Xmx64m",
+                HARNESS.projectRoot().resolve("deploy/local/demo/EchoServer.java").toString(), "b", "8080")),
+                Map.of(), HARNESS.projectRoot());
+
+        natBeforeA = PodNetwork.nat(podA);
+        for (String pod : List.of(podA, podB)) {
+            assertEquals(0, initIptables(pod), "init-iptables in " + pod);
+        }
+        startSidecar("a", podA, A_IP, tokenA, tokens, root, ca, xds);
+        startSidecar("b", podB, B_IP, tokenB, tokens, root, ca, xds);
+    }
+
+    @AfterAll
+    static void removePods() {
+        HARNESS.stopAll();
+        if (network != null) {
+            network.close();
+        }
+    }
+
+    @Test
+    @Order(1)
+    void appAReachesAppBThroughBothSidecarsOverMutualTls() throws Exception {
+        Result r = curlFromA("/hello");
+        assertEquals(200, r.status(), r.body());
+        // App B answered, and saw a plain HTTP request addressed to the service name.
+        assertTrue(r.body().contains("\"served_by\":\"b\"") && r.body().contains("\"host\":\"" + B_HOST + ":8080\""), r.body());
+
+        // B's sidecar reports the request as the destination, over mutual TLS, from A's SPIFFE identity.
+        String metricsB = metrics(B_IP);
+        assertTrue(has(metricsB, "istio_requests_total", "reporter=\"destination\"",
+                "connection_security_policy=\"mutual_tls\"", "source_principal=\"spiffe://cluster.local/ns/default/sa/a\"",
+                "destination_principal=\"spiffe://cluster.local/ns/default/sa/b\"", "response_code=\"200\""), metricsB);
+        // A's sidecar reports it as the source, to service b.
+        String metricsA = metrics(A_IP);
+        assertTrue(has(metricsA, "istio_requests_total", "reporter=\"source\"",
+                "destination_service=\"" + B_HOST + "\"", "response_code=\"200\""), metricsA);
+    }
+
+    @Test
+    @Order(2)
+    void strictRefusesPlaintextFromOutsideTheMeshAndPermissiveAcceptsIt() throws Exception {
+        // Default (PERMISSIVE): a client outside the mesh (the node) reaches B in plaintext.
+        assertEquals(200, curlFromNode("/outside").status());
+
+        write("peer-authentication.yaml", """
+                apiVersion: security.istio.io/v1
+                kind: PeerAuthentication
+                metadata:
+                  name: default
+                  namespace: default
+                spec:
+                  mtls:
+                    mode: STRICT
+                """);
+        eventually(Duration.ofSeconds(30), () -> curlFromNode("/outside").status() == 0, "STRICT refuses plaintext");
+        assertEquals(200, curlFromA("/still-meshed").status(), "mesh traffic goes on under STRICT");
+
+        write("peer-authentication.yaml", """
+                apiVersion: security.istio.io/v1
+                kind: PeerAuthentication
+                metadata:
+                  name: default
+                  namespace: default
+                spec:
+                  mtls:
+                    mode: PERMISSIVE
+                """);
+        eventually(Duration.ofSeconds(30), () -> curlFromNode("/outside").status() == 200, "PERMISSIVE accepts plaintext");
+        assertTrue(has(metrics(B_IP), "istio_requests_total", "reporter=\"destination\"",
+                "connection_security_policy=\"none\""), "plaintext is reported as such");
+        Files.delete(configDir.resolve("peer-authentication.yaml"));
+    }
+
+    @Test
+    @Order(3)
+    void authorizationPolicyDeniesAPathAndAllowsOnlyTheNamedNamespace() throws Exception {
+        write("deny-admin.yaml", """
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata:
+                  name: deny-admin
+                  namespace: default
+                spec:
+                  action: DENY
+                  rules:
+                  - to:
+                    - operation:
+                        paths: ["/admin*"]
+                """);
+        eventually(Duration.ofSeconds(30), () -> curlFromA("/admin/users").status() == 403, "DENY on /admin");
+        Result denied = curlFromA("/admin/users");
+        assertEquals("RBAC: access denied", denied.body().strip());
+        assertEquals(200, curlFromA("/public").status(), "other paths stay allowed");
+
+        write("allow-x.yaml", """
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata:
+                  name: allow-x
+                  namespace: default
+                spec:
+                  action: ALLOW
+                  rules:
+                  - from:
+                    - source:
+                        namespaces: ["x"]
+                """);
+        eventually(Duration.ofSeconds(30), () -> curlFromA("/public").status() == 403,
+                "ALLOW only from namespace x refuses namespace default");
+        Files.delete(configDir.resolve("allow-x.yaml"));
+        Files.delete(configDir.resolve("deny-admin.yaml"));
+        eventually(Duration.ofSeconds(30), () -> curlFromA("/public").status() == 200, "policies removed");
+    }
+
+    @Test
+    @Order(4)
+    void certificatesRotateThreeTimesUnderSteadyLoadWithoutAFailedRequest() throws Exception {
+        long issuedBefore = counter(citadelMetrics(), "citadel_server_success_cert_issuance_count_total");
+        // Steady load from app A: sequential curls through both sidecars for as long as three rotations take
+        // (2-minute certificates renew at half-life), each printing its status code.
+        ManagedProcess load = HARNESS.startProcess("load-a", concat(PodNetwork.inPod(podA, null), List.of("bash", "-c",
+                "end=$((SECONDS+200)); while [ $SECONDS -lt $end ]; do curl -s -o /dev/null --max-time 5 -w '%{http_code}\\n' "
+                        + "--resolve " + B_HOST + ":8080:" + B_VIP + " http://" + B_HOST + ":8080/load; sleep 0.1; done")),
+                Map.of(), HARNESS.projectRoot());
+        assertEquals(0, load.awaitExit(Duration.ofSeconds(260)));
+        long issued = counter(citadelMetrics(), "citadel_server_success_cert_issuance_count_total") - issuedBefore;
+        assertTrue(issued >= 6, "each sidecar renewed its certificate at least 3 times, got " + issued + " issuances");
+        List<String> codes = Files.readAllLines(load.log()).stream().map(String::strip).filter(s -> !s.isEmpty()).toList();
+        assertTrue(codes.size() > 500, "steady load ran: " + codes.size() + " requests");
+        assertEquals(List.of(), codes.stream().filter(c -> !c.equals("200")).toList(), "no request failed during rotation");
+    }
+
+    @Test
+    @Order(5)
+    void cleanupLeavesThePodsIptablesExactlyAsBefore() throws Exception {
+        assertEquals(0, runGateway(podA, List.of("init-iptables", "--cleanup")));
+        assertEquals(natBeforeA, PodNetwork.nat(podA));
+    }
+
+    // ----- the pods' processes
+
+    private static void startSidecar(String name, String pod, String ip, String token, Path tokens, Path root, String ca,
+            String xds) throws Exception {
+        Path home = Files.createDirectories(tokens.resolve("home-" + name));
+        Path tokenFile = tokens.resolve(name + ".token");
+        Files.writeString(tokenFile, token);
+        for (Path p : List.of(home, tokenFile)) {
+            PodNetwork.run(List.of("chown", PROXY_UID + ":" + PROXY_UID, p.toString()));
+        }
+        Files.setPosixFilePermissions(tokenFile, PosixFilePermissions.fromString("r--------"));
+        Map<String, String> env = new HashMap<>();
+        env.put("HOME", home.toString());
+        env.put("QUARKUS_HTTP_HOST", "0.0.0.0");
+        env.put("MESH_GATEWAY_MODE", "sidecar");
+        env.put("INSTANCE_IP", ip);
+        env.put("POD_NAMESPACE", "default");
+        env.put("MESH_GATEWAY_CANONICAL_SERVICE", name);
+        env.put("MESH_GATEWAY_XDS_ADDRESS", xds);
+        env.put("MESH_GATEWAY_CA_ADDRESS", ca);
+        env.put("MESH_GATEWAY_CA_TOKEN_FILE", tokenFile.toString());
+        env.put("MESH_GATEWAY_CA_ROOT_CERT_FILE", root.toString());
+        env.put("MESH_GATEWAY_ADMIN_PORT", "15000");
+        List<String> command = concat(PodNetwork.inPod(pod, PROXY_UID), List.of(java(), "-XX:+UseSerialGC", "-Xmx128m",
+                "-Djna.tmpdir=" + home, "-jar", gatewayJar().toString(), "sidecar"));
+        ManagedProcess sidecar = HARNESS.startProcess("sidecar-" + name, command, env, HARNESS.projectRoot());
+        HARNESS.awaitHttpOk(sidecar, URI.create("http://" + ip + ":15021/healthz/ready"), ProcessHarness.READY_DEADLINE);
+    }
+
+    private static int initIptables(String pod) throws Exception {
+        return runGateway(pod, List.of("init-iptables", "--proxy-uid=" + PROXY_UID, "--proxy-gid=" + PROXY_UID));
+    }
+
+    private static int runGateway(String pod, List<String> args) throws Exception {
+        List<String> command = concat(PodNetwork.inPod(pod, null), List.of(java(), "-jar", gatewayJar().toString()));
+        command = concat(command, args);
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "gateway " + args + " did not finish");
+        System.out.println("gateway " + String.join(" ", args) + " in " + pod + " -> " + p.exitValue() + ": " + out);
+        return p.exitValue();
+    }
+
+    // ----- clients
+
+    record Result(int status, String body) {
+    }
+
+    /** App A's plain curl, by service name (resolved to the service VIP as cluster DNS would). */
+    private static Result curlFromA(String path) throws Exception {
+        return curl(PodNetwork.inPod(podA, null), List.of("--resolve", B_HOST + ":8080:" + B_VIP,
+                "http://" + B_HOST + ":8080" + path));
+    }
+
+    /** A client outside the mesh: the node itself, straight to B's pod IP, in plaintext. */
+    private static Result curlFromNode(String path) throws Exception {
+        return curl(List.of(), List.of("http://" + B_IP + ":8080" + path));
+    }
+
+    /** Status 0 means no HTTP answer (refused, reset or closed). */
+    private static Result curl(List<String> prefix, List<String> args) throws Exception {
+        List<String> command = concat(prefix, List.of("curl", "-s", "--max-time", "5", "-w", "\n%{http_code}"));
+        command = concat(command, args);
+        Process p = new ProcessBuilder(command).redirectErrorStream(false).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor(15, TimeUnit.SECONDS);
+        int nl = out.lastIndexOf('\n');
+        int status = Integer.parseInt(out.substring(nl + 1).strip().isEmpty() ? "0" : out.substring(nl + 1).strip());
+        return new Result(status, nl < 0 ? "" : out.substring(0, nl));
+    }
+
+    private static String metrics(String podIp) throws Exception {
+        HttpResponse<String> r = HARNESS.get(URI.create("http://" + podIp + ":15020/q/metrics"));
+        assertEquals(200, r.statusCode());
+        return r.body();
+    }
+
+    private static String citadelMetrics() throws Exception {
+        return HARNESS.get(citadel.monitoring("/q/metrics")).body();
+    }
+
+    /** True when one sample line of {@code metric} carries every label given. */
+    private static boolean has(String exposition, String metric, String... labels) {
+        return exposition.lines().filter(l -> l.startsWith(metric + "{"))
+                .anyMatch(l -> java.util.Arrays.stream(labels).allMatch(l::contains));
+    }
+
+    private static long counter(String exposition, String metric) {
+        Matcher m = Pattern.compile("^" + metric + "(\\{[^}]*})? ([0-9.eE+]+)$", Pattern.MULTILINE).matcher(exposition);
+        double sum = 0;
+        while (m.find()) {
+            sum += Double.parseDouble(m.group(2));
+        }
+        return (long) sum;
+    }
+
+    // ----- config and helpers
+
+    private static String service(String name, String ip, String vip) {
+        return """
+                apiVersion: networking.istio.io/v1
+                kind: ServiceEntry
+                metadata:
+                  name: %1$s
+                  namespace: default
+                spec:
+                  hosts:
+                  - %1$s.default.svc.cluster.local
+                  addresses:
+                  - %3$s
+                  location: MESH_INTERNAL
+                  resolution: STATIC
+                  ports:
+                  - number: 8080
+                    name: http
+                    protocol: HTTP
+                  endpoints:
+                  - address: %2$s
+                    serviceAccount: %1$s
+                    labels:
+                      app: %1$s
+                      security.istio.io/tlsMode: istio
+                """.formatted(name, ip, vip);
+    }
+
+    private static void write(String file, String yaml) throws Exception {
+        Path tmp = configDir.resolve("." + file + ".tmp");
+        Files.writeString(tmp, yaml);
+        Files.move(tmp, configDir.resolve(file), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** Polls a condition that pilot's push makes true, failing with {@code what} after the deadline. */
+    private static void eventually(Duration deadline, Callable<Boolean> condition, String what) throws Exception {
+        long end = System.nanoTime() + deadline.toNanos();
+        while (System.nanoTime() < end) {
+            if (condition.call()) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        fail("not within " + deadline + ": " + what);
+    }
+
+    private static Path gatewayJar() {
+        return Component.GATEWAY.runnableJar(HARNESS.projectRoot());
+    }
+
+    private static String java() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> out = new ArrayList<>(a);
+        out.addAll(b);
+        return out;
+    }
+}
