@@ -38,10 +38,20 @@ public final class ProcessHarness implements AfterEachCallback, AfterAllCallback
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
     private final Path root = ProjectLayout.root();
     private String workName = "default";
+    private boolean keepBetweenTests;
 
     /** Names the folder (under e2e/target/e2e-work) that holds this harness's logs and state. */
     public ProcessHarness named(String name) {
         this.workName = name;
+        return this;
+    }
+
+    /**
+     * For a harness in a static field whose processes serve every test of the class (ordered tests on one
+     * running mesh): they are stopped after all tests, not after each.
+     */
+    public ProcessHarness keepBetweenTests() {
+        this.keepBetweenTests = true;
         return this;
     }
 
@@ -136,6 +146,12 @@ public final class ProcessHarness implements AfterEachCallback, AfterAllCallback
 
     @Override
     public void afterEach(ExtensionContext context) {
+        if (keepBetweenTests) {
+            if (context.getExecutionException().isPresent()) {
+                printLogs();
+            }
+            return;
+        }
         finish(context);
     }
 
@@ -146,11 +162,15 @@ public final class ProcessHarness implements AfterEachCallback, AfterAllCallback
 
     private void finish(ExtensionContext context) {
         if (context.getExecutionException().isPresent()) {
-            for (ManagedProcess process : processes) {
-                System.err.printf("%n===== %s: last lines of %s =====%n%s%n", process.name(), process.log(), process.logTail(80));
-            }
+            printLogs();
         }
         stopAll();
+    }
+
+    private void printLogs() {
+        for (ManagedProcess process : processes) {
+            System.err.printf("%n===== %s: last lines of %s =====%n%s%n", process.name(), process.log(), process.logTail(80));
+        }
     }
 
     /** Stops every process this harness started, newest first. */

@@ -47,6 +47,9 @@ public final class Gateway {
         this.config = config;
         this.identity = identity;
         this.plane = new DataPlane(vertx, config, registry, otel == null ? null : new OtlpReporter(otel), identity);
+        if (sidecar(config)) {
+            plane.enableSidecar();
+        }
         this.xdsState = new XdsState(node(config), bootstrap);
         this.ads = config.xds().enabled()
                 ? new AdsClient(config.xds().address(), xdsState, plane::apply, config.xds().initialBackoff(),

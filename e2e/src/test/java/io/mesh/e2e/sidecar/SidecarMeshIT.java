@@ -53,7 +53,7 @@ class SidecarMeshIT {
     private static final int PROXY_UID = 1337;
 
     @RegisterExtension
-    static final ProcessHarness HARNESS = new ProcessHarness().named("sidecar-mesh");
+    static final ProcessHarness HARNESS = new ProcessHarness().named("sidecar-mesh").keepBetweenTests();
 
     private static PodNetwork network;
     private static String podA;

@@ -106,7 +106,7 @@ final class CaptureListener {
         if (!inbound) {
             ListenerSpec http = httpListener(original.port());
             if (http != null) {
-                hop(so, client, sidecar.outboundPort(), new SidecarPlane.Handoff(downstream, http.name(), http.chains().get(0)), null);
+                hop(so, client, sidecar.outboundPort(), new SidecarPlane.Handoff(downstream, http.name(), false), null);
                 return;
             }
             FilterChainSpec chain = s.chainFor(original.port(), false);
@@ -145,7 +145,7 @@ final class CaptureListener {
                     so.close();
                     return;
                 }
-                hop(so, client, port, new SidecarPlane.Handoff(downstream, s.name(), chain), first);
+                hop(so, client, port, new SidecarPlane.Handoff(downstream, s.name(), tls), first);
             }
         });
         so.resume();

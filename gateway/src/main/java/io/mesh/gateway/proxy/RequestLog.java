@@ -200,7 +200,11 @@ final class RequestLog {
         field(sb, "request_id", ex.request.getHeader("x-request-id"));
         field(sb, "traceparent", ex.traceparent);
         sb.append("\"attempts\":").append(ex.attempts).append(',');
-        field(sb, "downstream_remote_address", ex.request.remoteAddress() == null ? null : ex.request.remoteAddress().toString());
+        var remote = ex.downstream != null ? ex.downstream.source() : ex.request.remoteAddress();
+        field(sb, "downstream_remote_address", remote == null ? null : remote.toString());
+        if (ex.downstream != null && ex.downstream.originalDst() != null) {
+            field(sb, "downstream_local_address", ex.downstream.originalDst().toString());
+        }
         sb.setLength(sb.length() - 1);
         return sb.append('}').toString();
     }

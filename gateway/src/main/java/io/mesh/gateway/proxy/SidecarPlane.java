@@ -47,8 +47,20 @@ public final class SidecarPlane {
     private static final ProxyInterceptor[] INBOUND = {new RbacInterceptor(), new RouteInterceptor(), new FaultInterceptor(),
         new UpstreamForwarder()};
 
-    /** A captured connection on its way to an internal server: what the request handler needs to know. */
-    record Handoff(Downstream downstream, String listenerName, FilterChainSpec chain) {
+    /**
+     * A captured connection on its way to an internal server: what the request handler needs to know. The
+     * filter chain is looked up again for every request, so a config change (a new AuthorizationPolicy, STRICT)
+     * applies to connections that are already open, as Envoy's listener drain would make it.
+     */
+    record Handoff(Downstream downstream, String listenerName, boolean tls) {
+
+        FilterChainSpec chain(ActiveConfig config) {
+            ListenerSpec l = config.snapshot().listeners().get(listenerName);
+            if (l == null || l.chains().isEmpty()) {
+                return null;
+            }
+            return l.capture() ? l.chainFor(downstream.originalDst().port(), tls) : l.chains().get(0);
+        }
     }
 
     private final DataPlane plane;
@@ -84,17 +96,18 @@ public final class SidecarPlane {
         });
     }
 
+    /**
+     * One internal server: {@code instances} HttpServers (one per event loop) sharing a random loopback port.
+     * Vert.x shares a random port among servers given the same negative port, so each server kind has its own.
+     */
     private Future<Integer> internal(int instances, boolean tls, String direction) {
         List<HttpServer> servers = new java.util.concurrent.CopyOnWriteArrayList<>();
         boolean inbound = direction.equals("inbound");
+        int sharedRandomPort = tls ? -3 : inbound ? -2 : -1;
         return plane.vertx().deployVerticle(() -> new AbstractVerticle() {
             @Override
             public void start(Promise<Void> started) {
-                HttpServerOptions o = options(tls);
-                if (!servers.isEmpty()) {
-                    o.setPort(servers.get(0).actualPort());   // instances share the port
-                }
-                HttpServer server = vertx.createHttpServer(o);
+                HttpServer server = vertx.createHttpServer(options(tls).setPort(sharedRandomPort));
                 server.connectionHandler(SidecarPlane.this::onConnection);
                 server.requestHandler(r -> onRequest(r, inbound ? INBOUND : OUTBOUND));
                 server.listen().onSuccess(s -> {
@@ -102,24 +115,9 @@ public final class SidecarPlane {
                     started.complete();
                 }).onFailure(started::fail);
             }
-        }, new DeploymentOptions().setInstances(1)).compose(id -> {
+        }, new DeploymentOptions().setInstances(instances)).map(id -> {
             deployments.add(id);
-            if (instances <= 1) {
-                return Future.succeededFuture(servers.get(0).actualPort());
-            }
-            // More instances on the now-known port, so Vert.x spreads connections over the event loops.
-            return plane.vertx().deployVerticle(() -> new AbstractVerticle() {
-                @Override
-                public void start(Promise<Void> started) {
-                    HttpServer server = vertx.createHttpServer(options(tls).setPort(servers.get(0).actualPort()));
-                    server.connectionHandler(SidecarPlane.this::onConnection);
-                    server.requestHandler(r -> onRequest(r, inbound ? INBOUND : OUTBOUND));
-                    server.listen().onSuccess(s -> started.complete()).onFailure(started::fail);
-                }
-            }, new DeploymentOptions().setInstances(instances - 1)).map(id2 -> {
-                deployments.add(id2);
-                return servers.get(0).actualPort();
-            });
+            return servers.get(0).actualPort();
         });
     }
 
@@ -180,13 +178,21 @@ public final class SidecarPlane {
         Downstream d = h.downstream();
         if (d.inbound() && req.isSSL() && d.peerPrincipal() == null) {
             d = d.withPeer(spiffeId(req.connection()));
-            handoffs.replace(remote.port(), h, new Handoff(d, h.listenerName(), h.chain()));
+            handoffs.replace(remote.port(), h, new Handoff(d, h.listenerName(), h.tls()));
+        }
+        ActiveConfig config = plane.active();
+        FilterChainSpec filterChain = h.chain(config);
+        if (filterChain == null || filterChain.tcp() || filterChain.tls() != req.isSSL()) {
+            // The config changed under an open connection (listener gone, or now STRICT): close it, as a drain would.
+            req.response().setStatusCode(503).putHeader("connection", "close").end("listener changed\n");
+            req.connection().close();
+            return;
         }
         plane.requestStarted(req.connection());
         if (plane.draining() && req.version() != HttpVersion.HTTP_2) {
             req.response().putHeader("connection", "close");
         }
-        new ProxyExchange(plane, plane.active(), req, h.chain(), h.listenerName(), chain, d).next();
+        new ProxyExchange(plane, config, req, filterChain, h.listenerName(), chain, d).next();
     }
 
     /** The peer certificate's SPIFFE URI SAN (verified by the handshake against the mesh roots). */

@@ -63,7 +63,8 @@ final class UpstreamForwarder implements ProxyInterceptor {
     }
 
     private static void forwardingHeaders(ProxyExchange ex, MultiMap h) {
-        SocketAddress remote = ex.request.remoteAddress();
+        // A sidecar's requests arrive over a loopback hop: the client is the captured connection's source.
+        SocketAddress remote = ex.downstream != null ? ex.downstream.source() : ex.request.remoteAddress();
         String client = remote == null ? null : remote.hostAddress();
         if (client != null) {
             String xff = h.get("x-forwarded-for");
