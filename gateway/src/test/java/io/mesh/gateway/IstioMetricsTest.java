@@ -68,14 +68,15 @@ class IstioMetricsTest {
                         .body(containsString("response_code=\"200\""))
                         .body(containsString("response_flags=\"NC\""))
                         // Istio's cluster ID (mesh.gateway.node.cluster, Kubernetes by default), not the Envoy cluster name
-                        .body(containsString("destination_cluster=\"Kubernetes\",destination_service="
-                                + "\"nowhere.default.svc.cluster.local\""))
+                        .body(containsString("destination_cluster=\"Kubernetes\",destination_principal=\"unknown\","
+                                + "destination_service=\"nowhere.default.svc.cluster.local\""))
                         .body(containsString("response_flags=\"UH\",source_app=\"istio-ingressgateway\","
                                 + "source_cluster=\"Kubernetes\""))
                         .body(not(containsString("destination_cluster=\"outbound")))
                         .body(not(containsString("destination_cluster=\"nowhere")))
                         // no route to a known cluster: no destination
-                        .body(containsString("destination_cluster=\"unknown\",destination_service=\"nowhere\""))
+                        .body(containsString("destination_cluster=\"unknown\",destination_principal=\"unknown\","
+                                + "destination_service=\"nowhere\""))
                         .body(containsString("istio_request_duration_milliseconds_bucket{"))
                         .body(containsString("istio_response_bytes_sum{")));
         // Istio's own name istio_request_duration_milliseconds breaks one lint rule (base unit seconds); dashboards
