@@ -44,7 +44,7 @@ cleanup() {
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   ip netns del "$NSA" 2>/dev/null || true; ip netns del "$NSB" 2>/dev/null || true
   ip link del "va$ID" 2>/dev/null || true; ip link del "vb$ID" 2>/dev/null || true; ip link del "$BR" 2>/dev/null || true
-  rm -rf "$WORK"
+  rm -rf "$WORK" "/etc/netns/$NSA" "/etc/netns/$NSB"
 }
 trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -54,6 +54,9 @@ wait_http() { local url=$1 i; for ((i = 0; i < 600; i++)); do [[ $(curl -s -o /d
 # --- the node and its pods
 ip link add "$BR" type bridge; ip addr add $NODE/24 dev "$BR"; ip link set "$BR" up
 pod() { local ns=$1 veth=$2 ip=$3
+  # the pod's cluster DNS: ip netns exec mounts /etc/netns/NAME/hosts over /etc/hosts
+  mkdir -p "/etc/netns/$ns"
+  printf '127.0.0.1 localhost\n%s citadel.istio-system.svc pilot.istio-system.svc\n%s %s\n' $NODE $B_VIP $B_HOST > "/etc/netns/$ns/hosts"
   ip netns add "$ns"; ip -n "$ns" link set lo up
   ip link add "$veth" type veth peer name eth0 netns "$ns"; ip link set "$veth" master "$BR"; ip link set "$veth" up
   ip -n "$ns" addr add "$ip/24" dev eth0; ip -n "$ns" link set eth0 up; }
@@ -90,7 +93,7 @@ MESH_MODE=local QUARKUS_HTTP_HOST=127.0.0.1 MESH_PILOT_MONITORING_PORT=$PM MESH_
   MESH_PILOT_XDS_PORT=$XDS_PORT MESH_PILOT_CONFIG_DIR="$WORK/config" \
   "$JAVA" -XX:+UseSerialGC -jar "$ROOT/pilot/target/quarkus-app/quarkus-run.jar" > "$WORK/pilot.log" 2>&1 & PIDS+=($!)
 wait_http "http://127.0.0.1:$CM/q/health/ready"; wait_http "http://127.0.0.1:$PM/q/health/ready"
-chmod 755 "$WORK/citadel"; chmod 644 "$WORK/citadel/root-cert.pem"
+cp "$WORK/citadel/root-cert.pem" "$WORK/root-cert.pem"; chmod 644 "$WORK/root-cert.pem"   # as a pod mounts istio-ca-root-cert
 
 # --- app b: nginx, 1 KiB, on 8080 (meshed) and 8081 (excluded from capture: the direct path)
 BODY=$(head -c 1024 /dev/zero | tr '\0' x)
@@ -115,8 +118,8 @@ ip netns exec "$NSA" "$JAVA" -jar "$GW" init-iptables > /dev/null
 ip netns exec "$NSB" "$JAVA" -jar "$GW" init-iptables --exclude-inbound-ports=8081 > /dev/null
 sidecar() { local ns=$1 name=$2 ip=$3
   HOME="$WORK/home-$name" QUARKUS_HTTP_HOST=0.0.0.0 MESH_GATEWAY_MODE=sidecar INSTANCE_IP=$ip POD_NAMESPACE=default \
-    MESH_GATEWAY_CANONICAL_SERVICE=$name MESH_GATEWAY_XDS_ADDRESS=$NODE:$XDS_PORT MESH_GATEWAY_CA_ADDRESS=$NODE:$CA_PORT \
-    MESH_GATEWAY_CA_TOKEN_FILE="$WORK/$name.token" MESH_GATEWAY_CA_ROOT_CERT_FILE="$WORK/citadel/root-cert.pem" \
+    MESH_GATEWAY_CANONICAL_SERVICE=$name MESH_GATEWAY_XDS_ADDRESS=pilot.istio-system.svc:$XDS_PORT MESH_GATEWAY_CA_ADDRESS=citadel.istio-system.svc:$CA_PORT \
+    MESH_GATEWAY_CA_TOKEN_FILE="$WORK/$name.token" MESH_GATEWAY_CA_ROOT_CERT_FILE="$WORK/root-cert.pem" \
     MESH_GATEWAY_TELEMETRY_ACCESS_LOG=false \
     ip netns exec "$ns" setpriv --reuid=1337 --regid=1337 --clear-groups "$JAVA" -XX:+UseSerialGC -Xmx128m \
       -Djna.tmpdir="$WORK/home-$name" -jar "$GW" sidecar > "$WORK/sidecar-$name.log" 2>&1 & PIDS+=($!)
@@ -126,8 +129,11 @@ sidecar "$NSA" a $A_IP; sidecar "$NSB" b $B_IP
 wait_http "http://$A_IP:15021/healthz/ready"; wait_http "http://$B_IP:15021/healthz/ready"
 
 in_a() { ip netns exec "$NSA" "$@"; }
+if [[ -n ${HOLD:-} ]]; then   # debugging: keep the pods up for HOLD seconds, then clean up
+  echo "pods: $NSA ($A_IP) $NSB ($B_IP); logs and config in $WORK" >&2; sleep "$HOLD"; exit 0
+fi
 as_proxy() { ip netns exec "$NSA" setpriv --reuid=1337 --regid=1337 --clear-groups "$@"; }
-[[ $(in_a curl -s -o /dev/null -w '%{http_code}' --resolve $B_HOST:8080:$B_VIP http://$B_HOST:8080/) == 200 ]] \
+[[ $(in_a curl -s -o /dev/null -w '%{http_code}' http://$B_HOST:8080/) == 200 ]] \
   || { echo "the mesh path does not answer; logs in $WORK" >&2; tail -20 "$WORK/sidecar-a.log" >&2; exit 1; }
 [[ $(as_proxy curl -s -o /dev/null -w '%{http_code}' http://$B_IP:8081/) == 200 ]] || { echo "the direct path does not answer" >&2; exit 1; }
 

@@ -123,7 +123,7 @@ public final class Gateway {
             throw new IllegalArgumentException("mesh.gateway.ca.root-cert-file " + roots + " is not readable");
         }
         return new WorkloadIdentity(ca.address().get().trim(), ca.tokenFile().filter(f -> !f.isBlank()).map(Path::of), roots,
-                config.trustDomain()).start();
+                config.trustDomain(), ca.ttl()).start();
     }
 
     /** The client TLS context for pilot's mutual-TLS port, or null for plaintext ADS. */

@@ -74,6 +74,10 @@ public interface GatewayConfig {
 
         /** PEM roots: trust for citadel's TLS and the mesh root (ROOTCA). Required with {@code address}. */
         Optional<String> rootCertFile();
+
+        /** The certificate lifetime asked of citadel (Istio's SECRET_TTL); renewal happens at half of it. */
+        @WithDefault("24h")
+        Duration ttl();
     }
 
     /** Data-plane listener settings. Listener ports come from LDS; 80 and 443 are remapped as below. */

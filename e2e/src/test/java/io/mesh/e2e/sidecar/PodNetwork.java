@@ -21,6 +21,7 @@ final class PodNetwork implements AutoCloseable {
     private final String bridge = "mbr" + id;
     private final List<String> namespaces = new ArrayList<>();
     private final List<String> hostLinks = new ArrayList<>();
+    private final List<java.nio.file.Path> etcDirs = new ArrayList<>();
 
     static boolean root() {
         try {
@@ -38,9 +39,16 @@ final class PodNetwork implements AutoCloseable {
         return this;
     }
 
-    /** Adds a pod namespace with {@code ip}/24 on the bridge; returns the namespace's name. */
-    String addPod(String name, String ip) throws Exception {
+    /**
+     * Adds a pod namespace with {@code ip}/24 on the bridge; returns the namespace's name. {@code hosts} is the
+     * pod's cluster DNS: {@code ip netns exec} mounts /etc/netns/NAME/hosts over /etc/hosts, so the pod's
+     * processes resolve service names (citadel.istio-system.svc, b.default.svc.cluster.local) as in a cluster.
+     */
+    String addPod(String name, String ip, String hosts) throws Exception {
         String ns = "m" + name + id;
+        java.nio.file.Path etc = java.nio.file.Files.createDirectories(java.nio.file.Path.of("/etc/netns", ns));
+        etcDirs.add(etc);
+        java.nio.file.Files.writeString(etc.resolve("hosts"), "127.0.0.1 localhost\n::1 localhost\n" + hosts);
         String hostSide = "v" + name + id;
         run(List.of("ip", "netns", "add", ns));
         namespaces.add(ns);
@@ -77,6 +85,9 @@ final class PodNetwork implements AutoCloseable {
         }
         for (String link : hostLinks) {
             runQuietly(List.of("ip", "link", "del", link));
+        }
+        for (java.nio.file.Path etc : etcDirs) {
+            runQuietly(List.of("rm", "-rf", etc.toString()));
         }
     }
 

@@ -71,8 +71,10 @@ class SidecarMeshIT {
             Assumptions.abort("skipped: the sidecar tests need root for ip netns and iptables (run as root, as CI does)");
         }
         network = new PodNetwork().create();
-        podA = network.addPod("a", A_IP);
-        podB = network.addPod("b", B_IP);
+        String dns = PodNetwork.NODE_IP + " citadel.istio-system.svc pilot.istio-system.svc\n"
+                + B_VIP + " " + B_HOST + "\n198.51.100.101 a.default.svc.cluster.local\n";
+        podA = network.addPod("a", A_IP, dns);
+        podB = network.addPod("b", B_IP, dns);
 
         Path work = HARNESS.workDir();
         configDir = Files.createDirectories(work.resolve("config"));
@@ -96,9 +98,12 @@ class SidecarMeshIT {
                 "MESH_CITADEL_TTL_MIN", "1m", "MESH_CITADEL_TTL_DEFAULT_TTL", "2m"));
         RunningComponent pilot = HARNESS.start(Component.PILOT, Map.of("MESH_PILOT_XDS_HOST", PodNetwork.NODE_IP,
                 "MESH_PILOT_CONFIG_DIR", configDir.toString()));
-        Path root = Path.of(citadel.env().get("MESH_CITADEL_STATE_DIR"), "root-cert.pem");
-        String ca = PodNetwork.NODE_IP + ":" + citadel.env().get("MESH_CITADEL_GRPC_PORT");
-        String xds = PodNetwork.NODE_IP + ":" + pilot.env().get("MESH_PILOT_XDS_PORT");
+        // The root as a pod sees it: a copy readable by the sidecar (Kubernetes mounts ConfigMap istio-ca-root-cert).
+        Path root = Files.copy(Path.of(citadel.env().get("MESH_CITADEL_STATE_DIR"), "root-cert.pem"),
+                tokens.resolve("root-cert.pem"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rw-r--r--"));
+        String ca = "citadel.istio-system.svc:" + citadel.env().get("MESH_CITADEL_GRPC_PORT");
+        String xds = "pilot.istio-system.svc:" + pilot.env().get("MESH_PILOT_XDS_PORT");
 
         // The app in B: the demo echo server on 127.0.0.1:8080, as a container next to the sidecar would be.
         HARNESS.startProcess("app-b", concat(PodNetwork.inPod(podB, null), List.of(java(), "-Xmx64m",
@@ -224,7 +229,7 @@ class SidecarMeshIT {
         // (2-minute certificates renew at half-life), each printing its status code.
         ManagedProcess load = HARNESS.startProcess("load-a", concat(PodNetwork.inPod(podA, null), List.of("bash", "-c",
                 "end=$((SECONDS+200)); while [ $SECONDS -lt $end ]; do curl -s -o /dev/null --max-time 5 -w '%{http_code}\\n' "
-                        + "--resolve " + B_HOST + ":8080:" + B_VIP + " http://" + B_HOST + ":8080/load; sleep 0.1; done")),
+                        + "http://" + B_HOST + ":8080/load; sleep 0.1; done")),
                 Map.of(), HARNESS.projectRoot());
         assertEquals(0, load.awaitExit(Duration.ofSeconds(260)));
         long issued = counter(citadelMetrics(), "citadel_server_success_cert_issuance_count_total") - issuedBefore;
@@ -264,6 +269,7 @@ class SidecarMeshIT {
         env.put("MESH_GATEWAY_CA_TOKEN_FILE", tokenFile.toString());
         env.put("MESH_GATEWAY_CA_ROOT_CERT_FILE", root.toString());
         env.put("MESH_GATEWAY_ADMIN_PORT", "15000");
+        env.put("MESH_GATEWAY_CA_TTL", "2m");
         List<String> command = concat(PodNetwork.inPod(pod, PROXY_UID), List.of(java(), "-XX:+UseSerialGC", "-Xmx128m",
                 "-Djna.tmpdir=" + home, "-jar", gatewayJar().toString(), "sidecar"));
         ManagedProcess sidecar = HARNESS.startProcess("sidecar-" + name, command, env, HARNESS.projectRoot());
@@ -289,10 +295,9 @@ class SidecarMeshIT {
     record Result(int status, String body) {
     }
 
-    /** App A's plain curl, by service name (resolved to the service VIP as cluster DNS would). */
+    /** App A's plain curl, by service name (the pod's DNS resolves it to the service VIP). */
     private static Result curlFromA(String path) throws Exception {
-        return curl(PodNetwork.inPod(podA, null), List.of("--resolve", B_HOST + ":8080:" + B_VIP,
-                "http://" + B_HOST + ":8080" + path));
+        return curl(PodNetwork.inPod(podA, null), List.of("http://" + B_HOST + ":8080" + path));
     }
 
     /** A client outside the mesh: the node itself, straight to B's pod IP, in plaintext. */
@@ -382,7 +387,22 @@ class SidecarMeshIT {
             }
             Thread.sleep(200);
         }
-        fail("not within " + deadline + ": " + what);
+        fail("not within " + deadline + ": " + what + "\n" + diagnostics());
+    }
+
+    /** What pilot sent B's sidecar and what it applied, for a failure message. */
+    private static String diagnostics() {
+        StringBuilder sb = new StringBuilder();
+        try {
+            Process p = new ProcessBuilder(concat(PodNetwork.inPod(podB, null),
+                    List.of("curl", "-s", "--max-time", "5", "http://127.0.0.1:15000/config_dump"))).start();
+            String dump = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor(10, TimeUnit.SECONDS);
+            sb.append("sidecar b /config_dump (first 6000 chars):\n").append(dump, 0, Math.min(dump.length(), 6000));
+        } catch (Exception e) {
+            sb.append("no config dump: ").append(e);
+        }
+        return sb.toString();
     }
 
     private static Path gatewayJar() {

@@ -72,6 +72,11 @@ public final class WorkloadIdentity implements AutoCloseable {
      * @param trustDomain the SPIFFE trust domain the issued identity must belong to
      */
     public WorkloadIdentity(String caAddress, Optional<Path> tokenFile, Path rootCertFile, String trustDomain) {
+        this(caAddress, tokenFile, rootCertFile, trustDomain, Duration.ofHours(24));
+    }
+
+    /** As above, asking citadel for certificates of {@code ttl} (citadel clamps it to its own bounds). */
+    public WorkloadIdentity(String caAddress, Optional<Path> tokenFile, Path rootCertFile, String trustDomain, Duration ttl) {
         this.caAddress = caAddress;
         this.trustDomain = trustDomain;
         this.rootsFile = new RootsFile(rootCertFile);
@@ -80,7 +85,7 @@ public final class WorkloadIdentity implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        CertificateClient.Builder b = CertificateClient.builder(caAddress).roots(rootsFile::roots).scheduler(thread);
+        CertificateClient.Builder b = CertificateClient.builder(caAddress).roots(rootsFile::roots).scheduler(thread).ttl(ttl);
         tokenFile.ifPresent(b::tokenFile);
         this.client = b.build();
         this.meshTrust = new BundleTrustManager(this::meshRoots);
