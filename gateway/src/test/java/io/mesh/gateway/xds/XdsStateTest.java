@@ -46,14 +46,15 @@ class XdsStateTest {
     void aBadResponseIsNackedWithEveryReasonAndTheLastGoodVersionIsKept() {
         XdsState s = new XdsState(Node.getDefaultInstance(), StaticBootstrap.EMPTY);
         s.onResponse(response(XdsState.CDS, "1", eds("a")));
-        Cluster bad = Cluster.newBuilder().setName("bad").setType(Cluster.DiscoveryType.ORIGINAL_DST).build();
+        Cluster bad = Cluster.newBuilder().setName("bad").setClusterType(Cluster.CustomClusterType.newBuilder()
+                .setName("envoy.clusters.aggregate")).build();
         Cluster bad2 = eds("bad2").toBuilder().setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED).build();
         XdsState.Outcome out = s.onResponse(response(XdsState.CDS, "2", eds("a"), bad, bad2));
         DiscoveryRequest nack = out.requests().get(0);
         assertTrue(nack.hasErrorDetail());
         assertEquals("1", nack.getVersionInfo());
         assertEquals("n-2", nack.getResponseNonce());
-        assertTrue(out.nackDetail().contains("cluster bad: unsupported discovery type ORIGINAL_DST"), out.nackDetail());
+        assertTrue(out.nackDetail().contains("cluster bad: custom cluster types are not supported"), out.nackDetail());
         assertTrue(out.nackDetail().contains("cluster bad2: unsupported lb_policy CLUSTER_PROVIDED"), out.nackDetail());
         assertNull(out.snapshot());
         assertEquals(List.of("a"), List.copyOf(s.snapshot().clusters().keySet()));
