@@ -206,8 +206,8 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
             List<String> asked = request.getResourceNamesList();
             if (!asked.equals(ts.askedNames)) {
                 ts.names = NameSet.of(asked);
-                ts.askedNames = asked;
             }
+            ts.askedNames = asked; // the list the current watch's request holds anyway: nothing extra is kept
             ts.watch = watch;
             ts.baseline = request.hasErrorDetail() ? ts.lastSent : request.getVersionInfo();
             watch.setStop(() -> {
