@@ -25,6 +25,11 @@ RATE=${RATE:-1000}
 SECONDS_MEASURED=${DURATION:-30}
 SAT_SECONDS=${SAT_SECONDS:-10}
 RESULTS="$ROOT/bench/results/sidecar.md"
+# The sidecar JVM's footprint settings (a small heap, a small code cache, Netty's direct arenas and chunks sized
+# for a sidecar's few connections); SIDECAR_JAVA_OPTS replaces them.
+SIDECAR_JAVA_OPTS=${SIDECAR_JAVA_OPTS:--XX:+UseSerialGC -Xms32m -Xmx64m -Xss256k -XX:ReservedCodeCacheSize=48m \
+-XX:MaxMetaspaceSize=96m -XX:CICompilerCount=2 -Dio.netty.allocator.numDirectArenas=2 -Dio.netty.allocator.numHeapArenas=2 \
+-Dio.netty.allocator.maxOrder=7}
 JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
 JAVA=$(command -v "$JAVA")
 [[ $(id -u) == 0 ]] || { echo "bench/sidecar.sh needs root (ip netns, iptables)" >&2; exit 2; }
@@ -121,8 +126,8 @@ sidecar() { local ns=$1 name=$2 ip=$3
     MESH_GATEWAY_CANONICAL_SERVICE=$name MESH_GATEWAY_XDS_ADDRESS=pilot.istio-system.svc:$XDS_PORT MESH_GATEWAY_CA_ADDRESS=citadel.istio-system.svc:$CA_PORT \
     MESH_GATEWAY_CA_TOKEN_FILE="$WORK/$name.token" MESH_GATEWAY_CA_ROOT_CERT_FILE="$WORK/root-cert.pem" \
     MESH_GATEWAY_TELEMETRY_ACCESS_LOG=false \
-    ip netns exec "$ns" setpriv --reuid=1337 --regid=1337 --clear-groups "$JAVA" -XX:+UseSerialGC -Xmx128m \
-      -Djna.tmpdir="$WORK/home-$name" -jar "$GW" sidecar > "$WORK/sidecar-$name.log" 2>&1 & PIDS+=($!)
+    ip netns exec "$ns" setpriv --reuid=1337 --regid=1337 --clear-groups "$JAVA" $SIDECAR_JAVA_OPTS \
+      -Xlog:gc:file="$WORK/home-$name/gc.log" -Djna.tmpdir="$WORK/home-$name" -jar "$GW" sidecar > "$WORK/sidecar-$name.log" 2>&1 & PIDS+=($!)
   eval "SIDECAR_${name^^}=$!"
 }
 sidecar "$NSA" a $A_IP; sidecar "$NSB" b $B_IP
@@ -192,7 +197,10 @@ LINE="sidecar added_p50_ms=$ADDED_P50 added_p99_ms=$ADDED_P99 cpu_per_krps=$CPU_
   echo "| direct | $(rps "$SAT_DIRECT") | $(lat "$SAT_DIRECT" 50%) | $(lat "$SAT_DIRECT" 99%) |"
   echo "| mesh | $(rps "$SAT_MESH") | $(lat "$SAT_MESH" 50%) | $(lat "$SAT_MESH" 99%) |"
   echo
-  echo "RSS after the runs: sidecar a $RSS_A MB, sidecar b $RSS_B MB (-Xmx128m, SerialGC)."
+  echo "RSS after the runs: sidecar a $RSS_A MB, sidecar b $RSS_B MB. JVM options: \`$SIDECAR_JAVA_OPTS\`."
+  echo
+  echo "Longest GC pauses during the whole run (sidecar a, b; -Xlog:gc):"
+  for n in a b; do echo "- $n: $(grep 'Pause' "$WORK/home-$n/gc.log" | awk '{print $NF}' | sort -g | tail -3 | tr '\n' ' ')"; done
   echo
   echo "Goal: added p99 <= 0.25 ms at 1000 req/s, RSS < 100 MB per sidecar."
   echo

@@ -9,7 +9,7 @@ import java.util.Locale;
  * settings of the ports each listens on besides its monitoring port (so tests can give them free ones).
  */
 public enum Component {
-    PILOT("XDS_PORT"),
+    PILOT("XDS_PORT", "TLS_PORT"),
     CITADEL("GRPC_PORT"),
     GATEWAY("STATUS_PORT", "ADMIN_PORT", "LISTENERS_HTTP_PORT", "LISTENERS_HTTPS_PORT"),
     INJECTOR("WEBHOOK_PORT"),

@@ -110,6 +110,11 @@ class SidecarMeshIT {
                 HARNESS.projectRoot().resolve("deploy/local/demo/EchoServer.java").toString(), "b", "8080")),
                 Map.of(), HARNESS.projectRoot());
 
+        // The same app on a port no service declares: reached by TCP passthrough on both sides.
+        HARNESS.startProcess("app-b-9000", concat(PodNetwork.inPod(podB, null), List.of(java(), "-Xmx64m",
+                HARNESS.projectRoot().resolve("deploy/local/demo/EchoServer.java").toString(), "b-undeclared", "9000")),
+                Map.of(), HARNESS.projectRoot());
+
         natBeforeA = PodNetwork.nat(podA);
         for (String pod : List.of(podA, podB)) {
             assertEquals(0, initIptables(pod), "init-iptables in " + pod);
@@ -147,6 +152,46 @@ class SidecarMeshIT {
 
     @Test
     @Order(2)
+    void unknownDestinationsPassThroughUnderAllowAnyAndGet502UnderRegistryOnly() throws Exception {
+        // TCP to a port with no HTTP listener goes by original destination, untouched (B's app on 9000).
+        Result tcp = curl(PodNetwork.inPod(podA, null), List.of("http://" + B_IP + ":9000/tcp"));
+        assertEquals(200, tcp.status(), tcp.body());
+        assertTrue(tcp.body().contains("\"served_by\":\"b-undeclared\""), tcp.body());
+        // An HTTP host the registry does not know, on a mesh HTTP port: ALLOW_ANY passes it through.
+        Result unknown = curl(PodNetwork.inPod(podA, null), List.of("--resolve", "unknown.example:8080:" + B_IP,
+                "http://unknown.example:8080/allow-any"));
+        assertEquals(200, unknown.status(), unknown.body());
+
+        write("sidecar.yaml", """
+                apiVersion: networking.istio.io/v1
+                kind: Sidecar
+                metadata:
+                  name: default
+                  namespace: default
+                spec:
+                  outboundTrafficPolicy:
+                    mode: REGISTRY_ONLY
+                """);
+        eventually(Duration.ofSeconds(30), () -> curl(PodNetwork.inPod(podA, null), List.of("--resolve",
+                "unknown.example:8080:" + B_IP, "http://unknown.example:8080/registry-only")).status() == 502,
+                "REGISTRY_ONLY answers 502 for a host outside the registry");
+        assertEquals(200, curlFromA("/registered").status(), "registered services still work under REGISTRY_ONLY");
+        Files.delete(configDir.resolve("sidecar.yaml"));
+        eventually(Duration.ofSeconds(30), () -> curl(PodNetwork.inPod(podA, null), List.of("--resolve",
+                "unknown.example:8080:" + B_IP, "http://unknown.example:8080/allow-any-again")).status() == 200,
+                "back to ALLOW_ANY");
+    }
+
+    @Test
+    @Order(3)
+    void waitReturnsOnceTheProxyIsReadyAndTimesOutOtherwise() throws Exception {
+        assertEquals(0, runGateway(podA, List.of("wait", "--url=http://127.0.0.1:15021/healthz/ready", "--timeout=10s")));
+        assertEquals(1, runGateway(podA, List.of("wait", "--url=http://127.0.0.1:1/healthz/ready", "--timeout=1s")));
+        assertEquals(2, runGateway(podA, List.of("wait", "--timeout=soon")));
+    }
+
+    @Test
+    @Order(4)
     void strictRefusesPlaintextFromOutsideTheMeshAndPermissiveAcceptsIt() throws Exception {
         // Default (PERMISSIVE): a client outside the mesh (the node) reaches B in plaintext.
         assertEquals(200, curlFromNode("/outside").status());
@@ -181,8 +226,8 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(3)
-    void authorizationPolicyDeniesAPathAndAllowsOnlyTheNamedNamespace() throws Exception {
+    @Order(5)
+    void authorizationPolicyOnPathNamespacePrincipalMethodAndHeader() throws Exception {
         write("deny-admin.yaml", """
                 apiVersion: security.istio.io/v1
                 kind: AuthorizationPolicy
@@ -216,13 +261,50 @@ class SidecarMeshIT {
                 """);
         eventually(Duration.ofSeconds(30), () -> curlFromA("/public").status() == 403,
                 "ALLOW only from namespace x refuses namespace default");
+
+        // ALLOW by source principal and method; DENY on a request header.
+        write("allow-x.yaml", """
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata:
+                  name: allow-x
+                  namespace: default
+                spec:
+                  action: ALLOW
+                  rules:
+                  - from:
+                    - source:
+                        principals: ["cluster.local/ns/default/sa/a"]
+                    to:
+                    - operation:
+                        methods: ["GET"]
+                """);
+        write("deny-header.yaml", """
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata:
+                  name: deny-header
+                  namespace: default
+                spec:
+                  action: DENY
+                  rules:
+                  - when:
+                    - key: request.headers[x-block]
+                      values: ["yes"]
+                """);
+        eventually(Duration.ofSeconds(30), () -> curlFromA("/public").status() == 200
+                && curl(PodNetwork.inPod(podA, null), List.of("-H", "x-block: yes", "http://" + B_HOST + ":8080/public"))
+                        .status() == 403, "ALLOW for principal a, DENY on header x-block");
+        assertEquals(403, curl(PodNetwork.inPod(podA, null), List.of("-X", "POST", "http://" + B_HOST + ":8080/public"))
+                .status(), "only GET is allowed");
+        Files.delete(configDir.resolve("deny-header.yaml"));
         Files.delete(configDir.resolve("allow-x.yaml"));
         Files.delete(configDir.resolve("deny-admin.yaml"));
         eventually(Duration.ofSeconds(30), () -> curlFromA("/public").status() == 200, "policies removed");
     }
 
     @Test
-    @Order(4)
+    @Order(6)
     void certificatesRotateThreeTimesUnderSteadyLoadWithoutAFailedRequest() throws Exception {
         long issuedBefore = counter(citadelMetrics(), "citadel_server_success_cert_issuance_count_total");
         // Steady load from app A: sequential curls through both sidecars for as long as three rotations take
@@ -240,7 +322,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(5)
+    @Order(7)
     void cleanupLeavesThePodsIptablesExactlyAsBefore() throws Exception {
         assertEquals(0, runGateway(podA, List.of("init-iptables", "--cleanup")));
         assertEquals(natBeforeA, PodNetwork.nat(podA));
