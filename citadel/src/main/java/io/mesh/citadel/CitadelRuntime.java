@@ -113,7 +113,9 @@ public class CitadelRuntime {
         }
         String ns = config.kubernetes().namespace();
         ServingCertificate serving = new ServingCertificate(issuer, new SpiffeId(trustDomain, ns, "citadel"),
-                List.of("citadel." + ns + ".svc", "citadel." + ns + ".svc." + trustDomain, "istiod." + ns + ".svc",
+                // istio-citadel is the Service in deploy/kubernetes (mesh-config's citadelAddress); clients verify it.
+                List.of("istio-citadel." + ns + ".svc", "istio-citadel." + ns + ".svc." + trustDomain,
+                        "citadel." + ns + ".svc", "citadel." + ns + ".svc." + trustDomain, "istiod." + ns + ".svc",
                         "citadel", "localhost"),
                 List.of("127.0.0.1", "::1"));
         CertificateService service = new CertificateService(issuer,

@@ -98,6 +98,7 @@ class CreateCertificateLocalModeTest {
         assertContains(handshake, "Verify return code: 0 (ok)");
         Openssl.ok(dir, "verify", "-CAfile", "root.pem", "-purpose", "sslserver", "served.txt");
         assertContains(Openssl.ok(dir, "x509", "-in", "served.txt", "-noout", "-text"),
+                "DNS:istio-citadel.istio-system.svc", "DNS:istio-citadel.istio-system.svc.cluster.local",
                 "DNS:citadel.istio-system.svc", "DNS:citadel.istio-system.svc.cluster.local", "DNS:localhost",
                 "IP Address:127.0.0.1", "URI:spiffe://cluster.local/ns/istio-system/sa/citadel");
     }
