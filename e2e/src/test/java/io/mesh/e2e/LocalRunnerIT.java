@@ -60,6 +60,10 @@ class LocalRunnerIT {
                 assertEquals(200, response.statusCode(), component + " is not ready: " + response.body());
                 assertTrue(response.body().contains("\"UP\""), response.body());
             }
+            // The ingress gateway has its own SPIFFE identity from citadel (its readiness waited for it).
+            String gatewayLog = Files.readString(runDir.resolve("logs/gateway.log"));
+            assertTrue(gatewayLog.contains("workload identity spiffe://cluster.local/ns/istio-system/sa/istio-ingressgateway ready"),
+                    "the gateway's log says its identity is ready");
             assertDemoAnswers(webPort, "web");
             assertDemoAnswers(backendPort, "backend");
 

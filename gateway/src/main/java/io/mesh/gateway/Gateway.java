@@ -120,7 +120,9 @@ public final class Gateway {
         }
         Path roots = Path.of(ca.rootCertFile().get());
         if (!Files.isReadable(roots)) {
-            throw new IllegalArgumentException("mesh.gateway.ca.root-cert-file " + roots + " is not readable");
+            // Not fatal: citadel may still be writing it (a local run starts both at once; in a cluster the
+            // ConfigMap may appear after the pod). The identity retries until it can read it; readiness waits.
+            LOG.warnf("mesh.gateway.ca.root-cert-file %s is not readable yet; waiting for it before asking citadel", roots);
         }
         return new WorkloadIdentity(ca.address().get().trim(), ca.tokenFile().filter(f -> !f.isBlank()).map(Path::of), roots,
                 config.trustDomain(), ca.ttl()).start();
