@@ -461,15 +461,12 @@ class SidecarMeshIT {
     }
 
     /** Polls a condition that pilot's push makes true, failing with {@code what} after the deadline. */
-    private static void eventually(Duration deadline, Callable<Boolean> condition, String what) throws Exception {
-        long end = System.nanoTime() + deadline.toNanos();
-        while (System.nanoTime() < end) {
-            if (condition.call()) {
-                return;
-            }
-            Thread.sleep(200);
+    private static void eventually(Duration deadline, Callable<Boolean> condition, String what) {
+        try {
+            org.awaitility.Awaitility.await(what).atMost(deadline).pollInterval(Duration.ofMillis(200)).until(condition);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            fail("not within " + deadline + ": " + what + "\n" + diagnostics());
         }
-        fail("not within " + deadline + ": " + what + "\n" + diagnostics());
     }
 
     /** What pilot sent B's sidecar and what it applied, for a failure message. */

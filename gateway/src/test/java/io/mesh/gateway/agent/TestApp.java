@@ -112,6 +112,7 @@ final class TestApp {
         }
     }
 
+    /** The app being slow on purpose (a probe or scrape timeout is under test), not a test waiting for an outcome. */
     private static void sleep(long ms) {
         try {
             Thread.sleep(ms);

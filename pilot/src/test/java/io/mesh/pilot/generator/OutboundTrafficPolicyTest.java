@@ -27,18 +27,8 @@ import org.junit.jupiter.api.Test;
 
 /** ALLOW_ANY / REGISTRY_ONLY: the catch-all virtual host of sidecar RDS and virtualOutbound's default chain. */
 class OutboundTrafficPolicyTest {
-    static final String BACKEND = """
-            apiVersion: networking.istio.io/v1
-            kind: ServiceEntry
-            metadata: {name: backend, namespace: demo}
-            spec:
-              hosts: [backend.demo.svc.cluster.local]
-              location: MESH_INTERNAL
-              ports: [{number: 80, name: http, protocol: HTTP}]
-              resolution: STATIC
-              endpoints:
-              - {address: 10.0.0.2}
-            """;
+    /** backend.demo with one endpoint, the fixture AutoMtlsTest builds. */
+    static final String BACKEND = AutoMtlsTest.backend("{address: 10.0.0.2}");
     static final ProxyInfo POD = sidecar("10.0.0.1", "demo");
     static final MeshSettings REGISTRY_ONLY = new MeshSettings("cluster.local",
             PolicyConfig.OutboundTrafficPolicy.REGISTRY_ONLY);
