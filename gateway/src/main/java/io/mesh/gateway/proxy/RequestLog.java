@@ -39,6 +39,8 @@ final class RequestLog {
     private final boolean accessLog;
     private final OtlpReporter otlp;
     private final Map<Key, Meters> meters = new ConcurrentHashMap<>();
+    private static final int MAX_INBOUND_SERVICES = 64;
+    private final java.util.Set<String> inboundServices = ConcurrentHashMap.newKeySet();
 
     /**
      * {@code clusterId}: Istio's cluster ID of this proxy ({@code Kubernetes} by default), the
@@ -71,7 +73,7 @@ final class RequestLog {
             boolean inbound = d != null && d.inbound();
             Meters m = meters.computeIfAbsent(new Key(cluster, code, ex.flags(), grpc, grpcStatus == null ? "" : grpcStatus,
                     inbound, d == null || d.peerPrincipal() == null ? "" : d.peerPrincipal(),
-                    inbound ? hostOnly(ex.authority()) : ""), this::create);
+                    inbound ? inboundService(ex.authority()) : ""), this::create);
             if (m.requests != null) {
                 m.requests.increment();
                 m.duration.record(ms);
@@ -92,7 +94,7 @@ final class RequestLog {
 
     private Meters create(Key k) {
         // Inbound, the service is the one the caller addressed (its authority); outbound, the cluster's host.
-        String host = k.inbound() ? (k.authority().contains(".") ? k.authority() : "unknown") : serviceHost(k.cluster());
+        String host = k.inbound() ? k.authority() : serviceHost(k.cluster());
         String[] parts = host.split("\\.");
         java.util.LinkedHashMap<String, String> labels = new java.util.LinkedHashMap<>();
         labels.put("reporter", k.inbound() ? "destination" : "source");
@@ -149,6 +151,26 @@ final class RequestLog {
         int start = i + marker.length();
         int end = spiffe.indexOf('/', start);
         return end < 0 ? spiffe.substring(start) : spiffe.substring(start, end);
+    }
+
+    /**
+     * The service an inbound request addressed, from its authority. The Host header is the caller's to choose,
+     * so the distinct values that become metric labels are capped: past the cap, and for names that are not
+     * service names, the label is "unknown" (a caller cannot grow the registry without bound).
+     */
+    private String inboundService(String authority) {
+        String host = hostOnly(authority);
+        if (!host.contains(".")) {
+            return "unknown";
+        }
+        if (inboundServices.contains(host)) {
+            return host;
+        }
+        if (inboundServices.size() >= MAX_INBOUND_SERVICES) {
+            return "unknown";
+        }
+        inboundServices.add(host);
+        return host;
     }
 
     private static String hostOnly(String authority) {
