@@ -105,7 +105,9 @@ class OtlpReportingTest {
                         && m.getLongSumData().getPoints().stream().anyMatch(p -> "web.demo.svc.cluster.local".equals(
                                 p.getAttributes().get(AttributeKey.stringKey("destination_service")))
                                 && "200".equals(p.getAttributes().get(AttributeKey.stringKey("response_code"))))));
-                assertTrue(metrics.stream().anyMatch(m -> m.getName().equals("istio.request.duration") && m.getUnit().equals("ms")));
+                // The duration histogram may arrive in a later export than the counter: wait for it as well.
+                await().atMost(Duration.ofSeconds(5)).until(() -> metrics.stream()
+                        .anyMatch(m -> m.getName().equals("istio.request.duration") && m.getUnit().equals("ms")));
             } finally {
                 gw.close();
                 sdk.close();
