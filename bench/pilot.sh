@@ -9,7 +9,8 @@
 #   - convergence: a VirtualService change -> every client has ACKed its new routes, p50/p99 over ROUNDS (5);
 #   - an endpoint-only change (one service's endpoints) -> every client has ACKed its new EDS, p50/p99;
 #   - the CPU that pilot and the fleet used over those rounds (they share the machine's cores).
-# One change of each kind before the rounds is a warm-up: printed, not counted.
+# WARMUP changes of each kind (default 3) before the rounds are a warm-up: printed, not counted (with only one,
+# a third of pilot's CPU in the measured rounds was still the JIT compiling the push path).
 # The anchor is istiod's published sizing (Istio 1.20): 1 vCPU and 1.5 GB for 1000 services and 2000 sidecars.
 # Results go to bench/results/pilot.md; the last line printed and written is
 #   pilot clients=<N> services=<M> convergence_p99_ms=<n> eds_p99_ms=<n> heap_mb=<n>
@@ -21,6 +22,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CLIENTS=${1:-2000}
 SERVICES=${2:-1000}
 ROUNDS=${3:-5}
+WARMUP=${WARMUP:-3}
+PILOT_JVM=${PILOT_JVM:--XX:+UseSerialGC -Xmx1g}
 RESULTS="$ROOT/bench/results/pilot.md"
 APP="$ROOT/pilot/target/quarkus-app"
 WORK=$(mktemp -d)
@@ -67,7 +70,7 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "starting pilot (xDS 127.0.0.1:$XDS_PORT) ..."
 env MESH_MODE=local MESH_PILOT_CONFIG_DIR="$CONFIG" MESH_PILOT_XDS_PORT="$XDS_PORT" MESH_PILOT_XDS_HOST=127.0.0.1 \
   MESH_PILOT_MONITORING_PORT="$HTTP_PORT" QUARKUS_HTTP_HOST=127.0.0.1 \
-  "$JAVA" -XX:+UseSerialGC -Xmx1g ${PILOT_JAVA_OPTS:-} -jar "$APP/quarkus-run.jar" > "$WORK/pilot.log" 2>&1 &
+  "$JAVA" $PILOT_JVM ${PILOT_JAVA_OPTS:-} -jar "$APP/quarkus-run.jar" > "$WORK/pilot.log" 2>&1 &
 PILOT_PID=$!
 for _ in $(seq 1 600); do
   [[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/q/health/ready" || true)" == 200 ]] && break
@@ -79,7 +82,7 @@ HEAP_IDLE=$(heap_mb)
 echo "pilot ready: $SERVICES_SEEN services, heap after GC ${HEAP_IDLE} MB"
 
 mkfifo "$WORK/go"
-"$JAVA" -Xmx2g -cp "$CP" "$FLEET" "$XDS_PORT" "$CLIENTS" "$CONFIG" "$ROUNDS" < "$WORK/go" > "$WORK/fleet.out" \
+"$JAVA" -Xmx2g -cp "$CP" "$FLEET" "$XDS_PORT" "$CLIENTS" "$CONFIG" "$ROUNDS" "$WARMUP" < "$WORK/go" > "$WORK/fleet.out" \
   2> "$WORK/fleet.err" &
 FLEET_PID=$!
 exec 3> "$WORK/go"
@@ -126,7 +129,7 @@ cat > "$RESULTS" <<MD
 Run: $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores, $("$JAVA" -version 2>&1 | head -n 1).
 Load average before / after: $LOAD_BEFORE / $LOAD_AFTER (the machine is shared; other builds may run).
 
-- pilot: packaged JVM app, local mode, \`-XX:+UseSerialGC -Xmx1g\`, debounce 100 ms / 10 s.
+- pilot: packaged JVM app, local mode, \`$PILOT_JVM ${PILOT_JAVA_OPTS:-}\`, debounce 100 ms / 10 s.
 - Mesh: $SERVICES ServiceEntries (pilot counted $SERVICES_SEEN), 5 endpoints each, one VirtualService.
 - Fleet: $CLIENTS sidecar-like ADS streams (SotW) in a separate JVM, over a few shared HTTP/2 connections
   (bench/pilot/PilotFleet.java). Each subscribes to CDS and LDS (wildcard), then EDS for every cluster and RDS
@@ -155,10 +158,10 @@ assignments. A VirtualService change sends every sidecar its whole route table "
 The fleet runs on the same 2 cores as pilot: it receives every byte, decodes version, nonce and type, and the
 resources of CDS and LDS only (skipping RDS/EDS payloads in place); its CPU is reported above.
 
-Per change, as the fleet printed it (the first two are the unmeasured warm-up):
+Per change, as the fleet printed it (the first $((2 * WARMUP)) are the unmeasured warm-up):
 
 \`\`\`
-$(grep -E 'change:|warm-up' "$WORK/fleet.out")
+$(grep -E 'change:|warm-up|measured' "$WORK/fleet.out")
 \`\`\`
 
 Ratios to the anchor: heap $(awk -v h="$HEAP_CONNECTED" 'BEGIN { printf "%.2f", h / 1536 }') of istiod's 1.5 GB.

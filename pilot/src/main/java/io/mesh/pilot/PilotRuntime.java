@@ -88,7 +88,10 @@ public final class PilotRuntime implements AutoCloseable {
             rejections.rejected(raw, reason);
         });
         this.pushPool = Executors.newFixedThreadPool(settings.pushConcurrency(), daemon("pilot-push"));
-        this.requestPool = Executors.newCachedThreadPool(daemon("pilot-xds"));
+        // Request handling never blocks (ACK bookkeeping, and generation when a shape is new), so a pool the size of
+        // the machine serves thousands of streams; a thread per busy stream only added context switches.
+        this.requestPool = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
+                daemon("pilot-xds"));
         this.watcher = new PushWatcher(pushPool, metrics, Clock.systemUTC(), generator);
         this.debouncer = new PushDebouncer(scheduler, settings.debounceQuiet(), settings.debounceMax(), this::push);
         this.credentials = settings.credentialsDir() == null ? io.mesh.pilot.model.CredentialSource.NONE

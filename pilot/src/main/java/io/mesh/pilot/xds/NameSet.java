@@ -26,6 +26,19 @@ final class NameSet {
         return INTERNED.intern(new NameSet(Set.copyOf(names)));
     }
 
+    /** True when {@code asked} lists exactly these names (in any order, without repeats). */
+    boolean sameAs(java.util.List<String> asked) {
+        if (asked.size() != names.size()) {
+            return false;
+        }
+        for (String name : asked) {
+            if (!names.contains(name)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     Set<String> names() {
         return names;
     }

@@ -194,20 +194,24 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
     public Watch createWatch(boolean ads, XdsRequest request, Set<String> knownResourceNames,
             java.util.function.Consumer<Response> responseConsumer, boolean hasClusterChanged,
             boolean allowDefaultEmptyEdsUpdate) {
-        Watch watch = new Watch(ads, allowDefaultEmptyEdsUpdate, request, responseConsumer);
         XdsConnection c = connection();
         if (c == null) {
-            return watch;
+            return new Watch(ads, allowDefaultEmptyEdsUpdate, request, responseConsumer);
         }
+        // The watch lives until the next push, and an ACK repeats every name it asks for (a sidecar's thousand
+        // clusters, freshly parsed strings): kept in the watch, 2000 such lists outlived each young collection and
+        // filled the old generation every round. The names live on in the connection's interned NameSet, so the
+        // watch keeps the request without them, and the parsed list dies young.
+        List<String> asked = request.getResourceNamesList();
+        Watch watch = new Watch(ads, allowDefaultEmptyEdsUpdate, asked.isEmpty() ? request
+                : XdsRequest.create(request.v3Request().toBuilder().clearResourceNames().build()), responseConsumer);
         String type = request.getTypeUrl();
         synchronized (c) {
             XdsConnection.TypeState ts = c.type(type);
-            // An ACK repeats the names it asked for (a sidecar's thousand clusters): compare before hashing.
-            List<String> asked = request.getResourceNamesList();
-            if (!asked.equals(ts.askedNames)) {
+            // Compare before hashing and interning: the names usually repeat the last request's.
+            if (!ts.names.sameAs(asked)) {
                 ts.names = NameSet.of(asked);
             }
-            ts.askedNames = asked; // the list the current watch's request holds anyway: nothing extra is kept
             ts.watch = watch;
             ts.baseline = request.hasErrorDetail() ? ts.lastSent : request.getVersionInfo();
             watch.setStop(() -> {

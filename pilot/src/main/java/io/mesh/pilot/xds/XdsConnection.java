@@ -46,8 +46,6 @@ public final class XdsConnection {
         DeltaWatch deltaWatch;
         String baseline;
         NameSet names = NameSet.ALL;
-        /** The names exactly as the last SotW request listed them (what {@link #names} was made from). */
-        java.util.List<String> askedNames = java.util.List.of();
         String lastSent;
         String lastNonce;
         String lastAcked;
