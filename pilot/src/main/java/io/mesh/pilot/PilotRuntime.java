@@ -146,6 +146,7 @@ public final class PilotRuntime implements AutoCloseable {
     /** One debounced push: a new immutable snapshot (or just new endpoints), then every connection is queued. */
     void push(PushRequest request) {
         try {
+            long started = System.nanoTime();
             MeshSnapshot previous = current;
             MeshSnapshot next = request.full()
                     ? SnapshotBuilder.build(versions.incrementAndGet(), store.accepted(), kubernetes.view(),
@@ -167,7 +168,10 @@ public final class PilotRuntime implements AutoCloseable {
             }
             current = next;
             watcher.push(next, request);
-            LOG.debugf("push %s (%s) to %s connections", (Object) next.version(), request.reasons(), watcher.connectionCount());
+            LOG.debugf("push %s (%s) to %s connections, %.0f ms after the first change, snapshot built in %.1f ms",
+                    next.version(), request.reasons(), watcher.connectionCount(),
+                    java.time.Duration.between(request.start(), java.time.Instant.now()).toNanos() / 1e6,
+                    (System.nanoTime() - started) / 1e6);
         } catch (RuntimeException e) {
             LOG.errorf(e, "building snapshot failed; the previous one stays in force");
         }

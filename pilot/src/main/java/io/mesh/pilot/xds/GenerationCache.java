@@ -32,6 +32,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>Thread-safety: a concurrent map per snapshot; entries of older snapshots are dropped when a newer one is used.
  */
 final class GenerationCache {
+    private static final org.jboss.logging.Logger LOG = org.jboss.logging.Logger.getLogger(GenerationCache.class);
     /** Resources with the response version and each resource's own version (for delta and incremental EDS). */
     record Generated(List<? extends Message> resources, String version, Map<String, String> versions,
             NameSet names) {
@@ -122,7 +123,9 @@ final class GenerationCache {
     }
 
     private Generated generate(String type, ProxyInfo proxy, MeshSnapshot snapshot, NameSet names) {
+        long start = System.nanoTime();
         List<? extends Message> generated = generator.generate(type, proxy, snapshot, names.names());
+        long generatedAt = System.nanoTime();
         Map<String, Versioned> known = previous.computeIfAbsent(type, t -> new ConcurrentHashMap<>());
         List<Message> resources = new ArrayList<>(generated.size());
         Map<String, String> versions = new HashMap<>();
@@ -137,8 +140,14 @@ final class GenerationCache {
             resources.add(kept);
             versions.put(name, v);
         }
-        return new Generated(List.copyOf(resources), responseVersion(resources, versions, names), Map.copyOf(versions),
-                names);
+        Generated g = new Generated(List.copyOf(resources), responseVersion(resources, versions, names),
+                Map.copyOf(versions), names);
+        if (LOG.isDebugEnabled()) {
+            LOG.debugf("generated %d %s for %s in %.1f ms (+%.1f ms hashing) for snapshot %d", resources.size(),
+                    XdsMetrics.shortType(type), proxy.type(), (generatedAt - start) / 1e6,
+                    (System.nanoTime() - generatedAt) / 1e6, snapshot.version());
+        }
+        return g;
     }
 
     /** One resource's version: a hash of its content. */
