@@ -27,7 +27,10 @@ public interface CitadelConfig {
     @WithDefault("${quarkus.http.host:0.0.0.0}")
     String grpcHost();
 
-    /** Threads that run CreateCertificate calls. */
+    /**
+     * Threads for CreateCertificate calls that block, i.e. wait for a TokenReview (Kubernetes mode, token callers).
+     * All other calls run on the gRPC transport's event loops.
+     */
     @WithDefault("8")
     int grpcThreads();
 

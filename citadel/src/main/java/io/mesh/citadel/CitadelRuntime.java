@@ -34,6 +34,7 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ExecutorService;
 import org.jboss.logging.Logger;
 
 /**
@@ -118,10 +119,11 @@ public class CitadelRuntime {
                         "citadel." + ns + ".svc", "citadel." + ns + ".svc." + trustDomain, "istiod." + ns + ".svc",
                         "citadel", "localhost"),
                 List.of("127.0.0.1", "::1"));
+        ExecutorService blockingPool = CaGrpcServer.blockingPool(config.grpcThreads());
         CertificateService service = new CertificateService(issuer,
-                new CallerAuthenticator(validators, trustDomain), new CaMetrics(registry, issuer));
+                new CallerAuthenticator(validators, trustDomain), new CaMetrics(registry, issuer), blockingPool);
         server = new CaGrpcServer(config.grpcHost(), config.grpcPort(), service, serving,
-                new BundleTrustManager(issuer::trustBundle), config.grpcThreads()).start();
+                new BundleTrustManager(issuer::trustBundle), blockingPool).start();
         LOG.infof("citadel CA: %s, root %s, expires %s, signatures by %s", caSource,
                 material.root().getSubjectX500Principal(), material.root().getNotAfter().toInstant(),
                 io.mesh.citadel.ca.Signatures.PROVIDER.getName());

@@ -26,19 +26,37 @@ public final class CallerAuthenticator {
 
     public SpiffeId authenticate(Optional<String> bearerToken, Optional<X509Certificate> peerCertificate)
             throws CaException {
+        return authenticate(bearerToken, peerCertificate, true).orElseThrow();
+    }
+
+    /**
+     * Like {@link #authenticate}, but stops short of a {@link TokenValidator#blocking() blocking} validator: empty
+     * means the token reached one (no earlier validator accepted it), so the caller must finish on a thread that may
+     * block, with {@link #authenticate}. A client certificate, a missing token and in-memory tokens are decided here.
+     */
+    public Optional<SpiffeId> authenticateWithoutBlocking(Optional<String> bearerToken,
+            Optional<X509Certificate> peerCertificate) throws CaException {
+        return authenticate(bearerToken, peerCertificate, false);
+    }
+
+    private Optional<SpiffeId> authenticate(Optional<String> bearerToken, Optional<X509Certificate> peerCertificate,
+            boolean mayBlock) throws CaException {
         if (peerCertificate.isPresent()) {
             Optional<SpiffeId> fromCert = spiffeId(peerCertificate.get());
             if (fromCert.isPresent()) {
-                return fromCert.get();
+                return fromCert;
             }
         }
         if (bearerToken.isEmpty() || bearerToken.get().isBlank()) {
             throw CaException.unauthenticated("no credentials: send 'authorization: Bearer <token>' or a client certificate");
         }
         for (TokenValidator validator : validators) {
+            if (validator.blocking() && !mayBlock) {
+                return Optional.empty();
+            }
             Optional<SpiffeId> identity = validator.validate(bearerToken.get());
             if (identity.isPresent()) {
-                return identity.get();
+                return identity;
             }
         }
         throw CaException.unauthenticated("the bearer token was not accepted");

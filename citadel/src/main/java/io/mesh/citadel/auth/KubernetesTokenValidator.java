@@ -31,6 +31,12 @@ public final class KubernetesTokenValidator implements TokenValidator {
         this.trustDomain = trustDomain;
     }
 
+    /** A TokenReview is an HTTP call to the API server. */
+    @Override
+    public boolean blocking() {
+        return true;
+    }
+
     @Override
     public Optional<SpiffeId> validate(String token) throws CaException {
         TokenReview review = new TokenReviewBuilder().withNewSpec().withToken(token).withAudiences(audiences)

@@ -15,4 +15,12 @@ public interface TokenValidator {
      * @throws CaException UNAVAILABLE when the validator cannot decide (its backend is down)
      */
     Optional<SpiffeId> validate(String token) throws CaException;
+
+    /**
+     * Whether {@link #validate} may wait on something slow (a network call). Calls that need such a validator run
+     * on a worker thread; all others run on the transport's event loop, so this must not be true lightly.
+     */
+    default boolean blocking() {
+        return false;
+    }
 }

@@ -29,7 +29,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * certificate and the handshake verifies it against our roots; a first-time caller presents none and sends a
  * token. A certificate from any other root fails the handshake.
  *
- * <p>Calls run on a fixed pool, not the event loop, since a TokenReview is a blocking HTTP call; the pool is
+ * <p>Calls run on the event loop that read them ({@code directExecutor}): {@link CertificateService} moves only a
+ * call that needs a TokenReview, a blocking HTTP call, to the fixed pool of {@link #blockingPool}, which is
  * bounded so that a burst queues instead of spawning threads.
  */
 public final class CaGrpcServer {
@@ -37,21 +38,30 @@ public final class CaGrpcServer {
     private final Server server;
     private final ExecutorService executor;
 
+    /**
+     * @param blockingPool the service's pool for calls that block (see {@link #blockingPool}); shut down by
+     *     {@link #stop}
+     */
     public CaGrpcServer(String host, int port, CertificateService service, ServingCertificate serving,
-            BundleTrustManager trust, int threads) throws IOException {
+            BundleTrustManager trust, ExecutorService blockingPool) throws IOException {
         SslContext ssl = GrpcSslContexts.configure(
                 SslContextBuilder.forServer(new RotatingKeyManager(serving::current)), SslProvider.JDK)
                 .trustManager(trust).clientAuth(ClientAuth.OPTIONAL).build();
+        this.executor = blockingPool;
+        this.server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port)).sslContext(ssl)
+                .directExecutor()
+                .addService(ServerInterceptors.intercept(IstioCertificateServiceGrpc.bindService(service), new TransportCredentials()))
+                .build();
+    }
+
+    /** A fixed pool of {@code threads} daemon threads with an unbounded queue, for calls that block. */
+    public static ExecutorService blockingPool(int threads) {
         AtomicInteger count = new AtomicInteger();
-        this.executor = new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+        return new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
             Thread t = new Thread(r, "citadel-ca-" + count.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
-        this.server = NettyServerBuilder.forAddress(new InetSocketAddress(host, port)).sslContext(ssl)
-                .executor(executor)
-                .addService(ServerInterceptors.intercept(IstioCertificateServiceGrpc.bindService(service), new TransportCredentials()))
-                .build();
     }
 
     public CaGrpcServer start() throws IOException {

@@ -12,6 +12,10 @@ import io.mesh.citadel.ca.SpiffeId;
 import io.mesh.proto.ca.IstioCertificateRequest;
 import io.mesh.proto.ca.IstioCertificateResponse;
 import io.mesh.proto.ca.IstioCertificateServiceGrpc;
+import java.security.cert.X509Certificate;
+import java.util.Optional;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import org.jboss.logging.Logger;
 
 /**
@@ -19,6 +23,12 @@ import org.jboss.logging.Logger;
  * CSR, authenticate the caller, match the requested identity to the proven one, issue, and return the chain leaf
  * → intermediates → root. A refusal at any step returns its status and no certificate, and its log line names
  * the reason but never a token, key or CSR.
+ *
+ * <p>Threads: a call arrives on the transport's event loop and, when nothing in it can block, is served there to
+ * the end (the CSR check and the signature are CPU work of a hundred-odd microseconds, cheaper than two thread
+ * hand-offs). Only a call whose token must go to a blocking validator, a Kubernetes TokenReview, moves to
+ * {@code blockingExecutor} for the rest of its steps, so a slow API server never stalls the event loop and the
+ * other calls and connections it serves.
  *
  * <p>It implements the generated {@code AsyncService} interface, not the {@code BindableService} base class, so
  * that Quarkus' gRPC extension does not discover it and start a second, plaintext gRPC server.
@@ -30,54 +40,96 @@ public final class CertificateService implements IstioCertificateServiceGrpc.Asy
     private final CertificateIssuer issuer;
     private final CallerAuthenticator authenticator;
     private final CaMetrics metrics;
+    private final Executor blockingExecutor;
 
-    public CertificateService(CertificateIssuer issuer, CallerAuthenticator authenticator, CaMetrics metrics) {
+    public CertificateService(CertificateIssuer issuer, CallerAuthenticator authenticator, CaMetrics metrics,
+            Executor blockingExecutor) {
         this.issuer = issuer;
         this.authenticator = authenticator;
         this.metrics = metrics;
+        this.blockingExecutor = blockingExecutor;
     }
 
     @Override
     public void createCertificate(IstioCertificateRequest request, StreamObserver<IstioCertificateResponse> response) {
         metrics.csrs.increment();
         try {
-            IstioCertificateResponse issued = create(request);
-            metrics.issued.increment();
-            response.onNext(issued);
-            response.onCompleted();
+            CheckedRequest csr = check(request);
+            Optional<String> token = TransportCredentials.BEARER_TOKEN.get();
+            Optional<X509Certificate> peer = TransportCredentials.PEER_CERTIFICATE.get();
+            Optional<SpiffeId> caller = counted(() -> authenticator.authenticateWithoutBlocking(token, peer));
+            if (caller.isPresent()) {
+                reply(response, issue(request, csr, caller.get()));
+                return;
+            }
+            blockingExecutor.execute(() -> {
+                try {
+                    reply(response, issue(request, csr, counted(() -> Optional.of(authenticator.authenticate(token, peer))).get()));
+                } catch (CaException e) {
+                    refuse(response, e);
+                } catch (RuntimeException e) {
+                    fail(response, e);
+                }
+            });
         } catch (CaException e) {
-            LOG.debugf("CreateCertificate refused (%s): %s", e.reason(), e.getMessage());
-            response.onError(status(e).withDescription(e.getMessage()).asRuntimeException());
+            refuse(response, e);
+        } catch (RejectedExecutionException e) {
+            response.onError(Status.UNAVAILABLE.withDescription("citadel is shutting down").asRuntimeException());
         } catch (RuntimeException e) {
-            LOG.errorf("CreateCertificate failed: %s", e.getClass().getName());
-            response.onError(Status.INTERNAL.withDescription("internal error").asRuntimeException());
+            fail(response, e);
         }
     }
 
-    IstioCertificateResponse create(IstioCertificateRequest request) throws CaException {
+    private void reply(StreamObserver<IstioCertificateResponse> response, IstioCertificateResponse issued) {
+        metrics.issued.increment();
+        response.onNext(issued);
+        response.onCompleted();
+    }
+
+    private static void refuse(StreamObserver<IstioCertificateResponse> response, CaException e) {
+        LOG.debugf("CreateCertificate refused (%s): %s", e.reason(), e.getMessage());
+        response.onError(status(e).withDescription(e.getMessage()).asRuntimeException());
+    }
+
+    private static void fail(StreamObserver<IstioCertificateResponse> response, RuntimeException e) {
+        LOG.errorf("CreateCertificate failed: %s", e.getClass().getName());
+        response.onError(Status.INTERNAL.withDescription("internal error").asRuntimeException());
+    }
+
+    /** Steps 1 and 2: the request, then the CSR. */
+    private CheckedRequest check(IstioCertificateRequest request) throws CaException {
         // 1. Check the request: a TTL, if given, must be positive (it is clamped later, not refused).
         if (request.getValidityDuration() < 0) {
             throw CaException.invalid("validity_duration must not be negative");
         }
         // 2. Check the CSR: it parses, its signature verifies, its key is strong enough.
-        CheckedRequest csr;
         try {
-            csr = CertificateRequests.check(request.getCsr());
+            return CertificateRequests.check(request.getCsr());
         } catch (CaException e) {
             metrics.csrParsingErrors.increment();
             throw e;
         }
-        // 3. Authenticate: a verified client certificate (renewal) or a bearer token.
-        SpiffeId caller;
+    }
+
+    private interface Authentication {
+        Optional<SpiffeId> run() throws CaException;
+    }
+
+    /** Step 3: authenticate with a verified client certificate (renewal) or a bearer token; failures are counted. */
+    private Optional<SpiffeId> counted(Authentication authentication) throws CaException {
         try {
-            caller = authenticator.authenticate(TransportCredentials.BEARER_TOKEN.get(),
-                    TransportCredentials.PEER_CERTIFICATE.get());
+            return authentication.run();
         } catch (CaException e) {
             if (e.reason() == CaException.Reason.UNAUTHENTICATED) {
                 metrics.authenticationFailures.increment();
             }
             throw e;
         }
+    }
+
+    /** Steps 4 to 6, once the caller is proven. */
+    private IstioCertificateResponse issue(IstioCertificateRequest request, CheckedRequest csr, SpiffeId caller)
+            throws CaException {
         // 4. The CSR asks for exactly the proven identity, or for nothing and the CA fills it in.
         boolean asksForCaller = csr.requestedNames().size() == 1 && csr.requestedNames().get(0).equals(caller.toString());
         if (!csr.requestedNames().isEmpty() && !asksForCaller) {
