@@ -2,6 +2,7 @@ package io.mesh.citadel.ca;
 
 import io.mesh.citadel.ca.CertificateTemplates.Signer;
 import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.PublicKey;
 import java.security.cert.CertificateException;
@@ -35,15 +36,16 @@ public final class CertificateIssuer {
      * may parse its dates on every call).
      */
     private record State(IssuerMaterial material, List<X509Certificate> trustBundle, Signer signer,
-            List<String> issuerPems, Instant validFrom, Instant expiry) {
+            List<String> issuerPems, List<byte[]> issuerPemsAscii, Instant validFrom, Instant expiry) {
         State(IssuerMaterial material, List<X509Certificate> trustBundle) throws GeneralSecurityException {
             this(material, trustBundle, Signer.of(material), material.chain().stream().map(Pem::encode).toList(),
+                    material.chain().stream().map(c -> Pem.encode(c).getBytes(StandardCharsets.US_ASCII)).toList(),
                     material.chain().stream().map(c -> c.getNotBefore().toInstant()).max(Instant::compareTo).orElseThrow(),
                     material.expiry());
         }
 
         State withTrustBundle(List<X509Certificate> bundle) {
-            return new State(material, bundle, signer, issuerPems, validFrom, expiry);
+            return new State(material, bundle, signer, issuerPems, issuerPemsAscii, validFrom, expiry);
         }
 
         boolean validAt(Instant now) {
@@ -55,7 +57,8 @@ public final class CertificateIssuer {
      * A leaf (DER) and what a peer needs to verify it: intermediates → root. The gRPC path only needs the PEM, so
      * the leaf is decoded into an {@link X509Certificate} only when someone asks for it.
      */
-    public record IssuedChain(byte[] leafDer, List<X509Certificate> issuers, List<String> issuerPems) {
+    public record IssuedChain(byte[] leafDer, List<X509Certificate> issuers, List<String> issuerPems,
+            List<byte[]> issuerPemsAscii) {
 
         public X509Certificate leaf() {
             try {
@@ -79,6 +82,17 @@ public final class CertificateIssuer {
             List<String> out = new ArrayList<>(issuerPems.size() + 1);
             out.add(Pem.encode(leafDer));
             out.addAll(issuerPems);
+            return out;
+        }
+
+        /**
+         * {@link #pem()} as ASCII bytes (the issuers' prepared once per issuer), for the gRPC answer: the bytes go on
+         * the wire as they are, with no String to encode. The arrays are shared: callers must not change them.
+         */
+        public List<byte[]> pemAscii() {
+            List<byte[]> out = new ArrayList<>(issuerPemsAscii.size() + 1);
+            out.add(Pem.encodeAscii(leafDer));
+            out.addAll(issuerPemsAscii);
             return out;
         }
     }
@@ -116,7 +130,7 @@ public final class CertificateIssuer {
         try {
             byte[] leaf = CertificateTemplates.leaf(current.signer(), key, identity, dnsNames, ipAddresses,
                     now.minus(CertificateTemplates.BACKDATE), notAfter, serials.next());
-            return new IssuedChain(leaf, current.material().chain(), current.issuerPems());
+            return new IssuedChain(leaf, current.material().chain(), current.issuerPems(), current.issuerPemsAscii());
         } catch (GeneralSecurityException e) {
             throw new CaException(CaException.Reason.UNAVAILABLE, "signing failed", e);
         }

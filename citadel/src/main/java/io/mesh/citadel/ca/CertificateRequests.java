@@ -5,10 +5,12 @@ import java.security.GeneralSecurityException;
 import java.security.PublicKey;
 import java.security.interfaces.RSAPublicKey;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.DERNull;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.sec.SECObjectIdentifiers;
 import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
@@ -50,13 +52,16 @@ public final class CertificateRequests {
     }
 
     public static CheckedRequest check(String pem) throws CaException {
-        PKCS10CertificationRequest csr = parse(pem);
+        byte[] der = decode(pem);
+        PKCS10CertificationRequest csr = parse(der);
         SubjectPublicKeyInfo keyInfo = csr.getSubjectPublicKeyInfo();
         String algorithm = checkKeyStrength(keyInfo);
+        // The signed bytes and the key exactly as received, when the CSR is plain DER (else BouncyCastle re-encodes).
+        SignedParts signed = SignedParts.of(der);
         PublicKey key;
         try {
             // Read by the provider that verifies with it, so the key is decoded once (see Signatures).
-            key = Signatures.publicKey(keyInfo, algorithm);
+            key = signed == null ? Signatures.publicKey(keyInfo, algorithm) : Signatures.publicKey(signed.keyInfo(), algorithm);
         } catch (GeneralSecurityException | RuntimeException e) {
             throw CaException.invalid("malformed CSR: unreadable public key");
         }
@@ -64,19 +69,71 @@ public final class CertificateRequests {
             throw CaException.invalid("weak key: RSA " + rsa.getModulus().bitLength() + " bits, at least "
                     + MIN_RSA_BITS + " required");
         }
+        boolean valid;
         try {
-            boolean valid = csr.isSignatureValid(new JcaContentVerifierProviderBuilder()
-                    .setProvider(Signatures.PROVIDER).build(key));
-            if (!valid) {
-                throw CaException.invalid("bad CSR signature: it does not verify with the CSR's public key");
-            }
-        } catch (PKCSException | org.bouncycastle.operator.OperatorCreationException | RuntimeException e) {
+            String signatureAlgorithm = signed == null ? null : plainSignatureAlgorithm(csr.getSignatureAlgorithm());
+            valid = signatureAlgorithm != null
+                    ? Signatures.verify(signatureAlgorithm, key, der, signed.infoStart(), signed.infoLength(), csr.getSignature())
+                    : csr.isSignatureValid(new JcaContentVerifierProviderBuilder().setProvider(Signatures.PROVIDER).build(key));
+        } catch (GeneralSecurityException | PKCSException | org.bouncycastle.operator.OperatorCreationException
+                | RuntimeException e) {
             throw CaException.invalid("bad CSR signature: it cannot be verified");
+        }
+        if (!valid) {
+            throw CaException.invalid("bad CSR signature: it does not verify with the CSR's public key");
         }
         return new CheckedRequest(key, requestedNames(csr));
     }
 
-    private static PKCS10CertificationRequest parse(String pem) throws CaException {
+    /**
+     * Where the signed part (CertificationRequestInfo) and the subject's key lie in a CSR's DER: the signature is
+     * checked over the bytes the requester signed, as they arrived, and the key read from its own bytes, so neither
+     * is encoded again. Null if the outer structure is not plain definite-length DER.
+     */
+    private record SignedParts(int infoStart, int infoLength, byte[] keyInfo) {
+        static SignedParts of(byte[] der) {
+            try {
+                int infoStart = Der.contentStart(der, 0, der.length);
+                int infoEnd = Der.end(der, infoStart, der.length);
+                int versionStart = Der.contentStart(der, infoStart, infoEnd);
+                int subjectStart = Der.end(der, versionStart, infoEnd);
+                int keyStart = Der.end(der, subjectStart, infoEnd);
+                int keyEnd = Der.end(der, keyStart, infoEnd);
+                if (der[0] != Der.SEQUENCE || der[infoStart] != Der.SEQUENCE || der[keyStart] != Der.SEQUENCE) {
+                    return null;
+                }
+                return new SignedParts(infoStart, infoEnd - infoStart, Arrays.copyOfRange(der, keyStart, keyEnd));
+            } catch (IllegalArgumentException e) {
+                return null;
+            }
+        }
+    }
+
+    /**
+     * The JCA name of the usual CSR signature algorithms (ECDSA and PKCS#1 RSA with SHA-2), verified directly;
+     * null for anything else, which BouncyCastle's verifier handles as before.
+     */
+    private static String plainSignatureAlgorithm(AlgorithmIdentifier algorithm) {
+        String name = PLAIN_SIGNATURES.get(algorithm.getAlgorithm());
+        if (name == null) {
+            return null;
+        }
+        var parameters = algorithm.getParameters();
+        boolean ecdsa = name.endsWith("ECDSA");
+        // ECDSA has no parameters; RSA's are NULL (or, from some encoders, absent).
+        boolean plain = ecdsa ? parameters == null : parameters == null || DERNull.INSTANCE.equals(parameters);
+        return plain ? name : null;
+    }
+
+    private static final Map<ASN1ObjectIdentifier, String> PLAIN_SIGNATURES = Map.of(
+            X9ObjectIdentifiers.ecdsa_with_SHA256, "SHA256withECDSA",
+            X9ObjectIdentifiers.ecdsa_with_SHA384, "SHA384withECDSA",
+            X9ObjectIdentifiers.ecdsa_with_SHA512, "SHA512withECDSA",
+            PKCSObjectIdentifiers.sha256WithRSAEncryption, "SHA256withRSA",
+            PKCSObjectIdentifiers.sha384WithRSAEncryption, "SHA384withRSA",
+            PKCSObjectIdentifiers.sha512WithRSAEncryption, "SHA512withRSA");
+
+    private static byte[] decode(String pem) throws CaException {
         if (pem == null || pem.isBlank()) {
             throw CaException.invalid("malformed CSR: the csr field is empty");
         }
@@ -97,7 +154,15 @@ public final class CertificateRequests {
             throw CaException.invalid("malformed CSR: no PEM CERTIFICATE REQUEST block");
         }
         try {
-            return new PKCS10CertificationRequest(Base64.getMimeDecoder().decode(body));
+            return Base64.getMimeDecoder().decode(body);
+        } catch (IllegalArgumentException e) {
+            throw CaException.invalid("malformed CSR: not valid PEM/DER");
+        }
+    }
+
+    private static PKCS10CertificationRequest parse(byte[] der) throws CaException {
+        try {
+            return new PKCS10CertificationRequest(der);
         } catch (IOException | RuntimeException e) {
             throw CaException.invalid("malformed CSR: not valid PEM/DER");
         }

@@ -41,6 +41,19 @@ public final class Pem {
         return "-----BEGIN CERTIFICATE-----\n" + MIME.encodeToString(certificateDer) + "\n-----END CERTIFICATE-----\n";
     }
 
+    private static final byte[] BEGIN = "-----BEGIN CERTIFICATE-----\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] END = "\n-----END CERTIFICATE-----\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    /** {@link #encode(byte[])} as its ASCII bytes, for answers that go on the wire as bytes anyway. */
+    public static byte[] encodeAscii(byte[] certificateDer) {
+        byte[] body = MIME.encode(certificateDer);
+        byte[] out = new byte[BEGIN.length + body.length + END.length];
+        System.arraycopy(BEGIN, 0, out, 0, BEGIN.length);
+        System.arraycopy(body, 0, out, BEGIN.length, body.length);
+        System.arraycopy(END, 0, out, BEGIN.length + body.length, END.length);
+        return out;
+    }
+
     public static String encode(List<X509Certificate> certificates) {
         StringBuilder out = new StringBuilder();
         certificates.forEach(c -> out.append(encode(c)));

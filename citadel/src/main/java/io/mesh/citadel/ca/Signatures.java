@@ -5,9 +5,12 @@ import java.security.KeyFactory;
 import java.security.PrivateKey;
 import java.security.Provider;
 import java.security.PublicKey;
+import java.security.Signature;
 import java.security.interfaces.ECKey;
 import java.security.spec.PKCS8EncodedKeySpec;
 import java.security.spec.X509EncodedKeySpec;
+import java.util.HashMap;
+import java.util.Map;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.conscrypt.Conscrypt;
 
@@ -44,6 +47,33 @@ public final class Signatures {
             return KeyFactory.getInstance(algorithm, PROVIDER).generatePublic(new X509EncodedKeySpec(info.getEncoded()));
         } catch (java.io.IOException e) {
             throw new GeneralSecurityException("unencodable public key", e);
+        }
+    }
+
+    /** A key's SubjectPublicKeyInfo DER, read by the provider that verifies with it. */
+    public static PublicKey publicKey(byte[] subjectPublicKeyInfo, String algorithm) throws GeneralSecurityException {
+        return KeyFactory.getInstance(algorithm, PROVIDER).generatePublic(new X509EncodedKeySpec(subjectPublicKeyInfo));
+    }
+
+    /** One Signature per algorithm per thread, re-initialised for each key: looking one up costs more than the hash. */
+    private static final ThreadLocal<Map<String, Signature>> VERIFIERS = ThreadLocal.withInitial(HashMap::new);
+
+    /** Whether {@code signature} is {@code key}'s signature of {@code data[offset, offset + length)}. */
+    public static boolean verify(String algorithm, PublicKey key, byte[] data, int offset, int length, byte[] signature)
+            throws GeneralSecurityException {
+        Map<String, Signature> verifiers = VERIFIERS.get();
+        Signature verifier = verifiers.get(algorithm);
+        if (verifier == null) {
+            verifier = Signature.getInstance(algorithm, PROVIDER);
+            verifiers.put(algorithm, verifier);
+        }
+        try {
+            verifier.initVerify(key);
+            verifier.update(data, offset, length);
+            return verifier.verify(signature);
+        } catch (GeneralSecurityException | RuntimeException e) {
+            verifiers.remove(algorithm);
+            throw e;
         }
     }
 

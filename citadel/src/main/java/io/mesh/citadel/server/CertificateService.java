@@ -1,5 +1,6 @@
 package io.mesh.citadel.server;
 
+import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import io.mesh.citadel.auth.CallerAuthenticator;
@@ -139,7 +140,12 @@ public final class CertificateService implements IstioCertificateServiceGrpc.Asy
         // 5. Issue, with the TTL clamped to the policy.
         IssuedChain chain = issuer.issue(csr.publicKey(), caller, request.getValidityDuration());
         // 6. Answer with the chain, leaf first and the root last.
-        return IstioCertificateResponse.newBuilder().addAllCertChain(chain.pem()).build();
+        // (As ASCII bytes: the same strings, without encoding each to UTF-8 on every answer.)
+        IstioCertificateResponse.Builder answer = IstioCertificateResponse.newBuilder();
+        for (byte[] pem : chain.pemAscii()) {
+            answer.addCertChainBytes(UnsafeByteOperations.unsafeWrap(pem));
+        }
+        return answer.build();
     }
 
     static Status status(CaException e) {

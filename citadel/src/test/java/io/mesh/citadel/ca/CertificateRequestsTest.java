@@ -65,6 +65,51 @@ class CertificateRequestsTest {
     }
 
     @Test
+    void aChangedByteInTheSignedPartIsRefusedForItsSignature() throws Exception {
+        String csr = TestKeys.csr(TestKeys.ec("secp256r1"), Optional.of(WEB));
+        byte[] der = der(csr);
+        // The subject O=test: "test" becomes "tesT", still well-formed, no longer what was signed.
+        int at = new String(der, java.nio.charset.StandardCharsets.ISO_8859_1).indexOf("test");
+        der[at + 3] = 'T';
+
+        assertStartsWith(refused(pem(der)).getMessage(), "bad CSR signature");
+    }
+
+    @Test
+    void rsaCsrsSignedWithSha256AreVerified() throws Exception {
+        KeyPair keys = TestKeys.rsa(2048);
+
+        assertEquals(List.of(WEB), CertificateRequests.check(TestKeys.csr(keys, keys, List.of(WEB))).requestedNames());
+        assertStartsWith(refused(TestKeys.csr(keys, TestKeys.rsa(2048), List.of(WEB))).getMessage(), "bad CSR signature");
+    }
+
+    @Test
+    void lessUsualSignatureAlgorithmsAreStillVerified() throws Exception {
+        // SHA-1 ECDSA is not among the directly verified algorithms; BouncyCastle's verifier decides, as before.
+        KeyPair keys = TestKeys.ec("secp256r1");
+
+        assertEquals(keys.getPublic(), CertificateRequests.check(sha1Csr(keys, keys)).publicKey());
+        assertStartsWith(refused(sha1Csr(keys, TestKeys.ec("secp256r1"))).getMessage(), "bad CSR signature");
+    }
+
+    private static String sha1Csr(KeyPair keys, KeyPair signer) throws Exception {
+        var request = new org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder(
+                new org.bouncycastle.asn1.x500.X500Name("O=test"), keys.getPublic())
+                .build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA1withECDSA")
+                        .setProvider(BouncyCastle.PROVIDER).build(signer.getPrivate()));
+        return pem(request.getEncoded());
+    }
+
+    private static byte[] der(String pem) {
+        return java.util.Base64.getMimeDecoder().decode(pem.replaceAll("-----[A-Z ]+-----", ""));
+    }
+
+    private static String pem(byte[] der) {
+        return "-----BEGIN CERTIFICATE REQUEST-----\n" + java.util.Base64.getMimeEncoder().encodeToString(der)
+                + "\n-----END CERTIFICATE REQUEST-----\n";
+    }
+
+    @Test
     void rsaKeysShorterThan2048BitsAreRefusedAsWeak() throws Exception {
         KeyPair weak = TestKeys.rsa(1024);
 
