@@ -117,12 +117,44 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
         // its inbound listeners and clusters come from its own endpoints.
         Set<String> selves = request.full() ? Set.of() : addresses(request.endpointHosts(), before, s);
         XdsConnection.QueuedPush fullPush = new XdsConnection.QueuedPush(s, true, request.start());
+        if (request.full()) {
+            prefetch(s);
+        }
         for (XdsConnection c : connections.values()) {
             XdsConnection.QueuedPush mine = selves.contains(c.proxy.ip()) ? fullPush : push;
             XdsConnection.QueuedPush older = c.queued.getAndUpdate(q -> mine.merge(q));
             if (older == null) {
                 pushExecutor.execute(() -> drain(c));
             }
+        }
+    }
+
+    /**
+     * Starts generating every type one connection watches, each on its own push thread, ahead of the drains: a
+     * drain answers types in order (clusters first), so otherwise the first connection of a shape generates them
+     * one after another while the other push threads wait for its results. Most of a fleet shares a few shapes.
+     */
+    private void prefetch(MeshSnapshot s) {
+        for (XdsConnection c : connections.values()) {
+            for (String type : PUSH_ORDER) {
+                NameSet names;
+                synchronized (c) {
+                    XdsConnection.TypeState ts = c.types.get(type);
+                    if (ts == null || (ts.watch == null && ts.deltaWatch == null && ts.lastSent == null)) {
+                        continue;
+                    }
+                    names = ts.names;
+                }
+                pushExecutor.execute(() -> {
+                    try {
+                        cache.get(type, c.proxy, s, names);
+                    } catch (RuntimeException e) {
+                        // The drain that needs it generates again and handles the failure as it always does.
+                        LOG.debugf(e, "prefetching %s failed", XdsMetrics.shortType(type));
+                    }
+                });
+            }
+            return;
         }
     }
 
