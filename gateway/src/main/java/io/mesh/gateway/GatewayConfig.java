@@ -97,6 +97,14 @@ public interface GatewayConfig {
         @WithDefault("0")
         int eventLoops();
 
+        /**
+         * The Netty-level forwarding path for plain HTTP/1.1 requests on plaintext listeners (see the README's
+         * "Fast path"): requests whose route and cluster need only what it implements skip Vert.x's HttpServer and
+         * HttpClient; everything else takes the Vert.x path as before. false = every request takes the Vert.x path.
+         */
+        @WithDefault("true")
+        boolean fastPath();
+
         /** How long shutdown waits for in-flight requests after it stops accepting. */
         @WithDefault("5s")
         Duration drainTimeout();

@@ -85,6 +85,23 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
         return null;
     }
 
+    /** The fast path's variant of {@link #headDone(HttpConnection, boolean)}: a plain HTTP/1.1 head is complete. */
+    static void headDone(Channel channel) {
+        ConnectionGuard g = channel.attr(KEY).get();
+        if (g != null) {
+            g.disarm();
+            g.betweenRequests = false;
+        }
+    }
+
+    /** The fast path's variant of {@link #idle(HttpConnection)}. */
+    static void idle(Channel channel) {
+        ConnectionGuard g = channel.attr(KEY).get();
+        if (g != null && !g.untimed) {
+            g.betweenRequests = true;
+        }
+    }
+
     /** A request head is complete. {@code untimedFromNowOn}: HTTP/2, or an upgrade (nothing to time after it). */
     static void headDone(HttpConnection conn, boolean untimedFromNowOn) {
         ConnectionGuard g = of(conn);

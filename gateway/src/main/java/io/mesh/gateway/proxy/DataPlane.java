@@ -4,6 +4,9 @@ import io.mesh.gateway.GatewayConfig;
 import io.mesh.gateway.model.GatewaySnapshot;
 import io.mesh.gateway.model.ListenerSpec;
 import io.mesh.gateway.route.HeaderMutation;
+import io.mesh.gateway.route.Route;
+import io.mesh.gateway.route.VirtualHost;
+import io.mesh.gateway.route.WeightedCluster;
 import io.mesh.gateway.route.RouteTable;
 import io.mesh.gateway.tls.SniKeyCertOptions;
 import io.mesh.gateway.upstream.ClusterSpec;
@@ -19,6 +22,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -41,6 +45,10 @@ public final class DataPlane {
     private final AtomicReference<ActiveConfig> active = new AtomicReference<>(new ActiveConfig(GatewaySnapshot.EMPTY, Map.of()));
     private final Map<String, ListenerServer> listeners = new ConcurrentHashMap<>();
     private final Map<HttpConnection, long[]> connections = new ConcurrentHashMap<>();
+    /** Connections the fast path has served (drain closes them once idle); see {@link FastPathHandler}. */
+    private final Set<FastPathHandler> fastConnections = ConcurrentHashMap.newKeySet();
+    /** The fast path's upstream connection pools, one per event loop. */
+    private final Map<io.netty.channel.EventLoop, FastUpstreamPool> fastPools = new ConcurrentHashMap<>();
     private final AtomicInteger openConnections = new AtomicInteger();
     private volatile boolean ready;
     private volatile boolean draining;
@@ -279,18 +287,25 @@ public final class DataPlane {
     }
 
     void applyRequestMutations(ProxyExchange ex, MultiMap h) {
-        apply(ex.target == null ? null : ex.target.requestHeaders(), h);
-        apply(ex.route.requestHeaders(), h);
-        apply(ex.virtualHost.requestHeaders(), h);
-        RouteTable t = ex.routeTable();
-        apply(t == null ? null : t.requestHeaders(), h);
+        applyRequestMutations(ex.target, ex.route, ex.virtualHost, ex.routeTable(), h);
     }
 
     void applyResponseMutations(ProxyExchange ex, MultiMap h) {
-        apply(ex.target == null ? null : ex.target.responseHeaders(), h);
-        apply(ex.route.responseHeaders(), h);
-        apply(ex.virtualHost.responseHeaders(), h);
-        RouteTable t = ex.routeTable();
+        applyResponseMutations(ex.target, ex.route, ex.virtualHost, ex.routeTable(), h);
+    }
+
+    /** Envoy's order: the weighted cluster's, the route's, the virtual host's, then the route table's. */
+    static void applyRequestMutations(WeightedCluster target, Route route, VirtualHost vh, RouteTable t, MultiMap h) {
+        apply(target == null ? null : target.requestHeaders(), h);
+        apply(route.requestHeaders(), h);
+        apply(vh.requestHeaders(), h);
+        apply(t == null ? null : t.requestHeaders(), h);
+    }
+
+    static void applyResponseMutations(WeightedCluster target, Route route, VirtualHost vh, RouteTable t, MultiMap h) {
+        apply(target == null ? null : target.responseHeaders(), h);
+        apply(route.responseHeaders(), h);
+        apply(vh.responseHeaders(), h);
         apply(t == null ? null : t.responseHeaders(), h);
     }
 
@@ -312,7 +327,7 @@ public final class DataPlane {
         return config.telemetry().traceSampling();
     }
 
-    void record(ProxyExchange ex) {
+    void record(ExchangeRecord ex) {
         try {
             log.record(ex);
         } catch (RuntimeException e) {
@@ -376,7 +391,10 @@ public final class DataPlane {
                     e.getKey().close();
                 }
             }
-            if (connections.isEmpty() || overdue) {
+            for (FastPathHandler f : fastConnections) {
+                f.closeIfIdle(overdue);
+            }
+            if ((connections.isEmpty() && fastConnections.isEmpty()) || overdue) {
                 vertx.cancelTimer(id);
                 List<Future<?>> closes = new ArrayList<>();
                 listeners.values().forEach(l -> closes.add(l.close()));
@@ -385,10 +403,32 @@ public final class DataPlane {
                     closes.add(sidecar.close());
                 }
                 active.get().upstreams().values().forEach(Upstream::close);
+                fastPools.values().forEach(FastUpstreamPool::close);
                 Future.join(closes).onComplete(x -> done.complete());
             }
         });
         return done.future();
+    }
+
+    /** Whether listeners install the fast path: on (the setting) and nothing that only the Vert.x path reports (OTLP spans). */
+    boolean fastPathEnabled() {
+        return config.listeners().fastPath() && otlp == null;
+    }
+
+    FastUpstreamPool fastPool(io.netty.channel.EventLoop loop) {
+        FastUpstreamPool p = fastPools.get(loop);
+        if (p == null) {
+            p = fastPools.computeIfAbsent(loop, FastUpstreamPool::new);
+        }
+        return p;
+    }
+
+    void trackFast(FastPathHandler h) {
+        fastConnections.add(h);
+    }
+
+    void untrackFast(FastPathHandler h) {
+        fastConnections.remove(h);
     }
 
     void requestStarted(HttpConnection c) {

@@ -10,6 +10,7 @@ import io.vertx.core.impl.VertxInternal;
 import io.vertx.core.net.SocketAddress;
 import io.vertx.core.net.impl.SslChannelProvider;
 import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 
 /**
  * Vert.x's HTTP server with a hook at accept, where the public API has none (Vert.x hands an HTTP/1.x connection
@@ -21,11 +22,19 @@ final class GuardedHttpServer extends HttpServerImpl {
 
     private final DataPlane plane;
     private final long headerTimeoutMs;
+    /** Runs on each accepted channel after Vert.x set it up (the fast path's installer), or null. */
+    private final Consumer<Channel> afterSetup;
 
     GuardedHttpServer(Vertx vertx, HttpServerOptions options, DataPlane plane, long headerTimeoutMs) {
+        this(vertx, options, plane, headerTimeoutMs, null);
+    }
+
+    GuardedHttpServer(Vertx vertx, HttpServerOptions options, DataPlane plane, long headerTimeoutMs,
+            Consumer<Channel> afterSetup) {
         super((VertxInternal) vertx, options);
         this.plane = plane;
         this.headerTimeoutMs = headerTimeoutMs;
+        this.afterSetup = afterSetup;
     }
 
     @Override
@@ -40,6 +49,9 @@ final class GuardedHttpServer extends HttpServerImpl {
             channel.closeFuture().addListener(f -> plane.releaseConnection());
             ConnectionGuard.install(channel, headerTimeoutMs);
             vertxSetup.accept(channel, ssl);
+            if (afterSetup != null && channel.isOpen()) {
+                afterSetup.accept(channel);
+            }
         };
     }
 }

@@ -31,7 +31,7 @@ final class ListenerServer {
 
     private static final Set<String> TLS_VERSIONS = Set.of("TLSv1.2", "TLSv1.3");
 
-    private final DataPlane plane;
+    final DataPlane plane;
     private final GatewayConfig.Limits limits;
     private final ProxyInterceptor[] interceptors;
     final int bindPort;
@@ -56,7 +56,10 @@ final class ListenerServer {
         return plane.vertx().deployVerticle(() -> new AbstractVerticle() {
             @Override
             public void start(Promise<Void> started) {
-                HttpServer server = new GuardedHttpServer(vertx, options(), plane, limits.requestHeaderTimeout().toMillis());
+                // The fast path serves plain HTTP/1.1 on plaintext listeners; TLS listeners stay on the Vert.x path.
+                boolean fast = tls == null && !spec.tls() && plane.fastPathEnabled();
+                HttpServer server = new GuardedHttpServer(vertx, options(), plane, limits.requestHeaderTimeout().toMillis(),
+                        fast ? ch -> FastPathHandler.install(ch, ListenerServer.this) : null);
                 server.connectionHandler(ListenerServer.this::onConnection);
                 server.requestHandler(ListenerServer.this::onRequest);
                 server.listen().onSuccess(s -> {

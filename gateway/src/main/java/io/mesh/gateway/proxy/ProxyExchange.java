@@ -18,7 +18,7 @@ import io.vertx.core.http.HttpVersion;
  * sizes and timings for metrics and the access log. Owned by the request's event loop; never shared.
  * {@link #complete} runs exactly once, when the downstream response ends or the connection closes.
  */
-public final class ProxyExchange implements io.mesh.gateway.rbac.RbacRequest {
+public final class ProxyExchange implements io.mesh.gateway.rbac.RbacRequest, ExchangeRecord {
 
     final DataPlane plane;
     final ActiveConfig config;
@@ -226,6 +226,89 @@ public final class ProxyExchange implements io.mesh.gateway.rbac.RbacRequest {
 
     public int status() {
         return response.getStatusCode();
+    }
+
+    // ExchangeRecord, read by RequestLog.
+
+    @Override
+    public long startNanos() {
+        return startNanos;
+    }
+
+    @Override
+    public String clusterName() {
+        return target == null ? null : target.cluster();
+    }
+
+    @Override
+    public String requestHeader(String name) {
+        return request.getHeader(name);
+    }
+
+    @Override
+    public String grpcStatus() {
+        return grpcStatus;
+    }
+
+    @Override
+    public long bytesReceived() {
+        return request.bytesRead();
+    }
+
+    @Override
+    public long bytesSent() {
+        return response.bytesWritten();
+    }
+
+    @Override
+    public Downstream downstream() {
+        return downstream;
+    }
+
+    @Override
+    public String method() {
+        return request.method().name();
+    }
+
+    @Override
+    public String uri() {
+        return request.uri();
+    }
+
+    @Override
+    public String protocol() {
+        return request.version().alpnName().toUpperCase();
+    }
+
+    @Override
+    public long upstreamHeadersNanos() {
+        return upstreamHeadersNanos;
+    }
+
+    @Override
+    public String upstreamHost() {
+        return upstreamHost;
+    }
+
+    @Override
+    public String routeName() {
+        return route == null ? null : route.name();
+    }
+
+    @Override
+    public String traceparent() {
+        return traceparent;
+    }
+
+    @Override
+    public int attempts() {
+        return attempts;
+    }
+
+    @Override
+    public String remoteAddress() {
+        var remote = request.remoteAddress();
+        return remote == null ? null : remote.toString();
     }
 
     @Override

@@ -57,19 +57,19 @@ final class RequestLog {
         this.accessLog = accessLog;
     }
 
-    void record(ProxyExchange ex) {
+    void record(ExchangeRecord ex) {
         long now = System.nanoTime();
-        double ms = (now - ex.startNanos) / 1e6;
+        double ms = (now - ex.startNanos()) / 1e6;
         int code = ex.status();
-        String cluster = ex.target == null ? "unknown" : ex.target.cluster();
-        String ct = ex.request.getHeader("content-type");
+        String cluster = ex.clusterName() == null ? "unknown" : ex.clusterName();
+        String ct = ex.requestHeader("content-type");
         boolean grpc = ct != null && ct.startsWith("application/grpc");
         // Never touch response.trailers() here: on HTTP/2 that would make Vert.x send trailers after the end.
-        String grpcStatus = grpc ? ex.grpcStatus : null;
-        long received = ex.request.bytesRead();
-        long sent = ex.response.bytesWritten();
+        String grpcStatus = grpc ? ex.grpcStatus() : null;
+        long received = ex.bytesReceived();
+        long sent = ex.bytesSent();
         if (registry != null || otlp != null) {
-            Downstream d = ex.downstream;
+            Downstream d = ex.downstream();
             boolean inbound = d != null && d.inbound();
             Meters m = meters.computeIfAbsent(new Key(cluster, code, ex.flags(), grpc, grpcStatus == null ? "" : grpcStatus,
                     inbound, d == null || d.peerPrincipal() == null ? "" : d.peerPrincipal(),
@@ -84,8 +84,8 @@ final class RequestLog {
                 otlp.record(m.otlp, ms, received, sent);
             }
         }
-        if (ex.span != null) {
-            otlp.end(ex, ex.span, code, flagString(ex.flags()), cluster);
+        if (ex instanceof ProxyExchange p && p.span != null) {
+            otlp.end(p, p.span, code, flagString(ex.flags()), cluster);
         }
         if (accessLog) {
             ACCESS.info(json(ex, code, ms, received, sent, cluster));
@@ -200,32 +200,32 @@ final class RequestLog {
         return sb.toString();
     }
 
-    private static String json(ProxyExchange ex, int code, double ms, long received, long sent, String cluster) {
+    private static String json(ExchangeRecord ex, int code, double ms, long received, long sent, String cluster) {
         StringBuilder sb = new StringBuilder(384).append('{');
         field(sb, "start_time", Instant.now().minusNanos((long) (ms * 1e6)).toString());
-        field(sb, "method", ex.request.method().name());
-        field(sb, "path", ex.request.uri());
-        field(sb, "protocol", ex.request.version().alpnName().toUpperCase());
+        field(sb, "method", ex.method());
+        field(sb, "path", ex.uri());
+        field(sb, "protocol", ex.protocol());
         sb.append("\"response_code\":").append(code).append(',');
         field(sb, "response_flags", flagString(ex.flags()));
         sb.append("\"bytes_received\":").append(received).append(',');
         sb.append("\"bytes_sent\":").append(sent).append(',');
         sb.append("\"duration\":").append((long) ms).append(',');
-        sb.append("\"upstream_service_time\":").append(ex.upstreamHeadersNanos == 0 ? -1
-                : (ex.upstreamHeadersNanos - ex.startNanos) / 1_000_000).append(',');
+        sb.append("\"upstream_service_time\":").append(ex.upstreamHeadersNanos() == 0 ? -1
+                : (ex.upstreamHeadersNanos() - ex.startNanos()) / 1_000_000).append(',');
         field(sb, "authority", ex.authority());
-        field(sb, "upstream_host", ex.upstreamHost);
+        field(sb, "upstream_host", ex.upstreamHost());
         field(sb, "upstream_cluster", cluster);
-        field(sb, "route_name", ex.route == null ? null : ex.route.name());
-        field(sb, "x_forwarded_for", ex.request.getHeader("x-forwarded-for"));
-        field(sb, "user_agent", ex.request.getHeader("user-agent"));
-        field(sb, "request_id", ex.request.getHeader("x-request-id"));
-        field(sb, "traceparent", ex.traceparent);
-        sb.append("\"attempts\":").append(ex.attempts).append(',');
-        var remote = ex.downstream != null ? ex.downstream.source() : ex.request.remoteAddress();
-        field(sb, "downstream_remote_address", remote == null ? null : remote.toString());
-        if (ex.downstream != null && ex.downstream.originalDst() != null) {
-            field(sb, "downstream_local_address", ex.downstream.originalDst().toString());
+        field(sb, "route_name", ex.routeName());
+        field(sb, "x_forwarded_for", ex.requestHeader("x-forwarded-for"));
+        field(sb, "user_agent", ex.requestHeader("user-agent"));
+        field(sb, "request_id", ex.requestHeader("x-request-id"));
+        field(sb, "traceparent", ex.traceparent());
+        sb.append("\"attempts\":").append(ex.attempts()).append(',');
+        Downstream d = ex.downstream();
+        field(sb, "downstream_remote_address", d != null ? (d.source() == null ? null : d.source().toString()) : ex.remoteAddress());
+        if (d != null && d.originalDst() != null) {
+            field(sb, "downstream_local_address", d.originalDst().toString());
         }
         sb.setLength(sb.length() - 1);
         return sb.append('}').toString();

@@ -65,18 +65,7 @@ final class UpstreamForwarder implements ProxyInterceptor {
     private static void forwardingHeaders(ProxyExchange ex, MultiMap h) {
         // A sidecar's requests arrive over a loopback hop: the client is the captured connection's source.
         SocketAddress remote = ex.downstream != null ? ex.downstream.source() : ex.request.remoteAddress();
-        String client = remote == null ? null : remote.hostAddress();
-        if (client != null) {
-            String xff = h.get("x-forwarded-for");
-            h.set("x-forwarded-for", xff == null ? client : xff + ", " + client);
-        }
-        h.set("x-forwarded-proto", ex.request.isSSL() ? "https" : "http");
-        if (!h.contains("x-request-id")) {
-            // Not UUID.randomUUID(): SecureRandom on every request is slow and contended.
-            ThreadLocalRandom r = ThreadLocalRandom.current();
-            h.set("x-request-id", new UUID((r.nextLong() & ~0xf000L) | 0x4000L,
-                    (r.nextLong() & 0x3fffffffffffffffL) | 0x8000000000000000L).toString());
-        }
+        clientHeaders(h, remote == null ? null : remote.hostAddress(), ex.request.isSSL());
         String incoming = h.get("traceparent");
         OtlpReporter otlp = ex.plane.otlp();
         if (otlp != null) {
@@ -91,18 +80,38 @@ final class UpstreamForwarder implements ProxyInterceptor {
         h.set("traceparent", ex.traceparent);
     }
 
+    /** x-forwarded-for (appended), x-forwarded-proto and x-request-id (when absent): the same on both paths. */
+    static void clientHeaders(MultiMap h, String client, boolean ssl) {
+        if (client != null) {
+            String xff = h.get("x-forwarded-for");
+            h.set("x-forwarded-for", xff == null ? client : xff + ", " + client);
+        }
+        h.set("x-forwarded-proto", ssl ? "https" : "http");
+        if (!h.contains("x-request-id")) {
+            // Not UUID.randomUUID(): SecureRandom on every request is slow and contended.
+            ThreadLocalRandom r = ThreadLocalRandom.current();
+            h.set("x-request-id", new UUID((r.nextLong() & ~0xf000L) | 0x4000L,
+                    (r.nextLong() & 0x3fffffffffffffffL) | 0x8000000000000000L).toString());
+        }
+    }
+
     private static String rewrite(ProxyExchange ex, RouteAction.Forward fwd) {
-        String uri = ex.request.uri();
+        if (fwd.prefixRewrite() == null && fwd.regexRewrite() == null) {
+            return ex.request.uri();
+        }
+        return rewrite(ex.request.uri(), ex.path(), ex.request.query(), ex.route, fwd);
+    }
+
+    /** The upstream URI after the route's prefix or regex rewrite; {@code query} may be null. */
+    static String rewrite(String uri, String path, String query, io.mesh.gateway.route.Route route, RouteAction.Forward fwd) {
         if (fwd.prefixRewrite() == null && fwd.regexRewrite() == null) {
             return uri;
         }
-        String path = ex.path();
-        String query = ex.request.query();
         String rewritten = path;
         if (fwd.regexRewrite() != null) {
             rewritten = fwd.regexRewrite().matcher(path).replaceAll(fwd.regexSubstitution());
         } else {
-            var pm = ex.route.path();
+            var pm = route.path();
             int cut = switch (pm.kind()) {
                 case PREFIX, SEPARATED_PREFIX, EXACT -> Math.min(path.length(), pm.value().length());
                 case REGEX -> path.length();

@@ -22,9 +22,27 @@ public final class EndpointState {
     volatile long ejectedUntilNanos;
     volatile int ejections;
 
+    /** The endpoint as a resolved socket address when its host is an IP literal (no DNS lookup needed); else null. */
+    final java.net.InetSocketAddress literal;
+
     EndpointState(Endpoint endpoint) {
         this.endpoint = endpoint;
         this.address = io.vertx.core.net.SocketAddress.inetSocketAddress(endpoint.port(), endpoint.host());
+        byte[] ip = io.netty.util.NetUtil.createByteArrayFromIpAddressString(endpoint.host());
+        java.net.InetSocketAddress a = null;
+        if (ip != null) {
+            try {
+                a = new java.net.InetSocketAddress(java.net.InetAddress.getByAddress(ip), endpoint.port());
+            } catch (java.net.UnknownHostException impossible) {
+                a = null;
+            }
+        }
+        this.literal = a;
+    }
+
+    /** The address to connect to without a DNS lookup, or null when the host is a name. */
+    public java.net.InetSocketAddress literalAddress() {
+        return literal;
     }
 
     public io.vertx.core.net.SocketAddress address() {

@@ -44,6 +44,7 @@ public final class Upstream {
     private volatile EndpointState[] endpoints = new EndpointState[0];
     private final java.util.Map<String, EndpointState> originalDsts = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean closed;
+    private volatile boolean literalEndpoints = true;
 
     private record Ring(long[] hashes, EndpointState[] owners) {
     }
@@ -91,7 +92,17 @@ public final class Upstream {
         if (spec.lbPolicy() == LbPolicy.RING_HASH) {
             ring = buildRing(next, Math.max(spec.ringSize(), 64));
         }
+        boolean literal = true;
+        for (EndpointState s : next) {
+            literal &= s.literal != null;
+        }
+        literalEndpoints = literal;
         endpoints = next;
+    }
+
+    /** Whether every endpoint's host is an IP literal, so a connection needs no DNS lookup (the fast path's condition). */
+    public boolean literalEndpoints() {
+        return literalEndpoints;
     }
 
     /** Takes a request slot; false means the max-requests breaker is open (503 UO). */

@@ -1,0 +1,774 @@
+package io.mesh.gateway.proxy;
+
+import io.mesh.gateway.model.FilterChainSpec;
+import io.mesh.gateway.route.HashPolicy;
+import io.mesh.gateway.route.RequestView;
+import io.mesh.gateway.route.Route;
+import io.mesh.gateway.route.RouteAction;
+import io.mesh.gateway.route.RouteTable;
+import io.mesh.gateway.route.VirtualHost;
+import io.mesh.gateway.route.WeightedCluster;
+import io.mesh.gateway.upstream.EndpointState;
+import io.mesh.gateway.upstream.Hashing;
+import io.mesh.gateway.upstream.LbPolicy;
+import io.mesh.gateway.upstream.Upstream;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.vertx.core.MultiMap;
+import io.vertx.core.http.impl.headers.HeadersMultiMap;
+import io.vertx.core.net.HostAndPort;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One request on the fast path: routed from the same immutable {@link RouteTable} as the Vert.x path, forwarded
+ * over a pooled upstream connection of the channel's event loop ({@link FastUpstreamPool}), with the same headers,
+ * breaker and outlier accounting, flags, metrics and access log as {@link ProxyExchange} + {@link UpstreamCall}.
+ * Bodies pass through as Netty's own pooled buffers, never copied; backpressure pauses reading on the other side.
+ * {@link #take} decides whether the fast path can serve a request at all: anything it does not implement
+ * (retries, per-try timeouts, mirrors, faults, redirects, direct responses, TLS or HTTP/2 upstreams, upgrades,
+ * Expect, hostile or unusual heads, a draining proxy) is left to the Vert.x path, before anything happened.
+ * Event-loop confined.
+ */
+final class FastExchange implements RequestView, ExchangeRecord {
+
+    private static final String RESET_MESSAGE = "upstream connect error or disconnect/reset before headers. reset reason: ";
+
+    final FastPathHandler handler;
+    private final DataPlane plane;
+    private final HttpRequest request;
+    private final HttpHeaders requestHeaders;
+    private final String uri;
+    private final String authority;
+    private final ActiveConfig config;
+    private final RouteTable table;
+    private final long contentLength;
+    final boolean mayHaveBody;
+    final boolean head;
+    private final boolean closeAfter;
+    final long startNanos = System.nanoTime();
+    private String path;
+    private QueryStringDecoder query;
+
+    private VirtualHost virtualHost;
+    private Route route;
+    private RouteAction.Forward forward;
+    private WeightedCluster target;
+    private Upstream upstream;
+    EndpointState endpoint;
+
+    private int flags;
+    private int status = 200;
+    private long bytesIn;
+    private long bytesOut;
+    private String traceparent;
+    private int attempts;
+    private String upstreamHost;
+    private long upstreamHeadersNanos;
+
+    private boolean holdsRequestSlot;
+    private boolean endpointOpen;
+    private ScheduledFuture<?> timer;
+    /** The upstream connection while it is ours. */
+    private FastUpstreamConnection conn;
+    private boolean waitingForConnection;
+    private boolean acquiring;
+    /** Request body parts read before the upstream connection was ready. */
+    private ArrayDeque<HttpContent> pending;
+    private HttpRequest upstreamHead;
+    private boolean requestDone;
+    private boolean requestSent;
+    private boolean responseStarted;
+    private boolean responseDone;
+    private boolean upstreamKeepAlive;
+    private boolean pausedDownstream;
+    private boolean pausedUpstream;
+    private boolean completed;
+
+    private FastExchange(FastPathHandler handler, HttpRequest request, String authority, ActiveConfig config,
+            RouteTable table, long contentLength, boolean chunked) {
+        this.handler = handler;
+        this.plane = handler.plane;
+        this.request = request;
+        this.requestHeaders = request.headers();
+        this.uri = request.uri();
+        this.authority = authority;
+        this.config = config;
+        this.table = table;
+        this.contentLength = contentLength;
+        this.mayHaveBody = contentLength > 0 || chunked;
+        this.head = request.method() == HttpMethod.HEAD;
+        this.closeAfter = !HttpUtil.isKeepAlive(request);
+    }
+
+    /**
+     * The fast exchange for this head, routed, or null when the Vert.x path must take it (nothing has been
+     * consumed or changed then: LB state and breakers are only touched once the exchange is taken).
+     */
+    static FastExchange take(FastPathHandler h, HttpRequest req) {
+        DataPlane plane = h.plane;
+        if (!req.decoderResult().isSuccess() || req.protocolVersion() != HttpVersion.HTTP_1_1 || plane.draining()) {
+            return null;
+        }
+        String uri = req.uri();
+        HttpMethod method = req.method();
+        if (uri.isEmpty() || uri.charAt(0) != '/' || method == HttpMethod.CONNECT) {
+            return null;
+        }
+        HttpHeaders hs = req.headers();
+        if (!(hs instanceof MultiMap) || hs.size() > plane.config().limits().maxHeaders()
+                || hs.contains("upgrade") || hs.contains("expect")) {
+            return null;
+        }
+        String host = hs.get("host");
+        if (host == null || HostAndPort.parseAuthority(host, -1) == null) {
+            return null;
+        }
+        String ct = hs.get("content-type");
+        if (ct != null && ct.startsWith("application/grpc")) {
+            return null;
+        }
+        String cl = hs.get("content-length");
+        String te = hs.get("transfer-encoding");
+        long length = -1;
+        if (cl != null) {
+            if (te != null) {
+                return null;
+            }
+            try {
+                length = Long.parseLong(cl.trim());
+            } catch (NumberFormatException e) {
+                return null;
+            }
+            long max = plane.maxBodyBytes();
+            if (length < 0 || (max > 0 && length > max)) {
+                return null;
+            }
+        } else if (te != null && !te.equalsIgnoreCase("chunked")) {
+            return null;
+        }
+        var spec = h.listener.spec;
+        if (spec.tls() || spec.chains().isEmpty()) {
+            return null;
+        }
+        FilterChainSpec chain = spec.chains().get(0);
+        ActiveConfig config = plane.active();
+        RouteTable table = chain.inlineRoutes() != null ? chain.inlineRoutes() : config.routes(chain.routeConfigName());
+        if (table == null) {
+            return null;
+        }
+        FastExchange ex = new FastExchange(h, req, host, config, table, length, te != null);
+        return ex.route() ? ex : null;
+    }
+
+    /** Routing as {@link RouteInterceptor} + {@link UpstreamForwarder} do it; false = not for the fast path. */
+    private boolean route() {
+        VirtualHost vh = table.virtualHost(authority);
+        Route r = vh == null ? null : vh.match(this);
+        if (r == null || vh.requireTls() || r.fault() != null || !(r.action() instanceof RouteAction.Forward fwd)) {
+            return false;
+        }
+        if (fwd.retry().numRetries() > 0 || fwd.retry().perTryTimeoutMs() > 0 || !fwd.mirrors().isEmpty()) {
+            return false;
+        }
+        for (HashPolicy p : fwd.hashPolicies()) {
+            if (p.kind() == HashPolicy.Kind.COOKIE) {
+                return false;
+            }
+        }
+        Map<String, Upstream> ups = config.upstreams();
+        List<WeightedCluster> clusters = fwd.clusters();
+        for (int i = 0; i < clusters.size(); i++) {
+            Upstream u = ups.get(clusters.get(i).cluster());
+            if (u == null || u.spec().tls() != null || u.spec().lbPolicy() == LbPolicy.ORIGINAL_DST || u.http2(false)
+                    || !u.literalEndpoints()) {
+                return false;
+            }
+        }
+        virtualHost = vh;
+        route = r;
+        forward = fwd;
+        target = fwd.pick(fwd.totalWeight() <= 1 ? 0 : ThreadLocalRandom.current().nextInt(fwd.totalWeight()));
+        upstream = ups.get(target.cluster());
+        return true;
+    }
+
+    /** Starts the exchange; the head has been taken from the Vert.x path. */
+    void start(boolean headIsLast) {
+        ConnectionGuard.headDone(handler.channel);
+        requestDone = headIsLast;
+        if (!upstream.tryAcquireRequest()) {
+            sendLocal(503, ResponseFlag.UO, RESET_MESSAGE + "overflow\n");
+            return;
+        }
+        holdsRequestSlot = true;
+        HeadersMultiMap h = HeadersMultiMap.httpHeaders();
+        HopByHop.copy((MultiMap) requestHeaders, h, false);
+        InetSocketAddress remote = (InetSocketAddress) handler.channel.remoteAddress();
+        UpstreamForwarder.clientHeaders(h, remote == null ? null : remote.getAddress().getHostAddress(), false);
+        traceparent = Tracing.childOf(h.get("traceparent"), plane.traceSampling());
+        h.set("traceparent", traceparent);
+        DataPlane.applyRequestMutations(target, route, virtualHost, table, h);
+        String upstreamUri = UpstreamForwarder.rewrite(uri, path(), queryString(), route, forward);
+        h.set("host", forward.hostRewrite() != null ? forward.hostRewrite() : authority);
+        if (mayHaveBody && contentLength < 0) {
+            h.set("transfer-encoding", "chunked");
+        }
+        upstreamHead = new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), upstreamUri, h);
+        long t = forward.timeoutMs();
+        if (t > 0) {
+            timer = handler.channel.eventLoop().schedule(this::onRouteTimeout, t, TimeUnit.MILLISECONDS);
+        }
+        EndpointState ep = upstream.pick(hash(), null);
+        if (ep == null) {
+            fail(503, ResponseFlag.UH, "no healthy upstream\n");
+            return;
+        }
+        endpoint = ep;
+        endpointOpen = true;
+        upstream.onRequestStart(ep);
+        attempts = 1;
+        upstreamHost = ep.endpoint().address();
+        waitingForConnection = true;
+        acquiring = true;
+        plane.fastPool(handler.channel.eventLoop()).acquire(this, upstream, ep, handler.channel);
+        acquiring = false;
+        if (waitingForConnection && mayHaveBody && !completed) {
+            handler.pauseRead();
+            pausedDownstream = true;
+        }
+    }
+
+    private long hash() {
+        for (HashPolicy p : forward.hashPolicies()) {
+            String key = switch (p.kind()) {
+                case HEADER -> requestHeaders.get(p.name());
+                case SOURCE_IP -> {
+                    InetSocketAddress remote = (InetSocketAddress) handler.channel.remoteAddress();
+                    yield remote == null ? null : remote.getAddress().getHostAddress();
+                }
+                case COOKIE -> null;
+            };
+            if (key != null) {
+                return Hashing.hash(key);
+            }
+        }
+        return Long.MIN_VALUE;
+    }
+
+    // Downstream events (from FastPathHandler).
+
+    void requestContent(HttpContent c, boolean last) {
+        bytesIn += c.content().readableBytes();
+        if (last) {
+            requestDone = true;
+        }
+        if (completed || responseDone && conn == null) {
+            c.release();
+            if (last) {
+                maybeComplete();
+            }
+            return;
+        }
+        if (conn == null) {
+            if (pending == null) {
+                pending = new ArrayDeque<>(4);
+            }
+            pending.add(c);
+            return;
+        }
+        writeUp(c);
+        if (last) {
+            requestSent = true;
+        }
+        if (!conn.channel.isWritable() && !pausedDownstream) {
+            handler.pauseRead();
+            pausedDownstream = true;
+        }
+    }
+
+    void requestDiscarded() {
+        requestDone = true;
+        maybeComplete();
+    }
+
+    void flushUpstream() {
+        FastUpstreamConnection c = conn;
+        if (c != null) {
+            c.channel.flush();
+        }
+    }
+
+    void downstreamWritabilityChanged(boolean writable) {
+        if (writable && pausedUpstream && conn != null) {
+            pausedUpstream = false;
+            conn.channel.config().setAutoRead(true);
+        }
+    }
+
+    void downstreamClosed() {
+        if (completed) {
+            return;
+        }
+        if (!responseDone) {
+            addFlag(ResponseFlag.DC);
+        }
+        abandonUpstream();
+        complete(true);
+    }
+
+    // The upstream connection (from FastUpstreamPool / FastUpstreamConnection).
+
+    void onConnection(FastUpstreamConnection c) {
+        waitingForConnection = false;
+        if (completed) {
+            c.pool.release(c, true);
+            return;
+        }
+        conn = c;
+        c.exchange = this;
+        c.headRequest = head;
+        c.channel.write(upstreamHead, c.channel.voidPromise());
+        if (pending != null) {
+            HttpContent p;
+            while ((p = pending.poll()) != null) {
+                c.channel.write(p, c.channel.voidPromise());
+            }
+        }
+        if (requestDone) {
+            requestSent = true;
+        }
+        if (!acquiring || !handler.reading) {
+            c.channel.flush();   // else at the end of the downstream read (FastPathHandler.channelReadComplete)
+        }
+        if (pausedDownstream && c.channel.isWritable()) {
+            pausedDownstream = false;
+            handler.resumeRead();
+        }
+    }
+
+    void onConnectFailure() {
+        waitingForConnection = false;
+        if (completed) {
+            return;
+        }
+        endTry(0);
+        if (forward.retry().retriesFailure(true, false) && !mayHaveBody) {
+            addFlag(ResponseFlag.URX);
+        }
+        fail(503, ResponseFlag.UF, RESET_MESSAGE + "connection failure\n");
+    }
+
+    void onPoolOverflow() {
+        waitingForConnection = false;
+        endTry(0);
+        fail(503, ResponseFlag.UO, RESET_MESSAGE + "overflow\n");
+    }
+
+    void upstreamWritabilityChanged(boolean writable) {
+        if (writable && pausedDownstream) {
+            pausedDownstream = false;
+            handler.resumeRead();
+        }
+    }
+
+    void onResponseHead(HttpResponse r) {
+        int code = r.status().code();
+        if (code < 200 || completed || responseStarted) {
+            return;   // 1xx: interim, not passed on (as the Vert.x client does without a continue handler)
+        }
+        cancelTimer();
+        responseStarted = true;
+        upstreamHeadersNanos = System.nanoTime();
+        status = code;
+        upstreamKeepAlive = HttpUtil.isKeepAlive(r);
+        HeadersMultiMap out = HeadersMultiMap.httpHeaders();
+        HopByHop.copy((MultiMap) r.headers(), out, false);
+        DataPlane.applyResponseMutations(target, route, virtualHost, table, out);
+        if (!head && code != 204 && code != 304 && !out.contains("content-length")) {
+            out.set("transfer-encoding", "chunked");
+        }
+        if (closeAfter || plane.draining()) {
+            out.set("connection", "close");
+        }
+        writeDown(new DefaultHttpResponse(HttpVersion.HTTP_1_1, r.status(), out));
+    }
+
+    void onResponseContent(HttpContent c, boolean last) {
+        if (!responseStarted || completed) {
+            c.release();
+            return;
+        }
+        if (last && c.decoderResult().isFailure()) {
+            c.release();
+            onUpstreamClosed();
+            return;
+        }
+        bytesOut += c.content().readableBytes();
+        if (!last) {
+            writeDown(c);
+            if (!handler.channel.isWritable() && !pausedUpstream && conn != null) {
+                pausedUpstream = true;
+                conn.channel.config().setAutoRead(false);
+            }
+            return;
+        }
+        responseDone = true;
+        endTry(status);
+        boolean close = closeAfter || plane.draining();
+        if (close) {
+            handler.ctx.writeAndFlush(c).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            writeDown(c);
+        }
+        FastUpstreamConnection used = conn;
+        conn = null;
+        if (used != null) {
+            used.exchange = null;
+            if (pausedUpstream) {
+                pausedUpstream = false;
+                used.channel.config().setAutoRead(true);
+            }
+            used.pool.release(used, upstreamKeepAlive && requestSent);
+        }
+        if (close) {
+            requestDone = true;
+            complete(true);
+            return;
+        }
+        if (!requestDone) {
+            // The upstream answered before the whole request body arrived: the rest is read and dropped.
+            handler.discardRequestBody();
+            if (pausedDownstream) {
+                pausedDownstream = false;
+                handler.resumeRead();
+            }
+        }
+        maybeComplete();
+    }
+
+    /** The upstream connection closed or broke before the response ended. */
+    void onUpstreamClosed() {
+        FastUpstreamConnection c = conn;
+        conn = null;
+        if (c != null) {
+            c.exchange = null;
+            c.channel.close();
+        }
+        if (completed) {
+            return;
+        }
+        if (!responseStarted) {
+            endTry(0);
+            if (forward.retry().retriesFailure(false, false) && !mayHaveBody) {
+                addFlag(ResponseFlag.URX);
+            }
+            fail(503, ResponseFlag.UR, RESET_MESSAGE + "remote reset\n");
+            return;
+        }
+        // Headers already went downstream: the response cannot be finished, so the connection is reset.
+        addFlag(ResponseFlag.UR);
+        endTry(status);
+        handler.channel.close();
+        complete(true);
+    }
+
+    private void onRouteTimeout() {
+        timer = null;
+        if (completed || responseStarted) {
+            return;
+        }
+        abandonUpstream();
+        endTry(0);
+        fail(504, ResponseFlag.UT, "upstream request timeout\n");
+    }
+
+    /** Gives up the upstream side mid-request: the connection (if any) cannot be reused, a wait is cancelled. */
+    private void abandonUpstream() {
+        FastUpstreamConnection c = conn;
+        conn = null;
+        if (c != null) {
+            c.exchange = null;
+            c.channel.close();
+        }
+        if (waitingForConnection) {
+            waitingForConnection = false;
+            plane.fastPool(handler.channel.eventLoop()).cancelWait(this, upstream);
+        }
+        if (pending != null) {
+            HttpContent p;
+            while ((p = pending.poll()) != null) {
+                p.release();
+            }
+        }
+    }
+
+    private void fail(int code, ResponseFlag flag, String message) {
+        cancelTimer();
+        abandonUpstream();
+        sendLocal(code, flag, message);
+    }
+
+    /** A response made by the gateway itself, as {@link ProxyExchange#sendLocal}. */
+    private void sendLocal(int code, ResponseFlag flag, String body) {
+        if (flag != null) {
+            addFlag(flag);
+        }
+        if (completed) {
+            return;
+        }
+        if (responseStarted) {
+            handler.channel.close();
+            complete(true);
+            return;
+        }
+        status = code;
+        responseStarted = true;
+        responseDone = true;
+        HeadersMultiMap h = HeadersMultiMap.httpHeaders();
+        if (!body.isEmpty()) {
+            h.set("content-type", "text/plain");
+        }
+        DataPlane.applyResponseMutations(target, route, virtualHost, table, h);
+        boolean close = !requestDone || closeAfter || plane.draining();
+        if (close) {
+            // The body was never read; a keep-alive connection cannot be reused safely.
+            h.set("connection", "close");
+        }
+        ByteBuf content = body.isEmpty() ? Unpooled.EMPTY_BUFFER
+                : ByteBufUtil.writeUtf8(handler.channel.alloc(), body);
+        h.set("content-length", Integer.toString(content.readableBytes()));
+        bytesOut = content.readableBytes();
+        var resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(code), content, h,
+                HeadersMultiMap.httpHeaders());
+        var written = handler.ctx.writeAndFlush(resp);
+        if (close) {
+            written.addListener(ChannelFutureListener.CLOSE);
+            complete(true);
+        } else {
+            maybeComplete();
+        }
+    }
+
+    private void writeUp(Object msg) {
+        FastUpstreamConnection c = conn;
+        c.channel.write(msg, c.channel.voidPromise());
+        if (!handler.reading) {
+            c.channel.flush();
+        }
+    }
+
+    private void writeDown(Object msg) {
+        handler.ctx.write(msg, handler.ctx.voidPromise());
+        FastUpstreamConnection c = conn;
+        if (c != null && c.reading) {
+            c.flushAfterRead(handler);
+        } else {
+            handler.ctx.flush();
+        }
+    }
+
+    private void maybeComplete() {
+        if (requestDone && responseDone) {
+            complete(false);
+        }
+    }
+
+    private void complete(boolean closing) {
+        if (completed) {
+            return;
+        }
+        completed = true;
+        cancelTimer();
+        endTry(status);
+        if (holdsRequestSlot) {
+            holdsRequestSlot = false;
+            upstream.releaseRequest();
+        }
+        if (pending != null) {
+            HttpContent p;
+            while ((p = pending.poll()) != null) {
+                p.release();
+            }
+        }
+        plane.record(this);
+        handler.exchangeDone(this, closing);
+    }
+
+    private void endTry(int code) {
+        if (endpointOpen) {
+            endpointOpen = false;
+            upstream.onRequestEnd(endpoint, code);
+        }
+    }
+
+    private void cancelTimer() {
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+    }
+
+    private void addFlag(ResponseFlag f) {
+        flags |= 1 << f.ordinal();
+    }
+
+    private String queryString() {
+        int q = uri.indexOf('?');
+        return q < 0 ? null : uri.substring(q + 1);
+    }
+
+    // RequestView, read by route matching (the same answers as ProxyExchange's).
+
+    @Override
+    public String authority() {
+        return authority;
+    }
+
+    @Override
+    public String path() {
+        if (path == null) {
+            int q = uri.indexOf('?');
+            path = q < 0 ? uri : uri.substring(0, q);
+        }
+        return path;
+    }
+
+    @Override
+    public String header(String name) {
+        if (!name.isEmpty() && name.charAt(0) == ':') {
+            return switch (name) {
+                case ":method" -> request.method().name();
+                case ":authority" -> authority;
+                case ":path" -> uri;
+                case ":scheme" -> "http";
+                default -> null;
+            };
+        }
+        return requestHeaders.get(name);
+    }
+
+    @Override
+    public String queryParam(String name) {
+        if (query == null) {
+            query = new QueryStringDecoder(uri, StandardCharsets.UTF_8, true, 1024, false);
+        }
+        List<String> values = query.parameters().get(name);
+        return values == null || values.isEmpty() ? null : values.get(0);
+    }
+
+    // ExchangeRecord, read by RequestLog.
+
+    @Override
+    public long startNanos() {
+        return startNanos;
+    }
+
+    @Override
+    public int status() {
+        return status;
+    }
+
+    @Override
+    public String clusterName() {
+        return target == null ? null : target.cluster();
+    }
+
+    @Override
+    public String requestHeader(String name) {
+        return requestHeaders.get(name);
+    }
+
+    @Override
+    public String grpcStatus() {
+        return null;
+    }
+
+    @Override
+    public long bytesReceived() {
+        return bytesIn;
+    }
+
+    @Override
+    public long bytesSent() {
+        return bytesOut;
+    }
+
+    @Override
+    public Downstream downstream() {
+        return null;
+    }
+
+    @Override
+    public int flags() {
+        return flags;
+    }
+
+    @Override
+    public String method() {
+        return request.method().name();
+    }
+
+    @Override
+    public String uri() {
+        return uri;
+    }
+
+    @Override
+    public String protocol() {
+        return "HTTP/1.1";
+    }
+
+    @Override
+    public long upstreamHeadersNanos() {
+        return upstreamHeadersNanos;
+    }
+
+    @Override
+    public String upstreamHost() {
+        return upstreamHost;
+    }
+
+    @Override
+    public String routeName() {
+        return route == null ? null : route.name();
+    }
+
+    @Override
+    public String traceparent() {
+        return traceparent;
+    }
+
+    @Override
+    public int attempts() {
+        return attempts;
+    }
+
+    @Override
+    public String remoteAddress() {
+        InetSocketAddress remote = (InetSocketAddress) handler.channel.remoteAddress();
+        return remote == null ? null : remote.getAddress().getHostAddress() + ":" + remote.getPort();
+    }
+}

@@ -1,0 +1,285 @@
+package io.mesh.gateway.proxy;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayDeque;
+
+/**
+ * The fast path's per-connection switch, in a downstream HTTP/1.x channel's pipeline right after Vert.x's codec
+ * ({@code httpDecoder}, {@code httpEncoder}) and before Vert.x's own connection handler. Each decoded request head
+ * is either taken here ({@link FastExchange}: routed, forwarded over a pooled Netty upstream connection, answered
+ * through the same encoder) or passed on unchanged to Vert.x, with its body. The two paths never interleave on a
+ * connection: a head is taken only when Vert.x has no response outstanding on it (Vert.x's responses are counted
+ * as they pass {@link #write}), and while a fast exchange is in flight, later (pipelined) heads wait here, with
+ * reading paused, until it is done. After an upgrade request (WebSocket, h2c) everything goes to Vert.x.
+ * All state is touched on the channel's event loop only.
+ */
+final class FastPathHandler extends ChannelDuplexHandler {
+
+    private static final int NONE = 0;
+    private static final int TO_VERTX = 1;
+    private static final int TO_FAST = 2;
+    private static final int DISCARD = 3;
+
+    final ListenerServer listener;
+    final DataPlane plane;
+    ChannelHandlerContext ctx;
+    Channel channel;
+    /** Where the content of the request being read goes. */
+    private int inbound = NONE;
+    /** Requests handed to Vert.x whose final response has not been written yet. */
+    private int vertxOutstanding;
+    /** The fast exchange in flight (its request or its response not finished). */
+    private FastExchange current;
+    /** Decoded messages waiting for {@link #current} to finish (pipelining); reading is paused meanwhile. */
+    private ArrayDeque<Object> held;
+    /** After an upgrade request: the connection is Vert.x's for good. */
+    private boolean passthrough;
+    private boolean tracked;
+    private boolean readPausedByUs;
+    /** Between a read and its readComplete: writes to the upstream are flushed once, at the end of the read. */
+    boolean reading;
+
+    private FastPathHandler(ListenerServer listener) {
+        this.listener = listener;
+        this.plane = listener.plane;
+    }
+
+    /**
+     * Installs the fast path on a just-accepted channel, after Vert.x set it up. Vert.x adds its HTTP/1.x codec
+     * either at once or only when the first bytes show HTTP/1.x rather than an h2c preface; in the second case a
+     * locator at the end of the pipeline sees the first bytes right after that decision and puts the handler in
+     * place (or removes itself for HTTP/2).
+     */
+    static void install(Channel channel, ListenerServer listener) {
+        ChannelPipeline p = channel.pipeline();
+        if (p.get("httpDecoder") != null) {
+            place(p, listener);
+            return;
+        }
+        p.addLast("mesh-fast-path-locator", new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                ChannelPipeline pipeline = ctx.pipeline();
+                pipeline.remove(this);
+                if (pipeline.get("httpDecoder") != null && pipeline.get("mesh-fast-path") == null) {
+                    place(pipeline, listener);
+                }
+                ctx.fireChannelRead(msg);
+            }
+        });
+    }
+
+    private static void place(ChannelPipeline p, ListenerServer listener) {
+        String after = p.get("httpEncoder") != null ? "httpEncoder" : "httpDecoder";
+        p.addAfter(after, "mesh-fast-path", new FastPathHandler(listener));
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        this.channel = ctx.channel();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        reading = true;
+        if (passthrough || !(msg instanceof HttpObject)) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        if (held != null && !held.isEmpty()) {
+            held.add(msg);
+            return;
+        }
+        dispatch(msg);
+    }
+
+    private void dispatch(Object msg) {
+        if (msg instanceof HttpRequest req) {
+            if (current != null) {
+                hold(msg);
+                return;
+            }
+            if (vertxOutstanding == 0 && !passthrough) {
+                FastExchange ex = FastExchange.take(this, req);
+                if (ex != null) {
+                    current = ex;
+                    if (!tracked) {
+                        tracked = true;
+                        plane.trackFast(this);
+                    }
+                    inbound = msg instanceof LastHttpContent ? NONE : TO_FAST;
+                    ex.start(msg instanceof LastHttpContent);
+                    return;
+                }
+            }
+            if (req.headers().contains("upgrade")) {
+                passthrough = true;
+            }
+            vertxOutstanding++;
+            inbound = msg instanceof LastHttpContent ? NONE : TO_VERTX;
+            ctx.fireChannelRead(msg);
+            return;
+        }
+        HttpContent c = (HttpContent) msg;
+        boolean last = c instanceof LastHttpContent;
+        switch (inbound) {
+            case TO_VERTX -> ctx.fireChannelRead(c);
+            case TO_FAST -> {
+                if (current != null) {
+                    current.requestContent(c, last);
+                } else {
+                    ReferenceCountUtil.release(c);
+                }
+            }
+            default -> ReferenceCountUtil.release(c);
+        }
+        if (last) {
+            int was = inbound;
+            inbound = NONE;
+            if (was == DISCARD && current != null) {
+                current.requestDiscarded();
+            }
+        }
+    }
+
+    /** The exchange answered before its request body ended: the rest is read and dropped. */
+    void discardRequestBody() {
+        if (inbound == TO_FAST) {
+            inbound = DISCARD;
+        }
+    }
+
+    private void hold(Object msg) {
+        if (held == null) {
+            held = new ArrayDeque<>();
+        }
+        held.add(msg);
+        pauseRead();
+    }
+
+    void pauseRead() {
+        if (!readPausedByUs) {
+            readPausedByUs = true;
+            channel.config().setAutoRead(false);
+        }
+    }
+
+    void resumeRead() {
+        if (readPausedByUs && (held == null || held.isEmpty())) {
+            readPausedByUs = false;
+            channel.config().setAutoRead(true);
+        }
+    }
+
+    /** The fast exchange is done (request read, response written): let the next request in. */
+    /**
+     * The fast exchange is done (request read, response written): the next request may go. {@code closing}: the
+     * exchange closes (or has closed) the connection, so nothing more is read from it.
+     */
+    void exchangeDone(FastExchange ex, boolean closing) {
+        if (current != ex) {
+            return;
+        }
+        current = null;
+        if (closing) {
+            if (inbound == TO_FAST) {
+                inbound = DISCARD;
+            }
+            releaseHeld();
+            return;
+        }
+        // Held messages go out in order; a held head waits again if the one before it was taken by the fast path.
+        while (held != null && !held.isEmpty() && !(current != null && held.peek() instanceof HttpRequest)) {
+            dispatch(held.poll());
+        }
+        if (current == null && vertxOutstanding == 0 && inbound == NONE) {
+            ConnectionGuard.idle(channel);
+        }
+        if (held == null || held.isEmpty()) {
+            resumeRead();
+        }
+    }
+
+    private void releaseHeld() {
+        if (held != null) {
+            Object m;
+            while ((m = held.poll()) != null) {
+                ReferenceCountUtil.release(m);
+            }
+        }
+    }
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        // Only Vert.x's writes pass here: the fast path writes from this handler's own context, below it.
+        if (msg instanceof HttpResponse r && r.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
+            if (r.status().code() == 101) {
+                passthrough = true;
+            }
+        } else if (msg instanceof LastHttpContent && vertxOutstanding > 0) {
+            vertxOutstanding--;
+        }
+        ctx.write(msg, promise);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        reading = false;
+        FastExchange ex = current;
+        if (ex != null) {
+            ex.flushUpstream();
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        FastExchange ex = current;
+        if (ex != null) {
+            ex.downstreamWritabilityChanged(channel.isWritable());
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        FastExchange ex = current;
+        current = null;
+        if (ex != null) {
+            ex.downstreamClosed();
+        }
+        releaseHeld();
+        if (tracked) {
+            plane.untrackFast(this);
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        releaseHeld();
+    }
+
+    /** Drain: closes the connection when nothing is in flight on it (or at once when {@code now}). */
+    void closeIfIdle(boolean now) {
+        channel.eventLoop().execute(() -> {
+            if (now || (current == null && vertxOutstanding == 0 && inbound == NONE)) {
+                channel.close();
+            }
+        });
+    }
+
+}

@@ -1,0 +1,151 @@
+package io.mesh.gateway.proxy;
+
+import io.mesh.gateway.upstream.EndpointState;
+import io.mesh.gateway.upstream.Upstream;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import java.util.ArrayDeque;
+import java.util.IdentityHashMap;
+
+/**
+ * The fast path's upstream connections of one event loop: keep-alive HTTP/1.1 connections per endpoint, made on
+ * that loop with the downstream channel's own transport (native epoll when it is on), so a request and its
+ * upstream connection never leave the thread. Per cluster, at most {@code max_connections} are open on this loop
+ * (as the Vert.x path's per-loop client pool); past it a request waits (at most {@code max_pending_requests}
+ * waiting, else 503 UO). Idle connections older than the cluster's idle timeout are closed when met. Confined to
+ * its event loop, except {@link #close}.
+ */
+final class FastUpstreamPool {
+
+    private final EventLoop loop;
+    private final IdentityHashMap<EndpointState, ArrayDeque<FastUpstreamConnection>> idle = new IdentityHashMap<>();
+    private final IdentityHashMap<Upstream, PerCluster> clusters = new IdentityHashMap<>();
+    private volatile boolean closed;
+
+    private static final class PerCluster {
+        int open;
+        final ArrayDeque<FastExchange> waiters = new ArrayDeque<>();
+    }
+
+    FastUpstreamPool(EventLoop loop) {
+        this.loop = loop;
+    }
+
+    /** Hands {@code ex} a connection to {@code ep}: now (idle or new once connected), later (waits), or fails it. */
+    void acquire(FastExchange ex, Upstream u, EndpointState ep, Channel downstream) {
+        ArrayDeque<FastUpstreamConnection> q = idle.get(ep);
+        if (q != null) {
+            long now = System.nanoTime();
+            long maxIdle = u.spec().idleTimeoutMs() * 1_000_000L;
+            FastUpstreamConnection c;
+            while ((c = q.pollLast()) != null) {
+                if (c.channel.isActive() && (maxIdle <= 0 || now - c.idleSince < maxIdle)) {
+                    c.inUse = true;
+                    ex.onConnection(c);
+                    return;
+                }
+                c.channel.close();
+            }
+        }
+        PerCluster pc = clusters.computeIfAbsent(u, k -> new PerCluster());
+        if (pc.open < Math.max(1, u.spec().breakers().maxConnections())) {
+            connect(ex, u, ep, pc, downstream.getClass());
+            return;
+        }
+        if (pc.waiters.size() >= u.spec().breakers().maxPendingRequests()) {
+            ex.onPoolOverflow();
+            return;
+        }
+        pc.waiters.add(ex);
+    }
+
+    void cancelWait(FastExchange ex, Upstream u) {
+        PerCluster pc = clusters.get(u);
+        if (pc != null) {
+            pc.waiters.remove(ex);
+        }
+    }
+
+    private void connect(FastExchange ex, Upstream u, EndpointState ep, PerCluster pc, Class<? extends Channel> type) {
+        pc.open++;
+        FastUpstreamConnection c = new FastUpstreamConnection(this, u, ep);
+        ChannelFuture f = new Bootstrap().group(loop).channel(type)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, Math.max(1, u.spec().connectTimeoutMs())))
+                .handler(c)
+                .connect(ep.literalAddress());
+        c.channel = f.channel();
+        c.channel.closeFuture().addListener(x -> closed(c));
+        f.addListener(done -> {
+            if (done.isSuccess()) {
+                c.inUse = true;
+                ex.onConnection(c);
+            } else {
+                ex.onConnectFailure();
+            }
+        });
+    }
+
+    /** The exchange is done with {@code c}: pooled when {@code reusable}, else closed; a waiter gets it first. */
+    void release(FastUpstreamConnection c, boolean reusable) {
+        c.inUse = false;
+        c.exchange = null;
+        if (!reusable || closed || !c.channel.isActive()) {
+            c.channel.close();
+            return;
+        }
+        PerCluster pc = clusters.get(c.upstream);
+        FastExchange w = pc == null ? null : pc.waiters.poll();
+        if (w != null) {
+            if (w.endpoint == c.endpoint) {
+                c.inUse = true;
+                w.onConnection(c);
+                return;
+            }
+            c.channel.close();
+            connect(w, c.upstream, w.endpoint, pc, c.channel.getClass());
+            return;
+        }
+        c.idleSince = System.nanoTime();
+        idle.computeIfAbsent(c.endpoint, k -> new ArrayDeque<>()).addLast(c);
+    }
+
+    /** A connection closed (either side): its slot is free; a waiter may connect. */
+    void closed(FastUpstreamConnection c) {
+        PerCluster pc = clusters.get(c.upstream);
+        if (pc == null) {
+            return;
+        }
+        pc.open--;
+        ArrayDeque<FastUpstreamConnection> q = idle.get(c.endpoint);
+        if (q != null) {
+            q.remove(c);
+            if (q.isEmpty()) {
+                idle.remove(c.endpoint);
+            }
+        }
+        if (pc.open <= 0 && pc.waiters.isEmpty()) {
+            clusters.remove(c.upstream);
+            return;
+        }
+        FastExchange w = pc.waiters.poll();
+        if (w != null && !closed) {
+            connect(w, c.upstream, w.endpoint, pc, c.channel.getClass());
+        }
+    }
+
+    /** Shutdown: closes the idle connections (busy ones close when their exchange ends). */
+    void close() {
+        closed = true;
+        loop.execute(() -> {
+            for (ArrayDeque<FastUpstreamConnection> q : idle.values()) {
+                for (FastUpstreamConnection c : q.toArray(new FastUpstreamConnection[0])) {
+                    c.channel.close();
+                }
+            }
+        });
+    }
+}
