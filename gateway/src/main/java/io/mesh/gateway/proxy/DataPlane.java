@@ -46,6 +46,7 @@ public final class DataPlane {
     private final Map<String, ListenerServer> listeners = new ConcurrentHashMap<>();
     private final Map<HttpConnection, long[]> connections = new ConcurrentHashMap<>();
     /** Connections the fast path has served (drain closes them once idle); see {@link FastPathHandler}. */
+    private final java.util.concurrent.atomic.LongAdder fastRequests = new java.util.concurrent.atomic.LongAdder();
     private final Set<FastPathHandler> fastConnections = ConcurrentHashMap.newKeySet();
     /** The fast path's upstream connection pools, one per event loop. */
     private final Map<io.netty.channel.EventLoop, FastUpstreamPool> fastPools = new ConcurrentHashMap<>();
@@ -421,6 +422,15 @@ public final class DataPlane {
             p = fastPools.computeIfAbsent(loop, FastUpstreamPool::new);
         }
         return p;
+    }
+
+    /** Requests the fast path has taken since start (the rest went the Vert.x path). */
+    public long fastPathRequests() {
+        return fastRequests.sum();
+    }
+
+    void countFast() {
+        fastRequests.increment();
     }
 
     void trackFast(FastPathHandler h) {

@@ -115,6 +115,7 @@ final class FastPathHandler extends ChannelDuplexHandler {
             if (vertxOutstanding == 0 && !passthrough) {
                 FastExchange ex = FastExchange.take(this, req);
                 if (ex != null) {
+                    plane.countFast();
                     current = ex;
                     if (!tracked) {
                         tracked = true;

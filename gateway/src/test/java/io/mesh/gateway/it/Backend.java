@@ -11,8 +11,8 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A test origin (HTTP/1.1 and h2c) that answers with its name. Paths: {@code /flaky} fails every other
- * request with 503, {@code /fail} always 500, {@code /slow?ms=N} answers late, {@code /count} counts the
- * streamed request body without keeping it, {@code /headers} echoes request headers, {@code /ws} is a
+ * request with 503, {@code /fail} always 500, {@code /slow?ms=N} answers late, {@code /stream?kb=N} streams N KiB
+ * chunked (with backpressure), {@code /count} counts the streamed request body without keeping it, {@code /headers} echoes request headers, {@code /ws} is a
  * WebSocket echo; anything else answers 200 with the name.
  */
 final class Backend implements AutoCloseable {
@@ -28,6 +28,8 @@ final class Backend implements AutoCloseable {
     volatile int forceStatus;
     /** Bytes of request bodies read so far on {@code /count}. */
     final AtomicLong counted = new AtomicLong();
+    /** Connections accepted so far (keep-alive reuse shows as few). */
+    final AtomicInteger connections = new AtomicInteger();
     private final HttpServer server;
 
     Backend(Vertx vertx, String name) throws Exception {
@@ -41,6 +43,7 @@ final class Backend implements AutoCloseable {
                     ws.textMessageHandler(ws::writeTextMessage);
                     ws.binaryMessageHandler(ws::writeBinaryMessage);
                 })
+                .connectionHandler(c -> connections.incrementAndGet())
                 .requestHandler(this::handle);
         server.listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
@@ -70,6 +73,13 @@ final class Backend implements AutoCloseable {
                     resp.end(name);
                 }
             }
+            case "/stream" -> {
+                // kb KiB of 'x' in 16 KiB chunks, chunked, written as the client takes them.
+                long left = Long.parseLong(req.getParam("kb", "1")) * 1024;
+                resp.setChunked(true);
+                io.vertx.core.buffer.Buffer chunk = io.vertx.core.buffer.Buffer.buffer("x".repeat(16 * 1024));
+                streamChunks(resp, chunk, left);
+            }
             case "/fail" -> resp.setStatusCode(500).end("fail " + name);
             case "/slow" -> {
                 long ms = Long.parseLong(req.getParam("ms", "1000"));
@@ -94,6 +104,20 @@ final class Backend implements AutoCloseable {
             }
             default -> req.body().onComplete(b -> resp.end(name));
         }
+    }
+
+    private static void streamChunks(io.vertx.core.http.HttpServerResponse resp, io.vertx.core.buffer.Buffer chunk, long left) {
+        while (left > 0 && !resp.writeQueueFull()) {
+            int n = (int) Math.min(chunk.length(), left);
+            resp.write(n == chunk.length() ? chunk : chunk.slice(0, n));
+            left -= n;
+        }
+        if (left <= 0) {
+            resp.end();
+            return;
+        }
+        long rest = left;
+        resp.drainHandler(v -> streamChunks(resp, chunk, rest));
     }
 
     @Override

@@ -1,0 +1,446 @@
+package io.mesh.gateway.it;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.util.Durations;
+import io.envoyproxy.envoy.config.route.v3.RedirectAction;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.mesh.testing.FreePorts;
+import io.micrometer.core.instrument.Counter;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketConnectOptions;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The Netty fast path (on by default) through its real interface: raw sockets and curl against a running gateway,
+ * a Vert.x origin, an origin that breaks mid-response, and a port where nothing listens. Each test checks the
+ * requests really took the fast path (or really did not, for the fallbacks) with {@code fastPathRequests()}.
+ */
+class FastPathTest {
+
+    static Vertx vertx;
+    static Backend web;
+    static ControlPlane pilot;
+    static TestGateway gw;
+    static int port;
+    static ServerSocket broken;
+    /** What the broken origin does with its next request: "cut" (headers, some body, close) or "close" (nothing). */
+    static volatile String brokenMode = "cut";
+
+    @BeforeAll
+    static void start() throws Exception {
+        vertx = Vertx.vertx();
+        web = new Backend(vertx, "web");
+        broken = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        Thread t = new Thread(FastPathTest::serveBroken, "broken-origin");
+        t.setDaemon(true);
+        t.start();
+        int dead = FreePorts.next();
+        pilot = new ControlPlane();
+        port = FreePorts.next();
+        Route timeout = Route.newBuilder().setName("slow").setMatch(RouteMatch.newBuilder().setPrefix("/slow"))
+                .setRoute(RouteAction.newBuilder().setCluster("web").setTimeout(Durations.fromMillis(1000))).build();
+        Route redirect = Route.newBuilder().setName("redirect").setMatch(RouteMatch.newBuilder().setPrefix("/redirect"))
+                .setRedirect(RedirectAction.newBuilder().setPathRedirect("/elsewhere")).build();
+        pilot.set(List.of(Xds.edsCluster("web"), Xds.edsCluster("broken"), Xds.edsCluster("dead")),
+                List.of(Xds.endpoints("web", web.port), Xds.endpoints("broken", broken.getLocalPort()), Xds.endpoints("dead", dead)),
+                List.of(Xds.httpListener("http", port, "http.80")),
+                List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), timeout, redirect,
+                        Xds.prefixTo("/broken", "broken"), Xds.prefixTo("/dead", "dead"), Xds.prefixTo("/", "web")))), List.of());
+        gw = TestGateway.withXds(pilot, Map.of("mesh.gateway.limits.request-header-timeout", "5s"));
+        await().atMost(Duration.ofSeconds(20)).until(gw::ready);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        gw.close();
+        pilot.close();
+        broken.close();
+        vertx.close();
+    }
+
+    /** An origin that answers every request badly, as {@link #brokenMode} says, then closes. */
+    private static void serveBroken() {
+        while (!broken.isClosed()) {
+            try (Socket s = broken.accept()) {
+                readHead(s.getInputStream());
+                if (brokenMode.equals("cut")) {
+                    OutputStream out = s.getOutputStream();
+                    out.write("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n0123456789".getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                    Thread.sleep(100);
+                }
+            } catch (Exception e) {
+                // next connection
+            }
+        }
+    }
+
+    static long fast() {
+        return gw.gateway.dataPlane().fastPathRequests();
+    }
+
+    static double flagged(String flag) {
+        return gw.registry.find("istio_requests").tag("response_flags", flag).counters().stream().mapToDouble(Counter::count).sum();
+    }
+
+    @Test
+    void keepAliveRequestsReuseOneDownstreamAndOneUpstreamConnection() throws Exception {
+        long before = fast();
+        try (Socket s = socket()) {
+            // Warm the upstream pool of this connection's event loop, then count the origin's new connections.
+            send(s, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+            assertEquals(200, read(s).status);
+            int connections = web.connections.get();
+            for (int i = 0; i < 20; i++) {
+                send(s, "GET /n" + i + " HTTP/1.1\r\nHost: a\r\n\r\n");
+                Resp r = read(s);
+                assertEquals(200, r.status);
+                assertEquals("web", r.body);
+            }
+            assertEquals(connections, web.connections.get(), "upstream connections were reused");
+        }
+        assertEquals(before + 21, fast());
+    }
+
+    @Test
+    void pipelinedRequestsAreAnsweredInOrderAcrossBothPaths() throws Exception {
+        long before = fast();
+        try (Socket s = socket()) {
+            // The redirect is answered by the Vert.x path; the others by the fast path, in between.
+            send(s, "GET /slow?ms=300 HTTP/1.1\r\nHost: a\r\n\r\n"
+                    + "GET /redirect HTTP/1.1\r\nHost: a\r\n\r\n"
+                    + "POST /count HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"
+                    + "GET /redirect HTTP/1.1\r\nHost: a\r\n\r\n"
+                    + "POST /count HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n"
+                    + "GET /last HTTP/1.1\r\nHost: a\r\n\r\n");
+            Resp r1 = read(s);
+            assertEquals(200, r1.status);
+            assertEquals("web", r1.body);
+            Resp r2 = read(s);
+            assertEquals(301, r2.status);
+            assertTrue(r2.headers.get("location").endsWith("/elsewhere"), r2.headers.toString());
+            assertEquals("5", read(s).body);
+            assertEquals(301, read(s).status);
+            assertEquals("7", read(s).body);
+            assertEquals("web", read(s).body);
+        }
+        assertEquals(before + 4, fast());
+    }
+
+    @Test
+    void chunkedUploadAndChunkedDownloadStream() throws Exception {
+        long before = fast();
+        String url = "http://127.0.0.1:" + port;
+        String data = "y".repeat(300_000);
+        // curl sends stdin chunked (no length known); "Expect:" drops the 100-continue it would ask for (a Vert.x-path case).
+        assertEquals("300000", Run.run(List.of("curl", "-s", "-m", "20", "-H", "Expect:", "-T", "-", "-X", "POST", url + "/count"), data));
+        try (Socket s = socket()) {
+            send(s, "GET /stream?kb=100 HTTP/1.1\r\nHost: a\r\n\r\n");
+            Resp r = read(s);
+            assertEquals("chunked", r.headers.get("transfer-encoding"));
+            assertEquals(100 * 1024, r.body.length());
+        }
+        assertEquals(before + 2, fast());
+    }
+
+    @Test
+    void largeBodiesStreamBothWays() throws Exception {
+        long before = fast();
+        long size = 64L * 1024 * 1024;
+        HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+        HttpResponse<String> up = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/count"))
+                .POST(HttpRequest.BodyPublishers.ofInputStream(() -> new ProtocolsTest.Zeros(size))).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(Long.toString(size), up.body());
+        String down = Run.run(List.of("curl", "-s", "-m", "60", "-o", "/dev/null", "-w", "%{http_code} %{size_download}",
+                "http://127.0.0.1:" + port + "/stream?kb=" + (size / 1024)), null);
+        assertEquals("200 " + size, down);
+        assertEquals(before + 2, fast());
+    }
+
+    @Test
+    void anUpstreamClosingMidResponseResetsTheDownstreamConnection() throws Exception {
+        double ur = flagged("UR");
+        brokenMode = "cut";
+        try (Socket s = socket()) {
+            send(s, "GET /broken HTTP/1.1\r\nHost: a\r\n\r\n");
+            InputStream in = s.getInputStream();
+            String head = readHead(in);
+            assertTrue(head.startsWith("HTTP/1.1 200"), head);
+            byte[] rest = in.readAllBytes();   // ends when the gateway closes the connection
+            assertEquals("0123456789", new String(rest, StandardCharsets.US_ASCII));
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> flagged("UR") > ur);
+        // Closed before any response: 503 UR, and the downstream connection stays usable for the next request.
+        brokenMode = "close";
+        try (Socket s = socket()) {
+            send(s, "GET /broken HTTP/1.1\r\nHost: a\r\n\r\n");
+            Resp r = read(s);
+            assertEquals(503, r.status);
+            assertTrue(r.body.contains("remote reset"), r.body);
+            send(s, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+            assertEquals(200, read(s).status);
+        } finally {
+            brokenMode = "cut";
+        }
+    }
+
+    @Test
+    void connectFailureIs503UfAndTimeoutIs504Ut() throws Exception {
+        long before = fast();
+        double uf = flagged("UF");
+        double ut = flagged("UT");
+        try (Socket s = socket()) {
+            send(s, "GET /dead HTTP/1.1\r\nHost: a\r\n\r\n");
+            Resp r = read(s);
+            assertEquals(503, r.status);
+            assertTrue(r.body.contains("connection failure"), r.body);
+            send(s, "GET /slow?ms=3000 HTTP/1.1\r\nHost: a\r\n\r\n");
+            Resp t = read(s);
+            assertEquals(504, t.status);
+            assertEquals("upstream request timeout\n", t.body);
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> flagged("UF") > uf && flagged("UT") > ut);
+        assertEquals(before + 2, fast());
+    }
+
+    @Test
+    void headAnswersWithoutABodyAndTheConnectionGoesOn() throws Exception {
+        try (Socket s = socket()) {
+            send(s, "HEAD / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n");
+            Resp h = read(s, true);
+            assertEquals(200, h.status);
+            assertEquals("", h.body);
+            Resp g = read(s);
+            assertEquals("web", g.body);
+        }
+    }
+
+    @Test
+    void forwardingHeadersAndHopByHopHandlingMatchTheVertxPath() throws Exception {
+        long before = fast();
+        String incoming = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+        try (Socket s = socket()) {
+            send(s, "GET /headers HTTP/1.1\r\nHost: shop.example:8080\r\nConnection: keep-alive, x-drop\r\nx-drop: 1\r\n"
+                    + "Keep-Alive: timeout=5\r\nx-forwarded-for: 10.0.0.1\r\ntraceparent: " + incoming + "\r\nx-keep: 2\r\n\r\n");
+            Map<String, String> echoed = echoed(read(s).body);
+            assertNull(echoed.get("x-drop"));
+            assertNull(echoed.get("keep-alive"));
+            assertEquals("2", echoed.get("x-keep"));
+            assertEquals("shop.example:8080", echoed.get("host"));
+            assertEquals("10.0.0.1, 127.0.0.1", echoed.get("x-forwarded-for"));
+            assertEquals("http", echoed.get("x-forwarded-proto"));
+            assertEquals(36, echoed.get("x-request-id").length());
+            String tp = echoed.get("traceparent");
+            assertTrue(tp.startsWith("00-0af7651916cd43dd8448eb211c80319c-") && tp.endsWith("-01"), tp);
+            assertNotEquals(incoming, tp);
+        }
+        assertEquals(before + 1, fast());
+    }
+
+    @Test
+    void upgradesAndH2cStillTakeTheVertxPath() throws Exception {
+        long before = fast();
+        CompletableFuture<String> echoed = new CompletableFuture<>();
+        WebSocket ws = vertx.createWebSocketClient().connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port)
+                .setURI("/ws")).toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        ws.textMessageHandler(echoed::complete);
+        ws.writeTextMessage("over the fast-path listener");
+        assertEquals("over the fast-path listener", echoed.get(10, TimeUnit.SECONDS));
+        CompletableFuture<Buffer> binary = new CompletableFuture<>();
+        ws.binaryMessageHandler(binary::complete);
+        ws.writeBinaryMessage(Buffer.buffer(new byte[70_000]));
+        assertEquals(70_000, binary.get(10, TimeUnit.SECONDS).length());
+        ws.close();
+        String url = "http://127.0.0.1:" + port + "/";
+        assertEquals("2 200", Run.run(List.of("curl", "-s", "-m", "10", "--http2-prior-knowledge", "-w", "%{http_version} %{http_code}",
+                "-o", "/dev/null", url), null));
+        assertEquals("2 200", Run.run(List.of("curl", "-s", "-m", "10", "--http2", "-w", "%{http_version} %{http_code}",
+                "-o", "/dev/null", url), null));
+        // Expect: 100-continue is left to Vert.x too, and answered.
+        assertEquals("6 200", Run.run(List.of("curl", "-s", "-m", "10", "-H", "Expect: 100-continue", "--data-binary", "abcdef",
+                "-w", " %{http_code}", url + "count"), null));
+        assertEquals(before, fast());
+    }
+
+    @Test
+    void hostileHeadsStillGetTheirCodesOnAFastPathConnection() throws Exception {
+        try (Socket s = socket()) {
+            send(s, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+            assertEquals(200, read(s).status);
+            StringBuilder many = new StringBuilder("GET / HTTP/1.1\r\nHost: a\r\n");
+            for (int i = 0; i < 150; i++) {
+                many.append("x-h").append(i).append(": v\r\n");
+            }
+            send(s, many.append("\r\n").toString());
+            assertEquals(431, read(s).status);
+        }
+        try (Socket s = socket()) {
+            send(s, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+            assertEquals(200, read(s).status);
+            send(s, "GET / HTTP/1.1\r\nHost: a\r\nx-big: " + "x".repeat(100 * 1024) + "\r\n\r\n");
+            assertEquals(431, read(s).status);
+        }
+        try (Socket s = socket()) {
+            send(s, "GET /" + "u".repeat(10_000) + " HTTP/1.1\r\nHost: a\r\n\r\n");
+            int status = read(s).status;
+            assertTrue(status == 414 || status == 400, "status " + status);
+        }
+    }
+
+    @Test
+    void istioMetricsCountFastPathRequests() throws Exception {
+        double ok = gw.registry.find("istio_requests").tag("response_code", "200").tag("destination_service", "web")
+                .counters().stream().mapToDouble(Counter::count).sum();
+        long before = fast();
+        try (Socket s = socket()) {
+            for (int i = 0; i < 5; i++) {
+                send(s, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+                assertEquals(200, read(s).status);
+            }
+        }
+        assertEquals(before + 5, fast());
+        await().atMost(Duration.ofSeconds(5)).until(() -> gw.registry.find("istio_requests").tag("response_code", "200")
+                .tag("destination_service", "web").counters().stream().mapToDouble(Counter::count).sum() >= ok + 5);
+    }
+
+    @Test
+    void theSwitchTurnsTheFastPathOff() throws Exception {
+        int p = FreePorts.next();
+        ControlPlane cp = new ControlPlane();
+        cp.set(List.of(Xds.edsCluster("web")), List.of(Xds.endpoints("web", web.port)), List.of(Xds.httpListener("http", p, "r")),
+                List.of(Xds.routes("r", Xds.vhost("all", List.of("*"), Xds.prefixTo("/", "web")))), List.of());
+        try (TestGateway off = TestGateway.withXds(cp, Map.of("mesh.gateway.listeners.fast-path", "false"))) {
+            await().atMost(Duration.ofSeconds(20)).until(off::ready);
+            try (Socket s = new Socket("127.0.0.1", p)) {
+                s.setSoTimeout(10_000);
+                for (int i = 0; i < 3; i++) {
+                    send(s, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+                    assertEquals("web", read(s).body);
+                }
+            }
+            assertEquals(0, off.gateway.dataPlane().fastPathRequests());
+        } finally {
+            cp.close();
+        }
+    }
+
+    // A minimal HTTP/1.1 client over a raw socket: exact control of keep-alive and pipelining.
+
+    record Resp(int status, Map<String, String> headers, String body) {
+    }
+
+    static Socket socket() throws IOException {
+        Socket s = new Socket();
+        s.connect(new InetSocketAddress("127.0.0.1", port));
+        s.setSoTimeout(20_000);
+        return s;
+    }
+
+    static void send(Socket s, String data) throws IOException {
+        s.getOutputStream().write(data.getBytes(StandardCharsets.ISO_8859_1));
+        s.getOutputStream().flush();
+    }
+
+    static Resp read(Socket s) throws IOException {
+        return read(s, false);
+    }
+
+    static Resp read(Socket s, boolean head) throws IOException {
+        InputStream in = s.getInputStream();
+        String h = readHead(in);
+        String[] lines = h.split("\r\n");
+        int status = Integer.parseInt(lines[0].split(" ")[1]);
+        Map<String, String> headers = new LinkedHashMap<>();
+        for (int i = 1; i < lines.length; i++) {
+            int c = lines[i].indexOf(':');
+            headers.put(lines[i].substring(0, c).trim().toLowerCase(Locale.ROOT), lines[i].substring(c + 1).trim());
+        }
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        if (head || status == 204 || status == 304) {
+            return new Resp(status, headers, "");
+        }
+        if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
+            while (true) {
+                int size = Integer.parseInt(line(in).split(";")[0].trim(), 16);
+                if (size == 0) {
+                    while (!line(in).isEmpty()) {
+                        // trailers
+                    }
+                    break;
+                }
+                body.write(in.readNBytes(size));
+                line(in);
+            }
+        } else if (headers.containsKey("content-length")) {
+            body.write(in.readNBytes(Integer.parseInt(headers.get("content-length"))));
+        } else {
+            body.write(in.readAllBytes());
+        }
+        return new Resp(status, headers, body.toString(StandardCharsets.ISO_8859_1));
+    }
+
+    static String readHead(InputStream in) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        while (!sb.toString().endsWith("\r\n\r\n")) {
+            int b = in.read();
+            if (b < 0) {
+                throw new IOException("closed after " + sb.length() + " bytes of a head: " + sb);
+            }
+            sb.append((char) b);
+        }
+        return sb.substring(0, sb.length() - 4);
+    }
+
+    private static String line(InputStream in) throws IOException {
+        StringBuilder sb = new StringBuilder();
+        int b;
+        while ((b = in.read()) >= 0 && b != '\n') {
+            if (b != '\r') {
+                sb.append((char) b);
+            }
+        }
+        return sb.toString();
+    }
+
+    private static Map<String, String> echoed(String body) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (String l : body.split("\n")) {
+            int c = l.indexOf(": ");
+            if (c > 0) {
+                m.put(l.substring(0, c), l.substring(c + 2));
+            }
+        }
+        return m;
+    }
+}
