@@ -8,15 +8,18 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The fast path's upstream connections of one event loop: keep-alive HTTP/1.1 connections per endpoint, made on
  * that loop with the downstream channel's own transport (native epoll when it is on), so a request and its
  * upstream connection never leave the thread. Per cluster, at most {@code max_connections} are open on this loop
  * (as the Vert.x path's per-loop client pool); past it a request waits (at most {@code max_pending_requests}
- * waiting, else 503 UO). Idle connections older than the cluster's idle timeout are closed when met. Confined to
- * its event loop, except {@link #close}.
+ * waiting, else 503 UO). Idle connections past the cluster's idle timeout, or of a cluster or endpoint that left the
+ * config, are closed (when met, and by a sweep every few seconds). Confined to its event loop, except {@link #close}.
  */
 final class FastUpstreamPool {
 
@@ -32,6 +35,31 @@ final class FastUpstreamPool {
 
     FastUpstreamPool(EventLoop loop) {
         this.loop = loop;
+        loop.scheduleWithFixedDelay(this::sweep, SWEEP_SECONDS, SWEEP_SECONDS, TimeUnit.SECONDS);
+    }
+
+    private static final long SWEEP_SECONDS = 5;
+
+    /**
+     * Closes idle connections past their cluster's idle timeout, and those of clusters or endpoints that left the
+     * config (their {@code Upstream} is closed, or the endpoint is no longer in it), so none linger.
+     */
+    private void sweep() {
+        if (idle.isEmpty()) {
+            return;
+        }
+        long now = System.nanoTime();
+        List<FastUpstreamConnection> stale = new ArrayList<>();
+        for (ArrayDeque<FastUpstreamConnection> q : idle.values()) {
+            for (FastUpstreamConnection c : q) {
+                long maxIdle = c.upstream.spec().idleTimeoutMs() * 1_000_000L;
+                if (closed || c.upstream.isClosed() || (maxIdle > 0 && now - c.idleSince >= maxIdle)
+                        || !c.upstream.endpoints().contains(c.endpoint)) {
+                    stale.add(c);
+                }
+            }
+        }
+        stale.forEach(c -> c.channel.close());
     }
 
     /** Hands {@code ex} a connection to {@code ep}: now (idle or new once connected), later (waits), or fails it. */

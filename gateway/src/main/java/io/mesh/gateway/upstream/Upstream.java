@@ -395,6 +395,11 @@ public final class Upstream {
         }
     }
 
+    /** True once {@link #close} ran: the cluster left the config. */
+    public boolean isClosed() {
+        return closed;
+    }
+
     /** Closes the pools of a cluster that left the config; in-flight requests on them may fail. */
     public void close() {
         closed = true;
