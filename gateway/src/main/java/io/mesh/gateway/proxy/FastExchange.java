@@ -18,7 +18,6 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpRequest;
-import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
@@ -71,6 +70,11 @@ final class FastExchange implements RequestView, ExchangeRecord {
     final long startNanos = System.nanoTime();
     private String path;
     private QueryStringDecoder query;
+    private String arrivedContentType;
+    private String arrivedXff;
+    private String arrivedRequestId;
+    private String arrivedUserAgent;
+    private boolean started;
 
     private VirtualHost virtualHost;
     private Route route;
@@ -219,13 +223,20 @@ final class FastExchange implements RequestView, ExchangeRecord {
     void start(boolean headIsLast) {
         ConnectionGuard.headDone(handler.channel);
         requestDone = headIsLast;
+        // What the log reports of the request as it arrived, before its header map becomes the upstream head's.
+        arrivedContentType = requestHeaders.get("content-type");
+        arrivedXff = requestHeaders.get("x-forwarded-for");
+        arrivedRequestId = requestHeaders.get("x-request-id");
+        arrivedUserAgent = requestHeaders.get("user-agent");
+        started = true;
         if (!upstream.tryAcquireRequest()) {
             sendLocal(503, ResponseFlag.UO, RESET_MESSAGE + "overflow\n");
             return;
         }
         holdsRequestSlot = true;
-        HeadersMultiMap h = HeadersMultiMap.httpHeaders();
-        HopByHop.copy((MultiMap) requestHeaders, h, false);
+        long hash = hash();
+        MultiMap h = (MultiMap) requestHeaders;
+        HopByHop.stripInPlace(h);
         InetSocketAddress remote = (InetSocketAddress) handler.channel.remoteAddress();
         UpstreamForwarder.clientHeaders(h, remote == null ? null : remote.getAddress().getHostAddress(), false);
         traceparent = Tracing.childOf(h.get("traceparent"), plane.traceSampling());
@@ -236,12 +247,12 @@ final class FastExchange implements RequestView, ExchangeRecord {
         if (mayHaveBody && contentLength < 0) {
             h.set("transfer-encoding", "chunked");
         }
-        upstreamHead = new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), upstreamUri, h);
+        upstreamHead = new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), upstreamUri, requestHeaders);
         long t = forward.timeoutMs();
         if (t > 0) {
             timer = handler.channel.eventLoop().schedule(this::onRouteTimeout, t, TimeUnit.MILLISECONDS);
         }
-        EndpointState ep = upstream.pick(hash(), null);
+        EndpointState ep = upstream.pick(hash, null);
         if (ep == null) {
             fail(503, ResponseFlag.UH, "no healthy upstream\n");
             return;
@@ -404,8 +415,9 @@ final class FastExchange implements RequestView, ExchangeRecord {
         upstreamHeadersNanos = System.nanoTime();
         status = code;
         upstreamKeepAlive = HttpUtil.isKeepAlive(r);
-        HeadersMultiMap out = HeadersMultiMap.httpHeaders();
-        HopByHop.copy((MultiMap) r.headers(), out, false);
+        // The upstream's decoded header map becomes the downstream response's, changed in place.
+        MultiMap out = (MultiMap) r.headers();
+        HopByHop.stripInPlace(out);
         DataPlane.applyResponseMutations(target, route, virtualHost, table, out);
         if (!head && code != 204 && code != 304 && !out.contains("content-length")) {
             out.set("transfer-encoding", "chunked");
@@ -413,7 +425,8 @@ final class FastExchange implements RequestView, ExchangeRecord {
         if (closeAfter || plane.draining()) {
             out.set("connection", "close");
         }
-        writeDown(new DefaultHttpResponse(HttpVersion.HTTP_1_1, r.status(), out));
+        r.setProtocolVersion(HttpVersion.HTTP_1_1);
+        writeDown(r);
     }
 
     void onResponseContent(HttpContent c, boolean last) {
@@ -698,7 +711,16 @@ final class FastExchange implements RequestView, ExchangeRecord {
 
     @Override
     public String requestHeader(String name) {
-        return requestHeaders.get(name);
+        if (!started) {
+            return requestHeaders.get(name);
+        }
+        return switch (name) {
+            case "content-type" -> arrivedContentType;
+            case "x-forwarded-for" -> arrivedXff;
+            case "x-request-id" -> arrivedRequestId;
+            case "user-agent" -> arrivedUserAgent;
+            default -> null;
+        };
     }
 
     @Override

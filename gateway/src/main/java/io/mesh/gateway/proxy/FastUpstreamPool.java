@@ -169,11 +169,10 @@ final class FastUpstreamPool {
     void close() {
         closed = true;
         loop.execute(() -> {
-            for (ArrayDeque<FastUpstreamConnection> q : idle.values()) {
-                for (FastUpstreamConnection c : q.toArray(new FastUpstreamConnection[0])) {
-                    c.channel.close();
-                }
-            }
+            // Collected first: a close removes the connection from the idle map at once.
+            List<FastUpstreamConnection> all = new ArrayList<>();
+            idle.values().forEach(all::addAll);
+            all.forEach(c -> c.channel.close());
         });
     }
 }

@@ -39,6 +39,47 @@ final class HopByHop {
         }
     }
 
+    /**
+     * The same result as {@link #copy} into an empty map, done in place (the fast path reuses the decoded header map
+     * of one hop for the next): hop-by-hop headers, pseudo-headers and headers named by Connection are removed,
+     * {@code te: trailers} is kept, the rest keeps its order.
+     */
+    static void stripInPlace(MultiMap h) {
+        java.util.List<String> drop = null;
+        String connection = null;
+        boolean trailers = false;
+        boolean seenConnection = false;
+        for (Map.Entry<String, String> e : h) {
+            String name = e.getKey();
+            if (name.isEmpty() || name.charAt(0) == ':' || isHop(name)) {
+                if (drop == null) {
+                    drop = new java.util.ArrayList<>(4);
+                }
+                drop.add(name);
+                if (name.length() == 2 && e.getValue().toLowerCase(Locale.ROOT).contains("trailers")) {
+                    trailers = true;
+                } else if (!seenConnection && name.length() == 10 && name.equalsIgnoreCase("connection")) {
+                    seenConnection = true;   // the first one, as copy() reads it
+                    connection = e.getValue();
+                }
+            }
+        }
+        if (drop == null) {
+            return;
+        }
+        for (int i = 0; i < drop.size(); i++) {
+            h.remove(drop.get(i));
+        }
+        if (connection != null) {
+            for (String named : namedIn(connection)) {
+                h.remove(named);
+            }
+        }
+        if (trailers) {
+            h.set("te", "trailers");
+        }
+    }
+
     /** A case-insensitive membership test that allocates nothing: it runs for every header of every request. */
     static boolean isHop(String name) {
         return switch (name.length()) {
