@@ -9,8 +9,9 @@
 #   - convergence: a VirtualService change -> every client has ACKed its new routes, p50/p99 over ROUNDS (5);
 #   - an endpoint-only change (one service's endpoints) -> every client has ACKed its new EDS, p50/p99;
 #   - the CPU that pilot and the fleet used over those rounds (they share the machine's cores).
-# WARMUP changes of each kind (default 3) before the rounds are a warm-up: printed, not counted (with only one,
-# a third of pilot's CPU in the measured rounds was still the JIT compiling the push path).
+# WARMUP changes of each kind (default 10) before the rounds are a warm-up: printed, not counted. pilot runs its
+# snapshot and generation code once per change, so C2 reaches it only after many changes: with one warm-up change
+# a third of pilot's CPU in the measured rounds was the JIT compiler, and with three still as much (perf).
 # The anchor is istiod's published sizing (Istio 1.20): 1 vCPU and 1.5 GB for 1000 services and 2000 sidecars.
 # Results go to bench/results/pilot.md; the last line printed and written is
 #   pilot clients=<N> services=<M> convergence_p99_ms=<n> eds_p99_ms=<n> heap_mb=<n>
@@ -22,7 +23,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CLIENTS=${1:-2000}
 SERVICES=${2:-1000}
 ROUNDS=${3:-5}
-WARMUP=${WARMUP:-3}
+WARMUP=${WARMUP:-10}
 PILOT_JVM=${PILOT_JVM:--XX:+UseSerialGC -Xmx1g}
 RESULTS="$ROOT/bench/results/pilot.md"
 APP="$ROOT/pilot/target/quarkus-app"

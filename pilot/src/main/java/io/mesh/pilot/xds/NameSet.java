@@ -3,6 +3,7 @@ package io.mesh.pilot.xds;
 import com.google.common.collect.Interner;
 import com.google.common.collect.Interners;
 import java.util.Collection;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -15,21 +16,28 @@ final class NameSet {
     static final NameSet ALL = of(Set.of());
 
     private final Set<String> names;
+    /** The names in the order of the request that made this set first: the order clients repeat them in. */
+    private final List<String> order;
     private final int hash;
 
-    private NameSet(Set<String> names) {
+    private NameSet(Set<String> names, List<String> order) {
         this.names = names;
+        this.order = order;
         this.hash = names.hashCode();
     }
 
     static NameSet of(Collection<String> names) {
-        return INTERNED.intern(new NameSet(Set.copyOf(names)));
+        return INTERNED.intern(new NameSet(Set.copyOf(names), List.copyOf(names)));
     }
 
     /** True when {@code asked} lists exactly these names (in any order, without repeats). */
-    boolean sameAs(java.util.List<String> asked) {
+    boolean sameAs(List<String> asked) {
         if (asked.size() != names.size()) {
             return false;
+        }
+        // Usually the same names in the same order: compared in place, without hashing a thousand fresh strings.
+        if (asked.equals(order)) {
+            return true;
         }
         for (String name : asked) {
             if (!names.contains(name)) {
