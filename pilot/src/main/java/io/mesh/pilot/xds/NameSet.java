@@ -30,7 +30,7 @@ final class NameSet {
         return INTERNED.intern(new NameSet(Set.copyOf(names), List.copyOf(names)));
     }
 
-    /** True when {@code asked} lists exactly these names (in any order, without repeats). */
+    /** True when {@code asked} lists exactly these names, in any order. */
     boolean sameAs(List<String> asked) {
         if (asked.size() != names.size()) {
             return false;
@@ -39,12 +39,8 @@ final class NameSet {
         if (asked.equals(order)) {
             return true;
         }
-        for (String name : asked) {
-            if (!names.contains(name)) {
-                return false;
-            }
-        }
-        return true;
+        // Another order, or repeats: as sets (a repeated name must not stand in for a missing one).
+        return names.equals(new java.util.HashSet<>(asked));
     }
 
     Set<String> names() {
