@@ -411,9 +411,9 @@ public final class DataPlane {
         return done.future();
     }
 
-    /** Whether listeners install the fast path: on (the setting) and nothing that only the Vert.x path reports (OTLP spans). */
+    /** Whether listeners install the fast path ({@code mesh.gateway.listeners.fast-path}). */
     boolean fastPathEnabled() {
-        return config.listeners().fastPath() && otlp == null;
+        return config.listeners().fastPath();
     }
 
     FastUpstreamPool fastPool(io.netty.channel.EventLoop loop) {

@@ -52,4 +52,7 @@ interface ExchangeRecord {
 
     /** The downstream peer as {@code host:port}, or null. */
     String remoteAddress();
+
+    /** The gateway's OTLP span of this request, or null (no OTLP, or not sampled by the SDK). */
+    io.opentelemetry.api.trace.Span span();
 }

@@ -88,6 +88,7 @@ final class FastExchange implements RequestView, ExchangeRecord {
     private long bytesIn;
     private long bytesOut;
     private String traceparent;
+    private io.opentelemetry.api.trace.Span span;
     private int attempts;
     private String upstreamHost;
     private long upstreamHeadersNanos;
@@ -239,7 +240,18 @@ final class FastExchange implements RequestView, ExchangeRecord {
         HopByHop.stripInPlace(h);
         InetSocketAddress remote = (InetSocketAddress) handler.channel.remoteAddress();
         UpstreamForwarder.clientHeaders(h, remote == null ? null : remote.getAddress().getHostAddress(), false);
-        traceparent = Tracing.childOf(h.get("traceparent"), plane.traceSampling());
+        // As UpstreamForwarder: the OTLP span's context when OTLP is on, else a new span id under the caller's trace.
+        String incoming = h.get("traceparent");
+        OtlpReporter otlp = plane.otlp();
+        if (otlp != null) {
+            span = otlp.start(request.method().name(), path(), authority, incoming);
+            if (span != null) {
+                traceparent = OtlpReporter.traceparent(span);
+            }
+        }
+        if (traceparent == null) {
+            traceparent = Tracing.childOf(incoming, plane.traceSampling());
+        }
         h.set("traceparent", traceparent);
         DataPlane.applyRequestMutations(target, route, virtualHost, table, h);
         String upstreamUri = UpstreamForwarder.rewrite(uri, path(), queryString(), route, forward);
@@ -786,6 +798,11 @@ final class FastExchange implements RequestView, ExchangeRecord {
     @Override
     public int attempts() {
         return attempts;
+    }
+
+    @Override
+    public io.opentelemetry.api.trace.Span span() {
+        return span;
     }
 
     @Override

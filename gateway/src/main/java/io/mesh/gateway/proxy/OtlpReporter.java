@@ -45,15 +45,20 @@ public final class OtlpReporter {
 
     /** Starts the gateway's span; returns null when tracing is a no-op. */
     Span start(ProxyExchange ex, String incomingTraceparent) {
+        return start(ex.request.method().name(), ex.path(), ex.authority(), incomingTraceparent);
+    }
+
+    /** The same for any path (the fast path has no Vert.x request). */
+    Span start(String method, String path, String authority, String incomingTraceparent) {
         Context parent = Context.root();
         SpanContext remote = parse(incomingTraceparent);
         if (remote != null) {
             parent = parent.with(Span.wrap(remote));
         }
-        Span span = tracer.spanBuilder(ex.request.method().name() + " " + ex.path()).setParent(parent)
+        Span span = tracer.spanBuilder(method + " " + path).setParent(parent)
                 .setSpanKind(SpanKind.SERVER).setStartTimestamp(System.currentTimeMillis(), TimeUnit.MILLISECONDS)
-                .setAttribute("http.request.method", ex.request.method().name())
-                .setAttribute("url.path", ex.path()).setAttribute("server.address", ex.authority()).startSpan();
+                .setAttribute("http.request.method", method)
+                .setAttribute("url.path", path).setAttribute("server.address", authority).startSpan();
         return span.getSpanContext().isValid() ? span : null;
     }
 
@@ -62,12 +67,12 @@ public final class OtlpReporter {
         return "00-" + c.getTraceId() + "-" + c.getSpanId() + "-" + c.getTraceFlags().asHex();
     }
 
-    void end(ProxyExchange ex, Span span, int code, String flags, String cluster) {
+    void end(ExchangeRecord ex, Span span, int code, String flags, String cluster) {
         span.setAttribute("http.response.status_code", code);
         span.setAttribute("response_flags", flags);
         span.setAttribute("upstream_cluster", cluster);
-        if (ex.upstreamHost != null) {
-            span.setAttribute("upstream_host", ex.upstreamHost);
+        if (ex.upstreamHost() != null) {
+            span.setAttribute("upstream_host", ex.upstreamHost());
         }
         if (code >= 500 || code == 0) {
             span.setStatus(StatusCode.ERROR);

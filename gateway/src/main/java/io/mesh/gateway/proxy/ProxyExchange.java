@@ -306,6 +306,11 @@ public final class ProxyExchange implements io.mesh.gateway.rbac.RbacRequest, Ex
     }
 
     @Override
+    public io.opentelemetry.api.trace.Span span() {
+        return span;
+    }
+
+    @Override
     public String remoteAddress() {
         var remote = request.remoteAddress();
         return remote == null ? null : remote.toString();

@@ -84,8 +84,8 @@ final class RequestLog {
                 otlp.record(m.otlp, ms, received, sent);
             }
         }
-        if (ex instanceof ProxyExchange p && p.span != null) {
-            otlp.end(p, p.span, code, flagString(ex.flags()), cluster);
+        if (ex.span() != null) {
+            otlp.end(ex, ex.span(), code, flagString(ex.flags()), cluster);
         }
         if (accessLog) {
             ACCESS.info(json(ex, code, ms, received, sent, cluster));

@@ -108,6 +108,21 @@ class OtlpReportingTest {
                 // The duration histogram may arrive in a later export than the counter: wait for it as well.
                 await().atMost(Duration.ofSeconds(5)).until(() -> metrics.stream()
                         .anyMatch(m -> m.getName().equals("istio.request.duration") && m.getUnit().equals("ms")));
+                // That client asked for an h2c upgrade (the Vert.x path). A plain HTTP/1.1 request takes the fast path,
+                // which makes the same span, parented the same way, and passes its context upstream.
+                long fastBefore = gw.gateway.dataPlane().fastPathRequests();
+                HttpResponse<String> r1 = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build().send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/headers")).header("traceparent",
+                                "00-" + trace + "-c7ad6b7169203332-01").build(), HttpResponse.BodyHandlers.ofString());
+                assertEquals(200, r1.statusCode());
+                assertEquals(fastBefore + 1, gw.gateway.dataPlane().fastPathRequests());
+                await().atMost(Duration.ofSeconds(5)).until(() -> spans.size() >= 2);
+                SpanData fastSpan = spans.get(1);
+                assertEquals(trace, fastSpan.getTraceId());
+                assertEquals("c7ad6b7169203332", fastSpan.getParentSpanId());
+                assertTrue(r1.body().contains("traceparent: 00-" + trace + "-" + fastSpan.getSpanId() + "-01"), r1.body());
+                assertEquals(200L, fastSpan.getAttributes().get(AttributeKey.longKey("http.response.status_code")));
+                assertEquals("GET /headers", fastSpan.getName());
             } finally {
                 gw.close();
                 sdk.close();
