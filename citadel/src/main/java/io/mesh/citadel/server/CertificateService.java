@@ -2,6 +2,7 @@ package io.mesh.citadel.server;
 
 import com.google.protobuf.UnsafeByteOperations;
 import io.grpc.Status;
+import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import io.mesh.citadel.auth.CallerAuthenticator;
 import io.mesh.citadel.ca.CaException;
@@ -81,7 +82,22 @@ public final class CertificateService implements IstioCertificateServiceGrpc.Asy
         }
     }
 
+    /**
+     * Whether the caller gave up (cancelled, or its deadline passed) while the call waited for a TokenReview; such a
+     * call can no longer be answered (grpc-java refuses onNext and onError on it).
+     */
+    private static boolean cancelled(StreamObserver<IstioCertificateResponse> response) {
+        if (response instanceof ServerCallStreamObserver<IstioCertificateResponse> call && call.isCancelled()) {
+            LOG.debug("CreateCertificate: the caller cancelled the call before its answer");
+            return true;
+        }
+        return false;
+    }
+
     private void reply(StreamObserver<IstioCertificateResponse> response, IstioCertificateResponse issued) {
+        if (cancelled(response)) {
+            return;
+        }
         metrics.issued.increment();
         response.onNext(issued);
         response.onCompleted();
@@ -89,11 +105,17 @@ public final class CertificateService implements IstioCertificateServiceGrpc.Asy
 
     private static void refuse(StreamObserver<IstioCertificateResponse> response, CaException e) {
         LOG.debugf("CreateCertificate refused (%s): %s", e.reason(), e.getMessage());
+        if (cancelled(response)) {
+            return;
+        }
         response.onError(status(e).withDescription(e.getMessage()).asRuntimeException());
     }
 
     private static void fail(StreamObserver<IstioCertificateResponse> response, RuntimeException e) {
         LOG.errorf("CreateCertificate failed: %s", e.getClass().getName());
+        if (cancelled(response)) {
+            return;
+        }
         response.onError(Status.INTERNAL.withDescription("internal error").asRuntimeException());
     }
 
