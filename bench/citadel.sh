@@ -111,18 +111,28 @@ elif [[ "$LOADGEN" == h2load ]]; then
       -H "authorization: Bearer $TOKEN" "$@" "$URL"
   }
   echo "load: h2load, $CLIENTS clients in $H2LOAD_PROCS processes, ${WARMUP}s warm-up ..."
-  # Warm-up; its last 5 s (or the last third of a short one) give the rate that sizes the measured phase.
+  # Warm-up. Citadel's own issuance counter over its last 5 s (or the last third of a short one) gives the rate
+  # that sizes the measured phase (h2load's req/s did not: with --warm-up-time it counts some warm-up calls too,
+  # and a separate short run is mostly its own start).
   RATE_S=$(( WARMUP >= 10 ? 5 : (WARMUP + 2) / 3 ))
   for (( i = 0; i < H2LOAD_PROCS; i++ )); do
-    h2 "$i" "" -D "$RATE_S" --warm-up-time "$(( WARMUP - RATE_S > 0 ? WARMUP - RATE_S : 1 ))" > "$WORK/warm-$i.out" 2>&1 &
+    h2 "$i" "" -D "$WARMUP" > "$WORK/warm-$i.out" 2>&1 &
     PIDS[i]=$!
   done
+  sleep "$(( WARMUP - RATE_S ))"
+  RATE_FROM=$(metric citadel_server_success_cert_issuance_count_total); RATE_FROM_NS=$(date +%s%N)
   wait "${PIDS[@]}"
+  RATE_TO=$(metric citadel_server_success_cert_issuance_count_total); RATE_TO_NS=$(date +%s%N)
   for (( i = 0; i < H2LOAD_PROCS; i++ )); do
-    WARM_RATE[i]=$(awk '/^finished in/ { gsub(",", "", $4); printf "%.0f", $4 }' "$WORK/warm-$i.out")
-    [[ -n "${WARM_RATE[i]}" && "${WARM_RATE[i]}" -gt 0 ]] || { cat "$WORK/warm-$i.out" >&2; echo "warm-up failed" >&2; exit 1; }
+    grep -q '^finished in' "$WORK/warm-$i.out" || { cat "$WORK/warm-$i.out" >&2; echo "warm-up failed" >&2; exit 1; }
   done
-  echo "measured: about ${SECONDS_MEASURED}s at the warm-up's rate ($(IFS=+; echo "${WARM_RATE[*]}") calls/s) ..."
+  RATE=$(awk -v a="$RATE_FROM" -v b="$RATE_TO" -v s="$RATE_FROM_NS" -v e="$RATE_TO_NS" 'BEGIN { printf "%.0f", (b - a) / ((e - s) / 1e9) }')
+  (( RATE > 0 )) || { echo "no certificates were issued in the warm-up" >&2; exit 1; }
+  for (( i = 0; i < H2LOAD_PROCS; i++ )); do
+    # Each process's share of the calls is its share of the clients.
+    WARM_RATE[i]=$(( RATE * (CLIENTS / H2LOAD_PROCS + (i < CLIENTS % H2LOAD_PROCS ? 1 : 0)) / CLIENTS ))
+  done
+  echo "measured: about ${SECONDS_MEASURED}s at the warm-up's rate ($RATE calls/s) ..."
   ISSUED_BEFORE=$(metric citadel_server_success_cert_issuance_count_total)
   CSRS_BEFORE=$(metric citadel_server_csr_count_total)
   CPU_BEFORE=$(cpu_ticks "$CITADEL_PID")
