@@ -247,6 +247,19 @@ class FastPathTest {
     }
 
     @Test
+    void connectionCloseIsAnsweredThenTheConnectionCloses() throws Exception {
+        long before = fast();
+        try (Socket s = socket()) {
+            send(s, "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+            Resp r = read(s);
+            assertEquals("web", r.body);
+            assertEquals("close", r.headers.get("connection"));
+            assertEquals(-1, s.getInputStream().read(), "the gateway closed the connection after the response");
+        }
+        assertEquals(before + 1, fast());
+    }
+
+    @Test
     void forwardingHeadersAndHopByHopHandlingMatchTheVertxPath() throws Exception {
         long before = fast();
         String incoming = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
