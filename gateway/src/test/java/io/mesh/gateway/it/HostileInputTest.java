@@ -69,7 +69,8 @@ class HostileInputTest {
         int ok = load.ok.get();
         await().atMost(Duration.ofSeconds(10)).until(() -> load.ok.get() > ok + 50);
         load.close();
-        assertEquals(0, load.failed.get(), "steady client failures, last: " + load.lastFailure.get());
+        assertEquals(0, load.failed.get(), "steady client failures, first: " + load.firstFailure.get() + "; last: "
+                + load.lastFailure.get());
     }
 
     @Test

@@ -16,6 +16,8 @@ final class Load implements AutoCloseable {
     final AtomicInteger ok = new AtomicInteger();
     final AtomicInteger failed = new AtomicInteger();
     final AtomicReference<String> lastFailure = new AtomicReference<>();
+    /** The first failure and when it happened: later ones are often its consequences. */
+    final AtomicReference<String> firstFailure = new AtomicReference<>();
     final Map<String, AtomicInteger> byBackend = new ConcurrentHashMap<>();
     private volatile boolean running = true;
     private final Thread[] threads;
@@ -36,18 +38,23 @@ final class Load implements AutoCloseable {
                                     k -> new AtomicInteger()).incrementAndGet();
                         } else {
                             failed.incrementAndGet();
-                            lastFailure.set(r.statusCode() + " " + r.body());
+                            fail(r.statusCode() + " " + r.headers().map() + " " + r.body());
                         }
                     } catch (Exception e) {
                         if (running) {
                             failed.incrementAndGet();
-                            lastFailure.set(e.toString());
+                            fail(e.toString());
                         }
                     }
                 }
             }, "load-" + i);
             this.threads[i].start();
         }
+    }
+
+    private void fail(String what) {
+        lastFailure.set(what);
+        firstFailure.compareAndSet(null, java.time.Instant.now() + " after " + ok.get() + " ok: " + what);
     }
 
     int count(String backend) {
