@@ -3,56 +3,78 @@ package io.mesh.gateway.proxy;
 /**
  * What {@link RequestLog} reads of a finished request, whichever path carried it: the Vert.x path
  * ({@link ProxyExchange}) or the Netty fast path ({@link FastExchange}). Both answer the same values for the
- * same request, so metrics and access log lines do not depend on the path.
+ * same request, so metrics and access log lines do not depend on the path. What both keep the same way lives here.
  */
-interface ExchangeRecord {
+abstract class ExchangeRecord {
+    final long startNanos = System.nanoTime();
+    /** The route matched, or null before routing (or when nothing matched). */
+    io.mesh.gateway.route.Route route;
+    String upstreamHost;
+    long upstreamHeadersNanos;
+    int attempts;
+    String traceparent;
+    io.opentelemetry.api.trace.Span span;
 
-    long startNanos();
+    public final long startNanos() {
+        return startNanos;
+    }
 
-    /** The status sent downstream (200 when nothing was sent, as Vert.x reports an unanswered response). */
-    int status();
+    public final long upstreamHeadersNanos() {
+        return upstreamHeadersNanos;
+    }
 
-    /** The weighted cluster routing chose, or null before that. */
-    String clusterName();
+    public final String upstreamHost() {
+        return upstreamHost;
+    }
 
-    /** A header of the downstream request as it arrived. */
-    String requestHeader(String name);
+    public final String routeName() {
+        return route == null ? null : route.name();
+    }
 
-    String grpcStatus();
+    public final String traceparent() {
+        return traceparent;
+    }
 
-    /** Request body bytes read from downstream. */
-    long bytesReceived();
-
-    /** Response body bytes written downstream. */
-    long bytesSent();
-
-    /** Sidecar listeners' captured-connection facts; null on the router and on the fast path. */
-    Downstream downstream();
-
-    String authority();
-
-    int flags();
-
-    String method();
-
-    String uri();
-
-    /** {@code HTTP/1.1}, {@code HTTP/2}, ... as the access log prints it. */
-    String protocol();
-
-    long upstreamHeadersNanos();
-
-    String upstreamHost();
-
-    String routeName();
-
-    String traceparent();
-
-    int attempts();
-
-    /** The downstream peer as {@code host:port}, or null. */
-    String remoteAddress();
+    public final int attempts() {
+        return attempts;
+    }
 
     /** The gateway's OTLP span of this request, or null (no OTLP, or not sampled by the SDK). */
-    io.opentelemetry.api.trace.Span span();
+    public final io.opentelemetry.api.trace.Span span() {
+        return span;
+    }
+
+    /** The status sent downstream (200 when nothing was sent, as Vert.x reports an unanswered response). */
+    abstract int status();
+
+    /** The weighted cluster routing chose, or null before that. */
+    abstract String clusterName();
+
+    /** A header of the downstream request as it arrived. */
+    abstract String requestHeader(String name);
+
+    abstract String grpcStatus();
+
+    /** Request body bytes read from downstream. */
+    abstract long bytesReceived();
+
+    /** Response body bytes written downstream. */
+    abstract long bytesSent();
+
+    /** Sidecar listeners' captured-connection facts; null on the router and on the fast path. */
+    abstract Downstream downstream();
+
+    abstract String authority();
+
+    abstract int flags();
+
+    abstract String method();
+
+    abstract String uri();
+
+    /** {@code HTTP/1.1}, {@code HTTP/2}, ... as the access log prints it. */
+    abstract String protocol();
+
+    /** The downstream peer as {@code host:port}, or null. */
+    abstract String remoteAddress();
 }

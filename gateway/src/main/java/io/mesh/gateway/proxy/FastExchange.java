@@ -26,9 +26,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.QueryStringDecoder;
-import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.impl.headers.HeadersMultiMap;
@@ -51,7 +49,7 @@ import java.util.concurrent.TimeUnit;
  * Expect, hostile or unusual heads, a draining proxy) is left to the Vert.x path, before anything happened.
  * Event-loop confined.
  */
-final class FastExchange implements RequestView, ExchangeRecord {
+final class FastExchange extends ExchangeRecord implements RequestView {
 
     private static final String RESET_MESSAGE = "upstream connect error or disconnect/reset before headers. reset reason: ";
 
@@ -67,7 +65,6 @@ final class FastExchange implements RequestView, ExchangeRecord {
     final boolean mayHaveBody;
     final boolean head;
     private final boolean closeAfter;
-    final long startNanos = System.nanoTime();
     private String path;
     private QueryStringDecoder query;
     private String arrivedContentType;
@@ -77,7 +74,6 @@ final class FastExchange implements RequestView, ExchangeRecord {
     private boolean started;
 
     private VirtualHost virtualHost;
-    private Route route;
     private RouteAction.Forward forward;
     private WeightedCluster target;
     private Upstream upstream;
@@ -87,11 +83,6 @@ final class FastExchange implements RequestView, ExchangeRecord {
     private int status = 200;
     private long bytesIn;
     private long bytesOut;
-    private String traceparent;
-    private io.opentelemetry.api.trace.Span span;
-    private int attempts;
-    private String upstreamHost;
-    private long upstreamHeadersNanos;
 
     private boolean holdsRequestSlot;
     private boolean endpointOpen;
@@ -707,11 +698,6 @@ final class FastExchange implements RequestView, ExchangeRecord {
     // ExchangeRecord, read by RequestLog.
 
     @Override
-    public long startNanos() {
-        return startNanos;
-    }
-
-    @Override
     public int status() {
         return status;
     }
@@ -773,36 +759,6 @@ final class FastExchange implements RequestView, ExchangeRecord {
     @Override
     public String protocol() {
         return "HTTP/1.1";
-    }
-
-    @Override
-    public long upstreamHeadersNanos() {
-        return upstreamHeadersNanos;
-    }
-
-    @Override
-    public String upstreamHost() {
-        return upstreamHost;
-    }
-
-    @Override
-    public String routeName() {
-        return route == null ? null : route.name();
-    }
-
-    @Override
-    public String traceparent() {
-        return traceparent;
-    }
-
-    @Override
-    public int attempts() {
-        return attempts;
-    }
-
-    @Override
-    public io.opentelemetry.api.trace.Span span() {
-        return span;
     }
 
     @Override

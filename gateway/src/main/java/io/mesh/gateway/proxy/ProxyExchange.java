@@ -1,7 +1,6 @@
 package io.mesh.gateway.proxy;
 
 import io.mesh.gateway.model.FilterChainSpec;
-import io.mesh.gateway.route.Route;
 import io.mesh.gateway.route.RouteAction;
 import io.mesh.gateway.route.RouteTable;
 import io.mesh.gateway.route.RequestView;
@@ -18,7 +17,7 @@ import io.vertx.core.http.HttpVersion;
  * sizes and timings for metrics and the access log. Owned by the request's event loop; never shared.
  * {@link #complete} runs exactly once, when the downstream response ends or the connection closes.
  */
-public final class ProxyExchange implements io.mesh.gateway.rbac.RbacRequest, ExchangeRecord {
+public final class ProxyExchange extends ExchangeRecord implements io.mesh.gateway.rbac.RbacRequest {
 
     final DataPlane plane;
     final ActiveConfig config;
@@ -26,7 +25,6 @@ public final class ProxyExchange implements io.mesh.gateway.rbac.RbacRequest, Ex
     final HttpServerResponse response;
     final FilterChainSpec chain;
     final String listenerName;
-    final long startNanos = System.nanoTime();
     final String authority;
     private final ProxyInterceptor[] interceptors;
     private int index = -1;
@@ -35,17 +33,11 @@ public final class ProxyExchange implements io.mesh.gateway.rbac.RbacRequest, Ex
     private String path;
 
     VirtualHost virtualHost;
-    Route route;
     RouteAction.Forward forward;
     WeightedCluster target;
     Upstream upstream;
     UpstreamCall call;
-    String upstreamHost;
-    long upstreamHeadersNanos;
-    int attempts;
-    String traceparent;
     String grpcStatus;
-    io.opentelemetry.api.trace.Span span;
     /** Whether a request body may follow the head; such requests are paused until the upstream is ready. */
     final boolean mayHaveBody;
     boolean tunneled;
@@ -231,11 +223,6 @@ public final class ProxyExchange implements io.mesh.gateway.rbac.RbacRequest, Ex
     // ExchangeRecord, read by RequestLog.
 
     @Override
-    public long startNanos() {
-        return startNanos;
-    }
-
-    @Override
     public String clusterName() {
         return target == null ? null : target.cluster();
     }
@@ -278,36 +265,6 @@ public final class ProxyExchange implements io.mesh.gateway.rbac.RbacRequest, Ex
     @Override
     public String protocol() {
         return request.version().alpnName().toUpperCase();
-    }
-
-    @Override
-    public long upstreamHeadersNanos() {
-        return upstreamHeadersNanos;
-    }
-
-    @Override
-    public String upstreamHost() {
-        return upstreamHost;
-    }
-
-    @Override
-    public String routeName() {
-        return route == null ? null : route.name();
-    }
-
-    @Override
-    public String traceparent() {
-        return traceparent;
-    }
-
-    @Override
-    public int attempts() {
-        return attempts;
-    }
-
-    @Override
-    public io.opentelemetry.api.trace.Span span() {
-        return span;
     }
 
     @Override
