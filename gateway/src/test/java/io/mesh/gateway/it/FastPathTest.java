@@ -97,7 +97,7 @@ class FastPathTest {
                     OutputStream out = s.getOutputStream();
                     out.write("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n0123456789".getBytes(StandardCharsets.US_ASCII));
                     out.flush();
-                    Thread.sleep(100);
+                    Thread.sleep(100); // the origin holds the cut response open a moment before it drops the connection
                 }
             } catch (Exception e) {
                 // next connection
