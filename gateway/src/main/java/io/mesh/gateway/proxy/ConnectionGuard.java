@@ -25,13 +25,23 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
 
     private final Channel channel;
     private final long timeoutMs;
+    private final long timeoutNanos;
+    /**
+     * The one pending check, or null. Disarming does not cancel it and arming again does not schedule another:
+     * when it runs it closes the connection if the head is overdue, schedules itself for the current deadline if
+     * the guard was armed again since, or ends if the guard is disarmed. So a keep-alive connection costs a
+     * {@code System.nanoTime()} per request instead of a scheduled task made and cancelled per request.
+     */
     private ScheduledFuture<?> timer;
+    private boolean armed;
+    private long deadline;
     private boolean betweenRequests;
     private boolean untimed;
 
     private ConnectionGuard(Channel channel, long timeoutMs) {
         this.channel = channel;
         this.timeoutMs = timeoutMs;
+        this.timeoutNanos = TimeUnit.MILLISECONDS.toNanos(timeoutMs);
     }
 
     /** Installs the guard on a just-accepted channel and starts the clock. {@code timeoutMs} 0 = no timer. */
@@ -43,24 +53,33 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
     }
 
     private void arm() {
-        if (timeoutMs > 0 && timer == null) {
-            timer = channel.eventLoop().schedule(this::expire, timeoutMs, TimeUnit.MILLISECONDS);
+        if (timeoutMs <= 0 || armed) {
+            return;
+        }
+        armed = true;
+        deadline = System.nanoTime() + timeoutNanos;
+        if (timer == null) {
+            timer = channel.eventLoop().schedule(this::check, timeoutNanos, TimeUnit.NANOSECONDS);
         }
     }
 
     private void disarm() {
-        if (timer != null) {
-            timer.cancel(false);
-            timer = null;
-        }
+        armed = false;
     }
 
-    private void expire() {
+    private void check() {
         timer = null;
-        if (channel.isActive()) {
-            LOG.debugf("closing %s: no complete request head within %d ms", channel.remoteAddress(), timeoutMs);
-            channel.close();
+        if (!armed || !channel.isActive()) {
+            return;
         }
+        long left = deadline - System.nanoTime();
+        if (left > 0) {
+            timer = channel.eventLoop().schedule(this::check, left, TimeUnit.NANOSECONDS);
+            return;
+        }
+        armed = false;
+        LOG.debugf("closing %s: no complete request head within %d ms", channel.remoteAddress(), timeoutMs);
+        channel.close();
     }
 
     @Override
@@ -75,6 +94,10 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         disarm();
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
         ctx.fireChannelInactive();
     }
 
@@ -85,20 +108,21 @@ final class ConnectionGuard extends ChannelInboundHandlerAdapter {
         return null;
     }
 
+    /** The guard of an accepted channel, or null (looked up once per connection by the fast path). */
+    static ConnectionGuard of(Channel channel) {
+        return channel.attr(KEY).get();
+    }
+
     /** The fast path's variant of {@link #headDone(HttpConnection, boolean)}: a plain HTTP/1.1 head is complete. */
-    static void headDone(Channel channel) {
-        ConnectionGuard g = channel.attr(KEY).get();
-        if (g != null) {
-            g.disarm();
-            g.betweenRequests = false;
-        }
+    void headDone() {
+        disarm();
+        betweenRequests = false;
     }
 
     /** The fast path's variant of {@link #idle(HttpConnection)}. */
-    static void idle(Channel channel) {
-        ConnectionGuard g = channel.attr(KEY).get();
-        if (g != null && !g.untimed) {
-            g.betweenRequests = true;
+    void idle() {
+        if (!untimed) {
+            betweenRequests = true;
         }
     }
 

@@ -30,7 +30,6 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.impl.headers.HeadersMultiMap;
-import io.vertx.core.net.HostAndPort;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
@@ -58,19 +57,25 @@ final class FastExchange extends ExchangeRecord implements RequestView {
     private final HttpRequest request;
     private final HttpHeaders requestHeaders;
     private final String uri;
-    private final String authority;
-    private final ActiveConfig config;
-    private final RouteTable table;
-    private final long contentLength;
-    final boolean mayHaveBody;
+    private String authority;
+    private ActiveConfig config;
+    private RouteTable table;
+    private long contentLength = -1;
+    boolean mayHaveBody;
     final boolean head;
-    private final boolean closeAfter;
+    private boolean closeAfter;
     private String path;
     private QueryStringDecoder query;
+    // What one pass over the request's headers found (scan), read instead of a lookup each: the first value of each.
     private String arrivedContentType;
     private String arrivedXff;
     private String arrivedRequestId;
     private String arrivedUserAgent;
+    private String arrivedTraceparent;
+    private String arrivedConnection;
+    private boolean hasForwardedProto;
+    /** A hop-by-hop header other than Host, or a pseudo-header name: the head needs {@link HopByHop#stripInPlace}. */
+    private boolean stripNeeded;
     private boolean started;
 
     private VirtualHost virtualHost;
@@ -103,20 +108,13 @@ final class FastExchange extends ExchangeRecord implements RequestView {
     private boolean pausedUpstream;
     private boolean completed;
 
-    private FastExchange(FastPathHandler handler, HttpRequest request, String authority, ActiveConfig config,
-            RouteTable table, long contentLength, boolean chunked) {
+    private FastExchange(FastPathHandler handler, HttpRequest request) {
         this.handler = handler;
         this.plane = handler.plane;
         this.request = request;
         this.requestHeaders = request.headers();
         this.uri = request.uri();
-        this.authority = authority;
-        this.config = config;
-        this.table = table;
-        this.contentLength = contentLength;
-        this.mayHaveBody = contentLength > 0 || chunked;
         this.head = request.method() == HttpMethod.HEAD;
-        this.closeAfter = !HttpUtil.isKeepAlive(request);
     }
 
     /**
@@ -134,39 +132,15 @@ final class FastExchange extends ExchangeRecord implements RequestView {
             return null;
         }
         HttpHeaders hs = req.headers();
-        if (!(hs instanceof MultiMap) || hs.size() > plane.config().limits().maxHeaders()
-                || hs.contains("upgrade") || hs.contains("expect")) {
-            return null;
-        }
-        String host = hs.get("host");
-        if (host == null || HostAndPort.parseAuthority(host, -1) == null) {
-            return null;
-        }
-        String ct = hs.get("content-type");
-        if (ct != null && ct.startsWith("application/grpc")) {
-            return null;
-        }
-        String cl = hs.get("content-length");
-        String te = hs.get("transfer-encoding");
-        long length = -1;
-        if (cl != null) {
-            if (te != null) {
-                return null;
-            }
-            try {
-                length = Long.parseLong(cl.trim());
-            } catch (NumberFormatException e) {
-                return null;
-            }
-            long max = plane.maxBodyBytes();
-            if (length < 0 || (max > 0 && length > max)) {
-                return null;
-            }
-        } else if (te != null && !te.equalsIgnoreCase("chunked")) {
+        if (!(hs instanceof MultiMap mm) || hs.size() > plane.config().limits().maxHeaders()) {
             return null;
         }
         var spec = h.listener.spec;
         if (spec.tls() || spec.chains().isEmpty()) {
+            return null;
+        }
+        FastExchange ex = new FastExchange(h, req);
+        if (!ex.scan(mm)) {
             return null;
         }
         FilterChainSpec chain = spec.chains().get(0);
@@ -175,8 +149,116 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         if (table == null) {
             return null;
         }
-        FastExchange ex = new FastExchange(h, req, host, config, table, length, te != null);
+        ex.config = config;
+        ex.table = table;
         return ex.route() ? ex : null;
+    }
+
+    /**
+     * One pass over the head's headers: what {@link #take} checks (false = not for the fast path) and what
+     * {@link #start} and the log read later, instead of a map lookup for each.
+     */
+    private boolean scan(MultiMap hs) {
+        String host = null;
+        String ct = null;
+        String cl = null;
+        String te = null;
+        for (Map.Entry<String, String> e : hs) {
+            String n = e.getKey();
+            int len = n.length();
+            if (len == 0 || n.charAt(0) == ':') {
+                stripNeeded = true;
+                continue;
+            }
+            switch (len) {
+                case 4 -> {
+                    if (host == null && n.equalsIgnoreCase("host")) {
+                        host = e.getValue();
+                    }
+                }
+                case 6 -> {
+                    if (n.equalsIgnoreCase("expect")) {
+                        return false;
+                    }
+                }
+                case 7 -> {
+                    if (n.equalsIgnoreCase("upgrade")) {
+                        return false;
+                    }
+                }
+                case 10 -> {
+                    if (arrivedConnection == null && n.equalsIgnoreCase("connection")) {
+                        arrivedConnection = e.getValue();
+                    } else if (arrivedUserAgent == null && n.equalsIgnoreCase("user-agent")) {
+                        arrivedUserAgent = e.getValue();
+                    }
+                }
+                case 11 -> {
+                    if (arrivedTraceparent == null && n.equalsIgnoreCase("traceparent")) {
+                        arrivedTraceparent = e.getValue();
+                    }
+                }
+                case 12 -> {
+                    if (ct == null && n.equalsIgnoreCase("content-type")) {
+                        ct = e.getValue();
+                    } else if (arrivedRequestId == null && n.equalsIgnoreCase("x-request-id")) {
+                        arrivedRequestId = e.getValue();
+                    }
+                }
+                case 14 -> {
+                    if (cl == null && n.equalsIgnoreCase("content-length")) {
+                        cl = e.getValue();
+                    }
+                }
+                case 15 -> {
+                    if (arrivedXff == null && n.equalsIgnoreCase("x-forwarded-for")) {
+                        arrivedXff = e.getValue();
+                    }
+                }
+                case 17 -> {
+                    if (te == null && n.equalsIgnoreCase("transfer-encoding")) {
+                        te = e.getValue();
+                    } else if (n.equalsIgnoreCase("x-forwarded-proto")) {
+                        hasForwardedProto = true;
+                    }
+                }
+                default -> {
+                }
+            }
+            if (len != 4 && HopByHop.isHop(n)) {
+                stripNeeded = true;
+            }
+        }
+        if (host == null || !handler.validAuthority(host)) {
+            return false;
+        }
+        if (ct != null && ct.startsWith("application/grpc")) {
+            return false;
+        }
+        long length = -1;
+        if (cl != null) {
+            if (te != null) {
+                return false;
+            }
+            try {
+                length = Long.parseLong(cl.trim());
+            } catch (NumberFormatException ex) {
+                return false;
+            }
+            long max = plane.maxBodyBytes();
+            if (length < 0 || (max > 0 && length > max)) {
+                return false;
+            }
+        } else if (te != null && !te.equalsIgnoreCase("chunked")) {
+            return false;
+        }
+        authority = host;
+        arrivedContentType = ct;
+        contentLength = length;
+        mayHaveBody = length > 0 || te != null;
+        // HTTP/1.1 (the only version taken): keep-alive unless a Connection header says close.
+        closeAfter = arrivedConnection != null && !HttpUtil.isKeepAlive(request);
+        return true;
     }
 
     /** Routing as {@link RouteInterceptor} + {@link UpstreamForwarder} do it; false = not for the fast path. */
@@ -213,13 +295,11 @@ final class FastExchange extends ExchangeRecord implements RequestView {
 
     /** Starts the exchange; the head has been taken from the Vert.x path. */
     void start(boolean headIsLast) {
-        ConnectionGuard.headDone(handler.channel);
+        if (handler.guard != null) {
+            handler.guard.headDone();
+        }
         requestDone = headIsLast;
-        // What the log reports of the request as it arrived, before its header map becomes the upstream head's.
-        arrivedContentType = requestHeaders.get("content-type");
-        arrivedXff = requestHeaders.get("x-forwarded-for");
-        arrivedRequestId = requestHeaders.get("x-request-id");
-        arrivedUserAgent = requestHeaders.get("user-agent");
+        // The log reports the request as it arrived (scan), before its header map becomes the upstream head's.
         started = true;
         if (!upstream.tryAcquireRequest()) {
             sendLocal(503, ResponseFlag.UO, RESET_MESSAGE + "overflow\n");
@@ -228,11 +308,35 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         holdsRequestSlot = true;
         long hash = hash();
         MultiMap h = (MultiMap) requestHeaders;
-        HopByHop.stripInPlace(h);
-        InetSocketAddress remote = (InetSocketAddress) handler.channel.remoteAddress();
-        UpstreamForwarder.clientHeaders(h, remote == null ? null : remote.getAddress().getHostAddress(), false);
+        String client = handler.clientIp();
+        String incoming;
+        if (stripNeeded) {
+            HopByHop.stripInPlace(h);
+        }
+        if (stripNeeded && HopByHop.namesHeaders(arrivedConnection)) {
+            // Connection named end-to-end headers, now removed: what the scan saw may be gone. The general way.
+            UpstreamForwarder.clientHeaders(h, client, false);
+            incoming = h.get("traceparent");
+        } else {
+            // As UpstreamForwarder.clientHeaders, from what the scan found: add when absent, set when present.
+            if (client != null) {
+                if (arrivedXff == null) {
+                    h.add("x-forwarded-for", client);
+                } else {
+                    h.set("x-forwarded-for", arrivedXff + ", " + client);
+                }
+            }
+            if (hasForwardedProto) {
+                h.set("x-forwarded-proto", "http");
+            } else {
+                h.add("x-forwarded-proto", "http");
+            }
+            if (arrivedRequestId == null) {
+                h.add("x-request-id", UpstreamForwarder.newRequestId());
+            }
+            incoming = arrivedTraceparent;
+        }
         // As UpstreamForwarder: the OTLP span's context when OTLP is on, else a new span id under the caller's trace.
-        String incoming = h.get("traceparent");
         OtlpReporter otlp = plane.otlp();
         if (otlp != null) {
             span = otlp.start(request.method().name(), path(), authority, incoming);
@@ -243,7 +347,11 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         if (traceparent == null) {
             traceparent = Tracing.childOf(incoming, plane.traceSampling());
         }
-        h.set("traceparent", traceparent);
+        if (incoming == null) {
+            h.add("traceparent", traceparent);
+        } else {
+            h.set("traceparent", traceparent);
+        }
         DataPlane.applyRequestMutations(target, route, virtualHost, table, h);
         String upstreamUri = UpstreamForwarder.rewrite(uri, path(), queryString(), route, forward);
         h.set("host", forward.hostRewrite() != null ? forward.hostRewrite() : authority);
@@ -279,10 +387,7 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         for (HashPolicy p : forward.hashPolicies()) {
             String key = switch (p.kind()) {
                 case HEADER -> requestHeaders.get(p.name());
-                case SOURCE_IP -> {
-                    InetSocketAddress remote = (InetSocketAddress) handler.channel.remoteAddress();
-                    yield remote == null ? null : remote.getAddress().getHostAddress();
-                }
+                case SOURCE_IP -> handler.clientIp();
                 case COOKIE -> null;
             };
             if (key != null) {
@@ -764,6 +869,6 @@ final class FastExchange extends ExchangeRecord implements RequestView {
     @Override
     public String remoteAddress() {
         InetSocketAddress remote = (InetSocketAddress) handler.channel.remoteAddress();
-        return remote == null ? null : remote.getAddress().getHostAddress() + ":" + remote.getPort();
+        return remote == null ? null : handler.clientIp() + ":" + remote.getPort();
     }
 }

@@ -13,6 +13,8 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
+import io.vertx.core.net.HostAndPort;
+import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 
 /**
@@ -36,6 +38,8 @@ final class FastPathHandler extends ChannelDuplexHandler {
     final DataPlane plane;
     ChannelHandlerContext ctx;
     Channel channel;
+    /** The connection's request-header timeout, or null. */
+    ConnectionGuard guard;
     /** Where the content of the request being read goes. */
     private int inbound = NONE;
     /** Requests handed to Vert.x whose final response has not been written yet. */
@@ -86,10 +90,38 @@ final class FastPathHandler extends ChannelDuplexHandler {
         p.addAfter(after, "mesh-fast-path", new FastPathHandler(listener));
     }
 
+    /** The last Host value of this connection that parsed as an authority (clients repeat theirs). */
+    private String validHost;
+    private String clientIp;
+    private boolean clientIpKnown;
+
+    /** Whether {@code host} is a valid authority; the connection's last valid one is remembered. */
+    boolean validAuthority(String host) {
+        if (host.equals(validHost)) {
+            return true;
+        }
+        if (HostAndPort.parseAuthority(host, -1) == null) {
+            return false;
+        }
+        validHost = host;
+        return true;
+    }
+
+    /** The downstream peer's IP address as text, or null; formatted once per connection. */
+    String clientIp() {
+        if (!clientIpKnown) {
+            clientIpKnown = true;
+            InetSocketAddress remote = (InetSocketAddress) channel.remoteAddress();
+            clientIp = remote == null ? null : remote.getAddress().getHostAddress();
+        }
+        return clientIp;
+    }
+
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
         this.channel = ctx.channel();
+        this.guard = ConnectionGuard.of(channel);
     }
 
     @Override
@@ -206,8 +238,8 @@ final class FastPathHandler extends ChannelDuplexHandler {
         while (held != null && !held.isEmpty() && !(current != null && held.peek() instanceof HttpRequest)) {
             dispatch(held.poll());
         }
-        if (current == null && vertxOutstanding == 0 && inbound == NONE) {
-            ConnectionGuard.idle(channel);
+        if (current == null && vertxOutstanding == 0 && inbound == NONE && guard != null) {
+            guard.idle();
         }
         if (held == null || held.isEmpty()) {
             resumeRead();

@@ -45,7 +45,9 @@ final class HopByHop {
      * {@code te: trailers} is kept, the rest keeps its order.
      */
     static void stripInPlace(MultiMap h) {
-        java.util.List<String> drop = null;
+        // Names to drop, collected first (the map cannot change while it is iterated); rarely more than one or two.
+        String[] drop = null;
+        int drops = 0;
         String connection = null;
         boolean trailers = false;
         boolean seenConnection = false;
@@ -53,9 +55,11 @@ final class HopByHop {
             String name = e.getKey();
             if (name.isEmpty() || name.charAt(0) == ':' || isHop(name)) {
                 if (drop == null) {
-                    drop = new java.util.ArrayList<>(4);
+                    drop = new String[4];
+                } else if (drops == drop.length) {
+                    drop = java.util.Arrays.copyOf(drop, drops * 2);
                 }
-                drop.add(name);
+                drop[drops++] = name;
                 if (name.length() == 2 && e.getValue().toLowerCase(Locale.ROOT).contains("trailers")) {
                     trailers = true;
                 } else if (!seenConnection && name.length() == 10 && name.equalsIgnoreCase("connection")) {
@@ -67,16 +71,59 @@ final class HopByHop {
         if (drop == null) {
             return;
         }
-        for (int i = 0; i < drop.size(); i++) {
-            h.remove(drop.get(i));
+        for (int i = 0; i < drops; i++) {
+            h.remove(drop[i]);
         }
         if (connection != null) {
-            for (String named : namedIn(connection)) {
-                h.remove(named);
-            }
+            removeNamedIn(connection, h);
         }
         if (trailers) {
             h.set("te", "trailers");
+        }
+    }
+
+    /** Whether a Connection value names headers to remove (anything but keep-alive, close and upgrade); null: no. */
+    static boolean namesHeaders(String connection) {
+        return connection != null && named(connection, null);
+    }
+
+    /** Removes the headers a Connection value names (as {@link #namedIn}, without building the set). */
+    private static void removeNamedIn(String connection, MultiMap h) {
+        named(connection, h);
+    }
+
+    /**
+     * Walks the tokens of a Connection value; each one that names a header is removed from {@code h}, or, when
+     * {@code h} is null, the answer is true at the first. Nothing is allocated for the usual keep-alive or close.
+     */
+    private static boolean named(String connection, MultiMap h) {
+        int n = connection.length();
+        int start = 0;
+        boolean any = false;
+        while (true) {
+            int comma = connection.indexOf(',', start);
+            int a = start;
+            int b = comma < 0 ? n : comma;
+            while (a < b && connection.charAt(a) <= ' ') {
+                a++;
+            }
+            while (b > a && connection.charAt(b - 1) <= ' ') {
+                b--;
+            }
+            int len = b - a;
+            if (len > 0 && !(len == 10 && connection.regionMatches(true, a, "keep-alive", 0, 10))
+                    && !(len == 5 && connection.regionMatches(true, a, "close", 0, 5))
+                    && !(len == 7 && connection.regionMatches(true, a, "upgrade", 0, 7))) {
+                if (h == null) {
+                    return true;
+                }
+                any = true;
+                h.remove(connection.substring(a, b).toLowerCase(Locale.ROOT));
+            }
+            if (comma < 0) {
+                return any;
+            }
+            start = comma + 1;
         }
     }
 

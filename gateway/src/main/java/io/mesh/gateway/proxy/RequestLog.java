@@ -39,6 +39,36 @@ final class RequestLog {
     private final boolean accessLog;
     private final OtlpReporter otlp;
     private final Map<Key, Meters> meters = new ConcurrentHashMap<>();
+    /**
+     * The meters of the usual request (no downstream facts, no flags, not gRPC) by cluster, then by status code:
+     * a lookup by a String whose hash is cached and a scan of a few codes, instead of a {@link Key} built and
+     * hashed per request. Copied on write (rare); at most {@link #CODES_PER_CLUSTER} codes, the rest go by key.
+     */
+    private final Map<String, ByCode> plain = new ConcurrentHashMap<>();
+    private static final int CODES_PER_CLUSTER = 8;
+
+    private record ByCode(int[] codes, Meters[] meters) {
+        Meters find(int code) {
+            int[] c = codes;
+            for (int i = 0; i < c.length; i++) {
+                if (c[i] == code) {
+                    return meters[i];
+                }
+            }
+            return null;
+        }
+
+        ByCode with(int code, Meters m) {
+            if (find(code) != null || codes.length >= CODES_PER_CLUSTER) {
+                return this;
+            }
+            int[] c = java.util.Arrays.copyOf(codes, codes.length + 1);
+            Meters[] ms = java.util.Arrays.copyOf(meters, meters.length + 1);
+            c[codes.length] = code;
+            ms[codes.length] = m;
+            return new ByCode(c, ms);
+        }
+    }
     private static final int MAX_INBOUND_SERVICES = 64;
     private final java.util.Set<String> inboundServices = ConcurrentHashMap.newKeySet();
 
@@ -70,10 +100,20 @@ final class RequestLog {
         long sent = ex.bytesSent();
         if (registry != null || otlp != null) {
             Downstream d = ex.downstream();
-            boolean inbound = d != null && d.inbound();
-            Meters m = meters.computeIfAbsent(new Key(cluster, code, ex.flags(), grpc, grpcStatus == null ? "" : grpcStatus,
-                    inbound, d == null || d.peerPrincipal() == null ? "" : d.peerPrincipal(),
-                    inbound ? inboundService(ex.authority()) : ""), this::create);
+            int flags = ex.flags();
+            boolean usual = d == null && flags == 0 && !grpc;
+            ByCode byCode = usual ? plain.get(cluster) : null;
+            Meters m = byCode == null ? null : byCode.find(code);
+            if (m == null) {
+                boolean inbound = d != null && d.inbound();
+                m = meters.computeIfAbsent(new Key(cluster, code, flags, grpc, grpcStatus == null ? "" : grpcStatus,
+                        inbound, d == null || d.peerPrincipal() == null ? "" : d.peerPrincipal(),
+                        inbound ? inboundService(ex.authority()) : ""), this::create);
+                if (usual) {
+                    Meters found = m;
+                    plain.compute(cluster, (k, old) -> (old == null ? new ByCode(new int[0], new Meters[0]) : old).with(code, found));
+                }
+            }
             if (m.requests != null) {
                 m.requests.increment();
                 m.duration.record(ms);

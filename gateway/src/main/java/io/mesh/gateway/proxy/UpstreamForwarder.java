@@ -88,11 +88,14 @@ final class UpstreamForwarder implements ProxyInterceptor {
         }
         h.set("x-forwarded-proto", ssl ? "https" : "http");
         if (!h.contains("x-request-id")) {
-            // Not UUID.randomUUID(): SecureRandom on every request is slow and contended.
-            ThreadLocalRandom r = ThreadLocalRandom.current();
-            h.set("x-request-id", new UUID((r.nextLong() & ~0xf000L) | 0x4000L,
-                    (r.nextLong() & 0x3fffffffffffffffL) | 0x8000000000000000L).toString());
+            h.set("x-request-id", newRequestId());
         }
+    }
+
+    /** A random (version 4) UUID string; not UUID.randomUUID(): SecureRandom on every request is slow and contended. */
+    static String newRequestId() {
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        return new UUID((r.nextLong() & ~0xf000L) | 0x4000L, (r.nextLong() & 0x3fffffffffffffffL) | 0x8000000000000000L).toString();
     }
 
     private static String rewrite(ProxyExchange ex, RouteAction.Forward fwd) {

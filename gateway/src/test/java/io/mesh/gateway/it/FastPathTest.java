@@ -281,6 +281,77 @@ class FastPathTest {
         assertEquals(before + 1, fast());
     }
 
+    /**
+     * The forwarding headers made from one pass over the head (no Connection-named header to strip): each is sent
+     * once, an incoming value is replaced or extended, not duplicated, whatever the case of its name, and a head
+     * on the same connection with another Host is routed by its own Host.
+     */
+    @Test
+    void forwardingHeadersAreSetOnceEachWhateverTheirCase() throws Exception {
+        long before = fast();
+        String incoming = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00";
+        try (Socket s = socket()) {
+            send(s, "GET /headers HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\nX-Request-Id: given-id\r\n"
+                    + "X-Forwarded-Proto: https\r\nUser-Agent: t/1\r\n\r\n");
+            String body = read(s).body;
+            assertEquals(List.of("given-id"), values(body, "x-request-id"));
+            assertEquals(List.of("http"), values(body, "x-forwarded-proto"));
+            assertEquals(List.of("127.0.0.1"), values(body, "x-forwarded-for"));
+            assertEquals(List.of("a"), values(body, "host"));
+            assertEquals(List.of(), values(body, "connection"));
+            List<String> tp = values(body, "traceparent");
+            assertEquals(1, tp.size(), body);
+            assertTrue(tp.get(0).matches("00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]"), tp.get(0));
+
+            send(s, "GET /headers HTTP/1.1\r\nHost: b.example:81\r\nTraceParent: " + incoming + "\r\n"
+                    + "X-Forwarded-For: 10.1.1.1\r\n\r\n");
+            body = read(s).body;
+            assertEquals(List.of("b.example:81"), values(body, "host"));
+            assertEquals(List.of("10.1.1.1, 127.0.0.1"), values(body, "x-forwarded-for"));
+            assertEquals(1, values(body, "x-request-id").size(), body);
+            assertEquals(36, values(body, "x-request-id").get(0).length());
+            tp = values(body, "traceparent");
+            assertEquals(1, tp.size(), body);
+            assertTrue(tp.get(0).matches("00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-00"), tp.get(0));
+            assertNotEquals(incoming, tp.get(0));
+        }
+        assertEquals(before + 2, fast());
+    }
+
+    /** Each status code of a cluster has its own series, whatever order they come in (the meters are cached). */
+    @Test
+    void istioMetricsKeepEachCodeOfAClusterApart() throws Exception {
+        double ok = count("web", "200");
+        double unavailable = count("web", "503");
+        try (Socket s = socket()) {
+            for (int i = 0; i < 4; i++) {
+                send(s, "GET /flaky HTTP/1.1\r\nHost: a\r\n\r\n");
+                read(s);
+            }
+            send(s, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+            assertEquals(200, read(s).status);
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> count("web", "200") >= ok + 3 && count("web", "503") >= unavailable + 2);
+        assertEquals(ok + 3, count("web", "200"));
+        assertEquals(unavailable + 2, count("web", "503"));
+    }
+
+    static double count(String service, String code) {
+        return gw.registry.find("istio_requests").tag("response_code", code).tag("destination_service", service)
+                .tag("response_flags", "-").counters().stream().mapToDouble(Counter::count).sum();
+    }
+
+    /** The values of header {@code name} in a {@code /headers} echo, in order. */
+    private static List<String> values(String body, String name) {
+        List<String> v = new java.util.ArrayList<>();
+        for (String l : body.split("\n")) {
+            if (l.startsWith(name + ": ")) {
+                v.add(l.substring(name.length() + 2));
+            }
+        }
+        return v;
+    }
+
     @Test
     void upgradesAndH2cStillTakeTheVertxPath() throws Exception {
         long before = fast();

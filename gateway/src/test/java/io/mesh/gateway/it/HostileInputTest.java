@@ -128,6 +128,31 @@ class HostileInputTest {
         }
     }
 
+    /**
+     * The timer is armed and disarmed per head without a scheduled task per request: a keep-alive connection whose
+     * heads keep completing stays open across several timeout periods (each pending check finds its head done or
+     * its deadline moved), and a head that drips after that is still closed.
+     */
+    @Test
+    void aBusyKeepAliveConnectionOutlivesTheTimeoutAndADripAfterItIsStillClosed() throws Exception {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port));
+            s.setSoTimeout(10_000);
+            long end = System.nanoTime() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(7500);   // 2.5 timeouts
+            int requests = 0;
+            while (System.nanoTime() < end) {
+                s.getOutputStream().write("GET / HTTP/1.1\r\nHost: busy\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                String head = readResponse(s.getInputStream());
+                assertTrue(head.startsWith("HTTP/1.1 200"), "request " + requests + ": " + head);
+                requests++;
+                Thread.sleep(requests % 2 == 0 ? 700 : 1300);
+            }
+            s.getOutputStream().write("GET / HTTP/1.1\r\nHost: slow\r\n".getBytes(StandardCharsets.US_ASCII));
+            assertEquals(-1, readWhileDripping(s), "the gateway closes the connection dripping its head after "
+                    + requests + " requests");
+        }
+    }
+
     /** An HTTP/2 connection (prior knowledge) may wait for its first stream longer than the header timeout. */
     @Test
     void anHttp2ConnectionWaitingForItsFirstStreamIsNotCut() throws Exception {
