@@ -41,6 +41,13 @@ public interface GatewayConfig {
      */
     Optional<String> bootstrapFile();
 
+    /**
+     * The TLS implementation of listeners, mesh mTLS and TLS origination: {@code openssl} (BoringSSL via
+     * netty-tcnative; the JDK's when the native library cannot load) or {@code jdk}. See {@code tls.TlsEngine}.
+     */
+    @WithDefault("openssl")
+    String tlsEngine();
+
     /** Where local state may be kept (set by the local runner). */
     Optional<String> stateDir();
 

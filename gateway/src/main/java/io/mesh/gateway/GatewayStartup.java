@@ -31,10 +31,11 @@ class GatewayStartup {
         gateway = Gateway.start(vertx, config, registry, reporting).toCompletionStage().toCompletableFuture()
                 .get(30, TimeUnit.SECONDS);
         LOG.infof("gateway (%s) listening: monitoring http://%s:%d (/q/health, /q/metrics), health :%d/healthz/ready, "
-                + "admin 127.0.0.1:%d (/config_dump, /clusters), xDS %s, native transport %s, OTLP %s; data-plane "
+                + "admin 127.0.0.1:%d (/config_dump, /clusters), xDS %s, native transport %s, TLS %s, OTLP %s; data-plane "
                 + "listeners come from %s (LDS port 80 -> %d, 443 -> %d)",
                 config.mode(), host, config.monitoringPort(), gateway.statusPort(), gateway.adminPort(),
                 config.xds().enabled() ? config.xds().address() : "off", vertx.isNativeTransportEnabled(),
+                gateway.dataPlane().tlsEngineName(),
                 reporting == null ? "off" : "on",
                 config.bootstrapFile().map(f -> "bootstrap " + f + (config.xds().enabled() ? " and LDS" : "")).orElse("LDS"),
                 config.listeners().httpPort(), config.listeners().httpsPort());

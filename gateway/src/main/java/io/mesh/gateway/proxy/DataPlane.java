@@ -60,6 +60,8 @@ public final class DataPlane {
     private Future<Void> sidecarStarted;
 
     private final io.mesh.gateway.identity.WorkloadIdentity identity;
+    /** The TLS implementation of every listener, mesh mTLS server and TLS upstream ({@code mesh.gateway.tls-engine}). */
+    private final io.vertx.core.net.SSLEngineOptions sslEngine;
 
     /** {@code otlp} may be null: then nothing is reported over OTLP. */
     public DataPlane(Vertx vertx, GatewayConfig config, MeterRegistry registry, OtlpReporter otlp) {
@@ -75,6 +77,7 @@ public final class DataPlane {
         this.identity = identity;
         this.vertx = vertx;
         this.config = config;
+        this.sslEngine = io.mesh.gateway.tls.TlsEngine.resolve(config.tlsEngine());
         this.otlp = otlp;
         this.log = new RequestLog(registry, io.mesh.gateway.Gateway.workload(config), config.node().namespace(),
                 config.node().cluster(), config.telemetry().accessLog(), otlp,
@@ -89,6 +92,16 @@ public final class DataPlane {
      */
     public void enableSidecar() {
         this.sidecar = new SidecarPlane(this, identity);
+    }
+
+    /** The data plane's TLS implementation, for logs: {@code openssl (BoringSSL)} or {@code jdk}. */
+    public String tlsEngineName() {
+        return io.mesh.gateway.tls.TlsEngine.name(sslEngine);
+    }
+
+    /** The TLS engine options for data-plane servers and clients (a copy per use: Vert.x options are mutable). */
+    io.vertx.core.net.SSLEngineOptions sslEngine() {
+        return sslEngine.copy();
     }
 
     int eventLoopCount() {
@@ -148,7 +161,7 @@ public final class DataPlane {
             ClusterSpec spec = withSecrets(declared, snap, identity != null);
             Upstream old = prev.upstreams().get(spec.name());
             Upstream u = old != null && old.spec().sameTransport(spec) && Objects.equals(old.spec().edsName(), spec.edsName())
-                    ? old : new Upstream(vertx, spec, identity);
+                    ? old : new Upstream(vertx, spec, identity, sslEngine.copy());
             if (u != old && old != null) {
                 retired.add(old);
             }

@@ -89,7 +89,7 @@ final class ListenerServer {
                 .setInitialSettings(new Http2Settings().setMaxHeaderListSize(limits.maxHeaderBytes())
                         .setMaxConcurrentStreams(1000));
         if (tls != null) {
-            o.setSsl(true).setSni(true).setUseAlpn(true).setKeyCertOptions(tls)
+            o.setSsl(true).setSni(true).setUseAlpn(true).setKeyCertOptions(tls).setSslEngineOptions(plane.sslEngine())
                     .setEnabledSecureTransportProtocols(TLS_VERSIONS)
                     .setAlpnVersions(alpn(spec.chains().get(0)));
         }

@@ -44,6 +44,7 @@ public final class Upstream {
     private volatile EndpointState[] endpoints = new EndpointState[0];
     private final java.util.Map<String, EndpointState> originalDsts = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean closed;
+    private final io.vertx.core.net.SSLEngineOptions sslEngine;
     private volatile boolean literalEndpoints = true;
 
     private record Ring(long[] hashes, EndpointState[] owners) {
@@ -58,6 +59,13 @@ public final class Upstream {
      * and {@code ROOTCA} (trust) of ISTIO_MUTUAL clusters stand for; null when there is none.
      */
     public Upstream(Vertx vertx, ClusterSpec spec, io.mesh.gateway.identity.WorkloadIdentity identity) {
+        this(vertx, spec, identity, null);
+    }
+
+    /** {@code sslEngine}: the TLS implementation of this cluster's TLS connections; null = Vert.x's default (the JDK's). */
+    public Upstream(Vertx vertx, ClusterSpec spec, io.mesh.gateway.identity.WorkloadIdentity identity,
+            io.vertx.core.net.SSLEngineOptions sslEngine) {
+        this.sslEngine = sslEngine;
         this.identity = identity;
         this.vertx = vertx;
         this.spec = spec;
@@ -341,6 +349,9 @@ public final class Upstream {
         UpstreamTls tls = spec.tls();
         if (tls != null) {
             o.setSsl(true).setVerifyHost(false);
+            if (sslEngine != null) {
+                o.setSslEngineOptions(sslEngine.copy());
+            }
             if (http2) {
                 o.setUseAlpn(true);
             }
