@@ -5,47 +5,52 @@ import io.mesh.gateway.model.FilterChainSpec;
 import io.mesh.gateway.model.ListenerSpec;
 import io.mesh.gateway.upstream.LbPolicy;
 import io.mesh.gateway.upstream.Upstream;
-import io.vertx.core.AbstractVerticle;
-import io.vertx.core.DeploymentOptions;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
-import io.vertx.core.buffer.Buffer;
-import io.vertx.core.net.NetClient;
-import io.vertx.core.net.NetClientOptions;
-import io.vertx.core.net.NetServer;
-import io.vertx.core.net.NetServerOptions;
-import io.vertx.core.net.NetSocket;
+import io.vertx.core.impl.VertxInternal;
 import io.vertx.core.net.SocketAddress;
-import io.vertx.core.net.impl.NetSocketInternal;
 import java.net.Inet6Address;
 import java.net.InetSocketAddress;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.jboss.logging.Logger;
 
 /**
- * One capture listener ({@code virtualOutbound} or {@code virtualInbound}): a TCP server that reads each
- * redirected connection's original destination and sends it on:
+ * One capture listener ({@code virtualOutbound} or {@code virtualInbound}): a Netty server on the data plane's
+ * event loops that reads each redirected connection's original destination and serves it in place, on the channel
+ * it accepted:
  * <ul>
- * <li>outbound to a port with an HTTP listener ({@code 0.0.0.0_PORT}, not bound): to the outbound HTTP
- * server;</li>
+ * <li>outbound to a port with an HTTP listener ({@code 0.0.0.0_PORT}, not bound): the sidecar's outbound HTTP
+ * server ({@link SidecarPlane#serveHttp}) runs on the channel;</li>
  * <li>inbound to a port with filter chains: the first byte says TLS (0x16, a handshake record) or not, and the
- * chain whose match takes that transport decides: the mTLS or plaintext inbound HTTP server, or a TCP proxy;
- * no chain (STRICT and a plaintext client) closes the connection;</li>
- * <li>anything else: a TCP proxy to the chain's cluster, for the passthrough cluster the original
- * destination (inbound, the workload on 127.0.0.1 at that port).</li>
+ * chain whose match takes that transport decides: mesh mTLS terminated here then the inbound HTTP server, the
+ * plaintext inbound HTTP server, or a TCP proxy; no chain (STRICT and a plaintext client) closes the connection;</li>
+ * <li>anything else: a TCP proxy ({@link TcpRelay}) to the chain's cluster, for the passthrough cluster the
+ * original destination (inbound, the workload on 127.0.0.1 at that port).</li>
  * </ul>
+ * Nothing crosses a second socket: the captured connection is the HTTP connection.
  */
 final class CaptureListener {
 
     private static final Logger LOG = Logger.getLogger(CaptureListener.class);
+    private static final int CONNECT_TIMEOUT_MS = 10_000;
 
     private final SidecarPlane sidecar;
     final String bindHost;
     final int bindPort;
     volatile ListenerSpec spec;
-    private final List<NetServer> servers = new CopyOnWriteArrayList<>();
-    private String deploymentId;
+    private final ChannelGroup accepted = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    private volatile Channel server;
 
     CaptureListener(SidecarPlane sidecar, ListenerSpec spec, String bindHost, int bindPort) {
         this.sidecar = sidecar;
@@ -54,101 +59,122 @@ final class CaptureListener {
         this.bindPort = bindPort;
     }
 
-    Future<Void> start(int instances) {
-        return sidecar.plane().vertx().deployVerticle(() -> new AbstractVerticle() {
-            private NetClient client;
-
-            @Override
-            public void start(Promise<Void> started) {
-                client = vertx.createNetClient(new NetClientOptions().setTcpNoDelay(true)
-                        .setConnectTimeout(10_000));
-                NetServer server = vertx.createNetServer(new NetServerOptions().setHost(bindHost).setPort(bindPort)
-                        .setTcpNoDelay(true).setAcceptBacklog(4096));
-                server.connectHandler(so -> accept(so, client));
-                server.listen().onSuccess(s -> {
-                    servers.add(s);
-                    started.complete();
-                }).onFailure(started::fail);
-            }
-        }, new DeploymentOptions().setInstances(instances)).map(id -> {
-            deploymentId = id;
-            return null;
-        });
+    /** Binds on {@code eventLoops} of Vert.x's event loops (accepted connections are spread over them). */
+    Future<Void> start(int eventLoops) {
+        VertxInternal vertx = (VertxInternal) sidecar.plane().vertx();
+        Promise<Void> bound = Promise.promise();
+        new ServerBootstrap()
+                .group(vertx.getAcceptorEventLoopGroup(), new LoopSubset(vertx.nettyEventLoopGroup(), eventLoops))
+                .channelFactory(vertx.transport().serverChannelFactory(false))
+                .option(ChannelOption.SO_BACKLOG, 4096)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+                .childHandler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        accepted.add(ch);
+                        accept(ch);
+                    }
+                })
+                .bind(bindHost, bindPort).addListener((ChannelFutureListener) f -> {
+                    if (f.isSuccess()) {
+                        server = f.channel();
+                        bound.complete();
+                    } else {
+                        bound.fail(f.cause());
+                    }
+                });
+        return bound.future();
     }
 
     int actualPort() {
-        return servers.isEmpty() ? -1 : servers.get(0).actualPort();
+        Channel s = server;
+        return s == null ? -1 : ((InetSocketAddress) s.localAddress()).getPort();
     }
 
+    /** Stops accepting and closes the connections this listener accepted. */
     Future<Void> close() {
-        return deploymentId == null ? Future.succeededFuture() : sidecar.plane().vertx().undeploy(deploymentId);
+        Channel s = server;
+        Promise<Void> closed = Promise.promise();
+        if (s == null) {
+            closed.complete();
+            return closed.future();
+        }
+        s.close().addListener(f -> accepted.close().addListener(g -> closed.complete()));
+        return closed.future();
     }
 
-    private void accept(NetSocket so, NetClient client) {
-        so.pause();
+    private void accept(Channel ch) {
         SocketAddress original;
         try {
-            original = originalDestination(so);
+            original = originalDestination(ch);
         } catch (RuntimeException e) {
-            LOG.debugf("%s: closing a connection from %s: %s", spec.name(), so.remoteAddress(), e.getMessage());
-            so.close();
+            LOG.debugf("%s: closing a connection from %s: %s", spec.name(), ch.remoteAddress(), e.getMessage());
+            ch.close();
             return;
         }
-        if (original.port() == actualPort() && so.localAddress() != null
-                && original.hostAddress().equals(so.localAddress().hostAddress())) {
-            LOG.debugf("%s: closing a connection made to the capture port itself from %s", spec.name(), so.remoteAddress());
-            so.close();
+        InetSocketAddress local = (InetSocketAddress) ch.localAddress();
+        if (original.port() == actualPort() && local != null && original.hostAddress().equals(local.getAddress().getHostAddress())) {
+            LOG.debugf("%s: closing a connection made to the capture port itself from %s", spec.name(), ch.remoteAddress());
+            ch.close();
             return;
         }
         ListenerSpec s = spec;
         boolean inbound = !s.name().equals("virtualOutbound") && isInbound(s);
-        Downstream downstream = new Downstream(inbound, so.remoteAddress(), original, null);
+        InetSocketAddress remote = (InetSocketAddress) ch.remoteAddress();
+        Downstream downstream = new Downstream(inbound,
+                SocketAddress.inetSocketAddress(remote.getPort(), remote.getAddress().getHostAddress()), original, null);
         if (!inbound) {
             ListenerSpec http = httpListener(original.port());
             if (http != null) {
-                hop(so, client, sidecar.outboundPort(), new SidecarPlane.Handoff(downstream, http.name(), false), null);
+                sidecar.serveHttp(ch, new SidecarPlane.Handoff(downstream, http.name(), false), false, null);
                 return;
             }
             FilterChainSpec chain = s.chainFor(original.port(), false);
             if (chain == null || !chain.tcp()) {
                 LOG.debugf("%s: no chain for port %d", s.name(), original.port());
-                so.close();
+                ch.close();
                 return;
             }
-            tcp(so, client, chain, original, null);
+            tcp(ch, chain, original, null);
             return;
         }
         if (!s.hasChainsFor(original.port())) {
             // A port no service declares: passed to the workload as is (Istio's inbound passthrough).
-            tcp(so, client, null, SocketAddress.inetSocketAddress(original.port(), "127.0.0.1"), null);
+            tcp(ch, null, SocketAddress.inetSocketAddress(original.port(), "127.0.0.1"), null);
             return;
         }
-        so.handler(first -> {
-            so.pause();
-            so.handler(null);
-            boolean tls = first.length() > 0 && first.getByte(0) == 0x16;
-            FilterChainSpec chain = s.chainFor(original.port(), tls);
-            if (chain == null) {
-                LOG.debugf("%s: refusing a %s connection to port %d from %s (no matching filter chain)", s.name(),
-                        tls ? "TLS" : "plaintext", original.port(), so.remoteAddress());
-                so.close();
-                return;
-            }
-            if (chain.tcp()) {
-                tcp(so, client, chain, SocketAddress.inetSocketAddress(original.port(), "127.0.0.1"), first);
-            } else if (tls && !chain.tls()) {
-                so.close();   // a TLS client on a plaintext-only chain: nothing here can terminate it
-            } else {
-                int port = sidecar.inboundPort(chain.tls());
-                if (port < 0) {
-                    LOG.warnf("%s: mTLS connection to port %d refused: no workload certificate", s.name(), original.port());
-                    so.close();
-                    return;
-                }
-                hop(so, client, port, new SidecarPlane.Handoff(downstream, s.name(), tls), first);
+        ch.pipeline().addLast("sniff", new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                ctx.pipeline().remove(this);
+                ByteBuf first = (ByteBuf) msg;
+                boolean tls = first.isReadable() && first.getByte(first.readerIndex()) == 0x16;
+                inboundChain(ch, s, original, downstream, tls, first);
             }
         });
-        so.resume();
+    }
+
+    private void inboundChain(Channel ch, ListenerSpec s, SocketAddress original, Downstream downstream, boolean tls,
+            ByteBuf first) {
+        FilterChainSpec chain = s.chainFor(original.port(), tls);
+        if (chain == null) {
+            LOG.debugf("%s: refusing a %s connection to port %d from %s (no matching filter chain)", s.name(),
+                    tls ? "TLS" : "plaintext", original.port(), ch.remoteAddress());
+            first.release();
+            ch.close();
+        } else if (chain.tcp()) {
+            tcp(ch, chain, SocketAddress.inetSocketAddress(original.port(), "127.0.0.1"), first);
+        } else if (tls && !chain.tls()) {
+            first.release();
+            ch.close();   // a TLS client on a plaintext-only chain: nothing here can terminate it
+        } else if (tls && !sidecar.canTerminateMeshTls()) {
+            LOG.warnf("%s: mTLS connection to port %d refused: no workload certificate", s.name(), original.port());
+            first.release();
+            ch.close();
+        } else {
+            sidecar.serveHttp(ch, new SidecarPlane.Handoff(downstream, s.name(), tls), true, first);
+        }
     }
 
     private static boolean isInbound(ListenerSpec s) {
@@ -164,63 +190,41 @@ final class CaptureListener {
         return null;
     }
 
-    /** The loopback hop to an internal HTTP server, registered before any byte is sent. */
-    private void hop(NetSocket so, NetClient client, int port, SidecarPlane.Handoff h, Buffer first) {
-        client.connect(port, "127.0.0.1").onSuccess(up -> {
-            int local = up.localAddress().port();
-            sidecar.handoff(local, h);
-            up.closeHandler(v -> {
-                sidecar.release(local);
-                so.close();
-            });
-            so.closeHandler(v -> up.close());
-            splice(so, up, first);
-        }).onFailure(err -> {
-            LOG.warnf("internal hop failed: %s", err.getMessage());
-            so.close();
-        });
-    }
-
     /** A TCP proxy to a cluster's endpoint (the original destination for ORIGINAL_DST). */
-    private void tcp(NetSocket so, NetClient client, FilterChainSpec chain, SocketAddress original, Buffer first) {
+    private void tcp(Channel ch, FilterChainSpec chain, SocketAddress original, ByteBuf first) {
         SocketAddress target = original;
         if (chain != null) {
             Upstream u = sidecar.plane().active().upstreams().get(chain.tcpCluster());
             if (u == null) {
                 LOG.debugf("tcp_proxy: no cluster %s", chain.tcpCluster());
-                so.close();
+                release(first);
+                ch.close();
                 return;
             }
             if (u.spec().lbPolicy() != LbPolicy.ORIGINAL_DST) {
                 var ep = u.pick(Long.MIN_VALUE, null);
                 if (ep == null) {
-                    so.close();   // e.g. BlackHoleCluster, or REGISTRY_ONLY
+                    release(first);
+                    ch.close();   // e.g. BlackHoleCluster, or REGISTRY_ONLY
                     return;
                 }
                 target = ep.address();
             }
         }
-        client.connect(target).onSuccess(up -> {
-            up.closeHandler(v -> so.close());
-            so.closeHandler(v -> up.close());
-            splice(so, up, first);
-        }).onFailure(err -> {
-            LOG.debugf("tcp_proxy to %s failed: %s", original, err.getMessage());
-            so.close();
-        });
+        VertxInternal vertx = (VertxInternal) sidecar.plane().vertx();
+        String host = target.hostAddress() != null ? target.hostAddress() : target.host();
+        TcpRelay.connect(ch, InetSocketAddress.createUnresolved(host, target.port()), first,
+                vertx.transport().channelFactory(false), vertx.nettyAddressResolverGroup(), CONNECT_TIMEOUT_MS);
     }
 
-    private static void splice(NetSocket down, NetSocket up, Buffer first) {
-        if (first != null) {
-            up.write(first);
+    private static void release(ByteBuf b) {
+        if (b != null) {
+            b.release();
         }
-        down.pipeTo(up);
-        up.pipeTo(down);
     }
 
     /** SO_ORIGINAL_DST on the accepted socket's descriptor (native epoll transport only). */
-    private static SocketAddress originalDestination(NetSocket so) {
-        var ch = ((NetSocketInternal) so).channelHandlerContext().channel();
+    private static SocketAddress originalDestination(Channel ch) {
         if (!(ch instanceof io.netty.channel.unix.UnixChannel unix)) {
             throw new IllegalStateException("capture needs Netty's native epoll transport");
         }

@@ -3,42 +3,45 @@ package io.mesh.gateway.proxy;
 import io.mesh.gateway.model.FilterChainSpec;
 import io.mesh.gateway.model.GatewaySnapshot;
 import io.mesh.gateway.model.ListenerSpec;
-import io.vertx.core.AbstractVerticle;
-import io.vertx.core.DeploymentOptions;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.handler.ssl.ApplicationProtocolConfig;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ClientAuth;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.util.AttributeKey;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
-import io.vertx.core.http.ClientAuth;
 import io.vertx.core.http.HttpConnection;
-import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
-import io.vertx.core.net.KeyCertOptions;
-import io.vertx.core.net.TrustOptions;
+import io.vertx.core.net.impl.ConnectionBase;
 import java.security.cert.Certificate;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
 import org.jboss.logging.Logger;
 
 /**
  * Sidecar mode's half of the data plane. The capture listeners ({@link CaptureListener}: {@code virtualOutbound}
  * on 15001, {@code virtualInbound} on 15006) accept redirected connections, recover their original destination
- * and pick a filter chain; HTTP connections are then handed over, through a loopback hop, to one of three
- * internal HTTP servers that run the same interceptor chain as the router:
+ * and pick a filter chain; an HTTP connection is then served in place, on the captured channel, by one of two
+ * Vert.x HTTP servers that own no socket ({@link ChannelHttpServer}) and run the same interceptor chain as the
+ * router:
  * <ul>
  * <li>outbound: routed by authority with the RDS of {@code 0.0.0.0_PORT};</li>
- * <li>inbound plaintext (PERMISSIVE or DISABLE) and inbound mTLS (this proxy's citadel certificate, client
- * certificate required, the peer's SPIFFE ID becomes the principal): RBAC first, then the chain's inline
- * routes to {@code inbound|PORT||} on 127.0.0.1.</li>
+ * <li>inbound, plaintext (PERMISSIVE or DISABLE) or mesh mTLS terminated first on the same channel (this proxy's
+ * citadel certificate, client certificate required, the peer's SPIFFE ID becomes the principal): RBAC first,
+ * then the chain's inline routes to {@code inbound|PORT||} on 127.0.0.1.</li>
  * </ul>
- * The hop keeps the HTTP machinery (HTTP/1.1, h2c, TLS, WebSocket) exactly the router's; the handoff table
- * maps the hop's local port to the captured connection, so a request knows its original source, destination
- * and chain.
+ * The HTTP machinery (HTTP/1.1, h2c and h2 over mTLS by ALPN, WebSocket) is exactly the router's. Each captured
+ * channel carries its {@link Handoff}, so a request knows its original source, destination and chain.
  */
 public final class SidecarPlane {
 
@@ -63,14 +66,16 @@ public final class SidecarPlane {
         }
     }
 
+    /** The captured connection's handoff, read by every request on it. */
+    private static final AttributeKey<Handoff> HANDOFF = AttributeKey.valueOf("mesh.sidecar.handoff");
+
     private final DataPlane plane;
     private final io.mesh.gateway.identity.WorkloadIdentity identity;
-    private final Map<Integer, Handoff> handoffs = new ConcurrentHashMap<>();
     private final Map<String, CaptureListener> captures = new ConcurrentHashMap<>();
-    private final List<String> deployments = new ArrayList<>();
-    private volatile int outboundPort = -1;
-    private volatile int inboundPlainPort = -1;
-    private volatile int inboundTlsPort = -1;
+    private volatile ChannelHttpServer outbound;
+    private volatile ChannelHttpServer inbound;
+    /** Mesh mTLS server side: this proxy's citadel certificate, a client certificate required; built once. */
+    private volatile SslContext meshTls;
 
     SidecarPlane(DataPlane plane, io.mesh.gateway.identity.WorkloadIdentity identity) {
         this.plane = plane;
@@ -81,77 +86,73 @@ public final class SidecarPlane {
         return plane;
     }
 
-    /** Starts the internal servers on loopback, free ports. */
+    /** Sets up the HTTP servers that serve captured connections in place (nothing is bound). */
     Future<Void> start(int instances) {
-        Future<Integer> out = internal(instances, false, "outbound");
-        Future<Integer> plain = internal(instances, false, "inbound");
-        Future<Integer> tls = identity == null ? Future.succeededFuture(-1) : internal(instances, true, "inbound");
-        return Future.all(out, plain, tls).map(v -> {
-            outboundPort = out.result();
-            inboundPlainPort = plain.result();
-            inboundTlsPort = tls.result();
-            LOG.debugf("sidecar internal servers: outbound :%d, inbound :%d, inbound mTLS :%d", outboundPort,
-                    inboundPlainPort, inboundTlsPort);
-            return null;
-        });
-    }
-
-    /**
-     * One internal server: {@code instances} HttpServers (one per event loop) sharing a random loopback port.
-     * Vert.x shares a random port among servers given the same negative port, so each server kind has its own.
-     */
-    private Future<Integer> internal(int instances, boolean tls, String direction) {
-        List<HttpServer> servers = new java.util.concurrent.CopyOnWriteArrayList<>();
-        boolean inbound = direction.equals("inbound");
-        int sharedRandomPort = tls ? -3 : inbound ? -2 : -1;
-        return plane.vertx().deployVerticle(() -> new AbstractVerticle() {
-            @Override
-            public void start(Promise<Void> started) {
-                HttpServer server = vertx.createHttpServer(options(tls).setPort(sharedRandomPort));
-                server.connectionHandler(SidecarPlane.this::onConnection);
-                server.requestHandler(r -> onRequest(r, inbound ? INBOUND : OUTBOUND));
-                server.listen().onSuccess(s -> {
-                    servers.add(s);
-                    started.complete();
-                }).onFailure(started::fail);
+        outbound = server(OUTBOUND);
+        inbound = server(INBOUND);
+        if (identity != null) {
+            try {
+                meshTls = meshTlsContext();
+            } catch (SSLException e) {
+                return Future.failedFuture(e);
             }
-        }, new DeploymentOptions().setInstances(instances)).map(id -> {
-            deployments.add(id);
-            return servers.get(0).actualPort();
-        });
+        }
+        return Future.succeededFuture();
     }
 
-    private HttpServerOptions options(boolean tls) {
+    private ChannelHttpServer server(ProxyInterceptor[] chain) {
+        ChannelHttpServer server = new ChannelHttpServer(plane.vertx(), options());
+        server.connectionHandler(this::onConnection);
+        server.requestHandler(r -> onRequest(r, chain));
+        return server;
+    }
+
+    private HttpServerOptions options() {
         var limits = plane.config().limits();
-        HttpServerOptions o = new HttpServerOptions().setHost("127.0.0.1").setPort(0).setTcpNoDelay(true)
+        return new HttpServerOptions().setTcpNoDelay(true)
                 .setMaxHeaderSize(limits.maxHeaderBytes()).setMaxInitialLineLength(limits.maxUriLength() + 32)
                 .setIdleTimeout((int) limits.idleTimeout().toMillis()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS)
                 .setHandle100ContinueAutomatically(true).setCompressionSupported(false).setDecompressionSupported(false)
                 .setHttp2ClearTextEnabled(true).setTracingPolicy(io.vertx.core.tracing.TracingPolicy.IGNORE);
-        if (tls) {
-            o.setSsl(true).setUseAlpn(true).setClientAuth(ClientAuth.REQUIRED)
-                    .setKeyCertOptions(KeyCertOptions.wrap(identity.keyManager()))
-                    .setTrustOptions(TrustOptions.wrap(identity.trustManager()))
-                    .setEnabledSecureTransportProtocols(Set.of("TLSv1.2", "TLSv1.3"))
-                    .setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1));
+    }
+
+    /**
+     * TLS 1.2/1.3 with this proxy's current certificate (the key manager is asked at each handshake, so rotation
+     * needs no new context), peers verified against the mesh roots, ALPN h2 and http/1.1, on the data plane's TLS
+     * engine.
+     */
+    private SslContext meshTlsContext() throws SSLException {
+        return SslContextBuilder.forServer(identity.keyManager())
+                .trustManager(identity.trustManager())
+                .clientAuth(ClientAuth.REQUIRE)
+                .sslProvider(plane.sslEngine() instanceof io.vertx.core.net.OpenSSLEngineOptions ? SslProvider.OPENSSL : SslProvider.JDK)
+                .protocols("TLSv1.3", "TLSv1.2")
+                .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
+                        ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
+                        ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1))
+                .build();
+    }
+
+    /** Whether inbound mesh mTLS can be terminated (this proxy has a citadel identity). */
+    boolean canTerminateMeshTls() {
+        return meshTls != null;
+    }
+
+    /**
+     * Serves HTTP on a captured connection, on its event loop: mesh mTLS first when {@code h.tls()}, then the
+     * outbound or inbound HTTP server; {@code first} (may be null) is what was already read from it.
+     */
+    void serveHttp(Channel ch, Handoff h, boolean inboundSide, ByteBuf first) {
+        ch.attr(HANDOFF).set(h);
+        if (h.tls()) {
+            ch.pipeline().addLast("ssl", meshTls.newHandler(ch.alloc()));
         }
-        return o;
-    }
-
-    int outboundPort() {
-        return outboundPort;
-    }
-
-    int inboundPort(boolean tls) {
-        return tls ? inboundTlsPort : inboundPlainPort;
-    }
-
-    void handoff(int hopLocalPort, Handoff h) {
-        handoffs.put(hopLocalPort, h);
-    }
-
-    void release(int hopLocalPort) {
-        handoffs.remove(hopLocalPort);
+        (inboundSide ? inbound : outbound).serve(ch);
+        if (first != null) {
+            ch.pipeline().fireChannelRead(first);
+            ch.pipeline().fireChannelReadComplete();
+        }
     }
 
     private void onConnection(HttpConnection conn) {
@@ -164,13 +165,8 @@ public final class SidecarPlane {
     }
 
     private void onRequest(HttpServerRequest req, ProxyInterceptor[] chain) {
-        var remote = req.connection().remoteAddress();
-        Handoff h = remote == null ? null : handoffs.get(remote.port());
-        if (h == null) {
-            // Only the capture listeners connect here; anything else is not a captured connection.
-            req.response().setStatusCode(421).putHeader("connection", "close").end("not a captured connection\n");
-            return;
-        }
+        Channel ch = ((ConnectionBase) req.connection()).channel();
+        Handoff h = ch.attr(HANDOFF).get();
         if (req.headers().size() > plane.config().limits().maxHeaders()) {
             req.response().setStatusCode(431).putHeader("connection", "close").end("too many headers\n");
             return;
@@ -178,7 +174,7 @@ public final class SidecarPlane {
         Downstream d = h.downstream();
         if (d.inbound() && req.isSSL() && d.peerPrincipal() == null) {
             d = d.withPeer(spiffeId(req.connection()));
-            handoffs.replace(remote.port(), h, new Handoff(d, h.listenerName(), h.tls()));
+            ch.attr(HANDOFF).set(new Handoff(d, h.listenerName(), h.tls()));
         }
         ActiveConfig config = plane.active();
         FilterChainSpec filterChain = h.chain(config);
@@ -245,8 +241,6 @@ public final class SidecarPlane {
         List<Future<?>> work = new ArrayList<>();
         captures.values().forEach(c -> work.add(c.close()));
         captures.clear();
-        deployments.forEach(id -> work.add(plane.vertx().undeploy(id)));
-        deployments.clear();
         return Future.join(work).mapEmpty();
     }
 }
