@@ -12,7 +12,8 @@ abstract class ExchangeRecord {
     String upstreamHost;
     long upstreamHeadersNanos;
     int attempts;
-    String traceparent;
+    /** The traceparent sent upstream: a String, or the AsciiString {@link Tracing} builds (no copy into a String). */
+    CharSequence traceparent;
     io.opentelemetry.api.trace.Span span;
 
     public final long startNanos() {
@@ -32,7 +33,7 @@ abstract class ExchangeRecord {
     }
 
     public final String traceparent() {
-        return traceparent;
+        return traceparent == null ? null : traceparent.toString();
     }
 
     public final int attempts() {

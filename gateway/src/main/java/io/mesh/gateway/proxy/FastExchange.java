@@ -17,7 +17,6 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
@@ -27,12 +26,14 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.util.AsciiString;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.impl.headers.HeadersMultiMap;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
@@ -132,7 +133,7 @@ final class FastExchange extends ExchangeRecord implements RequestView {
             return null;
         }
         HttpHeaders hs = req.headers();
-        if (!(hs instanceof MultiMap mm) || hs.size() > plane.config().limits().maxHeaders()) {
+        if (!(hs instanceof MultiMap)) {
             return null;
         }
         var spec = h.listener.spec;
@@ -140,7 +141,7 @@ final class FastExchange extends ExchangeRecord implements RequestView {
             return null;
         }
         FastExchange ex = new FastExchange(h, req);
-        if (!ex.scan(mm)) {
+        if (!ex.scan(hs, plane.config().limits().maxHeaders())) {
             return null;
         }
         FilterChainSpec chain = spec.chains().get(0);
@@ -158,13 +159,20 @@ final class FastExchange extends ExchangeRecord implements RequestView {
      * One pass over the head's headers: what {@link #take} checks (false = not for the fast path) and what
      * {@link #start} and the log read later, instead of a map lookup for each.
      */
-    private boolean scan(MultiMap hs) {
+    private boolean scan(HttpHeaders hs, int maxHeaders) {
         String host = null;
         String ct = null;
         String cl = null;
         String te = null;
-        for (Map.Entry<String, String> e : hs) {
-            String n = e.getKey();
+        int count = 0;
+        // As CharSequences: the decoder's names are AsciiStrings, and a String of each is not needed to compare.
+        Iterator<Map.Entry<CharSequence, CharSequence>> it = hs.iteratorCharSequence();
+        while (it.hasNext()) {
+            Map.Entry<CharSequence, CharSequence> e = it.next();
+            if (++count > maxHeaders) {
+                return false;   // counted per line, not per name: past the limit the Vert.x path decides
+            }
+            CharSequence n = e.getKey();
             int len = n.length();
             if (len == 0 || n.charAt(0) == ':') {
                 stripNeeded = true;
@@ -172,53 +180,53 @@ final class FastExchange extends ExchangeRecord implements RequestView {
             }
             switch (len) {
                 case 4 -> {
-                    if (host == null && n.equalsIgnoreCase("host")) {
-                        host = e.getValue();
+                    if (host == null && eq(n, "host")) {
+                        host = e.getValue().toString();
                     }
                 }
                 case 6 -> {
-                    if (n.equalsIgnoreCase("expect")) {
+                    if (eq(n, "expect")) {
                         return false;
                     }
                 }
                 case 7 -> {
-                    if (n.equalsIgnoreCase("upgrade")) {
+                    if (eq(n, "upgrade")) {
                         return false;
                     }
                 }
                 case 10 -> {
-                    if (arrivedConnection == null && n.equalsIgnoreCase("connection")) {
-                        arrivedConnection = e.getValue();
-                    } else if (arrivedUserAgent == null && n.equalsIgnoreCase("user-agent")) {
-                        arrivedUserAgent = e.getValue();
+                    if (arrivedConnection == null && eq(n, "connection")) {
+                        arrivedConnection = e.getValue().toString();
+                    } else if (arrivedUserAgent == null && eq(n, "user-agent")) {
+                        arrivedUserAgent = e.getValue().toString();
                     }
                 }
                 case 11 -> {
-                    if (arrivedTraceparent == null && n.equalsIgnoreCase("traceparent")) {
-                        arrivedTraceparent = e.getValue();
+                    if (arrivedTraceparent == null && eq(n, "traceparent")) {
+                        arrivedTraceparent = e.getValue().toString();
                     }
                 }
                 case 12 -> {
-                    if (ct == null && n.equalsIgnoreCase("content-type")) {
-                        ct = e.getValue();
-                    } else if (arrivedRequestId == null && n.equalsIgnoreCase("x-request-id")) {
-                        arrivedRequestId = e.getValue();
+                    if (ct == null && eq(n, "content-type")) {
+                        ct = e.getValue().toString();
+                    } else if (arrivedRequestId == null && eq(n, "x-request-id")) {
+                        arrivedRequestId = e.getValue().toString();
                     }
                 }
                 case 14 -> {
-                    if (cl == null && n.equalsIgnoreCase("content-length")) {
-                        cl = e.getValue();
+                    if (cl == null && eq(n, "content-length")) {
+                        cl = e.getValue().toString();
                     }
                 }
                 case 15 -> {
-                    if (arrivedXff == null && n.equalsIgnoreCase("x-forwarded-for")) {
-                        arrivedXff = e.getValue();
+                    if (arrivedXff == null && eq(n, "x-forwarded-for")) {
+                        arrivedXff = e.getValue().toString();
                     }
                 }
                 case 17 -> {
-                    if (te == null && n.equalsIgnoreCase("transfer-encoding")) {
-                        te = e.getValue();
-                    } else if (n.equalsIgnoreCase("x-forwarded-proto")) {
+                    if (te == null && eq(n, "transfer-encoding")) {
+                        te = e.getValue().toString();
+                    } else if (eq(n, "x-forwarded-proto")) {
                         hasForwardedProto = true;
                     }
                 }
@@ -259,6 +267,10 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         // HTTP/1.1 (the only version taken): keep-alive unless a Connection header says close.
         closeAfter = arrivedConnection != null && !HttpUtil.isKeepAlive(request);
         return true;
+    }
+
+    private static boolean eq(CharSequence name, String lower) {
+        return AsciiString.contentEqualsIgnoreCase(name, lower);
     }
 
     /** Routing as {@link RouteInterceptor} + {@link UpstreamForwarder} do it; false = not for the fast path. */
@@ -358,7 +370,11 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         if (mayHaveBody && contentLength < 0) {
             h.set("transfer-encoding", "chunked");
         }
-        upstreamHead = new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), upstreamUri, requestHeaders);
+        // The decoded head becomes the upstream head (its header map already is): only the URI may change.
+        if (!upstreamUri.equals(uri)) {
+            request.setUri(upstreamUri);
+        }
+        upstreamHead = request;
         long t = forward.timeoutMs();
         if (t > 0) {
             timer = handler.channel.eventLoop().schedule(this::onRouteTimeout, t, TimeUnit.MILLISECONDS);
@@ -372,7 +388,7 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         endpointOpen = true;
         upstream.onRequestStart(ep);
         attempts = 1;
-        upstreamHost = ep.endpoint().address();
+        upstreamHost = ep.hostPort();
         waitingForConnection = true;
         acquiring = true;
         plane.fastPool(handler.channel.eventLoop()).acquire(this, upstream, ep, handler.channel);

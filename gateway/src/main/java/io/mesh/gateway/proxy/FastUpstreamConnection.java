@@ -2,12 +2,14 @@ package io.mesh.gateway.proxy;
 
 import io.mesh.gateway.upstream.EndpointState;
 import io.mesh.gateway.upstream.Upstream;
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpResponse;
@@ -48,7 +50,7 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         ctx.pipeline().addBefore(ctx.name(), "decoder", new ResponseDecoder());
-        ctx.pipeline().addBefore(ctx.name(), "encoder", new HttpRequestEncoder());
+        ctx.pipeline().addBefore(ctx.name(), "encoder", new RequestEncoder());
     }
 
     /** Flushes {@code downstream} once this read ends (one flush for a head and its body parts). */
@@ -119,6 +121,19 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         ctx.close();
+    }
+
+    /** Netty's request encoder, writing a Vert.x header map with its own encoder (no entry iterator). */
+    private static final class RequestEncoder extends HttpRequestEncoder {
+
+        @Override
+        protected void encodeHeaders(HttpHeaders headers, ByteBuf buf) {
+            if (headers instanceof HeadersMultiMap m) {
+                m.encode(buf);
+            } else {
+                super.encodeHeaders(headers, buf);
+            }
+        }
     }
 
     private final class ResponseDecoder extends HttpResponseDecoder {

@@ -1,6 +1,9 @@
 package io.mesh.gateway.proxy;
 
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.util.AsciiString;
 import io.vertx.core.MultiMap;
+import java.util.Iterator;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -45,34 +48,43 @@ final class HopByHop {
      * {@code te: trailers} is kept, the rest keeps its order.
      */
     static void stripInPlace(MultiMap h) {
-        // Names to drop, collected first (the map cannot change while it is iterated); rarely more than one or two.
-        String[] drop = null;
-        int drops = 0;
+        // Names to drop, collected first (the map cannot change while it is iterated): usually one (Connection),
+        // kept without an array. Header maps that are also Netty HttpHeaders (Vert.x's) are walked as
+        // CharSequences, so decoded names (AsciiString) are not turned into Strings just to be compared.
+        Iterator<? extends Map.Entry<? extends CharSequence, ? extends CharSequence>> it =
+                h instanceof HttpHeaders hh ? hh.iteratorCharSequence() : h.iterator();
+        CharSequence drop0 = null;
+        CharSequence[] more = null;
+        int mores = 0;
         String connection = null;
         boolean trailers = false;
-        boolean seenConnection = false;
-        for (Map.Entry<String, String> e : h) {
-            String name = e.getKey();
-            if (name.isEmpty() || name.charAt(0) == ':' || isHop(name)) {
-                if (drop == null) {
-                    drop = new String[4];
-                } else if (drops == drop.length) {
-                    drop = java.util.Arrays.copyOf(drop, drops * 2);
+        while (it.hasNext()) {
+            Map.Entry<? extends CharSequence, ? extends CharSequence> e = it.next();
+            CharSequence name = e.getKey();
+            if (name.length() == 0 || name.charAt(0) == ':' || isHop(name)) {
+                if (drop0 == null) {
+                    drop0 = name;
+                } else {
+                    if (more == null) {
+                        more = new CharSequence[4];
+                    } else if (mores == more.length) {
+                        more = java.util.Arrays.copyOf(more, mores * 2);
+                    }
+                    more[mores++] = name;
                 }
-                drop[drops++] = name;
-                if (name.length() == 2 && e.getValue().toLowerCase(Locale.ROOT).contains("trailers")) {
+                if (name.length() == 2 && e.getValue().toString().toLowerCase(Locale.ROOT).contains("trailers")) {
                     trailers = true;
-                } else if (!seenConnection && name.length() == 10 && name.equalsIgnoreCase("connection")) {
-                    seenConnection = true;   // the first one, as copy() reads it
-                    connection = e.getValue();
+                } else if (connection == null && name.length() == 10 && AsciiString.contentEqualsIgnoreCase(name, "connection")) {
+                    connection = e.getValue().toString();   // the first one, as copy() reads it
                 }
             }
         }
-        if (drop == null) {
+        if (drop0 == null) {
             return;
         }
-        for (int i = 0; i < drops; i++) {
-            h.remove(drop[i]);
+        h.remove(drop0);
+        for (int i = 0; i < mores; i++) {
+            h.remove(more[i]);
         }
         if (connection != null) {
             removeNamedIn(connection, h);
@@ -128,19 +140,23 @@ final class HopByHop {
     }
 
     /** A case-insensitive membership test that allocates nothing: it runs for every header of every request. */
-    static boolean isHop(String name) {
+    static boolean isHop(CharSequence name) {
         return switch (name.length()) {
-            case 2 -> name.equalsIgnoreCase("te");
-            case 4 -> name.equalsIgnoreCase("host");
-            case 7 -> name.equalsIgnoreCase("upgrade") || name.equalsIgnoreCase("trailer");
-            case 10 -> name.equalsIgnoreCase("connection") || name.equalsIgnoreCase("keep-alive");
-            case 14 -> name.equalsIgnoreCase("http2-settings");
-            case 16 -> name.equalsIgnoreCase("proxy-connection");
-            case 17 -> name.equalsIgnoreCase("transfer-encoding");
-            case 18 -> name.equalsIgnoreCase("proxy-authenticate");
-            case 19 -> name.equalsIgnoreCase("proxy-authorization");
+            case 2 -> eq(name, "te");
+            case 4 -> eq(name, "host");
+            case 7 -> eq(name, "upgrade") || eq(name, "trailer");
+            case 10 -> eq(name, "connection") || eq(name, "keep-alive");
+            case 14 -> eq(name, "http2-settings");
+            case 16 -> eq(name, "proxy-connection");
+            case 17 -> eq(name, "transfer-encoding");
+            case 18 -> eq(name, "proxy-authenticate");
+            case 19 -> eq(name, "proxy-authorization");
             default -> false;
         };
+    }
+
+    private static boolean eq(CharSequence name, String lower) {
+        return name instanceof String s ? s.equalsIgnoreCase(lower) : AsciiString.contentEqualsIgnoreCase(name, lower);
     }
 
     private static Set<String> namedIn(String connection) {

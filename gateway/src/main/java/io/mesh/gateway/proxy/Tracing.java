@@ -1,5 +1,6 @@
 package io.mesh.gateway.proxy;
 
+import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -16,7 +17,8 @@ final class Tracing {
     private Tracing() {
     }
 
-    static String childOf(String traceparent, double samplingPercent) {
+    /** The header as an AsciiString over the bytes built here: header maps and encoders take it without a copy. */
+    static AsciiString childOf(String traceparent, double samplingPercent) {
         ThreadLocalRandom r = ThreadLocalRandom.current();
         byte[] b = new byte[LENGTH];
         if (traceparent != null && traceparent.length() == LENGTH && traceparent.startsWith("00-")
@@ -29,7 +31,7 @@ final class Tracing {
             for (int i = 52; i < LENGTH; i++) {
                 b[i] = (byte) traceparent.charAt(i);
             }
-            return new String(b, StandardCharsets.ISO_8859_1);
+            return new AsciiString(b, false);
         }
         boolean sampled = r.nextDouble() * 100 < samplingPercent;
         b[0] = '0';
@@ -42,7 +44,7 @@ final class Tracing {
         b[52] = '-';
         b[53] = '0';
         b[54] = (byte) (sampled ? '1' : '0');
-        return new String(b, StandardCharsets.ISO_8859_1);
+        return new AsciiString(b, false);
     }
 
     private static boolean latin1(String s) {
@@ -56,9 +58,35 @@ final class Tracing {
 
     /** 16 lower-case hex digits of {@code v} into {@code b} at {@code at}. */
     private static void hex(long v, byte[] b, int at) {
-        for (int i = at + 15; i >= at; i--) {
+        hex(v, b, at, 16);
+    }
+
+    /** The low {@code digits} hex digits of {@code v} into {@code b} at {@code at}. */
+    private static void hex(long v, byte[] b, int at, int digits) {
+        for (int i = at + digits - 1; i >= at; i--) {
             b[i] = HEX_BYTES[(int) (v & 0xf)];
             v >>>= 4;
         }
+    }
+
+    /**
+     * A random (version 4) UUID as x-request-id text, 8-4-4-4-12 lower-case hex digits, as {@code UUID.toString()}
+     * writes it, built in one byte array. Not UUID.randomUUID(): SecureRandom on every request is slow and contended.
+     */
+    static AsciiString requestId() {
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        long msb = (r.nextLong() & ~0xf000L) | 0x4000L;
+        long lsb = (r.nextLong() & 0x3fffffffffffffffL) | 0x8000000000000000L;
+        byte[] b = new byte[36];
+        hex(msb >>> 32, b, 0, 8);
+        b[8] = '-';
+        hex(msb >>> 16, b, 9, 4);
+        b[13] = '-';
+        hex(msb, b, 14, 4);
+        b[18] = '-';
+        hex(lsb >>> 48, b, 19, 4);
+        b[23] = '-';
+        hex(lsb, b, 24, 12);
+        return new AsciiString(b, false);
     }
 }

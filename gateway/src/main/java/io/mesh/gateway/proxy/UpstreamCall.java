@@ -122,7 +122,7 @@ final class UpstreamCall {
         endpointOpen = true;
         upstream.onRequestStart(ep);
         ex.attempts++;
-        ex.upstreamHost = ep.endpoint().address();
+        ex.upstreamHost = ep.hostPort();
         int id = ++tryId;
         if (retry.perTryTimeoutMs() > 0) {
             tryTimer = ex.vertx().setTimer(retry.perTryTimeoutMs(), t -> onTryTimeout(id));
@@ -363,7 +363,7 @@ final class UpstreamCall {
         endpointOpen = true;
         upstream.onRequestStart(ep);
         ex.attempts = 1;
-        ex.upstreamHost = ep.endpoint().address();
+        ex.upstreamHost = ep.hostPort();
         ex.request.pause();
         WebSocketConnectOptions o = new WebSocketConnectOptions().setHost(ep.endpoint().host()).setPort(ep.endpoint().port())
                 .setURI(uri).setConnectTimeout(upstream.spec().connectTimeoutMs());

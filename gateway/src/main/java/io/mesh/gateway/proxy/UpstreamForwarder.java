@@ -11,7 +11,6 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.SocketAddress;
-import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -92,10 +91,9 @@ final class UpstreamForwarder implements ProxyInterceptor {
         }
     }
 
-    /** A random (version 4) UUID string; not UUID.randomUUID(): SecureRandom on every request is slow and contended. */
-    static String newRequestId() {
-        ThreadLocalRandom r = ThreadLocalRandom.current();
-        return new UUID((r.nextLong() & ~0xf000L) | 0x4000L, (r.nextLong() & 0x3fffffffffffffffL) | 0x8000000000000000L).toString();
+    /** A random (version 4) UUID as text: {@link Tracing#requestId()}. */
+    static CharSequence newRequestId() {
+        return Tracing.requestId();
     }
 
     private static String rewrite(ProxyExchange ex, RouteAction.Forward fwd) {

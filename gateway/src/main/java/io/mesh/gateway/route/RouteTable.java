@@ -68,8 +68,8 @@ public final class RouteTable {
 
     /** The virtual host for an authority, tried with its port first and then without it. */
     public VirtualHost virtualHost(String authority) {
-        if (authority == null) {
-            return any;
+        if (authority == null || (exact.isEmpty() && suffixes.isEmpty() && prefixes.isEmpty())) {
+            return any;   // only a "*" domain (or none): nothing to look up
         }
         String host = authority.toLowerCase(Locale.ROOT);
         VirtualHost vh = byDomain(host);

@@ -24,9 +24,12 @@ public final class EndpointState {
 
     /** The endpoint as a resolved socket address when its host is an IP literal (no DNS lookup needed); else null. */
     final java.net.InetSocketAddress literal;
+    /** {@code host:port}, as the access log's upstream_host shows it; built once. */
+    final String hostPort;
 
     EndpointState(Endpoint endpoint) {
         this.endpoint = endpoint;
+        this.hostPort = endpoint.address();
         this.address = io.vertx.core.net.SocketAddress.inetSocketAddress(endpoint.port(), endpoint.host());
         byte[] ip = io.netty.util.NetUtil.createByteArrayFromIpAddressString(endpoint.host());
         java.net.InetSocketAddress a = null;
@@ -43,6 +46,11 @@ public final class EndpointState {
     /** The address to connect to without a DNS lookup, or null when the host is a name. */
     public java.net.InetSocketAddress literalAddress() {
         return literal;
+    }
+
+    /** {@link Endpoint#address()}, built once. */
+    public String hostPort() {
+        return hostPort;
     }
 
     public io.vertx.core.net.SocketAddress address() {
