@@ -576,6 +576,7 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         endTry(status);
         boolean close = closeAfter || plane.draining();
         if (close) {
+            handler.active = true;
             handler.ctx.writeAndFlush(c).addListener(ChannelFutureListener.CLOSE);
         } else {
             writeDown(c);
@@ -700,6 +701,7 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         bytesOut = content.readableBytes();
         var resp = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.valueOf(code), content, h,
                 HeadersMultiMap.httpHeaders());
+        handler.active = true;
         var written = handler.ctx.writeAndFlush(resp);
         if (close) {
             written.addListener(ChannelFutureListener.CLOSE);
@@ -718,6 +720,7 @@ final class FastExchange extends ExchangeRecord implements RequestView {
     }
 
     private void writeDown(Object msg) {
+        handler.active = true;
         handler.ctx.write(msg, handler.ctx.voidPromise());
         FastUpstreamConnection c = conn;
         if (c != null && c.reading) {

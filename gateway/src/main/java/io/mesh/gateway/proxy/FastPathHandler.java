@@ -12,10 +12,14 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
 import io.vertx.core.net.HostAndPort;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The fast path's per-connection switch, in a downstream HTTP/1.x channel's pipeline right after Vert.x's codec
@@ -87,7 +91,55 @@ final class FastPathHandler extends ChannelDuplexHandler {
 
     private static void place(ChannelPipeline p, ListenerServer listener) {
         String after = p.get("httpEncoder") != null ? "httpEncoder" : "httpDecoder";
-        p.addAfter(after, "mesh-fast-path", new FastPathHandler(listener));
+        FastPathHandler h = new FastPathHandler(listener);
+        p.addAfter(after, "mesh-fast-path", h);
+        // Vert.x's idle handler sits after this one, so the fast path's reads and writes never pass it and it would
+        // close a busy connection at the idle timeout. This handler sees every read and write of the connection
+        // (Vert.x's too) and takes the timeout over; an h2c upgrade removes it and Vert.x adds its own again.
+        if (p.get("idle") instanceof IdleStateHandler idle && idle.getReaderIdleTimeInMillis() == 0
+                && idle.getWriterIdleTimeInMillis() == 0 && idle.getAllIdleTimeInMillis() > 0) {
+            p.remove(idle);
+            h.watchIdle(idle.getAllIdleTimeInMillis());
+        }
+    }
+
+    /** Idle checks per idle timeout: a connection is closed after 1 to 1.25 timeouts without a read or a write. */
+    private static final int IDLE_SLICES = 4;
+    private long idleSliceNanos;
+    private int quietSlices;
+    private ScheduledFuture<?> idleTimer;
+    /**
+     * Set by every read and write on the connection, cleared by each idle check: a field write per event instead
+     * of a clock read and (for writes) a promise and listener per write, as Netty's IdleStateHandler does.
+     */
+    boolean active = true;
+
+    private void watchIdle(long idleMs) {
+        idleSliceNanos = Math.max(1, TimeUnit.MILLISECONDS.toNanos(idleMs) / IDLE_SLICES);
+        idleTimer = channel.eventLoop().schedule(this::idleCheck, idleSliceNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void idleCheck() {
+        idleTimer = null;
+        if (!channel.isActive() || ctx.isRemoved()) {
+            return;
+        }
+        if (active) {
+            active = false;
+            quietSlices = 0;
+        } else if (++quietSlices >= IDLE_SLICES) {
+            // As Vert.x's idle handler: its connection handler closes the connection on this event.
+            ctx.fireUserEventTriggered(IdleStateEvent.FIRST_ALL_IDLE_STATE_EVENT);
+            return;
+        }
+        idleTimer = channel.eventLoop().schedule(this::idleCheck, idleSliceNanos, TimeUnit.NANOSECONDS);
+    }
+
+    private void stopIdle() {
+        if (idleTimer != null) {
+            idleTimer.cancel(false);
+            idleTimer = null;
+        }
     }
 
     /** The last Host value of this connection that parsed as an authority (clients repeat theirs). */
@@ -127,6 +179,7 @@ final class FastPathHandler extends ChannelDuplexHandler {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         reading = true;
+        active = true;
         if (passthrough || !(msg instanceof HttpObject)) {
             ctx.fireChannelRead(msg);
             return;
@@ -258,6 +311,7 @@ final class FastPathHandler extends ChannelDuplexHandler {
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
         // Only Vert.x's writes pass here: the fast path writes from this handler's own context, below it.
+        active = true;
         if (msg instanceof HttpResponse r && r.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
             if (r.status().code() == 101) {
                 passthrough = true;
@@ -289,6 +343,7 @@ final class FastPathHandler extends ChannelDuplexHandler {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        stopIdle();
         FastExchange ex = current;
         current = null;
         if (ex != null) {
@@ -303,6 +358,7 @@ final class FastPathHandler extends ChannelDuplexHandler {
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
+        stopIdle();
         releaseHeld();
     }
 

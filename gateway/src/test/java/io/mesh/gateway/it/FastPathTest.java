@@ -418,6 +418,40 @@ class FastPathTest {
                 .tag("destination_service", "web").counters().stream().mapToDouble(Counter::count).sum() >= ok + 5);
     }
 
+    /**
+     * The idle timeout closes idle connections only: a keep-alive connection busy with fast-path requests for longer
+     * than the timeout stays open (Vert.x's idle handler never sees fast-path traffic; the fast path keeps the time),
+     * then, once quiet, it is closed.
+     */
+    @Test
+    void theIdleTimeoutClosesQuietConnectionsNotBusyOnes() throws Exception {
+        int p = FreePorts.next();
+        ControlPlane cp = new ControlPlane();
+        cp.set(List.of(Xds.edsCluster("web")), List.of(Xds.endpoints("web", web.port)), List.of(Xds.httpListener("http", p, "r")),
+                List.of(Xds.routes("r", Xds.vhost("all", List.of("*"), Xds.prefixTo("/", "web")))), List.of());
+        try (TestGateway idle = TestGateway.withXds(cp, Map.of("mesh.gateway.limits.idle-timeout", "2s"))) {
+            await().atMost(Duration.ofSeconds(20)).until(idle::ready);
+            try (Socket s = new Socket("127.0.0.1", p)) {
+                s.setSoTimeout(10_000);
+                long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                int n = 0;
+                while (System.nanoTime() < end) {
+                    send(s, "GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+                    assertEquals("web", read(s).body, "request " + n + " on the busy connection");
+                    n++;
+                    Thread.sleep(300);
+                }
+                assertEquals(n, idle.gateway.dataPlane().fastPathRequests());
+                long quietFrom = System.nanoTime();
+                assertEquals(-1, s.getInputStream().read(), "the quiet connection is closed");
+                long quietMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - quietFrom);
+                assertTrue(quietMs >= 1500, "closed after " + quietMs + " ms of quiet, not before the timeout");
+            }
+        } finally {
+            cp.close();
+        }
+    }
+
     @Test
     void theSwitchTurnsTheFastPathOff() throws Exception {
         int p = FreePorts.next();
