@@ -8,14 +8,17 @@
 # (through the mesh) and on 8081 (excluded from capture: the direct path).
 #
 # Load comes from inside pod a with the same tools on both paths:
-#   - at RATE req/s (default 1000) for DURATION seconds (default 30): bench/sidecar/RateLoad.java, constant rate,
-#     latency from each request's due time (wrk2-style; wrk2 itself is not packaged here). The direct path
-#     runs as uid 1337, which capture leaves alone, to b's excluded port 8081;
+#   - at RATE req/s (default 1000) for DURATION seconds (default 30) per path: bench/sidecar/RateLoad.java,
+#     constant rate, latency from each request's due time (wrk2-style; wrk2 itself is not packaged here). One
+#     RateLoad process alternates the two paths in SLICE-second slices (default 5), so noise from the rest of
+#     the machine falls on both alike. The direct path goes to b's port 8081, which capture excludes on both
+#     sides (pod a outbound, pod b inbound);
 #   - at saturation: wrk -t1 -c16 for SAT_SECONDS (default 10) on both paths.
-# During the mesh run at RATE it reads both sidecars' CPU time from /proc: cpu_per_krps is CPU-seconds per
-# second (cores) the two sidecars use per 1000 req/s. rss_mb is the larger sidecar's resident memory.
+# During the run at RATE it reads both sidecars' CPU time from /proc: cpu_per_krps is CPU-seconds the two
+# sidecars use per 1000 mesh requests (= cores per 1000 req/s). rss_mb is the larger sidecar's resident memory.
 # Results go to bench/results/sidecar.md; the last line is
 #   sidecar added_p50_ms=<n> added_p99_ms=<n> cpu_per_krps=<n> rss_mb=<n>
+# KEEP_LOGS=dir copies the run's logs (sidecars, GC logs, pilot, citadel) there before cleaning up.
 # Anchors: Istio 1.20 adds 0.228 ms (p90) / 0.298 ms (p99) for two proxies with mTLS; Linkerd < 1 ms p50.
 # Goal (reported, never asserted): added p99 <= 0.25 ms at 1000 req/s, RSS < 100 MB per sidecar.
 set -euo pipefail
@@ -49,6 +52,7 @@ cleanup() {
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
   ip netns del "$NSA" 2>/dev/null || true; ip netns del "$NSB" 2>/dev/null || true
   ip link del "va$ID" 2>/dev/null || true; ip link del "vb$ID" 2>/dev/null || true; ip link del "$BR" 2>/dev/null || true
+  if [[ -n ${KEEP_LOGS:-} ]]; then mkdir -p "$KEEP_LOGS"; cp -r "$WORK"/. "$KEEP_LOGS"/ 2>/dev/null || true; fi
   rm -rf "$WORK" "/etc/netns/$NSA" "/etc/netns/$NSB"
 }
 trap cleanup EXIT
@@ -119,7 +123,8 @@ ip netns exec "$NSB" nginx -p "$WORK/nginx" -e "$WORK/nginx/error.log" -c "$WORK
 
 # --- capture and sidecars
 GW="$ROOT/gateway/target/quarkus-app/quarkus-run.jar"
-ip netns exec "$NSA" "$JAVA" -jar "$GW" init-iptables > /dev/null
+# Pod a's outbound capture leaves port 8081 alone, so its load generator reaches app b directly there.
+ip netns exec "$NSA" "$JAVA" -jar "$GW" init-iptables --exclude-outbound-ports=8081 > /dev/null
 ip netns exec "$NSB" "$JAVA" -jar "$GW" init-iptables --exclude-inbound-ports=8081 > /dev/null
 sidecar() { local ns=$1 name=$2 ip=$3
   HOME="$WORK/home-$name" QUARKUS_HTTP_HOST=0.0.0.0 MESH_GATEWAY_MODE=sidecar INSTANCE_IP=$ip POD_NAMESPACE=default \
@@ -140,7 +145,7 @@ fi
 as_proxy() { ip netns exec "$NSA" setpriv --reuid=1337 --regid=1337 --clear-groups "$@"; }
 [[ $(in_a curl -s -o /dev/null -w '%{http_code}' http://$B_HOST:8080/) == 200 ]] \
   || { echo "the mesh path does not answer; logs in $WORK" >&2; tail -20 "$WORK/sidecar-a.log" >&2; exit 1; }
-[[ $(as_proxy curl -s -o /dev/null -w '%{http_code}' http://$B_IP:8081/) == 200 ]] || { echo "the direct path does not answer" >&2; exit 1; }
+[[ $(in_a curl -s -o /dev/null -w '%{http_code}' http://$B_IP:8081/) == 200 ]] || { echo "the direct path does not answer" >&2; exit 1; }
 
 ticks() { local t=0 p; for p in "$@"; do t=$((t + $(sed 's/.*) //' "/proc/$p/stat" | awk '{print $12+$13}'))); done; echo "$t"; }
 HZ=$(getconf CLK_TCK)
@@ -148,11 +153,13 @@ LOAD="$ROOT/bench/sidecar/RateLoad.java"
 echo "warm-up (JIT) through the mesh..." >&2
 in_a wrk -t1 -c8 -d10s -H "Host: $B_HOST:8080" http://$B_VIP:8080/ > /dev/null
 
-echo "constant rate $RATE/s, ${SECONDS_MEASURED}s each: direct, then mesh" >&2
-DIRECT=$(as_proxy "$JAVA" -Xmx128m "$LOAD" $B_IP:8081 $B_IP:8081 "$RATE" "$SECONDS_MEASURED" 10 5)
-t0=$(ticks $SIDECAR_A $SIDECAR_B); s0=$(date +%s.%N)
-MESH=$(in_a "$JAVA" -Xmx128m "$LOAD" $B_VIP:8080 $B_HOST:8080 "$RATE" "$SECONDS_MEASURED" 10 5)
-t1=$(ticks $SIDECAR_A $SIDECAR_B); s1=$(date +%s.%N)
+SLICE=${SLICE:-5}; ROUNDS=$(( (SECONDS_MEASURED + SLICE - 1) / SLICE ))
+echo "constant rate $RATE/s: direct and mesh interleaved, ${SLICE}s slices, $ROUNDS rounds each" >&2
+t0=$(ticks $SIDECAR_A $SIDECAR_B)
+RUN=$(in_a "$JAVA" -Xmx128m "$LOAD" --interleave "$SLICE" "$ROUNDS" "$RATE" 10 5 \
+  direct=$B_IP:8081@$B_IP:8081 mesh=$B_VIP:8080@$B_HOST:8080)
+t1=$(ticks $SIDECAR_A $SIDECAR_B)
+DIRECT=$(sed -n 's/^direct //p' <<< "$RUN"); MESH=$(sed -n 's/^mesh //p' <<< "$RUN")
 echo "direct: $DIRECT" >&2; echo "mesh:   $MESH" >&2
 
 echo "saturation, wrk -t1 -c16 ${SAT_SECONDS}s: direct, then mesh" >&2
@@ -165,9 +172,9 @@ field() { sed -n "s/.*$2=\([0-9.]*\).*/\1/p" <<< "$1"; }
 ADDED_P50=$(awk -v m="$(field "$MESH" p50_ms)" -v d="$(field "$DIRECT" p50_ms)" 'BEGIN{printf "%.3f", m-d}')
 ADDED_P90=$(awk -v m="$(field "$MESH" p90_ms)" -v d="$(field "$DIRECT" p90_ms)" 'BEGIN{printf "%.3f", m-d}')
 ADDED_P99=$(awk -v m="$(field "$MESH" p99_ms)" -v d="$(field "$DIRECT" p99_ms)" 'BEGIN{printf "%.3f", m-d}')
-MESH_RATE=$(field "$MESH" rate)
-CPU_PER_KRPS=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v s0="$s0" -v s1="$s1" -v r="$MESH_RATE" \
-  'BEGIN{cores=t/hz/(s1-s0); printf "%.3f", (r>0 ? cores/(r/1000) : 0)}')
+MESH_REQUESTS=$(field "$MESH" requests)
+# CPU-seconds of both sidecars per 1000 mesh requests = cores per 1000 req/s (the direct slices bypass them).
+CPU_PER_KRPS=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v n="$MESH_REQUESTS" 'BEGIN{printf "%.3f", (n>0 ? t/hz*1000/n : 0)}')
 RSS_MAX=$(( RSS_A > RSS_B ? RSS_A : RSS_B ))
 rps() { awk '/Requests\/sec/{print int($2)}' <<< "$1"; }
 lat() { awk -v q="$2" '$1==q{print $2}' <<< "$1"; }
@@ -179,7 +186,7 @@ LINE="sidecar added_p50_ms=$ADDED_P50 added_p99_ms=$ADDED_P99 cpu_per_krps=$CPU_
   echo "Two pods (network namespaces on a bridge), capture by \`gateway init-iptables\`, mesh mTLS with citadel"
   echo "certificates, app b = nginx with a 1 KiB body. Load from inside pod a. See the header of bench/sidecar.sh."
   echo
-  echo "## Constant rate: $RATE req/s for ${SECONDS_MEASURED}s (RateLoad, latency from the due time)"
+  echo "## Constant rate: $RATE req/s, direct and mesh interleaved in ${SLICE}s slices, $ROUNDS rounds each (RateLoad, latency from the due time)"
   echo
   echo "| path | result |"
   echo "|---|---|"

@@ -18,93 +18,164 @@ import java.util.concurrent.locks.LockSupport;
  * (no coordinated omission). Run with the JDK alone:
  *
  *   java RateLoad.java HOST:PORT AUTHORITY RATE SECONDS [CONNECTIONS] [WARMUP_SECONDS]
+ *   java RateLoad.java --interleave SLICE_SECONDS ROUNDS RATE CONNECTIONS WARMUP_SECONDS NAME=HOST:PORT@AUTHORITY...
  *
- * Prints one line: requests=<n> errors=<n> rate=<achieved/s> p50_ms=<> p90_ms=<> p99_ms=<> max_ms=<>
+ * The first form loads one target and prints one line:
+ *   requests=<n> errors=<n> rate=<achieved/s> p50_ms=<> p90_ms=<> p99_ms=<> max_ms=<>
+ * The second loads its targets in turn, SLICE_SECONDS each, for ROUNDS rounds (after WARMUP_SECONDS on each, not
+ * measured), keeping each target's connections open across slices, and prints that line per target prefixed with
+ * its NAME. Interleaving spreads whatever else the machine does over every target alike, so their difference is
+ * what the targets themselves add.
  */
 public final class RateLoad {
 
     public static void main(String[] args) throws Exception {
+        if (args.length >= 7 && args[0].equals("--interleave")) {
+            interleave(args);
+            return;
+        }
         if (args.length < 4) {
-            System.err.println("usage: java RateLoad.java HOST:PORT AUTHORITY RATE SECONDS [CONNECTIONS] [WARMUP_SECONDS]");
+            System.err.println("usage: java RateLoad.java HOST:PORT AUTHORITY RATE SECONDS [CONNECTIONS] [WARMUP_SECONDS]\n"
+                    + "       java RateLoad.java --interleave SLICE_SECONDS ROUNDS RATE CONNECTIONS WARMUP_SECONDS NAME=HOST:PORT@AUTHORITY...");
             System.exit(2);
         }
-        String[] hp = args[0].split(":");
-        InetSocketAddress target = new InetSocketAddress(hp[0], Integer.parseInt(hp[1]));
-        String authority = args[1];
+        Target t = new Target("", args[0], args[1], args.length > 4 ? Integer.parseInt(args[4]) : 10);
         double rate = Double.parseDouble(args[2]);
         int seconds = Integer.parseInt(args[3]);
-        int connections = args.length > 4 ? Integer.parseInt(args[4]) : 10;
         int warmup = args.length > 5 ? Integer.parseInt(args[5]) : 5;
-        byte[] request = ("GET / HTTP/1.1\r\nHost: " + authority + "\r\nUser-Agent: rateload\r\n\r\n")
-                .getBytes(StandardCharsets.US_ASCII);
+        t.slice(rate, warmup, false);
+        t.slice(rate, seconds, true);
+        t.close();
+        System.out.println(t.summary(seconds));
+    }
 
-        long intervalNanos = (long) (1e9 * connections / rate);
-        long start = System.nanoTime() + 200_000_000L;
-        long measureFrom = start + warmup * 1_000_000_000L;
-        long end = measureFrom + seconds * 1_000_000_000L;
-        AtomicLong errors = new AtomicLong();
-        List<long[]> perThread = new ArrayList<>();
-        List<Thread> threads = new ArrayList<>();
-        int[] counts = new int[connections];
-        for (int c = 0; c < connections; c++) {
-            long[] samples = new long[(int) (rate * seconds / connections) + 16];
-            perThread.add(samples);
-            int index = c;
-            long offset = intervalNanos * c / connections;   // spread the connections' schedules evenly
-            Thread t = new Thread(() -> {
-                Socket socket = null;
-                InputStream in = null;
-                int n = 0;
-                for (long due = start + offset; due < end; due += intervalNanos) {
-                    long wait;
-                    while ((wait = due - System.nanoTime()) > 0) {
-                        LockSupport.parkNanos(wait);
-                    }
-                    try {
-                        if (socket == null) {
-                            socket = new Socket();
-                            socket.setTcpNoDelay(true);
-                            socket.connect(target, 5000);
-                            socket.setSoTimeout(10_000);
-                            in = new BufferedInputStream(socket.getInputStream(), 16384);
+    private static void interleave(String[] args) throws Exception {
+        double slice = Double.parseDouble(args[1]);
+        int rounds = Integer.parseInt(args[2]);
+        double rate = Double.parseDouble(args[3]);
+        int connections = Integer.parseInt(args[4]);
+        double warmup = Double.parseDouble(args[5]);
+        List<Target> targets = new ArrayList<>();
+        for (int i = 6; i < args.length; i++) {
+            String[] nameRest = args[i].split("=", 2);
+            String[] hostAuthority = nameRest[1].split("@", 2);
+            targets.add(new Target(nameRest[0], hostAuthority[0], hostAuthority[1], connections));
+        }
+        for (Target t : targets) {
+            t.slice(rate, warmup, false);
+        }
+        for (int r = 0; r < rounds; r++) {
+            for (Target t : targets) {
+                t.slice(rate, slice, true);
+            }
+        }
+        for (Target t : targets) {
+            t.close();
+            System.out.println(t.name + " " + t.summary(slice * rounds));
+        }
+    }
+
+    /** One target: its connections (kept across slices) and the latencies measured on it. */
+    private static final class Target {
+        final String name;
+        final InetSocketAddress address;
+        final byte[] request;
+        final Socket[] sockets;
+        final InputStream[] ins;
+        final AtomicLong errors = new AtomicLong();
+        long[] samples = new long[1024];
+        int count;
+
+        Target(String name, String hostPort, String authority, int connections) {
+            this.name = name;
+            String[] hp = hostPort.split(":");
+            this.address = new InetSocketAddress(hp[0], Integer.parseInt(hp[1]));
+            this.request = ("GET / HTTP/1.1\r\nHost: " + authority + "\r\nUser-Agent: rateload\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII);
+            this.sockets = new Socket[connections];
+            this.ins = new InputStream[connections];
+        }
+
+        /** Sends at {@code rate} for {@code seconds}; keeps the latencies when {@code measure}. */
+        void slice(double rate, double seconds, boolean measure) throws InterruptedException {
+            int connections = sockets.length;
+            long intervalNanos = (long) (1e9 * connections / rate);
+            long start = System.nanoTime() + 20_000_000L;
+            long end = start + (long) (seconds * 1e9);
+            long[][] perThread = new long[connections][(int) (rate * seconds / connections) + 16];
+            int[] counts = new int[connections];
+            List<Thread> threads = new ArrayList<>();
+            for (int c = 0; c < connections; c++) {
+                int index = c;
+                long offset = intervalNanos * c / connections;   // spread the connections' schedules evenly
+                Thread t = new Thread(() -> {
+                    long[] mine = perThread[index];
+                    int n = 0;
+                    for (long due = start + offset; due < end; due += intervalNanos) {
+                        long wait;
+                        while ((wait = due - System.nanoTime()) > 0) {
+                            LockSupport.parkNanos(wait);
                         }
-                        OutputStream out = socket.getOutputStream();
-                        out.write(request);
-                        out.flush();
-                        int status = readResponse(in);
-                        if (status != 200) {
-                            errors.incrementAndGet();
+                        try {
+                            if (sockets[index] == null) {
+                                Socket socket = new Socket();
+                                socket.setTcpNoDelay(true);
+                                socket.connect(address, 5000);
+                                socket.setSoTimeout(10_000);
+                                sockets[index] = socket;
+                                ins[index] = new BufferedInputStream(socket.getInputStream(), 16384);
+                            }
+                            OutputStream out = sockets[index].getOutputStream();
+                            out.write(request);
+                            out.flush();
+                            if (readResponse(ins[index]) != 200 && measure) {
+                                errors.incrementAndGet();
+                            }
+                        } catch (IOException e) {
+                            if (measure) {
+                                errors.incrementAndGet();
+                            }
+                            closeQuietly(sockets[index]);
+                            sockets[index] = null;
                         }
-                    } catch (IOException e) {
-                        errors.incrementAndGet();
-                        closeQuietly(socket);
-                        socket = null;
+                        long latency = System.nanoTime() - due;
+                        if (n < mine.length) {
+                            mine[n++] = latency;
+                        }
                     }
-                    long latency = System.nanoTime() - due;
-                    if (due >= measureFrom && n < samples.length) {
-                        samples[n++] = latency;
-                    }
+                    counts[index] = n;
+                });
+                threads.add(t);
+                t.start();
+            }
+            for (Thread t : threads) {
+                t.join();
+            }
+            if (!measure) {
+                return;
+            }
+            for (int c = 0; c < connections; c++) {
+                if (count + counts[c] > samples.length) {
+                    samples = Arrays.copyOf(samples, Math.max(samples.length * 2, count + counts[c]));
                 }
-                counts[index] = n;
-                closeQuietly(socket);
-            });
-            threads.add(t);
-            t.start();
+                System.arraycopy(perThread[c], 0, samples, count, counts[c]);
+                count += counts[c];
+            }
         }
-        for (Thread t : threads) {
-            t.join();
+
+        String summary(double seconds) {
+            long[] all = Arrays.copyOf(samples, count);
+            Arrays.sort(all);
+            return String.format("requests=%d errors=%d rate=%.0f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f", all.length,
+                    errors.get(), all.length / seconds, pct(all, 0.50), pct(all, 0.90), pct(all, 0.99),
+                    all.length == 0 ? 0 : all[all.length - 1] / 1e6);
         }
-        int total = Arrays.stream(counts).sum();
-        long[] all = new long[total];
-        int k = 0;
-        for (int c = 0; c < connections; c++) {
-            System.arraycopy(perThread.get(c), 0, all, k, counts[c]);
-            k += counts[c];
+
+        void close() {
+            for (Socket s : sockets) {
+                closeQuietly(s);
+            }
         }
-        Arrays.sort(all);
-        System.out.printf("requests=%d errors=%d rate=%.0f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f%n", total,
-                errors.get(), total / (double) seconds, pct(all, 0.50), pct(all, 0.90), pct(all, 0.99),
-                all.length == 0 ? 0 : all[all.length - 1] / 1e6);
     }
 
     private static double pct(long[] sorted, double p) {
