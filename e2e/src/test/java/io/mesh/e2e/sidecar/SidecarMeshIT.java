@@ -50,6 +50,9 @@ class SidecarMeshIT {
     private static final String B_IP = "198.51.100.12";
     private static final String B_VIP = "198.51.100.100";
     private static final String B_HOST = "b.default.svc.cluster.local";
+    /** A TCP service (protocol TCP, not HTTP) served by pod B on 7000, at its own VIP. */
+    private static final String DB_VIP = "198.51.100.102";
+    private static final int DB_PORT = 7000;
     private static final int PROXY_UID = 1337;
 
     @RegisterExtension
@@ -84,7 +87,7 @@ class SidecarMeshIT {
             }
         }
         Files.writeString(configDir.resolve("services.yaml"), service("a", A_IP, "198.51.100.101")
-                + "---\n" + service("b", B_IP, B_VIP));
+                + "---\n" + service("b", B_IP, B_VIP) + "---\n" + tcpService("db", B_IP, DB_VIP, DB_PORT, "b"));
 
         // Identities: a bootstrap token per workload, readable by the sidecar's uid only.
         Path tokens = Files.createDirectories(work.resolve("tokens"));
@@ -113,6 +116,11 @@ class SidecarMeshIT {
         // The same app on a port no service declares: reached by TCP passthrough on both sides.
         HARNESS.startProcess("app-b-9000", concat(PodNetwork.inPod(podB, null), List.of(java(), "-Xmx64m",
                 HARNESS.projectRoot().resolve("deploy/local/demo/EchoServer.java").toString(), "b-undeclared", "9000")),
+                Map.of(), HARNESS.projectRoot());
+
+        // A TCP app in B: the mesh sees its port as TCP, so neither sidecar parses what goes through.
+        HARNESS.startProcess("app-b-db", concat(PodNetwork.inPod(podB, null), List.of(java(), "-Xmx64m",
+                HARNESS.projectRoot().resolve("deploy/local/demo/EchoServer.java").toString(), "b-db", Integer.toString(DB_PORT))),
                 Map.of(), HARNESS.projectRoot());
 
         natBeforeA = PodNetwork.nat(podA);
@@ -227,6 +235,38 @@ class SidecarMeshIT {
 
     @Test
     @Order(5)
+    void tcpToAMeshServiceIsOriginatedAsMutualTlsAndStrictRefusesPlaintextTcp() throws Exception {
+        // A connects to the TCP service's VIP; A's sidecar proxies it to B's endpoint with auto mTLS, B's sidecar
+        // terminates it and hands the bytes to the app on 127.0.0.1 (the client happens to speak HTTP: the mesh does not look).
+        Result viaMesh = curl(PodNetwork.inPod(podA, null), List.of("http://" + DB_VIP + ":" + DB_PORT + "/tcp-mesh"));
+        assertEquals(200, viaMesh.status(), viaMesh.body());
+        assertTrue(viaMesh.body().contains("\"served_by\":\"b-db\""), viaMesh.body());
+
+        write("peer-authentication.yaml", """
+                apiVersion: security.istio.io/v1
+                kind: PeerAuthentication
+                metadata:
+                  name: default
+                  namespace: default
+                spec:
+                  mtls:
+                    mode: STRICT
+                """);
+        // STRICT: plaintext TCP from outside the mesh is refused, so what still arrives from A came over mTLS.
+        eventually(Duration.ofSeconds(30), () -> curl(List.of(), List.of("http://" + B_IP + ":" + DB_PORT + "/outside"))
+                .status() == 0, "STRICT refuses plaintext TCP");
+        for (int i = 0; i < 5; i++) {
+            Result strict = curl(PodNetwork.inPod(podA, null), List.of("http://" + DB_VIP + ":" + DB_PORT + "/tcp-strict-" + i));
+            assertEquals(200, strict.status(), strict.body());
+            assertTrue(strict.body().contains("\"served_by\":\"b-db\""), strict.body());
+        }
+        Files.delete(configDir.resolve("peer-authentication.yaml"));
+        eventually(Duration.ofSeconds(30), () -> curl(List.of(), List.of("http://" + B_IP + ":" + DB_PORT + "/outside"))
+                .status() == 200, "PERMISSIVE again: plaintext TCP accepted");
+    }
+
+    @Test
+    @Order(6)
     void authorizationPolicyOnPathNamespacePrincipalMethodAndHeader() throws Exception {
         write("deny-admin.yaml", """
                 apiVersion: security.istio.io/v1
@@ -304,7 +344,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void certificatesRotateThreeTimesUnderSteadyLoadWithoutAFailedRequest() throws Exception {
         long issuedBefore = counter(citadelMetrics(), "citadel_server_success_cert_issuance_count_total");
         // Steady load from app A: sequential curls through both sidecars for as long as three rotations take
@@ -322,7 +362,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void cleanupLeavesThePodsIptablesExactlyAsBefore() throws Exception {
         assertEquals(0, runGateway(podA, List.of("init-iptables", "--cleanup")));
         assertEquals(natBeforeA, PodNetwork.nat(podA));
@@ -451,6 +491,33 @@ class SidecarMeshIT {
                       app: %1$s
                       security.istio.io/tlsMode: istio
                 """.formatted(name, ip, vip);
+    }
+
+    private static String tcpService(String name, String ip, String vip, int port, String serviceAccount) {
+        return """
+                apiVersion: networking.istio.io/v1
+                kind: ServiceEntry
+                metadata:
+                  name: %1$s
+                  namespace: default
+                spec:
+                  hosts:
+                  - %1$s.default.svc.cluster.local
+                  addresses:
+                  - %3$s
+                  location: MESH_INTERNAL
+                  resolution: STATIC
+                  ports:
+                  - number: %4$d
+                    name: tcp
+                    protocol: TCP
+                  endpoints:
+                  - address: %2$s
+                    serviceAccount: %5$s
+                    labels:
+                      app: %1$s
+                      security.istio.io/tlsMode: istio
+                """.formatted(name, ip, vip, port, serviceAccount);
     }
 
     private static void write(String file, String yaml) throws Exception {

@@ -125,6 +125,12 @@ final class CaptureListener {
         Downstream downstream = new Downstream(inbound,
                 SocketAddress.inetSocketAddress(remote.getPort(), remote.getAddress().getHostAddress()), original, null);
         if (!inbound) {
+            ListenerSpec vip = tcpListener(original);
+            if (vip != null) {
+                // A TCP service's VIP and port (istiod's ADDRESS_PORT listener): to its cluster, mTLS if the cluster says so.
+                tcp(ch, vip.chains().get(0), original, null);
+                return;
+            }
             ListenerSpec http = httpListener(original.port());
             if (http != null) {
                 sidecar.serveHttp(ch, new SidecarPlane.Handoff(downstream, http.name(), false), false, null);
@@ -163,7 +169,8 @@ final class CaptureListener {
                     tls ? "TLS" : "plaintext", original.port(), ch.remoteAddress());
             first.release();
             ch.close();
-        } else if (chain.tcp()) {
+        } else if (chain.tcp() && (!tls || !chain.tls())) {
+            // Plaintext, or TLS the chain does not terminate (the app's own): the bytes as they come.
             tcp(ch, chain, SocketAddress.inetSocketAddress(original.port(), "127.0.0.1"), first);
         } else if (tls && !chain.tls()) {
             first.release();
@@ -172,6 +179,10 @@ final class CaptureListener {
             LOG.warnf("%s: mTLS connection to port %d refused: no workload certificate", s.name(), original.port());
             first.release();
             ch.close();
+        } else if (chain.tcp()) {
+            // Mesh mTLS terminated here, then the plaintext bytes to the workload.
+            sidecar.terminateMeshTls(ch);
+            tcp(ch, chain, SocketAddress.inetSocketAddress(original.port(), "127.0.0.1"), first);
         } else {
             sidecar.serveHttp(ch, new SidecarPlane.Handoff(downstream, s.name(), tls), true, first);
         }
@@ -179,6 +190,18 @@ final class CaptureListener {
 
     private static boolean isInbound(ListenerSpec s) {
         return s.name().equals("virtualInbound") || s.port() == 15006;
+    }
+
+    /** The outbound listener of a TCP service at this exact address and port ({@code ADDRESS_PORT}, not bound), or null. */
+    private ListenerSpec tcpListener(SocketAddress original) {
+        String ip = original.hostAddress();
+        for (ListenerSpec l : sidecar.plane().active().snapshot().listeners().values()) {
+            if (!l.bindToPort() && !l.capture() && l.port() == original.port() && l.host().equals(ip)
+                    && !l.chains().isEmpty() && l.chains().get(0).tcp()) {
+                return l;
+            }
+        }
+        return null;
     }
 
     private ListenerSpec httpListener(int port) {
@@ -190,9 +213,14 @@ final class CaptureListener {
         return null;
     }
 
-    /** A TCP proxy to a cluster's endpoint (the original destination for ORIGINAL_DST). */
+    /**
+     * A TCP proxy to a cluster's endpoint (the original destination for ORIGINAL_DST), originating the cluster's TLS
+     * (auto mTLS to mesh endpoints) when it has one.
+     */
     private void tcp(Channel ch, FilterChainSpec chain, SocketAddress original, ByteBuf first) {
         SocketAddress target = original;
+        io.netty.handler.ssl.SslContext tls = null;
+        String sni = null;
         if (chain != null) {
             Upstream u = sidecar.plane().active().upstreams().get(chain.tcpCluster());
             if (u == null) {
@@ -205,16 +233,28 @@ final class CaptureListener {
                 var ep = u.pick(Long.MIN_VALUE, null);
                 if (ep == null) {
                     release(first);
-                    ch.close();   // e.g. BlackHoleCluster, or REGISTRY_ONLY
+                    ch.close();   // e.g. BlackHoleCluster, REGISTRY_ONLY, or no healthy endpoint
                     return;
                 }
                 target = ep.address();
             }
+            if (u.spec().tls() != null) {
+                try {
+                    tls = u.tcpTls();
+                } catch (javax.net.ssl.SSLException | RuntimeException e) {
+                    LOG.warnf("tcp_proxy: cluster %s: TLS does not load: %s", chain.tcpCluster(), e.getMessage());
+                    release(first);
+                    ch.close();
+                    return;
+                }
+                sni = u.spec().tls().sni();
+            }
         }
         VertxInternal vertx = (VertxInternal) sidecar.plane().vertx();
         String host = target.hostAddress() != null ? target.hostAddress() : target.host();
-        TcpRelay.connect(ch, InetSocketAddress.createUnresolved(host, target.port()), first,
-                vertx.transport().channelFactory(false), vertx.nettyAddressResolverGroup(), CONNECT_TIMEOUT_MS);
+        TcpRelay.connect(ch, InetSocketAddress.createUnresolved(host, target.port()), first, tls,
+                sni == null || sni.isEmpty() ? null : sni, vertx.transport().channelFactory(false),
+                vertx.nettyAddressResolverGroup(), CONNECT_TIMEOUT_MS);
     }
 
     private static void release(ByteBuf b) {

@@ -139,6 +139,11 @@ public final class SidecarPlane {
         return meshTls != null;
     }
 
+    /** Puts mesh mTLS (server side) first in a captured connection's pipeline; call only when {@link #canTerminateMeshTls}. */
+    void terminateMeshTls(Channel ch) {
+        ch.pipeline().addLast("ssl", meshTls.newHandler(ch.alloc()));
+    }
+
     /**
      * Serves HTTP on a captured connection, on its event loop: mesh mTLS first when {@code h.tls()}, then the
      * outbound or inbound HTTP server; {@code first} (may be null) is what was already read from it.
@@ -146,7 +151,7 @@ public final class SidecarPlane {
     void serveHttp(Channel ch, Handoff h, boolean inboundSide, ByteBuf first) {
         ch.attr(HANDOFF).set(h);
         if (h.tls()) {
-            ch.pipeline().addLast("ssl", meshTls.newHandler(ch.alloc()));
+            terminateMeshTls(ch);
         }
         (inboundSide ? inbound : outbound).serve(ch);
         if (first != null) {

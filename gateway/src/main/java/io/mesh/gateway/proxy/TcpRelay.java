@@ -10,33 +10,50 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.handler.ssl.SslContext;
 import io.netty.resolver.AddressResolverGroup;
+import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.Queue;
 import org.jboss.logging.Logger;
 
 /**
  * Envoy's tcp_proxy on Netty: the captured connection is joined to a new connection to {@code target}, made on the
  * same event loop, and bytes are passed on as they come (pooled buffers, never copied), one flush per read batch.
- * Backpressure: a side stops reading while the other cannot take more. When either side closes, the other is
- * flushed and closed.
+ * The upstream side may originate TLS (a cluster's mesh mTLS); the downstream side may already terminate it (an
+ * {@code SslHandler} the caller put first in its pipeline). What the downstream sends before the upstream connection
+ * is up (its first bytes, or data a TLS handshake read) is held and sent first. Backpressure: a side stops reading
+ * while the other cannot take more. When either side closes, the other is flushed and closed.
  */
 final class TcpRelay extends ChannelInboundHandlerAdapter {
 
     private static final Logger LOG = Logger.getLogger(TcpRelay.class);
 
-    private final Channel peer;
+    private Channel peer;
+    /** Read before {@link #peer} was connected (downstream side only); null once it is. */
+    private Queue<Object> held;
 
     private TcpRelay(Channel peer) {
         this.peer = peer;
+        this.held = peer == null ? new ArrayDeque<>() : null;
     }
 
     /**
-     * Connects to {@code target} (a name is resolved by {@code resolver}, off the event loop) and relays {@code down} to it; {@code first} (may be null) is what was already read
-     * from {@code down}. {@code down} must not read until then (auto-read off); it is closed if the connect fails.
+     * Relays {@code down} to {@code target} (a name is resolved by {@code resolver}, off the event loop), with TLS to
+     * it when {@code upstreamTls} is set ({@code sni} sent when not null). {@code first} (may be null) is what was
+     * already read from {@code down}; it goes through {@code down}'s pipeline again (through its TLS, if any).
+     * Call on {@code down}'s event loop.
      */
-    static void connect(Channel down, InetSocketAddress target, ByteBuf first, ChannelFactory<? extends Channel> channels,
-            AddressResolverGroup<?> resolver, int connectTimeoutMs) {
+    static void connect(Channel down, InetSocketAddress target, ByteBuf first, SslContext upstreamTls, String sni,
+            ChannelFactory<? extends Channel> channels, AddressResolverGroup<?> resolver, int connectTimeoutMs) {
+        TcpRelay downSide = new TcpRelay(null);
         down.config().setAutoRead(false);
+        down.pipeline().addLast("relay", downSide);
+        if (first != null) {
+            down.pipeline().fireChannelRead(first);
+            down.pipeline().fireChannelReadComplete();
+        }
         new Bootstrap().group(down.eventLoop()).channelFactory(channels).resolver(resolver)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)
@@ -44,42 +61,65 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                 .handler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel up) {
+                        if (upstreamTls != null) {
+                            up.pipeline().addLast("ssl", sni == null ? upstreamTls.newHandler(up.alloc())
+                                    : upstreamTls.newHandler(up.alloc(), sni, target.getPort()));
+                        }
                         up.pipeline().addLast("relay", new TcpRelay(down));
                     }
                 })
                 .connect(target).addListener((ChannelFutureListener) f -> {
                     if (!f.isSuccess()) {
                         LOG.debugf("tcp_proxy to %s failed: %s", target, f.cause() == null ? "?" : f.cause().getMessage());
-                        if (first != null) {
-                            first.release();
-                        }
+                        downSide.releaseHeld();
                         down.close();
                         return;
                     }
                     Channel up = f.channel();
                     if (!down.isActive()) {
-                        if (first != null) {
-                            first.release();
-                        }
+                        downSide.releaseHeld();
                         up.close();
                         return;
                     }
-                    down.pipeline().addLast("relay", new TcpRelay(up));
-                    if (first != null) {
-                        up.writeAndFlush(first);
-                    }
+                    downSide.connected(up);
                     up.config().setAutoRead(true);
                     down.config().setAutoRead(true);
                 });
     }
 
+    private void connected(Channel up) {
+        peer = up;
+        Queue<Object> q = held;
+        held = null;
+        for (Object m; (m = q.poll()) != null;) {
+            up.write(m, up.voidPromise());
+        }
+        up.flush();
+    }
+
+    private void releaseHeld() {
+        Queue<Object> q = held;
+        if (q != null) {
+            for (Object m; (m = q.poll()) != null;) {
+                ReferenceCountUtil.release(m);
+            }
+        }
+    }
+
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (held != null) {
+            held.add(msg);
+            return;
+        }
         peer.write(msg, peer.voidPromise());
     }
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (peer == null) {
+            return;
+        }
         peer.flush();
         if (!peer.isWritable()) {
             ctx.channel().config().setAutoRead(false);   // resumed by the peer's writability change
@@ -88,7 +128,7 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (ctx.channel().isWritable()) {
+        if (peer != null && ctx.channel().isWritable()) {
             peer.config().setAutoRead(true);
         }
         ctx.fireChannelWritabilityChanged();
@@ -96,7 +136,8 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (peer.isActive()) {
+        releaseHeld();
+        if (peer != null && peer.isActive()) {
             peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         }
     }

@@ -45,6 +45,7 @@ public final class Upstream {
     private final java.util.Map<String, EndpointState> originalDsts = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean closed;
     private final io.vertx.core.net.SSLEngineOptions sslEngine;
+    private volatile io.netty.handler.ssl.SslContext tcpTls;
     private volatile boolean literalEndpoints = true;
 
     private record Ring(long[] hashes, EndpointState[] owners) {
@@ -376,6 +377,42 @@ public final class Upstream {
             }
         }
         return o;
+    }
+
+    /**
+     * The cluster's TLS origination for raw TCP (tcp_proxy), as a Netty context: the same trust, SPIFFE ID / SAN check
+     * and client certificate as its HTTP clients ({@link #clientOptions}), on the data plane's TLS engine; the
+     * workload key manager is asked at each handshake, so rotation needs no new context. Null when the cluster has
+     * no TLS. Built once per cluster version.
+     */
+    public io.netty.handler.ssl.SslContext tcpTls() throws javax.net.ssl.SSLException {
+        UpstreamTls tls = spec.tls();
+        if (tls == null) {
+            return null;
+        }
+        io.netty.handler.ssl.SslContext c = tcpTls;
+        if (c != null) {
+            return c;
+        }
+        PemTrustOptions ca = tls.caPem() == null ? null : new PemTrustOptions().addCertValue(Buffer.buffer(tls.caPem()));
+        boolean meshRoots = identity != null && UpstreamTls.ROOTCA.equals(tls.caSecret());
+        X509TrustManager trust = meshRoots ? identity.trustManager() : trustManager(ca);
+        if (!tls.subjectAltNames().isEmpty()) {
+            trust = new SanVerifyingTrustManager(trust, tls.subjectAltNames());
+        }
+        var b = io.netty.handler.ssl.SslContextBuilder.forClient().trustManager(trust)
+                .sslProvider(sslEngine instanceof io.vertx.core.net.OpenSSLEngineOptions
+                        ? io.netty.handler.ssl.SslProvider.OPENSSL : io.netty.handler.ssl.SslProvider.JDK)
+                .protocols("TLSv1.3", "TLSv1.2");
+        if (identity != null && UpstreamTls.DEFAULT_CERT.equals(tls.certSecret())) {
+            b.keyManager(identity.keyManager());
+        } else if (tls.certPem() != null && tls.keyPem() != null) {
+            b.keyManager(new java.io.ByteArrayInputStream(tls.certPem().getBytes(java.nio.charset.StandardCharsets.US_ASCII)),
+                    new java.io.ByteArrayInputStream(tls.keyPem().getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+        }
+        c = b.build();
+        tcpTls = c;
+        return c;
     }
 
     /** The WebSocket client of this event loop (upgrades are not pooled). */

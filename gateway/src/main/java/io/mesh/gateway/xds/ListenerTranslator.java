@@ -65,18 +65,19 @@ public final class ListenerTranslator {
         }
         List<FilterChainSpec> chains = new ArrayList<>();
         Boolean tls = null;
+        boolean bind = !l.hasBindToPort() || l.getBindToPort().getValue();
         for (int i = 0; i < all.size(); i++) {
             FilterChainSpec c = chain(all.get(i), where + " filter chain " + (all.get(i).getName().isEmpty() ? "#" + i : all.get(i).getName()));
             if (!capture && tls != null && tls != c.tls()) {
                 throw new ConfigRejected(where + ": mixes TLS and plaintext filter chains on one port");
             }
-            if (!capture && c.tcp()) {
-                throw new ConfigRejected(where + ": tcp_proxy is served on capture listeners (original_dst) only");
+            if (!capture && bind && c.tcp()) {
+                throw new ConfigRejected(where + ": tcp_proxy is served on capture listeners (original_dst) and on the "
+                        + "listeners they hand connections to (bind_to_port false) only");
             }
             tls = c.tls();
             chains.add(c);
         }
-        boolean bind = !l.hasBindToPort() || l.getBindToPort().getValue();
         return new ListenerSpec(l.getName(), sa.getAddress().isEmpty() ? "0.0.0.0" : sa.getAddress(), port,
                 List.copyOf(chains), bind, capture);
     }

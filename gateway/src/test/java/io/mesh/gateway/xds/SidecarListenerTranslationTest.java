@@ -139,6 +139,25 @@ class SidecarListenerTranslationTest {
         assertTrue(e.getMessage().contains("capture listeners"), e.getMessage());
     }
 
+    @Test
+    void aTcpServicesVipListenerIsNotBoundAndProxiesToItsCluster() throws Exception {
+        Listener l = Listener.newBuilder().setName("198.51.100.102_7000")
+                .setAddress(Address.newBuilder().setSocketAddress(SocketAddress.newBuilder().setAddress("198.51.100.102")
+                        .setPortValue(7000)))
+                .setBindToPort(BoolValue.of(false))
+                .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder()
+                        .setName("envoy.filters.network.tcp_proxy").setTypedConfig(Any.pack(TcpProxy.newBuilder()
+                                .setStatPrefix("outbound|7000||db.default.svc.cluster.local")
+                                .setCluster("outbound|7000||db.default.svc.cluster.local").build()))))
+                .build();
+        ListenerSpec spec = ListenerTranslator.translate(l);
+        assertFalse(spec.bindToPort());
+        assertFalse(spec.capture());
+        assertEquals("198.51.100.102", spec.host());
+        assertEquals(7000, spec.port());
+        assertEquals("outbound|7000||db.default.svc.cluster.local", spec.chains().get(0).tcpCluster());
+    }
+
     // ----- pilot-shaped resources
 
     private static Listener inbound(int port, boolean tlsChain, boolean plainChain) {
