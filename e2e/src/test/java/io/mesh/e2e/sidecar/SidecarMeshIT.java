@@ -200,6 +200,25 @@ class SidecarMeshIT {
 
     @Test
     @Order(4)
+    void aCapturedConnectionThatSendsNothingIsClosedAfterTheHeaderTimeout() throws Exception {
+        try (java.net.Socket silent = new java.net.Socket()) {
+            silent.connect(new java.net.InetSocketAddress(B_IP, 8080), 5000);
+            silent.setSoTimeout(15_000);
+            long start = System.nanoTime();
+            int read;
+            try {
+                read = silent.getInputStream().read();
+            } catch (java.net.SocketException reset) {
+                read = -1;
+            }
+            long waitedMs = (System.nanoTime() - start) / 1_000_000;
+            assertEquals(-1, read, "B's sidecar closes a client that never sends a byte");
+            assertTrue(waitedMs >= 2_000, "not before the 3 s request-header timeout: " + waitedMs + " ms");
+        }
+    }
+
+    @Test
+    @Order(5)
     void strictRefusesPlaintextFromOutsideTheMeshAndPermissiveAcceptsIt() throws Exception {
         // Default (PERMISSIVE): a client outside the mesh (the node) reaches B in plaintext.
         assertEquals(200, curlFromNode("/outside").status());
@@ -234,7 +253,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void tcpToAMeshServiceIsOriginatedAsMutualTlsAndStrictRefusesPlaintextTcp() throws Exception {
         // A connects to the TCP service's VIP; A's sidecar proxies it to B's endpoint with auto mTLS, B's sidecar
         // terminates it and hands the bytes to the app on 127.0.0.1 (the client happens to speak HTTP: the mesh does not look).
@@ -266,7 +285,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void authorizationPolicyOnPathNamespacePrincipalMethodAndHeader() throws Exception {
         write("deny-admin.yaml", """
                 apiVersion: security.istio.io/v1
@@ -344,7 +363,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void certificatesRotateThreeTimesUnderSteadyLoadWithoutAFailedRequest() throws Exception {
         long issuedBefore = counter(citadelMetrics(), "citadel_server_success_cert_issuance_count_total");
         // Steady load from app A: sequential curls through both sidecars for as long as three rotations take
@@ -362,7 +381,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(8)
+    @Order(9)
     void cleanupLeavesThePodsIptablesExactlyAsBefore() throws Exception {
         assertEquals(0, runGateway(podA, List.of("init-iptables", "--cleanup")));
         assertEquals(natBeforeA, PodNetwork.nat(podA));
@@ -392,6 +411,7 @@ class SidecarMeshIT {
         env.put("MESH_GATEWAY_CA_ROOT_CERT_FILE", root.toString());
         env.put("MESH_GATEWAY_ADMIN_PORT", "15000");
         env.put("MESH_GATEWAY_CA_TTL", "2m");
+        env.put("MESH_GATEWAY_LIMITS_REQUEST_HEADER_TIMEOUT", "3s");
         List<String> command = concat(PodNetwork.inPod(pod, PROXY_UID), List.of(java(), "-XX:+UseSerialGC", "-Xmx128m",
                 "-Djna.tmpdir=" + home, "-jar", gatewayJar().toString(), "sidecar"));
         ManagedProcess sidecar = HARNESS.startProcess("sidecar-" + name, command, env, HARNESS.projectRoot());

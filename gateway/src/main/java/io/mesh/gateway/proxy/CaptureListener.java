@@ -150,13 +150,30 @@ final class CaptureListener {
             tcp(ch, null, SocketAddress.inetSocketAddress(original.port(), "127.0.0.1"), null);
             return;
         }
+        // A client that connects and sends nothing is closed after the request-header timeout, as an HTTP one would be.
+        long timeoutMs = sidecar.plane().config().limits().requestHeaderTimeout().toMillis();
+        var silent = timeoutMs <= 0 ? null : ch.eventLoop().schedule(() -> {
+            if (ch.pipeline().get("sniff") != null) {
+                LOG.debugf("%s: closing %s: nothing sent in %d ms", s.name(), ch.remoteAddress(), timeoutMs);
+                ch.close();
+            }
+        }, timeoutMs, java.util.concurrent.TimeUnit.MILLISECONDS);
         ch.pipeline().addLast("sniff", new ChannelInboundHandlerAdapter() {
             @Override
             public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                if (silent != null) {
+                    silent.cancel(false);
+                }
                 ctx.pipeline().remove(this);
                 ByteBuf first = (ByteBuf) msg;
                 boolean tls = first.isReadable() && first.getByte(first.readerIndex()) == 0x16;
                 inboundChain(ch, s, original, downstream, tls, first);
+            }
+
+            @Override
+            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                LOG.debugf("%s: %s: %s", s.name(), ch.remoteAddress(), cause.getMessage());
+                ctx.close();
             }
         });
     }
