@@ -77,6 +77,8 @@ final class FastExchange extends ExchangeRecord implements RequestView {
     private boolean hasForwardedProto;
     /** A hop-by-hop header other than Host, or a pseudo-header name: the head needs {@link HopByHop#stripInPlace}. */
     private boolean stripNeeded;
+    /** The upstream response may be relayed as bytes (no response header mutation, not HEAD): see FastUpstreamConnection. */
+    private boolean rawResponse;
     private boolean started;
 
     private VirtualHost virtualHost;
@@ -302,7 +304,13 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         forward = fwd;
         target = fwd.pick(fwd.totalWeight() <= 1 ? 0 : ThreadLocalRandom.current().nextInt(fwd.totalWeight()));
         upstream = ups.get(target.cluster());
+        rawResponse = !head && handler.encoderCtx != null && !handler.encoderCtx.isRemoved() && none(target.responseHeaders())
+                && none(r.responseHeaders()) && none(vh.responseHeaders()) && none(table.responseHeaders());
         return true;
+    }
+
+    private static boolean none(io.mesh.gateway.route.HeaderMutation m) {
+        return m == null || m.isEmpty();
     }
 
     /** Starts the exchange; the head has been taken from the Vert.x path. */
@@ -485,6 +493,7 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         conn = c;
         c.exchange = this;
         c.headRequest = head;
+        c.rawAllowed = rawResponse;
         c.channel.write(upstreamHead, c.channel.voidPromise());
         if (pending != null) {
             HttpContent p;
@@ -553,6 +562,37 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         writeDown(r);
     }
 
+    /** Whether the downstream connection closes after this response (the raw head then says so). */
+    boolean closesDownstream() {
+        return closeAfter || plane.draining();
+    }
+
+    /**
+     * The upstream response's head relayed as bytes, already checked and stripped of hop-by-hop headers by
+     * FastUpstreamConnection (only when {@link #rawResponse}: no header mutation applies); as {@link #onResponseHead}.
+     */
+    void onRawResponseHead(int code, boolean keepAlive, ByteBuf headBytes) {
+        if (completed || responseStarted) {
+            headBytes.release();
+            return;
+        }
+        cancelTimer();
+        responseStarted = true;
+        upstreamHeadersNanos = System.nanoTime();
+        status = code;
+        upstreamKeepAlive = keepAlive;
+        writeDown(headBytes, true);
+    }
+
+    /** A part of a raw-relayed response body (a slice of the upstream's read buffer); as {@link #onResponseContent}. */
+    void onRawResponseContent(ByteBuf part, boolean last) {
+        if (!responseStarted || completed) {
+            part.release();
+            return;
+        }
+        responseContent(part, part, last, true);
+    }
+
     void onResponseContent(HttpContent c, boolean last) {
         if (!responseStarted || completed) {
             c.release();
@@ -563,9 +603,14 @@ final class FastExchange extends ExchangeRecord implements RequestView {
             onUpstreamClosed();
             return;
         }
-        bytesOut += c.content().readableBytes();
+        responseContent(c, c.content(), last, false);
+    }
+
+    /** {@code msg}: an HttpContent (through Vert.x's encoder) or, {@code raw}, its bytes (past the encoder). */
+    private void responseContent(Object c, ByteBuf content, boolean last, boolean raw) {
+        bytesOut += content.readableBytes();
         if (!last) {
-            writeDown(c);
+            writeDown(c, raw);
             if (!handler.channel.isWritable() && !pausedUpstream && conn != null) {
                 pausedUpstream = true;
                 conn.channel.config().setAutoRead(false);
@@ -577,9 +622,9 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         boolean close = closeAfter || plane.draining();
         if (close) {
             handler.active = true;
-            handler.ctx.writeAndFlush(c).addListener(ChannelFutureListener.CLOSE);
+            (raw ? handler.encoderCtx : handler.ctx).writeAndFlush(c).addListener(ChannelFutureListener.CLOSE);
         } else {
-            writeDown(c);
+            writeDown(c, raw);
         }
         FastUpstreamConnection used = conn;
         conn = null;
@@ -589,7 +634,7 @@ final class FastExchange extends ExchangeRecord implements RequestView {
                 pausedUpstream = false;
                 used.channel.config().setAutoRead(true);
             }
-            used.pool.release(used, upstreamKeepAlive && requestSent);
+            used.pool.release(used, upstreamKeepAlive && requestSent && !used.broken);
         }
         if (close) {
             requestDone = true;
@@ -720,8 +765,14 @@ final class FastExchange extends ExchangeRecord implements RequestView {
     }
 
     private void writeDown(Object msg) {
+        writeDown(msg, false);
+    }
+
+    /** {@code raw}: bytes, written from Vert.x's encoder's context so they pass below it, as encoded output does. */
+    private void writeDown(Object msg, boolean raw) {
         handler.active = true;
-        handler.ctx.write(msg, handler.ctx.voidPromise());
+        io.netty.channel.ChannelHandlerContext ctx = raw ? handler.encoderCtx : handler.ctx;
+        ctx.write(msg, ctx.voidPromise());
         FastUpstreamConnection c = conn;
         if (c != null && c.reading) {
             c.flushAfterRead(handler);

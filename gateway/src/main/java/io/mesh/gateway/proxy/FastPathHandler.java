@@ -41,6 +41,8 @@ final class FastPathHandler extends ChannelDuplexHandler {
     final ListenerServer listener;
     final DataPlane plane;
     ChannelHandlerContext ctx;
+    /** Vert.x's response encoder's context: raw-relayed response bytes are written from it (past the encoder), or null. */
+    ChannelHandlerContext encoderCtx;
     Channel channel;
     /** The connection's request-header timeout, or null. */
     ConnectionGuard guard;
@@ -174,6 +176,7 @@ final class FastPathHandler extends ChannelDuplexHandler {
         this.ctx = ctx;
         this.channel = ctx.channel();
         this.guard = ConnectionGuard.of(channel);
+        this.encoderCtx = ctx.pipeline().context("httpEncoder");
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.mesh.gateway.proxy;
 import io.mesh.gateway.upstream.EndpointState;
 import io.mesh.gateway.upstream.Upstream;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -19,6 +20,7 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
 import io.vertx.core.http.impl.headers.HeadersMultiMap;
+import java.nio.charset.StandardCharsets;
 
 /**
  * One keep-alive HTTP/1.1 connection of the fast path to an upstream endpoint: Netty's request encoder and a
@@ -39,7 +41,13 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
     boolean headRequest;
     /** Between a read and its readComplete: downstream writes are flushed once, at the end of the read. */
     boolean reading;
+    /** The upstream sent bytes past the end of a response: the connection is not reused. */
+    boolean broken;
+    /** The exchange in flight lets its response be relayed as bytes ({@link RawResponseReader}). */
+    boolean rawAllowed;
     private FastPathHandler flushAfterRead;
+    private ResponseDecoder decoder;
+    private RawResponseReader raw;
 
     FastUpstreamConnection(FastUpstreamPool pool, Upstream upstream, EndpointState endpoint) {
         this.pool = pool;
@@ -49,7 +57,10 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
-        ctx.pipeline().addBefore(ctx.name(), "decoder", new ResponseDecoder());
+        raw = new RawResponseReader();
+        decoder = new ResponseDecoder();
+        ctx.pipeline().addBefore(ctx.name(), "raw", raw);
+        ctx.pipeline().addBefore(ctx.name(), "decoder", decoder);
         ctx.pipeline().addBefore(ctx.name(), "encoder", new RequestEncoder());
     }
 
@@ -80,7 +91,11 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
             ex.onResponseHead(r);
         }
         if (msg instanceof HttpContent c) {
-            ex.onResponseContent(c, c instanceof LastHttpContent);
+            boolean last = c instanceof LastHttpContent;
+            if (last) {
+                raw.decodedResponseDone();
+            }
+            ex.onResponseContent(c, last);
         }
     }
 
@@ -136,7 +151,380 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * Relays a plain upstream response as bytes, without Netty's decoder and Vert.x's encoder (a header map, a String
+     * per name and value, then the same headers encoded again): the head is checked and copied line by line, leaving
+     * out hop-by-hop headers (as {@link HopByHop#stripInPlace}), with {@code connection: close} added when the
+     * downstream connection ends after it, and the body, framed by its Content-Length, goes on as slices of the read
+     * buffers. Anything else goes, bytes untouched, to the decoder behind it and the decoded path of
+     * {@link FastExchange}: a request whose response may get header mutations or has no body (HEAD), a status other
+     * than 200-599 or 204/304, a version other than HTTP/1.1, chunked or close-delimited bodies, repeated
+     * Content-Length, a Connection header naming other headers, obs-folded lines, bare LF line ends, control
+     * characters, or a head larger than the decoder's limits.
+     */
+    private final class RawResponseReader extends ChannelInboundHandlerAdapter {
+
+        private static final int HEAD = 0;
+        private static final int BODY = 1;
+        private static final int DECODED = 2;
+        /** The decoder's initial line and header limits together. */
+        private static final int MAX_HEAD = 4096 + 8192;
+
+        private int mode = HEAD;
+        private ByteBuf cumulation;
+        private long remaining;
+
+        /** The decoder finished the response it was given: the next one may be read raw, unless it holds bytes. */
+        void decodedResponseDone() {
+            if (mode == DECODED && !decoder.holdsBytes()) {
+                mode = HEAD;
+            }
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (!(msg instanceof ByteBuf in) || mode == DECODED) {
+                ctx.fireChannelRead(msg);
+                return;
+            }
+            reading = true;   // downstream writes are flushed once, when this read completes
+            ByteBuf buf = in;
+            if (mode == HEAD) {
+                if (exchange == null) {
+                    // Nothing was asked: an idle connection that speaks is broken.
+                    in.release();
+                    release();
+                    ctx.close();
+                    return;
+                }
+                if (!rawAllowed) {
+                    toDecoder(ctx, in);
+                    return;
+                }
+                if (cumulation != null) {
+                    ByteBuf merged = ctx.alloc().buffer(cumulation.readableBytes() + in.readableBytes());
+                    merged.writeBytes(cumulation).writeBytes(in);
+                    in.release();
+                    release();
+                    buf = merged;
+                }
+                int end = headEnd(buf);
+                if (end < 0) {
+                    if (end == -2 || buf.readableBytes() > MAX_HEAD) {
+                        toDecoder(ctx, buf);
+                    } else {
+                        cumulation = buf;   // the head goes on in the next read
+                    }
+                    return;
+                }
+                if (!head(ctx, buf, end)) {
+                    toDecoder(ctx, buf);
+                    return;
+                }
+                buf.readerIndex(end);
+                if (remaining == 0) {
+                    mode = HEAD;
+                    body(ctx, buf, Unpooled.EMPTY_BUFFER, true);
+                    return;
+                }
+                mode = BODY;
+            }
+            int n = (int) Math.min(remaining, buf.readableBytes());
+            remaining -= n;
+            boolean last = remaining == 0;
+            if (last) {
+                mode = HEAD;
+            }
+            body(ctx, buf, buf.readRetainedSlice(n), last);
+        }
+
+        /** Hands a body part to the exchange; {@code buf} (read up to here) is released, and any bytes past the end. */
+        private void body(ChannelHandlerContext ctx, ByteBuf buf, ByteBuf part, boolean last) {
+            boolean extra = last && buf.isReadable();
+            if (extra) {
+                broken = true;
+            }
+            buf.release();
+            FastExchange ex = exchange;
+            if (ex != null) {
+                ex.onRawResponseContent(part, last);
+            } else {
+                part.release();
+            }
+            if (extra) {
+                ctx.close();
+            }
+        }
+
+        private void toDecoder(ChannelHandlerContext ctx, ByteBuf buf) {
+            mode = DECODED;
+            ctx.fireChannelRead(buf);
+        }
+
+        /** The index just past the head's CRLFCRLF; -1: not all here yet; -2: a bare LF (left to the decoder). */
+        private int headEnd(ByteBuf buf) {
+            int from = buf.readerIndex();
+            int to = buf.writerIndex();
+            int i = from;
+            while (true) {
+                int lf = buf.indexOf(i, to, (byte) '\n');
+                if (lf < 0) {
+                    return -1;
+                }
+                if (lf == from || buf.getByte(lf - 1) != '\r') {
+                    return -2;
+                }
+                if (lf - 1 == i) {
+                    return lf + 1;   // an empty line: the end of the head
+                }
+                i = lf + 1;
+            }
+        }
+
+        /**
+         * Checks the head in {@code [readerIndex, end)} and, when it can go raw, hands the exchange the head to
+         * write downstream and sets {@link #remaining}; false: the decoder must take the response (nothing done).
+         */
+        private boolean head(ChannelHandlerContext ctx, ByteBuf buf, int end) {
+            int i = buf.readerIndex();
+            if (end - i < 14 || !startsWith(buf, i, "HTTP/1.1 ")) {
+                return false;
+            }
+            int d0 = buf.getByte(i + 9) - '0';
+            int d1 = buf.getByte(i + 10) - '0';
+            int d2 = buf.getByte(i + 11) - '0';
+            if (d0 < 2 || d0 > 5 || d1 < 0 || d1 > 9 || d2 < 0 || d2 > 9) {
+                return false;
+            }
+            int code = d0 * 100 + d1 * 10 + d2;
+            byte after = buf.getByte(i + 12);
+            if (code == 204 || code == 304 || (after != ' ' && after != '\r')) {
+                return false;
+            }
+            int lineEnd = buf.indexOf(i, end, (byte) '\n') - 1;   // the CR
+            for (int k = i + 12; k < lineEnd; k++) {
+                if (!fieldByte(buf.getByte(k))) {
+                    return false;
+                }
+            }
+            int statusLineEnd = lineEnd + 2;
+            long length = -1;
+            boolean keepAlive = true;
+            // Header lines to copy: at most 64 kept as [start, nameEnd, valueStart, valueEnd) quadruples.
+            int lines = 0;
+            int[] keep = new int[32];
+            int ls = statusLineEnd;
+            while (true) {
+                int le = buf.indexOf(ls, end, (byte) '\n') - 1;
+                if (le == ls) {
+                    break;   // the empty line
+                }
+                byte first = buf.getByte(ls);
+                if (first == ' ' || first == '\t') {
+                    return false;   // obs-fold
+                }
+                int colon = ls;
+                while (colon < le && tokenByte(buf.getByte(colon))) {
+                    colon++;
+                }
+                if (colon == ls || colon == le || buf.getByte(colon) != ':') {
+                    return false;
+                }
+                int vs = colon + 1;
+                int ve = le;
+                while (vs < ve && isOws(buf.getByte(vs))) {
+                    vs++;
+                }
+                while (ve > vs && isOws(buf.getByte(ve - 1))) {
+                    ve--;
+                }
+                for (int k = vs; k < ve; k++) {
+                    if (!fieldByte(buf.getByte(k))) {
+                        return false;
+                    }
+                }
+                int nameLen = colon - ls;
+                if (nameLen == 14 && equalsIgnoreCase(buf, ls, "content-length")) {
+                    if (length >= 0 || ve == vs || ve - vs > 18) {
+                        return false;
+                    }
+                    length = 0;
+                    for (int k = vs; k < ve; k++) {
+                        int digit = buf.getByte(k) - '0';
+                        if (digit < 0 || digit > 9) {
+                            return false;
+                        }
+                        length = length * 10 + digit;
+                    }
+                } else if (nameLen == 17 && equalsIgnoreCase(buf, ls, "transfer-encoding")) {
+                    return false;
+                } else if (nameLen == 10 && equalsIgnoreCase(buf, ls, "connection")) {
+                    int t = connectionTokens(buf, vs, ve);
+                    if (t < 0) {
+                        return false;   // names headers to drop: the decoded path does that
+                    }
+                    if (t == 1) {
+                        keepAlive = false;
+                    }
+                    ls = le + 2;
+                    continue;
+                }
+                if (hop(buf, ls, nameLen)) {
+                    ls = le + 2;
+                    continue;
+                }
+                if (lines * 4 == keep.length) {
+                    if (keep.length >= 256) {
+                        return false;
+                    }
+                    keep = java.util.Arrays.copyOf(keep, keep.length * 2);
+                }
+                keep[lines * 4] = ls;
+                keep[lines * 4 + 1] = colon;
+                keep[lines * 4 + 2] = vs;
+                keep[lines * 4 + 3] = ve;
+                lines++;
+                ls = le + 2;
+            }
+            if (length < 0) {
+                return false;   // chunked or close-delimited: the decoded path frames it
+            }
+            FastExchange ex = exchange;
+            boolean close = ex.closesDownstream();
+            ByteBuf out = ctx.alloc().directBuffer(end - i + (close ? 19 : 0));
+            out.writeBytes(buf, i, statusLineEnd - i);
+            for (int l = 0; l < lines; l++) {
+                int s = keep[l * 4];
+                out.writeBytes(buf, s, keep[l * 4 + 1] - s);
+                out.writeShort(COLON_SP);
+                out.writeBytes(buf, keep[l * 4 + 2], keep[l * 4 + 3] - keep[l * 4 + 2]);
+                out.writeShort(CRLF);
+            }
+            if (close) {
+                out.writeCharSequence("connection: close\r\n", StandardCharsets.US_ASCII);
+            }
+            out.writeShort(CRLF);
+            remaining = length;
+            ex.onRawResponseHead(code, keepAlive, out);
+            return true;
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            release();
+            ctx.fireChannelInactive();
+        }
+
+        @Override
+        public void handlerRemoved(ChannelHandlerContext ctx) {
+            release();
+        }
+
+        private void release() {
+            if (cumulation != null) {
+                cumulation.release();
+                cumulation = null;
+            }
+        }
+    }
+
+    private static final int COLON_SP = (':' << 8) | ' ';
+    private static final int CRLF = ('\r' << 8) | '\n';
+
+    private static boolean startsWith(ByteBuf buf, int at, String s) {
+        for (int k = 0; k < s.length(); k++) {
+            if (buf.getByte(at + k) != s.charAt(k)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** {@code lower} (lower case) equals the bytes at {@code at}, ignoring ASCII case. */
+    private static boolean equalsIgnoreCase(ByteBuf buf, int at, String lower) {
+        for (int k = 0; k < lower.length(); k++) {
+            int b = buf.getByte(at + k);
+            if (b >= 'A' && b <= 'Z') {
+                b += 'a' - 'A';
+            }
+            if (b != lower.charAt(k)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The hop-by-hop names of {@link HopByHop#isHop} other than Connection and Transfer-Encoding (handled apart). */
+    private static boolean hop(ByteBuf buf, int at, int len) {
+        return switch (len) {
+            case 2 -> equalsIgnoreCase(buf, at, "te");
+            case 4 -> equalsIgnoreCase(buf, at, "host");
+            case 7 -> equalsIgnoreCase(buf, at, "upgrade") || equalsIgnoreCase(buf, at, "trailer");
+            case 10 -> equalsIgnoreCase(buf, at, "keep-alive");
+            case 14 -> equalsIgnoreCase(buf, at, "http2-settings");
+            case 16 -> equalsIgnoreCase(buf, at, "proxy-connection");
+            case 18 -> equalsIgnoreCase(buf, at, "proxy-authenticate");
+            case 19 -> equalsIgnoreCase(buf, at, "proxy-authorization");
+            default -> false;
+        };
+    }
+
+    /** A Connection value: 1 when it says close, 0 for keep-alive (or nothing), -1 when it names anything else. */
+    private static int connectionTokens(ByteBuf buf, int from, int to) {
+        int result = 0;
+        int s = from;
+        while (s <= to) {
+            int comma = buf.indexOf(s, to, (byte) ',');
+            int e = comma < 0 ? to : comma;
+            int a = s;
+            int b = e;
+            while (a < b && isOws(buf.getByte(a))) {
+                a++;
+            }
+            while (b > a && isOws(buf.getByte(b - 1))) {
+                b--;
+            }
+            int len = b - a;
+            if (len == 5 && equalsIgnoreCase(buf, a, "close")) {
+                result = 1;
+            } else if (len != 0 && !(len == 10 && equalsIgnoreCase(buf, a, "keep-alive"))) {
+                return -1;
+            }
+            if (comma < 0) {
+                break;
+            }
+            s = comma + 1;
+        }
+        return result;
+    }
+
+    private static boolean isOws(byte b) {
+        return b == ' ' || b == '\t';
+    }
+
+    /** RFC 9110 field content: visible ASCII, obs-text, space and tab; no other control character. */
+    private static boolean fieldByte(byte b) {
+        return (b >= 0x20 && b != 0x7f) || b == '\t' || b < 0;
+    }
+
+    /** RFC 9110 tchar. */
+    private static boolean tokenByte(byte b) {
+        if ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9')) {
+            return true;
+        }
+        return switch (b) {
+            case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~' -> true;
+            default -> false;
+        };
+    }
+
     private final class ResponseDecoder extends HttpResponseDecoder {
+
+        /** Bytes of a next message are cumulated here (the upstream sent more than one response's worth). */
+        boolean holdsBytes() {
+            return actualReadableBytes() > 0;
+        }
+
 
         ResponseDecoder() {
             super(new HttpDecoderConfig().setMaxInitialLineLength(4096).setMaxHeaderSize(8192).setMaxChunkSize(8192));

@@ -53,6 +53,11 @@ class FastPathTest {
     static TestGateway gw;
     static int port;
     static ServerSocket broken;
+    /** An origin that answers each request (keep-alive) with the bytes {@link #SCRIPT} has for its path. */
+    static ServerSocket scripted;
+    static final java.util.concurrent.atomic.AtomicInteger scriptedConnections = new java.util.concurrent.atomic.AtomicInteger();
+    /** Path -> the response's parts, written with a pause between them; a path ending in "!close" closes after. */
+    static final Map<String, List<String>> SCRIPT = new java.util.concurrent.ConcurrentHashMap<>();
     /** What the broken origin does with its next request: "cut" (headers, some body, close) or "close" (nothing). */
     static volatile String brokenMode = "cut";
 
@@ -64,6 +69,10 @@ class FastPathTest {
         Thread t = new Thread(FastPathTest::serveBroken, "broken-origin");
         t.setDaemon(true);
         t.start();
+        scripted = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        Thread st = new Thread(FastPathTest::serveScripted, "scripted-origin");
+        st.setDaemon(true);
+        st.start();
         int dead = FreePorts.next();
         pilot = new ControlPlane();
         port = FreePorts.next();
@@ -71,11 +80,13 @@ class FastPathTest {
                 .setRoute(RouteAction.newBuilder().setCluster("web").setTimeout(Durations.fromMillis(1000))).build();
         Route redirect = Route.newBuilder().setName("redirect").setMatch(RouteMatch.newBuilder().setPrefix("/redirect"))
                 .setRedirect(RedirectAction.newBuilder().setPathRedirect("/elsewhere")).build();
-        pilot.set(List.of(Xds.edsCluster("web"), Xds.edsCluster("broken"), Xds.edsCluster("dead")),
-                List.of(Xds.endpoints("web", web.port), Xds.endpoints("broken", broken.getLocalPort()), Xds.endpoints("dead", dead)),
+        pilot.set(List.of(Xds.edsCluster("web"), Xds.edsCluster("broken"), Xds.edsCluster("dead"), Xds.edsCluster("scripted")),
+                List.of(Xds.endpoints("web", web.port), Xds.endpoints("broken", broken.getLocalPort()), Xds.endpoints("dead", dead),
+                        Xds.endpoints("scripted", scripted.getLocalPort())),
                 List.of(Xds.httpListener("http", port, "http.80")),
                 List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), timeout, redirect,
-                        Xds.prefixTo("/broken", "broken"), Xds.prefixTo("/dead", "dead"), Xds.prefixTo("/", "web")))), List.of());
+                        Xds.prefixTo("/broken", "broken"), Xds.prefixTo("/dead", "dead"), Xds.prefixTo("/scripted", "scripted"),
+                        Xds.prefixTo("/", "web")))), List.of());
         gw = TestGateway.withXds(pilot, Map.of("mesh.gateway.limits.request-header-timeout", "5s"));
         await().atMost(Duration.ofSeconds(20)).until(gw::ready);
     }
@@ -85,6 +96,7 @@ class FastPathTest {
         gw.close();
         pilot.close();
         broken.close();
+        scripted.close();
         vertx.close();
     }
 
@@ -102,6 +114,152 @@ class FastPathTest {
             } catch (Exception e) {
                 // next connection
             }
+        }
+    }
+
+    private static void serveScripted() {
+        while (!scripted.isClosed()) {
+            try {
+                Socket s = scripted.accept();
+                scriptedConnections.incrementAndGet();
+                Thread t = new Thread(() -> {
+                    try (s) {
+                        while (true) {
+                            String head = readHead(s.getInputStream());
+                            String path = head.substring(head.indexOf(' ') + 1, head.indexOf(' ', head.indexOf(' ') + 1));
+                            List<String> parts = SCRIPT.get(path);
+                            OutputStream out = s.getOutputStream();
+                            for (int i = 0; i < parts.size(); i++) {
+                                if (i > 0) {
+                                    Thread.sleep(100);
+                                }
+                                out.write(parts.get(i).getBytes(StandardCharsets.ISO_8859_1));
+                                out.flush();
+                            }
+                            if (path.endsWith("!close")) {
+                                return;
+                            }
+                        }
+                    } catch (Exception e) {
+                        // the gateway closed the connection
+                    }
+                }, "scripted-connection");
+                t.setDaemon(true);
+                t.start();
+            } catch (IOException e) {
+                // closed
+            }
+        }
+    }
+
+    /** The head lines (status line first) and the Content-Length body of one response. */
+    static List<String> rawResponse(Socket s, StringBuilder body) throws IOException {
+        List<String> lines = List.of(readHead(s.getInputStream()).split("\r\n"));
+        for (String l : lines) {
+            if (l.toLowerCase(Locale.ROOT).startsWith("content-length:")) {
+                body.append(new String(s.getInputStream().readNBytes(Integer.parseInt(l.substring(15).trim())),
+                        StandardCharsets.ISO_8859_1));
+            }
+        }
+        return lines;
+    }
+
+    /**
+     * A plain response is relayed as bytes: hop-by-hop headers (and Connection) are left out, the rest keeps its
+     * order and case, each line as "name: value", and the upstream connection is reused.
+     */
+    @Test
+    void aPlainResponseIsRelayedWithoutHopByHopHeadersInOrder() throws Exception {
+        SCRIPT.put("/scripted/plain", List.of("HTTP/1.1 200 OK\r\nX-First: 1\r\nKeep-Alive: timeout=5\r\nconnection: keep-alive\r\n"
+                + "X-Tight:v\r\nProxy-Authenticate: Basic\r\nContent-Length: 5\r\nX-Last:  padded \t\r\n\r\nhello"));
+        long before = fast();
+        try (Socket s = socket()) {
+            send(s, "GET /scripted/plain HTTP/1.1\r\nHost: a\r\n\r\n");
+            StringBuilder body = new StringBuilder();
+            assertEquals(List.of("HTTP/1.1 200 OK", "X-First: 1", "X-Tight: v", "Content-Length: 5", "X-Last: padded"),
+                    rawResponse(s, body));
+            assertEquals("hello", body.toString());
+            int connections = scriptedConnections.get();
+            send(s, "GET /scripted/plain HTTP/1.1\r\nHost: a\r\n\r\n");
+            body.setLength(0);
+            assertEquals(5, rawResponse(s, body).size());
+            assertEquals("hello", body.toString());
+            assertEquals(connections, scriptedConnections.get(), "the upstream connection was reused");
+        }
+        assertEquals(before + 2, fast());
+    }
+
+    /** A head and a body that arrive in several reads are put together; a zero-length body ends at the head. */
+    @Test
+    void aResponseSplitAcrossReadsAndAnEmptyOneAreRelayed() throws Exception {
+        SCRIPT.put("/scripted/split", List.of("HTTP/1.1 201 Created\r\nContent-Le", "ngth: 10\r\nX-A: b\r\n\r\n01234", "56789"));
+        SCRIPT.put("/scripted/empty", List.of("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"));
+        try (Socket s = socket()) {
+            send(s, "GET /scripted/split HTTP/1.1\r\nHost: a\r\n\r\n");
+            StringBuilder body = new StringBuilder();
+            assertEquals(List.of("HTTP/1.1 201 Created", "Content-Length: 10", "X-A: b"), rawResponse(s, body));
+            assertEquals("0123456789", body.toString());
+            for (int i = 0; i < 2; i++) {
+                send(s, "GET /scripted/empty HTTP/1.1\r\nHost: a\r\n\r\n");
+                body.setLength(0);
+                assertEquals(List.of("HTTP/1.1 200 OK", "Content-Length: 0"), rawResponse(s, body));
+                assertEquals("", body.toString());
+            }
+        }
+    }
+
+    /**
+     * An upstream that says Connection: close, or sends bytes past its response, is not reused; the downstream
+     * connection goes on, and Connection: close from the client is relayed on the raw head.
+     */
+    @Test
+    void upstreamsThatCloseOrOverrunAreNotReused() throws Exception {
+        SCRIPT.put("/scripted/bye!close", List.of("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"));
+        SCRIPT.put("/scripted/overrun", List.of("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokGARBAGE"));
+        try (Socket s = socket()) {
+            for (String path : List.of("/scripted/bye!close", "/scripted/overrun")) {
+                for (int i = 0; i < 2; i++) {
+                    int connections = scriptedConnections.get();
+                    send(s, "GET " + path + " HTTP/1.1\r\nHost: a\r\n\r\n");
+                    StringBuilder body = new StringBuilder();
+                    assertEquals(List.of("HTTP/1.1 200 OK", "Content-Length: 2"), rawResponse(s, body), path);
+                    assertEquals("ok", body.toString());
+                    assertEquals(connections + 1, scriptedConnections.get(), path + ": a new upstream connection each time");
+                }
+            }
+            send(s, "GET /scripted/overrun HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+            StringBuilder body = new StringBuilder();
+            assertEquals(List.of("HTTP/1.1 200 OK", "Content-Length: 2", "connection: close"), rawResponse(s, body));
+            assertEquals("ok", body.toString());
+            assertEquals(-1, s.getInputStream().read(), "the downstream connection closes after it");
+        }
+    }
+
+    /**
+     * What the byte relay does not take goes through the decoder as before: a Connection header naming another
+     * header, a chunked body, an HTTP/1.0 response, and a control character in a value (refused: 503).
+     */
+    @Test
+    void responsesTheRelayDoesNotTakeAreDecoded() throws Exception {
+        SCRIPT.put("/scripted/named", List.of("HTTP/1.1 200 OK\r\nConnection: x-secret\r\nx-secret: 1\r\nx-open: 2\r\n"
+                + "Content-Length: 2\r\n\r\nok"));
+        SCRIPT.put("/scripted/chunked", List.of("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n", "0\r\n\r\n"));
+        SCRIPT.put("/scripted/old", List.of("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+        SCRIPT.put("/scripted/ctl", List.of("HTTP/1.1 200 OK\r\nx-bad: a\u0001b\r\nContent-Length: 2\r\n\r\nok"));
+        try (Socket s = socket()) {
+            send(s, "GET /scripted/named HTTP/1.1\r\nHost: a\r\n\r\n");
+            Resp r = read(s);
+            assertEquals("ok", r.body);
+            assertNull(r.headers.get("x-secret"));
+            assertEquals("2", r.headers.get("x-open"));
+            send(s, "GET /scripted/chunked HTTP/1.1\r\nHost: a\r\n\r\n");
+            r = read(s);
+            assertEquals("ok", r.body);
+            assertEquals("chunked", r.headers.get("transfer-encoding"));
+            send(s, "GET /scripted/old HTTP/1.1\r\nHost: a\r\n\r\n");
+            assertEquals("ok", read(s).body);
+            send(s, "GET /scripted/ctl HTTP/1.1\r\nHost: a\r\n\r\n");
+            assertEquals(503, read(s).status);
         }
     }
 
