@@ -3,12 +3,18 @@ package io.mesh.config;
 import java.util.List;
 import java.util.Map;
 
-/** A validated ServiceEntry (also used for a WorkloadEntry's spec, as {@link WorkloadSpec}). */
+/**
+ * A validated ServiceEntry (also used for a WorkloadEntry's spec, as {@link WorkloadSpec}).
+ *
+ * @param addresses spec.addresses as written: IPs or CIDR blocks (validated)
+ */
 public record ServiceEntry(String namespace, String name, List<String> hosts, List<Port> ports, String location,
-        String resolution, List<WorkloadSpec> endpoints, Map<String, String> workloadSelector) {
+        String resolution, List<WorkloadSpec> endpoints, Map<String, String> workloadSelector,
+        List<String> addresses) {
 
     public ServiceEntry {
         hosts = List.copyOf(hosts);
+        addresses = addresses == null ? List.of() : List.copyOf(addresses);
         ports = List.copyOf(ports);
         endpoints = List.copyOf(endpoints);
         workloadSelector = workloadSelector == null ? null : Map.copyOf(workloadSelector);

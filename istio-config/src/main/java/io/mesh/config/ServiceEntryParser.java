@@ -31,6 +31,12 @@ public final class ServiceEntryParser {
                 p.error("spec.hosts[" + i + "]", err);
             }
         }
+        List<String> addresses = r.strings("addresses");
+        for (int i = 0; i < addresses.size(); i++) {
+            if (!isIpOrCidr(addresses.get(i))) {
+                p.error("spec.addresses[" + i + "]", "\"" + addresses.get(i) + "\" is not an IP address or a CIDR block");
+            }
+        }
         List<Port> ports = new ArrayList<>();
         Set<String> portNames = new HashSet<>();
         Set<Integer> portNumbers = new HashSet<>();
@@ -87,7 +93,7 @@ public final class ServiceEntryParser {
             p.warn("spec.endpoints", "resolution STATIC with no endpoints: the service has no endpoints");
         }
         return new ServiceEntry(raw.namespace(), raw.name(), hosts, ports, location == null ? "MESH_EXTERNAL"
-                : location, resolution, endpoints, selector);
+                : location, resolution, endpoints, selector, addresses);
     }
 
     public static WorkloadSpec workloadEntry(RawResource raw, Problems p) {
@@ -118,6 +124,24 @@ public final class ServiceEntryParser {
         }
         return new WorkloadSpec(address, ports, e.stringMap("labels"), e.string("locality"),
                 weight == null || weight == 0 ? 1 : weight, e.string("serviceAccount"), e.string("network"));
+    }
+
+    /** An IPv4 or IPv6 address, optionally with a prefix length ("10.0.0.0/24", "2001:db8::/32"). */
+    static boolean isIpOrCidr(String s) {
+        int slash = s.indexOf('/');
+        String ip = slash < 0 ? s : s.substring(0, slash);
+        if (!isIp(ip)) {
+            return false;
+        }
+        boolean v4 = !ip.contains(":");
+        if (v4 && java.util.Arrays.stream(ip.split("\\.")).anyMatch(o -> Integer.parseInt(o) > 255)) {
+            return false;
+        }
+        if (slash < 0) {
+            return true;
+        }
+        String prefix = s.substring(slash + 1);
+        return prefix.matches("\\d{1,3}") && Integer.parseInt(prefix) <= (v4 ? 32 : 128);
     }
 
     static boolean isIp(String s) {

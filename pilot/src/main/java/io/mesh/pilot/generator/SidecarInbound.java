@@ -38,9 +38,12 @@ final class SidecarInbound {
     private SidecarInbound() {
     }
 
-    /** Service port -> workload port, for every service that has this proxy's IP as an endpoint. */
-    static Map<Integer, Integer> ports(ProxyInfo proxy, MeshSnapshot snapshot) {
-        Map<Integer, Integer> out = new TreeMap<>();
+    /**
+     * The workload ports this proxy serves (those of every service that has its IP as an endpoint), each with
+     * whether it speaks HTTP: a port any service declares HTTP is HTTP, the others are plain TCP.
+     */
+    static Map<Integer, Boolean> ports(ProxyInfo proxy, MeshSnapshot snapshot) {
+        Map<Integer, Boolean> out = new TreeMap<>();
         snapshot.endpoints().forEach((host, eps) -> {
             for (Endpoint e : eps) {
                 if (e.address().equals(proxy.ip())) {
@@ -49,7 +52,7 @@ final class SidecarInbound {
                         s.ports().forEach(p -> {
                             Integer target = e.ports().get(p.number());
                             if (target != null) {
-                                out.putIfAbsent(target, target);
+                                out.merge(target, p.http(), Boolean::logicalOr);
                             }
                         });
                     }
@@ -81,40 +84,49 @@ final class SidecarInbound {
      * Per inbound port, as istiod builds virtualInbound: STRICT gets one chain matching
      * {destination_port, transport_protocol "tls"} that terminates mesh mTLS (client certificate required);
      * DISABLE one matching {destination_port, transport_protocol "raw_buffer"}; PERMISSIVE both, so the
-     * tls_inspector's detection picks the chain.
+     * tls_inspector's detection picks the chain. An HTTP port's chains hold an HCM (with the RBAC filters); a
+     * TCP port's a tcp_proxy to its "inbound|PORT||" cluster, with no RBAC (AuthorizationPolicy is enforced on
+     * HTTP only).
      */
     static List<FilterChain> filterChains(ProxyInfo proxy, MeshSnapshot snapshot) {
         List<FilterChain> out = new ArrayList<>();
         List<HttpFilter> rbac = rbac(proxy, snapshot);
-        for (int port : ports(proxy, snapshot).keySet()) {
+        for (Map.Entry<Integer, Boolean> e : ports(proxy, snapshot).entrySet()) {
+            int port = e.getKey();
             String mode = mtlsMode(proxy, snapshot, port);
-            RouteConfiguration routes = RouteConfiguration.newBuilder().setName(ClusterNames.inbound(port))
-                    .addVirtualHosts(VirtualHost.newBuilder().setName("inbound|http|" + port).addDomains("*")
-                            .addRoutes(Route.newBuilder().setName("default").setMatch(RouteMatch.newBuilder()
-                                    .setPrefix("/")).setRoute(RouteAction.newBuilder()
-                                            .setCluster(ClusterNames.inbound(port)))))
-                    .build();
-            var inline = Hcm.inline("inbound_" + port, routes);
-            Filter hcm = Filter.newBuilder().setName(Hcm.NAME).setTypedConfig(Any.pack(inline.toBuilder()
-                    .clearHttpFilters().addAllHttpFilters(rbac).addAllHttpFilters(inline.getHttpFiltersList())
-                    .build())).build();
+            Filter filter = e.getValue() ? hcm(port, rbac)
+                    : SidecarListenerGenerator.tcpProxy(ClusterNames.inbound(port));
             if (!"DISABLE".equals(mode)) {
                 out.add(FilterChain.newBuilder().setName(ClusterNames.inbound(port) + TLS_SUFFIX)
                         .setFilterChainMatch(FilterChainMatch.newBuilder()
                                 .setDestinationPort(com.google.protobuf.UInt32Value.of(port))
                                 .setTransportProtocol("tls"))
                         .setTransportSocket(meshMtls())
-                        .addFilters(hcm).build());
+                        .addFilters(filter).build());
             }
             if (!"STRICT".equals(mode)) {
                 out.add(FilterChain.newBuilder().setName(ClusterNames.inbound(port) + PLAINTEXT_SUFFIX)
                         .setFilterChainMatch(FilterChainMatch.newBuilder()
                                 .setDestinationPort(com.google.protobuf.UInt32Value.of(port))
                                 .setTransportProtocol("raw_buffer"))
-                        .addFilters(hcm).build());
+                        .addFilters(filter).build());
             }
         }
         return out;
+    }
+
+    /** An inbound HTTP port's HCM: RBAC filters first, then one route to the port's inbound cluster. */
+    private static Filter hcm(int port, List<HttpFilter> rbac) {
+        RouteConfiguration routes = RouteConfiguration.newBuilder().setName(ClusterNames.inbound(port))
+                .addVirtualHosts(VirtualHost.newBuilder().setName("inbound|http|" + port).addDomains("*")
+                        .addRoutes(Route.newBuilder().setName("default").setMatch(RouteMatch.newBuilder()
+                                .setPrefix("/")).setRoute(RouteAction.newBuilder()
+                                        .setCluster(ClusterNames.inbound(port)))))
+                .build();
+        var inline = Hcm.inline("inbound_" + port, routes);
+        return Filter.newBuilder().setName(Hcm.NAME).setTypedConfig(Any.pack(inline.toBuilder()
+                .clearHttpFilters().addAllHttpFilters(rbac).addAllHttpFilters(inline.getHttpFiltersList())
+                .build())).build();
     }
 
     /**

@@ -20,8 +20,9 @@ import java.util.TreeSet;
 
 /**
  * LDS for sidecars, in istiod's shape: "virtualOutbound" on 15001 hands captured connections to the per-port
- * listeners "0.0.0.0_PORT" (not bound; HCM with RDS "PORT") and sends the rest to PassthroughCluster (ALLOW_ANY)
- * or BlackHoleCluster (REGISTRY_ONLY); "virtualInbound" on 15006 holds, per inbound port, a TLS and/or a plaintext
+ * listeners "0.0.0.0_PORT" (not bound; HCM with RDS "PORT") for HTTP ports and "VIP_PORT" (not bound; tcp_proxy to
+ * the service's cluster) for the other ports of services with an address, and sends the rest to PassthroughCluster
+ * (ALLOW_ANY) or BlackHoleCluster (REGISTRY_ONLY); "virtualInbound" on 15006 holds, per inbound port, a TLS and/or a plaintext
  * filter chain as PeerAuthentication says, told apart by the tls_inspector.
  */
 public final class SidecarListenerGenerator {
@@ -30,6 +31,44 @@ public final class SidecarListenerGenerator {
 
     private SidecarListenerGenerator() {
     }
+
+    /**
+     * Outbound non-HTTP ports, as istiod builds them: per service address (VIP) and port, a listener
+     * "ADDRESS_PORT" (not bound) whose one filter chain tcp_proxies to "outbound|PORT||HOST", so the connection
+     * gets the cluster's auto mTLS. When two services claim the same address:port, the first by hostname wins.
+     * Services without an address have none: their connections go through virtualOutbound's passthrough.
+     */
+    static List<Listener> tcpListeners(ProxyInfo proxy, MeshSnapshot snapshot) {
+        java.util.Map<String, Listener> byName = new java.util.LinkedHashMap<>();
+        List<ServiceModel> services = new ArrayList<>(SidecarScope.visibleServices(proxy, snapshot));
+        services.sort(java.util.Comparator.comparing(ServiceModel::hostname));
+        for (ServiceModel s : services) {
+            for (ServiceModel.Port port : s.ports()) {
+                if (port.http()) {
+                    continue;
+                }
+                String cluster = ClusterNames.outbound(s.hostname(), port.number(), null);
+                for (String vip : s.addresses()) {
+                    String name = vip + "_" + port.number();
+                    byName.putIfAbsent(name, Listener.newBuilder().setName(name)
+                            .setAddress(SidecarInbound.address(vip, port.number()))
+                            .setBindToPort(BoolValue.of(false))
+                            .setTrafficDirection(io.envoyproxy.envoy.config.core.v3.TrafficDirection.OUTBOUND)
+                            .addFilterChains(FilterChain.newBuilder().addFilters(tcpProxy(cluster)))
+                            .build());
+                }
+            }
+        }
+        return List.copyOf(byName.values());
+    }
+
+    /** A tcp_proxy filter to one cluster, its stats under the cluster's name (as istiod names them). */
+    static Filter tcpProxy(String cluster) {
+        return Filter.newBuilder().setName(TCP_PROXY).setTypedConfig(Any.pack(TcpProxy.newBuilder()
+                .setStatPrefix(cluster).setCluster(cluster).build())).build();
+    }
+
+    static final String TCP_PROXY = "envoy.filters.network.tcp_proxy";
 
     public static List<Listener> generate(ProxyInfo proxy, MeshSnapshot snapshot) {
         List<Listener> out = new ArrayList<>();
@@ -46,6 +85,7 @@ public final class SidecarListenerGenerator {
                                     List.of())))))
                     .build());
         }
+        out.addAll(tcpListeners(proxy, snapshot));
         // Connections to destinations with no listener: through to where they were going (ALLOW_ANY), or
         // dropped (REGISTRY_ONLY), as istiod's virtualOutbound does.
         String unknown = SidecarScope.outboundTrafficPolicy(proxy, snapshot)
@@ -58,9 +98,7 @@ public final class SidecarListenerGenerator {
                 .addListenerFilters(ListenerFilter.newBuilder().setName("envoy.filters.listener.original_dst")
                         .setTypedConfig(Any.pack(OriginalDst.getDefaultInstance())))
                 .addFilterChains(FilterChain.newBuilder().setName("PassthroughFilterChain")
-                        .addFilters(Filter.newBuilder().setName("envoy.filters.network.tcp_proxy")
-                                .setTypedConfig(Any.pack(TcpProxy.newBuilder().setStatPrefix(unknown)
-                                        .setCluster(unknown).build()))))
+                        .addFilters(tcpProxy(unknown)))
                 .build());
         out.add(Listener.newBuilder().setName("virtualInbound")
                 .setAddress(SidecarInbound.address("0.0.0.0", INBOUND_CAPTURE_PORT))

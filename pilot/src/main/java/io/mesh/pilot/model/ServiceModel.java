@@ -2,10 +2,18 @@ package io.mesh.pilot.model;
 
 import java.util.List;
 
-/** A service known to the mesh, from a Kubernetes Service or a ServiceEntry host. */
-public record ServiceModel(String hostname, String namespace, List<Port> ports, boolean external, String origin) {
+/**
+ * A service known to the mesh, from a Kubernetes Service or a ServiceEntry host.
+ *
+ * @param addresses the service's VIPs (a Kubernetes Service's cluster IPs, a ServiceEntry's addresses): a sidecar
+ *                  tells which service a captured non-HTTP connection is for by them. Empty for a headless Service
+ *                  or a ServiceEntry without addresses.
+ */
+public record ServiceModel(String hostname, String namespace, List<Port> ports, boolean external, String origin,
+        List<String> addresses) {
     public ServiceModel {
         ports = List.copyOf(ports);
+        addresses = addresses == null ? List.of() : List.copyOf(addresses);
     }
 
     public record Port(String name, int number, String protocol) {

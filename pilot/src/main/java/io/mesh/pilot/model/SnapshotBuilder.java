@@ -83,7 +83,8 @@ public final class SnapshotBuilder {
             for (String host : se.hosts()) {
                 String fqdn = Hosts.resolve(host, se.namespace());
                 services.putIfAbsent(fqdn, new ServiceModel(fqdn, se.namespace(), ports,
-                        "MESH_EXTERNAL".equals(se.location()), "ServiceEntry/" + se.namespace() + "/" + se.name()));
+                        "MESH_EXTERNAL".equals(se.location()), "ServiceEntry/" + se.namespace() + "/" + se.name(),
+                        vips(se.addresses())));
                 configEndpoints.computeIfAbsent(fqdn, h -> new ArrayList<>()).addAll(eps);
             }
         }
@@ -107,6 +108,24 @@ public final class SnapshotBuilder {
         Map<String, List<Endpoint>> frozen = freeze(configEndpoints);
         return new MeshSnapshot(version, services, mergeEndpoints(frozen, kube.endpoints()), frozen,
                 freeze(meshRoutes), virtualServices, rules, gateways, sidecars, peers, authz, warnings, credentials, mesh);
+    }
+
+    /**
+     * A ServiceEntry's addresses as VIPs: an IP as is, a single-address CIDR ("/32", "/128") as its IP. Wider CIDR
+     * blocks are skipped: a VIP listener is one address:port, and istiod's CIDR-matching listeners are not built
+     * here, so connections to such a block pass through as to any unknown destination.
+     */
+    static List<String> vips(List<String> addresses) {
+        List<String> out = new ArrayList<>();
+        for (String a : addresses) {
+            int slash = a.indexOf('/');
+            if (slash < 0) {
+                out.add(a);
+            } else if (a.substring(slash + 1).equals(a.contains(":") ? "128" : "32")) {
+                out.add(a.substring(0, slash));
+            }
+        }
+        return out.stream().distinct().toList();
     }
 
     private static Endpoint endpoint(ServiceEntry.WorkloadSpec w, ServiceEntry se) {

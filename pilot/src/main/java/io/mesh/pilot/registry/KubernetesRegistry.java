@@ -182,7 +182,7 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
                         p.getName() == null ? "" : p.getName(), p.getPort(), protocol(p.getName(), p.getAppProtocol()))));
             }
             models.add(new ServiceModel(host, s.getMetadata().getNamespace(), ports, false,
-                    "Service/" + s.getMetadata().getNamespace() + "/" + s.getMetadata().getName()));
+                    "Service/" + s.getMetadata().getNamespace() + "/" + s.getMetadata().getName(), clusterIps(s)));
             byHost.put(host, s);
         }
         Map<String, List<Endpoint>> endpoints = new HashMap<>();
@@ -232,6 +232,19 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
     }
 
     /** Istio's protocol selection: appProtocol, else the port name's prefix ("http-web", "grpc"). */
+    /**
+     * A Service's VIPs: spec.clusterIPs (dual stack), else spec.clusterIP; "None" (headless) and empty give none.
+     */
+    static List<String> clusterIps(Service s) {
+        if (s.getSpec() == null) {
+            return List.of();
+        }
+        List<String> ips = s.getSpec().getClusterIPs() != null && !s.getSpec().getClusterIPs().isEmpty()
+                ? s.getSpec().getClusterIPs()
+                : s.getSpec().getClusterIP() == null ? List.of() : List.of(s.getSpec().getClusterIP());
+        return ips.stream().filter(ip -> ip != null && !ip.isBlank() && !"None".equals(ip)).distinct().toList();
+    }
+
     static String protocol(String name, String appProtocol) {
         String p = appProtocol != null ? appProtocol : name == null ? "" : name.split("-")[0];
         return switch (p.toLowerCase(Locale.ROOT)) {

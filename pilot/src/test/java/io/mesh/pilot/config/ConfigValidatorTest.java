@@ -92,7 +92,16 @@ class ConfigValidatorTest {
                 Arguments.of("wrongApiVersion", MeshFixtures.canary(50, 50).replace("networking.istio.io/v1",
                         "networking.istio.io/v2"), "is not a version of VirtualService"),
                 Arguments.of("staticNeedsIp", MeshFixtures.serviceEntry("web", "", 80).replace("127.0.0.1",
-                        "web.example.com"), "resolution STATIC needs an IP address"));
+                        "web.example.com"), "resolution STATIC needs an IP address"),
+                Arguments.of("addressesIpsAndCidrs", MeshFixtures.serviceEntry("web", "", 80).replace("  location:",
+                        "  addresses: [10.1.2.3, 10.1.0.0/16, 10.1.2.4/32, \"2001:db8::1\", \"2001:db8::/32\"]\n  location:"),
+                        null),
+                Arguments.of("addressOctetTooBig", MeshFixtures.serviceEntry("web", "", 80).replace("  location:",
+                        "  addresses: [10.1.2.300]\n  location:"),
+                        "spec.addresses[0]: \"10.1.2.300\" is not an IP address or a CIDR block"),
+                Arguments.of("addressPrefixTooLong", MeshFixtures.serviceEntry("web", "", 80).replace("  location:",
+                        "  addresses: [\"2001:db8::/129\"]\n  location:"),
+                        "spec.addresses[0]: \"2001:db8::/129\" is not an IP address or a CIDR block"));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -146,4 +146,20 @@ class AutoMtlsTest {
         tls(cluster(SidecarFixtures.router(), s, CLUSTER));
         assertFalse(cluster(SidecarFixtures.grpc(), s, CLUSTER).hasTransportSocket());
     }
+
+    @Test
+    void tcpPortsGetAutoMtlsLikeHttpOnes() {
+        String tcp = backend(MESH_B, MESH_A).replace("ports: [{number: 80, name: http, protocol: HTTP}]",
+                "addresses: [198.51.100.10]\n  ports: [{number: 80, name: http, protocol: HTTP}, {number: 5432, name: tcp-db, protocol: TCP}]");
+        MeshSnapshot s = snapshot(tcp);
+        UpstreamTlsContext ctx = tls(cluster(POD, s, "outbound|5432||backend.demo.svc.cluster.local"));
+        assertEquals("outbound_.5432_._.backend.demo.svc.cluster.local", ctx.getSni());
+        assertEquals("default", ctx.getCommonTlsContext().getTlsCertificateSdsSecretConfigs(0).getName());
+        assertEquals(List.of("spiffe://cluster.local/ns/demo/sa/backend-a", "spiffe://cluster.local/ns/demo/sa/backend-b"),
+                sans(ctx));
+        // Not every endpoint in the mesh: plaintext, as for HTTP.
+        assertFalse(cluster(POD, snapshot(backend(MESH_A, PLAIN).replace("ports: [{number: 80, name: http, protocol: HTTP}]",
+                "ports: [{number: 5432, name: tcp-db, protocol: TCP}]")), "outbound|5432||backend.demo.svc.cluster.local")
+                .hasTransportSocket());
+    }
 }

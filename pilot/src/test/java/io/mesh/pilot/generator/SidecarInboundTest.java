@@ -8,10 +8,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
 import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
 import io.mesh.pilot.model.MeshSnapshot;
 import io.mesh.pilot.model.ProxyInfo;
@@ -110,5 +113,106 @@ class SidecarInboundTest {
     void theRootNamespacePolicyAppliesWhenTheNamespaceHasNone() {
         MeshSnapshot s = snapshot(peerAuthentication("istio-system", "mtls: {mode: STRICT}"));
         assertEquals(Map.of("inbound|8081||-tls", "8081/tls", "inbound|9091||-tls", "9091/tls"), chains(s));
+    }
+
+    /** web with an HTTP port and a TCP one (a database), and a TCP-only service that shares web's HTTP port. */
+    static final String WEB_AND_DB = """
+            apiVersion: networking.istio.io/v1
+            kind: ServiceEntry
+            metadata: {name: web, namespace: demo}
+            spec:
+              hosts: [web.demo.svc.cluster.local]
+              location: MESH_INTERNAL
+              ports: [{number: 80, name: http, protocol: HTTP}, {number: 5432, name: tcp-db, protocol: TCP}]
+              resolution: STATIC
+              endpoints:
+              - {address: 10.0.0.1, ports: {http: 8081, tcp-db: 5433}}
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: ServiceEntry
+            metadata: {name: raw, namespace: demo}
+            spec:
+              hosts: [raw.demo.svc.cluster.local]
+              location: MESH_INTERNAL
+              ports: [{number: 7000, name: tcp-raw, protocol: TCP}]
+              resolution: STATIC
+              endpoints:
+              - {address: 10.0.0.1, ports: {tcp-raw: 8081}}
+            """;
+
+    static Filter onlyFilter(FilterChain c) {
+        assertEquals(1, c.getFiltersCount(), c.getName());
+        return c.getFilters(0);
+    }
+
+    static FilterChain chain(Listener l, String name) {
+        return l.getFilterChainsList().stream().filter(c -> c.getName().equals(name)).findFirst()
+                .orElseThrow(() -> new AssertionError("no chain " + name));
+    }
+
+    @Test
+    void aTcpPortGetsTcpProxyChainsToItsInboundClusterPerMode() {
+        String tcpPolicy = """
+                ---
+                apiVersion: security.istio.io/v1
+                kind: PeerAuthentication
+                metadata: {name: default, namespace: demo}
+                spec:
+                  mtls: {mode: %s}
+                """;
+        MeshSnapshot permissive = snapshot(WEB_AND_DB);
+        assertEquals(Map.of("inbound|8081||-tls", "8081/tls", "inbound|8081||-raw_buffer", "8081/raw_buffer",
+                "inbound|5433||-tls", "5433/tls", "inbound|5433||-raw_buffer", "5433/raw_buffer"), chains(permissive));
+        Listener inbound = listener(WEB_POD, permissive, "virtualInbound");
+        for (String name : List.of("inbound|5433||-tls", "inbound|5433||-raw_buffer")) {
+            FilterChain c = chain(inbound, name);
+            Filter f = onlyFilter(c);
+            assertEquals("envoy.filters.network.tcp_proxy", f.getName());
+            TcpProxy tcp = unpack(f.getTypedConfig(), TcpProxy.class);
+            assertEquals("inbound|5433||", tcp.getCluster());
+            assertEquals("inbound|5433||", tcp.getStatPrefix());
+            assertEquals(name.endsWith("-tls"), c.hasTransportSocket(), name);
+        }
+        // The TLS chain terminates mesh mTLS exactly as an HTTP port's does.
+        assertEquals(chain(inbound, "inbound|8081||-tls").getTransportSocket(),
+                chain(inbound, "inbound|5433||-tls").getTransportSocket());
+        // The TCP port's inbound cluster exists (tcp_proxy's target): the app on localhost.
+        assertEquals("inbound|5433||", SidecarFixtures.cluster(WEB_POD, permissive, "inbound|5433||").getName());
+
+        MeshSnapshot strict = snapshot(WEB_AND_DB + tcpPolicy.formatted("STRICT"));
+        assertEquals(Map.of("inbound|8081||-tls", "8081/tls", "inbound|5433||-tls", "5433/tls"), chains(strict));
+        assertEquals("envoy.filters.network.tcp_proxy",
+                onlyFilter(chain(listener(WEB_POD, strict, "virtualInbound"), "inbound|5433||-tls")).getName());
+        MeshSnapshot disable = snapshot(WEB_AND_DB + tcpPolicy.formatted("DISABLE"));
+        assertEquals(Map.of("inbound|8081||-raw_buffer", "8081/raw_buffer", "inbound|5433||-raw_buffer",
+                "5433/raw_buffer"), chains(disable));
+        assertEquals("envoy.filters.network.tcp_proxy", onlyFilter(chain(listener(WEB_POD, disable,
+                "virtualInbound"), "inbound|5433||-raw_buffer")).getName());
+    }
+
+    @Test
+    void aPortAnyServiceDeclaresHttpKeepsItsHcmAndRbac() {
+        MeshSnapshot s = snapshot(WEB_AND_DB + """
+                ---
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: deny-admin, namespace: demo}
+                spec:
+                  action: DENY
+                  rules: [{to: [{operation: {paths: [/admin]}}]}]
+                """);
+        Listener inbound = listener(WEB_POD, s, "virtualInbound");
+        for (String name : List.of("inbound|8081||-tls", "inbound|8081||-raw_buffer")) {
+            Filter f = onlyFilter(chain(inbound, name));
+            assertEquals("envoy.filters.network.http_connection_manager", f.getName(), name);
+            HttpConnectionManager hcm = unpack(f.getTypedConfig(), HttpConnectionManager.class);
+            assertEquals(List.of("envoy.filters.http.rbac.deny", "envoy.filters.http.router"),
+                    hcm.getHttpFiltersList().stream().map(h -> h.getName()).toList());
+            assertEquals("inbound|8081||", hcm.getRouteConfig().getVirtualHosts(0).getRoutes(0).getRoute().getCluster());
+        }
+        // RBAC is HTTP-only: the TCP port's chains carry the tcp_proxy alone.
+        for (String name : List.of("inbound|5433||-tls", "inbound|5433||-raw_buffer")) {
+            assertEquals("envoy.filters.network.tcp_proxy", onlyFilter(chain(inbound, name)).getName(), name);
+        }
     }
 }

@@ -76,4 +76,37 @@ class BadConfigTest {
         assertTrue(broken.rejectedReason().contains("weights must sum to 100, got 20"), broken.rejectedReason());
         assertTrue(!broken.inForce());
     }
+
+    @Test
+    void aServiceEntryAddressThatIsNoIpIsRejectedAndItsLastGoodAddressesStay() {
+        String db = """
+                apiVersion: networking.istio.io/v1
+                kind: ServiceEntry
+                metadata: {name: db, namespace: demo}
+                spec:
+                  hosts: [db.demo.svc.cluster.local]
+                  addresses: [%s]
+                  location: MESH_INTERNAL
+                  ports: [{number: 9000, name: tcp, protocol: TCP}]
+                  resolution: STATIC
+                  endpoints: [{address: 127.0.0.1}]
+                """;
+        harness.write("db.yaml", db.formatted("198.51.100.100, 198.51.100.101/32, 10.20.0.0/16"));
+        await().atMost(Duration.ofSeconds(5)).until(() -> harness.pilot.snapshot().services()
+                .containsKey("db.demo.svc.cluster.local"));
+        // A /32 is its IP; the wider block is no VIP.
+        assertEquals(List.of("198.51.100.100", "198.51.100.101"),
+                harness.pilot.snapshot().services().get("db.demo.svc.cluster.local").addresses());
+
+        harness.write("db.yaml", db.formatted("198.51.100.100, db.example.com, 10.0.0.0/33"));
+        await().atMost(Duration.ofSeconds(5)).until(() -> status("ServiceEntry", "db").rejectedReason() != null);
+        ConfigStore.Status status = status("ServiceEntry", "db");
+        assertTrue(status.rejectedReason().contains(
+                "spec.addresses[1]: \"db.example.com\" is not an IP address or a CIDR block"), status.rejectedReason());
+        assertTrue(status.rejectedReason().contains(
+                "spec.addresses[2]: \"10.0.0.0/33\" is not an IP address or a CIDR block"), status.rejectedReason());
+        assertTrue(status.inForce());
+        assertEquals(List.of("198.51.100.100", "198.51.100.101"),
+                harness.pilot.snapshot().services().get("db.demo.svc.cluster.local").addresses());
+    }
 }

@@ -267,4 +267,67 @@ class KubernetesModeTest {
             assertEquals(List.of("spiffe://cluster.local/ns/demo/sa/backend-sa"), sans);
         }
     }
+
+    @Test
+    void aServicesClusterIpsBecomeItsVipListenersAndHeadlessGetsNone() throws Exception {
+        kubectl("""
+                apiVersion: v1
+                kind: Service
+                metadata: {name: db, namespace: demo}
+                spec:
+                  selector: {app: db}
+                  clusterIP: 10.96.0.10
+                  clusterIPs: [10.96.0.10, "fd00::10"]
+                  ports: [{name: tcp-postgres, port: 5432, targetPort: 5432, protocol: TCP}]
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: single, namespace: demo}
+                spec:
+                  selector: {app: single}
+                  clusterIP: 10.96.0.11
+                  ports: [{name: tcp, port: 6379, protocol: TCP}]
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: db-headless, namespace: demo}
+                spec:
+                  selector: {app: db}
+                  clusterIP: None
+                  ports: [{name: tcp-postgres, port: 5433, targetPort: 5432, protocol: TCP}]
+                """, "apply", "-f", "-");
+        await().atMost(Duration.ofSeconds(10)).until(() -> harness.pilot.snapshot().services()
+                .keySet().containsAll(List.of("db.demo.svc.cluster.local", "single.demo.svc.cluster.local",
+                        "db-headless.demo.svc.cluster.local")));
+        var services = harness.pilot.snapshot().services();
+        assertEquals(List.of("10.96.0.10", "fd00::10"), services.get("db.demo.svc.cluster.local").addresses());
+        assertEquals(List.of("10.96.0.11"), services.get("single.demo.svc.cluster.local").addresses());
+        assertEquals(List.of(), services.get("db-headless.demo.svc.cluster.local").addresses());
+
+        try (io.mesh.pilot.testing.RawAdsClient sidecar = new io.mesh.pilot.testing.RawAdsClient(
+                harness.pilot.xdsPort(), "sidecar~10.1.0.9~client-1.demo~demo.svc.cluster.local", null)) {
+            sidecar.openSotw();
+            sidecar.request(io.envoyproxy.controlplane.cache.Resources.V3.LISTENER_TYPE_URL, List.of(), "", "", null);
+            var r = sidecar.next(Duration.ofSeconds(5));
+            assertTrue(r != null, "an LDS response");
+            Map<String, String> tcpTargets = new java.util.TreeMap<>();
+            for (var any : r.getResourcesList()) {
+                var l = any.unpack(io.envoyproxy.envoy.config.listener.v3.Listener.class);
+                if (l.getName().startsWith("virtual")) {
+                    continue;
+                }
+                var f = l.getFilterChains(0).getFilters(0);
+                assertEquals("envoy.filters.network.tcp_proxy", f.getName(), l.getName());
+                assertEquals(false, l.getBindToPort().getValue(), l.getName());
+                tcpTargets.put(l.getName(), l.getAddress().getSocketAddress().getAddress() + ":"
+                        + l.getAddress().getSocketAddress().getPortValue() + " -> " + f.getTypedConfig().unpack(
+                                io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.class).getCluster());
+            }
+            assertEquals(Map.of(
+                    "10.96.0.10_5432", "10.96.0.10:5432 -> outbound|5432||db.demo.svc.cluster.local",
+                    "fd00::10_5432", "fd00::10:5432 -> outbound|5432||db.demo.svc.cluster.local",
+                    "10.96.0.11_6379", "10.96.0.11:6379 -> outbound|6379||single.demo.svc.cluster.local"),
+                    tcpTargets, "headless db-headless has no VIP listener");
+        }
+    }
 }
