@@ -487,33 +487,15 @@ class SidecarMeshIT {
     // ----- config and helpers
 
     private static String service(String name, String ip, String vip) {
-        return """
-                apiVersion: networking.istio.io/v1
-                kind: ServiceEntry
-                metadata:
-                  name: %1$s
-                  namespace: default
-                spec:
-                  hosts:
-                  - %1$s.default.svc.cluster.local
-                  addresses:
-                  - %3$s
-                  location: MESH_INTERNAL
-                  resolution: STATIC
-                  ports:
-                  - number: 8080
-                    name: http
-                    protocol: HTTP
-                  endpoints:
-                  - address: %2$s
-                    serviceAccount: %1$s
-                    labels:
-                      app: %1$s
-                      security.istio.io/tlsMode: istio
-                """.formatted(name, ip, vip);
+        return serviceEntry(name, ip, vip, 8080, "HTTP", name);
     }
 
     private static String tcpService(String name, String ip, String vip, int port, String serviceAccount) {
+        return serviceEntry(name, ip, vip, port, "TCP", serviceAccount);
+    }
+
+    /** A MESH_INTERNAL ServiceEntry: one port, one endpoint that runs a sidecar ({@code tlsMode: istio}). */
+    private static String serviceEntry(String name, String ip, String vip, int port, String protocol, String serviceAccount) {
         return """
                 apiVersion: networking.istio.io/v1
                 kind: ServiceEntry
@@ -529,15 +511,15 @@ class SidecarMeshIT {
                   resolution: STATIC
                   ports:
                   - number: %4$d
-                    name: tcp
-                    protocol: TCP
+                    name: %5$s
+                    protocol: %6$s
                   endpoints:
                   - address: %2$s
-                    serviceAccount: %5$s
+                    serviceAccount: %7$s
                     labels:
                       app: %1$s
                       security.istio.io/tlsMode: istio
-                """.formatted(name, ip, vip, port, serviceAccount);
+                """.formatted(name, ip, vip, port, protocol.toLowerCase(java.util.Locale.ROOT), protocol, serviceAccount);
     }
 
     private static void write(String file, String yaml) throws Exception {
