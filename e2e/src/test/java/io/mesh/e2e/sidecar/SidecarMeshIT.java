@@ -254,7 +254,7 @@ class SidecarMeshIT {
 
     @Test
     @Order(6)
-    void tcpToAMeshServiceIsOriginatedAsMutualTlsAndStrictRefusesPlaintextTcp() throws Exception {
+    void tcpToAMeshServiceIsOriginatedAsMutualTlsStrictRefusesPlaintextTcpAndAuthorizationPolicyApplies() throws Exception {
         // A connects to the TCP service's VIP; A's sidecar proxies it to B's endpoint with auto mTLS, B's sidecar
         // terminates it and hands the bytes to the app on 127.0.0.1 (the client happens to speak HTTP: the mesh does not look).
         Result viaMesh = curl(PodNetwork.inPod(podA, null), List.of("http://" + DB_VIP + ":" + DB_PORT + "/tcp-mesh"));
@@ -282,6 +282,31 @@ class SidecarMeshIT {
         Files.delete(configDir.resolve("peer-authentication.yaml"));
         eventually(Duration.ofSeconds(30), () -> curl(List.of(), List.of("http://" + B_IP + ":" + DB_PORT + "/outside"))
                 .status() == 200, "PERMISSIVE again: plaintext TCP accepted");
+
+        // AuthorizationPolicy on TCP: a DENY for namespace default on the TCP port closes A's connections (the peer's
+        // SPIFFE ID names the namespace), and leaves B's HTTP port alone.
+        write("deny-tcp.yaml", """
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata:
+                  name: deny-tcp
+                  namespace: default
+                spec:
+                  action: DENY
+                  rules:
+                  - from:
+                    - source:
+                        namespaces: ["default"]
+                    to:
+                    - operation:
+                        ports: ["%d"]
+                """.formatted(DB_PORT));
+        eventually(Duration.ofSeconds(30), () -> curl(PodNetwork.inPod(podA, null),
+                List.of("http://" + DB_VIP + ":" + DB_PORT + "/tcp-denied")).status() == 0, "DENY closes TCP from namespace default");
+        assertEquals(200, curlFromA("/http-still-allowed").status(), "the HTTP port is not in the rule");
+        Files.delete(configDir.resolve("deny-tcp.yaml"));
+        eventually(Duration.ofSeconds(30), () -> curl(PodNetwork.inPod(podA, null),
+                List.of("http://" + DB_VIP + ":" + DB_PORT + "/tcp-allowed-again")).status() == 200, "no policy: TCP allowed again");
     }
 
     @Test

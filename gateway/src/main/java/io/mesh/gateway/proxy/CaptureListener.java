@@ -188,6 +188,11 @@ final class CaptureListener {
             ch.close();
         } else if (chain.tcp() && (!tls || !chain.tls())) {
             // Plaintext, or TLS the chain does not terminate (the app's own): the bytes as they come.
+            if (chain.rbac() != null && denied(chain, downstream, null)) {
+                first.release();
+                ch.close();
+                return;
+            }
             tcp(ch, chain, SocketAddress.inetSocketAddress(original.port(), "127.0.0.1"), first);
         } else if (tls && !chain.tls()) {
             first.release();
@@ -197,12 +202,62 @@ final class CaptureListener {
             first.release();
             ch.close();
         } else if (chain.tcp()) {
-            // Mesh mTLS terminated here, then the plaintext bytes to the workload.
-            sidecar.terminateMeshTls(ch);
-            tcp(ch, chain, SocketAddress.inetSocketAddress(original.port(), "127.0.0.1"), first);
+            // Mesh mTLS terminated here; once the handshake names the peer, RBAC (if any) decides; then the plaintext
+            // bytes go to the workload.
+            io.netty.handler.ssl.SslHandler ssl = sidecar.terminateMeshTls(ch);
+            VertxInternal vertx = (VertxInternal) sidecar.plane().vertx();
+            TcpRelay.connectWhen(ch, ssl.handshakeFuture(), () -> chain.rbac() == null
+                    || !denied(chain, downstream, SidecarPlane.spiffeId(ssl.engine().getSession())),
+                    InetSocketAddress.createUnresolved("127.0.0.1", original.port()), first, null, null,
+                    vertx.transport().channelFactory(false), vertx.nettyAddressResolverGroup(), CONNECT_TIMEOUT_MS);
         } else {
             sidecar.serveHttp(ch, new SidecarPlane.Handoff(downstream, s.name(), tls), true, first);
         }
+    }
+
+    /** Network RBAC of a TCP chain, once per connection: who (the mTLS peer, or null), from where, to which port. */
+    private boolean denied(FilterChainSpec chain, Downstream d, String principal) {
+        String policy = chain.rbac().denial(new io.mesh.gateway.rbac.RbacRequest() {
+            @Override
+            public String principal() {
+                return principal;
+            }
+
+            @Override
+            public String sourceIp() {
+                return d.source() == null ? null : d.source().hostAddress();
+            }
+
+            @Override
+            public int destinationPort() {
+                return d.originalDst().port();
+            }
+
+            @Override
+            public String authority() {
+                return null;
+            }
+
+            @Override
+            public String path() {
+                return null;
+            }
+
+            @Override
+            public String header(String name) {
+                return null;
+            }
+
+            @Override
+            public String queryParam(String name) {
+                return null;
+            }
+        });
+        if (policy != null) {
+            LOG.debugf("%s: RBAC denied a TCP connection from %s (%s) to port %d: %s", spec.name(), d.source(), principal,
+                    d.originalDst().port(), policy);
+        }
+        return policy != null;
     }
 
     private static boolean isInbound(ListenerSpec s) {

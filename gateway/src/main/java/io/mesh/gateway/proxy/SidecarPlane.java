@@ -140,8 +140,10 @@ public final class SidecarPlane {
     }
 
     /** Puts mesh mTLS (server side) first in a captured connection's pipeline; call only when {@link #canTerminateMeshTls}. */
-    void terminateMeshTls(Channel ch) {
-        ch.pipeline().addLast("ssl", meshTls.newHandler(ch.alloc()));
+    io.netty.handler.ssl.SslHandler terminateMeshTls(Channel ch) {
+        io.netty.handler.ssl.SslHandler ssl = meshTls.newHandler(ch.alloc());
+        ch.pipeline().addLast("ssl", ssl);
+        return ssl;
     }
 
     /**
@@ -199,12 +201,26 @@ public final class SidecarPlane {
     /** The peer certificate's SPIFFE URI SAN (verified by the handshake against the mesh roots). */
     static String spiffeId(HttpConnection conn) {
         try {
-            List<Certificate> peer = conn.peerCertificates();
-            if (peer != null && !peer.isEmpty() && peer.get(0) instanceof X509Certificate leaf) {
-                return io.mesh.gateway.identity.WorkloadIdentity.spiffeIdOf(leaf).orElse(null);
-            }
+            return spiffeId(conn.peerCertificates());
         } catch (Exception e) {
             LOG.debugf("no peer identity: %s", e.getMessage());
+            return null;
+        }
+    }
+
+    /** The same, from a finished handshake's session. */
+    static String spiffeId(javax.net.ssl.SSLSession session) {
+        try {
+            return spiffeId(List.of(session.getPeerCertificates()));
+        } catch (Exception e) {
+            LOG.debugf("no peer identity: %s", e.getMessage());
+            return null;
+        }
+    }
+
+    private static String spiffeId(List<Certificate> peer) {
+        if (peer != null && !peer.isEmpty() && peer.get(0) instanceof X509Certificate leaf) {
+            return io.mesh.gateway.identity.WorkloadIdentity.spiffeIdOf(leaf).orElse(null);
         }
         return null;
     }

@@ -47,6 +47,18 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
      */
     static void connect(Channel down, InetSocketAddress target, ByteBuf first, SslContext upstreamTls, String sni,
             ChannelFactory<? extends Channel> channels, AddressResolverGroup<?> resolver, int connectTimeoutMs) {
+        connectWhen(down, down.eventLoop().newSucceededFuture(null), () -> true, target, first, upstreamTls, sni, channels,
+                resolver, connectTimeoutMs);
+    }
+
+    /**
+     * {@link #connect}, once {@code ready} (e.g. the downstream's TLS handshake) has succeeded and {@code allowed}
+     * (e.g. RBAC with the peer's identity) then says yes; otherwise {@code down} is closed and nothing is connected.
+     * Until then, what {@code down} sends is held.
+     */
+    static void connectWhen(Channel down, io.netty.util.concurrent.Future<?> ready, java.util.function.BooleanSupplier allowed,
+            InetSocketAddress target, ByteBuf first, SslContext upstreamTls, String sni,
+            ChannelFactory<? extends Channel> channels, AddressResolverGroup<?> resolver, int connectTimeoutMs) {
         TcpRelay downSide = new TcpRelay(null);
         down.config().setAutoRead(false);
         down.pipeline().addLast("relay", downSide);
@@ -54,6 +66,18 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
             down.pipeline().fireChannelRead(first);
             down.pipeline().fireChannelReadComplete();
         }
+        ready.addListener(r -> {
+            if (!r.isSuccess() || !allowed.getAsBoolean()) {
+                downSide.releaseHeld();
+                down.close();
+                return;
+            }
+            dial(down, downSide, target, upstreamTls, sni, channels, resolver, connectTimeoutMs);
+        });
+    }
+
+    private static void dial(Channel down, TcpRelay downSide, InetSocketAddress target, SslContext upstreamTls, String sni,
+            ChannelFactory<? extends Channel> channels, AddressResolverGroup<?> resolver, int connectTimeoutMs) {
         new Bootstrap().group(down.eventLoop()).channelFactory(channels).resolver(resolver)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)

@@ -32,6 +32,8 @@ public final class ListenerTranslator {
             + io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.getDescriptor().getFullName();
     static final String TCP_PROXY_TYPE = "type.googleapis.com/"
             + io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.getDescriptor().getFullName();
+    private static final String NETWORK_RBAC_TYPE = "type.googleapis.com/"
+            + io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.getDescriptor().getFullName();
     /** Listener filters a sidecar's listeners carry; the proxy does their job itself (see CaptureServer). */
     private static final Set<String> KNOWN_LISTENER_FILTERS = Set.of("envoy.filters.listener.original_dst",
             "envoy.filters.listener.tls_inspector", "envoy.filters.listener.http_inspector");
@@ -119,8 +121,20 @@ public final class ListenerTranslator {
         }
         HttpConnectionManager hcm = null;
         String tcpCluster = null;
+        List<Rbac.Policy> tcpDeny = new ArrayList<>();
+        List<Rbac.Policy> tcpAllow = new ArrayList<>();
+        boolean tcpRbac = false;
+        boolean tcpAllowFilter = false;
         for (Filter f : fc.getFiltersList()) {
-            if (f.getTypedConfig().getTypeUrl().equals(TCP_PROXY_TYPE)) {
+            if (f.getTypedConfig().getTypeUrl().equals(NETWORK_RBAC_TYPE)) {
+                if (tcpCluster != null) {
+                    throw new ConfigRejected(where + ": network RBAC after tcp_proxy would never run");
+                }
+                tcpRbac = true;
+                tcpAllowFilter |= RbacTranslator.add(unpack(f.getTypedConfig(),
+                        io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.class, where), tcpDeny, tcpAllow,
+                        where + " " + f.getName());
+            } else if (f.getTypedConfig().getTypeUrl().equals(TCP_PROXY_TYPE)) {
                 var tcp = unpack(f.getTypedConfig(), io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.class, where);
                 if (tcp.getCluster().isEmpty()) {
                     throw new ConfigRejected(where + ": tcp_proxy needs a cluster (weighted_clusters is not supported)");
@@ -141,7 +155,11 @@ public final class ListenerTranslator {
                 throw new ConfigRejected(where + ": both tcp_proxy and HttpConnectionManager");
             }
             return new FilterChainSpec(List.copyOf(match.getServerNamesList()), secret, null, null, alpn, dstPort,
-                    transport, tcpCluster, requireClientCert, null);
+                    transport, tcpCluster, requireClientCert,
+                    tcpRbac ? new Rbac(List.copyOf(tcpDeny), List.copyOf(tcpAllow), tcpAllowFilter) : null);
+        }
+        if (tcpRbac) {
+            throw new ConfigRejected(where + ": network RBAC is served on tcp_proxy chains only (HTTP chains take the http RBAC filter)");
         }
         if (hcm == null) {
             throw new ConfigRejected(where + ": no HttpConnectionManager");

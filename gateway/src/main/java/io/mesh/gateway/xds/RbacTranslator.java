@@ -32,7 +32,23 @@ final class RbacTranslator {
         if (!filter.hasRules()) {
             return false;   // no rules: the filter does nothing (Envoy's shadow-only config)
         }
-        var rules = filter.getRules();
+        return add(filter.getRules(), deny, allow, where);
+    }
+
+    /**
+     * The network filter's ({@code envoy.filters.network.rbac}, TCP chains) policies, the same way: evaluated once per
+     * connection, with no request headers or path (an HTTP-only permission never matches).
+     */
+    static boolean add(io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC filter, List<Rbac.Policy> deny,
+            List<Rbac.Policy> allow, String where) throws ConfigRejected {
+        if (!filter.hasRules()) {
+            return false;
+        }
+        return add(filter.getRules(), deny, allow, where);
+    }
+
+    private static boolean add(io.envoyproxy.envoy.config.rbac.v3.RBAC rules, List<Rbac.Policy> deny, List<Rbac.Policy> allow,
+            String where) throws ConfigRejected {
         List<Rbac.Policy> into = switch (rules.getAction()) {
             case ALLOW -> allow;
             case DENY -> deny;

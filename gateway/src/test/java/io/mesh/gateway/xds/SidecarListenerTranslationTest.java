@@ -158,6 +158,41 @@ class SidecarListenerTranslationTest {
         assertEquals("outbound|7000||db.default.svc.cluster.local", spec.chains().get(0).tcpCluster());
     }
 
+    @Test
+    void networkRbacOnATcpChainIsEnforcedPerConnectionAndRejectedAfterTheProxyOrOnHttpChains() throws Exception {
+        RBAC denyNamespace = RBAC.newBuilder().setAction(RBAC.Action.DENY).putPolicies("ns[default]-policy[no-x]-rule[0]",
+                Policy.newBuilder().addPermissions(Permission.newBuilder().setAny(true))
+                        .addPrincipals(Principal.newBuilder().setAuthenticated(Principal.Authenticated.newBuilder()
+                                .setPrincipalName(StringMatcher.newBuilder().setSafeRegex(RegexMatcher.newBuilder()
+                                        .setRegex(".*/ns/x/.*"))))).build()).build();
+        Filter rbac = Filter.newBuilder().setName("envoy.filters.network.rbac").setTypedConfig(Any.pack(
+                io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.newBuilder().setStatPrefix("tcp.")
+                        .setRules(denyNamespace).build())).build();
+        Filter tcp = Filter.newBuilder().setName("envoy.filters.network.tcp_proxy")
+                .setTypedConfig(Any.pack(TcpProxy.newBuilder().setStatPrefix("inbound|7000||").setCluster("inbound|7000||").build()))
+                .build();
+        Listener l = inbound(7000, false, false).toBuilder().clearFilterChains()
+                .addFilterChains(FilterChain.newBuilder().setName("inbound|7000||-raw_buffer")
+                        .setFilterChainMatch(FilterChainMatch.newBuilder().setDestinationPort(UInt32Value.of(7000))
+                                .setTransportProtocol("raw_buffer"))
+                        .addFilters(rbac).addFilters(tcp))
+                .build();
+        FilterChainSpec chain = ListenerTranslator.translate(l).chainFor(7000, false);
+        assertTrue(chain.tcp());
+        assertEquals("ns[default]-policy[no-x]-rule[0]", chain.rbac().denial(request("spiffe://cluster.local/ns/x/sa/a", "GET", "/")));
+        assertNull(chain.rbac().denial(request("spiffe://cluster.local/ns/y/sa/a", "GET", "/")));
+        assertNull(chain.rbac().denial(request(null, "GET", "/")), "plaintext: no principal, not denied by this rule");
+
+        Listener after = l.toBuilder().clearFilterChains().addFilterChains(FilterChain.newBuilder()
+                .addFilters(tcp).addFilters(rbac)).build();
+        ConfigRejected late = assertThrows(ConfigRejected.class, () -> ListenerTranslator.translate(after));
+        assertTrue(late.getMessage().contains("after tcp_proxy"), late.getMessage());
+        Listener onHttp = l.toBuilder().clearFilterChains().addFilterChains(FilterChain.newBuilder()
+                .addFilters(rbac).addFilters(hcm(inlineRoutes()))).build();
+        ConfigRejected http = assertThrows(ConfigRejected.class, () -> ListenerTranslator.translate(onHttp));
+        assertTrue(http.getMessage().contains("tcp_proxy chains only"), http.getMessage());
+    }
+
     // ----- pilot-shaped resources
 
     private static Listener inbound(int port, boolean tlsChain, boolean plainChain) {
