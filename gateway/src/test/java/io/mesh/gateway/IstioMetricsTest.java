@@ -33,6 +33,7 @@ class IstioMetricsTest {
         public Map<String, String> getConfigOverrides() {
             try {
                 Path f = Files.createTempFile("bootstrap", ".json");
+                f.toFile().deleteOnExit();   // read at startup (and at each profile restart) of this test's app only
                 Files.writeString(f, """
                         { "static_resources": { "listeners": [{ "name": "test",
                           "address": { "socket_address": { "address": "127.0.0.1", "port_value": %d } },
