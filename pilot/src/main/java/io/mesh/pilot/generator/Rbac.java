@@ -10,6 +10,7 @@ import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.mesh.config.PolicyConfig;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 
@@ -62,6 +63,36 @@ final class Rbac {
             }
         }
         return Policy.newBuilder().addPermissions(andPermissions(perms)).addPrincipals(andPrincipals(ids)).build();
+    }
+
+    /**
+     * A rule as a TCP chain's network RBAC filter enforces it, as istiod's authz builder does for TCP: the
+     * HTTP-only fields (operation hosts/notHosts, methods/notMethods, paths/notPaths, and every {@code request.*}
+     * {@code when} key) cannot be evaluated on a connection. An ALLOW rule that uses any of them could never match
+     * TCP traffic and is dropped (empty result), so it allows less. A DENY rule loses them and so denies more (an
+     * operation with only HTTP-only fields becomes any operation); what remains, source principals, namespaces and
+     * IP blocks, operation ports and the other {@code when} keys, applies as in {@link #policy}. Both fail closed.
+     */
+    static Optional<Policy> tcpPolicy(PolicyConfig.Rule rule, boolean deny) {
+        if (!deny) {
+            boolean httpOnly = rule.to().stream().anyMatch(Rbac::hasHttpOnlyField)
+                    || rule.when().stream().anyMatch(Rbac::isHttpOnly);
+            return httpOnly ? Optional.empty() : Optional.of(policy(rule));
+        }
+        List<PolicyConfig.Operation> to = rule.to().stream().map(o -> new PolicyConfig.Operation(List.of(), List.of(),
+                o.ports(), o.notPorts(), List.of(), List.of(), List.of(), List.of())).toList();
+        List<PolicyConfig.Condition> when = rule.when().stream().filter(c -> !isHttpOnly(c)).toList();
+        return Optional.of(policy(new PolicyConfig.Rule(rule.from(), to, when)));
+    }
+
+    private static boolean hasHttpOnlyField(PolicyConfig.Operation o) {
+        return !(o.hosts().isEmpty() && o.notHosts().isEmpty() && o.methods().isEmpty() && o.notMethods().isEmpty()
+                && o.paths().isEmpty() && o.notPaths().isEmpty());
+    }
+
+    /** {@code request.headers[...]} (and {@code request.auth.*}, which validation already rejects). */
+    private static boolean isHttpOnly(PolicyConfig.Condition c) {
+        return c.key().startsWith("request.");
     }
 
     /** ALLOW with no rules allows nothing; DENY with no rules denies nothing: Istio's semantics. */

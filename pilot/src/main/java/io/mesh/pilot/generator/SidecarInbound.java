@@ -32,7 +32,7 @@ import java.util.TreeMap;
 /**
  * A sidecar's inbound side: the service ports its workload (found by its IP among the endpoints) serves, one
  * filter chain and one "inbound|port||" cluster each; PeerAuthentication decides the TLS mode and
- * AuthorizationPolicy becomes an RBAC filter.
+ * AuthorizationPolicy becomes RBAC filters (HTTP ones in an HTTP port's HCM, network ones on a TCP port's chains).
  */
 final class SidecarInbound {
     private SidecarInbound() {
@@ -84,32 +84,38 @@ final class SidecarInbound {
      * Per inbound port, as istiod builds virtualInbound: STRICT gets one chain matching
      * {destination_port, transport_protocol "tls"} that terminates mesh mTLS (client certificate required);
      * DISABLE one matching {destination_port, transport_protocol "raw_buffer"}; PERMISSIVE both, so the
-     * tls_inspector's detection picks the chain. An HTTP port's chains hold an HCM (with the RBAC filters); a
-     * TCP port's a tcp_proxy to its "inbound|PORT||" cluster, with no RBAC (AuthorizationPolicy is enforced on
-     * HTTP only).
+     * tls_inspector's detection picks the chain. An HTTP port's chains hold an HCM (with the HTTP RBAC filters);
+     * a TCP port's the network RBAC filters (AuthorizationPolicy as it applies to TCP, see {@link Rbac#tcpPolicy})
+     * then a tcp_proxy to its "inbound|PORT||" cluster.
      */
     static List<FilterChain> filterChains(ProxyInfo proxy, MeshSnapshot snapshot) {
         List<FilterChain> out = new ArrayList<>();
-        List<HttpFilter> rbac = rbac(proxy, snapshot);
+        List<HttpFilter> httpRbac = httpRbac(rbacRules(proxy, snapshot, false));
+        List<Filter> networkRbac = networkRbac(rbacRules(proxy, snapshot, true));
         for (Map.Entry<Integer, Boolean> e : ports(proxy, snapshot).entrySet()) {
             int port = e.getKey();
             String mode = mtlsMode(proxy, snapshot, port);
-            Filter filter = e.getValue() ? hcm(port, rbac)
-                    : SidecarListenerGenerator.tcpProxy(ClusterNames.inbound(port));
+            List<Filter> filters = new ArrayList<>();
+            if (e.getValue()) {
+                filters.add(hcm(port, httpRbac));
+            } else {
+                filters.addAll(networkRbac);
+                filters.add(SidecarListenerGenerator.tcpProxy(ClusterNames.inbound(port)));
+            }
             if (!"DISABLE".equals(mode)) {
                 out.add(FilterChain.newBuilder().setName(ClusterNames.inbound(port) + TLS_SUFFIX)
                         .setFilterChainMatch(FilterChainMatch.newBuilder()
                                 .setDestinationPort(com.google.protobuf.UInt32Value.of(port))
                                 .setTransportProtocol("tls"))
                         .setTransportSocket(meshMtls())
-                        .addFilters(filter).build());
+                        .addAllFilters(filters).build());
             }
             if (!"STRICT".equals(mode)) {
                 out.add(FilterChain.newBuilder().setName(ClusterNames.inbound(port) + PLAINTEXT_SUFFIX)
                         .setFilterChainMatch(FilterChainMatch.newBuilder()
                                 .setDestinationPort(com.google.protobuf.UInt32Value.of(port))
                                 .setTransportProtocol("raw_buffer"))
-                        .addFilters(filter).build());
+                        .addAllFilters(filters).build());
             }
         }
         return out;
@@ -172,8 +178,21 @@ final class SidecarInbound {
         return "UNSET".equals(mode) ? "PERMISSIVE" : mode;
     }
 
-    /** DENY policies in a filter before the ALLOW one, so a DENY wins; AUDIT policies have no effect. */
-    private static List<HttpFilter> rbac(ProxyInfo proxy, MeshSnapshot snapshot) {
+    /** The network RBAC filters' names, and their {@code stat_prefix} (istiod's). */
+    static final String NETWORK_RBAC_DENY = "envoy.filters.network.rbac.deny";
+    static final String NETWORK_RBAC_ALLOW = "envoy.filters.network.rbac";
+    static final String NETWORK_RBAC_STAT_PREFIX = "tcp.";
+
+    /** The DENY and ALLOW rules of the AuthorizationPolicies that apply to a proxy; null when none of that action. */
+    private record RbacRules(RBAC deny, RBAC allow) {
+    }
+
+    /**
+     * Policies in the proxy's namespace (no selector, or one matching its labels) and in istio-system, by action;
+     * AUDIT policies have no effect. For a TCP chain each rule goes through {@link Rbac#tcpPolicy}: an ALLOW rule
+     * it drops still leaves its policy's ALLOW filter in place (which then allows nothing for it).
+     */
+    private static RbacRules rbacRules(ProxyInfo proxy, MeshSnapshot snapshot, boolean tcp) {
         RBAC.Builder allow = RBAC.newBuilder().setAction(RBAC.Action.ALLOW);
         RBAC.Builder deny = RBAC.newBuilder().setAction(RBAC.Action.DENY);
         boolean anyAllow = false;
@@ -184,7 +203,8 @@ final class SidecarInbound {
                 continue;
             }
             RBAC.Builder target;
-            if ("DENY".equals(ap.action())) {
+            boolean isDeny = "DENY".equals(ap.action());
+            if (isDeny) {
                 target = deny;
                 anyDeny = true;
             } else if ("ALLOW".equals(ap.action())) {
@@ -197,22 +217,51 @@ final class SidecarInbound {
                 target.putPolicies(Rbac.policyName(ap, 0), Rbac.matchNothing());
             }
             for (int i = 0; i < ap.rules().size(); i++) {
-                target.putPolicies(Rbac.policyName(ap, i), Rbac.policy(ap.rules().get(i)));
+                String name = Rbac.policyName(ap, i);
+                PolicyConfig.Rule rule = ap.rules().get(i);
+                if (tcp) {
+                    Rbac.tcpPolicy(rule, isDeny).ifPresent(p -> target.putPolicies(name, p));
+                } else {
+                    target.putPolicies(name, Rbac.policy(rule));
+                }
             }
         }
+        return new RbacRules(anyDeny ? deny.build() : null, anyAllow ? allow.build() : null);
+    }
+
+    /** An HTTP port's RBAC filters: the DENY one before the ALLOW one, so a DENY wins. */
+    private static List<HttpFilter> httpRbac(RbacRules rules) {
         List<HttpFilter> out = new ArrayList<>();
-        if (anyDeny) {
-            out.add(rbacFilter("envoy.filters.http.rbac.deny", deny.build()));
+        if (rules.deny() != null) {
+            out.add(httpRbacFilter("envoy.filters.http.rbac.deny", rules.deny()));
         }
-        if (anyAllow) {
-            out.add(rbacFilter("envoy.filters.http.rbac", allow.build()));
+        if (rules.allow() != null) {
+            out.add(httpRbacFilter("envoy.filters.http.rbac", rules.allow()));
         }
         return out;
     }
 
-    private static HttpFilter rbacFilter(String name, RBAC rules) {
+    private static HttpFilter httpRbacFilter(String name, RBAC rules) {
         return HttpFilter.newBuilder().setName(name).setTypedConfig(Any.pack(
                 io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.newBuilder().setRules(rules).build())).build();
+    }
+
+    /** A TCP port's network RBAC filters, placed before its tcp_proxy: DENY, then ALLOW, as on HTTP ports. */
+    private static List<Filter> networkRbac(RbacRules rules) {
+        List<Filter> out = new ArrayList<>();
+        if (rules.deny() != null) {
+            out.add(networkRbacFilter(NETWORK_RBAC_DENY, rules.deny()));
+        }
+        if (rules.allow() != null) {
+            out.add(networkRbacFilter(NETWORK_RBAC_ALLOW, rules.allow()));
+        }
+        return out;
+    }
+
+    private static Filter networkRbacFilter(String name, RBAC rules) {
+        return Filter.newBuilder().setName(name).setTypedConfig(Any.pack(
+                io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.newBuilder()
+                        .setStatPrefix(NETWORK_RBAC_STAT_PREFIX).setRules(rules).build())).build();
     }
 
     private static boolean selects(Map<String, String> selector, ProxyInfo proxy) {

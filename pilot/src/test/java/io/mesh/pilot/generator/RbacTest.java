@@ -5,8 +5,12 @@ import static io.mesh.pilot.generator.SidecarFixtures.sidecar;
 import static io.mesh.pilot.generator.SidecarFixtures.snapshot;
 import static io.mesh.pilot.generator.SidecarFixtures.unpack;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.rbac.v3.Permission;
 import io.envoyproxy.envoy.config.rbac.v3.Policy;
 import io.envoyproxy.envoy.config.rbac.v3.Principal;
@@ -209,5 +213,215 @@ class RbacTest {
         assertEquals(List.of("spec.rules[0].from[0].source: must not be empty"), errors("rules: [{from: [{source: {}}]}]"));
         assertEquals(List.of("spec.rules[0].when[0]: \"http\" is not a port number"),
                 errors("rules: [{when: [{key: destination.port, values: [http]}]}]"));
+    }
+
+    // --- TCP ports: envoy.filters.network.rbac before the tcp_proxy, with istiod's HTTP-only-field rule ---
+
+    static final String NETWORK_RBAC_TYPE = "type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC";
+
+    static String tcpPolicy(String name, String body) {
+        return SidecarInboundTest.WEB_AND_DB + "---\n" + """
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: %s, namespace: demo}
+                spec:
+                %s
+                """.formatted(name, body.indent(2));
+    }
+
+    /**
+     * The TCP port's (5433) network RBAC filters, by name in filter order. Both of its chains (PERMISSIVE: -tls
+     * and -raw_buffer) must carry the same filters, each a network RBAC with stat_prefix "tcp.", and end with the
+     * tcp_proxy.
+     */
+    static Map<String, RBAC> tcpFilters(String yaml) {
+        Listener inbound = listener(POD, snapshot(yaml), "virtualInbound");
+        List<Filter> tls = SidecarInboundTest.chain(inbound, "inbound|5433||-tls").getFiltersList();
+        List<Filter> plain = SidecarInboundTest.chain(inbound, "inbound|5433||-raw_buffer").getFiltersList();
+        assertEquals(tls, plain, "both chains carry the same filters");
+        assertEquals("envoy.filters.network.tcp_proxy", tls.get(tls.size() - 1).getName());
+        Map<String, RBAC> out = new java.util.LinkedHashMap<>();
+        for (Filter f : tls.subList(0, tls.size() - 1)) {
+            assertEquals(NETWORK_RBAC_TYPE, f.getTypedConfig().getTypeUrl(), f.getName());
+            var rbac = unpack(f.getTypedConfig(), io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.class);
+            assertEquals("tcp.", rbac.getStatPrefix());
+            out.put(f.getName(), rbac.getRules());
+        }
+        return out;
+    }
+
+    /** The HTTP port's (8081) RBAC filters in the same snapshot. */
+    static Map<String, RBAC> httpFilters(String yaml) {
+        FilterChain c = SidecarInboundTest.chain(listener(POD, snapshot(yaml), "virtualInbound"), "inbound|8081||-tls");
+        HttpConnectionManager hcm = unpack(SidecarInboundTest.onlyFilter(c).getTypedConfig(), HttpConnectionManager.class);
+        return hcm.getHttpFiltersList().stream().filter(f -> f.getName().startsWith("envoy.filters.http.rbac"))
+                .collect(Collectors.toMap(HttpFilter::getName, f -> unpack(f.getTypedConfig(),
+                        io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.class).getRules(),
+                        (a, b) -> a, java.util.LinkedHashMap::new));
+    }
+
+    @Test
+    void aDenyFromANamespaceGuardsBothTcpChainsBeforeTheTcpProxy() {
+        String yaml = tcpPolicy("no-evil", """
+                action: DENY
+                rules:
+                - from: [{source: {namespaces: [evil]}}]""");
+        Map<String, RBAC> f = tcpFilters(yaml);
+        assertEquals(List.of("envoy.filters.network.rbac.deny"), List.copyOf(f.keySet()));
+        RBAC deny = f.get("envoy.filters.network.rbac.deny");
+        assertEquals(RBAC.Action.DENY, deny.getAction());
+        assertEquals(java.util.Set.of("ns[demo]-policy[no-evil]-rule[0]"), deny.getPoliciesMap().keySet());
+        Policy p = only(deny);
+        assertTrue(p.getPermissions(0).getAny());
+        String regex = principalAnd(p).get(0).getOrIds().getIds(0).getAndIds().getIds(0).getAuthenticated()
+                .getPrincipalName().getSafeRegex().getRegex();
+        assertTrue("spiffe://cluster.local/ns/evil/sa/x".matches(regex), regex);
+        assertFalse("spiffe://cluster.local/ns/demo/sa/x".matches(regex), regex);
+        // No HTTP-only field: the TCP rules are exactly the HTTP port's.
+        assertEquals(httpFilters(yaml).get("envoy.filters.http.rbac.deny"), deny);
+        // STRICT leaves only the -tls chain; it carries the filter too.
+        Listener strict = listener(POD, snapshot(yaml + """
+                ---
+                apiVersion: security.istio.io/v1
+                kind: PeerAuthentication
+                metadata: {name: default, namespace: demo}
+                spec: {mtls: {mode: STRICT}}
+                """), "virtualInbound");
+        assertEquals(List.of("envoy.filters.network.rbac.deny", "envoy.filters.network.tcp_proxy"),
+                SidecarInboundTest.chain(strict, "inbound|5433||-tls").getFiltersList().stream().map(Filter::getName)
+                        .toList());
+    }
+
+    @Test
+    void denyFilterComesBeforeTheAllowFilterOnTcp() {
+        Map<String, RBAC> f = tcpFilters(tcpPolicy("allow-x", """
+                action: ALLOW
+                rules: [{from: [{source: {namespaces: [x]}}]}]""") + "---\n" + """
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: deny-ip, namespace: istio-system}
+                spec:
+                  action: DENY
+                  rules: [{from: [{source: {ipBlocks: [192.0.2.0/24]}}]}]
+                """);
+        assertEquals(List.of("envoy.filters.network.rbac.deny", "envoy.filters.network.rbac"), List.copyOf(f.keySet()));
+        assertEquals(java.util.Set.of("ns[istio-system]-policy[deny-ip]-rule[0]"),
+                f.get("envoy.filters.network.rbac.deny").getPoliciesMap().keySet());
+        assertEquals(RBAC.Action.ALLOW, f.get("envoy.filters.network.rbac").getAction());
+        assertEquals(java.util.Set.of("ns[demo]-policy[allow-x]-rule[0]"),
+                f.get("envoy.filters.network.rbac").getPoliciesMap().keySet());
+    }
+
+    @Test
+    void anAllowRuleWithAPathIsDroppedOnTcpSoTheAllowFilterMatchesNothing() {
+        String yaml = tcpPolicy("api-only", """
+                action: ALLOW
+                rules:
+                - to: [{operation: {paths: ["/api/*"]}}]""");
+        RBAC allow = tcpFilters(yaml).get("envoy.filters.network.rbac");
+        assertEquals(RBAC.Action.ALLOW, allow.getAction());
+        assertEquals(Map.of(), allow.getPoliciesMap(), "the rule can never match TCP: dropped, the filter allows nothing");
+        // The HTTP port keeps the rule.
+        assertEquals(java.util.Set.of("ns[demo]-policy[api-only]-rule[0]"),
+                httpFilters(yaml).get("envoy.filters.http.rbac").getPoliciesMap().keySet());
+    }
+
+    @Test
+    void onlyTheAllowRulesWithoutHttpOnlyFieldsReachTcp() {
+        RBAC allow = tcpFilters(tcpPolicy("mixed", """
+                action: ALLOW
+                rules:
+                - from: [{source: {namespaces: [a]}}]
+                  to: [{operation: {methods: [GET]}}]
+                - from: [{source: {namespaces: [b]}}]
+                  to: [{operation: {ports: ["5433"]}}, {operation: {hosts: [web.demo]}}]
+                - from: [{source: {namespaces: [c]}}]
+                  when: [{key: "request.headers[x-user]", values: [alice]}]
+                - from: [{source: {namespaces: [d]}}]
+                  to: [{operation: {notPaths: [/private]}}]
+                - from: [{source: {principals: [cluster.local/ns/e/sa/db-client]}}]
+                  to: [{operation: {ports: ["5433"]}}]
+                  when: [{key: source.ip, values: [10.1.0.0/16]}]""")).get("envoy.filters.network.rbac");
+        assertEquals(java.util.Set.of("ns[demo]-policy[mixed]-rule[4]"), allow.getPoliciesMap().keySet());
+        Policy kept = allow.getPoliciesMap().get("ns[demo]-policy[mixed]-rule[4]");
+        assertEquals(5433, kept.getPermissions(0).getAndRules().getRules(0).getOrRules().getRules(0).getAndRules()
+                .getRules(0).getDestinationPort());
+        List<Principal> ids = principalAnd(kept);
+        assertEquals("spiffe://cluster.local/ns/e/sa/db-client", ids.get(0).getOrIds().getIds(0).getAndIds().getIds(0)
+                .getAuthenticated().getPrincipalName().getExact());
+        assertEquals("10.1.0.0", ids.get(1).getAndIds().getIds(0).getDirectRemoteIp().getAddressPrefix());
+    }
+
+    @Test
+    void aDenyLosesItsHttpOnlyFieldsOnTcpAndSoDeniesMore() {
+        String yaml = tcpPolicy("no-admin", """
+                action: DENY
+                rules:
+                - from: [{source: {namespaces: [x]}}]
+                  to: [{operation: {paths: [/admin]}}]
+                - to: [{operation: {methods: [DELETE], ports: ["5433"]}}]
+                  when:
+                  - {key: "request.headers[x-debug]", values: ["*"]}
+                  - {key: destination.ip, values: [10.0.0.1]}""");
+        RBAC deny = tcpFilters(yaml).get("envoy.filters.network.rbac.deny");
+        assertEquals(RBAC.Action.DENY, deny.getAction());
+        // rule 0: the path-only operation becomes any operation; the namespace part stays.
+        Policy fromX = deny.getPoliciesMap().get("ns[demo]-policy[no-admin]-rule[0]");
+        assertTrue(fromX.getPermissions(0).getAndRules().getRules(0).getOrRules().getRules(0).getAny(),
+                fromX.toString());
+        List<Principal> ids = principalAnd(fromX);
+        assertEquals(1, ids.size());
+        String regex = ids.get(0).getOrIds().getIds(0).getAndIds().getIds(0).getAuthenticated().getPrincipalName()
+                .getSafeRegex().getRegex();
+        assertTrue("spiffe://cluster.local/ns/x/sa/y".matches(regex), regex);
+        assertFalse(fromX.toString().contains("/admin"), fromX.toString());
+        // rule 1: the port stays, the method goes; the header condition goes, destination.ip stays.
+        Policy rule1 = deny.getPoliciesMap().get("ns[demo]-policy[no-admin]-rule[1]");
+        List<Permission> perms = rule1.getPermissions(0).getAndRules().getRulesList();
+        assertEquals(2, perms.size());
+        List<Permission> op = perms.get(0).getOrRules().getRules(0).getAndRules().getRulesList();
+        assertEquals(1, op.size());
+        assertEquals(5433, op.get(0).getDestinationPort());
+        assertEquals("10.0.0.1", perms.get(1).getAndRules().getRules(0).getDestinationIp().getAddressPrefix());
+        assertTrue(rule1.getPrincipals(0).getAny(), "the header condition is gone: any principal");
+        assertFalse(rule1.toString().contains("DELETE") || rule1.toString().contains("x-debug"), rule1.toString());
+        // The HTTP port's DENY keeps every field.
+        Policy http0 = httpFilters(yaml).get("envoy.filters.http.rbac.deny").getPoliciesMap()
+                .get("ns[demo]-policy[no-admin]-rule[0]");
+        assertTrue(http0.toString().contains("/admin"), http0.toString());
+    }
+
+    @Test
+    void emptyRulesKeepTheirMeaningOnTcp() {
+        Map<String, RBAC> f = tcpFilters(tcpPolicy("nothing", "action: ALLOW") + "---\n" + """
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: deny-none, namespace: demo}
+                spec: {action: DENY}
+                """);
+        assertEquals(List.of("envoy.filters.network.rbac.deny", "envoy.filters.network.rbac"), List.copyOf(f.keySet()));
+        for (RBAC rules : f.values()) {
+            Policy p = only(rules);
+            assertTrue(p.getPermissions(0).getNotRule().getAny(), "matches nothing: " + p);
+        }
+    }
+
+    @Test
+    void aTcpPortWithNoApplicablePolicyGetsNoRbacFilter() {
+        assertEquals(Map.of(), tcpFilters(SidecarInboundTest.WEB_AND_DB));
+        assertEquals(Map.of(), tcpFilters(tcpPolicy("other-workload", """
+                selector: {matchLabels: {app: other}}
+                action: DENY
+                rules: [{}]""") + "---\n" + """
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: elsewhere, namespace: other}
+                spec: {action: DENY, rules: [{}]}
+                ---
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: audit, namespace: demo}
+                spec: {action: AUDIT, rules: [{}]}
+                """));
     }
 }

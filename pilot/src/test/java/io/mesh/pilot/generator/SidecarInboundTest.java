@@ -210,9 +210,10 @@ class SidecarInboundTest {
                     hcm.getHttpFiltersList().stream().map(h -> h.getName()).toList());
             assertEquals("inbound|8081||", hcm.getRouteConfig().getVirtualHosts(0).getRoutes(0).getRoute().getCluster());
         }
-        // RBAC is HTTP-only: the TCP port's chains carry the tcp_proxy alone.
+        // The TCP port's chains get the network RBAC filter instead (RbacTest covers its rules), then the tcp_proxy.
         for (String name : List.of("inbound|5433||-tls", "inbound|5433||-raw_buffer")) {
-            assertEquals("envoy.filters.network.tcp_proxy", onlyFilter(chain(inbound, name)).getName(), name);
+            assertEquals(List.of("envoy.filters.network.rbac.deny", "envoy.filters.network.tcp_proxy"),
+                    chain(inbound, name).getFiltersList().stream().map(Filter::getName).toList(), name);
         }
     }
 }
