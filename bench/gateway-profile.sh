@@ -13,7 +13,7 @@ sed -n '/^cat > "\$WORK\/bootstrap.json"/,/^JSON$/p' "$HERE/gateway.sh" | sed '1
 MESH_GATEWAY_BOOTSTRAP_FILE=$WORK/bootstrap.json MESH_GATEWAY_XDS_ENABLED=false MESH_GATEWAY_TELEMETRY_ACCESS_LOG=false \
 MESH_GATEWAY_LISTENERS_EVENT_LOOPS=1 MESH_GATEWAY_MONITORING_PORT=0 MESH_GATEWAY_STATUS_PORT=0 MESH_GATEWAY_ADMIN_PORT=-1 \
 QUARKUS_HTTP_HOST=127.0.0.1 QUARKUS_HTTP_PORT=0 \
-  java -Xms128m -Xmx128m -XX:+UseParallelGC -XX:StartFlightRecording=filename=$WORK/rec.jfr,settings=profile,delay=5s \
+  java -Xms128m -Xmx128m -XX:+UseParallelGC -Dio.netty.buffer.checkAccessible=false -Dio.netty.buffer.checkBounds=false -Dio.netty.leakDetection.level=disabled -XX:StartFlightRecording=filename=$WORK/rec.jfr,settings=profile,delay=5s \
   -jar "$APP" > "$WORK/gateway.log" 2>&1 & GW=$!
 trap 'kill $GW $NGINX 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 for _ in $(seq 100); do grep -q "gateway ready" "$WORK/gateway.log" && break; sleep 0.2; done

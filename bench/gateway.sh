@@ -19,7 +19,9 @@ APP=$ROOT/gateway/target/quarkus-app/quarkus-run.jar
 [[ -f $APP ]] || (cd "$ROOT" && ./mvnw -B -q -pl gateway package -DskipTests)
 WORK=$(mktemp -d -t gateway-bench.XXXXXX)
 EVENT_LOOPS=${EVENT_LOOPS:-1}
-JAVA_OPTS=${JAVA_OPTS:--Xms64m -Xmx64m -XX:+UseParallelGC -XX:ParallelGCThreads=1 -XX:ReservedCodeCacheSize=48m -XX:MaxMetaspaceSize=96m -Xss512k}
+# The Netty flags are the gateway's production settings (deploy/kubernetes/ingressgateway.yaml, deploy/local/mesh.env,
+# gateway/README.md): no ByteBuf access/bounds checks and no leak sampling on the data path; tests run with Netty's defaults.
+JAVA_OPTS=${JAVA_OPTS:--Xms64m -Xmx64m -XX:+UseParallelGC -XX:ParallelGCThreads=1 -XX:ReservedCodeCacheSize=48m -XX:MaxMetaspaceSize=96m -Xss512k -Dio.netty.buffer.checkAccessible=false -Dio.netty.buffer.checkBounds=false -Dio.netty.leakDetection.level=disabled}
 cat > "$WORK/bootstrap.json" <<'JSON'
 { "static_resources": {
   "listeners": [{ "name": "bench", "address": { "socket_address": { "address": "127.0.0.1", "port_value": @PORT@ } },
