@@ -174,7 +174,7 @@ public final class SidecarPlane {
     private void onRequest(HttpServerRequest req, ProxyInterceptor[] chain) {
         Channel ch = ((ConnectionBase) req.connection()).channel();
         Handoff h = ch.attr(HANDOFF).get();
-        if (req.headers().size() > plane.config().limits().maxHeaders()) {
+        if (ListenerServer.tooManyHeaders(req.headers(), plane.config().limits().maxHeaders())) {
             req.response().setStatusCode(431).putHeader("connection", "close").end("too many headers\n");
             return;
         }
