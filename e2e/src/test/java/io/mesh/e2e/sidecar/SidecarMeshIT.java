@@ -223,29 +223,11 @@ class SidecarMeshIT {
         // Default (PERMISSIVE): a client outside the mesh (the node) reaches B in plaintext.
         assertEquals(200, curlFromNode("/outside").status());
 
-        write("peer-authentication.yaml", """
-                apiVersion: security.istio.io/v1
-                kind: PeerAuthentication
-                metadata:
-                  name: default
-                  namespace: default
-                spec:
-                  mtls:
-                    mode: STRICT
-                """);
+        write("peer-authentication.yaml", peerAuthentication("STRICT"));
         eventually(Duration.ofSeconds(30), () -> curlFromNode("/outside").status() == 0, "STRICT refuses plaintext");
         assertEquals(200, curlFromA("/still-meshed").status(), "mesh traffic goes on under STRICT");
 
-        write("peer-authentication.yaml", """
-                apiVersion: security.istio.io/v1
-                kind: PeerAuthentication
-                metadata:
-                  name: default
-                  namespace: default
-                spec:
-                  mtls:
-                    mode: PERMISSIVE
-                """);
+        write("peer-authentication.yaml", peerAuthentication("PERMISSIVE"));
         eventually(Duration.ofSeconds(30), () -> curlFromNode("/outside").status() == 200, "PERMISSIVE accepts plaintext");
         assertTrue(has(metrics(B_IP), "istio_requests_total", "reporter=\"destination\"",
                 "connection_security_policy=\"none\""), "plaintext is reported as such");
@@ -261,16 +243,7 @@ class SidecarMeshIT {
         assertEquals(200, viaMesh.status(), viaMesh.body());
         assertTrue(viaMesh.body().contains("\"served_by\":\"b-db\""), viaMesh.body());
 
-        write("peer-authentication.yaml", """
-                apiVersion: security.istio.io/v1
-                kind: PeerAuthentication
-                metadata:
-                  name: default
-                  namespace: default
-                spec:
-                  mtls:
-                    mode: STRICT
-                """);
+        write("peer-authentication.yaml", peerAuthentication("STRICT"));
         // STRICT: plaintext TCP from outside the mesh is refused, so what still arrives from A came over mTLS.
         eventually(Duration.ofSeconds(30), () -> curl(List.of(), List.of("http://" + B_IP + ":" + DB_PORT + "/outside"))
                 .status() == 0, "STRICT refuses plaintext TCP");
@@ -510,6 +483,20 @@ class SidecarMeshIT {
     }
 
     // ----- config and helpers
+
+    /** The namespace-wide PeerAuthentication of namespace default in {@code mode}. */
+    private static String peerAuthentication(String mode) {
+        return """
+                apiVersion: security.istio.io/v1
+                kind: PeerAuthentication
+                metadata:
+                  name: default
+                  namespace: default
+                spec:
+                  mtls:
+                    mode: %s
+                """.formatted(mode);
+    }
 
     private static String service(String name, String ip, String vip) {
         return serviceEntry(name, ip, vip, 8080, "HTTP", name);
