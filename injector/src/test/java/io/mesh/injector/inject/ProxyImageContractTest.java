@@ -63,6 +63,35 @@ class ProxyImageContractTest {
                 hook.get(2).asText(), hook.get(3).asText()));
     }
 
+    @Test
+    void theProxyRunsWithTheJvmSettingsTheSidecarBenchmarkMeasures() throws IOException {
+        Path dir = Fixtures.RESOURCES.resolve("golden").resolve("deployment-pod");
+        JsonNode namespace = Fixtures.yaml(Fixtures.RESOURCES.resolve("golden").resolve("enabled-namespace.yaml"));
+        Map<String, String> labels = Fixtures.JSON.convertValue(namespace.path("metadata").path("labels"),
+                Fixtures.JSON.getTypeFactory().constructMapType(Map.class, String.class, String.class));
+        JsonNode patch = new SidecarInjector(InjectionTemplate.builtIn(), Fixtures.MESH)
+                .inject(Fixtures.yaml(dir.resolve("pod.yaml")), namespace.path("metadata").path("name").asText(), labels)
+                .patch();
+        List<JsonNode> containers = new ArrayList<>();
+        patch.forEach(op -> {
+            JsonNode v = op.get("value");
+            if (v != null && v.has("name") && v.has("image")) {
+                containers.add(v);
+            }
+        });
+        String injected = null;
+        for (JsonNode e : byName(containers, "istio-proxy").get("env")) {
+            if (e.get("name").asText().equals("JAVA_TOOL_OPTIONS")) {
+                injected = e.get("value").asText();
+            }
+        }
+        String script = Files.readString(Path.of("..", "bench", "sidecar.sh"));
+        String marker = "SIDECAR_JAVA_OPTS=${SIDECAR_JAVA_OPTS:-";
+        int start = script.indexOf(marker) + marker.length();
+        String measured = script.substring(start, script.indexOf('}', start)).replace("\\\n", " ").replaceAll("\\s+", " ").strip();
+        assertEquals(measured, injected);
+    }
+
     private static JsonNode byName(List<JsonNode> containers, String name) {
         return containers.stream().filter(c -> c.get("name").asText().equals(name)).findFirst()
                 .orElseThrow(() -> new AssertionError("no " + name + " in the patch"));
