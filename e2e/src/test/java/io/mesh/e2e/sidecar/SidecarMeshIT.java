@@ -242,6 +242,15 @@ class SidecarMeshIT {
         Result viaMesh = curl(PodNetwork.inPod(podA, null), List.of("http://" + DB_VIP + ":" + DB_PORT + "/tcp-mesh"));
         assertEquals(200, viaMesh.status(), viaMesh.body());
         assertTrue(viaMesh.body().contains("\"served_by\":\"b-db\""), viaMesh.body());
+        // Istio's TCP metrics from both sides: B's inbound over mutual TLS from A's identity, A's outbound to the service.
+        String metricsB = metrics(B_IP);
+        assertTrue(value(metricsB, "istio_tcp_connections_opened_total", "reporter=\"destination\"", "request_protocol=\"tcp\"",
+                "connection_security_policy=\"mutual_tls\"", "source_principal=\"spiffe://cluster.local/ns/default/sa/a\"") >= 1,
+                metricsB);
+        assertTrue(counter(metricsB, "istio_tcp_received_bytes_total") > 0, metricsB);
+        eventually(Duration.ofSeconds(10), () -> value(metrics(A_IP), "istio_tcp_connections_closed_total", "reporter=\"source\"",
+                "destination_service=\"db.default.svc.cluster.local\"") >= 1, "A reports the closed TCP connection to service db");
+        assertTrue(counter(metrics(A_IP), "istio_tcp_sent_bytes_total") > 0, "A counts the bytes it relayed back to app A");
 
         write("peer-authentication.yaml", peerAuthentication("STRICT"));
         // STRICT: plaintext TCP from outside the mesh is refused, so what still arrives from A came over mTLS.
@@ -471,6 +480,13 @@ class SidecarMeshIT {
     private static boolean has(String exposition, String metric, String... labels) {
         return exposition.lines().filter(l -> l.startsWith(metric + "{"))
                 .anyMatch(l -> java.util.Arrays.stream(labels).allMatch(l::contains));
+    }
+
+    /** The sum of the samples of {@code metric} whose labels include every one given. */
+    private static double value(String exposition, String metric, String... labels) {
+        return exposition.lines().filter(l -> l.startsWith(metric + "{"))
+                .filter(l -> java.util.Arrays.stream(labels).allMatch(l::contains))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
     }
 
     private static long counter(String exposition, String metric) {

@@ -128,7 +128,7 @@ final class CaptureListener {
             ListenerSpec vip = tcpListener(original);
             if (vip != null) {
                 // A TCP service's VIP and port (istiod's ADDRESS_PORT listener): to its cluster, mTLS if the cluster says so.
-                tcp(ch, vip.chains().get(0), original, null);
+                tcp(ch, vip.chains().get(0), original, null, false);
                 return;
             }
             ListenerSpec http = httpListener(original.port());
@@ -142,12 +142,12 @@ final class CaptureListener {
                 ch.close();
                 return;
             }
-            tcp(ch, chain, original, null);
+            tcp(ch, chain, original, null, false);
             return;
         }
         if (!s.hasChainsFor(original.port())) {
             // A port no service declares: passed to the workload as is (Istio's inbound passthrough).
-            tcp(ch, null, SocketAddress.inetSocketAddress(original.port(), "127.0.0.1"), null);
+            tcp(ch, null, SocketAddress.inetSocketAddress(original.port(), "127.0.0.1"), null, true);
             return;
         }
         // A client that connects and sends nothing is closed after the request-header timeout, as an HTTP one would be.
@@ -193,7 +193,7 @@ final class CaptureListener {
                 ch.close();
                 return;
             }
-            tcp(ch, chain, SocketAddress.inetSocketAddress(original.port(), "127.0.0.1"), first);
+            tcp(ch, chain, SocketAddress.inetSocketAddress(original.port(), "127.0.0.1"), first, true);
         } else if (tls && !chain.tls()) {
             first.release();
             ch.close();   // a TLS client on a plaintext-only chain: nothing here can terminate it
@@ -209,6 +209,8 @@ final class CaptureListener {
             TcpRelay.connectWhen(ch, ssl.handshakeFuture(), () -> chain.rbac() == null
                     || !denied(chain, downstream, SidecarPlane.spiffeId(ssl.engine().getSession())),
                     InetSocketAddress.createUnresolved("127.0.0.1", original.port()), first, null, null,
+                    () -> sidecar.plane().tcpMeters(true, chain.tcpCluster(), SidecarPlane.spiffeId(ssl.engine().getSession()),
+                            "unknown"),
                     vertx.transport().channelFactory(false), vertx.nettyAddressResolverGroup(), CONNECT_TIMEOUT_MS);
         } else {
             sidecar.serveHttp(ch, new SidecarPlane.Handoff(downstream, s.name(), tls), true, first);
@@ -289,7 +291,7 @@ final class CaptureListener {
      * A TCP proxy to a cluster's endpoint (the original destination for ORIGINAL_DST), originating the cluster's TLS
      * (auto mTLS to mesh endpoints) when it has one.
      */
-    private void tcp(Channel ch, FilterChainSpec chain, SocketAddress original, ByteBuf first) {
+    private void tcp(Channel ch, FilterChainSpec chain, SocketAddress original, ByteBuf first, boolean inbound) {
         SocketAddress target = original;
         io.netty.handler.ssl.SslContext tls = null;
         String sni = null;
@@ -324,8 +326,13 @@ final class CaptureListener {
         }
         VertxInternal vertx = (VertxInternal) sidecar.plane().vertx();
         String host = target.hostAddress() != null ? target.hostAddress() : target.host();
+        // Istio's TCP metrics: outbound, the service is the cluster's host (PassthroughCluster itself for passthrough,
+        // never the destination address: labels must stay bounded); inbound, pilot's inbound|PORT|| does not name it.
+        String cluster = chain == null ? "InboundPassthroughCluster" : chain.tcpCluster();
+        String service = inbound ? "unknown" : RequestLog.serviceHost(cluster);
         TcpRelay.connect(ch, InetSocketAddress.createUnresolved(host, target.port()), first, tls,
-                sni == null || sni.isEmpty() ? null : sni, vertx.transport().channelFactory(false),
+                sni == null || sni.isEmpty() ? null : sni,
+                () -> sidecar.plane().tcpMeters(inbound, cluster, null, service), vertx.transport().channelFactory(false),
                 vertx.nettyAddressResolverGroup(), CONNECT_TIMEOUT_MS);
     }
 

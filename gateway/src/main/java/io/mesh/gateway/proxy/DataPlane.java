@@ -94,6 +94,11 @@ public final class DataPlane {
         this.sidecar = new SidecarPlane(this, identity);
     }
 
+    /** Istio's TCP metrics for a tcp_proxy connection (see {@code RequestLog.tcpMeters}); null without a registry. */
+    RequestLog.TcpMeters tcpMeters(boolean inbound, String cluster, String peer, String service) {
+        return log.tcpMeters(inbound, cluster, peer, service);
+    }
+
     /** The data plane's TLS implementation, for logs: {@code openssl (BoringSSL)} or {@code jdk}. */
     public String tlsEngineName() {
         return io.mesh.gateway.tls.TlsEngine.name(sslEngine);

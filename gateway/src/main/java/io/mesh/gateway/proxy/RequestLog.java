@@ -132,31 +132,74 @@ final class RequestLog {
         }
     }
 
-    private Meters create(Key k) {
-        // Inbound, the service is the one the caller addressed (its authority); outbound, the cluster's host.
-        String host = k.inbound() ? k.authority() : serviceHost(k.cluster());
+    /**
+     * The labels Istio's request and TCP metrics share: who reported (a sidecar's inbound side is the destination),
+     * the source and destination workloads, principals and service, and the clusters.
+     */
+    private java.util.LinkedHashMap<String, String> peerLabels(boolean inbound, String peer, String host, String cluster,
+            int flags) {
         String[] parts = host.split("\\.");
         java.util.LinkedHashMap<String, String> labels = new java.util.LinkedHashMap<>();
-        labels.put("reporter", k.inbound() ? "destination" : "source");
-        String peerNs = spiffePart(k.peer(), "/ns/");
+        labels.put("reporter", inbound ? "destination" : "source");
+        String peerNs = spiffePart(peer, "/ns/");
         String own = principalSource.get();
         String principal = own == null ? "unknown" : own;
-        labels.put("source_workload", k.inbound() ? "unknown" : workload);
-        labels.put("source_workload_namespace", k.inbound() ? peerNs : namespace);
-        labels.put("source_principal", k.inbound() ? (k.peer().isEmpty() ? "unknown" : k.peer()) : principal);
-        labels.put("source_app", k.inbound() ? "unknown" : workload);
-        labels.put("source_cluster", k.inbound() && k.peer().isEmpty() ? "unknown" : clusterId);
+        labels.put("source_workload", inbound ? "unknown" : workload);
+        labels.put("source_workload_namespace", inbound ? peerNs : namespace);
+        labels.put("source_principal", inbound ? (peer.isEmpty() ? "unknown" : peer) : principal);
+        labels.put("source_app", inbound ? "unknown" : workload);
+        labels.put("source_cluster", inbound && peer.isEmpty() ? "unknown" : clusterId);
         labels.put("destination_service", host);
         labels.put("destination_service_name", parts[0]);
         labels.put("destination_service_namespace", parts.length > 1 ? parts[1] : "unknown");
-        labels.put("destination_workload", k.inbound() ? workload : "unknown");
-        labels.put("destination_workload_namespace", k.inbound() ? namespace : "unknown");
-        labels.put("destination_principal", k.inbound() ? principal : "unknown");
+        labels.put("destination_workload", inbound ? workload : "unknown");
+        labels.put("destination_workload_namespace", inbound ? namespace : "unknown");
+        labels.put("destination_principal", inbound ? principal : "unknown");
         // Istio's cluster ID of the destination workload, not the Envoy cluster name (that is destination_service's
         // source). Every endpoint is in this proxy's cluster (pilot serves one); no cluster (direct response, no
         // route) or an unknown one (NC) has no destination: "unknown", as Istio reports a missing peer.
-        boolean noDestination = "unknown".equals(k.cluster()) || (k.flags() & (1 << ResponseFlag.NC.ordinal())) != 0;
+        boolean noDestination = "unknown".equals(cluster) || (flags & (1 << ResponseFlag.NC.ordinal())) != 0;
         labels.put("destination_cluster", noDestination ? "unknown" : clusterId);
+        return labels;
+    }
+
+    /** Istio's TCP metrics of one kind of connection (reporter, cluster, peer): opened, closed, bytes each way. */
+    record TcpMeters(Counter opened, Counter closed, Counter received, Counter sent) {
+    }
+
+    private record TcpKey(boolean inbound, String cluster, String peer, String service) {
+    }
+
+    private final Map<TcpKey, TcpMeters> tcp = new ConcurrentHashMap<>();
+
+    /**
+     * The meters of a TCP connection through a tcp_proxy chain: {@code inbound} for a sidecar's inbound side (reporter
+     * "destination"), {@code peer} the mTLS peer's SPIFFE ID or null, {@code service} the destination service's host
+     * ("unknown" when the chain does not say). Null without a registry.
+     */
+    TcpMeters tcpMeters(boolean inbound, String cluster, String peer, String service) {
+        if (registry == null) {
+            return null;
+        }
+        return tcp.computeIfAbsent(new TcpKey(inbound, cluster, peer == null ? "" : peer, service), k -> {
+            java.util.LinkedHashMap<String, String> labels = peerLabels(k.inbound(), k.peer(), k.service(), k.cluster(), 0);
+            labels.put("request_protocol", "tcp");
+            labels.put("response_flags", "-");
+            labels.put("connection_security_policy", k.inbound() ? (k.peer().isEmpty() ? "none" : "mutual_tls") : "unknown");
+            Tags tags = tags(labels);
+            return new TcpMeters(
+                    Counter.builder("istio_tcp_connections_opened").description("TCP connections opened").tags(tags).register(registry),
+                    Counter.builder("istio_tcp_connections_closed").description("TCP connections closed").tags(tags).register(registry),
+                    Counter.builder("istio_tcp_received_bytes").description("Bytes received from the downstream").tags(tags)
+                            .register(registry),
+                    Counter.builder("istio_tcp_sent_bytes").description("Bytes sent to the downstream").tags(tags).register(registry));
+        });
+    }
+
+    private Meters create(Key k) {
+        // Inbound, the service is the one the caller addressed (its authority); outbound, the cluster's host.
+        String host = k.inbound() ? k.authority() : serviceHost(k.cluster());
+        java.util.LinkedHashMap<String, String> labels = peerLabels(k.inbound(), k.peer(), host, k.cluster(), k.flags());
         labels.put("request_protocol", k.grpc() ? "grpc" : "http");
         labels.put("response_code", Integer.toString(k.code()));
         labels.put("grpc_response_status", k.grpcStatus());
@@ -167,10 +210,7 @@ final class RequestLog {
         if (registry == null) {
             return new Meters(null, null, null, null, attrs);
         }
-        Tags tags = Tags.empty();
-        for (var e : labels.entrySet()) {
-            tags = tags.and(e.getKey(), e.getValue());
-        }
+        Tags tags = tags(labels);
         return new Meters(
                 Counter.builder("istio_requests").description("Requests through the gateway").tags(tags).register(registry),
                 DistributionSummary.builder("istio_request_duration_milliseconds").description("Request duration in ms")
@@ -180,6 +220,14 @@ final class RequestLog {
                 DistributionSummary.builder("istio_response_bytes").description("Response sizes")
                         .serviceLevelObjectives(BYTES_BUCKETS).tags(tags).register(registry),
                 attrs);
+    }
+
+    private static Tags tags(Map<String, String> labels) {
+        Tags tags = Tags.empty();
+        for (var e : labels.entrySet()) {
+            tags = tags.and(e.getKey(), e.getValue());
+        }
+        return tags;
     }
 
     /** "ns" from spiffe://td/ns/NS/sa/SA, or "unknown". */

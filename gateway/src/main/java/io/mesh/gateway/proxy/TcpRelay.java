@@ -33,6 +33,8 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
     private Channel peer;
     /** Read before {@link #peer} was connected (downstream side only); null once it is. */
     private Queue<Object> held;
+    /** Counts the bytes this side reads (Istio's received bytes downstream, sent bytes upstream), or null. */
+    private io.micrometer.core.instrument.Counter bytesRead;
 
     private TcpRelay(Channel peer) {
         this.peer = peer;
@@ -46,19 +48,22 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
      * Call on {@code down}'s event loop.
      */
     static void connect(Channel down, InetSocketAddress target, ByteBuf first, SslContext upstreamTls, String sni,
-            ChannelFactory<? extends Channel> channels, AddressResolverGroup<?> resolver, int connectTimeoutMs) {
-        connectWhen(down, down.eventLoop().newSucceededFuture(null), () -> true, target, first, upstreamTls, sni, channels,
-                resolver, connectTimeoutMs);
+            java.util.function.Supplier<RequestLog.TcpMeters> meters, ChannelFactory<? extends Channel> channels,
+            AddressResolverGroup<?> resolver, int connectTimeoutMs) {
+        connectWhen(down, down.eventLoop().newSucceededFuture(null), () -> true, target, first, upstreamTls, sni, meters,
+                channels, resolver, connectTimeoutMs);
     }
 
     /**
      * {@link #connect}, once {@code ready} (e.g. the downstream's TLS handshake) has succeeded and {@code allowed}
      * (e.g. RBAC with the peer's identity) then says yes; otherwise {@code down} is closed and nothing is connected.
-     * Until then, what {@code down} sends is held.
+     * Until then, what {@code down} sends is held. {@code meters} (asked once allowed; may give null) counts the
+     * connection and its bytes as Istio's TCP metrics.
      */
     static void connectWhen(Channel down, io.netty.util.concurrent.Future<?> ready, java.util.function.BooleanSupplier allowed,
             InetSocketAddress target, ByteBuf first, SslContext upstreamTls, String sni,
-            ChannelFactory<? extends Channel> channels, AddressResolverGroup<?> resolver, int connectTimeoutMs) {
+            java.util.function.Supplier<RequestLog.TcpMeters> meters, ChannelFactory<? extends Channel> channels,
+            AddressResolverGroup<?> resolver, int connectTimeoutMs) {
         TcpRelay downSide = new TcpRelay(null);
         down.config().setAutoRead(false);
         down.pipeline().addLast("relay", downSide);
@@ -72,12 +77,29 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                 down.close();
                 return;
             }
-            dial(down, downSide, target, upstreamTls, sni, channels, resolver, connectTimeoutMs);
+            RequestLog.TcpMeters m = meters.get();
+            if (m != null) {
+                m.opened().increment();
+                down.closeFuture().addListener(f -> m.closed().increment());
+                // What was read before this point (the first bytes, data a TLS handshake read) is counted as it is sent.
+                downSide.bytesRead = m.received();
+                downSide.countHeld();
+            }
+            dial(down, downSide, target, upstreamTls, sni, m == null ? null : m.sent(), channels, resolver, connectTimeoutMs);
         });
     }
 
+    private void countHeld() {
+        for (Object m : held) {
+            if (m instanceof ByteBuf b) {
+                bytesRead.increment(b.readableBytes());
+            }
+        }
+    }
+
     private static void dial(Channel down, TcpRelay downSide, InetSocketAddress target, SslContext upstreamTls, String sni,
-            ChannelFactory<? extends Channel> channels, AddressResolverGroup<?> resolver, int connectTimeoutMs) {
+            io.micrometer.core.instrument.Counter sent, ChannelFactory<? extends Channel> channels,
+            AddressResolverGroup<?> resolver, int connectTimeoutMs) {
         new Bootstrap().group(down.eventLoop()).channelFactory(channels).resolver(resolver)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)
@@ -89,7 +111,9 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                             up.pipeline().addLast("ssl", sni == null ? upstreamTls.newHandler(up.alloc())
                                     : upstreamTls.newHandler(up.alloc(), sni, target.getPort()));
                         }
-                        up.pipeline().addLast("relay", new TcpRelay(down));
+                        TcpRelay upSide = new TcpRelay(down);
+                        upSide.bytesRead = sent;
+                        up.pipeline().addLast("relay", upSide);
                     }
                 })
                 .connect(target).addListener((ChannelFutureListener) f -> {
@@ -132,6 +156,9 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (bytesRead != null && msg instanceof ByteBuf b) {
+            bytesRead.increment(b.readableBytes());
+        }
         if (held != null) {
             held.add(msg);
             return;
