@@ -29,23 +29,7 @@ class ProxyImageContractTest {
 
     @Test
     void containersPassSubcommandsToTheImageEntrypointAndTheHookRunsTheImagesJar() throws IOException {
-        Path dir = Fixtures.RESOURCES.resolve("golden").resolve("override-annotations");
-        JsonNode namespace = Fixtures.yaml(Fixtures.RESOURCES.resolve("golden").resolve("enabled-namespace.yaml"));
-        Map<String, String> labels = Fixtures.JSON.convertValue(namespace.path("metadata").path("labels"),
-                Fixtures.JSON.getTypeFactory().constructMapType(Map.class, String.class, String.class));
-        JsonNode patch = new SidecarInjector(InjectionTemplate.builtIn(), Fixtures.MESH)
-                .inject(Fixtures.yaml(dir.resolve("pod.yaml")), namespace.path("metadata").path("name").asText(), labels)
-                .patch();
-        assertNotNull(patch, "override-annotations is injected");
-        List<JsonNode> containers = new ArrayList<>();
-        patch.forEach(op -> {
-            JsonNode v = op.get("value");
-            for (JsonNode c : v != null && v.isArray() ? v : List.of(v == null ? Fixtures.JSON.nullNode() : v)) {
-                if (c.has("name") && c.has("image")) {
-                    containers.add(c);   // a container added on its own, or in a new initContainers list
-                }
-            }
-        });
+        List<JsonNode> containers = injectedContainers("override-annotations");
         JsonNode init = byName(containers, "istio-init");
         JsonNode proxy = byName(containers, "istio-proxy");
         assertFalse(init.has("command"), init.toString());
@@ -65,20 +49,7 @@ class ProxyImageContractTest {
 
     @Test
     void theProxyRunsWithTheJvmSettingsTheSidecarBenchmarkMeasures() throws IOException {
-        Path dir = Fixtures.RESOURCES.resolve("golden").resolve("deployment-pod");
-        JsonNode namespace = Fixtures.yaml(Fixtures.RESOURCES.resolve("golden").resolve("enabled-namespace.yaml"));
-        Map<String, String> labels = Fixtures.JSON.convertValue(namespace.path("metadata").path("labels"),
-                Fixtures.JSON.getTypeFactory().constructMapType(Map.class, String.class, String.class));
-        JsonNode patch = new SidecarInjector(InjectionTemplate.builtIn(), Fixtures.MESH)
-                .inject(Fixtures.yaml(dir.resolve("pod.yaml")), namespace.path("metadata").path("name").asText(), labels)
-                .patch();
-        List<JsonNode> containers = new ArrayList<>();
-        patch.forEach(op -> {
-            JsonNode v = op.get("value");
-            if (v != null && v.has("name") && v.has("image")) {
-                containers.add(v);
-            }
-        });
+        List<JsonNode> containers = injectedContainers("deployment-pod");
         String injected = null;
         for (JsonNode e : byName(containers, "istio-proxy").get("env")) {
             if (e.get("name").asText().equals("JAVA_TOOL_OPTIONS")) {
@@ -90,6 +61,28 @@ class ProxyImageContractTest {
         int start = script.indexOf(marker) + marker.length();
         String measured = script.substring(start, script.indexOf('}', start)).replace("\\\n", " ").replaceAll("\\s+", " ").strip();
         assertEquals(measured, injected);
+    }
+
+    /** The containers the injector adds to golden case {@code name}'s pod (alone, or in a new initContainers list). */
+    private static List<JsonNode> injectedContainers(String name) {
+        Path dir = Fixtures.RESOURCES.resolve("golden").resolve(name);
+        JsonNode namespace = Fixtures.yaml(Fixtures.RESOURCES.resolve("golden").resolve("enabled-namespace.yaml"));
+        Map<String, String> labels = Fixtures.JSON.convertValue(namespace.path("metadata").path("labels"),
+                Fixtures.JSON.getTypeFactory().constructMapType(Map.class, String.class, String.class));
+        JsonNode patch = new SidecarInjector(InjectionTemplate.builtIn(), Fixtures.MESH)
+                .inject(Fixtures.yaml(dir.resolve("pod.yaml")), namespace.path("metadata").path("name").asText(), labels)
+                .patch();
+        assertNotNull(patch, name + " is injected");
+        List<JsonNode> containers = new ArrayList<>();
+        patch.forEach(op -> {
+            JsonNode v = op.get("value");
+            for (JsonNode c : v != null && v.isArray() ? v : List.of(v == null ? Fixtures.JSON.nullNode() : v)) {
+                if (c.has("name") && c.has("image")) {
+                    containers.add(c);
+                }
+            }
+        });
+        return containers;
     }
 
     private static JsonNode byName(List<JsonNode> containers, String name) {
