@@ -1,6 +1,7 @@
 package io.mesh.gateway;
 
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheus.PrometheusMeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
 import io.vertx.core.Vertx;
@@ -24,11 +25,14 @@ class GatewayStartup {
     private volatile Gateway gateway;
 
     void onStart(@Observes StartupEvent event, GatewayConfig config, Vertx vertx, MeterRegistry registry,
-            Instance<OpenTelemetry> otel, @ConfigProperty(name = "quarkus.otel.sdk.disabled") boolean otelDisabled,
+            Instance<PrometheusMeterRegistry> prometheus, Instance<OpenTelemetry> otel, @ConfigProperty(name = "quarkus.otel.sdk.disabled") boolean otelDisabled,
             @ConfigProperty(name = "quarkus.http.host") String host) throws Exception {
         // OTLP only when the SDK is on (QUARKUS_OTEL_SDK_DISABLED=false); otherwise requests skip it entirely.
         OpenTelemetry reporting = otelDisabled || !otel.isResolvable() ? null : otel.get();
-        gateway = Gateway.start(vertx, config, registry, reporting).toCompletionStage().toCompletableFuture()
+        // Istio's meters go straight to the Prometheus registry that /q/metrics and 15020 expose: through Quarkus's
+        // global composite every recorded value would pass one more layer of meters per request.
+        MeterRegistry istio = prometheus.isResolvable() ? prometheus.get() : registry;
+        gateway = Gateway.start(vertx, config, istio, reporting).toCompletionStage().toCompletableFuture()
                 .get(30, TimeUnit.SECONDS);
         LOG.infof("gateway (%s) listening: monitoring http://%s:%d (/q/health, /q/metrics), health :%d/healthz/ready, "
                 + "admin 127.0.0.1:%d (/config_dump, /clusters), xDS %s, native transport %s, TLS %s, OTLP %s; data-plane "
