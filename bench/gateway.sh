@@ -9,7 +9,7 @@
 #   gateway-vertx rps_ratio=<gateway-vertx/nginx> p99_ratio=<..> cpu_per_req_ratio=<r> rss_mb=<n>
 #   gateway rps_ratio=<gateway/nginx> p99_ratio=<gateway/nginx> cpu_per_req_ratio=<r> rss_mb=<n>
 #
-#   bench/gateway.sh            (env: ROUNDS=3 DURATION=10s CONNS=64 EVENT_LOOPS=1 JAVA_OPTS=... and the harness's)
+#   bench/gateway.sh            (env: ROUNDS=3 DURATION=10s CONNS=64 EVENT_LOOPS=1 GATEWAY_WARMUP=20 JAVA_OPTS=... and the harness's)
 #
 # The gateway runs as the packaged Quarkus app (built here if missing) on a static bootstrap (no pilot):
 # listener -> cluster 127.0.0.1:18080, access log off, one event loop like nginx's one worker.
@@ -54,6 +54,22 @@ for g in gateway gateway-vertx; do
   grep -q "gateway ready" "$WORK/$g.log" || { cat "$WORK/$g.log"; echo "$g did not start" >&2; exit 1; }
 done
 grep -o "native transport [a-z]*" "$WORK/gateway.log" | head -1
+# The harness's backend on 127.0.0.1:18080, for the runs outside the harness's rounds (JIT warm-up, h2load).
+backend_up() {
+  mkdir -p "$WORK/$1/backend-tmp"; sed "s#@RUN@#$WORK/$1#g" "$HERE/gateway-harness/conf/backend.conf" > "$WORK/$1/backend.conf"
+  nginx -p "$WORK/$1" -e "$WORK/$1/error.log" -c "$WORK/$1/backend.conf" -g 'daemon off;' & BACKEND=$!
+  for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:18080/ && break; sleep 0.1; done
+}
+backend_down() { kill "$BACKEND"; wait "$BACKEND" 2>/dev/null || true; }
+# JIT warm-up: the JVM compiles its hot paths during the first tens of seconds under load (C2 was still compiling
+# 15-20 s in, 5-8 % of the gateway's CPU; bench/results/gateway-notes.md), which the harness's 3 s warm-up leaves
+# inside round 1. The rounds measure the steady state a long-running gateway is in; nginx needs no warm-up.
+GATEWAY_WARMUP=${GATEWAY_WARMUP:-20}
+if [[ $GATEWAY_WARMUP != 0 ]]; then
+  backend_up warmup
+  for port in 18083 18084; do wrk -t1 -c"${CONNS:-64}" -d"${GATEWAY_WARMUP}s" "http://127.0.0.1:$port/" > /dev/null; done
+  backend_down
+fi
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 RESULTS=$WORK/results BENCH_DIR=$WORK/harness bash "$HERE/gateway-harness/proxy-bench.sh" gateway=http://127.0.0.1:18083/ gateway-vertx=http://127.0.0.1:18084/ | tee "$WORK/bench.out"
@@ -61,11 +77,9 @@ SUMMARY=$WORK/results/summary.txt
 RSS=$(awk '/VmRSS/{printf "%.0f", $2/1024}' "/proc/$GW/status")
 RSSV=$(awk '/VmRSS/{printf "%.0f", $2/1024}' "/proc/$GWV/status")
 # The harness has stopped its servers; the h2load run needs the backend again.
-mkdir -p "$WORK/h2/backend-tmp"; sed "s#@RUN@#$WORK/h2#g" "$HERE/gateway-harness/conf/backend.conf" > "$WORK/h2/backend.conf"
-nginx -p "$WORK/h2" -e "$WORK/h2/error.log" -c "$WORK/h2/backend.conf" -g 'daemon off;' & BACKEND=$!
-for _ in $(seq 50); do curl -s -o /dev/null http://127.0.0.1:18080/ && break; sleep 0.1; done
+backend_up h2
 H2=$(h2load -c "${CONNS:-64}" -m 10 -D 10 http://127.0.0.1:18083/ 2>&1 | grep -E "^finished in|^requests:|^status codes:" | tr '\n' ' ')
-kill "$BACKEND"; wait "$BACKEND" 2>/dev/null || true
+backend_down
 # Ratios per round (gateway over nginx of the same round, as the harness's ratio column), then the median
 # over rounds: interleaving cancels part of the noise from other processes, medians of absolutes do not.
 summary() {   # NAME RSS
@@ -86,7 +100,7 @@ mkdir -p "$(dirname "$OUT")"
   echo
   echo "Run: \`bench/gateway.sh\` on $(date -Is), $(nproc) CPUs, $(uname -r). Gateway: packaged Quarkus app, $EVENT_LOOPS event loop(s), \`gateway\` = fast path on (default), \`gateway-vertx\` = \`mesh.gateway.listeners.fast-path=false\`,"
   echo "JAVA_OPTS=\`$JAVA_OPTS\`, $(grep -o 'native transport [a-z]*' "$WORK/gateway.log" | head -1)."
-  echo "wrk -c${CONNS:-64} -t1, ${ROUNDS:-3} interleaved rounds of ${DURATION:-10s}; medians, [min-max]; ratio = req/s over nginx's of the same round."
+  echo "Both gateways had ${GATEWAY_WARMUP}s of wrk load first (JIT warm-up; GATEWAY_WARMUP). wrk -c${CONNS:-64} -t1, ${ROUNDS:-3} interleaved rounds of ${DURATION:-10s}; medians, [min-max]; ratio = req/s over nginx's of the same round."
   echo "The summary line's ratios are per-round gateway/nginx ratios (req/s, p99, CPU per request), median over rounds."
   echo
   echo '```'
