@@ -37,6 +37,9 @@ SIDECAR_JAVA_OPTS=${SIDECAR_JAVA_OPTS:--XX:+UseSerialGC -Xms32m -Xmx64m -Xss256k
 -XX:MaxMetaspaceSize=96m -XX:CICompilerCount=2 -Dio.netty.allocator.numDirectArenas=2 -Dio.netty.allocator.numHeapArenas=2 \
 -Dio.netty.allocator.maxOrder=7}
 SIDECAR_MALLOC_ARENA_MAX=${SIDECAR_MALLOC_ARENA_MAX:-}
+# SIDECAR_EVENT_LOOPS: the sidecars' data-plane event loops (mesh.gateway.listeners.event-loops; unset = the
+# gateway's default).
+SIDECAR_EVENT_LOOPS=${SIDECAR_EVENT_LOOPS:-}
 JAVA=${JAVA_HOME:+$JAVA_HOME/bin/}java
 JAVA=$(command -v "$JAVA")
 [[ $(id -u) == 0 ]] || { echo "bench/sidecar.sh needs root (ip netns, iptables)" >&2; exit 2; }
@@ -131,7 +134,8 @@ GW="$ROOT/gateway/target/quarkus-app/quarkus-run.jar"
 ip netns exec "$NSA" "$JAVA" -jar "$GW" init-iptables --exclude-outbound-ports=8081 > /dev/null
 ip netns exec "$NSB" "$JAVA" -jar "$GW" init-iptables --exclude-inbound-ports=8081 > /dev/null
 sidecar() { local ns=$1 name=$2 ip=$3
-  env ${SIDECAR_MALLOC_ARENA_MAX:+MALLOC_ARENA_MAX=$SIDECAR_MALLOC_ARENA_MAX} HOME="$WORK/home-$name" QUARKUS_HTTP_HOST=0.0.0.0 MESH_GATEWAY_MODE=sidecar INSTANCE_IP=$ip POD_NAMESPACE=default \
+  env ${SIDECAR_MALLOC_ARENA_MAX:+MALLOC_ARENA_MAX=$SIDECAR_MALLOC_ARENA_MAX} \
+    ${SIDECAR_EVENT_LOOPS:+MESH_GATEWAY_LISTENERS_EVENT_LOOPS=$SIDECAR_EVENT_LOOPS} HOME="$WORK/home-$name" QUARKUS_HTTP_HOST=0.0.0.0 MESH_GATEWAY_MODE=sidecar INSTANCE_IP=$ip POD_NAMESPACE=default \
     MESH_GATEWAY_CANONICAL_SERVICE=$name MESH_GATEWAY_XDS_ADDRESS=pilot.istio-system.svc:$XDS_PORT MESH_GATEWAY_CA_ADDRESS=citadel.istio-system.svc:$CA_PORT \
     MESH_GATEWAY_CA_TOKEN_FILE="$WORK/$name.token" MESH_GATEWAY_CA_ROOT_CERT_FILE="$WORK/root-cert.pem" \
     MESH_GATEWAY_TELEMETRY_ACCESS_LOG=false \
@@ -211,7 +215,7 @@ LINE="sidecar added_p50_ms=$ADDED_P50 added_p99_ms=$ADDED_P99 cpu_per_krps=$CPU_
   echo "| direct | $(rps "$SAT_DIRECT") | $(lat "$SAT_DIRECT" 50%) | $(lat "$SAT_DIRECT" 99%) |"
   echo "| mesh | $(rps "$SAT_MESH") | $(lat "$SAT_MESH" 50%) | $(lat "$SAT_MESH" 99%) |"
   echo
-  echo "RSS after the runs: sidecar a $RSS_A MB, sidecar b $RSS_B MB. JVM options: \`$SIDECAR_JAVA_OPTS\`${SIDECAR_MALLOC_ARENA_MAX:+, MALLOC_ARENA_MAX=$SIDECAR_MALLOC_ARENA_MAX}."
+  echo "RSS after the runs: sidecar a $RSS_A MB, sidecar b $RSS_B MB. JVM options: \`$SIDECAR_JAVA_OPTS\`${SIDECAR_MALLOC_ARENA_MAX:+, MALLOC_ARENA_MAX=$SIDECAR_MALLOC_ARENA_MAX}${SIDECAR_EVENT_LOOPS:+, event loops $SIDECAR_EVENT_LOOPS}."
   echo
   echo "Longest GC pauses during the whole run (sidecar a, b; -Xlog:gc):"
   for n in a b; do echo "- $n: $(grep 'Pause' "$WORK/home-$n/gc.log" | awk '{print $NF}' | sort -g | tail -3 | tr '\n' ' ')"; done
