@@ -175,6 +175,17 @@ echo "direct: $DIRECT" >&2; echo "mesh:   $MESH" >&2
 echo "saturation, wrk -t1 -c16 ${SAT_SECONDS}s: direct, then mesh" >&2
 SAT_DIRECT=$(as_proxy wrk -t1 -c16 -d${SAT_SECONDS}s --latency http://$B_IP:8081/)
 SAT_MESH=$(in_a wrk -t1 -c16 -d${SAT_SECONDS}s --latency -H "Host: $B_HOST:8080" http://$B_VIP:8080/)
+# The machine's own wake-up latency, right after (pods idle): a thread sleeping 1 ms at a time (cyclictest, from
+# Debian's rt-tests, when installed). Each sidecar adds wake-ups to a request's path (its read of the request, its read
+# of the response, on both sides), so this tail bounds how low the added p99 can go here (sidecar-notes.md).
+WAKEUP="cyclictest not installed (apt-get install rt-tests)"
+if command -v cyclictest > /dev/null; then
+  WAKEUP=$(cyclictest -q -t1 -i1000 -D"${WAKEUP_SECONDS:-15}" -h5000 2>/dev/null | awk '!/^#/ { v = $2 + 0; tot += v; a[$1 + 0] = v }
+    /^# Histogram Overflows/ { over = $4 + 0 }
+    END { c = 0; for (i = 0; i < 5000; i++) { c += a[i]; if (p50 == "" && c >= tot * 0.5) p50 = i; if (p99 == "" && c >= tot * 0.99) p99 = i
+          if (p999 == "" && c >= tot * 0.999) p999 = i; if (i == 500) over500 = tot - c }
+      printf "%d wake-ups: p50 %d us, p99 %d us, p99.9 %s us; %.2f %% later than 0.5 ms", tot + over, p50, p99, (p999 == "" ? ">5000" : p999), (over500 + over) * 100 / (tot + over) }')
+fi
 rss() { awk '/VmRSS/{print int($2/1024)}' "/proc/$1/status"; }
 RSS_A=$(rss $SIDECAR_A); RSS_B=$(rss $SIDECAR_B)
 
@@ -207,6 +218,7 @@ LINE="sidecar added_p50_ms=$ADDED_P50 added_p99_ms=$ADDED_P99 cpu_per_krps=$CPU_
   echo "Added by the two sidecars: p50 $ADDED_P50 ms, p90 $ADDED_P90 ms, p99 $ADDED_P99 ms."
   echo "Anchor: Istio 1.20 adds 0.228 ms (p90) and 0.298 ms (p99) with mTLS; Linkerd under 1 ms at p50."
   echo "Sidecar CPU at this rate: $CPU_PER_KRPS cores per 1000 req/s (both sidecars together)."
+  echo "This machine's timer wake-up latency right after (cyclictest, 1 ms sleeps, one thread): $WAKEUP."
   echo
   echo "## Saturation: wrk -t1 -c16 for ${SAT_SECONDS}s"
   echo
