@@ -27,6 +27,7 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.util.AsciiString;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.impl.headers.HeadersMultiMap;
@@ -55,8 +56,12 @@ final class FastExchange extends ExchangeRecord implements RequestView {
 
     final FastPathHandler handler;
     private final DataPlane plane;
+    /** The decoded head, or null for a head read as bytes ({@link #raw}). */
     private final HttpRequest request;
     private final HttpHeaders requestHeaders;
+    /** A head read as bytes ({@link RawRequestReader}) until {@link #start} wrote it upstream, else null. */
+    private RawRequestHead raw;
+    private final String method;
     private final String uri;
     private String authority;
     private ActiveConfig config;
@@ -99,9 +104,10 @@ final class FastExchange extends ExchangeRecord implements RequestView {
     private FastUpstreamConnection conn;
     private boolean waitingForConnection;
     private boolean acquiring;
-    /** Request body parts read before the upstream connection was ready. */
-    private ArrayDeque<HttpContent> pending;
-    private HttpRequest upstreamHead;
+    /** Request body parts (HttpContent, or bytes of a raw-read request) read before the upstream connection was ready. */
+    private ArrayDeque<Object> pending;
+    /** The head to write upstream: the decoded HttpRequest, or the bytes of a raw-read one; null once written. */
+    private Object upstreamHead;
     private boolean requestDone;
     private boolean requestSent;
     private boolean responseStarted;
@@ -116,8 +122,72 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         this.plane = handler.plane;
         this.request = request;
         this.requestHeaders = request.headers();
+        this.method = request.method().name();
         this.uri = request.uri();
         this.head = request.method() == HttpMethod.HEAD;
+    }
+
+    private FastExchange(FastPathHandler handler, RawRequestHead raw) {
+        this.handler = handler;
+        this.plane = handler.plane;
+        this.request = null;
+        this.requestHeaders = null;
+        this.raw = raw;
+        this.method = raw.method();
+        this.uri = raw.target();
+        this.head = "HEAD".equals(method);
+    }
+
+    /** {@link #take} for a plain head read as bytes (already checked by {@link RawRequestHead}: HTTP/1.1, limits...). */
+    static FastExchange take(FastPathHandler h, RawRequestHead raw) {
+        DataPlane plane = h.plane;
+        var spec = h.listener.spec;
+        if (plane.draining() || spec.tls() || spec.chains().isEmpty()) {
+            return null;
+        }
+        FastExchange ex = new FastExchange(h, raw);
+        if (!ex.scanRaw(raw)) {
+            return null;
+        }
+        FilterChainSpec chain = spec.chains().get(0);
+        ActiveConfig config = plane.active();
+        RouteTable table = chain.inlineRoutes() != null ? chain.inlineRoutes() : config.routes(chain.routeConfigName());
+        if (table == null) {
+            return null;
+        }
+        ex.config = config;
+        ex.table = table;
+        return ex.route() ? ex : null;
+    }
+
+    /** What {@link #scan} finds, from the raw head's offsets (the head has exactly one Host and no Transfer-Encoding). */
+    private boolean scanRaw(RawRequestHead r) {
+        String host = handler.knownHost();
+        if (!r.hostIs(host)) {
+            host = r.value(r.host);
+            if (!handler.validAuthority(host)) {
+                return false;
+            }
+        }
+        String ct = r.value(r.contentType);
+        if (ct != null && ct.startsWith("application/grpc")) {
+            return false;
+        }
+        long max = plane.maxBodyBytes();
+        if (max > 0 && r.contentLength > max) {
+            return false;
+        }
+        authority = host;
+        arrivedContentType = ct;
+        arrivedXff = r.value(r.xff);
+        arrivedRequestId = r.value(r.requestId);
+        arrivedUserAgent = r.value(r.userAgent);
+        arrivedTraceparent = r.value(r.traceparent);
+        hasForwardedProto = r.forwardedProto;
+        contentLength = r.hasLength ? r.contentLength : -1;
+        mayHaveBody = r.contentLength > 0;
+        closeAfter = r.close;
+        return true;
     }
 
     /**
@@ -322,13 +392,47 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         // The log reports the request as it arrived (scan), before its header map becomes the upstream head's.
         started = true;
         if (!upstream.tryAcquireRequest()) {
+            raw = null;
             sendLocal(503, ResponseFlag.UO, RESET_MESSAGE + "overflow\n");
             return;
         }
         holdsRequestSlot = true;
         long hash = hash();
-        MultiMap h = (MultiMap) requestHeaders;
         String client = handler.clientIp();
+        if (raw != null) {
+            upstreamHead = rawUpstreamHead(client);
+            raw = null;
+        } else {
+            upstreamHead = decodedUpstreamHead(client);
+        }
+        long t = forward.timeoutMs();
+        if (t > 0) {
+            timer = handler.channel.eventLoop().schedule(this::onRouteTimeout, t, TimeUnit.MILLISECONDS);
+        }
+        EndpointState ep = upstream.pick(hash, null);
+        if (ep == null) {
+            fail(503, ResponseFlag.UH, "no healthy upstream\n");
+            return;
+        }
+        endpoint = ep;
+        endpointOpen = true;
+        upstream.onRequestStart(ep);
+        attempts = 1;
+        upstreamHost = ep.hostPort();
+        waitingForConnection = true;
+        acquiring = true;
+        plane.fastPool(handler.channel.eventLoop()).acquire(this, upstream, ep, handler.channel);
+        acquiring = false;
+        if (waitingForConnection && mayHaveBody && !completed) {
+            handler.pauseRead();
+            pausedDownstream = true;
+        }
+    }
+
+
+    /** The decoded head, edited in place into the upstream head (its header map becomes the upstream's). */
+    private HttpRequest decodedUpstreamHead(String client) {
+        MultiMap h = (MultiMap) requestHeaders;
         String incoming;
         if (stripNeeded) {
             HopByHop.stripInPlace(h);
@@ -356,17 +460,7 @@ final class FastExchange extends ExchangeRecord implements RequestView {
             }
             incoming = arrivedTraceparent;
         }
-        // As UpstreamForwarder: the OTLP span's context when OTLP is on, else a new span id under the caller's trace.
-        OtlpReporter otlp = plane.otlp();
-        if (otlp != null) {
-            span = otlp.start(request.method().name(), path(), authority, incoming);
-            if (span != null) {
-                traceparent = OtlpReporter.traceparent(span);
-            }
-        }
-        if (traceparent == null) {
-            traceparent = Tracing.childOf(incoming, plane.traceSampling());
-        }
+        trace(incoming);
         if (incoming == null) {
             h.add("traceparent", traceparent);
         } else {
@@ -382,35 +476,93 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         if (!upstreamUri.equals(uri)) {
             request.setUri(upstreamUri);
         }
-        upstreamHead = request;
-        long t = forward.timeoutMs();
-        if (t > 0) {
-            timer = handler.channel.eventLoop().schedule(this::onRouteTimeout, t, TimeUnit.MILLISECONDS);
+        return request;
+    }
+
+    /** As UpstreamForwarder: the OTLP span's context when OTLP is on, else a new span id under the caller's trace. */
+    private void trace(String incoming) {
+        OtlpReporter otlp = plane.otlp();
+        if (otlp != null) {
+            span = otlp.start(method, path(), authority, incoming);
+            if (span != null) {
+                traceparent = OtlpReporter.traceparent(span);
+            }
         }
-        EndpointState ep = upstream.pick(hash, null);
-        if (ep == null) {
-            fail(503, ResponseFlag.UH, "no healthy upstream\n");
-            return;
+        if (traceparent == null) {
+            traceparent = Tracing.childOf(incoming, plane.traceSampling());
         }
-        endpoint = ep;
-        endpointOpen = true;
-        upstream.onRequestStart(ep);
-        attempts = 1;
-        upstreamHost = ep.hostPort();
-        waitingForConnection = true;
-        acquiring = true;
-        plane.fastPool(handler.channel.eventLoop()).acquire(this, upstream, ep, handler.channel);
-        acquiring = false;
-        if (waitingForConnection && mayHaveBody && !completed) {
-            handler.pauseRead();
-            pausedDownstream = true;
+    }
+
+    private static final byte[] XFF_LINE = "x-forwarded-for: ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] XFP_LINE = "x-forwarded-proto: http\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] REQUEST_ID_LINE = "x-request-id: ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] TRACEPARENT_LINE = "traceparent: ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] HOST_LINE = "host: ".getBytes(StandardCharsets.US_ASCII);
+
+    /**
+     * The upstream head of a raw-read request, as bytes: the same head {@link #decodedUpstreamHead} makes of the
+     * decoded one, in the same order. The request line is copied (or has the rewritten target), the header lines are
+     * copied without hop-by-hop ones (the raw head has no others: a Connection naming headers, TE, Upgrade... are
+     * left to the decoder), x-forwarded-for, x-forwarded-proto and traceparent are set at the end, x-request-id added
+     * when absent, then Host. A route that edits request headers gets them through a header map, as decoded.
+     */
+    private ByteBuf rawUpstreamHead(String client) {
+        RawRequestHead r = raw;
+        trace(arrivedTraceparent);
+        String upstreamUri = UpstreamForwarder.rewrite(uri, path(), queryString(), route, forward);
+        String host = forward.hostRewrite() != null ? forward.hostRewrite() : authority;
+        CharSequence xff = client == null ? null : arrivedXff == null ? client : arrivedXff + ", " + client;
+        CharSequence requestId = arrivedRequestId == null ? UpstreamForwarder.newRequestId() : null;
+        boolean mutations = !none(target.requestHeaders()) || !none(route.requestHeaders())
+                || !none(virtualHost.requestHeaders()) || !none(table.requestHeaders());
+        ByteBuf out = handler.channel.alloc().directBuffer(r.size() + upstreamUri.length() + host.length()
+                + (xff == null ? 0 : xff.length()) + 200);
+        r.writeRequestLine(out, upstreamUri.equals(uri) ? null : upstreamUri);
+        if (mutations) {
+            HeadersMultiMap map = HeadersMultiMap.httpHeaders();
+            MultiMap h = map;
+            r.addKeptLines(h, xff != null);
+            if (xff != null) {
+                h.add("x-forwarded-for", xff);
+            }
+            h.add("x-forwarded-proto", "http");
+            if (requestId != null) {
+                h.add("x-request-id", requestId);
+            }
+            h.add("traceparent", traceparent);
+            DataPlane.applyRequestMutations(target, route, virtualHost, table, h);
+            h.set("host", host);
+            map.encode(out);
+        } else {
+            r.writeKeptLines(out, xff != null);
+            if (xff != null) {
+                line(out, XFF_LINE, xff);
+            }
+            out.writeBytes(XFP_LINE);
+            if (requestId != null) {
+                line(out, REQUEST_ID_LINE, requestId);
+            }
+            line(out, TRACEPARENT_LINE, traceparent);
+            line(out, HOST_LINE, host);
         }
+        out.writeShort(FastUpstreamConnection.CRLF);
+        return out;
+    }
+
+    private static void line(ByteBuf out, byte[] name, CharSequence value) {
+        out.writeBytes(name);
+        if (value instanceof AsciiString a) {
+            out.writeBytes(a.array(), a.arrayOffset(), a.length());
+        } else {
+            out.writeCharSequence(value, StandardCharsets.ISO_8859_1);
+        }
+        out.writeShort(FastUpstreamConnection.CRLF);
     }
 
     private long hash() {
         for (HashPolicy p : forward.hashPolicies()) {
             String key = switch (p.kind()) {
-                case HEADER -> requestHeaders.get(p.name());
+                case HEADER -> header(p.name());
                 case SOURCE_IP -> handler.clientIp();
                 case COOKIE -> null;
             };
@@ -423,13 +575,14 @@ final class FastExchange extends ExchangeRecord implements RequestView {
 
     // Downstream events (from FastPathHandler).
 
-    void requestContent(HttpContent c, boolean last) {
-        bytesIn += c.content().readableBytes();
+    /** {@code c}: an HttpContent, or a part of a raw-read request's body ({@code content} itself). */
+    void requestContent(Object c, ByteBuf content, boolean last) {
+        bytesIn += content.readableBytes();
         if (last) {
             requestDone = true;
         }
         if (completed || responseDone && conn == null) {
-            c.release();
+            ReferenceCountUtil.release(c);
             if (last) {
                 maybeComplete();
             }
@@ -450,6 +603,11 @@ final class FastExchange extends ExchangeRecord implements RequestView {
             handler.pauseRead();
             pausedDownstream = true;
         }
+    }
+
+    /** Whether this exchange paused the downstream reads (its upstream is not ready or not writable). */
+    boolean pausesDownstream() {
+        return pausedDownstream;
     }
 
     void requestDiscarded() {
@@ -494,11 +652,13 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         c.exchange = this;
         c.headRequest = head;
         c.rawAllowed = rawResponse;
-        c.channel.write(upstreamHead, c.channel.voidPromise());
+        Object h = upstreamHead;
+        upstreamHead = null;
+        c.write(h);
         if (pending != null) {
-            HttpContent p;
+            Object p;
             while ((p = pending.poll()) != null) {
-                c.channel.write(p, c.channel.voidPromise());
+                c.write(p);
             }
         }
         if (requestDone) {
@@ -701,9 +861,9 @@ final class FastExchange extends ExchangeRecord implements RequestView {
             plane.fastPool(handler.channel.eventLoop()).cancelWait(this, upstream);
         }
         if (pending != null) {
-            HttpContent p;
+            Object p;
             while ((p = pending.poll()) != null) {
-                p.release();
+                ReferenceCountUtil.release(p);
             }
         }
     }
@@ -758,7 +918,7 @@ final class FastExchange extends ExchangeRecord implements RequestView {
 
     private void writeUp(Object msg) {
         FastUpstreamConnection c = conn;
-        c.channel.write(msg, c.channel.voidPromise());
+        c.write(msg);
         if (!handler.reading) {
             c.channel.flush();
         }
@@ -799,10 +959,14 @@ final class FastExchange extends ExchangeRecord implements RequestView {
             upstream.releaseRequest();
         }
         if (pending != null) {
-            HttpContent p;
+            Object p;
             while ((p = pending.poll()) != null) {
-                p.release();
+                ReferenceCountUtil.release(p);
             }
+        }
+        if (upstreamHead != null) {
+            ReferenceCountUtil.release(upstreamHead);   // never written: the bytes of a raw-read head
+            upstreamHead = null;
         }
         plane.record(this);
         handler.exchangeDone(this, closing);
@@ -851,14 +1015,14 @@ final class FastExchange extends ExchangeRecord implements RequestView {
     public String header(String name) {
         if (!name.isEmpty() && name.charAt(0) == ':') {
             return switch (name) {
-                case ":method" -> request.method().name();
+                case ":method" -> method;
                 case ":authority" -> authority;
                 case ":path" -> uri;
                 case ":scheme" -> "http";
                 default -> null;
             };
         }
-        return requestHeaders.get(name);
+        return raw != null ? raw.header(name) : requestHeaders != null ? requestHeaders.get(name) : null;
     }
 
     @Override
@@ -885,7 +1049,7 @@ final class FastExchange extends ExchangeRecord implements RequestView {
     @Override
     public String requestHeader(String name) {
         if (!started) {
-            return requestHeaders.get(name);
+            return header(name);
         }
         return switch (name) {
             case "content-type" -> arrivedContentType;
@@ -923,7 +1087,7 @@ final class FastExchange extends ExchangeRecord implements RequestView {
 
     @Override
     public String method() {
-        return request.method().name();
+        return method;
     }
 
     @Override

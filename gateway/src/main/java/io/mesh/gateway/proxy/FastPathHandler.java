@@ -1,5 +1,6 @@
 package io.mesh.gateway.proxy;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -54,6 +55,8 @@ final class FastPathHandler extends ChannelDuplexHandler {
     private FastExchange current;
     /** Decoded messages waiting for {@link #current} to finish (pipelining); reading is paused meanwhile. */
     private ArrayDeque<Object> held;
+    /** The request-side byte relay in front of the decoder, until it hands the connection to the decoder. */
+    RawRequestReader rawReader;
     /** After an upgrade request: the connection is Vert.x's for good. */
     private boolean passthrough;
     private boolean tracked;
@@ -95,6 +98,11 @@ final class FastPathHandler extends ChannelDuplexHandler {
         String after = p.get("httpEncoder") != null ? "httpEncoder" : "httpDecoder";
         FastPathHandler h = new FastPathHandler(listener);
         p.addAfter(after, "mesh-fast-path", h);
+        // Request heads are read from the bytes first; nothing has reached the decoder yet (the locator puts the
+        // handlers in place before it passes the connection's first bytes on).
+        var limits = listener.plane.config().limits();
+        h.rawReader = new RawRequestReader(h, limits.maxUriLength() + 32, limits.maxHeaderBytes(), limits.maxHeaders());
+        p.addBefore("httpDecoder", "mesh-raw-request", h.rawReader);
         // Vert.x's idle handler sits after this one, so the fast path's reads and writes never pass it and it would
         // close a busy connection at the idle timeout. This handler sees every read and write of the connection
         // (Vert.x's too) and takes the timeout over; an h2c upgrade removes it and Vert.x adds its own again.
@@ -147,6 +155,12 @@ final class FastPathHandler extends ChannelDuplexHandler {
     /** The last Host value of this connection that parsed as an authority (clients repeat theirs). */
     private String validHost;
     private String clientIp;
+
+    /** The connection's last valid Host value, or null. */
+    String knownHost() {
+        return validHost;
+    }
+
     private boolean clientIpKnown;
 
     /** Whether {@code host} is a valid authority; the connection's last valid one is remembered. */
@@ -223,25 +237,68 @@ final class FastPathHandler extends ChannelDuplexHandler {
             return;
         }
         HttpContent c = (HttpContent) msg;
-        boolean last = c instanceof LastHttpContent;
-        switch (inbound) {
+        content(c, c.content(), c instanceof LastHttpContent);
+    }
+
+    /** {@code msg}: an HttpContent, or (raw-read) its bytes. */
+    private void content(Object c, ByteBuf bytes, boolean last) {
+        int was = inbound;
+        if (last) {
+            // Before the exchange hears of it: when this completes it, the connection is between requests already.
+            inbound = NONE;
+        }
+        switch (was) {
             case TO_VERTX -> ctx.fireChannelRead(c);
             case TO_FAST -> {
                 if (current != null) {
-                    current.requestContent(c, last);
+                    current.requestContent(c, bytes, last);
                 } else {
                     ReferenceCountUtil.release(c);
                 }
             }
             default -> ReferenceCountUtil.release(c);
         }
-        if (last) {
-            int was = inbound;
-            inbound = NONE;
-            if (was == DISCARD && current != null) {
-                current.requestDiscarded();
-            }
+        if (last && was == DISCARD && current != null) {
+            current.requestDiscarded();
         }
+    }
+
+    /** For {@link RawRequestReader}: whether a next head may be looked at now (no exchange in flight). */
+    boolean rawIdle() {
+        return current == null;
+    }
+
+    /**
+     * A complete plain head read as bytes: taken by the fast path (true), or not (false: the reader hands it and
+     * everything after it to the decoder). Only the first heads of a connection come here, all taken so far.
+     */
+    boolean rawHead(RawRequestHead head) {
+        if (current != null || vertxOutstanding != 0 || passthrough || inbound != NONE || (held != null && !held.isEmpty())) {
+            return false;
+        }
+        FastExchange ex = FastExchange.take(this, head);
+        if (ex == null) {
+            return false;
+        }
+        plane.countFast();
+        current = ex;
+        if (!tracked) {
+            tracked = true;
+            plane.trackFast(this);
+        }
+        boolean last = head.contentLength == 0;
+        inbound = last ? NONE : TO_FAST;
+        ex.start(last);
+        return true;
+    }
+
+    /** A part of a raw-read request body (a slice of the read buffer): as a decoded content part. */
+    void rawContent(ByteBuf part, boolean last) {
+        content(part, part, last);
+    }
+
+    void rawReaderGone() {
+        rawReader = null;
     }
 
     /** The exchange answered before its request body ended: the rest is read and dropped. */
@@ -267,13 +324,12 @@ final class FastPathHandler extends ChannelDuplexHandler {
     }
 
     void resumeRead() {
-        if (readPausedByUs && (held == null || held.isEmpty())) {
+        if (readPausedByUs && (held == null || held.isEmpty()) && (rawReader == null || !rawReader.waiting)) {
             readPausedByUs = false;
             channel.config().setAutoRead(true);
         }
     }
 
-    /** The fast exchange is done (request read, response written): let the next request in. */
     /**
      * The fast exchange is done (request read, response written): the next request may go. {@code closing}: the
      * exchange closes (or has closed) the connection, so nothing more is read from it.
@@ -288,7 +344,13 @@ final class FastPathHandler extends ChannelDuplexHandler {
                 inbound = DISCARD;
             }
             releaseHeld();
+            if (rawReader != null) {
+                rawReader.stop();
+            }
             return;
+        }
+        if (rawReader != null) {
+            rawReader.wake();   // a raw head waiting for this exchange (or the decoder, when the reader gives up)
         }
         // Held messages go out in order; a held head waits again if the one before it was taken by the fast path.
         while (held != null && !held.isEmpty() && !(current != null && held.peek() instanceof HttpRequest)) {
@@ -297,7 +359,7 @@ final class FastPathHandler extends ChannelDuplexHandler {
         if (current == null && vertxOutstanding == 0 && inbound == NONE && guard != null) {
             guard.idle();
         }
-        if (held == null || held.isEmpty()) {
+        if ((held == null || held.isEmpty()) && (current == null || !current.pausesDownstream())) {
             resumeRead();
         }
     }

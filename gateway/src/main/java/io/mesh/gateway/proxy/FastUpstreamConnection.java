@@ -48,6 +48,7 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
     private FastPathHandler flushAfterRead;
     private ResponseDecoder decoder;
     private RawResponseReader raw;
+    private ChannelHandlerContext encoderCtx;
 
     FastUpstreamConnection(FastUpstreamPool pool, Upstream upstream, EndpointState endpoint) {
         this.pool = pool;
@@ -62,6 +63,16 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
         ctx.pipeline().addBefore(ctx.name(), "raw", raw);
         ctx.pipeline().addBefore(ctx.name(), "decoder", decoder);
         ctx.pipeline().addBefore(ctx.name(), "encoder", new RequestEncoder());
+        encoderCtx = ctx.pipeline().context("encoder");
+    }
+
+    /** Writes a request part: a decoded one through the request encoder, the bytes of a raw-read one past it. */
+    void write(Object msg) {
+        if (msg instanceof ByteBuf) {
+            encoderCtx.write(msg, channel.voidPromise());
+        } else {
+            channel.write(msg, channel.voidPromise());
+        }
     }
 
     /** Flushes {@code downstream} once this read ends (one flush for a head and its body parts). */
@@ -428,10 +439,10 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private static final int COLON_SP = (':' << 8) | ' ';
-    private static final int CRLF = ('\r' << 8) | '\n';
+    static final int COLON_SP = (':' << 8) | ' ';
+    static final int CRLF = ('\r' << 8) | '\n';
 
-    private static boolean startsWith(ByteBuf buf, int at, String s) {
+    static boolean startsWith(ByteBuf buf, int at, String s) {
         for (int k = 0; k < s.length(); k++) {
             if (buf.getByte(at + k) != s.charAt(k)) {
                 return false;
@@ -441,7 +452,7 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** {@code lower} (lower case) equals the bytes at {@code at}, ignoring ASCII case. */
-    private static boolean equalsIgnoreCase(ByteBuf buf, int at, String lower) {
+    static boolean equalsIgnoreCase(ByteBuf buf, int at, String lower) {
         for (int k = 0; k < lower.length(); k++) {
             int b = buf.getByte(at + k);
             if (b >= 'A' && b <= 'Z') {
@@ -470,7 +481,7 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
     }
 
     /** A Connection value: 1 when it says close, 0 for keep-alive (or nothing), -1 when it names anything else. */
-    private static int connectionTokens(ByteBuf buf, int from, int to) {
+    static int connectionTokens(ByteBuf buf, int from, int to) {
         int result = 0;
         int s = from;
         while (s <= to) {
@@ -498,17 +509,17 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
         return result;
     }
 
-    private static boolean isOws(byte b) {
+    static boolean isOws(byte b) {
         return b == ' ' || b == '\t';
     }
 
     /** RFC 9110 field content: visible ASCII, obs-text, space and tab; no other control character. */
-    private static boolean fieldByte(byte b) {
+    static boolean fieldByte(byte b) {
         return (b >= 0x20 && b != 0x7f) || b == '\t' || b < 0;
     }
 
     /** RFC 9110 tchar. */
-    private static boolean tokenByte(byte b) {
+    static boolean tokenByte(byte b) {
         if ((b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9')) {
             return true;
         }
