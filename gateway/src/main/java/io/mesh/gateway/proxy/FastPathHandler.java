@@ -85,11 +85,15 @@ final class FastPathHandler extends ChannelDuplexHandler {
             @Override
             public void channelRead(ChannelHandlerContext ctx, Object msg) {
                 ChannelPipeline pipeline = ctx.pipeline();
-                pipeline.remove(this);
                 if (pipeline.get("httpDecoder") != null && pipeline.get("mesh-fast-path") == null) {
                     place(pipeline, listener);
                 }
+                // Passed on while this handler is still in: the next one is the request reader placed before the
+                // decoder (a removed handler's context would still point at the decoder itself).
                 ctx.fireChannelRead(msg);
+                if (!ctx.isRemoved()) {
+                    pipeline.remove(this);   // (an h2c upgrade may have emptied the pipeline meanwhile)
+                }
             }
         });
     }
