@@ -429,7 +429,6 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         }
     }
 
-
     /** The decoded head, edited in place into the upstream head (its header map becomes the upstream's). */
     private HttpRequest decodedUpstreamHead(String client) {
         MultiMap h = (MultiMap) requestHeaders;
@@ -964,8 +963,8 @@ final class FastExchange extends ExchangeRecord implements RequestView {
                 ReferenceCountUtil.release(p);
             }
         }
-        if (upstreamHead != null) {
-            ReferenceCountUtil.release(upstreamHead);   // never written: the bytes of a raw-read head
+        if (upstreamHead instanceof ByteBuf unwritten) {
+            unwritten.release();   // the bytes of a raw-read head, never written (no upstream connection)
             upstreamHead = null;
         }
         plane.record(this);

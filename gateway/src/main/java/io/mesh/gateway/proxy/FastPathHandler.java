@@ -30,6 +30,8 @@ import java.util.concurrent.TimeUnit;
  * connection: a head is taken only when Vert.x has no response outstanding on it (Vert.x's responses are counted
  * as they pass {@link #write}), and while a fast exchange is in flight, later (pipelined) heads wait here, with
  * reading paused, until it is done. After an upgrade request (WebSocket, h2c) everything goes to Vert.x.
+ * In front of the decoder, a {@link RawRequestReader} takes the connection's plain heads as bytes first
+ * ({@link #rawHead}, {@link #rawContent}) until the first head it does not take, which it hands to the decoder.
  * All state is touched on the channel's event loop only.
  */
 final class FastPathHandler extends ChannelDuplexHandler {
