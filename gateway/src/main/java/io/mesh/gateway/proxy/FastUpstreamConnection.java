@@ -321,9 +321,12 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
             int statusLineEnd = lineEnd + 2;
             long length = -1;
             boolean keepAlive = true;
-            // Header lines to copy: at most 64 kept as [start, nameEnd, valueStart, valueEnd) quadruples.
+            // What to copy after the status line, as [start, nameEnd, valueStart, valueEnd) quadruples: a header line
+            // to write as "name: value", or (nameEnd -1) a run of consecutive lines already in that exact form, copied
+            // as they are in one write (a typical upstream's whole head is one run). At most 64 entries.
             int lines = 0;
             int[] keep = new int[32];
+            int runStart = -1;
             int ls = statusLineEnd;
             while (true) {
                 int le = buf.indexOf(ls, end, (byte) '\n') - 1;
@@ -377,25 +380,46 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
                     if (t == 1) {
                         keepAlive = false;
                     }
+                    if (runStart >= 0) {
+                        keep = keepRun(keep, lines++, runStart, ls);
+                        runStart = -1;
+                    }
                     ls = le + 2;
                     continue;
                 }
                 if (hop(buf, ls, nameLen)) {
+                    if (runStart >= 0) {
+                        keep = keepRun(keep, lines++, runStart, ls);
+                        runStart = -1;
+                    }
                     ls = le + 2;
                     continue;
                 }
-                if (lines * 4 == keep.length) {
-                    if (keep.length >= 256) {
+                if (ve == le && vs == colon + 2 && buf.getByte(colon + 1) == ' ') {
+                    if (runStart < 0) {
+                        runStart = ls;
+                    }
+                } else {
+                    if (runStart >= 0) {
+                        keep = keepRun(keep, lines++, runStart, ls);
+                        runStart = -1;
+                    }
+                    if (keep == null || lines * 4 == keep.length && (keep = grow(keep)) == null) {
                         return false;
                     }
-                    keep = java.util.Arrays.copyOf(keep, keep.length * 2);
+                    keep[lines * 4] = ls;
+                    keep[lines * 4 + 1] = colon;
+                    keep[lines * 4 + 2] = vs;
+                    keep[lines * 4 + 3] = ve;
+                    lines++;
                 }
-                keep[lines * 4] = ls;
-                keep[lines * 4 + 1] = colon;
-                keep[lines * 4 + 2] = vs;
-                keep[lines * 4 + 3] = ve;
-                lines++;
                 ls = le + 2;
+            }
+            if (runStart >= 0) {
+                keep = keepRun(keep, lines++, runStart, ls);
+            }
+            if (keep == null) {
+                return false;   // more than 64 separate pieces: the decoded path copies it
             }
             if (length < 0) {
                 return false;   // chunked or close-delimited: the decoded path frames it
@@ -406,6 +430,10 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
             out.writeBytes(buf, i, statusLineEnd - i);
             for (int l = 0; l < lines; l++) {
                 int s = keep[l * 4];
+                if (keep[l * 4 + 1] < 0) {
+                    out.writeBytes(buf, s, keep[l * 4 + 3] - s);   // a run of whole lines, CRLFs included
+                    continue;
+                }
                 out.writeBytes(buf, s, keep[l * 4 + 1] - s);
                 out.writeShort(COLON_SP);
                 out.writeBytes(buf, keep[l * 4 + 2], keep[l * 4 + 3] - keep[l * 4 + 2]);
@@ -418,6 +446,23 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
             remaining = length;
             ex.onRawResponseHead(code, keepAlive, out);
             return true;
+        }
+
+        /** {@code keep} with room for one more entry, or null past 64 entries. */
+        private static int[] grow(int[] keep) {
+            return keep.length >= 256 ? null : java.util.Arrays.copyOf(keep, keep.length * 2);
+        }
+
+        /** Records the run of whole lines [start, end) as entry {@code at}; null (give up) when there is no room. */
+        private static int[] keepRun(int[] keep, int at, int start, int end) {
+            if (keep == null || at * 4 == keep.length && (keep = grow(keep)) == null) {
+                return null;
+            }
+            keep[at * 4] = start;
+            keep[at * 4 + 1] = -1;
+            keep[at * 4 + 2] = start;
+            keep[at * 4 + 3] = end;
+            return keep;
         }
 
         @Override
