@@ -2,11 +2,9 @@ package io.mesh.gateway;
 
 import io.micrometer.core.instrument.Clock;
 import io.vertx.core.Vertx;
-import jakarta.enterprise.inject.Produces;
-import jakarta.inject.Singleton;
 
 /**
- * Micrometer's clock in the gateway (it replaces Quarkus's default {@link Clock#SYSTEM} bean): wall time is a field
+ * Micrometer's clock for the data plane's Istio meters (see GatewayStartup): wall time is a field
  * refreshed every {@value #REFRESH_MS} ms by a Vert.x timer instead of a clock read per call; monotonic time stays
  * {@link System#nanoTime()}.
  *
@@ -41,15 +39,5 @@ public final class MetricsClock implements Clock {
     @Override
     public long monotonicTime() {
         return System.nanoTime();
-    }
-
-    /** The CDI producer: Quarkus's Prometheus registry takes its clock from this bean. */
-    @Singleton
-    static final class Producer {
-        @Produces
-        @Singleton
-        Clock clock(Vertx vertx) {
-            return on(vertx);
-        }
     }
 }
