@@ -313,10 +313,8 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
                 return false;
             }
             int lineEnd = buf.indexOf(i, end, (byte) '\n') - 1;   // the CR
-            for (int k = i + 12; k < lineEnd; k++) {
-                if (!fieldByte(buf.getByte(k))) {
-                    return false;
-                }
+            if (!fieldBytes(buf, i + 12, lineEnd)) {
+                return false;
             }
             int statusLineEnd = lineEnd + 2;
             long length = -1;
@@ -352,10 +350,8 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
                 while (ve > vs && isOws(buf.getByte(ve - 1))) {
                     ve--;
                 }
-                for (int k = vs; k < ve; k++) {
-                    if (!fieldByte(buf.getByte(k))) {
-                        return false;
-                    }
+                if (!fieldBytes(buf, vs, ve)) {
+                    return false;
                 }
                 int nameLen = colon - ls;
                 if (nameLen == 14 && equalsIgnoreCase(buf, ls, "content-length")) {
@@ -561,6 +557,33 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
     /** RFC 9110 field content: visible ASCII, obs-text, space and tab; no other control character. */
     static boolean fieldByte(byte b) {
         return (b >= 0x20 && b != 0x7f) || b == '\t' || b < 0;
+    }
+
+    /**
+     * Whether every byte of [from, to) is a {@link #fieldByte}, eight at a time: a word with no byte below 0x20 and none
+     * equal to 0x7f passes at once (the usual case); any other word (a tab, a control byte) is checked byte by byte.
+     */
+    static boolean fieldBytes(ByteBuf buf, int from, int to) {
+        int k = from;
+        for (; k + 8 <= to; k += 8) {
+            long x = buf.getLong(k);
+            long below20 = (x - 0x2020202020202020L) & ~x & 0x8080808080808080L;
+            long y = x ^ 0x7f7f7f7f7f7f7f7fL;
+            long del = (y - 0x0101010101010101L) & ~y & 0x8080808080808080L;
+            if ((below20 | del) != 0) {
+                for (int j = k; j < k + 8; j++) {
+                    if (!fieldByte(buf.getByte(j))) {
+                        return false;
+                    }
+                }
+            }
+        }
+        for (; k < to; k++) {
+            if (!fieldByte(buf.getByte(k))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** RFC 9110 tchar. */

@@ -4,7 +4,7 @@ import static io.mesh.gateway.proxy.FastUpstreamConnection.COLON_SP;
 import static io.mesh.gateway.proxy.FastUpstreamConnection.CRLF;
 import static io.mesh.gateway.proxy.FastUpstreamConnection.connectionTokens;
 import static io.mesh.gateway.proxy.FastUpstreamConnection.equalsIgnoreCase;
-import static io.mesh.gateway.proxy.FastUpstreamConnection.fieldByte;
+import static io.mesh.gateway.proxy.FastUpstreamConnection.fieldBytes;
 import static io.mesh.gateway.proxy.FastUpstreamConnection.isOws;
 import static io.mesh.gateway.proxy.FastUpstreamConnection.startsWith;
 import static io.mesh.gateway.proxy.FastUpstreamConnection.tokenByte;
@@ -180,10 +180,8 @@ final class RawRequestHead {
         while (ve > vs && isOws(b.getByte(ve - 1))) {
             ve--;
         }
-        for (int k = vs; k < ve; k++) {
-            if (!fieldByte(b.getByte(k))) {
-                return false;
-            }
+        if (!fieldBytes(b, vs, ve)) {
+            return false;
         }
         int n = count;
         byte k = KEEP;
