@@ -171,18 +171,19 @@ class FastPathTest {
     @Test
     void aPlainResponseIsRelayedWithoutHopByHopHeadersInOrder() throws Exception {
         SCRIPT.put("/scripted/plain", List.of("HTTP/1.1 200 OK\r\nX-First: 1\r\nKeep-Alive: timeout=5\r\nconnection: keep-alive\r\n"
-                + "X-Tight:v\r\nProxy-Authenticate: Basic\r\nContent-Length: 5\r\nX-Last:  padded \t\r\n\r\nhello"));
+                + "X-Tight:v\r\nProxy-Authenticate: Basic\r\nContent-Length: 5\r\nX-Last:  padded \t\r\nX-Empty: \r\n"
+                + "X-Tab:\tv\r\nX-End: e\r\n\r\nhello"));
         long before = fast();
         try (Socket s = socket()) {
             send(s, "GET /scripted/plain HTTP/1.1\r\nHost: a\r\n\r\n");
             StringBuilder body = new StringBuilder();
-            assertEquals(List.of("HTTP/1.1 200 OK", "X-First: 1", "X-Tight: v", "Content-Length: 5", "X-Last: padded"),
-                    rawResponse(s, body));
+            assertEquals(List.of("HTTP/1.1 200 OK", "X-First: 1", "X-Tight: v", "Content-Length: 5", "X-Last: padded", "X-Empty: ",
+                    "X-Tab: v", "X-End: e"), rawResponse(s, body));
             assertEquals("hello", body.toString());
             int connections = scriptedConnections.get();
             send(s, "GET /scripted/plain HTTP/1.1\r\nHost: a\r\n\r\n");
             body.setLength(0);
-            assertEquals(5, rawResponse(s, body).size());
+            assertEquals(8, rawResponse(s, body).size());
             assertEquals("hello", body.toString());
             assertEquals(connections, scriptedConnections.get(), "the upstream connection was reused");
         }
