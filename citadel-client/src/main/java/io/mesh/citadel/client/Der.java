@@ -6,9 +6,10 @@ import java.nio.charset.StandardCharsets;
 /**
  * The little DER a PKCS#10 request needs, written from byte arrays: tag-length-value around parts that are already
  * DER, object identifiers, and a few fixed values. Definite lengths only (DER has no other kind); lengths of any
- * size are written in the short form below 128 and the long form (0x81, 0x82, ...) from 128 on.
+ * size are written in the short form below 128 and the long form (0x81, 0x82, ...) from 128 on. The CA writes its
+ * certificates with {@link #tlv} too.
  */
-final class Der {
+public final class Der {
 
     static final int BOOLEAN = 0x01;
     static final int INTEGER = 0x02;
@@ -30,7 +31,7 @@ final class Der {
     }
 
     /** tag, length, then every part in order. */
-    static byte[] tlv(int tag, byte[]... parts) {
+    public static byte[] tlv(int tag, byte[]... parts) {
         int length = 0;
         for (byte[] part : parts) {
             length += part.length;

@@ -2,7 +2,7 @@ package io.mesh.citadel.ca;
 
 /**
  * The few DER operations on the issuance path, on byte arrays: writing a tag-length-value from parts that are
- * already DER, and finding where one element of a buffer ends. BouncyCastle's ASN.1 objects do the same through an
+ * already DER (citadel-client's {@code Der}), and finding where one element of a buffer ends. BouncyCastle's ASN.1 objects do the same through an
  * object tree that is built, measured and written on every call; a leaf is mostly parts that never change per
  * issuer, so it is assembled from their bytes instead. Definite lengths only (DER has no other kind).
  */
@@ -19,22 +19,9 @@ final class Der {
     private Der() {
     }
 
-    /** tag, length, then every part in order. */
+    /** tag, length, then every part in order (citadel-client's writer, which the CSR builder uses too). */
     static byte[] tlv(int tag, byte[]... parts) {
-        int length = 0;
-        for (byte[] part : parts) {
-            length += part.length;
-        }
-        int header = 1 + lengthOfLength(length);
-        byte[] out = new byte[header + length];
-        out[0] = (byte) tag;
-        writeLength(out, 1, length);
-        int at = header;
-        for (byte[] part : parts) {
-            System.arraycopy(part, 0, out, at, part.length);
-            at += part.length;
-        }
-        return out;
+        return io.mesh.citadel.client.Der.tlv(tag, parts);
     }
 
     /** Concatenation of parts. */
@@ -50,32 +37,6 @@ final class Der {
             at += part.length;
         }
         return out;
-    }
-
-    private static int lengthOfLength(int length) {
-        if (length < 0x80) {
-            return 1;
-        }
-        if (length <= 0xFF) {
-            return 2;
-        }
-        if (length <= 0xFFFF) {
-            return 3;
-        }
-        return length <= 0xFF_FFFF ? 4 : 5;
-    }
-
-    private static void writeLength(byte[] out, int at, int length) {
-        int size = lengthOfLength(length);
-        if (size == 1) {
-            out[at] = (byte) length;
-            return;
-        }
-        out[at] = (byte) (0x80 | (size - 1));
-        for (int i = size - 1; i >= 1; i--) {
-            out[at + i] = (byte) length;
-            length >>>= 8;
-        }
     }
 
     /**

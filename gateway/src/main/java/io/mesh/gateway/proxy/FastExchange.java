@@ -146,11 +146,12 @@ final class FastExchange extends ExchangeRecord implements RequestView {
             return null;
         }
         FastExchange ex = new FastExchange(h, raw);
-        if (!ex.scanRaw(raw)) {
-            return null;
-        }
-        FilterChainSpec chain = spec.chains().get(0);
-        ActiveConfig config = plane.active();
+        return ex.scanRaw(raw) ? routed(ex, spec.chains().get(0)) : null;
+    }
+
+    /** {@code ex} with the routing table of the listener's chain and its route, or null when it has neither. */
+    private static FastExchange routed(FastExchange ex, FilterChainSpec chain) {
+        ActiveConfig config = ex.plane.active();
         RouteTable table = chain.inlineRoutes() != null ? chain.inlineRoutes() : config.routes(chain.routeConfigName());
         if (table == null) {
             return null;
@@ -213,18 +214,7 @@ final class FastExchange extends ExchangeRecord implements RequestView {
             return null;
         }
         FastExchange ex = new FastExchange(h, req);
-        if (!ex.scan(hs, plane.config().limits().maxHeaders())) {
-            return null;
-        }
-        FilterChainSpec chain = spec.chains().get(0);
-        ActiveConfig config = plane.active();
-        RouteTable table = chain.inlineRoutes() != null ? chain.inlineRoutes() : config.routes(chain.routeConfigName());
-        if (table == null) {
-            return null;
-        }
-        ex.config = config;
-        ex.table = table;
-        return ex.route() ? ex : null;
+        return ex.scan(hs, plane.config().limits().maxHeaders()) ? routed(ex, spec.chains().get(0)) : null;
     }
 
     /**
