@@ -300,6 +300,11 @@ public final class DataPlane {
         return config.listeners().host().orElse(spec.host());
     }
 
+    /** Whether requests are written to the access log (its upstream service time costs a clock read per request). */
+    boolean accessLog() {
+        return log.accessLog();
+    }
+
     private int eventLoops() {
         int n = config.listeners().eventLoops();
         return n > 0 ? n : Runtime.getRuntime().availableProcessors();

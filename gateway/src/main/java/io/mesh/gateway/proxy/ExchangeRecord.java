@@ -11,6 +11,8 @@ abstract class ExchangeRecord {
     io.mesh.gateway.route.Route route;
     String upstreamHost;
     long upstreamHeadersNanos;
+    /** When the response's last byte went out, when the path already read the clock then; 0: read it at the end. */
+    long endNanos;
     int attempts;
     /** The traceparent sent upstream: a String, or the AsciiString {@link Tracing} builds (no copy into a String). */
     CharSequence traceparent;

@@ -694,7 +694,9 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         }
         cancelTimer();
         responseStarted = true;
-        upstreamHeadersNanos = System.nanoTime();
+        if (plane.accessLog()) {
+            upstreamHeadersNanos = System.nanoTime();   // only the access log shows the upstream service time
+        }
         status = code;
         upstreamKeepAlive = HttpUtil.isKeepAlive(r);
         // The upstream's decoded header map becomes the downstream response's, changed in place.
@@ -727,7 +729,9 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         }
         cancelTimer();
         responseStarted = true;
-        upstreamHeadersNanos = System.nanoTime();
+        if (plane.accessLog()) {
+            upstreamHeadersNanos = System.nanoTime();   // only the access log shows the upstream service time
+        }
         status = code;
         upstreamKeepAlive = keepAlive;
         writeDown(headBytes, true);
@@ -783,7 +787,9 @@ final class FastExchange extends ExchangeRecord implements RequestView {
                 pausedUpstream = false;
                 used.channel.config().setAutoRead(true);
             }
-            used.pool.release(used, upstreamKeepAlive && requestSent && !used.broken);
+            // One clock read for the connection's idle mark and the request's duration (the response is done).
+            endNanos = System.nanoTime();
+            used.pool.release(used, upstreamKeepAlive && requestSent && !used.broken, endNanos);
         }
         if (close) {
             requestDone = true;

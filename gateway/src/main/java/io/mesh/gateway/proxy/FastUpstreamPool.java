@@ -119,6 +119,11 @@ final class FastUpstreamPool {
 
     /** The exchange is done with {@code c}: pooled when {@code reusable}, else closed; a waiter gets it first. */
     void release(FastUpstreamConnection c, boolean reusable) {
+        release(c, reusable, System.nanoTime());
+    }
+
+    /** {@link #release(FastUpstreamConnection, boolean)} at {@code nowNanos}, a clock value the caller already read. */
+    void release(FastUpstreamConnection c, boolean reusable, long nowNanos) {
         c.inUse = false;
         c.exchange = null;
         if (!reusable || closed || !c.channel.isActive()) {
@@ -137,7 +142,7 @@ final class FastUpstreamPool {
             connect(w, c.upstream, w.endpoint, pc, c.channel.getClass());
             return;
         }
-        c.idleSince = System.nanoTime();
+        c.idleSince = nowNanos;
         idle.computeIfAbsent(c.endpoint, k -> new ArrayDeque<>()).addLast(c);
     }
 

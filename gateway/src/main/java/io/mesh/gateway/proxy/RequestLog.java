@@ -87,8 +87,13 @@ final class RequestLog {
         this.accessLog = accessLog;
     }
 
+    /** Whether each request is written to the access log (which reads times the metrics do not need). */
+    boolean accessLog() {
+        return accessLog;
+    }
+
     void record(ExchangeRecord ex) {
-        long now = System.nanoTime();
+        long now = ex.endNanos != 0 ? ex.endNanos : System.nanoTime();
         double ms = (now - ex.startNanos()) / 1e6;
         int code = ex.status();
         String cluster = ex.clusterName() == null ? "unknown" : ex.clusterName();

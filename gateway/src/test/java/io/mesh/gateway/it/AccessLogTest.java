@@ -1,0 +1,143 @@
+package io.mesh.gateway.it;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.mesh.testing.FreePorts;
+import io.vertx.core.Vertx;
+import io.vertx.core.json.JsonObject;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The JSON access log (mesh.gateway.telemetry.access-log=true): one line per request with Envoy's fields, on the fast
+ * path and the Vert.x path alike, read from the {@code io.mesh.gateway.access} logger the lines go to.
+ */
+class AccessLogTest {
+
+    static Vertx vertx;
+    static Backend web;
+    static ControlPlane pilot;
+    /** The second gateway's pilot: the same routes on its own listener port. */
+    static ControlPlane pilot2;
+    static TestGateway gw;
+    static TestGateway vertxPath;
+    static int port;
+    static int vertxPort;
+    static int dead;
+    static final List<String> LINES = new CopyOnWriteArrayList<>();
+    static final Handler CAPTURE = new Handler() {
+        @Override
+        public void publish(LogRecord r) {
+            LINES.add(r.getMessage());
+        }
+
+        @Override
+        public void flush() {
+        }
+
+        @Override
+        public void close() {
+        }
+    };
+
+    @BeforeAll
+    static void start() throws Exception {
+        Logger.getLogger("io.mesh.gateway.access").addHandler(CAPTURE);
+        vertx = Vertx.vertx();
+        web = new Backend(vertx, "web");
+        dead = FreePorts.next();
+        pilot = new ControlPlane();
+        port = FreePorts.next();
+        vertxPort = FreePorts.next();
+        pilot2 = new ControlPlane();
+        for (ControlPlane cp : new ControlPlane[] {pilot, pilot2}) {
+            cp.set(List.of(Xds.edsCluster("web"), Xds.edsCluster("dead")),
+                    List.of(Xds.endpoints("web", web.port), Xds.endpoints("dead", dead)),
+                    List.of(Xds.httpListener("http", cp == pilot ? port : vertxPort, "http.80")),
+                    List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/dead", "dead"),
+                            Xds.prefixTo("/", "web")))), List.of());
+        }
+        gw = TestGateway.withXds(pilot, Map.of("mesh.gateway.telemetry.access-log", "true"));
+        vertxPath = TestGateway.withXds(pilot2, Map.of("mesh.gateway.telemetry.access-log", "true",
+                "mesh.gateway.listeners.fast-path", "false"));
+        await().atMost(Duration.ofSeconds(20)).until(() -> gw.ready() && vertxPath.ready());
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        Logger.getLogger("io.mesh.gateway.access").removeHandler(CAPTURE);
+        vertxPath.close();
+        gw.close();
+        pilot.close();
+        pilot2.close();
+        vertx.close();
+    }
+
+    /** The line for the request whose x-request-id is {@code id}. */
+    private static JsonObject line(String id) {
+        await().atMost(Duration.ofSeconds(5)).until(() -> LINES.stream().anyMatch(l -> l.contains(id)));
+        return new JsonObject(LINES.stream().filter(l -> l.contains(id)).findFirst().orElseThrow());
+    }
+
+    private static HttpResponse<String> get(int port, String path, String id) throws Exception {
+        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build().send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).header("x-request-id", id)
+                        .header("user-agent", "access-log-test").build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void aProxiedRequestIsOneJsonLineWithEnvoysFieldsOnBothPaths() throws Exception {
+        long fastBefore = gw.gateway.dataPlane().fastPathRequests();
+        for (int p : new int[] {port, vertxPort}) {
+            String id = "access-" + p;
+            HttpResponse<String> r = get(p, "/hello?x=1", id);
+            assertEquals(200, r.statusCode());
+            JsonObject l = line(id);
+            assertEquals("GET", l.getString("method"));
+            assertEquals("/hello?x=1", l.getString("path"));
+            assertEquals("HTTP/1.1", l.getString("protocol"));
+            assertEquals(200, l.getInteger("response_code"));
+            assertEquals("-", l.getString("response_flags"));
+            assertEquals("127.0.0.1:" + web.port, l.getString("upstream_host"));
+            assertEquals("web", l.getString("upstream_cluster"));
+            assertEquals("127.0.0.1:" + p, l.getString("authority"));
+            assertEquals("access-log-test", l.getString("user_agent"));
+            assertEquals(r.body().length(), l.getLong("bytes_sent"));
+            assertTrue(l.getLong("duration") >= 0, l.encode());
+            long upstream = l.getLong("upstream_service_time");
+            assertTrue(upstream >= 0 && upstream <= l.getLong("duration"), "upstream service time measured: " + l.encode());
+            assertTrue(l.getString("traceparent").matches("00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]"), l.encode());
+            assertTrue(l.getString("downstream_remote_address").startsWith("127.0.0.1"), l.encode());
+            assertEquals(1, l.getInteger("attempts"));
+        }
+        assertEquals(fastBefore + 1, gw.gateway.dataPlane().fastPathRequests(), "one request took the fast path");
+    }
+
+    @Test
+    void aFailedUpstreamConnectionIsLoggedWithItsFlagAndNoUpstreamTime() throws Exception {
+        for (int p : new int[] {port, vertxPort}) {
+            String id = "dead-" + p;
+            assertEquals(503, get(p, "/dead", id).statusCode());
+            JsonObject l = line(id);
+            assertEquals(503, l.getInteger("response_code"));
+            assertEquals("UF", l.getString("response_flags"));
+            assertEquals("dead", l.getString("upstream_cluster"));
+            assertEquals(-1L, l.getLong("upstream_service_time"), "no upstream response: " + l.encode());
+        }
+    }
+}
