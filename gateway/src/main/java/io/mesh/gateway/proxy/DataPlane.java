@@ -47,6 +47,7 @@ public final class DataPlane {
     private final Map<HttpConnection, long[]> connections = new ConcurrentHashMap<>();
     /** Connections the fast path has served (drain closes them once idle); see {@link FastPathHandler}. */
     private final java.util.concurrent.atomic.LongAdder fastRequests = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder rawRelayed = new java.util.concurrent.atomic.LongAdder();
     private final Set<FastPathHandler> fastConnections = ConcurrentHashMap.newKeySet();
     /** The fast path's upstream connection pools, one per event loop. */
     private final Map<io.netty.channel.EventLoop, FastUpstreamPool> fastPools = new ConcurrentHashMap<>();
@@ -454,6 +455,18 @@ public final class DataPlane {
 
     void countFast() {
         fastRequests.increment();
+    }
+
+    /**
+     * Of {@link #fastPathRequests()}, those whose head was relayed as bytes (the decoded fast path sends the same
+     * bytes upstream, so only this tells the two apart).
+     */
+    public long rawRelayedRequests() {
+        return rawRelayed.sum();
+    }
+
+    void countRawRelayed() {
+        rawRelayed.increment();
     }
 
     void trackFast(FastPathHandler h) {

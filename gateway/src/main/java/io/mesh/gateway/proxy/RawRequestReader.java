@@ -17,9 +17,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
  */
 final class RawRequestReader extends ChannelInboundHandlerAdapter {
 
-    /** Heads relayed as bytes since start, all gateways of the JVM: for tests, which read it to see the path taken. */
-    static final java.util.concurrent.atomic.LongAdder RELAYED = new java.util.concurrent.atomic.LongAdder();
-
     private final FastPathHandler handler;
     private final RawRequestHead head;
     private ChannelHandlerContext ctx;
@@ -117,7 +114,7 @@ final class RawRequestReader extends ChannelInboundHandlerAdapter {
                     giveUp();
                     return;
                 }
-                RELAYED.increment();
+                handler.plane.countRawRelayed();
                 head.release();
                 long body = head.contentLength;
                 head.reset();

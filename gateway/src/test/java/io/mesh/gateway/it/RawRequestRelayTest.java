@@ -175,18 +175,30 @@ class RawRequestRelayTest {
         return gw.gateway.dataPlane().fastPathRequests();
     }
 
-    /**
-     * Heads the relay took as bytes so far (a counter of the package-private reader, read reflectively: the decoded
-     * fast path forwards the same bytes, so only this tells the two apart).
-     */
+    /** Heads the relay took as bytes so far (the decoded fast path forwards the same bytes; only this tells them apart). */
     static long relayed() {
-        try {
-            var f = Class.forName("io.mesh.gateway.proxy.RawRequestReader").getDeclaredField("RELAYED");
-            f.setAccessible(true);
-            return ((java.util.concurrent.atomic.LongAdder) f.get(null)).sum();
-        } catch (ReflectiveOperationException e) {
-            throw new AssertionError(e);
-        }
+        return gw.gateway.dataPlane().rawRelayedRequests();
+    }
+
+    /**
+     * Waits until the gateway has read everything sent on {@code s}: its side of the connection has no unread bytes
+     * in the kernel (rx_queue in /proc/net/tcp or tcp6, as the epoll transport may hold it as a v4-mapped socket),
+     * so what is sent next arrives in a read of its own.
+     */
+    static void awaitRead(Socket s) throws Exception {
+        String local = String.format(":%04X", port);
+        String remote = String.format(":%04X", s.getLocalPort());
+        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(1)).until(() -> {
+            for (String table : new String[] {"/proc/net/tcp", "/proc/net/tcp6"}) {
+                for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of(table))) {
+                    String[] f = line.trim().split("\\s+");
+                    if (f.length > 4 && f[1].endsWith(local) && f[2].endsWith(remote)) {
+                        return Integer.parseInt(f[4].substring(f[4].indexOf(':') + 1), 16) == 0;
+                    }
+                }
+            }
+            throw new AssertionError("no gateway socket" + local + " <-" + remote + " in /proc/net/tcp or tcp6");
+        });
     }
 
     static Captured captured() throws InterruptedException {
@@ -291,7 +303,7 @@ class RawRequestRelayTest {
         try (Socket s = socket()) {
             for (int cut = 1; cut < request.length(); cut++) {
                 send(s, request.substring(0, cut));
-                Thread.sleep(15);
+                awaitRead(s);
                 send(s, request.substring(cut));
                 assertEquals("/split 6", read(s).body(), "split at " + cut);
                 Captured c = captured();
@@ -302,7 +314,7 @@ class RawRequestRelayTest {
             // And one byte per write.
             for (int i = 0; i < request.length(); i++) {
                 send(s, request.substring(i, i + 1));
-                Thread.sleep(2);
+                awaitRead(s);
             }
             assertEquals("/split 6", read(s).body());
             assertEquals("abcdef", captured().body());
@@ -323,7 +335,7 @@ class RawRequestRelayTest {
         long relayedBefore = relayed();
         try (Socket s = socket()) {
             send(s, all.substring(0, 50));
-            Thread.sleep(20);
+            awaitRead(s);
             send(s, all.substring(50));
             for (int i = 0; i < 6; i++) {
                 assertEquals("/p" + i + " " + (i % 2 == 0 ? 0 : i), read(s).body());
