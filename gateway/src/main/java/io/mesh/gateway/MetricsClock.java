@@ -12,12 +12,13 @@ import io.vertx.core.Vertx;
  * its window rotation), so Istio's three histograms read it six times per proxied request, about 1 % of the data
  * plane's CPU at full load (bench/results/gateway-notes.md). The Prometheus registry uses wall time only to rotate
  * those windows, every {@code distributionStatisticExpiry / bufferLength} (40 s by default), and Prometheus's
- * exposition carries no timestamps, so a wall time at most {@value #REFRESH_MS} ms old changes nothing a scrape shows.
+ * exposition carries no timestamps, so a wall time at most {@value #REFRESH_MS} ms old changes nothing a scrape shows, and an idle proxy wakes once
+ * a second for it.
  * Durations ({@code Timer}, {@code LongTaskTimer}) use {@link #monotonicTime()}, which is exact.
  */
 public final class MetricsClock implements Clock {
 
-    static final long REFRESH_MS = 100;
+    static final long REFRESH_MS = 1000;
 
     private volatile long wallTime = System.currentTimeMillis();
 
