@@ -28,14 +28,14 @@ RATE=${RATE:-1000}
 SECONDS_MEASURED=${DURATION:-30}
 SAT_SECONDS=${SAT_SECONDS:-10}
 RESULTS="$ROOT/bench/results/sidecar.md"
-# The sidecar JVM's footprint settings (a small heap, a small code cache, Netty's direct arenas and chunks sized
-# for a sidecar's few connections); SIDECAR_JAVA_OPTS replaces them.
-# A footprint variant (bench/results/sidecar-notes.md): -XX:+UnlockExperimentalVMOptions -XX:TrimNativeHeapInterval=2000
-# in SIDECAR_JAVA_OPTS gives back unused native memory (about 28 MB less RSS per sidecar), at a CPU and latency cost
-# measured there; SIDECAR_MALLOC_ARENA_MAX sets glibc's MALLOC_ARENA_MAX for the sidecars (unset by default).
+# The sidecar JVM's footprint settings, the injector's JAVA_TOOL_OPTIONS (ProxyImageContractTest keeps the two the
+# same): a small heap, a small code cache, Netty's direct arenas and chunks sized for a sidecar's few connections, and
+# the native heap trimmed every 15 s (glibc otherwise keeps what the JIT compilers freed: about 25 MB per sidecar;
+# JDK 17.0.9 or later). SIDECAR_JAVA_OPTS replaces them. SIDECAR_MALLOC_ARENA_MAX sets glibc's MALLOC_ARENA_MAX for
+# the sidecars (unset by default); SIDECAR_ENV="K=V ..." adds any other environment to them.
 SIDECAR_JAVA_OPTS=${SIDECAR_JAVA_OPTS:--XX:+UseSerialGC -Xms32m -Xmx64m -Xss256k -XX:ReservedCodeCacheSize=48m \
 -XX:MaxMetaspaceSize=96m -XX:CICompilerCount=2 -Dio.netty.allocator.numDirectArenas=2 -Dio.netty.allocator.numHeapArenas=2 \
--Dio.netty.allocator.maxOrder=7}
+-Dio.netty.allocator.maxOrder=7 -XX:+UnlockExperimentalVMOptions -XX:TrimNativeHeapInterval=15000}
 SIDECAR_MALLOC_ARENA_MAX=${SIDECAR_MALLOC_ARENA_MAX:-}
 # SIDECAR_EVENT_LOOPS: the sidecars' data-plane event loops (mesh.gateway.listeners.event-loops; unset = the
 # gateway's default).
@@ -134,7 +134,7 @@ GW="$ROOT/gateway/target/quarkus-app/quarkus-run.jar"
 ip netns exec "$NSA" "$JAVA" -jar "$GW" init-iptables --exclude-outbound-ports=8081 > /dev/null
 ip netns exec "$NSB" "$JAVA" -jar "$GW" init-iptables --exclude-inbound-ports=8081 > /dev/null
 sidecar() { local ns=$1 name=$2 ip=$3
-  env ${SIDECAR_MALLOC_ARENA_MAX:+MALLOC_ARENA_MAX=$SIDECAR_MALLOC_ARENA_MAX} \
+  env ${SIDECAR_MALLOC_ARENA_MAX:+MALLOC_ARENA_MAX=$SIDECAR_MALLOC_ARENA_MAX} ${SIDECAR_ENV:-} \
     ${SIDECAR_EVENT_LOOPS:+MESH_GATEWAY_LISTENERS_EVENT_LOOPS=$SIDECAR_EVENT_LOOPS} HOME="$WORK/home-$name" QUARKUS_HTTP_HOST=0.0.0.0 MESH_GATEWAY_MODE=sidecar INSTANCE_IP=$ip POD_NAMESPACE=default \
     MESH_GATEWAY_CANONICAL_SERVICE=$name MESH_GATEWAY_XDS_ADDRESS=pilot.istio-system.svc:$XDS_PORT MESH_GATEWAY_CA_ADDRESS=citadel.istio-system.svc:$CA_PORT \
     MESH_GATEWAY_CA_TOKEN_FILE="$WORK/$name.token" MESH_GATEWAY_CA_ROOT_CERT_FILE="$WORK/root-cert.pem" \
@@ -188,6 +188,11 @@ if command -v cyclictest > /dev/null; then
 fi
 rss() { awk '/VmRSS/{print int($2/1024)}' "/proc/$1/status"; }
 RSS_A=$(rss $SIDECAR_A); RSS_B=$(rss $SIDECAR_B)
+# What the sidecars themselves recorded other than 200 during the whole run (warm-up and saturation included): Istio's
+# request counter from each one's merged metrics on 15020, so a failed request in the results says which side and flag.
+proxy_errors() { curl -s -m 5 "http://$1:15020/stats/prometheus" | awk '/^istio_requests_total\{/ && !/response_code="200"/' \
+  | sed 's/.*reporter="\([a-z]*\)".*response_code="\([0-9]*\)".*response_flags="\([^"]*\)".*} \(.*\)/\1 \2 \3: \4/' | tr '\n' ';'; }
+ERRORS_A=$(proxy_errors $A_IP); ERRORS_B=$(proxy_errors $B_IP)
 
 field() { sed -n "s/.*$2=\([0-9.]*\).*/\1/p" <<< "$1"; }
 ADDED_P50=$(awk -v m="$(field "$MESH" p50_ms)" -v d="$(field "$DIRECT" p50_ms)" 'BEGIN{printf "%.3f", m-d}')
@@ -228,6 +233,8 @@ LINE="sidecar added_p50_ms=$ADDED_P50 added_p99_ms=$ADDED_P99 cpu_per_krps=$CPU_
   echo "| mesh | $(rps "$SAT_MESH") | $(lat "$SAT_MESH" 50%) | $(lat "$SAT_MESH" 99%) |"
   echo
   echo "RSS after the runs: sidecar a $RSS_A MB, sidecar b $RSS_B MB. JVM options: \`$SIDECAR_JAVA_OPTS\`${SIDECAR_MALLOC_ARENA_MAX:+, MALLOC_ARENA_MAX=$SIDECAR_MALLOC_ARENA_MAX}${SIDECAR_EVENT_LOOPS:+, event loops $SIDECAR_EVENT_LOOPS}."
+  echo
+  echo "Responses other than 200 the sidecars recorded in the whole run (reporter code flags: count): a: ${ERRORS_A:-none}; b: ${ERRORS_B:-none}."
   echo
   echo "Longest GC pauses during the whole run (sidecar a, b; -Xlog:gc):"
   for n in a b; do echo "- $n: $(grep 'Pause' "$WORK/home-$n/gc.log" | awk '{print $NF}' | sort -g | tail -3 | tr '\n' ' ')"; done

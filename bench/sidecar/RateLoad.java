@@ -5,8 +5,13 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -26,8 +31,16 @@ import java.util.concurrent.locks.LockSupport;
  * measured), keeping each target's connections open across slices, and prints that line per target prefixed with
  * its NAME. Interleaving spreads whatever else the machine does over every target alike, so their difference is
  * what the targets themselves add.
+ *
+ * <p>For looking into the tail: with RATELOAD_SLOW_FILE set, every measured request slower than RATELOAD_SLOW_MS
+ * (default 0.5) is appended there as {@code <target> <UTC time it was due, ms> <latency ms>}, to line up with the
+ * proxies' GC and safepoint logs ({@code -Xlog:...:utctime}) or a scheduler trace.
  */
 public final class RateLoad {
+
+    private static final String SLOW_FILE = System.getenv("RATELOAD_SLOW_FILE");
+    private static final long SLOW_NANOS = (long) (Double.parseDouble(
+            System.getenv().getOrDefault("RATELOAD_SLOW_MS", "0.5")) * 1e6);
 
     public static void main(String[] args) throws Exception {
         if (args.length >= 7 && args[0].equals("--interleave")) {
@@ -85,6 +98,7 @@ public final class RateLoad {
         final AtomicLong errors = new AtomicLong();
         long[] samples = new long[1024];
         int count;
+        final List<String> slow = Collections.synchronizedList(new ArrayList<>());
 
         Target(String name, String hostPort, String authority, int connections) {
             this.name = name;
@@ -139,6 +153,10 @@ public final class RateLoad {
                             sockets[index] = null;
                         }
                         long latency = System.nanoTime() - due;
+                        if (measure && SLOW_FILE != null && latency > SLOW_NANOS) {
+                            long dueMillis = System.currentTimeMillis() - latency / 1_000_000L;
+                            slow.add(String.format("%s %s %.3f", name, Instant.ofEpochMilli(dueMillis), latency / 1e6));
+                        }
                         if (n < mine.length) {
                             mine[n++] = latency;
                         }
@@ -171,9 +189,12 @@ public final class RateLoad {
                     all.length == 0 ? 0 : all[all.length - 1] / 1e6);
         }
 
-        void close() {
+        void close() throws IOException {
             for (Socket s : sockets) {
                 closeQuietly(s);
+            }
+            if (SLOW_FILE != null) {
+                Files.write(Path.of(SLOW_FILE), slow, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
             }
         }
     }
