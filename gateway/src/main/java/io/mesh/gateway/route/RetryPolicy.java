@@ -24,12 +24,15 @@ public record RetryPolicy(int numRetries, Set<String> retryOn, Set<Integer> retr
         return retryOn.contains("retriable-status-codes") && retriableStatusCodes.contains(status);
     }
 
-    /** A connect failure, a reset or a per-try timeout. */
+    /**
+     * A connect failure, a reset or a per-try timeout. {@code reset-before-request} retries only connect failures:
+     * the one reset this proxy knows happened before any of the request reached the upstream.
+     */
     public boolean retriesFailure(boolean connectFailure, boolean timeout) {
         if (retryOn.contains("5xx") || retryOn.contains("gateway-error")) {
             return true;
         }
-        if (connectFailure && retryOn.contains("connect-failure")) {
+        if (connectFailure && (retryOn.contains("connect-failure") || retryOn.contains("reset-before-request"))) {
             return true;
         }
         return !timeout && retryOn.contains("reset");

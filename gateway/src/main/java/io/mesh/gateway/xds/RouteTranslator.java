@@ -39,7 +39,14 @@ public final class RouteTranslator {
     static final String FAULT_FILTER = "envoy.filters.http.fault";
     private static final Set<String> RETRY_ON = Set.of("5xx", "gateway-error", "reset", "connect-failure",
             "retriable-4xx", "refused-stream", "retriable-status-codes", "unavailable", "cancelled",
-            "deadline-exceeded", "internal", "resource-exhausted");
+            "deadline-exceeded", "internal", "resource-exhausted", "reset-before-request");
+    /**
+     * Conditions Envoy accepts that can never hold here, so they are accepted and have no effect, as in Envoy with
+     * the same config: no rate-limit filter sets x-envoy-ratelimited, no HTTP/3 upstreams, and retriable-headers
+     * without retriable_headers (a policy that names headers is rejected). Istio lets a VirtualService name them.
+     */
+    private static final Set<String> RETRY_ON_INERT = Set.of("envoy-ratelimited", "http3-post-connect-failure",
+            "retriable-headers");
 
     private RouteTranslator() {
     }
@@ -201,10 +208,16 @@ public final class RouteTranslator {
             if (t.isEmpty()) {
                 continue;
             }
+            if (RETRY_ON_INERT.contains(t)) {
+                continue;
+            }
             if (!RETRY_ON.contains(t)) {
                 throw new ConfigRejected(where + ": unsupported retry_on '" + t + "'");
             }
             on.add(t);
+        }
+        if (p.getRetriableHeadersCount() > 0 || p.getRetriableRequestHeadersCount() > 0) {
+            throw new ConfigRejected(where + ": retriable_headers and retriable_request_headers are not supported");
         }
         Set<Integer> codes = new HashSet<>(p.getRetriableStatusCodesList());
         int n = p.hasNumRetries() ? p.getNumRetries().getValue() : 1;

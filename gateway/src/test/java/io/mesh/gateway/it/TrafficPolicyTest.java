@@ -78,6 +78,12 @@ class TrafficPolicyTest {
         var vh = Xds.vhost("all", List.of("*"),
                 route(RouteMatch.newBuilder().setPath("/flaky"), RouteAction.newBuilder().setCluster("a")
                         .setRetryPolicy(RetryPolicy.newBuilder().setRetryOn("5xx").setNumRetries(UInt32Value.of(2)))),
+                // The form pilot gives a VirtualService's retryOn "503,connect-failure,envoy-ratelimited": status codes
+                // as retriable_status_codes, and a condition that can never hold here (accepted, as Envoy does).
+                route(RouteMatch.newBuilder().setPath("/flaky-codes"), RouteAction.newBuilder().setCluster("a")
+                        .setPrefixRewrite("/flaky").setRetryPolicy(RetryPolicy.newBuilder()
+                                .setRetryOn("connect-failure,envoy-ratelimited,retriable-status-codes")
+                                .addRetriableStatusCodes(503).setNumRetries(UInt32Value.of(2)))),
                 route(RouteMatch.newBuilder().setPath("/slow"), RouteAction.newBuilder().setCluster("a")
                         .setTimeout(Durations.fromMillis(300))),
                 Route.newBuilder().setName("abort").setMatch(RouteMatch.newBuilder().setPrefix("/fault-abort"))
@@ -162,6 +168,13 @@ class TrafficPolicyTest {
     void retriesRecoverFromABackendThatFailsEveryOtherRequest() throws Exception {
         for (int i = 0; i < 50; i++) {
             assertEquals(200, send(req("/flaky")).statusCode());
+        }
+    }
+
+    @Test
+    void retriableStatusCodesRetryTheListedStatus() throws Exception {
+        for (int i = 0; i < 50; i++) {
+            assertEquals(200, send(req("/flaky-codes")).statusCode(), "request " + i);
         }
     }
 

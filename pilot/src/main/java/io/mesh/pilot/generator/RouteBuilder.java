@@ -29,6 +29,8 @@ import java.util.List;
  */
 final class RouteBuilder {
     static final String FAULT_FILTER = "envoy.filters.http.fault";
+    /** Istio's retry conditions when a VirtualService's retries name none. */
+    static final String DEFAULT_RETRY_ON = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes";
 
     private RouteBuilder() {
     }
@@ -114,14 +116,7 @@ final class RouteBuilder {
             }
         }
         if (http.retries() != null && http.retries().attempts() > 0) {
-            RetryPolicy.Builder rp = RetryPolicy.newBuilder()
-                    .setNumRetries(UInt32Value.of(http.retries().attempts()))
-                    .setRetryOn(http.retries().retryOn() != null ? http.retries().retryOn()
-                            : "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes");
-            if (http.retries().perTryTimeout() != null) {
-                rp.setPerTryTimeout(Protos.duration(http.retries().perTryTimeout()));
-            }
-            a.setRetryPolicy(rp);
+            a.setRetryPolicy(retryPolicy(http.retries()));
         }
         if (!proxyless) {
             if (http.rewrite() != null) {
@@ -228,5 +223,39 @@ final class RouteBuilder {
                 .setAppendAction(append ? HeaderValueOption.HeaderAppendAction.APPEND_IF_EXISTS_OR_ADD
                         : HeaderValueOption.HeaderAppendAction.OVERWRITE_IF_EXISTS_OR_ADD)
                 .build();
+    }
+
+    /**
+     * A VirtualService's {@code retries} as Envoy's retry policy, the way Istio converts it: HTTP status codes in
+     * {@code retryOn} ("503,connect-failure") become {@code retriable_status_codes} (with the
+     * {@code retriable-status-codes} condition added when it is missing), since Envoy's {@code retry_on} takes
+     * only condition names; without a {@code retryOn}, Istio's default conditions apply with 503 retriable.
+     */
+    static RetryPolicy retryPolicy(VirtualService.Retries retries) {
+        RetryPolicy.Builder rp = RetryPolicy.newBuilder().setNumRetries(UInt32Value.of(retries.attempts()));
+        if (retries.retryOn() == null || retries.retryOn().isBlank()) {
+            rp.setRetryOn(DEFAULT_RETRY_ON).addRetriableStatusCodes(503);
+        } else {
+            List<String> on = new ArrayList<>();
+            for (String token : retries.retryOn().split(",")) {
+                String t = token.trim();
+                if (t.isEmpty()) {
+                    continue;
+                }
+                if (t.chars().allMatch(Character::isDigit)) {
+                    rp.addRetriableStatusCodes(Integer.parseInt(t));
+                } else if (!on.contains(t)) {
+                    on.add(t);
+                }
+            }
+            if (rp.getRetriableStatusCodesCount() > 0 && !on.contains("retriable-status-codes")) {
+                on.add("retriable-status-codes");
+            }
+            rp.setRetryOn(String.join(",", on));
+        }
+        if (retries.perTryTimeout() != null) {
+            rp.setPerTryTimeout(Protos.duration(retries.perTryTimeout()));
+        }
+        return rp.build();
     }
 }
