@@ -20,6 +20,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketConnectOptions;
+import java.io.IOException;
 import java.io.InputStream;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
@@ -32,6 +33,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -137,56 +139,81 @@ class ProtocolsTest {
         long size = 200L * 1024 * 1024;
         System.gc();
         long baseline = usedHeap();
-        long[] peakRetained = {0};
-        long[] sampledAt = {0};
+        // The client stops sending at the halfway mark until the heap has been sampled, so the sample is always
+        // taken mid-upload, however fast the machine moves 200 MB.
+        CountDownLatch sampled = new CountDownLatch(1);
+        Zeros body = new Zeros(size, size / 2, sampled);
         HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         CompletableFuture<HttpResponse<String>> upload = client.sendAsync(
                 HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/count"))
                         .POST(HttpRequest.BodyPublishers.fromPublisher(
-                                HttpRequest.BodyPublishers.ofInputStream(() -> new Zeros(size)), size)).build(),
+                                HttpRequest.BodyPublishers.ofInputStream(() -> body), size)).build(),
                 HttpResponse.BodyHandlers.ofString());
         long start = web.counted.get();
-        // Halfway through, a full GC shows what is retained: a buffered body would hold > 100 MB.
-        await().atMost(Duration.ofSeconds(60)).until(() -> web.counted.get() - start > size / 2 || upload.isDone());
+        // Once 80 MB have reached the origin (a buffered body would then hold more than that), a full GC shows what
+        // is retained while the rest of the body is still to come.
+        await().atMost(Duration.ofSeconds(60)).until(() -> web.counted.get() - start >= 80L * 1024 * 1024);
         System.gc();
-        peakRetained[0] = usedHeap() - baseline;
-        sampledAt[0] = web.counted.get() - start;
+        long retained = usedHeap() - baseline;
+        long arrived = web.counted.get() - start;
+        sampled.countDown();
         HttpResponse<String> r = upload.get(120, TimeUnit.SECONDS);
         assertEquals(200, r.statusCode());
         assertEquals(Long.toString(size), r.body());
-        assertTrue(sampledAt[0] < size, "sampled after the upload finished");
-        assertTrue(peakRetained[0] < 40L * 1024 * 1024, "heap grew by " + peakRetained[0] / 1024 / 1024 + " MB");
+        assertTrue(arrived <= size / 2, "sampled mid-upload: " + arrived + " bytes had arrived");
+        assertTrue(retained < 40L * 1024 * 1024, "heap grew by " + retained / 1024 / 1024 + " MB");
     }
 
     private static long usedHeap() {
         return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
     }
 
-    /** An endless-looking stream of zeros of a fixed length, never held in memory. */
+    /**
+     * An endless-looking stream of zeros of a fixed length, never held in memory; it holds its reader at
+     * {@code pauseAt} bytes until {@code resume} opens.
+     */
     static final class Zeros extends InputStream {
         private long left;
+        private final long pauseAt;
+        private final CountDownLatch resume;
+        private long sent;
 
         Zeros(long size) {
+            this(size, size, new CountDownLatch(0));
+        }
+
+        Zeros(long size, long pauseAt, CountDownLatch resume) {
             this.left = size;
+            this.pauseAt = pauseAt;
+            this.resume = resume;
         }
 
         @Override
-        public int read() {
-            if (left <= 0) {
-                return -1;
-            }
-            left--;
-            return 0;
+        public int read() throws IOException {
+            byte[] one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : 0;
         }
 
         @Override
-        public int read(byte[] b, int off, int len) {
+        public int read(byte[] b, int off, int len) throws IOException {
             if (left <= 0) {
                 return -1;
             }
-            int n = (int) Math.min(len, left);
+            if (sent >= pauseAt) {
+                try {
+                    if (!resume.await(60, TimeUnit.SECONDS)) {
+                        throw new IOException("the test never resumed the upload");
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException(e);
+                }
+            }
+            long until = sent < pauseAt ? pauseAt - sent : left;
+            int n = (int) Math.min(len, Math.min(left, until));
             java.util.Arrays.fill(b, off, off + n, (byte) 0);
             left -= n;
+            sent += n;
             return n;
         }
     }
