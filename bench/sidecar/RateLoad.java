@@ -26,7 +26,7 @@ import java.util.concurrent.locks.LockSupport;
  *   java RateLoad.java --interleave SLICE_SECONDS ROUNDS RATE CONNECTIONS WARMUP_SECONDS NAME=HOST:PORT@AUTHORITY...
  *
  * The first form loads one target and prints one line:
- *   requests=<n> errors=<n> rate=<achieved/s> p50_ms=<> p90_ms=<> p99_ms=<> max_ms=<>
+ *   requests=<n> errors=<n> rate=<achieved/s> p50_ms=<> p90_ms=<> p99_ms=<> max_ms=<> over_0.5ms_pct=<> over_1ms_pct=<>
  * The second loads its targets in turn, SLICE_SECONDS each, for ROUNDS rounds (after WARMUP_SECONDS on each, not
  * measured), keeping each target's connections open across slices, and prints that line per target prefixed with
  * its NAME. Interleaving spreads whatever else the machine does over every target alike, so their difference is
@@ -184,9 +184,10 @@ public final class RateLoad {
         String summary(double seconds) {
             long[] all = Arrays.copyOf(samples, count);
             Arrays.sort(all);
-            return String.format("requests=%d errors=%d rate=%.0f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f", all.length,
+            return String.format("requests=%d errors=%d rate=%.0f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f"
+                    + " over_0.5ms_pct=%.2f over_1ms_pct=%.2f", all.length,
                     errors.get(), all.length / seconds, pct(all, 0.50), pct(all, 0.90), pct(all, 0.99),
-                    all.length == 0 ? 0 : all[all.length - 1] / 1e6);
+                    all.length == 0 ? 0 : all[all.length - 1] / 1e6, over(all, 500_000), over(all, 1_000_000));
         }
 
         void close() throws IOException {
@@ -197,6 +198,16 @@ public final class RateLoad {
                 Files.write(Path.of(SLOW_FILE), slow, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
             }
         }
+    }
+
+    /** The share of requests slower than {@code nanos}, in per cent: the tail a p99 hides. */
+    private static double over(long[] sorted, long nanos) {
+        int i = Arrays.binarySearch(sorted, nanos);
+        int firstOver = i >= 0 ? i + 1 : -i - 1;
+        while (firstOver < sorted.length && sorted[firstOver] <= nanos) {
+            firstOver++;
+        }
+        return sorted.length == 0 ? 0 : 100.0 * (sorted.length - firstOver) / sorted.length;
     }
 
     private static double pct(long[] sorted, double p) {
