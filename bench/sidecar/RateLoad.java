@@ -202,12 +202,11 @@ public final class RateLoad {
 
     /** The share of requests slower than {@code nanos}, in per cent: the tail a p99 hides. */
     private static double over(long[] sorted, long nanos) {
-        int i = Arrays.binarySearch(sorted, nanos);
-        int firstOver = i >= 0 ? i + 1 : -i - 1;
-        while (firstOver < sorted.length && sorted[firstOver] <= nanos) {
-            firstOver++;
+        int slower = 0;
+        for (int i = sorted.length - 1; i >= 0 && sorted[i] > nanos; i--) {
+            slower++;
         }
-        return sorted.length == 0 ? 0 : 100.0 * (sorted.length - firstOver) / sorted.length;
+        return sorted.length == 0 ? 0 : 100.0 * slower / sorted.length;
     }
 
     private static double pct(long[] sorted, double p) {

@@ -14,7 +14,12 @@ import java.util.Set;
 /** Validates a VirtualService spec as Istio does and turns it into an immutable {@link VirtualService}. */
 public final class VirtualServiceParser {
     static final String ROUTE_SHAPE = "route: - destination: {host: ...}";
-    private static final Set<String> RETRY_ON = Set.of("5xx", "gateway-error", "reset", "reset-before-request",
+    /**
+     * The retry conditions a VirtualService's {@code retryOn} may name besides HTTP status codes: Envoy's. Every proxy
+     * of the mesh must accept each of them (the gateway's {@code RetryTranslationTest} checks it), or one such route
+     * would make it reject its whole route configuration.
+     */
+    public static final Set<String> RETRY_CONDITIONS = Set.of("5xx", "gateway-error", "reset", "reset-before-request",
             "connect-failure", "envoy-ratelimited", "retriable-4xx", "refused-stream", "retriable-status-codes",
             "retriable-headers", "http3-post-connect-failure", "cancelled", "deadline-exceeded", "internal",
             "resource-exhausted", "unavailable");
@@ -139,7 +144,7 @@ public final class VirtualServiceParser {
             if (retryOn != null) {
                 for (String token : retryOn.split(",")) {
                     String t = token.trim();
-                    if (!RETRY_ON.contains(t) && !t.matches("[1-5]\\d\\d")) {
+                    if (!RETRY_CONDITIONS.contains(t) && !t.matches("[1-5]\\d\\d")) {
                         p.error(rt.at("retryOn"), "unknown retry condition \"" + t + "\"");
                     }
                 }

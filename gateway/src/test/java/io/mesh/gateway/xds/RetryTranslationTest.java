@@ -13,6 +13,7 @@ import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.mesh.config.VirtualServiceParser;
 import io.mesh.gateway.route.RouteAction.Forward;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -37,6 +38,15 @@ class RetryTranslationTest {
         assertTrue(r.retriesStatus(429));
         assertFalse(r.retriesStatus(500));
         assertTrue(r.retriesFailure(true, false));
+    }
+
+    /** Whatever retry condition pilot lets a VirtualService name, this proxy takes the route configuration. */
+    @Test
+    void everyConditionAVirtualServiceMayNameIsAccepted() throws Exception {
+        for (String condition : VirtualServiceParser.RETRY_CONDITIONS) {
+            translate(RetryPolicy.newBuilder().setRetryOn(condition).setNumRetries(UInt32Value.of(1)));
+        }
+        translate(RetryPolicy.newBuilder().setRetryOn(String.join(",", VirtualServiceParser.RETRY_CONDITIONS)));
     }
 
     @Test
