@@ -54,6 +54,8 @@ class SidecarMeshIT {
     private static final String DB_VIP = "198.51.100.102";
     private static final int DB_PORT = 7000;
     private static final int PROXY_UID = 1337;
+    /** Each sidecar's cap on open downstream connections (captured HTTP connections). */
+    private static final int MAX_CONNECTIONS = 64;
 
     @RegisterExtension
     static final ProcessHarness HARNESS = new ProcessHarness().named("sidecar-mesh").keepBetweenTests();
@@ -192,6 +194,24 @@ class SidecarMeshIT {
 
     @Test
     @Order(3)
+    void capturedConnectionsGiveTheirSlotUnderTheConnectionCapBackWhenTheyClose() throws Exception {
+        // The sidecars run with a cap of MAX_CONNECTIONS open downstream connections. Three times as many connections,
+        // one after the other (a curl each), must all be served, and once they are closed none is counted any more.
+        int n = 3 * MAX_CONNECTIONS;
+        Process p = new ProcessBuilder(concat(PodNetwork.inPod(podA, null), List.of("bash", "-c", "for i in $(seq " + n
+                + "); do curl -s -o /dev/null --max-time 5 -w '%{http_code}\\n' http://" + B_HOST + ":8080/conn$i; done")))
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), "the connections did not finish");
+        List<String> codes = out.lines().map(String::strip).filter(c -> !c.isEmpty()).toList();
+        assertEquals(n, codes.size(), out);
+        assertEquals(List.of(), codes.stream().filter(c -> !c.equals("200")).toList(), "every connection was served");
+        eventually(Duration.ofSeconds(10), () -> adminStat(podA, "server.total_connections") == 0,
+                "A's sidecar counts no open downstream connection once its app's connections are closed");
+    }
+
+    @Test
+    @Order(4)
     void waitReturnsOnceTheProxyIsReadyAndTimesOutOtherwise() throws Exception {
         assertEquals(0, runGateway(podA, List.of("wait", "--url=http://127.0.0.1:15021/healthz/ready", "--timeout=10s")));
         assertEquals(1, runGateway(podA, List.of("wait", "--url=http://127.0.0.1:1/healthz/ready", "--timeout=1s")));
@@ -199,7 +219,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void aCapturedConnectionThatSendsNothingIsClosedAfterTheHeaderTimeout() throws Exception {
         try (java.net.Socket silent = new java.net.Socket()) {
             silent.connect(new java.net.InetSocketAddress(B_IP, 8080), 5000);
@@ -218,7 +238,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void strictRefusesPlaintextFromOutsideTheMeshAndPermissiveAcceptsIt() throws Exception {
         // Default (PERMISSIVE): a client outside the mesh (the node) reaches B in plaintext.
         assertEquals(200, curlFromNode("/outside").status());
@@ -235,7 +255,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void tcpToAMeshServiceIsOriginatedAsMutualTlsStrictRefusesPlaintextTcpAndAuthorizationPolicyApplies() throws Exception {
         // A connects to the TCP service's VIP; A's sidecar proxies it to B's endpoint with auto mTLS, B's sidecar
         // terminates it and hands the bytes to the app on 127.0.0.1 (the client happens to speak HTTP: the mesh does not look).
@@ -292,7 +312,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void authorizationPolicyOnPathNamespacePrincipalMethodAndHeader() throws Exception {
         write("deny-admin.yaml", """
                 apiVersion: security.istio.io/v1
@@ -370,7 +390,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(8)
+    @Order(9)
     void certificatesRotateThreeTimesUnderSteadyLoadWithoutAFailedRequest() throws Exception {
         long issuedBefore = counter(citadelMetrics(), "citadel_server_success_cert_issuance_count_total");
         // Steady load from app A: sequential curls through both sidecars for as long as three rotations take
@@ -388,7 +408,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(9)
+    @Order(10)
     void cleanupLeavesThePodsIptablesExactlyAsBefore() throws Exception {
         assertEquals(0, runGateway(podA, List.of("init-iptables", "--cleanup")));
         assertEquals(natBeforeA, PodNetwork.nat(podA));
@@ -419,6 +439,7 @@ class SidecarMeshIT {
         env.put("MESH_GATEWAY_ADMIN_PORT", "15000");
         env.put("MESH_GATEWAY_CA_TTL", "2m");
         env.put("MESH_GATEWAY_LIMITS_REQUEST_HEADER_TIMEOUT", "3s");
+        env.put("MESH_GATEWAY_LIMITS_MAX_CONNECTIONS", Integer.toString(MAX_CONNECTIONS));
         List<String> command = concat(PodNetwork.inPod(pod, PROXY_UID), List.of(java(), "-XX:+UseSerialGC", "-Xmx128m",
                 "-Djna.tmpdir=" + home, "-jar", gatewayJar().toString(), "sidecar"));
         ManagedProcess sidecar = HARNESS.startProcess("sidecar-" + name, command, env, HARNESS.projectRoot());
@@ -470,6 +491,15 @@ class SidecarMeshIT {
         HttpResponse<String> r = HARNESS.get(URI.create("http://" + podIp + ":15020/q/metrics"));
         assertEquals(200, r.statusCode());
         return r.body();
+    }
+
+    /** A value of the sidecar's admin {@code /stats} (Envoy's text form), read from inside its pod. */
+    private static long adminStat(String pod, String name) throws Exception {
+        Result r = curl(PodNetwork.inPod(pod, null), List.of("http://127.0.0.1:15000/stats"));
+        assertEquals(200, r.status(), r.body());
+        Matcher m = Pattern.compile("(?m)^" + Pattern.quote(name) + ": (\\d+)$").matcher(r.body());
+        assertTrue(m.find(), name + " in " + r.body());
+        return Long.parseLong(m.group(1));
     }
 
     private static String citadelMetrics() throws Exception {

@@ -23,7 +23,8 @@ import java.util.Map;
 /**
  * The admin port, bound to 127.0.0.1 only (like Envoy's 15000): {@code /config_dump} shows the accepted
  * xDS resources with their versions and the effective routing table; {@code /clusters} shows every
- * cluster's endpoints with their load, failures and ejections. Secrets are listed by name only.
+ * cluster's endpoints with their load, failures and ejections; {@code /stats} a few counters in Envoy's text form.
+ * Secrets are listed by name only.
  */
 public final class AdminServer {
 
@@ -62,8 +63,20 @@ public final class AdminServer {
                     .onSuccess(j -> json(req, j)).onFailure(e -> req.response().setStatusCode(500).end(e.getMessage()));
             case "/clusters" -> json(req, clusters(plane.active()));
             case "/ready" -> req.response().setStatusCode(plane.ready() ? 200 : 503).end(plane.ready() ? "LIVE\n" : "PRE_INITIALIZING\n");
-            default -> req.response().setStatusCode(404).end("try /config_dump or /clusters\n");
+            case "/stats" -> req.response().putHeader("content-type", "text/plain; charset=utf-8").end(stats());
+            default -> req.response().setStatusCode(404).end("try /config_dump, /clusters or /stats\n");
         }
+    }
+
+    /**
+     * A few of Envoy's {@code /stats} counters and gauges, one {@code name: value} per line:
+     * {@code server.total_connections} (open downstream HTTP connections under the connection cap), and the requests
+     * the fast path took ({@code http.fast_path.downstream_rq_total}) and of those, the ones relayed as bytes.
+     */
+    private String stats() {
+        return "server.total_connections: " + plane.openConnections() + "\n"
+                + "http.fast_path.downstream_rq_total: " + plane.fastPathRequests() + "\n"
+                + "http.fast_path.downstream_rq_raw_relayed: " + plane.rawRelayedRequests() + "\n";
     }
 
     private static void json(HttpServerRequest req, JsonObject j) {

@@ -151,6 +151,15 @@ public final class SidecarPlane {
      * outbound or inbound HTTP server; {@code first} (may be null) is what was already read from it.
      */
     void serveHttp(Channel ch, Handoff h, boolean inboundSide, ByteBuf first) {
+        // A slot under the connection cap from here until the channel closes, whichever path serves its requests.
+        if (!plane.acquireConnection()) {
+            if (first != null) {
+                first.release();
+            }
+            ch.close();
+            return;
+        }
+        ch.closeFuture().addListener(f -> plane.releaseConnection());
         ch.attr(HANDOFF).set(h);
         if (h.tls()) {
             terminateMeshTls(ch);
@@ -163,10 +172,6 @@ public final class SidecarPlane {
     }
 
     private void onConnection(HttpConnection conn) {
-        if (!plane.acquireConnection()) {
-            conn.close();
-            return;
-        }
         plane.trackConnection(conn);
         conn.closeHandler(v -> plane.untrackConnection(conn));
     }
