@@ -158,6 +158,9 @@ class SidecarMeshIT {
         String metricsA = metrics(A_IP);
         assertTrue(has(metricsA, "istio_requests_total", "reporter=\"source\"",
                 "destination_service=\"" + B_HOST + "\"", "response_code=\"200\""), metricsA);
+        // Both sidecars served it on their fast path (plain HTTP/1.1; A originated the mTLS, B terminated it).
+        assertTrue(adminStat(podA, "http.fast_path.downstream_rq_total") >= 1, "A's fast path took the request");
+        assertTrue(adminStat(podB, "http.fast_path.downstream_rq_total") >= 1, "B's fast path took the request");
     }
 
     @Test

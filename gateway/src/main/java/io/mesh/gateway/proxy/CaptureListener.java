@@ -314,7 +314,7 @@ final class CaptureListener {
             }
             if (u.spec().tls() != null) {
                 try {
-                    tls = u.tcpTls();
+                    tls = u.nettyTls();
                 } catch (javax.net.ssl.SSLException | RuntimeException e) {
                     LOG.warnf("tcp_proxy: cluster %s: TLS does not load: %s", chain.tcpCluster(), e.getMessage());
                     release(first);

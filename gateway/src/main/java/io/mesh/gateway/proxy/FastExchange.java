@@ -141,17 +141,20 @@ final class FastExchange extends ExchangeRecord implements RequestView {
     /** {@link #take} for a plain head read as bytes (already checked by {@link RawRequestHead}: HTTP/1.1, limits...). */
     static FastExchange take(FastPathHandler h, RawRequestHead raw) {
         DataPlane plane = h.plane;
-        var spec = h.listener.spec;
-        if (plane.draining() || spec.tls() || spec.chains().isEmpty()) {
+        if (plane.draining()) {
+            return null;
+        }
+        ActiveConfig config = plane.active();
+        FilterChainSpec chain = h.source.fastChain(config);
+        if (chain == null) {
             return null;
         }
         FastExchange ex = new FastExchange(h, raw);
-        return ex.scanRaw(raw) ? routed(ex, spec.chains().get(0)) : null;
+        return ex.scanRaw(raw) ? routed(ex, config, chain) : null;
     }
 
-    /** {@code ex} with the routing table of the listener's chain and its route, or null when it has neither. */
-    private static FastExchange routed(FastExchange ex, FilterChainSpec chain) {
-        ActiveConfig config = ex.plane.active();
+    /** {@code ex} with the routing table of the connection's chain and its route, or null when it has neither. */
+    private static FastExchange routed(FastExchange ex, ActiveConfig config, FilterChainSpec chain) {
         RouteTable table = chain.inlineRoutes() != null ? chain.inlineRoutes() : config.routes(chain.routeConfigName());
         if (table == null) {
             return null;
@@ -209,12 +212,13 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         if (!(hs instanceof MultiMap)) {
             return null;
         }
-        var spec = h.listener.spec;
-        if (spec.tls() || spec.chains().isEmpty()) {
+        ActiveConfig config = plane.active();
+        FilterChainSpec chain = h.source.fastChain(config);
+        if (chain == null) {
             return null;
         }
         FastExchange ex = new FastExchange(h, req);
-        return ex.scan(hs, plane.config().limits().maxHeaders()) ? routed(ex, spec.chains().get(0)) : null;
+        return ex.scan(hs, plane.config().limits().maxHeaders()) ? routed(ex, config, chain) : null;
     }
 
     /**
@@ -354,8 +358,10 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         List<WeightedCluster> clusters = fwd.clusters();
         for (int i = 0; i < clusters.size(); i++) {
             Upstream u = ups.get(clusters.get(i).cluster());
-            if (u == null || u.spec().tls() != null || u.spec().lbPolicy() == LbPolicy.ORIGINAL_DST || u.http2(false)
-                    || !u.literalEndpoints()) {
+            // TLS origination (auto mTLS between sidecars too) is the pool's; a cluster whose secrets are missing fails
+            // on the Vert.x path (503 UF).
+            if (u == null || (u.spec().tls() != null && u.spec().tls().unavailable())
+                    || u.spec().lbPolicy() == LbPolicy.ORIGINAL_DST || u.http2(false) || !u.literalEndpoints()) {
                 return false;
             }
         }
@@ -428,7 +434,7 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         }
         if (stripNeeded && HopByHop.namesHeaders(arrivedConnection)) {
             // Connection named end-to-end headers, now removed: what the scan saw may be gone. The general way.
-            UpstreamForwarder.clientHeaders(h, client, false);
+            UpstreamForwarder.clientHeaders(h, client, handler.source.secure());
             incoming = h.get("traceparent");
         } else {
             // As UpstreamForwarder.clientHeaders, from what the scan found: add when absent, set when present.
@@ -439,10 +445,11 @@ final class FastExchange extends ExchangeRecord implements RequestView {
                     h.set("x-forwarded-for", arrivedXff + ", " + client);
                 }
             }
+            String proto = handler.source.secure() ? "https" : "http";
             if (hasForwardedProto) {
-                h.set("x-forwarded-proto", "http");
+                h.set("x-forwarded-proto", proto);
             } else {
-                h.add("x-forwarded-proto", "http");
+                h.add("x-forwarded-proto", proto);
             }
             if (arrivedRequestId == null) {
                 h.add("x-request-id", UpstreamForwarder.newRequestId());
@@ -484,6 +491,7 @@ final class FastExchange extends ExchangeRecord implements RequestView {
 
     private static final byte[] XFF_LINE = "x-forwarded-for: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] XFP_LINE = "x-forwarded-proto: http\r\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] XFP_HTTPS_LINE = "x-forwarded-proto: https\r\n".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] REQUEST_ID_LINE = "x-request-id: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] TRACEPARENT_LINE = "traceparent: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] HOST_LINE = "host: ".getBytes(StandardCharsets.US_ASCII);
@@ -514,7 +522,7 @@ final class FastExchange extends ExchangeRecord implements RequestView {
             if (xff != null) {
                 h.add("x-forwarded-for", xff);
             }
-            h.add("x-forwarded-proto", "http");
+            h.add("x-forwarded-proto", handler.source.secure() ? "https" : "http");
             if (requestId != null) {
                 h.add("x-request-id", requestId);
             }
@@ -527,7 +535,7 @@ final class FastExchange extends ExchangeRecord implements RequestView {
             if (xff != null) {
                 line(out, XFF_LINE, xff);
             }
-            out.writeBytes(XFP_LINE);
+            out.writeBytes(handler.source.secure() ? XFP_HTTPS_LINE : XFP_LINE);
             if (requestId != null) {
                 line(out, REQUEST_ID_LINE, requestId);
             }
@@ -1072,7 +1080,7 @@ final class FastExchange extends ExchangeRecord implements RequestView {
 
     @Override
     public Downstream downstream() {
-        return null;
+        return handler.source.downstream();
     }
 
     @Override

@@ -41,7 +41,8 @@ final class FastPathHandler extends ChannelDuplexHandler {
     private static final int TO_FAST = 2;
     private static final int DISCARD = 3;
 
-    final ListenerServer listener;
+    /** What the connection serves: the router's listener or a captured connection. */
+    final FastSource source;
     final DataPlane plane;
     ChannelHandlerContext ctx;
     /** Vert.x's response encoder's context: raw-relayed response bytes are written from it (past the encoder), or null. */
@@ -66,9 +67,9 @@ final class FastPathHandler extends ChannelDuplexHandler {
     /** Between a read and its readComplete: writes to the upstream are flushed once, at the end of the read. */
     boolean reading;
 
-    private FastPathHandler(ListenerServer listener) {
-        this.listener = listener;
-        this.plane = listener.plane;
+    private FastPathHandler(DataPlane plane, FastSource source) {
+        this.source = source;
+        this.plane = plane;
     }
 
     /**
@@ -77,10 +78,10 @@ final class FastPathHandler extends ChannelDuplexHandler {
      * locator at the end of the pipeline sees the first bytes right after that decision and puts the handler in
      * place (or removes itself for HTTP/2).
      */
-    static void install(Channel channel, ListenerServer listener) {
+    static void install(Channel channel, DataPlane plane, FastSource source) {
         ChannelPipeline p = channel.pipeline();
         if (p.get("httpDecoder") != null) {
-            place(p, listener);
+            place(p, plane, source);
             return;
         }
         p.addLast("mesh-fast-path-locator", new ChannelInboundHandlerAdapter() {
@@ -88,7 +89,7 @@ final class FastPathHandler extends ChannelDuplexHandler {
             public void channelRead(ChannelHandlerContext ctx, Object msg) {
                 ChannelPipeline pipeline = ctx.pipeline();
                 if (pipeline.get("httpDecoder") != null && pipeline.get("mesh-fast-path") == null) {
-                    place(pipeline, listener);
+                    place(pipeline, plane, source);
                 }
                 // Passed on while this handler is still in: the next one is the request reader placed before the
                 // decoder (a removed handler's context would still point at the decoder itself).
@@ -100,13 +101,13 @@ final class FastPathHandler extends ChannelDuplexHandler {
         });
     }
 
-    private static void place(ChannelPipeline p, ListenerServer listener) {
+    private static void place(ChannelPipeline p, DataPlane plane, FastSource source) {
         String after = p.get("httpEncoder") != null ? "httpEncoder" : "httpDecoder";
-        FastPathHandler h = new FastPathHandler(listener);
+        FastPathHandler h = new FastPathHandler(plane, source);
         p.addAfter(after, "mesh-fast-path", h);
         // Request heads are read from the bytes first; nothing has reached the decoder yet (the locator puts the
         // handlers in place before it passes the connection's first bytes on).
-        var limits = listener.plane.config().limits();
+        var limits = plane.config().limits();
         h.rawReader = new RawRequestReader(h, limits.maxUriLength() + 32, limits.maxHeaderBytes(), limits.maxHeaders());
         p.addBefore("httpDecoder", "mesh-raw-request", h.rawReader);
         // Vert.x's idle handler sits after this one, so the fast path's reads and writes never pass it and it would

@@ -18,6 +18,8 @@ import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.vertx.core.http.impl.headers.HeadersMultiMap;
 import java.nio.charset.StandardCharsets;
@@ -50,14 +52,28 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
     private RawResponseReader raw;
     private ChannelHandlerContext encoderCtx;
 
-    FastUpstreamConnection(FastUpstreamPool pool, Upstream upstream, EndpointState endpoint) {
+    /** TLS origination: the context of the connection's {@link #ssl}; null for plaintext. */
+    private final SslContext tls;
+    /** The connection's TLS, first in its pipeline; null for plaintext. */
+    SslHandler ssl;
+
+    FastUpstreamConnection(FastUpstreamPool pool, Upstream upstream, EndpointState endpoint, SslContext tls) {
         this.pool = pool;
         this.upstream = upstream;
         this.endpoint = endpoint;
+        this.tls = tls;
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
+        if (tls != null) {
+            // SNI: the cluster's, else none (an IP address is never sent as SNI); the peer is checked by the trust
+            // manager (the expected SPIFFE IDs or SANs), not by host name.
+            String sni = upstream.spec().tls().sni();
+            ssl = sni == null || sni.isEmpty() ? tls.newHandler(ctx.alloc())
+                    : tls.newHandler(ctx.alloc(), sni, endpoint.endpoint().port());
+            ctx.pipeline().addFirst("ssl", ssl);
+        }
         raw = new RawResponseReader();
         decoder = new ResponseDecoder();
         ctx.pipeline().addBefore(ctx.name(), "raw", raw);

@@ -7,21 +7,28 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
+import io.netty.handler.ssl.SslContext;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
+import org.jboss.logging.Logger;
 
 /**
  * The fast path's upstream connections of one event loop: keep-alive HTTP/1.1 connections per endpoint, made on
  * that loop with the downstream channel's own transport (native epoll when it is on), so a request and its
  * upstream connection never leave the thread. Per cluster, at most {@code max_connections} are open on this loop
  * (as the Vert.x path's per-loop client pool); past it a request waits (at most {@code max_pending_requests}
- * waiting, else 503 UO). Idle connections past the cluster's idle timeout, or of a cluster or endpoint that left the
+ * waiting, else 503 UO). A cluster with TLS (a DestinationRule's, or auto mTLS to a mesh endpoint) gets it on each
+ * connection, with the same trust, SPIFFE ID check and client certificate as its Vert.x clients; the connection is
+ * handed out once the handshake succeeded. Idle connections past the cluster's idle timeout, or of a cluster or endpoint that left the
  * config, are closed (when met, and by a sweep every few seconds). Confined to its event loop, except {@link #close}.
  */
 final class FastUpstreamPool {
+
+    private static final Logger LOG = Logger.getLogger(FastUpstreamPool.class);
 
     private final EventLoop loop;
     private final IdentityHashMap<EndpointState, ArrayDeque<FastUpstreamConnection>> idle = new IdentityHashMap<>();
@@ -98,8 +105,18 @@ final class FastUpstreamPool {
     }
 
     private void connect(FastExchange ex, Upstream u, EndpointState ep, PerCluster pc, Class<? extends Channel> type) {
+        SslContext tls = null;
+        if (u.spec().tls() != null) {
+            try {
+                tls = u.nettyTls();
+            } catch (SSLException | RuntimeException e) {
+                LOG.warnf("cluster %s: TLS does not load: %s", u.spec().name(), e.getMessage());
+                ex.onConnectFailure();
+                return;
+            }
+        }
         pc.open++;
-        FastUpstreamConnection c = new FastUpstreamConnection(this, u, ep);
+        FastUpstreamConnection c = new FastUpstreamConnection(this, u, ep, tls);
         ChannelFuture f = new Bootstrap().group(loop).channel(type)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, Math.max(1, u.spec().connectTimeoutMs())))
@@ -108,11 +125,24 @@ final class FastUpstreamPool {
         c.channel = f.channel();
         c.channel.closeFuture().addListener(x -> closed(c));
         f.addListener(done -> {
-            if (done.isSuccess()) {
+            if (!done.isSuccess()) {
+                ex.onConnectFailure();
+            } else if (c.ssl == null) {
                 c.inUse = true;
                 ex.onConnection(c);
             } else {
-                ex.onConnectFailure();
+                // TLS origination: the connection is the exchange's once the handshake (and the peer's check) succeeded.
+                c.ssl.handshakeFuture().addListener(hs -> {
+                    if (hs.isSuccess()) {
+                        c.inUse = true;
+                        ex.onConnection(c);
+                    } else {
+                        LOG.debugf("cluster %s: TLS handshake with %s failed: %s", u.spec().name(), ep.hostPort(),
+                                hs.cause() == null ? "closed" : hs.cause().getMessage());
+                        c.channel.close();
+                        ex.onConnectFailure();
+                    }
+                });
             }
         });
     }

@@ -27,7 +27,7 @@ import java.util.concurrent.TimeUnit;
  * accept, through {@link GuardedHttpServer}; header count) and hands each request to a new {@link ProxyExchange}. The spec is volatile, so a config
  * change that keeps the port only swaps routing, without touching connections.
  */
-final class ListenerServer {
+final class ListenerServer implements FastSource {
 
     private static final Set<String> TLS_VERSIONS = Set.of("TLSv1.2", "TLSv1.3");
 
@@ -59,7 +59,7 @@ final class ListenerServer {
                 // The fast path serves plain HTTP/1.1 on plaintext listeners; TLS listeners stay on the Vert.x path.
                 boolean fast = tls == null && !spec.tls() && plane.fastPathEnabled();
                 HttpServer server = new GuardedHttpServer(vertx, options(), plane, limits.requestHeaderTimeout().toMillis(),
-                        fast ? ch -> FastPathHandler.install(ch, ListenerServer.this) : null);
+                        fast ? ch -> FastPathHandler.install(ch, plane, ListenerServer.this) : null);
                 server.connectionHandler(ListenerServer.this::onConnection);
                 server.requestHandler(ListenerServer.this::onRequest);
                 server.listen().onSuccess(s -> {
@@ -71,6 +71,13 @@ final class ListenerServer {
             deploymentId = id;
             return null;
         });
+    }
+
+    /** The fast path serves plaintext listeners only: their one chain. */
+    @Override
+    public FilterChainSpec fastChain(ActiveConfig config) {
+        ListenerSpec s = spec;
+        return s.tls() || s.chains().isEmpty() ? null : s.chains().get(0);
     }
 
     int actualPort() {

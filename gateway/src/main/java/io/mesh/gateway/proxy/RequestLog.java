@@ -106,7 +106,8 @@ final class RequestLog {
         if (registry != null || otlp != null) {
             Downstream d = ex.downstream();
             int flags = ex.flags();
-            boolean usual = d == null && flags == 0 && !grpc;
+            // A sidecar's outbound request has the router's labels (its key has no downstream facts either).
+            boolean usual = (d == null || (!d.inbound() && d.peerPrincipal() == null)) && flags == 0 && !grpc;
             ByCode byCode = usual ? plain.get(cluster) : null;
             Meters m = byCode == null ? null : byCode.find(code);
             if (m == null) {

@@ -40,7 +40,8 @@ import org.jboss.logging.Logger;
  * citadel certificate, client certificate required, the peer's SPIFFE ID becomes the principal): RBAC first,
  * then the chain's inline routes to {@code inbound|PORT||} on 127.0.0.1.</li>
  * </ul>
- * The HTTP machinery (HTTP/1.1, h2c and h2 over mTLS by ALPN, WebSocket) is exactly the router's. Each captured
+ * The HTTP machinery (HTTP/1.1, h2c and h2 over mTLS by ALPN, WebSocket) is exactly the router's, and so is its fast
+ * path for plain HTTP/1.1 requests ({@link Captured}). Each captured
  * channel carries its {@link Handoff}, so a request knows its original source, destination and chain.
  */
 public final class SidecarPlane {
@@ -165,9 +166,58 @@ public final class SidecarPlane {
             terminateMeshTls(ch);
         }
         (inboundSide ? inbound : outbound).serve(ch);
+        if (plane.fastPathEnabled()) {
+            FastPathHandler.install(ch, plane, new Captured(h, ch));
+        }
         if (first != null) {
             ch.pipeline().fireChannelRead(first);
             ch.pipeline().fireChannelReadComplete();
+        }
+    }
+
+    /**
+     * A captured connection as the fast path sees it ({@link FastPathHandler}: plain HTTP/1.1 requests routed and
+     * forwarded without Vert.x's HTTP objects, over pooled upstream connections with the cluster's TLS, auto mTLS
+     * included). As on the Vert.x path, the chain is looked up again for every request; a chain with RBAC
+     * (AuthorizationPolicy), or one that no longer fits the connection (gone, or now STRICT), leaves the request to
+     * the Vert.x path, which enforces or closes. Confined to the channel's event loop.
+     */
+    private static final class Captured implements FastSource {
+
+        private Handoff handoff;
+        private final Channel channel;
+
+        Captured(Handoff handoff, Channel channel) {
+            this.handoff = handoff;
+            this.channel = channel;
+        }
+
+        @Override
+        public FilterChainSpec fastChain(ActiveConfig config) {
+            Handoff h = handoff;
+            FilterChainSpec c = h.chain(config);
+            return c == null || c.tcp() || c.tls() != h.tls() || c.rbac() != null ? null : c;
+        }
+
+        /** Inbound over mesh mTLS: the peer's SPIFFE ID once the handshake is done (it is, once a request arrived). */
+        @Override
+        public Downstream downstream() {
+            Handoff h = handoff;
+            Downstream d = h.downstream();
+            if (h.tls() && d.peerPrincipal() == null) {
+                io.netty.handler.ssl.SslHandler ssl = channel.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+                String peer = ssl == null ? null : spiffeId(ssl.engine().getSession());
+                if (peer != null) {
+                    d = d.withPeer(peer);
+                    handoff = new Handoff(d, h.listenerName(), true);
+                }
+            }
+            return d;
+        }
+
+        @Override
+        public boolean secure() {
+            return handoff.tls();
         }
     }
 

@@ -45,7 +45,7 @@ public final class Upstream {
     private final java.util.Map<String, EndpointState> originalDsts = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean closed;
     private final io.vertx.core.net.SSLEngineOptions sslEngine;
-    private volatile io.netty.handler.ssl.SslContext tcpTls;
+    private volatile io.netty.handler.ssl.SslContext nettyTls;
     private volatile boolean literalEndpoints = true;
 
     private record Ring(long[] hashes, EndpointState[] owners) {
@@ -380,17 +380,19 @@ public final class Upstream {
     }
 
     /**
-     * The cluster's TLS origination for raw TCP (tcp_proxy), as a Netty context: the same trust, SPIFFE ID / SAN check
-     * and client certificate as its HTTP clients ({@link #clientOptions}), on the data plane's TLS engine; the
+     * The cluster's TLS origination as a Netty context, for raw TCP (tcp_proxy) and the fast path's HTTP/1.1
+     * connections (no ALPN: the peer speaks HTTP/1.1, as with the Vert.x clients for HTTP/1.1): the same trust,
+     * SPIFFE ID / SAN check and client certificate as its Vert.x clients ({@link #clientOptions}), on the data plane's
+     * TLS engine; the
      * workload key manager is asked at each handshake, so rotation needs no new context. Null when the cluster has
      * no TLS. Built once per cluster version.
      */
-    public io.netty.handler.ssl.SslContext tcpTls() throws javax.net.ssl.SSLException {
+    public io.netty.handler.ssl.SslContext nettyTls() throws javax.net.ssl.SSLException {
         UpstreamTls tls = spec.tls();
         if (tls == null) {
             return null;
         }
-        io.netty.handler.ssl.SslContext c = tcpTls;
+        io.netty.handler.ssl.SslContext c = nettyTls;
         if (c != null) {
             return c;
         }
@@ -411,7 +413,7 @@ public final class Upstream {
                     new java.io.ByteArrayInputStream(tls.keyPem().getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
         }
         c = b.build();
-        tcpTls = c;
+        nettyTls = c;
         return c;
     }
 

@@ -189,7 +189,9 @@ class IstioMutualTest {
 
     @Test
     void istioMutualPresentsTheWorkloadCertificateToAnUpstreamWithTheExpectedSpiffeId() throws Exception {
+        long fast = gw.gateway.dataPlane().fastPathRequests();
         String mutual = get("/mutual");
+        assertEquals(fast + 1, gw.gateway.dataPlane().fastPathRequests(), "the fast path originated the mesh mTLS");
         assertTrue(mutual.startsWith("backend " + GATEWAY_ID + " ") && mutual.endsWith(" 200"), mutual);
         String any = get("/any");
         assertTrue(any.startsWith("backend " + GATEWAY_ID + " ") && any.endsWith(" 200"), any);

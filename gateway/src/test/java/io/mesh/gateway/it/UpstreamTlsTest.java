@@ -145,6 +145,15 @@ class UpstreamTlsTest {
         assertEquals(true, get("/san-wrong").endsWith(" 503"));
     }
 
+    @Test
+    void theFastPathOriginatesTheClustersTlsWithItsSniClientCertificateAndSanCheck() throws Exception {
+        long before = gw.gateway.dataPlane().fastPathRequests();
+        assertEquals("mtls true 200", get("/mtls"));
+        assertEquals("sni backend.local 200", get("/sni"));
+        assertEquals(true, get("/san-wrong").endsWith(" 503"));
+        assertEquals(before + 3, gw.gateway.dataPlane().fastPathRequests(), "the fast path took the three requests");
+    }
+
     static String get(String path) throws Exception {
         return Run.run(List.of("curl", "-s", "-m", "10", "-w", " %{http_code}", "http://127.0.0.1:" + port + path), null);
     }

@@ -1,0 +1,27 @@
+package io.mesh.gateway.proxy;
+
+import io.mesh.gateway.model.FilterChainSpec;
+
+/**
+ * What a fast-path connection ({@link FastPathHandler}) serves and routes by: the router's plaintext listener
+ * ({@link ListenerServer}), or one connection a sidecar captured ({@link SidecarPlane}). Asked on the connection's
+ * event loop, for each request head.
+ */
+interface FastSource {
+
+    /**
+     * The filter chain whose routes the next request on this connection takes, or null when the Vert.x path must
+     * take the request (a TLS listener, a chain with RBAC, a config that changed under the connection...).
+     */
+    FilterChainSpec fastChain(ActiveConfig config);
+
+    /** A captured connection: where it came from and was headed, and its mTLS peer; null on the router. */
+    default Downstream downstream() {
+        return null;
+    }
+
+    /** Whether the downstream connection is TLS (the upstream request then says {@code x-forwarded-proto: https}). */
+    default boolean secure() {
+        return false;
+    }
+}
