@@ -4,6 +4,7 @@ import io.mesh.gateway.model.FilterChainSpec;
 import io.mesh.gateway.route.HashPolicy;
 import io.mesh.gateway.route.RequestView;
 import io.mesh.gateway.route.Route;
+import io.mesh.gateway.route.RetryPolicy;
 import io.mesh.gateway.route.RouteAction;
 import io.mesh.gateway.route.RouteTable;
 import io.mesh.gateway.route.VirtualHost;
@@ -45,9 +46,13 @@ import java.util.concurrent.TimeUnit;
  * over a pooled upstream connection of the channel's event loop ({@link FastUpstreamPool}), with the same headers,
  * breaker and outlier accounting, flags, metrics and access log as {@link ProxyExchange} + {@link UpstreamCall}.
  * Bodies pass through as Netty's own pooled buffers, never copied; backpressure pauses reading on the other side.
+ * Retries of a request read as bytes with no body (Istio's default policy on every route, or a VirtualService's
+ * without a per-try timeout) are made here too, with the same conditions, backoff, retry breaker and choice of another
+ * endpoint as {@link UpstreamCall}.
  * {@link #take} decides whether the fast path can serve a request at all: anything it does not implement
- * (retries, per-try timeouts, mirrors, faults, redirects, direct responses, TLS or HTTP/2 upstreams, upgrades,
- * Expect, hostile or unusual heads, a draining proxy) is left to the Vert.x path, before anything happened.
+ * (retries of requests with a body or of decoded heads, per-try timeouts, mirrors, faults, redirects, direct
+ * responses, HTTP/2 upstreams, upgrades, Expect, hostile or unusual heads, a draining proxy) is left to the Vert.x
+ * path, before anything happened.
  * Event-loop confined.
  */
 final class FastExchange extends ExchangeRecord implements RequestView {
@@ -99,6 +104,14 @@ final class FastExchange extends ExchangeRecord implements RequestView {
 
     private boolean holdsRequestSlot;
     private boolean endpointOpen;
+    /** The consistent-hash key of the route's hash policy (Long.MIN_VALUE: none), for every try. */
+    private long hashKey = Long.MIN_VALUE;
+    private RetryPolicy retry = RetryPolicy.NONE;
+    private int retriesDone;
+    private boolean holdsRetrySlot;
+    /** The first try's head bytes, kept (retained) for the retries when the route may retry; released on completion. */
+    private ByteBuf retryHead;
+    private ScheduledFuture<?> retryTimer;
     private ScheduledFuture<?> timer;
     /** The upstream connection while it is ours. */
     private FastUpstreamConnection conn;
@@ -346,7 +359,8 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         if (r == null || vh.requireTls() || r.fault() != null || !(r.action() instanceof RouteAction.Forward fwd)) {
             return false;
         }
-        if (fwd.retry().numRetries() > 0 || fwd.retry().perTryTimeoutMs() > 0 || !fwd.mirrors().isEmpty()) {
+        if ((fwd.retry().numRetries() > 0 && (mayHaveBody || raw == null)) || fwd.retry().perTryTimeoutMs() > 0
+                || !fwd.mirrors().isEmpty()) {
             return false;
         }
         for (HashPolicy p : fwd.hashPolicies()) {
@@ -368,10 +382,96 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         virtualHost = vh;
         route = r;
         forward = fwd;
+        retry = fwd.retry();
         target = fwd.pick(fwd.totalWeight() <= 1 ? 0 : ThreadLocalRandom.current().nextInt(fwd.totalWeight()));
         upstream = ups.get(target.cluster());
         rawResponse = !head && handler.encoderCtx != null && !handler.encoderCtx.isRemoved() && none(target.responseHeaders())
                 && none(r.responseHeaders()) && none(vh.responseHeaders()) && none(table.responseHeaders());
+        return true;
+    }
+
+    /** Starts a try on {@code ep}: its accounting, then a pooled (or new) connection to it. */
+    private void tryOn(EndpointState ep) {
+        endpoint = ep;
+        endpointOpen = true;
+        upstream.onRequestStart(ep);
+        attempts++;
+        upstreamHost = ep.hostPort();
+        waitingForConnection = true;
+        acquiring = true;
+        plane.fastPool(handler.channel.eventLoop()).acquire(this, upstream, ep, handler.channel);
+        acquiring = false;
+    }
+
+    /**
+     * Whether a failed try may be retried, as {@link UpstreamCall}: retries left (else flag URX) and a slot under the
+     * cluster's max-retries breaker (else flag UO). Only asked when the policy's conditions hold.
+     */
+    private boolean mayRetry() {
+        if (completed || retryHead == null) {
+            return false;
+        }
+        if (retriesDone >= retry.numRetries()) {
+            addFlag(ResponseFlag.URX);
+            return false;
+        }
+        if (!holdsRetrySlot) {
+            if (!upstream.tryAcquireRetry()) {
+                addFlag(ResponseFlag.UO);
+                return false;
+            }
+            holdsRetrySlot = true;
+        }
+        return true;
+    }
+
+    /** The next try after the policy's backoff: exponential from the base interval, full jitter, capped. */
+    private void scheduleRetry() {
+        retriesDone++;
+        long cap = Math.min(retry.maxIntervalMs(), retry.baseIntervalMs() << Math.min(20, retriesDone - 1));
+        long delay = 1 + ThreadLocalRandom.current().nextLong(Math.max(1, cap));
+        retryTimer = handler.channel.eventLoop().schedule(this::retryNow, delay, TimeUnit.MILLISECONDS);
+    }
+
+    private static final byte[] ATTEMPT_LINE = "x-envoy-attempt-count: ".getBytes(StandardCharsets.US_ASCII);
+
+    private void retryNow() {
+        retryTimer = null;
+        if (completed) {
+            return;
+        }
+        EndpointState ep = upstream.pick(hashKey, endpoint);   // another endpoint than the last one, when there is one
+        if (ep == null) {
+            fail(503, ResponseFlag.UH, "no healthy upstream\n");
+            return;
+        }
+        // The first try's head with x-envoy-attempt-count before its final CRLF.
+        ByteBuf first = retryHead;
+        int end = first.writerIndex() - 2;
+        ByteBuf out = handler.channel.alloc().directBuffer(end + 32);
+        out.writeBytes(first, 0, end);
+        line(out, ATTEMPT_LINE, Integer.toString(attempts + 1));
+        out.writeShort(FastUpstreamConnection.CRLF);
+        upstreamHead = out;
+        tryOn(ep);
+    }
+
+    /**
+     * A response head with this status: retried instead when the policy says so (the connection is dropped with
+     * its unread response, as the Vert.x path resets its stream); false when it is to be passed on.
+     */
+    private boolean retriedOnStatus(int code) {
+        if (retry.numRetries() == 0 || !retry.retriesStatus(code) || !mayRetry()) {
+            return false;
+        }
+        endTry(code);
+        FastUpstreamConnection c = conn;
+        conn = null;
+        if (c != null) {
+            c.exchange = null;
+            c.channel.close();
+        }
+        scheduleRetry();
         return true;
     }
 
@@ -393,11 +493,15 @@ final class FastExchange extends ExchangeRecord implements RequestView {
             return;
         }
         holdsRequestSlot = true;
-        long hash = hash();
+        hashKey = hash();
         String client = handler.clientIp();
         if (raw != null) {
-            upstreamHead = rawUpstreamHead(client);
+            ByteBuf bytes = rawUpstreamHead(client);
+            upstreamHead = bytes;
             raw = null;
+            if (retry.numRetries() > 0) {
+                retryHead = bytes.retain();   // the bytes stay readable at their absolute indices after the write
+            }
         } else {
             upstreamHead = decodedUpstreamHead(client);
         }
@@ -405,20 +509,12 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         if (t > 0) {
             timer = handler.channel.eventLoop().schedule(this::onRouteTimeout, t, TimeUnit.MILLISECONDS);
         }
-        EndpointState ep = upstream.pick(hash, null);
+        EndpointState ep = upstream.pick(hashKey, null);
         if (ep == null) {
             fail(503, ResponseFlag.UH, "no healthy upstream\n");
             return;
         }
-        endpoint = ep;
-        endpointOpen = true;
-        upstream.onRequestStart(ep);
-        attempts = 1;
-        upstreamHost = ep.hostPort();
-        waitingForConnection = true;
-        acquiring = true;
-        plane.fastPool(handler.channel.eventLoop()).acquire(this, upstream, ep, handler.channel);
-        acquiring = false;
+        tryOn(ep);
         if (waitingForConnection && mayHaveBody && !completed) {
             handler.pauseRead();
             pausedDownstream = true;
@@ -676,8 +772,9 @@ final class FastExchange extends ExchangeRecord implements RequestView {
             return;
         }
         endTry(0);
-        if (forward.retry().retriesFailure(true, false) && !mayHaveBody) {
-            addFlag(ResponseFlag.URX);
+        if (retry.retriesFailure(true, false) && mayRetry()) {
+            scheduleRetry();
+            return;
         }
         fail(503, ResponseFlag.UF, RESET_MESSAGE + "connection failure\n");
     }
@@ -699,6 +796,9 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         int code = r.status().code();
         if (code < 200 || completed || responseStarted) {
             return;   // 1xx: interim, not passed on (as the Vert.x client does without a continue handler)
+        }
+        if (retriedOnStatus(code)) {
+            return;   // (its content, if this read carried any, finds the response not started and is dropped)
         }
         cancelTimer();
         responseStarted = true;
@@ -731,7 +831,7 @@ final class FastExchange extends ExchangeRecord implements RequestView {
      * FastUpstreamConnection (only when {@link #rawResponse}: no header mutation applies); as {@link #onResponseHead}.
      */
     void onRawResponseHead(int code, boolean keepAlive, ByteBuf headBytes) {
-        if (completed || responseStarted) {
+        if (completed || responseStarted || retriedOnStatus(code)) {
             headBytes.release();
             return;
         }
@@ -828,8 +928,9 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         }
         if (!responseStarted) {
             endTry(0);
-            if (forward.retry().retriesFailure(false, false) && !mayHaveBody) {
-                addFlag(ResponseFlag.URX);
+            if (retry.retriesFailure(false, false) && mayRetry()) {
+                scheduleRetry();
+                return;
             }
             fail(503, ResponseFlag.UR, RESET_MESSAGE + "remote reset\n");
             return;
@@ -960,6 +1061,18 @@ final class FastExchange extends ExchangeRecord implements RequestView {
         if (holdsRequestSlot) {
             holdsRequestSlot = false;
             upstream.releaseRequest();
+        }
+        if (holdsRetrySlot) {
+            holdsRetrySlot = false;
+            upstream.releaseRetry();
+        }
+        if (retryTimer != null) {
+            retryTimer.cancel(false);
+            retryTimer = null;
+        }
+        if (retryHead != null) {
+            retryHead.release();
+            retryHead = null;
         }
         if (pending != null) {
             Object p;

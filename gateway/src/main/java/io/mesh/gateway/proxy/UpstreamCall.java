@@ -99,6 +99,7 @@ final class UpstreamCall {
                 body = ar.result();
                 attempt();
             });
+            ex.request.resume();   // ProxyExchange paused it; body() alone would wait for ever (until the route timeout)
         } else {
             streaming = true;
             attempt();

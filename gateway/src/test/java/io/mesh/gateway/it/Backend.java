@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A test origin (HTTP/1.1 and h2c) that answers with its name. Paths: {@code /flaky} fails every other
- * request with 503, {@code /fail} always 500, {@code /slow?ms=N} answers late, {@code /stream?kb=N} streams N KiB
+ * request with 503 ({@code /flaky-echo} too, and echoes the request body when it does not), {@code /fail} always 500, {@code /slow?ms=N} answers late, {@code /stream?kb=N} streams N KiB
  * chunked (with backpressure), {@code /count} counts the streamed request body without keeping it, {@code /headers} echoes request headers, {@code /ws} is a
  * WebSocket echo; anything else answers 200 with the name.
  */
@@ -71,6 +71,13 @@ final class Backend implements AutoCloseable {
                     resp.setStatusCode(503).end("flaky " + name);
                 } else {
                     resp.end(name);
+                }
+            }
+            case "/flaky-echo" -> {
+                if (flaky.incrementAndGet() % 2 == 1) {
+                    resp.setStatusCode(503).end("flaky " + name);
+                } else {
+                    req.body().onSuccess(b -> resp.end(b));
                 }
             }
             case "/stream" -> {

@@ -1,0 +1,157 @@
+package io.mesh.gateway.it;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.UInt32Value;
+import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
+import io.envoyproxy.envoy.config.route.v3.Route;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.mesh.testing.FreePorts;
+import io.micrometer.core.instrument.Counter;
+import io.vertx.core.Vertx;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Retries on the fast path, with the policy pilot gives every route that has no retries of its own (Istio's default:
+ * 2 retries on connect-failure, refused-stream, unavailable, cancelled and status 503) and a "5xx" one: a bodiless
+ * request read as bytes is retried there, on another endpoint, with {@code x-envoy-attempt-count}; a request with a
+ * body goes the Vert.x path, which buffers it for its retries. Each test checks which path took the requests.
+ */
+class FastPathRetryTest {
+
+    static Vertx vertx;
+    static Backend web;
+    static ControlPlane pilot;
+    static TestGateway gw;
+    static int port;
+
+    /** Istio's default retry policy, as pilot writes it into every route without a VirtualService retries block. */
+    static final RetryPolicy ISTIO_DEFAULT = RetryPolicy.newBuilder()
+            .setRetryOn("connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes")
+            .addRetriableStatusCodes(503).setNumRetries(UInt32Value.of(2)).build();
+
+    @BeforeAll
+    static void start() throws Exception {
+        vertx = Vertx.vertx();
+        web = new Backend(vertx, "web");
+        int dead = FreePorts.next();
+        pilot = new ControlPlane();
+        port = FreePorts.next();
+        pilot.set(List.of(Xds.edsCluster("web"), Xds.edsCluster("pair"), Xds.edsCluster("dead")),
+                List.of(Xds.endpoints("web", web.port), Xds.endpoints("pair", dead, web.port), Xds.endpoints("dead", dead)),
+                List.of(Xds.httpListener("http", port, "http.80")),
+                List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"),
+                        retrying("/5xx/fail", "web", "/fail", RetryPolicy.newBuilder().setRetryOn("5xx")
+                                .setNumRetries(UInt32Value.of(2)).build()),
+                        retrying("/pair", "pair", "/", ISTIO_DEFAULT), retrying("/dead", "dead", "/", ISTIO_DEFAULT),
+                        retrying("/", "web", "/", ISTIO_DEFAULT)))),
+                List.of());
+        gw = TestGateway.withXds(pilot, Map.of());
+        await().atMost(Duration.ofSeconds(20)).until(gw::ready);
+    }
+
+    static Route retrying(String prefix, String cluster, String rewrite, RetryPolicy policy) {
+        return Route.newBuilder().setName(prefix).setMatch(RouteMatch.newBuilder().setPrefix(prefix))
+                .setRoute(RouteAction.newBuilder().setCluster(cluster).setPrefixRewrite(rewrite).setRetryPolicy(policy))
+                .build();
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        gw.close();
+        pilot.close();
+        vertx.close();
+    }
+
+    static long fast() {
+        return gw.gateway.dataPlane().fastPathRequests();
+    }
+
+    static double flagged(String flags) {
+        return gw.registry.find("istio_requests").tag("response_flags", flags).counters().stream()
+                .mapToDouble(Counter::count).sum();
+    }
+
+    static FastPathTest.Resp get(Socket s, String path) throws Exception {
+        FastPathTest.send(s, "GET " + path + " HTTP/1.1\r\nHost: a\r\n\r\n");
+        return FastPathTest.read(s);
+    }
+
+    static Socket socket() throws Exception {
+        Socket s = new Socket("127.0.0.1", port);
+        s.setSoTimeout(20_000);
+        return s;
+    }
+
+    @Test
+    void a503FromABackendThatFailsEveryOtherRequestIsRetriedOnTheFastPath() throws Exception {
+        long before = fast();
+        try (Socket s = socket()) {
+            for (int i = 0; i < 20; i++) {
+                FastPathTest.Resp r = get(s, "/flaky");
+                assertEquals(200, r.status(), "request " + i + ": " + r.body());
+                assertEquals("web", r.body());
+            }
+        }
+        assertEquals(before + 20, fast(), "the fast path took every request, retries included");
+    }
+
+    @Test
+    void aConnectFailureIsRetriedOnAnotherEndpointWithTheAttemptCount() throws Exception {
+        long before = fast();
+        int retried = 0;
+        try (Socket s = socket()) {
+            for (int i = 0; i < 20; i++) {
+                FastPathTest.Resp r = get(s, "/pair/headers");
+                assertEquals(200, r.status(), "request " + i + ": " + r.body());
+                if (r.body().contains("x-envoy-attempt-count: 2\n")) {
+                    retried++;
+                }
+            }
+        }
+        assertEquals(before + 20, fast());
+        // Round robin sends every other first try to the endpoint where nothing listens; its retry goes to the other.
+        assertTrue(retried >= 5, "retried requests reached the live endpoint as attempt 2: " + retried);
+    }
+
+    @Test
+    void whenEveryTryFailsTheLastFailureIsAnsweredWithUrx() throws Exception {
+        double uf = flagged("UF,URX");
+        double x5 = flagged("URX");
+        long before = fast();
+        try (Socket s = socket()) {
+            FastPathTest.Resp dead = get(s, "/dead");
+            assertEquals(503, dead.status());
+            assertTrue(dead.body().contains("connection failure"), dead.body());
+            FastPathTest.Resp fail = get(s, "/5xx/fail");
+            assertEquals(500, fail.status());
+            assertEquals("fail web", fail.body());
+        }
+        assertEquals(before + 2, fast());
+        await().atMost(Duration.ofSeconds(5)).until(() -> flagged("UF,URX") == uf + 1 && flagged("URX") == x5 + 1);
+    }
+
+    @Test
+    void aRequestWithABodyTakesTheVertxPathWhichBuffersItForItsRetries() throws Exception {
+        long before = fast();
+        try (Socket s = socket()) {
+            for (int i = 0; i < 4; i++) {
+                String body = "hello " + i;
+                FastPathTest.send(s, "POST /flaky-echo HTTP/1.1\r\nHost: a\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
+                FastPathTest.Resp r = FastPathTest.read(s);
+                assertEquals(200, r.status(), "request " + i + ": " + r.body());
+                assertEquals(body, r.body(), "the retry carried the whole body");
+            }
+        }
+        assertEquals(before, fast());
+    }
+}
