@@ -161,6 +161,12 @@ class SidecarMeshIT {
         // Both sidecars served it on their fast path (plain HTTP/1.1; A originated the mTLS, B terminated it).
         assertTrue(adminStat(podA, "http.fast_path.downstream_rq_total") >= 1, "A's fast path took the request");
         assertTrue(adminStat(podB, "http.fast_path.downstream_rq_total") >= 1, "B's fast path took the request");
+        // A sidecar's config dump prints every resource it holds (listeners with RBAC, tcp_proxy, original_dst...).
+        for (String pod : List.of(podA, podB)) {
+            Result dump = curl(PodNetwork.inPod(pod, null), List.of("http://127.0.0.1:15000/config_dump"));
+            assertEquals(200, dump.status(), dump.body());
+            assertTrue(dump.body().contains("envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy"), dump.body());
+        }
     }
 
     @Test

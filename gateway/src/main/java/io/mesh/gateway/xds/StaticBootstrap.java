@@ -33,7 +33,15 @@ public record StaticBootstrap(Map<String, ListenerSpec> listeners, Map<String, C
     public static final TypeRegistry TYPES = TypeRegistry.newBuilder()
             .add(HttpConnectionManager.getDescriptor()).add(Router.getDescriptor()).add(HTTPFault.getDescriptor())
             .add(DownstreamTlsContext.getDescriptor()).add(UpstreamTlsContext.getDescriptor())
-            .add(HttpProtocolOptions.getDescriptor()).build();
+            .add(HttpProtocolOptions.getDescriptor())
+            // What else pilot packs into an Any (a sidecar's listeners, retry policies): /config_dump prints them all.
+            .add(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate.getDescriptor())
+            .build();
 
     public static StaticBootstrap load(Path file) throws IOException, ConfigRejected {
         Bootstrap.Builder b = Bootstrap.newBuilder();

@@ -29,6 +29,8 @@ import java.util.List;
  */
 final class RouteBuilder {
     static final String FAULT_FILTER = "envoy.filters.http.fault";
+    /** Istio's default number of retries, for routes whose VirtualService has no retries block (and default routes). */
+    static final int DEFAULT_RETRIES = 2;
     /** Istio's retry conditions when a VirtualService's retries name none. */
     static final String DEFAULT_RETRY_ON = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes";
 
@@ -115,8 +117,11 @@ final class RouteBuilder {
                         .setMaxStreamDuration(Protos.duration(http.timeout())));
             }
         }
-        if (http.retries() != null && http.retries().attempts() > 0) {
-            a.setRetryPolicy(retryPolicy(http.retries()));
+        if (http.retries() == null ? !proxyless : http.retries().attempts() > 0) {
+            // No retries block: Istio's default policy (proxyless gRPC clients get only what the VirtualService says).
+            RetryPolicy rp = http.retries() == null ? defaultRetryPolicy() : retryPolicy(http.retries());
+            a.setRetryPolicy(proxyless ? rp.toBuilder().clearRetryHostPredicate().clearHostSelectionRetryMaxAttempts().build()
+                    : rp);
         }
         if (!proxyless) {
             if (http.rewrite() != null) {
@@ -225,6 +230,23 @@ final class RouteBuilder {
                 .build();
     }
 
+    /** Retries go to another endpoint than the tries before (Envoy's previous_hosts predicate), as Istio asks. */
+    private static final RetryPolicy.RetryHostPredicate PREVIOUS_HOSTS = RetryPolicy.RetryHostPredicate.newBuilder()
+            .setName("envoy.retry_host_predicates.previous_hosts")
+            .setTypedConfig(Any.pack(io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate
+                    .getDefaultInstance()))
+            .build();
+    private static final int HOST_SELECTION_ATTEMPTS = 5;
+
+    /**
+     * Istio's default retry policy, on every HTTP route whose VirtualService has no {@code retries} block and on the
+     * default route of a service without a VirtualService: 2 retries on connect-failure, refused-stream, unavailable,
+     * cancelled and status 503, each on another endpoint. {@code retries: {attempts: 0}} turns it off.
+     */
+    static RetryPolicy defaultRetryPolicy() {
+        return retryPolicy(new VirtualService.Retries(DEFAULT_RETRIES, null, null));
+    }
+
     /**
      * A VirtualService's {@code retries} as Envoy's retry policy, the way Istio converts it: HTTP status codes in
      * {@code retryOn} ("503,connect-failure") become {@code retriable_status_codes} (with the
@@ -232,7 +254,8 @@ final class RouteBuilder {
      * only condition names; without a {@code retryOn}, Istio's default conditions apply with 503 retriable.
      */
     static RetryPolicy retryPolicy(VirtualService.Retries retries) {
-        RetryPolicy.Builder rp = RetryPolicy.newBuilder().setNumRetries(UInt32Value.of(retries.attempts()));
+        RetryPolicy.Builder rp = RetryPolicy.newBuilder().setNumRetries(UInt32Value.of(retries.attempts()))
+                .addRetryHostPredicate(PREVIOUS_HOSTS).setHostSelectionRetryMaxAttempts(HOST_SELECTION_ATTEMPTS);
         if (retries.retryOn() == null || retries.retryOn().isBlank()) {
             rp.setRetryOn(DEFAULT_RETRY_ON).addRetriableStatusCodes(503);
         } else {

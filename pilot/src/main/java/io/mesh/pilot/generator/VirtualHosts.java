@@ -27,8 +27,12 @@ final class VirtualHosts {
             }
         }
         if (routes.isEmpty()) {
+            RouteAction.Builder action = RouteAction.newBuilder().setCluster(ClusterNames.outbound(host, port, null));
+            if (!proxyless) {
+                action.setRetryPolicy(RouteBuilder.defaultRetryPolicy());   // as istiod's default route
+            }
             routes.add(Route.newBuilder().setName("default").setMatch(RouteMatch.newBuilder().setPrefix("/"))
-                    .setRoute(RouteAction.newBuilder().setCluster(ClusterNames.outbound(host, port, null))).build());
+                    .setRoute(action).build());
         }
         return VirtualHost.newBuilder().setName(host + ":" + port).addAllDomains(domains).addAllRoutes(routes).build();
     }

@@ -12,7 +12,7 @@ import io.mesh.pilot.model.ProxyInfo;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** A VirtualService's {@code retries} in sidecar RDS, converted as Istio converts them. */
+/** A VirtualService's {@code retries} in sidecar RDS, converted as Istio converts them, and Istio's default policy. */
 class RetryPolicyTest {
 
     static final ProxyInfo POD = sidecar("10.0.0.1", "demo");
@@ -68,5 +68,46 @@ class RetryPolicyTest {
     @Test
     void zeroAttemptsMeansNoRetryPolicy() {
         assertFalse(route("{attempts: 0}").getRoute().hasRetryPolicy());
+    }
+
+    @Test
+    void withoutARetriesBlockIstiosDefaultPolicyApplies() {
+        String yaml = AutoMtlsTest.backend("{address: 10.0.0.2}") + """
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata: {name: backend, namespace: demo}
+                spec:
+                  hosts: [backend.demo.svc.cluster.local]
+                  http:
+                  - route:
+                    - destination: {host: backend.demo.svc.cluster.local}
+                """;
+        assertIstioDefault(routes(POD, snapshot(yaml), "80").getVirtualHosts(0).getRoutes(0).getRoute().getRetryPolicy());
+    }
+
+    @Test
+    void aServiceWithoutAVirtualServiceGetsTheDefaultPolicyOnItsDefaultRoute() {
+        Route r = routes(POD, snapshot(AutoMtlsTest.backend("{address: 10.0.0.2}")), "80").getVirtualHosts(0).getRoutes(0);
+        assertEquals("default", r.getName());
+        assertIstioDefault(r.getRoute().getRetryPolicy());
+    }
+
+    @Test
+    void explicitRetriesAlsoGoToAnotherEndpoint() {
+        RetryPolicy p = route("{attempts: 3, retryOn: \"5xx\"}").getRoute().getRetryPolicy();
+        assertEquals("envoy.retry_host_predicates.previous_hosts", p.getRetryHostPredicate(0).getName());
+        assertEquals(5, p.getHostSelectionRetryMaxAttempts());
+    }
+
+    static void assertIstioDefault(RetryPolicy p) {
+        assertEquals(2, p.getNumRetries().getValue());
+        assertEquals("connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes", p.getRetryOn());
+        assertEquals(List.of(503), p.getRetriableStatusCodesList());
+        assertEquals(1, p.getRetryHostPredicateCount());
+        assertEquals("envoy.retry_host_predicates.previous_hosts", p.getRetryHostPredicate(0).getName());
+        assertEquals("type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate",
+                p.getRetryHostPredicate(0).getTypedConfig().getTypeUrl());
+        assertEquals(5, p.getHostSelectionRetryMaxAttempts());
     }
 }
