@@ -99,9 +99,11 @@ class LocalRunnerIT {
             // The gateway's effective config as pilot serves it: the demo's 50/50 route, its clusters and listener ...
             assertEquals(0, meshctl(env, "pc-routes", "proxy-config", "router~", "routes"));
             String routes = log("meshctl-pc-routes");
-            assertTrue(routes.contains("NAME     VHOST NAME           DOMAINS  MATCH  VIRTUAL SERVICE   DESTINATION"), routes);
-            assertTrue(routes.contains("http.80  demo/web-ingress:80  *        /*     web-ingress.demo  "
+            assertTrue(routes.contains("NAME     VHOST NAME           DOMAINS    MATCH        VIRTUAL SERVICE   DESTINATION"), routes);
+            assertTrue(routes.contains("http.80  demo/web-ingress:80  *          /*           web-ingress.demo  "
                     + "backend.demo.svc.cluster.local:80 50%, web.demo.svc.cluster.local:80 50%"), routes);
+            assertTrue(routes.contains("http.80  demo/resilience:80   localhost  /slow*       resilience.demo   "
+                    + "backend.demo.svc.cluster.local:80"), routes);
             // What the gateway accepted (its admin /config_dump) is what pilot serves it.
             assertEquals(0, meshctl(env, "pc-routes-accepted", "proxy-config", "router~", "routes", "--source", "proxy"));
             assertEquals(routes, log("meshctl-pc-routes-accepted"));
@@ -128,6 +130,15 @@ class LocalRunnerIT {
             for (String frame : frames) {
                 assertTrue(frame.startsWith("NAME ") && frame.contains("MTLS") && frame.contains("web.demo.svc.cluster.local"), frame);
             }
+
+            // The README's retry and timeout demo, with its curl lines: the VirtualService for the host localhost.
+            String demo = "http://localhost:" + ingress;
+            assertEquals(List.of("200", "200", "200", "200"), curlCodes(demo + "/flaky", 4), "retried: only 200s");
+            List<String> unretried = curlCodes(demo + "/unretried", 4);
+            assertEquals(2, unretried.stream().filter("503"::equals).count(), "attempts: 0 shows the failures: " + unretried);
+            assertEquals(2, unretried.stream().filter("200"::equals).count(), unretried.toString());
+            assertEquals(List.of("504"), curlCodes(demo + "/slow?ms=3000", 1), "the 1 s timeout (the backend answers at 3 s)");
+            assertEquals(List.of("200"), curlCodes(demo + "/slow?ms=200", 1));
 
             assertEquals(0, runner(env, "status"), "./mesh status reports a process that is not ready");
             String status = Files.readString(harness.workDir().resolve("logs/mesh-status.log"));
@@ -182,6 +193,19 @@ class LocalRunnerIT {
         int exit = process.awaitExit(Duration.ofMinutes(2));
         System.out.printf("meshctl %s exited %d:%n%s%n", String.join(" ", args), exit, process.logTail(40));
         return exit;
+    }
+
+    /** The status codes of {@code n} requests, one curl each, as the README's lines make them. */
+    private static List<String> curlCodes(String url, int n) throws Exception {
+        List<String> codes = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            Process p = new ProcessBuilder("curl", "-s", "-o", "/dev/null", "--max-time", "10", "-w", "%{http_code}", url)
+                    .redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            assertTrue(p.waitFor(20, java.util.concurrent.TimeUnit.SECONDS), "curl " + url);
+            codes.add(out);
+        }
+        return codes;
     }
 
     private String log(String name) throws IOException {
