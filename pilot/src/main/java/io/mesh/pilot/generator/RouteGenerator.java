@@ -9,8 +9,10 @@ import io.mesh.pilot.model.MeshSnapshot;
 import io.mesh.pilot.model.ProxyInfo;
 import io.mesh.pilot.model.ServiceModel;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -77,35 +79,51 @@ public final class RouteGenerator {
         } catch (NumberFormatException e) {
             return null;
         }
-        RouteConfiguration.Builder rc = RouteConfiguration.newBuilder().setName(name);
-        Set<String> seenDomains = new LinkedHashSet<>();
+        // Each host of this port, with the VirtualServices that claim it (and the gateway each came through), in
+        // the snapshot's order (namespace, then name). As in Istio, VirtualServices bound to a gateway for the same host
+        // are merged: the host's routes are the first one's, then the next one's, and so on.
+        Map<String, List<Bound>> byHost = new LinkedHashMap<>();
         for (Gateway gw : GatewayScope.forProxy(proxy, snapshot)) {
             for (Gateway.Server server : gw.servers()) {
                 if (server.port() != port) {
                     continue;
                 }
                 for (VirtualService vs : GatewayScope.boundTo(gw, snapshot)) {
-                    List<String> hosts = GatewayScope.matchingHosts(vs, server);
-                    hosts.removeIf(h -> !seenDomains.add(h));
-                    if (hosts.isEmpty()) {
-                        continue;
-                    }
-                    VirtualHost.Builder vh = VirtualHost.newBuilder().setName(vs.namespace() + "/" + vs.name() + ":" + port)
-                            .addAllDomains(hosts);
-                    // Clients may send the port in the Host header.
-                    hosts.stream().filter(h -> !h.equals("*")).forEach(h -> vh.addDomains(h + ":" + port));
-                    for (VirtualService.HttpRoute http : vs.http()) {
-                        if (http.match().stream().allMatch(m -> m.gateways().isEmpty()
-                                || m.gateways().contains(gw.name())
-                                || m.gateways().contains(gw.namespace() + "/" + gw.name()))) {
-                            vh.addAllRoutes(RouteBuilder.build(vs, http, port, snapshot, false));
+                    for (String host : GatewayScope.matchingHosts(vs, server)) {
+                        List<Bound> claims = byHost.computeIfAbsent(host, h -> new ArrayList<>());
+                        if (claims.stream().noneMatch(b -> b.vs().equals(vs))) {
+                            claims.add(new Bound(vs, gw));
                         }
                     }
-                    rc.addVirtualHosts(vh);
                 }
             }
         }
+        // Hosts claimed by the same VirtualServices share one virtual host (one VirtualService: named after it).
+        Map<List<Bound>, List<String>> groups = new LinkedHashMap<>();
+        byHost.forEach((host, claims) -> groups.computeIfAbsent(claims, c -> new ArrayList<>()).add(host));
+        RouteConfiguration.Builder rc = RouteConfiguration.newBuilder().setName(name);
+        groups.forEach((claims, hosts) -> {
+            VirtualService first = claims.get(0).vs();
+            String vhName = claims.size() == 1 ? first.namespace() + "/" + first.name() + ":" + port : hosts.get(0) + ":" + port;
+            VirtualHost.Builder vh = VirtualHost.newBuilder().setName(vhName).addAllDomains(hosts);
+            // Clients may send the port in the Host header.
+            hosts.stream().filter(h -> !h.equals("*")).forEach(h -> vh.addDomains(h + ":" + port));
+            for (Bound b : claims) {
+                for (VirtualService.HttpRoute http : b.vs().http()) {
+                    if (http.match().stream().allMatch(m -> m.gateways().isEmpty()
+                            || m.gateways().contains(b.gw().name())
+                            || m.gateways().contains(b.gw().namespace() + "/" + b.gw().name()))) {
+                        vh.addAllRoutes(RouteBuilder.build(b.vs(), http, port, snapshot, false));
+                    }
+                }
+            }
+            rc.addVirtualHosts(vh);
+        });
         return rc.build();
+    }
+
+    /** A VirtualService that claims a host on a router's port, through this gateway. */
+    private record Bound(VirtualService vs, Gateway gw) {
     }
 
     static String fqdn(String host, String ns) {

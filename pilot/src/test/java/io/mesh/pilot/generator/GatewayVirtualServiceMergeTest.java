@@ -1,0 +1,87 @@
+package io.mesh.pilot.generator;
+
+import static io.mesh.pilot.generator.GeneratorGoldenTest.router;
+import static io.mesh.pilot.generator.SidecarFixtures.routes;
+import static io.mesh.pilot.generator.SidecarFixtures.snapshot;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * VirtualServices bound to an ingress gateway for the same host are merged, as Istio merges them: teams can each own
+ * the paths of a shared host in their own resource, and no route of theirs is dropped.
+ */
+class GatewayVirtualServiceMergeTest {
+
+    static final String BASE = """
+            apiVersion: networking.istio.io/v1
+            kind: ServiceEntry
+            metadata: {name: svc, namespace: demo}
+            spec:
+              hosts: [orders.demo.svc.cluster.local, users.demo.svc.cluster.local, web.demo.svc.cluster.local]
+              location: MESH_INTERNAL
+              ports: [{number: 80, name: http, protocol: HTTP}]
+              resolution: STATIC
+              endpoints:
+              - {address: 10.0.0.1, ports: {http: 8081}}
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: Gateway
+            metadata: {name: public, namespace: istio-system}
+            spec:
+              selector: {istio: ingressgateway}
+              servers:
+              - port: {number: 8080, name: http, protocol: HTTP}
+                hosts: ["*"]
+            """;
+
+    static String vs(String name, String hosts, String prefix, String destination) {
+        return "---\n" + """
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata: {name: %s, namespace: demo}
+                spec:
+                  hosts: %s
+                  gateways: [istio-system/public]
+                  http:
+                  - match: [{uri: {prefix: %s}}]
+                    route: [{destination: {host: %s}}]
+                """.formatted(name, hosts, prefix, destination);
+    }
+
+    static List<String> prefixes(VirtualHost vh) {
+        return vh.getRoutesList().stream().map(r -> r.getMatch().getPrefix() + " -> " + r.getRoute().getCluster()).toList();
+    }
+
+    @Test
+    void twoVirtualServicesForOneHostShareItsRoutesInOrder() {
+        RouteConfiguration rc = routes(router(), snapshot(BASE + vs("a-orders", "[shop.example.com]", "/orders", "orders")
+                + vs("b-users", "[shop.example.com]", "/users", "users")), "http.8080");
+        assertEquals(1, rc.getVirtualHostsCount(), rc.toString());
+        VirtualHost vh = rc.getVirtualHosts(0);
+        assertEquals("shop.example.com:8080", vh.getName());
+        assertEquals(List.of("shop.example.com", "shop.example.com:8080"), vh.getDomainsList());
+        assertEquals(List.of("/orders -> outbound|80||orders.demo.svc.cluster.local",
+                "/users -> outbound|80||users.demo.svc.cluster.local"), prefixes(vh));
+    }
+
+    @Test
+    void onlyTheSharedHostIsMergedAndAVirtualServiceAloneKeepsItsVirtualHost() {
+        RouteConfiguration rc = routes(router(), snapshot(BASE
+                + vs("a-shop", "[shop.example.com, admin.example.com]", "/", "web")
+                + vs("b-orders", "[shop.example.com]", "/orders", "orders")), "http.8080");
+        assertEquals(2, rc.getVirtualHostsCount(), rc.toString());
+        VirtualHost admin = rc.getVirtualHosts(1);
+        assertEquals("demo/a-shop:8080", admin.getName());
+        assertEquals(List.of("admin.example.com", "admin.example.com:8080"), admin.getDomainsList());
+        assertEquals(List.of("/ -> outbound|80||web.demo.svc.cluster.local"), prefixes(admin));
+        // The shared host: a-shop's catch-all comes first, so it answers /orders too (Istio's caveat for merging).
+        VirtualHost shop = rc.getVirtualHosts(0);
+        assertEquals("shop.example.com:8080", shop.getName());
+        assertEquals(List.of("/ -> outbound|80||web.demo.svc.cluster.local",
+                "/orders -> outbound|80||orders.demo.svc.cluster.local"), prefixes(shop));
+    }
+}
