@@ -12,7 +12,9 @@
 #   bench/gateway.sh            (env: ROUNDS=3 DURATION=10s CONNS=64 EVENT_LOOPS=1 GATEWAY_WARMUP=20 JAVA_OPTS=... and the harness's)
 #
 # The gateway runs as the packaged Quarkus app (built here if missing) on a static bootstrap (no pilot):
-# listener -> cluster 127.0.0.1:18080, access log off, one event loop like nginx's one worker.
+# listener -> cluster 127.0.0.1:18080, access log off, one event loop like nginx's one worker. The route carries Istio's
+# default retry policy, as pilot serves every route without a VirtualService retries block (nginx retries connect errors
+# by default too: proxy_next_upstream error timeout).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd); ROOT=$(dirname "$HERE")
 APP=$ROOT/gateway/target/quarkus-app/quarkus-run.jar
@@ -29,7 +31,11 @@ cat > "$WORK/bootstrap.json" <<'JSON'
       "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
         "stat_prefix": "bench",
         "route_config": { "name": "bench", "virtual_hosts": [{ "name": "all", "domains": ["*"],
-          "routes": [{ "match": { "prefix": "/" }, "route": { "cluster": "backend" } }] }] },
+          "routes": [{ "match": { "prefix": "/" }, "route": { "cluster": "backend", "retry_policy": {
+            "retry_on": "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes", "num_retries": 2,
+            "retriable_status_codes": [503], "host_selection_retry_max_attempts": 5, "retry_host_predicate": [{
+              "name": "envoy.retry_host_predicates.previous_hosts", "typed_config": {
+                "@type": "type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate" } }] } } }] }] },
         "http_filters": [{ "name": "envoy.filters.http.router",
           "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } }] } }] }] }],
   "clusters": [{ "name": "backend", "type": "STATIC", "connect_timeout": "1s",
