@@ -392,6 +392,13 @@ class SidecarMeshIT {
                         .status() == 403, "ALLOW for principal a, DENY on header x-block");
         assertEquals(403, curl(PodNetwork.inPod(podA, null), List.of("-X", "POST", "http://" + B_HOST + ":8080/public"))
                 .status(), "only GET is allowed");
+        // What the policies allow, B's sidecar serves on its fast path (RBAC checked there); what they deny, the Vert.x
+        // path answers with 403.
+        long fastBefore = adminStat(podB, "http.fast_path.downstream_rq_total");
+        assertEquals(200, curlFromA("/public").status());
+        assertEquals(403, curl(PodNetwork.inPod(podA, null), List.of("-H", "x-block: yes", "http://" + B_HOST + ":8080/public"))
+                .status());
+        assertEquals(fastBefore + 1, adminStat(podB, "http.fast_path.downstream_rq_total"), "only the allowed request");
         Files.delete(configDir.resolve("deny-header.yaml"));
         Files.delete(configDir.resolve("allow-x.yaml"));
         Files.delete(configDir.resolve("deny-admin.yaml"));

@@ -178,9 +178,9 @@ public final class SidecarPlane {
     /**
      * A captured connection as the fast path sees it ({@link FastPathHandler}: plain HTTP/1.1 requests routed and
      * forwarded without Vert.x's HTTP objects, over pooled upstream connections with the cluster's TLS, auto mTLS
-     * included). As on the Vert.x path, the chain is looked up again for every request; a chain with RBAC
-     * (AuthorizationPolicy), or one that no longer fits the connection (gone, or now STRICT), leaves the request to
-     * the Vert.x path, which enforces or closes. Confined to the channel's event loop.
+     * included). As on the Vert.x path, the chain is looked up again for every request, and its RBAC
+     * (AuthorizationPolicy) decides first; a request it denies, or a chain that no longer fits the connection (gone,
+     * or now STRICT), is left to the Vert.x path, which answers 403 or closes. Confined to the channel's event loop.
      */
     private static final class Captured implements FastSource {
 
@@ -196,7 +196,13 @@ public final class SidecarPlane {
         public FilterChainSpec fastChain(ActiveConfig config) {
             Handoff h = handoff;
             FilterChainSpec c = h.chain(config);
-            return c == null || c.tcp() || c.tls() != h.tls() || c.rbac() != null ? null : c;
+            return c == null || c.tcp() || c.tls() != h.tls() ? null : c;
+        }
+
+        /** Inbound chains carry the workload's AuthorizationPolicy; a request it denies goes the Vert.x path (403). */
+        @Override
+        public io.mesh.gateway.rbac.Rbac rbac(FilterChainSpec chain) {
+            return chain.rbac();
         }
 
         /** Inbound over mesh mTLS: the peer's SPIFFE ID once the handshake is done (it is, once a request arrived). */
