@@ -5,13 +5,7 @@ import com.google.protobuf.util.JsonFormat;
 import io.envoyproxy.envoy.config.bootstrap.v3.Bootstrap;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
-import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
-import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
-import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
-import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.mesh.gateway.model.ListenerSpec;
 import io.mesh.gateway.model.TlsCertificate;
 import io.mesh.gateway.upstream.ClusterSpec;
@@ -30,18 +24,8 @@ public record StaticBootstrap(Map<String, ListenerSpec> listeners, Map<String, C
 
     public static final StaticBootstrap EMPTY = new StaticBootstrap(Map.of(), Map.of(), Map.of());
 
-    public static final TypeRegistry TYPES = TypeRegistry.newBuilder()
-            .add(HttpConnectionManager.getDescriptor()).add(Router.getDescriptor()).add(HTTPFault.getDescriptor())
-            .add(DownstreamTlsContext.getDescriptor()).add(UpstreamTlsContext.getDescriptor())
-            .add(HttpProtocolOptions.getDescriptor())
-            // What else pilot packs into an Any (a sidecar's listeners, retry policies): /config_dump prints them all.
-            .add(io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.getDescriptor())
-            .add(io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.getDescriptor())
-            .add(io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.getDescriptor())
-            .add(io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst.getDescriptor())
-            .add(io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector.getDescriptor())
-            .add(io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate.getDescriptor())
-            .build();
+    /** The Envoy types an Any may hold here (the mesh's one registry, shared with pilot). */
+    public static final TypeRegistry TYPES = io.mesh.proto.XdsTypes.REGISTRY;
 
     public static StaticBootstrap load(Path file) throws IOException, ConfigRejected {
         Bootstrap.Builder b = Bootstrap.newBuilder();

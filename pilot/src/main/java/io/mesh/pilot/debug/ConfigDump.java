@@ -14,7 +14,7 @@ import java.util.Set;
 
 /** A proxy's resources as JSON, generated from the current snapshot for exactly the names it watches. */
 final class ConfigDump {
-    private static final TypeRegistry TYPES = io.mesh.pilot.generator.XdsTypes.REGISTRY;
+    private static final TypeRegistry TYPES = io.mesh.proto.XdsTypes.REGISTRY;
     private static final JsonFormat.Printer PRINTER = JsonFormat.printer().usingTypeRegistry(TYPES)
             .omittingInsignificantWhitespace();
     private static final Map<String, String> SECTIONS = Map.of(Resources.V3.LISTENER_TYPE_URL, "listeners",

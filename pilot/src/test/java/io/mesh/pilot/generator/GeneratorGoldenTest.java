@@ -1,11 +1,13 @@
 package io.mesh.pilot.generator;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.google.protobuf.Message;
 import com.google.protobuf.Struct;
 import com.google.protobuf.TextFormat;
 import com.google.protobuf.Value;
+import com.google.protobuf.util.JsonFormat;
 import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.mesh.config.ConfigValidator;
@@ -15,6 +17,7 @@ import io.mesh.pilot.model.MeshSnapshot;
 import io.mesh.pilot.model.ProxyInfo;
 import io.mesh.pilot.model.ServiceSource;
 import io.mesh.pilot.model.SnapshotBuilder;
+import io.mesh.proto.XdsTypes;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -71,6 +74,10 @@ class GeneratorGoldenTest {
             throws IOException {
         MeshSnapshot snapshot = snapshot(DIR.resolve(config));
         List<? extends Message> resources = XdsGenerators.generate(type, proxy, snapshot, names);
+        for (Message m : resources) {
+            // As the config dumps print it (pilot's /debug/config_dump, the gateway's /config_dump): every Any resolves.
+            assertDoesNotThrow(() -> JsonFormat.printer().usingTypeRegistry(XdsTypes.REGISTRY).print(m), name);
+        }
         String actual = resources.stream().sorted(java.util.Comparator.comparing(Resources::getResourceName))
                 .map(m -> "# " + Resources.getResourceName(m) + "\n" + TextFormat.printer().usingTypeRegistry(XdsTypes.REGISTRY).printToString(m))
                 .collect(Collectors.joining("---\n"));

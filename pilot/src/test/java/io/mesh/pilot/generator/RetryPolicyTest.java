@@ -17,7 +17,7 @@ class RetryPolicyTest {
 
     static final ProxyInfo POD = sidecar("10.0.0.1", "demo");
 
-    /** The route backend.demo's virtual host gets from a VirtualService with these retries. */
+    /** The route backend.demo's virtual host gets from a VirtualService with these retries (null: no retries block). */
     static Route route(String retries) {
         String yaml = AutoMtlsTest.backend("{address: 10.0.0.2}") + """
                 ---
@@ -29,7 +29,7 @@ class RetryPolicyTest {
                   http:
                   - route:
                     - destination: {host: backend.demo.svc.cluster.local}
-                """ + "    retries: " + retries + "\n";
+                """ + (retries == null ? "" : "    retries: " + retries + "\n");
         return routes(POD, snapshot(yaml), "80").getVirtualHosts(0).getRoutes(0);
     }
 
@@ -72,18 +72,7 @@ class RetryPolicyTest {
 
     @Test
     void withoutARetriesBlockIstiosDefaultPolicyApplies() {
-        String yaml = AutoMtlsTest.backend("{address: 10.0.0.2}") + """
-                ---
-                apiVersion: networking.istio.io/v1
-                kind: VirtualService
-                metadata: {name: backend, namespace: demo}
-                spec:
-                  hosts: [backend.demo.svc.cluster.local]
-                  http:
-                  - route:
-                    - destination: {host: backend.demo.svc.cluster.local}
-                """;
-        assertIstioDefault(routes(POD, snapshot(yaml), "80").getVirtualHosts(0).getRoutes(0).getRoute().getRetryPolicy());
+        assertIstioDefault(route(null).getRoute().getRetryPolicy());
     }
 
     @Test

@@ -1,9 +1,16 @@
-package io.mesh.pilot.generator;
+package io.mesh.proto;
 
 import com.google.protobuf.TypeRegistry;
 
-/** Every message type the generators pack into an Any, so config dumps and goldens can print them expanded. */
+/**
+ * Every Envoy message the mesh packs into an {@code Any}: what pilot's generators send (HTTP connection manager and its
+ * filters, TLS contexts, tcp_proxy, RBAC, listener filters, retry host predicates, upstream protocol options) and what
+ * the gateway reads from a static bootstrap. Pilot's and the gateway's config dumps print with it, the bootstrap parser
+ * reads with it, and pilot's golden test prints every generated resource through it, so a type pilot starts to send
+ * cannot be missing where it is printed (a config dump would answer 500: "Cannot find type for url").
+ */
 public final class XdsTypes {
+
     public static final TypeRegistry REGISTRY = TypeRegistry.newBuilder()
             .add(io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.getDescriptor())
             .add(io.envoyproxy.envoy.extensions.filters.http.router.v3.Router.getDescriptor())
@@ -16,6 +23,7 @@ public final class XdsTypes {
             .add(io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst.getDescriptor())
             .add(io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector.getDescriptor())
             .add(io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.getDescriptor())
             .build();
 
     private XdsTypes() {
