@@ -111,6 +111,8 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
     private boolean holdsRetrySlot;
     /** The first try's head bytes, kept (retained) for the retries when the route may retry; released on completion. */
     private ByteBuf retryHead;
+    /** The length of the first try's head in {@link #retryHead} (from index 0), read once it was written. */
+    private int retryHeadLength;
     private ScheduledFuture<?> retryTimer;
     private ScheduledFuture<?> timer;
     /** The upstream connection while it is ours. */
@@ -456,7 +458,7 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         }
         // The first try's head with x-envoy-attempt-count before its final CRLF.
         ByteBuf first = retryHead;
-        int end = first.writerIndex() - 2;
+        int end = retryHeadLength - 2;
         ByteBuf out = handler.channel.alloc().directBuffer(end + 32);
         out.writeBytes(first, 0, end);
         line(out, ATTEMPT_LINE, Integer.toString(attempts + 1));
@@ -510,6 +512,7 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
             raw = null;
             if (retry.numRetries() > 0) {
                 retryHead = bytes.retain();   // the bytes stay readable at their absolute indices after the write
+                retryHeadLength = bytes.writerIndex();
             }
         } else {
             upstreamHead = decodedUpstreamHead(client);

@@ -23,8 +23,9 @@ import org.jboss.logging.Logger;
  * (as the Vert.x path's per-loop client pool); past it a request waits (at most {@code max_pending_requests}
  * waiting, else 503 UO). A cluster with TLS (a DestinationRule's, or auto mTLS to a mesh endpoint) gets it on each
  * connection, with the same trust, SPIFFE ID check and client certificate as its Vert.x clients; the connection is
- * handed out once the handshake succeeded. Idle connections past the cluster's idle timeout, or of a cluster or endpoint that left the
- * config, are closed (when met, and by a sweep every few seconds). Confined to its event loop, except {@link #close}.
+ * handed out once the handshake succeeded (a failed one is a connect failure). Idle connections past the cluster's
+ * idle timeout, or of a cluster or endpoint that left the config, are closed (when met, and by a sweep every few
+ * seconds). Confined to its event loop, except {@link #close}.
  */
 final class FastUpstreamPool {
 
