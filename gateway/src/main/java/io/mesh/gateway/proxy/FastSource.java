@@ -15,7 +15,7 @@ interface FastSource {
      */
     FilterChainSpec fastChain(ActiveConfig config);
 
-    /** The RBAC filter the fast path must check on {@code chain} before routing, or null (the router enforces none). */
+    /** The RBAC filters the fast path must check on {@code chain} before routing, or null for none. */
     default io.mesh.gateway.rbac.Rbac rbac(FilterChainSpec chain) {
         return null;
     }

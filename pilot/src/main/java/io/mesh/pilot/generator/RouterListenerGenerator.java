@@ -19,7 +19,8 @@ import java.util.TreeMap;
 /**
  * LDS for router proxies: one listener "0.0.0.0_PORT" per Gateway server port. HTTP servers use RDS "http.PORT";
  * HTTPS servers terminate TLS with the certificate named by credentialName, fetched over SDS
- * ("kubernetes://NAME"), matched by SNI, and route with the same "http.PORT" table.
+ * ("kubernetes://NAME"), matched by SNI, and route with the same "http.PORT" table. AuthorizationPolicies that
+ * select the gateway become HTTP RBAC filters ahead of the router, as on a sidecar's inbound.
  */
 public final class RouterListenerGenerator {
     private RouterListenerGenerator() {
@@ -32,6 +33,10 @@ public final class RouterListenerGenerator {
                 byPort.computeIfAbsent(s.port(), p -> new ArrayList<>()).add(s);
             }
         }
+        // The AuthorizationPolicies that select the gateway (its namespace's, and the root namespace's): the same HTTP
+        // RBAC filters as a sidecar's inbound, on every server of the gateway.
+        List<io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter> rbac =
+                SidecarInbound.httpRbac(SidecarInbound.rbacRules(proxy, snapshot, false));
         List<Listener> out = new ArrayList<>();
         byPort.forEach((port, servers) -> {
             Listener.Builder l = Listener.newBuilder().setName("0.0.0.0_" + port)
@@ -39,7 +44,7 @@ public final class RouterListenerGenerator {
             String route = "http." + port;
             for (Gateway.Server s : servers) {
                 FilterChain.Builder chain = FilterChain.newBuilder().addFilters(Filter.newBuilder().setName(Hcm.NAME)
-                        .setTypedConfig(Any.pack(Hcm.rds(route, route, List.of()))));
+                        .setTypedConfig(Any.pack(Hcm.rds(route, route, rbac))));
                 if (s.tls() != null && s.tls().credentialName() != null && !"PASSTHROUGH".equals(s.tls().mode())) {
                     chain.setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(
                             s.hosts().stream().map(h -> h.contains("/") ? h.substring(h.indexOf('/') + 1) : h)

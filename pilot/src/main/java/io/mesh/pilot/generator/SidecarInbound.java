@@ -184,22 +184,23 @@ final class SidecarInbound {
     static final String NETWORK_RBAC_STAT_PREFIX = "tcp.";
 
     /** The DENY and ALLOW rules of the AuthorizationPolicies that apply to a proxy; null when none of that action. */
-    private record RbacRules(RBAC deny, RBAC allow) {
+    record RbacRules(RBAC deny, RBAC allow) {
     }
 
     /**
-     * Policies in the proxy's namespace (no selector, or one matching its labels) and in istio-system, by action;
-     * AUDIT policies have no effect. For a TCP chain each rule goes through {@link Rbac#tcpPolicy}: an ALLOW rule
+     * Policies in the proxy's namespace and in the root namespace (istio-system, which applies mesh-wide), each when it
+     * has no selector or its selector matches the proxy's labels, by action (as Istio: a root-namespace policy with a
+     * selector applies to the matching workloads of every namespace, and to no others); AUDIT policies have no effect. For a TCP chain each rule goes through {@link Rbac#tcpPolicy}: an ALLOW rule
      * it drops still leaves its policy's ALLOW filter in place (which then allows nothing for it).
      */
-    private static RbacRules rbacRules(ProxyInfo proxy, MeshSnapshot snapshot, boolean tcp) {
+    static RbacRules rbacRules(ProxyInfo proxy, MeshSnapshot snapshot, boolean tcp) {
         RBAC.Builder allow = RBAC.newBuilder().setAction(RBAC.Action.ALLOW);
         RBAC.Builder deny = RBAC.newBuilder().setAction(RBAC.Action.DENY);
         boolean anyAllow = false;
         boolean anyDeny = false;
         for (PolicyConfig.AuthorizationPolicy ap : snapshot.authorizationPolicies()) {
-            if (!(ap.namespace().equals(proxy.namespace()) && (ap.selector().isEmpty() || selects(ap.selector(), proxy)))
-                    && !ap.namespace().equals("istio-system")) {
+            boolean scope = ap.namespace().equals(proxy.namespace()) || ap.namespace().equals("istio-system");
+            if (!scope || !(ap.selector().isEmpty() || selects(ap.selector(), proxy))) {
                 continue;
             }
             RBAC.Builder target;
@@ -230,7 +231,7 @@ final class SidecarInbound {
     }
 
     /** An HTTP port's RBAC filters: the DENY one before the ALLOW one, so a DENY wins. */
-    private static List<HttpFilter> httpRbac(RbacRules rules) {
+    static List<HttpFilter> httpRbac(RbacRules rules) {
         List<HttpFilter> out = new ArrayList<>();
         if (rules.deny() != null) {
             out.add(httpRbacFilter("envoy.filters.http.rbac.deny", rules.deny()));
