@@ -46,11 +46,11 @@ import java.util.concurrent.TimeUnit;
  * over a pooled upstream connection of the channel's event loop ({@link FastUpstreamPool}), with the same headers,
  * breaker and outlier accounting, flags, metrics and access log as {@link ProxyExchange} + {@link UpstreamCall}.
  * Bodies pass through as Netty's own pooled buffers, never copied; backpressure pauses reading on the other side.
- * Retries of a request read as bytes with no body (Istio's default policy on every route, or a VirtualService's
- * without a per-try timeout) are made here too, with the same conditions, backoff, retry breaker and choice of another
- * endpoint as {@link UpstreamCall}.
+ * Retries of a request read as bytes (Istio's default policy on every route, or a VirtualService's without a per-try
+ * timeout) are made here too, with the same conditions, backoff, retry breaker and choice of another endpoint as
+ * {@link UpstreamCall}; a body of known length up to the retry buffer is read whole first and kept for them, as there.
  * {@link #take} decides whether the fast path can serve a request at all: anything it does not implement
- * (retries of requests with a body or of decoded heads, per-try timeouts, mirrors, faults, redirects, direct
+ * (retries of chunked or larger bodies or of decoded heads, per-try timeouts, mirrors, faults, redirects, direct
  * responses, HTTP/2 upstreams, upgrades, Expect, hostile or unusual heads, a draining proxy) is left to the Vert.x
  * path, before anything happened.
  * Event-loop confined.
@@ -114,6 +114,11 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
     /** The length of the first try's head in {@link #retryHead} (from index 0), read once it was written. */
     private int retryHeadLength;
     private ScheduledFuture<?> retryTimer;
+    /**
+     * A body kept for the retries: the request's parts stay in {@link #pending} until the exchange completes (each try
+     * writes duplicates of them), and the first try starts once the whole body has been read.
+     */
+    private boolean bufferingBody;
     private ScheduledFuture<?> timer;
     /** The upstream connection while it is ours. */
     private FastUpstreamConnection conn;
@@ -370,8 +375,11 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         if (r == null || vh.requireTls() || r.fault() != null || !(r.action() instanceof RouteAction.Forward fwd)) {
             return false;
         }
-        if ((fwd.retry().numRetries() > 0 && (mayHaveBody || raw == null)) || fwd.retry().perTryTimeoutMs() > 0
-                || !fwd.mirrors().isEmpty()) {
+        // Retries: of heads read as bytes, with no body or one of known length the retry buffer holds (read whole
+        // before the first try, as the Vert.x path does); anything else the Vert.x path retries or streams.
+        if ((fwd.retry().numRetries() > 0 && (raw == null
+                || (mayHaveBody && (contentLength <= 0 || contentLength > plane.retryBufferBytes()))))
+                || fwd.retry().perTryTimeoutMs() > 0 || !fwd.mirrors().isEmpty()) {
             return false;
         }
         for (HashPolicy p : fwd.hashPolicies()) {
@@ -521,13 +529,21 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         if (t > 0) {
             timer = handler.channel.eventLoop().schedule(this::onRouteTimeout, t, TimeUnit.MILLISECONDS);
         }
+        if (retryHead != null && mayHaveBody) {
+            bufferingBody = true;   // the first try waits for the whole body (requestContent)
+            return;
+        }
+        firstTry();
+    }
+
+    private void firstTry() {
         EndpointState ep = upstream.pick(hashKey, null);
         if (ep == null) {
             fail(503, ResponseFlag.UH, "no healthy upstream\n");
             return;
         }
         tryOn(ep);
-        if (waitingForConnection && mayHaveBody && !completed) {
+        if (waitingForConnection && mayHaveBody && !requestDone && !completed) {
             handler.pauseRead();
             pausedDownstream = true;
         }
@@ -698,6 +714,9 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
                 pending = new ArrayDeque<>(4);
             }
             pending.add(c);
+            if (last && bufferingBody && attempts == 0) {
+                firstTry();
+            }
             return;
         }
         writeUp(c);
@@ -761,9 +780,15 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         upstreamHead = null;
         c.write(h);
         if (pending != null) {
-            Object p;
-            while ((p = pending.poll()) != null) {
-                c.write(p);
+            if (bufferingBody) {
+                for (Object p : pending) {
+                    c.write(((ByteBuf) p).retainedDuplicate());   // kept for the next try
+                }
+            } else {
+                Object p;
+                while ((p = pending.poll()) != null) {
+                    c.write(p);
+                }
             }
         }
         if (requestDone) {

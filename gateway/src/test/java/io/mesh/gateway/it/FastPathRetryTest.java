@@ -23,8 +23,9 @@ import org.junit.jupiter.api.Test;
 /**
  * Retries on the fast path, with the policy pilot gives every route that has no retries of its own (Istio's default:
  * 2 retries on connect-failure, refused-stream, unavailable, cancelled and status 503) and a "5xx" one: a bodiless
- * request read as bytes is retried there, on another endpoint, with {@code x-envoy-attempt-count}; a request with a
- * body goes the Vert.x path, which buffers it for its retries. Each test checks which path took the requests.
+ * request read as bytes is retried there, on another endpoint, with {@code x-envoy-attempt-count}, and so is one whose
+ * body the retry buffer holds (read whole first); a larger body goes the Vert.x path, streamed. Each test checks which
+ * path took the requests.
  */
 class FastPathRetryTest {
 
@@ -33,6 +34,8 @@ class FastPathRetryTest {
     static ControlPlane pilot;
     static TestGateway gw;
     static int port;
+    /** The gateway's retry buffer: bodies up to this size are kept for retries. */
+    static final int RETRY_BUFFER = 4096;
 
     /** Istio's default retry policy, as pilot writes it into every route without a VirtualService retries block. */
     static final RetryPolicy ISTIO_DEFAULT = RetryPolicy.newBuilder()
@@ -55,7 +58,7 @@ class FastPathRetryTest {
                         retrying("/pair", "pair", "/", ISTIO_DEFAULT), retrying("/dead", "dead", "/", ISTIO_DEFAULT),
                         retrying("/", "web", "/", ISTIO_DEFAULT)))),
                 List.of());
-        gw = TestGateway.withXds(pilot, Map.of());
+        gw = TestGateway.withXds(pilot, Map.of("mesh.gateway.limits.retry-buffer-bytes", Integer.toString(RETRY_BUFFER)));
         await().atMost(Duration.ofSeconds(20)).until(gw::ready);
     }
 
@@ -141,16 +144,29 @@ class FastPathRetryTest {
     }
 
     @Test
-    void aRequestWithABodyTakesTheVertxPathWhichBuffersItForItsRetries() throws Exception {
+    void aBodyWithinTheRetryBufferIsKeptAndRetriedOnTheFastPath() throws Exception {
         long before = fast();
         try (Socket s = socket()) {
             for (int i = 0; i < 4; i++) {
-                String body = "hello " + i;
+                String body = "hello " + i + " " + "x".repeat(2000);
                 FastPathTest.send(s, "POST /flaky-echo HTTP/1.1\r\nHost: a\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
                 FastPathTest.Resp r = FastPathTest.read(s);
                 assertEquals(200, r.status(), "request " + i + ": " + r.body());
                 assertEquals(body, r.body(), "the retry carried the whole body");
             }
+        }
+        assertEquals(before + 4, fast());
+    }
+
+    @Test
+    void aBodyLargerThanTheRetryBufferTakesTheVertxPathAndStreams() throws Exception {
+        long before = fast();
+        try (Socket s = socket()) {
+            String body = "y".repeat(RETRY_BUFFER + 1);
+            FastPathTest.send(s, "POST /count HTTP/1.1\r\nHost: a\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
+            FastPathTest.Resp r = FastPathTest.read(s);
+            assertEquals(200, r.status(), r.body());
+            assertEquals(Integer.toString(RETRY_BUFFER + 1), r.body());
         }
         assertEquals(before, fast());
     }
