@@ -178,7 +178,7 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
      * false when it denies the request, which then goes the Vert.x path and gets its 403 there.
      */
     private boolean allowed(FilterChainSpec chain) {
-        io.mesh.gateway.rbac.Rbac rbac = handler.source.rbac(chain);
+        io.mesh.gateway.rbac.Rbac rbac = chain.rbac();
         return rbac == null || rbac.denial(this) == null;
     }
 
@@ -447,8 +447,7 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
     /** The next try after the policy's backoff: exponential from the base interval, full jitter, capped. */
     private void scheduleRetry() {
         retriesDone++;
-        long cap = Math.min(retry.maxIntervalMs(), retry.baseIntervalMs() << Math.min(20, retriesDone - 1));
-        long delay = 1 + ThreadLocalRandom.current().nextLong(Math.max(1, cap));
+        long delay = retry.backoffMs(retriesDone);
         retryTimer = handler.channel.eventLoop().schedule(this::retryNow, delay, TimeUnit.MILLISECONDS);
     }
 

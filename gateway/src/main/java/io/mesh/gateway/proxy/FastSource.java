@@ -11,14 +11,10 @@ interface FastSource {
 
     /**
      * The filter chain whose routes the next request on this connection takes, or null when the Vert.x path must
-     * take the request (a TLS listener, a config that changed under the connection...).
+     * take the request (a TLS listener, a config that changed under the connection...). The chain's RBAC filters are
+     * checked before routing, as on the Vert.x path.
      */
     FilterChainSpec fastChain(ActiveConfig config);
-
-    /** The RBAC filters the fast path must check on {@code chain} before routing, or null for none. */
-    default io.mesh.gateway.rbac.Rbac rbac(FilterChainSpec chain) {
-        return null;
-    }
 
     /** A captured connection: where it came from and was headed, and its mTLS peer; null on the router. */
     default Downstream downstream() {

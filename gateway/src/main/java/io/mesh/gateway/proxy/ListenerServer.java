@@ -80,12 +80,6 @@ final class ListenerServer implements FastSource {
         return s.tls() || s.chains().isEmpty() ? null : s.chains().get(0);
     }
 
-    /** An AuthorizationPolicy that selects the gateway (the chain's RBAC filters), checked on the fast path too. */
-    @Override
-    public io.mesh.gateway.rbac.Rbac rbac(FilterChainSpec chain) {
-        return chain.rbac();
-    }
-
     int actualPort() {
         return servers.isEmpty() ? -1 : servers.get(0).actualPort();
     }

@@ -167,7 +167,7 @@ public final class SidecarPlane {
         }
         (inboundSide ? inbound : outbound).serve(ch);
         if (plane.fastPathEnabled()) {
-            FastPathHandler.install(ch, plane, new Captured(h, ch));
+            FastPathHandler.install(ch, plane, new Captured(ch));
         }
         if (first != null) {
             ch.pipeline().fireChannelRead(first);
@@ -182,49 +182,42 @@ public final class SidecarPlane {
      * (AuthorizationPolicy) decides first; a request it denies, or a chain that no longer fits the connection (gone,
      * or now STRICT), is left to the Vert.x path, which answers 403 or closes. Confined to the channel's event loop.
      */
-    private static final class Captured implements FastSource {
-
-        private Handoff handoff;
-        private final Channel channel;
-
-        Captured(Handoff handoff, Channel channel) {
-            this.handoff = handoff;
-            this.channel = channel;
-        }
+    private record Captured(Channel channel) implements FastSource {
 
         @Override
         public FilterChainSpec fastChain(ActiveConfig config) {
-            Handoff h = handoff;
+            Handoff h = channel.attr(HANDOFF).get();
             FilterChainSpec c = h.chain(config);
             return c == null || c.tcp() || c.tls() != h.tls() ? null : c;
         }
 
-        /** Inbound chains carry the workload's AuthorizationPolicy; a request it denies goes the Vert.x path (403). */
-        @Override
-        public io.mesh.gateway.rbac.Rbac rbac(FilterChainSpec chain) {
-            return chain.rbac();
-        }
-
-        /** Inbound over mesh mTLS: the peer's SPIFFE ID once the handshake is done (it is, once a request arrived). */
         @Override
         public Downstream downstream() {
-            Handoff h = handoff;
-            Downstream d = h.downstream();
-            if (h.tls() && d.peerPrincipal() == null) {
-                io.netty.handler.ssl.SslHandler ssl = channel.pipeline().get(io.netty.handler.ssl.SslHandler.class);
-                String peer = ssl == null ? null : spiffeId(ssl.engine().getSession());
-                if (peer != null) {
-                    d = d.withPeer(peer);
-                    handoff = new Handoff(d, h.listenerName(), true);
-                }
-            }
-            return d;
+            return SidecarPlane.downstream(channel);
         }
 
         @Override
         public boolean secure() {
-            return handoff.tls();
+            return channel.attr(HANDOFF).get().tls();
         }
+    }
+
+    /**
+     * The captured connection's downstream, with (over mesh mTLS) the peer's SPIFFE ID, read from the finished
+     * handshake the first time a request asks and kept in the connection's {@link Handoff}; both paths ask here.
+     */
+    static Downstream downstream(Channel ch) {
+        Handoff h = ch.attr(HANDOFF).get();
+        Downstream d = h.downstream();
+        if (h.tls() && d.peerPrincipal() == null) {
+            io.netty.handler.ssl.SslHandler ssl = ch.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+            String peer = ssl == null ? null : spiffeId(ssl.engine().getSession());
+            if (peer != null) {
+                d = d.withPeer(peer);
+                ch.attr(HANDOFF).set(new Handoff(d, h.listenerName(), true));
+            }
+        }
+        return d;
     }
 
     private void onConnection(HttpConnection conn) {
@@ -239,11 +232,7 @@ public final class SidecarPlane {
             req.response().setStatusCode(431).putHeader("connection", "close").end("too many headers\n");
             return;
         }
-        Downstream d = h.downstream();
-        if (d.inbound() && req.isSSL() && d.peerPrincipal() == null) {
-            d = d.withPeer(spiffeId(req.connection()));
-            ch.attr(HANDOFF).set(new Handoff(d, h.listenerName(), h.tls()));
-        }
+        Downstream d = downstream(ch);
         ActiveConfig config = plane.active();
         FilterChainSpec filterChain = h.chain(config);
         if (filterChain == null || filterChain.tcp() || filterChain.tls() != req.isSSL()) {
@@ -259,17 +248,7 @@ public final class SidecarPlane {
         new ProxyExchange(plane, config, req, filterChain, h.listenerName(), chain, d).next();
     }
 
-    /** The peer certificate's SPIFFE URI SAN (verified by the handshake against the mesh roots). */
-    static String spiffeId(HttpConnection conn) {
-        try {
-            return spiffeId(conn.peerCertificates());
-        } catch (Exception e) {
-            LOG.debugf("no peer identity: %s", e.getMessage());
-            return null;
-        }
-    }
-
-    /** The same, from a finished handshake's session. */
+    /** The peer certificate's SPIFFE URI SAN (verified by the handshake against the mesh roots), from its session. */
     static String spiffeId(javax.net.ssl.SSLSession session) {
         try {
             return spiffeId(List.of(session.getPeerCertificates()));

@@ -20,7 +20,6 @@ import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketBase;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.net.SocketAddress;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The upstream side of one exchange: tries, retries with backoff, route and per-try timeouts, and the
@@ -294,8 +293,7 @@ final class UpstreamCall {
             ex.vertx().cancelTimer(tryTimer);
             tryTimer = -1;
         }
-        long cap = Math.min(retry.maxIntervalMs(), retry.baseIntervalMs() << Math.min(20, retriesDone - 1));
-        long delay = 1 + ThreadLocalRandom.current().nextLong(Math.max(1, cap));
+        long delay = retry.backoffMs(retriesDone);
         ex.vertx().setTimer(delay, t -> attempt());
     }
 

@@ -11,6 +11,12 @@ public record RetryPolicy(int numRetries, Set<String> retryOn, Set<Integer> retr
 
     public static final RetryPolicy NONE = new RetryPolicy(0, Set.of(), Set.of(), 0, 25, 250);
 
+    /** The wait before retry number {@code retry} (1, 2...): full jitter under base x 2^(retry-1), capped by the max. */
+    public long backoffMs(int retry) {
+        long cap = Math.min(maxIntervalMs, baseIntervalMs << Math.min(20, retry - 1));
+        return 1 + java.util.concurrent.ThreadLocalRandom.current().nextLong(Math.max(1, cap));
+    }
+
     public boolean retriesStatus(int status) {
         if (retryOn.contains("5xx") && status >= 500) {
             return true;
