@@ -23,6 +23,8 @@ WORK=$(mktemp -d -t gateway-bench.XXXXXX)
 EVENT_LOOPS=${EVENT_LOOPS:-1}
 # The Netty flags are the gateway's production settings (deploy/kubernetes/ingressgateway.yaml, deploy/local/mesh.env,
 # gateway/README.md): no ByteBuf access/bounds checks and no leak sampling on the data path; tests run with Netty's defaults.
+# JAVA_HOME picks the JDK that runs the gateways (default: java on the PATH).
+JAVA=$(command -v "${JAVA_HOME:+$JAVA_HOME/bin/}java")
 JAVA_OPTS=${JAVA_OPTS:--Xms64m -Xmx64m -XX:+UseParallelGC -XX:ParallelGCThreads=1 -XX:ReservedCodeCacheSize=48m -XX:MaxMetaspaceSize=96m -Xss512k -Dio.netty.buffer.checkAccessible=false -Dio.netty.buffer.checkBounds=false -Dio.netty.leakDetection.level=disabled}
 cat > "$WORK/bootstrap.json" <<'JSON'
 { "static_resources": {
@@ -50,7 +52,7 @@ start_gateway() {
   MESH_GATEWAY_LISTENERS_FAST_PATH=$3 \
   MESH_GATEWAY_LISTENERS_EVENT_LOOPS=$EVENT_LOOPS MESH_GATEWAY_MONITORING_PORT=0 MESH_GATEWAY_STATUS_PORT=0 \
   MESH_GATEWAY_ADMIN_PORT=-1 QUARKUS_HTTP_HOST=127.0.0.1 QUARKUS_HTTP_PORT=0 \
-    java $JAVA_OPTS -jar "$APP" > "$WORK/$1.log" 2>&1 &
+    "$JAVA" $JAVA_OPTS -jar "$APP" > "$WORK/$1.log" 2>&1 &
 }
 start_gateway gateway 18083 true; GW=$!
 start_gateway gateway-vertx 18084 false; GWV=$!
@@ -105,7 +107,7 @@ mkdir -p "$(dirname "$OUT")"
   echo "# gateway vs nginx (reverse proxy of the same nginx backend, 1 KiB body)"
   echo
   echo "Run: \`bench/gateway.sh\` on $(date -Is), $(nproc) CPUs, $(uname -r). Gateway: packaged Quarkus app, $EVENT_LOOPS event loop(s), \`gateway\` = fast path on (default), \`gateway-vertx\` = \`mesh.gateway.listeners.fast-path=false\`,"
-  echo "JAVA_OPTS=\`$JAVA_OPTS\`, $(grep -o 'native transport [a-z]*' "$WORK/gateway.log" | head -1)."
+  echo "JDK $("$JAVA" -version 2>&1 | head -1), JAVA_OPTS=\`$JAVA_OPTS\`, $(grep -o 'native transport [a-z]*' "$WORK/gateway.log" | head -1)."
   echo "Both gateways had ${GATEWAY_WARMUP}s of wrk load first (JIT warm-up; GATEWAY_WARMUP). wrk -c${CONNS:-64} -t1, ${ROUNDS:-3} interleaved rounds of ${DURATION:-10s}; medians, [min-max]; ratio = req/s over nginx's of the same round."
   echo "The summary line's ratios are per-round gateway/nginx ratios (req/s, p99, CPU per request), median over rounds."
   echo

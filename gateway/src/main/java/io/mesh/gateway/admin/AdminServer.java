@@ -143,6 +143,7 @@ public final class AdminServer {
             }
             out.put(e.getKey(), new JsonObject().put("lb_policy", u.spec().lbPolicy().name())
                     .put("protocol", u.spec().protocol().name()).put("active_requests", u.activeRequests())
+                    .put("active_retries", u.activeRetries())
                     .put("circuit_breakers", new JsonObject().put("max_connections", u.spec().breakers().maxConnections())
                             .put("max_pending_requests", u.spec().breakers().maxPendingRequests())
                             .put("max_requests", u.spec().breakers().maxRequests())

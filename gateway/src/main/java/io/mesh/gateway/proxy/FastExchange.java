@@ -107,8 +107,8 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
     /** The consistent-hash key of the route's hash policy (Long.MIN_VALUE: none), for every try. */
     private long hashKey = Long.MIN_VALUE;
     private RetryPolicy retry = RetryPolicy.NONE;
-    private int retriesDone;
-    private boolean holdsRetrySlot;
+    /** The request's retries so far, from its first failed try that the policy would retry; else null. */
+    private RetryState retries;
     /** The first try's head bytes, kept (retained) for the retries when the route may retry; released on completion. */
     private ByteBuf retryHead;
     /** The length of the first try's head in {@link #retryHead} (from index 0), read once it was written. */
@@ -430,25 +430,19 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         if (completed || retryHead == null) {
             return false;
         }
-        if (retriesDone >= retry.numRetries()) {
-            addFlag(ResponseFlag.URX);
-            return false;
+        if (retries == null) {
+            retries = new RetryState(retry, upstream);
         }
-        if (!holdsRetrySlot) {
-            if (!upstream.tryAcquireRetry()) {
-                addFlag(ResponseFlag.UO);
-                return false;
-            }
-            holdsRetrySlot = true;
+        ResponseFlag refusal = retries.refusal();
+        if (refusal != null) {
+            addFlag(refusal);
         }
-        return true;
+        return refusal == null;
     }
 
-    /** The next try after the policy's backoff: exponential from the base interval, full jitter, capped. */
+    /** The next try after the policy's backoff. */
     private void scheduleRetry() {
-        retriesDone++;
-        long delay = retry.backoffMs(retriesDone);
-        retryTimer = handler.channel.eventLoop().schedule(this::retryNow, delay, TimeUnit.MILLISECONDS);
+        retryTimer = handler.channel.eventLoop().schedule(this::retryNow, retries.next(), TimeUnit.MILLISECONDS);
     }
 
     private static final byte[] ATTEMPT_LINE = "x-envoy-attempt-count: ".getBytes(StandardCharsets.US_ASCII);
@@ -1098,9 +1092,8 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
             holdsRequestSlot = false;
             upstream.releaseRequest();
         }
-        if (holdsRetrySlot) {
-            holdsRetrySlot = false;
-            upstream.releaseRetry();
+        if (retries != null) {
+            retries.release();
         }
         if (retryTimer != null) {
             retryTimer.cancel(false);

@@ -42,8 +42,8 @@ final class UpstreamCall {
     private Buffer body;
     private boolean streaming;
     private boolean hasBody;
-    private int retriesDone;
-    private boolean holdsRetrySlot;
+    /** The request's retries so far, from its first failed try that the policy would retry; else null. */
+    private RetryState retries;
     boolean holdsRequestSlot;
     private EndpointState endpoint;
     private boolean endpointOpen;
@@ -273,28 +273,22 @@ final class UpstreamCall {
         if (streaming || ex.finished()) {
             return false;
         }
-        if (retriesDone >= retry.numRetries()) {
-            ex.addFlag(ResponseFlag.URX);
-            return false;
+        if (retries == null) {
+            retries = new RetryState(retry, upstream);
         }
-        if (!holdsRetrySlot) {
-            if (!upstream.tryAcquireRetry()) {
-                ex.addFlag(ResponseFlag.UO);
-                return false;
-            }
-            holdsRetrySlot = true;
+        ResponseFlag refusal = retries.refusal();
+        if (refusal != null) {
+            ex.addFlag(refusal);
         }
-        return true;
+        return refusal == null;
     }
 
     private void scheduleRetry() {
-        retriesDone++;
         if (tryTimer >= 0) {
             ex.vertx().cancelTimer(tryTimer);
             tryTimer = -1;
         }
-        long delay = retry.backoffMs(retriesDone);
-        ex.vertx().setTimer(delay, t -> attempt());
+        ex.vertx().setTimer(retries.next(), t -> attempt());
     }
 
     private void endTry(int status) {
@@ -341,9 +335,8 @@ final class UpstreamCall {
             holdsRequestSlot = false;
             upstream.releaseRequest();
         }
-        if (holdsRetrySlot) {
-            holdsRetrySlot = false;
-            upstream.releaseRetry();
+        if (retries != null) {
+            retries.release();
         }
     }
 

@@ -87,6 +87,11 @@ public final class Upstream {
         return activeRequests.get();
     }
 
+    /** Requests holding a slot under the max-retries breaker (from their first retry until they complete). */
+    public int activeRetries() {
+        return activeRetries.get();
+    }
+
     /** Replaces the endpoint set, keeping the state of addresses that stay. */
     public void setEndpoints(List<Endpoint> list) {
         Map<String, EndpointState> old = new HashMap<>();

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.UInt32Value;
+import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
@@ -49,13 +51,20 @@ class FastPathRetryTest {
         int dead = FreePorts.next();
         pilot = new ControlPlane();
         port = FreePorts.next();
-        pilot.set(List.of(Xds.edsCluster("web"), Xds.edsCluster("pair"), Xds.edsCluster("dead")),
-                List.of(Xds.endpoints("web", web.port), Xds.endpoints("pair", dead, web.port), Xds.endpoints("dead", dead)),
+        // "capped": one retry at a time (its max-retries breaker), to an endpoint where nothing listens.
+        Cluster capped = Xds.edsCluster("capped").toBuilder().setCircuitBreakers(CircuitBreakers.newBuilder()
+                .addThresholds(CircuitBreakers.Thresholds.newBuilder().setMaxRetries(UInt32Value.of(1)))).build();
+        pilot.set(List.of(Xds.edsCluster("web"), Xds.edsCluster("pair"), Xds.edsCluster("dead"), capped),
+                List.of(Xds.endpoints("web", web.port), Xds.endpoints("pair", dead, web.port), Xds.endpoints("dead", dead),
+                        Xds.endpoints("capped", dead)),
                 List.of(Xds.httpListener("http", port, "http.80")),
                 List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"),
                         retrying("/5xx/fail", "web", "/fail", RetryPolicy.newBuilder().setRetryOn("5xx")
                                 .setNumRetries(UInt32Value.of(2)).build()),
                         retrying("/pair", "pair", "/", ISTIO_DEFAULT), retrying("/dead", "dead", "/", ISTIO_DEFAULT),
+                        // Backoff under 10 s doubling: a request's retries hold the breaker's slot for seconds.
+                        retrying("/capped", "capped", "/", ISTIO_DEFAULT.toBuilder().setRetryBackOff(RetryPolicy.RetryBackOff
+                                .newBuilder().setBaseInterval(com.google.protobuf.Duration.newBuilder().setSeconds(10))).build()),
                         retrying("/", "web", "/", ISTIO_DEFAULT)))),
                 List.of());
         gw = TestGateway.withXds(pilot, Map.of("mesh.gateway.limits.retry-buffer-bytes", Integer.toString(RETRY_BUFFER)));
@@ -169,5 +178,35 @@ class FastPathRetryTest {
             assertEquals(Integer.toString(RETRY_BUFFER + 1), r.body());
         }
         assertEquals(before, fast());
+    }
+
+    @Test
+    void theRetryBreakerRefusesARetryWhileTheClusterHasItsMaxRetriesInFlightOnBothPaths() throws Exception {
+        double uo = flagged("UF,UO");
+        long before = fast();
+        try (Socket holder = socket()) {
+            // Its first try fails to connect and its retry waits out the backoff: it holds the cluster's one retry.
+            FastPathTest.send(holder, "GET /capped HTTP/1.1\r\nHost: a\r\n\r\n");
+            await().atMost(Duration.ofSeconds(5)).until(() -> activeRetries("capped") == 1);
+            try (Socket s = socket()) {
+                FastPathTest.Resp r = get(s, "/capped");
+                assertEquals(503, r.status(), r.body());
+                assertTrue(r.body().contains("connection failure"), r.body());
+            }
+            assertEquals(before + 2, fast(), "both GETs took the fast path");
+            try (Socket s = socket()) {   // HTTP/1.0: the Vert.x path
+                FastPathTest.send(s, "GET /capped HTTP/1.0\r\nHost: a\r\n\r\n");
+                assertEquals(503, FastPathTest.read(s).status());
+            }
+            assertEquals(before + 2, fast());
+            assertEquals(1, activeRetries("capped"), "a refused retry takes no slot");
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> flagged("UF,UO") == uo + 2);
+        // The holder's connection closed: its exchange ended and gave the slot back.
+        await().atMost(Duration.ofSeconds(5)).until(() -> activeRetries("capped") == 0);
+    }
+
+    static int activeRetries(String cluster) {
+        return gw.gateway.dataPlane().active().upstreams().get(cluster).activeRetries();
     }
 }
