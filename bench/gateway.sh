@@ -9,7 +9,7 @@
 #   gateway-vertx rps_ratio=<gateway-vertx/nginx> p99_ratio=<..> cpu_per_req_ratio=<r> rss_mb=<n>
 #   gateway rps_ratio=<gateway/nginx> p99_ratio=<gateway/nginx> cpu_per_req_ratio=<r> rss_mb=<n>
 #
-#   bench/gateway.sh            (env: ROUNDS=3 DURATION=10s CONNS=64 EVENT_LOOPS=1 GATEWAY_WARMUP=20 JAVA_OPTS=... and the harness's)
+#   bench/gateway.sh            (env: ROUNDS=3 DURATION=10s CONNS=64 EVENT_LOOPS=1 GATEWAY_WARMUP=10 WARMUP_PASSES=3 JAVA_OPTS=... and the harness's)
 #
 # The gateway runs as the packaged Quarkus app (built here if missing) on a static bootstrap (no pilot):
 # listener -> cluster 127.0.0.1:18080, access log off, one event loop like nginx's one worker. The route carries Istio's
@@ -72,10 +72,15 @@ backend_down() { kill "$BACKEND"; wait "$BACKEND" 2>/dev/null || true; }
 # JIT warm-up: the JVM compiles its hot paths during the first tens of seconds under load (C2 was still compiling
 # 15-20 s in, 5-8 % of the gateway's CPU; bench/results/gateway-notes.md), which the harness's 3 s warm-up leaves
 # inside round 1. The rounds measure the steady state a long-running gateway is in; nginx needs no warm-up.
-GATEWAY_WARMUP=${GATEWAY_WARMUP:-20}
+# WARMUP_PASSES passes of GATEWAY_WARMUP seconds, the two gateways in turn, so that each one also goes idle and takes
+# new connections as in the rounds: after one 20 s pass C2 still took ~4 % of the gateway's CPU in the first round
+# (recompiling what the idle gap and the new connections deoptimized), after three 10 s passes ~1 %.
+GATEWAY_WARMUP=${GATEWAY_WARMUP:-10}; WARMUP_PASSES=${WARMUP_PASSES:-3}
 if [[ $GATEWAY_WARMUP != 0 ]]; then
   backend_up warmup
-  for port in 18083 18084; do wrk -t1 -c"${CONNS:-64}" -d"${GATEWAY_WARMUP}s" "http://127.0.0.1:$port/" > /dev/null; done
+  for ((pass = 0; pass < WARMUP_PASSES; pass++)); do
+    for port in 18083 18084; do wrk -t1 -c"${CONNS:-64}" -d"${GATEWAY_WARMUP}s" "http://127.0.0.1:$port/" > /dev/null; done
+  done
   backend_down
 fi
 
@@ -108,7 +113,7 @@ mkdir -p "$(dirname "$OUT")"
   echo
   echo "Run: \`bench/gateway.sh\` on $(date -Is), $(nproc) CPUs, $(uname -r). Gateway: packaged Quarkus app, $EVENT_LOOPS event loop(s), \`gateway\` = fast path on (default), \`gateway-vertx\` = \`mesh.gateway.listeners.fast-path=false\`,"
   echo "JDK $("$JAVA" -version 2>&1 | head -1), JAVA_OPTS=\`$JAVA_OPTS\`, $(grep -o 'native transport [a-z]*' "$WORK/gateway.log" | head -1)."
-  echo "Both gateways had ${GATEWAY_WARMUP}s of wrk load first (JIT warm-up; GATEWAY_WARMUP). wrk -c${CONNS:-64} -t1, ${ROUNDS:-3} interleaved rounds of ${DURATION:-10s}; medians, [min-max]; ratio = req/s over nginx's of the same round."
+  echo "Both gateways had ${WARMUP_PASSES} passes of ${GATEWAY_WARMUP}s of wrk load first, in turn (JIT warm-up; WARMUP_PASSES, GATEWAY_WARMUP). wrk -c${CONNS:-64} -t1, ${ROUNDS:-3} interleaved rounds of ${DURATION:-10s}; medians, [min-max]; ratio = req/s over nginx's of the same round."
   echo "The summary line's ratios are per-round gateway/nginx ratios (req/s, p99, CPU per request), median over rounds."
   echo
   echo '```'
