@@ -135,7 +135,7 @@ final class ConfigAnalyzer {
         YamlDocuments.Parsed parsed = YamlDocuments.parse(text, file.toString());
         parsed.errors().forEach(e -> findings.add(new Finding(file.toString(), lines.lineOf(""), "error", "-", e)));
         parsed.resources().forEach(raw -> istio.add(new Document(file, new RawResource(raw.apiVersion(), raw.kind(),
-                raw.namespace().equals("default") ? namespace : raw.namespace(), raw.name(), raw.spec(), raw.origin()), lines)));
+                raw.namespace().equals("default") ? namespace : raw.namespace(), raw.name(), raw.spec(), raw.origin(), raw.created()), lines)));
     }
 
     private final Map<Path, String> kustomizationNamespaces = new HashMap<>();

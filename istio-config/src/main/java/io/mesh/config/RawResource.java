@@ -1,16 +1,31 @@
 package io.mesh.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 
 /**
  * One resource as read from YAML or the Kubernetes API, before validation. {@code spec} is a private deep copy
- * that nothing mutates; {@code origin} says where it came from (a file, or "kubernetes").
+ * that nothing mutates; {@code origin} says where it came from (a file, or "kubernetes"); {@code created} is its
+ * {@code metadata.creationTimestamp}, or null when it has none (a YAML file may leave it out).
  */
 public record RawResource(String apiVersion, String kind, String namespace, String name, JsonNode spec,
-        String origin) {
+        String origin, Instant created) {
 
     public RawResource {
         spec = spec == null ? null : spec.deepCopy();
+    }
+
+    /** A {@code metadata.creationTimestamp} (RFC 3339, as the API server writes it), or null when absent or malformed. */
+    public static Instant timestamp(String value) {
+        if (value == null || value.isBlank()) {
+            return null;
+        }
+        try {
+            return Instant.parse(value);
+        } catch (DateTimeParseException e) {
+            return null;
+        }
     }
 
     public ConfigKey key() {

@@ -1,12 +1,27 @@
 package io.mesh.config;
 
 import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 
-/** A validated networking.istio.io VirtualService (the HTTP part; tcp/tls routes are accepted and not served). */
+/**
+ * A validated networking.istio.io VirtualService (the HTTP part; tcp/tls routes are accepted and not served).
+ * {@code created}: its creation time, or null when its source gave none; VirtualServices are ordered by it
+ * ({@link #ISTIO_ORDER}).
+ */
 public record VirtualService(String namespace, String name, List<String> hosts, List<String> gateways,
-        List<HttpRoute> http, List<String> exportTo) {
+        List<HttpRoute> http, List<String> exportTo, Instant created) {
+
+    /**
+     * Istio's order of VirtualServices (its sortConfigByCreationTime): oldest first, one without a creation time
+     * before all others, then by name, then by namespace. It decides which one's routes come first when VirtualServices
+     * bound to a gateway for the same host are merged, and which one a sidecar uses when several claim a host.
+     */
+    public static final Comparator<VirtualService> ISTIO_ORDER = Comparator
+            .comparing((VirtualService vs) -> vs.created() == null ? Instant.MIN : vs.created())
+            .thenComparing(VirtualService::name).thenComparing(VirtualService::namespace);
 
     public VirtualService {
         hosts = List.copyOf(hosts);

@@ -53,7 +53,7 @@ public final class VirtualServiceParser {
                 http.add(h);
             }
         }
-        return new VirtualService(raw.namespace(), raw.name(), hosts, gateways, http, r.strings("exportTo"));
+        return new VirtualService(raw.namespace(), raw.name(), hosts, gateways, http, r.strings("exportTo"), raw.created());
     }
 
     private static HttpRoute route(SpecReader r) {

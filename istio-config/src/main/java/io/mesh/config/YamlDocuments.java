@@ -50,6 +50,7 @@ public final class YamlDocuments {
         JsonNode meta = doc.path("metadata");
         String ns = meta.path("namespace").asText("");
         out.add(new RawResource(doc.path("apiVersion").asText(""), doc.get("kind").asText(),
-                ns.isEmpty() ? "default" : ns, meta.path("name").asText(""), doc.get("spec"), origin));
+                ns.isEmpty() ? "default" : ns, meta.path("name").asText(""), doc.get("spec"), origin,
+                RawResource.timestamp(meta.path("creationTimestamp").asText(null))));
     }
 }

@@ -80,8 +80,9 @@ public final class RouteGenerator {
             return null;
         }
         // Each host of this port, with the VirtualServices that claim it (and the gateway each came through), in
-        // the snapshot's order (namespace, then name). As in Istio, VirtualServices bound to a gateway for the same host
-        // are merged: the host's routes are the first one's, then the next one's, and so on.
+        // the snapshot's order, Istio's: oldest first, then by name and namespace (VirtualService.ISTIO_ORDER). As in
+        // Istio, VirtualServices bound to a gateway for the same host are merged: the host's routes are the first
+        // one's, then the next one's, and so on.
         Map<String, List<Bound>> byHost = new LinkedHashMap<>();
         for (Gateway gw : GatewayScope.forProxy(proxy, snapshot)) {
             for (Gateway.Server server : gw.servers()) {

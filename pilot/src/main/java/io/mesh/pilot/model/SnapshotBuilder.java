@@ -88,6 +88,8 @@ public final class SnapshotBuilder {
                 configEndpoints.computeIfAbsent(fqdn, h -> new ArrayList<>()).addAll(eps);
             }
         }
+        // Istio's order (oldest first, then name, then namespace): the order routes of merged VirtualServices follow.
+        virtualServices.sort(VirtualService.ISTIO_ORDER);
         Map<String, List<VirtualService>> meshRoutes = new TreeMap<>();
         for (VirtualService vs : virtualServices) {
             if (vs.gateways().isEmpty() || vs.gateways().contains("mesh")) {

@@ -141,7 +141,7 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
     static RawResource raw(GenericKubernetesResource obj) {
         JsonNode spec = JSON.valueToTree(obj.getAdditionalProperties().get("spec"));
         return new RawResource(obj.getApiVersion(), obj.getKind(), obj.getMetadata().getNamespace(),
-                obj.getMetadata().getName(), spec, "kubernetes");
+                obj.getMetadata().getName(), spec, "kubernetes", RawResource.timestamp(obj.getMetadata().getCreationTimestamp()));
     }
 
     private static <T extends HasMetadata> ResourceEventHandler<T> handler(Consumer<T> changed) {

@@ -12,7 +12,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * VirtualServices bound to an ingress gateway for the same host are merged, as Istio merges them: teams can each own
- * the paths of a shared host in their own resource, and no route of theirs is dropped.
+ * the paths of a shared host in their own resource, and no route of theirs is dropped. The oldest one's routes come
+ * first (Istio's order: creation time, then name, then namespace).
  */
 class GatewayVirtualServiceMergeTest {
 
@@ -83,5 +84,23 @@ class GatewayVirtualServiceMergeTest {
         assertEquals("shop.example.com:8080", shop.getName());
         assertEquals(List.of("/ -> outbound|80||web.demo.svc.cluster.local",
                 "/orders -> outbound|80||orders.demo.svc.cluster.local"), prefixes(shop));
+    }
+
+    @Test
+    void theOldestVirtualServicesRoutesComeFirstWhateverTheNames() {
+        // z-shop's catch-all was created first: it comes first and answers /orders too, as in Istio. Without creation
+        // times (YAML that leaves them out) the names decide: a-orders first.
+        String aOrders = vs("a-orders", "[shop.example.com]", "/orders", "orders")
+                .replace("namespace: demo}", "namespace: demo, creationTimestamp: \"2025-03-01T10:00:00Z\"}");
+        String zShop = vs("z-shop", "[shop.example.com]", "/", "web")
+                .replace("namespace: demo}", "namespace: demo, creationTimestamp: \"2024-06-01T10:00:00Z\"}");
+        VirtualHost shop = routes(router(), snapshot(BASE + aOrders + zShop), "http.8080").getVirtualHosts(0);
+        assertEquals(List.of("/ -> outbound|80||web.demo.svc.cluster.local",
+                "/orders -> outbound|80||orders.demo.svc.cluster.local"), prefixes(shop));
+
+        VirtualHost byName = routes(router(), snapshot(BASE + vs("a-orders", "[shop.example.com]", "/orders", "orders")
+                + vs("z-shop", "[shop.example.com]", "/", "web")), "http.8080").getVirtualHosts(0);
+        assertEquals(List.of("/orders -> outbound|80||orders.demo.svc.cluster.local",
+                "/ -> outbound|80||web.demo.svc.cluster.local"), prefixes(byName));
     }
 }
