@@ -674,17 +674,11 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
     }
 
     private long hash() {
-        for (HashPolicy p : forward.hashPolicies()) {
-            String key = switch (p.kind()) {
-                case HEADER -> header(p.name());
-                case SOURCE_IP -> handler.clientIp();
-                case COOKIE -> null;
-            };
-            if (key != null) {
-                return Hashing.hash(key);
-            }
-        }
-        return Long.MIN_VALUE;
+        return forward.hashPolicies().isEmpty() ? Long.MIN_VALUE : Hashing.key(forward.hashPolicies(), p -> switch (p.kind()) {
+            case HEADER -> header(p.name());
+            case SOURCE_IP -> handler.clientIp();
+            case COOKIE -> null;   // routes hashing on a cookie take the Vert.x path
+        });
     }
 
     // Downstream events (from FastPathHandler).

@@ -1,6 +1,5 @@
 package io.mesh.gateway.proxy;
 
-import io.mesh.gateway.route.HashPolicy;
 import io.mesh.gateway.route.MirrorPolicy;
 import io.mesh.gateway.route.RouteAction;
 import io.mesh.gateway.route.WeightedCluster;
@@ -129,17 +128,11 @@ final class UpstreamForwarder implements ProxyInterceptor {
     }
 
     private static long hash(ProxyExchange ex, RouteAction.Forward fwd) {
-        for (HashPolicy p : fwd.hashPolicies()) {
-            String key = switch (p.kind()) {
-                case HEADER -> ex.request.getHeader(p.name());
-                case COOKIE -> ex.request.getCookie(p.name()) == null ? null : ex.request.getCookie(p.name()).getValue();
-                case SOURCE_IP -> ex.request.remoteAddress() == null ? null : ex.request.remoteAddress().hostAddress();
-            };
-            if (key != null) {
-                return Hashing.hash(key);
-            }
-        }
-        return Long.MIN_VALUE;
+        return Hashing.key(fwd.hashPolicies(), p -> switch (p.kind()) {
+            case HEADER -> ex.request.getHeader(p.name());
+            case COOKIE -> ex.request.getCookie(p.name()) == null ? null : ex.request.getCookie(p.name()).getValue();
+            case SOURCE_IP -> ex.request.remoteAddress() == null ? null : ex.request.remoteAddress().hostAddress();
+        });
     }
 
     /** Fire and forget: a copy of a bodiless request; its answer and failures never touch the original. */

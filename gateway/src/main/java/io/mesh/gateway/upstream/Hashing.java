@@ -8,6 +8,22 @@ public final class Hashing {
     private Hashing() {
     }
 
+    /**
+     * The consistent-hash key of a request under a route's hash policies: the hash of the first policy's key that the
+     * request has ({@code keyOf} gives it, or null), as Envoy takes the first policy that yields one; else
+     * {@code Long.MIN_VALUE}, no key (a random pick).
+     */
+    public static long key(java.util.List<io.mesh.gateway.route.HashPolicy> policies,
+            java.util.function.Function<io.mesh.gateway.route.HashPolicy, String> keyOf) {
+        for (int i = 0; i < policies.size(); i++) {
+            String key = keyOf.apply(policies.get(i));
+            if (key != null) {
+                return hash(key);
+            }
+        }
+        return Long.MIN_VALUE;
+    }
+
     public static long hash(String s) {
         long h = 0xcbf29ce484222325L;
         for (byte b : s.getBytes(StandardCharsets.UTF_8)) {

@@ -49,6 +49,8 @@ class FastPathTest {
 
     static Vertx vertx;
     static Backend web;
+    /** A second origin, for the consistent-hash cluster "ring" (web and web2). */
+    static Backend web2;
     static ControlPlane pilot;
     static TestGateway gw;
     static int port;
@@ -65,6 +67,7 @@ class FastPathTest {
     static void start() throws Exception {
         vertx = Vertx.vertx();
         web = new Backend(vertx, "web");
+        web2 = new Backend(vertx, "web2");
         broken = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
         Thread t = new Thread(FastPathTest::serveBroken, "broken-origin");
         t.setDaemon(true);
@@ -80,11 +83,18 @@ class FastPathTest {
                 .setRoute(RouteAction.newBuilder().setCluster("web").setTimeout(Durations.fromMillis(1000))).build();
         Route redirect = Route.newBuilder().setName("redirect").setMatch(RouteMatch.newBuilder().setPrefix("/redirect"))
                 .setRedirect(RedirectAction.newBuilder().setPathRedirect("/elsewhere")).build();
-        pilot.set(List.of(Xds.edsCluster("web"), Xds.edsCluster("broken"), Xds.edsCluster("dead"), Xds.edsCluster("scripted")),
+        Route byUser = Route.newBuilder().setName("by-user").setMatch(RouteMatch.newBuilder().setPrefix("/ring/user"))
+                .setRoute(RouteAction.newBuilder().setCluster("ring").addHashPolicy(RouteAction.HashPolicy.newBuilder()
+                        .setHeader(RouteAction.HashPolicy.Header.newBuilder().setHeaderName("x-user")))).build();
+        Route byIp = Route.newBuilder().setName("by-ip").setMatch(RouteMatch.newBuilder().setPrefix("/ring/ip"))
+                .setRoute(RouteAction.newBuilder().setCluster("ring").addHashPolicy(RouteAction.HashPolicy.newBuilder()
+                        .setConnectionProperties(RouteAction.HashPolicy.ConnectionProperties.newBuilder().setSourceIp(true)))).build();
+        var ring = Xds.edsCluster("ring").toBuilder().setLbPolicy(io.envoyproxy.envoy.config.cluster.v3.Cluster.LbPolicy.RING_HASH).build();
+        pilot.set(List.of(Xds.edsCluster("web"), Xds.edsCluster("broken"), Xds.edsCluster("dead"), Xds.edsCluster("scripted"), ring),
                 List.of(Xds.endpoints("web", web.port), Xds.endpoints("broken", broken.getLocalPort()), Xds.endpoints("dead", dead),
-                        Xds.endpoints("scripted", scripted.getLocalPort())),
+                        Xds.endpoints("scripted", scripted.getLocalPort()), Xds.endpoints("ring", web.port, web2.port)),
                 List.of(Xds.httpListener("http", port, "http.80")),
-                List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), timeout, redirect,
+                List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), timeout, redirect, byUser, byIp,
                         Xds.prefixTo("/broken", "broken"), Xds.prefixTo("/dead", "dead"), Xds.prefixTo("/scripted", "scripted"),
                         Xds.prefixTo("/", "web")))), List.of());
         gw = TestGateway.withXds(pilot, Map.of("mesh.gateway.limits.request-header-timeout", "5s"));
@@ -719,5 +729,35 @@ class FastPathTest {
             }
         }
         return m;
+    }
+
+    @Test
+    void consistentHashingOnAHeaderOrTheSourceIpKeepsAClientOnOneEndpointOnTheFastPath() throws Exception {
+        long before = fast();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        try (Socket s = socket()) {
+            for (int user = 0; user < 16; user++) {
+                String first = null;
+                for (int i = 0; i < 4; i++) {
+                    send(s, "GET /ring/user HTTP/1.1\r\nHost: a\r\nx-user: user-" + user + "\r\n\r\n");
+                    Resp r = read(s);
+                    assertEquals(200, r.status(), r.body());
+                    first = first == null ? r.body() : first;
+                    assertEquals(first, r.body(), "user-" + user + " stays on one endpoint");
+                }
+                seen.add(first);
+            }
+        }
+        assertEquals(java.util.Set.of("web", "web2"), seen, "16 users spread over both endpoints");
+        String ipFirst = null;
+        for (int i = 0; i < 6; i++) {   // a new connection each time: the same source address
+            try (Socket s = socket()) {
+                send(s, "GET /ring/ip HTTP/1.1\r\nHost: a\r\n\r\n");
+                Resp r = read(s);
+                ipFirst = ipFirst == null ? r.body() : ipFirst;
+                assertEquals(ipFirst, r.body(), "one source IP, one endpoint");
+            }
+        }
+        assertEquals(before + 16 * 4 + 6, fast(), "the fast path took every request");
     }
 }
