@@ -29,11 +29,12 @@ SECONDS_MEASURED=${DURATION:-30}
 SAT_SECONDS=${SAT_SECONDS:-10}
 RESULTS="$ROOT/bench/results/sidecar.md"
 # The sidecar JVM's footprint settings, the injector's JAVA_TOOL_OPTIONS (ProxyImageContractTest keeps the two the
-# same): a small heap, a small code cache, Netty's direct arenas and chunks sized for a sidecar's few connections, and
-# the native heap trimmed every 15 s (glibc otherwise keeps what the JIT compilers freed: about 25 MB per sidecar;
-# JDK 17.0.9 or later). SIDECAR_JAVA_OPTS replaces them. SIDECAR_MALLOC_ARENA_MAX sets glibc's MALLOC_ARENA_MAX for
+# same): a small heap that starts at 8 MB and is kept within 10-20 % free over its live set (so the start-up garbage
+# does not leave a 32 MB heap resident: about 12 MB less per sidecar; sidecar-notes.md, sixth round), a small code
+# cache, Netty's direct arenas and chunks sized for a sidecar's few connections, and the native heap trimmed every 15 s
+# (glibc otherwise keeps what the JIT compilers freed: about 25 MB per sidecar; JDK 17.0.9 or later). SIDECAR_JAVA_OPTS replaces them. SIDECAR_MALLOC_ARENA_MAX sets glibc's MALLOC_ARENA_MAX for
 # the sidecars (unset by default); SIDECAR_ENV="K=V ..." adds any other environment to them.
-SIDECAR_JAVA_OPTS=${SIDECAR_JAVA_OPTS:--XX:+UseSerialGC -Xms32m -Xmx64m -Xss256k -XX:ReservedCodeCacheSize=48m \
+SIDECAR_JAVA_OPTS=${SIDECAR_JAVA_OPTS:--XX:+UseSerialGC -Xms8m -Xmx64m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20 -Xss256k -XX:ReservedCodeCacheSize=48m \
 -XX:MaxMetaspaceSize=96m -XX:CICompilerCount=2 -Dio.netty.allocator.numDirectArenas=2 -Dio.netty.allocator.numHeapArenas=2 \
 -Dio.netty.allocator.maxOrder=7 -XX:+UnlockExperimentalVMOptions -XX:TrimNativeHeapInterval=15000}
 SIDECAR_MALLOC_ARENA_MAX=${SIDECAR_MALLOC_ARENA_MAX:-}
