@@ -17,7 +17,7 @@ public record VirtualService(String namespace, String name, List<String> hosts, 
     /**
      * Istio's order of VirtualServices (its sortConfigByCreationTime): oldest first, one without a creation time
      * before all others, then by name, then by namespace. It decides whose routes come first when VirtualServices
-     * bound to a gateway for the same host are merged (and, in this pilot, where several claim a host for sidecars).
+     * bound to a gateway for the same host are merged, and which one routes a host for sidecars when several claim it.
      */
     public static final Comparator<VirtualService> ISTIO_ORDER = Comparator
             .comparing((VirtualService vs) -> vs.created() == null ? Instant.MIN : vs.created())

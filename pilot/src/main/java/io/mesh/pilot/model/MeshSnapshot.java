@@ -14,7 +14,8 @@ import java.util.Map;
  * @param services          by FQDN hostname
  * @param endpoints         by FQDN hostname: config endpoints (ServiceEntry, WorkloadEntry) plus Kubernetes ones
  * @param configEndpoints   the config part alone, so the EDS fast path can swap only the Kubernetes part
- * @param meshRoutes        VirtualServices bound to the mesh gateway, by the FQDN host they route
+ * @param meshRoutes        the VirtualService bound to the mesh gateway that routes each FQDN host (the oldest, as in
+ *                          Istio; a list of one)
  * @param destinationRules  by FQDN host
  * @param credentials       gateway certificates by credentialName (served over SDS to routers only)
  * @param mesh              mesh-wide settings (trust domain, default outbound traffic policy)

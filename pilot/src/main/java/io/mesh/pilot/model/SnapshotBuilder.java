@@ -88,13 +88,26 @@ public final class SnapshotBuilder {
                 configEndpoints.computeIfAbsent(fqdn, h -> new ArrayList<>()).addAll(eps);
             }
         }
-        // Istio's order (oldest first, then name, then namespace): the order routes of merged VirtualServices follow.
+        // Istio's order (oldest first, then name, then namespace): the order routes of VirtualServices merged on a
+        // gateway follow, and which one a sidecar uses for a host that several claim.
         virtualServices.sort(VirtualService.ISTIO_ORDER);
         Map<String, List<VirtualService>> meshRoutes = new TreeMap<>();
         for (VirtualService vs : virtualServices) {
             if (vs.gateways().isEmpty() || vs.gateways().contains("mesh")) {
                 for (String host : vs.hosts()) {
-                    meshRoutes.computeIfAbsent(Hosts.resolve(host, vs.namespace()), h -> new ArrayList<>()).add(vs);
+                    // As in Istio, VirtualServices are merged only on gateways: for sidecars the oldest one routes a
+                    // host and the others' routes for it are left out, with a warning (istioctl analyze's IST0109).
+                    List<VirtualService> claims = meshRoutes.computeIfAbsent(Hosts.resolve(host, vs.namespace()),
+                            h -> new ArrayList<>());
+                    if (claims.isEmpty()) {
+                        claims.add(vs);
+                    } else {
+                        VirtualService first = claims.get(0);
+                        warnings.add("VirtualService " + vs.namespace() + "/" + vs.name() + ": host \"" + host
+                                + "\" is already routed by VirtualService " + first.namespace() + "/" + first.name()
+                                + " (older, or first by name), so sidecars leave this one out for that host; Istio merges"
+                                + " VirtualServices for the same host only on gateways (IST0109)");
+                    }
                 }
             }
             for (VirtualService.HttpRoute r : vs.http()) {

@@ -2,18 +2,21 @@ package io.mesh.pilot.generator;
 
 import static io.mesh.pilot.generator.GeneratorGoldenTest.router;
 import static io.mesh.pilot.generator.SidecarFixtures.routes;
+import static io.mesh.pilot.generator.SidecarFixtures.sidecar;
 import static io.mesh.pilot.generator.SidecarFixtures.snapshot;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.mesh.pilot.model.MeshSnapshot;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
  * VirtualServices bound to an ingress gateway for the same host are merged, as Istio merges them: teams can each own
  * the paths of a shared host in their own resource, and no route of theirs is dropped. The oldest one's routes come
- * first (Istio's order: creation time, then name, then namespace).
+ * first (Istio's order: creation time, then name, then namespace). For sidecars Istio does not merge: the oldest
+ * VirtualService routes the host, and the others are left out with a warning.
  */
 class GatewayVirtualServiceMergeTest {
 
@@ -102,5 +105,27 @@ class GatewayVirtualServiceMergeTest {
                 + vs("z-shop", "[shop.example.com]", "/", "web")), "http.8080").getVirtualHosts(0);
         assertEquals(List.of("/orders -> outbound|80||orders.demo.svc.cluster.local",
                 "/ -> outbound|80||web.demo.svc.cluster.local"), prefixes(byName));
+    }
+
+    @Test
+    void forSidecarsTheOldestVirtualServiceRoutesAHostAndTheOtherIsLeftOutWithAWarning() {
+        String mesh = """
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata: {name: %s, namespace: demo, creationTimestamp: "%s"}
+                spec:
+                  hosts: [web.demo.svc.cluster.local]
+                  http:
+                  - match: [{uri: {prefix: %s}}]
+                    route: [{destination: {host: %s}}]
+                """;
+        MeshSnapshot s = snapshot(BASE + mesh.formatted("a-new", "2025-03-01T10:00:00Z", "/orders", "orders")
+                + mesh.formatted("z-old", "2024-06-01T10:00:00Z", "/users", "users"));
+        VirtualHost web = routes(sidecar("10.1.0.9", "demo"), s, "80").getVirtualHostsList().stream()
+                .filter(vh -> vh.getName().equals("web.demo.svc.cluster.local:80")).findFirst().orElseThrow();
+        assertEquals(List.of("/users -> outbound|80||users.demo.svc.cluster.local"), prefixes(web), "only z-old's routes");
+        assertEquals(1, s.warnings().stream().filter(w -> w.startsWith("VirtualService demo/a-new: host \"web.demo.svc.cluster.local\""
+                + " is already routed by VirtualService demo/z-old")).count(), s.warnings().toString());
     }
 }
