@@ -23,7 +23,8 @@ import java.util.Set;
 /**
  * Analyzes Istio YAML offline with pilot's own validation (istio-config): each resource on its own, then
  * across the files given: a destination host that no ServiceEntry or Service defines (a warning, as pilot
- * treats it) and a subset that no DestinationRule for the host defines (an error). Each finding carries its
+ * treats it), a subset that no DestinationRule for the host defines (an error), and VirtualServices that claim the
+ * same host for sidecars (an error, istioctl's IST0109). Each finding carries its
  * file:line and the Istio field path.
  */
 final class ConfigAnalyzer {
@@ -65,12 +66,39 @@ final class ConfigAnalyzer {
                 }
             }
         }
+        List<Map.Entry<VirtualService, Document>> virtualServices = new ArrayList<>();
         for (Document doc : valid) {
             if (ConfigValidator.validate(doc.raw()).model() instanceof VirtualService vs) {
                 crossCheck(doc, vs, subsets);
+                virtualServices.add(Map.entry(vs, doc));
             }
         }
+        conflictingMeshHosts(virtualServices);
         return List.copyOf(findings);
+    }
+
+    /**
+     * istioctl analyze's IST0109: VirtualServices for sidecars (the mesh gateway) that claim the same host. Istio merges
+     * VirtualServices for a host only on gateways; for sidecars the oldest applies (then by name, namespace), as in pilot.
+     */
+    private void conflictingMeshHosts(List<Map.Entry<VirtualService, Document>> virtualServices) {
+        virtualServices.sort(Map.Entry.comparingByKey(VirtualService.ISTIO_ORDER));
+        Map<String, VirtualService> firstByHost = new HashMap<>();
+        for (Map.Entry<VirtualService, Document> e : virtualServices) {
+            VirtualService vs = e.getKey();
+            if (!vs.gateways().isEmpty() && !vs.gateways().contains("mesh")) {
+                continue;
+            }
+            for (int i = 0; i < vs.hosts().size(); i++) {
+                VirtualService first = firstByHost.putIfAbsent(Hosts.resolve(vs.hosts().get(i), vs.namespace()), vs);
+                // The same namespace/name in two files is one resource written twice (the later apply wins), not two.
+                if (first != null && !(first.namespace().equals(vs.namespace()) && first.name().equals(vs.name()))) {
+                    report(e.getValue(), "error", "spec.hosts[" + i + "]: \"" + vs.hosts().get(i) + "\" is also routed by"
+                            + " VirtualService " + first.namespace() + "/" + first.name() + " for sidecars, and only the oldest"
+                            + " applies; Istio merges VirtualServices for a host only on gateways (IST0109)");
+                }
+            }
+        }
     }
 
     private void crossCheck(Document doc, VirtualService vs, Map<String, Set<String>> subsets) {

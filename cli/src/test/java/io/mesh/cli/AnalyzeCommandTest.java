@@ -34,12 +34,16 @@ class AnalyzeCommandTest {
                 BROKEN + "/routing.yaml:55: error: VirtualService shop/reviews-weights: spec.http[0].route: weights must sum to 100, got 110",
                 BROKEN + "/routing.yaml:77: error: VirtualService shop/reviews-subsets: spec.http[0].route[0].destination.subset: \"v3\" is not defined",
                 BROKEN + "/routing.yaml:80: warning: VirtualService shop/reviews-subsets: spec.http[1].route[0].destination.host: \"ratings\" is not a service",
-                BROKEN + "/seed-article.yaml:11: error: VirtualService demo/web: spec.http[0].route: \"route: destinations: [...]\" is not Istio's shape");
+                BROKEN + "/seed-article.yaml:11: error: VirtualService demo/web: spec.http[0].route: \"route: destinations: [...]\" is not Istio's shape",
+                // The newer of two VirtualServices for one host (for sidecars), at its spec.hosts[0]; cart-edge binds it
+                // on a gateway and is not reported.
+                BROKEN + "/conflicting-hosts.yaml:28: error: VirtualService shop/cart-a: spec.hosts[0]: \"cart\" is also routed by"
+                        + " VirtualService shop/cart-b for sidecars, and only the oldest applies");
         for (String line : expected) {
             assertTrue(output.contains(line), "missing «" + line + "» in:\n" + output);
         }
         assertTrue(output.contains("\"route: - destination: {host: ...}\""), "the seed's error names the right shape:\n" + output);
-        assertTrue(output.contains("3 files analyzed: 5 errors, 1 warnings."), output);
+        assertTrue(output.contains("4 files analyzed: 6 errors, 1 warnings."), output);
     }
 
     @Test
