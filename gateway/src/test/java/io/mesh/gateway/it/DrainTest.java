@@ -30,8 +30,7 @@ class DrainTest {
             pilot.set(List.of(Xds.edsCluster("web")), List.of(Xds.endpoints("web", web.port)),
                     List.of(Xds.httpListener("http", port, "http.80")),
                     List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/", "web")))), List.of());
-            TestGateway gw = TestGateway.withXds(pilot, Map.of("mesh.gateway.listeners.drain-timeout", "10s"));
-            await().atMost(Duration.ofSeconds(20)).until(gw::ready);
+            TestGateway gw = TestGateway.ready(pilot, Map.of("mesh.gateway.listeners.drain-timeout", "10s"));
             // HTTP/1.1: JDK 17's client fails in-flight HTTP/2 streams on any GOAWAY, even a graceful one.
             HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
             CompletableFuture<HttpResponse<String>> slow = http.sendAsync(HttpRequest.newBuilder(

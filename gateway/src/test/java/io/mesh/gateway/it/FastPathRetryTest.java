@@ -67,8 +67,7 @@ class FastPathRetryTest {
                                 .newBuilder().setBaseInterval(com.google.protobuf.Duration.newBuilder().setSeconds(10))).build()),
                         retrying("/", "web", "/", ISTIO_DEFAULT)))),
                 List.of());
-        gw = TestGateway.withXds(pilot, Map.of("mesh.gateway.limits.retry-buffer-bytes", Integer.toString(RETRY_BUFFER)));
-        await().atMost(Duration.ofSeconds(20)).until(gw::ready);
+        gw = TestGateway.ready(pilot, Map.of("mesh.gateway.limits.retry-buffer-bytes", Integer.toString(RETRY_BUFFER)));
     }
 
     static Route retrying(String prefix, String cluster, String rewrite, RetryPolicy policy) {

@@ -97,8 +97,7 @@ class FastPathTest {
                 List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), timeout, redirect, byUser, byIp,
                         Xds.prefixTo("/broken", "broken"), Xds.prefixTo("/dead", "dead"), Xds.prefixTo("/scripted", "scripted"),
                         Xds.prefixTo("/", "web")))), List.of());
-        gw = TestGateway.withXds(pilot, Map.of("mesh.gateway.limits.request-header-timeout", "5s"));
-        await().atMost(Duration.ofSeconds(20)).until(gw::ready);
+        gw = TestGateway.ready(pilot, Map.of("mesh.gateway.limits.request-header-timeout", "5s"));
     }
 
     @AfterAll

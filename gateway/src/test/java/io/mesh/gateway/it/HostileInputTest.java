@@ -45,10 +45,9 @@ class HostileInputTest {
                 List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/", "web")))), List.of());
         // The idle timeout is far above the request-header timeout, so every close of a silent or dripping
         // connection below is the header timer's.
-        gw = TestGateway.withXds(pilot, Map.of("mesh.gateway.limits.idle-timeout", "30s",
+        gw = TestGateway.ready(pilot, Map.of("mesh.gateway.limits.idle-timeout", "30s",
                 "mesh.gateway.limits.request-header-timeout", "3s",
                 "mesh.gateway.limits.max-connections", Integer.toString(MAX_CONNECTIONS)));
-        await().atMost(Duration.ofSeconds(20)).until(gw::ready);
     }
 
     @AfterAll

@@ -66,8 +66,7 @@ class ProtocolsTest {
         pilot.set(List.of(Xds.edsCluster("web"), Xds.h2(Xds.edsCluster("grpc"))),
                 List.of(Xds.endpoints("web", web.port), Xds.endpoints("grpc", grpcPort)),
                 List.of(Xds.httpListener("http", port, "http.80")), List.of(Xds.routes("http.80", vh)), List.of());
-        gw = TestGateway.withXds(pilot, Map.of("mesh.gateway.telemetry.access-log", "true"));
-        await().atMost(Duration.ofSeconds(20)).until(gw::ready);
+        gw = TestGateway.ready(pilot, Map.of("mesh.gateway.telemetry.access-log", "true"));
     }
 
     @AfterAll

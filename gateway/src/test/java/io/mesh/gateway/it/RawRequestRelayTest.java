@@ -78,9 +78,8 @@ class RawRequestRelayTest {
                 List.of(Xds.httpListener("http", port, "http.80")),
                 List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), edited, Xds.prefixTo("/ws", "web"),
                         Xds.prefixTo("/", "origin")))), List.of());
-        gw = TestGateway.withXds(pilot, Map.of("mesh.gateway.limits.request-header-timeout", "5s",
+        gw = TestGateway.ready(pilot, Map.of("mesh.gateway.limits.request-header-timeout", "5s",
                 "mesh.gateway.limits.max-header-bytes", "4096", "mesh.gateway.limits.max-headers", "20"));
-        await().atMost(Duration.ofSeconds(20)).until(gw::ready);
     }
 
     @AfterAll

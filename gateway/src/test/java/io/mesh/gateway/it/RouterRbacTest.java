@@ -1,6 +1,5 @@
 package io.mesh.gateway.it;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.google.protobuf.Any;
@@ -18,7 +17,6 @@ import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.mesh.testing.FreePorts;
 import io.vertx.core.Vertx;
 import java.net.Socket;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -58,8 +56,7 @@ class RouterRbacTest {
                 .build();
         pilot.set(List.of(Xds.edsCluster("web")), List.of(Xds.endpoints("web", web.port)), List.of(listener),
                 List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/", "web")))), List.of());
-        gw = TestGateway.withXds(pilot, Map.of());
-        await().atMost(Duration.ofSeconds(20)).until(gw::ready);
+        gw = TestGateway.ready(pilot, Map.of());
     }
 
     @AfterAll

@@ -52,6 +52,13 @@ final class TestGateway implements AutoCloseable {
         return new TestGateway(p);
     }
 
+    /** A gateway with pilot's xDS at {@code cp}, once its first complete config has arrived (within 20 s). */
+    static TestGateway ready(ControlPlane cp, Map<String, String> props) throws Exception {
+        TestGateway gw = withXds(cp, props);
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(gw::ready);
+        return gw;
+    }
+
     boolean ready() {
         return gateway.dataPlane().ready();
     }

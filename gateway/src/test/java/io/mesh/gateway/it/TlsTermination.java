@@ -52,8 +52,7 @@ abstract class TlsTermination {
         https = FreePorts.next();
         http = FreePorts.next();
         publish(cert("a.example"), cert("b.example"));
-        gw = TestGateway.withXds(pilot, engineSettings());
-        await().atMost(Duration.ofSeconds(20)).until(gw::ready);
+        gw = TestGateway.ready(pilot, engineSettings());
     }
 
     @AfterAll

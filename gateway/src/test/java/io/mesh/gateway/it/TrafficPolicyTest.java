@@ -133,8 +133,7 @@ class TrafficPolicyTest {
                         Xds.endpoints("outlier", a.port, bad.port), Xds.endpoints("hash", a.port, b.port),
                         Xds.endpoints("least", a.port, b.port), Xds.endpoints("shadow", shadow.port)),
                 List.of(Xds.httpListener("http", port, "http.80")), List.of(Xds.routes("http.80", vh)), List.of());
-        gw = TestGateway.withXds(pilot, Map.of());
-        await().atMost(Duration.ofSeconds(20)).until(gw::ready);
+        gw = TestGateway.ready(pilot, Map.of());
     }
 
     @AfterAll

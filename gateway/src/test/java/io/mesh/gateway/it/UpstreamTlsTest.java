@@ -76,8 +76,7 @@ class UpstreamTlsTest {
                 List.of(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.newBuilder()
                         .setName("kubernetes://backend-cacert").setValidationContext(CertificateValidationContext.newBuilder()
                                 .setTrustedCa(DataSource.newBuilder().setInlineString(server[0]))).build()));
-        gw = TestGateway.withXds(pilot, Map.of());
-        await().atMost(Duration.ofSeconds(20)).until(gw::ready);
+        gw = TestGateway.ready(pilot, Map.of());
     }
 
     @AfterAll

@@ -42,8 +42,7 @@ class XdsGatewayTest {
         pilot = new ControlPlane();
         port = io.mesh.testing.FreePorts.next();
         publish(50, 50, null);
-        gw = TestGateway.withXds(pilot, Map.of());
-        await().atMost(Duration.ofSeconds(20)).until(gw::ready);
+        gw = TestGateway.ready(pilot, Map.of());
     }
 
     @AfterAll
