@@ -50,13 +50,16 @@ final class ConfigAnalyzer {
             read(file);
         }
         Map<String, Set<String>> subsets = new HashMap<>();
-        List<Document> valid = new ArrayList<>();
+        // The VirtualServices that validated, checked across the files once every host and subset is known.
+        List<Map.Entry<VirtualService, Document>> virtualServices = new ArrayList<>();
         for (Document doc : istio) {
             ConfigValidator.Result result = ConfigValidator.validate(doc.raw());
             result.errors().forEach(e -> report(doc, "error", e));
             result.warnings().forEach(w -> report(doc, "warning", w));
             if (result.valid()) {
-                valid.add(doc);
+                if (result.model() instanceof VirtualService vs) {
+                    virtualServices.add(Map.entry(vs, doc));
+                }
                 if (result.model() instanceof ServiceEntry se) {
                     se.hosts().forEach(h -> knownHosts.add(Hosts.resolve(h, se.namespace())));
                 }
@@ -66,13 +69,7 @@ final class ConfigAnalyzer {
                 }
             }
         }
-        List<Map.Entry<VirtualService, Document>> virtualServices = new ArrayList<>();
-        for (Document doc : valid) {
-            if (ConfigValidator.validate(doc.raw()).model() instanceof VirtualService vs) {
-                crossCheck(doc, vs, subsets);
-                virtualServices.add(Map.entry(vs, doc));
-            }
-        }
+        virtualServices.forEach(e -> crossCheck(e.getValue(), e.getKey(), subsets));
         conflictingMeshHosts(virtualServices);
         return List.copyOf(findings);
     }
