@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.mesh.config.ConfigValidator;
 import io.mesh.config.DestinationRule;
+import io.mesh.config.ExportTo;
 import io.mesh.config.Hosts;
 import io.mesh.config.RawResource;
 import io.mesh.config.ServiceEntry;
@@ -75,25 +76,33 @@ final class ConfigAnalyzer {
     }
 
     /**
-     * istioctl analyze's IST0109: VirtualServices for sidecars (the mesh gateway) that claim the same host. Istio merges
-     * VirtualServices for a host only on gateways; for sidecars the oldest applies (then by name, namespace), as in pilot.
+     * istioctl analyze's IST0109: VirtualServices for sidecars (the mesh gateway) that claim the same host for the same
+     * namespaces (exportTo: both public, both private to one namespace, or lists that share one). Istio merges
+     * VirtualServices for a host only on gateways; for sidecars the oldest applies (then by name, namespace), as in
+     * pilot. A narrower one where a wider one is also exported overrides it there, and is not a conflict.
      */
     private void conflictingMeshHosts(List<Map.Entry<VirtualService, Document>> virtualServices) {
         virtualServices.sort(Map.Entry.comparingByKey(VirtualService.ISTIO_ORDER));
-        Map<String, VirtualService> firstByHost = new HashMap<>();
+        Map<String, List<VirtualService>> claimsByHost = new HashMap<>();
         for (Map.Entry<VirtualService, Document> e : virtualServices) {
             VirtualService vs = e.getKey();
             if (!vs.gateways().isEmpty() && !vs.gateways().contains("mesh")) {
                 continue;
             }
             for (int i = 0; i < vs.hosts().size(); i++) {
-                VirtualService first = firstByHost.putIfAbsent(Hosts.resolve(vs.hosts().get(i), vs.namespace()), vs);
+                List<VirtualService> claims = claimsByHost.computeIfAbsent(Hosts.resolve(vs.hosts().get(i),
+                        vs.namespace()), h -> new ArrayList<>());
                 // The same namespace/name in two files is one resource written twice (the later apply wins), not two.
-                if (first != null && !(first.namespace().equals(vs.namespace()) && first.name().equals(vs.name()))) {
+                VirtualService first = claims.stream().filter(c -> !(c.namespace().equals(vs.namespace())
+                        && c.name().equals(vs.name())) && ExportTo.sameScope(c.exportTo(), c.namespace(), vs.exportTo(),
+                                vs.namespace())).findFirst().orElse(null);
+                if (first != null) {
                     report(e.getValue(), "error", "spec.hosts[" + i + "]: \"" + vs.hosts().get(i) + "\" is also routed by"
-                            + " VirtualService " + first.namespace() + "/" + first.name() + " for sidecars, and only the oldest"
-                            + " applies; Istio merges VirtualServices for a host only on gateways (IST0109)");
+                            + " VirtualService " + first.namespace() + "/" + first.name() + " for sidecars in the same"
+                            + " namespaces, and only the oldest applies; Istio merges VirtualServices for a host only on"
+                            + " gateways (IST0109)");
                 }
+                claims.add(vs);
             }
         }
     }

@@ -4,12 +4,17 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 
-/** A validated DestinationRule: traffic policy for one host and its subsets. */
+/**
+ * A validated DestinationRule: traffic policy for one host and its subsets.
+ *
+ * @param exportTo the namespaces whose proxies apply it ({@link ExportTo}); empty: all
+ */
 public record DestinationRule(String namespace, String name, String host, TrafficPolicy trafficPolicy,
-        List<Subset> subsets) {
+        List<Subset> subsets, List<String> exportTo) {
 
     public DestinationRule {
         subsets = List.copyOf(subsets);
+        exportTo = List.copyOf(exportTo);
     }
 
     public record Subset(String name, Map<String, String> labels, TrafficPolicy trafficPolicy) {

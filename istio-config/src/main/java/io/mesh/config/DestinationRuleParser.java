@@ -38,7 +38,7 @@ public final class DestinationRuleParser {
             subsets.add(new Subset(name == null ? "" : name, s.stringMap("labels"), policy(s.object("trafficPolicy"))));
         }
         return new DestinationRule(raw.namespace(), raw.name(), host == null ? "" : host,
-                policy == null ? TrafficPolicy.NONE : policy, subsets);
+                policy == null ? TrafficPolicy.NONE : policy, subsets, ExportTo.read(r, raw.namespace(), false));
     }
 
     static TrafficPolicy policy(SpecReader r) {

@@ -7,14 +7,16 @@ import java.util.Map;
  * A validated ServiceEntry (also used for a WorkloadEntry's spec, as {@link WorkloadSpec}).
  *
  * @param addresses spec.addresses as written: IPs or CIDR blocks (validated)
+ * @param exportTo  the namespaces whose proxies see its hosts ({@link ExportTo}); empty: all
  */
 public record ServiceEntry(String namespace, String name, List<String> hosts, List<Port> ports, String location,
         String resolution, List<WorkloadSpec> endpoints, Map<String, String> workloadSelector,
-        List<String> addresses) {
+        List<String> addresses, List<String> exportTo) {
 
     public ServiceEntry {
         hosts = List.copyOf(hosts);
         addresses = addresses == null ? List.of() : List.copyOf(addresses);
+        exportTo = exportTo == null ? List.of() : List.copyOf(exportTo);
         ports = List.copyOf(ports);
         endpoints = List.copyOf(endpoints);
         workloadSelector = workloadSelector == null ? null : Map.copyOf(workloadSelector);

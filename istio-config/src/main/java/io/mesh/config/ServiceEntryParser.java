@@ -93,7 +93,7 @@ public final class ServiceEntryParser {
             p.warn("spec.endpoints", "resolution STATIC with no endpoints: the service has no endpoints");
         }
         return new ServiceEntry(raw.namespace(), raw.name(), hosts, ports, location == null ? "MESH_EXTERNAL"
-                : location, resolution, endpoints, selector, addresses);
+                : location, resolution, endpoints, selector, addresses, ExportTo.read(r, raw.namespace(), true));
     }
 
     public static WorkloadSpec workloadEntry(RawResource raw, Problems p) {

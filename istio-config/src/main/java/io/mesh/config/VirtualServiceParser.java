@@ -53,7 +53,8 @@ public final class VirtualServiceParser {
                 http.add(h);
             }
         }
-        return new VirtualService(raw.namespace(), raw.name(), hosts, gateways, http, r.strings("exportTo"), raw.created());
+        return new VirtualService(raw.namespace(), raw.name(), hosts, gateways, http,
+                ExportTo.read(r, raw.namespace(), false), raw.created());
     }
 
     private static HttpRoute route(SpecReader r) {

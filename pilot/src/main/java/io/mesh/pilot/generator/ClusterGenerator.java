@@ -34,11 +34,11 @@ public final class ClusterGenerator {
                 if (p == null) {
                     continue;
                 }
-                ServiceModel s = snapshot.services().get(p.host());
+                ServiceModel s = snapshot.service(p.host(), proxy.namespace());
                 if (s == null || s.port(p.port()) == null) {
                     continue;
                 }
-                DestinationRule dr = snapshot.destinationRules().get(p.host());
+                DestinationRule dr = snapshot.destinationRule(p.host(), proxy.namespace());
                 if (p.subset() != null && (dr == null
                         || dr.subsets().stream().noneMatch(ss -> ss.name().equals(p.subset())))) {
                     continue;
@@ -48,9 +48,10 @@ public final class ClusterGenerator {
             return out;
         }
         List<ServiceModel> services = proxy.type() == ProxyInfo.Type.SIDECAR
-                ? SidecarScope.visibleServices(proxy, snapshot) : List.copyOf(snapshot.services().values());
+                ? SidecarScope.visibleServices(proxy, snapshot)
+                : snapshot.services().values().stream().filter(s -> s.visibleTo(proxy.namespace())).toList();
         for (ServiceModel s : services) {
-            DestinationRule dr = snapshot.destinationRules().get(s.hostname());
+            DestinationRule dr = snapshot.destinationRule(s.hostname(), proxy.namespace());
             for (ServiceModel.Port port : s.ports()) {
                 out.add(cluster(s, port.number(), null, dr, false, snapshot));
                 if (dr != null) {

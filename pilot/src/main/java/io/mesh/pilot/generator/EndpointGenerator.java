@@ -31,12 +31,12 @@ public final class EndpointGenerator {
         List<ClusterLoadAssignment> out = new ArrayList<>();
         for (String name : names) {
             ClusterNames.Parsed p = ClusterNames.parse(name);
-            if (p == null || !snapshot.services().containsKey(p.host())) {
+            if (p == null || snapshot.service(p.host(), proxy.namespace()) == null) {
                 continue;
             }
             Map<String, String> subsetLabels = Map.of();
             if (p.subset() != null) {
-                DestinationRule dr = snapshot.destinationRules().get(p.host());
+                DestinationRule dr = snapshot.destinationRule(p.host(), proxy.namespace());
                 DestinationRule.Subset ss = dr == null ? null
                         : dr.subsets().stream().filter(s -> s.name().equals(p.subset())).findFirst().orElse(null);
                 if (ss == null) {

@@ -1,10 +1,12 @@
 package io.mesh.pilot.generator;
 
+import io.mesh.config.ExportTo;
 import io.mesh.config.Gateway;
 import io.mesh.config.VirtualService;
 import io.mesh.pilot.model.MeshSnapshot;
 import io.mesh.pilot.model.ProxyInfo;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 
 /** Which Gateways a router proxy implements (selector ⊆ its labels) and which VirtualServices bind to each. */
@@ -17,10 +19,17 @@ final class GatewayScope {
                 .allMatch(e -> e.getValue().equals(proxy.labels().get(e.getKey())))).toList();
     }
 
-    static List<VirtualService> boundTo(Gateway gw, MeshSnapshot snapshot) {
+    /**
+     * The VirtualServices bound to this gateway that the proxy's namespace sees (exportTo), in Istio's order: private
+     * to that namespace first, then exported to it by name, then public; the snapshot's order (oldest first) within
+     * each.
+     */
+    static List<VirtualService> boundTo(Gateway gw, MeshSnapshot snapshot, ProxyInfo proxy) {
         String full = gw.namespace() + "/" + gw.name();
         return snapshot.virtualServices().stream().filter(vs -> vs.gateways().stream()
                 .anyMatch(g -> g.equals(full) || (g.equals(gw.name()) && vs.namespace().equals(gw.namespace()))))
+                .filter(vs -> ExportTo.visible(vs.exportTo(), vs.namespace(), proxy.namespace()))
+                .sorted(Comparator.comparing(vs -> ExportTo.scope(vs.exportTo(), vs.namespace(), proxy.namespace())))
                 .toList();
     }
 

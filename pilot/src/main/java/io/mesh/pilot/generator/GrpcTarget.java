@@ -19,12 +19,12 @@ record GrpcTarget(String name, String host, int port) {
                 return null;
             }
         }
-        ServiceModel s = snapshot.services().get(host);
+        ServiceModel s = snapshot.service(host, namespace);
         if (s == null) {
-            s = snapshot.services().get(Hosts.resolve(host, namespace));
+            s = snapshot.service(Hosts.resolve(host, namespace), namespace);
         }
         if (s == null && host.split("\\.").length == 2) {
-            s = snapshot.services().get(host + "." + Hosts.DOMAIN_SUFFIX);
+            s = snapshot.service(host + "." + Hosts.DOMAIN_SUFFIX, namespace);
         }
         if (s == null) {
             return null;

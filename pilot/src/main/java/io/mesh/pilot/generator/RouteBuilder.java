@@ -19,6 +19,7 @@ import io.mesh.config.DestinationRule;
 import io.mesh.config.Hosts;
 import io.mesh.config.VirtualService;
 import io.mesh.pilot.model.MeshSnapshot;
+import io.mesh.pilot.model.ProxyInfo;
 import io.mesh.pilot.model.ServiceModel;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,10 +40,12 @@ final class RouteBuilder {
 
     /**
      * @param port      the service port this route table serves; matches naming another port are skipped
-     * @param proxyless gRPC clients: only what grpc-java reads is emitted (it NACKs nothing here, but stays lean)
+     * @param proxy     whose routes: a proxyless gRPC client gets only what grpc-java reads (it NACKs nothing here,
+     *                  but stays lean); its namespace picks the DestinationRule that applies
      */
     static List<Route> build(VirtualService vs, VirtualService.HttpRoute http, int port, MeshSnapshot snapshot,
-            boolean proxyless) {
+            ProxyInfo proxy) {
+        boolean proxyless = proxy.type() == ProxyInfo.Type.GRPC;
         List<Route> out = new ArrayList<>();
         if (proxyless && (http.redirect() != null || http.directResponse() != null)) {
             // grpc-java NACKs a whole route table with a redirect or direct response ("unknown action type"),
@@ -69,7 +72,7 @@ final class RouteBuilder {
                 }
                 r.setDirectResponse(d);
             } else {
-                r.setRoute(action(vs, http, port, snapshot, proxyless));
+                r.setRoute(action(vs, http, port, snapshot, proxyless, proxy.namespace()));
             }
             if (http.fault() != null) {
                 r.putTypedPerFilterConfig(FAULT_FILTER, Any.pack(fault(http.fault())));
@@ -83,7 +86,7 @@ final class RouteBuilder {
     }
 
     private static RouteAction action(VirtualService vs, VirtualService.HttpRoute http, int port,
-            MeshSnapshot snapshot, boolean proxyless) {
+            MeshSnapshot snapshot, boolean proxyless, String proxyNamespace) {
         RouteAction.Builder a = RouteAction.newBuilder();
         List<VirtualService.RouteDestination> dests = http.route();
         if (dests.size() == 1) {
@@ -142,7 +145,7 @@ final class RouteBuilder {
             }
         }
         VirtualService.Destination first = dests.get(0).destination();
-        DestinationRule dr = snapshot.destinationRules().get(Hosts.resolve(first.host(), vs.namespace()));
+        DestinationRule dr = snapshot.destinationRule(Hosts.resolve(first.host(), vs.namespace()), proxyNamespace);
         if (dr != null) {
             DestinationRule.TrafficPolicy policy = dr.trafficPolicy();
             for (DestinationRule.Subset ss : dr.subsets()) {

@@ -47,7 +47,7 @@ public final class RouteGenerator {
         domains.add(name);
         domains.addAll(VirtualHosts.meshDomains(t.host(), t.port(), proxy.namespace()));
         return RouteConfiguration.newBuilder().setName(name)
-                .addVirtualHosts(VirtualHosts.forService(t.host(), t.port(), domains, snapshot, true)).build();
+                .addVirtualHosts(VirtualHosts.forService(t.host(), t.port(), domains, snapshot, proxy)).build();
     }
 
     private static RouteConfiguration sidecar(ProxyInfo proxy, MeshSnapshot snapshot, String name) {
@@ -62,7 +62,7 @@ public final class RouteGenerator {
             ServiceModel.Port p = s.port(port);
             if (p != null && p.http()) {
                 rc.addVirtualHosts(VirtualHosts.forService(s.hostname(), port,
-                        VirtualHosts.meshDomains(s.hostname(), port, proxy.namespace()), snapshot, false));
+                        VirtualHosts.meshDomains(s.hostname(), port, proxy.namespace()), snapshot, proxy));
             }
         }
         rc.addVirtualHosts(VirtualHosts.catchAll(SidecarScope.outboundTrafficPolicy(proxy, snapshot)));
@@ -80,16 +80,16 @@ public final class RouteGenerator {
             return null;
         }
         // Each host of this port, with the VirtualServices that claim it (and the gateway each came through), in
-        // the snapshot's order, Istio's: oldest first, then by name and namespace (VirtualService.ISTIO_ORDER). As in
-        // Istio, VirtualServices bound to a gateway for the same host are merged: the host's routes are the first
-        // one's, then the next one's, and so on.
+        // Istio's order: those private to the proxy's namespace, then those exported to it, then public ones; oldest
+        // first within each, then by name and namespace (GatewayScope.boundTo). As in Istio, VirtualServices bound
+        // to a gateway for the same host are merged: the host's routes are the first one's, then the next one's.
         Map<String, List<Bound>> byHost = new LinkedHashMap<>();
         for (Gateway gw : GatewayScope.forProxy(proxy, snapshot)) {
             for (Gateway.Server server : gw.servers()) {
                 if (server.port() != port) {
                     continue;
                 }
-                for (VirtualService vs : GatewayScope.boundTo(gw, snapshot)) {
+                for (VirtualService vs : GatewayScope.boundTo(gw, snapshot, proxy)) {
                     for (String host : GatewayScope.matchingHosts(vs, server)) {
                         List<Bound> claims = byHost.computeIfAbsent(host, h -> new ArrayList<>());
                         if (claims.stream().noneMatch(b -> b.vs().equals(vs))) {
@@ -114,7 +114,7 @@ public final class RouteGenerator {
                     if (http.match().stream().allMatch(m -> m.gateways().isEmpty()
                             || m.gateways().contains(b.gw().name())
                             || m.gateways().contains(b.gw().namespace() + "/" + b.gw().name()))) {
-                        vh.addAllRoutes(RouteBuilder.build(b.vs(), http, port, snapshot, false));
+                        vh.addAllRoutes(RouteBuilder.build(b.vs(), http, port, snapshot, proxy));
                     }
                 }
             }

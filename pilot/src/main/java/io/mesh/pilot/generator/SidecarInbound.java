@@ -22,6 +22,7 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsCont
 import io.mesh.config.PolicyConfig;
 import io.mesh.pilot.model.Endpoint;
 import io.mesh.pilot.model.MeshSnapshot;
+import io.mesh.pilot.model.MeshSettings;
 import io.mesh.pilot.model.ProxyInfo;
 import io.mesh.pilot.model.ServiceModel;
 import java.util.ArrayList;
@@ -161,7 +162,7 @@ final class SidecarInbound {
                 rank = 3;
             } else if (pa.selector().isEmpty() && pa.namespace().equals(proxy.namespace())) {
                 rank = 2;
-            } else if (pa.selector().isEmpty() && pa.namespace().equals("istio-system")) {
+            } else if (pa.selector().isEmpty() && pa.namespace().equals(MeshSettings.ROOT_NAMESPACE)) {
                 rank = 1;
             } else {
                 continue;
@@ -199,7 +200,7 @@ final class SidecarInbound {
         boolean anyAllow = false;
         boolean anyDeny = false;
         for (PolicyConfig.AuthorizationPolicy ap : snapshot.authorizationPolicies()) {
-            boolean scope = ap.namespace().equals(proxy.namespace()) || ap.namespace().equals("istio-system");
+            boolean scope = ap.namespace().equals(proxy.namespace()) || ap.namespace().equals(MeshSettings.ROOT_NAMESPACE);
             if (!scope || !(ap.selector().isEmpty() || selects(ap.selector(), proxy))) {
                 continue;
             }

@@ -7,8 +7,9 @@ import io.mesh.pilot.model.ServiceModel;
 import java.util.List;
 
 /**
- * Which services a sidecar sees: all of them, unless a Sidecar resource in its namespace (selecting it, or with
- * no selector) limits egress to "namespace/host" patterns ("*", "." for its own namespace, "*.example.com").
+ * Which services a sidecar sees: those exported to its namespace, further limited when a Sidecar resource in its
+ * namespace (selecting it, or with no selector) limits egress to "namespace/host" patterns ("*", "." for its own
+ * namespace, "*.example.com").
  */
 final class SidecarScope {
     private SidecarScope() {
@@ -16,11 +17,8 @@ final class SidecarScope {
 
     static List<ServiceModel> visibleServices(ProxyInfo proxy, MeshSnapshot snapshot) {
         PolicyConfig.Sidecar scope = scope(proxy, snapshot);
-        if (scope == null || scope.egressHosts().isEmpty()) {
-            return List.copyOf(snapshot.services().values());
-        }
-        PolicyConfig.Sidecar sc = scope;
-        return snapshot.services().values().stream().filter(s -> visible(sc, proxy, s)).toList();
+        return snapshot.services().values().stream().filter(s -> s.visibleTo(proxy.namespace()))
+                .filter(s -> scope == null || scope.egressHosts().isEmpty() || visible(scope, proxy, s)).toList();
     }
 
     /** The proxy's Sidecar resource's outboundTrafficPolicy.mode, else the mesh default. */

@@ -8,6 +8,7 @@ import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.mesh.config.PolicyConfig;
 import io.mesh.config.VirtualService;
 import io.mesh.pilot.model.MeshSnapshot;
+import io.mesh.pilot.model.ProxyInfo;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -18,17 +19,18 @@ final class VirtualHosts {
     private VirtualHosts() {
     }
 
-    static VirtualHost forService(String host, int port, Set<String> domains, MeshSnapshot snapshot,
-            boolean proxyless) {
+    /** The routes of the VirtualService the proxy's namespace uses for this host (Istio's choice), else the default. */
+    static VirtualHost forService(String host, int port, Set<String> domains, MeshSnapshot snapshot, ProxyInfo proxy) {
         List<Route> routes = new ArrayList<>();
-        for (VirtualService vs : snapshot.meshRoutes().getOrDefault(host, List.of())) {
+        VirtualService vs = snapshot.meshRoute(host, proxy.namespace());
+        if (vs != null) {
             for (VirtualService.HttpRoute http : vs.http()) {
-                routes.addAll(RouteBuilder.build(vs, http, port, snapshot, proxyless));
+                routes.addAll(RouteBuilder.build(vs, http, port, snapshot, proxy));
             }
         }
         if (routes.isEmpty()) {
             RouteAction.Builder action = RouteAction.newBuilder().setCluster(ClusterNames.outbound(host, port, null));
-            if (!proxyless) {
+            if (proxy.type() != ProxyInfo.Type.GRPC) {
                 action.setRetryPolicy(RouteBuilder.defaultRetryPolicy());   // as istiod's default route
             }
             routes.add(Route.newBuilder().setName("default").setMatch(RouteMatch.newBuilder().setPrefix("/"))

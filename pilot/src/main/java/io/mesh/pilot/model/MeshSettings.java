@@ -7,6 +7,11 @@ import io.mesh.config.PolicyConfig;
  * identities, and the default outbound traffic policy (a proxy's Sidecar resource may override it).
  */
 public record MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy) {
+    /**
+     * Istio's root namespace (MeshConfig rootNamespace, default istio-system): its PeerAuthentications and
+     * AuthorizationPolicies apply mesh-wide, and its DestinationRules apply to services without one of their own.
+     */
+    public static final String ROOT_NAMESPACE = "istio-system";
     public static final MeshSettings DEFAULT = new MeshSettings("cluster.local",
             PolicyConfig.OutboundTrafficPolicy.ALLOW_ANY);
 

@@ -1,6 +1,7 @@
 package io.mesh.pilot.model;
 
 import io.mesh.config.DestinationRule;
+import io.mesh.config.ExportTo;
 import io.mesh.config.Gateway;
 import io.mesh.config.PolicyConfig;
 import io.mesh.config.VirtualService;
@@ -14,15 +15,16 @@ import java.util.Map;
  * @param services          by FQDN hostname
  * @param endpoints         by FQDN hostname: config endpoints (ServiceEntry, WorkloadEntry) plus Kubernetes ones
  * @param configEndpoints   the config part alone, so the EDS fast path can swap only the Kubernetes part
- * @param meshRoutes        the VirtualService bound to the mesh gateway that routes each FQDN host (the oldest, as in
- *                          Istio; a list of one)
- * @param destinationRules  by FQDN host
+ * @param meshRoutes        by FQDN host, the VirtualServices bound to the mesh gateway that claim it, in Istio's order;
+ *                          {@link #meshRoute} picks the one a proxy's namespace uses
+ * @param destinationRules  by FQDN host, every DestinationRule for it; {@link #destinationRule} picks the one a proxy's
+ *                          namespace applies
  * @param credentials       gateway certificates by credentialName (served over SDS to routers only)
  * @param mesh              mesh-wide settings (trust domain, default outbound traffic policy)
  */
 public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map<String, List<Endpoint>> endpoints,
         Map<String, List<Endpoint>> configEndpoints, Map<String, List<VirtualService>> meshRoutes,
-        List<VirtualService> virtualServices, Map<String, DestinationRule> destinationRules, List<Gateway> gateways,
+        List<VirtualService> virtualServices, Map<String, List<DestinationRule>> destinationRules, List<Gateway> gateways,
         List<PolicyConfig.Sidecar> sidecars, List<PolicyConfig.PeerAuthentication> peerAuthentications,
         List<PolicyConfig.AuthorizationPolicy> authorizationPolicies, List<String> warnings,
         Map<String, TlsCredential> credentials, MeshSettings mesh) {
@@ -44,6 +46,52 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
         warnings = List.copyOf(warnings);
         credentials = Map.copyOf(credentials);
         mesh = mesh == null ? MeshSettings.DEFAULT : mesh;
+    }
+
+    /**
+     * The VirtualService that routes {@code host} for sidecars and proxyless clients in {@code proxyNamespace}, as
+     * Istio chooses among those exported there: one private to that namespace first, then one exported to it by
+     * name, then a public one; the oldest within each. Null when none is.
+     */
+    public VirtualService meshRoute(String host, String proxyNamespace) {
+        VirtualService best = null;
+        ExportTo.Scope bestScope = null;
+        for (VirtualService vs : meshRoutes.getOrDefault(host, List.of())) {
+            ExportTo.Scope scope = ExportTo.scope(vs.exportTo(), vs.namespace(), proxyNamespace);
+            if (scope != null && (best == null || scope.compareTo(bestScope) < 0)) {
+                best = vs;
+                bestScope = scope;
+            }
+        }
+        return best;
+    }
+
+    /**
+     * The DestinationRule a proxy in {@code proxyNamespace} applies to {@code host}, looked up as Istio does: one in
+     * the proxy's own namespace, else one in the service's namespace, else one in the root namespace, each only when
+     * exported to the proxy's namespace. Rules in other namespaces do not apply. Null when none does.
+     */
+    public DestinationRule destinationRule(String host, String proxyNamespace) {
+        List<DestinationRule> rules = destinationRules.getOrDefault(host, List.of());
+        if (rules.isEmpty()) {
+            return null;
+        }
+        ServiceModel service = services.get(host);
+        for (String ns : new String[] {proxyNamespace, service == null ? null : service.namespace(),
+                MeshSettings.ROOT_NAMESPACE}) {
+            for (DestinationRule dr : rules) {
+                if (dr.namespace().equals(ns) && ExportTo.visible(dr.exportTo(), dr.namespace(), proxyNamespace)) {
+                    return dr;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** The service of this hostname when proxies in {@code proxyNamespace} see it; else null. */
+    public ServiceModel service(String host, String proxyNamespace) {
+        ServiceModel s = services.get(host);
+        return s != null && s.visibleTo(proxyNamespace) ? s : null;
     }
 
     public List<Endpoint> endpointsOf(String host) {

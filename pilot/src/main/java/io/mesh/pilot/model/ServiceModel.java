@@ -1,5 +1,6 @@
 package io.mesh.pilot.model;
 
+import io.mesh.config.ExportTo;
 import java.util.List;
 
 /**
@@ -8,12 +9,20 @@ import java.util.List;
  * @param addresses the service's VIPs (a Kubernetes Service's cluster IPs, a ServiceEntry's addresses): a sidecar
  *                  tells which service a captured non-HTTP connection is for by them. Empty for a headless Service
  *                  or a ServiceEntry without addresses.
+ * @param exportTo  the namespaces whose proxies see it: a ServiceEntry's {@code exportTo}, a Service's
+ *                  {@code networking.istio.io/exportTo} annotation ({@link ExportTo}); empty: all
  */
 public record ServiceModel(String hostname, String namespace, List<Port> ports, boolean external, String origin,
-        List<String> addresses) {
+        List<String> addresses, List<String> exportTo) {
     public ServiceModel {
         ports = List.copyOf(ports);
         addresses = addresses == null ? List.of() : List.copyOf(addresses);
+        exportTo = exportTo == null ? List.of() : List.copyOf(exportTo);
+    }
+
+    /** Whether proxies in this namespace see the service (Istio's IsServiceVisible). */
+    public boolean visibleTo(String proxyNamespace) {
+        return ExportTo.visible(exportTo, namespace, proxyNamespace);
     }
 
     public record Port(String name, int number, String protocol) {

@@ -2,6 +2,7 @@ package io.mesh.pilot.model;
 
 import io.mesh.config.ConfigKey;
 import io.mesh.config.DestinationRule;
+import io.mesh.config.ExportTo;
 import io.mesh.config.Gateway;
 import io.mesh.config.Hosts;
 import io.mesh.config.PolicyConfig;
@@ -33,7 +34,7 @@ public final class SnapshotBuilder {
         Map<String, ServiceModel> services = new TreeMap<>();
         Map<String, List<Endpoint>> configEndpoints = new TreeMap<>();
         List<VirtualService> virtualServices = new ArrayList<>();
-        Map<String, DestinationRule> rules = new TreeMap<>();
+        Map<String, List<DestinationRule>> rules = new TreeMap<>();
         List<Gateway> gateways = new ArrayList<>();
         List<PolicyConfig.Sidecar> sidecars = new ArrayList<>();
         List<PolicyConfig.PeerAuthentication> peers = new ArrayList<>();
@@ -53,7 +54,7 @@ public final class SnapshotBuilder {
             } else if (model instanceof VirtualService vs) {
                 virtualServices.add(vs);
             } else if (model instanceof DestinationRule dr) {
-                rules.putIfAbsent(Hosts.resolve(dr.host(), dr.namespace()), dr);
+                rules.computeIfAbsent(Hosts.resolve(dr.host(), dr.namespace()), h -> new ArrayList<>()).add(dr);
             } else if (model instanceof Gateway g) {
                 gateways.add(g);
             } else if (model instanceof PolicyConfig.Sidecar s) {
@@ -84,7 +85,7 @@ public final class SnapshotBuilder {
                 String fqdn = Hosts.resolve(host, se.namespace());
                 services.putIfAbsent(fqdn, new ServiceModel(fqdn, se.namespace(), ports,
                         "MESH_EXTERNAL".equals(se.location()), "ServiceEntry/" + se.namespace() + "/" + se.name(),
-                        vips(se.addresses())));
+                        vips(se.addresses()), se.exportTo()));
                 configEndpoints.computeIfAbsent(fqdn, h -> new ArrayList<>()).addAll(eps);
             }
         }
@@ -95,19 +96,25 @@ public final class SnapshotBuilder {
         for (VirtualService vs : virtualServices) {
             if (vs.gateways().isEmpty() || vs.gateways().contains("mesh")) {
                 for (String host : vs.hosts()) {
-                    // As in Istio, VirtualServices are merged only on gateways: for sidecars the oldest one routes a
-                    // host and the others' routes for it are left out, with a warning (istioctl analyze's IST0109).
+                    // As in Istio, VirtualServices are merged only on gateways: a sidecar uses one VirtualService
+                    // per host (MeshSnapshot.meshRoute). Two that its namespace sees with the same preference
+                    // (both public, say) conflict: the older one wins, with a warning (istioctl analyze's IST0109).
                     List<VirtualService> claims = meshRoutes.computeIfAbsent(Hosts.resolve(host, vs.namespace()),
                             h -> new ArrayList<>());
-                    if (claims.isEmpty()) {
-                        claims.add(vs);
-                    } else {
-                        VirtualService first = claims.get(0);
-                        warnings.add("VirtualService " + vs.namespace() + "/" + vs.name() + ": host \"" + host
-                                + "\" is already routed by VirtualService " + first.namespace() + "/" + first.name()
-                                + " (older, or first by name), so sidecars leave this one out for that host; Istio merges"
-                                + " VirtualServices for the same host only on gateways (IST0109)");
+                    if (claims.contains(vs)) {
+                        continue;   // the same host written twice ("web" and its FQDN)
                     }
+                    for (VirtualService first : claims) {
+                        if (ExportTo.sameScope(first.exportTo(), first.namespace(), vs.exportTo(), vs.namespace())) {
+                            warnings.add("VirtualService " + vs.namespace() + "/" + vs.name() + ": host \"" + host
+                                    + "\" is already routed by VirtualService " + first.namespace() + "/" + first.name()
+                                    + " (older, or first by name) for the same namespaces, so their sidecars leave this"
+                                    + " one out for that host; Istio merges VirtualServices for the same host only on"
+                                    + " gateways (IST0109)");
+                            break;
+                        }
+                    }
+                    claims.add(vs);
                 }
             }
             for (VirtualService.HttpRoute r : vs.http()) {
@@ -122,7 +129,7 @@ public final class SnapshotBuilder {
         }
         Map<String, List<Endpoint>> frozen = freeze(configEndpoints);
         return new MeshSnapshot(version, services, mergeEndpoints(frozen, kube.endpoints()), frozen,
-                freeze(meshRoutes), virtualServices, rules, gateways, sidecars, peers, authz, warnings, credentials, mesh);
+                freeze(meshRoutes), virtualServices, freeze(rules), gateways, sidecars, peers, authz, warnings, credentials, mesh);
     }
 
     /**

@@ -40,6 +40,7 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
     private static final Logger LOG = Logger.getLogger(KubernetesRegistry.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
+    static final String EXPORT_TO_ANNOTATION = "networking.istio.io/exportTo";
 
     private final KubernetesClient client;
     private final String credentialsNamespace;
@@ -182,7 +183,8 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
                         p.getName() == null ? "" : p.getName(), p.getPort(), protocol(p.getName(), p.getAppProtocol()))));
             }
             models.add(new ServiceModel(host, s.getMetadata().getNamespace(), ports, false,
-                    "Service/" + s.getMetadata().getNamespace() + "/" + s.getMetadata().getName(), clusterIps(s)));
+                    "Service/" + s.getMetadata().getNamespace() + "/" + s.getMetadata().getName(), clusterIps(s),
+                    exportTo(s)));
             byHost.put(host, s);
         }
         Map<String, List<Endpoint>> endpoints = new HashMap<>();
@@ -243,6 +245,16 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
                 ? s.getSpec().getClusterIPs()
                 : s.getSpec().getClusterIP() == null ? List.of() : List.of(s.getSpec().getClusterIP());
         return ips.stream().filter(ip -> ip != null && !ip.isBlank() && !"None".equals(ip)).distinct().toList();
+    }
+
+    /** The Service's {@code networking.istio.io/exportTo} annotation: comma-separated, as in Istio; none: all. */
+    static List<String> exportTo(Service s) {
+        Map<String, String> annotations = s.getMetadata().getAnnotations();
+        String value = annotations == null ? null : annotations.get(EXPORT_TO_ANNOTATION);
+        if (value == null || value.isBlank()) {
+            return List.of();
+        }
+        return java.util.Arrays.stream(value.split(",")).map(String::trim).filter(v -> !v.isEmpty()).toList();
     }
 
     static String protocol(String name, String appProtocol) {

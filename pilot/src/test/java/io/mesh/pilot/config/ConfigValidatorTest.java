@@ -99,6 +99,20 @@ class ConfigValidatorTest {
                 Arguments.of("addressOctetTooBig", MeshFixtures.serviceEntry("web", "", 80).replace("  location:",
                         "  addresses: [10.1.2.300]\n  location:"),
                         "spec.addresses[0]: \"10.1.2.300\" is not an IP address or a CIDR block"),
+                Arguments.of("exportToNamespaces", vs + "  hosts: [web]\n  exportTo: [\".\", team-a]\n  http:\n"
+                        + "  - route:\n    - destination: {host: web}\n", null),
+                Arguments.of("exportToDotIsOwnNamespace", vs + "  hosts: [web]\n  exportTo: [\".\", demo]\n", "spec."
+                        + "exportTo[1]: duplicate entry: \".\" and the current namespace \"demo\" are the same"),
+                Arguments.of("exportToPublicAndMore", dr + "  host: backend\n  exportTo: [\"*\", team-a]\n",
+                        "spec.exportTo: cannot have both public (\"*\") and other exportTo values"),
+                Arguments.of("exportToNotANamespace", dr + "  host: backend\n  exportTo: [Team_A]\n",
+                        "spec.exportTo[0]: \"Team_A\" is not \".\", \"*\" or a namespace name"),
+                Arguments.of("exportToNoneOnlyOnServiceEntry", vs + "  hosts: [web]\n  exportTo: [\"~\"]\n",
+                        "spec.exportTo[0]: \"~\" (no namespace) is allowed only on a ServiceEntry"),
+                Arguments.of("serviceEntryExportedToNone", MeshFixtures.serviceEntry("web", "", 80).replace("  location:",
+                        "  exportTo: [\"~\"]\n  location:"), null),
+                Arguments.of("serviceEntryNoneAndMore", MeshFixtures.serviceEntry("web", "", 80).replace("  location:",
+                        "  exportTo: [\"~\", \".\"]\n  location:"), "cannot export to no namespace (\"~\") and to some"),
                 Arguments.of("addressPrefixTooLong", MeshFixtures.serviceEntry("web", "", 80).replace("  location:",
                         "  addresses: [\"2001:db8::/129\"]\n  location:"),
                         "spec.addresses[0]: \"2001:db8::/129\" is not an IP address or a CIDR block"));

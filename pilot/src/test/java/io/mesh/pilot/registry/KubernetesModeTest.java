@@ -19,6 +19,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -329,5 +331,40 @@ class KubernetesModeTest {
                     "10.96.0.11_6379", "10.96.0.11:6379 -> outbound|6379||single.demo.svc.cluster.local"),
                     tcpTargets, "headless db-headless has no VIP listener");
         }
+    }
+
+    @Test
+    void aServicesExportToAnnotationDecidesWhichNamespacesSeeIt() throws Exception {
+        service("web", backend("web"));
+        String annotated = """
+                apiVersion: v1
+                kind: Service
+                metadata:
+                  name: web
+                  namespace: demo
+                  annotations: {networking.istio.io/exportTo: "%s"}
+                spec:
+                  selector: {app: web}
+                  ports: [{name: grpc, port: 80, targetPort: 8080, protocol: TCP}]
+                """;
+        kubectl(annotated.formatted("team-a"), "apply", "-f", "-");
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            var web = harness.pilot.snapshot().services().get("web.demo.svc.cluster.local");
+            return web != null && web.exportTo().equals(List.of("team-a"));
+        });
+        // The client is in demo: a Service exported to team-a alone is not there for it, so pilot gives it no
+        // listener and the call finds no service (grpc-java fails it, or holds it until its deadline).
+        ManagedChannel channel = harness.xdsChannel("web.demo.svc.cluster.local:80", "k8s-export-to");
+        io.grpc.StatusRuntimeException hidden = org.junit.jupiter.api.Assertions.assertThrows(
+                io.grpc.StatusRuntimeException.class, () -> io.grpc.stub.ClientCalls.blockingUnaryCall(channel,
+                        NamedGrpcBackend.NAME, io.grpc.CallOptions.DEFAULT.withDeadlineAfter(3, TimeUnit.SECONDS), ""));
+        assertTrue(Set.of(io.grpc.Status.Code.UNAVAILABLE, io.grpc.Status.Code.DEADLINE_EXCEEDED)
+                .contains(hidden.getStatus().getCode()), hidden.toString());
+
+        kubectl(annotated.formatted("., team-a"), "apply", "-f", "-");
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+                .until(() -> NamedGrpcBackend.call(channel).equals("web"));
+        assertEquals(List.of(".", "team-a"), harness.pilot.snapshot().services().get("web.demo.svc.cluster.local")
+                .exportTo());
     }
 }

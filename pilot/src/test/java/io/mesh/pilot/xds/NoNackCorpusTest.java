@@ -80,7 +80,7 @@ class NoNackCorpusTest {
                     ports.add(new ServiceModel.Port(p.path("name").asText(""), p.path("port").asInt(), "HTTP"));
                     epPorts.put(p.path("port").asInt(), p.path("port").asInt());
                 });
-                services.add(new ServiceModel(host, raw.namespace(), ports, false, "corpus", List.of()));
+                services.add(new ServiceModel(host, raw.namespace(), ports, false, "corpus", List.of(), List.of()));
                 endpoints.put(host, List.of(new Endpoint("127.0.0.1", epPorts, Map.of(), "", 1, true, null)));
             }
         }
