@@ -139,6 +139,15 @@ class LocalRunnerIT {
             assertEquals(2, unretried.stream().filter("200"::equals).count(), unretried.toString());
             assertEquals(List.of("504"), curlCodes(demo + "/slow?ms=3000", 1), "the 1 s timeout (the backend answers at 3 s)");
             assertEquals(List.of("200"), curlCodes(demo + "/slow?ms=200", 1));
+            // ... and its CORS line: the gateway answers the preflight of a browser app on http://localhost:3000.
+            Process preflight = new ProcessBuilder("curl", "-si", "--max-time", "10", "-X", "OPTIONS", demo + "/hello",
+                    "-H", "Origin: http://localhost:3000", "-H", "Access-Control-Request-Method: POST")
+                    .redirectErrorStream(true).start();
+            String answer = new String(preflight.getInputStream().readAllBytes(), StandardCharsets.UTF_8).toLowerCase();
+            assertTrue(preflight.waitFor(20, java.util.concurrent.TimeUnit.SECONDS));
+            assertTrue(answer.startsWith("http/1.1 200") && answer.contains("access-control-allow-origin: http://localhost:3000")
+                    && answer.contains("access-control-allow-methods: get,post")
+                    && answer.contains("access-control-max-age: 600"), answer);
 
             assertEquals(0, runner(env, "status"), "./mesh status reports a process that is not ready");
             String status = Files.readString(harness.workDir().resolve("logs/mesh-status.log"));

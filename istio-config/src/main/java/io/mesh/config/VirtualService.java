@@ -30,20 +30,53 @@ public record VirtualService(String namespace, String name, List<String> hosts, 
         exportTo = List.copyOf(exportTo);
     }
 
+    /**
+     * @param mirrors copies of each request sent, fire and forget ({@code mirror} with {@code mirrorPercentage}, or
+     *                {@code mirrors})
+     * @param cors    the route's CORS policy, or null
+     */
     public record HttpRoute(String name, List<Match> match, List<RouteDestination> route, Redirect redirect,
             DirectResponse directResponse, Rewrite rewrite, Duration timeout, Retries retries, Fault fault,
-            Destination mirror, Double mirrorPercent, Headers headers) {
+            List<Mirror> mirrors, Headers headers, CorsPolicy cors) {
         public HttpRoute {
             match = List.copyOf(match);
             route = List.copyOf(route);
+            mirrors = List.copyOf(mirrors);
         }
     }
 
-    public record Match(String name, StringMatch uri, StringMatch method, Map<String, StringMatch> headers,
+    /** One mirror: where copies go, and for which share of requests (null: all). */
+    public record Mirror(Destination destination, Double percent) {
+    }
+
+    /**
+     * Istio's CorsPolicy. {@code allowOrigins} holds {@code allowOrigin}'s exact values too; {@code maxAge} is whole
+     * seconds or null; {@code forwardUnmatchedPreflights}: preflights from other origins go to the upstream
+     * (Istio's {@code unmatchedPreflights: FORWARD}, the default) or are answered without CORS headers (IGNORE).
+     */
+    public record CorsPolicy(List<StringMatch> allowOrigins, List<String> allowMethods, List<String> allowHeaders,
+            List<String> exposeHeaders, Duration maxAge, boolean allowCredentials, boolean forwardUnmatchedPreflights) {
+        public CorsPolicy {
+            allowOrigins = List.copyOf(allowOrigins);
+            allowMethods = List.copyOf(allowMethods);
+            allowHeaders = List.copyOf(allowHeaders);
+            exposeHeaders = List.copyOf(exposeHeaders);
+        }
+    }
+
+    /**
+     * An HTTPMatchRequest. Every condition set must hold. {@code headers}, {@code withoutHeaders} and
+     * {@code queryParams} may hold {@link StringMatch.Type#PRESENT} ({@code {}} in YAML). {@code gateways},
+     * {@code sourceLabels} and {@code sourceNamespace} say which proxies the match is for: pilot leaves it out of the
+     * others' routes.
+     */
+    public record Match(String name, StringMatch uri, StringMatch scheme, StringMatch method, StringMatch authority,
+            Map<String, StringMatch> headers, Map<String, StringMatch> withoutHeaders,
             Map<String, StringMatch> queryParams, Integer port, boolean ignoreUriCase,
-            List<String> gateways, Map<String, String> sourceLabels) {
+            List<String> gateways, Map<String, String> sourceLabels, String sourceNamespace) {
         public Match {
             headers = Map.copyOf(headers);
+            withoutHeaders = Map.copyOf(withoutHeaders);
             queryParams = Map.copyOf(queryParams);
             gateways = List.copyOf(gateways);
             sourceLabels = Map.copyOf(sourceLabels);

@@ -154,19 +154,88 @@ public final class VirtualServiceParser {
         }
         java.time.Duration timeout = r.duration("timeout");
         VirtualService.Fault fault = fault(r.object("fault"));
-        Destination mirror = null;
+        List<VirtualService.Mirror> mirrors = new ArrayList<>();
         SpecReader mr = r.object("mirror");
         if (mr != null) {
-            mirror = destination(mr);
+            Double percent = null;
+            SpecReader mp = r.object("mirrorPercentage");
+            if (mp != null) {
+                mp.allow("value");
+                percent = percent(mp, "value");
+            } else if (r.has("mirrorPercent")) {
+                percent = percent(r, "mirrorPercent");  // the deprecated integer form
+            }
+            mirrors.add(new VirtualService.Mirror(destination(mr), percent));
         }
-        Double mirrorPercent = null;
-        SpecReader mp = r.object("mirrorPercentage");
-        if (mp != null) {
-            mp.allow("value");
-            mirrorPercent = percent(mp, "value");
+        List<SpecReader> many = r.list("mirrors");
+        if (mr != null && !many.isEmpty()) {
+            p.error(r.at("mirrors"), "mirror and mirrors cannot both be set");
+        }
+        for (SpecReader m : many) {
+            m.allow("destination", "percentage");
+            SpecReader d = m.object("destination");
+            if (d == null) {
+                p.error(m.at("destination"), "is required");
+                continue;
+            }
+            SpecReader mp = m.object("percentage");
+            if (mp != null) {
+                mp.allow("value");
+            }
+            mirrors.add(new VirtualService.Mirror(destination(d), mp == null ? null : percent(mp, "value")));
         }
         return new HttpRoute(r.string("name"), matches, destinations, redirect, direct, rewrite, timeout, retries,
-                fault, mirror, mirrorPercent, headers(r.object("headers")));
+                fault, mirrors, headers(r.object("headers")), cors(r.object("corsPolicy")));
+    }
+
+    static final Set<String> CORS_METHODS = Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS",
+            "TRACE", "PATCH", "*");
+    private static final java.util.regex.Pattern HEADER_NAME = java.util.regex.Pattern.compile("[-_A-Za-z0-9]+|\\*");
+
+    /** Istio's CorsPolicy, validated as Istio does (methods, header names, a max age in whole seconds). */
+    private static VirtualService.CorsPolicy cors(SpecReader c) {
+        if (c == null) {
+            return null;
+        }
+        Problems p = c.problems();
+        c.allow("allowOrigins", "allowOrigin", "allowMethods", "allowHeaders", "exposeHeaders", "maxAge",
+                "allowCredentials", "unmatchedPreflights");
+        List<StringMatch> origins = new ArrayList<>();
+        for (SpecReader o : c.list("allowOrigins")) {
+            StringMatch sm = StringMatch.read(o);
+            if (sm != null) {
+                if (sm.value() == null || sm.value().isEmpty()) {
+                    p.error(o.path(), "an allowed origin must not be empty");
+                }
+                origins.add(sm);
+            }
+        }
+        c.strings("allowOrigin").forEach(o -> origins.add(new StringMatch(StringMatch.Type.EXACT, o)));
+        List<String> methods = c.strings("allowMethods");
+        for (int i = 0; i < methods.size(); i++) {
+            if (!CORS_METHODS.contains(methods.get(i))) {
+                p.error(c.at("allowMethods") + "[" + i + "]", "\"" + methods.get(i) + "\" is not a supported HTTP method");
+            }
+        }
+        for (String field : List.of("allowHeaders", "exposeHeaders")) {
+            List<String> names = c.strings(field);
+            for (int i = 0; i < names.size(); i++) {
+                if (!HEADER_NAME.matcher(names.get(i)).matches()) {
+                    p.error(c.at(field) + "[" + i + "]", "\"" + names.get(i) + "\" is not a valid header name");
+                }
+            }
+        }
+        java.time.Duration maxAge = c.duration("maxAge");
+        if (maxAge != null && (maxAge.getNano() != 0 || maxAge.isNegative())) {
+            p.error(c.at("maxAge"), "must be whole seconds (max_age is accurate only to seconds precision)");
+        }
+        String unmatched = c.string("unmatchedPreflights");
+        if (unmatched != null && !Set.of("UNSPECIFIED", "FORWARD", "IGNORE").contains(unmatched)) {
+            p.error(c.at("unmatchedPreflights"), "must be FORWARD or IGNORE, got \"" + unmatched + "\"");
+        }
+        Boolean credentials = c.bool("allowCredentials");
+        return new VirtualService.CorsPolicy(origins, methods, c.strings("allowHeaders"), c.strings("exposeHeaders"),
+                maxAge, credentials != null && credentials, !"IGNORE".equals(unmatched));
     }
 
     private static Match match(SpecReader m) {
@@ -177,9 +246,11 @@ public final class VirtualServiceParser {
             m.problems().error(m.at("port"), "must be between 1 and 65535");
         }
         Boolean ignoreCase = m.bool("ignoreUriCase");
-        return new Match(m.string("name"), stringMatch(m, "uri"), stringMatch(m, "method"), matchMap(m, "headers"),
+        // statPrefix names the route's stats in Envoy; it is accepted and does not change routing.
+        return new Match(m.string("name"), stringMatch(m, "uri"), stringMatch(m, "scheme"), stringMatch(m, "method"),
+                stringMatch(m, "authority"), matchMap(m, "headers"), matchMap(m, "withoutHeaders"),
                 matchMap(m, "queryParams"), port, ignoreCase != null && ignoreCase, m.strings("gateways"),
-                m.stringMap("sourceLabels"));
+                m.stringMap("sourceLabels"), m.string("sourceNamespace"));
     }
 
     private static StringMatch stringMatch(SpecReader m, String field) {
@@ -196,9 +267,9 @@ public final class VirtualServiceParser {
         s.node().fieldNames().forEachRemaining(name -> {
             SpecReader v = s.object(name);
             if (v != null) {
-                StringMatch sm = StringMatch.read(v);
+                StringMatch sm = StringMatch.read(v, true);
                 if (sm != null) {
-                    out.put(field.equals("headers") ? name.toLowerCase(java.util.Locale.ROOT) : name, sm);
+                    out.put(field.equals("queryParams") ? name : name.toLowerCase(java.util.Locale.ROOT), sm);
                 }
             }
         });

@@ -319,6 +319,9 @@ public final class DataPlane {
 
     void applyResponseMutations(ProxyExchange ex, MultiMap h) {
         applyResponseMutations(ex.target, ex.route, ex.virtualHost, ex.routeTable(), h);
+        if (ex.corsOrigin != null) {
+            Cors.onResponse(ex.route.cors(), ex.corsOrigin, ex.corsPreflight, h);
+        }
     }
 
     /** Envoy's order: the weighted cluster's, the route's, the virtual host's, then the route table's. */

@@ -372,7 +372,8 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
     private boolean route() {
         VirtualHost vh = table.virtualHost(authority);
         Route r = vh == null ? null : vh.match(this);
-        if (r == null || vh.requireTls() || r.fault() != null || !(r.action() instanceof RouteAction.Forward fwd)) {
+        if (r == null || vh.requireTls() || r.fault() != null || !(r.action() instanceof RouteAction.Forward fwd)
+                || (r.cors() != null && header("origin") != null)) {   // CORS requests: the Vert.x path (Cors)
             return false;
         }
         // Retries: of heads read as bytes, with no body or one of known length the retry buffer holds (read whole

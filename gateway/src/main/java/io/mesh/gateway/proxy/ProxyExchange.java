@@ -38,6 +38,9 @@ public final class ProxyExchange extends ExchangeRecord implements io.mesh.gatew
     Upstream upstream;
     UpstreamCall call;
     String grpcStatus;
+    /** A CORS request's origin, allowed by the route's policy (set by {@link Cors}); else null. */
+    String corsOrigin;
+    boolean corsPreflight;
     /** Whether a request body may follow the head; such requests are paused until the upstream is ready. */
     final boolean mayHaveBody;
     boolean tunneled;
@@ -155,8 +158,9 @@ public final class ProxyExchange extends ExchangeRecord implements io.mesh.gatew
             plane.applyResponseMutations(this, response.headers());
         }
         if (!request.isEnded()) {
-            // The body was never read; a keep-alive connection cannot be reused safely.
-            if (request.version() != HttpVersion.HTTP_2) {
+            // A body that was never read: a keep-alive connection cannot be reused safely. (A request without one,
+            // a preflight say, has only its end left to arrive, and the connection stays open.)
+            if (mayHaveBody && request.version() != HttpVersion.HTTP_2) {
                 response.putHeader("connection", "close");
             }
             request.resume();

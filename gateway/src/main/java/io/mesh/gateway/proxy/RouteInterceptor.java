@@ -7,7 +7,8 @@ import io.mesh.gateway.route.VirtualHost;
 
 /**
  * Picks the virtual host and route, once per request, from the immutable table. Answers itself for no
- * route (404 NR), {@code require_tls} (Istio's httpsRedirect: 301), redirects and direct responses.
+ * route (404 NR), CORS preflights ({@link Cors}), {@code require_tls} (Istio's httpsRedirect: 301), redirects and
+ * direct responses.
  */
 final class RouteInterceptor implements ProxyInterceptor {
 
@@ -22,6 +23,9 @@ final class RouteInterceptor implements ProxyInterceptor {
         }
         ex.virtualHost = vh;
         ex.route = route;
+        if (route.cors() != null && Cors.onRequest(ex, route.cors())) {
+            return;
+        }
         if (vh.requireTls() && !ex.request.isSSL()) {
             ex.sendRedirect(301, "https://" + hostOnly(ex.authority()) + ex.request.uri());
             return;

@@ -12,6 +12,7 @@ import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
+import io.mesh.gateway.route.CorsPolicy;
 import io.mesh.gateway.route.FaultPolicy;
 import io.mesh.gateway.route.HashPolicy;
 import io.mesh.gateway.route.HeaderMatch;
@@ -37,6 +38,7 @@ import java.util.regex.PatternSyntaxException;
 public final class RouteTranslator {
 
     static final String FAULT_FILTER = "envoy.filters.http.fault";
+    static final String CORS_FILTER = "envoy.filters.http.cors";
     private static final Set<String> RETRY_ON = Set.of("5xx", "gateway-error", "reset", "connect-failure",
             "retriable-4xx", "refused-stream", "retriable-status-codes", "unavailable", "cancelled",
             "deadline-exceeded", "internal", "resource-exhausted", "reset-before-request");
@@ -83,7 +85,11 @@ public final class RouteTranslator {
         };
         List<HeaderMatch> headers = new ArrayList<>();
         for (HeaderMatcher h : m.getHeadersList()) {
-            headers.add(new HeaderMatch(h.getName().toLowerCase(Locale.ROOT), headerMatch(h, where), h.getInvertMatch()));
+            // present_match: false asks for the header's absence.
+            boolean absent = h.getHeaderMatchSpecifierCase() == HeaderMatcher.HeaderMatchSpecifierCase.PRESENT_MATCH
+                    && !h.getPresentMatch();
+            headers.add(new HeaderMatch(h.getName().toLowerCase(Locale.ROOT), headerMatch(h, where),
+                    h.getInvertMatch() != absent));
         }
         List<HeaderMatch> query = new ArrayList<>();
         for (QueryParameterMatcher q : m.getQueryParametersList()) {
@@ -106,9 +112,34 @@ public final class RouteTranslator {
         if (faultAny != null) {
             fault = fault(faultAny, where);
         }
+        Any corsAny = r.getTypedPerFilterConfigMap().get(CORS_FILTER);
         return new Route(r.getName(), path, List.copyOf(headers), List.copyOf(query), action, fault,
                 mutation(r.getRequestHeadersToAddList(), r.getRequestHeadersToRemoveList()),
-                mutation(r.getResponseHeadersToAddList(), r.getResponseHeadersToRemoveList()));
+                mutation(r.getResponseHeadersToAddList(), r.getResponseHeadersToRemoveList()),
+                corsAny == null ? null : cors(corsAny, where));
+    }
+
+    /** The CORS filter's per-route config; a policy the filter is not enabled for (filter_enabled 0 %) is none. */
+    static CorsPolicy cors(Any any, String where) throws ConfigRejected {
+        io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy c;
+        try {
+            c = any.unpack(io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy.class);
+        } catch (InvalidProtocolBufferException e) {
+            throw new ConfigRejected(where + ": CORS config is not a CorsPolicy: " + any.getTypeUrl());
+        }
+        if (c.hasFilterEnabled() && c.getFilterEnabled().getDefaultValue().getNumerator() == 0) {
+            return null;
+        }
+        if (c.hasShadowEnabled()) {
+            throw new ConfigRejected(where + ": CORS shadow_enabled is not supported");
+        }
+        List<StringMatch> origins = new ArrayList<>();
+        for (StringMatcher m : c.getAllowOriginStringMatchList()) {
+            origins.add(stringMatch(m, where));
+        }
+        return new CorsPolicy(origins, c.getAllowMethods(), c.getAllowHeaders(), c.getExposeHeaders(), c.getMaxAge(),
+                c.hasAllowCredentials() && c.getAllowCredentials().getValue(),
+                !c.hasForwardNotMatchingPreflights() || c.getForwardNotMatchingPreflights().getValue());
     }
 
     private static String body(io.envoyproxy.envoy.config.core.v3.DataSource d) {

@@ -46,7 +46,7 @@ public final class GrpcListenerGenerator {
             }
             out.add(Listener.newBuilder().setName(name)
                     .setApiListener(ApiListener.newBuilder()
-                            .setApiListener(Any.pack(Hcm.rds(name, name, List.of()))))
+                            .setApiListener(Any.pack(Hcm.rds(name, name, List.of(), false))))
                     .build());
         }
         return out;

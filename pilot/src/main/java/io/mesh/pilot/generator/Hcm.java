@@ -2,6 +2,7 @@ package io.mesh.pilot.generator;
 
 import com.google.protobuf.Any;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.extensions.filters.http.cors.v3.Cors;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
@@ -19,8 +20,12 @@ final class Hcm {
     private Hcm() {
     }
 
-    static HttpConnectionManager rds(String statPrefix, String routeName, List<HttpFilter> extraFilters) {
-        return base(statPrefix, extraFilters).setRds(Rds.newBuilder().setConfigSource(Protos.ads())
+    /**
+     * @param cors with the CORS filter, which applies routes' CORS policies: for Envoy-like proxies (sidecars,
+     *             routers), not for proxyless gRPC clients (grpc-java NACKs a filter it does not know)
+     */
+    static HttpConnectionManager rds(String statPrefix, String routeName, List<HttpFilter> extraFilters, boolean cors) {
+        return base(statPrefix, extraFilters, cors).setRds(Rds.newBuilder().setConfigSource(Protos.ads())
                 .setRouteConfigName(routeName)).build();
     }
 
@@ -32,9 +37,14 @@ final class Hcm {
                 .build();
     }
 
-    private static HttpConnectionManager.Builder base(String statPrefix, List<HttpFilter> extraFilters) {
+    private static HttpConnectionManager.Builder base(String statPrefix, List<HttpFilter> extraFilters, boolean cors) {
         HttpConnectionManager.Builder b = HttpConnectionManager.newBuilder().setStatPrefix(statPrefix);
         b.addAllHttpFilters(extraFilters);
+        if (cors) {
+            // Before fault, as istiod orders them: a preflight is answered even where a fault would abort.
+            b.addHttpFilters(HttpFilter.newBuilder().setName(RouteBuilder.CORS_FILTER)
+                    .setTypedConfig(Any.pack(Cors.getDefaultInstance())));
+        }
         b.addHttpFilters(HttpFilter.newBuilder().setName(RouteBuilder.FAULT_FILTER)
                 .setTypedConfig(Any.pack(HTTPFault.getDefaultInstance())));
         b.addHttpFilters(HttpFilter.newBuilder().setName("envoy.filters.http.router")

@@ -1,6 +1,7 @@
 package io.mesh.pilot.generator;
 
 import com.google.protobuf.Any;
+import com.google.protobuf.BoolValue;
 import com.google.protobuf.UInt32Value;
 import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
@@ -12,10 +13,12 @@ import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
 import io.envoyproxy.envoy.extensions.filters.common.fault.v3.FaultDelay;
+import io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.FaultAbort;
 import io.envoyproxy.envoy.extensions.filters.http.fault.v3.HTTPFault;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import io.mesh.config.DestinationRule;
+import io.mesh.config.Gateway;
 import io.mesh.config.Hosts;
 import io.mesh.config.VirtualService;
 import io.mesh.pilot.model.MeshSnapshot;
@@ -30,6 +33,7 @@ import java.util.List;
  */
 final class RouteBuilder {
     static final String FAULT_FILTER = "envoy.filters.http.fault";
+    static final String CORS_FILTER = "envoy.filters.http.cors";
     /** Istio's default number of retries, for routes whose VirtualService has no retries block (and default routes). */
     static final int DEFAULT_RETRIES = 2;
     /** Istio's retry conditions when a VirtualService's retries name none. */
@@ -41,10 +45,12 @@ final class RouteBuilder {
     /**
      * @param port      the service port this route table serves; matches naming another port are skipped
      * @param proxy     whose routes: a proxyless gRPC client gets only what grpc-java reads (it NACKs nothing here,
-     *                  but stays lean); its namespace picks the DestinationRule that applies
+     *                  but stays lean); its namespace picks the DestinationRule that applies, and matches for other
+     *                  proxies ({@link #forProxy}) are left out
+     * @param gateway   the Gateway the routes are served through on a router; null: the mesh (sidecars, proxyless)
      */
     static List<Route> build(VirtualService vs, VirtualService.HttpRoute http, int port, MeshSnapshot snapshot,
-            ProxyInfo proxy) {
+            ProxyInfo proxy, Gateway gateway) {
         boolean proxyless = proxy.type() == ProxyInfo.Type.GRPC;
         List<Route> out = new ArrayList<>();
         if (proxyless && (http.redirect() != null || http.directResponse() != null)) {
@@ -55,7 +61,7 @@ final class RouteBuilder {
         List<VirtualService.Match> matches = http.match().isEmpty() ? java.util.Collections.singletonList(null)
                 : http.match();
         for (VirtualService.Match m : matches) {
-            if (m != null && m.port() != null && m.port() != port) {
+            if (m != null && ((m.port() != null && m.port() != port) || !forProxy(m, vs, proxy, gateway))) {
                 continue;
             }
             Route.Builder r = Route.newBuilder().setMatch(RouteMatches.translate(m));
@@ -79,10 +85,47 @@ final class RouteBuilder {
             }
             if (!proxyless) {
                 headers(r, http.headers());
+                if (http.cors() != null) {
+                    r.putTypedPerFilterConfig(CORS_FILTER, Any.pack(cors(http.cors())));
+                }
             }
             out.add(r.build());
         }
         return out;
+    }
+
+    /** Istio's CorsPolicy in Envoy's terms, as istiod translates it (per-route config of the CORS filter). */
+    static CorsPolicy cors(VirtualService.CorsPolicy c) {
+        CorsPolicy.Builder b = CorsPolicy.newBuilder()
+                .setForwardNotMatchingPreflights(BoolValue.of(c.forwardUnmatchedPreflights()))
+                .setAllowMethods(String.join(",", c.allowMethods()))
+                .setAllowHeaders(String.join(",", c.allowHeaders()))
+                .setExposeHeaders(String.join(",", c.exposeHeaders()))
+                .setFilterEnabled(RuntimeFractionalPercent.newBuilder().setDefaultValue(FractionalPercent.newBuilder()
+                        .setNumerator(100).setDenominator(FractionalPercent.DenominatorType.HUNDRED)));
+        c.allowOrigins().forEach(o -> b.addAllowOriginStringMatch(RouteMatches.string(o)));
+        if (c.allowCredentials()) {
+            b.setAllowCredentials(BoolValue.of(true));
+        }
+        if (c.maxAge() != null) {
+            b.setMaxAge(Long.toString(c.maxAge().getSeconds()));
+        }
+        return b.build();
+    }
+
+    /**
+     * Whether a match is for this proxy, as istiod decides (its sourceMatchHTTP): a match naming gateways is for
+     * those ("mesh": sidecars; a name without namespace: in the VirtualService's); otherwise it is for proxies whose
+     * labels include its sourceLabels, in its sourceNamespace when it names one.
+     */
+    static boolean forProxy(VirtualService.Match m, VirtualService vs, ProxyInfo proxy, Gateway gateway) {
+        if (!m.gateways().isEmpty()) {
+            return m.gateways().stream().anyMatch(g -> gateway == null ? g.equals("mesh")
+                    : g.equals(gateway.namespace() + "/" + gateway.name())
+                            || (g.equals(gateway.name()) && vs.namespace().equals(gateway.namespace())));
+        }
+        return m.sourceLabels().entrySet().stream().allMatch(e -> e.getValue().equals(proxy.labels().get(e.getKey())))
+                && (m.sourceNamespace() == null || m.sourceNamespace().equals(proxy.namespace()));
     }
 
     private static RouteAction action(VirtualService vs, VirtualService.HttpRoute http, int port,
@@ -135,10 +178,10 @@ final class RouteBuilder {
                     a.setHostRewriteLiteral(http.rewrite().authority());
                 }
             }
-            if (http.mirror() != null) {
-                double pct = http.mirrorPercent() == null ? 100.0 : http.mirrorPercent();
+            for (VirtualService.Mirror mirror : http.mirrors()) {
+                double pct = mirror.percent() == null ? 100.0 : mirror.percent();
                 a.addRequestMirrorPolicies(RouteAction.RequestMirrorPolicy.newBuilder()
-                        .setCluster(cluster(vs, http.mirror(), port, snapshot))
+                        .setCluster(cluster(vs, mirror.destination(), port, snapshot))
                         .setRuntimeFraction(RuntimeFractionalPercent.newBuilder().setDefaultValue(
                                 FractionalPercent.newBuilder().setNumerator((int) Math.round(pct * 10_000))
                                         .setDenominator(FractionalPercent.DenominatorType.MILLION))));

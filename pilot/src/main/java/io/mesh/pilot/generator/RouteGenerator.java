@@ -111,11 +111,7 @@ public final class RouteGenerator {
             hosts.stream().filter(h -> !h.equals("*")).forEach(h -> vh.addDomains(h + ":" + port));
             for (Bound b : claims) {
                 for (VirtualService.HttpRoute http : b.vs().http()) {
-                    if (http.match().stream().allMatch(m -> m.gateways().isEmpty()
-                            || m.gateways().contains(b.gw().name())
-                            || m.gateways().contains(b.gw().namespace() + "/" + b.gw().name()))) {
-                        vh.addAllRoutes(RouteBuilder.build(b.vs(), http, port, snapshot, proxy));
-                    }
+                    vh.addAllRoutes(RouteBuilder.build(b.vs(), http, port, snapshot, proxy, b.gw()));
                 }
             }
             rc.addVirtualHosts(vh);

@@ -23,6 +23,7 @@ final class RouteMatches {
                 case EXACT -> b.setPath(uri.value());
                 case PREFIX -> b.setPrefix(uri.value());
                 case REGEX -> b.setSafeRegex(regex(uri.value()));
+                case PRESENT -> b.setPrefix("/");
             }
             if (m.ignoreUriCase()) {
                 b.setCaseSensitive(com.google.protobuf.BoolValue.of(false));
@@ -32,18 +33,35 @@ final class RouteMatches {
             return b.build();
         }
         if (m.method() != null) {
-            b.addHeaders(header(":method", m.method()));
+            b.addHeaders(header(":method", m.method(), false));
+        }
+        if (m.scheme() != null) {
+            b.addHeaders(header(":scheme", m.scheme(), false));
+        }
+        if (m.authority() != null) {
+            b.addHeaders(header(":authority", m.authority(), false));
         }
         m.headers().entrySet().stream().sorted(java.util.Map.Entry.comparingByKey())
-                .forEach(e -> b.addHeaders(header(e.getKey(), e.getValue())));
-        m.queryParams().entrySet().stream().sorted(java.util.Map.Entry.comparingByKey())
-                .forEach(e -> b.addQueryParameters(QueryParameterMatcher.newBuilder().setName(e.getKey())
-                        .setStringMatch(string(e.getValue()))));
+                .forEach(e -> b.addHeaders(header(e.getKey(), e.getValue(), false)));
+        // withoutHeaders: the same matchers, inverted (an empty match: the header is absent).
+        m.withoutHeaders().entrySet().stream().sorted(java.util.Map.Entry.comparingByKey())
+                .forEach(e -> b.addHeaders(header(e.getKey(), e.getValue(), true)));
+        m.queryParams().entrySet().stream().sorted(java.util.Map.Entry.comparingByKey()).forEach(e -> {
+            QueryParameterMatcher.Builder q = QueryParameterMatcher.newBuilder().setName(e.getKey());
+            if (e.getValue().type() == StringMatch.Type.PRESENT) {
+                q.setPresentMatch(true);
+            } else {
+                q.setStringMatch(string(e.getValue()));
+            }
+            b.addQueryParameters(q);
+        });
         return b.build();
     }
 
-    private static HeaderMatcher header(String name, StringMatch sm) {
-        return HeaderMatcher.newBuilder().setName(name).setStringMatch(string(sm)).build();
+    private static HeaderMatcher header(String name, StringMatch sm, boolean invert) {
+        HeaderMatcher.Builder h = HeaderMatcher.newBuilder().setName(name).setInvertMatch(invert);
+        return sm.type() == StringMatch.Type.PRESENT ? h.setPresentMatch(true).build()
+                : h.setStringMatch(string(sm)).build();
     }
 
     static StringMatcher string(StringMatch sm) {
@@ -51,6 +69,7 @@ final class RouteMatches {
             case EXACT -> StringMatcher.newBuilder().setExact(sm.value()).build();
             case PREFIX -> StringMatcher.newBuilder().setPrefix(sm.value()).build();
             case REGEX -> StringMatcher.newBuilder().setSafeRegex(regex(sm.value())).build();
+            case PRESENT -> throw new IllegalArgumentException("a presence match has no string matcher");
         };
     }
 

@@ -44,7 +44,7 @@ public final class RouterListenerGenerator {
             String route = "http." + port;
             for (Gateway.Server s : servers) {
                 FilterChain.Builder chain = FilterChain.newBuilder().addFilters(Filter.newBuilder().setName(Hcm.NAME)
-                        .setTypedConfig(Any.pack(Hcm.rds(route, route, rbac))));
+                        .setTypedConfig(Any.pack(Hcm.rds(route, route, rbac, true))));
                 if (s.tls() != null && s.tls().credentialName() != null && !"PASSTHROUGH".equals(s.tls().mode())) {
                     chain.setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(
                             s.hosts().stream().map(h -> h.contains("/") ? h.substring(h.indexOf('/') + 1) : h)

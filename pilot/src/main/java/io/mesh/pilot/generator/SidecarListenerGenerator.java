@@ -82,7 +82,7 @@ public final class SidecarListenerGenerator {
                     .setTrafficDirection(io.envoyproxy.envoy.config.core.v3.TrafficDirection.OUTBOUND)
                     .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder().setName(Hcm.NAME)
                             .setTypedConfig(Any.pack(Hcm.rds("outbound_0.0.0.0_" + port, Integer.toString(port),
-                                    List.of())))))
+                                    List.of(), true)))))
                     .build());
         }
         out.addAll(tcpListeners(proxy, snapshot));

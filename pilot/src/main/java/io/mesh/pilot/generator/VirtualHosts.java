@@ -25,7 +25,7 @@ final class VirtualHosts {
         VirtualService vs = snapshot.meshRoute(host, proxy.namespace());
         if (vs != null) {
             for (VirtualService.HttpRoute http : vs.http()) {
-                routes.addAll(RouteBuilder.build(vs, http, port, snapshot, proxy));
+                routes.addAll(RouteBuilder.build(vs, http, port, snapshot, proxy, null));
             }
         }
         if (routes.isEmpty()) {

@@ -99,6 +99,24 @@ class ConfigValidatorTest {
                 Arguments.of("addressOctetTooBig", MeshFixtures.serviceEntry("web", "", 80).replace("  location:",
                         "  addresses: [10.1.2.300]\n  location:"),
                         "spec.addresses[0]: \"10.1.2.300\" is not an IP address or a CIDR block"),
+                Arguments.of("presenceAndAbsence", vs + "  hosts: [web]\n  http:\n  - match:\n    - headers: {x-user: {}}\n"
+                        + "      withoutHeaders: {x-debug: {}}\n      authority: {exact: web}\n    route:\n"
+                        + "    - destination: {host: web}\n", null),
+                Arguments.of("uriIsNotPresence", vs + "  hosts: [web]\n  http:\n  - match:\n    - uri: {}\n    route:\n"
+                        + "    - destination: {host: web}\n", "exactly one of exact, prefix or regex must be set"),
+                Arguments.of("mirrorAndMirrors", vs + "  hosts: [web]\n  http:\n  - route:\n    - destination: {host: web}\n"
+                        + "    mirror: {host: a}\n    mirrors:\n    - destination: {host: b}\n",
+                        "spec.http[0].mirrors: mirror and mirrors cannot both be set"),
+                Arguments.of("corsPolicy", vs + "  hosts: [web]\n  http:\n  - route:\n    - destination: {host: web}\n"
+                        + "    corsPolicy: {allowOrigins: [{exact: \"https://a.example\"}], allowMethods: [GET, POST],"
+                        + " allowHeaders: [x-user], maxAge: 24h, allowCredentials: true, unmatchedPreflights: IGNORE}\n", null),
+                Arguments.of("corsBadMethod", vs + "  hosts: [web]\n  http:\n  - route:\n    - destination: {host: web}\n"
+                        + "    corsPolicy: {allowMethods: [GET, FETCH]}\n",
+                        "spec.http[0].corsPolicy.allowMethods[1]: \"FETCH\" is not a supported HTTP method"),
+                Arguments.of("corsBadHeader", vs + "  hosts: [web]\n  http:\n  - route:\n    - destination: {host: web}\n"
+                        + "    corsPolicy: {allowHeaders: [\"x user\"]}\n", "\"x user\" is not a valid header name"),
+                Arguments.of("corsMaxAgeSeconds", vs + "  hosts: [web]\n  http:\n  - route:\n    - destination: {host: web}\n"
+                        + "    corsPolicy: {maxAge: 1500ms}\n", "spec.http[0].corsPolicy.maxAge: must be whole seconds"),
                 Arguments.of("exportToNamespaces", vs + "  hosts: [web]\n  exportTo: [\".\", team-a]\n  http:\n"
                         + "  - route:\n    - destination: {host: web}\n", null),
                 Arguments.of("exportToDotIsOwnNamespace", vs + "  hosts: [web]\n  exportTo: [\".\", demo]\n", "spec."

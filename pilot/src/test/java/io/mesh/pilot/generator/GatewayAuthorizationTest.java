@@ -43,7 +43,10 @@ class GatewayAuthorizationTest {
     @Test
     void aPolicySelectingTheGatewayGuardsItsServersAndNoSidecar() throws Exception {
         String yaml = MESH + policy("edge", "selector: {matchLabels: {istio: ingressgateway}}", "DENY");
-        assertEquals(List.of("envoy.filters.http.rbac.deny", "envoy.filters.http.fault", "envoy.filters.http.router"),
+        // Authorization first, then CORS, as istiod orders them: a policy sees preflights too (Istio's known caveat:
+        // a DENY on OPTIONS, or an ALLOW that leaves it out, refuses the browser's preflight).
+        assertEquals(List.of("envoy.filters.http.rbac.deny", "envoy.filters.http.cors", "envoy.filters.http.fault",
+                "envoy.filters.http.router"),
                 httpFilters(listener(GeneratorGoldenTest.router(), snapshot(yaml), "0.0.0.0_8080")));
         assertEquals(List.of(), List.copyOf(RbacTest.filters(yaml).keySet()), "the selector picks the gateway, not the sidecar");
     }
@@ -51,7 +54,8 @@ class GatewayAuthorizationTest {
     @Test
     void aRootNamespacePolicyWithoutASelectorAppliesToEveryProxy() throws Exception {
         String yaml = MESH + policy("mesh-wide", "", "DENY");
-        assertEquals(List.of("envoy.filters.http.rbac.deny", "envoy.filters.http.fault", "envoy.filters.http.router"),
+        assertEquals(List.of("envoy.filters.http.rbac.deny", "envoy.filters.http.cors", "envoy.filters.http.fault",
+                "envoy.filters.http.router"),
                 httpFilters(listener(GeneratorGoldenTest.router(), snapshot(yaml), "0.0.0.0_8080")));
         assertEquals(List.of("envoy.filters.http.rbac.deny"), List.copyOf(RbacTest.filters(yaml).keySet()));
     }

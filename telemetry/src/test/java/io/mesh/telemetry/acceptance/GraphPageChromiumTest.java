@@ -7,17 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mesh.telemetry.ingest.OtlpHttpReceiver;
+import io.mesh.testing.Chromium;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.RestAssured;
 import jakarta.inject.Inject;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
@@ -44,7 +40,7 @@ class GraphPageChromiumTest {
                     .statusCode(200).body("nodes.id", hasItems("workload:default/productpage-v1",
                             "service:reviews.default.svc.cluster.local", "workload:default/ratings-v1")));
 
-            String dom = chromium("--dump-dom", page);
+            String dom = Chromium.run("--dump-dom", page);
             assertTrue(dom.contains("data-id=\"workload:default/productpage-v1\""), dom);
             assertTrue(dom.contains("data-id=\"service:details.default.svc.cluster.local\""), dom);
             assertTrue(dom.contains("data-id=\"service:ratings.default.svc.cluster.local\""), dom);
@@ -60,39 +56,11 @@ class GraphPageChromiumTest {
 
             Path screenshot = Path.of("target", "graph-page.png").toAbsolutePath();
             Files.deleteIfExists(screenshot);
-            chromium("--screenshot=" + screenshot, "--window-size=1400,1000", page);
+            Chromium.run("--screenshot=" + screenshot, "--window-size=1400,1000", page);
             assertTrue(Files.size(screenshot) > 10_000, "screenshot " + screenshot);
             byte[] png = Files.readAllBytes(screenshot);
             assertEquals((byte) 0x89, png[0]);
             assertEquals('P', png[1]);
-        }
-    }
-
-    private static String chromium(String... args) throws IOException, InterruptedException {
-        Path profile = Files.createTempDirectory(Path.of("target").toAbsolutePath(), "chromium-profile-");
-        List<String> command = new ArrayList<>(List.of("chromium", "--headless", "--no-sandbox", "--disable-gpu",
-                "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--disable-dev-shm-usage", "--user-data-dir=" + profile,
-                // Lets the page's fetch of /api/graph complete before the DOM is dumped or the screenshot taken.
-                "--virtual-time-budget=8000"));
-        command.addAll(List.of(args));
-        Path out = profile.resolve("stdout.txt");
-        Process process = new ProcessBuilder(command).redirectOutput(out.toFile())
-                .redirectError(profile.resolve("stderr.txt").toFile()).start();
-        if (!process.waitFor(120, TimeUnit.SECONDS)) {
-            process.destroyForcibly();
-            throw new AssertionError("chromium did not finish in 120 s: "
-                    + Files.readString(profile.resolve("stderr.txt")));
-        }
-        assertEquals(0, process.exitValue(), () -> "chromium failed: " + read(profile.resolve("stderr.txt")));
-        return Files.readString(out, StandardCharsets.UTF_8);
-    }
-
-    private static String read(Path path) {
-        try {
-            return Files.readString(path);
-        } catch (IOException e) {
-            return e.toString();
         }
     }
 }
