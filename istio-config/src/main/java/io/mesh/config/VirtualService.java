@@ -33,16 +33,22 @@ public record VirtualService(String namespace, String name, List<String> hosts, 
     /**
      * @param mirrors copies of each request sent, fire and forget ({@code mirror} with {@code mirrorPercentage}, or
      *                {@code mirrors})
-     * @param cors    the route's CORS policy, or null
+     * @param cors     the route's CORS policy, or null
+     * @param delegate the delegate VirtualService whose routes this one stands for, or null; {@link Delegation}
+     *                 replaces such a route by the delegate's
      */
     public record HttpRoute(String name, List<Match> match, List<RouteDestination> route, Redirect redirect,
             DirectResponse directResponse, Rewrite rewrite, Duration timeout, Retries retries, Fault fault,
-            List<Mirror> mirrors, Headers headers, CorsPolicy cors) {
+            List<Mirror> mirrors, Headers headers, CorsPolicy cors, Delegate delegate) {
         public HttpRoute {
             match = List.copyOf(match);
             route = List.copyOf(route);
             mirrors = List.copyOf(mirrors);
         }
+    }
+
+    /** A root route's delegate: a VirtualService without hosts, in {@code namespace} (null: the root's). */
+    public record Delegate(String name, String namespace) {
     }
 
     /** One mirror: where copies go, and for which share of requests (null: all). */

@@ -29,11 +29,17 @@ public final class VirtualServiceParser {
 
     public static VirtualService parse(RawResource raw, Problems p) {
         SpecReader r = new SpecReader(raw.spec(), "spec", p);
-        r.allow("hosts", "gateways", "http", "tcp", "tls", "exportTo", "delegate");
+        r.allow("hosts", "gateways", "http", "tcp", "tls", "exportTo");
         List<String> hosts = r.strings("hosts");
         List<String> gateways = r.strings("gateways");
-        if (hosts.isEmpty() && !r.has("delegate")) {
-            p.error("spec.hosts", "at least one host is required");
+        // As in Istio, a VirtualService without hosts is a delegate: its http routes serve only through a root
+        // VirtualService's http[].delegate (Delegation).
+        boolean delegate = hosts.isEmpty();
+        if (delegate && !gateways.isEmpty()) {
+            p.error("spec.gateways", "a delegate VirtualService (one without hosts) must have no gateways");
+        }
+        if (delegate && (r.has("tcp") || r.has("tls"))) {
+            p.error("spec", "a delegate VirtualService (one without hosts) may have only http routes");
         }
         for (int i = 0; i < hosts.size(); i++) {
             String err = Hosts.check(hosts.get(i), true);
@@ -48,7 +54,7 @@ public final class VirtualServiceParser {
         }
         List<HttpRoute> http = new ArrayList<>();
         for (SpecReader route : r.list("http")) {
-            HttpRoute h = route(route);
+            HttpRoute h = route(route, delegate);
             if (h != null) {
                 http.add(h);
             }
@@ -57,7 +63,7 @@ public final class VirtualServiceParser {
                 ExportTo.read(r, raw.namespace(), false), raw.created());
     }
 
-    private static HttpRoute route(SpecReader r) {
+    private static HttpRoute route(SpecReader r, boolean inDelegate) {
         Problems p = r.problems();
         r.allow("name", "match", "route", "redirect", "directResponse", "delegate", "rewrite", "timeout", "retries",
                 "fault", "mirror", "mirrorPercentage", "mirrorPercent", "mirrors", "corsPolicy", "headers");
@@ -98,11 +104,26 @@ public final class VirtualServiceParser {
             }
             direct = new VirtualService.DirectResponse(status == null ? 0 : status, text);
         }
-        int actions = (destinations.isEmpty() ? 0 : 1) + (redirect == null ? 0 : 1) + (direct == null ? 0 : 1);
-        if (actions == 0 && !r.has("delegate") && !p.hasErrors()) {
-            p.error(r.path(), "one of route, redirect or directResponse is required");
+        VirtualService.Delegate delegate = null;
+        SpecReader dg = r.object("delegate");
+        if (dg != null) {
+            dg.allow("name", "namespace");
+            String name = dg.requiredString("name");
+            String namespace = dg.string("namespace");
+            if (namespace != null && !namespace.matches("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")) {
+                p.error(dg.at("namespace"), "\"" + namespace + "\" is not a namespace name");
+            }
+            if (inDelegate) {
+                p.error(r.at("delegate"), "delegate applies only to a root VirtualService (one with hosts), not in a delegate");
+            }
+            delegate = new VirtualService.Delegate(name == null ? "" : name, namespace);
+        }
+        int actions = (destinations.isEmpty() ? 0 : 1) + (redirect == null ? 0 : 1) + (direct == null ? 0 : 1)
+                + (delegate == null ? 0 : 1);
+        if (actions == 0 && !p.hasErrors()) {
+            p.error(r.path(), "one of route, redirect, directResponse or delegate is required");
         } else if (actions > 1) {
-            p.error(r.path(), "only one of route, redirect or directResponse may be set");
+            p.error(r.path(), "only one of route, redirect, directResponse or delegate may be set");
         }
         int total = 0;
         boolean anyWeight = false;
@@ -185,7 +206,7 @@ public final class VirtualServiceParser {
             mirrors.add(new VirtualService.Mirror(destination(d), mp == null ? null : percent(mp, "value")));
         }
         return new HttpRoute(r.string("name"), matches, destinations, redirect, direct, rewrite, timeout, retries,
-                fault, mirrors, headers(r.object("headers")), cors(r.object("corsPolicy")));
+                fault, mirrors, headers(r.object("headers")), cors(r.object("corsPolicy")), delegate);
     }
 
     static final Set<String> CORS_METHODS = Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS",

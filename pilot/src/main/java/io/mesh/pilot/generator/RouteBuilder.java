@@ -53,6 +53,9 @@ final class RouteBuilder {
             ProxyInfo proxy, Gateway gateway) {
         boolean proxyless = proxy.type() == ProxyInfo.Type.GRPC;
         List<Route> out = new ArrayList<>();
+        if (http.route().isEmpty() && http.redirect() == null && http.directResponse() == null) {
+            return out;   // a delegating route whose delegate could not be merged in (SnapshotBuilder warned)
+        }
         if (proxyless && (http.redirect() != null || http.directResponse() != null)) {
             // grpc-java NACKs a whole route table with a redirect or direct response ("unknown action type"),
             // and a gRPC call cannot follow either; such routes are for HTTP proxies only.

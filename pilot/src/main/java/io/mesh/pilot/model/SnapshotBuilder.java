@@ -92,8 +92,10 @@ public final class SnapshotBuilder {
         // Istio's order (oldest first, then name, then namespace): the order routes of VirtualServices merged on a
         // gateway follow, and which one a sidecar uses for a host that several claim.
         virtualServices.sort(VirtualService.ISTIO_ORDER);
+        // Roots' delegating routes become their delegates' routes (Istio's VirtualService delegation).
+        List<VirtualService> routed = io.mesh.config.Delegation.expand(virtualServices, warnings);
         Map<String, List<VirtualService>> meshRoutes = new TreeMap<>();
-        for (VirtualService vs : virtualServices) {
+        for (VirtualService vs : routed) {
             if (vs.gateways().isEmpty() || vs.gateways().contains("mesh")) {
                 for (String host : vs.hosts()) {
                     // As in Istio, VirtualServices are merged only on gateways: a sidecar uses one VirtualService
@@ -129,7 +131,7 @@ public final class SnapshotBuilder {
         }
         Map<String, List<Endpoint>> frozen = freeze(configEndpoints);
         return new MeshSnapshot(version, services, mergeEndpoints(frozen, kube.endpoints()), frozen,
-                freeze(meshRoutes), virtualServices, freeze(rules), gateways, sidecars, peers, authz, warnings, credentials, mesh);
+                freeze(meshRoutes), routed, freeze(rules), gateways, sidecars, peers, authz, warnings, credentials, mesh);
     }
 
     /**

@@ -71,8 +71,6 @@ class ConfigValidatorTest {
                         + "    route:\n    - destination: {host: web}\n", "invalid duration \"5 seconds\""),
                 Arguments.of("badHost", vs + "  hosts: [\"web_!\"]\n  http:\n  - route:\n"
                         + "    - destination: {host: web}\n", "not a valid DNS name"),
-                Arguments.of("noHosts", vs + "  http:\n  - route:\n    - destination: {host: web}\n",
-                        "at least one host is required"),
                 Arguments.of("unknownDestinationIsOnlyAWarning", vs + "  hosts: [web]\n  http:\n  - route:\n"
                         + "    - destination: {host: nowhere.example.com}\n", null),
                 Arguments.of("redirectAndRoute", vs + "  hosts: [web]\n  http:\n  - redirect: {uri: /x}\n"
@@ -117,6 +115,16 @@ class ConfigValidatorTest {
                         + "    corsPolicy: {allowHeaders: [\"x user\"]}\n", "\"x user\" is not a valid header name"),
                 Arguments.of("corsMaxAgeSeconds", vs + "  hosts: [web]\n  http:\n  - route:\n    - destination: {host: web}\n"
                         + "    corsPolicy: {maxAge: 1500ms}\n", "spec.http[0].corsPolicy.maxAge: must be whole seconds"),
+                Arguments.of("delegateRoot", vs + "  hosts: [web]\n  http:\n  - match: [{uri: {prefix: /a}}]\n"
+                        + "    delegate: {name: a, namespace: team-a}\n", null),
+                Arguments.of("delegateVirtualService", vs.replace("spec:", "spec:\n  http:\n  - route:\n"
+                        + "    - destination: {host: web}"), null),
+                Arguments.of("delegateWithGateways", vs + "  gateways: [edge]\n  http:\n  - route:\n"
+                        + "    - destination: {host: web}\n", "a delegate VirtualService (one without hosts) must have no gateways"),
+                Arguments.of("delegateInADelegate", vs + "  http:\n  - delegate: {name: b}\n",
+                        "delegate applies only to a root VirtualService"),
+                Arguments.of("delegateAndRoute", vs + "  hosts: [web]\n  http:\n  - delegate: {name: b}\n    route:\n"
+                        + "    - destination: {host: web}\n", "only one of route, redirect, directResponse or delegate may be set"),
                 Arguments.of("exportToNamespaces", vs + "  hosts: [web]\n  exportTo: [\".\", team-a]\n  http:\n"
                         + "  - route:\n    - destination: {host: web}\n", null),
                 Arguments.of("exportToDotIsOwnNamespace", vs + "  hosts: [web]\n  exportTo: [\".\", demo]\n", "spec."
