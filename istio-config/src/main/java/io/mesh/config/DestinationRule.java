@@ -23,10 +23,37 @@ public record DestinationRule(String namespace, String name, String host, Traffi
         }
     }
 
-    /** Any field may be null: "not set". */
+    /**
+     * The policy for one port of the host, in one subset (null: the host's): merged as istiod merges it. The rule's
+     * port-level settings for the port replace its load balancer, connection pool, outlier detection and TLS
+     * (wholesale: what they leave out is not set, not inherited); the subset's policy then overrides field by field,
+     * and the subset's own port-level settings for the port replace those four again.
+     */
+    public TrafficPolicy policyFor(int port, String subset) {
+        TrafficPolicy p = trafficPolicy.atPort(port);
+        if (subset != null) {
+            for (Subset ss : subsets) {
+                if (ss.name().equals(subset) && ss.trafficPolicy() != null) {
+                    TrafficPolicy sp = ss.trafficPolicy();
+                    p = sp.portLevel().containsKey(port) ? sp.atPort(port) : p.overriddenBy(sp);
+                }
+            }
+        }
+        return p;
+    }
+
+    /**
+     * Any field may be null: "not set".
+     *
+     * @param portLevel {@code portLevelSettings}: by port number, a policy without port-level settings of its own
+     */
     public record TrafficPolicy(LoadBalancer loadBalancer, ConnectionPool connectionPool,
-            OutlierDetection outlierDetection, Tls tls) {
-        public static final TrafficPolicy NONE = new TrafficPolicy(null, null, null, null);
+            OutlierDetection outlierDetection, Tls tls, Map<Integer, TrafficPolicy> portLevel) {
+        public static final TrafficPolicy NONE = new TrafficPolicy(null, null, null, null, Map.of());
+
+        public TrafficPolicy {
+            portLevel = portLevel == null ? Map.of() : Map.copyOf(portLevel);
+        }
 
         /** The subset's policy overrides the rule's, field by field, as in Istio. */
         public TrafficPolicy overriddenBy(TrafficPolicy o) {
@@ -35,22 +62,39 @@ public record DestinationRule(String namespace, String name, String host, Traffi
             }
             return new TrafficPolicy(o.loadBalancer != null ? o.loadBalancer : loadBalancer,
                     o.connectionPool != null ? o.connectionPool : connectionPool,
-                    o.outlierDetection != null ? o.outlierDetection : outlierDetection, o.tls != null ? o.tls : tls);
+                    o.outlierDetection != null ? o.outlierDetection : outlierDetection, o.tls != null ? o.tls : tls,
+                    Map.of());
+        }
+
+        /** This policy at one port: its port-level settings for the port if any (wholesale), else itself. */
+        TrafficPolicy atPort(int port) {
+            TrafficPolicy p = portLevel.get(port);
+            return p != null ? p : portLevel.isEmpty() ? this
+                    : new TrafficPolicy(loadBalancer, connectionPool, outlierDetection, tls, Map.of());
         }
     }
 
     public enum Simple { UNSPECIFIED, ROUND_ROBIN, LEAST_REQUEST, LEAST_CONN, RANDOM, PASSTHROUGH }
 
-    /** Either simple, or consistent hashing on a header, cookie, source IP or query parameter. */
-    public record LoadBalancer(Simple simple, String hashHeader, String hashCookie, boolean hashSourceIp,
-            String hashQueryParameter) {
+    /**
+     * Either simple, or consistent hashing on a header, cookie, source IP or query parameter. A hash cookie with a
+     * {@code cookieTtl} is made by the proxy when a request has none ({@link Duration#ZERO}: a session cookie).
+     */
+    public record LoadBalancer(Simple simple, String hashHeader, String hashCookie, String cookiePath,
+            Duration cookieTtl, boolean hashSourceIp, String hashQueryParameter) {
         public boolean consistentHash() {
             return hashHeader != null || hashCookie != null || hashSourceIp || hashQueryParameter != null;
         }
     }
 
+    /**
+     * {@code idleTimeout}: connectionPool.http.idleTimeout, how long an idle upstream connection is kept;
+     * {@code h2Upgrade}: h2UpgradePolicy UPGRADE (HTTP/2 to an HTTP port); {@code useClientProtocol}: the upstream
+     * request uses the downstream's HTTP version.
+     */
     public record ConnectionPool(Integer maxConnections, Duration connectTimeout, Integer http1MaxPendingRequests,
-            Integer http2MaxRequests, Integer maxRequestsPerConnection, Integer maxRetries) {
+            Integer http2MaxRequests, Integer maxRequestsPerConnection, Integer maxRetries, Duration idleTimeout,
+            boolean h2Upgrade, boolean useClientProtocol) {
     }
 
     public record OutlierDetection(Integer consecutive5xxErrors, Integer consecutiveGatewayErrors, Duration interval,

@@ -9,6 +9,7 @@ import io.mesh.config.DestinationRule.TrafficPolicy;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /** Validates a DestinationRule as Istio does. */
@@ -47,8 +48,39 @@ public final class DestinationRuleParser {
         }
         r.allow("loadBalancer", "connectionPool", "outlierDetection", "tls", "portLevelSettings", "tunnel",
                 "proxyProtocol");
+        for (String inert : List.of("tunnel", "proxyProtocol")) {
+            if (r.has(inert)) {
+                r.problems().warn(r.at(inert), "has no effect here: the proxy does not originate " + inert
+                        + (inert.equals("tunnel") ? " (HTTP CONNECT/POST) connections" : " headers"));
+            }
+        }
+        java.util.Map<Integer, TrafficPolicy> ports = new java.util.LinkedHashMap<>();
+        for (SpecReader pl : r.list("portLevelSettings")) {
+            pl.allow("port", "loadBalancer", "connectionPool", "outlierDetection", "tls");
+            SpecReader port = pl.object("port");
+            Integer number = null;
+            if (port == null) {
+                pl.problems().error(pl.at("port"), "is required (port-level settings apply to one port)");
+            } else {
+                port.allow("number");
+                number = port.integer("number");
+                if (number == null || number < 1 || number > 65535) {
+                    port.problems().error(port.at("number"), "must be between 1 and 65535");
+                    number = null;
+                }
+            }
+            if (!pl.has("loadBalancer") && !pl.has("connectionPool") && !pl.has("outlierDetection") && !pl.has("tls")) {
+                pl.problems().error(pl.path(), "port traffic policy must have at least one field");
+            }
+            TrafficPolicy p = new TrafficPolicy(loadBalancer(pl.object("loadBalancer")),
+                    pool(pl.object("connectionPool")), outlier(pl.object("outlierDetection")), tls(pl.object("tls")),
+                    Map.of());
+            if (number != null && ports.putIfAbsent(number, p) != null) {
+                pl.problems().error(pl.at("port"), "port " + number + " already has port-level settings");
+            }
+        }
         return new TrafficPolicy(loadBalancer(r.object("loadBalancer")), pool(r.object("connectionPool")),
-                outlier(r.object("outlierDetection")), tls(r.object("tls")));
+                outlier(r.object("outlierDetection")), tls(r.object("tls")), ports);
     }
 
     private static LoadBalancer loadBalancer(SpecReader r) {
@@ -56,6 +88,11 @@ public final class DestinationRuleParser {
             return null;
         }
         r.allow("simple", "consistentHash", "localityLbSetting", "warmupDurationSecs", "warmup");
+        for (String inert : List.of("localityLbSetting", "warmupDurationSecs", "warmup")) {
+            if (r.has(inert)) {
+                r.problems().warn(r.at(inert), "has no effect here: endpoints carry no locality weights or warm-up");
+            }
+        }
         DestinationRule.Simple simple = DestinationRule.Simple.UNSPECIFIED;
         String s = r.string("simple");
         if (s != null) {
@@ -67,7 +104,7 @@ public final class DestinationRuleParser {
         }
         SpecReader ch = r.object("consistentHash");
         if (ch == null) {
-            return new LoadBalancer(simple, null, null, false, null);
+            return new LoadBalancer(simple, null, null, null, null, false, null);
         }
         if (s != null) {
             r.problems().error(r.path(), "only one of simple or consistentHash may be set");
@@ -75,14 +112,27 @@ public final class DestinationRuleParser {
         ch.allow("httpHeaderName", "httpCookie", "useSourceIp", "httpQueryParameterName", "minimumRingSize",
                 "ringHash", "maglev");
         String cookie = null;
+        String cookiePath = null;
+        java.time.Duration ttl = null;
         SpecReader c = ch.object("httpCookie");
         if (c != null) {
-            c.allow("name", "path", "ttl");
+            c.allow("name", "path", "ttl", "attributes");
             cookie = c.requiredString("name");
+            cookiePath = c.string("path");
+            ttl = c.duration("ttl");
+            if (ttl != null && ttl.isNegative()) {
+                c.problems().error(c.at("ttl"), "must not be negative");
+            }
         }
         Boolean src = ch.bool("useSourceIp");
-        LoadBalancer lb = new LoadBalancer(simple, ch.string("httpHeaderName"), cookie, src != null && src,
-                ch.string("httpQueryParameterName"));
+        LoadBalancer lb = new LoadBalancer(simple, ch.string("httpHeaderName"), cookie, cookiePath, ttl,
+                src != null && src, ch.string("httpQueryParameterName"));
+        int keys = (lb.hashHeader() != null ? 1 : 0) + (cookie != null ? 1 : 0) + (lb.hashSourceIp() ? 1 : 0)
+                + (lb.hashQueryParameter() != null ? 1 : 0);
+        if (keys > 1) {
+            r.problems().error(ch.path(), "only one hash key (httpHeaderName, httpCookie, useSourceIp, "
+                    + "httpQueryParameterName) may be set");
+        }
         if (!lb.consistentHash()) {
             r.problems().error(ch.path(), "one hash key (httpHeaderName, httpCookie, useSourceIp, "
                     + "httpQueryParameterName) is required");
@@ -101,6 +151,11 @@ public final class DestinationRuleParser {
         java.time.Duration connectTimeout = null;
         if (tcp != null) {
             tcp.allow("maxConnections", "connectTimeout", "tcpKeepalive", "maxConnectionDuration", "idleTimeout");
+            for (String inert : List.of("tcpKeepalive", "maxConnectionDuration", "idleTimeout")) {
+                if (tcp.has(inert)) {
+                    tcp.problems().warn(tcp.at(inert), "has no effect here (TCP connections are kept until closed)");
+                }
+            }
             maxConnections = positive(tcp, "maxConnections");
             connectTimeout = tcp.duration("connectTimeout");
         }
@@ -108,15 +163,31 @@ public final class DestinationRuleParser {
         Integer h2 = null;
         Integer perConn = null;
         Integer retries = null;
+        java.time.Duration idle = null;
+        boolean h2Upgrade = false;
+        boolean clientProtocol = false;
         if (http != null) {
             http.allow("http1MaxPendingRequests", "http2MaxRequests", "maxRequestsPerConnection", "maxRetries",
                     "idleTimeout", "h2UpgradePolicy", "useClientProtocol", "maxConcurrentStreams");
+            if (http.has("maxConcurrentStreams")) {
+                http.problems().warn(http.at("maxConcurrentStreams"), "has no effect here: upstream HTTP/2"
+                        + " connections carry up to http2MaxRequests streams");
+            }
+            String upgrade = http.string("h2UpgradePolicy");
+            if (upgrade != null && !Set.of("DEFAULT", "DO_NOT_UPGRADE", "UPGRADE").contains(upgrade)) {
+                http.problems().error(http.at("h2UpgradePolicy"), "must be DEFAULT, DO_NOT_UPGRADE or UPGRADE, got \""
+                        + upgrade + "\"");
+            }
+            h2Upgrade = "UPGRADE".equals(upgrade);
+            clientProtocol = Boolean.TRUE.equals(http.bool("useClientProtocol"));
+            idle = http.duration("idleTimeout");
             pending = positive(http, "http1MaxPendingRequests");
             h2 = positive(http, "http2MaxRequests");
             perConn = nonNegative(http, "maxRequestsPerConnection");
             retries = nonNegative(http, "maxRetries");
         }
-        return new ConnectionPool(maxConnections, connectTimeout, pending, h2, perConn, retries);
+        return new ConnectionPool(maxConnections, connectTimeout, pending, h2, perConn, retries, idle, h2Upgrade,
+                clientProtocol);
     }
 
     private static OutlierDetection outlier(SpecReader r) {
@@ -140,6 +211,16 @@ public final class DestinationRuleParser {
         }
         r.allow("mode", "clientCertificate", "privateKey", "caCertificates", "credentialName", "subjectAltNames",
                 "sni", "insecureSkipVerify", "caCrl");
+        for (String file : List.of("clientCertificate", "privateKey", "caCertificates", "caCrl")) {
+            if (r.has(file)) {
+                r.problems().warn(r.at(file), "has no effect here: the proxy reads no certificate files; name a"
+                        + " Secret with credentialName");
+            }
+        }
+        if (Boolean.TRUE.equals(r.bool("insecureSkipVerify"))) {
+            r.problems().warn(r.at("insecureSkipVerify"), "has no effect here: the upstream certificate is still"
+                    + " verified");
+        }
         String m = r.string("mode");
         DestinationRule.TlsMode mode = DestinationRule.TlsMode.DISABLE;
         if (m != null) {

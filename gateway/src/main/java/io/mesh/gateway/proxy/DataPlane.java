@@ -322,6 +322,9 @@ public final class DataPlane {
         if (ex.corsOrigin != null) {
             Cors.onResponse(ex.route.cors(), ex.corsOrigin, ex.corsPreflight, h);
         }
+        if (ex.setCookie != null) {
+            h.add("set-cookie", ex.setCookie);
+        }
     }
 
     /** Envoy's order: the weighted cluster's, the route's, the virtual host's, then the route table's. */

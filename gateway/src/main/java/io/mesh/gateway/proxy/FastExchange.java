@@ -679,6 +679,7 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
             case HEADER -> header(p.name());
             case SOURCE_IP -> handler.clientIp();
             case COOKIE -> null;   // routes hashing on a cookie take the Vert.x path
+            case QUERY_PARAMETER -> queryParam(p.name());
         });
     }
 

@@ -41,6 +41,8 @@ public final class ProxyExchange extends ExchangeRecord implements io.mesh.gatew
     /** A CORS request's origin, allowed by the route's policy (set by {@link Cors}); else null. */
     String corsOrigin;
     boolean corsPreflight;
+    /** A hash cookie made for this request (a Set-Cookie value for the response), or null. */
+    String setCookie;
     /** Whether a request body may follow the head; such requests are paused until the upstream is ready. */
     final boolean mayHaveBody;
     boolean tunneled;

@@ -130,9 +130,28 @@ final class UpstreamForwarder implements ProxyInterceptor {
     private static long hash(ProxyExchange ex, RouteAction.Forward fwd) {
         return Hashing.key(fwd.hashPolicies(), p -> switch (p.kind()) {
             case HEADER -> ex.request.getHeader(p.name());
-            case COOKIE -> ex.request.getCookie(p.name()) == null ? null : ex.request.getCookie(p.name()).getValue();
+            case COOKIE -> cookie(ex, p);
             case SOURCE_IP -> ex.request.remoteAddress() == null ? null : ex.request.remoteAddress().hostAddress();
+            case QUERY_PARAMETER -> ex.queryParam(p.name());
         });
+    }
+
+    /**
+     * The hash cookie's value; when the request has none and the policy has a TTL, one made from the client's
+     * address (as Envoy makes it) that the response sets, so the client's next requests go to the same endpoint.
+     */
+    private static String cookie(ProxyExchange ex, io.mesh.gateway.route.HashPolicy p) {
+        io.vertx.core.http.Cookie c = ex.request.getCookie(p.name());
+        if (c != null) {
+            String v = c.getValue();
+            return v.length() >= 2 && v.startsWith("\"") && v.endsWith("\"") ? v.substring(1, v.length() - 1) : v;
+        }
+        if (p.ttlSeconds() < 0 || ex.request.remoteAddress() == null) {
+            return null;
+        }
+        String made = Long.toHexString(Hashing.hash(ex.request.remoteAddress().toString()));
+        ex.setCookie = p.setCookie(made);
+        return made;
     }
 
     /** Fire and forget: a copy of a bodiless request; its answer and failures never touch the original. */

@@ -217,8 +217,11 @@ public final class RouteTranslator {
         for (var hp : a.getHashPolicyList()) {
             switch (hp.getPolicySpecifierCase()) {
                 case HEADER -> hashes.add(new HashPolicy(HashPolicy.Kind.HEADER, hp.getHeader().getHeaderName().toLowerCase(Locale.ROOT)));
-                case COOKIE -> hashes.add(new HashPolicy(HashPolicy.Kind.COOKIE, hp.getCookie().getName()));
+                case COOKIE -> hashes.add(new HashPolicy(HashPolicy.Kind.COOKIE, hp.getCookie().getName(),
+                        hp.getCookie().getPath(), hp.getCookie().hasTtl() ? hp.getCookie().getTtl().getSeconds() : -1));
                 case CONNECTION_PROPERTIES -> hashes.add(new HashPolicy(HashPolicy.Kind.SOURCE_IP, ""));
+                case QUERY_PARAMETER -> hashes.add(new HashPolicy(HashPolicy.Kind.QUERY_PARAMETER,
+                        hp.getQueryParameter().getName()));
                 default -> throw new ConfigRejected(where + ": unsupported hash policy " + hp.getPolicySpecifierCase());
             }
         }

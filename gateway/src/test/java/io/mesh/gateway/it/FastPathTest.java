@@ -89,12 +89,20 @@ class FastPathTest {
         Route byIp = Route.newBuilder().setName("by-ip").setMatch(RouteMatch.newBuilder().setPrefix("/ring/ip"))
                 .setRoute(RouteAction.newBuilder().setCluster("ring").addHashPolicy(RouteAction.HashPolicy.newBuilder()
                         .setConnectionProperties(RouteAction.HashPolicy.ConnectionProperties.newBuilder().setSourceIp(true)))).build();
+        Route byQuery = Route.newBuilder().setName("by-query").setMatch(RouteMatch.newBuilder().setPrefix("/ring/query"))
+                .setRoute(RouteAction.newBuilder().setCluster("ring").addHashPolicy(RouteAction.HashPolicy.newBuilder()
+                        .setQueryParameter(RouteAction.HashPolicy.QueryParameter.newBuilder().setName("user")))).build();
+        // Istio's httpCookie {name: affinity, path: /, ttl: 60s}: the gateway makes the cookie when it is missing.
+        Route byCookie = Route.newBuilder().setName("by-cookie").setMatch(RouteMatch.newBuilder().setPrefix("/ring/cookie"))
+                .setRoute(RouteAction.newBuilder().setCluster("ring").addHashPolicy(RouteAction.HashPolicy.newBuilder()
+                        .setCookie(RouteAction.HashPolicy.Cookie.newBuilder().setName("affinity").setPath("/")
+                                .setTtl(com.google.protobuf.Duration.newBuilder().setSeconds(60))))).build();
         var ring = Xds.edsCluster("ring").toBuilder().setLbPolicy(io.envoyproxy.envoy.config.cluster.v3.Cluster.LbPolicy.RING_HASH).build();
         pilot.set(List.of(Xds.edsCluster("web"), Xds.edsCluster("broken"), Xds.edsCluster("dead"), Xds.edsCluster("scripted"), ring),
                 List.of(Xds.endpoints("web", web.port), Xds.endpoints("broken", broken.getLocalPort()), Xds.endpoints("dead", dead),
                         Xds.endpoints("scripted", scripted.getLocalPort()), Xds.endpoints("ring", web.port, web2.port)),
                 List.of(Xds.httpListener("http", port, "http.80")),
-                List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), timeout, redirect, byUser, byIp,
+                List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), timeout, redirect, byUser, byIp, byQuery, byCookie,
                         Xds.prefixTo("/broken", "broken"), Xds.prefixTo("/dead", "dead"), Xds.prefixTo("/scripted", "scripted"),
                         Xds.prefixTo("/", "web")))), List.of());
         gw = TestGateway.ready(pilot, Map.of("mesh.gateway.limits.request-header-timeout", "5s"));
@@ -758,5 +766,50 @@ class FastPathTest {
             }
         }
         assertEquals(before + 16 * 4 + 6, fast(), "the fast path took every request");
+    }
+
+    @Test
+    void consistentHashingOnAQueryParameterKeepsAUserOnOneEndpointOnTheFastPath() throws Exception {
+        long before = fast();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        try (Socket s = socket()) {
+            for (int user = 0; user < 16; user++) {
+                String first = null;
+                for (int i = 0; i < 4; i++) {
+                    send(s, "GET /ring/query?user=u" + user + "&n=" + i + " HTTP/1.1\r\nHost: a\r\n\r\n");
+                    Resp r = read(s);
+                    assertEquals(200, r.status(), r.body());
+                    first = first == null ? r.body() : first;
+                    assertEquals(first, r.body(), "user u" + user + " stays on one endpoint");
+                }
+                seen.add(first);
+            }
+        }
+        assertEquals(java.util.Set.of("web", "web2"), seen, "16 users spread over both endpoints");
+        assertEquals(before + 16 * 4, fast(), "the fast path took every request");
+    }
+
+    @Test
+    void aHashCookieIsMadeWhenMissingAndKeepsItsClientOnOneEndpoint() throws Exception {
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (int client = 0; client < 16; client++) {
+            try (Socket s = socket()) {   // each connection is another client address, so another cookie
+                send(s, "GET /ring/cookie HTTP/1.1\r\nHost: a\r\n\r\n");
+                Resp first = read(s);
+                assertEquals(200, first.status(), first.body());
+                String setCookie = first.headers().get("set-cookie");
+                assertTrue(setCookie != null && setCookie.matches("affinity=\"[0-9a-f]+\"; Max-Age=60; Path=/; HttpOnly"),
+                        String.valueOf(first.headers()));
+                String cookie = setCookie.substring(0, setCookie.indexOf(';'));
+                for (int i = 0; i < 3; i++) {
+                    send(s, "GET /ring/cookie HTTP/1.1\r\nHost: a\r\nCookie: " + cookie + "\r\n\r\n");
+                    Resp r = read(s);
+                    assertEquals(first.body(), r.body(), "the cookie keeps client " + client + " on one endpoint");
+                    assertEquals(null, r.headers().get("set-cookie"), "no new cookie when the request has one");
+                }
+                seen.add(first.body());
+            }
+        }
+        assertEquals(java.util.Set.of("web", "web2"), seen, "16 clients' cookies spread over both endpoints");
     }
 }

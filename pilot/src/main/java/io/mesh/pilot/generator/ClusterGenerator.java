@@ -91,11 +91,10 @@ public final class ClusterGenerator {
         DestinationRule.TrafficPolicy policy = null;
         Map<String, String> subsetLabels = Map.of();
         if (dr != null) {
-            policy = dr.trafficPolicy();
+            policy = dr.policyFor(port, subset);
             if (subset != null) {
                 for (DestinationRule.Subset ss : dr.subsets()) {
                     if (ss.name().equals(subset)) {
-                        policy = policy.overriddenBy(ss.trafficPolicy());
                         subsetLabels = ss.labels();
                     }
                 }
@@ -104,6 +103,10 @@ public final class ClusterGenerator {
         List<Endpoint> endpoints = endpoints(snapshot, s.hostname(), port, subsetLabels);
         List<String> sans = spiffeIds(snapshot, s, endpoints);
         ClusterPolicy.apply(c, policy, sni, proxyless, sans);
+        if (!proxyless) {
+            ServiceModel.Port p = s.port(port);
+            ClusterPolicy.httpProtocol(c, p != null && p.http2(), policy == null ? null : policy.connectionPool());
+        }
         if (!proxyless && (policy == null || policy.tls() == null) && allInMesh(endpoints)) {
             // Auto mTLS: no TLS settings, and every endpoint runs a sidecar.
             c.setTransportSocket(ClusterPolicy.upstreamTls(ISTIO_MUTUAL, sni, sans));

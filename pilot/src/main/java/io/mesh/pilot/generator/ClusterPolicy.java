@@ -5,7 +5,10 @@ import com.google.protobuf.UInt32Value;
 import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
+import io.envoyproxy.envoy.config.core.v3.Http1ProtocolOptions;
+import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.TransportSocket;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig;
@@ -87,6 +90,36 @@ final class ClusterPolicy {
         DestinationRule.Tls tls = policy.tls();
         if (tls != null && !proxyless && tls.mode() != DestinationRule.TlsMode.DISABLE) {
             c.setTransportSocket(upstreamTls(tls, sni, endpointIds));
+        }
+    }
+
+    static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+    /**
+     * The upstream HTTP protocol, as istiod sets it: HTTP/2 for a port whose protocol is HTTP2, GRPC or GRPC-WEB (or
+     * with the DestinationRule's {@code h2UpgradePolicy: UPGRADE}), the client's own protocol with
+     * {@code useClientProtocol}, else HTTP/1.1 (no options); and the pool's {@code idleTimeout}.
+     */
+    static void httpProtocol(Cluster.Builder c, boolean http2, DestinationRule.ConnectionPool pool) {
+        HttpProtocolOptions.Builder o = HttpProtocolOptions.newBuilder();
+        boolean set = false;
+        if (pool != null && pool.useClientProtocol()) {
+            o.setUseDownstreamProtocolConfig(HttpProtocolOptions.UseDownstreamHttpConfig.newBuilder()
+                    .setHttpProtocolOptions(Http1ProtocolOptions.getDefaultInstance())
+                    .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()));
+            set = true;
+        } else if (http2 || (pool != null && pool.h2Upgrade())) {
+            o.setExplicitHttpConfig(HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
+                    .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()));
+            set = true;
+        }
+        if (pool != null && pool.idleTimeout() != null) {
+            o.setCommonHttpProtocolOptions(HttpProtocolOptions.newBuilder().getCommonHttpProtocolOptionsBuilder()
+                    .setIdleTimeout(Protos.duration(pool.idleTimeout())));
+            set = true;
+        }
+        if (set) {
+            c.putTypedExtensionProtocolOptions(HTTP_PROTOCOL_OPTIONS, Any.pack(o.build()));
         }
     }
 

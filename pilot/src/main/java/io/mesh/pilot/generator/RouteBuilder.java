@@ -193,34 +193,50 @@ final class RouteBuilder {
         VirtualService.Destination first = dests.get(0).destination();
         DestinationRule dr = snapshot.destinationRule(Hosts.resolve(first.host(), vs.namespace()), proxyNamespace);
         if (dr != null) {
-            DestinationRule.TrafficPolicy policy = dr.trafficPolicy();
-            for (DestinationRule.Subset ss : dr.subsets()) {
-                if (ss.name().equals(first.subset())) {
-                    policy = policy.overriddenBy(ss.trafficPolicy());
-                }
-            }
-            DestinationRule.LoadBalancer lb = policy.loadBalancer();
-            if (lb != null && lb.hashHeader() != null) {
-                a.addHashPolicy(RouteAction.HashPolicy.newBuilder().setHeader(RouteAction.HashPolicy.Header
-                        .newBuilder().setHeaderName(lb.hashHeader())));
+            DestinationRule.LoadBalancer lb = dr.policyFor(port(vs, first, port, snapshot), first.subset())
+                    .loadBalancer();
+            // grpc-java hashes on headers only: proxyless clients get no other key.
+            if (lb != null && lb.consistentHash() && (!proxyless || lb.hashHeader() != null)) {
+                a.addHashPolicy(hashPolicy(lb));
             }
         }
         return a.build();
     }
 
-    /** The cluster a destination names; the port defaults to the service's only port, else the route's port. */
-    static String cluster(VirtualService vs, VirtualService.Destination d, int port, MeshSnapshot snapshot) {
-        String host = Hosts.resolve(d.host(), vs.namespace());
-        int p = port;
-        if (d.port() != null) {
-            p = d.port();
-        } else {
-            ServiceModel s = snapshot.services().get(host);
-            if (s != null && s.ports().size() == 1) {
-                p = s.ports().get(0).number();
+    /** A DestinationRule's consistent-hash key as the route's hash policy, as istiod translates it. */
+    static RouteAction.HashPolicy hashPolicy(DestinationRule.LoadBalancer lb) {
+        RouteAction.HashPolicy.Builder h = RouteAction.HashPolicy.newBuilder();
+        if (lb.hashHeader() != null) {
+            h.setHeader(RouteAction.HashPolicy.Header.newBuilder().setHeaderName(lb.hashHeader()));
+        } else if (lb.hashCookie() != null) {
+            RouteAction.HashPolicy.Cookie.Builder c = RouteAction.HashPolicy.Cookie.newBuilder().setName(lb.hashCookie());
+            if (lb.cookiePath() != null) {
+                c.setPath(lb.cookiePath());
             }
+            if (lb.cookieTtl() != null) {
+                c.setTtl(Protos.duration(lb.cookieTtl()));
+            }
+            h.setCookie(c);
+        } else if (lb.hashSourceIp()) {
+            h.setConnectionProperties(RouteAction.HashPolicy.ConnectionProperties.newBuilder().setSourceIp(true));
+        } else {
+            h.setQueryParameter(RouteAction.HashPolicy.QueryParameter.newBuilder().setName(lb.hashQueryParameter()));
         }
-        return ClusterNames.outbound(host, p, d.subset());
+        return h.build();
+    }
+
+    /** The cluster a destination names. */
+    static String cluster(VirtualService vs, VirtualService.Destination d, int port, MeshSnapshot snapshot) {
+        return ClusterNames.outbound(Hosts.resolve(d.host(), vs.namespace()), port(vs, d, port, snapshot), d.subset());
+    }
+
+    /** A destination's port: its own, else the service's only port, else the route's port. */
+    static int port(VirtualService vs, VirtualService.Destination d, int port, MeshSnapshot snapshot) {
+        if (d.port() != null) {
+            return d.port();
+        }
+        ServiceModel s = snapshot.services().get(Hosts.resolve(d.host(), vs.namespace()));
+        return s != null && s.ports().size() == 1 ? s.ports().get(0).number() : port;
     }
 
     private static RedirectAction redirect(VirtualService.Redirect rd) {

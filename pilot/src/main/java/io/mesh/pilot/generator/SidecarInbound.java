@@ -63,16 +63,28 @@ final class SidecarInbound {
         return out;
     }
 
+    /** The app's ports; a port some service of it declares as HTTP2, GRPC or GRPC-WEB is reached over HTTP/2 (h2c). */
     static List<Cluster> clusters(ProxyInfo proxy, MeshSnapshot snapshot) {
+        java.util.Set<Integer> http2 = new java.util.HashSet<>();
+        snapshot.endpoints().forEach((host, eps) -> {
+            ServiceModel s = snapshot.services().get(host);
+            for (Endpoint e : eps) {
+                if (s != null && e.address().equals(proxy.ip())) {
+                    s.ports().stream().filter(ServiceModel.Port::http2).map(p -> e.ports().get(p.number()))
+                            .filter(java.util.Objects::nonNull).forEach(http2::add);
+                }
+            }
+        });
         List<Cluster> out = new ArrayList<>();
         for (int port : ports(proxy, snapshot).keySet()) {
-            out.add(Cluster.newBuilder().setName(ClusterNames.inbound(port)).setType(Cluster.DiscoveryType.STATIC)
+            Cluster.Builder c = Cluster.newBuilder().setName(ClusterNames.inbound(port)).setType(Cluster.DiscoveryType.STATIC)
                     .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(10))
                     .setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName(ClusterNames.inbound(port))
                             .addEndpoints(LocalityLbEndpoints.newBuilder().addLbEndpoints(LbEndpoint.newBuilder()
                                     .setEndpoint(io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
-                                            .setAddress(address("127.0.0.1", port))))))
-                    .build());
+                                            .setAddress(address("127.0.0.1", port))))));
+            ClusterPolicy.httpProtocol(c, http2.contains(port), null);
+            out.add(c.build());
         }
         return out;
     }

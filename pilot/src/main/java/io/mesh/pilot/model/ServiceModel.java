@@ -32,6 +32,14 @@ public record ServiceModel(String hostname, String namespace, List<Port> ports, 
                 default -> false;
             };
         }
+
+        /** Whether the upstream speaks HTTP/2 (Istio's IsHTTP2: gRPC, gRPC-Web, HTTP2). */
+        public boolean http2() {
+            return switch (protocol.toUpperCase(java.util.Locale.ROOT)) {
+                case "HTTP2", "GRPC", "GRPC-WEB" -> true;
+                default -> false;
+            };
+        }
     }
 
     public Port port(int number) {

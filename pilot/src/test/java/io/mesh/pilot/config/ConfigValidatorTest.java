@@ -125,6 +125,19 @@ class ConfigValidatorTest {
                         "delegate applies only to a root VirtualService"),
                 Arguments.of("delegateAndRoute", vs + "  hosts: [web]\n  http:\n  - delegate: {name: b}\n    route:\n"
                         + "    - destination: {host: web}\n", "only one of route, redirect, directResponse or delegate may be set"),
+                Arguments.of("portLevelSettings", dr + "  host: backend\n  trafficPolicy:\n    portLevelSettings:\n"
+                        + "    - port: {number: 8443}\n      tls: {mode: SIMPLE}\n", null),
+                Arguments.of("portLevelWithoutPort", dr + "  host: backend\n  trafficPolicy:\n    portLevelSettings:\n"
+                        + "    - tls: {mode: SIMPLE}\n", "spec.trafficPolicy.portLevelSettings[0].port: is required"),
+                Arguments.of("portLevelEmpty", dr + "  host: backend\n  trafficPolicy:\n    portLevelSettings:\n"
+                        + "    - port: {number: 80}\n", "port traffic policy must have at least one field"),
+                Arguments.of("portLevelTwice", dr + "  host: backend\n  trafficPolicy:\n    portLevelSettings:\n"
+                        + "    - port: {number: 80}\n      tls: {mode: SIMPLE}\n    - port: {number: 80}\n"
+                        + "      tls: {mode: DISABLE}\n", "port 80 already has port-level settings"),
+                Arguments.of("twoHashKeys", dr + "  host: backend\n  trafficPolicy:\n    loadBalancer:\n"
+                        + "      consistentHash: {httpHeaderName: x-user, useSourceIp: true}\n", "only one hash key"),
+                Arguments.of("h2UpgradePolicyUnknown", dr + "  host: backend\n  trafficPolicy:\n    connectionPool:\n"
+                        + "      http: {h2UpgradePolicy: ALWAYS}\n", "must be DEFAULT, DO_NOT_UPGRADE or UPGRADE"),
                 Arguments.of("exportToNamespaces", vs + "  hosts: [web]\n  exportTo: [\".\", team-a]\n  http:\n"
                         + "  - route:\n    - destination: {host: web}\n", null),
                 Arguments.of("exportToDotIsOwnNamespace", vs + "  hosts: [web]\n  exportTo: [\".\", demo]\n", "spec."
