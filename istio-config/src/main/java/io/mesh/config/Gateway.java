@@ -15,9 +15,32 @@ public record Gateway(String namespace, String name, Map<String, String> selecto
         public Server {
             hosts = List.copyOf(hosts);
         }
+
+        /**
+         * Why this gateway cannot serve the server as Istio would, or null when it can: it serves HTTP, HTTP2 and
+         * GRPC servers (plain, or with httpsRedirect) and HTTPS servers that terminate TLS (SIMPLE, MUTUAL,
+         * OPTIONAL_MUTUAL). Such a server gets no listener, rather than one that does something else (plaintext
+         * where mTLS was asked for, HTTP parsing of a passed-through TLS stream).
+         */
+        public String unserved() {
+            String mode = tls == null ? null : tls.mode();
+            if (mode != null && !java.util.Set.of("SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL").contains(mode)) {
+                return "TLS mode " + mode + " is not served";
+            }
+            if (protocol.equals("TCP") || protocol.equals("TLS")) {
+                return "protocol " + protocol + " (tcp/tls routes) is not served";
+            }
+            if (mode != null && !protocol.equals("HTTPS") && !tls.httpsRedirect()) {
+                return "TLS on a " + protocol + " server (TLS is terminated on HTTPS servers) is not served";
+            }
+            return null;
+        }
     }
 
-    /** mode is SIMPLE, MUTUAL, PASSTHROUGH or ISTIO_MUTUAL; credentialName names a Secret or a local file. */
+    /**
+     * mode is Istio's (SIMPLE, MUTUAL, OPTIONAL_MUTUAL, PASSTHROUGH, AUTO_PASSTHROUGH, ISTIO_MUTUAL); credentialName
+     * names a Secret or a local file.
+     */
     public record ServerTls(String mode, String credentialName, boolean httpsRedirect) {
     }
 }

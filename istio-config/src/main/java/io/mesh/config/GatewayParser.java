@@ -71,7 +71,25 @@ public final class GatewayParser {
                     && !"PASSTHROUGH".equals(tls.mode()) && !"ISTIO_MUTUAL".equals(tls.mode())))) {
                 p.error(s.at("tls"), "an " + protocol + " server needs tls.credentialName (or mode PASSTHROUGH)");
             }
-            servers.add(new Gateway.Server(s.string("name"), number, portName, protocol, hosts, tls));
+            Gateway.Server server = new Gateway.Server(s.string("name"), number, portName, protocol, hosts, tls);
+            String unserved = server.unserved();
+            if (unserved != null) {
+                p.warn(s.path(), unserved + ": this gateway leaves the server out (no listener for it)");
+            }
+            if (t != null) {
+                for (String f : List.of("serverCertificate", "privateKey", "caCertificates", "credentialNames")) {
+                    if (t.has(f)) {
+                        p.warn(t.at(f), "has no effect here: the certificate comes from credentialName");
+                    }
+                }
+                for (String f : List.of("subjectAltNames", "minProtocolVersion", "maxProtocolVersion", "cipherSuites")) {
+                    if (t.has(f)) {
+                        p.warn(t.at(f), "has no effect here: TLS 1.2 and 1.3 with the engine's default ciphers, and"
+                                + " any client certificate the CA signed");
+                    }
+                }
+            }
+            servers.add(server);
         }
         return new Gateway(raw.namespace(), raw.name(), r.stringMap("selector"), servers);
     }

@@ -9,15 +9,17 @@ import java.util.List;
  * TLS (null = plain HTTP), and its routes, by RDS name or inline. Sidecar listeners add Envoy's
  * filter_chain_match on the original destination port (0 = any) and the transport protocol ("tls",
  * "raw_buffer", or "" for any), a TCP proxy cluster instead of HTTP routes ({@code tcpCluster}), whether a
- * client certificate is required, and the RBAC filters (null = none).
+ * client certificate is required, the SDS secret of the CA that client certificates are verified against
+ * ({@code clientCaSecret}: null = none asked for; with {@code requireClientCert} false a certificate is asked for and
+ * verified when sent, Istio's OPTIONAL_MUTUAL), and the RBAC filters (null = none).
  */
 public record FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName,
         RouteTable inlineRoutes, List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster,
-        boolean requireClientCert, Rbac rbac) {
+        boolean requireClientCert, String clientCaSecret, Rbac rbac) {
 
     public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,
             List<String> alpn) {
-        this(serverNames, secretName, routeConfigName, inlineRoutes, alpn, 0, "", null, false, null);
+        this(serverNames, secretName, routeConfigName, inlineRoutes, alpn, 0, "", null, false, null, null);
     }
 
     public boolean tls() {

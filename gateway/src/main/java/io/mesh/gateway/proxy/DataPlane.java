@@ -1,6 +1,7 @@
 package io.mesh.gateway.proxy;
 
 import io.mesh.gateway.GatewayConfig;
+import io.mesh.gateway.model.FilterChainSpec;
 import io.mesh.gateway.model.GatewaySnapshot;
 import io.mesh.gateway.model.ListenerSpec;
 import io.mesh.gateway.route.HeaderMutation;
@@ -287,16 +288,24 @@ public final class DataPlane {
             return false;
         }
         for (var c : b.chains()) {
-            if (!Objects.equals(sa.secrets().get(c.secretName()), sb.secrets().get(c.secretName()))) {
+            if (!Objects.equals(sa.secrets().get(c.secretName()), sb.secrets().get(c.secretName()))
+                    || (c.clientCaSecret() != null && !Objects.equals(sa.secrets().get(c.clientCaSecret()),
+                            sb.secrets().get(c.clientCaSecret())))) {
                 return false;
             }
         }
         return true;
     }
 
+    /** What a listener asks of clients' certificates; a change needs a new server (it is not an SSL option update). */
+    private static String clientAuth(ListenerSpec s) {
+        return s.chains().stream().filter(FilterChainSpec::tls).findFirst()
+                .map(c -> c.requireClientCert() + " " + (c.clientCaSecret() != null)).orElse("");
+    }
+
     private boolean sameSocket(ListenerServer ls, ListenerSpec next) {
         return ls.bindHost.equals(bindHost(next)) && ls.bindPort == config.listeners().bindPort(next.port())
-                && ls.spec.tls() == next.tls();
+                && ls.spec.tls() == next.tls() && clientAuth(ls.spec).equals(clientAuth(next));
     }
 
     private String bindHost(ListenerSpec spec) {

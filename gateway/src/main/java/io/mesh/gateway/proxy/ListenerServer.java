@@ -4,6 +4,8 @@ import io.mesh.gateway.GatewayConfig;
 import io.mesh.gateway.model.FilterChainSpec;
 import io.mesh.gateway.model.ListenerSpec;
 import io.mesh.gateway.tls.SniKeyCertOptions;
+import io.vertx.core.http.ClientAuth;
+import io.vertx.core.net.PemTrustOptions;
 import io.vertx.core.AbstractVerticle;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -99,8 +101,17 @@ final class ListenerServer implements FastSource {
             o.setSsl(true).setSni(true).setUseAlpn(true).setKeyCertOptions(tls).setSslEngineOptions(plane.sslEngine())
                     .setEnabledSecureTransportProtocols(TLS_VERSIONS)
                     .setAlpnVersions(alpn(spec.chains().get(0)));
+            if (tls.clientCaPem() != null) {
+                // Istio's MUTUAL (a certificate required) and OPTIONAL_MUTUAL (asked for, verified when sent).
+                o.setClientAuth(tls.requireClientCert() ? ClientAuth.REQUIRED : ClientAuth.REQUEST)
+                        .setTrustOptions(clientCa(tls));
+            }
         }
         return o;
+    }
+
+    private static PemTrustOptions clientCa(SniKeyCertOptions tls) {
+        return new PemTrustOptions().addCertValue(io.vertx.core.buffer.Buffer.buffer(tls.clientCaPem()));
     }
 
     private static List<HttpVersion> alpn(FilterChainSpec chain) {
@@ -115,6 +126,9 @@ final class ListenerServer implements FastSource {
         this.tls = next;
         SSLOptions ssl = new SSLOptions().setKeyCertOptions(next).setUseAlpn(true)
                 .setEnabledSecureTransportProtocols(TLS_VERSIONS);
+        if (next.clientCaPem() != null) {
+            ssl.setTrustOptions(clientCa(next));   // a rotated CA; the client-auth mode itself never changes here
+        }
         return Future.all(servers.stream().map(s -> s.updateSSLOptions(ssl, true)).toList()).mapEmpty();
     }
 

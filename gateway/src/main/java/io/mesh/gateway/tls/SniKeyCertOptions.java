@@ -27,10 +27,25 @@ public final class SniKeyCertOptions implements KeyCertOptions {
 
     private final List<Entry> entries;
     private final KeyManagerFactory fallback;
+    private final String clientCaPem;
+    private final boolean requireClientCert;
 
-    private SniKeyCertOptions(List<Entry> entries, KeyManagerFactory fallback) {
+    private SniKeyCertOptions(List<Entry> entries, KeyManagerFactory fallback, String clientCaPem,
+            boolean requireClientCert) {
         this.entries = entries;
         this.fallback = fallback;
+        this.clientCaPem = clientCaPem;
+        this.requireClientCert = requireClientCert;
+    }
+
+    /** The CA that client certificates are verified against (PEM), or null when none are asked for. */
+    public String clientCaPem() {
+        return clientCaPem;
+    }
+
+    /** Whether a client certificate is required (MUTUAL), or only verified when sent (OPTIONAL_MUTUAL). */
+    public boolean requireClientCert() {
+        return requireClientCert;
     }
 
     /** Builds the options, or returns null while a secret the listener needs has not arrived yet. */
@@ -53,7 +68,18 @@ public final class SniKeyCertOptions implements KeyCertOptions {
         if (entries.isEmpty()) {
             return null;
         }
-        return new SniKeyCertOptions(List.copyOf(entries), fallback != null ? fallback : entries.get(0).kmf());
+        // The listener's chains agree on client certificates (ListenerTranslator checks it).
+        FilterChainSpec first = entries.get(0).chain();
+        String caPem = null;
+        if (first.clientCaSecret() != null) {
+            TlsCertificate ca = secrets.get(first.clientCaSecret());
+            if (ca == null) {
+                return null;
+            }
+            caPem = ca.certPem();
+        }
+        return new SniKeyCertOptions(List.copyOf(entries), fallback != null ? fallback : entries.get(0).kmf(), caPem,
+                first.requireClientCert());
     }
 
     private KeyManagerFactory forName(String serverName) {

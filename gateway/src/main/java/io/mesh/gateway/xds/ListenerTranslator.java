@@ -80,6 +80,13 @@ public final class ListenerTranslator {
             tls = c.tls();
             chains.add(c);
         }
+        // One TLS server per listener: its chains must ask the same of clients (Envoy can differ per chain).
+        if (chains.stream().filter(FilterChainSpec::tls).map(c -> c.requireClientCert() + " " + c.clientCaSecret())
+                .distinct().count() > 1) {
+            throw new ConfigRejected("listener " + l.getName() + ": its TLS filter chains differ in client"
+                    + " certificates (require_client_certificate or the CA); servers with and without client"
+                    + " certificates (MUTUAL and SIMPLE) need their own port here");
+        }
         return new ListenerSpec(l.getName(), sa.getAddress().isEmpty() ? "0.0.0.0" : sa.getAddress(), port,
                 List.copyOf(chains), bind, capture);
     }
@@ -87,6 +94,7 @@ public final class ListenerTranslator {
     private static FilterChainSpec chain(FilterChain fc, String where) throws ConfigRejected {
         String secret = null;
         boolean requireClientCert = false;
+        String clientCa = null;
         var match = fc.getFilterChainMatch();
         if (match.getPrefixRangesCount() > 0 || match.getSourcePrefixRangesCount() > 0
                 || match.getApplicationProtocolsCount() > 0 || match.getSourcePortsCount() > 0) {
@@ -111,6 +119,18 @@ public final class ListenerTranslator {
             }
             secret = common.getTlsCertificateSdsSecretConfigs(0).getName();
             requireClientCert = ctx.getRequireClientCertificate().getValue();
+            if (common.hasValidationContextSdsSecretConfig()) {
+                clientCa = common.getValidationContextSdsSecretConfig().getName();
+            } else if (common.getCombinedValidationContext().hasValidationContextSdsSecretConfig()) {
+                clientCa = common.getCombinedValidationContext().getValidationContextSdsSecretConfig().getName();
+            } else if (common.hasValidationContext() || common.hasCombinedValidationContext()) {
+                throw new ConfigRejected(where + ": a client-certificate validation context must come from SDS"
+                        + " (validation_context_sds_secret_config)");
+            }
+            if (requireClientCert && clientCa == null) {
+                throw new ConfigRejected(where + ": require_client_certificate needs the CA to verify client"
+                        + " certificates against (validation_context_sds_secret_config)");
+            }
             var min = common.getTlsParams().getTlsMinimumProtocolVersion();
             if (min == TlsParameters.TlsProtocol.TLSv1_0 || min == TlsParameters.TlsProtocol.TLSv1_1) {
                 throw new ConfigRejected(where + ": TLS below 1.2 is not served");
@@ -155,7 +175,7 @@ public final class ListenerTranslator {
                 throw new ConfigRejected(where + ": both tcp_proxy and HttpConnectionManager");
             }
             return new FilterChainSpec(List.copyOf(match.getServerNamesList()), secret, null, null, alpn, dstPort,
-                    transport, tcpCluster, requireClientCert,
+                    transport, tcpCluster, requireClientCert, clientCa,
                     tcpRbac ? new Rbac(List.copyOf(tcpDeny), List.copyOf(tcpAllow), tcpAllowFilter) : null);
         }
         if (tcpRbac) {
@@ -186,7 +206,7 @@ public final class ListenerTranslator {
             default -> throw new ConfigRejected(where + ": HttpConnectionManager needs rds or route_config");
         }
         return new FilterChainSpec(List.copyOf(match.getServerNamesList()), secret, rds, inline, alpn, dstPort, transport,
-                null, requireClientCert, rbac ? new Rbac(List.copyOf(deny), List.copyOf(allow), allowFilter) : null);
+                null, requireClientCert, clientCa, rbac ? new Rbac(List.copyOf(deny), List.copyOf(allow), allowFilter) : null);
     }
 
     static <T extends com.google.protobuf.Message> T unpack(Any any, Class<T> type, String where) throws ConfigRejected {

@@ -196,9 +196,11 @@ public final class XdsState {
         for (Object o : subs.get(LDS).accepted.values()) {
             for (FilterChainSpec c : ((ListenerSpec) o).chains()) {
                 // The workload identity ("default", "ROOTCA") comes from citadel, never over SDS.
-                if (c.secretName() != null && !io.mesh.gateway.upstream.UpstreamTls.workloadSecret(c.secretName())
-                        && !base.secrets().containsKey(c.secretName())) {
-                    names.add(c.secretName());
+                for (String n : new String[] {c.secretName(), c.clientCaSecret()}) {
+                    if (n != null && !io.mesh.gateway.upstream.UpstreamTls.workloadSecret(n)
+                            && !base.secrets().containsKey(n)) {
+                        names.add(n);
+                    }
                 }
             }
         }

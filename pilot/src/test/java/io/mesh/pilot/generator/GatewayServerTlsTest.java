@@ -1,0 +1,90 @@
+package io.mesh.pilot.generator;
+
+import static io.mesh.pilot.generator.SidecarFixtures.listener;
+import static io.mesh.pilot.generator.SidecarFixtures.snapshot;
+import static io.mesh.pilot.generator.SidecarFixtures.unpack;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.envoyproxy.controlplane.cache.Resources;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
+import io.mesh.config.ConfigValidator;
+import io.mesh.config.YamlDocuments;
+import io.mesh.pilot.model.MeshSnapshot;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Gateway servers' TLS as the ingress gateway gets it: SIMPLE terminates, MUTUAL requires and OPTIONAL_MUTUAL asks
+ * for a client certificate from the credential's CA; servers this gateway cannot serve as Istio would (passthrough,
+ * ISTIO_MUTUAL, TCP and TLS protocols) get no listener at all, and a validation warning says so.
+ */
+class GatewayServerTlsTest {
+
+    static final String GATEWAY = """
+            apiVersion: networking.istio.io/v1
+            kind: Gateway
+            metadata: {name: edge, namespace: istio-system}
+            spec:
+              selector: {istio: ingressgateway}
+              servers:
+              - port: {number: 8080, name: http, protocol: HTTP}
+                hosts: ["*"]
+              - port: {number: 443, name: https-partners, protocol: HTTPS}
+                hosts: [api.example.com]
+                tls: {mode: MUTUAL, credentialName: api}
+              - port: {number: 8443, name: https-optional, protocol: HTTPS}
+                hosts: [api.example.com]
+                tls: {mode: OPTIONAL_MUTUAL, credentialName: api}
+              - port: {number: 9443, name: https-simple, protocol: HTTPS}
+                hosts: [www.example.com]
+                tls: {mode: SIMPLE, credentialName: www}
+              - port: {number: 10443, name: tls-passthrough, protocol: TLS}
+                hosts: [db.example.com]
+                tls: {mode: PASSTHROUGH}
+              - port: {number: 11443, name: https-mesh, protocol: HTTPS}
+                hosts: ["*"]
+                tls: {mode: ISTIO_MUTUAL}
+              - port: {number: 31400, name: tcp, protocol: TCP}
+                hosts: ["*"]
+            """;
+
+    static DownstreamTlsContext tls(Listener l) {
+        return unpack(l.getFilterChains(0).getTransportSocket().getTypedConfig(), DownstreamTlsContext.class);
+    }
+
+    @Test
+    void mutualAndOptionalMutualVerifyClientCertificatesAgainstTheCredentialsCa() {
+        MeshSnapshot s = snapshot(GATEWAY);
+        DownstreamTlsContext mutual = tls(listener(GeneratorGoldenTest.router(), s, "0.0.0.0_443"));
+        assertTrue(mutual.getRequireClientCertificate().getValue());
+        assertEquals("kubernetes://api", mutual.getCommonTlsContext().getTlsCertificateSdsSecretConfigs(0).getName());
+        assertEquals("kubernetes://api-cacert", mutual.getCommonTlsContext().getValidationContextSdsSecretConfig().getName());
+
+        DownstreamTlsContext optional = tls(listener(GeneratorGoldenTest.router(), s, "0.0.0.0_8443"));
+        assertFalse(optional.getRequireClientCertificate().getValue());
+        assertEquals("kubernetes://api-cacert", optional.getCommonTlsContext().getValidationContextSdsSecretConfig().getName());
+
+        DownstreamTlsContext simple = tls(listener(GeneratorGoldenTest.router(), s, "0.0.0.0_9443"));
+        assertFalse(simple.getRequireClientCertificate().getValue());
+        assertFalse(simple.getCommonTlsContext().hasValidationContextSdsSecretConfig());
+    }
+
+    @Test
+    void serversThisGatewayCannotServeGetNoListenerAndAWarning() {
+        List<String> names = XdsGenerators.generate(Resources.V3.LISTENER_TYPE_URL, GeneratorGoldenTest.router(),
+                snapshot(GATEWAY), Set.of()).stream().map(m -> ((Listener) m).getName()).toList();
+        assertEquals(List.of("0.0.0.0_443", "0.0.0.0_8080", "0.0.0.0_8443", "0.0.0.0_9443"), names);
+
+        ConfigValidator.Result r = ConfigValidator.validate(YamlDocuments.parse(GATEWAY, "edge.yaml").resources().get(0));
+        assertTrue(r.valid(), r.reason());
+        assertEquals(List.of(
+                "spec.servers[4]: TLS mode PASSTHROUGH is not served: this gateway leaves the server out (no listener for it)",
+                "spec.servers[5]: TLS mode ISTIO_MUTUAL is not served: this gateway leaves the server out (no listener for it)",
+                "spec.servers[6]: protocol TCP (tcp/tls routes) is not served: this gateway leaves the server out (no"
+                        + " listener for it)"), r.warnings());
+    }
+}
