@@ -73,8 +73,8 @@ public final class Delegation {
                     }
                 }
             }
-            out.add(new VirtualService(vs.namespace(), vs.name(), vs.hosts(), vs.gateways(), http, vs.exportTo(),
-                    vs.created()));
+            out.add(new VirtualService(vs.namespace(), vs.name(), vs.hosts(), vs.gateways(), http, vs.tls(), vs.tcp(),
+                    vs.exportTo(), vs.created()));
         }
         return out;
     }

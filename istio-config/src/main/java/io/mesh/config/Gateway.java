@@ -18,22 +18,35 @@ public record Gateway(String namespace, String name, Map<String, String> selecto
 
         /**
          * Why this gateway cannot serve the server as Istio would, or null when it can: it serves HTTP, HTTP2 and
-         * GRPC servers (plain, or with httpsRedirect) and HTTPS servers that terminate TLS (SIMPLE, MUTUAL,
-         * OPTIONAL_MUTUAL). Such a server gets no listener, rather than one that does something else (plaintext
+         * GRPC servers (plain, or with httpsRedirect), HTTPS servers that terminate TLS (SIMPLE, MUTUAL,
+         * OPTIONAL_MUTUAL), TLS and HTTPS servers in PASSTHROUGH mode (tls routes) and TCP servers (tcp routes). Such a server gets no listener, rather than one that does something else (plaintext
          * where mTLS was asked for, HTTP parsing of a passed-through TLS stream).
          */
         public String unserved() {
             String mode = tls == null ? null : tls.mode();
+            if (passthrough()) {
+                return null;
+            }
             if (mode != null && !java.util.Set.of("SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL").contains(mode)) {
                 return "TLS mode " + mode + " is not served";
             }
-            if (protocol.equals("TCP") || protocol.equals("TLS")) {
-                return "protocol " + protocol + " (tcp/tls routes) is not served";
+            if (protocol.equals("TLS")) {
+                return "TLS termination for tcp routes (a TLS server not in PASSTHROUGH mode) is not served";
             }
-            if (mode != null && !protocol.equals("HTTPS") && !tls.httpsRedirect()) {
+            if (mode != null && !protocol.equals("HTTPS") && !protocol.equals("TCP") && !tls.httpsRedirect()) {
                 return "TLS on a " + protocol + " server (TLS is terminated on HTTPS servers) is not served";
             }
             return null;
+        }
+
+        /** A TLS or HTTPS server in PASSTHROUGH mode: the TLS stream goes to a tls route's destination by SNI. */
+        public boolean passthrough() {
+            return tls != null && tls.mode().equals("PASSTHROUGH") && (protocol.equals("TLS") || protocol.equals("HTTPS"));
+        }
+
+        /** Served as a TCP proxy: a TCP server (tcp routes) or a passthrough one (tls routes). */
+        public boolean l4() {
+            return protocol.equals("TCP") || passthrough();
         }
     }
 

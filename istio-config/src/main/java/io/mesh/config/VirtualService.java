@@ -12,7 +12,7 @@ import java.util.Map;
  * ({@link #ISTIO_ORDER}).
  */
 public record VirtualService(String namespace, String name, List<String> hosts, List<String> gateways,
-        List<HttpRoute> http, List<String> exportTo, Instant created) {
+        List<HttpRoute> http, List<L4Route> tls, List<L4Route> tcp, List<String> exportTo, Instant created) {
 
     /**
      * Istio's order of VirtualServices (its sortConfigByCreationTime): oldest first, one without a creation time
@@ -27,7 +27,28 @@ public record VirtualService(String namespace, String name, List<String> hosts, 
         hosts = List.copyOf(hosts);
         gateways = List.copyOf(gateways);
         http = List.copyOf(http);
+        tls = List.copyOf(tls);
+        tcp = List.copyOf(tcp);
         exportTo = List.copyOf(exportTo);
+    }
+
+    /**
+     * A {@code tls} route (matched by SNI, the TLS stream passed through) or a {@code tcp} route (matched by port):
+     * served on gateways, as a TCP proxy to the destinations (by weight).
+     */
+    public record L4Route(List<L4Match> match, List<RouteDestination> route) {
+        public L4Route {
+            match = List.copyOf(match);
+            route = List.copyOf(route);
+        }
+    }
+
+    /** {@code sniHosts} (tls routes only), the gateway port, the gateways the match is for (empty: the VirtualService's). */
+    public record L4Match(List<String> sniHosts, Integer port, List<String> gateways) {
+        public L4Match {
+            sniHosts = List.copyOf(sniHosts);
+            gateways = List.copyOf(gateways);
+        }
     }
 
     /**

@@ -49,8 +49,17 @@ public final class VirtualServiceParser {
                 p.error("spec.hosts[" + i + "]", "wildcard host \"*\" is not allowed for the mesh gateway");
             }
         }
-        if (r.has("tcp") || r.has("tls")) {
-            p.warn("spec", "tcp and tls routes are accepted but not served by this pilot");
+        List<VirtualService.L4Route> tls = new ArrayList<>();
+        for (SpecReader route : r.list("tls")) {
+            tls.add(l4Route(route, true));
+        }
+        List<VirtualService.L4Route> tcp = new ArrayList<>();
+        for (SpecReader route : r.list("tcp")) {
+            tcp.add(l4Route(route, false));
+        }
+        if ((!tls.isEmpty() || !tcp.isEmpty()) && (gateways.isEmpty() || gateways.contains("mesh"))) {
+            p.warn("spec", "tls and tcp routes are served on gateways (TLS passthrough and TCP servers); sidecars do"
+                    + " not apply them and pass such connections through to their destination");
         }
         List<HttpRoute> http = new ArrayList<>();
         for (SpecReader route : r.list("http")) {
@@ -59,8 +68,62 @@ public final class VirtualServiceParser {
                 http.add(h);
             }
         }
-        return new VirtualService(raw.namespace(), raw.name(), hosts, gateways, http,
+        return new VirtualService(raw.namespace(), raw.name(), hosts, gateways, http, tls, tcp,
                 ExportTo.read(r, raw.namespace(), false), raw.created());
+    }
+
+    /** A tls route (sniHosts required in each match) or a tcp route, validated as Istio does. */
+    private static VirtualService.L4Route l4Route(SpecReader r, boolean tls) {
+        Problems p = r.problems();
+        r.allow("match", "route");
+        List<VirtualService.L4Match> matches = new ArrayList<>();
+        for (SpecReader m : r.list("match")) {
+            if (tls) {
+                m.allow("sniHosts", "destinationSubnets", "port", "sourceLabels", "gateways", "sourceNamespace");
+            } else {
+                m.allow("destinationSubnets", "port", "sourceLabels", "gateways", "sourceNamespace", "sourceSubnet");
+            }
+            List<String> sni = tls ? m.strings("sniHosts") : List.of();
+            if (tls && sni.isEmpty()) {
+                p.error(m.at("sniHosts"), "a TLS match needs at least one SNI host");
+            }
+            for (int i = 0; i < sni.size(); i++) {
+                String err = Hosts.check(sni.get(i), true);
+                if (err != null) {
+                    p.error(m.at("sniHosts") + "[" + i + "]", err);
+                }
+            }
+            Integer port = m.integer("port");
+            if (port != null && (port < 1 || port > 65535)) {
+                p.error(m.at("port"), "must be between 1 and 65535");
+            }
+            for (String inert : List.of("destinationSubnets", "sourceLabels", "sourceNamespace", "sourceSubnet")) {
+                if (m.has(inert)) {
+                    p.warn(m.at(inert), "has no effect here: gateways match " + (tls ? "tls routes by SNI and port"
+                            : "tcp routes by port"));
+                }
+            }
+            matches.add(new VirtualService.L4Match(sni, port, m.strings("gateways")));
+        }
+        if (tls && matches.isEmpty()) {
+            p.error(r.at("match"), "a TLS route needs a match (sniHosts)");
+        }
+        List<RouteDestination> destinations = new ArrayList<>();
+        for (SpecReader d : r.list("route")) {
+            destinations.add(routeDestination(d));
+        }
+        if (destinations.isEmpty()) {
+            p.error(r.at("route"), "at least one destination is required");
+        }
+        int total = destinations.stream().mapToInt(RouteDestination::weight).sum();
+        if (destinations.size() > 1 && total != 100) {
+            p.error(r.at("route"), "weights must sum to 100, got " + total);
+        }
+        if (destinations.size() == 1) {
+            RouteDestination only = destinations.get(0);
+            destinations.set(0, new RouteDestination(only.destination(), 100, only.headers()));
+        }
+        return new VirtualService.L4Route(matches, destinations);
     }
 
     private static HttpRoute route(SpecReader r, boolean inDelegate) {

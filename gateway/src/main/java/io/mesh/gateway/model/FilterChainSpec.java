@@ -2,6 +2,7 @@ package io.mesh.gateway.model;
 
 import io.mesh.gateway.rbac.Rbac;
 import io.mesh.gateway.route.RouteTable;
+import io.mesh.gateway.route.WeightedCluster;
 import java.util.List;
 
 /**
@@ -11,15 +12,40 @@ import java.util.List;
  * "raw_buffer", or "" for any), a TCP proxy cluster instead of HTTP routes ({@code tcpCluster}), whether a
  * client certificate is required, the SDS secret of the CA that client certificates are verified against
  * ({@code clientCaSecret}: null = none asked for; with {@code requireClientCert} false a certificate is asked for and
- * verified when sent, Istio's OPTIONAL_MUTUAL), and the RBAC filters (null = none).
+ * verified when sent, Istio's OPTIONAL_MUTUAL), the RBAC filters (null = none), and a tcp_proxy's weighted
+ * clusters ({@code tcpWeighted}: empty for one cluster, {@code tcpCluster}; else one is picked per connection by
+ * weight, and {@code tcpCluster} is the first).
  */
 public record FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName,
         RouteTable inlineRoutes, List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster,
-        boolean requireClientCert, String clientCaSecret, Rbac rbac) {
+        boolean requireClientCert, String clientCaSecret, Rbac rbac, List<WeightedCluster> tcpWeighted) {
+
+    public FilterChainSpec {
+        tcpWeighted = tcpWeighted == null ? List.of() : List.copyOf(tcpWeighted);
+    }
 
     public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,
             List<String> alpn) {
-        this(serverNames, secretName, routeConfigName, inlineRoutes, alpn, 0, "", null, false, null, null);
+        this(serverNames, secretName, routeConfigName, inlineRoutes, alpn, 0, "", null, false, null, null, List.of());
+    }
+
+    /** The cluster of a tcp_proxy chain for one connection: its only one, or one picked by weight. */
+    public String pickTcpCluster() {
+        if (tcpWeighted.isEmpty()) {
+            return tcpCluster;
+        }
+        int total = 0;
+        for (WeightedCluster w : tcpWeighted) {
+            total += w.weight();
+        }
+        int r = java.util.concurrent.ThreadLocalRandom.current().nextInt(Math.max(1, total));
+        for (WeightedCluster w : tcpWeighted) {
+            r -= w.weight();
+            if (r < 0) {
+                return w.cluster();
+            }
+        }
+        return tcpCluster;
     }
 
     public boolean tls() {

@@ -16,6 +16,11 @@ public record ListenerSpec(String name, String host, int port, List<FilterChainS
         this(name, host, port, chains, true, false);
     }
 
+    /** A router's TCP listener: bound, not a capture listener, and only tcp_proxy chains (matched by SNI, or any). */
+    public boolean tcp() {
+        return bindToPort && !capture && !chains.isEmpty() && chains.stream().allMatch(FilterChainSpec::tcp);
+    }
+
     public boolean tls() {
         return !capture && !chains.isEmpty() && chains.get(0).tls();
     }

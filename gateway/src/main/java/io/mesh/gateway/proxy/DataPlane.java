@@ -47,6 +47,8 @@ public final class DataPlane {
     private final RequestLog log;
     private final AtomicReference<ActiveConfig> active = new AtomicReference<>(new ActiveConfig(GatewaySnapshot.EMPTY, Map.of()));
     private final Map<String, ListenerServer> listeners = new ConcurrentHashMap<>();
+    /** A router's TCP listeners (Gateway TCP servers, TLS passthrough). */
+    private final Map<String, RouterTcpListener> tcpListeners = new ConcurrentHashMap<>();
     private final Map<HttpConnection, long[]> connections = new ConcurrentHashMap<>();
     /** Connections the fast path has served (drain closes them once idle); see {@link FastPathHandler}. */
     private final java.util.concurrent.atomic.LongAdder fastRequests = new java.util.concurrent.atomic.LongAdder();
@@ -146,6 +148,7 @@ public final class DataPlane {
     public Map<String, Integer> boundPorts() {
         Map<String, Integer> m = new HashMap<>();
         listeners.forEach((k, v) -> m.put(k, v.actualPort()));
+        tcpListeners.forEach((k, v) -> m.put(k, v.actualPort()));
         SidecarPlane sc = sidecar;
         if (sc != null) {
             m.putAll(sc.boundPorts());
@@ -232,9 +235,20 @@ public final class DataPlane {
         List<Future<?>> work = new ArrayList<>();
         for (Map.Entry<String, ListenerServer> e : listeners.entrySet()) {
             ListenerSpec next = snap.listeners().get(e.getKey());
-            if (next == null || !bindsHere(next) || !sameSocket(e.getValue(), next)) {
+            if (next == null || !bindsHere(next) || next.tcp() || !sameSocket(e.getValue(), next)) {
                 listeners.remove(e.getKey());
                 work.add(e.getValue().close());
+            }
+        }
+        for (Map.Entry<String, RouterTcpListener> e : tcpListeners.entrySet()) {
+            ListenerSpec next = snap.listeners().get(e.getKey());
+            RouterTcpListener t = e.getValue();
+            if (next == null || !bindsHere(next) || !next.tcp() || !t.bindHost.equals(bindHost(next))
+                    || t.bindPort != config.listeners().bindPort(next.port())) {
+                tcpListeners.remove(e.getKey());
+                work.add(t.close());
+            } else {
+                t.spec = next;   // new chains apply to the next connections
             }
         }
         Future<Void> closed = Future.all(work).mapEmpty();
@@ -242,6 +256,19 @@ public final class DataPlane {
             List<Future<?>> starts = new ArrayList<>();
             for (ListenerSpec spec : snap.listeners().values()) {
                 if (!bindsHere(spec)) {
+                    continue;
+                }
+                if (spec.tcp()) {
+                    if (!tcpListeners.containsKey(spec.name())) {
+                        RouterTcpListener t = new RouterTcpListener(this, spec, bindHost(spec),
+                                config.listeners().bindPort(spec.port()));
+                        tcpListeners.put(spec.name(), t);
+                        starts.add(t.start(eventLoops()).onFailure(err -> {
+                            tcpListeners.remove(spec.name(), t);
+                            LOG.errorf("listener %s cannot bind %s:%d: %s", spec.name(), t.bindHost, t.bindPort,
+                                    err.getMessage());
+                        }));
+                    }
                     continue;
                 }
                 ListenerServer existing = listeners.get(spec.name());
@@ -441,6 +468,8 @@ public final class DataPlane {
                 List<Future<?>> closes = new ArrayList<>();
                 listeners.values().forEach(l -> closes.add(l.close()));
                 listeners.clear();
+                tcpListeners.values().forEach(l -> closes.add(l.close()));
+                tcpListeners.clear();
                 if (sidecar != null) {
                     closes.add(sidecar.close());
                 }

@@ -73,12 +73,17 @@ public final class ListenerTranslator {
             if (!capture && tls != null && tls != c.tls()) {
                 throw new ConfigRejected(where + ": mixes TLS and plaintext filter chains on one port");
             }
-            if (!capture && bind && c.tcp()) {
-                throw new ConfigRejected(where + ": tcp_proxy is served on capture listeners (original_dst) and on the "
-                        + "listeners they hand connections to (bind_to_port false) only");
+            if (!capture && bind && c.tcp() && c.tls()) {
+                throw new ConfigRejected(where + ": TLS termination before a tcp_proxy is not served (a gateway's TLS"
+                        + " server that routes TCP)");
             }
             tls = c.tls();
             chains.add(c);
+        }
+        // A router's TCP listener (a Gateway's TCP server, or TLS passthrough by SNI): tcp_proxy chains only.
+        if (!capture && bind && chains.stream().anyMatch(FilterChainSpec::tcp)
+                && !chains.stream().allMatch(FilterChainSpec::tcp)) {
+            throw new ConfigRejected(where + ": mixes tcp_proxy and HTTP filter chains on one port");
         }
         // One TLS server per listener: its chains must ask the same of clients (Envoy can differ per chain).
         if (chains.stream().filter(FilterChainSpec::tls).map(c -> c.requireClientCert() + " " + c.clientCaSecret())
@@ -145,6 +150,7 @@ public final class ListenerTranslator {
         List<Rbac.Policy> tcpAllow = new ArrayList<>();
         boolean tcpRbac = false;
         boolean tcpAllowFilter = false;
+        List<io.mesh.gateway.route.WeightedCluster> tcpWeighted = new ArrayList<>();
         for (Filter f : fc.getFiltersList()) {
             if (f.getTypedConfig().getTypeUrl().equals(NETWORK_RBAC_TYPE)) {
                 if (tcpCluster != null) {
@@ -156,10 +162,23 @@ public final class ListenerTranslator {
                         where + " " + f.getName());
             } else if (f.getTypedConfig().getTypeUrl().equals(TCP_PROXY_TYPE)) {
                 var tcp = unpack(f.getTypedConfig(), io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.class, where);
-                if (tcp.getCluster().isEmpty()) {
-                    throw new ConfigRejected(where + ": tcp_proxy needs a cluster (weighted_clusters is not supported)");
+                if (tcp.hasWeightedClusters()) {
+                    for (var wc : tcp.getWeightedClusters().getClustersList()) {
+                        if (wc.getName().isEmpty()) {
+                            throw new ConfigRejected(where + ": tcp_proxy weighted cluster without a name");
+                        }
+                        tcpWeighted.add(new io.mesh.gateway.route.WeightedCluster(wc.getName(), wc.getWeight(),
+                                io.mesh.gateway.route.HeaderMutation.NONE, io.mesh.gateway.route.HeaderMutation.NONE));
+                    }
+                    if (tcpWeighted.isEmpty() || tcpWeighted.stream().mapToInt(w -> w.weight()).sum() <= 0) {
+                        throw new ConfigRejected(where + ": tcp_proxy weighted_clusters needs clusters with weights");
+                    }
+                    tcpCluster = tcpWeighted.get(0).cluster();
+                } else if (tcp.getCluster().isEmpty()) {
+                    throw new ConfigRejected(where + ": tcp_proxy needs a cluster or weighted_clusters");
+                } else {
+                    tcpCluster = tcp.getCluster();
                 }
-                tcpCluster = tcp.getCluster();
             } else if (f.getTypedConfig().getTypeUrl().equals(HCM_TYPE)) {
                 if (hcm != null) {
                     throw new ConfigRejected(where + ": more than one HttpConnectionManager");
@@ -176,7 +195,7 @@ public final class ListenerTranslator {
             }
             return new FilterChainSpec(List.copyOf(match.getServerNamesList()), secret, null, null, alpn, dstPort,
                     transport, tcpCluster, requireClientCert, clientCa,
-                    tcpRbac ? new Rbac(List.copyOf(tcpDeny), List.copyOf(tcpAllow), tcpAllowFilter) : null);
+                    tcpRbac ? new Rbac(List.copyOf(tcpDeny), List.copyOf(tcpAllow), tcpAllowFilter) : null, tcpWeighted);
         }
         if (tcpRbac) {
             throw new ConfigRejected(where + ": network RBAC is served on tcp_proxy chains only (HTTP chains take the http RBAC filter)");
@@ -206,7 +225,8 @@ public final class ListenerTranslator {
             default -> throw new ConfigRejected(where + ": HttpConnectionManager needs rds or route_config");
         }
         return new FilterChainSpec(List.copyOf(match.getServerNamesList()), secret, rds, inline, alpn, dstPort, transport,
-                null, requireClientCert, clientCa, rbac ? new Rbac(List.copyOf(deny), List.copyOf(allow), allowFilter) : null);
+                null, requireClientCert, clientCa, rbac ? new Rbac(List.copyOf(deny), List.copyOf(allow), allowFilter) : null,
+                List.of());
     }
 
     static <T extends com.google.protobuf.Message> T unpack(Any any, Class<T> type, String where) throws ConfigRejected {

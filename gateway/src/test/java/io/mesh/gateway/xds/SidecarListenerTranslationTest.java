@@ -130,13 +130,21 @@ class SidecarListenerTranslationTest {
     }
 
     @Test
-    void aTcpProxyOnARouterListenerIsRejected() {
-        Listener l = Listener.newBuilder().setName("0.0.0.0_80").setAddress(address(80))
-                .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder().setName("tcp")
-                        .setTypedConfig(Any.pack(TcpProxy.newBuilder().setCluster("x").build()))))
-                .build();
-        ConfigRejected e = assertThrows(ConfigRejected.class, () -> ListenerTranslator.translate(l));
-        assertTrue(e.getMessage().contains("capture listeners"), e.getMessage());
+    void aRouterListenerOfTcpProxiesIsATcpListenerAndMixingItWithHttpIsRejected() throws Exception {
+        FilterChain tcp = FilterChain.newBuilder().addFilters(Filter.newBuilder().setName("tcp")
+                .setTypedConfig(Any.pack(TcpProxy.newBuilder().setCluster("x").build()))).build();
+        Listener l = Listener.newBuilder().setName("0.0.0.0_31400").setAddress(address(31400)).addFilterChains(tcp).build();
+        assertTrue(ListenerTranslator.translate(l).tcp(), "a Gateway's TCP server");
+
+        Listener mixed = l.toBuilder().addFilterChains(FilterChain.newBuilder().setFilterChainMatch(
+                io.envoyproxy.envoy.config.listener.v3.FilterChainMatch.newBuilder().addServerNames("a.example"))
+                .addFilters(Filter.newBuilder().setName("envoy.filters.network.http_connection_manager")
+                        .setTypedConfig(Any.pack(io.envoyproxy.envoy.extensions.filters.network.http_connection_manager
+                                .v3.HttpConnectionManager.newBuilder().setRds(io.envoyproxy.envoy.extensions.filters
+                                        .network.http_connection_manager.v3.Rds.newBuilder().setRouteConfigName("r"))
+                                .build())))).build();
+        ConfigRejected e = assertThrows(ConfigRejected.class, () -> ListenerTranslator.translate(mixed));
+        assertTrue(e.getMessage().contains("mixes tcp_proxy and HTTP filter chains"), e.getMessage());
     }
 
     @Test

@@ -9,6 +9,7 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
 import io.mesh.config.Gateway;
+import io.mesh.config.VirtualService;
 import io.mesh.pilot.model.MeshSnapshot;
 import io.mesh.pilot.model.ProxyInfo;
 import java.util.ArrayList;
@@ -30,13 +31,28 @@ public final class RouterListenerGenerator {
 
     public static List<Listener> generate(ProxyInfo proxy, MeshSnapshot snapshot) {
         Map<Integer, List<Gateway.Server>> byPort = new TreeMap<>();
+        Map<Integer, List<Served>> l4ByPort = new TreeMap<>();
         for (Gateway gw : GatewayScope.forProxy(proxy, snapshot)) {
             for (Gateway.Server s : gw.servers()) {
-                if (s.unserved() == null) {   // else left out (validation warned): no listener rather than a wrong one
+                if (s.unserved() != null) {
+                    continue;   // left out (validation warned): no listener rather than a wrong one
+                }
+                if (s.l4()) {
+                    l4ByPort.computeIfAbsent(s.port(), p -> new ArrayList<>()).add(new Served(gw, s));
+                } else {
                     byPort.computeIfAbsent(s.port(), p -> new ArrayList<>()).add(s);
                 }
             }
         }
+        Map<Integer, Listener> tcp = new TreeMap<>();
+        l4ByPort.forEach((port, served) -> {
+            if (!byPort.containsKey(port)) {   // a port with HTTP servers stays HTTP: one protocol per listener
+                Listener l = l4Listener(port, served, proxy, snapshot);
+                if (l != null) {
+                    tcp.put(port, l);
+                }
+            }
+        });
         // The AuthorizationPolicies that select the gateway (its namespace's, and the root namespace's): the same HTTP
         // RBAC filters as a sidecar's inbound, on every server of the gateway.
         List<io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter> rbac =
@@ -75,6 +91,100 @@ public final class RouterListenerGenerator {
             }
             out.add(l.build());
         });
-        return out;
+        if (tcp.isEmpty()) {
+            return out;
+        }
+        Map<Integer, Listener> all = new TreeMap<>(tcp);
+        out.forEach(l -> all.put(l.getAddress().getSocketAddress().getPortValue(), l));
+        return List.copyOf(all.values());
+    }
+
+    /** A server of a gateway. */
+    private record Served(Gateway gw, Gateway.Server server) {
+    }
+
+    /**
+     * A port of TCP servers (tcp routes: the first route for the port takes its connections) or PASSTHROUGH servers
+     * (tls routes: a filter chain per SNI host, matched by the tls_inspector's SNI; the first route claiming a name
+     * has it), each chain a tcp_proxy to the route's destinations by weight. Null when no route applies.
+     */
+    private static Listener l4Listener(int port, List<Served> served, ProxyInfo proxy, MeshSnapshot snapshot) {
+        Listener.Builder l = Listener.newBuilder().setName("0.0.0.0_" + port).setAddress(SidecarInbound.address("0.0.0.0", port));
+        java.util.Set<String> claimed = new java.util.HashSet<>();
+        boolean passthrough = served.stream().anyMatch(sv -> sv.server().passthrough());
+        for (Served sv : served) {
+            if (sv.server().passthrough() != passthrough) {
+                continue;   // TCP and passthrough servers on one port: the passthrough ones
+            }
+            for (VirtualService vs : GatewayScope.boundTo(sv.gw(), snapshot, proxy)) {
+                List<String> hosts = GatewayScope.matchingHosts(vs, sv.server());
+                for (VirtualService.L4Route r : passthrough ? vs.tls() : vs.tcp()) {
+                    List<VirtualService.L4Match> matches = r.match().isEmpty()
+                            ? List.of(new VirtualService.L4Match(List.of(), null, List.of())) : r.match();
+                    for (VirtualService.L4Match m : matches) {
+                        if ((m.port() != null && m.port() != port) || !forGateway(m.gateways(), vs, sv.gw())) {
+                            continue;
+                        }
+                        FilterChain.Builder chain = FilterChain.newBuilder().addFilters(tcpProxy(vs, r, port, snapshot));
+                        if (passthrough) {
+                            List<String> names = m.sniHosts().stream().filter(sni -> allowed(sni, hosts))
+                                    .filter(claimed::add).toList();
+                            if (names.isEmpty()) {
+                                continue;
+                            }
+                            chain.setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(names));
+                        } else if (!claimed.add("")) {
+                            continue;   // the port's connections already go to an earlier route
+                        }
+                        l.addFilterChains(chain);
+                    }
+                }
+            }
+        }
+        if (l.getFilterChainsCount() == 0) {
+            return null;
+        }
+        if (passthrough) {
+            l.addListenerFilters(io.envoyproxy.envoy.config.listener.v3.ListenerFilter.newBuilder()
+                    .setName("envoy.filters.listener.tls_inspector").setTypedConfig(Any.pack(
+                            io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector.getDefaultInstance())));
+        }
+        return l.build();
+    }
+
+    /** A route match's gateways: none means the VirtualService's; a name without namespace is in its namespace. */
+    private static boolean forGateway(List<String> gateways, VirtualService vs, Gateway gw) {
+        return gateways.isEmpty() || gateways.stream().anyMatch(g -> g.equals(gw.namespace() + "/" + gw.name())
+                || (g.equals(gw.name()) && vs.namespace().equals(gw.namespace())));
+    }
+
+    /** An SNI host the server takes for this VirtualService: one of its hosts the server accepts, or under a wildcard. */
+    private static boolean allowed(String sni, List<String> hosts) {
+        for (String h : hosts) {
+            if (h.equals("*") || h.equals(sni) || (h.startsWith("*.") && sni.endsWith(h.substring(1)))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static Filter tcpProxy(VirtualService vs, VirtualService.L4Route r, int port, MeshSnapshot snapshot) {
+        io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.Builder t =
+                io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.newBuilder();
+        if (r.route().size() == 1) {
+            String cluster = RouteBuilder.cluster(vs, r.route().get(0).destination(), port, snapshot);
+            t.setStatPrefix(cluster).setCluster(cluster);
+        } else {
+            var wc = io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster.newBuilder();
+            for (VirtualService.RouteDestination d : r.route()) {
+                if (d.weight() > 0) {
+                    wc.addClusters(io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster
+                            .ClusterWeight.newBuilder().setName(RouteBuilder.cluster(vs, d.destination(), port, snapshot))
+                            .setWeight(d.weight()));
+                }
+            }
+            t.setStatPrefix(vs.namespace() + "/" + vs.name()).setWeightedClusters(wc);
+        }
+        return Filter.newBuilder().setName(SidecarListenerGenerator.TCP_PROXY).setTypedConfig(Any.pack(t.build())).build();
     }
 }

@@ -73,18 +73,70 @@ class GatewayServerTlsTest {
         assertFalse(simple.getCommonTlsContext().hasValidationContextSdsSecretConfig());
     }
 
+    static final String L4 = """
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: ServiceEntry
+            metadata: {name: backends, namespace: demo}
+            spec:
+              hosts: [db.demo.svc.cluster.local, mq-a.demo.svc.cluster.local, mq-b.demo.svc.cluster.local]
+              location: MESH_INTERNAL
+              ports: [{number: 5432, name: tcp, protocol: TCP}]
+              resolution: STATIC
+              endpoints:
+              - {address: 10.0.0.5}
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: edge-l4, namespace: demo}
+            spec:
+              hosts: [db.example.com, other.example.com]
+              gateways: [istio-system/edge]
+              tls:
+              - match: [{sniHosts: [db.example.com, other.example.com, not-on-the-server.example.com]}]
+                route: [{destination: {host: db}}]
+              tcp:
+              - match: [{port: 31400}]
+                route:
+                - {destination: {host: mq-a}, weight: 80}
+                - {destination: {host: mq-b}, weight: 20}
+            """;
+
     @Test
     void serversThisGatewayCannotServeGetNoListenerAndAWarning() {
         List<String> names = XdsGenerators.generate(Resources.V3.LISTENER_TYPE_URL, GeneratorGoldenTest.router(),
-                snapshot(GATEWAY), Set.of()).stream().map(m -> ((Listener) m).getName()).toList();
-        assertEquals(List.of("0.0.0.0_443", "0.0.0.0_8080", "0.0.0.0_8443", "0.0.0.0_9443"), names);
+                snapshot(GATEWAY + L4), Set.of()).stream().map(m -> ((Listener) m).getName()).toList();
+        assertEquals(List.of("0.0.0.0_443", "0.0.0.0_8080", "0.0.0.0_8443", "0.0.0.0_9443", "0.0.0.0_10443",
+                "0.0.0.0_31400"), names, "no listener for the ISTIO_MUTUAL server on 11443");
 
         ConfigValidator.Result r = ConfigValidator.validate(YamlDocuments.parse(GATEWAY, "edge.yaml").resources().get(0));
         assertTrue(r.valid(), r.reason());
         assertEquals(List.of(
-                "spec.servers[4]: TLS mode PASSTHROUGH is not served: this gateway leaves the server out (no listener for it)",
-                "spec.servers[5]: TLS mode ISTIO_MUTUAL is not served: this gateway leaves the server out (no listener for it)",
-                "spec.servers[6]: protocol TCP (tcp/tls routes) is not served: this gateway leaves the server out (no"
-                        + " listener for it)"), r.warnings());
+                "spec.servers[5]: TLS mode ISTIO_MUTUAL is not served: this gateway leaves the server out (no listener for it)"),
+                r.warnings());
+    }
+
+    static io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy tcpProxy(
+            io.envoyproxy.envoy.config.listener.v3.FilterChain chain) {
+        return unpack(chain.getFilters(0).getTypedConfig(),
+                io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.class);
+    }
+
+    @Test
+    void passthroughServersRouteTlsBySniAndTcpServersByPortToTheirDestinations() {
+        MeshSnapshot s = snapshot(GATEWAY + L4);
+        Listener passthrough = listener(GeneratorGoldenTest.router(), s, "0.0.0.0_10443");
+        assertEquals(List.of("envoy.filters.listener.tls_inspector"),
+                passthrough.getListenerFiltersList().stream().map(f -> f.getName()).toList());
+        assertEquals(1, passthrough.getFilterChainsCount(), passthrough.toString());
+        // The server takes db.example.com only: the route's other names are not on it.
+        assertEquals(List.of("db.example.com"), passthrough.getFilterChains(0).getFilterChainMatch().getServerNamesList());
+        assertFalse(passthrough.getFilterChains(0).hasTransportSocket(), "the TLS stream is not terminated");
+        assertEquals("outbound|5432||db.demo.svc.cluster.local", tcpProxy(passthrough.getFilterChains(0)).getCluster());
+
+        Listener tcp = listener(GeneratorGoldenTest.router(), s, "0.0.0.0_31400");
+        var weighted = tcpProxy(tcp.getFilterChains(0)).getWeightedClusters().getClustersList();
+        assertEquals(List.of("outbound|5432||mq-a.demo.svc.cluster.local 80", "outbound|5432||mq-b.demo.svc.cluster.local 20"),
+                weighted.stream().map(w -> w.getName() + " " + w.getWeight()).toList());
     }
 }

@@ -1,0 +1,142 @@
+package io.mesh.gateway.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.Any;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
+import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.mesh.testing.FreePorts;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.net.NetServer;
+import io.vertx.core.net.PemKeyCertOptions;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The router's TCP listeners, in the form pilot sends them for a Gateway's TLS server in PASSTHROUGH mode (chains by
+ * SNI, each a tcp_proxy) and for its TCP server (a tcp_proxy over weighted clusters): the TLS stream reaches the
+ * backend untouched (the client sees the backend's own certificate), the SNI picks the backend, a name no chain
+ * serves is closed, and TCP connections are spread by weight.
+ */
+class RouterTcpTest {
+    static Vertx vertx;
+    static ControlPlane pilot;
+    static TestGateway gw;
+    static int passthrough;
+    static int tcp;
+    static final List<Integer> ports = new ArrayList<>();
+
+    @BeforeAll
+    static void start() throws Exception {
+        vertx = Vertx.vertx();
+        TlsTermination.dir = Files.createTempDirectory("gateway-passthrough");
+        int a = tlsBackend("a.example");
+        int b = tlsBackend("b.example");
+        int echo1 = echo("echo1");
+        int echo2 = echo("echo2");
+        pilot = new ControlPlane();
+        passthrough = FreePorts.next();
+        tcp = FreePorts.next();
+        Listener sni = Listener.newBuilder().setName("0.0.0.0_" + passthrough).setAddress(Xds.address("127.0.0.1", passthrough))
+                .addListenerFilters(ListenerFilter.newBuilder().setName("envoy.filters.listener.tls_inspector")
+                        .setTypedConfig(Any.pack(TlsInspector.getDefaultInstance())))
+                .addFilterChains(sniChain("a.example", "a")).addFilterChains(sniChain("b.example", "b")).build();
+        TcpProxy weighted = TcpProxy.newBuilder().setStatPrefix("echo").setWeightedClusters(TcpProxy.WeightedCluster.newBuilder()
+                .addClusters(TcpProxy.WeightedCluster.ClusterWeight.newBuilder().setName("echo1").setWeight(50))
+                .addClusters(TcpProxy.WeightedCluster.ClusterWeight.newBuilder().setName("echo2").setWeight(50))).build();
+        Listener plain = Listener.newBuilder().setName("0.0.0.0_" + tcp).setAddress(Xds.address("127.0.0.1", tcp))
+                .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder()
+                        .setName("envoy.filters.network.tcp_proxy").setTypedConfig(Any.pack(weighted)))).build();
+        pilot.set(List.of(Xds.edsCluster("a"), Xds.edsCluster("b"), Xds.edsCluster("echo1"), Xds.edsCluster("echo2")),
+                List.of(Xds.endpoints("a", a), Xds.endpoints("b", b), Xds.endpoints("echo1", echo1), Xds.endpoints("echo2", echo2)),
+                List.of(sni, plain), List.of(), List.of());
+        gw = TestGateway.ready(pilot, Map.of());
+    }
+
+    static FilterChain sniChain(String sni, String cluster) {
+        return FilterChain.newBuilder().setFilterChainMatch(FilterChainMatch.newBuilder().addServerNames(sni))
+                .addFilters(Filter.newBuilder().setName("envoy.filters.network.tcp_proxy").setTypedConfig(Any.pack(
+                        TcpProxy.newBuilder().setStatPrefix(cluster).setCluster(cluster).build()))).build();
+    }
+
+    /** An HTTPS server with its own certificate for {@code host}; it answers with the host name. */
+    static int tlsBackend(String host) throws Exception {
+        String[] cert = TlsTermination.cert(host);
+        int port = FreePorts.next();
+        vertx.createHttpServer(new HttpServerOptions().setSsl(true).setKeyCertOptions(new PemKeyCertOptions()
+                        .addCertValue(Buffer.buffer(cert[0])).addKeyValue(Buffer.buffer(cert[1]))))
+                .requestHandler(r -> r.response().end(host)).listen(port, "127.0.0.1")
+                .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        return port;
+    }
+
+    /** A TCP server that answers each line with its name and the line. */
+    static int echo(String name) throws Exception {
+        int port = FreePorts.next();
+        NetServer s = vertx.createNetServer().connectHandler(so -> so.handler(b -> so.write(name + ":" + b.toString())));
+        s.listen(port, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        return port;
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        gw.close();
+        pilot.close();
+        vertx.close();
+    }
+
+    static String curl(String host) throws Exception {
+        return Run.run(List.of("curl", "-s", "-m", "10", "-k", "--resolve", host + ":" + passthrough + ":127.0.0.1",
+                "-w", " %{http_code}", "https://" + host + ":" + passthrough + "/"), null).strip();
+    }
+
+    @Test
+    void tlsPassesThroughToTheBackendTheSniNames() throws Exception {
+        assertEquals("a.example 200", curl("a.example"));
+        assertEquals("b.example 200", curl("b.example"));
+        String seen = Run.run(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + passthrough, "-servername", "b.example"), "");
+        assertTrue(seen.contains("subject=CN=b.example") || seen.contains("subject=CN = b.example"),
+                "the backend's own certificate, not the gateway's: " + seen);
+        assertTrue(curl("c.example").endsWith("000"), "no chain for the name: closed");
+    }
+
+    @Test
+    void tcpConnectionsAreSpreadOverTheWeightedClusters() throws Exception {
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < 40; i++) {
+            try (Socket s = new Socket("127.0.0.1", tcp)) {
+                s.setSoTimeout(10_000);
+                OutputStream out = s.getOutputStream();
+                out.write(("ping " + i).getBytes(StandardCharsets.UTF_8));
+                out.flush();
+                InputStream in = s.getInputStream();
+                byte[] buf = new byte[64];
+                int n = in.read(buf);
+                String answer = new String(buf, 0, n, StandardCharsets.UTF_8);
+                assertTrue(answer.equals("echo1:ping " + i) || answer.equals("echo2:ping " + i), answer);
+                seen.add(answer.substring(0, 5));
+            }
+        }
+        assertEquals(Set.of("echo1", "echo2"), seen, "40 connections over both clusters");
+    }
+}
