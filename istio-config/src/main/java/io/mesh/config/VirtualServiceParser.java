@@ -57,9 +57,9 @@ public final class VirtualServiceParser {
         for (SpecReader route : r.list("tcp")) {
             tcp.add(l4Route(route, false));
         }
-        if ((!tls.isEmpty() || !tcp.isEmpty()) && (gateways.isEmpty() || gateways.contains("mesh"))) {
-            p.warn("spec", "tls and tcp routes are served on gateways (TLS passthrough and TCP servers); sidecars do"
-                    + " not apply them and pass such connections through to their destination");
+        if (!tls.isEmpty() && (gateways.isEmpty() || gateways.contains("mesh"))) {
+            p.warn("spec.tls", "tls routes are served on gateways (TLS passthrough); sidecars do not apply them and"
+                    + " pass such connections through to their destination");
         }
         List<HttpRoute> http = new ArrayList<>();
         for (SpecReader route : r.list("http")) {

@@ -295,10 +295,11 @@ final class CaptureListener {
         SocketAddress target = original;
         io.netty.handler.ssl.SslContext tls = null;
         String sni = null;
+        String picked = chain == null ? null : chain.pickTcpCluster();   // weighted clusters: one per connection
         if (chain != null) {
-            Upstream u = sidecar.plane().active().upstreams().get(chain.tcpCluster());
+            Upstream u = sidecar.plane().active().upstreams().get(picked);
             if (u == null) {
-                LOG.debugf("tcp_proxy: no cluster %s", chain.tcpCluster());
+                LOG.debugf("tcp_proxy: no cluster %s", picked);
                 release(first);
                 ch.close();
                 return;
@@ -316,7 +317,7 @@ final class CaptureListener {
                 try {
                     tls = u.nettyTls();
                 } catch (javax.net.ssl.SSLException | RuntimeException e) {
-                    LOG.warnf("tcp_proxy: cluster %s: TLS does not load: %s", chain.tcpCluster(), e.getMessage());
+                    LOG.warnf("tcp_proxy: cluster %s: TLS does not load: %s", picked, e.getMessage());
                     release(first);
                     ch.close();
                     return;
@@ -328,7 +329,7 @@ final class CaptureListener {
         String host = target.hostAddress() != null ? target.hostAddress() : target.host();
         // Istio's TCP metrics: outbound, the service is the cluster's host (PassthroughCluster itself for passthrough,
         // never the destination address: labels must stay bounded); inbound, pilot's inbound|PORT|| does not name it.
-        String cluster = chain == null ? "InboundPassthroughCluster" : chain.tcpCluster();
+        String cluster = chain == null ? "InboundPassthroughCluster" : picked;
         String service = inbound ? "unknown" : RequestLog.serviceHost(cluster);
         TcpRelay.connect(ch, InetSocketAddress.createUnresolved(host, target.port()), first, tls,
                 sni == null || sni.isEmpty() ? null : sni,

@@ -125,7 +125,8 @@ public final class RouterListenerGenerator {
                         if ((m.port() != null && m.port() != port) || !forGateway(m.gateways(), vs, sv.gw())) {
                             continue;
                         }
-                        FilterChain.Builder chain = FilterChain.newBuilder().addFilters(tcpProxy(vs, r, port, snapshot));
+                        FilterChain.Builder chain = FilterChain.newBuilder()
+                                .addFilters(SidecarListenerGenerator.tcpProxy(vs, r, port, snapshot));
                         if (passthrough) {
                             List<String> names = m.sniHosts().stream().filter(sni -> allowed(sni, hosts))
                                     .filter(claimed::add).toList();
@@ -166,25 +167,5 @@ public final class RouterListenerGenerator {
             }
         }
         return false;
-    }
-
-    private static Filter tcpProxy(VirtualService vs, VirtualService.L4Route r, int port, MeshSnapshot snapshot) {
-        io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.Builder t =
-                io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.newBuilder();
-        if (r.route().size() == 1) {
-            String cluster = RouteBuilder.cluster(vs, r.route().get(0).destination(), port, snapshot);
-            t.setStatPrefix(cluster).setCluster(cluster);
-        } else {
-            var wc = io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster.newBuilder();
-            for (VirtualService.RouteDestination d : r.route()) {
-                if (d.weight() > 0) {
-                    wc.addClusters(io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster
-                            .ClusterWeight.newBuilder().setName(RouteBuilder.cluster(vs, d.destination(), port, snapshot))
-                            .setWeight(d.weight()));
-                }
-            }
-            t.setStatPrefix(vs.namespace() + "/" + vs.name()).setWeightedClusters(wc);
-        }
-        return Filter.newBuilder().setName(SidecarListenerGenerator.TCP_PROXY).setTypedConfig(Any.pack(t.build())).build();
     }
 }

@@ -10,6 +10,7 @@ import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalD
 import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.mesh.config.PolicyConfig;
+import io.mesh.config.VirtualService;
 import io.mesh.pilot.model.MeshSnapshot;
 import io.mesh.pilot.model.ProxyInfo;
 import io.mesh.pilot.model.ServiceModel;
@@ -47,14 +48,23 @@ public final class SidecarListenerGenerator {
                 if (port.http()) {
                     continue;
                 }
-                String cluster = ClusterNames.outbound(s.hostname(), port.number(), null);
+                // The VirtualService for the host (the one this namespace uses): its first tcp route for the port.
+                Filter filter = tcpProxy(ClusterNames.outbound(s.hostname(), port.number(), null));
+                VirtualService vs = snapshot.meshRoute(s.hostname(), proxy.namespace());
+                VirtualService.L4Route route = vs == null ? null : vs.tcp().stream()
+                        .filter(r -> r.match().isEmpty() || r.match().stream().anyMatch(m -> (m.port() == null
+                                || m.port() == port.number()) && (m.gateways().isEmpty() || m.gateways().contains("mesh"))))
+                        .findFirst().orElse(null);
+                if (route != null) {
+                    filter = tcpProxy(vs, route, port.number(), snapshot);
+                }
                 for (String vip : s.addresses()) {
                     String name = vip + "_" + port.number();
                     byName.putIfAbsent(name, Listener.newBuilder().setName(name)
                             .setAddress(SidecarInbound.address(vip, port.number()))
                             .setBindToPort(BoolValue.of(false))
                             .setTrafficDirection(io.envoyproxy.envoy.config.core.v3.TrafficDirection.OUTBOUND)
-                            .addFilterChains(FilterChain.newBuilder().addFilters(tcpProxy(cluster)))
+                            .addFilterChains(FilterChain.newBuilder().addFilters(filter))
                             .build());
                 }
             }
@@ -69,6 +79,22 @@ public final class SidecarListenerGenerator {
     }
 
     static final String TCP_PROXY = "envoy.filters.network.tcp_proxy";
+
+    /** A VirtualService tcp or tls route as a tcp_proxy: to its one destination, or over its destinations by weight. */
+    static Filter tcpProxy(VirtualService vs, VirtualService.L4Route r, int port, MeshSnapshot snapshot) {
+        if (r.route().size() == 1) {
+            return tcpProxy(RouteBuilder.cluster(vs, r.route().get(0).destination(), port, snapshot));
+        }
+        TcpProxy.WeightedCluster.Builder wc = TcpProxy.WeightedCluster.newBuilder();
+        for (VirtualService.RouteDestination d : r.route()) {
+            if (d.weight() > 0) {
+                wc.addClusters(TcpProxy.WeightedCluster.ClusterWeight.newBuilder()
+                        .setName(RouteBuilder.cluster(vs, d.destination(), port, snapshot)).setWeight(d.weight()));
+            }
+        }
+        return Filter.newBuilder().setName(TCP_PROXY).setTypedConfig(Any.pack(TcpProxy.newBuilder()
+                .setStatPrefix(vs.namespace() + "/" + vs.name()).setWeightedClusters(wc).build())).build();
+    }
 
     public static List<Listener> generate(ProxyInfo proxy, MeshSnapshot snapshot) {
         List<Listener> out = new ArrayList<>();

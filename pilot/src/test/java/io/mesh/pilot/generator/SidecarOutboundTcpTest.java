@@ -109,4 +109,46 @@ class SidecarOutboundTcpTest {
         assertEquals("outbound|9000||other.elsewhere.svc.cluster.local", target(listener(elsewhere, s,
                 "203.0.113.7_9000")));
     }
+
+    @Test
+    void aVirtualServicesTcpRouteShiftsTheServicesConnectionsByWeight() {
+        // Istio's TCP traffic shifting: db's port 9000 goes 80/20 to two versions (subsets of one host here).
+        MeshSnapshot s = snapshot(DB + """
+                apiVersion: networking.istio.io/v1
+                kind: DestinationRule
+                metadata: {name: db, namespace: demo}
+                spec:
+                  host: db
+                  subsets:
+                  - {name: v1, labels: {version: v1}}
+                  - {name: v2, labels: {version: v2}}
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata: {name: db, namespace: demo}
+                spec:
+                  hosts: [db]
+                  tcp:
+                  - match: [{port: 9000}]
+                    route:
+                    - {destination: {host: db, subset: v1}, weight: 80}
+                    - {destination: {host: db, subset: v2}, weight: 20}
+                """);
+        Listener l = listener(POD, s, "198.51.100.100_9000");
+        TcpProxy tcp = unpack(l.getFilterChains(0).getFilters(0).getTypedConfig(), TcpProxy.class);
+        assertEquals(List.of("outbound|9000|v1|db.demo.svc.cluster.local 80", "outbound|9000|v2|db.demo.svc.cluster.local 20"),
+                tcp.getWeightedClusters().getClustersList().stream().map(c -> c.getName() + " " + c.getWeight()).toList());
+        // A port the route does not match keeps the service's cluster.
+        MeshSnapshot other = snapshot(DB + """
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata: {name: db, namespace: demo}
+                spec:
+                  hosts: [db]
+                  tcp:
+                  - match: [{port: 9999}]
+                    route: [{destination: {host: db, port: {number: 9999}}}]
+                """);
+        assertEquals("outbound|9000||db.demo.svc.cluster.local", target(listener(POD, other, "198.51.100.100_9000")));
+    }
 }
