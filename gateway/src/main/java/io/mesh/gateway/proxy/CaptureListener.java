@@ -3,22 +3,11 @@ package io.mesh.gateway.proxy;
 import io.mesh.gateway.capture.OriginalDst;
 import io.mesh.gateway.model.FilterChainSpec;
 import io.mesh.gateway.model.ListenerSpec;
-import io.mesh.gateway.upstream.LbPolicy;
-import io.mesh.gateway.upstream.Upstream;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.group.ChannelGroup;
-import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.impl.VertxInternal;
 import io.vertx.core.net.SocketAddress;
 import java.net.Inet6Address;
@@ -43,14 +32,12 @@ import org.jboss.logging.Logger;
 final class CaptureListener {
 
     private static final Logger LOG = Logger.getLogger(CaptureListener.class);
-    private static final int CONNECT_TIMEOUT_MS = 10_000;
 
     private final SidecarPlane sidecar;
     final String bindHost;
     final int bindPort;
     volatile ListenerSpec spec;
-    private final ChannelGroup accepted = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
-    private volatile Channel server;
+    private final LoopServer server = new LoopServer();
 
     CaptureListener(SidecarPlane sidecar, ListenerSpec spec, String bindHost, int bindPort) {
         this.sidecar = sidecar;
@@ -61,47 +48,16 @@ final class CaptureListener {
 
     /** Binds on {@code eventLoops} of Vert.x's event loops (accepted connections are spread over them). */
     Future<Void> start(int eventLoops) {
-        VertxInternal vertx = (VertxInternal) sidecar.plane().vertx();
-        Promise<Void> bound = Promise.promise();
-        new ServerBootstrap()
-                .group(vertx.getAcceptorEventLoopGroup(), new LoopSubset(vertx.nettyEventLoopGroup(), eventLoops))
-                .channelFactory(vertx.transport().serverChannelFactory(false))
-                .option(ChannelOption.SO_BACKLOG, 4096)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
-                .childHandler(new ChannelInitializer<>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        accepted.add(ch);
-                        accept(ch);
-                    }
-                })
-                .bind(bindHost, bindPort).addListener((ChannelFutureListener) f -> {
-                    if (f.isSuccess()) {
-                        server = f.channel();
-                        bound.complete();
-                    } else {
-                        bound.fail(f.cause());
-                    }
-                });
-        return bound.future();
+        return server.start((VertxInternal) sidecar.plane().vertx(), eventLoops, bindHost, bindPort, this::accept);
     }
 
     int actualPort() {
-        Channel s = server;
-        return s == null ? -1 : ((InetSocketAddress) s.localAddress()).getPort();
+        return server.actualPort();
     }
 
     /** Stops accepting and closes the connections this listener accepted. */
     Future<Void> close() {
-        Channel s = server;
-        Promise<Void> closed = Promise.promise();
-        if (s == null) {
-            closed.complete();
-            return closed.future();
-        }
-        s.close().addListener(f -> accepted.close().addListener(g -> closed.complete()));
-        return closed.future();
+        return server.close();
     }
 
     private void accept(Channel ch) {
@@ -211,7 +167,7 @@ final class CaptureListener {
                     InetSocketAddress.createUnresolved("127.0.0.1", original.port()), first, null, null,
                     () -> sidecar.plane().tcpMeters(true, chain.tcpCluster(), SidecarPlane.spiffeId(ssl.engine().getSession()),
                             "unknown"),
-                    vertx.transport().channelFactory(false), vertx.nettyAddressResolverGroup(), CONNECT_TIMEOUT_MS);
+                    vertx.transport().channelFactory(false), vertx.nettyAddressResolverGroup(), TcpRelay.CONNECT_TIMEOUT_MS);
         } else {
             sidecar.serveHttp(ch, new SidecarPlane.Handoff(downstream, s.name(), tls), true, first);
         }
@@ -292,49 +248,12 @@ final class CaptureListener {
      * (auto mTLS to mesh endpoints) when it has one.
      */
     private void tcp(Channel ch, FilterChainSpec chain, SocketAddress original, ByteBuf first, boolean inbound) {
-        SocketAddress target = original;
-        io.netty.handler.ssl.SslContext tls = null;
-        String sni = null;
-        String picked = chain == null ? null : chain.pickTcpCluster();   // weighted clusters: one per connection
-        if (chain != null) {
-            Upstream u = sidecar.plane().active().upstreams().get(picked);
-            if (u == null) {
-                LOG.debugf("tcp_proxy: no cluster %s", picked);
-                release(first);
-                ch.close();
-                return;
-            }
-            if (u.spec().lbPolicy() != LbPolicy.ORIGINAL_DST) {
-                var ep = u.pick(Long.MIN_VALUE, null);
-                if (ep == null) {
-                    release(first);
-                    ch.close();   // e.g. BlackHoleCluster, REGISTRY_ONLY, or no healthy endpoint
-                    return;
-                }
-                target = ep.address();
-            }
-            if (u.spec().tls() != null) {
-                try {
-                    tls = u.nettyTls();
-                } catch (javax.net.ssl.SSLException | RuntimeException e) {
-                    LOG.warnf("tcp_proxy: cluster %s: TLS does not load: %s", picked, e.getMessage());
-                    release(first);
-                    ch.close();
-                    return;
-                }
-                sni = u.spec().tls().sni();
-            }
-        }
-        VertxInternal vertx = (VertxInternal) sidecar.plane().vertx();
-        String host = target.hostAddress() != null ? target.hostAddress() : target.host();
         // Istio's TCP metrics: outbound, the service is the cluster's host (PassthroughCluster itself for passthrough,
         // never the destination address: labels must stay bounded); inbound, pilot's inbound|PORT|| does not name it.
-        String cluster = chain == null ? "InboundPassthroughCluster" : picked;
+        String cluster = chain == null ? "InboundPassthroughCluster" : chain.pickTcpCluster();   // weighted: per connection
         String service = inbound ? "unknown" : RequestLog.serviceHost(cluster);
-        TcpRelay.connect(ch, InetSocketAddress.createUnresolved(host, target.port()), first, tls,
-                sni == null || sni.isEmpty() ? null : sni,
-                () -> sidecar.plane().tcpMeters(inbound, cluster, null, service), vertx.transport().channelFactory(false),
-                vertx.nettyAddressResolverGroup(), CONNECT_TIMEOUT_MS);
+        TcpRelay.toCluster(sidecar.plane(), ch, chain == null ? null : cluster, original, first,
+                () -> sidecar.plane().tcpMeters(inbound, cluster, null, service));
     }
 
     private static void release(ByteBuf b) {

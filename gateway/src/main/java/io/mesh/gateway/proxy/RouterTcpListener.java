@@ -2,22 +2,11 @@ package io.mesh.gateway.proxy;
 
 import io.mesh.gateway.model.FilterChainSpec;
 import io.mesh.gateway.model.ListenerSpec;
-import io.mesh.gateway.upstream.Upstream;
-import io.netty.bootstrap.ServerBootstrap;
-import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.group.ChannelGroup;
-import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.handler.ssl.AbstractSniHandler;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import io.vertx.core.Future;
-import io.vertx.core.Promise;
 import io.vertx.core.impl.VertxInternal;
-import java.net.InetSocketAddress;
 import org.jboss.logging.Logger;
 
 /**
@@ -29,14 +18,12 @@ import org.jboss.logging.Logger;
 final class RouterTcpListener {
 
     private static final Logger LOG = Logger.getLogger(RouterTcpListener.class);
-    private static final int CONNECT_TIMEOUT_MS = 10_000;
 
     private final DataPlane plane;
     final String bindHost;
     final int bindPort;
     volatile ListenerSpec spec;
-    private final ChannelGroup accepted = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
-    private volatile Channel server;
+    private final LoopServer server = new LoopServer();
 
     RouterTcpListener(DataPlane plane, ListenerSpec spec, String bindHost, int bindPort) {
         this.plane = plane;
@@ -46,47 +33,16 @@ final class RouterTcpListener {
     }
 
     Future<Void> start(int eventLoops) {
-        VertxInternal vertx = (VertxInternal) plane.vertx();
-        Promise<Void> bound = Promise.promise();
-        new ServerBootstrap()
-                .group(vertx.getAcceptorEventLoopGroup(), new LoopSubset(vertx.nettyEventLoopGroup(), eventLoops))
-                .channelFactory(vertx.transport().serverChannelFactory(false))
-                .option(ChannelOption.SO_BACKLOG, 4096)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
-                .childHandler(new ChannelInitializer<>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        accepted.add(ch);
-                        accept(ch);
-                    }
-                })
-                .bind(bindHost, bindPort).addListener((ChannelFutureListener) f -> {
-                    if (f.isSuccess()) {
-                        server = f.channel();
-                        bound.complete();
-                    } else {
-                        bound.fail(f.cause());
-                    }
-                });
-        return bound.future();
+        return server.start((VertxInternal) plane.vertx(), eventLoops, bindHost, bindPort, this::accept);
     }
 
     int actualPort() {
-        Channel s = server;
-        return s == null ? -1 : ((InetSocketAddress) s.localAddress()).getPort();
+        return server.actualPort();
     }
 
     /** Stops accepting and closes the connections this listener accepted. */
     Future<Void> close() {
-        Channel s = server;
-        Promise<Void> closed = Promise.promise();
-        if (s == null) {
-            closed.complete();
-            return closed.future();
-        }
-        s.close().addListener(f -> accepted.close().addListener(g -> closed.complete()));
-        return closed.future();
+        return server.close();
     }
 
     private void accept(Channel ch) {
@@ -118,33 +74,12 @@ final class RouterTcpListener {
 
     /** Relays to an endpoint of the chain's cluster; false (the connection closed) when there is none. */
     private boolean relay(Channel ch, FilterChainSpec chain) {
-        String cluster = chain == null ? null : chain.pickTcpCluster();
-        Upstream u = cluster == null ? null : plane.active().upstreams().get(cluster);
-        var ep = u == null ? null : u.pick(Long.MIN_VALUE, null);
-        if (ep == null) {
-            LOG.debugf("%s: tcp_proxy: no endpoint for cluster %s", spec.name(), cluster);
+        if (chain == null) {
             ch.close();
             return false;
         }
-        io.netty.handler.ssl.SslContext tls = null;
-        String sni = null;
-        if (u.spec().tls() != null) {
-            try {
-                tls = u.nettyTls();
-            } catch (javax.net.ssl.SSLException | RuntimeException e) {
-                LOG.warnf("tcp_proxy: cluster %s: TLS does not load: %s", cluster, e.getMessage());
-                ch.close();
-                return false;
-            }
-            sni = u.spec().tls().sni();
-        }
-        VertxInternal vertx = (VertxInternal) plane.vertx();
-        io.vertx.core.net.SocketAddress target = ep.address();
-        String host = target.hostAddress() != null ? target.hostAddress() : target.host();
-        TcpRelay.connect(ch, InetSocketAddress.createUnresolved(host, target.port()), null, tls,
-                sni == null || sni.isEmpty() ? null : sni,
-                () -> plane.tcpMeters(false, cluster, null, RequestLog.serviceHost(cluster)),
-                vertx.transport().channelFactory(false), vertx.nettyAddressResolverGroup(), CONNECT_TIMEOUT_MS);
-        return true;
+        String cluster = chain.pickTcpCluster();
+        return TcpRelay.toCluster(plane, ch, cluster, null, null,
+                () -> plane.tcpMeters(false, cluster, null, RequestLog.serviceHost(cluster)));
     }
 }

@@ -89,6 +89,60 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
         });
     }
 
+    static final int CONNECT_TIMEOUT_MS = 10_000;
+
+    /**
+     * A tcp_proxy to {@code cluster}: to an endpoint the cluster picks (to {@code original}, the captured connection's
+     * destination, for an ORIGINAL_DST cluster or when {@code cluster} is null: passthrough), originating the
+     * cluster's TLS (auto mTLS to mesh endpoints) when it has one. A cluster that is missing, has no endpoint (e.g.
+     * BlackHoleCluster under REGISTRY_ONLY) or whose TLS does not load closes {@code ch}. Returns whether it relays.
+     */
+    static boolean toCluster(DataPlane plane, Channel ch, String cluster, io.vertx.core.net.SocketAddress original,
+            ByteBuf first, java.util.function.Supplier<RequestLog.TcpMeters> meters) {
+        io.vertx.core.net.SocketAddress target = original;
+        SslContext tls = null;
+        String sni = null;
+        if (cluster != null) {
+            io.mesh.gateway.upstream.Upstream u = plane.active().upstreams().get(cluster);
+            var ep = u == null || u.spec().lbPolicy() == io.mesh.gateway.upstream.LbPolicy.ORIGINAL_DST ? null
+                    : u.pick(Long.MIN_VALUE, null);
+            if (ep != null) {
+                target = ep.address();
+            } else if (u == null || original == null || u.spec().lbPolicy() != io.mesh.gateway.upstream.LbPolicy.ORIGINAL_DST) {
+                LOG.debugf("tcp_proxy: no endpoint for cluster %s", cluster);
+                close(ch, first);
+                return false;
+            }
+            if (u.spec().tls() != null) {
+                try {
+                    tls = u.nettyTls();
+                } catch (javax.net.ssl.SSLException | RuntimeException e) {
+                    LOG.warnf("tcp_proxy: cluster %s: TLS does not load: %s", cluster, e.getMessage());
+                    close(ch, first);
+                    return false;
+                }
+                sni = u.spec().tls().sni();
+            }
+        }
+        if (target == null) {
+            close(ch, first);
+            return false;
+        }
+        io.vertx.core.impl.VertxInternal vertx = (io.vertx.core.impl.VertxInternal) plane.vertx();
+        String host = target.hostAddress() != null ? target.hostAddress() : target.host();
+        connect(ch, InetSocketAddress.createUnresolved(host, target.port()), first, tls,
+                sni == null || sni.isEmpty() ? null : sni, meters, vertx.transport().channelFactory(false),
+                vertx.nettyAddressResolverGroup(), CONNECT_TIMEOUT_MS);
+        return true;
+    }
+
+    private static void close(Channel ch, ByteBuf first) {
+        if (first != null) {
+            first.release();
+        }
+        ch.close();
+    }
+
     private void countHeld() {
         for (Object m : held) {
             if (m instanceof ByteBuf b) {
