@@ -18,37 +18,12 @@ import org.junit.jupiter.api.Test;
  */
 class DelegationTest {
 
-    static final String CONFIG = """
-            apiVersion: networking.istio.io/v1
-            kind: ServiceEntry
-            metadata: {name: svc, namespace: team-orders}
-            spec:
-              hosts: [orders.team-orders.svc.cluster.local, orders-v2.team-orders.svc.cluster.local]
-              location: MESH_INTERNAL
-              ports: [{number: 80, name: http, protocol: HTTP}]
-              resolution: STATIC
-              endpoints:
-              - {address: 10.0.0.1}
-            ---
-            apiVersion: networking.istio.io/v1
-            kind: ServiceEntry
-            metadata: {name: web, namespace: demo}
-            spec:
-              hosts: [web.demo.svc.cluster.local]
-              location: MESH_INTERNAL
-              ports: [{number: 80, name: http, protocol: HTTP}]
-              resolution: STATIC
-              endpoints:
-              - {address: 10.0.0.2}
-            ---
-            apiVersion: networking.istio.io/v1
-            kind: Gateway
-            metadata: {name: public, namespace: istio-system}
-            spec:
-              selector: {istio: ingressgateway}
-              servers:
-              - port: {number: 8080, name: http, protocol: HTTP}
-                hosts: ["*"]
+    static final String CONFIG = SidecarFixtures.services("svc", "team-orders",
+            "[orders.team-orders.svc.cluster.local, orders-v2.team-orders.svc.cluster.local]", SidecarFixtures.HTTP_80,
+            "{address: 10.0.0.1}")
+            + SidecarFixtures.services("web", "demo", "[web.demo.svc.cluster.local]", SidecarFixtures.HTTP_80,
+                    "{address: 10.0.0.2}")
+            + SidecarFixtures.PUBLIC_GATEWAY + """
             ---
             apiVersion: networking.istio.io/v1
             kind: VirtualService

@@ -24,22 +24,9 @@ import org.junit.jupiter.api.Test;
  */
 class DestinationRulePolicyTest {
 
-    static final String SERVICES = """
-            apiVersion: networking.istio.io/v1
-            kind: ServiceEntry
-            metadata: {name: svc, namespace: demo}
-            spec:
-              hosts: [web.demo.svc.cluster.local]
-              location: MESH_INTERNAL
-              ports:
-              - {number: 80, name: http, protocol: HTTP}
-              - {number: 8443, name: https, protocol: HTTPS}
-              - {number: 9090, name: grpc, protocol: GRPC}
-              resolution: STATIC
-              endpoints:
-              - {address: 10.0.0.1, labels: {version: v2}}
-            ---
-            """;
+    static final String SERVICES = SidecarFixtures.services("svc", "demo", "[web.demo.svc.cluster.local]",
+            "[{number: 80, name: http, protocol: HTTP}, {number: 8443, name: https, protocol: HTTPS},"
+                    + " {number: 9090, name: grpc, protocol: GRPC}]", "{address: 10.0.0.1, labels: {version: v2}}") + "---\n";
 
     static final ProxyInfo SIDECAR = sidecar("10.1.0.9", "demo");
 

@@ -24,18 +24,9 @@ import org.junit.jupiter.api.Test;
  */
 class ExportToTest {
 
-    static final String SERVICES = """
-            apiVersion: networking.istio.io/v1
-            kind: ServiceEntry
-            metadata: {name: svc, namespace: demo}
-            spec:
-              hosts: [web.demo.svc.cluster.local, orders.demo.svc.cluster.local, users.demo.svc.cluster.local]
-              location: MESH_INTERNAL
-              ports: [{number: 80, name: http, protocol: HTTP}]
-              resolution: STATIC
-              endpoints:
-              - {address: 10.0.0.1, ports: {http: 8081}}
-            """;
+    static final String SERVICES = SidecarFixtures.services("svc", "demo",
+            "[web.demo.svc.cluster.local, orders.demo.svc.cluster.local, users.demo.svc.cluster.local]",
+            SidecarFixtures.HTTP_80, "{address: 10.0.0.1, ports: {http: 8081}}");
 
     /** A VirtualService for web in {@code namespace} that sends {@code prefix} to {@code destination}. */
     static String vs(String name, String namespace, String exportTo, String prefix, String destination) {
@@ -111,17 +102,6 @@ class ExportToTest {
 
     @Test
     void anIngressGatewaySeesOnlyVirtualServicesExportedToItsNamespace() {
-        String gateway = """
-                ---
-                apiVersion: networking.istio.io/v1
-                kind: Gateway
-                metadata: {name: public, namespace: istio-system}
-                spec:
-                  selector: {istio: ingressgateway}
-                  servers:
-                  - port: {number: 8080, name: http, protocol: HTTP}
-                    hosts: ["*"]
-                """;
         String bound = """
                 ---
                 apiVersion: networking.istio.io/v1
@@ -135,7 +115,7 @@ class ExportToTest {
                   - match: [{uri: {prefix: %s}}]
                     route: [{destination: {host: %s}}]
                 """;
-        MeshSnapshot s = snapshot(SERVICES + gateway + bound.formatted("a-hidden", "[\".\"]", "/hidden", "web")
+        MeshSnapshot s = snapshot(SERVICES + SidecarFixtures.PUBLIC_GATEWAY + bound.formatted("a-hidden", "[\".\"]", "/hidden", "web")
                 + bound.formatted("b-public", "[\"*\"]", "/users", "users")
                 + bound.formatted("c-to-gateway", "[\".\", istio-system]", "/orders", "orders"));
         RouteConfiguration rc = routes(GeneratorGoldenTest.router(), s, "http.8080");

@@ -73,18 +73,9 @@ class GatewayServerTlsTest {
         assertFalse(simple.getCommonTlsContext().hasValidationContextSdsSecretConfig());
     }
 
-    static final String L4 = """
-            ---
-            apiVersion: networking.istio.io/v1
-            kind: ServiceEntry
-            metadata: {name: backends, namespace: demo}
-            spec:
-              hosts: [db.demo.svc.cluster.local, mq-a.demo.svc.cluster.local, mq-b.demo.svc.cluster.local]
-              location: MESH_INTERNAL
-              ports: [{number: 5432, name: tcp, protocol: TCP}]
-              resolution: STATIC
-              endpoints:
-              - {address: 10.0.0.5}
+    static final String L4 = SidecarFixtures.services("backends", "demo",
+            "[db.demo.svc.cluster.local, mq-a.demo.svc.cluster.local, mq-b.demo.svc.cluster.local]",
+            "[{number: 5432, name: tcp, protocol: TCP}]", "{address: 10.0.0.5}") + """
             ---
             apiVersion: networking.istio.io/v1
             kind: VirtualService

@@ -33,28 +33,9 @@ import org.junit.jupiter.api.Test;
  */
 class HttpRouteTranslationTest {
 
-    static final String BASE = """
-            apiVersion: networking.istio.io/v1
-            kind: ServiceEntry
-            metadata: {name: svc, namespace: demo}
-            spec:
-              hosts: [web.demo.svc.cluster.local, shadow.demo.svc.cluster.local, audit.demo.svc.cluster.local]
-              location: MESH_INTERNAL
-              ports: [{number: 80, name: http, protocol: HTTP}]
-              resolution: STATIC
-              endpoints:
-              - {address: 10.0.0.1, ports: {http: 8081}}
-            ---
-            apiVersion: networking.istio.io/v1
-            kind: Gateway
-            metadata: {name: public, namespace: istio-system}
-            spec:
-              selector: {istio: ingressgateway}
-              servers:
-              - port: {number: 8080, name: http, protocol: HTTP}
-                hosts: ["*"]
-            ---
-            """;
+    static final String BASE = SidecarFixtures.services("svc", "demo",
+            "[web.demo.svc.cluster.local, shadow.demo.svc.cluster.local, audit.demo.svc.cluster.local]",
+            SidecarFixtures.HTTP_80, "{address: 10.0.0.1, ports: {http: 8081}}") + SidecarFixtures.PUBLIC_GATEWAY + "---\n";
 
     static ProxyInfo sidecar(String namespace, Map<String, String> labels) {
         Struct.Builder l = Struct.newBuilder();

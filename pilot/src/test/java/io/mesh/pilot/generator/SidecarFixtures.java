@@ -42,6 +42,41 @@ final class SidecarFixtures {
         return SnapshotBuilder.build(1, config, ServiceSource.View.EMPTY, Map.of(), mesh);
     }
 
+    /**
+     * A MESH_INTERNAL ServiceEntry with one STATIC endpoint, the shape these tests declare services in: a YAML document
+     * that starts with "---". {@code hosts} and {@code ports} are YAML flow lists, {@code endpoint} a flow map.
+     */
+    static String services(String name, String namespace, String hosts, String ports, String endpoint) {
+        return """
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: ServiceEntry
+                metadata: {name: %s, namespace: %s}
+                spec:
+                  hosts: %s
+                  location: MESH_INTERNAL
+                  ports: %s
+                  resolution: STATIC
+                  endpoints:
+                  - %s
+                """.formatted(name, namespace, hosts, ports, endpoint);
+    }
+
+    static final String HTTP_80 = "[{number: 80, name: http, protocol: HTTP}]";
+
+    /** The ingress Gateway istio-system/public (istio: ingressgateway): HTTP on 8080 for every host. Starts with "---". */
+    static final String PUBLIC_GATEWAY = """
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: Gateway
+            metadata: {name: public, namespace: istio-system}
+            spec:
+              selector: {istio: ingressgateway}
+              servers:
+              - port: {number: 8080, name: http, protocol: HTTP}
+                hosts: ["*"]
+            """;
+
     static ProxyInfo sidecar(String ip, String namespace) {
         return ProxyInfo.from(Node.newBuilder().setId("sidecar~" + ip + "~pod-1." + namespace + "~" + namespace
                 + ".svc.cluster.local").build());
