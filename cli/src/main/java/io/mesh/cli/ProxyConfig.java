@@ -290,6 +290,12 @@ final class ProxyConfig {
             return "HTTP";
         }
         if (type.endsWith(TCP_PROXY)) {
+            JsonNode weighted = typed.path("weightedClusters").path("clusters");
+            if (weighted.isArray() && !weighted.isEmpty()) {
+                List<String> parts = new ArrayList<>();
+                weighted.forEach(w -> parts.add(w.path("name").asText() + " " + w.path("weight").asInt() + "%"));
+                return "Clusters: " + String.join(", ", parts);
+            }
             return "Cluster: " + typed.path("cluster").asText("-");
         }
         return type.isEmpty() ? "-" : type.substring(type.lastIndexOf('.') + 1);

@@ -162,11 +162,12 @@ class ProxyConfigTablesTest {
                 reviews.default.svc.cluster.local  9080  v2      outbound   EDS           reviews.default
                 """, table(ProxyConfig.Kind.clusters, SIDECAR, null));
         assertEquals("""
-                ADDRESS  PORT   MATCH                                                                            DESTINATION
-                0.0.0.0  9080   ALL                                                                              Route: 9080
-                0.0.0.0  15001  ALL                                                                              Cluster: PassthroughCluster
-                0.0.0.0  15006  Port: 9080; Trans: tls; App: istio-peer-exchange,istio                           Inline Route: inbound|9080||
-                0.0.0.0  15006  SNI: outbound_.9080_._.productpage.default.svc.cluster.local; Addr: 10.1.2.3/32  Cluster: inbound|9080||
+                ADDRESS         PORT   MATCH                                                                            DESTINATION
+                0.0.0.0         9080   ALL                                                                              Route: 9080
+                198.51.100.100  9000   ALL                                                                              Clusters: outbound|9000|v1|db.default.svc.cluster.local 80%, outbound|9000|v2|db.default.svc.cluster.local 20%
+                0.0.0.0         15001  ALL                                                                              Cluster: PassthroughCluster
+                0.0.0.0         15006  Port: 9080; Trans: tls; App: istio-peer-exchange,istio                           Inline Route: inbound|9080||
+                0.0.0.0         15006  SNI: outbound_.9080_._.productpage.default.svc.cluster.local; Addr: 10.1.2.3/32  Cluster: inbound|9080||
                 """, table(ProxyConfig.Kind.listeners, SIDECAR, null));
         // Without the proxy's own view there is no outlier check to show.
         assertEquals("""
