@@ -13,7 +13,8 @@ import org.jboss.logging.Logger;
  * A router's TCP listener (a Gateway's TCP server, or its TLS server in PASSTHROUGH mode): a Netty server on the data
  * plane's event loops that relays each connection ({@link TcpRelay}) to an endpoint of its filter chain's cluster.
  * When a chain names server names, the TLS ClientHello's SNI picks the chain (the TLS stream itself passes through
- * untouched, as Envoy's tls_inspector and filter_chain_match do); a connection no chain takes is closed.
+ * untouched, as Envoy's tls_inspector and filter_chain_match do); a connection no chain takes is closed. Its
+ * connections count under the gateway's connection cap ({@code limits.max-connections}), like HTTP ones.
  */
 final class RouterTcpListener {
 
@@ -46,9 +47,15 @@ final class RouterTcpListener {
     }
 
     private void accept(Channel ch) {
+        // The gateway's connection cap counts these connections too (and refuses them while draining).
+        if (!plane.acquireConnection()) {
+            ch.close();
+            return;
+        }
+        ch.closeFuture().addListener(f -> plane.releaseConnection());
         ListenerSpec s = spec;
-        if (plane.draining() || s.chains().stream().allMatch(c -> c.serverNames().isEmpty())) {
-            relay(ch, plane.draining() ? null : s.chains().get(0));
+        if (s.chains().stream().allMatch(c -> c.serverNames().isEmpty())) {
+            relay(ch, s.chains().get(0));
             return;
         }
         // Read the ClientHello's SNI (a stream that is not TLS has none), then hand the bytes read to the relay.

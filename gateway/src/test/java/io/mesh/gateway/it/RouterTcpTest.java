@@ -44,7 +44,8 @@ class RouterTcpTest {
     static TestGateway gw;
     static int passthrough;
     static int tcp;
-    static final List<Integer> ports = new ArrayList<>();
+    /** The gateway's connection cap, which TCP connections count under too. */
+    static final int CAP = 50;
 
     @BeforeAll
     static void start() throws Exception {
@@ -70,7 +71,7 @@ class RouterTcpTest {
         pilot.set(List.of(Xds.edsCluster("a"), Xds.edsCluster("b"), Xds.edsCluster("echo1"), Xds.edsCluster("echo2")),
                 List.of(Xds.endpoints("a", a), Xds.endpoints("b", b), Xds.endpoints("echo1", echo1), Xds.endpoints("echo2", echo2)),
                 List.of(sni, plain), List.of(), List.of());
-        gw = TestGateway.ready(pilot, Map.of());
+        gw = TestGateway.ready(pilot, Map.of("mesh.gateway.limits.max-connections", Integer.toString(CAP)));
     }
 
     static FilterChain sniChain(String sni, String cluster) {
@@ -138,5 +139,46 @@ class RouterTcpTest {
             }
         }
         assertEquals(Set.of("echo1", "echo2"), seen, "40 connections over both clusters");
+    }
+
+    static String ping(Socket s, String text) throws Exception {
+        s.getOutputStream().write(text.getBytes(StandardCharsets.UTF_8));
+        s.getOutputStream().flush();
+        byte[] buf = new byte[64];
+        int n = s.getInputStream().read(buf);
+        return n < 0 ? null : new String(buf, 0, n, StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void tcpConnectionsCountUnderTheConnectionCap() throws Exception {
+        List<Socket> open = new ArrayList<>();
+        try {
+            for (int i = 0; i < CAP; i++) {
+                Socket s = new Socket("127.0.0.1", tcp);
+                s.setSoTimeout(10_000);
+                open.add(s);
+                assertTrue(ping(s, "hold " + i).endsWith("hold " + i));
+            }
+            try (Socket over = new Socket("127.0.0.1", tcp)) {
+                over.setSoTimeout(10_000);
+                String answer;
+                try {
+                    answer = ping(over, "one too many");
+                } catch (java.net.SocketException reset) {
+                    answer = null;   // closed before the write: a reset instead of an end of stream
+                }
+                assertEquals(null, answer, "closed at the cap");
+            }
+        } finally {
+            for (Socket s : open) {
+                s.close();
+            }
+        }
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).ignoreExceptions().until(() -> {
+            try (Socket again = new Socket("127.0.0.1", tcp)) {
+                again.setSoTimeout(5_000);
+                return "again".equals(ping(again, "again").substring(6));
+            }
+        });
     }
 }
