@@ -121,8 +121,19 @@ public final class PolicyConfig {
         SpecReader r = new SpecReader(raw.spec(), "spec", p);
         r.allow("workloadSelector", "ingress", "egress", "outboundTrafficPolicy", "inboundConnectionPool");
         List<String> hosts = new java.util.ArrayList<>();
+        for (String inert : List.of("ingress", "inboundConnectionPool")) {
+            if (r.has(inert)) {
+                p.warn(r.at(inert), "has no effect here: the sidecar's inbound ports and pools come from the services"
+                        + " its workload serves");
+            }
+        }
         for (SpecReader e : r.list("egress")) {
             e.allow("port", "bind", "captureMode", "hosts");
+            for (String inert : List.of("port", "bind", "captureMode")) {
+                if (e.has(inert)) {
+                    p.warn(e.at(inert), "has no effect here: an egress listener's hosts apply to every port");
+                }
+            }
             List<String> h = e.strings("hosts");
             if (h.isEmpty()) {
                 p.error(e.at("hosts"), "at least one host is required");

@@ -157,6 +157,38 @@ class ConfigValidatorTest {
                         "spec.addresses[0]: \"2001:db8::/129\" is not an IP address or a CIDR block"));
     }
 
+    /** Istio fields this mesh accepts but does not apply are named in a warning, never silently dropped. */
+    @Test
+    void fieldsWithNoEffectHereAreAcceptedWithAWarningNamingThem() {
+        ConfigValidator.Result sidecar = validate("""
+                apiVersion: networking.istio.io/v1
+                kind: Sidecar
+                metadata: {name: default, namespace: demo}
+                spec:
+                  ingress: [{port: {number: 9080, protocol: HTTP, name: http}, defaultEndpoint: "127.0.0.1:8080"}]
+                  egress: [{port: {number: 80, protocol: HTTP, name: http}, hosts: ["./*"]}]
+                """);
+        assertTrue(sidecar.valid(), sidecar.reason());
+        assertEquals(List.of("spec.ingress: has no effect here: the sidecar's inbound ports and pools come from the"
+                + " services its workload serves", "spec.egress[0].port: has no effect here: an egress listener's hosts"
+                + " apply to every port"), sidecar.warnings());
+        ConfigValidator.Result dr = validate("""
+                apiVersion: networking.istio.io/v1
+                kind: DestinationRule
+                metadata: {name: d, namespace: demo}
+                spec:
+                  host: backend
+                  trafficPolicy:
+                    tunnel: {targetHost: proxy.example.com, targetPort: 8080}
+                    tls: {mode: SIMPLE, insecureSkipVerify: true}
+                """);
+        assertTrue(dr.valid(), dr.reason());
+        assertEquals(2, dr.warnings().size(), dr.warnings().toString());
+        assertTrue(dr.warnings().get(0).startsWith("spec.trafficPolicy.tunnel: has no effect here"), dr.warnings().toString());
+        assertTrue(dr.warnings().get(1).startsWith("spec.trafficPolicy.tls.insecureSkipVerify: has no effect here: the"
+                + " upstream certificate is still verified"), dr.warnings().toString());
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void validatesAsIstioDoes(String name, String yaml, String expectedError) {
