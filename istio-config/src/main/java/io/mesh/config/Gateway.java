@@ -52,8 +52,11 @@ public record Gateway(String namespace, String name, Map<String, String> selecto
 
     /**
      * mode is Istio's (SIMPLE, MUTUAL, OPTIONAL_MUTUAL, PASSTHROUGH, AUTO_PASSTHROUGH, ISTIO_MUTUAL); credentialName
-     * names a Secret or a local file.
+     * names a Secret or a local file; subjectAltNames (MUTUAL, OPTIONAL_MUTUAL): a client certificate must carry one.
      */
-    public record ServerTls(String mode, String credentialName, boolean httpsRedirect) {
+    public record ServerTls(String mode, String credentialName, boolean httpsRedirect, List<String> subjectAltNames) {
+        public ServerTls {
+            subjectAltNames = subjectAltNames == null ? List.of() : List.copyOf(subjectAltNames);
+        }
     }
 }

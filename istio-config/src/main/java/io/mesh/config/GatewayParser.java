@@ -65,7 +65,12 @@ public final class GatewayParser {
                     p.error(t.at("mode"), "unknown TLS mode \"" + mode + "\"");
                 }
                 Boolean redirect = t.bool("httpsRedirect");
-                tls = new Gateway.ServerTls(mode, t.string("credentialName"), redirect != null && redirect);
+                List<String> sans = t.strings("subjectAltNames");
+                if (!sans.isEmpty() && !mode.equals("MUTUAL") && !mode.equals("OPTIONAL_MUTUAL")) {
+                    p.warn(t.at("subjectAltNames"), "has no effect in mode " + mode + ": client certificates are"
+                            + " checked in MUTUAL and OPTIONAL_MUTUAL");
+                }
+                tls = new Gateway.ServerTls(mode, t.string("credentialName"), redirect != null && redirect, sans);
             }
             if (("HTTPS".equals(protocol) || "TLS".equals(protocol)) && (tls == null || (tls.credentialName() == null
                     && !"PASSTHROUGH".equals(tls.mode()) && !"ISTIO_MUTUAL".equals(tls.mode())))) {
@@ -82,10 +87,9 @@ public final class GatewayParser {
                         p.warn(t.at(f), "has no effect here: the certificate comes from credentialName");
                     }
                 }
-                for (String f : List.of("subjectAltNames", "minProtocolVersion", "maxProtocolVersion", "cipherSuites")) {
+                for (String f : List.of("minProtocolVersion", "maxProtocolVersion", "cipherSuites")) {
                     if (t.has(f)) {
-                        p.warn(t.at(f), "has no effect here: TLS 1.2 and 1.3 with the engine's default ciphers, and"
-                                + " any client certificate the CA signed");
+                        p.warn(t.at(f), "has no effect here: TLS 1.2 and 1.3 with the engine's default ciphers");
                     }
                 }
             }

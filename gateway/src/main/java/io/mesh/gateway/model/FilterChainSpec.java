@@ -14,19 +14,23 @@ import java.util.List;
  * ({@code clientCaSecret}: null = none asked for; with {@code requireClientCert} false a certificate is asked for and
  * verified when sent, Istio's OPTIONAL_MUTUAL), the RBAC filters (null = none), and a tcp_proxy's weighted
  * clusters ({@code tcpWeighted}: empty for one cluster, {@code tcpCluster}; else one is picked per connection by
- * weight, and {@code tcpCluster} is the first).
+ * weight, and {@code tcpCluster} is the first), and the subject alt names a client certificate must carry one of
+ * ({@code clientSans}: empty = any the CA signed).
  */
 public record FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName,
         RouteTable inlineRoutes, List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster,
-        boolean requireClientCert, String clientCaSecret, Rbac rbac, List<WeightedCluster> tcpWeighted) {
+        boolean requireClientCert, String clientCaSecret, Rbac rbac, List<WeightedCluster> tcpWeighted,
+        List<String> clientSans) {
 
     public FilterChainSpec {
         tcpWeighted = tcpWeighted == null ? List.of() : List.copyOf(tcpWeighted);
+        clientSans = clientSans == null ? List.of() : List.copyOf(clientSans);
     }
 
     public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,
             List<String> alpn) {
-        this(serverNames, secretName, routeConfigName, inlineRoutes, alpn, 0, "", null, false, null, null, List.of());
+        this(serverNames, secretName, routeConfigName, inlineRoutes, alpn, 0, "", null, false, null, null, List.of(),
+                List.of());
     }
 
     /** The cluster of a tcp_proxy chain for one connection: its only one, or one picked by weight. */

@@ -104,14 +104,26 @@ final class ListenerServer implements FastSource {
             if (tls.clientCaPem() != null) {
                 // Istio's MUTUAL (a certificate required) and OPTIONAL_MUTUAL (asked for, verified when sent).
                 o.setClientAuth(tls.requireClientCert() ? ClientAuth.REQUIRED : ClientAuth.REQUEST)
-                        .setTrustOptions(clientCa(tls));
+                        .setTrustOptions(clientCa(tls, plane.vertx()));
             }
         }
         return o;
     }
 
-    private static PemTrustOptions clientCa(SniKeyCertOptions tls) {
-        return new PemTrustOptions().addCertValue(io.vertx.core.buffer.Buffer.buffer(tls.clientCaPem()));
+    /** The client certificates' trust: the CA, and with subjectAltNames one of those names in the certificate. */
+    private static io.vertx.core.net.TrustOptions clientCa(SniKeyCertOptions tls, io.vertx.core.Vertx vertx) {
+        PemTrustOptions ca = new PemTrustOptions().addCertValue(io.vertx.core.buffer.Buffer.buffer(tls.clientCaPem()));
+        if (tls.clientSans().isEmpty()) {
+            return ca;
+        }
+        try {
+            javax.net.ssl.X509TrustManager tm = (javax.net.ssl.X509TrustManager) ca.getTrustManagerFactory(vertx)
+                    .getTrustManagers()[0];
+            return io.vertx.core.net.TrustOptions.wrap(
+                    io.mesh.gateway.tls.SanVerifyingTrustManager.forClients(tm, tls.clientSans()));
+        } catch (Exception e) {
+            throw new IllegalStateException("client CA does not load: " + e.getMessage(), e);
+        }
     }
 
     private static List<HttpVersion> alpn(FilterChainSpec chain) {
@@ -127,7 +139,7 @@ final class ListenerServer implements FastSource {
         SSLOptions ssl = new SSLOptions().setKeyCertOptions(next).setUseAlpn(true)
                 .setEnabledSecureTransportProtocols(TLS_VERSIONS);
         if (next.clientCaPem() != null) {
-            ssl.setTrustOptions(clientCa(next));   // a rotated CA; the client-auth mode itself never changes here
+            ssl.setTrustOptions(clientCa(next, plane.vertx()));   // a rotated CA; the client-auth mode itself never changes here
         }
         return Future.all(servers.stream().map(s -> s.updateSSLOptions(ssl, true)).toList()).mapEmpty();
     }

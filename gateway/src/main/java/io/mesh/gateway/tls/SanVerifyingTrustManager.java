@@ -19,16 +19,28 @@ public final class SanVerifyingTrustManager implements X509TrustManager {
 
     private final X509TrustManager delegate;
     private final List<String> expected;
+    /** Whose names are checked: the server's (an upstream), or a client's (a gateway server's client certificates). */
+    private final boolean clients;
 
     public SanVerifyingTrustManager(X509TrustManager delegate, List<String> expected) {
+        this(delegate, expected, false);
+    }
+
+    private SanVerifyingTrustManager(X509TrustManager delegate, List<String> expected, boolean clients) {
         this.delegate = delegate;
         this.expected = List.copyOf(expected);
+        this.clients = clients;
+    }
+
+    /** For a server's client certificates: chained to the CA, and one of the expected names (Istio's subjectAltNames). */
+    public static SanVerifyingTrustManager forClients(X509TrustManager delegate, List<String> expected) {
+        return new SanVerifyingTrustManager(delegate, expected, true);
     }
 
     @Override
     public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
         delegate.checkServerTrusted(chain, authType);
-        if (!matches(chain[0], expected)) {
+        if (!clients && !matches(chain[0], expected)) {
             throw new CertificateException("upstream certificate has none of the expected subject alt names " + expected);
         }
     }
@@ -50,6 +62,9 @@ public final class SanVerifyingTrustManager implements X509TrustManager {
     @Override
     public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
         delegate.checkClientTrusted(chain, authType);
+        if (clients && !matches(chain[0], expected)) {
+            throw new CertificateException("client certificate has none of the allowed subject alt names " + expected);
+        }
     }
 
     @Override

@@ -29,13 +29,20 @@ public final class SniKeyCertOptions implements KeyCertOptions {
     private final KeyManagerFactory fallback;
     private final String clientCaPem;
     private final boolean requireClientCert;
+    private final List<String> clientSans;
 
     private SniKeyCertOptions(List<Entry> entries, KeyManagerFactory fallback, String clientCaPem,
-            boolean requireClientCert) {
+            boolean requireClientCert, List<String> clientSans) {
         this.entries = entries;
         this.fallback = fallback;
         this.clientCaPem = clientCaPem;
         this.requireClientCert = requireClientCert;
+        this.clientSans = clientSans;
+    }
+
+    /** The subject alt names a client certificate must carry one of; empty: any the CA signed. */
+    public List<String> clientSans() {
+        return clientSans;
     }
 
     /** The CA that client certificates are verified against (PEM), or null when none are asked for. */
@@ -79,7 +86,7 @@ public final class SniKeyCertOptions implements KeyCertOptions {
             caPem = ca.certPem();
         }
         return new SniKeyCertOptions(List.copyOf(entries), fallback != null ? fallback : entries.get(0).kmf(), caPem,
-                first.requireClientCert());
+                first.requireClientCert(), first.clientSans());
     }
 
     private KeyManagerFactory forName(String serverName) {

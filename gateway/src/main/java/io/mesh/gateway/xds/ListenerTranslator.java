@@ -86,10 +86,10 @@ public final class ListenerTranslator {
             throw new ConfigRejected(where + ": mixes tcp_proxy and HTTP filter chains on one port");
         }
         // One TLS server per listener: its chains must ask the same of clients (Envoy can differ per chain).
-        if (chains.stream().filter(FilterChainSpec::tls).map(c -> c.requireClientCert() + " " + c.clientCaSecret())
-                .distinct().count() > 1) {
+        if (chains.stream().filter(FilterChainSpec::tls).map(c -> c.requireClientCert() + " " + c.clientCaSecret()
+                + " " + c.clientSans()).distinct().count() > 1) {
             throw new ConfigRejected("listener " + l.getName() + ": its TLS filter chains differ in client"
-                    + " certificates (require_client_certificate or the CA); servers with and without client"
+                    + " certificates (require_client_certificate, the CA or the subject alt names); servers with and without client"
                     + " certificates (MUTUAL and SIMPLE) need their own port here");
         }
         return new ListenerSpec(l.getName(), sa.getAddress().isEmpty() ? "0.0.0.0" : sa.getAddress(), port,
@@ -100,6 +100,7 @@ public final class ListenerTranslator {
         String secret = null;
         boolean requireClientCert = false;
         String clientCa = null;
+        List<String> clientSans = new ArrayList<>();
         var match = fc.getFilterChainMatch();
         if (match.getPrefixRangesCount() > 0 || match.getSourcePrefixRangesCount() > 0
                 || match.getApplicationProtocolsCount() > 0 || match.getSourcePortsCount() > 0) {
@@ -128,6 +129,14 @@ public final class ListenerTranslator {
                 clientCa = common.getValidationContextSdsSecretConfig().getName();
             } else if (common.getCombinedValidationContext().hasValidationContextSdsSecretConfig()) {
                 clientCa = common.getCombinedValidationContext().getValidationContextSdsSecretConfig().getName();
+                for (var m : common.getCombinedValidationContext().getDefaultValidationContext()
+                        .getMatchSubjectAltNamesList()) {
+                    if (m.getMatchPatternCase() != io.envoyproxy.envoy.type.matcher.v3.StringMatcher.MatchPatternCase.EXACT) {
+                        throw new ConfigRejected(where + ": client subject alt names are matched exactly here, got "
+                                + m.getMatchPatternCase());
+                    }
+                    clientSans.add(m.getExact());
+                }
             } else if (common.hasValidationContext() || common.hasCombinedValidationContext()) {
                 throw new ConfigRejected(where + ": a client-certificate validation context must come from SDS"
                         + " (validation_context_sds_secret_config)");
@@ -195,7 +204,8 @@ public final class ListenerTranslator {
             }
             return new FilterChainSpec(List.copyOf(match.getServerNamesList()), secret, null, null, alpn, dstPort,
                     transport, tcpCluster, requireClientCert, clientCa,
-                    tcpRbac ? new Rbac(List.copyOf(tcpDeny), List.copyOf(tcpAllow), tcpAllowFilter) : null, tcpWeighted);
+                    tcpRbac ? new Rbac(List.copyOf(tcpDeny), List.copyOf(tcpAllow), tcpAllowFilter) : null, tcpWeighted,
+                    clientSans);
         }
         if (tcpRbac) {
             throw new ConfigRejected(where + ": network RBAC is served on tcp_proxy chains only (HTTP chains take the http RBAC filter)");
@@ -226,7 +236,7 @@ public final class ListenerTranslator {
         }
         return new FilterChainSpec(List.copyOf(match.getServerNamesList()), secret, rds, inline, alpn, dstPort, transport,
                 null, requireClientCert, clientCa, rbac ? new Rbac(List.copyOf(deny), List.copyOf(allow), allowFilter) : null,
-                List.of());
+                List.of(), clientSans);
     }
 
     static <T extends com.google.protobuf.Message> T unpack(Any any, Class<T> type, String where) throws ConfigRejected {

@@ -35,6 +35,8 @@ class ClientCertificateTest {
     static TestGateway gw;
     static int mutual;
     static int optional;
+    /** MUTUAL with subjectAltNames: only alice's certificate, of the two the partners' CA signed. */
+    static int named;
     static Path dir;
 
     @BeforeAll
@@ -46,12 +48,14 @@ class ClientCertificateTest {
         ca("strangers");
         leaf("server", "api.example", "partners");
         leaf("alice", "alice.partners.example", "partners");
+        leaf("bob", "bob.partners.example", "partners");
         leaf("mallory", "mallory.example", "strangers");
         pilot = new ControlPlane();
         mutual = FreePorts.next();
         optional = FreePorts.next();
+        named = FreePorts.next();
         pilot.set(List.of(Xds.edsCluster("web")), List.of(Xds.endpoints("web", web.port)),
-                List.of(listener("mutual", mutual, true), listener("optional", optional, false)),
+                List.of(listener("mutual", mutual, true), listener("optional", optional, false), namedListener()),
                 List.of(Xds.routes("https.443", Xds.vhost("all", List.of("*"), Xds.prefixTo("/", "web")))),
                 List.of(Xds.secret("kubernetes://api", read("server.crt"), read("server.key")),
                         Secret.newBuilder().setName("kubernetes://api-cacert").setValidationContext(
@@ -70,6 +74,22 @@ class ClientCertificateTest {
                 SdsSecretConfig.newBuilder().setName("kubernetes://api-cacert").setSdsConfig(Xds.ADS))).build();
         var chain = l.getFilterChains(0).toBuilder();
         chain.getTransportSocketBuilder().setTypedConfig(Any.pack(tls));
+        return l.toBuilder().setFilterChains(0, chain).build();
+    }
+
+    /** MUTUAL with subjectAltNames [alice.partners.example], as pilot writes it: a combined validation context. */
+    static Listener namedListener() throws Exception {
+        Listener l = listener("named", named, true);
+        DownstreamTlsContext tls = l.getFilterChains(0).getTransportSocket().getTypedConfig().unpack(DownstreamTlsContext.class);
+        var common = tls.getCommonTlsContext().toBuilder().clearValidationContextSdsSecretConfig()
+                .setCombinedValidationContext(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext
+                        .CombinedCertificateValidationContext.newBuilder()
+                        .setDefaultValidationContext(CertificateValidationContext.newBuilder().addMatchSubjectAltNames(
+                                io.envoyproxy.envoy.type.matcher.v3.StringMatcher.newBuilder().setExact("alice.partners.example")))
+                        .setValidationContextSdsSecretConfig(SdsSecretConfig.newBuilder()
+                                .setName("kubernetes://api-cacert").setSdsConfig(Xds.ADS)));
+        var chain = l.getFilterChains(0).toBuilder();
+        chain.getTransportSocketBuilder().setTypedConfig(Any.pack(tls.toBuilder().setCommonTlsContext(common).build()));
         return l.toBuilder().setFilterChains(0, chain).build();
     }
 
@@ -138,7 +158,7 @@ class ClientCertificateTest {
                 .setTransportSocket(withMutual.getFilterChains(0).getTransportSocket())).build();
         int before = pilot.nacks().size();
         pilot.set(List.of(Xds.edsCluster("web")), List.of(Xds.endpoints("web", web.port)),
-                List.of(listener("mutual", mutual, true), listener("optional", optional, false), mixed),
+                List.of(listener("mutual", mutual, true), listener("optional", optional, false), namedListener(), mixed),
                 List.of(Xds.routes("https.443", Xds.vhost("all", List.of("*"), Xds.prefixTo("/", "web")))),
                 List.of(Xds.secret("kubernetes://api", read("server.crt"), read("server.key")),
                         Secret.newBuilder().setName("kubernetes://api-cacert").setValidationContext(
@@ -149,5 +169,12 @@ class ClientCertificateTest {
         String detail = pilot.nacks().get(pilot.nacks().size() - 1).getErrorDetail().getMessage();
         assertTrue(detail.contains("listener mixed") && detail.contains("differ in client certificates"), detail);
         assertEquals("web 200", curl(mutual, "alice"), "the last good config keeps serving");
+    }
+
+    @Test
+    void subjectAltNamesLetInOnlyTheNamedClientsOfTheCa() throws Exception {
+        assertEquals("web 200", curl(named, "alice"));
+        assertTrue(curl(named, "bob").endsWith("000"), "signed by the CA, but not a name on the list: refused");
+        assertTrue(curl(named, null).endsWith("000"));
     }
 }

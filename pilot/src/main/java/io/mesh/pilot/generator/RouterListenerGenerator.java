@@ -77,8 +77,18 @@ public final class RouterListenerGenerator {
                     if (mutual || s.tls().mode().equals("OPTIONAL_MUTUAL")) {
                         // Client certificates verified against the credential's CA (ca.crt: "NAME-cacert");
                         // MUTUAL requires one, OPTIONAL_MUTUAL verifies one when sent.
-                        common.setValidationContextSdsSecretConfig(ClusterPolicy.sds(
-                                "kubernetes://" + s.tls().credentialName() + "-cacert"));
+                        var ca = ClusterPolicy.sds("kubernetes://" + s.tls().credentialName() + "-cacert");
+                        if (s.tls().subjectAltNames().isEmpty()) {
+                            common.setValidationContextSdsSecretConfig(ca);
+                        } else {
+                            // and one of the server's subjectAltNames in the client certificate, as istiod writes it
+                            var names = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext
+                                    .newBuilder();
+                            s.tls().subjectAltNames().forEach(n -> names.addMatchSubjectAltNames(
+                                    io.envoyproxy.envoy.type.matcher.v3.StringMatcher.newBuilder().setExact(n)));
+                            common.setCombinedValidationContext(CommonTlsContext.CombinedCertificateValidationContext
+                                    .newBuilder().setDefaultValidationContext(names).setValidationContextSdsSecretConfig(ca));
+                        }
                         tls.setRequireClientCertificate(com.google.protobuf.BoolValue.of(mutual));
                     }
                     chain.setTransportSocket(TransportSocket.newBuilder().setName("envoy.transport_sockets.tls")

@@ -35,7 +35,7 @@ class GatewayServerTlsTest {
                 hosts: ["*"]
               - port: {number: 443, name: https-partners, protocol: HTTPS}
                 hosts: [api.example.com]
-                tls: {mode: MUTUAL, credentialName: api}
+                tls: {mode: MUTUAL, credentialName: api, subjectAltNames: [alice.partners.example]}
               - port: {number: 8443, name: https-optional, protocol: HTTPS}
                 hosts: [api.example.com]
                 tls: {mode: OPTIONAL_MUTUAL, credentialName: api}
@@ -62,7 +62,10 @@ class GatewayServerTlsTest {
         DownstreamTlsContext mutual = tls(listener(GeneratorGoldenTest.router(), s, "0.0.0.0_443"));
         assertTrue(mutual.getRequireClientCertificate().getValue());
         assertEquals("kubernetes://api", mutual.getCommonTlsContext().getTlsCertificateSdsSecretConfigs(0).getName());
-        assertEquals("kubernetes://api-cacert", mutual.getCommonTlsContext().getValidationContextSdsSecretConfig().getName());
+        var combined = mutual.getCommonTlsContext().getCombinedValidationContext();
+        assertEquals("kubernetes://api-cacert", combined.getValidationContextSdsSecretConfig().getName());
+        assertEquals(List.of("alice.partners.example"), combined.getDefaultValidationContext().getMatchSubjectAltNamesList()
+                .stream().map(m -> m.getExact()).toList(), "the server's subjectAltNames");
 
         DownstreamTlsContext optional = tls(listener(GeneratorGoldenTest.router(), s, "0.0.0.0_8443"));
         assertFalse(optional.getRequireClientCertificate().getValue());
