@@ -95,6 +95,22 @@ public final class GatewayParser {
             }
             servers.add(server);
         }
+        // One client-certificate setting per port (the gateway's TLS server is per port): pilot serves the first.
+        java.util.Map<Integer, String> firstByPort = new java.util.HashMap<>();
+        for (int i = 0; i < servers.size(); i++) {
+            Gateway.Server sv = servers.get(i);
+            if (!sv.protocol().equals("HTTPS") || sv.unserved() != null) {
+                continue;
+            }
+            String mode = sv.tls() == null ? "SIMPLE" : sv.tls().mode();
+            String asks = mode.equals("SIMPLE") ? "" : mode + " " + sv.tls().credentialName() + " " + sv.tls().subjectAltNames();
+            String first = firstByPort.putIfAbsent(sv.port(), asks);
+            if (first != null && !first.equals(asks)) {
+                p.warn("spec.servers[" + i + "]", "port " + sv.port() + " already has an HTTPS server that asks"
+                        + " differently for client certificates; this gateway serves one setting per port, so this"
+                        + " server is left out (give it its own port)");
+            }
+        }
         return new Gateway(raw.namespace(), raw.name(), r.stringMap("selector"), servers);
     }
 }

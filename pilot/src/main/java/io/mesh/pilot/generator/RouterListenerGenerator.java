@@ -62,7 +62,15 @@ public final class RouterListenerGenerator {
             Listener.Builder l = Listener.newBuilder().setName("0.0.0.0_" + port)
                     .setAddress(SidecarInbound.address("0.0.0.0", port));
             String route = "http." + port;
+            // The gateway serves one client-certificate setting per port (one TLS server per listener): HTTPS servers
+            // that ask another of clients than the port's first are left out (validation warns within a Gateway),
+            // rather than a listener the gateway would refuse whole.
+            String clientCerts = servers.stream().filter(s -> s.protocol().equals("HTTPS")).findFirst()
+                    .map(RouterListenerGenerator::clientCertificates).orElse("");
             for (Gateway.Server s : servers) {
+                if (s.protocol().equals("HTTPS") && !clientCertificates(s).equals(clientCerts)) {
+                    continue;
+                }
                 FilterChain.Builder chain = FilterChain.newBuilder().addFilters(Filter.newBuilder().setName(Hcm.NAME)
                         .setTypedConfig(Any.pack(Hcm.rds(route, route, rbac, true))));
                 if (s.tls() != null && s.tls().credentialName() != null && s.protocol().equals("HTTPS")) {
@@ -107,6 +115,12 @@ public final class RouterListenerGenerator {
         Map<Integer, Listener> all = new TreeMap<>(tcp);
         out.forEach(l -> all.put(l.getAddress().getSocketAddress().getPortValue(), l));
         return List.copyOf(all.values());
+    }
+
+    /** What an HTTPS server asks of client certificates: nothing (SIMPLE), or a mode, a CA and names. */
+    static String clientCertificates(Gateway.Server s) {
+        String mode = s.tls() == null ? "SIMPLE" : s.tls().mode();
+        return mode.equals("SIMPLE") ? "" : mode + " " + s.tls().credentialName() + " " + s.tls().subjectAltNames();
     }
 
     /** A server of a gateway. */

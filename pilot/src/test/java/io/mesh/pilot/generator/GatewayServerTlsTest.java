@@ -133,4 +133,33 @@ class GatewayServerTlsTest {
         assertEquals(List.of("outbound|5432||mq-a.demo.svc.cluster.local 80", "outbound|5432||mq-b.demo.svc.cluster.local 20"),
                 weighted.stream().map(w -> w.getName() + " " + w.getWeight()).toList());
     }
+
+    @Test
+    void anHttpsServerAskingDifferentlyForClientCertificatesOnATakenPortIsLeftOutWithAWarning() {
+        String mixed = """
+                apiVersion: networking.istio.io/v1
+                kind: Gateway
+                metadata: {name: mixed, namespace: istio-system}
+                spec:
+                  selector: {istio: ingressgateway}
+                  servers:
+                  - port: {number: 443, name: https-partners, protocol: HTTPS}
+                    hosts: [api.example.com]
+                    tls: {mode: MUTUAL, credentialName: api}
+                  - port: {number: 443, name: https-public, protocol: HTTPS}
+                    hosts: [www.example.com]
+                    tls: {mode: SIMPLE, credentialName: www}
+                  - port: {number: 443, name: https-partners-2, protocol: HTTPS}
+                    hosts: [api2.example.com]
+                    tls: {mode: MUTUAL, credentialName: api}
+                """;
+        Listener l = listener(GeneratorGoldenTest.router(), snapshot(mixed), "0.0.0.0_443");
+        assertEquals(List.of(List.of("api.example.com"), List.of("api2.example.com")), l.getFilterChainsList().stream()
+                .map(c -> c.getFilterChainMatch().getServerNamesList()).toList(), "the SIMPLE server is left out");
+        ConfigValidator.Result r = ConfigValidator.validate(YamlDocuments.parse(mixed, "mixed.yaml").resources().get(0));
+        assertTrue(r.valid(), r.reason());
+        assertEquals(1, r.warnings().size(), r.warnings().toString());
+        assertTrue(r.warnings().get(0).startsWith("spec.servers[1]: port 443 already has an HTTPS server that asks"
+                + " differently for client certificates"), r.warnings().toString());
+    }
 }
