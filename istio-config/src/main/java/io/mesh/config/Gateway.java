@@ -39,6 +39,15 @@ public record Gateway(String namespace, String name, Map<String, String> selecto
             return null;
         }
 
+        /**
+         * What an HTTPS server asks of client certificates, as a key to compare servers by: "" (SIMPLE), or the mode,
+         * the credential (its CA) and the subject alt names. The gateway serves one such setting per port.
+         */
+        public String clientCertificates() {
+            String mode = tls == null ? "SIMPLE" : tls.mode();
+            return mode.equals("SIMPLE") ? "" : mode + " " + tls.credentialName() + " " + tls.subjectAltNames();
+        }
+
         /** A TLS or HTTPS server in PASSTHROUGH mode: the TLS stream goes to a tls route's destination by SNI. */
         public boolean passthrough() {
             return tls != null && tls.mode().equals("PASSTHROUGH") && (protocol.equals("TLS") || protocol.equals("HTTPS"));

@@ -102,8 +102,7 @@ public final class GatewayParser {
             if (!sv.protocol().equals("HTTPS") || sv.unserved() != null) {
                 continue;
             }
-            String mode = sv.tls() == null ? "SIMPLE" : sv.tls().mode();
-            String asks = mode.equals("SIMPLE") ? "" : mode + " " + sv.tls().credentialName() + " " + sv.tls().subjectAltNames();
+            String asks = sv.clientCertificates();
             String first = firstByPort.putIfAbsent(sv.port(), asks);
             if (first != null && !first.equals(asks)) {
                 p.warn("spec.servers[" + i + "]", "port " + sv.port() + " already has an HTTPS server that asks"

@@ -741,21 +741,8 @@ class FastPathTest {
     @Test
     void consistentHashingOnAHeaderOrTheSourceIpKeepsAClientOnOneEndpointOnTheFastPath() throws Exception {
         long before = fast();
-        java.util.Set<String> seen = new java.util.HashSet<>();
-        try (Socket s = socket()) {
-            for (int user = 0; user < 16; user++) {
-                String first = null;
-                for (int i = 0; i < 4; i++) {
-                    send(s, "GET /ring/user HTTP/1.1\r\nHost: a\r\nx-user: user-" + user + "\r\n\r\n");
-                    Resp r = read(s);
-                    assertEquals(200, r.status(), r.body());
-                    first = first == null ? r.body() : first;
-                    assertEquals(first, r.body(), "user-" + user + " stays on one endpoint");
-                }
-                seen.add(first);
-            }
-        }
-        assertEquals(java.util.Set.of("web", "web2"), seen, "16 users spread over both endpoints");
+        assertEachOf16UsersSticksToOneOfBothEndpoints((user, i) -> "GET /ring/user HTTP/1.1\r\nHost: a\r\nx-user: user-"
+                + user + "\r\n\r\n");
         String ipFirst = null;
         for (int i = 0; i < 6; i++) {   // a new connection each time: the same source address
             try (Socket s = socket()) {
@@ -771,22 +758,29 @@ class FastPathTest {
     @Test
     void consistentHashingOnAQueryParameterKeepsAUserOnOneEndpointOnTheFastPath() throws Exception {
         long before = fast();
+        assertEachOf16UsersSticksToOneOfBothEndpoints((user, i) -> "GET /ring/query?user=u" + user + "&n=" + i
+                + " HTTP/1.1\r\nHost: a\r\n\r\n");
+        assertEquals(before + 16 * 4, fast(), "the fast path took every request");
+    }
+
+    /** 16 users' requests (4 each, {@code request} of user and try) on one connection: each user on one endpoint. */
+    static void assertEachOf16UsersSticksToOneOfBothEndpoints(java.util.function.BiFunction<Integer, Integer, String> request)
+            throws Exception {
         java.util.Set<String> seen = new java.util.HashSet<>();
         try (Socket s = socket()) {
             for (int user = 0; user < 16; user++) {
                 String first = null;
                 for (int i = 0; i < 4; i++) {
-                    send(s, "GET /ring/query?user=u" + user + "&n=" + i + " HTTP/1.1\r\nHost: a\r\n\r\n");
+                    send(s, request.apply(user, i));
                     Resp r = read(s);
                     assertEquals(200, r.status(), r.body());
                     first = first == null ? r.body() : first;
-                    assertEquals(first, r.body(), "user u" + user + " stays on one endpoint");
+                    assertEquals(first, r.body(), "user " + user + " stays on one endpoint");
                 }
                 seen.add(first);
             }
         }
         assertEquals(java.util.Set.of("web", "web2"), seen, "16 users spread over both endpoints");
-        assertEquals(before + 16 * 4, fast(), "the fast path took every request");
     }
 
     @Test

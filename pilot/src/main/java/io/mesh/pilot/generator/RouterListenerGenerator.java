@@ -66,9 +66,9 @@ public final class RouterListenerGenerator {
             // that ask another of clients than the port's first are left out (validation warns within a Gateway),
             // rather than a listener the gateway would refuse whole.
             String clientCerts = servers.stream().filter(s -> s.protocol().equals("HTTPS")).findFirst()
-                    .map(RouterListenerGenerator::clientCertificates).orElse("");
+                    .map(Gateway.Server::clientCertificates).orElse("");
             for (Gateway.Server s : servers) {
-                if (s.protocol().equals("HTTPS") && !clientCertificates(s).equals(clientCerts)) {
+                if (s.protocol().equals("HTTPS") && !s.clientCertificates().equals(clientCerts)) {
                     continue;
                 }
                 FilterChain.Builder chain = FilterChain.newBuilder().addFilters(Filter.newBuilder().setName(Hcm.NAME)
@@ -115,12 +115,6 @@ public final class RouterListenerGenerator {
         Map<Integer, Listener> all = new TreeMap<>(tcp);
         out.forEach(l -> all.put(l.getAddress().getSocketAddress().getPortValue(), l));
         return List.copyOf(all.values());
-    }
-
-    /** What an HTTPS server asks of client certificates: nothing (SIMPLE), or a mode, a CA and names. */
-    static String clientCertificates(Gateway.Server s) {
-        String mode = s.tls() == null ? "SIMPLE" : s.tls().mode();
-        return mode.equals("SIMPLE") ? "" : mode + " " + s.tls().credentialName() + " " + s.tls().subjectAltNames();
     }
 
     /** A server of a gateway. */
