@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.mesh.config.ConfigValidator;
+import io.mesh.config.Delegation;
 import io.mesh.config.DestinationRule;
 import io.mesh.config.ExportTo;
 import io.mesh.config.Hosts;
@@ -72,7 +73,37 @@ final class ConfigAnalyzer {
         }
         virtualServices.forEach(e -> crossCheck(e.getValue(), e.getKey(), subsets));
         conflictingMeshHosts(virtualServices);
+        delegation(virtualServices);
         return List.copyOf(findings);
+    }
+
+    /**
+     * What pilot leaves out of a root VirtualService's delegating routes (a delegate that does not exist or is not
+     * exported to the root's namespace, delegate routes outside the root's match), at the root's spec.http[i].
+     */
+    private void delegation(List<Map.Entry<VirtualService, Document>> virtualServices) {
+        List<VirtualService> delegates = virtualServices.stream().map(Map.Entry::getKey).filter(vs -> vs.hosts().isEmpty())
+                .toList();
+        for (Map.Entry<VirtualService, Document> e : virtualServices) {
+            VirtualService root = e.getKey();
+            if (root.hosts().isEmpty() || root.http().stream().allMatch(h -> h.delegate() == null)) {
+                continue;
+            }
+            List<VirtualService> one = new ArrayList<>(delegates);
+            one.add(root);
+            List<String> warnings = new ArrayList<>();
+            Delegation.expand(one, warnings);
+            String prefix = "VirtualService " + root.namespace() + "/" + root.name() + ": ";
+            for (String w : warnings) {
+                if (w.startsWith(prefix)) {
+                    String problem = "spec." + w.substring(prefix.length());
+                    int space = problem.indexOf(' ');
+                    // "spec.http[1] delegates to ...": the field path ends before the first space
+                    report(e.getValue(), "warning", problem.contains(": ") && problem.indexOf(": ") < space ? problem
+                            : problem.substring(0, space) + ": " + problem.substring(space + 1));
+                }
+            }
+        }
     }
 
     /**
