@@ -82,29 +82,23 @@ final class ConfigAnalyzer {
      * exported to the root's namespace, delegate routes outside the root's match), at the root's spec.http[i].
      */
     private void delegation(List<Map.Entry<VirtualService, Document>> virtualServices) {
-        List<VirtualService> delegates = virtualServices.stream().map(Map.Entry::getKey).filter(vs -> vs.hosts().isEmpty())
-                .toList();
-        for (Map.Entry<VirtualService, Document> e : virtualServices) {
-            VirtualService root = e.getKey();
-            if (root.hosts().isEmpty() || root.http().stream().allMatch(h -> h.delegate() == null)) {
-                continue;
-            }
-            List<VirtualService> one = new ArrayList<>(delegates);
-            one.add(root);
-            List<String> warnings = new ArrayList<>();
-            Delegation.expand(one, warnings);
-            String prefix = "VirtualService " + root.namespace() + "/" + root.name() + ": ";
-            for (String w : warnings) {
-                if (w.startsWith(prefix)) {
-                    String problem = "spec." + w.substring(prefix.length());
-                    int space = problem.indexOf(' ');
-                    // "spec.http[1] delegates to ...": the field path ends before the first space
-                    report(e.getValue(), "warning", problem.contains(": ") && problem.indexOf(": ") < space ? problem
-                            : problem.substring(0, space) + ": " + problem.substring(space + 1));
-                }
+        List<String> warnings = new ArrayList<>();
+        Delegation.expand(virtualServices.stream().map(Map.Entry::getKey).toList(), warnings);
+        Map<String, Document> docs = new HashMap<>();
+        virtualServices.forEach(e -> docs.put("VirtualService " + e.getKey().namespace() + "/" + e.getKey().name() + ": ",
+                e.getValue()));
+        for (String w : warnings) {
+            // Pilot's words, "VirtualService NS/NAME: http[I]..." : at that resource's spec.http[I].
+            int at = w.indexOf(": ");
+            Document doc = at < 0 ? null : docs.get(w.substring(0, at + 2));
+            java.util.regex.Matcher m = HTTP_ROUTE.matcher(at < 0 ? "" : w.substring(at + 2));
+            if (doc != null && m.matches()) {
+                report(doc, "warning", "spec.http[" + m.group(1) + "]: " + m.group(2));
             }
         }
     }
+
+    private static final java.util.regex.Pattern HTTP_ROUTE = java.util.regex.Pattern.compile("http\\[(\\d+)\\]:? (.*)");
 
     /**
      * istioctl analyze's IST0109: VirtualServices for sidecars (the mesh gateway) that claim the same host for the same

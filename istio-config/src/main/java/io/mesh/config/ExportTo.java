@@ -5,7 +5,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * Istio's {@code exportTo}: the namespaces whose proxies see a VirtualService, DestinationRule, ServiceEntry or
@@ -16,7 +15,6 @@ import java.util.regex.Pattern;
  * private to N first, then one exported to N by name, then a public one ({@link Scope}).
  */
 public final class ExportTo {
-    private static final Pattern NAMESPACE = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
 
     /** How a proxy's namespace sees a resource, in Istio's order of preference. */
     public enum Scope {
@@ -95,7 +93,7 @@ public final class ExportTo {
                         : "duplicate entry: \".\" and the current namespace \"" + namespace + "\" are the same");
             } else if (e.equals("~") && !serviceEntry) {
                 p.error(at, "\"~\" (no namespace) is allowed only on a ServiceEntry");
-            } else if (!e.equals(".") && !e.equals("*") && !e.equals("~") && !NAMESPACE.matcher(e).matches()) {
+            } else if (!e.equals(".") && !e.equals("*") && !e.equals("~") && !Hosts.isNamespace(e)) {
                 p.error(at, "\"" + e + "\" is not \".\", \"*\" or a namespace name (RFC 1123 label: lower-case letters,"
                         + " digits and '-', at most 63)");
             }

@@ -37,6 +37,13 @@ public final class Hosts {
     }
 
     /** Istio's short-name rule: "web" in namespace "demo" is "web.demo.svc.cluster.local"; a name with a dot is kept. */
+    private static final Pattern NAMESPACE = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
+
+    /** Whether {@code name} is a Kubernetes namespace name (an RFC 1123 label: lower-case, digits, '-', at most 63). */
+    public static boolean isNamespace(String name) {
+        return NAMESPACE.matcher(name).matches();
+    }
+
     public static String resolve(String host, String namespace) {
         if (host.contains(".") || host.equals("*")) {
             return host;

@@ -173,7 +173,7 @@ public final class VirtualServiceParser {
             dg.allow("name", "namespace");
             String name = dg.requiredString("name");
             String namespace = dg.string("namespace");
-            if (namespace != null && !namespace.matches("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")) {
+            if (namespace != null && !Hosts.isNamespace(namespace)) {
                 p.error(dg.at("namespace"), "\"" + namespace + "\" is not a namespace name");
             }
             if (inDelegate) {

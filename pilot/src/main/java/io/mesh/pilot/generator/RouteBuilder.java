@@ -192,19 +192,23 @@ final class RouteBuilder {
         }
         VirtualService.Destination first = dests.get(0).destination();
         DestinationRule dr = snapshot.destinationRule(Hosts.resolve(first.host(), vs.namespace()), proxyNamespace);
-        if (dr != null) {
-            DestinationRule.LoadBalancer lb = dr.policyFor(port(vs, first, port, snapshot), first.subset())
-                    .loadBalancer();
-            // grpc-java hashes on headers only: proxyless clients get no other key.
-            if (lb != null && lb.consistentHash() && (!proxyless || lb.hashHeader() != null)) {
-                a.addHashPolicy(hashPolicy(lb));
-            }
-        }
+        addHashPolicy(a, dr, port(vs, first, port, snapshot), first.subset(), proxyless);
         return a.build();
     }
 
+    /**
+     * The DestinationRule's consistent-hash key for this port and subset, if it has one, as the route's hash policy
+     * (grpc-java hashes on headers only: proxyless clients get no other key).
+     */
+    static void addHashPolicy(RouteAction.Builder a, DestinationRule dr, int port, String subset, boolean proxyless) {
+        DestinationRule.LoadBalancer lb = dr == null ? null : dr.policyFor(port, subset).loadBalancer();
+        if (lb != null && lb.consistentHash() && (!proxyless || lb.hashHeader() != null)) {
+            a.addHashPolicy(hashPolicy(lb));
+        }
+    }
+
     /** A DestinationRule's consistent-hash key as the route's hash policy, as istiod translates it. */
-    static RouteAction.HashPolicy hashPolicy(DestinationRule.LoadBalancer lb) {
+    private static RouteAction.HashPolicy hashPolicy(DestinationRule.LoadBalancer lb) {
         RouteAction.HashPolicy.Builder h = RouteAction.HashPolicy.newBuilder();
         if (lb.hashHeader() != null) {
             h.setHeader(RouteAction.HashPolicy.Header.newBuilder().setHeaderName(lb.hashHeader()));

@@ -39,12 +39,20 @@ final class SidecarInbound {
     private SidecarInbound() {
     }
 
+    /** How a workload port is spoken: HTTP (else plain TCP), and among HTTP ports HTTP/2 (HTTP2, GRPC, GRPC-WEB). */
+    record InboundPort(boolean http, boolean http2) {
+        InboundPort or(InboundPort o) {
+            return new InboundPort(http || o.http, http2 || o.http2);
+        }
+    }
+
     /**
-     * The workload ports this proxy serves (those of every service that has its IP as an endpoint), each with
-     * whether it speaks HTTP: a port any service declares HTTP is HTTP, the others are plain TCP.
+     * The workload ports this proxy serves (those of every service that has its IP as an endpoint), each with how it
+     * is spoken: a port any service declares HTTP is HTTP (the others are plain TCP), one any declares HTTP2, GRPC or
+     * GRPC-WEB is HTTP/2.
      */
-    static Map<Integer, Boolean> ports(ProxyInfo proxy, MeshSnapshot snapshot) {
-        Map<Integer, Boolean> out = new TreeMap<>();
+    static Map<Integer, InboundPort> ports(ProxyInfo proxy, MeshSnapshot snapshot) {
+        Map<Integer, InboundPort> out = new TreeMap<>();
         snapshot.endpoints().forEach((host, eps) -> {
             for (Endpoint e : eps) {
                 if (e.address().equals(proxy.ip())) {
@@ -53,7 +61,7 @@ final class SidecarInbound {
                         s.ports().forEach(p -> {
                             Integer target = e.ports().get(p.number());
                             if (target != null) {
-                                out.merge(target, p.http(), Boolean::logicalOr);
+                                out.merge(target, new InboundPort(p.http(), p.http2()), InboundPort::or);
                             }
                         });
                     }
@@ -63,27 +71,18 @@ final class SidecarInbound {
         return out;
     }
 
-    /** The app's ports; a port some service of it declares as HTTP2, GRPC or GRPC-WEB is reached over HTTP/2 (h2c). */
+    /** The app's ports; an HTTP/2 one is reached over h2c. */
     static List<Cluster> clusters(ProxyInfo proxy, MeshSnapshot snapshot) {
-        java.util.Set<Integer> http2 = new java.util.HashSet<>();
-        snapshot.endpoints().forEach((host, eps) -> {
-            ServiceModel s = snapshot.services().get(host);
-            for (Endpoint e : eps) {
-                if (s != null && e.address().equals(proxy.ip())) {
-                    s.ports().stream().filter(ServiceModel.Port::http2).map(p -> e.ports().get(p.number()))
-                            .filter(java.util.Objects::nonNull).forEach(http2::add);
-                }
-            }
-        });
         List<Cluster> out = new ArrayList<>();
-        for (int port : ports(proxy, snapshot).keySet()) {
+        for (Map.Entry<Integer, InboundPort> p : ports(proxy, snapshot).entrySet()) {
+            int port = p.getKey();
             Cluster.Builder c = Cluster.newBuilder().setName(ClusterNames.inbound(port)).setType(Cluster.DiscoveryType.STATIC)
                     .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(10))
                     .setLoadAssignment(ClusterLoadAssignment.newBuilder().setClusterName(ClusterNames.inbound(port))
                             .addEndpoints(LocalityLbEndpoints.newBuilder().addLbEndpoints(LbEndpoint.newBuilder()
                                     .setEndpoint(io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
                                             .setAddress(address("127.0.0.1", port))))));
-            ClusterPolicy.httpProtocol(c, http2.contains(port), null);
+            ClusterPolicy.httpProtocol(c, p.getValue().http2(), null);
             out.add(c.build());
         }
         return out;
@@ -105,11 +104,11 @@ final class SidecarInbound {
         List<FilterChain> out = new ArrayList<>();
         List<HttpFilter> httpRbac = httpRbac(rbacRules(proxy, snapshot, false));
         List<Filter> networkRbac = networkRbac(rbacRules(proxy, snapshot, true));
-        for (Map.Entry<Integer, Boolean> e : ports(proxy, snapshot).entrySet()) {
+        for (Map.Entry<Integer, InboundPort> e : ports(proxy, snapshot).entrySet()) {
             int port = e.getKey();
             String mode = mtlsMode(proxy, snapshot, port);
             List<Filter> filters = new ArrayList<>();
-            if (e.getValue()) {
+            if (e.getValue().http()) {
                 filters.add(hcm(port, httpRbac));
             } else {
                 filters.addAll(networkRbac);

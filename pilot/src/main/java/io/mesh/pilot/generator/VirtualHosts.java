@@ -34,11 +34,8 @@ final class VirtualHosts {
                 action.setRetryPolicy(RouteBuilder.defaultRetryPolicy());   // as istiod's default route
             }
             // The DestinationRule's consistent-hash key, as istiod puts it on the default route too.
-            io.mesh.config.DestinationRule dr = snapshot.destinationRule(host, proxy.namespace());
-            io.mesh.config.DestinationRule.LoadBalancer lb = dr == null ? null : dr.policyFor(port, null).loadBalancer();
-            if (lb != null && lb.consistentHash() && (proxy.type() != ProxyInfo.Type.GRPC || lb.hashHeader() != null)) {
-                action.addHashPolicy(RouteBuilder.hashPolicy(lb));
-            }
+            RouteBuilder.addHashPolicy(action, snapshot.destinationRule(host, proxy.namespace()), port, null,
+                    proxy.type() == ProxyInfo.Type.GRPC);
             routes.add(Route.newBuilder().setName("default").setMatch(RouteMatch.newBuilder().setPrefix("/"))
                     .setRoute(action).build());
         }
