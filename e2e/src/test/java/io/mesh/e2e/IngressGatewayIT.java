@@ -1,0 +1,667 @@
+package io.mesh.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
+import io.mesh.testing.FreePorts;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.KeyStore;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Stream;
+import javax.net.ssl.KeyManagerFactory;
+import javax.net.ssl.SSLContext;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Pilot-generated ingress config through the real gateway process: the packaged pilot in local mode reads a folder
+ * of Istio YAML (a Gateway, VirtualServices, ServiceEntries for backends on 127.0.0.1) and credentials for
+ * {@code credentialName}, and the packaged gateway in router mode takes its config from pilot's plaintext xDS port.
+ * Clients are curl, {@code openssl s_client} and plain TCP sockets; the backends are this test's own servers.
+ *
+ * <p>One pilot and one gateway serve every test of the class, in order: TLS passthrough by SNI, a weighted TCP route,
+ * HTTPS with client certificates (MUTUAL, and MUTUAL narrowed by subjectAltNames), CORS preflights, and a route
+ * change applied without a restart. Every response pilot sent the gateway is ACKed, none NACKed.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class IngressGatewayIT {
+
+    @RegisterExtension
+    static final ProcessHarness HARNESS = new ProcessHarness().named("ingress-gateway").keepBetweenTests();
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** TCP connections for the weighted split, and the tolerance around the expected share: ±10 percentage points. */
+    private static final int SPLIT_CONNECTIONS = 200;
+
+    // The Gateway's server ports: each a free port, bound as given (only 80 and 443 are remapped).
+    private static final int PASSTHROUGH_PORT = FreePorts.next();
+    private static final int TCP_PORT = FreePorts.next();
+    private static final int MUTUAL_PORT = FreePorts.next();
+    private static final int MUTUAL_SAN_PORT = FreePorts.next();
+    private static final int HTTP_PORT = FreePorts.next();
+
+    private static Path configDir;
+    private static Path certs;
+    private static RunningComponent pilot;
+    private static RunningComponent gateway;
+    private static HttpServer web;
+    private static final List<String> WEB_REQUESTS = new CopyOnWriteArrayList<>();
+    private static final List<HttpsServer> TLS_BACKENDS = new ArrayList<>();
+    private static final List<TcpEcho> ECHOS = new ArrayList<>();
+
+    @BeforeAll
+    static void startMesh() throws Exception {
+        Path work = HARNESS.workDir();
+        configDir = work.resolve("config");
+        certs = work.resolve("certs");
+        deleteRecursively(configDir);
+        deleteRecursively(certs);
+        Files.createDirectories(configDir.resolve("credentials"));
+        Files.createDirectories(certs);
+
+        // Certificates, by openssl: the gateway's own for api.example (self-signed: clients trust it alone), the CA of
+        // the partners whose client certificates MUTUAL accepts, another CA, and the passthrough backends' own.
+        selfSigned("api", "api.example");
+        ca("partners");
+        ca("strangers");
+        leaf("alice", "alice.partners.example", "partners");
+        leaf("bob", "bob.partners.example", "partners");
+        leaf("mallory", "mallory.partners.example", "strangers");
+        selfSigned("secure-a", "a.tls.example");
+        selfSigned("secure-b", "b.tls.example");
+        Path credentials = configDir.resolve("credentials");
+        Files.copy(certs.resolve("api.crt"), credentials.resolve("api.crt"));
+        Files.copy(certs.resolve("api.key"), credentials.resolve("api.key"));
+        Files.copy(certs.resolve("partners.crt"), credentials.resolve("api-cacert.crt"));
+
+        // Backends on 127.0.0.1.
+        int webPort = httpBackend();
+        int secureA = tlsBackend("secure-a");
+        int secureB = tlsBackend("secure-b");
+        int echo1 = new TcpEcho("echo-1").port;
+        int echo2 = new TcpEcho("echo-2").port;
+
+        write("services.yaml", serviceEntry("web", 80, "http", "HTTP", webPort)
+                + "---\n" + serviceEntry("secure-a", 443, "tls", "TLS", secureA)
+                + "---\n" + serviceEntry("secure-b", 443, "tls", "TLS", secureB)
+                + "---\n" + serviceEntry("echo-1", 9000, "tcp", "TCP", echo1)
+                + "---\n" + serviceEntry("echo-2", 9000, "tcp", "TCP", echo2));
+        write("gateway.yaml", """
+                apiVersion: networking.istio.io/v1
+                kind: Gateway
+                metadata:
+                  name: edge
+                  namespace: istio-system
+                spec:
+                  selector:
+                    istio: ingressgateway
+                  servers:
+                  - port: {number: %d, name: tls-passthrough, protocol: TLS}
+                    hosts: [shop/a.tls.example, shop/b.tls.example]
+                    tls:
+                      mode: PASSTHROUGH
+                  - port: {number: %d, name: tcp-echo, protocol: TCP}
+                    hosts: [shop/echo.example]
+                  - port: {number: %d, name: https-mutual, protocol: HTTPS}
+                    hosts: [shop/api.example]
+                    tls:
+                      mode: MUTUAL
+                      credentialName: api
+                  - port: {number: %d, name: https-alice, protocol: HTTPS}
+                    hosts: [shop/api.example]
+                    tls:
+                      mode: MUTUAL
+                      credentialName: api
+                      subjectAltNames: [alice.partners.example]
+                  - port: {number: %d, name: http, protocol: HTTP}
+                    hosts: [shop/cors.example]
+                """.formatted(PASSTHROUGH_PORT, TCP_PORT, MUTUAL_PORT, MUTUAL_SAN_PORT, HTTP_PORT));
+        write("secure.yaml", """
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata:
+                  name: secure
+                  namespace: shop
+                spec:
+                  hosts: [a.tls.example, b.tls.example]
+                  gateways: [istio-system/edge]
+                  tls:
+                  - match:
+                    - port: %1$d
+                      sniHosts: [a.tls.example]
+                    route:
+                    - destination:
+                        host: secure-a.shop.svc.cluster.local
+                        port: {number: 443}
+                  - match:
+                    - port: %1$d
+                      sniHosts: [b.tls.example]
+                    route:
+                    - destination:
+                        host: secure-b.shop.svc.cluster.local
+                        port: {number: 443}
+                """.formatted(PASSTHROUGH_PORT));
+        write("echo.yaml", echoRoute(80, 20));
+        write("api.yaml", """
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata:
+                  name: api
+                  namespace: shop
+                spec:
+                  hosts: [api.example]
+                  gateways: [istio-system/edge]
+                  http:
+                  - route:
+                    - destination:
+                        host: web.shop.svc.cluster.local
+                        port: {number: 80}
+                """);
+        write("cors.yaml", """
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata:
+                  name: cors
+                  namespace: shop
+                spec:
+                  hosts: [cors.example]
+                  gateways: [istio-system/edge]
+                  http:
+                  - route:
+                    - destination:
+                        host: web.shop.svc.cluster.local
+                        port: {number: 80}
+                    corsPolicy:
+                      allowOrigins:
+                      - exact: https://app.example
+                      allowMethods: [GET, POST]
+                      allowHeaders: [content-type]
+                      exposeHeaders: [x-served-by]
+                      maxAge: 10m
+                """);
+
+        pilot = HARNESS.start(Component.PILOT, Map.of("MESH_PILOT_CONFIG_DIR", configDir.toString()));
+        gateway = HARNESS.start(Component.GATEWAY, Map.of(
+                "MESH_GATEWAY_XDS_ADDRESS", "127.0.0.1:" + pilot.env().get("MESH_PILOT_XDS_PORT"),
+                "MESH_GATEWAY_LISTENERS_HOST", "127.0.0.1"));
+        // Config readiness: the first complete config from pilot is applied and every listener is bound.
+        HARNESS.awaitHttpOk(gateway.process(), URI.create("http://127.0.0.1:"
+                + gateway.env().get("MESH_GATEWAY_STATUS_PORT") + "/healthz/ready"), ProcessHarness.READY_DEADLINE);
+        assertAllAcked();
+    }
+
+    @AfterAll
+    static void stopBackends() {
+        HARNESS.stopAll();
+        if (web != null) {
+            web.stop(0);
+        }
+        TLS_BACKENDS.forEach(s -> s.stop(0));
+        ECHOS.forEach(TcpEcho::close);
+    }
+
+    @Test
+    @Order(1)
+    void tlsPassthroughReachesTheBackendTheSniNamesWithItsOwnCertificate() throws Exception {
+        // curl trusts only the backend's own certificate: the gateway did not terminate TLS.
+        assertEquals("secure-a GET /hello 200", curlTls("a.tls.example", PASSTHROUGH_PORT, "/hello", "secure-a"));
+        assertEquals("secure-b GET /hello 200", curlTls("b.tls.example", PASSTHROUGH_PORT, "/hello", "secure-b"));
+        // What openssl saw: the certificate of the backend the SNI names.
+        for (String name : List.of("a", "b")) {
+            String seen = sClient(PASSTHROUGH_PORT, name + ".tls.example", List.of());
+            assertTrue(seen.contains("subject=CN = " + name + ".tls.example") || seen.contains("subject=CN=" + name + ".tls.example"),
+                    "the backend's own certificate for " + name + ".tls.example: " + seen);
+            assertTrue(seen.contains("Verify return code: 0 (ok)"), seen);
+        }
+        // A name no route claims, and no SNI at all: closed, no certificate.
+        String unknown = sClient(PASSTHROUGH_PORT, "c.tls.example", List.of());
+        assertTrue(unknown.contains("no peer certificate available"), unknown);
+        String unknownCurl = curlTls("c.tls.example", PASSTHROUGH_PORT, "/hello", "secure-a");
+        assertTrue(unknownCurl.endsWith("000"), "no answer for an unknown SNI: " + unknownCurl);
+        String noSni = sClient(PASSTHROUGH_PORT, null, List.of());
+        assertTrue(noSni.contains("no peer certificate available"), noSni);
+    }
+
+    @Test
+    @Order(2)
+    void tcpConnectionsAreSplitByTheRoutesWeights() throws Exception {
+        Map<String, Integer> split = tcpConnections(SPLIT_CONNECTIONS);
+        int first = split.getOrDefault("echo-1", 0);
+        int second = split.getOrDefault("echo-2", 0);
+        assertEquals(SPLIT_CONNECTIONS, first + second, "every connection answered by one of the two: " + split);
+        // 80/20 ± 10 points: 140..180 of 200 (a 50/50 or all-to-one split cannot pass; 80/20 fails by chance < 1 in 1000).
+        assertTrue(first >= 140 && first <= 180, "80/20 split within ±10 %: " + split);
+    }
+
+    @Test
+    @Order(3)
+    void mutualTlsAcceptsOnlyClientCertificatesFromTheCredentialsCa() throws Exception {
+        assertEquals("web GET /orders 200", curlMutual(MUTUAL_PORT, "alice"));
+        assertEquals("web GET /orders 200", curlMutual(MUTUAL_PORT, "bob"));
+        assertTrue(curlMutual(MUTUAL_PORT, null).endsWith("000"), "no client certificate: the handshake fails");
+        assertTrue(curlMutual(MUTUAL_PORT, "mallory").endsWith("000"), "a certificate from another CA: refused");
+        // The server certificate the clients verified is the credential's (api.crt from the credentials folder).
+        String seen = sClient(MUTUAL_PORT, "api.example", List.of("-cert", certs.resolve("alice.crt").toString(),
+                "-key", certs.resolve("alice.key").toString(), "-CAfile", certs.resolve("api.crt").toString()));
+        assertTrue(seen.contains("subject=CN = api.example") || seen.contains("subject=CN=api.example"), seen);
+        // subjectAltNames: of the two partners only alice.
+        assertEquals("web GET /orders 200", curlMutual(MUTUAL_SAN_PORT, "alice"));
+        assertTrue(curlMutual(MUTUAL_SAN_PORT, "bob").endsWith("000"), "bob's certificate lacks the SAN: refused");
+        assertTrue(curlMutual(MUTUAL_SAN_PORT, "mallory").endsWith("000"), "another CA: refused");
+    }
+
+    @Test
+    @Order(4)
+    void corsPreflightsFromAllowedOriginsAreAnsweredByTheGateway() throws Exception {
+        int forwardedBefore = options();
+        String allowed = curlHttp("-X", "OPTIONS", "-H", "Origin: https://app.example",
+                "-H", "Access-Control-Request-Method: POST", "-H", "Access-Control-Request-Headers: content-type");
+        assertTrue(allowed.startsWith("http/1.1 200"), allowed);
+        assertTrue(allowed.contains("\naccess-control-allow-origin: https://app.example\r"), allowed);
+        assertTrue(allowed.contains("\naccess-control-allow-methods: get,post\r"), allowed);
+        assertTrue(allowed.contains("\naccess-control-allow-headers: content-type\r"), allowed);
+        assertTrue(allowed.contains("\naccess-control-max-age: 600\r"), allowed);
+        assertEquals(forwardedBefore, options(), "the gateway answered the preflight itself");
+
+        // A disallowed origin gets no CORS grant (the preflight is not a CORS one for the gateway: the backend answers).
+        String denied = curlHttp("-X", "OPTIONS", "-H", "Origin: https://evil.example",
+                "-H", "Access-Control-Request-Method: POST");
+        assertTrue(!denied.contains("access-control-allow-"), denied);
+
+        // The actual request from the allowed origin: the backend's answer, with the allowed origin and exposed headers.
+        String get = curlHttp("-H", "Origin: https://app.example");
+        assertTrue(get.startsWith("http/1.1 200") && get.contains("web get /cors"), get);
+        assertTrue(get.contains("\naccess-control-allow-origin: https://app.example\r"), get);
+        assertTrue(get.contains("\naccess-control-expose-headers: x-served-by\r"), get);
+        String evilGet = curlHttp("-H", "Origin: https://evil.example");
+        assertTrue(evilGet.startsWith("http/1.1 200") && !evilGet.contains("access-control-allow-origin"), evilGet);
+    }
+
+    @Test
+    @Order(5)
+    void aChangedRouteAppliesWithoutARestart() throws Exception {
+        long pid = gateway.process().pid();
+        String ldsBefore = routerStatus().path("xds").path("lds").path("acked").asText();
+        write("echo.yaml", echoRoute(0, 100));
+        awaitRouter(Duration.ofSeconds(30), r -> !ldsBefore.equals(r.path("xds").path("lds").path("acked").asText()),
+                "the gateway ACKs the new listener");
+        Map<String, Integer> split = tcpConnections(100);
+        assertEquals(Map.of("echo-2", 100), split, "weights 0/100: every new connection goes to echo-2");
+        assertTrue(gateway.process().isAlive());
+        assertEquals(pid, gateway.process().pid(), "the same gateway process");
+        assertAllAcked();
+    }
+
+    // ----- config
+
+    private static String echoRoute(int weight1, int weight2) {
+        return """
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata:
+                  name: echo
+                  namespace: shop
+                spec:
+                  hosts: [echo.example]
+                  gateways: [istio-system/edge]
+                  tcp:
+                  - match:
+                    - port: %d
+                    route:
+                    - destination:
+                        host: echo-1.shop.svc.cluster.local
+                        port: {number: 9000}
+                      weight: %d
+                    - destination:
+                        host: echo-2.shop.svc.cluster.local
+                        port: {number: 9000}
+                      weight: %d
+                """.formatted(TCP_PORT, weight1, weight2);
+    }
+
+    /** A ServiceEntry in namespace shop: one port, one endpoint on 127.0.0.1 at {@code targetPort}. */
+    private static String serviceEntry(String name, int port, String portName, String protocol, int targetPort) {
+        return """
+                apiVersion: networking.istio.io/v1
+                kind: ServiceEntry
+                metadata:
+                  name: %1$s
+                  namespace: shop
+                spec:
+                  hosts: [%1$s.shop.svc.cluster.local]
+                  location: MESH_INTERNAL
+                  resolution: STATIC
+                  ports:
+                  - number: %2$d
+                    name: %3$s
+                    protocol: %4$s
+                  endpoints:
+                  - address: 127.0.0.1
+                    ports:
+                      %3$s: %5$d
+                    labels:
+                      app: %1$s
+                """.formatted(name, port, portName, protocol, targetPort);
+    }
+
+    /** Replaces a config file atomically, so pilot never reads half of it. */
+    private static void write(String file, String yaml) throws IOException {
+        Path tmp = configDir.resolve("." + file + ".tmp");
+        Files.writeString(tmp, yaml);
+        Files.move(tmp, configDir.resolve(file), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    // ----- pilot's view of the gateway
+
+    /** The gateway's connection in pilot's /debug/syncz. */
+    private static JsonNode routerStatus() throws Exception {
+        HttpResponse<String> r = HARNESS.get(pilot.monitoring("/debug/syncz"));
+        assertEquals(200, r.statusCode(), r.body());
+        JsonNode routers = JSON.createArrayNode();
+        for (JsonNode proxy : JSON.readTree(r.body())) {
+            if ("ROUTER".equals(proxy.path("type").asText())) {
+                ((com.fasterxml.jackson.databind.node.ArrayNode) routers).add(proxy);
+            }
+        }
+        assertEquals(1, routers.size(), "one gateway connected to pilot: " + r.body());
+        return routers.get(0);
+    }
+
+    /** Every xDS type pilot sent the gateway is ACKed at its latest version, and none was ever NACKed. */
+    private static void assertAllAcked() throws Exception {
+        awaitRouter(Duration.ofSeconds(30), r -> {
+            JsonNode xds = r.path("xds");
+            for (String type : List.of("lds", "rds", "cds", "eds", "sds")) {
+                if (!"SYNCED".equals(xds.path(type).path("status").asText())) {
+                    return false;
+                }
+            }
+            return true;
+        }, "the gateway ACKs LDS, RDS, CDS, EDS and SDS");
+        JsonNode xds = routerStatus().path("xds");
+        xds.fields().forEachRemaining(e -> assertTrue(e.getValue().path("lastNack").isMissingNode(),
+                "the gateway NACKed " + e.getKey() + ": " + e.getValue()));
+        // Pilot accepted every file of the test's config (a rejected one would leave a case silently unserved).
+        HttpResponse<String> configz = HARNESS.get(pilot.monitoring("/debug/configz"));
+        for (JsonNode resource : JSON.readTree(configz.body()).path("resources")) {
+            assertEquals("Accepted", resource.path("status").asText(), resource.toString());
+        }
+        assertEquals(0, JSON.readTree(configz.body()).path("fileErrors").size(), configz.body());
+    }
+
+    private static void awaitRouter(Duration deadline, java.util.function.Predicate<JsonNode> condition, String what)
+            throws Exception {
+        long end = System.nanoTime() + deadline.toNanos();
+        JsonNode last = null;
+        while (System.nanoTime() < end) {
+            HttpResponse<String> r = HARNESS.get(pilot.monitoring("/debug/syncz"));
+            for (JsonNode proxy : JSON.readTree(r.body())) {
+                if ("ROUTER".equals(proxy.path("type").asText())) {
+                    last = proxy;
+                    if (condition.test(proxy)) {
+                        return;
+                    }
+                }
+            }
+            Thread.sleep(200);
+        }
+        fail("not within " + deadline + ": " + what + "; the gateway in /debug/syncz: " + last);
+    }
+
+    // ----- clients
+
+    /** curl over TLS to {@code host} (resolved to 127.0.0.1), trusting only {@code trusted}'s certificate: "BODY CODE". */
+    private static String curlTls(String host, int port, String path, String trusted) throws Exception {
+        return run(List.of("curl", "-s", "-m", "10", "--cacert", certs.resolve(trusted + ".crt").toString(),
+                "--resolve", host + ":" + port + ":127.0.0.1", "-w", " %{http_code}", "https://" + host + ":" + port + path));
+    }
+
+    /** curl to api.example on an HTTPS MUTUAL port, with {@code client}'s certificate (or none): "BODY CODE". */
+    private static String curlMutual(int port, String client) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("curl", "-s", "-m", "10", "--cacert", certs.resolve("api.crt").toString(),
+                "--resolve", "api.example:" + port + ":127.0.0.1", "-w", " %{http_code}"));
+        if (client != null) {
+            cmd.addAll(List.of("--cert", certs.resolve(client + ".crt").toString(), "--key", certs.resolve(client + ".key").toString()));
+        }
+        cmd.add("https://api.example:" + port + "/orders");
+        return run(cmd);
+    }
+
+    /** curl -si to http://cors.example/cors on the HTTP port, with extra arguments; the answer in lower case. */
+    private static String curlHttp(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("curl", "-si", "-m", "10",
+                "--resolve", "cors.example:" + HTTP_PORT + ":127.0.0.1"));
+        cmd.addAll(List.of(args));
+        cmd.add("http://cors.example:" + HTTP_PORT + "/cors");
+        return run(cmd).toLowerCase(Locale.ROOT);
+    }
+
+    /** openssl s_client's report of a handshake (certificate subject, verification), with {@code -servername} if given. */
+    private static String sClient(int port, String serverName, List<String> extra) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + port));
+        if (serverName != null) {
+            cmd.addAll(List.of("-servername", serverName));
+            if (serverName.endsWith(".tls.example") && !serverName.startsWith("c.")) {
+                cmd.addAll(List.of("-CAfile", certs.resolve("secure-" + serverName.charAt(0) + ".crt").toString()));
+            }
+        } else {
+            cmd.add("-noservername");
+        }
+        cmd.addAll(extra);
+        return run(cmd);
+    }
+
+    /** {@code n} TCP connections to the Gateway's TCP port, each answered by one echo server: who answered, how often. */
+    private static Map<String, Integer> tcpConnections(int n) throws IOException {
+        Map<String, Integer> seen = new TreeMap<>();
+        for (int i = 0; i < n; i++) {
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), TCP_PORT), 5_000);
+                s.setSoTimeout(10_000);
+                s.getOutputStream().write(("hello " + i + "\n").getBytes(StandardCharsets.UTF_8));
+                s.getOutputStream().flush();
+                String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                String who = answer.endsWith(": hello " + i + "\n") ? answer.substring(0, answer.indexOf(':')) : "bad answer " + answer;
+                seen.merge(who, 1, Integer::sum);
+            }
+        }
+        return seen;
+    }
+
+    /** Runs a client to completion; its stdout and stderr together. */
+    private static String run(List<String> command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(
+                new java.io.File("/dev/null"))).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "did not finish: " + command);
+        return out.strip();
+    }
+
+    // ----- backends
+
+    /** How many OPTIONS requests the web backend has seen. */
+    private static int options() {
+        return (int) WEB_REQUESTS.stream().filter(r -> r.startsWith("OPTIONS ")).count();
+    }
+
+    /** The plain HTTP backend "web": answers "web METHOD PATH" with header x-served-by: web. */
+    private static int httpBackend() throws IOException {
+        int port = FreePorts.next();
+        web = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 64);
+        web.createContext("/", exchange -> {
+            String line = exchange.getRequestMethod() + " " + exchange.getRequestURI().getPath();
+            WEB_REQUESTS.add(line);
+            byte[] body = ("web " + line).getBytes(StandardCharsets.UTF_8);
+            exchange.getResponseHeaders().add("x-served-by", "web");
+            exchange.sendResponseHeaders(200, body.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(body);
+            }
+        });
+        web.setExecutor(Executors.newFixedThreadPool(4));
+        web.start();
+        return port;
+    }
+
+    /** An HTTPS backend with its own certificate ({@code name}.crt): answers "NAME METHOD PATH". */
+    private static int tlsBackend(String name) throws Exception {
+        Path p12 = certs.resolve(name + ".p12");
+        run(List.of("openssl", "pkcs12", "-export", "-in", certs.resolve(name + ".crt").toString(), "-inkey",
+                certs.resolve(name + ".key").toString(), "-out", p12.toString(), "-passout", "pass:changeit"));
+        KeyStore ks = KeyStore.getInstance("PKCS12");
+        try (InputStream in = Files.newInputStream(p12)) {
+            ks.load(in, "changeit".toCharArray());
+        }
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(ks, "changeit".toCharArray());
+        SSLContext tls = SSLContext.getInstance("TLS");
+        tls.init(kmf.getKeyManagers(), null, null);
+        int port = FreePorts.next();
+        HttpsServer server = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 64);
+        server.setHttpsConfigurator(new HttpsConfigurator(tls));
+        server.createContext("/", exchange -> {
+            byte[] body = (name + " " + exchange.getRequestMethod() + " " + exchange.getRequestURI().getPath())
+                    .getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, body.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(body);
+            }
+        });
+        server.setExecutor(Executors.newFixedThreadPool(2));
+        server.start();
+        TLS_BACKENDS.add(server);
+        return port;
+    }
+
+    /** A TCP server that answers one line with "NAME: LINE" and closes the connection. */
+    private static final class TcpEcho implements AutoCloseable {
+        final int port;
+        private final ServerSocket server;
+        private final ExecutorService pool = Executors.newCachedThreadPool();
+        private final AtomicInteger accepted = new AtomicInteger();
+
+        TcpEcho(String name) throws IOException {
+            port = FreePorts.next();
+            server = new ServerSocket(port, 128, InetAddress.getLoopbackAddress());
+            ECHOS.add(this);
+            pool.execute(() -> {
+                while (!server.isClosed()) {
+                    try {
+                        Socket s = server.accept();
+                        accepted.incrementAndGet();
+                        pool.execute(() -> answer(name, s));
+                    } catch (IOException closed) {
+                        return;
+                    }
+                }
+            });
+        }
+
+        private static void answer(String name, Socket s) {
+            try (s) {
+                s.setSoTimeout(10_000);
+                StringBuilder line = new StringBuilder();
+                InputStream in = s.getInputStream();
+                for (int c = in.read(); c >= 0; c = in.read()) {
+                    line.append((char) c);
+                    if (c == '\n') {
+                        break;
+                    }
+                }
+                s.getOutputStream().write((name + ": " + line).getBytes(StandardCharsets.UTF_8));
+                s.getOutputStream().flush();
+            } catch (IOException e) {
+                // the client went away: nothing to answer
+            }
+        }
+
+        @Override
+        public void close() {
+            try {
+                server.close();
+            } catch (IOException e) {
+                // closing anyway
+            }
+            pool.shutdownNow();
+        }
+    }
+
+    // ----- certificates (openssl)
+
+    private static void ca(String name) throws Exception {
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", certs.resolve(name + ".key").toString(), "-out", certs.resolve(name + ".crt").toString(),
+                "-days", "1", "-subj", "/CN=" + name + " CA", "-addext", "basicConstraints=critical,CA:TRUE",
+                "-addext", "keyUsage=critical,keyCertSign");
+    }
+
+    /** A self-signed server certificate for {@code dns}, trusted by a client that has it as its only CA. */
+    private static void selfSigned(String name, String dns) throws Exception {
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", certs.resolve(name + ".key").toString(), "-out", certs.resolve(name + ".crt").toString(),
+                "-days", "1", "-subj", "/CN=" + dns, "-addext", "subjectAltName=DNS:" + dns);
+    }
+
+    private static void leaf(String name, String dns, String ca) throws Exception {
+        Path csr = certs.resolve(name + ".csr");
+        Path ext = certs.resolve(name + ".ext");
+        Files.writeString(ext, "subjectAltName=DNS:" + dns + "\nextendedKeyUsage=clientAuth\n");
+        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", certs.resolve(name + ".key").toString(), "-out", csr.toString(), "-subj", "/CN=" + dns);
+        openssl("x509", "-req", "-in", csr.toString(), "-CA", certs.resolve(ca + ".crt").toString(),
+                "-CAkey", certs.resolve(ca + ".key").toString(), "-CAcreateserial", "-days", "1",
+                "-extfile", ext.toString(), "-out", certs.resolve(name + ".crt").toString());
+    }
+
+    private static void openssl(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("openssl"));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0, "openssl " + String.join(" ", args) + ": " + out);
+    }
+
+    private static void deleteRecursively(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path path : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(path);
+            }
+        }
+    }
+}
