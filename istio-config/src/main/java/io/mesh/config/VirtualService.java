@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A validated networking.istio.io VirtualService (the HTTP part; tcp/tls routes are accepted and not served).
+ * A validated networking.istio.io VirtualService (http, tls and tcp routes).
  * {@code created}: its creation time, or null when its source gave none; VirtualServices are ordered by it
  * ({@link #ISTIO_ORDER}).
  */

@@ -57,10 +57,6 @@ public final class VirtualServiceParser {
         for (SpecReader route : r.list("tcp")) {
             tcp.add(l4Route(route, false));
         }
-        if (!tls.isEmpty() && (gateways.isEmpty() || gateways.contains("mesh"))) {
-            p.warn("spec.tls", "tls routes are served on gateways (TLS passthrough); sidecars do not apply them and"
-                    + " pass such connections through to their destination");
-        }
         List<HttpRoute> http = new ArrayList<>();
         for (SpecReader route : r.list("http")) {
             HttpRoute h = route(route, delegate);
@@ -99,7 +95,7 @@ public final class VirtualServiceParser {
             }
             for (String inert : List.of("destinationSubnets", "sourceLabels", "sourceNamespace", "sourceSubnet")) {
                 if (m.has(inert)) {
-                    p.warn(m.at(inert), "has no effect here: gateways match " + (tls ? "tls routes by SNI and port"
+                    p.warn(m.at(inert), "has no effect here: proxies match " + (tls ? "tls routes by SNI and port"
                             : "tcp routes by port"));
                 }
             }

@@ -19,8 +19,12 @@ import org.jboss.logging.Logger;
  * event loops that reads each redirected connection's original destination and serves it in place, on the channel
  * it accepted:
  * <ul>
+ * <li>outbound to a service address and port with a tcp_proxy listener ({@code ADDRESS_PORT}, not bound): a TCP
+ * proxy to its cluster, or to the cluster its chain for the ClientHello's SNI names;</li>
  * <li>outbound to a port with an HTTP listener ({@code 0.0.0.0_PORT}, not bound): the sidecar's outbound HTTP
  * server ({@link SidecarPlane#serveHttp}) runs on the channel;</li>
+ * <li>outbound to a port with a tcp_proxy listener {@code 0.0.0.0_PORT} (TLS services without an address): the chain
+ * the ClientHello's SNI picks;</li>
  * <li>inbound to a port with filter chains: the first byte says TLS (0x16, a handshake record) or not, and the
  * chain whose match takes that transport decides: mesh mTLS terminated here then the inbound HTTP server, the
  * plaintext inbound HTTP server, or a TCP proxy; no chain (STRICT and a plaintext client) closes the connection;</li>
@@ -81,15 +85,21 @@ final class CaptureListener {
         Downstream downstream = new Downstream(inbound,
                 SocketAddress.inetSocketAddress(remote.getPort(), remote.getAddress().getHostAddress()), original, null);
         if (!inbound) {
-            ListenerSpec vip = tcpListener(original);
+            ListenerSpec vip = tcpListener(original.hostAddress(), original.port());
             if (vip != null) {
                 // A TCP service's VIP and port (istiod's ADDRESS_PORT listener): to its cluster, mTLS if the cluster says so.
-                tcp(ch, vip.chains().get(0), original, null, false);
+                outboundTcp(ch, vip, original);
                 return;
             }
             ListenerSpec http = httpListener(original.port());
             if (http != null) {
                 sidecar.serveHttp(ch, new SidecarPlane.Handoff(downstream, http.name(), false), false, null);
+                return;
+            }
+            ListenerSpec tls = tcpListener("0.0.0.0", original.port());
+            if (tls != null) {
+                // TLS ports of services without an address (istiod's 0.0.0.0_PORT with server names): by SNI.
+                outboundTcp(ch, tls, original);
                 return;
             }
             FilterChainSpec chain = s.chainFor(original.port(), false);
@@ -222,16 +232,39 @@ final class CaptureListener {
         return s.name().equals("virtualInbound") || s.port() == 15006;
     }
 
-    /** The outbound listener of a TCP service at this exact address and port ({@code ADDRESS_PORT}, not bound), or null. */
-    private ListenerSpec tcpListener(SocketAddress original) {
-        String ip = original.hostAddress();
+    /**
+     * The outbound tcp_proxy listener at this address and port (not bound), or null: a TCP or TLS service's
+     * {@code ADDRESS_PORT}, or with {@code 0.0.0.0} the {@code 0.0.0.0_PORT} of TLS services without an address.
+     */
+    private ListenerSpec tcpListener(String ip, int port) {
         for (ListenerSpec l : sidecar.plane().active().snapshot().listeners().values()) {
-            if (!l.bindToPort() && !l.capture() && l.port() == original.port() && l.host().equals(ip)
+            if (!l.bindToPort() && !l.capture() && l.port() == port && l.host().equals(ip)
                     && !l.chains().isEmpty() && l.chains().get(0).tcp()) {
                 return l;
             }
         }
         return null;
+    }
+
+    /**
+     * An outbound tcp_proxy listener's connection: to its one chain, or, when its chains match on server names, to
+     * the chain the ClientHello's SNI picks (the app's TLS passes through untouched; a name no chain takes, or no
+     * chain without names, closes the connection).
+     */
+    private void outboundTcp(Channel ch, ListenerSpec l, SocketAddress original) {
+        if (l.chains().stream().allMatch(c -> c.serverNames().isEmpty())) {
+            tcp(ch, l.chains().get(0), original, null, false);
+            return;
+        }
+        SniPeek.then(ch, l.name(), sidecar.plane().config().limits().requestHeaderTimeout().toMillis(), sni -> {
+            FilterChainSpec chain = l.chainFor(sni);
+            if (chain == null) {
+                LOG.debugf("%s: no filter chain for SNI %s", l.name(), sni);
+                ch.close();
+                return false;
+            }
+            return tcp(ch, chain, original, null, false);
+        });
     }
 
     private ListenerSpec httpListener(int port) {
@@ -247,12 +280,12 @@ final class CaptureListener {
      * A TCP proxy to a cluster's endpoint (the original destination for ORIGINAL_DST), originating the cluster's TLS
      * (auto mTLS to mesh endpoints) when it has one.
      */
-    private void tcp(Channel ch, FilterChainSpec chain, SocketAddress original, ByteBuf first, boolean inbound) {
+    private boolean tcp(Channel ch, FilterChainSpec chain, SocketAddress original, ByteBuf first, boolean inbound) {
         // Istio's TCP metrics: outbound, the service is the cluster's host (PassthroughCluster itself for passthrough,
         // never the destination address: labels must stay bounded); inbound, pilot's inbound|PORT|| does not name it.
         String cluster = chain == null ? "InboundPassthroughCluster" : chain.pickTcpCluster();   // weighted: per connection
         String service = inbound ? "unknown" : RequestLog.serviceHost(cluster);
-        TcpRelay.toCluster(sidecar.plane(), ch, chain == null ? null : cluster, original, first,
+        return TcpRelay.toCluster(sidecar.plane(), ch, chain == null ? null : cluster, original, first,
                 () -> sidecar.plane().tcpMeters(inbound, cluster, null, service));
     }
 

@@ -3,8 +3,6 @@ package io.mesh.gateway.proxy;
 import io.mesh.gateway.model.FilterChainSpec;
 import io.mesh.gateway.model.ListenerSpec;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.ssl.AbstractSniHandler;
 import io.vertx.core.Future;
 import io.vertx.core.impl.VertxInternal;
 import org.jboss.logging.Logger;
@@ -59,23 +57,12 @@ final class RouterTcpListener {
             return;
         }
         // Read the ClientHello's SNI (a stream that is not TLS has none), then hand the bytes read to the relay.
-        ch.pipeline().addLast("sni", new AbstractSniHandler<Object>() {
-            @Override
-            protected io.netty.util.concurrent.Future<Object> lookup(ChannelHandlerContext ctx, String hostname) {
-                return ctx.executor().newSucceededFuture(null);
+        SniPeek.then(ch, s.name(), plane.config().limits().requestHeaderTimeout().toMillis(), sni -> {
+            FilterChainSpec chain = spec.chainFor(sni);
+            if (chain == null) {
+                LOG.debugf("%s: no filter chain for SNI %s", spec.name(), sni);
             }
-
-            @Override
-            protected void onLookupComplete(ChannelHandlerContext ctx, String hostname,
-                    io.netty.util.concurrent.Future<Object> future) {
-                FilterChainSpec chain = spec.chainFor(hostname);
-                if (chain == null) {
-                    LOG.debugf("%s: no filter chain for SNI %s", spec.name(), hostname);
-                }
-                if (relay(ctx.channel(), chain)) {
-                    ctx.pipeline().remove(this);   // what it read goes on to the relay, which holds it until connected
-                }
-            }
+            return relay(ch, chain);
         });
     }
 

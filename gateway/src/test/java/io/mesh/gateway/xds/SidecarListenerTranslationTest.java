@@ -167,6 +167,36 @@ class SidecarListenerTranslationTest {
     }
 
     @Test
+    void aTlsPortOfServicesWithoutAnAddressPicksItsChainBySniAndPassesTheRestThrough() throws Exception {
+        // Pilot's 0.0.0.0_443 for ServiceEntries of external TLS hosts: a chain per server name, then the fallthrough.
+        Listener l = Listener.newBuilder().setName("0.0.0.0_443").setAddress(address(443))
+                .setBindToPort(BoolValue.of(false))
+                .addListenerFilters(ListenerFilter.newBuilder().setName("envoy.filters.listener.tls_inspector"))
+                .addFilterChains(sniChain("api.github.com", "outbound|443||api.github.com"))
+                .addFilterChains(sniChain("*.example.com", "outbound|443||*.example.com"))
+                .addFilterChains(sniChain(null, "PassthroughCluster"))
+                .build();
+        ListenerSpec spec = ListenerTranslator.translate(l);
+        assertFalse(spec.bindToPort() || spec.capture() || spec.tcp(), "handed captured connections, never bound");
+        assertEquals("0.0.0.0", spec.host());
+        assertEquals("outbound|443||api.github.com", spec.chainFor("api.github.com").tcpCluster());
+        assertEquals("outbound|443||api.github.com", spec.chainFor("API.GitHub.com").tcpCluster());
+        assertEquals("outbound|443||*.example.com", spec.chainFor("www.example.com").tcpCluster());
+        assertEquals("PassthroughCluster", spec.chainFor("example.com").tcpCluster());
+        assertEquals("PassthroughCluster", spec.chainFor(null).tcpCluster(), "no SNI (or not TLS): the fallthrough");
+    }
+
+    private static FilterChain sniChain(String serverName, String cluster) {
+        FilterChain.Builder c = FilterChain.newBuilder().addFilters(Filter.newBuilder()
+                .setName("envoy.filters.network.tcp_proxy").setTypedConfig(Any.pack(TcpProxy.newBuilder()
+                        .setStatPrefix(cluster).setCluster(cluster).build())));
+        if (serverName != null) {
+            c.setFilterChainMatch(FilterChainMatch.newBuilder().addServerNames(serverName));
+        }
+        return c.build();
+    }
+
+    @Test
     void networkRbacOnATcpChainIsEnforcedPerConnectionAndRejectedAfterTheProxyOrOnHttpChains() throws Exception {
         RBAC denyNamespace = RBAC.newBuilder().setAction(RBAC.Action.DENY).putPolicies("ns[default]-policy[no-x]-rule[0]",
                 Policy.newBuilder().addPermissions(Permission.newBuilder().setAny(true))

@@ -4,6 +4,7 @@ import com.google.protobuf.Any;
 import com.google.protobuf.BoolValue;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
 import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst;
@@ -22,7 +23,8 @@ import java.util.TreeSet;
 /**
  * LDS for sidecars, in istiod's shape: "virtualOutbound" on 15001 hands captured connections to the per-port
  * listeners "0.0.0.0_PORT" (not bound; HCM with RDS "PORT") for HTTP ports and "VIP_PORT" (not bound; tcp_proxy to
- * the service's cluster) for the other ports of services with an address, and sends the rest to PassthroughCluster
+ * the service's cluster, or by SNI for TLS ports) for the other ports of services with an address, "0.0.0.0_PORT" picked
+ * by SNI for TLS ports of services without one, and sends the rest to PassthroughCluster
  * (ALLOW_ANY) or BlackHoleCluster (REGISTRY_ONLY); "virtualInbound" on 15006 holds, per inbound port, a TLS and/or a plaintext
  * filter chain as PeerAuthentication says, told apart by the tls_inspector.
  */
@@ -35,12 +37,20 @@ public final class SidecarListenerGenerator {
 
     /**
      * Outbound non-HTTP ports, as istiod builds them: per service address (VIP) and port, a listener
-     * "ADDRESS_PORT" (not bound) whose one filter chain tcp_proxies to "outbound|PORT||HOST", so the connection
-     * gets the cluster's auto mTLS. When two services claim the same address:port, the first by hostname wins.
-     * Services without an address have none: their connections go through virtualOutbound's passthrough.
+     * "ADDRESS_PORT" (not bound) that tcp_proxies to "outbound|PORT||HOST", so the connection gets the cluster's auto
+     * mTLS. When two services claim the same address:port, the first by hostname wins. TLS and HTTPS ports take the
+     * VirtualService's tls routes: a filter chain per match, picked by the ClientHello's SNI ({@code sniHosts}); a
+     * port without a matching tls route has one chain to the service (or to its tcp route). TLS and HTTPS ports of
+     * services without an address (a ServiceEntry for an external host) share one "0.0.0.0_PORT" listener whose chains
+     * are picked by SNI: the service's hostname, or its tls routes' {@code sniHosts}; a name no chain takes goes on as
+     * an unknown destination ({@code unknown}: PassthroughCluster or BlackHoleCluster). A port that is HTTP for another
+     * service keeps its HTTP listener. Other services without an address get nothing: their connections go through
+     * virtualOutbound's passthrough.
      */
-    static List<Listener> tcpListeners(ProxyInfo proxy, MeshSnapshot snapshot) {
+    static List<Listener> tcpListeners(ProxyInfo proxy, MeshSnapshot snapshot, Set<Integer> httpPorts, String unknown) {
         java.util.Map<String, Listener> byName = new java.util.LinkedHashMap<>();
+        java.util.Map<Integer, Listener.Builder> sniPorts = new java.util.TreeMap<>();
+        java.util.Map<Integer, Set<String>> claimedNames = new java.util.HashMap<>();
         List<ServiceModel> services = new ArrayList<>(SidecarScope.visibleServices(proxy, snapshot));
         services.sort(java.util.Comparator.comparing(ServiceModel::hostname));
         for (ServiceModel s : services) {
@@ -48,29 +58,106 @@ public final class SidecarListenerGenerator {
                 if (port.http()) {
                     continue;
                 }
-                // The VirtualService for the host (the one this namespace uses): its first tcp route for the port.
-                Filter filter = tcpProxy(ClusterNames.outbound(s.hostname(), port.number(), null));
+                boolean tls = tlsProtocol(port.protocol());
+                boolean noAddress = s.addresses().isEmpty();
+                if (noAddress && (!tls || httpPorts.contains(port.number()))) {
+                    continue;
+                }
                 VirtualService vs = snapshot.meshRoute(s.hostname(), proxy.namespace());
-                VirtualService.L4Route route = vs == null ? null : vs.tcp().stream()
-                        .filter(r -> r.match().isEmpty() || r.match().stream().anyMatch(m -> (m.port() == null
-                                || m.port() == port.number()) && (m.gateways().isEmpty() || m.gateways().contains("mesh"))))
-                        .findFirst().orElse(null);
-                if (route != null) {
-                    filter = tcpProxy(vs, route, port.number(), snapshot);
+                List<FilterChain> chains = tls ? tlsChains(vs, port.number(), snapshot) : List.of();
+                if (chains.isEmpty()) {
+                    // The VirtualService's first tcp route for the port, else the service's own cluster.
+                    Filter filter = tcpProxy(ClusterNames.outbound(s.hostname(), port.number(), null));
+                    VirtualService.L4Route route = vs == null ? null : vs.tcp().stream()
+                            .filter(r -> r.match().isEmpty() || r.match().stream().anyMatch(m -> forMesh(m, port.number())))
+                            .findFirst().orElse(null);
+                    if (route != null) {
+                        filter = tcpProxy(vs, route, port.number(), snapshot);
+                    }
+                    FilterChain.Builder chain = FilterChain.newBuilder().addFilters(filter);
+                    if (noAddress) {
+                        // No address to tell it by: the SNI is the service's hostname (istiod does the same).
+                        chain.setFilterChainMatch(FilterChainMatch.newBuilder().addServerNames(s.hostname()));
+                    }
+                    chains = List.of(chain.build());
+                }
+                if (noAddress) {
+                    Listener.Builder l = sniPorts.computeIfAbsent(port.number(), n -> Listener.newBuilder()
+                            .setName("0.0.0.0_" + n).setAddress(SidecarInbound.address("0.0.0.0", n))
+                            .setBindToPort(BoolValue.of(false))
+                            .setTrafficDirection(io.envoyproxy.envoy.config.core.v3.TrafficDirection.OUTBOUND)
+                            .addListenerFilters(TLS_INSPECTOR));
+                    Set<String> claimed = claimedNames.computeIfAbsent(port.number(), n -> new java.util.HashSet<>());
+                    for (FilterChain c : chains) {
+                        // A name an earlier service (by hostname) took stays with it.
+                        List<String> names = c.getFilterChainMatch().getServerNamesList().stream()
+                                .filter(claimed::add).toList();
+                        if (!names.isEmpty()) {
+                            l.addFilterChains(c.toBuilder().setFilterChainMatch(
+                                    FilterChainMatch.newBuilder().addAllServerNames(names)));
+                        }
+                    }
+                    continue;
                 }
                 for (String vip : s.addresses()) {
                     String name = vip + "_" + port.number();
-                    byName.putIfAbsent(name, Listener.newBuilder().setName(name)
+                    Listener.Builder l = Listener.newBuilder().setName(name)
                             .setAddress(SidecarInbound.address(vip, port.number()))
                             .setBindToPort(BoolValue.of(false))
                             .setTrafficDirection(io.envoyproxy.envoy.config.core.v3.TrafficDirection.OUTBOUND)
-                            .addFilterChains(FilterChain.newBuilder().addFilters(filter))
-                            .build());
+                            .addAllFilterChains(chains);
+                    if (chains.stream().anyMatch(c -> c.getFilterChainMatch().getServerNamesCount() > 0)) {
+                        l.addListenerFilters(TLS_INSPECTOR);
+                    }
+                    byName.putIfAbsent(name, l.build());
                 }
             }
         }
-        return List.copyOf(byName.values());
+        List<Listener> out = new ArrayList<>(byName.values());
+        sniPorts.values().forEach(l -> out.add(l.addFilterChains(FilterChain.newBuilder()
+                .setName(unknown.equals(ClusterGenerator.PASSTHROUGH) ? "PassthroughFilterChain" : "BlackHoleFilterChain")
+                .addFilters(tcpProxy(unknown))).build()));
+        return out;
     }
+
+    /** Istio's TLS protocols: connections are TLS from the app, so only the ClientHello's SNI says where they go. */
+    static boolean tlsProtocol(String protocol) {
+        return protocol.equalsIgnoreCase("TLS") || protocol.equalsIgnoreCase("HTTPS");
+    }
+
+    /** An L4 match for sidecars on this port: no port or this one, and no gateways or {@code mesh} among them. */
+    private static boolean forMesh(VirtualService.L4Match m, int port) {
+        return (m.port() == null || m.port() == port) && (m.gateways().isEmpty() || m.gateways().contains("mesh"));
+    }
+
+    /**
+     * A VirtualService's tls routes for a sidecar's port: a filter chain per match, on its {@code sniHosts}, to the
+     * route's destinations (a name an earlier match has stays with it). Empty when none matches.
+     */
+    private static List<FilterChain> tlsChains(VirtualService vs, int port, MeshSnapshot snapshot) {
+        if (vs == null) {
+            return List.of();
+        }
+        List<FilterChain> out = new ArrayList<>();
+        Set<String> claimed = new java.util.HashSet<>();
+        for (VirtualService.L4Route r : vs.tls()) {
+            for (VirtualService.L4Match m : r.match()) {
+                if (!forMesh(m, port)) {
+                    continue;
+                }
+                List<String> names = m.sniHosts().stream().filter(claimed::add).toList();
+                if (!names.isEmpty()) {
+                    out.add(FilterChain.newBuilder().setFilterChainMatch(FilterChainMatch.newBuilder()
+                            .addAllServerNames(names)).addFilters(tcpProxy(vs, r, port, snapshot)).build());
+                }
+            }
+        }
+        return out;
+    }
+
+    private static final ListenerFilter TLS_INSPECTOR = ListenerFilter.newBuilder()
+            .setName("envoy.filters.listener.tls_inspector").setTypedConfig(Any.pack(TlsInspector.getDefaultInstance()))
+            .build();
 
     /** A tcp_proxy filter to one cluster, its stats under the cluster's name (as istiod names them). */
     static Filter tcpProxy(String cluster) {
@@ -111,12 +198,12 @@ public final class SidecarListenerGenerator {
                                     List.of(), true)))))
                     .build());
         }
-        out.addAll(tcpListeners(proxy, snapshot));
         // Connections to destinations with no listener: through to where they were going (ALLOW_ANY), or
         // dropped (REGISTRY_ONLY), as istiod's virtualOutbound does.
         String unknown = SidecarScope.outboundTrafficPolicy(proxy, snapshot)
                 == PolicyConfig.OutboundTrafficPolicy.REGISTRY_ONLY ? ClusterGenerator.BLACK_HOLE
                         : ClusterGenerator.PASSTHROUGH;
+        out.addAll(tcpListeners(proxy, snapshot, httpPorts, unknown));
         out.add(Listener.newBuilder().setName("virtualOutbound")
                 .setAddress(SidecarInbound.address("0.0.0.0", OUTBOUND_CAPTURE_PORT))
                 .setUseOriginalDst(BoolValue.of(true))
@@ -132,8 +219,7 @@ public final class SidecarListenerGenerator {
                 .addListenerFilters(ListenerFilter.newBuilder().setName("envoy.filters.listener.original_dst")
                         .setTypedConfig(Any.pack(OriginalDst.getDefaultInstance())))
                 // Detects TLS, so filter_chain_match.transport_protocol tells mTLS ("tls") from plaintext.
-                .addListenerFilters(ListenerFilter.newBuilder().setName("envoy.filters.listener.tls_inspector")
-                        .setTypedConfig(Any.pack(TlsInspector.getDefaultInstance())))
+                .addListenerFilters(TLS_INSPECTOR)
                 .addAllFilterChains(SidecarInbound.filterChains(proxy, snapshot))
                 .build());
         return out;
