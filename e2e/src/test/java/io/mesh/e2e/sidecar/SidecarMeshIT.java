@@ -53,6 +53,18 @@ class SidecarMeshIT {
     /** A TCP service (protocol TCP, not HTTP) served by pod B on 7000, at its own VIP. */
     private static final String DB_VIP = "198.51.100.102";
     private static final int DB_PORT = 7000;
+    /** Service b's second port: gRPC (protocol GRPC), served by a grpc-java app in pod B. */
+    private static final int GRPC_PORT = 9090;
+    /**
+     * Two TCP services served by pod B, each app naming itself on connect: {@code ledger} (its VirtualService splits
+     * it by weight between the two) and {@code ledger-v2}.
+     */
+    private static final String LEDGER_HOST = "ledger.default.svc.cluster.local";
+    private static final String LEDGER_VIP = "198.51.100.103";
+    private static final int LEDGER_PORT = 7100;
+    private static final String LEDGER_V2_HOST = "ledger-v2.default.svc.cluster.local";
+    private static final String LEDGER_V2_VIP = "198.51.100.104";
+    private static final int LEDGER_V2_PORT = 7200;
     private static final int PROXY_UID = 1337;
     /** Each sidecar's cap on open downstream connections (captured HTTP connections). */
     private static final int MAX_CONNECTIONS = 64;
@@ -77,7 +89,8 @@ class SidecarMeshIT {
         }
         network = new PodNetwork().create();
         String dns = PodNetwork.NODE_IP + " citadel.istio-system.svc pilot.istio-system.svc\n"
-                + B_VIP + " " + B_HOST + "\n198.51.100.101 a.default.svc.cluster.local\n";
+                + B_VIP + " " + B_HOST + "\n198.51.100.101 a.default.svc.cluster.local\n"
+                + LEDGER_VIP + " " + LEDGER_HOST + "\n" + LEDGER_V2_VIP + " " + LEDGER_V2_HOST + "\n";
         podA = network.addPod("a", A_IP, dns);
         podB = network.addPod("b", B_IP, dns);
 
@@ -89,7 +102,10 @@ class SidecarMeshIT {
             }
         }
         Files.writeString(configDir.resolve("services.yaml"), service("a", A_IP, "198.51.100.101")
-                + "---\n" + service("b", B_IP, B_VIP) + "---\n" + tcpService("db", B_IP, DB_VIP, DB_PORT, "b"));
+                + "---\n" + serviceEntry("b", B_IP, B_VIP, "b", port(8080, "HTTP", "http"), port(GRPC_PORT, "GRPC", "grpc"))
+                + "---\n" + tcpService("db", B_IP, DB_VIP, DB_PORT, "b")
+                + "---\n" + tcpService("ledger", B_IP, LEDGER_VIP, LEDGER_PORT, "b")
+                + "---\n" + tcpService("ledger-v2", B_IP, LEDGER_V2_VIP, LEDGER_V2_PORT, "b"));
 
         // Identities: a bootstrap token per workload, readable by the sidecar's uid only.
         Path tokens = Files.createDirectories(work.resolve("tokens"));
@@ -125,12 +141,24 @@ class SidecarMeshIT {
                 HARNESS.projectRoot().resolve("deploy/local/demo/EchoServer.java").toString(), "b-db", Integer.toString(DB_PORT))),
                 Map.of(), HARNESS.projectRoot());
 
+        // A gRPC app in B on the service's GRPC port (its sidecar reaches it over h2c), and two TCP apps that name
+        // themselves, one per ledger service: the JVMs start while the sidecars do.
+        ManagedProcess grpcB = HARNESS.startProcess("app-b-grpc", concat(PodNetwork.inPod(podB, null), List.of(java(),
+                "-Xmx64m", "-cp", System.getProperty("java.class.path"), GrpcPodApp.class.getName(), "server", "b",
+                Integer.toString(GRPC_PORT))), Map.of(), HARNESS.projectRoot());
+        ManagedProcess ledgers = HARNESS.startProcess("app-b-ledgers", concat(PodNetwork.inPod(podB, null), List.of(java(),
+                "-Xmx32m", "-cp", System.getProperty("java.class.path"), NamedTcpServer.class.getName(),
+                "ledger-v1", Integer.toString(LEDGER_PORT), "ledger-v2", Integer.toString(LEDGER_V2_PORT))),
+                Map.of(), HARNESS.projectRoot());
+
         natBeforeA = PodNetwork.nat(podA);
         for (String pod : List.of(podA, podB)) {
             assertEquals(0, initIptables(pod), "init-iptables in " + pod);
         }
         startSidecar("a", podA, A_IP, tokenA, tokens, root, ca, xds);
         startSidecar("b", podB, B_IP, tokenB, tokens, root, ca, xds);
+        awaitLog(grpcB, "listening on " + GRPC_PORT);
+        awaitLog(ledgers, "listening on " + LEDGER_V2_PORT);
     }
 
     @AfterAll
@@ -425,6 +453,111 @@ class SidecarMeshIT {
 
     @Test
     @Order(10)
+    void grpcFromAppAToAppBGoesOverHttp2AndMutualTlsWithStreamsStatusAndTrailersIntact() throws Exception {
+        // App A: grpc-java with a plain ManagedChannel to the service name, plaintext h2c as far as it knows. A's sidecar
+        // routes it on the GRPC port's HTTP listener to outbound|9090||b (HTTP/2 over auto mTLS), B's sidecar terminates
+        // the mTLS and hands it to app B over h2c (grpc-java's server speaks HTTP/2 only).
+        String metricsBBefore = metrics(B_IP);
+        String metricsABefore = metrics(A_IP);
+        ManagedProcess client = HARNESS.startProcess("app-a-grpc-client", concat(PodNetwork.inPod(podA, null), List.of(java(),
+                "-Xmx64m", "-cp", System.getProperty("java.class.path"), GrpcPodApp.class.getName(), "client",
+                B_HOST + ":" + GRPC_PORT)), Map.of(), HARNESS.projectRoot());
+        assertEquals(0, client.awaitExit(Duration.ofSeconds(90)), client.logTail(60));
+        Map<String, String> out = new HashMap<>();
+        for (String line : Files.readAllLines(client.log())) {
+            int eq = line.indexOf('=');
+            if (eq > 0 && line.matches("^[a-z]+=.*")) {
+                out.put(line.substring(0, eq), line.substring(eq + 1));
+            }
+        }
+        String authority = B_HOST + ":" + GRPC_PORT;
+        // Unary: app B answered, saw the authority app A addressed and app A's own request header.
+        assertEquals("b|" + authority + "|app-a|5|hello", out.get("unary"), client.logTail(60));
+        // 1 MiB each way: flow control on both HTTP/2 hops and the mTLS hop in between, every byte intact.
+        assertEquals("b|" + authority + "|app-a|" + GrpcPodApp.LARGE + "|large|" + GrpcPodApp.LARGE, out.get("large"));
+        // Server streaming: five messages in order, then OK.
+        assertEquals("tick-1,tick-2,tick-3,tick-4,tick-5", out.get("stream"));
+        // Bidi: each message answered before the next is sent (nothing buffered until the end), then OK.
+        assertEquals("ONE,TWO,THREE|OK", out.get("bidi"));
+        // A failed call: app B's status code, message and its own trailer arrive at app A as sent.
+        assertEquals("FAILED_PRECONDITION|widget 42 is locked|locked-by-b", out.get("fail"));
+
+        // B's sidecar, as the destination: gRPC requests over mutual TLS from A's identity, by gRPC status (OK is 0,
+        // FAILED_PRECONDITION is 9), all with HTTP status 200 (a gRPC error travels in the trailers).
+        String[] inbound = {"reporter=\"destination\"", "request_protocol=\"grpc\"", "connection_security_policy=\"mutual_tls\"",
+                "source_principal=\"spiffe://cluster.local/ns/default/sa/a\"", "destination_service=\"" + B_HOST + "\"",
+                "response_code=\"200\""};
+        eventually(Duration.ofSeconds(10), () -> delta(metricsBBefore, metrics(B_IP), "istio_requests_total",
+                concat(inbound, "grpc_response_status=\"0\"")) == 4
+                && delta(metricsBBefore, metrics(B_IP), "istio_requests_total", concat(inbound, "grpc_response_status=\"9\"")) == 1,
+                "B's sidecar reports 4 OK and 1 FAILED_PRECONDITION gRPC requests over mTLS:\n" + grep(metrics(B_IP), "request_protocol=\"grpc\""));
+        // A's sidecar, as the source, to service b.
+        String[] outbound = {"reporter=\"source\"", "request_protocol=\"grpc\"", "destination_service=\"" + B_HOST + "\""};
+        eventually(Duration.ofSeconds(10), () -> delta(metricsABefore, metrics(A_IP), "istio_requests_total", outbound) == 5
+                && delta(metricsABefore, metrics(A_IP), "istio_requests_total", concat(outbound, "grpc_response_status=\"9\"")) == 1,
+                "A's sidecar reports the 5 gRPC requests to service b:\n" + grep(metrics(A_IP), "request_protocol=\"grpc\""));
+        // B's sidecar was spoken to in HTTP/2 by A's: its access log line for each call says so.
+        ManagedProcess sidecarB = process("sidecar-b");
+        List<String> calls = Files.readAllLines(sidecarB.log()).stream().filter(l -> l.contains("\"path\":\"/" + GrpcPodApp.SERVICE + "/"))
+                .toList();
+        assertEquals(5, calls.size(), String.join("\n", calls));
+        assertEquals(List.of(), calls.stream().filter(l -> !l.contains("\"protocol\":\"HTTP/2\"")).toList(), "HTTP/2 from A's sidecar");
+    }
+
+    @Test
+    @Order(11)
+    void aTcpRouteSplitsNewConnectionsByWeightOverMutualTlsAndANewWeightMovesThemAll() throws Exception {
+        Map<String, Integer> seen = new java.util.TreeMap<>();
+        String metricsABefore = metrics(A_IP);
+        String metricsBBefore = metrics(B_IP);
+        // No VirtualService yet: ledger's connections all reach ledger's own app (the apps speak first, so each
+        // connection is answered before app A writes a byte).
+        assertEquals(Map.of("ledger-v1", 10), ledgerConnections(10, seen));
+
+        write("ledger-split.yaml", ledgerSplit(80, 20));
+        eventually(Duration.ofSeconds(30), () -> ledgerConnections(5, seen).containsKey("ledger-v2"),
+                "the 80/20 split reaches A's sidecar");
+        int n = 200;
+        Map<String, Integer> split = ledgerConnections(n, seen);
+        int v1 = split.getOrDefault("ledger-v1", 0);
+        int v2 = split.getOrDefault("ledger-v2", 0);
+        assertEquals(n, v1 + v2, split.toString());
+        // 80 % of 200 is 160; +-20 is 3.5 standard deviations of a fair 80/20 draw, and far from 50/50 or all-to-one.
+        assertTrue(v1 >= 140 && v1 <= 180, "80/20 split of " + n + " connections: " + split);
+
+        // New weights, same sidecars: every new connection goes to ledger-v2.
+        write("ledger-split.yaml", ledgerSplit(0, 100));
+        eventually(Duration.ofSeconds(30), () -> ledgerConnections(20, seen).equals(Map.of("ledger-v2", 20)),
+                "0/100 reaches A's sidecar (20 connections in a row to ledger-v2)");
+        assertEquals(Map.of("ledger-v2", 100), ledgerConnections(100, seen));
+        for (String sidecar : List.of("sidecar-a", "sidecar-b")) {
+            assertTrue(process(sidecar).isAlive(), sidecar + " still runs: the weights changed without a restart");
+        }
+
+        // A's sidecar reports each connection to the service it picked, and B's sidecar received every one of them
+        // over mutual TLS from A's identity (no plaintext connection reached the ledger ports).
+        int total = seen.values().stream().mapToInt(Integer::intValue).sum();
+        eventually(Duration.ofSeconds(10), () -> {
+            String a = metrics(A_IP);
+            return delta(metricsABefore, a, "istio_tcp_connections_opened_total", "reporter=\"source\"",
+                    "destination_service=\"" + LEDGER_HOST + "\"") == seen.getOrDefault("ledger-v1", 0)
+                    && delta(metricsABefore, a, "istio_tcp_connections_opened_total", "reporter=\"source\"",
+                            "destination_service=\"" + LEDGER_V2_HOST + "\"") == seen.get("ledger-v2");
+        }, "A's sidecar counts " + seen + " connections by destination service:\n"
+                + grep(metrics(A_IP), "istio_tcp_connections_opened_total"));
+        eventually(Duration.ofSeconds(10), () -> {
+            String b = metrics(B_IP);
+            return delta(metricsBBefore, b, "istio_tcp_connections_opened_total", "reporter=\"destination\"",
+                    "connection_security_policy=\"mutual_tls\"", "source_principal=\"spiffe://cluster.local/ns/default/sa/a\"")
+                    == total
+                    && delta(metricsBBefore, b, "istio_tcp_connections_opened_total", "reporter=\"destination\"",
+                            "connection_security_policy=\"none\"") == 0;
+        }, "B's sidecar received all " + total + " connections over mTLS from A:\n" + grep(metrics(B_IP), "istio_tcp_connections_opened_total"));
+        Files.delete(configDir.resolve("ledger-split.yaml"));
+    }
+
+    @Test
+    @Order(12)
     void cleanupLeavesThePodsIptablesExactlyAsBefore() throws Exception {
         assertEquals(0, runGateway(podA, List.of("init-iptables", "--cleanup")));
         assertEquals(natBeforeA, PodNetwork.nat(podA));
@@ -478,6 +611,31 @@ class SidecarMeshIT {
 
     // ----- clients
 
+    /**
+     * {@code n} new TCP connections from app A to {@code ledger}, one after the other (bash's /dev/tcp: no process per
+     * connection): each reads the app's name, sends a line and reads the answer. Returns how many each app answered
+     * (also added to {@code seen}); a connection that failed or got a garbled answer fails the test.
+     */
+    private static Map<String, Integer> ledgerConnections(int n, Map<String, Integer> seen) throws Exception {
+        String script = "for i in $(seq " + n + "); do { read -r -t 5 name <&3 && echo \"ping-$i\" >&3 && read -r -t 5 reply <&3"
+                + " && echo \"$i|$name|$reply\"; } 3<>/dev/tcp/" + LEDGER_HOST + "/" + LEDGER_PORT + " || echo \"$i|failed\"; done";
+        Process p = new ProcessBuilder(concat(PodNetwork.inPod(podA, null), List.of("bash", "-c", script)))
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the connections did not finish");
+        Map<String, Integer> counts = new java.util.TreeMap<>();
+        List<String> lines = out.lines().filter(l -> !l.isBlank()).toList();
+        assertEquals(n, lines.size(), out);
+        for (String line : lines) {
+            String[] f = line.split("\\|");
+            assertTrue(f.length == 3 && f[1].startsWith("ledger-v") && f[2].equals(f[1] + " ping-" + f[0]),
+                    "connection " + line + " in:\n" + out);
+            counts.merge(f[1], 1, Integer::sum);
+            seen.merge(f[1], 1, Integer::sum);
+        }
+        return counts;
+    }
+
     record Result(int status, String body) {
     }
 
@@ -522,6 +680,16 @@ class SidecarMeshIT {
         return HARNESS.get(citadel.monitoring("/q/metrics")).body();
     }
 
+    /** How much the samples of {@code metric} with every label given grew from {@code before} to {@code after}. */
+    private static long delta(String before, String after, String metric, String... labels) {
+        return Math.round(value(after, metric, labels) - value(before, metric, labels));
+    }
+
+    /** The lines of an exposition that contain {@code text}, for a failure message. */
+    private static String grep(String exposition, String text) {
+        return String.join("\n", exposition.lines().filter(l -> l.contains(text)).toList());
+    }
+
     /** True when one sample line of {@code metric} carries every label given. */
     private static boolean has(String exposition, String metric, String... labels) {
         return exposition.lines().filter(l -> l.startsWith(metric + "{"))
@@ -546,6 +714,35 @@ class SidecarMeshIT {
 
     // ----- config and helpers
 
+    /** ledger's VirtualService: its TCP port split between ledger's app and ledger-v2's by these weights. */
+    private static String ledgerSplit(int toLedger, int toLedgerV2) {
+        return """
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata:
+                  name: ledger-split
+                  namespace: default
+                spec:
+                  hosts:
+                  - %s
+                  tcp:
+                  - match:
+                    - port: %d
+                    route:
+                    - destination:
+                        host: %s
+                        port:
+                          number: %d
+                      weight: %d
+                    - destination:
+                        host: %s
+                        port:
+                          number: %d
+                      weight: %d
+                """.formatted(LEDGER_HOST, LEDGER_PORT, LEDGER_HOST, LEDGER_PORT, toLedger, LEDGER_V2_HOST, LEDGER_V2_PORT,
+                toLedgerV2);
+    }
+
     /** The namespace-wide PeerAuthentication of namespace default in {@code mode}. */
     private static String peerAuthentication(String mode) {
         return """
@@ -561,15 +758,24 @@ class SidecarMeshIT {
     }
 
     private static String service(String name, String ip, String vip) {
-        return serviceEntry(name, ip, vip, 8080, "HTTP", name);
+        return serviceEntry(name, ip, vip, name, port(8080, "HTTP", "http"));
     }
 
     private static String tcpService(String name, String ip, String vip, int port, String serviceAccount) {
-        return serviceEntry(name, ip, vip, port, "TCP", serviceAccount);
+        return serviceEntry(name, ip, vip, serviceAccount, port(port, "TCP", "tcp"));
     }
 
-    /** A MESH_INTERNAL ServiceEntry: one port, one endpoint that runs a sidecar ({@code tlsMode: istio}). */
-    private static String serviceEntry(String name, String ip, String vip, int port, String protocol, String serviceAccount) {
+    /** One entry of a ServiceEntry's {@code ports}. */
+    private static String port(int number, String protocol, String name) {
+        return """
+                  - number: %d
+                    name: %s
+                    protocol: %s
+                """.formatted(number, name, protocol);
+    }
+
+    /** A MESH_INTERNAL ServiceEntry: the ports given, one endpoint that runs a sidecar ({@code tlsMode: istio}). */
+    private static String serviceEntry(String name, String ip, String vip, String serviceAccount, String... ports) {
         return """
                 apiVersion: networking.istio.io/v1
                 kind: ServiceEntry
@@ -584,16 +790,13 @@ class SidecarMeshIT {
                   location: MESH_INTERNAL
                   resolution: STATIC
                   ports:
-                  - number: %4$d
-                    name: %5$s
-                    protocol: %6$s
-                  endpoints:
+                %4$s  endpoints:
                   - address: %2$s
-                    serviceAccount: %7$s
+                    serviceAccount: %5$s
                     labels:
                       app: %1$s
                       security.istio.io/tlsMode: istio
-                """.formatted(name, ip, vip, port, protocol.toLowerCase(java.util.Locale.ROOT), protocol, serviceAccount);
+                """.formatted(name, ip, vip, String.join("", ports), serviceAccount);
     }
 
     private static void write(String file, String yaml) throws Exception {
@@ -633,6 +836,32 @@ class SidecarMeshIT {
 
     private static String java() {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    private static String[] concat(String[] a, String b) {
+        String[] out = java.util.Arrays.copyOf(a, a.length + 1);
+        out[a.length] = b;
+        return out;
+    }
+
+    private static ManagedProcess process(String name) {
+        return HARNESS.processes().stream().filter(p -> p.name().equals(name)).findFirst()
+                .orElseThrow(() -> new AssertionError("no process " + name));
+    }
+
+    /** Waits until the process's log shows {@code text}; fails with the log if it exits first or takes a minute. */
+    private static void awaitLog(ManagedProcess process, String text) throws Exception {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < end) {
+            if (Files.exists(process.log()) && Files.readString(process.log()).contains(text)) {
+                return;
+            }
+            if (!process.isAlive()) {
+                fail(process.name() + " exited before logging \"" + text + "\":\n" + process.logTail(60));
+            }
+            Thread.sleep(100);
+        }
+        fail(process.name() + " did not log \"" + text + "\" within a minute:\n" + process.logTail(60));
     }
 
     private static List<String> concat(List<String> a, List<String> b) {
