@@ -268,9 +268,14 @@ public final class ProxyExchange extends ExchangeRecord implements io.mesh.gatew
         return request.uri();
     }
 
+    /** As Envoy's %PROTOCOL% prints it: HTTP/1.0, HTTP/1.1 or HTTP/2 (not the ALPN name "h2"). */
     @Override
     public String protocol() {
-        return request.version().alpnName().toUpperCase();
+        return switch (request.version()) {
+            case HTTP_2 -> "HTTP/2";
+            case HTTP_1_0 -> "HTTP/1.0";
+            default -> "HTTP/1.1";
+        };
     }
 
     @Override

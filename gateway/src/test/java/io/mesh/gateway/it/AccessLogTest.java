@@ -129,6 +129,26 @@ class AccessLogTest {
     }
 
     @Test
+    void anHttp2RequestIsLoggedAsEnvoyNamesItsProtocol() throws Exception {
+        // h2c with prior knowledge: Envoy's %PROTOCOL% is "HTTP/2" (the ALPN name "h2" is not a protocol string).
+        io.vertx.core.http.HttpClient h2 = vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions()
+                .setProtocolVersion(io.vertx.core.http.HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false));
+        try {
+            for (int p : new int[] {port, vertxPort}) {
+                String id = "h2-" + p;
+                int status = h2.request(io.vertx.core.http.HttpMethod.GET, p, "127.0.0.1", "/h2")
+                        .compose(req -> req.putHeader("x-request-id", id).send())
+                        .compose(resp -> resp.body().map(body -> resp.statusCode()))
+                        .toCompletionStage().toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+                assertEquals(200, status);
+                assertEquals("HTTP/2", line(id).getString("protocol"), line(id).encode());
+            }
+        } finally {
+            h2.close();
+        }
+    }
+
+    @Test
     void aFailedUpstreamConnectionIsLoggedWithItsFlagAndNoUpstreamTime() throws Exception {
         for (int p : new int[] {port, vertxPort}) {
             String id = "dead-" + p;
