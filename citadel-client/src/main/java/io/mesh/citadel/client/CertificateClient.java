@@ -139,10 +139,16 @@ public final class CertificateClient implements AutoCloseable {
         return trustManager;
     }
 
-    /** When the certificate should be renewed: half its life, plus up to 5% of it as jitter. */
-    static Instant renewalTime(CertifiedKey key, double jitter) {
-        Duration life = Duration.between(key.notBefore(), key.notAfter());
-        return key.notBefore().plus(life.dividedBy(2)).plusMillis((long) (life.toMillis() * 0.05 * jitter));
+    /**
+     * When the certificate should be renewed: half of the life it had ahead of it when it arrived ({@code received}),
+     * plus up to 5% of that as jitter. Not half of notBefore..notAfter: a CA backdates notBefore for clock skew
+     * (citadel by 5 minutes), and for a certificate shorter than twice that, that half lies in the past, so every
+     * renewal was due at once and the client renewed in a loop (Istio's agent also counts from the fetch).
+     */
+    static Instant renewalTime(CertifiedKey key, Instant received, double jitter) {
+        Instant start = key.notBefore().isAfter(received) ? key.notBefore() : received;
+        Duration life = Duration.between(start, key.notAfter());
+        return start.plus(life.dividedBy(2)).plusMillis((long) (life.toMillis() * 0.05 * jitter));
     }
 
     /** The next wait after a failure: doubled each time up to {@link #MAX_BACKOFF}, with full jitter. */
@@ -152,8 +158,9 @@ public final class CertificateClient implements AutoCloseable {
     }
 
     private void scheduleRenewal(CertifiedKey key) {
-        Instant at = renewalTime(key, ThreadLocalRandom.current().nextDouble());
-        schedule(Duration.between(clock.instant(), at));
+        Instant now = clock.instant();
+        Instant at = renewalTime(key, now, ThreadLocalRandom.current().nextDouble());
+        schedule(Duration.between(now, at));
     }
 
     private void schedule(Duration delay) {

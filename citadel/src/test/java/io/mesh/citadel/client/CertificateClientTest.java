@@ -19,7 +19,11 @@ import org.junit.jupiter.api.Test;
 class CertificateClientTest {
 
     static CertifiedKey issued(Instant now, long ttlSeconds) throws Exception {
-        CertificateIssuer issuer = new CertificateIssuer(CertificateIssuerTestSupport.selfSigned(), TtlPolicy.ISTIO,
+        return issued(now, ttlSeconds, TtlPolicy.ISTIO);
+    }
+
+    static CertifiedKey issued(Instant now, long ttlSeconds, TtlPolicy ttls) throws Exception {
+        CertificateIssuer issuer = new CertificateIssuer(CertificateIssuerTestSupport.selfSigned(), ttls,
                 Clock.fixed(now, ZoneOffset.UTC));
         KeyPair key = TestKeys.ec("secp256r1");
         return new CertifiedKey(key.getPrivate(), issuer.issue(key.getPublic(), new SpiffeId("cluster.local", "a", "b"), ttlSeconds).chain());
@@ -29,11 +33,28 @@ class CertificateClientTest {
     void renewalIsDueAtHalfTheCertificatesLifePlusAtMostFivePercentJitter() throws Exception {
         Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
         CertifiedKey key = issued(now, 24 * 3600);
-        Duration life = Duration.between(key.notBefore(), key.notAfter());
-        Instant half = key.notBefore().plus(life.dividedBy(2));
+        // The life ahead of it when it arrived: citadel's backdated notBefore does not count.
+        assertTrue(key.notBefore().isBefore(now), "citadel backdates notBefore");
+        Duration life = Duration.ofHours(24);
 
-        assertEquals(half, CertificateClient.renewalTime(key, 0));
-        assertEquals(half.plus(life.multipliedBy(5).dividedBy(100)), CertificateClient.renewalTime(key, 1));
+        assertEquals(now.plus(Duration.ofHours(12)), CertificateClient.renewalTime(key, now, 0));
+        assertEquals(now.plus(Duration.ofHours(12)).plus(life.multipliedBy(5).dividedBy(100)),
+                CertificateClient.renewalTime(key, now, 1));
+        // Arriving later (a slow answer) leaves less life, so renewal comes sooner after arrival.
+        Instant late = now.plus(Duration.ofHours(2));
+        assertEquals(late.plus(Duration.ofHours(11)), CertificateClient.renewalTime(key, late, 0));
+    }
+
+    @Test
+    void aCertificateShorterThanTwiceTheBackdateIsRenewedAtHalfItsLifeNotAtOnce() throws Exception {
+        // 2 minutes, notBefore 5 minutes back: notBefore..notAfter's half lies 1.5 minutes in the past, which made
+        // every renewal due at once (hundreds of certificates a second per sidecar).
+        Instant now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+        CertifiedKey key = issued(now, 120, new TtlPolicy(Duration.ofMinutes(2), Duration.ofMinutes(1), Duration.ofDays(1)));
+        assertEquals(now.plus(Duration.ofMinutes(2)), key.notAfter());
+
+        assertEquals(now.plus(Duration.ofMinutes(1)), CertificateClient.renewalTime(key, now, 0));
+        assertEquals(now.plus(Duration.ofSeconds(66)), CertificateClient.renewalTime(key, now, 1));
     }
 
     @Test
