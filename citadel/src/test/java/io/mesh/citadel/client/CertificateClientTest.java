@@ -9,6 +9,7 @@ import io.mesh.citadel.ca.CertificateIssuerTestSupport;
 import io.mesh.citadel.ca.SpiffeId;
 import io.mesh.citadel.ca.TtlPolicy;
 import java.security.KeyPair;
+import java.security.cert.X509Certificate;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -85,9 +86,35 @@ class CertificateClientTest {
         CertifiedKey key = issued(Instant.now(), 3600);
         RotatingKeyManager manager = new RotatingKeyManager(() -> Optional.of(key));
 
-        assertEquals("current", manager.chooseEngineClientAlias(new String[] {"EC"}, null, null));
-        assertEquals(1, manager.getCertificateChain("current").length);
+        String alias = manager.chooseEngineClientAlias(new String[] {"EC"}, null, null);
+        assertEquals("current:" + key.leaf().getSerialNumber().toString(16), alias);
+        assertEquals(1, manager.getCertificateChain(alias).length);
+        assertEquals(key.leaf(), manager.getCertificateChain(alias)[0]);
         assertEquals(key.leaf(), manager.getCertificateChain("current")[0]);
         assertEquals(null, new RotatingKeyManager(Optional::empty).chooseEngineClientAlias(new String[] {"EC"}, null, null));
+    }
+
+    @Test
+    void aRotationBetweenChoosingTheAliasAndReadingTheChainAndKeyKeepsThemAPair() throws Exception {
+        // A TLS stack chooses an alias, then reads its chain and its key in separate calls; a rotation in between
+        // used to pair the new chain with the old key (or the reverse), a handshake the peer fails.
+        CertifiedKey first = issued(Instant.now(), 3600);
+        CertifiedKey second = issued(Instant.now(), 3600);
+        java.util.concurrent.atomic.AtomicReference<CertifiedKey> current = new java.util.concurrent.atomic.AtomicReference<>(first);
+        RotatingKeyManager manager = new RotatingKeyManager(() -> Optional.of(current.get()));
+
+        String alias = manager.chooseEngineServerAlias("EC", null, null);
+        current.set(second);
+        X509Certificate[] chain = manager.getCertificateChain(alias);
+        java.security.PrivateKey key = manager.getPrivateKey(alias);
+
+        assertEquals(first.leaf(), chain[0]);
+        assertEquals(first.key(), key);
+        // The next handshake gets the new certificate, under an alias of its own.
+        String next = manager.chooseEngineServerAlias("EC", null, null);
+        assertTrue(!next.equals(alias), next);
+        assertEquals(second.leaf(), manager.getCertificateChain(next)[0]);
+        assertEquals(second.key(), manager.getPrivateKey(next));
+        assertEquals(null, manager.getPrivateKey("current:0"), "an alias never chosen names nothing");
     }
 }
