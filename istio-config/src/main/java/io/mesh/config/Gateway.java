@@ -19,7 +19,9 @@ public record Gateway(String namespace, String name, Map<String, String> selecto
         /**
          * Why this gateway cannot serve the server as Istio would, or null when it can: it serves HTTP, HTTP2 and
          * GRPC servers (plain, or with httpsRedirect), HTTPS servers that terminate TLS (SIMPLE, MUTUAL,
-         * OPTIONAL_MUTUAL), TLS and HTTPS servers in PASSTHROUGH mode (tls routes) and TCP servers (tcp routes). Such a server gets no listener, rather than one that does something else (plaintext
+         * OPTIONAL_MUTUAL with credentialName; ISTIO_MUTUAL with the gateway's own mesh certificate), TLS servers that
+         * terminate TLS the same ways for tcp routes, TLS and HTTPS servers in PASSTHROUGH mode (tls routes) and TCP
+         * servers (tcp routes). Such a server gets no listener, rather than one that does something else (plaintext
          * where mTLS was asked for, HTTP parsing of a passed-through TLS stream).
          */
         public String unserved() {
@@ -27,16 +29,27 @@ public record Gateway(String namespace, String name, Map<String, String> selecto
             if (passthrough()) {
                 return null;
             }
-            if (mode != null && !java.util.Set.of("SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL").contains(mode)) {
+            if (mode != null && !TERMINATING.contains(mode)) {
                 return "TLS mode " + mode + " is not served";
             }
-            if (protocol.equals("TLS")) {
-                return "TLS termination for tcp routes (a TLS server not in PASSTHROUGH mode) is not served";
-            }
-            if (mode != null && !protocol.equals("HTTPS") && !protocol.equals("TCP") && !tls.httpsRedirect()) {
-                return "TLS on a " + protocol + " server (TLS is terminated on HTTPS servers) is not served";
+            if (mode != null && !protocol.equals("HTTPS") && !protocol.equals("TLS") && !protocol.equals("TCP")
+                    && !tls.httpsRedirect()) {
+                return "TLS on a " + protocol + " server (TLS is terminated on HTTPS and TLS servers) is not served";
             }
             return null;
+        }
+
+        /** Istio's TLS modes in which the gateway terminates TLS. */
+        static final java.util.Set<String> TERMINATING = java.util.Set.of("SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL",
+                "ISTIO_MUTUAL");
+
+        /**
+         * An HTTPS or TLS server that terminates TLS here: with credentialName's certificate (SIMPLE, MUTUAL,
+         * OPTIONAL_MUTUAL) or the gateway's own mesh certificate, clients verified against the mesh's roots
+         * (ISTIO_MUTUAL).
+         */
+        public boolean terminatesTls() {
+            return tls != null && TERMINATING.contains(tls.mode()) && (protocol.equals("HTTPS") || protocol.equals("TLS"));
         }
 
         /**
@@ -53,15 +66,19 @@ public record Gateway(String namespace, String name, Map<String, String> selecto
             return tls != null && tls.mode().equals("PASSTHROUGH") && (protocol.equals("TLS") || protocol.equals("HTTPS"));
         }
 
-        /** Served as a TCP proxy: a TCP server (tcp routes) or a passthrough one (tls routes). */
+        /**
+         * Served as a TCP proxy: a TCP server (tcp routes), a passthrough one (tls routes), or a TLS server that
+         * terminates TLS (tcp routes on the decrypted stream).
+         */
         public boolean l4() {
-            return protocol.equals("TCP") || passthrough();
+            return protocol.equals("TCP") || protocol.equals("TLS") || passthrough();
         }
     }
 
     /**
      * mode is Istio's (SIMPLE, MUTUAL, OPTIONAL_MUTUAL, PASSTHROUGH, AUTO_PASSTHROUGH, ISTIO_MUTUAL); credentialName
-     * names a Secret or a local file; subjectAltNames (MUTUAL, OPTIONAL_MUTUAL): a client certificate must carry one.
+     * names a Secret or a local file; subjectAltNames (MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL): a client certificate must
+     * carry one.
      */
     public record ServerTls(String mode, String credentialName, boolean httpsRedirect, List<String> subjectAltNames) {
         public ServerTls {

@@ -66,15 +66,16 @@ public final class GatewayParser {
                 }
                 Boolean redirect = t.bool("httpsRedirect");
                 List<String> sans = t.strings("subjectAltNames");
-                if (!sans.isEmpty() && !mode.equals("MUTUAL") && !mode.equals("OPTIONAL_MUTUAL")) {
+                if (!sans.isEmpty() && !Set.of("MUTUAL", "OPTIONAL_MUTUAL", "ISTIO_MUTUAL").contains(mode)) {
                     p.warn(t.at("subjectAltNames"), "has no effect in mode " + mode + ": client certificates are"
-                            + " checked in MUTUAL and OPTIONAL_MUTUAL");
+                            + " checked in MUTUAL, OPTIONAL_MUTUAL and ISTIO_MUTUAL");
                 }
                 tls = new Gateway.ServerTls(mode, t.string("credentialName"), redirect != null && redirect, sans);
             }
             if (("HTTPS".equals(protocol) || "TLS".equals(protocol)) && (tls == null || (tls.credentialName() == null
-                    && !"PASSTHROUGH".equals(tls.mode()) && !"ISTIO_MUTUAL".equals(tls.mode())))) {
-                p.error(s.at("tls"), "an " + protocol + " server needs tls.credentialName (or mode PASSTHROUGH)");
+                    && Set.of("SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL").contains(tls.mode())))) {
+                p.error(s.at("tls"), ("HTTPS".equals(protocol) ? "an " : "a ") + protocol + " server needs"
+                        + " tls.credentialName (or mode PASSTHROUGH, AUTO_PASSTHROUGH or ISTIO_MUTUAL)");
             }
             Gateway.Server server = new Gateway.Server(s.string("name"), number, portName, protocol, hosts, tls);
             String unserved = server.unserved();
@@ -99,13 +100,13 @@ public final class GatewayParser {
         java.util.Map<Integer, String> firstByPort = new java.util.HashMap<>();
         for (int i = 0; i < servers.size(); i++) {
             Gateway.Server sv = servers.get(i);
-            if (!sv.protocol().equals("HTTPS") || sv.unserved() != null) {
+            if (!sv.terminatesTls() || sv.unserved() != null) {
                 continue;
             }
             String asks = sv.clientCertificates();
             String first = firstByPort.putIfAbsent(sv.port(), asks);
             if (first != null && !first.equals(asks)) {
-                p.warn("spec.servers[" + i + "]", "port " + sv.port() + " already has an HTTPS server that asks"
+                p.warn("spec.servers[" + i + "]", "port " + sv.port() + " already has a server that asks"
                         + " differently for client certificates; this gateway serves one setting per port, so this"
                         + " server is left out (give it its own port)");
             }

@@ -247,6 +247,15 @@ public final class DataPlane {
                     || t.bindPort != config.listeners().bindPort(next.port())) {
                 tcpListeners.remove(e.getKey());
                 work.add(t.close());
+            } else if (next.tls() && !sameSecrets(t.spec, next, prevSnap, snap)) {
+                // New certificates or client-certificate settings apply to the next connections.
+                SniKeyCertOptions tls = tcpTls(next, snap);
+                if (tls == null) {
+                    tcpListeners.remove(e.getKey());   // its certificates are gone: closed until they are back
+                    work.add(t.close());
+                } else {
+                    t.update(next, tls);
+                }
             } else {
                 t.spec = next;   // new chains apply to the next connections
             }
@@ -260,8 +269,12 @@ public final class DataPlane {
                 }
                 if (spec.tcp()) {
                     if (!tcpListeners.containsKey(spec.name())) {
+                        SniKeyCertOptions tls = spec.tls() ? tcpTls(spec, snap) : null;
+                        if (spec.tls() && tls == null) {
+                            continue;   // waiting for SDS (or, for ISTIO_MUTUAL, the workload identity)
+                        }
                         RouterTcpListener t = new RouterTcpListener(this, spec, bindHost(spec),
-                                config.listeners().bindPort(spec.port()));
+                                config.listeners().bindPort(spec.port()), tls);
                         tcpListeners.put(spec.name(), t);
                         starts.add(t.start(eventLoops()).onFailure(err -> {
                             tcpListeners.remove(spec.name(), t);
@@ -278,7 +291,7 @@ public final class DataPlane {
                 }
                 SniKeyCertOptions tls;
                 try {
-                    tls = spec.tls() ? SniKeyCertOptions.of(vertx, spec, snap.secrets()) : null;
+                    tls = spec.tls() ? SniKeyCertOptions.of(vertx, spec, snap.secrets(), identity) : null;
                 } catch (Exception ex) {
                     LOG.errorf("listener %s: certificates do not load: %s", spec.name(), ex.getMessage());
                     continue;
@@ -300,6 +313,20 @@ public final class DataPlane {
             }
             return Future.join(starts).mapEmpty();
         });
+    }
+
+    /** A TCP listener's TLS from the snapshot's secrets, or null (logged) while they are missing or do not load. */
+    private SniKeyCertOptions tcpTls(ListenerSpec spec, GatewaySnapshot snap) {
+        try {
+            SniKeyCertOptions tls = SniKeyCertOptions.of(vertx, spec, snap.secrets(), identity);
+            if (tls == null) {
+                LOG.debugf("listener %s: waiting for its certificates", spec.name());
+            }
+            return tls;
+        } catch (Exception ex) {
+            LOG.errorf("listener %s: certificates do not load: %s", spec.name(), ex.getMessage());
+            return null;
+        }
     }
 
     /**

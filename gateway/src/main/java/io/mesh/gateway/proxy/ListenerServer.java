@@ -5,7 +5,6 @@ import io.mesh.gateway.model.FilterChainSpec;
 import io.mesh.gateway.model.ListenerSpec;
 import io.mesh.gateway.tls.SniKeyCertOptions;
 import io.vertx.core.http.ClientAuth;
-import io.vertx.core.net.PemTrustOptions;
 import io.vertx.core.AbstractVerticle;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.Future;
@@ -101,29 +100,19 @@ final class ListenerServer implements FastSource {
             o.setSsl(true).setSni(true).setUseAlpn(true).setKeyCertOptions(tls).setSslEngineOptions(plane.sslEngine())
                     .setEnabledSecureTransportProtocols(TLS_VERSIONS)
                     .setAlpnVersions(alpn(spec.chains().get(0)));
-            if (tls.clientCaPem() != null) {
-                // Istio's MUTUAL (a certificate required) and OPTIONAL_MUTUAL (asked for, verified when sent).
+            if (tls.clientTrust() != null) {
+                // Istio's MUTUAL and ISTIO_MUTUAL (a certificate required) and OPTIONAL_MUTUAL (asked for, verified
+                // when sent).
                 o.setClientAuth(tls.requireClientCert() ? ClientAuth.REQUIRED : ClientAuth.REQUEST)
-                        .setTrustOptions(clientCa(tls, plane.vertx()));
+                        .setTrustOptions(clientCa(tls));
             }
         }
         return o;
     }
 
-    /** The client certificates' trust: the CA, and with subjectAltNames one of those names in the certificate. */
-    private static io.vertx.core.net.TrustOptions clientCa(SniKeyCertOptions tls, io.vertx.core.Vertx vertx) {
-        PemTrustOptions ca = new PemTrustOptions().addCertValue(io.vertx.core.buffer.Buffer.buffer(tls.clientCaPem()));
-        if (tls.clientSans().isEmpty()) {
-            return ca;
-        }
-        try {
-            javax.net.ssl.X509TrustManager tm = (javax.net.ssl.X509TrustManager) ca.getTrustManagerFactory(vertx)
-                    .getTrustManagers()[0];
-            return io.vertx.core.net.TrustOptions.wrap(
-                    io.mesh.gateway.tls.SanVerifyingTrustManager.forClients(tm, tls.clientSans()));
-        } catch (Exception e) {
-            throw new IllegalStateException("client CA does not load: " + e.getMessage(), e);
-        }
+    /** The client certificates' trust: the CA (or the mesh's roots), and with subjectAltNames one of those names. */
+    private static io.vertx.core.net.TrustOptions clientCa(SniKeyCertOptions tls) {
+        return io.vertx.core.net.TrustOptions.wrap(tls.clientTrust());
     }
 
     private static List<HttpVersion> alpn(FilterChainSpec chain) {
@@ -138,8 +127,8 @@ final class ListenerServer implements FastSource {
         this.tls = next;
         SSLOptions ssl = new SSLOptions().setKeyCertOptions(next).setUseAlpn(true)
                 .setEnabledSecureTransportProtocols(TLS_VERSIONS);
-        if (next.clientCaPem() != null) {
-            ssl.setTrustOptions(clientCa(next, plane.vertx()));   // a rotated CA; the client-auth mode itself never changes here
+        if (next.clientTrust() != null) {
+            ssl.setTrustOptions(clientCa(next));   // a rotated CA; the client-auth mode itself never changes here
         }
         return Future.all(servers.stream().map(s -> s.updateSSLOptions(ssl, true)).toList()).mapEmpty();
     }

@@ -3,6 +3,7 @@ package io.mesh.gateway.proxy;
 import io.mesh.gateway.model.FilterChainSpec;
 import io.mesh.gateway.model.ListenerSpec;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
 import io.vertx.core.Future;
 import io.vertx.core.impl.VertxInternal;
 import org.jboss.logging.Logger;
@@ -24,11 +25,38 @@ final class RouterTcpListener {
     volatile ListenerSpec spec;
     private final LoopServer server = new LoopServer();
 
-    RouterTcpListener(DataPlane plane, ListenerSpec spec, String bindHost, int bindPort) {
+    /** The TLS it terminates (null: none), as Netty contexts per SNI name; swapped with the spec. */
+    private volatile io.netty.util.Mapping<String, io.netty.handler.ssl.SslContext> tls;
+
+    RouterTcpListener(DataPlane plane, ListenerSpec spec, String bindHost, int bindPort,
+            io.mesh.gateway.tls.SniKeyCertOptions tls) {
         this.plane = plane;
         this.spec = spec;
         this.bindHost = bindHost;
         this.bindPort = bindPort;
+        this.tls = contexts(tls);
+    }
+
+    /** New chains and certificates, for the next connections. */
+    void update(ListenerSpec next, io.mesh.gateway.tls.SniKeyCertOptions nextTls) {
+        var contexts = contexts(nextTls);
+        if (contexts != null || nextTls == null) {
+            this.tls = contexts;
+            this.spec = next;
+        }
+    }
+
+    private io.netty.util.Mapping<String, io.netty.handler.ssl.SslContext> contexts(io.mesh.gateway.tls.SniKeyCertOptions o) {
+        if (o == null) {
+            return null;
+        }
+        try {
+            return o.nettyContexts(plane.sslEngine() instanceof io.vertx.core.net.OpenSSLEngineOptions
+                    ? io.netty.handler.ssl.SslProvider.OPENSSL : io.netty.handler.ssl.SslProvider.JDK);
+        } catch (javax.net.ssl.SSLException e) {
+            LOG.errorf("%s: TLS does not load: %s", spec.name(), e.getMessage());
+            return null;
+        }
     }
 
     Future<Void> start(int eventLoops) {
@@ -52,6 +80,15 @@ final class RouterTcpListener {
         }
         ch.closeFuture().addListener(f -> plane.releaseConnection());
         ListenerSpec s = spec;
+        var contexts = tls;
+        if (s.tls()) {
+            if (contexts == null) {
+                ch.close();
+                return;
+            }
+            terminate(ch, s, contexts);
+            return;
+        }
         if (s.chains().stream().allMatch(c -> c.serverNames().isEmpty())) {
             relay(ch, s.chains().get(0));
             return;
@@ -63,6 +100,50 @@ final class RouterTcpListener {
                 LOG.debugf("%s: no filter chain for SNI %s", spec.name(), sni);
             }
             return relay(ch, chain);
+        });
+    }
+
+    /**
+     * A TLS server that terminates TLS for tcp routes: the ClientHello's SNI picks the certificate (and the client
+     * certificate check), and once the handshake is done the decrypted stream goes to the cluster of the chain for
+     * that name. A failed handshake (no client certificate where one is required, one from another CA or without
+     * the expected name) closes the connection without connecting upstream.
+     */
+    private void terminate(Channel ch, ListenerSpec s, io.netty.util.Mapping<String, io.netty.handler.ssl.SslContext> contexts) {
+        io.netty.handler.ssl.SniHandler sni = new io.netty.handler.ssl.SniHandler(contexts, 0L) {
+            @Override
+            protected void replaceHandler(ChannelHandlerContext ctx, String hostname, io.netty.handler.ssl.SslContext ctxt)
+                    throws Exception {
+                super.replaceHandler(ctx, hostname, ctxt);
+                io.netty.handler.ssl.SslHandler ssl = ctx.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+                FilterChainSpec chain = s.chainFor(hostname);
+                if (chain == null) {
+                    LOG.debugf("%s: no filter chain for SNI %s", s.name(), hostname);
+                    ctx.channel().close();
+                    return;
+                }
+                String cluster = chain.pickTcpCluster();
+                TcpRelay.toClusterWhen(plane, ctx.channel(), cluster, ssl.handshakeFuture(),
+                        () -> plane.tcpMeters(false, cluster, null, RequestLog.serviceHost(cluster)));
+            }
+        };
+        ch.pipeline().addLast("sni", sni);
+        long timeoutMs = plane.config().limits().requestHeaderTimeout().toMillis();
+        if (timeoutMs > 0) {
+            // A client that does not finish its handshake in the header timeout is closed, as a silent HTTP one is.
+            ch.eventLoop().schedule(() -> {
+                var ssl = ch.pipeline().get(io.netty.handler.ssl.SslHandler.class);
+                if (ch.pipeline().get("sni") != null || (ssl != null && !ssl.handshakeFuture().isDone())) {
+                    ch.close();
+                }
+            }, timeoutMs, java.util.concurrent.TimeUnit.MILLISECONDS);
+        }
+        ch.pipeline().addLast("handshake-failure", new io.netty.channel.ChannelInboundHandlerAdapter() {
+            @Override
+            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                LOG.debugf("%s: %s: %s", s.name(), ctx.channel().remoteAddress(), cause.getMessage());
+                ctx.close();
+            }
         });
     }
 

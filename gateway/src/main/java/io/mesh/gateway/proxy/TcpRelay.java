@@ -99,6 +99,20 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
      */
     static boolean toCluster(DataPlane plane, Channel ch, String cluster, io.vertx.core.net.SocketAddress original,
             ByteBuf first, java.util.function.Supplier<RequestLog.TcpMeters> meters) {
+        return toCluster(plane, ch, cluster, original, first, ch.eventLoop().newSucceededFuture(null), meters);
+    }
+
+    /**
+     * {@link #toCluster}, connecting once {@code ready} (e.g. the downstream's TLS handshake, which a gateway's TLS
+     * server terminates) has succeeded; until then what {@code ch} sends is held, and if it fails {@code ch} is closed.
+     */
+    static boolean toClusterWhen(DataPlane plane, Channel ch, String cluster, io.netty.util.concurrent.Future<?> ready,
+            java.util.function.Supplier<RequestLog.TcpMeters> meters) {
+        return toCluster(plane, ch, cluster, null, null, ready, meters);
+    }
+
+    private static boolean toCluster(DataPlane plane, Channel ch, String cluster, io.vertx.core.net.SocketAddress original,
+            ByteBuf first, io.netty.util.concurrent.Future<?> ready, java.util.function.Supplier<RequestLog.TcpMeters> meters) {
         io.vertx.core.net.SocketAddress target = original;
         SslContext tls = null;
         String sni = null;
@@ -130,7 +144,7 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
         }
         io.vertx.core.impl.VertxInternal vertx = (io.vertx.core.impl.VertxInternal) plane.vertx();
         String host = target.hostAddress() != null ? target.hostAddress() : target.host();
-        connect(ch, InetSocketAddress.createUnresolved(host, target.port()), first, tls,
+        connectWhen(ch, ready, () -> true, InetSocketAddress.createUnresolved(host, target.port()), first, tls,
                 sni == null || sni.isEmpty() ? null : sni, meters, vertx.transport().channelFactory(false),
                 vertx.nettyAddressResolverGroup(), CONNECT_TIMEOUT_MS);
         return true;

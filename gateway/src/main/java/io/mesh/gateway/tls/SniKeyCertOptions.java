@@ -7,12 +7,16 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.net.KeyCertOptions;
 import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.PemTrustOptions;
+import io.mesh.gateway.identity.WorkloadIdentity;
+import io.mesh.gateway.upstream.UpstreamTls;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.X509KeyManager;
+import javax.net.ssl.X509TrustManager;
 
 /**
  * Picks the certificate of a TLS listener by SNI, the way its filter chains' {@code server_names} say,
@@ -27,46 +31,55 @@ public final class SniKeyCertOptions implements KeyCertOptions {
 
     private final List<Entry> entries;
     private final KeyManagerFactory fallback;
-    private final String clientCaPem;
+    private final X509TrustManager clientTrust;
     private final boolean requireClientCert;
-    private final List<String> clientSans;
 
-    private SniKeyCertOptions(List<Entry> entries, KeyManagerFactory fallback, String clientCaPem,
-            boolean requireClientCert, List<String> clientSans) {
+    private SniKeyCertOptions(List<Entry> entries, KeyManagerFactory fallback, X509TrustManager clientTrust,
+            boolean requireClientCert) {
         this.entries = entries;
         this.fallback = fallback;
-        this.clientCaPem = clientCaPem;
+        this.clientTrust = clientTrust;
         this.requireClientCert = requireClientCert;
-        this.clientSans = clientSans;
     }
 
-    /** The subject alt names a client certificate must carry one of; empty: any the CA signed. */
-    public List<String> clientSans() {
-        return clientSans;
+    /**
+     * What client certificates are verified against (the CA, or the mesh's roots for {@code ROOTCA}, and with
+     * subjectAltNames one of those names in the certificate), or null when none are asked for.
+     */
+    public X509TrustManager clientTrust() {
+        return clientTrust;
     }
 
-    /** The CA that client certificates are verified against (PEM), or null when none are asked for. */
-    public String clientCaPem() {
-        return clientCaPem;
-    }
-
-    /** Whether a client certificate is required (MUTUAL), or only verified when sent (OPTIONAL_MUTUAL). */
+    /** Whether a client certificate is required (MUTUAL, ISTIO_MUTUAL), or only verified when sent (OPTIONAL_MUTUAL). */
     public boolean requireClientCert() {
         return requireClientCert;
     }
 
-    /** Builds the options, or returns null while a secret the listener needs has not arrived yet. */
-    public static SniKeyCertOptions of(Vertx vertx, ListenerSpec listener, Map<String, TlsCertificate> secrets)
-            throws Exception {
+    /**
+     * Builds the options, or returns null while a secret the listener needs has not arrived yet. The workload
+     * identity's names ({@code default}: the proxy's own certificate; {@code ROOTCA}: the mesh's roots; Istio's
+     * ISTIO_MUTUAL gateway servers) come from {@code identity}, asked at each handshake so a rotated certificate needs
+     * no new options; without an identity they never arrive.
+     */
+    public static SniKeyCertOptions of(Vertx vertx, ListenerSpec listener, Map<String, TlsCertificate> secrets,
+            WorkloadIdentity identity) throws Exception {
         List<Entry> entries = new ArrayList<>();
         KeyManagerFactory fallback = null;
         for (FilterChainSpec c : listener.chains()) {
-            TlsCertificate cert = secrets.get(c.secretName());
-            if (cert == null) {
-                return null;
+            KeyManagerFactory kmf;
+            if (UpstreamTls.DEFAULT_CERT.equals(c.secretName())) {
+                if (identity == null) {
+                    return null;
+                }
+                kmf = KeyCertOptions.wrap(identity.keyManager()).getKeyManagerFactory(vertx);
+            } else {
+                TlsCertificate cert = secrets.get(c.secretName());
+                if (cert == null) {
+                    return null;
+                }
+                kmf = new PemKeyCertOptions().addCertValue(Buffer.buffer(cert.certPem()))
+                        .addKeyValue(Buffer.buffer(cert.keyPem())).getKeyManagerFactory(vertx);
             }
-            KeyManagerFactory kmf = new PemKeyCertOptions().addCertValue(Buffer.buffer(cert.certPem()))
-                    .addKeyValue(Buffer.buffer(cert.keyPem())).getKeyManagerFactory(vertx);
             entries.add(new Entry(c, kmf));
             if (fallback == null && c.serverNames().isEmpty()) {
                 fallback = kmf;
@@ -77,16 +90,56 @@ public final class SniKeyCertOptions implements KeyCertOptions {
         }
         // The listener's chains agree on client certificates (ListenerTranslator checks it).
         FilterChainSpec first = entries.get(0).chain();
-        String caPem = null;
+        X509TrustManager trust = null;
         if (first.clientCaSecret() != null) {
-            TlsCertificate ca = secrets.get(first.clientCaSecret());
-            if (ca == null) {
-                return null;
+            if (UpstreamTls.ROOTCA.equals(first.clientCaSecret())) {
+                if (identity == null) {
+                    return null;
+                }
+                trust = identity.trustManager();
+            } else {
+                TlsCertificate ca = secrets.get(first.clientCaSecret());
+                if (ca == null) {
+                    return null;
+                }
+                trust = (X509TrustManager) new PemTrustOptions().addCertValue(Buffer.buffer(ca.certPem()))
+                        .getTrustManagerFactory(vertx).getTrustManagers()[0];
             }
-            caPem = ca.certPem();
+            if (!first.clientSans().isEmpty()) {
+                trust = SanVerifyingTrustManager.forClients(trust, first.clientSans());
+            }
         }
-        return new SniKeyCertOptions(List.copyOf(entries), fallback != null ? fallback : entries.get(0).kmf(), caPem,
-                first.requireClientCert(), first.clientSans());
+        return new SniKeyCertOptions(List.copyOf(entries), fallback != null ? fallback : entries.get(0).kmf(), trust,
+                first.requireClientCert());
+    }
+
+    /**
+     * Netty server contexts for a TCP listener that terminates TLS ({@code SniHandler}'s mapping): per SNI name the
+     * chain's certificate, as {@link #keyManagerFactoryMapper}, with the client-certificate check; TLS 1.2 and 1.3,
+     * no ALPN (the stream is not HTTP).
+     */
+    public io.netty.util.Mapping<String, io.netty.handler.ssl.SslContext> nettyContexts(io.netty.handler.ssl.SslProvider provider)
+            throws javax.net.ssl.SSLException {
+        java.util.IdentityHashMap<KeyManagerFactory, io.netty.handler.ssl.SslContext> contexts = new java.util.IdentityHashMap<>();
+        for (Entry e : entries) {
+            if (!contexts.containsKey(e.kmf())) {
+                contexts.put(e.kmf(), nettyContext(e.kmf(), provider));
+            }
+        }
+        if (!contexts.containsKey(fallback)) {
+            contexts.put(fallback, nettyContext(fallback, provider));
+        }
+        return name -> contexts.get(forName(name));
+    }
+
+    private io.netty.handler.ssl.SslContext nettyContext(KeyManagerFactory kmf, io.netty.handler.ssl.SslProvider provider)
+            throws javax.net.ssl.SSLException {
+        var b = io.netty.handler.ssl.SslContextBuilder.forServer(kmf).sslProvider(provider).protocols("TLSv1.3", "TLSv1.2");
+        if (clientTrust != null) {
+            b.trustManager(clientTrust).clientAuth(requireClientCert ? io.netty.handler.ssl.ClientAuth.REQUIRE
+                    : io.netty.handler.ssl.ClientAuth.OPTIONAL);
+        }
+        return b.build();
     }
 
     private KeyManagerFactory forName(String serverName) {

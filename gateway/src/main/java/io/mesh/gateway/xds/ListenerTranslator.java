@@ -73,10 +73,6 @@ public final class ListenerTranslator {
             if (!capture && tls != null && tls != c.tls()) {
                 throw new ConfigRejected(where + ": mixes TLS and plaintext filter chains on one port");
             }
-            if (!capture && bind && c.tcp() && c.tls()) {
-                throw new ConfigRejected(where + ": TLS termination before a tcp_proxy is not served (a gateway's TLS"
-                        + " server that routes TCP)");
-            }
             tls = c.tls();
             chains.add(c);
         }

@@ -21,7 +21,10 @@ import java.util.TreeMap;
  * LDS for router proxies: one listener "0.0.0.0_PORT" per Gateway server port. HTTP servers use RDS "http.PORT";
  * HTTPS servers terminate TLS with the certificate named by credentialName, fetched over SDS
  * ("kubernetes://NAME"), matched by SNI, and route with the same "http.PORT" table; MUTUAL and OPTIONAL_MUTUAL
- * verify client certificates against the credential's CA ("kubernetes://NAME-cacert"). Servers this gateway cannot
+ * verify client certificates against the credential's CA ("kubernetes://NAME-cacert"); ISTIO_MUTUAL terminates with
+ * the gateway's own mesh certificate ("default") and requires clients from the mesh ("ROOTCA"). TLS servers terminate
+ * the same ways and route the decrypted stream with tcp routes; PASSTHROUGH servers route by SNI with tls routes, TCP
+ * servers with tcp routes. Servers this gateway cannot
  * serve ({@link Gateway.Server#unserved}) get no listener. AuthorizationPolicies that
  * select the gateway become HTTP RBAC filters ahead of the router, as on a sidecar's inbound.
  */
@@ -73,34 +76,9 @@ public final class RouterListenerGenerator {
                 }
                 FilterChain.Builder chain = FilterChain.newBuilder().addFilters(Filter.newBuilder().setName(Hcm.NAME)
                         .setTypedConfig(Any.pack(Hcm.rds(route, route, rbac, true))));
-                if (s.tls() != null && s.tls().credentialName() != null && s.protocol().equals("HTTPS")) {
-                    chain.setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(
-                            s.hosts().stream().map(h -> h.contains("/") ? h.substring(h.indexOf('/') + 1) : h)
-                                    .filter(h -> !h.equals("*")).toList()));
-                    CommonTlsContext.Builder common = CommonTlsContext.newBuilder()
-                            .addTlsCertificateSdsSecretConfigs(ClusterPolicy.sds("kubernetes://" + s.tls().credentialName()))
-                            .addAlpnProtocols("h2").addAlpnProtocols("http/1.1");
-                    DownstreamTlsContext.Builder tls = DownstreamTlsContext.newBuilder();
-                    boolean mutual = s.tls().mode().equals("MUTUAL");
-                    if (mutual || s.tls().mode().equals("OPTIONAL_MUTUAL")) {
-                        // Client certificates verified against the credential's CA (ca.crt: "NAME-cacert");
-                        // MUTUAL requires one, OPTIONAL_MUTUAL verifies one when sent.
-                        var ca = ClusterPolicy.sds("kubernetes://" + s.tls().credentialName() + "-cacert");
-                        if (s.tls().subjectAltNames().isEmpty()) {
-                            common.setValidationContextSdsSecretConfig(ca);
-                        } else {
-                            // and one of the server's subjectAltNames in the client certificate, as istiod writes it
-                            var names = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext
-                                    .newBuilder();
-                            s.tls().subjectAltNames().forEach(n -> names.addMatchSubjectAltNames(
-                                    io.envoyproxy.envoy.type.matcher.v3.StringMatcher.newBuilder().setExact(n)));
-                            common.setCombinedValidationContext(CommonTlsContext.CombinedCertificateValidationContext
-                                    .newBuilder().setDefaultValidationContext(names).setValidationContextSdsSecretConfig(ca));
-                        }
-                        tls.setRequireClientCertificate(com.google.protobuf.BoolValue.of(mutual));
-                    }
-                    chain.setTransportSocket(TransportSocket.newBuilder().setName("envoy.transport_sockets.tls")
-                            .setTypedConfig(Any.pack(tls.setCommonTlsContext(common).build())));
+                if (s.terminatesTls()) {
+                    chain.setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(serverNames(s)));
+                    chain.setTransportSocket(downstreamTls(s, true));
                 }
                 l.addFilterChains(chain);
                 if (s.tls() == null) {
@@ -117,25 +95,75 @@ public final class RouterListenerGenerator {
         return List.copyOf(all.values());
     }
 
+    /** A server's hosts as SNI names: the host part of "namespace/host", without the catch-all "*". */
+    private static List<String> serverNames(Gateway.Server s) {
+        return s.hosts().stream().map(h -> h.contains("/") ? h.substring(h.indexOf('/') + 1) : h)
+                .filter(h -> !h.equals("*")).distinct().toList();
+    }
+
+    /**
+     * The TLS a server terminates, as istiod writes it: credentialName's certificate over SDS ("kubernetes://NAME";
+     * MUTUAL and OPTIONAL_MUTUAL verify client certificates against its CA, "kubernetes://NAME-cacert"), or for
+     * ISTIO_MUTUAL the gateway's own mesh certificate ("default") with client certificates verified against the mesh's
+     * roots ("ROOTCA"). MUTUAL and ISTIO_MUTUAL require a client certificate, OPTIONAL_MUTUAL verifies one when sent;
+     * the server's subjectAltNames narrow the accepted ones. ALPN h2 and http/1.1 for HTTP servers, none for TCP.
+     */
+    private static TransportSocket downstreamTls(Gateway.Server s, boolean http) {
+        boolean mesh = s.tls().mode().equals("ISTIO_MUTUAL");
+        CommonTlsContext.Builder common = CommonTlsContext.newBuilder().addTlsCertificateSdsSecretConfigs(
+                ClusterPolicy.sds(mesh ? "default" : "kubernetes://" + s.tls().credentialName()));
+        if (http) {
+            common.addAlpnProtocols("h2").addAlpnProtocols("http/1.1");
+        }
+        DownstreamTlsContext.Builder tls = DownstreamTlsContext.newBuilder();
+        boolean required = mesh || s.tls().mode().equals("MUTUAL");
+        if (required || s.tls().mode().equals("OPTIONAL_MUTUAL")) {
+            var ca = ClusterPolicy.sds(mesh ? "ROOTCA" : "kubernetes://" + s.tls().credentialName() + "-cacert");
+            if (s.tls().subjectAltNames().isEmpty()) {
+                common.setValidationContextSdsSecretConfig(ca);
+            } else {
+                // and one of the server's subjectAltNames in the client certificate, as istiod writes it
+                var names = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext.newBuilder();
+                s.tls().subjectAltNames().forEach(n -> names.addMatchSubjectAltNames(
+                        io.envoyproxy.envoy.type.matcher.v3.StringMatcher.newBuilder().setExact(n)));
+                common.setCombinedValidationContext(CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
+                        .setDefaultValidationContext(names).setValidationContextSdsSecretConfig(ca));
+            }
+            tls.setRequireClientCertificate(com.google.protobuf.BoolValue.of(required));
+        }
+        return TransportSocket.newBuilder().setName("envoy.transport_sockets.tls")
+                .setTypedConfig(Any.pack(tls.setCommonTlsContext(common).build())).build();
+    }
+
     /** A server of a gateway. */
     private record Served(Gateway gw, Gateway.Server server) {
     }
 
     /**
-     * A port of TCP servers (tcp routes: the first route for the port takes its connections) or PASSTHROUGH servers
-     * (tls routes: a filter chain per SNI host, matched by the tls_inspector's SNI; the first route claiming a name
-     * has it), each chain a tcp_proxy to the route's destinations by weight. Null when no route applies.
+     * A port of L4 servers, by kind (the first kind present takes the port, the others on it are left out):
+     * PASSTHROUGH servers (tls routes: a filter chain per SNI host, matched by the tls_inspector's SNI; the first route
+     * claiming a name has it), TLS servers that terminate TLS (per server a chain on its hosts' SNI names with its TLS,
+     * to the first tcp route of the VirtualServices bound to it; one client-certificate setting per port, the first
+     * server's), or TCP servers (tcp routes: the first route for the port takes its connections). Each chain is a
+     * tcp_proxy to the route's destinations by weight. Null when no route applies.
      */
     private static Listener l4Listener(int port, List<Served> served, ProxyInfo proxy, MeshSnapshot snapshot) {
         Listener.Builder l = Listener.newBuilder().setName("0.0.0.0_" + port).setAddress(SidecarInbound.address("0.0.0.0", port));
         java.util.Set<String> claimed = new java.util.HashSet<>();
         boolean passthrough = served.stream().anyMatch(sv -> sv.server().passthrough());
+        boolean terminate = !passthrough && served.stream().anyMatch(sv -> sv.server().terminatesTls());
+        String clientCerts = served.stream().filter(sv -> sv.server().terminatesTls()).findFirst()
+                .map(sv -> sv.server().clientCertificates()).orElse("");
         for (Served sv : served) {
-            if (sv.server().passthrough() != passthrough) {
-                continue;   // TCP and passthrough servers on one port: the passthrough ones
+            if (sv.server().passthrough() != passthrough || sv.server().terminatesTls() != terminate
+                    || (terminate && !sv.server().clientCertificates().equals(clientCerts))) {
+                continue;
             }
             for (VirtualService vs : GatewayScope.boundTo(sv.gw(), snapshot, proxy)) {
                 List<String> hosts = GatewayScope.matchingHosts(vs, sv.server());
+                if (terminate && hosts.isEmpty()) {
+                    continue;
+                }
                 for (VirtualService.L4Route r : passthrough ? vs.tls() : vs.tcp()) {
                     List<VirtualService.L4Match> matches = r.match().isEmpty()
                             ? List.of(new VirtualService.L4Match(List.of(), null, List.of())) : r.match();
@@ -152,6 +180,14 @@ public final class RouterListenerGenerator {
                                 continue;
                             }
                             chain.setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(names));
+                        } else if (terminate) {
+                            // The server's connections, decrypted, go to its first tcp route.
+                            List<String> names = serverNames(sv.server());
+                            if (!claimed.add(names.toString())) {
+                                continue;
+                            }
+                            chain.setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(names))
+                                    .setTransportSocket(downstreamTls(sv.server(), false));
                         } else if (!claimed.add("")) {
                             continue;   // the port's connections already go to an earlier route
                         }
@@ -163,7 +199,7 @@ public final class RouterListenerGenerator {
         if (l.getFilterChainsCount() == 0) {
             return null;
         }
-        if (passthrough) {
+        if (passthrough || terminate) {
             l.addListenerFilters(io.envoyproxy.envoy.config.listener.v3.ListenerFilter.newBuilder()
                     .setName("envoy.filters.listener.tls_inspector").setTypedConfig(Any.pack(
                             io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector.getDefaultInstance())));

@@ -19,8 +19,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Gateway servers' TLS as the ingress gateway gets it: SIMPLE terminates, MUTUAL requires and OPTIONAL_MUTUAL asks
- * for a client certificate from the credential's CA; servers this gateway cannot serve as Istio would (passthrough,
- * ISTIO_MUTUAL, TCP and TLS protocols) get no listener at all, and a validation warning says so.
+ * for a client certificate from the credential's CA, ISTIO_MUTUAL terminates with the gateway's own mesh certificate
+ * and requires one from the mesh; TLS servers terminate the same ways for tcp routes; servers this gateway cannot serve
+ * as Istio would (AUTO_PASSTHROUGH) get no listener at all, and a validation warning says so.
  */
 class GatewayServerTlsTest {
 
@@ -50,6 +51,15 @@ class GatewayServerTlsTest {
                 tls: {mode: ISTIO_MUTUAL}
               - port: {number: 31400, name: tcp, protocol: TCP}
                 hosts: ["*"]
+              - port: {number: 15443, name: tls-sni, protocol: TLS}
+                hosts: ["*.global"]
+                tls: {mode: AUTO_PASSTHROUGH}
+              - port: {number: 5432, name: tls-db, protocol: TLS}
+                hosts: [db.example.com]
+                tls: {mode: SIMPLE, credentialName: db}
+              - port: {number: 5433, name: tls-db-mesh, protocol: TLS}
+                hosts: [db.example.com]
+                tls: {mode: ISTIO_MUTUAL, subjectAltNames: ["spiffe://cluster.local/ns/demo/sa/reporting"]}
             """;
 
     static DownstreamTlsContext tls(Listener l) {
@@ -101,13 +111,58 @@ class GatewayServerTlsTest {
         List<String> names = XdsGenerators.generate(Resources.V3.LISTENER_TYPE_URL, GeneratorGoldenTest.router(),
                 snapshot(GATEWAY + L4), Set.of()).stream().map(m -> ((Listener) m).getName()).toList();
         assertEquals(List.of("0.0.0.0_443", "0.0.0.0_8080", "0.0.0.0_8443", "0.0.0.0_9443", "0.0.0.0_10443",
-                "0.0.0.0_31400"), names, "no listener for the ISTIO_MUTUAL server on 11443");
+                "0.0.0.0_11443", "0.0.0.0_31400"), names, "no listener for the AUTO_PASSTHROUGH server on 15443, nor for"
+                        + " the TLS servers on 5432 and 5433, which no tcp route is bound to");
 
         ConfigValidator.Result r = ConfigValidator.validate(YamlDocuments.parse(GATEWAY, "edge.yaml").resources().get(0));
         assertTrue(r.valid(), r.reason());
-        assertEquals(List.of(
-                "spec.servers[5]: TLS mode ISTIO_MUTUAL is not served: this gateway leaves the server out (no listener for it)"),
-                r.warnings());
+        assertEquals(List.of("spec.servers[7]: TLS mode AUTO_PASSTHROUGH is not served: this gateway leaves the server"
+                + " out (no listener for it)"), r.warnings());
+    }
+
+    @Test
+    void istioMutualTerminatesWithTheGatewaysMeshCertificateAndRequiresOneFromTheMesh() {
+        MeshSnapshot s = snapshot(GATEWAY);
+        Listener l = listener(GeneratorGoldenTest.router(), s, "0.0.0.0_11443");
+        assertEquals(List.of(), l.getFilterChains(0).getFilterChainMatch().getServerNamesList(), "hosts [*]: any SNI");
+        DownstreamTlsContext mesh = tls(l);
+        assertTrue(mesh.getRequireClientCertificate().getValue());
+        assertEquals("default", mesh.getCommonTlsContext().getTlsCertificateSdsSecretConfigs(0).getName());
+        assertEquals("ROOTCA", mesh.getCommonTlsContext().getValidationContextSdsSecretConfig().getName());
+        assertEquals(List.of("h2", "http/1.1"), mesh.getCommonTlsContext().getAlpnProtocolsList());
+        assertEquals("envoy.filters.network.http_connection_manager", l.getFilterChains(0).getFilters(0).getName());
+    }
+
+    @Test
+    void tlsServersTerminateTlsAndSendTheDecryptedStreamToTheirTcpRoute() {
+        MeshSnapshot s = snapshot(GATEWAY + L4 + """
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata: {name: db-tls, namespace: demo}
+                spec:
+                  hosts: [db.example.com]
+                  gateways: [istio-system/edge]
+                  tcp:
+                  - match: [{port: 5432}, {port: 5433}]
+                    route: [{destination: {host: db, port: {number: 5432}}}]
+                """);
+        Listener simple = listener(GeneratorGoldenTest.router(), s, "0.0.0.0_5432");
+        assertEquals(1, simple.getFilterChainsCount(), simple.toString());
+        assertEquals(List.of("db.example.com"), simple.getFilterChains(0).getFilterChainMatch().getServerNamesList());
+        DownstreamTlsContext tls = tls(simple);
+        assertEquals("kubernetes://db", tls.getCommonTlsContext().getTlsCertificateSdsSecretConfigs(0).getName());
+        assertFalse(tls.getRequireClientCertificate().getValue());
+        assertEquals(List.of(), tls.getCommonTlsContext().getAlpnProtocolsList(), "no ALPN: not HTTP");
+        assertEquals("outbound|5432||db.demo.svc.cluster.local", tcpProxy(simple.getFilterChains(0)).getCluster());
+
+        DownstreamTlsContext mesh = tls(listener(GeneratorGoldenTest.router(), s, "0.0.0.0_5433"));
+        assertEquals("default", mesh.getCommonTlsContext().getTlsCertificateSdsSecretConfigs(0).getName());
+        var combined = mesh.getCommonTlsContext().getCombinedValidationContext();
+        assertEquals("ROOTCA", combined.getValidationContextSdsSecretConfig().getName());
+        assertEquals(List.of("spiffe://cluster.local/ns/demo/sa/reporting"), combined.getDefaultValidationContext()
+                .getMatchSubjectAltNamesList().stream().map(m -> m.getExact()).toList());
+        assertTrue(mesh.getRequireClientCertificate().getValue());
     }
 
     static io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy tcpProxy(
@@ -159,7 +214,7 @@ class GatewayServerTlsTest {
         ConfigValidator.Result r = ConfigValidator.validate(YamlDocuments.parse(mixed, "mixed.yaml").resources().get(0));
         assertTrue(r.valid(), r.reason());
         assertEquals(1, r.warnings().size(), r.warnings().toString());
-        assertTrue(r.warnings().get(0).startsWith("spec.servers[1]: port 443 already has an HTTPS server that asks"
+        assertTrue(r.warnings().get(0).startsWith("spec.servers[1]: port 443 already has a server that asks"
                 + " differently for client certificates"), r.warnings().toString());
     }
 }
