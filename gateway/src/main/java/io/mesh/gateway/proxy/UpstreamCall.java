@@ -45,6 +45,12 @@ final class UpstreamCall {
     /** The request's retries so far, from its first failed try that the policy would retry; else null. */
     private RetryState retries;
     boolean holdsRequestSlot;
+    /**
+     * The route's mirrors (sampled), sent the request's body once it is read whole (null for a bodiless request);
+     * null when there are none. A body is read whole for them only when its length is known and within the retry
+     * buffer; a longer or chunked one streams to the upstream alone, not mirrored.
+     */
+    java.util.function.Consumer<Buffer> mirrors;
     private EndpointState endpoint;
     private boolean endpointOpen;
     private HttpClientRequest current;
@@ -87,15 +93,21 @@ final class UpstreamCall {
         if (timeout > 0) {
             routeTimer = ex.vertx().setTimer(timeout, t -> onRouteTimeout());
         }
-        if (!hasBody) {
+        if (!hasBody || length == 0) {
+            if (mirrors != null) {
+                mirrors.accept(null);
+            }
             attempt();
-        } else if (retry.numRetries() > 0 && length > 0 && length <= ex.plane.retryBufferBytes()) {
+        } else if ((retry.numRetries() > 0 || mirrors != null) && length > 0 && length <= ex.plane.retryBufferBytes()) {
             ex.request.body().onComplete(ar -> {
                 if (ar.failed()) {
                     fail(400, ResponseFlag.DPE, "request body failed\n");
                     return;
                 }
                 body = ar.result();
+                if (mirrors != null) {
+                    mirrors.accept(body);
+                }
                 attempt();
             });
             ex.request.resume();   // ProxyExchange paused it; body() alone would wait for ever (until the route timeout)

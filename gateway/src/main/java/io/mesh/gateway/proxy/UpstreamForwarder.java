@@ -10,6 +10,8 @@ import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.SocketAddress;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
@@ -45,8 +47,16 @@ final class UpstreamForwarder implements ProxyInterceptor {
         UpstreamCall call = new UpstreamCall(ex, upstream, headers, uri, authority, hash);
         ex.call = call;
         call.holdsRequestSlot = true;
+        List<MirrorPolicy> mirrors = new ArrayList<>();
         for (MirrorPolicy m : fwd.mirrors()) {
-            mirror(ex, m, headers, uri, authority);
+            if (m.perMillion() >= 1_000_000 || ThreadLocalRandom.current().nextInt(1_000_000) < m.perMillion()) {
+                mirrors.add(m);
+            }
+        }
+        if (!mirrors.isEmpty()) {
+            // The copy's head is taken now, before a retry's x-envoy-attempt-count; its body once the call has it.
+            MultiMap head = HttpHeaders.headers().addAll(headers);
+            call.mirrors = body -> mirrors.forEach(m -> mirror(ex, m, head, uri, authority, body));
         }
         if (upgrade) {
             call.tunnel();
@@ -154,15 +164,12 @@ final class UpstreamForwarder implements ProxyInterceptor {
         return made;
     }
 
-    /** Fire and forget: a copy of a bodiless request; its answer and failures never touch the original. */
-    private static void mirror(ProxyExchange ex, MirrorPolicy m, MultiMap headers, String uri, String authority) {
-        if (m.perMillion() < 1_000_000 && ThreadLocalRandom.current().nextInt(1_000_000) >= m.perMillion()) {
-            return;
-        }
-        String cl = ex.request.getHeader("content-length");
-        if ((cl != null && !cl.equals("0")) || ex.request.getHeader("transfer-encoding") != null) {
-            return;
-        }
+    /**
+     * Fire and forget: a copy of the request (with {@code body}, or none when null) to the mirror's cluster, its
+     * authority suffixed "-shadow" as Envoy does; its answer and failures never touch the original.
+     */
+    private static void mirror(ProxyExchange ex, MirrorPolicy m, MultiMap headers, String uri, String authority,
+            io.vertx.core.buffer.Buffer body) {
         Upstream u = ex.config.upstreams().get(m.cluster());
         if (u == null) {
             return;
@@ -181,7 +188,7 @@ final class UpstreamForwarder implements ProxyInterceptor {
                 .setTimeout(10_000);
         u.client(false).request(o).compose(r -> {
             r.authority(io.vertx.core.net.HostAndPort.parseAuthority(shadow, -1));
-            return r.send();
+            return body == null ? r.send() : r.send(body);
         }).onSuccess(r -> r.handler(b -> { }).exceptionHandler(e -> { }));
     }
 }

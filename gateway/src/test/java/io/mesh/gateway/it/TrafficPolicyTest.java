@@ -121,6 +121,9 @@ class TrafficPolicyTest {
                         .setStringMatch(StringMatcher.newBuilder().setExact("DELETE"))), RouteAction.newBuilder().setCluster("b")),
                 route(RouteMatch.newBuilder().setSafeRegex(RegexMatcher.newBuilder().setRegex("/items/[0-9]+")),
                         RouteAction.newBuilder().setCluster("b")),
+                route(RouteMatch.newBuilder().setPrefix("/mirror-count"), RouteAction.newBuilder().setCluster("a")
+                        .setPrefixRewrite("/count")
+                        .addRequestMirrorPolicies(RouteAction.RequestMirrorPolicy.newBuilder().setCluster("shadow"))),
                 route(RouteMatch.newBuilder().setPrefix("/mirror"), RouteAction.newBuilder().setCluster("a")
                         .addRequestMirrorPolicies(RouteAction.RequestMirrorPolicy.newBuilder().setCluster("shadow"))),
                 route(RouteMatch.newBuilder().setPrefix("/hash"), RouteAction.newBuilder().setCluster("hash")
@@ -288,6 +291,26 @@ class TrafficPolicyTest {
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> shadow.hits.get() >= before + 10);
         assertTrue(shadow.lastHost.startsWith("127.0.0.1-shadow:"), shadow.lastHost);
+    }
+
+    @Test
+    void aMirroredRequestsBodyReachesTheShadowTooWhenItFitsTheBuffer() throws Exception {
+        // The route answers from a's /count (it reads the body); the shadow's /count gets the same bytes.
+        long aBefore = a.counted.get();
+        long shadowBefore = shadow.counted.get();
+        byte[] body = new byte[20_000];
+        java.util.Arrays.fill(body, (byte) 'x');
+        for (int i = 0; i < 5; i++) {
+            HttpResponse<String> r = send(req("/mirror-count").POST(HttpRequest.BodyPublishers.ofByteArray(body)));
+            assertEquals(200, r.statusCode(), r.body());
+        }
+        assertEquals(aBefore + 100_000, a.counted.get());
+        await().atMost(Duration.ofSeconds(5)).until(() -> shadow.counted.get() == shadowBefore + 100_000);
+        // A body over the buffer (64 KiB) streams to the upstream alone: the request is not held for the mirror.
+        HttpResponse<String> large = send(req("/mirror-count").POST(HttpRequest.BodyPublishers.ofByteArray(new byte[200_000])));
+        assertEquals(200, large.statusCode());
+        assertEquals(aBefore + 300_000, a.counted.get());
+        assertEquals(shadowBefore + 100_000, shadow.counted.get());
     }
 
     @Test
