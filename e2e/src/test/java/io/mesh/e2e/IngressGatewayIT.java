@@ -53,8 +53,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * Clients are curl, {@code openssl s_client} and plain TCP sockets; the backends are this test's own servers.
  *
  * <p>One pilot and one gateway serve every test of the class, in order: TLS passthrough by SNI, a weighted TCP route,
- * HTTPS with client certificates (MUTUAL, and MUTUAL narrowed by subjectAltNames), CORS preflights, and a route
- * change applied without a restart. Every response pilot sent the gateway is ACKed, none NACKed.
+ * HTTPS with client certificates (MUTUAL, and MUTUAL narrowed by subjectAltNames), HTTPS certificates by SNI on one
+ * port, CORS preflights, and a route change applied without a restart. Where a wildcard and an exact name both match
+ * (a wildcard tls route or Gateway server listed first), the exact one wins, as in Envoy's filter chain match. Every
+ * response pilot sent the gateway is ACKed, none NACKed, and pilot accepted every file.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class IngressGatewayIT {
@@ -72,6 +74,7 @@ class IngressGatewayIT {
     private static final int MUTUAL_PORT = FreePorts.next();
     private static final int MUTUAL_SAN_PORT = FreePorts.next();
     private static final int HTTP_PORT = FreePorts.next();
+    private static final int HTTPS_PORT = FreePorts.next();
 
     private static Path configDir;
     private static Path certs;
@@ -102,10 +105,16 @@ class IngressGatewayIT {
         leaf("mallory", "mallory.partners.example", "strangers");
         selfSigned("secure-a", "a.tls.example");
         selfSigned("secure-b", "b.tls.example");
+        selfSigned("wildcard-shop", "*.shop.example");
+        selfSigned("api-shop", "api.shop.example");
         Path credentials = configDir.resolve("credentials");
         Files.copy(certs.resolve("api.crt"), credentials.resolve("api.crt"));
         Files.copy(certs.resolve("api.key"), credentials.resolve("api.key"));
         Files.copy(certs.resolve("partners.crt"), credentials.resolve("api-cacert.crt"));
+        for (String name : List.of("wildcard-shop", "api-shop")) {
+            Files.copy(certs.resolve(name + ".crt"), credentials.resolve(name + ".crt"));
+            Files.copy(certs.resolve(name + ".key"), credentials.resolve(name + ".key"));
+        }
 
         // Backends on 127.0.0.1.
         int webPort = httpBackend();
@@ -130,7 +139,7 @@ class IngressGatewayIT {
                     istio: ingressgateway
                   servers:
                   - port: {number: %d, name: tls-passthrough, protocol: TLS}
-                    hosts: [shop/a.tls.example, shop/b.tls.example]
+                    hosts: [shop/*.tls.example]
                     tls:
                       mode: PASSTHROUGH
                   - port: {number: %d, name: tcp-echo, protocol: TCP}
@@ -148,7 +157,17 @@ class IngressGatewayIT {
                       subjectAltNames: [alice.partners.example]
                   - port: {number: %d, name: http, protocol: HTTP}
                     hosts: [shop/cors.example]
-                """.formatted(PASSTHROUGH_PORT, TCP_PORT, MUTUAL_PORT, MUTUAL_SAN_PORT, HTTP_PORT));
+                  - port: {number: %6$d, name: https-wildcard, protocol: HTTPS}
+                    hosts: [shop/*.shop.example]
+                    tls:
+                      mode: SIMPLE
+                      credentialName: wildcard-shop
+                  - port: {number: %6$d, name: https-api, protocol: HTTPS}
+                    hosts: [shop/api.shop.example]
+                    tls:
+                      mode: SIMPLE
+                      credentialName: api-shop
+                """.formatted(PASSTHROUGH_PORT, TCP_PORT, MUTUAL_PORT, MUTUAL_SAN_PORT, HTTP_PORT, HTTPS_PORT));
         write("secure.yaml", """
                 apiVersion: networking.istio.io/v1
                 kind: VirtualService
@@ -156,22 +175,22 @@ class IngressGatewayIT {
                   name: secure
                   namespace: shop
                 spec:
-                  hosts: [a.tls.example, b.tls.example]
+                  hosts: ["*.tls.example"]
                   gateways: [istio-system/edge]
                   tls:
+                  - match:
+                    - port: %1$d
+                      sniHosts: ["*.tls.example"]
+                    route:
+                    - destination:
+                        host: secure-b.shop.svc.cluster.local
+                        port: {number: 443}
                   - match:
                     - port: %1$d
                       sniHosts: [a.tls.example]
                     route:
                     - destination:
                         host: secure-a.shop.svc.cluster.local
-                        port: {number: 443}
-                  - match:
-                    - port: %1$d
-                      sniHosts: [b.tls.example]
-                    route:
-                    - destination:
-                        host: secure-b.shop.svc.cluster.local
                         port: {number: 443}
                 """.formatted(PASSTHROUGH_PORT));
         write("echo.yaml", echoRoute(80, 20));
@@ -183,6 +202,21 @@ class IngressGatewayIT {
                   namespace: shop
                 spec:
                   hosts: [api.example]
+                  gateways: [istio-system/edge]
+                  http:
+                  - route:
+                    - destination:
+                        host: web.shop.svc.cluster.local
+                        port: {number: 80}
+                """);
+        write("storefront.yaml", """
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata:
+                  name: storefront
+                  namespace: shop
+                spec:
+                  hosts: ["*.shop.example"]
                   gateways: [istio-system/edge]
                   http:
                   - route:
@@ -239,17 +273,19 @@ class IngressGatewayIT {
         // curl trusts only the backend's own certificate: the gateway did not terminate TLS.
         assertEquals("secure-a GET /hello 200", curlTls("a.tls.example", PASSTHROUGH_PORT, "/hello", "secure-a"));
         assertEquals("secure-b GET /hello 200", curlTls("b.tls.example", PASSTHROUGH_PORT, "/hello", "secure-b"));
-        // What openssl saw: the certificate of the backend the SNI names.
-        for (String name : List.of("a", "b")) {
-            String seen = sClient(PASSTHROUGH_PORT, name + ".tls.example", List.of());
-            assertTrue(seen.contains("subject=CN = " + name + ".tls.example") || seen.contains("subject=CN=" + name + ".tls.example"),
-                    "the backend's own certificate for " + name + ".tls.example: " + seen);
+        // What openssl saw: the certificate of the backend the SNI names. a.tls.example has its own route, listed after
+        // the wildcard one: as in Envoy's filter chain match, the exact server name wins over the wildcard.
+        for (String[] sniAndBackend : List.of(new String[] {"a.tls.example", "secure-a"},
+                new String[] {"b.tls.example", "secure-b"}, new String[] {"x.y.tls.example", "secure-b"})) {
+            String seen = sClient(PASSTHROUGH_PORT, sniAndBackend[0], List.of("-CAfile",
+                    certs.resolve(sniAndBackend[1] + ".crt").toString()));
+            assertEquals(subjectOf(sniAndBackend[1]), subject(seen), "the backend's own certificate for SNI " + sniAndBackend[0]);
             assertTrue(seen.contains("Verify return code: 0 (ok)"), seen);
         }
         // A name no route claims, and no SNI at all: closed, no certificate.
-        String unknown = sClient(PASSTHROUGH_PORT, "c.tls.example", List.of());
+        String unknown = sClient(PASSTHROUGH_PORT, "c.other.example", List.of());
         assertTrue(unknown.contains("no peer certificate available"), unknown);
-        String unknownCurl = curlTls("c.tls.example", PASSTHROUGH_PORT, "/hello", "secure-a");
+        String unknownCurl = curlTls("c.other.example", PASSTHROUGH_PORT, "/hello", "secure-a");
         assertTrue(unknownCurl.endsWith("000"), "no answer for an unknown SNI: " + unknownCurl);
         String noSni = sClient(PASSTHROUGH_PORT, null, List.of());
         assertTrue(noSni.contains("no peer certificate available"), noSni);
@@ -276,7 +312,7 @@ class IngressGatewayIT {
         // The server certificate the clients verified is the credential's (api.crt from the credentials folder).
         String seen = sClient(MUTUAL_PORT, "api.example", List.of("-cert", certs.resolve("alice.crt").toString(),
                 "-key", certs.resolve("alice.key").toString(), "-CAfile", certs.resolve("api.crt").toString()));
-        assertTrue(seen.contains("subject=CN = api.example") || seen.contains("subject=CN=api.example"), seen);
+        assertEquals("CN=api.example", subject(seen));
         // subjectAltNames: of the two partners only alice.
         assertEquals("web GET /orders 200", curlMutual(MUTUAL_SAN_PORT, "alice"));
         assertTrue(curlMutual(MUTUAL_SAN_PORT, "bob").endsWith("000"), "bob's certificate lacks the SAN: refused");
@@ -285,6 +321,20 @@ class IngressGatewayIT {
 
     @Test
     @Order(4)
+    void httpsServesEachServersCertificateBySniTheExactNameBeforeTheWildcard() throws Exception {
+        // Two SIMPLE servers on one port: *.shop.example (listed first) and api.shop.example, each with its credential.
+        assertEquals("web GET /orders 200", run(List.of("curl", "-s", "-m", "10", "--cacert",
+                certs.resolve("api-shop.crt").toString(), "--resolve", "api.shop.example:" + HTTPS_PORT + ":127.0.0.1",
+                "-w", " %{http_code}", "https://api.shop.example:" + HTTPS_PORT + "/orders")));
+        assertEquals("web GET /home 200", run(List.of("curl", "-s", "-m", "10", "--cacert",
+                certs.resolve("wildcard-shop.crt").toString(), "--resolve", "www.shop.example:" + HTTPS_PORT + ":127.0.0.1",
+                "-w", " %{http_code}", "https://www.shop.example:" + HTTPS_PORT + "/home")));
+        assertEquals("CN=api.shop.example", subject(sClient(HTTPS_PORT, "api.shop.example", List.of())));
+        assertEquals("CN=*.shop.example", subject(sClient(HTTPS_PORT, "www.shop.example", List.of())));
+    }
+
+    @Test
+    @Order(5)
     void corsPreflightsFromAllowedOriginsAreAnsweredByTheGateway() throws Exception {
         int forwardedBefore = options();
         String allowed = curlHttp("-X", "OPTIONS", "-H", "Origin: https://app.example",
@@ -299,7 +349,9 @@ class IngressGatewayIT {
         // A disallowed origin gets no CORS grant (the preflight is not a CORS one for the gateway: the backend answers).
         String denied = curlHttp("-X", "OPTIONS", "-H", "Origin: https://evil.example",
                 "-H", "Access-Control-Request-Method: POST");
+        assertTrue(denied.startsWith("http/1.1 200") && denied.endsWith("web options /cors"), denied);
         assertTrue(!denied.contains("access-control-allow-"), denied);
+        assertEquals(forwardedBefore + 1, options(), "the disallowed preflight went on to the backend");
 
         // The actual request from the allowed origin: the backend's answer, with the allowed origin and exposed headers.
         String get = curlHttp("-H", "Origin: https://app.example");
@@ -311,7 +363,7 @@ class IngressGatewayIT {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void aChangedRouteAppliesWithoutARestart() throws Exception {
         long pid = gateway.process().pid();
         String ldsBefore = routerStatus().path("xds").path("lds").path("acked").asText();
@@ -412,8 +464,9 @@ class IngressGatewayIT {
             return true;
         }, "the gateway ACKs LDS, RDS, CDS, EDS and SDS");
         JsonNode xds = routerStatus().path("xds");
-        xds.fields().forEachRemaining(e -> assertTrue(e.getValue().path("lastNack").isMissingNode(),
-                "the gateway NACKed " + e.getKey() + ": " + e.getValue()));
+        for (Map.Entry<String, JsonNode> e : xds.properties()) {
+            assertTrue(e.getValue().path("lastNack").isMissingNode(), "the gateway NACKed " + e.getKey() + ": " + e.getValue());
+        }
         // Pilot accepted every file of the test's config (a rejected one would leave a case silently unserved).
         HttpResponse<String> configz = HARNESS.get(pilot.monitoring("/debug/configz"));
         for (JsonNode resource : JSON.readTree(configz.body()).path("resources")) {
@@ -474,9 +527,6 @@ class IngressGatewayIT {
         List<String> cmd = new ArrayList<>(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + port));
         if (serverName != null) {
             cmd.addAll(List.of("-servername", serverName));
-            if (serverName.endsWith(".tls.example") && !serverName.startsWith("c.")) {
-                cmd.addAll(List.of("-CAfile", certs.resolve("secure-" + serverName.charAt(0) + ".crt").toString()));
-            }
         } else {
             cmd.add("-noservername");
         }
@@ -499,6 +549,19 @@ class IngressGatewayIT {
             }
         }
         return seen;
+    }
+
+    /** The subject of the certificate openssl s_client saw, as "CN=NAME". */
+    private static String subject(String sClientOutput) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^subject=(.*)$").matcher(sClientOutput);
+        assertTrue(m.find(), "no certificate: " + sClientOutput);
+        return m.group(1).replace(" = ", "=").strip();
+    }
+
+    /** The subject of one of the test's certificate files, in the same form. */
+    private static String subjectOf(String name) throws Exception {
+        return run(List.of("openssl", "x509", "-noout", "-subject", "-in", certs.resolve(name + ".crt").toString()))
+                .replaceFirst("^subject=", "").replace(" = ", "=").strip();
     }
 
     /** Runs a client to completion; its stdout and stderr together. */

@@ -67,19 +67,4 @@ public record FilterChainSpec(List<String> serverNames, String secretName, Strin
         }
         return transportProtocol.isEmpty() || transportProtocol.equals(tlsDetected ? "tls" : "raw_buffer");
     }
-
-    public boolean servesSni(String sni) {
-        if (serverNames.isEmpty()) {
-            return true;
-        }
-        if (sni == null) {
-            return false;
-        }
-        for (String n : serverNames) {
-            if (n.equalsIgnoreCase(sni) || (n.startsWith("*.") && sni.toLowerCase().endsWith(n.substring(1).toLowerCase()))) {
-                return true;
-            }
-        }
-        return false;
-    }
 }

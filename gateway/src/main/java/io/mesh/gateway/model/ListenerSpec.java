@@ -25,18 +25,57 @@ public record ListenerSpec(String name, String host, int port, List<FilterChainS
         return !capture && !chains.isEmpty() && chains.get(0).tls();
     }
 
-    /** The chain for an SNI name: the first with a matching server name, else the first without names. */
+    /**
+     * The chain for an SNI name, as Envoy's filter_chain_match picks it: the most specific server name that matches,
+     * whatever the chains' order (for www.example.com: www.example.com, then *.example.com, then *.com), else the first
+     * chain without server names; null when none applies.
+     */
     public FilterChainSpec chainFor(String sni) {
+        return chainFor(chains, sni);
+    }
+
+    /** {@link #chainFor(String)} over a list of chains. */
+    public static FilterChainSpec chainFor(List<FilterChainSpec> chains, String sni) {
+        FilterChainSpec best = null;
+        int bestSpecificity = -1;
         FilterChainSpec fallback = null;
         for (FilterChainSpec c : chains) {
-            if (!c.serverNames().isEmpty() && c.servesSni(sni)) {
-                return c;
+            if (c.serverNames().isEmpty()) {
+                if (fallback == null) {
+                    fallback = c;
+                }
+                continue;
             }
-            if (c.serverNames().isEmpty() && fallback == null) {
-                fallback = c;
+            for (String name : c.serverNames()) {
+                int specificity = sniSpecificity(name, sni);
+                if (specificity > bestSpecificity) {
+                    best = c;
+                    bestSpecificity = specificity;
+                }
             }
         }
-        return fallback;
+        return best != null ? best : fallback;
+    }
+
+    /**
+     * How specifically a server name matches an SNI: the name itself beats any wildcard, a longer wildcard a shorter
+     * one; -1 when it does not match.
+     */
+    static int sniSpecificity(String serverName, String sni) {
+        if (sni == null) {
+            return -1;
+        }
+        if (serverName.equalsIgnoreCase(sni)) {
+            return Integer.MAX_VALUE;
+        }
+        if (serverName.startsWith("*.")) {
+            String suffix = serverName.substring(1);   // ".example.com"
+            int start = sni.length() - suffix.length();
+            if (start > 0 && sni.regionMatches(true, start, suffix, 0, suffix.length())) {
+                return suffix.length();
+            }
+        }
+        return -1;
     }
 
     /** A capture listener's chain for a connection: the first whose filter_chain_match accepts it, or null. */

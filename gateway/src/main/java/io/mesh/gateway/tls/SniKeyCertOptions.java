@@ -142,9 +142,11 @@ public final class SniKeyCertOptions implements KeyCertOptions {
         return b.build();
     }
 
+    /** The certificate of the chain picked for the name as the listener picks it (the most specific server name). */
     private KeyManagerFactory forName(String serverName) {
+        FilterChainSpec chain = ListenerSpec.chainFor(entries.stream().map(Entry::chain).toList(), serverName);
         for (Entry e : entries) {
-            if (!e.chain().serverNames().isEmpty() && e.chain().servesSni(serverName)) {
+            if (e.chain() == chain) {
                 return e.kmf();
             }
         }
