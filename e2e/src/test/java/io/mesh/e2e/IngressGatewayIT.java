@@ -377,6 +377,29 @@ class IngressGatewayIT {
         assertAllAcked();
     }
 
+    @Test
+    @Order(7)
+    void rotatedCredentialsApplyWithoutARestart() throws Exception {
+        long pid = gateway.process().pid();
+        // A new server certificate for api.example, and the partners' CA replaced by the strangers' (as a Secret's
+        // tls.crt, tls.key and ca.crt change together): files moved into place, so pilot reads each whole.
+        selfSigned("api-next", "api.example");
+        Path credentials = configDir.resolve("credentials");
+        replace(certs.resolve("api-next.key"), credentials.resolve("api.key"));
+        replace(certs.resolve("api-next.crt"), credentials.resolve("api.crt"));
+        replace(certs.resolve("strangers.crt"), credentials.resolve("api-cacert.crt"));
+        awaitCondition(Duration.ofSeconds(30), () -> curlMutual(MUTUAL_PORT, "mallory", "api-next").endsWith(" 200"),
+                "the new certificate served and the new CA trusted");
+        assertEquals("web GET /orders 200", curlMutual(MUTUAL_PORT, "mallory", "api-next"));
+        assertTrue(curlMutual(MUTUAL_PORT, "alice", "api-next").endsWith("000"), "the old CA's client: refused now");
+        assertTrue(curlMutual(MUTUAL_PORT, "mallory", "api").endsWith("000"), "the old server certificate is not served");
+        // The port narrowed to alice's name takes the same credential: alice is from the old CA, mallory lacks the SAN.
+        assertTrue(curlMutual(MUTUAL_SAN_PORT, "alice", "api-next").endsWith("000"), "the old CA's client: refused");
+        assertTrue(curlMutual(MUTUAL_SAN_PORT, "mallory", "api-next").endsWith("000"), "mallory lacks alice's SAN");
+        assertEquals(pid, gateway.process().pid(), "the same gateway process");
+        assertAllAcked();
+    }
+
     // ----- config
 
     private static String echoRoute(int weight1, int weight2) {
@@ -427,6 +450,26 @@ class IngressGatewayIT {
                     labels:
                       app: %1$s
                 """.formatted(name, port, portName, protocol, targetPort);
+    }
+
+    /** Copies {@code source} over {@code target} atomically (a temporary file moved into place). */
+    private static void replace(Path source, Path target) throws IOException {
+        Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
+        Files.copy(source, tmp, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** Polls a condition that pilot's push makes true, failing with {@code what} after the deadline. */
+    private static void awaitCondition(Duration deadline, java.util.concurrent.Callable<Boolean> condition, String what)
+            throws Exception {
+        long end = System.nanoTime() + deadline.toNanos();
+        while (System.nanoTime() < end) {
+            if (condition.call()) {
+                return;
+            }
+            Thread.sleep(200);
+        }
+        fail("not within " + deadline + ": " + what + "; the gateway in /debug/syncz: " + routerStatus());
     }
 
     /** Replaces a config file atomically, so pilot never reads half of it. */
@@ -504,7 +547,12 @@ class IngressGatewayIT {
 
     /** curl to api.example on an HTTPS MUTUAL port, with {@code client}'s certificate (or none): "BODY CODE". */
     private static String curlMutual(int port, String client) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("curl", "-s", "-m", "10", "--cacert", certs.resolve("api.crt").toString(),
+        return curlMutual(port, client, "api");
+    }
+
+    /** The same, trusting only the server certificate {@code trusted}.crt. */
+    private static String curlMutual(int port, String client, String trusted) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("curl", "-s", "-m", "10", "--cacert", certs.resolve(trusted + ".crt").toString(),
                 "--resolve", "api.example:" + port + ":127.0.0.1", "-w", " %{http_code}"));
         if (client != null) {
             cmd.addAll(List.of("--cert", certs.resolve(client + ".crt").toString(), "--key", certs.resolve(client + ".key").toString()));
