@@ -75,6 +75,8 @@ class IngressGatewayIT {
     private static final int MUTUAL_SAN_PORT = FreePorts.next();
     private static final int HTTP_PORT = FreePorts.next();
     private static final int HTTPS_PORT = FreePorts.next();
+    /** The TCP server of a Gateway added, then deleted, while the gateway runs. */
+    private static final int ADDED_TCP_PORT = FreePorts.next();
 
     private static Path configDir;
     private static Path certs;
@@ -400,6 +402,53 @@ class IngressGatewayIT {
         assertAllAcked();
     }
 
+    @Test
+    @Order(8)
+    void aGatewayServerAddedWhileRunningIsBoundAndClosedWhenDeleted() throws Exception {
+        long pid = gateway.process().pid();
+        assertEquals(Map.of("refused", 3), tcpConnections(ADDED_TCP_PORT, 3), "nothing listens there yet");
+        write("added.yaml", """
+                apiVersion: networking.istio.io/v1
+                kind: Gateway
+                metadata:
+                  name: added
+                  namespace: istio-system
+                spec:
+                  selector:
+                    istio: ingressgateway
+                  servers:
+                  - port: {number: %1$d, name: tcp-added, protocol: TCP}
+                    hosts: [shop/added.example]
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata:
+                  name: added
+                  namespace: shop
+                spec:
+                  hosts: [added.example]
+                  gateways: [istio-system/added]
+                  tcp:
+                  - route:
+                    - destination:
+                        host: echo-1.shop.svc.cluster.local
+                        port: {number: 9000}
+                """.formatted(ADDED_TCP_PORT));
+        awaitCondition(Duration.ofSeconds(30), () -> tcpConnections(ADDED_TCP_PORT, 1).containsKey("echo-1"),
+                "the added server's port is bound");
+        assertEquals(Map.of("echo-1", 20), tcpConnections(ADDED_TCP_PORT, 20));
+        assertEquals(Map.of("echo-2", 20), tcpConnections(TCP_PORT, 20), "the other listener is unchanged");
+        assertAllAcked();
+
+        Files.delete(configDir.resolve("added.yaml"));
+        awaitCondition(Duration.ofSeconds(30), () -> tcpConnections(ADDED_TCP_PORT, 1).containsKey("refused"),
+                "the deleted server's port is closed");
+        assertEquals(Map.of("refused", 3), tcpConnections(ADDED_TCP_PORT, 3));
+        assertEquals(Map.of("echo-2", 20), tcpConnections(TCP_PORT, 20), "the other listener still serves");
+        assertEquals(pid, gateway.process().pid(), "the same gateway process");
+        assertAllAcked();
+    }
+
     // ----- config
 
     private static String echoRoute(int weight1, int weight2) {
@@ -584,10 +633,20 @@ class IngressGatewayIT {
 
     /** {@code n} TCP connections to the Gateway's TCP port, each answered by one echo server: who answered, how often. */
     private static Map<String, Integer> tcpConnections(int n) throws IOException {
+        return tcpConnections(TCP_PORT, n);
+    }
+
+    /** The same on {@code port}; a refused connection counts as "refused". */
+    private static Map<String, Integer> tcpConnections(int port, int n) throws IOException {
         Map<String, Integer> seen = new TreeMap<>();
         for (int i = 0; i < n; i++) {
             try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), TCP_PORT), 5_000);
+                try {
+                    s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5_000);
+                } catch (java.net.ConnectException refused) {
+                    seen.merge("refused", 1, Integer::sum);
+                    continue;
+                }
                 s.setSoTimeout(10_000);
                 s.getOutputStream().write(("hello " + i + "\n").getBytes(StandardCharsets.UTF_8));
                 s.getOutputStream().flush();
