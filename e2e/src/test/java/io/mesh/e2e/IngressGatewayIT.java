@@ -34,7 +34,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
@@ -65,7 +64,7 @@ class IngressGatewayIT {
     static final ProcessHarness HARNESS = new ProcessHarness().named("ingress-gateway").keepBetweenTests();
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    /** TCP connections for the weighted split, and the tolerance around the expected share: ±10 percentage points. */
+    /** TCP connections for the 80/20 split, which must land within ±10 percentage points of it. */
     private static final int SPLIT_CONNECTIONS = 200;
 
     // The Gateway's server ports: each a free port, bound as given (only 80 and 443 are remapped).
@@ -73,6 +72,7 @@ class IngressGatewayIT {
     private static final int TCP_PORT = FreePorts.next();
     private static final int MUTUAL_PORT = FreePorts.next();
     private static final int MUTUAL_SAN_PORT = FreePorts.next();
+    private static final int OPTIONAL_MUTUAL_PORT = FreePorts.next();
     private static final int HTTP_PORT = FreePorts.next();
     private static final int HTTPS_PORT = FreePorts.next();
     /** The TCP server of a Gateway added, then deleted, while the gateway runs. */
@@ -159,6 +159,11 @@ class IngressGatewayIT {
                       subjectAltNames: [alice.partners.example]
                   - port: {number: %d, name: http, protocol: HTTP}
                     hosts: [shop/cors.example]
+                  - port: {number: %7$d, name: https-optional, protocol: HTTPS}
+                    hosts: [shop/api.example]
+                    tls:
+                      mode: OPTIONAL_MUTUAL
+                      credentialName: api
                   - port: {number: %6$d, name: https-wildcard, protocol: HTTPS}
                     hosts: [shop/*.shop.example]
                     tls:
@@ -169,7 +174,8 @@ class IngressGatewayIT {
                     tls:
                       mode: SIMPLE
                       credentialName: api-shop
-                """.formatted(PASSTHROUGH_PORT, TCP_PORT, MUTUAL_PORT, MUTUAL_SAN_PORT, HTTP_PORT, HTTPS_PORT));
+                """.formatted(PASSTHROUGH_PORT, TCP_PORT, MUTUAL_PORT, MUTUAL_SAN_PORT, HTTP_PORT, HTTPS_PORT,
+                        OPTIONAL_MUTUAL_PORT));
         write("secure.yaml", """
                 apiVersion: networking.istio.io/v1
                 kind: VirtualService
@@ -319,6 +325,10 @@ class IngressGatewayIT {
         assertEquals("web GET /orders 200", curlMutual(MUTUAL_SAN_PORT, "alice"));
         assertTrue(curlMutual(MUTUAL_SAN_PORT, "bob").endsWith("000"), "bob's certificate lacks the SAN: refused");
         assertTrue(curlMutual(MUTUAL_SAN_PORT, "mallory").endsWith("000"), "another CA: refused");
+        // OPTIONAL_MUTUAL: no certificate is fine, one from the credential's CA too, one from another CA is refused.
+        assertEquals("web GET /orders 200", curlMutual(OPTIONAL_MUTUAL_PORT, null));
+        assertEquals("web GET /orders 200", curlMutual(OPTIONAL_MUTUAL_PORT, "alice"));
+        assertTrue(curlMutual(OPTIONAL_MUTUAL_PORT, "mallory").endsWith("000"), "another CA: refused");
     }
 
     @Test
@@ -741,7 +751,6 @@ class IngressGatewayIT {
         final int port;
         private final ServerSocket server;
         private final ExecutorService pool = Executors.newCachedThreadPool();
-        private final AtomicInteger accepted = new AtomicInteger();
 
         TcpEcho(String name) throws IOException {
             port = FreePorts.next();
@@ -751,7 +760,6 @@ class IngressGatewayIT {
                 while (!server.isClosed()) {
                     try {
                         Socket s = server.accept();
-                        accepted.incrementAndGet();
                         pool.execute(() -> answer(name, s));
                     } catch (IOException closed) {
                         return;
