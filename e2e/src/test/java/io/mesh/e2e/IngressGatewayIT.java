@@ -52,10 +52,11 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * Clients are curl, {@code openssl s_client} and plain TCP sockets; the backends are this test's own servers.
  *
  * <p>One pilot and one gateway serve every test of the class, in order: TLS passthrough by SNI, a weighted TCP route,
- * HTTPS with client certificates (MUTUAL, and MUTUAL narrowed by subjectAltNames), HTTPS certificates by SNI on one
- * port, CORS preflights, and a route change applied without a restart. Where a wildcard and an exact name both match
- * (a wildcard tls route or Gateway server listed first), the exact one wins, as in Envoy's filter chain match. Every
- * response pilot sent the gateway is ACKed, none NACKed, and pilot accepted every file.
+ * HTTPS with client certificates (MUTUAL, MUTUAL narrowed by subjectAltNames, OPTIONAL_MUTUAL), HTTPS certificates by
+ * SNI on one port, CORS preflights, a route change, rotated credentials and a Gateway server added then deleted, all
+ * applied without a restart, and a TLS server that terminates TLS for a tcp route. Where a wildcard and an exact name
+ * both match (a wildcard tls route or Gateway server listed first), the exact one wins, as in Envoy's filter chain
+ * match. Every response pilot sent the gateway is ACKed, none NACKed, and pilot accepted every file.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class IngressGatewayIT {
@@ -73,6 +74,7 @@ class IngressGatewayIT {
     private static final int MUTUAL_PORT = FreePorts.next();
     private static final int MUTUAL_SAN_PORT = FreePorts.next();
     private static final int OPTIONAL_MUTUAL_PORT = FreePorts.next();
+    private static final int TLS_TERMINATED_PORT = FreePorts.next();
     private static final int HTTP_PORT = FreePorts.next();
     private static final int HTTPS_PORT = FreePorts.next();
     /** The TCP server of a Gateway added, then deleted, while the gateway runs. */
@@ -109,11 +111,12 @@ class IngressGatewayIT {
         selfSigned("secure-b", "b.tls.example");
         selfSigned("wildcard-shop", "*.shop.example");
         selfSigned("api-shop", "api.shop.example");
+        selfSigned("db", "db.example");
         Path credentials = configDir.resolve("credentials");
         Files.copy(certs.resolve("api.crt"), credentials.resolve("api.crt"));
         Files.copy(certs.resolve("api.key"), credentials.resolve("api.key"));
         Files.copy(certs.resolve("partners.crt"), credentials.resolve("api-cacert.crt"));
-        for (String name : List.of("wildcard-shop", "api-shop")) {
+        for (String name : List.of("wildcard-shop", "api-shop", "db")) {
             Files.copy(certs.resolve(name + ".crt"), credentials.resolve(name + ".crt"));
             Files.copy(certs.resolve(name + ".key"), credentials.resolve(name + ".key"));
         }
@@ -159,6 +162,11 @@ class IngressGatewayIT {
                       subjectAltNames: [alice.partners.example]
                   - port: {number: %d, name: http, protocol: HTTP}
                     hosts: [shop/cors.example]
+                  - port: {number: %8$d, name: tls-db, protocol: TLS}
+                    hosts: [shop/db.example]
+                    tls:
+                      mode: SIMPLE
+                      credentialName: db
                   - port: {number: %7$d, name: https-optional, protocol: HTTPS}
                     hosts: [shop/api.example]
                     tls:
@@ -175,7 +183,7 @@ class IngressGatewayIT {
                       mode: SIMPLE
                       credentialName: api-shop
                 """.formatted(PASSTHROUGH_PORT, TCP_PORT, MUTUAL_PORT, MUTUAL_SAN_PORT, HTTP_PORT, HTTPS_PORT,
-                        OPTIONAL_MUTUAL_PORT));
+                        OPTIONAL_MUTUAL_PORT, TLS_TERMINATED_PORT));
         write("secure.yaml", """
                 apiVersion: networking.istio.io/v1
                 kind: VirtualService
@@ -202,6 +210,23 @@ class IngressGatewayIT {
                         port: {number: 443}
                 """.formatted(PASSTHROUGH_PORT));
         write("echo.yaml", echoRoute(80, 20));
+        write("db.yaml", """
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata:
+                  name: db
+                  namespace: shop
+                spec:
+                  hosts: [db.example]
+                  gateways: [istio-system/edge]
+                  tcp:
+                  - match:
+                    - port: %d
+                    route:
+                    - destination:
+                        host: echo-1.shop.svc.cluster.local
+                        port: {number: 9000}
+                """.formatted(TLS_TERMINATED_PORT));
         write("api.yaml", """
                 apiVersion: networking.istio.io/v1
                 kind: VirtualService
@@ -459,6 +484,21 @@ class IngressGatewayIT {
         assertAllAcked();
     }
 
+    @Test
+    @Order(9)
+    void aTlsServerTerminatesTlsForATcpRoute() throws Exception {
+        // The client's TLS ends at the gateway (its credential's certificate, verified), and the echo server gets the
+        // decrypted line: the answer names echo-1.
+        String answer = runWithInput(List.of("openssl", "s_client", "-quiet", "-verify_return_error", "-connect",
+                "127.0.0.1:" + TLS_TERMINATED_PORT, "-servername", "db.example", "-CAfile", certs.resolve("db.crt").toString()),
+                "hello over tls\n");
+        assertTrue(answer.lines().anyMatch("echo-1: hello over tls"::equals), answer);
+        assertEquals("CN=db.example", subject(sClient(TLS_TERMINATED_PORT, "db.example", List.of())));
+        String other = sClient(TLS_TERMINATED_PORT, "other.example", List.of());
+        assertTrue(other.contains("no peer certificate available"), "no server takes the name: closed\n" + other);
+        assertAllAcked();
+    }
+
     // ----- config
 
     private static String echoRoute(int weight1, int weight2) {
@@ -679,6 +719,17 @@ class IngressGatewayIT {
     private static String subjectOf(String name) throws Exception {
         return run(List.of("openssl", "x509", "-noout", "-subject", "-in", certs.resolve(name + ".crt").toString()))
                 .replaceFirst("^subject=", "").replace(" = ", "=").strip();
+    }
+
+    /** Runs a client with {@code input} on its stdin (then closed), to completion; its stdout and stderr together. */
+    private static String runWithInput(List<String> command, String input) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        try (OutputStream in = p.getOutputStream()) {
+            in.write(input.getBytes(StandardCharsets.UTF_8));
+        }
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "did not finish: " + command);
+        return out.strip();
     }
 
     /** Runs a client to completion; its stdout and stderr together. */
