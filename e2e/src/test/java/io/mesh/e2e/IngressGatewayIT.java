@@ -499,6 +499,25 @@ class IngressGatewayIT {
         assertAllAcked();
     }
 
+    @Test
+    @Order(10)
+    void aClientThatHalfClosesAfterItsRequestStillGetsTheAnswer() throws Exception {
+        // Like `nc -N` or a request-then-shutdown protocol: the client sends its request without a line end, shuts its
+        // side down (FIN), and reads. The echo server answers at end of input: the answer must come back through the
+        // gateway, which passes the FIN on and keeps the other direction open, as Envoy's tcp_proxy does.
+        for (int i = 0; i < 5; i++) {
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), TCP_PORT), 5_000);
+                s.setSoTimeout(10_000);
+                s.getOutputStream().write(("half-closed " + i).getBytes(StandardCharsets.UTF_8));
+                s.getOutputStream().flush();
+                s.shutdownOutput();
+                String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertEquals("echo-2: half-closed " + i, answer);
+            }
+        }
+    }
+
     // ----- config
 
     private static String echoRoute(int weight1, int weight2) {

@@ -154,6 +154,7 @@ final class RouterTcpListener {
             return false;
         }
         String cluster = chain.pickTcpCluster();
+        TcpRelay.allowHalfClose(ch);   // a client's FIN is passed on, and the answer still comes back (Envoy's tcp_proxy)
         return TcpRelay.toCluster(plane, ch, cluster, null, null,
                 () -> plane.tcpMeters(false, cluster, null, RequestLog.serviceHost(cluster)));
     }

@@ -10,6 +10,9 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.ReferenceCountUtil;
@@ -25,12 +28,20 @@ import org.jboss.logging.Logger;
  * {@code SslHandler} the caller put first in its pipeline). What the downstream sends before the upstream connection
  * is up (its first bytes, or data a TLS handshake read) is held and sent first. Backpressure: a side stops reading
  * while the other cannot take more. When either side closes, the other is flushed and closed.
+ *
+ * <p>Half-close, as Envoy's tcp_proxy: when the downstream channel allows half closure ({@link #allowHalfClose}, a
+ * router's plain TCP listener) and the upstream has no TLS, a side that shuts its output (FIN) has that passed on to
+ * the other side once what it sent is flushed, and the other direction stays open: a client that sends its request
+ * and shuts down still gets the answer. Both are closed once both sides have shut down. A side with TLS cannot pass a
+ * half-close on, so it is flushed and closed as before.
  */
 final class TcpRelay extends ChannelInboundHandlerAdapter {
 
     private static final Logger LOG = Logger.getLogger(TcpRelay.class);
 
     private Channel peer;
+    /** This side shut its output before the peer was connected: pass that on once it is. */
+    private boolean inputShutdownHeld;
     /** Read before {@link #peer} was connected (downstream side only); null once it is. */
     private Queue<Object> held;
     /** Counts the bytes this side reads (Istio's received bytes downstream, sent bytes upstream), or null. */
@@ -172,6 +183,8 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)
                 .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, upstreamTls == null
+                        && Boolean.TRUE.equals(down.config().getOption(ChannelOption.ALLOW_HALF_CLOSURE)))
                 .handler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel up) {
@@ -197,13 +210,13 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                         up.close();
                         return;
                     }
-                    downSide.connected(up);
+                    downSide.connected(down, up);
                     up.config().setAutoRead(true);
                     down.config().setAutoRead(true);
                 });
     }
 
-    private void connected(Channel up) {
+    private void connected(Channel down, Channel up) {
         peer = up;
         Queue<Object> q = held;
         held = null;
@@ -211,6 +224,14 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
             up.write(m, up.voidPromise());
         }
         up.flush();
+        if (inputShutdownHeld) {
+            passInputShutdown(down, up);
+        }
+    }
+
+    /** Lets a downstream channel's FIN be passed on as a half-close instead of closing the connection. */
+    static void allowHalfClose(Channel down) {
+        down.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
     }
 
     private void releaseHeld() {
@@ -251,6 +272,36 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
             peer.config().setAutoRead(true);
         }
         ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            if (held != null) {
+                inputShutdownHeld = true;   // passed on once the upstream is connected
+            } else {
+                passInputShutdown(ctx.channel(), peer);
+            }
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    /**
+     * {@code self} shut its output (FIN): once what it sent is flushed, shut the peer's output, or, when the peer has
+     * already shut its own (both directions are done) or cannot half-close (TLS), close both.
+     */
+    private static void passInputShutdown(Channel self, Channel peer) {
+        boolean halfClosable = peer instanceof DuplexChannel && peer.pipeline().get(SslHandler.class) == null;
+        boolean bothDone = peer instanceof DuplexChannel d && d.isInputShutdown();
+        if (!peer.isActive() || !halfClosable || bothDone) {
+            peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
+                peer.close();
+                self.close();
+            });
+            return;
+        }
+        peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> ((DuplexChannel) peer).shutdownOutput());
     }
 
     @Override

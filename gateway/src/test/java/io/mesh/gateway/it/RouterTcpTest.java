@@ -44,6 +44,9 @@ class RouterTcpTest {
     static TestGateway gw;
     static int passthrough;
     static int tcp;
+    /** A TCP listener whose backend answers at the end of the client's input (after its half-close). */
+    static int halfClose;
+    static java.net.ServerSocket atEof;
     /** The gateway's connection cap, which TCP connections count under too. */
     static final int CAP = 50;
 
@@ -55,9 +58,11 @@ class RouterTcpTest {
         int b = tlsBackend("b.example");
         int echo1 = echo("echo1");
         int echo2 = echo("echo2");
+        int eof = answerAtEof();
         pilot = new ControlPlane();
         passthrough = FreePorts.next();
         tcp = FreePorts.next();
+        halfClose = FreePorts.next();
         Listener sni = Listener.newBuilder().setName("0.0.0.0_" + passthrough).setAddress(Xds.address("127.0.0.1", passthrough))
                 .addListenerFilters(ListenerFilter.newBuilder().setName("envoy.filters.listener.tls_inspector")
                         .setTypedConfig(Any.pack(TlsInspector.getDefaultInstance())))
@@ -68,9 +73,14 @@ class RouterTcpTest {
         Listener plain = Listener.newBuilder().setName("0.0.0.0_" + tcp).setAddress(Xds.address("127.0.0.1", tcp))
                 .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder()
                         .setName("envoy.filters.network.tcp_proxy").setTypedConfig(Any.pack(weighted)))).build();
-        pilot.set(List.of(Xds.edsCluster("a"), Xds.edsCluster("b"), Xds.edsCluster("echo1"), Xds.edsCluster("echo2")),
-                List.of(Xds.endpoints("a", a), Xds.endpoints("b", b), Xds.endpoints("echo1", echo1), Xds.endpoints("echo2", echo2)),
-                List.of(sni, plain), List.of(), List.of());
+        Listener eofListener = Listener.newBuilder().setName("0.0.0.0_" + halfClose).setAddress(Xds.address("127.0.0.1", halfClose))
+                .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder().setName("envoy.filters.network.tcp_proxy")
+                        .setTypedConfig(Any.pack(TcpProxy.newBuilder().setStatPrefix("eof").setCluster("eof").build())))).build();
+        pilot.set(List.of(Xds.edsCluster("a"), Xds.edsCluster("b"), Xds.edsCluster("echo1"), Xds.edsCluster("echo2"),
+                        Xds.edsCluster("eof")),
+                List.of(Xds.endpoints("a", a), Xds.endpoints("b", b), Xds.endpoints("echo1", echo1), Xds.endpoints("echo2", echo2),
+                        Xds.endpoints("eof", eof)),
+                List.of(sni, plain, eofListener), List.of(), List.of());
         gw = TestGateway.ready(pilot, Map.of("mesh.gateway.limits.max-connections", Integer.toString(CAP)));
     }
 
@@ -99,8 +109,32 @@ class RouterTcpTest {
         return port;
     }
 
+    /**
+     * A TCP server that reads until the client's end of input (its FIN), then answers "eof:" and everything it read
+     * and closes: the answer reaches a client only if its half-close was passed on and the other direction kept open.
+     */
+    static int answerAtEof() throws Exception {
+        int port = FreePorts.next();
+        atEof = new java.net.ServerSocket(port, 50, java.net.InetAddress.getLoopbackAddress());
+        Thread t = new Thread(() -> {
+            while (!atEof.isClosed()) {
+                try (Socket s = atEof.accept()) {
+                    s.setSoTimeout(10_000);
+                    byte[] all = s.getInputStream().readAllBytes();
+                    s.getOutputStream().write(("eof:" + new String(all, StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8));
+                } catch (java.io.IOException e) {
+                    // closed, or a client that went away
+                }
+            }
+        }, "answer-at-eof");
+        t.setDaemon(true);
+        t.start();
+        return port;
+    }
+
     @AfterAll
     static void stop() throws Exception {
+        atEof.close();
         gw.close();
         pilot.close();
         vertx.close();
@@ -139,6 +173,22 @@ class RouterTcpTest {
             }
         }
         assertEquals(Set.of("echo1", "echo2"), seen, "40 connections over both clusters");
+    }
+
+    @Test
+    void aClientsHalfCloseIsPassedOnAndTheAnswerStillComesBack() throws Exception {
+        for (int i = 0; i < 5; i++) {
+            try (Socket s = new Socket("127.0.0.1", halfClose)) {
+                s.setSoTimeout(10_000);
+                s.getOutputStream().write(("request " + i).getBytes(StandardCharsets.UTF_8));
+                s.getOutputStream().flush();
+                s.shutdownOutput();
+                assertEquals("eof:request " + i, new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+            }
+        }
+        // Both directions ended: the gateway closed both connections (none is left counted under the cap).
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+                .until(() -> gw.gateway.dataPlane().openConnections() == 0);
     }
 
     static String ping(Socket s, String text) throws Exception {
