@@ -79,6 +79,8 @@ class IngressGatewayIT {
     private static final int HTTPS_PORT = FreePorts.next();
     /** The TCP server of a Gateway added, then deleted, while the gateway runs. */
     private static final int ADDED_TCP_PORT = FreePorts.next();
+    /** The TCP server of a Gateway for another gateway's selector. */
+    private static final int OTHER_GATEWAY_PORT = FreePorts.next();
 
     private static Path configDir;
     private static Path certs;
@@ -518,6 +520,61 @@ class IngressGatewayIT {
         }
     }
 
+    @Test
+    @Order(11)
+    void aRejectedChangeKeepsTheLastGoodRouteAndAnotherGatewaysServersStayOffThisOne() throws Exception {
+        // A Gateway that selects another gateway (an egress gateway's labels), with a route bound to it.
+        write("other.yaml", """
+                apiVersion: networking.istio.io/v1
+                kind: Gateway
+                metadata:
+                  name: other
+                  namespace: istio-system
+                spec:
+                  selector:
+                    istio: egressgateway
+                  servers:
+                  - port: {number: %1$d, name: tcp-other, protocol: TCP}
+                    hosts: [shop/other.example]
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata:
+                  name: other
+                  namespace: shop
+                spec:
+                  hosts: [other.example]
+                  gateways: [istio-system/other]
+                  tcp:
+                  - route:
+                    - destination:
+                        host: echo-1.shop.svc.cluster.local
+                        port: {number: 9000}
+                """.formatted(OTHER_GATEWAY_PORT));
+        // Weights that add up to 120: pilot rejects the change and keeps serving the last good version (0/100).
+        write("echo.yaml", echoRoute(60, 60));
+        awaitCondition(Duration.ofSeconds(30), () -> {
+            JsonNode echo = configStatus("VirtualService", "shop", "echo");
+            return echo != null && "Rejected".equals(echo.path("status").asText())
+                    && configStatus("Gateway", "istio-system", "other") != null;
+        }, "pilot rejects the VirtualService and takes the other Gateway");
+        JsonNode rejected = configStatus("VirtualService", "shop", "echo");
+        assertEquals("last good version", rejected.path("inForce").asText(), rejected.toString());
+        assertTrue(rejected.path("reason").asText().contains("weights must sum to 100, got 120"), rejected.toString());
+        assertEquals(Map.of("echo-2", 20), tcpConnections(20), "the last good route still applies");
+
+        // A valid change after it applies (so the snapshot with the other Gateway is in force) ...
+        String ldsBefore = routerStatus().path("xds").path("lds").path("acked").asText();
+        write("echo.yaml", echoRoute(100, 0));
+        awaitRouter(Duration.ofSeconds(30), r -> !ldsBefore.equals(r.path("xds").path("lds").path("acked").asText()),
+                "the gateway ACKs the valid change");
+        assertEquals(Map.of("echo-1", 20), tcpConnections(20));
+        // ... and this gateway has no listener for the other gateway's server.
+        assertEquals(Map.of("refused", 3), tcpConnections(OTHER_GATEWAY_PORT, 3), "another selector's server is not bound here");
+        Files.delete(configDir.resolve("other.yaml"));
+        assertAllAcked();
+    }
+
     // ----- config
 
     private static String echoRoute(int weight1, int weight2) {
@@ -611,6 +668,18 @@ class IngressGatewayIT {
         }
         assertEquals(1, routers.size(), "one gateway connected to pilot: " + r.body());
         return routers.get(0);
+    }
+
+    /** A resource's line in pilot's /debug/configz, or null when pilot does not have it. */
+    private static JsonNode configStatus(String kind, String namespace, String name) throws Exception {
+        HttpResponse<String> configz = HARNESS.get(pilot.monitoring("/debug/configz"));
+        for (JsonNode r : JSON.readTree(configz.body()).path("resources")) {
+            if (kind.equals(r.path("kind").asText()) && namespace.equals(r.path("namespace").asText())
+                    && name.equals(r.path("name").asText())) {
+                return r;
+            }
+        }
+        return null;
     }
 
     /** Every xDS type pilot sent the gateway is ACKed at its latest version, and none was ever NACKed. */
