@@ -75,6 +75,7 @@ class IngressGatewayIT {
     private static final int MUTUAL_SAN_PORT = FreePorts.next();
     private static final int OPTIONAL_MUTUAL_PORT = FreePorts.next();
     private static final int TLS_TERMINATED_PORT = FreePorts.next();
+    private static final int REDIRECT_PORT = FreePorts.next();
     private static final int HTTP_PORT = FreePorts.next();
     private static final int HTTPS_PORT = FreePorts.next();
     /** The TCP server of a Gateway added, then deleted, while the gateway runs. */
@@ -169,6 +170,10 @@ class IngressGatewayIT {
                     tls:
                       mode: SIMPLE
                       credentialName: db
+                  - port: {number: %9$d, name: http-redirect, protocol: HTTP}
+                    hosts: [shop/*.shop.example, shop/legacy.example]
+                    tls:
+                      httpsRedirect: true
                   - port: {number: %7$d, name: https-optional, protocol: HTTPS}
                     hosts: [shop/api.example]
                     tls:
@@ -185,7 +190,7 @@ class IngressGatewayIT {
                       mode: SIMPLE
                       credentialName: api-shop
                 """.formatted(PASSTHROUGH_PORT, TCP_PORT, MUTUAL_PORT, MUTUAL_SAN_PORT, HTTP_PORT, HTTPS_PORT,
-                        OPTIONAL_MUTUAL_PORT, TLS_TERMINATED_PORT));
+                        OPTIONAL_MUTUAL_PORT, TLS_TERMINATED_PORT, REDIRECT_PORT));
         write("secure.yaml", """
                 apiVersion: networking.istio.io/v1
                 kind: VirtualService
@@ -370,6 +375,15 @@ class IngressGatewayIT {
                 "-w", " %{http_code}", "https://www.shop.example:" + HTTPS_PORT + "/home")));
         assertEquals("CN=api.shop.example", subject(sClient(HTTPS_PORT, "api.shop.example", List.of())));
         assertEquals("CN=*.shop.example", subject(sClient(HTTPS_PORT, "www.shop.example", List.of())));
+        // The same hosts on a plain HTTP server with httpsRedirect: a 301 to https, path and query kept, not routed.
+        int before = WEB_REQUESTS.size();
+        String redirect = run(List.of("curl", "-s", "-m", "10", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
+                "-H", "Host: www.shop.example", "http://127.0.0.1:" + REDIRECT_PORT + "/cart?x=1"));
+        assertEquals("301 https://www.shop.example/cart?x=1", redirect);
+        // A host of that server that no VirtualService routes: redirected all the same.
+        assertEquals("301 https://legacy.example/old/page", run(List.of("curl", "-s", "-m", "10", "-o", "/dev/null", "-w",
+                "%{http_code} %{redirect_url}", "-H", "Host: legacy.example", "http://127.0.0.1:" + REDIRECT_PORT + "/old/page")));
+        assertEquals(before, WEB_REQUESTS.size(), "the redirect is the gateway's answer");
     }
 
     @Test

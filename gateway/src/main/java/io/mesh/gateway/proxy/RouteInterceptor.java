@@ -16,6 +16,13 @@ final class RouteInterceptor implements ProxyInterceptor {
     public void onRequest(ProxyExchange ex) {
         RouteTable table = ex.routeTable();
         VirtualHost vh = table == null ? null : table.virtualHost(ex.authority());
+        // As Envoy: a virtual host that requires TLS redirects plain HTTP before any route is matched (Istio's
+        // httpsRedirect servers have such hosts without routes, for names no VirtualService routes).
+        if (vh != null && vh.requireTls() && !ex.request.isSSL()) {
+            ex.virtualHost = vh;
+            ex.sendRedirect(301, "https://" + hostOnly(ex.authority()) + ex.request.uri());
+            return;
+        }
         Route route = vh == null ? null : vh.match(ex);
         if (route == null) {
             ex.sendLocal(404, ResponseFlag.NR, "no route\n");
@@ -24,10 +31,6 @@ final class RouteInterceptor implements ProxyInterceptor {
         ex.virtualHost = vh;
         ex.route = route;
         if (route.cors() != null && Cors.onRequest(ex, route.cors())) {
-            return;
-        }
-        if (vh.requireTls() && !ex.request.isSSL()) {
-            ex.sendRedirect(301, "https://" + hostOnly(ex.authority()) + ex.request.uri());
             return;
         }
         RouteAction action = route.action();

@@ -76,12 +76,15 @@ abstract class TlsTermination {
         VirtualHost secure = Xds.vhost("secure", List.of("*"), Xds.prefixTo("/", "web"));
         VirtualHost redirect = secure.toBuilder().setName("redirect")
                 .setRequireTls(VirtualHost.TlsRequirementType.ALL).build();
+        // What pilot writes for an httpsRedirect server's host that no VirtualService routes: no routes at all.
+        VirtualHost redirectOnly = VirtualHost.newBuilder().setName("legacy.example:80").addDomains("legacy.example")
+                .setRequireTls(VirtualHost.TlsRequirementType.ALL).build();
         List<Secret> secrets = List.of(Xds.secret("cert-a", a[0], a[1]), Xds.secret("cert-b", b[0], b[1]));
         pilot.set(List.of(Xds.edsCluster("web")), List.of(Xds.endpoints("web", web.port)),
                 List.of(Xds.httpsListener("0.0.0.0_443", https, List.of(new String[] {"a.example", "cert-a", "https.443"},
                         new String[] {"b.example", "cert-b", "https.443"})),
                         Xds.httpListener("0.0.0.0_80", http, "http.80")),
-                List.of(Xds.routes("https.443", secure), Xds.routes("http.80", redirect)), secrets);
+                List.of(Xds.routes("https.443", secure), Xds.routes("http.80", redirectOnly, redirect)), secrets);
     }
 
     String sClient(String sni, String... extra) throws Exception {
@@ -134,5 +137,9 @@ abstract class TlsTermination {
         String out = Run.run(List.of("curl", "-s", "-m", "10", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
                 "-H", "Host: shop.example", "http://127.0.0.1:" + http + "/cart?x=1"), null);
         assertEquals("301 https://shop.example/cart?x=1", out);
+        // A virtual host with require_tls and no routes redirects too (Envoy checks require_tls before the routes).
+        String legacy = Run.run(List.of("curl", "-s", "-m", "10", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
+                "-H", "Host: legacy.example", "http://127.0.0.1:" + http + "/old/page"), null);
+        assertEquals("301 https://legacy.example/old/page", legacy);
     }
 }

@@ -84,39 +84,77 @@ public final class RouteGenerator {
         // first within each, then by name and namespace (GatewayScope.boundTo). As in Istio, VirtualServices bound
         // to a gateway for the same host are merged: the host's routes are the first one's, then the next one's.
         Map<String, List<Bound>> byHost = new LinkedHashMap<>();
+        // Istio's httpsRedirect: the hosts a redirecting server takes answer plain HTTP with a 301 to https
+        // (require_tls ALL), and its hosts no VirtualService claims get a virtual host that only redirects.
+        Set<String> redirected = new LinkedHashSet<>();
+        Set<String> redirectOnly = new LinkedHashSet<>();
         for (Gateway gw : GatewayScope.forProxy(proxy, snapshot)) {
             for (Gateway.Server server : gw.servers()) {
                 if (server.port() != port) {
                     continue;
                 }
+                boolean redirect = server.tls() != null && server.tls().httpsRedirect();
                 for (VirtualService vs : GatewayScope.boundTo(gw, snapshot, proxy)) {
                     for (String host : GatewayScope.matchingHosts(vs, server)) {
                         List<Bound> claims = byHost.computeIfAbsent(host, h -> new ArrayList<>());
                         if (claims.stream().noneMatch(b -> b.vs().equals(vs))) {
                             claims.add(new Bound(vs, gw));
                         }
+                        if (redirect) {
+                            redirected.add(host);
+                        }
                     }
+                }
+                if (redirect) {
+                    server.hosts().forEach(h -> redirectOnly.add(h.contains("/") ? h.substring(h.indexOf('/') + 1) : h));
                 }
             }
         }
-        // Hosts claimed by the same VirtualServices share one virtual host (one VirtualService: named after it).
-        Map<List<Bound>, List<String>> groups = new LinkedHashMap<>();
-        byHost.forEach((host, claims) -> groups.computeIfAbsent(claims, c -> new ArrayList<>()).add(host));
+        redirectOnly.removeAll(byHost.keySet());
+        // Hosts claimed by the same VirtualServices (and redirected or not alike) share one virtual host (one
+        // VirtualService: named after it).
+        Map<Group, List<String>> groups = new LinkedHashMap<>();
+        byHost.forEach((host, claims) -> groups.computeIfAbsent(new Group(claims, redirected.contains(host)),
+                c -> new ArrayList<>()).add(host));
         RouteConfiguration.Builder rc = RouteConfiguration.newBuilder().setName(name);
-        groups.forEach((claims, hosts) -> {
+        Set<String> names = new java.util.HashSet<>();
+        groups.forEach((group, hosts) -> {
+            List<Bound> claims = group.claims();
             VirtualService first = claims.get(0).vs();
             String vhName = claims.size() == 1 ? first.namespace() + "/" + first.name() + ":" + port : hosts.get(0) + ":" + port;
-            VirtualHost.Builder vh = VirtualHost.newBuilder().setName(vhName).addAllDomains(hosts);
-            // Clients may send the port in the Host header.
-            hosts.stream().filter(h -> !h.equals("*")).forEach(h -> vh.addDomains(h + ":" + port));
+            if (!names.add(vhName)) {
+                vhName = hosts.get(0) + ":" + port;   // the VirtualService's other hosts, redirected and not: unique names
+                names.add(vhName);
+            }
+            VirtualHost.Builder vh = VirtualHost.newBuilder().setName(vhName);
+            addDomains(vh, hosts, port);
             for (Bound b : claims) {
                 for (VirtualService.HttpRoute http : b.vs().http()) {
                     vh.addAllRoutes(RouteBuilder.build(b.vs(), http, port, snapshot, proxy, b.gw()));
                 }
             }
+            if (group.redirect()) {
+                vh.setRequireTls(VirtualHost.TlsRequirementType.ALL);
+            }
             rc.addVirtualHosts(vh);
         });
+        for (String host : redirectOnly) {
+            VirtualHost.Builder vh = VirtualHost.newBuilder().setName(host + ":" + port)
+                    .setRequireTls(VirtualHost.TlsRequirementType.ALL);
+            addDomains(vh, List.of(host), port);
+            rc.addVirtualHosts(vh);
+        }
         return rc.build();
+    }
+
+    /** The hosts, and each with the port: clients may send the port in the Host header. */
+    private static void addDomains(VirtualHost.Builder vh, List<String> hosts, int port) {
+        vh.addAllDomains(hosts);
+        hosts.stream().filter(h -> !h.equals("*")).forEach(h -> vh.addDomains(h + ":" + port));
+    }
+
+    /** The VirtualServices that claim a host on a router's port, and whether a redirecting server takes it. */
+    private record Group(List<Bound> claims, boolean redirect) {
     }
 
     /** A VirtualService that claims a host on a router's port, through this gateway. */
