@@ -91,6 +91,8 @@ class IngressGatewayIT {
     private static final List<String> WEB_REQUESTS = new CopyOnWriteArrayList<>();
     private static final List<HttpsServer> TLS_BACKENDS = new ArrayList<>();
     private static final List<TcpEcho> ECHOS = new ArrayList<>();
+    /** The backends' ports: web, secure-a, secure-b, echo-1, echo-2. */
+    private static int[] backendPorts;
 
     @BeforeAll
     static void startMesh() throws Exception {
@@ -131,11 +133,8 @@ class IngressGatewayIT {
         int echo1 = new TcpEcho("echo-1").port;
         int echo2 = new TcpEcho("echo-2").port;
 
-        write("services.yaml", serviceEntry("web", 80, "http", "HTTP", webPort)
-                + "---\n" + serviceEntry("secure-a", 443, "tls", "TLS", secureA)
-                + "---\n" + serviceEntry("secure-b", 443, "tls", "TLS", secureB)
-                + "---\n" + serviceEntry("echo-1", 9000, "tcp", "TCP", echo1)
-                + "---\n" + serviceEntry("echo-2", 9000, "tcp", "TCP", echo2));
+        backendPorts = new int[] {webPort, secureA, secureB, echo1, echo2};
+        write("services.yaml", services(echo1));
         write("gateway.yaml", """
                 apiVersion: networking.istio.io/v1
                 kind: Gateway
@@ -589,6 +588,63 @@ class IngressGatewayIT {
         assertAllAcked();
     }
 
+    @Test
+    @Order(12)
+    void aServiceWhoseEndpointMovedIsReachedAtItsNewAddress() throws Exception {
+        // Service echo-1's endpoint moves to another server (a new pod, say): an endpoints-only change. The TCP route
+        // (100/0 to echo-1 since the last test) is unchanged; new connections reach the new endpoint.
+        int moved = new TcpEcho("echo-1-moved").port;
+        String edsBefore = routerStatus().path("xds").path("eds").path("acked").asText();
+        write("services.yaml", services(moved));
+        awaitRouter(Duration.ofSeconds(30), r -> !edsBefore.equals(r.path("xds").path("eds").path("acked").asText()),
+                "the gateway ACKs the new endpoints");
+        assertEquals(Map.of("echo-1-moved", 20), tcpConnections(20));
+        write("services.yaml", services(backendPorts[3]));
+        awaitCondition(Duration.ofSeconds(30), () -> tcpConnections(1).containsKey("echo-1"), "back to the first endpoint");
+        assertAllAcked();
+    }
+
+    @Test
+    @Order(13)
+    void anAuthorizationPolicyForTheGatewayAppliesToItsTcpServers() throws Exception {
+        // A DENY for clients from 127.0.0.1 on the TCP server's port and the TLS-terminating one (istiod applies
+        // policies that select a gateway to its TCP servers as network RBAC): connections are closed, and the HTTP
+        // servers on other ports are unaffected.
+        write("deny-tcp.yaml", """
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata:
+                  name: deny-tcp
+                  namespace: istio-system
+                spec:
+                  selector:
+                    matchLabels:
+                      istio: ingressgateway
+                  action: DENY
+                  rules:
+                  - from:
+                    - source:
+                        ipBlocks: ["127.0.0.1/32"]
+                    to:
+                    - operation:
+                        ports: ["%d", "%d"]
+                """.formatted(TCP_PORT, TLS_TERMINATED_PORT));
+        awaitCondition(Duration.ofSeconds(30), () -> tcpConnections(1).containsKey("closed"),
+                "DENY closes the TCP server's connections");
+        assertEquals(Map.of("closed", 5), tcpConnections(5));
+        // The TLS server that terminates TLS for a tcp route too: the handshake, then closed before the echo server.
+        String tls = runWithInput(List.of("openssl", "s_client", "-quiet", "-connect", "127.0.0.1:" + TLS_TERMINATED_PORT,
+                "-servername", "db.example", "-CAfile", certs.resolve("db.crt").toString()), "hello over tls\n");
+        assertTrue(tls.lines().noneMatch(l -> l.startsWith("echo-1")), tls);
+        assertTrue(curlHttp().startsWith("http/1.1 200"), "the HTTP server's port is not in the rule");
+        Files.delete(configDir.resolve("deny-tcp.yaml"));
+        awaitCondition(Duration.ofSeconds(30), () -> tcpConnections(1).containsKey("echo-1"), "no policy: allowed again");
+        assertTrue(runWithInput(List.of("openssl", "s_client", "-quiet", "-connect", "127.0.0.1:" + TLS_TERMINATED_PORT,
+                "-servername", "db.example", "-CAfile", certs.resolve("db.crt").toString()), "hello over tls\n")
+                .lines().anyMatch("echo-1: hello over tls"::equals));
+        assertAllAcked();
+    }
+
     // ----- config
 
     private static String echoRoute(int weight1, int weight2) {
@@ -614,6 +670,15 @@ class IngressGatewayIT {
                         port: {number: 9000}
                       weight: %d
                 """.formatted(TCP_PORT, weight1, weight2);
+    }
+
+    /** The backends' ServiceEntries, with service echo-1's one endpoint on {@code echo1Endpoint}. */
+    private static String services(int echo1Endpoint) {
+        return serviceEntry("web", 80, "http", "HTTP", backendPorts[0])
+                + "---\n" + serviceEntry("secure-a", 443, "tls", "TLS", backendPorts[1])
+                + "---\n" + serviceEntry("secure-b", 443, "tls", "TLS", backendPorts[2])
+                + "---\n" + serviceEntry("echo-1", 9000, "tcp", "TCP", echo1Endpoint)
+                + "---\n" + serviceEntry("echo-2", 9000, "tcp", "TCP", backendPorts[4]);
     }
 
     /** A ServiceEntry in namespace shop: one port, one endpoint on 127.0.0.1 at {@code targetPort}. */
@@ -788,7 +853,7 @@ class IngressGatewayIT {
         return tcpConnections(TCP_PORT, n);
     }
 
-    /** The same on {@code port}; a refused connection counts as "refused". */
+    /** The same on {@code port}; a refused connection counts as "refused", one closed without an answer as "closed". */
     private static Map<String, Integer> tcpConnections(int port, int n) throws IOException {
         Map<String, Integer> seen = new TreeMap<>();
         for (int i = 0; i < n; i++) {
@@ -800,10 +865,16 @@ class IngressGatewayIT {
                     continue;
                 }
                 s.setSoTimeout(10_000);
-                s.getOutputStream().write(("hello " + i + "\n").getBytes(StandardCharsets.UTF_8));
-                s.getOutputStream().flush();
-                String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-                String who = answer.endsWith(": hello " + i + "\n") ? answer.substring(0, answer.indexOf(':')) : "bad answer " + answer;
+                String answer;
+                try {
+                    s.getOutputStream().write(("hello " + i + "\n").getBytes(StandardCharsets.UTF_8));
+                    s.getOutputStream().flush();
+                    answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                } catch (java.net.SocketException reset) {
+                    answer = "";   // closed by the gateway before or while we wrote
+                }
+                String who = answer.isEmpty() ? "closed" : answer.endsWith(": hello " + i + "\n")
+                        ? answer.substring(0, answer.indexOf(':')) : "bad answer " + answer;
                 seen.merge(who, 1, Integer::sum);
             }
         }

@@ -123,7 +123,9 @@ final class RouterTcpListener {
                     return;
                 }
                 String cluster = chain.pickTcpCluster();
-                TcpRelay.toClusterWhen(plane, ctx.channel(), cluster, ssl.handshakeFuture(),
+                Channel ch = ctx.channel();
+                TcpRelay.toClusterWhen(plane, ch, cluster, ssl.handshakeFuture(),
+                        () -> !denied(chain, ch, SidecarPlane.spiffeId(ssl.engine().getSession())),
                         () -> plane.tcpMeters(false, cluster, null, RequestLog.serviceHost(cluster)));
             }
         };
@@ -147,9 +149,68 @@ final class RouterTcpListener {
         });
     }
 
+    /**
+     * The chain's network RBAC (AuthorizationPolicies that select the gateway, as they apply to TCP), once per
+     * connection: the caller's identity (a verified client certificate's SPIFFE ID, or null), its address, and the
+     * listener's port (the Gateway server's). False when the chain has none.
+     */
+    private boolean denied(FilterChainSpec chain, Channel ch, String principal) {
+        if (chain.rbac() == null) {
+            return false;
+        }
+        java.net.SocketAddress remote = ch.remoteAddress();
+        String source = remote instanceof java.net.InetSocketAddress a && a.getAddress() != null
+                ? a.getAddress().getHostAddress() : null;
+        int port = spec.port();
+        String policy = chain.rbac().denial(new io.mesh.gateway.rbac.RbacRequest() {
+            @Override
+            public String principal() {
+                return principal;
+            }
+
+            @Override
+            public String sourceIp() {
+                return source;
+            }
+
+            @Override
+            public int destinationPort() {
+                return port;
+            }
+
+            @Override
+            public String authority() {
+                return null;
+            }
+
+            @Override
+            public String path() {
+                return null;
+            }
+
+            @Override
+            public String header(String name) {
+                return null;
+            }
+
+            @Override
+            public String queryParam(String name) {
+                return null;
+            }
+        });
+        if (policy != null) {
+            LOG.debugf("%s: RBAC denied a TCP connection from %s (%s): %s", spec.name(), source, principal, policy);
+        }
+        return policy != null;
+    }
+
     /** Relays to an endpoint of the chain's cluster; false (the connection closed) when there is none. */
     private boolean relay(Channel ch, FilterChainSpec chain) {
         if (chain == null) {
+            ch.close();
+            return false;
+        }
+        if (denied(chain, ch, null)) {
             ch.close();
             return false;
         }

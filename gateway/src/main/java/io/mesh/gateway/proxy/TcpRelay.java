@@ -110,7 +110,7 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
      */
     static boolean toCluster(DataPlane plane, Channel ch, String cluster, io.vertx.core.net.SocketAddress original,
             ByteBuf first, java.util.function.Supplier<RequestLog.TcpMeters> meters) {
-        return toCluster(plane, ch, cluster, original, first, ch.eventLoop().newSucceededFuture(null), meters);
+        return toCluster(plane, ch, cluster, original, first, ch.eventLoop().newSucceededFuture(null), () -> true, meters);
     }
 
     /**
@@ -118,12 +118,13 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
      * server terminates) has succeeded; until then what {@code ch} sends is held, and if it fails {@code ch} is closed.
      */
     static boolean toClusterWhen(DataPlane plane, Channel ch, String cluster, io.netty.util.concurrent.Future<?> ready,
-            java.util.function.Supplier<RequestLog.TcpMeters> meters) {
-        return toCluster(plane, ch, cluster, null, null, ready, meters);
+            java.util.function.BooleanSupplier allowed, java.util.function.Supplier<RequestLog.TcpMeters> meters) {
+        return toCluster(plane, ch, cluster, null, null, ready, allowed, meters);
     }
 
     private static boolean toCluster(DataPlane plane, Channel ch, String cluster, io.vertx.core.net.SocketAddress original,
-            ByteBuf first, io.netty.util.concurrent.Future<?> ready, java.util.function.Supplier<RequestLog.TcpMeters> meters) {
+            ByteBuf first, io.netty.util.concurrent.Future<?> ready, java.util.function.BooleanSupplier allowed,
+            java.util.function.Supplier<RequestLog.TcpMeters> meters) {
         io.vertx.core.net.SocketAddress target = original;
         SslContext tls = null;
         String sni = null;
@@ -155,7 +156,7 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
         }
         io.vertx.core.impl.VertxInternal vertx = (io.vertx.core.impl.VertxInternal) plane.vertx();
         String host = target.hostAddress() != null ? target.hostAddress() : target.host();
-        connectWhen(ch, ready, () -> true, InetSocketAddress.createUnresolved(host, target.port()), first, tls,
+        connectWhen(ch, ready, allowed, InetSocketAddress.createUnresolved(host, target.port()), first, tls,
                 sni == null || sni.isEmpty() ? null : sni, meters, vertx.transport().channelFactory(false),
                 vertx.nettyAddressResolverGroup(), CONNECT_TIMEOUT_MS);
         return true;

@@ -47,6 +47,8 @@ class RouterTcpTest {
     /** A TCP listener whose backend answers at the end of the client's input (after its half-close). */
     static int halfClose;
     static java.net.ServerSocket atEof;
+    /** A TCP listener whose chain's network RBAC denies clients from 127.0.0.1 (a DENY AuthorizationPolicy's form). */
+    static int denied;
     /** The gateway's connection cap, which TCP connections count under too. */
     static final int CAP = 50;
 
@@ -63,6 +65,7 @@ class RouterTcpTest {
         passthrough = FreePorts.next();
         tcp = FreePorts.next();
         halfClose = FreePorts.next();
+        denied = FreePorts.next();
         Listener sni = Listener.newBuilder().setName("0.0.0.0_" + passthrough).setAddress(Xds.address("127.0.0.1", passthrough))
                 .addListenerFilters(ListenerFilter.newBuilder().setName("envoy.filters.listener.tls_inspector")
                         .setTypedConfig(Any.pack(TlsInspector.getDefaultInstance())))
@@ -80,7 +83,7 @@ class RouterTcpTest {
                         Xds.edsCluster("eof")),
                 List.of(Xds.endpoints("a", a), Xds.endpoints("b", b), Xds.endpoints("echo1", echo1), Xds.endpoints("echo2", echo2),
                         Xds.endpoints("eof", eof)),
-                List.of(sni, plain, eofListener), List.of(), List.of());
+                List.of(sni, plain, eofListener, deniedListener()), List.of(), List.of());
         gw = TestGateway.ready(pilot, Map.of("mesh.gateway.limits.max-connections", Integer.toString(CAP)));
     }
 
@@ -107,6 +110,24 @@ class RouterTcpTest {
         NetServer s = vertx.createNetServer().connectHandler(so -> so.handler(b -> so.write(name + ":" + b.toString())));
         s.listen(port, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         return port;
+    }
+
+    /** The plain TCP listener's tcp_proxy to echo1, behind an envoy.filters.network.rbac DENY for 127.0.0.1/32. */
+    static Listener deniedListener() {
+        var rules = io.envoyproxy.envoy.config.rbac.v3.RBAC.newBuilder()
+                .setAction(io.envoyproxy.envoy.config.rbac.v3.RBAC.Action.DENY)
+                .putPolicies("deny-local", io.envoyproxy.envoy.config.rbac.v3.Policy.newBuilder()
+                        .addPermissions(io.envoyproxy.envoy.config.rbac.v3.Permission.newBuilder().setAny(true))
+                        .addPrincipals(io.envoyproxy.envoy.config.rbac.v3.Principal.newBuilder().setDirectRemoteIp(
+                                io.envoyproxy.envoy.config.core.v3.CidrRange.newBuilder().setAddressPrefix("127.0.0.1")
+                                        .setPrefixLen(com.google.protobuf.UInt32Value.of(32)))).build()).build();
+        Filter rbac = Filter.newBuilder().setName("envoy.filters.network.rbac.deny").setTypedConfig(Any.pack(
+                io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.newBuilder().setStatPrefix("tcp.")
+                        .setRules(rules).build())).build();
+        return Listener.newBuilder().setName("0.0.0.0_" + denied).setAddress(Xds.address("127.0.0.1", denied))
+                .addFilterChains(FilterChain.newBuilder().addFilters(rbac).addFilters(Filter.newBuilder()
+                        .setName("envoy.filters.network.tcp_proxy").setTypedConfig(Any.pack(
+                                TcpProxy.newBuilder().setStatPrefix("echo1").setCluster("echo1").build())))).build();
     }
 
     /**
@@ -189,6 +210,27 @@ class RouterTcpTest {
         // Both directions ended: the gateway closed both connections (none is left counted under the cap).
         org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
                 .until(() -> gw.gateway.dataPlane().openConnections() == 0);
+    }
+
+    @Test
+    void aChainsNetworkRbacClosesTheConnectionsItDenies() throws Exception {
+        for (int i = 0; i < 3; i++) {
+            try (Socket s = new Socket("127.0.0.1", denied)) {
+                s.setSoTimeout(10_000);
+                String answer;
+                try {
+                    answer = ping(s, "denied " + i);
+                } catch (java.net.SocketException reset) {
+                    answer = null;   // closed before the write: a reset instead of an end of stream
+                }
+                assertEquals(null, answer, "denied: closed without reaching echo1");
+            }
+        }
+        // The same route without the RBAC filter answers (the plain listener goes to echo1 or echo2).
+        try (Socket s = new Socket("127.0.0.1", tcp)) {
+            s.setSoTimeout(10_000);
+            assertTrue(ping(s, "allowed").endsWith(":allowed"));
+        }
     }
 
     static String ping(Socket s, String text) throws Exception {

@@ -151,6 +151,9 @@ public final class RouterListenerGenerator {
         Listener.Builder l = Listener.newBuilder().setName("0.0.0.0_" + port).setAddress(SidecarInbound.address("0.0.0.0", port));
         java.util.Set<String> claimed = new java.util.HashSet<>();
         boolean passthrough = served.stream().anyMatch(sv -> sv.server().passthrough());
+        // AuthorizationPolicies that select the gateway, as they apply to TCP (network RBAC before the tcp_proxy), as
+        // istiod puts them on a gateway's TCP, passthrough and TLS-terminating chains.
+        List<Filter> rbac = SidecarInbound.networkRbac(SidecarInbound.rbacRules(proxy, snapshot, true));
         boolean terminate = !passthrough && served.stream().anyMatch(sv -> sv.server().terminatesTls());
         String clientCerts = served.stream().filter(sv -> sv.server().terminatesTls()).findFirst()
                 .map(sv -> sv.server().clientCertificates()).orElse("");
@@ -171,7 +174,7 @@ public final class RouterListenerGenerator {
                         if ((m.port() != null && m.port() != port) || !forGateway(m.gateways(), vs, sv.gw())) {
                             continue;
                         }
-                        FilterChain.Builder chain = FilterChain.newBuilder()
+                        FilterChain.Builder chain = FilterChain.newBuilder().addAllFilters(rbac)
                                 .addFilters(SidecarListenerGenerator.tcpProxy(vs, r, port, snapshot));
                         if (passthrough) {
                             List<String> names = m.sniHosts().stream().filter(sni -> allowed(sni, hosts))

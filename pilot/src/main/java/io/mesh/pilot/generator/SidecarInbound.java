@@ -260,7 +260,7 @@ final class SidecarInbound {
     }
 
     /** A TCP port's network RBAC filters, placed before its tcp_proxy: DENY, then ALLOW, as on HTTP ports. */
-    private static List<Filter> networkRbac(RbacRules rules) {
+    static List<Filter> networkRbac(RbacRules rules) {
         List<Filter> out = new ArrayList<>();
         if (rules.deny() != null) {
             out.add(networkRbacFilter(NETWORK_RBAC_DENY, rules.deny()));

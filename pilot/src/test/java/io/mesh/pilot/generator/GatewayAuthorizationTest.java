@@ -52,6 +52,56 @@ class GatewayAuthorizationTest {
     }
 
     @Test
+    void aPolicySelectingTheGatewayGuardsItsTcpServersAsNetworkRbac() throws Exception {
+        // A TCP server and a passthrough server, each with its route, and a DENY for a source address on the TCP port.
+        String yaml = SidecarFixtures.services("db", "demo", "[db.demo.svc.cluster.local]",
+                "[{number: 5432, name: tcp, protocol: TCP}]", "{address: 10.0.0.2, ports: {tcp: 5432}}") + """
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: Gateway
+                metadata: {name: l4, namespace: istio-system}
+                spec:
+                  selector: {istio: ingressgateway}
+                  servers:
+                  - port: {number: 15432, name: tcp, protocol: TCP}
+                    hosts: ["*"]
+                  - port: {number: 15443, name: tls, protocol: TLS}
+                    hosts: ["*"]
+                    tls: {mode: PASSTHROUGH}
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata: {name: db, namespace: demo}
+                spec:
+                  hosts: ["*"]
+                  gateways: [istio-system/l4]
+                  tcp:
+                  - route: [{destination: {host: db.demo.svc.cluster.local, port: {number: 5432}}}]
+                  tls:
+                  - match: [{sniHosts: [db.example.com]}]
+                    route: [{destination: {host: db.demo.svc.cluster.local, port: {number: 5432}}}]
+                ---
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: edge-tcp, namespace: istio-system}
+                spec:
+                  selector: {matchLabels: {istio: ingressgateway}}
+                  action: DENY
+                  rules:
+                  - from: [{source: {ipBlocks: ["203.0.113.0/24"]}}]
+                    to: [{operation: {ports: ["15432"]}}]
+                """;
+        for (String name : List.of("0.0.0.0_15432", "0.0.0.0_15443")) {
+            Listener l = listener(GeneratorGoldenTest.router(), snapshot(yaml), name);
+            assertEquals(List.of("envoy.filters.network.rbac.deny", "envoy.filters.network.tcp_proxy"),
+                    l.getFilterChains(0).getFiltersList().stream().map(f -> f.getName()).toList(), name);
+            var rbac = l.getFilterChains(0).getFilters(0).getTypedConfig()
+                    .unpack(io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.class);
+            assertEquals(java.util.Set.of("ns[istio-system]-policy[edge-tcp]-rule[0]"), rbac.getRules().getPoliciesMap().keySet());
+        }
+    }
+
+    @Test
     void aRootNamespacePolicyWithoutASelectorAppliesToEveryProxy() throws Exception {
         String yaml = MESH + policy("mesh-wide", "", "DENY");
         assertEquals(List.of("envoy.filters.http.rbac.deny", "envoy.filters.http.cors", "envoy.filters.http.fault",
