@@ -53,10 +53,12 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  *
  * <p>One pilot and one gateway serve every test of the class, in order: TLS passthrough by SNI, a weighted TCP route,
  * HTTPS with client certificates (MUTUAL, MUTUAL narrowed by subjectAltNames, OPTIONAL_MUTUAL), HTTPS certificates by
- * SNI on one port, CORS preflights, a route change, rotated credentials and a Gateway server added then deleted, all
- * applied without a restart, and a TLS server that terminates TLS for a tcp route. Where a wildcard and an exact name
- * both match (a wildcard tls route or Gateway server listed first), the exact one wins, as in Envoy's filter chain
- * match. Every response pilot sent the gateway is ACKed, none NACKed, and pilot accepted every file.
+ * SNI on one port and httpsRedirect, CORS preflights, a route change, rotated credentials, a Gateway server added then
+ * deleted and a moved endpoint, all applied without a restart, a TLS server that terminates TLS for a tcp route, a
+ * client's half-close, a rejected change that keeps the last good route, a Gateway for another selector, and an
+ * AuthorizationPolicy on the gateway's TCP and HTTP servers. Where a wildcard and an exact name both match (a wildcard
+ * tls route or Gateway server listed first), the exact one wins, as in Envoy's filter chain match. Every response
+ * pilot sent the gateway is ACKed, none NACKed, and pilot accepted every file.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class IngressGatewayIT {
@@ -628,6 +630,9 @@ class IngressGatewayIT {
                     to:
                     - operation:
                         ports: ["%d", "%d"]
+                  - to:
+                    - operation:
+                        paths: ["/admin*"]
                 """.formatted(TCP_PORT, TLS_TERMINATED_PORT));
         awaitCondition(Duration.ofSeconds(30), () -> tcpConnections(1).containsKey("closed"),
                 "DENY closes the TCP server's connections");
@@ -636,7 +641,13 @@ class IngressGatewayIT {
         String tls = runWithInput(List.of("openssl", "s_client", "-quiet", "-connect", "127.0.0.1:" + TLS_TERMINATED_PORT,
                 "-servername", "db.example", "-CAfile", certs.resolve("db.crt").toString()), "hello over tls\n");
         assertTrue(tls.lines().noneMatch(l -> l.startsWith("echo-1")), tls);
-        assertTrue(curlHttp().startsWith("http/1.1 200"), "the HTTP server's port is not in the rule");
+        assertTrue(curlHttp().startsWith("http/1.1 200"), "the HTTP server's port is not in the TCP rule");
+        // The policy's HTTP rule on the HTTP servers: /admin is refused with 403 before any backend sees it.
+        int before = WEB_REQUESTS.size();
+        String admin = run(List.of("curl", "-s", "-m", "10", "-w", " %{http_code}", "--resolve",
+                "cors.example:" + HTTP_PORT + ":127.0.0.1", "http://cors.example:" + HTTP_PORT + "/admin/users"));
+        assertEquals("RBAC: access denied 403", admin);
+        assertEquals(before, WEB_REQUESTS.size());
         Files.delete(configDir.resolve("deny-tcp.yaml"));
         awaitCondition(Duration.ofSeconds(30), () -> tcpConnections(1).containsKey("echo-1"), "no policy: allowed again");
         assertTrue(runWithInput(List.of("openssl", "s_client", "-quiet", "-connect", "127.0.0.1:" + TLS_TERMINATED_PORT,
