@@ -1,21 +1,19 @@
 package io.mesh.e2e;
 
+import static io.mesh.e2e.IngressClients.run;
+import static io.mesh.e2e.IngressClients.runWithInput;
+import static io.mesh.e2e.IngressClients.sClient;
+import static io.mesh.e2e.IngressClients.subject;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpServer;
-import com.sun.net.httpserver.HttpsConfigurator;
-import com.sun.net.httpserver.HttpsServer;
 import io.mesh.testing.FreePorts;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpResponse;
@@ -23,20 +21,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.security.KeyStore;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import javax.net.ssl.KeyManagerFactory;
-import javax.net.ssl.SSLContext;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -89,10 +79,8 @@ class IngressGatewayIT {
     private static Path certs;
     private static RunningComponent pilot;
     private static RunningComponent gateway;
-    private static HttpServer web;
-    private static final List<String> WEB_REQUESTS = new CopyOnWriteArrayList<>();
-    private static final List<HttpsServer> TLS_BACKENDS = new ArrayList<>();
-    private static final List<TcpEcho> ECHOS = new ArrayList<>();
+    private static OpensslCertificates certificates;
+    private static IngressBackends backends;
     /** The backends' ports: web, secure-a, secure-b, echo-1, echo-2. */
     private static int[] backendPorts;
 
@@ -105,20 +93,22 @@ class IngressGatewayIT {
         deleteRecursively(certs);
         Files.createDirectories(configDir.resolve("credentials"));
         Files.createDirectories(certs);
+        certificates = new OpensslCertificates(certs);
+        backends = new IngressBackends(certificates);
 
         // Certificates, by openssl: the gateway's own for api.example (self-signed: clients trust it alone), the CA of
         // the partners whose client certificates MUTUAL accepts, another CA, and the passthrough backends' own.
-        selfSigned("api", "api.example");
-        ca("partners");
-        ca("strangers");
-        leaf("alice", "alice.partners.example", "partners");
-        leaf("bob", "bob.partners.example", "partners");
-        leaf("mallory", "mallory.partners.example", "strangers");
-        selfSigned("secure-a", "a.tls.example");
-        selfSigned("secure-b", "b.tls.example");
-        selfSigned("wildcard-shop", "*.shop.example");
-        selfSigned("api-shop", "api.shop.example");
-        selfSigned("db", "db.example");
+        certificates.selfSigned("api", "api.example");
+        certificates.ca("partners");
+        certificates.ca("strangers");
+        certificates.leaf("alice", "alice.partners.example", "partners");
+        certificates.leaf("bob", "bob.partners.example", "partners");
+        certificates.leaf("mallory", "mallory.partners.example", "strangers");
+        certificates.selfSigned("secure-a", "a.tls.example");
+        certificates.selfSigned("secure-b", "b.tls.example");
+        certificates.selfSigned("wildcard-shop", "*.shop.example");
+        certificates.selfSigned("api-shop", "api.shop.example");
+        certificates.selfSigned("db", "db.example");
         Path credentials = configDir.resolve("credentials");
         Files.copy(certs.resolve("api.crt"), credentials.resolve("api.crt"));
         Files.copy(certs.resolve("api.key"), credentials.resolve("api.key"));
@@ -129,11 +119,11 @@ class IngressGatewayIT {
         }
 
         // Backends on 127.0.0.1.
-        int webPort = httpBackend();
-        int secureA = tlsBackend("secure-a");
-        int secureB = tlsBackend("secure-b");
-        int echo1 = new TcpEcho("echo-1").port;
-        int echo2 = new TcpEcho("echo-2").port;
+        int webPort = backends.http();
+        int secureA = backends.tls("secure-a");
+        int secureB = backends.tls("secure-b");
+        int echo1 = backends.tcpEcho("echo-1");
+        int echo2 = backends.tcpEcho("echo-2");
 
         backendPorts = new int[] {webPort, secureA, secureB, echo1, echo2};
         write("services.yaml", services(echo1));
@@ -301,11 +291,9 @@ class IngressGatewayIT {
     @AfterAll
     static void stopBackends() {
         HARNESS.stopAll();
-        if (web != null) {
-            web.stop(0);
+        if (backends != null) {
+            backends.close();
         }
-        TLS_BACKENDS.forEach(s -> s.stop(0));
-        ECHOS.forEach(TcpEcho::close);
     }
 
     @Test
@@ -320,7 +308,7 @@ class IngressGatewayIT {
                 new String[] {"b.tls.example", "secure-b"}, new String[] {"x.y.tls.example", "secure-b"})) {
             String seen = sClient(PASSTHROUGH_PORT, sniAndBackend[0], List.of("-CAfile",
                     certs.resolve(sniAndBackend[1] + ".crt").toString()));
-            assertEquals(subjectOf(sniAndBackend[1]), subject(seen), "the backend's own certificate for SNI " + sniAndBackend[0]);
+            assertEquals(certificates.subject(sniAndBackend[1]), subject(seen), "the backend's own certificate for SNI " + sniAndBackend[0]);
             assertTrue(seen.contains("Verify return code: 0 (ok)"), seen);
         }
         // A name no route claims, and no SNI at all: closed, no certificate.
@@ -377,20 +365,20 @@ class IngressGatewayIT {
         assertEquals("CN=api.shop.example", subject(sClient(HTTPS_PORT, "api.shop.example", List.of())));
         assertEquals("CN=*.shop.example", subject(sClient(HTTPS_PORT, "www.shop.example", List.of())));
         // The same hosts on a plain HTTP server with httpsRedirect: a 301 to https, path and query kept, not routed.
-        int before = WEB_REQUESTS.size();
+        int before = backends.webRequests().size();
         String redirect = run(List.of("curl", "-s", "-m", "10", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}",
                 "-H", "Host: www.shop.example", "http://127.0.0.1:" + REDIRECT_PORT + "/cart?x=1"));
         assertEquals("301 https://www.shop.example/cart?x=1", redirect);
         // A host of that server that no VirtualService routes: redirected all the same.
         assertEquals("301 https://legacy.example/old/page", run(List.of("curl", "-s", "-m", "10", "-o", "/dev/null", "-w",
                 "%{http_code} %{redirect_url}", "-H", "Host: legacy.example", "http://127.0.0.1:" + REDIRECT_PORT + "/old/page")));
-        assertEquals(before, WEB_REQUESTS.size(), "the redirect is the gateway's answer");
+        assertEquals(before, backends.webRequests().size(), "the redirect is the gateway's answer");
     }
 
     @Test
     @Order(5)
     void corsPreflightsFromAllowedOriginsAreAnsweredByTheGateway() throws Exception {
-        int forwardedBefore = options();
+        int forwardedBefore = backends.options();
         String allowed = curlHttp("-X", "OPTIONS", "-H", "Origin: https://app.example",
                 "-H", "Access-Control-Request-Method: POST", "-H", "Access-Control-Request-Headers: content-type");
         assertTrue(allowed.startsWith("http/1.1 200"), allowed);
@@ -398,14 +386,14 @@ class IngressGatewayIT {
         assertTrue(allowed.contains("\naccess-control-allow-methods: get,post\r"), allowed);
         assertTrue(allowed.contains("\naccess-control-allow-headers: content-type\r"), allowed);
         assertTrue(allowed.contains("\naccess-control-max-age: 600\r"), allowed);
-        assertEquals(forwardedBefore, options(), "the gateway answered the preflight itself");
+        assertEquals(forwardedBefore, backends.options(), "the gateway answered the preflight itself");
 
         // A disallowed origin gets no CORS grant (the preflight is not a CORS one for the gateway: the backend answers).
         String denied = curlHttp("-X", "OPTIONS", "-H", "Origin: https://evil.example",
                 "-H", "Access-Control-Request-Method: POST");
         assertTrue(denied.startsWith("http/1.1 200") && denied.endsWith("web options /cors"), denied);
         assertTrue(!denied.contains("access-control-allow-"), denied);
-        assertEquals(forwardedBefore + 1, options(), "the disallowed preflight went on to the backend");
+        assertEquals(forwardedBefore + 1, backends.options(), "the disallowed preflight went on to the backend");
 
         // The actual request from the allowed origin: the backend's answer, with the allowed origin and exposed headers.
         String get = curlHttp("-H", "Origin: https://app.example");
@@ -437,7 +425,7 @@ class IngressGatewayIT {
         long pid = gateway.process().pid();
         // A new server certificate for api.example, and the partners' CA replaced by the strangers' (as a Secret's
         // tls.crt, tls.key and ca.crt change together): files moved into place, so pilot reads each whole.
-        selfSigned("api-next", "api.example");
+        certificates.selfSigned("api-next", "api.example");
         Path credentials = configDir.resolve("credentials");
         replace(certs.resolve("api-next.key"), credentials.resolve("api.key"));
         replace(certs.resolve("api-next.crt"), credentials.resolve("api.crt"));
@@ -458,7 +446,7 @@ class IngressGatewayIT {
     @Order(8)
     void aGatewayServerAddedWhileRunningIsBoundAndClosedWhenDeleted() throws Exception {
         long pid = gateway.process().pid();
-        assertEquals(Map.of("refused", 3), tcpConnections(ADDED_TCP_PORT, 3), "nothing listens there yet");
+        assertEquals(Map.of("refused", 3), IngressClients.tcpConnections(ADDED_TCP_PORT, 3), "nothing listens there yet");
         write("added.yaml", """
                 apiVersion: networking.istio.io/v1
                 kind: Gateway
@@ -486,17 +474,17 @@ class IngressGatewayIT {
                         host: echo-1.shop.svc.cluster.local
                         port: {number: 9000}
                 """.formatted(ADDED_TCP_PORT));
-        awaitCondition(Duration.ofSeconds(30), () -> tcpConnections(ADDED_TCP_PORT, 1).containsKey("echo-1"),
+        awaitCondition(Duration.ofSeconds(30), () -> IngressClients.tcpConnections(ADDED_TCP_PORT, 1).containsKey("echo-1"),
                 "the added server's port is bound");
-        assertEquals(Map.of("echo-1", 20), tcpConnections(ADDED_TCP_PORT, 20));
-        assertEquals(Map.of("echo-2", 20), tcpConnections(TCP_PORT, 20), "the other listener is unchanged");
+        assertEquals(Map.of("echo-1", 20), IngressClients.tcpConnections(ADDED_TCP_PORT, 20));
+        assertEquals(Map.of("echo-2", 20), IngressClients.tcpConnections(TCP_PORT, 20), "the other listener is unchanged");
         assertAllAcked();
 
         Files.delete(configDir.resolve("added.yaml"));
-        awaitCondition(Duration.ofSeconds(30), () -> tcpConnections(ADDED_TCP_PORT, 1).containsKey("refused"),
+        awaitCondition(Duration.ofSeconds(30), () -> IngressClients.tcpConnections(ADDED_TCP_PORT, 1).containsKey("refused"),
                 "the deleted server's port is closed");
-        assertEquals(Map.of("refused", 3), tcpConnections(ADDED_TCP_PORT, 3));
-        assertEquals(Map.of("echo-2", 20), tcpConnections(TCP_PORT, 20), "the other listener still serves");
+        assertEquals(Map.of("refused", 3), IngressClients.tcpConnections(ADDED_TCP_PORT, 3));
+        assertEquals(Map.of("echo-2", 20), IngressClients.tcpConnections(TCP_PORT, 20), "the other listener still serves");
         assertEquals(pid, gateway.process().pid(), "the same gateway process");
         assertAllAcked();
     }
@@ -585,7 +573,7 @@ class IngressGatewayIT {
                 "the gateway ACKs the valid change");
         assertEquals(Map.of("echo-1", 20), tcpConnections(20));
         // ... and this gateway has no listener for the other gateway's server.
-        assertEquals(Map.of("refused", 3), tcpConnections(OTHER_GATEWAY_PORT, 3), "another selector's server is not bound here");
+        assertEquals(Map.of("refused", 3), IngressClients.tcpConnections(OTHER_GATEWAY_PORT, 3), "another selector's server is not bound here");
         Files.delete(configDir.resolve("other.yaml"));
         assertAllAcked();
     }
@@ -595,7 +583,7 @@ class IngressGatewayIT {
     void aServiceWhoseEndpointMovedIsReachedAtItsNewAddress() throws Exception {
         // Service echo-1's endpoint moves to another server (a new pod, say): an endpoints-only change. The TCP route
         // (100/0 to echo-1 since the last test) is unchanged; new connections reach the new endpoint.
-        int moved = new TcpEcho("echo-1-moved").port;
+        int moved = backends.tcpEcho("echo-1-moved");
         String edsBefore = routerStatus().path("xds").path("eds").path("acked").asText();
         write("services.yaml", services(moved));
         awaitRouter(Duration.ofSeconds(30), r -> !edsBefore.equals(r.path("xds").path("eds").path("acked").asText()),
@@ -643,11 +631,11 @@ class IngressGatewayIT {
         assertTrue(tls.lines().noneMatch(l -> l.startsWith("echo-1")), tls);
         assertTrue(curlHttp().startsWith("http/1.1 200"), "the HTTP server's port is not in the TCP rule");
         // The policy's HTTP rule on the HTTP servers: /admin is refused with 403 before any backend sees it.
-        int before = WEB_REQUESTS.size();
+        int before = backends.webRequests().size();
         String admin = run(List.of("curl", "-s", "-m", "10", "-w", " %{http_code}", "--resolve",
                 "cors.example:" + HTTP_PORT + ":127.0.0.1", "http://cors.example:" + HTTP_PORT + "/admin/users"));
         assertEquals("RBAC: access denied 403", admin);
-        assertEquals(before, WEB_REQUESTS.size());
+        assertEquals(before, backends.webRequests().size());
         Files.delete(configDir.resolve("deny-tcp.yaml"));
         awaitCondition(Duration.ofSeconds(30), () -> tcpConnections(1).containsKey("echo-1"), "no policy: allowed again");
         assertTrue(runWithInput(List.of("openssl", "s_client", "-quiet", "-connect", "127.0.0.1:" + TLS_TERMINATED_PORT,
@@ -847,224 +835,9 @@ class IngressGatewayIT {
         return run(cmd).toLowerCase(Locale.ROOT);
     }
 
-    /** openssl s_client's report of a handshake (certificate subject, verification), with {@code -servername} if given. */
-    private static String sClient(int port, String serverName, List<String> extra) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + port));
-        if (serverName != null) {
-            cmd.addAll(List.of("-servername", serverName));
-        } else {
-            cmd.add("-noservername");
-        }
-        cmd.addAll(extra);
-        return run(cmd);
-    }
-
     /** {@code n} TCP connections to the Gateway's TCP port, each answered by one echo server: who answered, how often. */
     private static Map<String, Integer> tcpConnections(int n) throws IOException {
-        return tcpConnections(TCP_PORT, n);
-    }
-
-    /** The same on {@code port}; a refused connection counts as "refused", one closed without an answer as "closed". */
-    private static Map<String, Integer> tcpConnections(int port, int n) throws IOException {
-        Map<String, Integer> seen = new TreeMap<>();
-        for (int i = 0; i < n; i++) {
-            try (Socket s = new Socket()) {
-                try {
-                    s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 5_000);
-                } catch (java.net.ConnectException refused) {
-                    seen.merge("refused", 1, Integer::sum);
-                    continue;
-                }
-                s.setSoTimeout(10_000);
-                String answer;
-                try {
-                    s.getOutputStream().write(("hello " + i + "\n").getBytes(StandardCharsets.UTF_8));
-                    s.getOutputStream().flush();
-                    answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-                } catch (java.net.SocketException reset) {
-                    answer = "";   // closed by the gateway before or while we wrote
-                }
-                String who = answer.isEmpty() ? "closed" : answer.endsWith(": hello " + i + "\n")
-                        ? answer.substring(0, answer.indexOf(':')) : "bad answer " + answer;
-                seen.merge(who, 1, Integer::sum);
-            }
-        }
-        return seen;
-    }
-
-    /** The subject of the certificate openssl s_client saw, as "CN=NAME". */
-    private static String subject(String sClientOutput) {
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?m)^subject=(.*)$").matcher(sClientOutput);
-        assertTrue(m.find(), "no certificate: " + sClientOutput);
-        return m.group(1).replace(" = ", "=").strip();
-    }
-
-    /** The subject of one of the test's certificate files, in the same form. */
-    private static String subjectOf(String name) throws Exception {
-        return run(List.of("openssl", "x509", "-noout", "-subject", "-in", certs.resolve(name + ".crt").toString()))
-                .replaceFirst("^subject=", "").replace(" = ", "=").strip();
-    }
-
-    /** Runs a client with {@code input} on its stdin (then closed), to completion; its stdout and stderr together. */
-    private static String runWithInput(List<String> command, String input) throws Exception {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        try (OutputStream in = p.getOutputStream()) {
-            in.write(input.getBytes(StandardCharsets.UTF_8));
-        }
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "did not finish: " + command);
-        return out.strip();
-    }
-
-    /** Runs a client to completion; its stdout and stderr together. */
-    private static String run(List<String> command) throws Exception {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectInput(ProcessBuilder.Redirect.from(
-                new java.io.File("/dev/null"))).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "did not finish: " + command);
-        return out.strip();
-    }
-
-    // ----- backends
-
-    /** How many OPTIONS requests the web backend has seen. */
-    private static int options() {
-        return (int) WEB_REQUESTS.stream().filter(r -> r.startsWith("OPTIONS ")).count();
-    }
-
-    /** The plain HTTP backend "web": answers "web METHOD PATH" with header x-served-by: web. */
-    private static int httpBackend() throws IOException {
-        int port = FreePorts.next();
-        web = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 64);
-        web.createContext("/", exchange -> {
-            String line = exchange.getRequestMethod() + " " + exchange.getRequestURI().getPath();
-            WEB_REQUESTS.add(line);
-            byte[] body = ("web " + line).getBytes(StandardCharsets.UTF_8);
-            exchange.getResponseHeaders().add("x-served-by", "web");
-            exchange.sendResponseHeaders(200, body.length);
-            try (OutputStream out = exchange.getResponseBody()) {
-                out.write(body);
-            }
-        });
-        web.setExecutor(Executors.newFixedThreadPool(4));
-        web.start();
-        return port;
-    }
-
-    /** An HTTPS backend with its own certificate ({@code name}.crt): answers "NAME METHOD PATH". */
-    private static int tlsBackend(String name) throws Exception {
-        Path p12 = certs.resolve(name + ".p12");
-        run(List.of("openssl", "pkcs12", "-export", "-in", certs.resolve(name + ".crt").toString(), "-inkey",
-                certs.resolve(name + ".key").toString(), "-out", p12.toString(), "-passout", "pass:changeit"));
-        KeyStore ks = KeyStore.getInstance("PKCS12");
-        try (InputStream in = Files.newInputStream(p12)) {
-            ks.load(in, "changeit".toCharArray());
-        }
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(ks, "changeit".toCharArray());
-        SSLContext tls = SSLContext.getInstance("TLS");
-        tls.init(kmf.getKeyManagers(), null, null);
-        int port = FreePorts.next();
-        HttpsServer server = HttpsServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 64);
-        server.setHttpsConfigurator(new HttpsConfigurator(tls));
-        server.createContext("/", exchange -> {
-            byte[] body = (name + " " + exchange.getRequestMethod() + " " + exchange.getRequestURI().getPath())
-                    .getBytes(StandardCharsets.UTF_8);
-            exchange.sendResponseHeaders(200, body.length);
-            try (OutputStream out = exchange.getResponseBody()) {
-                out.write(body);
-            }
-        });
-        server.setExecutor(Executors.newFixedThreadPool(2));
-        server.start();
-        TLS_BACKENDS.add(server);
-        return port;
-    }
-
-    /** A TCP server that answers one line with "NAME: LINE" and closes the connection. */
-    private static final class TcpEcho implements AutoCloseable {
-        final int port;
-        private final ServerSocket server;
-        private final ExecutorService pool = Executors.newCachedThreadPool();
-
-        TcpEcho(String name) throws IOException {
-            port = FreePorts.next();
-            server = new ServerSocket(port, 128, InetAddress.getLoopbackAddress());
-            ECHOS.add(this);
-            pool.execute(() -> {
-                while (!server.isClosed()) {
-                    try {
-                        Socket s = server.accept();
-                        pool.execute(() -> answer(name, s));
-                    } catch (IOException closed) {
-                        return;
-                    }
-                }
-            });
-        }
-
-        private static void answer(String name, Socket s) {
-            try (s) {
-                s.setSoTimeout(10_000);
-                StringBuilder line = new StringBuilder();
-                InputStream in = s.getInputStream();
-                for (int c = in.read(); c >= 0; c = in.read()) {
-                    line.append((char) c);
-                    if (c == '\n') {
-                        break;
-                    }
-                }
-                s.getOutputStream().write((name + ": " + line).getBytes(StandardCharsets.UTF_8));
-                s.getOutputStream().flush();
-            } catch (IOException e) {
-                // the client went away: nothing to answer
-            }
-        }
-
-        @Override
-        public void close() {
-            try {
-                server.close();
-            } catch (IOException e) {
-                // closing anyway
-            }
-            pool.shutdownNow();
-        }
-    }
-
-    // ----- certificates (openssl)
-
-    private static void ca(String name) throws Exception {
-        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                "-keyout", certs.resolve(name + ".key").toString(), "-out", certs.resolve(name + ".crt").toString(),
-                "-days", "1", "-subj", "/CN=" + name + " CA", "-addext", "basicConstraints=critical,CA:TRUE",
-                "-addext", "keyUsage=critical,keyCertSign");
-    }
-
-    /** A self-signed server certificate for {@code dns}, trusted by a client that has it as its only CA. */
-    private static void selfSigned(String name, String dns) throws Exception {
-        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                "-keyout", certs.resolve(name + ".key").toString(), "-out", certs.resolve(name + ".crt").toString(),
-                "-days", "1", "-subj", "/CN=" + dns, "-addext", "subjectAltName=DNS:" + dns);
-    }
-
-    private static void leaf(String name, String dns, String ca) throws Exception {
-        Path csr = certs.resolve(name + ".csr");
-        Path ext = certs.resolve(name + ".ext");
-        Files.writeString(ext, "subjectAltName=DNS:" + dns + "\nextendedKeyUsage=clientAuth\n");
-        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                "-keyout", certs.resolve(name + ".key").toString(), "-out", csr.toString(), "-subj", "/CN=" + dns);
-        openssl("x509", "-req", "-in", csr.toString(), "-CA", certs.resolve(ca + ".crt").toString(),
-                "-CAkey", certs.resolve(ca + ".key").toString(), "-CAcreateserial", "-days", "1",
-                "-extfile", ext.toString(), "-out", certs.resolve(name + ".crt").toString());
-    }
-
-    private static void openssl(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("openssl"));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0, "openssl " + String.join(" ", args) + ": " + out);
+        return IngressClients.tcpConnections(TCP_PORT, n);
     }
 
     private static void deleteRecursively(Path dir) throws IOException {
