@@ -230,6 +230,80 @@ class SidecarMeshIT {
     }
 
     @Test
+    @Order(2)
+    void aServiceEntryOpensAnExternalTlsHostBySniUnderRegistryOnlyAndOtherNamesAreDropped() throws Exception {
+        // An external HTTPS API on the node (openssl's own TLS server, answering GET with its status page), declared
+        // by a ServiceEntry without an address, as Istio's egress tasks do. The app's TLS goes through A's sidecar
+        // untouched; the ClientHello's SNI picks the route.
+        Path dir = Files.createDirectories(HARNESS.workDir().resolve("external"));
+        Path crt = dir.resolve("external.crt");
+        Path key = dir.resolve("external.key");
+        Process gen = new ProcessBuilder("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key.toString(), "-out", crt.toString(), "-days", "1",
+                "-subj", "/CN=api.external.test", "-addext", "subjectAltName=DNS:api.external.test,DNS:other.external.test")
+                .redirectErrorStream(true).start();
+        gen.getInputStream().readAllBytes();
+        assertEquals(0, gen.waitFor());
+        int port = 9443;
+        ManagedProcess server = HARNESS.startProcess("external-tls", List.of("openssl", "s_server", "-accept",
+                PodNetwork.NODE_IP + ":" + port, "-cert", crt.toString(), "-key", key.toString(), "-www"), Map.of(),
+                HARNESS.projectRoot());
+        List<String> api = List.of("--cacert", crt.toString(), "--resolve", "api.external.test:" + port + ":"
+                + PodNetwork.NODE_IP, "https://api.external.test:" + port + "/");
+        List<String> other = List.of("--cacert", crt.toString(), "--resolve", "other.external.test:" + port + ":"
+                + PodNetwork.NODE_IP, "https://other.external.test:" + port + "/");
+        try {
+            eventually(Duration.ofSeconds(10), () -> curl(List.of(), api).status() == 200, "the external server is up");
+            write("external.yaml", """
+                    apiVersion: networking.istio.io/v1
+                    kind: ServiceEntry
+                    metadata:
+                      name: external-api
+                      namespace: default
+                    spec:
+                      hosts: [api.external.test]
+                      location: MESH_EXTERNAL
+                      ports:
+                      - {number: %d, name: tls, protocol: TLS}
+                      resolution: STATIC
+                      endpoints:
+                      - address: %s
+                    """.formatted(port, PodNetwork.NODE_IP));
+            write("sidecar.yaml", """
+                    apiVersion: networking.istio.io/v1
+                    kind: Sidecar
+                    metadata:
+                      name: default
+                      namespace: default
+                    spec:
+                      outboundTrafficPolicy:
+                        mode: REGISTRY_ONLY
+                    """);
+            // The declared name reaches the server through A's sidecar (its SNI chain: there is no passthrough now) ...
+            eventually(Duration.ofSeconds(30), () -> curl(PodNetwork.inPod(podA, null), other).status() == 0,
+                    "REGISTRY_ONLY drops TLS to a name no ServiceEntry declares");
+            eventually(Duration.ofSeconds(30), () -> curl(PodNetwork.inPod(podA, null), api).status() == 200,
+                    "the ServiceEntry's host is reachable under REGISTRY_ONLY");
+            Result ok = curl(PodNetwork.inPod(podA, null), api);
+            assertEquals(200, ok.status(), ok.body());
+            assertTrue(ok.body().contains("s_server"), "openssl's status page: " + ok.body());
+            // ... and A's sidecar counted the connection for the ServiceEntry's host (its TCP metrics).
+            eventually(Duration.ofSeconds(10), () -> metrics(A_IP).lines().anyMatch(l ->
+                    l.startsWith("istio_tcp_connections_opened_total{") && l.contains("destination_service=\"api.external.test\"")
+                            && l.contains("reporter=\"source\"")), "A's sidecar reports the connection to api.external.test");
+            // Back to ALLOW_ANY: any name passes through again.
+            Files.delete(configDir.resolve("sidecar.yaml"));
+            Files.delete(configDir.resolve("external.yaml"));
+            eventually(Duration.ofSeconds(30), () -> curl(PodNetwork.inPod(podA, null), other).status() == 200,
+                    "ALLOW_ANY again: an undeclared TLS name passes through");
+        } finally {
+            Files.deleteIfExists(configDir.resolve("sidecar.yaml"));
+            Files.deleteIfExists(configDir.resolve("external.yaml"));
+            server.stop(Duration.ofSeconds(5));
+        }
+    }
+
+    @Test
     @Order(3)
     void capturedConnectionsGiveTheirSlotUnderTheConnectionCapBackWhenTheyClose() throws Exception {
         // The sidecars run with a cap of MAX_CONNECTIONS open downstream connections. Three times as many connections,
