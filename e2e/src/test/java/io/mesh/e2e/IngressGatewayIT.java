@@ -127,156 +127,14 @@ class IngressGatewayIT {
 
         backendPorts = new int[] {webPort, secureA, secureB, echo1, echo2};
         write("services.yaml", services(echo1));
-        write("gateway.yaml", """
-                apiVersion: networking.istio.io/v1
-                kind: Gateway
-                metadata:
-                  name: edge
-                  namespace: istio-system
-                spec:
-                  selector:
-                    istio: ingressgateway
-                  servers:
-                  - port: {number: %d, name: tls-passthrough, protocol: TLS}
-                    hosts: [shop/*.tls.example]
-                    tls:
-                      mode: PASSTHROUGH
-                  - port: {number: %d, name: tcp-echo, protocol: TCP}
-                    hosts: [shop/echo.example]
-                  - port: {number: %d, name: https-mutual, protocol: HTTPS}
-                    hosts: [shop/api.example]
-                    tls:
-                      mode: MUTUAL
-                      credentialName: api
-                  - port: {number: %d, name: https-alice, protocol: HTTPS}
-                    hosts: [shop/api.example]
-                    tls:
-                      mode: MUTUAL
-                      credentialName: api
-                      subjectAltNames: [alice.partners.example]
-                  - port: {number: %d, name: http, protocol: HTTP}
-                    hosts: [shop/cors.example]
-                  - port: {number: %8$d, name: tls-db, protocol: TLS}
-                    hosts: [shop/db.example]
-                    tls:
-                      mode: SIMPLE
-                      credentialName: db
-                  - port: {number: %9$d, name: http-redirect, protocol: HTTP}
-                    hosts: [shop/*.shop.example, shop/legacy.example]
-                    tls:
-                      httpsRedirect: true
-                  - port: {number: %7$d, name: https-optional, protocol: HTTPS}
-                    hosts: [shop/api.example]
-                    tls:
-                      mode: OPTIONAL_MUTUAL
-                      credentialName: api
-                  - port: {number: %6$d, name: https-wildcard, protocol: HTTPS}
-                    hosts: [shop/*.shop.example]
-                    tls:
-                      mode: SIMPLE
-                      credentialName: wildcard-shop
-                  - port: {number: %6$d, name: https-api, protocol: HTTPS}
-                    hosts: [shop/api.shop.example]
-                    tls:
-                      mode: SIMPLE
-                      credentialName: api-shop
-                """.formatted(PASSTHROUGH_PORT, TCP_PORT, MUTUAL_PORT, MUTUAL_SAN_PORT, HTTP_PORT, HTTPS_PORT,
-                        OPTIONAL_MUTUAL_PORT, TLS_TERMINATED_PORT, REDIRECT_PORT));
-        write("secure.yaml", """
-                apiVersion: networking.istio.io/v1
-                kind: VirtualService
-                metadata:
-                  name: secure
-                  namespace: shop
-                spec:
-                  hosts: ["*.tls.example"]
-                  gateways: [istio-system/edge]
-                  tls:
-                  - match:
-                    - port: %1$d
-                      sniHosts: ["*.tls.example"]
-                    route:
-                    - destination:
-                        host: secure-b.shop.svc.cluster.local
-                        port: {number: 443}
-                  - match:
-                    - port: %1$d
-                      sniHosts: [a.tls.example]
-                    route:
-                    - destination:
-                        host: secure-a.shop.svc.cluster.local
-                        port: {number: 443}
-                """.formatted(PASSTHROUGH_PORT));
-        write("echo.yaml", echoRoute(80, 20));
-        write("db.yaml", """
-                apiVersion: networking.istio.io/v1
-                kind: VirtualService
-                metadata:
-                  name: db
-                  namespace: shop
-                spec:
-                  hosts: [db.example]
-                  gateways: [istio-system/edge]
-                  tcp:
-                  - match:
-                    - port: %d
-                    route:
-                    - destination:
-                        host: echo-1.shop.svc.cluster.local
-                        port: {number: 9000}
-                """.formatted(TLS_TERMINATED_PORT));
-        write("api.yaml", """
-                apiVersion: networking.istio.io/v1
-                kind: VirtualService
-                metadata:
-                  name: api
-                  namespace: shop
-                spec:
-                  hosts: [api.example]
-                  gateways: [istio-system/edge]
-                  http:
-                  - route:
-                    - destination:
-                        host: web.shop.svc.cluster.local
-                        port: {number: 80}
-                """);
-        write("storefront.yaml", """
-                apiVersion: networking.istio.io/v1
-                kind: VirtualService
-                metadata:
-                  name: storefront
-                  namespace: shop
-                spec:
-                  hosts: ["*.shop.example"]
-                  gateways: [istio-system/edge]
-                  http:
-                  - route:
-                    - destination:
-                        host: web.shop.svc.cluster.local
-                        port: {number: 80}
-                """);
-        write("cors.yaml", """
-                apiVersion: networking.istio.io/v1
-                kind: VirtualService
-                metadata:
-                  name: cors
-                  namespace: shop
-                spec:
-                  hosts: [cors.example]
-                  gateways: [istio-system/edge]
-                  http:
-                  - route:
-                    - destination:
-                        host: web.shop.svc.cluster.local
-                        port: {number: 80}
-                    corsPolicy:
-                      allowOrigins:
-                      - exact: https://app.example
-                      allowMethods: [GET, POST]
-                      allowHeaders: [content-type]
-                      exposeHeaders: [x-served-by]
-                      maxAge: 10m
-                """);
+        write("gateway.yaml", IngressConfig.gateway(PASSTHROUGH_PORT, TCP_PORT, MUTUAL_PORT, MUTUAL_SAN_PORT, HTTP_PORT,
+                HTTPS_PORT, OPTIONAL_MUTUAL_PORT, TLS_TERMINATED_PORT, REDIRECT_PORT));
+        write("secure.yaml", IngressConfig.secureRoutes(PASSTHROUGH_PORT));
+        write("echo.yaml", IngressConfig.echoRoute(TCP_PORT, 80, 20));
+        write("db.yaml", IngressConfig.dbRoute(TLS_TERMINATED_PORT));
+        write("api.yaml", IngressConfig.apiRoute());
+        write("storefront.yaml", IngressConfig.storefrontRoute());
+        write("cors.yaml", IngressConfig.corsRoute());
 
         pilot = HARNESS.start(Component.PILOT, Map.of("MESH_PILOT_CONFIG_DIR", configDir.toString()));
         gateway = HARNESS.start(Component.GATEWAY, Map.of(
@@ -409,7 +267,7 @@ class IngressGatewayIT {
     void aChangedRouteAppliesWithoutARestart() throws Exception {
         long pid = gateway.process().pid();
         String ldsBefore = routerStatus().path("xds").path("lds").path("acked").asText();
-        write("echo.yaml", echoRoute(0, 100));
+        write("echo.yaml", IngressConfig.echoRoute(TCP_PORT, 0, 100));
         awaitRouter(Duration.ofSeconds(30), r -> !ldsBefore.equals(r.path("xds").path("lds").path("acked").asText()),
                 "the gateway ACKs the new listener");
         Map<String, Integer> split = tcpConnections(100);
@@ -555,7 +413,7 @@ class IngressGatewayIT {
                         port: {number: 9000}
                 """.formatted(OTHER_GATEWAY_PORT));
         // Weights that add up to 120: pilot rejects the change and keeps serving the last good version (0/100).
-        write("echo.yaml", echoRoute(60, 60));
+        write("echo.yaml", IngressConfig.echoRoute(TCP_PORT, 60, 60));
         awaitCondition(Duration.ofSeconds(30), () -> {
             JsonNode echo = configStatus("VirtualService", "shop", "echo");
             return echo != null && "Rejected".equals(echo.path("status").asText())
@@ -568,7 +426,7 @@ class IngressGatewayIT {
 
         // A valid change after it applies (so the snapshot with the other Gateway is in force) ...
         String ldsBefore = routerStatus().path("xds").path("lds").path("acked").asText();
-        write("echo.yaml", echoRoute(100, 0));
+        write("echo.yaml", IngressConfig.echoRoute(TCP_PORT, 100, 0));
         awaitRouter(Duration.ofSeconds(30), r -> !ldsBefore.equals(r.path("xds").path("lds").path("acked").asText()),
                 "the gateway ACKs the valid change");
         assertEquals(Map.of("echo-1", 20), tcpConnections(20));
@@ -646,63 +504,13 @@ class IngressGatewayIT {
 
     // ----- config
 
-    private static String echoRoute(int weight1, int weight2) {
-        return """
-                apiVersion: networking.istio.io/v1
-                kind: VirtualService
-                metadata:
-                  name: echo
-                  namespace: shop
-                spec:
-                  hosts: [echo.example]
-                  gateways: [istio-system/edge]
-                  tcp:
-                  - match:
-                    - port: %d
-                    route:
-                    - destination:
-                        host: echo-1.shop.svc.cluster.local
-                        port: {number: 9000}
-                      weight: %d
-                    - destination:
-                        host: echo-2.shop.svc.cluster.local
-                        port: {number: 9000}
-                      weight: %d
-                """.formatted(TCP_PORT, weight1, weight2);
-    }
-
     /** The backends' ServiceEntries, with service echo-1's one endpoint on {@code echo1Endpoint}. */
     private static String services(int echo1Endpoint) {
-        return serviceEntry("web", 80, "http", "HTTP", backendPorts[0])
-                + "---\n" + serviceEntry("secure-a", 443, "tls", "TLS", backendPorts[1])
-                + "---\n" + serviceEntry("secure-b", 443, "tls", "TLS", backendPorts[2])
-                + "---\n" + serviceEntry("echo-1", 9000, "tcp", "TCP", echo1Endpoint)
-                + "---\n" + serviceEntry("echo-2", 9000, "tcp", "TCP", backendPorts[4]);
-    }
-
-    /** A ServiceEntry in namespace shop: one port, one endpoint on 127.0.0.1 at {@code targetPort}. */
-    private static String serviceEntry(String name, int port, String portName, String protocol, int targetPort) {
-        return """
-                apiVersion: networking.istio.io/v1
-                kind: ServiceEntry
-                metadata:
-                  name: %1$s
-                  namespace: shop
-                spec:
-                  hosts: [%1$s.shop.svc.cluster.local]
-                  location: MESH_INTERNAL
-                  resolution: STATIC
-                  ports:
-                  - number: %2$d
-                    name: %3$s
-                    protocol: %4$s
-                  endpoints:
-                  - address: 127.0.0.1
-                    ports:
-                      %3$s: %5$d
-                    labels:
-                      app: %1$s
-                """.formatted(name, port, portName, protocol, targetPort);
+        return IngressConfig.serviceEntry("web", 80, "http", "HTTP", backendPorts[0])
+                + "---\n" + IngressConfig.serviceEntry("secure-a", 443, "tls", "TLS", backendPorts[1])
+                + "---\n" + IngressConfig.serviceEntry("secure-b", 443, "tls", "TLS", backendPorts[2])
+                + "---\n" + IngressConfig.serviceEntry("echo-1", 9000, "tcp", "TCP", echo1Endpoint)
+                + "---\n" + IngressConfig.serviceEntry("echo-2", 9000, "tcp", "TCP", backendPorts[4]);
     }
 
     /** Copies {@code source} over {@code target} atomically (a temporary file moved into place). */

@@ -1,0 +1,236 @@
+package io.mesh.e2e;
+
+/**
+ * {@link IngressGatewayIT}'s Istio YAML, as a user writes it for local-mode pilot: the Gateway istio-system/edge, the
+ * VirtualServices of namespace shop bound to it, and ServiceEntries for the backends on 127.0.0.1.
+ */
+final class IngressConfig {
+
+    private IngressConfig() {
+    }
+
+    /** The Gateway istio-system/edge: every server of the ingress cases, on the given ports. */
+    static String gateway(int passthrough, int tcp, int mutual, int mutualSan, int http, int https, int optionalMutual,
+            int tlsTerminated, int redirect) {
+        return """
+                apiVersion: networking.istio.io/v1
+                kind: Gateway
+                metadata:
+                  name: edge
+                  namespace: istio-system
+                spec:
+                  selector:
+                    istio: ingressgateway
+                  servers:
+                  - port: {number: %d, name: tls-passthrough, protocol: TLS}
+                    hosts: [shop/*.tls.example]
+                    tls:
+                      mode: PASSTHROUGH
+                  - port: {number: %d, name: tcp-echo, protocol: TCP}
+                    hosts: [shop/echo.example]
+                  - port: {number: %d, name: https-mutual, protocol: HTTPS}
+                    hosts: [shop/api.example]
+                    tls:
+                      mode: MUTUAL
+                      credentialName: api
+                  - port: {number: %d, name: https-alice, protocol: HTTPS}
+                    hosts: [shop/api.example]
+                    tls:
+                      mode: MUTUAL
+                      credentialName: api
+                      subjectAltNames: [alice.partners.example]
+                  - port: {number: %d, name: http, protocol: HTTP}
+                    hosts: [shop/cors.example]
+                  - port: {number: %8$d, name: tls-db, protocol: TLS}
+                    hosts: [shop/db.example]
+                    tls:
+                      mode: SIMPLE
+                      credentialName: db
+                  - port: {number: %9$d, name: http-redirect, protocol: HTTP}
+                    hosts: [shop/*.shop.example, shop/legacy.example]
+                    tls:
+                      httpsRedirect: true
+                  - port: {number: %7$d, name: https-optional, protocol: HTTPS}
+                    hosts: [shop/api.example]
+                    tls:
+                      mode: OPTIONAL_MUTUAL
+                      credentialName: api
+                  - port: {number: %6$d, name: https-wildcard, protocol: HTTPS}
+                    hosts: [shop/*.shop.example]
+                    tls:
+                      mode: SIMPLE
+                      credentialName: wildcard-shop
+                  - port: {number: %6$d, name: https-api, protocol: HTTPS}
+                    hosts: [shop/api.shop.example]
+                    tls:
+                      mode: SIMPLE
+                      credentialName: api-shop
+                """.formatted(passthrough, tcp, mutual, mutualSan, http, https, optionalMutual,
+                tlsTerminated, redirect);
+    }
+
+    /** TLS passthrough routes by SNI: *.tls.example to secure-b (listed first), a.tls.example to secure-a. */
+    static String secureRoutes(int port) {
+        return """
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata:
+                  name: secure
+                  namespace: shop
+                spec:
+                  hosts: ["*.tls.example"]
+                  gateways: [istio-system/edge]
+                  tls:
+                  - match:
+                    - port: %1$d
+                      sniHosts: ["*.tls.example"]
+                    route:
+                    - destination:
+                        host: secure-b.shop.svc.cluster.local
+                        port: {number: 443}
+                  - match:
+                    - port: %1$d
+                      sniHosts: [a.tls.example]
+                    route:
+                    - destination:
+                        host: secure-a.shop.svc.cluster.local
+                        port: {number: 443}
+                """.formatted(port);
+    }
+
+    /** The tcp route of the TLS server that terminates TLS (db.example) to echo-1. */
+    static String dbRoute(int port) {
+        return """
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata:
+                  name: db
+                  namespace: shop
+                spec:
+                  hosts: [db.example]
+                  gateways: [istio-system/edge]
+                  tcp:
+                  - match:
+                    - port: %d
+                    route:
+                    - destination:
+                        host: echo-1.shop.svc.cluster.local
+                        port: {number: 9000}
+                """.formatted(port);
+    }
+
+    /** api.example (the MUTUAL servers) to web. */
+    static String apiRoute() {
+        return """
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata:
+                  name: api
+                  namespace: shop
+                spec:
+                  hosts: [api.example]
+                  gateways: [istio-system/edge]
+                  http:
+                  - route:
+                    - destination:
+                        host: web.shop.svc.cluster.local
+                        port: {number: 80}
+                """;
+    }
+
+    /** *.shop.example (the SIMPLE HTTPS servers and the redirecting HTTP one) to web. */
+    static String storefrontRoute() {
+        return """
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata:
+                  name: storefront
+                  namespace: shop
+                spec:
+                  hosts: ["*.shop.example"]
+                  gateways: [istio-system/edge]
+                  http:
+                  - route:
+                    - destination:
+                        host: web.shop.svc.cluster.local
+                        port: {number: 80}
+                """;
+    }
+
+    /** cors.example to web, with a CORS policy for https://app.example. */
+    static String corsRoute() {
+        return """
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata:
+                  name: cors
+                  namespace: shop
+                spec:
+                  hosts: [cors.example]
+                  gateways: [istio-system/edge]
+                  http:
+                  - route:
+                    - destination:
+                        host: web.shop.svc.cluster.local
+                        port: {number: 80}
+                    corsPolicy:
+                      allowOrigins:
+                      - exact: https://app.example
+                      allowMethods: [GET, POST]
+                      allowHeaders: [content-type]
+                      exposeHeaders: [x-served-by]
+                      maxAge: 10m
+                """;
+    }
+
+    /** The tcp route of the TCP server on {@code port}: echo-1 and echo-2 by weight. */
+    static String echoRoute(int port, int weight1, int weight2) {
+        return """
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata:
+                  name: echo
+                  namespace: shop
+                spec:
+                  hosts: [echo.example]
+                  gateways: [istio-system/edge]
+                  tcp:
+                  - match:
+                    - port: %d
+                    route:
+                    - destination:
+                        host: echo-1.shop.svc.cluster.local
+                        port: {number: 9000}
+                      weight: %d
+                    - destination:
+                        host: echo-2.shop.svc.cluster.local
+                        port: {number: 9000}
+                      weight: %d
+                """.formatted(port, weight1, weight2);
+    }
+
+    /** A ServiceEntry in namespace shop: one port, one endpoint on 127.0.0.1 at {@code targetPort}. */
+    static String serviceEntry(String name, int port, String portName, String protocol, int targetPort) {
+        return """
+                apiVersion: networking.istio.io/v1
+                kind: ServiceEntry
+                metadata:
+                  name: %1$s
+                  namespace: shop
+                spec:
+                  hosts: [%1$s.shop.svc.cluster.local]
+                  location: MESH_INTERNAL
+                  resolution: STATIC
+                  ports:
+                  - number: %2$d
+                    name: %3$s
+                    protocol: %4$s
+                  endpoints:
+                  - address: 127.0.0.1
+                    ports:
+                      %3$s: %5$d
+                    labels:
+                      app: %1$s
+                """.formatted(name, port, portName, protocol, targetPort);
+    }
+}
