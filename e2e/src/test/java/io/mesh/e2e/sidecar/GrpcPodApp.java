@@ -44,6 +44,9 @@ public final class GrpcPodApp {
     static final MethodDescriptor<String, String> COUNT = method("Count", MethodDescriptor.MethodType.SERVER_STREAMING);
     static final MethodDescriptor<String, String> CHAT = method("Chat", MethodDescriptor.MethodType.BIDI_STREAMING);
     static final MethodDescriptor<String, String> FAIL = method("Fail", MethodDescriptor.MethodType.UNARY);
+    static final MethodDescriptor<String, String> TICKS = method("Ticks", MethodDescriptor.MethodType.SERVER_STREAMING);
+    /** The longest a Ticks stream runs when nobody cancels it: 600 ticks, 50 ms apart. */
+    static final int MAX_TICKS = 600;
 
     private GrpcPodApp() {
     }
@@ -67,6 +70,12 @@ public final class GrpcPodApp {
 
     // ----- app B
 
+    private static final java.util.concurrent.ScheduledExecutorService TIMER =
+            java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "ticks");
+                t.setDaemon(true);
+                return t;
+            });
     private static final io.grpc.Context.Key<String> AUTHORITY = io.grpc.Context.key("authority");
     private static final io.grpc.Context.Key<String> CALLER_SEEN = io.grpc.Context.key("caller");
 
@@ -114,6 +123,29 @@ public final class GrpcPodApp {
                     trailers.put(REASON, "locked-by-" + name);
                     response.onError(Status.FAILED_PRECONDITION.withDescription("widget " + request + " is locked")
                             .asRuntimeException(trailers));
+                }))
+                // a tick every 50 ms until the client cancels (then it says so on stdout) or MAX_TICKS were sent
+                .addMethod(TICKS, ServerCalls.asyncServerStreamingCall((request, response) -> {
+                    var stream = (io.grpc.stub.ServerCallStreamObserver<String>) response;
+                    java.util.concurrent.atomic.AtomicInteger sent = new java.util.concurrent.atomic.AtomicInteger();
+                    java.util.concurrent.CompletableFuture<java.util.concurrent.ScheduledFuture<?>> ticking =
+                            new java.util.concurrent.CompletableFuture<>();
+                    stream.setOnCancelHandler(() -> {
+                        ticking.thenAccept(f -> f.cancel(false));
+                        System.out.println("ticks " + request + " cancelled after " + sent.get());
+                    });
+                    ticking.complete(TIMER.scheduleAtFixedRate(() -> {
+                        if (stream.isCancelled()) {
+                            return;
+                        }
+                        if (sent.get() >= MAX_TICKS) {
+                            stream.onCompleted();
+                            ticking.thenAccept(f -> f.cancel(false));
+                            System.out.println("ticks " + request + " completed");
+                            return;
+                        }
+                        stream.onNext("tick-" + sent.incrementAndGet());
+                    }, 0, 50, TimeUnit.MILLISECONDS));
                 }))
                 .build();
         io.grpc.ServerInterceptor seen = new io.grpc.ServerInterceptor() {
@@ -164,6 +196,15 @@ public final class GrpcPodApp {
                 System.out.println("fail=" + e.getStatus().getCode() + "|" + e.getStatus().getDescription() + "|"
                         + (trailers == null ? null : trailers.get(REASON)));
             }
+            // A stream app A gives up on: the cancel (RST_STREAM) must reach app B through both sidecars.
+            io.grpc.Context.CancellableContext cancellable = io.grpc.Context.current().withCancellation();
+            Iterator<String> ticks = cancellable.call(() -> ClientCalls.blockingServerStreamingCall(ch, TICKS, options(), "t1"));
+            List<String> got = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                got.add(ticks.next());
+            }
+            cancellable.cancel(null);
+            System.out.println("cancel=" + String.join(",", got));
             return 0;
         } catch (RuntimeException e) {
             System.out.println("error=" + e);

@@ -555,6 +555,11 @@ class SidecarMeshIT {
         assertEquals("ONE,TWO,THREE|OK", out.get("bidi"));
         // A failed call: app B's status code, message and its own trailer arrive at app A as sent.
         assertEquals("FAILED_PRECONDITION|widget 42 is locked|locked-by-b", out.get("fail"));
+        // App A cancels an endless stream after three messages: the cancel reaches app B through both sidecars (it
+        // stops sending), instead of B streaming on into a sidecar that no longer has anyone to give it to.
+        assertEquals("tick-1,tick-2,tick-3", out.get("cancel"));
+        awaitLog(process("app-b-grpc"), "ticks t1 cancelled after ");
+        assertTrue(!Files.readString(process("app-b-grpc").log()).contains("ticks t1 completed"));
 
         // B's sidecar, as the destination: gRPC requests over mutual TLS from A's identity, by gRPC status (OK is 0,
         // FAILED_PRECONDITION is 9), all with HTTP status 200 (a gRPC error travels in the trailers).
@@ -564,16 +569,18 @@ class SidecarMeshIT {
         eventually(Duration.ofSeconds(10), () -> delta(metricsBBefore, metrics(B_IP), "istio_requests_total",
                 concat(inbound, "grpc_response_status=\"0\"")) == 4
                 && delta(metricsBBefore, metrics(B_IP), "istio_requests_total", concat(inbound, "grpc_response_status=\"9\"")) == 1,
-                "B's sidecar reports 4 OK and 1 FAILED_PRECONDITION gRPC requests over mTLS:\n" + grep(metrics(B_IP), "request_protocol=\"grpc\""));
+                "B's sidecar reports 4 OK and 1 FAILED_PRECONDITION gRPC requests over mTLS", () -> grep(metrics(B_IP), "istio_requests_total{"));
         // A's sidecar, as the source, to service b.
         String[] outbound = {"reporter=\"source\"", "request_protocol=\"grpc\"", "destination_service=\"" + B_HOST + "\""};
-        eventually(Duration.ofSeconds(10), () -> delta(metricsABefore, metrics(A_IP), "istio_requests_total", outbound) == 5
+        eventually(Duration.ofSeconds(10), () -> delta(metricsABefore, metrics(A_IP), "istio_requests_total", outbound) == 6
+                && delta(metricsABefore, metrics(A_IP), "istio_requests_total", concat(outbound, "grpc_response_status=\"0\"")) == 4
                 && delta(metricsABefore, metrics(A_IP), "istio_requests_total", concat(outbound, "grpc_response_status=\"9\"")) == 1,
-                "A's sidecar reports the 5 gRPC requests to service b:\n" + grep(metrics(A_IP), "request_protocol=\"grpc\""));
+                "A's sidecar reports the 6 gRPC requests to service b (4 OK, 1 FAILED_PRECONDITION, 1 cancelled)",
+                () -> grep(metrics(A_IP), "istio_requests_total{"));
         // B's sidecar was spoken to in HTTP/2 by A's: its access log line for each call says so.
         ManagedProcess sidecarB = process("sidecar-b");
-        List<String> calls = Files.readAllLines(sidecarB.log()).stream().filter(l -> l.contains("\"path\":\"/" + GrpcPodApp.SERVICE + "/"))
-                .toList();
+        List<String> calls = Files.readAllLines(sidecarB.log()).stream().filter(l -> l.contains("\"path\":\"/" + GrpcPodApp.SERVICE + "/")
+                && !l.contains("/Ticks\"")).toList();
         assertEquals(5, calls.size(), String.join("\n", calls));
         assertEquals(List.of(), calls.stream().filter(l -> !l.contains("\"protocol\":\"HTTP/2\"")).toList(), "HTTP/2 from A's sidecar");
     }
@@ -617,8 +624,8 @@ class SidecarMeshIT {
                     "destination_service=\"" + LEDGER_HOST + "\"") == seen.getOrDefault("ledger-v1", 0)
                     && delta(metricsABefore, a, "istio_tcp_connections_opened_total", "reporter=\"source\"",
                             "destination_service=\"" + LEDGER_V2_HOST + "\"") == seen.get("ledger-v2");
-        }, "A's sidecar counts " + seen + " connections by destination service:\n"
-                + grep(metrics(A_IP), "istio_tcp_connections_opened_total"));
+        }, "A's sidecar counts " + seen + " connections by destination service",
+                () -> grep(metrics(A_IP), "istio_tcp_connections_opened_total"));
         eventually(Duration.ofSeconds(10), () -> {
             String b = metrics(B_IP);
             return delta(metricsBBefore, b, "istio_tcp_connections_opened_total", "reporter=\"destination\"",
@@ -626,7 +633,8 @@ class SidecarMeshIT {
                     == total
                     && delta(metricsBBefore, b, "istio_tcp_connections_opened_total", "reporter=\"destination\"",
                             "connection_security_policy=\"none\"") == 0;
-        }, "B's sidecar received all " + total + " connections over mTLS from A:\n" + grep(metrics(B_IP), "istio_tcp_connections_opened_total"));
+        }, "B's sidecar received all " + total + " connections over mTLS from A",
+                () -> grep(metrics(B_IP), "istio_tcp_connections_opened_total"));
         Files.delete(configDir.resolve("ledger-split.yaml"));
     }
 
@@ -878,6 +886,21 @@ class SidecarMeshIT {
         Files.writeString(tmp, yaml);
         Files.move(tmp, configDir.resolve(file), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                 java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** As {@link #eventually(Duration, Callable, String)}, with {@code detail} (e.g. the metrics then) in the failure. */
+    private static void eventually(Duration deadline, Callable<Boolean> condition, String what, Callable<String> detail) {
+        try {
+            org.awaitility.Awaitility.await(what).atMost(deadline).pollInterval(Duration.ofMillis(200)).until(condition);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            String seen;
+            try {
+                seen = detail.call();
+            } catch (Exception failed) {
+                seen = "(no detail: " + failed + ")";
+            }
+            fail("not within " + deadline + ": " + what + "\n" + seen);
+        }
     }
 
     /** Polls a condition that pilot's push makes true, failing with {@code what} after the deadline. */
