@@ -152,6 +152,10 @@ public final class ProxyExchange extends ExchangeRecord implements io.mesh.gatew
             response.reset();
             return;
         }
+        if (isGrpc(request.getHeader("content-type"))) {
+            sendGrpcLocal(status, body);
+            return;
+        }
         response.setStatusCode(status);
         if (body != null && !body.isEmpty()) {
             response.putHeader("content-type", "text/plain");
@@ -168,6 +172,62 @@ public final class ProxyExchange extends ExchangeRecord implements io.mesh.gatew
             request.resume();
         }
         response.end(body == null ? "" : body);
+    }
+
+    /**
+     * A local reply to a gRPC request, as Envoy sends one: Trailers-Only (one HEADERS frame that ends the stream),
+     * HTTP 200, {@code content-type: application/grpc}, the status mapped from the HTTP code in {@code grpc-status} and
+     * the text in {@code grpc-message}. A gRPC client then reads Envoy's status and message (e.g. PERMISSION_DENIED
+     * "RBAC: access denied") rather than an HTTP error it has to guess a status from.
+     */
+    private void sendGrpcLocal(int status, String body) {
+        response.setStatusCode(200);
+        response.putHeader("content-type", "application/grpc");
+        grpcStatus = Integer.toString(grpcStatusOf(status));
+        response.putHeader("grpc-status", grpcStatus);
+        String message = body == null ? "" : body.strip();
+        if (!message.isEmpty()) {
+            response.putHeader("grpc-message", percentEncode(message));
+        }
+        if (route != null) {
+            plane.applyResponseMutations(this, response.headers());
+        }
+        if (!request.isEnded()) {
+            request.resume();
+        }
+        response.end();
+    }
+
+    /** Envoy's Grpc::Common::isGrpcRequestHeaders: application/grpc, alone or with a +suffix or parameters (not grpc-web). */
+    static boolean isGrpc(String contentType) {
+        return contentType != null && contentType.startsWith("application/grpc")
+                && (contentType.length() == 16 || contentType.charAt(16) == '+' || contentType.charAt(16) == ';');
+    }
+
+    /** Envoy's Grpc::Utility::httpToGrpcStatus (the gRPC spec's HTTP-to-status table). */
+    static int grpcStatusOf(int httpStatus) {
+        return switch (httpStatus) {
+            case 400 -> 13;                  // INTERNAL
+            case 401 -> 16;                  // UNAUTHENTICATED
+            case 403 -> 7;                   // PERMISSION_DENIED
+            case 404 -> 12;                  // UNIMPLEMENTED
+            case 429, 502, 503, 504 -> 14;   // UNAVAILABLE
+            default -> 2;                    // UNKNOWN
+        };
+    }
+
+    /** grpc-message's percent-encoding: bytes outside printable ASCII, and '%' itself. */
+    static String percentEncode(String message) {
+        StringBuilder sb = new StringBuilder(message.length());
+        for (byte b : message.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+            if (b >= 0x20 && b <= 0x7e && b != '%') {
+                sb.append((char) b);
+            } else {
+                sb.append('%').append(Character.toUpperCase(Character.forDigit((b >> 4) & 0xf, 16)))
+                        .append(Character.toUpperCase(Character.forDigit(b & 0xf, 16)));
+            }
+        }
+        return sb.toString();
     }
 
     public void sendRedirect(int status, String location) {

@@ -62,9 +62,10 @@ class ProtocolsTest {
         health.setStatus("mesh.Demo", HealthCheckResponse.ServingStatus.SERVING);
         pilot = new ControlPlane();
         port = FreePorts.next();
-        var vh = Xds.vhost("all", List.of("*"), Xds.prefixTo("/grpc.health.v1.Health/", "grpc"), Xds.prefixTo("/", "web"));
-        pilot.set(List.of(Xds.edsCluster("web"), Xds.h2(Xds.edsCluster("grpc"))),
-                List.of(Xds.endpoints("web", web.port), Xds.endpoints("grpc", grpcPort)),
+        var vh = Xds.vhost("all", List.of("*"), Xds.prefixTo("/grpc.health.v1.Health/", "grpc"),
+                Xds.prefixTo("/mesh.Nowhere/", "empty"), Xds.prefixTo("/", "web"));
+        pilot.set(List.of(Xds.edsCluster("web"), Xds.h2(Xds.edsCluster("grpc")), Xds.h2(Xds.edsCluster("empty"))),
+                List.of(Xds.endpoints("web", web.port), Xds.endpoints("grpc", grpcPort), Xds.endpoints("empty")),
                 List.of(Xds.httpListener("http", port, "http.80")), List.of(Xds.routes("http.80", vh)), List.of());
         gw = TestGateway.ready(pilot, Map.of("mesh.gateway.telemetry.access-log", "true"));
     }
@@ -116,6 +117,34 @@ class ProtocolsTest {
         } finally {
             ch.shutdownNow();
         }
+    }
+
+    @Test
+    void aLocalReplyToAGrpcRequestIsAGrpcStatusAsEnvoySendsIt() throws Exception {
+        // The route's cluster has no endpoint: the gateway answers itself (503 UH "no healthy upstream"). To a gRPC
+        // request that is Envoy's Trailers-Only reply: HTTP 200, grpc-status UNAVAILABLE (14), the text as grpc-message.
+        ManagedChannel ch = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+        try {
+            io.grpc.MethodDescriptor<String, String> nowhere = io.mesh.testing.grpc.NamedGrpcBackend.NAME.toBuilder()
+                    .setFullMethodName("mesh.Nowhere/Call").build();
+            StatusRuntimeException e = assertThrows(StatusRuntimeException.class, () -> io.grpc.stub.ClientCalls.blockingUnaryCall(
+                    ch, nowhere, io.grpc.CallOptions.DEFAULT.withDeadlineAfter(10, TimeUnit.SECONDS), "x"));
+            assertEquals(Status.Code.UNAVAILABLE, e.getStatus().getCode());
+            assertEquals("no healthy upstream", e.getStatus().getDescription());
+        } finally {
+            ch.shutdownNow();
+        }
+        String reply = Run.run(List.of("curl", "-s", "-m", "10", "--http2-prior-knowledge", "-i", "-X", "POST",
+                "-H", "content-type: application/grpc", "-H", "te: trailers", "--data-binary", "",
+                "http://127.0.0.1:" + port + "/mesh.Nowhere/Call"), null);
+        assertTrue(reply.startsWith("HTTP/2 200"), reply);
+        assertTrue(reply.contains("content-type: application/grpc\r\n") && reply.contains("grpc-status: 14\r\n")
+                && reply.contains("grpc-message: no healthy upstream\r\n"), reply);
+        assertTrue(reply.endsWith("\r\n\r\n"), "no body, no trailers after the headers: " + reply);
+        // Anything else keeps its HTTP reply.
+        String plain = Run.run(List.of("curl", "-s", "-m", "10", "--http2-prior-knowledge", "-w", "%{http_code}",
+                "http://127.0.0.1:" + port + "/mesh.Nowhere/Call"), null);
+        assertEquals("no healthy upstream\n503", plain);
     }
 
     @Test
