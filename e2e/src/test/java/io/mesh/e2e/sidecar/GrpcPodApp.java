@@ -56,8 +56,10 @@ public final class GrpcPodApp {
             serve(args[1], Integer.parseInt(args[2]));
         } else if (args.length == 2 && args[0].equals("client")) {
             System.exit(client(args[1]));
+        } else if (args.length == 2 && args[0].equals("until-refused")) {
+            System.exit(untilRefused(args[1]));
         } else {
-            System.err.println("usage: GrpcPodApp server NAME PORT | client HOST:PORT");
+            System.err.println("usage: GrpcPodApp server NAME PORT | client HOST:PORT | until-refused HOST:PORT");
             System.exit(2);
         }
     }
@@ -205,6 +207,40 @@ public final class GrpcPodApp {
             }
             cancellable.cancel(null);
             System.out.println("cancel=" + String.join(",", got));
+            return 0;
+        } catch (RuntimeException e) {
+            System.out.println("error=" + e);
+            e.printStackTrace(System.out);
+            return 1;
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * Calls Say every 200 ms (for up to 30 s, while a policy reaches the sidecars) until a call fails, prints that
+     * status as {@code refused=CODE|DESCRIPTION}, then a Count stream as {@code then=...} (another method).
+     */
+    private static int untilRefused(String target) throws Exception {
+        ManagedChannel channel = Grpc.newChannelBuilder(target, InsecureChannelCredentials.create()).build();
+        try {
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (true) {
+                try {
+                    ClientCalls.blockingUnaryCall(channel, SAY, options(), "may-i");
+                } catch (StatusRuntimeException e) {
+                    System.out.println("refused=" + e.getStatus().getCode() + "|" + e.getStatus().getDescription());
+                    break;
+                }
+                if (System.nanoTime() > end) {
+                    System.out.println("refused=never");
+                    return 1;
+                }
+                Thread.sleep(200);
+            }
+            List<String> counted = new ArrayList<>();
+            ClientCalls.blockingServerStreamingCall(channel, COUNT, options(), "2:then").forEachRemaining(counted::add);
+            System.out.println("then=" + String.join(",", counted));
             return 0;
         } catch (RuntimeException e) {
             System.out.println("error=" + e);

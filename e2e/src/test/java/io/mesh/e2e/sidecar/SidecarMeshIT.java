@@ -583,6 +583,36 @@ class SidecarMeshIT {
                 && !l.contains("/Ticks\"")).toList();
         assertEquals(5, calls.size(), String.join("\n", calls));
         assertEquals(List.of(), calls.stream().filter(l -> !l.contains("\"protocol\":\"HTTP/2\"")).toList(), "HTTP/2 from A's sidecar");
+
+        // AuthorizationPolicy on a gRPC method (its path, on the gRPC port): B's sidecar refuses Say as Envoy does to a
+        // gRPC request, PERMISSION_DENIED with RBAC's message, while the service's other methods go on. (Without the
+        // port, the rule would close every TCP connection to B: on a TCP chain a DENY drops its HTTP-only fields.)
+        String deniedBefore = metrics(B_IP);
+        write("deny-grpc-say.yaml", """
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata:
+                  name: deny-grpc-say
+                  namespace: default
+                spec:
+                  action: DENY
+                  rules:
+                  - to:
+                    - operation:
+                        ports: ["%d"]
+                        paths: ["/%s/Say"]
+                """.formatted(GRPC_PORT, GrpcPodApp.SERVICE));
+        ManagedProcess refused = HARNESS.startProcess("app-a-grpc-refused", concat(PodNetwork.inPod(podA, null), List.of(java(),
+                "-Xmx64m", "-cp", System.getProperty("java.class.path"), GrpcPodApp.class.getName(), "until-refused",
+                B_HOST + ":" + GRPC_PORT)), Map.of(), HARNESS.projectRoot());
+        assertEquals(0, refused.awaitExit(Duration.ofSeconds(90)), refused.logTail(60));
+        String refusedOut = Files.readString(refused.log());
+        assertTrue(refusedOut.contains("refused=PERMISSION_DENIED|RBAC: access denied\n"), refusedOut);
+        assertTrue(refusedOut.contains("then=then-1,then-2\n"), refusedOut);
+        eventually(Duration.ofSeconds(10), () -> delta(deniedBefore, metrics(B_IP), "istio_requests_total", concat(inbound,
+                "grpc_response_status=\"7\"")) == 1, "B's sidecar reports the refused call as PERMISSION_DENIED",
+                () -> grep(metrics(B_IP), "istio_requests_total{"));
+        Files.delete(configDir.resolve("deny-grpc-say.yaml"));
     }
 
     @Test
