@@ -52,14 +52,21 @@ public final class GrpcPodApp {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length == 3 && args[0].equals("server")) {
-            serve(args[1], Integer.parseInt(args[2]));
+        if (args.length >= 3 && args.length % 2 == 1 && args[0].equals("server")) {
+            List<Server> servers = new ArrayList<>();
+            for (int i = 1; i < args.length; i += 2) {
+                servers.add(serve(args[i], Integer.parseInt(args[i + 1])));
+            }
+            servers.get(0).awaitTermination();
+        } else if (args.length == 3 && args[0].equals("split")) {
+            System.exit(split(args[1], Integer.parseInt(args[2])));
         } else if (args.length == 2 && args[0].equals("client")) {
             System.exit(client(args[1]));
         } else if (args.length == 2 && args[0].equals("until-refused")) {
             System.exit(untilRefused(args[1]));
         } else {
-            System.err.println("usage: GrpcPodApp server NAME PORT | client HOST:PORT | until-refused HOST:PORT");
+            System.err.println("usage: GrpcPodApp server NAME PORT [NAME PORT ...] | client HOST:PORT | until-refused HOST:PORT"
+                    + " | split HOST:PORT N");
             System.exit(2);
         }
     }
@@ -81,7 +88,7 @@ public final class GrpcPodApp {
     private static final io.grpc.Context.Key<String> AUTHORITY = io.grpc.Context.key("authority");
     private static final io.grpc.Context.Key<String> CALLER_SEEN = io.grpc.Context.key("caller");
 
-    private static void serve(String name, int port) throws Exception {
+    private static Server serve(String name, int port) throws Exception {
         ServerServiceDefinition echo = ServerServiceDefinition.builder(SERVICE)
                 // "NAME|AUTHORITY|CALLER|LENGTH|REQUEST" (requests over 64 bytes are answered with as many bytes back)
                 .addMethod(SAY, ServerCalls.asyncUnaryCall((request, response) -> {
@@ -162,7 +169,7 @@ public final class GrpcPodApp {
         Server server = Grpc.newServerBuilderForPort(port, InsecureServerCredentials.create())
                 .addService(ServerInterceptors.intercept(echo, seen)).build().start();
         System.out.println("grpc app " + name + " listening on " + port);
-        server.awaitTermination();
+        return server;
     }
 
     // ----- app A
@@ -249,6 +256,45 @@ public final class GrpcPodApp {
         } finally {
             channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
+    }
+
+    /**
+     * On one channel (grpc-java's one connection to the service's address): Say until a second app answers (for up to
+     * 30 s, while a route reaches the sidecar; printed as {@code warmup=NAME:COUNT,...}), then {@code n} calls counted by
+     * the app that answered ({@code split=NAME:COUNT,...}), and the authorities the apps saw ({@code authorities=...}).
+     */
+    private static int split(String target, int n) throws Exception {
+        ManagedChannel channel = Grpc.newChannelBuilder(target, InsecureChannelCredentials.create()).build();
+        try {
+            java.util.Map<String, Integer> warmup = new java.util.TreeMap<>();
+            java.util.Set<String> authorities = new java.util.TreeSet<>();
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (warmup.size() < 2 && System.nanoTime() < end) {
+                String[] f = ClientCalls.blockingUnaryCall(channel, SAY, options(), "warmup").split("\\|");
+                warmup.merge(f[0], 1, Integer::sum);
+                authorities.add(f[1]);
+            }
+            System.out.println("warmup=" + counts(warmup));
+            java.util.Map<String, Integer> split = new java.util.TreeMap<>();
+            for (int i = 0; i < n; i++) {
+                String[] f = ClientCalls.blockingUnaryCall(channel, SAY, options(), "call-" + i).split("\\|");
+                split.merge(f[0], 1, Integer::sum);
+                authorities.add(f[1]);
+            }
+            System.out.println("split=" + counts(split));
+            System.out.println("authorities=" + String.join(",", authorities));
+            return 0;
+        } catch (RuntimeException e) {
+            System.out.println("error=" + e);
+            e.printStackTrace(System.out);
+            return 1;
+        } finally {
+            channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+    }
+
+    private static String counts(java.util.Map<String, Integer> counts) {
+        return String.join(",", counts.entrySet().stream().map(e -> e.getKey() + ":" + e.getValue()).toList());
     }
 
     private static CallOptions options() {

@@ -12,10 +12,20 @@ import java.util.concurrent.TimeUnit;
  * (198.51.100.1/24, a documentation range) and each pod is a namespace with a veth on the bridge. Pods reach
  * each other and the node over the bridge alone (no forwarding, nothing leaves the machine). {@link #close}
  * removes everything it made. Needs root.
+ *
+ * <p>The addresses are fixed, so two of these on one machine (two worktrees running SidecarMeshIT) would put the node
+ * address on two bridges and each run would talk to the other's pods. {@link #create} therefore takes a machine-wide
+ * lock (a file lock under /tmp, waiting up to {@link #LOCK_WAIT} for another run to finish) and checks that nothing
+ * else holds the node address; {@link #close} releases it.
  */
 final class PodNetwork implements AutoCloseable {
 
     static final String NODE_IP = "198.51.100.1";
+    static final java.time.Duration LOCK_WAIT = java.time.Duration.ofMinutes(15);
+    private static final java.nio.file.Path LOCK = java.nio.file.Path.of("/tmp", "mesh-pod-network.lock");
+
+    private java.nio.channels.FileChannel lockFile;
+    private java.nio.channels.FileLock lock;
 
     private final String id = Integer.toString(ThreadLocalRandom.current().nextInt(10_000, 99_999));
     private final String bridge = "mbr" + id;
@@ -32,6 +42,27 @@ final class PodNetwork implements AutoCloseable {
     }
 
     PodNetwork create() throws Exception {
+        lockFile = java.nio.channels.FileChannel.open(LOCK, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE);
+        long end = System.nanoTime() + LOCK_WAIT.toNanos();
+        boolean said = false;
+        while ((lock = lockFile.tryLock()) == null) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError("another pod network (a SidecarMeshIT in another worktree?) held " + LOCK
+                        + " for " + LOCK_WAIT);
+            }
+            if (!said) {
+                System.out.println("waiting for another pod network to go (" + LOCK + " is locked)");
+                said = true;
+            }
+            Thread.sleep(1000);
+        }
+        String holder = run(List.of("ip", "-br", "addr")).lines().filter(l -> l.contains(" " + NODE_IP + "/"))
+                .findFirst().orElse(null);
+        if (holder != null) {
+            throw new AssertionError(NODE_IP + " is already on an interface (" + holder.strip() + "): a pod network that"
+                    + " does not take the lock, or one left behind (ip link del <bridge>; ip netns del <pod>)");
+        }
         run(List.of("ip", "link", "add", bridge, "type", "bridge"));
         hostLinks.add(bridge);
         run(List.of("ip", "addr", "add", NODE_IP + "/24", "dev", bridge));
@@ -88,6 +119,16 @@ final class PodNetwork implements AutoCloseable {
         }
         for (java.nio.file.Path etc : etcDirs) {
             runQuietly(List.of("rm", "-rf", etc.toString()));
+        }
+        try {
+            if (lock != null) {
+                lock.release();
+            }
+            if (lockFile != null) {
+                lockFile.close();
+            }
+        } catch (IOException e) {
+            // the lock goes with the process anyway
         }
     }
 

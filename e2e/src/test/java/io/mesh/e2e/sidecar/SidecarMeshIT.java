@@ -55,6 +55,10 @@ class SidecarMeshIT {
     private static final int DB_PORT = 7000;
     /** Service b's second port: gRPC (protocol GRPC), served by a grpc-java app in pod B. */
     private static final int GRPC_PORT = 9090;
+    /** A second gRPC service in pod B ({@code b-v2}, port 9091) that b's VirtualService can send calls to. */
+    private static final String B_V2_HOST = "b-v2.default.svc.cluster.local";
+    private static final String B_V2_VIP = "198.51.100.105";
+    private static final int GRPC_V2_PORT = 9091;
     /**
      * Two TCP services served by pod B, each app naming itself on connect: {@code ledger} (its VirtualService splits
      * it by weight between the two) and {@code ledger-v2}.
@@ -87,7 +91,8 @@ class SidecarMeshIT {
             }
             Assumptions.abort("skipped: the sidecar tests need root for ip netns and iptables (run as root, as CI does)");
         }
-        network = new PodNetwork().create();
+        network = new PodNetwork();
+        network.create();
         String dns = PodNetwork.NODE_IP + " citadel.istio-system.svc pilot.istio-system.svc\n"
                 + B_VIP + " " + B_HOST + "\n198.51.100.101 a.default.svc.cluster.local\n"
                 + LEDGER_VIP + " " + LEDGER_HOST + "\n" + LEDGER_V2_VIP + " " + LEDGER_V2_HOST + "\n";
@@ -103,6 +108,7 @@ class SidecarMeshIT {
         }
         Files.writeString(configDir.resolve("services.yaml"), service("a", A_IP, "198.51.100.101")
                 + "---\n" + serviceEntry("b", B_IP, B_VIP, "b", port(8080, "HTTP", "http"), port(GRPC_PORT, "GRPC", "grpc"))
+                + "---\n" + serviceEntry("b-v2", B_IP, B_V2_VIP, "b", port(GRPC_V2_PORT, "GRPC", "grpc"))
                 + "---\n" + tcpService("db", B_IP, DB_VIP, DB_PORT, "b")
                 + "---\n" + tcpService("ledger", B_IP, LEDGER_VIP, LEDGER_PORT, "b")
                 + "---\n" + tcpService("ledger-v2", B_IP, LEDGER_V2_VIP, LEDGER_V2_PORT, "b"));
@@ -145,7 +151,7 @@ class SidecarMeshIT {
         // themselves, one per ledger service: the JVMs start while the sidecars do.
         ManagedProcess grpcB = HARNESS.startProcess("app-b-grpc", concat(PodNetwork.inPod(podB, null), List.of(java(),
                 "-Xmx64m", "-cp", System.getProperty("java.class.path"), GrpcPodApp.class.getName(), "server", "b",
-                Integer.toString(GRPC_PORT))), Map.of(), HARNESS.projectRoot());
+                Integer.toString(GRPC_PORT), "b-v2", Integer.toString(GRPC_V2_PORT))), Map.of(), HARNESS.projectRoot());
         ManagedProcess ledgers = HARNESS.startProcess("app-b-ledgers", concat(PodNetwork.inPod(podB, null), List.of(java(),
                 "-Xmx32m", "-cp", System.getProperty("java.class.path"), NamedTcpServer.class.getName(),
                 "ledger-v1", Integer.toString(LEDGER_PORT), "ledger-v2", Integer.toString(LEDGER_V2_PORT))),
@@ -157,7 +163,7 @@ class SidecarMeshIT {
         }
         startSidecar("a", podA, A_IP, tokenA, tokens, root, ca, xds);
         startSidecar("b", podB, B_IP, tokenB, tokens, root, ca, xds);
-        awaitLog(grpcB, "listening on " + GRPC_PORT);
+        awaitLog(grpcB, "listening on " + GRPC_V2_PORT);
         awaitLog(ledgers, "listening on " + LEDGER_V2_PORT);
     }
 
@@ -617,6 +623,78 @@ class SidecarMeshIT {
 
     @Test
     @Order(11)
+    void grpcCallsOnOneConnectionAreSplitPerCallByTheRouteWeights() throws Exception {
+        // gRPC keeps one HTTP/2 connection per channel, so a connection-level balancer cannot spread its calls. The
+        // sidecar routes each call (each HTTP/2 stream) on its own: 50/50 between b and b-v2 on app A's one channel.
+        String metricsABefore = metrics(A_IP);
+        write("b-grpc-split.yaml", """
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata:
+                  name: b-grpc-split
+                  namespace: default
+                spec:
+                  hosts:
+                  - %1$s
+                  http:
+                  - match:
+                    - port: %2$d
+                    route:
+                    - destination:
+                        host: %1$s
+                        port:
+                          number: %2$d
+                      weight: 50
+                    - destination:
+                        host: %3$s
+                        port:
+                          number: %4$d
+                      weight: 50
+                  - route:
+                    - destination:
+                        host: %1$s
+                """.formatted(B_HOST, GRPC_PORT, B_V2_HOST, GRPC_V2_PORT));
+        int n = 100;
+        ManagedProcess client = HARNESS.startProcess("app-a-grpc-split", concat(PodNetwork.inPod(podA, null), List.of(java(),
+                "-Xmx64m", "-cp", System.getProperty("java.class.path"), GrpcPodApp.class.getName(), "split",
+                B_HOST + ":" + GRPC_PORT, Integer.toString(n))), Map.of(), HARNESS.projectRoot());
+        assertEquals(0, client.awaitExit(Duration.ofSeconds(90)), client.logTail(60));
+        Map<String, Map<String, Integer>> out = new HashMap<>();
+        String authorities = null;
+        for (String line : Files.readAllLines(client.log())) {
+            if (line.startsWith("warmup=") || line.startsWith("split=")) {
+                Map<String, Integer> counts = new java.util.TreeMap<>();
+                for (String pair : line.substring(line.indexOf('=') + 1).split(",")) {
+                    counts.put(pair.substring(0, pair.indexOf(':')), Integer.parseInt(pair.substring(pair.indexOf(':') + 1)));
+                }
+                out.put(line.substring(0, line.indexOf('=')), counts);
+            } else if (line.startsWith("authorities=")) {
+                authorities = line.substring("authorities=".length());
+            }
+        }
+        assertEquals(java.util.Set.of("b", "b-v2"), out.get("warmup").keySet(), "the split reached A's sidecar: " + out);
+        Map<String, Integer> split = out.get("split");
+        int toB = split.getOrDefault("b", 0);
+        assertEquals(n, toB + split.getOrDefault("b-v2", 0), split.toString());
+        // 50 of 100 +-20: 4 standard deviations of a fair coin, far from all to one side.
+        assertTrue(toB >= 30 && toB <= 70, "50/50 split of " + n + " calls on one channel: " + split);
+        // Both apps saw the authority app A addressed (the route does not rewrite it).
+        assertEquals(B_HOST + ":" + GRPC_PORT, authorities);
+        // A's sidecar reports each call to the service its route picked.
+        Map<String, Integer> total = new java.util.TreeMap<>(out.get("warmup"));
+        split.forEach((k, v) -> total.merge(k, v, Integer::sum));
+        eventually(Duration.ofSeconds(10), () -> {
+            String a = metrics(A_IP);
+            return delta(metricsABefore, a, "istio_requests_total", "reporter=\"source\"", "request_protocol=\"grpc\"",
+                    "destination_service=\"" + B_HOST + "\"", "grpc_response_status=\"0\"") == total.get("b")
+                    && delta(metricsABefore, a, "istio_requests_total", "reporter=\"source\"", "request_protocol=\"grpc\"",
+                            "destination_service=\"" + B_V2_HOST + "\"", "grpc_response_status=\"0\"") == total.get("b-v2");
+        }, "A's sidecar counts " + total + " gRPC calls by destination service", () -> grep(metrics(A_IP), "istio_requests_total{"));
+        Files.delete(configDir.resolve("b-grpc-split.yaml"));
+    }
+
+    @Test
+    @Order(12)
     void aTcpRouteSplitsNewConnectionsByWeightOverMutualTlsAndANewWeightMovesThemAll() throws Exception {
         Map<String, Integer> seen = new java.util.TreeMap<>();
         String metricsABefore = metrics(A_IP);
@@ -669,7 +747,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(12)
+    @Order(13)
     void cleanupLeavesThePodsIptablesExactlyAsBefore() throws Exception {
         assertEquals(0, runGateway(podA, List.of("init-iptables", "--cleanup")));
         assertEquals(natBeforeA, PodNetwork.nat(podA));
