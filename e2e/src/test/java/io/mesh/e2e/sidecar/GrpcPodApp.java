@@ -25,10 +25,12 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The gRPC apps of {@link SidecarMeshIT}, run as processes inside the pods' network namespaces: {@code server NAME
- * PORT} is app B (plaintext grpc-java on PORT, as a container next to its sidecar would be), {@code client TARGET}
- * is app A (a plain {@link ManagedChannel} to the service name; the sidecars add mTLS). The client makes each kind
- * of call once and prints what came back as {@code key=value} lines for the test to check; it exits 0 when every
- * call returned (a failed call is printed, not thrown, so the test sees its status and trailers).
+ * PORT [NAME PORT ...]} is app B (plaintext grpc-java on each PORT answering as NAME, as a container next to its
+ * sidecar would be); the other modes are app A (a plain {@link ManagedChannel} to the service name; the sidecars add
+ * mTLS). {@code client TARGET} makes each kind of call once, {@code until-refused TARGET} calls until a policy refuses
+ * it, {@code split TARGET N} counts which app answers N calls on one channel. Each prints what came back as
+ * {@code key=value} lines for the test to check and exits 0 when the calls returned (a failed call the test expects is
+ * printed, not thrown, so the test sees its status and trailers).
  */
 public final class GrpcPodApp {
 
