@@ -203,6 +203,18 @@ class SidecarMeshIT {
         }
     }
 
+    /** The namespace's Sidecar resource that turns outbound traffic to REGISTRY_ONLY (written as sidecar.yaml). */
+    private static final String REGISTRY_ONLY = """
+            apiVersion: networking.istio.io/v1
+            kind: Sidecar
+            metadata:
+              name: default
+              namespace: default
+            spec:
+              outboundTrafficPolicy:
+                mode: REGISTRY_ONLY
+            """;
+
     @Test
     @Order(2)
     void unknownDestinationsPassThroughUnderAllowAnyAndGet502UnderRegistryOnly() throws Exception {
@@ -215,16 +227,7 @@ class SidecarMeshIT {
                 "http://unknown.example:8080/allow-any"));
         assertEquals(200, unknown.status(), unknown.body());
 
-        write("sidecar.yaml", """
-                apiVersion: networking.istio.io/v1
-                kind: Sidecar
-                metadata:
-                  name: default
-                  namespace: default
-                spec:
-                  outboundTrafficPolicy:
-                    mode: REGISTRY_ONLY
-                """);
+        write("sidecar.yaml", REGISTRY_ONLY);
         eventually(Duration.ofSeconds(30), () -> curl(PodNetwork.inPod(podA, null), List.of("--resolve",
                 "unknown.example:8080:" + B_IP, "http://unknown.example:8080/registry-only")).status() == 502,
                 "REGISTRY_ONLY answers 502 for a host outside the registry");
@@ -236,7 +239,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(2)
+    @Order(3)
     void aServiceEntryOpensAnExternalTlsHostBySniUnderRegistryOnlyAndOtherNamesAreDropped() throws Exception {
         // An external HTTPS API on the node (openssl's own TLS server, answering GET with its status page), declared
         // by a ServiceEntry without an address, as Istio's egress tasks do. The app's TLS goes through A's sidecar
@@ -275,16 +278,7 @@ class SidecarMeshIT {
                       endpoints:
                       - address: %s
                     """.formatted(port, PodNetwork.NODE_IP));
-            write("sidecar.yaml", """
-                    apiVersion: networking.istio.io/v1
-                    kind: Sidecar
-                    metadata:
-                      name: default
-                      namespace: default
-                    spec:
-                      outboundTrafficPolicy:
-                        mode: REGISTRY_ONLY
-                    """);
+            write("sidecar.yaml", REGISTRY_ONLY);
             // The declared name reaches the server through A's sidecar (its SNI chain: there is no passthrough now) ...
             eventually(Duration.ofSeconds(30), () -> curl(PodNetwork.inPod(podA, null), other).status() == 0,
                     "REGISTRY_ONLY drops TLS to a name no ServiceEntry declares");
@@ -310,7 +304,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(3)
+    @Order(4)
     void capturedConnectionsGiveTheirSlotUnderTheConnectionCapBackWhenTheyClose() throws Exception {
         // The sidecars run with a cap of MAX_CONNECTIONS open downstream connections. Three times as many connections,
         // one after the other (a curl each), must all be served, and once they are closed none is counted any more.
@@ -328,7 +322,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void waitReturnsOnceTheProxyIsReadyAndTimesOutOtherwise() throws Exception {
         assertEquals(0, runGateway(podA, List.of("wait", "--url=http://127.0.0.1:15021/healthz/ready", "--timeout=10s")));
         assertEquals(1, runGateway(podA, List.of("wait", "--url=http://127.0.0.1:1/healthz/ready", "--timeout=1s")));
@@ -336,7 +330,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void aCapturedConnectionThatSendsNothingIsClosedAfterTheHeaderTimeout() throws Exception {
         try (java.net.Socket silent = new java.net.Socket()) {
             silent.connect(new java.net.InetSocketAddress(B_IP, 8080), 5000);
@@ -355,7 +349,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void strictRefusesPlaintextFromOutsideTheMeshAndPermissiveAcceptsIt() throws Exception {
         // Default (PERMISSIVE): a client outside the mesh (the node) reaches B in plaintext.
         assertEquals(200, curlFromNode("/outside").status());
@@ -372,7 +366,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void tcpToAMeshServiceIsOriginatedAsMutualTlsStrictRefusesPlaintextTcpAndAuthorizationPolicyApplies() throws Exception {
         // A connects to the TCP service's VIP; A's sidecar proxies it to B's endpoint with auto mTLS, B's sidecar
         // terminates it and hands the bytes to the app on 127.0.0.1 (the client happens to speak HTTP: the mesh does not look).
@@ -429,7 +423,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(8)
+    @Order(9)
     void authorizationPolicyOnPathNamespacePrincipalMethodAndHeader() throws Exception {
         write("deny-admin.yaml", """
                 apiVersion: security.istio.io/v1
@@ -514,7 +508,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(9)
+    @Order(10)
     void certificatesRotateThreeTimesUnderSteadyLoadWithoutAFailedRequest() throws Exception {
         long issuedBefore = counter(citadelMetrics(), "citadel_server_success_cert_issuance_count_total");
         // Steady load from app A: sequential curls through both sidecars for as long as three rotations take
@@ -532,7 +526,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(10)
+    @Order(11)
     void grpcFromAppAToAppBGoesOverHttp2AndMutualTlsWithStreamsStatusAndTrailersIntact() throws Exception {
         // App A: grpc-java with a plain ManagedChannel to the service name, plaintext h2c as far as it knows. A's sidecar
         // routes it on the GRPC port's HTTP listener to outbound|9090||b (HTTP/2 over auto mTLS), B's sidecar terminates
@@ -622,7 +616,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(11)
+    @Order(12)
     void grpcCallsOnOneConnectionAreSplitPerCallByTheRouteWeights() throws Exception {
         // gRPC keeps one HTTP/2 connection per channel, so a connection-level balancer cannot spread its calls. The
         // sidecar routes each call (each HTTP/2 stream) on its own: 50/50 between b and b-v2 on app A's one channel.
@@ -694,7 +688,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(12)
+    @Order(13)
     void aTcpRouteSplitsNewConnectionsByWeightOverMutualTlsAndANewWeightMovesThemAll() throws Exception {
         Map<String, Integer> seen = new java.util.TreeMap<>();
         String metricsABefore = metrics(A_IP);
@@ -747,7 +741,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(13)
+    @Order(14)
     void cleanupLeavesThePodsIptablesExactlyAsBefore() throws Exception {
         assertEquals(0, runGateway(podA, List.of("init-iptables", "--cleanup")));
         assertEquals(natBeforeA, PodNetwork.nat(podA));

@@ -185,42 +185,8 @@ final class CaptureListener {
 
     /** Network RBAC of a TCP chain, once per connection: who (the mTLS peer, or null), from where, to which port. */
     private boolean denied(FilterChainSpec chain, Downstream d, String principal) {
-        String policy = chain.rbac().denial(new io.mesh.gateway.rbac.RbacRequest() {
-            @Override
-            public String principal() {
-                return principal;
-            }
-
-            @Override
-            public String sourceIp() {
-                return d.source() == null ? null : d.source().hostAddress();
-            }
-
-            @Override
-            public int destinationPort() {
-                return d.originalDst().port();
-            }
-
-            @Override
-            public String authority() {
-                return null;
-            }
-
-            @Override
-            public String path() {
-                return null;
-            }
-
-            @Override
-            public String header(String name) {
-                return null;
-            }
-
-            @Override
-            public String queryParam(String name) {
-                return null;
-            }
-        });
+        String policy = chain.rbac().denial(io.mesh.gateway.rbac.RbacRequest.connection(principal,
+                d.source() == null ? null : d.source().hostAddress(), d.originalDst().port()));
         if (policy != null) {
             LOG.debugf("%s: RBAC denied a TCP connection from %s (%s) to port %d: %s", spec.name(), d.source(), principal,
                     d.originalDst().port(), policy);

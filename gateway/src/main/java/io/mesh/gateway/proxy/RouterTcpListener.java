@@ -162,42 +162,7 @@ final class RouterTcpListener {
         String source = remote instanceof java.net.InetSocketAddress a && a.getAddress() != null
                 ? a.getAddress().getHostAddress() : null;
         int port = spec.port();
-        String policy = chain.rbac().denial(new io.mesh.gateway.rbac.RbacRequest() {
-            @Override
-            public String principal() {
-                return principal;
-            }
-
-            @Override
-            public String sourceIp() {
-                return source;
-            }
-
-            @Override
-            public int destinationPort() {
-                return port;
-            }
-
-            @Override
-            public String authority() {
-                return null;
-            }
-
-            @Override
-            public String path() {
-                return null;
-            }
-
-            @Override
-            public String header(String name) {
-                return null;
-            }
-
-            @Override
-            public String queryParam(String name) {
-                return null;
-            }
-        });
+        String policy = chain.rbac().denial(io.mesh.gateway.rbac.RbacRequest.connection(principal, source, port));
         if (policy != null) {
             LOG.debugf("%s: RBAC denied a TCP connection from %s (%s): %s", spec.name(), source, principal, policy);
         }
