@@ -305,6 +305,20 @@ class SidecarMeshIT {
 
     @Test
     @Order(4)
+    void aHalfCloseFromTheAppIsPassedOnThroughBothSidecarsAndTheAnswerStillComesBack() throws Exception {
+        // App A writes a line to B's pod IP on the ledger port, then shuts down its output at once (FIN). Both sidecars
+        // relay plaintext here (A: passthrough; B: its inbound plaintext chain), so the FIN is passed on as a half-close,
+        // as Envoy's tcp_proxy does: B's app reads the line, then EOF, and its answer still reaches A.
+        Process p = new ProcessBuilder(concat(PodNetwork.inPod(podA, null), List.of(java(), "-Xmx32m", "-cp",
+                System.getProperty("java.class.path"), HalfCloseClient.class.getName(), B_IP,
+                Integer.toString(LEDGER_PORT), "half-closed"))).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the client did not finish");
+        assertEquals("ledger-v1\nledger-v1 half-closed\n", out, "the greeting, then the answer sent after A's FIN");
+    }
+
+    @Test
+    @Order(5)
     void capturedConnectionsGiveTheirSlotUnderTheConnectionCapBackWhenTheyClose() throws Exception {
         // The sidecars run with a cap of MAX_CONNECTIONS open downstream connections. Three times as many connections,
         // one after the other (a curl each), must all be served, and once they are closed none is counted any more.
@@ -322,7 +336,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void waitReturnsOnceTheProxyIsReadyAndTimesOutOtherwise() throws Exception {
         assertEquals(0, runGateway(podA, List.of("wait", "--url=http://127.0.0.1:15021/healthz/ready", "--timeout=10s")));
         assertEquals(1, runGateway(podA, List.of("wait", "--url=http://127.0.0.1:1/healthz/ready", "--timeout=1s")));
@@ -330,7 +344,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void aCapturedConnectionThatSendsNothingIsClosedAfterTheHeaderTimeout() throws Exception {
         try (java.net.Socket silent = new java.net.Socket()) {
             silent.connect(new java.net.InetSocketAddress(B_IP, 8080), 5000);
@@ -349,7 +363,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void strictRefusesPlaintextFromOutsideTheMeshAndPermissiveAcceptsIt() throws Exception {
         // Default (PERMISSIVE): a client outside the mesh (the node) reaches B in plaintext.
         assertEquals(200, curlFromNode("/outside").status());
@@ -366,7 +380,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(8)
+    @Order(9)
     void tcpToAMeshServiceIsOriginatedAsMutualTlsStrictRefusesPlaintextTcpAndAuthorizationPolicyApplies() throws Exception {
         // A connects to the TCP service's VIP; A's sidecar proxies it to B's endpoint with auto mTLS, B's sidecar
         // terminates it and hands the bytes to the app on 127.0.0.1 (the client happens to speak HTTP: the mesh does not look).
@@ -423,7 +437,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(9)
+    @Order(10)
     void authorizationPolicyOnPathNamespacePrincipalMethodAndHeader() throws Exception {
         write("deny-admin.yaml", """
                 apiVersion: security.istio.io/v1
@@ -508,7 +522,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(10)
+    @Order(11)
     void certificatesRotateThreeTimesUnderSteadyLoadWithoutAFailedRequest() throws Exception {
         long issuedBefore = counter(citadelMetrics(), "citadel_server_success_cert_issuance_count_total");
         // Steady load from app A: sequential curls through both sidecars for as long as three rotations take
@@ -526,7 +540,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(11)
+    @Order(12)
     void grpcFromAppAToAppBGoesOverHttp2AndMutualTlsWithStreamsStatusAndTrailersIntact() throws Exception {
         // App A: grpc-java with a plain ManagedChannel to the service name, plaintext h2c as far as it knows. A's sidecar
         // routes it on the GRPC port's HTTP listener to outbound|9090||b (HTTP/2 over auto mTLS), B's sidecar terminates
@@ -616,7 +630,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(12)
+    @Order(13)
     void grpcCallsOnOneConnectionAreSplitPerCallByTheRouteWeights() throws Exception {
         // gRPC keeps one HTTP/2 connection per channel, so a connection-level balancer cannot spread its calls. The
         // sidecar routes each call (each HTTP/2 stream) on its own: 50/50 between b and b-v2 on app A's one channel.
@@ -688,7 +702,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(13)
+    @Order(14)
     void aTcpRouteSplitsNewConnectionsByWeightOverMutualTlsAndANewWeightMovesThemAll() throws Exception {
         Map<String, Integer> seen = new java.util.TreeMap<>();
         String metricsABefore = metrics(A_IP);
@@ -741,7 +755,7 @@ class SidecarMeshIT {
     }
 
     @Test
-    @Order(14)
+    @Order(15)
     void cleanupLeavesThePodsIptablesExactlyAsBefore() throws Exception {
         assertEquals(0, runGateway(podA, List.of("init-iptables", "--cleanup")));
         assertEquals(natBeforeA, PodNetwork.nat(podA));

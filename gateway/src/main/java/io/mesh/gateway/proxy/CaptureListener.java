@@ -251,6 +251,8 @@ final class CaptureListener {
         // never the destination address: labels must stay bounded); inbound, pilot's inbound|PORT|| does not name it.
         String cluster = chain == null ? "InboundPassthroughCluster" : chain.pickTcpCluster();   // weighted: per connection
         String service = inbound ? "unknown" : RequestLog.serviceHost(cluster);
+        // The app's FIN is passed on as a half-close (Envoy's tcp_proxy) where neither side has mesh TLS here.
+        TcpRelay.allowHalfClose(ch);
         return TcpRelay.toCluster(sidecar.plane(), ch, chain == null ? null : cluster, original, first,
                 () -> sidecar.plane().tcpMeters(inbound, cluster, null, service));
     }

@@ -30,7 +30,8 @@ import org.jboss.logging.Logger;
  * while the other cannot take more. When either side closes, the other is flushed and closed.
  *
  * <p>Half-close, as Envoy's tcp_proxy: when the downstream channel allows half closure ({@link #allowHalfClose}, a
- * router's plain TCP listener) and the upstream has no TLS, a side that shuts its output (FIN) has that passed on to
+ * router's plain TCP listener, or a sidecar's captured connection relayed without terminating TLS) and the upstream
+ * has no TLS, a side that shuts its output (FIN) has that passed on to
  * the other side once what it sent is flushed, and the other direction stays open: a client that sends its request
  * and shuts down still gets the answer. Both are closed once both sides have shut down. A side with TLS cannot pass a
  * half-close on, so it is flushed and closed as before.
