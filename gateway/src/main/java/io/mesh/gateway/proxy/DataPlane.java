@@ -478,9 +478,18 @@ public final class DataPlane {
             }
         }
         Promise<Void> done = Promise.promise();
-        // No 1 ms first tick: cancelling a periodic timer from its first run can race with its scheduling in
-        // Vert.x (NPE in cancel), which left the drain future never completed.
-        vertx.setPeriodic(25, id -> {
+        drainTick(deadline, done);
+        return done.future();
+    }
+
+    /**
+     * One drain check every 25 ms until every connection is closed or the deadline passes, then the listeners and pools
+     * close and {@code done} completes. Each check schedules the next one-shot timer itself: a periodic timer cancelled
+     * from its own first run can race with its scheduling in Vert.x (an NPE in cancel when drain starts off the event
+     * loop), which left the drain future never completed.
+     */
+    private void drainTick(long deadline, Promise<Void> done) {
+        vertx.setTimer(25, id -> {
             boolean overdue = System.nanoTime() - deadline > 0;
             for (Map.Entry<HttpConnection, long[]> e : connections.entrySet()) {
                 if (overdue || e.getValue()[2] == 0) {
@@ -490,22 +499,22 @@ public final class DataPlane {
             for (FastPathHandler f : fastConnections) {
                 f.closeIfIdle(overdue);
             }
-            if ((connections.isEmpty() && fastConnections.isEmpty()) || overdue) {
-                vertx.cancelTimer(id);
-                List<Future<?>> closes = new ArrayList<>();
-                listeners.values().forEach(l -> closes.add(l.close()));
-                listeners.clear();
-                tcpListeners.values().forEach(l -> closes.add(l.close()));
-                tcpListeners.clear();
-                if (sidecar != null) {
-                    closes.add(sidecar.close());
-                }
-                active.get().upstreams().values().forEach(Upstream::close);
-                fastPools.values().forEach(FastUpstreamPool::close);
-                Future.join(closes).onComplete(x -> done.complete());
+            if (!(connections.isEmpty() && fastConnections.isEmpty()) && !overdue) {
+                drainTick(deadline, done);
+                return;
             }
+            List<Future<?>> closes = new ArrayList<>();
+            listeners.values().forEach(l -> closes.add(l.close()));
+            listeners.clear();
+            tcpListeners.values().forEach(l -> closes.add(l.close()));
+            tcpListeners.clear();
+            if (sidecar != null) {
+                closes.add(sidecar.close());
+            }
+            active.get().upstreams().values().forEach(Upstream::close);
+            fastPools.values().forEach(FastUpstreamPool::close);
+            Future.join(closes).onComplete(x -> done.complete());
         });
-        return done.future();
     }
 
     /** Whether listeners install the fast path ({@code mesh.gateway.listeners.fast-path}). */
