@@ -121,58 +121,17 @@ final class IngressConfig {
 
     /** api.example (the MUTUAL servers) to web. */
     static String apiRoute() {
-        return """
-                apiVersion: networking.istio.io/v1
-                kind: VirtualService
-                metadata:
-                  name: api
-                  namespace: shop
-                spec:
-                  hosts: [api.example]
-                  gateways: [istio-system/edge]
-                  http:
-                  - route:
-                    - destination:
-                        host: web.shop.svc.cluster.local
-                        port: {number: 80}
-                """;
+        return webRoute("api", "api.example", "");
     }
 
     /** *.shop.example (the SIMPLE HTTPS servers and the redirecting HTTP one) to web. */
     static String storefrontRoute() {
-        return """
-                apiVersion: networking.istio.io/v1
-                kind: VirtualService
-                metadata:
-                  name: storefront
-                  namespace: shop
-                spec:
-                  hosts: ["*.shop.example"]
-                  gateways: [istio-system/edge]
-                  http:
-                  - route:
-                    - destination:
-                        host: web.shop.svc.cluster.local
-                        port: {number: 80}
-                """;
+        return webRoute("storefront", "\"*.shop.example\"", "");
     }
 
     /** cors.example to web, with a CORS policy for https://app.example. */
     static String corsRoute() {
-        return """
-                apiVersion: networking.istio.io/v1
-                kind: VirtualService
-                metadata:
-                  name: cors
-                  namespace: shop
-                spec:
-                  hosts: [cors.example]
-                  gateways: [istio-system/edge]
-                  http:
-                  - route:
-                    - destination:
-                        host: web.shop.svc.cluster.local
-                        port: {number: 80}
+        return webRoute("cors", "cors.example", """
                     corsPolicy:
                       allowOrigins:
                       - exact: https://app.example
@@ -180,7 +139,26 @@ final class IngressConfig {
                       allowHeaders: [content-type]
                       exposeHeaders: [x-served-by]
                       maxAge: 10m
-                """;
+                """);
+    }
+
+    /** A VirtualService {@code name} on the edge gateway: {@code host} to web, then {@code more} of its one route. */
+    private static String webRoute(String name, String host, String more) {
+        return """
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata:
+                  name: %s
+                  namespace: shop
+                spec:
+                  hosts: [%s]
+                  gateways: [istio-system/edge]
+                  http:
+                  - route:
+                    - destination:
+                        host: web.shop.svc.cluster.local
+                        port: {number: 80}
+                """.formatted(name, host) + more;
     }
 
     /** The tcp route of the TCP server on {@code port}: echo-1 and echo-2 by weight. */

@@ -523,14 +523,17 @@ class IngressGatewayIT {
     /** Polls a condition that pilot's push makes true, failing with {@code what} after the deadline. */
     private static void awaitCondition(Duration deadline, java.util.concurrent.Callable<Boolean> condition, String what)
             throws Exception {
-        long end = System.nanoTime() + deadline.toNanos();
-        while (System.nanoTime() < end) {
-            if (condition.call()) {
-                return;
-            }
-            Thread.sleep(200);
+        awaitCondition(deadline, condition, what, IngressGatewayIT::routerStatus);
+    }
+
+    /** {@link #awaitCondition}, the failure saying what {@code detail} gives at the deadline. */
+    private static void awaitCondition(Duration deadline, java.util.concurrent.Callable<Boolean> condition, String what,
+            java.util.concurrent.Callable<Object> detail) throws Exception {
+        try {
+            org.awaitility.Awaitility.await(what).atMost(deadline).pollInterval(Duration.ofMillis(200)).until(condition);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            fail("not within " + deadline + ": " + what + "; the gateway in /debug/syncz: " + detail.call());
         }
-        fail("not within " + deadline + ": " + what + "; the gateway in /debug/syncz: " + routerStatus());
     }
 
     /** Replaces a config file atomically, so pilot never reads half of it. */
@@ -593,21 +596,19 @@ class IngressGatewayIT {
 
     private static void awaitRouter(Duration deadline, java.util.function.Predicate<JsonNode> condition, String what)
             throws Exception {
-        long end = System.nanoTime() + deadline.toNanos();
-        JsonNode last = null;
-        while (System.nanoTime() < end) {
+        java.util.concurrent.atomic.AtomicReference<JsonNode> last = new java.util.concurrent.atomic.AtomicReference<>();
+        awaitCondition(deadline, () -> {
             HttpResponse<String> r = HARNESS.get(pilot.monitoring("/debug/syncz"));
             for (JsonNode proxy : JSON.readTree(r.body())) {
                 if ("ROUTER".equals(proxy.path("type").asText())) {
-                    last = proxy;
+                    last.set(proxy);
                     if (condition.test(proxy)) {
-                        return;
+                        return true;
                     }
                 }
             }
-            Thread.sleep(200);
-        }
-        fail("not within " + deadline + ": " + what + "; the gateway in /debug/syncz: " + last);
+            return false;
+        }, what, last::get);
     }
 
     // ----- clients

@@ -1021,11 +1021,7 @@ class SidecarMeshIT {
 
     /** Polls a condition that pilot's push makes true, failing with {@code what} after the deadline. */
     private static void eventually(Duration deadline, Callable<Boolean> condition, String what) {
-        try {
-            org.awaitility.Awaitility.await(what).atMost(deadline).pollInterval(Duration.ofMillis(200)).until(condition);
-        } catch (org.awaitility.core.ConditionTimeoutException e) {
-            fail("not within " + deadline + ": " + what + "\n" + diagnostics());
-        }
+        eventually(deadline, condition, what, SidecarMeshIT::diagnostics);
     }
 
     /** What pilot sent B's sidecar and what it applied, for a failure message. */
@@ -1063,18 +1059,16 @@ class SidecarMeshIT {
     }
 
     /** Waits until the process's log shows {@code text}; fails with the log if it exits first or takes a minute. */
-    private static void awaitLog(ManagedProcess process, String text) throws Exception {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (System.nanoTime() < end) {
+    private static void awaitLog(ManagedProcess process, String text) {
+        eventually(Duration.ofMinutes(1), () -> {
             if (Files.exists(process.log()) && Files.readString(process.log()).contains(text)) {
-                return;
+                return true;
             }
             if (!process.isAlive()) {
                 fail(process.name() + " exited before logging \"" + text + "\":\n" + process.logTail(60));
             }
-            Thread.sleep(100);
-        }
-        fail(process.name() + " did not log \"" + text + "\" within a minute:\n" + process.logTail(60));
+            return false;
+        }, process.name() + " logs \"" + text + "\"", () -> process.logTail(60));
     }
 
     private static List<String> concat(List<String> a, List<String> b) {
