@@ -238,6 +238,10 @@ public final class DataPlane {
             if (next == null || !bindsHere(next) || next.tcp() || !sameSocket(e.getValue(), next)) {
                 listeners.remove(e.getKey());
                 work.add(e.getValue().close());
+            } else if (!next.tls() || sameSecrets(e.getValue().spec, next, prevSnap, snap)) {
+                // New chains (RBAC, routes' names) apply now, in the same step as the TCP listeners' below,
+                // not after other listeners' closes complete.
+                e.getValue().spec = next;
             }
         }
         for (Map.Entry<String, RouterTcpListener> e : tcpListeners.entrySet()) {
