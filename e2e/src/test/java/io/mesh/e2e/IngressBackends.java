@@ -69,6 +69,27 @@ final class IngressBackends implements AutoCloseable {
         return port;
     }
 
+    /**
+     * A TLS server as a destination sidecar is one: openssl's (as BoringSSL in a sidecar, it takes the mesh's SNI,
+     * {@code outbound_.PORT_._.HOST}, which the JDK's TLS refuses for its underscores), with {@code name}.crt.
+     */
+    int opensslTls(String name) throws Exception {
+        int port = FreePorts.next();
+        Process p = new ProcessBuilder("openssl", "s_server", "-accept", "127.0.0.1:" + port, "-cert",
+                certificates.crt(name).toString(), "-key", certificates.key(name).toString(), "-www")
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        servers.add(p::destroy);
+        org.awaitility.Awaitility.await("openssl s_server on " + port).atMost(java.time.Duration.ofSeconds(10))
+                .pollInterval(java.time.Duration.ofMillis(100)).until(() -> {
+                    try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+                        return true;
+                    } catch (IOException notYet) {
+                        return false;
+                    }
+                });
+        return port;
+    }
+
     /** An HTTPS backend with its own certificate ({@code name}.crt): answers "NAME METHOD PATH". */
     int tls(String name) throws Exception {
         KeyStore ks = KeyStore.getInstance("PKCS12");

@@ -69,6 +69,25 @@ final class IngressConfig {
                 tlsTerminated, redirect);
     }
 
+    /** The Gateway istio-system/cross-network: an AUTO_PASSTHROUGH server for every service under *.local. */
+    static String eastWestGateway(int port) {
+        return """
+                apiVersion: networking.istio.io/v1
+                kind: Gateway
+                metadata:
+                  name: cross-network
+                  namespace: istio-system
+                spec:
+                  selector:
+                    istio: ingressgateway
+                  servers:
+                  - port: {number: %d, name: tls, protocol: TLS}
+                    hosts: ["*.local"]
+                    tls:
+                      mode: AUTO_PASSTHROUGH
+                """.formatted(port);
+    }
+
     /** TLS passthrough routes by SNI: *.tls.example to secure-b (listed first), a.tls.example to secure-a. */
     static String secureRoutes(int port) {
         return """

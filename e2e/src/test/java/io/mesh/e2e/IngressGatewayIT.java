@@ -46,7 +46,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * SNI on one port and httpsRedirect, CORS preflights, a route change, rotated credentials, a Gateway server added then
  * deleted and a moved endpoint, all applied without a restart, a TLS server that terminates TLS for a tcp route, a
  * client's half-close, a rejected change that keeps the last good route, a Gateway for another selector, and an
- * AuthorizationPolicy on the gateway's TCP and HTTP servers. Where a wildcard and an exact name both match (a wildcard
+ * AuthorizationPolicy on the gateway's TCP and HTTP servers, and an AUTO_PASSTHROUGH server (an east-west gateway) that
+ * routes by the mesh's own SNI. Where a wildcard and an exact name both match (a wildcard
  * tls route or Gateway server listed first), the exact one wins, as in Envoy's filter chain match. Every response
  * pilot sent the gateway is ACKed, none NACKed, and pilot accepted every file.
  */
@@ -74,6 +75,8 @@ class IngressGatewayIT {
     private static final int ADDED_TCP_PORT = FreePorts.next();
     /** The TCP server of a Gateway for another gateway's selector. */
     private static final int OTHER_GATEWAY_PORT = FreePorts.next();
+    /** The AUTO_PASSTHROUGH server of the Gateway istio-system/cross-network. */
+    private static final int AUTO_PASSTHROUGH_PORT = FreePorts.next();
 
     private static Path configDir;
     private static Path certs;
@@ -81,7 +84,7 @@ class IngressGatewayIT {
     private static RunningComponent gateway;
     private static OpensslCertificates certificates;
     private static IngressBackends backends;
-    /** The backends' ports: web, secure-a, secure-b, echo-1, echo-2. */
+    /** The backends' ports: web, secure-a, secure-b, echo-1, echo-2, mesh-a. */
     private static int[] backendPorts;
 
     @BeforeAll
@@ -109,6 +112,7 @@ class IngressGatewayIT {
         certificates.selfSigned("wildcard-shop", "*.shop.example");
         certificates.selfSigned("api-shop", "api.shop.example");
         certificates.selfSigned("db", "db.example");
+        certificates.selfSigned("mesh-a", "mesh-a.shop.svc.cluster.local");
         Path credentials = configDir.resolve("credentials");
         Files.copy(certs.resolve("api.crt"), credentials.resolve("api.crt"));
         Files.copy(certs.resolve("api.key"), credentials.resolve("api.key"));
@@ -124,12 +128,14 @@ class IngressGatewayIT {
         int secureB = backends.tls("secure-b");
         int echo1 = backends.tcpEcho("echo-1");
         int echo2 = backends.tcpEcho("echo-2");
+        int meshA = backends.opensslTls("mesh-a");
 
-        backendPorts = new int[] {webPort, secureA, secureB, echo1, echo2};
+        backendPorts = new int[] {webPort, secureA, secureB, echo1, echo2, meshA};
         write("services.yaml", services(echo1));
         write("gateway.yaml", IngressConfig.gateway(PASSTHROUGH_PORT, TCP_PORT, MUTUAL_PORT, MUTUAL_SAN_PORT, HTTP_PORT,
                 HTTPS_PORT, OPTIONAL_MUTUAL_PORT, TLS_TERMINATED_PORT, REDIRECT_PORT));
         write("secure.yaml", IngressConfig.secureRoutes(PASSTHROUGH_PORT));
+        write("east-west.yaml", IngressConfig.eastWestGateway(AUTO_PASSTHROUGH_PORT));
         write("echo.yaml", IngressConfig.echoRoute(TCP_PORT, 80, 20));
         write("db.yaml", IngressConfig.dbRoute(TLS_TERMINATED_PORT));
         write("api.yaml", IngressConfig.apiRoute());
@@ -488,9 +494,8 @@ class IngressGatewayIT {
                 "-servername", "db.example", "-CAfile", certs.resolve("db.crt").toString()), "hello over tls\n");
         assertTrue(tls.lines().noneMatch(l -> l.startsWith("echo-1")), tls);
         assertTrue(curlHttp().startsWith("http/1.1 200"), "the HTTP server's port is not in the TCP rule");
-        // The policy's HTTP rule on the HTTP servers: /admin is refused with 403 before any backend sees it. (The
-        // gateway swaps the TCP listeners' chains at once and the HTTP listeners' after the listener reconcile, so
-        // the 403 may come a moment after the TCP close.)
+        // The policy's HTTP rule on the HTTP servers: /admin is refused with 403 before any backend sees it (the same
+        // push; waited for all the same, as the TCP close above was).
         List<String> admin = List.of("curl", "-s", "-m", "10", "-w", " %{http_code}", "--resolve",
                 "cors.example:" + HTTP_PORT + ":127.0.0.1", "http://cors.example:" + HTTP_PORT + "/admin/users");
         awaitCondition(Duration.ofSeconds(30), () -> run(admin).equals("RBAC: access denied 403"),
@@ -506,6 +511,25 @@ class IngressGatewayIT {
         assertAllAcked();
     }
 
+    @Test
+    @Order(14)
+    void autoPassthroughRoutesByTheMeshSniToTheServicePortItNames() throws Exception {
+        // As a sidecar in another network sends its mTLS to an east-west gateway: SNI outbound_.PORT_._.HOST, no
+        // VirtualService. The TLS passes through untouched: the client sees the endpoint's own certificate (mesh-a,
+        // an openssl server standing in for the destination's sidecar).
+        String seen = sClient(AUTO_PASSTHROUGH_PORT, "outbound_.443_._.mesh-a.shop.svc.cluster.local",
+                List.of("-CAfile", certs.resolve("mesh-a.crt").toString()));
+        assertEquals(certificates.subject("mesh-a"), subject(seen), seen);
+        assertTrue(seen.contains("Verify return code: 0 (ok)"), seen);
+        // No such service, a port the service does not have, a name of another form: closed, no certificate.
+        for (String sni : List.of("outbound_.443_._.nope.shop.svc.cluster.local",
+                "outbound_.444_._.mesh-a.shop.svc.cluster.local", "a.tls.example")) {
+            String closed = sClient(AUTO_PASSTHROUGH_PORT, sni, List.of());
+            assertTrue(closed.contains("no peer certificate available"), sni + ": " + closed);
+        }
+        assertAllAcked();
+    }
+
     // ----- config
 
     /** The backends' ServiceEntries, with service echo-1's one endpoint on {@code echo1Endpoint}. */
@@ -514,7 +538,8 @@ class IngressGatewayIT {
                 + "---\n" + IngressConfig.serviceEntry("secure-a", 443, "tls", "TLS", backendPorts[1])
                 + "---\n" + IngressConfig.serviceEntry("secure-b", 443, "tls", "TLS", backendPorts[2])
                 + "---\n" + IngressConfig.serviceEntry("echo-1", 9000, "tcp", "TCP", echo1Endpoint)
-                + "---\n" + IngressConfig.serviceEntry("echo-2", 9000, "tcp", "TCP", backendPorts[4]);
+                + "---\n" + IngressConfig.serviceEntry("echo-2", 9000, "tcp", "TCP", backendPorts[4])
+                + "---\n" + IngressConfig.serviceEntry("mesh-a", 443, "tls", "TLS", backendPorts[5]);
     }
 
     /** Copies {@code source} over {@code target} atomically (a temporary file moved into place). */

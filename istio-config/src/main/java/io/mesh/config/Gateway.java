@@ -20,14 +20,18 @@ public record Gateway(String namespace, String name, Map<String, String> selecto
          * Why this gateway cannot serve the server as Istio would, or null when it can: it serves HTTP, HTTP2 and
          * GRPC servers (plain, or with httpsRedirect), HTTPS servers that terminate TLS (SIMPLE, MUTUAL,
          * OPTIONAL_MUTUAL with credentialName; ISTIO_MUTUAL with the gateway's own mesh certificate), TLS servers that
-         * terminate TLS the same ways for tcp routes, TLS and HTTPS servers in PASSTHROUGH mode (tls routes) and TCP
-         * servers (tcp routes). Such a server gets no listener, rather than one that does something else (plaintext
+         * terminate TLS the same ways for tcp routes, TLS and HTTPS servers in PASSTHROUGH mode (tls routes), TLS servers
+         * in AUTO_PASSTHROUGH mode (routed by the mesh's SNI, {@code outbound_.PORT_.SUBSET_.HOST}) and TCP servers (tcp
+         * routes). Such a server gets no listener, rather than one that does something else (plaintext
          * where mTLS was asked for, HTTP parsing of a passed-through TLS stream).
          */
         public String unserved() {
             String mode = tls == null ? null : tls.mode();
-            if (passthrough()) {
+            if (passthrough() || autoPassthrough()) {
                 return null;
+            }
+            if ("AUTO_PASSTHROUGH".equals(mode)) {
+                return "TLS mode AUTO_PASSTHROUGH on a " + protocol + " server (it needs protocol TLS) is not served";
             }
             if (mode != null && !TERMINATING.contains(mode)) {
                 return "TLS mode " + mode + " is not served";
@@ -67,8 +71,17 @@ public record Gateway(String namespace, String name, Map<String, String> selecto
         }
 
         /**
-         * Served as a TCP proxy: a TCP server (tcp routes), a passthrough one (tls routes), or a TLS server that
-         * terminates TLS (tcp routes on the decrypted stream).
+         * A TLS server in AUTO_PASSTHROUGH mode (Istio's multi-network east-west gateway): a mesh client's mTLS stream
+         * goes, untouched, to an endpoint of the service port its SNI names ({@code outbound_.PORT_.SUBSET_.HOST});
+         * no VirtualService is needed.
+         */
+        public boolean autoPassthrough() {
+            return tls != null && tls.mode().equals("AUTO_PASSTHROUGH") && protocol.equals("TLS");
+        }
+
+        /**
+         * Served as a TCP proxy: a TCP server (tcp routes), a passthrough one (tls routes, or the SNI itself for
+         * AUTO_PASSTHROUGH), or a TLS server that terminates TLS (tcp routes on the decrypted stream).
          */
         public boolean l4() {
             return protocol.equals("TCP") || protocol.equals("TLS") || passthrough();

@@ -61,6 +61,9 @@ public final class ClusterGenerator {
                 }
             }
         }
+        if (proxy.type() == ProxyInfo.Type.ROUTER) {
+            out.addAll(SniDnat.clusters(proxy, snapshot));   // for AUTO_PASSTHROUGH servers, if it has any
+        }
         if (proxy.type() == ProxyInfo.Type.SIDECAR) {
             out.addAll(SidecarInbound.clusters(proxy, snapshot));
             // virtualOutbound and the allow_any route send unknown destinations here, to where they were going.
@@ -87,7 +90,7 @@ public final class ClusterGenerator {
                         .setServiceName(name))
                 .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(10))
                 .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN);
-        String sni = "outbound_." + port + "_." + (subset == null ? "" : subset) + "_." + s.hostname();
+        String sni = SniDnat.name(s.hostname(), port, subset);
         DestinationRule.TrafficPolicy policy = null;
         Map<String, String> subsetLabels = Map.of();
         if (dr != null) {

@@ -23,8 +23,9 @@ import java.util.TreeMap;
  * ("kubernetes://NAME"), matched by SNI, and route with the same "http.PORT" table; MUTUAL and OPTIONAL_MUTUAL
  * verify client certificates against the credential's CA ("kubernetes://NAME-cacert"); ISTIO_MUTUAL terminates with
  * the gateway's own mesh certificate ("default") and requires clients from the mesh ("ROOTCA"). TLS servers terminate
- * the same ways and route the decrypted stream with tcp routes; PASSTHROUGH servers route by SNI with tls routes, TCP
- * servers with tcp routes. Servers this gateway cannot
+ * the same ways and route the decrypted stream with tcp routes; PASSTHROUGH servers route by SNI with tls routes,
+ * AUTO_PASSTHROUGH servers by the mesh's own SNI to the service port it names ({@link SniDnat}), TCP servers with tcp
+ * routes. Servers this gateway cannot
  * serve ({@link Gateway.Server#unserved}) get no listener. AuthorizationPolicies that
  * select the gateway become HTTP RBAC filters ahead of the router, as on a sidecar's inbound.
  */
@@ -150,7 +151,8 @@ public final class RouterListenerGenerator {
     private static Listener l4Listener(int port, List<Served> served, ProxyInfo proxy, MeshSnapshot snapshot) {
         Listener.Builder l = Listener.newBuilder().setName("0.0.0.0_" + port).setAddress(SidecarInbound.address("0.0.0.0", port));
         java.util.Set<String> claimed = new java.util.HashSet<>();
-        boolean passthrough = served.stream().anyMatch(sv -> sv.server().passthrough());
+        // PASSTHROUGH and AUTO_PASSTHROUGH servers share a port as istiod lets them: chains by SNI, tls routes' first.
+        boolean passthrough = served.stream().anyMatch(sv -> sv.server().passthrough() || sv.server().autoPassthrough());
         // AuthorizationPolicies that select the gateway, as they apply to TCP (network RBAC before the tcp_proxy), as
         // istiod puts them on a gateway's TCP, passthrough and TLS-terminating chains.
         List<Filter> rbac = SidecarInbound.networkRbac(SidecarInbound.rbacRules(proxy, snapshot, true));
@@ -158,9 +160,13 @@ public final class RouterListenerGenerator {
         String clientCerts = served.stream().filter(sv -> sv.server().terminatesTls()).findFirst()
                 .map(sv -> sv.server().clientCertificates()).orElse("");
         for (Served sv : served) {
-            if (sv.server().passthrough() != passthrough || sv.server().terminatesTls() != terminate
+            boolean bySni = sv.server().passthrough() || sv.server().autoPassthrough();
+            if (bySni != passthrough || sv.server().terminatesTls() != terminate
                     || (terminate && !sv.server().clientCertificates().equals(clientCerts))) {
                 continue;
+            }
+            if (sv.server().autoPassthrough()) {
+                continue;   // after every tls route (below)
             }
             for (VirtualService vs : GatewayScope.boundTo(sv.gw(), snapshot, proxy)) {
                 List<String> hosts = GatewayScope.matchingHosts(vs, sv.server());
@@ -196,6 +202,13 @@ public final class RouterListenerGenerator {
                         }
                         l.addFilterChains(chain);
                     }
+                }
+            }
+        }
+        if (passthrough) {
+            for (Served sv : served) {
+                if (sv.server().autoPassthrough()) {
+                    l.addAllFilterChains(SniDnat.chains(sv.server(), rbac, claimed, proxy, snapshot));
                 }
             }
         }

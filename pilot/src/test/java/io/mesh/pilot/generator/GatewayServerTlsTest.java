@@ -20,8 +20,8 @@ import org.junit.jupiter.api.Test;
 /**
  * Gateway servers' TLS as the ingress gateway gets it: SIMPLE terminates, MUTUAL requires and OPTIONAL_MUTUAL asks
  * for a client certificate from the credential's CA, ISTIO_MUTUAL terminates with the gateway's own mesh certificate
- * and requires one from the mesh; TLS servers terminate the same ways for tcp routes; servers this gateway cannot serve
- * as Istio would (AUTO_PASSTHROUGH) get no listener at all, and a validation warning says so.
+ * and requires one from the mesh; TLS servers terminate the same ways for tcp routes; a server no route or service
+ * applies to gets no listener (AUTO_PASSTHROUGH: {@link AutoPassthroughTest}).
  */
 class GatewayServerTlsTest {
 
@@ -107,17 +107,16 @@ class GatewayServerTlsTest {
             """;
 
     @Test
-    void serversThisGatewayCannotServeGetNoListenerAndAWarning() {
+    void serversNoRouteOrServiceAppliesToGetNoListener() {
         List<String> names = XdsGenerators.generate(Resources.V3.LISTENER_TYPE_URL, GeneratorGoldenTest.router(),
                 snapshot(GATEWAY + L4), Set.of()).stream().map(m -> ((Listener) m).getName()).toList();
         assertEquals(List.of("0.0.0.0_443", "0.0.0.0_8080", "0.0.0.0_8443", "0.0.0.0_9443", "0.0.0.0_10443",
-                "0.0.0.0_11443", "0.0.0.0_31400"), names, "no listener for the AUTO_PASSTHROUGH server on 15443, nor for"
-                        + " the TLS servers on 5432 and 5433, which no tcp route is bound to");
+                "0.0.0.0_11443", "0.0.0.0_31400"), names, "no listener for the AUTO_PASSTHROUGH server on 15443 (no"
+                        + " service under *.global), nor for the TLS servers on 5432 and 5433, which no tcp route is bound to");
 
         ConfigValidator.Result r = ConfigValidator.validate(YamlDocuments.parse(GATEWAY, "edge.yaml").resources().get(0));
         assertTrue(r.valid(), r.reason());
-        assertEquals(List.of("spec.servers[7]: TLS mode AUTO_PASSTHROUGH is not served: this gateway leaves the server"
-                + " out (no listener for it)"), r.warnings());
+        assertEquals(List.of(), r.warnings());
     }
 
     @Test
