@@ -12,9 +12,10 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * CDS: one EDS cluster per service port, plus one per DestinationRule subset (on a sidecar, ORIGINAL_DST for a headless
- * Service: {@link HeadlessServices}). gRPC clients ask by name; sidecars and routers get every visible cluster (wildcard). For sidecars and routers, a cluster the DestinationRule sets
- * no TLS for is ISTIO_MUTUAL when all its endpoints are mesh workloads (auto mTLS).
+ * CDS: one EDS cluster per service port, plus one per DestinationRule subset (on a sidecar, ORIGINAL_DST for a
+ * headless Service: {@link HeadlessServices}). gRPC clients ask by name; sidecars and routers get every visible
+ * cluster (wildcard). For sidecars and routers, a cluster the DestinationRule sets no TLS for is ISTIO_MUTUAL when all
+ * its endpoints are mesh workloads (auto mTLS).
  */
 public final class ClusterGenerator {
     /** ORIGINAL_DST: where a captured connection was going (ALLOW_ANY). */
