@@ -166,6 +166,12 @@ public final class PilotRuntime implements AutoCloseable {
                 reasons.add("endpoint-identity");
                 request = new PushRequest(true, reasons, request.endpointHosts(), request.start());
             }
+            if (!request.full() && io.mesh.pilot.generator.HeadlessServices.listenersChanged(previous, next)) {
+                // A headless Service's pods came or went: sidecars have a listener per pod IP.
+                java.util.Set<String> reasons = new java.util.HashSet<>(request.reasons());
+                reasons.add("headless-endpoints");
+                request = new PushRequest(true, reasons, request.endpointHosts(), request.start());
+            }
             current = next;
             watcher.push(next, request);
             LOG.debugf("push %s (%s) to %s connections, %.0f ms after the first change, snapshot built in %.1f ms",

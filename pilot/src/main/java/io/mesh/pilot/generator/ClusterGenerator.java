@@ -12,9 +12,10 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * CDS: one EDS cluster per service port, plus one per DestinationRule subset. gRPC clients ask by name; sidecars
- * and routers get every visible cluster (wildcard). For sidecars and routers, a cluster the DestinationRule sets
- * no TLS for is ISTIO_MUTUAL when all its endpoints are mesh workloads (auto mTLS).
+ * CDS: one EDS cluster per service port, plus one per DestinationRule subset (on a sidecar, ORIGINAL_DST for a
+ * headless Service: {@link HeadlessServices}). gRPC clients ask by name; sidecars and routers get every visible
+ * cluster (wildcard). For sidecars and routers, a cluster the DestinationRule sets no TLS for is ISTIO_MUTUAL when all
+ * its endpoints are mesh workloads (auto mTLS).
  */
 public final class ClusterGenerator {
     /** ORIGINAL_DST: where a captured connection was going (ALLOW_ANY). */
@@ -52,11 +53,12 @@ public final class ClusterGenerator {
                 : snapshot.services().values().stream().filter(s -> s.visibleTo(proxy.namespace())).toList();
         for (ServiceModel s : services) {
             DestinationRule dr = snapshot.destinationRule(s.hostname(), proxy.namespace());
+            boolean originalDst = HeadlessServices.originalDst(s, proxy);
             for (ServiceModel.Port port : s.ports()) {
-                out.add(cluster(s, port.number(), null, dr, false, snapshot));
+                out.add(originalDst(cluster(s, port.number(), null, dr, false, snapshot), originalDst));
                 if (dr != null) {
                     for (DestinationRule.Subset subset : dr.subsets()) {
-                        out.add(cluster(s, port.number(), subset.name(), dr, false, snapshot));
+                        out.add(originalDst(cluster(s, port.number(), subset.name(), dr, false, snapshot), originalDst));
                     }
                 }
             }
@@ -77,6 +79,18 @@ public final class ClusterGenerator {
                             .setClusterName(BLACK_HOLE)).build());
         }
         return names.isEmpty() ? out : out.stream().filter(c -> names.contains(c.getName())).toList();
+    }
+
+    /**
+     * A headless Service's cluster on a sidecar, as istiod builds it: ORIGINAL_DST with lb_policy CLUSTER_PROVIDED and
+     * no EDS (the connection goes to the pod IP the app dialled); its policies and auto mTLS stay as computed.
+     */
+    private static Cluster originalDst(Cluster c, boolean originalDst) {
+        if (!originalDst) {
+            return c;
+        }
+        return c.toBuilder().setType(Cluster.DiscoveryType.ORIGINAL_DST).clearEdsClusterConfig()
+                .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED).build();
     }
 
     /** The endpoint label that marks a workload with a mesh sidecar (Istio's injector sets it). */

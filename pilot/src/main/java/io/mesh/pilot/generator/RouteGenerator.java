@@ -61,8 +61,9 @@ public final class RouteGenerator {
         for (ServiceModel s : SidecarScope.visibleServices(proxy, snapshot)) {
             ServiceModel.Port p = s.port(port);
             if (p != null && p.http()) {
+                Set<String> domains = VirtualHosts.meshDomains(s.hostname(), port, proxy.namespace());
                 rc.addVirtualHosts(VirtualHosts.forService(s.hostname(), port,
-                        VirtualHosts.meshDomains(s.hostname(), port, proxy.namespace()), snapshot, proxy));
+                        s.headless() ? HeadlessServices.withPodNames(domains) : domains, snapshot, proxy));
             }
         }
         rc.addVirtualHosts(VirtualHosts.catchAll(SidecarScope.outboundTrafficPolicy(proxy, snapshot)));

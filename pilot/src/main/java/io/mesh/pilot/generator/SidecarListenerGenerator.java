@@ -44,8 +44,10 @@ public final class SidecarListenerGenerator {
      * services without an address (a ServiceEntry for an external host) share one "0.0.0.0_PORT" listener whose chains
      * are picked by SNI: the service's hostname, or its tls routes' {@code sniHosts}; a name no chain takes goes on as
      * an unknown destination ({@code unknown}: PassthroughCluster or BlackHoleCluster). A port that is HTTP for another
-     * service keeps its HTTP listener. Other services without an address get nothing: their connections go through
-     * virtualOutbound's passthrough.
+     * service keeps its HTTP listener. A headless Service's endpoints stand in for its address: a listener
+     * "PODIP_PORT" per endpoint of each non-HTTP port, to its (ORIGINAL_DST) cluster; without endpoints it gets none,
+     * as in istiod. Other services without an address get nothing: their connections go through virtualOutbound's
+     * passthrough.
      */
     static List<Listener> tcpListeners(ProxyInfo proxy, MeshSnapshot snapshot, Set<Integer> httpPorts, String unknown) {
         java.util.Map<String, Listener> byName = new java.util.LinkedHashMap<>();
@@ -59,8 +61,11 @@ public final class SidecarListenerGenerator {
                     continue;
                 }
                 boolean tls = tlsProtocol(port.protocol());
-                boolean noAddress = s.addresses().isEmpty();
-                if (noAddress && (!tls || httpPorts.contains(port.number()))) {
+                // A headless Service's pods are its addresses (istiod's per-endpoint listeners); none: no listener.
+                List<String> addresses = s.headless()
+                        ? HeadlessServices.listenerAddresses(s, port.number(), snapshot, proxy.ip()) : s.addresses();
+                boolean noAddress = addresses.isEmpty();
+                if (noAddress && (s.headless() || !tls || httpPorts.contains(port.number()))) {
                     continue;
                 }
                 VirtualService vs = snapshot.meshRoute(s.hostname(), proxy.namespace());
@@ -99,7 +104,7 @@ public final class SidecarListenerGenerator {
                     }
                     continue;
                 }
-                for (String vip : s.addresses()) {
+                for (String vip : addresses) {
                     String name = vip + "_" + port.number();
                     Listener.Builder l = Listener.newBuilder().setName(name)
                             .setAddress(SidecarInbound.address(vip, port.number()))

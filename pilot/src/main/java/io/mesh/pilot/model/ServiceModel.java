@@ -11,13 +11,21 @@ import java.util.List;
  *                  or a ServiceEntry without addresses.
  * @param exportTo  the namespaces whose proxies see it: a ServiceEntry's {@code exportTo}, a Service's
  *                  {@code networking.istio.io/exportTo} annotation ({@link ExportTo}); empty: all
+ * @param headless  a Kubernetes Service with {@code clusterIP: None} (Istio's Passthrough resolution): clients reach
+ *                  its pods by their own IPs, so sidecars get ORIGINAL_DST clusters and a listener per endpoint
  */
 public record ServiceModel(String hostname, String namespace, List<Port> ports, boolean external, String origin,
-        List<String> addresses, List<String> exportTo) {
+        List<String> addresses, List<String> exportTo, boolean headless) {
     public ServiceModel {
         ports = List.copyOf(ports);
         addresses = addresses == null ? List.of() : List.copyOf(addresses);
         exportTo = exportTo == null ? List.of() : List.copyOf(exportTo);
+    }
+
+    /** A service that is not headless (a ServiceEntry, or a Service with a cluster IP or none at all). */
+    public ServiceModel(String hostname, String namespace, List<Port> ports, boolean external, String origin,
+            List<String> addresses, List<String> exportTo) {
+        this(hostname, namespace, ports, external, origin, addresses, exportTo, false);
     }
 
     /** Whether proxies in this namespace see the service (Istio's IsServiceVisible). */

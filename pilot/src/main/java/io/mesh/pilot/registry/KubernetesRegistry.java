@@ -184,7 +184,7 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
             }
             models.add(new ServiceModel(host, s.getMetadata().getNamespace(), ports, false,
                     "Service/" + s.getMetadata().getNamespace() + "/" + s.getMetadata().getName(), clusterIps(s),
-                    exportTo(s)));
+                    exportTo(s), headless(s)));
             byHost.put(host, s);
         }
         Map<String, List<Endpoint>> endpoints = new HashMap<>();
@@ -245,6 +245,11 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
                 ? s.getSpec().getClusterIPs()
                 : s.getSpec().getClusterIP() == null ? List.of() : List.of(s.getSpec().getClusterIP());
         return ips.stream().filter(ip -> ip != null && !ip.isBlank() && !"None".equals(ip)).distinct().toList();
+    }
+
+    /** {@code clusterIP: None}: a headless Service (an ExternalName Service, with no cluster IP at all, is not one). */
+    static boolean headless(Service s) {
+        return s.getSpec() != null && "None".equals(s.getSpec().getClusterIP());
     }
 
     /** The Service's {@code networking.istio.io/exportTo} annotation: comma-separated, as in Istio; none: all. */

@@ -1,0 +1,120 @@
+package io.mesh.gateway.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * The app's side of a pod, for a sidecar that runs in the test JVM: a network namespace whose veth peer is in the
+ * host namespace, where an iptables rule redirects every TCP connection from that veth to the sidecar's capture port
+ * (as istio-iptables redirects a pod's outbound connections to 15001), so {@code SO_ORIGINAL_DST} names where the app
+ * was going. The destinations ({@code destinations}) are addresses on the host's end of the veth: the sidecar reaches
+ * them without being redirected, and the test's servers listen on them. Every address is in 203.0.113.0/24 (a
+ * documentation range no other test here uses), a random /29 of it; nothing leaves the machine. Needs root.
+ */
+final class PodNamespace implements AutoCloseable {
+    final String name;
+    final String hostVeth;
+    final String hostIp;
+    final String podIp;
+    final List<String> destinations = new ArrayList<>();
+    private final List<String> redirect;
+
+    private PodNamespace(int id, int block, int capturePort) {
+        name = "meshhl" + id;
+        hostVeth = "mhh" + id;
+        String prefix = "203.0.113.";
+        hostIp = prefix + (block + 1);
+        podIp = prefix + (block + 2);
+        destinations.add(prefix + (block + 5));
+        destinations.add(prefix + (block + 6));
+        redirect = List.of("PREROUTING", "-i", hostVeth, "-p", "tcp", "-m", "comment", "--comment", name,
+                "-j", "REDIRECT", "--to-ports", Integer.toString(capturePort));
+    }
+
+    /** Skips the test without root, unless {@code MESH_REQUIRE_ROOT_TESTS=1} (CI), which makes it fail instead. */
+    static void requireRoot() throws Exception {
+        if (!"0".equals(run(List.of("id", "-u")).strip())) {
+            if ("1".equals(System.getenv("MESH_REQUIRE_ROOT_TESTS"))) {
+                fail("MESH_REQUIRE_ROOT_TESTS=1 but this user is not root: the test needs ip netns and iptables");
+            }
+            Assumptions.abort("skipped: needs root for ip netns and iptables (run as root, as CI does)");
+        }
+    }
+
+    /** A pod namespace whose outbound TCP goes to {@code capturePort} on the host's end of its veth. */
+    static PodNamespace create(int capturePort) throws Exception {
+        int id = ThreadLocalRandom.current().nextInt(100_000, 999_999);
+        PodNamespace p = new PodNamespace(id, 8 * ThreadLocalRandom.current().nextInt(1, 31), capturePort);
+        try {
+            String podVeth = "mhp" + id;
+            check(List.of("ip", "netns", "add", p.name));
+            check(List.of("ip", "-n", p.name, "link", "set", "lo", "up"));
+            check(List.of("ip", "link", "add", p.hostVeth, "type", "veth", "peer", "name", podVeth));
+            check(List.of("ip", "link", "set", podVeth, "netns", p.name));
+            // The /30 first: REDIRECT sends to the primary address of the interface the connection came in on.
+            check(List.of("ip", "addr", "add", p.hostIp + "/30", "dev", p.hostVeth));
+            for (String d : p.destinations) {
+                check(List.of("ip", "addr", "add", d + "/32", "dev", p.hostVeth));
+            }
+            check(List.of("ip", "link", "set", p.hostVeth, "up"));
+            check(List.of("ip", "-n", p.name, "addr", "add", p.podIp + "/30", "dev", podVeth));
+            check(List.of("ip", "-n", p.name, "link", "set", podVeth, "up"));
+            check(List.of("ip", "-n", p.name, "route", "add", "default", "via", p.hostIp));
+            List<String> add = new ArrayList<>(List.of("iptables", "-t", "nat", "-A"));
+            add.addAll(p.redirect);
+            check(add);
+            return p;
+        } catch (Exception | AssertionError e) {
+            p.close();
+            throw e;
+        }
+    }
+
+    /** Runs a command in the pod (the app's side) and returns what it printed. */
+    String exec(List<String> command) throws Exception {
+        List<String> all = new ArrayList<>(List.of("ip", "netns", "exec", name));
+        all.addAll(command);
+        return run(all);
+    }
+
+    /** Connects from the pod to {@code host:port}, sends one line and returns the first line answered ("" if none). */
+    String tcpLine(String host, int port, String line) throws Exception {
+        return exec(List.of("timeout", "10", "bash", "-c", "exec 3<>/dev/tcp/" + host + "/" + port
+                + " && echo " + line + " >&3 && head -n 1 <&3 2>/dev/null")).strip();
+    }
+
+    @Override
+    public void close() {
+        List<String> delete = new ArrayList<>(List.of("iptables", "-t", "nat", "-D"));
+        delete.addAll(redirect);
+        quietly(delete);
+        quietly(List.of("ip", "netns", "del", name));   // takes the veth pair with it
+        quietly(List.of("ip", "link", "del", hostVeth));
+    }
+
+    private static void check(List<String> command) throws Exception {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        p.waitFor(30, TimeUnit.SECONDS);
+        assertEquals(0, p.exitValue(), String.join(" ", command) + ": " + out);
+    }
+
+    private static String run(List<String> command) throws Exception {
+        return Run.run(command, null);
+    }
+
+    private static void quietly(List<String> command) {
+        try {
+            new ProcessBuilder(command).redirectErrorStream(true).start().waitFor(30, TimeUnit.SECONDS);
+        } catch (IOException | InterruptedException e) {
+            // best effort during teardown
+        }
+    }
+}
