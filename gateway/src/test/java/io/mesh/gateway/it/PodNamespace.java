@@ -15,8 +15,9 @@ import org.junit.jupiter.api.Assumptions;
  * host namespace, where an iptables rule redirects every TCP connection from that veth to the sidecar's capture port
  * (as istio-iptables redirects a pod's outbound connections to 15001), so {@code SO_ORIGINAL_DST} names where the app
  * was going. The destinations ({@code destinations}) are addresses on the host's end of the veth: the sidecar reaches
- * them without being redirected, and the test's servers listen on them. Every address is in 203.0.113.0/24 (a
- * documentation range no other test here uses), a random /29 of it; nothing leaves the machine. Needs root.
+ * them without being redirected, and the test's servers listen on them. Every address is in the documentation range
+ * 198.51.100.0/24, a random /29 of .160-.199 (clear of CaptureInNetworkNamespaceTest's /30s below .160 and its
+ * .200/30); nothing leaves the machine. Needs root.
  */
 final class PodNamespace implements AutoCloseable {
     final String name;
@@ -29,7 +30,7 @@ final class PodNamespace implements AutoCloseable {
     private PodNamespace(int id, int block, int capturePort) {
         name = "meshhl" + id;
         hostVeth = "mhh" + id;
-        String prefix = "203.0.113.";
+        String prefix = "198.51.100.";
         hostIp = prefix + (block + 1);
         podIp = prefix + (block + 2);
         destinations.add(prefix + (block + 5));
@@ -51,7 +52,7 @@ final class PodNamespace implements AutoCloseable {
     /** A pod namespace whose outbound TCP goes to {@code capturePort} on the host's end of its veth. */
     static PodNamespace create(int capturePort) throws Exception {
         int id = ThreadLocalRandom.current().nextInt(100_000, 999_999);
-        PodNamespace p = new PodNamespace(id, 8 * ThreadLocalRandom.current().nextInt(1, 31), capturePort);
+        PodNamespace p = new PodNamespace(id, 8 * ThreadLocalRandom.current().nextInt(20, 25), capturePort);
         try {
             String podVeth = "mhp" + id;
             check(List.of("ip", "netns", "add", p.name));
