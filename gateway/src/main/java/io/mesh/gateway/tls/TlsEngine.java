@@ -35,7 +35,9 @@ public final class TlsEngine {
                 if (OpenSsl.isAvailable()) {
                     return new OpenSSLEngineOptions().setSessionCacheEnabled(true);
                 }
-                LOG.warnf("mesh.gateway.tls-engine=openssl, but netty-tcnative does not load here (%s): using the JDK's TLS",
+                LOG.warnf("mesh.gateway.tls-engine=openssl, but netty-tcnative does not load here (%s): using the JDK's TLS,"
+                        + " which refuses Istio's mesh SNI (outbound_.PORT_._.HOST is not a host name to it): as a sidecar,"
+                        + " mesh mTLS from peers that send it fails its handshake",
                         OpenSsl.unavailabilityCause() == null ? "unknown cause" : OpenSsl.unavailabilityCause().toString());
                 return new JdkSSLEngineOptions();
             default:
