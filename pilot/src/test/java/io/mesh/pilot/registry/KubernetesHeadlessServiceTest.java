@@ -17,9 +17,6 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.mesh.pilot.testing.PilotHarness;
 import io.mesh.pilot.testing.RawAdsClient;
-import io.mesh.testing.kube.KubeApiMock;
-import io.mesh.testing.kube.Kubectl;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -40,24 +37,15 @@ class KubernetesHeadlessServiceTest {
     static final String DB = "db.demo.svc.cluster.local";
     static final String PLAIN = "plain.demo.svc.cluster.local";
 
-    KubeApiMock mock;
+    KubernetesPilot k8s;
     KubernetesClient client;
-    Path kubeconfig;
-    KubernetesRegistry registry;
     PilotHarness harness;
 
     @BeforeEach
     void start() throws Exception {
-        Files.createDirectories(WORK);
-        mock = KubeApiMock.start(0, false, false);
-        client = mock.client("default");
-        kubeconfig = mock.writeKubeconfig(WORK.resolve("kubeconfig"), "default").toAbsolutePath();
-        kubectl(null, "apply", "-f", "../deploy/kubernetes/crds/networking.istio.io.yaml");
-        kubectl(null, "apply", "-f", "../deploy/kubernetes/crds/security.istio.io.yaml");
-        kubectl("apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n", "apply", "-f", "-");
-        registry = new KubernetesRegistry(client);
-        harness = new PilotHarness(null, registry, registry::recordRejection);
-        registry.start(harness.pilot.store(), harness.pilot::configChanged, harness.pilot::endpointsChanged);
+        k8s = KubernetesPilot.start(WORK, false);
+        client = k8s.client;
+        harness = k8s.harness;
         kubectl(pod("db-0", "db", true) + pod("db-1", "db", true) + pod("plain-0", "plain", false) + """
                 apiVersion: v1
                 kind: Service
@@ -85,22 +73,13 @@ class KubernetesHeadlessServiceTest {
 
     @AfterEach
     void stop() {
-        if (harness != null) {
-            harness.close();
-        }
-        if (registry != null) {
-            registry.close();
-        }
-        if (client != null) {
-            client.close();
-        }
-        if (mock != null) {
-            mock.close();
+        if (k8s != null) {
+            k8s.close();
         }
     }
 
     private String kubectl(String stdin, String... args) {
-        return new Kubectl(kubeconfig, WORK).run(stdin, args);
+        return k8s.kubectl(stdin, args);
     }
 
     /** A pod of the app; {@code sidecar}: the injector's label, as on a pod with a mesh sidecar. */

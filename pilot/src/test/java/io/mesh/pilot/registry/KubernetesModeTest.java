@@ -1,6 +1,5 @@
 package io.mesh.pilot.registry;
 
-import io.mesh.testing.kube.Kubectl;
 import static io.mesh.pilot.testing.Checks.assertBetween;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -12,7 +11,6 @@ import io.grpc.ManagedChannel;
 import io.mesh.pilot.testing.MeshFixtures;
 import io.mesh.pilot.testing.PilotHarness;
 import io.mesh.testing.grpc.NamedGrpcBackend;
-import io.mesh.testing.kube.KubeApiMock;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,47 +31,28 @@ import org.junit.jupiter.api.Test;
 class KubernetesModeTest {
     static final Path WORK = Path.of("target", "kubernetes-mode-test");
 
-    KubeApiMock mock;
+    KubernetesPilot k8s;
     KubernetesClient client;
-    Path kubeconfig;
-    KubernetesRegistry registry;
     PilotHarness harness;
     final List<NamedGrpcBackend> backends = new ArrayList<>();
 
     @BeforeEach
     void start() throws Exception {
-        Files.createDirectories(WORK);
-        mock = KubeApiMock.start(0, false, false);
-        client = mock.client("default");
-        kubeconfig = mock.writeKubeconfig(WORK.resolve("kubeconfig"), "default").toAbsolutePath();
-        kubectl(null, "apply", "-f", "../deploy/kubernetes/crds/networking.istio.io.yaml");
-        kubectl(null, "apply", "-f", "../deploy/kubernetes/crds/security.istio.io.yaml");
-        kubectl("apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n", "apply", "-f", "-");
-        registry = new KubernetesRegistry(client);
-        harness = new PilotHarness(null, registry, registry::recordRejection);
-        harness.pilot.withCredentials(registry);
-        registry.start(harness.pilot.store(), harness.pilot::configChanged, harness.pilot::endpointsChanged);
+        k8s = KubernetesPilot.start(WORK, true);
+        client = k8s.client;
+        harness = k8s.harness;
     }
 
     @AfterEach
     void stop() {
-        if (harness != null) {
-            harness.close();
-        }
-        if (registry != null) {
-            registry.close();
-        }
         backends.forEach(NamedGrpcBackend::close);
-        if (client != null) {
-            client.close();
-        }
-        if (mock != null) {
-            mock.close();
+        if (k8s != null) {
+            k8s.close();
         }
     }
 
     private String kubectl(String stdin, String... args) {
-        return new Kubectl(kubeconfig, WORK).run(stdin, args);
+        return k8s.kubectl(stdin, args);
     }
 
     private NamedGrpcBackend backend(String name) {

@@ -1,0 +1,75 @@
+package io.mesh.pilot.registry;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.mesh.pilot.testing.PilotHarness;
+import io.mesh.testing.kube.KubeApiMock;
+import io.mesh.testing.kube.Kubectl;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Pilot in Kubernetes mode for a test: the Fabric8 mock API server in CRUD mode with Istio's CRDs and the namespace
+ * {@code demo} applied by the real kubectl, a {@link KubernetesRegistry} on it, and pilot's runtime fed by it.
+ * {@link #close} stops them in reverse order.
+ */
+final class KubernetesPilot implements AutoCloseable {
+    KubeApiMock mock;
+    KubernetesClient client;
+    Path kubeconfig;
+    KubernetesRegistry registry;
+    PilotHarness harness;
+    private final Path work;
+
+    private KubernetesPilot(Path work) {
+        this.work = work;
+    }
+
+    private void begin(boolean credentials) throws Exception {
+        Files.createDirectories(work);
+        mock = KubeApiMock.start(0, false, false);
+        client = mock.client("default");
+        kubeconfig = mock.writeKubeconfig(work.resolve("kubeconfig"), "default").toAbsolutePath();
+        kubectl(null, "apply", "-f", "../deploy/kubernetes/crds/networking.istio.io.yaml");
+        kubectl(null, "apply", "-f", "../deploy/kubernetes/crds/security.istio.io.yaml");
+        kubectl("apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n", "apply", "-f", "-");
+        registry = new KubernetesRegistry(client);
+        harness = new PilotHarness(null, registry, registry::recordRejection);
+        if (credentials) {
+            harness.pilot.withCredentials(registry);
+        }
+        registry.start(harness.pilot.store(), harness.pilot::configChanged, harness.pilot::endpointsChanged);
+    }
+
+    /** Starts it all, with work files (the kubeconfig) under {@code work}; {@code credentials}: TLS Secrets for SDS. */
+    static KubernetesPilot start(Path work, boolean credentials) throws Exception {
+        KubernetesPilot k = new KubernetesPilot(work);
+        try {
+            k.begin(credentials);
+            return k;
+        } catch (Exception | AssertionError e) {
+            k.close();   // what did start
+            throw e;
+        }
+    }
+
+    /** Runs kubectl against the mock API server, {@code stdin} (may be null) as its input; returns what it printed. */
+    String kubectl(String stdin, String... args) {
+        return new Kubectl(kubeconfig, work).run(stdin, args);
+    }
+
+    @Override
+    public void close() {
+        if (harness != null) {
+            harness.close();
+        }
+        if (registry != null) {
+            registry.close();
+        }
+        if (client != null) {
+            client.close();
+        }
+        if (mock != null) {
+            mock.close();
+        }
+    }
+}
