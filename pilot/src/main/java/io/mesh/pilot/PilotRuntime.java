@@ -166,8 +166,8 @@ public final class PilotRuntime implements AutoCloseable {
                 reasons.add("endpoint-identity");
                 request = new PushRequest(true, reasons, request.endpointHosts(), request.start());
             }
-            if (!request.full() && io.mesh.pilot.generator.HeadlessServices.listenersChanged(previous, next)) {
-                // A headless Service's pods came or went: sidecars have a listener per pod IP.
+            if (!request.full() && io.mesh.pilot.generator.PassthroughServices.listenersChanged(previous, next)) {
+                // A Passthrough service's endpoints came or went: sidecars have a listener per endpoint IP.
                 java.util.Set<String> reasons = new java.util.HashSet<>(request.reasons());
                 reasons.add("headless-endpoints");
                 request = new PushRequest(true, reasons, request.endpointHosts(), request.start());

@@ -14,23 +14,42 @@ import java.util.List;
  * ({@code clientCaSecret}: null = none asked for; with {@code requireClientCert} false a certificate is asked for and
  * verified when sent, Istio's OPTIONAL_MUTUAL), the RBAC filters (null = none), and a tcp_proxy's weighted
  * clusters ({@code tcpWeighted}: empty for one cluster, {@code tcpCluster}; else one is picked per connection by
- * weight, and {@code tcpCluster} is the first), and the subject alt names a client certificate must carry one of
- * ({@code clientSans}: empty = any the CA signed).
+ * weight, and {@code tcpCluster} is the first), the subject alt names a client certificate must carry one of
+ * ({@code clientSans}: empty = any the CA signed), and the blocks the original destination must be in
+ * ({@code destinationRanges}, Envoy's prefix_ranges, on a sidecar's outbound tcp_proxy chains: empty = any).
  */
 public record FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName,
         RouteTable inlineRoutes, List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster,
         boolean requireClientCert, String clientCaSecret, Rbac rbac, List<WeightedCluster> tcpWeighted,
-        List<String> clientSans) {
+        List<String> clientSans, List<CidrRange> destinationRanges) {
 
     public FilterChainSpec {
         tcpWeighted = tcpWeighted == null ? List.of() : List.copyOf(tcpWeighted);
         clientSans = clientSans == null ? List.of() : List.copyOf(clientSans);
+        destinationRanges = destinationRanges == null ? List.of() : List.copyOf(destinationRanges);
     }
 
     public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,
             List<String> alpn) {
         this(serverNames, secretName, routeConfigName, inlineRoutes, alpn, 0, "", null, false, null, null, List.of(),
-                List.of());
+                List.of(), List.of());
+    }
+
+    /**
+     * How specifically the chain's destination ranges take this IP: the longest matching prefix; 0 for a chain without
+     * ranges (any destination); -1 when it has ranges and none holds the IP.
+     */
+    public int destinationSpecificity(String ip) {
+        if (destinationRanges.isEmpty()) {
+            return 0;
+        }
+        int best = -1;
+        for (CidrRange r : destinationRanges) {
+            if (r.contains(ip)) {
+                best = Math.max(best, r.length() + 1);
+            }
+        }
+        return best;
     }
 
     /** The cluster of a tcp_proxy chain for one connection: its only one, or one picked by weight. */

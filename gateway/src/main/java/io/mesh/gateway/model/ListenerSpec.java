@@ -78,6 +78,20 @@ public record ListenerSpec(String name, String host, int port, List<FilterChainS
         return -1;
     }
 
+    /**
+     * The chains that may take a connection to this destination IP, as Envoy's filter_chain_match narrows them before
+     * server names: those whose destination ranges hold it most specifically (the longest prefix), else those without
+     * ranges; empty when neither exists.
+     */
+    public List<FilterChainSpec> chainsTo(String ip) {
+        int best = -1;
+        for (FilterChainSpec c : chains) {
+            best = Math.max(best, c.destinationSpecificity(ip));
+        }
+        int chosen = best;
+        return best < 0 ? List.of() : chains.stream().filter(c -> c.destinationSpecificity(ip) == chosen).toList();
+    }
+
     /** A capture listener's chain for a connection: the first whose filter_chain_match accepts it, or null. */
     public FilterChainSpec chainFor(int originalPort, boolean tlsDetected) {
         for (FilterChainSpec c : chains) {

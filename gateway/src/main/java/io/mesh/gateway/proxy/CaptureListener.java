@@ -23,8 +23,8 @@ import org.jboss.logging.Logger;
  * proxy to its cluster, or to the cluster its chain for the ClientHello's SNI names;</li>
  * <li>outbound to a port with an HTTP listener ({@code 0.0.0.0_PORT}, not bound): the sidecar's outbound HTTP
  * server ({@link SidecarPlane#serveHttp}) runs on the channel;</li>
- * <li>outbound to a port with a tcp_proxy listener {@code 0.0.0.0_PORT} (TLS services without an address): the chain
- * the ClientHello's SNI picks;</li>
+ * <li>outbound to a port with a tcp_proxy listener {@code 0.0.0.0_PORT}: the chain the destination's CIDR block
+ * (a ServiceEntry's wider addresses), then the ClientHello's SNI (TLS services without an address) picks;</li>
  * <li>inbound to a port with filter chains: the first byte says TLS (0x16, a handshake record) or not, and the
  * chain whose match takes that transport decides: mesh mTLS terminated here then the inbound HTTP server, the
  * plaintext inbound HTTP server, or a TCP proxy; no chain (STRICT and a plaintext client) closes the connection;</li>
@@ -98,7 +98,7 @@ final class CaptureListener {
             }
             ListenerSpec tls = tcpListener("0.0.0.0", original.port());
             if (tls != null) {
-                // TLS ports of services without an address (istiod's 0.0.0.0_PORT with server names): by SNI.
+                // istiod's 0.0.0.0_PORT: by the destination's CIDR block, then SNI (TLS ports without an address).
                 outboundTcp(ch, tls, original);
                 return;
             }
@@ -213,17 +213,23 @@ final class CaptureListener {
     }
 
     /**
-     * An outbound tcp_proxy listener's connection: to its one chain, or, when its chains match on server names, to
-     * the chain the ClientHello's SNI picks (the app's TLS passes through untouched; a name no chain takes, or no
-     * chain without names, closes the connection).
+     * An outbound tcp_proxy listener's connection: among the chains for its destination IP (prefix ranges), the first,
+     * or, when they match on server names, the one the ClientHello's SNI picks (the app's TLS passes through untouched;
+     * a name no chain takes, or no chain without names, closes the connection).
      */
     private void outboundTcp(Channel ch, ListenerSpec l, SocketAddress original) {
-        if (l.chains().stream().allMatch(c -> c.serverNames().isEmpty())) {
-            tcp(ch, l.chains().get(0), original, null, false);
+        java.util.List<FilterChainSpec> chains = l.chainsTo(original.hostAddress());
+        if (chains.isEmpty()) {
+            LOG.debugf("%s: no filter chain for destination %s", l.name(), original.hostAddress());
+            ch.close();
+            return;
+        }
+        if (chains.stream().allMatch(c -> c.serverNames().isEmpty())) {
+            tcp(ch, chains.get(0), original, null, false);
             return;
         }
         SniPeek.then(ch, l.name(), sidecar.plane().config().limits().requestHeaderTimeout().toMillis(), sni -> {
-            FilterChainSpec chain = l.chainFor(sni);
+            FilterChainSpec chain = ListenerSpec.chainFor(chains, sni);
             if (chain == null) {
                 LOG.debugf("%s: no filter chain for SNI %s", l.name(), sni);
                 ch.close();

@@ -81,6 +81,11 @@ public final class ListenerTranslator {
                 && !chains.stream().allMatch(FilterChainSpec::tcp)) {
             throw new ConfigRejected(where + ": mixes tcp_proxy and HTTP filter chains on one port");
         }
+        // Destination ranges tell apart the captured connections handed to an outbound listener that is not bound.
+        if ((bind || capture) && chains.stream().anyMatch(c -> !c.destinationRanges().isEmpty())) {
+            throw new ConfigRejected(where + ": prefix ranges are served on a sidecar's outbound listeners that are not"
+                    + " bound (bind_to_port: false) only");
+        }
         // One TLS server per listener: its chains must ask the same of clients (Envoy can differ per chain).
         if (chains.stream().filter(FilterChainSpec::tls).map(c -> c.requireClientCert() + " " + c.clientCaSecret()
                 + " " + c.clientSans()).distinct().count() > 1) {
@@ -98,9 +103,17 @@ public final class ListenerTranslator {
         String clientCa = null;
         List<String> clientSans = new ArrayList<>();
         var match = fc.getFilterChainMatch();
-        if (match.getPrefixRangesCount() > 0 || match.getSourcePrefixRangesCount() > 0
-                || match.getApplicationProtocolsCount() > 0 || match.getSourcePortsCount() > 0) {
-            throw new ConfigRejected(where + ": filter_chain_match on prefix ranges, source or application protocols is not supported");
+        if (match.getSourcePrefixRangesCount() > 0 || match.getApplicationProtocolsCount() > 0
+                || match.getSourcePortsCount() > 0) {
+            throw new ConfigRejected(where + ": filter_chain_match on source or application protocols is not supported");
+        }
+        List<io.mesh.gateway.model.CidrRange> ranges = new ArrayList<>();
+        for (var r : match.getPrefixRangesList()) {
+            try {
+                ranges.add(io.mesh.gateway.model.CidrRange.of(r.getAddressPrefix(), r.getPrefixLen().getValue()));
+            } catch (IllegalArgumentException e) {
+                throw new ConfigRejected(where + ": prefix range: " + e.getMessage());
+            }
         }
         String transport = match.getTransportProtocol();
         if (!transport.isEmpty() && !transport.equals("tls") && !transport.equals("raw_buffer")) {
@@ -201,7 +214,10 @@ public final class ListenerTranslator {
             return new FilterChainSpec(List.copyOf(match.getServerNamesList()), secret, null, null, alpn, dstPort,
                     transport, tcpCluster, requireClientCert, clientCa,
                     tcpRbac ? new Rbac(List.copyOf(tcpDeny), List.copyOf(tcpAllow), tcpAllowFilter) : null, tcpWeighted,
-                    clientSans);
+                    clientSans, ranges);
+        }
+        if (!ranges.isEmpty()) {
+            throw new ConfigRejected(where + ": prefix ranges are served on tcp_proxy chains only");
         }
         if (tcpRbac) {
             throw new ConfigRejected(where + ": network RBAC is served on tcp_proxy chains only (HTTP chains take the http RBAC filter)");
@@ -232,7 +248,7 @@ public final class ListenerTranslator {
         }
         return new FilterChainSpec(List.copyOf(match.getServerNamesList()), secret, rds, inline, alpn, dstPort, transport,
                 null, requireClientCert, clientCa, rbac ? new Rbac(List.copyOf(deny), List.copyOf(allow), allowFilter) : null,
-                List.of(), clientSans);
+                List.of(), clientSans, List.of());
     }
 
     static <T extends com.google.protobuf.Message> T unpack(Any any, Class<T> type, String where) throws ConfigRejected {

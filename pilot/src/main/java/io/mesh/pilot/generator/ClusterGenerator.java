@@ -13,9 +13,10 @@ import java.util.Set;
 
 /**
  * CDS: one EDS cluster per service port, plus one per DestinationRule subset (on a sidecar, ORIGINAL_DST for a
- * headless Service: {@link HeadlessServices}). gRPC clients ask by name; sidecars and routers get every visible
- * cluster (wildcard). For sidecars and routers, a cluster the DestinationRule sets no TLS for is ISTIO_MUTUAL when all
- * its endpoints are mesh workloads (auto mTLS).
+ * headless Service or a ServiceEntry with resolution NONE: {@link PassthroughServices}). gRPC clients ask by name;
+ * sidecars and routers get every visible cluster (wildcard). For sidecars and routers, a cluster of a MESH_INTERNAL
+ * service that the DestinationRule sets no TLS for is ISTIO_MUTUAL when all its endpoints are mesh workloads (auto
+ * mTLS; istiod never infers mTLS for MESH_EXTERNAL services).
  */
 public final class ClusterGenerator {
     /** ORIGINAL_DST: where a captured connection was going (ALLOW_ANY). */
@@ -53,7 +54,7 @@ public final class ClusterGenerator {
                 : snapshot.services().values().stream().filter(s -> s.visibleTo(proxy.namespace())).toList();
         for (ServiceModel s : services) {
             DestinationRule dr = snapshot.destinationRule(s.hostname(), proxy.namespace());
-            boolean originalDst = HeadlessServices.originalDst(s, proxy);
+            boolean originalDst = PassthroughServices.originalDst(s, proxy);
             for (ServiceModel.Port port : s.ports()) {
                 out.add(originalDst(cluster(s, port.number(), null, dr, false, snapshot), originalDst));
                 if (dr != null) {
@@ -82,7 +83,7 @@ public final class ClusterGenerator {
     }
 
     /**
-     * A headless Service's cluster on a sidecar, as istiod builds it: ORIGINAL_DST with lb_policy CLUSTER_PROVIDED and
+     * A Passthrough service's cluster on a sidecar, as istiod builds it: ORIGINAL_DST with lb_policy CLUSTER_PROVIDED and
      * no EDS (the connection goes to the pod IP the app dialled); its policies and auto mTLS stay as computed.
      */
     private static Cluster originalDst(Cluster c, boolean originalDst) {
@@ -124,8 +125,8 @@ public final class ClusterGenerator {
             ServiceModel.Port p = s.port(port);
             ClusterPolicy.httpProtocol(c, p != null && p.http2(), policy == null ? null : policy.connectionPool());
         }
-        if (!proxyless && (policy == null || policy.tls() == null) && allInMesh(endpoints)) {
-            // Auto mTLS: no TLS settings, and every endpoint runs a sidecar.
+        if (!proxyless && !s.external() && (policy == null || policy.tls() == null) && allInMesh(endpoints)) {
+            // Auto mTLS: no TLS settings, a service of the mesh (istiod: never MESH_EXTERNAL), every endpoint a sidecar.
             c.setTransportSocket(ClusterPolicy.upstreamTls(ISTIO_MUTUAL, sni, sans));
         }
         return c.build();

@@ -63,7 +63,7 @@ public final class RouteGenerator {
             if (p != null && p.http()) {
                 Set<String> domains = VirtualHosts.meshDomains(s.hostname(), port, proxy.namespace());
                 rc.addVirtualHosts(VirtualHosts.forService(s.hostname(), port,
-                        s.headless() ? HeadlessServices.withPodNames(domains) : domains, snapshot, proxy));
+                        s.headless() ? PassthroughServices.withPodNames(domains) : domains, snapshot, proxy));
             }
         }
         rc.addVirtualHosts(VirtualHosts.catchAll(SidecarScope.outboundTrafficPolicy(proxy, snapshot)));

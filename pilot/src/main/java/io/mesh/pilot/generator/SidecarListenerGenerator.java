@@ -8,7 +8,6 @@ import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
 import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst;
-import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.mesh.config.PolicyConfig;
 import io.mesh.config.VirtualService;
@@ -23,8 +22,9 @@ import java.util.TreeSet;
 /**
  * LDS for sidecars, in istiod's shape: "virtualOutbound" on 15001 hands captured connections to the per-port
  * listeners "0.0.0.0_PORT" (not bound; HCM with RDS "PORT") for HTTP ports and "VIP_PORT" (not bound; tcp_proxy to
- * the service's cluster, or by SNI for TLS ports) for the other ports of services with an address, "0.0.0.0_PORT" picked
- * by SNI for TLS ports of services without one, and sends the rest to PassthroughCluster
+ * the service's cluster, or by SNI for TLS ports) for the other ports of services with an address, "0.0.0.0_PORT"
+ * picked by destination CIDR block, by SNI for TLS ports of services without an address, or taking the whole port
+ * (resolution NONE without address or endpoints), and sends the rest to PassthroughCluster
  * (ALLOW_ANY) or BlackHoleCluster (REGISTRY_ONLY); "virtualInbound" on 15006 holds, per inbound port, a TLS and/or a plaintext
  * filter chain as PeerAuthentication says, told apart by the tls_inspector.
  */
@@ -40,19 +40,19 @@ public final class SidecarListenerGenerator {
      * "ADDRESS_PORT" (not bound) that tcp_proxies to "outbound|PORT||HOST", so the connection gets the cluster's auto
      * mTLS. When two services claim the same address:port, the first by hostname wins. TLS and HTTPS ports take the
      * VirtualService's tls routes: a filter chain per match, picked by the ClientHello's SNI ({@code sniHosts}); a
-     * port without a matching tls route has one chain to the service (or to its tcp route). TLS and HTTPS ports of
-     * services without an address (a ServiceEntry for an external host) share one "0.0.0.0_PORT" listener whose chains
-     * are picked by SNI: the service's hostname, or its tls routes' {@code sniHosts}; a name no chain takes goes on as
-     * an unknown destination ({@code unknown}: PassthroughCluster or BlackHoleCluster). A port that is HTTP for another
-     * service keeps its HTTP listener. A headless Service's endpoints stand in for its address: a listener
-     * "PODIP_PORT" per endpoint of each non-HTTP port, to its (ORIGINAL_DST) cluster; without endpoints it gets none,
-     * as in istiod. Other services without an address get nothing: their connections go through virtualOutbound's
+     * port without a matching tls route has one chain to the service (or to its tcp route). A Passthrough service's
+     * endpoints stand in for a missing address ({@link PassthroughServices}): a listener "PODIP_PORT" per endpoint;
+     * without endpoints a headless Service gets none, as in istiod. The rest goes on the port's shared "0.0.0.0_PORT"
+     * listener ({@link WildcardPortListeners}): a ServiceEntry's CIDR blocks as chains matching the destination; TLS and
+     * HTTPS ports of services without an address as chains picked by SNI (the service's hostname, or its tls routes'
+     * {@code sniHosts}); and the TCP ports of a {@code resolution: NONE} ServiceEntry without address or endpoints as a
+     * chain that takes the whole port. A port that is HTTP for another service keeps its HTTP listener and gets none
+     * of these. Other services without an address get nothing: their connections go through virtualOutbound's
      * passthrough.
      */
     static List<Listener> tcpListeners(ProxyInfo proxy, MeshSnapshot snapshot, Set<Integer> httpPorts, String unknown) {
         java.util.Map<String, Listener> byName = new java.util.LinkedHashMap<>();
-        java.util.Map<Integer, Listener.Builder> sniPorts = new java.util.TreeMap<>();
-        java.util.Map<Integer, Set<String>> claimedNames = new java.util.HashMap<>();
+        WildcardPortListeners wildcard = new WildcardPortListeners(unknown);
         List<ServiceModel> services = new ArrayList<>(SidecarScope.visibleServices(proxy, snapshot));
         services.sort(java.util.Comparator.comparing(ServiceModel::hostname));
         for (ServiceModel s : services) {
@@ -61,11 +61,15 @@ public final class SidecarListenerGenerator {
                     continue;
                 }
                 boolean tls = tlsProtocol(port.protocol());
-                // A headless Service's pods are its addresses (istiod's per-endpoint listeners); none: no listener.
-                List<String> addresses = s.headless()
-                        ? HeadlessServices.listenerAddresses(s, port.number(), snapshot, proxy.ip()) : s.addresses();
-                boolean noAddress = addresses.isEmpty();
-                if (noAddress && (s.headless() || !tls || httpPorts.contains(port.number()))) {
+                PassthroughServices.Capture capture = PassthroughServices.capture(s, port.number(), snapshot);
+                List<String> addresses = capture == PassthroughServices.Capture.ENDPOINTS
+                        ? PassthroughServices.listenerAddresses(s, port.number(), snapshot, proxy.ip()) : s.addresses();
+                // Without an address: by SNI on a TLS port, or the whole port (resolution NONE, no endpoints).
+                boolean byNameOrPort = addresses.isEmpty() && s.cidrs().isEmpty()
+                        && capture != PassthroughServices.Capture.ENDPOINTS
+                        && (tls || capture == PassthroughServices.Capture.WHOLE_PORT);
+                boolean onWildcard = (!s.cidrs().isEmpty() || byNameOrPort) && !httpPorts.contains(port.number());
+                if (addresses.isEmpty() && !onWildcard) {
                     continue;
                 }
                 VirtualService vs = snapshot.meshRoute(s.hostname(), proxy.namespace());
@@ -79,30 +83,16 @@ public final class SidecarListenerGenerator {
                     if (route != null) {
                         filter = tcpProxy(vs, route, port.number(), snapshot);
                     }
-                    FilterChain.Builder chain = FilterChain.newBuilder().addFilters(filter);
-                    if (noAddress) {
-                        // No address to tell it by: the SNI is the service's hostname (istiod does the same).
-                        chain.setFilterChainMatch(FilterChainMatch.newBuilder().addServerNames(s.hostname()));
-                    }
-                    chains = List.of(chain.build());
+                    chains = List.of(FilterChain.newBuilder().addFilters(filter).build());
                 }
-                if (noAddress) {
-                    Listener.Builder l = sniPorts.computeIfAbsent(port.number(), n -> Listener.newBuilder()
-                            .setName("0.0.0.0_" + n).setAddress(SidecarInbound.address("0.0.0.0", n))
-                            .setBindToPort(BoolValue.of(false))
-                            .setTrafficDirection(io.envoyproxy.envoy.config.core.v3.TrafficDirection.OUTBOUND)
-                            .addListenerFilters(TLS_INSPECTOR));
-                    Set<String> claimed = claimedNames.computeIfAbsent(port.number(), n -> new java.util.HashSet<>());
-                    for (FilterChain c : chains) {
-                        // A name an earlier service (by hostname) took stays with it.
-                        List<String> names = c.getFilterChainMatch().getServerNamesList().stream()
-                                .filter(claimed::add).toList();
-                        if (!names.isEmpty()) {
-                            l.addFilterChains(c.toBuilder().setFilterChainMatch(
-                                    FilterChainMatch.newBuilder().addAllServerNames(names)));
-                        }
+                if (onWildcard) {
+                    List<FilterChain> named = chains;
+                    if (byNameOrPort && tls && chains.get(0).getFilterChainMatch().getServerNamesCount() == 0) {
+                        // No address to tell it by: the SNI is the service's hostname (istiod does the same).
+                        named = List.of(chains.get(0).toBuilder().setFilterChainMatch(
+                                FilterChainMatch.newBuilder().addServerNames(s.hostname())).build());
                     }
-                    continue;
+                    wildcard.add(port.number(), named, s.cidrs());
                 }
                 for (String vip : addresses) {
                     String name = vip + "_" + port.number();
@@ -112,16 +102,14 @@ public final class SidecarListenerGenerator {
                             .setTrafficDirection(io.envoyproxy.envoy.config.core.v3.TrafficDirection.OUTBOUND)
                             .addAllFilterChains(chains);
                     if (chains.stream().anyMatch(c -> c.getFilterChainMatch().getServerNamesCount() > 0)) {
-                        l.addListenerFilters(TLS_INSPECTOR);
+                        l.addListenerFilters(WildcardPortListeners.TLS_INSPECTOR);
                     }
                     byName.putIfAbsent(name, l.build());
                 }
             }
         }
         List<Listener> out = new ArrayList<>(byName.values());
-        sniPorts.values().forEach(l -> out.add(l.addFilterChains(FilterChain.newBuilder()
-                .setName(unknown.equals(ClusterGenerator.PASSTHROUGH) ? "PassthroughFilterChain" : "BlackHoleFilterChain")
-                .addFilters(tcpProxy(unknown))).build()));
+        out.addAll(wildcard.build());
         return out;
     }
 
@@ -159,10 +147,6 @@ public final class SidecarListenerGenerator {
         }
         return out;
     }
-
-    private static final ListenerFilter TLS_INSPECTOR = ListenerFilter.newBuilder()
-            .setName("envoy.filters.listener.tls_inspector").setTypedConfig(Any.pack(TlsInspector.getDefaultInstance()))
-            .build();
 
     /** A tcp_proxy filter to one cluster, its stats under the cluster's name (as istiod names them). */
     static Filter tcpProxy(String cluster) {
@@ -224,7 +208,7 @@ public final class SidecarListenerGenerator {
                 .addListenerFilters(ListenerFilter.newBuilder().setName("envoy.filters.listener.original_dst")
                         .setTypedConfig(Any.pack(OriginalDst.getDefaultInstance())))
                 // Detects TLS, so filter_chain_match.transport_protocol tells mTLS ("tls") from plaintext.
-                .addListenerFilters(TLS_INSPECTOR)
+                .addListenerFilters(WildcardPortListeners.TLS_INSPECTOR)
                 .addAllFilterChains(SidecarInbound.filterChains(proxy, snapshot))
                 .build());
         return out;

@@ -6,26 +6,41 @@ import java.util.List;
 /**
  * A service known to the mesh, from a Kubernetes Service or a ServiceEntry host.
  *
- * @param addresses the service's VIPs (a Kubernetes Service's cluster IPs, a ServiceEntry's addresses): a sidecar
- *                  tells which service a captured non-HTTP connection is for by them. Empty for a headless Service
- *                  or a ServiceEntry without addresses.
- * @param exportTo  the namespaces whose proxies see it: a ServiceEntry's {@code exportTo}, a Service's
- *                  {@code networking.istio.io/exportTo} annotation ({@link ExportTo}); empty: all
- * @param headless  a Kubernetes Service with {@code clusterIP: None} (Istio's Passthrough resolution): clients reach
- *                  its pods by their own IPs, so sidecars get ORIGINAL_DST clusters and a listener per endpoint
+ * @param addresses   the service's VIPs (a Kubernetes Service's cluster IPs, a ServiceEntry's addresses that are one
+ *                    IP): a sidecar tells which service a captured non-HTTP connection is for by them. Empty for a
+ *                    headless Service or a ServiceEntry without addresses.
+ * @param exportTo    the namespaces whose proxies see it: a ServiceEntry's {@code exportTo}, a Service's
+ *                    {@code networking.istio.io/exportTo} annotation ({@link ExportTo}); empty: all
+ * @param passthrough Istio's Passthrough resolution: a Kubernetes Service with {@code clusterIP: None} (headless), or
+ *                    a ServiceEntry with {@code resolution: NONE}. Connections go where the app sent them, so sidecars
+ *                    get ORIGINAL_DST clusters ({@code io.mesh.pilot.generator.PassthroughServices})
+ * @param cidrs       a ServiceEntry's addresses that are CIDR blocks of more than one address ({@code 10.20.0.0/16}):
+ *                    sidecars tell the service's non-HTTP connections by their destination being in one of them
  */
 public record ServiceModel(String hostname, String namespace, List<Port> ports, boolean external, String origin,
-        List<String> addresses, List<String> exportTo, boolean headless) {
+        List<String> addresses, List<String> exportTo, boolean passthrough, List<String> cidrs) {
     public ServiceModel {
         ports = List.copyOf(ports);
         addresses = addresses == null ? List.of() : List.copyOf(addresses);
         exportTo = exportTo == null ? List.of() : List.copyOf(exportTo);
+        cidrs = cidrs == null ? List.of() : List.copyOf(cidrs);
     }
 
-    /** A service that is not headless (a ServiceEntry, or a Service with a cluster IP or none at all). */
+    /** A service without Passthrough resolution or CIDR blocks. */
     public ServiceModel(String hostname, String namespace, List<Port> ports, boolean external, String origin,
             List<String> addresses, List<String> exportTo) {
-        this(hostname, namespace, ports, external, origin, addresses, exportTo, false);
+        this(hostname, namespace, ports, external, origin, addresses, exportTo, false, List.of());
+    }
+
+    /** A Kubernetes Service: {@code headless} for {@code clusterIP: None}. */
+    public ServiceModel(String hostname, String namespace, List<Port> ports, boolean external, String origin,
+            List<String> addresses, List<String> exportTo, boolean headless) {
+        this(hostname, namespace, ports, external, origin, addresses, exportTo, headless, List.of());
+    }
+
+    /** A Kubernetes headless Service: Passthrough resolution from the Kubernetes registry (its pods have DNS names). */
+    public boolean headless() {
+        return passthrough && origin.startsWith("Service/");
     }
 
     /** Whether proxies in this namespace see the service (Istio's IsServiceVisible). */

@@ -85,7 +85,7 @@ public final class SnapshotBuilder {
                 String fqdn = Hosts.resolve(host, se.namespace());
                 services.putIfAbsent(fqdn, new ServiceModel(fqdn, se.namespace(), ports,
                         "MESH_EXTERNAL".equals(se.location()), "ServiceEntry/" + se.namespace() + "/" + se.name(),
-                        vips(se.addresses()), se.exportTo()));
+                        vips(se.addresses()), se.exportTo(), "NONE".equals(se.resolution()), cidrs(se.addresses())));
                 configEndpoints.computeIfAbsent(fqdn, h -> new ArrayList<>()).addAll(eps);
             }
         }
@@ -135,9 +135,8 @@ public final class SnapshotBuilder {
     }
 
     /**
-     * A ServiceEntry's addresses as VIPs: an IP as is, a single-address CIDR ("/32", "/128") as its IP. Wider CIDR
-     * blocks are skipped: a VIP listener is one address:port, and istiod's CIDR-matching listeners are not built
-     * here, so connections to such a block pass through as to any unknown destination.
+     * A ServiceEntry's addresses as VIPs: an IP as is, a single-address CIDR ("/32", "/128") as its IP (istiod gives
+     * those a listener of their own too). Wider CIDR blocks are {@link #cidrs}.
      */
     static List<String> vips(List<String> addresses) {
         List<String> out = new ArrayList<>();
@@ -150,6 +149,15 @@ public final class SnapshotBuilder {
             }
         }
         return out.stream().distinct().toList();
+    }
+
+    /**
+     * A ServiceEntry's CIDR blocks wider than one address, as written: sidecars match a connection's destination
+     * against them (istiod's filter_chain_match prefix_ranges on the port's 0.0.0.0 listener).
+     */
+    static List<String> cidrs(List<String> addresses) {
+        return addresses.stream().filter(a -> a.indexOf('/') >= 0 && !vips(List.of(a)).contains(a.substring(0, a.indexOf('/'))))
+                .distinct().toList();
     }
 
     private static Endpoint endpoint(ServiceEntry.WorkloadSpec w, ServiceEntry se) {

@@ -67,9 +67,12 @@ class SidecarOutboundTcpTest {
         assertTrue(l.hasBindToPort() && !l.getBindToPort().getValue(), "not bound: virtualOutbound hands it over");
         assertEquals(TrafficDirection.OUTBOUND, l.getTrafficDirection());
         assertEquals("outbound|9000||db.demo.svc.cluster.local", target(l));
-        // A /32 is its IP; a wider block gets no listener; the HTTP port keeps 0.0.0.0_80 and gets no VIP listener.
+        // A /32 is its IP; a wider block is a chain matching it on the port's 0.0.0.0 listener (istiod's
+        // prefix_ranges; ServiceEntryResolutionNoneTest); the HTTP port keeps 0.0.0.0_80 and gets no VIP listener.
         assertEquals("outbound|9000||db.demo.svc.cluster.local", target(listener(POD, s, "198.51.100.101_9000")));
-        assertEquals(List.of("198.51.100.100_9000", "198.51.100.101_9000", "0.0.0.0_80", "virtualOutbound",
+        assertEquals(List.of("[10.20.0.0/16] [] -> outbound|9000||db.demo.svc.cluster.local", "[] [] -> PassthroughCluster"),
+                ServiceEntryResolutionNoneTest.chains(listener(POD, s, "0.0.0.0_9000")));
+        assertEquals(List.of("198.51.100.100_9000", "198.51.100.101_9000", "0.0.0.0_80", "0.0.0.0_9000", "virtualOutbound",
                 "virtualInbound").stream().sorted().toList(), listenerNames(s).stream().sorted().toList());
         // The cluster the listener names exists for the sidecar, with auto mTLS (all endpoints in the mesh).
         assertTrue(cluster(POD, s, "outbound|9000||db.demo.svc.cluster.local").hasTransportSocket());

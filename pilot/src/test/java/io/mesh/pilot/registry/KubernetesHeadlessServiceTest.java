@@ -174,7 +174,7 @@ class KubernetesHeadlessServiceTest {
     }
 
     @Test
-    void aHeadlessServicesClustersAreOriginalDstWithAutoMtlsOnlyWhenEveryPodHasASidecar() throws Exception {
+    void aPassthroughServicesClustersAreOriginalDstWithAutoMtlsOnlyWhenEveryPodHasASidecar() throws Exception {
         try (RawAdsClient sidecar = sidecar("10.1.0.9", "client-1")) {
             sidecar.request(Resources.V3.CLUSTER_TYPE_URL, List.of(), "", "", null);
             Map<String, Cluster> clusters = clusters(next(sidecar, Resources.V3.CLUSTER_TYPE_URL));

@@ -1,0 +1,108 @@
+package io.mesh.pilot.generator;
+
+import io.mesh.pilot.model.Endpoint;
+import io.mesh.pilot.model.MeshSnapshot;
+import io.mesh.pilot.model.ProxyInfo;
+import io.mesh.pilot.model.ServiceModel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Services with Istio's Passthrough resolution, as istiod serves them to sidecars: Kubernetes headless Services
+ * ({@code clusterIP: None}, e.g. a StatefulSet's) and ServiceEntries with {@code resolution: NONE} ("assume that
+ * incoming connections have already been resolved"). The service's clusters are ORIGINAL_DST (the connection goes where
+ * the app sent it). A non-HTTP port without a VIP or CIDR block gets a listener per endpoint ({@code PODIP_PORT})
+ * instead of one per VIP; a ServiceEntry's port with no endpoints at all takes the whole port instead (a match-all
+ * chain on {@code 0.0.0.0_PORT}), as istiod does. HTTP ports are routed by the port's {@code 0.0.0.0_PORT} listener;
+ * for a headless Service the virtual host also takes every name under the service's ({@code *.db.ns.svc.cluster.local}:
+ * {@code db-0.db.ns.svc.cluster.local}), a ServiceEntry's keeps its hosts (istiod adds those wildcards for Kubernetes
+ * only). Routers and proxyless gRPC clients keep EDS clusters (istiod too: a gateway has no original destination).
+ * Auto mTLS is decided per cluster as for any other: never for MESH_EXTERNAL, else all endpoints of the port carry
+ * {@code security.istio.io/tlsMode: istio} (none: plaintext), which is also istiod's rule for Passthrough services (it
+ * has no per-endpoint choice on ORIGINAL_DST clusters either).
+ */
+public final class PassthroughServices {
+    private PassthroughServices() {
+    }
+
+    /** Whether this proxy's cluster for the service is ORIGINAL_DST: a sidecar's, for a Passthrough service. */
+    static boolean originalDst(ServiceModel s, ProxyInfo proxy) {
+        return s.passthrough() && proxy.type() == ProxyInfo.Type.SIDECAR;
+    }
+
+    /** How a sidecar tells a non-HTTP port's connections are for a service (istiod's outbound listener binds). */
+    enum Capture {
+        /** By its VIPs and CIDR blocks (or, for a TLS port without either, by SNI), as for any service. */
+        ADDRESSES,
+        /** By its endpoints' IPs: a listener each ({@link #listenerAddresses}); none serving the port: no listener. */
+        ENDPOINTS,
+        /** Every connection to the port: a ServiceEntry with resolution NONE, no address and no endpoints. */
+        WHOLE_PORT
+    }
+
+    /**
+     * Istio's rule for a Passthrough service's port without a VIP or CIDR block (its address is 0.0.0.0): a listener
+     * per endpoint serving the port; a ServiceEntry with no such endpoint takes the whole port instead (a Kubernetes
+     * Service without endpoints gets nothing: traffic could not work, and a wildcard would collide on scale-down).
+     */
+    static Capture capture(ServiceModel s, int port, MeshSnapshot snapshot) {
+        if (!s.passthrough() || !s.addresses().isEmpty() || !s.cidrs().isEmpty()) {
+            return Capture.ADDRESSES;
+        }
+        boolean endpoints = snapshot.endpointsOf(s.hostname()).stream().anyMatch(e -> e.ports().containsKey(port));
+        return endpoints || s.headless() ? Capture.ENDPOINTS : Capture.WHOLE_PORT;
+    }
+
+    /**
+     * The addresses that get a listener for this port, sorted: the endpoints serving it whose address is an IP,
+     * except the proxy's own (an app calling its own pod IP is not captured as outbound; istiod skips it too).
+     */
+    static List<String> listenerAddresses(ServiceModel s, int port, MeshSnapshot snapshot, String proxyIp) {
+        Set<String> out = new TreeSet<>();
+        for (Endpoint e : snapshot.endpointsOf(s.hostname())) {
+            if (e.ports().containsKey(port) && ip(e.address()) && !e.address().equals(proxyIp)) {
+                out.add(e.address());
+            }
+        }
+        return new ArrayList<>(out);
+    }
+
+    /**
+     * Per Passthrough service, its endpoints' addresses and ports: what its sidecar listeners depend on. When an
+     * endpoints-only update changes it, LDS must be pushed, not only EDS.
+     */
+    static Map<String, Set<String>> listenerInputs(MeshSnapshot snapshot) {
+        Map<String, Set<String>> out = new TreeMap<>();
+        for (ServiceModel s : snapshot.services().values()) {
+            if (s.passthrough()) {
+                Set<String> in = new TreeSet<>();
+                for (Endpoint e : snapshot.endpointsOf(s.hostname())) {
+                    e.ports().keySet().forEach(p -> in.add(e.address() + "_" + p));
+                }
+                out.put(s.hostname(), in);
+            }
+        }
+        return out;
+    }
+
+    /** Whether an endpoints-only change between these snapshots changes a Passthrough service's listeners. */
+    public static boolean listenersChanged(MeshSnapshot previous, MeshSnapshot next) {
+        return !listenerInputs(previous).equals(listenerInputs(next));
+    }
+
+    /** The wildcard form of each domain ({@code *.db.ns.svc.cluster.local}), as istiod adds them for headless Services. */
+    static Set<String> withPodNames(Set<String> domains) {
+        Set<String> out = new java.util.LinkedHashSet<>(domains);
+        domains.forEach(d -> out.add("*." + d));
+        return out;
+    }
+
+    /** A literal IPv4 or IPv6 address, not a hostname. */
+    private static boolean ip(String a) {
+        return !a.isEmpty() && (a.indexOf(':') >= 0 || a.chars().allMatch(c -> c == '.' || Character.isDigit(c)));
+    }
+}
