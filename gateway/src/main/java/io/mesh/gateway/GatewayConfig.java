@@ -165,9 +165,18 @@ public interface GatewayConfig {
         @WithDefault("8192")
         int maxConnections();
 
-        /** Request bodies up to this size are buffered so the request can be retried or mirrored. */
+        /** Request bodies up to this size are buffered so the request can be retried. */
         @WithDefault("65536")
         int retryBufferBytes();
+
+        /**
+         * How far a mirror (a route's {@code request_mirror_policies}) may fall behind the upstream as the request
+         * body streams to both: bytes queued while it connects, or written but not yet taken by its socket. Beyond
+         * this its copy of the request is aborted (its connection reset); the original is never held back for it.
+         * Envoy's shadows have the same bound, its per-request buffer limit (1 MiB by default).
+         */
+        @WithDefault("1048576")
+        int mirrorBufferBytes();
     }
 
     /** The ADS client of pilot. */

@@ -53,6 +53,7 @@ public final class DataPlane {
     /** Connections the fast path has served (drain closes them once idle); see {@link FastPathHandler}. */
     private final java.util.concurrent.atomic.LongAdder fastRequests = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder rawRelayed = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder mirrorsAborted = new java.util.concurrent.atomic.LongAdder();
     private final Set<FastPathHandler> fastConnections = ConcurrentHashMap.newKeySet();
     /** The fast path's upstream connection pools, one per event loop. */
     private final Map<io.netty.channel.EventLoop, FastUpstreamPool> fastPools = new ConcurrentHashMap<>();
@@ -423,6 +424,10 @@ public final class DataPlane {
         return config.limits().retryBufferBytes();
     }
 
+    int mirrorBufferBytes() {
+        return config.limits().mirrorBufferBytes();
+    }
+
     double traceSampling() {
         return config.telemetry().traceSampling();
     }
@@ -553,6 +558,15 @@ public final class DataPlane {
 
     void countRawRelayed() {
         rawRelayed.increment();
+    }
+
+    /** Mirrored requests aborted because their mirror fell behind the upstream by more than its buffer. */
+    public long mirrorsAborted() {
+        return mirrorsAborted.sum();
+    }
+
+    void countMirrorAborted() {
+        mirrorsAborted.increment();
     }
 
     void trackFast(FastPathHandler h) {

@@ -45,12 +45,8 @@ final class UpstreamCall {
     /** The request's retries so far, from its first failed try that the policy would retry; else null. */
     private RetryState retries;
     boolean holdsRequestSlot;
-    /**
-     * The route's mirrors (sampled), sent the request's body once it is read whole (null for a bodiless request);
-     * null when there are none. A body is read whole for them only when its length is known and within the retry
-     * buffer; a longer or chunked one streams to the upstream alone, not mirrored.
-     */
-    java.util.function.Consumer<Buffer> mirrors;
+    /** The route's mirrors (sampled), sent the body as the upstream is (streamed or whole); null when there are none. */
+    MirrorTee mirrors;
     private EndpointState endpoint;
     private boolean endpointOpen;
     private HttpClientRequest current;
@@ -89,16 +85,19 @@ final class UpstreamCall {
             return;
         }
         hasBody = ex.mayHaveBody;
+        if (mirrors != null) {
+            mirrors.open();   // connects now, as the upstream will: its body follows (send or tap)
+        }
         long timeout = ex.forward.timeoutMs();
         if (timeout > 0) {
             routeTimer = ex.vertx().setTimer(timeout, t -> onRouteTimeout());
         }
         if (!hasBody || length == 0) {
             if (mirrors != null) {
-                mirrors.accept(null);
+                mirrors.send(null);
             }
             attempt();
-        } else if ((retry.numRetries() > 0 || mirrors != null) && length > 0 && length <= ex.plane.retryBufferBytes()) {
+        } else if (retry.numRetries() > 0 && length > 0 && length <= ex.plane.retryBufferBytes()) {
             ex.request.body().onComplete(ar -> {
                 if (ar.failed()) {
                     fail(400, ResponseFlag.DPE, "request body failed\n");
@@ -106,7 +105,7 @@ final class UpstreamCall {
                 }
                 body = ar.result();
                 if (mirrors != null) {
-                    mirrors.accept(body);
+                    mirrors.send(body);
                 }
                 attempt();
             });
@@ -167,7 +166,8 @@ final class UpstreamCall {
         current = req;
         req.authority(authority);
         var sent = body != null ? req.send(body)
-                : streaming && !ex.request.isEnded() ? req.send(ex.request) : req.send();
+                : streaming && !ex.request.isEnded() ? req.send(mirrors == null ? ex.request : mirrors.tap(ex.request))
+                : req.send();
         sent.onComplete(r -> {
             if (id != tryId || done) {
                 if (r.succeeded()) {
@@ -349,6 +349,9 @@ final class UpstreamCall {
         }
         if (retries != null) {
             retries.release();
+        }
+        if (mirrors != null) {
+            mirrors.abandon();
         }
     }
 

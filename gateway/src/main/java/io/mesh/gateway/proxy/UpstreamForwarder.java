@@ -8,7 +8,6 @@ import io.mesh.gateway.upstream.Upstream;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpHeaders;
 import io.vertx.core.http.HttpMethod;
-import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,7 +55,7 @@ final class UpstreamForwarder implements ProxyInterceptor {
         if (!mirrors.isEmpty()) {
             // The copy's head is taken now, before a retry's x-envoy-attempt-count; its body once the call has it.
             MultiMap head = HttpHeaders.headers().addAll(headers);
-            call.mirrors = body -> mirrors.forEach(m -> mirror(ex, m, head, uri, authority, body));
+            call.mirrors = new MirrorTee(ex, mirrors, head, uri, authority);
         }
         if (upgrade) {
             call.tunnel();
@@ -162,33 +161,5 @@ final class UpstreamForwarder implements ProxyInterceptor {
         String made = Long.toHexString(Hashing.hash(ex.request.remoteAddress().toString()));
         ex.setCookie = p.setCookie(made);
         return made;
-    }
-
-    /**
-     * Fire and forget: a copy of the request (with {@code body}, or none when null) to the mirror's cluster, its
-     * authority suffixed "-shadow" as Envoy does; its answer and failures never touch the original.
-     */
-    private static void mirror(ProxyExchange ex, MirrorPolicy m, MultiMap headers, String uri, String authority,
-            io.vertx.core.buffer.Buffer body) {
-        Upstream u = ex.config.upstreams().get(m.cluster());
-        if (u == null) {
-            return;
-        }
-        var ep = u.pick(Long.MIN_VALUE, null);
-        if (ep == null) {
-            return;
-        }
-        MultiMap copy = HttpHeaders.headers().addAll(headers);
-        String host = authority;
-        int colon = host.lastIndexOf(':');
-        String shadow = colon > 0 && host.indexOf(']') < colon
-                ? host.substring(0, colon) + "-shadow" + host.substring(colon) : host + "-shadow";
-        RequestOptions o = new RequestOptions().setMethod(ex.request.method()).setURI(uri).setHeaders(copy)
-                .setServer(SocketAddress.inetSocketAddress(ep.endpoint().port(), ep.endpoint().host()))
-                .setTimeout(10_000);
-        u.client(false).request(o).compose(r -> {
-            r.authority(io.vertx.core.net.HostAndPort.parseAuthority(shadow, -1));
-            return body == null ? r.send() : r.send(body);
-        }).onSuccess(r -> r.handler(b -> { }).exceptionHandler(e -> { }));
     }
 }

@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * A test origin (HTTP/1.1 and h2c) that answers with its name. Paths: {@code /flaky} fails every other
  * request with 503 ({@code /flaky-echo} too, and echoes the request body when it does not), {@code /fail} always 500, {@code /slow?ms=N} answers late, {@code /stream?kb=N} streams N KiB
- * chunked (with backpressure), {@code /count} counts the streamed request body without keeping it, {@code /headers} echoes request headers, {@code /ws} is a
+ * chunked (with backpressure), {@code /count} counts the streamed request body without keeping it, {@code /digest} answers its length and SHA-256, {@code /headers} echoes request headers, {@code /ws} is a
  * WebSocket echo; anything else answers 200 with the name.
  */
 final class Backend implements AutoCloseable {
@@ -28,6 +28,10 @@ final class Backend implements AutoCloseable {
     volatile int forceStatus;
     /** Bytes of request bodies read so far on {@code /count}. */
     final AtomicLong counted = new AtomicLong();
+    /** On {@code /digest} (which answers it too): the last request body's length and SHA-256, "length hex". */
+    volatile String lastDigest;
+    /** On {@code /digest}: how the last body was framed, "content-length N" or "transfer-encoding chunked". */
+    volatile String lastFraming;
     /** Connections accepted so far (keep-alive reuse shows as few). */
     final AtomicInteger connections = new AtomicInteger();
     private final HttpServer server;
@@ -104,12 +108,34 @@ final class Backend implements AutoCloseable {
                 });
                 req.endHandler(v -> resp.end(Long.toString(n.get())));
             }
+            case "/digest" -> {
+                java.security.MessageDigest md = sha256();
+                AtomicLong n = new AtomicLong();
+                req.handler(b -> {
+                    n.addAndGet(b.length());
+                    md.update(b.getBytes());
+                });
+                String cl = req.getHeader("content-length");
+                lastFraming = cl != null ? "content-length " + cl : "transfer-encoding " + req.getHeader("transfer-encoding");
+                req.endHandler(v -> {
+                    lastDigest = n.get() + " " + java.util.HexFormat.of().formatHex(md.digest());
+                    resp.end(lastDigest);
+                });
+            }
             case "/headers" -> {
                 StringBuilder sb = new StringBuilder();
                 req.headers().forEach(e -> sb.append(e.getKey().toLowerCase()).append(": ").append(e.getValue()).append('\n'));
                 resp.end(sb.toString());
             }
             default -> req.body().onComplete(b -> resp.end(name));
+        }
+    }
+
+    static java.security.MessageDigest sha256() {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 

@@ -294,7 +294,7 @@ class TrafficPolicyTest {
     }
 
     @Test
-    void aMirroredRequestsBodyReachesTheShadowTooWhenItFitsTheBuffer() throws Exception {
+    void aMirroredRequestsBodyReachesTheShadowToo() throws Exception {
         // The route answers from a's /count (it reads the body); the shadow's /count gets the same bytes.
         long aBefore = a.counted.get();
         long shadowBefore = shadow.counted.get();
@@ -306,11 +306,11 @@ class TrafficPolicyTest {
         }
         assertEquals(aBefore + 100_000, a.counted.get());
         await().atMost(Duration.ofSeconds(5)).until(() -> shadow.counted.get() == shadowBefore + 100_000);
-        // A body over the buffer (64 KiB) streams to the upstream alone: the request is not held for the mirror.
+        // A body over the retry buffer (64 KiB) streams to the upstream and to the mirror at once (MirrorTest has more).
         HttpResponse<String> large = send(req("/mirror-count").POST(HttpRequest.BodyPublishers.ofByteArray(new byte[200_000])));
         assertEquals(200, large.statusCode());
         assertEquals(aBefore + 300_000, a.counted.get());
-        assertEquals(shadowBefore + 100_000, shadow.counted.get());
+        await().atMost(Duration.ofSeconds(5)).until(() -> shadow.counted.get() == shadowBefore + 300_000);
     }
 
     @Test
