@@ -465,6 +465,8 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         out.writeBytes(first, 0, end);
         line(out, ATTEMPT_LINE, Integer.toString(attempts + 1));
         out.writeShort(FastUpstreamConnection.CRLF);
+        // A try that never got a connection (connect failure) never wrote its head: it is released here, not lost.
+        ReferenceCountUtil.release(upstreamHead);
         upstreamHead = out;
         tryOn(ep);
     }

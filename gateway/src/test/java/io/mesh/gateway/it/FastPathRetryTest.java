@@ -135,6 +135,35 @@ class FastPathRetryTest {
     }
 
     @Test
+    void retriedConnectFailuresLeaveNoBufferUnreleased() throws Exception {
+        // Every buffer tracked (paranoid), and each one collected unreleased reported to the test.
+        List<String> leaks = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.lang.reflect.Field f = io.netty.buffer.AbstractByteBuf.class.getDeclaredField("leakDetector");
+        f.setAccessible(true);
+        io.netty.util.ResourceLeakDetector<?> detector = (io.netty.util.ResourceLeakDetector<?>) f.get(null);
+        io.netty.util.ResourceLeakDetector.Level level = io.netty.util.ResourceLeakDetector.getLevel();
+        io.netty.util.ResourceLeakDetector.setLevel(io.netty.util.ResourceLeakDetector.Level.PARANOID);
+        detector.setLeakListener((type, records) -> leaks.add(type + records));
+        try (Socket s = socket()) {
+            // Round robin: every other first try goes where nothing listens, and its retry to the live endpoint.
+            for (int i = 0; i < 100; i++) {
+                assertEquals(200, get(s, "/pair/headers").status());
+            }
+            // A collected buffer is reported when a later tracked allocation finds it in the reference queue.
+            for (int round = 0; round < 3; round++) {
+                System.gc();
+                for (int i = 0; i < 20; i++) {
+                    assertEquals(200, get(s, "/pair/headers").status());
+                }
+            }
+        } finally {
+            detector.setLeakListener(null);
+            io.netty.util.ResourceLeakDetector.setLevel(level);
+        }
+        assertEquals(List.of(), leaks, "buffers collected without release");
+    }
+
+    @Test
     void whenEveryTryFailsTheLastFailureIsAnsweredWithUrx() throws Exception {
         double uf = flagged("UF,URX");
         double x5 = flagged("URX");
