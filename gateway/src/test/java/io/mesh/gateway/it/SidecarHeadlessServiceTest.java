@@ -100,30 +100,41 @@ class SidecarHeadlessServiceTest {
                                 .setAddress(Xds.address("0.0.0.0", PLAIN_HTTP)).setBindToPort(BoolValue.of(false)).build()),
                 List.of(routes(DB, "db", DB_HTTP), routes(PLAIN, "plain", PLAIN_HTTP)),
                 List.of());
-        gw = TestGateway.ready(pilot, Map.of("mesh.gateway.mode", "sidecar",
-                "mesh.gateway.listeners.port-map.\"15001\"", Integer.toString(capture),
-                "mesh.gateway.ca.address", ca.address(), "mesh.gateway.ca.token-file", token.toString(),
-                "mesh.gateway.ca.root-cert-file", root.toString(), "mesh.gateway.listeners.event-loops", "1"));
-        assertTrue(pilot.nacks().isEmpty(), pilot.nacks().toString());
+        gw = sidecar(pilot, capture, Map.of("mesh.gateway.ca.address", ca.address(),
+                "mesh.gateway.ca.token-file", token.toString(), "mesh.gateway.ca.root-cert-file", root.toString()));
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (gw != null) {
-            gw.close();
+        stopAll(gw, pilot, ca, closing(vertx), pod);
+    }
+
+    /**
+     * The sidecar under test, in this JVM, on pilot's config (which it must ACK): capture on {@code capture} (where
+     * the pod's iptables rule sends its connections), one event loop, and {@code extra} settings.
+     */
+    static TestGateway sidecar(ControlPlane pilot, int capture, Map<String, String> extra) throws Exception {
+        Map<String, String> settings = new java.util.HashMap<>(extra);
+        settings.put("mesh.gateway.mode", "sidecar");
+        settings.put("mesh.gateway.listeners.port-map.\"15001\"", Integer.toString(capture));
+        settings.put("mesh.gateway.listeners.event-loops", "1");
+        TestGateway started = TestGateway.ready(pilot, settings);
+        assertTrue(pilot.nacks().isEmpty(), pilot.nacks().toString());
+        return started;
+    }
+
+    /** Closes each of {@code parts} in order, skipping those that never started (null). */
+    static void stopAll(AutoCloseable... parts) throws Exception {
+        for (AutoCloseable p : parts) {
+            if (p != null) {
+                p.close();
+            }
         }
-        if (pilot != null) {
-            pilot.close();
-        }
-        if (ca != null) {
-            ca.close();
-        }
-        if (vertx != null) {
-            vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        }
-        if (pod != null) {
-            pod.close();
-        }
+    }
+
+    /** A Vert.x instance as an {@link AutoCloseable} for {@link #stopAll} (null for null). */
+    static AutoCloseable closing(Vertx v) {
+        return v == null ? null : () -> v.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
 
     /** db-0 (a mesh pod: mTLS required, as STRICT) and plain-0 (no sidecar: plaintext), each on a TCP and an HTTP port. */

@@ -69,26 +69,12 @@ class SidecarServiceEntryNoneTest {
                         wildcardPort(MONGO_PORT, FilterChain.newBuilder()
                                 .addFilters(SidecarHeadlessServiceTest.tcpProxy("outbound|" + MONGO_PORT + "||" + MONGO)).build())),
                 List.of(), List.of());
-        gw = TestGateway.ready(pilot, Map.of("mesh.gateway.mode", "sidecar",
-                "mesh.gateway.listeners.port-map.\"15001\"", Integer.toString(capture),
-                "mesh.gateway.listeners.event-loops", "1"));
-        assertTrue(pilot.nacks().isEmpty(), pilot.nacks().toString());
+        gw = SidecarHeadlessServiceTest.sidecar(pilot, capture, Map.of());
     }
 
     @AfterAll
     static void stop() throws Exception {
-        if (gw != null) {
-            gw.close();
-        }
-        if (pilot != null) {
-            pilot.close();
-        }
-        if (vertx != null) {
-            vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        }
-        if (pod != null) {
-            pod.close();
-        }
+        SidecarHeadlessServiceTest.stopAll(gw, pilot, SidecarHeadlessServiceTest.closing(vertx), pod);
     }
 
     static Future<?> server(String host, int port, String name) {
