@@ -1,7 +1,6 @@
 package io.mesh.gateway.it;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.BoolValue;
 import com.google.protobuf.UInt32Value;
