@@ -756,6 +756,76 @@ class SidecarMeshIT {
 
     @Test
     @Order(15)
+    void aResolutionNoneServiceEntryForPodBsIpTakesAppAsConnectionOverMutualTlsUnderRegistryOnly() throws Exception {
+        // Port 9000 of B's pod IP: no service declares it (test 2 reached it by passthrough, plaintext). Under
+        // REGISTRY_ONLY that passthrough is refused; a MESH_INTERNAL ServiceEntry with resolution NONE, no addresses and
+        // B's pod IP as its one endpoint (it runs a sidecar: tlsMode istio) gives A's sidecar a B_IP:9000 listener to an
+        // ORIGINAL_DST cluster with auto mTLS, so app A's connection to the pod IP (not a VIP) reaches B's app over mTLS.
+        String host = "b-pod.mesh.test";
+        List<String> toPodIp = List.of("http://" + B_IP + ":9000/none");
+        try {
+            write("sidecar.yaml", REGISTRY_ONLY);
+            eventually(Duration.ofSeconds(30), () -> curl(PodNetwork.inPod(podA, null), toPodIp).status() == 0,
+                    "REGISTRY_ONLY refuses app A's connection to B's undeclared port");
+            write("b-pod-none.yaml", """
+                    apiVersion: networking.istio.io/v1
+                    kind: ServiceEntry
+                    metadata:
+                      name: b-pod-none
+                      namespace: default
+                    spec:
+                      hosts: [%s]
+                      location: MESH_INTERNAL
+                      resolution: NONE
+                      ports:
+                      - {number: 9000, name: tcp, protocol: TCP}
+                      endpoints:
+                      - address: %s
+                        serviceAccount: b
+                        labels:
+                          security.istio.io/tlsMode: istio
+                    """.formatted(host, B_IP));
+            eventually(Duration.ofSeconds(30), () -> curl(PodNetwork.inPod(podA, null), toPodIp).status() == 200,
+                    "the resolution NONE entry lets app A reach B's pod IP under REGISTRY_ONLY");
+            String metricsABefore = metrics(A_IP);
+            String metricsBBefore = metrics(B_IP);
+            int n = 5;
+            for (int i = 0; i < n; i++) {
+                Result r = curl(PodNetwork.inPod(podA, null), List.of("http://" + B_IP + ":9000/none-" + i));
+                assertEquals(200, r.status(), r.body());
+                // B's app answered, and saw the request as app A sent it (TCP: neither sidecar parsed it).
+                assertTrue(r.body().contains("\"served_by\":\"b-undeclared\"") && r.body().contains("/none-" + i), r.body());
+            }
+            // B's sidecar received every connection over mutual TLS from A's identity, none in plaintext ...
+            eventually(Duration.ofSeconds(10), () -> {
+                String b = metrics(B_IP);
+                return delta(metricsBBefore, b, "istio_tcp_connections_opened_total", "reporter=\"destination\"",
+                        "connection_security_policy=\"mutual_tls\"", "source_principal=\"spiffe://cluster.local/ns/default/sa/a\"")
+                        == n
+                        && delta(metricsBBefore, b, "istio_tcp_connections_opened_total", "reporter=\"destination\"",
+                                "connection_security_policy=\"none\"") == 0;
+            }, "B's sidecar received all " + n + " connections over mTLS from A",
+                    () -> grep(metrics(B_IP), "istio_tcp_connections_opened_total"));
+            // ... and A's sidecar reports them for the ServiceEntry's host.
+            eventually(Duration.ofSeconds(10), () -> delta(metricsABefore, metrics(A_IP), "istio_tcp_connections_opened_total",
+                    "reporter=\"source\"", "destination_service=\"" + host + "\"") == n,
+                    "A's sidecar counts " + n + " connections to " + host,
+                    () -> grep(metrics(A_IP), "istio_tcp_connections_opened_total"));
+            Files.delete(configDir.resolve("b-pod-none.yaml"));
+            Files.delete(configDir.resolve("sidecar.yaml"));
+        } finally {
+            Files.deleteIfExists(configDir.resolve("b-pod-none.yaml"));
+            Files.deleteIfExists(configDir.resolve("sidecar.yaml"));
+        }
+        // Later tests see neither: A's sidecar holds nothing of the entry, and B's port is reached by passthrough again.
+        eventually(Duration.ofSeconds(30), () -> !curl(PodNetwork.inPod(podA, null),
+                List.of("http://127.0.0.1:15000/config_dump")).body().contains(host)
+                && curl(PodNetwork.inPod(podA, null), toPodIp).status() == 200,
+                "ALLOW_ANY again, without the entry's cluster");
+    }
+
+    @Test
+    @Order(16)
     void cleanupLeavesThePodsIptablesExactlyAsBefore() throws Exception {
         assertEquals(0, runGateway(podA, List.of("init-iptables", "--cleanup")));
         assertEquals(natBeforeA, PodNetwork.nat(podA));
