@@ -234,15 +234,17 @@ public final class DataPlane {
 
     private Future<Void> reconcileListeners(GatewaySnapshot prevSnap, GatewaySnapshot snap) {
         List<Future<?>> work = new ArrayList<>();
+        // The kept listeners' new chains (RBAC, routes' names) and certificates swap in together, once every new TLS
+        // context is built: a policy change never reaches one listener a context-build ahead of another.
+        List<Runnable> swaps = new ArrayList<>();
         for (Map.Entry<String, ListenerServer> e : listeners.entrySet()) {
             ListenerSpec next = snap.listeners().get(e.getKey());
             if (next == null || !bindsHere(next) || next.tcp() || !sameSocket(e.getValue(), next)) {
                 listeners.remove(e.getKey());
                 work.add(e.getValue().close());
             } else if (!next.tls() || sameSecrets(e.getValue().spec, next, prevSnap, snap)) {
-                // New chains (RBAC, routes' names) apply now, in the same step as the TCP listeners' below,
-                // not after other listeners' closes complete.
-                e.getValue().spec = next;
+                ListenerServer ls = e.getValue();
+                swaps.add(() -> ls.spec = next);   // not after other listeners' closes complete
             }
         }
         for (Map.Entry<String, RouterTcpListener> e : tcpListeners.entrySet()) {
@@ -259,12 +261,13 @@ public final class DataPlane {
                     tcpListeners.remove(e.getKey());   // its certificates are gone: closed until they are back
                     work.add(t.close());
                 } else {
-                    t.update(next, tls);
+                    swaps.add(t.update(next, tls));
                 }
             } else {
-                t.spec = next;   // new chains apply to the next connections
+                swaps.add(() -> t.spec = next);   // new chains apply to the next connections
             }
         }
+        swaps.forEach(Runnable::run);
         Future<Void> closed = Future.all(work).mapEmpty();
         return closed.compose(v -> {
             List<Future<?>> starts = new ArrayList<>();

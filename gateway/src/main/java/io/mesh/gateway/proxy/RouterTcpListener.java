@@ -37,13 +37,19 @@ final class RouterTcpListener {
         this.tls = contexts(tls);
     }
 
-    /** New chains and certificates, for the next connections. */
-    void update(ListenerSpec next, io.mesh.gateway.tls.SniKeyCertOptions nextTls) {
+    /**
+     * New chains and certificates for the next connections, in two steps: the returned action swaps them in. The
+     * certificates' contexts are built here (that takes milliseconds), so that a config update can build every
+     * listener's first and then swap them all at once. When they do not load (logged), the action keeps the old ones.
+     */
+    Runnable update(ListenerSpec next, io.mesh.gateway.tls.SniKeyCertOptions nextTls) {
         var contexts = contexts(nextTls);
-        if (contexts != null || nextTls == null) {
-            this.tls = contexts;
-            this.spec = next;
-        }
+        return () -> {
+            if (contexts != null || nextTls == null) {
+                this.tls = contexts;
+                this.spec = next;
+            }
+        };
     }
 
     private io.netty.util.Mapping<String, io.netty.handler.ssl.SslContext> contexts(io.mesh.gateway.tls.SniKeyCertOptions o) {
