@@ -742,15 +742,7 @@ class SidecarMeshIT {
                             "destination_service=\"" + LEDGER_V2_HOST + "\"") == seen.get("ledger-v2");
         }, "A's sidecar counts " + seen + " connections by destination service",
                 () -> grep(metrics(A_IP), "istio_tcp_connections_opened_total"));
-        eventually(Duration.ofSeconds(10), () -> {
-            String b = metrics(B_IP);
-            return delta(metricsBBefore, b, "istio_tcp_connections_opened_total", "reporter=\"destination\"",
-                    "connection_security_policy=\"mutual_tls\"", "source_principal=\"spiffe://cluster.local/ns/default/sa/a\"")
-                    == total
-                    && delta(metricsBBefore, b, "istio_tcp_connections_opened_total", "reporter=\"destination\"",
-                            "connection_security_policy=\"none\"") == 0;
-        }, "B's sidecar received all " + total + " connections over mTLS from A",
-                () -> grep(metrics(B_IP), "istio_tcp_connections_opened_total"));
+        awaitTcpOverMtlsFromA(metricsBBefore, total);
         Files.delete(configDir.resolve("ledger-split.yaml"));
     }
 
@@ -797,15 +789,7 @@ class SidecarMeshIT {
                 assertTrue(r.body().contains("\"served_by\":\"b-undeclared\"") && r.body().contains("/none-" + i), r.body());
             }
             // B's sidecar received every connection over mutual TLS from A's identity, none in plaintext ...
-            eventually(Duration.ofSeconds(10), () -> {
-                String b = metrics(B_IP);
-                return delta(metricsBBefore, b, "istio_tcp_connections_opened_total", "reporter=\"destination\"",
-                        "connection_security_policy=\"mutual_tls\"", "source_principal=\"spiffe://cluster.local/ns/default/sa/a\"")
-                        == n
-                        && delta(metricsBBefore, b, "istio_tcp_connections_opened_total", "reporter=\"destination\"",
-                                "connection_security_policy=\"none\"") == 0;
-            }, "B's sidecar received all " + n + " connections over mTLS from A",
-                    () -> grep(metrics(B_IP), "istio_tcp_connections_opened_total"));
+            awaitTcpOverMtlsFromA(metricsBBefore, n);
             // ... and A's sidecar reports them for the ServiceEntry's host.
             eventually(Duration.ofSeconds(10), () -> delta(metricsABefore, metrics(A_IP), "istio_tcp_connections_opened_total",
                     "reporter=\"source\"", "destination_service=\"" + host + "\"") == n,
@@ -927,6 +911,19 @@ class SidecarMeshIT {
         int nl = out.lastIndexOf('\n');
         int status = Integer.parseInt(out.substring(nl + 1).strip().isEmpty() ? "0" : out.substring(nl + 1).strip());
         return new Result(status, nl < 0 ? "" : out.substring(0, nl));
+    }
+
+    /** B's sidecar counts {@code n} more TCP connections (since {@code metricsBBefore}) over mTLS from A, none in plaintext. */
+    private static void awaitTcpOverMtlsFromA(String metricsBBefore, int n) throws Exception {
+        eventually(Duration.ofSeconds(10), () -> {
+            String b = metrics(B_IP);
+            return delta(metricsBBefore, b, "istio_tcp_connections_opened_total", "reporter=\"destination\"",
+                    "connection_security_policy=\"mutual_tls\"", "source_principal=\"spiffe://cluster.local/ns/default/sa/a\"")
+                    == n
+                    && delta(metricsBBefore, b, "istio_tcp_connections_opened_total", "reporter=\"destination\"",
+                            "connection_security_policy=\"none\"") == 0;
+        }, "B's sidecar received all " + n + " connections over mTLS from A",
+                () -> grep(metrics(B_IP), "istio_tcp_connections_opened_total"));
     }
 
     private static String metrics(String podIp) throws Exception {

@@ -33,6 +33,11 @@ final class GatewayScope {
                 .toList();
     }
 
+    /** Whether a Gateway server's host ("*", "*.suffix" or a name, without "ns/") takes {@code host}. */
+    static boolean hostMatches(String pattern, String host) {
+        return pattern.equals("*") || pattern.equals(host) || (pattern.startsWith("*.") && host.endsWith(pattern.substring(1)));
+    }
+
     /** VirtualService hosts the server accepts ("*" and "*.suffix" wildcards, optional "ns/" prefix). */
     static List<String> matchingHosts(VirtualService vs, Gateway.Server server) {
         List<String> out = new ArrayList<>();
@@ -42,8 +47,7 @@ final class GatewayScope {
                 String h = sh.contains("/") ? sh.substring(sh.indexOf('/') + 1) : sh;
                 boolean nsOk = ns.equals("*") || ns.equals(vs.namespace())
                         || (ns.equals(".") && vs.namespace().equals(server.name()));
-                boolean hostOk = h.equals("*") || h.equals(host)
-                        || (h.startsWith("*.") && host.endsWith(h.substring(1)));
+                boolean hostOk = hostMatches(h, host);
                 if (nsOk && hostOk && !out.contains(host)) {
                     out.add(host);
                 }

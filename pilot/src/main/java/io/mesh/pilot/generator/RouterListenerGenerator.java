@@ -231,11 +231,6 @@ public final class RouterListenerGenerator {
 
     /** An SNI host the server takes for this VirtualService: one of its hosts the server accepts, or under a wildcard. */
     private static boolean allowed(String sni, List<String> hosts) {
-        for (String h : hosts) {
-            if (h.equals("*") || h.equals(sni) || (h.startsWith("*.") && sni.endsWith(h.substring(1)))) {
-                return true;
-            }
-        }
-        return false;
+        return hosts.stream().anyMatch(h -> GatewayScope.hostMatches(h, sni));
     }
 }

@@ -73,7 +73,7 @@ final class SniDnat {
             String ns = sh.contains("/") ? sh.substring(0, sh.indexOf('/')) : "*";
             String h = sh.contains("/") ? sh.substring(sh.indexOf('/') + 1) : sh;
             boolean nsOk = ns.equals("*") || ns.equals(s.namespace());
-            if (nsOk && (h.equals("*") || h.equals(s.hostname()) || (h.startsWith("*.") && s.hostname().endsWith(h.substring(1))))) {
+            if (nsOk && GatewayScope.hostMatches(h, s.hostname())) {
                 return true;
             }
         }
