@@ -24,7 +24,7 @@ import java.util.TreeSet;
  * listeners "0.0.0.0_PORT" (not bound; HCM with RDS "PORT") for HTTP ports and "VIP_PORT" (not bound; tcp_proxy to
  * the service's cluster, or by SNI for TLS ports) for the other ports of services with an address, "0.0.0.0_PORT"
  * picked by destination CIDR block, by SNI for TLS ports of services without an address, or taking the whole port
- * (resolution NONE without address or endpoints), and sends the rest to PassthroughCluster
+ * (the other ports of a ServiceEntry without address, as istiod does), and sends the rest to PassthroughCluster
  * (ALLOW_ANY) or BlackHoleCluster (REGISTRY_ONLY); "virtualInbound" on 15006 holds, per inbound port, a TLS and/or a plaintext
  * filter chain as PeerAuthentication says, told apart by the tls_inspector.
  */
@@ -45,10 +45,10 @@ public final class SidecarListenerGenerator {
      * without endpoints a headless Service gets none, as in istiod. The rest goes on the port's shared "0.0.0.0_PORT"
      * listener ({@link WildcardPortListeners}): a ServiceEntry's CIDR blocks as chains matching the destination; TLS and
      * HTTPS ports of services without an address as chains picked by SNI (the service's hostname, or its tls routes'
-     * {@code sniHosts}); and the TCP ports of a {@code resolution: NONE} ServiceEntry without address or endpoints as a
-     * chain that takes the whole port. A port that is HTTP for another service keeps its HTTP listener and gets none
-     * of these. Other services without an address get nothing: their connections go through virtualOutbound's
-     * passthrough.
+     * {@code sniHosts}); and the other ports of a ServiceEntry without address (STATIC, DNS, or NONE without endpoints)
+     * as a chain that takes the whole port (first by hostname). A port that is HTTP for another service keeps its HTTP
+     * listener and gets none of these. Kubernetes and local-mode services without an address get nothing: their
+     * connections go through virtualOutbound's passthrough.
      */
     static List<Listener> tcpListeners(ProxyInfo proxy, MeshSnapshot snapshot, Set<Integer> httpPorts, String unknown) {
         java.util.Map<String, Listener> byName = new java.util.LinkedHashMap<>();
@@ -64,10 +64,12 @@ public final class SidecarListenerGenerator {
                 PassthroughServices.Capture capture = PassthroughServices.capture(s, port.number(), snapshot);
                 List<String> addresses = capture == PassthroughServices.Capture.ENDPOINTS
                         ? PassthroughServices.listenerAddresses(s, port.number(), snapshot, proxy.ip()) : s.addresses();
-                // Without an address: by SNI on a TLS port, or the whole port (resolution NONE, no endpoints).
+                // Without an address: by SNI on a TLS port; a ServiceEntry's other ports (resolution NONE without
+                // endpoints, STATIC, DNS) take the whole port. Istio's IST0134 warns of exactly that: "If addresses is
+                // not set, all traffic on the port defined in the ServiceEntry is matched, regardless of the host."
                 boolean byNameOrPort = addresses.isEmpty() && s.cidrs().isEmpty()
                         && capture != PassthroughServices.Capture.ENDPOINTS
-                        && (tls || capture == PassthroughServices.Capture.WHOLE_PORT);
+                        && (tls || capture == PassthroughServices.Capture.WHOLE_PORT || s.serviceEntry());
                 boolean onWildcard = (!s.cidrs().isEmpty() || byNameOrPort) && !httpPorts.contains(port.number());
                 if (addresses.isEmpty() && !onWildcard) {
                     continue;

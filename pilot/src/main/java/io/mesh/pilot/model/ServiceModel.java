@@ -43,6 +43,11 @@ public record ServiceModel(String hostname, String namespace, List<Port> ports, 
         return passthrough && origin.startsWith("Service/");
     }
 
+    /** A ServiceEntry host (not a Kubernetes Service or a local-mode service). */
+    public boolean serviceEntry() {
+        return origin.startsWith("ServiceEntry/");
+    }
+
     /** Whether proxies in this namespace see the service (Istio's IsServiceVisible). */
     public boolean visibleTo(String proxyNamespace) {
         return ExportTo.visible(exportTo, namespace, proxyNamespace);

@@ -174,8 +174,8 @@ class ServiceEntryResolutionNoneTest {
                 "[{number: 9000, name: tcp, protocol: TCP}]", "{address: 10.1.0.9}"));
         assertEquals(Cluster.DiscoveryType.EDS, cluster(SidecarFixtures.router(), s, "outbound|5432||" + PG).getType());
         assertEquals(Cluster.DiscoveryType.EDS, cluster(SidecarFixtures.grpc(), s, "outbound|8080||" + PG).getType());
-        // A STATIC service: EDS, and no listener for its port without an address (passthrough, as before).
+        // A STATIC service: EDS, and its port without an address is wholly its own (SidecarOutboundTcpTest).
         assertEquals(Cluster.DiscoveryType.EDS, cluster(POD, s, "outbound|9000||web.demo.svc.cluster.local").getType());
-        assertFalse(listenerNames(POD, s).contains("0.0.0.0_9000"));
+        assertEquals(List.of("[] [] -> outbound|9000||web.demo.svc.cluster.local"), chains(listener(POD, s, "0.0.0.0_9000")));
     }
 }

@@ -79,9 +79,33 @@ class SidecarOutboundTcpTest {
     }
 
     @Test
-    void servicesWithoutAnAddressKeepThePassthrough() {
-        MeshSnapshot s = snapshot(serviceEntry("db", "demo", "[]", "[{number: 9000, name: tcp, protocol: TCP}]"));
-        assertEquals(List.of("virtualOutbound", "virtualInbound"), listenerNames(s));
+    void aServiceEntrysTcpPortWithoutAnAddressTakesTheWholePort() {
+        // Istio's IST0134: "If addresses is not set, all traffic on the port defined in the ServiceEntry is matched,
+        // regardless of the host." So 0.0.0.0_9000 has one chain, to the first service by hostname, and no
+        // passthrough or black-hole chain after it; the clusters keep their endpoints.
+        MeshSnapshot s = snapshot(serviceEntry("db", "demo", "[]", "[{number: 9000, name: tcp, protocol: TCP}]")
+                + serviceEntry("cache", "demo", "[]", "[{number: 9000, name: tcp, protocol: TCP}]")
+                        .replace("resolution: STATIC", "resolution: DNS"));
+        assertEquals("outbound|9000||cache.demo.svc.cluster.local", target(listener(POD, s, "0.0.0.0_9000")));
+        assertEquals(List.of("0.0.0.0_9000", "virtualInbound", "virtualOutbound"), listenerNames(s).stream().sorted().toList());
+        assertEquals(io.envoyproxy.envoy.config.cluster.v3.Cluster.DiscoveryType.EDS,
+                cluster(POD, s, "outbound|9000||db.demo.svc.cluster.local").getType());
+        // Under REGISTRY_ONLY too: the port is the service's, nothing of it is black-holed.
+        assertEquals("outbound|9000||db.demo.svc.cluster.local", target(listener(POD,
+                snapshot(serviceEntry("db", "demo", "[]", "[{number: 9000, name: tcp, protocol: TCP}]"),
+                        OutboundTrafficPolicyTest.REGISTRY_ONLY), "0.0.0.0_9000")));
+    }
+
+    @Test
+    void aServiceEntrysTcpPortWithoutAnAddressLeavesAnHttpPortAndOtherPortsAlone() {
+        MeshSnapshot s = snapshot(serviceEntry("db", "demo", "[]", "[{number: 9000, name: tcp, protocol: TCP}]")
+                + serviceEntry("web", "demo", "[]", "[{number: 9000, name: http, protocol: HTTP}]")
+                + serviceEntry("cache", "demo", "[198.51.100.100]", "[{number: 6379, name: tcp, protocol: TCP}]"));
+        // One protocol per wildcard port (no protocol sniffing): 9000 stays the HTTP service's.
+        assertTrue(listener(POD, s, "0.0.0.0_9000").getFilterChains(0).getFilters(0).getName()
+                .contains("http_connection_manager"));
+        assertEquals(List.of("0.0.0.0_9000", "198.51.100.100_6379", "virtualInbound", "virtualOutbound"),
+                listenerNames(s).stream().sorted().toList());
     }
 
     @Test
