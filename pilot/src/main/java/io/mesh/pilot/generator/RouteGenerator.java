@@ -7,6 +7,7 @@ import io.mesh.config.Hosts;
 import io.mesh.config.VirtualService;
 import io.mesh.pilot.model.MeshSnapshot;
 import io.mesh.pilot.model.ProxyInfo;
+import io.mesh.pilot.model.ServiceAlias;
 import io.mesh.pilot.model.ServiceModel;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -62,8 +63,14 @@ public final class RouteGenerator {
             ServiceModel.Port p = s.port(port);
             if (p != null && p.http()) {
                 Set<String> domains = VirtualHosts.meshDomains(s.hostname(), port, proxy.namespace());
-                rc.addVirtualHosts(VirtualHosts.forService(s.hostname(), port,
-                        s.headless() ? PassthroughServices.withPodNames(domains) : domains, snapshot, proxy));
+                if (s.headless()) {
+                    domains = PassthroughServices.withPodNames(domains);
+                }
+                // Istio's ExternalName aliases: the Services pointing at this one answer to their names here too.
+                for (ServiceAlias alias : snapshot.aliasesOf(s.hostname(), proxy.namespace())) {
+                    domains.addAll(VirtualHosts.meshDomains(alias.hostname(), port, proxy.namespace()));
+                }
+                rc.addVirtualHosts(VirtualHosts.forService(s.hostname(), port, domains, snapshot, proxy));
             }
         }
         rc.addVirtualHosts(VirtualHosts.catchAll(SidecarScope.outboundTrafficPolicy(proxy, snapshot)));

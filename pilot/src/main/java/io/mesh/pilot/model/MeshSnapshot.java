@@ -21,16 +21,17 @@ import java.util.Map;
  *                          namespace applies
  * @param credentials       gateway certificates by credentialName (served over SDS to routers only)
  * @param mesh              mesh-wide settings (trust domain, default outbound traffic policy)
+ * @param aliases           by target FQDN, the Kubernetes ExternalName Services that are other names for it
  */
 public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map<String, List<Endpoint>> endpoints,
         Map<String, List<Endpoint>> configEndpoints, Map<String, List<VirtualService>> meshRoutes,
         List<VirtualService> virtualServices, Map<String, List<DestinationRule>> destinationRules, List<Gateway> gateways,
         List<PolicyConfig.Sidecar> sidecars, List<PolicyConfig.PeerAuthentication> peerAuthentications,
         List<PolicyConfig.AuthorizationPolicy> authorizationPolicies, List<String> warnings,
-        Map<String, TlsCredential> credentials, MeshSettings mesh) {
+        Map<String, TlsCredential> credentials, MeshSettings mesh, Map<String, List<ServiceAlias>> aliases) {
 
     public static final MeshSnapshot EMPTY = new MeshSnapshot(0, Map.of(), Map.of(), Map.of(), Map.of(), List.of(),
-            Map.of(), List.of(), List.of(), List.of(), List.of(), List.of(), Map.of(), MeshSettings.DEFAULT);
+            Map.of(), List.of(), List.of(), List.of(), List.of(), List.of(), Map.of(), MeshSettings.DEFAULT, Map.of());
 
     public MeshSnapshot {
         services = Map.copyOf(services);
@@ -46,6 +47,12 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
         warnings = List.copyOf(warnings);
         credentials = Map.copyOf(credentials);
         mesh = mesh == null ? MeshSettings.DEFAULT : mesh;
+        aliases = aliases == null ? Map.of() : Map.copyOf(aliases);
+    }
+
+    /** The ExternalName Services that are other names for {@code host} and that proxies in this namespace see. */
+    public List<ServiceAlias> aliasesOf(String host, String proxyNamespace) {
+        return aliases.getOrDefault(host, List.of()).stream().filter(a -> a.visibleTo(proxyNamespace)).toList();
     }
 
     /**
@@ -110,7 +117,7 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
                 || !gateways.equals(next.gateways) || !sidecars.equals(next.sidecars)
                 || !peerAuthentications.equals(next.peerAuthentications)
                 || !authorizationPolicies.equals(next.authorizationPolicies) || !credentials.equals(next.credentials)
-                || !mesh.equals(next.mesh)) {
+                || !mesh.equals(next.mesh) || !aliases.equals(next.aliases)) {
             return null;
         }
         java.util.Set<String> hosts = new java.util.TreeSet<>();
@@ -131,6 +138,6 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
     public MeshSnapshot withKubernetesEndpoints(long newVersion, Map<String, List<Endpoint>> kube) {
         return new MeshSnapshot(newVersion, services, SnapshotBuilder.mergeEndpoints(configEndpoints, kube),
                 configEndpoints, meshRoutes, virtualServices, destinationRules, gateways, sidecars,
-                peerAuthentications, authorizationPolicies, warnings, credentials, mesh);
+                peerAuthentications, authorizationPolicies, warnings, credentials, mesh, aliases);
     }
 }

@@ -8,12 +8,18 @@ public interface ServiceSource {
     /** An immutable view, taken when a snapshot is built. */
     View view();
 
-    record View(List<ServiceModel> services, Map<String, List<Endpoint>> endpoints) {
+    /** {@code aliases}: Kubernetes ExternalName Services ({@link ServiceAlias}). */
+    record View(List<ServiceModel> services, Map<String, List<Endpoint>> endpoints, List<ServiceAlias> aliases) {
         public static final View EMPTY = new View(List.of(), Map.of());
 
         public View {
             services = List.copyOf(services);
             endpoints = Map.copyOf(endpoints);
+            aliases = aliases == null ? List.of() : List.copyOf(aliases);
+        }
+
+        public View(List<ServiceModel> services, Map<String, List<Endpoint>> endpoints) {
+            this(services, endpoints, List.of());
         }
     }
 }

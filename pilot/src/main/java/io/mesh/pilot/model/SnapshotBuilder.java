@@ -131,7 +131,27 @@ public final class SnapshotBuilder {
         }
         Map<String, List<Endpoint>> frozen = freeze(configEndpoints);
         return new MeshSnapshot(version, services, mergeEndpoints(frozen, kube.endpoints()), frozen,
-                freeze(meshRoutes), routed, freeze(rules), gateways, sidecars, peers, authz, warnings, credentials, mesh);
+                freeze(meshRoutes), routed, freeze(rules), gateways, sidecars, peers, authz, warnings, credentials, mesh,
+                aliases(kube.aliases(), services, warnings));
+    }
+
+    /**
+     * ExternalName Services by the host they name, sorted by their own name. One whose name is also a ServiceEntry's
+     * host is left out (the ServiceEntry's virtual host already answers that name; two would be a duplicate domain).
+     */
+    private static Map<String, List<ServiceAlias>> aliases(List<ServiceAlias> aliases, Map<String, ServiceModel> services,
+            List<String> warnings) {
+        Map<String, List<ServiceAlias>> out = new TreeMap<>();
+        for (ServiceAlias a : aliases) {
+            if (services.containsKey(a.hostname())) {
+                warnings.add("ExternalName Service " + a.namespace() + "/" + a.hostname().split("\\.")[0]
+                        + ": its name is also a ServiceEntry host, which takes it; it is no alias of " + a.target());
+                continue;
+            }
+            out.computeIfAbsent(a.target(), t -> new ArrayList<>()).add(a);
+        }
+        out.values().forEach(l -> l.sort(java.util.Comparator.comparing(ServiceAlias::hostname)));
+        return freeze(out);
     }
 
     /**

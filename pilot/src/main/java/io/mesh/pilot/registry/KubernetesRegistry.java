@@ -17,6 +17,7 @@ import io.mesh.config.Hosts;
 import io.mesh.config.Kind;
 import io.mesh.config.RawResource;
 import io.mesh.pilot.model.Endpoint;
+import io.mesh.pilot.model.ServiceAlias;
 import io.mesh.pilot.model.ServiceModel;
 import io.mesh.pilot.model.ServiceSource;
 import java.time.Instant;
@@ -174,9 +175,15 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
             podsByKey.put(p.getMetadata().getNamespace() + "/" + p.getMetadata().getName(), p);
         }
         List<ServiceModel> models = new ArrayList<>();
+        List<ServiceAlias> aliases = new ArrayList<>();
         Map<String, Service> byHost = new HashMap<>();
         for (Service s : services.getStore().list()) {
             String host = s.getMetadata().getName() + "." + s.getMetadata().getNamespace() + "." + Hosts.DOMAIN_SUFFIX;
+            String externalName = externalName(s);
+            if (externalName != null) {
+                aliases.add(new ServiceAlias(host, s.getMetadata().getNamespace(), externalName, exportTo(s)));
+                continue;
+            }
             List<ServiceModel.Port> ports = new ArrayList<>();
             if (s.getSpec() != null && s.getSpec().getPorts() != null) {
                 s.getSpec().getPorts().forEach(p -> ports.add(new ServiceModel.Port(
@@ -230,7 +237,20 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
                         portMap, podLabels, locality, 1, ready, sa));
             }
         }
-        return new View(models, endpoints);
+        return new View(models, endpoints, aliases);
+    }
+
+    /**
+     * An ExternalName Service's target ({@code spec.externalName}, lower case, without a trailing dot); null for any
+     * other type. Istio treats such a Service as another name for its target ({@link ServiceAlias}).
+     */
+    static String externalName(Service s) {
+        if (s.getSpec() == null || !"ExternalName".equals(s.getSpec().getType()) || s.getSpec().getExternalName() == null
+                || s.getSpec().getExternalName().isBlank()) {
+            return null;
+        }
+        String name = s.getSpec().getExternalName().trim().toLowerCase(Locale.ROOT);
+        return name.endsWith(".") ? name.substring(0, name.length() - 1) : name;
     }
 
     /** Istio's protocol selection: appProtocol, else the port name's prefix ("http-web", "grpc"). */
