@@ -228,8 +228,7 @@ public final class DataPlane {
             resolved = new io.mesh.gateway.upstream.UpstreamTls(c.tls().sni(), null, null, null,
                     c.tls().subjectAltNames(), null, null, true);
         }
-        return new ClusterSpec(c.name(), c.lbPolicy(), c.connectTimeoutMs(), c.idleTimeoutMs(), c.protocol(), c.breakers(),
-                c.outlier(), resolved, c.edsName(), c.staticEndpoints(), c.ringSize());
+        return c.withTls(resolved);
     }
 
     private Future<Void> reconcileListeners(GatewaySnapshot prevSnap, GatewaySnapshot snap) {

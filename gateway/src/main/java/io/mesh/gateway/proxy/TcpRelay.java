@@ -105,7 +105,8 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
 
     /**
      * A tcp_proxy to {@code cluster}: to an endpoint the cluster picks (to {@code original}, the captured connection's
-     * destination, for an ORIGINAL_DST cluster or when {@code cluster} is null: passthrough), originating the
+     * destination, for an ORIGINAL_DST cluster or when {@code cluster} is null: passthrough; at the cluster's
+     * {@code upstream_port_override} if it has one), originating the
      * cluster's TLS (auto mTLS to mesh endpoints) when it has one. A cluster that is missing, has no endpoint (e.g.
      * BlackHoleCluster under REGISTRY_ONLY) or whose TLS does not load closes {@code ch}. Returns whether it relays.
      */
@@ -139,6 +140,9 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                 LOG.debugf("tcp_proxy: no endpoint for cluster %s", cluster);
                 close(ch, first);
                 return false;
+            } else if (u.spec().originalDstPort(original.port()) != original.port()) {
+                target = io.vertx.core.net.SocketAddress.inetSocketAddress(u.spec().originalDstPort(original.port()),
+                        original.hostAddress() != null ? original.hostAddress() : original.host());
             }
             if (u.spec().tls() != null) {
                 try {

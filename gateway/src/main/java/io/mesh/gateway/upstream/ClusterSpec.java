@@ -4,17 +4,42 @@ import java.util.List;
 
 /**
  * A cluster as CDS defines it, immutable. {@code edsName} is non-null when endpoints come from EDS;
- * otherwise {@code staticEndpoints} holds the load assignment.
+ * otherwise {@code staticEndpoints} holds the load assignment. {@code upstreamPortOverride}: for an ORIGINAL_DST
+ * cluster, the port its connections go to at the original destination instead of the one the app used
+ * ({@code original_dst_lb_config.upstream_port_override}, istiod's targetPort of a {@code resolution: NONE}
+ * ServiceEntry); 0 for none.
  */
 public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs, long idleTimeoutMs,
         UpstreamProtocol protocol, CircuitBreakers breakers, OutlierPolicy outlier, UpstreamTls tls, String edsName,
-        List<Endpoint> staticEndpoints, int ringSize) {
+        List<Endpoint> staticEndpoints, int ringSize, int upstreamPortOverride) {
 
-    /** Two specs that differ only in endpoints keep the same connection pools. */
+    /** A cluster without an upstream port override. */
+    public ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs, long idleTimeoutMs,
+            UpstreamProtocol protocol, CircuitBreakers breakers, OutlierPolicy outlier, UpstreamTls tls, String edsName,
+            List<Endpoint> staticEndpoints, int ringSize) {
+        this(name, lbPolicy, connectTimeoutMs, idleTimeoutMs, protocol, breakers, outlier, tls, edsName, staticEndpoints,
+                ringSize, 0);
+    }
+
+    /** The same cluster with other TLS settings (its SDS secrets resolved). */
+    public ClusterSpec withTls(UpstreamTls resolved) {
+        return new ClusterSpec(name, lbPolicy, connectTimeoutMs, idleTimeoutMs, protocol, breakers, outlier, resolved,
+                edsName, staticEndpoints, ringSize, upstreamPortOverride);
+    }
+
+    /** The port to dial at an original destination the app was connecting to at {@code port}. */
+    public int originalDstPort(int port) {
+        return upstreamPortOverride > 0 ? upstreamPortOverride : port;
+    }
+
+    /**
+     * Two specs that differ only in endpoints keep the same connection pools (and the Upstream, whose spec stays the
+     * old one: so anything that decides where a connection goes is compared too).
+     */
     public boolean sameTransport(ClusterSpec o) {
         return o != null && lbPolicy == o.lbPolicy && connectTimeoutMs == o.connectTimeoutMs
                 && idleTimeoutMs == o.idleTimeoutMs && protocol == o.protocol && breakers.equals(o.breakers)
                 && java.util.Objects.equals(outlier, o.outlier) && java.util.Objects.equals(tls, o.tls)
-                && ringSize == o.ringSize;
+                && ringSize == o.ringSize && upstreamPortOverride == o.upstreamPortOverride;
     }
 }

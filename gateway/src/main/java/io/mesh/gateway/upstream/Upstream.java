@@ -150,10 +150,12 @@ public final class Upstream {
      * {@code hash} is used by the ring hash only; {@code Long.MIN_VALUE} means "no hash key", which picks randomly.
      */
     /**
-     * The endpoint of an ORIGINAL_DST cluster for one request: its original destination. States are kept per
-     * address (bounded) so breakers and stats see repeat destinations as one endpoint.
+     * The endpoint of an ORIGINAL_DST cluster for one request: its original destination ({@code host} and the port the
+     * app used, or the cluster's upstream port override). States are kept per address (bounded) so breakers and stats
+     * see repeat destinations as one endpoint.
      */
-    public EndpointState originalDestination(String host, int port) {
+    public EndpointState originalDestination(String host, int dialled) {
+        int port = spec.originalDstPort(dialled);
         String key = host + ":" + port;
         EndpointState s = originalDsts.get(key);
         if (s == null) {

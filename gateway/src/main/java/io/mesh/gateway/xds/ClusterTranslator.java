@@ -34,6 +34,7 @@ public final class ClusterTranslator {
         String where = "cluster " + c.getName();
         String eds = null;
         List<Endpoint> statics = List.of();
+        int portOverride = 0;
         Cluster.DiscoveryType type = c.getClusterDiscoveryTypeCase() == Cluster.ClusterDiscoveryTypeCase.TYPE
                 ? c.getType() : null;
         if (type == null) {
@@ -45,6 +46,7 @@ public final class ClusterTranslator {
             case STATIC, STRICT_DNS, LOGICAL_DNS -> statics = endpoints(c.getLoadAssignment());
             case ORIGINAL_DST -> {
                 // Envoy's passthrough: each connection goes to where it was headed before capture.
+                portOverride = originalDstPort(c, where);
             }
             default -> throw new ConfigRejected(where + ": unsupported discovery type " + type);
         }
@@ -108,7 +110,33 @@ public final class ClusterTranslator {
         long connect = c.hasConnectTimeout() ? RouteTranslator.millis(c.getConnectTimeout()) : 5_000;
         int ring = c.hasRingHashLbConfig() && c.getRingHashLbConfig().hasMinimumRingSize()
                 ? (int) Math.min(1 << 16, c.getRingHashLbConfig().getMinimumRingSize().getValue()) : 1024;
-        return new ClusterSpec(c.getName(), lb, connect, idle, protocol, cb, outlier, tls, eds, statics, ring);
+        return new ClusterSpec(c.getName(), lb, connect, idle, protocol, cb, outlier, tls, eds, statics, ring,
+                portOverride);
+    }
+
+    /**
+     * An ORIGINAL_DST cluster's {@code original_dst_lb_config}: {@code upstream_port_override} (istiod's targetPort of a
+     * {@code resolution: NONE} ServiceEntry) is honoured; choosing the destination by an HTTP header or by metadata is
+     * not supported, so it is NACKed rather than ignored. 0: no override.
+     */
+    private static int originalDstPort(Cluster c, String where) throws ConfigRejected {
+        if (!c.hasOriginalDstLbConfig()) {
+            return 0;
+        }
+        Cluster.OriginalDstLbConfig o = c.getOriginalDstLbConfig();
+        if (o.getUseHttpHeader() || o.hasMetadataKey()) {
+            throw new ConfigRejected(where + ": original_dst_lb_config supports upstream_port_override only, not "
+                    + (o.getUseHttpHeader() ? "use_http_header" : "metadata_key"));
+        }
+        if (!o.hasUpstreamPortOverride()) {
+            return 0;
+        }
+        int port = o.getUpstreamPortOverride().getValue();
+        if (port < 1 || port > 65535) {
+            throw new ConfigRejected(where + ": original_dst_lb_config.upstream_port_override must be between 1 and "
+                    + "65535, got " + Integer.toUnsignedString(port));
+        }
+        return port;
     }
 
     private static UpstreamTls upstreamTls(UpstreamTlsContext ctx, String where) throws ConfigRejected {

@@ -137,4 +137,15 @@ class UpstreamTest {
         assertTrue(u.tryAcquireRetry());
         assertTrue(!u.tryAcquireRetry());
     }
+
+    @Test
+    void anOriginalDestinationIsDialledAtTheClustersPortOverride() {
+        Upstream override = new Upstream(vertx, new ClusterSpec("c", LbPolicy.ORIGINAL_DST, 1000, 60_000,
+                UpstreamProtocol.HTTP1, CircuitBreakers.DEFAULTS, null, null, null, List.of(), 1024, 6432));
+        assertEquals(new Endpoint("198.51.100.9", 6432, 1),
+                override.originalDestination("198.51.100.9", 5432).endpoint());
+        Upstream none = new Upstream(vertx, new ClusterSpec("c", LbPolicy.ORIGINAL_DST, 1000, 60_000,
+                UpstreamProtocol.HTTP1, CircuitBreakers.DEFAULTS, null, null, null, List.of(), 1024));
+        assertEquals(new Endpoint("198.51.100.9", 5432, 1), none.originalDestination("198.51.100.9", 5432).endpoint());
+    }
 }

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import com.google.protobuf.Any;
+import com.google.protobuf.UInt32Value;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
@@ -14,7 +15,11 @@ import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** match_subject_alt_names of an ISTIO_MUTUAL cluster as pilot sends it: exact SPIFFE IDs; anything else is NACKed. */
+/**
+ * match_subject_alt_names of an ISTIO_MUTUAL cluster as pilot sends it: exact SPIFFE IDs; anything else is NACKed. An
+ * ORIGINAL_DST cluster's upstream_port_override (a NONE ServiceEntry's targetPort); other original-destination choices
+ * are NACKed.
+ */
 class ClusterTranslatorTest {
 
     static Cluster istioMutual(StringMatcher san) {
@@ -45,5 +50,36 @@ class ClusterTranslatorTest {
                 StringMatcher.newBuilder().setPrefix("spiffe://cluster.local/").build())));
         assertEquals("cluster outbound|80||web.demo.svc.cluster.local: match_subject_alt_names supports non-empty exact "
                 + "matchers only, got PREFIX", e.getMessage());
+    }
+
+    static Cluster originalDst(Cluster.OriginalDstLbConfig.Builder config) {
+        return Cluster.newBuilder().setName("outbound|5432||pg.external.example")
+                .setType(Cluster.DiscoveryType.ORIGINAL_DST).setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
+                .setOriginalDstLbConfig(config).build();
+    }
+
+    @Test
+    void anOriginalDstClustersUpstreamPortOverrideIsWhereItsConnectionsGo() throws Exception {
+        var spec = ClusterTranslator.translate(originalDst(Cluster.OriginalDstLbConfig.newBuilder()
+                .setUpstreamPortOverride(UInt32Value.of(6432))));
+        assertEquals(6432, spec.upstreamPortOverride());
+        assertEquals(6432, spec.originalDstPort(5432));
+        // Without one: the port the app used.
+        assertEquals(5432, ClusterTranslator.translate(originalDst(Cluster.OriginalDstLbConfig.newBuilder()))
+                .originalDstPort(5432));
+    }
+
+    static String rejection(Cluster.OriginalDstLbConfig.Builder config) {
+        return assertThrows(ConfigRejected.class, () -> ClusterTranslator.translate(originalDst(config))).getMessage();
+    }
+
+    @Test
+    void originalDstByHeaderOrMetadataAndAnOverrideThatIsNoPortAreRejected() {
+        assertEquals("cluster outbound|5432||pg.external.example: original_dst_lb_config supports "
+                + "upstream_port_override only, not use_http_header",
+                rejection(Cluster.OriginalDstLbConfig.newBuilder().setUseHttpHeader(true)));
+        assertEquals("cluster outbound|5432||pg.external.example: original_dst_lb_config.upstream_port_override must be "
+                + "between 1 and 65535, got 70000",
+                rejection(Cluster.OriginalDstLbConfig.newBuilder().setUpstreamPortOverride(UInt32Value.of(70000))));
     }
 }

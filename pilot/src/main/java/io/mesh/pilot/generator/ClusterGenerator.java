@@ -56,10 +56,12 @@ public final class ClusterGenerator {
             DestinationRule dr = snapshot.destinationRule(s.hostname(), proxy.namespace());
             boolean originalDst = PassthroughServices.originalDst(s, proxy);
             for (ServiceModel.Port port : s.ports()) {
-                out.add(originalDst(cluster(s, port.number(), null, dr, false, snapshot), originalDst));
+                Integer target = originalDst ? PassthroughServices.targetPort(s, port.number()) : null;
+                out.add(originalDst(cluster(s, port.number(), null, dr, false, snapshot), originalDst, target));
                 if (dr != null) {
                     for (DestinationRule.Subset subset : dr.subsets()) {
-                        out.add(originalDst(cluster(s, port.number(), subset.name(), dr, false, snapshot), originalDst));
+                        out.add(originalDst(cluster(s, port.number(), subset.name(), dr, false, snapshot), originalDst,
+                                target));
                     }
                 }
             }
@@ -84,14 +86,20 @@ public final class ClusterGenerator {
 
     /**
      * A Passthrough service's cluster on a sidecar, as istiod builds it: ORIGINAL_DST with lb_policy CLUSTER_PROVIDED and
-     * no EDS (the connection goes to the pod IP the app dialled); its policies and auto mTLS stay as computed.
+     * no EDS (the connection goes to the pod IP the app dialled; at {@code targetPort} instead of the dialled port when
+     * not null: {@code original_dst_lb_config.upstream_port_override}); its policies and auto mTLS stay as computed.
      */
-    private static Cluster originalDst(Cluster c, boolean originalDst) {
+    private static Cluster originalDst(Cluster c, boolean originalDst, Integer targetPort) {
         if (!originalDst) {
             return c;
         }
-        return c.toBuilder().setType(Cluster.DiscoveryType.ORIGINAL_DST).clearEdsClusterConfig()
-                .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED).build();
+        Cluster.Builder b = c.toBuilder().setType(Cluster.DiscoveryType.ORIGINAL_DST).clearEdsClusterConfig()
+                .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED);
+        if (targetPort != null) {
+            b.setOriginalDstLbConfig(Cluster.OriginalDstLbConfig.newBuilder()
+                    .setUpstreamPortOverride(com.google.protobuf.UInt32Value.of(targetPort)));
+        }
+        return b.build();
     }
 
     /** The endpoint label that marks a workload with a mesh sidecar (Istio's injector sets it). */

@@ -15,9 +15,10 @@ import java.util.TreeSet;
  * Services with Istio's Passthrough resolution, as istiod serves them to sidecars: Kubernetes headless Services
  * ({@code clusterIP: None}, e.g. a StatefulSet's) and ServiceEntries with {@code resolution: NONE} ("assume that
  * incoming connections have already been resolved"). The service's clusters are ORIGINAL_DST (the connection goes where
- * the app sent it). A non-HTTP port without a VIP or CIDR block gets a listener per endpoint ({@code PODIP_PORT})
- * instead of one per VIP; a ServiceEntry's port with no endpoints at all takes the whole port instead (a match-all
- * chain on {@code 0.0.0.0_PORT}), as istiod does. HTTP ports are routed by the port's {@code 0.0.0.0_PORT} listener;
+ * the app sent it; at a ServiceEntry port's {@code targetPort}, when it has one). A non-HTTP port without a VIP or CIDR
+ * block gets a listener per endpoint ({@code PODIP_PORT}) instead of one per VIP; a ServiceEntry's port with no
+ * endpoints and no workload selector takes the whole port instead (a match-all chain on {@code 0.0.0.0_PORT}), as
+ * istiod does. HTTP ports are routed by the port's {@code 0.0.0.0_PORT} listener;
  * for a headless Service the virtual host also takes every name under the service's ({@code *.db.ns.svc.cluster.local}:
  * {@code db-0.db.ns.svc.cluster.local}), a ServiceEntry's keeps its hosts (istiod adds those wildcards for Kubernetes
  * only). Routers and proxyless gRPC clients keep EDS clusters (istiod too: a gateway has no original destination).
@@ -40,21 +41,42 @@ public final class PassthroughServices {
         ADDRESSES,
         /** By its endpoints' IPs: a listener each ({@link #listenerAddresses}); none serving the port: no listener. */
         ENDPOINTS,
-        /** Every connection to the port: a ServiceEntry with resolution NONE, no address and no endpoints. */
+        /**
+         * Every connection to the port: a ServiceEntry with resolution NONE, no address, no endpoints and no workload
+         * selector.
+         */
         WHOLE_PORT
     }
 
     /**
      * Istio's rule for a Passthrough service's port without a VIP or CIDR block (its address is 0.0.0.0): a listener
-     * per endpoint serving the port; a ServiceEntry with no such endpoint takes the whole port instead (a Kubernetes
-     * Service without endpoints gets nothing: traffic could not work, and a wildcard would collide on scale-down).
+     * per endpoint serving the port; a ServiceEntry with no such endpoint takes the whole port instead. Except, as in
+     * istiod, a Kubernetes Service without endpoints (traffic could not work, and a wildcard would collide on
+     * scale-down) and a ServiceEntry with a workload selector (its workloads may not be selected yet, or scaled down):
+     * those get nothing, so their connections go on as unknown destinations.
      */
     static Capture capture(ServiceModel s, int port, MeshSnapshot snapshot) {
         if (!s.passthrough() || !s.addresses().isEmpty() || !s.cidrs().isEmpty()) {
             return Capture.ADDRESSES;
         }
         boolean endpoints = snapshot.endpointsOf(s.hostname()).stream().anyMatch(e -> e.ports().containsKey(port));
-        return endpoints || s.headless() ? Capture.ENDPOINTS : Capture.WHOLE_PORT;
+        return endpoints || s.headless() || s.selectsWorkloads() ? Capture.ENDPOINTS : Capture.WHOLE_PORT;
+    }
+
+    /**
+     * The port a sidecar connects to at the original destination of a {@code resolution: NONE} ServiceEntry's port,
+     * instead of the one the app used: the port's {@code targetPort} (istiod's PassthroughTargetPorts, sent as the
+     * ORIGINAL_DST cluster's {@code upstream_port_override}). Istiod sets it whenever targetPort is set, even to the
+     * port itself (a no-op), and so does this. Null for any other service or port (Kubernetes headless Services' pods
+     * are dialled at the port the app used, as in istiod), and for a targetPort that is no port.
+     */
+    static Integer targetPort(ServiceModel s, int port) {
+        ServiceModel.Port p = s.port(port);
+        if (!s.passthrough() || !s.serviceEntry() || p == null || p.targetPort() == null) {
+            return null;
+        }
+        int target = p.targetPort();
+        return target >= 1 && target <= 65535 ? target : null;
     }
 
     /**

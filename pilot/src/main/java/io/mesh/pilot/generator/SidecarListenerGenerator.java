@@ -39,16 +39,16 @@ public final class SidecarListenerGenerator {
      * Outbound non-HTTP ports, as istiod builds them: per service address (VIP) and port, a listener
      * "ADDRESS_PORT" (not bound) that tcp_proxies to "outbound|PORT||HOST", so the connection gets the cluster's auto
      * mTLS. When two services claim the same address:port, the first by hostname wins. TLS and HTTPS ports take the
-     * VirtualService's tls routes: a filter chain per match, picked by the ClientHello's SNI ({@code sniHosts}); a
-     * port without a matching tls route has one chain to the service (or to its tcp route). A Passthrough service's
+     * VirtualService's tls routes: a filter chain per match, picked by the ClientHello's SNI ({@code sniHosts}); a port
+     * without a matching tls route has one chain to the service (or to its tcp route). A Passthrough service's
      * endpoints stand in for a missing address ({@link PassthroughServices}): a listener "PODIP_PORT" per endpoint;
-     * without endpoints a headless Service gets none, as in istiod. The rest goes on the port's shared "0.0.0.0_PORT"
-     * listener ({@link WildcardPortListeners}): a ServiceEntry's CIDR blocks as chains matching the destination; TLS and
-     * HTTPS ports of services without an address as chains picked by SNI (the service's hostname, or its tls routes'
-     * {@code sniHosts}); and the other ports of a ServiceEntry without address (STATIC, DNS, or NONE without endpoints)
-     * as a chain that takes the whole port (first by hostname). A port that is HTTP for another service keeps its HTTP
-     * listener and gets none of these. Kubernetes and local-mode services without an address get nothing: their
-     * connections go through virtualOutbound's passthrough.
+     * without endpoints a headless Service, or a ServiceEntry with a workload selector, gets none, as in istiod. The
+     * rest goes on the port's shared "0.0.0.0_PORT" listener ({@link WildcardPortListeners}): a ServiceEntry's CIDR
+     * blocks as chains matching the destination; TLS and HTTPS ports of services without an address as chains picked by
+     * SNI (the service's hostname, or its tls routes' {@code sniHosts}); and the other ports of a ServiceEntry without
+     * address (STATIC, DNS, or NONE without endpoints or selector) as a chain that takes the whole port (first by
+     * hostname). A port that is HTTP for another service keeps its HTTP listener and gets none of these. Kubernetes and
+     * local-mode services without an address get nothing: their connections go through virtualOutbound's passthrough.
      */
     static List<Listener> tcpListeners(ProxyInfo proxy, MeshSnapshot snapshot, Set<Integer> httpPorts, String unknown) {
         java.util.Map<String, Listener> byName = new java.util.LinkedHashMap<>();
@@ -65,8 +65,9 @@ public final class SidecarListenerGenerator {
                 List<String> addresses = capture == PassthroughServices.Capture.ENDPOINTS
                         ? PassthroughServices.listenerAddresses(s, port.number(), snapshot, proxy.ip()) : s.addresses();
                 // Without an address: by SNI on a TLS port; a ServiceEntry's other ports (resolution NONE without
-                // endpoints, STATIC, DNS) take the whole port. Istio's IST0134 warns of exactly that: "If addresses is
-                // not set, all traffic on the port defined in the ServiceEntry is matched, regardless of the host."
+                // endpoints or selector, STATIC, DNS) take the whole port. Istio's IST0134 warns of exactly that: "If
+                // addresses is not set, all traffic on the port defined in the ServiceEntry is matched, regardless of
+                // the host."
                 boolean byNameOrPort = addresses.isEmpty() && s.cidrs().isEmpty()
                         && capture != PassthroughServices.Capture.ENDPOINTS
                         && (tls || capture == PassthroughServices.Capture.WHOLE_PORT || s.serviceEntry());

@@ -23,10 +23,10 @@ import java.util.TreeMap;
  * matched by the destination's CIDR block ({@code prefix_ranges}: a ServiceEntry's addresses wider than one IP, a chain
  * per block), by the ClientHello's SNI (TLS ports of services without an address: the hostname, or the tls routes'
  * {@code sniHosts}), or by nothing at all (a ServiceEntry's non-TLS port without address takes the whole port: STATIC,
- * DNS, or NONE without endpoints). Envoy picks the most specific destination range first, then the server name. A match an earlier
- * service (by hostname) took stays with it, as istiod merges them. Unless a chain takes every connection, the rest go
- * on as unknown destinations: {@code PassthroughFilterChain} (ALLOW_ANY) or {@code BlackHoleFilterChain}
- * (REGISTRY_ONLY).
+ * DNS, or NONE without endpoints or workload selector). Envoy picks the most specific destination range first, then the
+ * server name. A match an earlier service (by hostname) took stays with it, as istiod merges them. Unless a chain takes
+ * every connection, the rest go on as unknown destinations: {@code PassthroughFilterChain} (ALLOW_ANY) or
+ * {@code BlackHoleFilterChain} (REGISTRY_ONLY).
  */
 final class WildcardPortListeners {
     private final String unknown;

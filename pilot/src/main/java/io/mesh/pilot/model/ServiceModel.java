@@ -16,14 +16,24 @@ import java.util.List;
  *                    get ORIGINAL_DST clusters ({@code io.mesh.pilot.generator.PassthroughServices})
  * @param cidrs       a ServiceEntry's addresses that are CIDR blocks of more than one address ({@code 10.20.0.0/16}):
  *                    sidecars tell the service's non-HTTP connections by their destination being in one of them
+ * @param selectsWorkloads a ServiceEntry with a {@code workloadSelector} that has labels: its endpoints are the
+ *                    workloads it selects (istiod's LabelSelectors), so having none now does not make it a catch-all
+ *                    for its ports
  */
 public record ServiceModel(String hostname, String namespace, List<Port> ports, boolean external, String origin,
-        List<String> addresses, List<String> exportTo, boolean passthrough, List<String> cidrs) {
+        List<String> addresses, List<String> exportTo, boolean passthrough, List<String> cidrs,
+        boolean selectsWorkloads) {
     public ServiceModel {
         ports = List.copyOf(ports);
         addresses = addresses == null ? List.of() : List.copyOf(addresses);
         exportTo = exportTo == null ? List.of() : List.copyOf(exportTo);
         cidrs = cidrs == null ? List.of() : List.copyOf(cidrs);
+    }
+
+    /** A service whose endpoints are not chosen by a workload selector. */
+    public ServiceModel(String hostname, String namespace, List<Port> ports, boolean external, String origin,
+            List<String> addresses, List<String> exportTo, boolean passthrough, List<String> cidrs) {
+        this(hostname, namespace, ports, external, origin, addresses, exportTo, passthrough, cidrs, false);
     }
 
     /** A service without Passthrough resolution or CIDR blocks. */
@@ -53,7 +63,17 @@ public record ServiceModel(String hostname, String namespace, List<Port> ports, 
         return ExportTo.visible(exportTo, namespace, proxyNamespace);
     }
 
-    public record Port(String name, int number, String protocol) {
+    /**
+     * @param targetPort a ServiceEntry port's {@code targetPort}, or null: the endpoints' port when they name none;
+     *                   on a {@code resolution: NONE} entry also the port its sidecars connect to at the original
+     *                   destination ({@code io.mesh.pilot.generator.PassthroughServices#targetPort})
+     */
+    public record Port(String name, int number, String protocol, Integer targetPort) {
+        /** A port without a {@code targetPort} (a Kubernetes Service's, whose target ports are its endpoints'). */
+        public Port(String name, int number, String protocol) {
+            this(name, number, protocol, null);
+        }
+
         public boolean http() {
             return switch (protocol.toUpperCase(java.util.Locale.ROOT)) {
                 case "HTTP", "HTTP2", "GRPC", "GRPC-WEB" -> true;

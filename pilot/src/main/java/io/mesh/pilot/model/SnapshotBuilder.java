@@ -67,7 +67,7 @@ public final class SnapshotBuilder {
         });
         for (ServiceEntry se : serviceEntries) {
             List<ServiceModel.Port> ports = se.ports().stream()
-                    .map(p -> new ServiceModel.Port(p.name(), p.number(), p.protocol())).toList();
+                    .map(p -> new ServiceModel.Port(p.name(), p.number(), p.protocol(), p.targetPort())).toList();
             List<Endpoint> eps = new ArrayList<>();
             for (ServiceEntry.WorkloadSpec w : se.endpoints()) {
                 eps.add(endpoint(w, se));
@@ -85,7 +85,8 @@ public final class SnapshotBuilder {
                 String fqdn = Hosts.resolve(host, se.namespace());
                 services.putIfAbsent(fqdn, new ServiceModel(fqdn, se.namespace(), ports,
                         "MESH_EXTERNAL".equals(se.location()), "ServiceEntry/" + se.namespace() + "/" + se.name(),
-                        vips(se.addresses()), se.exportTo(), "NONE".equals(se.resolution()), cidrs(se.addresses())));
+                        vips(se.addresses()), se.exportTo(), "NONE".equals(se.resolution()), cidrs(se.addresses()),
+                        se.workloadSelector() != null && !se.workloadSelector().isEmpty()));
                 configEndpoints.computeIfAbsent(fqdn, h -> new ArrayList<>()).addAll(eps);
             }
         }

@@ -26,7 +26,9 @@ import org.junit.jupiter.api.Test;
 /**
  * ServiceEntries with {@code resolution: NONE} ("assume that incoming connections have already been resolved"), as
  * istiod serves them to sidecars: ORIGINAL_DST clusters; a TCP port's connections told apart by the entry's IPs and CIDR
- * blocks, or, without addresses, by its endpoints' IPs, or else the whole port; HTTP ports routed by host as usual.
+ * blocks, or, without addresses, by its endpoints' IPs, or else the whole port (not for an entry with a workload
+ * selector); HTTP ports routed by host as usual; a port's {@code targetPort} as the port the original destination is
+ * dialled at.
  */
 class ServiceEntryResolutionNoneTest {
     static final ProxyInfo POD = sidecar("10.0.0.1", "demo");
@@ -177,5 +179,88 @@ class ServiceEntryResolutionNoneTest {
         // A STATIC service: EDS, and its port without an address is wholly its own (SidecarOutboundTcpTest).
         assertEquals(Cluster.DiscoveryType.EDS, cluster(POD, s, "outbound|9000||web.demo.svc.cluster.local").getType());
         assertEquals(List.of("[] [] -> outbound|9000||web.demo.svc.cluster.local"), chains(listener(POD, s, "0.0.0.0_9000")));
+    }
+
+    /** The port an ORIGINAL_DST cluster dials instead of the one the app used, or null when it has none. */
+    static Integer portOverride(Cluster c) {
+        assertOriginalDst(c);
+        return c.hasOriginalDstLbConfig() && c.getOriginalDstLbConfig().hasUpstreamPortOverride()
+                ? c.getOriginalDstLbConfig().getUpstreamPortOverride().getValue() : null;
+    }
+
+    @Test
+    void aPortsTargetPortIsWhereTheOriginalDestinationIsDialledOnTcpAndHttpPortsAndTheirSubsets() {
+        MeshSnapshot s = snapshot(none("pg", PG, """
+                [{number: 5432, name: tcp, protocol: TCP, targetPort: 6432},
+                 {number: 8080, name: http, protocol: HTTP, targetPort: 9080},
+                 {number: 3306, name: mysql, protocol: TCP, targetPort: 3306},
+                 {number: 27017, name: mongo, protocol: TCP}]""", "addresses: [198.51.100.50]") + """
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: DestinationRule
+                metadata: {name: pg, namespace: demo}
+                spec:
+                  host: %s
+                  subsets: [{name: v1, labels: {version: v1}}]
+                """.formatted(PG));
+        // istiod's PassthroughTargetPorts: the cluster's original_dst_lb_config.upstream_port_override, the same on the
+        // subsets' clusters (the HTTP port's route goes to that cluster, so it holds for HTTP too).
+        assertEquals(6432, portOverride(cluster(POD, s, "outbound|5432||" + PG)));
+        assertEquals(6432, portOverride(cluster(POD, s, "outbound|5432|v1|" + PG)));
+        assertEquals(9080, portOverride(cluster(POD, s, "outbound|8080||" + PG)));
+        assertEquals("outbound|8080||" + PG,
+                routes(POD, s, "8080").getVirtualHosts(0).getRoutes(0).getRoute().getCluster());
+        // Set to the port itself: sent all the same, as istiod does (it changes nothing).
+        assertEquals(3306, portOverride(cluster(POD, s, "outbound|3306||" + PG)));
+        // Without a targetPort: the port the app used.
+        assertEquals(null, portOverride(cluster(POD, s, "outbound|27017||" + PG)));
+        // The listener stays on the port the app dials.
+        assertEquals(List.of("[] [] -> outbound|5432||" + PG), chains(listener(POD, s, "198.51.100.50_5432")));
+    }
+
+    @Test
+    void aTargetPortOutsideResolutionNoneOrOnARouterOnlyNamesTheEndpointsPort() {
+        MeshSnapshot s = snapshot(none("pg", PG, "[{number: 5432, name: tcp, protocol: TCP, targetPort: 6432}]",
+                "addresses: [198.51.100.50]") + SidecarFixtures.services("web", "demo", "[web.demo.svc.cluster.local]",
+                "[{number: 9000, name: tcp, protocol: TCP, targetPort: 9001}]", "{address: 10.1.0.9}"));
+        // Routers keep EDS for a NONE entry, and a STATIC entry is EDS everywhere: the endpoints carry the target port.
+        assertFalse(cluster(SidecarFixtures.router(), s, "outbound|5432||" + PG).hasOriginalDstLbConfig());
+        Cluster web = cluster(POD, s, "outbound|9000||web.demo.svc.cluster.local");
+        assertEquals(Cluster.DiscoveryType.EDS, web.getType());
+        assertFalse(web.hasOriginalDstLbConfig());
+        assertEquals(List.of(9001),
+                s.endpointsOf("web.demo.svc.cluster.local").stream().map(e -> e.ports().get(9000)).toList());
+    }
+
+    /** A NONE entry for {@code db.mesh.example}'s TCP port 7000 that selects workloads labelled {@code selector}. */
+    static String selecting(String selector) {
+        return none("db", "db.mesh.example", "[{number: 7000, name: tcp, protocol: TCP}]",
+                "workloadSelector: " + selector);
+    }
+
+    static final String VM = """
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: WorkloadEntry
+            metadata: {name: vm-1, namespace: demo}
+            spec:
+              address: 10.1.0.7
+              labels: {app: db}
+            """;
+
+    @Test
+    void anEntryWhoseWorkloadSelectorSelectsNothingTakesNoPortAndOneThatSelectsGetsAListenerPerWorkload() {
+        // istiod: an entry with label selectors and no instances gets no listener (its workloads may come later), so
+        // the port's connections are unknown destinations: refused under REGISTRY_ONLY, not taken by the entry.
+        MeshSnapshot none = snapshot(selecting("{labels: {app: db}}"), OutboundTrafficPolicyTest.REGISTRY_ONLY);
+        assertEquals(List.of("virtualInbound", "virtualOutbound"), listenerNames(POD, none));
+        assertOriginalDst(cluster(POD, none, "outbound|7000||db.mesh.example"));
+        // A workload it selects: a listener for its IP, as for inline endpoints.
+        MeshSnapshot one = snapshot(selecting("{labels: {app: db}}") + VM, OutboundTrafficPolicyTest.REGISTRY_ONLY);
+        assertEquals(List.of("10.1.0.7_7000", "virtualInbound", "virtualOutbound"), listenerNames(POD, one));
+        assertEquals(List.of("[] [] -> outbound|7000||db.mesh.example"), chains(listener(POD, one, "10.1.0.7_7000")));
+        // A selector without labels selects nothing and is no selector to istiod either (nil labels): the whole port.
+        assertEquals(List.of("[] [] -> outbound|7000||db.mesh.example"),
+                chains(listener(POD, snapshot(selecting("{}") + VM), "0.0.0.0_7000")));
     }
 }
