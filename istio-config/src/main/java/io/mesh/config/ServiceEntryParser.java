@@ -58,8 +58,12 @@ public final class ServiceEntryParser {
             if (!portNumbers.add(n)) {
                 p.error(pr.at("number"), "duplicate port number " + n);
             }
+            Integer targetPort = pr.integer("targetPort");
+            if (targetPort != null && (targetPort < 1 || targetPort > 65535)) {
+                p.error(pr.at("targetPort"), "must be between 1 and 65535");
+            }
             ports.add(new Port(n, name == null ? "" : name, protocol == null ? "TCP" : protocol.toUpperCase(),
-                    pr.integer("targetPort")));
+                    targetPort));
         }
         String resolution = r.string("resolution");
         if (resolution == null) {
@@ -91,6 +95,18 @@ public final class ServiceEntryParser {
         }
         if ("STATIC".equals(resolution) && endpoints.isEmpty() && selector == null) {
             p.warn("spec.endpoints", "resolution STATIC with no endpoints: the service has no endpoints");
+        }
+        // istioctl's IST0134: a TCP port (or one without protocol) of an entry without addresses takes every connection
+        // sidecars capture to that port (a NONE entry with endpoints or a selector is told by its endpoints' IPs).
+        boolean byEndpoints = "NONE".equals(resolution) && (!endpoints.isEmpty() || selector != null);
+        if (addresses.isEmpty() && !byEndpoints) {
+            for (int i = 0; i < ports.size(); i++) {
+                if ("TCP".equals(ports.get(i).protocol())) {
+                    p.warn("spec.ports[" + i + "]", "ServiceEntry addresses are required for this protocol (IST0134):"
+                            + " without them, sidecars send every connection to port " + ports.get(i).number()
+                            + " to this entry, whatever its destination");
+                }
+            }
         }
         return new ServiceEntry(raw.namespace(), raw.name(), hosts, ports, location == null ? "MESH_EXTERNAL"
                 : location, resolution, endpoints, selector, addresses, ExportTo.read(r, raw.namespace(), true));
