@@ -64,8 +64,17 @@ public final class PolicyConfig {
     /** rules[].from[].source: every non-empty field must match. */
     public record Source(List<String> principals, List<String> notPrincipals, List<String> namespaces,
             List<String> notNamespaces, List<String> ipBlocks, List<String> notIpBlocks, List<String> remoteIpBlocks,
-            List<String> notRemoteIpBlocks) {
+            List<String> notRemoteIpBlocks, List<String> requestPrincipals, List<String> notRequestPrincipals) {
+        public Source(List<String> principals, List<String> notPrincipals, List<String> namespaces,
+                List<String> notNamespaces, List<String> ipBlocks, List<String> notIpBlocks, List<String> remoteIpBlocks,
+                List<String> notRemoteIpBlocks) {
+            this(principals, notPrincipals, namespaces, notNamespaces, ipBlocks, notIpBlocks, remoteIpBlocks,
+                    notRemoteIpBlocks, List.of(), List.of());
+        }
+
         public Source {
+            requestPrincipals = List.copyOf(requestPrincipals);
+            notRequestPrincipals = List.copyOf(notRequestPrincipals);
             principals = List.copyOf(principals);
             notPrincipals = List.copyOf(notPrincipals);
             namespaces = List.copyOf(namespaces);
@@ -107,15 +116,31 @@ public final class PolicyConfig {
             return key.startsWith("request.headers[") && key.endsWith("]")
                     ? key.substring("request.headers[".length(), key.length() - 1) : null;
         }
+
+        /** The claim name of a {@code request.auth.claims[NAME]} key, or null. */
+        public String claim() {
+            return key.startsWith(CLAIMS_KEY + "[") && key.endsWith("]")
+                    ? key.substring(CLAIMS_KEY.length() + 1, key.length() - 1) : null;
+        }
     }
 
-    /** The {@code when} keys pilot generates RBAC for, besides {@code request.headers[NAME]}. */
+    /**
+     * The {@code when} keys pilot generates RBAC for, besides {@code request.headers[NAME]} and
+     * {@code request.auth.claims[NAME]}. The {@code request.auth.*} ones read what a RequestAuthentication verified.
+     */
     public static final java.util.Set<String> CONDITION_KEYS = java.util.Set.of("source.ip", "remote.ip",
-            "source.namespace", "source.principal", "destination.ip", "destination.port");
+            "source.namespace", "source.principal", "destination.ip", "destination.port", "request.auth.principal",
+            "request.auth.audiences", "request.auth.presenter");
 
-    /** Istio keys that need what the mesh does not have (JWT authentication, SNI-based rules, Envoy extensions). */
+    /** The key prefix of a claim condition, {@code request.auth.claims[NAME]}. */
+    public static final String CLAIMS_KEY = "request.auth.claims";
+
+    /** Istio keys that need what the mesh does not have (SNI-based rules, Envoy extensions). */
     private static final java.util.List<String> UNSUPPORTED_CONDITION_PREFIXES = java.util.List.of(
-            "request.auth.", "connection.sni", "experimental.envoy.filters.");
+            "connection.sni", "experimental.envoy.filters.");
+
+    private static final String SUPPORTED_KEYS = "supported: request.headers[NAME], request.auth.claims[NAME], "
+            + String.join(", ", new java.util.TreeSet<>(CONDITION_KEYS));
 
     static Sidecar sidecar(RawResource raw, Problems p) {
         SpecReader r = new SpecReader(raw.spec(), "spec", p);
@@ -238,15 +263,10 @@ public final class PolicyConfig {
                 }
                 s.allow("principals", "notPrincipals", "requestPrincipals", "notRequestPrincipals", "namespaces",
                         "notNamespaces", "ipBlocks", "notIpBlocks", "remoteIpBlocks", "notRemoteIpBlocks");
-                for (String jwt : List.of("requestPrincipals", "notRequestPrincipals")) {
-                    if (s.has(jwt)) {
-                        p.error(s.at(jwt), "is not supported (needs RequestAuthentication/JWT, which the mesh does not "
-                                + "have): a rule on it would never match");
-                    }
-                }
                 from.add(new Source(patterns(s, "principals"), patterns(s, "notPrincipals"),
                         patterns(s, "namespaces"), patterns(s, "notNamespaces"), ips(s, "ipBlocks"),
-                        ips(s, "notIpBlocks"), ips(s, "remoteIpBlocks"), ips(s, "notRemoteIpBlocks")));
+                        ips(s, "notIpBlocks"), ips(s, "remoteIpBlocks"), ips(s, "notRemoteIpBlocks"),
+                        patterns(s, "requestPrincipals"), patterns(s, "notRequestPrincipals")));
             }
             List<Operation> to = new java.util.ArrayList<>();
             for (SpecReader t : rule.list("to")) {
@@ -290,13 +310,21 @@ public final class PolicyConfig {
                 p.error(w.at("key"), "must be request.headers[NAME], got \"" + key + "\"");
                 ok = false;
             }
+        } else if (key.startsWith(CLAIMS_KEY + "[")) {
+            String claim = key.endsWith("]") ? key.substring(CLAIMS_KEY.length() + 1, key.length() - 1) : "";
+            if (claim.startsWith("[")) {
+                p.error(w.at("key"), "nested claims (\"" + key + "\") are not supported; use a top-level claim, "
+                        + "request.auth.claims[NAME]");
+                ok = false;
+            } else if (claim.isEmpty() || claim.contains("[") || claim.contains("]")) {
+                p.error(w.at("key"), "must be request.auth.claims[NAME], got \"" + key + "\"");
+                ok = false;
+            }
         } else if (UNSUPPORTED_CONDITION_PREFIXES.stream().anyMatch(key::startsWith)) {
-            p.error(w.at("key"), "\"" + key + "\" is not supported (supported: request.headers[NAME], "
-                    + String.join(", ", new java.util.TreeSet<>(CONDITION_KEYS)) + ")");
+            p.error(w.at("key"), "\"" + key + "\" is not supported (" + SUPPORTED_KEYS + ")");
             ok = false;
         } else if (!CONDITION_KEYS.contains(key)) {
-            p.error(w.at("key"), "unknown key \"" + key + "\" (supported: request.headers[NAME], "
-                    + String.join(", ", new java.util.TreeSet<>(CONDITION_KEYS)) + ")");
+            p.error(w.at("key"), "unknown key \"" + key + "\" (" + SUPPORTED_KEYS + ")");
             ok = false;
         }
         List<String> all = new java.util.ArrayList<>(values);
