@@ -110,7 +110,7 @@ public final class PilotRuntime implements AutoCloseable {
 
     /**
      * How often RequestAuthentications' jwksUri are fetched again ({@code refresh}, istiod: 20 minutes), and how
-     * soon one never fetched yet is retried; before {@link #start}.
+     * soon one never fetched yet is retried; used from the next snapshot on.
      */
     public PilotRuntime withJwksRefresh(Duration refresh, Duration retry) {
         jwks.close();

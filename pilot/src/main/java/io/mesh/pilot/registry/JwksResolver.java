@@ -92,7 +92,10 @@ public final class JwksResolver implements JwksSource, AutoCloseable {
         }
         http.sendAsync(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8)).whenComplete((resp, err) -> {
             if (err != null) {
-                done(uri, null, err.getClass().getSimpleName() + (err.getMessage() == null ? "" : ": " + err.getMessage()));
+                Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
+                        ? err.getCause() : err;
+                done(uri, null, cause.getClass().getSimpleName()
+                        + (cause.getMessage() == null ? "" : ": " + cause.getMessage()));
             } else if (resp.statusCode() != 200) {
                 done(uri, null, "HTTP " + resp.statusCode());
             } else {
