@@ -61,7 +61,10 @@ public final class PolicyConfig {
         }
     }
 
-    /** rules[].from[].source: every non-empty field must match. */
+    /**
+     * rules[].from[].source: every non-empty field must match. {@code requestPrincipals} are "ISSUER/SUBJECT" of a
+     * JWT a RequestAuthentication verified.
+     */
     public record Source(List<String> principals, List<String> notPrincipals, List<String> namespaces,
             List<String> notNamespaces, List<String> ipBlocks, List<String> notIpBlocks, List<String> remoteIpBlocks,
             List<String> notRemoteIpBlocks, List<String> requestPrincipals, List<String> notRequestPrincipals) {
@@ -102,8 +105,9 @@ public final class PolicyConfig {
     }
 
     /**
-     * rules[].when[]: {@code key} is one of {@link #CONDITION_KEYS} or {@code request.headers[NAME]}; the value
-     * matches if it is any of {@code values} (when set) and none of {@code notValues}.
+     * rules[].when[]: {@code key} is one of {@link #CONDITION_KEYS}, {@code request.headers[NAME]} or
+     * {@code request.auth.claims[NAME]}; the value matches if it is any of {@code values} (when set) and none of
+     * {@code notValues}.
      */
     public record Condition(String key, List<String> values, List<String> notValues) {
         public Condition {
