@@ -26,7 +26,8 @@ final class ClusterChecks {
     static final Set<String> CRDS = Set.of(
             "virtualservices.networking.istio.io", "destinationrules.networking.istio.io", "gateways.networking.istio.io",
             "serviceentries.networking.istio.io", "workloadentries.networking.istio.io", "sidecars.networking.istio.io",
-            "peerauthentications.security.istio.io", "authorizationpolicies.security.istio.io");
+            "peerauthentications.security.istio.io", "authorizationpolicies.security.istio.io",
+            "requestauthentications.security.istio.io");
 
 
     /** A root that expires sooner than this is reported, so there is time to rotate it. */

@@ -42,7 +42,7 @@ class ManifestRendererTest {
     void namespaceAndCrdsComeFirstAndTheWebhookLast() {
         List<ObjectNode> objects = new ManifestRenderer(ManifestRenderer.Source.classpath()).render(InstallOverrides.none());
         assertEquals("Namespace", objects.get(0).path("kind").asText());
-        for (int i = 1; i <= 8; i++) {
+        for (int i = 1; i <= 9; i++) {
             assertEquals("CustomResourceDefinition", objects.get(i).path("kind").asText());
         }
         assertEquals("MutatingWebhookConfiguration", objects.get(objects.size() - 1).path("kind").asText());

@@ -51,7 +51,8 @@ public final class ConfigValidator {
             case WORKLOAD_ENTRY -> ServiceEntryParser.workloadEntry(raw, p);
             case SIDECAR -> PolicyConfig.sidecar(raw, p);
             case PEER_AUTHENTICATION -> PolicyConfig.peerAuthentication(raw, p);
-            case AUTHORIZATION_POLICY -> PolicyConfig.authorizationPolicy(raw, p);
+            case AUTHORIZATION_POLICY -> AuthorizationPolicyParser.parse(raw, p);
+            case REQUEST_AUTHENTICATION -> RequestAuthentication.parse(raw, p);
         };
         return new Result(raw, p.hasErrors() ? null : model, p.errors(), p.warnings());
     }

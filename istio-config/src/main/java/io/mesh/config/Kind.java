@@ -12,7 +12,8 @@ public enum Kind {
     WORKLOAD_ENTRY("WorkloadEntry", "networking.istio.io", "workloadentries"),
     SIDECAR("Sidecar", "networking.istio.io", "sidecars"),
     PEER_AUTHENTICATION("PeerAuthentication", "security.istio.io", "peerauthentications"),
-    AUTHORIZATION_POLICY("AuthorizationPolicy", "security.istio.io", "authorizationpolicies");
+    AUTHORIZATION_POLICY("AuthorizationPolicy", "security.istio.io", "authorizationpolicies"),
+    REQUEST_AUTHENTICATION("RequestAuthentication", "security.istio.io", "requestauthentications");
 
     private static final Map<String, java.util.List<String>> VERSIONS = Map.of(
             "networking.istio.io", java.util.List.of("v1", "v1beta1", "v1alpha3"),

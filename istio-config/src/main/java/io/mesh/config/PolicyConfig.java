@@ -61,11 +61,23 @@ public final class PolicyConfig {
         }
     }
 
-    /** rules[].from[].source: every non-empty field must match. */
+    /**
+     * rules[].from[].source: every non-empty field must match. {@code requestPrincipals} are "ISSUER/SUBJECT" of a
+     * JWT a RequestAuthentication verified.
+     */
     public record Source(List<String> principals, List<String> notPrincipals, List<String> namespaces,
             List<String> notNamespaces, List<String> ipBlocks, List<String> notIpBlocks, List<String> remoteIpBlocks,
-            List<String> notRemoteIpBlocks) {
+            List<String> notRemoteIpBlocks, List<String> requestPrincipals, List<String> notRequestPrincipals) {
+        public Source(List<String> principals, List<String> notPrincipals, List<String> namespaces,
+                List<String> notNamespaces, List<String> ipBlocks, List<String> notIpBlocks, List<String> remoteIpBlocks,
+                List<String> notRemoteIpBlocks) {
+            this(principals, notPrincipals, namespaces, notNamespaces, ipBlocks, notIpBlocks, remoteIpBlocks,
+                    notRemoteIpBlocks, List.of(), List.of());
+        }
+
         public Source {
+            requestPrincipals = List.copyOf(requestPrincipals);
+            notRequestPrincipals = List.copyOf(notRequestPrincipals);
             principals = List.copyOf(principals);
             notPrincipals = List.copyOf(notPrincipals);
             namespaces = List.copyOf(namespaces);
@@ -93,8 +105,9 @@ public final class PolicyConfig {
     }
 
     /**
-     * rules[].when[]: {@code key} is one of {@link #CONDITION_KEYS} or {@code request.headers[NAME]}; the value
-     * matches if it is any of {@code values} (when set) and none of {@code notValues}.
+     * rules[].when[]: {@code key} is one of {@link #CONDITION_KEYS}, {@code request.headers[NAME]} or
+     * {@code request.auth.claims[NAME]}; the value matches if it is any of {@code values} (when set) and none of
+     * {@code notValues}.
      */
     public record Condition(String key, List<String> values, List<String> notValues) {
         public Condition {
@@ -107,15 +120,24 @@ public final class PolicyConfig {
             return key.startsWith("request.headers[") && key.endsWith("]")
                     ? key.substring("request.headers[".length(), key.length() - 1) : null;
         }
+
+        /** The claim name of a {@code request.auth.claims[NAME]} key, or null. */
+        public String claim() {
+            return key.startsWith(CLAIMS_KEY + "[") && key.endsWith("]")
+                    ? key.substring(CLAIMS_KEY.length() + 1, key.length() - 1) : null;
+        }
     }
 
-    /** The {@code when} keys pilot generates RBAC for, besides {@code request.headers[NAME]}. */
+    /**
+     * The {@code when} keys pilot generates RBAC for, besides {@code request.headers[NAME]} and
+     * {@code request.auth.claims[NAME]}. The {@code request.auth.*} ones read what a RequestAuthentication verified.
+     */
     public static final java.util.Set<String> CONDITION_KEYS = java.util.Set.of("source.ip", "remote.ip",
-            "source.namespace", "source.principal", "destination.ip", "destination.port");
+            "source.namespace", "source.principal", "destination.ip", "destination.port", "request.auth.principal",
+            "request.auth.audiences", "request.auth.presenter");
 
-    /** Istio keys that need what the mesh does not have (JWT authentication, SNI-based rules, Envoy extensions). */
-    private static final java.util.List<String> UNSUPPORTED_CONDITION_PREFIXES = java.util.List.of(
-            "request.auth.", "connection.sni", "experimental.envoy.filters.");
+    /** The key prefix of a claim condition, {@code request.auth.claims[NAME]}. */
+    public static final String CLAIMS_KEY = "request.auth.claims";
 
     static Sidecar sidecar(RawResource raw, Problems p) {
         SpecReader r = new SpecReader(raw.spec(), "spec", p);
@@ -207,173 +229,6 @@ public final class PolicyConfig {
         return mode;
     }
 
-    static AuthorizationPolicy authorizationPolicy(RawResource raw, Problems p) {
-        SpecReader r = new SpecReader(raw.spec(), "spec", p);
-        r.allow("selector", "targetRef", "targetRefs", "rules", "action", "provider");
-        for (String f : List.of("targetRef", "targetRefs")) {
-            if (r.has(f)) {
-                p.error(r.at(f), "is not supported (only sidecar workloads are enforced); use selector");
-            }
-        }
-        String action = r.string("action") == null ? "ALLOW" : r.string("action");
-        switch (action) {
-            case "ALLOW", "DENY" -> { }
-            case "AUDIT" -> p.warn("spec.action", "AUDIT has no effect here (no audit logging); the policy is ignored");
-            case "CUSTOM" -> p.error("spec.action", "CUSTOM (external authorization) is not supported; use ALLOW or DENY");
-            default -> p.error("spec.action", "unknown action \"" + action + "\" (use ALLOW, DENY or AUDIT)");
-        }
-        if (r.has("provider") && !"CUSTOM".equals(action)) {
-            p.error(r.at("provider"), "is only for action CUSTOM");
-        }
-        List<Rule> rules = new java.util.ArrayList<>();
-        for (SpecReader rule : r.list("rules")) {
-            rule.allow("from", "to", "when");
-            List<Source> from = new java.util.ArrayList<>();
-            for (SpecReader f : rule.list("from")) {
-                f.allow("source");
-                SpecReader s = f.object("source");
-                if (s == null || s.node().isEmpty()) {
-                    p.error(f.at("source"), "must not be empty");
-                    continue;
-                }
-                s.allow("principals", "notPrincipals", "requestPrincipals", "notRequestPrincipals", "namespaces",
-                        "notNamespaces", "ipBlocks", "notIpBlocks", "remoteIpBlocks", "notRemoteIpBlocks");
-                for (String jwt : List.of("requestPrincipals", "notRequestPrincipals")) {
-                    if (s.has(jwt)) {
-                        p.error(s.at(jwt), "is not supported (needs RequestAuthentication/JWT, which the mesh does not "
-                                + "have): a rule on it would never match");
-                    }
-                }
-                from.add(new Source(patterns(s, "principals"), patterns(s, "notPrincipals"),
-                        patterns(s, "namespaces"), patterns(s, "notNamespaces"), ips(s, "ipBlocks"),
-                        ips(s, "notIpBlocks"), ips(s, "remoteIpBlocks"), ips(s, "notRemoteIpBlocks")));
-            }
-            List<Operation> to = new java.util.ArrayList<>();
-            for (SpecReader t : rule.list("to")) {
-                t.allow("operation");
-                SpecReader o = t.object("operation");
-                if (o == null || o.node().isEmpty()) {
-                    p.error(t.at("operation"), "must not be empty");
-                    continue;
-                }
-                o.allow("hosts", "notHosts", "ports", "notPorts", "methods", "notMethods", "paths", "notPaths");
-                to.add(new Operation(patterns(o, "hosts"), patterns(o, "notHosts"), ports(o, "ports"),
-                        ports(o, "notPorts"), patterns(o, "methods"), patterns(o, "notMethods"), patterns(o, "paths"),
-                        patterns(o, "notPaths")));
-            }
-            List<Condition> when = new java.util.ArrayList<>();
-            for (SpecReader w : rule.list("when")) {
-                w.allow("key", "values", "notValues");
-                Condition c = condition(w, p);
-                if (c != null) {
-                    when.add(c);
-                }
-            }
-            rules.add(new Rule(from, to, when));
-        }
-        return new AuthorizationPolicy(raw.namespace(), raw.name(), selector(r), action, rules);
-    }
-
-    private static Condition condition(SpecReader w, Problems p) {
-        String key = w.requiredString("key");
-        List<String> values = w.strings("values");
-        List<String> notValues = w.strings("notValues");
-        if (values.isEmpty() && notValues.isEmpty()) {
-            p.error(w.path(), "values or notValues must be set");
-        }
-        if (key == null || key.isEmpty()) {
-            return null;
-        }
-        boolean ok = true;
-        if (key.startsWith("request.headers[")) {
-            if (!key.endsWith("]") || key.length() == "request.headers[]".length()) {
-                p.error(w.at("key"), "must be request.headers[NAME], got \"" + key + "\"");
-                ok = false;
-            }
-        } else if (UNSUPPORTED_CONDITION_PREFIXES.stream().anyMatch(key::startsWith)) {
-            p.error(w.at("key"), "\"" + key + "\" is not supported (supported: request.headers[NAME], "
-                    + String.join(", ", new java.util.TreeSet<>(CONDITION_KEYS)) + ")");
-            ok = false;
-        } else if (!CONDITION_KEYS.contains(key)) {
-            p.error(w.at("key"), "unknown key \"" + key + "\" (supported: request.headers[NAME], "
-                    + String.join(", ", new java.util.TreeSet<>(CONDITION_KEYS)) + ")");
-            ok = false;
-        }
-        List<String> all = new java.util.ArrayList<>(values);
-        all.addAll(notValues);
-        for (String v : all) {
-            switch (key) {
-                case "source.ip", "remote.ip", "destination.ip" -> {
-                    if (!isIpOrCidr(v)) {
-                        p.error(w.path(), "\"" + v + "\" is not an IP address or CIDR block");
-                        ok = false;
-                    }
-                }
-                case "destination.port" -> {
-                    if (!isPort(v)) {
-                        p.error(w.path(), "\"" + v + "\" is not a port number");
-                        ok = false;
-                    }
-                }
-                default -> {
-                    if (!wildcardOk(v)) {
-                        p.error(w.path(), "\"" + v + "\": \"*\" is only allowed alone, as a prefix or as a suffix");
-                        ok = false;
-                    }
-                }
-            }
-        }
-        return ok ? new Condition(key, values, notValues) : null;
-    }
-
-    /** Strings matched exactly, by prefix ("abc*"), by suffix ("*abc") or as present ("*"), as Istio does. */
-    private static List<String> patterns(SpecReader r, String field) {
-        List<String> out = r.strings(field);
-        if (r.has(field) && out.isEmpty()) {
-            r.problems().error(r.at(field), "must not be empty when set");
-        }
-        for (int i = 0; i < out.size(); i++) {
-            if (!wildcardOk(out.get(i))) {
-                r.problems().error(r.at(field) + "[" + i + "]", "\"*\" is only allowed alone, as a prefix or as a suffix");
-            }
-        }
-        return out;
-    }
-
-    private static List<String> ips(SpecReader r, String field) {
-        List<String> out = r.strings(field);
-        for (int i = 0; i < out.size(); i++) {
-            if (!isIpOrCidr(out.get(i))) {
-                r.problems().error(r.at(field) + "[" + i + "]", "\"" + out.get(i) + "\" is not an IP address or CIDR block");
-            }
-        }
-        return out;
-    }
-
-    private static List<String> ports(SpecReader r, String field) {
-        List<String> out = r.strings(field);
-        for (int i = 0; i < out.size(); i++) {
-            if (!isPort(out.get(i))) {
-                r.problems().error(r.at(field) + "[" + i + "]", "\"" + out.get(i) + "\" is not a port number");
-            }
-        }
-        return out;
-    }
-
-    private static boolean wildcardOk(String v) {
-        int stars = v.length() - v.replace("*", "").length();
-        return stars == 0 || (stars == 1 && (v.startsWith("*") || v.endsWith("*")));
-    }
-
-    private static boolean isPort(String v) {
-        try {
-            int n = Integer.parseInt(v);
-            return n >= 1 && n <= 65535;
-        } catch (NumberFormatException e) {
-            return false;
-        }
-    }
-
     private static final java.util.regex.Pattern IPV4 =
             java.util.regex.Pattern.compile("(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}");
 
@@ -405,7 +260,7 @@ public final class PolicyConfig {
         }
     }
 
-    private static Map<String, String> selector(SpecReader r) {
+    static Map<String, String> selector(SpecReader r) {
         SpecReader s = r.object("selector");
         if (s == null) {
             return Map.of();

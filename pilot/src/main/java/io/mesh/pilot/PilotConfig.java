@@ -43,6 +43,21 @@ public interface PilotConfig {
 
     Debounce debounce();
 
+    Jwks jwks();
+
+    /**
+     * RequestAuthentications' jwksUri, which pilot fetches and inlines into proxies' config (as istiod does by
+     * default): fetched again every {@code refresh-interval} (istiod's PILOT_JWT_PUB_KEY_REFRESH_INTERVAL, 20m); a URI
+     * never fetched successfully is retried every {@code retry-interval}.
+     */
+    interface Jwks {
+        @WithDefault("20m")
+        Duration refreshInterval();
+
+        @WithDefault("1m")
+        Duration retryInterval();
+    }
+
     Tls tls();
 
     /**

@@ -62,6 +62,8 @@ public final class PilotRuntime implements AutoCloseable {
     private volatile io.mesh.pilot.model.MeshSettings mesh = io.mesh.pilot.model.MeshSettings.DEFAULT;
     private final PushWatcher watcher;
     private final PushDebouncer debouncer;
+    private final Scheduler scheduler;
+    private volatile io.mesh.pilot.registry.JwksResolver jwks;
     private final XdsMetrics metrics;
     private final ExecutorService pushPool;
     private final ExecutorService requestPool;
@@ -94,6 +96,8 @@ public final class PilotRuntime implements AutoCloseable {
                 daemon("pilot-xds"));
         this.watcher = new PushWatcher(pushPool, metrics, Clock.systemUTC(), generator);
         this.debouncer = new PushDebouncer(scheduler, settings.debounceQuiet(), settings.debounceMax(), this::push);
+        this.scheduler = scheduler;
+        this.jwks = newJwksResolver(io.mesh.pilot.registry.JwksResolver.DEFAULT_REFRESH, Duration.ofMinutes(1));
         this.credentials = settings.credentialsDir() == null ? io.mesh.pilot.model.CredentialSource.NONE
                 : new io.mesh.pilot.registry.LocalCredentials(settings.credentialsDir());
     }
@@ -102,6 +106,22 @@ public final class PilotRuntime implements AutoCloseable {
     public PilotRuntime withCredentials(io.mesh.pilot.model.CredentialSource source) {
         this.credentials = source;
         return this;
+    }
+
+    /**
+     * How often RequestAuthentications' jwksUri are fetched again ({@code refresh}, istiod: 20 minutes), and how
+     * soon one never fetched yet is retried; used from the next snapshot on.
+     */
+    public PilotRuntime withJwksRefresh(Duration refresh, Duration retry) {
+        jwks.close();
+        jwks = newJwksResolver(refresh, retry);
+        return this;
+    }
+
+    private io.mesh.pilot.registry.JwksResolver newJwksResolver(Duration refresh, Duration retry) {
+        // istiod forgets a URI no policy has used for 24 hours (JwtPubKeyEvictionDuration).
+        return new io.mesh.pilot.registry.JwksResolver(scheduler, refresh, retry, Duration.ofHours(24),
+                () -> configChanged("jwks"));
     }
 
     /** Mesh-wide settings (trust domain, default outbound traffic policy); used from the next snapshot. */
@@ -116,7 +136,7 @@ public final class PilotRuntime implements AutoCloseable {
             folder.start();
         }
         current = SnapshotBuilder.build(versions.incrementAndGet(), store.accepted(), kubernetes.view(),
-                credentials.credentials(), mesh);
+                credentials.credentials(), mesh, jwks);
         watcher.initialize(current);
         io.grpc.BindableService ads = XdsServer.ads(watcher);
         server = new XdsServer(settings.xdsHost(), settings.xdsPort(), ads, requestPool, null).start();
@@ -150,7 +170,7 @@ public final class PilotRuntime implements AutoCloseable {
             MeshSnapshot previous = current;
             MeshSnapshot next = request.full()
                     ? SnapshotBuilder.build(versions.incrementAndGet(), store.accepted(), kubernetes.view(),
-                            credentials.credentials(), mesh)
+                            credentials.credentials(), mesh, jwks)
                     : previous.withKubernetesEndpoints(versions.incrementAndGet(), kubernetes.view().endpoints());
             if (request.full()) {
                 // A config change that changed only endpoints (a ServiceEntry's endpoints edited): EDS only.
@@ -244,6 +264,7 @@ public final class PilotRuntime implements AutoCloseable {
         if (citadel != null) {
             citadel.close();
         }
+        jwks.close();
         pushPool.shutdownNow();
         requestPool.shutdownNow();
     }

@@ -59,6 +59,7 @@ public class PilotStartup {
             rt.withCredentials(k8s);
         }
         rt.withMesh(new io.mesh.pilot.model.MeshSettings(config.trustDomain(), config.outboundTrafficPolicy()));
+        rt.withJwksRefresh(config.jwks().refreshInterval(), config.jwks().retryInterval());
         try {
             rt.start();
             if (k8s != null) {

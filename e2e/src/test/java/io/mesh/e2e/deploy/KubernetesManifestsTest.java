@@ -87,7 +87,8 @@ class KubernetesManifestsTest {
                 "workloadentries.networking.istio.io", List.of("v1", "v1beta1", "v1alpha3"),
                 "sidecars.networking.istio.io", List.of("v1", "v1beta1", "v1alpha3"),
                 "peerauthentications.security.istio.io", List.of("v1", "v1beta1"),
-                "authorizationpolicies.security.istio.io", List.of("v1", "v1beta1"));
+                "authorizationpolicies.security.istio.io", List.of("v1", "v1beta1"),
+                "requestauthentications.security.istio.io", List.of("v1", "v1beta1"));
         List<CustomResourceDefinition> crds = manifests.all(CustomResourceDefinition.class);
         assertEquals(expected.keySet(), crds.stream().map(c -> c.getMetadata().getName()).collect(Collectors.toSet()));
         for (CustomResourceDefinition crd : crds) {
@@ -242,7 +243,7 @@ class KubernetesManifestsTest {
                 "[get, list, watch] /services,pods,namespaces",
                 "[get, list, watch] discovery.k8s.io/endpointslices",
                 "[get, list, watch] networking.istio.io/virtualservices,destinationrules,gateways,serviceentries,workloadentries,sidecars",
-                "[get, list, watch] security.istio.io/peerauthentications,authorizationpolicies",
+                "[get, list, watch] security.istio.io/peerauthentications,authorizationpolicies,requestauthentications",
                 "[create, patch] /events"), rules(manifests.find(ClusterRole.class, "istio-pilot").orElseThrow().getRules()));
         assertEquals(Set.of("[get, list, watch] /secrets"),
                 rules(manifests.find(Role.class, "istio-pilot-gateway-credentials").orElseThrow().getRules()));

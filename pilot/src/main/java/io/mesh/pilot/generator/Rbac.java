@@ -53,12 +53,19 @@ final class Rbac {
                         v -> Principal.newBuilder().setRemoteIp(cidr(v)).build()));
                 case "source.namespace" -> ids.add(principalCondition(c, Rbac::namespace));
                 case "source.principal" -> ids.add(principalCondition(c, Rbac::principal));
+                case JwtPrincipals.PRINCIPAL -> ids.add(principalCondition(c, JwtPrincipals::requestPrincipal));
+                case JwtPrincipals.AUDIENCES -> ids.add(principalCondition(c, JwtPrincipals::audience));
+                case JwtPrincipals.PRESENTER -> ids.add(principalCondition(c, JwtPrincipals::presenter));
                 default -> {
                     String header = c.header();
-                    if (header == null) {
+                    String claim = c.claim();
+                    if (header != null) {
+                        ids.add(principalCondition(c, v -> Principal.newBuilder().setHeader(header(header, v)).build()));
+                    } else if (claim != null) {
+                        ids.add(principalCondition(c, v -> JwtPrincipals.claim(claim, v)));
+                    } else {
                         throw new IllegalArgumentException("unvalidated condition key " + c.key());
                     }
-                    ids.add(principalCondition(c, v -> Principal.newBuilder().setHeader(header(header, v)).build()));
                 }
             }
         }
@@ -67,8 +74,9 @@ final class Rbac {
 
     /**
      * A rule as a TCP chain's network RBAC filter enforces it, as istiod's authz builder does for TCP: the
-     * HTTP-only fields (operation hosts/notHosts, methods/notMethods, paths/notPaths, and every {@code request.*}
-     * {@code when} key) cannot be evaluated on a connection. An ALLOW rule that uses any of them could never match
+     * HTTP-only fields (operation hosts/notHosts, methods/notMethods, paths/notPaths, source
+     * requestPrincipals/notRequestPrincipals, and every {@code request.*} {@code when} key, request.auth.* included)
+     * cannot be evaluated on a connection. An ALLOW rule that uses any of them could never match
      * TCP traffic and is dropped (empty result), so it allows less. A DENY rule loses them and so denies more (an
      * operation with only HTTP-only fields becomes any operation); what remains, source principals, namespaces and
      * IP blocks, operation ports and the other {@code when} keys, applies as in {@link #policy}. Both fail closed.
@@ -76,13 +84,18 @@ final class Rbac {
     static Optional<Policy> tcpPolicy(PolicyConfig.Rule rule, boolean deny) {
         if (!deny) {
             boolean httpOnly = rule.to().stream().anyMatch(Rbac::hasHttpOnlyField)
+                    || rule.from().stream().anyMatch(s -> !s.requestPrincipals().isEmpty()
+                            || !s.notRequestPrincipals().isEmpty())
                     || rule.when().stream().anyMatch(Rbac::isHttpOnly);
             return httpOnly ? Optional.empty() : Optional.of(policy(rule));
         }
+        List<PolicyConfig.Source> from = rule.from().stream().map(s -> new PolicyConfig.Source(s.principals(),
+                s.notPrincipals(), s.namespaces(), s.notNamespaces(), s.ipBlocks(), s.notIpBlocks(), s.remoteIpBlocks(),
+                s.notRemoteIpBlocks())).toList();
         List<PolicyConfig.Operation> to = rule.to().stream().map(o -> new PolicyConfig.Operation(List.of(), List.of(),
                 o.ports(), o.notPorts(), List.of(), List.of(), List.of(), List.of())).toList();
         List<PolicyConfig.Condition> when = rule.when().stream().filter(c -> !isHttpOnly(c)).toList();
-        return Optional.of(policy(new PolicyConfig.Rule(rule.from(), to, when)));
+        return Optional.of(policy(new PolicyConfig.Rule(from, to, when)));
     }
 
     private static boolean hasHttpOnlyField(PolicyConfig.Operation o) {
@@ -90,7 +103,7 @@ final class Rbac {
                 && o.paths().isEmpty() && o.notPaths().isEmpty());
     }
 
-    /** {@code request.headers[...]} (and {@code request.auth.*}, which validation already rejects). */
+    /** {@code request.headers[...]} and {@code request.auth.*}. */
     private static boolean isHttpOnly(PolicyConfig.Condition c) {
         return c.key().startsWith("request.");
     }
@@ -121,6 +134,7 @@ final class Rbac {
                 v -> Principal.newBuilder().setDirectRemoteIp(cidr(v)).build());
         addPrincipal(and, s.remoteIpBlocks(), s.notRemoteIpBlocks(),
                 v -> Principal.newBuilder().setRemoteIp(cidr(v)).build());
+        addPrincipal(and, s.requestPrincipals(), s.notRequestPrincipals(), JwtPrincipals::requestPrincipal);
         return andPrincipals(and);
     }
 

@@ -59,8 +59,10 @@ public final class RouterListenerGenerator {
         });
         // The AuthorizationPolicies that select the gateway (its namespace's, and the root namespace's): the same HTTP
         // RBAC filters as a sidecar's inbound, on every server of the gateway.
+        // RequestAuthentications that select the gateway put their JWT filters before those.
         List<io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter> rbac =
-                SidecarInbound.httpRbac(SidecarInbound.rbacRules(proxy, snapshot, false));
+                new ArrayList<>(JwtAuthn.filters(proxy, snapshot));
+        rbac.addAll(SidecarInbound.httpRbac(SidecarInbound.rbacRules(proxy, snapshot, false)));
         List<Listener> out = new ArrayList<>();
         byPort.forEach((port, servers) -> {
             Listener.Builder l = Listener.newBuilder().setName("0.0.0.0_" + port)

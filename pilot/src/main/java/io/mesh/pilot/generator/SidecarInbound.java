@@ -102,7 +102,9 @@ final class SidecarInbound {
      */
     static List<FilterChain> filterChains(ProxyInfo proxy, MeshSnapshot snapshot) {
         List<FilterChain> out = new ArrayList<>();
-        List<HttpFilter> httpRbac = httpRbac(rbacRules(proxy, snapshot, false));
+        // RequestAuthentication's filters before the RBAC ones, which match what they verified.
+        List<HttpFilter> httpRbac = new ArrayList<>(JwtAuthn.filters(proxy, snapshot));
+        httpRbac.addAll(httpRbac(rbacRules(proxy, snapshot, false)));
         List<Filter> networkRbac = networkRbac(rbacRules(proxy, snapshot, true));
         for (Map.Entry<Integer, InboundPort> e : ports(proxy, snapshot).entrySet()) {
             int port = e.getKey();

@@ -22,16 +22,21 @@ import java.util.Map;
  * @param credentials       gateway certificates by credentialName (served over SDS to routers only)
  * @param mesh              mesh-wide settings (trust domain, default outbound traffic policy)
  * @param aliases           by target FQDN, the Kubernetes ExternalName Services that are other names for it
+ * @param requestAuthentications every valid RequestAuthentication, by namespace then name
+ * @param jwks              by jwksUri of those, the JWKS JSON the proxies get inlined: the last one pilot fetched, or one
+ *                          that verifies no token while none has been ({@link JwksSource#rejecting})
  */
 public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map<String, List<Endpoint>> endpoints,
         Map<String, List<Endpoint>> configEndpoints, Map<String, List<VirtualService>> meshRoutes,
         List<VirtualService> virtualServices, Map<String, List<DestinationRule>> destinationRules, List<Gateway> gateways,
         List<PolicyConfig.Sidecar> sidecars, List<PolicyConfig.PeerAuthentication> peerAuthentications,
         List<PolicyConfig.AuthorizationPolicy> authorizationPolicies, List<String> warnings,
-        Map<String, TlsCredential> credentials, MeshSettings mesh, Map<String, List<ServiceAlias>> aliases) {
+        Map<String, TlsCredential> credentials, MeshSettings mesh, Map<String, List<ServiceAlias>> aliases,
+        List<io.mesh.config.RequestAuthentication> requestAuthentications, Map<String, String> jwks) {
 
     public static final MeshSnapshot EMPTY = new MeshSnapshot(0, Map.of(), Map.of(), Map.of(), Map.of(), List.of(),
-            Map.of(), List.of(), List.of(), List.of(), List.of(), List.of(), Map.of(), MeshSettings.DEFAULT, Map.of());
+            Map.of(), List.of(), List.of(), List.of(), List.of(), List.of(), Map.of(), MeshSettings.DEFAULT, Map.of(),
+            List.of(), Map.of());
 
     public MeshSnapshot {
         services = Map.copyOf(services);
@@ -48,6 +53,8 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
         credentials = Map.copyOf(credentials);
         mesh = mesh == null ? MeshSettings.DEFAULT : mesh;
         aliases = aliases == null ? Map.of() : Map.copyOf(aliases);
+        requestAuthentications = requestAuthentications == null ? List.of() : List.copyOf(requestAuthentications);
+        jwks = jwks == null ? Map.of() : Map.copyOf(jwks);
     }
 
     /** The ExternalName Services that are other names for {@code host} and that proxies in this namespace see. */
@@ -117,7 +124,8 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
                 || !gateways.equals(next.gateways) || !sidecars.equals(next.sidecars)
                 || !peerAuthentications.equals(next.peerAuthentications)
                 || !authorizationPolicies.equals(next.authorizationPolicies) || !credentials.equals(next.credentials)
-                || !mesh.equals(next.mesh) || !aliases.equals(next.aliases)) {
+                || !mesh.equals(next.mesh) || !aliases.equals(next.aliases)
+                || !requestAuthentications.equals(next.requestAuthentications) || !jwks.equals(next.jwks)) {
             return null;
         }
         java.util.Set<String> hosts = new java.util.TreeSet<>();
@@ -138,6 +146,7 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
     public MeshSnapshot withKubernetesEndpoints(long newVersion, Map<String, List<Endpoint>> kube) {
         return new MeshSnapshot(newVersion, services, SnapshotBuilder.mergeEndpoints(configEndpoints, kube),
                 configEndpoints, meshRoutes, virtualServices, destinationRules, gateways, sidecars,
-                peerAuthentications, authorizationPolicies, warnings, credentials, mesh, aliases);
+                peerAuthentications, authorizationPolicies, warnings, credentials, mesh, aliases, requestAuthentications,
+                jwks);
     }
 }

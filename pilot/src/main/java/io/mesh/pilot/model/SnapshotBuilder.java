@@ -31,6 +31,12 @@ public final class SnapshotBuilder {
 
     public static MeshSnapshot build(long version, Map<ConfigKey, Object> config, ServiceSource.View kube,
             Map<String, TlsCredential> credentials, MeshSettings mesh) {
+        return build(version, config, kube, credentials, mesh, JwksSource.NONE);
+    }
+
+    /** @param jwks where the JWKS of RequestAuthentications' jwksUri come from (asked only for those in config) */
+    public static MeshSnapshot build(long version, Map<ConfigKey, Object> config, ServiceSource.View kube,
+            Map<String, TlsCredential> credentials, MeshSettings mesh, JwksSource jwks) {
         Map<String, ServiceModel> services = new TreeMap<>();
         Map<String, List<Endpoint>> configEndpoints = new TreeMap<>();
         List<VirtualService> virtualServices = new ArrayList<>();
@@ -39,6 +45,7 @@ public final class SnapshotBuilder {
         List<PolicyConfig.Sidecar> sidecars = new ArrayList<>();
         List<PolicyConfig.PeerAuthentication> peers = new ArrayList<>();
         List<PolicyConfig.AuthorizationPolicy> authz = new ArrayList<>();
+        List<io.mesh.config.RequestAuthentication> requestAuthns = new ArrayList<>();
         Map<ConfigKey, ServiceEntry.WorkloadSpec> workloadEntries = new LinkedHashMap<>();
         List<ServiceEntry> serviceEntries = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
@@ -63,6 +70,8 @@ public final class SnapshotBuilder {
                 peers.add(pa);
             } else if (model instanceof PolicyConfig.AuthorizationPolicy ap) {
                 authz.add(ap);
+            } else if (model instanceof io.mesh.config.RequestAuthentication ra) {
+                requestAuthns.add(ra);
             }
         });
         for (ServiceEntry se : serviceEntries) {
@@ -133,7 +142,34 @@ public final class SnapshotBuilder {
         Map<String, List<Endpoint>> frozen = freeze(configEndpoints);
         return new MeshSnapshot(version, services, mergeEndpoints(frozen, kube.endpoints()), frozen,
                 freeze(meshRoutes), routed, freeze(rules), gateways, sidecars, peers, authz, warnings, credentials, mesh,
-                aliases(kube.aliases(), services, warnings));
+                aliases(kube.aliases(), services, warnings), requestAuthns, jwks(requestAuthns, jwks, warnings));
+    }
+
+    /**
+     * The JWKS of every jwksUri in use: what {@code source} last fetched, else one that verifies no token (istiod's
+     * fallback, so a token is rejected rather than accepted unverified), with a warning naming the policy.
+     */
+    private static Map<String, String> jwks(List<io.mesh.config.RequestAuthentication> policies, JwksSource source,
+            List<String> warnings) {
+        Map<String, String> out = new TreeMap<>();
+        for (io.mesh.config.RequestAuthentication ra : policies) {
+            for (io.mesh.config.RequestAuthentication.JwtRule rule : ra.jwtRules()) {
+                if (rule.jwks() != null || rule.jwksUri() == null || out.containsKey(rule.jwksUri())) {
+                    continue;
+                }
+                JwksSource.Keys keys = source.keys(rule.jwksUri(),
+                        rule.timeout() == null ? JwksSource.DEFAULT_TIMEOUT : rule.timeout());
+                if (keys.jwks() == null) {
+                    warnings.add("RequestAuthentication " + ra.namespace() + "/" + ra.name() + ": no JWKS fetched yet"
+                            + " from " + rule.jwksUri() + (keys.problem() == null ? "" : " (" + keys.problem() + ")")
+                            + "; tokens of issuer " + rule.issuer() + " are rejected until one is");
+                    out.put(rule.jwksUri(), JwksSource.rejecting(rule.jwksUri()));
+                } else {
+                    out.put(rule.jwksUri(), keys.jwks());
+                }
+            }
+        }
+        return out;
     }
 
     /**

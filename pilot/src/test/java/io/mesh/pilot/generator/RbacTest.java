@@ -194,11 +194,16 @@ class RbacTest {
         assertEquals(List.of("spec.action: CUSTOM (external authorization) is not supported; use ALLOW or DENY"),
                 errors("action: CUSTOM\nprovider: {name: ext}\nrules: [{}]"));
         assertEquals(List.of("spec.rules[0].when[0].key: unknown key \"request.header[x]\" (supported: "
-                + "request.headers[NAME], destination.ip, destination.port, remote.ip, source.ip, source.namespace, "
+                + "request.headers[NAME], request.auth.claims[NAME], destination.ip, destination.port, remote.ip, "
+                + "request.auth.audiences, request.auth.presenter, request.auth.principal, source.ip, source.namespace, "
                 + "source.principal)"), errors("rules: [{when: [{key: \"request.header[x]\", values: [a]}]}]"));
-        assertEquals(List.of("spec.rules[0].when[0].key: \"request.auth.claims[iss]\" is not supported (supported: "
-                + "request.headers[NAME], destination.ip, destination.port, remote.ip, source.ip, source.namespace, "
-                + "source.principal)"), errors("rules: [{when: [{key: \"request.auth.claims[iss]\", values: [a]}]}]"));
+        assertEquals(List.of("spec.rules[0].when[0].key: nested claims (\"request.auth.claims[[a][b]]\") are not "
+                + "supported; use a top-level claim, request.auth.claims[NAME]"),
+                errors("rules: [{when: [{key: \"request.auth.claims[[a][b]]\", values: [x]}]}]"));
+        assertEquals(List.of("spec.rules[0].when[0].key: must be request.auth.claims[NAME], got \"request.auth.claims[]\""),
+                errors("rules: [{when: [{key: \"request.auth.claims[]\", values: [x]}]}]"));
+        assertEquals(List.of("spec.rules[0].from[0].source.requestPrincipals[0]: \"*\" is only allowed alone, as a "
+                + "prefix or as a suffix"), errors("rules: [{from: [{source: {requestPrincipals: [\"a*b*\"]}}]}]"));
         assertEquals(List.of("spec.rules[0].when[0]: values or notValues must be set"),
                 errors("rules: [{when: [{key: source.ip}]}]"));
         assertEquals(List.of("spec.rules[0].from[0].source.ipBlocks[0]: \"10.0.0.300\" is not an IP address or CIDR block"),
@@ -207,9 +212,10 @@ class RbacTest {
                 errors("rules: [{to: [{operation: {notPaths: [\"/a*b*\"]}}]}]"));
         assertEquals(List.of("spec.rules[0].to[0].operation.paht: unknown field \"paht\""),
                 errors("rules: [{to: [{operation: {paht: [/a]}}]}]"));
-        assertEquals(List.of("spec.rules[0].from[0].source.requestPrincipals: is not supported (needs "
-                + "RequestAuthentication/JWT, which the mesh does not have): a rule on it would never match"),
-                errors("rules: [{from: [{source: {requestPrincipals: [\"*\"]}}]}]"));
+        assertEquals(List.of(), errors("rules: [{from: [{source: {requestPrincipals: [\"*\"], notRequestPrincipals: "
+                + "[\"iss/bad\"]}}], when: [{key: \"request.auth.claims[groups]\", values: [admin]}, {key: "
+                + "request.auth.audiences, notValues: [x]}, {key: request.auth.presenter, values: [app]}, {key: "
+                + "request.auth.principal, values: [\"iss/*\"]}]}]"), "the JWT fields are accepted");
         assertEquals(List.of("spec.rules[0].from[0].source: must not be empty"), errors("rules: [{from: [{source: {}}]}]"));
         assertEquals(List.of("spec.rules[0].when[0]: \"http\" is not a port number"),
                 errors("rules: [{when: [{key: destination.port, values: [http]}]}]"));

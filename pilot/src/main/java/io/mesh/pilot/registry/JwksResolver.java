@@ -1,0 +1,153 @@
+package io.mesh.pilot.registry;
+
+import io.mesh.config.RequestAuthentication;
+import io.mesh.pilot.model.JwksSource;
+import io.mesh.pilot.model.Scheduler;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.jboss.logging.Logger;
+
+/**
+ * pilot's fetcher of RequestAuthentications' {@code jwksUri}, as istiod's JwksResolver with its default
+ * PILOT_JWT_ENABLE_REMOTE_JWKS=false: proxies get the keys inlined, never fetch them. A URI is fetched the first
+ * time a snapshot asks for it, then every {@code refresh} (istiod: 20 minutes); while none has ever been fetched it
+ * is retried every {@code retry}. A failed fetch keeps the last good JWKS. A fetched JWKS that differs from the one
+ * held calls {@code changed} (a push). A URI no snapshot has asked for during {@code evictAfter} is forgotten.
+ *
+ * <p>Thread-safety: {@link #keys} is called from push threads and never blocks (fetches are asynchronous, on the
+ * HttpClient's threads); entries are replaced atomically in a concurrent map.
+ */
+public final class JwksResolver implements JwksSource, AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(JwksResolver.class);
+
+    /** How often a URI is fetched again once it has been (istiod's PILOT_JWT_PUB_KEY_REFRESH_INTERVAL). */
+    public static final Duration DEFAULT_REFRESH = Duration.ofMinutes(20);
+
+    /** One URI's state: the last good JWKS (null while none), the last failure, when a snapshot last asked. */
+    private record Entry(String jwks, String problem, Duration timeout, Instant lastAsked) {
+    }
+
+    private final HttpClient http;
+    private final Scheduler scheduler;
+    private final Duration refresh;
+    private final Duration retry;
+    private final Duration evictAfter;
+    private final Runnable changed;
+    private final Map<String, Entry> entries = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+
+    public JwksResolver(Scheduler scheduler, Duration refresh, Duration retry, Duration evictAfter, Runnable changed) {
+        this.http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL)
+                .connectTimeout(DEFAULT_TIMEOUT).build();
+        this.scheduler = scheduler;
+        this.refresh = refresh;
+        this.retry = retry;
+        this.evictAfter = evictAfter;
+        this.changed = changed;
+    }
+
+    @Override
+    public Keys keys(String uri, Duration timeout) {
+        Instant now = scheduler.now();
+        boolean[] first = {false};
+        Entry e = entries.compute(uri, (u, old) -> {
+            if (old == null) {
+                first[0] = true;
+                return new Entry(null, null, timeout, now);
+            }
+            return new Entry(old.jwks, old.problem, timeout, now);
+        });
+        if (first[0]) {
+            fetch(uri);
+        }
+        return new Keys(e.jwks, e.problem);
+    }
+
+    /** The URIs held, with their last good JWKS (null while none): for /debug and tests. */
+    public Map<String, String> held() {
+        Map<String, String> out = new java.util.TreeMap<>();
+        entries.forEach((u, e) -> out.put(u, e.jwks == null ? "" : e.jwks));
+        return out;
+    }
+
+    private void fetch(String uri) {
+        Entry e = entries.get(uri);
+        if (e == null || closed) {
+            return;
+        }
+        HttpRequest request;
+        try {
+            request = HttpRequest.newBuilder(URI.create(uri)).timeout(e.timeout).header("Accept", "application/json")
+                    .GET().build();
+        } catch (IllegalArgumentException ex) {
+            done(uri, null, "invalid URI: " + ex.getMessage());
+            return;
+        }
+        http.sendAsync(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8)).whenComplete((resp, err) -> {
+            if (err != null) {
+                Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
+                        ? err.getCause() : err;
+                done(uri, null, cause.getClass().getSimpleName()
+                        + (cause.getMessage() == null ? "" : ": " + cause.getMessage()));
+            } else if (resp.statusCode() != 200) {
+                done(uri, null, "HTTP " + resp.statusCode());
+            } else {
+                String problem = RequestAuthentication.jwksProblem(resp.body());
+                done(uri, problem == null ? resp.body() : null, problem == null ? null : "not a JWKS: " + problem);
+            }
+        });
+    }
+
+    /** A fetch ended: keep a good JWKS (asking for a push when it changed), or keep the last one and the problem. */
+    private void done(String uri, String jwks, String problem) {
+        boolean[] different = {false};
+        Entry e = entries.computeIfPresent(uri, (u, old) -> {
+            if (jwks == null) {
+                return new Entry(old.jwks, problem, old.timeout, old.lastAsked);
+            }
+            different[0] = !jwks.equals(old.jwks);
+            return new Entry(jwks, null, old.timeout, old.lastAsked);
+        });
+        if (e == null || closed) {
+            return;
+        }
+        if (problem != null) {
+            LOG.warnf("fetching the JWKS from %s failed (%s); %s", uri, problem, e.jwks == null
+                    ? "tokens of its issuer are rejected until a fetch succeeds"
+                    : "the last one fetched stays in use");
+        }
+        if (different[0]) {
+            LOG.infof("JWKS from %s fetched (changed): pushing", uri);
+            changed.run();
+        }
+        scheduler.schedule(e.jwks == null ? retry : refresh, () -> again(uri));
+    }
+
+    /** The next fetch of a URI, unless no snapshot has asked for it lately. */
+    private void again(String uri) {
+        Entry e = entries.get(uri);
+        if (e == null || closed) {
+            return;
+        }
+        if (Duration.between(e.lastAsked, scheduler.now()).compareTo(evictAfter) > 0) {
+            entries.remove(uri, e);
+            LOG.debugf("JWKS of %s evicted: no RequestAuthentication used it for %s", uri, evictAfter);
+            return;
+        }
+        entries.computeIfPresent(uri, (u, old) -> new Entry(old.jwks, old.problem, old.timeout, old.lastAsked));
+        fetch(uri);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        entries.clear();
+    }
+}
