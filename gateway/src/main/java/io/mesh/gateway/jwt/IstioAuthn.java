@@ -75,7 +75,9 @@ public final class IstioAuthn {
                     out.put(e.getKey(), Collections.unmodifiableList(parts));
                 }
             } else if (v instanceof JsonArray a && !a.isEmpty() && a.stream().allMatch(x -> x instanceof String)) {
-                out.put(e.getKey(), Collections.unmodifiableList(new ArrayList<>(a.getList())));
+                List<Object> strings = new ArrayList<>(a.size());
+                a.forEach(strings::add);
+                out.put(e.getKey(), Collections.unmodifiableList(strings));
             } else if (v instanceof JsonObject nested) {
                 out.put(e.getKey(), claims(nested));
             }
