@@ -16,12 +16,23 @@ import java.util.List;
  * clusters ({@code tcpWeighted}: empty for one cluster, {@code tcpCluster}; else one is picked per connection by
  * weight, and {@code tcpCluster} is the first), the subject alt names a client certificate must carry one of
  * ({@code clientSans}: empty = any the CA signed), and the blocks the original destination must be in
- * ({@code destinationRanges}, Envoy's prefix_ranges, on a sidecar's outbound tcp_proxy chains: empty = any).
+ * ({@code destinationRanges}, Envoy's prefix_ranges, on a sidecar's outbound tcp_proxy chains: empty = any), and
+ * the JWT filter ({@code jwtAuthn}: Envoy's jwt_authn, with Istio's istio_authn after it; null = none), which runs
+ * before the RBAC filters.
  */
 public record FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName,
         RouteTable inlineRoutes, List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster,
         boolean requireClientCert, String clientCaSecret, Rbac rbac, List<WeightedCluster> tcpWeighted,
-        List<String> clientSans, List<CidrRange> destinationRanges) {
+        List<String> clientSans, List<CidrRange> destinationRanges, io.mesh.gateway.jwt.JwtAuthn jwtAuthn) {
+
+    /** A chain without a JWT filter. */
+    public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,
+            List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster, boolean requireClientCert,
+            String clientCaSecret, Rbac rbac, List<WeightedCluster> tcpWeighted, List<String> clientSans,
+            List<CidrRange> destinationRanges) {
+        this(serverNames, secretName, routeConfigName, inlineRoutes, alpn, destinationPort, transportProtocol, tcpCluster,
+                requireClientCert, clientCaSecret, rbac, tcpWeighted, clientSans, destinationRanges, null);
+    }
 
     public FilterChainSpec {
         tcpWeighted = tcpWeighted == null ? List.of() : List.copyOf(tcpWeighted);

@@ -38,9 +38,12 @@ import org.jboss.logging.Logger;
 public final class DataPlane {
 
     private static final Logger LOG = Logger.getLogger(DataPlane.class);
-    /** The router's chain: AuthorizationPolicies that select the gateway first (their RBAC filters), then routing. */
-    private static final ProxyInterceptor[] CHAIN = {new RbacInterceptor(), new RouteInterceptor(), new FaultInterceptor(),
-        new UpstreamForwarder()};
+    /**
+     * The router's chain: RequestAuthentication's JWT filter, AuthorizationPolicies that select the gateway (their RBAC
+     * filters), then routing.
+     */
+    private static final ProxyInterceptor[] CHAIN = {new JwtAuthnInterceptor(), new RbacInterceptor(), new RouteInterceptor(),
+        new FaultInterceptor(), new UpstreamForwarder()};
 
     private final Vertx vertx;
     private final GatewayConfig config;

@@ -175,9 +175,14 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
 
     /**
      * The connection's RBAC (a sidecar's inbound AuthorizationPolicy), checked before routing as on the Vert.x path:
-     * false when it denies the request, which then goes the Vert.x path and gets its 403 there.
+     * false when it denies the request, which then goes the Vert.x path and gets its 403 there. A chain with a JWT
+     * filter (RequestAuthentication) is the Vert.x path's alone: it edits request headers and writes the metadata
+     * its RBAC reads.
      */
     private boolean allowed(FilterChainSpec chain) {
+        if (chain.jwtAuthn() != null) {
+            return false;
+        }
         io.mesh.gateway.rbac.Rbac rbac = chain.rbac();
         return rbac == null || rbac.denial(this) == null;
     }

@@ -48,6 +48,10 @@ public final class ProxyExchange extends ExchangeRecord implements io.mesh.gatew
     boolean tunneled;
     /** Sidecar listeners: where the captured connection came from and was headed, and the mTLS peer. Null on the router. */
     final Downstream downstream;
+    /** Dynamic metadata by filter namespace (jwt_authn, istio_authn), or null: written before RBAC reads it. */
+    java.util.Map<String, java.util.Map<String, Object>> metadata;
+    /** The URI sent upstream when a filter changed it (a JWT query parameter removed), else null: the request's. */
+    String forwardUri;
 
     ProxyExchange(DataPlane plane, ActiveConfig config, HttpServerRequest request, FilterChainSpec chain,
             String listenerName, ProxyInterceptor[] interceptors) {
@@ -342,6 +346,32 @@ public final class ProxyExchange extends ExchangeRecord implements io.mesh.gatew
     public String remoteAddress() {
         var remote = request.remoteAddress();
         return remote == null ? null : remote.toString();
+    }
+
+    /** The request URI as it goes upstream (before route rewrites). */
+    String forwardUri() {
+        return forwardUri != null ? forwardUri : request.uri();
+    }
+
+    /** {@link #forwardUri()}'s query, or null. */
+    String forwardQuery() {
+        if (forwardUri == null) {
+            return request.query();
+        }
+        int q = forwardUri.indexOf('?');
+        return q < 0 ? null : forwardUri.substring(q + 1);
+    }
+
+    void putMetadata(String filter, java.util.Map<String, Object> values) {
+        if (metadata == null) {
+            metadata = new java.util.HashMap<>(2);
+        }
+        metadata.put(filter, values);
+    }
+
+    @Override
+    public java.util.Map<String, Object> dynamicMetadata(String filter) {
+        return metadata == null ? null : metadata.get(filter);
     }
 
     @Override

@@ -106,9 +106,9 @@ final class UpstreamForwarder implements ProxyInterceptor {
 
     private static String rewrite(ProxyExchange ex, RouteAction.Forward fwd) {
         if (fwd.prefixRewrite() == null && fwd.regexRewrite() == null) {
-            return ex.request.uri();
+            return ex.forwardUri();
         }
-        return rewrite(ex.request.uri(), ex.path(), ex.request.query(), ex.route, fwd);
+        return rewrite(ex.forwardUri(), ex.path(), ex.forwardQuery(), ex.route, fwd);
     }
 
     /** The upstream URI after the route's prefix or regex rewrite; {@code query} may be null. */

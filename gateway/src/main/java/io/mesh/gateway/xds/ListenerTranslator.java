@@ -28,6 +28,8 @@ public final class ListenerTranslator {
     private static final Set<String> KNOWN_HTTP_FILTERS = Set.of("envoy.filters.http.router",
             "envoy.filters.http.fault", "envoy.filters.http.cors", "envoy.filters.http.grpc_stats",
             "istio.metadata_exchange", "istio.stats", "envoy.filters.http.grpc_web");
+    /** Istio's authn filter, by name: HTTP (after jwt_authn) or network (peer identity, which the proxy reads itself). */
+    static final String ISTIO_AUTHN = "istio_authn";
     static final String RBAC_TYPE = "type.googleapis.com/"
             + io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.getDescriptor().getFullName();
     static final String TCP_PROXY_TYPE = "type.googleapis.com/"
@@ -197,6 +199,8 @@ public final class ListenerTranslator {
                 } else {
                     tcpCluster = tcp.getCluster();
                 }
+            } else if (f.getName().equals(ISTIO_AUTHN)) {
+                continue;   // the mTLS peer's identity is read from the handshake by the proxy itself
             } else if (f.getTypedConfig().getTypeUrl().equals(HCM_TYPE)) {
                 if (hcm != null) {
                     throw new ConfigRejected(where + ": more than one HttpConnectionManager");
@@ -229,12 +233,31 @@ public final class ListenerTranslator {
         List<Rbac.Policy> allow = new ArrayList<>();
         boolean rbac = false;
         boolean allowFilter = false;
+        io.mesh.gateway.jwt.JwtAuthn jwt = null;
         for (HttpFilter hf : hcm.getHttpFiltersList()) {
             if (hf.getTypedConfig().getTypeUrl().equals(RBAC_TYPE)) {
                 rbac = true;
                 allowFilter |= RbacTranslator.add(unpack(hf.getTypedConfig(),
                         io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.class, where), deny, allow,
                         where + " " + hf.getName());
+            } else if (hf.getTypedConfig().getTypeUrl().equals(JwtAuthnTranslator.TYPE)) {
+                // JWT runs before RBAC here (its metadata is what RBAC's request principals read): refuse another order.
+                if (rbac || jwt != null) {
+                    throw new ConfigRejected(where + ": " + hf.getName() + " must be the one jwt_authn filter, before the"
+                            + " RBAC filters");
+                }
+                jwt = JwtAuthnTranslator.translate(unpack(hf.getTypedConfig(),
+                        io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication.class, where),
+                        where + " " + hf.getName());
+            } else if (hf.getName().equals(ISTIO_AUTHN)) {
+                // Istio's authn filter: its config is empty (a TypedStruct naming io.istio.network.authn.Config);
+                // after jwt_authn it records the JWT's attributes for RBAC. Without jwt_authn before it, it has nothing to do.
+                if (jwt != null) {
+                    if (rbac) {
+                        throw new ConfigRejected(where + ": istio_authn must come before the RBAC filters");
+                    }
+                    jwt = jwt.withIstioAuthn();
+                }
             } else if (!KNOWN_HTTP_FILTERS.contains(hf.getName()) && !hf.getIsOptional()) {
                 throw new ConfigRejected(where + ": unsupported http filter " + hf.getName());
             }
@@ -248,7 +271,7 @@ public final class ListenerTranslator {
         }
         return new FilterChainSpec(List.copyOf(match.getServerNamesList()), secret, rds, inline, alpn, dstPort, transport,
                 null, requireClientCert, clientCa, rbac ? new Rbac(List.copyOf(deny), List.copyOf(allow), allowFilter) : null,
-                List.of(), clientSans, List.of());
+                List.of(), clientSans, List.of(), jwt);
     }
 
     static <T extends com.google.protobuf.Message> T unpack(Any any, Class<T> type, String where) throws ConfigRejected {

@@ -20,7 +20,8 @@ import java.util.function.Predicate;
 /**
  * Envoy's RBAC HTTP filter config → {@link Rbac} predicates. Supports what istiod generates from
  * AuthorizationPolicy: and/or/not, any, headers, URL paths, destination ports and IPs, authenticated
- * principals and source IPs. Anything else is rejected with its name, never silently allowed.
+ * principals and source IPs, and dynamic metadata (request principals and {@code request.auth.*}, from
+ * istio_authn). Anything else is rejected with its name, never silently allowed.
  */
 final class RbacTranslator {
 
@@ -86,6 +87,7 @@ final class RbacTranslator {
             case DESTINATION_PORT -> r -> r.destinationPort() == p.getDestinationPort();
             case DESTINATION_PORT_RANGE -> r -> r.destinationPort() >= p.getDestinationPortRange().getStart()
                     && r.destinationPort() < p.getDestinationPortRange().getEnd();
+            case METADATA -> MetadataMatchTranslator.metadata(p.getMetadata(), where);
             default -> throw new ConfigRejected(where + ": unsupported RBAC permission " + p.getRuleCase());
         };
     }
@@ -116,6 +118,7 @@ final class RbacTranslator {
             case REMOTE_IP -> cidr(p.getRemoteIp(), where);
             case HEADER -> header(p.getHeader(), where);
             case URL_PATH -> path(RouteTranslator.stringMatch(p.getUrlPath().getPath(), where));
+            case METADATA -> MetadataMatchTranslator.metadata(p.getMetadata(), where);
             default -> throw new ConfigRejected(where + ": unsupported RBAC principal " + p.getIdentifierCase());
         };
     }

@@ -72,7 +72,7 @@ public final class RouteTranslator {
                 mutation(rc.getResponseHeadersToAddList(), rc.getResponseHeadersToRemoveList()));
     }
 
-    private static Route route(io.envoyproxy.envoy.config.route.v3.Route r, String where) throws ConfigRejected {
+    static Route route(io.envoyproxy.envoy.config.route.v3.Route r, String where) throws ConfigRejected {
         RouteMatch m = r.getMatch();
         boolean cs = !m.hasCaseSensitive() || m.getCaseSensitive().getValue();
         PathMatch path = switch (m.getPathSpecifierCase()) {

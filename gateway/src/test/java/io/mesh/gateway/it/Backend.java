@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.AtomicLong;
 final class Backend implements AutoCloseable {
 
     final String name;
-    final int port = FreePorts.next();
+    final int port;
     final AtomicInteger hits = new AtomicInteger();
     final AtomicInteger flaky = new AtomicInteger();
     final AtomicLong lastAuthority = new AtomicLong();
@@ -37,7 +37,13 @@ final class Backend implements AutoCloseable {
     private final HttpServer server;
 
     Backend(Vertx vertx, String name) throws Exception {
+        this(vertx, name, FreePorts.next());
+    }
+
+    /** On 127.0.0.1 at {@code port} (a sidecar's app sits where its inbound cluster points). */
+    Backend(Vertx vertx, String name, int port) throws Exception {
         this.name = name;
+        this.port = port;
         server = vertx.createHttpServer(new HttpServerOptions().setPort(port).setHost("127.0.0.1"))
                 .webSocketHandler(ws -> {
                     if (!ws.path().equals("/ws")) {
