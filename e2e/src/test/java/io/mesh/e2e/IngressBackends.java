@@ -45,14 +45,21 @@ final class IngressBackends implements AutoCloseable {
         return (int) webRequests.stream().filter(r -> r.startsWith("OPTIONS ")).count();
     }
 
-    /** The plain HTTP backend "web": answers "web METHOD PATH" with header x-served-by: web. */
+    /**
+     * The plain HTTP backend "web": answers "web METHOD PATH" with header x-served-by: web; when the request carries
+     * them, " sub=" and the x-jwt-sub header (a claim the gateway copied from a JWT) and " authorization" (a token
+     * that was forwarded) follow.
+     */
     int http() throws IOException {
         int port = FreePorts.next();
         HttpServer web = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 64);
         web.createContext("/", exchange -> {
             String line = exchange.getRequestMethod() + " " + exchange.getRequestURI().getPath();
             webRequests.add(line);
-            byte[] body = ("web " + line).getBytes(StandardCharsets.UTF_8);
+            String sub = exchange.getRequestHeaders().getFirst("x-jwt-sub");
+            String answer = "web " + line + (sub == null ? "" : " sub=" + sub)
+                    + (exchange.getRequestHeaders().containsKey("authorization") ? " authorization" : "");
+            byte[] body = answer.getBytes(StandardCharsets.UTF_8);
             exchange.getResponseHeaders().add("x-served-by", "web");
             exchange.sendResponseHeaders(200, body.length);
             try (OutputStream out = exchange.getResponseBody()) {

@@ -1,0 +1,215 @@
+package io.mesh.e2e;
+
+import static io.mesh.e2e.IngressClients.run;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.mesh.testing.FreePorts;
+import java.net.URI;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * JWT at the edge, as Istio's "Authorization for JWT" task sets it up, through the packaged pilot (local mode) and the
+ * packaged gateway: a RequestAuthentication for the ingress gateway whose {@code jwksUri} is this test's issuer on
+ * 127.0.0.1 (pilot fetches the JWKS and sends it inline, as istiod does), an AuthorizationPolicy that allows only requests
+ * with a principal from that issuer, and a DENY on a claim. The client is curl; the tokens are RS256, signed here.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class IngressJwtIT {
+
+    @RegisterExtension
+    static final ProcessHarness HARNESS = new ProcessHarness().named("ingress-jwt").keepBetweenTests();
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final int HTTP_PORT = FreePorts.next();
+    private static final String ISSUER = "https://issuer.example";
+
+    private static Path configDir;
+    private static RunningComponent pilot;
+    private static IngressBackends backends;
+    private static JwtIssuer issuer;
+    private static JwtIssuer otherIssuer;
+
+    @BeforeAll
+    static void startMesh() throws Exception {
+        configDir = HARNESS.workDir().resolve("config");
+        if (Files.exists(configDir)) {
+            try (var files = Files.walk(configDir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+        Files.createDirectories(configDir);
+        backends = new IngressBackends(null);
+        issuer = new JwtIssuer(ISSUER);
+        otherIssuer = new JwtIssuer("https://other.example");
+        write("services.yaml", IngressConfig.serviceEntry("web", 80, "http", "HTTP", backends.http()));
+        write("edge.yaml", """
+                apiVersion: networking.istio.io/v1
+                kind: Gateway
+                metadata: {name: edge, namespace: istio-system}
+                spec:
+                  selector: {istio: ingressgateway}
+                  servers:
+                  - port: {number: %d, name: http, protocol: HTTP}
+                    hosts: [shop/api.example]
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata: {name: api, namespace: shop}
+                spec:
+                  hosts: [api.example]
+                  gateways: [istio-system/edge]
+                  http:
+                  - route:
+                    - destination: {host: web.shop.svc.cluster.local, port: {number: 80}}
+                """.formatted(HTTP_PORT));
+        write("jwt.yaml", """
+                apiVersion: security.istio.io/v1
+                kind: RequestAuthentication
+                metadata: {name: jwt, namespace: istio-system}
+                spec:
+                  selector:
+                    matchLabels: {istio: ingressgateway}
+                  jwtRules:
+                  - issuer: %s
+                    jwksUri: %s
+                    outputClaimToHeaders:
+                    - {header: x-jwt-sub, claim: sub}
+                """.formatted(ISSUER, issuer.jwksUri()));
+        write("require-jwt.yaml", """
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: require-jwt, namespace: istio-system}
+                spec:
+                  selector:
+                    matchLabels: {istio: ingressgateway}
+                  action: ALLOW
+                  rules:
+                  - from:
+                    - source:
+                        requestPrincipals: ["%s/*"]
+                ---
+                apiVersion: security.istio.io/v1
+                kind: AuthorizationPolicy
+                metadata: {name: deny-banned, namespace: istio-system}
+                spec:
+                  selector:
+                    matchLabels: {istio: ingressgateway}
+                  action: DENY
+                  rules:
+                  - when:
+                    - key: request.auth.claims[groups]
+                      values: [banned]
+                """.formatted(ISSUER));
+        pilot = HARNESS.start(Component.PILOT, Map.of("MESH_PILOT_CONFIG_DIR", configDir.toString()));
+        RunningComponent gateway = HARNESS.start(Component.GATEWAY, Map.of(
+                "MESH_GATEWAY_XDS_ADDRESS", "127.0.0.1:" + pilot.env().get("MESH_PILOT_XDS_PORT"),
+                "MESH_GATEWAY_LISTENERS_HOST", "127.0.0.1"));
+        HARNESS.awaitHttpOk(gateway.process(), URI.create("http://127.0.0.1:"
+                + gateway.env().get("MESH_GATEWAY_STATUS_PORT") + "/healthz/ready"), ProcessHarness.READY_DEADLINE);
+    }
+
+    @AfterAll
+    static void stop() {
+        HARNESS.stopAll();
+        for (AutoCloseable c : new AutoCloseable[] {backends, issuer, otherIssuer}) {
+            try {
+                if (c != null) {
+                    c.close();
+                }
+            } catch (Exception ignored) {
+                // best effort
+            }
+        }
+    }
+
+    @Test
+    @Order(1)
+    void onlyRequestsWithAValidTokenFromTheIssuerReachTheBackend() throws Exception {
+        String alice = issuer.token("alice", 3600, Map.of("groups", List.of("staff")));
+        // The JWKS arrives through pilot's fetch: wait for the first token to pass.
+        await(() -> curl("/orders", "-H", "authorization: Bearer " + alice).equals("web GET /orders sub=alice 200"),
+                "a valid token passes, its sub claim copied to x-jwt-sub and the token itself not forwarded");
+        assertEquals("web GET /orders sub=alice 200", curl("/orders?access_token=" + alice));
+        int before = backends.webRequests().size();
+        // No token: RequestAuthentication lets it through, the ALLOW policy on the request principal does not.
+        assertEquals("RBAC: access denied 403", curl("/orders"));
+        // Invalid tokens: 401 from the JWT filter, with Envoy's texts and a WWW-Authenticate challenge.
+        assertEquals("Jwt is expired 401", curl("/orders", "-H", "authorization: Bearer "
+                + issuer.token("alice", -60, Map.of())));
+        assertEquals("Jwt verification fails 401", curl("/orders", "-H", "authorization: Bearer "
+                + issuer.forge("alice", 3600, Map.of())));
+        assertEquals("Jwt issuer is not configured 401", curl("/orders", "-H", "authorization: Bearer "
+                + otherIssuer.token("alice", 3600, Map.of())));
+        String challenge = run(List.of("curl", "-s", "-o", "/dev/null", "-D", "-", "-m", "10", "--resolve",
+                "api.example:" + HTTP_PORT + ":127.0.0.1", "-H", "authorization: Bearer not.a.jwt",
+                "http://api.example:" + HTTP_PORT + "/orders")).toLowerCase(java.util.Locale.ROOT);
+        assertTrue(challenge.startsWith("http/1.1 401") && challenge.contains("www-authenticate: bearer realm=\"http://api.example:"
+                + HTTP_PORT + "/orders\", error=\"invalid_token\""), challenge);
+        // A valid token whose groups claim the DENY names.
+        assertEquals("RBAC: access denied 403", curl("/orders", "-H", "authorization: Bearer "
+                + issuer.token("mallory", 3600, Map.of("groups", List.of("staff", "banned")))));
+        assertEquals(before, backends.webRequests().size(), "no refused request reached the backend");
+        assertNoNack();
+    }
+
+    @Test
+    @Order(2)
+    void withoutThePolicyAMissingTokenPassesAndAnInvalidOneStillDoesNot() throws Exception {
+        Files.delete(configDir.resolve("require-jwt.yaml"));
+        await(() -> curl("/orders").equals("web GET /orders 200"), "no policy: a request without a token passes");
+        assertEquals("Jwt verification fails 401", curl("/orders", "-H", "authorization: Bearer "
+                + issuer.forge("alice", 3600, Map.of())));
+        assertNoNack();
+    }
+
+    /** curl to api.example on the HTTP port, with extra arguments: "BODY CODE". */
+    private static String curl(String path, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("curl", "-s", "-m", "10", "-w", " %{http_code}", "--resolve",
+                "api.example:" + HTTP_PORT + ":127.0.0.1"));
+        cmd.addAll(List.of(args));
+        cmd.add("http://api.example:" + HTTP_PORT + path);
+        return run(cmd);
+    }
+
+    private static void await(java.util.concurrent.Callable<Boolean> condition, String what) {
+        org.awaitility.Awaitility.await(what).atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+                .until(condition);
+    }
+
+    /** Pilot accepted every file, and the gateway NACKed nothing pilot sent. */
+    private static void assertNoNack() throws Exception {
+        HttpResponse<String> configz = HARNESS.get(pilot.monitoring("/debug/configz"));
+        for (JsonNode resource : JSON.readTree(configz.body()).path("resources")) {
+            assertEquals("Accepted", resource.path("status").asText(), resource.toString());
+        }
+        HttpResponse<String> syncz = HARNESS.get(pilot.monitoring("/debug/syncz"));
+        for (JsonNode proxy : JSON.readTree(syncz.body())) {
+            for (Map.Entry<String, JsonNode> e : proxy.path("xds").properties()) {
+                assertTrue(e.getValue().path("lastNack").isMissingNode(), "NACK of " + e.getKey() + ": " + e.getValue());
+            }
+        }
+    }
+
+    private static void write(String file, String yaml) throws Exception {
+        Path tmp = configDir.resolve("." + file + ".tmp");
+        Files.writeString(tmp, yaml);
+        Files.move(tmp, configDir.resolve(file), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+}
