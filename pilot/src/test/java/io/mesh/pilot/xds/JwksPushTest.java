@@ -59,6 +59,17 @@ class JwksPushTest {
     }
 
     /** Reads (and ACKs) LDS responses until one inlines {@code expected}. */
+    /** An ingress gateway (labels istio: ingressgateway) on pilot's ADS, its LDS requested. */
+    static RawAdsClient ingressRouter(PilotHarness harness) {
+        Struct labels = Struct.newBuilder().putFields("istio",
+                Value.newBuilder().setStringValue("ingressgateway").build()).build();
+        RawAdsClient router = new RawAdsClient(harness.pilot.xdsPort(),
+                "router~10.0.9.9~ingress-1.istio-system~istio-system.svc.cluster.local", null);
+        router.openSotwWithLabels(labels);
+        router.request(Resources.V3.LISTENER_TYPE_URL, List.of(), "", "", null);
+        return router;
+    }
+
     static void awaitLds(RawAdsClient router, String expected) throws Exception {
         Instant deadline = Instant.now().plusSeconds(15);
         String last = null;
@@ -104,12 +115,7 @@ class JwksPushTest {
                         jwksUri: "%s"
                     """.formatted(uri));
             await().atMost(Duration.ofSeconds(10)).until(() -> JWKS.equals(harness.pilot.snapshot().jwks().get(uri)));
-            Struct labels = Struct.newBuilder().putFields("istio",
-                    Value.newBuilder().setStringValue("ingressgateway").build()).build();
-            try (RawAdsClient router = new RawAdsClient(harness.pilot.xdsPort(),
-                    "router~10.0.9.9~ingress-1.istio-system~istio-system.svc.cluster.local", null)) {
-                router.openSotwWithLabels(labels);
-                router.request(Resources.V3.LISTENER_TYPE_URL, List.of(), "", "", null);
+            try (RawAdsClient router = ingressRouter(harness)) {
                 DiscoveryResponse first = router.next(Duration.ofSeconds(5));
                 assertNotNull(first);
                 assertEquals(JWKS, inlinedJwks(first));
@@ -142,12 +148,7 @@ class JwksPushTest {
                       jwtRules: [{issuer: issuer-1, jwksUri: "%s"}]
                     """.formatted(uri));
             await().atMost(Duration.ofSeconds(10)).until(() -> harness.pilot.snapshot().jwks().containsKey(uri));
-            Struct labels = Struct.newBuilder().putFields("istio",
-                    Value.newBuilder().setStringValue("ingressgateway").build()).build();
-            try (RawAdsClient router = new RawAdsClient(harness.pilot.xdsPort(),
-                    "router~10.0.9.9~ingress-1.istio-system~istio-system.svc.cluster.local", null)) {
-                router.openSotwWithLabels(labels);
-                router.request(Resources.V3.LISTENER_TYPE_URL, List.of(), "", "", null);
+            try (RawAdsClient router = ingressRouter(harness)) {
                 DiscoveryResponse first = router.next(Duration.ofSeconds(5));
                 assertEquals(JwksSource.rejecting(uri), inlinedJwks(first));
             }
