@@ -34,6 +34,26 @@ public record RequestAuthentication(String namespace, String name, Map<String, S
             fromCookies = List.copyOf(fromCookies);
             outputClaimToHeaders = List.copyOf(outputClaimToHeaders);
         }
+
+        /**
+         * Where the keys are fetched from when {@code jwks} is not inline: {@code jwksUri}, else the issuer's OpenID
+         * configuration ({@code ISSUER/.well-known/openid-configuration}, whose {@code jwks_uri} names the JWKS), as
+         * istiod does. Null when the keys are inline.
+         */
+        public String keysUri() {
+            if (jwks != null) {
+                return null;
+            }
+            return jwksUri != null ? jwksUri : openIdConfiguration(issuer);
+        }
+    }
+
+    /** The suffix of an issuer's OpenID configuration document (OpenID Connect Discovery 1.0). */
+    public static final String OPENID_CONFIGURATION = "/.well-known/openid-configuration";
+
+    /** {@code issuer} without a trailing slash, then {@link #OPENID_CONFIGURATION}. */
+    public static String openIdConfiguration(String issuer) {
+        return (issuer.endsWith("/") ? issuer.substring(0, issuer.length() - 1) : issuer) + OPENID_CONFIGURATION;
     }
 
     /** fromHeaders[]: the header, and the prefix its value has before the token (e.g. "Bearer "). */
@@ -84,9 +104,10 @@ public record RequestAuthentication(String namespace, String name, Map<String, S
                 p.error(j.at("jwks"), "is not a JSON Web Key Set: " + why);
             }
         }
-        if ((jwks == null || jwks.isEmpty()) && (jwksUri == null || jwksUri.isEmpty())) {
-            p.error(j.path(), "jwks or jwksUri must be set (discovering the keys from the issuer's OpenID "
-                    + "configuration is not supported)");
+        if ((jwks == null || jwks.isEmpty()) && (jwksUri == null || jwksUri.isEmpty()) && issuer != null
+                && !issuer.isEmpty() && !isHttpUrl(issuer)) {
+            p.error(j.path(), "jwks or jwksUri must be set when the issuer \"" + issuer + "\" is not an http or https URL"
+                    + " (the keys are otherwise discovered from the issuer's OpenID configuration)");
         }
         if (j.has("spaceDelimitedClaims")) {
             p.warn(j.at("spaceDelimitedClaims"), "has no effect here: claims are matched as the token has them");

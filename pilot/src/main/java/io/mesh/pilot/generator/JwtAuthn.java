@@ -93,7 +93,7 @@ final class JwtAuthn {
 
     private static JwtProvider provider(RequestAuthentication.JwtRule rule, MeshSnapshot snapshot) {
         String jwks = rule.jwks() != null ? rule.jwks()
-                : snapshot.jwks().getOrDefault(rule.jwksUri(), JwksSource.rejecting(String.valueOf(rule.jwksUri())));
+                : snapshot.jwks().getOrDefault(rule.keysUri(), JwksSource.rejecting(rule.keysUri()));
         JwtProvider.Builder p = JwtProvider.newBuilder().setIssuer(rule.issuer()).addAllAudiences(rule.audiences())
                 .setLocalJwks(DataSource.newBuilder().setInlineString(jwks))
                 .addAllFromParams(rule.fromParams()).addAllFromCookies(rule.fromCookies())

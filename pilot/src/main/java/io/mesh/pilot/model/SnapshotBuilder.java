@@ -154,18 +154,18 @@ public final class SnapshotBuilder {
         Map<String, String> out = new TreeMap<>();
         for (io.mesh.config.RequestAuthentication ra : policies) {
             for (io.mesh.config.RequestAuthentication.JwtRule rule : ra.jwtRules()) {
-                if (rule.jwks() != null || rule.jwksUri() == null || out.containsKey(rule.jwksUri())) {
+                String uri = rule.keysUri();
+                if (uri == null || out.containsKey(uri)) {
                     continue;
                 }
-                JwksSource.Keys keys = source.keys(rule.jwksUri(),
-                        rule.timeout() == null ? JwksSource.DEFAULT_TIMEOUT : rule.timeout());
+                JwksSource.Keys keys = source.keys(uri, rule.timeout() == null ? JwksSource.DEFAULT_TIMEOUT : rule.timeout());
                 if (keys.jwks() == null) {
                     warnings.add("RequestAuthentication " + ra.namespace() + "/" + ra.name() + ": no JWKS fetched yet"
-                            + " from " + rule.jwksUri() + (keys.problem() == null ? "" : " (" + keys.problem() + ")")
+                            + " from " + uri + (keys.problem() == null ? "" : " (" + keys.problem() + ")")
                             + "; tokens of issuer " + rule.issuer() + " are rejected until one is");
-                    out.put(rule.jwksUri(), JwksSource.rejecting(rule.jwksUri()));
+                    out.put(uri, JwksSource.rejecting(uri));
                 } else {
-                    out.put(rule.jwksUri(), keys.jwks());
+                    out.put(uri, keys.jwks());
                 }
             }
         }

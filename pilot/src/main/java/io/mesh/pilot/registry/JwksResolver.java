@@ -15,7 +15,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.jboss.logging.Logger;
 
 /**
- * pilot's fetcher of RequestAuthentications' {@code jwksUri}, as istiod's JwksResolver with its default
+ * pilot's fetcher of RequestAuthentications' {@code jwksUri} (or, for a rule with neither {@code jwks} nor
+ * {@code jwksUri}, of the {@code jwks_uri} its issuer's OpenID configuration names), as istiod's JwksResolver with its default
  * PILOT_JWT_ENABLE_REMOTE_JWKS=false: proxies get the keys inlined, never fetch them. A URI is fetched the first
  * time a snapshot asks for it, then every {@code refresh} (istiod: 20 minutes); while none has ever been fetched it
  * is retried every {@code retry}. A failed fetch keeps the last good JWKS. A fetched JWKS that differs from the one
@@ -82,25 +83,62 @@ public final class JwksResolver implements JwksSource, AutoCloseable {
         if (e == null || closed) {
             return;
         }
+        if (uri.endsWith(RequestAuthentication.OPENID_CONFIGURATION)) {
+            get(uri, uri, e.timeout, configuration -> discovered(uri, configuration, e.timeout));
+        } else {
+            get(uri, uri, e.timeout, body -> jwks(uri, uri, body));
+        }
+    }
+
+    /**
+     * An issuer's OpenID configuration (fetched because its rule has neither jwks nor jwksUri, as istiod does): then
+     * the JWKS its {@code jwks_uri} names, kept under {@code uri}.
+     */
+    private void discovered(String uri, String configuration, Duration timeout) {
+        String jwksUri;
+        try {
+            com.fasterxml.jackson.databind.JsonNode doc = new com.fasterxml.jackson.databind.ObjectMapper()
+                    .readTree(configuration);
+            jwksUri = doc == null ? null : doc.path("jwks_uri").asText(null);
+        } catch (java.io.IOException ex) {
+            done(uri, null, "the OpenID configuration is not JSON: " + ex.getMessage());
+            return;
+        }
+        if (jwksUri == null || !(jwksUri.startsWith("https://") || jwksUri.startsWith("http://"))) {
+            done(uri, null, "the OpenID configuration has no http(s) jwks_uri");
+            return;
+        }
+        get(uri, jwksUri, timeout, body -> jwks(uri, jwksUri, body));
+    }
+
+    /** A JWKS fetched from {@code from} for {@code uri}: kept if it is one. */
+    private void jwks(String uri, String from, String body) {
+        String problem = RequestAuthentication.jwksProblem(body);
+        done(uri, problem == null ? body : null, problem == null ? null
+                : "not a JWKS" + (from.equals(uri) ? "" : " at " + from) + ": " + problem);
+    }
+
+    /** GETs {@code target} for {@code uri}'s fetch: a 200's body goes to {@code then}, anything else ends the fetch. */
+    private void get(String uri, String target, Duration timeout, java.util.function.Consumer<String> then) {
+        String where = target.equals(uri) ? "" : " from " + target;
         HttpRequest request;
         try {
-            request = HttpRequest.newBuilder(URI.create(uri)).timeout(e.timeout).header("Accept", "application/json")
+            request = HttpRequest.newBuilder(URI.create(target)).timeout(timeout).header("Accept", "application/json")
                     .GET().build();
         } catch (IllegalArgumentException ex) {
-            done(uri, null, "invalid URI: " + ex.getMessage());
+            done(uri, null, "invalid URI" + where + ": " + ex.getMessage());
             return;
         }
         http.sendAsync(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8)).whenComplete((resp, err) -> {
             if (err != null) {
                 Throwable cause = err instanceof java.util.concurrent.CompletionException && err.getCause() != null
                         ? err.getCause() : err;
-                done(uri, null, cause.getClass().getSimpleName()
+                done(uri, null, cause.getClass().getSimpleName() + where
                         + (cause.getMessage() == null ? "" : ": " + cause.getMessage()));
             } else if (resp.statusCode() != 200) {
-                done(uri, null, "HTTP " + resp.statusCode());
+                done(uri, null, "HTTP " + resp.statusCode() + where);
             } else {
-                String problem = RequestAuthentication.jwksProblem(resp.body());
-                done(uri, problem == null ? resp.body() : null, problem == null ? null : "not a JWKS: " + problem);
+                then.accept(resp.body());
             }
         });
     }

@@ -61,6 +61,14 @@ class RequestAuthenticationValidationTest {
     }
 
     @Test
+    void aRuleWithAnHttpsIssuerAndNoKeysIsValidItsKeysFoundThroughOpenIdDiscovery() {
+        ConfigValidator.Result r = validate("jwtRules: [{issuer: 'https://accounts.example/'}]");
+        assertEquals(List.of(), r.errors());
+        io.mesh.config.RequestAuthentication ra = (io.mesh.config.RequestAuthentication) r.model();
+        assertEquals("https://accounts.example/.well-known/openid-configuration", ra.jwtRules().get(0).keysUri());
+    }
+
+    @Test
     void aPolicyWithoutRulesOrSelectorIsValid() {
         assertEquals(List.of(), validate("{}").errors());
     }
@@ -82,8 +90,9 @@ class RequestAuthenticationValidationTest {
                         "spec.jwtRules[0].jwks: is not a JSON Web Key Set: not JSON"),
                 Arguments.of("jwtRules: [{issuer: a, jwks: '{\"kty\": \"RSA\"}'}]",
                         "spec.jwtRules[0].jwks: is not a JSON Web Key Set: must be an object with a \"keys\" list"),
-                Arguments.of("jwtRules: [{issuer: a}]", "spec.jwtRules[0]: jwks or jwksUri must be set (discovering the "
-                        + "keys from the issuer's OpenID configuration is not supported)"),
+                Arguments.of("jwtRules: [{issuer: a}]", "spec.jwtRules[0]: jwks or jwksUri must be set when the issuer"
+                        + " \"a\" is not an http or https URL (the keys are otherwise discovered from the issuer's OpenID"
+                        + " configuration)"),
                 Arguments.of("jwtRules: [{issuer: a, jwksUri: 'https://a/j', audiences: ['']}]",
                         "spec.jwtRules[0].audiences[0]: must not be empty"),
                 Arguments.of("jwtRules: [{issuer: a, jwksUri: 'https://a/j', fromHeaders: [{prefix: x}]}]",

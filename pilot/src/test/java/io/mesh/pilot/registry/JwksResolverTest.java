@@ -196,4 +196,33 @@ class JwksResolverTest {
         }
         assertEquals(Map.of(), resolver.held());
     }
+
+    @Test
+    void withoutAJwksUriTheKeysAreFoundThroughTheIssuersOpenIdConfiguration() {
+        String issuer = uri("/tenant/");
+        String discovery = io.mesh.config.RequestAuthentication.openIdConfiguration(issuer);
+        assertEquals(uri("/tenant/.well-known/openid-configuration"), discovery, "the trailing slash is dropped");
+        answers.put("/tenant/.well-known/openid-configuration", new Answer(200,
+                "{\"issuer\":\"" + issuer + "\",\"jwks_uri\":\"" + uri("/tenant/keys") + "\"}"));
+        answers.put("/tenant/keys", new Answer(200, JWKS));
+        resolver.keys(discovery, TIMEOUT);
+        assertEquals(new JwksSource.Keys(JWKS, null), settled(discovery));
+        assertEquals(1, requests("/tenant/keys"));
+        assertEquals(1, pushes.get());
+        // A refresh reads the configuration again, so a moved jwks_uri is followed.
+        answers.put("/tenant/.well-known/openid-configuration", new Answer(200,
+                "{\"jwks_uri\":\"" + uri("/tenant/keys-2") + "\"}"));
+        answers.put("/tenant/keys-2", new Answer(200, JWKS_2));
+        clock.advance(Duration.ofMinutes(20));
+        assertEquals(new JwksSource.Keys(JWKS_2, null), settled(discovery));
+        assertEquals(2, requests("/tenant/.well-known/openid-configuration"));
+        // A configuration without jwks_uri, or one whose JWKS is gone: the last good keys stay, with the reason.
+        answers.put("/tenant/.well-known/openid-configuration", new Answer(200, "{\"issuer\":\"x\"}"));
+        clock.advance(Duration.ofMinutes(20));
+        assertEquals(new JwksSource.Keys(JWKS_2, "the OpenID configuration has no http(s) jwks_uri"), settled(discovery));
+        answers.put("/tenant/.well-known/openid-configuration", new Answer(200,
+                "{\"jwks_uri\":\"" + uri("/tenant/gone") + "\"}"));
+        clock.advance(Duration.ofMinutes(20));
+        assertEquals(new JwksSource.Keys(JWKS_2, "HTTP 404 from " + uri("/tenant/gone")), settled(discovery));
+    }
 }
