@@ -96,11 +96,15 @@ final class JwtAuthenticator {
     }
 
     private JwtStatus one(JwtExtractor.Token token, JwtProvider provider, List<String> audiences) {
-        Jwt jwt;
-        try {
-            jwt = Jwt.parse(token.value());
-        } catch (Jwt.Malformed e) {
-            return e.status();
+        // A token this provider's keys verified before is not parsed or verified again; everything else still is.
+        Jwt jwt = provider == null ? null : provider.verified().get(token.value());
+        boolean signed = jwt != null;
+        if (jwt == null) {
+            try {
+                jwt = Jwt.parse(token.value());
+            } catch (Jwt.Malformed e) {
+                return e.status();
+            }
         }
         if (!token.location().allows(jwt.iss())) {
             return JwtStatus.UNKNOWN_ISSUER;
@@ -116,11 +120,15 @@ final class JwtAuthenticator {
         if (!JwtProvider.audiencesAllowed(audiences != null ? audiences : p.audiences(), jwt.audiences())) {
             return JwtStatus.AUDIENCE_NOT_ALLOWED;
         }
-        s = JwtVerifier.verify(jwt, p.jwks());
-        if (s == JwtStatus.OK) {
-            accept(jwt, p, token);
+        if (!signed) {
+            s = JwtVerifier.verify(jwt, p.jwks());
+            if (s != JwtStatus.OK) {
+                return s;
+            }
+            p.verified().put(token.value(), jwt);
         }
-        return s;
+        accept(jwt, p, token);
+        return JwtStatus.OK;
     }
 
     /** The first provider of the token's issuer, else the first without an issuer (Envoy's JWKS cache lookup). */

@@ -14,11 +14,12 @@ import java.util.List;
  * @param payloadInMetadata the key of the payload in the filter's dynamic metadata, or null
  * @param headerInMetadata the key of the JOSE header in the filter's dynamic metadata, or null
  * @param clockSkewSeconds allowed skew for {@code exp} and {@code nbf} (Envoy's default is 60)
+ * @param verified the tokens this provider's keys have verified ({@code jwt_cache_config}); null: Envoy's default size
  */
 public record JwtProvider(String name, String issuer, List<String> audiences, Jwks jwks, List<HeaderLocation> fromHeaders,
         List<String> fromParams, List<String> fromCookies, boolean forward, String forwardPayloadHeader,
         boolean padForwardPayloadHeader, List<ClaimToHeader> claimToHeaders, String payloadInMetadata,
-        String headerInMetadata, long clockSkewSeconds) {
+        String headerInMetadata, long clockSkewSeconds, VerifiedTokens verified) {
 
     /** A header a token is read from; with a prefix, the token is what follows it (e.g. "Bearer "). */
     public record HeaderLocation(String name, String valuePrefix) {
@@ -35,10 +36,20 @@ public record JwtProvider(String name, String issuer, List<String> audiences, Jw
         fromParams = List.copyOf(fromParams);
         fromCookies = List.copyOf(fromCookies);
         claimToHeaders = List.copyOf(claimToHeaders);
+        verified = verified == null ? new VerifiedTokens(VerifiedTokens.DEFAULT_SIZE) : verified;
         if (fromHeaders.isEmpty() && fromParams.isEmpty() && fromCookies.isEmpty()) {
             fromHeaders = List.of(new HeaderLocation("authorization", "Bearer "));
             fromParams = List.of("access_token");
         }
+    }
+
+    /** A provider with Envoy's default cache of verified tokens. */
+    public JwtProvider(String name, String issuer, List<String> audiences, Jwks jwks, List<HeaderLocation> fromHeaders,
+            List<String> fromParams, List<String> fromCookies, boolean forward, String forwardPayloadHeader,
+            boolean padForwardPayloadHeader, List<ClaimToHeader> claimToHeaders, String payloadInMetadata,
+            String headerInMetadata, long clockSkewSeconds) {
+        this(name, issuer, audiences, jwks, fromHeaders, fromParams, fromCookies, forward, forwardPayloadHeader,
+                padForwardPayloadHeader, claimToHeaders, payloadInMetadata, headerInMetadata, clockSkewSeconds, null);
     }
 
     /** Whether the token's audiences are allowed by {@code allowed} (empty = any): at least one must be listed. */

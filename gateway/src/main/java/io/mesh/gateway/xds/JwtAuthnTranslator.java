@@ -7,6 +7,7 @@ import io.mesh.gateway.jwt.Jwks;
 import io.mesh.gateway.jwt.JwtAuthn;
 import io.mesh.gateway.jwt.JwtProvider;
 import io.mesh.gateway.jwt.JwtRequirement;
+import io.mesh.gateway.jwt.VerifiedTokens;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -150,7 +151,9 @@ final class JwtAuthnTranslator {
         return new JwtProvider(name, p.getIssuer(), p.getAudiencesList(), jwks, headers, p.getFromParamsList(),
                 p.getFromCookiesList(), p.getForward(), emptyToNull(p.getForwardPayloadHeader()),
                 p.getPadForwardPayloadHeader(), claims, emptyToNull(p.getPayloadInMetadata()),
-                emptyToNull(p.getHeaderInMetadata()), p.getClockSkewSeconds() > 0 ? p.getClockSkewSeconds() : 60);
+                emptyToNull(p.getHeaderInMetadata()), p.getClockSkewSeconds() > 0 ? p.getClockSkewSeconds() : 60,
+                new VerifiedTokens(p.hasJwtCacheConfig() && p.getJwtCacheConfig().getJwtCacheSize() > 0
+                        ? p.getJwtCacheConfig().getJwtCacheSize() : VerifiedTokens.DEFAULT_SIZE));
     }
 
     private static String emptyToNull(String s) {
