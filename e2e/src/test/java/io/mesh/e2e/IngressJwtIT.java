@@ -27,7 +27,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * JWT at the edge, as Istio's "Authorization for JWT" task sets it up, through the packaged pilot (local mode) and the
  * packaged gateway: a RequestAuthentication for the ingress gateway whose {@code jwksUri} is this test's issuer on
- * 127.0.0.1 (pilot fetches the JWKS and sends it inline, as istiod does), an AuthorizationPolicy that allows only requests
+ * 127.0.0.1 (pilot fetches the JWKS and sends it inline, as istiod does) and a second rule that names no keys (pilot
+ * finds them through the issuer's OpenID configuration), an AuthorizationPolicy that allows only requests
  * with a principal from that issuer, and a DENY on a claim. The client is curl; the tokens are RS256, signed here.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -45,6 +46,8 @@ class IngressJwtIT {
     private static IngressBackends backends;
     private static JwtIssuer issuer;
     private static JwtIssuer otherIssuer;
+    /** An issuer on 127.0.0.1 whose rule names no keys: pilot discovers them from its OpenID configuration. */
+    private static JwtIssuer discovered;
 
     @BeforeAll
     static void startMesh() throws Exception {
@@ -58,6 +61,7 @@ class IngressJwtIT {
         backends = new IngressBackends(null);
         issuer = new JwtIssuer(ISSUER);
         otherIssuer = new JwtIssuer("https://other.example");
+        discovered = new JwtIssuer(null);
         write("services.yaml", IngressConfig.serviceEntry("web", 80, "http", "HTTP", backends.http()));
         write("edge.yaml", """
                 apiVersion: networking.istio.io/v1
@@ -91,7 +95,8 @@ class IngressJwtIT {
                     jwksUri: %s
                     outputClaimToHeaders:
                     - {header: x-jwt-sub, claim: sub}
-                """.formatted(ISSUER, issuer.jwksUri()));
+                  - issuer: %s
+                """.formatted(ISSUER, issuer.jwksUri(), discovered.issuer));
         write("require-jwt.yaml", """
                 apiVersion: security.istio.io/v1
                 kind: AuthorizationPolicy
@@ -103,7 +108,7 @@ class IngressJwtIT {
                   rules:
                   - from:
                     - source:
-                        requestPrincipals: ["%s/*"]
+                        requestPrincipals: ["%s/*", "%s/*"]
                 ---
                 apiVersion: security.istio.io/v1
                 kind: AuthorizationPolicy
@@ -116,7 +121,7 @@ class IngressJwtIT {
                   - when:
                     - key: request.auth.claims[groups]
                       values: [banned]
-                """.formatted(ISSUER));
+                """.formatted(ISSUER, discovered.issuer));
         pilot = HARNESS.start(Component.PILOT, Map.of("MESH_PILOT_CONFIG_DIR", configDir.toString()));
         RunningComponent gateway = HARNESS.start(Component.GATEWAY, Map.of(
                 "MESH_GATEWAY_XDS_ADDRESS", "127.0.0.1:" + pilot.env().get("MESH_PILOT_XDS_PORT"),
@@ -128,7 +133,7 @@ class IngressJwtIT {
     @AfterAll
     static void stop() {
         HARNESS.stopAll();
-        for (AutoCloseable c : new AutoCloseable[] {backends, issuer, otherIssuer}) {
+        for (AutoCloseable c : new AutoCloseable[] {backends, issuer, otherIssuer, discovered}) {
             try {
                 if (c != null) {
                     c.close();
@@ -147,6 +152,11 @@ class IngressJwtIT {
         await(() -> curl("/orders", "-H", "authorization: Bearer " + alice).equals("web GET /orders sub=alice 200"),
                 "a valid token passes, its sub claim copied to x-jwt-sub and the token itself not forwarded");
         assertEquals("web GET /orders sub=alice 200", curl("/orders?access_token=" + alice));
+        // The second rule names no keys: they come from its issuer's OpenID configuration (no x-jwt-sub: that rule
+        // copies no claim).
+        String bob = discovered.token("bob", 3600, Map.of());
+        await(() -> curl("/orders", "-H", "authorization: Bearer " + bob).equals("web GET /orders 200"),
+                "a token of the discovered issuer passes");
         int before = backends.webRequests().size();
         // No token: RequestAuthentication lets it through, the ALLOW policy on the request principal does not.
         assertEquals("RBAC: access denied 403", curl("/orders"));

@@ -21,7 +21,7 @@ import java.util.Map;
 
 /**
  * An OpenID-style token issuer for the tests: an RSA key whose JWKS it serves over HTTP on 127.0.0.1 (the
- * RequestAuthentication's {@code jwksUri}), and RS256 tokens it signs. {@link #forge} signs with a key the JWKS does not
+ * RequestAuthentication's {@code jwksUri}, or found through its OpenID configuration), and RS256 tokens it signs. {@link #forge} signs with a key the JWKS does not
  * hold, as an attacker would.
  */
 final class JwtIssuer implements AutoCloseable {
@@ -34,23 +34,31 @@ final class JwtIssuer implements AutoCloseable {
     private final HttpServer server;
     private final int port;
 
+    /** {@code issuer}: the {@code iss} of its tokens; null: its own URL, {@code http://127.0.0.1:PORT/tenant}. */
     JwtIssuer(String issuer) throws IOException, GeneralSecurityException {
-        this.issuer = issuer;
         KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
         g.initialize(2048);
         key = g.generateKeyPair();
         stranger = g.generateKeyPair();
         port = FreePorts.next();
+        this.issuer = issuer != null ? issuer : "http://127.0.0.1:" + port + "/tenant";
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 16);
-        byte[] jwks = jwks().getBytes(StandardCharsets.UTF_8);
-        server.createContext("/jwks.json", exchange -> {
+        serve("/jwks.json", jwks());
+        // OpenID Connect discovery: what a RequestAuthentication rule without jwksUri is resolved through.
+        serve("/tenant/.well-known/openid-configuration", JSON.writeValueAsString(Map.of("issuer", this.issuer,
+                "jwks_uri", jwksUri())));
+        server.start();
+    }
+
+    private void serve(String path, String json) {
+        byte[] body = json.getBytes(StandardCharsets.UTF_8);
+        server.createContext(path, exchange -> {
             exchange.getResponseHeaders().add("content-type", "application/json");
-            exchange.sendResponseHeaders(200, jwks.length);
+            exchange.sendResponseHeaders(200, body.length);
             try (OutputStream out = exchange.getResponseBody()) {
-                out.write(jwks);
+                out.write(body);
             }
         });
-        server.start();
     }
 
     String jwksUri() {
