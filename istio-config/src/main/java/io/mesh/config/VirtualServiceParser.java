@@ -64,6 +64,9 @@ public final class VirtualServiceParser {
                 http.add(h);
             }
         }
+        if (gateways.stream().allMatch("mesh"::equals)) {
+            JwtClaimRoute.requireGateway(raw, gateways, p);
+        }
         return new VirtualService(raw.namespace(), raw.name(), hosts, gateways, http, tls, tcp,
                 ExportTo.read(r, raw.namespace(), false), raw.created());
     }
@@ -344,12 +347,14 @@ public final class VirtualServiceParser {
         if (s == null) {
             return out;
         }
+        boolean headers = !field.equals("queryParams");
         s.node().fieldNames().forEachRemaining(name -> {
             SpecReader v = s.object(name);
             if (v != null) {
                 StringMatch sm = StringMatch.read(v, true);
-                if (sm != null) {
-                    out.put(field.equals("queryParams") ? name : name.toLowerCase(java.util.Locale.ROOT), sm);
+                String key = headers ? JwtClaimRoute.headerKey(name, s) : name;
+                if (sm != null && key != null) {
+                    out.put(key, sm);
                 }
             }
         });

@@ -85,6 +85,8 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
     private String arrivedTraceparent;
     private String arrivedConnection;
     private boolean hasForwardedProto;
+    /** Route matching asked for dynamic metadata (a dynamic_metadata match: JWT claim routing), which is the Vert.x path's. */
+    private boolean metadataRead;
     /** A hop-by-hop header other than Host, or a pseudo-header name: the head needs {@link HopByHop#stripInPlace}. */
     private boolean stripNeeded;
     /** The upstream response may be relayed as bytes (no response header mutation, not HEAD): see FastUpstreamConnection. */
@@ -376,8 +378,11 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
     /** Routing as {@link RouteInterceptor} + {@link UpstreamForwarder} do it; false = not for the fast path. */
     private boolean route() {
         VirtualHost vh = table.virtualHost(authority);
+        metadataRead = false;
         Route r = vh == null ? null : vh.match(this);
-        if (r == null || vh.requireTls() || r.fault() != null || !(r.action() instanceof RouteAction.Forward fwd)
+        // A route that reads dynamic metadata (written by the JWT filter, the Vert.x path's alone) was tried: even when
+        // another route matched, the choice is the Vert.x path's to make.
+        if (r == null || metadataRead || vh.requireTls() || r.fault() != null || !(r.action() instanceof RouteAction.Forward fwd)
                 || (r.cors() != null && header("origin") != null)) {   // CORS requests: the Vert.x path (Cors)
             return false;
         }
@@ -1180,6 +1185,12 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         }
         List<String> values = query.parameters().get(name);
         return values == null || values.isEmpty() ? null : values.get(0);
+    }
+
+    @Override
+    public java.util.Map<String, Object> dynamicMetadata(String filter) {
+        metadataRead = true;
+        return null;
     }
 
     @Override

@@ -15,15 +15,6 @@ public interface RbacRequest extends RequestView {
     int destinationPort();
 
     /**
-     * The request's dynamic metadata under one filter's namespace (e.g. {@code istio_authn}, written after a JWT
-     * verified), as protobuf Struct values (String, Boolean, Double, List, Map, null for a JSON null); null when the
-     * filter wrote none, which is what a connection or a request without a verified JWT has.
-     */
-    default java.util.Map<String, Object> dynamicMetadata(String filter) {
-        return null;
-    }
-
-    /**
      * A TCP connection as network RBAC sees it (decided once per connection): who, from where, to which port; no
      * HTTP attributes (pilot turns rules that need them fail-closed, as istiod does).
      */

@@ -1,15 +1,18 @@
 package io.mesh.gateway.route;
 
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
  * One route of a virtual host: all conditions must hold; the first matching route wins.
  *
- * @param cors its CORS policy (the CORS filter's per-route config), or null
+ * @param cors     its CORS policy (the CORS filter's per-route config), or null
+ * @param metadata its {@code dynamic_metadata} matches, on {@link RequestView#dynamicMetadata} (all must hold): Istio's
+ *                 JWT claim routing, read after the JWT filter wrote the request's {@code istio_authn} metadata
  */
 public record Route(String name, PathMatch path, List<HeaderMatch> headers, List<HeaderMatch> queryParams,
         RouteAction action, FaultPolicy fault, HeaderMutation requestHeaders, HeaderMutation responseHeaders,
-        CorsPolicy cors) {
+        CorsPolicy cors, List<Predicate<RequestView>> metadata) {
 
     public boolean matches(RequestView request) {
         if (!path.matches(request.path())) {
@@ -22,6 +25,11 @@ public record Route(String name, PathMatch path, List<HeaderMatch> headers, List
         }
         for (HeaderMatch q : queryParams) {
             if (!q.matches(request.queryParam(q.name()))) {
+                return false;
+            }
+        }
+        for (Predicate<RequestView> m : metadata) {
+            if (!m.test(request)) {
                 return false;
             }
         }

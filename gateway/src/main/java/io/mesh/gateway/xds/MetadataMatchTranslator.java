@@ -2,7 +2,7 @@ package io.mesh.gateway.xds;
 
 import io.envoyproxy.envoy.type.matcher.v3.MetadataMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.ValueMatcher;
-import io.mesh.gateway.rbac.RbacRequest;
+import io.mesh.gateway.route.RequestView;
 import io.mesh.gateway.route.StringMatch;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,7 +14,8 @@ import java.util.function.Predicate;
  * dynamic metadata: the filter's namespace, a path of struct keys, a value matcher, and {@code invert}. A value that
  * is not there (no such namespace or key, or a path through something that is not a struct) matches nothing but an
  * inverted matcher, as in Envoy. This is how AuthorizationPolicy's {@code requestPrincipals} and
- * {@code request.auth.*} conditions reach the {@code istio_authn} metadata.
+ * {@code request.auth.*} conditions reach the {@code istio_authn} metadata, and how a route's {@code dynamic_metadata}
+ * matches (a VirtualService's {@code @request.auth.claims.*} headers) do.
  */
 final class MetadataMatchTranslator {
 
@@ -24,7 +25,7 @@ final class MetadataMatchTranslator {
     private MetadataMatchTranslator() {
     }
 
-    static Predicate<RbacRequest> metadata(MetadataMatcher m, String where) throws ConfigRejected {
+    static <R extends RequestView> Predicate<R> metadata(MetadataMatcher m, String where) throws ConfigRejected {
         if (m.getFilter().isEmpty()) {
             throw new ConfigRejected(where + ": metadata matcher without a filter");
         }

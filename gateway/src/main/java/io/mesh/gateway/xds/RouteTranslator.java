@@ -19,6 +19,7 @@ import io.mesh.gateway.route.HeaderMatch;
 import io.mesh.gateway.route.HeaderMutation;
 import io.mesh.gateway.route.MirrorPolicy;
 import io.mesh.gateway.route.PathMatch;
+import io.mesh.gateway.route.RequestView;
 import io.mesh.gateway.route.RetryPolicy;
 import io.mesh.gateway.route.Route;
 import io.mesh.gateway.route.RouteAction;
@@ -31,12 +32,15 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
+import java.util.function.Predicate;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
+import org.jboss.logging.Logger;
 
 /** RDS RouteConfiguration → {@link RouteTable}. Pure: the same proto always gives the same table. */
 public final class RouteTranslator {
 
+    private static final Logger LOG = Logger.getLogger(RouteTranslator.class);
     static final String FAULT_FILTER = "envoy.filters.http.fault";
     static final String CORS_FILTER = "envoy.filters.http.cors";
     private static final Set<String> RETRY_ON = Set.of("5xx", "gateway-error", "reset", "connect-failure",
@@ -100,6 +104,10 @@ public final class RouteTranslator {
             };
             query.add(new HeaderMatch(q.getName(), sm, false));
         }
+        List<Predicate<RequestView>> metadata = new ArrayList<>();
+        for (var md : m.getDynamicMetadataList()) {
+            metadata.add(dynamicMetadata(md, where));
+        }
         RouteAction action = switch (r.getActionCase()) {
             case ROUTE -> forward(r.getRoute(), where);
             case REDIRECT -> redirect(r.getRedirect());
@@ -116,7 +124,22 @@ public final class RouteTranslator {
         return new Route(r.getName(), path, List.copyOf(headers), List.copyOf(query), action, fault,
                 mutation(r.getRequestHeadersToAddList(), r.getRequestHeadersToRemoveList()),
                 mutation(r.getResponseHeadersToAddList(), r.getResponseHeadersToRemoveList()),
-                corsAny == null ? null : cors(corsAny, where));
+                corsAny == null ? null : cors(corsAny, where), List.copyOf(metadata));
+    }
+
+    /**
+     * A route's {@code dynamic_metadata} match, evaluated as RBAC's are. Such matches were ignored before this gateway
+     * read them, so one it cannot evaluate does not reject the route configuration: it makes its route match nothing
+     * (closed, as a claim that is not there), with a warning.
+     */
+    private static Predicate<RequestView> dynamicMetadata(io.envoyproxy.envoy.type.matcher.v3.MetadataMatcher md,
+            String where) {
+        try {
+            return MetadataMatchTranslator.metadata(md, where + " dynamic_metadata");
+        } catch (ConfigRejected e) {
+            LOG.warnf("%s; the route matches no request", e.getMessage());
+            return r -> false;
+        }
     }
 
     /** The CORS filter's per-route config; a policy the filter is not enabled for (filter_enabled 0 %) is none. */

@@ -67,6 +67,14 @@ final class RouteBuilder {
             if (m != null && ((m.port() != null && m.port() != port) || !forProxy(m, vs, proxy, gateway))) {
                 continue;
             }
+            if (proxyless && RouteMatches.hasClaims(m)) {
+                // A gRPC client verifies no JWT, and grpc-java does not read dynamic_metadata (the route would match
+                // every call): a claim condition can never hold there, an inverted one always does.
+                if (m.headers().keySet().stream().anyMatch(io.mesh.config.JwtClaimRoute::isClaimName)) {
+                    continue;
+                }
+                m = RouteMatches.withoutClaims(m);
+            }
             Route.Builder r = Route.newBuilder().setMatch(RouteMatches.translate(m));
             String name = http.name() != null ? http.name() : vs.namespace() + "/" + vs.name();
             r.setName(m != null && m.name() != null ? name + "." + m.name() : name);
