@@ -29,7 +29,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * packaged gateway: a RequestAuthentication for the ingress gateway whose {@code jwksUri} is this test's issuer on
  * 127.0.0.1 (pilot fetches the JWKS and sends it inline, as istiod does) and a second rule that names no keys (pilot
  * finds them through the issuer's OpenID configuration), an AuthorizationPolicy that allows only requests
- * with a principal from that issuer, and a DENY on a claim. The client is curl; the tokens are RS256, signed here.
+ * with a principal from that issuer, a DENY on a claim, and a route on a claim (Istio's JWT claim based routing). The
+ * client is curl; the tokens are RS256, signed here.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class IngressJwtIT {
@@ -80,6 +81,12 @@ class IngressJwtIT {
                   hosts: [api.example]
                   gateways: [istio-system/edge]
                   http:
+                  - match:
+                    - headers:
+                        "@request.auth.claims.groups": {exact: staff}
+                    rewrite: {uri: /staff/}
+                    route:
+                    - destination: {host: web.shop.svc.cluster.local, port: {number: 80}}
                   - route:
                     - destination: {host: web.shop.svc.cluster.local, port: {number: 80}}
                 """.formatted(HTTP_PORT));
@@ -148,10 +155,21 @@ class IngressJwtIT {
     @Order(1)
     void onlyRequestsWithAValidTokenFromTheIssuerReachTheBackend() throws Exception {
         String alice = issuer.token("alice", 3600, Map.of("groups", List.of("staff")));
-        // The JWKS arrives through pilot's fetch: wait for the first token to pass.
-        await(() -> curl("/orders", "-H", "authorization: Bearer " + alice).equals("web GET /orders sub=alice 200"),
-                "a valid token passes, its sub claim copied to x-jwt-sub and the token itself not forwarded");
-        assertEquals("web GET /orders sub=alice 200", curl("/orders?access_token=" + alice));
+        // The JWKS arrives through pilot's fetch: wait for the first token to pass. alice is staff, so the route on
+        // that claim takes her request (its "/" prefix rewritten to /staff/, as istiod's prefix_rewrite does: JWT claim
+        // based routing).
+        java.util.concurrent.atomic.AtomicReference<String> last = new java.util.concurrent.atomic.AtomicReference<>();
+        try {
+            await(() -> {
+                last.set(curl("/orders", "-H", "authorization: Bearer " + alice));
+                return last.get().equals("web GET /staff/orders sub=alice 200");
+            }, "a valid token passes, its sub claim copied to x-jwt-sub and the token itself not forwarded");
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("last answer: " + last.get(), e);
+        }
+        assertEquals("web GET /staff/orders sub=alice 200", curl("/orders?access_token=" + alice));
+        assertEquals("web GET /orders sub=carol 200", curl("/orders", "-H", "authorization: Bearer "
+                + issuer.token("carol", 3600, Map.of("groups", List.of("guests")))), "another group: the default route");
         // The second rule names no keys: they come from its issuer's OpenID configuration (no x-jwt-sub: that rule
         // copies no claim).
         String bob = discovered.token("bob", 3600, Map.of());
