@@ -32,7 +32,6 @@ import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.ValueMatcher;
 import io.mesh.gateway.model.FilterChainSpec;
 import io.mesh.gateway.rbac.Rbac;
-import io.mesh.gateway.rbac.RbacRequest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -44,54 +43,11 @@ import org.junit.jupiter.api.Test;
  */
 class RbacMetadataTest {
 
-    /** A request as RBAC sees it, with only dynamic metadata set. */
-    record Req(Map<String, Map<String, Object>> metadata) implements RbacRequest {
-        @Override
-        public Map<String, Object> dynamicMetadata(String filter) {
-            return metadata.get(filter);
-        }
-
-        @Override
-        public String principal() {
-            return null;
-        }
-
-        @Override
-        public String sourceIp() {
-            return null;
-        }
-
-        @Override
-        public int destinationPort() {
-            return 80;
-        }
-
-        @Override
-        public String authority() {
-            return "a";
-        }
-
-        @Override
-        public String path() {
-            return "/";
-        }
-
-        @Override
-        public String header(String name) {
-            return null;
-        }
-
-        @Override
-        public String queryParam(String name) {
-            return null;
-        }
-    }
-
-    static final Req ALICE = new Req(Map.of("istio_authn", Map.of(
+    static final MetadataRequest ALICE = new MetadataRequest(Map.of("istio_authn", Map.of(
             "request.auth.principal", "https://a.example/alice",
             "request.auth.audiences", List.of("web"),
             "request.auth.claims", Map.of("groups", List.of("dev", "admin"), "nested", Map.of("tier", List.of("gold"))))));
-    static final Req ANONYMOUS = new Req(Map.of());
+    static final MetadataRequest ANONYMOUS = new MetadataRequest(Map.of());
 
     static MetadataMatcher.Builder meta(String... keys) {
         MetadataMatcher.Builder m = MetadataMatcher.newBuilder().setFilter("istio_authn");
@@ -119,7 +75,7 @@ class RbacMetadataTest {
         return new Rbac(deny, allow, a);
     }
 
-    static boolean allows(Principal p, Req r) throws ConfigRejected {
+    static boolean allows(Principal p, MetadataRequest r) throws ConfigRejected {
         return allow(p).denial(r) == null;
     }
 

@@ -11,7 +11,6 @@ import io.envoyproxy.envoy.type.matcher.v3.ListMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.MetadataMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.ValueMatcher;
-import io.mesh.gateway.route.RequestView;
 import io.mesh.gateway.route.RouteTable;
 import java.util.List;
 import java.util.Map;
@@ -24,36 +23,8 @@ import org.junit.jupiter.api.Test;
  */
 class RouteClaimMatchTest {
 
-    /** A request as routing sees it: path "/", no headers, and the given istio_authn metadata (null: no JWT). */
-    record Req(Map<String, Object> authn) implements RequestView {
-        @Override
-        public String authority() {
-            return "shop.example";
-        }
-
-        @Override
-        public String path() {
-            return "/";
-        }
-
-        @Override
-        public String header(String name) {
-            return null;
-        }
-
-        @Override
-        public String queryParam(String name) {
-            return null;
-        }
-
-        @Override
-        public Map<String, Object> dynamicMetadata(String filter) {
-            return filter.equals("istio_authn") ? authn : null;
-        }
-    }
-
-    static Req claims(Map<String, Object> claims) {
-        return new Req(Map.of("request.auth.principal", "iss/sub", "request.auth.claims", claims));
+    static MetadataRequest claims(Map<String, Object> claims) {
+        return MetadataRequest.authn(Map.of("request.auth.principal", "iss/sub", "request.auth.claims", claims));
     }
 
     static MetadataMatcher claim(StringMatcher s, boolean invert, String... path) {
@@ -71,7 +42,7 @@ class RouteClaimMatchTest {
                 .addAllDynamicMetadata(List.of(metadata))).setRoute(RouteAction.newBuilder().setCluster(cluster)).build();
     }
 
-    static String routed(RouteTable t, Req r) {
+    static String routed(RouteTable t, MetadataRequest r) {
         io.mesh.gateway.route.Route m = t.virtualHost(r.authority()).match(r);
         return m == null ? null : m.name();
     }
@@ -89,7 +60,7 @@ class RouteClaimMatchTest {
         assertEquals("a", routed(t, claims(Map.of("groups", List.of("group2", "group1")))));
         assertEquals("b", routed(t, claims(Map.of("groups", List.of("group2")))));
         assertEquals("b", routed(t, claims(Map.of("sub", List.of("alice")))));
-        assertEquals("b", routed(t, new Req(null)));
+        assertEquals("b", routed(t, MetadataRequest.authn(null)));
     }
 
     @Test
@@ -108,7 +79,7 @@ class RouteClaimMatchTest {
         assertEquals("a", routed(t, claims(Map.of("groups", List.of("group1")))));
         assertEquals("b", routed(t, claims(Map.of("groups", List.of("group1", "banned")))));
         assertEquals("c", routed(t, claims(Map.of("groups", List.of("other")))));
-        assertEquals("c", routed(t, new Req(null)));
+        assertEquals("c", routed(t, MetadataRequest.authn(null)));
     }
 
     @Test
