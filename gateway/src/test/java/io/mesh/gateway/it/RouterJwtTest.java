@@ -1,5 +1,7 @@
 package io.mesh.gateway.it;
 
+import static io.mesh.gateway.xds.RbacMetadataTest.exact;
+import static io.mesh.gateway.xds.RbacMetadataTest.meta;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -26,7 +28,6 @@ import io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.RequirementRule;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.type.matcher.v3.ListMatcher;
-import io.envoyproxy.envoy.type.matcher.v3.MetadataMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.PathMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.ValueMatcher;
@@ -141,18 +142,6 @@ class RouterJwtTest {
                 .build();
         return pilot.set(List.of(Xds.edsCluster("web")), List.of(Xds.endpoints("web", web.port)), List.of(listener),
                 List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/", "web")))), List.of());
-    }
-
-    static MetadataMatcher.Builder meta(String... keys) {
-        MetadataMatcher.Builder m = MetadataMatcher.newBuilder().setFilter("istio_authn");
-        for (String k : keys) {
-            m.addPath(MetadataMatcher.PathSegment.newBuilder().setKey(k));
-        }
-        return m;
-    }
-
-    static ValueMatcher exact(String v) {
-        return ValueMatcher.newBuilder().setStringMatch(StringMatcher.newBuilder().setExact(v)).build();
     }
 
     static HttpResponse<String> send(String method, String path, String... headers) throws Exception {

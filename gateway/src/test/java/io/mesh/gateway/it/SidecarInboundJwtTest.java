@@ -102,7 +102,7 @@ class SidecarInboundJwtTest {
                         .addPrincipals(Principal.newBuilder().setAny(true)).build())
                 .putPolicies("ns[demo]-policy[users]-rule[0]", Policy.newBuilder()
                         .addPermissions(Permission.newBuilder().setAny(true))
-                        .addPrincipals(Principal.newBuilder().setMetadata(RouterJwtTest.meta("request.auth.principal")
+                        .addPrincipals(Principal.newBuilder().setMetadata(io.mesh.gateway.xds.RbacMetadataTest.meta("request.auth.principal")
                                 .setValue(ValueMatcher.newBuilder().setStringMatch(StringMatcher.newBuilder().setPrefix(ISS + "/")))))
                         .build())
                 .build();

@@ -41,7 +41,7 @@ import org.junit.jupiter.api.Test;
  * RBAC over the istio_authn metadata, in the shapes pilot translates AuthorizationPolicy into (requestPrincipals,
  * request.auth.claims[...] conditions), and the HTTP filter order a chain must have for RBAC to see that metadata.
  */
-class RbacMetadataTest {
+public class RbacMetadataTest {
 
     static final MetadataRequest ALICE = new MetadataRequest(Map.of("istio_authn", Map.of(
             "request.auth.principal", "https://a.example/alice",
@@ -49,7 +49,8 @@ class RbacMetadataTest {
             "request.auth.claims", Map.of("groups", List.of("dev", "admin"), "nested", Map.of("tier", List.of("gold"))))));
     static final MetadataRequest ANONYMOUS = new MetadataRequest(Map.of());
 
-    static MetadataMatcher.Builder meta(String... keys) {
+    /** A matcher on the istio_authn metadata at {@code keys} (its value still to set); also used by it/RouterJwtTest. */
+    public static MetadataMatcher.Builder meta(String... keys) {
         MetadataMatcher.Builder m = MetadataMatcher.newBuilder().setFilter("istio_authn");
         for (String k : keys) {
             m.addPath(MetadataMatcher.PathSegment.newBuilder().setKey(k));
@@ -57,7 +58,7 @@ class RbacMetadataTest {
         return m;
     }
 
-    static ValueMatcher exact(String v) {
+    public static ValueMatcher exact(String v) {
         return ValueMatcher.newBuilder().setStringMatch(StringMatcher.newBuilder().setExact(v)).build();
     }
 
