@@ -84,12 +84,10 @@ class RouterClaimRoutingTest {
 
     /** A claim condition as pilot (istiod) writes it: istio_authn [request.auth.claims, path...], one list element. */
     static MetadataMatcher claim(StringMatcher s, String... path) {
-        MetadataMatcher.Builder m = MetadataMatcher.newBuilder().setFilter("istio_authn")
-                .addPath(MetadataMatcher.PathSegment.newBuilder().setKey("request.auth.claims"));
-        for (String k : path) {
-            m.addPath(MetadataMatcher.PathSegment.newBuilder().setKey(k));
-        }
-        return m.setValue(ValueMatcher.newBuilder().setListMatch(ListMatcher.newBuilder()
+        String[] keys = new String[path.length + 1];
+        keys[0] = "request.auth.claims";
+        System.arraycopy(path, 0, keys, 1, path.length);
+        return io.mesh.gateway.xds.RbacMetadataTest.meta(keys).setValue(ValueMatcher.newBuilder().setListMatch(ListMatcher.newBuilder()
                 .setOneOf(ValueMatcher.newBuilder().setStringMatch(s)))).build();
     }
 
