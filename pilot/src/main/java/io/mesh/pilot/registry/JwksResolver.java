@@ -27,6 +27,7 @@ import org.jboss.logging.Logger;
  */
 public final class JwksResolver implements JwksSource, AutoCloseable {
     private static final Logger LOG = Logger.getLogger(JwksResolver.class);
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
 
     /** How often a URI is fetched again once it has been (istiod's PILOT_JWT_PUB_KEY_REFRESH_INTERVAL). */
     public static final Duration DEFAULT_REFRESH = Duration.ofMinutes(20);
@@ -97,8 +98,7 @@ public final class JwksResolver implements JwksSource, AutoCloseable {
     private void discovered(String uri, String configuration, Duration timeout) {
         String jwksUri;
         try {
-            com.fasterxml.jackson.databind.JsonNode doc = new com.fasterxml.jackson.databind.ObjectMapper()
-                    .readTree(configuration);
+            com.fasterxml.jackson.databind.JsonNode doc = JSON.readTree(configuration);
             jwksUri = doc == null ? null : doc.path("jwks_uri").asText(null);
         } catch (java.io.IOException ex) {
             done(uri, null, "the OpenID configuration is not JSON: " + ex.getMessage());
