@@ -69,6 +69,9 @@ public final class PilotRuntime implements AutoCloseable {
     private final ExecutorService requestPool;
     private final AtomicLong versions = new AtomicLong();
     private volatile MeshSnapshot current = MeshSnapshot.EMPTY;
+    /** Guards {@link #started}: a push that runs before {@link #start} is left to the first snapshot. */
+    private final Object pushLock = new Object();
+    private boolean started;
     private LocalFolderRegistry folder;
     private XdsServer server;
     private XdsServer tlsServer;
@@ -135,9 +138,13 @@ public final class PilotRuntime implements AutoCloseable {
             folder = new LocalFolderRegistry(settings.configDir(), store, () -> configChanged("config"));
             folder.start();
         }
-        current = SnapshotBuilder.build(versions.incrementAndGet(), store.accepted(), kubernetes.view(),
-                credentials.credentials(), mesh, jwks);
-        watcher.initialize(current);
+        synchronized (pushLock) {
+            // Built from everything the registries have read: nothing is served before this snapshot exists.
+            current = SnapshotBuilder.build(versions.incrementAndGet(), store.accepted(), kubernetes.view(),
+                    credentials.credentials(), mesh, jwks);
+            watcher.initialize(current);
+            started = true;
+        }
         io.grpc.BindableService ads = XdsServer.ads(watcher);
         server = new XdsServer(settings.xdsHost(), settings.xdsPort(), ads, requestPool, null).start();
         if (settings.tls() instanceof Tls tls) {
@@ -165,6 +172,17 @@ public final class PilotRuntime implements AutoCloseable {
 
     /** One debounced push: a new immutable snapshot (or just new endpoints), then every connection is queued. */
     void push(PushRequest request) {
+        synchronized (pushLock) {
+            if (!started) {
+                // A registry's event before start: start reads the registries after it, so it is in the first
+                // snapshot.
+                return;
+            }
+            pushStarted(request);
+        }
+    }
+
+    private void pushStarted(PushRequest request) {
         try {
             long started = System.nanoTime();
             MeshSnapshot previous = current;

@@ -61,10 +61,12 @@ public class PilotStartup {
         rt.withMesh(new io.mesh.pilot.model.MeshSettings(config.trustDomain(), config.outboundTrafficPolicy()));
         rt.withJwksRefresh(config.jwks().refreshInterval(), config.jwks().retryInterval());
         try {
-            rt.start();
             if (k8s != null) {
+                // The informers sync first: pilot's xDS port opens with the whole cluster in its first snapshot,
+                // so a proxy that reconnects to a restarted pilot never gets an empty or partial mesh.
                 k8s.start(rt.store(), rt::configChanged, rt::endpointsChanged);
             }
+            rt.start();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

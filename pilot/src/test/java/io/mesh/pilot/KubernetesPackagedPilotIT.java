@@ -3,6 +3,7 @@ package io.mesh.pilot;
 import io.mesh.testing.kube.Kubectl;
 import static io.mesh.pilot.testing.Checks.assertBetween;
 import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -10,7 +11,14 @@ import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.NameResolverRegistry;
+import io.envoyproxy.controlplane.cache.Resources;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.xds.XdsNameResolverProvider;
+import io.mesh.pilot.testing.RawAdsClient;
 import io.mesh.pilot.testing.MeshFixtures;
 import io.mesh.testing.grpc.NamedGrpcBackend;
 import io.mesh.testing.FreePorts;
@@ -25,6 +33,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -42,6 +52,9 @@ class KubernetesPackagedPilotIT {
     static int xdsPort;
     static int monitoringPort;
     static final List<NamedGrpcBackend> backends = new ArrayList<>();
+    /** The first CDS and RDS responses of a sidecar that connected the moment pilot's xDS port opened. */
+    static final CompletableFuture<List<DiscoveryResponse>> firstContact = new CompletableFuture<>();
+    static final String SIDECAR = "sidecar~10.1.0.9~client-1.demo~demo.svc.cluster.local";
 
     @BeforeAll
     static void start() throws Exception {
@@ -61,7 +74,10 @@ class KubernetesPackagedPilotIT {
                 .redirectErrorStream(true).redirectOutput(WORK.resolve("pilot.log").toFile());
         pb.environment().putAll(Map.of("MESH_MODE", "kubernetes", "MESH_PILOT_XDS_PORT", Integer.toString(xdsPort),
                 "MESH_PILOT_MONITORING_PORT", Integer.toString(monitoringPort), "QUARKUS_HTTP_HOST", "127.0.0.1"));
+        // Config that exists before pilot starts, as when pilot restarts in a running cluster.
+        kubectl(EARLY, "apply", "-f", "-");
         pilot = pb.start();
+        firstContact();
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(100))
                 .until(() -> !pilot.isAlive() || status("/q/health/ready") == 200);
         assertTrue(pilot.isAlive(), "pilot exited: " + Files.readString(WORK.resolve("pilot.log")));
@@ -79,6 +95,106 @@ class KubernetesPackagedPilotIT {
         if (mock != null) {
             mock.close();
         }
+    }
+
+    /** A Service with subsets and a split, applied before pilot starts. */
+    static final String EARLY = """
+            apiVersion: v1
+            kind: Service
+            metadata: {name: early, namespace: demo}
+            spec:
+              ports: [{name: http, port: 80, targetPort: 8080, protocol: TCP}]
+            ---
+            apiVersion: discovery.k8s.io/v1
+            kind: EndpointSlice
+            metadata:
+              name: early-1
+              namespace: demo
+              labels: {kubernetes.io/service-name: early}
+            addressType: IPv4
+            ports: [{name: http, port: 8080, protocol: TCP}]
+            endpoints:
+            - addresses: [198.51.100.7]
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: DestinationRule
+            metadata: {name: early, namespace: demo}
+            spec:
+              host: early
+              subsets:
+              - {name: v1, labels: {version: v1}}
+              - {name: v2, labels: {version: v2}}
+            ---
+            apiVersion: networking.istio.io/v1
+            kind: VirtualService
+            metadata: {name: early, namespace: demo}
+            spec:
+              hosts: [early]
+              http:
+              - route:
+                - {destination: {host: early, subset: v1}, weight: 70}
+                - {destination: {host: early, subset: v2}, weight: 30}
+            """;
+
+    /**
+     * Dials pilot's xDS port from the moment the process starts, every 10 ms, as a restarted pilot's proxies do,
+     * and keeps the first CDS and RDS answers it gets.
+     */
+    static void firstContact() {
+        Thread probe = new Thread(() -> {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (System.nanoTime() < deadline && pilot.isAlive()) {
+                try (RawAdsClient ads = new RawAdsClient(xdsPort, SIDECAR, null).openSotw()) {
+                    ads.request(Resources.V3.CLUSTER_TYPE_URL, List.of(), "", "", null);
+                    DiscoveryResponse cds = null;
+                    for (int i = 0; i < 500 && cds == null && ads.error == null; i++) {
+                        cds = ads.next(Duration.ofMillis(20));
+                    }
+                    if (cds != null) {
+                        ads.ack(cds, List.of());
+                        ads.request(Resources.V3.ROUTE_TYPE_URL, List.of("80"), "", "", null);
+                        DiscoveryResponse rds = ads.next(Duration.ofSeconds(10));
+                        while (rds != null && !rds.getTypeUrl().equals(Resources.V3.ROUTE_TYPE_URL)) {
+                            ads.ack(rds, List.of());   // a push of CDS that crossed the request
+                            rds = ads.next(Duration.ofSeconds(10));
+                        }
+                        firstContact.complete(rds == null ? List.of(cds) : List.of(cds, rds));
+                        return;
+                    }
+                    Thread.sleep(10);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+            firstContact.completeExceptionally(new AssertionError("pilot's xDS port never answered"));
+        }, "first-contact");
+        probe.setDaemon(true);
+        probe.start();
+    }
+
+    @Test
+    void aSidecarConnectingTheMomentPilotStartsGetsTheWholeClusterInItsFirstResponses() throws Exception {
+        List<DiscoveryResponse> first = firstContact.get(60, TimeUnit.SECONDS);
+        List<String> clusters = new ArrayList<>();
+        for (var any : first.get(0).getResourcesList()) {
+            clusters.add(any.unpack(Cluster.class).getName());
+        }
+        assertTrue(clusters.containsAll(List.of("outbound|80||early.demo.svc.cluster.local",
+                "outbound|80|v1|early.demo.svc.cluster.local", "outbound|80|v2|early.demo.svc.cluster.local")),
+                "the first CDS response holds the Service and its DestinationRule's subsets: " + clusters);
+        assertEquals(2, first.size(), "no RDS response");
+        RouteConfiguration routes = first.get(1).getResources(0).unpack(RouteConfiguration.class);
+        VirtualHost early = routes.getVirtualHostsList().stream()
+                .filter(vh -> vh.getDomainsList().contains("early.demo.svc.cluster.local")).findFirst()
+                .orElseThrow(() -> new AssertionError("no virtual host for early: " + routes));
+        Map<String, Integer> split = new java.util.TreeMap<>();
+        for (WeightedCluster.ClusterWeight w : early.getRoutes(0).getRoute().getWeightedClusters().getClustersList()) {
+            split.put(w.getName(), w.getWeight().getValue());
+        }
+        assertEquals(Map.of("outbound|80|v1|early.demo.svc.cluster.local", 70,
+                "outbound|80|v2|early.demo.svc.cluster.local", 30), split,
+                "the first RDS response holds the VirtualService's split");
     }
 
     static int status(String path) {

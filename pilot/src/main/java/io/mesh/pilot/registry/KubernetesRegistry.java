@@ -104,6 +104,7 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
         informers.add(services);
         informers.add(slices);
         informers.add(pods);
+        List<SharedIndexInformer<GenericKubernetesResource>> istio = new ArrayList<>();
         for (Kind kind : Kind.values()) {
             ResourceDefinitionContext ctx = new ResourceDefinitionContext.Builder().withGroup(kind.group)
                     .withVersion("v1").withKind(kind.kindName).withPlural(kind.plural).withNamespaced(true).build();
@@ -131,12 +132,21 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
                         }
                     });
             informers.add(informer);
+            istio.add(informer);
         }
         List<java.util.concurrent.CompletableFuture<Void>> synced = new ArrayList<>();
         for (SharedIndexInformer<?> informer : informers) {
             synced.add(informer.start().toCompletableFuture());
         }
         java.util.concurrent.CompletableFuture.allOf(synced.toArray(java.util.concurrent.CompletableFuture[]::new)).join();
+        // A started informer has listed everything, but its handlers run later on their own thread. The Istio
+        // config the list returned goes into the store now, so the caller's first snapshot holds all of it (as
+        // istiod waits for its handlers to sync); the handlers' own upserts of the same objects then change nothing.
+        for (SharedIndexInformer<GenericKubernetesResource> informer : istio) {
+            for (GenericKubernetesResource obj : informer.getStore().list()) {
+                store.upsert(raw(obj));
+            }
+        }
         LOG.infof("watching Kubernetes: Services, EndpointSlices, Pods and %d Istio kinds", Kind.values().length);
     }
 
