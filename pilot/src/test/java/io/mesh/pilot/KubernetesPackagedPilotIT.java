@@ -155,7 +155,7 @@ class KubernetesPackagedPilotIT {
                         ads.request(Resources.V3.ROUTE_TYPE_URL, List.of("80"), "", "", null);
                         DiscoveryResponse rds = ads.next(Duration.ofSeconds(10));
                         while (rds != null && !rds.getTypeUrl().equals(Resources.V3.ROUTE_TYPE_URL)) {
-                            ads.ack(rds, List.of());   // a push of CDS that crossed the request
+                            ads.ack(rds, List.of());   // a CDS push (another test's Services) that crossed the request
                             rds = ads.next(Duration.ofSeconds(10));
                         }
                         firstContact.complete(rds == null ? List.of(cds) : List.of(cds, rds));
