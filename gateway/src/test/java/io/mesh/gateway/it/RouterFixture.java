@@ -14,7 +14,7 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * safe order: the gateway, then pilot, then the test's own resources (newest first), then Vert.x, each one even when
  * an earlier close failed, so a {@code @BeforeAll} that fails half way still leaves nothing running.
  *
- * <p>Register it as a static field, {@code @RegisterExtension static final RouterFixture mesh = new RouterFixture();}:
+ * <p>Register it as a static field, {@code @RegisterExtension static final RouterFixture MESH = new RouterFixture();}:
  * JUnit closes it after the class's {@code @AfterAll} methods. A {@code PER_CLASS} test keeps it in an instance field
  * instead and closes it from its own {@code @AfterAll}. Used from one test class's lifecycle thread only.
  */
