@@ -12,16 +12,15 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsCont
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.mesh.testing.FreePorts;
-import io.vertx.core.Vertx;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Istio's MUTUAL and OPTIONAL_MUTUAL gateway servers, in the form pilot sends them (require_client_certificate and
@@ -29,7 +28,8 @@ import org.junit.jupiter.api.Test;
  * sent; one from another CA is refused in both. Client: curl with and without a certificate.
  */
 class ClientCertificateTest {
-    static Vertx vertx;
+    @RegisterExtension
+    static final RouterFixture MESH = new RouterFixture();
     static Backend web;
     static ControlPlane pilot;
     static TestGateway gw;
@@ -42,15 +42,14 @@ class ClientCertificateTest {
     @BeforeAll
     static void start() throws Exception {
         dir = Files.createTempDirectory("gateway-mtls");
-        vertx = Vertx.vertx();
-        web = new Backend(vertx, "web");
+        web = MESH.backend("web");
         ca("partners");
         ca("strangers");
         leaf("server", "api.example", "partners");
         leaf("alice", "alice.partners.example", "partners");
         leaf("bob", "bob.partners.example", "partners");
         leaf("mallory", "mallory.example", "strangers");
-        pilot = new ControlPlane();
+        pilot = MESH.pilot();
         mutual = FreePorts.next();
         optional = FreePorts.next();
         named = FreePorts.next();
@@ -62,7 +61,7 @@ class ClientCertificateTest {
                                 CertificateValidationContext.newBuilder().setTrustedCa(
                                         io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder()
                                                 .setInlineString(read("partners.crt")))).build()));
-        gw = TestGateway.ready(pilot, Map.of());
+        gw = MESH.startGateway(Map.of());
     }
 
     /** A server of a Gateway with credentialName "api", as pilot writes it: MUTUAL requires, OPTIONAL_MUTUAL asks. */
@@ -114,13 +113,6 @@ class ClientCertificateTest {
         Run.run(List.of("openssl", "x509", "-req", "-in", csr.toString(), "-CA", dir.resolve(ca + ".crt").toString(),
                 "-CAkey", dir.resolve(ca + ".key").toString(), "-CAcreateserial", "-days", "1",
                 "-extfile", ext.toString(), "-out", dir.resolve(name + ".crt").toString()), null);
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        gw.close();
-        pilot.close();
-        vertx.close();
     }
 
     /** curl's HTTP status ("000": no response, the handshake failed) and body, with the client certificate if any. */

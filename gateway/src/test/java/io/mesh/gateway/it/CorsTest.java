@@ -24,9 +24,9 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A VirtualService's corsPolicy at the gateway, in the form pilot sends it (the CORS filter's per-route
@@ -35,6 +35,8 @@ import org.junit.jupiter.api.Test;
  * origin can call a route with the policy and is stopped by one without it.
  */
 class CorsTest {
+    @RegisterExtension
+    static final RouterFixture MESH = new RouterFixture();
     static Vertx vertx;
     static Backend web;
     static ControlPlane pilot;
@@ -50,8 +52,8 @@ class CorsTest {
 
     @BeforeAll
     static void start() throws Exception {
-        vertx = Vertx.vertx();
-        web = new Backend(vertx, "web");
+        vertx = MESH.vertx();
+        web = MESH.backend("web");
         pagePort = FreePorts.next();
         port = FreePorts.next();
         // Istio's translation of corsPolicy {allowOrigins: [{exact: <page origin>}, {prefix: "https://"}],
@@ -63,13 +65,13 @@ class CorsTest {
                 .setMaxAge("600").setForwardNotMatchingPreflights(BoolValue.of(true)).build();
         CorsPolicy ignoring = open.toBuilder().setForwardNotMatchingPreflights(BoolValue.of(false))
                 .setAllowCredentials(BoolValue.of(true)).build();
-        pilot = new ControlPlane();
+        pilot = MESH.pilot();
         pilot.set(List.of(Xds.edsCluster("web")), List.of(Xds.endpoints("web", web.port)),
                 List.of(Xds.httpListener("http", port, "http.80")),
                 List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"),
                         cors("/api", open), cors("/strict", ignoring), Xds.prefixTo("/", "web")))),
                 List.of());
-        gw = TestGateway.ready(pilot, Map.of());
+        gw = MESH.startGateway(Map.of());
         pages = vertx.createHttpServer().requestHandler(req -> req.response().putHeader("content-type", "text/html")
                 .end(PAGE.replace("GATEWAY", "http://localhost:" + port)));
         pages.listen(pagePort, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -79,13 +81,6 @@ class CorsTest {
         return Route.newBuilder().setName(prefix).setMatch(RouteMatch.newBuilder().setPrefix(prefix))
                 .setRoute(RouteAction.newBuilder().setCluster("web").setPrefixRewrite("/"))
                 .putTypedPerFilterConfig("envoy.filters.http.cors", Any.pack(policy)).build();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        gw.close();
-        pilot.close();
-        vertx.close();
     }
 
     static HttpResponse<String> send(String method, String path, String... headers) throws Exception {

@@ -13,14 +13,13 @@ import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.mesh.testing.FreePorts;
 import io.micrometer.core.instrument.Counter;
-import io.vertx.core.Vertx;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Retries on the fast path, with the policy pilot gives every route that has no retries of its own (Istio's default:
@@ -31,7 +30,8 @@ import org.junit.jupiter.api.Test;
  */
 class FastPathRetryTest {
 
-    static Vertx vertx;
+    @RegisterExtension
+    static final RouterFixture MESH = new RouterFixture();
     static Backend web;
     static ControlPlane pilot;
     static TestGateway gw;
@@ -46,10 +46,9 @@ class FastPathRetryTest {
 
     @BeforeAll
     static void start() throws Exception {
-        vertx = Vertx.vertx();
-        web = new Backend(vertx, "web");
+        web = MESH.backend("web");
         int dead = FreePorts.next();
-        pilot = new ControlPlane();
+        pilot = MESH.pilot();
         port = FreePorts.next();
         // "capped": one retry at a time (its max-retries breaker), to an endpoint where nothing listens.
         Cluster capped = Xds.edsCluster("capped").toBuilder().setCircuitBreakers(CircuitBreakers.newBuilder()
@@ -67,20 +66,13 @@ class FastPathRetryTest {
                                 .newBuilder().setBaseInterval(com.google.protobuf.Duration.newBuilder().setSeconds(10))).build()),
                         retrying("/", "web", "/", ISTIO_DEFAULT)))),
                 List.of());
-        gw = TestGateway.ready(pilot, Map.of("mesh.gateway.limits.retry-buffer-bytes", Integer.toString(RETRY_BUFFER)));
+        gw = MESH.startGateway(Map.of("mesh.gateway.limits.retry-buffer-bytes", Integer.toString(RETRY_BUFFER)));
     }
 
     static Route retrying(String prefix, String cluster, String rewrite, RetryPolicy policy) {
         return Route.newBuilder().setName(prefix).setMatch(RouteMatch.newBuilder().setPrefix(prefix))
                 .setRoute(RouteAction.newBuilder().setCluster(cluster).setPrefixRewrite(rewrite).setRetryPolicy(policy))
                 .build();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        gw.close();
-        pilot.close();
-        vertx.close();
     }
 
     static long fast() {

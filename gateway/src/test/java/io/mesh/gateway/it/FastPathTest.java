@@ -36,9 +36,9 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The Netty fast path (on by default) through its real interface: raw sockets and curl against a running gateway,
@@ -47,6 +47,8 @@ import org.junit.jupiter.api.Test;
  */
 class FastPathTest {
 
+    @RegisterExtension
+    static final RouterFixture MESH = new RouterFixture();
     static Vertx vertx;
     static Backend web;
     /** A second origin, for the consistent-hash cluster "ring" (web and web2). */
@@ -65,19 +67,19 @@ class FastPathTest {
 
     @BeforeAll
     static void start() throws Exception {
-        vertx = Vertx.vertx();
-        web = new Backend(vertx, "web");
-        web2 = new Backend(vertx, "web2");
-        broken = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        vertx = MESH.vertx();
+        web = MESH.backend("web");
+        web2 = MESH.backend("web2");
+        broken = MESH.closing(new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress()));
         Thread t = new Thread(FastPathTest::serveBroken, "broken-origin");
         t.setDaemon(true);
         t.start();
-        scripted = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        scripted = MESH.closing(new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress()));
         Thread st = new Thread(FastPathTest::serveScripted, "scripted-origin");
         st.setDaemon(true);
         st.start();
         int dead = FreePorts.next();
-        pilot = new ControlPlane();
+        pilot = MESH.pilot();
         port = FreePorts.next();
         Route timeout = Route.newBuilder().setName("slow").setMatch(RouteMatch.newBuilder().setPrefix("/slow"))
                 .setRoute(RouteAction.newBuilder().setCluster("web").setTimeout(Durations.fromMillis(1000))).build();
@@ -105,16 +107,7 @@ class FastPathTest {
                 List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), timeout, redirect, byUser, byIp, byQuery, byCookie,
                         Xds.prefixTo("/broken", "broken"), Xds.prefixTo("/dead", "dead"), Xds.prefixTo("/scripted", "scripted"),
                         Xds.prefixTo("/", "web")))), List.of());
-        gw = TestGateway.ready(pilot, Map.of("mesh.gateway.limits.request-header-timeout", "5s"));
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        gw.close();
-        pilot.close();
-        broken.close();
-        scripted.close();
-        vertx.close();
+        gw = MESH.startGateway(Map.of("mesh.gateway.limits.request-header-timeout", "5s"));
     }
 
     /** An origin that answers every request badly, as {@link #brokenMode} says, then closes. */

@@ -21,7 +21,6 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.mesh.gateway.identity.WorkloadIdentity;
 import io.mesh.testing.FreePorts;
-import io.vertx.core.Vertx;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -33,9 +32,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Gateway servers that terminate TLS beyond credentialName's HTTPS, in the form pilot sends them:
@@ -54,9 +53,10 @@ class GatewayTlsServersTest {
     static final String GATEWAY_ID = "spiffe://cluster.local/ns/istio-system/sa/istio-eastwestgateway";
     static final String REPORTING = "spiffe://cluster.local/ns/demo/sa/reporting";
 
+    @RegisterExtension
+    static final RouterFixture MESH = new RouterFixture();
     static Path dir;
     static TestCitadel ca;
-    static Vertx vertx;
     static Backend web;
     static ControlPlane pilot;
     static TestGateway gw;
@@ -70,7 +70,7 @@ class GatewayTlsServersTest {
     static void start() throws Exception {
         dir = Files.createTempDirectory("gateway-tls-servers");
         TlsTermination.dir = dir;
-        ca = new TestCitadel(Map.of("gateway-token", GATEWAY_ID));
+        ca = MESH.closing(new TestCitadel(Map.of("gateway-token", GATEWAY_ID)));
         ca.ttl = Duration.ofSeconds(6);
         root = ca.writeRoot(dir);
         Path token = Files.writeString(dir.resolve("istio-token"), "gateway-token\n");
@@ -81,9 +81,8 @@ class GatewayTlsServersTest {
         Files.writeString(dir.resolve("stranger.key"), stranger[1]);
         String[] db = TlsTermination.cert("db.example");   // writes db.example.crt, the credential's certificate
 
-        vertx = Vertx.vertx();
-        web = new Backend(vertx, "web");
-        pilot = new ControlPlane();
+        web = MESH.backend("web");
+        pilot = MESH.pilot();
         meshHttps = FreePorts.next();
         meshHttpsNamed = FreePorts.next();
         tlsTcp = FreePorts.next();
@@ -96,7 +95,7 @@ class GatewayTlsServersTest {
                         tcp("mesh-tcp", meshTcp, null, meshTls(List.of()))),
                 List.of(Xds.routes("https.443", Xds.vhost("all", List.of("*"), Xds.prefixTo("/", "web")))),
                 List.of(Xds.secret("kubernetes://db", db[0], db[1])));
-        gw = TestGateway.ready(pilot, Map.of("mesh.gateway.ca.address", ca.address(),
+        gw = MESH.startGateway(Map.of("mesh.gateway.ca.address", ca.address(),
                 "mesh.gateway.ca.token-file", token.toString(), "mesh.gateway.ca.root-cert-file", root.toString(),
                 "mesh.gateway.xds.tls", "false"));
         // Ready as /healthz/ready says it: the config, and the first workload certificate (the listeners' own).
@@ -150,14 +149,6 @@ class GatewayTlsServersTest {
                 .addListenerFilters(ListenerFilter.newBuilder().setName("envoy.filters.listener.tls_inspector")
                         .setTypedConfig(Any.pack(TlsInspector.getDefaultInstance())))
                 .addFilterChains(chain).build();
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        gw.close();
-        pilot.close();
-        ca.close();
-        vertx.close();
     }
 
     /** curl's body and status ("000": no response, the handshake failed), with a client certificate if any. */

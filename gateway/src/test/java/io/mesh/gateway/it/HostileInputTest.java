@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mesh.testing.FreePorts;
-import io.vertx.core.Vertx;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -14,11 +13,11 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Hostile input while another client keeps steady load: each attack gets its answer (431, 400, a closed
@@ -27,7 +26,8 @@ import org.junit.jupiter.api.Test;
 class HostileInputTest {
 
     static final int MAX_CONNECTIONS = 300;
-    static Vertx vertx;
+    @RegisterExtension
+    static final RouterFixture MESH = new RouterFixture();
     static Backend web;
     static ControlPlane pilot;
     static TestGateway gw;
@@ -36,25 +36,17 @@ class HostileInputTest {
 
     @BeforeAll
     static void start() throws Exception {
-        vertx = Vertx.vertx();
-        web = new Backend(vertx, "web");
-        pilot = new ControlPlane();
+        web = MESH.backend("web");
+        pilot = MESH.pilot();
         port = FreePorts.next();
         pilot.set(List.of(Xds.edsCluster("web")), List.of(Xds.endpoints("web", web.port)),
                 List.of(Xds.httpListener("http", port, "http.80")),
                 List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/", "web")))), List.of());
         // The idle timeout is far above the request-header timeout, so every close of a silent or dripping
         // connection below is the header timer's.
-        gw = TestGateway.ready(pilot, Map.of("mesh.gateway.limits.idle-timeout", "30s",
+        gw = MESH.startGateway(Map.of("mesh.gateway.limits.idle-timeout", "30s",
                 "mesh.gateway.limits.request-header-timeout", "3s",
                 "mesh.gateway.limits.max-connections", Integer.toString(MAX_CONNECTIONS)));
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        gw.close();
-        pilot.close();
-        vertx.close();
     }
 
     @BeforeEach

@@ -11,7 +11,6 @@ import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import io.mesh.testing.FreePorts;
-import io.vertx.core.Vertx;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -28,9 +27,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Request mirroring (VirtualService {@code mirror}/{@code mirrors}, Envoy's {@code request_mirror_policies}) of
@@ -39,7 +38,8 @@ import org.junit.jupiter.api.Test;
  */
 class MirrorTest {
 
-    static Vertx vertx;
+    @RegisterExtension
+    static final RouterFixture MESH = new RouterFixture();
     static Backend upstream;
     static Backend shadow;
     static Backend failing;
@@ -54,13 +54,18 @@ class MirrorTest {
 
     @BeforeAll
     static void start() throws Exception {
-        vertx = Vertx.vertx();
-        upstream = new Backend(vertx, "upstream");
-        shadow = new Backend(vertx, "shadow");
-        failing = new Backend(vertx, "failing");
+        upstream = MESH.backend("upstream");
+        shadow = MESH.backend("shadow");
+        failing = MESH.backend("failing");
         failing.forceStatus = 500;
-        never = new Backend(vertx, "never");
-        stalled = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        never = MESH.backend("never");
+        // The accepted connections: closed after the listening socket (the fixture closes newest first).
+        MESH.closing(() -> {
+            for (Socket s : STALLED_CONNECTIONS) {
+                s.close();
+            }
+        });
+        stalled = MESH.closing(new ServerSocket(0, 50, InetAddress.getLoopbackAddress()));
         Thread acceptor = new Thread(() -> {
             while (!stalled.isClosed()) {
                 try {
@@ -73,7 +78,7 @@ class MirrorTest {
         acceptor.setDaemon(true);
         acceptor.start();
         int refused = FreePorts.next();
-        pilot = new ControlPlane();
+        pilot = MESH.pilot();
         port = FreePorts.next();
         var vh = Xds.vhost("all", List.of("*"),
                 mirrored("/digest", mirror("shadow")),
@@ -88,18 +93,7 @@ class MirrorTest {
                         Xds.endpoints("stalled", stalled.getLocalPort()), Xds.endpoints("refused", refused),
                         Xds.endpoints("failing", failing.port), Xds.endpoints("never", never.port)),
                 List.of(Xds.httpListener("http", port, "http.80")), List.of(Xds.routes("http.80", vh)), List.of());
-        gw = TestGateway.ready(pilot, Map.of());
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        gw.close();
-        pilot.close();
-        stalled.close();
-        for (Socket s : STALLED_CONNECTIONS) {
-            s.close();
-        }
-        vertx.close();
+        gw = MESH.startGateway(Map.of());
     }
 
     static RouteAction.RequestMirrorPolicy mirror(String cluster) {

@@ -35,13 +35,15 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** HTTP/1.1, h2c, gRPC (unary and streaming, with trailers), WebSocket, and a streamed 200 MB upload. */
 class ProtocolsTest {
 
+    @RegisterExtension
+    static final RouterFixture MESH = new RouterFixture();
     static Vertx vertx;
     static Backend web;
     static Server grpc;
@@ -53,29 +55,22 @@ class ProtocolsTest {
 
     @BeforeAll
     static void start() throws Exception {
-        vertx = Vertx.vertx();
-        web = new Backend(vertx, "web");
+        vertx = MESH.vertx();
+        web = MESH.backend("web");
         health = new HealthStatusManager();
         grpcPort = FreePorts.next();
         grpc = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", grpcPort))
                 .addService(health.getHealthService()).build().start();
+        MESH.closing(grpc::shutdownNow);
         health.setStatus("mesh.Demo", HealthCheckResponse.ServingStatus.SERVING);
-        pilot = new ControlPlane();
+        pilot = MESH.pilot();
         port = FreePorts.next();
         var vh = Xds.vhost("all", List.of("*"), Xds.prefixTo("/grpc.health.v1.Health/", "grpc"),
                 Xds.prefixTo("/mesh.Nowhere/", "empty"), Xds.prefixTo("/", "web"));
         pilot.set(List.of(Xds.edsCluster("web"), Xds.h2(Xds.edsCluster("grpc")), Xds.h2(Xds.edsCluster("empty"))),
                 List.of(Xds.endpoints("web", web.port), Xds.endpoints("grpc", grpcPort), Xds.endpoints("empty")),
                 List.of(Xds.httpListener("http", port, "http.80")), List.of(Xds.routes("http.80", vh)), List.of());
-        gw = TestGateway.ready(pilot, Map.of("mesh.gateway.telemetry.access-log", "true"));
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        gw.close();
-        pilot.close();
-        grpc.shutdownNow();
-        vertx.close();
+        gw = MESH.startGateway(Map.of("mesh.gateway.telemetry.access-log", "true"));
     }
 
     @Test

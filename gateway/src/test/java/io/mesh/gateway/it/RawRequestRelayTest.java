@@ -16,7 +16,6 @@ import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.mesh.testing.FreePorts;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
-import io.vertx.core.Vertx;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -33,10 +32,10 @@ import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The fast path's request-side byte relay (plain heads read from the bytes, forwarded as bytes) through its real
@@ -46,7 +45,8 @@ import org.junit.jupiter.api.Test;
  */
 class RawRequestRelayTest {
 
-    static Vertx vertx;
+    @RegisterExtension
+    static final RouterFixture MESH = new RouterFixture();
     static Backend web;
     static ControlPlane pilot;
     static TestGateway gw;
@@ -60,13 +60,12 @@ class RawRequestRelayTest {
 
     @BeforeAll
     static void start() throws Exception {
-        vertx = Vertx.vertx();
-        web = new Backend(vertx, "web");
-        origin = new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        web = MESH.backend("web");
+        origin = MESH.closing(new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress()));
         Thread t = new Thread(RawRequestRelayTest::serve, "capturing-origin");
         t.setDaemon(true);
         t.start();
-        pilot = new ControlPlane();
+        pilot = MESH.pilot();
         port = FreePorts.next();
         Route edited = Route.newBuilder().setName("edited").setMatch(RouteMatch.newBuilder().setPrefix("/edit/"))
                 .setRoute(RouteAction.newBuilder().setCluster("origin").setPrefixRewrite("/rewritten/"))
@@ -80,16 +79,8 @@ class RawRequestRelayTest {
                         Xds.prefixTo("/", "origin")))), List.of());
         // A header timeout above awaitRead's 5 s: a head split by a test that waits for each read is never cut off by it,
         // even on a loaded machine.
-        gw = TestGateway.ready(pilot, Map.of("mesh.gateway.limits.request-header-timeout", "10s",
+        gw = MESH.startGateway(Map.of("mesh.gateway.limits.request-header-timeout", "10s",
                 "mesh.gateway.limits.max-header-bytes", "4096", "mesh.gateway.limits.max-headers", "20"));
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        gw.close();
-        pilot.close();
-        origin.close();
-        vertx.close();
     }
 
     @BeforeEach

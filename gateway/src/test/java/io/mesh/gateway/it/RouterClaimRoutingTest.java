@@ -25,7 +25,6 @@ import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.ValueMatcher;
 import io.mesh.gateway.jwt.TestTokens;
 import io.mesh.testing.FreePorts;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
 import java.net.Socket;
@@ -36,9 +35,9 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Istio's "JWT claim based routing" task through the real data plane: the router's listener as pilot sends it for a
@@ -50,7 +49,8 @@ import org.junit.jupiter.api.Test;
 class RouterClaimRoutingTest {
 
     static final String ISS = "https://issuer.example";
-    static Vertx vertx;
+    @RegisterExtension
+    static final RouterFixture MESH = new RouterFixture();
     static Backend a;
     static Backend b;
     static Backend c;
@@ -63,23 +63,15 @@ class RouterClaimRoutingTest {
 
     @BeforeAll
     static void start() throws Exception {
-        vertx = Vertx.vertx();
-        a = new Backend(vertx, "a");
-        b = new Backend(vertx, "b");
-        c = new Backend(vertx, "c");
-        pilot = new ControlPlane();
+        a = MESH.backend("a");
+        b = MESH.backend("b");
+        c = MESH.backend("c");
+        pilot = MESH.pilot();
         port = FreePorts.next();
         plainPort = FreePorts.next();
         key = TestTokens.rsa("k1");
         publish();
-        gw = TestGateway.ready(pilot, Map.of());
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        gw.close();
-        pilot.close();
-        vertx.close();
+        gw = MESH.startGateway(Map.of());
     }
 
     /** A claim condition as pilot (istiod) writes it: istio_authn [request.auth.claims, path...], one list element. */

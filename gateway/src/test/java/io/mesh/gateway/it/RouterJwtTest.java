@@ -33,7 +33,6 @@ import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.ValueMatcher;
 import io.mesh.gateway.jwt.TestTokens;
 import io.mesh.testing.FreePorts;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonArray;
 import java.net.Socket;
 import java.net.URI;
@@ -44,9 +43,9 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.awaitility.Awaitility;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A RequestAuthentication and AuthorizationPolicies on the ingress gateway, in the listener shape pilot sends (as
@@ -58,7 +57,8 @@ class RouterJwtTest {
 
     static final String ISS = "https://issuer.example";
     static final String OTHER = "https://other.example";
-    static Vertx vertx;
+    @RegisterExtension
+    static final RouterFixture MESH = new RouterFixture();
     static Backend web;
     static ControlPlane pilot;
     static TestGateway gw;
@@ -69,21 +69,13 @@ class RouterJwtTest {
 
     @BeforeAll
     static void start() throws Exception {
-        vertx = Vertx.vertx();
-        web = new Backend(vertx, "web");
-        pilot = new ControlPlane();
+        web = MESH.backend("web");
+        pilot = MESH.pilot();
         port = FreePorts.next();
         key = TestTokens.rsa("k1");
         otherKey = TestTokens.ec("o1", "P-256");
         publish(jwks(TestTokens.jwks(key)));
-        gw = TestGateway.ready(pilot, Map.of());
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        gw.close();
-        pilot.close();
-        vertx.close();
+        gw = MESH.startGateway(Map.of());
     }
 
     static JwtProvider.Builder jwks(String inline) {

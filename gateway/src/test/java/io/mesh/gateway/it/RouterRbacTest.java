@@ -15,13 +15,12 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.type.matcher.v3.PathMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.mesh.testing.FreePorts;
-import io.vertx.core.Vertx;
 import java.net.Socket;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * An AuthorizationPolicy that selects the ingress gateway, as pilot serves it: HTTP RBAC filters ahead of the router in
@@ -30,7 +29,8 @@ import org.junit.jupiter.api.Test;
  */
 class RouterRbacTest {
 
-    static Vertx vertx;
+    @RegisterExtension
+    static final RouterFixture MESH = new RouterFixture();
     static Backend web;
     static ControlPlane pilot;
     static TestGateway gw;
@@ -38,9 +38,8 @@ class RouterRbacTest {
 
     @BeforeAll
     static void start() throws Exception {
-        vertx = Vertx.vertx();
-        web = new Backend(vertx, "web");
-        pilot = new ControlPlane();
+        web = MESH.backend("web");
+        pilot = MESH.pilot();
         port = FreePorts.next();
         RBAC denyAdmin = RBAC.newBuilder().setAction(RBAC.Action.DENY).putPolicies("ns[istio-system]-policy[edge]-rule[0]",
                 Policy.newBuilder().addPermissions(Permission.newBuilder().setUrlPath(PathMatcher.newBuilder()
@@ -56,14 +55,7 @@ class RouterRbacTest {
                 .build();
         pilot.set(List.of(Xds.edsCluster("web")), List.of(Xds.endpoints("web", web.port)), List.of(listener),
                 List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/", "web")))), List.of());
-        gw = TestGateway.ready(pilot, Map.of());
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        gw.close();
-        pilot.close();
-        vertx.close();
+        gw = MESH.startGateway(Map.of());
     }
 
     @Test

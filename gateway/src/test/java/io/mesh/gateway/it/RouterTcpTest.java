@@ -28,9 +28,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The router's TCP listeners, in the form pilot sends them for a Gateway's TLS server in PASSTHROUGH mode (chains by
@@ -39,6 +39,8 @@ import org.junit.jupiter.api.Test;
  * serves is closed, and TCP connections are spread by weight.
  */
 class RouterTcpTest {
+    @RegisterExtension
+    static final RouterFixture MESH = new RouterFixture();
     static Vertx vertx;
     static ControlPlane pilot;
     static TestGateway gw;
@@ -54,14 +56,14 @@ class RouterTcpTest {
 
     @BeforeAll
     static void start() throws Exception {
-        vertx = Vertx.vertx();
+        vertx = MESH.vertx();
         TlsTermination.dir = Files.createTempDirectory("gateway-passthrough");
         int a = tlsBackend("a.example");
         int b = tlsBackend("b.example");
         int echo1 = echo("echo1");
         int echo2 = echo("echo2");
         int eof = answerAtEof();
-        pilot = new ControlPlane();
+        pilot = MESH.pilot();
         passthrough = FreePorts.next();
         tcp = FreePorts.next();
         halfClose = FreePorts.next();
@@ -84,7 +86,7 @@ class RouterTcpTest {
                 List.of(Xds.endpoints("a", a), Xds.endpoints("b", b), Xds.endpoints("echo1", echo1), Xds.endpoints("echo2", echo2),
                         Xds.endpoints("eof", eof)),
                 List.of(sni, plain, eofListener, deniedListener()), List.of(), List.of());
-        gw = TestGateway.ready(pilot, Map.of("mesh.gateway.limits.max-connections", Integer.toString(CAP)));
+        gw = MESH.startGateway(Map.of("mesh.gateway.limits.max-connections", Integer.toString(CAP)));
     }
 
     static FilterChain sniChain(String sni, String cluster) {
@@ -136,7 +138,7 @@ class RouterTcpTest {
      */
     static int answerAtEof() throws Exception {
         int port = FreePorts.next();
-        atEof = new java.net.ServerSocket(port, 50, java.net.InetAddress.getLoopbackAddress());
+        atEof = MESH.closing(new java.net.ServerSocket(port, 50, java.net.InetAddress.getLoopbackAddress()));
         Thread t = new Thread(() -> {
             while (!atEof.isClosed()) {
                 try (Socket s = atEof.accept()) {
@@ -151,14 +153,6 @@ class RouterTcpTest {
         t.setDaemon(true);
         t.start();
         return port;
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        atEof.close();
-        gw.close();
-        pilot.close();
-        vertx.close();
     }
 
     static String curl(String host) throws Exception {

@@ -35,7 +35,13 @@ final class TestGateway implements AutoCloseable {
         all.put("mesh.gateway.telemetry.access-log", "false");
         all.putAll(props);
         config = config(all);
-        gateway = Gateway.start(vertx, config, registry, otel).toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
+        try {
+            gateway = Gateway.start(vertx, config, registry, otel).toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            // No gateway to close: its Vert.x would outlive the failed start.
+            vertx.close();
+            throw e;
+        }
     }
 
     /** The settings as the gateway would read them from these properties. */
@@ -55,7 +61,17 @@ final class TestGateway implements AutoCloseable {
     /** A gateway with pilot's xDS at {@code cp}, once its first complete config has arrived (within 20 s). */
     static TestGateway ready(ControlPlane cp, Map<String, String> props) throws Exception {
         TestGateway gw = withXds(cp, props);
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(gw::ready);
+        try {
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(gw::ready);
+        } catch (RuntimeException | Error e) {
+            // The caller never gets it, so it could never close it.
+            try {
+                gw.close();
+            } catch (Exception closing) {
+                e.addSuppressed(closing);
+            }
+            throw e;
+        }
         return gw;
     }
 

@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.mesh.testing.FreePorts;
-import io.vertx.core.Vertx;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,7 +28,8 @@ import org.junit.jupiter.api.TestInstance;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class TlsTermination {
 
-    Vertx vertx;
+    /** Per instance, not a static extension: TlsTest and TlsJdkEngineTest each start their own. */
+    final RouterFixture mesh = new RouterFixture();
     Backend web;
     ControlPlane pilot;
     TestGateway gw;
@@ -46,20 +46,17 @@ abstract class TlsTermination {
     @BeforeAll
     void start() throws Exception {
         dir = Files.createTempDirectory("gateway-tls");
-        vertx = Vertx.vertx();
-        web = new Backend(vertx, "web");
-        pilot = new ControlPlane();
+        web = mesh.backend("web");
+        pilot = mesh.pilot();
         https = FreePorts.next();
         http = FreePorts.next();
         publish(cert("a.example"), cert("b.example"));
-        gw = TestGateway.ready(pilot, engineSettings());
+        gw = mesh.startGateway(engineSettings());
     }
 
     @AfterAll
     void stop() throws Exception {
-        gw.close();
-        pilot.close();
-        vertx.close();
+        mesh.close();
     }
 
     /** A self-signed EC certificate for {@code host}, made by openssl; returns {cert, key} PEM. */

@@ -29,7 +29,6 @@ import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.envoyproxy.envoy.type.v3.FractionalPercent;
 import io.mesh.testing.FreePorts;
 import io.micrometer.core.instrument.Counter;
-import io.vertx.core.Vertx;
 import io.vertx.core.json.JsonObject;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -40,14 +39,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** Routing and traffic policy, end to end through xDS: one config with a route per feature. */
 class TrafficPolicyTest {
 
-    static Vertx vertx;
+    @RegisterExtension
+    static final RouterFixture MESH = new RouterFixture();
     static Backend a;
     static Backend b;
     static Backend bad;
@@ -59,13 +59,12 @@ class TrafficPolicyTest {
 
     @BeforeAll
     static void start() throws Exception {
-        vertx = Vertx.vertx();
-        a = new Backend(vertx, "a");
-        b = new Backend(vertx, "b");
-        bad = new Backend(vertx, "bad");
+        a = MESH.backend("a");
+        b = MESH.backend("b");
+        bad = MESH.backend("bad");
         bad.forceStatus = 500;
-        shadow = new Backend(vertx, "shadow");
-        pilot = new ControlPlane();
+        shadow = MESH.backend("shadow");
+        pilot = MESH.pilot();
         port = FreePorts.next();
         Cluster cb = Xds.edsCluster("cb").toBuilder().setCircuitBreakers(CircuitBreakers.newBuilder()
                 .addThresholds(CircuitBreakers.Thresholds.newBuilder().setMaxRequests(UInt32Value.of(2))
@@ -136,14 +135,7 @@ class TrafficPolicyTest {
                         Xds.endpoints("outlier", a.port, bad.port), Xds.endpoints("hash", a.port, b.port),
                         Xds.endpoints("least", a.port, b.port), Xds.endpoints("shadow", shadow.port)),
                 List.of(Xds.httpListener("http", port, "http.80")), List.of(Xds.routes("http.80", vh)), List.of());
-        gw = TestGateway.ready(pilot, Map.of());
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        gw.close();
-        pilot.close();
-        vertx.close();
+        gw = MESH.startGateway(Map.of());
     }
 
     static Route route(RouteMatch.Builder m, RouteAction.Builder a) {

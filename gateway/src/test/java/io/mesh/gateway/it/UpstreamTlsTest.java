@@ -25,13 +25,15 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /** TLS origination: a cluster with an inline trusted CA, and mutual TLS with an inline client certificate. */
 class UpstreamTlsTest {
 
+    @RegisterExtension
+    static final RouterFixture MESH = new RouterFixture();
     static Vertx vertx;
     static ControlPlane pilot;
     static TestGateway gw;
@@ -48,7 +50,7 @@ class UpstreamTlsTest {
         server = TlsTest.cert("backend.local");
         client = TlsTest.cert("gateway.client");
         stranger = TlsTest.cert("stranger.local");
-        vertx = Vertx.vertx();
+        vertx = MESH.vertx();
         tlsPort = FreePorts.next();
         mtlsPort = FreePorts.next();
         listen(new HttpServerOptions().setPort(tlsPort).setHost("127.0.0.1").setSsl(true).setSni(true)
@@ -56,7 +58,7 @@ class UpstreamTlsTest {
         listen(new HttpServerOptions().setPort(mtlsPort).setHost("127.0.0.1").setSsl(true).setKeyCertOptions(keyCert(server))
                 .setClientAuth(ClientAuth.REQUIRED).setTrustOptions(new PemTrustOptions().addCertValue(Buffer.buffer(client[0]))),
                 "mtls");
-        pilot = new ControlPlane();
+        pilot = MESH.pilot();
         port = FreePorts.next();
         pilot.set(List.of(tls("tls", server[0], null), tls("mtls", server[0], client), tls("wrong-ca", stranger[0], null),
                         tls("no-client-cert", server[0], null), sdsTls("sds-tls", "kubernetes://backend-cacert", null),
@@ -76,14 +78,7 @@ class UpstreamTlsTest {
                 List.of(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.newBuilder()
                         .setName("kubernetes://backend-cacert").setValidationContext(CertificateValidationContext.newBuilder()
                                 .setTrustedCa(DataSource.newBuilder().setInlineString(server[0]))).build()));
-        gw = TestGateway.ready(pilot, Map.of());
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        gw.close();
-        pilot.close();
-        vertx.close();
+        gw = MESH.startGateway(Map.of());
     }
 
     static PemKeyCertOptions keyCert(String[] pem) {

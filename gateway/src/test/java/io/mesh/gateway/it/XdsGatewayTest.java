@@ -7,7 +7,6 @@ import static org.awaitility.Awaitility.await;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
 import io.envoyproxy.envoy.type.matcher.v3.RegexMatcher;
-import io.vertx.core.Vertx;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -16,9 +15,9 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The gateway as an xDS client of a real ADS server (java-control-plane + SimpleCache): readiness, the
@@ -26,7 +25,8 @@ import org.junit.jupiter.api.Test;
  */
 class XdsGatewayTest {
 
-    static Vertx vertx;
+    @RegisterExtension
+    static final RouterFixture MESH = new RouterFixture();
     static Backend v1;
     static Backend v2;
     static ControlPlane pilot;
@@ -36,20 +36,12 @@ class XdsGatewayTest {
 
     @BeforeAll
     static void start() throws Exception {
-        vertx = Vertx.vertx();
-        v1 = new Backend(vertx, "v1");
-        v2 = new Backend(vertx, "v2");
-        pilot = new ControlPlane();
+        v1 = MESH.backend("v1");
+        v2 = MESH.backend("v2");
+        pilot = MESH.pilot();
         port = io.mesh.testing.FreePorts.next();
         publish(50, 50, null);
-        gw = TestGateway.ready(pilot, Map.of());
-    }
-
-    @AfterAll
-    static void stop() throws Exception {
-        gw.close();
-        pilot.close();
-        vertx.close();
+        gw = MESH.startGateway(Map.of());
     }
 
     static String publish(int w1, int w2, Route extra) {
