@@ -47,6 +47,8 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
     private final String credentialsNamespace;
     private SharedIndexInformer<io.fabric8.kubernetes.api.model.Secret> secrets;
     private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
+    private java.time.Duration crdRecheck = java.time.Duration.ofSeconds(10);
+    private IstioKinds istioKinds;
     private SharedIndexInformer<Service> services;
     private SharedIndexInformer<EndpointSlice> slices;
     private SharedIndexInformer<Pod> pods;
@@ -104,50 +106,29 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
         informers.add(services);
         informers.add(slices);
         informers.add(pods);
-        List<SharedIndexInformer<GenericKubernetesResource>> istio = new ArrayList<>();
-        for (Kind kind : Kind.values()) {
-            ResourceDefinitionContext ctx = new ResourceDefinitionContext.Builder().withGroup(kind.group)
-                    .withVersion("v1").withKind(kind.kindName).withPlural(kind.plural).withNamespaced(true).build();
-            SharedIndexInformer<GenericKubernetesResource> informer = client.genericKubernetesResources(ctx)
-                    .inAnyNamespace().runnableInformer(0);
-            informer.addEventHandler(new ResourceEventHandler<GenericKubernetesResource>() {
-                        @Override
-                        public void onAdd(GenericKubernetesResource obj) {
-                            if (store.upsert(raw(obj))) {
-                                configChanged.accept("config");
-                            }
-                        }
-
-                        @Override
-                        public void onUpdate(GenericKubernetesResource oldObj, GenericKubernetesResource newObj) {
-                            onAdd(newObj);
-                        }
-
-                        @Override
-                        public void onDelete(GenericKubernetesResource obj, boolean unknownFinalState) {
-                            if (store.delete(new ConfigKey(obj.getKind(), obj.getMetadata().getNamespace(),
-                                    obj.getMetadata().getName()))) {
-                                configChanged.accept("config");
-                            }
-                        }
-                    });
-            informers.add(informer);
-            istio.add(informer);
-        }
+        istioKinds = new IstioKinds(client, store, configChanged, crdRecheck);
+        List<SharedIndexInformer<GenericKubernetesResource>> istio = istioKinds.informers();
+        informers.addAll(istio);
         List<java.util.concurrent.CompletableFuture<Void>> synced = new ArrayList<>();
         for (SharedIndexInformer<?> informer : informers) {
             synced.add(informer.start().toCompletableFuture());
         }
         java.util.concurrent.CompletableFuture.allOf(synced.toArray(java.util.concurrent.CompletableFuture[]::new)).join();
-        // A started informer has listed everything, but its handlers run later on their own thread. The Istio
-        // config the list returned goes into the store now, so the caller's first snapshot holds all of it (as
-        // istiod waits for its handlers to sync); the handlers' own upserts of the same objects then change nothing.
-        for (SharedIndexInformer<GenericKubernetesResource> informer : istio) {
-            for (GenericKubernetesResource obj : informer.getStore().list()) {
-                store.upsert(raw(obj));
-            }
-        }
-        LOG.infof("watching Kubernetes: Services, EndpointSlices, Pods and %d Istio kinds", Kind.values().length);
+        LOG.infof("watching Kubernetes: Services, EndpointSlices, Pods and %d Istio kinds", istio.size());
+        istioKinds.synced();
+    }
+
+    /** The Istio kinds not watched because the API server does not serve them (their CRD is not installed). */
+    public Set<Kind> missingKinds() {
+        return istioKinds == null ? Set.of() : istioKinds.missing();
+    }
+
+    /**
+     * How often kinds whose CRD was missing at start are looked for again (default 10 s); call before {@link #start}.
+     */
+    public KubernetesRegistry withCrdRecheck(java.time.Duration every) {
+        this.crdRecheck = every;
+        return this;
     }
 
     static RawResource raw(GenericKubernetesResource obj) {
@@ -319,6 +300,9 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
 
     @Override
     public void close() {
+        if (istioKinds != null) {
+            istioKinds.close();
+        }
         informers.forEach(SharedIndexInformer::close);
     }
 }

@@ -6,6 +6,8 @@ import io.mesh.testing.kube.KubeApiMock;
 import io.mesh.testing.kube.Kubectl;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
 
 /**
  * Pilot in Kubernetes mode for a test: the Fabric8 mock API server in CRUD mode with Istio's CRDs and the namespace
@@ -24,15 +26,16 @@ final class KubernetesPilot implements AutoCloseable {
         this.work = work;
     }
 
-    private void begin(boolean credentials) throws Exception {
+    private void begin(boolean credentials, List<String> crds, Duration crdRecheck) throws Exception {
         Files.createDirectories(work);
         mock = KubeApiMock.start(0, false, false);
         client = mock.client("default");
         kubeconfig = mock.writeKubeconfig(work.resolve("kubeconfig"), "default").toAbsolutePath();
-        kubectl(null, "apply", "-f", "../deploy/kubernetes/crds/networking.istio.io.yaml");
-        kubectl(null, "apply", "-f", "../deploy/kubernetes/crds/security.istio.io.yaml");
+        for (String group : crds) {
+            applyCrds(group);
+        }
         kubectl("apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n", "apply", "-f", "-");
-        registry = new KubernetesRegistry(client);
+        registry = new KubernetesRegistry(client).withCrdRecheck(crdRecheck);
         harness = new PilotHarness(null, registry, registry::recordRejection);
         if (credentials) {
             harness.pilot.withCredentials(registry);
@@ -42,14 +45,28 @@ final class KubernetesPilot implements AutoCloseable {
 
     /** Starts it all, with work files (the kubeconfig) under {@code work}; {@code credentials}: TLS Secrets for SDS. */
     static KubernetesPilot start(Path work, boolean credentials) throws Exception {
+        return start(work, credentials, List.of("networking.istio.io", "security.istio.io"), Duration.ofSeconds(10));
+    }
+
+    /**
+     * As {@link #start(Path, boolean)}, with only the CRDs of these API groups installed before pilot starts, and
+     * pilot looking for missing ones every {@code crdRecheck}.
+     */
+    static KubernetesPilot start(Path work, boolean credentials, List<String> crds, Duration crdRecheck)
+            throws Exception {
         KubernetesPilot k = new KubernetesPilot(work);
         try {
-            k.begin(credentials);
+            k.begin(credentials, crds, crdRecheck);
             return k;
         } catch (Exception | AssertionError e) {
             k.close();   // what did start
             throw e;
         }
+    }
+
+    /** Installs the repository's CRDs of one API group ({@code deploy/kubernetes/crds/GROUP.yaml}). */
+    void applyCrds(String group) {
+        kubectl(null, "apply", "-f", "../deploy/kubernetes/crds/" + group + ".yaml");
     }
 
     /** Runs kubectl against the mock API server, {@code stdin} (may be null) as its input; returns what it printed. */

@@ -58,6 +58,9 @@ public final class KubeApiMock implements AutoCloseable {
   private static final JsonNodeFactory F = JsonNodeFactory.instance;
   private static final String LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
 
+  private static final Set<String> BUILTIN_GROUPS = Discovery.BUILTIN.stream().map(Discovery.Res::group)
+      .collect(java.util.stream.Collectors.toSet());
+
   private final boolean verbose;
   private final boolean https;
   private final Vertx vertx = Vertx.vertx();
@@ -156,6 +159,17 @@ public final class KubeApiMock implements AutoCloseable {
 
     /** Streams the CRUD store's watch events as newline-delimited JSON, like kube-apiserver does. */
     void streamWatch(HttpServerRequest req) {
+      try {
+        MockResponse uninstalled = uninstalled(req.path());
+        if (uninstalled != null) {
+          req.response().setStatusCode(uninstalled.code()).putHeader("Content-Type", "application/json")
+              .end(uninstalled.getBody().readUtf8());
+          return;
+        }
+      } catch (IOException e) {
+        req.response().setStatusCode(500).end(e.getMessage());
+        return;
+      }
       final long sinceRv = parseLong(req.getParam("resourceVersion"));
       final MockResponse wr = crud.handleGet(req.uri()); // -> WatchEventsListener registered on open
       final WebSocketListener listener = wr.getWebSocketListener();
@@ -224,6 +238,8 @@ public final class KubeApiMock implements AutoCloseable {
         return status(415, "UnsupportedMediaType", "protobuf request bodies are not supported by this mock "
             + "(kubectl create <type>: use --dry-run=client -o yaml | kubectl apply -f -)");
       }
+      MockResponse uninstalled = uninstalled(path);
+      if (uninstalled != null) return uninstalled;
       if (isScale(path)) return scale(req, path, dryRun);
       if (req.method() == HttpMethod.GET) {
         MockResponse d = discovery(path);
@@ -255,6 +271,20 @@ public final class KubeApiMock implements AutoCloseable {
         default:
           return crud.dispatch(req);
       }
+    }
+
+    /**
+     * A real API server answers 404 for a resource of an API group it does not serve, such as a custom resource
+     * whose CRD is not installed; the CRUD store alone would serve any path. Built-in groups are left to the store.
+     */
+    private MockResponse uninstalled(String path) throws IOException {
+      String[] seg = path.substring(1).split("/");
+      if (seg.length < 4 || !seg[0].equals("apis") || BUILTIN_GROUPS.contains(seg[1])) return null;
+      boolean namespaced = seg[3].equals("namespaces") && seg.length >= 6;
+      String plural = namespaced ? seg[5] : seg[3];
+      boolean served = resources().stream().anyMatch(r -> r.group().equals(seg[1]) && r.version().equals(seg[2])
+          && r.plural().equals(plural));
+      return served ? null : status(404, "NotFound", "the server could not find the requested resource");
     }
 
     // --------------------------------------------------------------------------------------------- discovery / openapi
