@@ -189,7 +189,17 @@ public final class PilotRuntime implements AutoCloseable {
             MeshSnapshot next = request.full()
                     ? SnapshotBuilder.build(versions.incrementAndGet(), store.accepted(), kubernetes.view(),
                             credentials.credentials(), mesh, jwks)
-                    : previous.withKubernetesEndpoints(versions.incrementAndGet(), kubernetes.view().endpoints());
+                    : previous.withKubernetesEndpoints(versions.incrementAndGet(), kubernetes.view());
+            if (!request.full()) {
+                // A pod a ServiceEntry selects came, went or changed: the push names the entry's hosts, as an
+                // EndpointSlice's push names its Service's, so a sidecar that is one of those pods gets its inbound too.
+                java.util.Set<String> selected = previous.podSelectedChanges(next);
+                if (!selected.isEmpty()) {
+                    java.util.Set<String> hosts = new java.util.HashSet<>(request.endpointHosts());
+                    hosts.addAll(selected);
+                    request = new PushRequest(false, request.reasons(), hosts, request.start());
+                }
+            }
             if (request.full()) {
                 // A config change that changed only endpoints (a ServiceEntry's endpoints edited): EDS only.
                 java.util.Set<String> hosts = previous.endpointOnlyChanges(next);

@@ -13,7 +13,8 @@ import java.util.Map;
  * list is an unmodifiable copy, so generators may run on any thread without locks.
  *
  * @param services          by FQDN hostname
- * @param endpoints         by FQDN hostname: config endpoints (ServiceEntry, WorkloadEntry) plus Kubernetes ones
+ * @param endpoints         by FQDN hostname: config endpoints (ServiceEntry, WorkloadEntry) plus Kubernetes ones (the
+ *                          pods ServiceEntries select, EndpointSlices)
  * @param configEndpoints   the config part alone, so the EDS fast path can swap only the Kubernetes part
  * @param meshRoutes        by FQDN host, the VirtualServices bound to the mesh gateway that claim it, in Istio's order;
  *                          {@link #meshRoute} picks the one a proxy's namespace uses
@@ -25,6 +26,8 @@ import java.util.Map;
  * @param requestAuthentications every valid RequestAuthentication, by namespace then name
  * @param jwks              by jwksUri of those, the JWKS JSON the proxies get inlined: the last one pilot fetched, or one
  *                          that verifies no token while none has been ({@link JwksSource#rejecting})
+ * @param podSelections     the ServiceEntries' workload selectors, which select pods: the EDS fast path recomputes
+ *                          their endpoints from the new pods
  */
 public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map<String, List<Endpoint>> endpoints,
         Map<String, List<Endpoint>> configEndpoints, Map<String, List<VirtualService>> meshRoutes,
@@ -32,11 +35,12 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
         List<PolicyConfig.Sidecar> sidecars, List<PolicyConfig.PeerAuthentication> peerAuthentications,
         List<PolicyConfig.AuthorizationPolicy> authorizationPolicies, List<String> warnings,
         Map<String, TlsCredential> credentials, MeshSettings mesh, Map<String, List<ServiceAlias>> aliases,
-        List<io.mesh.config.RequestAuthentication> requestAuthentications, Map<String, String> jwks) {
+        List<io.mesh.config.RequestAuthentication> requestAuthentications, Map<String, String> jwks,
+        List<PodSelection> podSelections) {
 
     public static final MeshSnapshot EMPTY = new MeshSnapshot(0, Map.of(), Map.of(), Map.of(), Map.of(), List.of(),
             Map.of(), List.of(), List.of(), List.of(), List.of(), List.of(), Map.of(), MeshSettings.DEFAULT, Map.of(),
-            List.of(), Map.of());
+            List.of(), Map.of(), List.of());
 
     public MeshSnapshot {
         services = Map.copyOf(services);
@@ -55,6 +59,7 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
         aliases = aliases == null ? Map.of() : Map.copyOf(aliases);
         requestAuthentications = requestAuthentications == null ? List.of() : List.copyOf(requestAuthentications);
         jwks = jwks == null ? Map.of() : Map.copyOf(jwks);
+        podSelections = podSelections == null ? List.of() : List.copyOf(podSelections);
     }
 
     /** The ExternalName Services that are other names for {@code host} and that proxies in this namespace see. */
@@ -142,11 +147,32 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
         return hosts;
     }
 
-    /** The EDS fast path: same config and services, new Kubernetes endpoints. */
-    public MeshSnapshot withKubernetesEndpoints(long newVersion, Map<String, List<Endpoint>> kube) {
-        return new MeshSnapshot(newVersion, services, SnapshotBuilder.mergeEndpoints(configEndpoints, kube),
+    /**
+     * The hosts of ServiceEntries that select pods whose endpoints differ in {@code next}. An endpoints-only push
+     * names them, so a sidecar that is one of those pods gets its inbound side too (as for an EndpointSlice's host).
+     */
+    public java.util.Set<String> podSelectedChanges(MeshSnapshot next) {
+        java.util.Set<String> hosts = new java.util.TreeSet<>();
+        for (List<PodSelection> selections : List.of(podSelections, next.podSelections)) {
+            for (PodSelection s : selections) {
+                for (String host : s.hosts()) {
+                    if (!endpointsOf(host).equals(next.endpointsOf(host))) {
+                        hosts.add(host);
+                    }
+                }
+            }
+        }
+        return hosts;
+    }
+
+    /**
+     * The EDS fast path: same config and services, new Kubernetes endpoints: the EndpointSlices' and the pods the
+     * ServiceEntries' workload selectors select.
+     */
+    public MeshSnapshot withKubernetesEndpoints(long newVersion, ServiceSource.View kube) {
+        return new MeshSnapshot(newVersion, services, SnapshotBuilder.endpoints(configEndpoints, podSelections, kube),
                 configEndpoints, meshRoutes, virtualServices, destinationRules, gateways, sidecars,
                 peerAuthentications, authorizationPolicies, warnings, credentials, mesh, aliases, requestAuthentications,
-                jwks);
+                jwks, podSelections);
     }
 }

@@ -3,23 +3,53 @@ package io.mesh.pilot.model;
 import java.util.List;
 import java.util.Map;
 
-/** A registry of services that is not Istio config (Kubernetes Services and EndpointSlices). */
+/** A registry of services that is not Istio config (Kubernetes Services, EndpointSlices and Pods). */
 public interface ServiceSource {
     /** An immutable view, taken when a snapshot is built. */
     View view();
 
-    /** {@code aliases}: Kubernetes ExternalName Services ({@link ServiceAlias}). */
-    record View(List<ServiceModel> services, Map<String, List<Endpoint>> endpoints, List<ServiceAlias> aliases) {
+    /**
+     * {@code aliases}: Kubernetes ExternalName Services ({@link ServiceAlias}). {@code workloads}: the cluster's pods
+     * that have an IP and have not finished, which a ServiceEntry's {@code workloadSelector} selects as it selects
+     * WorkloadEntries.
+     */
+    record View(List<ServiceModel> services, Map<String, List<Endpoint>> endpoints, List<ServiceAlias> aliases,
+            List<Workload> workloads) {
         public static final View EMPTY = new View(List.of(), Map.of());
 
         public View {
             services = List.copyOf(services);
             endpoints = Map.copyOf(endpoints);
             aliases = aliases == null ? List.of() : List.copyOf(aliases);
+            workloads = workloads == null ? List.of() : List.copyOf(workloads);
+        }
+
+        public View(List<ServiceModel> services, Map<String, List<Endpoint>> endpoints, List<ServiceAlias> aliases) {
+            this(services, endpoints, aliases, List.of());
         }
 
         public View(List<ServiceModel> services, Map<String, List<Endpoint>> endpoints) {
-            this(services, endpoints, List.of());
+            this(services, endpoints, List.of(), List.of());
+        }
+    }
+
+    /**
+     * One Kubernetes pod as a workload (Istio's WorkloadInstance): its IP, labels, service account (Kubernetes'
+     * "default" when it names none), whether its Ready condition is True (and it is not terminating), its locality
+     * ("region/zone/subzone", may be empty) and its named container ports, which win over a ServiceEntry port's
+     * {@code targetPort} as a WorkloadEntry's {@code ports} do.
+     */
+    record Workload(String namespace, String name, String ip, Map<String, String> labels, String serviceAccount,
+            boolean ready, String locality, Map<String, Integer> ports) {
+        public Workload {
+            labels = labels == null ? Map.of() : Map.copyOf(labels);
+            locality = locality == null ? "" : locality;
+            ports = ports == null ? Map.of() : Map.copyOf(ports);
+        }
+
+        public Workload(String namespace, String name, String ip, Map<String, String> labels, String serviceAccount,
+                boolean ready, String locality) {
+            this(namespace, name, ip, labels, serviceAccount, ready, locality, Map.of());
         }
     }
 }

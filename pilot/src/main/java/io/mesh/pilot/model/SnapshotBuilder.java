@@ -140,9 +140,21 @@ public final class SnapshotBuilder {
             }
         }
         Map<String, List<Endpoint>> frozen = freeze(configEndpoints);
-        return new MeshSnapshot(version, services, mergeEndpoints(frozen, kube.endpoints()), frozen,
+        List<PodSelection> podSelections = PodSelection.of(serviceEntries);
+        return new MeshSnapshot(version, services, endpoints(frozen, podSelections, kube), frozen,
                 freeze(meshRoutes), routed, freeze(rules), gateways, sidecars, peers, authz, warnings, credentials, mesh,
-                aliases(kube.aliases(), services, warnings), requestAuthns, jwks(requestAuthns, jwks, warnings));
+                aliases(kube.aliases(), services, warnings), requestAuthns, jwks(requestAuthns, jwks, warnings),
+                podSelections);
+    }
+
+    /**
+     * Every endpoint by host: the config ones (ServiceEntry endpoints, selected WorkloadEntries), then the pods the
+     * ServiceEntries' workload selectors select, then the Kubernetes Services' (EndpointSlices).
+     */
+    static Map<String, List<Endpoint>> endpoints(Map<String, List<Endpoint>> config, List<PodSelection> podSelections,
+            ServiceSource.View kube) {
+        Map<String, List<Endpoint>> pods = PodSelection.endpoints(podSelections, kube.workloads());
+        return mergeEndpoints(pods.isEmpty() ? config : mergeEndpoints(config, pods), kube.endpoints());
     }
 
     /**

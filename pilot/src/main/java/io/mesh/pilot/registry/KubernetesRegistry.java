@@ -31,9 +31,9 @@ import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /**
- * Kubernetes mode's registry: Fabric8 informers on Services, EndpointSlices and Pods (services and endpoints),
- * and on every Istio kind (networking.istio.io/v1, security.istio.io/v1), which go through the same
- * {@link ConfigStore} validation as local YAML. A rejected resource gets a Warning Event.
+ * Kubernetes mode's registry: Fabric8 informers on Services, EndpointSlices and Pods (services, endpoints, and the
+ * workloads ServiceEntries select), and on every Istio kind (networking.istio.io/v1, security.istio.io/v1), which go
+ * through the same {@link ConfigStore} validation as local YAML. A rejected resource gets a Warning Event.
  *
  * <p>Thread-safety: informer callbacks run on Fabric8's threads; {@link #view()} reads the informers' caches.
  */
@@ -228,7 +228,7 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
                         portMap, podLabels, locality, 1, ready, sa));
             }
         }
-        return new View(models, endpoints, aliases);
+        return new View(models, endpoints, aliases, PodWorkloads.of(podsByKey.values()));
     }
 
     /**

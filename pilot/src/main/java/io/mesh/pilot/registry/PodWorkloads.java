@@ -1,0 +1,88 @@
+package io.mesh.pilot.registry;
+
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.Pod;
+import io.fabric8.kubernetes.api.model.PodCondition;
+import io.mesh.pilot.model.ServiceSource.Workload;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Kubernetes pods as workloads a ServiceEntry's {@code workloadSelector} can select, read as istiod reads them (its pod
+ * cache and WorkloadInstances): only a pod with a {@code status.podIP} that has not finished (phase Succeeded or
+ * Failed). Pure: reads the pod objects, never the API.
+ */
+final class PodWorkloads {
+    /** Istio's pod label for a locality its node does not give: "region.zone.subzone" (label values have no '/'). */
+    static final String LOCALITY_LABEL = "istio-locality";
+
+    private PodWorkloads() {
+    }
+
+    /** The pods' workloads, by namespace then name (so equal informer contents give equal views). */
+    static List<Workload> of(Collection<Pod> pods) {
+        List<Workload> out = new ArrayList<>();
+        for (Pod p : pods) {
+            Workload w = of(p);
+            if (w != null) {
+                out.add(w);
+            }
+        }
+        out.sort(Comparator.comparing(Workload::namespace).thenComparing(Workload::name));
+        return out;
+    }
+
+    /** The pod as a workload; null without an IP or once it has finished. */
+    static Workload of(Pod pod) {
+        var status = pod.getStatus();
+        if (status == null || status.getPodIP() == null || status.getPodIP().isBlank()
+                || "Succeeded".equals(status.getPhase()) || "Failed".equals(status.getPhase())) {
+            return null;
+        }
+        Map<String, String> labels = pod.getMetadata().getLabels() == null ? Map.of() : pod.getMetadata().getLabels();
+        // The API server sets "default" when the pod names none.
+        String sa = pod.getSpec() == null || pod.getSpec().getServiceAccountName() == null ? "default"
+                : pod.getSpec().getServiceAccountName();
+        String locality = labels.get(LOCALITY_LABEL) == null ? "" : labels.get(LOCALITY_LABEL).replace('.', '/');
+        return new Workload(pod.getMetadata().getNamespace(), pod.getMetadata().getName(), status.getPodIP(), labels, sa,
+                ready(pod), locality, ports(pod));
+    }
+
+    /** Its Ready condition is True and it is not terminating (the EndpointSlice controller's "ready" too). */
+    static boolean ready(Pod pod) {
+        if (pod.getMetadata().getDeletionTimestamp() != null || pod.getStatus().getConditions() == null) {
+            return false;
+        }
+        for (PodCondition c : pod.getStatus().getConditions()) {
+            if ("Ready".equals(c.getType())) {
+                return "True".equals(c.getStatus());
+            }
+        }
+        return false;
+    }
+
+    /** Named TCP container ports, the first of a name winning (istiod's getPortMap). */
+    static Map<String, Integer> ports(Pod pod) {
+        Map<String, Integer> out = new HashMap<>();
+        if (pod.getSpec() == null || pod.getSpec().getContainers() == null) {
+            return out;
+        }
+        for (Container c : pod.getSpec().getContainers()) {
+            if (c.getPorts() == null) {
+                continue;
+            }
+            for (ContainerPort p : c.getPorts()) {
+                boolean tcp = p.getProtocol() == null || "TCP".equals(p.getProtocol());
+                if (p.getName() != null && !p.getName().isEmpty() && tcp && p.getContainerPort() != null) {
+                    out.putIfAbsent(p.getName(), p.getContainerPort());
+                }
+            }
+        }
+        return out;
+    }
+}

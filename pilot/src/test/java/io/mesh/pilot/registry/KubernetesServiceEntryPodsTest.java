@@ -1,0 +1,222 @@
+package io.mesh.pilot.registry;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.envoyproxy.controlplane.cache.Resources;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.HealthStatus;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.mesh.pilot.testing.PilotHarness;
+import io.mesh.pilot.testing.RawAdsClient;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A ServiceEntry's {@code workloadSelector} selects Kubernetes pods of its namespace, as in Istio: pods from the Fabric8
+ * mock API, applied and changed by the real kubectl, become the entry's endpoints in EDS, and follow the pods as they
+ * come, go and are relabelled, without restarting pilot. Before, only WorkloadEntries were selected, and such an
+ * entry for pods had no endpoints at all.
+ */
+class KubernetesServiceEntryPodsTest {
+    static final Path WORK = Path.of("target", "kubernetes-serviceentry-pods-test");
+    static final String HOST = "x.demo.svc.cluster.local";
+    static final String CLUSTER = "outbound|80||" + HOST;
+
+    KubernetesPilot k8s;
+    PilotHarness harness;
+
+    @BeforeEach
+    void start() throws Exception {
+        k8s = KubernetesPilot.start(WORK, false);
+        harness = k8s.harness;
+        k8s.kubectl("""
+                apiVersion: v1
+                kind: Namespace
+                metadata: {name: other}
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: ServiceEntry
+                metadata: {name: x, namespace: demo}
+                spec:
+                  hosts: [x.demo.svc.cluster.local]
+                  location: MESH_INTERNAL
+                  resolution: STATIC
+                  ports: [{number: 80, name: http, protocol: HTTP, targetPort: 8080}]
+                  workloadSelector:
+                    labels: {app: x}
+                """ + pod("x-1", "demo", "198.51.100.10", "{app: x, security.istio.io/tlsMode: istio}")
+                + pod("x-elsewhere", "other", "198.51.100.20", "{app: x, security.istio.io/tlsMode: istio}")
+                + pod("web-1", "demo", "198.51.100.30", "{app: web, security.istio.io/tlsMode: istio}"),
+                "apply", "-f", "-");
+        await().atMost(Duration.ofSeconds(10)).until(() -> harness.pilot.snapshot().services().containsKey(HOST)
+                && !harness.pilot.snapshot().endpointsOf(HOST).isEmpty());
+    }
+
+    @AfterEach
+    void stop() {
+        if (k8s != null) {
+            k8s.close();
+        }
+    }
+
+    /** A running, ready pod with an IP, service account x-sa, as the kubelet would have reported it. */
+    static String pod(String name, String namespace, String ip, String labels) {
+        return """
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: %s, namespace: %s, labels: %s}
+                spec:
+                  serviceAccountName: x-sa
+                  containers: [{name: app, image: app}]
+                status:
+                  phase: Running
+                  podIP: %s
+                  conditions: [{type: Ready, status: "True"}]
+                """.formatted(name, namespace, labels, ip);
+    }
+
+    @Test
+    void theSelectedPodsOfItsNamespaceAreTheEntrysEndpointsAndFollowPodChanges() throws Exception {
+        try (RawAdsClient sidecar = sidecar()) {
+            sidecar.request(Resources.V3.ENDPOINT_TYPE_URL, List.of(CLUSTER), "", "", null);
+            // The pod of demo with app=x, at the port's targetPort; not the one in "other", nor app=web.
+            assertEquals(Map.of("198.51.100.10:8080", HealthStatus.HEALTHY), endpoints(next(sidecar)));
+
+            // A second pod comes.
+            k8s.kubectl(pod("x-2", "demo", "198.51.100.11", "{app: x}"), "apply", "-f", "-");
+            assertEquals(Map.of("198.51.100.10:8080", HealthStatus.HEALTHY, "198.51.100.11:8080", HealthStatus.HEALTHY),
+                    endpoints(next(sidecar)));
+
+            // It is deleted; the first one is relabelled out of the selection and the other pod of demo into it.
+            k8s.kubectl(null, "delete", "pod", "x-2", "-n", "demo");
+            assertEquals(Map.of("198.51.100.10:8080", HealthStatus.HEALTHY), endpoints(next(sidecar)));
+            k8s.kubectl(null, "label", "pod", "x-1", "-n", "demo", "app=gone", "--overwrite");
+            assertEquals(Map.of(), endpoints(next(sidecar)));
+            k8s.kubectl(null, "label", "pod", "web-1", "-n", "demo", "app=x", "--overwrite");
+            assertEquals(Map.of("198.51.100.30:8080", HealthStatus.HEALTHY), endpoints(next(sidecar)));
+        }
+    }
+
+    @Test
+    void theSelectedPodsIdentityGivesTheEntryAutoMtlsAndAPodLabelChangeUpdatesIt() throws Exception {
+        try (RawAdsClient sidecar = sidecar()) {
+            sidecar.request(Resources.V3.CLUSTER_TYPE_URL, List.of(), "", "", null);
+            // Every endpoint is a pod labelled tlsMode=istio: ISTIO_MUTUAL with the pod's service account.
+            assertEquals(List.of("spiffe://cluster.local/ns/demo/sa/x-sa"), sans(next(sidecar, Resources.V3.CLUSTER_TYPE_URL)));
+
+            // A pod without the label joins: no longer every endpoint speaks mTLS, so plaintext (an endpoints-only
+            // change that must reach CDS).
+            k8s.kubectl(pod("x-2", "demo", "198.51.100.11", "{app: x}"), "apply", "-f", "-");
+            assertEquals(null, sans(next(sidecar, Resources.V3.CLUSTER_TYPE_URL)));
+        }
+    }
+
+    @Test
+    void aPodThatComesIntoTheSelectionServesTheEntrysPortOnItsInbound() throws Exception {
+        // x-2's own sidecar connects before its pod is selected. The pod then comes with x-1's labels and service
+        // account: the endpoints' identities do not change, so only the push naming the entry's host gives this
+        // sidecar its inbound side for the entry's port (8080, the targetPort).
+        try (RawAdsClient sidecar = sidecar("198.51.100.11", "x-2")) {
+            sidecar.request(Resources.V3.LISTENER_TYPE_URL, List.of(), "", "", null);
+            assertFalse(inboundChains(next(sidecar, Resources.V3.LISTENER_TYPE_URL)).stream()
+                    .anyMatch(c -> c.startsWith("inbound|8080||")));
+            k8s.kubectl(pod("x-2", "demo", "198.51.100.11", "{app: x, security.istio.io/tlsMode: istio}"), "apply", "-f",
+                    "-");
+            List<String> chains = inboundChains(next(sidecar, Resources.V3.LISTENER_TYPE_URL));
+            assertTrue(chains.contains("inbound|8080||-tls"), chains.toString());
+        }
+    }
+
+    /** The names of virtualInbound's filter chains. */
+    private static List<String> inboundChains(DiscoveryResponse lds) throws Exception {
+        for (var any : lds.getResourcesList()) {
+            Listener l = any.unpack(Listener.class);
+            if (l.getName().equals("virtualInbound")) {
+                return l.getFilterChainsList().stream().map(c -> c.getName()).toList();
+            }
+        }
+        throw new AssertionError("no virtualInbound in LDS");
+    }
+
+    private RawAdsClient sidecar() {
+        return sidecar("10.1.0.9", "client-1");
+    }
+
+    private RawAdsClient sidecar(String ip, String podName) {
+        RawAdsClient c = new RawAdsClient(harness.pilot.xdsPort(), "sidecar~" + ip + "~" + podName
+                + ".demo~demo.svc.cluster.local", null);
+        c.node = c.node.toBuilder().setMetadata(c.node.getMetadata().toBuilder().putFields("NAMESPACE",
+                com.google.protobuf.Value.newBuilder().setStringValue("demo").build())).build();
+        c.openSotw();
+        return c;
+    }
+
+    private static DiscoveryResponse next(RawAdsClient c) throws Exception {
+        return next(c, Resources.V3.ENDPOINT_TYPE_URL);
+    }
+
+    /** The next response of this type (ACKed), skipping others on the stream. */
+    private static DiscoveryResponse next(RawAdsClient c, String type) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < deadline) {
+            DiscoveryResponse r = c.next(Duration.ofMillis(500));
+            if (r != null) {
+                c.ack(r, r.getTypeUrl().equals(Resources.V3.ENDPOINT_TYPE_URL) ? List.of(CLUSTER) : List.of());
+                if (r.getTypeUrl().equals(type)) {
+                    return r;
+                }
+            }
+        }
+        throw new AssertionError("no " + type + " response");
+    }
+
+    /** The assignment of the entry's cluster: "IP:PORT" -> health. */
+    private static Map<String, HealthStatus> endpoints(DiscoveryResponse eds) throws Exception {
+        Map<String, HealthStatus> out = new TreeMap<>();
+        for (var any : eds.getResourcesList()) {
+            ClusterLoadAssignment cla = any.unpack(ClusterLoadAssignment.class);
+            if (!cla.getClusterName().equals(CLUSTER)) {
+                continue;
+            }
+            for (LocalityLbEndpoints l : cla.getEndpointsList()) {
+                for (LbEndpoint e : l.getLbEndpointsList()) {
+                    var a = e.getEndpoint().getAddress().getSocketAddress();
+                    out.put(a.getAddress() + ":" + a.getPortValue(), e.getHealthStatus());
+                }
+            }
+            return out;
+        }
+        throw new AssertionError("no assignment for " + CLUSTER + " in " + eds);
+    }
+
+    /** The SANs the entry's cluster checks (ISTIO_MUTUAL), or null for plaintext. */
+    private static List<String> sans(DiscoveryResponse cds) throws Exception {
+        for (var any : cds.getResourcesList()) {
+            Cluster c = any.unpack(Cluster.class);
+            if (c.getName().equals(CLUSTER)) {
+                if (!c.hasTransportSocket()) {
+                    return null;
+                }
+                return c.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class).getCommonTlsContext()
+                        .getCombinedValidationContext().getDefaultValidationContext().getMatchSubjectAltNamesList()
+                        .stream().map(m -> m.getExact()).toList();
+            }
+        }
+        throw new AssertionError("no " + CLUSTER + " in CDS");
+    }
+}
