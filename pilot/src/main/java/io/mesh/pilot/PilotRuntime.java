@@ -138,6 +138,8 @@ public final class PilotRuntime implements AutoCloseable {
             folder = new LocalFolderRegistry(settings.configDir(), store, () -> configChanged("config"));
             folder.start();
         }
+        // The JWKS of RequestAuthentications already in config, so the first snapshot has their keys.
+        jwks.prefetch(SnapshotBuilder.jwksUris(store.accepted().values()));
         synchronized (pushLock) {
             // Built from everything the registries have read: nothing is served before this snapshot exists.
             current = SnapshotBuilder.build(versions.incrementAndGet(), store.accepted(), kubernetes.view(),

@@ -157,6 +157,22 @@ public final class SnapshotBuilder {
         return mergeEndpoints(pods.isEmpty() ? config : mergeEndpoints(config, pods), kube.endpoints());
     }
 
+    /** Every jwksUri the RequestAuthentications among {@code config} use, with its rule's fetch timeout. */
+    public static Map<String, java.time.Duration> jwksUris(java.util.Collection<?> config) {
+        Map<String, java.time.Duration> out = new TreeMap<>();
+        for (Object model : config) {
+            if (model instanceof io.mesh.config.RequestAuthentication ra) {
+                for (io.mesh.config.RequestAuthentication.JwtRule rule : ra.jwtRules()) {
+                    if (rule.keysUri() != null) {
+                        out.putIfAbsent(rule.keysUri(), rule.timeout() == null ? JwksSource.DEFAULT_TIMEOUT
+                                : rule.timeout());
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
     /**
      * The JWKS of every jwksUri in use: what {@code source} last fetched, else one that verifies no token (istiod's
      * fallback, so a token is rejected rather than accepted unverified), with a warning naming the policy.

@@ -10,6 +10,8 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jboss.logging.Logger;
@@ -43,6 +45,8 @@ public final class JwksResolver implements JwksSource, AutoCloseable {
     private final Duration evictAfter;
     private final Runnable changed;
     private final Map<String, Entry> entries = new ConcurrentHashMap<>();
+    /** URIs whose first fetch has not ended yet, completed when it does (success or failure). */
+    private final Map<String, java.util.concurrent.CompletableFuture<Void>> firstAnswers = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
     public JwksResolver(Scheduler scheduler, Duration refresh, Duration retry, Duration evictAfter, Runnable changed) {
@@ -67,9 +71,43 @@ public final class JwksResolver implements JwksSource, AutoCloseable {
             return new Entry(old.jwks, old.problem, timeout, now);
         });
         if (first[0]) {
+            firstAnswers.put(uri, new java.util.concurrent.CompletableFuture<>());
             fetch(uri);
         }
         return new Keys(e.jwks, e.problem);
+    }
+
+    /**
+     * Fetches these URIs now (each with its rule's timeout) and waits for their first answers, at most twice the
+     * longest timeout (an OpenID configuration, then its JWKS). istiod fetches a JWKS it does not hold on its main path
+     * before it pushes; this is that for pilot's start, so the first snapshot after a restart carries the issuers'
+     * keys and not the rejecting ones that would turn every valid token away until the fetch ended.
+     */
+    public void prefetch(Map<String, Duration> uris) {
+        List<java.util.concurrent.CompletableFuture<Void>> pending = new ArrayList<>();
+        Duration longest = Duration.ZERO;
+        for (Map.Entry<String, Duration> u : uris.entrySet()) {
+            keys(u.getKey(), u.getValue());
+            java.util.concurrent.CompletableFuture<Void> answer = firstAnswers.get(u.getKey());
+            if (answer != null) {
+                pending.add(answer);
+            }
+            longest = u.getValue().compareTo(longest) > 0 ? u.getValue() : longest;
+        }
+        if (pending.isEmpty()) {
+            return;
+        }
+        try {
+            java.util.concurrent.CompletableFuture.allOf(pending.toArray(java.util.concurrent.CompletableFuture[]::new))
+                    .get(longest.multipliedBy(2).toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            LOG.warnf("%d of %d JWKS fetches had no answer within %s; their issuers' tokens are rejected until they "
+                    + "do", pending.stream().filter(f -> !f.isDone()).count(), pending.size(), longest.multipliedBy(2));
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new IllegalStateException(e.getCause());   // the futures only ever complete normally
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** The URIs held, with their last good JWKS (null while none): for /debug and tests. */
@@ -145,6 +183,7 @@ public final class JwksResolver implements JwksSource, AutoCloseable {
 
     /** A fetch ended: keep a good JWKS (asking for a push when it changed), or keep the last one and the problem. */
     private void done(String uri, String jwks, String problem) {
+        java.util.concurrent.CompletableFuture<Void> first = firstAnswers.remove(uri);
         boolean[] different = {false};
         Entry e = entries.computeIfPresent(uri, (u, old) -> {
             if (jwks == null) {
@@ -153,6 +192,9 @@ public final class JwksResolver implements JwksSource, AutoCloseable {
             different[0] = !jwks.equals(old.jwks);
             return new Entry(jwks, null, old.timeout, old.lastAsked);
         });
+        if (first != null) {
+            first.complete(null);
+        }
         if (e == null || closed) {
             return;
         }

@@ -130,6 +130,52 @@ class JwksPushTest {
     }
 
     @Test
+    void aRequestAuthenticationInConfigWhenPilotStartsHasItsJwksInTheFirstSnapshotServed() throws Exception {
+        // A slow issuer: its answer comes well after pilot could have started without it.
+        HttpServer server = jwksServer(JWKS, Duration.ofMillis(1500));
+        String uri = "http://127.0.0.1:" + server.getAddress().getPort() + "/jwks.json";
+        try {
+            // The config is there before pilot starts, as when pilot restarts.
+            Files.writeString(dir.resolve("gateway.yaml"), Files.readString(Path.of("src/test/resources/generator/gateway.yaml")) + """
+                    ---
+                    apiVersion: security.istio.io/v1
+                    kind: RequestAuthentication
+                    metadata: {name: edge-jwt, namespace: istio-system}
+                    spec:
+                      jwtRules: [{issuer: issuer-1, jwksUri: "%s"}]
+                    """.formatted(uri));
+            try (PilotHarness harness = new PilotHarness(dir)) {
+                // No waiting: the snapshot pilot started with, the one a reconnecting router gets first.
+                assertEquals(JWKS, harness.pilot.snapshot().jwks().get(uri));
+                try (RawAdsClient router = ingressRouter(harness)) {
+                    assertEquals(JWKS, inlinedJwks(router.next(Duration.ofSeconds(5))));
+                }
+            }
+        } finally {
+            server.stop(0);
+        }
+    }
+
+    /** An HTTP server on 127.0.0.1 answering /jwks.json with {@code jwks}, each answer {@code delay} late. */
+    static HttpServer jwksServer(String jwks, Duration delay) throws java.io.IOException {
+        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext("/jwks.json", exchange -> {
+            try {
+                Thread.sleep(delay.toMillis());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            byte[] body = jwks.getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, body.length);
+            try (OutputStream out = exchange.getResponseBody()) {
+                out.write(body);
+            }
+        });
+        server.start();
+        return server;
+    }
+
+    @Test
     void aJwksUriThatNeverAnswersGivesTheRouterTheRejectingJwks() throws Exception {
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/", exchange -> {
