@@ -90,15 +90,7 @@ class JwksPushTest {
     @Test
     void theRoutersLdsInlinesTheJwksPilotFetchedAndAChangedJwksIsPushed() throws Exception {
         AtomicReference<String> served = new AtomicReference<>(JWKS);
-        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext("/jwks.json", exchange -> {
-            byte[] body = served.get().getBytes(StandardCharsets.UTF_8);
-            exchange.sendResponseHeaders(200, body.length);
-            try (OutputStream out = exchange.getResponseBody()) {
-                out.write(body);
-            }
-        });
-        server.start();
+        HttpServer server = jwksServer(served::get, Duration.ZERO);
         String uri = "http://127.0.0.1:" + server.getAddress().getPort() + "/jwks.json";
         try (PilotHarness harness = new PilotHarness(dir)) {
             // Refetch often, so the change below reaches the router within the test.
@@ -132,7 +124,7 @@ class JwksPushTest {
     @Test
     void aRequestAuthenticationInConfigWhenPilotStartsHasItsJwksInTheFirstSnapshotServed() throws Exception {
         // A slow issuer: its answer comes well after pilot could have started without it.
-        HttpServer server = jwksServer(JWKS, Duration.ofMillis(1500));
+        HttpServer server = jwksServer(() -> JWKS, Duration.ofMillis(1500));
         String uri = "http://127.0.0.1:" + server.getAddress().getPort() + "/jwks.json";
         try {
             // The config is there before pilot starts, as when pilot restarts.
@@ -156,8 +148,8 @@ class JwksPushTest {
         }
     }
 
-    /** An HTTP server on 127.0.0.1 answering /jwks.json with {@code jwks}, each answer {@code delay} late. */
-    static HttpServer jwksServer(String jwks, Duration delay) throws java.io.IOException {
+    /** An HTTP server on 127.0.0.1 answering /jwks.json with what {@code jwks} gives, each answer {@code delay} late. */
+    static HttpServer jwksServer(java.util.function.Supplier<String> jwks, Duration delay) throws java.io.IOException {
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/jwks.json", exchange -> {
             try {
@@ -165,7 +157,7 @@ class JwksPushTest {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            byte[] body = jwks.getBytes(StandardCharsets.UTF_8);
+            byte[] body = jwks.get().getBytes(StandardCharsets.UTF_8);
             exchange.sendResponseHeaders(200, body.length);
             try (OutputStream out = exchange.getResponseBody()) {
                 out.write(body);
