@@ -17,7 +17,7 @@ import picocli.CommandLine.Spec;
 
 /** Validates Istio YAML offline with pilot's own validation; each problem with file:line and field path. */
 @Command(name = "analyze", mixinStandardHelpOptions = true,
-        description = "Check Istio YAML files offline, as pilot would, and across them (hosts, subsets).",
+        description = "Check Istio YAML files offline, as pilot would, and across them (hosts, subsets, gateways, unreachable routes).",
         footer = {"", "Folders are searched for *.yaml and *.yml (target/, node_modules/ and dot folders skipped).",
                 "Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage error.",
                 "Examples:",

@@ -7,6 +7,7 @@ import io.mesh.config.ConfigValidator;
 import io.mesh.config.Delegation;
 import io.mesh.config.DestinationRule;
 import io.mesh.config.ExportTo;
+import io.mesh.config.Gateway;
 import io.mesh.config.Hosts;
 import io.mesh.config.RawResource;
 import io.mesh.config.ServiceEntry;
@@ -26,8 +27,9 @@ import java.util.Set;
  * Analyzes Istio YAML offline with pilot's own validation (istio-config): each resource on its own, then
  * across the files given: a destination host that no ServiceEntry or Service defines (a warning, as pilot
  * treats it), a subset that no DestinationRule for the host defines (an error), and VirtualServices that claim the
- * same host for sidecars (an error, istioctl's IST0109). Each finding carries its
- * file:line and the Istio field path.
+ * same host for sidecars (an error, istioctl's IST0109), gateways that are not in the files or take none of a
+ * VirtualService's hosts ({@link GatewayReferences}: IST0101, IST0132), and routes and matches that earlier routes
+ * shadow ({@link UnreachableRoutes}: IST0130, IST0131). Each finding carries its file:line and the Istio field path.
  */
 final class ConfigAnalyzer {
 
@@ -46,6 +48,7 @@ final class ConfigAnalyzer {
     private final List<Finding> findings = new ArrayList<>();
     private final List<Document> istio = new ArrayList<>();
     private final Set<String> knownHosts = new HashSet<>();
+    private final GatewayReferences gateways = new GatewayReferences();
 
     List<Finding> analyze(List<Path> files) throws IOException {
         for (Path file : files) {
@@ -58,6 +61,9 @@ final class ConfigAnalyzer {
             ConfigValidator.Result result = ConfigValidator.validate(doc.raw());
             result.errors().forEach(e -> report(doc, "error", e));
             result.warnings().forEach(w -> report(doc, "warning", w));
+            if ("Gateway".equals(doc.raw().kind())) {
+                gateways.istioGateway(doc.raw().namespace(), doc.raw().name(), result.model() instanceof Gateway g ? g : null);
+            }
             if (result.valid()) {
                 if (result.model() instanceof VirtualService vs) {
                     virtualServices.add(Map.entry(vs, doc));
@@ -71,7 +77,11 @@ final class ConfigAnalyzer {
                 }
             }
         }
-        virtualServices.forEach(e -> crossCheck(e.getValue(), e.getKey(), subsets));
+        for (Map.Entry<VirtualService, Document> e : virtualServices) {
+            crossCheck(e.getValue(), e.getKey(), subsets);
+            gateways.check(e.getKey(), (severity, problem) -> report(e.getValue(), severity, problem));
+            UnreachableRoutes.find(e.getKey()).forEach(w -> report(e.getValue(), "warning", w));
+        }
         conflictingMeshHosts(virtualServices);
         delegation(virtualServices);
         return List.copyOf(findings);
@@ -185,6 +195,12 @@ final class ConfigAnalyzer {
         String namespace = node.path("metadata").path("namespace").asText(kustomizationNamespace(file.toAbsolutePath().getParent()));
         if ("v1".equals(apiVersion) && "Service".equals(kind)) {
             knownHosts.add(node.path("metadata").path("name").asText() + "." + namespace + "." + Hosts.DOMAIN_SUFFIX);
+            return;
+        }
+        if (apiVersion.startsWith("gateway.networking.k8s.io/") && "Gateway".equals(kind)) {
+            List<String> hostnames = new ArrayList<>();
+            node.path("spec").path("listeners").forEach(l -> hostnames.add(l.path("hostname").asText("")));
+            gateways.kubernetesGateway(namespace, node.path("metadata").path("name").asText(), hostnames);
             return;
         }
         if (!apiVersion.contains(".istio.io/")) {

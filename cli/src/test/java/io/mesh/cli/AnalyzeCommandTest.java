@@ -1,6 +1,7 @@
 package io.mesh.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.quarkus.test.junit.main.LaunchResult;
@@ -21,6 +22,10 @@ class AnalyzeCommandTest {
                 "../test-support/src/test/resources");
         assertEquals(0, result.exitCode(), result.getOutput() + result.getErrorOutput());
         assertTrue(result.getOutput().contains(" 0 errors"), result.getOutput());
+        // Their gateways take their hosts, and every route can be reached (warnings, so checked by name).
+        for (String code : List.of("IST0130", "IST0131", "IST0132")) {
+            assertFalse(result.getOutput().contains(code), result.getOutput());
+        }
     }
 
     @Test
@@ -34,6 +39,9 @@ class AnalyzeCommandTest {
                 BROKEN + "/routing.yaml:55: error: VirtualService shop/reviews-weights: spec.http[0].route: weights must sum to 100, got 110",
                 BROKEN + "/routing.yaml:77: error: VirtualService shop/reviews-subsets: spec.http[0].route[0].destination.subset: \"v3\" is not defined",
                 BROKEN + "/routing.yaml:80: warning: VirtualService shop/reviews-subsets: spec.http[1].route[0].destination.host: \"ratings\" is not a service",
+                // Its first route has no match and takes every request, so the second is never used.
+                BROKEN + "/routing.yaml:78: warning: VirtualService shop/reviews-subsets: spec.http[1]: is never used: spec.http[0]"
+                        + " has no match and takes every request first (IST0130)",
                 BROKEN + "/seed-article.yaml:11: error: VirtualService demo/web: spec.http[0].route: \"route: destinations: [...]\" is not Istio's shape",
                 // The newer of two VirtualServices for one host (for sidecars), at its spec.hosts[0]. Not reported:
                 // cart-edge binds it on a gateway, and team-a's and team-b's own ones (exportTo ".") override it each
@@ -47,7 +55,68 @@ class AnalyzeCommandTest {
             assertTrue(output.contains(line), "missing «" + line + "» in:\n" + output);
         }
         assertTrue(output.contains("\"route: - destination: {host: ...}\""), "the seed's error names the right shape:\n" + output);
-        assertTrue(output.contains("4 files analyzed: 6 errors, 2 warnings."), output);
+        assertTrue(output.contains("4 files analyzed: 6 errors, 3 warnings."), output);
+    }
+
+    @Test
+    void gatewaysNotInTheFilesAreErrorsAndGatewaysThatTakeNoneOfTheHostsAreWarnings(QuarkusMainLauncher launcher) {
+        String dir = "src/test/resources/analyze/gateways";
+        LaunchResult result = launcher.launch("analyze", dir);
+        String output = result.getOutput();
+        assertEquals(1, result.exitCode(), output);
+        List<String> expected = List.of(
+                // A short name is looked up in the VirtualService's namespace; "mesh" (spec.gateways[0]) is never looked up.
+                dir + "/gateways.yaml:49: error: VirtualService shop/missing: spec.gateways[1]: gateway \"edge\" is not in the"
+                        + " analyzed files (no Gateway shop/edge) (IST0101)",
+                dir + "/gateways.yaml:50: error: VirtualService shop/missing: spec.gateways[2]: gateway \"istio-system/nowhere\""
+                        + " is not in the analyzed files (no Gateway istio-system/nowhere) (IST0101)",
+                dir + "/gateways.yaml:57: error: VirtualService shop/missing: spec.http[0].match[0].gateways[1]: gateway"
+                        + " \"shop/front\" is not in the analyzed files (no Gateway shop/front) (IST0101)",
+                dir + "/gateways.yaml:75: warning: VirtualService shop/wrong-host: spec.gateways[0]: no host of the VirtualService"
+                        + " [www.example.com] is accepted by Gateway istio-system/edge for namespace shop (its server hosts:"
+                        + " [shop/shop.example.com, ./status.example.com, *.api.example.com]) (IST0132)",
+                // "shop/" takes the host for namespace shop only, "./" for the Gateway's own (istio-system) only.
+                dir + "/gateways.yaml:92: warning: VirtualService blog/other-namespace: spec.gateways[0]: no host of the"
+                        + " VirtualService [shop.example.com, status.example.com] is accepted by Gateway istio-system/edge for"
+                        + " namespace blog");
+        for (String line : expected) {
+            assertTrue(output.contains(line), "missing «" + line + "» in:\n" + output);
+        }
+        assertTrue(output.contains("1 files analyzed: 3 errors, 2 warnings."), output);
+    }
+
+    @Test
+    void routesAndMatchesThatAnEarlierRouteTakesFirstAreWarnings(QuarkusMainLauncher launcher) {
+        String file = "src/test/resources/analyze/routes/routes.yaml";
+        LaunchResult result = launcher.launch("analyze", file);
+        String output = result.getOutput();
+        assertEquals(0, result.exitCode(), output);
+        List<String> expected = List.of(
+                file + ":40: warning: VirtualService shop/web: spec.http[1].match[0]: is never used: spec.http[0].match[0]"
+                        + " (uri prefix \"/api\") matches every request it does (uri prefix \"/api/v1\") first (IST0131)",
+                // The same match under another name; it was the route's only one, so the route is never used either.
+                file + ":49: warning: VirtualService shop/web: spec.http[2].match[0]: is never used: spec.http[0].match[1]"
+                        + " matches the same requests first (IST0131)",
+                file + ":48: warning: VirtualService shop/web: spec.http[2]: is never used: each of its matches is an earlier"
+                        + " route's (IST0130)",
+                file + ":59: warning: VirtualService shop/web: spec.http[4]: is never used: spec.http[3] has no match and takes"
+                        + " every request first (IST0130)",
+                file + ":65: warning: VirtualService shop/web: spec.http[5]: is never used: spec.http[3] has no match and takes"
+                        + " every request first (IST0130)");
+        for (String line : expected) {
+            assertTrue(output.contains(line), "missing «" + line + "» in:\n" + output);
+        }
+        // Not reported: http[1]'s /docs, which nothing earlier takes.
+        assertTrue(output.contains("1 files analyzed: 0 errors, 5 warnings."), output);
+    }
+
+    @Test
+    void nearMissesOfTheGatewayAndRouteChecksAreClean(QuarkusMainLauncher launcher) {
+        // A Gateway in another namespace as ns/name, "mesh", wildcard hosts either way, "*/" and "./" namespace parts, a
+        // Gateway API Gateway; matches after routes that have other matches only.
+        LaunchResult result = launcher.launch("analyze", "src/test/resources/analyze/near-misses");
+        assertEquals(0, result.exitCode(), result.getOutput());
+        assertTrue(result.getOutput().contains("2 files analyzed: 0 errors, 0 warnings."), result.getOutput());
     }
 
     @Test
