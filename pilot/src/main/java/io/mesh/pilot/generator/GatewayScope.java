@@ -38,18 +38,24 @@ final class GatewayScope {
         return pattern.equals("*") || pattern.equals(host) || (pattern.startsWith("*.") && host.endsWith(pattern.substring(1)));
     }
 
-    /** VirtualService hosts the server accepts ("*" and "*.suffix" wildcards, optional "ns/" prefix). */
-    static List<String> matchingHosts(VirtualService vs, Gateway.Server server) {
+    /**
+     * The hosts a VirtualService bound to {@code gw} gets on {@code server}: Istio's intersection of the two lists
+     * ({@code host.Names.Intersection}). A server host whose namespace part (a namespace, "." for the Gateway's own,
+     * "*" or none for any) admits the VirtualService's namespace and that matches a VirtualService host either way gives
+     * the narrower of the two: a server's "*.example.com" takes "a.example.com", and a VirtualService's "*" or
+     * "*.example.com" on a server of "a.example.com" is served as "a.example.com".
+     */
+    static List<String> matchingHosts(Gateway gw, VirtualService vs, Gateway.Server server) {
         List<String> out = new ArrayList<>();
         for (String host : vs.hosts()) {
             for (String sh : server.hosts()) {
                 String ns = sh.contains("/") ? sh.substring(0, sh.indexOf('/')) : "*";
                 String h = sh.contains("/") ? sh.substring(sh.indexOf('/') + 1) : sh;
                 boolean nsOk = ns.equals("*") || ns.equals(vs.namespace())
-                        || (ns.equals(".") && vs.namespace().equals(server.name()));
-                boolean hostOk = hostMatches(h, host);
-                if (nsOk && hostOk && !out.contains(host)) {
-                    out.add(host);
+                        || (ns.equals(".") && vs.namespace().equals(gw.namespace()));
+                String taken = !nsOk ? null : hostMatches(h, host) ? host : hostMatches(host, h) ? h : null;
+                if (taken != null && !out.contains(taken)) {
+                    out.add(taken);
                 }
             }
         }

@@ -103,7 +103,7 @@ public final class RouteGenerator {
                 }
                 boolean redirect = server.tls() != null && server.tls().httpsRedirect();
                 for (VirtualService vs : GatewayScope.boundTo(gw, snapshot, proxy)) {
-                    for (String host : GatewayScope.matchingHosts(vs, server)) {
+                    for (String host : GatewayScope.matchingHosts(gw, vs, server)) {
                         List<Bound> claims = byHost.computeIfAbsent(host, h -> new ArrayList<>());
                         if (claims.stream().noneMatch(b -> b.vs().equals(vs))) {
                             claims.add(new Bound(vs, gw));

@@ -171,7 +171,7 @@ public final class RouterListenerGenerator {
                 continue;   // after every tls route (below)
             }
             for (VirtualService vs : GatewayScope.boundTo(sv.gw(), snapshot, proxy)) {
-                List<String> hosts = GatewayScope.matchingHosts(vs, sv.server());
+                List<String> hosts = GatewayScope.matchingHosts(sv.gw(), vs, sv.server());
                 if (terminate && hosts.isEmpty()) {
                     continue;
                 }
@@ -210,7 +210,7 @@ public final class RouterListenerGenerator {
         if (passthrough) {
             for (Served sv : served) {
                 if (sv.server().autoPassthrough()) {
-                    l.addAllFilterChains(SniDnat.chains(sv.server(), rbac, claimed, proxy, snapshot));
+                    l.addAllFilterChains(SniDnat.chains(SniDnat.ownNamespace(sv.gw(), sv.server()), rbac, claimed, proxy, snapshot));
                 }
             }
         }

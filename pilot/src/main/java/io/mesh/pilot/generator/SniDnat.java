@@ -38,9 +38,16 @@ final class SniDnat {
     static List<Gateway.Server> servers(ProxyInfo proxy, MeshSnapshot snapshot) {
         List<Gateway.Server> out = new ArrayList<>();
         for (Gateway gw : GatewayScope.forProxy(proxy, snapshot)) {
-            gw.servers().stream().filter(Gateway.Server::autoPassthrough).forEach(out::add);
+            gw.servers().stream().filter(Gateway.Server::autoPassthrough).map(sv -> ownNamespace(gw, sv))
+                    .forEach(out::add);
         }
         return out;
+    }
+
+    /** The server with its "./host" hosts in the Gateway's own namespace, as istiod resolves them. */
+    static Gateway.Server ownNamespace(Gateway gw, Gateway.Server sv) {
+        return new Gateway.Server(sv.name(), sv.port(), sv.portName(), sv.protocol(), sv.hosts().stream()
+                .map(h -> h.startsWith("./") ? gw.namespace() + h.substring(1) : h).toList(), sv.tls());
     }
 
     /** A name of the SNI-DNAT form, with the service's port and subset, for each service port the servers' hosts take. */

@@ -89,6 +89,19 @@ class AutoPassthroughTest {
     }
 
     @Test
+    void aDotNamespaceHostTakesTheServicesOfTheGatewaysOwnNamespaceOnly() {
+        String gateway = EAST_WEST.replace("hosts: [\"*.local\"]", "hosts: [\"./*.local\"]");
+        MeshSnapshot s = snapshot(gateway + MESH + SidecarFixtures.services("ratings", "istio-system",
+                "[ratings.istio-system.svc.cluster.local]", "[{number: 9080, name: http, protocol: HTTP}]",
+                "{address: 10.0.0.8}"));
+        assertEquals(List.of(), s.warnings());
+        Listener l = listener(GeneratorGoldenTest.router(), s, "0.0.0.0_15443");
+        List<String> names = l.getFilterChainsList().stream().map(c -> c.getFilterChainMatch().getServerNames(0)).toList();
+        assertEquals(List.of("outbound_.9080_._.ratings.istio-system.svc.cluster.local"), names,
+                "./ is the Gateway's namespace (istio-system): not demo's reviews");
+    }
+
+    @Test
     void aRouterWithoutAnAutoPassthroughServerGetsNoSniDnatClusters() {
         MeshSnapshot s = snapshot(SidecarFixtures.PUBLIC_GATEWAY + MESH);
         List<String> names = XdsGenerators.generate(Resources.V3.CLUSTER_TYPE_URL, GeneratorGoldenTest.router(), s, Set.of())
