@@ -153,7 +153,9 @@ final class ConfigAnalyzer {
                     report(doc, "warning", path + ".host: \"" + destination.host() + "\" is not a service in the analyzed files"
                             + " (no ServiceEntry or Service for " + host + ")");
                 }
-                if (destination.subset() != null && !subsets.getOrDefault(host, Set.of()).contains(destination.subset())) {
+                // A DestinationRule for a wildcard host (*.example.com, *.local) defines subsets for every host it takes.
+                if (destination.subset() != null && subsets.entrySet().stream().noneMatch(
+                        r -> Hosts.covers(r.getKey(), host) && r.getValue().contains(destination.subset()))) {
                     report(doc, "error", path + ".subset: \"" + destination.subset() + "\" is not defined by any DestinationRule for "
                             + host);
                 }

@@ -36,6 +36,16 @@ public final class Hosts {
         return null;
     }
 
+    /**
+     * Whether {@code pattern} ("*", "*.suffix" or a name) takes {@code host}, as Istio's host matching does for one
+     * direction: a name takes itself, "*" takes every name, "*.example.com" takes "a.example.com",
+     * "a.b.example.com" and the narrower wildcard "*.b.example.com".
+     */
+    public static boolean covers(String pattern, String host) {
+        return pattern.equals("*") || pattern.equals(host)
+                || (pattern.startsWith("*.") && host.endsWith(pattern.substring(1)));
+    }
+
     /** Istio's short-name rule: "web" in namespace "demo" is "web.demo.svc.cluster.local"; a name with a dot is kept. */
     private static final Pattern NAMESPACE = Pattern.compile("[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?");
 

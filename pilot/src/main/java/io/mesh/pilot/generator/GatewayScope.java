@@ -35,7 +35,7 @@ final class GatewayScope {
 
     /** Whether a Gateway server's host ("*", "*.suffix" or a name, without "ns/") takes {@code host}. */
     static boolean hostMatches(String pattern, String host) {
-        return pattern.equals("*") || pattern.equals(host) || (pattern.startsWith("*.") && host.endsWith(pattern.substring(1)));
+        return io.mesh.config.Hosts.covers(pattern, host);
     }
 
     /**

@@ -3,6 +3,7 @@ package io.mesh.pilot.model;
 import io.mesh.config.DestinationRule;
 import io.mesh.config.ExportTo;
 import io.mesh.config.Gateway;
+import io.mesh.config.Hosts;
 import io.mesh.config.PolicyConfig;
 import io.mesh.config.VirtualService;
 import java.util.List;
@@ -88,18 +89,49 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
     /**
      * The DestinationRule a proxy in {@code proxyNamespace} applies to {@code host}, looked up as Istio does: one in
      * the proxy's own namespace, else one in the service's namespace, else one in the root namespace, each only when
-     * exported to the proxy's namespace. Rules in other namespaces do not apply. Null when none does.
+     * exported to the proxy's namespace. Rules in other namespaces do not apply. Within a namespace the most specific
+     * host wins (Istio's MostSpecificHostMatch): the service's own name, else the longest wildcard that takes it
+     * ({@code *.example.com}, {@code *.local}, {@code *}). Null when none does.
      */
     public DestinationRule destinationRule(String host, String proxyNamespace) {
-        List<DestinationRule> rules = destinationRules.getOrDefault(host, List.of());
-        if (rules.isEmpty()) {
+        if (destinationRules.isEmpty()) {
             return null;
         }
         ServiceModel service = services.get(host);
         for (String ns : new String[] {proxyNamespace, service == null ? null : service.namespace(),
                 MeshSettings.ROOT_NAMESPACE}) {
+            DestinationRule dr = ns == null ? null : mostSpecificRule(host, ns, proxyNamespace);
+            if (dr != null) {
+                return dr;
+            }
+        }
+        return null;
+    }
+
+    private DestinationRule mostSpecificRule(String host, String namespace, String proxyNamespace) {
+        DestinationRule exact = ruleIn(destinationRules.get(host), namespace, proxyNamespace);
+        if (exact != null) {
+            return exact;
+        }
+        DestinationRule best = null;
+        int bestLength = -1;
+        for (Map.Entry<String, List<DestinationRule>> e : destinationRules.entrySet()) {
+            String pattern = e.getKey();
+            if (pattern.startsWith("*") && pattern.length() > bestLength && Hosts.covers(pattern, host)) {
+                DestinationRule dr = ruleIn(e.getValue(), namespace, proxyNamespace);
+                if (dr != null) {
+                    best = dr;
+                    bestLength = pattern.length();
+                }
+            }
+        }
+        return best;
+    }
+
+    private static DestinationRule ruleIn(List<DestinationRule> rules, String namespace, String proxyNamespace) {
+        if (rules != null) {
             for (DestinationRule dr : rules) {
-                if (dr.namespace().equals(ns) && ExportTo.visible(dr.exportTo(), dr.namespace(), proxyNamespace)) {
+                if (dr.namespace().equals(namespace) && ExportTo.visible(dr.exportTo(), dr.namespace(), proxyNamespace)) {
                     return dr;
                 }
             }
