@@ -10,11 +10,22 @@ import java.util.Map;
  * @param exportTo the namespaces whose proxies apply it ({@link ExportTo}); empty: all
  */
 public record DestinationRule(String namespace, String name, String host, TrafficPolicy trafficPolicy,
-        List<Subset> subsets, List<String> exportTo) {
+        List<Subset> subsets, List<String> exportTo, Map<String, String> workloadSelector) {
 
     public DestinationRule {
         subsets = List.copyOf(subsets);
         exportTo = List.copyOf(exportTo);
+        workloadSelector = workloadSelector == null ? null : Map.copyOf(workloadSelector);
+    }
+
+    /**
+     * Whether this rule applies to the outbound traffic of a proxy in {@code proxyNamespace} with these labels, as far
+     * as its {@code workloadSelector} goes (Istio: "applied only to the workload instances matching the workload
+     * selector label in the same namespace"); a rule without one does not select (see MeshSnapshot's lookup).
+     */
+    public boolean selects(String proxyNamespace, Map<String, String> proxyLabels) {
+        return workloadSelector != null && namespace.equals(proxyNamespace) && proxyLabels != null
+                && workloadSelector.entrySet().stream().allMatch(e -> e.getValue().equals(proxyLabels.get(e.getKey())));
     }
 
     public record Subset(String name, Map<String, String> labels, TrafficPolicy trafficPolicy) {

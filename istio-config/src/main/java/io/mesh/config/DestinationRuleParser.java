@@ -38,8 +38,15 @@ public final class DestinationRuleParser {
             }
             subsets.add(new Subset(name == null ? "" : name, s.stringMap("labels"), policy(s.object("trafficPolicy"))));
         }
+        Map<String, String> selector = null;
+        SpecReader ws = r.object("workloadSelector");
+        if (ws != null) {
+            ws.allow("matchLabels");
+            selector = ws.stringMap("matchLabels");
+        }
         return new DestinationRule(raw.namespace(), raw.name(), host == null ? "" : host,
-                policy == null ? TrafficPolicy.NONE : policy, subsets, ExportTo.read(r, raw.namespace(), false));
+                policy == null ? TrafficPolicy.NONE : policy, subsets, ExportTo.read(r, raw.namespace(), false),
+                selector);
     }
 
     static TrafficPolicy policy(SpecReader r) {

@@ -40,7 +40,7 @@ public final class ClusterGenerator {
                 if (s == null || s.port(p.port()) == null) {
                     continue;
                 }
-                DestinationRule dr = snapshot.destinationRule(p.host(), proxy.namespace());
+                DestinationRule dr = snapshot.destinationRule(p.host(), proxy.namespace(), proxy.labels());
                 if (p.subset() != null && (dr == null
                         || dr.subsets().stream().noneMatch(ss -> ss.name().equals(p.subset())))) {
                     continue;
@@ -53,7 +53,7 @@ public final class ClusterGenerator {
                 ? SidecarScope.visibleServices(proxy, snapshot)
                 : snapshot.services().values().stream().filter(s -> s.visibleTo(proxy.namespace())).toList();
         for (ServiceModel s : services) {
-            DestinationRule dr = snapshot.destinationRule(s.hostname(), proxy.namespace());
+            DestinationRule dr = snapshot.destinationRule(s.hostname(), proxy.namespace(), proxy.labels());
             boolean originalDst = PassthroughServices.originalDst(s, proxy);
             for (ServiceModel.Port port : s.ports()) {
                 Integer target = originalDst ? PassthroughServices.targetPort(s, port.number()) : null;

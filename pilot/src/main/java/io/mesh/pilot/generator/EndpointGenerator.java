@@ -36,7 +36,7 @@ public final class EndpointGenerator {
             }
             Map<String, String> subsetLabels = Map.of();
             if (p.subset() != null) {
-                DestinationRule dr = snapshot.destinationRule(p.host(), proxy.namespace());
+                DestinationRule dr = snapshot.destinationRule(p.host(), proxy.namespace(), proxy.labels());
                 DestinationRule.Subset ss = dr == null ? null
                         : dr.subsets().stream().filter(s -> s.name().equals(p.subset())).findFirst().orElse(null);
                 if (ss == null) {

@@ -89,7 +89,7 @@ final class RouteBuilder {
                 }
                 r.setDirectResponse(d);
             } else {
-                r.setRoute(action(vs, http, port, snapshot, proxyless, proxy.namespace()));
+                r.setRoute(action(vs, http, port, snapshot, proxyless, proxy));
             }
             if (http.fault() != null) {
                 r.putTypedPerFilterConfig(FAULT_FILTER, Any.pack(fault(http.fault())));
@@ -140,7 +140,7 @@ final class RouteBuilder {
     }
 
     private static RouteAction action(VirtualService vs, VirtualService.HttpRoute http, int port,
-            MeshSnapshot snapshot, boolean proxyless, String proxyNamespace) {
+            MeshSnapshot snapshot, boolean proxyless, ProxyInfo proxy) {
         RouteAction.Builder a = RouteAction.newBuilder();
         List<VirtualService.RouteDestination> dests = http.route();
         if (dests.size() == 1) {
@@ -199,7 +199,8 @@ final class RouteBuilder {
             }
         }
         VirtualService.Destination first = dests.get(0).destination();
-        DestinationRule dr = snapshot.destinationRule(Hosts.resolve(first.host(), vs.namespace()), proxyNamespace);
+        DestinationRule dr = snapshot.destinationRule(Hosts.resolve(first.host(), vs.namespace()), proxy.namespace(),
+                proxy.labels());
         addHashPolicy(a, dr, port(vs, first, port, snapshot), first.subset(), proxyless);
         return a.build();
     }

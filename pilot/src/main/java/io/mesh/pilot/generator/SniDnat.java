@@ -63,7 +63,7 @@ final class SniDnat {
             if (s.external() || !s.visibleTo(proxy.namespace()) || servers.stream().noneMatch(sv -> takes(sv, s))) {
                 continue;
             }
-            DestinationRule dr = snapshot.destinationRule(s.hostname(), proxy.namespace());
+            DestinationRule dr = snapshot.destinationRule(s.hostname(), proxy.namespace(), proxy.labels());
             for (ServiceModel.Port p : s.ports()) {
                 out.add(new Target(s, p.number(), null, dr));
                 if (dr != null) {

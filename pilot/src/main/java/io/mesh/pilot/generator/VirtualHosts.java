@@ -34,7 +34,7 @@ final class VirtualHosts {
                 action.setRetryPolicy(RouteBuilder.defaultRetryPolicy());   // as istiod's default route
             }
             // The DestinationRule's consistent-hash key, as istiod puts it on the default route too.
-            RouteBuilder.addHashPolicy(action, snapshot.destinationRule(host, proxy.namespace()), port, null,
+            RouteBuilder.addHashPolicy(action, snapshot.destinationRule(host, proxy.namespace(), proxy.labels()), port, null,
                     proxy.type() == ProxyInfo.Type.GRPC);
             routes.add(Route.newBuilder().setName("default").setMatch(RouteMatch.newBuilder().setPrefix("/"))
                     .setRoute(action).build());

@@ -86,41 +86,59 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
         return best;
     }
 
-    /**
-     * The DestinationRule a proxy in {@code proxyNamespace} applies to {@code host}, looked up as Istio does: one in
-     * the proxy's own namespace, else one in the service's namespace, else one in the root namespace, each only when
-     * exported to the proxy's namespace. Rules in other namespaces do not apply. Within a namespace the most specific
-     * host wins (Istio's MostSpecificHostMatch): the service's own name, else the longest wildcard that takes it
-     * ({@code *.example.com}, {@code *.local}, {@code *}). Null when none does.
-     */
+    /** As {@link #destinationRule(String, String, Map)} for a proxy whose labels select no rule's workloadSelector. */
     public DestinationRule destinationRule(String host, String proxyNamespace) {
+        return destinationRule(host, proxyNamespace, null);
+    }
+
+    /**
+     * The DestinationRule a proxy in {@code proxyNamespace} with {@code proxyLabels} applies to its outbound traffic
+     * to {@code host}, looked up as Istio does. The namespaces in order: the proxy's own, the service's, the root
+     * namespace; in each, only rules exported to the proxy's namespace, and of those the most specific host (Istio's
+     * MostSpecificHostMatch: the service's own name, else the longest wildcard that takes it, such as
+     * {@code *.example.com}, {@code *.local} or {@code *}). The first namespace with such a host decides: among its
+     * rules for that host, one whose {@code workloadSelector} selects the proxy (same namespace, labels a subset of the
+     * proxy's) wins, else the one without a selector, else none (as istiod's SidecarScope.DestinationRule: a rule
+     * with a selector never applies across namespaces or to other workloads). Null when none applies.
+     */
+    public DestinationRule destinationRule(String host, String proxyNamespace, Map<String, String> proxyLabels) {
         if (destinationRules.isEmpty()) {
             return null;
         }
         ServiceModel service = services.get(host);
         for (String ns : new String[] {proxyNamespace, service == null ? null : service.namespace(),
                 MeshSettings.ROOT_NAMESPACE}) {
-            DestinationRule dr = ns == null ? null : mostSpecificRule(host, ns, proxyNamespace);
-            if (dr != null) {
-                return dr;
+            List<DestinationRule> rules = ns == null ? List.of() : mostSpecificRules(host, ns, proxyNamespace);
+            if (!rules.isEmpty()) {
+                DestinationRule catchAll = null;
+                for (DestinationRule dr : rules) {
+                    if (dr.selects(proxyNamespace, proxyLabels)) {
+                        return dr;
+                    }
+                    if (dr.workloadSelector() == null && catchAll == null) {
+                        catchAll = dr;
+                    }
+                }
+                return catchAll;
             }
         }
         return null;
     }
 
-    private DestinationRule mostSpecificRule(String host, String namespace, String proxyNamespace) {
-        DestinationRule exact = ruleIn(destinationRules.get(host), namespace, proxyNamespace);
-        if (exact != null) {
+    /** In one namespace, the rules exported to the proxy's namespace for the most specific host that takes {@code host}. */
+    private List<DestinationRule> mostSpecificRules(String host, String namespace, String proxyNamespace) {
+        List<DestinationRule> exact = rulesIn(destinationRules.get(host), namespace, proxyNamespace);
+        if (!exact.isEmpty()) {
             return exact;
         }
-        DestinationRule best = null;
+        List<DestinationRule> best = List.of();
         int bestLength = -1;
         for (Map.Entry<String, List<DestinationRule>> e : destinationRules.entrySet()) {
             String pattern = e.getKey();
             if (pattern.startsWith("*") && pattern.length() > bestLength && Hosts.covers(pattern, host)) {
-                DestinationRule dr = ruleIn(e.getValue(), namespace, proxyNamespace);
-                if (dr != null) {
-                    best = dr;
+                List<DestinationRule> rules = rulesIn(e.getValue(), namespace, proxyNamespace);
+                if (!rules.isEmpty()) {
+                    best = rules;
                     bestLength = pattern.length();
                 }
             }
@@ -128,15 +146,12 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
         return best;
     }
 
-    private static DestinationRule ruleIn(List<DestinationRule> rules, String namespace, String proxyNamespace) {
-        if (rules != null) {
-            for (DestinationRule dr : rules) {
-                if (dr.namespace().equals(namespace) && ExportTo.visible(dr.exportTo(), dr.namespace(), proxyNamespace)) {
-                    return dr;
-                }
-            }
+    private static List<DestinationRule> rulesIn(List<DestinationRule> rules, String namespace, String proxyNamespace) {
+        if (rules == null) {
+            return List.of();
         }
-        return null;
+        return rules.stream().filter(dr -> dr.namespace().equals(namespace)
+                && ExportTo.visible(dr.exportTo(), dr.namespace(), proxyNamespace)).toList();
     }
 
     /** The service of this hostname when proxies in {@code proxyNamespace} see it; else null. */
