@@ -17,8 +17,9 @@ import java.util.Map;
  * @param endpoints         by FQDN hostname: config endpoints (ServiceEntry, WorkloadEntry) plus Kubernetes ones (the
  *                          pods ServiceEntries select, EndpointSlices)
  * @param configEndpoints   the config part alone, so the EDS fast path can swap only the Kubernetes part
- * @param meshRoutes        by FQDN host, the VirtualServices bound to the mesh gateway that claim it, in Istio's order;
- *                          {@link #meshRoute} picks the one a proxy's namespace uses
+ * @param meshRoutes        by FQDN host or wildcard ("*.example.com", "*"), the VirtualServices bound to the mesh
+ *                          gateway that name it, in Istio's order; {@link #meshRoute} picks the one a proxy's namespace
+ *                          uses for a service
  * @param destinationRules  by FQDN host, every DestinationRule for it; {@link #destinationRule} picks the one a proxy's
  *                          namespace applies
  * @param credentials       gateway certificates by credentialName (served over SDS to routers only)
@@ -69,11 +70,26 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
     }
 
     /**
-     * The VirtualService that routes {@code host} for sidecars and proxyless clients in {@code proxyNamespace}, as
-     * Istio chooses among those exported there: one private to that namespace first, then one exported to it by
-     * name, then a public one; the oldest within each. Null when none is.
+     * The VirtualService that routes the service {@code host} for sidecars and proxyless clients in
+     * {@code proxyNamespace}, as istiod binds mesh VirtualServices to services (its most-specific-wildcard index): of
+     * those exported to that namespace, one naming the host itself, else one whose wildcard host takes it, the longest
+     * wildcard first ({@code *.api.example.com}, then {@code *.example.com}, then {@code *.com}). So the exact host
+     * beats a wildcard, and a narrower wildcard a wider one, whatever their exportTo. Of several naming the same host:
+     * one private to the namespace first, then one exported to it by name, then a public one; the oldest within each.
+     * Null when none is.
      */
     public VirtualService meshRoute(String host, String proxyNamespace) {
+        VirtualService vs = meshRouteFor(host, proxyNamespace);
+        // The wildcards that take the host, most specific first: "*" + each suffix that starts at a dot. ("*" alone
+        // is not among them: Istio's validation rejects it for the mesh gateway.)
+        for (int dot = host.indexOf('.'); vs == null && dot >= 0; dot = host.indexOf('.', dot + 1)) {
+            vs = meshRouteFor("*" + host.substring(dot), proxyNamespace);
+        }
+        return vs;
+    }
+
+    /** Among the VirtualServices whose host is exactly {@code host}, the one Istio's order picks for the namespace. */
+    private VirtualService meshRouteFor(String host, String proxyNamespace) {
         VirtualService best = null;
         ExportTo.Scope bestScope = null;
         for (VirtualService vs : meshRoutes.getOrDefault(host, List.of())) {
