@@ -245,7 +245,11 @@ public final class PushWatcher implements ConfigWatcher, DiscoveryServerCallback
                 ts.names = NameSet.of(asked);
             }
             ts.watch = watch;
-            ts.baseline = request.hasErrorDetail() ? ts.lastSent : request.getVersionInfo();
+            // The first request of a stream (no nonce yet) is always answered, as istiod answers it, even when it
+            // carries the version the client already holds (a proxy reconnecting to a restarted pilot): the proxy
+            // then knows it is in sync (its reconnect backoff resets) and /debug/syncz shows it SYNCED, not NOT SENT.
+            ts.baseline = request.hasErrorDetail() ? ts.lastSent
+                    : request.getResponseNonce().isEmpty() ? null : request.getVersionInfo();
             watch.setStop(() -> {
                 synchronized (c) {
                     if (ts.watch == watch) {

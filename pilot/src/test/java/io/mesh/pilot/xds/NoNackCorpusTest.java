@@ -134,6 +134,8 @@ class NoNackCorpusTest {
                 assertFalse(syncz.isEmpty());
                 @SuppressWarnings("unchecked")
                 Map<String, Map<String, Object>> xds = (Map<String, Map<String, Object>>) syncz.get(0).get("xds");
+                // The connection shows in syncz before its CDS request does: an assertion, so the wait goes on.
+                assertTrue(xds != null && xds.get("cds") != null, String.valueOf(xds));
                 assertEquals("NACKED", xds.get("cds").get("status"), xds.toString());
                 assertTrue(xds.get("cds").get("lastNack").toString().contains("error"), xds.toString());
             });
