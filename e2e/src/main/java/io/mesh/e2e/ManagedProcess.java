@@ -68,6 +68,19 @@ public final class ManagedProcess {
         return process.isAlive() ? -1 : process.exitValue();
     }
 
+    /**
+     * Kills the process at once (SIGKILL), with no chance to close its connections politely, as a crashed or evicted
+     * pod's; returns when it is gone.
+     */
+    public void kill() throws InterruptedException {
+        List<ProcessHandle> descendants = process.descendants().toList();
+        process.destroyForcibly();
+        descendants.forEach(ProcessHandle::destroyForcibly);
+        if (!process.waitFor(10, TimeUnit.SECONDS)) {
+            throw new AssertionError(name + " survived SIGKILL for 10 s");
+        }
+    }
+
     /** Waits for the process to end by itself; returns its exit code. */
     public int awaitExit(Duration timeout) throws InterruptedException {
         if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
