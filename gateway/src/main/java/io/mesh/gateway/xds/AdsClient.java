@@ -113,6 +113,12 @@ public final class AdsClient implements AutoCloseable {
             }
         };
         current = responses;
+        if (failures > 0) {
+            // This client's jittered backoff is the one that paces reconnects: without this, gRPC's own connect
+            // backoff (up to 2 minutes) failed the stream at once while pilot was already back, and the failure
+            // doubled the next wait; after a pilot restart the gateway then took many seconds to resync.
+            channel.resetConnectBackoff();
+        }
         requests = AggregatedDiscoveryServiceGrpc.newStub(channel).streamAggregatedResources(responses);
         for (DiscoveryRequest r : state.subscribeAll()) {
             requests.onNext(r);
