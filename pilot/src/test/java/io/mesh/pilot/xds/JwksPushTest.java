@@ -128,14 +128,7 @@ class JwksPushTest {
         String uri = "http://127.0.0.1:" + server.getAddress().getPort() + "/jwks.json";
         try {
             // The config is there before pilot starts, as when pilot restarts.
-            Files.writeString(dir.resolve("gateway.yaml"), Files.readString(Path.of("src/test/resources/generator/gateway.yaml")) + """
-                    ---
-                    apiVersion: security.istio.io/v1
-                    kind: RequestAuthentication
-                    metadata: {name: edge-jwt, namespace: istio-system}
-                    spec:
-                      jwtRules: [{issuer: issuer-1, jwksUri: "%s"}]
-                    """.formatted(uri));
+            Files.writeString(dir.resolve("gateway.yaml"), gatewayWithJwksUri(uri));
             try (PilotHarness harness = new PilotHarness(dir)) {
                 // No waiting: the snapshot pilot started with, the one a reconnecting router gets first.
                 assertEquals(JWKS, harness.pilot.snapshot().jwks().get(uri));
@@ -146,6 +139,18 @@ class JwksPushTest {
         } finally {
             server.stop(0);
         }
+    }
+
+    /** The ingress Gateway of the generator tests and a RequestAuthentication of issuer-1 whose keys are at {@code uri}. */
+    static String gatewayWithJwksUri(String uri) throws java.io.IOException {
+        return Files.readString(Path.of("src/test/resources/generator/gateway.yaml")) + """
+                ---
+                apiVersion: security.istio.io/v1
+                kind: RequestAuthentication
+                metadata: {name: edge-jwt, namespace: istio-system}
+                spec:
+                  jwtRules: [{issuer: issuer-1, jwksUri: "%s"}]
+                """.formatted(uri);
     }
 
     /** An HTTP server on 127.0.0.1 answering /jwks.json with what {@code jwks} gives, each answer {@code delay} late. */
@@ -177,14 +182,7 @@ class JwksPushTest {
         server.start();
         String uri = "http://127.0.0.1:" + server.getAddress().getPort() + "/jwks.json";
         try (PilotHarness harness = new PilotHarness(dir)) {
-            harness.write("gateway.yaml", Files.readString(Path.of("src/test/resources/generator/gateway.yaml")) + """
-                    ---
-                    apiVersion: security.istio.io/v1
-                    kind: RequestAuthentication
-                    metadata: {name: edge-jwt, namespace: istio-system}
-                    spec:
-                      jwtRules: [{issuer: issuer-1, jwksUri: "%s"}]
-                    """.formatted(uri));
+            harness.write("gateway.yaml", gatewayWithJwksUri(uri));
             await().atMost(Duration.ofSeconds(10)).until(() -> harness.pilot.snapshot().jwks().containsKey(uri));
             try (RawAdsClient router = ingressRouter(harness)) {
                 DiscoveryResponse first = router.next(Duration.ofSeconds(5));
