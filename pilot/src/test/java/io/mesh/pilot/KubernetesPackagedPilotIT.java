@@ -142,35 +142,39 @@ class KubernetesPackagedPilotIT {
      */
     static void firstContact() {
         Thread probe = new Thread(() -> {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-            while (System.nanoTime() < deadline && pilot.isAlive()) {
-                try (RawAdsClient ads = new RawAdsClient(xdsPort, SIDECAR, null).openSotw()) {
-                    ads.request(Resources.V3.CLUSTER_TYPE_URL, List.of(), "", "", null);
-                    DiscoveryResponse cds = null;
-                    for (int i = 0; i < 500 && cds == null && ads.error == null; i++) {
-                        cds = ads.next(Duration.ofMillis(20));
-                    }
-                    if (cds != null) {
-                        ads.ack(cds, List.of());
-                        ads.request(Resources.V3.ROUTE_TYPE_URL, List.of("80"), "", "", null);
-                        DiscoveryResponse rds = ads.next(Duration.ofSeconds(10));
-                        while (rds != null && !rds.getTypeUrl().equals(Resources.V3.ROUTE_TYPE_URL)) {
-                            ads.ack(rds, List.of());   // a CDS push (another test's Services) that crossed the request
-                            rds = ads.next(Duration.ofSeconds(10));
-                        }
-                        firstContact.complete(rds == null ? List.of(cds) : List.of(cds, rds));
-                        return;
-                    }
-                    Thread.sleep(10);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
+            try {
+                await().atMost(Duration.ofSeconds(60)).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(10))
+                        .until(() -> !pilot.isAlive() || dialed());
+            } catch (RuntimeException e) {
+                firstContact.completeExceptionally(e);
             }
-            firstContact.completeExceptionally(new AssertionError("pilot's xDS port never answered"));
+            firstContact.completeExceptionally(new AssertionError("pilot exited before its xDS port answered"));
         }, "first-contact");
         probe.setDaemon(true);
         probe.start();
+    }
+
+    /** One dial of pilot's xDS port: true, with {@link #firstContact} completed, when CDS was answered. */
+    static boolean dialed() throws InterruptedException {
+        try (RawAdsClient ads = new RawAdsClient(xdsPort, SIDECAR, null).openSotw()) {
+            ads.request(Resources.V3.CLUSTER_TYPE_URL, List.of(), "", "", null);
+            DiscoveryResponse cds = null;
+            for (int i = 0; i < 500 && cds == null && ads.error == null; i++) {
+                cds = ads.next(Duration.ofMillis(20));
+            }
+            if (cds == null) {
+                return false;   // the port is not open yet (the stream failed): dial again
+            }
+            ads.ack(cds, List.of());
+            ads.request(Resources.V3.ROUTE_TYPE_URL, List.of("80"), "", "", null);
+            DiscoveryResponse rds = ads.next(Duration.ofSeconds(10));
+            while (rds != null && !rds.getTypeUrl().equals(Resources.V3.ROUTE_TYPE_URL)) {
+                ads.ack(rds, List.of());   // a CDS push (another test's Services) that crossed the request
+                rds = ads.next(Duration.ofSeconds(10));
+            }
+            firstContact.complete(rds == null ? List.of(cds) : List.of(cds, rds));
+            return true;
+        }
     }
 
     @Test
