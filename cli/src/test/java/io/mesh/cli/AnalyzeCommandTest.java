@@ -51,9 +51,7 @@ class AnalyzeCommandTest {
                 // A delegating route whose delegate does not exist: pilot leaves it out.
                 BROKEN + "/conflicting-hosts.yaml:106: warning: VirtualService shop/cart-root: spec.http[0]: delegates to"
                         + " team-orders/orders, which is not a delegate VirtualService");
-        for (String line : expected) {
-            assertTrue(output.contains(line), "missing «" + line + "» in:\n" + output);
-        }
+        assertReports(output, expected);
         assertTrue(output.contains("\"route: - destination: {host: ...}\""), "the seed's error names the right shape:\n" + output);
         assertTrue(output.contains("4 files analyzed: 6 errors, 3 warnings."), output);
     }
@@ -79,9 +77,7 @@ class AnalyzeCommandTest {
                 dir + "/gateways.yaml:92: warning: VirtualService blog/other-namespace: spec.gateways[0]: no host of the"
                         + " VirtualService [shop.example.com, status.example.com] is accepted by Gateway istio-system/edge for"
                         + " namespace blog");
-        for (String line : expected) {
-            assertTrue(output.contains(line), "missing «" + line + "» in:\n" + output);
-        }
+        assertReports(output, expected);
         assertTrue(output.contains("1 files analyzed: 3 errors, 2 warnings."), output);
     }
 
@@ -103,9 +99,7 @@ class AnalyzeCommandTest {
                         + " every request first (IST0130)",
                 file + ":65: warning: VirtualService shop/web: spec.http[5]: is never used: spec.http[3] has no match and takes"
                         + " every request first (IST0130)");
-        for (String line : expected) {
-            assertTrue(output.contains(line), "missing «" + line + "» in:\n" + output);
-        }
+        assertReports(output, expected);
         // Not reported: http[1]'s /docs, which nothing earlier takes.
         assertTrue(output.contains("1 files analyzed: 0 errors, 5 warnings."), output);
     }
@@ -130,5 +124,12 @@ class AnalyzeCommandTest {
     @Test
     void aMissingPathIsAUsageError(QuarkusMainLauncher launcher) {
         assertEquals(2, launcher.launch("analyze", "no/such/file.yaml").exitCode());
+    }
+
+    /** Each expected finding line is in meshctl's output. */
+    static void assertReports(String output, List<String> expected) {
+        for (String line : expected) {
+            assertTrue(output.contains(line), "missing «" + line + "» in:\n" + output);
+        }
     }
 }
