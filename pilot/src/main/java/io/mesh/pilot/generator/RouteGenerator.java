@@ -59,7 +59,13 @@ public final class RouteGenerator {
             return null;
         }
         RouteConfiguration.Builder rc = RouteConfiguration.newBuilder().setName(name);
-        for (ServiceModel s : SidecarScope.visibleServices(proxy, snapshot)) {
+        List<ServiceModel> visible = SidecarScope.visibleServices(proxy, snapshot);
+        // Mesh VirtualServices' hosts that are no service on this port (VirtualServiceHosts): istiod builds them first,
+        // so a domain one of them takes is not a service's too.
+        List<VirtualHost> vsHosts = VirtualServiceHosts.forPort(port, visible, snapshot, proxy);
+        Set<String> taken = new java.util.HashSet<>();
+        vsHosts.forEach(vh -> taken.addAll(vh.getDomainsList()));
+        for (ServiceModel s : visible) {
             ServiceModel.Port p = s.port(port);
             if (p != null && p.http()) {
                 Set<String> domains = VirtualHosts.meshDomains(s.hostname(), port, proxy.namespace());
@@ -70,9 +76,13 @@ public final class RouteGenerator {
                 for (ServiceAlias alias : snapshot.aliasesOf(s.hostname(), proxy.namespace())) {
                     domains.addAll(VirtualHosts.meshDomains(alias.hostname(), port, proxy.namespace()));
                 }
-                rc.addVirtualHosts(VirtualHosts.forService(s.hostname(), port, domains, snapshot, proxy));
+                domains.removeAll(taken);
+                if (!domains.isEmpty()) {
+                    rc.addVirtualHosts(VirtualHosts.forService(s.hostname(), port, domains, snapshot, proxy));
+                }
             }
         }
+        rc.addAllVirtualHosts(vsHosts);
         rc.addVirtualHosts(VirtualHosts.catchAll(SidecarScope.outboundTrafficPolicy(proxy, snapshot)));
         return rc.build();
     }
