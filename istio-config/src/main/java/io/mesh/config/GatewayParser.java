@@ -117,7 +117,8 @@ public final class GatewayParser {
             String asks = sv.clientCertificates();
             String first = firstByPort.putIfAbsent(sv.bind() + " " + sv.port(), asks);
             if (first != null && !first.equals(asks)) {
-                p.warn("spec.servers[" + i + "]", "port " + sv.port() + " already has a server that asks"
+                p.warn("spec.servers[" + i + "]", "port " + sv.port() + (sv.bind().isEmpty() ? "" : " on " + sv.bind())
+                        + " already has a server that asks"
                         + " differently for client certificates; this gateway serves one setting per port, so this"
                         + " server is left out (give it its own port)");
             }

@@ -70,9 +70,9 @@ public final class RouterListenerGenerator {
         byPort.forEach((key, servers) -> {
             Listener.Builder l = Listener.newBuilder().setName(key.listenerName()).setAddress(key.address());
             String route = routeName(key.port(), key.bind());
-            // The gateway serves one client-certificate setting per port (one TLS server per listener): HTTPS servers
-            // that ask another of clients than the port's first are left out (validation warns within a Gateway),
-            // rather than a listener the gateway would refuse whole.
+            // The gateway serves one client-certificate setting per listener (one TLS server per bind and port): HTTPS
+            // servers that ask another of clients than the listener's first are left out (validation warns within a
+            // Gateway), rather than a listener the gateway would refuse whole.
             String clientCerts = servers.stream().filter(s -> s.protocol().equals("HTTPS")).findFirst()
                     .map(Gateway.Server::clientCertificates).orElse("");
             for (Gateway.Server s : servers) {
@@ -181,10 +181,10 @@ public final class RouterListenerGenerator {
     }
 
     /**
-     * A port of L4 servers, by kind (the first kind present takes the port, the others on it are left out):
+     * A listener (bind and port) of L4 servers, by kind (the first kind present takes it, the others are left out):
      * PASSTHROUGH servers (tls routes: a filter chain per SNI host, matched by the tls_inspector's SNI; the first route
      * claiming a name has it), TLS servers that terminate TLS (per server a chain on its hosts' SNI names with its TLS,
-     * to the first tcp route of the VirtualServices bound to it; one client-certificate setting per port, the first
+     * to the first tcp route of the VirtualServices bound to it; one client-certificate setting per listener, the first
      * server's), or TCP servers (tcp routes: the first route for the port takes its connections). Each chain is a
      * tcp_proxy to the route's destinations by weight. Null when no route applies.
      */
