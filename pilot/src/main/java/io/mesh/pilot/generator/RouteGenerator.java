@@ -18,7 +18,7 @@ import java.util.Set;
 
 /**
  * RDS: (proxy, snapshot, names) -> RouteConfigurations. gRPC clients name a route table after their listener
- * ("host:port"); sidecars by outbound port ("80"); routers by gateway port ("http.8080").
+ * ("host:port"); sidecars by outbound port ("80"); routers by gateway port ("http.8080"; "http.8080.BIND" for servers with a bind).
  */
 public final class RouteGenerator {
     private RouteGenerator() {
@@ -91,9 +91,13 @@ public final class RouteGenerator {
         if (!name.startsWith("http.")) {
             return null;
         }
+        // "http.PORT", or "http.PORT.BIND" for the servers with that bind (istiod's names)
+        String rest = name.substring(5);
+        int dot = rest.indexOf('.');
+        String bind = dot < 0 ? "" : rest.substring(dot + 1);
         int port;
         try {
-            port = Integer.parseInt(name.substring(5));
+            port = Integer.parseInt(dot < 0 ? rest : rest.substring(0, dot));
         } catch (NumberFormatException e) {
             return null;
         }
@@ -108,7 +112,7 @@ public final class RouteGenerator {
         Set<String> redirectOnly = new LinkedHashSet<>();
         for (Gateway gw : GatewayScope.forProxy(proxy, snapshot)) {
             for (Gateway.Server server : gw.servers()) {
-                if (server.port() != port) {
+                if (server.port() != port || !server.bind().equals(bind)) {
                     continue;
                 }
                 boolean redirect = server.tls() != null && server.tls().httpsRedirect();
