@@ -251,7 +251,7 @@ public final class SnapshotBuilder {
             Integer target = w.ports().get(p.name());
             ports.put(p.number(), target != null ? target : p.targetPort() != null ? p.targetPort() : p.number());
         }
-        return new Endpoint(w.address(), ports, w.labels(), w.locality(), w.weight(), true, w.serviceAccount());
+        return new Endpoint(w.address(), ports, w.labels(), w.locality(), w.weight(), w.serviceAccount());
     }
 
     static Map<String, List<Endpoint>> mergeEndpoints(Map<String, List<Endpoint>> config,
