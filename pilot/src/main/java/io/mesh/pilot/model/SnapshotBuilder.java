@@ -83,7 +83,8 @@ public final class SnapshotBuilder {
             }
             if (se.workloadSelector() != null) {
                 workloadEntries.forEach((key, w) -> {
-                    if (key.namespace().equals(se.namespace()) && !se.workloadSelector().isEmpty()
+                    // An unhealthy WorkloadEntry is none (istiod handles it as deleted).
+                    if (w.healthy() && key.namespace().equals(se.namespace()) && !se.workloadSelector().isEmpty()
                             && se.workloadSelector().entrySet().stream()
                                     .allMatch(e -> e.getValue().equals(w.labels().get(e.getKey())))) {
                         eps.add(endpoint(w, se));

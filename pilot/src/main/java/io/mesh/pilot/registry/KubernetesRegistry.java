@@ -133,8 +133,10 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
 
     static RawResource raw(GenericKubernetesResource obj) {
         JsonNode spec = JSON.valueToTree(obj.getAdditionalProperties().get("spec"));
+        Object status = obj.getAdditionalProperties().get("status");
         return new RawResource(obj.getApiVersion(), obj.getKind(), obj.getMetadata().getNamespace(),
-                obj.getMetadata().getName(), spec, "kubernetes", RawResource.timestamp(obj.getMetadata().getCreationTimestamp()));
+                obj.getMetadata().getName(), spec, "kubernetes", RawResource.timestamp(obj.getMetadata().getCreationTimestamp()),
+                obj.getMetadata().getAnnotations(), status == null ? null : JSON.valueToTree(status));
     }
 
     private static <T extends HasMetadata> ResourceEventHandler<T> handler(Consumer<T> changed) {
