@@ -27,6 +27,12 @@ public interface GatewayConfig {
     /** The workload's canonical service name for metrics (Istio's {@code service.istio.io/canonical-name}). */
     Optional<String> canonicalService();
 
+    /**
+     * The workload's canonical revision for metrics (Istio's {@code service.istio.io/canonical-revision}, which the
+     * injector sets); unset: the {@code version} label, else {@code latest}.
+     */
+    Optional<String> canonicalRevision();
+
     /** Health port: {@code /healthz/ready} answers 200 once the first complete config is applied. */
     @WithDefault("15021")
     int statusPort();

@@ -69,10 +69,15 @@ class IstioMetricsTest {
                         .body(containsString("response_code=\"200\""))
                         .body(containsString("response_flags=\"NC\""))
                         // Istio's cluster ID (mesh.gateway.node.cluster, Kubernetes by default), not the Envoy cluster name
-                        .body(containsString("destination_cluster=\"Kubernetes\",destination_principal=\"unknown\","
+                        .body(containsString("destination_canonical_revision=\"latest\",destination_canonical_service="
+                                + "\"unknown\",destination_cluster=\"Kubernetes\",destination_principal=\"unknown\","
                                 + "destination_service=\"nowhere.default.svc.cluster.local\""))
+                        // Istio's full label set: the proxy's own canonical service and revision (its app label, and
+                        // "latest" without a version), the peer's unknown
                         .body(containsString("response_flags=\"UH\",source_app=\"istio-ingressgateway\","
+                                + "source_canonical_revision=\"latest\",source_canonical_service=\"istio-ingressgateway\","
                                 + "source_cluster=\"Kubernetes\""))
+                        .body(containsString("source_principal=\"unknown\",source_version=\"unknown\","))
                         .body(not(containsString("destination_cluster=\"outbound")))
                         .body(not(containsString("destination_cluster=\"nowhere")))
                         // no route to a known cluster: no destination

@@ -187,11 +187,14 @@ class SidecarMeshIT {
         String metricsB = metrics(B_IP);
         assertTrue(has(metricsB, "istio_requests_total", "reporter=\"destination\"",
                 "connection_security_policy=\"mutual_tls\"", "source_principal=\"spiffe://cluster.local/ns/default/sa/a\"",
-                "destination_principal=\"spiffe://cluster.local/ns/default/sa/b\"", "response_code=\"200\""), metricsB);
+                "destination_principal=\"spiffe://cluster.local/ns/default/sa/b\"", "response_code=\"200\"",
+                "destination_canonical_service=\"b\"", "destination_canonical_revision=\"v1\"",
+                "destination_service=\"" + B_HOST + "\""), metricsB);
         // A's sidecar reports it as the source, to service b.
         String metricsA = metrics(A_IP);
         assertTrue(has(metricsA, "istio_requests_total", "reporter=\"source\"",
-                "destination_service=\"" + B_HOST + "\"", "response_code=\"200\""), metricsA);
+                "destination_service=\"" + B_HOST + "\"", "response_code=\"200\"",
+                "source_canonical_service=\"a\"", "source_canonical_revision=\"v1\""), metricsA);
         // Both sidecars served it on their fast path (plain HTTP/1.1; A originated the mTLS, B terminated it).
         assertTrue(adminStat(podA, "http.fast_path.downstream_rq_total") >= 1, "A's fast path took the request");
         assertTrue(adminStat(podB, "http.fast_path.downstream_rq_total") >= 1, "B's fast path took the request");
@@ -387,11 +390,12 @@ class SidecarMeshIT {
         Result viaMesh = curl(PodNetwork.inPod(podA, null), List.of("http://" + DB_VIP + ":" + DB_PORT + "/tcp-mesh"));
         assertEquals(200, viaMesh.status(), viaMesh.body());
         assertTrue(viaMesh.body().contains("\"served_by\":\"b-db\""), viaMesh.body());
-        // Istio's TCP metrics from both sides: B's inbound over mutual TLS from A's identity, A's outbound to the service.
+        // Istio's TCP metrics from both sides: B's inbound over mutual TLS from A's identity, to service db (named by
+        // the inbound cluster's telemetry metadata), A's outbound to the service.
         String metricsB = metrics(B_IP);
         assertTrue(value(metricsB, "istio_tcp_connections_opened_total", "reporter=\"destination\"", "request_protocol=\"tcp\"",
-                "connection_security_policy=\"mutual_tls\"", "source_principal=\"spiffe://cluster.local/ns/default/sa/a\"") >= 1,
-                metricsB);
+                "connection_security_policy=\"mutual_tls\"", "source_principal=\"spiffe://cluster.local/ns/default/sa/a\"",
+                "destination_service=\"db.default.svc.cluster.local\"") >= 1, metricsB);
         assertTrue(counter(metricsB, "istio_tcp_received_bytes_total") > 0, metricsB);
         eventually(Duration.ofSeconds(10), () -> value(metrics(A_IP), "istio_tcp_connections_closed_total", "reporter=\"source\"",
                 "destination_service=\"db.default.svc.cluster.local\"") >= 1, "A reports the closed TCP connection to service db");
@@ -895,6 +899,7 @@ class SidecarMeshIT {
         env.put("INSTANCE_IP", ip);
         env.put("POD_NAMESPACE", "default");
         env.put("MESH_GATEWAY_CANONICAL_SERVICE", name);
+        env.put("MESH_GATEWAY_CANONICAL_REVISION", "v1");
         env.put("MESH_GATEWAY_XDS_ADDRESS", xds);
         env.put("MESH_GATEWAY_CA_ADDRESS", ca);
         env.put("MESH_GATEWAY_CA_TOKEN_FILE", tokenFile.toString());

@@ -175,8 +175,8 @@ final class CaptureListener {
             TcpRelay.connectWhen(ch, ssl.handshakeFuture(), () -> chain.rbac() == null
                     || !denied(chain, downstream, SidecarPlane.spiffeId(ssl.engine().getSession())),
                     InetSocketAddress.createUnresolved("127.0.0.1", original.port()), first, null, null,
-                    () -> sidecar.plane().tcpMeters(true, chain.tcpCluster(), SidecarPlane.spiffeId(ssl.engine().getSession()),
-                            "unknown"),
+                    () -> sidecar.plane().inboundTcpMeters(chain.tcpCluster(),
+                            SidecarPlane.spiffeId(ssl.engine().getSession())),
                     vertx.transport().channelFactory(false), vertx.nettyAddressResolverGroup(), TcpRelay.CONNECT_TIMEOUT_MS);
         } else {
             sidecar.serveHttp(ch, new SidecarPlane.Handoff(downstream, s.name(), tls), true, first);
@@ -254,13 +254,14 @@ final class CaptureListener {
      */
     private boolean tcp(Channel ch, FilterChainSpec chain, SocketAddress original, ByteBuf first, boolean inbound) {
         // Istio's TCP metrics: outbound, the service is the cluster's host (PassthroughCluster itself for passthrough,
-        // never the destination address: labels must stay bounded); inbound, pilot's inbound|PORT|| does not name it.
+        // never the destination address: labels must stay bounded); inbound, the first service in the inbound|PORT||
+        // cluster's telemetry metadata, as Istio's stats filter takes it ("unknown" without one).
         String cluster = chain == null ? "InboundPassthroughCluster" : chain.pickTcpCluster();   // weighted: per connection
-        String service = inbound ? "unknown" : RequestLog.serviceHost(cluster);
         // The app's FIN is passed on as a half-close (Envoy's tcp_proxy) where neither side has mesh TLS here.
         TcpRelay.allowHalfClose(ch);
         return TcpRelay.toCluster(sidecar.plane(), ch, chain == null ? null : cluster, original, first,
-                () -> sidecar.plane().tcpMeters(inbound, cluster, null, service));
+                () -> inbound ? sidecar.plane().inboundTcpMeters(cluster, null)
+                        : sidecar.plane().tcpMeters(false, cluster, null, RequestLog.serviceHost(cluster)));
     }
 
     private static void release(ByteBuf b) {

@@ -89,9 +89,17 @@ public final class DataPlane {
         this.config = config;
         this.sslEngine = io.mesh.gateway.tls.TlsEngine.resolve(config.tlsEngine());
         this.otlp = otlp;
-        this.log = new RequestLog(registry, io.mesh.gateway.Gateway.workload(config), config.node().namespace(),
-                config.node().cluster(), config.telemetry().accessLog(), otlp,
-                () -> identity == null ? null : identity.spiffeId().orElse(null));
+        this.log = new RequestLog(registry, OwnWorkload.of(config), config.node().cluster(), config.telemetry().accessLog(), otlp,
+                () -> identity == null ? null : identity.spiffeId().orElse(null), this::clusterService);
+    }
+
+    /**
+     * Istio's {@code destination_service} of what goes through a cluster, from the telemetry metadata pilot gives it
+     * ({@link ClusterSpec#service()}); null when the cluster has none (or is not known).
+     */
+    String clusterService(String cluster) {
+        ClusterSpec c = cluster == null ? null : active.get().snapshot().clusters().get(cluster);
+        return c == null ? null : c.service();
     }
 
     /**
@@ -107,6 +115,11 @@ public final class DataPlane {
     /** Istio's TCP metrics for a tcp_proxy connection (see {@code RequestLog.tcpMeters}); null without a registry. */
     RequestLog.TcpMeters tcpMeters(boolean inbound, String cluster, String peer, String service) {
         return log.tcpMeters(inbound, cluster, peer, service);
+    }
+
+    /** Istio's TCP metrics for an inbound connection to a workload port, its service from the cluster's metadata. */
+    RequestLog.TcpMeters inboundTcpMeters(String cluster, String peer) {
+        return log.tcpMeters(true, cluster, peer, log.inboundTcpService(cluster));
     }
 
     /** The data plane's TLS implementation, for logs: {@code openssl (BoringSSL)} or {@code jdk}. */

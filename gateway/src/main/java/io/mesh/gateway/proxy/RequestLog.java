@@ -31,13 +31,13 @@ final class RequestLog {
     }
 
     private final MeterRegistry registry;
-    private final String workload;
-    private final String namespace;
+    private final OwnWorkload own;
     private final String clusterId;
     /** This proxy's SPIFFE ID, or null without a mesh identity (yet). */
     private final java.util.function.Supplier<String> principalSource;
     private final boolean accessLog;
     private final OtlpReporter otlp;
+    private final java.util.function.Function<String, String> clusterServices;
     private final Map<Key, Meters> meters = new ConcurrentHashMap<>();
     /**
      * The meters of the usual request (no downstream facts, no flags, not gRPC) by cluster, then by status code:
@@ -76,14 +76,19 @@ final class RequestLog {
      * {@code clusterId}: Istio's cluster ID of this proxy ({@code Kubernetes} by default), the
      * {@code source_cluster} and, in a single-cluster mesh, the {@code destination_cluster} label.
      */
-    RequestLog(MeterRegistry registry, String workload, String namespace, String clusterId, boolean accessLog,
-            OtlpReporter otlp, java.util.function.Supplier<String> principal) {
+    /**
+     * {@code own}: this proxy's workload, the labels of its side; {@code clusterServices}: a cluster's service from its
+     * telemetry metadata, or null (see {@link #inboundService}).
+     */
+    RequestLog(MeterRegistry registry, OwnWorkload own, String clusterId, boolean accessLog,
+            OtlpReporter otlp, java.util.function.Supplier<String> principal,
+            java.util.function.Function<String, String> clusterServices) {
+        this.clusterServices = clusterServices;
         this.principalSource = principal;
         this.registry = registry;
         this.clusterId = clusterId;
         this.otlp = otlp;
-        this.workload = workload;
-        this.namespace = namespace;
+        this.own = own;
         this.accessLog = accessLog;
     }
 
@@ -114,7 +119,7 @@ final class RequestLog {
                 boolean inbound = d != null && d.inbound();
                 m = meters.computeIfAbsent(new Key(cluster, code, flags, grpc, grpcStatus == null ? "" : grpcStatus,
                         inbound, d == null || d.peerPrincipal() == null ? "" : d.peerPrincipal(),
-                        inbound ? inboundService(ex.authority()) : ""), this::create);
+                        inbound ? inboundService(cluster, ex.authority()) : ""), this::create);
                 if (usual) {
                     Meters found = m;
                     plain.compute(cluster, (k, old) -> (old == null ? new ByCode(new int[0], new Meters[0]) : old).with(code, found));
@@ -148,18 +153,27 @@ final class RequestLog {
         java.util.LinkedHashMap<String, String> labels = new java.util.LinkedHashMap<>();
         labels.put("reporter", inbound ? "destination" : "source");
         String peerNs = spiffePart(peer, "/ns/");
-        String own = principalSource.get();
-        String principal = own == null ? "unknown" : own;
-        labels.put("source_workload", inbound ? "unknown" : workload);
-        labels.put("source_workload_namespace", inbound ? peerNs : namespace);
+        String ownId = principalSource.get();
+        String principal = ownId == null ? "unknown" : ownId;
+        // The peer's workload, app, version and canonical names are unknown here (Istio learns them by metadata
+        // exchange); an unknown canonical revision is "latest", as Istio's stats filter reports it.
+        labels.put("source_workload", inbound ? "unknown" : own.workload());
+        labels.put("source_workload_namespace", inbound ? peerNs : own.namespace());
         labels.put("source_principal", inbound ? (peer.isEmpty() ? "unknown" : peer) : principal);
-        labels.put("source_app", inbound ? "unknown" : workload);
+        labels.put("source_app", inbound ? "unknown" : own.app());
+        labels.put("source_version", inbound ? "unknown" : own.version());
+        labels.put("source_canonical_service", inbound ? "unknown" : own.canonicalService());
+        labels.put("source_canonical_revision", inbound ? "latest" : own.canonicalRevision());
         labels.put("source_cluster", inbound && peer.isEmpty() ? "unknown" : clusterId);
         labels.put("destination_service", host);
         labels.put("destination_service_name", parts[0]);
         labels.put("destination_service_namespace", parts.length > 1 ? parts[1] : "unknown");
-        labels.put("destination_workload", inbound ? workload : "unknown");
-        labels.put("destination_workload_namespace", inbound ? namespace : "unknown");
+        labels.put("destination_workload", inbound ? own.workload() : "unknown");
+        labels.put("destination_workload_namespace", inbound ? own.namespace() : "unknown");
+        labels.put("destination_app", inbound ? own.app() : "unknown");
+        labels.put("destination_version", inbound ? own.version() : "unknown");
+        labels.put("destination_canonical_service", inbound ? own.canonicalService() : "unknown");
+        labels.put("destination_canonical_revision", inbound ? own.canonicalRevision() : "latest");
         labels.put("destination_principal", inbound ? principal : "unknown");
         // Istio's cluster ID of the destination workload, not the Envoy cluster name (that is destination_service's
         // source). Every endpoint is in this proxy's cluster (pilot serves one); no cluster (direct response, no
@@ -245,6 +259,21 @@ final class RequestLog {
         int start = i + marker.length();
         int end = spiffe.indexOf('/', start);
         return end < 0 ? spiffe.substring(start) : spiffe.substring(start, end);
+    }
+
+    /**
+     * The service of an inbound request, as Istio's stats filter finds it: the first service in its cluster's telemetry
+     * metadata (the services this workload serves on that port), else the one its authority names.
+     */
+    private String inboundService(String cluster, String authority) {
+        String s = clusterServices.apply(cluster);
+        return s != null ? s : inboundService(authority);
+    }
+
+    /** The service of an inbound TCP connection: its cluster's, from the telemetry metadata, else "unknown". */
+    String inboundTcpService(String cluster) {
+        String s = clusterServices.apply(cluster);
+        return s != null ? s : "unknown";
     }
 
     /**

@@ -7,11 +7,21 @@ import java.util.List;
  * otherwise {@code staticEndpoints} holds the load assignment. {@code upstreamPortOverride}: for an ORIGINAL_DST
  * cluster, the port its connections go to at the original destination instead of the one the app used
  * ({@code original_dst_lb_config.upstream_port_override}, istiod's targetPort of a {@code resolution: NONE}
- * ServiceEntry); 0 for none.
+ * ServiceEntry); 0 for none. {@code service}: the host of the first service in the cluster's {@code istio} metadata
+ * ({@code services[0].host}, which istiod writes for telemetry), or null: Istio's {@code destination_service} of what
+ * goes through the cluster.
  */
 public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs, long idleTimeoutMs,
         UpstreamProtocol protocol, CircuitBreakers breakers, OutlierPolicy outlier, UpstreamTls tls, String edsName,
-        List<Endpoint> staticEndpoints, int ringSize, int upstreamPortOverride) {
+        List<Endpoint> staticEndpoints, int ringSize, int upstreamPortOverride, String service) {
+
+    /** A cluster without telemetry metadata. */
+    public ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs, long idleTimeoutMs,
+            UpstreamProtocol protocol, CircuitBreakers breakers, OutlierPolicy outlier, UpstreamTls tls, String edsName,
+            List<Endpoint> staticEndpoints, int ringSize, int upstreamPortOverride) {
+        this(name, lbPolicy, connectTimeoutMs, idleTimeoutMs, protocol, breakers, outlier, tls, edsName, staticEndpoints,
+                ringSize, upstreamPortOverride, null);
+    }
 
     /** A cluster without an upstream port override. */
     public ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs, long idleTimeoutMs,
@@ -24,7 +34,7 @@ public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs,
     /** The same cluster with other TLS settings (its SDS secrets resolved). */
     public ClusterSpec withTls(UpstreamTls resolved) {
         return new ClusterSpec(name, lbPolicy, connectTimeoutMs, idleTimeoutMs, protocol, breakers, outlier, resolved,
-                edsName, staticEndpoints, ringSize, upstreamPortOverride);
+                edsName, staticEndpoints, ringSize, upstreamPortOverride, service);
     }
 
     /** The port to dial at an original destination the app was connecting to at {@code port}. */

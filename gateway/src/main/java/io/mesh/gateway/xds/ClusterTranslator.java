@@ -111,7 +111,25 @@ public final class ClusterTranslator {
         int ring = c.hasRingHashLbConfig() && c.getRingHashLbConfig().hasMinimumRingSize()
                 ? (int) Math.min(1 << 16, c.getRingHashLbConfig().getMinimumRingSize().getValue()) : 1024;
         return new ClusterSpec(c.getName(), lb, connect, idle, protocol, cb, outlier, tls, eds, statics, ring,
-                portOverride);
+                portOverride, telemetryService(c));
+    }
+
+    /**
+     * {@code services[0].host} of the cluster's {@code istio} filter metadata (istiod's telemetry metadata), as Istio's
+     * stats filter reads it for {@code destination_service}; null when absent or not of that shape.
+     */
+    static String telemetryService(Cluster c) {
+        var istio = c.getMetadata().getFilterMetadataMap().get("istio");
+        if (istio == null) {
+            return null;
+        }
+        var services = istio.getFieldsMap().get("services");
+        if (services == null || !services.hasListValue() || services.getListValue().getValuesCount() == 0) {
+            return null;
+        }
+        var first = services.getListValue().getValues(0);
+        var host = first.hasStructValue() ? first.getStructValue().getFieldsMap().get("host") : null;
+        return host == null || !host.hasStringValue() || host.getStringValue().isEmpty() ? null : host.getStringValue();
     }
 
     /**

@@ -82,4 +82,26 @@ class ClusterTranslatorTest {
                 + "between 1 and 65535, got 70000",
                 rejection(Cluster.OriginalDstLbConfig.newBuilder().setUpstreamPortOverride(UInt32Value.of(70000))));
     }
+
+    @Test
+    void theClustersServiceIsTheFirstOfItsIstioTelemetryMetadata() throws Exception {
+        com.google.protobuf.Value db = com.google.protobuf.Value.newBuilder().setStructValue(com.google.protobuf.Struct
+                .newBuilder().putFields("host", com.google.protobuf.Value.newBuilder()
+                        .setStringValue("db.default.svc.cluster.local").build())).build();
+        com.google.protobuf.Value other = com.google.protobuf.Value.newBuilder().setStructValue(com.google.protobuf.Struct
+                .newBuilder().putFields("host", com.google.protobuf.Value.newBuilder()
+                        .setStringValue("db-alias.default.svc.cluster.local").build())).build();
+        Cluster withMetadata = originalDst(Cluster.OriginalDstLbConfig.newBuilder()).toBuilder().setMetadata(
+                io.envoyproxy.envoy.config.core.v3.Metadata.newBuilder().putFilterMetadata("istio",
+                        com.google.protobuf.Struct.newBuilder().putFields("services", com.google.protobuf.Value.newBuilder()
+                                .setListValue(com.google.protobuf.ListValue.newBuilder().addValues(db).addValues(other))
+                                .build()).build())).build();
+        assertEquals("db.default.svc.cluster.local", ClusterTranslator.translate(withMetadata).service());
+        // Without it (or with another shape, or an empty list) the cluster names no service.
+        assertEquals(null, ClusterTranslator.translate(originalDst(Cluster.OriginalDstLbConfig.newBuilder())).service());
+        Cluster empty = withMetadata.toBuilder().setMetadata(io.envoyproxy.envoy.config.core.v3.Metadata.newBuilder()
+                .putFilterMetadata("istio", com.google.protobuf.Struct.newBuilder().putFields("services",
+                        com.google.protobuf.Value.newBuilder().setStringValue("db").build()).build())).build();
+        assertEquals(null, ClusterTranslator.translate(empty).service());
+    }
 }

@@ -130,6 +130,7 @@ public final class ClusterGenerator {
         List<String> sans = spiffeIds(snapshot, s, endpoints);
         ClusterPolicy.apply(c, policy, sni, proxyless, sans);
         if (!proxyless) {
+            c.setMetadata(TelemetryMetadata.services(List.of(s)));
             ServiceModel.Port p = s.port(port);
             ClusterPolicy.httpProtocol(c, p != null && p.http2(), policy == null ? null : policy.connectionPool());
         }

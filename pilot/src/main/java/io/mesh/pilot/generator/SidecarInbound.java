@@ -71,6 +71,27 @@ final class SidecarInbound {
         return out;
     }
 
+    /**
+     * The services this workload serves on workload port {@code target} (those with its IP as an endpoint whose
+     * service port maps there), by host name, each once: an inbound cluster's telemetry metadata.
+     */
+    static List<ServiceModel> services(ProxyInfo proxy, MeshSnapshot snapshot, int target) {
+        Map<String, ServiceModel> out = new TreeMap<>();
+        snapshot.endpoints().forEach((host, eps) -> {
+            ServiceModel s = snapshot.services().get(host);
+            if (s == null) {
+                return;
+            }
+            for (Endpoint e : eps) {
+                if (e.address().equals(proxy.ip())
+                        && s.ports().stream().anyMatch(p -> Integer.valueOf(target).equals(e.ports().get(p.number())))) {
+                    out.put(host, s);
+                }
+            }
+        });
+        return List.copyOf(out.values());
+    }
+
     /** The app's ports; an HTTP/2 one is reached over h2c. */
     static List<Cluster> clusters(ProxyInfo proxy, MeshSnapshot snapshot) {
         List<Cluster> out = new ArrayList<>();
@@ -83,6 +104,7 @@ final class SidecarInbound {
                                     .setEndpoint(io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
                                             .setAddress(address("127.0.0.1", port))))));
             ClusterPolicy.httpProtocol(c, p.getValue().http2(), null);
+            c.setMetadata(TelemetryMetadata.services(services(proxy, snapshot, port)));
             out.add(c.build());
         }
         return out;
