@@ -7,11 +7,20 @@ import java.util.List;
  * otherwise {@code staticEndpoints} holds the load assignment. {@code upstreamPortOverride}: for an ORIGINAL_DST
  * cluster, the port its connections go to at the original destination instead of the one the app used
  * ({@code original_dst_lb_config.upstream_port_override}, istiod's targetPort of a {@code resolution: NONE}
- * ServiceEntry); 0 for none.
+ * ServiceEntry); 0 for none. {@code localityWeighted}: {@code common_lb_config.locality_weighted_lb_config}, so a
+ * priority's traffic is shared among its localities by their load_balancing_weight (Envoy's locality weighted LB).
  */
 public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs, long idleTimeoutMs,
         UpstreamProtocol protocol, CircuitBreakers breakers, OutlierPolicy outlier, UpstreamTls tls, String edsName,
-        List<Endpoint> staticEndpoints, int ringSize, int upstreamPortOverride) {
+        List<Endpoint> staticEndpoints, int ringSize, int upstreamPortOverride, boolean localityWeighted) {
+
+    /** A cluster that is not locality-weighted. */
+    public ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs, long idleTimeoutMs,
+            UpstreamProtocol protocol, CircuitBreakers breakers, OutlierPolicy outlier, UpstreamTls tls, String edsName,
+            List<Endpoint> staticEndpoints, int ringSize, int upstreamPortOverride) {
+        this(name, lbPolicy, connectTimeoutMs, idleTimeoutMs, protocol, breakers, outlier, tls, edsName, staticEndpoints,
+                ringSize, upstreamPortOverride, false);
+    }
 
     /** A cluster without an upstream port override. */
     public ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs, long idleTimeoutMs,
@@ -24,7 +33,7 @@ public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs,
     /** The same cluster with other TLS settings (its SDS secrets resolved). */
     public ClusterSpec withTls(UpstreamTls resolved) {
         return new ClusterSpec(name, lbPolicy, connectTimeoutMs, idleTimeoutMs, protocol, breakers, outlier, resolved,
-                edsName, staticEndpoints, ringSize, upstreamPortOverride);
+                edsName, staticEndpoints, ringSize, upstreamPortOverride, localityWeighted);
     }
 
     /** The port to dial at an original destination the app was connecting to at {@code port}. */
@@ -40,6 +49,7 @@ public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs,
         return o != null && lbPolicy == o.lbPolicy && connectTimeoutMs == o.connectTimeoutMs
                 && idleTimeoutMs == o.idleTimeoutMs && protocol == o.protocol && breakers.equals(o.breakers)
                 && java.util.Objects.equals(outlier, o.outlier) && java.util.Objects.equals(tls, o.tls)
-                && ringSize == o.ringSize && upstreamPortOverride == o.upstreamPortOverride;
+                && ringSize == o.ringSize && upstreamPortOverride == o.upstreamPortOverride
+                && localityWeighted == o.localityWeighted;
     }
 }
