@@ -211,8 +211,14 @@ public final class Gateway {
                 .putFields("NODE_TYPE", str(config.mode()))
                 .putFields("LABELS", Value.newBuilder().setStructValue(l).build())
                 .build();
-        return Node.newBuilder().setId(id).setCluster(workload(config) + "." + ns)
-                .setUserAgentName("mesh-gateway").setMetadata(meta).build();
+        Node.Builder node = Node.newBuilder().setId(id).setCluster(workload(config) + "." + ns)
+                .setUserAgentName("mesh-gateway").setMetadata(meta);
+        config.node().locality().filter(loc -> !loc.isBlank()).ifPresent(loc -> {
+            String[] p = (loc.trim() + "//").split("/", -1);
+            node.setLocality(io.envoyproxy.envoy.config.core.v3.Locality.newBuilder().setRegion(p[0]).setZone(p[1])
+                    .setSubZone(p[2]));
+        });
+        return node.build();
     }
 
     static boolean sidecar(GatewayConfig config) {

@@ -242,6 +242,12 @@ public interface GatewayConfig {
          * {@code istio=ingressgateway} for a router.
          */
         Map<String, String> labels();
+
+        /**
+         * Where this proxy runs, "region/zone/subzone" (parts may be empty): the xDS node's locality, which pilot uses
+         * for locality load balancing when its registry does not know the proxy's pod (as istiod does).
+         */
+        Optional<String> locality();
     }
 
     /** Access log and tracing. */

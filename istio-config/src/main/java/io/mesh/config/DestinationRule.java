@@ -92,9 +92,49 @@ public record DestinationRule(String namespace, String name, String host, Traffi
      * {@code cookieTtl} is made by the proxy when a request has none ({@link Duration#ZERO}: a session cookie).
      */
     public record LoadBalancer(Simple simple, String hashHeader, String hashCookie, String cookiePath,
-            Duration cookieTtl, boolean hashSourceIp, String hashQueryParameter) {
+            Duration cookieTtl, boolean hashSourceIp, String hashQueryParameter, LocalityLbSetting localityLbSetting) {
+        public LoadBalancer(Simple simple, String hashHeader, String hashCookie, String cookiePath, Duration cookieTtl,
+                boolean hashSourceIp, String hashQueryParameter) {
+            this(simple, hashHeader, hashCookie, cookiePath, cookieTtl, hashSourceIp, hashQueryParameter, null);
+        }
+
         public boolean consistentHash() {
             return hashHeader != null || hashCookie != null || hashSourceIp || hashQueryParameter != null;
+        }
+    }
+
+    /**
+     * Istio's {@code localityLbSetting} (of a DestinationRule, or mesh-wide). {@code enabled}: null when not set;
+     * {@code false} turns locality load balancing off for the rule (and the mesh-wide setting is then not used either).
+     * Localities are "region/zone/subzone", a trailing "*" a wildcard.
+     *
+     * @param distribute       per source locality ({@code from}), the share of traffic (percent) per destination locality
+     * @param failover         per source region, the region to fail over to before any other
+     * @param failoverPriority labels (optionally "label=value") ranking endpoints by how many leading ones match the
+     *                         proxy's
+     */
+    public record LocalityLbSetting(Boolean enabled, List<Distribute> distribute, List<Failover> failover,
+            List<String> failoverPriority) {
+        /** Istio's mesh default ({@code meshConfig.localityLbSetting: {enabled: true}}): failover by proximity. */
+        public static final LocalityLbSetting ENABLED = new LocalityLbSetting(true, List.of(), List.of(), List.of());
+
+        public LocalityLbSetting {
+            distribute = List.copyOf(distribute);
+            failover = List.copyOf(failover);
+            failoverPriority = List.copyOf(failoverPriority);
+        }
+
+        public boolean disabled() {
+            return Boolean.FALSE.equals(enabled);
+        }
+
+        public record Distribute(String from, Map<String, Integer> to) {
+            public Distribute {
+                to = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(to));
+            }
+        }
+
+        public record Failover(String from, String to) {
         }
     }
 

@@ -79,27 +79,31 @@ public final class DestinationRuleParser {
             if (!pl.has("loadBalancer") && !pl.has("connectionPool") && !pl.has("outlierDetection") && !pl.has("tls")) {
                 pl.problems().error(pl.path(), "port traffic policy must have at least one field");
             }
-            TrafficPolicy p = new TrafficPolicy(loadBalancer(pl.object("loadBalancer")),
+            TrafficPolicy p = new TrafficPolicy(loadBalancer(pl.object("loadBalancer"), pl.has("outlierDetection")),
                     pool(pl.object("connectionPool")), outlier(pl.object("outlierDetection")), tls(pl.object("tls")),
                     Map.of());
             if (number != null && ports.putIfAbsent(number, p) != null) {
                 pl.problems().error(pl.at("port"), "port " + number + " already has port-level settings");
             }
         }
-        return new TrafficPolicy(loadBalancer(r.object("loadBalancer")), pool(r.object("connectionPool")),
+        return new TrafficPolicy(loadBalancer(r.object("loadBalancer"), r.has("outlierDetection")),
+                pool(r.object("connectionPool")),
                 outlier(r.object("outlierDetection")), tls(r.object("tls")), ports);
     }
 
-    private static LoadBalancer loadBalancer(SpecReader r) {
+    /** {@code outlierDetection}: whether the same traffic policy has outlier detection (locality failover needs it). */
+    private static LoadBalancer loadBalancer(SpecReader r, boolean outlierDetection) {
         if (r == null) {
             return null;
         }
         r.allow("simple", "consistentHash", "localityLbSetting", "warmupDurationSecs", "warmup");
-        for (String inert : List.of("localityLbSetting", "warmupDurationSecs", "warmup")) {
+        for (String inert : List.of("warmupDurationSecs", "warmup")) {
             if (r.has(inert)) {
-                r.problems().warn(r.at(inert), "has no effect here: endpoints carry no locality weights or warm-up");
+                r.problems().warn(r.at(inert), "has no effect here: endpoints get no warm-up (slow start)");
             }
         }
+        DestinationRule.LocalityLbSetting locality = LocalityLbSettingParser.parse(r.object("localityLbSetting"),
+                outlierDetection);
         DestinationRule.Simple simple = DestinationRule.Simple.UNSPECIFIED;
         String s = r.string("simple");
         if (s != null) {
@@ -111,7 +115,7 @@ public final class DestinationRuleParser {
         }
         SpecReader ch = r.object("consistentHash");
         if (ch == null) {
-            return new LoadBalancer(simple, null, null, null, null, false, null);
+            return new LoadBalancer(simple, null, null, null, null, false, null, locality);
         }
         if (s != null) {
             r.problems().error(r.path(), "only one of simple or consistentHash may be set");
@@ -133,7 +137,7 @@ public final class DestinationRuleParser {
         }
         Boolean src = ch.bool("useSourceIp");
         LoadBalancer lb = new LoadBalancer(simple, ch.string("httpHeaderName"), cookie, cookiePath, ttl,
-                src != null && src, ch.string("httpQueryParameterName"));
+                src != null && src, ch.string("httpQueryParameterName"), locality);
         int keys = (lb.hashHeader() != null ? 1 : 0) + (cookie != null ? 1 : 0) + (lb.hashSourceIp() ? 1 : 0)
                 + (lb.hashQueryParameter() != null ? 1 : 0);
         if (keys > 1) {

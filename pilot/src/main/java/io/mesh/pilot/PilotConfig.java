@@ -88,6 +88,14 @@ public interface PilotConfig {
     io.mesh.config.PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy();
 
     /**
+     * Istio's meshConfig.localityLbSetting.enabled: with outlier detection, a proxy's traffic stays in its locality
+     * and fails over by proximity (EDS priorities); false turns that off for every DestinationRule without a
+     * localityLbSetting of its own.
+     */
+    @WithDefault("true")
+    boolean localityLbEnabled();
+
+    /**
      * citadel's {@code host:port}. When set (and no {@code tls.*} files are), pilot gets its own workload certificate
      * for {@code spiffe://<trust-domain>/ns/istio-system/sa/istiod} from citadel, keeps it renewed, and serves the
      * mTLS xDS port with it; it then needs {@link #citadelTokenFile()} and {@link #citadelRootCertFile()}.

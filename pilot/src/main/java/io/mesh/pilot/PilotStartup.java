@@ -58,7 +58,9 @@ public class PilotStartup {
         if (k8s != null) {
             rt.withCredentials(k8s);
         }
-        rt.withMesh(new io.mesh.pilot.model.MeshSettings(config.trustDomain(), config.outboundTrafficPolicy()));
+        rt.withMesh(new io.mesh.pilot.model.MeshSettings(config.trustDomain(), config.outboundTrafficPolicy(),
+                new io.mesh.config.DestinationRule.LocalityLbSetting(config.localityLbEnabled(), java.util.List.of(),
+                        java.util.List.of(), java.util.List.of())));
         rt.withJwksRefresh(config.jwks().refreshInterval(), config.jwks().retryInterval());
         try {
             if (k8s != null) {

@@ -240,7 +240,7 @@ class KubernetesManifestsTest {
         assertEquals(Set.of("[get, create, update] /secrets"),
                 rules(manifests.find(Role.class, "istio-citadel").orElseThrow().getRules()));
         assertEquals(Set.of(
-                "[get, list, watch] /services,pods,namespaces",
+                "[get, list, watch] /services,pods,namespaces,nodes",
                 "[get, list, watch] discovery.k8s.io/endpointslices",
                 "[get, list, watch] networking.istio.io/virtualservices,destinationrules,gateways,serviceentries,workloadentries,sidecars",
                 "[get, list, watch] security.istio.io/peerauthentications,authorizationpolicies,requestauthentications",

@@ -7,20 +7,22 @@ import java.util.List;
  * otherwise {@code staticEndpoints} holds the load assignment. {@code upstreamPortOverride}: for an ORIGINAL_DST
  * cluster, the port its connections go to at the original destination instead of the one the app used
  * ({@code original_dst_lb_config.upstream_port_override}, istiod's targetPort of a {@code resolution: NONE}
- * ServiceEntry); 0 for none. {@code service}: the host of the first service in the cluster's {@code istio} metadata
- * ({@code services[0].host}, which istiod writes for telemetry), or null: Istio's {@code destination_service} of what
- * goes through the cluster.
+ * ServiceEntry); 0 for none. {@code localityWeighted}: {@code common_lb_config.locality_weighted_lb_config}, so a
+ * priority's traffic is shared among its localities by their load_balancing_weight (Envoy's locality weighted LB).
+ * {@code service}: the host of the first service in the cluster's {@code istio} metadata ({@code services[0].host},
+ * which istiod writes for telemetry), or null: Istio's {@code destination_service} of what goes through the cluster.
  */
 public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs, long idleTimeoutMs,
         UpstreamProtocol protocol, CircuitBreakers breakers, OutlierPolicy outlier, UpstreamTls tls, String edsName,
-        List<Endpoint> staticEndpoints, int ringSize, int upstreamPortOverride, String service) {
+        List<Endpoint> staticEndpoints, int ringSize, int upstreamPortOverride, boolean localityWeighted,
+        String service) {
 
-    /** A cluster without telemetry metadata. */
+    /** A cluster that is not locality-weighted, without telemetry metadata. */
     public ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs, long idleTimeoutMs,
             UpstreamProtocol protocol, CircuitBreakers breakers, OutlierPolicy outlier, UpstreamTls tls, String edsName,
             List<Endpoint> staticEndpoints, int ringSize, int upstreamPortOverride) {
         this(name, lbPolicy, connectTimeoutMs, idleTimeoutMs, protocol, breakers, outlier, tls, edsName, staticEndpoints,
-                ringSize, upstreamPortOverride, null);
+                ringSize, upstreamPortOverride, false, null);
     }
 
     /** A cluster without an upstream port override. */
@@ -34,7 +36,7 @@ public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs,
     /** The same cluster with other TLS settings (its SDS secrets resolved). */
     public ClusterSpec withTls(UpstreamTls resolved) {
         return new ClusterSpec(name, lbPolicy, connectTimeoutMs, idleTimeoutMs, protocol, breakers, outlier, resolved,
-                edsName, staticEndpoints, ringSize, upstreamPortOverride, service);
+                edsName, staticEndpoints, ringSize, upstreamPortOverride, localityWeighted, service);
     }
 
     /** The port to dial at an original destination the app was connecting to at {@code port}. */
@@ -50,6 +52,7 @@ public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs,
         return o != null && lbPolicy == o.lbPolicy && connectTimeoutMs == o.connectTimeoutMs
                 && idleTimeoutMs == o.idleTimeoutMs && protocol == o.protocol && breakers.equals(o.breakers)
                 && java.util.Objects.equals(outlier, o.outlier) && java.util.Objects.equals(tls, o.tls)
-                && ringSize == o.ringSize && upstreamPortOverride == o.upstreamPortOverride;
+                && ringSize == o.ringSize && upstreamPortOverride == o.upstreamPortOverride
+                && localityWeighted == o.localityWeighted;
     }
 }

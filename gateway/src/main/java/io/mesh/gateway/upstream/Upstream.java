@@ -47,8 +47,10 @@ public final class Upstream {
     private final io.vertx.core.net.SSLEngineOptions sslEngine;
     private volatile io.netty.handler.ssl.SslContext nettyTls;
     private volatile boolean literalEndpoints = true;
+    /** EDS priorities and locality weights; null when the endpoints are one flat set. */
+    private volatile Priorities priorities;
 
-    private record Ring(long[] hashes, EndpointState[] owners) {
+    record Ring(long[] hashes, EndpointState[] owners) {
     }
 
     public Upstream(Vertx vertx, ClusterSpec spec) {
@@ -101,11 +103,13 @@ public final class Upstream {
         EndpointState[] next = new EndpointState[list.size()];
         for (int i = 0; i < next.length; i++) {
             EndpointState kept = old.get(list.get(i).address());
-            next[i] = kept != null && kept.endpoint.equals(list.get(i)) ? kept : new EndpointState(list.get(i));
+            next[i] = kept != null && kept.endpoint.sameTarget(list.get(i)) ? kept : new EndpointState(list.get(i));
         }
         if (spec.lbPolicy() == LbPolicy.RING_HASH) {
             ring = buildRing(next, Math.max(spec.ringSize(), 64));
         }
+        priorities = spec.lbPolicy() == LbPolicy.ORIGINAL_DST ? null
+                : Priorities.of(next, list, spec, Math.max(spec.ringSize(), 64));
         boolean literal = true;
         for (EndpointState s : next) {
             literal &= s.literal != null;
@@ -174,6 +178,13 @@ public final class Upstream {
             return null;
         }
         long now = System.nanoTime();
+        Priorities layered = priorities;
+        if (layered != null) {
+            EndpointState s = layered.pick(hash, now, avoid);
+            if (s != null) {
+                return s;
+            }
+        }
         EndpointState chosen = switch (spec.lbPolicy()) {
             case ROUND_ROBIN -> firstHealthy(eps, Math.floorMod(roundRobin.getAndIncrement(), n), now, avoid);
             case RANDOM -> firstHealthy(eps, ThreadLocalRandom.current().nextInt(n), now, avoid);
@@ -189,7 +200,7 @@ public final class Upstream {
         return chosen;
     }
 
-    private static EndpointState firstHealthy(EndpointState[] eps, int start, long now, EndpointState avoid) {
+    static EndpointState firstHealthy(EndpointState[] eps, int start, long now, EndpointState avoid) {
         for (int i = 0; i < eps.length; i++) {
             EndpointState s = eps[(start + i) % eps.length];
             if (!s.ejected(now) && s != avoid) {
@@ -200,7 +211,7 @@ public final class Upstream {
     }
 
     /** Power of two choices: the less loaded of two random healthy endpoints. */
-    private static EndpointState leastRequest(EndpointState[] eps, long now, EndpointState avoid) {
+    static EndpointState leastRequest(EndpointState[] eps, long now, EndpointState avoid) {
         ThreadLocalRandom r = ThreadLocalRandom.current();
         EndpointState a = firstHealthy(eps, r.nextInt(eps.length), now, avoid);
         EndpointState b = firstHealthy(eps, r.nextInt(eps.length), now, avoid);
@@ -214,7 +225,10 @@ public final class Upstream {
     }
 
     private EndpointState onRing(long hash, long now) {
-        Ring r = ring;
+        return onRing(ring, hash, now);
+    }
+
+    static EndpointState onRing(Ring r, long hash, long now) {
         int n = r.hashes.length;
         if (n == 0) {
             return null;
@@ -232,7 +246,7 @@ public final class Upstream {
         return null;
     }
 
-    private static Ring buildRing(EndpointState[] eps, int size) {
+    static Ring buildRing(EndpointState[] eps, int size) {
         if (eps.length == 0) {
             return new Ring(new long[0], new EndpointState[0]);
         }
@@ -313,6 +327,10 @@ public final class Upstream {
         s.ejectedUntilNanos = now + ms * 1_000_000L;
         s.consecutive5xx.set(0);
         s.consecutiveGatewayErrors.set(0);
+        Priorities layered = priorities;
+        if (layered != null) {
+            layered.invalidate();
+        }
     }
 
     /** The pool of this event loop for the given protocol. */

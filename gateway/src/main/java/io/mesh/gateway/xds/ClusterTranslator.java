@@ -111,7 +111,7 @@ public final class ClusterTranslator {
         int ring = c.hasRingHashLbConfig() && c.getRingHashLbConfig().hasMinimumRingSize()
                 ? (int) Math.min(1 << 16, c.getRingHashLbConfig().getMinimumRingSize().getValue()) : 1024;
         return new ClusterSpec(c.getName(), lb, connect, idle, protocol, cb, outlier, tls, eds, statics, ring,
-                portOverride, telemetryService(c));
+                portOverride, c.getCommonLbConfig().hasLocalityWeightedLbConfig(), telemetryService(c));
     }
 
     /**
@@ -222,9 +222,16 @@ public final class ClusterTranslator {
         }
     }
 
+    /**
+     * The assignment's usable endpoints, each with its locality's priority, key and load_balancing_weight (Envoy: a
+     * locality without one gets no traffic under locality-weighted load balancing).
+     */
     public static List<Endpoint> endpoints(ClusterLoadAssignment cla) throws ConfigRejected {
         List<Endpoint> out = new ArrayList<>();
         for (LocalityLbEndpoints loc : cla.getEndpointsList()) {
+            String locality = loc.getLocality().getRegion() + "/" + loc.getLocality().getZone() + "/"
+                    + loc.getLocality().getSubZone();
+            int localityWeight = loc.hasLoadBalancingWeight() ? loc.getLoadBalancingWeight().getValue() : 0;
             for (LbEndpoint e : loc.getLbEndpointsList()) {
                 if (e.getHealthStatus() == HealthStatus.UNHEALTHY || e.getHealthStatus() == HealthStatus.DRAINING) {
                     continue;
@@ -235,7 +242,8 @@ public final class ClusterTranslator {
                 }
                 var sa = e.getEndpoint().getAddress().getSocketAddress();
                 int w = e.hasLoadBalancingWeight() ? e.getLoadBalancingWeight().getValue() : 1;
-                out.add(new Endpoint(sa.getAddress(), sa.getPortValue(), Math.max(1, w)));
+                out.add(new Endpoint(sa.getAddress(), sa.getPortValue(), Math.max(1, w), loc.getPriority(), locality,
+                        localityWeight));
             }
         }
         return List.copyOf(out);

@@ -129,6 +129,12 @@ public final class ClusterGenerator {
         List<Endpoint> endpoints = endpoints(snapshot, s.hostname(), port, subsetLabels);
         List<String> sans = spiffeIds(snapshot, s, endpoints);
         ClusterPolicy.apply(c, policy, sni, proxyless, sans);
+        if (LocalityLoadBalancer.localityWeighted(LocalityLoadBalancer.setting(snapshot.mesh().localityLbSetting(),
+                policy), policy != null && policy.outlierDetection() != null)) {
+            // As istiod: locality weights (distribute) count only under locality-weighted load balancing.
+            c.setCommonLbConfig(c.getCommonLbConfig().toBuilder().setLocalityWeightedLbConfig(
+                    Cluster.CommonLbConfig.LocalityWeightedLbConfig.getDefaultInstance()));
+        }
         if (!proxyless) {
             c.setMetadata(TelemetryMetadata.services(List.of(s)));
             ServiceModel.Port p = s.port(port);

@@ -24,6 +24,8 @@ import java.util.TreeMap;
  * load_balancing_weight of at least 1 (XDS-NOTES: grpc-java finds "no usable endpoint" otherwise). A cluster that
  * is known but has no endpoints gets an empty assignment, so removals reach the client. Only the endpoints istiod
  * sends are in it ({@link Endpoint#sentBy}: not the not-ready or terminating ones), each with its health status.
+ * Locality load balancing ({@link LocalityLoadBalancer}) makes an assignment depend on where the proxy is ({@link ProxyLocality}), so the
+ * generation cache keys EDS by that locality too.
  */
 public final class EndpointGenerator {
     private EndpointGenerator() {
@@ -31,14 +33,15 @@ public final class EndpointGenerator {
 
     public static List<ClusterLoadAssignment> generate(ProxyInfo proxy, MeshSnapshot snapshot, Set<String> names) {
         List<ClusterLoadAssignment> out = new ArrayList<>();
+        String locality = null;
         for (String name : names) {
             ClusterNames.Parsed p = ClusterNames.parse(name);
             if (p == null || snapshot.service(p.host(), proxy.namespace()) == null) {
                 continue;
             }
             Map<String, String> subsetLabels = Map.of();
+            DestinationRule dr = snapshot.destinationRule(p.host(), proxy.namespace(), proxy.labels());
             if (p.subset() != null) {
-                DestinationRule dr = snapshot.destinationRule(p.host(), proxy.namespace(), proxy.labels());
                 DestinationRule.Subset ss = dr == null ? null
                         : dr.subsets().stream().filter(s -> s.name().equals(p.subset())).findFirst().orElse(null);
                 if (ss == null) {
@@ -47,13 +50,23 @@ public final class EndpointGenerator {
                 subsetLabels = ss.labels();
             }
             ServiceModel service = snapshot.services().get(p.host());
-            out.add(assignment(name, snapshot.endpointsOf(p.host()).stream().filter(e -> e.sentBy(service)).toList(),
-                    p.port(), subsetLabels));
+            DestinationRule.TrafficPolicy policy = dr == null ? null : dr.policyFor(p.port(), p.subset());
+            DestinationRule.LocalityLbSetting setting = LocalityLoadBalancer.setting(
+                    snapshot.mesh().localityLbSetting(), policy);
+            List<LocalityLoadBalancer.Group> groups = groups(snapshot.endpointsOf(p.host()).stream()
+                    .filter(e -> e.sentBy(service)).toList(), p.port(), subsetLabels);
+            if (setting != null && !groups.isEmpty()) {
+                locality = locality != null ? locality : ProxyLocality.of(proxy, snapshot);
+                groups = LocalityLoadBalancer.apply(groups, locality, proxy.labels(), setting,
+                        policy != null && policy.outlierDetection() != null);
+            }
+            out.add(assignment(name, groups, p.port()));
         }
         return out;
     }
 
-    static ClusterLoadAssignment assignment(String name, List<Endpoint> endpoints, int servicePort,
+    /** The endpoints serving {@code servicePort} and matching the subset, by locality (sorted), weighted. */
+    static List<LocalityLoadBalancer.Group> groups(List<Endpoint> endpoints, int servicePort,
             Map<String, String> subsetLabels) {
         Map<String, List<Endpoint>> byLocality = new TreeMap<>();
         for (Endpoint e : endpoints) {
@@ -62,15 +75,23 @@ public final class EndpointGenerator {
                 byLocality.computeIfAbsent(e.locality(), l -> new ArrayList<>()).add(e);
             }
         }
-        ClusterLoadAssignment.Builder cla = ClusterLoadAssignment.newBuilder().setClusterName(name);
+        List<LocalityLoadBalancer.Group> out = new ArrayList<>();
         byLocality.forEach((locality, eps) -> {
-            String[] parts = (locality + "//").split("/", -1);
-            LocalityLbEndpoints.Builder l = LocalityLbEndpoints.newBuilder()
-                    .setLocality(Locality.newBuilder().setRegion(parts[0]).setZone(parts[1]).setSubZone(parts[2]));
-            int weight = 0;
             eps.sort(java.util.Comparator.comparing(Endpoint::address));
-            for (Endpoint e : eps) {
-                weight += Math.max(1, e.weight());
+            int weight = eps.stream().mapToInt(e -> Math.max(1, e.weight())).sum();
+            out.add(new LocalityLoadBalancer.Group(locality, eps, 0, Math.max(1, weight)));
+        });
+        return out;
+    }
+
+    static ClusterLoadAssignment assignment(String name, List<LocalityLoadBalancer.Group> groups, int servicePort) {
+        ClusterLoadAssignment.Builder cla = ClusterLoadAssignment.newBuilder().setClusterName(name);
+        for (LocalityLoadBalancer.Group g : groups) {
+            String[] parts = ProxyLocality.parts(g.locality);
+            LocalityLbEndpoints.Builder l = LocalityLbEndpoints.newBuilder()
+                    .setLocality(Locality.newBuilder().setRegion(parts[0]).setZone(parts[1]).setSubZone(parts[2]))
+                    .setPriority(g.priority);
+            for (Endpoint e : g.endpoints) {
                 l.addLbEndpoints(LbEndpoint.newBuilder()
                         .setEndpoint(io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
                                 .setAddress(Address.newBuilder().setSocketAddress(SocketAddress.newBuilder()
@@ -78,9 +99,9 @@ public final class EndpointGenerator {
                         .setHealthStatus(status(e))
                         .setLoadBalancingWeight(UInt32Value.of(Math.max(1, e.weight()))));
             }
-            l.setLoadBalancingWeight(UInt32Value.of(Math.max(1, weight)));
+            l.setLoadBalancingWeight(UInt32Value.of(Math.max(1, g.weight)));
             cla.addEndpoints(l);
-        });
+        }
         return cla.build();
     }
 

@@ -9,12 +9,21 @@ import java.util.Map;
 /**
  * Who is asking, parsed once from the xDS node: Istio-style ids are "type~ip~pod.namespace~namespace.svc..."; the
  * node metadata GENERATOR=grpc marks a proxyless gRPC client, and NAMESPACE/LABELS say where the proxy runs.
+ * {@code locality}: the node's own locality, "region/zone/subzone" (empty parts when not sent); the registry's
+ * knowledge of the proxy's pod wins over it (generator.ProxyLocality, as istiod).
  */
-public record ProxyInfo(String id, Type type, String namespace, String ip, Map<String, String> labels) {
+public record ProxyInfo(String id, Type type, String namespace, String ip, Map<String, String> labels,
+        String locality) {
     public enum Type { SIDECAR, ROUTER, GRPC }
 
     public ProxyInfo {
         labels = Map.copyOf(labels);
+        locality = locality == null ? "" : locality;
+    }
+
+    /** A proxy whose node sends no locality. */
+    public ProxyInfo(String id, Type type, String namespace, String ip, Map<String, String> labels) {
+        this(id, type, namespace, ip, labels, "");
     }
 
     public static ProxyInfo from(Node node) {
@@ -46,7 +55,11 @@ public record ProxyInfo(String id, Type type, String namespace, String ip, Map<S
         if (l != null && l.hasStructValue()) {
             l.getStructValue().getFieldsMap().forEach((k, v) -> labels.put(k, v.getStringValue()));
         }
-        return new ProxyInfo(id, type, ns == null ? "default" : ns, ip == null ? "" : ip.split(",")[0], labels);
+        var loc = node.getLocality();
+        String locality = loc.getRegion().isEmpty() && loc.getZone().isEmpty() && loc.getSubZone().isEmpty() ? ""
+                : loc.getRegion() + "/" + loc.getZone() + "/" + loc.getSubZone();
+        return new ProxyInfo(id, type, ns == null ? "default" : ns, ip == null ? "" : ip.split(",")[0], labels,
+                locality);
     }
 
     private static String str(Struct md, String key) {

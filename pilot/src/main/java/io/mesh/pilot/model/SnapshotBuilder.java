@@ -145,7 +145,18 @@ public final class SnapshotBuilder {
         return new MeshSnapshot(version, services, endpoints(frozen, podSelections, kube), frozen,
                 freeze(meshRoutes), routed, freeze(rules), gateways, sidecars, peers, authz, warnings, credentials, mesh,
                 aliases(kube.aliases(), services, warnings), requestAuthns, jwks(requestAuthns, jwks, warnings),
-                podSelections);
+                podSelections, podLocalities(kube));
+    }
+
+    /** By pod IP, the pods' known localities (istiod's proxy locality for a proxy in that pod). */
+    static Map<String, String> podLocalities(ServiceSource.View kube) {
+        Map<String, String> out = new java.util.HashMap<>();
+        for (ServiceSource.Workload w : kube.workloads()) {
+            if (!w.locality().isEmpty()) {
+                out.putIfAbsent(w.ip(), w.locality());
+            }
+        }
+        return out;
     }
 
     /**

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
@@ -32,7 +33,7 @@ import org.jboss.logging.Logger;
 
 /**
  * Kubernetes mode's registry: Fabric8 informers on Services, EndpointSlices and Pods (services, endpoints, and the
- * workloads ServiceEntries select), and on every Istio kind (networking.istio.io/v1, security.istio.io/v1), which go
+ * workloads ServiceEntries select), Nodes (pods' localities, from their topology labels), and on every Istio kind (networking.istio.io/v1, security.istio.io/v1), which go
  * through the same {@link ConfigStore} validation as local YAML. A rejected resource gets a Warning Event.
  *
  * <p>Thread-safety: informer callbacks run on Fabric8's threads; {@link #view()} reads the informers' caches.
@@ -52,6 +53,7 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
     private SharedIndexInformer<Service> services;
     private SharedIndexInformer<EndpointSlice> slices;
     private SharedIndexInformer<Pod> pods;
+    private SharedIndexInformer<Node> nodes;
 
     public KubernetesRegistry(KubernetesClient client) {
         this(client, "istio-system");
@@ -100,12 +102,16 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
         }));
         pods = client.pods().inAnyNamespace().runnableInformer(0);
         pods.addEventHandler(handler(p -> endpointsChanged.accept(Set.of())));
+        // Nodes' topology labels are their pods' localities (endpoints', and proxies' own).
+        nodes = client.nodes().runnableInformer(0);
+        nodes.addEventHandler(handler(n -> endpointsChanged.accept(Set.of())));
         secrets = client.secrets().inNamespace(credentialsNamespace).runnableInformer(0);
         secrets.addEventHandler(handler(s -> configChanged.accept("secret")));
         informers.add(secrets);
         informers.add(services);
         informers.add(slices);
         informers.add(pods);
+        informers.add(nodes);
         istioKinds = new IstioKinds(client, store, configChanged, crdRecheck);
         List<SharedIndexInformer<GenericKubernetesResource>> istio = istioKinds.informers();
         informers.addAll(istio);
@@ -114,7 +120,7 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
             synced.add(informer.start().toCompletableFuture());
         }
         java.util.concurrent.CompletableFuture.allOf(synced.toArray(java.util.concurrent.CompletableFuture[]::new)).join();
-        LOG.infof("watching Kubernetes: Services, EndpointSlices, Pods and %d Istio kinds", istio.size());
+        LOG.infof("watching Kubernetes: Services, EndpointSlices, Pods, Nodes and %d Istio kinds", istio.size());
         istioKinds.synced();
     }
 
@@ -162,6 +168,10 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
     public View view() {
         if (services == null) {
             return View.EMPTY;
+        }
+        Map<String, Node> nodesByName = new HashMap<>();
+        for (Node n : nodes.getStore().list()) {
+            nodesByName.put(n.getMetadata().getName(), n);
         }
         Map<String, Pod> podsByKey = new HashMap<>();
         for (Pod p : pods.getStore().list()) {
@@ -218,6 +228,8 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
                 Endpoint.Health health = SliceEndpointHealth.of(s.getMetadata().getLabels(), e.getConditions());
                 Map<String, String> podLabels = Map.of();
                 String sa = null;
+                // istiod's: the pod's locality (its node's topology labels); the slice's zone only without a pod.
+                String locality = e.getZone() == null ? "" : "/" + e.getZone();
                 if (e.getTargetRef() != null && "Pod".equals(e.getTargetRef().getKind())) {
                     Pod pod = podsByKey.get(ns + "/" + e.getTargetRef().getName());
                     if (pod != null) {
@@ -225,14 +237,14 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
                         // The API server sets "default" when the pod names none.
                         sa = pod.getSpec() == null || pod.getSpec().getServiceAccountName() == null ? "default"
                                 : pod.getSpec().getServiceAccountName();
+                        locality = PodWorkloads.locality(pod, nodesByName);
                     }
                 }
-                String locality = e.getZone() == null ? "" : "/" + e.getZone();
                 endpoints.computeIfAbsent(host, h -> new ArrayList<>()).add(new Endpoint(e.getAddresses().get(0),
                         portMap, podLabels, locality, 1, health, sa));
             }
         }
-        return new View(models, endpoints, aliases, PodWorkloads.of(podsByKey.values()));
+        return new View(models, endpoints, aliases, PodWorkloads.of(podsByKey.values(), nodesByName));
     }
 
     /**

@@ -2,6 +2,7 @@ package io.mesh.pilot.registry;
 
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.PodCondition;
 import io.mesh.pilot.model.ServiceSource.Workload;
@@ -28,9 +29,14 @@ final class PodWorkloads {
 
     /** The pods' workloads, by namespace then name (so equal informer contents give equal views). */
     static List<Workload> of(Collection<Pod> pods) {
+        return of(pods, Map.of());
+    }
+
+    /** As {@link #of(Collection)}, with the pods' localities from their {@code nodes} (by name). */
+    static List<Workload> of(Collection<Pod> pods, Map<String, Node> nodes) {
         List<Workload> out = new ArrayList<>();
         for (Pod p : pods) {
-            Workload w = of(p);
+            Workload w = of(p, nodes);
             if (w != null) {
                 out.add(w);
             }
@@ -41,6 +47,11 @@ final class PodWorkloads {
 
     /** The pod as a workload; null without an IP, once it has finished, while it terminates or is not ready. */
     static Workload of(Pod pod) {
+        return of(pod, Map.of());
+    }
+
+    /** As {@link #of(Pod)}, its locality from its node among {@code nodes} (by name). */
+    static Workload of(Pod pod, Map<String, Node> nodes) {
         var status = pod.getStatus();
         if (status == null || status.getPodIP() == null || status.getPodIP().isBlank()
                 || "Succeeded".equals(status.getPhase()) || "Failed".equals(status.getPhase()) || !ready(pod)) {
@@ -50,9 +61,36 @@ final class PodWorkloads {
         // The API server sets "default" when the pod names none.
         String sa = pod.getSpec() == null || pod.getSpec().getServiceAccountName() == null ? "default"
                 : pod.getSpec().getServiceAccountName();
-        String locality = labels.get(LOCALITY_LABEL) == null ? "" : labels.get(LOCALITY_LABEL).replace('.', '/');
+        String locality = locality(pod, nodes);
         return new Workload(pod.getMetadata().getNamespace(), pod.getMetadata().getName(), status.getPodIP(), labels, sa,
                 locality, ports(pod));
+    }
+
+    /**
+     * The pod's locality as istiod's getPodLocality finds it: its {@code istio-locality} label ("region.zone.subzone"),
+     * else its node's {@code topology.kubernetes.io/region} and {@code /zone} (or the deprecated
+     * {@code failure-domain.beta.kubernetes.io/} ones) and {@code topology.istio.io/subzone}, as "region/zone/subzone";
+     * empty when neither says anything.
+     */
+    static String locality(Pod pod, Map<String, Node> nodes) {
+        Map<String, String> labels = pod.getMetadata().getLabels();
+        String own = labels == null ? null : labels.get(LOCALITY_LABEL);
+        if (own != null && !own.isEmpty()) {
+            return own.replace('.', '/');
+        }
+        Node node = pod.getSpec() == null || pod.getSpec().getNodeName() == null ? null
+                : nodes.get(pod.getSpec().getNodeName());
+        Map<String, String> nl = node == null || node.getMetadata().getLabels() == null ? Map.of()
+                : node.getMetadata().getLabels();
+        String region = label(nl, "topology.kubernetes.io/region", "failure-domain.beta.kubernetes.io/region");
+        String zone = label(nl, "topology.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/zone");
+        String subzone = label(nl, "topology.istio.io/subzone", "topology.istio.io/subzone");
+        return region.isEmpty() && zone.isEmpty() && subzone.isEmpty() ? "" : region + "/" + zone + "/" + subzone;
+    }
+
+    private static String label(Map<String, String> labels, String ga, String beta) {
+        String v = labels.get(ga);
+        return v != null && !v.isEmpty() ? v : labels.getOrDefault(beta, "");
     }
 
     /** Its Ready condition is True and it is not terminating (the EndpointSlice controller's "ready" too). */

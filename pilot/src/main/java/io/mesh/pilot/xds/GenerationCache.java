@@ -54,8 +54,12 @@ final class GenerationCache {
         }
     }
 
-    /** What the generators read from a proxy: kind, namespace, labels, and its IP only where it matters. */
-    private record Shape(ProxyInfo.Type type, String namespace, Map<String, String> labels, String ip) {
+    /**
+     * What the generators read from a proxy: kind, namespace, labels, its IP only where it matters, and its locality
+     * for EDS only (locality load balancing gives each locality its own priorities and weights).
+     */
+    private record Shape(ProxyInfo.Type type, String namespace, Map<String, String> labels, String ip,
+            String locality) {
     }
 
     private record Key(String type, Shape shape, NameSet names) {
@@ -195,6 +199,8 @@ final class GenerationCache {
         boolean perInstance = proxy.type() == ProxyInfo.Type.SIDECAR
                 && (type.equals(Resources.V3.LISTENER_TYPE_URL) || type.equals(Resources.V3.CLUSTER_TYPE_URL))
                 && per.endpointAddresses().contains(proxy.ip());
-        return new Shape(proxy.type(), proxy.namespace(), proxy.labels(), perInstance ? proxy.ip() : "");
+        String locality = type.equals(Resources.V3.ENDPOINT_TYPE_URL)
+                ? io.mesh.pilot.generator.ProxyLocality.of(proxy, per.snapshot) : "";
+        return new Shape(proxy.type(), proxy.namespace(), proxy.labels(), perInstance ? proxy.ip() : "", locality);
     }
 }
