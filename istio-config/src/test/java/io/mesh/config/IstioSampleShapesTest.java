@@ -113,4 +113,23 @@ class IstioSampleShapesTest {
                 + " terminated here"), r.warnings());
         assertNull(((Gateway) r.model()).servers().get(0).unserved());
     }
+    @Test
+    void theDeprecatedConsecutiveErrorsIsReadAsIstioReadsItWithAWarning() {
+        ConfigValidator.Result r = validate("""
+                apiVersion: networking.istio.io/v1alpha3
+                kind: DestinationRule
+                metadata: {name: orders, namespace: shop}
+                spec:
+                  host: orders
+                  trafficPolicy:
+                    outlierDetection: {consecutiveErrors: 3, interval: 5s}
+                """);
+        assertTrue(r.valid(), r.reason());
+        assertEquals(1, r.warnings().size(), r.warnings().toString());
+        assertTrue(r.warnings().get(0).startsWith("spec.trafficPolicy.outlierDetection.consecutiveErrors: is deprecated"),
+                r.warnings().toString());
+        DestinationRule.OutlierDetection od = ((DestinationRule) r.model()).trafficPolicy().outlierDetection();
+        assertEquals(3, od.consecutiveGatewayErrors());
+        assertEquals(0, od.consecutive5xxErrors(), "5xx ejection off");
+    }
 }
