@@ -199,10 +199,17 @@ final class ConfigAnalyzer {
             knownHosts.add(node.path("metadata").path("name").asText() + "." + namespace + "." + Hosts.DOMAIN_SUFFIX);
             return;
         }
-        if (apiVersion.startsWith("gateway.networking.k8s.io/") && "Gateway".equals(kind)) {
-            List<String> hostnames = new ArrayList<>();
-            node.path("spec").path("listeners").forEach(l -> hostnames.add(l.path("hostname").asText("")));
-            gateways.kubernetesGateway(namespace, node.path("metadata").path("name").asText(), hostnames);
+        if (apiVersion.startsWith("gateway.networking.k8s.io/")) {
+            // Silence would read as "validated and fine": say that pilot does not read these kinds at all.
+            findings.add(new Finding(file.toString(), YamlLines.of(text, offset).lineOf("kind"), "warning", kind + " "
+                    + namespace + "/" + node.path("metadata").path("name").asText(), "kind: Kubernetes Gateway API kinds"
+                    + " are not served by this mesh (pilot reads Istio's kinds only), so this " + kind + " is not applied;"
+                    + " use an Istio Gateway and VirtualService"));
+            if ("Gateway".equals(kind)) {
+                List<String> hostnames = new ArrayList<>();
+                node.path("spec").path("listeners").forEach(l -> hostnames.add(l.path("hostname").asText("")));
+                gateways.kubernetesGateway(namespace, node.path("metadata").path("name").asText(), hostnames);
+            }
             return;
         }
         if (!apiVersion.contains(".istio.io/")) {

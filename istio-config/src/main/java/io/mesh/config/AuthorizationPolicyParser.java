@@ -34,7 +34,7 @@ final class AuthorizationPolicyParser {
         switch (action) {
             case "ALLOW", "DENY" -> { }
             case "AUDIT" -> p.warn("spec.action", "AUDIT has no effect here (no audit logging); the policy is ignored");
-            case "CUSTOM" -> p.error("spec.action", "CUSTOM (external authorization) is not supported; use ALLOW or DENY");
+            case "CUSTOM" -> custom(r, p);
             default -> p.error("spec.action", "unknown action \"" + action + "\" (use ALLOW, DENY or AUDIT)");
         }
         if (r.has("provider") && !"CUSTOM".equals(action)) {
@@ -81,7 +81,41 @@ final class AuthorizationPolicyParser {
             }
             rules.add(new Rule(from, to, when));
         }
-        return new AuthorizationPolicy(raw.namespace(), raw.name(), PolicyConfig.selector(r), action, rules);
+        // CUSTOM is served as Istio serves a CUSTOM policy whose provider it cannot find: its rules deny.
+        return new AuthorizationPolicy(raw.namespace(), raw.name(), PolicyConfig.selector(r),
+                "CUSTOM".equals(action) ? "DENY" : action, rules);
+    }
+
+    /** Istio's checks for action CUSTOM (validation.go, ValidateAuthorizationPolicy), and what is served instead. */
+    private static void custom(SpecReader r, Problems p) {
+        if (!r.has("rules")) {
+            p.error("spec.rules", "CUSTOM action without rules is meaningless (never triggered); add an empty rule {} to"
+                    + " trigger it for every request");
+        } else if (r.node().path("provider").path("name").asText("").isEmpty()) {
+            p.error("spec.provider.name", "must not be empty");
+        }
+        com.fasterxml.jackson.databind.JsonNode rules = r.node().path("rules");
+        for (int i = 0; i < rules.size(); i++) {
+            com.fasterxml.jackson.databind.JsonNode from = rules.get(i).path("from");
+            for (int j = 0; j < from.size(); j++) {
+                for (String f : List.of("namespaces", "notNamespaces", "principals", "notPrincipals",
+                        "requestPrincipals", "notRequestPrincipals")) {
+                    if (from.get(j).path("source").has(f)) {
+                        p.error("spec.rules[" + i + "].from[" + j + "].source." + f, "is not supported with action CUSTOM");
+                    }
+                }
+            }
+            com.fasterxml.jackson.databind.JsonNode when = rules.get(i).path("when");
+            for (int j = 0; j < when.size(); j++) {
+                String key = when.get(j).path("key").asText("");
+                if (key.equals("source.namespace") || key.equals("source.principal") || key.startsWith("request.auth.")) {
+                    p.error("spec.rules[" + i + "].when[" + j + "].key", "\"" + key + "\" is not supported with action"
+                            + " CUSTOM");
+                }
+            }
+        }
+        p.warn("spec.action", "CUSTOM (external authorization) is not served: this mesh has no extension providers, so"
+                + " the requests its rules match are denied, as Istio denies them when it cannot find the provider");
     }
 
     private static Condition condition(SpecReader w, Problems p) {

@@ -26,7 +26,8 @@ public final class ConfigValidator {
         Problems p = new Problems();
         Optional<Kind> kind = Kind.of(raw.kind());
         if (kind.isEmpty()) {
-            p.error("kind", "unsupported kind \"" + raw.kind() + "\"");
+            p.error("kind", "unsupported kind \"" + raw.kind() + "\": this mesh serves only " + java.util.Arrays.stream(
+                    Kind.values()).map(k -> k.kindName).collect(java.util.stream.Collectors.joining(", ")));
             return new Result(raw, null, p.errors(), p.warnings());
         }
         String apiVersion = raw.apiVersion() == null ? "" : raw.apiVersion();

@@ -212,8 +212,18 @@ public final class DestinationRuleParser {
         if (max != null && (max < 0 || max > 100)) {
             r.problems().error(r.at("maxEjectionPercent"), "must be between 0 and 100");
         }
-        return new OutlierDetection(nonNegative(r, "consecutive5xxErrors"), nonNegative(r, "consecutiveGatewayErrors"),
-                r.duration("interval"), r.duration("baseEjectionTime"), max);
+        Integer errors5xx = nonNegative(r, "consecutive5xxErrors");
+        Integer gatewayErrors = nonNegative(r, "consecutiveGatewayErrors");
+        // Istio's deprecated consecutiveErrors counts gateway errors only (502, 503, 504) and turns 5xx ejection off,
+        // unless the newer fields say otherwise.
+        Integer legacy = nonNegative(r, "consecutiveErrors");
+        if (legacy != null && legacy > 0) {
+            r.problems().warn(r.at("consecutiveErrors"), "is deprecated (read as consecutiveGatewayErrors: " + legacy
+                    + ", with 5xx ejection off, as Istio does); use consecutiveGatewayErrors or consecutive5xxErrors");
+            gatewayErrors = gatewayErrors == null ? legacy : gatewayErrors;
+            errors5xx = errors5xx == null ? 0 : errors5xx;
+        }
+        return new OutlierDetection(errors5xx, gatewayErrors, r.duration("interval"), r.duration("baseEjectionTime"), max);
     }
 
     private static Tls tls(SpecReader r) {

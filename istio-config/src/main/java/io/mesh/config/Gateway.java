@@ -43,6 +43,13 @@ public record Gateway(String namespace, String name, Map<String, String> selecto
                 return "a Unix domain socket bind (" + bind + ") is not served (the gateway listens on TCP only)";
             }
             String mode = tls == null ? null : tls.mode();
+            if (!SERVED_PROTOCOLS.contains(protocol)) {
+                return "protocol " + protocol + " is not served (HTTP, HTTPS, HTTP2, GRPC, TCP and TLS are)";
+            }
+            if (terminatesTls() && tls.credentialName() == null && !mode.equals("ISTIO_MUTUAL")) {
+                return "TLS mode " + mode + " with certificate files instead of credentialName is not served (the proxy"
+                        + " reads no certificate files; name a Secret with credentialName)";
+            }
             if (passthrough() || autoPassthrough()) {
                 return null;
             }
@@ -58,6 +65,14 @@ public record Gateway(String namespace, String name, Map<String, String> selecto
             }
             return null;
         }
+
+        /** The port protocols Istio accepts on a Gateway server (upper case; Istio ignores case). */
+        public static final java.util.List<String> ISTIO_PROTOCOLS = java.util.List.of("HTTP", "HTTPS", "HTTP2", "GRPC",
+                "GRPC-WEB", "HTTP_PROXY", "TCP", "TLS", "MONGO", "REDIS", "MYSQL", "UDP");
+
+        /** The protocols this gateway serves; a server with another one gets no listener. */
+        static final java.util.Set<String> SERVED_PROTOCOLS = java.util.Set.of("HTTP", "HTTPS", "HTTP2", "GRPC", "TCP",
+                "TLS");
 
         /** Istio's TLS modes in which the gateway terminates TLS. */
         static final java.util.Set<String> TERMINATING = java.util.Set.of("SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL",

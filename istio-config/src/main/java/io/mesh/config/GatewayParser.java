@@ -39,11 +39,14 @@ public final class GatewayParser {
                 } else {
                     number = n;
                 }
+                // Istio parses the protocol ignoring case ("tls", "https") and accepts all of its protocols here.
                 String proto = port.string("protocol");
-                if (proto == null || !Set.of("HTTP", "HTTPS", "HTTP2", "GRPC", "TCP", "TLS").contains(proto)) {
-                    p.error(port.at("protocol"), "must be one of HTTP, HTTPS, HTTP2, GRPC, TCP, TLS");
+                String upper = proto == null ? null : proto.toUpperCase(java.util.Locale.ROOT);
+                if (upper == null || !Gateway.Server.ISTIO_PROTOCOLS.contains(upper)) {
+                    p.error(port.at("protocol"), "must be one of " + String.join(", ", Gateway.Server.ISTIO_PROTOCOLS)
+                            + " (any case)");
                 } else {
-                    protocol = proto;
+                    protocol = upper;
                 }
                 portName = port.string("name") == null ? "" : port.string("name");
             }
@@ -78,8 +81,13 @@ public final class GatewayParser {
                 }
                 tls = new Gateway.ServerTls(mode, t.string("credentialName"), redirect != null && redirect, sans);
             }
+            // As Istio: without credentialName, SIMPLE takes serverCertificate and privateKey files, MUTUAL also
+            // caCertificates (accepted, and left out below: the proxy reads no files); OPTIONAL_MUTUAL is not checked.
+            List<String> files = t == null ? List.of() : "MUTUAL".equals(tls.mode())
+                    ? List.of("serverCertificate", "privateKey", "caCertificates")
+                    : "SIMPLE".equals(tls.mode()) ? List.of("serverCertificate", "privateKey") : List.of();
             if (("HTTPS".equals(protocol) || "TLS".equals(protocol)) && (tls == null || (tls.credentialName() == null
-                    && Set.of("SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL").contains(tls.mode())))) {
+                    && !files.stream().allMatch(t::has)))) {
                 p.error(s.at("tls"), ("HTTPS".equals(protocol) ? "an " : "a ") + protocol + " server needs"
                         + " tls.credentialName (or mode PASSTHROUGH, AUTO_PASSTHROUGH or ISTIO_MUTUAL)");
             }
@@ -93,9 +101,12 @@ public final class GatewayParser {
                 p.warn(s.path(), unserved + ": this gateway leaves the server out (no listener for it)");
             }
             if (t != null) {
+                boolean passthrough = Set.of("PASSTHROUGH", "AUTO_PASSTHROUGH").contains(tls.mode());
                 for (String f : List.of("serverCertificate", "privateKey", "caCertificates", "credentialNames")) {
-                    if (t.has(f)) {
-                        p.warn(t.at(f), "has no effect here: the certificate comes from credentialName");
+                    // Without credentialName the server-wide warning above says why the files are not used.
+                    if (t.has(f) && (passthrough || tls.credentialName() != null || f.equals("credentialNames"))) {
+                        p.warn(t.at(f), passthrough ? "has no effect in mode " + tls.mode() + ": TLS is not"
+                                + " terminated here" : "has no effect here: the certificate comes from credentialName");
                     }
                 }
                 for (String f : List.of("minProtocolVersion", "maxProtocolVersion", "cipherSuites")) {

@@ -40,7 +40,8 @@ public final class PolicyConfig {
     }
 
     /**
-     * AuthorizationPolicy: ALLOW/DENY (AUDIT is accepted and has no effect; CUSTOM is rejected). Within a rule,
+     * AuthorizationPolicy: ALLOW/DENY (AUDIT is accepted and has no effect; CUSTOM is served as DENY, as Istio serves one
+     * whose provider it cannot find). Within a rule,
      * {@code from} entries are ORed, {@code to} entries are ORed, and from, to and every {@code when} condition
      * are ANDed, as in Istio.
      */

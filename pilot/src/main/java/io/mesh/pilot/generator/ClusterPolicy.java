@@ -69,12 +69,16 @@ final class ClusterPolicy {
         }
         DestinationRule.OutlierDetection od = policy.outlierDetection();
         if (od != null) {
-            OutlierDetection.Builder o = OutlierDetection.newBuilder();
+            // As istiod: a count that is set is enforced (Envoy enforces gateway failures only when asked), 0 turns
+            // its ejection off, and success-rate ejection is off.
+            OutlierDetection.Builder o = OutlierDetection.newBuilder().setEnforcingSuccessRate(UInt32Value.of(0));
             if (od.consecutive5xxErrors() != null) {
-                o.setConsecutive5Xx(UInt32Value.of(od.consecutive5xxErrors()));
+                o.setConsecutive5Xx(UInt32Value.of(od.consecutive5xxErrors()))
+                        .setEnforcingConsecutive5Xx(UInt32Value.of(od.consecutive5xxErrors() > 0 ? 100 : 0));
             }
             if (od.consecutiveGatewayErrors() != null) {
-                o.setConsecutiveGatewayFailure(UInt32Value.of(od.consecutiveGatewayErrors()));
+                o.setConsecutiveGatewayFailure(UInt32Value.of(od.consecutiveGatewayErrors()))
+                        .setEnforcingConsecutiveGatewayFailure(UInt32Value.of(od.consecutiveGatewayErrors() > 0 ? 100 : 0));
             }
             if (od.interval() != null) {
                 o.setInterval(Protos.duration(od.interval()));

@@ -81,6 +81,32 @@ class DestinationRulePolicyTest {
         assertFalse(v2grpc.hasCircuitBreakers());
     }
 
+    @Test
+    void outlierCountsAreEnforcedAsIstiodSetsThemAndTheDeprecatedConsecutiveErrorsCountsGatewayErrors() {
+        MeshSnapshot s = snapshot(SERVICES + """
+                apiVersion: networking.istio.io/v1
+                kind: DestinationRule
+                metadata: {name: web, namespace: demo}
+                spec:
+                  host: web.demo.svc.cluster.local
+                  trafficPolicy:
+                    outlierDetection: {consecutiveErrors: 2, interval: 1s, baseEjectionTime: 1m}
+                    portLevelSettings:
+                    - port: {number: 8443}
+                      outlierDetection: {consecutive5xxErrors: 4, consecutiveGatewayErrors: 0}
+                """);
+        var legacy = web(s, 80, null).getOutlierDetection();
+        assertEquals(2, legacy.getConsecutiveGatewayFailure().getValue(), "consecutiveErrors counts 502/503/504");
+        assertEquals(100, legacy.getEnforcingConsecutiveGatewayFailure().getValue(), "Envoy enforces it only when asked");
+        assertEquals(0, legacy.getEnforcingConsecutive5Xx().getValue(), "5xx ejection off, as istiod sets it");
+        assertEquals(0, legacy.getEnforcingSuccessRate().getValue());
+
+        var explicit = web(s, 8443, null).getOutlierDetection();
+        assertEquals(4, explicit.getConsecutive5Xx().getValue());
+        assertEquals(100, explicit.getEnforcingConsecutive5Xx().getValue());
+        assertEquals(0, explicit.getEnforcingConsecutiveGatewayFailure().getValue(), "0 turns gateway-error ejection off");
+    }
+
     static HttpProtocolOptions protocol(Cluster c) {
         return unpack(c.getTypedExtensionProtocolOptionsOrThrow("envoy.extensions.upstreams.http.v3.HttpProtocolOptions"),
                 HttpProtocolOptions.class);

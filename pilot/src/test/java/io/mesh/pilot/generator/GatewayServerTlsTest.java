@@ -216,4 +216,28 @@ class GatewayServerTlsTest {
         assertTrue(r.warnings().get(0).startsWith("spec.servers[1]: port 443 already has a server that asks"
                 + " differently for client certificates"), r.warnings().toString());
     }
+    @Test
+    void lowerCaseProtocolsAreServedAndAServerWithCertificateFilesGetsNoListener() {
+        // As Istio's own samples write them: "protocol: tls", and certificates from files rather than a credential.
+        String samples = """
+                apiVersion: networking.istio.io/v1
+                kind: Gateway
+                metadata: {name: samples, namespace: istio-system}
+                spec:
+                  selector: {istio: ingressgateway}
+                  servers:
+                  - port: {number: 10443, name: tls-db, protocol: tls}
+                    hosts: [db.example.com]
+                    tls: {mode: PASSTHROUGH}
+                  - port: {number: 9443, name: https-files, protocol: https}
+                    hosts: [files.example.com]
+                    tls: {mode: SIMPLE, serverCertificate: /etc/certs/cert.pem, privateKey: /etc/certs/key.pem}
+                """;
+        MeshSnapshot s = snapshot(samples + L4.replace("istio-system/edge", "istio-system/samples"));
+        List<String> names = XdsGenerators.generate(Resources.V3.LISTENER_TYPE_URL, GeneratorGoldenTest.router(), s,
+                Set.of()).stream().map(m -> ((Listener) m).getName()).toList();
+        assertEquals(List.of("0.0.0.0_10443"), names, "the passthrough server, and none for the one with files");
+        Listener passthrough = listener(GeneratorGoldenTest.router(), s, "0.0.0.0_10443");
+        assertEquals("outbound|5432||db.demo.svc.cluster.local", tcpProxy(passthrough.getFilterChains(0)).getCluster());
+    }
 }

@@ -179,6 +179,24 @@ class RbacTest {
                 r.warnings());
     }
 
+    @Test
+    void customPoliciesDenyWhatTheirRulesMatchAsIstioDoesWhenItCannotFindTheProvider() {
+        String yaml = policy("ext-authz", """
+                action: CUSTOM
+                provider: {name: sample-ext-authz}
+                rules:
+                - to: [{operation: {paths: ["/headers"]}}]""");
+        Map<String, RBAC> f = filters(yaml);
+        assertEquals(List.of("envoy.filters.http.rbac.deny"), List.copyOf(f.keySet()));
+        Permission path = only(f.get("envoy.filters.http.rbac.deny")).getPermissions(0).getAndRules().getRules(0)
+                .getOrRules().getRules(0).getAndRules().getRules(0);
+        assertEquals("/headers", path.getUrlPath().getPath().getExact());
+        ConfigValidator.Result r = ConfigValidator.validate(YamlDocuments.parse(yaml, "t.yaml").resources().get(1));
+        assertTrue(r.valid(), r.reason());
+        assertTrue(r.warnings().get(0).startsWith("spec.action: CUSTOM (external authorization) is not served"),
+                r.warnings().toString());
+    }
+
     static List<String> errors(String spec) {
         RawResource raw = YamlDocuments.parse("""
                 apiVersion: security.istio.io/v1
@@ -191,8 +209,9 @@ class RbacTest {
 
     @Test
     void invalidPoliciesAreRejectedWithTheField() {
-        assertEquals(List.of("spec.action: CUSTOM (external authorization) is not supported; use ALLOW or DENY"),
-                errors("action: CUSTOM\nprovider: {name: ext}\nrules: [{}]"));
+        assertEquals(List.of("spec.provider.name: must not be empty"), errors("action: CUSTOM\nrules: [{}]"));
+        assertEquals(List.of("spec.rules[0].from[0].source.principals: is not supported with action CUSTOM"),
+                errors("action: CUSTOM\nprovider: {name: ext}\nrules: [{from: [{source: {principals: [a]}}]}]"));
         assertEquals(List.of("spec.rules[0].when[0].key: unknown key \"request.header[x]\" (supported: "
                 + "request.headers[NAME], request.auth.claims[NAME], destination.ip, destination.port, remote.ip, "
                 + "request.auth.audiences, request.auth.presenter, request.auth.principal, source.ip, source.namespace, "
