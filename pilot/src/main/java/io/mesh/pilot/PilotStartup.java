@@ -58,7 +58,8 @@ public class PilotStartup {
         if (k8s != null) {
             rt.withCredentials(k8s);
         }
-        rt.withMesh(new io.mesh.pilot.model.MeshSettings(config.trustDomain(), config.outboundTrafficPolicy()));
+        rt.withMesh(new io.mesh.pilot.model.MeshSettings(config.trustDomain(), config.outboundTrafficPolicy(),
+                config.accessLogFile(), config.traceSampling()));
         rt.withJwksRefresh(config.jwks().refreshInterval(), config.jwks().retryInterval());
         try {
             if (k8s != null) {

@@ -4,9 +4,14 @@ import io.mesh.config.PolicyConfig;
 
 /**
  * Mesh-wide settings the generators read (Istio's MeshConfig subset): the SPIFFE trust domain of workload
- * identities, and the default outbound traffic policy (a proxy's Sidecar resource may override it).
+ * identities, the default outbound traffic policy (a proxy's Sidecar resource may override it), and the telemetry
+ * proxies get where no Telemetry resource says otherwise: the access log file (MeshConfig accessLogFile; empty: no
+ * access log) and the trace sampling percentage (MeshConfig defaultConfig.tracing.sampling).
  */
-public record MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy) {
+public record MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy,
+        String accessLogFile, double traceSampling) {
+    /** Istio's default path of its built-in "envoy" access log provider, and this mesh's default access log. */
+    public static final String STDOUT = "/dev/stdout";
     /**
      * Istio's root namespace (MeshConfig rootNamespace, default istio-system): its PeerAuthentications and
      * AuthorizationPolicies apply mesh-wide, and its DestinationRules apply to services without one of their own.
@@ -15,10 +20,20 @@ public record MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolic
     public static final MeshSettings DEFAULT = new MeshSettings("cluster.local",
             PolicyConfig.OutboundTrafficPolicy.ALLOW_ANY);
 
+    /** The telemetry defaults of this mesh: an access log on stdout, 1% of new traces sampled. */
+    public MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy) {
+        this(trustDomain, outboundTrafficPolicy, STDOUT, 1.0);
+    }
+
     public MeshSettings {
         trustDomain = trustDomain == null || trustDomain.isBlank() ? "cluster.local" : trustDomain;
         outboundTrafficPolicy = outboundTrafficPolicy == null ? PolicyConfig.OutboundTrafficPolicy.ALLOW_ANY
                 : outboundTrafficPolicy;
+        accessLogFile = accessLogFile == null || accessLogFile.isBlank() || accessLogFile.equals("off") ? ""
+                : accessLogFile;
+        if (Double.isNaN(traceSampling) || traceSampling < 0 || traceSampling > 100) {
+            throw new IllegalArgumentException("trace sampling " + traceSampling + " is not a percentage (0 to 100)");
+        }
     }
 
     /** The SPIFFE ID of a service account: {@code spiffe://<trust-domain>/ns/<namespace>/sa/<account>}. */
