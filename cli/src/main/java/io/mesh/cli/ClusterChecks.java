@@ -27,7 +27,7 @@ final class ClusterChecks {
             "virtualservices.networking.istio.io", "destinationrules.networking.istio.io", "gateways.networking.istio.io",
             "serviceentries.networking.istio.io", "workloadentries.networking.istio.io", "sidecars.networking.istio.io",
             "peerauthentications.security.istio.io", "authorizationpolicies.security.istio.io",
-            "requestauthentications.security.istio.io");
+            "requestauthentications.security.istio.io", "telemetries.telemetry.istio.io");
 
 
     /** A root that expires sooner than this is reported, so there is time to rotate it. */

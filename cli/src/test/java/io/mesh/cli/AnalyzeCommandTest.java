@@ -50,10 +50,15 @@ class AnalyzeCommandTest {
                         + " VirtualService shop/cart-b for sidecars in the same namespaces, and only the oldest applies",
                 // A delegating route whose delegate does not exist: pilot leaves it out.
                 BROKEN + "/conflicting-hosts.yaml:106: warning: VirtualService shop/cart-root: spec.http[0]: delegates to"
-                        + " team-orders/orders, which is not a delegate VirtualService");
+                        + " team-orders/orders, which is not a delegate VirtualService",
+                // Telemetry (telemetry.istio.io): Istio's range, and what has no effect here.
+                BROKEN + "/telemetry.yaml:12: error: Telemetry istio-system/mesh-default:"
+                        + " spec.tracing[0].randomSamplingPercentage: must be in range [0.0, 100.0], got 150.0",
+                BROKEN + "/telemetry.yaml:8: warning: Telemetry istio-system/mesh-default: spec.metrics: has no effect"
+                        + " here: the proxies report Istio's standard metrics as they are");
         assertReports(output, expected);
         assertTrue(output.contains("\"route: - destination: {host: ...}\""), "the seed's error names the right shape:\n" + output);
-        assertTrue(output.contains("4 files analyzed: 6 errors, 3 warnings."), output);
+        assertTrue(output.contains("5 files analyzed: 7 errors, 4 warnings."), output);
     }
 
     @Test

@@ -54,6 +54,7 @@ public final class ConfigValidator {
             case PEER_AUTHENTICATION -> PolicyConfig.peerAuthentication(raw, p);
             case AUTHORIZATION_POLICY -> AuthorizationPolicyParser.parse(raw, p);
             case REQUEST_AUTHENTICATION -> RequestAuthentication.parse(raw, p);
+            case TELEMETRY -> Telemetry.parse(raw, p);
         };
         return new Result(raw, p.hasErrors() ? null : model, p.errors(), p.warnings());
     }

@@ -13,11 +13,13 @@ public enum Kind {
     SIDECAR("Sidecar", "networking.istio.io", "sidecars"),
     PEER_AUTHENTICATION("PeerAuthentication", "security.istio.io", "peerauthentications"),
     AUTHORIZATION_POLICY("AuthorizationPolicy", "security.istio.io", "authorizationpolicies"),
-    REQUEST_AUTHENTICATION("RequestAuthentication", "security.istio.io", "requestauthentications");
+    REQUEST_AUTHENTICATION("RequestAuthentication", "security.istio.io", "requestauthentications"),
+    TELEMETRY("Telemetry", "telemetry.istio.io", "telemetries");
 
     private static final Map<String, java.util.List<String>> VERSIONS = Map.of(
             "networking.istio.io", java.util.List.of("v1", "v1beta1", "v1alpha3"),
-            "security.istio.io", java.util.List.of("v1", "v1beta1"));
+            "security.istio.io", java.util.List.of("v1", "v1beta1"),
+            "telemetry.istio.io", java.util.List.of("v1", "v1alpha1"));
 
     public final String kindName;
     public final String group;

@@ -96,6 +96,21 @@ public interface PilotConfig {
     boolean localityLbEnabled();
 
     /**
+     * Istio's meshConfig.accessLogFile: where proxies write their access log (Envoy's file access log in every
+     * HttpConnectionManager) when no Telemetry resource turns access logging on or off for them; {@code off} for none.
+     * The mesh's gateway writes it to stdout ({@code /dev/stdout}, the default) only.
+     */
+    @WithDefault("/dev/stdout")
+    String accessLogFile();
+
+    /**
+     * Istio's meshConfig.defaultConfig.tracing.sampling: the percentage (0-100) of new traces (requests without a
+     * sampled trace context) that proxies sample, unless a Telemetry resource's randomSamplingPercentage says otherwise.
+     */
+    @WithDefault("1.0")
+    double traceSampling();
+
+    /**
      * citadel's {@code host:port}. When set (and no {@code tls.*} files are), pilot gets its own workload certificate
      * for {@code spiffe://<trust-domain>/ns/istio-system/sa/istiod} from citadel, keeps it renewed, and serves the
      * mTLS xDS port with it; it then needs {@link #citadelTokenFile()} and {@link #citadelRootCertFile()}.

@@ -63,6 +63,7 @@ class KubernetesPackagedPilotIT {
         kubeconfig = mock.writeKubeconfig(WORK.resolve("kubeconfig"), "default").toAbsolutePath();
         kubectl(null, "apply", "-f", "../deploy/kubernetes/crds/networking.istio.io.yaml");
         kubectl(null, "apply", "-f", "../deploy/kubernetes/crds/security.istio.io.yaml");
+        kubectl(null, "apply", "-f", "../deploy/kubernetes/crds/telemetry.istio.io.yaml");
         kubectl("apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n", "apply", "-f", "-");
         xdsPort = FreePorts.next();
         monitoringPort = FreePorts.next();

@@ -3,8 +3,8 @@ package io.mesh.proto;
 import com.google.protobuf.TypeRegistry;
 
 /**
- * Every Envoy message the mesh packs into an {@code Any}: what pilot's generators send (HTTP connection manager and its
- * filters, TLS contexts, tcp_proxy, RBAC, listener filters, retry host predicates, upstream protocol options) and what
+ * Every Envoy message the mesh packs into an {@code Any}: what pilot's generators send (HTTP connection manager, its
+ * filters and access loggers, TLS contexts, tcp_proxy, RBAC, listener filters, retry host predicates, upstream protocol options) and what
  * the gateway reads from a static bootstrap. Pilot's and the gateway's config dumps print with it, the bootstrap parser
  * reads with it, and pilot's golden test prints every generated resource through it, so a type pilot starts to send
  * cannot be missing where it is printed (a config dump would answer 500: "Cannot find type for url").
@@ -26,6 +26,8 @@ public final class XdsTypes {
             .add(io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector.getDescriptor())
             .add(io.envoyproxy.envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate.getDescriptor())
             .add(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog.getDescriptor())
             .build();
 
     private XdsTypes() {

@@ -88,7 +88,8 @@ class KubernetesManifestsTest {
                 "sidecars.networking.istio.io", List.of("v1", "v1beta1", "v1alpha3"),
                 "peerauthentications.security.istio.io", List.of("v1", "v1beta1"),
                 "authorizationpolicies.security.istio.io", List.of("v1", "v1beta1"),
-                "requestauthentications.security.istio.io", List.of("v1", "v1beta1"));
+                "requestauthentications.security.istio.io", List.of("v1", "v1beta1"),
+                "telemetries.telemetry.istio.io", List.of("v1", "v1alpha1"));
         List<CustomResourceDefinition> crds = manifests.all(CustomResourceDefinition.class);
         assertEquals(expected.keySet(), crds.stream().map(c -> c.getMetadata().getName()).collect(Collectors.toSet()));
         for (CustomResourceDefinition crd : crds) {
@@ -244,6 +245,7 @@ class KubernetesManifestsTest {
                 "[get, list, watch] discovery.k8s.io/endpointslices",
                 "[get, list, watch] networking.istio.io/virtualservices,destinationrules,gateways,serviceentries,workloadentries,sidecars",
                 "[get, list, watch] security.istio.io/peerauthentications,authorizationpolicies,requestauthentications",
+                "[get, list, watch] telemetry.istio.io/telemetries",
                 "[create, patch] /events"), rules(manifests.find(ClusterRole.class, "istio-pilot").orElseThrow().getRules()));
         assertEquals(Set.of("[get, list, watch] /secrets"),
                 rules(manifests.find(Role.class, "istio-pilot-gateway-credentials").orElseThrow().getRules()));

@@ -17,6 +17,33 @@ abstract class ExchangeRecord {
     /** The traceparent sent upstream: a String, or the AsciiString {@link Tracing} builds (no copy into a String). */
     CharSequence traceparent;
     io.opentelemetry.api.trace.Span span;
+    /** The access log and tracing of the request's filter chain (its HCM from xDS), or null: the local settings. */
+    io.mesh.gateway.model.ChainTelemetry telemetry;
+
+    /** Whether this request is written to the access log: its chain's say, else {@code local}. */
+    final boolean accessLog(boolean local) {
+        io.mesh.gateway.model.ChainTelemetry t = telemetry;
+        return t == null ? local : t.accessLog();
+    }
+
+    /**
+     * Starts the request's trace: its OTLP span when one is reported ({@code otlp} null: OTLP is off), then the
+     * traceparent sent upstream (the span's, or a new span id under the caller's trace, or a new trace sampled at the
+     * chain's percentage, else at {@code localSampling}).
+     */
+    final void startTrace(String incoming, OtlpReporter otlp, double localSampling) {
+        io.mesh.gateway.model.ChainTelemetry t = telemetry;
+        double sampling = t == null ? localSampling : Tracing.chainSampling(t, otlp != null, incoming);
+        if (otlp != null && (t == null || sampling == Tracing.START_SPAN)) {
+            span = startSpan(otlp, incoming);
+            if (span != null) {
+                traceparent = OtlpReporter.traceparent(span);
+            }
+        }
+        if (traceparent == null) {
+            traceparent = Tracing.childOf(incoming, sampling == Tracing.START_SPAN ? 100 : sampling);
+        }
+    }
 
     public final long startNanos() {
         return startNanos;
@@ -46,6 +73,9 @@ abstract class ExchangeRecord {
     public final io.opentelemetry.api.trace.Span span() {
         return span;
     }
+
+    /** The request's OTLP span, started by {@code otlp} under the incoming trace context; null when tracing is a no-op. */
+    abstract io.opentelemetry.api.trace.Span startSpan(OtlpReporter otlp, String incoming);
 
     /** The status sent downstream (200 when nothing was sent, as Vert.x reports an unanswered response). */
     abstract int status();

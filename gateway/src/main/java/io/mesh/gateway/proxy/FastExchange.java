@@ -197,6 +197,7 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         }
         ex.config = config;
         ex.table = table;
+        ex.telemetry = chain.telemetry();
         return ex.route() ? ex : null;
     }
 
@@ -605,18 +606,15 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         return request;
     }
 
+    @Override
+    io.opentelemetry.api.trace.Span startSpan(OtlpReporter otlp, String incoming) {
+        return otlp.start(method, path(), authority, incoming);
+    }
+
     /** As UpstreamForwarder: the OTLP span's context when OTLP is on, else a new span id under the caller's trace. */
     private void trace(String incoming) {
         OtlpReporter otlp = plane.otlp();
-        if (otlp != null) {
-            span = otlp.start(method, path(), authority, incoming);
-            if (span != null) {
-                traceparent = OtlpReporter.traceparent(span);
-            }
-        }
-        if (traceparent == null) {
-            traceparent = Tracing.childOf(incoming, plane.traceSampling());
-        }
+        startTrace(incoming, otlp, plane.traceSampling());
     }
 
     private static final byte[] XFF_LINE = "x-forwarded-for: ".getBytes(StandardCharsets.US_ASCII);
@@ -840,7 +838,7 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         }
         cancelTimer();
         responseStarted = true;
-        if (plane.accessLog()) {
+        if (accessLog(plane.accessLog())) {
             upstreamHeadersNanos = System.nanoTime();   // only the access log shows the upstream service time
         }
         status = code;
@@ -875,7 +873,7 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         }
         cancelTimer();
         responseStarted = true;
-        if (plane.accessLog()) {
+        if (accessLog(plane.accessLog())) {
             upstreamHeadersNanos = System.nanoTime();   // only the access log shows the upstream service time
         }
         status = code;

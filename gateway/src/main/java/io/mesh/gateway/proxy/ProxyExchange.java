@@ -58,6 +58,11 @@ public final class ProxyExchange extends ExchangeRecord implements io.mesh.gatew
         this(plane, config, request, chain, listenerName, interceptors, null);
     }
 
+    @Override
+    io.opentelemetry.api.trace.Span startSpan(OtlpReporter otlp, String incoming) {
+        return otlp.start(this, incoming);
+    }
+
     ProxyExchange(DataPlane plane, ActiveConfig config, HttpServerRequest request, FilterChainSpec chain,
             String listenerName, ProxyInterceptor[] interceptors, Downstream downstream) {
         this.downstream = downstream;
@@ -66,6 +71,7 @@ public final class ProxyExchange extends ExchangeRecord implements io.mesh.gatew
         this.request = request;
         this.response = request.response();
         this.chain = chain;
+        this.telemetry = chain == null ? null : chain.telemetry();
         this.listenerName = listenerName;
         this.interceptors = interceptors;
         String a = request.host();

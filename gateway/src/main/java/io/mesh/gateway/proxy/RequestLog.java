@@ -138,7 +138,7 @@ final class RequestLog {
         if (ex.span() != null) {
             otlp.end(ex, ex.span(), code, flagString(ex.flags()), cluster);
         }
-        if (accessLog) {
+        if (ex.accessLog(accessLog)) {
             ACCESS.info(json(ex, code, ms, received, sent, cluster));
         }
     }

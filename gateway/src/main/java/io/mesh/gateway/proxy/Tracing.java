@@ -17,12 +17,35 @@ final class Tracing {
     private Tracing() {
     }
 
+    /** {@link #chainSampling}'s answer when the request's OTLP span is to be started. */
+    static final double START_SPAN = -1;
+
+    /**
+     * Under a filter chain's telemetry (from its HCM): {@link #START_SPAN} when the request's OTLP span is started (OTLP
+     * is on, the chain reports spans, and the request continues a trace or starts one this roll samples at the chain's
+     * percentage), else the percentage {@link #childOf} samples a new trace at (100 or 0: the roll's answer). One roll
+     * per request, so the sampled share is the chain's percentage whichever way the header is made.
+     */
+    static double chainSampling(io.mesh.gateway.model.ChainTelemetry t, boolean otlp, String traceparent) {
+        boolean report = otlp && t.reportSpans();
+        if (continues(traceparent)) {
+            return report ? START_SPAN : 0;   // the incoming flags are kept: the percentage is not read
+        }
+        boolean sampled = ThreadLocalRandom.current().nextDouble() * 100 < t.samplingPercent();
+        return sampled && report ? START_SPAN : sampled ? 100 : 0;
+    }
+
+    /** Whether a traceparent is valid enough to be continued (its trace id and flags are kept). */
+    private static boolean continues(String traceparent) {
+        return traceparent != null && traceparent.length() == LENGTH && traceparent.startsWith("00-")
+                && traceparent.charAt(35) == '-' && traceparent.charAt(52) == '-' && latin1(traceparent);
+    }
+
     /** The header as an AsciiString over the bytes built here: header maps and encoders take it without a copy. */
     static AsciiString childOf(String traceparent, double samplingPercent) {
         ThreadLocalRandom r = ThreadLocalRandom.current();
         byte[] b = new byte[LENGTH];
-        if (traceparent != null && traceparent.length() == LENGTH && traceparent.startsWith("00-")
-                && traceparent.charAt(35) == '-' && traceparent.charAt(52) == '-' && latin1(traceparent)) {
+        if (continues(traceparent)) {
             // version, trace id and '-' as they came; a new parent id; '-' and the flags as they came.
             for (int i = 0; i < 36; i++) {
                 b[i] = (byte) traceparent.charAt(i);

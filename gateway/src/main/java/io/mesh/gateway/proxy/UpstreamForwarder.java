@@ -75,15 +75,7 @@ final class UpstreamForwarder implements ProxyInterceptor {
         clientHeaders(h, remote == null ? null : remote.hostAddress(), ex.request.isSSL());
         String incoming = h.get("traceparent");
         OtlpReporter otlp = ex.plane.otlp();
-        if (otlp != null) {
-            ex.span = otlp.start(ex, incoming);
-            if (ex.span != null) {
-                ex.traceparent = OtlpReporter.traceparent(ex.span);
-            }
-        }
-        if (ex.traceparent == null) {
-            ex.traceparent = Tracing.childOf(incoming, ex.plane.traceSampling());
-        }
+        ex.startTrace(incoming, otlp, ex.plane.traceSampling());
         h.set("traceparent", ex.traceparent);
     }
 

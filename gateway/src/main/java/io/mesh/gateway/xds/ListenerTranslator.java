@@ -271,7 +271,7 @@ public final class ListenerTranslator {
         }
         return new FilterChainSpec(List.copyOf(match.getServerNamesList()), secret, rds, inline, alpn, dstPort, transport,
                 null, requireClientCert, clientCa, rbac ? new Rbac(List.copyOf(deny), List.copyOf(allow), allowFilter) : null,
-                List.of(), clientSans, List.of(), jwt);
+                List.of(), clientSans, List.of(), jwt, HcmTelemetryTranslator.translate(hcm, where));
     }
 
     static <T extends com.google.protobuf.Message> T unpack(Any any, Class<T> type, String where) throws ConfigRejected {

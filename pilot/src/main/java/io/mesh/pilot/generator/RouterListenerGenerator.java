@@ -66,6 +66,9 @@ public final class RouterListenerGenerator {
         List<io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter> rbac =
                 new ArrayList<>(JwtAuthn.filters(proxy, snapshot));
         rbac.addAll(SidecarInbound.httpRbac(SidecarInbound.rbacRules(proxy, snapshot, false)));
+        // The Telemetry resources that apply to the gateway (a CLIENT, as istiod classes gateways): its access log and
+        // trace sampling, on every HTTP server.
+        TelemetryPolicy.Effective telemetry = TelemetryPolicy.resolve(proxy, snapshot, io.mesh.config.Telemetry.Mode.CLIENT);
         List<Listener> out = new ArrayList<>();
         byPort.forEach((key, servers) -> {
             Listener.Builder l = Listener.newBuilder().setName(key.listenerName()).setAddress(key.address());
@@ -80,7 +83,7 @@ public final class RouterListenerGenerator {
                     continue;
                 }
                 FilterChain.Builder chain = FilterChain.newBuilder().addFilters(Filter.newBuilder().setName(Hcm.NAME)
-                        .setTypedConfig(Any.pack(Hcm.rds(route, route, rbac, true))));
+                        .setTypedConfig(Any.pack(telemetry.apply(Hcm.rds(route, route, rbac, true)))));
                 if (s.terminatesTls()) {
                     chain.setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(serverNames(s)));
                     chain.setTransportSocket(downstreamTls(s, true));

@@ -128,12 +128,13 @@ final class SidecarInbound {
         List<HttpFilter> httpRbac = new ArrayList<>(JwtAuthn.filters(proxy, snapshot));
         httpRbac.addAll(httpRbac(rbacRules(proxy, snapshot, false)));
         List<Filter> networkRbac = networkRbac(rbacRules(proxy, snapshot, true));
+        TelemetryPolicy.Effective telemetry = TelemetryPolicy.resolve(proxy, snapshot, io.mesh.config.Telemetry.Mode.SERVER);
         for (Map.Entry<Integer, InboundPort> e : ports(proxy, snapshot).entrySet()) {
             int port = e.getKey();
             String mode = mtlsMode(proxy, snapshot, port);
             List<Filter> filters = new ArrayList<>();
             if (e.getValue().http()) {
-                filters.add(hcm(port, httpRbac));
+                filters.add(hcm(port, httpRbac, telemetry));
             } else {
                 filters.addAll(networkRbac);
                 filters.add(SidecarListenerGenerator.tcpProxy(ClusterNames.inbound(port)));
@@ -157,8 +158,11 @@ final class SidecarInbound {
         return out;
     }
 
-    /** An inbound HTTP port's HCM: RBAC filters first, then one route to the port's inbound cluster. */
-    private static Filter hcm(int port, List<HttpFilter> rbac) {
+    /**
+     * An inbound HTTP port's HCM: RBAC filters first, then one route to the port's inbound cluster; its access log and
+     * tracing from the Telemetry resources (SERVER side).
+     */
+    private static Filter hcm(int port, List<HttpFilter> rbac, TelemetryPolicy.Effective telemetry) {
         RouteConfiguration routes = RouteConfiguration.newBuilder().setName(ClusterNames.inbound(port))
                 .addVirtualHosts(VirtualHost.newBuilder().setName("inbound|http|" + port).addDomains("*")
                         .addRoutes(Route.newBuilder().setName("default").setMatch(RouteMatch.newBuilder()
@@ -166,9 +170,9 @@ final class SidecarInbound {
                                         .setCluster(ClusterNames.inbound(port)))))
                 .build();
         var inline = Hcm.inline("inbound_" + port, routes);
-        return Filter.newBuilder().setName(Hcm.NAME).setTypedConfig(Any.pack(inline.toBuilder()
+        return Filter.newBuilder().setName(Hcm.NAME).setTypedConfig(Any.pack(telemetry.apply(inline.toBuilder()
                 .clearHttpFilters().addAllHttpFilters(rbac).addAllHttpFilters(inline.getHttpFiltersList())
-                .build())).build();
+                .build()))).build();
     }
 
     /**

@@ -181,13 +181,14 @@ public final class SidecarListenerGenerator {
         for (ServiceModel s : SidecarScope.visibleServices(proxy, snapshot)) {
             s.ports().stream().filter(ServiceModel.Port::http).forEach(p -> httpPorts.add(p.number()));
         }
+        TelemetryPolicy.Effective telemetry = TelemetryPolicy.resolve(proxy, snapshot, io.mesh.config.Telemetry.Mode.CLIENT);
         for (int port : httpPorts) {
             out.add(Listener.newBuilder().setName("0.0.0.0_" + port)
                     .setAddress(SidecarInbound.address("0.0.0.0", port)).setBindToPort(BoolValue.of(false))
                     .setTrafficDirection(io.envoyproxy.envoy.config.core.v3.TrafficDirection.OUTBOUND)
                     .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder().setName(Hcm.NAME)
-                            .setTypedConfig(Any.pack(Hcm.rds("outbound_0.0.0.0_" + port, Integer.toString(port),
-                                    List.of(), true)))))
+                            .setTypedConfig(Any.pack(telemetry.apply(Hcm.rds("outbound_0.0.0.0_" + port,
+                                    Integer.toString(port), List.of(), true))))))
                     .build());
         }
         // Connections to destinations with no listener: through to where they were going (ALLOW_ANY), or

@@ -5,11 +5,15 @@ import io.mesh.config.PolicyConfig;
 
 /**
  * Mesh-wide settings the generators read (Istio's MeshConfig subset): the SPIFFE trust domain of workload
- * identities, the default outbound traffic policy (a proxy's Sidecar resource may override it), and the mesh-wide
- * {@code localityLbSetting} (a DestinationRule's own replaces it; Istio's default: enabled, failover by proximity).
+ * identities, the default outbound traffic policy (a proxy's Sidecar resource may override it), the mesh-wide
+ * {@code localityLbSetting} (a DestinationRule's own replaces it; Istio's default: enabled, failover by proximity), and
+ * the telemetry proxies get where no Telemetry resource says otherwise: the access log file (MeshConfig accessLogFile;
+ * empty: no access log) and the trace sampling percentage (MeshConfig defaultConfig.tracing.sampling).
  */
 public record MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy,
-        DestinationRule.LocalityLbSetting localityLbSetting) {
+        DestinationRule.LocalityLbSetting localityLbSetting, String accessLogFile, double traceSampling) {
+    /** Istio's default path of its built-in "envoy" access log provider, and this mesh's default access log. */
+    public static final String STDOUT = "/dev/stdout";
     /**
      * Istio's root namespace (MeshConfig rootNamespace, default istio-system): its PeerAuthentications and
      * AuthorizationPolicies apply mesh-wide, and its DestinationRules apply to services without one of their own.
@@ -18,16 +22,36 @@ public record MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolic
     public static final MeshSettings DEFAULT = new MeshSettings("cluster.local",
             PolicyConfig.OutboundTrafficPolicy.ALLOW_ANY);
 
+    /**
+     * Istio's default mesh-wide locality load balancing (enabled) and this mesh's telemetry defaults: an access log on
+     * stdout, 1% of new traces sampled.
+     */
+    public MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy) {
+        this(trustDomain, outboundTrafficPolicy, null, STDOUT, 1.0);
+    }
+
+    /** A mesh-wide locality load balancing setting, with the telemetry defaults. */
+    public MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy,
+            DestinationRule.LocalityLbSetting localityLbSetting) {
+        this(trustDomain, outboundTrafficPolicy, localityLbSetting, STDOUT, 1.0);
+    }
+
+    /** Telemetry defaults of its own, with the default locality load balancing. */
+    public MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy,
+            String accessLogFile, double traceSampling) {
+        this(trustDomain, outboundTrafficPolicy, null, accessLogFile, traceSampling);
+    }
+
     public MeshSettings {
         trustDomain = trustDomain == null || trustDomain.isBlank() ? "cluster.local" : trustDomain;
         outboundTrafficPolicy = outboundTrafficPolicy == null ? PolicyConfig.OutboundTrafficPolicy.ALLOW_ANY
                 : outboundTrafficPolicy;
         localityLbSetting = localityLbSetting == null ? DestinationRule.LocalityLbSetting.ENABLED : localityLbSetting;
-    }
-
-    /** With Istio's default mesh-wide locality load balancing (enabled). */
-    public MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy) {
-        this(trustDomain, outboundTrafficPolicy, null);
+        accessLogFile = accessLogFile == null || accessLogFile.isBlank() || accessLogFile.equals("off") ? ""
+                : accessLogFile;
+        if (Double.isNaN(traceSampling) || traceSampling < 0 || traceSampling > 100) {
+            throw new IllegalArgumentException("trace sampling " + traceSampling + " is not a percentage (0 to 100)");
+        }
     }
 
     /** The SPIFFE ID of a service account: {@code spiffe://<trust-domain>/ns/<namespace>/sa/<account>}. */

@@ -32,6 +32,8 @@ import java.util.Map;
  *                          their endpoints from the new pods
  * @param podLocalities     by pod IP, the locality ("region/zone/subzone") the registry knows for the pod (its node's
  *                          topology labels, or its istio-locality label): where istiod takes a proxy's locality from
+ * @param telemetries       every valid Telemetry, oldest first (then by name and namespace, istiod's order), which
+ *                          {@code TelemetryPolicy} resolves per proxy
  */
 public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map<String, List<Endpoint>> endpoints,
         Map<String, List<Endpoint>> configEndpoints, Map<String, List<VirtualService>> meshRoutes,
@@ -40,11 +42,12 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
         List<PolicyConfig.AuthorizationPolicy> authorizationPolicies, List<String> warnings,
         Map<String, TlsCredential> credentials, MeshSettings mesh, Map<String, List<ServiceAlias>> aliases,
         List<io.mesh.config.RequestAuthentication> requestAuthentications, Map<String, String> jwks,
-        List<PodSelection> podSelections, Map<String, String> podLocalities) {
+        List<PodSelection> podSelections, Map<String, String> podLocalities,
+        List<io.mesh.config.Telemetry> telemetries) {
 
     public static final MeshSnapshot EMPTY = new MeshSnapshot(0, Map.of(), Map.of(), Map.of(), Map.of(), List.of(),
             Map.of(), List.of(), List.of(), List.of(), List.of(), List.of(), Map.of(), MeshSettings.DEFAULT, Map.of(),
-            List.of(), Map.of(), List.of(), Map.of());
+            List.of(), Map.of(), List.of(), Map.of(), List.of());
 
     public MeshSnapshot {
         services = Map.copyOf(services);
@@ -65,6 +68,7 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
         jwks = jwks == null ? Map.of() : Map.copyOf(jwks);
         podSelections = podSelections == null ? List.of() : List.copyOf(podSelections);
         podLocalities = podLocalities == null ? Map.of() : Map.copyOf(podLocalities);
+        telemetries = telemetries == null ? List.of() : List.copyOf(telemetries);
     }
 
     /** The ExternalName Services that are other names for {@code host} and that proxies in this namespace see. */
@@ -196,7 +200,8 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
                 || !peerAuthentications.equals(next.peerAuthentications)
                 || !authorizationPolicies.equals(next.authorizationPolicies) || !credentials.equals(next.credentials)
                 || !mesh.equals(next.mesh) || !aliases.equals(next.aliases)
-                || !requestAuthentications.equals(next.requestAuthentications) || !jwks.equals(next.jwks)) {
+                || !requestAuthentications.equals(next.requestAuthentications) || !jwks.equals(next.jwks)
+                || !telemetries.equals(next.telemetries)) {
             return null;
         }
         java.util.Set<String> hosts = new java.util.TreeSet<>();
@@ -239,6 +244,6 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
         return new MeshSnapshot(newVersion, services, SnapshotBuilder.endpoints(configEndpoints, podSelections, kube),
                 configEndpoints, meshRoutes, virtualServices, destinationRules, gateways, sidecars,
                 peerAuthentications, authorizationPolicies, warnings, credentials, mesh, aliases, requestAuthentications,
-                jwks, podSelections, SnapshotBuilder.podLocalities(kube));
+                jwks, podSelections, SnapshotBuilder.podLocalities(kube), telemetries);
     }
 }

@@ -46,6 +46,7 @@ public final class SnapshotBuilder {
         List<PolicyConfig.PeerAuthentication> peers = new ArrayList<>();
         List<PolicyConfig.AuthorizationPolicy> authz = new ArrayList<>();
         List<io.mesh.config.RequestAuthentication> requestAuthns = new ArrayList<>();
+        List<io.mesh.config.Telemetry> telemetries = new ArrayList<>();
         Map<ConfigKey, ServiceEntry.WorkloadSpec> workloadEntries = new LinkedHashMap<>();
         List<ServiceEntry> serviceEntries = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
@@ -72,6 +73,8 @@ public final class SnapshotBuilder {
                 authz.add(ap);
             } else if (model instanceof io.mesh.config.RequestAuthentication ra) {
                 requestAuthns.add(ra);
+            } else if (model instanceof io.mesh.config.Telemetry t) {
+                telemetries.add(t);
             }
         });
         for (ServiceEntry se : serviceEntries) {
@@ -145,7 +148,8 @@ public final class SnapshotBuilder {
         return new MeshSnapshot(version, services, endpoints(frozen, podSelections, kube), frozen,
                 freeze(meshRoutes), routed, freeze(rules), gateways, sidecars, peers, authz, warnings, credentials, mesh,
                 aliases(kube.aliases(), services, warnings), requestAuthns, jwks(requestAuthns, jwks, warnings),
-                podSelections, podLocalities(kube));
+                podSelections, podLocalities(kube),
+                telemetries.stream().sorted(io.mesh.config.Telemetry.ISTIO_ORDER).toList());
     }
 
     /** By pod IP, the pods' known localities (istiod's proxy locality for a proxy in that pod). */

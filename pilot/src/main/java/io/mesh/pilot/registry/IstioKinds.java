@@ -22,10 +22,10 @@ import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /**
- * The informers on Istio's kinds (networking.istio.io/v1, security.istio.io/v1), each feeding the {@link ConfigStore}.
- * As in istiod, a kind whose CRD is not installed is skipped with a warning rather than failing pilot's start (a
- * Fabric8 informer whose first list gets a 404 never syncs), and is watched from the moment its CRD appears: the API
- * server's discovery is read again every {@code recheck} until every kind is served.
+ * The informers on Istio's kinds (networking.istio.io/v1, security.istio.io/v1, telemetry.istio.io/v1), each feeding
+ * the {@link ConfigStore}. As in istiod, a kind whose CRD is not installed is skipped with a warning rather than failing
+ * pilot's start (a Fabric8 informer whose first list gets a 404 never syncs), and is watched from the moment its CRD
+ * appears: the API server's discovery is read again every {@code recheck} until every kind is served.
  *
  * <p>Thread-safety: {@link #informers} and {@link #synced} run on the starting thread; the recheck on its own thread.
  */

@@ -33,8 +33,9 @@ import org.jboss.logging.Logger;
 
 /**
  * Kubernetes mode's registry: Fabric8 informers on Services, EndpointSlices and Pods (services, endpoints, and the
- * workloads ServiceEntries select), Nodes (pods' localities, from their topology labels), and on every Istio kind (networking.istio.io/v1, security.istio.io/v1), which go
- * through the same {@link ConfigStore} validation as local YAML. A rejected resource gets a Warning Event.
+ * workloads ServiceEntries select), Nodes (pods' localities, from their topology labels), and on every Istio kind
+ * (networking.istio.io/v1, security.istio.io/v1, telemetry.istio.io/v1), which go through the same {@link ConfigStore}
+ * validation as local YAML. A rejected resource gets a Warning Event.
  *
  * <p>Thread-safety: informer callbacks run on Fabric8's threads; {@link #view()} reads the informers' caches.
  */

@@ -54,8 +54,8 @@ class KubernetesMissingCrdTest {
     @Test
     void pilotStartsWithoutTheSecurityCrdsAndWatchesTheirKindsOnceKubectlInstallsThem() throws Exception {
         k8s = KubernetesPilot.start(work, false, List.of("networking.istio.io"), Duration.ofMillis(200));
-        assertEquals(Set.of(Kind.PEER_AUTHENTICATION, Kind.AUTHORIZATION_POLICY, Kind.REQUEST_AUTHENTICATION),
-                k8s.registry.missingKinds());
+        assertEquals(Set.of(Kind.PEER_AUTHENTICATION, Kind.AUTHORIZATION_POLICY, Kind.REQUEST_AUTHENTICATION,
+                Kind.TELEMETRY), k8s.registry.missingKinds());
 
         // The kinds that are installed work meanwhile.
         k8s.kubectl(VIRTUAL_SERVICE, "apply", "-f", "-");
@@ -63,6 +63,7 @@ class KubernetesMissingCrdTest {
                 .anyMatch(vs -> vs.name().equals("web")));
 
         k8s.applyCrds("security.istio.io");
+        k8s.applyCrds("telemetry.istio.io");
         k8s.kubectl(POLICY, "apply", "-f", "-");
         await().atMost(Duration.ofSeconds(10)).until(() -> k8s.harness.pilot.snapshot().authorizationPolicies()
                 .stream().anyMatch(p -> p.name().equals("deny-admin") && p.action().equals("DENY")));

@@ -45,7 +45,8 @@ final class KubernetesPilot implements AutoCloseable {
 
     /** Starts it all, with work files (the kubeconfig) under {@code work}; {@code credentials}: TLS Secrets for SDS. */
     static KubernetesPilot start(Path work, boolean credentials) throws Exception {
-        return start(work, credentials, List.of("networking.istio.io", "security.istio.io"), Duration.ofSeconds(10));
+        return start(work, credentials, List.of("networking.istio.io", "security.istio.io",
+                "telemetry.istio.io"), Duration.ofSeconds(10));
     }
 
     /**

@@ -1,0 +1,155 @@
+package io.mesh.config;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Telemetry (telemetry.istio.io): access logging on or off and the trace sampling rate, mesh-wide (the root namespace,
+ * no selector), per namespace (no selector) or per workload ({@code selector.matchLabels}). Only those parts are
+ * served; metrics, custom tags, access log filters and the other fields are accepted with a warning that they have no
+ * effect here. Which resources apply to a proxy, and how they combine, is pilot's ({@code TelemetryPolicy}).
+ *
+ * @param created the resource's creation time (null when unknown): as istiod, the oldest of several at one level wins
+ */
+public record Telemetry(String namespace, String name, Instant created, Map<String, String> selector,
+        List<Tracing> tracing, List<AccessLogging> accessLogging) {
+    /** istiod's order (sortConfigByCreationTime): oldest first, one without a creation time first, then name, namespace. */
+    public static final java.util.Comparator<Telemetry> ISTIO_ORDER = java.util.Comparator
+            .comparing((Telemetry t) -> t.created() == null ? Instant.MIN : t.created())
+            .thenComparing(Telemetry::name).thenComparing(Telemetry::namespace);
+
+    public Telemetry {
+        selector = Map.copyOf(selector);
+        tracing = List.copyOf(tracing);
+        accessLogging = List.copyOf(accessLogging);
+    }
+
+    /** Istio's WorkloadMode: which side of the traffic a rule applies to (a router's and a sidecar's outbound are CLIENT). */
+    public enum Mode { CLIENT_AND_SERVER, CLIENT, SERVER;
+
+        /** Whether a rule for this mode applies to traffic of {@code side} (CLIENT or SERVER). */
+        public boolean covers(Mode side) {
+            return this == CLIENT_AND_SERVER || this == side;
+        }
+    }
+
+    /**
+     * tracing[]: each field set overrides the parent's (root namespace, then namespace, then workload); null: not set.
+     * {@code provider}: the one provider named, or null for the default.
+     */
+    public record Tracing(Mode match, String provider, Double randomSamplingPercentage, Boolean disableSpanReporting) {
+    }
+
+    /** accessLogging[]: the providers named (empty: the parent's, else the default), and whether they are disabled. */
+    public record AccessLogging(Mode match, List<String> providers, Boolean disabled) {
+        public AccessLogging {
+            providers = List.copyOf(providers);
+        }
+    }
+
+    /** Istio's built-in access log provider: Envoy's file access log to /dev/stdout (MeshConfig's {@code envoy}). */
+    public static final String ENVOY_ACCESS_LOG = "envoy";
+    /** The tracing provider this mesh has: the proxies' own OTLP exporter (OpenTelemetry). */
+    public static final String OTEL_TRACING = "otel";
+    /** Provider names each part accepts. */
+    public static final Set<String> ACCESS_LOG_PROVIDERS = Set.of(ENVOY_ACCESS_LOG);
+    public static final Set<String> TRACING_PROVIDERS = Set.of(OTEL_TRACING, "opentelemetry");
+
+    static Telemetry parse(RawResource raw, Problems p) {
+        SpecReader r = new SpecReader(raw.spec(), "spec", p);
+        r.allow("selector", "targetRef", "targetRefs", "tracing", "metrics", "accessLogging");
+        for (String f : List.of("targetRef", "targetRefs")) {
+            if (r.has(f)) {
+                p.error(r.at(f), "is not supported (only workloads selected by labels are configured); use selector");
+            }
+        }
+        if (r.has("metrics")) {
+            p.warn(r.at("metrics"), "has no effect here: the proxies report Istio's standard metrics as they are");
+        }
+        Map<String, String> selector = PolicyConfig.selector(r);
+        if (r.object("selector") != null && selector.isEmpty()) {
+            p.warn(r.at("selector"), "selects no labels: the resource applies to the whole namespace");
+        }
+        List<SpecReader> tracingRules = r.list("tracing");
+        if (tracingRules.size() > 1) {
+            p.warn(r.at("tracing"), "multiple tracing is not currently supported (as in Istio): each rule overrides"
+                    + " the previous one's fields");
+        }
+        List<Tracing> tracing = new ArrayList<>();
+        for (SpecReader t : tracingRules) {
+            tracing.add(tracing(t, p));
+        }
+        List<AccessLogging> logging = new ArrayList<>();
+        for (SpecReader a : r.list("accessLogging")) {
+            a.allow("providers", "disabled", "filter", "match");
+            if (a.has("filter")) {
+                p.warn(a.at("filter"), "has no effect here: every request is logged when access logging is on");
+            }
+            logging.add(new AccessLogging(match(a, p), providers(a, ACCESS_LOG_PROVIDERS, "access logging", p),
+                    a.bool("disabled")));
+        }
+        return new Telemetry(raw.namespace(), raw.name(), raw.created(), selector, tracing, logging);
+    }
+
+    private static Tracing tracing(SpecReader t, Problems p) {
+        t.allow("match", "providers", "randomSamplingPercentage", "disableSpanReporting", "customTags",
+                "useRequestIdForTraceSampling", "enableIstioTags", "disableContextPropagation");
+        for (String inert : List.of("customTags", "useRequestIdForTraceSampling", "enableIstioTags",
+                "disableContextPropagation")) {
+            if (t.has(inert)) {
+                p.warn(t.at(inert), "has no effect here: only randomSamplingPercentage and disableSpanReporting are"
+                        + " served");
+            }
+        }
+        List<String> providers = providers(t, TRACING_PROVIDERS, "tracing", p);
+        if (providers.size() > 1) {
+            p.warn(t.at("providers"), "multiple providers is not currently supported (as in Istio): the first is used");
+        }
+        Double pct = t.number("randomSamplingPercentage");
+        if (pct != null && (pct.isNaN() || pct < 0 || pct > 100)) {
+            p.error(t.at("randomSamplingPercentage"), "must be in range [0.0, 100.0], got " + pct);
+        }
+        return new Tracing(match(t, p), providers.isEmpty() ? null : providers.get(0), pct,
+                t.bool("disableSpanReporting"));
+    }
+
+    private static Mode match(SpecReader rule, Problems p) {
+        SpecReader m = rule.object("match");
+        if (m == null) {
+            return Mode.CLIENT_AND_SERVER;
+        }
+        m.allow("mode");
+        String mode = m.string("mode");
+        if (mode == null) {
+            return Mode.CLIENT_AND_SERVER;
+        }
+        try {
+            return Mode.valueOf(mode);
+        } catch (IllegalArgumentException e) {
+            p.error(m.at("mode"), "unknown mode \"" + mode + "\" (use CLIENT_AND_SERVER, CLIENT or SERVER)");
+            return Mode.CLIENT_AND_SERVER;
+        }
+    }
+
+    private static List<String> providers(SpecReader rule, Set<String> known, String what, Problems p) {
+        List<String> out = new ArrayList<>();
+        List<SpecReader> refs = rule.list("providers");
+        for (int i = 0; i < refs.size(); i++) {
+            SpecReader ref = refs.get(i);
+            ref.allow("name");
+            String name = ref.string("name");
+            if (name == null || name.isEmpty()) {
+                p.error(ref.at("name"), "providers must have a name");
+            } else if (!known.contains(name)) {
+                p.error(ref.at("name"), "unknown provider \"" + name + "\": " + what + " here has the provider(s) "
+                        + known.stream().sorted().map(k -> "\"" + k + "\"").toList());
+            } else {
+                out.add(name);
+            }
+        }
+        return out;
+    }
+}

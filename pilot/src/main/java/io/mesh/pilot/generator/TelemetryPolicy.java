@@ -1,0 +1,157 @@
+package io.mesh.pilot.generator;
+
+import com.google.protobuf.Any;
+import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
+import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.type.v3.Percent;
+import io.mesh.config.Telemetry;
+import io.mesh.pilot.model.MeshSettings;
+import io.mesh.pilot.model.MeshSnapshot;
+import io.mesh.pilot.model.ProxyInfo;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The Telemetry resources that apply to a proxy, resolved as istiod resolves them (pilot/pkg/model/telemetry.go), into
+ * what its HttpConnectionManagers carry: Envoy's file access log (or none) and {@code tracing.random_sampling}.
+ *
+ * <p>Which resources apply: the oldest namespace-wide one (no selector) of the root namespace, then the oldest
+ * namespace-wide one of the proxy's namespace, then the oldest one there whose selector the proxy's labels match; later
+ * ones override earlier ones. Access logging follows istiod's mergeLogs with the mesh's {@code accessLogFile} as the
+ * default provider {@code envoy} (an empty file: no default provider): a rule names its providers or inherits its
+ * parent's, and {@code disabled} turns those off or (explicitly false) on again; when no rule applies to the side,
+ * the mesh's {@code accessLogFile} does (istiod's fallback to MeshConfig when the Telemetry API yields nothing). Tracing follows istiod's Tracing: each
+ * field a rule sets overrides the parent's, per side (CLIENT: a router, a sidecar's outbound; SERVER: a sidecar's
+ * inbound); the sampling defaults to the mesh's {@code traceSampling}. Pure: no state.
+ */
+final class TelemetryPolicy {
+    static final String FILE_ACCESS_LOG = "envoy.access_loggers.file";
+
+    private TelemetryPolicy() {
+    }
+
+    /**
+     * What one HCM carries: the access log file (null: no access log), the percentage of new traces sampled, and
+     * whether spans are reported ({@code disableSpanReporting} unset or false).
+     */
+    record Effective(String accessLogFile, double samplingPercent, boolean reportSpans) {
+
+        /**
+         * The HCM with its {@code access_log} and {@code tracing}. Tracing is always set, as istiod sets it when tracing
+         * is on (client and overall sampling 100%, random sampling the percentage). istiod leaves tracing out when span
+         * reporting is disabled; here the HCM keeps it with overall sampling 0%, which Envoy treats the same way (no
+         * span), because the mesh's gateway reads an HCM without tracing as "use the local settings".
+         */
+        HttpConnectionManager apply(HttpConnectionManager hcm) {
+            HttpConnectionManager.Builder b = hcm.toBuilder().clearAccessLog();
+            if (accessLogFile != null) {
+                b.addAccessLog(AccessLog.newBuilder().setName(FILE_ACCESS_LOG)
+                        .setTypedConfig(Any.pack(FileAccessLog.newBuilder().setPath(accessLogFile).build())));
+            }
+            b.setTracing(HttpConnectionManager.Tracing.newBuilder()
+                    .setClientSampling(Percent.newBuilder().setValue(100))
+                    .setRandomSampling(Percent.newBuilder().setValue(samplingPercent))
+                    .setOverallSampling(Percent.newBuilder().setValue(reportSpans ? 100 : 0)));
+            return b.build();
+        }
+    }
+
+    /** The telemetry of a proxy's HCMs on one side: CLIENT (a router, a sidecar's outbound) or SERVER (its inbound). */
+    static Effective resolve(ProxyInfo proxy, MeshSnapshot snapshot, Telemetry.Mode side) {
+        List<Telemetry> levels = applicable(proxy, snapshot.telemetries());
+        MeshSettings mesh = snapshot.mesh();
+        return new Effective(accessLog(levels, mesh, side), sampling(levels, mesh, side), reportsSpans(levels, side));
+    }
+
+    /** Root namespace, namespace, workload: each level's one resource, oldest first (the snapshot's order). */
+    static List<Telemetry> applicable(ProxyInfo proxy, List<Telemetry> all) {
+        List<Telemetry> out = new ArrayList<>();
+        namespaceWide(all, MeshSettings.ROOT_NAMESPACE).ifPresent(out::add);
+        if (!proxy.namespace().equals(MeshSettings.ROOT_NAMESPACE)) {
+            namespaceWide(all, proxy.namespace()).ifPresent(out::add);
+        }
+        all.stream().filter(t -> t.namespace().equals(proxy.namespace()) && !t.selector().isEmpty()
+                && selects(t.selector(), proxy.labels())).findFirst().ifPresent(out::add);
+        return out;
+    }
+
+    private static java.util.Optional<Telemetry> namespaceWide(List<Telemetry> all, String namespace) {
+        return all.stream().filter(t -> t.namespace().equals(namespace) && t.selector().isEmpty()).findFirst();
+    }
+
+    private static boolean selects(Map<String, String> selector, Map<String, String> labels) {
+        return selector.entrySet().stream().allMatch(e -> e.getValue().equals(labels.get(e.getKey())));
+    }
+
+    /** istiod's mergeLogs, with one provider: the file access log, named "envoy". */
+    private static String accessLog(List<Telemetry> levels, MeshSettings mesh, Telemetry.Mode side) {
+        List<String> defaults = mesh.accessLogFile().isEmpty() ? List.of() : List.of(Telemetry.ENVOY_ACCESS_LOG);
+        List<List<Telemetry.AccessLogging>> logs = levels.stream().map(Telemetry::accessLogging)
+                .filter(l -> !l.isEmpty()).toList();
+        if (logs.isEmpty()) {
+            return defaults.isEmpty() ? null : mesh.accessLogFile();
+        }
+        // In scope: the providers the most specific level names, else the default ones.
+        List<String> inScope = defaults;
+        for (List<Telemetry.AccessLogging> level : logs) {
+            Set<String> named = new LinkedHashSet<>();
+            level.forEach(rule -> named.addAll(rule.providers()));
+            if (!named.isEmpty()) {
+                inScope = List.copyOf(named);
+            }
+        }
+        // Provider -> on (true) or disabled (false). istiod keeps a disabled provider as an entry (LoggingConfig.Disabled),
+        // so "disabled" is not "nothing configured", which falls back to the mesh's accessLogFile.
+        Map<String, Boolean> state = new java.util.LinkedHashMap<>();
+        List<String> parent = defaults;
+        for (List<Telemetry.AccessLogging> level : logs) {
+            for (Telemetry.AccessLogging rule : level) {
+                List<String> names = rule.providers().isEmpty() ? parent : rule.providers();
+                parent = names;
+                for (String provider : names) {
+                    if (!inScope.contains(provider) || !rule.match().covers(side)) {
+                        continue;
+                    }
+                    state.put(provider, !Boolean.TRUE.equals(rule.disabled()));
+                }
+            }
+        }
+        if (state.isEmpty()) {
+            return defaults.isEmpty() ? null : mesh.accessLogFile();   // no rule for this side: istiod's fallback
+        }
+        if (!Boolean.TRUE.equals(state.get(Telemetry.ENVOY_ACCESS_LOG))) {
+            return null;
+        }
+        // The built-in "envoy" provider writes to /dev/stdout, as Istio's; the default one to the mesh's file.
+        return mesh.accessLogFile().isEmpty() ? MeshSettings.STDOUT : mesh.accessLogFile();
+    }
+
+    private static double sampling(List<Telemetry> levels, MeshSettings mesh, Telemetry.Mode side) {
+        double pct = mesh.traceSampling();
+        for (Telemetry.Tracing rule : tracing(levels, side)) {
+            if (rule.randomSamplingPercentage() != null) {
+                pct = rule.randomSamplingPercentage();
+            }
+        }
+        return pct;
+    }
+
+    private static boolean reportsSpans(List<Telemetry> levels, Telemetry.Mode side) {
+        boolean disabled = false;
+        for (Telemetry.Tracing rule : tracing(levels, side)) {
+            if (rule.disableSpanReporting() != null) {
+                disabled = rule.disableSpanReporting();
+            }
+        }
+        return !disabled;
+    }
+
+    /** The tracing rules that apply to this side, least specific first. */
+    private static List<Telemetry.Tracing> tracing(List<Telemetry> levels, Telemetry.Mode side) {
+        return levels.stream().flatMap(t -> t.tracing().stream()).filter(r -> r.match().covers(side)).toList();
+    }
+}
