@@ -12,6 +12,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.resolver.AddressResolverGroup;
@@ -41,7 +42,9 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = Logger.getLogger(TcpRelay.class);
 
     private Channel peer;
-    /** This side shut its output before the peer was connected: pass that on once it is. */
+    /** This side ended its input (FIN, or close_notify on TLS); passed on to the peer once. */
+    private boolean inputEnded;
+    /** This side ended its input before the peer was connected: pass that on once it is. */
     private boolean inputShutdownHeld;
     /** Read before {@link #peer} was connected (downstream side only); null once it is. */
     private Queue<Object> held;
@@ -104,6 +107,13 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
     static final int CONNECT_TIMEOUT_MS = 10_000;
 
     /**
+     * The TLS engine of every TLS a relay has on a side (a cluster's TLS, mesh mTLS a sidecar's TCP chain or a router's
+     * TLS server terminates), whatever {@code mesh.gateway.tls-engine} says: the JDK's. netty-tcnative's engine (Netty
+     * 4.1) answers a received close_notify with its own and closes for writing, so the other direction could not go on.
+     */
+    static final io.netty.handler.ssl.SslProvider TLS_PROVIDER = io.netty.handler.ssl.SslProvider.JDK;
+
+    /**
      * A tcp_proxy to {@code cluster}: to an endpoint the cluster picks (to {@code original}, the captured connection's
      * destination, for an ORIGINAL_DST cluster or when {@code cluster} is null: passthrough; at the cluster's
      * {@code upstream_port_override} if it has one), originating the
@@ -146,7 +156,7 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
             }
             if (u.spec().tls() != null) {
                 try {
-                    tls = u.nettyTls();
+                    tls = u.nettyTls(TLS_PROVIDER);
                 } catch (javax.net.ssl.SSLException | RuntimeException e) {
                     LOG.warnf("tcp_proxy: cluster %s: TLS does not load: %s", cluster, e.getMessage());
                     close(ch, first);
@@ -189,8 +199,8 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)
                 .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.ALLOW_HALF_CLOSURE, upstreamTls == null
-                        && Boolean.TRUE.equals(down.config().getOption(ChannelOption.ALLOW_HALF_CLOSURE)))
+                .option(ChannelOption.ALLOW_HALF_CLOSURE,
+                        Boolean.TRUE.equals(down.config().getOption(ChannelOption.ALLOW_HALF_CLOSURE)))
                 .handler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel up) {
@@ -282,7 +292,12 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof ChannelInputShutdownEvent) {
+        if (evt instanceof ChannelInputShutdownEvent || evt instanceof SslCloseCompletionEvent c && c.isSuccess()) {
+            // The side's end of input: a FIN, or on TLS its close_notify (Envoy's end_stream from the TLS socket).
+            if (inputEnded) {
+                return;   // a close_notify then the FIN: one end
+            }
+            inputEnded = true;
             if (held != null) {
                 inputShutdownHeld = true;   // passed on once the upstream is connected
             } else {
@@ -290,24 +305,57 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
             }
             return;
         }
+        if (evt instanceof SslCloseCompletionEvent c && !c.isSuccess()) {
+            ctx.close();   // a broken close_notify: an error, both closed (channelInactive closes the peer)
+            return;
+        }
         ctx.fireUserEventTriggered(evt);
     }
 
     /**
-     * {@code self} shut its output (FIN): once what it sent is flushed, shut the peer's output, or, when the peer has
-     * already shut its own (both directions are done) or cannot half-close (TLS), close both.
+     * {@code self} ended its input (FIN, or close_notify on TLS): once what it sent is flushed to {@code peer}, end the
+     * peer's output (a FIN on plaintext, a close_notify on TLS, which keeps the connection open for reading), and the
+     * other direction keeps flowing. Both are closed instead when both directions are done: the peer had already
+     * ended its input, or {@code self} can no longer write (its TLS engine closed its outbound on the close_notify it
+     * received: TLS 1.2, or netty-tcnative's engine, answer a close_notify with their own), or the peer is gone.
      */
     private static void passInputShutdown(Channel self, Channel peer) {
-        boolean halfClosable = peer instanceof DuplexChannel && peer.pipeline().get(SslHandler.class) == null;
-        boolean bothDone = peer instanceof DuplexChannel d && d.isInputShutdown();
-        if (!peer.isActive() || !halfClosable || bothDone) {
+        TcpRelay peerSide = peer.pipeline().get(TcpRelay.class);
+        boolean bothDone = peerSide != null && peerSide.inputEnded || !canWrite(self);
+        if (!peer.isActive() || bothDone || !canHalfClose(peer)) {
             peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
                 peer.close();
                 self.close();
             });
             return;
         }
-        peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> ((DuplexChannel) peer).shutdownOutput());
+        peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
+            if (!f.isSuccess()) {
+                peer.close();
+                self.close();
+                return;
+            }
+            SslHandler ssl = peer.pipeline().get(SslHandler.class);
+            if (ssl != null) {
+                ssl.closeOutbound();   // close_notify; SslHandler keeps the channel open for reading
+            } else {
+                ((DuplexChannel) peer).shutdownOutput();
+            }
+        });
+    }
+
+    /** Whether {@code ch} can still send: its output not shut, and its TLS engine (if any) not closed for writing. */
+    private static boolean canWrite(Channel ch) {
+        if (!ch.isActive() || ch instanceof DuplexChannel d && d.isOutputShutdown()) {
+            return false;
+        }
+        SslHandler ssl = ch.pipeline().get(SslHandler.class);
+        return ssl == null || !ssl.engine().isOutboundDone();
+    }
+
+    /** Whether {@code ch}'s output can be ended on its own (a FIN, or a close_notify on TLS). */
+    private static boolean canHalfClose(Channel ch) {
+        return ch instanceof DuplexChannel && canWrite(ch);
     }
 
     @Override
