@@ -57,6 +57,8 @@ class TcpHalfCloseOverMeshTlsTest {
     ControlPlane pilot;
     TestGateway gw;
     final List<ServerSocket> servers = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** The TCP sockets under the TLS clients. */
+    final List<Socket> clientSockets = new java.util.concurrent.CopyOnWriteArrayList<>();
     /** Client → relay A → mTLS → relay B → the digest server. */
     int twoRelays;
     /** mTLS client → relay B → the digest server. */
@@ -78,7 +80,7 @@ class TcpHalfCloseOverMeshTlsTest {
         ca = new TestCitadel(Map.of("gateway-token", GATEWAY_ID));
         Path root = ca.writeRoot(dir);
         Path token = Files.writeString(dir.resolve("istio-token"), "gateway-token\n");
-        int digest = serve("digest", this::digest);
+        int digest = serve("digest", TcpHalfCloseOverMeshTlsTest::digest);
         int greeter = serve("greeter", this::greetThenRead);
         int hold = serve("holding", this::hold);
         int mtlsB = FreePorts.next();
@@ -110,6 +112,9 @@ class TcpHalfCloseOverMeshTlsTest {
     @AfterAll
     void stop() throws Exception {
         for (ServerSocket s : servers) {
+            s.close();
+        }
+        for (Socket s : clientSockets) {
             s.close();
         }
         if (gw != null) {
@@ -176,7 +181,7 @@ class TcpHalfCloseOverMeshTlsTest {
      * Reads an 8-byte answer size, then everything to the end of the client's input (its FIN), and only then answers:
      * the SHA-256 of what followed the size (hex, a line), then that many bytes of {@link #pattern}, and closes.
      */
-    void digest(Socket s) throws Exception {
+    static void digest(Socket s) throws Exception {
         InputStream in = s.getInputStream();
         long size = new java.io.DataInputStream(in).readLong();
         MessageDigest sha = MessageDigest.getInstance("SHA-256");
@@ -269,7 +274,10 @@ class TcpHalfCloseOverMeshTlsTest {
         }
     }
 
-    /** A JDK TLS client ({@code protocol}) with a mesh workload certificate, trusting the mesh root. */
+    /**
+     * A JDK TLS client ({@code protocol}) with a mesh workload certificate, trusting the mesh root. Closing it leaves
+     * its TCP socket open (the gateway closes it once both directions are done; the test's end closes it here).
+     */
     SSLSocket meshClient(int port, String protocol) throws Exception {
         TestCitadel.Issued issued = ca.workload(CLIENT_ID);
         KeyStore keys = KeyStore.getInstance("PKCS12");
@@ -284,7 +292,10 @@ class TcpHalfCloseOverMeshTlsTest {
         tmf.init(trust);
         SSLContext tls = SSLContext.getInstance(protocol);
         tls.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-        SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket("127.0.0.1", port);
+        // Layered on a TCP socket it does not own: its shutdownOutput sends the close_notify alone, no FIN after it.
+        Socket tcp = new Socket("127.0.0.1", port);
+        clientSockets.add(tcp);
+        SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket(tcp, "127.0.0.1", port, false);
         s.setEnabledProtocols(new String[] {protocol});
         s.startHandshake();
         return s;
