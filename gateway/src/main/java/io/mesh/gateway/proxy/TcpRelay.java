@@ -30,12 +30,20 @@ import org.jboss.logging.Logger;
  * is up (its first bytes, or data a TLS handshake read) is held and sent first. Backpressure: a side stops reading
  * while the other cannot take more. When either side closes, the other is flushed and closed.
  *
- * <p>Half-close, as Envoy's tcp_proxy: when the downstream channel allows half closure ({@link #allowHalfClose}, a
- * router's plain TCP listener, or a sidecar's captured connection relayed without terminating TLS) and the upstream
- * has no TLS, a side that shuts its output (FIN) has that passed on to
+ * <p>Half-close, as Envoy's tcp_proxy: when the downstream channel allows half closure ({@link #allowHalfClose}: a
+ * router's TCP listeners, a sidecar's captured TCP connections, mTLS or not), a side's end of input is passed on to
  * the other side once what it sent is flushed, and the other direction stays open: a client that sends its request
- * and shuts down still gets the answer. Both are closed once both sides have shut down. A side with TLS cannot pass a
- * half-close on, so it is flushed and closed as before.
+ * and shuts down still gets the answer. A side's end of input is its FIN, or on a TLS side its close_notify
+ * ({@link SslCloseCompletionEvent}); it is passed on as a FIN ({@code shutdownOutput}) to a plaintext side, and as a
+ * close_notify ({@link SslHandler#closeOutbound}, which keeps the connection open for reading, as Envoy's
+ * {@code SSL_shutdown} on end_stream) to a TLS side. Both are closed once both directions are done, and at once on
+ * an error or a reset; a peer that never ends is bounded by the idle timeouts as before.
+ *
+ * <p>A TLS side's engine must go on sending after the close_notify it received. TLS 1.3 allows it (RFC 8446 6.1),
+ * and so does the JDK's engine there; TLS 1.2 does not (RFC 5246 7.2.1: answer with a close_notify, the JDK's engine
+ * does so), and netty-tcnative's engine (Netty 4.1) answers and closes on every version, though BoringSSL itself
+ * (Envoy's) refuses to write only after its own close_notify, on both versions. So a relay's TLS is always the JDK's ({@link #TLS_PROVIDER}), and a side whose engine has
+ * closed for writing (a TLS 1.2 peer) ends both directions, flushed, as before.
  */
 final class TcpRelay extends ChannelInboundHandlerAdapter {
 
