@@ -345,7 +345,15 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
             }
             SslHandler ssl = peer.pipeline().get(SslHandler.class);
             if (ssl != null) {
-                ssl.closeOutbound();   // close_notify; SslHandler keeps the channel open for reading
+                // A close_notify, once the handshake is done (not one cut short); SslHandler keeps the channel open.
+                ssl.handshakeFuture().addListener(h -> {
+                    if (h.isSuccess()) {
+                        ssl.closeOutbound();
+                    } else {
+                        peer.close();
+                        self.close();
+                    }
+                });
             } else {
                 ((DuplexChannel) peer).shutdownOutput();
             }
