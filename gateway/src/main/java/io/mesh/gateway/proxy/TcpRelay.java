@@ -42,8 +42,9 @@ import org.jboss.logging.Logger;
  * <p>A TLS side's engine must go on sending after the close_notify it received. TLS 1.3 allows it (RFC 8446 6.1),
  * and so does the JDK's engine there; TLS 1.2 does not (RFC 5246 7.2.1: answer with a close_notify, the JDK's engine
  * does so), and netty-tcnative's engine (Netty 4.1) answers and closes on every version, though BoringSSL itself
- * (Envoy's) refuses to write only after its own close_notify, on both versions. So a relay's TLS is always the JDK's ({@link #TLS_PROVIDER}), and a side whose engine has
- * closed for writing (a TLS 1.2 peer) ends both directions, flushed, as before.
+ * (Envoy's) refuses to write only after its own close_notify, on both versions. So a relay's TLS is always the JDK's
+ * ({@link #TLS_PROVIDER}), and a side whose engine has closed for writing (a TLS 1.2 peer) ends both directions,
+ * flushed, as before.
  */
 final class TcpRelay extends ChannelInboundHandlerAdapter {
 
