@@ -57,8 +57,11 @@ final class RouterTcpListener {
             return null;
         }
         try {
-            // The relay's engine, whatever the data plane's: a client's TLS 1.3 close_notify is then a half-close.
-            return o.nettyContexts(TcpRelay.TLS_PROVIDER);
+            // The relay's engine, whatever the data plane's: a client's TLS 1.3 close_notify is then a half-close; where
+            // the JDK's server here refuses Istio's mesh SNI (JdkMeshSni), the data plane's, as before.
+            return o.nettyContexts(io.mesh.gateway.tls.JdkMeshSni.serverTakesMeshSni() ? TcpRelay.TLS_PROVIDER
+                    : plane.sslEngine() instanceof io.vertx.core.net.OpenSSLEngineOptions
+                            ? io.netty.handler.ssl.SslProvider.OPENSSL : io.netty.handler.ssl.SslProvider.JDK);
         } catch (javax.net.ssl.SSLException e) {
             LOG.errorf("%s: TLS does not load: %s", spec.name(), e.getMessage());
             return null;

@@ -98,7 +98,8 @@ public final class SidecarPlane {
             try {
                 meshTls = meshTlsContext(plane.sslEngine() instanceof io.vertx.core.net.OpenSSLEngineOptions
                         ? SslProvider.OPENSSL : SslProvider.JDK);
-                meshTcpTls = meshTlsContext(TcpRelay.TLS_PROVIDER);
+                // Peers send Istio's mesh SNI: where the JDK's server here refuses it, the data plane's engine, as before.
+                meshTcpTls = io.mesh.gateway.tls.JdkMeshSni.serverTakesMeshSni() ? meshTlsContext(TcpRelay.TLS_PROVIDER) : meshTls;
             } catch (SSLException e) {
                 return Future.failedFuture(e);
             }

@@ -214,8 +214,10 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                     @Override
                     protected void initChannel(Channel up) {
                         if (upstreamTls != null) {
-                            up.pipeline().addLast("ssl", sni == null ? upstreamTls.newHandler(up.alloc())
-                                    : upstreamTls.newHandler(up.alloc(), sni, target.getPort()));
+                            SslHandler ssl = sni == null ? upstreamTls.newHandler(up.alloc())
+                                    : upstreamTls.newHandler(up.alloc(), sni, target.getPort());
+                            io.mesh.gateway.tls.JdkMeshSni.request(ssl.engine(), sni);   // the JDK's sends no mesh SNI itself
+                            up.pipeline().addLast("ssl", ssl);
                         }
                         TcpRelay upSide = new TcpRelay(down);
                         upSide.bytesRead = sent;
