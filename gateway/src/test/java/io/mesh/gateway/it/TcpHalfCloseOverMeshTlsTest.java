@@ -51,6 +51,8 @@ import org.junit.jupiter.api.TestInstance;
 class TcpHalfCloseOverMeshTlsTest {
     static final String GATEWAY_ID = "spiffe://cluster.local/ns/istio-system/sa/istio-eastwestgateway";
     static final String CLIENT_ID = "spiffe://cluster.local/ns/demo/sa/client";
+    /** The SNI of {@link IstioMutualTest#istioMutual}'s clusters: no host name to the JDK (the underscores). */
+    static final String MESH_SNI = "outbound_.80_._.backend.demo.svc.cluster.local";
 
     Path dir;
     TestCitadel ca;
@@ -133,9 +135,12 @@ class TcpHalfCloseOverMeshTlsTest {
                 .addFilterChains(FilterChain.newBuilder().addFilters(tcpProxy(cluster))).build();
     }
 
-    /** A TLS server terminating mesh mTLS (ISTIO_MUTUAL: the gateway's certificate, mesh clients only) to {@code cluster}. */
+    /**
+     * A TLS server terminating mesh mTLS (ISTIO_MUTUAL: the gateway's certificate, mesh clients only) to {@code cluster},
+     * for Istio's mesh SNI only ({@link #MESH_SNI}: relay A's clusters send it, so it must cross the relays' TLS).
+     */
     static Listener meshTcp(String name, int port, String cluster) {
-        Listener l = GatewayTlsServersTest.tcp(name, port, null, GatewayTlsServersTest.meshTls(List.of()));
+        Listener l = GatewayTlsServersTest.tcp(name, port, MESH_SNI, GatewayTlsServersTest.meshTls(List.of()));
         return l.toBuilder().setFilterChains(0, l.getFilterChains(0).toBuilder().clearFilters().addFilters(tcpProxy(cluster)))
                 .build();
     }
@@ -296,7 +301,12 @@ class TcpHalfCloseOverMeshTlsTest {
         Socket tcp = new Socket("127.0.0.1", port);
         clientSockets.add(tcp);
         SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket(tcp, "127.0.0.1", port, false);
-        s.setEnabledProtocols(new String[] {protocol});
+        javax.net.ssl.SSLParameters p = s.getSSLParameters();
+        p.setProtocols(new String[] {protocol});
+        // Istio's mesh SNI, as raw bytes: the JDK's SNIHostName refuses it, but sends what it is given.
+        p.setServerNames(List.of(new javax.net.ssl.SNIServerName(javax.net.ssl.StandardConstants.SNI_HOST_NAME,
+                MESH_SNI.getBytes(StandardCharsets.US_ASCII)) { }));
+        s.setSSLParameters(p);
         s.startHandshake();
         return s;
     }
@@ -326,6 +336,27 @@ class TcpHalfCloseOverMeshTlsTest {
                 exchange(s, 1000 + i, 5L << 20);
             }
         }
+    }
+
+    /**
+     * The relays' TLS is the JDK's, which takes Istio's mesh SNI here only because the JDK's server leaves SNI to Netty
+     * ({@code JdkMeshSni}): an OpenSSL client (as Envoy and this mesh's sidecars on BoringSSL send it) with a
+     * workload certificate gets through to the chain that serves that name only.
+     */
+    @Test
+    void anOpensslClientsMeshSniIsTakenByTheRelaysTls() throws Exception {
+        TestCitadel.Issued issued = ca.workload(CLIENT_ID);
+        Path cert = Files.writeString(dir.resolve("client.crt"), issued.chainPem());
+        Path key = Files.writeString(dir.resolve("client.key"), issued.keyPem());
+        String root = ca.writeRoot(dir).toString();
+        String out = Run.run(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + mtls, "-servername", MESH_SNI,
+                "-tls1_3", "-cert", cert.toString(), "-key", key.toString(), "-CAfile", root,
+                "-verify_return_error", "-brief"), "");
+        assertTrue(out.contains("CONNECTION ESTABLISHED") && out.contains("TLSv1.3"), out);
+        String wrongName = Run.run(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + mtls, "-servername",
+                "outbound_.80_._.other.demo.svc.cluster.local", "-tls1_3", "-cert", cert.toString(), "-key", key.toString(),
+                "-CAfile", root, "-brief"), "");
+        assertTrue(!wrongName.contains("CONNECTION ESTABLISHED"), "no chain for another name: " + wrongName);
     }
 
     @Test
