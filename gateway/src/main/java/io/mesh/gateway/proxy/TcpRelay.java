@@ -37,14 +37,20 @@ import org.jboss.logging.Logger;
  * ({@link SslCloseCompletionEvent}); it is passed on as a FIN ({@code shutdownOutput}) to a plaintext side, and as a
  * close_notify ({@link SslHandler#closeOutbound}, which keeps the connection open for reading, as Envoy's
  * {@code SSL_shutdown} on end_stream) to a TLS side. Both are closed once both directions are done, and at once on
- * an error or a reset; a peer that never ends is bounded by the idle timeouts as before.
+ * an error or a reset. A peer that never ends keeps the other direction open, as a connection that never
+ * half-closes does (tcp_proxy's {@code idle_timeout} is not implemented).
  *
  * <p>A TLS side's engine must go on sending after the close_notify it received. TLS 1.3 allows it (RFC 8446 6.1),
- * and so does the JDK's engine there; TLS 1.2 does not (RFC 5246 7.2.1: answer with a close_notify, the JDK's engine
- * does so), and netty-tcnative's engine (Netty 4.1) answers and closes on every version, though BoringSSL itself
- * (Envoy's) refuses to write only after its own close_notify, on both versions. So a relay's TLS is always the JDK's
- * ({@link #TLS_PROVIDER}), and a side whose engine has closed for writing (a TLS 1.2 peer) ends both directions,
- * flushed, as before.
+ * and so does the JDK's engine there (its {@code TransportContext} answers a close_notify with its own only below
+ * TLS 1.3, unless {@code jdk.tls.acknowledgeCloseNotify}); TLS 1.2 does not (RFC 5246 7.2.1: answer with a
+ * close_notify, the JDK's engine does so and closes its outbound), and netty-tcnative's engine (Netty 4.1.133)
+ * answers and closes on every version ({@code ReferenceCountedOpenSslEngine} closes its outbound with its inbound
+ * when it reads a close_notify), though BoringSSL itself (Envoy's) refuses to write only after its own close_notify.
+ * Netty's {@code SslHandler} itself closes nothing on a close_notify: it fires {@link SslCloseCompletionEvent}. So a
+ * relay's TLS is the JDK's ({@link #TLS_PROVIDER}; Istio's mesh SNI through {@code JdkMeshSni}), and a side whose
+ * engine has closed for writing (a TLS 1.2 peer; netty-tcnative where the JDK's server cannot take the mesh SNI)
+ * ends both directions, flushed, as before. After its own close_notify the JDK's engine reads on (TLS 1.3, tested);
+ * whether the answer comes is the peer's to decide (a TLS 1.2 peer answers with a close_notify and closes).
  */
 final class TcpRelay extends ChannelInboundHandlerAdapter {
 
@@ -348,10 +354,15 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
             }
             SslHandler ssl = peer.pipeline().get(SslHandler.class);
             if (ssl != null) {
-                // A close_notify, once the handshake is done (not one cut short); SslHandler keeps the channel open.
+                // A close_notify, once the handshake is done (not one cut short), then a FIN, as Envoy's SSL_shutdown then
+                // shutdown(SHUT_WR); SslHandler keeps the channel open for reading.
                 ssl.handshakeFuture().addListener(h -> {
                     if (h.isSuccess()) {
-                        ssl.closeOutbound();
+                        ssl.closeOutbound().addListener(n -> {
+                            if (n.isSuccess() && peer.isActive()) {
+                                ((DuplexChannel) peer).shutdownOutput();
+                            }
+                        });
                     } else {
                         peer.close();
                         self.close();
@@ -369,7 +380,13 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
             return false;
         }
         SslHandler ssl = ch.pipeline().get(SslHandler.class);
-        return ssl == null || !ssl.engine().isOutboundDone();
+        if (ssl == null) {
+            return true;
+        }
+        javax.net.ssl.SSLEngine engine = ssl.engine();
+        // netty-tcnative's engine closes its outbound with the close_notify it receives, before its answer is flushed.
+        return !engine.isOutboundDone()
+                && !(engine instanceof io.netty.handler.ssl.ReferenceCountedOpenSslEngine && engine.isInboundDone());
     }
 
     /** Whether {@code ch}'s output can be ended on its own (a FIN, or a close_notify on TLS). */
