@@ -10,11 +10,24 @@ public record Gateway(String namespace, String name, Map<String, String> selecto
         servers = List.copyOf(servers);
     }
 
+    /**
+     * {@code bind}: the address the server's listener binds to ("" = every address, the gateway's default); servers on one
+     * port with different binds are different listeners, as in istiod.
+     */
     public record Server(String name, int port, String portName, String protocol, List<String> hosts,
-            ServerTls tls) {
+            ServerTls tls, String bind) {
         public Server {
             hosts = List.copyOf(hosts);
+            bind = bind == null ? "" : bind;
         }
+
+        /** A server on every address (no bind). */
+        public Server(String name, int port, String portName, String protocol, List<String> hosts, ServerTls tls) {
+            this(name, port, portName, protocol, hosts, tls, "");
+        }
+
+        /** Istio's prefix of a Unix domain socket bind ({@code unix:///path} or {@code unix://@abstract}). */
+        public static final String UNIX_PREFIX = "unix://";
 
         /**
          * Why this gateway cannot serve the server as Istio would, or null when it can: it serves HTTP, HTTP2 and
@@ -26,6 +39,9 @@ public record Gateway(String namespace, String name, Map<String, String> selecto
          * where mTLS was asked for, HTTP parsing of a passed-through TLS stream).
          */
         public String unserved() {
+            if (bind.startsWith(UNIX_PREFIX)) {
+                return "a Unix domain socket bind (" + bind + ") is not served (the gateway listens on TCP only)";
+            }
             String mode = tls == null ? null : tls.mode();
             if (passthrough() || autoPassthrough()) {
                 return null;

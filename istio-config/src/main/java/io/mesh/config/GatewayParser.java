@@ -19,6 +19,7 @@ public final class GatewayParser {
         }
         for (SpecReader s : list) {
             s.allow("port", "bind", "hosts", "tls", "defaultEndpoint", "name");
+            String bind = bind(s, p);
             SpecReader port = s.object("port");
             int number = 0;
             String protocol = "HTTP";
@@ -28,7 +29,12 @@ public final class GatewayParser {
             } else {
                 port.allow("number", "name", "protocol", "targetPort");
                 Integer n = port.integer("number");
-                if (n == null || n < 1 || n > 65535) {
+                boolean unix = bind.startsWith(Gateway.Server.UNIX_PREFIX);
+                if (unix && n != null && n != 0) {
+                    p.error(s.at("bind"), "port number must be 0 for unix domain socket: " + bind);
+                } else if (unix && n != null) {
+                    number = 0;   // Istio's form for a Unix domain socket; the server is left out below
+                } else if (n == null || n < 1 || n > 65535) {
                     p.error(port.at("number"), "must be between 1 and 65535");
                 } else {
                     number = n;
@@ -77,7 +83,11 @@ public final class GatewayParser {
                 p.error(s.at("tls"), ("HTTPS".equals(protocol) ? "an " : "a ") + protocol + " server needs"
                         + " tls.credentialName (or mode PASSTHROUGH, AUTO_PASSTHROUGH or ISTIO_MUTUAL)");
             }
-            Gateway.Server server = new Gateway.Server(s.string("name"), number, portName, protocol, hosts, tls);
+            Gateway.Server server = new Gateway.Server(s.string("name"), number, portName, protocol, hosts, tls, bind);
+            if (s.has("defaultEndpoint")) {
+                p.warn(s.at("defaultEndpoint"), "has no effect: istiod does not implement it for gateways (the API marks"
+                        + " it NOT IMPLEMENTED); traffic goes where the VirtualServices bound to the server route it");
+            }
             String unserved = server.unserved();
             if (unserved != null) {
                 p.warn(s.path(), unserved + ": this gateway leaves the server out (no listener for it)");
@@ -96,21 +106,66 @@ public final class GatewayParser {
             }
             servers.add(server);
         }
-        // One client-certificate setting per port (the gateway's TLS server is per port): pilot serves the first.
-        java.util.Map<Integer, String> firstByPort = new java.util.HashMap<>();
+        // One client-certificate setting per listener (the gateway's TLS server is per bind address and port): pilot
+        // serves the first.
+        java.util.Map<String, String> firstByPort = new java.util.HashMap<>();
         for (int i = 0; i < servers.size(); i++) {
             Gateway.Server sv = servers.get(i);
             if (!sv.terminatesTls() || sv.unserved() != null) {
                 continue;
             }
             String asks = sv.clientCertificates();
-            String first = firstByPort.putIfAbsent(sv.port(), asks);
+            String first = firstByPort.putIfAbsent(sv.bind() + " " + sv.port(), asks);
             if (first != null && !first.equals(asks)) {
-                p.warn("spec.servers[" + i + "]", "port " + sv.port() + " already has a server that asks"
+                p.warn("spec.servers[" + i + "]", "port " + sv.port() + (sv.bind().isEmpty() ? "" : " on " + sv.bind())
+                        + " already has a server that asks"
                         + " differently for client certificates; this gateway serves one setting per port, so this"
                         + " server is left out (give it its own port)");
             }
         }
         return new Gateway(raw.namespace(), raw.name(), r.stringMap("selector"), servers);
+    }
+
+    /**
+     * A server's bind as Istio validates it: an IP address, or a Unix domain socket ({@code unix:///path},
+     * {@code unix://@abstract}) whose port number must be 0. "" when none is given; 0.0.0.0 (every IPv4 address, the
+     * gateway's default) is the same as none.
+     */
+    private static String bind(SpecReader s, Problems p) {
+        String bind = s.string("bind");
+        if (bind == null || bind.isEmpty() || bind.equals("0.0.0.0")) {
+            return "";
+        }
+        if (bind.startsWith(Gateway.Server.UNIX_PREFIX)) {
+            if (bind.length() == Gateway.Server.UNIX_PREFIX.length()) {
+                p.error(s.at("bind"), "unix domain socket path cannot be empty");
+            }
+            return bind;
+        }
+        if (!ipAddress(bind)) {
+            p.error(s.at("bind"), "\"" + bind + "\" is not a valid IP address (or unix:// socket)");
+        }
+        return bind;
+    }
+
+    /** An IPv4 address in dotted form or an IPv6 address (a literal: never looked up). */
+    static boolean ipAddress(String s) {
+        if (s.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+            for (String octet : s.split("\\.")) {
+                if (Integer.parseInt(octet) > 255) {
+                    return false;
+                }
+            }
+            return true;
+        }
+        if (!s.contains(":") || !s.matches("[0-9a-fA-F:.]+")) {
+            return false;
+        }
+        try {
+            java.net.InetAddress.getByName(s);   // a literal with ':' is parsed, not resolved
+            return true;
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
     }
 }

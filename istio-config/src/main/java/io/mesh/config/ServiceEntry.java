@@ -26,11 +26,22 @@ public record ServiceEntry(String namespace, String name, List<String> hosts, Li
     }
 
     /** One workload: an address with per-port-name overrides, labels and where it runs. */
+    /**
+     * @param healthy false for a WorkloadEntry whose health is checked (annotation
+     *                {@code proxy.istio.io/health-checks-enabled: "true"}) and whose status has no condition
+     *                {@code Healthy: "True"}: istiod (PILOT_ENABLE_WORKLOAD_ENTRY_HEALTHCHECKS, on by default) treats it
+     *                as deleted, so no ServiceEntry selects it. A ServiceEntry's own endpoints are always healthy.
+     */
     public record WorkloadSpec(String address, Map<String, Integer> ports, Map<String, String> labels,
-            String locality, int weight, String serviceAccount, String network) {
+            String locality, int weight, String serviceAccount, String network, boolean healthy) {
         public WorkloadSpec {
             ports = Map.copyOf(ports);
             labels = Map.copyOf(labels);
+        }
+
+        public WorkloadSpec(String address, Map<String, Integer> ports, Map<String, String> labels, String locality,
+                int weight, String serviceAccount, String network) {
+            this(address, ports, labels, locality, weight, serviceAccount, network, true);
         }
     }
 }

@@ -113,7 +113,32 @@ public final class ServiceEntryParser {
     }
 
     public static WorkloadSpec workloadEntry(RawResource raw, Problems p) {
-        return workload(new SpecReader(raw.spec(), "spec", p), null);
+        WorkloadSpec w = workload(new SpecReader(raw.spec(), "spec", p), null);
+        return new WorkloadSpec(w.address(), w.ports(), w.labels(), w.locality(), w.weight(), w.serviceAccount(),
+                w.network(), healthy(raw));
+    }
+
+    /** istiod's WorkloadEntry health annotation (status.WorkloadEntryHealthCheckAnnotation). */
+    static final String HEALTH_CHECKS_ANNOTATION = "proxy.istio.io/health-checks-enabled";
+
+    /**
+     * istiod's isHealthy: without health checks (the annotation absent, or not a true value as Go's
+     * strconv.ParseBool reads it) healthy; with them, healthy only when {@code status.conditions} has
+     * {@code type: Healthy} with {@code status: "True"} (absent: not yet proven healthy).
+     */
+    static boolean healthy(RawResource raw) {
+        String checks = raw.annotations().get(HEALTH_CHECKS_ANNOTATION);
+        if (checks == null || !java.util.Set.of("1", "t", "T", "TRUE", "true", "True").contains(checks)) {
+            return true;
+        }
+        if (raw.status() != null) {
+            for (var c : raw.status().path("conditions")) {
+                if ("Healthy".equals(c.path("type").asText())) {
+                    return "True".equals(c.path("status").asText());
+                }
+            }
+        }
+        return false;
     }
 
     static WorkloadSpec workload(SpecReader e, Set<String> portNames) {

@@ -827,6 +827,68 @@ class SidecarMeshIT {
 
     @Test
     @Order(16)
+    void aMeshVirtualServiceForAHostOutsideTheRegistryRoutesItOnPort80() throws Exception {
+        // As in istiod, a mesh VirtualService's host that no service has gets a virtual host on the sidecar's route
+        // 80. The sidecar reaches it through port 80's HTTP listener, which a service with HTTP port 80 makes (web80,
+        // an external entry nothing here calls). App A's request for api.external.example goes to B's pod IP, port 80,
+        // where nothing listens: only the VirtualService can bring it to app B.
+        List<String> toApi = List.of("--resolve", "api.external.example:80:" + B_IP, "http://api.external.example/vs80");
+        try {
+            write("web80.yaml", """
+                    apiVersion: networking.istio.io/v1
+                    kind: ServiceEntry
+                    metadata:
+                      name: web80
+                      namespace: default
+                    spec:
+                      hosts: [web80.mesh.test]
+                      location: MESH_EXTERNAL
+                      resolution: STATIC
+                      ports:
+                      - {number: 80, name: http, protocol: HTTP}
+                      endpoints:
+                      - address: 198.51.100.250
+                    """);
+            eventually(Duration.ofSeconds(30), () -> curl(PodNetwork.inPod(podA, null),
+                    List.of("http://127.0.0.1:15000/config_dump")).body().contains("0.0.0.0_80"),
+                    "A's sidecar has the HTTP listener for port 80");
+            // Without the VirtualService, ALLOW_ANY passes the request on to B's pod IP, where port 80 answers nothing.
+            Result before = curl(PodNetwork.inPod(podA, null), toApi);
+            assertTrue(before.status() != 200 && !before.body().contains("\"served_by\":\"b\""), before.toString());
+
+            write("api-external.yaml", """
+                    apiVersion: networking.istio.io/v1
+                    kind: VirtualService
+                    metadata:
+                      name: api-external
+                      namespace: default
+                    spec:
+                      hosts: [api.external.example]
+                      http:
+                      - route:
+                        - destination:
+                            host: %s
+                            port:
+                              number: 8080
+                    """.formatted(B_HOST));
+            eventually(Duration.ofSeconds(30), () -> curl(PodNetwork.inPod(podA, null), toApi).status() == 200,
+                    "the VirtualService's route for api.external.example reaches A's sidecar");
+            Result r = curl(PodNetwork.inPod(podA, null), toApi);
+            assertEquals(200, r.status(), r.body());
+            // App B answered the request as app A wrote it, Host included.
+            assertTrue(r.body().contains("\"served_by\":\"b\"") && r.body().contains("/vs80")
+                    && r.body().contains("\"host\":\"api.external.example\""), r.body());
+        } finally {
+            Files.deleteIfExists(configDir.resolve("api-external.yaml"));
+            Files.deleteIfExists(configDir.resolve("web80.yaml"));
+        }
+        eventually(Duration.ofSeconds(30), () -> !curl(PodNetwork.inPod(podA, null),
+                List.of("http://127.0.0.1:15000/config_dump")).body().contains("api.external.example"),
+                "A's sidecar holds nothing of the VirtualService any more");
+    }
+
+    @Test
+    @Order(17)
     void cleanupLeavesThePodsIptablesExactlyAsBefore() throws Exception {
         assertEquals(0, runGateway(podA, List.of("init-iptables", "--cleanup")));
         assertEquals(natBeforeA, PodNetwork.nat(podA));

@@ -52,7 +52,7 @@ final class CaptureListener {
 
     /** Binds on {@code eventLoops} of Vert.x's event loops (accepted connections are spread over them). */
     Future<Void> start(int eventLoops) {
-        return server.start((VertxInternal) sidecar.plane().vertx(), eventLoops, bindHost, bindPort, this::accept);
+        return server.start((VertxInternal) sidecar.plane().vertx(), eventLoops, bindHost, bindPort, false, this::accept);
     }
 
     int actualPort() {

@@ -235,13 +235,16 @@ public final class DataPlane {
     }
 
     private Future<Void> reconcileListeners(GatewaySnapshot prevSnap, GatewaySnapshot snap) {
+        Map<String, ListenerBinding> bindings = ListenerBinding.of(snap.listeners().values(), DataPlane::bindsHere,
+                config.listeners());
         List<Future<?>> work = new ArrayList<>();
         // The kept listeners' new chains (RBAC, routes' names) and certificates swap in together, once every new TLS
         // context is built: a policy change never reaches one listener a context-build ahead of another.
         List<Runnable> swaps = new ArrayList<>();
         for (Map.Entry<String, ListenerServer> e : listeners.entrySet()) {
             ListenerSpec next = snap.listeners().get(e.getKey());
-            if (next == null || !bindsHere(next) || next.tcp() || !sameSocket(e.getValue(), next)) {
+            if (next == null || !bindings.containsKey(next.name()) || next.tcp()
+                    || !sameSocket(e.getValue(), next, bindings.get(next.name()))) {
                 listeners.remove(e.getKey());
                 work.add(e.getValue().close());
             } else if (!next.tls() || sameSecrets(e.getValue().spec, next, prevSnap, snap)) {
@@ -252,8 +255,8 @@ public final class DataPlane {
         for (Map.Entry<String, RouterTcpListener> e : tcpListeners.entrySet()) {
             ListenerSpec next = snap.listeners().get(e.getKey());
             RouterTcpListener t = e.getValue();
-            if (next == null || !bindsHere(next) || !next.tcp() || !t.bindHost.equals(bindHost(next))
-                    || t.bindPort != config.listeners().bindPort(next.port())) {
+            if (next == null || !bindings.containsKey(next.name()) || !next.tcp()
+                    || !t.binding.equals(bindings.get(next.name()))) {
                 tcpListeners.remove(e.getKey());
                 work.add(t.close());
             } else if (next.tls() && !sameSecrets(t.spec, next, prevSnap, snap)) {
@@ -274,7 +277,8 @@ public final class DataPlane {
         return closed.compose(v -> {
             List<Future<?>> starts = new ArrayList<>();
             for (ListenerSpec spec : snap.listeners().values()) {
-                if (!bindsHere(spec)) {
+                ListenerBinding binding = bindings.get(spec.name());
+                if (binding == null) {
                     continue;
                 }
                 if (spec.tcp()) {
@@ -283,13 +287,11 @@ public final class DataPlane {
                         if (spec.tls() && tls == null) {
                             continue;   // waiting for SDS (or, for ISTIO_MUTUAL, the workload identity)
                         }
-                        RouterTcpListener t = new RouterTcpListener(this, spec, bindHost(spec),
-                                config.listeners().bindPort(spec.port()), tls);
+                        RouterTcpListener t = new RouterTcpListener(this, spec, binding, tls);
                         tcpListeners.put(spec.name(), t);
                         starts.add(t.start(eventLoops()).onFailure(err -> {
                             tcpListeners.remove(spec.name(), t);
-                            LOG.errorf("listener %s cannot bind %s:%d: %s", spec.name(), t.bindHost, t.bindPort,
-                                    err.getMessage());
+                            LOG.errorf("listener %s cannot bind %s: %s", spec.name(), binding, err.getMessage());
                         }));
                     }
                     continue;
@@ -314,11 +316,11 @@ public final class DataPlane {
                     starts.add(existing.updateTls(tls));
                     continue;
                 }
-                ListenerServer ls = new ListenerServer(this, spec, bindHost(spec), config.listeners().bindPort(spec.port()), tls, CHAIN);
+                ListenerServer ls = new ListenerServer(this, spec, binding, tls, CHAIN);
                 listeners.put(spec.name(), ls);
                 starts.add(ls.start(eventLoops()).onFailure(err -> {
                     listeners.remove(spec.name(), ls);
-                    LOG.errorf("listener %s cannot bind %s:%d: %s", spec.name(), ls.bindHost, ls.bindPort, err.getMessage());
+                    LOG.errorf("listener %s cannot bind %s: %s", spec.name(), binding, err.getMessage());
                 }));
             }
             return Future.join(starts).mapEmpty();
@@ -367,13 +369,8 @@ public final class DataPlane {
                 .map(c -> c.requireClientCert() + " " + (c.clientCaSecret() != null)).orElse("");
     }
 
-    private boolean sameSocket(ListenerServer ls, ListenerSpec next) {
-        return ls.bindHost.equals(bindHost(next)) && ls.bindPort == config.listeners().bindPort(next.port())
-                && ls.spec.tls() == next.tls() && clientAuth(ls.spec).equals(clientAuth(next));
-    }
-
-    private String bindHost(ListenerSpec spec) {
-        return config.listeners().host().orElse(spec.host());
+    private static boolean sameSocket(ListenerServer ls, ListenerSpec next, ListenerBinding binding) {
+        return ls.binding.equals(binding) && ls.spec.tls() == next.tls() && clientAuth(ls.spec).equals(clientAuth(next));
     }
 
     /** Whether requests are written to the access log (its upstream service time costs a clock read per request). */

@@ -35,20 +35,19 @@ final class ListenerServer implements FastSource {
     final DataPlane plane;
     private final GatewayConfig.Limits limits;
     private final ProxyInterceptor[] interceptors;
-    final int bindPort;
-    final String bindHost;
+    /** Where it listens; a new binding is a new listener. */
+    final ListenerBinding binding;
     volatile ListenerSpec spec;
     private volatile SniKeyCertOptions tls;
     private final List<HttpServer> servers = new CopyOnWriteArrayList<>();
     private String deploymentId;
 
-    ListenerServer(DataPlane plane, ListenerSpec spec, String bindHost, int bindPort, SniKeyCertOptions tls,
+    ListenerServer(DataPlane plane, ListenerSpec spec, ListenerBinding binding, SniKeyCertOptions tls,
             ProxyInterceptor[] interceptors) {
         this.plane = plane;
         this.limits = plane.config().limits();
         this.spec = spec;
-        this.bindHost = bindHost;
-        this.bindPort = bindPort;
+        this.binding = binding;
         this.tls = tls;
         this.interceptors = interceptors;
     }
@@ -86,7 +85,8 @@ final class ListenerServer implements FastSource {
     }
 
     private HttpServerOptions options() {
-        HttpServerOptions o = new HttpServerOptions().setHost(bindHost).setPort(bindPort)
+        HttpServerOptions o = new HttpServerOptions().setHost(binding.host()).setPort(binding.port())
+                .setReusePort(binding.reusePort())
                 .setTcpNoDelay(true).setAcceptBacklog(4096)
                 .setMaxHeaderSize(limits.maxHeaderBytes()).setMaxInitialLineLength(limits.maxUriLength() + 32)
                 .setIdleTimeout((int) limits.idleTimeout().toMillis()).setIdleTimeoutUnit(TimeUnit.MILLISECONDS)

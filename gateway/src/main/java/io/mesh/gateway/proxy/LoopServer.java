@@ -24,10 +24,19 @@ final class LoopServer {
     private final ChannelGroup accepted = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private volatile Channel server;
 
-    /** Binds on {@code eventLoops} of Vert.x's event loops (accepted connections are spread over them). */
-    Future<Void> start(VertxInternal vertx, int eventLoops, String host, int port, Consumer<Channel> accept) {
+    /**
+     * Binds on {@code eventLoops} of Vert.x's event loops (accepted connections are spread over them); with
+     * {@code reusePort}, SO_REUSEPORT (native transport only), so that another socket of this proxy may bind the same port
+     * on another address.
+     */
+    Future<Void> start(VertxInternal vertx, int eventLoops, String host, int port, boolean reusePort,
+            Consumer<Channel> accept) {
         Promise<Void> bound = Promise.promise();
-        new ServerBootstrap()
+        ServerBootstrap bootstrap = new ServerBootstrap();
+        if (reusePort && vertx.isNativeTransportEnabled()) {
+            bootstrap.option(io.netty.channel.unix.UnixChannelOption.SO_REUSEPORT, true);
+        }
+        bootstrap
                 .group(vertx.getAcceptorEventLoopGroup(), new LoopSubset(vertx.nettyEventLoopGroup(), eventLoops))
                 .channelFactory(vertx.transport().serverChannelFactory(false))
                 .option(ChannelOption.SO_BACKLOG, 4096)

@@ -20,20 +20,19 @@ final class RouterTcpListener {
     private static final Logger LOG = Logger.getLogger(RouterTcpListener.class);
 
     private final DataPlane plane;
-    final String bindHost;
-    final int bindPort;
+    /** Where it listens; a new binding is a new listener. */
+    final ListenerBinding binding;
     volatile ListenerSpec spec;
     private final LoopServer server = new LoopServer();
 
     /** The TLS it terminates (null: none), as Netty contexts per SNI name; swapped with the spec. */
     private volatile io.netty.util.Mapping<String, io.netty.handler.ssl.SslContext> tls;
 
-    RouterTcpListener(DataPlane plane, ListenerSpec spec, String bindHost, int bindPort,
+    RouterTcpListener(DataPlane plane, ListenerSpec spec, ListenerBinding binding,
             io.mesh.gateway.tls.SniKeyCertOptions tls) {
         this.plane = plane;
         this.spec = spec;
-        this.bindHost = bindHost;
-        this.bindPort = bindPort;
+        this.binding = binding;
         this.tls = contexts(tls);
     }
 
@@ -69,7 +68,8 @@ final class RouterTcpListener {
     }
 
     Future<Void> start(int eventLoops) {
-        return server.start((VertxInternal) plane.vertx(), eventLoops, bindHost, bindPort, this::accept);
+        return server.start((VertxInternal) plane.vertx(), eventLoops, binding.host(), binding.port(), binding.reusePort(),
+                this::accept);
     }
 
     int actualPort() {

@@ -122,6 +122,7 @@ public class DebugRoutes {
                 em.put("locality", e.locality());
                 em.put("weight", e.weight());
                 em.put("healthy", e.healthy());
+                em.put("health", e.effectiveHealth().name());
                 eps.add(em);
             }
             m.put("endpoints", eps);

@@ -12,6 +12,7 @@ import io.mesh.config.DestinationRule;
 import io.mesh.pilot.model.Endpoint;
 import io.mesh.pilot.model.MeshSnapshot;
 import io.mesh.pilot.model.ProxyInfo;
+import io.mesh.pilot.model.ServiceModel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -21,7 +22,8 @@ import java.util.TreeMap;
 /**
  * EDS: a ClusterLoadAssignment per requested cluster, endpoints grouped by locality. Every locality gets a
  * load_balancing_weight of at least 1 (XDS-NOTES: grpc-java finds "no usable endpoint" otherwise). A cluster that
- * is known but has no endpoints gets an empty assignment, so removals reach the client.
+ * is known but has no endpoints gets an empty assignment, so removals reach the client. Only the endpoints istiod
+ * sends are in it ({@link Endpoint#sentBy}: not the not-ready or terminating ones), each with its health status.
  */
 public final class EndpointGenerator {
     private EndpointGenerator() {
@@ -44,7 +46,9 @@ public final class EndpointGenerator {
                 }
                 subsetLabels = ss.labels();
             }
-            out.add(assignment(name, snapshot.endpointsOf(p.host()), p.port(), subsetLabels));
+            ServiceModel service = snapshot.services().get(p.host());
+            out.add(assignment(name, snapshot.endpointsOf(p.host()).stream().filter(e -> e.sentBy(service)).toList(),
+                    p.port(), subsetLabels));
         }
         return out;
     }
@@ -71,12 +75,22 @@ public final class EndpointGenerator {
                         .setEndpoint(io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
                                 .setAddress(Address.newBuilder().setSocketAddress(SocketAddress.newBuilder()
                                         .setAddress(e.address()).setPortValue(e.ports().get(servicePort)))))
-                        .setHealthStatus(e.healthy() ? HealthStatus.HEALTHY : HealthStatus.UNHEALTHY)
+                        .setHealthStatus(status(e))
                         .setLoadBalancingWeight(UInt32Value.of(Math.max(1, e.weight()))));
             }
             l.setLoadBalancingWeight(UInt32Value.of(Math.max(1, weight)));
             cla.addEndpoints(l);
         });
         return cla.build();
+    }
+
+    /** The endpoint's health as Envoy's HealthStatus (istiod casts its model.HealthStatus the same way). */
+    static HealthStatus status(Endpoint e) {
+        return switch (e.effectiveHealth()) {
+            case HEALTHY -> HealthStatus.HEALTHY;
+            case UNHEALTHY -> HealthStatus.UNHEALTHY;
+            case DRAINING -> HealthStatus.DRAINING;
+            case TERMINATING -> HealthStatus.UNKNOWN;   // never sent (Endpoint#sentBy)
+        };
     }
 }

@@ -18,7 +18,7 @@ import java.util.Set;
 
 /**
  * RDS: (proxy, snapshot, names) -> RouteConfigurations. gRPC clients name a route table after their listener
- * ("host:port"); sidecars by outbound port ("80"); routers by gateway port ("http.8080").
+ * ("host:port"); sidecars by outbound port ("80"); routers by gateway port ("http.8080"; "http.8080.BIND" for servers with a bind).
  */
 public final class RouteGenerator {
     private RouteGenerator() {
@@ -59,7 +59,13 @@ public final class RouteGenerator {
             return null;
         }
         RouteConfiguration.Builder rc = RouteConfiguration.newBuilder().setName(name);
-        for (ServiceModel s : SidecarScope.visibleServices(proxy, snapshot)) {
+        List<ServiceModel> visible = SidecarScope.visibleServices(proxy, snapshot);
+        // Mesh VirtualServices' hosts that are no service on this port (VirtualServiceHosts): istiod builds them first,
+        // so a domain one of them takes is not a service's too.
+        List<VirtualHost> vsHosts = VirtualServiceHosts.forPort(port, visible, snapshot, proxy);
+        Set<String> taken = new java.util.HashSet<>();
+        vsHosts.forEach(vh -> taken.addAll(vh.getDomainsList()));
+        for (ServiceModel s : visible) {
             ServiceModel.Port p = s.port(port);
             if (p != null && p.http()) {
                 Set<String> domains = VirtualHosts.meshDomains(s.hostname(), port, proxy.namespace());
@@ -70,9 +76,13 @@ public final class RouteGenerator {
                 for (ServiceAlias alias : snapshot.aliasesOf(s.hostname(), proxy.namespace())) {
                     domains.addAll(VirtualHosts.meshDomains(alias.hostname(), port, proxy.namespace()));
                 }
-                rc.addVirtualHosts(VirtualHosts.forService(s.hostname(), port, domains, snapshot, proxy));
+                domains.removeAll(taken);
+                if (!domains.isEmpty()) {
+                    rc.addVirtualHosts(VirtualHosts.forService(s.hostname(), port, domains, snapshot, proxy));
+                }
             }
         }
+        rc.addAllVirtualHosts(vsHosts);
         rc.addVirtualHosts(VirtualHosts.catchAll(SidecarScope.outboundTrafficPolicy(proxy, snapshot)));
         return rc.build();
     }
@@ -81,9 +91,13 @@ public final class RouteGenerator {
         if (!name.startsWith("http.")) {
             return null;
         }
+        // "http.PORT", or "http.PORT.BIND" for the servers with that bind (istiod's names)
+        String rest = name.substring(5);
+        int dot = rest.indexOf('.');
+        String bind = dot < 0 ? "" : rest.substring(dot + 1);
         int port;
         try {
-            port = Integer.parseInt(name.substring(5));
+            port = Integer.parseInt(dot < 0 ? rest : rest.substring(0, dot));
         } catch (NumberFormatException e) {
             return null;
         }
@@ -98,7 +112,7 @@ public final class RouteGenerator {
         Set<String> redirectOnly = new LinkedHashSet<>();
         for (Gateway gw : GatewayScope.forProxy(proxy, snapshot)) {
             for (Gateway.Server server : gw.servers()) {
-                if (server.port() != port) {
+                if (server.port() != port || !server.bind().equals(bind)) {
                     continue;
                 }
                 boolean redirect = server.tls() != null && server.tls().httpsRedirect();

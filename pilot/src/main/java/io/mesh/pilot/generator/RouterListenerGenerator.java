@@ -18,9 +18,11 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * LDS for router proxies: one listener "0.0.0.0_PORT" per Gateway server port. HTTP servers use RDS "http.PORT";
+ * LDS for router proxies: one listener "0.0.0.0_PORT" per Gateway server port, and as istiod one "BIND_PORT" bound to
+ * that address per port and bind for servers with a {@code bind} (servers on one port and bind are merged; different
+ * binds are different listeners). HTTP servers use RDS "http.PORT" ("http.PORT.BIND" with a bind);
  * HTTPS servers terminate TLS with the certificate named by credentialName, fetched over SDS
- * ("kubernetes://NAME"), matched by SNI, and route with the same "http.PORT" table; MUTUAL and OPTIONAL_MUTUAL
+ * ("kubernetes://NAME"), matched by SNI, and route with the same table; MUTUAL and OPTIONAL_MUTUAL
  * verify client certificates against the credential's CA ("kubernetes://NAME-cacert"); ISTIO_MUTUAL terminates with
  * the gateway's own mesh certificate ("default") and requires clients from the mesh ("ROOTCA"). TLS servers terminate
  * the same ways and route the decrypted stream with tcp routes; PASSTHROUGH servers route by SNI with tls routes,
@@ -34,26 +36,27 @@ public final class RouterListenerGenerator {
     }
 
     public static List<Listener> generate(ProxyInfo proxy, MeshSnapshot snapshot) {
-        Map<Integer, List<Gateway.Server>> byPort = new TreeMap<>();
-        Map<Integer, List<Served>> l4ByPort = new TreeMap<>();
+        Map<ListenerKey, List<Gateway.Server>> byPort = new TreeMap<>();
+        Map<ListenerKey, List<Served>> l4ByPort = new TreeMap<>();
         for (Gateway gw : GatewayScope.forProxy(proxy, snapshot)) {
             for (Gateway.Server s : gw.servers()) {
                 if (s.unserved() != null) {
                     continue;   // left out (validation warned): no listener rather than a wrong one
                 }
+                ListenerKey key = new ListenerKey(s.bind(), s.port());
                 if (s.l4()) {
-                    l4ByPort.computeIfAbsent(s.port(), p -> new ArrayList<>()).add(new Served(gw, s));
+                    l4ByPort.computeIfAbsent(key, p -> new ArrayList<>()).add(new Served(gw, s));
                 } else {
-                    byPort.computeIfAbsent(s.port(), p -> new ArrayList<>()).add(s);
+                    byPort.computeIfAbsent(key, p -> new ArrayList<>()).add(s);
                 }
             }
         }
-        Map<Integer, Listener> tcp = new TreeMap<>();
-        l4ByPort.forEach((port, served) -> {
-            if (!byPort.containsKey(port)) {   // a port with HTTP servers stays HTTP: one protocol per listener
-                Listener l = l4Listener(port, served, proxy, snapshot);
+        Map<ListenerKey, Listener> tcp = new TreeMap<>();
+        l4ByPort.forEach((key, served) -> {
+            if (!byPort.containsKey(key)) {   // a listener with HTTP servers stays HTTP: one protocol per listener
+                Listener l = l4Listener(key, served, proxy, snapshot);
                 if (l != null) {
-                    tcp.put(port, l);
+                    tcp.put(key, l);
                 }
             }
         });
@@ -64,13 +67,12 @@ public final class RouterListenerGenerator {
                 new ArrayList<>(JwtAuthn.filters(proxy, snapshot));
         rbac.addAll(SidecarInbound.httpRbac(SidecarInbound.rbacRules(proxy, snapshot, false)));
         List<Listener> out = new ArrayList<>();
-        byPort.forEach((port, servers) -> {
-            Listener.Builder l = Listener.newBuilder().setName("0.0.0.0_" + port)
-                    .setAddress(SidecarInbound.address("0.0.0.0", port));
-            String route = "http." + port;
-            // The gateway serves one client-certificate setting per port (one TLS server per listener): HTTPS servers
-            // that ask another of clients than the port's first are left out (validation warns within a Gateway),
-            // rather than a listener the gateway would refuse whole.
+        byPort.forEach((key, servers) -> {
+            Listener.Builder l = Listener.newBuilder().setName(key.listenerName()).setAddress(key.address());
+            String route = routeName(key.port(), key.bind());
+            // The gateway serves one client-certificate setting per listener (one TLS server per bind and port): HTTPS
+            // servers that ask another of clients than the listener's first are left out (validation warns within a
+            // Gateway), rather than a listener the gateway would refuse whole.
             String clientCerts = servers.stream().filter(s -> s.protocol().equals("HTTPS")).findFirst()
                     .map(Gateway.Server::clientCertificates).orElse("");
             for (Gateway.Server s : servers) {
@@ -93,9 +95,45 @@ public final class RouterListenerGenerator {
         if (tcp.isEmpty()) {
             return out;
         }
-        Map<Integer, Listener> all = new TreeMap<>(tcp);
-        out.forEach(l -> all.put(l.getAddress().getSocketAddress().getPortValue(), l));
+        Map<ListenerKey, Listener> all = new TreeMap<>(tcp);
+        out.forEach(l -> all.put(new ListenerKey(bindOf(l), l.getAddress().getSocketAddress().getPortValue()), l));
         return List.copyOf(all.values());
+    }
+
+    /**
+     * A router's RDS name for the HTTP servers of a port and bind, as istiod names it: {@code http.PORT}, and for a
+     * server with a bind {@code http.PORT.BIND} (servers on one port with different binds route apart).
+     */
+    public static String routeName(int port, String bind) {
+        return "http." + port + (bind.isEmpty() ? "" : "." + bind);
+    }
+
+    /** The bind a listener was built for: "" for the wildcard one. */
+    private static String bindOf(Listener l) {
+        String address = l.getAddress().getSocketAddress().getAddress();
+        return address.equals(WILDCARD) ? "" : address;
+    }
+
+    private static final String WILDCARD = "0.0.0.0";
+
+    /**
+     * One listener of a router: the servers on a port with the same bind ("" = every address), as istiod merges them
+     * ({@code model.ServerPort}: number and bind). Named {@code BIND_PORT}, {@code 0.0.0.0_PORT} without a bind,
+     * and bound to that address. Ordered by port, then the wildcard before binds.
+     */
+    private record ListenerKey(String bind, int port) implements Comparable<ListenerKey> {
+        String listenerName() {
+            return (bind.isEmpty() ? WILDCARD : bind) + "_" + port;
+        }
+
+        io.envoyproxy.envoy.config.core.v3.Address address() {
+            return SidecarInbound.address(bind.isEmpty() ? WILDCARD : bind, port);
+        }
+
+        @Override
+        public int compareTo(ListenerKey o) {
+            return port != o.port ? Integer.compare(port, o.port) : bind.compareTo(o.bind);
+        }
     }
 
     /** A server's hosts as SNI names: the host part of "namespace/host", without the catch-all "*". */
@@ -143,15 +181,16 @@ public final class RouterListenerGenerator {
     }
 
     /**
-     * A port of L4 servers, by kind (the first kind present takes the port, the others on it are left out):
+     * A listener (bind and port) of L4 servers, by kind (the first kind present takes it, the others are left out):
      * PASSTHROUGH servers (tls routes: a filter chain per SNI host, matched by the tls_inspector's SNI; the first route
      * claiming a name has it), TLS servers that terminate TLS (per server a chain on its hosts' SNI names with its TLS,
-     * to the first tcp route of the VirtualServices bound to it; one client-certificate setting per port, the first
+     * to the first tcp route of the VirtualServices bound to it; one client-certificate setting per listener, the first
      * server's), or TCP servers (tcp routes: the first route for the port takes its connections). Each chain is a
      * tcp_proxy to the route's destinations by weight. Null when no route applies.
      */
-    private static Listener l4Listener(int port, List<Served> served, ProxyInfo proxy, MeshSnapshot snapshot) {
-        Listener.Builder l = Listener.newBuilder().setName("0.0.0.0_" + port).setAddress(SidecarInbound.address("0.0.0.0", port));
+    private static Listener l4Listener(ListenerKey key, List<Served> served, ProxyInfo proxy, MeshSnapshot snapshot) {
+        int port = key.port();
+        Listener.Builder l = Listener.newBuilder().setName(key.listenerName()).setAddress(key.address());
         java.util.Set<String> claimed = new java.util.HashSet<>();
         // PASSTHROUGH and AUTO_PASSTHROUGH servers share a port as istiod lets them: chains by SNI, tls routes' first.
         boolean passthrough = served.stream().anyMatch(sv -> sv.server().passthrough() || sv.server().autoPassthrough());

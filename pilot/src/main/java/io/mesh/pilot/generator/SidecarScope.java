@@ -1,15 +1,19 @@
 package io.mesh.pilot.generator;
 
+import io.mesh.config.ExportTo;
+import io.mesh.config.Hosts;
 import io.mesh.config.PolicyConfig;
+import io.mesh.config.VirtualService;
 import io.mesh.pilot.model.MeshSnapshot;
 import io.mesh.pilot.model.ProxyInfo;
 import io.mesh.pilot.model.ServiceModel;
+import java.util.Comparator;
 import java.util.List;
 
 /**
  * Which services a sidecar sees: those exported to its namespace, further limited when a Sidecar resource in its
  * namespace (selecting it, or with no selector) limits egress to "namespace/host" patterns ("*", "." for its own
- * namespace, "*.example.com").
+ * namespace, "*.example.com"). The same resource picks the mesh VirtualServices it imports ({@link #virtualServices}).
  */
 final class SidecarScope {
     private SidecarScope() {
@@ -19,6 +23,24 @@ final class SidecarScope {
         PolicyConfig.Sidecar scope = scope(proxy, snapshot);
         return snapshot.services().values().stream().filter(s -> s.visibleTo(proxy.namespace()))
                 .filter(s -> scope == null || scope.egressHosts().isEmpty() || visible(scope, proxy, s)).toList();
+    }
+
+    /**
+     * The VirtualServices for the mesh gateway that a sidecar imports, in istiod's order (its SelectVirtualServices
+     * over the private, the exported-by-name, then the public ones; oldest first within each): those exported to its
+     * namespace and, when its Sidecar resource lists egress hosts, those of a namespace an entry names ("*", "." for
+     * the proxy's own) with a host that entry's host takes or that takes it ("*", "*.example.com"; Istio's two-way
+     * match for VirtualService hosts). Delegates (no hosts) are not among them: they live in their roots' routes.
+     */
+    static List<VirtualService> virtualServices(ProxyInfo proxy, MeshSnapshot snapshot) {
+        PolicyConfig.Sidecar scope = scope(proxy, snapshot);
+        return snapshot.virtualServices().stream()
+                .filter(vs -> !vs.hosts().isEmpty() && (vs.gateways().isEmpty() || vs.gateways().contains("mesh")))
+                .filter(vs -> ExportTo.visible(vs.exportTo(), vs.namespace(), proxy.namespace()))
+                .filter(vs -> scope == null || scope.egressHosts().isEmpty() || imports(scope, proxy, vs))
+                // A stable sort: the snapshot's list is already in Istio's order (oldest first).
+                .sorted(Comparator.comparing(vs -> ExportTo.scope(vs.exportTo(), vs.namespace(), proxy.namespace())))
+                .toList();
     }
 
     /** The proxy's Sidecar resource's outboundTrafficPolicy.mode, else the mesh default. */
@@ -54,6 +76,25 @@ final class SidecarScope {
                     || (host.startsWith("*.") && s.hostname().endsWith(host.substring(1)));
             if (nsOk && hostOk) {
                 return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether an egress entry "namespace/host" of the Sidecar resource takes the VirtualService (istiod's VSMatches). */
+    private static boolean imports(PolicyConfig.Sidecar sc, ProxyInfo proxy, VirtualService vs) {
+        for (String entry : sc.egressHosts()) {
+            int slash = entry.indexOf('/');
+            String ns = entry.substring(0, slash);
+            String host = entry.substring(slash + 1);
+            if (!ns.equals("*") && !(ns.equals(".") ? proxy.namespace() : ns).equals(vs.namespace())) {
+                continue;
+            }
+            for (String h : vs.hosts()) {
+                String fqdn = Hosts.resolve(h, vs.namespace());
+                if (Hosts.covers(host, fqdn) || Hosts.covers(fqdn, host)) {
+                    return true;
+                }
             }
         }
         return false;

@@ -47,7 +47,7 @@ final class SniDnat {
     /** The server with its "./host" hosts in the Gateway's own namespace, as istiod resolves them. */
     static Gateway.Server ownNamespace(Gateway gw, Gateway.Server sv) {
         return new Gateway.Server(sv.name(), sv.port(), sv.portName(), sv.protocol(), sv.hosts().stream()
-                .map(h -> h.startsWith("./") ? gw.namespace() + h.substring(1) : h).toList(), sv.tls());
+                .map(h -> h.startsWith("./") ? gw.namespace() + h.substring(1) : h).toList(), sv.tls(), sv.bind());
     }
 
     /** A name of the SNI-DNAT form, with the service's port and subset, for each service port the servers' hosts take. */

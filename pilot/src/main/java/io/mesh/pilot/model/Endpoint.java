@@ -4,14 +4,61 @@ import java.util.Map;
 
 /**
  * One workload instance behind a service. {@code ports} maps the service port number to the port the workload
- * listens on. Locality is "region/zone/subzone" (any part may be empty).
+ * listens on. Locality is "region/zone/subzone" (any part may be empty). {@code health} is what the registry says of
+ * it (istiod's model.HealthStatus); EDS decides from it whether the endpoint is sent ({@link #sentBy}).
  */
 public record Endpoint(String address, Map<Integer, Integer> ports, Map<String, String> labels, String locality,
-        int weight, boolean healthy, String serviceAccount) {
+        int weight, Health health, String serviceAccount) {
+
+    /**
+     * Istio's pod label (PILOT_DRAINING_LABEL's default): an endpoint carrying it with any value is DRAINING, whatever
+     * its registry says.
+     */
+    public static final String DRAINING_LABEL = "istio.io/draining";
+
+    /**
+     * istiod's endpoint health statuses. An EndpointSlice endpoint that is ready is HEALTHY; one not ready is
+     * TERMINATING when its pod is shutting down, DRAINING instead when it still serves and its Service keeps sessions
+     * ({@code istio.io/persistent-session}), else UNHEALTHY.
+     */
+    public enum Health {
+        HEALTHY, UNHEALTHY, DRAINING, TERMINATING
+    }
+
     public Endpoint {
         ports = Map.copyOf(ports);
         labels = Map.copyOf(labels);
         locality = locality == null ? "" : locality;
+        health = health == null ? Health.HEALTHY : health;
+    }
+
+    /** A healthy endpoint (ServiceEntry endpoints, WorkloadEntries and the pods ServiceEntries select). */
+    public Endpoint(String address, Map<Integer, Integer> ports, Map<String, String> labels, String locality,
+            int weight, String serviceAccount) {
+        this(address, ports, labels, locality, weight, Health.HEALTHY, serviceAccount);
+    }
+
+    public boolean healthy() {
+        return effectiveHealth() == Health.HEALTHY;
+    }
+
+    /** Its health as EDS states it: DRAINING when it carries {@link #DRAINING_LABEL}, else the registry's. */
+    public Health effectiveHealth() {
+        String draining = labels.get(DRAINING_LABEL);
+        return draining != null && !draining.isEmpty() ? Health.DRAINING : health;
+    }
+
+    /**
+     * Whether istiod's EDS (its defaults: {@code PILOT_SEND_UNHEALTHY_ENDPOINTS=false}) sends this endpoint of
+     * {@code service}: never an UNHEALTHY one (not ready) nor a TERMINATING one; a DRAINING one only to a
+     * persistent-session service; the registry's health first, so an UNHEALTHY one carrying the draining label stays out
+     * (endpoint_builder.go filterIstioEndpoint).
+     */
+    public boolean sentBy(ServiceModel service) {
+        if (health == Health.UNHEALTHY || health == Health.TERMINATING) {
+            return false;
+        }
+        return effectiveHealth() == Health.HEALTHY || service != null && service.persistentSession();
     }
 
     public boolean matches(Map<String, String> selector) {

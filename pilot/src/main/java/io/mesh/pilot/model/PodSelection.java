@@ -48,7 +48,7 @@ public record PodSelection(List<String> hosts, String namespace, Map<String, Str
     /**
      * The pod as this entry's endpoint, as a WorkloadEntry without address overrides is: per entry port, the pod's
      * container port of the same name, else the port's {@code targetPort}, else its number (istiod's order); its
-     * labels, service account (auto mTLS and the SANs) and readiness.
+     * labels and service account (auto mTLS and the SANs). Healthy: only ready pods are workloads.
      */
     Endpoint endpoint(ServiceSource.Workload w) {
         Map<Integer, Integer> out = new HashMap<>();
@@ -56,7 +56,7 @@ public record PodSelection(List<String> hosts, String namespace, Map<String, Str
             Integer named = p.name() == null ? null : w.ports().get(p.name());
             out.put(p.number(), named != null ? named : p.targetPort() != null ? p.targetPort() : p.number());
         }
-        return new Endpoint(w.ip(), out, w.labels(), w.locality(), 1, w.ready(), w.serviceAccount());
+        return new Endpoint(w.ip(), out, w.labels(), w.locality(), 1, w.serviceAccount());
     }
 
     /** By FQDN host, the endpoints these selections give the workloads: nothing when there is no selection. */

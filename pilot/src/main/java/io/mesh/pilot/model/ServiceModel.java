@@ -19,15 +19,26 @@ import java.util.List;
  * @param selectsWorkloads a ServiceEntry with a {@code workloadSelector} that has labels: its endpoints are the
  *                    workloads it selects (istiod's LabelSelectors), so having none now does not make it a catch-all
  *                    for its ports
+ * @param persistentSession a Kubernetes Service labelled {@code istio.io/persistent-session} (istiod's
+ *                    PILOT_PERSISTENT_SESSION_LABEL): EDS also sends its DRAINING endpoints
+ *                    ({@link Endpoint#sentBy})
  */
 public record ServiceModel(String hostname, String namespace, List<Port> ports, boolean external, String origin,
         List<String> addresses, List<String> exportTo, boolean passthrough, List<String> cidrs,
-        boolean selectsWorkloads) {
+        boolean selectsWorkloads, boolean persistentSession) {
     public ServiceModel {
         ports = List.copyOf(ports);
         addresses = addresses == null ? List.of() : List.copyOf(addresses);
         exportTo = exportTo == null ? List.of() : List.copyOf(exportTo);
         cidrs = cidrs == null ? List.of() : List.copyOf(cidrs);
+    }
+
+    /** A service without persistent sessions. */
+    public ServiceModel(String hostname, String namespace, List<Port> ports, boolean external, String origin,
+            List<String> addresses, List<String> exportTo, boolean passthrough, List<String> cidrs,
+            boolean selectsWorkloads) {
+        this(hostname, namespace, ports, external, origin, addresses, exportTo, passthrough, cidrs, selectsWorkloads,
+                false);
     }
 
     /** A service whose endpoints are not chosen by a workload selector. */

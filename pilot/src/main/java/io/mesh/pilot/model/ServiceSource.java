@@ -10,8 +10,8 @@ public interface ServiceSource {
 
     /**
      * {@code aliases}: Kubernetes ExternalName Services ({@link ServiceAlias}). {@code workloads}: the cluster's pods
-     * that have an IP and have not finished, which a ServiceEntry's {@code workloadSelector} selects as it selects
-     * WorkloadEntries.
+     * that have an IP, have not finished, are not terminating and are ready, which a ServiceEntry's
+     * {@code workloadSelector} selects as it selects WorkloadEntries.
      */
     record View(List<ServiceModel> services, Map<String, List<Endpoint>> endpoints, List<ServiceAlias> aliases,
             List<Workload> workloads) {
@@ -34,13 +34,12 @@ public interface ServiceSource {
     }
 
     /**
-     * One Kubernetes pod as a workload (Istio's WorkloadInstance): its IP, labels, service account (Kubernetes'
-     * "default" when it names none), whether its Ready condition is True (and it is not terminating), its locality
-     * ("region/zone/subzone", may be empty) and its named container ports, which win over a ServiceEntry port's
-     * {@code targetPort} as a WorkloadEntry's {@code ports} do.
+     * One ready Kubernetes pod as a workload (Istio's WorkloadInstance): its IP, labels, service account (Kubernetes'
+     * "default" when it names none), its locality ("region/zone/subzone", may be empty) and its named container ports,
+     * which win over a ServiceEntry port's {@code targetPort} as a WorkloadEntry's {@code ports} do.
      */
     record Workload(String namespace, String name, String ip, Map<String, String> labels, String serviceAccount,
-            boolean ready, String locality, Map<String, Integer> ports) {
+            String locality, Map<String, Integer> ports) {
         public Workload {
             labels = labels == null ? Map.of() : Map.copyOf(labels);
             locality = locality == null ? "" : locality;
@@ -48,8 +47,8 @@ public interface ServiceSource {
         }
 
         public Workload(String namespace, String name, String ip, Map<String, String> labels, String serviceAccount,
-                boolean ready, String locality) {
-            this(namespace, name, ip, labels, serviceAccount, ready, locality, Map.of());
+                String locality) {
+            this(namespace, name, ip, labels, serviceAccount, locality, Map.of());
         }
     }
 }

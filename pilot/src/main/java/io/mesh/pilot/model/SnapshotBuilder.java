@@ -83,7 +83,8 @@ public final class SnapshotBuilder {
             }
             if (se.workloadSelector() != null) {
                 workloadEntries.forEach((key, w) -> {
-                    if (key.namespace().equals(se.namespace()) && !se.workloadSelector().isEmpty()
+                    // An unhealthy WorkloadEntry is none (istiod handles it as deleted).
+                    if (w.healthy() && key.namespace().equals(se.namespace()) && !se.workloadSelector().isEmpty()
                             && se.workloadSelector().entrySet().stream()
                                     .allMatch(e -> e.getValue().equals(w.labels().get(e.getKey())))) {
                         eps.add(endpoint(w, se));
@@ -251,7 +252,7 @@ public final class SnapshotBuilder {
             Integer target = w.ports().get(p.name());
             ports.put(p.number(), target != null ? target : p.targetPort() != null ? p.targetPort() : p.number());
         }
-        return new Endpoint(w.address(), ports, w.labels(), w.locality(), w.weight(), true, w.serviceAccount());
+        return new Endpoint(w.address(), ports, w.labels(), w.locality(), w.weight(), w.serviceAccount());
     }
 
     static Map<String, List<Endpoint>> mergeEndpoints(Map<String, List<Endpoint>> config,

@@ -133,8 +133,10 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
 
     static RawResource raw(GenericKubernetesResource obj) {
         JsonNode spec = JSON.valueToTree(obj.getAdditionalProperties().get("spec"));
+        Object status = obj.getAdditionalProperties().get("status");
         return new RawResource(obj.getApiVersion(), obj.getKind(), obj.getMetadata().getNamespace(),
-                obj.getMetadata().getName(), spec, "kubernetes", RawResource.timestamp(obj.getMetadata().getCreationTimestamp()));
+                obj.getMetadata().getName(), spec, "kubernetes", RawResource.timestamp(obj.getMetadata().getCreationTimestamp()),
+                obj.getMetadata().getAnnotations(), status == null ? null : JSON.valueToTree(status));
     }
 
     private static <T extends HasMetadata> ResourceEventHandler<T> handler(Consumer<T> changed) {
@@ -182,7 +184,8 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
             }
             models.add(new ServiceModel(host, s.getMetadata().getNamespace(), ports, false,
                     "Service/" + s.getMetadata().getNamespace() + "/" + s.getMetadata().getName(), clusterIps(s),
-                    exportTo(s), headless(s)));
+                    exportTo(s), headless(s), List.of(), false,
+                    SliceEndpointHealth.persistentSession(s.getMetadata().getLabels())));
             byHost.put(host, s);
         }
         Map<String, List<Endpoint>> endpoints = new HashMap<>();
@@ -210,8 +213,9 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
                 if (e.getAddresses() == null || e.getAddresses().isEmpty()) {
                     continue;
                 }
-                boolean ready = e.getConditions() == null || e.getConditions().getReady() == null
-                        || e.getConditions().getReady();
+                // Kept whatever its health: its own sidecar serves the Service's ports on its inbound side while it is
+                // not ready (istiod's proxy service targets); EDS leaves it out (Endpoint#sentBy).
+                Endpoint.Health health = SliceEndpointHealth.of(s.getMetadata().getLabels(), e.getConditions());
                 Map<String, String> podLabels = Map.of();
                 String sa = null;
                 if (e.getTargetRef() != null && "Pod".equals(e.getTargetRef().getKind())) {
@@ -225,7 +229,7 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
                 }
                 String locality = e.getZone() == null ? "" : "/" + e.getZone();
                 endpoints.computeIfAbsent(host, h -> new ArrayList<>()).add(new Endpoint(e.getAddresses().get(0),
-                        portMap, podLabels, locality, 1, ready, sa));
+                        portMap, podLabels, locality, 1, health, sa));
             }
         }
         return new View(models, endpoints, aliases, PodWorkloads.of(podsByKey.values()));

@@ -14,8 +14,10 @@ import java.util.Map;
 
 /**
  * Kubernetes pods as workloads a ServiceEntry's {@code workloadSelector} can select, read as istiod reads them (its pod
- * cache and WorkloadInstances): only a pod with a {@code status.podIP} that has not finished (phase Succeeded or
- * Failed). Pure: reads the pod objects, never the API.
+ * cache, pod.go: only pods that shouldPodBeInEndpoints and IsPodReady reach the ServiceEntry controller's workload
+ * handler): a pod with a {@code status.podIP} that has not finished (phase Succeeded or Failed), is not terminating
+ * ({@code metadata.deletionTimestamp}) and whose Ready condition is True. A pod that is not ready is no endpoint at all,
+ * whatever PILOT_SEND_UNHEALTHY_ENDPOINTS says. Pure: reads the pod objects, never the API.
  */
 final class PodWorkloads {
     /** Istio's pod label for a locality its node does not give: "region.zone.subzone" (label values have no '/'). */
@@ -37,11 +39,11 @@ final class PodWorkloads {
         return out;
     }
 
-    /** The pod as a workload; null without an IP or once it has finished. */
+    /** The pod as a workload; null without an IP, once it has finished, while it terminates or is not ready. */
     static Workload of(Pod pod) {
         var status = pod.getStatus();
         if (status == null || status.getPodIP() == null || status.getPodIP().isBlank()
-                || "Succeeded".equals(status.getPhase()) || "Failed".equals(status.getPhase())) {
+                || "Succeeded".equals(status.getPhase()) || "Failed".equals(status.getPhase()) || !ready(pod)) {
             return null;
         }
         Map<String, String> labels = pod.getMetadata().getLabels() == null ? Map.of() : pod.getMetadata().getLabels();
@@ -50,7 +52,7 @@ final class PodWorkloads {
                 : pod.getSpec().getServiceAccountName();
         String locality = labels.get(LOCALITY_LABEL) == null ? "" : labels.get(LOCALITY_LABEL).replace('.', '/');
         return new Workload(pod.getMetadata().getNamespace(), pod.getMetadata().getName(), status.getPodIP(), labels, sa,
-                ready(pod), locality, ports(pod));
+                locality, ports(pod));
     }
 
     /** Its Ready condition is True and it is not terminating (the EndpointSlice controller's "ready" too). */

@@ -67,8 +67,8 @@ class ServiceEntryPodSelectionTest {
         return config;
     }
 
-    static Workload pod(String namespace, String name, String ip, Map<String, String> labels, boolean ready) {
-        return new Workload(namespace, name, ip, labels, name + "-sa", ready, "");
+    static Workload pod(String namespace, String name, String ip, Map<String, String> labels) {
+        return new Workload(namespace, name, ip, labels, name + "-sa", "");
     }
 
     static ServiceSource.View pods(Workload... pods) {
@@ -84,11 +84,11 @@ class ServiceEntryPodSelectionTest {
     @Test
     void aWorkloadSelectorSelectsMatchingPodsOfItsNamespaceBesidesWorkloadEntries() {
         MeshSnapshot s = SnapshotBuilder.build(1, config(CONFIG), pods(
-                pod("demo", "x-1", "198.51.100.1", Map.of("app", "x", TLS_ISTIO, "istio"), true),
-                pod("demo", "x-2", "198.51.100.2", Map.of("app", "x", "version", "v2"), true),
-                pod("other", "x-3", "198.51.100.3", Map.of("app", "x"), true),
-                pod("demo", "z-1", "198.51.100.4", Map.of("app", "z"), true),
-                pod("demo", "y-1", "198.51.100.5", Map.of("app", "y"), true)));
+                pod("demo", "x-1", "198.51.100.1", Map.of("app", "x", TLS_ISTIO, "istio")),
+                pod("demo", "x-2", "198.51.100.2", Map.of("app", "x", "version", "v2")),
+                pod("other", "x-3", "198.51.100.3", Map.of("app", "x")),
+                pod("demo", "z-1", "198.51.100.4", Map.of("app", "z")),
+                pod("demo", "y-1", "198.51.100.5", Map.of("app", "y"))));
 
         Map<String, Endpoint> x = byAddress(s, X);
         // The WorkloadEntry, and the two pods of demo with app=x; not the one in another namespace, nor app=z.
@@ -105,16 +105,8 @@ class ServiceEntryPodSelectionTest {
     }
 
     @Test
-    void aPodThatIsNotReadyIsAnUnhealthyEndpoint() {
-        MeshSnapshot s = SnapshotBuilder.build(1, config(CONFIG), pods(
-                pod("demo", "x-1", "198.51.100.1", Map.of("app", "x"), false)));
-        Endpoint e = byAddress(s, X).get("198.51.100.1");
-        assertEquals(false, e.healthy());
-    }
-
-    @Test
     void aPodsNamedContainerPortWinsOverTheTargetPort() {
-        Workload named = new Workload("demo", "x-1", "198.51.100.1", Map.of("app", "x"), "default", true, "r1/z1",
+        Workload named = new Workload("demo", "x-1", "198.51.100.1", Map.of("app", "x"), "default", "r1/z1",
                 Map.of("http", 8081));
         Endpoint e = byAddress(SnapshotBuilder.build(1, config(CONFIG), pods(named)), X).get("198.51.100.1");
         assertEquals(Map.of(80, 8081, 9000, 9000), e.ports());
@@ -130,33 +122,33 @@ class ServiceEntryPodSelectionTest {
 
     @Test
     void theEndpointFastPathFollowsPodsComingGoingAndRelabelled() {
-        Workload x1 = pod("demo", "x-1", "198.51.100.1", Map.of("app", "x"), true);
-        Workload z1 = pod("demo", "z-1", "198.51.100.4", Map.of("app", "z"), true);
+        Workload x1 = pod("demo", "x-1", "198.51.100.1", Map.of("app", "x"));
+        Workload z1 = pod("demo", "z-1", "198.51.100.4", Map.of("app", "z"));
         MeshSnapshot first = SnapshotBuilder.build(1, config(CONFIG), pods(x1, z1));
         assertEquals(Set.of("203.0.113.7", "198.51.100.1"), byAddress(first, X).keySet());
 
         // A pod relabelled into the selection, another one's IP changed: the same config, new pods.
-        Workload z1AsX = pod("demo", "z-1", "198.51.100.4", Map.of("app", "x"), true);
-        Workload x1Moved = pod("demo", "x-1", "198.51.100.11", Map.of("app", "x"), true);
+        Workload z1AsX = pod("demo", "z-1", "198.51.100.4", Map.of("app", "x"));
+        Workload x1Moved = pod("demo", "x-1", "198.51.100.11", Map.of("app", "x"));
         MeshSnapshot next = first.withKubernetesEndpoints(2, pods(x1Moved, z1AsX));
         assertEquals(Set.of("203.0.113.7", "198.51.100.11", "198.51.100.4"), byAddress(next, X).keySet());
         assertEquals(Set.of(X), first.podSelectedChanges(next), "the push names the entry's host");
 
         // Every selected pod gone: the WorkloadEntry stays.
-        MeshSnapshot gone = next.withKubernetesEndpoints(3, pods(pod("demo", "z-1", "198.51.100.4", Map.of(), true)));
+        MeshSnapshot gone = next.withKubernetesEndpoints(3, pods(pod("demo", "z-1", "198.51.100.4", Map.of())));
         assertEquals(Set.of("203.0.113.7"), byAddress(gone, X).keySet());
         assertEquals(Set.of(X), next.podSelectedChanges(gone));
 
         // A pod the entry does not select changes: its endpoints do not.
-        MeshSnapshot same = gone.withKubernetesEndpoints(4, pods(pod("demo", "z-1", "198.51.100.40", Map.of(), true)));
+        MeshSnapshot same = gone.withKubernetesEndpoints(4, pods(pod("demo", "z-1", "198.51.100.40", Map.of())));
         assertEquals(Set.of(), gone.podSelectedChanges(same));
         assertEquals(gone.endpoints(), same.endpoints());
     }
 
     @Test
     void aConfigChangeToTheSelectorAloneIsAnEndpointOnlyChange() {
-        ServiceSource.View view = pods(pod("demo", "x-1", "198.51.100.1", Map.of("app", "x"), true),
-                pod("demo", "w-1", "198.51.100.2", Map.of("app", "w"), true));
+        ServiceSource.View view = pods(pod("demo", "x-1", "198.51.100.1", Map.of("app", "x")),
+                pod("demo", "w-1", "198.51.100.2", Map.of("app", "w")));
         MeshSnapshot before = SnapshotBuilder.build(1, config(CONFIG), view);
         MeshSnapshot after = SnapshotBuilder.build(2, config(CONFIG.replace("labels: {app: x}\n---",
                 "labels: {app: w}\n---")), view);

@@ -113,6 +113,35 @@ class KubernetesServiceEntryPodsTest {
     }
 
     @Test
+    void aSelectedPodThatIsNotReadyOrTerminatingIsNoEndpointAsInIstiod() throws Exception {
+        try (RawAdsClient sidecar = sidecar()) {
+            sidecar.request(Resources.V3.ENDPOINT_TYPE_URL, List.of(CLUSTER), "", "", null);
+            assertEquals(Map.of("198.51.100.10:8080", HealthStatus.HEALTHY), endpoints(next(sidecar)));
+
+            // A pod whose readiness probe fails comes with a ready one: istiod's pod cache hands the ServiceEntry
+            // controller only ready pods, so it is no endpoint (not even an UNHEALTHY one).
+            k8s.kubectl(pod("x-2", "demo", "198.51.100.11", "{app: x}").replace("status: \"True\"", "status: \"False\"")
+                    + pod("x-3", "demo", "198.51.100.12", "{app: x}"), "apply", "-f", "-");
+            assertEquals(Map.of("198.51.100.10:8080", HealthStatus.HEALTHY, "198.51.100.12:8080", HealthStatus.HEALTHY),
+                    endpoints(next(sidecar)));
+
+            // It gets ready: it joins. (A finalizer holds it while it shuts down, below.)
+            k8s.kubectl(pod("x-2", "demo", "198.51.100.11", "{app: x}").replace("labels: {app: x}}",
+                    "labels: {app: x}, finalizers: [example.com/hold]}"), "apply", "-f", "-");
+            assertEquals(Map.of("198.51.100.10:8080", HealthStatus.HEALTHY, "198.51.100.11:8080", HealthStatus.HEALTHY,
+                    "198.51.100.12:8080", HealthStatus.HEALTHY), endpoints(next(sidecar)));
+
+            // It is deleted and starts shutting down (the API server sets its deletion timestamp and keeps it while
+            // the finalizer holds it): it leaves, though still Ready.
+            k8s.kubectl(null, "delete", "pod", "x-2", "-n", "demo", "--wait=false");
+            await().atMost(Duration.ofSeconds(10)).until(() -> k8s.client.pods().inNamespace("demo").withName("x-2")
+                    .get().getMetadata().getDeletionTimestamp() != null);
+            assertEquals(Map.of("198.51.100.10:8080", HealthStatus.HEALTHY, "198.51.100.12:8080", HealthStatus.HEALTHY),
+                    endpoints(next(sidecar)));
+        }
+    }
+
+    @Test
     void theSelectedPodsIdentityGivesTheEntryAutoMtlsAndAPodLabelChangeUpdatesIt() throws Exception {
         try (RawAdsClient sidecar = sidecar()) {
             sidecar.request(Resources.V3.CLUSTER_TYPE_URL, List.of(), "", "", null);

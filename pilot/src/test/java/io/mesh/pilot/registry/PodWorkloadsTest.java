@@ -1,9 +1,8 @@
 package io.mesh.pilot.registry;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.client.utils.Serialization;
@@ -30,13 +29,13 @@ class PodWorkloadsTest {
     static final String RUNNING = "{phase: Running, podIP: 198.51.100.1, conditions: [{type: Ready, status: 'True'}]}";
 
     @Test
-    void aRunningReadyPodIsAReadyWorkload() {
+    void aRunningReadyPodIsAWorkload() {
         Workload w = PodWorkloads.of(pod("x-1", """
                 {serviceAccountName: x-sa, containers: [{name: app, image: app, ports: [{name: http, containerPort: 8080},
                  {name: metrics, containerPort: 9090, protocol: UDP}]}, {name: side, image: s, ports: [{name: http,
                  containerPort: 8081}, {containerPort: 7000}]}]}""", RUNNING));
         assertEquals(new Workload("demo", "x-1", "198.51.100.1", Map.of("app", "x", "istio-locality",
-                "eu-west.eu-west-1a"), "x-sa", true, "eu-west/eu-west-1a", Map.of("http", 8080)), w);
+                "eu-west.eu-west-1a"), "x-sa", "eu-west/eu-west-1a", Map.of("http", 8080)), w);
     }
 
     @Test
@@ -48,14 +47,14 @@ class PodWorkloadsTest {
     }
 
     @Test
-    void readinessIsTheReadyConditionOfAPodNotTerminating() {
-        assertFalse(PodWorkloads.of(pod("not-ready", CONTAINERS, RUNNING.replace("'True'", "'False'"))).ready());
-        assertFalse(PodWorkloads.of(pod("no-conditions", CONTAINERS,
-                "{phase: Running, podIP: 198.51.100.1}")).ready());
+    void aPodThatIsNotReadyOrTerminatingIsNoWorkloadAsInIstiodsPodCache() {
+        // istiod's pod cache hands the ServiceEntry controller only pods that shouldPodBeInEndpoints and IsPodReady.
+        assertNull(PodWorkloads.of(pod("not-ready", CONTAINERS, RUNNING.replace("'True'", "'False'"))));
+        assertNull(PodWorkloads.of(pod("no-conditions", CONTAINERS, "{phase: Running, podIP: 198.51.100.1}")));
         Pod terminating = pod("terminating", CONTAINERS, RUNNING);
         terminating.getMetadata().setDeletionTimestamp("2026-01-01T00:00:00Z");
-        assertFalse(PodWorkloads.of(terminating).ready());
-        assertTrue(PodWorkloads.of(pod("ready", CONTAINERS, RUNNING)).ready());
+        assertNull(PodWorkloads.of(terminating));
+        assertNotNull(PodWorkloads.of(pod("ready", CONTAINERS, RUNNING)));
     }
 
     @Test

@@ -81,7 +81,7 @@ class NoNackCorpusTest {
                     epPorts.put(p.path("port").asInt(), p.path("port").asInt());
                 });
                 services.add(new ServiceModel(host, raw.namespace(), ports, false, "corpus", List.of(), List.of()));
-                endpoints.put(host, List.of(new Endpoint("127.0.0.1", epPorts, Map.of(), "", 1, true, null)));
+                endpoints.put(host, List.of(new Endpoint("127.0.0.1", epPorts, Map.of(), "", 1, null)));
             }
         }
         ServiceSource.View view = new ServiceSource.View(services, endpoints);

@@ -171,7 +171,14 @@ public final class KubeApiMock implements AutoCloseable {
         return;
       }
       final long sinceRv = parseLong(req.getParam("resourceVersion"));
-      final MockResponse wr = crud.handleGet(req.uri()); // -> WatchEventsListener registered on open
+      final CrdVersions.Rewrite rw;
+      try {
+        rw = crdRewrite(req.uri());
+      } catch (IOException e) {
+        req.response().setStatusCode(500).end(e.getMessage());
+        return;
+      }
+      final MockResponse wr = crud.handleGet(rw == null ? req.uri() : rw.path(req.uri())); // -> WatchEventsListener registered on open
       final WebSocketListener listener = wr.getWebSocketListener();
       final HttpServerResponse resp = req.response().setChunked(true).setStatusCode(200)
           .putHeader("Content-Type", "application/json").putHeader("Transfer-Encoding", "chunked");
@@ -188,6 +195,7 @@ public final class KubeApiMock implements AutoCloseable {
           } catch (IOException e) {
             return false;
           }
+          if (rw != null) text = new String(rw.response(text.getBytes(StandardCharsets.UTF_8)), StandardCharsets.UTF_8);
           if (!resp.ended() && !resp.closed()) resp.write(text + "\n");
           return true;
         }
@@ -207,7 +215,12 @@ public final class KubeApiMock implements AutoCloseable {
     @Override public MockResponse dispatch(RecordedRequest req) {
       MockResponse resp;
       try {
-        resp = route(req);
+        CrdVersions.Rewrite rw = crdRewrite(req.getPath());
+        resp = route(rw == null ? req : new RecordedRequest(req.getHttpVersion(), req.method(), rw.path(req.getPath()),
+            req.getHeaders(), new Buffer(rw.request(req.getBody().getBytes()))));
+        if (rw != null && resp.getWebSocketListener() == null && resp.getBody() != null && resp.getBody().size() > 0) {
+          resp.setBody(new Buffer(rw.response(resp.getBody().getBytes())));
+        }
       } catch (Exception e) {
         resp = status(500, "InternalError", e.toString());
       }
@@ -285,6 +298,16 @@ public final class KubeApiMock implements AutoCloseable {
       boolean served = resources().stream().anyMatch(r -> r.group().equals(seg[1]) && r.version().equals(seg[2])
           && r.plural().equals(plural));
       return served ? null : status(404, "NotFound", "the server could not find the requested resource");
+    }
+
+    /** A custom resource asked for at a served version other than its storage one (full path, query kept), else null. */
+    private CrdVersions.Rewrite crdRewrite(String full) throws IOException {
+      int qi = full.indexOf('?');
+      String path = qi < 0 ? full : full.substring(0, qi);
+      String[] seg = path.substring(1).split("/");
+      if (seg.length < 4 || !seg[0].equals("apis") || BUILTIN_GROUPS.contains(seg[1])) return null;
+      MockResponse crds = crud.handleGet("/apis/apiextensions.k8s.io/v1/customresourcedefinitions");
+      return CrdVersions.of(path, JSON.readTree(crds.getBody().getBytes()));
     }
 
     // --------------------------------------------------------------------------------------------- discovery / openapi

@@ -1,0 +1,37 @@
+package io.mesh.pilot.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.mesh.pilot.model.Endpoint.Health;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Which endpoints istiod's EDS sends (endpoint_builder.go filterIstioEndpoint, PILOT_SEND_UNHEALTHY_ENDPOINTS off). */
+class EndpointHealthTest {
+    static final ServiceModel PLAIN = service(false);
+    static final ServiceModel STICKY = service(true);
+
+    static ServiceModel service(boolean persistentSession) {
+        return new ServiceModel("web.demo.svc.cluster.local", "demo", List.of(), false, "Service/demo/web", List.of(),
+                List.of(), false, List.of(), false, persistentSession);
+    }
+
+    @ParameterizedTest(name = "{0}, draining label {1}: sent {2} (persistent session: {3}) as {4}")
+    @CsvSource({
+            "HEALTHY, false, true, true, HEALTHY",
+            "UNHEALTHY, false, false, false, UNHEALTHY",
+            "TERMINATING, false, false, false, TERMINATING",
+            "DRAINING, false, false, true, DRAINING",
+            "HEALTHY, true, false, true, DRAINING",
+            "UNHEALTHY, true, false, false, DRAINING"})
+    void edsSendsOnlyHealthyEndpointsAndDrainingOnesToPersistentSessions(Health health, boolean drainingLabel,
+            boolean sent, boolean sentToSticky, Health stated) {
+        Endpoint e = new Endpoint("10.1.0.1", Map.of(80, 8080), drainingLabel ? Map.of("istio.io/draining", "true")
+                : Map.of(), "", 1, health, null);
+        assertEquals(sent, e.sentBy(PLAIN));
+        assertEquals(sentToSticky, e.sentBy(STICKY));
+        assertEquals(stated, e.effectiveHealth());
+    }
+}
