@@ -18,6 +18,8 @@ public final class GatewayMain {
     }
 
     public static void main(String... args) {
+        // Before any TLS loads: the JDK's TLS servers leave SNI to Netty, so that they take Istio's mesh SNI.
+        io.mesh.gateway.tls.JdkMeshSni.leaveServerSniToNetty();
         String command = args.length == 0 ? "" : args[0];
         String[] rest = args.length == 0 ? args : Arrays.copyOfRange(args, 1, args.length);
         switch (command) {

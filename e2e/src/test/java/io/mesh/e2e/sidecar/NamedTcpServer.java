@@ -13,7 +13,7 @@ import java.nio.charset.StandardCharsets;
 /**
  * TCP apps of {@link SidecarMeshIT} that speak first: {@code NAME PORT [NAME PORT ...]} listens on each 127.0.0.1:PORT
  * (as a container next to its sidecar would); on each connection it writes {@code NAME\n} at once, then answers every
- * line {@code L} with {@code NAME L\n} until the client closes. One JVM serves several names, one per port.
+ * line {@code L} with {@code NAME L\n} until the client's end of input, then writes {@code NAME eof\n} and closes. One JVM serves several names, one per port.
  */
 public final class NamedTcpServer {
 
@@ -59,6 +59,9 @@ public final class NamedTcpServer {
                 out.write((name + " " + line + "\n").getBytes(StandardCharsets.UTF_8));
                 out.flush();
             }
+            // The client's end of input (its FIN): a client that only half-closed still reads this.
+            out.write((name + " eof\n").getBytes(StandardCharsets.UTF_8));
+            out.flush();
         } catch (IOException e) {
             // the client reset the connection
         }

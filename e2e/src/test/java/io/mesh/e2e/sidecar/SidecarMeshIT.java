@@ -311,13 +311,30 @@ class SidecarMeshIT {
     void aHalfCloseFromTheAppIsPassedOnThroughBothSidecarsAndTheAnswerStillComesBack() throws Exception {
         // App A writes a line to B's pod IP on the ledger port, then shuts down its output at once (FIN). Both sidecars
         // relay plaintext here (A: passthrough; B: its inbound plaintext chain), so the FIN is passed on as a half-close,
-        // as Envoy's tcp_proxy does: B's app reads the line, then EOF, and its answer still reaches A.
+        // as Envoy's tcp_proxy does: B's app reads the line, then EOF, and its answers (the last one written only once
+        // it read EOF) still reach A.
         Process p = new ProcessBuilder(concat(PodNetwork.inPod(podA, null), List.of(java(), "-Xmx32m", "-cp",
                 System.getProperty("java.class.path"), HalfCloseClient.class.getName(), B_IP,
                 Integer.toString(LEDGER_PORT), "half-closed"))).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the client did not finish");
-        assertEquals("ledger-v1\nledger-v1 half-closed\n", out, "the greeting, then the answer sent after A's FIN");
+        assertEquals("ledger-v1\nledger-v1 half-closed\nledger-v1 eof\n", out,
+                "the greeting, the answer to the line, and the line B's app wrote once it read A's FIN");
+
+        // The same to the ledger service's VIP: A's sidecar originates auto mTLS to B's, which terminates it. A's FIN
+        // crosses the mTLS hop as a TLS 1.3 close_notify and is a FIN again at B's app; the answer still comes back.
+        double mtlsBefore = value(metrics(B_IP), "istio_tcp_connections_opened_total", "reporter=\"destination\"",
+                "connection_security_policy=\"mutual_tls\"");
+        Process viaMtls = new ProcessBuilder(concat(PodNetwork.inPod(podA, null), List.of(java(), "-Xmx32m", "-cp",
+                System.getProperty("java.class.path"), HalfCloseClient.class.getName(), LEDGER_VIP,
+                Integer.toString(LEDGER_PORT), "half-closed-over-mtls"))).redirectErrorStream(true).start();
+        String overMtls = new String(viaMtls.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(viaMtls.waitFor(60, TimeUnit.SECONDS), "the client did not finish");
+        assertEquals("ledger-v1\nledger-v1 half-closed-over-mtls\nledger-v1 eof\n", overMtls,
+                "the answers, the last written after B's app read A's FIN, over mTLS");
+        eventually(Duration.ofSeconds(10), () -> value(metrics(B_IP), "istio_tcp_connections_opened_total",
+                "reporter=\"destination\"", "connection_security_policy=\"mutual_tls\"") > mtlsBefore,
+                "B's sidecar took the connection over mutual TLS");
     }
 
     @Test

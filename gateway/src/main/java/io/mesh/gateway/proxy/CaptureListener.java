@@ -170,7 +170,8 @@ final class CaptureListener {
         } else if (chain.tcp()) {
             // Mesh mTLS terminated here; once the handshake names the peer, RBAC (if any) decides; then the plaintext
             // bytes go to the workload.
-            io.netty.handler.ssl.SslHandler ssl = sidecar.terminateMeshTls(ch);
+            io.netty.handler.ssl.SslHandler ssl = sidecar.terminateMeshTlsForRelay(ch);
+            TcpRelay.allowHalfClose(ch);   // a close_notify or FIN is passed on as a half-close (Envoy's tcp_proxy)
             VertxInternal vertx = (VertxInternal) sidecar.plane().vertx();
             TcpRelay.connectWhen(ch, ssl.handshakeFuture(), () -> chain.rbac() == null
                     || !denied(chain, downstream, SidecarPlane.spiffeId(ssl.engine().getSession())),
@@ -257,7 +258,7 @@ final class CaptureListener {
         // never the destination address: labels must stay bounded); inbound, the first service in the inbound|PORT||
         // cluster's telemetry metadata, as Istio's stats filter takes it ("unknown" without one).
         String cluster = chain == null ? "InboundPassthroughCluster" : chain.pickTcpCluster();   // weighted: per connection
-        // The app's FIN is passed on as a half-close (Envoy's tcp_proxy) where neither side has mesh TLS here.
+        // The app's FIN is passed on as a half-close (Envoy's tcp_proxy), as a close_notify to an mTLS upstream.
         TcpRelay.allowHalfClose(ch);
         return TcpRelay.toCluster(sidecar.plane(), ch, chain == null ? null : cluster, original, first,
                 () -> inbound ? sidecar.plane().inboundTcpMeters(cluster, null)

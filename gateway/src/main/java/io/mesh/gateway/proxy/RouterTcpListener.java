@@ -56,8 +56,11 @@ final class RouterTcpListener {
             return null;
         }
         try {
-            return o.nettyContexts(plane.sslEngine() instanceof io.vertx.core.net.OpenSSLEngineOptions
-                    ? io.netty.handler.ssl.SslProvider.OPENSSL : io.netty.handler.ssl.SslProvider.JDK);
+            // The relay's engine, whatever the data plane's: a client's TLS 1.3 close_notify is then a half-close; where
+            // the JDK's server here refuses Istio's mesh SNI (JdkMeshSni), the data plane's, as before.
+            return o.nettyContexts(io.mesh.gateway.tls.JdkMeshSni.serverTakesMeshSni() ? TcpRelay.TLS_PROVIDER
+                    : plane.sslEngine() instanceof io.vertx.core.net.OpenSSLEngineOptions
+                            ? io.netty.handler.ssl.SslProvider.OPENSSL : io.netty.handler.ssl.SslProvider.JDK);
         } catch (javax.net.ssl.SSLException e) {
             LOG.errorf("%s: TLS does not load: %s", spec.name(), e.getMessage());
             return null;
@@ -130,6 +133,7 @@ final class RouterTcpListener {
                 }
                 String cluster = chain.pickTcpCluster();
                 Channel ch = ctx.channel();
+                TcpRelay.allowHalfClose(ch);   // the client's close_notify (or FIN) is passed on as a half-close
                 TcpRelay.toClusterWhen(plane, ch, cluster, ssl.handshakeFuture(),
                         () -> !denied(chain, ch, SidecarPlane.spiffeId(ssl.engine().getSession())),
                         () -> plane.tcpMeters(false, cluster, null, RequestLog.serviceHost(cluster)));

@@ -78,6 +78,8 @@ public final class SidecarPlane {
     private volatile ChannelHttpServer inbound;
     /** Mesh mTLS server side: this proxy's citadel certificate, a client certificate required; built once. */
     private volatile SslContext meshTls;
+    /** The same for TCP chains, on the JDK's engine: a TLS 1.3 close_notify received is a half-close ({@link TcpRelay}). */
+    private volatile SslContext meshTcpTls;
 
     SidecarPlane(DataPlane plane, io.mesh.gateway.identity.WorkloadIdentity identity) {
         this.plane = plane;
@@ -94,7 +96,10 @@ public final class SidecarPlane {
         inbound = server(INBOUND);
         if (identity != null) {
             try {
-                meshTls = meshTlsContext();
+                meshTls = meshTlsContext(plane.sslEngine() instanceof io.vertx.core.net.OpenSSLEngineOptions
+                        ? SslProvider.OPENSSL : SslProvider.JDK);
+                // Peers send Istio's mesh SNI: where the JDK's server here refuses it, the data plane's engine, as before.
+                meshTcpTls = io.mesh.gateway.tls.JdkMeshSni.serverTakesMeshSni() ? meshTlsContext(TcpRelay.TLS_PROVIDER) : meshTls;
             } catch (SSLException e) {
                 return Future.failedFuture(e);
             }
@@ -121,13 +126,13 @@ public final class SidecarPlane {
     /**
      * TLS 1.2/1.3 with this proxy's current certificate (the key manager is asked at each handshake, so rotation
      * needs no new context), peers verified against the mesh roots, ALPN h2 and http/1.1, on the data plane's TLS
-     * engine.
+     * engine ({@code provider}).
      */
-    private SslContext meshTlsContext() throws SSLException {
+    private SslContext meshTlsContext(SslProvider provider) throws SSLException {
         return SslContextBuilder.forServer(identity.keyManager())
                 .trustManager(identity.trustManager())
                 .clientAuth(ClientAuth.REQUIRE)
-                .sslProvider(plane.sslEngine() instanceof io.vertx.core.net.OpenSSLEngineOptions ? SslProvider.OPENSSL : SslProvider.JDK)
+                .sslProvider(provider)
                 .protocols("TLSv1.3", "TLSv1.2")
                 .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
                         ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
@@ -143,6 +148,15 @@ public final class SidecarPlane {
 
     /** Puts mesh mTLS (server side) first in a captured connection's pipeline; call only when {@link #canTerminateMeshTls}. */
     io.netty.handler.ssl.SslHandler terminateMeshTls(Channel ch) {
+        return terminateMeshTls(ch, meshTls);
+    }
+
+    /** {@link #terminateMeshTls} for a TCP chain's relay, on the engine that lets it pass a half-close on. */
+    io.netty.handler.ssl.SslHandler terminateMeshTlsForRelay(Channel ch) {
+        return terminateMeshTls(ch, meshTcpTls);
+    }
+
+    private static io.netty.handler.ssl.SslHandler terminateMeshTls(Channel ch, SslContext meshTls) {
         io.netty.handler.ssl.SslHandler ssl = meshTls.newHandler(ch.alloc());
         ch.pipeline().addLast("ssl", ssl);
         return ssl;

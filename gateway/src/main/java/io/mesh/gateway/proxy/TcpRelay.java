@@ -12,6 +12,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslContext;
 import io.netty.resolver.AddressResolverGroup;
@@ -29,19 +30,36 @@ import org.jboss.logging.Logger;
  * is up (its first bytes, or data a TLS handshake read) is held and sent first. Backpressure: a side stops reading
  * while the other cannot take more. When either side closes, the other is flushed and closed.
  *
- * <p>Half-close, as Envoy's tcp_proxy: when the downstream channel allows half closure ({@link #allowHalfClose}, a
- * router's plain TCP listener, or a sidecar's captured connection relayed without terminating TLS) and the upstream
- * has no TLS, a side that shuts its output (FIN) has that passed on to
+ * <p>Half-close, as Envoy's tcp_proxy: when the downstream channel allows half closure ({@link #allowHalfClose}: a
+ * router's TCP listeners, a sidecar's captured TCP connections, mTLS or not), a side's end of input is passed on to
  * the other side once what it sent is flushed, and the other direction stays open: a client that sends its request
- * and shuts down still gets the answer. Both are closed once both sides have shut down. A side with TLS cannot pass a
- * half-close on, so it is flushed and closed as before.
+ * and shuts down still gets the answer. A side's end of input is its FIN, or on a TLS side its close_notify
+ * ({@link SslCloseCompletionEvent}); it is passed on as a FIN ({@code shutdownOutput}) to a plaintext side, and as a
+ * close_notify ({@link SslHandler#closeOutbound}, which keeps the connection open for reading, as Envoy's
+ * {@code SSL_shutdown} on end_stream) to a TLS side. Both are closed once both directions are done, and at once on
+ * an error or a reset. A peer that never ends keeps the other direction open, as a connection that never
+ * half-closes does (tcp_proxy's {@code idle_timeout} is not implemented).
+ *
+ * <p>A TLS side's engine must go on sending after the close_notify it received. TLS 1.3 allows it (RFC 8446 6.1),
+ * and so does the JDK's engine there (its {@code TransportContext} answers a close_notify with its own only below
+ * TLS 1.3, unless {@code jdk.tls.acknowledgeCloseNotify}); TLS 1.2 does not (RFC 5246 7.2.1: answer with a
+ * close_notify, the JDK's engine does so and closes its outbound), and netty-tcnative's engine (Netty 4.1.133)
+ * answers and closes on every version ({@code ReferenceCountedOpenSslEngine} closes its outbound with its inbound
+ * when it reads a close_notify), though BoringSSL itself (Envoy's) refuses to write only after its own close_notify.
+ * Netty's {@code SslHandler} itself closes nothing on a close_notify: it fires {@link SslCloseCompletionEvent}. So a
+ * relay's TLS is the JDK's ({@link #TLS_PROVIDER}; Istio's mesh SNI through {@code JdkMeshSni}), and a side whose
+ * engine has closed for writing (a TLS 1.2 peer; netty-tcnative where the JDK's server cannot take the mesh SNI)
+ * ends both directions, flushed, as before. After its own close_notify the JDK's engine reads on (TLS 1.3, tested);
+ * whether the answer comes is the peer's to decide (a TLS 1.2 peer answers with a close_notify and closes).
  */
 final class TcpRelay extends ChannelInboundHandlerAdapter {
 
     private static final Logger LOG = Logger.getLogger(TcpRelay.class);
 
     private Channel peer;
-    /** This side shut its output before the peer was connected: pass that on once it is. */
+    /** This side ended its input (FIN, or close_notify on TLS); passed on to the peer once. */
+    private boolean inputEnded;
+    /** This side ended its input before the peer was connected: pass that on once it is. */
     private boolean inputShutdownHeld;
     /** Read before {@link #peer} was connected (downstream side only); null once it is. */
     private Queue<Object> held;
@@ -104,6 +122,13 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
     static final int CONNECT_TIMEOUT_MS = 10_000;
 
     /**
+     * The TLS engine of every TLS a relay has on a side (a cluster's TLS, mesh mTLS a sidecar's TCP chain or a router's
+     * TLS server terminates), whatever {@code mesh.gateway.tls-engine} says: the JDK's. netty-tcnative's engine (Netty
+     * 4.1) answers a received close_notify with its own and closes for writing, so the other direction could not go on.
+     */
+    static final io.netty.handler.ssl.SslProvider TLS_PROVIDER = io.netty.handler.ssl.SslProvider.JDK;
+
+    /**
      * A tcp_proxy to {@code cluster}: to an endpoint the cluster picks (to {@code original}, the captured connection's
      * destination, for an ORIGINAL_DST cluster or when {@code cluster} is null: passthrough; at the cluster's
      * {@code upstream_port_override} if it has one), originating the
@@ -146,7 +171,7 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
             }
             if (u.spec().tls() != null) {
                 try {
-                    tls = u.nettyTls();
+                    tls = u.nettyTls(TLS_PROVIDER);
                 } catch (javax.net.ssl.SSLException | RuntimeException e) {
                     LOG.warnf("tcp_proxy: cluster %s: TLS does not load: %s", cluster, e.getMessage());
                     close(ch, first);
@@ -189,14 +214,16 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)
                 .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.ALLOW_HALF_CLOSURE, upstreamTls == null
-                        && Boolean.TRUE.equals(down.config().getOption(ChannelOption.ALLOW_HALF_CLOSURE)))
+                .option(ChannelOption.ALLOW_HALF_CLOSURE,
+                        Boolean.TRUE.equals(down.config().getOption(ChannelOption.ALLOW_HALF_CLOSURE)))
                 .handler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel up) {
                         if (upstreamTls != null) {
-                            up.pipeline().addLast("ssl", sni == null ? upstreamTls.newHandler(up.alloc())
-                                    : upstreamTls.newHandler(up.alloc(), sni, target.getPort()));
+                            SslHandler ssl = sni == null ? upstreamTls.newHandler(up.alloc())
+                                    : upstreamTls.newHandler(up.alloc(), sni, target.getPort());
+                            io.mesh.gateway.tls.JdkMeshSni.request(ssl.engine(), sni);   // the JDK's sends no mesh SNI itself
+                            up.pipeline().addLast("ssl", ssl);
                         }
                         TcpRelay upSide = new TcpRelay(down);
                         upSide.bytesRead = sent;
@@ -282,7 +309,12 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof ChannelInputShutdownEvent) {
+        if (evt instanceof ChannelInputShutdownEvent || evt instanceof SslCloseCompletionEvent c && c.isSuccess()) {
+            // The side's end of input: a FIN, or on TLS its close_notify (Envoy's end_stream from the TLS socket).
+            if (inputEnded) {
+                return;   // a close_notify then the FIN: one end
+            }
+            inputEnded = true;
             if (held != null) {
                 inputShutdownHeld = true;   // passed on once the upstream is connected
             } else {
@@ -290,24 +322,76 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
             }
             return;
         }
+        if (evt instanceof SslCloseCompletionEvent c && !c.isSuccess()) {
+            ctx.close();   // a broken close_notify: an error, both closed (channelInactive closes the peer)
+            return;
+        }
         ctx.fireUserEventTriggered(evt);
     }
 
     /**
-     * {@code self} shut its output (FIN): once what it sent is flushed, shut the peer's output, or, when the peer has
-     * already shut its own (both directions are done) or cannot half-close (TLS), close both.
+     * {@code self} ended its input (FIN, or close_notify on TLS): once what it sent is flushed to {@code peer}, end the
+     * peer's output (a FIN on plaintext, a close_notify on TLS, which keeps the connection open for reading), and the
+     * other direction keeps flowing. Both are closed instead when both directions are done: the peer had already
+     * ended its input, or {@code self} can no longer write (its TLS engine closed its outbound on the close_notify it
+     * received: TLS 1.2, or netty-tcnative's engine, answer a close_notify with their own), or the peer is gone.
      */
     private static void passInputShutdown(Channel self, Channel peer) {
-        boolean halfClosable = peer instanceof DuplexChannel && peer.pipeline().get(SslHandler.class) == null;
-        boolean bothDone = peer instanceof DuplexChannel d && d.isInputShutdown();
-        if (!peer.isActive() || !halfClosable || bothDone) {
+        TcpRelay peerSide = peer.pipeline().get(TcpRelay.class);
+        boolean bothDone = peerSide != null && peerSide.inputEnded || !canWrite(self);
+        if (!peer.isActive() || bothDone || !canHalfClose(peer)) {
             peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
                 peer.close();
                 self.close();
             });
             return;
         }
-        peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> ((DuplexChannel) peer).shutdownOutput());
+        peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
+            if (!f.isSuccess()) {
+                peer.close();
+                self.close();
+                return;
+            }
+            SslHandler ssl = peer.pipeline().get(SslHandler.class);
+            if (ssl != null) {
+                // A close_notify, once the handshake is done (not one cut short), then a FIN, as Envoy's SSL_shutdown then
+                // shutdown(SHUT_WR); SslHandler keeps the channel open for reading.
+                ssl.handshakeFuture().addListener(h -> {
+                    if (h.isSuccess()) {
+                        ssl.closeOutbound().addListener(n -> {
+                            if (n.isSuccess() && peer.isActive()) {
+                                ((DuplexChannel) peer).shutdownOutput();
+                            }
+                        });
+                    } else {
+                        peer.close();
+                        self.close();
+                    }
+                });
+            } else {
+                ((DuplexChannel) peer).shutdownOutput();
+            }
+        });
+    }
+
+    /** Whether {@code ch} can still send: its output not shut, and its TLS engine (if any) not closed for writing. */
+    private static boolean canWrite(Channel ch) {
+        if (!ch.isActive() || ch instanceof DuplexChannel d && d.isOutputShutdown()) {
+            return false;
+        }
+        SslHandler ssl = ch.pipeline().get(SslHandler.class);
+        if (ssl == null) {
+            return true;
+        }
+        javax.net.ssl.SSLEngine engine = ssl.engine();
+        // netty-tcnative's engine closes its outbound with the close_notify it receives, before its answer is flushed.
+        return !engine.isOutboundDone()
+                && !(engine instanceof io.netty.handler.ssl.ReferenceCountedOpenSslEngine && engine.isInboundDone());
+    }
+
+    /** Whether {@code ch}'s output can be ended on its own (a FIN, or a close_notify on TLS). */
+    private static boolean canHalfClose(Channel ch) {
+        return ch instanceof DuplexChannel && canWrite(ch);
     }
 
     @Override

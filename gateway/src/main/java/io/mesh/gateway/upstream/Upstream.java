@@ -45,7 +45,9 @@ public final class Upstream {
     private final java.util.Map<String, EndpointState> originalDsts = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean closed;
     private final io.vertx.core.net.SSLEngineOptions sslEngine;
+    /** The cluster's TLS as Netty contexts (null until asked), on netty-tcnative and on the JDK's engine. */
     private volatile io.netty.handler.ssl.SslContext nettyTls;
+    private volatile io.netty.handler.ssl.SslContext nettyJdkTls;
     private volatile boolean literalEndpoints = true;
     /** EDS priorities and locality weights; null when the endpoints are one flat set. */
     private volatile Priorities priorities;
@@ -413,14 +415,33 @@ public final class Upstream {
      * no TLS. Built once per cluster version.
      */
     public io.netty.handler.ssl.SslContext nettyTls() throws javax.net.ssl.SSLException {
-        UpstreamTls tls = spec.tls();
-        if (tls == null) {
+        return nettyTls(sslEngine instanceof io.vertx.core.net.OpenSSLEngineOptions
+                ? io.netty.handler.ssl.SslProvider.OPENSSL : io.netty.handler.ssl.SslProvider.JDK);
+    }
+
+    /**
+     * {@link #nettyTls} on the given engine (a tcp_proxy's TLS is on the JDK's, which can pass a half-close on); each
+     * engine's context built once per cluster version.
+     */
+    public io.netty.handler.ssl.SslContext nettyTls(io.netty.handler.ssl.SslProvider provider) throws javax.net.ssl.SSLException {
+        if (spec.tls() == null) {
             return null;
         }
-        io.netty.handler.ssl.SslContext c = nettyTls;
-        if (c != null) {
-            return c;
+        boolean jdk = provider == io.netty.handler.ssl.SslProvider.JDK;
+        io.netty.handler.ssl.SslContext c = jdk ? nettyJdkTls : nettyTls;
+        if (c == null) {
+            c = build(provider);
+            if (jdk) {
+                nettyJdkTls = c;
+            } else {
+                nettyTls = c;
+            }
         }
+        return c;
+    }
+
+    private io.netty.handler.ssl.SslContext build(io.netty.handler.ssl.SslProvider provider) throws javax.net.ssl.SSLException {
+        UpstreamTls tls = spec.tls();
         PemTrustOptions ca = tls.caPem() == null ? null : new PemTrustOptions().addCertValue(Buffer.buffer(tls.caPem()));
         boolean meshRoots = identity != null && UpstreamTls.ROOTCA.equals(tls.caSecret());
         X509TrustManager trust = meshRoots ? identity.trustManager() : trustManager(ca);
@@ -428,8 +449,7 @@ public final class Upstream {
             trust = new SanVerifyingTrustManager(trust, tls.subjectAltNames());
         }
         var b = io.netty.handler.ssl.SslContextBuilder.forClient().trustManager(trust)
-                .sslProvider(sslEngine instanceof io.vertx.core.net.OpenSSLEngineOptions
-                        ? io.netty.handler.ssl.SslProvider.OPENSSL : io.netty.handler.ssl.SslProvider.JDK)
+                .sslProvider(provider)
                 .protocols("TLSv1.3", "TLSv1.2");
         if (identity != null && UpstreamTls.DEFAULT_CERT.equals(tls.certSecret())) {
             b.keyManager(identity.keyManager());
@@ -437,9 +457,7 @@ public final class Upstream {
             b.keyManager(new java.io.ByteArrayInputStream(tls.certPem().getBytes(java.nio.charset.StandardCharsets.US_ASCII)),
                     new java.io.ByteArrayInputStream(tls.keyPem().getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
         }
-        c = b.build();
-        nettyTls = c;
-        return c;
+        return b.build();
     }
 
     /** The WebSocket client of this event loop (upgrades are not pooled). */

@@ -1,0 +1,127 @@
+package io.mesh.gateway.tls;
+
+import io.netty.handler.ssl.ReferenceCountedOpenSslEngine;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+import javax.net.ssl.SNIServerName;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.StandardConstants;
+import org.jboss.logging.Logger;
+
+/**
+ * Istio's mesh SNI ({@code outbound_.PORT_._.HOST}) on the JDK's TLS, which takes only host names for a
+ * {@code host_name} SNI: the underscores make {@code SNIHostName} refuse it, so the JDK's client sends none for it,
+ * and the JDK's server answers a ClientHello that carries it with {@code illegal_parameter}.
+ * <ul>
+ * <li>Client: {@link #request} asks for it as raw bytes of type {@code host_name} (an {@code SNIServerName} of our
+ * own, which the JDK's client sends as it is);</li>
+ * <li>Server: the JDK's server reads no SNI when {@code jdk.tls.server.disableExtensions} names {@code server_name}
+ * (read once, when the JDK's TLS first loads: {@link #leaveServerSniToNetty} sets it at startup, before any TLS).
+ * The gateway does not need the JDK to read it: Netty's {@code SniHandler} picks a TLS server's certificate and
+ * chain from the ClientHello before the engine sees it, and mesh mTLS servers have one certificate.
+ * {@link #serverTakesMeshSni} tells whether that took effect in this JVM (a handshake in memory).</li>
+ * </ul>
+ */
+public final class JdkMeshSni {
+
+    private static final Logger LOG = Logger.getLogger(JdkMeshSni.class);
+
+    static final String SERVER_DISABLED_EXTENSIONS = "jdk.tls.server.disableExtensions";
+    /** What {@link #serverTakesMeshSni} offers: the longest form, a port and a namespaced host. */
+    static final String PROBE_SNI = "outbound_.15443_._.probe.istio-system.svc.cluster.local";
+
+    private static volatile Boolean serverTakesMeshSni;
+
+    private JdkMeshSni() {
+    }
+
+    /**
+     * Makes the JDK's TLS servers read no SNI ({@code server_name} added to {@code jdk.tls.server.disableExtensions});
+     * effective only when called before the JDK's TLS loads (the first line of {@code main}).
+     */
+    public static void leaveServerSniToNetty() {
+        String v = System.getProperty(SERVER_DISABLED_EXTENSIONS);
+        if (v == null || v.isBlank()) {
+            System.setProperty(SERVER_DISABLED_EXTENSIONS, "server_name");
+        } else if (Arrays.stream(v.split(",")).map(String::trim).noneMatch("server_name"::equals)) {
+            System.setProperty(SERVER_DISABLED_EXTENSIONS, v + ",server_name");
+        }
+    }
+
+    /**
+     * Asks for {@code sni} on a client {@code engine} before its handshake starts, as raw bytes, where the JDK's engine
+     * would not send it (netty-tcnative's sends any name as given: left alone).
+     */
+    public static void request(SSLEngine engine, String sni) {
+        if (sni == null || sni.isEmpty() || engine instanceof ReferenceCountedOpenSslEngine) {
+            return;
+        }
+        SSLParameters p = engine.getSSLParameters();
+        p.setServerNames(List.of(new RawHostName(sni)));
+        engine.setSSLParameters(p);
+    }
+
+    /** An SNI of type {@code host_name} that the JDK sends without checking it is a host name. */
+    private static final class RawHostName extends SNIServerName {
+        RawHostName(String name) {
+            super(StandardConstants.SNI_HOST_NAME, name.getBytes(StandardCharsets.US_ASCII));
+        }
+    }
+
+    /**
+     * Whether the JDK's TLS server in this JVM takes a ClientHello with Istio's mesh SNI. Found once per JVM (the
+     * setting is read once) by a handshake in memory: a JDK client asks for {@link #PROBE_SNI}, a JDK server without
+     * any certificate reads its ClientHello; it gets past the extensions (where it refuses the SNI, with
+     * {@code illegal_parameter}) only to fail at picking a certificate ("No available authentication scheme"). Only that
+     * failure counts as taken: anything else is false.
+     */
+    public static boolean serverTakesMeshSni() {
+        Boolean known = serverTakesMeshSni;
+        if (known == null) {
+            known = probe();
+            serverTakesMeshSni = known;
+            if (!known) {
+                LOG.warnf("the JDK's TLS server refuses Istio's mesh SNI here (%s=server_name was not in force when it"
+                        + " loaded): TLS that TCP relays terminate stays on the data plane's engine, which cannot pass a"
+                        + " half-close on", SERVER_DISABLED_EXTENSIONS);
+            }
+        }
+        return known;
+    }
+
+    static boolean probe() {
+        try {
+            SSLContext c = SSLContext.getInstance("TLS");
+            c.init(null, null, null);   // no certificate, no trust: nothing is verified, no handshake completes
+            SSLEngine client = c.createSSLEngine();
+            client.setUseClientMode(true);
+            request(client, PROBE_SNI);
+            ByteBuffer hello = ByteBuffer.allocate(client.getSession().getPacketBufferSize());
+            client.wrap(ByteBuffer.allocate(0), hello);
+            hello.flip();
+            SSLEngine server = c.createSSLEngine();
+            server.setUseClientMode(false);
+            server.unwrap(hello, ByteBuffer.allocate(server.getSession().getApplicationBufferSize()));
+            runTasks(server);
+            server.wrap(ByteBuffer.allocate(0), ByteBuffer.allocate(server.getSession().getPacketBufferSize() * 4));
+            return false;   // a server without a certificate cannot answer
+        } catch (SSLException e) {
+            LOG.debugf("mesh SNI probe: %s", e.toString());
+            return "No available authentication scheme".equals(e.getMessage());
+        } catch (java.security.GeneralSecurityException | RuntimeException e) {
+            LOG.debugf("mesh SNI probe: %s", e.toString());
+            return false;
+        }
+    }
+
+    private static void runTasks(SSLEngine e) {
+        for (Runnable t = e.getDelegatedTask(); t != null; t = e.getDelegatedTask()) {
+            t.run();
+        }
+    }
+}

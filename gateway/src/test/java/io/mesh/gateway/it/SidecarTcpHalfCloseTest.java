@@ -1,0 +1,192 @@
+package io.mesh.gateway.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.UInt32Value;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
+import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst;
+import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
+import io.mesh.testing.FreePorts;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A half-close through a sidecar's two TCP relays over mesh mTLS, in the form pilot sends them: an app in a pod
+ * network namespace (a Python socket client: it sends its request, shuts its output with {@code shutdown(SHUT_WR)}
+ * and reads the answer) calls a mesh pod's IP and TCP port; the sidecar's outbound capture relays it over
+ * ISTIO_MUTUAL (auto mTLS, ORIGINAL_DST) to that address, where an iptables DNAT sends it to the same sidecar's
+ * inbound capture (as the server pod's istio-iptables would), whose TLS chain for the port terminates the mTLS and
+ * relays to the workload on 127.0.0.1 (a server that answers only at the end of its input). Needs root.
+ */
+class SidecarTcpHalfCloseTest {
+    static final String CLIENT_ID = "spiffe://cluster.local/ns/demo/sa/client";
+    static final String DB = "db.demo.svc.cluster.local";
+
+    static Path dir;
+    static TestCitadel ca;
+    static ControlPlane pilot;
+    static TestGateway gw;
+    static PodNamespace pod;
+    static ServerSocket workload;
+    static String db0;
+    static List<String> dnat;
+    static final int DB_TCP = FreePorts.next();
+
+    /** The app: a Python client that sends the answer size and {@code request} pattern bytes, then SHUT_WR, and checks the answer. */
+    static final String CLIENT = String.join("\n",
+            "import socket, sys, hashlib",
+            "host, port, req, ans = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])",
+            "def pattern(n):",
+            "    unit = bytes(i % 251 for i in range(251))",
+            "    return (unit * (n // 251 + 1))[:n]",
+            "body = pattern(req)",
+            "s = socket.create_connection((host, port), timeout=30)",
+            "s.sendall(ans.to_bytes(8, 'big') + body)",
+            "s.shutdown(socket.SHUT_WR)",
+            "got = bytearray()",
+            "while True:",
+            "    b = s.recv(65536)",
+            "    if not b:",
+            "        break",
+            "    got += b",
+            "line, _, rest = bytes(got).partition(b'\\n')",
+            "print(line.decode() == hashlib.sha256(body).hexdigest(), len(rest), rest == pattern(ans))");
+
+    @BeforeAll
+    static void start() throws Exception {
+        PodNamespace.requireRoot();
+        dir = Files.createTempDirectory("sidecar-half-close");
+        ca = new TestCitadel(Map.of("client-token", CLIENT_ID));
+        Path root = ca.writeRoot(dir);
+        Path token = Files.writeString(dir.resolve("istio-token"), "client-token\n");
+        int outboundCapture = FreePorts.next();
+        int inboundCapture = FreePorts.next();
+        pod = PodNamespace.create(outboundCapture);
+        db0 = pod.destinations.get(0);
+        // The server pod's istio-iptables: connections to its IP and port go to the (same) sidecar's inbound capture.
+        dnat = List.of("OUTPUT", "-d", db0 + "/32", "-p", "tcp", "--dport", Integer.toString(DB_TCP), "-m", "comment",
+                "--comment", pod.name, "-j", "DNAT", "--to-destination", db0 + ":" + inboundCapture);
+        iptables("-A");
+        workload = new ServerSocket(DB_TCP, 50, InetAddress.getLoopbackAddress());
+        Thread t = new Thread(() -> {
+            while (!workload.isClosed()) {
+                try {
+                    Socket s = workload.accept();
+                    Thread c = new Thread(() -> {
+                        try (s) {
+                            s.setSoTimeout(30_000);
+                            TcpHalfCloseOverMeshTlsTest.digest(s);
+                        } catch (Exception e) {
+                            // a client that went away
+                        }
+                    }, "workload-conversation");
+                    c.setDaemon(true);
+                    c.start();
+                } catch (java.io.IOException e) {
+                    // closed
+                }
+            }
+        }, "workload");
+        t.setDaemon(true);
+        t.start();
+
+        String outbound = "outbound|" + DB_TCP + "||" + DB;
+        String inbound = "inbound|" + DB_TCP + "||";
+        Cluster mesh = IstioMutualTest.istioMutual(outbound, CLIENT_ID).toBuilder().setType(Cluster.DiscoveryType.ORIGINAL_DST)
+                .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED).clearEdsClusterConfig().build();
+        pilot = new ControlPlane();
+        pilot.set(List.of(mesh, Xds.edsCluster(inbound), SidecarHeadlessServiceTest.blackHole()),
+                List.of(Xds.endpoints(inbound, DB_TCP)),
+                List.of(SidecarHeadlessServiceTest.virtualOutbound(), SidecarHeadlessServiceTest.podListener(db0, DB_TCP, DB),
+                        virtualInbound(DB_TCP, inbound)),
+                List.of(), List.of());
+        gw = TestGateway.ready(pilot, Map.of("mesh.gateway.mode", "sidecar",
+                "mesh.gateway.listeners.port-map.\"15001\"", Integer.toString(outboundCapture),
+                "mesh.gateway.listeners.port-map.\"15006\"", Integer.toString(inboundCapture),
+                "mesh.gateway.ca.address", ca.address(), "mesh.gateway.ca.token-file", token.toString(),
+                "mesh.gateway.ca.root-cert-file", root.toString(), "mesh.gateway.listeners.event-loops", "1"));
+        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> gw.gateway.identity().orElseThrow().isReady());
+        assertTrue(pilot.nacks().isEmpty(), pilot.nacks().toString());
+    }
+
+    /** pilot's virtualInbound under STRICT: the port's one chain takes mesh mTLS and is a tcp_proxy to the workload. */
+    static Listener virtualInbound(int port, String cluster) {
+        return Listener.newBuilder().setName("virtualInbound").setAddress(Xds.address("0.0.0.0", 15006))
+                .addListenerFilters(ListenerFilter.newBuilder().setName("envoy.filters.listener.original_dst")
+                        .setTypedConfig(Any.pack(OriginalDst.getDefaultInstance())))
+                .addListenerFilters(ListenerFilter.newBuilder().setName("envoy.filters.listener.tls_inspector")
+                        .setTypedConfig(Any.pack(TlsInspector.getDefaultInstance())))
+                .addFilterChains(FilterChain.newBuilder().setName(cluster + "tls")
+                        .setFilterChainMatch(FilterChainMatch.newBuilder().setDestinationPort(UInt32Value.of(port))
+                                .setTransportProtocol("tls"))
+                        .setTransportSocket(GatewayTlsServersTest.socket(GatewayTlsServersTest.meshTls(List.of())))
+                        .addFilters(TcpHalfCloseOverMeshTlsTest.tcpProxy(cluster)))
+                .build();
+    }
+
+    static void iptables(String action) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("iptables", "-t", "nat", action));
+        cmd.addAll(dnat);
+        Run.run(cmd, null);
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (gw != null) {
+            gw.close();
+        }
+        if (pilot != null) {
+            pilot.close();
+        }
+        if (ca != null) {
+            ca.close();
+        }
+        if (workload != null) {
+            workload.close();
+        }
+        if (dnat != null) {
+            iptables("-D");
+        }
+        if (pod != null) {
+            pod.close();
+        }
+    }
+
+    String call(long request, long answer) throws Exception {
+        return pod.exec(List.of("timeout", "60", "python3", "-c", CLIENT, db0, Integer.toString(DB_TCP),
+                Long.toString(request), Long.toString(answer))).strip();
+    }
+
+    @Test
+    void anAppsHalfCloseCrossesBothSidecarRelaysOverMeshMtlsAndTheAnswerComesBack() throws Exception {
+        assertEquals("True 300 True", call(100, 300));
+        // Over mTLS, as the caller's identity: Istio's TCP metrics on the inbound side name the peer.
+        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> {
+            var c = gw.registry.find("istio_tcp_connections_opened").tag("source_principal", CLIENT_ID).counter();
+            return c != null && c.count() >= 1;
+        });
+    }
+
+    @Test
+    void severalMegabytesEachWayCrossBothSidecarRelaysAroundTheHalfClose() throws Exception {
+        assertEquals("True " + (8 << 20) + " True", call(2 << 20, 8 << 20));
+    }
+}
