@@ -6,18 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.envoy.config.core.v3.HealthStatus;
-import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
-import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.mesh.pilot.testing.PilotHarness;
+import io.mesh.pilot.testing.AdsAnswers;
 import io.mesh.pilot.testing.RawAdsClient;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -110,7 +106,7 @@ class KubernetesEndpointHealthTest {
             sidecar.request(Resources.V3.ENDPOINT_TYPE_URL, List.of(WEB, STICKY), "", "", null);
             // Ready, and with no ready condition at all; not the not-ready ones, not web-6 (istio.io/draining).
             assertEquals(Map.of("10.1.0.1:8080", HealthStatus.HEALTHY, "10.1.0.5:8080", HealthStatus.HEALTHY),
-                    endpoints(next(sidecar), WEB));
+                    AdsAnswers.endpoints(next(sidecar), WEB));
 
             // 10.1.0.2's readiness probe passes: it joins.
             k8s.kubectl(slice("web", """
@@ -118,7 +114,7 @@ class KubernetesEndpointHealthTest {
                     - {addresses: [10.1.0.2], conditions: {ready: true, serving: true, terminating: false}}
                     """), "apply", "-f", "-");
             assertEquals(Map.of("10.1.0.1:8080", HealthStatus.HEALTHY, "10.1.0.2:8080", HealthStatus.HEALTHY),
-                    endpoints(next(sidecar), WEB));
+                    AdsAnswers.endpoints(next(sidecar), WEB));
         }
     }
 
@@ -127,7 +123,7 @@ class KubernetesEndpointHealthTest {
         try (RawAdsClient sidecar = sidecar("10.1.0.9", "client-1")) {
             sidecar.request(Resources.V3.ENDPOINT_TYPE_URL, List.of(STICKY), "", "", null);
             assertEquals(Map.of("10.2.0.1:8080", HealthStatus.HEALTHY, "10.2.0.3:8080", HealthStatus.DRAINING),
-                    endpoints(next(sidecar), STICKY));
+                    AdsAnswers.endpoints(next(sidecar), STICKY));
         }
     }
 
@@ -137,7 +133,7 @@ class KubernetesEndpointHealthTest {
         // gives a proxy its service targets whatever its readiness.
         try (RawAdsClient sidecar = sidecar("10.1.0.2", "web-2")) {
             sidecar.request(Resources.V3.LISTENER_TYPE_URL, List.of(), "", "", null);
-            List<String> chains = inboundChains(next(sidecar, Resources.V3.LISTENER_TYPE_URL));
+            List<String> chains = AdsAnswers.inboundChains(next(sidecar, Resources.V3.LISTENER_TYPE_URL));
             assertTrue(chains.contains("inbound|8080||-raw_buffer"), chains.toString());
         }
     }
@@ -155,48 +151,7 @@ class KubernetesEndpointHealthTest {
         return next(c, Resources.V3.ENDPOINT_TYPE_URL);
     }
 
-    /** The next response of this type (ACKed), skipping others on the stream. */
     private static DiscoveryResponse next(RawAdsClient c, String type) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (System.nanoTime() < deadline) {
-            DiscoveryResponse r = c.next(Duration.ofMillis(500));
-            if (r != null) {
-                c.ack(r, r.getTypeUrl().equals(Resources.V3.ENDPOINT_TYPE_URL) ? List.of(WEB, STICKY) : List.of());
-                if (r.getTypeUrl().equals(type)) {
-                    return r;
-                }
-            }
-        }
-        throw new AssertionError("no " + type + " response");
-    }
-
-    /** One cluster's assignment: "IP:PORT" -> health. */
-    static Map<String, HealthStatus> endpoints(DiscoveryResponse eds, String cluster) throws Exception {
-        Map<String, HealthStatus> out = new TreeMap<>();
-        for (var any : eds.getResourcesList()) {
-            ClusterLoadAssignment cla = any.unpack(ClusterLoadAssignment.class);
-            if (!cla.getClusterName().equals(cluster)) {
-                continue;
-            }
-            for (LocalityLbEndpoints l : cla.getEndpointsList()) {
-                for (LbEndpoint e : l.getLbEndpointsList()) {
-                    var a = e.getEndpoint().getAddress().getSocketAddress();
-                    out.put(a.getAddress() + ":" + a.getPortValue(), e.getHealthStatus());
-                }
-            }
-            return out;
-        }
-        throw new AssertionError("no assignment for " + cluster + " in " + eds);
-    }
-
-    /** The names of virtualInbound's filter chains. */
-    private static List<String> inboundChains(DiscoveryResponse lds) throws Exception {
-        for (var any : lds.getResourcesList()) {
-            Listener l = any.unpack(Listener.class);
-            if (l.getName().equals("virtualInbound")) {
-                return l.getFilterChainsList().stream().map(c -> c.getName()).toList();
-            }
-        }
-        throw new AssertionError("no virtualInbound in LDS");
+        return AdsAnswers.next(c, type, List.of(WEB, STICKY));
     }
 }

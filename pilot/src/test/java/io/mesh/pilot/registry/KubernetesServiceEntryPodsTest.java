@@ -8,19 +8,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.core.v3.HealthStatus;
-import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
-import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
-import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
-import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.mesh.pilot.testing.PilotHarness;
+import io.mesh.pilot.testing.AdsAnswers;
 import io.mesh.pilot.testing.RawAdsClient;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -162,24 +158,13 @@ class KubernetesServiceEntryPodsTest {
         // sidecar its inbound side for the entry's port (8080, the targetPort).
         try (RawAdsClient sidecar = sidecar("198.51.100.11", "x-2")) {
             sidecar.request(Resources.V3.LISTENER_TYPE_URL, List.of(), "", "", null);
-            assertFalse(inboundChains(next(sidecar, Resources.V3.LISTENER_TYPE_URL)).stream()
+            assertFalse(AdsAnswers.inboundChains(next(sidecar, Resources.V3.LISTENER_TYPE_URL)).stream()
                     .anyMatch(c -> c.startsWith("inbound|8080||")));
             k8s.kubectl(pod("x-2", "demo", "198.51.100.11", "{app: x, security.istio.io/tlsMode: istio}"), "apply", "-f",
                     "-");
-            List<String> chains = inboundChains(next(sidecar, Resources.V3.LISTENER_TYPE_URL));
+            List<String> chains = AdsAnswers.inboundChains(next(sidecar, Resources.V3.LISTENER_TYPE_URL));
             assertTrue(chains.contains("inbound|8080||-tls"), chains.toString());
         }
-    }
-
-    /** The names of virtualInbound's filter chains. */
-    private static List<String> inboundChains(DiscoveryResponse lds) throws Exception {
-        for (var any : lds.getResourcesList()) {
-            Listener l = any.unpack(Listener.class);
-            if (l.getName().equals("virtualInbound")) {
-                return l.getFilterChainsList().stream().map(c -> c.getName()).toList();
-            }
-        }
-        throw new AssertionError("no virtualInbound in LDS");
     }
 
     private RawAdsClient sidecar() {
@@ -199,38 +184,13 @@ class KubernetesServiceEntryPodsTest {
         return next(c, Resources.V3.ENDPOINT_TYPE_URL);
     }
 
-    /** The next response of this type (ACKed), skipping others on the stream. */
     private static DiscoveryResponse next(RawAdsClient c, String type) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (System.nanoTime() < deadline) {
-            DiscoveryResponse r = c.next(Duration.ofMillis(500));
-            if (r != null) {
-                c.ack(r, r.getTypeUrl().equals(Resources.V3.ENDPOINT_TYPE_URL) ? List.of(CLUSTER) : List.of());
-                if (r.getTypeUrl().equals(type)) {
-                    return r;
-                }
-            }
-        }
-        throw new AssertionError("no " + type + " response");
+        return AdsAnswers.next(c, type, List.of(CLUSTER));
     }
 
     /** The assignment of the entry's cluster: "IP:PORT" -> health. */
     private static Map<String, HealthStatus> endpoints(DiscoveryResponse eds) throws Exception {
-        Map<String, HealthStatus> out = new TreeMap<>();
-        for (var any : eds.getResourcesList()) {
-            ClusterLoadAssignment cla = any.unpack(ClusterLoadAssignment.class);
-            if (!cla.getClusterName().equals(CLUSTER)) {
-                continue;
-            }
-            for (LocalityLbEndpoints l : cla.getEndpointsList()) {
-                for (LbEndpoint e : l.getLbEndpointsList()) {
-                    var a = e.getEndpoint().getAddress().getSocketAddress();
-                    out.put(a.getAddress() + ":" + a.getPortValue(), e.getHealthStatus());
-                }
-            }
-            return out;
-        }
-        throw new AssertionError("no assignment for " + CLUSTER + " in " + eds);
+        return AdsAnswers.endpoints(eds, CLUSTER);
     }
 
     /** The SANs the entry's cluster checks (ISTIO_MUTUAL), or null for plaintext. */
