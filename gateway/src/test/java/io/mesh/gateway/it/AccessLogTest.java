@@ -14,9 +14,6 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
-import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -38,21 +35,8 @@ class AccessLogTest {
     static int port;
     static int vertxPort;
     static int dead;
-    static final List<String> LINES = new CopyOnWriteArrayList<>();
-    static final Handler CAPTURE = new Handler() {
-        @Override
-        public void publish(LogRecord r) {
-            LINES.add(r.getMessage());
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-        }
-    };
+    static final AccessLogCapture CAPTURE = new AccessLogCapture();
+    static final List<String> LINES = CAPTURE.lines;
 
     @BeforeAll
     static void start() throws Exception {

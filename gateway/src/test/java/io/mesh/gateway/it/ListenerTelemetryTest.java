@@ -23,9 +23,6 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
-import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -48,21 +45,8 @@ class ListenerTelemetryTest {
     static TestGateway vertxPath;
     static int port;
     static int vertxPort;
-    static final List<String> LINES = new CopyOnWriteArrayList<>();
-    static final Handler CAPTURE = new Handler() {
-        @Override
-        public void publish(LogRecord r) {
-            LINES.add(r.getMessage());
-        }
-
-        @Override
-        public void flush() {
-        }
-
-        @Override
-        public void close() {
-        }
-    };
+    static final AccessLogCapture CAPTURE = new AccessLogCapture();
+    static final List<String> LINES = CAPTURE.lines;
 
     @BeforeAll
     static void start() throws Exception {
