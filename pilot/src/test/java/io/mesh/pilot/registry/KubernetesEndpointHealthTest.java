@@ -139,12 +139,7 @@ class KubernetesEndpointHealthTest {
     }
 
     private RawAdsClient sidecar(String ip, String podName) {
-        RawAdsClient c = new RawAdsClient(harness.pilot.xdsPort(), "sidecar~" + ip + "~" + podName
-                + ".demo~demo.svc.cluster.local", null);
-        c.node = c.node.toBuilder().setMetadata(c.node.getMetadata().toBuilder().putFields("NAMESPACE",
-                com.google.protobuf.Value.newBuilder().setStringValue("demo").build())).build();
-        c.openSotw();
-        return c;
+        return RawAdsClient.sidecar(harness.pilot.xdsPort(), ip, podName, "demo");
     }
 
     private static DiscoveryResponse next(RawAdsClient c) throws Exception {

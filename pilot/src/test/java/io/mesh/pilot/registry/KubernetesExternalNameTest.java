@@ -151,12 +151,7 @@ class KubernetesExternalNameTest {
     }
 
     private RawAdsClient sidecar(String namespace) {
-        RawAdsClient c = new RawAdsClient(harness.pilot.xdsPort(),
-                "sidecar~10.1.0.9~client-1." + namespace + "~" + namespace + ".svc.cluster.local", null);
-        c.node = c.node.toBuilder().setMetadata(c.node.getMetadata().toBuilder().putFields("NAMESPACE",
-                com.google.protobuf.Value.newBuilder().setStringValue(namespace).build())).build();
-        c.openSotw();
-        return c;
+        return RawAdsClient.sidecar(harness.pilot.xdsPort(), "10.1.0.9", "client-1", namespace);
     }
 
     private static DiscoveryResponse rds(RawAdsClient c) throws Exception {

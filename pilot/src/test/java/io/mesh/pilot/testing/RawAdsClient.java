@@ -45,6 +45,18 @@ public final class RawAdsClient implements AutoCloseable {
         node = Node.newBuilder().setId(nodeId).setMetadata(md).build();
     }
 
+    /**
+     * A sidecar of pod {@code podName} at {@code ip} in {@code namespace} (its node id and NAMESPACE metadata, as the
+     * gateway sends them), with its SotW stream open.
+     */
+    public static RawAdsClient sidecar(int port, String ip, String podName, String namespace) {
+        RawAdsClient c = new RawAdsClient(port, "sidecar~" + ip + "~" + podName + "." + namespace + "~" + namespace
+                + ".svc.cluster.local", null);
+        c.node = c.node.toBuilder().setMetadata(c.node.getMetadata().toBuilder().putFields("NAMESPACE",
+                Value.newBuilder().setStringValue(namespace).build())).build();
+        return c.openSotw();
+    }
+
     /** Opens SotW with node metadata LABELS (how a router says which Gateways select it). */
     public RawAdsClient openSotwWithLabels(Struct labels) {
         node = node.toBuilder().setMetadata(node.getMetadata().toBuilder()
