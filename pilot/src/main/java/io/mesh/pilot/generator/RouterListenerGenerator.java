@@ -226,7 +226,8 @@ public final class RouterListenerGenerator {
                             continue;
                         }
                         FilterChain.Builder chain = FilterChain.newBuilder().addAllFilters(rbac)
-                                .addFilters(SidecarListenerGenerator.tcpProxy(vs, r, port, snapshot));
+                                .addFilters(SidecarListenerGenerator.tcpProxy(vs, r, port,
+                                        host -> snapshot.service(host, proxy.namespace())));
                         if (passthrough) {
                             List<String> names = m.sniHosts().stream().filter(sni -> allowed(sni, hosts))
                                     .filter(claimed::add).toList();
