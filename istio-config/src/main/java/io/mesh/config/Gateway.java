@@ -31,21 +31,25 @@ public record Gateway(String namespace, String name, Map<String, String> selecto
 
         /**
          * Why this gateway cannot serve the server as Istio would, or null when it can: it serves HTTP, HTTP2 and
-         * GRPC servers (plain, or with httpsRedirect), HTTPS servers that terminate TLS (SIMPLE, MUTUAL,
+         * GRPC servers (plain; their tls only asks for httpsRedirect), HTTPS servers that terminate TLS (SIMPLE, MUTUAL,
          * OPTIONAL_MUTUAL with credentialName; ISTIO_MUTUAL with the gateway's own mesh certificate), TLS servers that
-         * terminate TLS the same ways for tcp routes, TLS and HTTPS servers in PASSTHROUGH mode (tls routes), TLS servers
-         * in AUTO_PASSTHROUGH mode (routed by the mesh's SNI, {@code outbound_.PORT_.SUBSET_.HOST}) and TCP servers (tcp
-         * routes). Such a server gets no listener, rather than one that does something else (plaintext
-         * where mTLS was asked for, HTTP parsing of a passed-through TLS stream).
+         * terminate TLS the same ways for tcp routes, TLS and HTTPS servers in PASSTHROUGH mode (tls routes; a tls block
+         * without mode is PASSTHROUGH), TLS servers in AUTO_PASSTHROUGH mode (routed by the mesh's SNI,
+         * {@code outbound_.PORT_.SUBSET_.HOST}) and TCP servers (tcp routes). Such a server gets no listener, rather
+         * than one that does something else (plaintext where mTLS was asked for, HTTP parsing of a passed-through TLS
+         * stream). TLS settings on other protocols are validation errors (istiod's validateServer), not judged here.
          */
         public String unserved() {
             if (bind.startsWith(UNIX_PREFIX)) {
                 return "a Unix domain socket bind (" + bind + ") is not served (the gateway listens on TCP only)";
             }
-            String mode = tls == null ? null : tls.mode();
             if (!SERVED_PROTOCOLS.contains(protocol)) {
                 return "protocol " + protocol + " is not served (HTTP, HTTPS, HTTP2, GRPC, TCP and TLS are)";
             }
+            if (tls == null || !(protocol.equals("HTTPS") || protocol.equals("TLS"))) {
+                return null;   // as istiod: an HTTP server is plain HTTP whatever its tls says beyond httpsRedirect
+            }
+            String mode = tls.mode();
             if (terminatesTls() && tls.credentialName() == null && !mode.equals("ISTIO_MUTUAL")) {
                 return "TLS mode " + mode + " with certificate files instead of credentialName is not served (the proxy"
                         + " reads no certificate files; name a Secret with credentialName)";
@@ -53,15 +57,11 @@ public record Gateway(String namespace, String name, Map<String, String> selecto
             if (passthrough() || autoPassthrough()) {
                 return null;
             }
-            if ("AUTO_PASSTHROUGH".equals(mode)) {
+            if (mode.equals("AUTO_PASSTHROUGH")) {
                 return "TLS mode AUTO_PASSTHROUGH on a " + protocol + " server (it needs protocol TLS) is not served";
             }
-            if (mode != null && !TERMINATING.contains(mode)) {
+            if (!TERMINATING.contains(mode)) {
                 return "TLS mode " + mode + " is not served";
-            }
-            if (mode != null && !protocol.equals("HTTPS") && !protocol.equals("TLS") && !protocol.equals("TCP")
-                    && !tls.httpsRedirect()) {
-                return "TLS on a " + protocol + " server (TLS is terminated on HTTPS and TLS servers) is not served";
             }
             return null;
         }
@@ -120,7 +120,8 @@ public record Gateway(String namespace, String name, Map<String, String> selecto
     }
 
     /**
-     * mode is Istio's (SIMPLE, MUTUAL, OPTIONAL_MUTUAL, PASSTHROUGH, AUTO_PASSTHROUGH, ISTIO_MUTUAL); credentialName
+     * mode is Istio's (SIMPLE, MUTUAL, OPTIONAL_MUTUAL, PASSTHROUGH, AUTO_PASSTHROUGH, ISTIO_MUTUAL), PASSTHROUGH when
+     * the YAML sets none (istio/api's zero value, as istiod reads it); credentialName
      * names a Secret or a local file; subjectAltNames (MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL): a client certificate must
      * carry one.
      */

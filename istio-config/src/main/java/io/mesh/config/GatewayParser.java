@@ -23,6 +23,7 @@ public final class GatewayParser {
             SpecReader port = s.object("port");
             int number = 0;
             String protocol = "HTTP";
+            boolean protocolValid = false;
             String portName = "";
             if (port == null) {
                 p.error(s.at("port"), "is required");
@@ -47,6 +48,7 @@ public final class GatewayParser {
                             + " (any case)");
                 } else {
                     protocol = upper;
+                    protocolValid = true;
                 }
                 portName = port.string("name") == null ? "" : port.string("name");
             }
@@ -68,7 +70,9 @@ public final class GatewayParser {
                 t.allow("mode", "credentialName", "httpsRedirect", "serverCertificate", "privateKey",
                         "caCertificates", "subjectAltNames", "minProtocolVersion", "maxProtocolVersion",
                         "cipherSuites", "credentialNames");
-                String mode = t.string("mode") == null ? "SIMPLE" : t.string("mode");
+                // istio/api's ServerTLSSettings.TLSmode has PASSTHROUGH as its zero value: a tls block without a mode
+                // passes TLS through, as istiod reads it (HTTP servers' tls, e.g. {httpsRedirect: true}, included).
+                String mode = t.string("mode") == null ? "PASSTHROUGH" : t.string("mode");
                 if (!Set.of("SIMPLE", "MUTUAL", "PASSTHROUGH", "ISTIO_MUTUAL", "AUTO_PASSTHROUGH",
                         "OPTIONAL_MUTUAL").contains(mode)) {
                     p.error(t.at("mode"), "unknown TLS mode \"" + mode + "\"");
@@ -101,12 +105,12 @@ public final class GatewayParser {
                 p.warn(s.path(), unserved + ": this gateway leaves the server out (no listener for it)");
             }
             if (t != null) {
-                boolean passthrough = Set.of("PASSTHROUGH", "AUTO_PASSTHROUGH").contains(tls.mode());
+                GatewayServerTls.check(s, t, protocolValid ? protocol : null, p);
+                boolean passthrough = GatewayServerTls.PASSTHROUGH_MODES.contains(tls.mode());
                 for (String f : List.of("serverCertificate", "privateKey", "caCertificates", "credentialNames")) {
                     // Without credentialName the server-wide warning above says why the files are not used.
-                    if (t.has(f) && (passthrough || tls.credentialName() != null || f.equals("credentialNames"))) {
-                        p.warn(t.at(f), passthrough ? "has no effect in mode " + tls.mode() + ": TLS is not"
-                                + " terminated here" : "has no effect here: the certificate comes from credentialName");
+                    if (t.has(f) && !passthrough && (tls.credentialName() != null || f.equals("credentialNames"))) {
+                        p.warn(t.at(f), "has no effect here: the certificate comes from credentialName");
                     }
                 }
                 for (String f : List.of("minProtocolVersion", "maxProtocolVersion", "cipherSuites")) {

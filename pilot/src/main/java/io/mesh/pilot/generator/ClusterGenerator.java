@@ -14,7 +14,8 @@ import java.util.Set;
 /**
  * CDS: one EDS cluster per service port, plus one per DestinationRule subset (on a sidecar, ORIGINAL_DST for a
  * headless Service or a ServiceEntry with resolution NONE: {@link PassthroughServices}). gRPC clients ask by name;
- * sidecars and routers get every visible cluster (wildcard). For sidecars and routers, a cluster of a MESH_INTERNAL
+ * sidecars and routers get every visible cluster (wildcard; a sidecar those of its scope, {@link SidecarScope#services},
+ * with its VirtualServices' destinations). For sidecars and routers, a cluster of a MESH_INTERNAL
  * service that the DestinationRule sets no TLS for is ISTIO_MUTUAL when all its endpoints are mesh workloads (auto
  * mTLS; istiod never infers mTLS for MESH_EXTERNAL services).
  */
@@ -50,7 +51,7 @@ public final class ClusterGenerator {
             return out;
         }
         List<ServiceModel> services = proxy.type() == ProxyInfo.Type.SIDECAR
-                ? SidecarScope.visibleServices(proxy, snapshot)
+                ? SidecarScope.services(proxy, snapshot)
                 : snapshot.services().values().stream().filter(s -> s.visibleTo(proxy.namespace())).toList();
         for (ServiceModel s : services) {
             DestinationRule dr = snapshot.destinationRule(s.hostname(), proxy.namespace(), proxy.labels());

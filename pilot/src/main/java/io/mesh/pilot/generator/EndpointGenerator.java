@@ -34,10 +34,29 @@ public final class EndpointGenerator {
     public static List<ClusterLoadAssignment> generate(ProxyInfo proxy, MeshSnapshot snapshot, Set<String> names) {
         List<ClusterLoadAssignment> out = new ArrayList<>();
         String locality = null;
+        Set<String> scope = null;
         for (String name : names) {
             ClusterNames.Parsed p = ClusterNames.parse(name);
-            if (p == null || snapshot.service(p.host(), proxy.namespace()) == null) {
+            if (p == null) {
                 continue;
+            }
+            if (snapshot.service(p.host(), proxy.namespace()) == null) {
+                // Not exported to the proxy's namespace. A sidecar still gets one of its own namespace that a
+                // VirtualService it imports routes to: istiod's SidecarScope takes those without asking.
+                ServiceModel own = snapshot.services().get(p.host());
+                if (proxy.type() != ProxyInfo.Type.SIDECAR || own == null
+                        || !own.namespace().equals(proxy.namespace())) {
+                    continue;
+                }
+                if (scope == null) {
+                    scope = new java.util.HashSet<>();
+                    for (ServiceModel s : SidecarScope.services(proxy, snapshot)) {
+                        scope.add(s.hostname());
+                    }
+                }
+                if (!scope.contains(p.host())) {
+                    continue;
+                }
             }
             Map<String, String> subsetLabels = Map.of();
             DestinationRule dr = snapshot.destinationRule(p.host(), proxy.namespace(), proxy.labels());

@@ -26,6 +26,7 @@ import io.mesh.pilot.model.ProxyInfo;
 import io.mesh.pilot.model.ServiceModel;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * Turns one Istio HTTPRoute into Envoy routes: one per match (or a catch-all), carrying the weighted clusters,
@@ -63,6 +64,7 @@ final class RouteBuilder {
         }
         List<VirtualService.Match> matches = http.match().isEmpty() ? java.util.Collections.singletonList(null)
                 : http.match();
+        Function<String, ServiceModel> services = httpServices(gateway, proxy, snapshot);
         for (VirtualService.Match m : matches) {
             if (m != null && ((m.port() != null && m.port() != port) || !forProxy(m, vs, proxy, gateway))) {
                 continue;
@@ -89,7 +91,7 @@ final class RouteBuilder {
                 }
                 r.setDirectResponse(d);
             } else {
-                r.setRoute(action(vs, http, port, snapshot, proxyless, proxy));
+                r.setRoute(action(vs, http, port, snapshot, proxyless, proxy, services));
             }
             if (http.fault() != null) {
                 r.putTypedPerFilterConfig(FAULT_FILTER, Any.pack(fault(http.fault())));
@@ -140,11 +142,11 @@ final class RouteBuilder {
     }
 
     private static RouteAction action(VirtualService vs, VirtualService.HttpRoute http, int port,
-            MeshSnapshot snapshot, boolean proxyless, ProxyInfo proxy) {
+            MeshSnapshot snapshot, boolean proxyless, ProxyInfo proxy, Function<String, ServiceModel> services) {
         RouteAction.Builder a = RouteAction.newBuilder();
         List<VirtualService.RouteDestination> dests = http.route();
         if (dests.size() == 1) {
-            a.setCluster(cluster(vs, dests.get(0).destination(), port, snapshot));
+            a.setCluster(cluster(vs, dests.get(0).destination(), port, services));
         } else {
             WeightedCluster.Builder wc = WeightedCluster.newBuilder();
             for (VirtualService.RouteDestination d : dests) {
@@ -152,7 +154,7 @@ final class RouteBuilder {
                     continue;
                 }
                 WeightedCluster.ClusterWeight.Builder cw = WeightedCluster.ClusterWeight.newBuilder()
-                        .setName(cluster(vs, d.destination(), port, snapshot))
+                        .setName(cluster(vs, d.destination(), port, services))
                         .setWeight(UInt32Value.of(d.weight()));
                 if (!proxyless) {
                     VirtualService.Headers h = d.headers();
@@ -192,16 +194,16 @@ final class RouteBuilder {
             for (VirtualService.Mirror mirror : http.mirrors()) {
                 double pct = mirror.percent() == null ? 100.0 : mirror.percent();
                 a.addRequestMirrorPolicies(RouteAction.RequestMirrorPolicy.newBuilder()
-                        .setCluster(cluster(vs, mirror.destination(), port, snapshot))
+                        .setCluster(cluster(vs, mirror.destination(), port, services))
                         .setRuntimeFraction(RuntimeFractionalPercent.newBuilder().setDefaultValue(
                                 FractionalPercent.newBuilder().setNumerator((int) Math.round(pct * 10_000))
                                         .setDenominator(FractionalPercent.DenominatorType.MILLION))));
             }
         }
         VirtualService.Destination first = dests.get(0).destination();
-        DestinationRule dr = snapshot.destinationRule(Hosts.resolve(first.host(), vs.namespace()), proxy.namespace(),
-                proxy.labels());
-        addHashPolicy(a, dr, port(vs, first, port, snapshot), first.subset(), proxyless);
+        String firstHost = Hosts.resolve(first.host(), vs.namespace());
+        DestinationRule dr = snapshot.destinationRule(firstHost, proxy.namespace(), proxy.labels());
+        addHashPolicy(a, dr, port(first, port, services.apply(firstHost)), first.subset(), proxyless);
         return a.build();
     }
 
@@ -238,18 +240,37 @@ final class RouteBuilder {
         return h.build();
     }
 
-    /** The cluster a destination names. */
-    static String cluster(VirtualService vs, VirtualService.Destination d, int port, MeshSnapshot snapshot) {
-        return ClusterNames.outbound(Hosts.resolve(d.host(), vs.namespace()), port(vs, d, port, snapshot), d.subset());
+    /**
+     * The cluster a destination names, as istiod's GetDestinationCluster: its port ({@link #port}), for the service
+     * {@code services} gives for its host (null: none).
+     */
+    static String cluster(VirtualService vs, VirtualService.Destination d, int port,
+            Function<String, ServiceModel> services) {
+        String host = Hosts.resolve(d.host(), vs.namespace());
+        return ClusterNames.outbound(host, port(d, port, services.apply(host)), d.subset());
     }
 
-    /** A destination's port: its own, else the service's only port, else the route's port. */
-    static int port(VirtualService vs, VirtualService.Destination d, int port, MeshSnapshot snapshot) {
+    /**
+     * A destination's port, as istiod's GetDestinationCluster picks it: its own, else the port of {@code service}
+     * when that is its only one, else the port of the route (listener) being built. Which service istiod passes
+     * depends on the route ({@link #httpServices}; a sidecar's TCP and TLS routes: its scope's).
+     */
+    static int port(VirtualService.Destination d, int port, ServiceModel service) {
         if (d.port() != null) {
             return d.port();
         }
-        ServiceModel s = snapshot.services().get(Hosts.resolve(d.host(), vs.namespace()));
-        return s != null && s.ports().size() == 1 ? s.ports().get(0).number() : port;
+        return service != null && service.ports().size() == 1 ? service.ports().get(0).number() : port;
+    }
+
+    /**
+     * The services istiod looks an HTTP route's destinations up in. On a router, the one of that name exported to
+     * its namespace (gateway.go buildNameToServiceMapForHTTPRoutes, whose fallback is the gateway's scope), so a
+     * single-port destination keeps its port. On a sidecar or a proxyless client none: istiod looks them up among
+     * the services its egress sees with the route's port, each cut down to that one port (httproute.go
+     * BuildSidecarOutboundVirtualHosts), so a destination without a port always goes to the route's port.
+     */
+    static Function<String, ServiceModel> httpServices(Gateway gateway, ProxyInfo proxy, MeshSnapshot snapshot) {
+        return gateway == null ? host -> null : host -> snapshot.service(host, proxy.namespace());
     }
 
     private static RedirectAction redirect(VirtualService.Redirect rd) {

@@ -25,7 +25,8 @@ import java.util.TreeMap;
  * ("kubernetes://NAME"), matched by SNI, and route with the same table; MUTUAL and OPTIONAL_MUTUAL
  * verify client certificates against the credential's CA ("kubernetes://NAME-cacert"); ISTIO_MUTUAL terminates with
  * the gateway's own mesh certificate ("default") and requires clients from the mesh ("ROOTCA"). TLS servers terminate
- * the same ways and route the decrypted stream with tcp routes; PASSTHROUGH servers route by SNI with tls routes,
+ * the same ways and route the decrypted stream with tcp routes; PASSTHROUGH servers (also those whose tls has no mode,
+ * istio/api's zero value) route by SNI with tls routes,
  * AUTO_PASSTHROUGH servers by the mesh's own SNI to the service port it names ({@link SniDnat}), TCP servers with tcp
  * routes. Servers this gateway cannot
  * serve ({@link Gateway.Server#unserved}) get no listener. AuthorizationPolicies that
@@ -91,8 +92,8 @@ public final class RouterListenerGenerator {
                     chain.setTransportSocket(downstreamTls(s, true));
                 }
                 l.addFilterChains(chain);
-                if (s.tls() == null) {
-                    break;
+                if (!s.terminatesTls()) {
+                    break;   // one plain chain for the port's HTTP servers (their tls, if any, only asks for httpsRedirect)
                 }
             }
             out.add(l.build());
@@ -227,7 +228,8 @@ public final class RouterListenerGenerator {
                             continue;
                         }
                         FilterChain.Builder chain = FilterChain.newBuilder().addAllFilters(rbac)
-                                .addFilters(SidecarListenerGenerator.tcpProxy(vs, r, port, snapshot));
+                                .addFilters(SidecarListenerGenerator.tcpProxy(vs, r, port,
+                                        host -> snapshot.service(host, proxy.namespace())));
                         if (passthrough) {
                             List<String> names = m.sniHosts().stream().filter(sni -> allowed(sni, hosts))
                                     .filter(claimed::add).toList();

@@ -55,6 +55,10 @@ public final class SidecarListenerGenerator {
         WildcardPortListeners wildcard = new WildcardPortListeners(unknown);
         List<ServiceModel> services = new ArrayList<>(SidecarScope.visibleServices(proxy, snapshot));
         services.sort(java.util.Comparator.comparing(ServiceModel::hostname));
+        // A tcp or tls route's destination is looked up in the sidecar's scope (istiod's ServiceForHostname), which
+        // also holds its VirtualServices' destinations.
+        java.util.Map<String, ServiceModel> scope = new java.util.HashMap<>();
+        SidecarScope.services(proxy, snapshot).forEach(s -> scope.put(s.hostname(), s));
         for (ServiceModel s : services) {
             for (ServiceModel.Port port : s.ports()) {
                 if (port.http()) {
@@ -76,7 +80,7 @@ public final class SidecarListenerGenerator {
                     continue;
                 }
                 VirtualService vs = snapshot.meshRoute(s.hostname(), proxy.namespace());
-                List<FilterChain> chains = tls ? tlsChains(vs, port.number(), snapshot) : List.of();
+                List<FilterChain> chains = tls ? tlsChains(vs, port.number(), scope::get) : List.of();
                 if (chains.isEmpty()) {
                     // The VirtualService's first tcp route for the port, else the service's own cluster.
                     Filter filter = tcpProxy(ClusterNames.outbound(s.hostname(), port.number(), null));
@@ -84,7 +88,7 @@ public final class SidecarListenerGenerator {
                             .filter(r -> r.match().isEmpty() || r.match().stream().anyMatch(m -> forMesh(m, port.number())))
                             .findFirst().orElse(null);
                     if (route != null) {
-                        filter = tcpProxy(vs, route, port.number(), snapshot);
+                        filter = tcpProxy(vs, route, port.number(), scope::get);
                     }
                     chains = List.of(FilterChain.newBuilder().addFilters(filter).build());
                 }
@@ -130,7 +134,8 @@ public final class SidecarListenerGenerator {
      * A VirtualService's tls routes for a sidecar's port: a filter chain per match, on its {@code sniHosts}, to the
      * route's destinations (a name an earlier match has stays with it). Empty when none matches.
      */
-    private static List<FilterChain> tlsChains(VirtualService vs, int port, MeshSnapshot snapshot) {
+    private static List<FilterChain> tlsChains(VirtualService vs, int port,
+            java.util.function.Function<String, ServiceModel> services) {
         if (vs == null) {
             return List.of();
         }
@@ -144,7 +149,7 @@ public final class SidecarListenerGenerator {
                 List<String> names = m.sniHosts().stream().filter(claimed::add).toList();
                 if (!names.isEmpty()) {
                     out.add(FilterChain.newBuilder().setFilterChainMatch(FilterChainMatch.newBuilder()
-                            .addAllServerNames(names)).addFilters(tcpProxy(vs, r, port, snapshot)).build());
+                            .addAllServerNames(names)).addFilters(tcpProxy(vs, r, port, services)).build());
                 }
             }
         }
@@ -159,16 +164,20 @@ public final class SidecarListenerGenerator {
 
     static final String TCP_PROXY = "envoy.filters.network.tcp_proxy";
 
-    /** A VirtualService tcp or tls route as a tcp_proxy: to its one destination, or over its destinations by weight. */
-    static Filter tcpProxy(VirtualService vs, VirtualService.L4Route r, int port, MeshSnapshot snapshot) {
+    /**
+     * A VirtualService tcp or tls route as a tcp_proxy: to its one destination, or over its destinations by weight;
+     * {@code services} gives the service of a destination's host whose only port it takes when it names none.
+     */
+    static Filter tcpProxy(VirtualService vs, VirtualService.L4Route r, int port,
+            java.util.function.Function<String, ServiceModel> services) {
         if (r.route().size() == 1) {
-            return tcpProxy(RouteBuilder.cluster(vs, r.route().get(0).destination(), port, snapshot));
+            return tcpProxy(RouteBuilder.cluster(vs, r.route().get(0).destination(), port, services));
         }
         TcpProxy.WeightedCluster.Builder wc = TcpProxy.WeightedCluster.newBuilder();
         for (VirtualService.RouteDestination d : r.route()) {
             if (d.weight() > 0) {
                 wc.addClusters(TcpProxy.WeightedCluster.ClusterWeight.newBuilder()
-                        .setName(RouteBuilder.cluster(vs, d.destination(), port, snapshot)).setWeight(d.weight()));
+                        .setName(RouteBuilder.cluster(vs, d.destination(), port, services)).setWeight(d.weight()));
             }
         }
         return Filter.newBuilder().setName(TCP_PROXY).setTypedConfig(Any.pack(TcpProxy.newBuilder()

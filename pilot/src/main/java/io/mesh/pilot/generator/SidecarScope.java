@@ -7,13 +7,19 @@ import io.mesh.config.VirtualService;
 import io.mesh.pilot.model.MeshSnapshot;
 import io.mesh.pilot.model.ProxyInfo;
 import io.mesh.pilot.model.ServiceModel;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * Which services a sidecar sees: those exported to its namespace, further limited when a Sidecar resource in its
  * namespace (selecting it, or with no selector) limits egress to "namespace/host" patterns ("*", "." for its own
- * namespace, "*.example.com"). The same resource picks the mesh VirtualServices it imports ({@link #virtualServices}).
+ * namespace, "*.example.com"). The same resource picks the mesh VirtualServices it imports ({@link #virtualServices}),
+ * whose destinations it also gets clusters for ({@link #services}).
  */
 final class SidecarScope {
     private SidecarScope() {
@@ -23,6 +29,45 @@ final class SidecarScope {
         PolicyConfig.Sidecar scope = scope(proxy, snapshot);
         return snapshot.services().values().stream().filter(s -> s.visibleTo(proxy.namespace()))
                 .filter(s -> scope == null || scope.egressHosts().isEmpty() || visible(scope, proxy, s)).toList();
+    }
+
+    /**
+     * The services a sidecar gets clusters and endpoints for (istiod's SidecarScope.Services()): those its egress
+     * sees ({@link #visibleServices}; they alone get listeners and virtual hosts), then the destinations of the
+     * VirtualServices it imports ({@link #virtualServices}) that are not among them, each with only the ports its
+     * destinations name ({@link VirtualServiceDestinations}). So a Sidecar resource with egress {@code ./*} whose
+     * VirtualService routes to another namespace's service still has that service's cluster.
+     */
+    static List<ServiceModel> services(ProxyInfo proxy, MeshSnapshot snapshot) {
+        List<ServiceModel> visible = visibleServices(proxy, snapshot);
+        Set<String> explicit = new HashSet<>();
+        visible.forEach(s -> explicit.add(s.hostname()));
+        Map<String, ServiceModel> inferred = new LinkedHashMap<>();
+        for (VirtualService vs : virtualServices(proxy, snapshot)) {
+            VirtualServiceDestinations.of(vs, proxy.namespace()).forEach((host, ports) -> {
+                if (explicit.contains(host)) {
+                    return;   // istiod merges the ports in: the service already has them all
+                }
+                ServiceModel s = VirtualServiceDestinations.service(host, proxy.namespace(), snapshot);
+                ServiceModel named = s == null ? null : VirtualServiceDestinations.withPorts(s, ports);
+                if (named != null) {
+                    inferred.merge(host, named, SidecarScope::mergePorts);
+                }
+            });
+        }
+        if (inferred.isEmpty()) {
+            return visible;
+        }
+        List<ServiceModel> out = new ArrayList<>(visible);
+        out.addAll(inferred.values());
+        return out;
+    }
+
+    /** One service named by two VirtualServices: the first one's ports, then the second one's others (istiod's order). */
+    private static ServiceModel mergePorts(ServiceModel a, ServiceModel b) {
+        List<ServiceModel.Port> ports = new ArrayList<>(a.ports());
+        b.ports().stream().filter(p -> a.port(p.number()) == null).forEach(ports::add);
+        return ports.size() == a.ports().size() ? a : VirtualServiceDestinations.withPortList(a, ports);
     }
 
     /**
