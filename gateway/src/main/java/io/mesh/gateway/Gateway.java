@@ -187,7 +187,8 @@ public final class Gateway {
         });
     }
 
-    static Node node(GatewayConfig config) {
+    /** This proxy's xDS node: its ID (Istio's {@code TYPE~IP~POD.NS~NS.svc.cluster.local}) and metadata. */
+    public static Node node(GatewayConfig config) {
         String ns = config.node().namespace();
         String ip = "127.0.0.1";
         String host = "gateway";

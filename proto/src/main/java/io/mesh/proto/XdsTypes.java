@@ -4,7 +4,7 @@ import com.google.protobuf.TypeRegistry;
 
 /**
  * Every Envoy message the mesh packs into an {@code Any}: what pilot's generators send (HTTP connection manager, its
- * filters and access loggers, TLS contexts, tcp_proxy, RBAC, listener filters, retry host predicates, upstream protocol options) and what
+ * filters (Istio's in TypedStructs) and access loggers, TLS contexts, tcp_proxy, RBAC, listener filters, retry host predicates, upstream protocol options) and what
  * the gateway reads from a static bootstrap. Pilot's and the gateway's config dumps print with it, the bootstrap parser
  * reads with it, and pilot's golden test prints every generated resource through it, so a type pilot starts to send
  * cannot be missing where it is printed (a config dump would answer 500: "Cannot find type for url").
@@ -28,6 +28,10 @@ public final class XdsTypes {
             .add(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.getDescriptor())
             .add(io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.getDescriptor())
             .add(io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog.getDescriptor())
+            .add(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication.getDescriptor())
+            // Istio's filters (istio_authn, istio.metadata_exchange) are configured by TypedStructs.
+            .add(com.github.xds.type.v3.TypedStruct.getDescriptor())
+            .add(com.github.udpa.udpa.type.v1.TypedStruct.getDescriptor())
             .build();
 
     private XdsTypes() {

@@ -190,11 +190,17 @@ class SidecarMeshIT {
                 "destination_principal=\"spiffe://cluster.local/ns/default/sa/b\"", "response_code=\"200\"",
                 "destination_canonical_service=\"b\"", "destination_canonical_revision=\"v1\"",
                 "destination_service=\"" + B_HOST + "\""), metricsB);
-        // A's sidecar reports it as the source, to service b.
+        // Istio's metadata exchange: each side names the other's workload (A's request told B, B's response told A).
+        assertTrue(has(metricsB, "istio_requests_total", "reporter=\"destination\"", "source_workload=\"a\"",
+                "source_workload_namespace=\"default\"", "source_canonical_service=\"a\"",
+                "source_canonical_revision=\"v1\""), metricsB);
+        // A's sidecar reports it as the source, to service b, workload b.
         String metricsA = metrics(A_IP);
         assertTrue(has(metricsA, "istio_requests_total", "reporter=\"source\"",
                 "destination_service=\"" + B_HOST + "\"", "response_code=\"200\"",
-                "source_canonical_service=\"a\"", "source_canonical_revision=\"v1\""), metricsA);
+                "source_canonical_service=\"a\"", "source_canonical_revision=\"v1\"", "destination_workload=\"b\"",
+                "destination_workload_namespace=\"default\"", "destination_canonical_service=\"b\"",
+                "destination_canonical_revision=\"v1\""), metricsA);
         // Both sidecars served it on their fast path (plain HTTP/1.1; A originated the mTLS, B terminated it).
         assertTrue(adminStat(podA, "http.fast_path.downstream_rq_total") >= 1, "A's fast path took the request");
         assertTrue(adminStat(podB, "http.fast_path.downstream_rq_total") >= 1, "B's fast path took the request");

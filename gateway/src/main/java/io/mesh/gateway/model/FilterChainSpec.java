@@ -18,14 +18,23 @@ import java.util.List;
  * ({@code clientSans}: empty = any the CA signed), and the blocks the original destination must be in
  * ({@code destinationRanges}, Envoy's prefix_ranges, on a sidecar's outbound tcp_proxy chains: empty = any), and
  * the JWT filter ({@code jwtAuthn}: Envoy's jwt_authn, with Istio's istio_authn after it; null = none), which runs
- * before the RBAC filters, and the access log and tracing its HttpConnectionManager sets ({@code telemetry}: null =
- * the gateway's local settings).
+ * before the RBAC filters, the access log and tracing its HttpConnectionManager sets ({@code telemetry}: null =
+ * the gateway's local settings), and Istio's metadata exchange ({@code peerMetadata}: null = none).
  */
 public record FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName,
         RouteTable inlineRoutes, List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster,
         boolean requireClientCert, String clientCaSecret, Rbac rbac, List<WeightedCluster> tcpWeighted,
         List<String> clientSans, List<CidrRange> destinationRanges, io.mesh.gateway.jwt.JwtAuthn jwtAuthn,
-        ChainTelemetry telemetry) {
+        ChainTelemetry telemetry, PeerMetadataConfig peerMetadata) {
+
+    /** A chain without metadata exchange. */
+    public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,
+            List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster, boolean requireClientCert,
+            String clientCaSecret, Rbac rbac, List<WeightedCluster> tcpWeighted, List<String> clientSans,
+            List<CidrRange> destinationRanges, io.mesh.gateway.jwt.JwtAuthn jwtAuthn, ChainTelemetry telemetry) {
+        this(serverNames, secretName, routeConfigName, inlineRoutes, alpn, destinationPort, transportProtocol, tcpCluster,
+                requireClientCert, clientCaSecret, rbac, tcpWeighted, clientSans, destinationRanges, jwtAuthn, telemetry, null);
+    }
 
     /** A chain with the gateway's local telemetry settings. */
     public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,

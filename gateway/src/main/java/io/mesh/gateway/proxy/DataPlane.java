@@ -48,6 +48,8 @@ public final class DataPlane {
     private final Vertx vertx;
     private final GatewayConfig config;
     private final RequestLog log;
+    /** This proxy's side of Istio's metadata exchange (used by chains that have it). */
+    final PeerMetadata peerMetadata;
     private final AtomicReference<ActiveConfig> active = new AtomicReference<>(new ActiveConfig(GatewaySnapshot.EMPTY, Map.of()));
     private final Map<String, ListenerServer> listeners = new ConcurrentHashMap<>();
     /** A router's TCP listeners (Gateway TCP servers, TLS passthrough). */
@@ -89,7 +91,11 @@ public final class DataPlane {
         this.config = config;
         this.sslEngine = io.mesh.gateway.tls.TlsEngine.resolve(config.tlsEngine());
         this.otlp = otlp;
-        this.log = new RequestLog(registry, OwnWorkload.of(config), config.node().cluster(), config.telemetry().accessLog(), otlp,
+        OwnWorkload own = OwnWorkload.of(config);
+        io.envoyproxy.envoy.config.core.v3.Node node = io.mesh.gateway.Gateway.node(config);
+        this.peerMetadata = new PeerMetadata(node.getId(), PeerMetadata.metadata(own,
+                node.getMetadata().getFieldsOrThrow("NAME").getStringValue(), config.node().cluster()));
+        this.log = new RequestLog(registry, own, config.node().cluster(), config.telemetry().accessLog(), otlp,
                 () -> identity == null ? null : identity.spiffeId().orElse(null), this::clusterService);
     }
 

@@ -19,6 +19,12 @@ abstract class ExchangeRecord {
     io.opentelemetry.api.trace.Span span;
     /** The access log and tracing of the request's filter chain (its HCM from xDS), or null: the local settings. */
     io.mesh.gateway.model.ChainTelemetry telemetry;
+    /** The chain's metadata exchange, or null (none). */
+    io.mesh.gateway.model.PeerMetadataConfig mx;
+    /** The workload at the other end, as the metadata exchange told it; null: unknown. */
+    PeerWorkload peer;
+    /** Whether the downstream sent its metadata (an inbound chain then answers with this proxy's). */
+    boolean peerAsked;
 
     /** Whether this request is written to the access log: its chain's say, else {@code local}. */
     final boolean accessLog(boolean local) {
@@ -63,6 +69,11 @@ abstract class ExchangeRecord {
 
     public final String traceparent() {
         return traceparent == null ? null : traceparent.toString();
+    }
+
+    /** The peer's workload from the metadata exchange, or null. */
+    final PeerWorkload peer() {
+        return peer;
     }
 
     public final int attempts() {

@@ -198,6 +198,15 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         ex.config = config;
         ex.table = table;
         ex.telemetry = chain.telemetry();
+        io.mesh.gateway.model.PeerMetadataConfig mx = chain.peerMetadata();
+        if (mx != null) {
+            ex.mx = mx;
+            if (mx.downstreamDiscovery()) {
+                RawRequestHead r = ex.raw;
+                ex.plane.peerMetadata.discover(ex, r != null ? r.value(r.peerMetadata) : ex.requestHeaders.get(PeerMetadata.HEADER),
+                        r != null ? r.peerMetadataId : ex.requestHeaders.contains(PeerMetadata.ID_HEADER));
+            }
+        }
         return ex.route() ? ex : null;
     }
 
@@ -593,6 +602,9 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         } else {
             h.set("traceparent", traceparent);
         }
+        if (mx != null) {
+            plane.peerMetadata.onRequest(this, h, target.cluster());
+        }
         DataPlane.applyRequestMutations(target, route, virtualHost, table, h);
         String upstreamUri = UpstreamForwarder.rewrite(uri, path(), queryString(), route, forward);
         h.set("host", forward.hostRewrite() != null ? forward.hostRewrite() : authority);
@@ -640,13 +652,20 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         CharSequence requestId = arrivedRequestId == null ? UpstreamForwarder.newRequestId() : null;
         boolean mutations = !none(target.requestHeaders()) || !none(route.requestHeaders())
                 || !none(virtualHost.requestHeaders()) || !none(table.requestHeaders());
+        io.mesh.gateway.model.PeerMetadataConfig mx = this.mx;
+        boolean dropPeer = mx != null && mx.editsRequestHeaders();
+        PeerMetadata own = mx != null && PeerMetadata.propagatesTo(mx, target.cluster()) ? plane.peerMetadata : null;
         ByteBuf out = handler.channel.alloc().directBuffer(r.size() + upstreamUri.length() + host.length()
-                + (xff == null ? 0 : xff.length()) + 200);
+                + (xff == null ? 0 : xff.length()) + 200 + (own == null ? 0 : own.idLine().length + own.valueLine().length));
         r.writeRequestLine(out, upstreamUri.equals(uri) ? null : upstreamUri);
         if (mutations) {
             HeadersMultiMap map = HeadersMultiMap.httpHeaders();
             MultiMap h = map;
-            r.addKeptLines(h, xff != null);
+            r.addKeptLines(h, xff != null, dropPeer);
+            if (own != null) {
+                h.add(PeerMetadata.ID_HEADER, own.id());
+                h.add(PeerMetadata.HEADER, own.value());
+            }
             if (xff != null) {
                 h.add("x-forwarded-for", xff);
             }
@@ -659,7 +678,11 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
             h.set("host", host);
             map.encode(out);
         } else {
-            r.writeKeptLines(out, xff != null);
+            r.writeKeptLines(out, xff != null, dropPeer);
+            if (own != null) {
+                out.writeBytes(own.idLine());
+                out.writeBytes(own.valueLine());
+            }
             if (xff != null) {
                 line(out, XFF_LINE, xff);
             }
@@ -847,6 +870,9 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         MultiMap out = (MultiMap) r.headers();
         HopByHop.stripInPlace(out);
         DataPlane.applyResponseMutations(target, route, virtualHost, table, out);
+        if (mx != null) {
+            plane.peerMetadata.onResponse(this, out, true);
+        }
         if (!head && code != 204 && code != 304 && !out.contains("content-length")) {
             out.set("transfer-encoding", "chunked");
         }
@@ -857,7 +883,17 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         writeDown(r);
     }
 
-    /** Whether the downstream connection closes after this response (the raw head then says so). */
+    /** The upstream's workload, from its response's {@code x-envoy-peer-metadata} (a head relayed as bytes). */
+    void upstreamPeer(String value) {
+        peer = plane.peerMetadata.peer(value);
+    }
+
+    /** This proxy's metadata exchange when the response answers with it (an inbound chain, asked), else null. */
+    PeerMetadata answersWithPeer() {
+        return mx != null && mx.downstreamPropagation() && peerAsked ? plane.peerMetadata : null;
+    }
+
+        /** Whether the downstream connection closes after this response (the raw head then says so). */
     boolean closesDownstream() {
         return closeAfter || plane.draining();
     }
@@ -1035,6 +1071,9 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
             h.set("content-type", "text/plain");
         }
         DataPlane.applyResponseMutations(target, route, virtualHost, table, h);
+        if (mx != null) {
+            plane.peerMetadata.onResponse(this, h, false);
+        }
         boolean close = !requestDone || closeAfter || plane.draining();
         if (close) {
             // The body was never read; a keep-alive connection cannot be reused safely.

@@ -333,6 +333,10 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
                 return false;
             }
             int statusLineEnd = lineEnd + 2;
+            FastExchange ex = exchange;
+            // Istio's metadata exchange: an outbound chain reads the upstream's workload and drops its headers.
+            boolean discover = ex.mx != null && ex.mx.upstreamDiscovery();
+            String peer = null;
             long length = -1;
             boolean keepAlive = true;
             // What to copy after the status line, as [start, nameEnd, valueStart, valueEnd) quadruples: a header line
@@ -399,7 +403,11 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
                     ls = le + 2;
                     continue;
                 }
-                if (hop(buf, ls, nameLen)) {
+                if (hop(buf, ls, nameLen) || discover && (nameLen == 24 && equalsIgnoreCase(buf, ls, PeerMetadata.ID_HEADER)
+                        || nameLen == 21 && equalsIgnoreCase(buf, ls, PeerMetadata.HEADER))) {
+                    if (discover && nameLen == 21 && peer == null) {
+                        peer = buf.toString(vs, ve - vs, StandardCharsets.ISO_8859_1);
+                    }
                     if (runStart >= 0) {
                         keep = keepRun(keep, lines++, runStart, ls);
                         runStart = -1;
@@ -436,9 +444,13 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
             if (length < 0) {
                 return false;   // chunked or close-delimited: the decoded path frames it
             }
-            FastExchange ex = exchange;
+            if (peer != null) {
+                ex.upstreamPeer(peer);
+            }
+            PeerMetadata own = ex.answersWithPeer();
             boolean close = ex.closesDownstream();
-            ByteBuf out = ctx.alloc().directBuffer(end - i + (close ? 19 : 0));
+            ByteBuf out = ctx.alloc().directBuffer(end - i + (close ? 19 : 0)
+                    + (own == null ? 0 : own.idLine().length + own.valueLine().length));
             out.writeBytes(buf, i, statusLineEnd - i);
             for (int l = 0; l < lines; l++) {
                 int s = keep[l * 4];
@@ -450,6 +462,10 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
                 out.writeShort(COLON_SP);
                 out.writeBytes(buf, keep[l * 4 + 2], keep[l * 4 + 3] - keep[l * 4 + 2]);
                 out.writeShort(CRLF);
+            }
+            if (own != null) {
+                out.writeBytes(own.idLine());
+                out.writeBytes(own.valueLine());
             }
             if (close) {
                 out.writeCharSequence("connection: close\r\n", StandardCharsets.US_ASCII);

@@ -72,6 +72,11 @@ public final class ProxyExchange extends ExchangeRecord implements io.mesh.gatew
         this.response = request.response();
         this.chain = chain;
         this.telemetry = chain == null ? null : chain.telemetry();
+        this.mx = chain == null ? null : chain.peerMetadata();
+        if (mx != null && mx.downstreamDiscovery()) {
+            plane.peerMetadata.discover(this, request.getHeader(PeerMetadata.HEADER),
+                    request.headers().contains(PeerMetadata.ID_HEADER));
+        }
         this.listenerName = listenerName;
         this.interceptors = interceptors;
         String a = request.host();
@@ -173,6 +178,9 @@ public final class ProxyExchange extends ExchangeRecord implements io.mesh.gatew
         if (route != null) {
             plane.applyResponseMutations(this, response.headers());
         }
+        if (mx != null) {
+            plane.peerMetadata.onResponse(this, response.headers(), false);
+        }
         if (!request.isEnded()) {
             // A body that was never read: a keep-alive connection cannot be reused safely. (A request without one,
             // a preflight say, has only its end left to arrive, and the connection stays open.)
@@ -201,6 +209,9 @@ public final class ProxyExchange extends ExchangeRecord implements io.mesh.gatew
         }
         if (route != null) {
             plane.applyResponseMutations(this, response.headers());
+        }
+        if (mx != null) {
+            plane.peerMetadata.onResponse(this, response.headers(), false);
         }
         if (!request.isEnded()) {
             request.resume();

@@ -36,6 +36,8 @@ final class RawRequestHead {
     private static final byte XFF = 2;
     private static final byte XFP = 3;
     private static final byte TRACEPARENT = 4;
+    /** Istio's metadata exchange headers: dropped when the chain reads them or sets its own. */
+    private static final byte PEER = 5;
 
     private final int maxLine;
     private final int maxHeaderBytes;
@@ -63,6 +65,9 @@ final class RawRequestHead {
     int traceparent;
     int requestId;
     int xff;
+    /** The first x-envoy-peer-metadata line, or -1; whether an x-envoy-peer-metadata-id line came. */
+    int peerMetadata;
+    boolean peerMetadataId;
     boolean forwardedProto;
     boolean close;
     boolean hasLength;
@@ -86,6 +91,8 @@ final class RawRequestHead {
         traceparent = -1;
         requestId = -1;
         xff = -1;
+        peerMetadata = -1;
+        peerMetadataId = false;
         forwardedProto = false;
         close = false;
         hasLength = false;
@@ -288,6 +295,20 @@ final class RawRequestHead {
                     k = DROP;
                 }
             }
+            case 21 -> {
+                if (equalsIgnoreCase(b, ls, PeerMetadata.HEADER)) {
+                    if (peerMetadata < 0) {
+                        peerMetadata = n;
+                    }
+                    k = PEER;
+                }
+            }
+            case 24 -> {
+                if (equalsIgnoreCase(b, ls, PeerMetadata.ID_HEADER)) {
+                    peerMetadataId = true;
+                    k = PEER;
+                }
+            }
             case 19 -> {
                 if (equalsIgnoreCase(b, ls, "proxy-authorization")) {
                     k = DROP;
@@ -387,14 +408,14 @@ final class RawRequestHead {
     /**
      * Writes the header lines that go upstream as they are, in order: all but hop-by-hop ones, x-forwarded-proto,
      * traceparent and (when {@code dropXff}) x-forwarded-for, which the upstream head sets anew at its end, as the
-     * decoded path's {@code set} does. Lines written as {@code name: value} are copied in runs; others are written so.
+     * decoded path's {@code set} does, and (when {@code dropPeer}) Istio's metadata exchange headers. Lines written as
+     * {@code name: value} are copied in runs; others are written so.
      */
-    void writeKeptLines(ByteBuf out, boolean dropXff) {
+    void writeKeptLines(ByteBuf out, boolean dropXff, boolean dropPeer) {
         int runStart = -1;
         int runEnd = -1;
         for (int n = 0; n < count; n++) {
-            byte k = kind[n];
-            if (k != KEEP && !(k == XFF && !dropXff)) {
+            if (!kept(kind[n], dropXff, dropPeer)) {
                 continue;
             }
             int s = at[n * 4];
@@ -427,14 +448,17 @@ final class RawRequestHead {
     }
 
     /** The lines {@link #writeKeptLines} writes, added to {@code h} instead (for routes that edit request headers). */
-    void addKeptLines(MultiMap h, boolean dropXff) {
+    void addKeptLines(MultiMap h, boolean dropXff, boolean dropPeer) {
         for (int n = 0; n < count; n++) {
-            byte k = kind[n];
-            if (k == KEEP || (k == XFF && !dropXff)) {
+            if (kept(kind[n], dropXff, dropPeer)) {
                 int s = at[n * 4];
                 h.add(text(s, at[n * 4 + 1] - s), value(n));
             }
         }
+    }
+
+    private static boolean kept(byte k, boolean dropXff, boolean dropPeer) {
+        return k == KEEP || (k == XFF && !dropXff) || (k == PEER && !dropPeer);
     }
 
     /** The head is done with (taken and written, or left to the decoder): its bytes are not read any more. */

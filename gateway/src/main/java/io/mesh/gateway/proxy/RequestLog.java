@@ -22,8 +22,9 @@ final class RequestLog {
     private static final double[] BYTES_BUCKETS = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
 
     /** {@code inbound}: a sidecar's inbound request (reporter "destination"); {@code peer}: the mTLS peer's SPIFFE ID or "". */
+    /** {@code workload}: the peer's workload from the metadata exchange, or null. */
     private record Key(String cluster, int code, int flags, boolean grpc, String grpcStatus, boolean inbound, String peer,
-            String authority) {
+            String authority, PeerWorkload workload) {
     }
 
     private record Meters(Counter requests, DistributionSummary duration, DistributionSummary requestBytes,
@@ -112,14 +113,16 @@ final class RequestLog {
             Downstream d = ex.downstream();
             int flags = ex.flags();
             // A sidecar's outbound request has the router's labels (its key has no downstream facts either).
-            boolean usual = (d == null || (!d.inbound() && d.peerPrincipal() == null)) && flags == 0 && !grpc;
+            PeerWorkload workload = ex.peer();
+            boolean usual = (d == null || (!d.inbound() && d.peerPrincipal() == null)) && flags == 0 && !grpc
+                    && workload == null;
             ByCode byCode = usual ? plain.get(cluster) : null;
             Meters m = byCode == null ? null : byCode.find(code);
             if (m == null) {
                 boolean inbound = d != null && d.inbound();
                 m = meters.computeIfAbsent(new Key(cluster, code, flags, grpc, grpcStatus == null ? "" : grpcStatus,
                         inbound, d == null || d.peerPrincipal() == null ? "" : d.peerPrincipal(),
-                        inbound ? inboundService(cluster, ex.authority()) : ""), this::create);
+                        inbound ? inboundService(cluster, ex.authority()) : "", knownPeer(workload)), this::create);
                 if (usual) {
                     Meters found = m;
                     plain.compute(cluster, (k, old) -> (old == null ? new ByCode(new int[0], new Meters[0]) : old).with(code, found));
@@ -145,42 +148,71 @@ final class RequestLog {
 
     /**
      * The labels Istio's request and TCP metrics share: who reported (a sidecar's inbound side is the destination),
-     * the source and destination workloads, principals and service, and the clusters.
+     * the source and destination workloads, principals and service, and the clusters. {@code peer} is the mTLS
+     * peer's SPIFFE ID or ""; {@code workload} the peer's workload as the metadata exchange told it, or null: then
+     * the peer's workload, app, version and canonical names are unknown (its namespace comes from its SPIFFE ID) and an
+     * unknown canonical revision is "latest", as Istio's stats filter reports a peer without metadata.
      */
-    private java.util.LinkedHashMap<String, String> peerLabels(boolean inbound, String peer, String host, String cluster,
-            int flags) {
+    private java.util.LinkedHashMap<String, String> peerLabels(boolean inbound, String peer, PeerWorkload workload,
+            String host, String cluster, int flags) {
         String[] parts = host.split("\\.");
         java.util.LinkedHashMap<String, String> labels = new java.util.LinkedHashMap<>();
         labels.put("reporter", inbound ? "destination" : "source");
-        String peerNs = spiffePart(peer, "/ns/");
         String ownId = principalSource.get();
         String principal = ownId == null ? "unknown" : ownId;
-        // The peer's workload, app, version and canonical names are unknown here (Istio learns them by metadata
-        // exchange); an unknown canonical revision is "latest", as Istio's stats filter reports it.
-        labels.put("source_workload", inbound ? "unknown" : own.workload());
-        labels.put("source_workload_namespace", inbound ? peerNs : own.namespace());
+        PeerWorkload other = workload != null ? workload : new PeerWorkload("unknown", inbound ? spiffePart(peer, "/ns/")
+                : "unknown", "unknown", "unknown", "unknown", "latest", null);
+        PeerWorkload source = inbound ? other : ownSide();
+        PeerWorkload destination = inbound ? ownSide() : other;
+        labels.put("source_workload", source.workload());
+        labels.put("source_workload_namespace", source.namespace());
         labels.put("source_principal", inbound ? (peer.isEmpty() ? "unknown" : peer) : principal);
-        labels.put("source_app", inbound ? "unknown" : own.app());
-        labels.put("source_version", inbound ? "unknown" : own.version());
-        labels.put("source_canonical_service", inbound ? "unknown" : own.canonicalService());
-        labels.put("source_canonical_revision", inbound ? "latest" : own.canonicalRevision());
-        labels.put("source_cluster", inbound && peer.isEmpty() ? "unknown" : clusterId);
+        labels.put("source_app", source.app());
+        labels.put("source_version", source.version());
+        labels.put("source_canonical_service", source.canonicalService());
+        labels.put("source_canonical_revision", source.canonicalRevision());
+        labels.put("source_cluster", source.cluster() != null ? source.cluster() : peer.isEmpty() ? "unknown" : clusterId);
         labels.put("destination_service", host);
         labels.put("destination_service_name", parts[0]);
         labels.put("destination_service_namespace", parts.length > 1 ? parts[1] : "unknown");
-        labels.put("destination_workload", inbound ? own.workload() : "unknown");
-        labels.put("destination_workload_namespace", inbound ? own.namespace() : "unknown");
-        labels.put("destination_app", inbound ? own.app() : "unknown");
-        labels.put("destination_version", inbound ? own.version() : "unknown");
-        labels.put("destination_canonical_service", inbound ? own.canonicalService() : "unknown");
-        labels.put("destination_canonical_revision", inbound ? own.canonicalRevision() : "latest");
+        labels.put("destination_workload", destination.workload());
+        labels.put("destination_workload_namespace", destination.namespace());
+        labels.put("destination_app", destination.app());
+        labels.put("destination_version", destination.version());
+        labels.put("destination_canonical_service", destination.canonicalService());
+        labels.put("destination_canonical_revision", destination.canonicalRevision());
         labels.put("destination_principal", inbound ? principal : "unknown");
         // Istio's cluster ID of the destination workload, not the Envoy cluster name (that is destination_service's
-        // source). Every endpoint is in this proxy's cluster (pilot serves one); no cluster (direct response, no
-        // route) or an unknown one (NC) has no destination: "unknown", as Istio reports a missing peer.
+        // source): the peer's when it said, else this proxy's (pilot serves one cluster); no cluster (direct response,
+        // no route) or an unknown one (NC) has no destination: "unknown", as Istio reports a missing peer.
         boolean noDestination = "unknown".equals(cluster) || (flags & (1 << ResponseFlag.NC.ordinal())) != 0;
-        labels.put("destination_cluster", noDestination ? "unknown" : clusterId);
+        labels.put("destination_cluster", noDestination ? "unknown"
+                : destination.cluster() != null ? destination.cluster() : clusterId);
         return labels;
+    }
+
+    /** This proxy's side of a request, in the labels' terms. */
+    private PeerWorkload ownSide() {
+        return new PeerWorkload(own.workload(), own.namespace(), own.app(), own.version(), own.canonicalService(),
+                own.canonicalRevision(), clusterId);
+    }
+
+    private static final int MAX_PEERS = 256;
+    private final java.util.Set<PeerWorkload> peers = ConcurrentHashMap.newKeySet();
+
+    /**
+     * {@code p}, or null once {@link #MAX_PEERS} other peers have labels: the exchange's headers come from clients, and a
+     * client must not grow the registry without bound by sending new ones.
+     */
+    private PeerWorkload knownPeer(PeerWorkload p) {
+        if (p == null || peers.contains(p)) {
+            return p;
+        }
+        if (peers.size() >= MAX_PEERS) {
+            return null;
+        }
+        peers.add(p);
+        return p;
     }
 
     /** Istio's TCP metrics of one kind of connection (reporter, cluster, peer): opened, closed, bytes each way. */
@@ -202,7 +234,7 @@ final class RequestLog {
             return null;
         }
         return tcp.computeIfAbsent(new TcpKey(inbound, cluster, peer == null ? "" : peer, service), k -> {
-            java.util.LinkedHashMap<String, String> labels = peerLabels(k.inbound(), k.peer(), k.service(), k.cluster(), 0);
+            java.util.LinkedHashMap<String, String> labels = peerLabels(k.inbound(), k.peer(), null, k.service(), k.cluster(), 0);
             labels.put("request_protocol", "tcp");
             labels.put("response_flags", "-");
             labels.put("connection_security_policy", k.inbound() ? (k.peer().isEmpty() ? "none" : "mutual_tls") : "unknown");
@@ -219,7 +251,8 @@ final class RequestLog {
     private Meters create(Key k) {
         // Inbound, the service is the one the caller addressed (its authority); outbound, the cluster's host.
         String host = k.inbound() ? k.authority() : serviceHost(k.cluster());
-        java.util.LinkedHashMap<String, String> labels = peerLabels(k.inbound(), k.peer(), host, k.cluster(), k.flags());
+        java.util.LinkedHashMap<String, String> labels = peerLabels(k.inbound(), k.peer(), k.workload(), host, k.cluster(),
+                k.flags());
         labels.put("request_protocol", k.grpc() ? "grpc" : "http");
         labels.put("response_code", Integer.toString(k.code()));
         labels.put("grpc_response_status", k.grpcStatus());

@@ -211,6 +211,9 @@ final class UpstreamCall {
         HopByHop.copy(resp.headers(), h, false);
         ex.walkResponseHeaders(h);
         ex.plane.applyResponseMutations(ex, h);
+        if (ex.mx != null) {
+            ex.plane.peerMetadata.onResponse(ex, h, true);
+        }
         if (!h.contains("content-length") && ex.request.version() != HttpVersion.HTTP_2 && status != 204 && status != 304) {
             out.setChunked(true);
         }

@@ -39,6 +39,9 @@ final class UpstreamForwarder implements ProxyInterceptor {
         boolean upgrade = isWebSocketUpgrade(ex);
         HopByHop.copy(ex.request.headers(), headers, upgrade);
         forwardingHeaders(ex, headers);
+        if (ex.mx != null) {
+            ex.plane.peerMetadata.onRequest(ex, headers, wc.cluster());
+        }
         ex.plane.applyRequestMutations(ex, headers);
         String uri = rewrite(ex, fwd);
         String authority = fwd.hostRewrite() != null ? fwd.hostRewrite() : ex.authority();

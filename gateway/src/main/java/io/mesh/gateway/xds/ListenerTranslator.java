@@ -27,7 +27,7 @@ public final class ListenerTranslator {
     static final String TLS_TYPE = "type.googleapis.com/" + DownstreamTlsContext.getDescriptor().getFullName();
     private static final Set<String> KNOWN_HTTP_FILTERS = Set.of("envoy.filters.http.router",
             "envoy.filters.http.fault", "envoy.filters.http.cors", "envoy.filters.http.grpc_stats",
-            "istio.metadata_exchange", "istio.stats", "envoy.filters.http.grpc_web");
+            "istio.stats", "envoy.filters.http.grpc_web");
     /** Istio's authn filter, by name: HTTP (after jwt_authn) or network (peer identity, which the proxy reads itself). */
     static final String ISTIO_AUTHN = "istio_authn";
     static final String RBAC_TYPE = "type.googleapis.com/"
@@ -234,8 +234,14 @@ public final class ListenerTranslator {
         boolean rbac = false;
         boolean allowFilter = false;
         io.mesh.gateway.jwt.JwtAuthn jwt = null;
+        io.mesh.gateway.model.PeerMetadataConfig mx = null;
         for (HttpFilter hf : hcm.getHttpFiltersList()) {
-            if (hf.getTypedConfig().getTypeUrl().equals(RBAC_TYPE)) {
+            if (hf.getName().equals(PeerMetadataTranslator.FILTER)) {
+                if (mx != null) {
+                    throw new ConfigRejected(where + ": more than one " + PeerMetadataTranslator.FILTER + " filter");
+                }
+                mx = PeerMetadataTranslator.translate(hf.getTypedConfig(), where + " " + hf.getName());
+            } else if (hf.getTypedConfig().getTypeUrl().equals(RBAC_TYPE)) {
                 rbac = true;
                 allowFilter |= RbacTranslator.add(unpack(hf.getTypedConfig(),
                         io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.class, where), deny, allow,
@@ -271,7 +277,7 @@ public final class ListenerTranslator {
         }
         return new FilterChainSpec(List.copyOf(match.getServerNamesList()), secret, rds, inline, alpn, dstPort, transport,
                 null, requireClientCert, clientCa, rbac ? new Rbac(List.copyOf(deny), List.copyOf(allow), allowFilter) : null,
-                List.of(), clientSans, List.of(), jwt, HcmTelemetryTranslator.translate(hcm, where));
+                List.of(), clientSans, List.of(), jwt, HcmTelemetryTranslator.translate(hcm, where), mx);
     }
 
     static <T extends com.google.protobuf.Message> T unpack(Any any, Class<T> type, String where) throws ConfigRejected {

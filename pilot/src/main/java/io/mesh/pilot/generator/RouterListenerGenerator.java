@@ -83,8 +83,10 @@ public final class RouterListenerGenerator {
                 if (s.protocol().equals("HTTPS") && !s.clientCertificates().equals(clientCerts)) {
                     continue;
                 }
+                List<io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter> filters =
+                        MetadataExchange.first(MetadataExchange.OUTBOUND, rbac);
                 FilterChain.Builder chain = FilterChain.newBuilder().addFilters(Filter.newBuilder().setName(Hcm.NAME)
-                        .setTypedConfig(Any.pack(telemetry.apply(Hcm.rds(route, route, rbac, true)))));
+                        .setTypedConfig(Any.pack(telemetry.apply(Hcm.rds(route, route, filters, true)))));
                 if (s.terminatesTls()) {
                     chain.setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(serverNames(s)));
                     chain.setTransportSocket(downstreamTls(s, true));

@@ -159,7 +159,7 @@ final class SidecarInbound {
     }
 
     /**
-     * An inbound HTTP port's HCM: RBAC filters first, then one route to the port's inbound cluster; its access log and
+     * An inbound HTTP port's HCM: Istio's metadata exchange, the RBAC filters, then one route to the port's inbound cluster; its access log and
      * tracing from the Telemetry resources (SERVER side).
      */
     private static Filter hcm(int port, List<HttpFilter> rbac, TelemetryPolicy.Effective telemetry) {
@@ -171,7 +171,8 @@ final class SidecarInbound {
                 .build();
         var inline = Hcm.inline("inbound_" + port, routes);
         return Filter.newBuilder().setName(Hcm.NAME).setTypedConfig(Any.pack(telemetry.apply(inline.toBuilder()
-                .clearHttpFilters().addAllHttpFilters(rbac).addAllHttpFilters(inline.getHttpFiltersList())
+                .clearHttpFilters().addHttpFilters(MetadataExchange.INBOUND).addAllHttpFilters(rbac)
+                .addAllHttpFilters(inline.getHttpFiltersList())
                 .build()))).build();
     }
 

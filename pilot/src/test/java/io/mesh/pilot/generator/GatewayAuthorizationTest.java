@@ -45,7 +45,7 @@ class GatewayAuthorizationTest {
         String yaml = MESH + policy("edge", "selector: {matchLabels: {istio: ingressgateway}}", "DENY");
         // Authorization first, then CORS, as istiod orders them: a policy sees preflights too (Istio's known caveat:
         // a DENY on OPTIONS, or an ALLOW that leaves it out, refuses the browser's preflight).
-        assertEquals(List.of("envoy.filters.http.rbac.deny", "envoy.filters.http.cors", "envoy.filters.http.fault",
+        assertEquals(List.of("istio.metadata_exchange", "envoy.filters.http.rbac.deny", "envoy.filters.http.cors", "envoy.filters.http.fault",
                 "envoy.filters.http.router"),
                 httpFilters(listener(GeneratorGoldenTest.router(), snapshot(yaml), "0.0.0.0_8080")));
         assertEquals(List.of(), List.copyOf(RbacTest.filters(yaml).keySet()), "the selector picks the gateway, not the sidecar");
@@ -104,7 +104,7 @@ class GatewayAuthorizationTest {
     @Test
     void aRootNamespacePolicyWithoutASelectorAppliesToEveryProxy() throws Exception {
         String yaml = MESH + policy("mesh-wide", "", "DENY");
-        assertEquals(List.of("envoy.filters.http.rbac.deny", "envoy.filters.http.cors", "envoy.filters.http.fault",
+        assertEquals(List.of("istio.metadata_exchange", "envoy.filters.http.rbac.deny", "envoy.filters.http.cors", "envoy.filters.http.fault",
                 "envoy.filters.http.router"),
                 httpFilters(listener(GeneratorGoldenTest.router(), snapshot(yaml), "0.0.0.0_8080")));
         assertEquals(List.of("envoy.filters.http.rbac.deny"), List.copyOf(RbacTest.filters(yaml).keySet()));

@@ -173,9 +173,9 @@ class HttpRouteTranslationTest {
         assertEquals(cors, unpack(routes(GeneratorGoldenTest.router(), s, "http.8080").getVirtualHosts(0).getRoutes(0)
                 .getTypedPerFilterConfigOrThrow("envoy.filters.http.cors"), CorsPolicy.class));
 
-        assertEquals(List.of("envoy.filters.http.cors", "envoy.filters.http.fault", "envoy.filters.http.router"),
+        assertEquals(List.of("istio.metadata_exchange", "envoy.filters.http.cors", "envoy.filters.http.fault", "envoy.filters.http.router"),
                 httpFilters(listener(GeneratorGoldenTest.router(), s, "0.0.0.0_8080")));
-        assertEquals(List.of("envoy.filters.http.cors", "envoy.filters.http.fault", "envoy.filters.http.router"),
+        assertEquals(List.of("istio.metadata_exchange", "envoy.filters.http.cors", "envoy.filters.http.fault", "envoy.filters.http.router"),
                 httpFilters(listener(sidecar("demo", Map.of()), s, "0.0.0.0_80")));
         // grpc-java NACKs HTTP filters it does not know: proxyless clients get no CORS filter, and no CORS config.
         Listener grpc = listener(SidecarFixtures.grpc(), s, "web.demo.svc.cluster.local:80");

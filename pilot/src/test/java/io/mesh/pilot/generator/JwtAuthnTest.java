@@ -73,12 +73,16 @@ class JwtAuthnTest {
         return unpack(SidecarInboundTest.onlyFilter(chain).getTypedConfig(), HttpConnectionManager.class);
     }
 
+    static HttpFilter filter(HttpConnectionManager hcm, String name) {
+        return hcm.getHttpFiltersList().stream().filter(f -> f.getName().equals(name)).findFirst().orElseThrow();
+    }
+
     static List<String> names(HttpConnectionManager hcm) {
         return hcm.getHttpFiltersList().stream().map(HttpFilter::getName).toList();
     }
 
     static JwtAuthentication jwt(HttpConnectionManager hcm) {
-        return unpack(hcm.getHttpFilters(0).getTypedConfig(), JwtAuthentication.class);
+        return unpack(filter(hcm, "envoy.filters.http.jwt_authn").getTypedConfig(), JwtAuthentication.class);
     }
 
     @Test
@@ -97,10 +101,10 @@ class JwtAuthnTest {
                   outputPayloadToHeader: x-jwt-payload
                   outputClaimToHeaders: [{header: x-sub, claim: sub}]""".formatted(JWKS));
         HttpConnectionManager hcm = routerHcm(snapshot(yaml));
-        assertEquals(List.of("envoy.filters.http.jwt_authn", "istio_authn", "envoy.filters.http.rbac.deny",
-                "envoy.filters.http.cors", "envoy.filters.http.fault", "envoy.filters.http.router"), names(hcm));
+        assertEquals(List.of("istio.metadata_exchange", "envoy.filters.http.jwt_authn", "istio_authn",
+                "envoy.filters.http.rbac.deny", "envoy.filters.http.cors", "envoy.filters.http.fault", "envoy.filters.http.router"), names(hcm));
         assertEquals("type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
-                hcm.getHttpFilters(0).getTypedConfig().getTypeUrl());
+                filter(hcm, "envoy.filters.http.jwt_authn").getTypedConfig().getTypeUrl());
         JwtAuthentication expected = JwtAuthentication.newBuilder()
                 .putProviders("https://issuer.example", JwtProvider.newBuilder().setIssuer("https://issuer.example")
                         .addAudiences("shop").setLocalJwks(DataSource.newBuilder().setInlineString(JWKS))
@@ -115,7 +119,7 @@ class JwtAuthnTest {
                                 .addRequirements(JwtRequirement.newBuilder().setAllowMissing(Empty.getDefaultInstance())))))
                 .setBypassCorsPreflight(true).build();
         assertEquals(expected, jwt(hcm));
-        HttpFilter authn = hcm.getHttpFilters(1);
+        HttpFilter authn = filter(hcm, "istio_authn");
         assertEquals("type.googleapis.com/xds.type.v3.TypedStruct", authn.getTypedConfig().getTypeUrl());
         TypedStruct ts = unpack(authn.getTypedConfig(), TypedStruct.class);
         assertEquals("type.googleapis.com/io.istio.network.authn.Config", ts.getTypeUrl());
@@ -128,7 +132,7 @@ class JwtAuthnTest {
                 SidecarInboundTest.WEB.length()) + ra("demo", "web-jwt", "selector: {matchLabels: {app: web}}\n"
                 + inline("iss-a"));
         HttpConnectionManager hcm = sidecarHcm(WEB_POD, snapshot(yaml));
-        assertEquals(List.of("envoy.filters.http.jwt_authn", "istio_authn", "envoy.filters.http.rbac",
+        assertEquals(List.of("istio.metadata_exchange", "envoy.filters.http.jwt_authn", "istio_authn", "envoy.filters.http.rbac",
                 "envoy.filters.http.router"), names(hcm));
         JwtProvider p = jwt(hcm).getProvidersOrThrow("iss-a");
         assertEquals(List.of(), p.getFromHeadersList());
@@ -147,24 +151,24 @@ class JwtAuthnTest {
 
     @Test
     void withoutARequestAuthenticationThereIsNoJwtFilter() {
-        assertEquals(List.of("envoy.filters.http.router"), names(sidecarHcm(WEB_POD, snapshot(SidecarInboundTest.WEB))));
-        assertEquals(List.of("envoy.filters.http.cors", "envoy.filters.http.fault", "envoy.filters.http.router"),
+        assertEquals(List.of("istio.metadata_exchange", "envoy.filters.http.router"), names(sidecarHcm(WEB_POD, snapshot(SidecarInboundTest.WEB))));
+        assertEquals(List.of("istio.metadata_exchange", "envoy.filters.http.cors", "envoy.filters.http.fault", "envoy.filters.http.router"),
                 names(routerHcm(snapshot(MESH))));
     }
 
     @Test
     void scopeFollowsSelectorNamespaceAndRootNamespace() {
-        String jwtFilters = "[envoy.filters.http.jwt_authn, istio_authn, envoy.filters.http.router]";
-        String none = "[envoy.filters.http.router]";
+        String jwtFilters = "[istio.metadata_exchange, envoy.filters.http.jwt_authn, istio_authn, envoy.filters.http.router]";
+        String none = "[istio.metadata_exchange, envoy.filters.http.router]";
         // A namespace-wide policy in demo: the sidecar in demo, not the router in istio-system.
         String nsWide = MESH + ra("demo", "ns", inline("a"));
         assertEquals(jwtFilters, names(sidecarHcm(WEB_POD, snapshot(nsWide))).toString());
-        assertEquals(List.of("envoy.filters.http.cors", "envoy.filters.http.fault", "envoy.filters.http.router"),
+        assertEquals(List.of("istio.metadata_exchange", "envoy.filters.http.cors", "envoy.filters.http.fault", "envoy.filters.http.router"),
                 names(routerHcm(snapshot(nsWide))));
         // A root-namespace policy without selector: the whole mesh.
         String mesh = MESH + ra("istio-system", "mesh", inline("a"));
         assertEquals(jwtFilters, names(sidecarHcm(WEB_POD, snapshot(mesh))).toString());
-        assertEquals("envoy.filters.http.jwt_authn", names(routerHcm(snapshot(mesh))).get(0));
+        assertEquals("envoy.filters.http.jwt_authn", names(routerHcm(snapshot(mesh))).get(1));
         // A selector that does not match, and a policy of another namespace: nothing.
         assertEquals(none, names(sidecarHcm(WEB_POD, snapshot(MESH + ra("demo", "other",
                 "selector: {matchLabels: {app: other}}\n" + inline("a"))))).toString());

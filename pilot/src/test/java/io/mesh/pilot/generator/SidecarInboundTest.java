@@ -206,7 +206,7 @@ class SidecarInboundTest {
             Filter f = onlyFilter(chain(inbound, name));
             assertEquals("envoy.filters.network.http_connection_manager", f.getName(), name);
             HttpConnectionManager hcm = unpack(f.getTypedConfig(), HttpConnectionManager.class);
-            assertEquals(List.of("envoy.filters.http.rbac.deny", "envoy.filters.http.router"),
+            assertEquals(List.of("istio.metadata_exchange", "envoy.filters.http.rbac.deny", "envoy.filters.http.router"),
                     hcm.getHttpFiltersList().stream().map(h -> h.getName()).toList());
             assertEquals("inbound|8081||", hcm.getRouteConfig().getVirtualHosts(0).getRoutes(0).getRoute().getCluster());
         }
