@@ -225,7 +225,7 @@ public final class RouterListenerGenerator {
                             continue;
                         }
                         FilterChain.Builder chain = FilterChain.newBuilder().addAllFilters(rbac)
-                                .addFilters(SidecarListenerGenerator.tcpProxy(vs, r, port, snapshot));
+                                .addFilters(SidecarListenerGenerator.tcpProxy(proxy, vs, r, port, snapshot));
                         if (passthrough) {
                             List<String> names = m.sniHosts().stream().filter(sni -> allowed(sni, hosts))
                                     .filter(claimed::add).toList();
