@@ -141,11 +141,18 @@ public record DestinationRule(String namespace, String name, String host, Traffi
     /**
      * {@code idleTimeout}: connectionPool.http.idleTimeout, how long an idle upstream connection is kept;
      * {@code h2Upgrade}: h2UpgradePolicy UPGRADE (HTTP/2 to an HTTP port); {@code useClientProtocol}: the upstream
-     * request uses the downstream's HTTP version.
+     * request uses the downstream's HTTP version; {@code tcpIdleTimeout}: connectionPool.tcp.idleTimeout, the
+     * tcp_proxy's {@code idle_timeout} (null: not set; {@link Duration#ZERO}: disabled).
      */
     public record ConnectionPool(Integer maxConnections, Duration connectTimeout, Integer http1MaxPendingRequests,
             Integer http2MaxRequests, Integer maxRequestsPerConnection, Integer maxRetries, Duration idleTimeout,
-            boolean h2Upgrade, boolean useClientProtocol) {
+            boolean h2Upgrade, boolean useClientProtocol, Duration tcpIdleTimeout) {
+        public ConnectionPool(Integer maxConnections, Duration connectTimeout, Integer http1MaxPendingRequests,
+                Integer http2MaxRequests, Integer maxRequestsPerConnection, Integer maxRetries, Duration idleTimeout,
+                boolean h2Upgrade, boolean useClientProtocol) {
+            this(maxConnections, connectTimeout, http1MaxPendingRequests, http2MaxRequests, maxRequestsPerConnection,
+                    maxRetries, idleTimeout, h2Upgrade, useClientProtocol, null);
+        }
     }
 
     public record OutlierDetection(Integer consecutive5xxErrors, Integer consecutiveGatewayErrors, Duration interval,

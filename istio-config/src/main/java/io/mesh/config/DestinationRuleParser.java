@@ -160,15 +160,17 @@ public final class DestinationRuleParser {
         SpecReader http = r.object("http");
         Integer maxConnections = null;
         java.time.Duration connectTimeout = null;
+        java.time.Duration tcpIdle = null;
         if (tcp != null) {
             tcp.allow("maxConnections", "connectTimeout", "tcpKeepalive", "maxConnectionDuration", "idleTimeout");
-            for (String inert : List.of("tcpKeepalive", "maxConnectionDuration", "idleTimeout")) {
+            for (String inert : List.of("tcpKeepalive", "maxConnectionDuration")) {
                 if (tcp.has(inert)) {
                     tcp.problems().warn(tcp.at(inert), "has no effect here (TCP connections are kept until closed)");
                 }
             }
             maxConnections = positive(tcp, "maxConnections");
             connectTimeout = tcp.duration("connectTimeout");
+            tcpIdle = idleTimeout(tcp);
         }
         Integer pending = null;
         Integer h2 = null;
@@ -198,7 +200,27 @@ public final class DestinationRuleParser {
             retries = nonNegative(http, "maxRetries");
         }
         return new ConnectionPool(maxConnections, connectTimeout, pending, h2, perConn, retries, idle, h2Upgrade,
-                clientProtocol);
+                clientProtocol, tcpIdle);
+    }
+
+    /**
+     * {@code tcp.idleTimeout}, as Istio validates it: {@code 0s} disables the timeout; any other value is a duration
+     * of at least 1ms, to the millisecond (Istio's {@code ValidateDuration}). Null when not set or not valid.
+     */
+    private static java.time.Duration idleTimeout(SpecReader tcp) {
+        java.time.Duration d = tcp.duration("idleTimeout");
+        if (d == null || d.isZero() || d.isNegative()) {
+            return d == null || d.isNegative() ? null : d;   // a negative one is already an error
+        }
+        if (d.compareTo(java.time.Duration.ofMillis(1)) < 0) {
+            tcp.problems().error(tcp.at("idleTimeout"), "duration must be at least 1ms (0s disables the idle timeout)");
+            return null;
+        }
+        if (d.getNano() % 1_000_000 != 0) {
+            tcp.problems().error(tcp.at("idleTimeout"), "only durations to ms precision are supported");
+            return null;
+        }
+        return d;
     }
 
     private static OutlierDetection outlier(SpecReader r) {

@@ -19,21 +19,27 @@ import java.util.List;
  * ({@code destinationRanges}, Envoy's prefix_ranges, on a sidecar's outbound tcp_proxy chains: empty = any), and
  * the JWT filter ({@code jwtAuthn}: Envoy's jwt_authn, with Istio's istio_authn after it; null = none), which runs
  * before the RBAC filters, the access log and tracing its HttpConnectionManager sets ({@code telemetry}: null =
- * the gateway's local settings), and Istio's metadata exchange ({@code peerMetadata}: null = none).
+ * the gateway's local settings), a tcp_proxy's {@code idle_timeout} ({@code tcpIdleTimeout}: null when not set, read
+ * as Envoy's default {@link #TCP_IDLE_TIMEOUT_DEFAULT}; {@link java.time.Duration#ZERO}: none), and Istio's metadata
+ * exchange ({@code peerMetadata}: null = none).
  */
 public record FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName,
         RouteTable inlineRoutes, List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster,
         boolean requireClientCert, String clientCaSecret, Rbac rbac, List<WeightedCluster> tcpWeighted,
         List<String> clientSans, List<CidrRange> destinationRanges, io.mesh.gateway.jwt.JwtAuthn jwtAuthn,
-        ChainTelemetry telemetry, PeerMetadataConfig peerMetadata) {
+        ChainTelemetry telemetry, java.time.Duration tcpIdleTimeout, PeerMetadataConfig peerMetadata) {
 
-    /** A chain without metadata exchange. */
+    /** Envoy's tcp_proxy {@code idle_timeout} when the filter sets none: 1 hour. */
+    public static final java.time.Duration TCP_IDLE_TIMEOUT_DEFAULT = java.time.Duration.ofHours(1);
+
+    /** A chain whose tcp_proxy (if any) has Envoy's default idle timeout, without metadata exchange. */
     public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,
             List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster, boolean requireClientCert,
             String clientCaSecret, Rbac rbac, List<WeightedCluster> tcpWeighted, List<String> clientSans,
             List<CidrRange> destinationRanges, io.mesh.gateway.jwt.JwtAuthn jwtAuthn, ChainTelemetry telemetry) {
         this(serverNames, secretName, routeConfigName, inlineRoutes, alpn, destinationPort, transportProtocol, tcpCluster,
-                requireClientCert, clientCaSecret, rbac, tcpWeighted, clientSans, destinationRanges, jwtAuthn, telemetry, null);
+                requireClientCert, clientCaSecret, rbac, tcpWeighted, clientSans, destinationRanges, jwtAuthn, telemetry,
+                null, null);
     }
 
     /** A chain with the gateway's local telemetry settings. */
@@ -58,6 +64,7 @@ public record FilterChainSpec(List<String> serverNames, String secretName, Strin
         tcpWeighted = tcpWeighted == null ? List.of() : List.copyOf(tcpWeighted);
         clientSans = clientSans == null ? List.of() : List.copyOf(clientSans);
         destinationRanges = destinationRanges == null ? List.of() : List.copyOf(destinationRanges);
+        tcpIdleTimeout = tcpIdleTimeout == null ? TCP_IDLE_TIMEOUT_DEFAULT : tcpIdleTimeout;
     }
 
     public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,

@@ -178,7 +178,8 @@ final class CaptureListener {
                     InetSocketAddress.createUnresolved("127.0.0.1", original.port()), first, null, null,
                     () -> sidecar.plane().inboundTcpMeters(chain.tcpCluster(),
                             SidecarPlane.spiffeId(ssl.engine().getSession())),
-                    vertx.transport().channelFactory(false), vertx.nettyAddressResolverGroup(), TcpRelay.CONNECT_TIMEOUT_MS);
+                    vertx.transport().channelFactory(false), vertx.nettyAddressResolverGroup(), TcpRelay.CONNECT_TIMEOUT_MS,
+                    TcpRelay.idleTimeoutMs(chain));
         } else {
             sidecar.serveHttp(ch, new SidecarPlane.Handoff(downstream, s.name(), tls), true, first);
         }
@@ -262,7 +263,8 @@ final class CaptureListener {
         TcpRelay.allowHalfClose(ch);
         return TcpRelay.toCluster(sidecar.plane(), ch, chain == null ? null : cluster, original, first,
                 () -> inbound ? sidecar.plane().inboundTcpMeters(cluster, null)
-                        : sidecar.plane().tcpMeters(false, cluster, null, RequestLog.serviceHost(cluster)));
+                        : sidecar.plane().tcpMeters(false, cluster, null, RequestLog.serviceHost(cluster)),
+                TcpRelay.idleTimeoutMs(chain));
     }
 
     private static void release(ByteBuf b) {

@@ -38,7 +38,7 @@ import org.jboss.logging.Logger;
  * close_notify ({@link SslHandler#closeOutbound}, which keeps the connection open for reading, as Envoy's
  * {@code SSL_shutdown} on end_stream) to a TLS side. Both are closed once both directions are done, and at once on
  * an error or a reset. A peer that never ends keeps the other direction open, as a connection that never
- * half-closes does (tcp_proxy's {@code idle_timeout} is not implemented).
+ * half-closes does, until tcp_proxy's {@code idle_timeout} ({@link TcpIdleTimer}) closes both for want of a byte moved.
  *
  * <p>A TLS side's engine must go on sending after the close_notify it received. TLS 1.3 allows it (RFC 8446 6.1),
  * and so does the JDK's engine there (its {@code TransportContext} answers a close_notify with its own only below
@@ -65,6 +65,8 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
     private Queue<Object> held;
     /** Counts the bytes this side reads (Istio's received bytes downstream, sent bytes upstream), or null. */
     private io.micrometer.core.instrument.Counter bytesRead;
+    /** The connection's idle timeout (shared by both sides, once connected), or null: none (yet). */
+    private TcpIdleTimer idle;
 
     private TcpRelay(Channel peer) {
         this.peer = peer;
@@ -73,27 +75,18 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
 
     /**
      * Relays {@code down} to {@code target} (a name is resolved by {@code resolver}, off the event loop), with TLS to
-     * it when {@code upstreamTls} is set ({@code sni} sent when not null). {@code first} (may be null) is what was
-     * already read from {@code down}; it goes through {@code down}'s pipeline again (through its TLS, if any).
-     * Call on {@code down}'s event loop.
-     */
-    static void connect(Channel down, InetSocketAddress target, ByteBuf first, SslContext upstreamTls, String sni,
-            java.util.function.Supplier<RequestLog.TcpMeters> meters, ChannelFactory<? extends Channel> channels,
-            AddressResolverGroup<?> resolver, int connectTimeoutMs) {
-        connectWhen(down, down.eventLoop().newSucceededFuture(null), () -> true, target, first, upstreamTls, sni, meters,
-                channels, resolver, connectTimeoutMs);
-    }
-
-    /**
-     * {@link #connect}, once {@code ready} (e.g. the downstream's TLS handshake) has succeeded and {@code allowed}
-     * (e.g. RBAC with the peer's identity) then says yes; otherwise {@code down} is closed and nothing is connected.
-     * Until then, what {@code down} sends is held. {@code meters} (asked once allowed; may give null) counts the
-     * connection and its bytes as Istio's TCP metrics.
+     * it when {@code upstreamTls} is set ({@code sni} sent when not null), once {@code ready} (e.g. the downstream's TLS
+     * handshake) has succeeded and {@code allowed} (e.g. RBAC with the peer's identity) then says yes; otherwise
+     * {@code down} is closed and nothing is connected. Until then, what {@code down} sends is held. {@code first} (may
+     * be null) is what was already read from {@code down}; it goes through {@code down}'s pipeline again (through its
+     * TLS, if any). {@code meters} (asked once allowed; may give null) counts the connection and its bytes as Istio's
+     * TCP metrics. Once connected, both are closed after {@code idleTimeoutMs} without a byte moved (0: never). Call on
+     * {@code down}'s event loop.
      */
     static void connectWhen(Channel down, io.netty.util.concurrent.Future<?> ready, java.util.function.BooleanSupplier allowed,
             InetSocketAddress target, ByteBuf first, SslContext upstreamTls, String sni,
             java.util.function.Supplier<RequestLog.TcpMeters> meters, ChannelFactory<? extends Channel> channels,
-            AddressResolverGroup<?> resolver, int connectTimeoutMs) {
+            AddressResolverGroup<?> resolver, int connectTimeoutMs, long idleTimeoutMs) {
         TcpRelay downSide = new TcpRelay(null);
         down.config().setAutoRead(false);
         down.pipeline().addLast("relay", downSide);
@@ -115,11 +108,18 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                 downSide.bytesRead = m.received();
                 downSide.countHeld();
             }
-            dial(down, downSide, target, upstreamTls, sni, m == null ? null : m.sent(), channels, resolver, connectTimeoutMs);
+            dial(down, downSide, target, upstreamTls, sni, m == null ? null : m.sent(), channels, resolver, connectTimeoutMs,
+                    idleTimeoutMs);
         });
     }
 
     static final int CONNECT_TIMEOUT_MS = 10_000;
+
+    /** The idle timeout of a chain's tcp_proxy in ms (0: none); Envoy's default for no chain (a passthrough). */
+    static long idleTimeoutMs(io.mesh.gateway.model.FilterChainSpec chain) {
+        return (chain == null ? io.mesh.gateway.model.FilterChainSpec.TCP_IDLE_TIMEOUT_DEFAULT : chain.tcpIdleTimeout())
+                .toMillis();
+    }
 
     /**
      * The TLS engine of every TLS a relay has on a side (a cluster's TLS, mesh mTLS a sidecar's TCP chain or a router's
@@ -134,10 +134,12 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
      * {@code upstream_port_override} if it has one), originating the
      * cluster's TLS (auto mTLS to mesh endpoints) when it has one. A cluster that is missing, has no endpoint (e.g.
      * BlackHoleCluster under REGISTRY_ONLY) or whose TLS does not load closes {@code ch}. Returns whether it relays.
+     * {@code idleTimeoutMs}: the tcp_proxy's idle timeout (0: none).
      */
     static boolean toCluster(DataPlane plane, Channel ch, String cluster, io.vertx.core.net.SocketAddress original,
-            ByteBuf first, java.util.function.Supplier<RequestLog.TcpMeters> meters) {
-        return toCluster(plane, ch, cluster, original, first, ch.eventLoop().newSucceededFuture(null), () -> true, meters);
+            ByteBuf first, java.util.function.Supplier<RequestLog.TcpMeters> meters, long idleTimeoutMs) {
+        return toCluster(plane, ch, cluster, original, first, ch.eventLoop().newSucceededFuture(null), () -> true, meters,
+                idleTimeoutMs);
     }
 
     /**
@@ -145,13 +147,14 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
      * server terminates) has succeeded; until then what {@code ch} sends is held, and if it fails {@code ch} is closed.
      */
     static boolean toClusterWhen(DataPlane plane, Channel ch, String cluster, io.netty.util.concurrent.Future<?> ready,
-            java.util.function.BooleanSupplier allowed, java.util.function.Supplier<RequestLog.TcpMeters> meters) {
-        return toCluster(plane, ch, cluster, null, null, ready, allowed, meters);
+            java.util.function.BooleanSupplier allowed, java.util.function.Supplier<RequestLog.TcpMeters> meters,
+            long idleTimeoutMs) {
+        return toCluster(plane, ch, cluster, null, null, ready, allowed, meters, idleTimeoutMs);
     }
 
     private static boolean toCluster(DataPlane plane, Channel ch, String cluster, io.vertx.core.net.SocketAddress original,
             ByteBuf first, io.netty.util.concurrent.Future<?> ready, java.util.function.BooleanSupplier allowed,
-            java.util.function.Supplier<RequestLog.TcpMeters> meters) {
+            java.util.function.Supplier<RequestLog.TcpMeters> meters, long idleTimeoutMs) {
         io.vertx.core.net.SocketAddress target = original;
         SslContext tls = null;
         String sni = null;
@@ -188,7 +191,7 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
         String host = target.hostAddress() != null ? target.hostAddress() : target.host();
         connectWhen(ch, ready, allowed, InetSocketAddress.createUnresolved(host, target.port()), first, tls,
                 sni == null || sni.isEmpty() ? null : sni, meters, vertx.transport().channelFactory(false),
-                vertx.nettyAddressResolverGroup(), CONNECT_TIMEOUT_MS);
+                vertx.nettyAddressResolverGroup(), CONNECT_TIMEOUT_MS, idleTimeoutMs);
         return true;
     }
 
@@ -209,7 +212,7 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
 
     private static void dial(Channel down, TcpRelay downSide, InetSocketAddress target, SslContext upstreamTls, String sni,
             io.micrometer.core.instrument.Counter sent, ChannelFactory<? extends Channel> channels,
-            AddressResolverGroup<?> resolver, int connectTimeoutMs) {
+            AddressResolverGroup<?> resolver, int connectTimeoutMs, long idleTimeoutMs) {
         new Bootstrap().group(down.eventLoop()).channelFactory(channels).resolver(resolver)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)
@@ -244,6 +247,12 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                         return;
                     }
                     downSide.connected(down, up);
+                    TcpIdleTimer idle = TcpIdleTimer.start(down, up, idleTimeoutMs);
+                    downSide.idle = idle;
+                    TcpRelay upSide = up.pipeline().get(TcpRelay.class);
+                    if (upSide != null) {
+                        upSide.idle = idle;
+                    }
                     up.config().setAutoRead(true);
                     down.config().setAutoRead(true);
                 });
@@ -281,6 +290,9 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
         if (bytesRead != null && msg instanceof ByteBuf b) {
             bytesRead.increment(b.readableBytes());
         }
+        if (idle != null) {
+            idle.active();
+        }
         if (held != null) {
             held.add(msg);
             return;
@@ -301,6 +313,9 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (idle != null) {
+            idle.active();   // this side's pending output drained (or grew): bytes moved
+        }
         if (peer != null && ctx.channel().isWritable()) {
             peer.config().setAutoRead(true);
         }

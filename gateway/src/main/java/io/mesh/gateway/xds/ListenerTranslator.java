@@ -170,6 +170,7 @@ public final class ListenerTranslator {
         List<Rbac.Policy> tcpAllow = new ArrayList<>();
         boolean tcpRbac = false;
         boolean tcpAllowFilter = false;
+        java.time.Duration tcpIdle = null;
         List<io.mesh.gateway.route.WeightedCluster> tcpWeighted = new ArrayList<>();
         for (Filter f : fc.getFiltersList()) {
             if (f.getTypedConfig().getTypeUrl().equals(NETWORK_RBAC_TYPE)) {
@@ -182,6 +183,7 @@ public final class ListenerTranslator {
                         where + " " + f.getName());
             } else if (f.getTypedConfig().getTypeUrl().equals(TCP_PROXY_TYPE)) {
                 var tcp = unpack(f.getTypedConfig(), io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.class, where);
+                tcpIdle = idleTimeout(tcp, where);
                 if (tcp.hasWeightedClusters()) {
                     for (var wc : tcp.getWeightedClusters().getClustersList()) {
                         if (wc.getName().isEmpty()) {
@@ -218,7 +220,7 @@ public final class ListenerTranslator {
             return new FilterChainSpec(List.copyOf(match.getServerNamesList()), secret, null, null, alpn, dstPort,
                     transport, tcpCluster, requireClientCert, clientCa,
                     tcpRbac ? new Rbac(List.copyOf(tcpDeny), List.copyOf(tcpAllow), tcpAllowFilter) : null, tcpWeighted,
-                    clientSans, ranges);
+                    clientSans, ranges, null, null, tcpIdle, null);
         }
         if (!ranges.isEmpty()) {
             throw new ConfigRejected(where + ": prefix ranges are served on tcp_proxy chains only");
@@ -277,7 +279,23 @@ public final class ListenerTranslator {
         }
         return new FilterChainSpec(List.copyOf(match.getServerNamesList()), secret, rds, inline, alpn, dstPort, transport,
                 null, requireClientCert, clientCa, rbac ? new Rbac(List.copyOf(deny), List.copyOf(allow), allowFilter) : null,
-                List.of(), clientSans, List.of(), jwt, HcmTelemetryTranslator.translate(hcm, where), mx);
+                List.of(), clientSans, List.of(), jwt, HcmTelemetryTranslator.translate(hcm, where), null, mx);
+    }
+
+    /**
+     * tcp_proxy's {@code idle_timeout} as Envoy reads it: not set, its default of 1h (null here); else to the millisecond,
+     * 0 (or less than 1ms) disabling it. A negative one is rejected.
+     */
+    static java.time.Duration idleTimeout(io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy tcp,
+            String where) throws ConfigRejected {
+        if (!tcp.hasIdleTimeout()) {
+            return null;
+        }
+        var d = tcp.getIdleTimeout();
+        if (d.getSeconds() < 0 || d.getNanos() < 0) {
+            throw new ConfigRejected(where + ": tcp_proxy idle_timeout must not be negative");
+        }
+        return java.time.Duration.ofMillis(java.time.Duration.ofSeconds(d.getSeconds(), d.getNanos()).toMillis());
     }
 
     static <T extends com.google.protobuf.Message> T unpack(Any any, Class<T> type, String where) throws ConfigRejected {

@@ -228,7 +228,7 @@ public final class RouterListenerGenerator {
                             continue;
                         }
                         FilterChain.Builder chain = FilterChain.newBuilder().addAllFilters(rbac)
-                                .addFilters(SidecarListenerGenerator.tcpProxy(vs, r, port,
+                                .addFilters(SidecarListenerGenerator.tcpProxy(proxy, vs, r, port, snapshot,
                                         host -> snapshot.service(host, proxy.namespace())));
                         if (passthrough) {
                             List<String> names = m.sniHosts().stream().filter(sni -> allowed(sni, hosts))

@@ -137,7 +137,8 @@ final class SidecarInbound {
                 filters.add(hcm(port, httpRbac, telemetry));
             } else {
                 filters.addAll(networkRbac);
-                filters.add(SidecarListenerGenerator.tcpProxy(ClusterNames.inbound(port)));
+                filters.add(SidecarListenerGenerator.tcpProxy(ClusterNames.inbound(port),
+                        TcpIdleTimeout.ofProxy(proxy)));
             }
             if (!"DISABLE".equals(mode)) {
                 out.add(FilterChain.newBuilder().setName(ClusterNames.inbound(port) + TLS_SUFFIX)

@@ -52,7 +52,7 @@ public final class SidecarListenerGenerator {
      */
     static List<Listener> tcpListeners(ProxyInfo proxy, MeshSnapshot snapshot, Set<Integer> httpPorts, String unknown) {
         java.util.Map<String, Listener> byName = new java.util.LinkedHashMap<>();
-        WildcardPortListeners wildcard = new WildcardPortListeners(unknown);
+        WildcardPortListeners wildcard = new WildcardPortListeners(unknown, TcpIdleTimeout.ofProxy(proxy));
         List<ServiceModel> services = new ArrayList<>(SidecarScope.visibleServices(proxy, snapshot));
         services.sort(java.util.Comparator.comparing(ServiceModel::hostname));
         // A tcp or tls route's destination is looked up in the sidecar's scope (istiod's ServiceForHostname), which
@@ -80,15 +80,16 @@ public final class SidecarListenerGenerator {
                     continue;
                 }
                 VirtualService vs = snapshot.meshRoute(s.hostname(), proxy.namespace());
-                List<FilterChain> chains = tls ? tlsChains(vs, port.number(), scope::get) : List.of();
+                List<FilterChain> chains = tls ? tlsChains(proxy, vs, port.number(), snapshot, scope::get) : List.of();
                 if (chains.isEmpty()) {
                     // The VirtualService's first tcp route for the port, else the service's own cluster.
-                    Filter filter = tcpProxy(ClusterNames.outbound(s.hostname(), port.number(), null));
+                    Filter filter = tcpProxy(ClusterNames.outbound(s.hostname(), port.number(), null),
+                            TcpIdleTimeout.toHost(proxy, snapshot, s.hostname()));
                     VirtualService.L4Route route = vs == null ? null : vs.tcp().stream()
                             .filter(r -> r.match().isEmpty() || r.match().stream().anyMatch(m -> forMesh(m, port.number())))
                             .findFirst().orElse(null);
                     if (route != null) {
-                        filter = tcpProxy(vs, route, port.number(), scope::get);
+                        filter = tcpProxy(proxy, vs, route, port.number(), snapshot, scope::get);
                     }
                     chains = List.of(FilterChain.newBuilder().addFilters(filter).build());
                 }
@@ -134,7 +135,7 @@ public final class SidecarListenerGenerator {
      * A VirtualService's tls routes for a sidecar's port: a filter chain per match, on its {@code sniHosts}, to the
      * route's destinations (a name an earlier match has stays with it). Empty when none matches.
      */
-    private static List<FilterChain> tlsChains(VirtualService vs, int port,
+    private static List<FilterChain> tlsChains(ProxyInfo proxy, VirtualService vs, int port, MeshSnapshot snapshot,
             java.util.function.Function<String, ServiceModel> services) {
         if (vs == null) {
             return List.of();
@@ -149,29 +150,39 @@ public final class SidecarListenerGenerator {
                 List<String> names = m.sniHosts().stream().filter(claimed::add).toList();
                 if (!names.isEmpty()) {
                     out.add(FilterChain.newBuilder().setFilterChainMatch(FilterChainMatch.newBuilder()
-                            .addAllServerNames(names)).addFilters(tcpProxy(vs, r, port, services)).build());
+                            .addAllServerNames(names)).addFilters(tcpProxy(proxy, vs, r, port, snapshot, services)).build());
                 }
             }
         }
         return out;
     }
 
-    /** A tcp_proxy filter to one cluster, its stats under the cluster's name (as istiod names them). */
-    static Filter tcpProxy(String cluster) {
-        return Filter.newBuilder().setName(TCP_PROXY).setTypedConfig(Any.pack(TcpProxy.newBuilder()
-                .setStatPrefix(cluster).setCluster(cluster).build())).build();
+    /**
+     * A tcp_proxy filter to one cluster, its stats under the cluster's name (as istiod names them), with this
+     * {@code idle_timeout} (null: none, Envoy's default of 1h; see {@link TcpIdleTimeout}).
+     */
+    static Filter tcpProxy(String cluster, java.time.Duration idleTimeout) {
+        return Filter.newBuilder().setName(TCP_PROXY).setTypedConfig(Any.pack(idle(TcpProxy.newBuilder()
+                .setStatPrefix(cluster).setCluster(cluster), idleTimeout).build())).build();
+    }
+
+    private static TcpProxy.Builder idle(TcpProxy.Builder b, java.time.Duration idleTimeout) {
+        return idleTimeout == null ? b : b.setIdleTimeout(Protos.duration(idleTimeout));
     }
 
     static final String TCP_PROXY = "envoy.filters.network.tcp_proxy";
 
     /**
      * A VirtualService tcp or tls route as a tcp_proxy: to its one destination, or over its destinations by weight;
-     * {@code services} gives the service of a destination's host whose only port it takes when it names none.
+     * {@code services} gives the service of a destination's host whose only port it takes when it names none. Its idle
+     * timeout is that of the first destination's host, as istiod takes it.
      */
-    static Filter tcpProxy(VirtualService vs, VirtualService.L4Route r, int port,
+    static Filter tcpProxy(ProxyInfo proxy, VirtualService vs, VirtualService.L4Route r, int port, MeshSnapshot snapshot,
             java.util.function.Function<String, ServiceModel> services) {
+        java.time.Duration idle = TcpIdleTimeout.toHost(proxy, snapshot,
+                io.mesh.config.Hosts.resolve(r.route().get(0).destination().host(), vs.namespace()));
         if (r.route().size() == 1) {
-            return tcpProxy(RouteBuilder.cluster(vs, r.route().get(0).destination(), port, services));
+            return tcpProxy(RouteBuilder.cluster(vs, r.route().get(0).destination(), port, services), idle);
         }
         TcpProxy.WeightedCluster.Builder wc = TcpProxy.WeightedCluster.newBuilder();
         for (VirtualService.RouteDestination d : r.route()) {
@@ -180,8 +191,8 @@ public final class SidecarListenerGenerator {
                         .setName(RouteBuilder.cluster(vs, d.destination(), port, services)).setWeight(d.weight()));
             }
         }
-        return Filter.newBuilder().setName(TCP_PROXY).setTypedConfig(Any.pack(TcpProxy.newBuilder()
-                .setStatPrefix(vs.namespace() + "/" + vs.name()).setWeightedClusters(wc).build())).build();
+        return Filter.newBuilder().setName(TCP_PROXY).setTypedConfig(Any.pack(idle(TcpProxy.newBuilder()
+                .setStatPrefix(vs.namespace() + "/" + vs.name()).setWeightedClusters(wc), idle).build())).build();
     }
 
     public static List<Listener> generate(ProxyInfo proxy, MeshSnapshot snapshot) {
@@ -213,7 +224,7 @@ public final class SidecarListenerGenerator {
                 .addListenerFilters(ListenerFilter.newBuilder().setName("envoy.filters.listener.original_dst")
                         .setTypedConfig(Any.pack(OriginalDst.getDefaultInstance())))
                 .addFilterChains(FilterChain.newBuilder().setName("PassthroughFilterChain")
-                        .addFilters(tcpProxy(unknown)))
+                        .addFilters(tcpProxy(unknown, TcpIdleTimeout.ofProxy(proxy))))
                 .build());
         out.add(Listener.newBuilder().setName("virtualInbound")
                 .setAddress(SidecarInbound.address("0.0.0.0", INBOUND_CAPTURE_PORT))

@@ -127,7 +127,8 @@ final class SniDnat {
             if (claimed.add(t.name())) {
                 out.add(FilterChain.newBuilder().setName(t.name())
                         .setFilterChainMatch(FilterChainMatch.newBuilder().addServerNames(t.name()))
-                        .addAllFilters(rbac).addFilters(SidecarListenerGenerator.tcpProxy(t.name())).build());
+                        .addAllFilters(rbac).addFilters(SidecarListenerGenerator.tcpProxy(t.name(),
+                                TcpIdleTimeout.withRule(proxy, t.dr()))).build());
             }
         }
         return out;

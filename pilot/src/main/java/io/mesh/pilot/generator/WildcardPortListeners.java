@@ -30,13 +30,18 @@ import java.util.TreeMap;
  */
 final class WildcardPortListeners {
     private final String unknown;
+    private final java.time.Duration unknownIdleTimeout;
     private final Map<Integer, Listener.Builder> byPort = new TreeMap<>();
     /** Per port, the (CIDR block, server name) pairs a chain already has ("" for none). */
     private final Map<Integer, Set<String>> claimed = new HashMap<>();
 
-    /** {@code unknown}: the cluster for what no chain takes (PassthroughCluster or BlackHoleCluster). */
-    WildcardPortListeners(String unknown) {
+    /**
+     * {@code unknown}: the cluster for what no chain takes (PassthroughCluster or BlackHoleCluster), its tcp_proxy's
+     * idle timeout {@code unknownIdleTimeout} (null: none).
+     */
+    WildcardPortListeners(String unknown, java.time.Duration unknownIdleTimeout) {
         this.unknown = unknown;
+        this.unknownIdleTimeout = unknownIdleTimeout;
     }
 
     /**
@@ -75,7 +80,7 @@ final class WildcardPortListeners {
             if (!claimed.get(port).contains("|")) {
                 l.addFilterChains(FilterChain.newBuilder()
                         .setName(unknown.equals(ClusterGenerator.PASSTHROUGH) ? "PassthroughFilterChain" : "BlackHoleFilterChain")
-                        .addFilters(SidecarListenerGenerator.tcpProxy(unknown)));
+                        .addFilters(SidecarListenerGenerator.tcpProxy(unknown, unknownIdleTimeout)));
             }
             if (l.getFilterChainsList().stream().anyMatch(c -> c.getFilterChainMatch().getServerNamesCount() > 0)) {
                 l.addListenerFilters(TLS_INSPECTOR);

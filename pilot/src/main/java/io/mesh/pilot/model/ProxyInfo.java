@@ -10,15 +10,22 @@ import java.util.Map;
  * Who is asking, parsed once from the xDS node: Istio-style ids are "type~ip~pod.namespace~namespace.svc..."; the
  * node metadata GENERATOR=grpc marks a proxyless gRPC client, and NAMESPACE/LABELS say where the proxy runs.
  * {@code locality}: the node's own locality, "region/zone/subzone" (empty parts when not sent); the registry's
- * knowledge of the proxy's pod wins over it (generator.ProxyLocality, as istiod).
+ * knowledge of the proxy's pod wins over it (generator.ProxyLocality, as istiod). {@code idleTimeout}: the node metadata
+ * {@code IDLE_TIMEOUT} (Istio's {@code ISTIO_META_IDLE_TIMEOUT}, a Go duration such as {@code 30m}), the idle timeout
+ * of its tcp_proxy filters where no DestinationRule sets one; null when not sent or not a duration (istiod ignores it).
  */
 public record ProxyInfo(String id, Type type, String namespace, String ip, Map<String, String> labels,
-        String locality) {
+        String locality, java.time.Duration idleTimeout) {
     public enum Type { SIDECAR, ROUTER, GRPC }
 
     public ProxyInfo {
         labels = Map.copyOf(labels);
         locality = locality == null ? "" : locality;
+    }
+
+    /** A proxy whose node sends no IDLE_TIMEOUT. */
+    public ProxyInfo(String id, Type type, String namespace, String ip, Map<String, String> labels, String locality) {
+        this(id, type, namespace, ip, labels, locality, null);
     }
 
     /** A proxy whose node sends no locality. */
@@ -58,8 +65,9 @@ public record ProxyInfo(String id, Type type, String namespace, String ip, Map<S
         var loc = node.getLocality();
         String locality = loc.getRegion().isEmpty() && loc.getZone().isEmpty() && loc.getSubZone().isEmpty() ? ""
                 : loc.getRegion() + "/" + loc.getZone() + "/" + loc.getSubZone();
+        String idle = str(md, "IDLE_TIMEOUT");
         return new ProxyInfo(id, type, ns == null ? "default" : ns, ip == null ? "" : ip.split(",")[0], labels,
-                locality);
+                locality, idle == null ? null : io.mesh.config.SpecReader.parseDuration(idle));
     }
 
     private static String str(Struct md, String key) {

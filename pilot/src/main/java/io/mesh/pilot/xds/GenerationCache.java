@@ -56,10 +56,11 @@ final class GenerationCache {
 
     /**
      * What the generators read from a proxy: kind, namespace, labels, its IP only where it matters, and its locality
-     * for EDS only (locality load balancing gives each locality its own priorities and weights).
+     * for EDS only (locality load balancing gives each locality its own priorities and weights), its IDLE_TIMEOUT for
+     * LDS only.
      */
     private record Shape(ProxyInfo.Type type, String namespace, Map<String, String> labels, String ip,
-            String locality) {
+            String locality, java.time.Duration idleTimeout) {
     }
 
     private record Key(String type, Shape shape, NameSet names) {
@@ -201,6 +202,8 @@ final class GenerationCache {
                 && per.endpointAddresses().contains(proxy.ip());
         String locality = type.equals(Resources.V3.ENDPOINT_TYPE_URL)
                 ? io.mesh.pilot.generator.ProxyLocality.of(proxy, per.snapshot) : "";
-        return new Shape(proxy.type(), proxy.namespace(), proxy.labels(), perInstance ? proxy.ip() : "", locality);
+        // LDS: the node's IDLE_TIMEOUT is the idle timeout of tcp_proxy filters no DestinationRule gives one.
+        java.time.Duration idle = type.equals(Resources.V3.LISTENER_TYPE_URL) ? proxy.idleTimeout() : null;
+        return new Shape(proxy.type(), proxy.namespace(), proxy.labels(), perInstance ? proxy.ip() : "", locality, idle);
     }
 }

@@ -138,6 +138,19 @@ class ConfigValidatorTest {
                         + "      consistentHash: {httpHeaderName: x-user, useSourceIp: true}\n", "only one hash key"),
                 Arguments.of("h2UpgradePolicyUnknown", dr + "  host: backend\n  trafficPolicy:\n    connectionPool:\n"
                         + "      http: {h2UpgradePolicy: ALWAYS}\n", "must be DEFAULT, DO_NOT_UPGRADE or UPGRADE"),
+                Arguments.of("tcpIdleTimeout", dr + "  host: backend\n  trafficPolicy:\n    connectionPool:\n"
+                        + "      tcp: {idleTimeout: 1h30m}\n", null),
+                Arguments.of("tcpIdleTimeoutZeroDisablesIt", dr + "  host: backend\n  trafficPolicy:\n"
+                        + "    connectionPool:\n      tcp: {idleTimeout: 0s}\n", null),
+                Arguments.of("tcpIdleTimeoutNotADuration", dr + "  host: backend\n  trafficPolicy:\n"
+                        + "    connectionPool:\n      tcp: {idleTimeout: an hour}\n",
+                        "spec.trafficPolicy.connectionPool.tcp.idleTimeout: invalid duration \"an hour\""),
+                Arguments.of("tcpIdleTimeoutBelowAMillisecond", dr + "  host: backend\n  trafficPolicy:\n"
+                        + "    connectionPool:\n      tcp: {idleTimeout: 500us}\n",
+                        "spec.trafficPolicy.connectionPool.tcp.idleTimeout: duration must be at least 1ms"),
+                Arguments.of("tcpIdleTimeoutFinerThanAMillisecond", dr + "  host: backend\n  subsets:\n  - name: v1\n"
+                        + "    trafficPolicy:\n      connectionPool:\n        tcp: {idleTimeout: 1500us}\n",
+                        "spec.subsets[0].trafficPolicy.connectionPool.tcp.idleTimeout: only durations to ms precision"),
                 Arguments.of("exportToNamespaces", vs + "  hosts: [web]\n  exportTo: [\".\", team-a]\n  http:\n"
                         + "  - route:\n    - destination: {host: web}\n", null),
                 Arguments.of("exportToDotIsOwnNamespace", vs + "  hosts: [web]\n  exportTo: [\".\", demo]\n", "spec."

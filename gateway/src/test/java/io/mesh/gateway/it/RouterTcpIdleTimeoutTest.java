@@ -1,0 +1,235 @@
+package io.mesh.gateway.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import com.google.protobuf.Any;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
+import io.mesh.testing.FreePorts;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * tcp_proxy's {@code idle_timeout} on a router's TCP listeners, in the form pilot sends it: a connection that moves no
+ * byte for the timeout is closed on both ends (the client and the backend each see their connection end) and counted
+ * closed; one that keeps moving bytes, however slowly, stays open; a half-closed one that goes quiet is closed too;
+ * {@code 0s} and Envoy's default (no idle_timeout: 1h) never close one here. Real sockets, a real gateway; the waits are
+ * for events (a connection's end), never for a time.
+ */
+class RouterTcpIdleTimeoutTest {
+    @RegisterExtension
+    static final RouterFixture MESH = new RouterFixture();
+    static final long IDLE_MS = 600;
+    static TestGateway gw;
+    /** Listeners: a 600 ms idle timeout (one each for three tests), 0s, none (Envoy's 1h), and 600 ms to a quiet backend. */
+    static int idle;
+    static int slow;
+    static int never;
+    static int hour;
+    static int quiet;
+    /** Per connection id (the first line a client sends the echo backend), its end at the backend. */
+    static final Map<String, CompletableFuture<Void>> backendClosed = new ConcurrentHashMap<>();
+    /** The quiet backend's connections, read to their end and held open. */
+    static final List<Socket> held = java.util.Collections.synchronizedList(new ArrayList<>());
+
+    @BeforeAll
+    static void start() throws Exception {
+        int echo = echo();
+        int silent = quietBackend();
+        idle = FreePorts.next();
+        slow = FreePorts.next();
+        never = FreePorts.next();
+        hour = FreePorts.next();
+        quiet = FreePorts.next();
+        com.google.protobuf.Duration timeout = com.google.protobuf.Duration.newBuilder().setNanos((int) (IDLE_MS * 1_000_000)).build();
+        com.google.protobuf.Duration zero = com.google.protobuf.Duration.getDefaultInstance();
+        MESH.pilot().set(List.of(Xds.edsCluster(cluster("idle")), Xds.edsCluster(cluster("slow")),
+                        Xds.edsCluster(cluster("never")), Xds.edsCluster(cluster("hour")), Xds.edsCluster(cluster("quiet"))),
+                List.of(Xds.endpoints(cluster("idle"), echo), Xds.endpoints(cluster("slow"), echo),
+                        Xds.endpoints(cluster("never"), echo), Xds.endpoints(cluster("hour"), echo),
+                        Xds.endpoints(cluster("quiet"), silent)),
+                List.of(listener(idle, "idle", timeout), listener(slow, "slow", timeout), listener(never, "never", zero),
+                        listener(hour, "hour", null), listener(quiet, "quiet", timeout)),
+                List.of(), List.of());
+        gw = MESH.startGateway(Map.of());
+    }
+
+    static String cluster(String name) {
+        return "outbound|9000||" + name + ".demo.svc.cluster.local";
+    }
+
+    /** A TCP listener whose one chain is a tcp_proxy to {@code name}'s cluster with this idle_timeout (null: none). */
+    static Listener listener(int port, String name, com.google.protobuf.Duration idleTimeout) {
+        TcpProxy.Builder tcp = TcpProxy.newBuilder().setStatPrefix(cluster(name)).setCluster(cluster(name));
+        if (idleTimeout != null) {
+            tcp.setIdleTimeout(idleTimeout);
+        }
+        return Listener.newBuilder().setName("0.0.0.0_" + port).setAddress(Xds.address("127.0.0.1", port))
+                .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder()
+                        .setName("envoy.filters.network.tcp_proxy").setTypedConfig(Any.pack(tcp.build())))).build();
+    }
+
+    /** An echo server; a connection's first line is its id, whose future completes when the connection ends here. */
+    static int echo() throws Exception {
+        int port = FreePorts.next();
+        MESH.vertx().createNetServer().connectHandler(so -> {
+            String[] id = {null};
+            so.handler(b -> {
+                if (id[0] == null) {
+                    id[0] = b.toString(StandardCharsets.UTF_8).split("\n", 2)[0];
+                    backendClosed.computeIfAbsent(id[0], k -> new CompletableFuture<>());
+                }
+                so.write(b);
+            });
+            so.closeHandler(v -> {
+                if (id[0] != null) {
+                    backendClosed.computeIfAbsent(id[0], k -> new CompletableFuture<>()).complete(null);
+                }
+            });
+        }).listen(port, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        return port;
+    }
+
+    /** A server that reads each connection to its end (the client's half-close), then holds it open, sending nothing. */
+    static int quietBackend() throws IOException {
+        int port = FreePorts.next();
+        ServerSocket server = MESH.closing(new ServerSocket(port, 50, InetAddress.getLoopbackAddress()));
+        MESH.closing(() -> {
+            synchronized (held) {
+                for (Socket s : held) {
+                    s.close();
+                }
+            }
+        });
+        Thread t = new Thread(() -> {
+            while (!server.isClosed()) {
+                try {
+                    Socket s = server.accept();
+                    held.add(s);
+                    s.setSoTimeout(10_000);
+                    s.getInputStream().readAllBytes();
+                } catch (IOException e) {
+                    // closed, or a client that went away
+                }
+            }
+        }, "quiet-backend");
+        t.setDaemon(true);
+        t.start();
+        return port;
+    }
+
+    /** A client connected through {@code port}, its id sent and echoed (so the relay to the backend is up). */
+    static Socket open(int port, String id) throws IOException {
+        Socket s = new Socket("127.0.0.1", port);
+        s.setSoTimeout(10_000);
+        assertEquals(id + "\n", roundTrip(s, id + "\n"));
+        return s;
+    }
+
+    static String roundTrip(Socket s, String text) throws IOException {
+        byte[] out = text.getBytes(StandardCharsets.UTF_8);
+        s.getOutputStream().write(out);
+        s.getOutputStream().flush();
+        byte[] in = s.getInputStream().readNBytes(out.length);
+        return new String(in, StandardCharsets.UTF_8);
+    }
+
+    /** Blocks until the gateway ends {@code s} (an end of stream, or a reset); fails after the socket's 10 s timeout. */
+    static void awaitEnd(Socket s) throws IOException {
+        try {
+            assertEquals(-1, s.getInputStream().read(), "nothing but the end");
+        } catch (SocketException reset) {
+            // closed with data unread on the gateway's side: a reset instead of an end of stream
+        }
+    }
+
+    static double count(String meter, String name) {
+        return gw.registry.find(meter).tag("destination_service", name + ".demo.svc.cluster.local").counters().stream()
+                .mapToDouble(c -> c.count()).sum();
+    }
+
+    @Test
+    void anIdleConnectionIsClosedOnBothEndsAndCountedClosed() throws Exception {
+        try (Socket s = open(idle, "idle-1")) {
+            awaitEnd(s);   // the client's end, while the client itself keeps its socket open
+            backendClosed.get("idle-1").get(10, TimeUnit.SECONDS);   // and the backend's
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> gw.gateway.dataPlane().openConnections() == 0);
+            Awaitility.await().atMost(Duration.ofSeconds(10))
+                    .until(() -> count("istio_tcp_connections_closed", "idle") == count("istio_tcp_connections_opened", "idle"));
+        }
+    }
+
+    @Test
+    void aConnectionThatKeepsSendingSlowlyStaysOpen() throws Exception {
+        long maxGapNanos = 0;
+        IOException failed = null;
+        try (Socket s = open(slow, "slow-1")) {
+            long last = System.nanoTime();
+            for (int i = 0; i < 15 && failed == null; i++) {
+                Thread.sleep(100);   // pacing the sends (15 x 100 ms, 2.5 idle timeouts in all), not waiting for anything
+                try {
+                    assertEquals("tick " + i, roundTrip(s, "tick " + i));
+                } catch (IOException e) {
+                    failed = e;
+                }
+                long now = System.nanoTime();
+                maxGapNanos = Math.max(maxGapNanos, now - last);
+                last = now;
+            }
+            // A machine that stalled this thread past the idle timeout says nothing either way.
+            Assumptions.assumeTrue(maxGapNanos < TimeUnit.MILLISECONDS.toNanos(IDLE_MS) * 3 / 4,
+                    "the sends were paced too unevenly here to tell: " + maxGapNanos / 1_000_000 + " ms apart");
+            if (failed != null) {
+                throw failed;
+            }
+            assertFalse(backendClosed.get("slow-1").isDone(), "still open at the backend");
+        }
+        backendClosed.get("slow-1").get(10, TimeUnit.SECONDS);   // closed by the client, the end passed on
+    }
+
+    @Test
+    void anIdleTimeoutOfZeroOrEnvoysDefaultHourDoesNotCloseAQuietConnection() throws Exception {
+        try (Socket zero = open(never, "never-1"); Socket none = open(hour, "hour-1");
+                Socket reference = open(idle, "reference-1")) {
+            // The reference connection, opened last and as quiet, is closed at 600 ms: the others have been idle longer.
+            awaitEnd(reference);
+            assertEquals("still here\n", roundTrip(zero, "still here\n"));
+            assertEquals("still here\n", roundTrip(none, "still here\n"));
+            assertFalse(backendClosed.get("never-1").isDone());
+            assertFalse(backendClosed.get("hour-1").isDone());
+        }
+    }
+
+    @Test
+    void aHalfClosedConnectionThatGoesQuietIsClosedToo() throws Exception {
+        try (Socket s = new Socket("127.0.0.1", quiet)) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write("request".getBytes(StandardCharsets.UTF_8));
+            s.getOutputStream().flush();
+            s.shutdownOutput();   // passed on; the backend reads to the end and holds its side open, sending nothing
+            awaitEnd(s);
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> gw.gateway.dataPlane().openConnections() == 0);
+            Awaitility.await().atMost(Duration.ofSeconds(10))
+                    .until(() -> count("istio_tcp_connections_closed", "quiet") == 1);
+        }
+    }
+}
