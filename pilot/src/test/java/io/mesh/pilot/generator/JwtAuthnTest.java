@@ -150,6 +150,20 @@ class JwtAuthnTest {
     }
 
     @Test
+    void listenersWithTheJwtAndIstioFiltersPrintInAConfigDump() throws Exception {
+        // The config dumps (pilot's /debug/config_dump, the gateway's admin) print with XdsTypes.REGISTRY: every type
+        // packed in an Any must be in it, or the dump answers 500 ("Cannot find type for url").
+        String yaml = SidecarInboundTest.WEB + ra("demo", "web-jwt", "selector: {matchLabels: {app: web}}\n"
+                + inline("iss-a"));
+        String json = com.google.protobuf.util.JsonFormat.printer().usingTypeRegistry(io.mesh.proto.XdsTypes.REGISTRY)
+                .print(listener(WEB_POD, snapshot(yaml), "virtualInbound"));
+        assertTrue(json.contains("\"@type\": \"type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication\""),
+                json);
+        assertTrue(json.contains("\"typeUrl\": \"type.googleapis.com/io.istio.http.peer_metadata.Config\""), json);
+        assertTrue(json.contains("\"typeUrl\": \"type.googleapis.com/io.istio.network.authn.Config\""), json);
+    }
+
+    @Test
     void withoutARequestAuthenticationThereIsNoJwtFilter() {
         assertEquals(List.of("istio.metadata_exchange", "envoy.filters.http.router"), names(sidecarHcm(WEB_POD, snapshot(SidecarInboundTest.WEB))));
         assertEquals(List.of("istio.metadata_exchange", "envoy.filters.http.cors", "envoy.filters.http.fault", "envoy.filters.http.router"),
