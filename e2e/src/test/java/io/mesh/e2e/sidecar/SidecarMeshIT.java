@@ -200,7 +200,8 @@ class SidecarMeshIT {
                 "destination_service=\"" + B_HOST + "\"", "response_code=\"200\"",
                 "source_canonical_service=\"a\"", "source_canonical_revision=\"v1\"", "destination_workload=\"b\"",
                 "destination_workload_namespace=\"default\"", "destination_canonical_service=\"b\"",
-                "destination_canonical_revision=\"v1\""), metricsA);
+                "destination_canonical_revision=\"v1\"", "destination_principal=\"spiffe://cluster.local/ns/default/sa/b\""),
+                metricsA);
         // Both sidecars served it on their fast path (plain HTTP/1.1; A originated the mTLS, B terminated it).
         assertTrue(adminStat(podA, "http.fast_path.downstream_rq_total") >= 1, "A's fast path took the request");
         assertTrue(adminStat(podB, "http.fast_path.downstream_rq_total") >= 1, "B's fast path took the request");

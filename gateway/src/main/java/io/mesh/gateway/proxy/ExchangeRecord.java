@@ -23,6 +23,8 @@ abstract class ExchangeRecord {
     io.mesh.gateway.model.PeerMetadataConfig mx;
     /** The workload at the other end, as the metadata exchange told it; null: unknown. */
     PeerWorkload peer;
+    /** The upstream's SPIFFE ID from the certificate its TLS connection verified (Istio's destination_principal), or null. */
+    String upstreamPrincipal;
     /** Whether the downstream sent its metadata (an inbound chain then answers with this proxy's). */
     boolean peerAsked;
 

@@ -795,6 +795,7 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
             return;
         }
         conn = c;
+        upstreamPrincipal = c.peerPrincipal;
         c.exchange = this;
         c.headRequest = head;
         c.rawAllowed = rawResponse;

@@ -56,6 +56,8 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
     private final SslContext tls;
     /** The connection's TLS, first in its pipeline; null for plaintext. */
     SslHandler ssl;
+    /** The upstream's SPIFFE ID from its verified certificate (mesh mTLS), or null (plaintext, or none in it). */
+    String peerPrincipal;
 
     FastUpstreamConnection(FastUpstreamPool pool, Upstream upstream, EndpointState endpoint, SslContext tls) {
         this.pool = pool;

@@ -136,6 +136,7 @@ final class FastUpstreamPool {
                 c.ssl.handshakeFuture().addListener(hs -> {
                     if (hs.isSuccess()) {
                         c.inUse = true;
+                        c.peerPrincipal = SidecarPlane.sessionSpiffeId(c.ssl.engine().getSession());
                         ex.onConnection(c);
                     } else {
                         LOG.debugf("cluster %s: TLS handshake with %s failed: %s", u.spec().name(), ep.hostPort(),

@@ -24,7 +24,7 @@ final class RequestLog {
     /** {@code inbound}: a sidecar's inbound request (reporter "destination"); {@code peer}: the mTLS peer's SPIFFE ID or "". */
     /** {@code workload}: the peer's workload from the metadata exchange, or null. */
     private record Key(String cluster, int code, int flags, boolean grpc, String grpcStatus, boolean inbound, String peer,
-            String authority, PeerWorkload workload) {
+            String authority, PeerWorkload workload, String upstreamPrincipal) {
     }
 
     private record Meters(Counter requests, DistributionSummary duration, DistributionSummary requestBytes,
@@ -115,14 +115,15 @@ final class RequestLog {
             // A sidecar's outbound request has the router's labels (its key has no downstream facts either).
             PeerWorkload workload = ex.peer();
             boolean usual = (d == null || (!d.inbound() && d.peerPrincipal() == null)) && flags == 0 && !grpc
-                    && workload == null;
+                    && workload == null && ex.upstreamPrincipal == null;
             ByCode byCode = usual ? plain.get(cluster) : null;
             Meters m = byCode == null ? null : byCode.find(code);
             if (m == null) {
                 boolean inbound = d != null && d.inbound();
                 m = meters.computeIfAbsent(new Key(cluster, code, flags, grpc, grpcStatus == null ? "" : grpcStatus,
                         inbound, d == null || d.peerPrincipal() == null ? "" : d.peerPrincipal(),
-                        inbound ? inboundService(cluster, ex.authority()) : "", knownPeer(workload)), this::create);
+                        inbound ? inboundService(cluster, ex.authority()) : "", knownPeer(workload),
+                        inbound ? null : ex.upstreamPrincipal), this::create);
                 if (usual) {
                     Meters found = m;
                     plain.compute(cluster, (k, old) -> (old == null ? new ByCode(new int[0], new Meters[0]) : old).with(code, found));
@@ -152,9 +153,11 @@ final class RequestLog {
      * peer's SPIFFE ID or ""; {@code workload} the peer's workload as the metadata exchange told it, or null: then
      * the peer's workload, app, version and canonical names are unknown (its namespace comes from its SPIFFE ID) and an
      * unknown canonical revision is "latest", as Istio's stats filter reports a peer without metadata.
+     * {@code upstreamPrincipal}: outbound, the SPIFFE ID the upstream's TLS certificate verified, Istio's
+     * {@code destination_principal} at the source (null: "unknown").
      */
     private java.util.LinkedHashMap<String, String> peerLabels(boolean inbound, String peer, PeerWorkload workload,
-            String host, String cluster, int flags) {
+            String upstreamPrincipal, String host, String cluster, int flags) {
         String[] parts = host.split("\\.");
         java.util.LinkedHashMap<String, String> labels = new java.util.LinkedHashMap<>();
         labels.put("reporter", inbound ? "destination" : "source");
@@ -181,7 +184,7 @@ final class RequestLog {
         labels.put("destination_version", destination.version());
         labels.put("destination_canonical_service", destination.canonicalService());
         labels.put("destination_canonical_revision", destination.canonicalRevision());
-        labels.put("destination_principal", inbound ? principal : "unknown");
+        labels.put("destination_principal", inbound ? principal : upstreamPrincipal != null ? upstreamPrincipal : "unknown");
         // Istio's cluster ID of the destination workload, not the Envoy cluster name (that is destination_service's
         // source): the peer's when it said, else this proxy's (pilot serves one cluster); no cluster (direct response,
         // no route) or an unknown one (NC) has no destination: "unknown", as Istio reports a missing peer.
@@ -234,7 +237,7 @@ final class RequestLog {
             return null;
         }
         return tcp.computeIfAbsent(new TcpKey(inbound, cluster, peer == null ? "" : peer, service), k -> {
-            java.util.LinkedHashMap<String, String> labels = peerLabels(k.inbound(), k.peer(), null, k.service(), k.cluster(), 0);
+            java.util.LinkedHashMap<String, String> labels = peerLabels(k.inbound(), k.peer(), null, null, k.service(), k.cluster(), 0);
             labels.put("request_protocol", "tcp");
             labels.put("response_flags", "-");
             labels.put("connection_security_policy", k.inbound() ? (k.peer().isEmpty() ? "none" : "mutual_tls") : "unknown");
@@ -251,8 +254,8 @@ final class RequestLog {
     private Meters create(Key k) {
         // Inbound, the service is the one the caller addressed (its authority); outbound, the cluster's host.
         String host = k.inbound() ? k.authority() : serviceHost(k.cluster());
-        java.util.LinkedHashMap<String, String> labels = peerLabels(k.inbound(), k.peer(), k.workload(), host, k.cluster(),
-                k.flags());
+        java.util.LinkedHashMap<String, String> labels = peerLabels(k.inbound(), k.peer(), k.workload(), k.upstreamPrincipal(),
+                host, k.cluster(), k.flags());
         labels.put("request_protocol", k.grpc() ? "grpc" : "http");
         labels.put("response_code", Integer.toString(k.code()));
         labels.put("grpc_response_status", k.grpcStatus());

@@ -273,6 +273,25 @@ public final class SidecarPlane {
         }
     }
 
+    private static final String SESSION_SPIFFE_ID = "io.mesh.gateway.peer-spiffe-id";
+
+    /**
+     * {@link #spiffeId(javax.net.ssl.SSLSession)}, read once per TLS session and kept on it (a pooled or resumed
+     * connection's requests do not parse the certificate again).
+     */
+    static String sessionSpiffeId(javax.net.ssl.SSLSession session) {
+        if (session == null) {
+            return null;
+        }
+        Object known = session.getValue(SESSION_SPIFFE_ID);
+        if (known instanceof String s) {
+            return s.isEmpty() ? null : s;
+        }
+        String id = spiffeId(session);
+        session.putValue(SESSION_SPIFFE_ID, id == null ? "" : id);
+        return id;
+    }
+
     private static String spiffeId(List<Certificate> peer) {
         if (peer != null && !peer.isEmpty() && peer.get(0) instanceof X509Certificate leaf) {
             return io.mesh.gateway.identity.WorkloadIdentity.spiffeIdOf(leaf).orElse(null);

@@ -196,6 +196,10 @@ final class UpstreamCall {
         cancelTimers();
         responding = true;
         ex.upstreamHeadersNanos = System.nanoTime();
+        io.vertx.core.http.HttpConnection upstreamConnection = resp.request().connection();
+        if (upstreamConnection.isSsl()) {
+            ex.upstreamPrincipal = SidecarPlane.sessionSpiffeId(upstreamConnection.sslSession());
+        }
         HttpServerResponse out = ex.response;
         if (out.ended() || out.closed()) {
             resp.exceptionHandler(IGNORE);

@@ -198,6 +198,26 @@ class IstioMutualTest {
     }
 
     @Test
+    void theSourcesMetricsNameTheUpstreamsVerifiedIdentityAsDestinationPrincipalOnBothPaths() throws Exception {
+        double before = toBackend();
+        long fast = gw.gateway.dataPlane().fastPathRequests();
+        assertTrue(get("/mutual").endsWith(" 200"));
+        assertEquals(fast + 1, gw.gateway.dataPlane().fastPathRequests());
+        // HTTP/1.0 is the Vert.x path's (the fast path takes HTTP/1.1 only).
+        String old = Run.run(List.of("curl", "-s", "-m", "10", "--http1.0", "-w", " %{http_code}",
+                "http://127.0.0.1:" + port + "/mutual"), null);
+        assertTrue(old.endsWith(" 200"), old);
+        assertEquals(fast + 1, gw.gateway.dataPlane().fastPathRequests(), "the Vert.x path served the HTTP/1.0 request");
+        await().atMost(Duration.ofSeconds(5)).until(() -> toBackend() == before + 2);
+    }
+
+    /** Requests the gateway reported (as the source) to the upstream whose certificate says BACKEND_ID. */
+    static double toBackend() {
+        return gw.registry.find("istio_requests").tag("reporter", "source").tag("destination_principal", BACKEND_ID)
+                .counters().stream().mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
+    }
+
+    @Test
     void anUpstreamWithAnotherSpiffeIdIsRefusedWith503Uf() throws Exception {
         String wrong = get("/wrong");
         assertTrue(wrong.endsWith(" 503"), wrong);
