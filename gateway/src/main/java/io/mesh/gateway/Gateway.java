@@ -46,11 +46,14 @@ public final class Gateway {
             WorkloadIdentity identity, SslContext xdsTls) {
         this.config = config;
         this.identity = identity;
-        this.plane = new DataPlane(vertx, config, registry, otel == null ? null : new OtlpReporter(otel), identity);
+        // The node (its IP and host name are looked up) is built once: pilot knows the proxy by it, and the metadata
+        // exchange sends its ID and metadata to peers.
+        Node node = node(config);
+        this.plane = new DataPlane(vertx, config, registry, otel == null ? null : new OtlpReporter(otel), identity, node);
         if (sidecar(config)) {
             plane.enableSidecar();
         }
-        this.xdsState = new XdsState(node(config), bootstrap);
+        this.xdsState = new XdsState(node, bootstrap);
         this.ads = config.xds().enabled()
                 ? new AdsClient(config.xds().address(), xdsState, plane::apply, config.xds().initialBackoff(),
                         config.xds().maxBackoff(), xdsTls)
@@ -188,7 +191,7 @@ public final class Gateway {
     }
 
     /** This proxy's xDS node: its ID (Istio's {@code TYPE~IP~POD.NS~NS.svc.cluster.local}) and metadata. */
-    public static Node node(GatewayConfig config) {
+    static Node node(GatewayConfig config) {
         String ns = config.node().namespace();
         String ip = "127.0.0.1";
         String host = "gateway";

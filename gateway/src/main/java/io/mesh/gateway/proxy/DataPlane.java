@@ -75,24 +75,19 @@ public final class DataPlane {
     /** The TLS implementation of every listener, mesh mTLS server and TLS upstream ({@code mesh.gateway.tls-engine}). */
     private final io.vertx.core.net.SSLEngineOptions sslEngine;
 
-    /** {@code otlp} may be null: then nothing is reported over OTLP. */
-    public DataPlane(Vertx vertx, GatewayConfig config, MeterRegistry registry, OtlpReporter otlp) {
-        this(vertx, config, registry, otlp, null);
-    }
-
     /**
-     * {@code identity}: the proxy's citadel identity, which ISTIO_MUTUAL clusters use; null = none (such clusters
-     * answer 503 UF).
+     * {@code otlp} may be null: then nothing is reported over OTLP. {@code identity}: the proxy's citadel identity,
+     * which ISTIO_MUTUAL clusters use; null = none (such clusters answer 503 UF). {@code node}: this proxy's xDS node,
+     * whose ID and metadata its metadata exchange sends.
      */
     public DataPlane(Vertx vertx, GatewayConfig config, MeterRegistry registry, OtlpReporter otlp,
-            io.mesh.gateway.identity.WorkloadIdentity identity) {
+            io.mesh.gateway.identity.WorkloadIdentity identity, io.envoyproxy.envoy.config.core.v3.Node node) {
         this.identity = identity;
         this.vertx = vertx;
         this.config = config;
         this.sslEngine = io.mesh.gateway.tls.TlsEngine.resolve(config.tlsEngine());
         this.otlp = otlp;
         OwnWorkload own = OwnWorkload.of(config);
-        io.envoyproxy.envoy.config.core.v3.Node node = io.mesh.gateway.Gateway.node(config);
         this.peerMetadata = new PeerMetadata(node.getId(), PeerMetadata.metadata(own,
                 node.getMetadata().getFieldsOrThrow("NAME").getStringValue(), config.node().cluster()));
         this.log = new RequestLog(registry, own, config.node().cluster(), config.telemetry().accessLog(), otlp,
