@@ -421,8 +421,17 @@ class SidecarMeshIT {
                 "connection_security_policy=\"mutual_tls\"", "source_principal=\"spiffe://cluster.local/ns/default/sa/a\"",
                 "destination_service=\"db.default.svc.cluster.local\"") >= 1, metricsB);
         assertTrue(counter(metricsB, "istio_tcp_received_bytes_total") > 0, metricsB);
+        // Istio's metadata exchange over TCP (ALPN istio-peer-exchange): B names A's workload, A names B's.
+        assertTrue(value(metricsB, "istio_tcp_connections_opened_total", "reporter=\"destination\"", "source_workload=\"a\"",
+                "source_workload_namespace=\"default\"", "source_canonical_service=\"a\"", "source_canonical_revision=\"v1\"",
+                "destination_workload=\"b\"") >= 1, metricsB);
         eventually(Duration.ofSeconds(10), () -> value(metrics(A_IP), "istio_tcp_connections_closed_total", "reporter=\"source\"",
                 "destination_service=\"db.default.svc.cluster.local\"") >= 1, "A reports the closed TCP connection to service db");
+        String metricsA = metrics(A_IP);
+        assertTrue(value(metricsA, "istio_tcp_connections_opened_total", "reporter=\"source\"",
+                "destination_service=\"db.default.svc.cluster.local\"", "source_workload=\"a\"", "destination_workload=\"b\"",
+                "destination_workload_namespace=\"default\"", "destination_canonical_service=\"b\"",
+                "destination_principal=\"spiffe://cluster.local/ns/default/sa/b\"") >= 1, metricsA);
         assertTrue(counter(metrics(A_IP), "istio_tcp_sent_bytes_total") > 0, "A counts the bytes it relayed back to app A");
 
         write("peer-authentication.yaml", peerAuthentication("STRICT"));

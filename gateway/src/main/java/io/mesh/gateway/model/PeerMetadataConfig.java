@@ -12,6 +12,12 @@ package io.mesh.gateway.model;
 public record PeerMetadataConfig(boolean downstreamDiscovery, boolean downstreamPropagation, boolean upstreamDiscovery,
         boolean upstreamPropagation, boolean skipExternalClusters) {
 
+    /**
+     * A tcp_proxy chain's {@code istio.metadata_exchange} network filter (Istio's exchange over TCP, ALPN
+     * {@code istio-peer-exchange}): it learns the downstream's workload and sends its own to it.
+     */
+    public static final PeerMetadataConfig TCP = new PeerMetadataConfig(true, true, false, false, false);
+
     /** Whether the chain removes the exchange's headers from requests (it reads them, or sets its own). */
     public boolean editsRequestHeaders() {
         return downstreamDiscovery || upstreamPropagation;

@@ -170,14 +170,22 @@ final class CaptureListener {
         } else if (chain.tcp()) {
             // Mesh mTLS terminated here; once the handshake names the peer, RBAC (if any) decides; then the plaintext
             // bytes go to the workload.
-            io.netty.handler.ssl.SslHandler ssl = sidecar.terminateMeshTlsForRelay(ch);
+            // With Istio's metadata exchange on the chain, the client's workload comes first in what it sends.
+            boolean exchange = chain.peerMetadata() != null;
+            io.netty.handler.ssl.SslHandler ssl = sidecar.terminateMeshTlsForRelay(ch, exchange);
+            PeerExchange mx = null;
+            if (exchange) {
+                mx = new PeerExchange(sidecar.plane().peerExchangeFrame(), ch.eventLoop().newPromise());
+                ch.pipeline().addLast("mx", mx);
+            }
             TcpRelay.allowHalfClose(ch);   // a close_notify or FIN is passed on as a half-close (Envoy's tcp_proxy)
             VertxInternal vertx = (VertxInternal) sidecar.plane().vertx();
             TcpRelay.connectWhen(ch, ssl.handshakeFuture(), () -> chain.rbac() == null
                     || !denied(chain, downstream, SidecarPlane.spiffeId(ssl.engine().getSession())),
-                    InetSocketAddress.createUnresolved("127.0.0.1", original.port()), first, null, null,
-                    () -> sidecar.plane().inboundTcpMeters(chain.tcpCluster(),
-                            SidecarPlane.spiffeId(ssl.engine().getSession())),
+                    InetSocketAddress.createUnresolved("127.0.0.1", original.port()), first, null,
+                    (workload, none) -> sidecar.plane().inboundTcpMeters(chain.tcpCluster(),
+                            SidecarPlane.sessionSpiffeId(ssl.engine().getSession())).of(workload, null),
+                    mx == null ? ch.eventLoop().newSucceededFuture(null) : mx.peer(),
                     vertx.transport().channelFactory(false), vertx.nettyAddressResolverGroup(), TcpRelay.CONNECT_TIMEOUT_MS,
                     TcpRelay.idleTimeoutMs(chain));
         } else {
@@ -262,8 +270,7 @@ final class CaptureListener {
         // The app's FIN is passed on as a half-close (Envoy's tcp_proxy), as a close_notify to an mTLS upstream.
         TcpRelay.allowHalfClose(ch);
         return TcpRelay.toCluster(sidecar.plane(), ch, chain == null ? null : cluster, original, first,
-                () -> inbound ? sidecar.plane().inboundTcpMeters(cluster, null)
-                        : sidecar.plane().tcpMeters(false, cluster, null, RequestLog.serviceHost(cluster)),
+                inbound ? sidecar.plane().inboundTcpMeters(cluster, null) : sidecar.plane().outboundTcpMeters(cluster),
                 TcpRelay.idleTimeoutMs(chain));
     }
 

@@ -50,6 +50,7 @@ public final class DataPlane {
     private final RequestLog log;
     /** This proxy's side of Istio's metadata exchange (used by chains that have it). */
     final PeerMetadata peerMetadata;
+    private final byte[] peerExchangeFrame;
     private final AtomicReference<ActiveConfig> active = new AtomicReference<>(new ActiveConfig(GatewaySnapshot.EMPTY, Map.of()));
     private final Map<String, ListenerServer> listeners = new ConcurrentHashMap<>();
     /** A router's TCP listeners (Gateway TCP servers, TLS passthrough). */
@@ -88,8 +89,10 @@ public final class DataPlane {
         this.sslEngine = io.mesh.gateway.tls.TlsEngine.resolve(config.tlsEngine());
         this.otlp = otlp;
         OwnWorkload own = OwnWorkload.of(config);
-        this.peerMetadata = new PeerMetadata(node.getId(), PeerMetadata.metadata(own,
-                node.getMetadata().getFieldsOrThrow("NAME").getStringValue(), config.node().cluster()));
+        com.google.protobuf.Struct metadata = PeerMetadata.metadata(own,
+                node.getMetadata().getFieldsOrThrow("NAME").getStringValue(), config.node().cluster());
+        this.peerMetadata = new PeerMetadata(node.getId(), metadata);
+        this.peerExchangeFrame = PeerExchange.frame(node.getId(), metadata);
         this.log = new RequestLog(registry, own, config.node().cluster(), config.telemetry().accessLog(), otlp,
                 () -> identity == null ? null : identity.spiffeId().orElse(null), this::clusterService);
     }
@@ -113,14 +116,27 @@ public final class DataPlane {
         this.sidecar = new SidecarPlane(this, identity);
     }
 
-    /** Istio's TCP metrics for a tcp_proxy connection (see {@code RequestLog.tcpMeters}); null without a registry. */
-    RequestLog.TcpMeters tcpMeters(boolean inbound, String cluster, String peer, String service) {
-        return log.tcpMeters(inbound, cluster, peer, service);
+    /**
+     * Istio's TCP metrics for an outbound tcp_proxy connection to {@code cluster} (see {@code RequestLog.tcpMeters}),
+     * chosen once the upstream's workload and identity are known: null without a registry.
+     */
+    TcpTally.Meters outboundTcpMeters(String cluster) {
+        String service = RequestLog.serviceHost(cluster);
+        return (peer, upstreamPrincipal) -> log.tcpMeters(false, cluster, null, service, peer, upstreamPrincipal);
     }
 
-    /** Istio's TCP metrics for an inbound connection to a workload port, its service from the cluster's metadata. */
-    RequestLog.TcpMeters inboundTcpMeters(String cluster, String peer) {
-        return log.tcpMeters(true, cluster, peer, log.inboundTcpService(cluster));
+    /**
+     * Istio's TCP metrics for an inbound connection to a workload port from the mTLS peer {@code peer} (its SPIFFE ID,
+     * or null), its service from the cluster's metadata, chosen once the peer's workload is known.
+     */
+    TcpTally.Meters inboundTcpMeters(String cluster, String peer) {
+        String service = log.inboundTcpService(cluster);
+        return (workload, upstreamPrincipal) -> log.tcpMeters(true, cluster, peer, service, workload, null);
+    }
+
+    /** This proxy's side of Istio's TCP metadata exchange ({@link PeerExchange#frame}). */
+    byte[] peerExchangeFrame() {
+        return peerExchangeFrame;
     }
 
     /** The data plane's TLS implementation, for logs: {@code openssl (BoringSSL)} or {@code jdk}. */

@@ -222,7 +222,8 @@ final class RequestLog {
     record TcpMeters(Counter opened, Counter closed, Counter received, Counter sent) {
     }
 
-    private record TcpKey(boolean inbound, String cluster, String peer, String service) {
+    private record TcpKey(boolean inbound, String cluster, String peer, String service, PeerWorkload workload,
+            String upstreamPrincipal) {
     }
 
     private final Map<TcpKey, TcpMeters> tcp = new ConcurrentHashMap<>();
@@ -230,14 +231,19 @@ final class RequestLog {
     /**
      * The meters of a TCP connection through a tcp_proxy chain: {@code inbound} for a sidecar's inbound side (reporter
      * "destination"), {@code peer} the mTLS peer's SPIFFE ID or null, {@code service} the destination service's host
-     * ("unknown" when the chain does not say). Null without a registry.
+     * ("unknown" when the chain does not say), {@code workload} the peer's workload from the metadata exchange (null:
+     * unknown; past {@link #MAX_PEERS} peers, unknown too), {@code upstreamPrincipal} outbound the SPIFFE ID the
+     * upstream's certificate verified under (null: unknown). Null without a registry.
      */
-    TcpMeters tcpMeters(boolean inbound, String cluster, String peer, String service) {
+    TcpMeters tcpMeters(boolean inbound, String cluster, String peer, String service, PeerWorkload workload,
+            String upstreamPrincipal) {
         if (registry == null) {
             return null;
         }
-        return tcp.computeIfAbsent(new TcpKey(inbound, cluster, peer == null ? "" : peer, service), k -> {
-            java.util.LinkedHashMap<String, String> labels = peerLabels(k.inbound(), k.peer(), null, null, k.service(), k.cluster(), 0);
+        return tcp.computeIfAbsent(new TcpKey(inbound, cluster, peer == null ? "" : peer, service, knownPeer(workload),
+                upstreamPrincipal), k -> {
+            java.util.LinkedHashMap<String, String> labels = peerLabels(k.inbound(), k.peer(), k.workload(),
+                    k.upstreamPrincipal(), k.service(), k.cluster(), 0);
             labels.put("request_protocol", "tcp");
             labels.put("response_flags", "-");
             labels.put("connection_security_policy", k.inbound() ? (k.peer().isEmpty() ? "none" : "mutual_tls") : "unknown");

@@ -136,7 +136,7 @@ final class RouterTcpListener {
                 TcpRelay.allowHalfClose(ch);   // the client's close_notify (or FIN) is passed on as a half-close
                 TcpRelay.toClusterWhen(plane, ch, cluster, ssl.handshakeFuture(),
                         () -> !denied(chain, ch, SidecarPlane.spiffeId(ssl.engine().getSession())),
-                        () -> plane.tcpMeters(false, cluster, null, RequestLog.serviceHost(cluster)),
+                        plane.outboundTcpMeters(cluster),
                         TcpRelay.idleTimeoutMs(chain));
             }
         };
@@ -193,6 +193,6 @@ final class RouterTcpListener {
         String cluster = chain.pickTcpCluster();
         TcpRelay.allowHalfClose(ch);   // a client's FIN is passed on, and the answer still comes back (Envoy's tcp_proxy)
         return TcpRelay.toCluster(plane, ch, cluster, null, null,
-                () -> plane.tcpMeters(false, cluster, null, RequestLog.serviceHost(cluster)), TcpRelay.idleTimeoutMs(chain));
+                plane.outboundTcpMeters(cluster), TcpRelay.idleTimeoutMs(chain));
     }
 }

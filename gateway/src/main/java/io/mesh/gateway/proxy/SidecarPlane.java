@@ -80,6 +80,8 @@ public final class SidecarPlane {
     private volatile SslContext meshTls;
     /** The same for TCP chains, on the JDK's engine: a TLS 1.3 close_notify received is a half-close ({@link TcpRelay}). */
     private volatile SslContext meshTcpTls;
+    /** {@link #meshTcpTls} for chains with Istio's metadata exchange: ALPN {@code istio-peer-exchange} first. */
+    private volatile SslContext meshTcpExchangeTls;
 
     SidecarPlane(DataPlane plane, io.mesh.gateway.identity.WorkloadIdentity identity) {
         this.plane = plane;
@@ -96,10 +98,14 @@ public final class SidecarPlane {
         inbound = server(INBOUND);
         if (identity != null) {
             try {
-                meshTls = meshTlsContext(plane.sslEngine() instanceof io.vertx.core.net.OpenSSLEngineOptions
-                        ? SslProvider.OPENSSL : SslProvider.JDK);
+                SslProvider engine = plane.sslEngine() instanceof io.vertx.core.net.OpenSSLEngineOptions
+                        ? SslProvider.OPENSSL : SslProvider.JDK;
+                meshTls = meshTlsContext(engine);
                 // Peers send Istio's mesh SNI: where the JDK's server here refuses it, the data plane's engine, as before.
-                meshTcpTls = io.mesh.gateway.tls.JdkMeshSni.serverTakesMeshSni() ? meshTlsContext(TcpRelay.TLS_PROVIDER) : meshTls;
+                SslProvider tcp = io.mesh.gateway.tls.JdkMeshSni.serverTakesMeshSni() ? TcpRelay.TLS_PROVIDER : engine;
+                meshTcpTls = tcp == engine ? meshTls : meshTlsContext(tcp);
+                meshTcpExchangeTls = meshTlsContext(tcp, PeerExchange.ALPN, ApplicationProtocolNames.HTTP_2,
+                        ApplicationProtocolNames.HTTP_1_1);
             } catch (SSLException e) {
                 return Future.failedFuture(e);
             }
@@ -129,6 +135,11 @@ public final class SidecarPlane {
      * engine ({@code provider}).
      */
     private SslContext meshTlsContext(SslProvider provider) throws SSLException {
+        return meshTlsContext(provider, ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1);
+    }
+
+    /** {@link #meshTlsContext(SslProvider)} offering {@code alpn}, in this order of preference. */
+    private SslContext meshTlsContext(SslProvider provider, String... alpn) throws SSLException {
         return SslContextBuilder.forServer(identity.keyManager())
                 .trustManager(identity.trustManager())
                 .clientAuth(ClientAuth.REQUIRE)
@@ -136,8 +147,7 @@ public final class SidecarPlane {
                 .protocols("TLSv1.3", "TLSv1.2")
                 .applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
                         ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
-                        ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1))
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, alpn))
                 .build();
     }
 
@@ -151,9 +161,13 @@ public final class SidecarPlane {
         return terminateMeshTls(ch, meshTls);
     }
 
-    /** {@link #terminateMeshTls} for a TCP chain's relay, on the engine that lets it pass a half-close on. */
-    io.netty.handler.ssl.SslHandler terminateMeshTlsForRelay(Channel ch) {
-        return terminateMeshTls(ch, meshTcpTls);
+    /**
+     * {@link #terminateMeshTls} for a TCP chain's relay, on the engine that lets it pass a half-close on; with
+     * {@code exchange} (the chain has Istio's metadata exchange) offering ALPN {@code istio-peer-exchange} first, as
+     * istiod's inbound TCP chains do ({@code ALPNDownstreamWithMxc}).
+     */
+    io.netty.handler.ssl.SslHandler terminateMeshTlsForRelay(Channel ch, boolean exchange) {
+        return terminateMeshTls(ch, exchange ? meshTcpExchangeTls : meshTcpTls);
     }
 
     private static io.netty.handler.ssl.SslHandler terminateMeshTls(Channel ch, SslContext meshTls) {

@@ -63,14 +63,24 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
     private boolean inputShutdownHeld;
     /** Read before {@link #peer} was connected (downstream side only); null once it is. */
     private Queue<Object> held;
-    /** Counts the bytes this side reads (Istio's received bytes downstream, sent bytes upstream), or null. */
-    private io.micrometer.core.instrument.Counter bytesRead;
+    /** Istio's TCP meters of the connection, or null: counts what this side reads. */
+    private TcpTally tally;
+    /** This side is the downstream one: what it reads is Istio's received bytes (else its sent bytes). */
+    private final boolean downstream;
     /** The connection's idle timeout (shared by both sides, once connected), or null: none (yet). */
     private TcpIdleTimer idle;
 
     private TcpRelay(Channel peer) {
         this.peer = peer;
+        this.downstream = peer == null;
         this.held = peer == null ? new ArrayDeque<>() : null;
+    }
+
+    /**
+     * TLS originated to the upstream: {@code context}, the SNI to send (null: none), and this proxy's side of Istio's
+     * metadata exchange ({@link PeerExchange#frame}) when the cluster has the exchange filter (null: none).
+     */
+    record Origination(SslContext context, String sni, byte[] exchange) {
     }
 
     /**
@@ -79,13 +89,15 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
      * handshake) has succeeded and {@code allowed} (e.g. RBAC with the peer's identity) then says yes; otherwise
      * {@code down} is closed and nothing is connected. Until then, what {@code down} sends is held. {@code first} (may
      * be null) is what was already read from {@code down}; it goes through {@code down}'s pipeline again (through its
-     * TLS, if any). {@code meters} (asked once allowed; may give null) counts the connection and its bytes as Istio's
-     * TCP metrics. Once connected, both are closed after {@code idleTimeoutMs} without a byte moved (0: never). Call on
-     * {@code down}'s event loop.
+     * TLS, if any). {@code meters} (may give null) counts the connection and its bytes as Istio's TCP metrics, chosen
+     * once the peer that names them is known ({@link TcpTally}): with {@code downstreamPeer} (a sidecar's inbound
+     * side), once the downstream's metadata exchange is done; else with TLS to the upstream, once its handshake (and
+     * metadata exchange) is done; else once allowed. Once connected, both are closed after {@code idleTimeoutMs}
+     * without a byte moved (0: never). Call on {@code down}'s event loop.
      */
     static void connectWhen(Channel down, io.netty.util.concurrent.Future<?> ready, java.util.function.BooleanSupplier allowed,
-            InetSocketAddress target, ByteBuf first, SslContext upstreamTls, String sni,
-            java.util.function.Supplier<RequestLog.TcpMeters> meters, ChannelFactory<? extends Channel> channels,
+            InetSocketAddress target, ByteBuf first, Origination upstreamTls, TcpTally.Meters meters,
+            io.netty.util.concurrent.Future<PeerWorkload> downstreamPeer, ChannelFactory<? extends Channel> channels,
             AddressResolverGroup<?> resolver, int connectTimeoutMs, long idleTimeoutMs) {
         TcpRelay downSide = new TcpRelay(null);
         down.config().setAutoRead(false);
@@ -100,15 +112,17 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                 down.close();
                 return;
             }
-            RequestLog.TcpMeters m = meters.get();
-            if (m != null) {
-                m.opened().increment();
-                down.closeFuture().addListener(f -> m.closed().increment());
-                // What was read before this point (the first bytes, data a TLS handshake read) is counted as it is sent.
-                downSide.bytesRead = m.received();
-                downSide.countHeld();
+            TcpTally tally = new TcpTally(meters);
+            down.closeFuture().addListener(f -> tally.closed());
+            // What was read before this point (the first bytes, data a TLS handshake read) is counted as it is sent.
+            downSide.tally = tally;
+            downSide.countHeld();
+            if (downstreamPeer != null) {
+                downstreamPeer.addListener(f -> tally.choose((PeerWorkload) f.getNow(), null));
+            } else if (upstreamTls == null) {
+                tally.choose(null, null);
             }
-            dial(down, downSide, target, upstreamTls, sni, m == null ? null : m.sent(), channels, resolver, connectTimeoutMs,
+            dial(down, downSide, target, upstreamTls, tally, downstreamPeer == null, channels, resolver, connectTimeoutMs,
                     idleTimeoutMs);
         });
     }
@@ -134,10 +148,11 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
      * {@code upstream_port_override} if it has one), originating the
      * cluster's TLS (auto mTLS to mesh endpoints) when it has one. A cluster that is missing, has no endpoint (e.g.
      * BlackHoleCluster under REGISTRY_ONLY) or whose TLS does not load closes {@code ch}. Returns whether it relays.
-     * {@code idleTimeoutMs}: the tcp_proxy's idle timeout (0: none).
+     * {@code idleTimeoutMs}: the tcp_proxy's idle timeout (0: none). {@code meters}: outbound, of the upstream peer
+     * ({@link #connectWhen}).
      */
     static boolean toCluster(DataPlane plane, Channel ch, String cluster, io.vertx.core.net.SocketAddress original,
-            ByteBuf first, java.util.function.Supplier<RequestLog.TcpMeters> meters, long idleTimeoutMs) {
+            ByteBuf first, TcpTally.Meters meters, long idleTimeoutMs) {
         return toCluster(plane, ch, cluster, original, first, ch.eventLoop().newSucceededFuture(null), () -> true, meters,
                 idleTimeoutMs);
     }
@@ -147,17 +162,15 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
      * server terminates) has succeeded; until then what {@code ch} sends is held, and if it fails {@code ch} is closed.
      */
     static boolean toClusterWhen(DataPlane plane, Channel ch, String cluster, io.netty.util.concurrent.Future<?> ready,
-            java.util.function.BooleanSupplier allowed, java.util.function.Supplier<RequestLog.TcpMeters> meters,
-            long idleTimeoutMs) {
+            java.util.function.BooleanSupplier allowed, TcpTally.Meters meters, long idleTimeoutMs) {
         return toCluster(plane, ch, cluster, null, null, ready, allowed, meters, idleTimeoutMs);
     }
 
     private static boolean toCluster(DataPlane plane, Channel ch, String cluster, io.vertx.core.net.SocketAddress original,
             ByteBuf first, io.netty.util.concurrent.Future<?> ready, java.util.function.BooleanSupplier allowed,
-            java.util.function.Supplier<RequestLog.TcpMeters> meters, long idleTimeoutMs) {
+            TcpTally.Meters meters, long idleTimeoutMs) {
         io.vertx.core.net.SocketAddress target = original;
-        SslContext tls = null;
-        String sni = null;
+        Origination tls = null;
         if (cluster != null) {
             io.mesh.gateway.upstream.Upstream u = plane.active().upstreams().get(cluster);
             var ep = u == null || u.spec().lbPolicy() == io.mesh.gateway.upstream.LbPolicy.ORIGINAL_DST ? null
@@ -173,14 +186,17 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                         original.hostAddress() != null ? original.hostAddress() : original.host());
             }
             if (u.spec().tls() != null) {
+                SslContext context;
                 try {
-                    tls = u.nettyTls(TLS_PROVIDER);
+                    context = u.relayTls(TLS_PROVIDER);
                 } catch (javax.net.ssl.SSLException | RuntimeException e) {
                     LOG.warnf("tcp_proxy: cluster %s: TLS does not load: %s", cluster, e.getMessage());
                     close(ch, first);
                     return false;
                 }
-                sni = u.spec().tls().sni();
+                String sni = u.spec().tls().sni();
+                tls = new Origination(context, sni == null || sni.isEmpty() ? null : sni,
+                        u.spec().tls().peerExchange() ? plane.peerExchangeFrame() : null);
             }
         }
         if (target == null) {
@@ -189,9 +205,8 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
         }
         io.vertx.core.impl.VertxInternal vertx = (io.vertx.core.impl.VertxInternal) plane.vertx();
         String host = target.hostAddress() != null ? target.hostAddress() : target.host();
-        connectWhen(ch, ready, allowed, InetSocketAddress.createUnresolved(host, target.port()), first, tls,
-                sni == null || sni.isEmpty() ? null : sni, meters, vertx.transport().channelFactory(false),
-                vertx.nettyAddressResolverGroup(), CONNECT_TIMEOUT_MS, idleTimeoutMs);
+        connectWhen(ch, ready, allowed, InetSocketAddress.createUnresolved(host, target.port()), first, tls, meters, null,
+                vertx.transport().channelFactory(false), vertx.nettyAddressResolverGroup(), CONNECT_TIMEOUT_MS, idleTimeoutMs);
         return true;
     }
 
@@ -205,13 +220,18 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
     private void countHeld() {
         for (Object m : held) {
             if (m instanceof ByteBuf b) {
-                bytesRead.increment(b.readableBytes());
+                tally.received(b.readableBytes());
             }
         }
     }
 
-    private static void dial(Channel down, TcpRelay downSide, InetSocketAddress target, SslContext upstreamTls, String sni,
-            io.micrometer.core.instrument.Counter sent, ChannelFactory<? extends Channel> channels,
+    /**
+     * Connects to {@code target}; with {@code upstreamTls}, its TLS (and the metadata exchange, when the cluster has it)
+     * first. {@code upstreamChooses}: the tally's meters are chosen once that handshake and exchange are done (the
+     * upstream's identity and workload name the destination).
+     */
+    private static void dial(Channel down, TcpRelay downSide, InetSocketAddress target, Origination upstreamTls,
+            TcpTally tally, boolean upstreamChooses, ChannelFactory<? extends Channel> channels,
             AddressResolverGroup<?> resolver, int connectTimeoutMs, long idleTimeoutMs) {
         new Bootstrap().group(down.eventLoop()).channelFactory(channels).resolver(resolver)
                 .option(ChannelOption.TCP_NODELAY, true)
@@ -223,13 +243,23 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                     @Override
                     protected void initChannel(Channel up) {
                         if (upstreamTls != null) {
-                            SslHandler ssl = sni == null ? upstreamTls.newHandler(up.alloc())
-                                    : upstreamTls.newHandler(up.alloc(), sni, target.getPort());
+                            String sni = upstreamTls.sni();
+                            SslHandler ssl = sni == null ? upstreamTls.context().newHandler(up.alloc())
+                                    : upstreamTls.context().newHandler(up.alloc(), sni, target.getPort());
                             io.mesh.gateway.tls.JdkMeshSni.request(ssl.engine(), sni);   // the JDK's sends no mesh SNI itself
                             up.pipeline().addLast("ssl", ssl);
+                            if (upstreamTls.exchange() != null) {
+                                PeerExchange mx = new PeerExchange(upstreamTls.exchange(), up.eventLoop().newPromise());
+                                up.pipeline().addLast("mx", mx);
+                                if (upstreamChooses) {
+                                    mx.peer().addListener(f -> tally.choose((PeerWorkload) f.getNow(), principal(ssl)));
+                                }
+                            } else if (upstreamChooses) {
+                                ssl.handshakeFuture().addListener(h -> tally.choose(null, h.isSuccess() ? principal(ssl) : null));
+                            }
                         }
                         TcpRelay upSide = new TcpRelay(down);
-                        upSide.bytesRead = sent;
+                        upSide.tally = tally;
                         up.pipeline().addLast("relay", upSide);
                     }
                 })
@@ -256,6 +286,11 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                     up.config().setAutoRead(true);
                     down.config().setAutoRead(true);
                 });
+    }
+
+    /** The SPIFFE ID the upstream's certificate verified under (Istio's {@code destination_principal}), or null. */
+    private static String principal(SslHandler ssl) {
+        return SidecarPlane.sessionSpiffeId(ssl.engine().getSession());
     }
 
     private void connected(Channel down, Channel up) {
@@ -287,8 +322,12 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (bytesRead != null && msg instanceof ByteBuf b) {
-            bytesRead.increment(b.readableBytes());
+        if (tally != null && msg instanceof ByteBuf b) {
+            if (downstream) {
+                tally.received(b.readableBytes());
+            } else {
+                tally.sent(b.readableBytes());
+            }
         }
         if (idle != null) {
             idle.active();

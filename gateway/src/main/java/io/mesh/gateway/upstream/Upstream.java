@@ -48,6 +48,7 @@ public final class Upstream {
     /** The cluster's TLS as Netty contexts (null until asked), on netty-tcnative and on the JDK's engine. */
     private volatile io.netty.handler.ssl.SslContext nettyTls;
     private volatile io.netty.handler.ssl.SslContext nettyJdkTls;
+    private volatile io.netty.handler.ssl.SslContext nettyRelayTls;
     private volatile boolean literalEndpoints = true;
     /** EDS priorities and locality weights; null when the endpoints are one flat set. */
     private volatile Priorities priorities;
@@ -440,7 +441,32 @@ public final class Upstream {
         return c;
     }
 
+    /**
+     * The cluster's TLS for a tcp_proxy's connections: {@link #nettyTls} on {@code provider} (the JDK's, see
+     * {@code TcpRelay}) offering the cluster's ALPN protocols ({@link UpstreamTls#relayAlpn}: Istio's mesh clusters
+     * offer {@code istio-peer-exchange} and {@code istio}, for the metadata exchange); built once per cluster version.
+     */
+    public io.netty.handler.ssl.SslContext relayTls(io.netty.handler.ssl.SslProvider provider) throws javax.net.ssl.SSLException {
+        if (spec.tls() == null) {
+            return null;
+        }
+        if (spec.tls().relayAlpn().isEmpty()) {
+            return nettyTls(provider);
+        }
+        io.netty.handler.ssl.SslContext c = nettyRelayTls;
+        if (c == null) {
+            c = build(provider, spec.tls().relayAlpn());
+            nettyRelayTls = c;
+        }
+        return c;
+    }
+
     private io.netty.handler.ssl.SslContext build(io.netty.handler.ssl.SslProvider provider) throws javax.net.ssl.SSLException {
+        return build(provider, List.of());
+    }
+
+    private io.netty.handler.ssl.SslContext build(io.netty.handler.ssl.SslProvider provider, List<String> alpn)
+            throws javax.net.ssl.SSLException {
         UpstreamTls tls = spec.tls();
         PemTrustOptions ca = tls.caPem() == null ? null : new PemTrustOptions().addCertValue(Buffer.buffer(tls.caPem()));
         boolean meshRoots = identity != null && UpstreamTls.ROOTCA.equals(tls.caSecret());
@@ -456,6 +482,12 @@ public final class Upstream {
         } else if (tls.certPem() != null && tls.keyPem() != null) {
             b.keyManager(new java.io.ByteArrayInputStream(tls.certPem().getBytes(java.nio.charset.StandardCharsets.US_ASCII)),
                     new java.io.ByteArrayInputStream(tls.keyPem().getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+        }
+        if (!alpn.isEmpty()) {
+            b.applicationProtocolConfig(new io.netty.handler.ssl.ApplicationProtocolConfig(
+                    io.netty.handler.ssl.ApplicationProtocolConfig.Protocol.ALPN,
+                    io.netty.handler.ssl.ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                    io.netty.handler.ssl.ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, alpn));
         }
         return b.build();
     }

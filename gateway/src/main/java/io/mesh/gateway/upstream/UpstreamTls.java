@@ -6,10 +6,32 @@ package io.mesh.gateway.upstream;
  * any certificate trusted by the CA). {@code certSecret} / {@code caSecret} name SDS secrets that fill in the
  * PEMs when the data plane applies a snapshot ({@link #resolve}); {@code default} and {@code ROOTCA} stay named after resolving: they
  * are the proxy's workload identity. {@code unavailable} marks a cluster whose
- * secrets are missing, whose tries then fail at once with 503 UF.
+ * secrets are missing, whose tries then fail at once with 503 UF. {@code alpn}: the protocols the cluster's TLS
+ * context offers ({@code common_tls_context.alpn_protocols}), which a tcp_proxy's connection offers (HTTP connections
+ * offer their own, as Envoy's ALPN override does). {@code peerExchange}: the cluster has Istio's
+ * {@code istio.metadata_exchange} upstream filter, so a tcp_proxy's connection exchanges workload metadata with the
+ * peer when the handshake picks {@code istio-peer-exchange}.
  */
 public record UpstreamTls(String sni, String caPem, String certPem, String keyPem, java.util.List<String> subjectAltNames,
-        String certSecret, String caSecret, boolean unavailable) {
+        String certSecret, String caSecret, boolean unavailable, java.util.List<String> alpn, boolean peerExchange) {
+
+    public UpstreamTls {
+        alpn = alpn == null ? java.util.List.of() : java.util.List.copyOf(alpn);
+    }
+
+    /** TLS without ALPN or metadata exchange. */
+    public UpstreamTls(String sni, String caPem, String certPem, String keyPem, java.util.List<String> subjectAltNames,
+            String certSecret, String caSecret, boolean unavailable) {
+        this(sni, caPem, certPem, keyPem, subjectAltNames, certSecret, caSecret, unavailable, java.util.List.of(), false);
+    }
+
+    /**
+     * The ALPN protocols a tcp_proxy's connection offers: the cluster's, without {@code istio-peer-exchange} when the
+     * cluster has no metadata exchange filter (a peer that picked it would send its metadata into the relayed bytes).
+     */
+    public java.util.List<String> relayAlpn() {
+        return peerExchange ? alpn : alpn.stream().filter(p -> !"istio-peer-exchange".equals(p)).toList();
+    }
 
     /** Istio's SDS name for the proxy's own certificate. */
     public static final String DEFAULT_CERT = "default";
@@ -55,6 +77,6 @@ public record UpstreamTls(String sni, String caPem, String certPem, String keyPe
                 key = s.keyPem();
             }
         }
-        return new UpstreamTls(sni, ca, cert, key, subjectAltNames, keptCert, keptCa, false);
+        return new UpstreamTls(sni, ca, cert, key, subjectAltNames, keptCert, keptCa, false, alpn, peerExchange);
     }
 }

@@ -107,6 +107,19 @@ public final class ClusterTranslator {
             }
             tls = upstreamTls(ListenerTranslator.unpack(any, UpstreamTlsContext.class, where), where);
         }
+        boolean peerExchange = false;
+        for (var f : c.getFiltersList()) {
+            if (!f.getName().equals(TcpPeerExchangeTranslator.FILTER)) {
+                throw new ConfigRejected(where + ": unsupported upstream filter " + f.getName() + " ("
+                        + f.getTypedConfig().getTypeUrl() + ")");
+            }
+            TcpPeerExchangeTranslator.check(f.getTypedConfig(), where + " filter " + f.getName());
+            peerExchange = true;
+        }
+        if (tls != null && peerExchange) {
+            tls = new UpstreamTls(tls.sni(), tls.caPem(), tls.certPem(), tls.keyPem(), tls.subjectAltNames(), tls.certSecret(),
+                    tls.caSecret(), false, tls.alpn(), true);
+        }
         long connect = c.hasConnectTimeout() ? RouteTranslator.millis(c.getConnectTimeout()) : 5_000;
         int ring = c.hasRingHashLbConfig() && c.getRingHashLbConfig().hasMinimumRingSize()
                 ? (int) Math.min(1 << 16, c.getRingHashLbConfig().getMinimumRingSize().getValue()) : 1024;
@@ -192,7 +205,8 @@ public final class ClusterTranslator {
                 sans.add(exact(m.getMatcher(), where));
             }
         }
-        return new UpstreamTls(ctx.getSni().isEmpty() ? null : ctx.getSni(), ca, cert, key, List.copyOf(sans), certSecret, caSecret, false);
+        return new UpstreamTls(ctx.getSni().isEmpty() ? null : ctx.getSni(), ca, cert, key, List.copyOf(sans), certSecret, caSecret,
+                false, List.copyOf(common.getAlpnProtocolsList()), false);
     }
 
     /** Only exact SAN matchers are enforced; any other kind is refused rather than matched as an empty name. */

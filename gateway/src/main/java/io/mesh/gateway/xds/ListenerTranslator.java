@@ -11,6 +11,7 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsCont
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters;
 import io.mesh.gateway.model.FilterChainSpec;
 import io.mesh.gateway.model.ListenerSpec;
+import io.mesh.gateway.model.PeerMetadataConfig;
 import io.mesh.gateway.rbac.Rbac;
 import io.mesh.gateway.route.RouteTable;
 import java.util.ArrayList;
@@ -171,9 +172,16 @@ public final class ListenerTranslator {
         boolean tcpRbac = false;
         boolean tcpAllowFilter = false;
         java.time.Duration tcpIdle = null;
+        boolean tcpExchange = false;
         List<io.mesh.gateway.route.WeightedCluster> tcpWeighted = new ArrayList<>();
         for (Filter f : fc.getFiltersList()) {
-            if (f.getTypedConfig().getTypeUrl().equals(NETWORK_RBAC_TYPE)) {
+            if (f.getName().equals(TcpPeerExchangeTranslator.FILTER)) {
+                if (tcpCluster != null || hcm != null) {
+                    throw new ConfigRejected(where + ": " + f.getName() + " after the filter that relays would never run");
+                }
+                TcpPeerExchangeTranslator.check(f.getTypedConfig(), where + " " + f.getName());
+                tcpExchange = true;
+            } else if (f.getTypedConfig().getTypeUrl().equals(NETWORK_RBAC_TYPE)) {
                 if (tcpCluster != null) {
                     throw new ConfigRejected(where + ": network RBAC after tcp_proxy would never run");
                 }
@@ -220,7 +228,11 @@ public final class ListenerTranslator {
             return new FilterChainSpec(List.copyOf(match.getServerNamesList()), secret, null, null, alpn, dstPort,
                     transport, tcpCluster, requireClientCert, clientCa,
                     tcpRbac ? new Rbac(List.copyOf(tcpDeny), List.copyOf(tcpAllow), tcpAllowFilter) : null, tcpWeighted,
-                    clientSans, ranges, null, null, tcpIdle, null);
+                    clientSans, ranges, null, null, tcpIdle, tcpExchange ? PeerMetadataConfig.TCP : null);
+        }
+        if (tcpExchange) {
+            throw new ConfigRejected(where + ": the " + TcpPeerExchangeTranslator.FILTER + " network filter is served on"
+                    + " tcp_proxy chains only (HTTP chains take the HTTP filter of that name)");
         }
         if (!ranges.isEmpty()) {
             throw new ConfigRejected(where + ": prefix ranges are served on tcp_proxy chains only");

@@ -220,6 +220,8 @@ class MetadataExchangeTest {
                     .tag("destination_canonical_revision", "v2").tag("destination_cluster", "east")
                     .tag("source_workload", "istio-ingressgateway").tag("reporter", "source").counter();
             assertNotNull(c, "metrics labelled with the upstream's workload");
+            // A request is counted as its exchange ends, which can be just after the client has the whole response.
+            await().atMost(Duration.ofSeconds(5)).until(() -> c.count() >= 4.0);
             assertEquals(4.0, c.count(), 0.0);
         }
     }

@@ -74,7 +74,7 @@ public final class ClusterGenerator {
             out.addAll(SidecarInbound.clusters(proxy, snapshot));
             // virtualOutbound and the allow_any route send unknown destinations here, to where they were going.
             out.add(Cluster.newBuilder().setName(PASSTHROUGH).setType(Cluster.DiscoveryType.ORIGINAL_DST)
-                    .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED)
+                    .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED).addFilters(MetadataExchange.TCP_CLUSTER)
                     .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(10)).build());
             // Under REGISTRY_ONLY virtualOutbound sends them here: no endpoints, so the connection is closed.
             out.add(Cluster.newBuilder().setName(BLACK_HOLE).setType(Cluster.DiscoveryType.STATIC)
@@ -138,6 +138,7 @@ public final class ClusterGenerator {
         }
         if (!proxyless) {
             c.setMetadata(TelemetryMetadata.services(List.of(s)));
+            c.addFilters(MetadataExchange.TCP_CLUSTER);   // istiod's TCPClusterMx, on every outbound cluster
             ServiceModel.Port p = s.port(port);
             ClusterPolicy.httpProtocol(c, p != null && p.http2(), policy == null ? null : policy.connectionPool());
         }

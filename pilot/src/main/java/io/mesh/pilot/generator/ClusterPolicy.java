@@ -141,7 +141,7 @@ final class ClusterPolicy {
             case ISTIO_MUTUAL -> {
                 common.addTlsCertificateSdsSecretConfigs(sds("default"));
                 ca = sds("ROOTCA");
-                common.addAlpnProtocols("istio");
+                common.addAllAlpnProtocols(MetadataExchange.MESH_ALPN);
                 if (sans.isEmpty()) {
                     sans = endpointIds;
                 }

@@ -16,6 +16,13 @@ import java.util.List;
  * outbound and gateway chains it sends its own workload upstream and discovers the server's from the response.
  * The config is a TypedStruct of {@code io.istio.http.peer_metadata.Config} with istiod's method lists (Istio's
  * headers, then workload discovery, which a proxy without ambient's WDS skips).
+ *
+ * <p>Over TCP the exchange is istio/proxy's network filter of the same name, as istiod configures it (its
+ * {@code TCPListenerMx} and {@code TCPClusterMx}): a TypedStruct of {@code envoy.tcp.metadataexchange.config.MetadataExchange}
+ * with protocol {@code istio-peer-exchange} and discovery on; a sidecar's inbound TCP chains carry it as their first
+ * network filter, and every outbound cluster as an upstream filter. It runs on mTLS connections whose handshake picked
+ * the ALPN protocol {@code istio-peer-exchange}, which ISTIO_MUTUAL clusters offer first ({@link #MESH_ALPN}) and the
+ * inbound TCP chains' TLS prefers ({@link #INBOUND_TCP_ALPN}).
  */
 final class MetadataExchange {
 
@@ -26,6 +33,25 @@ final class MetadataExchange {
     static final HttpFilter INBOUND = filter("downstream_discovery", "downstream_propagation");
     /** A sidecar's outbound or a gateway's HCM: send this proxy's metadata upstream, learn the upstream peer. */
     static final HttpFilter OUTBOUND = filter("upstream_discovery", "upstream_propagation");
+
+    static final String TCP_CONFIG_TYPE = "type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange";
+    static final String PEER_EXCHANGE_ALPN = "istio-peer-exchange";
+    /** What an ISTIO_MUTUAL cluster's TLS offers (istiod's {@code ALPNInMeshWithMxc}). */
+    static final List<String> MESH_ALPN = List.of(PEER_EXCHANGE_ALPN, "istio");
+    /** What a sidecar's inbound TCP chain's TLS offers (istiod's {@code ALPNDownstreamWithMxc}). */
+    static final List<String> INBOUND_TCP_ALPN = List.of(PEER_EXCHANGE_ALPN, "h2", "http/1.1");
+
+    private static final Any TCP_CONFIG = Any.pack(TypedStruct.newBuilder().setTypeUrl(TCP_CONFIG_TYPE)
+            .setValue(Struct.newBuilder()
+                    .putFields("protocol", Value.newBuilder().setStringValue(PEER_EXCHANGE_ALPN).build())
+                    .putFields("enable_discovery", Value.newBuilder().setBoolValue(true).build()))
+            .build());
+    /** The network filter of a sidecar's inbound TCP chains, first. */
+    static final io.envoyproxy.envoy.config.listener.v3.Filter TCP_LISTENER = io.envoyproxy.envoy.config.listener.v3.Filter
+            .newBuilder().setName(FILTER).setTypedConfig(TCP_CONFIG).build();
+    /** The upstream filter of outbound clusters. */
+    static final io.envoyproxy.envoy.config.cluster.v3.Filter TCP_CLUSTER = io.envoyproxy.envoy.config.cluster.v3.Filter
+            .newBuilder().setName(FILTER).setTypedConfig(TCP_CONFIG).build();
 
     private MetadataExchange() {
     }

@@ -136,6 +136,8 @@ final class SidecarInbound {
             if (e.getValue().http()) {
                 filters.add(hcm(port, httpRbac, telemetry));
             } else {
+                // istiod's inbound TCP filters: the metadata exchange first, then authorization, then tcp_proxy.
+                filters.add(MetadataExchange.TCP_LISTENER);
                 filters.addAll(networkRbac);
                 filters.add(SidecarListenerGenerator.tcpProxy(ClusterNames.inbound(port),
                         TcpIdleTimeout.ofProxy(proxy)));
@@ -145,7 +147,7 @@ final class SidecarInbound {
                         .setFilterChainMatch(FilterChainMatch.newBuilder()
                                 .setDestinationPort(com.google.protobuf.UInt32Value.of(port))
                                 .setTransportProtocol("tls"))
-                        .setTransportSocket(meshMtls())
+                        .setTransportSocket(meshMtls(e.getValue().http()))
                         .addAllFilters(filters).build());
             }
             if (!"STRICT".equals(mode)) {
@@ -179,16 +181,18 @@ final class SidecarInbound {
 
     /**
      * Terminates mesh mTLS with the proxy's SDS secrets ("default", validated against "ROOTCA"); ALPN offers h2
-     * and http/1.1 as istiod does, plus "istio", which mesh clients (ISTIO_MUTUAL) offer.
+     * and http/1.1 as istiod does, plus "istio", which mesh clients (ISTIO_MUTUAL) offer; a TCP port's chain
+     * {@code istio-peer-exchange}, h2 and http/1.1, as istiod's, so that the metadata exchange runs.
      */
-    private static io.envoyproxy.envoy.config.core.v3.TransportSocket meshMtls() {
+    private static io.envoyproxy.envoy.config.core.v3.TransportSocket meshMtls(boolean http) {
+        List<String> alpn = http ? List.of("h2", "http/1.1", "istio") : MetadataExchange.INBOUND_TCP_ALPN;
         return io.envoyproxy.envoy.config.core.v3.TransportSocket.newBuilder()
                 .setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(DownstreamTlsContext.newBuilder()
                         .setRequireClientCertificate(com.google.protobuf.BoolValue.of(true))
                         .setCommonTlsContext(CommonTlsContext.newBuilder()
                                 .addTlsCertificateSdsSecretConfigs(ClusterPolicy.sds("default"))
                                 .setValidationContextSdsSecretConfig(ClusterPolicy.sds("ROOTCA"))
-                                .addAlpnProtocols("h2").addAlpnProtocols("http/1.1").addAlpnProtocols("istio"))
+                                .addAllAlpnProtocols(alpn))
                         .build()))
                 .build();
     }

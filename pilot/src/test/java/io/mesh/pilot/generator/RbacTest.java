@@ -256,17 +256,18 @@ class RbacTest {
 
     /**
      * The TCP port's (5433) network RBAC filters, by name in filter order. Both of its chains (PERMISSIVE: -tls
-     * and -raw_buffer) must carry the same filters, each a network RBAC with stat_prefix "tcp.", and end with the
-     * tcp_proxy.
+     * and -raw_buffer) must carry the same filters: Istio's metadata exchange first, then each a network RBAC with
+     * stat_prefix "tcp.", and the tcp_proxy last.
      */
     static Map<String, RBAC> tcpFilters(String yaml) {
         Listener inbound = listener(POD, snapshot(yaml), "virtualInbound");
         List<Filter> tls = SidecarInboundTest.chain(inbound, "inbound|5433||-tls").getFiltersList();
         List<Filter> plain = SidecarInboundTest.chain(inbound, "inbound|5433||-raw_buffer").getFiltersList();
         assertEquals(tls, plain, "both chains carry the same filters");
+        assertEquals("istio.metadata_exchange", tls.get(0).getName());
         assertEquals("envoy.filters.network.tcp_proxy", tls.get(tls.size() - 1).getName());
         Map<String, RBAC> out = new java.util.LinkedHashMap<>();
-        for (Filter f : tls.subList(0, tls.size() - 1)) {
+        for (Filter f : tls.subList(1, tls.size() - 1)) {
             assertEquals(NETWORK_RBAC_TYPE, f.getTypedConfig().getTypeUrl(), f.getName());
             var rbac = unpack(f.getTypedConfig(), io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.class);
             assertEquals("tcp.", rbac.getStatPrefix());
@@ -312,7 +313,7 @@ class RbacTest {
                 metadata: {name: default, namespace: demo}
                 spec: {mtls: {mode: STRICT}}
                 """), "virtualInbound");
-        assertEquals(List.of("envoy.filters.network.rbac.deny", "envoy.filters.network.tcp_proxy"),
+        assertEquals(List.of("istio.metadata_exchange", "envoy.filters.network.rbac.deny", "envoy.filters.network.tcp_proxy"),
                 SidecarInboundTest.chain(strict, "inbound|5433||-tls").getFiltersList().stream().map(Filter::getName)
                         .toList());
     }

@@ -166,28 +166,46 @@ class SidecarInboundTest {
         Listener inbound = listener(WEB_POD, permissive, "virtualInbound");
         for (String name : List.of("inbound|5433||-tls", "inbound|5433||-raw_buffer")) {
             FilterChain c = chain(inbound, name);
-            Filter f = onlyFilter(c);
-            assertEquals("envoy.filters.network.tcp_proxy", f.getName());
+            Filter f = tcpProxyAfterExchange(c);
             TcpProxy tcp = unpack(f.getTypedConfig(), TcpProxy.class);
             assertEquals("inbound|5433||", tcp.getCluster());
             assertEquals("inbound|5433||", tcp.getStatPrefix());
             assertEquals(name.endsWith("-tls"), c.hasTransportSocket(), name);
         }
-        // The TLS chain terminates mesh mTLS exactly as an HTTP port's does.
-        assertEquals(chain(inbound, "inbound|8081||-tls").getTransportSocket(),
-                chain(inbound, "inbound|5433||-tls").getTransportSocket());
+        // The TLS chain terminates mesh mTLS as an HTTP port's does, its ALPN istiod's for TCP: the metadata exchange first.
+        DownstreamTlsContext http = unpack(chain(inbound, "inbound|8081||-tls").getTransportSocket().getTypedConfig(),
+                DownstreamTlsContext.class);
+        DownstreamTlsContext tcp = unpack(chain(inbound, "inbound|5433||-tls").getTransportSocket().getTypedConfig(),
+                DownstreamTlsContext.class);
+        assertEquals(List.of("istio-peer-exchange", "h2", "http/1.1"), tcp.getCommonTlsContext().getAlpnProtocolsList());
+        assertEquals(List.of("h2", "http/1.1", "istio"), http.getCommonTlsContext().getAlpnProtocolsList());
+        assertEquals(http.toBuilder().setCommonTlsContext(http.getCommonTlsContext().toBuilder().clearAlpnProtocols()).build(),
+                tcp.toBuilder().setCommonTlsContext(tcp.getCommonTlsContext().toBuilder().clearAlpnProtocols()).build());
         // The TCP port's inbound cluster exists (tcp_proxy's target): the app on localhost.
         assertEquals("inbound|5433||", SidecarFixtures.cluster(WEB_POD, permissive, "inbound|5433||").getName());
 
         MeshSnapshot strict = snapshot(WEB_AND_DB + tcpPolicy.formatted("STRICT"));
         assertEquals(Map.of("inbound|8081||-tls", "8081/tls", "inbound|5433||-tls", "5433/tls"), chains(strict));
-        assertEquals("envoy.filters.network.tcp_proxy",
-                onlyFilter(chain(listener(WEB_POD, strict, "virtualInbound"), "inbound|5433||-tls")).getName());
+        tcpProxyAfterExchange(chain(listener(WEB_POD, strict, "virtualInbound"), "inbound|5433||-tls"));
         MeshSnapshot disable = snapshot(WEB_AND_DB + tcpPolicy.formatted("DISABLE"));
         assertEquals(Map.of("inbound|8081||-raw_buffer", "8081/raw_buffer", "inbound|5433||-raw_buffer",
                 "5433/raw_buffer"), chains(disable));
-        assertEquals("envoy.filters.network.tcp_proxy", onlyFilter(chain(listener(WEB_POD, disable,
-                "virtualInbound"), "inbound|5433||-raw_buffer")).getName());
+        tcpProxyAfterExchange(chain(listener(WEB_POD, disable, "virtualInbound"), "inbound|5433||-raw_buffer"));
+    }
+
+    /**
+     * A TCP port's chain without RBAC: Istio's TCP metadata exchange (istiod's TCPListenerMx: a TypedStruct of
+     * {@code envoy.tcp.metadataexchange.config.MetadataExchange}, protocol istio-peer-exchange), then the tcp_proxy,
+     * which is returned.
+     */
+    static Filter tcpProxyAfterExchange(FilterChain c) {
+        assertEquals(List.of("istio.metadata_exchange", "envoy.filters.network.tcp_proxy"),
+                c.getFiltersList().stream().map(Filter::getName).toList(), c.getName());
+        com.github.xds.type.v3.TypedStruct mx = unpack(c.getFilters(0).getTypedConfig(), com.github.xds.type.v3.TypedStruct.class);
+        assertEquals("type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange", mx.getTypeUrl());
+        assertEquals("istio-peer-exchange", mx.getValue().getFieldsOrThrow("protocol").getStringValue());
+        assertTrue(mx.getValue().getFieldsOrThrow("enable_discovery").getBoolValue());
+        return c.getFilters(1);
     }
 
     @Test
@@ -212,7 +230,7 @@ class SidecarInboundTest {
         }
         // The TCP port's chains get the network RBAC filter instead (RbacTest covers its rules), then the tcp_proxy.
         for (String name : List.of("inbound|5433||-tls", "inbound|5433||-raw_buffer")) {
-            assertEquals(List.of("envoy.filters.network.rbac.deny", "envoy.filters.network.tcp_proxy"),
+            assertEquals(List.of("istio.metadata_exchange", "envoy.filters.network.rbac.deny", "envoy.filters.network.tcp_proxy"),
                     chain(inbound, name).getFiltersList().stream().map(Filter::getName).toList(), name);
         }
     }

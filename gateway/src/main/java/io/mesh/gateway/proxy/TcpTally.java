@@ -1,0 +1,80 @@
+package io.mesh.gateway.proxy;
+
+/**
+ * Istio's TCP metrics of one relayed connection. Their labels name the peer, which may be known only once the TLS
+ * handshake and the metadata exchange ({@link PeerExchange}) are done; so the meters are chosen then
+ * ({@link #choose}), and what moved before is counted at that moment, the open included. A connection that closes
+ * before is counted with an unknown peer. Event-loop confined (both sides of a relay share one).
+ */
+final class TcpTally {
+
+    /** The meters for a connection whose peer is {@code peer} (null: unknown) and whose upstream's TLS certificate named {@code upstreamPrincipal} (null: none or unknown); may return null (no registry). */
+    @FunctionalInterface
+    interface Meters {
+        RequestLog.TcpMeters of(PeerWorkload peer, String upstreamPrincipal);
+    }
+
+    private final Meters meters;
+    private RequestLog.TcpMeters chosen;
+    private boolean decided;
+    private boolean closed;
+    private long received;
+    private long sent;
+
+    TcpTally(Meters meters) {
+        this.meters = meters;
+    }
+
+    /** Chooses the meters (once; later calls do nothing) and counts the open and what moved so far. */
+    void choose(PeerWorkload peer, String upstreamPrincipal) {
+        if (decided) {
+            return;
+        }
+        decided = true;
+        chosen = meters.of(peer, upstreamPrincipal);
+        if (chosen == null) {
+            return;
+        }
+        chosen.opened().increment();
+        if (received > 0) {
+            chosen.received().increment(received);
+        }
+        if (sent > 0) {
+            chosen.sent().increment(sent);
+        }
+        if (closed) {
+            chosen.closed().increment();
+        }
+    }
+
+    /** Bytes from the downstream (Istio's {@code istio_tcp_received_bytes}). */
+    void received(int n) {
+        if (chosen != null) {
+            chosen.received().increment(n);
+        } else if (!decided) {
+            received += n;
+        }
+    }
+
+    /** Bytes to the downstream (Istio's {@code istio_tcp_sent_bytes}). */
+    void sent(int n) {
+        if (chosen != null) {
+            chosen.sent().increment(n);
+        } else if (!decided) {
+            sent += n;
+        }
+    }
+
+    /** The connection closed: counted, with an unknown peer if none was chosen yet. */
+    void closed() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (!decided) {
+            choose(null, null);   // counts the close too
+        } else if (chosen != null) {
+            chosen.closed().increment();
+        }
+    }
+}
