@@ -8,12 +8,15 @@ import java.util.Map;
  *
  * @param addresses spec.addresses as written: IPs or CIDR blocks (validated)
  * @param exportTo  the namespaces whose proxies see its hosts ({@link ExportTo}); empty: all
+ * @param trafficDistribution its {@code networking.istio.io/traffic-distribution} annotation, as istiod reads a
+ *                  ServiceEntry's ({@link TrafficDistribution#ofAnnotation})
  */
 public record ServiceEntry(String namespace, String name, List<String> hosts, List<Port> ports, String location,
         String resolution, List<WorkloadSpec> endpoints, Map<String, String> workloadSelector,
-        List<String> addresses, List<String> exportTo) {
+        List<String> addresses, List<String> exportTo, TrafficDistribution trafficDistribution) {
 
     public ServiceEntry {
+        trafficDistribution = trafficDistribution == null ? TrafficDistribution.ANY : trafficDistribution;
         hosts = List.copyOf(hosts);
         addresses = addresses == null ? List.of() : List.copyOf(addresses);
         exportTo = exportTo == null ? List.of() : List.copyOf(exportTo);

@@ -108,8 +108,14 @@ public final class ServiceEntryParser {
                 }
             }
         }
+        String unknown = TrafficDistribution.unknownAnnotation(raw.annotations());
+        if (unknown != null) {
+            p.warn("metadata.annotations." + TrafficDistribution.ANNOTATION, "unknown traffic distribution \""
+                    + unknown + "\" (PreferSameZone, PreferClose or PreferSameNode): ignored, as istiod ignores it");
+        }
         return new ServiceEntry(raw.namespace(), raw.name(), hosts, ports, location == null ? "MESH_EXTERNAL"
-                : location, resolution, endpoints, selector, addresses, ExportTo.read(r, raw.namespace(), true));
+                : location, resolution, endpoints, selector, addresses, ExportTo.read(r, raw.namespace(), true),
+                TrafficDistribution.ofAnnotation(raw.annotations()));
     }
 
     public static WorkloadSpec workloadEntry(RawResource raw, Problems p) {

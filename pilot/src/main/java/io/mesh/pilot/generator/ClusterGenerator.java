@@ -130,8 +130,14 @@ public final class ClusterGenerator {
         List<Endpoint> endpoints = endpoints(snapshot, s.hostname(), port, subsetLabels);
         List<String> sans = spiffeIds(snapshot, s, endpoints);
         ClusterPolicy.apply(c, policy, sni, proxyless, sans);
-        if (LocalityLoadBalancer.localityWeighted(LocalityLoadBalancer.setting(snapshot.mesh().localityLbSetting(),
-                policy), policy != null && policy.outlierDetection() != null)) {
+        if (s.sendsUnhealthyEndpoints()) {
+            // istiod's applyLoadBalancer: with UNHEALTHY endpoints in EDS, Envoy's panic mode would send to them.
+            c.setCommonLbConfig(c.getCommonLbConfig().toBuilder().setHealthyPanicThreshold(
+                    io.envoyproxy.envoy.type.v3.Percent.newBuilder().setValue(0)));
+        }
+        LocalityLoadBalancer.Choice locality = LocalityLoadBalancer.choose(snapshot.mesh().localityLbSetting(), policy,
+                s);
+        if (LocalityLoadBalancer.localityWeighted(locality.setting(), locality.failover(policy))) {
             // As istiod: locality weights (distribute) count only under locality-weighted load balancing.
             c.setCommonLbConfig(c.getCommonLbConfig().toBuilder().setLocalityWeightedLbConfig(
                     Cluster.CommonLbConfig.LocalityWeightedLbConfig.getDefaultInstance()));

@@ -23,9 +23,11 @@ import java.util.TreeMap;
  * EDS: a ClusterLoadAssignment per requested cluster, endpoints grouped by locality. Every locality gets a
  * load_balancing_weight of at least 1 (XDS-NOTES: grpc-java finds "no usable endpoint" otherwise). A cluster that
  * is known but has no endpoints gets an empty assignment, so removals reach the client. Only the endpoints istiod
- * sends are in it ({@link Endpoint#sentBy}: not the not-ready or terminating ones), each with its health status.
- * Locality load balancing ({@link LocalityLoadBalancer}) makes an assignment depend on where the proxy is ({@link ProxyLocality}), so the
- * generation cache keys EDS by that locality too.
+ * sends are in it ({@link Endpoint#sentBy}: not the terminating ones, nor the not-ready ones unless the service has a
+ * traffic distribution), each with its health status.
+ * Locality load balancing ({@link LocalityLoadBalancer}, a service's traffic distribution included) makes an
+ * assignment depend on where the proxy is ({@link ProxyLocality}: its locality, and its node where that matters), so
+ * the generation cache keys EDS by them too.
  */
 public final class EndpointGenerator {
     private EndpointGenerator() {
@@ -34,6 +36,7 @@ public final class EndpointGenerator {
     public static List<ClusterLoadAssignment> generate(ProxyInfo proxy, MeshSnapshot snapshot, Set<String> names) {
         List<ClusterLoadAssignment> out = new ArrayList<>();
         String locality = null;
+        String node = null;
         Set<String> scope = null;
         for (String name : names) {
             ClusterNames.Parsed p = ClusterNames.parse(name);
@@ -70,14 +73,19 @@ public final class EndpointGenerator {
             }
             ServiceModel service = snapshot.services().get(p.host());
             DestinationRule.TrafficPolicy policy = dr == null ? null : dr.policyFor(p.port(), p.subset());
-            DestinationRule.LocalityLbSetting setting = LocalityLoadBalancer.setting(
-                    snapshot.mesh().localityLbSetting(), policy);
+            // istiod's BuildClusterLoadAssignment (pilot/pkg/xds/endpoints/endpoint_builder.go): the same for every
+            // kind of proxy asking (sidecar, router, proxyless gRPC).
+            LocalityLoadBalancer.Choice choice = LocalityLoadBalancer.choose(snapshot.mesh().localityLbSetting(),
+                    policy, service);
             List<LocalityLoadBalancer.Group> groups = groups(snapshot.endpointsOf(p.host()).stream()
                     .filter(e -> e.sentBy(service)).toList(), p.port(), subsetLabels);
-            if (setting != null && !groups.isEmpty()) {
-                locality = locality != null ? locality : ProxyLocality.of(proxy, snapshot);
-                groups = LocalityLoadBalancer.apply(groups, locality, proxy.labels(), setting,
-                        policy != null && policy.outlierDetection() != null);
+            if (choice.setting() != null && !groups.isEmpty()) {
+                if (locality == null) {
+                    locality = ProxyLocality.of(proxy, snapshot);
+                    node = ProxyLocality.node(proxy, snapshot);
+                }
+                groups = LocalityLoadBalancer.apply(groups, locality, node, proxy.labels(), choice.setting(),
+                        choice.failover(policy));
             }
             out.add(assignment(name, groups, p.port()));
         }

@@ -2,7 +2,10 @@ package io.mesh.pilot.generator;
 
 import io.mesh.config.DestinationRule;
 import io.mesh.config.DestinationRule.LocalityLbSetting;
+import io.mesh.config.TrafficDistribution;
 import io.mesh.pilot.model.Endpoint;
+import io.mesh.pilot.model.MeshSnapshot;
+import io.mesh.pilot.model.ServiceModel;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -23,6 +26,9 @@ import java.util.TreeSet;
  * listed labels (leading ones first) an endpoint shares with the proxy, then by proximity when {@code failover} is set
  * too. Priorities are renumbered 0..N without gaps.</li>
  * </ul>
+ * A service's traffic distribution (Kubernetes {@code trafficDistribution}, Istio's
+ * {@code networking.istio.io/traffic-distribution}) is such a {@code failoverPriority} over topology labels, applied
+ * even without outlier detection, unless a DestinationRule sets {@code localityLbSetting} ({@link #choose}).
  * Pure; {@link Group} is the mutable working form of one LocalityLbEndpoints while an assignment is built.
  */
 final class LocalityLoadBalancer {
@@ -45,30 +51,100 @@ final class LocalityLoadBalancer {
     }
 
     /**
-     * The setting that applies (istiod's GetLocalityLbSetting): the rule's own, unless it sets {@code enabled: false}
-     * (then none, not the mesh's either); else the mesh-wide one, unless that is disabled. Null: none.
+     * The locality setting for a cluster, and whether it fails over whatever the outlier detection: a traffic
+     * distribution does (istiod's GetLocalityLbSetting returns forceFailover for it), since EDS refreshes as endpoints
+     * come and go.
      */
-    static LocalityLbSetting setting(LocalityLbSetting mesh, DestinationRule.TrafficPolicy policy) {
+    record Choice(LocalityLbSetting setting, boolean forceFailover) {
+        /** Whether priorities apply: forced, or the cluster has outlier detection (else Envoy never fails over). */
+        boolean failover(DestinationRule.TrafficPolicy policy) {
+            return forceFailover || policy != null && policy.outlierDetection() != null;
+        }
+    }
+
+    /** Istio's network topology label, the first a traffic distribution ranks endpoints by. */
+    static final String NETWORK = "topology.istio.io/network";
+    /** PreferSameZone (and PreferClose): same network, then region, then zone. */
+    static final LocalityLbSetting PREFER_SAME_ZONE = new LocalityLbSetting(true, List.of(), List.of(),
+            List.of(NETWORK, ProxyLocality.REGION, ProxyLocality.ZONE));
+    /** PreferSameNode: same network, region, zone, subzone, then node. */
+    static final LocalityLbSetting PREFER_SAME_NODE = new LocalityLbSetting(true, List.of(), List.of(),
+            List.of(NETWORK, ProxyLocality.REGION, ProxyLocality.ZONE, ProxyLocality.SUBZONE, ProxyLocality.HOSTNAME));
+
+    /**
+     * The setting that applies (istiod's GetLocalityLbSetting, pilot/pkg/networking/core/loadbalancer/loadbalancer.go):
+     * the rule's own {@code localityLbSetting}, unless it sets {@code enabled: false} (then none at all: not the
+     * service's traffic distribution, not the mesh's); else the service's traffic distribution as a
+     * {@code failoverPriority} (forced failover); else the mesh-wide one, unless that is disabled. A null setting: none.
+     */
+    static Choice choose(LocalityLbSetting mesh, DestinationRule.TrafficPolicy policy, ServiceModel service) {
         LocalityLbSetting rule = policy == null || policy.loadBalancer() == null ? null
                 : policy.loadBalancer().localityLbSetting();
         if (rule != null) {
-            return rule.disabled() ? null : rule;
+            return new Choice(rule.disabled() ? null : rule, false);
         }
-        return mesh == null || mesh.disabled() ? null : mesh;
+        TrafficDistribution td = service == null ? TrafficDistribution.ANY : service.trafficDistribution();
+        switch (td) {
+            case PREFER_SAME_ZONE:
+                return new Choice(PREFER_SAME_ZONE, true);
+            case PREFER_SAME_NODE:
+                return new Choice(PREFER_SAME_NODE, true);
+            default:
+                break;
+        }
+        return new Choice(mesh == null || mesh.disabled() ? null : mesh, false);
     }
 
     /**
      * Whether the cluster gets {@code common_lb_config.locality_weighted_lb_config} (istiod's
-     * applyLocalityLoadBalancer): with {@code distribute}, or with failover (outlier detection) by regions or labels.
+     * applyLocalityLoadBalancer in cluster_traffic_policy.go): with {@code distribute}, or when failing over (outlier
+     * detection, or a traffic distribution) by regions or labels.
      */
-    static boolean localityWeighted(LocalityLbSetting s, boolean outlierDetection) {
+    static boolean localityWeighted(LocalityLbSetting s, boolean failover) {
         return s != null && (!s.distribute().isEmpty()
-                || (outlierDetection && (!s.failover().isEmpty() || !s.failoverPriority().isEmpty())));
+                || (failover && (!s.failover().isEmpty() || !s.failoverPriority().isEmpty())));
     }
 
-    /** The groups with priorities or weights for a proxy at {@code proxyLocality} with {@code proxyLabels}. */
-    static List<Group> apply(List<Group> groups, String proxyLocality, Map<String, String> proxyLabels,
-            LocalityLbSetting s, boolean enableFailover) {
+    /**
+     * Whether a proxy's EDS depends on the node it runs on in this snapshot: a service prefers its node, or a
+     * DestinationRule's {@code failoverPriority} names {@link ProxyLocality#HOSTNAME}. (Otherwise the generation cache
+     * need not keep proxies on different nodes apart.)
+     */
+    static boolean dependsOnNode(MeshSnapshot snapshot) {
+        for (ServiceModel s : snapshot.services().values()) {
+            if (s.trafficDistribution() == TrafficDistribution.PREFER_SAME_NODE) {
+                return true;
+            }
+        }
+        for (List<DestinationRule> rules : snapshot.destinationRules().values()) {
+            for (DestinationRule dr : rules) {
+                List<DestinationRule.TrafficPolicy> policies = new ArrayList<>();
+                policies.add(dr.trafficPolicy());
+                dr.subsets().forEach(ss -> policies.add(ss.trafficPolicy()));
+                for (int i = 0, n = policies.size(); i < n; i++) {
+                    if (policies.get(i) != null) {
+                        policies.addAll(policies.get(i).portLevel().values());
+                    }
+                }
+                for (DestinationRule.TrafficPolicy p : policies) {
+                    LocalityLbSetting l = p == null || p.loadBalancer() == null ? null
+                            : p.loadBalancer().localityLbSetting();
+                    if (l != null && l.failoverPriority().stream().anyMatch(
+                            f -> f.equals(ProxyLocality.HOSTNAME) || f.startsWith(ProxyLocality.HOSTNAME + "="))) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The groups with priorities or weights for a proxy at {@code proxyLocality}, on {@code proxyNode} (empty:
+     * unknown), with {@code proxyLabels}.
+     */
+    static List<Group> apply(List<Group> groups, String proxyLocality, String proxyNode,
+            Map<String, String> proxyLabels, LocalityLbSetting s, boolean enableFailover) {
         if (!s.distribute().isEmpty()) {
             weights(groups, proxyLocality, s.distribute());
             return groups;
@@ -80,7 +156,7 @@ final class LocalityLoadBalancer {
             byProximity(groups, proxyLocality, s.failover());
             return groups;
         }
-        List<Group> out = byLabels(groups, ProxyLocality.withTopology(proxyLabels, proxyLocality),
+        List<Group> out = byLabels(groups, ProxyLocality.withTopology(proxyLabels, proxyLocality, proxyNode),
                 s.failoverPriority());
         if (!s.failover().isEmpty()) {
             byProximity(out, proxyLocality, s.failover());
@@ -163,7 +239,7 @@ final class LocalityLoadBalancer {
         for (Group g : groups) {
             TreeMap<Integer, List<Endpoint>> byPriority = new TreeMap<>();
             for (Endpoint e : g.endpoints) {
-                Map<String, String> el = ProxyLocality.withTopology(e.labels(), e.locality());
+                Map<String, String> el = ProxyLocality.withTopology(e.labels(), e.locality(), e.node());
                 int priority = 0;
                 for (int j = 0; j < labels.size(); j++) {
                     String label = labels.get(j);

@@ -81,7 +81,8 @@ final class VirtualServiceDestinations {
     /** The service with these ports, everything else as it is. */
     static ServiceModel withPortList(ServiceModel s, List<ServiceModel.Port> ports) {
         return new ServiceModel(s.hostname(), s.namespace(), ports, s.external(), s.origin(), s.addresses(),
-                s.exportTo(), s.passthrough(), s.cidrs(), s.selectsWorkloads(), s.persistentSession());
+                s.exportTo(), s.passthrough(), s.cidrs(), s.selectsWorkloads(), s.persistentSession(),
+                s.trafficDistribution());
     }
 
     private static boolean forNamespace(List<VirtualService.Match> matches, String proxyNamespace) {

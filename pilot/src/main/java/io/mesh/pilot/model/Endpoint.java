@@ -5,10 +5,12 @@ import java.util.Map;
 /**
  * One workload instance behind a service. {@code ports} maps the service port number to the port the workload
  * listens on. Locality is "region/zone/subzone" (any part may be empty). {@code health} is what the registry says of
- * it (istiod's model.HealthStatus); EDS decides from it whether the endpoint is sent ({@link #sentBy}).
+ * it (istiod's model.HealthStatus); EDS decides from it whether the endpoint is sent ({@link #sentBy}). {@code node}
+ * is the Kubernetes node its pod runs on ({@code spec.nodeName}; empty when not a known pod): istiod's
+ * {@code kubernetes.io/hostname} endpoint label, which {@code PreferSameNode} compares with the proxy's.
  */
 public record Endpoint(String address, Map<Integer, Integer> ports, Map<String, String> labels, String locality,
-        int weight, Health health, String serviceAccount) {
+        int weight, Health health, String serviceAccount, String node) {
 
     /**
      * Istio's pod label (PILOT_DRAINING_LABEL's default): an endpoint carrying it with any value is DRAINING, whatever
@@ -30,6 +32,13 @@ public record Endpoint(String address, Map<Integer, Integer> ports, Map<String, 
         labels = Map.copyOf(labels);
         locality = locality == null ? "" : locality;
         health = health == null ? Health.HEALTHY : health;
+        node = node == null ? "" : node;
+    }
+
+    /** An endpoint on no known node. */
+    public Endpoint(String address, Map<Integer, Integer> ports, Map<String, String> labels, String locality,
+            int weight, Health health, String serviceAccount) {
+        this(address, ports, labels, locality, weight, health, serviceAccount, "");
     }
 
     /** A healthy endpoint (ServiceEntry endpoints, WorkloadEntries and the pods ServiceEntries select). */
@@ -50,15 +59,19 @@ public record Endpoint(String address, Map<Integer, Integer> ports, Map<String, 
 
     /**
      * Whether istiod's EDS (its defaults: {@code PILOT_SEND_UNHEALTHY_ENDPOINTS=false}) sends this endpoint of
-     * {@code service}: never an UNHEALTHY one (not ready) nor a TERMINATING one; a DRAINING one only to a
-     * persistent-session service; the registry's health first, so an UNHEALTHY one carrying the draining label stays out
-     * (endpoint_builder.go filterIstioEndpoint).
+     * {@code service}: never a TERMINATING one; an UNHEALTHY one (not ready) only to a service that sends them
+     * ({@link ServiceModel#sendsUnhealthyEndpoints}: a traffic distribution); a DRAINING one (by status or label) only
+     * to a persistent-session service. The registry's health first, so an UNHEALTHY one carrying the draining label is
+     * left out unless both apply (endpoint_builder.go filterIstioEndpoint).
      */
     public boolean sentBy(ServiceModel service) {
-        if (health == Health.UNHEALTHY || health == Health.TERMINATING) {
+        if (health == Health.TERMINATING) {
             return false;
         }
-        return effectiveHealth() == Health.HEALTHY || service != null && service.persistentSession();
+        if (health == Health.UNHEALTHY && (service == null || !service.sendsUnhealthyEndpoints())) {
+            return false;
+        }
+        return effectiveHealth() != Health.DRAINING || service != null && service.persistentSession();
     }
 
     public boolean matches(Map<String, String> selector) {

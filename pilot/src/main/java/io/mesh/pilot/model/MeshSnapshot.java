@@ -32,6 +32,8 @@ import java.util.Map;
  *                          their endpoints from the new pods
  * @param podLocalities     by pod IP, the locality ("region/zone/subzone") the registry knows for the pod (its node's
  *                          topology labels, or its istio-locality label): where istiod takes a proxy's locality from
+ * @param podNodes          by pod IP, the node the pod runs on: the node of a proxy in that pod whose xDS node sends no
+ *                          {@code NODE_NAME} ({@code io.mesh.pilot.generator.ProxyLocality#node})
  * @param telemetries       every valid Telemetry, oldest first (then by name and namespace, istiod's order), which
  *                          {@code TelemetryPolicy} resolves per proxy
  */
@@ -43,11 +45,11 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
         Map<String, TlsCredential> credentials, MeshSettings mesh, Map<String, List<ServiceAlias>> aliases,
         List<io.mesh.config.RequestAuthentication> requestAuthentications, Map<String, String> jwks,
         List<PodSelection> podSelections, Map<String, String> podLocalities,
-        List<io.mesh.config.Telemetry> telemetries) {
+        List<io.mesh.config.Telemetry> telemetries, Map<String, String> podNodes) {
 
     public static final MeshSnapshot EMPTY = new MeshSnapshot(0, Map.of(), Map.of(), Map.of(), Map.of(), List.of(),
             Map.of(), List.of(), List.of(), List.of(), List.of(), List.of(), Map.of(), MeshSettings.DEFAULT, Map.of(),
-            List.of(), Map.of(), List.of(), Map.of(), List.of());
+            List.of(), Map.of(), List.of(), Map.of(), List.of(), Map.of());
 
     public MeshSnapshot {
         services = Map.copyOf(services);
@@ -69,6 +71,7 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
         podSelections = podSelections == null ? List.of() : List.copyOf(podSelections);
         podLocalities = podLocalities == null ? Map.of() : Map.copyOf(podLocalities);
         telemetries = telemetries == null ? List.of() : List.copyOf(telemetries);
+        podNodes = podNodes == null ? Map.of() : Map.copyOf(podNodes);
     }
 
     /** The ExternalName Services that are other names for {@code host} and that proxies in this namespace see. */
@@ -244,6 +247,6 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
         return new MeshSnapshot(newVersion, services, SnapshotBuilder.endpoints(configEndpoints, podSelections, kube),
                 configEndpoints, meshRoutes, virtualServices, destinationRules, gateways, sidecars,
                 peerAuthentications, authorizationPolicies, warnings, credentials, mesh, aliases, requestAuthentications,
-                jwks, podSelections, SnapshotBuilder.podLocalities(kube), telemetries);
+                jwks, podSelections, SnapshotBuilder.podLocalities(kube), telemetries, SnapshotBuilder.podNodes(kube));
     }
 }

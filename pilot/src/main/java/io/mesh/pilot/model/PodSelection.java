@@ -56,7 +56,8 @@ public record PodSelection(List<String> hosts, String namespace, Map<String, Str
             Integer named = p.name() == null ? null : w.ports().get(p.name());
             out.put(p.number(), named != null ? named : p.targetPort() != null ? p.targetPort() : p.number());
         }
-        return new Endpoint(w.ip(), out, w.labels(), w.locality(), 1, w.serviceAccount());
+        return new Endpoint(w.ip(), out, w.labels(), w.locality(), 1, Endpoint.Health.HEALTHY, w.serviceAccount(),
+                w.node());
     }
 
     /** By FQDN host, the endpoints these selections give the workloads: nothing when there is no selection. */

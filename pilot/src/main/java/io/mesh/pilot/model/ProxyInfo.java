@@ -13,14 +13,23 @@ import java.util.Map;
  * knowledge of the proxy's pod wins over it (generator.ProxyLocality, as istiod). {@code idleTimeout}: the node metadata
  * {@code IDLE_TIMEOUT} (Istio's {@code ISTIO_META_IDLE_TIMEOUT}, a Go duration such as {@code 30m}), the idle timeout
  * of its tcp_proxy filters where no DestinationRule sets one; null when not sent or not a duration (istiod ignores it).
+ * {@code node}: the node metadata {@code NODE_NAME} (istio-agent sends its pod's {@code spec.nodeName}), istiod's
+ * proxy.GetNodeName(); empty when not sent.
  */
 public record ProxyInfo(String id, Type type, String namespace, String ip, Map<String, String> labels,
-        String locality, java.time.Duration idleTimeout) {
+        String locality, java.time.Duration idleTimeout, String node) {
     public enum Type { SIDECAR, ROUTER, GRPC }
 
     public ProxyInfo {
         labels = Map.copyOf(labels);
         locality = locality == null ? "" : locality;
+        node = node == null ? "" : node;
+    }
+
+    /** A proxy whose node sends no NODE_NAME. */
+    public ProxyInfo(String id, Type type, String namespace, String ip, Map<String, String> labels, String locality,
+            java.time.Duration idleTimeout) {
+        this(id, type, namespace, ip, labels, locality, idleTimeout, "");
     }
 
     /** A proxy whose node sends no IDLE_TIMEOUT. */
@@ -67,7 +76,7 @@ public record ProxyInfo(String id, Type type, String namespace, String ip, Map<S
                 : loc.getRegion() + "/" + loc.getZone() + "/" + loc.getSubZone();
         String idle = str(md, "IDLE_TIMEOUT");
         return new ProxyInfo(id, type, ns == null ? "default" : ns, ip == null ? "" : ip.split(",")[0], labels,
-                locality, idle == null ? null : io.mesh.config.SpecReader.parseDuration(idle));
+                locality, idle == null ? null : io.mesh.config.SpecReader.parseDuration(idle), str(md, "NODE_NAME"));
     }
 
     private static String str(Struct md, String key) {

@@ -1,6 +1,7 @@
 package io.mesh.pilot.model;
 
 import io.mesh.config.ExportTo;
+import io.mesh.config.TrafficDistribution;
 import java.util.List;
 
 /**
@@ -22,15 +23,28 @@ import java.util.List;
  * @param persistentSession a Kubernetes Service labelled {@code istio.io/persistent-session} (istiod's
  *                    PILOT_PERSISTENT_SESSION_LABEL): EDS also sends its DRAINING endpoints
  *                    ({@link Endpoint#sentBy})
+ * @param trafficDistribution a Kubernetes Service's {@code spec.trafficDistribution} or either kind's
+ *                    {@code networking.istio.io/traffic-distribution} annotation: EDS prefers endpoints close to the
+ *                    proxy unless a DestinationRule sets {@code localityLbSetting}
+ *                    ({@code io.mesh.pilot.generator.LocalityLoadBalancer})
  */
 public record ServiceModel(String hostname, String namespace, List<Port> ports, boolean external, String origin,
         List<String> addresses, List<String> exportTo, boolean passthrough, List<String> cidrs,
-        boolean selectsWorkloads, boolean persistentSession) {
+        boolean selectsWorkloads, boolean persistentSession, TrafficDistribution trafficDistribution) {
     public ServiceModel {
+        trafficDistribution = trafficDistribution == null ? TrafficDistribution.ANY : trafficDistribution;
         ports = List.copyOf(ports);
         addresses = addresses == null ? List.of() : List.copyOf(addresses);
         exportTo = exportTo == null ? List.of() : List.copyOf(exportTo);
         cidrs = cidrs == null ? List.of() : List.copyOf(cidrs);
+    }
+
+    /** A service without a traffic distribution. */
+    public ServiceModel(String hostname, String namespace, List<Port> ports, boolean external, String origin,
+            List<String> addresses, List<String> exportTo, boolean passthrough, List<String> cidrs,
+            boolean selectsWorkloads, boolean persistentSession) {
+        this(hostname, namespace, ports, external, origin, addresses, exportTo, passthrough, cidrs, selectsWorkloads,
+                persistentSession, TrafficDistribution.ANY);
     }
 
     /** A service without persistent sessions. */
@@ -67,6 +81,15 @@ public record ServiceModel(String hostname, String namespace, List<Port> ports, 
     /** A ServiceEntry host (not a Kubernetes Service or a local-mode service). */
     public boolean serviceEntry() {
         return origin.startsWith("ServiceEntry/");
+    }
+
+    /**
+     * istiod's SupportsUnhealthyEndpoints (pilot/pkg/model/service.go; PILOT_SEND_UNHEALTHY_ENDPOINTS off): a service
+     * with a traffic distribution sends its not-ready endpoints as UNHEALTHY, so that proxies see a zone's health and
+     * spill over to the next priority without outlier detection; its clusters get {@code healthy_panic_threshold: 0}.
+     */
+    public boolean sendsUnhealthyEndpoints() {
+        return trafficDistribution != TrafficDistribution.ANY;
     }
 
     /** Whether proxies in this namespace see the service (Istio's IsServiceVisible). */

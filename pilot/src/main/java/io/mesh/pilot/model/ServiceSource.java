@@ -35,15 +35,22 @@ public interface ServiceSource {
 
     /**
      * One ready Kubernetes pod as a workload (Istio's WorkloadInstance): its IP, labels, service account (Kubernetes'
-     * "default" when it names none), its locality ("region/zone/subzone", may be empty) and its named container ports,
-     * which win over a ServiceEntry port's {@code targetPort} as a WorkloadEntry's {@code ports} do.
+     * "default" when it names none), its locality ("region/zone/subzone", may be empty), its named container ports,
+     * which win over a ServiceEntry port's {@code targetPort} as a WorkloadEntry's {@code ports} do, and the node it
+     * runs on ({@code spec.nodeName}, may be empty).
      */
     record Workload(String namespace, String name, String ip, Map<String, String> labels, String serviceAccount,
-            String locality, Map<String, Integer> ports) {
+            String locality, Map<String, Integer> ports, String node) {
         public Workload {
             labels = labels == null ? Map.of() : Map.copyOf(labels);
             locality = locality == null ? "" : locality;
             ports = ports == null ? Map.of() : Map.copyOf(ports);
+            node = node == null ? "" : node;
+        }
+
+        public Workload(String namespace, String name, String ip, Map<String, String> labels, String serviceAccount,
+                String locality, Map<String, Integer> ports) {
+            this(namespace, name, ip, labels, serviceAccount, locality, ports, "");
         }
 
         public Workload(String namespace, String name, String ip, Map<String, String> labels, String serviceAccount,

@@ -99,7 +99,8 @@ public final class SnapshotBuilder {
                 services.putIfAbsent(fqdn, new ServiceModel(fqdn, se.namespace(), ports,
                         "MESH_EXTERNAL".equals(se.location()), "ServiceEntry/" + se.namespace() + "/" + se.name(),
                         vips(se.addresses()), se.exportTo(), "NONE".equals(se.resolution()), cidrs(se.addresses()),
-                        se.workloadSelector() != null && !se.workloadSelector().isEmpty()));
+                        se.workloadSelector() != null && !se.workloadSelector().isEmpty(), false,
+                        se.trafficDistribution()));
                 configEndpoints.computeIfAbsent(fqdn, h -> new ArrayList<>()).addAll(eps);
             }
         }
@@ -149,7 +150,18 @@ public final class SnapshotBuilder {
                 freeze(meshRoutes), routed, freeze(rules), gateways, sidecars, peers, authz, warnings, credentials, mesh,
                 aliases(kube.aliases(), services, warnings), requestAuthns, jwks(requestAuthns, jwks, warnings),
                 podSelections, podLocalities(kube),
-                telemetries.stream().sorted(io.mesh.config.Telemetry.ISTIO_ORDER).toList());
+                telemetries.stream().sorted(io.mesh.config.Telemetry.ISTIO_ORDER).toList(), podNodes(kube));
+    }
+
+    /** By pod IP, the nodes the pods run on (where a proxy that sends no NODE_NAME runs). */
+    static Map<String, String> podNodes(ServiceSource.View kube) {
+        Map<String, String> out = new java.util.HashMap<>();
+        for (ServiceSource.Workload w : kube.workloads()) {
+            if (!w.node().isEmpty()) {
+                out.putIfAbsent(w.ip(), w.node());
+            }
+        }
+        return out;
     }
 
     /** By pod IP, the pods' known localities (istiod's proxy locality for a proxy in that pod). */

@@ -17,6 +17,7 @@ import io.mesh.config.ConfigKey;
 import io.mesh.config.Hosts;
 import io.mesh.config.Kind;
 import io.mesh.config.RawResource;
+import io.mesh.config.TrafficDistribution;
 import io.mesh.pilot.model.Endpoint;
 import io.mesh.pilot.model.ServiceAlias;
 import io.mesh.pilot.model.ServiceModel;
@@ -55,6 +56,8 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
     private SharedIndexInformer<EndpointSlice> slices;
     private SharedIndexInformer<Pod> pods;
     private SharedIndexInformer<Node> nodes;
+    /** Unknown traffic-distribution annotations already warned of ("ns/name=value"). */
+    private final Set<String> warnedTrafficDistributions = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public KubernetesRegistry(KubernetesClient client) {
         this(client, "istio-system");
@@ -196,7 +199,7 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
             models.add(new ServiceModel(host, s.getMetadata().getNamespace(), ports, false,
                     "Service/" + s.getMetadata().getNamespace() + "/" + s.getMetadata().getName(), clusterIps(s),
                     exportTo(s), headless(s), List.of(), false,
-                    SliceEndpointHealth.persistentSession(s.getMetadata().getLabels())));
+                    SliceEndpointHealth.persistentSession(s.getMetadata().getLabels()), trafficDistribution(s)));
             byHost.put(host, s);
         }
         Map<String, List<Endpoint>> endpoints = new HashMap<>();
@@ -229,6 +232,7 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
                 Endpoint.Health health = SliceEndpointHealth.of(s.getMetadata().getLabels(), e.getConditions());
                 Map<String, String> podLabels = Map.of();
                 String sa = null;
+                String node = null;
                 // istiod's: the pod's locality (its node's topology labels); the slice's zone only without a pod.
                 String locality = e.getZone() == null ? "" : "/" + e.getZone();
                 if (e.getTargetRef() != null && "Pod".equals(e.getTargetRef().getKind())) {
@@ -239,10 +243,12 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
                         sa = pod.getSpec() == null || pod.getSpec().getServiceAccountName() == null ? "default"
                                 : pod.getSpec().getServiceAccountName();
                         locality = PodWorkloads.locality(pod, nodesByName);
+                        // istiod's kubernetes.io/hostname endpoint label: the pod's node.
+                        node = pod.getSpec() == null ? null : pod.getSpec().getNodeName();
                     }
                 }
                 endpoints.computeIfAbsent(host, h -> new ArrayList<>()).add(new Endpoint(e.getAddresses().get(0),
-                        portMap, podLabels, locality, 1, health, sa));
+                        portMap, podLabels, locality, 1, health, sa, node));
             }
         }
         return new View(models, endpoints, aliases, PodWorkloads.of(podsByKey.values(), nodesByName));
@@ -278,6 +284,23 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
     /** {@code clusterIP: None}: a headless Service (an ExternalName Service, with no cluster IP at all, is not one). */
     static boolean headless(Service s) {
         return s.getSpec() != null && "None".equals(s.getSpec().getClusterIP());
+    }
+
+    /**
+     * The Service's traffic distribution as istiod's kube conversion reads it (istio/istio
+     * {@code pilot/pkg/serviceregistry/kube/conversion.go}): {@code spec.trafficDistribution}, else the
+     * {@code networking.istio.io/traffic-distribution} annotation. An annotation value istiod does not know is ignored
+     * with a warning (once per Service and value: the view is taken at every push).
+     */
+    TrafficDistribution trafficDistribution(Service s) {
+        Map<String, String> annotations = s.getMetadata().getAnnotations();
+        String unknown = TrafficDistribution.unknownAnnotation(annotations);
+        if (unknown != null && warnedTrafficDistributions.add(s.getMetadata().getNamespace() + "/"
+                + s.getMetadata().getName() + "=" + unknown)) {
+            LOG.warnf("Service %s/%s: unknown %s \"%s\" (PreferSameZone, PreferClose or PreferSameNode): ignored",
+                    s.getMetadata().getNamespace(), s.getMetadata().getName(), TrafficDistribution.ANNOTATION, unknown);
+        }
+        return TrafficDistribution.of(s.getSpec() == null ? null : s.getSpec().getTrafficDistribution(), annotations);
     }
 
     /** The Service's {@code networking.istio.io/exportTo} annotation: comma-separated, as in Istio; none: all. */

@@ -63,7 +63,7 @@ final class PodWorkloads {
                 : pod.getSpec().getServiceAccountName();
         String locality = locality(pod, nodes);
         return new Workload(pod.getMetadata().getNamespace(), pod.getMetadata().getName(), status.getPodIP(), labels, sa,
-                locality, ports(pod));
+                locality, ports(pod), pod.getSpec() == null ? null : pod.getSpec().getNodeName());
     }
 
     /**

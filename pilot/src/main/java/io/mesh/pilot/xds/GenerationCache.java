@@ -56,8 +56,8 @@ final class GenerationCache {
 
     /**
      * What the generators read from a proxy: kind, namespace, labels, its IP only where it matters, and its locality
-     * for EDS only (locality load balancing gives each locality its own priorities and weights), its IDLE_TIMEOUT for
-     * LDS only.
+     * for EDS only (locality load balancing gives each locality its own priorities and weights; with it the node when
+     * a service prefers its node), its IDLE_TIMEOUT for LDS only.
      */
     private record Shape(ProxyInfo.Type type, String namespace, Map<String, String> labels, String ip,
             String locality, java.time.Duration idleTimeout) {
@@ -73,10 +73,20 @@ final class GenerationCache {
         final Map<Key, Generated> entries = new ConcurrentHashMap<>();
         final Map<DiffKey, List<Message>> diffs = new ConcurrentHashMap<>();
         private volatile Set<String> endpointAddresses;
+        private volatile Boolean nodeMatters;
 
         PerSnapshot(MeshSnapshot snapshot) {
             this.version = snapshot.version();
             this.snapshot = snapshot;
+        }
+
+        /** Whether EDS depends on a proxy's node in this snapshot (PreferSameNode), found once. */
+        boolean nodeMatters() {
+            Boolean b = nodeMatters;
+            if (b == null) {
+                nodeMatters = b = io.mesh.pilot.generator.ProxyLocality.nodeMatters(snapshot);
+            }
+            return b;
         }
 
         /** Every endpoint address of the snapshot, built once: does a proxy serve endpoints itself? */
@@ -200,8 +210,14 @@ final class GenerationCache {
         boolean perInstance = proxy.type() == ProxyInfo.Type.SIDECAR
                 && (type.equals(Resources.V3.LISTENER_TYPE_URL) || type.equals(Resources.V3.CLUSTER_TYPE_URL))
                 && per.endpointAddresses().contains(proxy.ip());
-        String locality = type.equals(Resources.V3.ENDPOINT_TYPE_URL)
-                ? io.mesh.pilot.generator.ProxyLocality.of(proxy, per.snapshot) : "";
+        String locality = "";
+        if (type.equals(Resources.V3.ENDPOINT_TYPE_URL)) {
+            locality = io.mesh.pilot.generator.ProxyLocality.of(proxy, per.snapshot);
+            if (per.nodeMatters()) {
+                // '|' is in no locality: "region/zone/subzone|node".
+                locality += "|" + io.mesh.pilot.generator.ProxyLocality.node(proxy, per.snapshot);
+            }
+        }
         // LDS: the node's IDLE_TIMEOUT is the idle timeout of tcp_proxy filters no DestinationRule gives one.
         java.time.Duration idle = type.equals(Resources.V3.LISTENER_TYPE_URL) ? proxy.idleTimeout() : null;
         return new Shape(proxy.type(), proxy.namespace(), proxy.labels(), perInstance ? proxy.ip() : "", locality, idle);

@@ -12,26 +12,33 @@ import org.junit.jupiter.params.provider.CsvSource;
 class EndpointHealthTest {
     static final ServiceModel PLAIN = service(false);
     static final ServiceModel STICKY = service(true);
+    /** A service with a traffic distribution: istiod's SupportsUnhealthyEndpoints. */
+    static final ServiceModel ZONED = new ServiceModel("web.demo.svc.cluster.local", "demo", List.of(), false,
+            "Service/demo/web", List.of(), List.of(), false, List.of(), false, false,
+            io.mesh.config.TrafficDistribution.PREFER_SAME_ZONE);
 
     static ServiceModel service(boolean persistentSession) {
         return new ServiceModel("web.demo.svc.cluster.local", "demo", List.of(), false, "Service/demo/web", List.of(),
                 List.of(), false, List.of(), false, persistentSession);
     }
 
-    @ParameterizedTest(name = "{0}, draining label {1}: sent {2} (persistent session: {3}) as {4}")
+    @ParameterizedTest(name = "{0}, draining label {1}: sent {2} (persistent session: {3}, traffic distribution: {5})"
+            + " as {4}")
     @CsvSource({
-            "HEALTHY, false, true, true, HEALTHY",
-            "UNHEALTHY, false, false, false, UNHEALTHY",
-            "TERMINATING, false, false, false, TERMINATING",
-            "DRAINING, false, false, true, DRAINING",
-            "HEALTHY, true, false, true, DRAINING",
-            "UNHEALTHY, true, false, false, DRAINING"})
-    void edsSendsOnlyHealthyEndpointsAndDrainingOnesToPersistentSessions(Health health, boolean drainingLabel,
-            boolean sent, boolean sentToSticky, Health stated) {
+            "HEALTHY, false, true, true, HEALTHY, true",
+            "UNHEALTHY, false, false, false, UNHEALTHY, true",
+            "TERMINATING, false, false, false, TERMINATING, false",
+            "DRAINING, false, false, true, DRAINING, false",
+            "HEALTHY, true, false, true, DRAINING, false",
+            "UNHEALTHY, true, false, false, DRAINING, false"})
+    void edsSendsHealthyEndpointsDrainingOnesToPersistentSessionsAndUnhealthyOnesWithATrafficDistribution(
+            Health health, boolean drainingLabel, boolean sent, boolean sentToSticky, Health stated,
+            boolean sentWithTrafficDistribution) {
         Endpoint e = new Endpoint("10.1.0.1", Map.of(80, 8080), drainingLabel ? Map.of("istio.io/draining", "true")
                 : Map.of(), "", 1, health, null);
         assertEquals(sent, e.sentBy(PLAIN));
         assertEquals(sentToSticky, e.sentBy(STICKY));
+        assertEquals(sentWithTrafficDistribution, e.sentBy(ZONED));
         assertEquals(stated, e.effectiveHealth());
     }
 }
