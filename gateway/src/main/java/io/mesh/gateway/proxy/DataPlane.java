@@ -89,7 +89,9 @@ public final class DataPlane {
         this.otlp = otlp;
         OwnWorkload own = OwnWorkload.of(config);
         this.peerMetadata = new PeerMetadata(node.getId(), PeerMetadata.metadata(own,
-                node.getMetadata().getFieldsOrThrow("NAME").getStringValue(), config.node().cluster()));
+                node.getMetadata().getFieldsOrThrow("NAME").getStringValue(), config.node().cluster(),
+                node.getMetadata().getFieldsOrDefault("OWNER", com.google.protobuf.Value.getDefaultInstance())
+                        .getStringValue()));
         this.log = new RequestLog(registry, own, config.node().cluster(), config.telemetry().accessLog(), otlp,
                 () -> identity == null ? null : identity.spiffeId().orElse(null), this::clusterService);
     }
