@@ -122,6 +122,27 @@ class AnalyzeCommandTest {
     }
 
     @Test
+    void gatewayTlsThatIstiodRejectsIsAnErrorAtItsField(QuarkusMainLauncher launcher) {
+        String dir = "src/test/resources/analyze/gateway-tls";
+        LaunchResult result = launcher.launch("analyze", dir);
+        String output = result.getOutput();
+        assertEquals(1, result.exitCode(), output);
+        assertReports(output, List.of(
+                dir + "/gateways.yaml:12: error: Gateway istio-system/east-west: spec.servers[0].tls.credentialName:"
+                        + " ISTIO_MUTUAL TLS cannot have an associated credentialName: it uses the gateway's own mesh"
+                        + " certificate",
+                dir + "/gateways.yaml:25: error: Gateway istio-system/edge: spec.servers[0].tls.caCertificates: MUTUAL TLS"
+                        + " requires a client CA bundle (caCertificates), or a credentialName whose Secret holds it",
+                dir + "/gateways.yaml:31: error: Gateway istio-system/edge: spec.servers[1].tls: only one of"
+                        + " credentialName, credentialNames, serverCertificate/privateKey and tlsCertificates may be set",
+                dir + "/gateways.yaml:36: warning: Gateway istio-system/edge: spec.servers[1].tls.cipherSuites: ignoring"
+                        + " invalid cipher suites: [NOT-A-CIPHER]"));
+        // An HTTPS server in AUTO_PASSTHROUGH mode is served as istiod serves it (as a TLS one): nothing to say.
+        assertFalse(output.contains("east-west: spec.servers[1]"), output);
+        assertTrue(output.contains("1 files analyzed: 3 errors,"), output);
+    }
+
+    @Test
     void kindsThisMeshDoesNotServeAreNamedAsSuch(QuarkusMainLauncher launcher) {
         String dir = "src/test/resources/analyze/unserved-kinds";
         LaunchResult result = launcher.launch("analyze", dir);

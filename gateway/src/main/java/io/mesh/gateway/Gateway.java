@@ -43,12 +43,12 @@ public final class Gateway {
     private final WorkloadIdentity identity;
 
     private Gateway(Vertx vertx, GatewayConfig config, MeterRegistry registry, OpenTelemetry otel, StaticBootstrap bootstrap,
-            WorkloadIdentity identity, SslContext xdsTls) {
+            WorkloadIdentity identity, SslContext xdsTls, Map<String, String> env) {
         this.config = config;
         this.identity = identity;
         // The node (its IP and host name are looked up) is built once: pilot knows the proxy by it, and the metadata
         // exchange sends its ID and metadata to peers.
-        Node node = node(config);
+        Node node = node(config, env);
         this.plane = new DataPlane(vertx, config, registry, otel == null ? null : new OtlpReporter(otel), identity, node);
         if (sidecar(config)) {
             plane.enableSidecar();
@@ -68,6 +68,15 @@ public final class Gateway {
 
     /** {@code otel}: the OpenTelemetry whose SDK exports over OTLP, or null for no OTLP reporting. */
     public static Future<Gateway> start(Vertx vertx, GatewayConfig config, MeterRegistry registry, OpenTelemetry otel) {
+        return start(vertx, config, registry, otel, System.getenv());
+    }
+
+    /**
+     * {@code env}: the process environment, whose {@code ISTIO_META_*} variables go into the xDS node's metadata as
+     * istio-agent puts them there ({@link #node(GatewayConfig, Map)}).
+     */
+    public static Future<Gateway> start(Vertx vertx, GatewayConfig config, MeterRegistry registry, OpenTelemetry otel,
+            Map<String, String> env) {
         StaticBootstrap bootstrap;
         try {
             bootstrap = config.bootstrapFile().isPresent()
@@ -83,7 +92,7 @@ public final class Gateway {
         } catch (IllegalArgumentException e) {
             return Future.failedFuture(e);
         }
-        Gateway g = new Gateway(vertx, config, registry, otel, bootstrap, identity, xdsTls);
+        Gateway g = new Gateway(vertx, config, registry, otel, bootstrap, identity, xdsTls, env);
         return g.status.start(config.statusPort())
                 .compose(v -> config.adminPort() >= 0 ? g.admin.start(config.adminPort()) : Future.succeededFuture())
                 .compose(v -> {
@@ -190,8 +199,12 @@ public final class Gateway {
         });
     }
 
-    /** This proxy's xDS node: its ID (Istio's {@code TYPE~IP~POD.NS~NS.svc.cluster.local}) and metadata. */
-    static Node node(GatewayConfig config) {
+    /**
+     * This proxy's xDS node: its ID (Istio's {@code TYPE~IP~POD.NS~NS.svc.cluster.local}) and metadata: the gateway's own
+     * fields ({@code NAMESPACE}, {@code NAME}, {@code CLUSTER_ID}, {@code NODE_TYPE}, {@code LABELS}), and every
+     * environment variable {@code ISTIO_META_<NAME>} of {@code env} as {@code <NAME>} ({@link #istioMeta}).
+     */
+    static Node node(GatewayConfig config, Map<String, String> env) {
         String ns = config.node().namespace();
         String ip = "127.0.0.1";
         String host = "gateway";
@@ -208,7 +221,7 @@ public final class Gateway {
                 ? Map.of("istio", "ingressgateway") : config.node().labels();
         Struct.Builder l = Struct.newBuilder();
         labels.forEach((k, v) -> l.putFields(k, Value.newBuilder().setStringValue(v).build()));
-        Struct meta = Struct.newBuilder()
+        Struct meta = istioMeta(env).toBuilder()
                 .putFields("NAMESPACE", str(ns))
                 .putFields("NAME", str(host))
                 .putFields("CLUSTER_ID", str(config.node().cluster()))
@@ -224,6 +237,26 @@ public final class Gateway {
         });
         return node.build();
     }
+
+    /**
+     * The node metadata istio-agent takes from the environment (istio {@code pkg/bootstrap/config.go}
+     * {@code GetNodeMetaData}, {@code extractMetadata}): each {@code ISTIO_META_<NAME>=<value>} is the field
+     * {@code <NAME>} with the value as a string, never parsed (JSON goes in {@code ISTIO_METAJSON_*}, which is not read
+     * here), e.g. {@code IDLE_TIMEOUT}, {@code OWNER}, {@code WORKLOAD_NAME}. What the gateway sets itself wins over them,
+     * as the agent's own fields win over the raw ones ({@code pkg/bootstrap/option/convert.go}): the node's namespace,
+     * pod name, cluster and labels come from its settings ({@code mesh.gateway.node.*}).
+     */
+    static Struct istioMeta(Map<String, String> env) {
+        Struct.Builder meta = Struct.newBuilder();
+        new java.util.TreeMap<>(env).forEach((k, v) -> {
+            if (k.startsWith(ISTIO_META) && k.length() > ISTIO_META.length() && v != null) {
+                meta.putFields(k.substring(ISTIO_META.length()), str(v));
+            }
+        });
+        return meta.build();
+    }
+
+    private static final String ISTIO_META = "ISTIO_META_";
 
     static boolean sidecar(GatewayConfig config) {
         return "sidecar".equals(config.mode());

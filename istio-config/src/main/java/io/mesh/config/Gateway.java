@@ -34,10 +34,11 @@ public record Gateway(String namespace, String name, Map<String, String> selecto
          * GRPC servers (plain; their tls only asks for httpsRedirect), HTTPS servers that terminate TLS (SIMPLE, MUTUAL,
          * OPTIONAL_MUTUAL with credentialName; ISTIO_MUTUAL with the gateway's own mesh certificate), TLS servers that
          * terminate TLS the same ways for tcp routes, TLS and HTTPS servers in PASSTHROUGH mode (tls routes; a tls block
-         * without mode is PASSTHROUGH), TLS servers in AUTO_PASSTHROUGH mode (routed by the mesh's SNI,
+         * without mode is PASSTHROUGH), TLS and HTTPS servers in AUTO_PASSTHROUGH mode (routed by the mesh's SNI,
          * {@code outbound_.PORT_.SUBSET_.HOST}) and TCP servers (tcp routes). Such a server gets no listener, rather
          * than one that does something else (plaintext where mTLS was asked for, HTTP parsing of a passed-through TLS
-         * stream). TLS settings on other protocols are validation errors (istiod's validateServer), not judged here.
+         * stream, client certificates accepted without the CRL that was asked for). TLS settings on other protocols are
+         * validation errors (istiod's validateServer), not judged here.
          */
         public String unserved() {
             if (bind.startsWith(UNIX_PREFIX)) {
@@ -51,14 +52,15 @@ public record Gateway(String namespace, String name, Map<String, String> selecto
             }
             String mode = tls.mode();
             if (terminatesTls() && tls.credentialName() == null && !mode.equals("ISTIO_MUTUAL")) {
-                return "TLS mode " + mode + " with certificate files instead of credentialName is not served (the proxy"
-                        + " reads no certificate files; name a Secret with credentialName)";
+                return "TLS mode " + mode + " without credentialName is not served (the proxy reads no certificate"
+                        + " files and takes a single credential; name a Secret with credentialName)";
+            }
+            if (terminatesTls() && tls.crl() && tls.credentialName() == null) {
+                return "TLS mode " + mode + " with a CRL file (caCrl) is not served (the proxy reads no files, and"
+                        + " would accept the revoked client certificates)";
             }
             if (passthrough() || autoPassthrough()) {
                 return null;
-            }
-            if (mode.equals("AUTO_PASSTHROUGH")) {
-                return "TLS mode AUTO_PASSTHROUGH on a " + protocol + " server (it needs protocol TLS) is not served";
             }
             if (!TERMINATING.contains(mode)) {
                 return "TLS mode " + mode + " is not served";
@@ -102,12 +104,15 @@ public record Gateway(String namespace, String name, Map<String, String> selecto
         }
 
         /**
-         * A TLS server in AUTO_PASSTHROUGH mode (Istio's multi-network east-west gateway): a mesh client's mTLS stream
-         * goes, untouched, to an endpoint of the service port its SNI names ({@code outbound_.PORT_.SUBSET_.HOST});
-         * no VirtualService is needed.
+         * A TLS or HTTPS server in AUTO_PASSTHROUGH mode (Istio's multi-network east-west gateway): a mesh client's mTLS
+         * stream goes, untouched, to an endpoint of the service port its SNI names ({@code outbound_.PORT_.SUBSET_.HOST});
+         * no VirtualService is needed. istiod serves an HTTPS server in this mode as a TLS one (istio
+         * {@code pkg/config/gateway/gateway.go} {@code IsPassThroughServer}: no HTTP is parsed;
+         * {@code pilot/pkg/networking/core/gateway.go} {@code buildGatewayNetworkFiltersFromTLSRoutes}).
          */
         public boolean autoPassthrough() {
-            return tls != null && tls.mode().equals("AUTO_PASSTHROUGH") && protocol.equals("TLS");
+            return tls != null && tls.mode().equals("AUTO_PASSTHROUGH") && (protocol.equals("TLS")
+                    || protocol.equals("HTTPS"));
         }
 
         /**
@@ -115,19 +120,25 @@ public record Gateway(String namespace, String name, Map<String, String> selecto
          * AUTO_PASSTHROUGH), or a TLS server that terminates TLS (tcp routes on the decrypted stream).
          */
         public boolean l4() {
-            return protocol.equals("TCP") || protocol.equals("TLS") || passthrough();
+            return protocol.equals("TCP") || protocol.equals("TLS") || passthrough() || autoPassthrough();
         }
     }
 
     /**
      * mode is Istio's (SIMPLE, MUTUAL, OPTIONAL_MUTUAL, PASSTHROUGH, AUTO_PASSTHROUGH, ISTIO_MUTUAL), PASSTHROUGH when
      * the YAML sets none (istio/api's zero value, as istiod reads it); credentialName
-     * names a Secret or a local file; subjectAltNames (MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL): a client certificate must
-     * carry one.
+     * names a Secret or a local file (null when unset); subjectAltNames (MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL): a client
+     * certificate must carry one; crl: the block names a CRL file (caCrl), which the proxy cannot read.
      */
-    public record ServerTls(String mode, String credentialName, boolean httpsRedirect, List<String> subjectAltNames) {
+    public record ServerTls(String mode, String credentialName, boolean httpsRedirect, List<String> subjectAltNames,
+            boolean crl) {
         public ServerTls {
             subjectAltNames = subjectAltNames == null ? List.of() : List.copyOf(subjectAltNames);
+        }
+
+        /** Without a CRL. */
+        public ServerTls(String mode, String credentialName, boolean httpsRedirect, List<String> subjectAltNames) {
+            this(mode, credentialName, httpsRedirect, subjectAltNames, false);
         }
     }
 }

@@ -69,7 +69,7 @@ public final class GatewayParser {
             if (t != null) {
                 t.allow("mode", "credentialName", "httpsRedirect", "serverCertificate", "privateKey",
                         "caCertificates", "subjectAltNames", "minProtocolVersion", "maxProtocolVersion",
-                        "cipherSuites", "credentialNames");
+                        "cipherSuites", "credentialNames", "caCrl", "tlsCertificates");
                 // istio/api's ServerTLSSettings.TLSmode has PASSTHROUGH as its zero value: a tls block without a mode
                 // passes TLS through, as istiod reads it (HTTP servers' tls, e.g. {httpsRedirect: true}, included).
                 String mode = t.string("mode") == null ? "PASSTHROUGH" : t.string("mode");
@@ -83,18 +83,12 @@ public final class GatewayParser {
                     p.warn(t.at("subjectAltNames"), "has no effect in mode " + mode + ": client certificates are"
                             + " checked in MUTUAL, OPTIONAL_MUTUAL and ISTIO_MUTUAL");
                 }
-                tls = new Gateway.ServerTls(mode, t.string("credentialName"), redirect != null && redirect, sans);
+                String credential = t.string("credentialName");
+                tls = new Gateway.ServerTls(mode, credential == null || credential.isEmpty() ? null : credential,
+                        redirect != null && redirect, sans, GatewayServerTls.set(t, "caCrl"));
             }
-            // As Istio: without credentialName, SIMPLE takes serverCertificate and privateKey files, MUTUAL also
-            // caCertificates (accepted, and left out below: the proxy reads no files); OPTIONAL_MUTUAL is not checked.
-            List<String> files = t == null ? List.of() : "MUTUAL".equals(tls.mode())
-                    ? List.of("serverCertificate", "privateKey", "caCertificates")
-                    : "SIMPLE".equals(tls.mode()) ? List.of("serverCertificate", "privateKey") : List.of();
-            if (("HTTPS".equals(protocol) || "TLS".equals(protocol)) && (tls == null || (tls.credentialName() == null
-                    && !files.stream().allMatch(t::has)))) {
-                p.error(s.at("tls"), ("HTTPS".equals(protocol) ? "an " : "a ") + protocol + " server needs"
-                        + " tls.credentialName (or mode PASSTHROUGH, AUTO_PASSTHROUGH or ISTIO_MUTUAL)");
-            }
+            // What istiod says of the tls block (or its absence) for this port's protocol.
+            GatewayServerTls.check(s, t, protocolValid ? protocol : null, p);
             Gateway.Server server = new Gateway.Server(s.string("name"), number, portName, protocol, hosts, tls, bind);
             if (s.has("defaultEndpoint")) {
                 p.warn(s.at("defaultEndpoint"), "has no effect: istiod does not implement it for gateways (the API marks"
@@ -103,21 +97,6 @@ public final class GatewayParser {
             String unserved = server.unserved();
             if (unserved != null) {
                 p.warn(s.path(), unserved + ": this gateway leaves the server out (no listener for it)");
-            }
-            if (t != null) {
-                GatewayServerTls.check(s, t, protocolValid ? protocol : null, p);
-                boolean passthrough = GatewayServerTls.PASSTHROUGH_MODES.contains(tls.mode());
-                for (String f : List.of("serverCertificate", "privateKey", "caCertificates", "credentialNames")) {
-                    // Without credentialName the server-wide warning above says why the files are not used.
-                    if (t.has(f) && !passthrough && (tls.credentialName() != null || f.equals("credentialNames"))) {
-                        p.warn(t.at(f), "has no effect here: the certificate comes from credentialName");
-                    }
-                }
-                for (String f : List.of("minProtocolVersion", "maxProtocolVersion", "cipherSuites")) {
-                    if (t.has(f)) {
-                        p.warn(t.at(f), "has no effect here: TLS 1.2 and 1.3 with the engine's default ciphers");
-                    }
-                }
             }
             servers.add(server);
         }

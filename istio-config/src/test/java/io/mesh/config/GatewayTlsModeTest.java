@@ -185,7 +185,8 @@ class GatewayTlsModeTest {
                   hosts: [shop.example.com]
                 """);
         assertFalse(r.valid());
-        assertEquals(List.of("spec.servers[0].tls: an HTTPS server needs tls.credentialName (or mode PASSTHROUGH,"
-                + " AUTO_PASSTHROUGH or ISTIO_MUTUAL)"), r.errors());
+        assertEquals(List.of("spec.servers[0].tls: an HTTPS server must have TLS settings, as istiod requires of HTTPS"
+                + " and TLS servers: tls.mode SIMPLE, MUTUAL or OPTIONAL_MUTUAL with a credentialName, ISTIO_MUTUAL,"
+                + " PASSTHROUGH or AUTO_PASSTHROUGH"), r.errors());
     }
 }

@@ -84,8 +84,8 @@ class IstioSampleShapesTest {
                 """));
         assertTrue(r.valid(), r.reason());
         assertEquals(1, r.warnings().size(), r.warnings().toString());
-        assertTrue(r.warnings().get(0).startsWith("spec.servers[0]: TLS mode MUTUAL with certificate files instead of credentialName"),
-                r.warnings().toString());
+        assertTrue(r.warnings().get(0).startsWith("spec.servers[0]: TLS mode MUTUAL without credentialName is not served"
+                + " (the proxy reads no certificate files"), r.warnings().toString());
         assertTrue(r.warnings().get(0).contains("no listener"), r.warnings().toString());
         assertTrue(((Gateway) r.model()).servers().get(0).unserved() != null);
     }
@@ -98,7 +98,8 @@ class IstioSampleShapesTest {
                     hosts: [api.example.com]
                 """));
         assertFalse(r.valid());
-        assertTrue(r.reason().contains("spec.servers[0].tls: an HTTPS server needs tls.credentialName"), r.reason());
+        assertEquals(List.of("spec.servers[0].tls.privateKey: SIMPLE TLS requires a private key (privateKey), or a"
+                + " credentialName"), r.errors());
     }
 
     @Test

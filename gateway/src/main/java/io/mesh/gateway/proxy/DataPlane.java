@@ -90,7 +90,9 @@ public final class DataPlane {
         this.otlp = otlp;
         OwnWorkload own = OwnWorkload.of(config);
         com.google.protobuf.Struct metadata = PeerMetadata.metadata(own,
-                node.getMetadata().getFieldsOrThrow("NAME").getStringValue(), config.node().cluster());
+                node.getMetadata().getFieldsOrThrow("NAME").getStringValue(), config.node().cluster(),
+                node.getMetadata().getFieldsOrDefault("OWNER", com.google.protobuf.Value.getDefaultInstance())
+                        .getStringValue());
         this.peerMetadata = new PeerMetadata(node.getId(), metadata);
         this.peerExchangeFrame = PeerExchange.frame(node.getId(), metadata);
         this.log = new RequestLog(registry, own, config.node().cluster(), config.telemetry().accessLog(), otlp,

@@ -45,17 +45,22 @@ final class PeerMetadata {
 
     /**
      * This proxy's metadata as Istio's proxies send theirs: its pod ({@code NAME}), namespace, workload, cluster ID,
-     * and the {@code app}, {@code version} and canonical labels. ({@code OWNER}, which Istio's injector knows, is not
-     * sent: a peer then reports the workload type as unknown.)
+     * the {@code app}, {@code version} and canonical labels, and {@code owner} as {@code OWNER} when known (the node's,
+     * from the injector's {@code ISTIO_META_OWNER}: a peer reads the workload's type from it, istio/proxy
+     * {@code extensions/common/metadata_object.cc}; without it the type is a pod's).
      */
-    static Struct metadata(OwnWorkload own, String podName, String clusterId) {
+    static Struct metadata(OwnWorkload own, String podName, String clusterId, String owner) {
+        Struct.Builder out = Struct.newBuilder();
+        if (owner != null && !owner.isEmpty()) {
+            out.putFields("OWNER", str(owner));
+        }
         Struct labels = Struct.newBuilder()
                 .putFields(PeerWorkload.CANONICAL_NAME, str(own.canonicalService()))
                 .putFields(PeerWorkload.CANONICAL_REVISION, str(own.canonicalRevision()))
                 .putFields("app", str(own.app()))
                 .putFields("version", str(own.version()))
                 .build();
-        return Struct.newBuilder()
+        return out
                 .putFields("NAME", str(podName))
                 .putFields("NAMESPACE", str(own.namespace()))
                 .putFields("WORKLOAD_NAME", str(own.workload()))

@@ -25,6 +25,12 @@ final class TestGateway implements AutoCloseable {
     }
 
     TestGateway(Map<String, String> props, io.opentelemetry.api.OpenTelemetry otel) throws Exception {
+        this(props, otel, Map.of());
+    }
+
+    /** {@code env}: the process environment the gateway sees (its ISTIO_META_* node metadata), instead of this JVM's. */
+    TestGateway(Map<String, String> props, io.opentelemetry.api.OpenTelemetry otel, Map<String, String> env)
+            throws Exception {
         Map<String, String> all = new HashMap<>();
         all.put("mesh.gateway.status-port", "0");
         all.put("mesh.gateway.admin-port", "0");
@@ -36,7 +42,8 @@ final class TestGateway implements AutoCloseable {
         all.putAll(props);
         config = config(all);
         try {
-            gateway = Gateway.start(vertx, config, registry, otel).toCompletionStage().toCompletableFuture().get(20, TimeUnit.SECONDS);
+            gateway = Gateway.start(vertx, config, registry, otel, env).toCompletionStage().toCompletableFuture()
+                    .get(20, TimeUnit.SECONDS);
         } catch (Exception e) {
             // No gateway to close: its Vert.x would outlive the failed start.
             vertx.close();
@@ -53,14 +60,23 @@ final class TestGateway implements AutoCloseable {
     }
 
     static TestGateway withXds(ControlPlane cp, Map<String, String> props) throws Exception {
+        return withXds(cp, props, Map.of());
+    }
+
+    static TestGateway withXds(ControlPlane cp, Map<String, String> props, Map<String, String> env) throws Exception {
         Map<String, String> p = new HashMap<>(props);
         p.put("mesh.gateway.xds.address", cp.address());
-        return new TestGateway(p);
+        return new TestGateway(p, null, env);
     }
 
     /** A gateway with pilot's xDS at {@code cp}, once its first complete config has arrived (within 20 s). */
     static TestGateway ready(ControlPlane cp, Map<String, String> props) throws Exception {
-        TestGateway gw = withXds(cp, props);
+        return ready(cp, props, Map.of());
+    }
+
+    /** The same, with {@code env} as the gateway's process environment. */
+    static TestGateway ready(ControlPlane cp, Map<String, String> props, Map<String, String> env) throws Exception {
+        TestGateway gw = withXds(cp, props, env);
         try {
             org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(gw::ready);
         } catch (RuntimeException | Error e) {

@@ -19,11 +19,16 @@ class PeerMetadataTest {
 
     @Test
     void ownMetadataCarriesIstiosFieldsAndReadsBackAsTheSameWorkload() throws Exception {
-        Struct m = PeerMetadata.metadata(RATINGS, "ratings-v1-abc", "Kubernetes");
+        Struct m = PeerMetadata.metadata(RATINGS, "ratings-v1-abc", "Kubernetes",
+                "kubernetes://apis/apps/v1/namespaces/bookinfo/deployments/ratings-v1");
         assertEquals("ratings-v1-abc", m.getFieldsOrThrow("NAME").getStringValue());
         assertEquals("bookinfo", m.getFieldsOrThrow("NAMESPACE").getStringValue());
         assertEquals("ratings-v1", m.getFieldsOrThrow("WORKLOAD_NAME").getStringValue());
         assertEquals("Kubernetes", m.getFieldsOrThrow("CLUSTER_ID").getStringValue());
+        assertEquals("kubernetes://apis/apps/v1/namespaces/bookinfo/deployments/ratings-v1",
+                m.getFieldsOrThrow("OWNER").getStringValue());
+        assertEquals(false, PeerMetadata.metadata(RATINGS, "ratings-v1-abc", "Kubernetes", "").containsFields("OWNER"),
+                "no OWNER when the node has none");
         Struct labels = m.getFieldsOrThrow("LABELS").getStructValue();
         assertEquals("ratings", labels.getFieldsOrThrow("service.istio.io/canonical-name").getStringValue());
         assertEquals("v1", labels.getFieldsOrThrow("service.istio.io/canonical-revision").getStringValue());

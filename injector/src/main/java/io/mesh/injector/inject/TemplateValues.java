@@ -36,6 +36,9 @@ final class TemplateValues {
                 "app.kubernetes.io/version", "version").orElse("latest"));
         podValues.put("defaultContainer", annotations.getOrDefault(DEFAULT_CONTAINER,
                 pod.containers().get(0).path("name").asText("")));
+        PodWorkload workload = PodWorkload.of(pod, namespace);
+        podValues.put("workloadName", workload.name());
+        podValues.put("owner", workload.owner());
 
         List<Map<String, Object>> metadata = new ArrayList<>();
         overrides.proxyMetadata().forEach((k, v) -> metadata.add(Map.of("name", k, "value", v)));

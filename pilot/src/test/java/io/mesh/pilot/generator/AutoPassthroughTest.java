@@ -111,13 +111,18 @@ class AutoPassthroughTest {
     }
 
     @Test
-    void autoPassthroughOnAServerThatIsNotTlsIsLeftOutWithAWarning() {
-        String bad = EAST_WEST.replace("protocol: TLS", "protocol: HTTPS");
-        ConfigValidator.Result r = ConfigValidator.validate(YamlDocuments.parse(bad, "ew.yaml").resources().get(0));
+    void anHttpsServerInAutoPassthroughModeGetsTheSameSniChainsAsATlsOneAsIstiodGivesIt() {
+        // istiod: an HTTPS server in a passthrough mode is no HTTP server (pkg/config/gateway/gateway.go IsHTTPServer),
+        // and AUTO_PASSTHROUGH builds the SNI-DNAT chains whatever the protocol (pilot/pkg/networking/core/gateway.go
+        // buildGatewayNetworkFiltersFromTLSRoutes).
+        String https = EAST_WEST.replace("protocol: TLS", "protocol: HTTPS");
+        ConfigValidator.Result r = ConfigValidator.validate(YamlDocuments.parse(https, "ew.yaml").resources().get(0));
         assertTrue(r.valid(), r.reason());
-        assertEquals(List.of("spec.servers[0]: TLS mode AUTO_PASSTHROUGH on a HTTPS server (it needs protocol TLS) is not"
-                + " served: this gateway leaves the server out (no listener for it)"), r.warnings());
-        ConfigValidator.Result ok = ConfigValidator.validate(YamlDocuments.parse(EAST_WEST, "ew.yaml").resources().get(0));
-        assertEquals(List.of(), ok.warnings());
+        assertEquals(List.of(), r.warnings());
+        Listener asHttps = listener(GeneratorGoldenTest.router(), snapshot(https + MESH), "0.0.0.0_15443");
+        Listener asTls = listener(GeneratorGoldenTest.router(), snapshot(EAST_WEST + MESH), "0.0.0.0_15443");
+        assertEquals(asTls, asHttps, "no HTTP connection manager: the TLS stream passes through by its SNI");
+        assertTrue(cluster(GeneratorGoldenTest.router(), snapshot(https + MESH),
+                "outbound_.9080_.v1_.reviews.demo.svc.cluster.local").hasEdsClusterConfig(), "and its SNI-DNAT clusters");
     }
 }

@@ -109,4 +109,34 @@ class BadConfigTest {
         assertEquals(List.of("198.51.100.100", "198.51.100.101"),
                 harness.pilot.snapshot().services().get("db.demo.svc.cluster.local").addresses());
     }
+
+    @Test
+    void aGatewayIstiodRejectsForItsTlsIsRejectedAndItsLastGoodServersStay() {
+        String edge = """
+                apiVersion: networking.istio.io/v1
+                kind: Gateway
+                metadata: {name: east-west, namespace: istio-system}
+                spec:
+                  selector: {istio: eastwestgateway}
+                  servers:
+                  - port: {number: 15443, name: tls-mesh, protocol: TLS}
+                    hosts: ["*.local"]
+                    tls: %s
+                """;
+        harness.write("east-west.yaml", edge.formatted("{mode: ISTIO_MUTUAL}"));
+        await().atMost(Duration.ofSeconds(5)).until(() -> harness.pilot.snapshot().gateways().stream()
+                .anyMatch(g -> g.name().equals("east-west")));
+
+        // istiod's validateTLSOptions: ISTIO_MUTUAL uses the gateway's own certificate, so a credentialName is an error.
+        harness.write("east-west.yaml", edge.formatted("{mode: ISTIO_MUTUAL, credentialName: east-west-cert}"));
+        await().atMost(Duration.ofSeconds(5)).until(() -> status("Gateway", "east-west").rejectedReason() != null);
+        ConfigStore.Status status = status("Gateway", "east-west");
+        assertEquals("spec.servers[0].tls.credentialName: ISTIO_MUTUAL TLS cannot have an associated credentialName: it"
+                + " uses the gateway's own mesh certificate", status.rejectedReason());
+        assertTrue(status.inForce(), "the last good version must stay in force");
+        var tls = harness.pilot.snapshot().gateways().stream().filter(g -> g.name().equals("east-west")).findFirst()
+                .orElseThrow().servers().get(0).tls();
+        assertEquals("ISTIO_MUTUAL", tls.mode());
+        assertEquals(null, tls.credentialName());
+    }
 }
