@@ -133,6 +133,12 @@ final class RouterTcpListener {
                 }
                 String cluster = chain.pickTcpCluster();
                 Channel ch = ctx.channel();
+                if (chain.peerMetadata() != null) {
+                    // Istio's TCP metadata exchange with a mesh client (an ISTIO_MUTUAL server): the client learns this
+                    // gateway's workload, and its own metadata is taken off the stream. The metrics name the upstream.
+                    ctx.pipeline().addAfter(ctx.pipeline().context(ssl).name(), "mx",
+                            new PeerExchange(plane.peerExchangeFrame(), ch.eventLoop().newPromise()));
+                }
                 TcpRelay.allowHalfClose(ch);   // the client's close_notify (or FIN) is passed on as a half-close
                 TcpRelay.toClusterWhen(plane, ch, cluster, ssl.handshakeFuture(),
                         () -> !denied(chain, ch, SidecarPlane.spiffeId(ssl.engine().getSession())),

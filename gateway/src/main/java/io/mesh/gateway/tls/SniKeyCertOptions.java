@@ -116,41 +116,62 @@ public final class SniKeyCertOptions implements KeyCertOptions {
     /**
      * Netty server contexts for a TCP listener that terminates TLS ({@code SniHandler}'s mapping): per SNI name the
      * chain's certificate, as {@link #keyManagerFactoryMapper}, with the client-certificate check; TLS 1.2 and 1.3,
-     * no ALPN (the stream is not HTTP).
+     * no ALPN (the stream is not HTTP), but for a chain with Istio's TCP metadata exchange (an ISTIO_MUTUAL server's)
+     * {@code istio-peer-exchange}, h2 and http/1.1, as istiod's gateways offer it.
      */
     public io.netty.util.Mapping<String, io.netty.handler.ssl.SslContext> nettyContexts(io.netty.handler.ssl.SslProvider provider)
             throws javax.net.ssl.SSLException {
-        java.util.IdentityHashMap<KeyManagerFactory, io.netty.handler.ssl.SslContext> contexts = new java.util.IdentityHashMap<>();
+        java.util.IdentityHashMap<KeyManagerFactory, io.netty.handler.ssl.SslContext> plain = new java.util.IdentityHashMap<>();
+        java.util.IdentityHashMap<KeyManagerFactory, io.netty.handler.ssl.SslContext> exchange = new java.util.IdentityHashMap<>();
         for (Entry e : entries) {
+            var contexts = e.chain().peerMetadata() != null ? exchange : plain;
             if (!contexts.containsKey(e.kmf())) {
-                contexts.put(e.kmf(), nettyContext(e.kmf(), provider));
+                contexts.put(e.kmf(), nettyContext(e.kmf(), provider, contexts == exchange));
             }
         }
-        if (!contexts.containsKey(fallback)) {
-            contexts.put(fallback, nettyContext(fallback, provider));
+        if (!plain.containsKey(fallback)) {
+            plain.put(fallback, nettyContext(fallback, provider, false));
         }
-        return name -> contexts.get(forName(name));
+        return name -> {
+            Entry e = forName(name);
+            return e == null ? plain.get(fallback) : (e.chain().peerMetadata() != null ? exchange : plain).get(e.kmf());
+        };
     }
 
-    private io.netty.handler.ssl.SslContext nettyContext(KeyManagerFactory kmf, io.netty.handler.ssl.SslProvider provider)
-            throws javax.net.ssl.SSLException {
+    private static final java.util.List<String> EXCHANGE_ALPN = java.util.List.of("istio-peer-exchange",
+            io.netty.handler.ssl.ApplicationProtocolNames.HTTP_2, io.netty.handler.ssl.ApplicationProtocolNames.HTTP_1_1);
+
+    private io.netty.handler.ssl.SslContext nettyContext(KeyManagerFactory kmf, io.netty.handler.ssl.SslProvider provider,
+            boolean exchange) throws javax.net.ssl.SSLException {
         var b = io.netty.handler.ssl.SslContextBuilder.forServer(kmf).sslProvider(provider).protocols("TLSv1.3", "TLSv1.2");
         if (clientTrust != null) {
             b.trustManager(clientTrust).clientAuth(requireClientCert ? io.netty.handler.ssl.ClientAuth.REQUIRE
                     : io.netty.handler.ssl.ClientAuth.OPTIONAL);
         }
+        if (exchange) {
+            b.applicationProtocolConfig(new io.netty.handler.ssl.ApplicationProtocolConfig(
+                    io.netty.handler.ssl.ApplicationProtocolConfig.Protocol.ALPN,
+                    io.netty.handler.ssl.ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
+                    io.netty.handler.ssl.ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, EXCHANGE_ALPN));
+        }
         return b.build();
     }
 
-    /** The certificate of the chain picked for the name as the listener picks it (the most specific server name). */
-    private KeyManagerFactory forName(String serverName) {
+    /** The entry of the chain picked for the name as the listener picks it (the most specific server name), or null. */
+    private Entry forName(String serverName) {
         FilterChainSpec chain = ListenerSpec.chainFor(entries.stream().map(Entry::chain).toList(), serverName);
         for (Entry e : entries) {
             if (e.chain() == chain) {
-                return e.kmf();
+                return e;
             }
         }
-        return fallback;
+        return null;
+    }
+
+    /** The certificate of the chain picked for the name, or the fallback's. */
+    private KeyManagerFactory kmfFor(String serverName) {
+        Entry e = forName(serverName);
+        return e == null ? fallback : e.kmf();
     }
 
     @Override
@@ -165,11 +186,11 @@ public final class SniKeyCertOptions implements KeyCertOptions {
 
     @Override
     public Function<String, X509KeyManager> keyManagerMapper(Vertx vertx) {
-        return name -> (X509KeyManager) forName(name).getKeyManagers()[0];
+        return name -> (X509KeyManager) kmfFor(name).getKeyManagers()[0];
     }
 
     @Override
     public Function<String, KeyManagerFactory> keyManagerFactoryMapper(Vertx vertx) {
-        return this::forName;
+        return this::kmfFor;
     }
 }

@@ -52,7 +52,9 @@ import org.junit.jupiter.api.TestInstance;
  * not counted as the client's bytes; the peer's is removed before the client sees anything and names the destination
  * in Istio's TCP metrics, with the peer's SPIFFE ID as {@code destination_principal}; a peer that does not pick the
  * protocol, or that answers without the magic, is relayed untouched as an unknown workload; one that announces more
- * than 64 KiB of metadata is closed; a cluster without the filter never offers the protocol.
+ * than 64 KiB of metadata is closed; a cluster without the filter never offers the protocol. On the server side, an
+ * ISTIO_MUTUAL TCP server of the gateway (istiod's TCPListenerMx on it) sends its metadata to a mesh client that picked
+ * the protocol and takes the client's off the stream; and the gateway's two sides exchange with each other.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class TcpMetadataExchangeTest {
@@ -78,6 +80,13 @@ class TcpMetadataExchangeTest {
     int noMagic;
     int huge;
     int noFilter;
+    /** The gateway's ISTIO_MUTUAL TCP server with the exchange, to a plaintext echo server. */
+    int meshServer;
+    /** Plain TCP in, to {@link #meshServer} over ISTIO_MUTUAL with the exchange. */
+    int toSelf;
+    static final String CLIENT_ID = "spiffe://cluster.local/ns/demo/sa/client";
+    /** What the plaintext echo server behind {@link #meshServer} read first, per connection. */
+    final BlockingQueue<byte[]> backendFirst = new LinkedBlockingQueue<>();
 
     @BeforeAll
     void start() throws Exception {
@@ -106,20 +115,27 @@ class TcpMetadataExchangeTest {
         noMagic = io.mesh.testing.FreePorts.next();
         huge = io.mesh.testing.FreePorts.next();
         noFilter = io.mesh.testing.FreePorts.next();
+        meshServer = io.mesh.testing.FreePorts.next();
+        toSelf = io.mesh.testing.FreePorts.next();
+        int backend = plainEcho();
         pilot = new ControlPlane();
         pilot.set(List.of(withExchange(IstioMutualTest.istioMutual("exchanging", PEER_ID)),
                         withExchange(IstioMutualTest.istioMutual("plain", PEER_ID)),
                         withExchange(IstioMutualTest.istioMutual("no-magic", PEER_ID)),
                         withExchange(IstioMutualTest.istioMutual("huge", PEER_ID)),
-                        IstioMutualTest.istioMutual("no-filter", PEER_ID)),
+                        IstioMutualTest.istioMutual("no-filter", PEER_ID), Xds.edsCluster("backend"),
+                        withExchange(IstioMutualTest.istioMutual("self", GATEWAY_ID))),
                 List.of(Xds.endpoints("exchanging", exchangingPeer), Xds.endpoints("plain", plainPeer),
                         Xds.endpoints("no-magic", noMagicPeer), Xds.endpoints("huge", hugePeer),
-                        Xds.endpoints("no-filter", noFilterPeer)),
+                        Xds.endpoints("no-filter", noFilterPeer), Xds.endpoints("backend", backend),
+                        Xds.endpoints("self", meshServer)),
                 List.of(TcpHalfCloseOverMeshTlsTest.plainTcp("to-exchanging", exchanging, "exchanging"),
                         TcpHalfCloseOverMeshTlsTest.plainTcp("to-plain", plain, "plain"),
                         TcpHalfCloseOverMeshTlsTest.plainTcp("to-no-magic", noMagic, "no-magic"),
                         TcpHalfCloseOverMeshTlsTest.plainTcp("to-huge", huge, "huge"),
-                        TcpHalfCloseOverMeshTlsTest.plainTcp("to-no-filter", noFilter, "no-filter")),
+                        TcpHalfCloseOverMeshTlsTest.plainTcp("to-no-filter", noFilter, "no-filter"),
+                        meshServerWithExchange("mesh-server", meshServer, "backend"),
+                        TcpHalfCloseOverMeshTlsTest.plainTcp("to-self", toSelf, "self")),
                 List.of(), List.of());
         gw = TestGateway.ready(pilot, Map.of("mesh.gateway.ca.address", ca.address(),
                 "mesh.gateway.ca.token-file", token.toString(), "mesh.gateway.ca.root-cert-file", root.toString(),
@@ -144,14 +160,136 @@ class TcpMetadataExchangeTest {
         }
     }
 
+    /** The gateway's ISTIO_MUTUAL TCP server (for Istio's mesh SNI) with istiod's TCPListenerMx first, to {@code cluster}. */
+    static io.envoyproxy.envoy.config.listener.v3.Listener meshServerWithExchange(String name, int port, String cluster) {
+        var l = TcpHalfCloseOverMeshTlsTest.meshTcp(name, port, cluster);
+        return l.toBuilder().setFilterChains(0, l.getFilterChains(0).toBuilder().addFilters(0,
+                io.envoyproxy.envoy.config.listener.v3.Filter.newBuilder().setName("istio.metadata_exchange")
+                        .setTypedConfig(exchangeConfig()))).build();
+    }
+
+    static Any exchangeConfig() {
+        return Any.pack(TypedStruct.newBuilder()
+                .setTypeUrl("type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange")
+                .setValue(Struct.newBuilder().putFields("protocol", str("istio-peer-exchange"))
+                        .putFields("enable_discovery", Value.newBuilder().setBoolValue(true).build()))
+                .build());
+    }
+
+    @Test
+    void theGatewaysMeshServerExchangesWithAMeshClientThatPicksTheProtocol() throws Exception {
+        try (SSLSocket s = meshClient(meshServer, List.of("istio-peer-exchange", "istio"))) {
+            assertEquals("istio-peer-exchange", s.getApplicationProtocol());
+            Struct gateway = readGatewayMetadata(s.getInputStream());
+            assertEquals("istio-ingressgateway", gateway.getFieldsOrThrow("x-envoy-peer-metadata").getStructValue()
+                    .getFieldsOrThrow("WORKLOAD_NAME").getStringValue(), "the gateway's metadata comes first");
+            DataOutputStream out = new DataOutputStream(s.getOutputStream());
+            byte[] any = Any.newBuilder().setTypeUrl("type.googleapis.com/google.protobuf.Struct").setValue(Struct.newBuilder()
+                    .putFields("x-envoy-peer-metadata", Value.newBuilder().setStructValue(Struct.newBuilder()
+                            .putFields("WORKLOAD_NAME", str("client"))).build()).build().toByteString()).build().toByteArray();
+            out.writeInt(MAGIC);
+            out.writeInt(any.length);
+            out.write(any);
+            out.write("hi".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            assertArrayEquals("echo:hi".getBytes(StandardCharsets.US_ASCII), readN(s.getInputStream(), 7));
+        }
+        assertArrayEquals("hi".getBytes(StandardCharsets.US_ASCII), backendFirst.poll(10, TimeUnit.SECONDS),
+                "the client's metadata is taken off the stream");
+    }
+
+    @Test
+    void aMeshClientWithoutTheProtocolGetsTheStreamUntouched() throws Exception {
+        try (SSLSocket s = meshClient(meshServer, List.of("istio"))) {
+            assertTrue(s.getApplicationProtocol() == null || s.getApplicationProtocol().isEmpty(), s.getApplicationProtocol());
+            s.getOutputStream().write("plain".getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().flush();
+            assertArrayEquals("echo:plain".getBytes(StandardCharsets.US_ASCII), readN(s.getInputStream(), 10));
+        }
+        assertArrayEquals("plain".getBytes(StandardCharsets.US_ASCII), backendFirst.poll(10, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void theGatewaysTwoSidesExchangeWithEachOther() throws Exception {
+        byte[] request = "round trip".getBytes(StandardCharsets.US_ASCII);
+        try (Socket s = new Socket("127.0.0.1", toSelf)) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(request);
+            assertArrayEquals(echoOf(request), readN(s.getInputStream(), request.length + 5));
+        }
+        assertArrayEquals(request, backendFirst.poll(10, TimeUnit.SECONDS), "no metadata reaches the backend");
+        await().atMost(Duration.ofSeconds(10)).until(() -> gw.registry.find("istio_tcp_connections_opened")
+                .tag("destination_workload", "istio-ingressgateway").tag("destination_principal", GATEWAY_ID)
+                .tag("reporter", "source").counters().stream().mapToDouble(Counter::count).sum() >= 1);
+    }
+
+    /** A JDK TLS client with a mesh workload certificate, Istio's mesh SNI, offering {@code alpn}; handshake done. */
+    SSLSocket meshClient(int port, List<String> alpn) throws Exception {
+        TestCitadel.Issued issued = ca.workload(CLIENT_ID);
+        KeyStore keys = KeyStore.getInstance("PKCS12");
+        keys.load(null, null);
+        keys.setKeyEntry("client", issued.keys().getPrivate(), new char[0], new Certificate[] {issued.cert(), ca.root});
+        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(keys, new char[0]);
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("root", ca.root);
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        SSLContext tls = SSLContext.getInstance("TLSv1.3");
+        tls.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+        SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket("127.0.0.1", port);
+        s.setSoTimeout(10_000);
+        javax.net.ssl.SSLParameters p = s.getSSLParameters();
+        p.setServerNames(List.of(new javax.net.ssl.SNIServerName(javax.net.ssl.StandardConstants.SNI_HOST_NAME,
+                TcpHalfCloseOverMeshTlsTest.MESH_SNI.getBytes(StandardCharsets.US_ASCII)) { }));
+        p.setApplicationProtocols(alpn.toArray(String[]::new));
+        s.setSSLParameters(p);
+        s.startHandshake();
+        return s;
+    }
+
+    /** A plaintext echo server on 127.0.0.1 recording what it reads first per connection. */
+    int plainEcho() throws Exception {
+        ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        servers.add(server);
+        Thread t = new Thread(() -> {
+            while (!server.isClosed()) {
+                try {
+                    Socket s = server.accept();
+                    Thread c = new Thread(() -> {
+                        try (s) {
+                            s.setSoTimeout(20_000);
+                            InputStream in = s.getInputStream();
+                            byte[] buf = new byte[64 * 1024];
+                            int n = in.read(buf);
+                            if (n < 0) {
+                                return;
+                            }
+                            byte[] first = java.util.Arrays.copyOf(buf, n);
+                            backendFirst.add(first);
+                            s.getOutputStream().write(echoOf(first));
+                            echo(s);
+                        } catch (Exception e) {
+                            // a connection the gateway closed
+                        }
+                    }, "backend-conversation");
+                    c.setDaemon(true);
+                    c.start();
+                } catch (java.io.IOException e) {
+                    // closed
+                }
+            }
+        }, "backend");
+        t.setDaemon(true);
+        t.start();
+        return server.getLocalPort();
+    }
+
     /** The cluster with istiod's TCPClusterMx upstream filter. */
     static Cluster withExchange(Cluster c) {
         return c.toBuilder().addFilters(io.envoyproxy.envoy.config.cluster.v3.Filter.newBuilder()
-                .setName("istio.metadata_exchange").setTypedConfig(Any.pack(TypedStruct.newBuilder()
-                        .setTypeUrl("type.googleapis.com/envoy.tcp.metadataexchange.config.MetadataExchange")
-                        .setValue(Struct.newBuilder().putFields("protocol", str("istio-peer-exchange"))
-                                .putFields("enable_discovery", Value.newBuilder().setBoolValue(true).build()))
-                        .build()))).build();
+                .setName("istio.metadata_exchange").setTypedConfig(exchangeConfig())).build();
     }
 
     @Test

@@ -153,7 +153,9 @@ public final class RouterListenerGenerator {
      * MUTUAL and OPTIONAL_MUTUAL verify client certificates against its CA, "kubernetes://NAME-cacert"), or for
      * ISTIO_MUTUAL the gateway's own mesh certificate ("default") with client certificates verified against the mesh's
      * roots ("ROOTCA"). MUTUAL and ISTIO_MUTUAL require a client certificate, OPTIONAL_MUTUAL verifies one when sent;
-     * the server's subjectAltNames narrow the accepted ones. ALPN h2 and http/1.1 for HTTP servers, none for TCP.
+     * the server's subjectAltNames narrow the accepted ones. ALPN h2 and http/1.1 for HTTP servers, none for TCP but
+     * on an ISTIO_MUTUAL one {@code istio-peer-exchange}, h2 and http/1.1 (istiod's ALPNDownstreamWithMxc: Istio's TCP
+     * metadata exchange with mesh clients).
      */
     private static TransportSocket downstreamTls(Gateway.Server s, boolean http) {
         boolean mesh = s.tls().mode().equals("ISTIO_MUTUAL");
@@ -161,6 +163,8 @@ public final class RouterListenerGenerator {
                 ClusterPolicy.sds(mesh ? "default" : "kubernetes://" + s.tls().credentialName()));
         if (http) {
             common.addAlpnProtocols("h2").addAlpnProtocols("http/1.1");
+        } else if (mesh) {
+            common.addAllAlpnProtocols(MetadataExchange.INBOUND_TCP_ALPN);
         }
         DownstreamTlsContext.Builder tls = DownstreamTlsContext.newBuilder();
         boolean required = mesh || s.tls().mode().equals("MUTUAL");
@@ -245,6 +249,10 @@ public final class RouterListenerGenerator {
                             }
                             chain.setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(names))
                                     .setTransportSocket(downstreamTls(sv.server(), false));
+                            if (sv.server().tls().mode().equals("ISTIO_MUTUAL")) {
+                                // istiod's TCP metadata exchange with mesh clients on ISTIO_MUTUAL TCP servers, first.
+                                chain.addFilters(0, MetadataExchange.TCP_LISTENER);
+                            }
                         } else if (!claimed.add("")) {
                             continue;   // the port's connections already go to an earlier route
                         }

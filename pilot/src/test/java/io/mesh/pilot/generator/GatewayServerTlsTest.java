@@ -155,8 +155,16 @@ class GatewayServerTlsTest {
         assertEquals(List.of(), tls.getCommonTlsContext().getAlpnProtocolsList(), "no ALPN: not HTTP");
         assertEquals("outbound|5432||db.demo.svc.cluster.local", tcpProxy(simple.getFilterChains(0)).getCluster());
 
-        DownstreamTlsContext mesh = tls(listener(GeneratorGoldenTest.router(), s, "0.0.0.0_5433"));
+        Listener meshListener = listener(GeneratorGoldenTest.router(), s, "0.0.0.0_5433");
+        DownstreamTlsContext mesh = tls(meshListener);
         assertEquals("default", mesh.getCommonTlsContext().getTlsCertificateSdsSecretConfigs(0).getName());
+        // ISTIO_MUTUAL on a TCP server: istiod's TCP metadata exchange with mesh clients (TCPListenerMx first, ALPN
+        // istio-peer-exchange offered first); SIMPLE gets neither.
+        assertEquals(List.of("istio-peer-exchange", "h2", "http/1.1"), mesh.getCommonTlsContext().getAlpnProtocolsList());
+        assertEquals(List.of("istio.metadata_exchange", "envoy.filters.network.tcp_proxy"), meshListener.getFilterChains(0)
+                .getFiltersList().stream().map(f -> f.getName()).toList());
+        assertEquals(List.of("envoy.filters.network.tcp_proxy"), simple.getFilterChains(0).getFiltersList().stream()
+                .map(f -> f.getName()).toList());
         var combined = mesh.getCommonTlsContext().getCombinedValidationContext();
         assertEquals("ROOTCA", combined.getValidationContextSdsSecretConfig().getName());
         assertEquals(List.of("spiffe://cluster.local/ns/demo/sa/reporting"), combined.getDefaultValidationContext()
