@@ -86,27 +86,7 @@ class SidecarTcpHalfCloseTest {
                 "--comment", pod.name, "-j", "DNAT", "--to-destination", db0 + ":" + inboundCapture);
         iptables("-A");
         workload = new ServerSocket(DB_TCP, 50, InetAddress.getLoopbackAddress());
-        Thread t = new Thread(() -> {
-            while (!workload.isClosed()) {
-                try {
-                    Socket s = workload.accept();
-                    Thread c = new Thread(() -> {
-                        try (s) {
-                            s.setSoTimeout(30_000);
-                            TcpHalfCloseOverMeshTlsTest.digest(s);
-                        } catch (Exception e) {
-                            // a client that went away
-                        }
-                    }, "workload-conversation");
-                    c.setDaemon(true);
-                    c.start();
-                } catch (java.io.IOException e) {
-                    // closed
-                }
-            }
-        }, "workload");
-        t.setDaemon(true);
-        t.start();
+        TcpServers.serve(workload, "workload", 30_000, TcpHalfCloseOverMeshTlsTest::digest);
 
         String outbound = "outbound|" + DB_TCP + "||" + DB;
         String inbound = "inbound|" + DB_TCP + "||";

@@ -17,9 +17,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.security.MessageDigest;
-import java.security.cert.Certificate;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
@@ -27,10 +25,8 @@ import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -150,35 +146,11 @@ class TcpHalfCloseOverMeshTlsTest {
                 TcpProxy.newBuilder().setStatPrefix(cluster).setCluster(cluster).build())).build();
     }
 
-    interface Conversation {
-        void run(Socket s) throws Exception;
-    }
-
     /** A server on 127.0.0.1, a thread per connection. */
-    int serve(String name, Conversation conversation) throws Exception {
+    int serve(String name, TcpServers.Conversation<Socket> conversation) throws Exception {
         ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         servers.add(server);
-        Thread t = new Thread(() -> {
-            while (!server.isClosed()) {
-                try {
-                    Socket s = server.accept();
-                    Thread c = new Thread(() -> {
-                        try (s) {
-                            s.setSoTimeout(30_000);
-                            conversation.run(s);
-                        } catch (Exception e) {
-                            // a client that went away
-                        }
-                    }, name + "-conversation");
-                    c.setDaemon(true);
-                    c.start();
-                } catch (java.io.IOException e) {
-                    // closed
-                }
-            }
-        }, name);
-        t.setDaemon(true);
-        t.start();
+        TcpServers.serve(server, name, 30_000, conversation);
         return server.getLocalPort();
     }
 
@@ -284,19 +256,7 @@ class TcpHalfCloseOverMeshTlsTest {
      * its TCP socket open (the gateway closes it once both directions are done; the test's end closes it here).
      */
     SSLSocket meshClient(int port, String protocol) throws Exception {
-        TestCitadel.Issued issued = ca.workload(CLIENT_ID);
-        KeyStore keys = KeyStore.getInstance("PKCS12");
-        keys.load(null, null);
-        keys.setKeyEntry("client", issued.keys().getPrivate(), new char[0], new Certificate[] {issued.cert(), ca.root});
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(keys, new char[0]);
-        KeyStore trust = KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        trust.setCertificateEntry("root", ca.root);
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(trust);
-        SSLContext tls = SSLContext.getInstance(protocol);
-        tls.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+        SSLContext tls = ca.workloadTls(CLIENT_ID, protocol);
         // Layered on a TCP socket it does not own: its shutdownOutput sends the close_notify alone, no FIN after it.
         Socket tcp = new Socket("127.0.0.1", port);
         clientSockets.add(tcp);

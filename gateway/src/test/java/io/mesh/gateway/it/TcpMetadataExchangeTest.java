@@ -23,8 +23,6 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.Certificate;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -32,11 +30,9 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -225,19 +221,7 @@ class TcpMetadataExchangeTest {
 
     /** A JDK TLS client with a mesh workload certificate, Istio's mesh SNI, offering {@code alpn}; handshake done. */
     SSLSocket meshClient(int port, List<String> alpn) throws Exception {
-        TestCitadel.Issued issued = ca.workload(CLIENT_ID);
-        KeyStore keys = KeyStore.getInstance("PKCS12");
-        keys.load(null, null);
-        keys.setKeyEntry("client", issued.keys().getPrivate(), new char[0], new Certificate[] {issued.cert(), ca.root});
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(keys, new char[0]);
-        KeyStore trust = KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        trust.setCertificateEntry("root", ca.root);
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(trust);
-        SSLContext tls = SSLContext.getInstance("TLSv1.3");
-        tls.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+        SSLContext tls = ca.workloadTls(CLIENT_ID, "TLSv1.3");
         SSLSocket s = (SSLSocket) tls.getSocketFactory().createSocket("127.0.0.1", port);
         s.setSoTimeout(10_000);
         javax.net.ssl.SSLParameters p = s.getSSLParameters();
@@ -253,36 +237,18 @@ class TcpMetadataExchangeTest {
     int plainEcho() throws Exception {
         ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         servers.add(server);
-        Thread t = new Thread(() -> {
-            while (!server.isClosed()) {
-                try {
-                    Socket s = server.accept();
-                    Thread c = new Thread(() -> {
-                        try (s) {
-                            s.setSoTimeout(20_000);
-                            InputStream in = s.getInputStream();
-                            byte[] buf = new byte[64 * 1024];
-                            int n = in.read(buf);
-                            if (n < 0) {
-                                return;
-                            }
-                            byte[] first = java.util.Arrays.copyOf(buf, n);
-                            backendFirst.add(first);
-                            s.getOutputStream().write(echoOf(first));
-                            echo(s);
-                        } catch (Exception e) {
-                            // a connection the gateway closed
-                        }
-                    }, "backend-conversation");
-                    c.setDaemon(true);
-                    c.start();
-                } catch (java.io.IOException e) {
-                    // closed
-                }
+        TcpServers.<Socket>serve(server, "backend", 20_000, s -> {
+            InputStream in = s.getInputStream();
+            byte[] buf = new byte[64 * 1024];
+            int n = in.read(buf);
+            if (n < 0) {
+                return;
             }
-        }, "backend");
-        t.setDaemon(true);
-        t.start();
+            byte[] first = java.util.Arrays.copyOf(buf, n);
+            backendFirst.add(first);
+            s.getOutputStream().write(echoOf(first));
+            echo(s);
+        });
         return server.getLocalPort();
     }
 
@@ -389,63 +355,28 @@ class TcpMetadataExchangeTest {
 
     // ---- the peers: mesh workloads speaking istio/proxy's TCP metadata exchange
 
-    interface Conversation {
-        void run(SSLSocket s) throws Exception;
-    }
-
-    /** The peer's workload certificate, client certificates required, trusting the mesh root. */
+    /** The peer's workload certificate, trusting the mesh root. */
     SSLContext peerTls() throws Exception {
-        TestCitadel.Issued issued = ca.workload(PEER_ID);
-        KeyStore keys = KeyStore.getInstance("PKCS12");
-        keys.load(null, null);
-        keys.setKeyEntry("peer", issued.keys().getPrivate(), new char[0], new Certificate[] {issued.cert(), ca.root});
-        KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
-        kmf.init(keys, new char[0]);
-        KeyStore trust = KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        trust.setCertificateEntry("root", ca.root);
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(trust);
-        SSLContext tls = SSLContext.getInstance("TLSv1.3");
-        tls.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
-        return tls;
+        return ca.workloadTls(PEER_ID, "TLSv1.3");
     }
 
     /**
      * A mesh peer on 127.0.0.1 that records the ALPN protocols offered and picks {@code istio-peer-exchange} when
      * {@code exchange} (else none), a thread per connection.
      */
-    int peer(SSLContext tls, String name, boolean exchange, Conversation conversation) throws Exception {
+    int peer(SSLContext tls, String name, boolean exchange, TcpServers.Conversation<SSLSocket> conversation) throws Exception {
         SSLServerSocket server = (SSLServerSocket) tls.getServerSocketFactory().createServerSocket(0, 50,
                 InetAddress.getLoopbackAddress());
         server.setNeedClientAuth(true);
         servers.add(server);
-        Thread t = new Thread(() -> {
-            while (!server.isClosed()) {
-                try {
-                    SSLSocket s = (SSLSocket) server.accept();
-                    s.setHandshakeApplicationProtocolSelector((sock, protocols) -> {
-                        offered.get(name).add(List.copyOf(protocols));
-                        return exchange && protocols.contains("istio-peer-exchange") ? "istio-peer-exchange" : "";
-                    });
-                    Thread c = new Thread(() -> {
-                        try (s) {
-                            s.setSoTimeout(20_000);
-                            s.startHandshake();
-                            conversation.run(s);
-                        } catch (Exception e) {
-                            // a connection the gateway closed
-                        }
-                    }, name + "-conversation");
-                    c.setDaemon(true);
-                    c.start();
-                } catch (java.io.IOException e) {
-                    // closed
-                }
-            }
-        }, name);
-        t.setDaemon(true);
-        t.start();
+        TcpServers.<SSLSocket>serve(server, name, 20_000, s -> {
+            s.setHandshakeApplicationProtocolSelector((sock, protocols) -> {
+                offered.get(name).add(List.copyOf(protocols));
+                return exchange && protocols.contains("istio-peer-exchange") ? "istio-peer-exchange" : "";
+            });
+            s.startHandshake();
+            conversation.run(s);
+        });
         return server.getLocalPort();
     }
 

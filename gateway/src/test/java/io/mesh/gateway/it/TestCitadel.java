@@ -182,6 +182,30 @@ final class TestCitadel implements AutoCloseable {
                 new GeneralName(GeneralName.uniformResourceIdentifier, spiffeId)), root);
     }
 
+    /**
+     * A JDK TLS context ({@code protocol}, e.g. TLSv1.3) with a workload certificate naming {@code spiffeId} (its chain
+     * up to the root) that trusts the mesh root: a mesh client's or server's.
+     */
+    javax.net.ssl.SSLContext workloadTls(String spiffeId, String protocol) throws Exception {
+        Issued issued = workload(spiffeId);
+        java.security.KeyStore keys = java.security.KeyStore.getInstance("PKCS12");
+        keys.load(null, null);
+        keys.setKeyEntry("workload", issued.keys().getPrivate(), new char[0],
+                new java.security.cert.Certificate[] {issued.cert(), root});
+        javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(
+                javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+        kmf.init(keys, new char[0]);
+        java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("root", root);
+        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
+                javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        javax.net.ssl.SSLContext tls = javax.net.ssl.SSLContext.getInstance(protocol);
+        tls.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
+        return tls;
+    }
+
     Path writeRoot(Path dir) throws Exception {
         return Files.writeString(dir.resolve("root-cert.pem"), pem(root));
     }
