@@ -237,18 +237,7 @@ class TcpMetadataExchangeTest {
     int plainEcho() throws Exception {
         ServerSocket server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         servers.add(server);
-        TcpServers.<Socket>serve(server, "backend", 20_000, s -> {
-            InputStream in = s.getInputStream();
-            byte[] buf = new byte[64 * 1024];
-            int n = in.read(buf);
-            if (n < 0) {
-                return;
-            }
-            byte[] first = java.util.Arrays.copyOf(buf, n);
-            backendFirst.add(first);
-            s.getOutputStream().write(echoOf(first));
-            echo(s);
-        });
+        TcpServers.<Socket>serve(server, "backend", 20_000, s -> echoRecordingFirst(s, backendFirst));
         return server.getLocalPort();
     }
 
@@ -416,17 +405,20 @@ class TcpMetadataExchangeTest {
     }
 
     void echoRecordingFirst(SSLSocket s) throws Exception {
-        InputStream in = s.getInputStream();
+        echoRecordingFirst(s, firstBytes);
+    }
+
+    /** Echoes ({@link #echo}), recording the first read in {@code first}. */
+    static void echoRecordingFirst(Socket s, BlockingQueue<byte[]> first) throws Exception {
         byte[] buf = new byte[64 * 1024];
-        int n = in.read(buf);
+        int n = s.getInputStream().read(buf);
         if (n < 0) {
             return;
         }
-        byte[] first = java.util.Arrays.copyOf(buf, n);
-        firstBytes.add(first);
-        OutputStream out = s.getOutputStream();
-        out.write(echoOf(first));
-        out.flush();
+        byte[] read = java.util.Arrays.copyOf(buf, n);
+        first.add(read);
+        s.getOutputStream().write(echoOf(read));
+        s.getOutputStream().flush();
         echo(s);
     }
 
