@@ -23,8 +23,10 @@ import java.util.concurrent.TimeUnit;
  * OTLP reporting through the OpenTelemetry API (the SDK and its exporter are Quarkus's, or a test's): one
  * server span per request, parented by the incoming W3C context, whose id is the parent id the upstream
  * sees; and Istio's metrics under the OTLP names telemetry ingests ({@code istio.requests},
- * {@code istio.request.duration} in ms, {@code istio.request.bytes}, {@code istio.response.bytes}). Only
- * built when OTLP is on, so the request path pays nothing otherwise.
+ * {@code istio.request.duration} in ms, {@code istio.request.bytes}, {@code istio.response.bytes}; for tcp_proxy
+ * connections {@code istio.tcp.connections_opened}, {@code istio.tcp.connections_closed},
+ * {@code istio.tcp.received_bytes} and {@code istio.tcp.sent_bytes}). Only built when OTLP is on, so the request
+ * path pays nothing otherwise.
  */
 public final class OtlpReporter {
 
@@ -33,6 +35,10 @@ public final class OtlpReporter {
     private final DoubleHistogram duration;
     private final LongHistogram requestBytes;
     private final LongHistogram responseBytes;
+    private final LongCounter tcpOpened;
+    private final LongCounter tcpClosed;
+    private final LongCounter tcpReceived;
+    private final LongCounter tcpSent;
 
     public OtlpReporter(OpenTelemetry otel) {
         this.tracer = otel.getTracer("io.mesh.gateway");
@@ -41,6 +47,33 @@ public final class OtlpReporter {
         this.duration = meter.histogramBuilder("istio.request.duration").setUnit("ms").setDescription("Request duration").build();
         this.requestBytes = meter.histogramBuilder("istio.request.bytes").ofLongs().setUnit("By").build();
         this.responseBytes = meter.histogramBuilder("istio.response.bytes").ofLongs().setUnit("By").build();
+        this.tcpOpened = meter.counterBuilder("istio.tcp.connections_opened").setUnit("{connection}")
+                .setDescription("TCP connections opened").build();
+        this.tcpClosed = meter.counterBuilder("istio.tcp.connections_closed").setUnit("{connection}")
+                .setDescription("TCP connections closed").build();
+        this.tcpReceived = meter.counterBuilder("istio.tcp.received_bytes").setUnit("By")
+                .setDescription("Bytes received from the downstream").build();
+        this.tcpSent = meter.counterBuilder("istio.tcp.sent_bytes").setUnit("By")
+                .setDescription("Bytes sent to the downstream").build();
+    }
+
+    /** Istio's TCP metrics of one kind of connection (its labels as attributes), over OTLP. */
+    record Tcp(OtlpReporter to, Attributes attributes) {
+        void opened() {
+            to.tcpOpened.add(1, attributes);
+        }
+
+        void closed() {
+            to.tcpClosed.add(1, attributes);
+        }
+
+        void received(long bytes) {
+            to.tcpReceived.add(bytes, attributes);
+        }
+
+        void sent(long bytes) {
+            to.tcpSent.add(bytes, attributes);
+        }
     }
 
     /** Starts the gateway's span; returns null when tracing is a no-op. */

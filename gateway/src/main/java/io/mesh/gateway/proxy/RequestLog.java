@@ -218,8 +218,48 @@ final class RequestLog {
         return p;
     }
 
-    /** Istio's TCP metrics of one kind of connection (reporter, cluster, peer): opened, closed, bytes each way. */
-    record TcpMeters(Counter opened, Counter closed, Counter received, Counter sent) {
+    /**
+     * Istio's TCP metrics of one kind of connection (reporter, cluster, peer): opened, closed, bytes each way, in the
+     * registry (null counters without one) and over OTLP (null without it).
+     */
+    record TcpMeters(Counter opened, Counter closed, Counter received, Counter sent, OtlpReporter.Tcp otlp) {
+        void open() {
+            if (opened != null) {
+                opened.increment();
+            }
+            if (otlp != null) {
+                otlp.opened();
+            }
+        }
+
+        void close() {
+            if (closed != null) {
+                closed.increment();
+            }
+            if (otlp != null) {
+                otlp.closed();
+            }
+        }
+
+        /** Bytes from the downstream. */
+        void received(long bytes) {
+            if (received != null) {
+                received.increment(bytes);
+            }
+            if (otlp != null) {
+                otlp.received(bytes);
+            }
+        }
+
+        /** Bytes to the downstream. */
+        void sent(long bytes) {
+            if (sent != null) {
+                sent.increment(bytes);
+            }
+            if (otlp != null) {
+                otlp.sent(bytes);
+            }
+        }
     }
 
     private record TcpKey(boolean inbound, String cluster, String peer, String service, PeerWorkload workload,
@@ -233,11 +273,11 @@ final class RequestLog {
      * "destination"), {@code peer} the mTLS peer's SPIFFE ID or null, {@code service} the destination service's host
      * ("unknown" when the chain does not say), {@code workload} the peer's workload from the metadata exchange (null:
      * unknown; past {@link #MAX_PEERS} peers, unknown too), {@code upstreamPrincipal} outbound the SPIFFE ID the
-     * upstream's certificate verified under (null: unknown). Null without a registry.
+     * upstream's certificate verified under (null: unknown). Null without a registry and OTLP.
      */
     TcpMeters tcpMeters(boolean inbound, String cluster, String peer, String service, PeerWorkload workload,
             String upstreamPrincipal) {
-        if (registry == null) {
+        if (registry == null && otlp == null) {
             return null;
         }
         return tcp.computeIfAbsent(new TcpKey(inbound, cluster, peer == null ? "" : peer, service, knownPeer(workload),
@@ -247,13 +287,18 @@ final class RequestLog {
             labels.put("request_protocol", "tcp");
             labels.put("response_flags", "-");
             labels.put("connection_security_policy", k.inbound() ? (k.peer().isEmpty() ? "none" : "mutual_tls") : "unknown");
+            OtlpReporter.Tcp viaOtlp = otlp == null ? null : new OtlpReporter.Tcp(otlp, OtlpReporter.attributes(labels));
+            if (registry == null) {
+                return new TcpMeters(null, null, null, null, viaOtlp);
+            }
             Tags tags = tags(labels);
             return new TcpMeters(
                     Counter.builder("istio_tcp_connections_opened").description("TCP connections opened").tags(tags).register(registry),
                     Counter.builder("istio_tcp_connections_closed").description("TCP connections closed").tags(tags).register(registry),
                     Counter.builder("istio_tcp_received_bytes").description("Bytes received from the downstream").tags(tags)
                             .register(registry),
-                    Counter.builder("istio_tcp_sent_bytes").description("Bytes sent to the downstream").tags(tags).register(registry));
+                    Counter.builder("istio_tcp_sent_bytes").description("Bytes sent to the downstream").tags(tags).register(registry),
+                    viaOtlp);
         });
     }
 

@@ -35,22 +35,22 @@ final class TcpTally {
         if (chosen == null) {
             return;
         }
-        chosen.opened().increment();
+        chosen.open();
         if (received > 0) {
-            chosen.received().increment(received);
+            chosen.received(received);
         }
         if (sent > 0) {
-            chosen.sent().increment(sent);
+            chosen.sent(sent);
         }
         if (closed) {
-            chosen.closed().increment();
+            chosen.close();
         }
     }
 
     /** Bytes from the downstream (Istio's {@code istio_tcp_received_bytes}). */
     void received(int n) {
         if (chosen != null) {
-            chosen.received().increment(n);
+            chosen.received(n);
         } else if (!decided) {
             received += n;
         }
@@ -59,7 +59,7 @@ final class TcpTally {
     /** Bytes to the downstream (Istio's {@code istio_tcp_sent_bytes}). */
     void sent(int n) {
         if (chosen != null) {
-            chosen.sent().increment(n);
+            chosen.sent(n);
         } else if (!decided) {
             sent += n;
         }
@@ -74,7 +74,7 @@ final class TcpTally {
         if (!decided) {
             choose(null, null);   // counts the close too
         } else if (chosen != null) {
-            chosen.closed().increment();
+            chosen.close();
         }
     }
 }

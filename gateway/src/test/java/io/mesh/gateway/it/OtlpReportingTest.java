@@ -37,8 +37,11 @@ import org.junit.jupiter.api.Test;
  */
 class OtlpReportingTest {
 
-    @Test
-    void requestsBecomeSpansAndIstioMetricsOverTheSdk() throws Exception {
+    /** A real SDK exporting every 200 ms to lists the test reads. */
+    record Sdk(OpenTelemetrySdk sdk, List<SpanData> spans, List<MetricData> metrics) {
+    }
+
+    static Sdk sdk() {
         List<SpanData> spans = new CopyOnWriteArrayList<>();
         List<MetricData> metrics = new CopyOnWriteArrayList<>();
         SpanExporter spanExporter = new SpanExporter() {
@@ -78,6 +81,15 @@ class OtlpReportingTest {
                 .setMeterProvider(SdkMeterProvider.builder().registerMetricReader(PeriodicMetricReader.builder(metricExporter)
                         .setInterval(Duration.ofMillis(200)).build()).build())
                 .build();
+        return new Sdk(sdk, spans, metrics);
+    }
+
+    @Test
+    void requestsBecomeSpansAndIstioMetricsOverTheSdk() throws Exception {
+        Sdk exported = sdk();
+        OpenTelemetrySdk sdk = exported.sdk();
+        List<SpanData> spans = exported.spans();
+        List<MetricData> metrics = exported.metrics();
         Vertx vertx = Vertx.vertx();
         Backend web = new Backend(vertx, "web");
         try (ControlPlane pilot = new ControlPlane()) {
@@ -129,6 +141,46 @@ class OtlpReportingTest {
             }
         } finally {
             vertx.close();
+        }
+    }
+
+    @Test
+    void tcpConnectionsBecomeIstiosTcpMetricsOverTheSdk() throws Exception {
+        Sdk exported = sdk();
+        java.net.ServerSocket echo = new java.net.ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        TcpServers.serve(echo, "echo", 10_000, TcpMetadataExchangeTest::echo);
+        try (ControlPlane pilot = new ControlPlane()) {
+            int port = FreePorts.next();
+            String cluster = "outbound|5432||db.demo.svc.cluster.local";
+            pilot.set(List.of(Xds.edsCluster(cluster)), List.of(Xds.endpoints(cluster, echo.getLocalPort())),
+                    List.of(TcpHalfCloseOverMeshTlsTest.plainTcp("db", port, cluster)), List.of(), List.of());
+            TestGateway gw = new TestGateway(Map.of("mesh.gateway.xds.address", pilot.address()), exported.sdk());
+            try {
+                await().atMost(Duration.ofSeconds(20)).until(gw::ready);
+                byte[] hello = "hello".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+                try (java.net.Socket s = new java.net.Socket("127.0.0.1", port)) {
+                    s.setSoTimeout(10_000);
+                    s.getOutputStream().write(hello);
+                    assertEquals("echo:hello", new String(TcpMetadataExchangeTest.readN(s.getInputStream(), 10),
+                            java.nio.charset.StandardCharsets.US_ASCII));
+                }
+                // Each family under telemetry's OTLP name, with Istio's TCP labels.
+                Map<String, Long> expected = Map.of("istio.tcp.connections_opened", 1L, "istio.tcp.connections_closed", 1L,
+                        "istio.tcp.received_bytes", 5L, "istio.tcp.sent_bytes", 10L);
+                await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> expected.forEach((name, value) ->
+                        assertEquals(value, exported.metrics().stream().filter(m -> m.getName().equals(name))
+                                .flatMap(m -> m.getLongSumData().getPoints().stream())
+                                .filter(p -> "tcp".equals(p.getAttributes().get(AttributeKey.stringKey("request_protocol")))
+                                        && "db.demo.svc.cluster.local".equals(
+                                                p.getAttributes().get(AttributeKey.stringKey("destination_service")))
+                                        && "source".equals(p.getAttributes().get(AttributeKey.stringKey("reporter"))))
+                                .mapToLong(p -> p.getValue()).max().orElse(0), name)));
+            } finally {
+                gw.close();
+                exported.sdk().close();
+            }
+        } finally {
+            echo.close();
         }
     }
 }
