@@ -14,9 +14,17 @@
   function fmtMs(v) { return v === null || v === undefined ? '–' : (v < 10 ? v.toFixed(1) : Math.round(v)) + 'ms'; }
   function fmtRps(v) { return v < 10 ? v.toFixed(2) : v.toFixed(1); }
   function fmtPct(v) { return (v * 100).toFixed(1) + '%'; }
-  function edgeLabel(e) {
-    return fmtRps(e.rps) + ' rps · ' + fmtPct(e.errorRate) + ' err · p50 ' + fmtMs(e.p50Ms) + ' · p99 ' + fmtMs(e.p99Ms);
+  function fmtBytes(v) {
+    if (v === null || v === undefined) { return '–'; }
+    return v < 1024 ? Math.round(v) + ' B' : v < 1048576 ? (v / 1024).toFixed(1) + ' KiB' : (v / 1048576).toFixed(1) + ' MiB';
   }
+  function tcp(e) { return e.protocol === 'tcp'; }
+  // An HTTP edge: rate and errors, then latency; a TCP edge (Istio's TCP metrics): connections, then bytes.
+  function labelLines(e) {
+    return tcp(e) ? [fmtRps(e.rps) + ' conn/s · tcp', fmtBytes(e.bytesPerSecond) + '/s']
+      : [fmtRps(e.rps) + ' rps · ' + fmtPct(e.errorRate) + ' err', 'p50 ' + fmtMs(e.p50Ms) + ' · p99 ' + fmtMs(e.p99Ms)];
+  }
+  function edgeLabel(e) { return labelLines(e).join(' · '); }
 
   // Layered layout: a node's column is its longest distance from a node without incoming edges.
   function layout(graph) {
@@ -62,14 +70,15 @@
       var x1 = a.x + NODE_W, y1 = a.y + NODE_H / 2, x2 = b.x, y2 = b.y + NODE_H / 2;
       if (x2 <= x1) { x1 = a.x + NODE_W / 2; y1 = a.y + NODE_H; x2 = b.x + NODE_W / 2; y2 = b.y; }
       var error = e.errorRate > 0;
-      var g = el('g', { 'class': 'edge' + (error ? ' error' : ''), 'data-source': e.source, 'data-target': e.target });
+      var g = el('g', { 'class': 'edge' + (error ? ' error' : '') + (tcp(e) ? ' tcp' : ''), 'data-source': e.source, 'data-target': e.target });
       var mx = (x1 + x2) / 2;
       g.appendChild(el('path', { d: 'M' + x1 + ',' + y1 + ' C' + mx + ',' + y1 + ' ' + mx + ',' + y2 + ' ' + x2 + ',' + y2,
         'marker-end': error ? 'url(#arrow-error)' : 'url(#arrow)' }));
-      // Two lines, so the label fits between columns: rate and errors, then latency.
+      // Two lines, so the label fits between columns.
+      var lines = labelLines(e);
       var label = el('text', { 'class': 'edge-label', x: mx, y: (y1 + y2) / 2 - 18 });
-      label.appendChild(el('tspan', { x: mx, dy: 0 }, fmtRps(e.rps) + ' rps · ' + fmtPct(e.errorRate) + ' err'));
-      label.appendChild(el('tspan', { x: mx, dy: 12 }, 'p50 ' + fmtMs(e.p50Ms) + ' · p99 ' + fmtMs(e.p99Ms)));
+      label.appendChild(el('tspan', { x: mx, dy: 0 }, lines[0]));
+      label.appendChild(el('tspan', { x: mx, dy: 12 }, lines[1]));
       label.appendChild(el('title', {}, edgeLabel(e)));
       g.appendChild(label);
       edgesG.appendChild(g);
@@ -89,7 +98,8 @@
     graph.edges.forEach(function (e) {
       var tr = document.createElement('tr');
       if (e.errorRate > 0) { tr.className = 'error'; }
-      [e.source, e.target, fmtRps(e.rps), fmtPct(e.errorRate), fmtMs(e.p50Ms), fmtMs(e.p99Ms), e.origin].forEach(function (v) {
+      [e.source, e.target, e.protocol, fmtRps(e.rps), tcp(e) ? '–' : fmtPct(e.errorRate), fmtMs(e.p50Ms), fmtMs(e.p99Ms),
+        fmtBytes(e.bytesPerSecond), e.origin].forEach(function (v) {
         var td = document.createElement('td'); td.textContent = v; tr.appendChild(td);
       });
       tbody.appendChild(tr);

@@ -74,10 +74,16 @@ public final class OtlpFixtures {
 
     /** A delta {@code istio.requests} point with the given labels. */
     public static Metric requests(Map<String, String> labels, long count, AggregationTemporality temporality) {
-        return Metric.newBuilder().setName("istio.requests").setUnit("{request}")
+        return sum("istio.requests", "{request}", labels, count, temporality);
+    }
+
+    /** A monotonic sum's point ({@code istio.requests}, {@code istio.tcp.*}) with the given labels. */
+    public static Metric sum(String name, String unit, Map<String, String> labels, long value,
+            AggregationTemporality temporality) {
+        return Metric.newBuilder().setName(name).setUnit(unit)
                 .setSum(Sum.newBuilder().setIsMonotonic(true).setAggregationTemporality(temporality)
                         .addDataPoints(NumberDataPoint.newBuilder().addAllAttributes(attributes(labels))
-                                .setStartTimeUnixNano(1).setTimeUnixNano(2).setAsInt(count)))
+                                .setStartTimeUnixNano(1).setTimeUnixNano(2).setAsInt(value)))
                 .build();
     }
 

@@ -12,8 +12,10 @@ public record GraphView(long windowSeconds, long generatedAtMillis, List<Node> n
     /**
      * {@code origin} says which data the stats come from: {@code metrics-destination}, {@code metrics-source}
      * or {@code traces}, the first of these that saw traffic in the window. Latencies in milliseconds, NaN as null.
+     * {@code protocol} is {@code http} (requests; gRPC included) or {@code tcp} (Istio's TCP metrics: {@code rps} and
+     * {@code requests} count connections opened, {@code bytesPerSecond} the bytes both ways; no errors or latency).
      */
     public record Edge(String source, String target, double rps, double errorRate, Double p50Ms, Double p99Ms,
-            double requests, String origin) {
+            double requests, String origin, String protocol, Double bytesPerSecond) {
     }
 }

@@ -16,7 +16,8 @@ import java.util.function.LongSupplier;
 /**
  * The live service graph: edges between workloads, services and apps, each with a sliding window of requests,
  * errors and latency, fed by Istio's request metrics (as a {@link TrafficObserver}) and by spans (through
- * {@link SpanEdges}). It owns edges only; nodes are derived from live edges. An edge idle for a whole window is
+ * {@link SpanEdges}); and TCP edges, kept apart from HTTP ones between the same nodes, with connections opened and
+ * bytes from Istio's TCP metrics. It owns edges only; nodes are derived from live edges. An edge idle for a whole window is
  * dropped, and at most {@code maxEdges} exist at once (traffic on more is counted and ignored).
  *
  * <p>Thread-safety: a concurrent map of edges, each window with its own monitor.
@@ -33,7 +34,7 @@ public final class ServiceGraph implements TrafficObserver {
         }
     }
 
-    private record EdgeKey(GraphView.Node source, GraphView.Node target) {
+    private record EdgeKey(GraphView.Node source, GraphView.Node target, boolean tcp) {
     }
 
     private final class EdgeState {
@@ -83,7 +84,7 @@ public final class ServiceGraph implements TrafficObserver {
     public void requests(List<String> labels, double count) {
         boolean error = isError(labels.get(RESPONSE_CODE), labels.get(GRPC_STATUS));
         long now = nowSecond();
-        for (EdgeKey key : metricEdges(labels)) {
+        for (EdgeKey key : metricEdges(labels, false)) {
             EdgeWindow window = window(key, origin(labels), now);
             if (window != null) {
                 window.record(now, count, error ? count : 0);
@@ -92,9 +93,31 @@ public final class ServiceGraph implements TrafficObserver {
     }
 
     @Override
+    public void tcpConnections(List<String> labels, double opened) {
+        long now = nowSecond();
+        for (EdgeKey key : metricEdges(labels, true)) {
+            EdgeWindow window = window(key, origin(labels), now);
+            if (window != null) {
+                window.record(now, opened, 0);
+            }
+        }
+    }
+
+    @Override
+    public void tcpBytes(List<String> labels, double bytes) {
+        long now = nowSecond();
+        for (EdgeKey key : metricEdges(labels, true)) {
+            EdgeWindow window = window(key, origin(labels), now);
+            if (window != null) {
+                window.bytes(now, bytes);
+            }
+        }
+    }
+
+    @Override
     public void durations(List<String> labels, long[] counts) {
         long now = nowSecond();
-        for (EdgeKey key : metricEdges(labels)) {
+        for (EdgeKey key : metricEdges(labels, false)) {
             EdgeWindow window = window(key, origin(labels), now);
             if (window != null) {
                 window.latency(now, counts);
@@ -106,7 +129,7 @@ public final class ServiceGraph implements TrafficObserver {
     public void spanCall(String source, String target, long durationNanos, boolean error) {
         long now = nowSecond();
         EdgeKey key = new EdgeKey(new GraphView.Node("app:" + source, "app", source, "", false),
-                new GraphView.Node("app:" + target, "app", target, "", false));
+                new GraphView.Node("app:" + target, "app", target, "", false), false);
         EdgeWindow window = window(key, Origin.TRACES, now);
         if (window != null) {
             window.record(now, 1, error ? 1 : 0);
@@ -149,16 +172,24 @@ public final class ServiceGraph implements TrafficObserver {
                 continue;
             }
             EdgeWindow.Totals totals = window.totals(now);
+            // A new edge's rate is over the seconds it has existed, not the whole window.
+            long seconds = Math.max(1, Math.min(windowSeconds, now - state.firstSecond + 1));
+            if (key.tcp()) {
+                // A long connection moves bytes in windows where none opened: either makes the edge live.
+                if (totals.requests() <= 0 && totals.bytes() <= 0) {
+                    continue;
+                }
+                return new GraphView.Edge(key.source().id(), key.target().id(), totals.requests() / seconds, 0, null,
+                        null, totals.requests(), origin.label, "tcp", totals.bytes() / seconds);
+            }
             if (totals.requests() <= 0) {
                 continue;
             }
             double p50 = Buckets.quantile(EdgeWindow.LATENCY_BOUNDS_MS, totals.latency(), 0.5);
             double p99 = Buckets.quantile(EdgeWindow.LATENCY_BOUNDS_MS, totals.latency(), 0.99);
-            // A new edge's rate is over the seconds it has existed, not the whole window.
-            long seconds = Math.max(1, Math.min(windowSeconds, now - state.firstSecond + 1));
             return new GraphView.Edge(key.source().id(), key.target().id(), totals.requests() / seconds,
                     totals.errors() / totals.requests(), Double.isNaN(p50) ? null : p50,
-                    Double.isNaN(p99) ? null : p99, totals.requests(), origin.label);
+                    Double.isNaN(p99) ? null : p99, totals.requests(), origin.label, "http", null);
         }
         return null;
     }
@@ -180,18 +211,19 @@ public final class ServiceGraph implements TrafficObserver {
         return state.window(origin);
     }
 
-    private static List<EdgeKey> metricEdges(List<String> labels) {
+    /** The edges of a series: its peer labels come first in both the HTTP and the TCP label lists. */
+    private static List<EdgeKey> metricEdges(List<String> labels, boolean tcp) {
         GraphView.Node source = workload(labels.get(SOURCE_WORKLOAD), labels.get(SOURCE_NAMESPACE));
         String serviceName = labels.get(DESTINATION_SERVICE);
         GraphView.Node destination = workload(labels.get(DESTINATION_WORKLOAD), labels.get(DESTINATION_NAMESPACE));
         if (Labels.UNKNOWN.equals(serviceName)) {
-            return List.of(new EdgeKey(source, destination));
+            return List.of(new EdgeKey(source, destination, tcp));
         }
         GraphView.Node service = new GraphView.Node("service:" + serviceName, "service", serviceName, "", false);
         if (Labels.UNKNOWN.equals(destination.name())) {
-            return List.of(new EdgeKey(source, service));
+            return List.of(new EdgeKey(source, service, tcp));
         }
-        return List.of(new EdgeKey(source, service), new EdgeKey(service, destination));
+        return List.of(new EdgeKey(source, service, tcp), new EdgeKey(service, destination, tcp));
     }
 
     private static GraphView.Node workload(String name, String namespace) {

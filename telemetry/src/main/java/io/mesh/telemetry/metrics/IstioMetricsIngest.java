@@ -96,6 +96,10 @@ public final class IstioMetricsIngest {
                     series.addCounter(istio, labels, delta);
                     if (istio == IstioMetric.REQUESTS) {
                         observer.requests(labels, delta);
+                    } else if (istio == IstioMetric.TCP_CONNECTIONS_OPENED) {
+                        observer.tcpConnections(labels, delta);
+                    } else if (istio == IstioMetric.TCP_SENT_BYTES || istio == IstioMetric.TCP_RECEIVED_BYTES) {
+                        observer.tcpBytes(labels, delta);
                     }
                 }
             }

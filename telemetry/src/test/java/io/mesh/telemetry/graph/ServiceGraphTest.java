@@ -108,4 +108,39 @@ class ServiceGraphTest {
         assertEquals(3, small.ignoredEdges());
         assertNull(small.view().edges().stream().filter(e -> e.target().equals("app:b4")).findFirst().orElse(null));
     }
+
+    @Test
+    void istiosTcpMetricsDrawTcpEdgesWithConnectionsAndBytesApartFromHttpOnes() {
+        // Through the ingest, as a gateway's OTLP export arrives: opened connections and bytes both ways.
+        var ingest = new io.mesh.telemetry.metrics.IstioMetricsIngest(new io.mesh.telemetry.metrics.SeriesTable(100, m -> { }),
+                new io.mesh.telemetry.metrics.CumulativeStreams(100), graph);
+        Map<String, String> tcp = Map.of("reporter", "destination", "source_workload", "reviews-v2",
+                "source_workload_namespace", "default", "destination_service", "mysql.default.svc.cluster.local",
+                "destination_workload", "mysql-v1", "destination_workload_namespace", "default", "request_protocol", "tcp");
+        var delta = io.opentelemetry.proto.metrics.v1.AggregationTemporality.AGGREGATION_TEMPORALITY_DELTA;
+        ingest.ingest(OtlpFixtures.metrics(Map.of(), OtlpFixtures.sum("istio.tcp.connections_opened", "{connection}", tcp, 4,
+                delta), OtlpFixtures.sum("istio.tcp.received_bytes", "By", tcp, 3000, delta),
+                OtlpFixtures.sum("istio.tcp.sent_bytes", "By", tcp, 7000, delta)));
+        graph.requests(call("destination", "200"), 10);   // an HTTP edge from another workload to another service
+        clock.addAndGet(1_000);
+
+        GraphView.Edge in = edge("workload:default/reviews-v2", "service:mysql.default.svc.cluster.local");
+        assertEquals("tcp", in.protocol());
+        assertEquals(2.0, in.rps(), 1e-9, "4 connections over the edge's 2 seconds");
+        assertEquals(5000.0, in.bytesPerSecond(), 1e-9, "10,000 bytes both ways over 2 seconds");
+        assertEquals(0.0, in.errorRate());
+        assertNull(in.p50Ms());
+        assertEquals("metrics-destination", in.origin());
+        assertEquals("tcp", edge("service:mysql.default.svc.cluster.local", "workload:default/mysql-v1").protocol());
+        GraphView.Edge http = edge("workload:default/productpage-v1", "service:reviews.default.svc.cluster.local");
+        assertEquals("http", http.protocol());
+        assertNull(http.bytesPerSecond());
+
+        // A long connection moves bytes without opening new ones: the edge stays live on its bytes.
+        clock.addAndGet(9_000);
+        ingest.ingest(OtlpFixtures.metrics(Map.of(), OtlpFixtures.sum("istio.tcp.sent_bytes", "By", tcp, 500, delta)));
+        GraphView.Edge later = edge("workload:default/reviews-v2", "service:mysql.default.svc.cluster.local");
+        assertEquals(0.0, later.rps(), 1e-9);
+        assertTrue(later.bytesPerSecond() > 0, later.toString());
+    }
 }
