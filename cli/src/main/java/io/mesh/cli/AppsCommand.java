@@ -105,7 +105,10 @@ public class AppsCommand implements Callable<Integer> {
         }
     }
 
-    /** Each service node with the traffic of every edge into it; latencies are the busiest edge's. */
+    /**
+     * Each service node with the request traffic of every edge into it; latencies are the busiest edge's. TCP edges
+     * (telemetry's {@code protocol: tcp}: connections and bytes, not requests) are not requests and are left out.
+     */
     static List<App> apps(JsonNode graph, Map<String, Double> mtls) {
         List<App> apps = new ArrayList<>();
         for (JsonNode node : graph.path("nodes")) {
@@ -118,7 +121,7 @@ public class AppsCommand implements Callable<Integer> {
             long requests = 0;
             JsonNode busiest = null;
             for (JsonNode edge : graph.path("edges")) {
-                if (!id.equals(edge.path("target").asText())) {
+                if (!id.equals(edge.path("target").asText()) || "tcp".equals(edge.path("protocol").asText())) {
                     continue;
                 }
                 rps += edge.path("rps").asDouble();

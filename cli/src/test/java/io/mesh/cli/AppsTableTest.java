@@ -24,7 +24,9 @@ class AppsTableTest {
               {"source":"workload:istio-system/istio-ingressgateway","target":"service:web.demo.svc.cluster.local",
                "rps":3.0,"errorRate":0.0,"p50Ms":4.0,"p99Ms":40.0,"requests":180},
               {"source":"workload:demo/shop","target":"service:web.demo.svc.cluster.local",
-               "rps":1.0,"errorRate":0.5,"p50Ms":9.0,"p99Ms":90.0,"requests":60}]}
+               "rps":1.0,"errorRate":0.5,"p50Ms":9.0,"p99Ms":90.0,"requests":60,"protocol":"http"},
+              {"source":"workload:demo/shop","target":"service:web.demo.svc.cluster.local",
+               "rps":7.0,"errorRate":0.0,"p50Ms":null,"p99Ms":null,"requests":420,"protocol":"tcp","bytesPerSecond":9000.0}]}
             """;
 
     private static final Path CAPTURED = Path.of("src/test/resources/captured");
@@ -35,6 +37,7 @@ class AppsTableTest {
         return out.toString();
     }
 
+    /** Telemetry's TCP edges (connections, not requests) do not count as requests. */
     @Test
     void servicesWithTrafficGetOneRowWithTheirCallersSummed() throws Exception {
         List<AppsCommand.App> apps = AppsCommand.apps(new ObjectMapper().readTree(GRAPH), Map.of("web.demo.svc.cluster.local", 0.75));
