@@ -43,12 +43,17 @@ final class Priorities {
     }
 
     /**
-     * Cumulative percent per priority (healthy loads, then degraded loads: 2 × levels), panic per priority, effective
-     * locality weights per priority (cumulative; healthy, degraded), whether priority 0's healthy hosts take all, and
-     * until when this holds.
+     * Cumulative percent per priority (healthy loads, then degraded loads: 2 × levels), panic per priority, per priority
+     * its healthy and its degraded endpoints (Envoy's healthy and degraded host sets: round robin and random go over
+     * them), the same per locality with the effective locality weights (cumulative), whether priority 0's healthy
+     * hosts take all, and until when this holds.
      */
-    private record Loads(int[] cumulative, boolean[] panic, boolean anyPanic, double[][] healthyLocalities,
-            double[][] degradedLocalities, boolean allToFirst, long validUntilNanos) {
+    private record Loads(int[] cumulative, boolean[] panic, boolean anyPanic, Usable[] healthy, Usable[] degraded,
+            boolean allToFirst, long validUntilNanos) {
+    }
+
+    /** One priority's endpoints of one health: all of them, and per locality with its cumulative effective weight. */
+    private record Usable(EndpointState[] all, EndpointState[][] localities, double[] cumulativeWeights) {
     }
 
     private final Level[] levels;
@@ -128,26 +133,26 @@ final class Priorities {
             degraded = slot >= levels.length;
         }
         Level level = levels[p];
-        int accept = l.panic[p] ? ANY : degraded ? DEGRADED_ONLY : HEALTHY_ONLY;
+        boolean panic = l.panic[p];
         EndpointState s;
         if (hashed) {
-            s = onRing(level.ring, hash, now, accept);
+            s = onRing(level.ring, hash, now, panic ? ANY : degraded ? DEGRADED_ONLY : HEALTHY_ONLY);
         } else {
-            EndpointState[] eps = level.all;
-            double[] localities = !localityWeighted || l.panic[p] ? null
-                    : degraded ? l.degradedLocalities[p] : l.healthyLocalities[p];
-            if (localities != null && localities[localities.length - 1] > 0) {
-                double x = random.nextDouble() * localities[localities.length - 1];
+            Usable usable = degraded ? l.degraded[p] : l.healthy[p];
+            EndpointState[] eps = panic ? level.all : usable.all;
+            double[] weights = usable.cumulativeWeights;
+            if (!panic && localityWeighted && weights[weights.length - 1] > 0) {
+                double x = random.nextDouble() * weights[weights.length - 1];
                 int i = 0;
-                while (i < localities.length - 1 && x >= localities[i]) {
+                while (i < weights.length - 1 && x >= weights[i]) {
                     i++;
                 }
-                eps = level.localities[i];
+                eps = usable.localities[i];
             }
-            s = switch (policy) {
-                case ROUND_ROBIN -> first(eps, Math.floorMod(level.next.getAndIncrement(), eps.length), now, avoid, accept);
-                case LEAST_REQUEST -> leastRequest(eps, now, avoid, accept);
-                default -> first(eps, random.nextInt(eps.length), now, avoid, accept);
+            s = eps.length == 0 ? null : switch (policy) {
+                case ROUND_ROBIN -> first(eps, Math.floorMod(level.next.getAndIncrement(), eps.length), now, avoid, ANY);
+                case LEAST_REQUEST -> leastRequest(eps, now, avoid, ANY);
+                default -> first(eps, random.nextInt(eps.length), now, avoid, ANY);
             };
         }
         return s != null ? s : fallback(l, now, avoid);
@@ -238,36 +243,50 @@ final class Priorities {
         int n = levels.length;
         int[] hosts = new int[n];
         int[] counted = new int[n];
-        int[] healthy = new int[n];
-        int[] degraded = new int[n];
-        double[][] healthyLocalities = new double[n][];
-        double[][] degradedLocalities = new double[n][];
+        int[] healthyCount = new int[n];
+        int[] degradedCount = new int[n];
+        Usable[] healthy = new Usable[n];
+        Usable[] degraded = new Usable[n];
         for (int p = 0; p < n; p++) {
             Level level = levels[p];
-            healthyLocalities[p] = new double[level.localities.length];
-            degradedLocalities[p] = new double[level.localities.length];
+            int localities = level.localities.length;
+            EndpointState[][] healthyByLocality = new EndpointState[localities][];
+            EndpointState[][] degradedByLocality = new EndpointState[localities][];
+            double[] healthyWeights = new double[localities];
+            double[] degradedWeights = new double[localities];
             double healthySum = 0;
             double degradedSum = 0;
-            for (int l = 0; l < level.localities.length; l++) {
-                int[] tally = new int[4];
+            for (int l = 0; l < localities; l++) {
+                List<EndpointState> h = new ArrayList<>();
+                List<EndpointState> d = new ArrayList<>();
+                int excluded = 0;
                 for (EndpointState s : level.localities[l]) {
                     if (s.ejected(now) && s.ejectedUntilNanos - until < 0) {
                         until = s.ejectedUntilNanos;
                     }
-                    tally[s.health(now)]++;
+                    switch (s.health(now)) {
+                        case EndpointState.HEALTHY -> h.add(s);
+                        case EndpointState.DEGRADED -> d.add(s);
+                        case EndpointState.EXCLUDED -> excluded++;
+                        default -> { }
+                    }
                 }
-                int localityCounted = level.localities[l].length - tally[EndpointState.EXCLUDED];
+                int localityCounted = level.localities[l].length - excluded;
                 hosts[p] += level.localities[l].length;
                 counted[p] += localityCounted;
-                healthy[p] += tally[EndpointState.HEALTHY];
-                degraded[p] += tally[EndpointState.DEGRADED];
-                healthySum += effectiveWeight(level.localityWeights[l], tally[EndpointState.HEALTHY], localityCounted);
-                degradedSum += effectiveWeight(level.localityWeights[l], tally[EndpointState.DEGRADED], localityCounted);
-                healthyLocalities[p][l] = healthySum;
-                degradedLocalities[p][l] = degradedSum;
+                healthyCount[p] += h.size();
+                degradedCount[p] += d.size();
+                healthyByLocality[l] = h.toArray(EndpointState[]::new);
+                degradedByLocality[l] = d.toArray(EndpointState[]::new);
+                healthySum += effectiveWeight(level.localityWeights[l], h.size(), localityCounted);
+                degradedSum += effectiveWeight(level.localityWeights[l], d.size(), localityCounted);
+                healthyWeights[l] = healthySum;
+                degradedWeights[l] = degradedSum;
             }
+            healthy[p] = new Usable(flatten(healthyByLocality), healthyByLocality, healthyWeights);
+            degraded[p] = new Usable(flatten(degradedByLocality), degradedByLocality, degradedWeights);
         }
-        PriorityLoad load = PriorityLoad.of(hosts, counted, healthy, degraded, panicThreshold);
+        PriorityLoad load = PriorityLoad.of(hosts, counted, healthyCount, degradedCount, panicThreshold);
         int[] cumulative = new int[2 * n];
         int sum = 0;
         for (int p = 0; p < n; p++) {
@@ -282,8 +301,15 @@ final class Priorities {
         for (boolean b : load.panic()) {
             anyPanic |= b;
         }
-        return new Loads(cumulative, load.panic(), anyPanic, healthyLocalities, degradedLocalities,
-                load.healthy()[0] == 100, until);
+        return new Loads(cumulative, load.panic(), anyPanic, healthy, degraded, load.healthy()[0] == 100, until);
+    }
+
+    private static EndpointState[] flatten(EndpointState[][] parts) {
+        List<EndpointState> all = new ArrayList<>();
+        for (EndpointState[] part : parts) {
+            all.addAll(List.of(part));
+        }
+        return all.toArray(EndpointState[]::new);
     }
 
     /** Envoy's effective locality weight: its weight × min(1, 1.4 × usable / counted); 0 when nothing counts. */

@@ -229,4 +229,13 @@ class PrioritiesTest {
         assertTrue(s == u.endpoints().get(0));
         assertEquals(Map.of("10.0.0.1", 50, "10.0.0.2", 50), picksOf(u, 100), "ready again: picked");
     }
+
+    @Test
+    void roundRobinGoesEvenlyOverTheHealthyEndpointsOnlyAsOverEnvoysHealthyHostSet() {
+        Upstream u = upstream(LbPolicy.ROUND_ROBIN, false, level(0, 5, 2, Endpoint.Health.UNHEALTHY));
+        assertEquals(Map.of("10.0.0.3", 100, "10.0.0.4", 100, "10.0.0.5", 100), picksOf(u, 300));
+        eject(u, "10.0.0.4");
+        assertEquals(Map.of("10.0.0.1", 60, "10.0.0.2", 60, "10.0.0.3", 60, "10.0.0.4", 60, "10.0.0.5", 60),
+                picksOf(u, 300), "2 of 5 healthy is under 50%: panic, round robin over all five");
+    }
 }
