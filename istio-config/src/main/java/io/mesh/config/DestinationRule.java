@@ -155,8 +155,9 @@ public record DestinationRule(String namespace, String name, String host, Traffi
         }
     }
 
+    /** {@code minHealthPercent}: istiod makes it the cluster's {@code healthy_panic_threshold} (unset: 0). */
     public record OutlierDetection(Integer consecutive5xxErrors, Integer consecutiveGatewayErrors, Duration interval,
-            Duration baseEjectionTime, Integer maxEjectionPercent) {
+            Duration baseEjectionTime, Integer maxEjectionPercent, Integer minHealthPercent) {
     }
 
     public enum TlsMode { DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL }

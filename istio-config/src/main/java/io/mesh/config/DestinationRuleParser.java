@@ -234,6 +234,10 @@ public final class DestinationRuleParser {
         if (max != null && (max < 0 || max > 100)) {
             r.problems().error(r.at("maxEjectionPercent"), "must be between 0 and 100");
         }
+        Integer minHealth = r.integer("minHealthPercent");
+        if (minHealth != null && (minHealth < 0 || minHealth > 100)) {
+            r.problems().error(r.at("minHealthPercent"), "must be between 0 and 100");
+        }
         Integer errors5xx = nonNegative(r, "consecutive5xxErrors");
         Integer gatewayErrors = nonNegative(r, "consecutiveGatewayErrors");
         // Istio's deprecated consecutiveErrors counts gateway errors only (502, 503, 504) and turns 5xx ejection off,
@@ -245,7 +249,8 @@ public final class DestinationRuleParser {
             gatewayErrors = gatewayErrors == null ? legacy : gatewayErrors;
             errors5xx = errors5xx == null ? 0 : errors5xx;
         }
-        return new OutlierDetection(errors5xx, gatewayErrors, r.duration("interval"), r.duration("baseEjectionTime"), max);
+        return new OutlierDetection(errors5xx, gatewayErrors, r.duration("interval"), r.duration("baseEjectionTime"), max,
+                minHealth);
     }
 
     private static Tls tls(SpecReader r) {

@@ -96,6 +96,14 @@ public interface PilotConfig {
     boolean localityLbEnabled();
 
     /**
+     * istiod's PILOT_SEND_UNHEALTHY_ENDPOINTS (pilot/pkg/features, its SupportsUnhealthyEndpoints for every service):
+     * EDS sends every service's not-ready endpoints as UNHEALTHY (never terminating ones), and every outbound cluster
+     * gets {@code healthy_panic_threshold: 0}, so proxies count them in their priorities' health but never send to them.
+     */
+    @WithDefault("false")
+    boolean sendUnhealthyEndpoints();
+
+    /**
      * Istio's meshConfig.accessLogFile: where proxies write their access log (Envoy's file access log in every
      * HttpConnectionManager) when no Telemetry resource turns access logging on or off for them; {@code off} for none.
      * The mesh's gateway writes it to stdout ({@code /dev/stdout}, the default) only.

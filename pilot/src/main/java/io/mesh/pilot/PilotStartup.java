@@ -60,7 +60,8 @@ public class PilotStartup {
         }
         rt.withMesh(new io.mesh.pilot.model.MeshSettings(config.trustDomain(), config.outboundTrafficPolicy(),
                 new io.mesh.config.DestinationRule.LocalityLbSetting(config.localityLbEnabled(), java.util.List.of(),
-                        java.util.List.of(), java.util.List.of()), config.accessLogFile(), config.traceSampling()));
+                        java.util.List.of(), java.util.List.of()), config.accessLogFile(), config.traceSampling(),
+                config.sendUnhealthyEndpoints()));
         rt.withJwksRefresh(config.jwks().refreshInterval(), config.jwks().retryInterval());
         try {
             if (k8s != null) {

@@ -139,7 +139,7 @@ public final class AdminServer {
                 eps.add(new JsonObject().put("address", s.endpoint().address()).put("weight", s.endpoint().weight())
                         .put("active_requests", s.active()).put("requests", s.requests()).put("failures", s.failures())
                         .put("ejected", s.ejected(now)).put("ejections", s.ejections())
-                        .put("health", s.ejected(now) ? "ejected" : "healthy"));
+                        .put("health", s.healthName(now)));
             }
             out.put(e.getKey(), new JsonObject().put("lb_policy", u.spec().lbPolicy().name())
                     .put("protocol", u.spec().protocol().name()).put("active_requests", u.activeRequests())

@@ -11,11 +11,25 @@ import java.util.List;
  * priority's traffic is shared among its localities by their load_balancing_weight (Envoy's locality weighted LB).
  * {@code service}: the host of the first service in the cluster's {@code istio} metadata ({@code services[0].host},
  * which istiod writes for telemetry), or null: Istio's {@code destination_service} of what goes through the cluster.
+ * {@code panicThreshold}: {@code common_lb_config.healthy_panic_threshold} as a rounded percent (Envoy's default 50;
+ * 0 = never panic): below it a priority's hosts are all used, whatever their health ({@link Priorities}).
  */
 public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs, long idleTimeoutMs,
         UpstreamProtocol protocol, CircuitBreakers breakers, OutlierPolicy outlier, UpstreamTls tls, String edsName,
         List<Endpoint> staticEndpoints, int ringSize, int upstreamPortOverride, boolean localityWeighted,
-        String service) {
+        String service, int panicThreshold) {
+
+    /** Envoy's default {@code healthy_panic_threshold}, in percent. */
+    public static final int DEFAULT_PANIC_THRESHOLD = 50;
+
+    /** A cluster with Envoy's default panic threshold. */
+    public ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs, long idleTimeoutMs,
+            UpstreamProtocol protocol, CircuitBreakers breakers, OutlierPolicy outlier, UpstreamTls tls, String edsName,
+            List<Endpoint> staticEndpoints, int ringSize, int upstreamPortOverride, boolean localityWeighted,
+            String service) {
+        this(name, lbPolicy, connectTimeoutMs, idleTimeoutMs, protocol, breakers, outlier, tls, edsName, staticEndpoints,
+                ringSize, upstreamPortOverride, localityWeighted, service, DEFAULT_PANIC_THRESHOLD);
+    }
 
     /** A cluster that is not locality-weighted, without telemetry metadata. */
     public ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs, long idleTimeoutMs,
@@ -36,7 +50,7 @@ public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs,
     /** The same cluster with other TLS settings (its SDS secrets resolved). */
     public ClusterSpec withTls(UpstreamTls resolved) {
         return new ClusterSpec(name, lbPolicy, connectTimeoutMs, idleTimeoutMs, protocol, breakers, outlier, resolved,
-                edsName, staticEndpoints, ringSize, upstreamPortOverride, localityWeighted, service);
+                edsName, staticEndpoints, ringSize, upstreamPortOverride, localityWeighted, service, panicThreshold);
     }
 
     /** The port to dial at an original destination the app was connecting to at {@code port}. */
@@ -53,6 +67,6 @@ public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs,
                 && idleTimeoutMs == o.idleTimeoutMs && protocol == o.protocol && breakers.equals(o.breakers)
                 && java.util.Objects.equals(outlier, o.outlier) && java.util.Objects.equals(tls, o.tls)
                 && ringSize == o.ringSize && upstreamPortOverride == o.upstreamPortOverride
-                && localityWeighted == o.localityWeighted;
+                && localityWeighted == o.localityWeighted && panicThreshold == o.panicThreshold;
     }
 }

@@ -3,11 +3,32 @@ package io.mesh.gateway.upstream;
 /**
  * An upstream address as EDS (or a static load assignment) lists it. {@code priority}: its LocalityLbEndpoints'
  * priority (0 first); {@code locality}: its locality's key ("region/zone/subzone") and {@code localityWeight} that
- * locality's load_balancing_weight, used by locality-weighted clusters only.
+ * locality's load_balancing_weight, used by locality-weighted clusters only. {@code health}: its EDS health_status as
+ * Envoy reads it ({@link Health}).
  */
-public record Endpoint(String host, int port, int weight, int priority, String locality, int localityWeight) {
+public record Endpoint(String host, int port, int weight, int priority, String locality, int localityWeight,
+        Health health) {
 
-    /** An endpoint of priority 0 in the one unnamed locality. */
+    /**
+     * Envoy's host health from EDS (envoy source/common/upstream/upstream_impl.cc, setEdsHealthFlag and
+     * partitionHostList): UNHEALTHY (and TIMEOUT) is a host that is not healthy, counted in its priority's total;
+     * DRAINING is an excluded host, counted nowhere; both are picked only in panic. DEGRADED takes the load its priority's
+     * healthy hosts cannot. UNKNOWN and HEALTHY are healthy. The order is {@link EndpointState}'s health codes.
+     */
+    public enum Health {
+        HEALTHY, DEGRADED, UNHEALTHY, DRAINING
+    }
+
+    public Endpoint {
+        health = health == null ? Health.HEALTHY : health;
+    }
+
+    /** A healthy endpoint. */
+    public Endpoint(String host, int port, int weight, int priority, String locality, int localityWeight) {
+        this(host, port, weight, priority, locality, localityWeight, Health.HEALTHY);
+    }
+
+    /** A healthy endpoint of priority 0 in the one unnamed locality. */
     public Endpoint(String host, int port, int weight) {
         this(host, port, weight, 0, "", 1);
     }

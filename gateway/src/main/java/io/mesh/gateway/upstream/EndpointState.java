@@ -21,6 +21,18 @@ public final class EndpointState {
     final AtomicLong failures = new AtomicLong();
     volatile long ejectedUntilNanos;
     volatile int ejections;
+    /**
+     * The EDS health ({@link Endpoint.Health#ordinal}). It changes only in {@code Upstream.setEndpoints} (an endpoint
+     * whose health changes keeps its state), before the new endpoint set is published through a volatile write, so
+     * a plain field: a pick on the old set may see either value.
+     */
+    int edsHealth;
+
+    /** {@link #health} codes, in Envoy's terms: healthy, degraded, not healthy (counted), excluded (not counted). */
+    static final int HEALTHY = 0;
+    static final int DEGRADED = 1;
+    static final int UNHEALTHY = 2;
+    static final int EXCLUDED = 3;
 
     /** The endpoint as a resolved socket address when its host is an IP literal (no DNS lookup needed); else null. */
     final java.net.InetSocketAddress literal;
@@ -41,6 +53,32 @@ public final class EndpointState {
             }
         }
         this.literal = a;
+        this.edsHealth = endpoint.health().ordinal();
+    }
+
+    /**
+     * The host's health now, as Envoy partitions hosts: EXCLUDED when EDS says DRAINING; UNHEALTHY when EDS says so or
+     * outlier detection ejected it; else DEGRADED or HEALTHY as EDS says.
+     */
+    int health(long nowNanos) {
+        int h = edsHealth;
+        if (h >= UNHEALTHY) {
+            return h;
+        }
+        return ejected(nowNanos) ? UNHEALTHY : h;
+    }
+
+    /** The health the admin API shows: ejected, unhealthy, draining, degraded or healthy. */
+    public String healthName(long nowNanos) {
+        if (ejected(nowNanos)) {
+            return "ejected";
+        }
+        return switch (edsHealth) {
+            case DEGRADED -> "degraded";
+            case UNHEALTHY -> "unhealthy";
+            case EXCLUDED -> "draining";
+            default -> "healthy";
+        };
     }
 
     /** The address to connect to without a DNS lookup, or null when the host is a name. */

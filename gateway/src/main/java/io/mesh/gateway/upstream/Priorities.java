@@ -9,50 +9,71 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Envoy's priority levels and locality-weighted load balancing for one cluster's endpoint set (docs: "Priority levels",
- * "Locality weighted load balancing", overprovisioning factor 1.4): a priority's health is
- * {@code min(100, 140 × available / total)} (integer), the normalized total health {@code min(100, Σ health)}, and
- * each priority in order takes {@code min(what is left, health × 100 / normalized total)} percent of the requests,
- * so traffic stays at priority 0 until fewer than ~72% of its endpoints are available and then spills to the next.
- * Ejected endpoints are unavailable. Under locality weighting a priority's requests go to its localities in proportion
- * to {@code load_balancing_weight × min(1, 1.4 × available / total)}; then the cluster's policy picks an endpoint within.
+ * The load balancer of one cluster's endpoint set, as Envoy's: its EDS priority levels, their health and panic
+ * ({@link PriorityLoad}), locality-weighted load balancing, and the cluster's policy within (round robin, least request
+ * P2C, random, ring hash with one ring per priority, the hash also choosing the priority). A flat cluster is one
+ * level. Endpoints that are not healthy (EDS UNHEALTHY, or ejected by outlier detection) count in their priority's
+ * total; EDS DRAINING ones count nowhere; neither is picked unless its priority is in panic, where every host of the
+ * priority is (Envoy's default {@code healthy_panic_threshold} 50%; 0 turns panic off). DEGRADED endpoints take the
+ * load the healthy ones cannot.
  *
- * <p>Built on EDS changes; the loads are recomputed only when an ejection starts ({@link #invalidate}) or the
- * soonest one ends, never per request. When no priority has an available endpoint (Envoy's total panic) it picks
- * nothing and the caller falls back to the flat pick. Not modelled: the per-priority panic threshold (as for flat
- * clusters, ejected endpoints are never picked), and locality weights under ring hash (one ring per priority).
+ * <p>Under locality weighting a priority's requests go to its localities in proportion to
+ * {@code load_balancing_weight × min(1, 1.4 × usable / counted)} (healthy, or degraded for degraded load); a priority
+ * in panic ignores localities, as Envoy does. Not modelled: locality weights under ring hash.
  *
- * <p>Thread-safety: immutable but for the loads, an immutable value swapped whole; two loops recomputing at once
- * compute the same thing.
+ * <p>The loads are computed when first needed after an EDS change, after an ejection starts ({@link #invalidate}) and
+ * when the soonest ejection ends, never per request. Thread-safety: immutable but for the loads, an immutable value
+ * swapped whole (two loops recomputing at once compute the same thing), and the round-robin counters (atomics).
  */
 final class Priorities {
-    static final int OVERPROVISIONING = 140;
+
+    /** Which healths a pick accepts, as a bit mask over {@link EndpointState#health} codes. */
+    static final int HEALTHY_ONLY = 1 << EndpointState.HEALTHY;
+    static final int DEGRADED_ONLY = 1 << EndpointState.DEGRADED;
+    static final int USABLE = HEALTHY_ONLY | DEGRADED_ONLY;
+    static final int ANY = 0b1111;
 
     /** One priority: its endpoints, its localities (locality-weighted clusters), its ring (ring hash). */
-    private record Level(EndpointState[] all, EndpointState[][] localities, int[] localityWeights, Upstream.Ring ring,
+    private record Level(EndpointState[] all, EndpointState[][] localities, int[] localityWeights, Ring ring,
             AtomicInteger next) {
     }
 
-    /** Cumulative percent per priority, effective locality weights per priority, and until when they hold. */
-    private record Loads(int[] cumulative, double[][] localityCumulative, long validUntilNanos) {
+    /** A consistent-hash ring: sorted hashes and the endpoint owning each. */
+    record Ring(long[] hashes, EndpointState[] owners) {
+    }
+
+    /**
+     * Cumulative percent per priority (healthy loads, then degraded loads: 2 × levels), panic per priority, per priority
+     * its healthy and its degraded endpoints (Envoy's healthy and degraded host sets: round robin and random go over
+     * them), the same per locality with the effective locality weights (cumulative), whether priority 0's healthy
+     * hosts take all, and until when this holds.
+     */
+    private record Loads(int[] cumulative, boolean[] panic, boolean anyPanic, Usable[] healthy, Usable[] degraded,
+            boolean allToFirst, long validUntilNanos) {
+    }
+
+    /** One priority's endpoints of one health: all of them, and per locality with its cumulative effective weight. */
+    private record Usable(EndpointState[] all, EndpointState[][] localities, double[] cumulativeWeights) {
     }
 
     private final Level[] levels;
     private final LbPolicy policy;
     private final boolean localityWeighted;
+    private final int panicThreshold;
     private volatile Loads loads;
 
-    private Priorities(Level[] levels, LbPolicy policy, boolean localityWeighted) {
+    private Priorities(Level[] levels, LbPolicy policy, boolean localityWeighted, int panicThreshold) {
         this.levels = levels;
         this.policy = policy;
         this.localityWeighted = localityWeighted;
+        this.panicThreshold = panicThreshold;
     }
 
-    /**
-     * The layout of {@code states} (whose EDS entries are {@code list}, same order), or null when there is nothing to
-     * layer: one priority, and not locality-weighted across more than one locality (the flat pick does it all).
-     */
+    /** The layout of {@code states} (whose EDS entries are {@code list}, same order); null when there are none. */
     static Priorities of(EndpointState[] states, List<Endpoint> list, ClusterSpec spec, int ringSize) {
+        if (states.length == 0) {
+            return null;
+        }
         TreeMap<Integer, Map<String, List<Integer>>> byPriority = new TreeMap<>();
         Map<String, Integer> weights = new LinkedHashMap<>();
         for (int i = 0; i < states.length; i++) {
@@ -62,9 +83,6 @@ final class Priorities {
             weights.put(e.priority() + "|" + e.locality(), e.localityWeight());
         }
         boolean weighted = spec.localityWeighted() && byPriority.values().stream().anyMatch(l -> l.size() > 1);
-        if (byPriority.size() <= 1 && !weighted) {
-            return null;
-        }
         Level[] levels = new Level[byPriority.size()];
         int p = 0;
         for (Map.Entry<Integer, Map<String, List<Integer>>> level : byPriority.entrySet()) {
@@ -79,9 +97,9 @@ final class Priorities {
             }
             EndpointState[] eps = all.toArray(EndpointState[]::new);
             levels[p++] = new Level(eps, localities, localityWeights,
-                    spec.lbPolicy() == LbPolicy.RING_HASH ? Upstream.buildRing(eps, ringSize) : null, new AtomicInteger());
+                    spec.lbPolicy() == LbPolicy.RING_HASH ? buildRing(eps, ringSize) : null, new AtomicInteger());
         }
-        return new Priorities(levels, spec.lbPolicy(), weighted);
+        return new Priorities(levels, spec.lbPolicy(), weighted, spec.panicThreshold());
     }
 
     /** An ejection started: the loads change. */
@@ -90,8 +108,10 @@ final class Priorities {
     }
 
     /**
-     * An available endpoint of the priority the request falls in (by {@code hash} when the policy hashes, else at
-     * random), other than {@code avoid} when possible; null when none is (the caller then picks flat).
+     * An endpoint for a request: the priority it falls in (by {@code hash} when the policy hashes, else at random),
+     * then one of that priority's usable endpoints (all of them in panic), other than {@code avoid} when possible.
+     * When that priority has none (a retry avoiding its only one), another priority's usable endpoint, else
+     * {@code avoid} if it may still be used; null when there is nothing to pick (503 UH).
      */
     EndpointState pick(long hash, long now, EndpointState avoid) {
         Loads l = loads;
@@ -99,89 +119,201 @@ final class Priorities {
             l = compute(now);
             loads = l;
         }
-        if (l.cumulative == null) {
-            return null;
-        }
         boolean hashed = policy == LbPolicy.RING_HASH && hash != Long.MIN_VALUE;
         ThreadLocalRandom random = ThreadLocalRandom.current();
-        int r = hashed ? (int) Math.floorMod(hash, 100L) : random.nextInt(100);
         int p = 0;
-        while (p < levels.length - 1 && r >= l.cumulative[p]) {
-            p++;
+        boolean degraded = false;
+        if (!l.allToFirst) {
+            int r = hashed ? (int) Math.floorMod(hash, 100L) : random.nextInt(100);
+            int slot = 0;
+            while (slot < l.cumulative.length - 1 && r >= l.cumulative[slot]) {
+                slot++;
+            }
+            p = slot % levels.length;
+            degraded = slot >= levels.length;
         }
         Level level = levels[p];
+        boolean panic = l.panic[p];
+        EndpointState s;
         if (hashed) {
-            return Upstream.onRing(level.ring, hash, now);
-        }
-        EndpointState[] eps = level.all;
-        double[] localityCumulative = localityWeighted ? l.localityCumulative[p] : null;
-        if (localityCumulative != null && localityCumulative[localityCumulative.length - 1] > 0) {
-            double x = random.nextDouble() * localityCumulative[localityCumulative.length - 1];
-            int i = 0;
-            while (i < localityCumulative.length - 1 && x >= localityCumulative[i]) {
-                i++;
+            s = onRing(level.ring, hash, now, panic ? ANY : degraded ? DEGRADED_ONLY : HEALTHY_ONLY);
+        } else {
+            Usable usable = degraded ? l.degraded[p] : l.healthy[p];
+            EndpointState[] eps = panic ? level.all : usable.all;
+            double[] weights = usable.cumulativeWeights;
+            if (!panic && localityWeighted && weights[weights.length - 1] > 0) {
+                double x = random.nextDouble() * weights[weights.length - 1];
+                int i = 0;
+                while (i < weights.length - 1 && x >= weights[i]) {
+                    i++;
+                }
+                eps = usable.localities[i];
             }
-            eps = level.localities[i];
+            s = eps.length == 0 ? null : switch (policy) {
+                case ROUND_ROBIN -> first(eps, Math.floorMod(level.next.getAndIncrement(), eps.length), now, avoid, ANY);
+                case LEAST_REQUEST -> leastRequest(eps, now, avoid, ANY);
+                default -> first(eps, random.nextInt(eps.length), now, avoid, ANY);
+            };
         }
-        return switch (policy) {
-            case ROUND_ROBIN -> Upstream.firstHealthy(eps, Math.floorMod(level.next.getAndIncrement(), eps.length), now,
-                    avoid);
-            case LEAST_REQUEST -> Upstream.leastRequest(eps, now, avoid);
-            default -> Upstream.firstHealthy(eps, random.nextInt(eps.length), now, avoid);
-        };
+        return s != null ? s : fallback(l, now, avoid);
+    }
+
+    /** Any usable endpoint (any endpoint of a priority in panic) but {@code avoid}; else {@code avoid} if usable. */
+    private EndpointState fallback(Loads l, long now, EndpointState avoid) {
+        for (int p = 0; p < levels.length; p++) {
+            EndpointState s = first(levels[p].all, 0, now, avoid, l.panic[p] ? ANY : USABLE);
+            if (s != null) {
+                return s;
+            }
+        }
+        return avoid != null && (l.anyPanic || accepts(avoid, now, USABLE)) ? avoid : null;
+    }
+
+    static boolean accepts(EndpointState s, long now, int accept) {
+        return accept == ANY || (accept >> s.health(now) & 1) != 0;
+    }
+
+    static EndpointState first(EndpointState[] eps, int start, long now, EndpointState avoid, int accept) {
+        for (int i = 0; i < eps.length; i++) {
+            EndpointState s = eps[(start + i) % eps.length];
+            if (s != avoid && accepts(s, now, accept)) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    /** Power of two choices: the less loaded of two random accepted endpoints. */
+    static EndpointState leastRequest(EndpointState[] eps, long now, EndpointState avoid, int accept) {
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        EndpointState a = first(eps, r.nextInt(eps.length), now, avoid, accept);
+        EndpointState b = first(eps, r.nextInt(eps.length), now, avoid, accept);
+        if (a == null) {
+            return b;
+        }
+        if (b == null) {
+            return a;
+        }
+        return b.active.get() < a.active.get() ? b : a;
+    }
+
+    /** The first accepted endpoint at or after {@code hash} on the ring. */
+    static EndpointState onRing(Ring r, long hash, long now, int accept) {
+        int n = r.hashes.length;
+        if (n == 0) {
+            return null;
+        }
+        int i = java.util.Arrays.binarySearch(r.hashes, hash);
+        if (i < 0) {
+            i = -i - 1;
+        }
+        for (int k = 0; k < n; k++) {
+            EndpointState s = r.owners[(i + k) % n];
+            if (accepts(s, now, accept)) {
+                return s;
+            }
+        }
+        return null;
+    }
+
+    static Ring buildRing(EndpointState[] eps, int size) {
+        if (eps.length == 0) {
+            return new Ring(new long[0], new EndpointState[0]);
+        }
+        int perHost = Math.max(1, size / eps.length);
+        List<long[]> entries = new ArrayList<>();
+        for (int e = 0; e < eps.length; e++) {
+            for (int i = 0; i < perHost; i++) {
+                entries.add(new long[] {Hashing.hash(eps[e].endpoint.address() + "_" + i), e});
+            }
+        }
+        entries.sort((x, y) -> Long.compare(x[0], y[0]));
+        long[] hashes = new long[entries.size()];
+        EndpointState[] owners = new EndpointState[entries.size()];
+        for (int i = 0; i < hashes.length; i++) {
+            hashes[i] = entries.get(i)[0];
+            owners[i] = eps[(int) entries.get(i)[1]];
+        }
+        return new Ring(hashes, owners);
     }
 
     /** The loads now, valid until the soonest ejection ends. */
     private Loads compute(long now) {
         long until = now + 3_600_000_000_000L;
-        int[] health = new int[levels.length];
-        double[][] localityCumulative = new double[levels.length][];
-        int total = 0;
-        for (int p = 0; p < levels.length; p++) {
+        int n = levels.length;
+        int[] hosts = new int[n];
+        int[] counted = new int[n];
+        int[] healthyCount = new int[n];
+        int[] degradedCount = new int[n];
+        Usable[] healthy = new Usable[n];
+        Usable[] degraded = new Usable[n];
+        for (int p = 0; p < n; p++) {
             Level level = levels[p];
-            int available = 0;
-            localityCumulative[p] = new double[level.localities.length];
-            double sum = 0;
-            for (int l = 0; l < level.localities.length; l++) {
-                int up = 0;
+            int localities = level.localities.length;
+            EndpointState[][] healthyByLocality = new EndpointState[localities][];
+            EndpointState[][] degradedByLocality = new EndpointState[localities][];
+            double[] healthyWeights = new double[localities];
+            double[] degradedWeights = new double[localities];
+            double healthySum = 0;
+            double degradedSum = 0;
+            for (int l = 0; l < localities; l++) {
+                List<EndpointState> h = new ArrayList<>();
+                List<EndpointState> d = new ArrayList<>();
+                int excluded = 0;
                 for (EndpointState s : level.localities[l]) {
-                    if (s.ejected(now)) {
-                        if (s.ejectedUntilNanos - until < 0) {
-                            until = s.ejectedUntilNanos;
-                        }
-                    } else {
-                        up++;
+                    if (s.ejected(now) && s.ejectedUntilNanos - until < 0) {
+                        until = s.ejectedUntilNanos;
+                    }
+                    switch (s.health(now)) {
+                        case EndpointState.HEALTHY -> h.add(s);
+                        case EndpointState.DEGRADED -> d.add(s);
+                        case EndpointState.EXCLUDED -> excluded++;
+                        default -> { }
                     }
                 }
-                available += up;
-                double ratio = Math.min(1.0, OVERPROVISIONING / 100.0 * up / level.localities[l].length);
-                sum += level.localityWeights[l] * ratio;
-                localityCumulative[p][l] = sum;
+                int localityCounted = level.localities[l].length - excluded;
+                hosts[p] += level.localities[l].length;
+                counted[p] += localityCounted;
+                healthyCount[p] += h.size();
+                degradedCount[p] += d.size();
+                healthyByLocality[l] = h.toArray(EndpointState[]::new);
+                degradedByLocality[l] = d.toArray(EndpointState[]::new);
+                healthySum += effectiveWeight(level.localityWeights[l], h.size(), localityCounted);
+                degradedSum += effectiveWeight(level.localityWeights[l], d.size(), localityCounted);
+                healthyWeights[l] = healthySum;
+                degradedWeights[l] = degradedSum;
             }
-            health[p] = Math.min(100, OVERPROVISIONING * available / level.all.length);
-            total += health[p];
+            healthy[p] = new Usable(flatten(healthyByLocality), healthyByLocality, healthyWeights);
+            degraded[p] = new Usable(flatten(degradedByLocality), degradedByLocality, degradedWeights);
         }
-        int normalized = Math.min(100, total);
-        if (normalized == 0) {
-            return new Loads(null, localityCumulative, until);
-        }
-        int[] cumulative = new int[levels.length];
-        int left = 100;
-        int firstAvailable = -1;
-        int[] load = new int[levels.length];
-        for (int p = 0; p < levels.length; p++) {
-            load[p] = Math.min(left, health[p] * 100 / normalized);
-            left -= load[p];
-            if (firstAvailable < 0 && health[p] > 0) {
-                firstAvailable = p;
-            }
-        }
-        load[firstAvailable] += left;   // Envoy gives rounding leftovers to the first available priority
+        PriorityLoad load = PriorityLoad.of(hosts, counted, healthyCount, degradedCount, panicThreshold);
+        int[] cumulative = new int[2 * n];
         int sum = 0;
-        for (int p = 0; p < levels.length; p++) {
-            sum += load[p];
+        for (int p = 0; p < n; p++) {
+            sum += load.healthy()[p];
             cumulative[p] = sum;
         }
-        return new Loads(cumulative, localityCumulative, until);
+        for (int p = 0; p < n; p++) {
+            sum += load.degraded()[p];
+            cumulative[n + p] = sum;
+        }
+        boolean anyPanic = false;
+        for (boolean b : load.panic()) {
+            anyPanic |= b;
+        }
+        return new Loads(cumulative, load.panic(), anyPanic, healthy, degraded, load.healthy()[0] == 100, until);
+    }
+
+    private static EndpointState[] flatten(EndpointState[][] parts) {
+        List<EndpointState> all = new ArrayList<>();
+        for (EndpointState[] part : parts) {
+            all.addAll(List.of(part));
+        }
+        return all.toArray(EndpointState[]::new);
+    }
+
+    /** Envoy's effective locality weight: its weight × min(1, 1.4 × usable / counted); 0 when nothing counts. */
+    private static double effectiveWeight(int weight, int usable, int counted) {
+        return counted == 0 ? 0 : weight * Math.min(1.0, PriorityLoad.OVERPROVISIONING / 100.0 * usable / counted);
     }
 }

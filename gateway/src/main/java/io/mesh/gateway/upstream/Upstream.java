@@ -15,12 +15,10 @@ import io.mesh.gateway.tls.SanVerifyingTrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509TrustManager;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -36,11 +34,9 @@ public final class Upstream {
     private final Vertx vertx;
     private final AtomicInteger activeRequests = new AtomicInteger();
     private final AtomicInteger activeRetries = new AtomicInteger();
-    private final AtomicInteger roundRobin = new AtomicInteger();
     private final Map<Thread, HttpClient> h1Clients = new ConcurrentHashMap<>();
     private final Map<Thread, HttpClient> h2Clients = new ConcurrentHashMap<>();
     private final Map<Thread, WebSocketClient> wsClients = new ConcurrentHashMap<>();
-    private volatile Ring ring = new Ring(new long[0], new EndpointState[0]);
     private volatile EndpointState[] endpoints = new EndpointState[0];
     private final java.util.Map<String, EndpointState> originalDsts = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean closed;
@@ -50,11 +46,8 @@ public final class Upstream {
     private volatile io.netty.handler.ssl.SslContext nettyJdkTls;
     private volatile io.netty.handler.ssl.SslContext nettyRelayTls;
     private volatile boolean literalEndpoints = true;
-    /** EDS priorities and locality weights; null when the endpoints are one flat set. */
+    /** The load balancer over the endpoints (priorities, health, panic); null for ORIGINAL_DST or no endpoints. */
     private volatile Priorities priorities;
-
-    record Ring(long[] hashes, EndpointState[] owners) {
-    }
 
     public Upstream(Vertx vertx, ClusterSpec spec) {
         this(vertx, spec, null);
@@ -106,10 +99,12 @@ public final class Upstream {
         EndpointState[] next = new EndpointState[list.size()];
         for (int i = 0; i < next.length; i++) {
             EndpointState kept = old.get(list.get(i).address());
-            next[i] = kept != null && kept.endpoint.sameTarget(list.get(i)) ? kept : new EndpointState(list.get(i));
-        }
-        if (spec.lbPolicy() == LbPolicy.RING_HASH) {
-            ring = buildRing(next, Math.max(spec.ringSize(), 64));
+            if (kept != null && kept.endpoint.sameTarget(list.get(i))) {
+                kept.edsHealth = list.get(i).health().ordinal();   // published by the volatile writes below
+                next[i] = kept;
+            } else {
+                next[i] = new EndpointState(list.get(i));
+            }
         }
         priorities = spec.lbPolicy() == LbPolicy.ORIGINAL_DST ? null
                 : Priorities.of(next, list, spec, Math.max(spec.ringSize(), 64));
@@ -153,10 +148,6 @@ public final class Upstream {
     }
 
     /**
-     * Picks a healthy endpoint, avoiding {@code avoid} (the endpoint of a failed try) when another exists.
-     * {@code hash} is used by the ring hash only; {@code Long.MIN_VALUE} means "no hash key", which picks randomly.
-     */
-    /**
      * The endpoint of an ORIGINAL_DST cluster for one request: its original destination ({@code host} and the port the
      * app used, or the cluster's upstream port override). States are kept per address (bounded) so breakers and stats
      * see repeat destinations as one endpoint.
@@ -174,100 +165,15 @@ public final class Upstream {
         return s;
     }
 
+    /**
+     * Picks an endpoint as Envoy's load balancer would ({@link Priorities}: priorities, health, panic), avoiding
+     * {@code avoid} (the endpoint of a failed try) when another may be used. {@code hash} is used by the ring hash only;
+     * {@code Long.MIN_VALUE} means "no hash key", which picks randomly. Null when none may be used (503 UH), and for
+     * ORIGINAL_DST clusters ({@link #originalDestination}).
+     */
     public EndpointState pick(long hash, EndpointState avoid) {
-        EndpointState[] eps = endpoints;
-        int n = eps.length;
-        if (n == 0) {
-            return null;
-        }
-        long now = System.nanoTime();
-        Priorities layered = priorities;
-        if (layered != null) {
-            EndpointState s = layered.pick(hash, now, avoid);
-            if (s != null) {
-                return s;
-            }
-        }
-        EndpointState chosen = switch (spec.lbPolicy()) {
-            case ROUND_ROBIN -> firstHealthy(eps, Math.floorMod(roundRobin.getAndIncrement(), n), now, avoid);
-            case RANDOM -> firstHealthy(eps, ThreadLocalRandom.current().nextInt(n), now, avoid);
-            case LEAST_REQUEST -> leastRequest(eps, now, avoid);
-            case ORIGINAL_DST -> null;   // see originalDestination
-            case RING_HASH -> hash == Long.MIN_VALUE
-                    ? firstHealthy(eps, ThreadLocalRandom.current().nextInt(n), now, avoid)
-                    : onRing(hash, now);
-        };
-        if (chosen == null && avoid != null && !avoid.ejected(now)) {
-            return avoid;
-        }
-        return chosen;
-    }
-
-    static EndpointState firstHealthy(EndpointState[] eps, int start, long now, EndpointState avoid) {
-        for (int i = 0; i < eps.length; i++) {
-            EndpointState s = eps[(start + i) % eps.length];
-            if (!s.ejected(now) && s != avoid) {
-                return s;
-            }
-        }
-        return null;
-    }
-
-    /** Power of two choices: the less loaded of two random healthy endpoints. */
-    static EndpointState leastRequest(EndpointState[] eps, long now, EndpointState avoid) {
-        ThreadLocalRandom r = ThreadLocalRandom.current();
-        EndpointState a = firstHealthy(eps, r.nextInt(eps.length), now, avoid);
-        EndpointState b = firstHealthy(eps, r.nextInt(eps.length), now, avoid);
-        if (a == null) {
-            return b;
-        }
-        if (b == null) {
-            return a;
-        }
-        return b.active.get() < a.active.get() ? b : a;
-    }
-
-    private EndpointState onRing(long hash, long now) {
-        return onRing(ring, hash, now);
-    }
-
-    static EndpointState onRing(Ring r, long hash, long now) {
-        int n = r.hashes.length;
-        if (n == 0) {
-            return null;
-        }
-        int i = Arrays.binarySearch(r.hashes, hash);
-        if (i < 0) {
-            i = -i - 1;
-        }
-        for (int k = 0; k < n; k++) {
-            EndpointState s = r.owners[(i + k) % n];
-            if (!s.ejected(now)) {
-                return s;
-            }
-        }
-        return null;
-    }
-
-    static Ring buildRing(EndpointState[] eps, int size) {
-        if (eps.length == 0) {
-            return new Ring(new long[0], new EndpointState[0]);
-        }
-        int perHost = Math.max(1, size / eps.length);
-        List<long[]> entries = new ArrayList<>();
-        for (int e = 0; e < eps.length; e++) {
-            for (int i = 0; i < perHost; i++) {
-                entries.add(new long[] {Hashing.hash(eps[e].endpoint.address() + "_" + i), e});
-            }
-        }
-        entries.sort((x, y) -> Long.compare(x[0], y[0]));
-        long[] hashes = new long[entries.size()];
-        EndpointState[] owners = new EndpointState[entries.size()];
-        for (int i = 0; i < hashes.length; i++) {
-            hashes[i] = entries.get(i)[0];
-            owners[i] = eps[(int) entries.get(i)[1]];
-        }
-        return new Ring(hashes, owners);
+        Priorities lb = priorities;
+        return lb == null ? null : lb.pick(hash, System.nanoTime(), avoid);
     }
 
     public void onRequestStart(EndpointState s) {

@@ -124,7 +124,24 @@ public final class ClusterTranslator {
         int ring = c.hasRingHashLbConfig() && c.getRingHashLbConfig().hasMinimumRingSize()
                 ? (int) Math.min(1 << 16, c.getRingHashLbConfig().getMinimumRingSize().getValue()) : 1024;
         return new ClusterSpec(c.getName(), lb, connect, idle, protocol, cb, outlier, tls, eds, statics, ring,
-                portOverride, c.getCommonLbConfig().hasLocalityWeightedLbConfig(), telemetryService(c));
+                portOverride, c.getCommonLbConfig().hasLocalityWeightedLbConfig(), telemetryService(c),
+                panicThreshold(c, where));
+    }
+
+    /**
+     * {@code common_lb_config.healthy_panic_threshold} as Envoy reads it (PROTOBUF_PERCENT_TO_ROUNDED_INTEGER_OR_DEFAULT:
+     * rounded, default 50); a value that is no percentage is refused, as Envoy's validation refuses it.
+     */
+    private static int panicThreshold(Cluster c, String where) throws ConfigRejected {
+        if (!c.getCommonLbConfig().hasHealthyPanicThreshold()) {
+            return ClusterSpec.DEFAULT_PANIC_THRESHOLD;
+        }
+        double v = c.getCommonLbConfig().getHealthyPanicThreshold().getValue();
+        if (!(v >= 0 && v <= 100)) {
+            throw new ConfigRejected(where + ": common_lb_config.healthy_panic_threshold must be between 0 and 100, got "
+                    + v);
+        }
+        return (int) Math.round(v);
     }
 
     /**
@@ -236,9 +253,21 @@ public final class ClusterTranslator {
         }
     }
 
+    static Endpoint.Health health(HealthStatus status) {
+        return switch (status) {
+            case UNHEALTHY, TIMEOUT -> Endpoint.Health.UNHEALTHY;
+            case DRAINING -> Endpoint.Health.DRAINING;
+            case DEGRADED -> Endpoint.Health.DEGRADED;
+            default -> Endpoint.Health.HEALTHY;
+        };
+    }
+
     /**
-     * The assignment's usable endpoints, each with its locality's priority, key and load_balancing_weight (Envoy: a
-     * locality without one gets no traffic under locality-weighted load balancing).
+     * The assignment's endpoints, each with its locality's priority, key and load_balancing_weight (Envoy: a locality
+     * without one gets no traffic under locality-weighted load balancing) and its health_status as Envoy reads it
+     * (envoy source/common/upstream/upstream_impl.cc setEdsHealthFlag): UNHEALTHY and TIMEOUT are hosts that are not
+     * healthy, DRAINING excluded ones (both kept: they count in the priorities' health, and panic may pick them),
+     * DEGRADED degraded ones, UNKNOWN and HEALTHY healthy.
      */
     public static List<Endpoint> endpoints(ClusterLoadAssignment cla) throws ConfigRejected {
         List<Endpoint> out = new ArrayList<>();
@@ -247,9 +276,6 @@ public final class ClusterTranslator {
                     + loc.getLocality().getSubZone();
             int localityWeight = loc.hasLoadBalancingWeight() ? loc.getLoadBalancingWeight().getValue() : 0;
             for (LbEndpoint e : loc.getLbEndpointsList()) {
-                if (e.getHealthStatus() == HealthStatus.UNHEALTHY || e.getHealthStatus() == HealthStatus.DRAINING) {
-                    continue;
-                }
                 if (!e.getEndpoint().getAddress().hasSocketAddress()) {
                     throw new ConfigRejected("cluster load assignment " + cla.getClusterName()
                             + ": endpoint without a socket address");
@@ -257,7 +283,7 @@ public final class ClusterTranslator {
                 var sa = e.getEndpoint().getAddress().getSocketAddress();
                 int w = e.hasLoadBalancingWeight() ? e.getLoadBalancingWeight().getValue() : 1;
                 out.add(new Endpoint(sa.getAddress(), sa.getPortValue(), Math.max(1, w), loc.getPriority(), locality,
-                        localityWeight));
+                        localityWeight, health(e.getHealthStatus())));
             }
         }
         return List.copyOf(out);

@@ -30,9 +30,47 @@ class PrioritiesTest {
     }
 
     static Upstream upstream(LbPolicy lb, boolean localityWeighted, List<Endpoint> eps) {
+        return upstream(lb, localityWeighted, eps, ClusterSpec.DEFAULT_PANIC_THRESHOLD);
+    }
+
+    static Upstream upstream(LbPolicy lb, boolean localityWeighted, List<Endpoint> eps, int panicThreshold) {
         return new Upstream(vertx, new ClusterSpec("c", lb, 1000, 60_000, UpstreamProtocol.HTTP1,
                 CircuitBreakers.DEFAULTS, new OutlierPolicy(1, 0, 60_000, 300_000, 100), null, null, eps, 1024, 0,
-                localityWeighted, null));
+                localityWeighted, null, panicThreshold));
+    }
+
+    static final LbPolicy[] POLICIES = {LbPolicy.ROUND_ROBIN, LbPolicy.RANDOM, LbPolicy.LEAST_REQUEST,
+            LbPolicy.RING_HASH};
+
+    /** {@code n} endpoints 10.0.P.1.. of priority P, the first {@code unusable} of them with {@code health}. */
+    static List<Endpoint> level(int priority, int n, int unusable, Endpoint.Health health) {
+        List<Endpoint> out = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            out.add(new Endpoint("10.0." + priority + "." + (i + 1), 80, 1, priority, "r/z" + priority + "/", 1,
+                    i < unusable ? health : Endpoint.Health.HEALTHY));
+        }
+        return out;
+    }
+
+    static List<Endpoint> concat(List<Endpoint> a, List<Endpoint> b) {
+        List<Endpoint> out = new java.util.ArrayList<>(a);
+        out.addAll(b);
+        return out;
+    }
+
+    /** Picks with ring hash keys when the policy hashes, so the ring (and the priority by hash) is exercised too. */
+    static Map<String, Integer> picksOf(Upstream u, int n) {
+        Map<String, Integer> counts = new HashMap<>();
+        for (int i = 0; i < n; i++) {
+            long hash = u.spec().lbPolicy() == LbPolicy.RING_HASH ? Hashing.hash("key-" + i) : Long.MIN_VALUE;
+            EndpointState s = u.pick(hash, null);
+            counts.merge(s == null ? "none" : s.endpoint().host(), 1, Integer::sum);
+        }
+        return counts;
+    }
+
+    static int sumOf(Map<String, Integer> counts, String prefix) {
+        return counts.entrySet().stream().filter(e -> e.getKey().startsWith(prefix)).mapToInt(Map.Entry::getValue).sum();
     }
 
     static Map<String, Integer> picks(Upstream u, int n) {
@@ -89,5 +127,115 @@ class PrioritiesTest {
                 new Endpoint("10.0.0.9", 80, 1, 0, "r/b/", 1)));
         assertTrue(u.endpoints().get(0).ejected(System.nanoTime()));
         assertEquals(Map.of("10.0.0.9", 100), picks(u, 100));
+    }
+
+    @Test
+    void unhealthyEndpointsCountInTheirPrioritysHealthSoItsShareSpillsToTheNextAndTheyGetNothing() {
+        for (LbPolicy lb : POLICIES) {
+            // Priority 0: 2 of 5 UNHEALTHY, health 140 × 3 / 5 = 84, so 16% goes to priority 1.
+            Upstream u = upstream(lb, false, concat(level(0, 5, 2, Endpoint.Health.UNHEALTHY),
+                    level(1, 1, 0, null)));
+            Map<String, Integer> picks = picksOf(u, 20_000);
+            int spilled = sumOf(picks, "10.0.1.");
+            assertTrue(spilled > 2_500 && spilled < 3_900, lb + ": about 16% spills, got " + spilled);
+            assertEquals(null, picks.get("10.0.0.1"), lb + ": an UNHEALTHY endpoint gets nothing");
+            assertEquals(null, picks.get("10.0.0.2"), lb + ": an UNHEALTHY endpoint gets nothing");
+        }
+    }
+
+    @Test
+    void drainingEndpointsCountNowhereAndGetNothing() {
+        for (LbPolicy lb : POLICIES) {
+            // Priority 0: 3 of 5 DRAINING are excluded: its 2 others are all it has, health 100.
+            Upstream u = upstream(lb, false, concat(level(0, 5, 3, Endpoint.Health.DRAINING), level(1, 1, 0, null)));
+            Map<String, Integer> picks = picksOf(u, 2_000);
+            assertEquals(2_000, picks.getOrDefault("10.0.0.4", 0) + picks.getOrDefault("10.0.0.5", 0),
+                    lb + ": " + picks);
+        }
+    }
+
+    @Test
+    void degradedEndpointsTakeTheShareTheHealthyOnesCannot() {
+        // 1 healthy, 1 degraded: health 70, degraded availability 70, so 70% healthy and 30% degraded.
+        Upstream u = upstream(LbPolicy.ROUND_ROBIN, false, level(0, 2, 1, Endpoint.Health.DEGRADED));
+        int degraded = picksOf(u, 10_000).getOrDefault("10.0.0.1", 0);
+        assertTrue(degraded > 2_500 && degraded < 3_500, "about 30% to the degraded endpoint, got " + degraded);
+    }
+
+    @Test
+    void belowThePanicThresholdEveryEndpointOfTheClusterIsPicked() {
+        for (LbPolicy lb : POLICIES) {
+            // 2 of 5 healthy: 40% is under 50%, so all five are used, the UNHEALTHY ones too.
+            Map<String, Integer> picks = picksOf(upstream(lb, false, level(0, 5, 3, Endpoint.Health.UNHEALTHY)), 5_000);
+            assertEquals(5, picks.size(), lb + ": " + picks);
+            // 3 of 5 healthy (60%): no panic.
+            picks = picksOf(upstream(lb, false, level(0, 5, 2, Endpoint.Health.UNHEALTHY)), 5_000);
+            assertEquals(3, picks.size(), lb + ": " + picks);
+            // None healthy: all of them.
+            assertEquals(5, picksOf(upstream(lb, false, level(0, 5, 5, Endpoint.Health.UNHEALTHY)), 5_000).size(), lb.name());
+        }
+    }
+
+    @Test
+    void panicIncludesEjectedEndpointsAndEndsWithTheEjections() {
+        Upstream u = upstream(LbPolicy.ROUND_ROBIN, false, level(0, 4, 0, null));
+        eject(u, "10.0.0.1");
+        eject(u, "10.0.0.2");
+        assertEquals(2, picksOf(u, 1_000).size(), "half available is not under 50%");
+        eject(u, "10.0.0.3");
+        assertEquals(Map.of("10.0.0.1", 250, "10.0.0.2", 250, "10.0.0.3", 250, "10.0.0.4", 250), picksOf(u, 1_000),
+                "1 of 4 available: panic, round robin over all four");
+    }
+
+    @Test
+    void withPanicThreshold0EndpointsThatAreNotHealthyAreNeverPicked() {
+        for (LbPolicy lb : POLICIES) {
+            assertEquals(Map.of("none", 100), picksOf(upstream(lb, false, level(0, 3, 3, Endpoint.Health.UNHEALTHY), 0),
+                    100), lb + ": nothing to pick (503 UH)");
+            assertEquals(Map.of("10.0.0.3", 100), picksOf(upstream(lb, false, level(0, 3, 2, Endpoint.Health.UNHEALTHY),
+                    0), 100), lb.name());
+            Upstream u = upstream(lb, false, concat(level(0, 2, 0, null), level(1, 1, 1, Endpoint.Health.UNHEALTHY)), 0);
+            eject(u, "10.0.0.1");
+            eject(u, "10.0.0.2");
+            assertEquals(Map.of("none", 100), picksOf(u, 100), lb + ": every endpoint ejected or UNHEALTHY");
+        }
+    }
+
+    @Test
+    void whenEveryPriorityIsInPanicTheLoadFollowsTheirHostCounts() {
+        // Priority 0: 4 hosts, 1 healthy (25%); priority 1: 1 host, UNHEALTHY. Both in panic: 80% / 20% over all hosts.
+        Upstream u = upstream(LbPolicy.RANDOM, false, concat(level(0, 4, 3, Endpoint.Health.UNHEALTHY),
+                level(1, 1, 1, Endpoint.Health.UNHEALTHY)));
+        Map<String, Integer> picks = picksOf(u, 10_000);
+        int p1 = picks.getOrDefault("10.0.1.1", 0);
+        assertTrue(p1 > 1_600 && p1 < 2_400, "about 20% to priority 1, got " + picks);
+        assertEquals(5, picks.size(), picks.toString());
+    }
+
+    @Test
+    void aRetryAvoidsTheFailedEndpointAndTakesAnotherPrioritysWhenItsOwnHasNoOther() {
+        Upstream u = upstream(LbPolicy.ROUND_ROBIN, false, concat(level(0, 1, 0, null), level(1, 1, 0, null)));
+        EndpointState first = u.pick(Long.MIN_VALUE, null);
+        assertEquals("10.0.0.1", first.endpoint().host());
+        assertEquals("10.0.1.1", u.pick(Long.MIN_VALUE, first).endpoint().host());
+    }
+
+    @Test
+    void anEndpointKeepsItsStateWhenEdsChangesItsHealth() {
+        Upstream u = upstream(LbPolicy.ROUND_ROBIN, false, level(0, 2, 1, Endpoint.Health.UNHEALTHY));
+        EndpointState s = u.endpoints().get(0);
+        assertEquals(Map.of("10.0.0.2", 100), picksOf(u, 100));
+        u.setEndpoints(level(0, 2, 0, null));
+        assertTrue(s == u.endpoints().get(0));
+        assertEquals(Map.of("10.0.0.1", 50, "10.0.0.2", 50), picksOf(u, 100), "ready again: picked");
+    }
+
+    @Test
+    void roundRobinGoesEvenlyOverTheHealthyEndpointsOnlyAsOverEnvoysHealthyHostSet() {
+        Upstream u = upstream(LbPolicy.ROUND_ROBIN, false, level(0, 5, 2, Endpoint.Health.UNHEALTHY));
+        assertEquals(Map.of("10.0.0.3", 100, "10.0.0.4", 100, "10.0.0.5", 100), picksOf(u, 300));
+        eject(u, "10.0.0.4");
+        assertEquals(Map.of("10.0.0.1", 60, "10.0.0.2", 60, "10.0.0.3", 60, "10.0.0.4", 60, "10.0.0.5", 60),
+                picksOf(u, 300), "2 of 5 healthy is under 50%: panic, round robin over all five");
     }
 }

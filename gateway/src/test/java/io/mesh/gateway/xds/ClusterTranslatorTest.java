@@ -6,19 +6,21 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import com.google.protobuf.Any;
 import com.google.protobuf.UInt32Value;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.HealthStatus;
 import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
+import io.mesh.gateway.upstream.Endpoint;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
  * match_subject_alt_names of an ISTIO_MUTUAL cluster as pilot sends it: exact SPIFFE IDs; anything else is NACKed. An
  * ORIGINAL_DST cluster's upstream_port_override (a NONE ServiceEntry's targetPort); other original-destination choices
- * are NACKed.
+ * are NACKed. The panic threshold and EDS health statuses as Envoy reads them.
  */
 class ClusterTranslatorTest {
 
@@ -103,5 +105,40 @@ class ClusterTranslatorTest {
                 .putFilterMetadata("istio", com.google.protobuf.Struct.newBuilder().putFields("services",
                         com.google.protobuf.Value.newBuilder().setStringValue("db").build()).build())).build();
         assertEquals(null, ClusterTranslator.translate(empty).service());
+    }
+
+    @Test
+    void thePanicThresholdIsEnvoysRoundedPercentDefault50AndOnlyAPercentage() throws Exception {
+        Cluster eds = Cluster.newBuilder().setName("web").setType(Cluster.DiscoveryType.EDS).build();
+        assertEquals(50, ClusterTranslator.translate(eds).panicThreshold());
+        assertEquals(0, ClusterTranslator.translate(withPanic(eds, 0)).panicThreshold());
+        assertEquals(33, ClusterTranslator.translate(withPanic(eds, 33.4)).panicThreshold());
+        ConfigRejected e = assertThrows(ConfigRejected.class, () -> ClusterTranslator.translate(withPanic(eds, 150)));
+        assertEquals("cluster web: common_lb_config.healthy_panic_threshold must be between 0 and 100, got 150.0",
+                e.getMessage());
+    }
+
+    static Cluster withPanic(Cluster c, double percent) {
+        return c.toBuilder().setCommonLbConfig(Cluster.CommonLbConfig.newBuilder()
+                .setHealthyPanicThreshold(io.envoyproxy.envoy.type.v3.Percent.newBuilder().setValue(percent))).build();
+    }
+
+    @Test
+    void edsEndpointsKeepTheirHealthStatusAsEnvoyReadsIt() throws Exception {
+        var loc = io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints.newBuilder();
+        HealthStatus[] statuses = {HealthStatus.UNKNOWN, HealthStatus.HEALTHY, HealthStatus.UNHEALTHY,
+                HealthStatus.TIMEOUT, HealthStatus.DRAINING, HealthStatus.DEGRADED};
+        for (int i = 0; i < statuses.length; i++) {
+            loc.addLbEndpoints(io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint.newBuilder().setHealthStatus(statuses[i])
+                    .setEndpoint(io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder().setAddress(
+                            io.envoyproxy.envoy.config.core.v3.Address.newBuilder().setSocketAddress(
+                                    io.envoyproxy.envoy.config.core.v3.SocketAddress.newBuilder()
+                                            .setAddress("10.0.0." + i).setPortValue(80)))));
+        }
+        var eps = ClusterTranslator.endpoints(io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.newBuilder()
+                .setClusterName("web").addEndpoints(loc).build());
+        assertEquals(List.of(Endpoint.Health.HEALTHY, Endpoint.Health.HEALTHY, Endpoint.Health.UNHEALTHY,
+                Endpoint.Health.UNHEALTHY, Endpoint.Health.DRAINING, Endpoint.Health.DEGRADED),
+                eps.stream().map(Endpoint::health).toList());
     }
 }

@@ -130,10 +130,8 @@ public final class ClusterGenerator {
         List<Endpoint> endpoints = endpoints(snapshot, s.hostname(), port, subsetLabels);
         List<String> sans = spiffeIds(snapshot, s, endpoints);
         ClusterPolicy.apply(c, policy, sni, proxyless, sans);
-        if (s.sendsUnhealthyEndpoints()) {
-            // istiod's applyLoadBalancer: with UNHEALTHY endpoints in EDS, Envoy's panic mode would send to them.
-            c.setCommonLbConfig(c.getCommonLbConfig().toBuilder().setHealthyPanicThreshold(
-                    io.envoyproxy.envoy.type.v3.Percent.newBuilder().setValue(0)));
+        if (s.sendsUnhealthyEndpoints(snapshot.mesh().sendUnhealthyEndpoints())) {
+            ClusterPolicy.sendsUnhealthyEndpoints(c);
         }
         LocalityLoadBalancer.Choice locality = LocalityLoadBalancer.choose(snapshot.mesh().localityLbSetting(), policy,
                 s);

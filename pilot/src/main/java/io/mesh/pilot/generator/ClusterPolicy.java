@@ -90,11 +90,29 @@ final class ClusterPolicy {
                 o.setMaxEjectionPercent(UInt32Value.of(od.maxEjectionPercent()));
             }
             c.setOutlierDetection(o);
+            // istiod's applyOutlierDetection (pilot/pkg/networking/core/cluster_traffic_policy.go): the panic threshold
+            // is minHealthPercent, 0 when unset ("not typically applicable in k8s environments with few pods"), so
+            // Envoy never sends to ejected endpoints unless the DestinationRule asks for it.
+            panicThreshold(c, od.minHealthPercent() == null ? 0 : od.minHealthPercent());
         }
         DestinationRule.Tls tls = policy.tls();
         if (tls != null && !proxyless && tls.mode() != DestinationRule.TlsMode.DISABLE) {
             c.setTransportSocket(upstreamTls(tls, sni, endpointIds));
         }
+    }
+
+    /**
+     * istiod's applyLoadBalancer for a service that sends its UNHEALTHY endpoints (SupportsUnhealthyEndpoints: a
+     * traffic distribution, or PILOT_SEND_UNHEALTHY_ENDPOINTS): panic threshold 0, else Envoy's panic would send to
+     * them; it wins over a DestinationRule's minHealthPercent.
+     */
+    static void sendsUnhealthyEndpoints(Cluster.Builder c) {
+        panicThreshold(c, 0);
+    }
+
+    private static void panicThreshold(Cluster.Builder c, int percent) {
+        c.setCommonLbConfig(c.getCommonLbConfig().toBuilder().setHealthyPanicThreshold(
+                io.envoyproxy.envoy.type.v3.Percent.newBuilder().setValue(percent)));
     }
 
     static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";

@@ -24,7 +24,7 @@ import java.util.TreeMap;
  * load_balancing_weight of at least 1 (XDS-NOTES: grpc-java finds "no usable endpoint" otherwise). A cluster that
  * is known but has no endpoints gets an empty assignment, so removals reach the client. Only the endpoints istiod
  * sends are in it ({@link Endpoint#sentBy}: not the terminating ones, nor the not-ready ones unless the service has a
- * traffic distribution), each with its health status.
+ * traffic distribution or the mesh sends them all, PILOT_SEND_UNHEALTHY_ENDPOINTS), each with its health status.
  * Locality load balancing ({@link LocalityLoadBalancer}, a service's traffic distribution included) makes an
  * assignment depend on where the proxy is ({@link ProxyLocality}: its locality, and its node where that matters), so
  * the generation cache keys EDS by them too.
@@ -78,7 +78,8 @@ public final class EndpointGenerator {
             LocalityLoadBalancer.Choice choice = LocalityLoadBalancer.choose(snapshot.mesh().localityLbSetting(),
                     policy, service);
             List<LocalityLoadBalancer.Group> groups = groups(snapshot.endpointsOf(p.host()).stream()
-                    .filter(e -> e.sentBy(service)).toList(), p.port(), subsetLabels);
+                    .filter(e -> e.sentBy(service, snapshot.mesh().sendUnhealthyEndpoints())).toList(), p.port(),
+                    subsetLabels);
             if (choice.setting() != null && !groups.isEmpty()) {
                 if (locality == null) {
                     locality = ProxyLocality.of(proxy, snapshot);

@@ -58,17 +58,18 @@ public record Endpoint(String address, Map<Integer, Integer> ports, Map<String, 
     }
 
     /**
-     * Whether istiod's EDS (its defaults: {@code PILOT_SEND_UNHEALTHY_ENDPOINTS=false}) sends this endpoint of
-     * {@code service}: never a TERMINATING one; an UNHEALTHY one (not ready) only to a service that sends them
-     * ({@link ServiceModel#sendsUnhealthyEndpoints}: a traffic distribution); a DRAINING one (by status or label) only
-     * to a persistent-session service. The registry's health first, so an UNHEALTHY one carrying the draining label is
-     * left out unless both apply (endpoint_builder.go filterIstioEndpoint).
+     * Whether istiod's EDS sends this endpoint of {@code service}: never a TERMINATING one; an UNHEALTHY one (not
+     * ready) only for a service that sends them ({@link ServiceModel#sendsUnhealthyEndpoints}: a traffic distribution,
+     * or {@code everyService}, PILOT_SEND_UNHEALTHY_ENDPOINTS); a DRAINING one (by status or label) only to a
+     * persistent-session service. The registry's health first, so an UNHEALTHY one carrying the draining label is left
+     * out unless both apply (endpoint_builder.go filterIstioEndpoint).
      */
-    public boolean sentBy(ServiceModel service) {
+    public boolean sentBy(ServiceModel service, boolean everyServiceSendsUnhealthy) {
         if (health == Health.TERMINATING) {
             return false;
         }
-        if (health == Health.UNHEALTHY && (service == null || !service.sendsUnhealthyEndpoints())) {
+        if (health == Health.UNHEALTHY && (service == null
+                ? !everyServiceSendsUnhealthy : !service.sendsUnhealthyEndpoints(everyServiceSendsUnhealthy))) {
             return false;
         }
         return effectiveHealth() != Health.DRAINING || service != null && service.persistentSession();

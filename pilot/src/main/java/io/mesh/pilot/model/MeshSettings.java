@@ -8,10 +8,13 @@ import io.mesh.config.PolicyConfig;
  * identities, the default outbound traffic policy (a proxy's Sidecar resource may override it), the mesh-wide
  * {@code localityLbSetting} (a DestinationRule's own replaces it; Istio's default: enabled, failover by proximity), and
  * the telemetry proxies get where no Telemetry resource says otherwise: the access log file (MeshConfig accessLogFile;
- * empty: no access log) and the trace sampling percentage (MeshConfig defaultConfig.tracing.sampling).
+ * empty: no access log) and the trace sampling percentage (MeshConfig defaultConfig.tracing.sampling). Also istiod's
+ * feature flag {@code sendUnhealthyEndpoints} (PILOT_SEND_UNHEALTHY_ENDPOINTS): every service's not-ready endpoints go
+ * to EDS ({@link ServiceModel#sendsUnhealthyEndpoints}).
  */
 public record MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy,
-        DestinationRule.LocalityLbSetting localityLbSetting, String accessLogFile, double traceSampling) {
+        DestinationRule.LocalityLbSetting localityLbSetting, String accessLogFile, double traceSampling,
+        boolean sendUnhealthyEndpoints) {
     /** Istio's default path of its built-in "envoy" access log provider, and this mesh's default access log. */
     public static final String STDOUT = "/dev/stdout";
     /**
@@ -21,6 +24,12 @@ public record MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolic
     public static final String ROOT_NAMESPACE = "istio-system";
     public static final MeshSettings DEFAULT = new MeshSettings("cluster.local",
             PolicyConfig.OutboundTrafficPolicy.ALLOW_ANY);
+
+    /** istiod's default: PILOT_SEND_UNHEALTHY_ENDPOINTS off. */
+    public MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy,
+            DestinationRule.LocalityLbSetting localityLbSetting, String accessLogFile, double traceSampling) {
+        this(trustDomain, outboundTrafficPolicy, localityLbSetting, accessLogFile, traceSampling, false);
+    }
 
     /**
      * Istio's default mesh-wide locality load balancing (enabled) and this mesh's telemetry defaults: an access log on

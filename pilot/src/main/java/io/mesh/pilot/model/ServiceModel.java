@@ -84,12 +84,13 @@ public record ServiceModel(String hostname, String namespace, List<Port> ports, 
     }
 
     /**
-     * istiod's SupportsUnhealthyEndpoints (pilot/pkg/model/service.go; PILOT_SEND_UNHEALTHY_ENDPOINTS off): a service
-     * with a traffic distribution sends its not-ready endpoints as UNHEALTHY, so that proxies see a zone's health and
-     * spill over to the next priority without outlier detection; its clusters get {@code healthy_panic_threshold: 0}.
+     * istiod's SupportsUnhealthyEndpoints (pilot/pkg/model/service.go): with {@code everyService}
+     * (PILOT_SEND_UNHEALTHY_ENDPOINTS, {@link MeshSettings#sendUnhealthyEndpoints}) every service, else a service with
+     * a traffic distribution, sends its not-ready endpoints as UNHEALTHY, so that proxies see a zone's health and spill
+     * over to the next priority without outlier detection; its clusters get {@code healthy_panic_threshold: 0}.
      */
-    public boolean sendsUnhealthyEndpoints() {
-        return trafficDistribution != TrafficDistribution.ANY;
+    public boolean sendsUnhealthyEndpoints(boolean everyService) {
+        return everyService || trafficDistribution != TrafficDistribution.ANY;
     }
 
     /** Whether proxies in this namespace see the service (Istio's IsServiceVisible). */

@@ -8,7 +8,10 @@ import java.util.Map;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** Which endpoints istiod's EDS sends (endpoint_builder.go filterIstioEndpoint, PILOT_SEND_UNHEALTHY_ENDPOINTS off). */
+/**
+ * Which endpoints istiod's EDS sends (endpoint_builder.go filterIstioEndpoint): PILOT_SEND_UNHEALTHY_ENDPOINTS off, and
+ * on (every service then sends its UNHEALTHY endpoints, as one with a traffic distribution does).
+ */
 class EndpointHealthTest {
     static final ServiceModel PLAIN = service(false);
     static final ServiceModel STICKY = service(true);
@@ -36,9 +39,12 @@ class EndpointHealthTest {
             boolean sentWithTrafficDistribution) {
         Endpoint e = new Endpoint("10.1.0.1", Map.of(80, 8080), drainingLabel ? Map.of("istio.io/draining", "true")
                 : Map.of(), "", 1, health, null);
-        assertEquals(sent, e.sentBy(PLAIN));
-        assertEquals(sentToSticky, e.sentBy(STICKY));
-        assertEquals(sentWithTrafficDistribution, e.sentBy(ZONED));
+        assertEquals(sent, e.sentBy(PLAIN, false));
+        assertEquals(sentToSticky, e.sentBy(STICKY, false));
+        assertEquals(sentWithTrafficDistribution, e.sentBy(ZONED, false));
         assertEquals(stated, e.effectiveHealth());
+        // PILOT_SEND_UNHEALTHY_ENDPOINTS: every service is as one with a traffic distribution.
+        assertEquals(sentWithTrafficDistribution, e.sentBy(PLAIN, true));
+        assertEquals(sentWithTrafficDistribution, e.sentBy(ZONED, true));
     }
 }
