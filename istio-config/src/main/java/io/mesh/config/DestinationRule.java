@@ -142,17 +142,35 @@ public record DestinationRule(String namespace, String name, String host, Traffi
      * {@code idleTimeout}: connectionPool.http.idleTimeout, how long an idle upstream connection is kept;
      * {@code h2Upgrade}: h2UpgradePolicy UPGRADE (HTTP/2 to an HTTP port); {@code useClientProtocol}: the upstream
      * request uses the downstream's HTTP version; {@code tcpIdleTimeout}: connectionPool.tcp.idleTimeout, the
-     * tcp_proxy's {@code idle_timeout} (null: not set; {@link Duration#ZERO}: disabled).
+     * tcp_proxy's {@code idle_timeout} (null: not set; {@link Duration#ZERO}: disabled); {@code tcpKeepalive}:
+     * connectionPool.tcp.tcpKeepalive, SO_KEEPALIVE on upstream connections (null: not set);
+     * {@code maxConnectionDuration}: connectionPool.tcp.maxConnectionDuration, the age past which an upstream connection
+     * is drained (null: not set).
      */
     public record ConnectionPool(Integer maxConnections, Duration connectTimeout, Integer http1MaxPendingRequests,
             Integer http2MaxRequests, Integer maxRequestsPerConnection, Integer maxRetries, Duration idleTimeout,
-            boolean h2Upgrade, boolean useClientProtocol, Duration tcpIdleTimeout) {
+            boolean h2Upgrade, boolean useClientProtocol, Duration tcpIdleTimeout, TcpKeepalive tcpKeepalive,
+            Duration maxConnectionDuration) {
+        public ConnectionPool(Integer maxConnections, Duration connectTimeout, Integer http1MaxPendingRequests,
+                Integer http2MaxRequests, Integer maxRequestsPerConnection, Integer maxRetries, Duration idleTimeout,
+                boolean h2Upgrade, boolean useClientProtocol, Duration tcpIdleTimeout) {
+            this(maxConnections, connectTimeout, http1MaxPendingRequests, http2MaxRequests, maxRequestsPerConnection,
+                    maxRetries, idleTimeout, h2Upgrade, useClientProtocol, tcpIdleTimeout, null, null);
+        }
+
         public ConnectionPool(Integer maxConnections, Duration connectTimeout, Integer http1MaxPendingRequests,
                 Integer http2MaxRequests, Integer maxRequestsPerConnection, Integer maxRetries, Duration idleTimeout,
                 boolean h2Upgrade, boolean useClientProtocol) {
             this(maxConnections, connectTimeout, http1MaxPendingRequests, http2MaxRequests, maxRequestsPerConnection,
                     maxRetries, idleTimeout, h2Upgrade, useClientProtocol, null);
         }
+    }
+
+    /**
+     * connectionPool.tcp.tcpKeepalive: {@code probes} (null: the OS default), {@code time} and {@code interval} (null:
+     * the OS default). An empty one still turns SO_KEEPALIVE on, with the OS defaults.
+     */
+    public record TcpKeepalive(Integer probes, Duration time, Duration interval) {
     }
 
     /** {@code minHealthPercent}: istiod makes it the cluster's {@code healthy_panic_threshold} (unset: 0). */

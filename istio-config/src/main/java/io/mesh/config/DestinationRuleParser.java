@@ -161,16 +161,15 @@ public final class DestinationRuleParser {
         Integer maxConnections = null;
         java.time.Duration connectTimeout = null;
         java.time.Duration tcpIdle = null;
+        java.time.Duration maxDuration = null;
+        DestinationRule.TcpKeepalive keepalive = null;
         if (tcp != null) {
             tcp.allow("maxConnections", "connectTimeout", "tcpKeepalive", "maxConnectionDuration", "idleTimeout");
-            for (String inert : List.of("tcpKeepalive", "maxConnectionDuration")) {
-                if (tcp.has(inert)) {
-                    tcp.problems().warn(tcp.at(inert), "has no effect here (TCP connections are kept until closed)");
-                }
-            }
             maxConnections = positive(tcp, "maxConnections");
             connectTimeout = tcp.duration("connectTimeout");
             tcpIdle = idleTimeout(tcp);
+            maxDuration = atLeastOneMs(tcp, "maxConnectionDuration");
+            keepalive = keepalive(tcp.object("tcpKeepalive"));
         }
         Integer pending = null;
         Integer h2 = null;
@@ -200,7 +199,41 @@ public final class DestinationRuleParser {
             retries = nonNegative(http, "maxRetries");
         }
         return new ConnectionPool(maxConnections, connectTimeout, pending, h2, perConn, retries, idle, h2Upgrade,
-                clientProtocol, tcpIdle);
+                clientProtocol, tcpIdle, keepalive, maxDuration);
+    }
+
+    /**
+     * {@code tcp.tcpKeepalive} as Istio validates it (istio {@code pkg/config/validation/validation.go},
+     * validateConnectionPool): {@code time} and {@code interval} durations of at least 1ms to the millisecond;
+     * {@code probes} an unsigned integer. Null when not set.
+     */
+    private static DestinationRule.TcpKeepalive keepalive(SpecReader k) {
+        if (k == null) {
+            return null;
+        }
+        k.allow("probes", "time", "interval");
+        return new DestinationRule.TcpKeepalive(nonNegative(k, "probes"), atLeastOneMs(k, "time"),
+                atLeastOneMs(k, "interval"));
+    }
+
+    /**
+     * A duration Istio's {@code ValidateDuration} accepts: at least 1ms, to the millisecond. Null when not set or not
+     * valid (the error is reported).
+     */
+    private static java.time.Duration atLeastOneMs(SpecReader r, String field) {
+        java.time.Duration d = r.duration(field);
+        if (d == null || d.isNegative()) {
+            return null;   // a negative one is already an error
+        }
+        if (d.compareTo(java.time.Duration.ofMillis(1)) < 0) {
+            r.problems().error(r.at(field), "duration must be at least 1ms");
+            return null;
+        }
+        if (d.getNano() % 1_000_000 != 0) {
+            r.problems().error(r.at(field), "only durations to ms precision are supported");
+            return null;
+        }
+        return d;
     }
 
     /**

@@ -39,6 +39,11 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
     FastExchange exchange;
     boolean inUse;
     long idleSince;
+    /**
+     * When the connection reaches its cluster's {@code max_connection_duration} ({@code System.nanoTime()} at connect
+     * plus it), or {@link Long#MAX_VALUE}: past it the pool closes it instead of handing it out or keeping it.
+     */
+    long expiresAt = Long.MAX_VALUE;
     /** The request in flight is a HEAD: its response has no body whatever its headers say. */
     boolean headRequest;
     /** Between a read and its readComplete: downstream writes are flushed once, at the end of the read. */
@@ -68,6 +73,9 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
+        if (upstream.spec().keepalive() != null) {
+            upstream.spec().keepalive().applyTo(ctx.channel());   // before it connects: SO_KEEPALIVE and its timers
+        }
         if (tls != null) {
             // SNI: the cluster's, else none (an IP address is never sent as SNI); the peer is checked by the trust
             // manager (the expected SPIFFE IDs or SANs), not by host name.

@@ -25,7 +25,10 @@ import org.jboss.logging.Logger;
  * connection, with the same trust, SPIFFE ID check and client certificate as its Vert.x clients; the connection is
  * handed out once the handshake succeeded (a failed one is a connect failure). Idle connections past the cluster's
  * idle timeout, or of a cluster or endpoint that left the config, are closed (when met, and by a sweep every few
- * seconds). Confined to its event loop, except {@link #close}.
+ * seconds). A connection older than the cluster's {@code max_connection_duration} is not reused: closed when it is
+ * released or met idle (and by the sweep), as Envoy drains it; its request in flight finishes. That check compares the
+ * clock value the exchange already read with the deadline the connection got when it connected. Confined to its event
+ * loop, except {@link #close}.
  */
 final class FastUpstreamPool {
 
@@ -62,7 +65,7 @@ final class FastUpstreamPool {
             for (FastUpstreamConnection c : q) {
                 long maxIdle = c.upstream.spec().idleTimeoutMs() * 1_000_000L;
                 if (closed || c.upstream.isClosed() || (maxIdle > 0 && now - c.idleSince >= maxIdle)
-                        || !c.upstream.endpoints().contains(c.endpoint)) {
+                        || now >= c.expiresAt || !c.upstream.endpoints().contains(c.endpoint)) {
                     stale.add(c);
                 }
             }
@@ -78,7 +81,7 @@ final class FastUpstreamPool {
             long maxIdle = u.spec().idleTimeoutMs() * 1_000_000L;
             FastUpstreamConnection c;
             while ((c = q.pollLast()) != null) {
-                if (c.channel.isActive() && (maxIdle <= 0 || now - c.idleSince < maxIdle)) {
+                if (c.channel.isActive() && (maxIdle <= 0 || now - c.idleSince < maxIdle) && now < c.expiresAt) {
                     c.inUse = true;
                     ex.onConnection(c);
                     return;
@@ -118,6 +121,10 @@ final class FastUpstreamPool {
         }
         pc.open++;
         FastUpstreamConnection c = new FastUpstreamConnection(this, u, ep, tls);
+        long maxAge = u.spec().maxConnectionDurationMs();
+        if (maxAge > 0) {
+            c.expiresAt = System.nanoTime() + maxAge * 1_000_000L;   // once per connection, never per request
+        }
         ChannelFuture f = new Bootstrap().group(loop).channel(type)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, Math.max(1, u.spec().connectTimeoutMs())))
@@ -158,7 +165,7 @@ final class FastUpstreamPool {
     void release(FastUpstreamConnection c, boolean reusable, long nowNanos) {
         c.inUse = false;
         c.exchange = null;
-        if (!reusable || closed || !c.channel.isActive()) {
+        if (!reusable || closed || !c.channel.isActive() || nowNanos >= c.expiresAt) {
             c.channel.close();
             return;
         }

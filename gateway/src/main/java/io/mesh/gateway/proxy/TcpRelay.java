@@ -171,8 +171,10 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
             TcpTally.Meters meters, long idleTimeoutMs) {
         io.vertx.core.net.SocketAddress target = original;
         Origination tls = null;
+        io.mesh.gateway.upstream.TcpKeepalive keepalive = null;
         if (cluster != null) {
             io.mesh.gateway.upstream.Upstream u = plane.active().upstreams().get(cluster);
+            keepalive = u == null ? null : u.spec().keepalive();
             var ep = u == null || u.spec().lbPolicy() == io.mesh.gateway.upstream.LbPolicy.ORIGINAL_DST ? null
                     : u.pick(Long.MIN_VALUE, null);
             if (ep != null) {
@@ -205,8 +207,19 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
         }
         io.vertx.core.impl.VertxInternal vertx = (io.vertx.core.impl.VertxInternal) plane.vertx();
         String host = target.hostAddress() != null ? target.hostAddress() : target.host();
+        ChannelFactory<? extends Channel> channels = vertx.transport().channelFactory(false);
+        if (keepalive != null) {
+            // The cluster's upstream_connection_options.tcp_keepalive, on the upstream socket before it connects.
+            io.mesh.gateway.upstream.TcpKeepalive k = keepalive;
+            ChannelFactory<? extends Channel> plain = channels;
+            channels = () -> {
+                Channel up = plain.newChannel();
+                k.applyTo(up);
+                return up;
+            };
+        }
         connectWhen(ch, ready, allowed, InetSocketAddress.createUnresolved(host, target.port()), first, tls, meters, null,
-                vertx.transport().channelFactory(false), vertx.nettyAddressResolverGroup(), CONNECT_TIMEOUT_MS, idleTimeoutMs);
+                channels, vertx.nettyAddressResolverGroup(), CONNECT_TIMEOUT_MS, idleTimeoutMs);
         return true;
     }
 

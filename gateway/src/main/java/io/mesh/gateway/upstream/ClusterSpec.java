@@ -13,14 +13,26 @@ import java.util.List;
  * which istiod writes for telemetry), or null: Istio's {@code destination_service} of what goes through the cluster.
  * {@code panicThreshold}: {@code common_lb_config.healthy_panic_threshold} as a rounded percent (Envoy's default 50;
  * 0 = never panic): below it a priority's hosts are all used, whatever their health ({@link Priorities}).
+ * {@code keepalive}: {@code upstream_connection_options.tcp_keepalive} (null: none), SO_KEEPALIVE on every upstream
+ * connection. {@code maxConnectionDurationMs}: {@code common_http_protocol_options.max_connection_duration} (0: none),
+ * the age past which an upstream HTTP connection takes no new request and is closed once idle.
  */
 public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs, long idleTimeoutMs,
         UpstreamProtocol protocol, CircuitBreakers breakers, OutlierPolicy outlier, UpstreamTls tls, String edsName,
         List<Endpoint> staticEndpoints, int ringSize, int upstreamPortOverride, boolean localityWeighted,
-        String service, int panicThreshold) {
+        String service, int panicThreshold, TcpKeepalive keepalive, long maxConnectionDurationMs) {
 
     /** Envoy's default {@code healthy_panic_threshold}, in percent. */
     public static final int DEFAULT_PANIC_THRESHOLD = 50;
+
+    /** A cluster without TCP keepalive or a maximum connection duration. */
+    public ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs, long idleTimeoutMs,
+            UpstreamProtocol protocol, CircuitBreakers breakers, OutlierPolicy outlier, UpstreamTls tls, String edsName,
+            List<Endpoint> staticEndpoints, int ringSize, int upstreamPortOverride, boolean localityWeighted,
+            String service, int panicThreshold) {
+        this(name, lbPolicy, connectTimeoutMs, idleTimeoutMs, protocol, breakers, outlier, tls, edsName, staticEndpoints,
+                ringSize, upstreamPortOverride, localityWeighted, service, panicThreshold, null, 0);
+    }
 
     /** A cluster with Envoy's default panic threshold. */
     public ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs, long idleTimeoutMs,
@@ -50,7 +62,8 @@ public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs,
     /** The same cluster with other TLS settings (its SDS secrets resolved). */
     public ClusterSpec withTls(UpstreamTls resolved) {
         return new ClusterSpec(name, lbPolicy, connectTimeoutMs, idleTimeoutMs, protocol, breakers, outlier, resolved,
-                edsName, staticEndpoints, ringSize, upstreamPortOverride, localityWeighted, service, panicThreshold);
+                edsName, staticEndpoints, ringSize, upstreamPortOverride, localityWeighted, service, panicThreshold,
+                keepalive, maxConnectionDurationMs);
     }
 
     /** The port to dial at an original destination the app was connecting to at {@code port}. */
@@ -67,6 +80,8 @@ public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs,
                 && idleTimeoutMs == o.idleTimeoutMs && protocol == o.protocol && breakers.equals(o.breakers)
                 && java.util.Objects.equals(outlier, o.outlier) && java.util.Objects.equals(tls, o.tls)
                 && ringSize == o.ringSize && upstreamPortOverride == o.upstreamPortOverride
-                && localityWeighted == o.localityWeighted && panicThreshold == o.panicThreshold;
+                && localityWeighted == o.localityWeighted && panicThreshold == o.panicThreshold
+                && java.util.Objects.equals(keepalive, o.keepalive)
+                && maxConnectionDurationMs == o.maxConnectionDurationMs;
     }
 }

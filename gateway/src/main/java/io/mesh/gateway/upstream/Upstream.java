@@ -248,10 +248,14 @@ public final class Upstream {
         Thread t = Thread.currentThread();
         HttpClient c = map.get(t);
         if (c == null) {
-            c = vertx.createHttpClient(clientOptions(http2), new PoolOptions()
+            var b = vertx.httpClientBuilder().with(clientOptions(http2)).with(new PoolOptions()
                     .setHttp1MaxSize(Math.max(1, spec.breakers().maxConnections()))
                     .setHttp2MaxSize(1)
                     .setMaxWaitQueueSize(spec.breakers().maxPendingRequests()));
+            if (spec.keepalive() != null || spec.maxConnectionDurationMs() > 0) {
+                b.withConnectHandler(this::connected);
+            }
+            c = b.build();
             map.put(t, c);
             if (closed) {
                 c.close();
@@ -259,6 +263,29 @@ public final class Upstream {
         }
         return c;
     }
+
+    /**
+     * A new connection of the cluster's Vert.x clients. TCP keepalive: Vert.x 4.5 sets only SO_KEEPALIVE on client
+     * sockets (its TCP_KEEPIDLE/KEEPINTVL/KEEPCNT options reach servers only), so the cluster's timers are set on the
+     * connection's channel here (the kernel re-arms the keepalive timer). {@code max_connection_duration}, as Envoy
+     * drains an upstream connection that reached it: once the duration has passed since it connected, the connection
+     * takes no new request and closes when its requests in flight are done (Vert.x's graceful shutdown: an idle
+     * HTTP/1.1 connection closes, and leaves the pool, at once; HTTP/2 sends GOAWAY). One timer per connection,
+     * cancelled when it closes first.
+     */
+    private void connected(io.vertx.core.http.HttpConnection conn) {
+        if (spec.keepalive() != null && conn instanceof io.vertx.core.net.impl.ConnectionBase base) {
+            spec.keepalive().applyTo(base.channel());
+        }
+        if (spec.maxConnectionDurationMs() > 0) {
+            long timer = vertx.setTimer(spec.maxConnectionDurationMs(),
+                    t -> conn.shutdown(DRAIN_LIMIT_MS, java.util.concurrent.TimeUnit.MILLISECONDS));
+            conn.closeHandler(v -> vertx.cancelTimer(timer));
+        }
+    }
+
+    /** How long a drained connection's requests in flight may still take before it is closed anyway (Envoy: none). */
+    private static final long DRAIN_LIMIT_MS = java.util.concurrent.TimeUnit.DAYS.toMillis(1);
 
     public boolean http2(boolean downstreamHttp2) {
         return switch (spec.protocol()) {
@@ -277,6 +304,9 @@ public final class Upstream {
                 .setDecompressionSupported(false)
                 .setTryUseCompression(false)
                 .setTracingPolicy(io.vertx.core.tracing.TracingPolicy.IGNORE);
+        if (spec.keepalive() != null) {
+            spec.keepalive().applyTo(o);
+        }
         if (http2) {
             o.setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
                     .setHttp2MultiplexingLimit(Math.max(1, spec.breakers().maxRequests()));

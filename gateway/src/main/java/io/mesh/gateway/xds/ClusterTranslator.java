@@ -15,6 +15,7 @@ import io.mesh.gateway.upstream.ClusterSpec;
 import io.mesh.gateway.upstream.Endpoint;
 import io.mesh.gateway.upstream.LbPolicy;
 import io.mesh.gateway.upstream.OutlierPolicy;
+import io.mesh.gateway.upstream.TcpKeepalive;
 import io.mesh.gateway.upstream.UpstreamProtocol;
 import io.mesh.gateway.upstream.UpstreamTls;
 import java.nio.charset.StandardCharsets;
@@ -82,6 +83,7 @@ public final class ClusterTranslator {
         }
         UpstreamProtocol protocol = UpstreamProtocol.HTTP1;
         long idle = 3_600_000;
+        long maxDuration = 0;
         if (c.hasHttp2ProtocolOptions()) {
             protocol = UpstreamProtocol.HTTP2;
         }
@@ -97,6 +99,9 @@ public final class ClusterTranslator {
             }
             if (h.getCommonHttpProtocolOptions().hasIdleTimeout()) {
                 idle = RouteTranslator.millis(h.getCommonHttpProtocolOptions().getIdleTimeout());
+            }
+            if (h.getCommonHttpProtocolOptions().hasMaxConnectionDuration()) {
+                maxDuration = maxConnectionDuration(h.getCommonHttpProtocolOptions().getMaxConnectionDuration(), where);
             }
         }
         UpstreamTls tls = null;
@@ -125,7 +130,32 @@ public final class ClusterTranslator {
                 ? (int) Math.min(1 << 16, c.getRingHashLbConfig().getMinimumRingSize().getValue()) : 1024;
         return new ClusterSpec(c.getName(), lb, connect, idle, protocol, cb, outlier, tls, eds, statics, ring,
                 portOverride, c.getCommonLbConfig().hasLocalityWeightedLbConfig(), telemetryService(c),
-                panicThreshold(c, where));
+                panicThreshold(c, where), keepalive(c), maxDuration);
+    }
+
+    /**
+     * {@code upstream_connection_options.tcp_keepalive} (istiod's from a DestinationRule's {@code tcpKeepalive}): null
+     * when absent; an empty one is SO_KEEPALIVE with the OS defaults; a value too large for the kernel's int is clamped.
+     */
+    static TcpKeepalive keepalive(Cluster c) {
+        if (!c.getUpstreamConnectionOptions().hasTcpKeepalive()) {
+            return null;
+        }
+        var k = c.getUpstreamConnectionOptions().getTcpKeepalive();
+        return new TcpKeepalive(clampInt(k.getKeepaliveProbes().getValue()), clampInt(k.getKeepaliveTime().getValue()),
+                clampInt(k.getKeepaliveInterval().getValue()));
+    }
+
+    private static int clampInt(int unsigned) {
+        return (int) Math.min(Integer.MAX_VALUE, Integer.toUnsignedLong(unsigned));
+    }
+
+    /** {@code max_connection_duration} in ms (0, or under a millisecond: none, as Envoy reads 0); negative refused. */
+    private static long maxConnectionDuration(com.google.protobuf.Duration d, String where) throws ConfigRejected {
+        if (d.getSeconds() < 0 || d.getNanos() < 0) {
+            throw new ConfigRejected(where + ": common_http_protocol_options.max_connection_duration must not be negative");
+        }
+        return RouteTranslator.millis(d);
     }
 
     /**

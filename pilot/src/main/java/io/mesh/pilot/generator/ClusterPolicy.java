@@ -5,8 +5,10 @@ import com.google.protobuf.UInt32Value;
 import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
+import io.envoyproxy.envoy.config.cluster.v3.UpstreamConnectionOptions;
 import io.envoyproxy.envoy.config.core.v3.Http1ProtocolOptions;
 import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
+import io.envoyproxy.envoy.config.core.v3.TcpKeepalive;
 import io.envoyproxy.envoy.config.core.v3.TransportSocket;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
@@ -66,6 +68,10 @@ final class ClusterPolicy {
             if (!proxyless && pool.maxRequestsPerConnection() != null && pool.maxRequestsPerConnection() > 0) {
                 c.setMaxRequestsPerConnection(UInt32Value.of(pool.maxRequestsPerConnection()));
             }
+            if (!proxyless && pool.tcpKeepalive() != null) {
+                c.setUpstreamConnectionOptions(UpstreamConnectionOptions.newBuilder()
+                        .setTcpKeepalive(tcpKeepalive(pool.tcpKeepalive())));
+            }
         }
         DestinationRule.OutlierDetection od = policy.outlierDetection();
         if (od != null) {
@@ -115,12 +121,33 @@ final class ClusterPolicy {
                 io.envoyproxy.envoy.type.v3.Percent.newBuilder().setValue(percent)));
     }
 
+    /**
+     * istiod's applyTCPKeepalive / setKeepAliveSettings (istio/istio
+     * {@code pilot/pkg/networking/core/cluster_traffic_policy.go}): an empty {@code tcp_keepalive} turns SO_KEEPALIVE
+     * on with the OS defaults; {@code probes} is set when above 0, {@code time} and {@code interval} when set, as whole
+     * seconds (the fraction dropped, as istiod's {@code uint32(Seconds)}).
+     */
+    static TcpKeepalive tcpKeepalive(DestinationRule.TcpKeepalive k) {
+        TcpKeepalive.Builder b = TcpKeepalive.newBuilder();
+        if (k.probes() != null && k.probes() > 0) {
+            b.setKeepaliveProbes(UInt32Value.of(k.probes()));
+        }
+        if (k.time() != null) {
+            b.setKeepaliveTime(UInt32Value.of((int) Math.min(0xFFFFFFFFL, k.time().getSeconds())));
+        }
+        if (k.interval() != null) {
+            b.setKeepaliveInterval(UInt32Value.of((int) Math.min(0xFFFFFFFFL, k.interval().getSeconds())));
+        }
+        return b.build();
+    }
+
     static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
     /**
      * The upstream HTTP protocol, as istiod sets it: HTTP/2 for a port whose protocol is HTTP2, GRPC or GRPC-WEB (or
      * with the DestinationRule's {@code h2UpgradePolicy: UPGRADE}), the client's own protocol with
-     * {@code useClientProtocol}, else HTTP/1.1 (no options); and the pool's {@code idleTimeout}.
+     * {@code useClientProtocol}, else HTTP/1.1 (no options); and the pool's {@code idleTimeout} and
+     * {@code tcp.maxConnectionDuration}.
      */
     static void httpProtocol(Cluster.Builder c, boolean http2, DestinationRule.ConnectionPool pool) {
         HttpProtocolOptions.Builder o = HttpProtocolOptions.newBuilder();
@@ -136,8 +163,15 @@ final class ClusterPolicy {
             set = true;
         }
         if (pool != null && pool.idleTimeout() != null) {
-            o.setCommonHttpProtocolOptions(HttpProtocolOptions.newBuilder().getCommonHttpProtocolOptionsBuilder()
-                    .setIdleTimeout(Protos.duration(pool.idleTimeout())));
+            o.getCommonHttpProtocolOptionsBuilder().setIdleTimeout(Protos.duration(pool.idleTimeout()));
+            set = true;
+        }
+        // istiod's applyConnectionPool (pilot/pkg/networking/core/cluster_traffic_policy.go): tcp.maxConnectionDuration
+        // is the upstream HTTP connections' max_connection_duration, on every cluster (TCP traffic ignores it; istiod
+        // also sets it as the tcp_proxy's max_downstream_connection_duration in networkfilter.go, which pilot does not
+        // write yet).
+        if (pool != null && pool.maxConnectionDuration() != null) {
+            o.getCommonHttpProtocolOptionsBuilder().setMaxConnectionDuration(Protos.duration(pool.maxConnectionDuration()));
             set = true;
         }
         if (set) {

@@ -151,6 +151,29 @@ class ConfigValidatorTest {
                 Arguments.of("tcpIdleTimeoutFinerThanAMillisecond", dr + "  host: backend\n  subsets:\n  - name: v1\n"
                         + "    trafficPolicy:\n      connectionPool:\n        tcp: {idleTimeout: 1500us}\n",
                         "spec.subsets[0].trafficPolicy.connectionPool.tcp.idleTimeout: only durations to ms precision"),
+                Arguments.of("tcpKeepaliveAndMaxConnectionDuration", dr + "  host: backend\n  trafficPolicy:\n"
+                        + "    connectionPool:\n      tcp: {maxConnectionDuration: 30m, tcpKeepalive: {probes: 3, time: 60s,"
+                        + " interval: 10s}}\n", null),
+                Arguments.of("emptyTcpKeepalive", dr + "  host: backend\n  trafficPolicy:\n"
+                        + "    connectionPool:\n      tcp: {tcpKeepalive: {}}\n", null),
+                Arguments.of("maxConnectionDurationZero", dr + "  host: backend\n  trafficPolicy:\n"
+                        + "    connectionPool:\n      tcp: {maxConnectionDuration: 0s}\n",
+                        "spec.trafficPolicy.connectionPool.tcp.maxConnectionDuration: duration must be at least 1ms"),
+                Arguments.of("maxConnectionDurationFinerThanAMillisecond", dr + "  host: backend\n  trafficPolicy:\n"
+                        + "    connectionPool:\n      tcp: {maxConnectionDuration: 1500us}\n",
+                        "spec.trafficPolicy.connectionPool.tcp.maxConnectionDuration: only durations to ms precision"),
+                Arguments.of("tcpKeepaliveTimeBelowAMillisecond", dr + "  host: backend\n  trafficPolicy:\n"
+                        + "    connectionPool:\n      tcp: {tcpKeepalive: {time: 500us}}\n",
+                        "spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.time: duration must be at least 1ms"),
+                Arguments.of("tcpKeepaliveIntervalNotADuration", dr + "  host: backend\n  trafficPolicy:\n"
+                        + "    connectionPool:\n      tcp: {tcpKeepalive: {interval: often}}\n",
+                        "spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.interval: invalid duration \"often\""),
+                Arguments.of("tcpKeepaliveNegativeProbes", dr + "  host: backend\n  trafficPolicy:\n"
+                        + "    connectionPool:\n      tcp: {tcpKeepalive: {probes: -1}}\n",
+                        "spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.probes"),
+                Arguments.of("tcpKeepaliveUnknownField", dr + "  host: backend\n  trafficPolicy:\n"
+                        + "    connectionPool:\n      tcp: {tcpKeepalive: {timeout: 10s}}\n",
+                        "spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.timeout"),
                 Arguments.of("exportToNamespaces", vs + "  hosts: [web]\n  exportTo: [\".\", team-a]\n  http:\n"
                         + "  - route:\n    - destination: {host: web}\n", null),
                 Arguments.of("exportToDotIsOwnNamespace", vs + "  hosts: [web]\n  exportTo: [\".\", demo]\n", "spec."
