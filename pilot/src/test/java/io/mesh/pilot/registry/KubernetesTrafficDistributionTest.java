@@ -76,19 +76,7 @@ class KubernetesTrafficDistributionTest {
     }
 
     static String pod(String name, String node, String ip, String app) {
-        return """
-                ---
-                apiVersion: v1
-                kind: Pod
-                metadata: {name: %s, namespace: demo, labels: {app: %s}}
-                spec:
-                  nodeName: %s
-                  containers: [{name: app, image: app}]
-                status:
-                  phase: Running
-                  podIP: %s
-                  conditions: [{type: Ready, status: "True"}]
-                """.formatted(name, app, node, ip);
+        return KubernetesLocalityTest.pod(name, node, ip, app);
     }
 
     /** A Service of the web pods, with its EndpointSlice. */
@@ -198,17 +186,7 @@ class KubernetesTrafficDistributionTest {
 
     /** The next EDS response (ACKed), skipping others on the stream. */
     private static DiscoveryResponse next(RawAdsClient c) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (System.nanoTime() < deadline) {
-            DiscoveryResponse r = c.next(Duration.ofMillis(500));
-            if (r != null) {
-                c.ack(r, r.getTypeUrl().equals(Resources.V3.ENDPOINT_TYPE_URL) ? CLUSTERS : List.of());
-                if (r.getTypeUrl().equals(Resources.V3.ENDPOINT_TYPE_URL)) {
-                    return r;
-                }
-            }
-        }
-        throw new AssertionError("no EDS response");
+        return c.nextOf(Resources.V3.ENDPOINT_TYPE_URL, CLUSTERS);
     }
 
     /** Per cluster in the response, "IP" (with its health status when not HEALTHY) -> priority. */

@@ -74,17 +74,7 @@ class LocalFolderTrafficDistributionTest {
 
     /** The next EDS response (ACKed), skipping others on the stream. */
     private static DiscoveryResponse next(RawAdsClient c) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (System.nanoTime() < deadline) {
-            DiscoveryResponse r = c.next(Duration.ofMillis(500));
-            if (r != null) {
-                c.ack(r, r.getTypeUrl().equals(Resources.V3.ENDPOINT_TYPE_URL) ? List.of(CLUSTER) : List.of());
-                if (r.getTypeUrl().equals(Resources.V3.ENDPOINT_TYPE_URL)) {
-                    return r;
-                }
-            }
-        }
-        throw new AssertionError("no EDS response");
+        return c.nextOf(Resources.V3.ENDPOINT_TYPE_URL, List.of(CLUSTER));
     }
 
     /** The cluster's endpoints, "IP" -> priority. */

@@ -96,6 +96,24 @@ public final class RawAdsClient implements AutoCloseable {
         return sotw.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
+    /**
+     * The next response of {@code typeUrl} within 10 s, ACKed with {@code names} (other responses on the stream are
+     * ACKed with none and skipped); fails the test when none comes.
+     */
+    public DiscoveryResponse nextOf(String typeUrl, List<String> names) throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (System.nanoTime() < deadline) {
+            DiscoveryResponse r = next(Duration.ofMillis(500));
+            if (r != null) {
+                ack(r, r.getTypeUrl().equals(typeUrl) ? names : List.of());
+                if (r.getTypeUrl().equals(typeUrl)) {
+                    return r;
+                }
+            }
+        }
+        throw new AssertionError("no response of " + typeUrl);
+    }
+
     public DeltaDiscoveryResponse nextDelta(Duration timeout) throws InterruptedException {
         return delta.poll(timeout.toMillis(), TimeUnit.MILLISECONDS);
     }
