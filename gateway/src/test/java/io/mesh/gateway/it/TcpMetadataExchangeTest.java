@@ -208,11 +208,7 @@ class TcpMetadataExchangeTest {
     @Test
     void theGatewaysTwoSidesExchangeWithEachOther() throws Exception {
         byte[] request = "round trip".getBytes(StandardCharsets.US_ASCII);
-        try (Socket s = new Socket("127.0.0.1", toSelf)) {
-            s.setSoTimeout(10_000);
-            s.getOutputStream().write(request);
-            assertArrayEquals(echoOf(request), readN(s.getInputStream(), request.length + 5));
-        }
+        assertArrayEquals(echoOf(request), roundTrip(toSelf, request));
         assertArrayEquals(request, backendFirst.poll(10, TimeUnit.SECONDS), "no metadata reaches the backend");
         await().atMost(Duration.ofSeconds(10)).until(() -> gw.registry.find("istio_tcp_connections_opened")
                 .tag("destination_workload", "istio-ingressgateway").tag("destination_principal", GATEWAY_ID)
@@ -253,12 +249,8 @@ class TcpMetadataExchangeTest {
         double opened = tcp("istio_tcp_connections_opened", "reviews-v2");
         double sent = tcp("istio_tcp_sent_bytes", "reviews-v2");
         double received = tcp("istio_tcp_received_bytes", "reviews-v2");
-        try (Socket s = new Socket("127.0.0.1", exchanging)) {
-            s.setSoTimeout(10_000);
-            s.getOutputStream().write(request);
-            assertArrayEquals(echoOf(request), readN(s.getInputStream(), request.length + 5),
-                    "the client gets the peer's answer and nothing of its metadata");
-        }
+        assertArrayEquals(echoOf(request), roundTrip(exchanging, request),
+                "the client gets the peer's answer and nothing of its metadata");
         assertEquals(List.of("istio-peer-exchange", "istio"), offered.get("exchanging").poll(10, TimeUnit.SECONDS));
         Struct own = gatewayMetadata.poll(10, TimeUnit.SECONDS);
         assertNotNull(own, "the gateway's metadata came first");
@@ -285,11 +277,7 @@ class TcpMetadataExchangeTest {
     void aPeerThatDoesNotPickTheProtocolIsRelayedUntouchedAsAnUnknownWorkload() throws Exception {
         byte[] request = "no exchange here".getBytes(StandardCharsets.US_ASCII);
         double before = unknownPeerOpened();
-        try (Socket s = new Socket("127.0.0.1", plain)) {
-            s.setSoTimeout(10_000);
-            s.getOutputStream().write(request);
-            assertArrayEquals(echoOf(request), readN(s.getInputStream(), request.length + 5));
-        }
+        assertArrayEquals(echoOf(request), roundTrip(plain, request));
         assertEquals(List.of("istio-peer-exchange", "istio"), offered.get("plain").poll(10, TimeUnit.SECONDS));
         assertArrayEquals(request, firstBytes.poll(10, TimeUnit.SECONDS), "no metadata before the client's bytes");
         await().atMost(Duration.ofSeconds(10)).until(() -> unknownPeerOpened() >= before + 1);
@@ -320,11 +308,7 @@ class TcpMetadataExchangeTest {
     @Test
     void aClusterWithoutTheFilterNeverOffersTheProtocol() throws Exception {
         byte[] request = "plain relay".getBytes(StandardCharsets.US_ASCII);
-        try (Socket s = new Socket("127.0.0.1", noFilter)) {
-            s.setSoTimeout(10_000);
-            s.getOutputStream().write(request);
-            assertArrayEquals(echoOf(request), readN(s.getInputStream(), request.length + 5));
-        }
+        assertArrayEquals(echoOf(request), roundTrip(noFilter, request));
         assertEquals(List.of("istio"), offered.get("no-filter").poll(10, TimeUnit.SECONDS),
                 "istio-peer-exchange is dropped: the peer would send metadata into the relayed bytes");
         assertArrayEquals(request, firstBytes.poll(10, TimeUnit.SECONDS));
@@ -438,6 +422,15 @@ class TcpMetadataExchangeTest {
         o.writeBytes("echo:".getBytes(StandardCharsets.US_ASCII));
         o.writeBytes(b);
         return o.toByteArray();
+    }
+
+    /** Sends {@code request} through the gateway's listener on {@code port} and reads the echo's length back. */
+    static byte[] roundTrip(int port, byte[] request) throws Exception {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(request);
+            return readN(s.getInputStream(), request.length + 5);
+        }
     }
 
     static byte[] readN(InputStream in, int n) throws Exception {
