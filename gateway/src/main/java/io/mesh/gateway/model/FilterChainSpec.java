@@ -21,13 +21,27 @@ import java.util.List;
  * before the RBAC filters, the access log and tracing its HttpConnectionManager sets ({@code telemetry}: null =
  * the gateway's local settings), a tcp_proxy's {@code idle_timeout} ({@code tcpIdleTimeout}: null when not set, read
  * as Envoy's default {@link #TCP_IDLE_TIMEOUT_DEFAULT}; {@link java.time.Duration#ZERO}: none), and Istio's metadata
- * exchange ({@code peerMetadata}: null = none).
+ * exchange ({@code peerMetadata}: null = none). A chain with several certificates (Istio's credentialNames: an RSA and an
+ * ECDSA one) names the others in {@code moreSecrets} (empty = one), and the pins a client certificate must also match
+ * one of are {@code clientPins} (Envoy's verify_certificate_spki and verify_certificate_hash; NONE = no pins).
  */
 public record FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName,
         RouteTable inlineRoutes, List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster,
         boolean requireClientCert, String clientCaSecret, Rbac rbac, List<WeightedCluster> tcpWeighted,
         List<String> clientSans, List<CidrRange> destinationRanges, io.mesh.gateway.jwt.JwtAuthn jwtAuthn,
-        ChainTelemetry telemetry, java.time.Duration tcpIdleTimeout, PeerMetadataConfig peerMetadata) {
+        ChainTelemetry telemetry, java.time.Duration tcpIdleTimeout, PeerMetadataConfig peerMetadata,
+        List<String> moreSecrets, io.mesh.gateway.tls.CertificatePins clientPins) {
+
+    /** A chain with one certificate and no client-certificate pins. */
+    public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,
+            List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster, boolean requireClientCert,
+            String clientCaSecret, Rbac rbac, List<WeightedCluster> tcpWeighted, List<String> clientSans,
+            List<CidrRange> destinationRanges, io.mesh.gateway.jwt.JwtAuthn jwtAuthn, ChainTelemetry telemetry,
+            java.time.Duration tcpIdleTimeout, PeerMetadataConfig peerMetadata) {
+        this(serverNames, secretName, routeConfigName, inlineRoutes, alpn, destinationPort, transportProtocol, tcpCluster,
+                requireClientCert, clientCaSecret, rbac, tcpWeighted, clientSans, destinationRanges, jwtAuthn, telemetry,
+                tcpIdleTimeout, peerMetadata, List.of(), null);
+    }
 
     /** Envoy's tcp_proxy {@code idle_timeout} when the filter sets none: 1 hour. */
     public static final java.time.Duration TCP_IDLE_TIMEOUT_DEFAULT = java.time.Duration.ofHours(1);
@@ -65,6 +79,19 @@ public record FilterChainSpec(List<String> serverNames, String secretName, Strin
         clientSans = clientSans == null ? List.of() : List.copyOf(clientSans);
         destinationRanges = destinationRanges == null ? List.of() : List.copyOf(destinationRanges);
         tcpIdleTimeout = tcpIdleTimeout == null ? TCP_IDLE_TIMEOUT_DEFAULT : tcpIdleTimeout;
+        moreSecrets = moreSecrets == null ? List.of() : List.copyOf(moreSecrets);
+        clientPins = clientPins == null ? io.mesh.gateway.tls.CertificatePins.NONE : clientPins;
+    }
+
+    /** The SDS secrets of the chain's certificates, in order (none for plain text). */
+    public List<String> secretNames() {
+        if (secretName == null) {
+            return List.of();
+        }
+        List<String> all = new java.util.ArrayList<>(1 + moreSecrets.size());
+        all.add(secretName);
+        all.addAll(moreSecrets);
+        return all;
     }
 
     public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,
