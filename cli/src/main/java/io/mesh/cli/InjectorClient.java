@@ -59,10 +59,13 @@ final class InjectorClient {
 
     private final String where;
     private final Transport transport;
+    /** Added to a 401 or 403: what the user must be allowed, or "". */
+    private final String forbiddenHint;
 
-    private InjectorClient(String where, Transport transport) {
+    private InjectorClient(String where, Transport transport, String forbiddenHint) {
         this.where = where;
         this.transport = transport;
+        this.forbiddenHint = forbiddenHint;
     }
 
     /** The webhook at {@code url} over HTTPS, trusting {@code caBundle} (PEM) when given, else the JDK's trust store. */
@@ -79,7 +82,7 @@ final class InjectorClient {
                     .header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
             return new MonitoringApi.Response(response.statusCode(), response.body());
-        });
+        }, "");
     }
 
     /** The injector's Service in {@code namespace}, through the API server's service proxy (HTTPS to the pod). */
@@ -102,7 +105,7 @@ final class InjectorClient {
             } catch (TimeoutException e) {
                 throw new IOException("no answer in 15 s", e);
             }
-        });
+        }, "; the kubeconfig's user needs create on services/proxy in " + namespace);
     }
 
     /** Where the injector is asked, for messages. */
@@ -139,7 +142,8 @@ final class InjectorClient {
         }
         if (response.status() != 200) {
             throw new Unreachable("the injector answered " + response.status() + " on " + PATH + " (" + where + "): "
-                    + MonitoringApi.abbreviate(response.body().strip()));
+                    + MonitoringApi.abbreviate(response.body().strip())
+                    + (response.status() == 401 || response.status() == 403 ? forbiddenHint : ""));
         }
         return decision(response.body(), uid);
     }

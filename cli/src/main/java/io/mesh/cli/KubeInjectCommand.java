@@ -19,23 +19,28 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "kube-inject", mixinStandardHelpOptions = true,
         description = {"Inject the sidecar into the workloads of a YAML file, as the running injector would.",
-                "Every pod template (Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob,",
-                "ReplicationController, DeploymentConfig, and the items of a List) is sent to the injector as the pod",
-                "its controller would create; its answer is written back into the workload. Other documents, and",
-                "workloads the injector leaves alone (sidecar.istio.io/inject: \"false\", already injected), are printed",
-                "exactly as read. Unlike the webhook, the namespace need not be labelled istio-injection=enabled."},
-        footer = {"", "The injector is found in the local mesh's run folder (its webhook on $MESH_INJECTOR_WEBHOOK_PORT,",
-                "  else 15017, trusting state/injector/webhook-ca.pem), given with --injector (e.g. after a port-forward),",
-                "  or on a cluster through the API server's service proxy (service istio-system/istio-sidecar-injector:443;",
-                "  the user needs create on services/proxy in istio-system).",
-                "Nothing is written when a document cannot be injected.",
-                "Exit codes: 0 ok, 1 the injector refused a pod or cannot be reached, or the input is not YAML, 2 usage error.",
+                "",
+                "Each pod template (Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, CronJob, "
+                        + "ReplicationController, DeploymentConfig, and the items of a List) is sent to the injector "
+                        + "as the pod its controller would create, and the injector's patch is written back into the "
+                        + "workload. Other documents, and workloads the injector leaves alone "
+                        + "(sidecar.istio.io/inject: \"false\", already injected), are printed exactly as read. "
+                        + "Unlike the webhook, kube-inject does not need the namespace labelled istio-injection=enabled. "
+                        + "Nothing is printed when a document cannot be injected."},
+        footer = {"", "Where the injector is: the local mesh's webhook (127.0.0.1, port",
+                "  $MESH_INJECTOR_WEBHOOK_PORT, else 15017; trusting the run folder's",
+                "  state/injector/webhook-ca.pem); --injector URL (e.g. after a port-forward);",
+                "  or on a cluster the service istio-system/istio-sidecar-injector:443 through",
+                "  the API server's service proxy (needs create on services/proxy).",
+                "Exit codes: 0 ok, 1 the injector refused a pod or cannot be reached, or the",
+                "  input is not YAML, 2 usage error.",
                 "Examples:",
                 "  meshctl kube-inject -f app.yaml | kubectl apply -f -",
                 "  meshctl kube-inject -f deployment.yaml -o deployment-injected.yaml",
-                "  kubectl get deployment web -o yaml | meshctl kube-inject -f - | kubectl apply -f -",
-                "  meshctl kube-inject -f app.yaml --namespace shop --mode kubernetes --context staging",
-                "  meshctl kube-inject -f app.yaml --injector https://127.0.0.1:15017 --injector-ca ca.pem"})
+                "  kubectl get deploy web -o yaml | meshctl kube-inject -f - | kubectl apply -f -",
+                "  meshctl kube-inject -f app.yaml -n shop --mode kubernetes --context staging",
+                "  meshctl kube-inject -f app.yaml --injector https://127.0.0.1:15017 \\",
+                "      --injector-ca ca.pem"})
 public class KubeInjectCommand implements Callable<Integer> {
 
     static final String WEBHOOK_PORT_VARIABLE = "MESH_INJECTOR_WEBHOOK_PORT";
