@@ -11,6 +11,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.fabric8.zjsonpatch.JsonPatch;
 import io.mesh.testing.FreePorts;
 import io.mesh.testing.kube.KubeApiMock;
+import io.mesh.testing.kube.Kubectl;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -221,6 +222,14 @@ class KubeInjectIT {
             JsonNode deployment = YAML.readTree(run.out().substring(run.out().indexOf("apiVersion: apps/v1")));
             assertEquals(List.of("web", "istio-proxy"), names(deployment.path("spec").path("template").path("spec").path("containers")));
 
+            // meshctl kube-inject -f app.yaml | kubectl apply -f -: the real kubectl takes the output as it is.
+            Kubectl kubectl = new Kubectl(kubeconfig, HARNESS.workDir());
+            kubectl(kubectl, "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n", "apply", "-f", "-");
+            kubectl(kubectl, run.out(), "apply", "-f", "-");
+            JsonNode applied = JSON.readTree(kubectl(kubectl, null, "-n", "shop", "get", "deployment", "web", "-o", "json"));
+            assertEquals(deployment.path("spec").path("template"), applied.path("spec").path("template"));
+            assertEquals("8080", kubectl(kubectl, null, "-n", "shop", "get", "configmap", "web-config", "-o", "jsonpath={.data.port}").strip());
+
             api.reset();
             Run unanswered = meshctl(APP, "kube-inject", "-f", "-", "--mode", "kubernetes", "--kubeconfig", kubeconfig.toString());
             assertEquals(1, unanswered.exit(), unanswered.err());
@@ -314,6 +323,10 @@ class KubeInjectIT {
         Run run = new Run(process.exitValue(), Files.readString(out), Files.readString(err));
         System.out.printf("meshctl %s exited %d%n%s%n", String.join(" ", args), run.exit(), run.err());
         return run;
+    }
+
+    private static String kubectl(Kubectl kubectl, String stdin, String... args) {
+        return kubectl.run(stdin, args);
     }
 
     private static String file(String name, String content) throws IOException {
