@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         description = "Install, check, inspect and analyze the mesh, locally (./mesh up) or on a cluster.",
         subcommands = {InstallCommand.class, UninstallCommand.class, CheckCommand.class, ProxyStatusCommand.class,
                 ProxyConfigCommand.class,
-                AnalyzeCommand.class, AppsCommand.class,
+                AnalyzeCommand.class, AppsCommand.class, KubeInjectCommand.class,
                 CompletionCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 a problem was found, 2 usage error.",
                 "Examples:",
@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
                 "  meshctl check --output json",
                 "  meshctl proxy-status",
                 "  meshctl proxy-config istio-ingressgateway routes",
-                "  meshctl apps -w"})
+                "  meshctl apps -w",
+                "  meshctl kube-inject -f app.yaml | kubectl apply -f -"})
 public class MeshCtl {
 }
