@@ -18,7 +18,7 @@ public final class AttributeExpression {
 
     /** The attributes served, by root; a map-valued one ({@code request.headers}) is indexed with {@code [...]}. */
     public static final Map<String, Set<String>> ATTRIBUTES = Map.of(
-            "request", Set.of("host", "method", "path", "url_path", "scheme", "protocol", "headers", "id", "useragent",
+            "request", Set.of("host", "method", "path", "url_path", "protocol", "headers", "id", "useragent",
                     "referer"),
             "response", Set.of("code", "grpc_status"),
             "source", Set.of("address", "port"),
@@ -29,7 +29,7 @@ public final class AttributeExpression {
             "downstream_peer", peerFields());
 
     private static Set<String> peerFields() {
-        return Set.of("app", "version", "service", "revision", "name", "workload", "namespace", "cluster");
+        return Set.of("app", "version", "service", "revision", "workload", "namespace", "cluster");
     }
 
     /** Attribute values of one request or connection: a String, Long, Boolean or Map, or null when absent. */
@@ -47,14 +47,21 @@ public final class AttributeExpression {
 
     private final String source;
     private final Node root;
+    private final Set<String> headerNames;
 
-    private AttributeExpression(String source, Node root) {
+    private AttributeExpression(String source, Node root, Set<String> headerNames) {
         this.source = source;
         this.root = root;
+        this.headerNames = Set.copyOf(headerNames);
     }
 
     public String source() {
         return source;
+    }
+
+    /** The request headers the expression reads (lower case): a proxy can keep just these of a request. */
+    public Set<String> headerNames() {
+        return headerNames;
     }
 
     /** Parses {@code text}; throws {@link IllegalArgumentException} with the reason and the position. */
@@ -65,7 +72,7 @@ public final class AttributeExpression {
         if (p.pos < text.length()) {
             throw p.error("unexpected '" + text.charAt(p.pos) + "'");
         }
-        return new AttributeExpression(text, n);
+        return new AttributeExpression(text, n, p.headers);
     }
 
     /** The value; throws {@link EvalError} when it has none. */
@@ -197,6 +204,8 @@ public final class AttributeExpression {
     private static final class Parser {
         private final String s;
         private int pos;
+        /** The header names {@code request.headers['...']} reads, lower case. */
+        private final java.util.Set<String> headers = new java.util.TreeSet<>();
 
         Parser(String s) {
             this.s = s;
@@ -351,10 +360,17 @@ public final class AttributeExpression {
             }
             Node key = null;
             if (eat("[")) {
+                skipSpace();
+                int keyAt = pos;
                 key = ternary();
+                if (!(key instanceof Literal l && l.value() instanceof String)) {
+                    pos = keyAt;
+                    throw error(rootName + "." + field + " is indexed by a string literal here");
+                }
                 if (!eat("]")) {
                     throw error("expected ']'");
                 }
+                headers.add(((String) ((Literal) key).value()).toLowerCase(java.util.Locale.ROOT));
             } else if (eat(".")) {
                 throw error("attribute \"" + rootName + "." + field + "\" has no fields (use [\"key\"] on maps)");
             }

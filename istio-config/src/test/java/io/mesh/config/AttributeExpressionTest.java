@@ -40,6 +40,12 @@ class AttributeExpressionTest {
         assertEquals(label, AttributeExpression.parse(expression.strip()).label(REQUEST));
     }
 
+    @org.junit.jupiter.api.Test
+    void theHeadersAnExpressionReadsAreKnownWhenItIsParsed() {
+        assertEquals(java.util.Set.of("x-team", "x-env"), AttributeExpression.parse(
+                "has(request.headers['X-Team']) ? request.headers['x-team'] : request.headers[\"x-env\"]").headerNames());
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiterString = "=>", quoteCharacter = '`', value = {
         "request.headers['x'              => expected ']' at position 19 of \"request.headers['x'\"",
@@ -51,6 +57,8 @@ class AttributeExpressionTest {
                 + " request, response, source, upstream_peer, xds]) at position 0 of \"a ? 'b'\"",
         "true ? 'b'                       => expected ':' at position 10 of \"true ? 'b'\"",
         "'a' 'b'                          => unexpected ''' at position 4 of \"'a' 'b'\"",
+        "request.headers[request.host]    => request.headers is indexed by a string literal here at position 16 of"
+                + " \"request.headers[request.host]\"",
         "request.host.name                => attribute \"request.host\" has no fields (use [\"key\"] on maps) at position 13"
                 + " of \"request.host.name\"",
     })
