@@ -353,8 +353,46 @@ final class RequestLog {
     }
 
     private Counter counter(String name, String description, Map<String, String> labels) {
-        return labels == null ? null : Counter.builder(name).description(description).tags(tags(labels)).register(registry);
+        if (labels == null) {
+            return null;
+        }
+        Tags tags = tags(labels);
+        makeRoom(name, tags);
+        return Counter.builder(name).description(description).tags(tags).register(registry);
     }
+
+    /** Label names by metric name, of the meters registered last. */
+    private final Map<String, java.util.List<String>> labelNames = new ConcurrentHashMap<>();
+
+    /**
+     * Before a meter named {@code name} is registered with {@code tags}: when the metric had other label names (a
+     * Telemetry removed or added labels since), the meters with the old names are removed from the registry. Prometheus
+     * needs one set of label names per metric, and a registry that has one refuses the other silently; the newest
+     * config wins. Runs only when a new label set is registered, never per request.
+     */
+    private void makeRoom(String name, Tags tags) {
+        java.util.List<String> keys = tags.stream().map(io.micrometer.core.instrument.Tag::getKey).sorted().toList();
+        java.util.List<String> known = labelNames.get(name);
+        if (keys.equals(known)) {
+            return;
+        }
+        synchronized (labelNames) {
+            known = labelNames.get(name);
+            if (known != null && !known.equals(keys)) {
+                for (io.micrometer.core.instrument.Meter m : registry.find(name).meters()) {
+                    if (!m.getId().getTags().stream().map(io.micrometer.core.instrument.Tag::getKey).sorted().toList()
+                            .equals(keys)) {
+                        registry.remove(m);
+                    }
+                }
+                LOG.infof("%s now has the labels %s (a Telemetry changed them); its series with other labels are removed",
+                        name, keys);
+            }
+            labelNames.put(name, keys);
+        }
+    }
+
+    private static final Logger LOG = Logger.getLogger(RequestLog.class);
 
     /** The meters of {@code key}'s requests under a chain's stats overrides, with these expression values. */
     private Meters overridden(Key key, io.mesh.gateway.model.StatsOverrides stats, java.util.List<String> values) {
@@ -409,16 +447,22 @@ final class RequestLog {
             return new Meters(null, null, null, null, a.apply(count), a.apply(time), a.apply(in), a.apply(out));
         }
         return new Meters(
-                count == null ? null : Counter.builder("istio_requests").description("Requests through the gateway")
-                        .tags(t.apply(count)).register(registry),
-                time == null ? null : DistributionSummary.builder("istio_request_duration_milliseconds")
-                        .description("Request duration in ms").serviceLevelObjectives(DURATION_BUCKETS).tags(t.apply(time))
-                        .register(registry),
-                in == null ? null : DistributionSummary.builder("istio_request_bytes").description("Request sizes")
-                        .serviceLevelObjectives(BYTES_BUCKETS).tags(t.apply(in)).register(registry),
-                out == null ? null : DistributionSummary.builder("istio_response_bytes").description("Response sizes")
-                        .serviceLevelObjectives(BYTES_BUCKETS).tags(t.apply(out)).register(registry),
+                count == null ? null : counter("istio_requests", "Requests through the gateway", count),
+                summary("istio_request_duration_milliseconds", "Request duration in ms", DURATION_BUCKETS, time, t),
+                summary("istio_request_bytes", "Request sizes", BYTES_BUCKETS, in, t),
+                summary("istio_response_bytes", "Response sizes", BYTES_BUCKETS, out, t),
                 a.apply(count), a.apply(time), a.apply(in), a.apply(out));
+    }
+
+    private DistributionSummary summary(String name, String description, double[] buckets, Map<String, String> labels,
+            java.util.function.Function<Map<String, String>, Tags> tagsOf) {
+        if (labels == null) {
+            return null;
+        }
+        Tags tags = tagsOf.apply(labels);
+        makeRoom(name, tags);
+        return DistributionSummary.builder(name).description(description).serviceLevelObjectives(buckets).tags(tags)
+                .register(registry);
     }
 
     private static Tags tags(Map<String, String> labels) {
