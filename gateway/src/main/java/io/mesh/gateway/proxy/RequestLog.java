@@ -315,11 +315,12 @@ final class RequestLog {
         PeerWorkload known = knownPeer(workload);
         java.util.List<String> values = stats == null ? java.util.List.of()
                 : stats.evaluate(new StatsAttributes.Connection(cluster, known, inbound, peer));
-        if (stats != null && tcp.size() >= MAX_OVERRIDDEN) {
-            values = java.util.Collections.nCopies(values.size(), "unknown");
+        TcpKey key = new TcpKey(inbound, cluster, peer == null ? "" : peer, service, known, upstreamPrincipal, stats, values);
+        if (stats != null && !values.isEmpty() && !tcp.containsKey(key) && tcp.size() >= MAX_OVERRIDDEN) {
+            key = new TcpKey(inbound, cluster, key.peer(), service, known, upstreamPrincipal, stats,
+                    java.util.Collections.nCopies(values.size(), "unknown"));   // capped: see MAX_OVERRIDDEN
         }
-        return tcp.computeIfAbsent(new TcpKey(inbound, cluster, peer == null ? "" : peer, service, known,
-                upstreamPrincipal, stats, values), k -> {
+        return tcp.computeIfAbsent(key, k -> {
             java.util.LinkedHashMap<String, String> labels = peerLabels(k.inbound(), k.peer(), k.workload(),
                     k.upstreamPrincipal(), k.service(), k.cluster(), 0);
             labels.put("request_protocol", "tcp");
