@@ -52,13 +52,16 @@ class AnalyzeCommandTest {
                 BROKEN + "/conflicting-hosts.yaml:106: warning: VirtualService shop/cart-root: spec.http[0]: delegates to"
                         + " team-orders/orders, which is not a delegate VirtualService",
                 // Telemetry (telemetry.istio.io): Istio's range, and what has no effect here.
-                BROKEN + "/telemetry.yaml:12: error: Telemetry istio-system/mesh-default:"
+                BROKEN + "/telemetry.yaml:15: error: Telemetry istio-system/mesh-default:"
                         + " spec.tracing[0].randomSamplingPercentage: must be in range [0.0, 100.0], got 150.0",
-                BROKEN + "/telemetry.yaml:8: warning: Telemetry istio-system/mesh-default: spec.metrics: has no effect"
-                        + " here: the proxies report Istio's standard metrics as they are");
+                BROKEN + "/telemetry.yaml:13: error: Telemetry istio-system/mesh-default:"
+                        + " spec.metrics[0].overrides[0].tagOverrides.team.value: is not a valid expression: expected ']'"
+                        + " at position 24 of \"request.headers['x-team'\"",
+                BROKEN + "/telemetry.yaml:10: warning: Telemetry istio-system/mesh-default:"
+                        + " spec.metrics[0].reportingInterval: has no effect here: TCP byte counts are recorded as they move");
         assertReports(output, expected);
         assertTrue(output.contains("\"route: - destination: {host: ...}\""), "the seed's error names the right shape:\n" + output);
-        assertTrue(output.contains("5 files analyzed: 7 errors, 4 warnings."), output);
+        assertTrue(output.contains("5 files analyzed: 8 errors, 4 warnings."), output);
     }
 
     @Test

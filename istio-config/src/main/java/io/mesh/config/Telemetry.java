@@ -7,15 +7,16 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Telemetry (telemetry.istio.io): access logging on or off and the trace sampling rate, mesh-wide (the root namespace,
- * no selector), per namespace (no selector) or per workload ({@code selector.matchLabels}). Only those parts are
- * served; metrics, custom tags, access log filters and the other fields are accepted with a warning that they have no
- * effect here. Which resources apply to a proxy, and how they combine, is pilot's ({@code TelemetryPolicy}).
+ * Telemetry (telemetry.istio.io): access logging on or off, the trace sampling rate and Istio's standard metrics
+ * (disabled, tags removed or upserted: {@link TelemetryMetrics}), mesh-wide (the root namespace, no selector), per
+ * namespace (no selector) or per workload ({@code selector.matchLabels}). Only those parts are served; custom tags,
+ * access log filters, custom metrics and the other fields are accepted with a warning that they have no effect here.
+ * Which resources apply to a proxy, and how they combine, is pilot's ({@code TelemetryPolicy}).
  *
  * @param created the resource's creation time (null when unknown): as istiod, the oldest of several at one level wins
  */
 public record Telemetry(String namespace, String name, Instant created, Map<String, String> selector,
-        List<Tracing> tracing, List<AccessLogging> accessLogging) {
+        List<Tracing> tracing, List<AccessLogging> accessLogging, List<TelemetryMetrics> metrics) {
     /** istiod's order (sortConfigByCreationTime): oldest first, one without a creation time first, then name, namespace. */
     public static final java.util.Comparator<Telemetry> ISTIO_ORDER = java.util.Comparator
             .comparing((Telemetry t) -> t.created() == null ? Instant.MIN : t.created())
@@ -25,6 +26,13 @@ public record Telemetry(String namespace, String name, Instant created, Map<Stri
         selector = Map.copyOf(selector);
         tracing = List.copyOf(tracing);
         accessLogging = List.copyOf(accessLogging);
+        metrics = List.copyOf(metrics);
+    }
+
+    /** A resource without metrics rules. */
+    public Telemetry(String namespace, String name, Instant created, Map<String, String> selector,
+            List<Tracing> tracing, List<AccessLogging> accessLogging) {
+        this(namespace, name, created, selector, tracing, accessLogging, List.of());
     }
 
     /** Istio's WorkloadMode: which side of the traffic a rule applies to (a router's and a sidecar's outbound are CLIENT). */
@@ -66,9 +74,6 @@ public record Telemetry(String namespace, String name, Instant created, Map<Stri
                 p.error(r.at(f), "is not supported (only workloads selected by labels are configured); use selector");
             }
         }
-        if (r.has("metrics")) {
-            p.warn(r.at("metrics"), "has no effect here: the proxies report Istio's standard metrics as they are");
-        }
         Map<String, String> selector = PolicyConfig.selector(r);
         if (r.object("selector") != null && selector.isEmpty()) {
             p.warn(r.at("selector"), "selects no labels: the resource applies to the whole namespace");
@@ -91,7 +96,11 @@ public record Telemetry(String namespace, String name, Instant created, Map<Stri
             logging.add(new AccessLogging(match(a, p), providers(a, ACCESS_LOG_PROVIDERS, "access logging", p),
                     a.bool("disabled")));
         }
-        return new Telemetry(raw.namespace(), raw.name(), raw.created(), selector, tracing, logging);
+        List<TelemetryMetrics> metrics = new ArrayList<>();
+        for (SpecReader m : r.list("metrics")) {
+            metrics.add(TelemetryMetrics.parse(m, p));
+        }
+        return new Telemetry(raw.namespace(), raw.name(), raw.created(), selector, tracing, logging, metrics);
     }
 
     private static Tracing tracing(SpecReader t, Problems p) {

@@ -23,16 +23,29 @@ import java.util.List;
  * as Envoy's default {@link #TCP_IDLE_TIMEOUT_DEFAULT}; {@link java.time.Duration#ZERO}: none), and Istio's metadata
  * exchange ({@code peerMetadata}: null = none). A chain with several certificates (Istio's credentialNames: an RSA and an
  * ECDSA one) names the others in {@code moreSecrets} (empty = one), and the pins a client certificate must also match
- * one of are {@code clientPins} (Envoy's verify_certificate_spki and verify_certificate_hash; NONE = no pins).
+ * one of are {@code clientPins} (Envoy's verify_certificate_spki and verify_certificate_hash; NONE = no pins). Istio's
+ * stats filter's metric overrides are {@code stats} (null = every standard metric with every standard label).
  */
 public record FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName,
         RouteTable inlineRoutes, List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster,
         boolean requireClientCert, String clientCaSecret, Rbac rbac, List<WeightedCluster> tcpWeighted,
         List<String> clientSans, List<CidrRange> destinationRanges, io.mesh.gateway.jwt.JwtAuthn jwtAuthn,
         ChainTelemetry telemetry, java.time.Duration tcpIdleTimeout, PeerMetadataConfig peerMetadata,
-        List<String> moreSecrets, io.mesh.gateway.tls.CertificatePins clientPins) {
+        List<String> moreSecrets, io.mesh.gateway.tls.CertificatePins clientPins, StatsOverrides stats) {
 
-    /** A chain with one certificate and no client-certificate pins. */
+    /** A chain without Istio's stats filter overrides. */
+    public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,
+            List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster, boolean requireClientCert,
+            String clientCaSecret, Rbac rbac, List<WeightedCluster> tcpWeighted, List<String> clientSans,
+            List<CidrRange> destinationRanges, io.mesh.gateway.jwt.JwtAuthn jwtAuthn, ChainTelemetry telemetry,
+            java.time.Duration tcpIdleTimeout, PeerMetadataConfig peerMetadata, List<String> moreSecrets,
+            io.mesh.gateway.tls.CertificatePins clientPins) {
+        this(serverNames, secretName, routeConfigName, inlineRoutes, alpn, destinationPort, transportProtocol, tcpCluster,
+                requireClientCert, clientCaSecret, rbac, tcpWeighted, clientSans, destinationRanges, jwtAuthn, telemetry,
+                tcpIdleTimeout, peerMetadata, moreSecrets, clientPins, null);
+    }
+
+    /** A chain with one certificate, no client-certificate pins and no stats overrides. */
     public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,
             List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster, boolean requireClientCert,
             String clientCaSecret, Rbac rbac, List<WeightedCluster> tcpWeighted, List<String> clientSans,
@@ -40,7 +53,7 @@ public record FilterChainSpec(List<String> serverNames, String secretName, Strin
             java.time.Duration tcpIdleTimeout, PeerMetadataConfig peerMetadata) {
         this(serverNames, secretName, routeConfigName, inlineRoutes, alpn, destinationPort, transportProtocol, tcpCluster,
                 requireClientCert, clientCaSecret, rbac, tcpWeighted, clientSans, destinationRanges, jwtAuthn, telemetry,
-                tcpIdleTimeout, peerMetadata, List.of(), null);
+                tcpIdleTimeout, peerMetadata, List.of(), null, null);
     }
 
     /** Envoy's tcp_proxy {@code idle_timeout} when the filter sets none: 1 hour. */

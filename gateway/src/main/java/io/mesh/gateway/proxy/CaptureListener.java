@@ -184,7 +184,7 @@ final class CaptureListener {
                     || !denied(chain, downstream, SidecarPlane.spiffeId(ssl.engine().getSession())),
                     InetSocketAddress.createUnresolved("127.0.0.1", original.port()), first, null,
                     (workload, none) -> sidecar.plane().inboundTcpMeters(chain.tcpCluster(),
-                            SidecarPlane.sessionSpiffeId(ssl.engine().getSession())).of(workload, null),
+                            SidecarPlane.sessionSpiffeId(ssl.engine().getSession()), chain.stats()).of(workload, null),
                     mx == null ? ch.eventLoop().newSucceededFuture(null) : mx.peer(),
                     vertx.transport().channelFactory(false), vertx.nettyAddressResolverGroup(), TcpRelay.CONNECT_TIMEOUT_MS,
                     TcpRelay.idleTimeoutMs(chain));
@@ -270,7 +270,8 @@ final class CaptureListener {
         // The app's FIN is passed on as a half-close (Envoy's tcp_proxy), as a close_notify to an mTLS upstream.
         TcpRelay.allowHalfClose(ch);
         return TcpRelay.toCluster(sidecar.plane(), ch, chain == null ? null : cluster, original, first,
-                inbound ? sidecar.plane().inboundTcpMeters(cluster, null) : sidecar.plane().outboundTcpMeters(cluster),
+                inbound ? sidecar.plane().inboundTcpMeters(cluster, null, chain == null ? null : chain.stats())
+                        : sidecar.plane().outboundTcpMeters(cluster, chain == null ? null : chain.stats()),
                 TcpRelay.idleTimeoutMs(chain));
     }
 

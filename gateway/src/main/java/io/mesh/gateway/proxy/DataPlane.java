@@ -120,20 +120,21 @@ public final class DataPlane {
 
     /**
      * Istio's TCP metrics for an outbound tcp_proxy connection to {@code cluster} (see {@code RequestLog.tcpMeters}),
-     * chosen once the upstream's workload and identity are known: null without a registry.
+     * chosen once the upstream's workload and identity are known, under the chain's stats overrides (null: none): null
+     * without a registry.
      */
-    TcpTally.Meters outboundTcpMeters(String cluster) {
+    TcpTally.Meters outboundTcpMeters(String cluster, io.mesh.gateway.model.StatsOverrides stats) {
         String service = RequestLog.serviceHost(cluster);
-        return (peer, upstreamPrincipal) -> log.tcpMeters(false, cluster, null, service, peer, upstreamPrincipal);
+        return (peer, upstreamPrincipal) -> log.tcpMeters(false, cluster, null, service, peer, upstreamPrincipal, stats);
     }
 
     /**
      * Istio's TCP metrics for an inbound connection to a workload port from the mTLS peer {@code peer} (its SPIFFE ID,
      * or null), its service from the cluster's metadata, chosen once the peer's workload is known.
      */
-    TcpTally.Meters inboundTcpMeters(String cluster, String peer) {
+    TcpTally.Meters inboundTcpMeters(String cluster, String peer, io.mesh.gateway.model.StatsOverrides stats) {
         String service = log.inboundTcpService(cluster);
-        return (workload, upstreamPrincipal) -> log.tcpMeters(true, cluster, peer, service, workload, null);
+        return (workload, upstreamPrincipal) -> log.tcpMeters(true, cluster, peer, service, workload, null, stats);
     }
 
     /** This proxy's side of Istio's TCP metadata exchange ({@link PeerExchange#frame}). */

@@ -19,6 +19,8 @@ abstract class ExchangeRecord {
     io.opentelemetry.api.trace.Span span;
     /** The access log and tracing of the request's filter chain (its HCM from xDS), or null: the local settings. */
     io.mesh.gateway.model.ChainTelemetry telemetry;
+    /** The chain's Istio stats filter overrides, or null: every standard metric with every standard label. */
+    io.mesh.gateway.model.StatsOverrides stats;
     /** The chain's metadata exchange, or null (none). */
     io.mesh.gateway.model.PeerMetadataConfig mx;
     /** The workload at the other end, as the metadata exchange told it; null: unknown. */

@@ -198,6 +198,11 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         ex.config = config;
         ex.table = table;
         ex.telemetry = chain.telemetry();
+        io.mesh.gateway.model.StatsOverrides stats = chain.stats();
+        if (stats != null) {
+            ex.stats = stats;
+            ex.keepStatsHeaders(stats.headerNames());
+        }
         io.mesh.gateway.model.PeerMetadataConfig mx = chain.peerMetadata();
         if (mx != null) {
             ex.mx = mx;
@@ -1274,8 +1279,34 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
             case "x-forwarded-for" -> arrivedXff;
             case "x-request-id" -> arrivedRequestId;
             case "user-agent" -> arrivedUserAgent;
-            default -> null;
+            default -> statsHeader(name);
         };
+    }
+
+    /** The headers the chain's stats overrides read, as they arrived (null without overrides). */
+    private String[] statsHeaderNames;
+    private String[] statsHeaderValues;
+
+    /** Keeps the arrived values of {@code names} for the metrics (read before the head is handed upstream). */
+    private void keepStatsHeaders(String[] names) {
+        String[] values = new String[names.length];
+        for (int i = 0; i < names.length; i++) {
+            values[i] = header(names[i]);
+        }
+        statsHeaderNames = names;
+        statsHeaderValues = values;
+    }
+
+    private String statsHeader(String name) {
+        String[] names = statsHeaderNames;
+        if (names != null) {
+            for (int i = 0; i < names.length; i++) {
+                if (names[i].equals(name)) {
+                    return statsHeaderValues[i];
+                }
+            }
+        }
+        return null;
     }
 
     @Override

@@ -57,22 +57,37 @@ public final class OtlpReporter {
                 .setDescription("Bytes sent to the downstream").build();
     }
 
-    /** Istio's TCP metrics of one kind of connection (its labels as attributes), over OTLP. */
-    record Tcp(OtlpReporter to, Attributes attributes) {
+    /**
+     * Istio's TCP metrics of one kind of connection (its labels as attributes), over OTLP; each metric's own attributes
+     * (a Telemetry's tag overrides can differ per metric), null for a metric that is dropped.
+     */
+    record Tcp(OtlpReporter to, Attributes onOpen, Attributes onClose, Attributes onReceive, Attributes onSend) {
+        Tcp(OtlpReporter to, Attributes all) {
+            this(to, all, all, all, all);
+        }
+
         void opened() {
-            to.tcpOpened.add(1, attributes);
+            if (onOpen != null) {
+                to.tcpOpened.add(1, onOpen);
+            }
         }
 
         void closed() {
-            to.tcpClosed.add(1, attributes);
+            if (onClose != null) {
+                to.tcpClosed.add(1, onClose);
+            }
         }
 
         void received(long bytes) {
-            to.tcpReceived.add(bytes, attributes);
+            if (onReceive != null) {
+                to.tcpReceived.add(bytes, onReceive);
+            }
         }
 
         void sent(long bytes) {
-            to.tcpSent.add(bytes, attributes);
+            if (onSend != null) {
+                to.tcpSent.add(bytes, onSend);
+            }
         }
     }
 
@@ -119,11 +134,20 @@ public final class OtlpReporter {
         return b.build();
     }
 
-    void record(Attributes a, double ms, long received, long sent) {
-        requests.add(1, a);
-        duration.record(ms, a);
-        requestBytes.record(received, a);
-        responseBytes.record(sent, a);
+    /** One request's metrics, each with its own attributes (null: that metric is dropped). */
+    void record(Attributes count, Attributes time, Attributes in, Attributes out, double ms, long received, long sent) {
+        if (count != null) {
+            requests.add(1, count);
+        }
+        if (time != null) {
+            duration.record(ms, time);
+        }
+        if (in != null) {
+            requestBytes.record(received, in);
+        }
+        if (out != null) {
+            responseBytes.record(sent, out);
+        }
     }
 
     private static SpanContext parse(String tp) {

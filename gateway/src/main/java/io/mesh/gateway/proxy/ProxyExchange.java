@@ -72,6 +72,7 @@ public final class ProxyExchange extends ExchangeRecord implements io.mesh.gatew
         this.response = request.response();
         this.chain = chain;
         this.telemetry = chain == null ? null : chain.telemetry();
+        this.stats = chain == null ? null : chain.stats();
         this.mx = chain == null ? null : chain.peerMetadata();
         if (mx != null && mx.downstreamDiscovery()) {
             plane.peerMetadata.discover(this, request.getHeader(PeerMetadata.HEADER),

@@ -27,9 +27,23 @@ final class RequestLog {
             String authority, PeerWorkload workload, String upstreamPrincipal) {
     }
 
+    /** A request's meters; each may be null (no registry, or a Telemetry dropped it), as its OTLP attributes. */
     private record Meters(Counter requests, DistributionSummary duration, DistributionSummary requestBytes,
-            DistributionSummary responseBytes, io.opentelemetry.api.common.Attributes otlp) {
+            DistributionSummary responseBytes, io.opentelemetry.api.common.Attributes otlpRequests,
+            io.opentelemetry.api.common.Attributes otlpDuration, io.opentelemetry.api.common.Attributes otlpRequestBytes,
+            io.opentelemetry.api.common.Attributes otlpResponseBytes) {
     }
+
+    /** The meters of requests of one kind ({@code key}) under a chain's stats overrides, with its expressions' values. */
+    private record OverriddenKey(Key key, io.mesh.gateway.model.StatsOverrides stats, java.util.List<String> values) {
+    }
+
+    /**
+     * At most this many label sets under stats overrides: upserted values can come from request headers, which a
+     * client chooses; past the cap, new values are "unknown" (the registry cannot be grown without bound).
+     */
+    static final int MAX_OVERRIDDEN = 1024;
+    private final Map<OverriddenKey, Meters> overridden = new ConcurrentHashMap<>();
 
     private final MeterRegistry registry;
     private final OwnWorkload own;
@@ -114,16 +128,22 @@ final class RequestLog {
             int flags = ex.flags();
             // A sidecar's outbound request has the router's labels (its key has no downstream facts either).
             PeerWorkload workload = ex.peer();
-            boolean usual = (d == null || (!d.inbound() && d.peerPrincipal() == null)) && flags == 0 && !grpc
-                    && workload == null && ex.upstreamPrincipal == null;
+            io.mesh.gateway.model.StatsOverrides stats = ex.stats;
+            boolean usual = stats == null && (d == null || (!d.inbound() && d.peerPrincipal() == null)) && flags == 0
+                    && !grpc && workload == null && ex.upstreamPrincipal == null;
             ByCode byCode = usual ? plain.get(cluster) : null;
             Meters m = byCode == null ? null : byCode.find(code);
             if (m == null) {
                 boolean inbound = d != null && d.inbound();
-                m = meters.computeIfAbsent(new Key(cluster, code, flags, grpc, grpcStatus == null ? "" : grpcStatus,
+                Key key = new Key(cluster, code, flags, grpc, grpcStatus == null ? "" : grpcStatus,
                         inbound, d == null || d.peerPrincipal() == null ? "" : d.peerPrincipal(),
                         inbound ? inboundService(cluster, ex.authority()) : "", knownPeer(workload),
-                        inbound ? null : ex.upstreamPrincipal), this::create);
+                        inbound ? null : ex.upstreamPrincipal);
+                if (stats != null) {
+                    m = overridden(key, stats, stats.evaluate(new StatsAttributes.Request(ex, inbound)));
+                } else {
+                    m = meters.computeIfAbsent(key, this::create);
+                }
                 if (usual) {
                     Meters found = m;
                     plain.compute(cluster, (k, old) -> (old == null ? new ByCode(new int[0], new Meters[0]) : old).with(code, found));
@@ -131,12 +151,18 @@ final class RequestLog {
             }
             if (m.requests != null) {
                 m.requests.increment();
+            }
+            if (m.duration != null) {
                 m.duration.record(ms);
+            }
+            if (m.requestBytes != null) {
                 m.requestBytes.record(received);
+            }
+            if (m.responseBytes != null) {
                 m.responseBytes.record(sent);
             }
             if (otlp != null) {
-                otlp.record(m.otlp, ms, received, sent);
+                otlp.record(m.otlpRequests, m.otlpDuration, m.otlpRequestBytes, m.otlpResponseBytes, ms, received, sent);
             }
         }
         if (ex.span() != null) {
@@ -263,7 +289,7 @@ final class RequestLog {
     }
 
     private record TcpKey(boolean inbound, String cluster, String peer, String service, PeerWorkload workload,
-            String upstreamPrincipal) {
+            String upstreamPrincipal, io.mesh.gateway.model.StatsOverrides stats, java.util.List<String> values) {
     }
 
     private final Map<TcpKey, TcpMeters> tcp = new ConcurrentHashMap<>();
@@ -277,32 +303,125 @@ final class RequestLog {
      */
     TcpMeters tcpMeters(boolean inbound, String cluster, String peer, String service, PeerWorkload workload,
             String upstreamPrincipal) {
+        return tcpMeters(inbound, cluster, peer, service, workload, upstreamPrincipal, null);
+    }
+
+    /** The same under a chain's stats overrides ({@code stats}: null for none), its expressions evaluated once here. */
+    TcpMeters tcpMeters(boolean inbound, String cluster, String peer, String service, PeerWorkload workload,
+            String upstreamPrincipal, io.mesh.gateway.model.StatsOverrides stats) {
         if (registry == null && otlp == null) {
             return null;
         }
-        return tcp.computeIfAbsent(new TcpKey(inbound, cluster, peer == null ? "" : peer, service, knownPeer(workload),
-                upstreamPrincipal), k -> {
+        PeerWorkload known = knownPeer(workload);
+        java.util.List<String> values = stats == null ? java.util.List.of()
+                : stats.evaluate(new StatsAttributes.Connection(cluster, known, inbound, peer));
+        TcpKey key = new TcpKey(inbound, cluster, peer == null ? "" : peer, service, known, upstreamPrincipal, stats, values);
+        if (stats != null && !values.isEmpty() && !tcp.containsKey(key) && tcp.size() >= MAX_OVERRIDDEN) {
+            key = new TcpKey(inbound, cluster, key.peer(), service, known, upstreamPrincipal, stats,
+                    java.util.Collections.nCopies(values.size(), "unknown"));   // capped: see MAX_OVERRIDDEN
+        }
+        return tcp.computeIfAbsent(key, k -> {
             java.util.LinkedHashMap<String, String> labels = peerLabels(k.inbound(), k.peer(), k.workload(),
                     k.upstreamPrincipal(), k.service(), k.cluster(), 0);
             labels.put("request_protocol", "tcp");
             labels.put("response_flags", "-");
             labels.put("connection_security_policy", k.inbound() ? (k.peer().isEmpty() ? "none" : "mutual_tls") : "unknown");
-            OtlpReporter.Tcp viaOtlp = otlp == null ? null : new OtlpReporter.Tcp(otlp, OtlpReporter.attributes(labels));
+            Map<String, String> opened = labelsOf(k.stats(), io.mesh.gateway.model.StatsOverrides.Metric.TCP_OPENED, labels, k.values());
+            Map<String, String> closed = labelsOf(k.stats(), io.mesh.gateway.model.StatsOverrides.Metric.TCP_CLOSED, labels, k.values());
+            Map<String, String> received = labelsOf(k.stats(), io.mesh.gateway.model.StatsOverrides.Metric.TCP_RECEIVED, labels, k.values());
+            Map<String, String> sent = labelsOf(k.stats(), io.mesh.gateway.model.StatsOverrides.Metric.TCP_SENT, labels, k.values());
+            OtlpReporter.Tcp viaOtlp = otlp == null ? null : new OtlpReporter.Tcp(otlp, attributes(opened),
+                    attributes(closed), attributes(received), attributes(sent));
             if (registry == null) {
                 return new TcpMeters(null, null, null, null, viaOtlp);
             }
-            Tags tags = tags(labels);
-            return new TcpMeters(
-                    Counter.builder("istio_tcp_connections_opened").description("TCP connections opened").tags(tags).register(registry),
-                    Counter.builder("istio_tcp_connections_closed").description("TCP connections closed").tags(tags).register(registry),
-                    Counter.builder("istio_tcp_received_bytes").description("Bytes received from the downstream").tags(tags)
-                            .register(registry),
-                    Counter.builder("istio_tcp_sent_bytes").description("Bytes sent to the downstream").tags(tags).register(registry),
+            return new TcpMeters(counter("istio_tcp_connections_opened", "TCP connections opened", opened),
+                    counter("istio_tcp_connections_closed", "TCP connections closed", closed),
+                    counter("istio_tcp_received_bytes", "Bytes received from the downstream", received),
+                    counter("istio_tcp_sent_bytes", "Bytes sent to the downstream", sent),
                     viaOtlp);
         });
     }
 
+    /** A metric's labels under {@code stats} (null: the standard ones), or null when it is dropped. */
+    private static Map<String, String> labelsOf(io.mesh.gateway.model.StatsOverrides stats,
+            io.mesh.gateway.model.StatsOverrides.Metric metric, Map<String, String> standard, java.util.List<String> values) {
+        return stats == null ? standard : stats.labels(metric, standard, values);
+    }
+
+    private io.opentelemetry.api.common.Attributes attributes(Map<String, String> labels) {
+        return labels == null ? null : OtlpReporter.attributes(labels);
+    }
+
+    private Counter counter(String name, String description, Map<String, String> labels) {
+        if (labels == null) {
+            return null;
+        }
+        Tags tags = tags(labels);
+        makeRoom(name, tags);
+        return Counter.builder(name).description(description).tags(tags).register(registry);
+    }
+
+    /** Label names by metric name, of the meters registered last. */
+    private final Map<String, java.util.List<String>> labelNames = new ConcurrentHashMap<>();
+
+    /**
+     * Before a meter named {@code name} is registered with {@code tags}: when the metric had other label names (a
+     * Telemetry removed or added labels since), the meters with the old names are removed from the registry. Prometheus
+     * needs one set of label names per metric, and a registry that has one refuses the other silently; the newest
+     * config wins. Runs only when a new label set is registered, never per request.
+     */
+    private void makeRoom(String name, Tags tags) {
+        java.util.List<String> keys = tags.stream().map(io.micrometer.core.instrument.Tag::getKey).sorted().toList();
+        java.util.List<String> known = labelNames.get(name);
+        if (keys.equals(known)) {
+            return;
+        }
+        synchronized (labelNames) {
+            known = labelNames.get(name);
+            if (known != null && !known.equals(keys)) {
+                for (io.micrometer.core.instrument.Meter m : registry.find(name).meters()) {
+                    if (!m.getId().getTags().stream().map(io.micrometer.core.instrument.Tag::getKey).sorted().toList()
+                            .equals(keys)) {
+                        registry.remove(m);
+                    }
+                }
+                LOG.infof("%s now has the labels %s (a Telemetry changed them); its series with other labels are removed",
+                        name, keys);
+            }
+            labelNames.put(name, keys);
+        }
+    }
+
+    private static final Logger LOG = Logger.getLogger(RequestLog.class);
+
+    /** The meters of {@code key}'s requests under a chain's stats overrides, with these expression values. */
+    private Meters overridden(Key key, io.mesh.gateway.model.StatsOverrides stats, java.util.List<String> values) {
+        OverriddenKey ok = new OverriddenKey(key, stats, values);
+        Meters m = overridden.get(ok);
+        if (m != null) {
+            return m;
+        }
+        if (overridden.size() >= MAX_OVERRIDDEN) {
+            ok = new OverriddenKey(key, stats, java.util.Collections.nCopies(values.size(), "unknown"));
+        }
+        return overridden.computeIfAbsent(ok, k -> {
+            Map<String, String> standard = requestLabels(k.key());
+            Map<String, String> count = k.stats().labels(io.mesh.gateway.model.StatsOverrides.Metric.REQUESTS, standard, k.values());
+            Map<String, String> time = k.stats().labels(io.mesh.gateway.model.StatsOverrides.Metric.DURATION, standard, k.values());
+            Map<String, String> in = k.stats().labels(io.mesh.gateway.model.StatsOverrides.Metric.REQUEST_BYTES, standard, k.values());
+            Map<String, String> out = k.stats().labels(io.mesh.gateway.model.StatsOverrides.Metric.RESPONSE_BYTES, standard, k.values());
+            return meters(count, time, in, out);
+        });
+    }
+
     private Meters create(Key k) {
+        Map<String, String> labels = requestLabels(k);
+        return meters(labels, labels, labels, labels);
+    }
+
+    /** Istio's standard labels of a request of kind {@code k}. */
+    private Map<String, String> requestLabels(Key k) {
         // Inbound, the service is the one the caller addressed (its authority); outbound, the cluster's host.
         String host = k.inbound() ? k.authority() : serviceHost(k.cluster());
         java.util.LinkedHashMap<String, String> labels = peerLabels(k.inbound(), k.peer(), k.workload(), k.upstreamPrincipal(),
@@ -313,20 +432,38 @@ final class RequestLog {
         labels.put("response_flags", flagString(k.flags()));
         // Istio reports the policy on the destination side only; the source side says "unknown".
         labels.put("connection_security_policy", k.inbound() ? (k.peer().isEmpty() ? "none" : "mutual_tls") : "unknown");
-        io.opentelemetry.api.common.Attributes attrs = otlp == null ? null : OtlpReporter.attributes(labels);
+        return labels;
+    }
+
+    /** The four request meters, each with its labels (null: not recorded); one set of labels is built into tags once. */
+    private Meters meters(Map<String, String> count, Map<String, String> time, Map<String, String> in,
+            Map<String, String> out) {
+        java.util.IdentityHashMap<Map<String, String>, io.opentelemetry.api.common.Attributes> attrs =
+                new java.util.IdentityHashMap<>();
+        java.util.IdentityHashMap<Map<String, String>, Tags> tags = new java.util.IdentityHashMap<>();
+        java.util.function.Function<Map<String, String>, io.opentelemetry.api.common.Attributes> a = l -> l == null
+                || otlp == null ? null : attrs.computeIfAbsent(l, OtlpReporter::attributes);
+        java.util.function.Function<Map<String, String>, Tags> t = l -> tags.computeIfAbsent(l, RequestLog::tags);
         if (registry == null) {
-            return new Meters(null, null, null, null, attrs);
+            return new Meters(null, null, null, null, a.apply(count), a.apply(time), a.apply(in), a.apply(out));
         }
-        Tags tags = tags(labels);
         return new Meters(
-                Counter.builder("istio_requests").description("Requests through the gateway").tags(tags).register(registry),
-                DistributionSummary.builder("istio_request_duration_milliseconds").description("Request duration in ms")
-                        .serviceLevelObjectives(DURATION_BUCKETS).tags(tags).register(registry),
-                DistributionSummary.builder("istio_request_bytes").description("Request sizes")
-                        .serviceLevelObjectives(BYTES_BUCKETS).tags(tags).register(registry),
-                DistributionSummary.builder("istio_response_bytes").description("Response sizes")
-                        .serviceLevelObjectives(BYTES_BUCKETS).tags(tags).register(registry),
-                attrs);
+                count == null ? null : counter("istio_requests", "Requests through the gateway", count),
+                summary("istio_request_duration_milliseconds", "Request duration in ms", DURATION_BUCKETS, time, t),
+                summary("istio_request_bytes", "Request sizes", BYTES_BUCKETS, in, t),
+                summary("istio_response_bytes", "Response sizes", BYTES_BUCKETS, out, t),
+                a.apply(count), a.apply(time), a.apply(in), a.apply(out));
+    }
+
+    private DistributionSummary summary(String name, String description, double[] buckets, Map<String, String> labels,
+            java.util.function.Function<Map<String, String>, Tags> tagsOf) {
+        if (labels == null) {
+            return null;
+        }
+        Tags tags = tagsOf.apply(labels);
+        makeRoom(name, tags);
+        return DistributionSummary.builder(name).description(description).serviceLevelObjectives(buckets).tags(tags)
+                .register(registry);
     }
 
     private static Tags tags(Map<String, String> labels) {

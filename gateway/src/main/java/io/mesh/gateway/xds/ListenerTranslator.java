@@ -28,7 +28,7 @@ public final class ListenerTranslator {
     static final String TLS_TYPE = "type.googleapis.com/" + DownstreamTlsContext.getDescriptor().getFullName();
     private static final Set<String> KNOWN_HTTP_FILTERS = Set.of("envoy.filters.http.router",
             "envoy.filters.http.fault", "envoy.filters.http.cors", "envoy.filters.http.grpc_stats",
-            "istio.stats", "envoy.filters.http.grpc_web");
+            "envoy.filters.http.grpc_web");
     /** Istio's authn filter, by name: HTTP (after jwt_authn) or network (peer identity, which the proxy reads itself). */
     static final String ISTIO_AUTHN = "istio_authn";
     static final String RBAC_TYPE = "type.googleapis.com/"
@@ -185,8 +185,19 @@ public final class ListenerTranslator {
         java.time.Duration tcpIdle = null;
         boolean tcpExchange = false;
         List<io.mesh.gateway.route.WeightedCluster> tcpWeighted = new ArrayList<>();
+        io.mesh.gateway.model.StatsOverrides tcpStats = null;
+        boolean tcpStatsFilter = false;
         for (Filter f : fc.getFiltersList()) {
-            if (f.getName().equals(TcpPeerExchangeTranslator.FILTER)) {
+            if (f.getName().equals(StatsTranslator.FILTER)) {
+                if (tcpCluster != null || hcm != null) {
+                    throw new ConfigRejected(where + ": " + f.getName() + " after the filter that relays would never run");
+                }
+                if (tcpStatsFilter) {
+                    throw new ConfigRejected(where + ": more than one " + f.getName() + " network filter");
+                }
+                tcpStatsFilter = true;
+                tcpStats = StatsTranslator.translate(f.getTypedConfig(), where);
+            } else if (f.getName().equals(TcpPeerExchangeTranslator.FILTER)) {
                 if (tcpCluster != null || hcm != null) {
                     throw new ConfigRejected(where + ": " + f.getName() + " after the filter that relays would never run");
                 }
@@ -240,7 +251,11 @@ public final class ListenerTranslator {
                     transport, tcpCluster, requireClientCert, clientCa,
                     tcpRbac ? new Rbac(List.copyOf(tcpDeny), List.copyOf(tcpAllow), tcpAllowFilter) : null, tcpWeighted,
                     clientSans, ranges, null, null, tcpIdle, tcpExchange ? PeerMetadataConfig.TCP : null, moreSecrets,
-                    pins);
+                    pins, tcpStats);
+        }
+        if (tcpStatsFilter) {
+            throw new ConfigRejected(where + ": the " + StatsTranslator.FILTER + " network filter is served on tcp_proxy"
+                    + " chains only (HTTP chains take the HTTP filter of that name)");
         }
         if (tcpExchange) {
             throw new ConfigRejected(where + ": the " + TcpPeerExchangeTranslator.FILTER + " network filter is served on"
@@ -261,8 +276,16 @@ public final class ListenerTranslator {
         boolean allowFilter = false;
         io.mesh.gateway.jwt.JwtAuthn jwt = null;
         io.mesh.gateway.model.PeerMetadataConfig mx = null;
+        io.mesh.gateway.model.StatsOverrides stats = null;
+        boolean statsFilter = false;
         for (HttpFilter hf : hcm.getHttpFiltersList()) {
-            if (hf.getName().equals(PeerMetadataTranslator.FILTER)) {
+            if (hf.getName().equals(StatsTranslator.FILTER)) {
+                if (statsFilter) {
+                    throw new ConfigRejected(where + ": more than one " + StatsTranslator.FILTER + " filter");
+                }
+                statsFilter = true;
+                stats = StatsTranslator.translate(hf.getTypedConfig(), where);
+            } else if (hf.getName().equals(PeerMetadataTranslator.FILTER)) {
                 if (mx != null) {
                     throw new ConfigRejected(where + ": more than one " + PeerMetadataTranslator.FILTER + " filter");
                 }
@@ -304,7 +327,7 @@ public final class ListenerTranslator {
         return new FilterChainSpec(List.copyOf(match.getServerNamesList()), secret, rds, inline, alpn, dstPort, transport,
                 null, requireClientCert, clientCa, rbac ? new Rbac(List.copyOf(deny), List.copyOf(allow), allowFilter) : null,
                 List.of(), clientSans, List.of(), jwt, HcmTelemetryTranslator.translate(hcm, where), null, mx, moreSecrets,
-                pins);
+                pins, stats);
     }
 
     /**

@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
 final class TestGateway implements AutoCloseable {
 
     final Vertx vertx = Vertx.vertx(new VertxOptions().setPreferNativeTransport(true).setEventLoopPoolSize(2));
-    final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    final io.micrometer.core.instrument.MeterRegistry registry;
     final GatewayConfig config;
     final Gateway gateway;
 
@@ -31,6 +31,13 @@ final class TestGateway implements AutoCloseable {
     /** {@code env}: the process environment the gateway sees (its ISTIO_META_* node metadata), instead of this JVM's. */
     TestGateway(Map<String, String> props, io.opentelemetry.api.OpenTelemetry otel, Map<String, String> env)
             throws Exception {
+        this(props, otel, env, new SimpleMeterRegistry());
+    }
+
+    /** {@code registry}: where the gateway's meters go (a Prometheus one checks that a metric keeps one label set). */
+    TestGateway(Map<String, String> props, io.opentelemetry.api.OpenTelemetry otel, Map<String, String> env,
+            io.micrometer.core.instrument.MeterRegistry registry) throws Exception {
+        this.registry = registry;
         Map<String, String> all = new HashMap<>();
         all.put("mesh.gateway.status-port", "0");
         all.put("mesh.gateway.admin-port", "0");

@@ -99,11 +99,12 @@ public final class RouterListenerGenerator {
             out.add(l.build());
         });
         if (tcp.isEmpty()) {
-            return out;
+            return IstioStats.apply(out, proxy, snapshot, true);
         }
         Map<ListenerKey, Listener> all = new TreeMap<>(tcp);
         out.forEach(l -> all.put(new ListenerKey(bindOf(l), l.getAddress().getSocketAddress().getPortValue()), l));
-        return List.copyOf(all.values());
+        // The Telemetry resources' metrics rules: Istio's stats filter on every chain (CLIENT side, as istiod classes gateways).
+        return IstioStats.apply(List.copyOf(all.values()), proxy, snapshot, true);
     }
 
     /**

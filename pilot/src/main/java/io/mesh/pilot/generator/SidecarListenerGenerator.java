@@ -235,6 +235,7 @@ public final class SidecarListenerGenerator {
                 .addListenerFilters(WildcardPortListeners.TLS_INSPECTOR)
                 .addAllFilterChains(SidecarInbound.filterChains(proxy, snapshot))
                 .build());
-        return out;
+        // The Telemetry resources' metrics rules: Istio's stats filter on every chain, SERVER on virtualInbound.
+        return IstioStats.apply(out, proxy, snapshot, false);
     }
 }

@@ -1,0 +1,144 @@
+package io.mesh.gateway.proxy;
+
+import io.mesh.config.AttributeExpression;
+import io.vertx.core.net.SocketAddress;
+import java.util.AbstractMap;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Envoy's attributes, as Istio's metric tag expressions read them, over what this proxy knows of a finished request
+ * ({@link Request}) or of a TCP connection once its peer is known ({@link Connection}). Built only for chains with stats
+ * overrides, once per request or connection; an attribute this proxy does not have is absent (the tag's value is then
+ * "unknown", as Istio's stats filter reports an expression without a value).
+ */
+final class StatsAttributes {
+
+    private StatsAttributes() {
+    }
+
+    /** A request: {@code inbound} is a sidecar's inbound side (the peer is then the downstream, else the upstream). */
+    record Request(ExchangeRecord ex, boolean inbound) implements AttributeExpression.Activation {
+        @Override
+        public Object attribute(String root, String field) {
+            return switch (root) {
+                case "request" -> switch (field) {
+                    case "host" -> ex.authority();
+                    case "method" -> ex.method();
+                    case "path" -> ex.uri();
+                    case "url_path" -> urlPath(ex.uri());
+                    case "protocol" -> ex.protocol();
+                    case "headers" -> new Headers(ex);
+                    case "id" -> ex.requestHeader("x-request-id");
+                    case "useragent" -> ex.requestHeader("user-agent");
+                    case "referer" -> ex.requestHeader("referer");
+                    default -> null;
+                };
+                case "response" -> switch (field) {
+                    case "code" -> (long) ex.status();
+                    case "grpc_status" -> grpcStatus(ex.grpcStatus());
+                    default -> null;
+                };
+                case "source" -> address(ex.downstream() != null ? ex.downstream().source() : null, ex.remoteAddress(), field);
+                case "destination" -> address(ex.downstream() != null ? ex.downstream().originalDst() : null, null, field);
+                case "connection" -> field.equals("mtls") ? ex.downstream() != null && ex.downstream().peerPrincipal() != null
+                        : null;
+                case "xds" -> field.equals("cluster_name") ? ex.clusterName() : ex.routeName();
+                case "upstream_peer" -> inbound ? null : peer(ex.peer(), field);
+                case "downstream_peer" -> inbound ? peer(ex.peer(), field) : null;
+                default -> null;
+            };
+        }
+    }
+
+    /** A TCP connection: its cluster, its peer's workload (null: unknown), its side and mTLS peer's SPIFFE ID (or null). */
+    record Connection(String cluster, PeerWorkload workload, boolean inbound, String peerPrincipal)
+            implements AttributeExpression.Activation {
+        @Override
+        public Object attribute(String root, String field) {
+            return switch (root) {
+                case "xds" -> field.equals("cluster_name") ? cluster : null;
+                case "connection" -> field.equals("mtls") ? peerPrincipal != null : null;
+                case "upstream_peer" -> inbound ? null : peer(workload, field);
+                case "downstream_peer" -> inbound ? peer(workload, field) : null;
+                default -> null;
+            };
+        }
+    }
+
+    /** Istio's peer fields from the metadata exchange (null without one). */
+    static Object peer(PeerWorkload p, String field) {
+        if (p == null) {
+            return null;
+        }
+        return switch (field) {
+            case "app" -> p.app();
+            case "version" -> p.version();
+            case "service" -> p.canonicalService();
+            case "revision" -> p.canonicalRevision();
+            case "workload" -> p.workload();
+            case "namespace" -> p.namespace();
+            case "cluster" -> p.cluster();
+            default -> null;
+        };
+    }
+
+    private static String urlPath(String uri) {
+        if (uri == null) {
+            return null;
+        }
+        int q = uri.indexOf('?');
+        return q < 0 ? uri : uri.substring(0, q);
+    }
+
+    private static Long grpcStatus(String s) {
+        try {
+            return s == null || s.isEmpty() ? null : Long.parseLong(s);
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
+    /** {@code address} or {@code port} of {@code a}, else of {@code hostPort} ("host:port"); null when neither says. */
+    private static Object address(SocketAddress a, String hostPort, String field) {
+        if (a != null && a.hostAddress() != null) {
+            return field.equals("port") ? (Object) (long) a.port() : a.hostAddress();
+        }
+        if (hostPort != null) {
+            int colon = hostPort.lastIndexOf(':');
+            if (colon > 0) {
+                try {
+                    return field.equals("port") ? (Object) Long.parseLong(hostPort.substring(colon + 1))
+                            : hostPort.substring(0, colon);
+                } catch (NumberFormatException e) {
+                    return null;
+                }
+            }
+        }
+        return null;
+    }
+
+    /** The request's headers as CEL's map: looked up by name as they arrived (lower case), never listed. */
+    private static final class Headers extends AbstractMap<Object, Object> {
+        private final ExchangeRecord ex;
+
+        Headers(ExchangeRecord ex) {
+            this.ex = ex;
+        }
+
+        @Override
+        public Object get(Object key) {
+            return key instanceof String k ? ex.requestHeader(k.toLowerCase(java.util.Locale.ROOT)) : null;
+        }
+
+        @Override
+        public boolean containsKey(Object key) {
+            return get(key) != null;
+        }
+
+        @Override
+        public Set<Map.Entry<Object, Object>> entrySet() {
+            throw new UnsupportedOperationException("request headers are looked up by name");
+        }
+    }
+}
