@@ -4,7 +4,6 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
-import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.jboss.logging.Logger;
@@ -46,6 +45,8 @@ final class RequestLog {
     private final Map<OverriddenKey, Meters> overridden = new ConcurrentHashMap<>();
 
     private final MeterRegistry registry;
+    /** Null without a registry. */
+    private final MeterRegistrations registrations;
     private final OwnWorkload own;
     private final String clusterId;
     /** This proxy's SPIFFE ID, or null without a mesh identity (yet). */
@@ -101,6 +102,7 @@ final class RequestLog {
         this.clusterServices = clusterServices;
         this.principalSource = principal;
         this.registry = registry;
+        this.registrations = registry == null ? null : new MeterRegistrations(registry);
         this.clusterId = clusterId;
         this.otlp = otlp;
         this.own = own;
@@ -169,7 +171,7 @@ final class RequestLog {
             otlp.end(ex, ex.span(), code, flagString(ex.flags()), cluster);
         }
         if (ex.accessLog(accessLog)) {
-            ACCESS.info(json(ex, code, ms, received, sent, cluster));
+            ACCESS.info(AccessLogLine.of(ex, code, ms, received, sent, cluster));
         }
     }
 
@@ -244,50 +246,6 @@ final class RequestLog {
         return p;
     }
 
-    /**
-     * Istio's TCP metrics of one kind of connection (reporter, cluster, peer): opened, closed, bytes each way, in the
-     * registry (null counters without one) and over OTLP (null without it).
-     */
-    record TcpMeters(Counter opened, Counter closed, Counter received, Counter sent, OtlpReporter.Tcp otlp) {
-        void open() {
-            if (opened != null) {
-                opened.increment();
-            }
-            if (otlp != null) {
-                otlp.opened();
-            }
-        }
-
-        void close() {
-            if (closed != null) {
-                closed.increment();
-            }
-            if (otlp != null) {
-                otlp.closed();
-            }
-        }
-
-        /** Bytes from the downstream. */
-        void received(long bytes) {
-            if (received != null) {
-                received.increment(bytes);
-            }
-            if (otlp != null) {
-                otlp.received(bytes);
-            }
-        }
-
-        /** Bytes to the downstream. */
-        void sent(long bytes) {
-            if (sent != null) {
-                sent.increment(bytes);
-            }
-            if (otlp != null) {
-                otlp.sent(bytes);
-            }
-        }
-    }
-
     private record TcpKey(boolean inbound, String cluster, String peer, String service, PeerWorkload workload,
             String upstreamPrincipal, io.mesh.gateway.model.StatsOverrides stats, java.util.List<String> values) {
     }
@@ -335,10 +293,10 @@ final class RequestLog {
             if (registry == null) {
                 return new TcpMeters(null, null, null, null, viaOtlp);
             }
-            return new TcpMeters(counter("istio_tcp_connections_opened", "TCP connections opened", opened),
-                    counter("istio_tcp_connections_closed", "TCP connections closed", closed),
-                    counter("istio_tcp_received_bytes", "Bytes received from the downstream", received),
-                    counter("istio_tcp_sent_bytes", "Bytes sent to the downstream", sent),
+            return new TcpMeters(registrations.counter("istio_tcp_connections_opened", "TCP connections opened", opened),
+                    registrations.counter("istio_tcp_connections_closed", "TCP connections closed", closed),
+                    registrations.counter("istio_tcp_received_bytes", "Bytes received from the downstream", received),
+                    registrations.counter("istio_tcp_sent_bytes", "Bytes sent to the downstream", sent),
                     viaOtlp);
         });
     }
@@ -352,48 +310,6 @@ final class RequestLog {
     private io.opentelemetry.api.common.Attributes attributes(Map<String, String> labels) {
         return labels == null ? null : OtlpReporter.attributes(labels);
     }
-
-    private Counter counter(String name, String description, Map<String, String> labels) {
-        if (labels == null) {
-            return null;
-        }
-        Tags tags = tags(labels);
-        makeRoom(name, tags);
-        return Counter.builder(name).description(description).tags(tags).register(registry);
-    }
-
-    /** Label names by metric name, of the meters registered last. */
-    private final Map<String, java.util.List<String>> labelNames = new ConcurrentHashMap<>();
-
-    /**
-     * Before a meter named {@code name} is registered with {@code tags}: when the metric had other label names (a
-     * Telemetry removed or added labels since), the meters with the old names are removed from the registry. Prometheus
-     * needs one set of label names per metric, and a registry that has one refuses the other silently; the newest
-     * config wins. Runs only when a new label set is registered, never per request.
-     */
-    private void makeRoom(String name, Tags tags) {
-        java.util.List<String> keys = tags.stream().map(io.micrometer.core.instrument.Tag::getKey).sorted().toList();
-        java.util.List<String> known = labelNames.get(name);
-        if (keys.equals(known)) {
-            return;
-        }
-        synchronized (labelNames) {
-            known = labelNames.get(name);
-            if (known != null && !known.equals(keys)) {
-                for (io.micrometer.core.instrument.Meter m : registry.find(name).meters()) {
-                    if (!m.getId().getTags().stream().map(io.micrometer.core.instrument.Tag::getKey).sorted().toList()
-                            .equals(keys)) {
-                        registry.remove(m);
-                    }
-                }
-                LOG.infof("%s now has the labels %s (a Telemetry changed them); its series with other labels are removed",
-                        name, keys);
-            }
-            labelNames.put(name, keys);
-        }
-    }
-
-    private static final Logger LOG = Logger.getLogger(RequestLog.class);
 
     /** The meters of {@code key}'s requests under a chain's stats overrides, with these expression values. */
     private Meters overridden(Key key, io.mesh.gateway.model.StatsOverrides stats, java.util.List<String> values) {
@@ -443,35 +359,16 @@ final class RequestLog {
         java.util.IdentityHashMap<Map<String, String>, Tags> tags = new java.util.IdentityHashMap<>();
         java.util.function.Function<Map<String, String>, io.opentelemetry.api.common.Attributes> a = l -> l == null
                 || otlp == null ? null : attrs.computeIfAbsent(l, OtlpReporter::attributes);
-        java.util.function.Function<Map<String, String>, Tags> t = l -> tags.computeIfAbsent(l, RequestLog::tags);
+        java.util.function.Function<Map<String, String>, Tags> t = l -> tags.computeIfAbsent(l, MeterRegistrations::tags);
         if (registry == null) {
             return new Meters(null, null, null, null, a.apply(count), a.apply(time), a.apply(in), a.apply(out));
         }
         return new Meters(
-                count == null ? null : counter("istio_requests", "Requests through the gateway", count),
-                summary("istio_request_duration_milliseconds", "Request duration in ms", DURATION_BUCKETS, time, t),
-                summary("istio_request_bytes", "Request sizes", BYTES_BUCKETS, in, t),
-                summary("istio_response_bytes", "Response sizes", BYTES_BUCKETS, out, t),
+                count == null ? null : registrations.counter("istio_requests", "Requests through the gateway", count),
+                registrations.summary("istio_request_duration_milliseconds", "Request duration in ms", DURATION_BUCKETS, time, t),
+                registrations.summary("istio_request_bytes", "Request sizes", BYTES_BUCKETS, in, t),
+                registrations.summary("istio_response_bytes", "Response sizes", BYTES_BUCKETS, out, t),
                 a.apply(count), a.apply(time), a.apply(in), a.apply(out));
-    }
-
-    private DistributionSummary summary(String name, String description, double[] buckets, Map<String, String> labels,
-            java.util.function.Function<Map<String, String>, Tags> tagsOf) {
-        if (labels == null) {
-            return null;
-        }
-        Tags tags = tagsOf.apply(labels);
-        makeRoom(name, tags);
-        return DistributionSummary.builder(name).description(description).serviceLevelObjectives(buckets).tags(tags)
-                .register(registry);
-    }
-
-    private static Tags tags(Map<String, String> labels) {
-        Tags tags = Tags.empty();
-        for (var e : labels.entrySet()) {
-            tags = tags.and(e.getKey(), e.getValue());
-        }
-        return tags;
     }
 
     /** "ns" from spiffe://td/ns/NS/sa/SA, or "unknown". */
@@ -547,61 +444,4 @@ final class RequestLog {
         return sb.toString();
     }
 
-    private static String json(ExchangeRecord ex, int code, double ms, long received, long sent, String cluster) {
-        StringBuilder sb = new StringBuilder(384).append('{');
-        field(sb, "start_time", Instant.now().minusNanos((long) (ms * 1e6)).toString());
-        field(sb, "method", ex.method());
-        field(sb, "path", ex.uri());
-        field(sb, "protocol", ex.protocol());
-        sb.append("\"response_code\":").append(code).append(',');
-        field(sb, "response_flags", flagString(ex.flags()));
-        sb.append("\"bytes_received\":").append(received).append(',');
-        sb.append("\"bytes_sent\":").append(sent).append(',');
-        sb.append("\"duration\":").append((long) ms).append(',');
-        sb.append("\"upstream_service_time\":").append(ex.upstreamHeadersNanos() == 0 ? -1
-                : (ex.upstreamHeadersNanos() - ex.startNanos()) / 1_000_000).append(',');
-        field(sb, "authority", ex.authority());
-        field(sb, "upstream_host", ex.upstreamHost());
-        field(sb, "upstream_cluster", cluster);
-        field(sb, "route_name", ex.routeName());
-        field(sb, "x_forwarded_for", ex.requestHeader("x-forwarded-for"));
-        field(sb, "user_agent", ex.requestHeader("user-agent"));
-        field(sb, "request_id", ex.requestHeader("x-request-id"));
-        field(sb, "traceparent", ex.traceparent());
-        sb.append("\"attempts\":").append(ex.attempts()).append(',');
-        Downstream d = ex.downstream();
-        field(sb, "downstream_remote_address", d != null ? (d.source() == null ? null : d.source().toString()) : ex.remoteAddress());
-        if (d != null && d.originalDst() != null) {
-            field(sb, "downstream_local_address", d.originalDst().toString());
-        }
-        sb.setLength(sb.length() - 1);
-        return sb.append('}').toString();
-    }
-
-    private static void field(StringBuilder sb, String name, String value) {
-        sb.append('"').append(name).append("\":");
-        if (value == null) {
-            sb.append("null,");
-            return;
-        }
-        sb.append('"');
-        for (int i = 0; i < value.length(); i++) {
-            char c = value.charAt(i);
-            switch (c) {
-                case '"' -> sb.append("\\\"");
-                case '\\' -> sb.append("\\\\");
-                case '\n' -> sb.append("\\n");
-                case '\r' -> sb.append("\\r");
-                case '\t' -> sb.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        sb.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        sb.append(c);
-                    }
-                }
-            }
-        }
-        sb.append("\",");
-    }
 }

@@ -11,11 +11,11 @@ final class TcpTally {
     /** The meters for a connection whose peer is {@code peer} (null: unknown) and whose upstream's TLS certificate named {@code upstreamPrincipal} (null: none or unknown); may return null (no registry). */
     @FunctionalInterface
     interface Meters {
-        RequestLog.TcpMeters of(PeerWorkload peer, String upstreamPrincipal);
+        TcpMeters of(PeerWorkload peer, String upstreamPrincipal);
     }
 
     private final Meters meters;
-    private RequestLog.TcpMeters chosen;
+    private TcpMeters chosen;
     private boolean decided;
     private boolean closed;
     private long received;
