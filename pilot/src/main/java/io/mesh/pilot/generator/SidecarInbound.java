@@ -140,7 +140,7 @@ final class SidecarInbound {
                 filters.add(MetadataExchange.TCP_LISTENER);
                 filters.addAll(networkRbac);
                 filters.add(SidecarListenerGenerator.tcpProxy(ClusterNames.inbound(port),
-                        TcpIdleTimeout.ofProxy(proxy)));
+                        TcpProxyTimeouts.ofProxy(proxy)));
             }
             if (!"DISABLE".equals(mode)) {
                 out.add(FilterChain.newBuilder().setName(ClusterNames.inbound(port) + TLS_SUFFIX)

@@ -131,7 +131,7 @@ final class SniDnat {
                 out.add(FilterChain.newBuilder().setName(t.name())
                         .setFilterChainMatch(FilterChainMatch.newBuilder().addServerNames(t.name()))
                         .addAllFilters(rbac).addFilters(SidecarListenerGenerator.tcpProxy(t.name(),
-                                TcpIdleTimeout.withRule(proxy, t.dr()))).build());
+                                TcpProxyTimeouts.withRule(proxy, t.dr()))).build());
             }
         }
         return out;
