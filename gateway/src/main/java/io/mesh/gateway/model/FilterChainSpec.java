@@ -20,17 +20,30 @@ import java.util.List;
  * the JWT filter ({@code jwtAuthn}: Envoy's jwt_authn, with Istio's istio_authn after it; null = none), which runs
  * before the RBAC filters, the access log and tracing its HttpConnectionManager sets ({@code telemetry}: null =
  * the gateway's local settings), a tcp_proxy's {@code idle_timeout} ({@code tcpIdleTimeout}: null when not set, read
- * as Envoy's default {@link #TCP_IDLE_TIMEOUT_DEFAULT}; {@link java.time.Duration#ZERO}: none), and Istio's metadata
- * exchange ({@code peerMetadata}: null = none).
+ * as Envoy's default {@link #TCP_IDLE_TIMEOUT_DEFAULT}; {@link java.time.Duration#ZERO}: none), Istio's metadata
+ * exchange ({@code peerMetadata}: null = none), and a tcp_proxy's {@code max_downstream_connection_duration}
+ * ({@code tcpMaxConnectionDuration}: null = none).
  */
 public record FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName,
         RouteTable inlineRoutes, List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster,
         boolean requireClientCert, String clientCaSecret, Rbac rbac, List<WeightedCluster> tcpWeighted,
         List<String> clientSans, List<CidrRange> destinationRanges, io.mesh.gateway.jwt.JwtAuthn jwtAuthn,
-        ChainTelemetry telemetry, java.time.Duration tcpIdleTimeout, PeerMetadataConfig peerMetadata) {
+        ChainTelemetry telemetry, java.time.Duration tcpIdleTimeout, PeerMetadataConfig peerMetadata,
+        java.time.Duration tcpMaxConnectionDuration) {
 
     /** Envoy's tcp_proxy {@code idle_timeout} when the filter sets none: 1 hour. */
     public static final java.time.Duration TCP_IDLE_TIMEOUT_DEFAULT = java.time.Duration.ofHours(1);
+
+    /** A chain whose tcp_proxy (if any) has no maximum connection duration. */
+    public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,
+            List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster, boolean requireClientCert,
+            String clientCaSecret, Rbac rbac, List<WeightedCluster> tcpWeighted, List<String> clientSans,
+            List<CidrRange> destinationRanges, io.mesh.gateway.jwt.JwtAuthn jwtAuthn, ChainTelemetry telemetry,
+            java.time.Duration tcpIdleTimeout, PeerMetadataConfig peerMetadata) {
+        this(serverNames, secretName, routeConfigName, inlineRoutes, alpn, destinationPort, transportProtocol, tcpCluster,
+                requireClientCert, clientCaSecret, rbac, tcpWeighted, clientSans, destinationRanges, jwtAuthn, telemetry,
+                tcpIdleTimeout, peerMetadata, null);
+    }
 
     /** A chain whose tcp_proxy (if any) has Envoy's default idle timeout, without metadata exchange. */
     public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,
