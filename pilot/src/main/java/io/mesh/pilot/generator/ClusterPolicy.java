@@ -141,6 +141,30 @@ final class ClusterPolicy {
         return b.build();
     }
 
+    /**
+     * istiod's applyTCPKeepalive with a mesh-wide {@code tcpKeepalive} (null: none): the mesh's fields first, then the
+     * DestinationRule's (already on {@code c}, from {@link #apply}) override those they set, field by field; a cluster
+     * with neither keeps no {@code upstream_connection_options}. Returns {@code c}.
+     */
+    static Cluster.Builder meshTcpKeepalive(Cluster.Builder c, DestinationRule.TcpKeepalive mesh) {
+        if (mesh == null) {
+            return c;
+        }
+        TcpKeepalive.Builder merged = tcpKeepalive(mesh).toBuilder();
+        TcpKeepalive rule = c.getUpstreamConnectionOptions().getTcpKeepalive();
+        if (rule.hasKeepaliveProbes()) {
+            merged.setKeepaliveProbes(rule.getKeepaliveProbes());
+        }
+        if (rule.hasKeepaliveTime()) {
+            merged.setKeepaliveTime(rule.getKeepaliveTime());
+        }
+        if (rule.hasKeepaliveInterval()) {
+            merged.setKeepaliveInterval(rule.getKeepaliveInterval());
+        }
+        c.setUpstreamConnectionOptions(c.getUpstreamConnectionOptions().toBuilder().setTcpKeepalive(merged));
+        return c;
+    }
+
     static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
     /**

@@ -104,6 +104,7 @@ final class SidecarInbound {
                                     .setEndpoint(io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
                                             .setAddress(address("127.0.0.1", port))))));
             ClusterPolicy.httpProtocol(c, p.getValue().http2(), null);
+            ClusterPolicy.meshTcpKeepalive(c, snapshot.mesh().tcpKeepalive());   // istiod: inbound clusters too
             c.setMetadata(TelemetryMetadata.services(services(proxy, snapshot, port)));
             out.add(c.build());
         }

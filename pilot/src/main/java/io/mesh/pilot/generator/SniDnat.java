@@ -111,6 +111,7 @@ final class SniDnat {
                 ClusterPolicy.apply(c, new DestinationRule.TrafficPolicy(p.loadBalancer(), p.connectionPool(),
                         p.outlierDetection(), null, java.util.Map.of()), t.name(), false, List.of());
             }
+            ClusterPolicy.meshTcpKeepalive(c, snapshot.mesh().tcpKeepalive());
             if (t.service().sendsUnhealthyEndpoints(snapshot.mesh().sendUnhealthyEndpoints())) {
                 ClusterPolicy.sendsUnhealthyEndpoints(c);   // as on the sidecars' clusters (istiod's applyLoadBalancer)
             }
