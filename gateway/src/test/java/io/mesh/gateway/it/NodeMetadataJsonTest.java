@@ -3,12 +3,15 @@ package io.mesh.gateway.it;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.Struct;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.prometheus.PrometheusConfig;
+import io.micrometer.prometheus.PrometheusMeterRegistry;
 import io.mesh.testing.FreePorts;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -28,7 +31,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * ADS requests give the control plane carries them ({@code ISTIO_METAJSON_*} fields merged, typed as JSON;
  * {@code ISTIO_METAJSON_LABELS} as its {@code LABELS}; {@code ISTIO_META_CLUSTER_ID} as its {@code CLUSTER_ID}), and
  * the proxy's own side of its metrics and of the metadata exchange it sends upstream names the node's
- * {@code WORKLOAD_NAME}, cluster and labels, as Istio's stats filter does.
+ * {@code WORKLOAD_NAME}, cluster and labels, as Istio's stats filter does (in the Prometheus text exposition too).
  */
 class NodeMetadataJsonTest {
 
@@ -53,7 +56,8 @@ class NodeMetadataJsonTest {
                 "ISTIO_METAJSON_PLATFORM", "{\"MESH_ID\": \"mesh-1\", \"REPLICAS\": 2}",
                 "ISTIO_META_CLUSTER_ID", "east",
                 "ISTIO_META_WORKLOAD_NAME", "edge-gateway");
-        gw = MESH.closing(TestGateway.ready(pilot, Map.of("mesh.gateway.node.namespace", "istio-system"), env));
+        gw = MESH.closing(TestGateway.ready(pilot, Map.of("mesh.gateway.node.namespace", "istio-system"), env,
+                new PrometheusMeterRegistry(PrometheusConfig.DEFAULT)));
     }
 
     static Node node() {
@@ -98,5 +102,14 @@ class NodeMetadataJsonTest {
                 .tag("source_app", "edge").tag("source_version", "v7").tag("source_cluster", "east").counter();
         assertNotNull(c, "the proxy's side of its metrics: " + gw.registry.find("istio_requests").counters().stream()
                 .map(m -> m.getId().getTags().toString()).toList());
+        // As Prometheus reads it (the registry behind /q/metrics and 15020's /stats/prometheus under Quarkus).
+        String exposition = ((PrometheusMeterRegistry) gw.registry).scrape();
+        String line = exposition.lines().filter(l -> l.startsWith("istio_requests_total{"))
+                .filter(l -> l.contains("reporter=\"source\"")).findFirst()
+                .orElseThrow(() -> new AssertionError("no istio_requests_total: " + exposition));
+        for (String label : List.of("source_workload=\"edge-gateway\"", "source_app=\"edge\"",
+                "source_version=\"v7\"", "source_cluster=\"east\"")) {
+            assertTrue(line.contains(label), label + " in " + line);
+        }
     }
 }
