@@ -32,7 +32,7 @@ public record Gateway(String namespace, String name, Map<String, String> selecto
         /**
          * Why this gateway cannot serve the server as Istio would, or null when it can: it serves HTTP, HTTP2 and
          * GRPC servers (plain; their tls only asks for httpsRedirect), HTTPS servers that terminate TLS (SIMPLE, MUTUAL,
-         * OPTIONAL_MUTUAL with credentialName; ISTIO_MUTUAL with the gateway's own mesh certificate), TLS servers that
+         * OPTIONAL_MUTUAL with credentialName or credentialNames; ISTIO_MUTUAL with the gateway's own mesh certificate), TLS servers that
          * terminate TLS the same ways for tcp routes, TLS and HTTPS servers in PASSTHROUGH mode (tls routes; a tls block
          * without mode is PASSTHROUGH), TLS and HTTPS servers in AUTO_PASSTHROUGH mode (routed by the mesh's SNI,
          * {@code outbound_.PORT_.SUBSET_.HOST}) and TCP servers (tcp routes). Such a server gets no listener, rather
@@ -51,11 +51,11 @@ public record Gateway(String namespace, String name, Map<String, String> selecto
                 return null;   // as istiod: an HTTP server is plain HTTP whatever its tls says beyond httpsRedirect
             }
             String mode = tls.mode();
-            if (terminatesTls() && tls.credentialName() == null && !mode.equals("ISTIO_MUTUAL")) {
-                return "TLS mode " + mode + " without credentialName is not served (the proxy reads no certificate"
-                        + " files and takes a single credential; name a Secret with credentialName)";
+            if (terminatesTls() && tls.credentials().isEmpty() && !mode.equals("ISTIO_MUTUAL")) {
+                return "TLS mode " + mode + " without credentialName or credentialNames is not served (the proxy reads"
+                        + " no certificate files; name a Secret with credentialName)";
             }
-            if (terminatesTls() && tls.crl() && tls.credentialName() == null) {
+            if (terminatesTls() && tls.crl() && tls.credentials().isEmpty()) {
                 return "TLS mode " + mode + " with a CRL file (caCrl) is not served (the proxy reads no files, and"
                         + " would accept the revoked client certificates)";
             }
@@ -91,11 +91,13 @@ public record Gateway(String namespace, String name, Map<String, String> selecto
 
         /**
          * What an HTTPS server asks of client certificates, as a key to compare servers by: "" (SIMPLE), or the mode,
-         * the credential (its CA) and the subject alt names. The gateway serves one such setting per port.
+         * the credential (its CA), the subject alt names and the pins. The gateway serves one such setting per port.
          */
         public String clientCertificates() {
             String mode = tls == null ? "SIMPLE" : tls.mode();
-            return mode.equals("SIMPLE") ? "" : mode + " " + tls.credentialName() + " " + tls.subjectAltNames();
+            return mode.equals("SIMPLE") ? "" : mode + " " + tls.credentials().stream().findFirst().orElse(null) + " "
+                    + tls.subjectAltNames() + (tls.pinned() ? " " + tls.verifyCertificateSpki() + " "
+                            + tls.verifyCertificateHash() : "");
         }
 
         /** A TLS or HTTPS server in PASSTHROUGH mode: the TLS stream goes to a tls route's destination by SNI. */
@@ -128,17 +130,46 @@ public record Gateway(String namespace, String name, Map<String, String> selecto
      * mode is Istio's (SIMPLE, MUTUAL, OPTIONAL_MUTUAL, PASSTHROUGH, AUTO_PASSTHROUGH, ISTIO_MUTUAL), PASSTHROUGH when
      * the YAML sets none (istio/api's zero value, as istiod reads it); credentialName
      * names a Secret or a local file (null when unset); subjectAltNames (MUTUAL, OPTIONAL_MUTUAL, ISTIO_MUTUAL): a client
-     * certificate must carry one; crl: the block names a CRL file (caCrl), which the proxy cannot read.
+     * certificate must carry one; crl: the block names a CRL file (caCrl), which the proxy cannot read;
+     * credentialNames: several certificates instead of credentialName (Istio's RSA and ECDSA pair: a client gets the
+     * one it can verify), the first one's CA verifying client certificates; verifyCertificateSpki (base64 SHA-256 of a
+     * client certificate's SubjectPublicKeyInfo) and verifyCertificateHash (hex SHA-256 of the certificate, colons
+     * allowed): on MUTUAL and OPTIONAL_MUTUAL servers with a credential, a client certificate must also match one of
+     * them (either list, when both are given), as Envoy pins it.
      */
     public record ServerTls(String mode, String credentialName, boolean httpsRedirect, List<String> subjectAltNames,
-            boolean crl) {
+            boolean crl, List<String> credentialNames, List<String> verifyCertificateSpki,
+            List<String> verifyCertificateHash) {
         public ServerTls {
             subjectAltNames = subjectAltNames == null ? List.of() : List.copyOf(subjectAltNames);
+            credentialNames = credentialNames == null ? List.of() : List.copyOf(credentialNames);
+            verifyCertificateSpki = verifyCertificateSpki == null ? List.of() : List.copyOf(verifyCertificateSpki);
+            verifyCertificateHash = verifyCertificateHash == null ? List.of() : List.copyOf(verifyCertificateHash);
+        }
+
+        /** One credential (or none), no pins. */
+        public ServerTls(String mode, String credentialName, boolean httpsRedirect, List<String> subjectAltNames,
+                boolean crl) {
+            this(mode, credentialName, httpsRedirect, subjectAltNames, crl, List.of(), List.of(), List.of());
         }
 
         /** Without a CRL. */
         public ServerTls(String mode, String credentialName, boolean httpsRedirect, List<String> subjectAltNames) {
             this(mode, credentialName, httpsRedirect, subjectAltNames, false);
+        }
+
+        /**
+         * The credentials whose certificates the server presents, in order: credentialNames, or credentialName alone;
+         * empty when neither is set. The first one's CA ("NAME-cacert") verifies client certificates, as istiod has it.
+         */
+        public List<String> credentials() {
+            return !credentialNames.isEmpty() ? credentialNames : credentialName == null ? List.of()
+                    : List.of(credentialName);
+        }
+
+        /** Whether a client certificate must also match a pinned SPKI or certificate hash. */
+        public boolean pinned() {
+            return !verifyCertificateSpki.isEmpty() || !verifyCertificateHash.isEmpty();
         }
     }
 }

@@ -69,7 +69,8 @@ public final class GatewayParser {
             if (t != null) {
                 t.allow("mode", "credentialName", "httpsRedirect", "serverCertificate", "privateKey",
                         "caCertificates", "subjectAltNames", "minProtocolVersion", "maxProtocolVersion",
-                        "cipherSuites", "credentialNames", "caCrl", "tlsCertificates");
+                        "cipherSuites", "credentialNames", "caCrl", "tlsCertificates", "verifyCertificateSpki",
+                        "verifyCertificateHash");
                 // istio/api's ServerTLSSettings.TLSmode has PASSTHROUGH as its zero value: a tls block without a mode
                 // passes TLS through, as istiod reads it (HTTP servers' tls, e.g. {httpsRedirect: true}, included).
                 String mode = t.string("mode") == null ? "PASSTHROUGH" : t.string("mode");
@@ -85,7 +86,9 @@ public final class GatewayParser {
                 }
                 String credential = t.string("credentialName");
                 tls = new Gateway.ServerTls(mode, credential == null || credential.isEmpty() ? null : credential,
-                        redirect != null && redirect, sans, GatewayServerTls.set(t, "caCrl"));
+                        redirect != null && redirect, sans, GatewayServerTls.set(t, "caCrl"),
+                        t.strings("credentialNames"), t.strings("verifyCertificateSpki"),
+                        t.strings("verifyCertificateHash"));
             }
             // What istiod says of the tls block (or its absence) for this port's protocol.
             GatewayServerTls.check(s, t, protocolValid ? protocol : null, p);

@@ -30,8 +30,9 @@ import java.util.TreeSet;
  * not one of istio/api's is an error (the CRD's enum).</li>
  * <li>httpsRedirect on a server that is not plain HTTP has no effect (a warning).</li>
  * </ul>
- * And what this gateway does not use (warnings): certificate fields beside credentialName, a CRL with it, TLS versions
- * and cipher suites.
+ * And what this gateway does not use (warnings): certificate fields beside credentialName(s), a CRL with them, TLS
+ * versions and cipher suites. The client-certificate pins (verifyCertificateSpki, verifyCertificateHash) are
+ * {@link GatewayClientPins}'.
  */
 final class GatewayServerTls {
     private GatewayServerTls() {
@@ -105,17 +106,20 @@ final class GatewayServerTls {
             p.warn(t.at("httpsRedirect"), "has no effect on " + article(protocol) + protocol + " server: it redirects"
                     + " plain text HTTP clients to https, and belongs on HTTP servers");
         }
-        if (TERMINATING_WITH_CERTIFICATES.contains(mode) && set(t, "credentialName") && singleSource) {
-            // Without credentialName the server is left out (Gateway.Server#unserved says why).
+        boolean credential = set(t, "credentialName") || set(t, "credentialNames");
+        if (TERMINATING_WITH_CERTIFICATES.contains(mode) && credential && singleSource) {
+            // Without credentialName(s) the server is left out (Gateway.Server#unserved says why).
             for (String f : List.of("serverCertificate", "privateKey", "caCertificates")) {
                 if (t.has(f)) {
-                    p.warn(t.at(f), "has no effect here: the certificate comes from credentialName");
+                    p.warn(t.at(f), "has no effect here: the certificate comes from "
+                            + (set(t, "credentialName") ? "credentialName" : "credentialNames"));
                 }
             }
             if (t.has("caCrl")) {
                 p.warn(t.at("caCrl"), "has no effect here: the gateway checks no CRL");
             }
         }
+        GatewayClientPins.check(t, mode, credential, p);
         for (String f : List.of("minProtocolVersion", "maxProtocolVersion", "cipherSuites")) {
             if (t.has(f)) {
                 p.warn(t.at(f), "has no effect here: TLS 1.2 and 1.3 with the engine's default ciphers");
@@ -182,6 +186,12 @@ final class GatewayServerTls {
         }
         boolean credential = set(t, "credentialName") || set(t, "credentialNames");
         if (TERMINATING_WITH_CERTIFICATES.contains(mode) && credential) {
+            var names = t.raw("credentialNames");
+            if (names != null && names.isArray() && names.size() > 2) {
+                p.warn(t.at("credentialNames"), (mode.equals("SIMPLE") ? "SIMPLE TLS" : "MUTUAL TLS") + " can support up to"
+                        + " 2 server certificates (an RSA and an ECDSA one): a client gets the first of the key type it"
+                        + " can verify");
+            }
             return sources <= 1;   // the certificates (and their CA) come from the credential
         }
         if (TERMINATING_WITH_CERTIFICATES.contains(mode)) {

@@ -108,12 +108,22 @@ class GatewayTlsOptionsTest {
     }
 
     @Test
-    void credentialNamesAloneAreValidAsInIstiodAndTheServerIsLeftOut() {
-        ConfigValidator.Result r = https("{mode: SIMPLE, credentialNames: [shop-rsa, shop-ecdsa]}");
-        assertEquals(List.of("spec.servers[0]: TLS mode SIMPLE without credentialName is not served (the proxy reads no"
-                + " certificate files and takes a single credential; name a Secret with credentialName): this gateway"
-                + " leaves the server out (no listener for it)"), r.warnings());
-        assertTrue(server(r, 0).unserved() != null);
+    void credentialNamesAreServedWithEveryCertificateAndTheFirstOnesCa() {
+        ConfigValidator.Result r = https("{mode: MUTUAL, credentialNames: [shop-rsa, shop-ecdsa]}");
+        assertEquals(List.of(), r.warnings());
+        Gateway.Server s = server(r, 0);
+        assertNull(s.unserved());
+        assertTrue(s.terminatesTls());
+        assertEquals(List.of("shop-rsa", "shop-ecdsa"), s.tls().credentials());
+        assertEquals("MUTUAL shop-rsa []", s.clientCertificates(), "client certificates: the first credential's CA");
+    }
+
+    @Test
+    void moreThanTwoCredentialNamesIsAWarning() {
+        ConfigValidator.Result r = https("{mode: SIMPLE, credentialNames: [a, b, c]}");
+        assertEquals(List.of("spec.servers[0].tls.credentialNames: SIMPLE TLS can support up to 2 server certificates (an"
+                + " RSA and an ECDSA one): a client gets the first of the key type it can verify"), r.warnings());
+        assertNull(server(r, 0).unserved());
     }
 
     @Test

@@ -84,8 +84,8 @@ class IstioSampleShapesTest {
                 """));
         assertTrue(r.valid(), r.reason());
         assertEquals(1, r.warnings().size(), r.warnings().toString());
-        assertTrue(r.warnings().get(0).startsWith("spec.servers[0]: TLS mode MUTUAL without credentialName is not served"
-                + " (the proxy reads no certificate files"), r.warnings().toString());
+        assertTrue(r.warnings().get(0).startsWith("spec.servers[0]: TLS mode MUTUAL without credentialName or credentialNames is"
+                + " not served (the proxy reads no certificate files"), r.warnings().toString());
         assertTrue(r.warnings().get(0).contains("no listener"), r.warnings().toString());
         assertTrue(((Gateway) r.model()).servers().get(0).unserved() != null);
     }

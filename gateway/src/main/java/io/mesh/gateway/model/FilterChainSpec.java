@@ -20,21 +20,33 @@ import java.util.List;
  * the JWT filter ({@code jwtAuthn}: Envoy's jwt_authn, with Istio's istio_authn after it; null = none), which runs
  * before the RBAC filters, the access log and tracing its HttpConnectionManager sets ({@code telemetry}: null =
  * the gateway's local settings), a tcp_proxy's {@code idle_timeout} ({@code tcpIdleTimeout}: null when not set, read
- * as Envoy's default {@link #TCP_IDLE_TIMEOUT_DEFAULT}; {@link java.time.Duration#ZERO}: none), Istio's metadata
- * exchange ({@code peerMetadata}: null = none), and a tcp_proxy's {@code max_downstream_connection_duration}
- * ({@code tcpMaxConnectionDuration}: null = none).
+ * as Envoy's default {@link #TCP_IDLE_TIMEOUT_DEFAULT}; {@link java.time.Duration#ZERO}: none), and Istio's metadata
+ * exchange ({@code peerMetadata}: null = none). A chain with several certificates (Istio's credentialNames: an RSA and an
+ * ECDSA one) names the others in {@code moreSecrets} (empty = one), and the pins a client certificate must also match
+ * one of are {@code clientPins} (Envoy's verify_certificate_spki and verify_certificate_hash; NONE = no pins). A
+ * tcp_proxy's {@code max_downstream_connection_duration} is {@code tcpMaxConnectionDuration} (null = none).
  */
 public record FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName,
         RouteTable inlineRoutes, List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster,
         boolean requireClientCert, String clientCaSecret, Rbac rbac, List<WeightedCluster> tcpWeighted,
         List<String> clientSans, List<CidrRange> destinationRanges, io.mesh.gateway.jwt.JwtAuthn jwtAuthn,
         ChainTelemetry telemetry, java.time.Duration tcpIdleTimeout, PeerMetadataConfig peerMetadata,
+        List<String> moreSecrets, io.mesh.gateway.tls.CertificatePins clientPins,
         java.time.Duration tcpMaxConnectionDuration) {
 
-    /** Envoy's tcp_proxy {@code idle_timeout} when the filter sets none: 1 hour. */
-    public static final java.time.Duration TCP_IDLE_TIMEOUT_DEFAULT = java.time.Duration.ofHours(1);
-
     /** A chain whose tcp_proxy (if any) has no maximum connection duration. */
+    public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,
+            List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster, boolean requireClientCert,
+            String clientCaSecret, Rbac rbac, List<WeightedCluster> tcpWeighted, List<String> clientSans,
+            List<CidrRange> destinationRanges, io.mesh.gateway.jwt.JwtAuthn jwtAuthn, ChainTelemetry telemetry,
+            java.time.Duration tcpIdleTimeout, PeerMetadataConfig peerMetadata, List<String> moreSecrets,
+            io.mesh.gateway.tls.CertificatePins clientPins) {
+        this(serverNames, secretName, routeConfigName, inlineRoutes, alpn, destinationPort, transportProtocol, tcpCluster,
+                requireClientCert, clientCaSecret, rbac, tcpWeighted, clientSans, destinationRanges, jwtAuthn, telemetry,
+                tcpIdleTimeout, peerMetadata, moreSecrets, clientPins, null);
+    }
+
+    /** A chain with one certificate and no client-certificate pins. */
     public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,
             List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster, boolean requireClientCert,
             String clientCaSecret, Rbac rbac, List<WeightedCluster> tcpWeighted, List<String> clientSans,
@@ -42,8 +54,11 @@ public record FilterChainSpec(List<String> serverNames, String secretName, Strin
             java.time.Duration tcpIdleTimeout, PeerMetadataConfig peerMetadata) {
         this(serverNames, secretName, routeConfigName, inlineRoutes, alpn, destinationPort, transportProtocol, tcpCluster,
                 requireClientCert, clientCaSecret, rbac, tcpWeighted, clientSans, destinationRanges, jwtAuthn, telemetry,
-                tcpIdleTimeout, peerMetadata, null);
+                tcpIdleTimeout, peerMetadata, List.of(), null);
     }
+
+    /** Envoy's tcp_proxy {@code idle_timeout} when the filter sets none: 1 hour. */
+    public static final java.time.Duration TCP_IDLE_TIMEOUT_DEFAULT = java.time.Duration.ofHours(1);
 
     /** A chain whose tcp_proxy (if any) has Envoy's default idle timeout, without metadata exchange. */
     public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,
@@ -78,6 +93,19 @@ public record FilterChainSpec(List<String> serverNames, String secretName, Strin
         clientSans = clientSans == null ? List.of() : List.copyOf(clientSans);
         destinationRanges = destinationRanges == null ? List.of() : List.copyOf(destinationRanges);
         tcpIdleTimeout = tcpIdleTimeout == null ? TCP_IDLE_TIMEOUT_DEFAULT : tcpIdleTimeout;
+        moreSecrets = moreSecrets == null ? List.of() : List.copyOf(moreSecrets);
+        clientPins = clientPins == null ? io.mesh.gateway.tls.CertificatePins.NONE : clientPins;
+    }
+
+    /** The SDS secrets of the chain's certificates, in order (none for plain text). */
+    public List<String> secretNames() {
+        if (secretName == null) {
+            return List.of();
+        }
+        List<String> all = new java.util.ArrayList<>(1 + moreSecrets.size());
+        all.add(secretName);
+        all.addAll(moreSecrets);
+        return all;
     }
 
     public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,

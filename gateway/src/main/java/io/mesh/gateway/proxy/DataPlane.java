@@ -387,7 +387,7 @@ public final class DataPlane {
             return false;
         }
         for (var c : b.chains()) {
-            if (!Objects.equals(sa.secrets().get(c.secretName()), sb.secrets().get(c.secretName()))
+            if (c.secretNames().stream().anyMatch(n -> !Objects.equals(sa.secrets().get(n), sb.secrets().get(n)))
                     || (c.clientCaSecret() != null && !Objects.equals(sa.secrets().get(c.clientCaSecret()),
                             sb.secrets().get(c.clientCaSecret())))) {
                 return false;

@@ -22,7 +22,9 @@ import javax.net.ssl.X509TrustManager;
  * Picks the certificate of a TLS listener by SNI, the way its filter chains' {@code server_names} say,
  * from the SDS secrets of one snapshot. Immutable: a new snapshot makes a new instance, which is pushed to
  * the servers with {@code updateSSLOptions}. A client without SNI (or with an unknown name) gets the first
- * chain without server names, or else the first chain.
+ * chain without server names, or else the first chain. A chain with several certificates presents the one the client
+ * can verify ({@link KeyTypeSelectingKeyManager}); client certificates are checked against the CA, then the subject alt
+ * names and pins the chain has.
  */
 public final class SniKeyCertOptions implements KeyCertOptions {
 
@@ -73,12 +75,10 @@ public final class SniKeyCertOptions implements KeyCertOptions {
                 }
                 kmf = KeyCertOptions.wrap(identity.keyManager()).getKeyManagerFactory(vertx);
             } else {
-                TlsCertificate cert = secrets.get(c.secretName());
-                if (cert == null) {
+                kmf = certificates(vertx, c.secretNames(), secrets);
+                if (kmf == null) {
                     return null;
                 }
-                kmf = new PemKeyCertOptions().addCertValue(Buffer.buffer(cert.certPem()))
-                        .addKeyValue(Buffer.buffer(cert.keyPem())).getKeyManagerFactory(vertx);
             }
             entries.add(new Entry(c, kmf));
             if (fallback == null && c.serverNames().isEmpty()) {
@@ -108,9 +108,34 @@ public final class SniKeyCertOptions implements KeyCertOptions {
             if (!first.clientSans().isEmpty()) {
                 trust = SanVerifyingTrustManager.forClients(trust, first.clientSans());
             }
+            if (first.clientPins().any()) {
+                trust = new PinnedClientTrustManager(trust, first.clientPins());
+            }
         }
         return new SniKeyCertOptions(List.copyOf(entries), fallback != null ? fallback : entries.get(0).kmf(), trust,
                 first.requireClientCert());
+    }
+
+    /**
+     * The key managers of a chain's certificates (SDS secrets, in order), or null while one has not arrived: one
+     * certificate as it is, several chosen per handshake by what the client can verify
+     * ({@link KeyTypeSelectingKeyManager}).
+     */
+    private static KeyManagerFactory certificates(Vertx vertx, List<String> names, Map<String, TlsCertificate> secrets)
+            throws Exception {
+        List<X509KeyManager> managers = new ArrayList<>();
+        KeyManagerFactory only = null;
+        for (String name : names) {
+            TlsCertificate cert = secrets.get(name);
+            if (cert == null) {
+                return null;
+            }
+            only = new PemKeyCertOptions().addCertValue(Buffer.buffer(cert.certPem()))
+                    .addKeyValue(Buffer.buffer(cert.keyPem())).getKeyManagerFactory(vertx);
+            managers.add((X509KeyManager) only.getKeyManagers()[0]);
+        }
+        return managers.size() == 1 ? only
+                : KeyCertOptions.wrap(KeyTypeSelectingKeyManager.of(managers)).getKeyManagerFactory(vertx);
     }
 
     /**

@@ -11,7 +11,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * The load balancer of one cluster's endpoint set, as Envoy's: its EDS priority levels, their health and panic
  * ({@link PriorityLoad}), locality-weighted load balancing, and the cluster's policy within (round robin, least request
- * P2C, random, ring hash with one ring per priority, the hash also choosing the priority). A flat cluster is one
+ * P2C, random, ring hash with rings per priority, the hash also choosing the priority). A flat cluster is one
  * level. Endpoints that are not healthy (EDS UNHEALTHY, or ejected by outlier detection) count in their priority's
  * total; EDS DRAINING ones count nowhere; neither is picked unless its priority is in panic, where every host of the
  * priority is (Envoy's default {@code healthy_panic_threshold} 50%; 0 turns panic off). DEGRADED endpoints take the
@@ -21,8 +21,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code load_balancing_weight × min(1, 1.4 × usable / counted)} (healthy, or degraded for degraded load); a priority
  * in panic ignores localities, as Envoy does. Not modelled: locality weights under ring hash.
  *
- * <p>The loads are computed when first needed after an EDS change, after an ejection starts ({@link #invalidate}) and
- * when the soonest ejection ends, never per request. Thread-safety: immutable but for the loads, an immutable value
+ * <p>Ring hash (and Maglev, served by it) hashes over a ring of the priority's healthy endpoints, as Envoy's thread-aware
+ * load balancers build one per priority from its healthy hosts, or from all of them in panic: a host that is ejected
+ * or unhealthy is not on the ring at all, so its keys spread over the others as on a ring built without it, and a
+ * pick takes the first entry at or after the key rather than walking past unusable hosts. The degraded share of a
+ * priority's load hashes over a ring of its degraded endpoints (Envoy's rings hold healthy hosts only, so that share
+ * finds no host there).
+ *
+ * <p>The loads (rings included) are computed when first needed after an EDS change, after an ejection starts
+ * ({@link #invalidate}) and when the soonest ejection ends, never per request. Thread-safety: immutable but for the loads, an immutable value
  * swapped whole (two loops recomputing at once compute the same thing), and the round-robin counters (atomics).
  */
 final class Priorities {
@@ -33,7 +40,7 @@ final class Priorities {
     static final int USABLE = HEALTHY_ONLY | DEGRADED_ONLY;
     static final int ANY = 0b1111;
 
-    /** One priority: its endpoints, its localities (locality-weighted clusters), its ring (ring hash). */
+    /** One priority: its endpoints, its localities (locality-weighted clusters), its ring of them all (ring hash). */
     private record Level(EndpointState[] all, EndpointState[][] localities, int[] localityWeights, Ring ring,
             AtomicInteger next) {
     }
@@ -49,7 +56,7 @@ final class Priorities {
      * hosts take all, and until when this holds.
      */
     private record Loads(int[] cumulative, boolean[] panic, boolean anyPanic, Usable[] healthy, Usable[] degraded,
-            boolean allToFirst, long validUntilNanos) {
+            boolean allToFirst, long validUntilNanos, Ring[] healthyRings, Ring[] degradedRings) {
     }
 
     /** One priority's endpoints of one health: all of them, and per locality with its cumulative effective weight. */
@@ -60,13 +67,15 @@ final class Priorities {
     private final LbPolicy policy;
     private final boolean localityWeighted;
     private final int panicThreshold;
+    private final int ringSize;
     private volatile Loads loads;
 
-    private Priorities(Level[] levels, LbPolicy policy, boolean localityWeighted, int panicThreshold) {
+    private Priorities(Level[] levels, LbPolicy policy, boolean localityWeighted, int panicThreshold, int ringSize) {
         this.levels = levels;
         this.policy = policy;
         this.localityWeighted = localityWeighted;
         this.panicThreshold = panicThreshold;
+        this.ringSize = ringSize;
     }
 
     /** The layout of {@code states} (whose EDS entries are {@code list}, same order); null when there are none. */
@@ -99,7 +108,7 @@ final class Priorities {
             levels[p++] = new Level(eps, localities, localityWeights,
                     spec.lbPolicy() == LbPolicy.RING_HASH ? buildRing(eps, ringSize) : null, new AtomicInteger());
         }
-        return new Priorities(levels, spec.lbPolicy(), weighted, spec.panicThreshold());
+        return new Priorities(levels, spec.lbPolicy(), weighted, spec.panicThreshold(), ringSize);
     }
 
     /** An ejection started: the loads change. */
@@ -136,7 +145,9 @@ final class Priorities {
         boolean panic = l.panic[p];
         EndpointState s;
         if (hashed) {
-            s = onRing(level.ring, hash, now, panic ? ANY : degraded ? DEGRADED_ONLY : HEALTHY_ONLY);
+            // The accept check only guards a pick racing an ejection that another loop has not recomputed for yet.
+            Ring ring = panic ? level.ring : degraded ? l.degradedRings[p] : l.healthyRings[p];
+            s = onRing(ring, hash, now, panic ? ANY : degraded ? DEGRADED_ONLY : HEALTHY_ONLY);
         } else {
             Usable usable = degraded ? l.degraded[p] : l.healthy[p];
             EndpointState[] eps = panic ? level.all : usable.all;
@@ -301,7 +312,21 @@ final class Priorities {
         for (boolean b : load.panic()) {
             anyPanic |= b;
         }
-        return new Loads(cumulative, load.panic(), anyPanic, healthy, degraded, load.healthy()[0] == 100, until);
+        Ring[] healthyRings = new Ring[n];
+        Ring[] degradedRings = new Ring[n];
+        if (policy == LbPolicy.RING_HASH) {
+            for (int p = 0; p < n; p++) {
+                healthyRings[p] = ringOf(levels[p], healthy[p].all);
+                degradedRings[p] = ringOf(levels[p], degraded[p].all);
+            }
+        }
+        return new Loads(cumulative, load.panic(), anyPanic, healthy, degraded, load.healthy()[0] == 100, until,
+                healthyRings, degradedRings);
+    }
+
+    /** The ring of some of a level's endpoints: the level's own when they are all of them (the usual case). */
+    private Ring ringOf(Level level, EndpointState[] eps) {
+        return eps.length == level.all.length ? level.ring : buildRing(eps, ringSize);
     }
 
     private static EndpointState[] flatten(EndpointState[][] parts) {

@@ -91,9 +91,9 @@ public final class ListenerTranslator {
         }
         // One TLS server per listener: its chains must ask the same of clients (Envoy can differ per chain).
         if (chains.stream().filter(FilterChainSpec::tls).map(c -> c.requireClientCert() + " " + c.clientCaSecret()
-                + " " + c.clientSans()).distinct().count() > 1) {
+                + " " + c.clientSans() + " " + c.clientPins()).distinct().count() > 1) {
             throw new ConfigRejected("listener " + l.getName() + ": its TLS filter chains differ in client"
-                    + " certificates (require_client_certificate, the CA or the subject alt names); servers with and without client"
+                    + " certificates (require_client_certificate, the CA, the subject alt names or the pins); servers with and without client"
                     + " certificates (MUTUAL and SIMPLE) need their own port here");
         }
         return new ListenerSpec(l.getName(), sa.getAddress().isEmpty() ? "0.0.0.0" : sa.getAddress(), port,
@@ -105,6 +105,8 @@ public final class ListenerTranslator {
         boolean requireClientCert = false;
         String clientCa = null;
         List<String> clientSans = new ArrayList<>();
+        List<String> moreSecrets = new ArrayList<>();
+        io.mesh.gateway.tls.CertificatePins pins = null;
         var match = fc.getFilterChainMatch();
         if (match.getSourcePrefixRangesCount() > 0 || match.getApplicationProtocolsCount() > 0
                 || match.getSourcePortsCount() > 0) {
@@ -131,11 +133,13 @@ public final class ListenerTranslator {
             }
             DownstreamTlsContext ctx = unpack(any, DownstreamTlsContext.class, where);
             var common = ctx.getCommonTlsContext();
-            if (common.getTlsCertificateSdsSecretConfigsCount() != 1) {
-                throw new ConfigRejected(where + ": TLS needs exactly one SDS certificate (tls_certificate_sds_secret_configs), got "
-                        + common.getTlsCertificateSdsSecretConfigsCount());
+            if (common.getTlsCertificateSdsSecretConfigsCount() == 0) {
+                throw new ConfigRejected(where + ": TLS needs an SDS certificate (tls_certificate_sds_secret_configs)");
             }
             secret = common.getTlsCertificateSdsSecretConfigs(0).getName();
+            for (int i = 1; i < common.getTlsCertificateSdsSecretConfigsCount(); i++) {
+                moreSecrets.add(common.getTlsCertificateSdsSecretConfigs(i).getName());
+            }
             requireClientCert = ctx.getRequireClientCertificate().getValue();
             if (common.hasValidationContextSdsSecretConfig()) {
                 clientCa = common.getValidationContextSdsSecretConfig().getName();
@@ -148,6 +152,13 @@ public final class ListenerTranslator {
                                 + m.getMatchPatternCase());
                     }
                     clientSans.add(m.getExact());
+                }
+                var defaults = common.getCombinedValidationContext().getDefaultValidationContext();
+                try {
+                    pins = io.mesh.gateway.tls.CertificatePins.parse(defaults.getVerifyCertificateSpkiList(),
+                            defaults.getVerifyCertificateHashList());
+                } catch (IllegalArgumentException e) {
+                    throw new ConfigRejected(where + ": " + e.getMessage());
                 }
             } else if (common.hasValidationContext() || common.hasCombinedValidationContext()) {
                 throw new ConfigRejected(where + ": a client-certificate validation context must come from SDS"
@@ -230,7 +241,8 @@ public final class ListenerTranslator {
             return new FilterChainSpec(List.copyOf(match.getServerNamesList()), secret, null, null, alpn, dstPort,
                     transport, tcpCluster, requireClientCert, clientCa,
                     tcpRbac ? new Rbac(List.copyOf(tcpDeny), List.copyOf(tcpAllow), tcpAllowFilter) : null, tcpWeighted,
-                    clientSans, ranges, null, null, tcpIdle, tcpExchange ? PeerMetadataConfig.TCP : null, tcpMaxDuration);
+                    clientSans, ranges, null, null, tcpIdle, tcpExchange ? PeerMetadataConfig.TCP : null, moreSecrets,
+                    pins, tcpMaxDuration);
         }
         if (tcpExchange) {
             throw new ConfigRejected(where + ": the " + TcpPeerExchangeTranslator.FILTER + " network filter is served on"
@@ -293,7 +305,8 @@ public final class ListenerTranslator {
         }
         return new FilterChainSpec(List.copyOf(match.getServerNamesList()), secret, rds, inline, alpn, dstPort, transport,
                 null, requireClientCert, clientCa, rbac ? new Rbac(List.copyOf(deny), List.copyOf(allow), allowFilter) : null,
-                List.of(), clientSans, List.of(), jwt, HcmTelemetryTranslator.translate(hcm, where), null, mx);
+                List.of(), clientSans, List.of(), jwt, HcmTelemetryTranslator.translate(hcm, where), null, mx, moreSecrets,
+                pins);
     }
 
     /**

@@ -196,7 +196,9 @@ public final class XdsState {
         for (Object o : subs.get(LDS).accepted.values()) {
             for (FilterChainSpec c : ((ListenerSpec) o).chains()) {
                 // The workload identity ("default", "ROOTCA") comes from citadel, never over SDS.
-                for (String n : new String[] {c.secretName(), c.clientCaSecret()}) {
+                List<String> secrets = new java.util.ArrayList<>(c.secretNames());
+                secrets.add(c.clientCaSecret());
+                for (String n : secrets) {
                     if (n != null && !io.mesh.gateway.upstream.UpstreamTls.workloadSecret(n)
                             && !base.secrets().containsKey(n)) {
                         names.add(n);

@@ -238,4 +238,57 @@ class PrioritiesTest {
         assertEquals(Map.of("10.0.0.1", 60, "10.0.0.2", 60, "10.0.0.3", 60, "10.0.0.4", 60, "10.0.0.5", 60),
                 picksOf(u, 300), "2 of 5 healthy is under 50%: panic, round robin over all five");
     }
+
+    /** The host each of {@code n} hash keys is picked from. */
+    static List<String> hostsByKey(Upstream u, int n) {
+        List<String> out = new java.util.ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            EndpointState s = u.pick(Hashing.hash("key-" + i), null);
+            out.add(s == null ? "none" : s.endpoint().host());
+        }
+        return out;
+    }
+
+    static List<Endpoint> healthy(List<Endpoint> eps) {
+        return eps.stream().map(e -> new Endpoint(e.host(), e.port(), e.weight(), e.priority(), e.locality(),
+                e.localityWeight(), Endpoint.Health.HEALTHY)).toList();
+    }
+
+    @Test
+    void ringHashHashesOverAPrioritysHealthyEndpointsAsARingBuiltWithoutTheOthers() {
+        List<Endpoint> five = level(0, 5, 0, null);
+        List<String> withoutFirst = hostsByKey(upstream(LbPolicy.RING_HASH, false, five.subList(1, 5)), 2_000);
+        Upstream ejected = upstream(LbPolicy.RING_HASH, false, five);
+        eject(ejected, "10.0.0.1");   // 4 of 5 available: no spill, no panic
+        assertEquals(withoutFirst, hostsByKey(ejected, 2_000), "an ejected endpoint is off the ring");
+        Upstream unhealthy = upstream(LbPolicy.RING_HASH, false, level(0, 5, 1, Endpoint.Health.UNHEALTHY));
+        assertEquals(withoutFirst, hostsByKey(unhealthy, 2_000), "so is an EDS UNHEALTHY one");
+        unhealthy.setEndpoints(five);
+        assertEquals(hostsByKey(upstream(LbPolicy.RING_HASH, false, five), 2_000), hostsByKey(unhealthy, 2_000),
+                "healthy again by EDS: back on the ring, every key where it was");
+    }
+
+    @Test
+    void ringHashInPanicHashesOverEveryEndpointOfThePriority() {
+        List<Endpoint> fiveWithThreeUnhealthy = level(0, 5, 3, Endpoint.Health.UNHEALTHY);
+        assertEquals(hostsByKey(upstream(LbPolicy.RING_HASH, false, healthy(fiveWithThreeUnhealthy)), 2_000),
+                hostsByKey(upstream(LbPolicy.RING_HASH, false, fiveWithThreeUnhealthy), 2_000),
+                "2 of 5 healthy is under 50%: the ring holds all five");
+    }
+
+    @Test
+    void ringHashHashesAPrioritysDegradedShareOverItsDegradedEndpoints() {
+        // 2 of 4 healthy: 70% of the keys to the healthy ones, the other 30% to the 2 degraded ones.
+        List<Endpoint> eps = level(0, 4, 2, Endpoint.Health.DEGRADED);
+        List<String> picked = hostsByKey(upstream(LbPolicy.RING_HASH, false, eps), 4_000);
+        List<String> overHealthy = hostsByKey(upstream(LbPolicy.RING_HASH, false, eps.subList(2, 4)), 4_000);
+        List<String> overDegraded = hostsByKey(upstream(LbPolicy.RING_HASH, false, healthy(eps.subList(0, 2))), 4_000);
+        int degraded = 0;
+        for (int i = 0; i < picked.size(); i++) {
+            boolean toDegraded = picked.get(i).equals("10.0.0.1") || picked.get(i).equals("10.0.0.2");
+            degraded += toDegraded ? 1 : 0;
+            assertEquals((toDegraded ? overDegraded : overHealthy).get(i), picked.get(i), "key-" + i);
+        }
+        assertTrue(degraded > 1_000 && degraded < 1_400, "about 30% to the degraded endpoints, got " + degraded);
+    }
 }

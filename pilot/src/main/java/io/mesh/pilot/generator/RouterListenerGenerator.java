@@ -149,18 +149,24 @@ public final class RouterListenerGenerator {
     }
 
     /**
-     * The TLS a server terminates, as istiod writes it: credentialName's certificate over SDS ("kubernetes://NAME";
-     * MUTUAL and OPTIONAL_MUTUAL verify client certificates against its CA, "kubernetes://NAME-cacert"), or for
-     * ISTIO_MUTUAL the gateway's own mesh certificate ("default") with client certificates verified against the mesh's
-     * roots ("ROOTCA"). MUTUAL and ISTIO_MUTUAL require a client certificate, OPTIONAL_MUTUAL verifies one when sent;
-     * the server's subjectAltNames narrow the accepted ones. ALPN h2 and http/1.1 for HTTP servers, none for TCP but
-     * on an ISTIO_MUTUAL one {@code istio-peer-exchange}, h2 and http/1.1 (istiod's ALPNDownstreamWithMxc: Istio's TCP
-     * metadata exchange with mesh clients).
+     * The TLS a server terminates, as istiod writes it: each of its credentials' certificates over SDS
+     * ("kubernetes://NAME", credentialName's or each of credentialNames', in order: the proxy presents the first a client
+     * can verify; MUTUAL and OPTIONAL_MUTUAL verify client certificates against the first one's CA,
+     * "kubernetes://NAME-cacert"), or for ISTIO_MUTUAL the gateway's own mesh certificate ("default") with client
+     * certificates verified against the mesh's roots ("ROOTCA"). MUTUAL and ISTIO_MUTUAL require a client certificate,
+     * OPTIONAL_MUTUAL verifies one when sent; the server's subjectAltNames narrow the accepted ones, and on MUTUAL and
+     * OPTIONAL_MUTUAL its verifyCertificateSpki and verifyCertificateHash pin them. ALPN h2 and http/1.1 for HTTP
+     * servers, none for TCP but on an ISTIO_MUTUAL one {@code istio-peer-exchange}, h2 and http/1.1 (istiod's
+     * ALPNDownstreamWithMxc: Istio's TCP metadata exchange with mesh clients).
      */
     private static TransportSocket downstreamTls(Gateway.Server s, boolean http) {
         boolean mesh = s.tls().mode().equals("ISTIO_MUTUAL");
-        CommonTlsContext.Builder common = CommonTlsContext.newBuilder().addTlsCertificateSdsSecretConfigs(
-                ClusterPolicy.sds(mesh ? "default" : "kubernetes://" + s.tls().credentialName()));
+        List<String> credentials = mesh ? List.of() : s.tls().credentials();
+        CommonTlsContext.Builder common = CommonTlsContext.newBuilder();
+        if (mesh) {
+            common.addTlsCertificateSdsSecretConfigs(ClusterPolicy.sds("default"));
+        }
+        credentials.forEach(c -> common.addTlsCertificateSdsSecretConfigs(ClusterPolicy.sds("kubernetes://" + c)));
         if (http) {
             common.addAlpnProtocols("h2").addAlpnProtocols("http/1.1");
         } else if (mesh) {
@@ -169,14 +175,20 @@ public final class RouterListenerGenerator {
         DownstreamTlsContext.Builder tls = DownstreamTlsContext.newBuilder();
         boolean required = mesh || s.tls().mode().equals("MUTUAL");
         if (required || s.tls().mode().equals("OPTIONAL_MUTUAL")) {
-            var ca = ClusterPolicy.sds(mesh ? "ROOTCA" : "kubernetes://" + s.tls().credentialName() + "-cacert");
-            if (s.tls().subjectAltNames().isEmpty()) {
+            var ca = ClusterPolicy.sds(mesh ? "ROOTCA" : "kubernetes://" + credentials.get(0) + "-cacert");
+            boolean pins = !mesh && s.tls().pinned();
+            if (s.tls().subjectAltNames().isEmpty() && !pins) {
                 common.setValidationContextSdsSecretConfig(ca);
             } else {
-                // and one of the server's subjectAltNames in the client certificate, as istiod writes it
+                // and one of the server's subjectAltNames in the client certificate, and one of its pins, as istiod
+                // writes them
                 var names = io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext.newBuilder();
                 s.tls().subjectAltNames().forEach(n -> names.addMatchSubjectAltNames(
                         io.envoyproxy.envoy.type.matcher.v3.StringMatcher.newBuilder().setExact(n)));
+                if (pins) {
+                    names.addAllVerifyCertificateSpki(s.tls().verifyCertificateSpki())
+                            .addAllVerifyCertificateHash(s.tls().verifyCertificateHash());
+                }
                 common.setCombinedValidationContext(CommonTlsContext.CombinedCertificateValidationContext.newBuilder()
                         .setDefaultValidationContext(names).setValidationContextSdsSecretConfig(ca));
             }

@@ -14,8 +14,8 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * SDS for router proxies: "kubernetes://NAME" is the certificate and key of a Gateway server's credentialName,
- * "kubernetes://NAME-cacert" its CA for client certificates (MUTUAL). Only routers get secrets, and only ones a
+ * SDS for router proxies: "kubernetes://NAME" is the certificate and key of a Gateway server's credentialName (or of
+ * each of its credentialNames), "kubernetes://NAME-cacert" its CA for client certificates (MUTUAL). Only routers get secrets, and only ones a
  * Gateway selecting them names. Workload certificates ("default", "ROOTCA") come from citadel, not from here.
  */
 public final class SecretGenerator {
@@ -31,8 +31,8 @@ public final class SecretGenerator {
         }
         Set<String> allowed = new java.util.HashSet<>();
         GatewayScope.forProxy(proxy, snapshot).forEach(g -> g.servers().forEach(s -> {
-            if (s.tls() != null && s.tls().credentialName() != null) {
-                allowed.add(s.tls().credentialName());
+            if (s.tls() != null) {
+                allowed.addAll(s.tls().credentials());
             }
         }));
         for (String name : names) {
