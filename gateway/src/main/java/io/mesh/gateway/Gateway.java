@@ -43,12 +43,9 @@ public final class Gateway {
     private final WorkloadIdentity identity;
 
     private Gateway(Vertx vertx, GatewayConfig config, MeterRegistry registry, OpenTelemetry otel, StaticBootstrap bootstrap,
-            WorkloadIdentity identity, SslContext xdsTls, Map<String, String> env) {
+            WorkloadIdentity identity, SslContext xdsTls, Node node) {
         this.config = config;
         this.identity = identity;
-        // The node (its IP and host name are looked up) is built once: pilot knows the proxy by it, and the metadata
-        // exchange sends its ID and metadata to peers.
-        Node node = node(config, env);
         this.plane = new DataPlane(vertx, config, registry, otel == null ? null : new OtlpReporter(otel), identity, node);
         if (sidecar(config)) {
             plane.enableSidecar();
@@ -84,6 +81,14 @@ public final class Gateway {
         } catch (Exception e) {
             return Future.failedFuture(new IllegalArgumentException("bootstrap file: " + e.getMessage(), e));
         }
+        // The node (its IP and host name are looked up) is built once: pilot knows the proxy by it, and the metadata
+        // exchange sends its ID and metadata to peers.
+        Node node;
+        try {
+            node = node(config, env);
+        } catch (IllegalArgumentException e) {
+            return Future.failedFuture(new IllegalArgumentException("node metadata: " + e.getMessage(), e));
+        }
         WorkloadIdentity identity;
         SslContext xdsTls;
         try {
@@ -92,7 +97,7 @@ public final class Gateway {
         } catch (IllegalArgumentException e) {
             return Future.failedFuture(e);
         }
-        Gateway g = new Gateway(vertx, config, registry, otel, bootstrap, identity, xdsTls, env);
+        Gateway g = new Gateway(vertx, config, registry, otel, bootstrap, identity, xdsTls, node);
         return g.status.start(config.statusPort())
                 .compose(v -> config.adminPort() >= 0 ? g.admin.start(config.adminPort()) : Future.succeededFuture())
                 .compose(v -> {
@@ -201,8 +206,9 @@ public final class Gateway {
 
     /**
      * This proxy's xDS node: its ID (Istio's {@code TYPE~IP~POD.NS~NS.svc.cluster.local}) and metadata: the gateway's own
-     * fields ({@code NAMESPACE}, {@code NAME}, {@code CLUSTER_ID}, {@code NODE_TYPE}, {@code LABELS}), and every
-     * environment variable {@code ISTIO_META_<NAME>} of {@code env} as {@code <NAME>} ({@link #istioMeta}).
+     * fields ({@code NAMESPACE}, {@code NAME}, {@code NODE_TYPE}, {@code LABELS}), {@code CLUSTER_ID}, and what
+     * istio-agent takes from the environment {@code env} ({@link NodeMetadata}: {@code ISTIO_META_*},
+     * {@code ISTIO_METAJSON_*}). A malformed {@code ISTIO_METAJSON_*} value throws IllegalArgumentException.
      */
     static Node node(GatewayConfig config, Map<String, String> env) {
         String ns = config.node().namespace();
@@ -217,14 +223,15 @@ public final class Gateway {
         }
         ip = config.node().ip().orElse(ip);
         String id = config.node().id().orElse(config.mode() + "~" + ip + "~" + host + "." + ns + "~" + ns + ".svc.cluster.local");
-        Map<String, String> labels = config.node().labels().isEmpty() && !sidecar(config)
-                ? Map.of("istio", "ingressgateway") : config.node().labels();
+        Struct fromEnv = NodeMetadata.fromEnvironment(env);
         Struct.Builder l = Struct.newBuilder();
-        labels.forEach((k, v) -> l.putFields(k, Value.newBuilder().setStringValue(v).build()));
-        Struct meta = istioMeta(env).toBuilder()
+        labels(config, env).forEach((k, v) -> l.putFields(k, Value.newBuilder().setStringValue(v).build()));
+        // istio-agent's cluster is ISTIO_META_CLUSTER_ID (its only source); without it, the gateway's setting.
+        String clusterId = fromEnv.getFieldsOrDefault("CLUSTER_ID", Value.getDefaultInstance()).getStringValue();
+        Struct meta = fromEnv.toBuilder()
                 .putFields("NAMESPACE", str(ns))
                 .putFields("NAME", str(host))
-                .putFields("CLUSTER_ID", str(config.node().cluster()))
+                .putFields("CLUSTER_ID", str(clusterId.isEmpty() ? config.node().cluster() : clusterId))
                 .putFields("NODE_TYPE", str(config.mode()))
                 .putFields("LABELS", Value.newBuilder().setStructValue(l).build())
                 .build();
@@ -239,24 +246,17 @@ public final class Gateway {
     }
 
     /**
-     * The node metadata istio-agent takes from the environment (istio {@code pkg/bootstrap/config.go}
-     * {@code GetNodeMetaData}, {@code extractMetadata}): each {@code ISTIO_META_<NAME>=<value>} is the field
-     * {@code <NAME>} with the value as a string, never parsed (JSON goes in {@code ISTIO_METAJSON_*}, which is not read
-     * here), e.g. {@code IDLE_TIMEOUT}, {@code OWNER}, {@code WORKLOAD_NAME}. What the gateway sets itself wins over them,
-     * as the agent's own fields win over the raw ones ({@code pkg/bootstrap/option/convert.go}): the node's namespace,
-     * pod name, cluster and labels come from its settings ({@code mesh.gateway.node.*}).
+     * The workload's labels in the node: {@code ISTIO_METAJSON_LABELS}, under {@code mesh.gateway.node.labels} (the
+     * agent puts the pod's labels over the static ones); a router with neither is {@code istio=ingressgateway}.
      */
-    static Struct istioMeta(Map<String, String> env) {
-        Struct.Builder meta = Struct.newBuilder();
-        new java.util.TreeMap<>(env).forEach((k, v) -> {
-            if (k.startsWith(ISTIO_META) && k.length() > ISTIO_META.length() && v != null) {
-                meta.putFields(k.substring(ISTIO_META.length()), str(v));
-            }
-        });
-        return meta.build();
+    static Map<String, String> labels(GatewayConfig config, Map<String, String> env) {
+        Map<String, String> labels = NodeMetadata.labels(env);
+        labels.putAll(config.node().labels());
+        if (labels.isEmpty() && !sidecar(config)) {
+            return Map.of("istio", "ingressgateway");
+        }
+        return labels;
     }
-
-    private static final String ISTIO_META = "ISTIO_META_";
 
     static boolean sidecar(GatewayConfig config) {
         return "sidecar".equals(config.mode());
@@ -264,8 +264,13 @@ public final class Gateway {
 
     /** The workload name in metrics and the node's cluster: the canonical service, the app label, or the gateway's. */
     public static String workload(GatewayConfig config) {
+        return workload(config, config.node().labels());
+    }
+
+    /** {@link #workload(GatewayConfig)} with these labels. */
+    public static String workload(GatewayConfig config, Map<String, String> labels) {
         return config.canonicalService().filter(s -> !s.isBlank())
-                .orElse(config.node().labels().getOrDefault("app", sidecar(config) ? "unknown" : "istio-ingressgateway"));
+                .orElse(labels.getOrDefault("app", sidecar(config) ? "unknown" : "istio-ingressgateway"));
     }
 
     private static Value str(String s) {

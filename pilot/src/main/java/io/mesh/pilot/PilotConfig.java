@@ -137,6 +137,36 @@ public interface PilotConfig {
      */
     Optional<String> citadelRootCertFile();
 
+    MeshTcpKeepalive tcpKeepalive();
+
+    /**
+     * Istio's meshConfig.tcpKeepalive: SO_KEEPALIVE on the upstream connections of every sidecar's and router's
+     * outbound, inbound and PassthroughCluster clusters (istiod's applyTCPKeepalive), a DestinationRule's
+     * connectionPool.tcp.tcpKeepalive overriding it field by field. Off unless {@code enabled} or a field is set; enabled
+     * with no field is Istio's {@code tcpKeepalive: {}} (the OS defaults). {@code time} and {@code interval} go to the
+     * proxies in whole seconds, as istiod sends them; each must be at least 1ms, to the millisecond (startup fails
+     * naming the field otherwise).
+     */
+    interface MeshTcpKeepalive {
+        @WithDefault("false")
+        boolean enabled();
+
+        Optional<Duration> time();
+
+        Optional<Duration> interval();
+
+        Optional<Integer> probes();
+
+        /** As the mesh settings hold it: null when off. */
+        default io.mesh.config.DestinationRule.TcpKeepalive toKeepalive() {
+            if (!enabled() && time().isEmpty() && interval().isEmpty() && probes().isEmpty()) {
+                return null;
+            }
+            return new io.mesh.config.DestinationRule.TcpKeepalive(probes().orElse(null), time().orElse(null),
+                    interval().orElse(null));
+        }
+    }
+
     /** How many connections are pushed to at once. */
     @WithDefault("4")
     int pushConcurrency();

@@ -61,7 +61,7 @@ public class PilotStartup {
         rt.withMesh(new io.mesh.pilot.model.MeshSettings(config.trustDomain(), config.outboundTrafficPolicy(),
                 new io.mesh.config.DestinationRule.LocalityLbSetting(config.localityLbEnabled(), java.util.List.of(),
                         java.util.List.of(), java.util.List.of()), config.accessLogFile(), config.traceSampling(),
-                config.sendUnhealthyEndpoints()));
+                config.sendUnhealthyEndpoints(), config.tcpKeepalive().toKeepalive()));
         rt.withJwksRefresh(config.jwks().refreshInterval(), config.jwks().retryInterval());
         try {
             if (k8s != null) {

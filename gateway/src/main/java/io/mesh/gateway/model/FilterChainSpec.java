@@ -24,14 +24,28 @@ import java.util.List;
  * exchange ({@code peerMetadata}: null = none). A chain with several certificates (Istio's credentialNames: an RSA and an
  * ECDSA one) names the others in {@code moreSecrets} (empty = one), and the pins a client certificate must also match
  * one of are {@code clientPins} (Envoy's verify_certificate_spki and verify_certificate_hash; NONE = no pins). Istio's
- * stats filter's metric overrides are {@code stats} (null = every standard metric with every standard label).
+ * stats filter's metric overrides are {@code stats} (null = every standard metric with every standard label). A
+ * tcp_proxy's {@code max_downstream_connection_duration} is {@code tcpMaxConnectionDuration} (null = none).
  */
 public record FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName,
         RouteTable inlineRoutes, List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster,
         boolean requireClientCert, String clientCaSecret, Rbac rbac, List<WeightedCluster> tcpWeighted,
         List<String> clientSans, List<CidrRange> destinationRanges, io.mesh.gateway.jwt.JwtAuthn jwtAuthn,
         ChainTelemetry telemetry, java.time.Duration tcpIdleTimeout, PeerMetadataConfig peerMetadata,
-        List<String> moreSecrets, io.mesh.gateway.tls.CertificatePins clientPins, StatsOverrides stats) {
+        List<String> moreSecrets, io.mesh.gateway.tls.CertificatePins clientPins, StatsOverrides stats,
+        java.time.Duration tcpMaxConnectionDuration) {
+
+    /** A chain whose tcp_proxy (if any) has no maximum connection duration. */
+    public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,
+            List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster, boolean requireClientCert,
+            String clientCaSecret, Rbac rbac, List<WeightedCluster> tcpWeighted, List<String> clientSans,
+            List<CidrRange> destinationRanges, io.mesh.gateway.jwt.JwtAuthn jwtAuthn, ChainTelemetry telemetry,
+            java.time.Duration tcpIdleTimeout, PeerMetadataConfig peerMetadata, List<String> moreSecrets,
+            io.mesh.gateway.tls.CertificatePins clientPins, StatsOverrides stats) {
+        this(serverNames, secretName, routeConfigName, inlineRoutes, alpn, destinationPort, transportProtocol, tcpCluster,
+                requireClientCert, clientCaSecret, rbac, tcpWeighted, clientSans, destinationRanges, jwtAuthn, telemetry,
+                tcpIdleTimeout, peerMetadata, moreSecrets, clientPins, stats, null);
+    }
 
     /** A chain without Istio's stats filter overrides. */
     public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,
@@ -42,7 +56,7 @@ public record FilterChainSpec(List<String> serverNames, String secretName, Strin
             io.mesh.gateway.tls.CertificatePins clientPins) {
         this(serverNames, secretName, routeConfigName, inlineRoutes, alpn, destinationPort, transportProtocol, tcpCluster,
                 requireClientCert, clientCaSecret, rbac, tcpWeighted, clientSans, destinationRanges, jwtAuthn, telemetry,
-                tcpIdleTimeout, peerMetadata, moreSecrets, clientPins, null);
+                tcpIdleTimeout, peerMetadata, moreSecrets, clientPins, null, null);
     }
 
     /** A chain with one certificate, no client-certificate pins and no stats overrides. */
@@ -53,7 +67,7 @@ public record FilterChainSpec(List<String> serverNames, String secretName, Strin
             java.time.Duration tcpIdleTimeout, PeerMetadataConfig peerMetadata) {
         this(serverNames, secretName, routeConfigName, inlineRoutes, alpn, destinationPort, transportProtocol, tcpCluster,
                 requireClientCert, clientCaSecret, rbac, tcpWeighted, clientSans, destinationRanges, jwtAuthn, telemetry,
-                tcpIdleTimeout, peerMetadata, List.of(), null, null);
+                tcpIdleTimeout, peerMetadata, List.of(), null, null, null);
     }
 
     /** Envoy's tcp_proxy {@code idle_timeout} when the filter sets none: 1 hour. */

@@ -187,7 +187,7 @@ final class CaptureListener {
                             SidecarPlane.sessionSpiffeId(ssl.engine().getSession()), chain.stats()).of(workload, null),
                     mx == null ? ch.eventLoop().newSucceededFuture(null) : mx.peer(),
                     vertx.transport().channelFactory(false), vertx.nettyAddressResolverGroup(), TcpRelay.CONNECT_TIMEOUT_MS,
-                    TcpRelay.idleTimeoutMs(chain));
+                    TcpTimeouts.of(chain));
         } else {
             sidecar.serveHttp(ch, new SidecarPlane.Handoff(downstream, s.name(), tls), true, first);
         }
@@ -272,7 +272,7 @@ final class CaptureListener {
         return TcpRelay.toCluster(sidecar.plane(), ch, chain == null ? null : cluster, original, first,
                 inbound ? sidecar.plane().inboundTcpMeters(cluster, null, chain == null ? null : chain.stats())
                         : sidecar.plane().outboundTcpMeters(cluster, chain == null ? null : chain.stats()),
-                TcpRelay.idleTimeoutMs(chain));
+                TcpTimeouts.of(chain));
     }
 
     private static void release(ByteBuf b) {

@@ -88,14 +88,15 @@ public final class DataPlane {
         this.config = config;
         this.sslEngine = io.mesh.gateway.tls.TlsEngine.resolve(config.tlsEngine());
         this.otlp = otlp;
-        OwnWorkload own = OwnWorkload.of(config);
+        OwnWorkload own = OwnWorkload.of(config, node);
+        String clusterId = node.getMetadata().getFieldsOrThrow("CLUSTER_ID").getStringValue();   // env or setting
         com.google.protobuf.Struct metadata = PeerMetadata.metadata(own,
-                node.getMetadata().getFieldsOrThrow("NAME").getStringValue(), config.node().cluster(),
+                node.getMetadata().getFieldsOrThrow("NAME").getStringValue(), clusterId,
                 node.getMetadata().getFieldsOrDefault("OWNER", com.google.protobuf.Value.getDefaultInstance())
                         .getStringValue());
         this.peerMetadata = new PeerMetadata(node.getId(), metadata);
         this.peerExchangeFrame = PeerExchange.frame(node.getId(), metadata);
-        this.log = new RequestLog(registry, own, config.node().cluster(), config.telemetry().accessLog(), otlp,
+        this.log = new RequestLog(registry, own, clusterId, config.telemetry().accessLog(), otlp,
                 () -> identity == null ? null : identity.spiffeId().orElse(null), this::clusterService);
     }
 

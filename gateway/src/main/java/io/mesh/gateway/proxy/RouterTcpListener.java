@@ -143,7 +143,7 @@ final class RouterTcpListener {
                 TcpRelay.toClusterWhen(plane, ch, cluster, ssl.handshakeFuture(),
                         () -> !denied(chain, ch, SidecarPlane.spiffeId(ssl.engine().getSession())),
                         plane.outboundTcpMeters(cluster, chain.stats()),
-                        TcpRelay.idleTimeoutMs(chain));
+                        TcpTimeouts.of(chain));
             }
         };
         ch.pipeline().addLast("sni", sni);
@@ -199,6 +199,6 @@ final class RouterTcpListener {
         String cluster = chain.pickTcpCluster();
         TcpRelay.allowHalfClose(ch);   // a client's FIN is passed on, and the answer still comes back (Envoy's tcp_proxy)
         return TcpRelay.toCluster(plane, ch, cluster, null, null,
-                plane.outboundTcpMeters(cluster, chain.stats()), TcpRelay.idleTimeoutMs(chain));
+                plane.outboundTcpMeters(cluster, chain.stats()), TcpTimeouts.of(chain));
     }
 }

@@ -92,16 +92,18 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
      * TLS, if any). {@code meters} (may give null) counts the connection and its bytes as Istio's TCP metrics, chosen
      * once the peer that names them is known ({@link TcpTally}): with {@code downstreamPeer} (a sidecar's inbound
      * side), once the downstream's metadata exchange is done; else with TLS to the upstream, once its handshake (and
-     * metadata exchange) is done; else once allowed. Once connected, both are closed after {@code idleTimeoutMs}
-     * without a byte moved (0: never). Call on {@code down}'s event loop.
+     * metadata exchange) is done; else once allowed. Once connected, both are closed after {@code timeouts}' idle time
+     * without a byte moved (0: never), and from now on, after its maximum duration (0: never). Call on {@code down}'s
+     * event loop.
      */
     static void connectWhen(Channel down, io.netty.util.concurrent.Future<?> ready, java.util.function.BooleanSupplier allowed,
             InetSocketAddress target, ByteBuf first, Origination upstreamTls, TcpTally.Meters meters,
             io.netty.util.concurrent.Future<PeerWorkload> downstreamPeer, ChannelFactory<? extends Channel> channels,
-            AddressResolverGroup<?> resolver, int connectTimeoutMs, long idleTimeoutMs) {
+            AddressResolverGroup<?> resolver, int connectTimeoutMs, TcpTimeouts timeouts) {
         TcpRelay downSide = new TcpRelay(null);
         down.config().setAutoRead(false);
         down.pipeline().addLast("relay", downSide);
+        timeouts.limitDuration(down, () -> downSide.peer);
         if (first != null) {
             down.pipeline().fireChannelRead(first);
             down.pipeline().fireChannelReadComplete();
@@ -123,17 +125,11 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                 tally.choose(null, null);
             }
             dial(down, downSide, target, upstreamTls, tally, downstreamPeer == null, channels, resolver, connectTimeoutMs,
-                    idleTimeoutMs);
+                    timeouts.idleMs());
         });
     }
 
     static final int CONNECT_TIMEOUT_MS = 10_000;
-
-    /** The idle timeout of a chain's tcp_proxy in ms (0: none); Envoy's default for no chain (a passthrough). */
-    static long idleTimeoutMs(io.mesh.gateway.model.FilterChainSpec chain) {
-        return (chain == null ? io.mesh.gateway.model.FilterChainSpec.TCP_IDLE_TIMEOUT_DEFAULT : chain.tcpIdleTimeout())
-                .toMillis();
-    }
 
     /**
      * The TLS engine of every TLS a relay has on a side (a cluster's TLS, mesh mTLS a sidecar's TCP chain or a router's
@@ -148,13 +144,13 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
      * {@code upstream_port_override} if it has one), originating the
      * cluster's TLS (auto mTLS to mesh endpoints) when it has one. A cluster that is missing, has no endpoint (e.g.
      * BlackHoleCluster under REGISTRY_ONLY) or whose TLS does not load closes {@code ch}. Returns whether it relays.
-     * {@code idleTimeoutMs}: the tcp_proxy's idle timeout (0: none). {@code meters}: outbound, of the upstream peer
+     * {@code timeouts}: the tcp_proxy's idle timeout and maximum duration. {@code meters}: outbound, of the upstream peer
      * ({@link #connectWhen}).
      */
     static boolean toCluster(DataPlane plane, Channel ch, String cluster, io.vertx.core.net.SocketAddress original,
-            ByteBuf first, TcpTally.Meters meters, long idleTimeoutMs) {
+            ByteBuf first, TcpTally.Meters meters, TcpTimeouts timeouts) {
         return toCluster(plane, ch, cluster, original, first, ch.eventLoop().newSucceededFuture(null), () -> true, meters,
-                idleTimeoutMs);
+                timeouts);
     }
 
     /**
@@ -162,13 +158,13 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
      * server terminates) has succeeded; until then what {@code ch} sends is held, and if it fails {@code ch} is closed.
      */
     static boolean toClusterWhen(DataPlane plane, Channel ch, String cluster, io.netty.util.concurrent.Future<?> ready,
-            java.util.function.BooleanSupplier allowed, TcpTally.Meters meters, long idleTimeoutMs) {
-        return toCluster(plane, ch, cluster, null, null, ready, allowed, meters, idleTimeoutMs);
+            java.util.function.BooleanSupplier allowed, TcpTally.Meters meters, TcpTimeouts timeouts) {
+        return toCluster(plane, ch, cluster, null, null, ready, allowed, meters, timeouts);
     }
 
     private static boolean toCluster(DataPlane plane, Channel ch, String cluster, io.vertx.core.net.SocketAddress original,
             ByteBuf first, io.netty.util.concurrent.Future<?> ready, java.util.function.BooleanSupplier allowed,
-            TcpTally.Meters meters, long idleTimeoutMs) {
+            TcpTally.Meters meters, TcpTimeouts timeouts) {
         io.vertx.core.net.SocketAddress target = original;
         Origination tls = null;
         io.mesh.gateway.upstream.TcpKeepalive keepalive = null;
@@ -219,7 +215,7 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
             };
         }
         connectWhen(ch, ready, allowed, InetSocketAddress.createUnresolved(host, target.port()), first, tls, meters, null,
-                channels, vertx.nettyAddressResolverGroup(), CONNECT_TIMEOUT_MS, idleTimeoutMs);
+                channels, vertx.nettyAddressResolverGroup(), CONNECT_TIMEOUT_MS, timeouts);
         return true;
     }
 

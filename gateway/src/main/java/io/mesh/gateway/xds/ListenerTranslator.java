@@ -183,6 +183,7 @@ public final class ListenerTranslator {
         boolean tcpRbac = false;
         boolean tcpAllowFilter = false;
         java.time.Duration tcpIdle = null;
+        java.time.Duration tcpMaxDuration = null;
         boolean tcpExchange = false;
         List<io.mesh.gateway.route.WeightedCluster> tcpWeighted = new ArrayList<>();
         io.mesh.gateway.model.StatsOverrides tcpStats = null;
@@ -214,6 +215,7 @@ public final class ListenerTranslator {
             } else if (f.getTypedConfig().getTypeUrl().equals(TCP_PROXY_TYPE)) {
                 var tcp = unpack(f.getTypedConfig(), io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.class, where);
                 tcpIdle = idleTimeout(tcp, where);
+                tcpMaxDuration = maxConnectionDuration(tcp, where);
                 if (tcp.hasWeightedClusters()) {
                     for (var wc : tcp.getWeightedClusters().getClustersList()) {
                         if (wc.getName().isEmpty()) {
@@ -251,7 +253,7 @@ public final class ListenerTranslator {
                     transport, tcpCluster, requireClientCert, clientCa,
                     tcpRbac ? new Rbac(List.copyOf(tcpDeny), List.copyOf(tcpAllow), tcpAllowFilter) : null, tcpWeighted,
                     clientSans, ranges, null, null, tcpIdle, tcpExchange ? PeerMetadataConfig.TCP : null, moreSecrets,
-                    pins, tcpStats);
+                    pins, tcpStats, tcpMaxDuration);
         }
         if (tcpStatsFilter) {
             throw new ConfigRejected(where + ": the " + StatsTranslator.FILTER + " network filter is served on tcp_proxy"
@@ -344,6 +346,23 @@ public final class ListenerTranslator {
             throw new ConfigRejected(where + ": tcp_proxy idle_timeout must not be negative");
         }
         return java.time.Duration.ofMillis(java.time.Duration.ofSeconds(d.getSeconds(), d.getNanos()).toMillis());
+    }
+
+    /**
+     * tcp_proxy's {@code max_downstream_connection_duration}: not set, none (null); else to the millisecond. Envoy's
+     * proto requires at least 1ms, so a shorter one (0 included) is rejected.
+     */
+    static java.time.Duration maxConnectionDuration(
+            io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy tcp, String where) throws ConfigRejected {
+        if (!tcp.hasMaxDownstreamConnectionDuration()) {
+            return null;
+        }
+        var d = tcp.getMaxDownstreamConnectionDuration();
+        java.time.Duration duration = java.time.Duration.ofSeconds(d.getSeconds(), d.getNanos());
+        if (duration.compareTo(java.time.Duration.ofMillis(1)) < 0) {
+            throw new ConfigRejected(where + ": tcp_proxy max_downstream_connection_duration must be at least 1ms");
+        }
+        return java.time.Duration.ofMillis(duration.toMillis());
     }
 
     static <T extends com.google.protobuf.Message> T unpack(Any any, Class<T> type, String where) throws ConfigRejected {

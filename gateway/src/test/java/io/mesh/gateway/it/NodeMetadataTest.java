@@ -75,8 +75,9 @@ class NodeMetadataTest {
         assertEquals("istio-ingressgateway", field(meta, "WORKLOAD_NAME"));
         assertFalse(meta.containsFields(""), "ISTIO_META_ alone names no field");
         assertFalse(meta.containsFields("PATH"));
-        assertFalse(meta.containsFields("a"), "ISTIO_METAJSON_* is not read");
+        assertEquals("b", field(meta, "a"), "ISTIO_METAJSON_*: the object's fields, the variable's name ignored");
         assertFalse(meta.containsFields("METAJSON_ANNOTATIONS"));
+        assertFalse(meta.containsFields("ANNOTATIONS"));
     }
 
     @Test

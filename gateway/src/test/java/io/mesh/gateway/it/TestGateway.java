@@ -34,7 +34,7 @@ final class TestGateway implements AutoCloseable {
         this(props, otel, env, new SimpleMeterRegistry());
     }
 
-    /** {@code registry}: where the gateway's meters go (a Prometheus one checks that a metric keeps one label set). */
+    /** {@code registry}: where the gateway's meters go (a Prometheus one, for its text exposition and label sets). */
     TestGateway(Map<String, String> props, io.opentelemetry.api.OpenTelemetry otel, Map<String, String> env,
             io.micrometer.core.instrument.MeterRegistry registry) throws Exception {
         this.registry = registry;
@@ -71,9 +71,14 @@ final class TestGateway implements AutoCloseable {
     }
 
     static TestGateway withXds(ControlPlane cp, Map<String, String> props, Map<String, String> env) throws Exception {
+        return withXds(cp, props, env, new SimpleMeterRegistry());
+    }
+
+    static TestGateway withXds(ControlPlane cp, Map<String, String> props, Map<String, String> env,
+            io.micrometer.core.instrument.MeterRegistry registry) throws Exception {
         Map<String, String> p = new HashMap<>(props);
         p.put("mesh.gateway.xds.address", cp.address());
-        return new TestGateway(p, null, env);
+        return new TestGateway(p, null, env, registry);
     }
 
     /** A gateway with pilot's xDS at {@code cp}, once its first complete config has arrived (within 20 s). */
@@ -83,7 +88,13 @@ final class TestGateway implements AutoCloseable {
 
     /** The same, with {@code env} as the gateway's process environment. */
     static TestGateway ready(ControlPlane cp, Map<String, String> props, Map<String, String> env) throws Exception {
-        TestGateway gw = withXds(cp, props, env);
+        return ready(cp, props, env, new SimpleMeterRegistry());
+    }
+
+    /** The same, Istio's meters in {@code registry}. */
+    static TestGateway ready(ControlPlane cp, Map<String, String> props, Map<String, String> env,
+            io.micrometer.core.instrument.MeterRegistry registry) throws Exception {
+        TestGateway gw = withXds(cp, props, env, registry);
         try {
             org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(20)).until(gw::ready);
         } catch (RuntimeException | Error e) {

@@ -14,17 +14,28 @@ import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 
-/** tcp_proxy's {@code idle_timeout} as Envoy reads it: absent, 1h; 0s, none; else to the millisecond. */
+/**
+ * tcp_proxy's {@code idle_timeout} as Envoy reads it: absent, 1h; 0s, none; else to the millisecond. Its
+ * {@code max_downstream_connection_duration}: absent, none; else to the millisecond, at least 1ms (Envoy's proto rule).
+ */
 class TcpProxyIdleTimeoutTranslationTest {
 
     static Duration idle(TcpProxy.Builder tcp) throws ConfigRejected {
+        return chain(tcp).tcpIdleTimeout();
+    }
+
+    static Duration maxDuration(TcpProxy.Builder tcp) throws ConfigRejected {
+        return chain(tcp).tcpMaxConnectionDuration();
+    }
+
+    static io.mesh.gateway.model.FilterChainSpec chain(TcpProxy.Builder tcp) throws ConfigRejected {
         Listener l = Listener.newBuilder().setName("tcp")
                 .setAddress(Address.newBuilder().setSocketAddress(SocketAddress.newBuilder().setAddress("0.0.0.0")
                         .setPortValue(9000)))
                 .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder()
                         .setName("envoy.filters.network.tcp_proxy")
                         .setTypedConfig(Any.pack(tcp.setStatPrefix("db").setCluster("db").build())))).build();
-        return ListenerTranslator.translate(l).chains().get(0).tcpIdleTimeout();
+        return ListenerTranslator.translate(l).chains().get(0);
     }
 
     static com.google.protobuf.Duration proto(long seconds, int nanos) {
@@ -41,5 +52,19 @@ class TcpProxyIdleTimeoutTranslationTest {
         ConfigRejected negative = assertThrows(ConfigRejected.class,
                 () -> idle(TcpProxy.newBuilder().setIdleTimeout(proto(-1, 0))));
         assertTrue(negative.getMessage().contains("idle_timeout must not be negative"), negative.getMessage());
+    }
+
+    @Test
+    void aMaxConnectionDurationNotSetIsNoneAndOneOfAtLeastAMillisecondIsKept() throws ConfigRejected {
+        assertEquals(null, maxDuration(TcpProxy.newBuilder()));
+        assertEquals(Duration.ofMillis(1500),
+                maxDuration(TcpProxy.newBuilder().setMaxDownstreamConnectionDuration(proto(1, 500_000_000))));
+        assertEquals(Duration.ofMillis(1),
+                maxDuration(TcpProxy.newBuilder().setMaxDownstreamConnectionDuration(proto(0, 1_000_000))));
+        for (var tooShort : new com.google.protobuf.Duration[] {proto(0, 0), proto(0, 999_999), proto(-1, 0)}) {
+            ConfigRejected e = assertThrows(ConfigRejected.class,
+                    () -> maxDuration(TcpProxy.newBuilder().setMaxDownstreamConnectionDuration(tooShort)));
+            assertTrue(e.getMessage().contains("max_downstream_connection_duration must be at least 1ms"), e.getMessage());
+        }
     }
 }

@@ -73,9 +73,11 @@ public final class ClusterGenerator {
         if (proxy.type() == ProxyInfo.Type.SIDECAR) {
             out.addAll(SidecarInbound.clusters(proxy, snapshot));
             // virtualOutbound and the allow_any route send unknown destinations here, to where they were going.
-            out.add(Cluster.newBuilder().setName(PASSTHROUGH).setType(Cluster.DiscoveryType.ORIGINAL_DST)
+            out.add(ClusterPolicy.meshTcpKeepalive(Cluster.newBuilder().setName(PASSTHROUGH)
+                    .setType(Cluster.DiscoveryType.ORIGINAL_DST)
                     .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED).addFilters(MetadataExchange.TCP_CLUSTER)
-                    .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(10)).build());
+                    .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(10)),
+                    snapshot.mesh().tcpKeepalive()).build());
             // Under REGISTRY_ONLY virtualOutbound sends them here: no endpoints, so the connection is closed.
             out.add(Cluster.newBuilder().setName(BLACK_HOLE).setType(Cluster.DiscoveryType.STATIC)
                     .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(10))
@@ -130,6 +132,9 @@ public final class ClusterGenerator {
         List<Endpoint> endpoints = endpoints(snapshot, s.hostname(), port, subsetLabels);
         List<String> sans = spiffeIds(snapshot, s, endpoints);
         ClusterPolicy.apply(c, policy, sni, proxyless, sans);
+        if (!proxyless) {
+            ClusterPolicy.meshTcpKeepalive(c, snapshot.mesh().tcpKeepalive());
+        }
         if (s.sendsUnhealthyEndpoints(snapshot.mesh().sendUnhealthyEndpoints())) {
             ClusterPolicy.sendsUnhealthyEndpoints(c);
         }

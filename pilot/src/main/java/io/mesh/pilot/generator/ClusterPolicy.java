@@ -141,13 +141,37 @@ final class ClusterPolicy {
         return b.build();
     }
 
+    /**
+     * istiod's applyTCPKeepalive with a mesh-wide {@code tcpKeepalive} (null: none): the mesh's fields first, then the
+     * DestinationRule's (already on {@code c}, from {@link #apply}) override those they set, field by field; a cluster
+     * with neither keeps no {@code upstream_connection_options}. Returns {@code c}.
+     */
+    static Cluster.Builder meshTcpKeepalive(Cluster.Builder c, DestinationRule.TcpKeepalive mesh) {
+        if (mesh == null) {
+            return c;
+        }
+        TcpKeepalive.Builder merged = tcpKeepalive(mesh).toBuilder();
+        TcpKeepalive rule = c.getUpstreamConnectionOptions().getTcpKeepalive();
+        if (rule.hasKeepaliveProbes()) {
+            merged.setKeepaliveProbes(rule.getKeepaliveProbes());
+        }
+        if (rule.hasKeepaliveTime()) {
+            merged.setKeepaliveTime(rule.getKeepaliveTime());
+        }
+        if (rule.hasKeepaliveInterval()) {
+            merged.setKeepaliveInterval(rule.getKeepaliveInterval());
+        }
+        c.setUpstreamConnectionOptions(c.getUpstreamConnectionOptions().toBuilder().setTcpKeepalive(merged));
+        return c;
+    }
+
     static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
     /**
      * The upstream HTTP protocol, as istiod sets it: HTTP/2 for a port whose protocol is HTTP2, GRPC or GRPC-WEB (or
      * with the DestinationRule's {@code h2UpgradePolicy: UPGRADE}), the client's own protocol with
-     * {@code useClientProtocol}, else HTTP/1.1 (no options); and the pool's {@code idleTimeout} and
-     * {@code tcp.maxConnectionDuration}.
+     * {@code useClientProtocol}, else HTTP/1.1 (no options); and the pool's {@code http.idleTimeout} (else its
+     * {@code tcp.idleTimeout}) and {@code tcp.maxConnectionDuration}.
      */
     static void httpProtocol(Cluster.Builder c, boolean http2, DestinationRule.ConnectionPool pool) {
         HttpProtocolOptions.Builder o = HttpProtocolOptions.newBuilder();
@@ -162,14 +186,17 @@ final class ClusterPolicy {
                     .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()));
             set = true;
         }
-        if (pool != null && pool.idleTimeout() != null) {
-            o.getCommonHttpProtocolOptionsBuilder().setIdleTimeout(Protos.duration(pool.idleTimeout()));
+        // istiod's applyConnectionPool (pilot/pkg/networking/core/cluster_traffic_policy.go): the upstream HTTP
+        // connections' idle timeout is http.idleTimeout, else tcp.idleTimeout.
+        java.time.Duration idle = pool == null ? null
+                : pool.idleTimeout() != null ? pool.idleTimeout() : pool.tcpIdleTimeout();
+        if (idle != null) {
+            o.getCommonHttpProtocolOptionsBuilder().setIdleTimeout(Protos.duration(idle));
             set = true;
         }
-        // istiod's applyConnectionPool (pilot/pkg/networking/core/cluster_traffic_policy.go): tcp.maxConnectionDuration
-        // is the upstream HTTP connections' max_connection_duration, on every cluster (TCP traffic ignores it; istiod
-        // also sets it as the tcp_proxy's max_downstream_connection_duration in networkfilter.go, which pilot does not
-        // write yet).
+        // Also there: tcp.maxConnectionDuration is the upstream HTTP connections' max_connection_duration, on every
+        // cluster (TCP traffic ignores it there; TcpProxyTimeouts sets it as the tcp_proxy's
+        // max_downstream_connection_duration, as istiod's networkfilter.go).
         if (pool != null && pool.maxConnectionDuration() != null) {
             o.getCommonHttpProtocolOptionsBuilder().setMaxConnectionDuration(Protos.duration(pool.maxConnectionDuration()));
             set = true;

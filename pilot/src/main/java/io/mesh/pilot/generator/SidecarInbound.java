@@ -104,6 +104,7 @@ final class SidecarInbound {
                                     .setEndpoint(io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
                                             .setAddress(address("127.0.0.1", port))))));
             ClusterPolicy.httpProtocol(c, p.getValue().http2(), null);
+            ClusterPolicy.meshTcpKeepalive(c, snapshot.mesh().tcpKeepalive());   // istiod: inbound clusters too
             c.setMetadata(TelemetryMetadata.services(services(proxy, snapshot, port)));
             out.add(c.build());
         }
@@ -140,7 +141,7 @@ final class SidecarInbound {
                 filters.add(MetadataExchange.TCP_LISTENER);
                 filters.addAll(networkRbac);
                 filters.add(SidecarListenerGenerator.tcpProxy(ClusterNames.inbound(port),
-                        TcpIdleTimeout.ofProxy(proxy)));
+                        TcpProxyTimeouts.ofProxy(proxy)));
             }
             if (!"DISABLE".equals(mode)) {
                 out.add(FilterChain.newBuilder().setName(ClusterNames.inbound(port) + TLS_SUFFIX)

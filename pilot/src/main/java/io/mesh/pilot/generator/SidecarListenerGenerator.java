@@ -52,7 +52,7 @@ public final class SidecarListenerGenerator {
      */
     static List<Listener> tcpListeners(ProxyInfo proxy, MeshSnapshot snapshot, Set<Integer> httpPorts, String unknown) {
         java.util.Map<String, Listener> byName = new java.util.LinkedHashMap<>();
-        WildcardPortListeners wildcard = new WildcardPortListeners(unknown, TcpIdleTimeout.ofProxy(proxy));
+        WildcardPortListeners wildcard = new WildcardPortListeners(unknown, TcpProxyTimeouts.ofProxy(proxy));
         List<ServiceModel> services = new ArrayList<>(SidecarScope.visibleServices(proxy, snapshot));
         services.sort(java.util.Comparator.comparing(ServiceModel::hostname));
         // A tcp or tls route's destination is looked up in the sidecar's scope (istiod's ServiceForHostname), which
@@ -84,7 +84,7 @@ public final class SidecarListenerGenerator {
                 if (chains.isEmpty()) {
                     // The VirtualService's first tcp route for the port, else the service's own cluster.
                     Filter filter = tcpProxy(ClusterNames.outbound(s.hostname(), port.number(), null),
-                            TcpIdleTimeout.toHost(proxy, snapshot, s.hostname()));
+                            TcpProxyTimeouts.toHost(proxy, snapshot, s.hostname()));
                     VirtualService.L4Route route = vs == null ? null : vs.tcp().stream()
                             .filter(r -> r.match().isEmpty() || r.match().stream().anyMatch(m -> forMesh(m, port.number())))
                             .findFirst().orElse(null);
@@ -158,16 +158,12 @@ public final class SidecarListenerGenerator {
     }
 
     /**
-     * A tcp_proxy filter to one cluster, its stats under the cluster's name (as istiod names them), with this
-     * {@code idle_timeout} (null: none, Envoy's default of 1h; see {@link TcpIdleTimeout}).
+     * A tcp_proxy filter to one cluster, its stats under the cluster's name (as istiod names them), with these
+     * timeouts ({@link TcpProxyTimeouts}).
      */
-    static Filter tcpProxy(String cluster, java.time.Duration idleTimeout) {
-        return Filter.newBuilder().setName(TCP_PROXY).setTypedConfig(Any.pack(idle(TcpProxy.newBuilder()
-                .setStatPrefix(cluster).setCluster(cluster), idleTimeout).build())).build();
-    }
-
-    private static TcpProxy.Builder idle(TcpProxy.Builder b, java.time.Duration idleTimeout) {
-        return idleTimeout == null ? b : b.setIdleTimeout(Protos.duration(idleTimeout));
+    static Filter tcpProxy(String cluster, TcpProxyTimeouts timeouts) {
+        return Filter.newBuilder().setName(TCP_PROXY).setTypedConfig(Any.pack(timeouts.applyTo(TcpProxy.newBuilder()
+                .setStatPrefix(cluster).setCluster(cluster)).build())).build();
     }
 
     static final String TCP_PROXY = "envoy.filters.network.tcp_proxy";
@@ -175,14 +171,14 @@ public final class SidecarListenerGenerator {
     /**
      * A VirtualService tcp or tls route as a tcp_proxy: to its one destination, or over its destinations by weight;
      * {@code services} gives the service of a destination's host whose only port it takes when it names none. Its idle
-     * timeout is that of the first destination's host, as istiod takes it.
+     * timeouts are those of the first destination's host, as istiod takes them.
      */
     static Filter tcpProxy(ProxyInfo proxy, VirtualService vs, VirtualService.L4Route r, int port, MeshSnapshot snapshot,
             java.util.function.Function<String, ServiceModel> services) {
-        java.time.Duration idle = TcpIdleTimeout.toHost(proxy, snapshot,
+        TcpProxyTimeouts timeouts = TcpProxyTimeouts.toHost(proxy, snapshot,
                 io.mesh.config.Hosts.resolve(r.route().get(0).destination().host(), vs.namespace()));
         if (r.route().size() == 1) {
-            return tcpProxy(RouteBuilder.cluster(vs, r.route().get(0).destination(), port, services), idle);
+            return tcpProxy(RouteBuilder.cluster(vs, r.route().get(0).destination(), port, services), timeouts);
         }
         TcpProxy.WeightedCluster.Builder wc = TcpProxy.WeightedCluster.newBuilder();
         for (VirtualService.RouteDestination d : r.route()) {
@@ -191,8 +187,8 @@ public final class SidecarListenerGenerator {
                         .setName(RouteBuilder.cluster(vs, d.destination(), port, services)).setWeight(d.weight()));
             }
         }
-        return Filter.newBuilder().setName(TCP_PROXY).setTypedConfig(Any.pack(idle(TcpProxy.newBuilder()
-                .setStatPrefix(vs.namespace() + "/" + vs.name()).setWeightedClusters(wc), idle).build())).build();
+        return Filter.newBuilder().setName(TCP_PROXY).setTypedConfig(Any.pack(timeouts.applyTo(TcpProxy.newBuilder()
+                .setStatPrefix(vs.namespace() + "/" + vs.name()).setWeightedClusters(wc)).build())).build();
     }
 
     public static List<Listener> generate(ProxyInfo proxy, MeshSnapshot snapshot) {
@@ -224,7 +220,7 @@ public final class SidecarListenerGenerator {
                 .addListenerFilters(ListenerFilter.newBuilder().setName("envoy.filters.listener.original_dst")
                         .setTypedConfig(Any.pack(OriginalDst.getDefaultInstance())))
                 .addFilterChains(FilterChain.newBuilder().setName("PassthroughFilterChain")
-                        .addFilters(tcpProxy(unknown, TcpIdleTimeout.ofProxy(proxy))))
+                        .addFilters(tcpProxy(unknown, TcpProxyTimeouts.ofProxy(proxy))))
                 .build());
         out.add(Listener.newBuilder().setName("virtualInbound")
                 .setAddress(SidecarInbound.address("0.0.0.0", INBOUND_CAPTURE_PORT))

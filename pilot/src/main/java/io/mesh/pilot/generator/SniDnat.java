@@ -111,6 +111,7 @@ final class SniDnat {
                 ClusterPolicy.apply(c, new DestinationRule.TrafficPolicy(p.loadBalancer(), p.connectionPool(),
                         p.outlierDetection(), null, java.util.Map.of()), t.name(), false, List.of());
             }
+            ClusterPolicy.meshTcpKeepalive(c, snapshot.mesh().tcpKeepalive());
             if (t.service().sendsUnhealthyEndpoints(snapshot.mesh().sendUnhealthyEndpoints())) {
                 ClusterPolicy.sendsUnhealthyEndpoints(c);   // as on the sidecars' clusters (istiod's applyLoadBalancer)
             }
@@ -131,7 +132,7 @@ final class SniDnat {
                 out.add(FilterChain.newBuilder().setName(t.name())
                         .setFilterChainMatch(FilterChainMatch.newBuilder().addServerNames(t.name()))
                         .addAllFilters(rbac).addFilters(SidecarListenerGenerator.tcpProxy(t.name(),
-                                TcpIdleTimeout.withRule(proxy, t.dr()))).build());
+                                TcpProxyTimeouts.withRule(proxy, t.dr()))).build());
             }
         }
         return out;

@@ -30,18 +30,18 @@ import java.util.TreeMap;
  */
 final class WildcardPortListeners {
     private final String unknown;
-    private final java.time.Duration unknownIdleTimeout;
+    private final TcpProxyTimeouts unknownTimeouts;
     private final Map<Integer, Listener.Builder> byPort = new TreeMap<>();
     /** Per port, the (CIDR block, server name) pairs a chain already has ("" for none). */
     private final Map<Integer, Set<String>> claimed = new HashMap<>();
 
     /**
      * {@code unknown}: the cluster for what no chain takes (PassthroughCluster or BlackHoleCluster), its tcp_proxy's
-     * idle timeout {@code unknownIdleTimeout} (null: none).
+     * timeouts {@code unknownTimeouts}.
      */
-    WildcardPortListeners(String unknown, java.time.Duration unknownIdleTimeout) {
+    WildcardPortListeners(String unknown, TcpProxyTimeouts unknownTimeouts) {
         this.unknown = unknown;
-        this.unknownIdleTimeout = unknownIdleTimeout;
+        this.unknownTimeouts = unknownTimeouts;
     }
 
     /**
@@ -80,7 +80,7 @@ final class WildcardPortListeners {
             if (!claimed.get(port).contains("|")) {
                 l.addFilterChains(FilterChain.newBuilder()
                         .setName(unknown.equals(ClusterGenerator.PASSTHROUGH) ? "PassthroughFilterChain" : "BlackHoleFilterChain")
-                        .addFilters(SidecarListenerGenerator.tcpProxy(unknown, unknownIdleTimeout)));
+                        .addFilters(SidecarListenerGenerator.tcpProxy(unknown, unknownTimeouts)));
             }
             if (l.getFilterChainsList().stream().anyMatch(c -> c.getFilterChainMatch().getServerNamesCount() > 0)) {
                 l.addListenerFilters(TLS_INSPECTOR);

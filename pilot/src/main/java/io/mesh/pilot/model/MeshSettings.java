@@ -10,11 +10,13 @@ import io.mesh.config.PolicyConfig;
  * the telemetry proxies get where no Telemetry resource says otherwise: the access log file (MeshConfig accessLogFile;
  * empty: no access log) and the trace sampling percentage (MeshConfig defaultConfig.tracing.sampling). Also istiod's
  * feature flag {@code sendUnhealthyEndpoints} (PILOT_SEND_UNHEALTHY_ENDPOINTS): every service's not-ready endpoints go
- * to EDS ({@link ServiceModel#sendsUnhealthyEndpoints}).
+ * to EDS ({@link ServiceModel#sendsUnhealthyEndpoints}). And MeshConfig {@code tcpKeepalive} (null: none): SO_KEEPALIVE
+ * on the upstream connections of every cluster istiod applies a connection pool to, a DestinationRule's
+ * {@code connectionPool.tcp.tcpKeepalive} overriding it field by field; validated as a DestinationRule's.
  */
 public record MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy,
         DestinationRule.LocalityLbSetting localityLbSetting, String accessLogFile, double traceSampling,
-        boolean sendUnhealthyEndpoints) {
+        boolean sendUnhealthyEndpoints, DestinationRule.TcpKeepalive tcpKeepalive) {
     /** Istio's default path of its built-in "envoy" access log provider, and this mesh's default access log. */
     public static final String STDOUT = "/dev/stdout";
     /**
@@ -24,6 +26,14 @@ public record MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolic
     public static final String ROOT_NAMESPACE = "istio-system";
     public static final MeshSettings DEFAULT = new MeshSettings("cluster.local",
             PolicyConfig.OutboundTrafficPolicy.ALLOW_ANY);
+
+    /** Istio's default: no mesh-wide TCP keepalive. */
+    public MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy,
+            DestinationRule.LocalityLbSetting localityLbSetting, String accessLogFile, double traceSampling,
+            boolean sendUnhealthyEndpoints) {
+        this(trustDomain, outboundTrafficPolicy, localityLbSetting, accessLogFile, traceSampling, sendUnhealthyEndpoints,
+                null);
+    }
 
     /** istiod's default: PILOT_SEND_UNHEALTHY_ENDPOINTS off. */
     public MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy,
@@ -60,6 +70,35 @@ public record MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolic
                 : accessLogFile;
         if (Double.isNaN(traceSampling) || traceSampling < 0 || traceSampling > 100) {
             throw new IllegalArgumentException("trace sampling " + traceSampling + " is not a percentage (0 to 100)");
+        }
+        if (tcpKeepalive != null) {
+            checkKeepalive(tcpKeepalive);
+        }
+    }
+
+    /**
+     * MeshConfig tcpKeepalive is the DestinationRule's message type; its fields are checked as istio's
+     * validateConnectionPool checks a DestinationRule's: {@code time} and {@code interval} at least 1ms, to the
+     * millisecond; {@code probes} not negative (a uint32).
+     */
+    private static void checkKeepalive(DestinationRule.TcpKeepalive k) {
+        if (k.probes() != null && k.probes() < 0) {
+            throw new IllegalArgumentException("mesh tcpKeepalive.probes " + k.probes() + " must not be negative");
+        }
+        checkDuration("time", k.time());
+        checkDuration("interval", k.interval());
+    }
+
+    private static void checkDuration(String field, java.time.Duration d) {
+        if (d == null) {
+            return;
+        }
+        if (d.compareTo(java.time.Duration.ofMillis(1)) < 0) {
+            throw new IllegalArgumentException("mesh tcpKeepalive." + field + " " + d + ": duration must be at least 1ms");
+        }
+        if (d.getNano() % 1_000_000 != 0) {
+            throw new IllegalArgumentException("mesh tcpKeepalive." + field + " " + d
+                    + ": only durations to ms precision are supported");
         }
     }
 

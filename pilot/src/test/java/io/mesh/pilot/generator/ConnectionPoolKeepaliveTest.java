@@ -72,6 +72,29 @@ class ConnectionPoolKeepaliveTest {
     }
 
     @Test
+    void tcpIdleTimeoutIsTheHttpIdleTimeoutWhenHttpSetsNone() {
+        MeshSnapshot s = snapshot(SERVICES + """
+                apiVersion: networking.istio.io/v1
+                kind: DestinationRule
+                metadata: {name: web, namespace: demo}
+                spec:
+                  host: web.demo.svc.cluster.local
+                  trafficPolicy:
+                    connectionPool: {tcp: {idleTimeout: 20s}}
+                  subsets:
+                  - name: v2
+                    labels: {version: v2}
+                    trafficPolicy:
+                      connectionPool: {tcp: {idleTimeout: 20s}, http: {idleTimeout: 7s}}
+                """);
+        assertEquals(20, protocol(web(s, 80, null)).getCommonHttpProtocolOptions().getIdleTimeout().getSeconds(),
+                "istiod's applyConnectionPool: tcp.idleTimeout when http.idleTimeout is unset");
+        assertEquals(20, protocol(web(s, 9090, null)).getCommonHttpProtocolOptions().getIdleTimeout().getSeconds());
+        assertEquals(7, protocol(web(s, 80, "v2")).getCommonHttpProtocolOptions().getIdleTimeout().getSeconds(),
+                "http.idleTimeout wins");
+    }
+
+    @Test
     void withoutThemTheClusterHasNeither() {
         MeshSnapshot plain = snapshot(SERVICES.replace("---\n", ""));
         Cluster c = web(plain, 80, null);
