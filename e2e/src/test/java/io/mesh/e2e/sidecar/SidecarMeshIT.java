@@ -909,6 +909,55 @@ class SidecarMeshIT {
 
     @Test
     @Order(17)
+    void aServiceWithOneSidecarEndpointAndOnePlainOneIsReachedAtBothUnderStrict() throws Exception {
+        // A partly injected service (istiod's per-endpoint auto mTLS): one endpoint is pod B behind its sidecar (tlsMode
+        // istio), the other a plain server on the node outside the mesh. Under STRICT, B's sidecar takes only mTLS and
+        // the node's server only plaintext: A's sidecar must pick the transport per endpoint to reach both.
+        com.sun.net.httpserver.HttpServer plain = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(PodNetwork.NODE_IP, 0), 16);
+        plain.createContext("/", x -> {
+            byte[] body = "{\"served_by\":\"plain-node\"}".getBytes(StandardCharsets.US_ASCII);
+            x.sendResponseHeaders(200, body.length);
+            x.getResponseBody().write(body);
+            x.close();
+        });
+        plain.start();
+        String vip = "198.51.100.106";
+        List<String> toMixed = List.of("--resolve", "mixed.default.svc.cluster.local:8080:" + vip,
+                "http://mixed.default.svc.cluster.local:8080/partly-injected");
+        try {
+            write("mixed.yaml", serviceEntry("mixed", B_IP, vip, "b", port(8080, "HTTP", "http")) + """
+                  - address: %s
+                    ports: {http: %d}
+                """.formatted(PodNetwork.NODE_IP, plain.getAddress().getPort()));
+            write("peer-authentication.yaml", peerAuthentication("STRICT"));
+            eventually(Duration.ofSeconds(30), () -> curlFromNode("/outside").status() == 0, "STRICT refuses plaintext");
+            java.util.Set<String> servedBy = new java.util.TreeSet<>();
+            eventually(Duration.ofSeconds(30), () -> {
+                Result r = curl(PodNetwork.inPod(podA, null), toMixed);
+                Matcher m = Pattern.compile("\"served_by\":\"([^\"]+)\"").matcher(r.body());
+                if (r.status() == 200 && m.find()) {
+                    servedBy.add(m.group(1));
+                }
+                return servedBy.size() == 2;
+            }, "both endpoints answer A", () -> "served by " + servedBy);
+            assertEquals(java.util.Set.of("b", "plain-node"), servedBy);
+            // Round robin over the two: every request answers, none is refused by the STRICT sidecar or the plain server.
+            for (int i = 0; i < 4; i++) {
+                Result r = curl(PodNetwork.inPod(podA, null), toMixed);
+                assertEquals(200, r.status(), r.body());
+            }
+        } finally {
+            Files.deleteIfExists(configDir.resolve("mixed.yaml"));
+            write("peer-authentication.yaml", peerAuthentication("PERMISSIVE"));
+            eventually(Duration.ofSeconds(30), () -> curlFromNode("/outside").status() == 200, "PERMISSIVE again");
+            Files.delete(configDir.resolve("peer-authentication.yaml"));
+            plain.stop(0);
+        }
+    }
+
+    @Test
+    @Order(18)
     void cleanupLeavesThePodsIptablesExactlyAsBefore() throws Exception {
         assertEquals(0, runGateway(podA, List.of("init-iptables", "--cleanup")));
         assertEquals(natBeforeA, PodNetwork.nat(podA));

@@ -139,7 +139,10 @@ public final class AdminServer {
                 eps.add(new JsonObject().put("address", s.endpoint().address()).put("weight", s.endpoint().weight())
                         .put("active_requests", s.active()).put("requests", s.requests()).put("failures", s.failures())
                         .put("ejected", s.ejected(now)).put("ejections", s.ejections())
-                        .put("health", s.healthName(now)));
+                        .put("health", s.healthName(now))
+                        // Which transport its connections use: the cluster's transport_socket or a match's name.
+                        .put("transport_socket", u.spec().transportName(s.transport()))
+                        .put("tls", u.tls(s) != null));
             }
             out.put(e.getKey(), new JsonObject().put("lb_policy", u.spec().lbPolicy().name())
                     .put("protocol", u.spec().protocol().name()).put("active_requests", u.activeRequests())

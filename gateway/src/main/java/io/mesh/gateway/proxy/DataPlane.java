@@ -257,15 +257,25 @@ public final class DataPlane {
      * credentials.
      */
     private static ClusterSpec withSecrets(ClusterSpec c, GatewaySnapshot snap, boolean workloadIdentity) {
-        if (c.tls() == null || (c.tls().certSecret() == null && c.tls().caSecret() == null)) {
-            return c;
+        List<io.mesh.gateway.upstream.TransportSocketMatch> matches = new ArrayList<>();
+        for (var m : c.socketMatches()) {
+            matches.add(m.withTls(withSecrets(m.tls(), snap, workloadIdentity)));
         }
-        var resolved = c.tls().resolve(snap.secrets(), workloadIdentity);
+        return c.withTls(withSecrets(c.tls(), snap, workloadIdentity), matches);
+    }
+
+    /** One transport's TLS (a cluster's or a transport socket match's) with its secrets, or marked unavailable. */
+    private static io.mesh.gateway.upstream.UpstreamTls withSecrets(io.mesh.gateway.upstream.UpstreamTls tls,
+            GatewaySnapshot snap, boolean workloadIdentity) {
+        if (tls == null || (tls.certSecret() == null && tls.caSecret() == null)) {
+            return tls;
+        }
+        var resolved = tls.resolve(snap.secrets(), workloadIdentity);
         if (resolved == null) {
-            resolved = new io.mesh.gateway.upstream.UpstreamTls(c.tls().sni(), null, null, null,
-                    c.tls().subjectAltNames(), null, null, true);
+            resolved = new io.mesh.gateway.upstream.UpstreamTls(tls.sni(), null, null, null,
+                    tls.subjectAltNames(), null, null, true);
         }
-        return c.withTls(resolved);
+        return resolved;
     }
 
     private Future<Void> reconcileListeners(GatewaySnapshot prevSnap, GatewaySnapshot snap) {

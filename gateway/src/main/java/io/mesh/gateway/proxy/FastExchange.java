@@ -419,7 +419,7 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
             Upstream u = ups.get(clusters.get(i).cluster());
             // TLS origination (auto mTLS between sidecars too) is the pool's; a cluster whose secrets are missing fails
             // on the Vert.x path (503 UF).
-            if (u == null || (u.spec().tls() != null && u.spec().tls().unavailable())
+            if (u == null || u.anyTlsUnavailable()
                     || u.spec().lbPolicy() == LbPolicy.ORIGINAL_DST || u.http2(false) || !u.literalEndpoints()) {
                 return false;
             }

@@ -79,7 +79,7 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
         if (tls != null) {
             // SNI: the cluster's, else none (an IP address is never sent as SNI); the peer is checked by the trust
             // manager (the expected SPIFFE IDs or SANs), not by host name.
-            String sni = upstream.spec().tls().sni();
+            String sni = upstream.tls(endpoint).sni();
             ssl = sni == null || sni.isEmpty() ? tls.newHandler(ctx.alloc())
                     : tls.newHandler(ctx.alloc(), sni, endpoint.endpoint().port());
             ctx.pipeline().addFirst("ssl", ssl);

@@ -110,9 +110,9 @@ final class FastUpstreamPool {
 
     private void connect(FastExchange ex, Upstream u, EndpointState ep, PerCluster pc, Class<? extends Channel> type) {
         SslContext tls = null;
-        if (u.spec().tls() != null) {
+        if (u.tls(ep) != null) {   // the endpoint's transport: the cluster's transport_socket or its match's
             try {
-                tls = u.nettyTls();
+                tls = u.nettyTls(ep);
             } catch (SSLException | RuntimeException e) {
                 LOG.warnf("cluster %s: TLS does not load: %s", u.spec().name(), e.getMessage());
                 ex.onConnectFailure();

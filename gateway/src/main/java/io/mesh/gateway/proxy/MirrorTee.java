@@ -115,8 +115,13 @@ final class MirrorTee {
                 RequestOptions o = new RequestOptions().setMethod(ex.request.method()).setURI(uri)
                         .setHeaders(HttpHeaders.headers().addAll(head))
                         .setServer(SocketAddress.inetSocketAddress(ep.endpoint().port(), ep.endpoint().host()));
+                var tls = u.tls(ep);
+                if (tls != null && tls.sni() != null) {
+                    // As a try: the peer host is the SNI sent, the connection still goes to the endpoint.
+                    o.setHost(tls.sni()).setPort(ep.endpoint().port());
+                }
                 try {
-                    u.client(false).request(o).onComplete(ar -> {
+                    u.client(false, ep).request(o).onComplete(ar -> {
                         if (ar.succeeded()) {
                             s.connected(ar.result());
                         } else {

@@ -183,18 +183,19 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                 target = io.vertx.core.net.SocketAddress.inetSocketAddress(u.spec().originalDstPort(original.port()),
                         original.hostAddress() != null ? original.hostAddress() : original.host());
             }
-            if (u.spec().tls() != null) {
+            var endpointTls = u.tls(ep);   // ep null: an original destination (no match metadata)
+            if (endpointTls != null) {
                 SslContext context;
                 try {
-                    context = u.relayTls(TLS_PROVIDER);
+                    context = u.relayTls(TLS_PROVIDER, ep);
                 } catch (javax.net.ssl.SSLException | RuntimeException e) {
                     LOG.warnf("tcp_proxy: cluster %s: TLS does not load: %s", cluster, e.getMessage());
                     close(ch, first);
                     return false;
                 }
-                String sni = u.spec().tls().sni();
+                String sni = endpointTls.sni();
                 tls = new Origination(context, sni == null || sni.isEmpty() ? null : sni,
-                        u.spec().tls().peerExchange() ? plane.peerExchangeFrame() : null);
+                        endpointTls.peerExchange() ? plane.peerExchangeFrame() : null);
             }
         }
         if (target == null) {

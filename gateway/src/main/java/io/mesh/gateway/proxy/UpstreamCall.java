@@ -120,13 +120,15 @@ final class UpstreamCall {
         if (done || ex.finished()) {
             return;
         }
-        if (upstream.spec().tls() != null && upstream.spec().tls().unavailable()) {
-            fail(503, ResponseFlag.UF, "upstream connect error: TLS credentials for the cluster are not available\n");
-            return;
-        }
         EndpointState ep = pickEndpoint(endpoint);
         if (ep == null) {
             fail(503, ResponseFlag.UH, "no healthy upstream\n");
+            return;
+        }
+        // The endpoint's transport (the cluster's transport_socket or the match its metadata chose).
+        var tls = upstream.tls(ep);
+        if (tls != null && tls.unavailable()) {
+            fail(503, ResponseFlag.UF, "upstream connect error: TLS credentials for the cluster are not available\n");
             return;
         }
         endpoint = ep;
@@ -143,12 +145,11 @@ final class UpstreamCall {
         }
         RequestOptions o = new RequestOptions().setMethod(ex.request.method()).setURI(uri).setHeaders(headers)
                 .setServer(ep.address());
-        var tls = upstream.spec().tls();
         if (tls != null && tls.sni() != null) {
             // The peer host is what Vert.x sends as SNI; the connection still goes to the endpoint's address.
             o.setHost(tls.sni()).setPort(ep.endpoint().port());
         }
-        upstream.client(http2).request(o).onComplete(ar -> onRequestReady(id, ar));
+        upstream.client(http2, ep).request(o).onComplete(ar -> onRequestReady(id, ar));
     }
 
     private void onRequestReady(int id, AsyncResult<HttpClientRequest> ar) {

@@ -16,11 +16,29 @@ import java.util.List;
  * {@code keepalive}: {@code upstream_connection_options.tcp_keepalive} (null: none), SO_KEEPALIVE on every upstream
  * connection. {@code maxConnectionDurationMs}: {@code common_http_protocol_options.max_connection_duration} (0: none),
  * the age past which an upstream HTTP connection takes no new request and is closed once idle.
+ * {@code socketMatches}: {@code transport_socket_matches}, tried in order per endpoint before {@code tls} (the cluster's
+ * {@code transport_socket}, null: plaintext); each endpoint's choice is made once, when the endpoints are set
+ * ({@link #transportFor}).
  */
 public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs, long idleTimeoutMs,
         UpstreamProtocol protocol, CircuitBreakers breakers, OutlierPolicy outlier, UpstreamTls tls, String edsName,
         List<Endpoint> staticEndpoints, int ringSize, int upstreamPortOverride, boolean localityWeighted,
-        String service, int panicThreshold, TcpKeepalive keepalive, long maxConnectionDurationMs) {
+        String service, int panicThreshold, TcpKeepalive keepalive, long maxConnectionDurationMs,
+        List<TransportSocketMatch> socketMatches) {
+
+    public ClusterSpec {
+        socketMatches = socketMatches == null ? List.of() : List.copyOf(socketMatches);
+    }
+
+    /** A cluster without transport socket matches. */
+    public ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs, long idleTimeoutMs,
+            UpstreamProtocol protocol, CircuitBreakers breakers, OutlierPolicy outlier, UpstreamTls tls, String edsName,
+            List<Endpoint> staticEndpoints, int ringSize, int upstreamPortOverride, boolean localityWeighted,
+            String service, int panicThreshold, TcpKeepalive keepalive, long maxConnectionDurationMs) {
+        this(name, lbPolicy, connectTimeoutMs, idleTimeoutMs, protocol, breakers, outlier, tls, edsName, staticEndpoints,
+                ringSize, upstreamPortOverride, localityWeighted, service, panicThreshold, keepalive,
+                maxConnectionDurationMs, List.of());
+    }
 
     /** Envoy's default {@code healthy_panic_threshold}, in percent. */
     public static final int DEFAULT_PANIC_THRESHOLD = 50;
@@ -61,9 +79,40 @@ public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs,
 
     /** The same cluster with other TLS settings (its SDS secrets resolved). */
     public ClusterSpec withTls(UpstreamTls resolved) {
+        return withTls(resolved, socketMatches);
+    }
+
+    /** The same cluster with other TLS settings, its own and its matches' (their SDS secrets resolved). */
+    public ClusterSpec withTls(UpstreamTls resolved, List<TransportSocketMatch> matches) {
         return new ClusterSpec(name, lbPolicy, connectTimeoutMs, idleTimeoutMs, protocol, breakers, outlier, resolved,
                 edsName, staticEndpoints, ringSize, upstreamPortOverride, localityWeighted, service, panicThreshold,
-                keepalive, maxConnectionDurationMs);
+                keepalive, maxConnectionDurationMs, matches);
+    }
+
+    /**
+     * The cluster's transports, indexed as {@link #transportFor} answers: 0 is its own {@code transport_socket}
+     * ({@code tls}), {@code i + 1} the i-th match's; a null entry is plaintext.
+     */
+    public List<UpstreamTls> transports() {
+        List<UpstreamTls> out = new java.util.ArrayList<>(socketMatches.size() + 1);
+        out.add(tls);
+        socketMatches.forEach(m -> out.add(m.tls()));
+        return java.util.Collections.unmodifiableList(out);
+    }
+
+    /** The transport of an endpoint with this match metadata: the first match's ({@code i + 1}), else 0. */
+    public int transportFor(java.util.Map<String, com.google.protobuf.Value> endpointMetadata) {
+        for (int i = 0; i < socketMatches.size(); i++) {
+            if (socketMatches.get(i).matches(endpointMetadata)) {
+                return i + 1;
+            }
+        }
+        return 0;
+    }
+
+    /** The name of a transport for the admin view: the match's name, or {@code transport_socket} for 0. */
+    public String transportName(int transport) {
+        return transport == 0 ? "transport_socket" : socketMatches.get(transport - 1).name();
     }
 
     /** The port to dial at an original destination the app was connecting to at {@code port}. */
@@ -82,6 +131,6 @@ public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs,
                 && ringSize == o.ringSize && upstreamPortOverride == o.upstreamPortOverride
                 && localityWeighted == o.localityWeighted && panicThreshold == o.panicThreshold
                 && java.util.Objects.equals(keepalive, o.keepalive)
-                && maxConnectionDurationMs == o.maxConnectionDurationMs;
+                && maxConnectionDurationMs == o.maxConnectionDurationMs && socketMatches.equals(o.socketMatches);
     }
 }

@@ -4,10 +4,12 @@ package io.mesh.gateway.upstream;
  * An upstream address as EDS (or a static load assignment) lists it. {@code priority}: its LocalityLbEndpoints'
  * priority (0 first); {@code locality}: its locality's key ("region/zone/subzone") and {@code localityWeight} that
  * locality's load_balancing_weight, used by locality-weighted clusters only. {@code health}: its EDS health_status as
- * Envoy reads it ({@link Health}).
+ * Envoy reads it ({@link Health}). {@code socketMatch}: the fields of its {@code envoy.transport_socket_match} filter
+ * metadata, which the cluster's {@link TransportSocketMatch}es are matched against (istiod writes
+ * {@code {tlsMode: istio}} on endpoints that take mesh mTLS); empty for none.
  */
 public record Endpoint(String host, int port, int weight, int priority, String locality, int localityWeight,
-        Health health) {
+        Health health, java.util.Map<String, com.google.protobuf.Value> socketMatch) {
 
     /**
      * Envoy's host health from EDS (envoy source/common/upstream/upstream_impl.cc, setEdsHealthFlag and
@@ -21,6 +23,13 @@ public record Endpoint(String host, int port, int weight, int priority, String l
 
     public Endpoint {
         health = health == null ? Health.HEALTHY : health;
+        socketMatch = socketMatch == null ? java.util.Map.of() : java.util.Map.copyOf(socketMatch);
+    }
+
+    /** An endpoint without transport socket match metadata. */
+    public Endpoint(String host, int port, int weight, int priority, String locality, int localityWeight,
+            Health health) {
+        this(host, port, weight, priority, locality, localityWeight, health, java.util.Map.of());
     }
 
     /** A healthy endpoint. */
@@ -37,8 +46,11 @@ public record Endpoint(String host, int port, int weight, int priority, String l
         return host + ":" + port;
     }
 
-    /** The same upstream with the same weight: its live state (ejection, counters) carries over. */
+    /**
+     * The same upstream with the same weight and transport socket metadata: its live state (ejection, counters, the
+     * transport it was given) carries over.
+     */
     boolean sameTarget(Endpoint o) {
-        return host.equals(o.host) && port == o.port && weight == o.weight;
+        return host.equals(o.host) && port == o.port && weight == o.weight && socketMatch.equals(o.socketMatch);
     }
 }

@@ -39,8 +39,15 @@ public final class EndpointState {
     /** {@code host:port}, as the access log's upstream_host shows it; built once. */
     final String hostPort;
 
-    EndpointState(Endpoint endpoint) {
+    /**
+     * Which of the cluster's transports this endpoint's connections use ({@link ClusterSpec#transportFor}), chosen once
+     * from its transport socket match metadata when the endpoints are set.
+     */
+    final int transport;
+
+    EndpointState(Endpoint endpoint, int transport) {
         this.endpoint = endpoint;
+        this.transport = transport;
         this.hostPort = endpoint.address();
         this.address = io.vertx.core.net.SocketAddress.inetSocketAddress(endpoint.port(), endpoint.host());
         byte[] ip = io.netty.util.NetUtil.createByteArrayFromIpAddressString(endpoint.host());
@@ -93,6 +100,11 @@ public final class EndpointState {
 
     public io.vertx.core.net.SocketAddress address() {
         return address;
+    }
+
+    /** The index of its transport in {@link ClusterSpec#transports}. */
+    public int transport() {
+        return transport;
     }
 
     public Endpoint endpoint() {

@@ -1,19 +1,12 @@
 package io.mesh.gateway.upstream;
 
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClient;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
 import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketClientOptions;
-import io.vertx.core.net.PemKeyCertOptions;
-import io.vertx.core.net.PemTrustOptions;
-import io.vertx.core.net.TrustOptions;
-import io.mesh.gateway.tls.SanVerifyingTrustManager;
-import javax.net.ssl.TrustManagerFactory;
-import javax.net.ssl.X509TrustManager;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -24,27 +17,30 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * The runtime of one cluster: its endpoints with their live state, the load balancer, the circuit-breaker
  * counters and the connection pools. The endpoint list is an immutable array replaced on EDS updates; the
- * pools are one HttpClient per event loop, so a request and its upstream connection stay on one thread.
+ * pools are one HttpClient per event loop and transport, so a request and its upstream connection stay on one thread.
+ * A cluster has one transport per {@code transport_socket_matches} entry besides its own {@code transport_socket}
+ * ({@link ClusterSpec#transports}); each endpoint's is chosen once, when the endpoints are set, and every path
+ * (HTTP clients, the fast path, tcp_proxy, mirrors) asks for the endpoint's ({@link #tls}, {@link #client}).
  * Thread-safety: called from every event loop; shared counters are atomics.
  */
 public final class Upstream {
 
     private final ClusterSpec spec;
-    private final io.mesh.gateway.identity.WorkloadIdentity identity;
     private final Vertx vertx;
     private final AtomicInteger activeRequests = new AtomicInteger();
     private final AtomicInteger activeRetries = new AtomicInteger();
-    private final Map<Thread, HttpClient> h1Clients = new ConcurrentHashMap<>();
-    private final Map<Thread, HttpClient> h2Clients = new ConcurrentHashMap<>();
+    /** Per transport (index of {@link ClusterSpec#transports}): the HTTP clients per event loop. */
+    private final List<Map<Thread, HttpClient>> h1Clients = new ArrayList<>();
+    private final List<Map<Thread, HttpClient>> h2Clients = new ArrayList<>();
+    /** Per transport: its TLS contexts, null for a plaintext one. */
+    private final TransportContexts[] transports;
+    /** The transport of an endpoint without match metadata (an original destination). */
+    private final int plainEndpointTransport;
     private final Map<Thread, WebSocketClient> wsClients = new ConcurrentHashMap<>();
     private volatile EndpointState[] endpoints = new EndpointState[0];
     private final java.util.Map<String, EndpointState> originalDsts = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean closed;
     private final io.vertx.core.net.SSLEngineOptions sslEngine;
-    /** The cluster's TLS as Netty contexts (null until asked), on netty-tcnative and on the JDK's engine. */
-    private volatile io.netty.handler.ssl.SslContext nettyTls;
-    private volatile io.netty.handler.ssl.SslContext nettyJdkTls;
-    private volatile io.netty.handler.ssl.SslContext nettyRelayTls;
     private volatile boolean literalEndpoints = true;
     /** The load balancer over the endpoints (priorities, health, panic); null for ORIGINAL_DST or no endpoints. */
     private volatile Priorities priorities;
@@ -65,9 +61,17 @@ public final class Upstream {
     public Upstream(Vertx vertx, ClusterSpec spec, io.mesh.gateway.identity.WorkloadIdentity identity,
             io.vertx.core.net.SSLEngineOptions sslEngine) {
         this.sslEngine = sslEngine;
-        this.identity = identity;
         this.vertx = vertx;
         this.spec = spec;
+        List<UpstreamTls> tls = spec.transports();
+        transports = new TransportContexts[tls.size()];
+        for (int i = 0; i < transports.length; i++) {
+            transports[i] = tls.get(i) == null ? null : new TransportContexts(spec.name(), tls.get(i), identity, vertx,
+                    sslEngine);
+            h1Clients.add(new ConcurrentHashMap<>());
+            h2Clients.add(new ConcurrentHashMap<>());
+        }
+        plainEndpointTransport = spec.transportFor(Map.of());
         if (spec.edsName() == null) {
             setEndpoints(spec.staticEndpoints());
         }
@@ -103,7 +107,7 @@ public final class Upstream {
                 kept.edsHealth = list.get(i).health().ordinal();   // published by the volatile writes below
                 next[i] = kept;
             } else {
-                next[i] = new EndpointState(list.get(i));
+                next[i] = new EndpointState(list.get(i), spec.transportFor(list.get(i).socketMatch()));
             }
         }
         priorities = spec.lbPolicy() == LbPolicy.ORIGINAL_DST ? null
@@ -160,7 +164,7 @@ public final class Upstream {
             if (originalDsts.size() >= 4096) {
                 originalDsts.clear();
             }
-            s = originalDsts.computeIfAbsent(key, k -> new EndpointState(new Endpoint(host, port, 1)));
+            s = originalDsts.computeIfAbsent(key, k -> new EndpointState(new Endpoint(host, port, 1), plainEndpointTransport));
         }
         return s;
     }
@@ -242,13 +246,37 @@ public final class Upstream {
         }
     }
 
-    /** The pool of this event loop for the given protocol. */
-    public HttpClient client(boolean http2) {
-        Map<Thread, HttpClient> map = http2 ? h2Clients : h1Clients;
+    /**
+     * The TLS the connections to {@code endpoint} originate ({@link ClusterSpec#transports}), or null for plaintext;
+     * {@code endpoint} null stands for one without match metadata (an original destination).
+     */
+    public UpstreamTls tls(EndpointState endpoint) {
+        TransportContexts t = transports[transport(endpoint)];
+        return t == null ? null : t.tls();
+    }
+
+    private int transport(EndpointState endpoint) {
+        return endpoint == null ? plainEndpointTransport : endpoint.transport;
+    }
+
+    /** Whether some transport of the cluster lacks its TLS credentials (its endpoints' tries fail with 503 UF). */
+    public boolean anyTlsUnavailable() {
+        for (TransportContexts t : transports) {
+            if (t != null && t.tls().unavailable()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The pool of this event loop for the given protocol and the transport of {@code endpoint} ({@link #tls}). */
+    public HttpClient client(boolean http2, EndpointState endpoint) {
+        int transport = transport(endpoint);
+        Map<Thread, HttpClient> map = (http2 ? h2Clients : h1Clients).get(transport);
         Thread t = Thread.currentThread();
         HttpClient c = map.get(t);
         if (c == null) {
-            var b = vertx.httpClientBuilder().with(clientOptions(http2)).with(new PoolOptions()
+            var b = vertx.httpClientBuilder().with(clientOptions(http2, transports[transport])).with(new PoolOptions()
                     .setHttp1MaxSize(Math.max(1, spec.breakers().maxConnections()))
                     .setHttp2MaxSize(1)
                     .setMaxWaitQueueSize(spec.breakers().maxPendingRequests()));
@@ -295,7 +323,7 @@ public final class Upstream {
         };
     }
 
-    private HttpClientOptions clientOptions(boolean http2) {
+    private HttpClientOptions clientOptions(boolean http2, TransportContexts tls) {
         HttpClientOptions o = new HttpClientOptions()
                 .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, spec.connectTimeoutMs()))
                 .setKeepAlive(true)
@@ -311,121 +339,33 @@ public final class Upstream {
             o.setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
                     .setHttp2MultiplexingLimit(Math.max(1, spec.breakers().maxRequests()));
         }
-        UpstreamTls tls = spec.tls();
         if (tls != null) {
-            o.setSsl(true).setVerifyHost(false);
-            if (sslEngine != null) {
-                o.setSslEngineOptions(sslEngine.copy());
-            }
-            if (http2) {
-                o.setUseAlpn(true);
-            }
-            PemTrustOptions ca = tls.caPem() == null ? null : new PemTrustOptions().addCertValue(Buffer.buffer(tls.caPem()));
-            boolean meshRoots = identity != null && UpstreamTls.ROOTCA.equals(tls.caSecret());
-            if (meshRoots && !tls.subjectAltNames().isEmpty()) {
-                // ISTIO_MUTUAL: chained to the mesh root, and the upstream's SPIFFE ID one of the expected ones.
-                o.setTrustOptions(TrustOptions.wrap(new SanVerifyingTrustManager(identity.trustManager(), tls.subjectAltNames())));
-            } else if (meshRoots) {
-                o.setTrustOptions(identity.trustOptions());
-            } else if (!tls.subjectAltNames().isEmpty()) {
-                o.setTrustOptions(TrustOptions.wrap(new SanVerifyingTrustManager(trustManager(ca), tls.subjectAltNames())));
-            } else if (ca != null) {
-                o.setTrustOptions(ca);
-            }
-
-            if (identity != null && UpstreamTls.DEFAULT_CERT.equals(tls.certSecret())) {
-                o.setKeyCertOptions(identity.keyCertOptions());   // read at each handshake: rotation needs no new pool
-            } else if (tls.certPem() != null && tls.keyPem() != null) {
-                o.setKeyCertOptions(new PemKeyCertOptions().addCertValue(Buffer.buffer(tls.certPem()))
-                        .addKeyValue(Buffer.buffer(tls.keyPem())));
-            }
+            tls.applyTo(o, http2);
         }
         return o;
     }
 
     /**
-     * The cluster's TLS origination as a Netty context, for raw TCP (tcp_proxy) and the fast path's HTTP/1.1
-     * connections (no ALPN: the peer speaks HTTP/1.1, as with the Vert.x clients for HTTP/1.1): the same trust,
-     * SPIFFE ID / SAN check and client certificate as its Vert.x clients ({@link #clientOptions}), on the data plane's
-     * TLS engine; the
-     * workload key manager is asked at each handshake, so rotation needs no new context. Null when the cluster has
-     * no TLS. Built once per cluster version.
+     * The TLS origination to {@code endpoint} as a Netty context, for the fast path's HTTP/1.1 connections (no ALPN: the
+     * peer speaks HTTP/1.1, as with the Vert.x clients for HTTP/1.1), on the data plane's TLS engine: the same trust,
+     * SPIFFE ID / SAN check and client certificate as its Vert.x clients. Null when the endpoint's transport is
+     * plaintext. Built once per transport and cluster version.
      */
-    public io.netty.handler.ssl.SslContext nettyTls() throws javax.net.ssl.SSLException {
-        return nettyTls(sslEngine instanceof io.vertx.core.net.OpenSSLEngineOptions
+    public io.netty.handler.ssl.SslContext nettyTls(EndpointState endpoint) throws javax.net.ssl.SSLException {
+        TransportContexts t = transports[transport(endpoint)];
+        return t == null ? null : t.nettyTls(sslEngine instanceof io.vertx.core.net.OpenSSLEngineOptions
                 ? io.netty.handler.ssl.SslProvider.OPENSSL : io.netty.handler.ssl.SslProvider.JDK);
     }
 
     /**
-     * {@link #nettyTls} on the given engine (a tcp_proxy's TLS is on the JDK's, which can pass a half-close on); each
-     * engine's context built once per cluster version.
+     * The TLS of a tcp_proxy's connection to {@code endpoint} (null: an original destination), on {@code provider} (the
+     * JDK's, see {@code TcpRelay}), offering its transport's ALPN protocols ({@link UpstreamTls#relayAlpn}: Istio's mesh
+     * clusters offer {@code istio-peer-exchange} and {@code istio}, for the metadata exchange); null for plaintext.
      */
-    public io.netty.handler.ssl.SslContext nettyTls(io.netty.handler.ssl.SslProvider provider) throws javax.net.ssl.SSLException {
-        if (spec.tls() == null) {
-            return null;
-        }
-        boolean jdk = provider == io.netty.handler.ssl.SslProvider.JDK;
-        io.netty.handler.ssl.SslContext c = jdk ? nettyJdkTls : nettyTls;
-        if (c == null) {
-            c = build(provider);
-            if (jdk) {
-                nettyJdkTls = c;
-            } else {
-                nettyTls = c;
-            }
-        }
-        return c;
-    }
-
-    /**
-     * The cluster's TLS for a tcp_proxy's connections: {@link #nettyTls} on {@code provider} (the JDK's, see
-     * {@code TcpRelay}) offering the cluster's ALPN protocols ({@link UpstreamTls#relayAlpn}: Istio's mesh clusters
-     * offer {@code istio-peer-exchange} and {@code istio}, for the metadata exchange); built once per cluster version.
-     */
-    public io.netty.handler.ssl.SslContext relayTls(io.netty.handler.ssl.SslProvider provider) throws javax.net.ssl.SSLException {
-        if (spec.tls() == null) {
-            return null;
-        }
-        if (spec.tls().relayAlpn().isEmpty()) {
-            return nettyTls(provider);
-        }
-        io.netty.handler.ssl.SslContext c = nettyRelayTls;
-        if (c == null) {
-            c = build(provider, spec.tls().relayAlpn());
-            nettyRelayTls = c;
-        }
-        return c;
-    }
-
-    private io.netty.handler.ssl.SslContext build(io.netty.handler.ssl.SslProvider provider) throws javax.net.ssl.SSLException {
-        return build(provider, List.of());
-    }
-
-    private io.netty.handler.ssl.SslContext build(io.netty.handler.ssl.SslProvider provider, List<String> alpn)
+    public io.netty.handler.ssl.SslContext relayTls(io.netty.handler.ssl.SslProvider provider, EndpointState endpoint)
             throws javax.net.ssl.SSLException {
-        UpstreamTls tls = spec.tls();
-        PemTrustOptions ca = tls.caPem() == null ? null : new PemTrustOptions().addCertValue(Buffer.buffer(tls.caPem()));
-        boolean meshRoots = identity != null && UpstreamTls.ROOTCA.equals(tls.caSecret());
-        X509TrustManager trust = meshRoots ? identity.trustManager() : trustManager(ca);
-        if (!tls.subjectAltNames().isEmpty()) {
-            trust = new SanVerifyingTrustManager(trust, tls.subjectAltNames());
-        }
-        var b = io.netty.handler.ssl.SslContextBuilder.forClient().trustManager(trust)
-                .sslProvider(provider)
-                .protocols("TLSv1.3", "TLSv1.2");
-        if (identity != null && UpstreamTls.DEFAULT_CERT.equals(tls.certSecret())) {
-            b.keyManager(identity.keyManager());
-        } else if (tls.certPem() != null && tls.keyPem() != null) {
-            b.keyManager(new java.io.ByteArrayInputStream(tls.certPem().getBytes(java.nio.charset.StandardCharsets.US_ASCII)),
-                    new java.io.ByteArrayInputStream(tls.keyPem().getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
-        }
-        if (!alpn.isEmpty()) {
-            b.applicationProtocolConfig(new io.netty.handler.ssl.ApplicationProtocolConfig(
-                    io.netty.handler.ssl.ApplicationProtocolConfig.Protocol.ALPN,
-                    io.netty.handler.ssl.ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-                    io.netty.handler.ssl.ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, alpn));
-        }
-        return b.build();
+        TransportContexts t = transports[transport(endpoint)];
+        return t == null ? null : t.relayTls(provider);
     }
 
     /** The WebSocket client of this event loop (upgrades are not pooled). */
@@ -433,27 +373,6 @@ public final class Upstream {
         return wsClients.computeIfAbsent(Thread.currentThread(), t -> vertx.createWebSocketClient(
                 new WebSocketClientOptions().setMaxConnections(Math.max(1, spec.breakers().maxConnections()))
                         .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, spec.connectTimeoutMs()))));
-    }
-
-    /** The X.509 trust manager of the cluster's CA, or of the JVM's default trust store. */
-    private X509TrustManager trustManager(PemTrustOptions ca) {
-        try {
-            TrustManagerFactory f;
-            if (ca != null) {
-                f = ca.getTrustManagerFactory(vertx);
-            } else {
-                f = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-                f.init((java.security.KeyStore) null);
-            }
-            for (var tm : f.getTrustManagers()) {
-                if (tm instanceof X509TrustManager x) {
-                    return x;
-                }
-            }
-            throw new IllegalStateException("no X.509 trust manager");
-        } catch (Exception e) {
-            throw new IllegalStateException("cluster " + spec.name() + ": CA does not load: " + e.getMessage(), e);
-        }
     }
 
     /** True once {@link #close} ran: the cluster left the config. */
@@ -464,8 +383,8 @@ public final class Upstream {
     /** Closes the pools of a cluster that left the config; in-flight requests on them may fail. */
     public void close() {
         closed = true;
-        h1Clients.values().forEach(HttpClient::close);
-        h2Clients.values().forEach(HttpClient::close);
+        h1Clients.forEach(m -> m.values().forEach(HttpClient::close));
+        h2Clients.forEach(m -> m.values().forEach(HttpClient::close));
         wsClients.values().forEach(WebSocketClient::close);
     }
 }

@@ -16,6 +16,7 @@ import io.mesh.gateway.upstream.Endpoint;
 import io.mesh.gateway.upstream.LbPolicy;
 import io.mesh.gateway.upstream.OutlierPolicy;
 import io.mesh.gateway.upstream.TcpKeepalive;
+import io.mesh.gateway.upstream.TransportSocketMatch;
 import io.mesh.gateway.upstream.UpstreamProtocol;
 import io.mesh.gateway.upstream.UpstreamTls;
 import java.nio.charset.StandardCharsets;
@@ -104,14 +105,7 @@ public final class ClusterTranslator {
                 maxDuration = maxConnectionDuration(h.getCommonHttpProtocolOptions().getMaxConnectionDuration(), where);
             }
         }
-        UpstreamTls tls = null;
-        if (c.hasTransportSocket()) {
-            Any any = c.getTransportSocket().getTypedConfig();
-            if (!any.getTypeUrl().equals(UPSTREAM_TLS_TYPE)) {
-                throw new ConfigRejected(where + ": unsupported transport socket " + any.getTypeUrl());
-            }
-            tls = upstreamTls(ListenerTranslator.unpack(any, UpstreamTlsContext.class, where), where);
-        }
+        UpstreamTls tls = c.hasTransportSocket() ? transportSocket(c.getTransportSocket(), where) : null;
         boolean peerExchange = false;
         for (var f : c.getFiltersList()) {
             if (!f.getName().equals(TcpPeerExchangeTranslator.FILTER)) {
@@ -121,16 +115,49 @@ public final class ClusterTranslator {
             TcpPeerExchangeTranslator.check(f.getTypedConfig(), where + " filter " + f.getName());
             peerExchange = true;
         }
-        if (tls != null && peerExchange) {
-            tls = new UpstreamTls(tls.sni(), tls.caPem(), tls.certPem(), tls.keyPem(), tls.subjectAltNames(), tls.certSecret(),
-                    tls.caSecret(), false, tls.alpn(), true);
+        tls = withPeerExchange(tls, peerExchange);
+        List<TransportSocketMatch> matches = new ArrayList<>();
+        for (int i = 0; i < c.getTransportSocketMatchesCount(); i++) {
+            Cluster.TransportSocketMatch m = c.getTransportSocketMatches(i);
+            String at = where + ": transport_socket_matches[" + i + "] (" + m.getName() + ")";
+            if (!m.hasTransportSocket()) {
+                throw new ConfigRejected(at + ": no transport_socket");
+            }
+            matches.add(new TransportSocketMatch(m.getName(), m.getMatch().getFieldsMap(),
+                    withPeerExchange(transportSocket(m.getTransportSocket(), at), peerExchange)));
         }
         long connect = c.hasConnectTimeout() ? RouteTranslator.millis(c.getConnectTimeout()) : 5_000;
         int ring = c.hasRingHashLbConfig() && c.getRingHashLbConfig().hasMinimumRingSize()
                 ? (int) Math.min(1 << 16, c.getRingHashLbConfig().getMinimumRingSize().getValue()) : 1024;
         return new ClusterSpec(c.getName(), lb, connect, idle, protocol, cb, outlier, tls, eds, statics, ring,
                 portOverride, c.getCommonLbConfig().hasLocalityWeightedLbConfig(), telemetryService(c),
-                panicThreshold(c, where), keepalive(c), maxDuration);
+                panicThreshold(c, where), keepalive(c), maxDuration, matches);
+    }
+
+    static final String RAW_BUFFER_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer";
+
+    /**
+     * A transport socket the proxy can originate: TLS ({@code UpstreamTlsContext}) or plaintext ({@code RawBuffer}, or
+     * Envoy's raw_buffer named without a typed config: null); anything else is refused with its type.
+     */
+    private static UpstreamTls transportSocket(io.envoyproxy.envoy.config.core.v3.TransportSocket ts, String where)
+            throws ConfigRejected {
+        Any any = ts.getTypedConfig();
+        if (any.getTypeUrl().equals(UPSTREAM_TLS_TYPE)) {
+            return upstreamTls(ListenerTranslator.unpack(any, UpstreamTlsContext.class, where), where);
+        }
+        if (any.getTypeUrl().equals(RAW_BUFFER_TYPE)
+                || (!ts.hasTypedConfig() && "envoy.transport_sockets.raw_buffer".equals(ts.getName()))) {
+            return null;
+        }
+        throw new ConfigRejected(where + ": unsupported transport socket " + (ts.hasTypedConfig() ? any.getTypeUrl()
+                : "named " + ts.getName() + " without a typed config"));
+    }
+
+    /** The cluster's Istio metadata exchange filter makes its TLS transports' relays exchange workload metadata. */
+    private static UpstreamTls withPeerExchange(UpstreamTls tls, boolean peerExchange) {
+        return tls == null || !peerExchange ? tls : new UpstreamTls(tls.sni(), tls.caPem(), tls.certPem(), tls.keyPem(),
+                tls.subjectAltNames(), tls.certSecret(), tls.caSecret(), false, tls.alpn(), true);
     }
 
     /**
@@ -299,6 +326,8 @@ public final class ClusterTranslator {
      * healthy, DRAINING excluded ones (both kept: they count in the priorities' health, and panic may pick them),
      * DEGRADED degraded ones, UNKNOWN and HEALTHY healthy.
      */
+    static final String SOCKET_MATCH_METADATA = "envoy.transport_socket_match";
+
     public static List<Endpoint> endpoints(ClusterLoadAssignment cla) throws ConfigRejected {
         List<Endpoint> out = new ArrayList<>();
         for (LocalityLbEndpoints loc : cla.getEndpointsList()) {
@@ -312,8 +341,12 @@ public final class ClusterTranslator {
                 }
                 var sa = e.getEndpoint().getAddress().getSocketAddress();
                 int w = e.hasLoadBalancingWeight() ? e.getLoadBalancingWeight().getValue() : 1;
+                // Its envoy.transport_socket_match metadata, which the cluster's transport_socket_matches are matched
+                // against once, when the endpoints are set (istiod writes {tlsMode: istio} for mesh mTLS).
+                var socketMatch = e.getMetadata().getFilterMetadataMap().get(SOCKET_MATCH_METADATA);
                 out.add(new Endpoint(sa.getAddress(), sa.getPortValue(), Math.max(1, w), loc.getPriority(), locality,
-                        localityWeight, health(e.getHealthStatus())));
+                        localityWeight, health(e.getHealthStatus()),
+                        socketMatch == null ? java.util.Map.of() : socketMatch.getFieldsMap()));
             }
         }
         return List.copyOf(out);

@@ -178,8 +178,10 @@ public final class XdsState {
     private Set<String> referencedSecrets() {
         Set<String> names = listenerSecrets();
         for (Object o : subs.get(CDS).accepted.values()) {
-            var tls = ((ClusterSpec) o).tls();
-            if (tls != null) {
+            for (var tls : ((ClusterSpec) o).transports()) {
+                if (tls == null) {
+                    continue;
+                }
                 for (String n : new String[] {tls.certSecret(), tls.caSecret()}) {
                     if (n != null && !io.mesh.gateway.upstream.UpstreamTls.workloadSecret(n) && !base.secrets().containsKey(n)) {
                         names.add(n);

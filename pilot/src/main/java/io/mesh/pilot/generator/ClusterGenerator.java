@@ -16,8 +16,8 @@ import java.util.Set;
  * headless Service or a ServiceEntry with resolution NONE: {@link PassthroughServices}). gRPC clients ask by name;
  * sidecars and routers get every visible cluster (wildcard; a sidecar those of its scope, {@link SidecarScope#services},
  * with its VirtualServices' destinations). For sidecars and routers, a cluster of a MESH_INTERNAL
- * service that the DestinationRule sets no TLS for is ISTIO_MUTUAL when all its endpoints are mesh workloads (auto
- * mTLS; istiod never infers mTLS for MESH_EXTERNAL services).
+ * service that the DestinationRule sets no TLS for gets auto mTLS ({@link AutoMtls}; istiod never infers mTLS for
+ * MESH_EXTERNAL services): ISTIO_MUTUAL to the endpoints EDS marks as mesh workloads, plaintext to the others.
  */
 public final class ClusterGenerator {
     /** ORIGINAL_DST: where a captured connection was going (ALLOW_ANY). */
@@ -46,7 +46,7 @@ public final class ClusterGenerator {
                         || dr.subsets().stream().noneMatch(ss -> ss.name().equals(p.subset())))) {
                     continue;
                 }
-                out.add(cluster(s, p.port(), p.subset(), dr, true, snapshot));
+                out.add(cluster(s, p.port(), p.subset(), dr, true, false, snapshot));
             }
             return out;
         }
@@ -58,11 +58,12 @@ public final class ClusterGenerator {
             boolean originalDst = PassthroughServices.originalDst(s, proxy);
             for (ServiceModel.Port port : s.ports()) {
                 Integer target = originalDst ? PassthroughServices.targetPort(s, port.number()) : null;
-                out.add(originalDst(cluster(s, port.number(), null, dr, false, snapshot), originalDst, target));
+                out.add(originalDst(cluster(s, port.number(), null, dr, false, originalDst, snapshot), originalDst,
+                        target));
                 if (dr != null) {
                     for (DestinationRule.Subset subset : dr.subsets()) {
-                        out.add(originalDst(cluster(s, port.number(), subset.name(), dr, false, snapshot), originalDst,
-                                target));
+                        out.add(originalDst(cluster(s, port.number(), subset.name(), dr, false, originalDst, snapshot),
+                                originalDst, target));
                     }
                 }
             }
@@ -106,10 +107,11 @@ public final class ClusterGenerator {
     }
 
     /** The endpoint label that marks a workload with a mesh sidecar (Istio's injector sets it). */
-    public static final String TLS_MODE_LABEL = "security.istio.io/tlsMode";
+    public static final String TLS_MODE_LABEL = AutoMtls.TLS_MODE_LABEL;
 
+    /** {@code originalDst}: the cluster becomes ORIGINAL_DST ({@link PassthroughServices}), whose auto mTLS is per cluster. */
     static Cluster cluster(ServiceModel s, int port, String subset, DestinationRule dr, boolean proxyless,
-            MeshSnapshot snapshot) {
+            boolean originalDst, MeshSnapshot snapshot) {
         String name = ClusterNames.outbound(s.hostname(), port, subset);
         Cluster.Builder c = Cluster.newBuilder().setName(name).setType(Cluster.DiscoveryType.EDS)
                 .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder().setEdsConfig(Protos.ads())
@@ -151,9 +153,14 @@ public final class ClusterGenerator {
             ServiceModel.Port p = s.port(port);
             ClusterPolicy.httpProtocol(c, p != null && p.http2(), policy == null ? null : policy.connectionPool());
         }
-        if (!proxyless && !s.external() && (policy == null || policy.tls() == null) && allInMesh(endpoints)) {
-            // Auto mTLS: no TLS settings, a service of the mesh (istiod: never MESH_EXTERNAL), every endpoint a sidecar.
-            c.setTransportSocket(ClusterPolicy.upstreamTls(ISTIO_MUTUAL, sni, sans));
+        if (!proxyless && !s.external() && (policy == null || policy.tls() == null)) {
+            // Auto mTLS: no TLS settings, a service of the mesh (istiod: never MESH_EXTERNAL). Per endpoint, by the
+            // metadata EDS writes; an original destination has none, so there every endpoint must be a sidecar.
+            if (!originalDst) {
+                AutoMtls.apply(c, ClusterPolicy.upstreamTls(ISTIO_MUTUAL, sni, sans));
+            } else if (AutoMtls.allInMesh(endpoints)) {
+                c.setTransportSocket(ClusterPolicy.upstreamTls(ISTIO_MUTUAL, sni, sans));
+            }
         }
         return c.build();
     }
@@ -165,14 +172,6 @@ public final class ClusterGenerator {
     static List<Endpoint> endpoints(MeshSnapshot snapshot, String host, int port, Map<String, String> subsetLabels) {
         return snapshot.endpointsOf(host).stream()
                 .filter(e -> e.ports().containsKey(port) && e.matches(subsetLabels)).toList();
-    }
-
-    /**
-     * Cluster granularity, unlike istiod's per-endpoint transport_socket_matches: all endpoints (at least one)
-     * must carry {@code security.istio.io/tlsMode: istio}, else the cluster stays plaintext.
-     */
-    static boolean allInMesh(List<Endpoint> endpoints) {
-        return !endpoints.isEmpty() && endpoints.stream().allMatch(e -> "istio".equals(e.labels().get(TLS_MODE_LABEL)));
     }
 
     /** The SPIFFE IDs of the endpoints' service accounts (the service's namespace), sorted, without duplicates. */
@@ -187,8 +186,10 @@ public final class ClusterGenerator {
     }
 
     /**
-     * What the sidecar clusters' TLS depends on, per host: each endpoint's labels and service account (not its
-     * address, port or health). When an endpoints-only update changes it, CDS must be pushed, not only EDS.
+     * What the clusters' TLS depends on, per host: each endpoint's labels and service account (not its address, port or
+     * health). When an endpoints-only update changes it, CDS must be pushed, not only EDS: the SANs are the endpoints'
+     * service accounts (a subset's, chosen by labels), and an ORIGINAL_DST cluster's auto mTLS needs every endpoint
+     * labelled. (An EDS cluster's auto mTLS itself follows from EDS alone: the match metadata.)
      */
     public static Map<String, Set<List<Object>>> endpointIdentities(MeshSnapshot snapshot) {
         Map<String, Set<List<Object>>> out = new java.util.HashMap<>();

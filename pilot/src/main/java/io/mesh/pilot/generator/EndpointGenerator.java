@@ -27,7 +27,8 @@ import java.util.TreeMap;
  * traffic distribution or the mesh sends them all, PILOT_SEND_UNHEALTHY_ENDPOINTS), each with its health status.
  * Locality load balancing ({@link LocalityLoadBalancer}, a service's traffic distribution included) makes an
  * assignment depend on where the proxy is ({@link ProxyLocality}: its locality, and its node where that matters), so
- * the generation cache keys EDS by them too.
+ * the generation cache keys EDS by them too. Each endpoint that takes mesh mTLS carries the
+ * {@code envoy.transport_socket_match} metadata that auto-mTLS clusters match ({@link AutoMtls}).
  */
 public final class EndpointGenerator {
     private EndpointGenerator() {
@@ -88,7 +89,11 @@ public final class EndpointGenerator {
                 groups = LocalityLoadBalancer.apply(groups, locality, node, proxy.labels(), choice.setting(),
                         choice.failover(policy));
             }
-            out.add(assignment(name, groups, p.port()));
+            // Auto mTLS per endpoint (AutoMtls): the match metadata on each endpoint that takes mesh mTLS; the
+            // endpoints are the service's, in its namespace.
+            String namespace = service == null ? proxy.namespace() : service.namespace();
+            out.add(assignment(name, groups, p.port(),
+                    (e, port) -> AutoMtls.endpointMetadata(e, port, namespace, policy, snapshot)));
         }
         return out;
     }
@@ -112,7 +117,9 @@ public final class EndpointGenerator {
         return out;
     }
 
-    static ClusterLoadAssignment assignment(String name, List<LocalityLoadBalancer.Group> groups, int servicePort) {
+    /** {@code metadata}: an endpoint's metadata given its port (null: none). */
+    static ClusterLoadAssignment assignment(String name, List<LocalityLoadBalancer.Group> groups, int servicePort,
+            java.util.function.BiFunction<Endpoint, Integer, io.envoyproxy.envoy.config.core.v3.Metadata> metadata) {
         ClusterLoadAssignment.Builder cla = ClusterLoadAssignment.newBuilder().setClusterName(name);
         for (LocalityLoadBalancer.Group g : groups) {
             String[] parts = ProxyLocality.parts(g.locality);
@@ -120,12 +127,18 @@ public final class EndpointGenerator {
                     .setLocality(Locality.newBuilder().setRegion(parts[0]).setZone(parts[1]).setSubZone(parts[2]))
                     .setPriority(g.priority);
             for (Endpoint e : g.endpoints) {
-                l.addLbEndpoints(LbEndpoint.newBuilder()
+                int port = e.ports().get(servicePort);
+                LbEndpoint.Builder lb = LbEndpoint.newBuilder()
                         .setEndpoint(io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
                                 .setAddress(Address.newBuilder().setSocketAddress(SocketAddress.newBuilder()
-                                        .setAddress(e.address()).setPortValue(e.ports().get(servicePort)))))
+                                        .setAddress(e.address()).setPortValue(port))))
                         .setHealthStatus(status(e))
-                        .setLoadBalancingWeight(UInt32Value.of(Math.max(1, e.weight()))));
+                        .setLoadBalancingWeight(UInt32Value.of(Math.max(1, e.weight())));
+                var m = metadata.apply(e, port);
+                if (m != null) {
+                    lb.setMetadata(m);
+                }
+                l.addLbEndpoints(lb);
             }
             l.setLoadBalancingWeight(UInt32Value.of(Math.max(1, g.weight)));
             cla.addEndpoints(l);

@@ -200,13 +200,21 @@ final class SidecarInbound {
 
     /** The most specific PeerAuthentication wins: workload selector, then namespace, then the root namespace. */
     static String mtlsMode(ProxyInfo proxy, MeshSnapshot snapshot, int port) {
+        return mtlsMode(proxy.namespace(), proxy.labels(), snapshot, port);
+    }
+
+    /**
+     * {@link #mtlsMode(ProxyInfo, MeshSnapshot, int)} of a workload named by its namespace and labels (an endpoint's,
+     * for EDS: istiod's mtlsChecker asks the same question of the destination).
+     */
+    static String mtlsMode(String namespace, Map<String, String> labels, MeshSnapshot snapshot, int port) {
         PolicyConfig.PeerAuthentication best = null;
         int bestRank = -1;
         for (PolicyConfig.PeerAuthentication pa : snapshot.peerAuthentications()) {
             int rank;
-            if (!pa.selector().isEmpty() && pa.namespace().equals(proxy.namespace()) && selects(pa.selector(), proxy)) {
+            if (!pa.selector().isEmpty() && pa.namespace().equals(namespace) && selects(pa.selector(), labels)) {
                 rank = 3;
-            } else if (pa.selector().isEmpty() && pa.namespace().equals(proxy.namespace())) {
+            } else if (pa.selector().isEmpty() && pa.namespace().equals(namespace)) {
                 rank = 2;
             } else if (pa.selector().isEmpty() && pa.namespace().equals(MeshSettings.ROOT_NAMESPACE)) {
                 rank = 1;
@@ -247,7 +255,7 @@ final class SidecarInbound {
         boolean anyDeny = false;
         for (PolicyConfig.AuthorizationPolicy ap : snapshot.authorizationPolicies()) {
             boolean scope = ap.namespace().equals(proxy.namespace()) || ap.namespace().equals(MeshSettings.ROOT_NAMESPACE);
-            if (!scope || !(ap.selector().isEmpty() || selects(ap.selector(), proxy))) {
+            if (!scope || !(ap.selector().isEmpty() || selects(ap.selector(), proxy.labels()))) {
                 continue;
             }
             RBAC.Builder target;
@@ -312,8 +320,8 @@ final class SidecarInbound {
                         .setStatPrefix(NETWORK_RBAC_STAT_PREFIX).setRules(rules).build())).build();
     }
 
-    private static boolean selects(Map<String, String> selector, ProxyInfo proxy) {
-        return selector.entrySet().stream().allMatch(e -> e.getValue().equals(proxy.labels().get(e.getKey())));
+    private static boolean selects(Map<String, String> selector, Map<String, String> labels) {
+        return selector.entrySet().stream().allMatch(e -> e.getValue().equals(labels.get(e.getKey())));
     }
 
     static Address address(String ip, int port) {

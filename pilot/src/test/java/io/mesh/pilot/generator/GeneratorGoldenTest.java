@@ -64,6 +64,9 @@ class GeneratorGoldenTest {
                 Arguments.of("sidecar-cds-routing", "routing.yaml", sidecar("10.5.0.1"), CDS, Set.of()),
                 Arguments.of("sidecar-lds-inbound", "sidecar.yaml", sidecar("10.0.0.1"), LDS, Set.of()),
                 Arguments.of("sidecar-cds-scoped", "sidecar.yaml", sidecar("10.0.0.1"), CDS, Set.of()),
+                // Auto mTLS per endpoint: the labelled db endpoint carries the transport socket match, web's does not.
+                Arguments.of("sidecar-eds-scoped", "sidecar.yaml", sidecar("10.0.0.1"), EDS,
+                        Set.of("outbound|9000||db.demo.svc.cluster.local", "outbound|80||web.demo.svc.cluster.local")),
                 Arguments.of("router-lds-gateway", "gateway.yaml", router(), LDS, Set.of()),
                 Arguments.of("router-rds-gateway", "gateway.yaml", router(), RDS, Set.of("http.8080", "http.8443")));
     }

@@ -74,8 +74,8 @@ class SidecarOutboundTcpTest {
                 ServiceEntryResolutionNoneTest.chains(listener(POD, s, "0.0.0.0_9000")));
         assertEquals(List.of("198.51.100.100_9000", "198.51.100.101_9000", "0.0.0.0_80", "0.0.0.0_9000", "virtualOutbound",
                 "virtualInbound").stream().sorted().toList(), listenerNames(s).stream().sorted().toList());
-        // The cluster the listener names exists for the sidecar, with auto mTLS (all endpoints in the mesh).
-        assertTrue(cluster(POD, s, "outbound|9000||db.demo.svc.cluster.local").hasTransportSocket());
+        // The cluster the listener names exists for the sidecar, with auto mTLS (per endpoint: transport_socket_matches).
+        AutoMtlsTest.tls(cluster(POD, s, "outbound|9000||db.demo.svc.cluster.local"));
     }
 
     @Test

@@ -179,7 +179,10 @@ class KubernetesModeTest {
         assertEquals("Warning", e.getType());
     }
 
-    /** The sidecar's CDS entry for backend: its transport socket's SANs, or null when it is plaintext. */
+    /**
+     * The sidecar's CDS entry for backend: the SANs of its auto-mTLS match ({@code tlsMode-istio}), or null when it has
+     * none.
+     */
     private static List<String> backendSans(io.mesh.pilot.testing.RawAdsClient sidecar, List<String> names)
             throws Exception {
         var r = sidecar.next(Duration.ofSeconds(5));
@@ -188,10 +191,11 @@ class KubernetesModeTest {
         for (var any : r.getResourcesList()) {
             var c = any.unpack(io.envoyproxy.envoy.config.cluster.v3.Cluster.class);
             if (c.getName().equals("outbound|80||backend.demo.svc.cluster.local")) {
-                if (!c.hasTransportSocket()) {
+                if (c.getTransportSocketMatchesCount() == 0) {
                     return null;
                 }
-                return c.getTransportSocket().getTypedConfig()
+                assertEquals("tlsMode-istio", c.getTransportSocketMatches(0).getName());
+                return c.getTransportSocketMatches(0).getTransportSocket().getTypedConfig()
                         .unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.class)
                         .getCommonTlsContext().getCombinedValidationContext().getDefaultValidationContext()
                         .getMatchSubjectAltNamesList().stream().map(m -> m.getExact()).toList();
@@ -200,12 +204,36 @@ class KubernetesModeTest {
         throw new AssertionError("no backend cluster in " + names);
     }
 
+    /** Each endpoint of the sidecar's EDS assignment for backend with its match metadata's tlsMode ("" for none). */
+    private static Map<String, String> backendTlsModes(io.mesh.pilot.testing.RawAdsClient sidecar) throws Exception {
+        var r = sidecar.nextOf(io.envoyproxy.controlplane.cache.Resources.V3.ENDPOINT_TYPE_URL, List.of(BACKEND));
+        Map<String, String> modes = new java.util.TreeMap<>();
+        var cla = r.getResources(0).unpack(io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.class);
+        for (var l : cla.getEndpointsList()) {
+            for (var e : l.getLbEndpointsList()) {
+                var m = e.getMetadata().getFilterMetadataMap().get("envoy.transport_socket_match");
+                modes.put(e.getEndpoint().getAddress().getSocketAddress().getAddress(),
+                        m == null ? "" : m.getFieldsOrThrow("tlsMode").getStringValue());
+            }
+        }
+        return modes;
+    }
+
+    private static final String BACKEND = "outbound|80||backend.demo.svc.cluster.local";
+
     @Test
-    void labellingThePodsPushesAutoMtlsToSidecars() throws Exception {
+    void aPartlyInjectedServiceGetsMtlsPerPodAndLabellingAPodPushesItsEndpoint() throws Exception {
         kubectl("""
                 apiVersion: v1
                 kind: Pod
-                metadata: {name: backend-1, namespace: demo, labels: {app: backend}}
+                metadata: {name: backend-1, namespace: demo, labels: {app: backend, security.istio.io/tlsMode: istio}}
+                spec:
+                  serviceAccountName: backend-sa
+                  containers: [{name: app, image: backend}]
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: backend-2, namespace: demo, labels: {app: backend}}
                 spec:
                   serviceAccountName: backend-sa
                   containers: [{name: app, image: backend}]
@@ -229,23 +257,30 @@ class KubernetesModeTest {
                 - addresses: [10.1.0.5]
                   conditions: {ready: true}
                   targetRef: {kind: Pod, name: backend-1, namespace: demo}
+                - addresses: [10.1.0.6]
+                  conditions: {ready: true}
+                  targetRef: {kind: Pod, name: backend-2, namespace: demo}
                 """, "apply", "-f", "-");
         await().atMost(Duration.ofSeconds(10)).until(() -> harness.pilot.snapshot()
-                .endpointsOf("backend.demo.svc.cluster.local").size() == 1);
+                .endpointsOf("backend.demo.svc.cluster.local").size() == 2);
         try (io.mesh.pilot.testing.RawAdsClient sidecar = new io.mesh.pilot.testing.RawAdsClient(
                 harness.pilot.xdsPort(), "sidecar~10.1.0.9~client-1.demo~demo.svc.cluster.local", null)) {
             sidecar.openSotw();
             sidecar.request(io.envoyproxy.controlplane.cache.Resources.V3.CLUSTER_TYPE_URL, List.of(), "", "", null);
-            assertEquals(null, backendSans(sidecar, List.of()), "a pod without the label: plaintext");
+            // One cluster for both pods: mesh mTLS (with the pods' SPIFFE ID) to those EDS marks, plaintext to the rest.
+            assertEquals(List.of("spiffe://cluster.local/ns/demo/sa/backend-sa"), backendSans(sidecar, List.of()));
+            sidecar.request(io.envoyproxy.controlplane.cache.Resources.V3.ENDPOINT_TYPE_URL, List.of(BACKEND), "", "",
+                    null);
+            assertEquals(Map.of("10.1.0.5", "istio", "10.1.0.6", ""), backendTlsModes(sidecar));
 
-            // Only the Pod changes (an endpoints-only event): CDS must follow.
-            kubectl(null, "label", "pod", "-n", "demo", "backend-1", "security.istio.io/tlsMode=istio");
-            List<String> sans = null;
+            // Only the Pod changes (an endpoints-only event): its endpoint's metadata follows over EDS.
+            kubectl(null, "label", "pod", "-n", "demo", "backend-2", "security.istio.io/tlsMode=istio");
+            Map<String, String> modes = Map.of();
             long deadline = System.nanoTime() + 10_000_000_000L;
-            while (sans == null && System.nanoTime() < deadline) {
-                sans = backendSans(sidecar, List.of());
+            while (!modes.equals(Map.of("10.1.0.5", "istio", "10.1.0.6", "istio")) && System.nanoTime() < deadline) {
+                modes = backendTlsModes(sidecar);
             }
-            assertEquals(List.of("spiffe://cluster.local/ns/demo/sa/backend-sa"), sans);
+            assertEquals(Map.of("10.1.0.5", "istio", "10.1.0.6", "istio"), modes);
         }
     }
 

@@ -138,17 +138,37 @@ class KubernetesServiceEntryPodsTest {
     }
 
     @Test
-    void theSelectedPodsIdentityGivesTheEntryAutoMtlsAndAPodLabelChangeUpdatesIt() throws Exception {
+    void theSelectedPodsIdentityGivesTheEntryAutoMtlsPerPodAndAPodLabelChangeUpdatesIt() throws Exception {
         try (RawAdsClient sidecar = sidecar()) {
             sidecar.request(Resources.V3.CLUSTER_TYPE_URL, List.of(), "", "", null);
-            // Every endpoint is a pod labelled tlsMode=istio: ISTIO_MUTUAL with the pod's service account.
+            // The entry is MESH_INTERNAL: auto mTLS per endpoint, the SANs the pods' service account.
             assertEquals(List.of("spiffe://cluster.local/ns/demo/sa/x-sa"), sans(next(sidecar, Resources.V3.CLUSTER_TYPE_URL)));
+            sidecar.request(Resources.V3.ENDPOINT_TYPE_URL, List.of(CLUSTER), "", "", null);
+            assertEquals(Map.of("198.51.100.10", "istio"), tlsModes(next(sidecar, Resources.V3.ENDPOINT_TYPE_URL)));
 
-            // A pod without the label joins: no longer every endpoint speaks mTLS, so plaintext (an endpoints-only
-            // change that must reach CDS).
+            // A pod without the label joins: it alone is reached in plaintext, the labelled one still over mTLS.
             k8s.kubectl(pod("x-2", "demo", "198.51.100.11", "{app: x}"), "apply", "-f", "-");
-            assertEquals(null, sans(next(sidecar, Resources.V3.CLUSTER_TYPE_URL)));
+            assertEquals(Map.of("198.51.100.10", "istio", "198.51.100.11", ""),
+                    tlsModes(next(sidecar, Resources.V3.ENDPOINT_TYPE_URL)));
+            // It gets its sidecar (the label): its endpoint follows.
+            k8s.kubectl(null, "label", "pod", "x-2", "-n", "demo", "security.istio.io/tlsMode=istio");
+            assertEquals(Map.of("198.51.100.10", "istio", "198.51.100.11", "istio"),
+                    tlsModes(next(sidecar, Resources.V3.ENDPOINT_TYPE_URL)));
         }
+    }
+
+    /** Each endpoint of the entry's assignment with its {@code envoy.transport_socket_match} tlsMode ("" for none). */
+    private static Map<String, String> tlsModes(DiscoveryResponse eds) throws Exception {
+        Map<String, String> modes = new java.util.TreeMap<>();
+        var cla = eds.getResources(0).unpack(io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment.class);
+        for (var l : cla.getEndpointsList()) {
+            for (var e : l.getLbEndpointsList()) {
+                var m = e.getMetadata().getFilterMetadataMap().get("envoy.transport_socket_match");
+                modes.put(e.getEndpoint().getAddress().getSocketAddress().getAddress(),
+                        m == null ? "" : m.getFieldsOrThrow("tlsMode").getStringValue());
+            }
+        }
+        return modes;
     }
 
     @Test
@@ -188,15 +208,15 @@ class KubernetesServiceEntryPodsTest {
         return AdsAnswers.endpoints(eds, CLUSTER);
     }
 
-    /** The SANs the entry's cluster checks (ISTIO_MUTUAL), or null for plaintext. */
+    /** The SANs the entry's cluster checks (its auto-mTLS match's ISTIO_MUTUAL), or null for none. */
     private static List<String> sans(DiscoveryResponse cds) throws Exception {
         for (var any : cds.getResourcesList()) {
             Cluster c = any.unpack(Cluster.class);
             if (c.getName().equals(CLUSTER)) {
-                if (!c.hasTransportSocket()) {
+                if (c.getTransportSocketMatchesCount() == 0) {
                     return null;
                 }
-                return c.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class).getCommonTlsContext()
+                return c.getTransportSocketMatches(0).getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class).getCommonTlsContext()
                         .getCombinedValidationContext().getDefaultValidationContext().getMatchSubjectAltNamesList()
                         .stream().map(m -> m.getExact()).toList();
             }
