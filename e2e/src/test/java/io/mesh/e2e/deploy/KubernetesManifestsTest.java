@@ -206,8 +206,10 @@ class KubernetesManifestsTest {
                         String name = env.getValueFrom().getConfigMapKeyRef().getName();
                         referenced.add("ConfigMap/" + name);
                         String key = env.getValueFrom().getConfigMapKeyRef().getKey();
-                        manifests.find(ConfigMap.class, name).ifPresent(cm ->
-                                assertTrue(cm.getData().containsKey(key), "ConfigMap " + name + " has key " + key));
+                        // An optional key may be left out: the variable is then unset (Kubernetes' semantics).
+                        boolean optional = Boolean.TRUE.equals(env.getValueFrom().getConfigMapKeyRef().getOptional());
+                        manifests.find(ConfigMap.class, name).ifPresent(cm -> assertTrue(optional
+                                || cm.getData().containsKey(key), "ConfigMap " + name + " has key " + key));
                     }
                     if (env.getValueFrom() != null && env.getValueFrom().getSecretKeyRef() != null) {
                         referenced.add("Secret/" + env.getValueFrom().getSecretKeyRef().getName());
