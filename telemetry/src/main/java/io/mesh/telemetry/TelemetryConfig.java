@@ -77,7 +77,7 @@ public interface TelemetryConfig {
         @WithDefault("8")
         int maxExtraLabels();
 
-        /** Characters of an extra label's value at most; a point with a longer one is refused and counted. */
+        /** Characters of an extra label's name and value at most; a point with a longer one is refused and counted. */
         @WithDefault("128")
         int maxLabelValueLength();
     }

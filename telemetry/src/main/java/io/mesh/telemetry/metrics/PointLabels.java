@@ -2,6 +2,7 @@ package io.mesh.telemetry.metrics;
 
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -16,8 +17,8 @@ import java.util.regex.Pattern;
  * Telemetry's expressions, from request headers): a name must be a valid Prometheus label name, not reserved
  * ({@code __*}) nor {@code le}, nor one of Istio's standard names (a standard label the family lacks is not added, as
  * in istio_stats), else the attribute is not a label, as any attribute was before; each family admits at most
- * {@code maxExtraNames} distinct extra names, first come, for good (series are never removed); a value is at most
- * {@code maxValueLength} characters. A point over a bound is refused whole (the caller counts it), never served with a
+ * {@code maxExtraNames} distinct extra names, first come, for good (series are never removed); a name and a value
+ * are at most {@code maxValueLength} characters. A point over a bound is refused whole (the caller counts it), never served with a
  * label set the sender did not send.
  *
  * <p>Removed or not sent: OTLP has no "removed" marker, and the contract lets a sender leave a label out to mean
@@ -48,7 +49,7 @@ public final class PointLabels {
 
     private final int maxExtraNames;
     private final int maxValueLength;
-    private final Map<IstioMetric, Set<String>> admitted = new EnumMap<>(IstioMetric.class);
+    private final Map<IstioMetric, Map<String, String>> admitted = new EnumMap<>(IstioMetric.class);
 
     public PointLabels(int maxExtraNames, int maxValueLength) {
         this.maxExtraNames = maxExtraNames;
@@ -90,44 +91,52 @@ public final class PointLabels {
             if (STANDARD.contains(name) || !isLabelName(name)) {
                 continue;
             }
-            if (attribute.getValue().length() > maxValueLength) {
-                return Resolved.refused(istio.otlpName() + " attribute " + name + " is longer than " + maxValueLength
+            if (name.length() > maxValueLength || attribute.getValue().length() > maxValueLength) {
+                return Resolved.refused(istio.otlpName() + " attribute " + name.substring(0,
+                        Math.min(name.length(), 64)) + " has a name or value longer than " + maxValueLength
                         + " characters");
             }
             extra.add(name);
         }
         if (!extra.isEmpty()) {
-            if (!admit(istio, extra)) {
+            List<String> admittedNames = admit(istio, extra);
+            if (admittedNames == null) {
                 return Resolved.refused(istio.otlpName() + " has more than " + maxExtraNames
                         + " label names besides Istio's");
             }
             if (names == null) {
                 names = new ArrayList<>(labels);
             }
-            for (String name : extra) {
-                names.add(name);
-                values.add(point.get(name));
+            for (int i = 0; i < extra.size(); i++) {
+                names.add(admittedNames.get(i));
+                values.add(point.get(extra.get(i)));
             }
         }
         return new Resolved(names == null ? labels : List.copyOf(names), List.copyOf(values), List.copyOf(standard),
                 null);
     }
 
-    /** Whether every name in {@code extra} is, or now becomes, one of the family's admitted extra names. */
-    private boolean admit(IstioMetric istio, List<String> extra) {
+    /**
+     * The family's admitted instances of the names in {@code extra} (so that every series shares one copy of a name),
+     * admitting new ones; null when that would pass {@code maxExtraNames}.
+     */
+    private List<String> admit(IstioMetric istio, List<String> extra) {
         synchronized (admitted) {
-            Set<String> names = admitted.computeIfAbsent(istio, m -> new HashSet<>());
+            Map<String, String> names = admitted.computeIfAbsent(istio, m -> new HashMap<>());
             int missing = 0;
             for (String name : extra) {
-                if (!names.contains(name)) {
+                if (!names.containsKey(name)) {
                     missing++;
                 }
             }
             if (names.size() + missing > maxExtraNames) {
-                return false;
+                return null;
             }
-            names.addAll(extra);
-            return true;
+            List<String> canonical = new ArrayList<>(extra.size());
+            for (String name : extra) {
+                canonical.add(names.computeIfAbsent(name, n -> n));
+            }
+            return canonical;
         }
     }
 

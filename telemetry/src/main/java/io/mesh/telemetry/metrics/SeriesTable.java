@@ -11,7 +11,7 @@ import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /**
- * Istio's series, as running totals that only go up: one per (family, label values). It owns the cardinality
+ * Istio's series, as running totals that only go up: one per (family, label names and values). It owns the cardinality
  * bound: a label set past {@code maxSeries} is not created, its data is dropped, the overflow is counted and
  * logged once. Series are never removed (counters must not go back), so the bound also bounds memory.
  *

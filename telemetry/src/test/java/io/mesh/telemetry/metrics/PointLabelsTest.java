@@ -65,13 +65,13 @@ class PointLabelsTest {
     void anExtraAttributeIsALabelAfterTheStandardOnesInNameOrder() {
         Map<String, String> labels = proxyLabels();
         labels.put("team", "payments");
-        labels.put("cost_center", "42");
+        labels.put("cost", "42");
         IstioMetricsIngest.Outcome outcome = ingest.ingest(OtlpFixtures.metricsFromScope("io.mesh.gateway", Map.of(),
                 OtlpFixtures.requests(labels, 1, DELTA)));
         assertEquals(1, outcome.accepted());
         SeriesTable.SeriesKey key = onlySeries();
         List<String> names = new ArrayList<>(Labels.HTTP);
-        names.add("cost_center");
+        names.add("cost");
         names.add("team");
         assertEquals(names, key.names());
         assertEquals(List.of("42", "payments"), key.values().subList(Labels.HTTP.size(), names.size()));
@@ -124,6 +124,8 @@ class PointLabelsTest {
         IstioMetricsIngest.Outcome tooLong = ingest.ingest(OtlpFixtures.metrics(Map.of(),
                 OtlpFixtures.requests(Map.of("a", "x".repeat(11)), 1, DELTA)));
         assertEquals(1, tooLong.refused());
+        assertEquals(1, ingest.ingest(OtlpFixtures.metrics(Map.of(), OtlpFixtures.sum("istio.tcp.received_bytes", "By",
+                Map.of("n".repeat(11), "1"), 1, DELTA))).refused(), "a name is bounded like a value");
         assertEquals(3, table.size());
     }
 }
