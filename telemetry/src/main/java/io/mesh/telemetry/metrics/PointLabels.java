@@ -16,7 +16,8 @@ import java.util.regex.Pattern;
  * upserted tags). It owns the bounds on extra labels, since their names and values come from senders (and, through a
  * Telemetry's expressions, from request headers): a name must be a valid Prometheus label name, not reserved
  * ({@code __*}) nor {@code le}, nor one of Istio's standard names (a standard label the family lacks is not added, as
- * in istio_stats), else the attribute is not a label, as any attribute was before; each family admits at most
+ * in istio_stats), and its value not empty (Prometheus reads an empty label as none), else the attribute is not a
+ * label, as any attribute was before; each family admits at most
  * {@code maxExtraNames} distinct extra names, first come, for good (series are never removed); a name and a value
  * are at most {@code maxValueLength} characters. A point over a bound is refused whole (the caller counts it), never served with a
  * label set the sender did not send.
@@ -88,7 +89,8 @@ public final class PointLabels {
         List<String> extra = new ArrayList<>();
         for (Map.Entry<String, String> attribute : point.entrySet()) {   // a sorted map: extras in name order
             String name = attribute.getKey();
-            if (STANDARD.contains(name) || !isLabelName(name)) {
+            // An empty value is no label in Prometheus: served, it would collide with the series without the label.
+            if (STANDARD.contains(name) || attribute.getValue().isEmpty() || !isLabelName(name)) {
                 continue;
             }
             if (name.length() > maxValueLength || attribute.getValue().length() > maxValueLength) {

@@ -97,9 +97,9 @@ class PointLabelsTest {
     }
 
     @Test
-    void invalidReservedAndOtherFamiliesStandardNamesAreNotLabels() {
+    void invalidReservedAndOtherFamiliesStandardNamesAndEmptyValuesAreNotLabels() {
         Map<String, String> labels = new HashMap<>(Map.of("destination_service", "a", "http.method", "GET",
-                "__name__", "x", "le", "1", "9lives", "y"));
+                "__name__", "x", "le", "1", "9lives", "y", "team", ""));
         ingest.ingest(OtlpFixtures.metrics(Map.of(), OtlpFixtures.requests(labels, 1, DELTA)));
         assertSame(Labels.HTTP, onlySeries().names());
         table.view().clear();
