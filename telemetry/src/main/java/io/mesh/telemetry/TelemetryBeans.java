@@ -11,6 +11,7 @@ import io.mesh.telemetry.ingest.ReceiverMetrics;
 import io.mesh.telemetry.metrics.CumulativeStreams;
 import io.mesh.telemetry.metrics.IstioCollector;
 import io.mesh.telemetry.metrics.IstioMetricsIngest;
+import io.mesh.telemetry.metrics.PointLabels;
 import io.mesh.telemetry.metrics.SeriesTable;
 import io.mesh.telemetry.traces.TraceStore;
 import io.micrometer.core.instrument.Counter;
@@ -81,7 +82,8 @@ class TelemetryBeans {
         CumulativeStreams streams = new CumulativeStreams(config.metrics().maxStreams());
         Gauge.builder("telemetry.cumulative.streams", streams, CumulativeStreams::size)
                 .description("Cumulative OTLP streams remembered to compute deltas").register(registry);
-        return new IstioMetricsIngest(table, streams, graph);
+        return new IstioMetricsIngest(table, streams, graph,
+                new PointLabels(config.metrics().maxExtraLabels(), config.metrics().maxLabelValueLength()));
     }
 
     @Produces

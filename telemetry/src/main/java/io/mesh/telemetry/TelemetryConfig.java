@@ -68,6 +68,18 @@ public interface TelemetryConfig {
         /** Cumulative OTLP streams whose last value is remembered to compute deltas (least recent evicted). */
         @WithDefault("10000")
         int maxStreams();
+
+        /**
+         * Label names besides Istio's (a Telemetry's upserted tags) admitted per family, first come, for good; a point
+         * with another one is refused and counted. With {@link #maxLabelValueLength()} it bounds what extra labels
+         * add to each of {@link #maxSeries()} series.
+         */
+        @WithDefault("8")
+        int maxExtraLabels();
+
+        /** Characters of an extra label's name and value at most; a point with a longer one is refused and counted. */
+        @WithDefault("128")
+        int maxLabelValueLength();
     }
 
     interface Traces {

@@ -100,8 +100,16 @@ public final class OtlpFixtures {
     }
 
     public static ExportMetricsServiceRequest metrics(Map<String, String> resource, Metric... metrics) {
+        return metricsFromScope("", resource, metrics);
+    }
+
+    /** The same under an instrumentation scope ({@code io.mesh.gateway} is the mesh's proxies'). */
+    public static ExportMetricsServiceRequest metricsFromScope(String scope, Map<String, String> resource,
+            Metric... metrics) {
         return ExportMetricsServiceRequest.newBuilder().addResourceMetrics(ResourceMetrics.newBuilder()
                 .setResource(Resource.newBuilder().addAllAttributes(attributes(resource)))
-                .addScopeMetrics(ScopeMetrics.newBuilder().addAllMetrics(List.of(metrics)))).build();
+                .addScopeMetrics(ScopeMetrics.newBuilder()
+                        .setScope(io.opentelemetry.proto.common.v1.InstrumentationScope.newBuilder().setName(scope))
+                        .addAllMetrics(List.of(metrics)))).build();
     }
 }

@@ -37,6 +37,7 @@ public final class OtlpIngest {
     private final Counter pointsAccepted;
     private final Counter pointsIgnored;
     private final Counter pointsRejected;
+    private final Counter pointsRefused;
 
     public OtlpIngest(TraceStore store, SpanEdges spanEdges, IstioMetricsIngest metrics,
             Consumer<ExportTraceServiceRequest> forwarder, MeterRegistry registry) {
@@ -49,12 +50,13 @@ public final class OtlpIngest {
         this.pointsAccepted = points(registry, "accepted");
         this.pointsIgnored = points(registry, "ignored");
         this.pointsRejected = points(registry, "rejected");
+        this.pointsRefused = points(registry, "refused");
     }
 
     private static Counter points(MeterRegistry registry, String outcome) {
         return Counter.builder("telemetry.otlp.metric.points").tag("outcome", outcome)
                 .description("OTLP metric data points received: accepted into Istio series, ignored (not an Istio "
-                        + "metric) or rejected (wrong type or value)")
+                        + "metric), rejected (wrong type or value) or refused (over a label bound)")
                 .register(registry);
     }
 
@@ -80,11 +82,13 @@ public final class OtlpIngest {
         pointsAccepted.increment(outcome.accepted());
         pointsIgnored.increment(outcome.ignored());
         pointsRejected.increment(outcome.rejected());
-        if (outcome.rejected() == 0) {
+        pointsRefused.increment(outcome.refused());
+        long notTaken = outcome.rejected() + outcome.refused();
+        if (notTaken == 0) {
             return ExportMetricsServiceResponse.getDefaultInstance();
         }
         return ExportMetricsServiceResponse.newBuilder().setPartialSuccess(ExportMetricsPartialSuccess.newBuilder()
-                .setRejectedDataPoints(outcome.rejected()).setErrorMessage(outcome.rejectionReason())).build();
+                .setRejectedDataPoints(notTaken).setErrorMessage(outcome.rejectionReason())).build();
     }
 
     private static String serviceName(List<KeyValue> attributes) {

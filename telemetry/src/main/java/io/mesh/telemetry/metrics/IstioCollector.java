@@ -9,7 +9,8 @@ import java.util.concurrent.atomic.DoubleAdder;
 
 /**
  * Serves {@link SeriesTable} as Prometheus families with Istio's exact names and labels, inside the same
- * registry as Micrometer's meters, so /q/metrics is one exposition. It only reads; it never resets anything.
+ * registry as Micrometer's meters, so /q/metrics is one exposition. Each series carries its own label names (a family
+ * may mix series with and without a label a Telemetry added or removed, as the text format allows). It only reads; it never resets anything.
  */
 public final class IstioCollector extends Collector {
 
@@ -24,7 +25,7 @@ public final class IstioCollector extends Collector {
         Map<IstioMetric, List<MetricFamilySamples.Sample>> samples = new EnumMap<>(IstioMetric.class);
         for (Map.Entry<SeriesTable.SeriesKey, Object> entry : table.view().entrySet()) {
             IstioMetric metric = entry.getKey().metric();
-            List<String> names = metric.labels();
+            List<String> names = entry.getKey().names();
             List<String> values = entry.getKey().values();
             List<MetricFamilySamples.Sample> family = samples.computeIfAbsent(metric, m -> new ArrayList<>());
             if (entry.getValue() instanceof DoubleAdder counter) {

@@ -10,32 +10,37 @@ import io.opentelemetry.proto.metrics.v1.NumberDataPoint;
 import io.opentelemetry.proto.metrics.v1.ResourceMetrics;
 import io.opentelemetry.proto.metrics.v1.ScopeMetrics;
 import io.mesh.telemetry.traces.StoredSpan;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
  * Turns proxies' OTLP metrics into increments of Istio's series. It owns the translation only: which OTLP
- * metric feeds which family (see {@link IstioMetric}), label values from point then resource attributes, and
+ * metric feeds which family (see {@link IstioMetric}), the label set of each point ({@link PointLabels}), and
  * cumulative-to-delta. Metrics that are not Istio's (an app's own SDK) are ignored, not rejected.
  *
  * <p>Thread-safe: state lives in {@link SeriesTable} and {@link CumulativeStreams}.
  */
 public final class IstioMetricsIngest {
 
-    /** What became of one request's points. {@code rejectionReason} is empty when nothing was rejected. */
-    public record Outcome(long accepted, long ignored, long rejected, String rejectionReason) {
+    /**
+     * What became of one request's points: {@code rejected} for a wrong type or value, {@code refused} over a label bound
+     * ({@link PointLabels}); {@code rejectionReason} (the first of either) is empty when none was.
+     */
+    public record Outcome(long accepted, long ignored, long rejected, long refused, String rejectionReason) {
     }
 
     private final SeriesTable series;
     private final CumulativeStreams streams;
     private final TrafficObserver observer;
+    private final PointLabels pointLabels;
 
-    public IstioMetricsIngest(SeriesTable series, CumulativeStreams streams, TrafficObserver observer) {
+    public IstioMetricsIngest(SeriesTable series, CumulativeStreams streams, TrafficObserver observer,
+            PointLabels pointLabels) {
         this.series = series;
         this.streams = streams;
         this.observer = observer;
+        this.pointLabels = pointLabels;
     }
 
     public Outcome ingest(ExportMetricsServiceRequest request) {
@@ -44,35 +49,50 @@ public final class IstioMetricsIngest {
             Map<String, String> resource = attributes(resourceMetrics.getResource().getAttributesList());
             String resourceKey = resource.toString();
             for (ScopeMetrics scope : resourceMetrics.getScopeMetricsList()) {
+                Source source = new Source(resource, resourceKey,
+                        PointLabels.PROXY_SCOPE.equals(scope.getScope().getName()));
                 for (Metric metric : scope.getMetricsList()) {
                     IstioMetric istio = IstioMetric.byOtlpName(metric.getName()).orElse(null);
                     if (istio == null) {
                         counts.ignored += points(metric);
                     } else {
-                        ingest(istio, metric, resource, resourceKey, counts);
+                        ingest(istio, metric, source, counts);
                     }
                 }
             }
         }
-        return new Outcome(counts.accepted, counts.ignored, counts.rejected, counts.reason);
+        return new Outcome(counts.accepted, counts.ignored, counts.rejected, counts.refused, counts.reason);
+    }
+
+    /** Where a point came from: its resource's attributes, and whether the mesh's proxies sent it. */
+    private record Source(Map<String, String> resource, String resourceKey, boolean fromProxy) {
     }
 
     private static final class Counts {
         long accepted;
         long ignored;
         long rejected;
+        long refused;
         String reason = "";
 
         void reject(long points, String why) {
             rejected += points;
+            because(why);
+        }
+
+        void refuse(String why) {
+            refused++;
+            because(why);
+        }
+
+        private void because(String why) {
             if (reason.isEmpty()) {
                 reason = why;
             }
         }
     }
 
-    private void ingest(IstioMetric istio, Metric metric, Map<String, String> resource, String resourceKey,
-            Counts counts) {
+    private void ingest(IstioMetric istio, Metric metric, Source source, Counts counts) {
         if (istio.kind() == IstioMetric.Kind.COUNTER) {
             if (!metric.hasSum()) {
                 counts.reject(points(metric), metric.getName() + " must be a Sum (a counter)");
@@ -88,12 +108,18 @@ public final class IstioMetricsIngest {
                     continue;
                 }
                 Map<String, String> attributes = attributes(point.getAttributesList());
-                List<String> labels = labelValues(istio, attributes, resource);
-                double delta = cumulative ? streams.counterDelta(streamKey(istio, resourceKey, attributes),
+                PointLabels.Resolved resolved = pointLabels.resolve(istio, attributes, source.resource(),
+                        source.fromProxy());
+                if (resolved.refusal() != null) {
+                    counts.refuse(resolved.refusal());
+                    continue;
+                }
+                List<String> labels = resolved.standard();
+                double delta = cumulative ? streams.counterDelta(streamKey(istio, source.resourceKey(), attributes),
                         point.getStartTimeUnixNano(), value) : value;
                 counts.accepted++;
                 if (delta > 0) {
-                    series.addCounter(istio, labels, delta);
+                    series.addCounter(istio, resolved.names(), resolved.values(), delta);
                     if (istio == IstioMetric.REQUESTS) {
                         observer.requests(labels, delta);
                     } else if (istio == IstioMetric.TCP_CONNECTIONS_OPENED) {
@@ -108,14 +134,14 @@ public final class IstioMetricsIngest {
                     == AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE;
             for (HistogramDataPoint point : metric.getHistogram().getDataPointsList()) {
                 addHistogram(istio, cumulative, point.getAttributesList(), point.getStartTimeUnixNano(),
-                        explicitToServed(istio.buckets(), point), point.getSum(), resource, resourceKey, counts);
+                        explicitToServed(istio.buckets(), point), point.getSum(), source, counts);
             }
         } else if (metric.hasExponentialHistogram()) {
             boolean cumulative = metric.getExponentialHistogram().getAggregationTemporality()
                     == AggregationTemporality.AGGREGATION_TEMPORALITY_CUMULATIVE;
             for (ExponentialHistogramDataPoint point : metric.getExponentialHistogram().getDataPointsList()) {
                 addHistogram(istio, cumulative, point.getAttributesList(), point.getStartTimeUnixNano(),
-                        exponentialToServed(istio.buckets(), point), point.getSum(), resource, resourceKey, counts);
+                        exponentialToServed(istio.buckets(), point), point.getSum(), source, counts);
             }
         } else {
             counts.reject(points(metric), metric.getName() + " must be a Histogram or ExponentialHistogram");
@@ -123,21 +149,25 @@ public final class IstioMetricsIngest {
     }
 
     private void addHistogram(IstioMetric istio, boolean cumulative, List<KeyValue> pointAttributes,
-            long startNanos, long[] served, double sum, Map<String, String> resource, String resourceKey,
-            Counts counts) {
+            long startNanos, long[] served, double sum, Source source, Counts counts) {
         Map<String, String> attributes = attributes(pointAttributes);
-        List<String> labels = labelValues(istio, attributes, resource);
+        PointLabels.Resolved resolved = pointLabels.resolve(istio, attributes, source.resource(), source.fromProxy());
+        if (resolved.refusal() != null) {
+            counts.refuse(resolved.refusal());
+            return;
+        }
         long[] delta = served;
         double sumDelta = sum;
         if (cumulative) {
             double[] sumOut = new double[1];
-            delta = streams.histogramDelta(streamKey(istio, resourceKey, attributes), startNanos, served, sum, sumOut);
+            delta = streams.histogramDelta(streamKey(istio, source.resourceKey(), attributes), startNanos, served, sum,
+                    sumOut);
             sumDelta = sumOut[0];
         }
         counts.accepted++;
-        series.addHistogram(istio, labels, delta, sumDelta);
+        series.addHistogram(istio, resolved.names(), resolved.values(), delta, sumDelta);
         if (istio == IstioMetric.REQUEST_DURATION) {
-            observer.durations(labels, delta);
+            observer.durations(resolved.standard(), delta);
         }
     }
 
@@ -169,18 +199,6 @@ public final class IstioMetricsIngest {
             served[Buckets.indexFor(bounds, upper)] += positive.get(k);
         }
         return served;
-    }
-
-    private static List<String> labelValues(IstioMetric istio, Map<String, String> point, Map<String, String> resource) {
-        List<String> values = new ArrayList<>(istio.labels().size());
-        for (String label : istio.labels()) {
-            String value = point.get(label);
-            if (value == null || value.isEmpty()) {
-                value = resource.get(label);
-            }
-            values.add(value == null || value.isEmpty() ? Labels.UNKNOWN : value);
-        }
-        return List.copyOf(values);
     }
 
     private static String streamKey(IstioMetric istio, String resourceKey, Map<String, String> attributes) {

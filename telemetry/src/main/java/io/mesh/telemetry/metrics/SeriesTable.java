@@ -11,7 +11,7 @@ import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /**
- * Istio's series, as running totals that only go up: one per (family, label values). It owns the cardinality
+ * Istio's series, as running totals that only go up: one per (family, label names and values). It owns the cardinality
  * bound: a label set past {@code maxSeries} is not created, its data is dropped, the overflow is counted and
  * logged once. Series are never removed (counters must not go back), so the bound also bounds memory.
  *
@@ -22,8 +22,11 @@ public final class SeriesTable {
 
     private static final Logger LOG = Logger.getLogger(SeriesTable.class);
 
-    /** One label set of one family. {@code values} follow {@link IstioMetric#labels()}. */
-    public record SeriesKey(IstioMetric metric, List<String> values) {
+    /**
+     * One label set of one family: {@code names} as served (usually the family's standard {@link IstioMetric#labels()},
+     * fewer when a proxy removed some, more when it added some; see {@link PointLabels}), {@code values} in step.
+     */
+    public record SeriesKey(IstioMetric metric, List<String> names, List<String> values) {
     }
 
     /** A histogram's running totals, in the family's bucket layout plus +Inf. */
@@ -47,16 +50,16 @@ public final class SeriesTable {
         this.onOverflow = onOverflow;
     }
 
-    public void addCounter(IstioMetric metric, List<String> values, double delta) {
-        Object totals = totals(new SeriesKey(metric, values));
+    public void addCounter(IstioMetric metric, List<String> names, List<String> values, double delta) {
+        Object totals = totals(new SeriesKey(metric, names, values));
         if (totals != null) {
             ((DoubleAdder) totals).add(delta);
         }
     }
 
     /** Adds per-bucket (non cumulative) counts in the family's layout, and their sum. */
-    public void addHistogram(IstioMetric metric, List<String> values, long[] counts, double sum) {
-        Object totals = totals(new SeriesKey(metric, values));
+    public void addHistogram(IstioMetric metric, List<String> names, List<String> values, long[] counts, double sum) {
+        Object totals = totals(new SeriesKey(metric, names, values));
         if (totals != null) {
             HistogramTotals histogram = (HistogramTotals) totals;
             for (int i = 0; i < counts.length; i++) {

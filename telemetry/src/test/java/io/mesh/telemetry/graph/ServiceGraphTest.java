@@ -113,7 +113,7 @@ class ServiceGraphTest {
     void istiosTcpMetricsDrawTcpEdgesWithConnectionsAndBytesApartFromHttpOnes() {
         // Through the ingest, as a gateway's OTLP export arrives: opened connections and bytes both ways.
         var ingest = new io.mesh.telemetry.metrics.IstioMetricsIngest(new io.mesh.telemetry.metrics.SeriesTable(100, m -> { }),
-                new io.mesh.telemetry.metrics.CumulativeStreams(100), graph);
+                new io.mesh.telemetry.metrics.CumulativeStreams(100), graph, new io.mesh.telemetry.metrics.PointLabels(8, 128));
         Map<String, String> tcp = Map.of("reporter", "destination", "source_workload", "reviews-v2",
                 "source_workload_namespace", "default", "destination_service", "mysql.default.svc.cluster.local",
                 "destination_workload", "mysql-v1", "destination_workload_namespace", "default", "request_protocol", "tcp");

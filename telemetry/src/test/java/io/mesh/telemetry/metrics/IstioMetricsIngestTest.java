@@ -23,7 +23,7 @@ class IstioMetricsIngestTest {
     private final List<IstioMetric> overflows = new ArrayList<>();
     private final SeriesTable table = new SeriesTable(3, overflows::add);
     private final IstioMetricsIngest ingest = new IstioMetricsIngest(table, new CumulativeStreams(100),
-            TrafficObserver.NONE);
+            TrafficObserver.NONE, new PointLabels(8, 128));
 
     private double requests(String destination) {
         for (Collector.MetricFamilySamples family : new IstioCollector(table).collect()) {
