@@ -85,6 +85,14 @@ class OtlpReportingTest {
         return new Sdk(sdk, spans, metrics);
     }
 
+    /** Istio's standard labels of the HTTP families, as telemetry/README.md lists them (gRPC status aside). */
+    static final List<String> STANDARD_HTTP_LABELS = List.of("reporter", "source_workload", "source_workload_namespace",
+            "source_principal", "source_app", "source_version", "source_canonical_service", "source_canonical_revision",
+            "source_cluster", "destination_workload", "destination_workload_namespace", "destination_principal",
+            "destination_app", "destination_version", "destination_service", "destination_service_name",
+            "destination_service_namespace", "destination_canonical_service", "destination_canonical_revision",
+            "destination_cluster", "request_protocol", "response_code", "response_flags", "connection_security_policy");
+
     @Test
     void requestsBecomeSpansAndIstioMetricsOverTheSdk() throws Exception {
         Sdk exported = sdk();
@@ -118,6 +126,18 @@ class OtlpReportingTest {
                         && m.getLongSumData().getPoints().stream().anyMatch(p -> "web.demo.svc.cluster.local".equals(
                                 p.getAttributes().get(AttributeKey.stringKey("destination_service")))
                                 && "200".equals(p.getAttributes().get(AttributeKey.stringKey("response_code"))))));
+                // The telemetry service tells a label a Telemetry removed from one this exporter never sent by two
+                // facts (telemetry's PointLabels): the scope is io.mesh.gateway, and every point carries every standard
+                // label of its family.
+                MetricData requests = metrics.stream().filter(m -> m.getName().equals("istio.requests")).findFirst()
+                        .orElseThrow();
+                assertEquals("io.mesh.gateway", requests.getInstrumentationScopeInfo().getName());
+                for (var point : requests.getLongSumData().getPoints()) {
+                    for (String label : STANDARD_HTTP_LABELS) {
+                        assertTrue(point.getAttributes().get(AttributeKey.stringKey(label)) != null,
+                                label + " on " + point.getAttributes());
+                    }
+                }
                 // The duration histogram may arrive in a later export than the counter: wait for it as well.
                 await().atMost(Duration.ofSeconds(5)).until(() -> metrics.stream()
                         .anyMatch(m -> m.getName().equals("istio.request.duration") && m.getUnit().equals("ms")));
