@@ -1,7 +1,6 @@
 package io.mesh.gateway.xds;
 
 import com.google.protobuf.Any;
-import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import io.mesh.gateway.model.PeerMetadataConfig;
@@ -19,36 +18,16 @@ final class PeerMetadataTranslator {
 
     static final String FILTER = "istio.metadata_exchange";
     static final String CONFIG_TYPE = "type.googleapis.com/io.istio.http.peer_metadata.Config";
-    private static final String XDS_TYPED_STRUCT = "type.googleapis.com/xds.type.v3.TypedStruct";
-    private static final String UDPA_TYPED_STRUCT = "type.googleapis.com/udpa.type.v1.TypedStruct";
 
     private PeerMetadataTranslator() {
     }
 
     /** The filter's config, or null when it is not a peer-metadata filter (the older empty form is accepted as none). */
     static PeerMetadataConfig translate(Any config, String where) throws ConfigRejected {
-        Struct fields;
-        try {
-            switch (config.getTypeUrl()) {
-                case XDS_TYPED_STRUCT -> {
-                    com.github.xds.type.v3.TypedStruct ts = config.unpack(com.github.xds.type.v3.TypedStruct.class);
-                    check(ts.getTypeUrl(), where);
-                    fields = ts.getValue();
-                }
-                case UDPA_TYPED_STRUCT -> {
-                    com.github.udpa.udpa.type.v1.TypedStruct ts = config.unpack(com.github.udpa.udpa.type.v1.TypedStruct.class);
-                    check(ts.getTypeUrl(), where);
-                    fields = ts.getValue();
-                }
-                case "" -> {
-                    return null;
-                }
-                default -> throw new ConfigRejected(where + ": " + FILTER + " needs a TypedStruct of " + CONFIG_TYPE
-                        + ", got " + config.getTypeUrl());
-            }
-        } catch (InvalidProtocolBufferException e) {
-            throw new ConfigRejected(where + ": cannot decode " + config.getTypeUrl() + ": " + e.getMessage());
+        if (config.getTypeUrl().isEmpty()) {
+            return null;
         }
+        Struct fields = TypedStructs.fields(config, FILTER, CONFIG_TYPE, where);
         boolean downDiscovery = false;
         boolean upDiscovery = false;
         boolean downPropagation = false;
@@ -73,12 +52,6 @@ final class PeerMetadataTranslator {
             }
         }
         return new PeerMetadataConfig(downDiscovery, downPropagation, upDiscovery, upPropagation, skipExternal);
-    }
-
-    private static void check(String typeUrl, String where) throws ConfigRejected {
-        if (!CONFIG_TYPE.equals(typeUrl)) {
-            throw new ConfigRejected(where + ": " + FILTER + " needs " + CONFIG_TYPE + ", got " + typeUrl);
-        }
     }
 
     /**

@@ -1,7 +1,6 @@
 package io.mesh.gateway.xds;
 
 import com.google.protobuf.Any;
-import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import java.util.Map;
@@ -26,25 +25,7 @@ final class TcpPeerExchangeTranslator {
 
     /** Checks that {@code config} (of a filter named {@link #FILTER}) is a TCP metadata exchange this proxy serves. */
     static void check(Any config, String where) throws ConfigRejected {
-        Struct fields;
-        try {
-            fields = switch (config.getTypeUrl()) {
-                case "type.googleapis.com/xds.type.v3.TypedStruct" -> {
-                    var ts = config.unpack(com.github.xds.type.v3.TypedStruct.class);
-                    type(ts.getTypeUrl(), where);
-                    yield ts.getValue();
-                }
-                case "type.googleapis.com/udpa.type.v1.TypedStruct" -> {
-                    var ts = config.unpack(com.github.udpa.udpa.type.v1.TypedStruct.class);
-                    type(ts.getTypeUrl(), where);
-                    yield ts.getValue();
-                }
-                default -> throw new ConfigRejected(where + ": " + FILTER + " needs a TypedStruct of " + CONFIG_TYPE
-                        + ", got " + config.getTypeUrl());
-            };
-        } catch (InvalidProtocolBufferException e) {
-            throw new ConfigRejected(where + ": cannot decode " + config.getTypeUrl() + ": " + e.getMessage());
-        }
+        Struct fields = TypedStructs.fields(config, FILTER, CONFIG_TYPE, where);
         String protocol = null;
         for (Map.Entry<String, Value> f : fields.getFieldsMap().entrySet()) {
             switch (f.getKey()) {
@@ -58,12 +39,6 @@ final class TcpPeerExchangeTranslator {
         if (!PROTOCOL.equals(protocol)) {
             throw new ConfigRejected(where + ": " + FILTER + ": protocol must be " + PROTOCOL + ", got "
                     + (protocol == null || protocol.isEmpty() ? "none" : protocol));
-        }
-    }
-
-    private static void type(String typeUrl, String where) throws ConfigRejected {
-        if (!CONFIG_TYPE.equals(typeUrl)) {
-            throw new ConfigRejected(where + ": " + FILTER + " needs " + CONFIG_TYPE + ", got " + typeUrl);
         }
     }
 }
