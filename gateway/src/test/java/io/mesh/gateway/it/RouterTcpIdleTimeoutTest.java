@@ -1,13 +1,12 @@
 package io.mesh.gateway.it;
 
+import static io.mesh.gateway.it.TcpProxyFixtures.cluster;
+import static io.mesh.gateway.it.TcpProxyFixtures.open;
+import static io.mesh.gateway.it.TcpProxyFixtures.roundTrip;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
-import com.google.protobuf.Any;
-import io.envoyproxy.envoy.config.listener.v3.Filter;
-import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
-import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.mesh.testing.FreePorts;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -75,40 +74,14 @@ class RouterTcpIdleTimeoutTest {
         gw = MESH.startGateway(Map.of());
     }
 
-    static String cluster(String name) {
-        return "outbound|9000||" + name + ".demo.svc.cluster.local";
-    }
-
     /** A TCP listener whose one chain is a tcp_proxy to {@code name}'s cluster with this idle_timeout (null: none). */
     static Listener listener(int port, String name, com.google.protobuf.Duration idleTimeout) {
-        TcpProxy.Builder tcp = TcpProxy.newBuilder().setStatPrefix(cluster(name)).setCluster(cluster(name));
-        if (idleTimeout != null) {
-            tcp.setIdleTimeout(idleTimeout);
-        }
-        return Listener.newBuilder().setName("0.0.0.0_" + port).setAddress(Xds.address("127.0.0.1", port))
-                .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder()
-                        .setName("envoy.filters.network.tcp_proxy").setTypedConfig(Any.pack(tcp.build())))).build();
+        return TcpProxyFixtures.listener(port, name, t -> idleTimeout == null ? t : t.setIdleTimeout(idleTimeout));
     }
 
     /** An echo server; a connection's first line is its id, whose future completes when the connection ends here. */
     static int echo() throws Exception {
-        int port = FreePorts.next();
-        MESH.vertx().createNetServer().connectHandler(so -> {
-            String[] id = {null};
-            so.handler(b -> {
-                if (id[0] == null) {
-                    id[0] = b.toString(StandardCharsets.UTF_8).split("\n", 2)[0];
-                    backendClosed.computeIfAbsent(id[0], k -> new CompletableFuture<>());
-                }
-                so.write(b);
-            });
-            so.closeHandler(v -> {
-                if (id[0] != null) {
-                    backendClosed.computeIfAbsent(id[0], k -> new CompletableFuture<>()).complete(null);
-                }
-            });
-        }).listen(port, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        return port;
+        return TcpProxyFixtures.echo(MESH.vertx(), backendClosed);
     }
 
     /** A server that reads each connection to its end (the client's half-close), then holds it open, sending nothing. */
@@ -137,22 +110,6 @@ class RouterTcpIdleTimeoutTest {
         t.setDaemon(true);
         t.start();
         return port;
-    }
-
-    /** A client connected through {@code port}, its id sent and echoed (so the relay to the backend is up). */
-    static Socket open(int port, String id) throws IOException {
-        Socket s = new Socket("127.0.0.1", port);
-        s.setSoTimeout(10_000);
-        assertEquals(id + "\n", roundTrip(s, id + "\n"));
-        return s;
-    }
-
-    static String roundTrip(Socket s, String text) throws IOException {
-        byte[] out = text.getBytes(StandardCharsets.UTF_8);
-        s.getOutputStream().write(out);
-        s.getOutputStream().flush();
-        byte[] in = s.getInputStream().readNBytes(out.length);
-        return new String(in, StandardCharsets.UTF_8);
     }
 
     /** Blocks until the gateway ends {@code s} (an end of stream, or a reset); fails after the socket's 10 s timeout. */

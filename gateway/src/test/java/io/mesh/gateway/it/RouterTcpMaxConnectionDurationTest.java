@@ -1,18 +1,16 @@
 package io.mesh.gateway.it;
 
+import static io.mesh.gateway.it.TcpProxyFixtures.cluster;
+import static io.mesh.gateway.it.TcpProxyFixtures.open;
+import static io.mesh.gateway.it.TcpProxyFixtures.roundTrip;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.protobuf.Any;
-import io.envoyproxy.envoy.config.listener.v3.Filter;
-import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
-import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.mesh.testing.FreePorts;
 import java.io.IOException;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -54,55 +52,14 @@ class RouterTcpMaxConnectionDurationTest {
         gw = MESH.startGateway(Map.of());
     }
 
-    static String cluster(String name) {
-        return "outbound|9000||" + name + ".demo.svc.cluster.local";
-    }
-
     /** A TCP listener whose one chain is a tcp_proxy to {@code name}'s cluster with this maximum (null: none). */
     static Listener listener(int port, String name, com.google.protobuf.Duration max) {
-        TcpProxy.Builder tcp = TcpProxy.newBuilder().setStatPrefix(cluster(name)).setCluster(cluster(name));
-        if (max != null) {
-            tcp.setMaxDownstreamConnectionDuration(max);
-        }
-        return Listener.newBuilder().setName("0.0.0.0_" + port).setAddress(Xds.address("127.0.0.1", port))
-                .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder()
-                        .setName("envoy.filters.network.tcp_proxy").setTypedConfig(Any.pack(tcp.build())))).build();
+        return TcpProxyFixtures.listener(port, name, t -> max == null ? t : t.setMaxDownstreamConnectionDuration(max));
     }
 
     /** An echo server; a connection's first line is its id, whose future completes when the connection ends here. */
     static int echo() throws Exception {
-        int port = FreePorts.next();
-        MESH.vertx().createNetServer().connectHandler(so -> {
-            String[] id = {null};
-            so.handler(b -> {
-                if (id[0] == null) {
-                    id[0] = b.toString(StandardCharsets.UTF_8).split("\n", 2)[0];
-                    backendClosed.computeIfAbsent(id[0], k -> new CompletableFuture<>());
-                }
-                so.write(b);
-            });
-            so.closeHandler(v -> {
-                if (id[0] != null) {
-                    backendClosed.computeIfAbsent(id[0], k -> new CompletableFuture<>()).complete(null);
-                }
-            });
-        }).listen(port, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-        return port;
-    }
-
-    static Socket open(int port, String id) throws IOException {
-        Socket s = new Socket("127.0.0.1", port);
-        s.setSoTimeout(10_000);
-        assertEquals(id + "\n", roundTrip(s, id + "\n"));
-        return s;
-    }
-
-    /** Sends {@code text} and reads as many bytes back; fewer (the end, or a reset) once the gateway closed it. */
-    static String roundTrip(Socket s, String text) throws IOException {
-        byte[] out = text.getBytes(StandardCharsets.UTF_8);
-        s.getOutputStream().write(out);
-        s.getOutputStream().flush();
-        return new String(s.getInputStream().readNBytes(out.length), StandardCharsets.UTF_8);
+        return TcpProxyFixtures.echo(MESH.vertx(), backendClosed);
     }
 
     static double count(String meter, String name) {
