@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mesh.telemetry.ingest.OtlpGrpcReceiver;
 import io.mesh.telemetry.metrics.Labels;
-import io.mesh.testing.FreePorts;
 import io.opentelemetry.api.common.AttributeKey;
 import io.opentelemetry.api.common.Attributes;
 import io.opentelemetry.api.common.AttributesBuilder;
@@ -19,9 +18,6 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.RestAssured;
 import io.restassured.path.json.JsonPath;
 import jakarta.inject.Inject;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -41,16 +37,12 @@ class OverriddenLabelsPrometheusTest {
     @Inject
     OtlpGrpcReceiver grpc;
 
-    private Process prometheus;
-    private Path logFile;
+    private PrometheusServer prometheus;
 
     @AfterEach
     void stopPrometheus() throws InterruptedException {
         if (prometheus != null) {
-            prometheus.destroy();
-            if (!prometheus.waitFor(20, TimeUnit.SECONDS)) {
-                prometheus.destroyForcibly();
-            }
+            prometheus.close();
         }
     }
 
@@ -85,27 +77,11 @@ class OverriddenLabelsPrometheusTest {
             provider.shutdown().join(10, TimeUnit.SECONDS);
         }
 
-        int port = FreePorts.next();
-        Path dir = Files.createTempDirectory(Path.of("target"), "prometheus-");
-        Path config = dir.resolve("prometheus.yml");
-        Files.writeString(config, """
-                global:
-                  scrape_interval: 1s
-                scrape_configs:
-                  - job_name: telemetry
-                    metrics_path: /q/metrics
-                    static_configs:
-                      - targets: ['127.0.0.1:%d']
-                """.formatted(RestAssured.port));
-        logFile = dir.resolve("prometheus.log");
-        prometheus = new ProcessBuilder("prometheus", "--config.file=" + config,
-                "--storage.tsdb.path=" + dir.resolve("data"), "--web.listen-address=127.0.0.1:" + port,
-                "--log.level=warn")
-                .redirectErrorStream(true).redirectOutput(logFile.toFile()).start();
-        String api = "http://127.0.0.1:" + port;
+        prometheus = PrometheusServer.scraping(RestAssured.port);
+        String api = prometheus.api();
         String selector = "istio_requests_total{destination_service=\"" + SERVICE + "\"";
         await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500)).untilAsserted(() -> {
-            assertTrue(prometheus.isAlive(), this::log);
+            assertTrue(prometheus.alive(), prometheus::log);
             assertEquals(List.of("5"), values(api, selector + ",team=\"payments\"}"));
         });
         assertEquals(List.of("3"), values(api, selector + ",team=\"\",destination_principal=\"unknown\"}"));
@@ -119,13 +95,5 @@ class OverriddenLabelsPrometheusTest {
         JsonPath result = given().queryParam("query", query).get(api + "/api/v1/query").then().statusCode(200)
                 .extract().jsonPath();
         return result.getList("data.result.value").stream().map(v -> ((List<?>) v).get(1).toString()).toList();
-    }
-
-    private String log() {
-        try {
-            return "prometheus log:\n" + Files.readString(logFile);
-        } catch (IOException e) {
-            return "prometheus log unreadable: " + e;
-        }
     }
 }

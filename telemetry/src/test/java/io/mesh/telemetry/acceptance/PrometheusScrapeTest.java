@@ -6,19 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.mesh.telemetry.ingest.OtlpHttpReceiver;
-import io.mesh.testing.FreePorts;
 import io.quarkus.test.junit.QuarkusTest;
 import io.restassured.RestAssured;
 import io.restassured.path.json.JsonPath;
 import jakarta.inject.Inject;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -34,42 +29,21 @@ class PrometheusScrapeTest {
     @Inject
     OtlpHttpReceiver receiver;
 
-    private Process prometheus;
-    private Path logFile;
+    private PrometheusServer prometheus;
 
     @AfterEach
     void stopPrometheus() throws InterruptedException {
         if (prometheus != null) {
-            prometheus.destroy();
-            if (!prometheus.waitFor(20, TimeUnit.SECONDS)) {
-                prometheus.destroyForcibly();
-            }
+            prometheus.close();
         }
     }
 
     @Test
     void prometheusScrapesIstioSeriesAndAnswersRateByDestinationService() throws Exception {
-        int port = FreePorts.next();
-        Path dir = Files.createTempDirectory(Path.of("target"), "prometheus-");
-        Path config = dir.resolve("prometheus.yml");
-        Files.writeString(config, """
-                global:
-                  scrape_interval: 1s
-                  evaluation_interval: 1s
-                scrape_configs:
-                  - job_name: telemetry
-                    metrics_path: /q/metrics
-                    static_configs:
-                      - targets: ['127.0.0.1:%d']
-                """.formatted(RestAssured.port));
-        logFile = dir.resolve("prometheus.log");
-        prometheus = new ProcessBuilder("prometheus", "--config.file=" + config,
-                "--storage.tsdb.path=" + dir.resolve("data"), "--web.listen-address=127.0.0.1:" + port,
-                "--log.level=warn")
-                .redirectErrorStream(true).redirectOutput(logFile.toFile()).start();
-        String api = "http://127.0.0.1:" + port;
+        prometheus = PrometheusServer.scraping(RestAssured.port);
+        String api = prometheus.api();
         await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).untilAsserted(() -> {
-            assertTrue(prometheus.isAlive(), this::log);
+            assertTrue(prometheus.alive(), prometheus::log);
             given().get(api + "/-/ready").then().statusCode(200);
         });
 
@@ -77,7 +51,7 @@ class PrometheusScrapeTest {
         // 10, in the same OTLP request, so their rates stand at two to one.
         try (DemoTraffic traffic = new DemoTraffic(receiver.port()).start(Duration.ofMillis(250))) {
             await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofSeconds(1)).untilAsserted(() -> {
-                assertTrue(prometheus.isAlive(), this::log);
+                assertTrue(prometheus.alive(), prometheus::log);
                 JsonPath result = given().queryParam("query", QUERY).get(api + "/api/v1/query").then()
                         .statusCode(200).extract().jsonPath();
                 assertEquals("success", result.getString("status"));
@@ -98,13 +72,5 @@ class PrometheusScrapeTest {
         // Prometheus saw the target healthy.
         JsonPath targets = given().get(api + "/api/v1/targets").then().statusCode(200).extract().jsonPath();
         assertEquals("up", targets.getString("data.activeTargets[0].health"), targets.prettify());
-    }
-
-    private String log() {
-        try {
-            return "prometheus log:\n" + Files.readString(logFile);
-        } catch (IOException e) {
-            return "prometheus log unreadable: " + e;
-        }
     }
 }
