@@ -7,8 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.Struct;
 import io.envoyproxy.envoy.config.core.v3.Node;
-import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
-import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.prometheus.PrometheusConfig;
 import io.micrometer.prometheus.PrometheusMeterRegistry;
@@ -46,11 +44,7 @@ class NodeMetadataJsonTest {
         Backend reviews = MESH.backend("reviews");
         pilot = MESH.pilot();
         port = FreePorts.next();
-        HttpConnectionManager outbound = Xds.hcm("http.80").toBuilder()
-                .addHttpFilters(0, MetadataExchangeTest.mxFilter("upstream_discovery", "upstream_propagation")).build();
-        pilot.set(List.of(Xds.edsCluster("reviews")), List.of(Xds.endpoints("reviews", reviews.port)),
-                List.of(MetadataExchangeTest.listener("outbound", port, outbound)),
-                List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/", "reviews")))), List.of());
+        NodeMetadataTest.outboundWithExchange(pilot, port, reviews.port);
         Map<String, String> env = Map.of(
                 "ISTIO_METAJSON_LABELS", "{\"app\": \"edge\", \"version\": \"v7\", \"istio\": \"ingressgateway\"}",
                 "ISTIO_METAJSON_PLATFORM", "{\"MESH_ID\": \"mesh-1\", \"REPLICAS\": 2}",
@@ -61,8 +55,7 @@ class NodeMetadataJsonTest {
     }
 
     static Node node() {
-        return pilot.requests.stream().filter(DiscoveryRequest::hasNode).map(DiscoveryRequest::getNode).findFirst()
-                .orElseThrow();
+        return NodeMetadataTest.firstNode(pilot);
     }
 
     static Map<String, String> strings(Struct s) {

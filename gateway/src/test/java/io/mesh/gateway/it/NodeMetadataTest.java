@@ -39,11 +39,7 @@ class NodeMetadataTest {
         reviews = MESH.backend("reviews");
         pilot = MESH.pilot();
         port = FreePorts.next();
-        HttpConnectionManager outbound = Xds.hcm("http.80").toBuilder()
-                .addHttpFilters(0, MetadataExchangeTest.mxFilter("upstream_discovery", "upstream_propagation")).build();
-        pilot.set(List.of(Xds.edsCluster("reviews")), List.of(Xds.endpoints("reviews", reviews.port)),
-                List.of(MetadataExchangeTest.listener("outbound", port, outbound)),
-                List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/", "reviews")))), List.of());
+        outboundWithExchange(pilot, port, reviews.port);
         Map<String, String> env = Map.of(
                 "ISTIO_META_FOO", "bar",
                 "ISTIO_META_IDLE_TIMEOUT", "30m",
@@ -57,7 +53,24 @@ class NodeMetadataTest {
         MESH.closing(TestGateway.ready(pilot, Map.of("mesh.gateway.node.namespace", "istio-system"), env));
     }
 
+    /**
+     * An outbound listener on {@code port} that routes everything to the cluster {@code reviews} at {@code backendPort},
+     * with the metadata exchange upstream (discovery and propagation).
+     */
+    static void outboundWithExchange(ControlPlane pilot, int port, int backendPort) {
+        HttpConnectionManager outbound = Xds.hcm("http.80").toBuilder()
+                .addHttpFilters(0, MetadataExchangeTest.mxFilter("upstream_discovery", "upstream_propagation")).build();
+        pilot.set(List.of(Xds.edsCluster("reviews")), List.of(Xds.endpoints("reviews", backendPort)),
+                List.of(MetadataExchangeTest.listener("outbound", port, outbound)),
+                List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/", "reviews")))), List.of());
+    }
+
     static Node node() {
+        return firstNode(pilot);
+    }
+
+    /** The node of the first ADS request {@code pilot} got that carried one. */
+    static Node firstNode(ControlPlane pilot) {
         return pilot.requests.stream().filter(DiscoveryRequest::hasNode).map(DiscoveryRequest::getNode).findFirst()
                 .orElseThrow();
     }
