@@ -56,7 +56,7 @@ public final class Gateway {
                         config.xds().maxBackoff(), xdsTls)
                 : null;
         this.status = new StatusServer(vertx, plane, () -> identity == null || identity.isReady());
-        this.admin = new AdminServer(vertx, plane, ads, xdsState);
+        this.admin = new AdminServer(vertx, plane, ads, xdsState, identity);
     }
 
     public static Future<Gateway> start(Vertx vertx, GatewayConfig config, MeterRegistry registry) {

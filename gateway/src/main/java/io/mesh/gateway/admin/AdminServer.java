@@ -2,6 +2,7 @@ package io.mesh.gateway.admin;
 
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
+import io.mesh.gateway.identity.WorkloadIdentity;
 import io.mesh.gateway.proxy.ActiveConfig;
 import io.mesh.gateway.proxy.DataPlane;
 import io.mesh.gateway.route.Route;
@@ -18,13 +19,14 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.time.Instant;
 import java.util.Map;
 
 /**
  * The admin port, bound to 127.0.0.1 only (like Envoy's 15000): {@code /config_dump} shows the accepted
  * xDS resources with their versions and the effective routing table; {@code /clusters} shows every
  * cluster's endpoints with their load, failures and ejections; {@code /stats} a few counters in Envoy's text form.
- * Secrets are listed by name only.
+ * Secrets are listed by name only there; {@code /certs} shows their certificates and the proxy's own ({@link CertsView}).
  */
 public final class AdminServer {
 
@@ -35,13 +37,16 @@ public final class AdminServer {
     private final DataPlane plane;
     private final AdsClient ads;
     private final XdsState state;
+    private final WorkloadIdentity identity;
     private HttpServer server;
 
-    public AdminServer(Vertx vertx, DataPlane plane, AdsClient ads, XdsState state) {
+    /** {@code identity}: the proxy's own citadel identity, or null when it has none. */
+    public AdminServer(Vertx vertx, DataPlane plane, AdsClient ads, XdsState state, WorkloadIdentity identity) {
         this.vertx = vertx;
         this.plane = plane;
         this.ads = ads;
         this.state = state;
+        this.identity = identity;
     }
 
     public Future<Void> start(int port) {
@@ -64,7 +69,10 @@ public final class AdminServer {
             case "/clusters" -> json(req, clusters(plane.active()));
             case "/ready" -> req.response().setStatusCode(plane.ready() ? 200 : 503).end(plane.ready() ? "LIVE\n" : "PRE_INITIALIZING\n");
             case "/stats" -> req.response().putHeader("content-type", "text/plain; charset=utf-8").end(stats());
-            default -> req.response().setStatusCode(404).end("try /config_dump, /clusters or /stats\n");
+            case "/certs" -> vertx.executeBlocking(() -> CertsView.certs(identity,
+                            ads != null ? ads.read(this::secrets) : secrets(), Instant.now()), false)
+                    .onSuccess(j -> json(req, j)).onFailure(e -> req.response().setStatusCode(500).end(e.getMessage()));
+            default -> req.response().setStatusCode(404).end("try /config_dump, /clusters, /certs or /stats\n");
         }
     }
 
@@ -77,6 +85,11 @@ public final class AdminServer {
         return "server.total_connections: " + plane.openConnections() + "\n"
                 + "http.fast_path.downstream_rq_total: " + plane.fastPathRequests() + "\n"
                 + "http.fast_path.downstream_rq_raw_relayed: " + plane.rawRelayedRequests() + "\n";
+    }
+
+    /** The SDS secrets accepted, copied (the map is the xDS state's). */
+    private Map<String, Message> secrets() {
+        return Map.copyOf(state.raw().getOrDefault(XdsState.SDS, Map.of()));
     }
 
     private static void json(HttpServerRequest req, JsonObject j) {
