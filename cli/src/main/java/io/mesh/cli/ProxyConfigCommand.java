@@ -5,6 +5,7 @@ import java.io.PrintWriter;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -16,13 +17,17 @@ import picocli.CommandLine.Spec;
 
 /** A proxy's effective config, as pilot generates it for that proxy, in istioctl proxy-config's tables. */
 @Command(name = "proxy-config", aliases = "pc", mixinStandardHelpOptions = true,
-        description = "Show a proxy's effective routes, clusters, listeners or endpoints, as pilot serves them to it.",
+        description = "Show a proxy's effective routes, clusters, listeners or endpoints, as pilot serves them to it, "
+                + "or the certificates it holds (secret).",
         footer = {"", "PROXY is a node id as meshctl proxy-status shows it, a unique prefix of it, or",
                 "  its pod name (the id's third ~ field: gw-7d9f or gw-7d9f.istio-system).",
                 "  The istioctl order (meshctl proxy-config routes PROXY) works too.",
                 "The config is pilot's /debug/config_dump for that proxy: pilot from the local",
                 "  mesh's run folder, from --pilot, or on a cluster through the API server's",
                 "  service proxy (service istio-system/istio-pilot:15014).",
+                "secret lists the certificates the gateway holds (its own, the mesh roots, the",
+                "  SDS credentials) from its admin /certs; like endpoints' live view it needs",
+                "  the admin port.",
                 "endpoints adds the gateway's live view (OUTLIER CHECK) from its admin /clusters",
                 "  (127.0.0.1 only): --admin, else locally $MESH_GATEWAY_ADMIN_PORT or 15000.",
                 "--source proxy shows what the gateway accepted (its admin /config_dump) instead:",
@@ -35,7 +40,8 @@ import picocli.CommandLine.Spec;
                 "  meshctl proxy-config router~127.0.0.1 clusters -o json",
                 "  meshctl pc routes istio-ingressgateway --mode kubernetes --context prod",
                 "  meshctl pc istio-ingressgateway endpoints --admin http://127.0.0.1:15000",
-                "  meshctl pc istio-ingressgateway routes --source proxy"})
+                "  meshctl pc istio-ingressgateway routes --source proxy",
+                "  meshctl pc istio-ingressgateway secret"})
 public class ProxyConfigCommand implements Callable<Integer> {
 
     @Spec
@@ -44,7 +50,7 @@ public class ProxyConfigCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "PROXY", description = "The proxy (or the kind, in istioctl's order)")
     String first;
 
-    @Parameters(index = "1", paramLabel = "KIND", description = "routes, clusters, listeners or endpoints")
+    @Parameters(index = "1", paramLabel = "KIND", description = "routes, clusters, listeners, endpoints or secret")
     String second;
 
     @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table, json or yaml (default: ${DEFAULT-VALUE})")
@@ -68,17 +74,17 @@ public class ProxyConfigCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
-        ProxyConfig.Kind kind;
+        ProxyConfig.Kind kind;   // null: secret
         String wanted;
-        if (kind(second) != null) {
+        if (kind(second) != null || secret(second)) {
             kind = kind(second);
             wanted = first;
-        } else if (kind(first) != null) {
+        } else if (kind(first) != null || secret(first)) {
             kind = kind(first);
             wanted = second;
         } else {
             throw new CommandLine.ParameterException(spec.commandLine(), "neither '" + first + "' nor '" + second
-                    + "' is a config kind: give one of routes, clusters, listeners, endpoints");
+                    + "' is a config kind: give one of routes, clusters, listeners, endpoints, secret");
         }
         try (MeshTarget.Mesh mesh = target.open()) {
             MonitoringApi api = mesh.component(MeshTarget.Component.PILOT, pilot);
@@ -95,6 +101,18 @@ public class ProxyConfigCommand implements Callable<Integer> {
                 JsonNode accepted = MonitoringApi.direct("the gateway's admin", base)
                         .getObject("/config_dump", "dynamic_resources", "a gateway config dump");
                 dump = ProxyConfig.fromAdmin(accepted, id, dump.path("type").asText());
+            }
+            if (kind == null) {
+                URI base = adminOf(mesh, dump);
+                if (base == null) {
+                    err.println("secret needs the proxy's admin port, which listens on 127.0.0.1 only: the local gateway's, "
+                            + "or --admin URL (e.g. after kubectl port-forward <pod> 15000)");
+                    return 1;
+                }
+                JsonNode certs = MonitoringApi.direct("the gateway's admin", base).getObject("/certs", "certificates",
+                        "the gateway's certificates");
+                Printer.print(certs, output, spec.commandLine().getOut(), out -> ProxySecrets.table(certs, Instant.now(), out));
+                return 0;
             }
             JsonNode live = kind == ProxyConfig.Kind.endpoints ? live(mesh, dump, err) : null;
             JsonNode shown = dump;
@@ -130,6 +148,11 @@ public class ProxyConfigCommand implements Callable<Integer> {
             return null;
         }
         return URI.create("http://127.0.0.1:" + System.getenv().getOrDefault("MESH_GATEWAY_ADMIN_PORT", "15000") + "/");
+    }
+
+    /** secret (or secrets): the gateway's certificates, which only it holds ({@link ProxySecrets}). */
+    private static boolean secret(String word) {
+        return word.equalsIgnoreCase("secret") || word.equalsIgnoreCase("secrets");
     }
 
     private static ProxyConfig.Kind kind(String word) {
