@@ -4,6 +4,7 @@ import com.google.protobuf.Any;
 import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
 import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.type.tracing.v3.CustomTag;
 import io.envoyproxy.envoy.type.v3.Percent;
 import io.mesh.config.Telemetry;
 import io.mesh.pilot.model.MeshSettings;
@@ -26,7 +27,8 @@ import java.util.Set;
  * parent's, and {@code disabled} turns those off or (explicitly false) on again; when no rule applies to the side,
  * the mesh's {@code accessLogFile} does (istiod's fallback to MeshConfig when the Telemetry API yields nothing). Tracing follows istiod's Tracing: each
  * field a rule sets overrides the parent's, per side (CLIENT: a router, a sidecar's outbound; SERVER: a sidecar's
- * inbound); the sampling defaults to the mesh's {@code traceSampling}. Pure: no state.
+ * inbound); the sampling defaults to the mesh's {@code traceSampling}; custom tags are {@link TraceCustomTags}'s.
+ * Pure: no state.
  */
 final class TelemetryPolicy {
     static final String FILE_ACCESS_LOG = "envoy.access_loggers.file";
@@ -36,9 +38,10 @@ final class TelemetryPolicy {
 
     /**
      * What one HCM carries: the access log file (null: no access log), the percentage of new traces sampled, and
-     * whether spans are reported ({@code disableSpanReporting} unset or false).
+     * whether spans are reported ({@code disableSpanReporting} unset or false), and the spans' custom tags (Envoy's
+     * {@code tracing.custom_tags}, by tag name; empty: none).
      */
-    record Effective(String accessLogFile, double samplingPercent, boolean reportSpans) {
+    record Effective(String accessLogFile, double samplingPercent, boolean reportSpans, List<CustomTag> customTags) {
 
         /**
          * The HCM with its {@code access_log} and {@code tracing}. Tracing is always set, as istiod sets it when tracing
@@ -55,7 +58,8 @@ final class TelemetryPolicy {
             b.setTracing(HttpConnectionManager.Tracing.newBuilder()
                     .setClientSampling(Percent.newBuilder().setValue(100))
                     .setRandomSampling(Percent.newBuilder().setValue(samplingPercent))
-                    .setOverallSampling(Percent.newBuilder().setValue(reportSpans ? 100 : 0)));
+                    .setOverallSampling(Percent.newBuilder().setValue(reportSpans ? 100 : 0))
+                    .addAllCustomTags(customTags));
             return b.build();
         }
     }
@@ -64,7 +68,8 @@ final class TelemetryPolicy {
     static Effective resolve(ProxyInfo proxy, MeshSnapshot snapshot, Telemetry.Mode side) {
         List<Telemetry> levels = applicable(proxy, snapshot.telemetries());
         MeshSettings mesh = snapshot.mesh();
-        return new Effective(accessLog(levels, mesh, side), sampling(levels, mesh, side), reportsSpans(levels, side));
+        return new Effective(accessLog(levels, mesh, side), sampling(levels, mesh, side), reportsSpans(levels, side),
+                TraceCustomTags.resolve(tracing(levels, side)));
     }
 
     /** Root namespace, namespace, workload: each level's one resource, oldest first (the snapshot's order). */
