@@ -18,13 +18,15 @@ import picocli.CommandLine.Spec;
 /** A proxy's effective config, as pilot generates it for that proxy, in istioctl proxy-config's tables. */
 @Command(name = "proxy-config", aliases = "pc", mixinStandardHelpOptions = true,
         description = "Show a proxy's effective routes, clusters, listeners or endpoints, as pilot serves them to it, "
-                + "or the certificates it holds (secret).",
+                + "the certificates it holds (secret), or its log levels (log, --level to change them).",
         footer = {"", "PROXY is a node id as meshctl proxy-status shows it, a unique prefix of it, or",
                 "  its pod name (the id's third ~ field: gw-7d9f or gw-7d9f.istio-system).",
                 "  The istioctl order (meshctl proxy-config routes PROXY) works too.",
                 "The config is pilot's /debug/config_dump for that proxy: pilot from the local",
                 "  mesh's run folder, from --pilot, or on a cluster through the API server's",
                 "  service proxy (service istio-system/istio-pilot:15014).",
+                "log lists the gateway's loggers and levels (its admin /logging); --level sets",
+                "  them at once: debug for all, or router:debug,config:warning for some.",
                 "secret lists the certificates the gateway holds (its own, the mesh roots, the",
                 "  SDS credentials) from its admin /certs; like endpoints' live view it needs",
                 "  the admin port.",
@@ -41,7 +43,8 @@ import picocli.CommandLine.Spec;
                 "  meshctl pc routes istio-ingressgateway --mode kubernetes --context prod",
                 "  meshctl pc istio-ingressgateway endpoints --admin http://127.0.0.1:15000",
                 "  meshctl pc istio-ingressgateway routes --source proxy",
-                "  meshctl pc istio-ingressgateway secret"})
+                "  meshctl pc istio-ingressgateway secret",
+                "  meshctl pc istio-ingressgateway log --level router:debug"})
 public class ProxyConfigCommand implements Callable<Integer> {
 
     @Spec
@@ -50,7 +53,7 @@ public class ProxyConfigCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "PROXY", description = "The proxy (or the kind, in istioctl's order)")
     String first;
 
-    @Parameters(index = "1", paramLabel = "KIND", description = "routes, clusters, listeners, endpoints or secret")
+    @Parameters(index = "1", paramLabel = "KIND", description = "routes, clusters, listeners, endpoints, secret or log")
     String second;
 
     @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table, json or yaml (default: ${DEFAULT-VALUE})")
@@ -61,6 +64,10 @@ public class ProxyConfigCommand implements Callable<Integer> {
 
     @Option(names = "--admin", description = "the gateway's admin URL for live endpoint health, e.g. http://127.0.0.1:15000")
     URI admin;
+
+    @Option(names = "--level", paramLabel = "LEVEL", description = "with log: every logger's level (trace, debug, info, "
+            + "warning, error, critical, off), or NAME:LEVEL,... for some (e.g. router:debug,config:warning)")
+    String level;
 
     enum Source { pilot, proxy }
 
@@ -74,17 +81,20 @@ public class ProxyConfigCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter err = spec.commandLine().getErr();
-        ProxyConfig.Kind kind;   // null: secret
+        ProxyConfig.Kind kind;   // null: secret or log
         String wanted;
-        if (kind(second) != null || secret(second)) {
+        if (level != null && !log(first) && !log(second)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--level goes with the kind log");
+        }
+        if (kind(second) != null || secret(second) || log(second)) {
             kind = kind(second);
             wanted = first;
-        } else if (kind(first) != null || secret(first)) {
+        } else if (kind(first) != null || secret(first) || log(first)) {
             kind = kind(first);
             wanted = second;
         } else {
             throw new CommandLine.ParameterException(spec.commandLine(), "neither '" + first + "' nor '" + second
-                    + "' is a config kind: give one of routes, clusters, listeners, endpoints, secret");
+                    + "' is a config kind: give one of routes, clusters, listeners, endpoints, secret, log");
         }
         try (MeshTarget.Mesh mesh = target.open()) {
             MonitoringApi api = mesh.component(MeshTarget.Component.PILOT, pilot);
@@ -104,10 +114,17 @@ public class ProxyConfigCommand implements Callable<Integer> {
             }
             if (kind == null) {
                 URI base = adminOf(mesh, dump);
+                String what = log(first) || log(second) ? "log" : "secret";
                 if (base == null) {
-                    err.println("secret needs the proxy's admin port, which listens on 127.0.0.1 only: the local gateway's, "
+                    err.println(what + " needs the proxy's admin port, which listens on 127.0.0.1 only: the local gateway's, "
                             + "or --admin URL (e.g. after kubectl port-forward <pod> 15000)");
                     return 1;
+                }
+                if (what.equals("log")) {
+                    PrintWriter out = spec.commandLine().getOut();
+                    out.print(ProxyLogging.apply(base, level));
+                    out.flush();
+                    return 0;
                 }
                 JsonNode certs = MonitoringApi.direct("the gateway's admin", base).getObject("/certs", "certificates",
                         "the gateway's certificates");
@@ -153,6 +170,11 @@ public class ProxyConfigCommand implements Callable<Integer> {
     /** secret (or secrets): the gateway's certificates, which only it holds ({@link ProxySecrets}). */
     private static boolean secret(String word) {
         return word.equalsIgnoreCase("secret") || word.equalsIgnoreCase("secrets");
+    }
+
+    /** log: the gateway's log levels, which only it holds ({@link ProxyLogging}). */
+    private static boolean log(String word) {
+        return word.equalsIgnoreCase("log");
     }
 
     private static ProxyConfig.Kind kind(String word) {
