@@ -27,7 +27,8 @@ import java.util.Set;
  * Analyzes Istio YAML offline with pilot's own validation (istio-config): each resource on its own, then
  * across the files given: a destination host that no ServiceEntry or Service defines (a warning, as pilot
  * treats it), a subset that no DestinationRule for the host defines (an error), and VirtualServices that claim the
- * same host for sidecars (an error, istioctl's IST0109), gateways that are not in the files or take none of a
+ * same host for sidecars (an error, istioctl's IST0109), destination and Service ports ({@link ServicePorts}: IST0112,
+ * IST0101 host:port, IST0118), gateways that are not in the files or take none of a
  * VirtualService's hosts ({@link GatewayReferences}: IST0101, IST0132), and routes and matches that earlier routes
  * shadow ({@link UnreachableRoutes}: IST0130, IST0131). Each finding carries its file:line and the Istio field path.
  */
@@ -47,7 +48,7 @@ final class ConfigAnalyzer {
 
     private final List<Finding> findings = new ArrayList<>();
     private final List<Document> istio = new ArrayList<>();
-    private final Set<String> knownHosts = new HashSet<>();
+    private final ServicePorts services = new ServicePorts();
     private final GatewayReferences gateways = new GatewayReferences();
 
     List<Finding> analyze(List<Path> files) throws IOException {
@@ -69,7 +70,8 @@ final class ConfigAnalyzer {
                     virtualServices.add(Map.entry(vs, doc));
                 }
                 if (result.model() instanceof ServiceEntry se) {
-                    se.hosts().forEach(h -> knownHosts.add(Hosts.resolve(h, se.namespace())));
+                    List<Integer> numbers = se.ports().stream().map(ServiceEntry.Port::number).toList();
+                    se.hosts().forEach(h -> services.service(Hosts.resolve(h, se.namespace()), numbers));
                 }
                 if (result.model() instanceof DestinationRule dr) {
                     Set<String> names = subsets.computeIfAbsent(Hosts.resolve(dr.host(), dr.namespace()), h -> new HashSet<>());
@@ -79,6 +81,7 @@ final class ConfigAnalyzer {
         }
         for (Map.Entry<VirtualService, Document> e : virtualServices) {
             crossCheck(e.getValue(), e.getKey(), subsets);
+            services.destinations(e.getKey(), (severity, problem) -> report(e.getValue(), severity, problem));
             gateways.check(e.getKey(), (severity, problem) -> report(e.getValue(), severity, problem));
             UnreachableRoutes.find(e.getKey()).forEach(w -> report(e.getValue(), "warning", w));
         }
@@ -149,7 +152,7 @@ final class ConfigAnalyzer {
                 VirtualService.Destination destination = route.get(j).destination();
                 String path = "spec.http[" + i + "].route[" + j + "].destination";
                 String host = Hosts.resolve(destination.host(), vs.namespace());
-                if (!knownHosts.contains(host)) {
+                if (!services.known(host)) {
                     report(doc, "warning", path + ".host: \"" + destination.host() + "\" is not a service in the analyzed files"
                             + " (no ServiceEntry or Service for " + host + ")");
                 }
@@ -196,7 +199,14 @@ final class ConfigAnalyzer {
         // A document without a namespace gets its kustomization's, as kubectl apply -k would give it.
         String namespace = node.path("metadata").path("namespace").asText(kustomizationNamespace(file.toAbsolutePath().getParent()));
         if ("v1".equals(apiVersion) && "Service".equals(kind)) {
-            knownHosts.add(node.path("metadata").path("name").asText() + "." + namespace + "." + Hosts.DOMAIN_SUFFIX);
+            String name = node.path("metadata").path("name").asText();
+            List<Integer> numbers = new ArrayList<>();
+            node.path("spec").path("ports").forEach(port -> numbers.add(port.path("port").asInt()));
+            services.service(name + "." + namespace + "." + Hosts.DOMAIN_SUFFIX, numbers);
+            YamlLines lines = YamlLines.of(text, offset);
+            ServicePorts.portNames(namespace, node.path("spec"), (severity, problem) -> findings.add(new Finding(
+                    file.toString(), lines.lineOf(problem.substring(0, problem.indexOf(": "))), severity,
+                    "Service " + namespace + "/" + name, problem)));
             return;
         }
         if (apiVersion.startsWith("gateway.networking.k8s.io/")) {

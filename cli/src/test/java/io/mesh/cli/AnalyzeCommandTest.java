@@ -113,6 +113,29 @@ class AnalyzeCommandTest {
     }
 
     @Test
+    void destinationPortsAndServicePortNamesAreCheckedAgainstTheServices(QuarkusMainLauncher launcher) {
+        String file = "src/test/resources/analyze/ports/ports.yaml";
+        LaunchResult result = launcher.launch("analyze", file);
+        String output = result.getOutput();
+        assertEquals(1, result.exitCode(), output);
+        List<String> expected = List.of(
+                file + ":47: error: VirtualService shop/reviews: spec.http[0].route[0].destination.host: this VirtualService"
+                        + " routes to a service \"reviews\" that exposes multiple ports [9080, 9090, 8080, 8443, 53]. Specifying a"
+                        + " port in the destination is required to disambiguate (IST0112)",
+                file + ":51: error: VirtualService shop/reviews: spec.http[0].mirror.port: referenced host:port not found:"
+                        + " \"reviews:9081\" (its ports: [9080, 9090, 8080, 8443, 53]) (IST0101)",
+                file + ":57: error: VirtualService shop/reviews: spec.tcp[1].route[0].destination.port: referenced host:port"
+                        + " not found: \"ratings.shop.svc.cluster.local:9090\" (its ports: [9080]) (IST0101)",
+                file + ":13: warning: Service shop/reviews: spec.ports[2].name: port name \"web\" (port: 8080, targetPort: 80)"
+                        + " doesn't follow the naming convention of Istio port",
+                file + ":27: warning: Service shop/ratings: spec.ports[0]: port name \"\" (port: 9080, targetPort: 9080)"
+                        + " doesn't follow the naming convention of Istio port");
+        assertReports(output, expected);
+        // Not reported: ratings (one port) without a port, payments:443, grpc-admin, the appProtocol and UDP ports.
+        assertTrue(output.contains("1 files analyzed: 3 errors, 2 warnings."), output);
+    }
+
+    @Test
     void nearMissesOfTheGatewayAndRouteChecksAreClean(QuarkusMainLauncher launcher) {
         // A Gateway in another namespace as ns/name, "mesh", wildcard hosts either way, "*/" and "./" namespace parts, a
         // Gateway API Gateway; matches after routes that have other matches only; a subset a wildcard-host rule defines.
