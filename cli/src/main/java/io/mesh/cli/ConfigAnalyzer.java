@@ -28,7 +28,7 @@ import java.util.Set;
  * across the files given: a destination host that no ServiceEntry or Service defines (a warning, as pilot
  * treats it), a subset that no DestinationRule for the host defines (an error), and VirtualServices that claim the
  * same host for sidecars (an error, istioctl's IST0109), destination and Service ports ({@link ServicePorts}: IST0112,
- * IST0101 host:port, IST0118), gateways that are not in the files or take none of a
+ * IST0101 host:port, IST0118), Gateways that conflict ({@link GatewayConflicts}: IST0145), gateways that are not in the files or take none of a
  * VirtualService's hosts ({@link GatewayReferences}: IST0101, IST0132), and routes and matches that earlier routes
  * shadow ({@link UnreachableRoutes}: IST0130, IST0131). Each finding carries its file:line and the Istio field path.
  */
@@ -50,6 +50,7 @@ final class ConfigAnalyzer {
     private final List<Document> istio = new ArrayList<>();
     private final ServicePorts services = new ServicePorts();
     private final GatewayReferences gateways = new GatewayReferences();
+    private final GatewayConflicts gatewayConflicts = new GatewayConflicts();
 
     List<Finding> analyze(List<Path> files) throws IOException {
         for (Path file : files) {
@@ -58,6 +59,7 @@ final class ConfigAnalyzer {
         Map<String, Set<String>> subsets = new HashMap<>();
         // The VirtualServices that validated, checked across the files once every host and subset is known.
         List<Map.Entry<VirtualService, Document>> virtualServices = new ArrayList<>();
+        List<Map.Entry<Gateway, Document>> validGateways = new ArrayList<>();
         for (Document doc : istio) {
             ConfigValidator.Result result = ConfigValidator.validate(doc.raw());
             result.errors().forEach(e -> report(doc, "error", e));
@@ -68,6 +70,10 @@ final class ConfigAnalyzer {
             if (result.valid()) {
                 if (result.model() instanceof VirtualService vs) {
                     virtualServices.add(Map.entry(vs, doc));
+                }
+                if (result.model() instanceof Gateway g) {
+                    gatewayConflicts.add(g);
+                    validGateways.add(Map.entry(g, doc));
                 }
                 if (result.model() instanceof ServiceEntry se) {
                     List<Integer> numbers = se.ports().stream().map(ServiceEntry.Port::number).toList();
@@ -86,6 +92,7 @@ final class ConfigAnalyzer {
             UnreachableRoutes.find(e.getKey()).forEach(w -> report(e.getValue(), "warning", w));
         }
         conflictingMeshHosts(virtualServices);
+        validGateways.forEach(e -> gatewayConflicts.check(e.getKey(), (severity, problem) -> report(e.getValue(), severity, problem)));
         delegation(virtualServices);
         return List.copyOf(findings);
     }

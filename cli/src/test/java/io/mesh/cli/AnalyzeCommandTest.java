@@ -136,6 +136,22 @@ class AnalyzeCommandTest {
     }
 
     @Test
+    void gatewaysForTheSameWorkloadsThatTerminateTlsForOneHostOnOnePortConflict(QuarkusMainLauncher launcher) {
+        String file = "src/test/resources/analyze/gateway-conflicts/conflicting.yaml";
+        LaunchResult result = launcher.launch("analyze", file);
+        String output = result.getOutput();
+        assertEquals(1, result.exitCode(), output);
+        assertReports(output, List.of(
+                file + ":10: error: Gateway shop/shop-tls: spec.servers[0]: conflict with gateways istio-system/wildcard-tls"
+                        + " (workload selector istio=ingressgateway, port 443, hosts shop/shop.example.com) (IST0145)",
+                file + ":22: error: Gateway istio-system/wildcard-tls: spec.servers[0]: conflict with gateways shop/shop-tls"
+                        + " (workload selector istio=ingressgateway, port 443, hosts */*.example.com,*/shop.example.com)"
+                        + " (IST0145)"));
+        // Not reported: blog.example.com on port 80 in both (merged by host), the internal gateway's other selector.
+        assertTrue(output.contains("1 files analyzed: 2 errors, 0 warnings."), output);
+    }
+
+    @Test
     void nearMissesOfTheGatewayAndRouteChecksAreClean(QuarkusMainLauncher launcher) {
         // A Gateway in another namespace as ns/name, "mesh", wildcard hosts either way, "*/" and "./" namespace parts, a
         // Gateway API Gateway; matches after routes that have other matches only; a subset a wildcard-host rule defines.
