@@ -158,8 +158,13 @@ public class ProxyConfigCommand implements Callable<Integer> {
 
     /** --admin, else the local gateway's admin port when the proxy is that gateway, else null. */
     private URI adminOf(MeshTarget.Mesh mesh, JsonNode dump) {
-        if (admin != null) {
-            return admin;
+        return adminOf(admin, mesh, dump);
+    }
+
+    /** {@code given} (--admin), else the local gateway's admin port when the proxy is that gateway, else null. */
+    static URI adminOf(URI given, MeshTarget.Mesh mesh, JsonNode dump) {
+        if (given != null) {
+            return given;
         }
         if (!mesh.local() || !"ROUTER".equals(dump.path("type").asText())) {
             return null;

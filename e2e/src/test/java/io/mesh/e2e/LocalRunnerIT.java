@@ -96,6 +96,11 @@ class LocalRunnerIT {
             String proxies = Files.readString(harness.workDir().resolve("logs/meshctl-proxy-status.log"));
             assertTrue(proxies.contains("ROUTER") && proxies.contains("SYNCED") && !proxies.contains("NACKED"), proxies);
 
+            // What the gateway accepted is what pilot serves it, type by type (istioctl proxy-status PROXY).
+            assertEquals(0, meshctl(env, "ps-compare", "proxy-status", "router~"), log("meshctl-ps-compare"));
+            for (String kind : List.of("Clusters", "Listeners", "Routes", "Endpoints")) {
+                assertTrue(log("meshctl-ps-compare").contains(kind + " Match ("), log("meshctl-ps-compare"));
+            }
             // The gateway's effective config as pilot serves it: the demo's 50/50 route, its clusters and listener ...
             assertEquals(0, meshctl(env, "pc-routes", "proxy-config", "router~", "routes"));
             String routes = log("meshctl-pc-routes");
