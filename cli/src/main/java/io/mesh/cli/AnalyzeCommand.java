@@ -15,12 +15,22 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** Validates Istio YAML offline with pilot's own validation; each problem with file:line and field path. */
+/**
+ * Validates Istio YAML with pilot's own validation and checks it across resources; each problem with file:line and
+ * field path. Without files, as istioctl analyze: the cluster's Istio resources and Services.
+ */
 @Command(name = "analyze", mixinStandardHelpOptions = true,
-        description = "Check Istio YAML files offline, as pilot would, and across them (hosts, subsets, gateways, unreachable routes).",
+        description = "Check Istio YAML files offline, as pilot would, and across them (hosts, ports, subsets, gateways, unreachable routes);"
+                + " without files, the cluster's Istio resources and Services.",
         footer = {"", "Folders are searched for *.yaml and *.yml (target/, node_modules/ and dot folders skipped).",
-                "Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage error.",
+                "Without PATH: every Istio resource (the kinds pilot serves) and Service on the cluster of",
+                "  the kubeconfig (--kubeconfig, --context); -n NAMESPACE reports that namespace's findings only",
+                "  (all resources are still read, as references cross namespaces).",
+                "Exit codes: 0 no errors (warnings allowed), 1 errors found or the cluster cannot be read,",
+                "  2 usage error.",
                 "Examples:",
+                "  meshctl analyze",
+                "  meshctl analyze -n shop --context staging",
                 "  meshctl analyze deploy/",
                 "  meshctl analyze virtualservice.yaml destinationrule.yaml -o json"})
 public class AnalyzeCommand implements Callable<Integer> {
@@ -33,11 +43,23 @@ public class AnalyzeCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, defaultValue = "table", description = "table, json or yaml (default: ${DEFAULT-VALUE})")
     OutputFormat output;
 
-    @Parameters(paramLabel = "PATH", arity = "1..*", description = "YAML files or folders")
+    @Parameters(paramLabel = "PATH", arity = "0..*", description = "YAML files or folders (none: the cluster's config)")
     List<Path> paths;
+
+    @Option(names = {"-n", "--namespace"}, description = "without PATH: report this namespace's findings only")
+    String namespace;
+
+    @picocli.CommandLine.Mixin
+    MeshTarget target;
 
     @Override
     public Integer call() throws IOException {
+        if (paths == null || paths.isEmpty()) {
+            return cluster();
+        }
+        if (namespace != null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "-n goes with analyzing the cluster (no PATH)");
+        }
         List<Path> files = new ArrayList<>();
         for (Path path : paths) {
             if (!Files.exists(path)) {
@@ -45,14 +67,40 @@ public class AnalyzeCommand implements Callable<Integer> {
             }
             files.addAll(yamlFiles(path));
         }
-        List<ConfigAnalyzer.Finding> findings = new ConfigAnalyzer().analyze(files);
+        return print(new ConfigAnalyzer().analyze(files), files.size() + " files analyzed");
+    }
+
+    /** istioctl analyze without files: the cluster's config, each finding named by its resource. */
+    private int cluster() {
+        PrintWriter err = spec.commandLine().getErr();
+        if (target.local()) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "give YAML files or folders to analyze, or"
+                    + " --mode kubernetes to analyze a cluster's config (the local mesh reads its folder of YAML: analyze"
+                    + " that folder)");
+        }
+        List<ConfigAnalyzer.Source> sources;
+        try (MeshTarget.Mesh mesh = target.open()) {
+            sources = ClusterConfig.read(mesh.client());
+        } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+            err.println("analyze: cannot read the cluster's config: " + (e.getMessage() == null ? e : e.getMessage()));
+            err.flush();
+            return 1;
+        }
+        List<ConfigAnalyzer.Finding> findings = new ConfigAnalyzer().analyzeSources(sources).stream()
+                .filter(f -> namespace == null || f.resource().contains(" " + namespace + "/")).toList();
+        return print(findings, sources.size() + " resources analyzed" + (namespace == null ? "" : " (findings in namespace "
+                + namespace + ")"));
+    }
+
+    private int print(List<ConfigAnalyzer.Finding> findings, String summary) {
         PrintWriter out = spec.commandLine().getOut();
         Printer.print(findings, output, out, table -> {
             for (ConfigAnalyzer.Finding f : findings) {
-                table.printf("%s:%d: %s: %s: %s%n", f.file(), f.line(), f.severity(), f.resource(), f.message());
+                table.printf("%s%s: %s: %s%n", f.file().isEmpty() ? "" : f.file() + ":" + f.line() + ": ", f.severity(),
+                        f.resource(), f.message());
             }
             long errors = findings.stream().filter(ConfigAnalyzer.Finding::error).count();
-            table.printf("%d files analyzed: %d errors, %d warnings.%n", files.size(), errors, findings.size() - errors);
+            table.printf("%s: %d errors, %d warnings.%n", summary, errors, findings.size() - errors);
         });
         return findings.stream().anyMatch(ConfigAnalyzer.Finding::error) ? 1 : 0;
     }

@@ -41,7 +41,14 @@ final class ConfigAnalyzer {
         }
     }
 
-    private record Document(Path file, RawResource raw, YamlLines lines) {
+    private record Document(String file, RawResource raw, YamlLines lines) {
+    }
+
+    /**
+     * YAML to analyze: {@code name} is how findings name it (a file's path, or "" for a resource read from a cluster,
+     * whose lines mean nothing to the user); {@code dir} is where a kustomization may give it a namespace, or null.
+     */
+    record Source(String name, Path dir, String text) {
     }
 
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
@@ -53,8 +60,16 @@ final class ConfigAnalyzer {
     private final GatewayConflicts gatewayConflicts = new GatewayConflicts();
 
     List<Finding> analyze(List<Path> files) throws IOException {
+        List<Source> sources = new ArrayList<>();
         for (Path file : files) {
-            read(file);
+            sources.add(new Source(file.toString(), file.toAbsolutePath().getParent(), Files.readString(file)));
+        }
+        return analyzeSources(sources);
+    }
+
+    List<Finding> analyzeSources(List<Source> sources) {
+        for (Source source : sources) {
+            read(source);
         }
         Map<String, Set<String>> subsets = new HashMap<>();
         // The VirtualServices that validated, checked across the files once every host and subset is known.
@@ -174,8 +189,8 @@ final class ConfigAnalyzer {
     }
 
     /** Splits a file at its "---" lines, so each document keeps its own line numbers. */
-    private void read(Path file) throws IOException {
-        List<String> lines = Files.readAllLines(file);
+    private void read(Source file) {
+        List<String> lines = file.text().lines().toList();
         int start = 0;
         for (int i = 0; i <= lines.size(); i++) {
             if (i == lines.size() || (lines.get(i).startsWith("---") && lines.get(i).strip().matches("---.*"))) {
@@ -187,14 +202,15 @@ final class ConfigAnalyzer {
         }
     }
 
-    private void document(Path file, String text, int offset) {
+    private void document(Source source, String text, int offset) {
+        String file = source.name();
         JsonNode node;
         try {
             node = YAML.readTree(text);
         } catch (IOException e) {
             int line = e instanceof com.fasterxml.jackson.core.JsonProcessingException p && p.getLocation() != null
                     ? p.getLocation().getLineNr() + offset : offset + 1;
-            findings.add(new Finding(file.toString(), line, "error", "-", "invalid YAML: "
+            findings.add(new Finding(file, line, "error", "-", "invalid YAML: "
                     + e.getMessage().lines().findFirst().orElse("")));
             return;
         }
@@ -204,7 +220,8 @@ final class ConfigAnalyzer {
         String apiVersion = node.path("apiVersion").asText("");
         String kind = node.path("kind").asText("");
         // A document without a namespace gets its kustomization's, as kubectl apply -k would give it.
-        String namespace = node.path("metadata").path("namespace").asText(kustomizationNamespace(file.toAbsolutePath().getParent()));
+        String namespace = node.path("metadata").path("namespace").asText(source.dir() == null ? "default"
+                : kustomizationNamespace(source.dir()));
         if ("v1".equals(apiVersion) && "Service".equals(kind)) {
             String name = node.path("metadata").path("name").asText();
             List<Integer> numbers = new ArrayList<>();
@@ -212,13 +229,13 @@ final class ConfigAnalyzer {
             services.service(name + "." + namespace + "." + Hosts.DOMAIN_SUFFIX, numbers);
             YamlLines lines = YamlLines.of(text, offset);
             ServicePorts.portNames(namespace, node.path("spec"), (severity, problem) -> findings.add(new Finding(
-                    file.toString(), lines.lineOf(problem.substring(0, problem.indexOf(": "))), severity,
+                    file, lines.lineOf(problem.substring(0, problem.indexOf(": "))), severity,
                     "Service " + namespace + "/" + name, problem)));
             return;
         }
         if (apiVersion.startsWith("gateway.networking.k8s.io/")) {
             // Silence would read as "validated and fine": say that pilot does not read these kinds at all.
-            findings.add(new Finding(file.toString(), YamlLines.of(text, offset).lineOf("kind"), "warning", kind + " "
+            findings.add(new Finding(file, YamlLines.of(text, offset).lineOf("kind"), "warning", kind + " "
                     + namespace + "/" + node.path("metadata").path("name").asText(), "kind: Kubernetes Gateway API kinds"
                     + " are not served by this mesh (pilot reads Istio's kinds only), so this " + kind + " is not applied;"
                     + " use an Istio Gateway and VirtualService"));
@@ -233,8 +250,8 @@ final class ConfigAnalyzer {
             return;
         }
         YamlLines lines = YamlLines.of(text, offset);
-        YamlDocuments.Parsed parsed = YamlDocuments.parse(text, file.toString());
-        parsed.errors().forEach(e -> findings.add(new Finding(file.toString(), lines.lineOf(""), "error", "-", e)));
+        YamlDocuments.Parsed parsed = YamlDocuments.parse(text, file);
+        parsed.errors().forEach(e -> findings.add(new Finding(file, lines.lineOf(""), "error", "-", e)));
         parsed.resources().forEach(raw -> istio.add(new Document(file, new RawResource(raw.apiVersion(), raw.kind(),
                 raw.namespace().equals("default") ? namespace : raw.namespace(), raw.name(), raw.spec(), raw.origin(), raw.created()), lines)));
     }
@@ -257,7 +274,7 @@ final class ConfigAnalyzer {
         int colon = problem.indexOf(": ");
         String path = colon > 0 ? problem.substring(0, colon) : "";
         RawResource raw = doc.raw();
-        findings.add(new Finding(doc.file().toString(), doc.lines().lineOf(path), severity,
+        findings.add(new Finding(doc.file(), doc.lines().lineOf(path), severity,
                 raw.kind() + " " + raw.namespace() + "/" + raw.name(), problem));
     }
 }

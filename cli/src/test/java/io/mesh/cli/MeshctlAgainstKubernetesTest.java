@@ -62,6 +62,53 @@ class MeshctlAgainstKubernetesTest {
         assertEquals(1, check.exitCode(), output);
     }
 
+    /** meshctl analyze without files reads the cluster's Istio resources and Services, as istioctl analyze does. */
+    @Test
+    void analyzeWithoutFilesChecksTheClustersConfig(QuarkusMainLauncher launcher) throws Exception {
+        for (String group : List.of("networking", "security", "telemetry")) {
+            kubectl("apply", "-f", Path.of("../deploy/kubernetes/crds/" + group + ".istio.io.yaml").toAbsolutePath().toString());
+        }
+        Path config = Files.writeString(work.resolve("shop.yaml"), """
+                apiVersion: v1
+                kind: Namespace
+                metadata: {name: shop}
+                ---
+                apiVersion: v1
+                kind: Service
+                metadata: {name: reviews, namespace: shop}
+                spec:
+                  selector: {app: reviews}
+                  ports:
+                  - {name: http, port: 9080}
+                  - {name: grpc, port: 9090}
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata: {name: reviews, namespace: shop}
+                spec:
+                  hosts: [reviews]
+                  gateways: [edge]
+                  http:
+                  - route:
+                    - destination: {host: reviews}
+                """);
+        kubectl("apply", "-f", config.toString());
+
+        LaunchResult all = launcher.launch("analyze", "--mode", "kubernetes", "--kubeconfig", kubeconfig.toString());
+        String output = all.getOutput();
+        assertEquals(1, all.exitCode(), output + all.getErrorOutput());
+        assertTrue(output.contains("error: VirtualService shop/reviews: spec.gateways[0]: gateway \"edge\" is not in the"
+                + " analyzed files (no Gateway shop/edge) (IST0101)"), output);
+        assertTrue(output.contains("error: VirtualService shop/reviews: spec.http[0].route[0].destination.host: this"
+                + " VirtualService routes to a service \"reviews\" that exposes multiple ports [9080, 9090]"), output);
+        assertTrue(output.contains("resources analyzed: 2 errors, 0 warnings."), output);
+
+        LaunchResult elsewhere = launcher.launch("analyze", "-n", "blog", "--mode", "kubernetes", "--kubeconfig",
+                kubeconfig.toString());
+        assertEquals(0, elsewhere.exitCode(), elsewhere.getOutput());
+        assertTrue(elsewhere.getOutput().contains("(findings in namespace blog): 0 errors, 0 warnings."), elsewhere.getOutput());
+    }
+
     @Test
     void checkAsksEachComponentForItsReadinessThroughTheServiceProxy(QuarkusMainLauncher launcher) throws Exception {
         LaunchResult install = launcher.launch("install");

@@ -1,0 +1,60 @@
+package io.mesh.cli;
+
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import io.mesh.config.Kind;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * What {@code meshctl analyze} reads from a cluster when it is given no files, as {@code istioctl analyze} does: every
+ * Istio resource of the kinds pilot serves ({@code v1}, all namespaces) and every Service, each as its own YAML
+ * document. A kind whose CRD is not installed is skipped, as pilot skips it.
+ */
+final class ClusterConfig {
+
+    private ClusterConfig() {
+    }
+
+    /** The cluster's config, one source per resource, in kind, namespace and name order. */
+    static List<ConfigAnalyzer.Source> read(KubernetesClient client) {
+        List<ConfigAnalyzer.Source> sources = new ArrayList<>();
+        for (Kind kind : Kind.values()) {
+            ResourceDefinitionContext context = new ResourceDefinitionContext.Builder().withGroup(kind.group)
+                    .withVersion("v1").withKind(kind.kindName).withPlural(kind.plural).withNamespaced(true).build();
+            List<GenericKubernetesResource> items;
+            try {
+                items = client.genericKubernetesResources(context).inAnyNamespace().list().getItems();
+            } catch (KubernetesClientException e) {
+                if (e.getCode() == 404) {
+                    continue;   // the CRD is not installed
+                }
+                throw e;
+            }
+            items.stream().sorted(ORDER).forEach(r -> {
+                r.getAdditionalProperties().remove("status");
+                sources.add(source(r));
+            });
+        }
+        client.services().inAnyNamespace().list().getItems().stream().sorted(ORDER).forEach(s -> {
+            s.setStatus(null);
+            sources.add(source(s));
+        });
+        return sources;
+    }
+
+    private static final Comparator<HasMetadata> ORDER = Comparator
+            .comparing((HasMetadata r) -> r.getMetadata().getNamespace() == null ? "" : r.getMetadata().getNamespace())
+            .thenComparing(r -> r.getMetadata().getName());
+
+    /** Findings about a cluster's resources name no file: the resource column says which one. */
+    private static ConfigAnalyzer.Source source(HasMetadata resource) {
+        resource.getMetadata().setManagedFields(null);
+        return new ConfigAnalyzer.Source("", null, Serialization.asYaml(resource));
+    }
+}
