@@ -266,7 +266,8 @@ class HostileInputTest {
         assertTrue(peak.get() <= MAX_CONNECTIONS, "peak " + peak.get());
         // Silent connections were counted (the steady client alone holds 2): the cap applies from accept.
         assertTrue(peak.get() > MAX_CONNECTIONS / 2, "peak " + peak.get());
-        await().atMost(Duration.ofSeconds(10)).until(() -> gw.gateway.dataPlane().openConnections() <= 4);
+        // A bound for a loaded 2-CPU machine (closing 10,000 sockets timed out at 10 s there), not a speed check.
+        await().atMost(Duration.ofSeconds(30)).until(() -> gw.gateway.dataPlane().openConnections() <= 4);
     }
 
     private static int closedByGateway(List<Socket> sockets) throws Exception {
