@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
         subcommands = {InstallCommand.class, UninstallCommand.class, CheckCommand.class, ProxyStatusCommand.class,
                 ProxyConfigCommand.class,
                 AnalyzeCommand.class, AppsCommand.class, KubeInjectCommand.class,
-                CompletionCommand.class},
+                VersionCommand.class, CompletionCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 a problem was found, 2 usage error.",
                 "Examples:",
                 "  meshctl install | kubectl apply -f -",

@@ -5,9 +5,11 @@ import picocli.CommandLine.IVersionProvider;
 /** The version of the packaged CLI, which is also the default tag of the images it installs. */
 public class VersionProvider implements IVersionProvider {
 
-    /** The project version, from the jar manifest when packaged. */
+    /** The project version: the build's quarkus.application.version, else the jar manifest's. */
     public static String version() {
-        String version = VersionProvider.class.getPackage().getImplementationVersion();
+        String version = org.eclipse.microprofile.config.ConfigProvider.getConfig()
+                .getOptionalValue("quarkus.application.version", String.class)
+                .orElse(VersionProvider.class.getPackage().getImplementationVersion());
         return version != null ? version : "0.1.0-SNAPSHOT";
     }
 

@@ -96,6 +96,13 @@ class LocalRunnerIT {
             String proxies = Files.readString(harness.workDir().resolve("logs/meshctl-proxy-status.log"));
             assertTrue(proxies.contains("ROUTER") && proxies.contains("SYNCED") && !proxies.contains("NACKED"), proxies);
 
+            // meshctl version: the CLI, pilot and the connected proxies are this build.
+            assertEquals(0, meshctl(env, "version"), log("meshctl-version"));
+            java.util.regex.Matcher client = java.util.regex.Pattern.compile("client version: (\\S+)").matcher(log("meshctl-version"));
+            assertTrue(client.find(), log("meshctl-version"));
+            assertTrue(log("meshctl-version").contains("control plane version: " + client.group(1) + "\n"), log("meshctl-version"));
+            assertTrue(java.util.regex.Pattern.compile("data plane version: " + java.util.regex.Pattern.quote(client.group(1))
+                    + " \\(\\d+ prox(y|ies)\\)\n").matcher(log("meshctl-version")).find(), log("meshctl-version"));
             // What the gateway accepted is what pilot serves it, type by type (istioctl proxy-status PROXY).
             assertEquals(0, meshctl(env, "ps-compare", "proxy-status", "router~"), log("meshctl-ps-compare"));
             for (String kind : List.of("Clusters", "Listeners", "Routes", "Endpoints")) {

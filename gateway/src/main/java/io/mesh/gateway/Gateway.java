@@ -33,6 +33,10 @@ import org.jboss.logging.Logger;
  */
 public final class Gateway {
 
+    /** The build's version (quarkus.application.version; absent outside a packaged gateway). */
+    static final java.util.Optional<String> VERSION = org.eclipse.microprofile.config.ConfigProvider.getConfig()
+            .getOptionalValue("quarkus.application.version", String.class);
+
     private static final Logger LOG = Logger.getLogger(Gateway.class);
 
     private final GatewayConfig config;
@@ -236,7 +240,10 @@ public final class Gateway {
         labels(config, env).forEach((k, v) -> l.putFields(k, Value.newBuilder().setStringValue(v).build()));
         // istio-agent's cluster is ISTIO_META_CLUSTER_ID (its only source); without it, the gateway's setting.
         String clusterId = fromEnv.getFieldsOrDefault("CLUSTER_ID", Value.getDefaultInstance()).getStringValue();
-        Struct meta = fromEnv.toBuilder()
+        Struct.Builder metaBuilder = fromEnv.toBuilder();
+        // The proxy's version, as istio-agent sends ISTIO_VERSION (meshctl version counts the data plane by it).
+        VERSION.ifPresent(v -> metaBuilder.putFields("ISTIO_VERSION", str(v)));
+        Struct meta = metaBuilder
                 .putFields("NAMESPACE", str(ns))
                 .putFields("NAME", str(host))
                 .putFields("CLUSTER_ID", str(clusterId.isEmpty() ? config.node().cluster() : clusterId))
@@ -245,6 +252,7 @@ public final class Gateway {
                 .build();
         Node.Builder node = Node.newBuilder().setId(id).setCluster(workload(config) + "." + ns)
                 .setUserAgentName("mesh-gateway").setMetadata(meta);
+        VERSION.ifPresent(node::setUserAgentVersion);
         config.node().locality().filter(loc -> !loc.isBlank()).ifPresent(loc -> {
             String[] p = (loc.trim() + "//").split("/", -1);
             node.setLocality(io.envoyproxy.envoy.config.core.v3.Locality.newBuilder().setRegion(p[0]).setZone(p[1])

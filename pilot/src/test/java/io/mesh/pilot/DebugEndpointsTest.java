@@ -33,6 +33,13 @@ class DebugEndpointsTest {
     }
 
     @Test
+    void versionIsTheBuildsVersion() {
+        String version = org.eclipse.microprofile.config.ConfigProvider.getConfig()
+                .getValue("quarkus.application.version", String.class);
+        given().get("/version").then().statusCode(200).body("version", org.hamcrest.Matchers.equalTo(version));
+    }
+
+    @Test
     void registryzListsServicesAndEndpoints() {
         given().get("/debug/registryz").then().statusCode(200)
                 .body("services.hostname", hasItem("web.demo.svc.cluster.local"))

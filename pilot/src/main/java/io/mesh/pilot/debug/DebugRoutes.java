@@ -19,7 +19,7 @@ import java.util.Map;
 import java.util.Objects;
 
 /**
- * istiod's debug endpoints on the monitoring port: /debug/syncz (proxy-status), /debug/config_dump?proxyID=,
+ * istiod's debug endpoints on the monitoring port: /version, /debug/syncz (proxy-status), /debug/config_dump?proxyID=,
  * /debug/configz (every resource, accepted or rejected with its reason) and /debug/registryz (services and
  * endpoints). Read-only views of the current snapshot and connections; they never change state.
  */
@@ -38,6 +38,13 @@ public class DebugRoutes {
         router.get("/debug/configz").blockingHandler(ctx -> withRuntime(ctx, rt -> json(ctx, configz(rt))));
         router.get("/debug/registryz").blockingHandler(ctx -> withRuntime(ctx, rt -> json(ctx, registryz(rt))));
         router.get("/debug/config_dump").blockingHandler(ctx -> withRuntime(ctx, rt -> configDump(ctx, rt)));
+        router.get("/version").handler(ctx -> json(ctx, Map.of("version", version())));
+    }
+
+    /** This pilot's version (the build's quarkus.application.version), as istiod's /version gives its own. */
+    public static String version() {
+        return org.eclipse.microprofile.config.ConfigProvider.getConfig()
+                .getOptionalValue("quarkus.application.version", String.class).orElse("unknown");
     }
 
     private void withRuntime(RoutingContext ctx, java.util.function.Consumer<PilotRuntime> body) {
@@ -58,6 +65,7 @@ public class DebugRoutes {
             p.put("namespace", c.proxy().namespace());
             p.put("stream", c.streamId());
             p.put("protocol", c.delta() ? "delta" : "sotw");
+            p.put("version", c.proxy().version());
             Map<String, Object> types = new LinkedHashMap<>();
             for (XdsConnection.TypeStatus t : c.status()) {
                 Map<String, Object> s = new LinkedHashMap<>();

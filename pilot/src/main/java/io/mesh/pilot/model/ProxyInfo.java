@@ -14,16 +14,24 @@ import java.util.Map;
  * {@code IDLE_TIMEOUT} (Istio's {@code ISTIO_META_IDLE_TIMEOUT}, a Go duration such as {@code 30m}), the idle timeout
  * of its tcp_proxy filters where no DestinationRule sets one; null when not sent or not a duration (istiod ignores it).
  * {@code node}: the node metadata {@code NODE_NAME} (istio-agent sends its pod's {@code spec.nodeName}), istiod's
- * proxy.GetNodeName(); empty when not sent.
+ * proxy.GetNodeName(); empty when not sent. {@code version}: the node metadata {@code ISTIO_VERSION} (the proxy's
+ * version, as istio-agent sends it), else the node's user agent version; empty when neither is sent.
  */
 public record ProxyInfo(String id, Type type, String namespace, String ip, Map<String, String> labels,
-        String locality, java.time.Duration idleTimeout, String node) {
+        String locality, java.time.Duration idleTimeout, String node, String version) {
     public enum Type { SIDECAR, ROUTER, GRPC }
 
     public ProxyInfo {
         labels = Map.copyOf(labels);
         locality = locality == null ? "" : locality;
         node = node == null ? "" : node;
+        version = version == null ? "" : version;
+    }
+
+    /** A proxy whose node sends no version. */
+    public ProxyInfo(String id, Type type, String namespace, String ip, Map<String, String> labels, String locality,
+            java.time.Duration idleTimeout, String node) {
+        this(id, type, namespace, ip, labels, locality, idleTimeout, node, "");
     }
 
     /** A proxy whose node sends no NODE_NAME. */
@@ -75,8 +83,10 @@ public record ProxyInfo(String id, Type type, String namespace, String ip, Map<S
         String locality = loc.getRegion().isEmpty() && loc.getZone().isEmpty() && loc.getSubZone().isEmpty() ? ""
                 : loc.getRegion() + "/" + loc.getZone() + "/" + loc.getSubZone();
         String idle = str(md, "IDLE_TIMEOUT");
+        String version = str(md, "ISTIO_VERSION");
         return new ProxyInfo(id, type, ns == null ? "default" : ns, ip == null ? "" : ip.split(",")[0], labels,
-                locality, idle == null ? null : io.mesh.config.SpecReader.parseDuration(idle), str(md, "NODE_NAME"));
+                locality, idle == null ? null : io.mesh.config.SpecReader.parseDuration(idle), str(md, "NODE_NAME"),
+                version != null ? version : node.getUserAgentVersion());
     }
 
     private static String str(Struct md, String key) {
