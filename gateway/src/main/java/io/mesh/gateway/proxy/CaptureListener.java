@@ -180,6 +180,12 @@ final class CaptureListener {
             }
             TcpRelay.allowHalfClose(ch);   // a close_notify or FIN is passed on as a half-close (Envoy's tcp_proxy)
             VertxInternal vertx = (VertxInternal) sidecar.plane().vertx();
+            TcpAccessLog log = TcpAccessLog.of(chain, ch, true, original);
+            if (log != null) {
+                log.cluster(chain.tcpCluster());
+                ssl.handshakeFuture().addListener(h -> log.peer(null, h.isSuccess()
+                        ? SidecarPlane.sessionSpiffeId(ssl.engine().getSession()) : null));
+            }
             TcpRelay.connectWhen(ch, ssl.handshakeFuture(), () -> chain.rbac() == null
                     || !denied(chain, downstream, SidecarPlane.spiffeId(ssl.engine().getSession())),
                     InetSocketAddress.createUnresolved("127.0.0.1", original.port()), first, null,
@@ -187,7 +193,7 @@ final class CaptureListener {
                             SidecarPlane.sessionSpiffeId(ssl.engine().getSession()), chain.stats()).of(workload, null),
                     mx == null ? ch.eventLoop().newSucceededFuture(null) : mx.peer(),
                     vertx.transport().channelFactory(false), vertx.nettyAddressResolverGroup(), TcpRelay.CONNECT_TIMEOUT_MS,
-                    TcpTimeouts.of(chain));
+                    TcpTimeouts.of(chain), log);
         } else {
             sidecar.serveHttp(ch, new SidecarPlane.Handoff(downstream, s.name(), tls), true, first);
         }
@@ -272,7 +278,7 @@ final class CaptureListener {
         return TcpRelay.toCluster(sidecar.plane(), ch, chain == null ? null : cluster, original, first,
                 inbound ? sidecar.plane().inboundTcpMeters(cluster, null, chain == null ? null : chain.stats())
                         : sidecar.plane().outboundTcpMeters(cluster, chain == null ? null : chain.stats()),
-                TcpTimeouts.of(chain));
+                TcpTimeouts.of(chain), TcpAccessLog.of(chain, ch, inbound, original));
     }
 
     private static void release(ByteBuf b) {
