@@ -177,8 +177,9 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
         io.vertx.core.net.SocketAddress target = original;
         Origination tls = null;
         io.mesh.gateway.upstream.TcpKeepalive keepalive = null;
+        io.mesh.gateway.upstream.Upstream u = null;
         if (cluster != null) {
-            io.mesh.gateway.upstream.Upstream u = plane.active().upstreams().get(cluster);
+            u = plane.active().upstreams().get(cluster);
             keepalive = u == null ? null : u.spec().keepalive();
             var ep = u == null || u.spec().lbPolicy() == io.mesh.gateway.upstream.LbPolicy.ORIGINAL_DST ? null
                     : u.pick(Long.MIN_VALUE, null);
@@ -213,6 +214,18 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
         if (target == null) {
             close(ch, first);
             return false;
+        }
+        if (u != null) {
+            if (!u.tryAcquireTcpConnection()) {
+                LOG.debugf("tcp_proxy: cluster %s: max_connections reached", cluster);
+                if (log != null) {
+                    log.flag(ResponseFlag.UO);
+                }
+                close(ch, first);
+                return false;
+            }
+            io.mesh.gateway.upstream.Upstream counted = u;
+            ch.closeFuture().addListener(f -> counted.releaseTcpConnection());
         }
         io.vertx.core.impl.VertxInternal vertx = (io.vertx.core.impl.VertxInternal) plane.vertx();
         String host = target.hostAddress() != null ? target.hostAddress() : target.host();

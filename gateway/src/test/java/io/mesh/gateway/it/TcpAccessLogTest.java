@@ -33,7 +33,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * Envoy's tcp_proxy access_log on a router's TCP listeners: one JSON line per connection when it ends, with its bytes
  * both ways, the upstream host and cluster, the downstream addresses and Envoy's TCP response flags (DT when
- * max_downstream_connection_duration closed it, UF when the upstream refused it); the CEL filter decides at the end; a
+ * max_downstream_connection_duration closed it, UF when the upstream refused it, UO over the cluster's max_connections);
+ * the CEL filter decides at the end; a
  * tcp_proxy without an access log writes none. Real sockets, a real gateway, lines read from {@code io.mesh.gateway.access}.
  */
 class TcpAccessLogTest {
@@ -49,6 +50,7 @@ class TcpAccessLogTest {
     static int refused;
     static int filtered;
     static int silent;
+    static int capped;
     /** The one client port the filtered listener's expression lets through. */
     static int chosenClientPort;
 
@@ -62,9 +64,15 @@ class TcpAccessLogTest {
         refused = FreePorts.next();
         filtered = FreePorts.next();
         silent = FreePorts.next();
+        capped = FreePorts.next();
         chosenClientPort = FreePorts.next();
-        MESH.pilot().set(List.of(Xds.edsCluster(cluster("echo")), Xds.edsCluster(cluster("refused"))),
-                List.of(Xds.endpoints(cluster("echo"), echo), Xds.endpoints(cluster("refused"), refusedPort)),
+        MESH.pilot().set(List.of(Xds.edsCluster(cluster("echo")), Xds.edsCluster(cluster("refused")),
+                Xds.edsCluster(cluster("capped")).toBuilder().setCircuitBreakers(
+                        io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers.newBuilder().addThresholds(
+                                io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers.Thresholds.newBuilder()
+                                        .setMaxConnections(com.google.protobuf.UInt32Value.of(1)))).build()),
+                List.of(Xds.endpoints(cluster("echo"), echo), Xds.endpoints(cluster("refused"), refusedPort),
+                        Xds.endpoints(cluster("capped"), echo)),
                 List.of(TcpProxyFixtures.listener(logged, "echo", t -> t.addAccessLog(log(null))),
                         TcpProxyFixtures.listener(limited, "echo", t -> t.addAccessLog(log(null))
                                 .setMaxDownstreamConnectionDuration(com.google.protobuf.Duration.newBuilder()
@@ -73,7 +81,8 @@ class TcpAccessLogTest {
                         TcpProxyFixtures.listener(filtered, "echo", t -> t.addAccessLog(
                                 log("source.port == " + chosenClientPort + " && xds.cluster_name == '" + cluster("echo")
                                         + "'"))),
-                        TcpProxyFixtures.listener(silent, "echo", t -> t)),
+                        TcpProxyFixtures.listener(silent, "echo", t -> t),
+                        TcpProxyFixtures.listener(capped, "capped", t -> t.addAccessLog(log(null)))),
                 List.of(), List.of());
         MESH.startGateway(Map.of());
     }
@@ -163,6 +172,26 @@ class TcpAccessLogTest {
         assertTrue(line.contains("\"response_flags\":\"UF\""), line);
         assertTrue(line.contains("\"upstream_host\":\"127.0.0.1:" + refusedPort + "\""), line);
         assertTrue(line.contains("\"upstream_cluster\":\"" + cluster("refused") + "\""), line);
+    }
+
+    @Test
+    void aConnectionOverTheClustersMaxConnectionsIsClosedWithTheUoFlag() throws Exception {
+        int second;
+        try (Socket first = TcpProxyFixtures.open(capped, "capped-1");
+                Socket over = new Socket("127.0.0.1", capped)) {
+            over.setSoTimeout(10_000);
+            second = over.getLocalPort();
+            awaitEnd(over);
+            assertEquals("still\n", roundTrip(first, "still\n"), "the first connection is untouched");
+        }
+        String line = lineOf(second);
+        assertTrue(line.contains("\"response_flags\":\"UO\""), line);
+        assertTrue(line.contains("\"upstream_host\":null"), line);
+        // Its slot is free again once it ends.
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> backendClosed.get("capped-1").isDone());
+        try (Socket again = TcpProxyFixtures.open(capped, "capped-2")) {
+            assertEquals("ok\n", roundTrip(again, "ok\n"));
+        }
     }
 
     @Test
