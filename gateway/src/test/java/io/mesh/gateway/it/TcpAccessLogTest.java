@@ -51,6 +51,7 @@ class TcpAccessLogTest {
     static int filtered;
     static int silent;
     static int capped;
+    static int empty;
     /** The one client port the filtered listener's expression lets through. */
     static int chosenClientPort;
 
@@ -65,14 +66,16 @@ class TcpAccessLogTest {
         filtered = FreePorts.next();
         silent = FreePorts.next();
         capped = FreePorts.next();
+        empty = FreePorts.next();
         chosenClientPort = FreePorts.next();
         MESH.pilot().set(List.of(Xds.edsCluster(cluster("echo")), Xds.edsCluster(cluster("refused")),
                 Xds.edsCluster(cluster("capped")).toBuilder().setCircuitBreakers(
                         io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers.newBuilder().addThresholds(
                                 io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers.Thresholds.newBuilder()
-                                        .setMaxConnections(com.google.protobuf.UInt32Value.of(1)))).build()),
+                                        .setMaxConnections(com.google.protobuf.UInt32Value.of(1)))).build(),
+                Xds.edsCluster(cluster("empty"))),
                 List.of(Xds.endpoints(cluster("echo"), echo), Xds.endpoints(cluster("refused"), refusedPort),
-                        Xds.endpoints(cluster("capped"), echo)),
+                        Xds.endpoints(cluster("capped"), echo), Xds.endpoints(cluster("empty"))),
                 List.of(TcpProxyFixtures.listener(logged, "echo", t -> t.addAccessLog(log(null))),
                         TcpProxyFixtures.listener(limited, "echo", t -> t.addAccessLog(log(null))
                                 .setMaxDownstreamConnectionDuration(com.google.protobuf.Duration.newBuilder()
@@ -82,7 +85,8 @@ class TcpAccessLogTest {
                                 log("source.port == " + chosenClientPort + " && xds.cluster_name == '" + cluster("echo")
                                         + "'"))),
                         TcpProxyFixtures.listener(silent, "echo", t -> t),
-                        TcpProxyFixtures.listener(capped, "capped", t -> t.addAccessLog(log(null)))),
+                        TcpProxyFixtures.listener(capped, "capped", t -> t.addAccessLog(log(null))),
+                        TcpProxyFixtures.listener(empty, "empty", t -> t.addAccessLog(log(null)))),
                 List.of(), List.of());
         MESH.startGateway(Map.of());
     }
@@ -172,6 +176,20 @@ class TcpAccessLogTest {
         assertTrue(line.contains("\"response_flags\":\"UF\""), line);
         assertTrue(line.contains("\"upstream_host\":\"127.0.0.1:" + refusedPort + "\""), line);
         assertTrue(line.contains("\"upstream_cluster\":\"" + cluster("refused") + "\""), line);
+    }
+
+    @Test
+    void aClusterWithoutEndpointsGivesTheUhFlag() throws Exception {
+        int client;
+        try (Socket s = new Socket("127.0.0.1", empty)) {
+            s.setSoTimeout(10_000);
+            client = s.getLocalPort();
+            awaitEnd(s);
+        }
+        String line = lineOf(client);
+        assertTrue(line.contains("\"response_flags\":\"UH\""), line);
+        assertTrue(line.contains("\"upstream_host\":null"), line);
+        assertTrue(line.contains("\"upstream_cluster\":\"" + cluster("empty") + "\""), line);
     }
 
     @Test
