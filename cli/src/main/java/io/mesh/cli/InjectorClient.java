@@ -70,13 +70,30 @@ final class InjectorClient {
 
     /** The webhook at {@code url} over HTTPS, trusting {@code caBundle} (PEM) when given, else the JDK's trust store. */
     static InjectorClient direct(URI url, Path caBundle) throws Unreachable {
+        if (caBundle == null) {
+            return direct(url, null, null);
+        }
+        byte[] pem;
+        try {
+            pem = Files.readAllBytes(caBundle);
+        } catch (IOException e) {
+            throw new Unreachable("cannot read the injector's CA bundle " + caBundle + ": " + e.getMessage());
+        }
+        return direct(url, pem, caBundle.toString());
+    }
+
+    /**
+     * The webhook at {@code url} over HTTPS, trusting the PEM bundle {@code caBundle} (named {@code source} in
+     * messages) when given, else the JDK's trust store.
+     */
+    static InjectorClient direct(URI url, byte[] caBundle, String source) throws Unreachable {
         HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3))
                 .version(HttpClient.Version.HTTP_1_1);
         if (caBundle != null) {
-            builder.sslContext(trusting(caBundle));
+            builder.sslContext(trusting(caBundle, source));
         }
         HttpClient http = builder.build();
-        String where = url + (caBundle != null ? " (trusting " + caBundle + ")" : "");
+        String where = url + (caBundle != null ? " (trusting " + source + ")" : "");
         return new InjectorClient(where, body -> {
             HttpResponse<String> response = http.send(HttpRequest.newBuilder(url).timeout(Duration.ofSeconds(10))
                     .header("Content-Type", "application/json")
@@ -182,8 +199,8 @@ final class InjectorClient {
         throw new Unreachable("the injector at " + where + " answered a patch that is not a base64 JSON Patch array");
     }
 
-    private static SSLContext trusting(Path caBundle) throws Unreachable {
-        try (InputStream in = Files.newInputStream(caBundle)) {
+    private static SSLContext trusting(byte[] caBundle, String source) throws Unreachable {
+        try (InputStream in = new java.io.ByteArrayInputStream(caBundle)) {
             KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
             trust.load(null, null);
             int i = 0;
@@ -191,7 +208,7 @@ final class InjectorClient {
                 trust.setCertificateEntry("ca-" + i++, certificate);
             }
             if (i == 0) {
-                throw new Unreachable(caBundle + " holds no PEM certificate");
+                throw new Unreachable(source + " holds no PEM certificate");
             }
             TrustManagerFactory managers = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
             managers.init(trust);
@@ -199,9 +216,9 @@ final class InjectorClient {
             tls.init(null, managers.getTrustManagers(), null);
             return tls;
         } catch (IOException e) {
-            throw new Unreachable("cannot read the injector's CA bundle " + caBundle + ": " + e.getMessage());
+            throw new Unreachable("cannot read the injector's CA bundle " + source + ": " + e.getMessage());
         } catch (GeneralSecurityException e) {
-            throw new Unreachable("cannot use the injector's CA bundle " + caBundle + ": " + e.getMessage());
+            throw new Unreachable("cannot use the injector's CA bundle " + source + ": " + e.getMessage());
         }
     }
 }

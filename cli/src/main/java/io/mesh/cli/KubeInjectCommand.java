@@ -1,11 +1,15 @@
 package io.mesh.cli;
 
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhook;
+import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookConfiguration;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Base64;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -29,7 +33,9 @@ import picocli.CommandLine.Spec;
                         + "Nothing is printed when a document cannot be injected."},
         footer = {"", "Where the injector is: the local mesh's webhook (127.0.0.1, port",
                 "  $MESH_INJECTOR_WEBHOOK_PORT, else 15017; trusting the run folder's",
-                "  state/injector/webhook-ca.pem); --injector URL (e.g. after a port-forward);",
+                "  state/injector/webhook-ca.pem); --injector URL (e.g. after a port-forward;",
+                "  on a cluster it trusts the caBundle of the MutatingWebhookConfiguration",
+                "  istio-sidecar-injector unless --injector-ca is given);",
                 "  or on a cluster the service istio-system/istio-sidecar-injector:443 through",
                 "  the API server's service proxy (needs create on services/proxy).",
                 "Exit codes: 0 ok, 1 the injector refused a pod or cannot be reached, or the",
@@ -45,6 +51,8 @@ public class KubeInjectCommand implements Callable<Integer> {
 
     static final String WEBHOOK_PORT_VARIABLE = "MESH_INJECTOR_WEBHOOK_PORT";
     static final int WEBHOOK_PORT = 15017;
+    /** The injector's MutatingWebhookConfiguration (deploy/kubernetes/injector.yaml). */
+    static final String WEBHOOK_CONFIGURATION = "istio-sidecar-injector";
 
     @Spec
     CommandLine.Model.CommandSpec spec;
@@ -64,7 +72,8 @@ public class KubeInjectCommand implements Callable<Integer> {
     URI injector;
 
     @Option(names = "--injector-ca", paramLabel = "FILE",
-            description = "PEM bundle that verifies the webhook's certificate (default: the local mesh's, else the JDK's)")
+            description = "PEM bundle that verifies the webhook's certificate (default: the local mesh's, else on a cluster "
+                    + "the webhook configuration's caBundle, else the JDK's)")
     Path injectorCa;
 
     @Mixin
@@ -115,6 +124,30 @@ public class KubeInjectCommand implements Callable<Integer> {
         return Files.readString(file, StandardCharsets.UTF_8);
     }
 
+    /**
+     * On a cluster (e.g. --injector after {@code kubectl port-forward}): the PEM bundle the API server trusts the
+     * webhook with, the injector's MutatingWebhookConfiguration's {@code caBundle}; null when it cannot be read (the
+     * JDK's trust store is used then, as before).
+     */
+    private static byte[] webhookCaBundle(MeshTarget.Mesh mesh) {
+        try {
+            MutatingWebhookConfiguration configuration = mesh.client().admissionRegistration().v1()
+                    .mutatingWebhookConfigurations().withName(WEBHOOK_CONFIGURATION).get();
+            if (configuration == null || configuration.getWebhooks() == null) {
+                return null;
+            }
+            for (MutatingWebhook webhook : configuration.getWebhooks()) {
+                String bundle = webhook.getClientConfig() == null ? null : webhook.getClientConfig().getCaBundle();
+                if (bundle != null && !bundle.isBlank()) {
+                    return Base64.getDecoder().decode(bundle.strip());
+                }
+            }
+            return null;
+        } catch (KubernetesClientException | IllegalArgumentException e) {
+            return null;
+        }
+    }
+
     /** --injector, else the local mesh's webhook, else the cluster's Service through the API server. */
     private InjectorClient client(MeshTarget.Mesh mesh) throws InjectorClient.Unreachable {
         Path localCa = mesh.runDir().resolve("state/injector/webhook-ca.pem");
@@ -124,8 +157,12 @@ public class KubeInjectCommand implements Callable<Integer> {
             }
             URI url = injector.getPath() == null || injector.getPath().isEmpty() || injector.getPath().equals("/")
                     ? injector.resolve(InjectorClient.PATH) : injector;
-            Path ca = injectorCa != null ? injectorCa : Files.isRegularFile(localCa) ? localCa : null;
-            return InjectorClient.direct(url, ca);
+            if (injectorCa != null || Files.isRegularFile(localCa)) {
+                return InjectorClient.direct(url, injectorCa != null ? injectorCa : localCa);
+            }
+            byte[] clusterCa = mesh.local() ? null : webhookCaBundle(mesh);
+            return clusterCa != null ? InjectorClient.direct(url, clusterCa, "the caBundle of MutatingWebhookConfiguration "
+                    + WEBHOOK_CONFIGURATION) : InjectorClient.direct(url, (Path) null);
         }
         if (mesh.local()) {
             String port = System.getenv().getOrDefault(WEBHOOK_PORT_VARIABLE, Integer.toString(WEBHOOK_PORT));

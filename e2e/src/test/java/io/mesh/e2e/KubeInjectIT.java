@@ -238,6 +238,40 @@ class KubeInjectIT {
         }
     }
 
+    /**
+     * After {@code kubectl port-forward}, --injector alone is enough on a cluster: meshctl trusts the webhook with the
+     * caBundle of its MutatingWebhookConfiguration, as the API server does. Without that configuration the JDK's trust
+     * store is all there is, and the self-signed webhook is refused.
+     */
+    @Test
+    void afterAPortForwardTheWebhookIsTrustedByItsConfigurationsCaBundle() throws Exception {
+        try (KubeApiMock api = KubeApiMock.start(0, false, false)) {
+            Path kubeconfig = api.writeKubeconfig(HARNESS.workDir().resolve("kubeconfig-ca"), "default");
+            Run untrusted = meshctl(APP, "kube-inject", "-f", "-", "--mode", "kubernetes", "--kubeconfig",
+                    kubeconfig.toString(), "--injector", webhook);
+            assertEquals(1, untrusted.exit(), untrusted.err());
+            assertTrue(untrusted.err().contains("cannot reach the injector at " + webhook + "/inject: "), untrusted.err());
+
+            api.client("default").resource("""
+                    apiVersion: admissionregistration.k8s.io/v1
+                    kind: MutatingWebhookConfiguration
+                    metadata: {name: istio-sidecar-injector}
+                    webhooks:
+                    - name: namespace.sidecar-injector.istio.io
+                      clientConfig:
+                        service: {name: istio-sidecar-injector, namespace: istio-system, path: /inject, port: 443}
+                        caBundle: %s
+                      admissionReviewVersions: [v1]
+                      sideEffects: None
+                    """.formatted(Base64.getEncoder().encodeToString(Files.readAllBytes(ca)))).create();
+            Run run = meshctl(APP, "kube-inject", "-f", "-", "--mode", "kubernetes", "--kubeconfig", kubeconfig.toString(),
+                    "--injector", webhook);
+            assertEquals(0, run.exit(), run.err());
+            JsonNode deployment = YAML.readTree(run.out().substring(run.out().indexOf("apiVersion: apps/v1")));
+            assertEquals(List.of("web", "istio-proxy"), names(deployment.path("spec").path("template").path("spec").path("containers")));
+        }
+    }
+
     @Test
     void aRefusingOrUnreachableInjectorIsExitOneNamingTheDocumentWithNothingPrinted() throws Exception {
         String badAnnotation = APP.replace("labels: {app: web, version: v1}",

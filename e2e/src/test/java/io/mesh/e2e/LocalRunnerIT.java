@@ -119,6 +119,21 @@ class LocalRunnerIT {
                     "127.0.0.1:" + backendPort + " +HEALTHY +OK +outbound\\|80\\|\\|backend\\.demo\\.svc\\.cluster\\.local")) {
                 assertTrue(java.util.regex.Pattern.compile("(?m)^" + row + "$").matcher(endpoints).find(), row + " in:\n" + endpoints);
             }
+            // ... and the certificates it holds (its admin /certs): its own from citadel, and the mesh root.
+            assertEquals(0, meshctl(env, "pc-secret", "proxy-config", "router~", "secret"));
+            String secrets = log("meshctl-pc-secret");
+            assertTrue(secrets.startsWith("RESOURCE NAME  TYPE        STATUS  VALID CERT  SERIAL NUMBER"), secrets);
+            assertTrue(java.util.regex.Pattern.compile("(?m)^default +Cert Chain +ACTIVE +true +[0-9a-f]+ ").matcher(secrets).find(), secrets);
+            assertTrue(java.util.regex.Pattern.compile("(?m)^ROOTCA +CA +ACTIVE +true +[0-9a-f]+ ").matcher(secrets).find(), secrets);
+            // ... and its log levels, changed at once through its admin /logging (istioctl proxy-config log).
+            assertEquals(0, meshctl(env, "pc-log-set", "proxy-config", "router~", "log", "--level", "router:debug,config:warning"));
+            assertTrue(log("meshctl-pc-log-set").contains("  config: warning\n") && log("meshctl-pc-log-set").contains("  router: debug\n"),
+                    log("meshctl-pc-log-set"));
+            assertEquals(0, meshctl(env, "pc-log-all", "proxy-config", "router~", "log", "--level", "info"));
+            assertTrue(log("meshctl-pc-log-all").contains("  config: info\n") && log("meshctl-pc-log-all").contains("  router: info\n"),
+                    log("meshctl-pc-log-all"));
+            assertEquals(1, meshctl(env, "pc-log-bad", "proxy-config", "router~", "log", "--level", "routr:debug"));
+            assertTrue(log("meshctl-pc-log-bad").contains("unknown logger 'routr'"), log("meshctl-pc-log-bad"));
             assertEquals(1, meshctl(env, "pc-unknown", "proxy-config", "no-such-pod", "routes"));
             assertTrue(log("meshctl-pc-unknown").contains("no connected proxy is \"no-such-pod\"; connected:"), log("meshctl-pc-unknown"));
 

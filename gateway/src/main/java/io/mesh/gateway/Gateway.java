@@ -4,6 +4,7 @@ import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import io.mesh.gateway.admin.AdminServer;
+import io.mesh.gateway.admin.LogLevels;
 import io.mesh.gateway.admin.StatusServer;
 import io.mesh.gateway.identity.PilotTrustManager;
 import io.mesh.gateway.identity.WorkloadIdentity;
@@ -43,7 +44,7 @@ public final class Gateway {
     private final WorkloadIdentity identity;
 
     private Gateway(Vertx vertx, GatewayConfig config, MeterRegistry registry, OpenTelemetry otel, StaticBootstrap bootstrap,
-            WorkloadIdentity identity, SslContext xdsTls, Node node) {
+            WorkloadIdentity identity, SslContext xdsTls, Node node, LogLevels logLevels) {
         this.config = config;
         this.identity = identity;
         this.plane = new DataPlane(vertx, config, registry, otel == null ? null : new OtlpReporter(otel), identity, node);
@@ -56,7 +57,7 @@ public final class Gateway {
                         config.xds().maxBackoff(), xdsTls)
                 : null;
         this.status = new StatusServer(vertx, plane, () -> identity == null || identity.isReady());
-        this.admin = new AdminServer(vertx, plane, ads, xdsState);
+        this.admin = new AdminServer(vertx, plane, ads, xdsState, identity, logLevels);
     }
 
     public static Future<Gateway> start(Vertx vertx, GatewayConfig config, MeterRegistry registry) {
@@ -89,6 +90,13 @@ public final class Gateway {
         } catch (IllegalArgumentException e) {
             return Future.failedFuture(new IllegalArgumentException("node metadata: " + e.getMessage(), e));
         }
+        LogLevels logLevels = new LogLevels();
+        try {
+            logLevels.configure(config.logLevel().orElse(null), config.componentLogLevel().orElse(null));
+        } catch (LogLevels.Invalid e) {
+            return Future.failedFuture(new IllegalArgumentException("mesh.gateway.log-level/component-log-level: "
+                    + e.getMessage(), e));
+        }
         WorkloadIdentity identity;
         SslContext xdsTls;
         try {
@@ -97,7 +105,7 @@ public final class Gateway {
         } catch (IllegalArgumentException e) {
             return Future.failedFuture(e);
         }
-        Gateway g = new Gateway(vertx, config, registry, otel, bootstrap, identity, xdsTls, node);
+        Gateway g = new Gateway(vertx, config, registry, otel, bootstrap, identity, xdsTls, node, logLevels);
         return g.status.start(config.statusPort())
                 .compose(v -> config.adminPort() >= 0 ? g.admin.start(config.adminPort()) : Future.succeededFuture())
                 .compose(v -> {

@@ -37,9 +37,24 @@ public interface GatewayConfig {
     @WithDefault("15021")
     int statusPort();
 
-    /** Admin port, bound to 127.0.0.1 only: {@code /config_dump} and {@code /clusters}. 0 picks a free port, -1 disables it. */
+    /**
+     * Admin port, bound to 127.0.0.1 only: {@code /config_dump}, {@code /clusters}, {@code /certs}, {@code /logging}.
+     * 0 picks a free port, -1 disables it.
+     */
     @WithDefault("15000")
     int adminPort();
+
+    /**
+     * istio-agent's {@code --proxyLogLevel} (the injector sets it from {@code sidecar.istio.io/logLevel}): every
+     * logger's level at start (trace, debug, info, warning, error, critical, off). Unset: the Quarkus log config's.
+     */
+    Optional<String> logLevel();
+
+    /**
+     * istio-agent's {@code --proxyComponentLogLevel} ({@code sidecar.istio.io/componentLogLevel}): some loggers'
+     * levels at start, {@code name:level,...} (e.g. {@code router:debug,config:warning}), after {@link #logLevel()}.
+     */
+    Optional<String> componentLogLevel();
 
     /**
      * An Envoy bootstrap (JSON) whose static_resources are applied before xDS. Used by the benchmark and

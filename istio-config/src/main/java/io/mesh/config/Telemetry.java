@@ -9,8 +9,9 @@ import java.util.Set;
 /**
  * Telemetry (telemetry.istio.io): access logging on or off, the trace sampling rate and Istio's standard metrics
  * (disabled, tags removed or upserted: {@link TelemetryMetrics}), mesh-wide (the root namespace, no selector), per
- * namespace (no selector) or per workload ({@code selector.matchLabels}), and access log filters (a CEL expression,
- * {@link AttributeExpression}'s subset). Only those parts are served; custom tags, custom metrics and the other fields
+ * namespace (no selector) or per workload ({@code selector.matchLabels}), the trace's custom tags
+ * ({@link TelemetryCustomTag}) and access log filters (a CEL expression, {@link AttributeExpression}'s subset). Only
+ * those parts are served; custom metrics and the other fields
  * are accepted with a warning that they have no effect here.
  * Which resources apply to a proxy, and how they combine, is pilot's ({@code TelemetryPolicy}).
  *
@@ -47,9 +48,16 @@ public record Telemetry(String namespace, String name, Instant created, Map<Stri
 
     /**
      * tracing[]: each field set overrides the parent's (root namespace, then namespace, then workload); null: not set.
-     * {@code provider}: the one provider named, or null for the default.
+     * {@code provider}: the one provider named, or null for the default. {@code customTags}: by tag name, or null when
+     * not set (a rule that sets them replaces the parent's whole map, as istiod's Tracing does).
      */
-    public record Tracing(Mode match, String provider, Double randomSamplingPercentage, Boolean disableSpanReporting) {
+    public record Tracing(Mode match, String provider, Double randomSamplingPercentage, Boolean disableSpanReporting,
+            Map<String, TelemetryCustomTag> customTags) {
+
+        /** A rule without custom tags. */
+        public Tracing(Mode match, String provider, Double randomSamplingPercentage, Boolean disableSpanReporting) {
+            this(match, provider, randomSamplingPercentage, disableSpanReporting, null);
+        }
     }
 
     /**
@@ -147,11 +155,10 @@ public record Telemetry(String namespace, String name, Instant created, Map<Stri
     private static Tracing tracing(SpecReader t, Problems p) {
         t.allow("match", "providers", "randomSamplingPercentage", "disableSpanReporting", "customTags",
                 "useRequestIdForTraceSampling", "enableIstioTags", "disableContextPropagation");
-        for (String inert : List.of("customTags", "useRequestIdForTraceSampling", "enableIstioTags",
-                "disableContextPropagation")) {
+        for (String inert : List.of("useRequestIdForTraceSampling", "enableIstioTags", "disableContextPropagation")) {
             if (t.has(inert)) {
-                p.warn(t.at(inert), "has no effect here: only randomSamplingPercentage and disableSpanReporting are"
-                        + " served");
+                p.warn(t.at(inert), "has no effect here: only randomSamplingPercentage, disableSpanReporting and"
+                        + " customTags are served");
             }
         }
         List<String> providers = providers(t, TRACING_PROVIDERS, "tracing", p);
@@ -163,7 +170,7 @@ public record Telemetry(String namespace, String name, Instant created, Map<Stri
             p.error(t.at("randomSamplingPercentage"), "must be in range [0.0, 100.0], got " + pct);
         }
         return new Tracing(match(t, p), providers.isEmpty() ? null : providers.get(0), pct,
-                t.bool("disableSpanReporting"));
+                t.bool("disableSpanReporting"), TelemetryCustomTag.parse(t, p));
     }
 
     private static Mode match(SpecReader rule, Problems p) {

@@ -2,6 +2,7 @@ package io.mesh.gateway.admin;
 
 import com.google.protobuf.Message;
 import com.google.protobuf.util.JsonFormat;
+import io.mesh.gateway.identity.WorkloadIdentity;
 import io.mesh.gateway.proxy.ActiveConfig;
 import io.mesh.gateway.proxy.DataPlane;
 import io.mesh.gateway.route.Route;
@@ -18,13 +19,14 @@ import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.json.JsonArray;
 import io.vertx.core.json.JsonObject;
+import java.time.Instant;
 import java.util.Map;
 
 /**
  * The admin port, bound to 127.0.0.1 only (like Envoy's 15000): {@code /config_dump} shows the accepted
  * xDS resources with their versions and the effective routing table; {@code /clusters} shows every
  * cluster's endpoints with their load, failures and ejections; {@code /stats} a few counters in Envoy's text form.
- * Secrets are listed by name only.
+ * Secrets are listed by name only there; {@code /certs} shows their certificates and the proxy's own ({@link CertsView}).
  */
 public final class AdminServer {
 
@@ -35,13 +37,19 @@ public final class AdminServer {
     private final DataPlane plane;
     private final AdsClient ads;
     private final XdsState state;
+    private final WorkloadIdentity identity;
+    private final LogLevels logLevels;
     private HttpServer server;
 
-    public AdminServer(Vertx vertx, DataPlane plane, AdsClient ads, XdsState state) {
+    /** {@code identity}: the proxy's own citadel identity, or null when it has none. */
+    public AdminServer(Vertx vertx, DataPlane plane, AdsClient ads, XdsState state, WorkloadIdentity identity,
+            LogLevels logLevels) {
         this.vertx = vertx;
         this.plane = plane;
         this.ads = ads;
         this.state = state;
+        this.identity = identity;
+        this.logLevels = logLevels;
     }
 
     public Future<Void> start(int port) {
@@ -64,7 +72,11 @@ public final class AdminServer {
             case "/clusters" -> json(req, clusters(plane.active()));
             case "/ready" -> req.response().setStatusCode(plane.ready() ? 200 : 503).end(plane.ready() ? "LIVE\n" : "PRE_INITIALIZING\n");
             case "/stats" -> req.response().putHeader("content-type", "text/plain; charset=utf-8").end(stats());
-            default -> req.response().setStatusCode(404).end("try /config_dump, /clusters or /stats\n");
+            case "/certs" -> vertx.executeBlocking(() -> CertsView.certs(identity,
+                            ads != null ? ads.read(this::secrets) : secrets(), Instant.now()), false)
+                    .onSuccess(j -> json(req, j)).onFailure(e -> req.response().setStatusCode(500).end(e.getMessage()));
+            case "/logging" -> logging(req);
+            default -> req.response().setStatusCode(404).end("try /config_dump, /clusters, /certs, /logging or /stats\n");
         }
     }
 
@@ -77,6 +89,48 @@ public final class AdminServer {
         return "server.total_connections: " + plane.openConnections() + "\n"
                 + "http.fast_path.downstream_rq_total: " + plane.fastPathRequests() + "\n"
                 + "http.fast_path.downstream_rq_raw_relayed: " + plane.rawRelayedRequests() + "\n";
+    }
+
+    /**
+     * Envoy's {@code /logging}: GET lists the loggers and their levels; POST {@code ?level=L} sets all of them,
+     * {@code ?NAME=L} one, {@code ?paths=NAME:L,NAME:L} some, and answers with the new listing. A wrong name or level
+     * changes nothing and gets a 400 saying what there is.
+     */
+    private void logging(HttpServerRequest req) {
+        var params = req.params();
+        if (req.method() != io.vertx.core.http.HttpMethod.POST || params.isEmpty()) {
+            if (!params.isEmpty()) {
+                req.response().setStatusCode(405).putHeader("allow", "POST").end("changing log levels needs POST\n");
+                return;
+            }
+            req.response().putHeader("content-type", "text/plain; charset=utf-8").end(logLevels.listing());
+            return;
+        }
+        try {
+            StringBuilder paths = new StringBuilder();
+            String all = null;
+            for (var p : params) {
+                if (p.getKey().equals("level")) {
+                    all = p.getValue();
+                } else if (p.getKey().equals("paths")) {
+                    paths.append(paths.length() == 0 ? "" : ",").append(p.getValue());
+                } else {
+                    paths.append(paths.length() == 0 ? "" : ",").append(p.getKey()).append(':').append(p.getValue());
+                }
+            }
+            if (all == null && paths.length() == 0) {
+                throw new LogLevels.Invalid("give level=LEVEL, NAME=LEVEL or paths=NAME:LEVEL,...");
+            }
+            logLevels.configure(all, paths.toString());
+            req.response().putHeader("content-type", "text/plain; charset=utf-8").end(logLevels.listing());
+        } catch (LogLevels.Invalid e) {
+            req.response().setStatusCode(400).end(e.getMessage() + "\n");
+        }
+    }
+
+    /** The SDS secrets accepted, copied (the map is the xDS state's). */
+    private Map<String, Message> secrets() {
+        return Map.copyOf(state.raw().getOrDefault(XdsState.SDS, Map.of()));
     }
 
     private static void json(HttpServerRequest req, JsonObject j) {

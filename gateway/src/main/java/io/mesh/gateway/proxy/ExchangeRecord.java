@@ -62,6 +62,9 @@ abstract class ExchangeRecord {
             span = startSpan(otlp, incoming);
             if (span != null) {
                 traceparent = OtlpReporter.traceparent(span);
+                if (t != null && t.spanTags() != null) {
+                    OtlpReporter.tag(span, t.spanTags(), this);
+                }
             }
         }
         if (traceparent == null) {
@@ -114,6 +117,9 @@ abstract class ExchangeRecord {
 
     /** A header of the downstream request as it arrived. */
     abstract String requestHeader(String name);
+
+    /** A header of the request ({@code :authority}, {@code :path}, {@code :method}, {@code :scheme} too), or null. */
+    public abstract String header(String name);
 
     abstract String grpcStatus();
 

@@ -128,6 +128,23 @@ public final class OtlpReporter {
         span.end();
     }
 
+    /**
+     * The HCM's custom tags on a reported span: the fixed ones, then each header's value on this request (its default
+     * when absent); an empty value is not set, as Envoy's.
+     */
+    static void tag(Span span, io.mesh.gateway.model.SpanTags tags, ExchangeRecord ex) {
+        for (io.mesh.gateway.model.SpanTags.Fixed f : tags.fixed()) {
+            span.setAttribute(f.tag(), f.value());
+        }
+        for (io.mesh.gateway.model.SpanTags.Header h : tags.headers()) {
+            String v = ex.header(h.name());
+            v = v == null ? h.defaultValue() : v;
+            if (!v.isEmpty()) {
+                span.setAttribute(h.tag(), v);
+            }
+        }
+    }
+
     static Attributes attributes(Map<String, String> labels) {
         AttributesBuilder b = Attributes.builder();
         labels.forEach((k, v) -> b.put(AttributeKey.stringKey(k), v));

@@ -1,5 +1,7 @@
 package io.mesh.gateway.tls;
 
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.ReferenceCountedOpenSslEngine;
 import java.net.Socket;
 import java.security.Principal;
 import java.security.PrivateKey;
@@ -12,17 +14,30 @@ import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.X509ExtendedKeyManager;
 import javax.net.ssl.X509KeyManager;
+import org.jboss.logging.Logger;
 
 /**
  * A server's several certificates for one name (Istio's credentialNames: an RSA and an ECDSA one), chosen per handshake
- * as Envoy chooses among a context's tls_certificates: a client that can verify ECDSA P-256 with SHA-256 (the
- * signature_algorithms of its ClientHello) gets the first ECDSA certificate, any other client the first certificate
- * that is not ECDSA; failing those, the first one. Either TLS engine asks with the key types its negotiation allows
- * (the JDK's from the client's signature algorithms, OpenSSL's from the server's cipher list); the chosen certificate
- * is answered only when its key type is asked, so the handshake signs with a key the client accepts.
- *
- * <p>Not as Envoy: a TLS 1.2 client that sends ECDSA signature algorithms but offers no ECDSA cipher suite is given the
- * ECDSA certificate (Envoy also looks at the cipher suites), and its handshake fails. Immutable.
+ * as Envoy chooses among a context's tls_certificates: the first ECDSA certificate for a client that can verify it
+ * (TLS 1.3: its signature_algorithms accept ECDSA P-256 with SHA-256; TLS 1.2: that, and it offers an ECDSA cipher
+ * suite the server has), any other client the first certificate that is not ECDSA; failing those, the first one.
+ * <ul>
+ * <li>OpenSSL engine (BoringSSL through netty-tcnative): Netty asks with key types from the server's own cipher list, not
+ * the client's, so no answer here can honour the client's cipher suites. Instead the handshake is given both: the
+ * ECDSA certificate as a BoringSSL credential ({@link BoringSslCredential}) and the other one as Netty's key material,
+ * tried last; BoringSSL picks the first the client can use, by its signature algorithms and, in TLS 1.2, its cipher
+ * suites;</li>
+ * <li>JDK engine, TLS 1.2: the JDK asks once per cipher suite it would pick (the client's and the server's, in the
+ * server's order), with that suite's key type ({@code EC} for ECDHE_ECDSA, {@code RSA} for ECDHE_RSA): an {@code EC}
+ * question is answered with the ECDSA certificate when the client's signature algorithms accept it, an {@code RSA} one
+ * with the RSA certificate. The server's order ranks ECDSA suites first (the JDK's default list, which Vert.x's HTTPS
+ * servers use: its ECDSA GCM and ChaCha20 suites; Netty's, for TCP servers that terminate TLS: its ECDSA GCM suites),
+ * so a client offering both kinds gets ECDSA whatever its own order. Not as Envoy: a client whose only ECDSA suites are
+ * CBC ones, which the JDK ranks after its RSA GCM ones, and that offers one of those gets RSA;</li>
+ * <li>JDK engine, TLS 1.3: the certificate is chosen by the client's signature algorithms alone and answered when its
+ * key type is asked.</li>
+ * </ul>
+ * Immutable.
  */
 public final class KeyTypeSelectingKeyManager extends X509ExtendedKeyManager {
 
@@ -33,10 +48,20 @@ public final class KeyTypeSelectingKeyManager extends X509ExtendedKeyManager {
         }
     }
 
+    private static final Logger LOG = Logger.getLogger(KeyTypeSelectingKeyManager.class);
+    private static volatile boolean credentialsFailed;
+
     private final List<Entry> entries;
+    /** The certificates BoringSSL is given, when there is an ECDSA one and another: ECDSA first, then the other. */
+    private final BoringSslCredential ecdsaCredential;
+    private final Entry nonEcdsa;
 
     private KeyTypeSelectingKeyManager(List<Entry> entries) {
         this.entries = List.copyOf(entries);
+        Entry ecdsa = this.entries.stream().filter(Entry::ecdsa).findFirst().orElse(null);
+        this.nonEcdsa = this.entries.stream().filter(e -> !e.ecdsa()).findFirst().orElse(null);
+        this.ecdsaCredential = ecdsa != null && nonEcdsa != null ? new BoringSslCredential(ecdsa.chain(), ecdsa.key())
+                : null;
     }
 
     /** The certificates of key managers that each hold one (a PEM certificate and key), in order. */
@@ -85,18 +110,65 @@ public final class KeyTypeSelectingKeyManager extends X509ExtendedKeyManager {
 
     @Override
     public String chooseEngineServerAlias(String keyType, Principal[] issuers, SSLEngine engine) {
-        Entry e = choose(engine != null && ecdsaCapable(engine.getHandshakeSession()));
+        if (engine instanceof ReferenceCountedOpenSslEngine openssl && offerBoth(openssl)) {
+            return nonEcdsa.alias();
+        }
+        SSLSession handshake = engine == null ? null : engine.getHandshakeSession();
+        if (!(engine instanceof ReferenceCountedOpenSslEngine) && tls12OrOlder(handshake)) {
+            // The JDK asks with the key type of the cipher suite it is trying: answer that suite's certificate.
+            Entry e = keyType.equals("EC") ? (ecdsaCapable(handshake) ? firstOfType("EC") : null) : firstOfType(keyType);
+            return e == null ? null : e.alias();
+        }
+        Entry e = choose(handshake != null && ecdsaCapable(handshake));
         return e.key().getAlgorithm().equals(keyType) ? e.alias() : null;
+    }
+
+    /**
+     * Gives BoringSSL the ECDSA certificate as a credential, before the other one Netty sets from the answer, so it picks
+     * by the client's signature algorithms and cipher suites; false where it cannot (no ECDSA certificate or no other,
+     * or a netty-tcnative not built on BoringSSL, which throws UnsupportedOperationException: then never again), and the
+     * choice is made here by the signature algorithms alone, as on TLS 1.3.
+     */
+    private boolean offerBoth(ReferenceCountedOpenSslEngine engine) {
+        if (ecdsaCredential == null || credentialsFailed) {
+            return false;
+        }
+        try {
+            ecdsaCredential.addTo(engine);
+            return true;
+        } catch (UnsupportedOperationException | LinkageError e) {
+            credentialsFailed = true;
+            LOG.warnf("netty-tcnative (%s) takes no second certificate per handshake (%s): a TLS 1.2 client that accepts"
+                    + " ECDSA signatures but offers only RSA cipher suites gets the ECDSA certificate, and fails",
+                    OpenSsl.versionString(), e.toString());
+            return false;
+        } catch (Exception e) {
+            LOG.debugf("the ECDSA certificate was not offered to this handshake: %s", e.toString());
+            return false;
+        }
+    }
+
+    private static boolean tls12OrOlder(SSLSession handshake) {
+        if (handshake == null) {
+            return false;
+        }
+        String p = handshake.getProtocol();
+        return p != null && (p.equals("TLSv1.2") || p.equals("TLSv1.1") || p.equals("TLSv1"));
+    }
+
+    private Entry firstOfType(String keyType) {
+        for (Entry e : entries) {
+            if (e.key().getAlgorithm().equals(keyType)) {
+                return e;
+            }
+        }
+        return null;
     }
 
     @Override
     public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
-        for (Entry e : entries) {
-            if (e.key().getAlgorithm().equals(keyType)) {
-                return e.alias();
-            }
-        }
-        return null;
+        Entry e = firstOfType(keyType);
+        return e == null ? null : e.alias();
     }
 
     @Override

@@ -7,8 +7,9 @@ import io.mesh.gateway.model.ChainTelemetry;
  * An HCM's {@code access_log} and {@code tracing} → {@link ChainTelemetry}. An HCM that sets neither gets null: the
  * gateway's local settings apply (a static bootstrap, or a control plane that does not configure telemetry). One that
  * sets either is the control plane's whole say, as Envoy reads it: no access log entry means no access log, no
- * tracing means none of the local sampling, and Envoy's defaults (100%) fill unset percentages. The access log is the
- * gateway's JSON line on stdout, with its CEL filter, if any ({@link AccessLogTranslator}).
+ * tracing means none of the local sampling, and Envoy's defaults (100%) fill unset percentages; tracing's custom tags
+ * are {@link CustomTagTranslator}'s. The access log is the gateway's JSON line on stdout, with its CEL filter, if any
+ * ({@link AccessLogTranslator}).
  */
 final class HcmTelemetryTranslator {
     private HcmTelemetryTranslator() {
@@ -21,6 +22,7 @@ final class HcmTelemetryTranslator {
         io.mesh.gateway.model.AccessLogFilter filter = AccessLogTranslator.filter(hcm.getAccessLogList(), where);
         double sampling = 0;
         boolean report = false;
+        io.mesh.gateway.model.SpanTags tags = null;
         if (hcm.hasTracing()) {
             HttpConnectionManager.Tracing t = hcm.getTracing();
             if (t.hasProvider()) {
@@ -32,7 +34,8 @@ final class HcmTelemetryTranslator {
                 throw new ConfigRejected(where + ": tracing random_sampling " + sampling + " is not a percentage");
             }
             report = !t.hasOverallSampling() || t.getOverallSampling().getValue() > 0;
+            tags = CustomTagTranslator.translate(t.getCustomTagsList(), where, System::getenv);
         }
-        return new ChainTelemetry(hcm.getAccessLogCount() > 0, sampling, report, filter);
+        return new ChainTelemetry(hcm.getAccessLogCount() > 0, sampling, report, tags, filter);
     }
 }

@@ -4,13 +4,39 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.mesh.gateway.model.TlsCertificate;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
+import java.security.cert.Certificate;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.util.ArrayList;
+import java.util.List;
 
 /** SDS Secret → {@link TlsCertificate}, checked so that a broken secret is NACKed, not served. */
 public final class SecretTranslator {
 
     private SecretTranslator() {
+    }
+
+    /**
+     * The certificates an accepted secret holds: its chain ({@code tls_certificate}) or its trusted CAs
+     * ({@code validation_context}); empty when neither parses (a secret this proxy accepted always does).
+     */
+    public static List<X509Certificate> certificates(Secret s) {
+        String pem = s.hasValidationContext() ? ClusterTranslator.data(s.getValidationContext().getTrustedCa())
+                : s.hasTlsCertificate() ? ClusterTranslator.data(s.getTlsCertificate().getCertificateChain()) : null;
+        if (pem == null) {
+            return List.of();
+        }
+        try {
+            List<X509Certificate> out = new ArrayList<>();
+            for (Certificate c : CertificateFactory.getInstance("X.509")
+                    .generateCertificates(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)))) {
+                out.add((X509Certificate) c);
+            }
+            return out;
+        } catch (CertificateException e) {
+            return List.of();
+        }
     }
 
     public static TlsCertificate translate(Secret s) throws ConfigRejected {

@@ -2,6 +2,7 @@ package io.mesh.gateway.it;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.Any;
@@ -21,6 +22,8 @@ import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig;
 import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.mesh.gateway.identity.WorkloadIdentity;
 import io.mesh.testing.FreePorts;
+import io.vertx.core.json.JsonArray;
+import io.vertx.core.json.JsonObject;
 import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -28,6 +31,7 @@ import java.nio.file.Path;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -203,6 +207,46 @@ class GatewayTlsServersTest {
         await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(500)).until(() ->
                 served(meshHttps).getSerialNumber().equals(identity().current().orElseThrow().leaf().getSerialNumber()));
         assertEquals("web 200", curl(meshHttps, "web.example", "reporting"));
+    }
+
+    /**
+     * The admin port's /certs (what meshctl proxy-config secret shows): the gateway's own certificate as citadel issued
+     * it (default), the mesh roots (ROOTCA), and the SDS credential pilot sent, in Envoy's CertificateDetails.
+     */
+    @Test
+    void theAdminPortShowsTheWorkloadCertificateTheRootsAndTheCredentialsCertificates() throws Exception {
+        // The certificate rotates every three seconds: /certs shows the one the identity holds at that moment.
+        await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200)).until(() -> {
+            String serial = identity().current().orElseThrow().leaf().getSerialNumber().toString(16);
+            JsonObject own = named(certs(), "default");
+            return serial.equals(own.getJsonArray("cert_chain").getJsonObject(0).getString("serial_number"));
+        });
+        JsonObject certs = certs();
+        JsonObject own = named(certs, "default").getJsonArray("cert_chain").getJsonObject(0);
+        assertEquals(new JsonArray().add(new JsonObject().put("uri", GATEWAY_ID)), own.getJsonArray("subject_alt_names"));
+        assertEquals("0", own.getString("days_until_expiration"), "six-second certificates");
+        assertTrue(Instant.parse(own.getString("valid_from")).isBefore(Instant.parse(own.getString("expiration_time"))));
+
+        JsonArray roots = named(certs, "ROOTCA").getJsonArray("ca_cert");
+        assertEquals(ca.root.getSerialNumber().toString(16), roots.getJsonObject(0).getString("serial_number"));
+
+        X509Certificate db = (X509Certificate) CertificateFactory.getInstance("X.509")
+                .generateCertificate(Files.newInputStream(dir.resolve("db.example.crt")));
+        JsonObject credential = named(certs, "kubernetes://db").getJsonArray("cert_chain").getJsonObject(0);
+        assertEquals(db.getSerialNumber().toString(16), credential.getString("serial_number"));
+        assertEquals(new JsonArray().add(new JsonObject().put("dns", "db.example")), credential.getJsonArray("subject_alt_names"));
+        assertEquals(db.getNotAfter().toInstant(), Instant.parse(credential.getString("expiration_time")));
+        assertFalse(certs.encode().contains("PRIVATE KEY"), "no key is shown");
+    }
+
+    static JsonObject certs() throws Exception {
+        return new JsonObject(Run.run(List.of("curl", "-s", "-m", "5", "http://127.0.0.1:" + gw.gateway.adminPort() + "/certs"), null));
+    }
+
+    static JsonObject named(JsonObject certs, String name) {
+        return certs.getJsonArray("certificates").stream().map(JsonObject.class::cast)
+                .filter(c -> name.equals(c.getString("name"))).findFirst()
+                .orElseThrow(() -> new AssertionError("no " + name + " in " + certs.encodePrettily()));
     }
 
     @Test

@@ -27,7 +27,8 @@ import org.junit.jupiter.api.TestInstance;
 /**
  * A server with two certificates for one name (Istio's credentialNames, as pilot writes them: an RSA one listed first,
  * then an ECDSA one) presents the ECDSA one to clients that can verify it and the RSA one to the others, as Envoy
- * does; and a MUTUAL server's pins (verify_certificate_spki, verify_certificate_hash) let in only the pinned client
+ * does: over TLS 1.3 by their signature algorithms, over TLS 1.2 also by their cipher suites (an HTTPS server, and a TCP
+ * server that terminates TLS); and a MUTUAL server's pins (verify_certificate_spki, verify_certificate_hash) let in only the pinned client
  * certificates its CA signed. Clients: openssl s_client limited with -sigalgs and -cipher, and curl; the pins are
  * computed by openssl. Run once per TLS engine: {@link ServerCertificateChoiceTest} (BoringSSL),
  * {@link ServerCertificateChoiceJdkEngineTest}.
@@ -39,6 +40,8 @@ abstract class ServerCertificateChoice {
     Path dir;
     int dual;
     int pinned;
+    /** A TCP server (tcp_proxy) that terminates TLS, with the same two certificates. */
+    int tcpDual;
 
     abstract Map<String, String> engineSettings();
 
@@ -56,6 +59,7 @@ abstract class ServerCertificateChoice {
         ControlPlane pilot = mesh.pilot();
         dual = FreePorts.next();
         pinned = FreePorts.next();
+        tcpDual = FreePorts.next();
         CommonTlsContext.Builder two = CommonTlsContext.newBuilder().addAlpnProtocols("http/1.1")
                 .addTlsCertificateSdsSecretConfigs(sds("kubernetes://shop-rsa"))
                 .addTlsCertificateSdsSecretConfigs(sds("kubernetes://shop-ecdsa"));
@@ -68,7 +72,9 @@ abstract class ServerCertificateChoice {
         pilot.set(List.of(Xds.edsCluster("web")), List.of(Xds.endpoints("web", web.port)),
                 List.of(listener("dual", dual, DownstreamTlsContext.newBuilder().setCommonTlsContext(two).build()),
                         listener("pinned", pinned, DownstreamTlsContext.newBuilder().setCommonTlsContext(mutual)
-                                .setRequireClientCertificate(BoolValue.of(true)).build())),
+                                .setRequireClientCertificate(BoolValue.of(true)).build()),
+                        GatewayTlsServersTest.tcp("tcp-dual", tcpDual, "shop.example",
+                                DownstreamTlsContext.newBuilder().setCommonTlsContext(two).build())),
                 List.of(Xds.routes("https.443", Xds.vhost("all", List.of("*"), Xds.prefixTo("/", "web")))),
                 List.of(Xds.secret("kubernetes://shop-rsa", rsa[0], rsa[1]),
                         Xds.secret("kubernetes://shop-ecdsa", ecdsa[0], ecdsa[1]), Secret.newBuilder()
@@ -166,6 +172,60 @@ abstract class ServerCertificateChoice {
                 "GET / HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n");
         assertEquals("shop-rsa", presented(rsa));
         assertTrue(rsa.contains("HTTP/1.1 200") && rsa.contains("\r\n\r\nweb"), "over the RSA certificate: " + rsa);
+    }
+
+    @Test
+    void aTls12ClientOfferingOnlyRsaCipherSuitesGetsTheRsaCertificateThoughItAcceptsEcdsaSignatures() throws Exception {
+        // openssl's default signature algorithms accept ECDSA; its cipher suites here do not (Envoy: RSA).
+        String out = Run.run(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + dual, "-servername",
+                "shop.example", "-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256", "-ign_eof"),
+                "GET / HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n");
+        assertEquals("shop-rsa", presented(out));
+        assertTrue(out.contains("HTTP/1.1 200") && out.contains("\r\n\r\nweb"), "the handshake and request: " + out);
+        assertEquals("web 200", curl(dual, null, "--tlsv1.2", "--tls-max", "1.2", "--ciphers",
+                "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305"), "curl with RSA cipher suites only");
+    }
+
+    @Test
+    void aTls12ClientOfferingOnlyEcdsaCipherSuitesGetsTheEcdsaCertificate() throws Exception {
+        String out = Run.run(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + dual, "-servername",
+                "shop.example", "-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384", "-ign_eof"),
+                "GET / HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n");
+        assertEquals("shop-ecdsa", presented(out));
+        assertTrue(out.contains("HTTP/1.1 200") && out.contains("\r\n\r\nweb"), "the handshake and request: " + out);
+        assertEquals("web 200", curl(dual, null, "--tlsv1.2", "--tls-max", "1.2", "--ciphers",
+                "ECDHE-ECDSA-AES128-GCM-SHA256"), "curl with an ECDSA cipher suite only");
+    }
+
+    @Test
+    void aTls12ClientOfferingBothKindsOfCipherSuiteGetsTheEcdsaCertificateWhateverItsOrder() throws Exception {
+        assertEquals("shop-ecdsa", presented(sClient(dual, "-tls1_2", "-cipher",
+                "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256")), "RSA suite preferred by the client");
+        assertEquals("shop-ecdsa", presented(sClient(dual, "-tls1_2", "-cipher",
+                "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384")), "and an ECDSA suite the server ranks lower");
+        assertEquals("shop-rsa", presented(sClient(dual, "-tls1_2", "-cipher",
+                "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256", "-sigalgs", "RSA+SHA256:RSA-PSS+SHA256")),
+                "but without ECDSA signature algorithms: RSA");
+    }
+
+    @Test
+    void overTls13TheSignatureAlgorithmsAloneDecideWhateverTheirOrder() throws Exception {
+        assertEquals("shop-ecdsa", presented(sClient(dual, "-tls1_3", "-sigalgs",
+                "rsa_pss_rsae_sha256:ecdsa_secp256r1_sha256")));
+        assertEquals("shop-ecdsa", presented(sClient(dual, "-tls1_3", "-ciphersuites", "TLS_AES_128_GCM_SHA256")));
+    }
+
+    @Test
+    void aTcpServerThatTerminatesTlsChoosesAlike() throws Exception {
+        // Its TLS is the JDK's with either data-plane engine (TcpRelay: a TLS 1.3 close_notify is a half-close there).
+        assertEquals("shop-rsa", presented(sClient(tcpDual, "-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256")));
+        assertEquals("shop-ecdsa", presented(sClient(tcpDual, "-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384")));
+        assertEquals("shop-ecdsa", presented(sClient(tcpDual, "-tls1_2", "-cipher",
+                "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384")), "ECDSA suites first in the server's order");
+        assertEquals("shop-ecdsa", presented(sClient(tcpDual, "-tls1_3")));
+        assertEquals("shop-rsa", presented(sClient(tcpDual, "-tls1_3", "-sigalgs", "rsa_pss_rsae_sha256")));
+        assertEquals("web 200", curl(tcpDual, null, "--tlsv1.2", "--tls-max", "1.2", "--ciphers",
+                "ECDHE-RSA-AES128-GCM-SHA256"), "relayed over the RSA certificate");
     }
 
     /** curl's body and status ("000": the handshake or the request failed), with a client certificate if any. */

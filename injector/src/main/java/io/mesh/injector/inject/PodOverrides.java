@@ -30,7 +30,9 @@ record PodOverrides(
         String excludeOutboundPorts,
         boolean holdApplicationUntilProxyStarts,
         Map<String, String> proxyMetadata,
-        boolean rewriteProbes) {
+        boolean rewriteProbes,
+        String logLevel,
+        String componentLogLevel) {
 
     static final String PROXY_CPU = "sidecar.istio.io/proxyCPU";
     static final String PROXY_MEMORY = "sidecar.istio.io/proxyMemory";
@@ -43,6 +45,10 @@ record PodOverrides(
     static final String EXCLUDE_OUTBOUND_PORTS = "traffic.sidecar.istio.io/excludeOutboundPorts";
     static final String PROXY_CONFIG = "proxy.istio.io/config";
     static final String REWRITE_PROBES = "sidecar.istio.io/rewriteAppHTTPProbers";
+    static final String LOG_LEVEL = "sidecar.istio.io/logLevel";
+    static final String COMPONENT_LOG_LEVEL = "sidecar.istio.io/componentLogLevel";
+    /** The proxy's log levels, as Envoy's (the proxy checks its logger names; an unknown one fails its start). */
+    private static final Set<String> LEVELS = Set.of("trace", "debug", "info", "warning", "warn", "error", "critical", "off");
 
     /** A Kubernetes resource quantity: 100m, 0.5, 128Mi, 1e3, 2G. */
     private static final Pattern QUANTITY =
@@ -75,7 +81,40 @@ record PodOverrides(
                 ports(a, EXCLUDE_OUTBOUND_PORTS, "", false),
                 hold,
                 proxyMetadata(proxyConfig.get("proxyMetadata")),
-                !"false".equalsIgnoreCase(a.getOrDefault(REWRITE_PROBES, "true").trim()));
+                !"false".equalsIgnoreCase(a.getOrDefault(REWRITE_PROBES, "true").trim()),
+                logLevel(a),
+                componentLogLevel(a));
+    }
+
+    /** sidecar.istio.io/logLevel: one of Envoy's levels, or "" (the proxy's default). */
+    private static String logLevel(Map<String, String> annotations) {
+        String value = annotations.getOrDefault(LOG_LEVEL, "").trim();
+        if (!value.isEmpty() && !LEVELS.contains(value.toLowerCase(java.util.Locale.ROOT))) {
+            throw new InjectionRefused(LOG_LEVEL + ": '" + value + "' is not a log level (trace, debug, info, warning,"
+                    + " error, critical, off)");
+        }
+        return value;
+    }
+
+    /** sidecar.istio.io/componentLogLevel: name:level,... (e.g. router:debug), or ""; returned without spaces. */
+    private static String componentLogLevel(Map<String, String> annotations) {
+        String value = annotations.getOrDefault(COMPONENT_LOG_LEVEL, "").trim();
+        if (value.isEmpty()) {
+            return value;
+        }
+        List<String> parts = new ArrayList<>();
+        for (String item : value.split(",")) {
+            String part = item.trim();
+            int colon = part.indexOf(':');
+            String name = colon < 0 ? "" : part.substring(0, colon).trim();
+            String level = colon < 0 ? "" : part.substring(colon + 1).trim();
+            if (!name.matches("[a-z_]+") || !LEVELS.contains(level.toLowerCase(java.util.Locale.ROOT))) {
+                throw new InjectionRefused(COMPONENT_LOG_LEVEL + ": '" + part + "' is not name:level (e.g. router:debug;"
+                        + " levels trace, debug, info, warning, error, critical, off)");
+            }
+            parts.add(name + ":" + level);
+        }
+        return String.join(",", parts);
     }
 
     static boolean isQuantity(String value) {

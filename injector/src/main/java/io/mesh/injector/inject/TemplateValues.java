@@ -52,6 +52,8 @@ final class TemplateValues {
         proxy.put("memoryLimit", overrides.memoryLimit());
         proxy.put("holdApplicationUntilProxyStarts", overrides.holdApplicationUntilProxyStarts());
         proxy.put("metadata", metadata);
+        proxy.put("logLevel", overrides.logLevel());
+        proxy.put("componentLogLevel", overrides.componentLogLevel());
 
         Map<String, Object> capture = new LinkedHashMap<>();
         capture.put("includeOutboundIpRanges", overrides.includeOutboundIpRanges());

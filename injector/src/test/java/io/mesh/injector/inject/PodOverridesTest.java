@@ -27,6 +27,9 @@ class PodOverridesTest {
         "proxy.istio.io/config                             | '[1, 2]'      | must be a YAML map",
         "proxy.istio.io/config                             | 'a: [b'       | is not valid YAML",
         "proxy.istio.io/config                             | 'proxyMetadata: {BAD-NAME: x}' | is not an environment variable name",
+        "sidecar.istio.io/logLevel                         | loud          | is not a log level",
+        "sidecar.istio.io/componentLogLevel                | 'router=debug' | is not name:level",
+        "sidecar.istio.io/componentLogLevel                | 'router:loud' | is not name:level",
     })
     void unusableAnnotationRefusesWithItsName(String annotation, String value, String reason) {
         InjectionRefused refused = assertThrows(InjectionRefused.class, () -> PodOverrides.from(pod(Map.of(annotation, value)), Fixtures.MESH));
@@ -47,6 +50,16 @@ class PodOverridesTest {
         assertEquals("*", overrides.includeInboundPorts());
         assertTrue(overrides.holdApplicationUntilProxyStarts());
         assertTrue(overrides.rewriteProbes());
+        assertEquals("", overrides.logLevel());
+        assertEquals("", overrides.componentLogLevel());
+    }
+
+    @Test
+    void logLevelsAreTheProxysStartupLevels() {
+        PodOverrides overrides = PodOverrides.from(pod(Map.of("sidecar.istio.io/logLevel", "debug",
+                "sidecar.istio.io/componentLogLevel", " router:trace , config:warning ")), Fixtures.MESH);
+        assertEquals("debug", overrides.logLevel());
+        assertEquals("router:trace,config:warning", overrides.componentLogLevel());
     }
 
     private static PodView pod(Map<String, String> annotations) {

@@ -7,6 +7,7 @@ import io.envoyproxy.envoy.config.accesslog.v3.ExtensionFilter;
 import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog;
 import io.envoyproxy.envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.type.tracing.v3.CustomTag;
 import io.envoyproxy.envoy.type.v3.Percent;
 import io.mesh.config.Telemetry;
 import io.mesh.pilot.model.MeshSettings;
@@ -30,7 +31,8 @@ import java.util.Set;
  * parent's, and {@code disabled} turns those off or (explicitly false) on again; when no rule applies to the side,
  * the mesh's {@code accessLogFile} does (istiod's fallback to MeshConfig when the Telemetry API yields nothing). Tracing follows istiod's Tracing: each
  * field a rule sets overrides the parent's, per side (CLIENT: a router, a sidecar's outbound; SERVER: a sidecar's
- * inbound); the sampling defaults to the mesh's {@code traceSampling}. Pure: no state.
+ * inbound); the sampling defaults to the mesh's {@code traceSampling}; custom tags are {@link TraceCustomTags}'s.
+ * Pure: no state.
  */
 final class TelemetryPolicy {
     static final String FILE_ACCESS_LOG = "envoy.access_loggers.file";
@@ -42,14 +44,12 @@ final class TelemetryPolicy {
 
     /**
      * What one HCM carries: the access log file (null: no access log), the percentage of new traces sampled, and
-     * whether spans are reported ({@code disableSpanReporting} unset or false); and the access log's CEL filter
-     * ({@code accessLogFilter}: Telemetry's {@code filter.expression}, null: every request or connection is logged).
+     * whether spans are reported ({@code disableSpanReporting} unset or false), the spans' custom tags (Envoy's
+     * {@code tracing.custom_tags}, by tag name; empty: none), and the access log's CEL filter ({@code accessLogFilter}:
+     * Telemetry's {@code filter.expression}, null: every request or connection is logged).
      */
-    record Effective(String accessLogFile, double samplingPercent, boolean reportSpans, String accessLogFilter) {
-
-        Effective(String accessLogFile, double samplingPercent, boolean reportSpans) {
-            this(accessLogFile, samplingPercent, reportSpans, null);
-        }
+    record Effective(String accessLogFile, double samplingPercent, boolean reportSpans, List<CustomTag> customTags,
+            String accessLogFilter) {
 
         /**
          * The access log entry, as istiod writes it on an HCM and on a tcp_proxy: Envoy's file access log, with the
@@ -84,7 +84,8 @@ final class TelemetryPolicy {
             b.setTracing(HttpConnectionManager.Tracing.newBuilder()
                     .setClientSampling(Percent.newBuilder().setValue(100))
                     .setRandomSampling(Percent.newBuilder().setValue(samplingPercent))
-                    .setOverallSampling(Percent.newBuilder().setValue(reportSpans ? 100 : 0)));
+                    .setOverallSampling(Percent.newBuilder().setValue(reportSpans ? 100 : 0))
+                    .addAllCustomTags(customTags));
             return b.build();
         }
     }
@@ -95,7 +96,7 @@ final class TelemetryPolicy {
         MeshSettings mesh = snapshot.mesh();
         Log log = accessLog(levels, mesh, side);
         return new Effective(log == null ? null : log.file(), sampling(levels, mesh, side), reportsSpans(levels, side),
-                log == null ? null : log.filter());
+                TraceCustomTags.resolve(tracing(levels, side)), log == null ? null : log.filter());
     }
 
     /** Root namespace, namespace, workload: each level's one resource, oldest first (the snapshot's order). */

@@ -113,12 +113,9 @@ class TelemetryValidationTest {
         return Stream.of(
                 Arguments.of("metrics: [{providers: [{name: prometheus}], reportingInterval: 10s}]",
                         "spec.metrics[0].reportingInterval: has no effect here: TCP byte counts are recorded as they move"),
-                Arguments.of("tracing: [{customTags: {team: {literal: {value: shop}}}}]",
-                        "spec.tracing[0].customTags: has no effect here: only randomSamplingPercentage and"
-                                + " disableSpanReporting are served"),
                 Arguments.of("tracing: [{useRequestIdForTraceSampling: false}]",
-                        "spec.tracing[0].useRequestIdForTraceSampling: has no effect here: only randomSamplingPercentage"
-                                + " and disableSpanReporting are served"),
+                        "spec.tracing[0].useRequestIdForTraceSampling: has no effect here: only randomSamplingPercentage,"
+                                + " disableSpanReporting and customTags are served"),
                 Arguments.of("tracing: [{randomSamplingPercentage: 1}, {disableSpanReporting: true}]",
                         "spec.tracing: multiple tracing is not currently supported (as in Istio): each rule overrides the"
                                 + " previous one's fields"),
