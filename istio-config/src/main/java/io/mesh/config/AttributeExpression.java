@@ -75,6 +75,42 @@ public final class AttributeExpression {
         return new AttributeExpression(text, n, p.headers);
     }
 
+    /**
+     * Whether the value can be a bool, as far as the expression's shape tells: false for a literal that is not one, a
+     * {@code +}, an attribute that is not a bool, or a ternary whose branches are neither; true otherwise.
+     */
+    public boolean mayBeBool() {
+        return mayBeBool(root);
+    }
+
+    private static boolean mayBeBool(Node n) {
+        if (n instanceof Literal l) {
+            return l.value() instanceof Boolean;
+        }
+        if (n instanceof Binary b) {
+            return !b.op().equals("+");
+        }
+        if (n instanceof Attribute a) {
+            return a.root().equals("connection") && a.field().equals("mtls");
+        }
+        if (n instanceof Ternary t) {
+            return mayBeBool(t.then()) || mayBeBool(t.otherwise());
+        }
+        return true;   // !, has()
+    }
+
+    /**
+     * Whether the expression is true for {@code a}, as Envoy's CEL filters decide: an evaluation without a value (an
+     * absent attribute, a type error) or a value that is not a bool is false.
+     */
+    public boolean test(Activation a) {
+        try {
+            return Boolean.TRUE.equals(root.eval(a));
+        } catch (EvalError | ClassCastException | NullPointerException e) {
+            return false;
+        }
+    }
+
     /** The value; throws {@link EvalError} when it has none. */
     public Object eval(Activation a) {
         return root.eval(a);
@@ -148,11 +184,25 @@ public final class AttributeExpression {
     private record Binary(String op, Node left, Node right) implements Node {
         public Object eval(Activation a) {
             switch (op) {
-                case "&&": {
-                    return bool(left.eval(a)) && bool(right.eval(a));
-                }
+                case "&&":
                 case "||": {
-                    return bool(left.eval(a)) || bool(right.eval(a));
+                    // CEL's commutative logic: a side that decides (false for &&, true for ||) wins over an error.
+                    boolean decides = op.equals("||");
+                    EvalError error = null;
+                    try {
+                        if (bool(left.eval(a)) == decides) {
+                            return decides;
+                        }
+                    } catch (EvalError e) {
+                        error = e;
+                    }
+                    if (bool(right.eval(a)) == decides) {
+                        return decides;
+                    }
+                    if (error != null) {
+                        throw error;
+                    }
+                    return !decides;
                 }
                 default:
                     break;

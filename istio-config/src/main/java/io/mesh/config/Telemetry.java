@@ -9,8 +9,9 @@ import java.util.Set;
 /**
  * Telemetry (telemetry.istio.io): access logging on or off, the trace sampling rate and Istio's standard metrics
  * (disabled, tags removed or upserted: {@link TelemetryMetrics}), mesh-wide (the root namespace, no selector), per
- * namespace (no selector) or per workload ({@code selector.matchLabels}), and the trace's custom tags
- * ({@link TelemetryCustomTag}). Only those parts are served; access log filters, custom metrics and the other fields
+ * namespace (no selector) or per workload ({@code selector.matchLabels}), the trace's custom tags
+ * ({@link TelemetryCustomTag}) and access log filters (a CEL expression, {@link AttributeExpression}'s subset). Only
+ * those parts are served; custom metrics and the other fields
  * are accepted with a warning that they have no effect here.
  * Which resources apply to a proxy, and how they combine, is pilot's ({@code TelemetryPolicy}).
  *
@@ -59,10 +60,20 @@ public record Telemetry(String namespace, String name, Instant created, Map<Stri
         }
     }
 
-    /** accessLogging[]: the providers named (empty: the parent's, else the default), and whether they are disabled. */
-    public record AccessLogging(Mode match, List<String> providers, Boolean disabled) {
+    /**
+     * accessLogging[]: the providers named (empty: the parent's, else the default), whether they are disabled, and
+     * {@code filter.expression} (null: none): a CEL expression over Envoy's attributes that must be true for a request or
+     * connection to be logged. It was parsed and checked here ({@link AttributeExpression}); it is kept as written,
+     * which is what istiod sends in Envoy's CEL access log filter.
+     */
+    public record AccessLogging(Mode match, List<String> providers, Boolean disabled, String filter) {
         public AccessLogging {
             providers = List.copyOf(providers);
+        }
+
+        /** A rule without a filter. */
+        public AccessLogging(Mode match, List<String> providers, Boolean disabled) {
+            this(match, providers, disabled, null);
         }
     }
 
@@ -98,17 +109,47 @@ public record Telemetry(String namespace, String name, Instant created, Map<Stri
         List<AccessLogging> logging = new ArrayList<>();
         for (SpecReader a : r.list("accessLogging")) {
             a.allow("providers", "disabled", "filter", "match");
-            if (a.has("filter")) {
-                p.warn(a.at("filter"), "has no effect here: every request is logged when access logging is on");
-            }
-            logging.add(new AccessLogging(match(a, p), providers(a, ACCESS_LOG_PROVIDERS, "access logging", p),
-                    a.bool("disabled")));
+            List<String> providers = providers(a, ACCESS_LOG_PROVIDERS, "access logging", p);
+            logging.add(new AccessLogging(match(a, p), providers, a.bool("disabled"), accessLogFilter(a, p)));
         }
         List<TelemetryMetrics> metrics = new ArrayList<>();
         for (SpecReader m : r.list("metrics")) {
             metrics.add(TelemetryMetrics.parse(m, p));
         }
         return new Telemetry(raw.namespace(), raw.name(), raw.created(), selector, tracing, logging, metrics);
+    }
+
+    /**
+     * {@code filter.expression}, checked as Envoy's CEL access log filter would compile it: it must parse (the error names
+     * the position), and a value that cannot be a bool (a string, a number) would never log anything, so it is an error.
+     * Null when there is no filter.
+     */
+    private static String accessLogFilter(SpecReader rule, Problems p) {
+        SpecReader f = rule.object("filter");
+        if (f == null) {
+            return null;
+        }
+        f.allow("expression");
+        String expression = f.string("expression");
+        if (expression == null || expression.isBlank()) {
+            p.error(f.at("expression"), "a filter needs an expression");
+            return null;
+        }
+        try {
+            if (!AttributeExpression.parse(expression).mayBeBool()) {
+                p.error(f.at("expression"), "must be a boolean expression (e.g. response.code >= 400), got \""
+                        + expression + "\"");
+                return null;
+            }
+        } catch (IllegalArgumentException e) {
+            p.error(f.at("expression"), e.getMessage());
+            return null;
+        }
+        if (rule.list("providers").isEmpty()) {
+            p.warn(f.at("expression"), "applies only with providers named in this rule (as in istiod, a rule that"
+                    + " inherits its providers does not bring its filter)");
+        }
+        return expression;
     }
 
     private static Tracing tracing(SpecReader t, Problems p) {

@@ -67,4 +67,33 @@ class AttributeExpressionTest {
                 () -> AttributeExpression.parse(expression.strip()));
         assertEquals(reason, e.getMessage());
     }
+
+    @ParameterizedTest(name = "{0} -> {1}")
+    @CsvSource(delimiterString = "=>", value = {
+        "response.code >= 400                                       => true",
+        "response.code < 400                                        => false",
+        "request.headers['x-missing'] == 'on'                       => false",
+        "request.useragent == 'curl' || response.code == 503        => true",
+        "request.headers['x-team']                                  => false",
+        "response.code == null                                      => false",
+        "request.useragent == 'curl' && response.code == 200        => false",
+    })
+    void aFilterIsTrueOnlyWhenItsValueIsTrueAsEnvoysCelFilter(String expression, boolean logged) {
+        assertEquals(logged, AttributeExpression.parse(expression.strip()).test(REQUEST));
+    }
+
+    @ParameterizedTest(name = "{0} -> {1}")
+    @CsvSource(delimiterString = "=>", quoteCharacter = '`', value = {
+        "response.code >= 400                                       => true",
+        "has(request.useragent)                                     => true",
+        "connection.mtls                                            => true",
+        "response.code > 1 ? true : 'x'                             => true",
+        "request.path + '/'                                         => false",
+        "'yes'                                                      => false",
+        "response.code                                              => false",
+        "response.code > 1 ? 'a' : 'b'                              => false",
+    })
+    void anExpressionThatCannotBeABoolIsToldApart(String expression, boolean bool) {
+        assertEquals(bool, AttributeExpression.parse(expression.strip()).mayBeBool());
+    }
 }

@@ -19,7 +19,7 @@ import java.util.List;
  * ({@code destinationRanges}, Envoy's prefix_ranges, on a sidecar's outbound tcp_proxy chains: empty = any), and
  * the JWT filter ({@code jwtAuthn}: Envoy's jwt_authn, with Istio's istio_authn after it; null = none), which runs
  * before the RBAC filters, the access log and tracing its HttpConnectionManager sets ({@code telemetry}: null =
- * the gateway's local settings), a tcp_proxy's {@code idle_timeout} ({@code tcpIdleTimeout}: null when not set, read
+ * the gateway's local settings; on a tcp_proxy chain, its access log, null = none), a tcp_proxy's {@code idle_timeout} ({@code tcpIdleTimeout}: null when not set, read
  * as Envoy's default {@link #TCP_IDLE_TIMEOUT_DEFAULT}; {@link java.time.Duration#ZERO}: none), and Istio's metadata
  * exchange ({@code peerMetadata}: null = none). A chain with several certificates (Istio's credentialNames: an RSA and an
  * ECDSA one) names the others in {@code moreSecrets} (empty = one), and the pins a client certificate must also match

@@ -39,7 +39,7 @@ final class AccessLogLine {
         return sb.append('}').toString();
     }
 
-    private static void field(StringBuilder sb, String name, String value) {
+    static void field(StringBuilder sb, String name, String value) {
         sb.append('"').append(name).append("\":");
         if (value == null) {
             sb.append("null,");

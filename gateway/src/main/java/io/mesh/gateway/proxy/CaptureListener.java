@@ -180,6 +180,12 @@ final class CaptureListener {
             }
             TcpRelay.allowHalfClose(ch);   // a close_notify or FIN is passed on as a half-close (Envoy's tcp_proxy)
             VertxInternal vertx = (VertxInternal) sidecar.plane().vertx();
+            TcpAccessLog log = TcpAccessLog.of(chain, ch, true, original);
+            if (log != null) {
+                log.cluster(chain.tcpCluster());
+                ssl.handshakeFuture().addListener(h -> log.peer(null, h.isSuccess()
+                        ? SidecarPlane.sessionSpiffeId(ssl.engine().getSession()) : null));
+            }
             TcpRelay.connectWhen(ch, ssl.handshakeFuture(), () -> chain.rbac() == null
                     || !denied(chain, downstream, SidecarPlane.spiffeId(ssl.engine().getSession())),
                     InetSocketAddress.createUnresolved("127.0.0.1", original.port()), first, null,
@@ -187,7 +193,7 @@ final class CaptureListener {
                             SidecarPlane.sessionSpiffeId(ssl.engine().getSession()), chain.stats()).of(workload, null),
                     mx == null ? ch.eventLoop().newSucceededFuture(null) : mx.peer(),
                     vertx.transport().channelFactory(false), vertx.nettyAddressResolverGroup(), TcpRelay.CONNECT_TIMEOUT_MS,
-                    TcpTimeouts.of(chain));
+                    TcpTimeouts.of(chain), log);
         } else {
             sidecar.serveHttp(ch, new SidecarPlane.Handoff(downstream, s.name(), tls), true, first);
         }
@@ -245,7 +251,7 @@ final class CaptureListener {
                 ch.close();
                 return false;
             }
-            return tcp(ch, chain, original, null, false);
+            return tcp(ch, chain, original, null, false, sni);
         });
     }
 
@@ -263,16 +269,26 @@ final class CaptureListener {
      * (auto mTLS to mesh endpoints) when it has one.
      */
     private boolean tcp(Channel ch, FilterChainSpec chain, SocketAddress original, ByteBuf first, boolean inbound) {
+        return tcp(ch, chain, original, first, inbound, null);
+    }
+
+    /** {@link #tcp}, the ClientHello's server name {@code sni} (null: none read) shown in the access log. */
+    private boolean tcp(Channel ch, FilterChainSpec chain, SocketAddress original, ByteBuf first, boolean inbound,
+            String sni) {
         // Istio's TCP metrics: outbound, the service is the cluster's host (PassthroughCluster itself for passthrough,
         // never the destination address: labels must stay bounded); inbound, the first service in the inbound|PORT||
         // cluster's telemetry metadata, as Istio's stats filter takes it ("unknown" without one).
         String cluster = chain == null ? "InboundPassthroughCluster" : chain.pickTcpCluster();   // weighted: per connection
         // The app's FIN is passed on as a half-close (Envoy's tcp_proxy), as a close_notify to an mTLS upstream.
         TcpRelay.allowHalfClose(ch);
+        TcpAccessLog log = TcpAccessLog.of(chain, ch, inbound, original);
+        if (log != null) {
+            log.serverName(sni);
+        }
         return TcpRelay.toCluster(sidecar.plane(), ch, chain == null ? null : cluster, original, first,
                 inbound ? sidecar.plane().inboundTcpMeters(cluster, null, chain == null ? null : chain.stats())
                         : sidecar.plane().outboundTcpMeters(cluster, chain == null ? null : chain.stats()),
-                TcpTimeouts.of(chain));
+                TcpTimeouts.of(chain), log);
     }
 
     private static void release(ByteBuf b) {

@@ -37,6 +37,20 @@ abstract class ExchangeRecord {
     }
 
     /**
+     * Whether this finished request's line is written: {@link #accessLog}, and its chain's access log filter (Envoy's
+     * CEL filter, if any) is true over the same attributes the stats overrides read. Call once, after the response.
+     */
+    final boolean accessLogged(boolean local) {
+        io.mesh.gateway.model.ChainTelemetry t = telemetry;
+        if (t == null) {
+            return local;
+        }
+        io.mesh.gateway.model.AccessLogFilter f = t.accessLogFilter();
+        return t.accessLog() && (f == null || f.test(new StatsAttributes.Request(this, downstream() != null
+                && downstream().inbound())));
+    }
+
+    /**
      * Starts the request's trace: its OTLP span when one is reported ({@code otlp} null: OTLP is off), then the
      * traceparent sent upstream (the span's, or a new span id under the caller's trace, or a new trace sampled at the
      * chain's percentage, else at {@code localSampling}).

@@ -197,11 +197,15 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         }
         ex.config = config;
         ex.table = table;
-        ex.telemetry = chain.telemetry();
+        io.mesh.gateway.model.ChainTelemetry telemetry = chain.telemetry();
+        ex.telemetry = telemetry;
         io.mesh.gateway.model.StatsOverrides stats = chain.stats();
         if (stats != null) {
             ex.stats = stats;
             ex.keepStatsHeaders(stats.headerNames());
+        }
+        if (telemetry != null && telemetry.accessLogFilter() != null) {
+            ex.keepMoreHeaders(telemetry.accessLogFilter().headerNames());   // what the access log filter reads
         }
         io.mesh.gateway.model.PeerMetadataConfig mx = chain.peerMetadata();
         if (mx != null) {
@@ -1295,6 +1299,21 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         }
         statsHeaderNames = names;
         statsHeaderValues = values;
+    }
+
+    /** Keeps {@code names} too (the access log filter's), after the stats' if any. */
+    private void keepMoreHeaders(String[] names) {
+        if (names.length == 0) {
+            return;
+        }
+        String[] kept = statsHeaderNames;
+        if (kept == null) {
+            keepStatsHeaders(names);
+            return;
+        }
+        String[] all = java.util.Arrays.copyOf(kept, kept.length + names.length);
+        System.arraycopy(names, 0, all, kept.length, names.length);
+        keepStatsHeaders(all);
     }
 
     private String statsHeader(String name) {

@@ -170,7 +170,7 @@ final class RequestLog {
         if (ex.span() != null) {
             otlp.end(ex, ex.span(), code, flagString(ex.flags()), cluster);
         }
-        if (ex.accessLog(accessLog)) {
+        if (ex.accessLogged(accessLog)) {
             ACCESS.info(AccessLogLine.of(ex, code, ms, received, sent, cluster));
         }
     }

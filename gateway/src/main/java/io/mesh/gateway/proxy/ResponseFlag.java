@@ -25,5 +25,7 @@ public enum ResponseFlag {
     /** Fault injection: delay. */
     DI,
     /** The downstream request was invalid (too large, bad headers). */
-    DPE
+    DPE,
+    /** A TCP connection reached tcp_proxy's max_downstream_connection_duration and was closed (Envoy's DurationTimeout). */
+    DT
 }

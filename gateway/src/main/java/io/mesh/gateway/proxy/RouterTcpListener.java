@@ -99,7 +99,7 @@ final class RouterTcpListener {
             return;
         }
         if (s.chains().stream().allMatch(c -> c.serverNames().isEmpty())) {
-            relay(ch, s.chains().get(0));
+            relay(ch, s.chains().get(0), null);
             return;
         }
         // Read the ClientHello's SNI (a stream that is not TLS has none), then hand the bytes read to the relay.
@@ -108,7 +108,7 @@ final class RouterTcpListener {
             if (chain == null) {
                 LOG.debugf("%s: no filter chain for SNI %s", spec.name(), sni);
             }
-            return relay(ch, chain);
+            return relay(ch, chain, sni);
         });
     }
 
@@ -140,10 +140,14 @@ final class RouterTcpListener {
                             new PeerExchange(plane.peerExchangeFrame(), ch.eventLoop().newPromise()));
                 }
                 TcpRelay.allowHalfClose(ch);   // the client's close_notify (or FIN) is passed on as a half-close
+                TcpAccessLog log = TcpAccessLog.of(chain, ch, false, null);
+                if (log != null) {
+                    log.serverName(hostname);
+                }
                 TcpRelay.toClusterWhen(plane, ch, cluster, ssl.handshakeFuture(),
                         () -> !denied(chain, ch, SidecarPlane.spiffeId(ssl.engine().getSession())),
                         plane.outboundTcpMeters(cluster, chain.stats()),
-                        TcpTimeouts.of(chain));
+                        TcpTimeouts.of(chain), log);
             }
         };
         ch.pipeline().addLast("sni", sni);
@@ -186,8 +190,11 @@ final class RouterTcpListener {
         return policy != null;
     }
 
-    /** Relays to an endpoint of the chain's cluster; false (the connection closed) when there is none. */
-    private boolean relay(Channel ch, FilterChainSpec chain) {
+    /**
+     * Relays to an endpoint of the chain's cluster; false (the connection closed) when there is none. {@code sni}: the
+     * ClientHello's server name (null: none read), for the access log.
+     */
+    private boolean relay(Channel ch, FilterChainSpec chain, String sni) {
         if (chain == null) {
             ch.close();
             return false;
@@ -198,7 +205,11 @@ final class RouterTcpListener {
         }
         String cluster = chain.pickTcpCluster();
         TcpRelay.allowHalfClose(ch);   // a client's FIN is passed on, and the answer still comes back (Envoy's tcp_proxy)
+        TcpAccessLog log = TcpAccessLog.of(chain, ch, false, null);
+        if (log != null) {
+            log.serverName(sni);
+        }
         return TcpRelay.toCluster(plane, ch, cluster, null, null,
-                plane.outboundTcpMeters(cluster, chain.stats()), TcpTimeouts.of(chain));
+                plane.outboundTcpMeters(cluster, chain.stats()), TcpTimeouts.of(chain), log);
     }
 }

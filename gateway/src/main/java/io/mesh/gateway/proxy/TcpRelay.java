@@ -69,6 +69,8 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
     private final boolean downstream;
     /** The connection's idle timeout (shared by both sides, once connected), or null: none (yet). */
     private TcpIdleTimer idle;
+    /** The connection's access log line (shared by both sides), or null: its chain has no access log. */
+    private TcpAccessLog log;
 
     private TcpRelay(Channel peer) {
         this.peer = peer;
@@ -93,17 +95,19 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
      * once the peer that names them is known ({@link TcpTally}): with {@code downstreamPeer} (a sidecar's inbound
      * side), once the downstream's metadata exchange is done; else with TLS to the upstream, once its handshake (and
      * metadata exchange) is done; else once allowed. Once connected, both are closed after {@code timeouts}' idle time
-     * without a byte moved (0: never), and from now on, after its maximum duration (0: never). Call on {@code down}'s
+     * without a byte moved (0: never), and from now on, after its maximum duration (0: never). {@code log} (null: none)
+     * is the connection's access log line: it counts the bytes, the upstream host and the flags. Call on {@code down}'s
      * event loop.
      */
     static void connectWhen(Channel down, io.netty.util.concurrent.Future<?> ready, java.util.function.BooleanSupplier allowed,
             InetSocketAddress target, ByteBuf first, Origination upstreamTls, TcpTally.Meters meters,
             io.netty.util.concurrent.Future<PeerWorkload> downstreamPeer, ChannelFactory<? extends Channel> channels,
-            AddressResolverGroup<?> resolver, int connectTimeoutMs, TcpTimeouts timeouts) {
+            AddressResolverGroup<?> resolver, int connectTimeoutMs, TcpTimeouts timeouts, TcpAccessLog log) {
         TcpRelay downSide = new TcpRelay(null);
+        downSide.log = log;
         down.config().setAutoRead(false);
         down.pipeline().addLast("relay", downSide);
-        timeouts.limitDuration(down, () -> downSide.peer);
+        timeouts.limitDuration(down, () -> downSide.peer, log == null ? null : () -> log.flag(ResponseFlag.DT));
         if (first != null) {
             down.pipeline().fireChannelRead(first);
             down.pipeline().fireChannelReadComplete();
@@ -115,6 +119,7 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                 return;
             }
             TcpTally tally = new TcpTally(meters);
+            tally.log = log;
             down.closeFuture().addListener(f -> tally.closed());
             // What was read before this point (the first bytes, data a TLS handshake read) is counted as it is sent.
             downSide.tally = tally;
@@ -125,7 +130,7 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                 tally.choose(null, null);
             }
             dial(down, downSide, target, upstreamTls, tally, downstreamPeer == null, channels, resolver, connectTimeoutMs,
-                    timeouts.idleMs());
+                    timeouts.idleMs(), log);
         });
     }
 
@@ -145,12 +150,13 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
      * cluster's TLS (auto mTLS to mesh endpoints) when it has one. A cluster that is missing, has no endpoint (e.g.
      * BlackHoleCluster under REGISTRY_ONLY) or whose TLS does not load closes {@code ch}. Returns whether it relays.
      * {@code timeouts}: the tcp_proxy's idle timeout and maximum duration. {@code meters}: outbound, of the upstream peer
-     * ({@link #connectWhen}).
+     * ({@link #connectWhen}). {@code log}: the connection's access log line (null: none), which says why when it is not
+     * relayed (NR: no such cluster, UH: no endpoint).
      */
     static boolean toCluster(DataPlane plane, Channel ch, String cluster, io.vertx.core.net.SocketAddress original,
-            ByteBuf first, TcpTally.Meters meters, TcpTimeouts timeouts) {
+            ByteBuf first, TcpTally.Meters meters, TcpTimeouts timeouts, TcpAccessLog log) {
         return toCluster(plane, ch, cluster, original, first, ch.eventLoop().newSucceededFuture(null), () -> true, meters,
-                timeouts);
+                timeouts, log);
     }
 
     /**
@@ -158,18 +164,22 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
      * server terminates) has succeeded; until then what {@code ch} sends is held, and if it fails {@code ch} is closed.
      */
     static boolean toClusterWhen(DataPlane plane, Channel ch, String cluster, io.netty.util.concurrent.Future<?> ready,
-            java.util.function.BooleanSupplier allowed, TcpTally.Meters meters, TcpTimeouts timeouts) {
-        return toCluster(plane, ch, cluster, null, null, ready, allowed, meters, timeouts);
+            java.util.function.BooleanSupplier allowed, TcpTally.Meters meters, TcpTimeouts timeouts, TcpAccessLog log) {
+        return toCluster(plane, ch, cluster, null, null, ready, allowed, meters, timeouts, log);
     }
 
     private static boolean toCluster(DataPlane plane, Channel ch, String cluster, io.vertx.core.net.SocketAddress original,
             ByteBuf first, io.netty.util.concurrent.Future<?> ready, java.util.function.BooleanSupplier allowed,
-            TcpTally.Meters meters, TcpTimeouts timeouts) {
+            TcpTally.Meters meters, TcpTimeouts timeouts, TcpAccessLog log) {
+        if (log != null) {
+            log.cluster(cluster != null ? cluster : "InboundPassthroughCluster");
+        }
         io.vertx.core.net.SocketAddress target = original;
         Origination tls = null;
         io.mesh.gateway.upstream.TcpKeepalive keepalive = null;
+        io.mesh.gateway.upstream.Upstream u = null;
         if (cluster != null) {
-            io.mesh.gateway.upstream.Upstream u = plane.active().upstreams().get(cluster);
+            u = plane.active().upstreams().get(cluster);
             keepalive = u == null ? null : u.spec().keepalive();
             var ep = u == null || u.spec().lbPolicy() == io.mesh.gateway.upstream.LbPolicy.ORIGINAL_DST ? null
                     : u.pick(Long.MIN_VALUE, null);
@@ -177,6 +187,9 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                 target = ep.address();
             } else if (u == null || original == null || u.spec().lbPolicy() != io.mesh.gateway.upstream.LbPolicy.ORIGINAL_DST) {
                 LOG.debugf("tcp_proxy: no endpoint for cluster %s", cluster);
+                if (log != null) {
+                    log.flag(u == null ? ResponseFlag.NR : ResponseFlag.UH);
+                }
                 close(ch, first);
                 return false;
             } else if (u.spec().originalDstPort(original.port()) != original.port()) {
@@ -202,6 +215,18 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
             close(ch, first);
             return false;
         }
+        if (u != null) {
+            if (!u.tryAcquireTcpConnection()) {
+                LOG.debugf("tcp_proxy: cluster %s: max_connections reached", cluster);
+                if (log != null) {
+                    log.flag(ResponseFlag.UO);
+                }
+                close(ch, first);
+                return false;
+            }
+            io.mesh.gateway.upstream.Upstream counted = u;
+            ch.closeFuture().addListener(f -> counted.releaseTcpConnection());
+        }
         io.vertx.core.impl.VertxInternal vertx = (io.vertx.core.impl.VertxInternal) plane.vertx();
         String host = target.hostAddress() != null ? target.hostAddress() : target.host();
         ChannelFactory<? extends Channel> channels = vertx.transport().channelFactory(false);
@@ -216,7 +241,7 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
             };
         }
         connectWhen(ch, ready, allowed, InetSocketAddress.createUnresolved(host, target.port()), first, tls, meters, null,
-                channels, vertx.nettyAddressResolverGroup(), CONNECT_TIMEOUT_MS, timeouts);
+                channels, vertx.nettyAddressResolverGroup(), CONNECT_TIMEOUT_MS, timeouts, log);
         return true;
     }
 
@@ -242,7 +267,10 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
      */
     private static void dial(Channel down, TcpRelay downSide, InetSocketAddress target, Origination upstreamTls,
             TcpTally tally, boolean upstreamChooses, ChannelFactory<? extends Channel> channels,
-            AddressResolverGroup<?> resolver, int connectTimeoutMs, long idleTimeoutMs) {
+            AddressResolverGroup<?> resolver, int connectTimeoutMs, long idleTimeoutMs, TcpAccessLog log) {
+        if (log != null) {
+            log.upstreamHost(target.getHostString() + ":" + target.getPort());
+        }
         new Bootstrap().group(down.eventLoop()).channelFactory(channels).resolver(resolver)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)
@@ -270,12 +298,16 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                         }
                         TcpRelay upSide = new TcpRelay(down);
                         upSide.tally = tally;
+                        upSide.log = log;
                         up.pipeline().addLast("relay", upSide);
                     }
                 })
                 .connect(target).addListener((ChannelFutureListener) f -> {
                     if (!f.isSuccess()) {
                         LOG.debugf("tcp_proxy to %s failed: %s", target, f.cause() == null ? "?" : f.cause().getMessage());
+                        if (log != null) {
+                            log.flag(ResponseFlag.UF);
+                        }
                         downSide.releaseHeld();
                         down.close();
                         return;
@@ -337,6 +369,13 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                 tally.received(b.readableBytes());
             } else {
                 tally.sent(b.readableBytes());
+            }
+        }
+        if (log != null && msg instanceof ByteBuf b) {
+            if (downstream) {
+                log.received(b.readableBytes());
+            } else {
+                log.sent(b.readableBytes());
             }
         }
         if (idle != null) {

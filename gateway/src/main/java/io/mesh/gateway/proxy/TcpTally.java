@@ -20,6 +20,8 @@ final class TcpTally {
     private boolean closed;
     private long received;
     private long sent;
+    /** The connection's access log line, or null: told the peer once it is known. */
+    TcpAccessLog log;
 
     TcpTally(Meters meters) {
         this.meters = meters;
@@ -31,6 +33,9 @@ final class TcpTally {
             return;
         }
         decided = true;
+        if (log != null) {
+            log.peer(peer, null);
+        }
         chosen = meters.of(peer, upstreamPrincipal);
         if (chosen == null) {
             return;

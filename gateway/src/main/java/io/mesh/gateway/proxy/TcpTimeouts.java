@@ -15,8 +15,8 @@ import org.jboss.logging.Logger;
  * connection (Envoy's {@code onNewConnection}, before the upstream is dialled), one per connection on its event loop,
  * and cancelled when the downstream closes. When it fires both sides are closed at once, whatever they are doing and
  * with what is queued unsent dropped (Envoy closes with {@code NoFlush}); the connection counts in
- * {@code istio_tcp_connections_closed_total} as any other end. Envoy also sets the DT response flag, which only its TCP
- * access log shows; the gateway writes no TCP access log.
+ * {@code istio_tcp_connections_closed_total} as any other end, and with the DT response flag in its TCP access log
+ * line ({@link TcpAccessLog}), as Envoy's.
  */
 record TcpTimeouts(long idleMs, long maxDurationMs) {
 
@@ -39,6 +39,11 @@ record TcpTimeouts(long idleMs, long maxDurationMs) {
      * {@code down} and the upstream {@code up} gives (null while it is not connected) are closed.
      */
     void limitDuration(Channel down, Supplier<Channel> up) {
+        limitDuration(down, up, null);
+    }
+
+    /** {@link #limitDuration}, running {@code expired} (null: nothing) when it closes them. */
+    void limitDuration(Channel down, Supplier<Channel> up, Runnable expired) {
         if (maxDurationMs <= 0) {
             return;
         }
@@ -49,6 +54,9 @@ record TcpTimeouts(long idleMs, long maxDurationMs) {
             Channel upstream = up.get();
             LOG.debugf("tcp_proxy: max_downstream_connection_duration %d ms reached, closing %s", maxDurationMs,
                     down.remoteAddress());
+            if (expired != null) {
+                expired.run();
+            }
             down.close();
             if (upstream != null) {
                 upstream.close();

@@ -126,6 +126,25 @@ public final class Upstream {
     }
 
     /** Takes a request slot; false means the max-requests breaker is open (503 UO). */
+    private final AtomicInteger activeTcpConnections = new AtomicInteger();
+
+    /**
+     * Takes a tcp_proxy connection to this cluster under its {@code max_connections}, as Envoy's tcp_proxy checks the
+     * cluster's connections resource before it dials: false when the cluster set one and it is reached (Envoy's UO, the
+     * connection is closed). Pair a true with {@link #releaseTcpConnection} when the connection ends.
+     */
+    public boolean tryAcquireTcpConnection() {
+        if (activeTcpConnections.incrementAndGet() > spec.breakers().maxConnections() && spec.breakers().maxConnectionsSet()) {
+            activeTcpConnections.decrementAndGet();
+            return false;
+        }
+        return true;
+    }
+
+    public void releaseTcpConnection() {
+        activeTcpConnections.decrementAndGet();
+    }
+
     public boolean tryAcquireRequest() {
         if (activeRequests.incrementAndGet() > spec.breakers().maxRequests()) {
             activeRequests.decrementAndGet();

@@ -66,7 +66,8 @@ public final class ClusterTranslator {
                         t.hasMaxConnections() ? t.getMaxConnections().getValue() : cb.maxConnections(),
                         t.hasMaxPendingRequests() ? t.getMaxPendingRequests().getValue() : cb.maxPendingRequests(),
                         t.hasMaxRequests() ? t.getMaxRequests().getValue() : cb.maxRequests(),
-                        t.hasMaxRetries() ? t.getMaxRetries().getValue() : cb.maxRetries());
+                        t.hasMaxRetries() ? t.getMaxRetries().getValue() : cb.maxRetries(),
+                        t.hasMaxConnections() || cb.maxConnectionsSet());
             }
         }
         OutlierPolicy outlier = null;

@@ -188,6 +188,7 @@ public final class ListenerTranslator {
         List<io.mesh.gateway.route.WeightedCluster> tcpWeighted = new ArrayList<>();
         io.mesh.gateway.model.StatsOverrides tcpStats = null;
         boolean tcpStatsFilter = false;
+        io.mesh.gateway.model.ChainTelemetry tcpAccessLog = null;
         for (Filter f : fc.getFiltersList()) {
             if (f.getName().equals(StatsTranslator.FILTER)) {
                 if (tcpCluster != null || hcm != null) {
@@ -216,6 +217,11 @@ public final class ListenerTranslator {
                 var tcp = unpack(f.getTypedConfig(), io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.class, where);
                 tcpIdle = idleTimeout(tcp, where);
                 tcpMaxDuration = maxConnectionDuration(tcp, where);
+                if (tcp.getAccessLogCount() > 0) {
+                    // Envoy's tcp_proxy access_log: one line per connection at its end (no tracing on TCP).
+                    tcpAccessLog = new io.mesh.gateway.model.ChainTelemetry(true, 0, false, null,
+                            AccessLogTranslator.filter(tcp.getAccessLogList(), where + " tcp_proxy"));
+                }
                 if (tcp.hasWeightedClusters()) {
                     for (var wc : tcp.getWeightedClusters().getClustersList()) {
                         if (wc.getName().isEmpty()) {
@@ -252,7 +258,7 @@ public final class ListenerTranslator {
             return new FilterChainSpec(List.copyOf(match.getServerNamesList()), secret, null, null, alpn, dstPort,
                     transport, tcpCluster, requireClientCert, clientCa,
                     tcpRbac ? new Rbac(List.copyOf(tcpDeny), List.copyOf(tcpAllow), tcpAllowFilter) : null, tcpWeighted,
-                    clientSans, ranges, null, null, tcpIdle, tcpExchange ? PeerMetadataConfig.TCP : null, moreSecrets,
+                    clientSans, ranges, null, tcpAccessLog, tcpIdle, tcpExchange ? PeerMetadataConfig.TCP : null, moreSecrets,
                     pins, tcpStats, tcpMaxDuration);
         }
         if (tcpStatsFilter) {

@@ -99,12 +99,13 @@ public final class RouterListenerGenerator {
             out.add(l.build());
         });
         if (tcp.isEmpty()) {
-            return IstioStats.apply(out, proxy, snapshot, true);
+            return TcpAccessLogs.apply(IstioStats.apply(out, proxy, snapshot, true), proxy, snapshot);
         }
         Map<ListenerKey, Listener> all = new TreeMap<>(tcp);
         out.forEach(l -> all.put(new ListenerKey(bindOf(l), l.getAddress().getSocketAddress().getPortValue()), l));
-        // The Telemetry resources' metrics rules: Istio's stats filter on every chain (CLIENT side, as istiod classes gateways).
-        return IstioStats.apply(List.copyOf(all.values()), proxy, snapshot, true);
+        // The Telemetry resources' metrics rules: Istio's stats filter on every chain (CLIENT side, as istiod classes gateways);
+        // the access log on the tcp_proxy chains too.
+        return TcpAccessLogs.apply(IstioStats.apply(List.copyOf(all.values()), proxy, snapshot, true), proxy, snapshot);
     }
 
     /**

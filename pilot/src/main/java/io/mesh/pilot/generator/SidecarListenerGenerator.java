@@ -231,7 +231,8 @@ public final class SidecarListenerGenerator {
                 .addListenerFilters(WildcardPortListeners.TLS_INSPECTOR)
                 .addAllFilterChains(SidecarInbound.filterChains(proxy, snapshot))
                 .build());
-        // The Telemetry resources' metrics rules: Istio's stats filter on every chain, SERVER on virtualInbound.
-        return IstioStats.apply(out, proxy, snapshot, false);
+        // The Telemetry resources' metrics rules: Istio's stats filter on every chain, SERVER on virtualInbound; and the
+        // access log on every tcp_proxy, as on the HCMs.
+        return TcpAccessLogs.apply(IstioStats.apply(out, proxy, snapshot, false), proxy, snapshot);
     }
 }

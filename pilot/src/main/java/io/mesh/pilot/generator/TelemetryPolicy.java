@@ -2,7 +2,10 @@ package io.mesh.pilot.generator;
 
 import com.google.protobuf.Any;
 import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
+import io.envoyproxy.envoy.config.accesslog.v3.AccessLogFilter;
+import io.envoyproxy.envoy.config.accesslog.v3.ExtensionFilter;
 import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog;
+import io.envoyproxy.envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.type.tracing.v3.CustomTag;
 import io.envoyproxy.envoy.type.v3.Percent;
@@ -18,7 +21,8 @@ import java.util.Set;
 
 /**
  * The Telemetry resources that apply to a proxy, resolved as istiod resolves them (pilot/pkg/model/telemetry.go), into
- * what its HttpConnectionManagers carry: Envoy's file access log (or none) and {@code tracing.random_sampling}.
+ * what its HttpConnectionManagers carry: Envoy's file access log (or none; with Telemetry's CEL filter, if any, as
+ * istiod writes it; {@link TcpAccessLogs} puts the same on the tcp_proxy filters) and {@code tracing.random_sampling}.
  *
  * <p>Which resources apply: the oldest namespace-wide one (no selector) of the root namespace, then the oldest
  * namespace-wide one of the proxy's namespace, then the oldest one there whose selector the proxy's labels match; later
@@ -32,16 +36,38 @@ import java.util.Set;
  */
 final class TelemetryPolicy {
     static final String FILE_ACCESS_LOG = "envoy.access_loggers.file";
+    /** istiod's name of Envoy's CEL access log filter ({@code celFilter} in telemetry_logging.go). */
+    static final String CEL_FILTER = "envoy.access_loggers.extension_filters.cel";
 
     private TelemetryPolicy() {
     }
 
     /**
      * What one HCM carries: the access log file (null: no access log), the percentage of new traces sampled, and
-     * whether spans are reported ({@code disableSpanReporting} unset or false), and the spans' custom tags (Envoy's
-     * {@code tracing.custom_tags}, by tag name; empty: none).
+     * whether spans are reported ({@code disableSpanReporting} unset or false), the spans' custom tags (Envoy's
+     * {@code tracing.custom_tags}, by tag name; empty: none), and the access log's CEL filter ({@code accessLogFilter}:
+     * Telemetry's {@code filter.expression}, null: every request or connection is logged).
      */
-    record Effective(String accessLogFile, double samplingPercent, boolean reportSpans, List<CustomTag> customTags) {
+    record Effective(String accessLogFile, double samplingPercent, boolean reportSpans, List<CustomTag> customTags,
+            String accessLogFilter) {
+
+        /**
+         * The access log entry, as istiod writes it on an HCM and on a tcp_proxy: Envoy's file access log, with the
+         * filter as Envoy's CEL ExtensionFilter when there is one (buildAccessLogFilterFromTelemetry); null: none.
+         */
+        AccessLog accessLog() {
+            if (accessLogFile == null) {
+                return null;
+            }
+            AccessLog.Builder log = AccessLog.newBuilder().setName(FILE_ACCESS_LOG)
+                    .setTypedConfig(Any.pack(FileAccessLog.newBuilder().setPath(accessLogFile).build()));
+            if (accessLogFilter != null) {
+                log.setFilter(AccessLogFilter.newBuilder().setExtensionFilter(ExtensionFilter.newBuilder()
+                        .setName(CEL_FILTER).setTypedConfig(Any.pack(ExpressionFilter.newBuilder()
+                                .setExpression(accessLogFilter).build()))));
+            }
+            return log.build();
+        }
 
         /**
          * The HCM with its {@code access_log} and {@code tracing}. Tracing is always set, as istiod sets it when tracing
@@ -51,9 +77,9 @@ final class TelemetryPolicy {
          */
         HttpConnectionManager apply(HttpConnectionManager hcm) {
             HttpConnectionManager.Builder b = hcm.toBuilder().clearAccessLog();
-            if (accessLogFile != null) {
-                b.addAccessLog(AccessLog.newBuilder().setName(FILE_ACCESS_LOG)
-                        .setTypedConfig(Any.pack(FileAccessLog.newBuilder().setPath(accessLogFile).build())));
+            AccessLog log = accessLog();
+            if (log != null) {
+                b.addAccessLog(log);
             }
             b.setTracing(HttpConnectionManager.Tracing.newBuilder()
                     .setClientSampling(Percent.newBuilder().setValue(100))
@@ -68,8 +94,9 @@ final class TelemetryPolicy {
     static Effective resolve(ProxyInfo proxy, MeshSnapshot snapshot, Telemetry.Mode side) {
         List<Telemetry> levels = applicable(proxy, snapshot.telemetries());
         MeshSettings mesh = snapshot.mesh();
-        return new Effective(accessLog(levels, mesh, side), sampling(levels, mesh, side), reportsSpans(levels, side),
-                TraceCustomTags.resolve(tracing(levels, side)));
+        Log log = accessLog(levels, mesh, side);
+        return new Effective(log == null ? null : log.file(), sampling(levels, mesh, side), reportsSpans(levels, side),
+                TraceCustomTags.resolve(tracing(levels, side)), log == null ? null : log.filter());
     }
 
     /** Root namespace, namespace, workload: each level's one resource, oldest first (the snapshot's order). */
@@ -92,19 +119,33 @@ final class TelemetryPolicy {
         return selector.entrySet().stream().allMatch(e -> e.getValue().equals(labels.get(e.getKey())));
     }
 
-    /** istiod's mergeLogs, with one provider: the file access log, named "envoy". */
-    private static String accessLog(List<Telemetry> levels, MeshSettings mesh, Telemetry.Mode side) {
+    /** An access log: its file, and its filter expression (null: none). */
+    private record Log(String file, String filter) {
+    }
+
+    /**
+     * istiod's mergeLogs, with one provider: the file access log, named "envoy". A provider's filter is that of the most
+     * specific rule for the side that names it (istiod's {@code filters[provider]}); a rule that inherits its providers
+     * brings none.
+     */
+    private static Log accessLog(List<Telemetry> levels, MeshSettings mesh, Telemetry.Mode side) {
         List<String> defaults = mesh.accessLogFile().isEmpty() ? List.of() : List.of(Telemetry.ENVOY_ACCESS_LOG);
         List<List<Telemetry.AccessLogging>> logs = levels.stream().map(Telemetry::accessLogging)
                 .filter(l -> !l.isEmpty()).toList();
         if (logs.isEmpty()) {
-            return defaults.isEmpty() ? null : mesh.accessLogFile();
+            return defaults.isEmpty() ? null : new Log(mesh.accessLogFile(), null);
         }
-        // In scope: the providers the most specific level names, else the default ones.
+        // In scope: the providers the most specific level names (in rules for this side), else the default ones.
         List<String> inScope = defaults;
+        Map<String, String> filters = new java.util.HashMap<>();
         for (List<Telemetry.AccessLogging> level : logs) {
             Set<String> named = new LinkedHashSet<>();
-            level.forEach(rule -> named.addAll(rule.providers()));
+            for (Telemetry.AccessLogging rule : level) {
+                if (rule.match().covers(side)) {
+                    named.addAll(rule.providers());
+                    rule.providers().forEach(provider -> filters.put(provider, rule.filter()));
+                }
+            }
             if (!named.isEmpty()) {
                 inScope = List.copyOf(named);
             }
@@ -126,13 +167,15 @@ final class TelemetryPolicy {
             }
         }
         if (state.isEmpty()) {
-            return defaults.isEmpty() ? null : mesh.accessLogFile();   // no rule for this side: istiod's fallback
+            // no rule for this side: istiod's fallback
+            return defaults.isEmpty() ? null : new Log(mesh.accessLogFile(), null);
         }
         if (!Boolean.TRUE.equals(state.get(Telemetry.ENVOY_ACCESS_LOG))) {
             return null;
         }
         // The built-in "envoy" provider writes to /dev/stdout, as Istio's; the default one to the mesh's file.
-        return mesh.accessLogFile().isEmpty() ? MeshSettings.STDOUT : mesh.accessLogFile();
+        return new Log(mesh.accessLogFile().isEmpty() ? MeshSettings.STDOUT : mesh.accessLogFile(),
+                filters.get(Telemetry.ENVOY_ACCESS_LOG));
     }
 
     private static double sampling(List<Telemetry> levels, MeshSettings mesh, Telemetry.Mode side) {

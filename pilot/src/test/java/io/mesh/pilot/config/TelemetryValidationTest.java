@@ -113,8 +113,6 @@ class TelemetryValidationTest {
         return Stream.of(
                 Arguments.of("metrics: [{providers: [{name: prometheus}], reportingInterval: 10s}]",
                         "spec.metrics[0].reportingInterval: has no effect here: TCP byte counts are recorded as they move"),
-                Arguments.of("accessLogging: [{filter: {expression: 'response.code >= 400'}}]",
-                        "spec.accessLogging[0].filter: has no effect here: every request is logged when access logging is on"),
                 Arguments.of("tracing: [{useRequestIdForTraceSampling: false}]",
                         "spec.tracing[0].useRequestIdForTraceSampling: has no effect here: only randomSamplingPercentage,"
                                 + " disableSpanReporting and customTags are served"),

@@ -1,0 +1,45 @@
+package io.mesh.gateway.model;
+
+import io.mesh.config.AttributeExpression;
+import java.util.List;
+
+/**
+ * The filters of a chain's access logs (Envoy's CEL ExtensionFilter, which istiod writes for Telemetry's
+ * {@code accessLogging[].filter}), compiled once when the listener is translated. The gateway writes one line per request
+ * or connection, so with several access logs the line is written when any of them would be: {@link #test} is true when
+ * one expression is true, as Envoy's CEL filter decides (an absent attribute or a value that is not a bool: false).
+ * A chain whose access logs include one without a filter has none (null): every request is logged. Immutable.
+ */
+public final class AccessLogFilter {
+    private final AttributeExpression[] any;
+    private final String[] headerNames;
+
+    public AccessLogFilter(List<AttributeExpression> any) {
+        if (any.isEmpty()) {
+            throw new IllegalArgumentException("an access log filter needs an expression");
+        }
+        this.any = any.toArray(AttributeExpression[]::new);
+        this.headerNames = any.stream().flatMap(e -> e.headerNames().stream()).distinct().sorted()
+                .toArray(String[]::new);
+    }
+
+    /** Whether the request or connection whose attributes {@code a} gives is logged. */
+    public boolean test(AttributeExpression.Activation a) {
+        for (AttributeExpression e : any) {
+            if (e.test(a)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The request headers the expressions read (lower case), which the fast path keeps of a request; may be empty. */
+    public String[] headerNames() {
+        return headerNames;
+    }
+
+    @Override
+    public String toString() {
+        return java.util.Arrays.stream(any).map(AttributeExpression::source).toList().toString();
+    }
+}

@@ -1,0 +1,152 @@
+package io.mesh.gateway.it;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.Any;
+import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
+import io.envoyproxy.envoy.config.accesslog.v3.AccessLogFilter;
+import io.envoyproxy.envoy.config.accesslog.v3.ExtensionFilter;
+import io.envoyproxy.envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.logging.Logger;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Telemetry's {@code accessLogging[].filter} as pilot sends it (Envoy's CEL ExtensionFilter on the HCM's file access
+ * log): a request is logged only when the expression is true after its response, on the fast path and on the Vert.x
+ * path; an expression the gateway cannot compile is NACKed with the position, and the last good filter keeps deciding.
+ * Real gateways on a real ADS server, requests by the JDK's HTTP client, lines read from {@code io.mesh.gateway.access}.
+ */
+class AccessLogFilterTest {
+    static final AccessLogCapture CAPTURE = new AccessLogCapture();
+    static io.vertx.core.Vertx vertx;
+    static Backend web;
+    static ControlPlane pilot;
+    static ControlPlane pilot2;
+    static TestGateway fast;
+    static TestGateway vertxPath;
+    static int port;
+    static int vertxPort;
+
+    @BeforeAll
+    static void start() throws Exception {
+        Logger.getLogger("io.mesh.gateway.access").addHandler(CAPTURE);
+        vertx = io.vertx.core.Vertx.vertx();
+        web = new Backend(vertx, "web");
+        port = io.mesh.testing.FreePorts.next();
+        vertxPort = io.mesh.testing.FreePorts.next();
+        pilot = new ControlPlane();
+        pilot2 = new ControlPlane();
+        publish(filtered("response.code >= 400"));
+        fast = TestGateway.withXds(pilot, Map.of());
+        vertxPath = TestGateway.withXds(pilot2, Map.of("mesh.gateway.listeners.fast-path", "false"));
+        await().atMost(Duration.ofSeconds(20)).until(() -> fast.ready() && vertxPath.ready());
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        Logger.getLogger("io.mesh.gateway.access").removeHandler(CAPTURE);
+        vertxPath.close();
+        fast.close();
+        pilot.close();
+        pilot2.close();
+        web.close();
+        vertx.close();
+    }
+
+    /** pilot's HCM with the file access log to stdout under this CEL filter. */
+    static HttpConnectionManager filtered(String expression) {
+        HttpConnectionManager hcm = ListenerTelemetryTest.pilotShape("/dev/stdout", 1.0, true);
+        AccessLog log = hcm.getAccessLog(0).toBuilder().setFilter(AccessLogFilter.newBuilder().setExtensionFilter(
+                ExtensionFilter.newBuilder().setName("envoy.access_loggers.extension_filters.cel").setTypedConfig(
+                        Any.pack(ExpressionFilter.newBuilder().setExpression(expression).build())))).build();
+        return hcm.toBuilder().setAccessLog(0, log).build();
+    }
+
+    static String publish(ControlPlane cp, int port, HttpConnectionManager hcm) {
+        return cp.set(List.of(Xds.edsCluster("web")), List.of(Xds.endpoints("web", web.port)),
+                List.of(ListenerTelemetryTest.listener(port, hcm)),
+                List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/", "web")))), List.of());
+    }
+
+    static void publish(HttpConnectionManager hcm) {
+        String v = publish(pilot, port, hcm);
+        String v2 = publish(pilot2, vertxPort, hcm);
+        if (fast != null) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> ListenerTelemetryTest.acked(pilot, v)
+                    && ListenerTelemetryTest.acked(pilot2, v2));
+        }
+    }
+
+    static int get(int port, String path, String id, String debug) throws Exception {
+        HttpRequest.Builder r = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).header("x-request-id", id);
+        if (debug != null) {
+            r.header("x-debug", debug);
+        }
+        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build()
+                .send(r.build(), HttpResponse.BodyHandlers.ofString()).statusCode();
+    }
+
+    static boolean logged(String id) {
+        return CAPTURE.lines.stream().anyMatch(l -> l.contains("\"request_id\":\"" + id + "\""));
+    }
+
+    @Test
+    void onlyErrorsAreLoggedUnderResponseCodeAtLeast400() throws Exception {
+        publish(filtered("response.code >= 400"));
+        for (int p : new int[] {port, vertxPort}) {
+            for (int i = 0; i < 3; i++) {
+                assertEquals(200, get(p, "/hello", "ok-" + p + "-" + i, null));
+            }
+            assertEquals(500, get(p, "/fail", "error-" + p, null));
+            // Lines are written in order on the connection's loop: once the error's is there, the 200s' would be too.
+            await().atMost(Duration.ofSeconds(5)).until(() -> logged("error-" + p));
+            String line = CAPTURE.lines.stream().filter(l -> l.contains("error-" + p)).findFirst().orElseThrow();
+            assertTrue(line.contains("\"response_code\":500"), line);
+            for (int i = 0; i < 3; i++) {
+                assertFalse(logged("ok-" + p + "-" + i), "a 200 passed response.code >= 400");
+            }
+        }
+    }
+
+    @Test
+    void aFilterOnARequestHeaderSeesTheHeaderAsItArrived() throws Exception {
+        publish(filtered("request.headers['x-debug'] == 'on'"));
+        for (int p : new int[] {port, vertxPort}) {
+            assertEquals(200, get(p, "/hello", "quiet-" + p, null));
+            assertEquals(200, get(p, "/hello", "off-" + p, "off"));
+            assertEquals(200, get(p, "/hello", "debug-" + p, "on"));
+            await().atMost(Duration.ofSeconds(5)).until(() -> logged("debug-" + p));
+            assertFalse(logged("quiet-" + p), "no header: the attribute is absent, so the filter is false");
+            assertFalse(logged("off-" + p));
+        }
+    }
+
+    @Test
+    void anExpressionTheGatewayCannotCompileIsNackedAndTheLastGoodFilterStays() throws Exception {
+        publish(filtered("response.code >= 400"));
+        int before = pilot.nacks().size();
+        publish(pilot, port, filtered("response.code >= "));
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            List<String> details = pilot.nacks().stream().skip(before).map(r -> r.getErrorDetail().getMessage()).toList();
+            assertTrue(details.stream().anyMatch(d -> d.contains("access log envoy.access_loggers.file: CEL filter does not"
+                    + " compile: unexpected end at position 17 of \"response.code >= \"")), details.toString());
+        });
+        assertEquals(200, get(port, "/hello", "after-nack-ok", null));
+        assertEquals(500, get(port, "/fail", "after-nack-error", null));
+        await().atMost(Duration.ofSeconds(5)).until(() -> logged("after-nack-error"));
+        assertFalse(logged("after-nack-ok"), "the last good filter (response.code >= 400) still decides");
+    }
+}
