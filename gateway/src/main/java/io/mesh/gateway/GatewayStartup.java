@@ -1,5 +1,7 @@
 package io.mesh.gateway;
 
+import io.mesh.gateway.agent.QuitRequest;
+import io.mesh.gateway.agent.TerminationDrain;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheus.PrometheusConfig;
 import io.micrometer.prometheus.PrometheusMeterRegistry;
@@ -24,6 +26,7 @@ class GatewayStartup {
     private static final Logger LOG = Logger.getLogger(GatewayStartup.class);
 
     private volatile Gateway gateway;
+    private volatile TerminationDrain termination;
 
     void onStart(@Observes StartupEvent event, GatewayConfig config, Vertx vertx, MeterRegistry registry,
             Instance<PrometheusMeterRegistry> prometheus, Instance<OpenTelemetry> otel, @ConfigProperty(name = "quarkus.otel.sdk.disabled") boolean otelDisabled,
@@ -35,6 +38,8 @@ class GatewayStartup {
         // Quarkus's registry adds to every record: its global composite's extra layer of meters, the exemplar sampler
         // (a clock read and an OpenTelemetry context lookup per histogram value; Istio's metrics carry no exemplars),
         // and Micrometer's wall-clock reads (MetricsClock).
+        // istio-agent's shutdown settings, read once; a malformed one fails the start naming it.
+        termination = TerminationDrain.from(System.getenv(), config.listeners().drainTimeout());
         MeterRegistry istio = prometheus.isResolvable()
                 ? new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, prometheus.get().getPrometheusRegistry(),
                         MetricsClock.on(vertx))
@@ -52,12 +57,13 @@ class GatewayStartup {
                 config.listeners().httpPort(), config.listeners().httpsPort());
     }
 
-    void onStop(@Observes ShutdownEvent event, GatewayConfig config) {
+    void onStop(@Observes ShutdownEvent event, GatewayConfig config, QuitRequest quit) {
         Gateway g = gateway;
         if (g != null) {
+            TerminationDrain policy = quit.requested() ? termination.quit() : termination;
             try {
-                g.stop().toCompletionStage().toCompletableFuture()
-                        .get(config.listeners().drainTimeout().toMillis() + 2000, TimeUnit.MILLISECONDS);
+                g.terminate(policy).toCompletionStage().toCompletableFuture()
+                        .get(policy.duration().toMillis() + 5000, TimeUnit.MILLISECONDS);
             } catch (Exception e) {
                 LOG.warnf("drain did not finish cleanly: %s", e.getMessage());
             }
