@@ -33,13 +33,13 @@ class GatewayStartup {
             @ConfigProperty(name = "quarkus.http.host") String host) throws Exception {
         // OTLP only when the SDK is on (QUARKUS_OTEL_SDK_DISABLED=false); otherwise requests skip it entirely.
         OpenTelemetry reporting = otelDisabled || !otel.isResolvable() ? null : otel.get();
+        // istio-agent's shutdown settings, read once; a malformed one fails the start naming it.
+        termination = TerminationDrain.from(System.getenv(), config.listeners().drainTimeout());
         // Istio's meters get a Micrometer registry of their own that writes into the Prometheus collector registry
         // /q/metrics and 15020 expose. Recorded per proxied request (a counter and three histograms), they skip what
         // Quarkus's registry adds to every record: its global composite's extra layer of meters, the exemplar sampler
         // (a clock read and an OpenTelemetry context lookup per histogram value; Istio's metrics carry no exemplars),
         // and Micrometer's wall-clock reads (MetricsClock).
-        // istio-agent's shutdown settings, read once; a malformed one fails the start naming it.
-        termination = TerminationDrain.from(System.getenv(), config.listeners().drainTimeout());
         MeterRegistry istio = prometheus.isResolvable()
                 ? new PrometheusMeterRegistry(PrometheusConfig.DEFAULT, prometheus.get().getPrometheusRegistry(),
                         MetricsClock.on(vertx))
