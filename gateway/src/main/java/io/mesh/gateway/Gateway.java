@@ -6,6 +6,7 @@ import io.envoyproxy.envoy.config.core.v3.Node;
 import io.mesh.gateway.admin.AdminServer;
 import io.mesh.gateway.admin.LogLevels;
 import io.mesh.gateway.admin.StatusServer;
+import io.mesh.gateway.agent.TerminationDrain;
 import io.mesh.gateway.identity.PilotTrustManager;
 import io.mesh.gateway.identity.WorkloadIdentity;
 import io.grpc.netty.GrpcSslContexts;
@@ -214,6 +215,26 @@ public final class Gateway {
                 identity.close();
             }
         });
+    }
+
+    /**
+     * Stops as istio-agent stops the proxy ({@link TerminationDrain}): readiness fails and the listeners drain at once
+     * (new connections refused, HTTP/1.1 responses carry {@code connection: close} and idle connections close, HTTP/2
+     * gets GOAWAY, requests in flight finish), what is still open at the drain duration is closed; the future completes
+     * when the policy lets the process exit, the side ports closed.
+     */
+    public Future<Void> terminate(TerminationDrain policy) {
+        LOG.infof("terminating: %s", policy.describe());
+        if (ads != null) {
+            ads.close();
+        }
+        Future<Void> drained = plane.drainAndClose(policy.duration());
+        return policy.await(plane.vertx(), plane::openConnections, drained)
+                .compose(v -> status.close()).compose(v -> admin.close()).onComplete(v -> {
+                    if (identity != null) {
+                        identity.close();
+                    }
+                });
     }
 
     /**

@@ -1,5 +1,7 @@
 package io.mesh.gateway;
 
+import io.mesh.gateway.agent.QuitRequest;
+import io.mesh.gateway.agent.TerminationDrain;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheus.PrometheusConfig;
 import io.micrometer.prometheus.PrometheusMeterRegistry;
@@ -24,12 +26,15 @@ class GatewayStartup {
     private static final Logger LOG = Logger.getLogger(GatewayStartup.class);
 
     private volatile Gateway gateway;
+    private volatile TerminationDrain termination;
 
     void onStart(@Observes StartupEvent event, GatewayConfig config, Vertx vertx, MeterRegistry registry,
             Instance<PrometheusMeterRegistry> prometheus, Instance<OpenTelemetry> otel, @ConfigProperty(name = "quarkus.otel.sdk.disabled") boolean otelDisabled,
             @ConfigProperty(name = "quarkus.http.host") String host) throws Exception {
         // OTLP only when the SDK is on (QUARKUS_OTEL_SDK_DISABLED=false); otherwise requests skip it entirely.
         OpenTelemetry reporting = otelDisabled || !otel.isResolvable() ? null : otel.get();
+        // istio-agent's shutdown settings, read once; a malformed one fails the start naming it.
+        termination = TerminationDrain.from(System.getenv(), config.listeners().drainTimeout());
         // Istio's meters get a Micrometer registry of their own that writes into the Prometheus collector registry
         // /q/metrics and 15020 expose. Recorded per proxied request (a counter and three histograms), they skip what
         // Quarkus's registry adds to every record: its global composite's extra layer of meters, the exemplar sampler
@@ -52,12 +57,13 @@ class GatewayStartup {
                 config.listeners().httpPort(), config.listeners().httpsPort());
     }
 
-    void onStop(@Observes ShutdownEvent event, GatewayConfig config) {
+    void onStop(@Observes ShutdownEvent event, GatewayConfig config, QuitRequest quit) {
         Gateway g = gateway;
         if (g != null) {
+            TerminationDrain policy = quit.requested() ? termination.quit() : termination;
             try {
-                g.stop().toCompletionStage().toCompletableFuture()
-                        .get(config.listeners().drainTimeout().toMillis() + 2000, TimeUnit.MILLISECONDS);
+                g.terminate(policy).toCompletionStage().toCompletableFuture()
+                        .get(policy.duration().toMillis() + 5000, TimeUnit.MILLISECONDS);
             } catch (Exception e) {
                 LOG.warnf("drain did not finish cleanly: %s", e.getMessage());
             }

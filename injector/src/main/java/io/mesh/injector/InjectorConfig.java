@@ -85,6 +85,13 @@ public interface InjectorConfig {
         /** The default of {@code traffic.sidecar.istio.io/includeOutboundIPRanges}. */
         @WithDefault("*")
         String includeOutboundIpRanges();
+
+        /**
+         * The default of {@code proxy.istio.io/config: terminationDrainDuration} (Istio's mesh default 5s): how long the
+         * sidecar drains and stays after SIGTERM (TERMINATION_DRAIN_DURATION_SECONDS, whole seconds).
+         */
+        @WithDefault("5s")
+        String terminationDrainDuration();
     }
 
     /** The mesh the sidecar joins. */

@@ -25,6 +25,7 @@ import org.jboss.logging.Logger;
  * part, counted in {@code istio_agent_scrape_failures_total{type="application"}}.</li>
  * <li>{@code /app-health/<container>/livez|readyz|startupz}: the app's probes ({@code ISTIO_KUBE_APP_PROBERS}), run
  * from inside the pod.</li>
+ * <li>{@code POST /quitquitquit} (from the pod only): the proxy exits ({@link QuitRequest}).</li>
  * </ul>
  * Settings are read once at startup; a malformed one stops the start with an error naming it. Handlers run on the
  * event loop and never block it: the app is reached with Vert.x clients and gRPC's own threads, each bounded by a
@@ -37,7 +38,7 @@ public class AgentEndpoints {
 
     private final Set<String> warnedClashes = ConcurrentHashMap.newKeySet();
 
-    void routes(@Observes Router router, GatewayConfig config, Vertx vertx, PrometheusMeterRegistry registry) {
+    void routes(@Observes Router router, GatewayConfig config, Vertx vertx, PrometheusMeterRegistry registry, QuitRequest quit) {
         GatewayConfig.Agent agent = config.agent();
         Optional<ScrapeTarget> target = ScrapeTarget.parse(agent.prometheusAnnotations().orElse(""), config.monitoringPort());
         Map<String, AppProber> probers = AppProber.parseAll(agent.appProbers().orElse(""));
@@ -51,9 +52,42 @@ public class AgentEndpoints {
         router.get("/stats/prometheus").handler(rc -> stats(rc, vertx, registry, scrapes, appFailures, scraper));
         router.route("/app-health/*").handler(appProbes::handle);
         router.route("/app-lifecycle/*").handler(appProbes::handle);
+        router.route("/quitquitquit").handler(rc -> quit(rc, quit));
         LOG.infof("agent endpoints: /stats/prometheus merges %s; app probes %s",
                 target.map(t -> "http://" + agent.appAddress() + ":" + t.port() + t.path()).orElse("nothing (no app scrape)"),
                 probers.isEmpty() ? "none" : probers.keySet());
+    }
+
+    /**
+     * istio-agent's {@code handleQuit}: only from a loopback address (403), only POST (405); 200 {@code OK}, then the
+     * process stops as on SIGTERM and exits 0 ({@link QuitRequest}).
+     */
+    private static void quit(RoutingContext rc, QuitRequest quit) {
+        var remote = rc.request().remoteAddress();
+        if (remote == null || !isLoopback(remote.hostAddress())) {
+            rc.response().setStatusCode(403).putHeader("Content-Type", "text/plain; charset=utf-8")
+                    .end("Only requests from localhost are allowed\n");
+            return;
+        }
+        if (rc.request().method() != io.vertx.core.http.HttpMethod.POST) {
+            rc.response().setStatusCode(405).putHeader("Content-Type", "text/plain; charset=utf-8").end("Method Not Allowed\n");
+            return;
+        }
+        LOG.infof("handling /quitquitquit from %s, exiting", remote.hostAddress());
+        rc.response().setStatusCode(200).end("OK").onComplete(x -> quit.request());
+    }
+
+    /** A literal loopback address (127.0.0.0/8, ::1, or an IPv4-mapped one); parsed, never looked up. */
+    static boolean isLoopback(String host) {
+        if (host == null || host.isEmpty() || !host.matches("[0-9a-fA-F:.%]+")) {
+            return false;
+        }
+        try {
+            return java.net.InetAddress.getByName(host.contains("%") ? host.substring(0, host.indexOf('%')) : host)
+                    .isLoopbackAddress();
+        } catch (java.net.UnknownHostException e) {
+            return false;
+        }
     }
 
     private void stats(RoutingContext rc, Vertx vertx, PrometheusMeterRegistry registry, Counter scrapes, Counter appFailures,

@@ -523,11 +523,16 @@ public final class DataPlane {
      * at the deadline.
      */
     public Future<Void> drainAndClose() {
+        return drainAndClose(config.listeners().drainTimeout());
+    }
+
+    /** {@link #drainAndClose()} with this deadline (the termination drain duration) instead of {@code listeners.drain-timeout}. */
+    public Future<Void> drainAndClose(java.time.Duration bound) {
         draining = true;
-        long deadline = System.nanoTime() + config.listeners().drainTimeout().toNanos();
+        long deadline = System.nanoTime() + bound.toNanos();
         for (HttpConnection c : connections.keySet()) {
             try {
-                c.shutdown(config.listeners().drainTimeout().toMillis());
+                c.shutdown(bound.toMillis());
             } catch (UnsupportedOperationException http1) {
                 // closed below once idle
             }

@@ -20,9 +20,23 @@ public record MeshSettings(
         String citadelAddress,
         String trustDomain,
         String tokenAudience,
-        String caRootConfigMap) {
+        String caRootConfigMap,
+        String terminationDrainDuration) {
+
+    /** With Istio's default termination drain duration, 5s. */
+    public MeshSettings(String proxyImage, String imagePullPolicy, long proxyUid, String cpuRequest, String memoryRequest,
+            String cpuLimit, String memoryLimit, boolean holdApplicationUntilProxyStarts, String includeOutboundIpRanges,
+            String pilotAddress, String citadelAddress, String trustDomain, String tokenAudience, String caRootConfigMap) {
+        this(proxyImage, imagePullPolicy, proxyUid, cpuRequest, memoryRequest, cpuLimit, memoryLimit,
+                holdApplicationUntilProxyStarts, includeOutboundIpRanges, pilotAddress, citadelAddress, trustDomain,
+                tokenAudience, caRootConfigMap, "5s");
+    }
 
     public MeshSettings {
+        if (PodOverrides.drainSeconds(terminationDrainDuration) < 0) {
+            throw new IllegalArgumentException("mesh.injector.proxy.termination-drain-duration: '" + terminationDrainDuration
+                    + "' is not a duration in seconds (e.g. 5s, 30s, 1.5s)");
+        }
         for (String[] quantity : new String[][] {{"cpu-request", cpuRequest}, {"memory-request", memoryRequest},
                 {"cpu-limit", cpuLimit}, {"memory-limit", memoryLimit}}) {
             if (!PodOverrides.isQuantity(quantity[1])) {
@@ -44,6 +58,6 @@ public record MeshSettings(
         return new MeshSettings(proxy.image(), proxy.imagePullPolicy(), proxy.uid(), proxy.cpuRequest(),
                 proxy.memoryRequest(), proxy.cpuLimit(), proxy.memoryLimit(), proxy.holdApplicationUntilProxyStarts(),
                 proxy.includeOutboundIpRanges(), mesh.pilotAddress(), mesh.citadelAddress(), mesh.trustDomain(),
-                mesh.tokenAudience(), mesh.caRootConfigMap());
+                mesh.tokenAudience(), mesh.caRootConfigMap(), proxy.terminationDrainDuration());
     }
 }

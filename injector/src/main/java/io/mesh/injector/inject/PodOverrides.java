@@ -32,7 +32,8 @@ record PodOverrides(
         Map<String, String> proxyMetadata,
         boolean rewriteProbes,
         String logLevel,
-        String componentLogLevel) {
+        String componentLogLevel,
+        long terminationDrainSeconds) {
 
     static final String PROXY_CPU = "sidecar.istio.io/proxyCPU";
     static final String PROXY_MEMORY = "sidecar.istio.io/proxyMemory";
@@ -47,6 +48,8 @@ record PodOverrides(
     static final String REWRITE_PROBES = "sidecar.istio.io/rewriteAppHTTPProbers";
     static final String LOG_LEVEL = "sidecar.istio.io/logLevel";
     static final String COMPONENT_LOG_LEVEL = "sidecar.istio.io/componentLogLevel";
+    /** A protobuf Duration in its JSON form, as ProxyConfig's terminationDrainDuration is read: seconds, a fraction, "s". */
+    private static final Pattern PROTO_DURATION = Pattern.compile("^([0-9]{1,12})(\\.[0-9]{1,9})?s$");
     /** The proxy's log levels, as Envoy's (the proxy checks its logger names; an unknown one fails its start). */
     private static final Set<String> LEVELS = Set.of("trace", "debug", "info", "warning", "warn", "error", "critical", "off");
 
@@ -83,7 +86,30 @@ record PodOverrides(
                 proxyMetadata(proxyConfig.get("proxyMetadata")),
                 !"false".equalsIgnoreCase(a.getOrDefault(REWRITE_PROBES, "true").trim()),
                 logLevel(a),
-                componentLogLevel(a));
+                componentLogLevel(a),
+                terminationDrainSeconds(proxyConfig.get("terminationDrainDuration"), mesh.terminationDrainDuration()));
+    }
+
+    /**
+     * proxy.istio.io/config terminationDrainDuration ("30s", "1.5s"), else the mesh default: whole seconds, as Istio's
+     * template writes TERMINATION_DRAIN_DURATION_SECONDS (the Duration's seconds, the fraction dropped).
+     */
+    private static long terminationDrainSeconds(JsonNode node, String meshDefault) {
+        if (node == null || node.isNull()) {
+            return drainSeconds(meshDefault);
+        }
+        long seconds = node.isTextual() ? drainSeconds(node.textValue().trim()) : -1;
+        if (seconds < 0) {
+            throw new InjectionRefused(PROXY_CONFIG + ": terminationDrainDuration must be a duration in seconds such as 30s"
+                    + " or 1.5s, not " + node);
+        }
+        return seconds;
+    }
+
+    /** The whole seconds of a protobuf JSON duration ("5s", "1.5s"), or -1 when it is not one (or is negative). */
+    static long drainSeconds(String value) {
+        var m = PROTO_DURATION.matcher(value == null ? "" : value);
+        return m.matches() ? Long.parseLong(m.group(1)) : -1;
     }
 
     /** sidecar.istio.io/logLevel: one of Envoy's levels, or "" (the proxy's default). */
@@ -235,6 +261,30 @@ record PodOverrides(
         return node;
     }
 
+    /** Go's strconv.ParseBool values, as istio-agent reads EXIT_ON_ZERO_ACTIVE_CONNECTIONS. */
+    private static final Set<String> GO_BOOLS = Set.of("1", "t", "T", "true", "TRUE", "True", "0", "f", "F", "false",
+            "FALSE", "False");
+    /** A Go duration (time.ParseDuration), as istio-agent reads MINIMUM_DRAIN_DURATION: 5s, 1m30s, 500ms, 0. */
+    private static final Pattern GO_DURATION = Pattern.compile("^(0|(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|ms|s|m|h))+)$");
+
+    /** The proxy refuses to start on a malformed drain variable, so the pod is refused here instead, naming it. */
+    private static void checkDrainMetadata(Map<String, String> env) {
+        String exitOnZero = env.get("EXIT_ON_ZERO_ACTIVE_CONNECTIONS");
+        if (exitOnZero != null && !exitOnZero.isEmpty() && !GO_BOOLS.contains(exitOnZero)) {
+            throw new InjectionRefused(PROXY_CONFIG + ": proxyMetadata.EXIT_ON_ZERO_ACTIVE_CONNECTIONS must be true or false, not '"
+                    + exitOnZero + "'");
+        }
+        String minimum = env.get("MINIMUM_DRAIN_DURATION");
+        if (minimum != null && !minimum.isEmpty() && !GO_DURATION.matcher(minimum).matches()) {
+            throw new InjectionRefused(PROXY_CONFIG + ": proxyMetadata.MINIMUM_DRAIN_DURATION must be a duration such as 5s"
+                    + " or 1m30s, not '" + minimum + "'");
+        }
+        if (env.containsKey("TERMINATION_DRAIN_DURATION_SECONDS")) {
+            throw new InjectionRefused(PROXY_CONFIG + ": set terminationDrainDuration, not proxyMetadata."
+                    + "TERMINATION_DRAIN_DURATION_SECONDS");
+        }
+    }
+
     private static Map<String, String> proxyMetadata(JsonNode node) {
         if (node == null || node.isNull()) {
             return Map.of();
@@ -255,6 +305,7 @@ record PodOverrides(
             }
             env.put(field.getKey(), field.getValue().asText());
         }
+        checkDrainMetadata(env);
         return java.util.Collections.unmodifiableMap(env);
     }
 }

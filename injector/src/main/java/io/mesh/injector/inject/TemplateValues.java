@@ -54,6 +54,7 @@ final class TemplateValues {
         proxy.put("metadata", metadata);
         proxy.put("logLevel", overrides.logLevel());
         proxy.put("componentLogLevel", overrides.componentLogLevel());
+        proxy.put("terminationDrainSeconds", Long.toString(overrides.terminationDrainSeconds()));
 
         Map<String, Object> capture = new LinkedHashMap<>();
         capture.put("includeOutboundIpRanges", overrides.includeOutboundIpRanges());

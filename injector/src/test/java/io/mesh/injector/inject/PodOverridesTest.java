@@ -27,6 +27,12 @@ class PodOverridesTest {
         "proxy.istio.io/config                             | '[1, 2]'      | must be a YAML map",
         "proxy.istio.io/config                             | 'a: [b'       | is not valid YAML",
         "proxy.istio.io/config                             | 'proxyMetadata: {BAD-NAME: x}' | is not an environment variable name",
+        "proxy.istio.io/config                             | 'terminationDrainDuration: 1m' | must be a duration in seconds",
+        "proxy.istio.io/config                             | 'terminationDrainDuration: 30' | must be a duration in seconds",
+        "proxy.istio.io/config                             | 'terminationDrainDuration: -5s' | must be a duration in seconds",
+        "proxy.istio.io/config                             | 'proxyMetadata: {EXIT_ON_ZERO_ACTIVE_CONNECTIONS: maybe}' | must be true or false",
+        "proxy.istio.io/config                             | 'proxyMetadata: {MINIMUM_DRAIN_DURATION: \"5\"}' | must be a duration",
+        "proxy.istio.io/config                             | 'proxyMetadata: {TERMINATION_DRAIN_DURATION_SECONDS: \"5\"}' | set terminationDrainDuration",
         "sidecar.istio.io/logLevel                         | loud          | is not a log level",
         "sidecar.istio.io/componentLogLevel                | 'router=debug' | is not name:level",
         "sidecar.istio.io/componentLogLevel                | 'router:loud' | is not name:level",
@@ -60,6 +66,19 @@ class PodOverridesTest {
                 "sidecar.istio.io/componentLogLevel", " router:trace , config:warning ")), Fixtures.MESH);
         assertEquals("debug", overrides.logLevel());
         assertEquals("router:trace,config:warning", overrides.componentLogLevel());
+    }
+
+    @Test
+    void terminationDrainDurationIsWholeSecondsWithTheMeshDefault() {
+        assertEquals(5, PodOverrides.from(pod(Map.of()), Fixtures.MESH).terminationDrainSeconds(), "Istio's 5s");
+        assertEquals(30, PodOverrides.from(pod(Map.of("proxy.istio.io/config", "terminationDrainDuration: 30s")),
+                Fixtures.MESH).terminationDrainSeconds());
+        assertEquals(1, PodOverrides.from(pod(Map.of("proxy.istio.io/config", "terminationDrainDuration: 1.5s")),
+                Fixtures.MESH).terminationDrainSeconds(), "the Duration's seconds, as Istio's template writes them");
+        PodOverrides exitOnZero = PodOverrides.from(pod(Map.of("proxy.istio.io/config",
+                "proxyMetadata: {EXIT_ON_ZERO_ACTIVE_CONNECTIONS: \"true\", MINIMUM_DRAIN_DURATION: 1m30s}")), Fixtures.MESH);
+        assertEquals("true", exitOnZero.proxyMetadata().get("EXIT_ON_ZERO_ACTIVE_CONNECTIONS"));
+        assertEquals("1m30s", exitOnZero.proxyMetadata().get("MINIMUM_DRAIN_DURATION"));
     }
 
     private static PodView pod(Map<String, String> annotations) {
