@@ -24,7 +24,8 @@ import picocli.CommandLine.Spec;
                 + " without files, the cluster's Istio resources and Services.",
         footer = {"", "Folders are searched for *.yaml and *.yml (target/, node_modules/ and dot folders skipped).",
                 "Without PATH: every Istio resource (the kinds pilot serves) and Service on the cluster of",
-                "  the kubeconfig (--kubeconfig, --context); -n NAMESPACE reports that namespace's findings only",
+                "  the kubeconfig (--kubeconfig, --context), and its pods that should have a sidecar and have none",
+                "  (IST0103); -n NAMESPACE reports that namespace's findings only",
                 "  (all resources are still read, as references cross namespaces).",
                 "Exit codes: 0 no errors (warnings allowed), 1 errors found or the cluster cannot be read,",
                 "  2 usage error.",
@@ -79,14 +80,18 @@ public class AnalyzeCommand implements Callable<Integer> {
                     + " that folder)");
         }
         List<ConfigAnalyzer.Source> sources;
+        List<ConfigAnalyzer.Finding> pods;
         try (MeshTarget.Mesh mesh = target.open()) {
             sources = ClusterConfig.read(mesh.client());
+            pods = MissingProxies.find(mesh.client());
         } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
             err.println("analyze: cannot read the cluster's config: " + (e.getMessage() == null ? e : e.getMessage()));
             err.flush();
             return 1;
         }
-        List<ConfigAnalyzer.Finding> findings = new ConfigAnalyzer().analyzeSources(sources).stream()
+        List<ConfigAnalyzer.Finding> all = new ArrayList<>(new ConfigAnalyzer().analyzeSources(sources));
+        all.addAll(pods);
+        List<ConfigAnalyzer.Finding> findings = all.stream()
                 .filter(f -> namespace == null || f.resource().contains(" " + namespace + "/")).toList();
         return print(findings, sources.size() + " resources analyzed" + (namespace == null ? "" : " (findings in namespace "
                 + namespace + ")"));

@@ -93,6 +93,35 @@ class MeshctlAgainstKubernetesTest {
                     - destination: {host: reviews}
                 """);
         kubectl("apply", "-f", config.toString());
+        // Pods: one created before shop was labelled for injection (no sidecar), one injected, one opted out, and one
+        // in an unlabelled namespace.
+        Path pods = Files.writeString(work.resolve("pods.yaml"), """
+                apiVersion: v1
+                kind: Namespace
+                metadata: {name: blog}
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: reviews-old, namespace: shop}
+                spec: {containers: [{name: reviews, image: reviews:1}]}
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: reviews-new, namespace: shop}
+                spec: {containers: [{name: reviews, image: reviews:1}, {name: istio-proxy, image: proxy:1}]}
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: batch, namespace: shop, labels: {sidecar.istio.io/inject: "false"}}
+                spec: {containers: [{name: batch, image: batch:1}]}
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: blog, namespace: blog}
+                spec: {containers: [{name: blog, image: blog:1}]}
+                """);
+        kubectl("apply", "-f", pods.toString());
+        kubectl("label", "namespace", "shop", "istio-injection=enabled");
 
         LaunchResult all = launcher.launch("analyze", "--mode", "kubernetes", "--kubeconfig", kubeconfig.toString());
         String output = all.getOutput();
@@ -101,7 +130,9 @@ class MeshctlAgainstKubernetesTest {
                 + " analyzed files (no Gateway shop/edge) (IST0101)"), output);
         assertTrue(output.contains("error: VirtualService shop/reviews: spec.http[0].route[0].destination.host: this"
                 + " VirtualService routes to a service \"reviews\" that exposes multiple ports [9080, 9090]"), output);
-        assertTrue(output.contains("resources analyzed: 2 errors, 0 warnings."), output);
+        assertTrue(output.contains("warning: Pod shop/reviews-old: the pod is missing the Istio proxy. This can often be"
+                + " resolved by restarting or redeploying the workload (IST0103)"), output);
+        assertTrue(output.contains("resources analyzed: 2 errors, 1 warnings."), output);
 
         LaunchResult elsewhere = launcher.launch("analyze", "-n", "blog", "--mode", "kubernetes", "--kubeconfig",
                 kubeconfig.toString());
