@@ -9,6 +9,7 @@ import io.mesh.config.DestinationRule;
 import io.mesh.config.ExportTo;
 import io.mesh.config.Gateway;
 import io.mesh.config.Hosts;
+import io.mesh.config.PolicyConfig;
 import io.mesh.config.RawResource;
 import io.mesh.config.ServiceEntry;
 import io.mesh.config.VirtualService;
@@ -75,6 +76,7 @@ final class ConfigAnalyzer {
         // The VirtualServices that validated, checked across the files once every host and subset is known.
         List<Map.Entry<VirtualService, Document>> virtualServices = new ArrayList<>();
         List<Map.Entry<Gateway, Document>> validGateways = new ArrayList<>();
+        Map<String, List<Map.Entry<PolicyConfig.Sidecar, Document>>> namespaceSidecars = new java.util.TreeMap<>();
         for (Document doc : istio) {
             ConfigValidator.Result result = ConfigValidator.validate(doc.raw());
             result.errors().forEach(e -> report(doc, "error", e));
@@ -85,6 +87,9 @@ final class ConfigAnalyzer {
             if (result.valid()) {
                 if (result.model() instanceof VirtualService vs) {
                     virtualServices.add(Map.entry(vs, doc));
+                }
+                if (result.model() instanceof PolicyConfig.Sidecar sc && sc.workloadSelector().isEmpty()) {
+                    namespaceSidecars.computeIfAbsent(sc.namespace(), n -> new ArrayList<>()).add(Map.entry(sc, doc));
                 }
                 if (result.model() instanceof Gateway g) {
                     gatewayConflicts.add(g);
@@ -107,6 +112,7 @@ final class ConfigAnalyzer {
             UnreachableRoutes.find(e.getKey()).forEach(w -> report(e.getValue(), "warning", w));
         }
         conflictingMeshHosts(virtualServices);
+        namespaceSidecars.forEach(this::namespaceWideSidecars);
         validGateways.forEach(e -> gatewayConflicts.check(e.getKey(), (severity, problem) -> report(e.getValue(), severity, problem)));
         delegation(virtualServices);
         return List.copyOf(findings);
@@ -130,6 +136,21 @@ final class ConfigAnalyzer {
             if (doc != null && m.matches()) {
                 report(doc, "warning", "spec.http[" + m.group(1) + "]: " + m.group(2));
             }
+        }
+    }
+
+    /**
+     * istioctl analyze's IST0111: more than one Sidecar without a workloadSelector in a namespace. Which one applies to
+     * its workloads is then undefined (pilot takes the oldest, as istiod): an error at each.
+     */
+    private void namespaceWideSidecars(String namespace, List<Map.Entry<PolicyConfig.Sidecar, Document>> sidecars) {
+        if (sidecars.size() < 2) {
+            return;
+        }
+        List<String> names = sidecars.stream().map(e -> e.getKey().name()).sorted().toList();
+        for (Map.Entry<PolicyConfig.Sidecar, Document> e : sidecars) {
+            report(e.getValue(), "error", "spec: the Sidecars " + names + " in namespace \"" + namespace + "\" have no"
+                    + " workload selector, which can lead to undefined behavior (IST0111)");
         }
     }
 

@@ -152,6 +152,19 @@ class AnalyzeCommandTest {
     }
 
     @Test
+    void twoSidecarsWithoutASelectorInOneNamespaceAreErrors(QuarkusMainLauncher launcher) {
+        String file = "src/test/resources/analyze/sidecars/sidecars.yaml";
+        LaunchResult result = launcher.launch("analyze", file);
+        String output = result.getOutput();
+        assertEquals(1, result.exitCode(), output);
+        for (String name : List.of("default", "restricted")) {
+            assertReports(output, List.of("error: Sidecar shop/" + name + ": spec: the Sidecars [default, restricted] in"
+                    + " namespace \"shop\" have no workload selector, which can lead to undefined behavior (IST0111)"));
+        }
+        assertTrue(output.contains("1 files analyzed: 2 errors, 0 warnings."), output);
+    }
+
+    @Test
     void nearMissesOfTheGatewayAndRouteChecksAreClean(QuarkusMainLauncher launcher) {
         // A Gateway in another namespace as ns/name, "mesh", wildcard hosts either way, "*/" and "./" namespace parts, a
         // Gateway API Gateway; matches after routes that have other matches only; a subset a wildcard-host rule defines.
