@@ -5,24 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.Any;
 import com.google.protobuf.UInt32Value;
-import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.listener.v3.ListenerFilter;
 import io.envoyproxy.envoy.extensions.filters.listener.original_dst.v3.OriginalDst;
 import io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector;
-import io.mesh.testing.FreePorts;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -37,18 +27,9 @@ import org.junit.jupiter.api.Test;
  * relays to the workload on 127.0.0.1 (a server that answers only at the end of its input). Needs root.
  */
 class SidecarTcpHalfCloseTest {
-    static final String CLIENT_ID = "spiffe://cluster.local/ns/demo/sa/client";
-    static final String DB = "db.demo.svc.cluster.local";
+    static final String CLIENT_ID = MeshTcpPod.CLIENT_ID;
 
-    static Path dir;
-    static TestCitadel ca;
-    static ControlPlane pilot;
-    static TestGateway gw;
-    static PodNamespace pod;
-    static ServerSocket workload;
-    static String db0;
-    static List<String> dnat;
-    static final int DB_TCP = FreePorts.next();
+    static MeshTcpPod mesh;
 
     /** The app: a Python client that sends the answer size and {@code request} pattern bytes, then SHUT_WR, and checks the answer. */
     static final String CLIENT = String.join("\n",
@@ -72,39 +53,7 @@ class SidecarTcpHalfCloseTest {
 
     @BeforeAll
     static void start() throws Exception {
-        PodNamespace.requireRoot();
-        dir = Files.createTempDirectory("sidecar-half-close");
-        ca = new TestCitadel(Map.of("client-token", CLIENT_ID));
-        Path root = ca.writeRoot(dir);
-        Path token = Files.writeString(dir.resolve("istio-token"), "client-token\n");
-        int outboundCapture = FreePorts.next();
-        int inboundCapture = FreePorts.next();
-        pod = PodNamespace.create(outboundCapture);
-        db0 = pod.destinations.get(0);
-        // The server pod's istio-iptables: connections to its IP and port go to the (same) sidecar's inbound capture.
-        dnat = List.of("OUTPUT", "-d", db0 + "/32", "-p", "tcp", "--dport", Integer.toString(DB_TCP), "-m", "comment",
-                "--comment", pod.name, "-j", "DNAT", "--to-destination", db0 + ":" + inboundCapture);
-        iptables("-A");
-        workload = new ServerSocket(DB_TCP, 50, InetAddress.getLoopbackAddress());
-        TcpServers.serve(workload, "workload", 30_000, TcpHalfCloseOverMeshTlsTest::digest);
-
-        String outbound = "outbound|" + DB_TCP + "||" + DB;
-        String inbound = "inbound|" + DB_TCP + "||";
-        Cluster mesh = IstioMutualTest.istioMutual(outbound, CLIENT_ID).toBuilder().setType(Cluster.DiscoveryType.ORIGINAL_DST)
-                .setLbPolicy(Cluster.LbPolicy.CLUSTER_PROVIDED).clearEdsClusterConfig().build();
-        pilot = new ControlPlane();
-        pilot.set(List.of(mesh, Xds.edsCluster(inbound), SidecarHeadlessServiceTest.blackHole()),
-                List.of(Xds.endpoints(inbound, DB_TCP)),
-                List.of(SidecarHeadlessServiceTest.virtualOutbound(), SidecarHeadlessServiceTest.podListener(db0, DB_TCP, DB),
-                        virtualInbound(DB_TCP, inbound)),
-                List.of(), List.of());
-        gw = TestGateway.ready(pilot, Map.of("mesh.gateway.mode", "sidecar",
-                "mesh.gateway.listeners.port-map.\"15001\"", Integer.toString(outboundCapture),
-                "mesh.gateway.listeners.port-map.\"15006\"", Integer.toString(inboundCapture),
-                "mesh.gateway.ca.address", ca.address(), "mesh.gateway.ca.token-file", token.toString(),
-                "mesh.gateway.ca.root-cert-file", root.toString(), "mesh.gateway.listeners.event-loops", "1"));
-        Awaitility.await().atMost(Duration.ofSeconds(20)).until(() -> gw.gateway.identity().orElseThrow().isReady());
-        assertTrue(pilot.nacks().isEmpty(), pilot.nacks().toString());
+        mesh = MeshTcpPod.start("sidecar-half-close", l -> l, l -> l);
     }
 
     /** pilot's virtualInbound under STRICT: the port's one chain takes mesh mTLS and is a tcp_proxy to the workload. */
@@ -122,37 +71,15 @@ class SidecarTcpHalfCloseTest {
                 .build();
     }
 
-    static void iptables(String action) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("iptables", "-t", "nat", action));
-        cmd.addAll(dnat);
-        Run.run(cmd, null);
-    }
-
     @AfterAll
     static void stop() throws Exception {
-        if (gw != null) {
-            gw.close();
-        }
-        if (pilot != null) {
-            pilot.close();
-        }
-        if (ca != null) {
-            ca.close();
-        }
-        if (workload != null) {
-            workload.close();
-        }
-        if (dnat != null) {
-            iptables("-D");
-        }
-        if (pod != null) {
-            pod.close();
+        if (mesh != null) {
+            mesh.close();
         }
     }
 
     String call(long request, long answer) throws Exception {
-        return pod.exec(List.of("timeout", "60", "python3", "-c", CLIENT, db0, Integer.toString(DB_TCP),
-                Long.toString(request), Long.toString(answer))).strip();
+        return mesh.call(request, answer);
     }
 
     @Test
@@ -160,7 +87,7 @@ class SidecarTcpHalfCloseTest {
         assertEquals("True 300 True", call(100, 300));
         // Over mTLS, as the caller's identity: Istio's TCP metrics on the inbound side name the peer.
         Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> {
-            var c = gw.registry.find("istio_tcp_connections_opened").tag("source_principal", CLIENT_ID).counter();
+            var c = mesh.gw.registry.find("istio_tcp_connections_opened").tag("source_principal", CLIENT_ID).counter();
             return c != null && c.count() >= 1;
         });
     }
