@@ -140,6 +140,15 @@ abstract class ServerCertificateChoice {
         return Run.run(cmd, "");
     }
 
+    /** s_client to the dual-certificate server with these options, sending one GET over the handshake it makes. */
+    static String request(int port, String... options) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + port,
+                "-servername", "shop.example"));
+        cmd.addAll(List.of(options));
+        cmd.add("-ign_eof");
+        return Run.run(cmd, "GET / HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n");
+    }
+
     /** The CN of the certificate the server presented in s_client's output. */
     static String presented(String out) {
         for (String cn : List.of("shop-ecdsa", "shop-rsa")) {
@@ -167,9 +176,7 @@ abstract class ServerCertificateChoice {
     @Test
     void bothCertificatesServeRequests() throws Exception {
         assertEquals("web 200", curl(dual, null), "curl, given the ECDSA certificate");
-        String rsa = Run.run(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + dual, "-servername", "shop.example",
-                "-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256", "-sigalgs", "RSA+SHA256", "-ign_eof"),
-                "GET / HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n");
+        String rsa = request(dual, "-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256", "-sigalgs", "RSA+SHA256");
         assertEquals("shop-rsa", presented(rsa));
         assertTrue(rsa.contains("HTTP/1.1 200") && rsa.contains("\r\n\r\nweb"), "over the RSA certificate: " + rsa);
     }
@@ -177,9 +184,7 @@ abstract class ServerCertificateChoice {
     @Test
     void aTls12ClientOfferingOnlyRsaCipherSuitesGetsTheRsaCertificateThoughItAcceptsEcdsaSignatures() throws Exception {
         // openssl's default signature algorithms accept ECDSA; its cipher suites here do not (Envoy: RSA).
-        String out = Run.run(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + dual, "-servername",
-                "shop.example", "-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256", "-ign_eof"),
-                "GET / HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n");
+        String out = request(dual, "-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256");
         assertEquals("shop-rsa", presented(out));
         assertTrue(out.contains("HTTP/1.1 200") && out.contains("\r\n\r\nweb"), "the handshake and request: " + out);
         assertEquals("web 200", curl(dual, null, "--tlsv1.2", "--tls-max", "1.2", "--ciphers",
@@ -188,9 +193,7 @@ abstract class ServerCertificateChoice {
 
     @Test
     void aTls12ClientOfferingOnlyEcdsaCipherSuitesGetsTheEcdsaCertificate() throws Exception {
-        String out = Run.run(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + dual, "-servername",
-                "shop.example", "-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384", "-ign_eof"),
-                "GET / HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n");
+        String out = request(dual, "-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384");
         assertEquals("shop-ecdsa", presented(out));
         assertTrue(out.contains("HTTP/1.1 200") && out.contains("\r\n\r\nweb"), "the handshake and request: " + out);
         assertEquals("web 200", curl(dual, null, "--tlsv1.2", "--tls-max", "1.2", "--ciphers",
