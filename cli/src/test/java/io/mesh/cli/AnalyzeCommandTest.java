@@ -30,9 +30,7 @@ class AnalyzeCommandTest {
 
     @Test
     void eachBrokenConfigIsReportedAtItsFileAndLine(QuarkusMainLauncher launcher) {
-        LaunchResult result = launcher.launch("analyze", BROKEN);
-        String output = result.getOutput();
-        assertEquals(1, result.exitCode(), output);
+        String output = analyze(launcher, 1, BROKEN);
         List<String> expected = List.of(
                 BROKEN + "/not-yaml.yaml:3: error: -: invalid YAML",
                 BROKEN + "/routing.yaml:40: error: VirtualService shop/reviews-regex: spec.http[0].match[0].uri.regex: invalid regex",
@@ -67,9 +65,7 @@ class AnalyzeCommandTest {
     @Test
     void gatewaysNotInTheFilesAreErrorsAndGatewaysThatTakeNoneOfTheHostsAreWarnings(QuarkusMainLauncher launcher) {
         String dir = "src/test/resources/analyze/gateways";
-        LaunchResult result = launcher.launch("analyze", dir);
-        String output = result.getOutput();
-        assertEquals(1, result.exitCode(), output);
+        String output = analyze(launcher, 1, dir);
         List<String> expected = List.of(
                 // A short name is looked up in the VirtualService's namespace; "mesh" (spec.gateways[0]) is never looked up.
                 dir + "/gateways.yaml:49: error: VirtualService shop/missing: spec.gateways[1]: gateway \"edge\" is not in the"
@@ -92,9 +88,7 @@ class AnalyzeCommandTest {
     @Test
     void routesAndMatchesThatAnEarlierRouteTakesFirstAreWarnings(QuarkusMainLauncher launcher) {
         String file = "src/test/resources/analyze/routes/routes.yaml";
-        LaunchResult result = launcher.launch("analyze", file);
-        String output = result.getOutput();
-        assertEquals(0, result.exitCode(), output);
+        String output = analyze(launcher, 0, file);
         List<String> expected = List.of(
                 file + ":40: warning: VirtualService shop/web: spec.http[1].match[0]: is never used: spec.http[0].match[0]"
                         + " (uri prefix \"/api\") matches every request it does (uri prefix \"/api/v1\") first (IST0131)",
@@ -115,9 +109,7 @@ class AnalyzeCommandTest {
     @Test
     void destinationPortsAndServicePortNamesAreCheckedAgainstTheServices(QuarkusMainLauncher launcher) {
         String file = "src/test/resources/analyze/ports/ports.yaml";
-        LaunchResult result = launcher.launch("analyze", file);
-        String output = result.getOutput();
-        assertEquals(1, result.exitCode(), output);
+        String output = analyze(launcher, 1, file);
         List<String> expected = List.of(
                 file + ":47: error: VirtualService shop/reviews: spec.http[0].route[0].destination.host: this VirtualService"
                         + " routes to a service \"reviews\" that exposes multiple ports [9080, 9090, 8080, 8443, 53]. Specifying a"
@@ -138,9 +130,7 @@ class AnalyzeCommandTest {
     @Test
     void gatewaysForTheSameWorkloadsThatTerminateTlsForOneHostOnOnePortConflict(QuarkusMainLauncher launcher) {
         String file = "src/test/resources/analyze/gateway-conflicts/conflicting.yaml";
-        LaunchResult result = launcher.launch("analyze", file);
-        String output = result.getOutput();
-        assertEquals(1, result.exitCode(), output);
+        String output = analyze(launcher, 1, file);
         assertReports(output, List.of(
                 file + ":10: error: Gateway shop/shop-tls: spec.servers[0]: conflict with gateways istio-system/wildcard-tls"
                         + " (workload selector istio=ingressgateway, port 443, hosts shop/shop.example.com) (IST0145)",
@@ -154,9 +144,7 @@ class AnalyzeCommandTest {
     @Test
     void twoSidecarsWithoutASelectorInOneNamespaceAreErrors(QuarkusMainLauncher launcher) {
         String file = "src/test/resources/analyze/sidecars/sidecars.yaml";
-        LaunchResult result = launcher.launch("analyze", file);
-        String output = result.getOutput();
-        assertEquals(1, result.exitCode(), output);
+        String output = analyze(launcher, 1, file);
         for (String name : List.of("default", "restricted")) {
             assertReports(output, List.of("error: Sidecar shop/" + name + ": spec: the Sidecars [default, restricted] in"
                     + " namespace \"shop\" have no workload selector, which can lead to undefined behavior (IST0111)"));
@@ -179,9 +167,7 @@ class AnalyzeCommandTest {
     @Test
     void gatewayTlsThatIstiodRejectsIsAnErrorAtItsField(QuarkusMainLauncher launcher) {
         String dir = "src/test/resources/analyze/gateway-tls";
-        LaunchResult result = launcher.launch("analyze", dir);
-        String output = result.getOutput();
-        assertEquals(1, result.exitCode(), output);
+        String output = analyze(launcher, 1, dir);
         assertReports(output, List.of(
                 dir + "/gateways.yaml:12: error: Gateway istio-system/east-west: spec.servers[0].tls.credentialName:"
                         + " ISTIO_MUTUAL TLS cannot have an associated credentialName: it uses the gateway's own mesh"
@@ -202,9 +188,7 @@ class AnalyzeCommandTest {
     @Test
     void kindsThisMeshDoesNotServeAreNamedAsSuch(QuarkusMainLauncher launcher) {
         String dir = "src/test/resources/analyze/unserved-kinds";
-        LaunchResult result = launcher.launch("analyze", dir);
-        String output = result.getOutput();
-        assertEquals(1, result.exitCode(), output);
+        String output = analyze(launcher, 1, dir);
         assertReports(output, List.of(
                 dir + "/kinds.yaml:2: error: EnvoyFilter shop/add-header: kind: unsupported kind \"EnvoyFilter\": this mesh"
                         + " serves only VirtualService, DestinationRule, Gateway,",
@@ -223,6 +207,16 @@ class AnalyzeCommandTest {
     @Test
     void aMissingPathIsAUsageError(QuarkusMainLauncher launcher) {
         assertEquals(2, launcher.launch("analyze", "no/such/file.yaml").exitCode());
+    }
+
+    /** meshctl analyze with these arguments, which must exit with {@code exit}; its output. */
+    static String analyze(QuarkusMainLauncher launcher, int exit, String... args) {
+        String[] all = new String[args.length + 1];
+        all[0] = "analyze";
+        System.arraycopy(args, 0, all, 1, args.length);
+        LaunchResult result = launcher.launch(all);
+        assertEquals(exit, result.exitCode(), result.getOutput() + result.getErrorOutput());
+        return result.getOutput();
     }
 
     /** Each expected finding line is in meshctl's output. */
