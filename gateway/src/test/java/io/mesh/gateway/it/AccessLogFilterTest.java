@@ -33,35 +33,22 @@ class AccessLogFilterTest {
     static final AccessLogCapture CAPTURE = new AccessLogCapture();
     static io.vertx.core.Vertx vertx;
     static Backend web;
-    static ControlPlane pilot;
-    static ControlPlane pilot2;
-    static TestGateway fast;
-    static TestGateway vertxPath;
-    static int port;
-    static int vertxPort;
+    static PathPair pair;
 
     @BeforeAll
     static void start() throws Exception {
         Logger.getLogger("io.mesh.gateway.access").addHandler(CAPTURE);
         vertx = io.vertx.core.Vertx.vertx();
         web = new Backend(vertx, "web");
-        port = io.mesh.testing.FreePorts.next();
-        vertxPort = io.mesh.testing.FreePorts.next();
-        pilot = new ControlPlane();
-        pilot2 = new ControlPlane();
+        pair = new PathPair();
         publish(filtered("response.code >= 400"));
-        fast = TestGateway.withXds(pilot, Map.of());
-        vertxPath = TestGateway.withXds(pilot2, Map.of("mesh.gateway.listeners.fast-path", "false"));
-        await().atMost(Duration.ofSeconds(20)).until(() -> fast.ready() && vertxPath.ready());
+        pair.start(Map.of(), null);
     }
 
     @AfterAll
     static void stop() throws Exception {
         Logger.getLogger("io.mesh.gateway.access").removeHandler(CAPTURE);
-        vertxPath.close();
-        fast.close();
-        pilot.close();
-        pilot2.close();
+        pair.close();
         web.close();
         vertx.close();
     }
@@ -75,19 +62,8 @@ class AccessLogFilterTest {
         return hcm.toBuilder().setAccessLog(0, log).build();
     }
 
-    static String publish(ControlPlane cp, int port, HttpConnectionManager hcm) {
-        return cp.set(List.of(Xds.edsCluster("web")), List.of(Xds.endpoints("web", web.port)),
-                List.of(ListenerTelemetryTest.listener(port, hcm)),
-                List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/", "web")))), List.of());
-    }
-
     static void publish(HttpConnectionManager hcm) {
-        String v = publish(pilot, port, hcm);
-        String v2 = publish(pilot2, vertxPort, hcm);
-        if (fast != null) {
-            await().atMost(Duration.ofSeconds(10)).until(() -> ListenerTelemetryTest.acked(pilot, v)
-                    && ListenerTelemetryTest.acked(pilot2, v2));
-        }
+        pair.publishAcked(ListenerTelemetryTest.withListener(web, hcm));
     }
 
     static int get(int port, String path, String id, String debug) throws Exception {
@@ -106,7 +82,7 @@ class AccessLogFilterTest {
     @Test
     void onlyErrorsAreLoggedUnderResponseCodeAtLeast400() throws Exception {
         publish(filtered("response.code >= 400"));
-        for (int p : new int[] {port, vertxPort}) {
+        for (int p : pair.ports()) {
             for (int i = 0; i < 3; i++) {
                 assertEquals(200, get(p, "/hello", "ok-" + p + "-" + i, null));
             }
@@ -124,7 +100,7 @@ class AccessLogFilterTest {
     @Test
     void aFilterOnARequestHeaderSeesTheHeaderAsItArrived() throws Exception {
         publish(filtered("request.headers['x-debug'] == 'on'"));
-        for (int p : new int[] {port, vertxPort}) {
+        for (int p : pair.ports()) {
             assertEquals(200, get(p, "/hello", "quiet-" + p, null));
             assertEquals(200, get(p, "/hello", "off-" + p, "off"));
             assertEquals(200, get(p, "/hello", "debug-" + p, "on"));
@@ -137,15 +113,10 @@ class AccessLogFilterTest {
     @Test
     void anExpressionTheGatewayCannotCompileIsNackedAndTheLastGoodFilterStays() throws Exception {
         publish(filtered("response.code >= 400"));
-        int before = pilot.nacks().size();
-        publish(pilot, port, filtered("response.code >= "));
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
-            List<String> details = pilot.nacks().stream().skip(before).map(r -> r.getErrorDetail().getMessage()).toList();
-            assertTrue(details.stream().anyMatch(d -> d.contains("access log envoy.access_loggers.file: CEL filter does not"
-                    + " compile: unexpected end at position 17 of \"response.code >= \"")), details.toString());
-        });
-        assertEquals(200, get(port, "/hello", "after-nack-ok", null));
-        assertEquals(500, get(port, "/fail", "after-nack-error", null));
+        pair.nacked(ListenerTelemetryTest.withListener(web, filtered("response.code >= ")), "access log"
+                + " envoy.access_loggers.file: CEL filter does not compile: unexpected end at position 17 of \"response.code >= \"");
+        assertEquals(200, get(pair.port, "/hello", "after-nack-ok", null));
+        assertEquals(500, get(pair.port, "/fail", "after-nack-error", null));
         await().atMost(Duration.ofSeconds(5)).until(() -> logged("after-nack-error"));
         assertFalse(logged("after-nack-ok"), "the last good filter (response.code >= 400) still decides");
     }

@@ -27,13 +27,7 @@ class AccessLogTest {
 
     static Vertx vertx;
     static Backend web;
-    static ControlPlane pilot;
-    /** The second gateway's pilot: the same routes on its own listener port. */
-    static ControlPlane pilot2;
-    static TestGateway gw;
-    static TestGateway vertxPath;
-    static int port;
-    static int vertxPort;
+    static PathPair pair;
     static int dead;
     static final AccessLogCapture CAPTURE = new AccessLogCapture();
     static final List<String> LINES = CAPTURE.lines;
@@ -44,30 +38,19 @@ class AccessLogTest {
         vertx = Vertx.vertx();
         web = new Backend(vertx, "web");
         dead = FreePorts.next();
-        pilot = new ControlPlane();
-        port = FreePorts.next();
-        vertxPort = FreePorts.next();
-        pilot2 = new ControlPlane();
-        for (ControlPlane cp : new ControlPlane[] {pilot, pilot2}) {
-            cp.set(List.of(Xds.edsCluster("web"), Xds.edsCluster("dead")),
-                    List.of(Xds.endpoints("web", web.port), Xds.endpoints("dead", dead)),
-                    List.of(Xds.httpListener("http", cp == pilot ? port : vertxPort, "http.80")),
-                    List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/dead", "dead"),
-                            Xds.prefixTo("/", "web")))), List.of());
-        }
-        gw = TestGateway.withXds(pilot, Map.of("mesh.gateway.telemetry.access-log", "true"));
-        vertxPath = TestGateway.withXds(pilot2, Map.of("mesh.gateway.telemetry.access-log", "true",
-                "mesh.gateway.listeners.fast-path", "false"));
-        await().atMost(Duration.ofSeconds(20)).until(() -> gw.ready() && vertxPath.ready());
+        pair = new PathPair();
+        pair.publish((cp, port) -> cp.set(List.of(Xds.edsCluster("web"), Xds.edsCluster("dead")),
+                List.of(Xds.endpoints("web", web.port), Xds.endpoints("dead", dead)),
+                List.of(Xds.httpListener("http", port, "http.80")),
+                List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/dead", "dead"),
+                        Xds.prefixTo("/", "web")))), List.of()));
+        pair.start(Map.of("mesh.gateway.telemetry.access-log", "true"), null);
     }
 
     @AfterAll
     static void stop() throws Exception {
         Logger.getLogger("io.mesh.gateway.access").removeHandler(CAPTURE);
-        vertxPath.close();
-        gw.close();
-        pilot.close();
-        pilot2.close();
+        pair.close();
         vertx.close();
     }
 
@@ -86,8 +69,8 @@ class AccessLogTest {
 
     @Test
     void aProxiedRequestIsOneJsonLineWithEnvoysFieldsOnBothPaths() throws Exception {
-        long fastBefore = gw.gateway.dataPlane().fastPathRequests();
-        for (int p : new int[] {port, vertxPort}) {
+        long fastBefore = pair.fast.gateway.dataPlane().fastPathRequests();
+        for (int p : pair.ports()) {
             String id = "access-" + p;
             HttpResponse<String> r = get(p, "/hello?x=1", id);
             assertEquals(200, r.statusCode());
@@ -109,7 +92,7 @@ class AccessLogTest {
             assertTrue(l.getString("downstream_remote_address").startsWith("127.0.0.1"), l.encode());
             assertEquals(1, l.getInteger("attempts"));
         }
-        assertEquals(fastBefore + 1, gw.gateway.dataPlane().fastPathRequests(), "one request took the fast path");
+        assertEquals(fastBefore + 1, pair.fast.gateway.dataPlane().fastPathRequests(), "one request took the fast path");
     }
 
     @Test
@@ -118,7 +101,7 @@ class AccessLogTest {
         io.vertx.core.http.HttpClient h2 = vertx.createHttpClient(new io.vertx.core.http.HttpClientOptions()
                 .setProtocolVersion(io.vertx.core.http.HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false));
         try {
-            for (int p : new int[] {port, vertxPort}) {
+            for (int p : pair.ports()) {
                 String id = "h2-" + p;
                 int status = h2.request(io.vertx.core.http.HttpMethod.GET, p, "127.0.0.1", "/h2")
                         .compose(req -> req.putHeader("x-request-id", id).send())
@@ -134,7 +117,7 @@ class AccessLogTest {
 
     @Test
     void aFailedUpstreamConnectionIsLoggedWithItsFlagAndNoUpstreamTime() throws Exception {
-        for (int p : new int[] {port, vertxPort}) {
+        for (int p : pair.ports()) {
             String id = "dead-" + p;
             assertEquals(503, get(p, "/dead", id).statusCode());
             JsonObject l = line(id);

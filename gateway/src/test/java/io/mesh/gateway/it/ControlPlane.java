@@ -95,6 +95,12 @@ final class ControlPlane implements AutoCloseable {
         return v;
     }
 
+    /** Whether the gateway ACKed this version of the listeners (LDS). */
+    boolean listenersAcked(String version) {
+        return requests.stream().anyMatch(r -> r.getTypeUrl().equals(io.envoyproxy.controlplane.cache.Resources.V3.LISTENER_TYPE_URL)
+                && r.getVersionInfo().equals(version) && !r.hasErrorDetail());
+    }
+
     List<DiscoveryRequest> nacks() {
         return requests.stream().filter(DiscoveryRequest::hasErrorDetail).toList();
     }

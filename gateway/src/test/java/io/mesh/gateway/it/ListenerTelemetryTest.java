@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.Any;
-import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
@@ -14,7 +13,6 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.type.v3.Percent;
-import io.mesh.testing.FreePorts;
 import io.vertx.core.Vertx;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -39,12 +37,7 @@ class ListenerTelemetryTest {
 
     static Vertx vertx;
     static Backend web;
-    static ControlPlane pilot;
-    static ControlPlane pilot2;
-    static TestGateway fast;
-    static TestGateway vertxPath;
-    static int port;
-    static int vertxPort;
+    static PathPair pair;
     static final AccessLogCapture CAPTURE = new AccessLogCapture();
     static final List<String> LINES = CAPTURE.lines;
 
@@ -53,27 +46,16 @@ class ListenerTelemetryTest {
         Logger.getLogger("io.mesh.gateway.access").addHandler(CAPTURE);
         vertx = Vertx.vertx();
         web = new Backend(vertx, "web");
-        port = FreePorts.next();
-        vertxPort = FreePorts.next();
-        pilot = new ControlPlane();
-        pilot2 = new ControlPlane();
+        pair = new PathPair();
         publish(pilotShape("/dev/stdout", 1.0, true));
         // Local settings: access log on, every new trace sampled; an HCM that says otherwise must win.
-        Map<String, String> local = Map.of("mesh.gateway.telemetry.access-log", "true",
-                "mesh.gateway.telemetry.trace-sampling", "100");
-        fast = TestGateway.withXds(pilot, local);
-        vertxPath = TestGateway.withXds(pilot2, Map.of("mesh.gateway.telemetry.access-log", "true",
-                "mesh.gateway.telemetry.trace-sampling", "100", "mesh.gateway.listeners.fast-path", "false"));
-        await().atMost(Duration.ofSeconds(20)).until(() -> fast.ready() && vertxPath.ready());
+        pair.start(Map.of("mesh.gateway.telemetry.access-log", "true", "mesh.gateway.telemetry.trace-sampling", "100"), null);
     }
 
     @AfterAll
     static void stop() throws Exception {
         Logger.getLogger("io.mesh.gateway.access").removeHandler(CAPTURE);
-        vertxPath.close();
-        fast.close();
-        pilot.close();
-        pilot2.close();
+        pair.close();
         vertx.close();
     }
 
@@ -91,14 +73,14 @@ class ListenerTelemetryTest {
 
     /** Publishes the listener with this HCM to both gateways and waits until both have acknowledged it. */
     static void publish(HttpConnectionManager hcm) {
-        for (ControlPlane cp : new ControlPlane[] {pilot, pilot2}) {
-            String v = cp.set(List.of(Xds.edsCluster("web")), List.of(Xds.endpoints("web", web.port)),
-                    List.of(listener(cp == pilot ? port : vertxPort, hcm)),
-                    List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/", "web")))), List.of());
-            if (fast != null) {
-                await().atMost(Duration.ofSeconds(10)).until(() -> acked(cp, v));
-            }
-        }
+        pair.publishAcked(withListener(web, hcm));
+    }
+
+    /** The cluster of {@code web} and one listener with this HCM, routing everything to it. */
+    static PathPair.Config withListener(Backend web, HttpConnectionManager hcm) {
+        return (cp, port) -> cp.set(List.of(Xds.edsCluster("web")), List.of(Xds.endpoints("web", web.port)),
+                List.of(listener(port, hcm)),
+                List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/", "web")))), List.of());
     }
 
     static Listener listener(int port, HttpConnectionManager hcm) {
@@ -106,11 +88,6 @@ class ListenerTelemetryTest {
                 .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder()
                         .setName("envoy.filters.network.http_connection_manager").setTypedConfig(Any.pack(hcm))))
                 .build();
-    }
-
-    static boolean acked(ControlPlane cp, String version) {
-        return cp.requests.stream().anyMatch(r -> r.getTypeUrl().equals(Resources.V3.LISTENER_TYPE_URL)
-                && r.getVersionInfo().equals(version) && !r.hasErrorDetail());
     }
 
     static HttpResponse<String> get(int port, String path, String id) throws Exception {
@@ -132,7 +109,7 @@ class ListenerTelemetryTest {
     @Test
     void accessLoggingDisabledForTheGatewayStopsItsLinesAndRequestsStillPassUntilItIsOnAgain() throws Exception {
         publish(pilotShape("/dev/stdout", 1.0, true));
-        for (int p : new int[] {port, vertxPort}) {
+        for (int p : pair.ports()) {
             String id = "on-" + p;
             assertEquals(200, get(p, "/hello", id).statusCode());
             await().atMost(Duration.ofSeconds(5)).until(() -> logged(id));
@@ -140,7 +117,7 @@ class ListenerTelemetryTest {
 
         // Telemetry accessLogging: [{disabled: true}] for the gateway: pilot sends no access_log (the local setting is on).
         publish(pilotShape(null, 1.0, true));
-        for (int p : new int[] {port, vertxPort}) {
+        for (int p : pair.ports()) {
             for (int i = 0; i < 5; i++) {
                 assertEquals(200, get(p, "/hello", "off-" + p + "-" + i).statusCode());
             }
@@ -148,13 +125,13 @@ class ListenerTelemetryTest {
 
         // Removed: pilot sends the access log again, and the same gateways log again.
         publish(pilotShape("/dev/stdout", 1.0, true));
-        for (int p : new int[] {port, vertxPort}) {
+        for (int p : pair.ports()) {
             String id = "again-" + p;
             assertEquals(200, get(p, "/hello", id).statusCode());
             await().atMost(Duration.ofSeconds(5)).until(() -> logged(id));
         }
         // The requests made while it was off were never logged (each line is written before the next request starts).
-        for (int p : new int[] {port, vertxPort}) {
+        for (int p : pair.ports()) {
             for (int i = 0; i < 5; i++) {
                 assertFalse(logged("off-" + p + "-" + i), "logged while access logging was disabled");
             }
@@ -164,14 +141,14 @@ class ListenerTelemetryTest {
     @Test
     void theHcmsSamplingPercentageDecidesWhetherNewTracesAreSampled() throws Exception {
         publish(pilotShape(null, 100, true));
-        for (int p : new int[] {port, vertxPort}) {
+        for (int p : pair.ports()) {
             for (int i = 0; i < 20; i++) {
                 String tp = traceparent(get(p, "/headers", "all-" + i).body());
                 assertTrue(tp.matches("00-[0-9a-f]{32}-[0-9a-f]{16}-01"), "sampled at 100%: " + tp);
             }
         }
         publish(pilotShape(null, 0, true));
-        for (int p : new int[] {port, vertxPort}) {
+        for (int p : pair.ports()) {
             for (int i = 0; i < 20; i++) {
                 String tp = traceparent(get(p, "/headers", "none-" + i).body());
                 assertTrue(tp.matches("00-[0-9a-f]{32}-[0-9a-f]{16}-00"), "never sampled at 0%: " + tp);
@@ -179,7 +156,7 @@ class ListenerTelemetryTest {
         }
         // A caller's sampling decision is kept, whatever the percentage.
         String incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-        for (int p : new int[] {port, vertxPort}) {
+        for (int p : pair.ports()) {
             HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                     URI.create("http://127.0.0.1:" + p + "/headers")).header("traceparent", incoming).build(),
                     HttpResponse.BodyHandlers.ofString());
@@ -191,7 +168,7 @@ class ListenerTelemetryTest {
     @Test
     void anHcmWithoutAccessLogOrTracingKeepsTheGatewaysLocalSettings() throws Exception {
         publish(Xds.hcm("http.80"));
-        for (int p : new int[] {port, vertxPort}) {
+        for (int p : pair.ports()) {
             String id = "local-" + p;
             for (int i = 0; i < 10; i++) {
                 HttpResponse<String> r = get(p, "/headers", id + "-" + i);
@@ -208,22 +185,12 @@ class ListenerTelemetryTest {
                 .setName("envoy.access_loggers.http_grpc").setTypedConfig(Any.pack(
                         io.envoyproxy.envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig.getDefaultInstance())))
                 .build();
-        nacked(grpcLogger, "unsupported access logger envoy.access_loggers.http_grpc"
+        pair.nacked(withListener(web, grpcLogger), "unsupported access logger envoy.access_loggers.http_grpc"
                 + " (type.googleapis.com/envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig)");
-        nacked(pilotShape("/var/log/access.log", 1.0, true), "access log envoy.access_loggers.file: the access log is"
+        pair.nacked(withListener(web, pilotShape("/var/log/access.log", 1.0, true)), "access log envoy.access_loggers.file: the access log is"
                 + " written to stdout only, not to \"/var/log/access.log\" (use /dev/stdout)");
         // The last good listener keeps serving.
-        assertEquals(200, get(port, "/hello", "after-nack").statusCode());
+        assertEquals(200, get(pair.port, "/hello", "after-nack").statusCode());
     }
 
-    /** Publishes the HCM to the fast-path gateway and waits for a NACK whose detail says {@code reason}. */
-    static void nacked(HttpConnectionManager hcm, String reason) {
-        int before = pilot.nacks().size();
-        pilot.set(List.of(Xds.edsCluster("web")), List.of(Xds.endpoints("web", web.port)), List.of(listener(port, hcm)),
-                List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/", "web")))), List.of());
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
-            List<String> details = pilot.nacks().stream().skip(before).map(r -> r.getErrorDetail().getMessage()).toList();
-            assertTrue(details.stream().anyMatch(d -> d.contains(reason)), details.toString());
-        });
-    }
 }

@@ -53,10 +53,7 @@ class MetadataExchangeTest {
     /** What the upstream received, by the request's x-request-id: its x-envoy-peer-metadata and -id values. */
     static final Map<String, List<String>> RECEIVED = new ConcurrentHashMap<>();
     static final Map<String, List<String>> RECEIVED_IDS = new ConcurrentHashMap<>();
-    static ControlPlane pilot;
-    static ControlPlane pilot2;
-    static TestGateway fast;
-    static TestGateway vertxPath;
+    static PathPair pair;
     /** Per gateway: the outbound chain's port, the inbound-style chain's, the chain without the filter. */
     static final int[] FAST = {FreePorts.next(), FreePorts.next(), FreePorts.next()};
     static final int[] SLOW = {FreePorts.next(), FreePorts.next(), FreePorts.next()};
@@ -80,24 +77,17 @@ class MetadataExchangeTest {
         upstream = vertx.createHttpServer().requestHandler(MetadataExchangeTest::answer).listen(0, "127.0.0.1")
                 .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         upstreamPort = upstream.actualPort();
-        pilot = new ControlPlane();
-        pilot2 = new ControlPlane();
-        publish(pilot, FAST);
-        publish(pilot2, SLOW);
-        Map<String, String> node = Map.of("mesh.gateway.node.namespace", "istio-system",
-                "mesh.gateway.node.id", "router~10.0.0.9~istio-ingressgateway-1.istio-system~istio-system.svc.cluster.local");
-        fast = TestGateway.ready(pilot, node);
-        Map<String, String> slow = new java.util.HashMap<>(node);
-        slow.put("mesh.gateway.listeners.fast-path", "false");
-        vertxPath = TestGateway.ready(pilot2, slow);
+        pair = new PathPair();
+        publish(pair.pilot, FAST);
+        publish(pair.pilot2, SLOW);
+        pair.start(Map.of("mesh.gateway.node.namespace", "istio-system", "mesh.gateway.node.id",
+                "router~10.0.0.9~istio-ingressgateway-1.istio-system~istio-system.svc.cluster.local"), null);
     }
 
     @AfterAll
     static void stop() throws Exception {
-        for (AutoCloseable c : new AutoCloseable[] {vertxPath, fast, pilot, pilot2}) {
-            if (c != null) {
-                c.close();
-            }
+        if (pair != null) {
+            pair.close();
         }
         if (vertx != null) {
             vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -190,8 +180,8 @@ class MetadataExchangeTest {
 
     @Test
     void anOutboundChainSendsItsWorkloadUpstreamAndLabelsItsMetricsWithTheUpstreamsWorkload() throws Exception {
-        for (TestGateway gw : new TestGateway[] {fast, vertxPath}) {
-            int port = gw == fast ? FAST[0] : SLOW[0];
+        for (TestGateway gw : new TestGateway[] {pair.fast, pair.vertxPath}) {
+            int port = gw == pair.fast ? FAST[0] : SLOW[0];
             String[] cases = {"/peer", "/chunked"};
             for (int i = 0; i < 2; i++) {
                 for (boolean chunkedBody : new boolean[] {false, true}) {
@@ -228,8 +218,8 @@ class MetadataExchangeTest {
 
     @Test
     void anUpstreamsMalformedMetadataLeavesItsWorkloadUnknownAndTheResponseUnharmed() throws Exception {
-        for (TestGateway gw : new TestGateway[] {fast, vertxPath}) {
-            int port = gw == fast ? FAST[0] : SLOW[0];
+        for (TestGateway gw : new TestGateway[] {pair.fast, pair.vertxPath}) {
+            int port = gw == pair.fast ? FAST[0] : SLOW[0];
             double before = requestsTo(gw, "unknown");
             for (int i = 0; i < 3; i++) {
                 HttpResponse<String> r = send(port, "/bad", "bad-" + port + "-" + i, false);
@@ -243,8 +233,8 @@ class MetadataExchangeTest {
 
     @Test
     void anInboundChainStripsTheCallersMetadataAndAnswersWithItsOwnOnlyToACallerThatSentIts() throws Exception {
-        for (TestGateway gw : new TestGateway[] {fast, vertxPath}) {
-            int port = gw == fast ? FAST[1] : SLOW[1];
+        for (TestGateway gw : new TestGateway[] {pair.fast, pair.vertxPath}) {
+            int port = gw == pair.fast ? FAST[1] : SLOW[1];
             for (boolean chunkedBody : new boolean[] {false, true}) {
                 String id = "in-" + port + "-" + chunkedBody;
                 HttpResponse<String> r = send(port, "/plain", id, chunkedBody, MX, REVIEWS, MX_ID, "sidecar~caller");
@@ -265,8 +255,8 @@ class MetadataExchangeTest {
 
     @Test
     void aChainWithoutTheFilterPassesTheHeadersUntouched() throws Exception {
-        for (TestGateway gw : new TestGateway[] {fast, vertxPath}) {
-            int port = gw == fast ? FAST[2] : SLOW[2];
+        for (TestGateway gw : new TestGateway[] {pair.fast, pair.vertxPath}) {
+            int port = gw == pair.fast ? FAST[2] : SLOW[2];
             String id = "plain-" + port;
             HttpResponse<String> r = send(port, "/peer", id, false, MX, "from-the-client", MX_ID, "client-id");
             assertEquals(200, r.statusCode());

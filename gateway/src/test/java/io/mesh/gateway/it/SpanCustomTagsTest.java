@@ -9,7 +9,6 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.type.tracing.v3.CustomTag;
 import io.envoyproxy.envoy.type.metadata.v3.MetadataKey;
 import io.envoyproxy.envoy.type.metadata.v3.MetadataKind;
-import io.mesh.testing.FreePorts;
 import io.opentelemetry.proto.trace.v1.Span;
 import io.vertx.core.Vertx;
 import java.net.URI;
@@ -38,35 +37,21 @@ class SpanCustomTagsTest {
     static Vertx vertx;
     static Backend web;
     static OtlpTraceReceiver receiver;
-    static ControlPlane pilot;
-    static ControlPlane pilot2;
-    static TestGateway fast;
-    static TestGateway vertxPath;
-    static int port;
-    static int vertxPort;
+    static PathPair pair;
 
     @BeforeAll
     static void start() throws Exception {
         vertx = Vertx.vertx();
         web = new Backend(vertx, "web");
         receiver = new OtlpTraceReceiver();
-        port = FreePorts.next();
-        vertxPort = FreePorts.next();
-        pilot = new ControlPlane();
-        pilot2 = new ControlPlane();
-        publish(pilotTags());
-        fast = new TestGateway(Map.of("mesh.gateway.xds.address", pilot.address()), receiver.sdk);
-        vertxPath = new TestGateway(Map.of("mesh.gateway.xds.address", pilot2.address(),
-                "mesh.gateway.listeners.fast-path", "false"), receiver.sdk);
-        await().atMost(Duration.ofSeconds(20)).until(() -> fast.ready() && vertxPath.ready());
+        pair = new PathPair();
+        pair.publish(ListenerTelemetryTest.withListener(web, pilotTags()));
+        pair.start(Map.of(), receiver.sdk);
     }
 
     @AfterAll
     static void stop() throws Exception {
-        vertxPath.close();
-        fast.close();
-        pilot.close();
-        pilot2.close();
+        pair.close();
         receiver.close();
         vertx.close();
     }
@@ -95,17 +80,6 @@ class SpanCustomTagsTest {
                 header("host", ":authority", ""),
                 literal("team", "shop"),
                 header("user", "X-User", "anonymous")))).build();
-    }
-
-    /** Publishes the listener with this HCM to both gateways; returns the versions. */
-    static List<String> publish(HttpConnectionManager hcm) {
-        return List.of(set(pilot, port, hcm), set(pilot2, vertxPort, hcm));
-    }
-
-    static String set(ControlPlane cp, int p, HttpConnectionManager hcm) {
-        return cp.set(List.of(Xds.edsCluster("web")), List.of(Xds.endpoints("web", web.port)),
-                List.of(ListenerTelemetryTest.listener(p, hcm)),
-                List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/", "web")))), List.of());
     }
 
     /** Sends a request (with x-user when {@code user} is not null) and returns the span the gateway reported for it. */
@@ -138,7 +112,7 @@ class SpanCustomTagsTest {
     void literalEnvironmentAndHeaderTagsAreAttributesOfTheReportedSpans() throws Exception {
         assertEquals("from-the-environment", System.getenv(SET_VARIABLE), "the surefire configuration sets it");
         publishAndAwaitAcks(pilotTags());
-        for (int p : new int[] {port, vertxPort}) {
+        for (int p : pair.ports()) {
             Map<String, String> a = spanOf(p, "alice");
             assertEquals("shop", a.get("team"), a.toString());
             assertEquals("from-the-environment", a.get("env.set"), a.toString());
@@ -157,7 +131,7 @@ class SpanCustomTagsTest {
     @Test
     void aListenerWithoutCustomTagsReportsSpansWithoutThem() throws Exception {
         publishAndAwaitAcks(ListenerTelemetryTest.pilotShape(null, 100, true));
-        for (int p : new int[] {port, vertxPort}) {
+        for (int p : pair.ports()) {
             Map<String, String> a = spanOf(p, "bob");
             for (String tag : List.of("team", "env.set", "env.unset", "user", "host")) {
                 assertFalse(a.containsKey(tag), tag + ": " + a);
@@ -177,25 +151,18 @@ class SpanCustomTagsTest {
                 + " supported (literal, environment and request_header are)");
         nacked(good.toBuilder().setTracing(good.getTracing().toBuilder()
                 .addCustomTags(literal("empty", ""))).build(), "tracing custom tag \"empty\": the literal value is empty");
-        Map<String, String> a = spanOf(port, "carol");
+        Map<String, String> a = spanOf(pair.port, "carol");
         assertEquals("shop", a.get("team"), "the last good listener keeps serving with its tags: " + a);
         assertEquals("carol", a.get("user"), a.toString());
         assertFalse(a.containsKey("route"), a.toString());
     }
 
     static void publishAndAwaitAcks(HttpConnectionManager hcm) {
-        List<String> v = publish(hcm);
-        await().atMost(Duration.ofSeconds(10)).until(() -> ListenerTelemetryTest.acked(pilot, v.get(0))
-                && ListenerTelemetryTest.acked(pilot2, v.get(1)));
+        pair.publishAcked(ListenerTelemetryTest.withListener(web, hcm));
     }
 
     /** Publishes the HCM to the fast-path gateway and waits for a NACK whose detail says {@code reason}. */
     static void nacked(HttpConnectionManager hcm, String reason) {
-        int before = pilot.nacks().size();
-        set(pilot, port, hcm);
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
-            List<String> details = pilot.nacks().stream().skip(before).map(r -> r.getErrorDetail().getMessage()).toList();
-            assertTrue(details.stream().anyMatch(d -> d.contains(reason)), details.toString());
-        });
+        pair.nacked(ListenerTelemetryTest.withListener(web, hcm), reason);
     }
 }

@@ -57,14 +57,14 @@ class SpanReportingTest {
             TestGateway gw = new TestGateway(Map.of("mesh.gateway.xds.address", pilot.address()), sdk);
             try {
                 await().atMost(Duration.ofSeconds(20)).until(gw::ready);
-                await().atMost(Duration.ofSeconds(10)).until(() -> ListenerTelemetryTest.acked(pilot, v));
+                await().atMost(Duration.ofSeconds(10)).until(() -> pilot.listenersAcked(v));
                 for (int i = 0; i < 5; i++) {
                     assertTrue(traceparent(port).endsWith("-01"), "sampled at 100%, and propagated");
                 }
                 String off = traceparent(port);
 
                 String on = publish(pilot, web, port, true);
-                await().atMost(Duration.ofSeconds(10)).until(() -> ListenerTelemetryTest.acked(pilot, on));
+                await().atMost(Duration.ofSeconds(10)).until(() -> pilot.listenersAcked(on));
                 String reported = traceparent(port);
                 await().atMost(Duration.ofSeconds(5)).until(() -> !spans.isEmpty());
                 assertEquals(1, spans.size(), "only the request made with span reporting on: " + spans);
