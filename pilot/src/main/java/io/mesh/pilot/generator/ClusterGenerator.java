@@ -148,7 +148,8 @@ public final class ClusterGenerator {
                     Cluster.CommonLbConfig.LocalityWeightedLbConfig.getDefaultInstance()));
         }
         if (!proxyless) {
-            c.setMetadata(TelemetryMetadata.services(List.of(s)));
+            c.setMetadata(dr == null ? TelemetryMetadata.services(List.of(s))
+                    : ConfigMetadata.withDestinationRule(TelemetryMetadata.services(List.of(s)), dr.namespace(), dr.name()));
             c.addFilters(MetadataExchange.TCP_CLUSTER);   // istiod's TCPClusterMx, on every outbound cluster
             ServiceModel.Port p = s.port(port);
             ClusterPolicy.httpProtocol(c, p != null && p.http2(), policy == null ? null : policy.connectionPool());

@@ -80,6 +80,9 @@ final class RouteBuilder {
             Route.Builder r = Route.newBuilder().setMatch(RouteMatches.translate(m));
             String name = http.name() != null ? http.name() : vs.namespace() + "/" + vs.name();
             r.setName(m != null && m.name() != null ? name + "." + m.name() : name);
+            if (!proxyless) {
+                r.setMetadata(ConfigMetadata.virtualService(vs.namespace(), vs.name()));
+            }
             if (http.redirect() != null) {
                 r.setRedirect(redirect(http.redirect()));
             } else if (http.directResponse() != null) {
