@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
         subcommands = {InstallCommand.class, UninstallCommand.class, CheckCommand.class, ProxyStatusCommand.class,
                 ProxyConfigCommand.class,
                 AnalyzeCommand.class, AppsCommand.class, KubeInjectCommand.class,
-                VersionCommand.class, CompletionCommand.class},
+                VersionCommand.class, CompletionCommand.class, DescribeCommand.Experimental.class},
         footer = {"", "Exit codes: 0 ok, 1 a problem was found, 2 usage error.",
                 "Examples:",
                 "  meshctl install | kubectl apply -f -",
@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
                 "  meshctl proxy-status",
                 "  meshctl proxy-config istio-ingressgateway routes",
                 "  meshctl apps -w",
+                "  meshctl x describe pod reviews-v1-7d9f8.bookinfo",
                 "  meshctl kube-inject -f app.yaml | kubectl apply -f -"})
 public class MeshCtl {
 }
