@@ -30,9 +30,12 @@ public final class PolicyConfig {
      */
     public enum OutboundTrafficPolicy { ALLOW_ANY, REGISTRY_ONLY }
 
-    /** PeerAuthentication: the inbound mTLS mode, UNSET, DISABLE, PERMISSIVE or STRICT. */
+    /**
+     * PeerAuthentication: the inbound mTLS mode, UNSET, DISABLE, PERMISSIVE or STRICT; {@code created} (null when
+     * unknown, e.g. a file) decides which of several at one level wins, as in istiod (the oldest).
+     */
     public record PeerAuthentication(String namespace, String name, Map<String, String> selector, String mtlsMode,
-            Map<Integer, String> portLevelMtls) {
+            Map<Integer, String> portLevelMtls, java.time.Instant created) {
         public PeerAuthentication {
             selector = Map.copyOf(selector);
             portLevelMtls = Map.copyOf(portLevelMtls);
@@ -219,7 +222,12 @@ public final class PolicyConfig {
                 }
             });
         }
-        return new PeerAuthentication(raw.namespace(), raw.name(), selector(r), mode, ports);
+        Map<String, String> selector = selector(r);
+        if (selector.isEmpty() && !ports.isEmpty()) {
+            // As Istio's CRD (its CEL rule): a port number only means something for a known set of pods.
+            p.error("spec.portLevelMtls", "portLevelMtls requires selector");
+        }
+        return new PeerAuthentication(raw.namespace(), raw.name(), selector, mode, ports, raw.created());
     }
 
     private static String mtlsMode(SpecReader m, Problems p) {

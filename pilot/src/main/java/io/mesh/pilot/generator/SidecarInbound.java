@@ -198,7 +198,7 @@ final class SidecarInbound {
                 .build();
     }
 
-    /** The most specific PeerAuthentication wins: workload selector, then namespace, then the root namespace. */
+    /** The mTLS mode of the proxy's workload on this port, composed as istiod composes it ({@link PeerAuthn}). */
     static String mtlsMode(ProxyInfo proxy, MeshSnapshot snapshot, int port) {
         return mtlsMode(proxy.namespace(), proxy.labels(), snapshot, port);
     }
@@ -208,29 +208,7 @@ final class SidecarInbound {
      * for EDS: istiod's mtlsChecker asks the same question of the destination).
      */
     static String mtlsMode(String namespace, Map<String, String> labels, MeshSnapshot snapshot, int port) {
-        PolicyConfig.PeerAuthentication best = null;
-        int bestRank = -1;
-        for (PolicyConfig.PeerAuthentication pa : snapshot.peerAuthentications()) {
-            int rank;
-            if (!pa.selector().isEmpty() && pa.namespace().equals(namespace) && selects(pa.selector(), labels)) {
-                rank = 3;
-            } else if (pa.selector().isEmpty() && pa.namespace().equals(namespace)) {
-                rank = 2;
-            } else if (pa.selector().isEmpty() && pa.namespace().equals(MeshSettings.ROOT_NAMESPACE)) {
-                rank = 1;
-            } else {
-                continue;
-            }
-            if (rank > bestRank) {
-                best = pa;
-                bestRank = rank;
-            }
-        }
-        if (best == null) {
-            return "PERMISSIVE";
-        }
-        String mode = best.portLevelMtls().getOrDefault(port, best.mtlsMode());
-        return "UNSET".equals(mode) ? "PERMISSIVE" : mode;
+        return PeerAuthn.mode(snapshot.peerAuthentications(), MeshSettings.ROOT_NAMESPACE, namespace, labels, port);
     }
 
     /** The network RBAC filters' names, and their {@code stat_prefix} (istiod's). */

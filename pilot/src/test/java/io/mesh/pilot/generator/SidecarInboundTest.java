@@ -51,7 +51,11 @@ class SidecarInboundTest {
 
     /** Chains by name: name -> transport_protocol of its match. */
     static Map<String, String> chains(MeshSnapshot snapshot) {
-        Listener inbound = listener(WEB_POD, snapshot, "virtualInbound");
+        return chains(WEB_POD, snapshot);
+    }
+
+    static Map<String, String> chains(ProxyInfo proxy, MeshSnapshot snapshot) {
+        Listener inbound = listener(proxy, snapshot, "virtualInbound");
         return inbound.getFilterChainsList().stream().collect(Collectors.toMap(FilterChain::getName,
                 c -> c.getFilterChainMatch().getDestinationPort().getValue() + "/"
                         + c.getFilterChainMatch().getTransportProtocol()));
@@ -102,11 +106,20 @@ class SidecarInboundTest {
     @Test
     void portLevelMtlsOverridesTheWorkloadMode() {
         MeshSnapshot s = snapshot(peerAuthentication("demo", """
+                selector: {matchLabels: {app: web}}
                 mtls: {mode: STRICT}
                 portLevelMtls:
                   9091: {mode: DISABLE}"""));
+        com.google.protobuf.Struct labels = com.google.protobuf.Struct.newBuilder().putFields("app",
+                com.google.protobuf.Value.newBuilder().setStringValue("web").build()).build();
+        ProxyInfo web = ProxyInfo.from(io.envoyproxy.envoy.config.core.v3.Node.newBuilder()
+                .setId("sidecar~10.0.0.1~pod-1.demo~demo.svc.cluster.local").setMetadata(com.google.protobuf.Struct.newBuilder()
+                        .putFields("LABELS", com.google.protobuf.Value.newBuilder().setStructValue(labels).build())).build());
         assertEquals(Map.of("inbound|8081||-tls", "8081/tls", "inbound|9091||-raw_buffer", "9091/raw_buffer"),
-                chains(s));
+                chains(web, s));
+        assertEquals(Map.of("inbound|8081||-tls", "8081/tls", "inbound|8081||-raw_buffer", "8081/raw_buffer",
+                "inbound|9091||-tls", "9091/tls", "inbound|9091||-raw_buffer", "9091/raw_buffer"), chains(s),
+                "a pod the selector does not take has no policy: PERMISSIVE on every port");
     }
 
     @Test
