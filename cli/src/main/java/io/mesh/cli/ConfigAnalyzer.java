@@ -146,7 +146,7 @@ final class ConfigAnalyzer {
         delegation(virtualServices);
         validGateways.forEach(e -> GatewayPorts.check(e.getKey(), workloads, cluster,
                 (severity, problem) -> report(e.getValue(), severity, problem)));
-        sidecarSelectors.check(workloads);
+        sidecarSelectors.check(workloads, cluster);
         policyWorkloads.check(workloads, cluster);
         findings.addAll(NamespaceInjection.find(workloads));
         return List.copyOf(findings);

@@ -13,6 +13,8 @@ import java.util.function.BiConsumer;
  * namespace whose workload selectors take the same pod. Which one the pod's proxy gets is then undefined (pilot, as
  * istiod, takes the oldest). An error at each such Sidecar. Only pods that were given count, so with no pods (files
  * without Pods) nothing is reported. istioctl reports once per pod; here once per set of Sidecars, naming its pods.
+ * And, as the same istioctl analyzer, IST0101 (an error) for a Sidecar whose selector takes no pod of its namespace, on
+ * a cluster only (files of Deployments say nothing of which pods run).
  */
 final class SidecarSelectors {
 
@@ -28,7 +30,15 @@ final class SidecarSelectors {
         }
     }
 
-    void check(Workloads workloads) {
+    /** {@code allPodsKnown}: the pods are a cluster's, all of them. */
+    void check(Workloads workloads, boolean allPodsKnown) {
+        for (Selecting s : sidecars) {
+            if (allPodsKnown && workloads.selected(s.sidecar().namespace(), s.sidecar().workloadSelector()).isEmpty()) {
+                s.report().accept("error", "spec.workloadSelector: referenced selector not found: \""
+                        + Workloads.selector(s.sidecar().workloadSelector()) + "\" (no pod of namespace "
+                        + s.sidecar().namespace() + " on the cluster has these labels) (IST0101)");
+            }
+        }
         // Each pod taken by two or more Sidecars, grouped by the names of those Sidecars (sorted, as istioctl lists them).
         Map<String, Map<List<String>, List<String>>> conflicts = new TreeMap<>();
         Map<String, List<Selecting>> byNamespace = new TreeMap<>();

@@ -138,6 +138,14 @@ class AnalyzeClusterTest {
                   egress:
                   - hosts: ["./*", "istio-system/*"]
                 ---
+                apiVersion: networking.istio.io/v1
+                kind: Sidecar
+                metadata: {name: ghost, namespace: shop}
+                spec:
+                  workloadSelector: {labels: {app: ghost}}
+                  egress:
+                  - hosts: ["./*"]
+                ---
                 apiVersion: security.istio.io/v1
                 kind: AuthorizationPolicy
                 metadata: {name: details, namespace: shop}
@@ -178,6 +186,8 @@ class AnalyzeClusterTest {
                         + " select the same workload pod \"reviews-1\", which can lead to undefined behavior (IST0110)",
                 "error: Sidecar shop/reviews-v1: spec.workloadSelector: the Sidecars [reviews, reviews-v1] in namespace"
                         + " \"shop\" select the same workload pod \"reviews-1\"",
+                "error: Sidecar shop/ghost: spec.workloadSelector: referenced selector not found: \"app=ghost\" (no pod of"
+                        + " namespace shop on the cluster has these labels) (IST0101)",
                 "warning: AuthorizationPolicy shop/details: spec.selector.matchLabels: no matching workloads for this resource"
                         + " with the following labels: app=details (no pod in the mesh in namespace shop has them) (IST0127)",
                 // On a cluster every pod is known: a namespace without pods has none for a policy to apply to.
@@ -190,7 +200,7 @@ class AnalyzeClusterTest {
                         + " \"istio=internal-gateway\" (no pod on the cluster has these labels) (IST0101)",
                 "info: Namespace blog: the namespace is not enabled for Istio injection. Run 'kubectl label namespace blog"
                         + " istio-injection=enabled' to enable it"));
-        assertTrue(output.contains("resources analyzed: 3 errors, 3 warnings, 1 infos."), output);
+        assertTrue(output.contains("resources analyzed: 4 errors, 3 warnings, 1 infos."), output);
 
         LaunchResult blog = analyze(launcher, "-n", "blog", "--output-threshold", "info");
         assertEquals(0, blog.exitCode(), blog.getOutput());
