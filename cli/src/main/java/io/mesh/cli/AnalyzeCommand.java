@@ -17,11 +17,11 @@ import picocli.CommandLine.Spec;
 
 /**
  * Validates Istio YAML with pilot's own validation and checks it across resources; each problem with file:line and
- * field path. Without files, as istioctl analyze: the cluster's Istio resources and Services.
+ * field path. Without files, as istioctl analyze: the cluster's Istio resources, Services, Namespaces and Pods.
  */
 @Command(name = "analyze", mixinStandardHelpOptions = true,
         description = "Check Istio YAML files offline, as pilot would, and across them (hosts, ports, subsets, gateways, unreachable routes);"
-                + " without files, the cluster's Istio resources and Services.",
+                + " without files, the cluster's Istio resources, Services, Namespaces and Pods.",
         footer = {"", "Folders are searched for *.yaml and *.yml (target/, node_modules/ and dot folders skipped).",
                 "Without PATH: every Istio resource (the kinds pilot serves), Service, Namespace and Pod on the",
                 "  cluster of the kubeconfig (--kubeconfig, --context), and its pods that should have a sidecar and",
