@@ -17,18 +17,20 @@ import picocli.CommandLine.Spec;
 
 /**
  * Validates Istio YAML with pilot's own validation and checks it across resources; each problem with file:line and
- * field path. Without files, as istioctl analyze: the cluster's Istio resources and Services.
+ * field path. Without files, as istioctl analyze: the cluster's Istio resources, Services, Namespaces and Pods.
  */
 @Command(name = "analyze", mixinStandardHelpOptions = true,
         description = "Check Istio YAML files offline, as pilot would, and across them (hosts, ports, subsets, gateways, unreachable routes);"
-                + " without files, the cluster's Istio resources and Services.",
+                + " without files, the cluster's Istio resources, Services, Namespaces and Pods.",
         footer = {"", "Folders are searched for *.yaml and *.yml (target/, node_modules/ and dot folders skipped).",
-                "Without PATH: every Istio resource (the kinds pilot serves) and Service on the cluster of",
-                "  the kubeconfig (--kubeconfig, --context), and its pods that should have a sidecar and have none",
-                "  (IST0103); -n NAMESPACE reports that namespace's findings only",
+                "Without PATH: every Istio resource (the kinds pilot serves), Service, Namespace and Pod on the",
+                "  cluster of the kubeconfig (--kubeconfig, --context), and its pods that should have a sidecar and",
+                "  have none (IST0103); -n NAMESPACE reports that namespace's findings only",
                 "  (all resources are still read, as references cross namespaces).",
-                "Exit codes: 0 no errors (warnings allowed), 1 errors found or the cluster cannot be read,",
-                "  2 usage error.",
+                "Levels are istioctl's: error, warning, info. --output-threshold hides findings below a level,",
+                "  --failure-threshold sets the level that makes the exit code 1 (as istioctl's flags).",
+                "Exit codes: 0 nothing at or above the failure threshold (default error), 1 such findings or the",
+                "  cluster cannot be read, 2 usage error.",
                 "Examples:",
                 "  meshctl analyze",
                 "  meshctl analyze -n shop --context staging",
@@ -50,11 +52,24 @@ public class AnalyzeCommand implements Callable<Integer> {
     @Option(names = {"-n", "--namespace"}, description = "without PATH: report this namespace's findings only")
     String namespace;
 
+    @Option(names = "--output-threshold", defaultValue = "info", description = "the lowest level shown: error, warning or"
+            + " info (default: ${DEFAULT-VALUE})")
+    String outputThreshold;
+
+    @Option(names = "--failure-threshold", defaultValue = "error", description = "the lowest level that makes the exit code 1:"
+            + " error, warning or info (default: ${DEFAULT-VALUE})")
+    String failureThreshold;
+
     @picocli.CommandLine.Mixin
     MeshTarget target;
 
+    /** istioctl's levels, lowest first. */
+    private static final List<String> LEVELS = List.of("info", "warning", "error");
+
     @Override
     public Integer call() throws IOException {
+        level("--output-threshold", outputThreshold);
+        level("--failure-threshold", failureThreshold);
         if (paths == null || paths.isEmpty()) {
             return cluster();
         }
@@ -89,25 +104,43 @@ public class AnalyzeCommand implements Callable<Integer> {
             err.flush();
             return 1;
         }
-        List<ConfigAnalyzer.Finding> all = new ArrayList<>(new ConfigAnalyzer().analyzeSources(sources));
+        List<ConfigAnalyzer.Finding> all = new ArrayList<>(new ConfigAnalyzer(true).analyzeSources(sources));
         all.addAll(pods);
-        List<ConfigAnalyzer.Finding> findings = all.stream()
-                .filter(f -> namespace == null || f.resource().contains(" " + namespace + "/")).toList();
+        List<ConfigAnalyzer.Finding> findings = all.stream().filter(f -> namespace == null
+                || f.resource().contains(" " + namespace + "/") || f.resource().equals("Namespace " + namespace)).toList();
         return print(findings, sources.size() + " resources analyzed" + (namespace == null ? "" : " (findings in namespace "
                 + namespace + ")"));
     }
 
-    private int print(List<ConfigAnalyzer.Finding> findings, String summary) {
+    /** Prints the findings at or above the output threshold; 1 when one is at or above the failure threshold. */
+    private int print(List<ConfigAnalyzer.Finding> all, String summary) {
         PrintWriter out = spec.commandLine().getOut();
+        List<ConfigAnalyzer.Finding> findings = all.stream().filter(f -> rank(f) >= level("", outputThreshold)).toList();
         Printer.print(findings, output, out, table -> {
             for (ConfigAnalyzer.Finding f : findings) {
                 table.printf("%s%s: %s: %s%n", f.file().isEmpty() ? "" : f.file() + ":" + f.line() + ": ", f.severity(),
                         f.resource(), f.message());
             }
             long errors = findings.stream().filter(ConfigAnalyzer.Finding::error).count();
-            table.printf("%s: %d errors, %d warnings.%n", summary, errors, findings.size() - errors);
+            long infos = findings.stream().filter(f -> "info".equals(f.severity())).count();
+            table.printf("%s: %d errors, %d warnings%s.%n", summary, errors, findings.size() - errors - infos,
+                    infos == 0 ? "" : ", " + infos + " infos");
         });
-        return findings.stream().anyMatch(ConfigAnalyzer.Finding::error) ? 1 : 0;
+        return all.stream().anyMatch(f -> rank(f) >= level("", failureThreshold)) ? 1 : 0;
+    }
+
+    private static int rank(ConfigAnalyzer.Finding finding) {
+        return LEVELS.indexOf(finding.severity());
+    }
+
+    /** A threshold's rank; a usage error naming {@code option} when it is not a level. */
+    private int level(String option, String value) {
+        int rank = LEVELS.indexOf(value.toLowerCase(java.util.Locale.ROOT));
+        if (rank < 0) {
+            throw new CommandLine.ParameterException(spec.commandLine(), option + " must be error, warning or info, not \""
+                    + value + "\"");
+        }
+        return rank;
     }
 
     static List<Path> yamlFiles(Path root) throws IOException {

@@ -13,8 +13,9 @@ import java.util.List;
 
 /**
  * What {@code meshctl analyze} reads from a cluster when it is given no files, as {@code istioctl analyze} does: every
- * Istio resource of the kinds pilot serves ({@code v1}, all namespaces) and every Service, each as its own YAML
- * document. A kind whose CRD is not installed is skipped, as pilot skips it.
+ * Istio resource of the kinds pilot serves ({@code v1}, all namespaces), every Service, Namespace and Pod, each as its
+ * own YAML document. A kind whose CRD is not installed is skipped, as pilot skips it. Of a Pod only what the analyzers
+ * look at is kept (name, namespace, labels, the injection annotation, container names), so a large cluster's pods stay small.
  */
 final class ClusterConfig {
 
@@ -45,12 +46,34 @@ final class ClusterConfig {
             s.setStatus(null);
             sources.add(source(s));
         });
+        client.namespaces().list().getItems().stream().sorted(ORDER).forEach(n -> {
+            n.setStatus(null);
+            sources.add(source(n));
+        });
+        client.pods().inAnyNamespace().list().getItems().stream().sorted(ORDER).forEach(p -> sources.add(source(
+                new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata().withName(p.getMetadata().getName())
+                        .withNamespace(p.getMetadata().getNamespace()).withLabels(p.getMetadata().getLabels())
+                        .withAnnotations(injectAnnotation(p)).endMetadata().withNewSpec()
+                        .withContainers(names(p.getSpec().getContainers()))
+                        .withInitContainers(names(p.getSpec().getInitContainers())).endSpec().build())));
         return sources;
     }
 
     private static final Comparator<HasMetadata> ORDER = Comparator
             .comparing((HasMetadata r) -> r.getMetadata().getNamespace() == null ? "" : r.getMetadata().getNamespace())
             .thenComparing(r -> r.getMetadata().getName());
+
+    /** Of a pod's annotations, the only one the analyzers read (the others can be large: last-applied-configuration). */
+    private static java.util.Map<String, String> injectAnnotation(io.fabric8.kubernetes.api.model.Pod pod) {
+        java.util.Map<String, String> annotations = pod.getMetadata().getAnnotations();
+        String inject = annotations == null ? null : annotations.get("sidecar.istio.io/inject");
+        return inject == null ? null : java.util.Map.of("sidecar.istio.io/inject", inject);
+    }
+
+    private static List<io.fabric8.kubernetes.api.model.Container> names(List<io.fabric8.kubernetes.api.model.Container> containers) {
+        return containers == null ? List.of() : containers.stream().map(c -> new io.fabric8.kubernetes.api.model.ContainerBuilder()
+                .withName(c.getName()).build()).toList();
+    }
 
     /** Findings about a cluster's resources name no file: the resource column says which one. */
     private static ConfigAnalyzer.Source source(HasMetadata resource) {

@@ -23,6 +23,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BiConsumer;
 
 /**
  * Analyzes Istio YAML offline with pilot's own validation (istio-config): each resource on its own, then
@@ -31,11 +32,16 @@ import java.util.Set;
  * same host for sidecars (an error, istioctl's IST0109), destination and Service ports ({@link ServicePorts}: IST0112,
  * IST0101 host:port, IST0118), Gateways that conflict ({@link GatewayConflicts}: IST0145), gateways that are not in the files or take none of a
  * VirtualService's hosts ({@link GatewayReferences}: IST0101, IST0132), and routes and matches that earlier routes
- * shadow ({@link UnreachableRoutes}: IST0130, IST0131). Each finding carries its file:line and the Istio field path.
+ * shadow ({@link UnreachableRoutes}: IST0130, IST0131), DestinationRules that leave the server unverified
+ * ({@link ServerVerification}: IST0128, IST0129); and with the Pods, Namespaces and Services given ({@link Workloads}):
+ * namespaces not labelled for injection ({@link NamespaceInjection}: IST0102), Sidecars that select the same pod
+ * ({@link SidecarSelectors}: IST0110), AuthorizationPolicies that select no pod ({@link PolicyWorkloads}: IST0127) and
+ * Gateway ports no Service leads to ({@link GatewayPorts}: IST0162). Each finding carries its file:line and the Istio
+ * field path; a resource read from a cluster, its kind, namespace and name.
  */
 final class ConfigAnalyzer {
 
-    /** One finding. */
+    /** One finding; {@code severity} is istioctl's level: "error", "warning" or "info". */
     record Finding(String file, int line, String severity, String resource, String message) {
         boolean error() {
             return "error".equals(severity);
@@ -57,8 +63,23 @@ final class ConfigAnalyzer {
     private final List<Finding> findings = new ArrayList<>();
     private final List<Document> istio = new ArrayList<>();
     private final ServicePorts services = new ServicePorts();
-    private final GatewayReferences gateways = new GatewayReferences();
+    private final GatewayReferences gateways;
     private final GatewayConflicts gatewayConflicts = new GatewayConflicts();
+    private final Workloads workloads = new Workloads();
+    private final SidecarSelectors sidecarSelectors = new SidecarSelectors();
+    private final PolicyWorkloads policyWorkloads = new PolicyWorkloads();
+    /** Whether the sources are a cluster's config, all of it (findings then say "on the cluster", and pods are all known). */
+    private final boolean cluster;
+
+    /** Analyzes files. */
+    ConfigAnalyzer() {
+        this(false);
+    }
+
+    ConfigAnalyzer(boolean cluster) {
+        this.cluster = cluster;
+        this.gateways = new GatewayReferences(cluster);
+    }
 
     List<Finding> analyze(List<Path> files) throws IOException {
         List<Source> sources = new ArrayList<>();
@@ -85,6 +106,13 @@ final class ConfigAnalyzer {
                 gateways.istioGateway(doc.raw().namespace(), doc.raw().name(), result.model() instanceof Gateway g ? g : null);
             }
             if (result.valid()) {
+                BiConsumer<String, String> reporter = (severity, problem) -> report(doc, severity, problem);
+                if (result.model() instanceof PolicyConfig.Sidecar sc) {
+                    sidecarSelectors.add(sc, reporter);
+                }
+                if (result.model() instanceof PolicyConfig.AuthorizationPolicy ap) {
+                    policyWorkloads.add(ap, reporter);
+                }
                 if (result.model() instanceof VirtualService vs) {
                     virtualServices.add(Map.entry(vs, doc));
                 }
@@ -102,6 +130,7 @@ final class ConfigAnalyzer {
                 if (result.model() instanceof DestinationRule dr) {
                     Set<String> names = subsets.computeIfAbsent(Hosts.resolve(dr.host(), dr.namespace()), h -> new HashSet<>());
                     dr.subsets().forEach(s -> names.add(s.name()));
+                    ServerVerification.check(dr.namespace(), dr.name(), doc.raw().spec(), reporter);
                 }
             }
         }
@@ -115,6 +144,11 @@ final class ConfigAnalyzer {
         namespaceSidecars.forEach(this::namespaceWideSidecars);
         validGateways.forEach(e -> gatewayConflicts.check(e.getKey(), (severity, problem) -> report(e.getValue(), severity, problem)));
         delegation(virtualServices);
+        validGateways.forEach(e -> GatewayPorts.check(e.getKey(), workloads, cluster,
+                (severity, problem) -> report(e.getValue(), severity, problem)));
+        sidecarSelectors.check(workloads, cluster);
+        policyWorkloads.check(workloads, cluster);
+        findings.addAll(NamespaceInjection.find(workloads));
         return List.copyOf(findings);
     }
 
@@ -196,8 +230,9 @@ final class ConfigAnalyzer {
                 String path = "spec.http[" + i + "].route[" + j + "].destination";
                 String host = Hosts.resolve(destination.host(), vs.namespace());
                 if (!services.known(host)) {
-                    report(doc, "warning", path + ".host: \"" + destination.host() + "\" is not a service in the analyzed files"
-                            + " (no ServiceEntry or Service for " + host + ")");
+                    report(doc, "warning", path + ".host: " + (cluster ? "referenced host not found: \"" + destination.host()
+                            + "\" (no ServiceEntry or Service for " + host + " on the cluster)" : "\"" + destination.host()
+                            + "\" is not a service in the analyzed files (no ServiceEntry or Service for " + host + ")"));
                 }
                 // A DestinationRule for a wildcard host (*.example.com, *.local) defines subsets for every host it takes.
                 if (destination.subset() != null && subsets.entrySet().stream().noneMatch(
@@ -243,7 +278,16 @@ final class ConfigAnalyzer {
         // A document without a namespace gets its kustomization's, as kubectl apply -k would give it.
         String namespace = node.path("metadata").path("namespace").asText(source.dir() == null ? "default"
                 : kustomizationNamespace(source.dir()));
+        if ("v1".equals(apiVersion) && "Pod".equals(kind)) {
+            workloads.pod(namespace, node);
+            return;
+        }
+        if ("v1".equals(apiVersion) && "Namespace".equals(kind)) {
+            workloads.namespace(node, file, file.isEmpty() ? 0 : YamlLines.of(text, offset).lineOf("metadata.name"));
+            return;
+        }
         if ("v1".equals(apiVersion) && "Service".equals(kind)) {
+            workloads.service(namespace, node);
             String name = node.path("metadata").path("name").asText();
             List<Integer> numbers = new ArrayList<>();
             node.path("spec").path("ports").forEach(port -> numbers.add(port.path("port").asInt()));

@@ -25,6 +25,17 @@ final class GatewayReferences {
      */
     private final Map<String, List<String>> serverHosts = new HashMap<>();
 
+    /** Whether the Gateways are a cluster's (all of them), not those of some files. */
+    private final boolean cluster;
+
+    GatewayReferences() {
+        this(false);
+    }
+
+    GatewayReferences(boolean cluster) {
+        this.cluster = cluster;
+    }
+
     /** A networking.istio.io Gateway; {@code gateway} is null when it did not validate. */
     void istioGateway(String namespace, String name, Gateway gateway) {
         List<String> hosts = null;
@@ -96,8 +107,11 @@ final class GatewayReferences {
         }
     }
 
-    private static String notFound(String path, String written, String key) {
-        return path + ": gateway \"" + written + "\" is not in the analyzed files (no Gateway " + key + ") (IST0101)";
+    /** istioctl's words on a cluster ("Referenced gateway not found"); with files, where it was looked for. */
+    private String notFound(String path, String written, String key) {
+        return cluster ? path + ": referenced gateway not found: \"" + written + "\" (no Gateway " + key + " on the cluster)"
+                + " (IST0101)" : path + ": gateway \"" + written + "\" is not in the analyzed files (no Gateway " + key + ")"
+                + " (IST0101)";
     }
 
     /** "ns/name" as written, a short name in the VirtualService's namespace (Istio's NewShortOrFullName); null for mesh. */

@@ -197,6 +197,88 @@ class AnalyzeCommandTest {
     }
 
     @Test
+    void podsNamespacesAndServicesInTheFilesAreCheckedAgainstWhatSelectsThem(QuarkusMainLauncher launcher) {
+        String file = "src/test/resources/analyze/workloads/workloads.yaml";
+        String output = analyze(launcher, 1, file);
+        assertReports(output, List.of(
+                // reviews-1 has app=reviews and version=v1.
+                file + ":95: error: Sidecar shop/reviews-all: spec.workloadSelector: the Sidecars [reviews-all, reviews-v1] in"
+                        + " namespace \"shop\" select the same workload pod \"reviews-1\", which can lead to undefined behavior"
+                        + " (IST0110)",
+                file + ":106: error: Sidecar shop/reviews-v1: spec.workloadSelector: the Sidecars [reviews-all, reviews-v1] in"
+                        + " namespace \"shop\" select the same workload pod \"reviews-1\"",
+                file + ":142: warning: AuthorizationPolicy shop/details: spec.selector.matchLabels: no matching workloads for"
+                        + " this resource with the following labels: app=details (no pod in the mesh in namespace shop has them)"
+                        + " (IST0127)",
+                // batch-1 has the label but opted out of injection: the policy applies to no proxy.
+                file + ":155: warning: AuthorizationPolicy shop/batch: spec.selector.matchLabels: no matching workloads for"
+                        + " this resource with the following labels: app=batch",
+                file + ":189: warning: AuthorizationPolicy istio-system/nowhere: spec.selector.matchLabels: no matching"
+                        + " workloads for this resource with the following labels: app=nowhere (no pod in the mesh in any"
+                        + " namespace has them) (IST0127)",
+                file + ":205: warning: Gateway istio-system/edge: spec.servers[1].port.number: the gateway is listening on a"
+                        + " target port (port 8004) that is not defined in the Service associated with its workload instances"
+                        + " (Pod selector istio=ingressgateway). If you need to access the gateway port through the gateway"
+                        + " Service, it will not be available (IST0162)",
+                file + ":11: info: Namespace blog: the namespace is not enabled for Istio injection. Run 'kubectl label"
+                        + " namespace blog istio-injection=enabled' to enable it, or 'kubectl label namespace blog"
+                        + " istio-injection=disabled' to explicitly mark it as not needing injection (IST0102)",
+                // istioctl takes a revision label as enabling injection; this mesh's webhook does not.
+                file + ":22: info: Namespace canary: the namespace is not enabled for Istio injection. Run 'kubectl label"
+                        + " namespace canary istio-injection=enabled' to enable it, or 'kubectl label namespace canary"
+                        + " istio-injection=disabled' to explicitly mark it as not needing injection; its label"
+                        + " istio.io/rev=canary selects no injector here: the mesh's webhook takes namespaces labelled"
+                        + " istio-injection=enabled (IST0102)"));
+        // Not reported: the ratings Sidecar; the reviews, blog (no pod of blog given) and mesh-wide ratings policies;
+        // servers 80 (the gateway listens on 8080, which port 80 leads to) and 3306; the internal Gateway, whose pods the
+        // files do not hold; the namespace labelled disabled, and kube-node-lease.
+        assertTrue(output.contains("1 files analyzed: 2 errors, 4 warnings, 2 infos."), output);
+    }
+
+    @Test
+    void thresholdsHideFindingsBelowALevelAndSetTheLevelThatFails(QuarkusMainLauncher launcher) {
+        String file = "src/test/resources/analyze/workloads/workloads.yaml";
+        String shown = analyze(launcher, 1, file, "--output-threshold", "Warning");
+        assertFalse(shown.contains("IST0102"), shown);
+        assertTrue(shown.contains("1 files analyzed: 2 errors, 4 warnings."), shown);
+        // Warnings only: exit 0 by default, 1 when warnings fail too.
+        String tls = "src/test/resources/analyze/server-tls";
+        analyze(launcher, 0, tls);
+        analyze(launcher, 1, tls, "--failure-threshold", "warning");
+        assertEquals(2, launcher.launch("analyze", tls, "--failure-threshold", "fatal").exitCode());
+    }
+
+    @Test
+    void tlsOriginationWithoutACaForTheServerIsAWarning(QuarkusMainLauncher launcher) {
+        String file = "src/test/resources/analyze/server-tls/destination-rules.yaml";
+        String output = analyze(launcher, 0, file);
+        assertReports(output, List.of(
+                file + ":11: warning: DestinationRule shop/db-tls: spec.trafficPolicy.tls.mode: DestinationRule shop/db-tls in"
+                        + " namespace shop has TLS mode set to SIMPLE but no caCertificates are set to validate server"
+                        + " identity for host: db.example.com (IST0128)",
+                // A credentialName serves sidecars only for a rule with a workloadSelector, as in Istio.
+                file + ":24: warning: DestinationRule shop/payments: spec.trafficPolicy.portLevelSettings[0].tls.mode:"
+                        + " DestinationRule shop/payments in namespace shop has TLS mode set to MUTUAL but no caCertificates"
+                        + " are set to validate server identity for host: payments.example.com at port 443 (IST0129)"));
+        // Not reported: port 8443's caCertificates (pilot's validation says the proxy reads no files), ledger (its
+        // credentialName for the selected workloads), ISTIO_MUTUAL and DISABLE.
+        assertFalse(output.contains("shop/ledger"), output);
+        assertFalse(output.contains("shop/reviews"), output);
+        assertFalse(output.contains("at port 8443"), output);
+        assertTrue(output.contains("1 files analyzed: 0 errors, 3 warnings."), output);
+    }
+
+    @Test
+    void serviceEntryTcpPortsWithoutAddressesAreWarnings(QuarkusMainLauncher launcher) {
+        String file = "src/test/resources/analyze/service-entries/entries.yaml";
+        String output = analyze(launcher, 0, file);
+        assertReports(output, List.of(file + ":12: warning: ServiceEntry shop/database: spec.ports[0]: ServiceEntry addresses"
+                + " are required for this protocol (IST0134)"));
+        // Not reported: the HTTPS port, cache (an address) and api (HTTP).
+        assertTrue(output.contains("1 files analyzed: 0 errors, 1 warnings."), output);
+    }
+
+    @Test
     void jsonListsEachFindingForScripts(QuarkusMainLauncher launcher) {
         LaunchResult result = launcher.launch("analyze", BROKEN + "/seed-article.yaml", "-o", "json");
         assertEquals(1, result.exitCode());

@@ -126,18 +126,21 @@ class MeshctlAgainstKubernetesTest {
         LaunchResult all = launcher.launch("analyze", "--mode", "kubernetes", "--kubeconfig", kubeconfig.toString());
         String output = all.getOutput();
         assertEquals(1, all.exitCode(), output + all.getErrorOutput());
-        assertTrue(output.contains("error: VirtualService shop/reviews: spec.gateways[0]: gateway \"edge\" is not in the"
-                + " analyzed files (no Gateway shop/edge) (IST0101)"), output);
+        // istioctl's words on a cluster: the gateway is looked for there, not in files.
+        assertTrue(output.contains("error: VirtualService shop/reviews: spec.gateways[0]: referenced gateway not found:"
+                + " \"edge\" (no Gateway shop/edge on the cluster) (IST0101)"), output);
         assertTrue(output.contains("error: VirtualService shop/reviews: spec.http[0].route[0].destination.host: this"
                 + " VirtualService routes to a service \"reviews\" that exposes multiple ports [9080, 9090]"), output);
         assertTrue(output.contains("warning: Pod shop/reviews-old: the pod is missing the Istio proxy. This can often be"
                 + " resolved by restarting or redeploying the workload (IST0103)"), output);
-        assertTrue(output.contains("resources analyzed: 2 errors, 1 warnings."), output);
+        // And an info: blog is not labelled for injection (IST0102).
+        assertTrue(output.contains("resources analyzed: 2 errors, 1 warnings, 1 infos."), output);
 
         LaunchResult elsewhere = launcher.launch("analyze", "-n", "blog", "--mode", "kubernetes", "--kubeconfig",
                 kubeconfig.toString());
         assertEquals(0, elsewhere.exitCode(), elsewhere.getOutput());
-        assertTrue(elsewhere.getOutput().contains("(findings in namespace blog): 0 errors, 0 warnings."), elsewhere.getOutput());
+        assertTrue(elsewhere.getOutput().contains("(findings in namespace blog): 0 errors, 0 warnings, 1 infos."),
+                elsewhere.getOutput());
     }
 
     @Test
