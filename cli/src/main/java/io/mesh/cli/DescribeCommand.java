@@ -118,7 +118,7 @@ class DescribeCommand implements Callable<Integer> {
             if (!ns.equals(ROOT_NAMESPACE)) {
                 policies.addAll(list(client, Kind.PEER_AUTHENTICATION, ns));
             }
-            PeerAuthnDescription.print(policies, PodDescription.labels(p), ROOT_NAMESPACE, out);
+            PeerAuthnDescription.print(PeerAuthnDescription.models(policies), ROOT_NAMESPACE, ns, PodDescription.labels(p), out);
             out.flush();
             return 0;
         } catch (MonitoringApi.Unreachable | ProxyNames.NotFound e) {

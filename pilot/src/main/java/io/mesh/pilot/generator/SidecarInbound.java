@@ -198,7 +198,7 @@ final class SidecarInbound {
                 .build();
     }
 
-    /** The mTLS mode of the proxy's workload on this port, composed as istiod composes it ({@link PeerAuthn}). */
+    /** The mTLS mode of the proxy's workload on this port, composed as istiod composes it ({@link io.mesh.config.MutualTlsMode}). */
     static String mtlsMode(ProxyInfo proxy, MeshSnapshot snapshot, int port) {
         return mtlsMode(proxy.namespace(), proxy.labels(), snapshot, port);
     }
@@ -208,7 +208,8 @@ final class SidecarInbound {
      * for EDS: istiod's mtlsChecker asks the same question of the destination).
      */
     static String mtlsMode(String namespace, Map<String, String> labels, MeshSnapshot snapshot, int port) {
-        return PeerAuthn.mode(snapshot.peerAuthentications(), MeshSettings.ROOT_NAMESPACE, namespace, labels, port);
+        return io.mesh.config.MutualTlsMode.compose(snapshot.peerAuthentications(), MeshSettings.ROOT_NAMESPACE, namespace,
+                labels).modeFor(port);
     }
 
     /** The network RBAC filters' names, and their {@code stat_prefix} (istiod's). */
