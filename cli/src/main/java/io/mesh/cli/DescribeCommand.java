@@ -70,7 +70,7 @@ class DescribeCommand implements Callable<Integer> {
 
     @Command(name = "describe", aliases = "des", mixinStandardHelpOptions = true,
             description = "Describe a resource and the Istio configuration that affects it.",
-            subcommands = DescribeCommand.class)
+            subcommands = {DescribeCommand.class, DescribeServiceCommand.class})
     static class Describe {
     }
 
@@ -107,12 +107,9 @@ class DescribeCommand implements Callable<Integer> {
                 out.flush();
                 return 0;
             }
-            MonitoringApi api = mesh.component(MeshTarget.Component.PILOT, pilot);
-            String id = ProxyNames.resolve(api.getArray("/debug/syncz", "a list of proxies"), name + "." + ns);
-            JsonNode dump = api.getObject("/debug/config_dump?proxyID=" + URLEncoder.encode(id, StandardCharsets.UTF_8),
-                    "proxyID", "a proxy's config dump");
+            JsonNode dump = configDump(mesh.component(MeshTarget.Component.PILOT, pilot), name + "." + ns);
             out.println(PodDescription.SEPARATOR);
-            describeServices(client, p, services, ns, dump, out);
+            describeServices(client, p, List.of(PodDescription.labels(p)), services, ns, dump, out);
             out.println(PodDescription.SEPARATOR);
             List<JsonNode> policies = new ArrayList<>(list(client, Kind.PEER_AUTHENTICATION, ROOT_NAMESPACE));
             if (!ns.equals(ROOT_NAMESPACE)) {
@@ -128,10 +125,12 @@ class DescribeCommand implements Callable<Integer> {
         }
     }
 
-    /** istioctl's describePodServices: per Service, per port, the DestinationRule, VirtualService and RBAC policies. */
-    private static void describeServices(KubernetesClient client, Pod pod, List<Service> services, String ns, JsonNode dump,
-            PrintWriter out) {
-        List<Map<String, String>> pods = List.of(PodDescription.labels(pod));
+    /**
+     * istioctl's describePodServices: per Service, per port, the DestinationRule (subsets matched against {@code pods},
+     * the labels of every pod described), VirtualService and RBAC policies, from {@code pod}'s proxy's config.
+     */
+    static void describeServices(KubernetesClient client, Pod pod, List<Map<String, String>> pods, List<Service> services,
+            String ns, JsonNode dump, PrintWriter out) {
         for (int i = 0; i < services.size(); i++) {
             Service s = services.get(i);
             if (i > 0) {
@@ -179,6 +178,14 @@ class DescribeCommand implements Callable<Integer> {
                 out.println("RBAC policies: " + String.join(", ", rbac));
             }
         }
+    }
+
+    /** pilot's config dump for the proxy of the pod {@code podDotNamespace}. */
+    static JsonNode configDump(MonitoringApi pilot, String podDotNamespace)
+            throws MonitoringApi.Unreachable, ProxyNames.NotFound, InterruptedException {
+        String id = ProxyNames.resolve(pilot.getArray("/debug/syncz", "a list of proxies"), podDotNamespace);
+        return pilot.getObject("/debug/config_dump?proxyID=" + URLEncoder.encode(id, StandardCharsets.UTF_8), "proxyID",
+                "a proxy's config dump");
     }
 
     private static ResourceDefinitionContext context(Kind kind) {

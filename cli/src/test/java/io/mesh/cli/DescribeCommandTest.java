@@ -21,7 +21,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@code meshctl x describe pod} against the Fabric8 mock API server in CRUD mode, with bookinfo's reviews as istioctl's
+ * {@code meshctl x describe pod} and {@code x describe service} against the Fabric8 mock API server in CRUD mode, with bookinfo's reviews as istioctl's
  * guide describes it: the pod, its Service, the DestinationRule and VirtualService that pilot gave the pod's proxy,
  * its RBAC policies and its PeerAuthentication. The Istio resources are applied with the real kubectl on the mesh's
  * CRDs. pilot's answers (its /debug/syncz and its /debug/config_dump for the pod's proxy) were captured from the real
@@ -29,7 +29,7 @@ import org.junit.jupiter.api.Test;
  * gateway in sidecar mode connected as that pod; the service proxy paths answer with them.
  */
 @QuarkusMainTest
-class DescribePodTest {
+class DescribeCommandTest {
 
     static final String PROXY = "sidecar~10.1.0.5~reviews-v1-7d9f8.bookinfo~bookinfo.svc.cluster.local";
     private final Path work = Path.of("target", "meshctl-describe").toAbsolutePath();
@@ -146,6 +146,34 @@ class DescribePodTest {
         LaunchResult r = launcher.launch(concat(new String[] {"x", "describe", "pod", "productpage-v1.bookinfo"}, cluster));
         assertEquals(1, r.exitCode(), r.getOutput());
         assertTrue(r.getErrorOutput().contains("pods \"productpage-v1\" not found in namespace bookinfo"), r.getErrorOutput());
+    }
+
+    @Test
+    void aServiceIsDescribedByItsMeshedPodsProxy(QuarkusMainLauncher launcher) {
+        LaunchResult r = launcher.launch(concat(new String[] {"x", "describe", "svc", "reviews", "-n", "bookinfo"}, cluster));
+        assertEquals(0, r.exitCode(), r.getOutput() + r.getErrorOutput());
+        assertEquals("""
+                Pod reviews-v2-4c5d1: no container "istio-proxy" in pod
+                Service: reviews
+                   Port: http 9080/HTTP targets pod port 9080
+                DestinationRule: reviews for "reviews"
+                   Matching subsets: v1
+                      (Non-matching subsets v2,v3)
+                   Traffic Policy TLS Mode: ISTIO_MUTUAL
+                   Policies: outlier detection
+                VirtualService: reviews
+                   Route to host "reviews" subset "v1" with weight 80%
+                   1 additional destination(s) that will not reach this pod
+                RBAC policies: ns[bookinfo]-policy[reviews-viewer]-rule[0]
+                """, r.getOutput().replace("\r", "").strip() + "\n");
+    }
+
+    @Test
+    void aServiceWithoutMeshedPodsSaysSo(QuarkusMainLauncher launcher) {
+        LaunchResult r = launcher.launch(concat(new String[] {"x", "describe", "service", "ratings.bookinfo"}, cluster));
+        assertEquals(0, r.exitCode(), r.getOutput() + r.getErrorOutput());
+        assertEquals("Service \"ratings\" has no pods.\n", r.getOutput().replace("\r", "").strip() + "\n");
+        assertEquals(1, launcher.launch(concat(new String[] {"x", "describe", "svc", "details.bookinfo"}, cluster)).exitCode());
     }
 
     /** What the service proxy answers for one of pilot's paths: the mock cannot proxy, so an expectation does. */
