@@ -33,7 +33,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "pod", aliases = "po", mixinStandardHelpOptions = true,
         description = "Describe a pod and the Istio configuration that affects it (Kubernetes only).",
-        footer = {"", "POD is name or name.namespace; -n gives the namespace (default: default).",
+        footer = {"", "POD is name or name.namespace (split at the last dot, as istioctl); -n gives the",
+                "  namespace (default: default).",
                 "The DestinationRule and VirtualService are those pilot gave the pod's proxy (its",
                 "  /debug/config_dump), read back from the cluster.",
                 "Exit codes: 0 described, 1 the pod, pilot or the proxy cannot be found, 2 usage error.",
@@ -80,7 +81,7 @@ class DescribeCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         String name = pod;
         String ns = namespace == null ? "default" : namespace;
-        int dot = pod.indexOf('.');
+        int dot = pod.lastIndexOf('.');
         if (dot > 0) {
             name = pod.substring(0, dot);
             ns = pod.substring(dot + 1);

@@ -57,7 +57,7 @@ class DescribeServiceCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         String name = service;
         String ns = namespace == null ? "default" : namespace;
-        int dot = service.indexOf('.');
+        int dot = service.lastIndexOf('.');
         if (dot > 0) {
             name = service.substring(0, dot);
             ns = service.substring(dot + 1);
