@@ -108,7 +108,8 @@ class DescribeCommand implements Callable<Integer> {
                 out.flush();
                 return 0;
             }
-            JsonNode dump = configDump(mesh.component(MeshTarget.Component.PILOT, pilot), name + "." + ns);
+            MonitoringApi api = mesh.component(MeshTarget.Component.PILOT, pilot);
+            JsonNode dump = configDump(api, name + "." + ns);
             out.println(PodDescription.SEPARATOR);
             describeServices(client, p, List.of(PodDescription.labels(p)), services, ns, dump, out);
             out.println(PodDescription.SEPARATOR);
@@ -117,6 +118,7 @@ class DescribeCommand implements Callable<Integer> {
                 policies.addAll(list(client, Kind.PEER_AUTHENTICATION, ns));
             }
             PeerAuthnDescription.print(PeerAuthnDescription.models(policies), ROOT_NAMESPACE, ns, PodDescription.labels(p), out);
+            IngressDescription.print(client, api, services, List.of(PodDescription.labels(p)), ns, out);
             out.flush();
             return 0;
         } catch (MonitoringApi.Unreachable | ProxyNames.NotFound e) {

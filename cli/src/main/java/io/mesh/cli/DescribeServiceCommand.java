@@ -106,10 +106,11 @@ class DescribeServiceCommand implements Callable<Integer> {
                 return 0;
             }
             Pod first = meshed.get(0);
-            JsonNode dump = DescribeCommand.configDump(mesh.component(MeshTarget.Component.PILOT, pilot),
-                    first.getMetadata().getName() + "." + ns);
-            DescribeCommand.describeServices(client, first, meshed.stream().map(PodDescription::labels).toList(), List.of(s),
-                    ns, dump, out);
+            MonitoringApi api = mesh.component(MeshTarget.Component.PILOT, pilot);
+            JsonNode dump = DescribeCommand.configDump(api, first.getMetadata().getName() + "." + ns);
+            List<Map<String, String>> labels = meshed.stream().map(PodDescription::labels).toList();
+            DescribeCommand.describeServices(client, first, labels, List.of(s), ns, dump, out);
+            IngressDescription.print(client, api, List.of(s), labels, ns, out);
             out.flush();
             return 0;
         } catch (MonitoringApi.Unreachable | ProxyNames.NotFound e) {

@@ -23,15 +23,16 @@ import org.junit.jupiter.api.Test;
 /**
  * {@code meshctl x describe pod} and {@code x describe service} against the Fabric8 mock API server in CRUD mode, with bookinfo's reviews as istioctl's
  * guide describes it: the pod, its Service, the DestinationRule and VirtualService that pilot gave the pod's proxy,
- * its RBAC policies and its PeerAuthentication. The Istio resources are applied with the real kubectl on the mesh's
+ * its RBAC policies, its PeerAuthentication, and where the ingress gateway exposes it. The Istio resources are applied with the real kubectl on the mesh's
  * CRDs. pilot's answers (its /debug/syncz and its /debug/config_dump for the pod's proxy) were captured from the real
- * pilot serving the same resources (src/test/resources/captured/pilot-config-bookinfo.yaml, local mode) to a real
- * gateway in sidecar mode connected as that pod; the service proxy paths answer with them.
+ * pilot serving the same resources (src/test/resources/captured/pilot-config-bookinfo.yaml, local mode) to real
+ * gateways connected as that pod's sidecar and as the ingress gateway's pod; the service proxy paths answer with them.
  */
 @QuarkusMainTest
 class DescribeCommandTest {
 
     static final String PROXY = "sidecar~10.1.0.5~reviews-v1-7d9f8.bookinfo~bookinfo.svc.cluster.local";
+    static final String INGRESS = "router~10.1.0.9~istio-ingressgateway-5d8c7.istio-system~istio-system.svc.cluster.local";
     private final Path work = Path.of("target", "meshctl-describe").toAbsolutePath();
     private KubeApiMock api;
     private KubernetesClient client;
@@ -70,7 +71,21 @@ class DescribeCommandTest {
         kubectl.run(new String[] {"apply", "-f", config.toString()});
         client.pods().resource(pod("reviews-v1-7d9f8", "reviews", "v1", true)).create();
         client.pods().resource(pod("reviews-v2-4c5d1", "reviews", "v2", false)).create();
-        answer("/debug/syncz", captured("pilot-syncz-reviews-v1.json"));
+        client.pods().resource(Serialization.unmarshal("""
+                {"apiVersion": "v1", "kind": "Pod",
+                 "metadata": {"name": "istio-ingressgateway-5d8c7", "namespace": "istio-system", "labels": {"istio": "ingressgateway"}},
+                 "spec": {"containers": [{"name": "istio-proxy", "image": "mesh/gateway"}]},
+                 "status": {"phase": "Running", "hostIP": "172.18.0.2", "containerStatuses": [{"name": "istio-proxy", "ready": true}]}}
+                """, Pod.class)).create();
+        client.services().resource(Serialization.unmarshal("""
+                {"apiVersion": "v1", "kind": "Service",
+                 "metadata": {"name": "istio-ingressgateway", "namespace": "istio-system"},
+                 "spec": {"selector": {"istio": "ingressgateway"}, "ports": [{"name": "http2", "port": 80, "targetPort": 8080},
+                   {"name": "https", "port": 443, "targetPort": 8443}]}}
+                """, io.fabric8.kubernetes.api.model.Service.class)).create();
+        answer("/debug/config_dump?proxyID=" + URLEncoder.encode(INGRESS, StandardCharsets.UTF_8),
+                captured("pilot-config_dump-ingressgateway.json"));
+        answer("/debug/syncz", captured("pilot-syncz-bookinfo.json"));
         answer("/debug/config_dump?proxyID=" + URLEncoder.encode(PROXY, StandardCharsets.UTF_8),
                 captured("pilot-config_dump-reviews-v1.json"));
     }
@@ -126,6 +141,10 @@ class DescribeCommandTest {
                    Workload mTLS mode: STRICT
                 Applied PeerAuthentication:
                    default.istio-system
+                --------------------
+                Exposed on Ingress Gateway http://172.18.0.2
+                VirtualService: bookinfo
+                   Match: /reviews*
                 """, r.getOutput().replace("\r", "").strip() + "\n");
     }
 
@@ -165,6 +184,10 @@ class DescribeCommandTest {
                    Route to host "reviews" subset "v1" with weight 80%
                    1 additional destination(s) that will not reach this pod
                 RBAC policies: ns[bookinfo]-policy[reviews-viewer]-rule[0]
+                --------------------
+                Exposed on Ingress Gateway http://172.18.0.2
+                VirtualService: bookinfo
+                   Match: /reviews*
                 """, r.getOutput().replace("\r", "").strip() + "\n");
     }
 
