@@ -79,19 +79,14 @@ class DescribeCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        String name = pod;
-        String ns = namespace == null ? "default" : namespace;
-        int dot = pod.lastIndexOf('.');
-        if (dot > 0) {
-            name = pod.substring(0, dot);
-            ns = pod.substring(dot + 1);
-        }
+        Named named = Named.of(pod, namespace);
+        String name = named.name();
+        String ns = named.namespace();
         try (MeshTarget.Mesh mesh = target.open()) {
-            if (mesh.local()) {
-                err.println("describe reads pods and Services from a cluster; use --mode kubernetes (the local mesh has none)");
+            KubernetesClient client = cluster(mesh, err);
+            if (client == null) {
                 return 1;
             }
-            KubernetesClient client = mesh.client();
             Pod p = client.pods().inNamespace(ns).withName(name).get();
             if (p == null) {
                 err.println("pods \"" + name + "\" not found in namespace " + ns);
@@ -181,6 +176,24 @@ class DescribeCommand implements Callable<Integer> {
                 out.println("RBAC policies: " + String.join(", ", rbac));
             }
         }
+    }
+
+    /** A pod or Service as the user names it: {@code name.namespace} (split at the last dot, as istioctl), or -n. */
+    record Named(String name, String namespace) {
+        static Named of(String arg, String namespace) {
+            int dot = arg.lastIndexOf('.');
+            return dot > 0 ? new Named(arg.substring(0, dot), arg.substring(dot + 1))
+                    : new Named(arg, namespace == null ? "default" : namespace);
+        }
+    }
+
+    /** The cluster's client; null, with the reason on {@code err}, for the local mesh (no pods or Services). */
+    static KubernetesClient cluster(MeshTarget.Mesh mesh, PrintWriter err) {
+        if (mesh.local()) {
+            err.println("describe reads pods and Services from a cluster; use --mode kubernetes (the local mesh has none)");
+            return null;
+        }
+        return mesh.client();
     }
 
     /** pilot's config dump for the proxy of the pod {@code podDotNamespace}. */

@@ -55,19 +55,14 @@ class DescribeServiceCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        String name = service;
-        String ns = namespace == null ? "default" : namespace;
-        int dot = service.lastIndexOf('.');
-        if (dot > 0) {
-            name = service.substring(0, dot);
-            ns = service.substring(dot + 1);
-        }
+        DescribeCommand.Named named = DescribeCommand.Named.of(service, namespace);
+        String name = named.name();
+        String ns = named.namespace();
         try (MeshTarget.Mesh mesh = target.open()) {
-            if (mesh.local()) {
-                err.println("describe reads pods and Services from a cluster; use --mode kubernetes (the local mesh has none)");
+            KubernetesClient client = DescribeCommand.cluster(mesh, err);
+            if (client == null) {
                 return 1;
             }
-            KubernetesClient client = mesh.client();
             Service s = client.services().inNamespace(ns).withName(name).get();
             if (s == null) {
                 err.println("services \"" + name + "\" not found in namespace " + ns);

@@ -32,6 +32,27 @@ import org.junit.jupiter.api.Test;
 class DescribeCommandTest {
 
     static final String PROXY = "sidecar~10.1.0.5~reviews-v1-7d9f8.bookinfo~bookinfo.svc.cluster.local";
+    /** What both commands say of the reviews Service, as its v1 pod's proxy has it. */
+    static final String REVIEWS = """
+                Service: reviews
+                   Port: http 9080/HTTP targets pod port 9080
+                DestinationRule: reviews for "reviews"
+                   Matching subsets: v1
+                      (Non-matching subsets v2,v3)
+                   Traffic Policy TLS Mode: ISTIO_MUTUAL
+                   Policies: outlier detection
+                VirtualService: reviews
+                   Route to host "reviews" subset "v1" with weight 80%
+                   1 additional destination(s) that will not reach this pod
+                RBAC policies: ns[bookinfo]-policy[reviews-viewer]-rule[0]
+                """;
+    /** Where the ingress gateway exposes it (bookinfo-gateway, VirtualService bookinfo). */
+    static final String EXPOSED = """
+                --------------------
+                Exposed on Ingress Gateway http://172.18.0.2
+                VirtualService: bookinfo
+                   Match: /reviews*
+                """;
     static final String INGRESS = "router~10.1.0.9~istio-ingressgateway-5d8c7.istio-system~istio-system.svc.cluster.local";
     private final Path work = Path.of("target", "meshctl-describe").toAbsolutePath();
     private KubeApiMock api;
@@ -125,27 +146,13 @@ class DescribeCommandTest {
                    Pod Revision: default
                    Pod Ports: 9080 (reviews), 15090 (istio-proxy)
                 --------------------
-                Service: reviews
-                   Port: http 9080/HTTP targets pod port 9080
-                DestinationRule: reviews for "reviews"
-                   Matching subsets: v1
-                      (Non-matching subsets v2,v3)
-                   Traffic Policy TLS Mode: ISTIO_MUTUAL
-                   Policies: outlier detection
-                VirtualService: reviews
-                   Route to host "reviews" subset "v1" with weight 80%
-                   1 additional destination(s) that will not reach this pod
-                RBAC policies: ns[bookinfo]-policy[reviews-viewer]-rule[0]
+                """ + REVIEWS + """
                 --------------------
                 Effective PeerAuthentication:
                    Workload mTLS mode: STRICT
                 Applied PeerAuthentication:
                    default.istio-system
-                --------------------
-                Exposed on Ingress Gateway http://172.18.0.2
-                VirtualService: bookinfo
-                   Match: /reviews*
-                """, r.getOutput().replace("\r", "").strip() + "\n");
+                """ + EXPOSED, r.getOutput().replace("\r", "").strip() + "\n");
     }
 
     @Test
@@ -173,22 +180,7 @@ class DescribeCommandTest {
         assertEquals(0, r.exitCode(), r.getOutput() + r.getErrorOutput());
         assertEquals("""
                 Pod reviews-v2-4c5d1: no container "istio-proxy" in pod
-                Service: reviews
-                   Port: http 9080/HTTP targets pod port 9080
-                DestinationRule: reviews for "reviews"
-                   Matching subsets: v1
-                      (Non-matching subsets v2,v3)
-                   Traffic Policy TLS Mode: ISTIO_MUTUAL
-                   Policies: outlier detection
-                VirtualService: reviews
-                   Route to host "reviews" subset "v1" with weight 80%
-                   1 additional destination(s) that will not reach this pod
-                RBAC policies: ns[bookinfo]-policy[reviews-viewer]-rule[0]
-                --------------------
-                Exposed on Ingress Gateway http://172.18.0.2
-                VirtualService: bookinfo
-                   Match: /reviews*
-                """, r.getOutput().replace("\r", "").strip() + "\n");
+                """ + REVIEWS + EXPOSED, r.getOutput().replace("\r", "").strip() + "\n");
     }
 
     @Test
