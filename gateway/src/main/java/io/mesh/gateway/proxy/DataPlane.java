@@ -55,7 +55,7 @@ public final class DataPlane {
     private final Map<String, ListenerServer> listeners = new ConcurrentHashMap<>();
     /** A router's TCP listeners (Gateway TCP servers, TLS passthrough). */
     private final Map<String, RouterTcpListener> tcpListeners = new ConcurrentHashMap<>();
-    private final Map<HttpConnection, long[]> connections = new ConcurrentHashMap<>();
+    private final Map<HttpConnection, Tracked> connections = new ConcurrentHashMap<>();
     /** Connections the fast path has served (drain closes them once idle); see {@link FastPathHandler}. */
     private final java.util.concurrent.atomic.LongAdder fastRequests = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder rawRelayed = new java.util.concurrent.atomic.LongAdder();
@@ -65,7 +65,19 @@ public final class DataPlane {
     private final Map<io.netty.channel.EventLoop, FastUpstreamPool> fastPools = new ConcurrentHashMap<>();
     private final AtomicInteger openConnections = new AtomicInteger();
     private volatile boolean ready;
+    /**
+     * The inbound side drains: a sidecar's captured inbound (istio-agent's {@code drain_listeners?inboundonly}), and
+     * readiness fails. Set by every drain, so in a router it goes with {@link #drainingAll}.
+     */
     private volatile boolean draining;
+    /** Everything drains: a router's listeners, and a sidecar's outbound capture and bound listeners (at exit). */
+    private volatile boolean drainingAll;
+    /** The drains started (inbound only, then all), each run once: a second request gets the first one's future. */
+    private Future<Void> inboundDrain;
+    private Future<Void> allDrain;
+    /** Their deadlines ({@code System.nanoTime()}); a later, shorter request brings one forward. */
+    private volatile long inboundDeadline;
+    private volatile long allDeadline;
 
     private final OtlpReporter otlp;
     /** Sidecar mode only: capture listeners and the internal servers; null for the router. */
@@ -178,8 +190,23 @@ public final class DataPlane {
         return ready;
     }
 
+    /** Whether a drain has begun (readiness fails): the inbound side's, or everything's. */
     public boolean draining() {
         return draining;
+    }
+
+    /**
+     * Whether connections on this side drain now: {@code inboundSide} (a sidecar's captured inbound) from the first
+     * drain, the rest (a router's listeners, a sidecar's outbound capture and bound listeners) only when all drain.
+     * Read on the hot path: one volatile field.
+     */
+    public boolean draining(boolean inboundSide) {
+        return inboundSide ? draining : drainingAll;
+    }
+
+    /** Whether this is a sidecar (whose termination drains the inbound side only, as istio-agent's). */
+    public boolean sidecar() {
+        return sidecar != null;
     }
 
     /** Listener name → the port it actually listens on. */
@@ -194,8 +221,19 @@ public final class DataPlane {
         return m;
     }
 
+    /** Connections under the cap ({@code limits.max-connections}): HTTP and router TCP ones, not a sidecar's TCP relays. */
     public int openConnections() {
         return openConnections.get();
+    }
+
+    /**
+     * What istio-agent counts for {@code EXIT_ON_ZERO_ACTIVE_CONNECTIONS}: Envoy's {@code downstream_cx_active} of every
+     * data-plane listener, whatever its direction: {@link #openConnections()} and a sidecar's captured TCP relays
+     * (inbound and outbound). The status, admin and monitoring ports are not counted, as the agent skips its own.
+     */
+    public int activeDownstreamConnections() {
+        SidecarPlane sc = sidecar;
+        return openConnections.get() + (sc == null ? 0 : sc.tcpRelays());
     }
 
     /**
@@ -232,8 +270,10 @@ public final class DataPlane {
         if (!retired.isEmpty()) {
             vertx.setTimer(config.listeners().drainTimeout().toMillis() + 1000, t -> retired.forEach(Upstream::close));
         }
-        Future<Void> bound = reconcileListeners(prev.snapshot(), snap);
-        SidecarPlane sc = sidecar;
+        // Once everything drains, listeners stay closed whatever config arrives (xDS runs until the process exits);
+        // a sidecar's inbound capture stays drained too (SidecarPlane.reconcile).
+        Future<Void> bound = drainingAll ? Future.succeededFuture() : reconcileListeners(prev.snapshot(), snap);
+        SidecarPlane sc = drainingAll ? null : sidecar;
         if (sc != null) {
             if (sidecarStarted == null) {
                 sidecarStarted = sc.start(eventLoops());
@@ -486,13 +526,31 @@ public final class DataPlane {
         }
     }
 
-    // Connection accounting, shared by all listeners: [2] = requests in flight. Each array is only written
-    // by its connection's event loop.
+    // Connection accounting, shared by all listeners: each connection's side and requests in flight, the count only
+    // written by its connection's event loop.
 
-    /** Takes a slot under the connection cap; false when full or draining. The count never passes the cap. */
+    /** An HTTP connection's drain side and requests in flight. */
+    private static final class Tracked {
+        final boolean inboundSide;
+        long inFlight;
+
+        Tracked(boolean inboundSide) {
+            this.inboundSide = inboundSide;
+        }
+    }
+
+    /** {@link #acquireConnection(boolean)} for a bound listener (drains with everything). */
     boolean acquireConnection() {
+        return acquireConnection(false);
+    }
+
+    /**
+     * Takes a slot under the connection cap; false when full or when {@code inboundSide}'s side drains
+     * ({@link #draining(boolean)}). The count never passes the cap.
+     */
+    boolean acquireConnection(boolean inboundSide) {
         int max = config.limits().maxConnections();
-        while (!draining) {
+        while (!draining(inboundSide)) {
             int n = openConnections.get();
             if (n >= max) {
                 return false;
@@ -505,7 +563,12 @@ public final class DataPlane {
     }
 
     void trackConnection(HttpConnection c) {
-        connections.put(c, new long[] {0, 0, 0});
+        trackConnection(c, false);
+    }
+
+    /** Tracks an HTTP connection for the drain of its side ({@code inboundSide}: a sidecar's captured inbound). */
+    void trackConnection(HttpConnection c, boolean inboundSide) {
+        connections.put(c, new Tracked(inboundSide));
     }
 
     /** A connection closed: its slot under the cap is free (paired with a successful {@link #acquireConnection}). */
@@ -518,58 +581,107 @@ public final class DataPlane {
     }
 
     /**
-     * Graceful drain: refuse new connections, send HTTP/2 GOAWAY, close each HTTP/1.1 connection as soon as
-     * it has no request in flight (new responses carry {@code connection: close}), and close what is left
-     * at the deadline.
+     * Graceful drain of everything: refuse new connections, send HTTP/2 GOAWAY, close each HTTP/1.1 connection as
+     * soon as it has no request in flight (new responses carry {@code connection: close}), and close what is left
+     * at the deadline; then the listeners and upstream pools close.
      */
     public Future<Void> drainAndClose() {
         return drainAndClose(config.listeners().drainTimeout());
     }
 
     /** {@link #drainAndClose()} with this deadline (the termination drain duration) instead of {@code listeners.drain-timeout}. */
-    public Future<Void> drainAndClose(java.time.Duration bound) {
-        draining = true;
+    public synchronized Future<Void> drainAndClose(java.time.Duration bound) {
         long deadline = System.nanoTime() + bound.toNanos();
-        for (HttpConnection c : connections.keySet()) {
-            try {
-                c.shutdown(bound.toMillis());
-            } catch (UnsupportedOperationException http1) {
-                // closed below once idle
+        if (allDrain == null) {
+            draining = true;
+            drainingAll = true;
+            allDeadline = deadline;
+            allDrain = drain(bound, false);
+        } else if (deadline - allDeadline < 0) {
+            allDeadline = deadline;
+        }
+        return allDrain;
+    }
+
+    /**
+     * istio-agent's drain of a sidecar ({@code drain_listeners?inboundonly&graceful}): only the inbound side (the
+     * captured inbound, 15006's chains) drains as {@link #drainAndClose} does, and at the end its capture listener
+     * closes (new connections are then refused); the outbound capture and bound listeners keep serving, new
+     * connections included, until {@link #drainAndClose} at exit. On a router, that drain itself (it has no inbound).
+     */
+    public synchronized Future<Void> drainInbound(java.time.Duration bound) {
+        if (sidecar == null) {
+            return drainAndClose(bound);
+        }
+        long deadline = System.nanoTime() + bound.toNanos();
+        if (inboundDrain == null) {
+            draining = true;
+            inboundDeadline = deadline;
+            inboundDrain = drain(bound, true);
+        } else if (deadline - inboundDeadline < 0) {
+            inboundDeadline = deadline;
+        }
+        return inboundDrain;
+    }
+
+    private Future<Void> drain(java.time.Duration bound, boolean inboundOnly) {
+        for (Map.Entry<HttpConnection, Tracked> e : connections.entrySet()) {
+            if (!inboundOnly || e.getValue().inboundSide) {
+                try {
+                    e.getKey().shutdown(bound.toMillis());
+                } catch (UnsupportedOperationException http1) {
+                    // closed below once idle
+                }
             }
         }
         Promise<Void> done = Promise.promise();
-        drainTick(deadline, done);
+        drainTick(inboundOnly, done);
         return done.future();
     }
 
     /**
-     * One drain check every 25 ms until every connection is closed or the deadline passes, then the listeners and pools
-     * close and {@code done} completes. Each check schedules the next one-shot timer itself: a periodic timer cancelled
-     * from its own first run can race with its scheduling in Vert.x (an NPE in cancel when drain starts off the event
-     * loop), which left the drain future never completed.
+     * One drain check every 25 ms until every connection of the draining side is closed or its deadline passes, then
+     * that side's listeners close (all of them, and the upstream pools, unless {@code inboundOnly}) and {@code done}
+     * completes. Each check schedules the next one-shot timer itself: a periodic timer cancelled from its own first run
+     * can race with its scheduling in Vert.x (an NPE in cancel when drain starts off the event loop), which left the
+     * drain future never completed.
      */
-    private void drainTick(long deadline, Promise<Void> done) {
+    private void drainTick(boolean inboundOnly, Promise<Void> done) {
         vertx.setTimer(25, id -> {
-            boolean overdue = System.nanoTime() - deadline > 0;
-            for (Map.Entry<HttpConnection, long[]> e : connections.entrySet()) {
-                if (overdue || e.getValue()[2] == 0) {
+            boolean overdue = System.nanoTime() - (inboundOnly ? inboundDeadline : allDeadline) > 0;
+            boolean left = false;
+            for (Map.Entry<HttpConnection, Tracked> e : connections.entrySet()) {
+                if (inboundOnly && !e.getValue().inboundSide) {
+                    continue;
+                }
+                left = true;
+                if (overdue || e.getValue().inFlight == 0) {
                     e.getKey().close();
                 }
             }
             for (FastPathHandler f : fastConnections) {
-                f.closeIfIdle(overdue);
+                if (!inboundOnly || f.inboundSide) {
+                    left = true;
+                    f.closeIfIdle(overdue);
+                }
             }
-            if (!(connections.isEmpty() && fastConnections.isEmpty()) && !overdue) {
-                drainTick(deadline, done);
+            if (left && !overdue) {
+                drainTick(inboundOnly, done);
                 return;
             }
             List<Future<?>> closes = new ArrayList<>();
+            SidecarPlane sc = sidecar;
+            if (inboundOnly) {
+                closes.add(sc.closeInbound());
+                Future.join(closes).onComplete(x -> done.complete());
+                return;
+            }
             listeners.values().forEach(l -> closes.add(l.close()));
             listeners.clear();
             tcpListeners.values().forEach(l -> closes.add(l.close()));
             tcpListeners.clear();
-            if (sidecar != null) {
-                closes.add(sidecar.close());
+            if (sc != null) {
+                closes.add(sc.close());
             }
             active.get().upstreams().values().forEach(Upstream::close);
             fastPools.values().forEach(FastUpstreamPool::close);
@@ -629,15 +741,15 @@ public final class DataPlane {
     }
 
     void requestStarted(HttpConnection c) {
-        long[] s = connections.get(c);
+        Tracked s = connections.get(c);
         if (s != null) {
-            s[2]++;
+            s.inFlight++;
         }
     }
 
     void requestDone(HttpConnection c) {
-        long[] s = connections.get(c);
-        if (s != null && --s[2] == 0) {
+        Tracked s = connections.get(c);
+        if (s != null && --s.inFlight == 0) {
             ConnectionGuard.idle(c);
         }
     }
