@@ -33,8 +33,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * The proxy's lifecycle as istio-agent gives it, on the packaged gateway run as a process (a static bootstrap: one
  * listener to a backend whose {@code /slow} answers only when the test lets it), driven with curl and signals:
- * {@code POST /quitquitquit} (a Job's main container done), SIGTERM with {@code TERMINATION_DRAIN_DURATION_SECONDS}, and
- * {@code EXIT_ON_ZERO_ACTIVE_CONNECTIONS}. Timings are asserted only as order and generous bounds.
+ * {@code POST /quitquitquit} (a Job's main container done), SIGTERM with {@code TERMINATION_DRAIN_DURATION_SECONDS},
+ * {@code EXIT_ON_ZERO_ACTIVE_CONNECTIONS}, and {@code POST /drain} (a native sidecar's preStop hook). Timings are asserted only as order and generous bounds.
  */
 class ProxyLifecycleIT {
 
@@ -140,6 +140,40 @@ class ProxyLifecycleIT {
         assertEquals("200 served /slow", inFlight.get(30, TimeUnit.SECONDS).trim());
         gateway.process().awaitExit(Duration.ofSeconds(60));   // long before the 120 s duration
         assertTrue(gateway.process().logTail(200).contains("no active downstream connection left"),
+                gateway.process().logTail(40));
+    }
+
+    @Test
+    void drainFromLoopbackStartsTheDrainWithoutExitingAndTheNextSigtermExitsAtOnce() throws Exception {
+        // A long drain duration: after POST /drain, SIGTERM does not wait it out (istio-agent's "already drained").
+        RunningComponent gateway = start(Map.of("TERMINATION_DRAIN_DURATION_SECONDS", "120", "QUARKUS_HTTP_HOST", "0.0.0.0"));
+        String drain = "http://127.0.0.1:" + gateway.monitoringPort() + "/drain";
+
+        assertEquals("405", curl("-s", "-o", "/dev/null", "-w", "%{http_code}", drain), "GET is refused");
+        Optional<InetAddress> external = nonLoopbackAddress();
+        if (external.isPresent()) {
+            String host = external.get().getHostAddress();
+            String url = "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + gateway.monitoringPort() + "/drain";
+            assertEquals("403", curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", url),
+                    "a caller that is not on a loopback address is refused");
+        }
+        assertEquals("200", readiness(), "refused calls start no drain");
+        assertEquals("200", curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5",
+                "http://127.0.0.1:" + listenerPort + "/fast"));
+
+        // What Istio's preStop hook sends (pilot-agent request POST drain).
+        assertEquals("OK", curl("-s", "-X", "POST", drain));
+        await().atMost(Duration.ofSeconds(30)).until(() -> readiness().equals("503"));
+        assertNotEquals("200", curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5",
+                "http://127.0.0.1:" + listenerPort + "/fast"), "a router's listeners drain: no new request is served");
+        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(() -> gateway.process().isAlive());
+
+        long signalled = System.nanoTime();
+        ProcessHandle.of(gateway.process().pid()).orElseThrow().destroy();   // SIGTERM
+        gateway.process().awaitExit(Duration.ofSeconds(60));
+        long elapsed = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - signalled);
+        assertTrue(elapsed < 30_000, "exited at once, not after the 120 s drain duration: " + elapsed + " ms");
+        assertTrue(gateway.process().logTail(200).contains("already drained (POST /drain), exiting at once"),
                 gateway.process().logTail(40));
     }
 

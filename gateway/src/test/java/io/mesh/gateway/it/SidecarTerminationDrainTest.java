@@ -32,7 +32,9 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -62,29 +64,57 @@ class SidecarTerminationDrainTest {
     static Backend v2;
     static Backend workload;
     static ControlPlane pilot;
-    static TestGateway gw;
+    static int outbound;
+    static int inbound;
+    TestGateway gw;
 
     @BeforeAll
     static void start() throws Exception {
         PodNamespace.requireRoot();
-        int outbound = FreePorts.next();
-        int inbound = FreePorts.next();
-        app = PodNamespace.create(outbound);
-        callers = PodNamespace.create(inbound);
+        outbound = FreePorts.next();
+        inbound = FreePorts.next();
+        app = alone(outbound);
+        callers = alone(inbound);
         vertx = Vertx.vertx();
         v1 = new Backend(vertx, "v1");
         v2 = new Backend(vertx, "v2");
         workload = new Backend(vertx, "workload", APP);
         echoServer();
         pilot = new ControlPlane();
+    }
+
+    /** A sidecar of its own for each test (each terminates it), on pilot's config with the service at v1. */
+    @BeforeEach
+    void sidecar() throws Exception {
         publish(v1.port);
         gw = SidecarHeadlessServiceTest.sidecar(pilot, outbound,
                 Map.of("mesh.gateway.listeners.port-map.\"15006\"", Integer.toString(inbound)));
     }
 
+    @AfterEach
+    void stopSidecar() throws Exception {
+        SidecarHeadlessServiceTest.stopAll(gw);
+    }
+
     @AfterAll
     static void stop() throws Exception {
-        SidecarHeadlessServiceTest.stopAll(gw, pilot, SidecarHeadlessServiceTest.closing(vertx), app, callers);
+        SidecarHeadlessServiceTest.stopAll(pilot, SidecarHeadlessServiceTest.closing(vertx), app, callers);
+    }
+
+    /**
+     * A pod namespace whose addresses no other interface has: each takes a random /29 of a range other tests (this
+     * class's other namespace, other runs on the machine) take theirs from, and a shared address sends connections
+     * to the wrong sidecar.
+     */
+    static PodNamespace alone(int capturePort) throws Exception {
+        for (int i = 0; ; i++) {
+            PodNamespace p = PodNamespace.create(capturePort);
+            String addresses = Run.run(List.of("ip", "-4", "-o", "addr", "show"), null);
+            if (addresses.split("inet " + java.util.regex.Pattern.quote(p.hostIp) + "/", -1).length == 2 || i == 20) {
+                return p;
+            }
+            p.close();
+        }
     }
 
     /** A TCP server on 127.0.0.1 that answers each line with "echo LINE". */
@@ -189,5 +219,29 @@ class SidecarTerminationDrainTest {
         assertTrue(elapsed >= DURATION_S * 1000L, "exited after the drain duration, not before: " + elapsed + " ms");
         assertNotEquals("v2 200", callOut(), "at exit the outbound capture closes too");
         await().atMost(Duration.ofSeconds(5)).until(() -> !gw.gateway.xds().connected());
+    }
+
+    @Test
+    void exitOnZeroActiveConnectionsWaitsForTheAppsOpenOutboundTcpConnection() throws Exception {
+        // The app holds a TCP connection out (captured, relayed): istio-agent counts it (virtualOutbound's
+        // downstream_cx_active), so the sidecar stays past the minimum drain until the app closes it.
+        Process holder = new ProcessBuilder("ip", "netns", "exec", app.name, "bash", "-c", "exec 3<>/dev/tcp/"
+                + app.destinations.get(0) + "/" + TCP + " && echo held >&3 && head -n 1 <&3 && exec sleep 60")
+                .redirectErrorStream(true).start();
+        Future<Void> exit;
+        try {
+            await().atMost(Duration.ofSeconds(10)).until(() -> gw.gateway.dataPlane().activeDownstreamConnections() == 1);
+            TerminationDrain policy = TerminationDrain.from(Map.of(TerminationDrain.DURATION_SECONDS, "60",
+                    TerminationDrain.EXIT_ON_ZERO, "true", TerminationDrain.MINIMUM_DRAIN, "1s"), Duration.ofSeconds(2));
+            exit = gw.gateway.terminate(policy);
+            // Past the minimum drain, checked each second: the open connection keeps the sidecar up.
+            await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(4)).until(() -> !exit.isComplete());
+            assertEquals("v1 200", callOut(), "and the app still calls out meanwhile");
+        } finally {
+            holder.destroyForcibly();
+            holder.waitFor(10, TimeUnit.SECONDS);
+        }
+        // The app's connection closed: the next check (each second) lets the sidecar exit, long before the 60 s.
+        exit.toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
     }
 }
