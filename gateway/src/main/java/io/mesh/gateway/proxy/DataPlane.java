@@ -15,7 +15,6 @@ import io.mesh.gateway.upstream.Upstream;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpConnection;
 import java.util.ArrayList;
@@ -23,9 +22,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jboss.logging.Logger;
 
@@ -55,29 +52,14 @@ public final class DataPlane {
     private final Map<String, ListenerServer> listeners = new ConcurrentHashMap<>();
     /** A router's TCP listeners (Gateway TCP servers, TLS passthrough). */
     private final Map<String, RouterTcpListener> tcpListeners = new ConcurrentHashMap<>();
-    private final Map<HttpConnection, Tracked> connections = new ConcurrentHashMap<>();
-    /** Connections the fast path has served (drain closes them once idle); see {@link FastPathHandler}. */
+    /** The connection cap, each connection's side and requests in flight, and the drains. */
+    private final ConnectionDrain connections;
     private final java.util.concurrent.atomic.LongAdder fastRequests = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder rawRelayed = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder mirrorsAborted = new java.util.concurrent.atomic.LongAdder();
-    private final Set<FastPathHandler> fastConnections = ConcurrentHashMap.newKeySet();
     /** The fast path's upstream connection pools, one per event loop. */
     private final Map<io.netty.channel.EventLoop, FastUpstreamPool> fastPools = new ConcurrentHashMap<>();
-    private final AtomicInteger openConnections = new AtomicInteger();
     private volatile boolean ready;
-    /**
-     * The inbound side drains: a sidecar's captured inbound (istio-agent's {@code drain_listeners?inboundonly}), and
-     * readiness fails. Set by every drain, so in a router it goes with {@link #drainingAll}.
-     */
-    private volatile boolean draining;
-    /** Everything drains: a router's listeners, and a sidecar's outbound capture and bound listeners (at exit). */
-    private volatile boolean drainingAll;
-    /** The drains started (inbound only, then all), each run once: a second request gets the first one's future. */
-    private Future<Void> inboundDrain;
-    private Future<Void> allDrain;
-    /** Their deadlines ({@code System.nanoTime()}); a later, shorter request brings one forward. */
-    private volatile long inboundDeadline;
-    private volatile long allDeadline;
 
     private final OtlpReporter otlp;
     /** Sidecar mode only: capture listeners and the internal servers; null for the router. */
@@ -98,6 +80,7 @@ public final class DataPlane {
         this.identity = identity;
         this.vertx = vertx;
         this.config = config;
+        this.connections = new ConnectionDrain(vertx, config.limits().maxConnections());
         this.sslEngine = io.mesh.gateway.tls.TlsEngine.resolve(config.tlsEngine());
         this.otlp = otlp;
         OwnWorkload own = OwnWorkload.of(config, node);
@@ -192,7 +175,7 @@ public final class DataPlane {
 
     /** Whether a drain has begun (readiness fails): the inbound side's, or everything's. */
     public boolean draining() {
-        return draining;
+        return connections.draining();
     }
 
     /**
@@ -201,7 +184,7 @@ public final class DataPlane {
      * Read on the hot path: one volatile field.
      */
     public boolean draining(boolean inboundSide) {
-        return inboundSide ? draining : drainingAll;
+        return connections.draining(inboundSide);
     }
 
     /** Whether this is a sidecar (whose termination drains the inbound side only, as istio-agent's). */
@@ -223,7 +206,7 @@ public final class DataPlane {
 
     /** Connections under the cap ({@code limits.max-connections}): HTTP and router TCP ones, not a sidecar's TCP relays. */
     public int openConnections() {
-        return openConnections.get();
+        return connections.open();
     }
 
     /**
@@ -233,7 +216,7 @@ public final class DataPlane {
      */
     public int activeDownstreamConnections() {
         SidecarPlane sc = sidecar;
-        return openConnections.get() + (sc == null ? 0 : sc.tcpRelays());
+        return connections.open() + (sc == null ? 0 : sc.tcpRelays());
     }
 
     /**
@@ -272,8 +255,9 @@ public final class DataPlane {
         }
         // Once everything drains, listeners stay closed whatever config arrives (xDS runs until the process exits);
         // a sidecar's inbound capture stays drained too (SidecarPlane.reconcile).
-        Future<Void> bound = drainingAll ? Future.succeededFuture() : reconcileListeners(prev.snapshot(), snap);
-        SidecarPlane sc = drainingAll ? null : sidecar;
+        boolean closed = connections.draining(false);
+        Future<Void> bound = closed ? Future.succeededFuture() : reconcileListeners(prev.snapshot(), snap);
+        SidecarPlane sc = closed ? null : sidecar;
         if (sc != null) {
             if (sidecarStarted == null) {
                 sidecarStarted = sc.start(eventLoops());
@@ -526,22 +510,11 @@ public final class DataPlane {
         }
     }
 
-    // Connection accounting, shared by all listeners: each connection's side and requests in flight, the count only
-    // written by its connection's event loop.
-
-    /** An HTTP connection's drain side and requests in flight. */
-    private static final class Tracked {
-        final boolean inboundSide;
-        long inFlight;
-
-        Tracked(boolean inboundSide) {
-            this.inboundSide = inboundSide;
-        }
-    }
+    // Connection accounting and drains, shared by all listeners: ConnectionDrain's.
 
     /** {@link #acquireConnection(boolean)} for a bound listener (drains with everything). */
     boolean acquireConnection() {
-        return acquireConnection(false);
+        return connections.acquire(false);
     }
 
     /**
@@ -549,58 +522,38 @@ public final class DataPlane {
      * ({@link #draining(boolean)}). The count never passes the cap.
      */
     boolean acquireConnection(boolean inboundSide) {
-        int max = config.limits().maxConnections();
-        while (!draining(inboundSide)) {
-            int n = openConnections.get();
-            if (n >= max) {
-                return false;
-            }
-            if (openConnections.compareAndSet(n, n + 1)) {
-                return true;
-            }
-        }
-        return false;
+        return connections.acquire(inboundSide);
     }
 
     void trackConnection(HttpConnection c) {
-        trackConnection(c, false);
+        connections.track(c, false);
     }
 
     /** Tracks an HTTP connection for the drain of its side ({@code inboundSide}: a sidecar's captured inbound). */
     void trackConnection(HttpConnection c, boolean inboundSide) {
-        connections.put(c, new Tracked(inboundSide));
+        connections.track(c, inboundSide);
     }
 
     /** A connection closed: its slot under the cap is free (paired with a successful {@link #acquireConnection}). */
     void releaseConnection() {
-        openConnections.decrementAndGet();
+        connections.release();
     }
 
     void untrackConnection(HttpConnection c) {
-        connections.remove(c);
+        connections.untrack(c);
     }
 
     /**
-     * Graceful drain of everything: refuse new connections, send HTTP/2 GOAWAY, close each HTTP/1.1 connection as
-     * soon as it has no request in flight (new responses carry {@code connection: close}), and close what is left
-     * at the deadline; then the listeners and upstream pools close.
+     * Graceful drain of everything ({@link ConnectionDrain}) within {@code listeners.drain-timeout}; then the listeners
+     * and upstream pools close.
      */
     public Future<Void> drainAndClose() {
         return drainAndClose(config.listeners().drainTimeout());
     }
 
     /** {@link #drainAndClose()} with this deadline (the termination drain duration) instead of {@code listeners.drain-timeout}. */
-    public synchronized Future<Void> drainAndClose(java.time.Duration bound) {
-        long deadline = System.nanoTime() + bound.toNanos();
-        if (allDrain == null) {
-            draining = true;
-            drainingAll = true;
-            allDeadline = deadline;
-            allDrain = drain(bound, false);
-        } else if (deadline - allDeadline < 0) {
-            allDeadline = deadline;
-        }
-        return allDrain;
+    public Future<Void> drainAndClose(java.time.Duration bound) {
+        return connections.drainAll(bound, this::closeAll);
     }
 
     /**
@@ -609,84 +562,25 @@ public final class DataPlane {
      * closes (new connections are then refused); the outbound capture and bound listeners keep serving, new
      * connections included, until {@link #drainAndClose} at exit. On a router, that drain itself (it has no inbound).
      */
-    public synchronized Future<Void> drainInbound(java.time.Duration bound) {
-        if (sidecar == null) {
-            return drainAndClose(bound);
-        }
-        long deadline = System.nanoTime() + bound.toNanos();
-        if (inboundDrain == null) {
-            draining = true;
-            inboundDeadline = deadline;
-            inboundDrain = drain(bound, true);
-        } else if (deadline - inboundDeadline < 0) {
-            inboundDeadline = deadline;
-        }
-        return inboundDrain;
+    public Future<Void> drainInbound(java.time.Duration bound) {
+        SidecarPlane sc = sidecar;
+        return sc == null ? drainAndClose(bound) : connections.drainInbound(bound, sc::closeInbound);
     }
 
-    private Future<Void> drain(java.time.Duration bound, boolean inboundOnly) {
-        for (Map.Entry<HttpConnection, Tracked> e : connections.entrySet()) {
-            if (!inboundOnly || e.getValue().inboundSide) {
-                try {
-                    e.getKey().shutdown(bound.toMillis());
-                } catch (UnsupportedOperationException http1) {
-                    // closed below once idle
-                }
-            }
+    /** Closes every listener and upstream pool (the end of {@link #drainAndClose}). */
+    private Future<Void> closeAll() {
+        List<Future<?>> closes = new ArrayList<>();
+        listeners.values().forEach(l -> closes.add(l.close()));
+        listeners.clear();
+        tcpListeners.values().forEach(l -> closes.add(l.close()));
+        tcpListeners.clear();
+        SidecarPlane sc = sidecar;
+        if (sc != null) {
+            closes.add(sc.close());
         }
-        Promise<Void> done = Promise.promise();
-        drainTick(inboundOnly, done);
-        return done.future();
-    }
-
-    /**
-     * One drain check every 25 ms until every connection of the draining side is closed or its deadline passes, then
-     * that side's listeners close (all of them, and the upstream pools, unless {@code inboundOnly}) and {@code done}
-     * completes. Each check schedules the next one-shot timer itself: a periodic timer cancelled from its own first run
-     * can race with its scheduling in Vert.x (an NPE in cancel when drain starts off the event loop), which left the
-     * drain future never completed.
-     */
-    private void drainTick(boolean inboundOnly, Promise<Void> done) {
-        vertx.setTimer(25, id -> {
-            boolean overdue = System.nanoTime() - (inboundOnly ? inboundDeadline : allDeadline) > 0;
-            boolean left = false;
-            for (Map.Entry<HttpConnection, Tracked> e : connections.entrySet()) {
-                if (inboundOnly && !e.getValue().inboundSide) {
-                    continue;
-                }
-                left = true;
-                if (overdue || e.getValue().inFlight == 0) {
-                    e.getKey().close();
-                }
-            }
-            for (FastPathHandler f : fastConnections) {
-                if (!inboundOnly || f.inboundSide) {
-                    left = true;
-                    f.closeIfIdle(overdue);
-                }
-            }
-            if (left && !overdue) {
-                drainTick(inboundOnly, done);
-                return;
-            }
-            List<Future<?>> closes = new ArrayList<>();
-            SidecarPlane sc = sidecar;
-            if (inboundOnly) {
-                closes.add(sc.closeInbound());
-                Future.join(closes).onComplete(x -> done.complete());
-                return;
-            }
-            listeners.values().forEach(l -> closes.add(l.close()));
-            listeners.clear();
-            tcpListeners.values().forEach(l -> closes.add(l.close()));
-            tcpListeners.clear();
-            if (sc != null) {
-                closes.add(sc.close());
-            }
-            active.get().upstreams().values().forEach(Upstream::close);
-            fastPools.values().forEach(FastUpstreamPool::close);
-            Future.join(closes).onComplete(x -> done.complete());
-        });
+        active.get().upstreams().values().forEach(Upstream::close);
+        fastPools.values().forEach(FastUpstreamPool::close);
+        return Future.join(closes).mapEmpty();
     }
 
     /** Whether listeners install the fast path ({@code mesh.gateway.listeners.fast-path}). */
@@ -733,24 +627,18 @@ public final class DataPlane {
     }
 
     void trackFast(FastPathHandler h) {
-        fastConnections.add(h);
+        connections.trackFast(h);
     }
 
     void untrackFast(FastPathHandler h) {
-        fastConnections.remove(h);
+        connections.untrackFast(h);
     }
 
     void requestStarted(HttpConnection c) {
-        Tracked s = connections.get(c);
-        if (s != null) {
-            s.inFlight++;
-        }
+        connections.requestStarted(c);
     }
 
     void requestDone(HttpConnection c) {
-        Tracked s = connections.get(c);
-        if (s != null && --s.inFlight == 0) {
-            ConnectionGuard.idle(c);
-        }
+        connections.requestDone(c);
     }
 }

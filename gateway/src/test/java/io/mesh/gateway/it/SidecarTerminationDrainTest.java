@@ -98,7 +98,11 @@ class SidecarTerminationDrainTest {
 
     @AfterAll
     static void stop() throws Exception {
-        SidecarHeadlessServiceTest.stopAll(pilot, SidecarHeadlessServiceTest.closing(vertx), app, callers);
+        try {
+            SidecarHeadlessServiceTest.stopAll(pilot, SidecarHeadlessServiceTest.closing(vertx));
+        } finally {
+            SidecarHeadlessServiceTest.stopAll(app, callers);   // never throws: the namespaces always go
+        }
     }
 
     /**
