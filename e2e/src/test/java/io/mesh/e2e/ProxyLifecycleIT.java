@@ -26,6 +26,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -177,12 +178,44 @@ class ProxyLifecycleIT {
                 gateway.process().logTail(40));
     }
 
+    @Test
+    void sigtermInASidecarDrainsTheInboundCaptureWhileTheAppStillCallsOutUntilTheDurationEnds() throws Exception {
+        Assumptions.assumeTrue(CapturedPod.root() || "1".equals(System.getenv("MESH_REQUIRE_ROOT_TESTS")),
+                "needs root for ip netns and iptables");
+        int outbound = FreePorts.next();
+        int inbound = FreePorts.next();
+        int service = FreePorts.next();
+        int backendPort = backend.getAddress().getPort();
+        try (CapturedPod app = CapturedPod.create(outbound); CapturedPod callers = CapturedPod.create(inbound)) {
+            RunningComponent gateway = start(Map.of("TERMINATION_DRAIN_DURATION_SECONDS", "4", "MESH_GATEWAY_MODE", "sidecar"),
+                    sidecarBootstrap(outbound, inbound, service, backendPort));
+            String out = "http://" + app.destination + ":" + service + "/fast";
+            String in = "http://" + callers.destination + ":" + backendPort + "/fast";
+            assertEquals("200", app.curlStatus(out), "the app calls out through the outbound capture");
+            assertEquals("200", callers.curlStatus(in), "callers reach the app through the inbound capture");
+
+            long signalled = System.nanoTime();
+            ProcessHandle.of(gateway.process().pid()).orElseThrow().destroy();   // SIGTERM
+            await().atMost(Duration.ofSeconds(30)).until(() -> readiness().equals("503"));
+            assertEquals("000", callers.curlStatus(in), "the inbound side takes no new connection");
+            assertEquals("200", app.curlStatus(out), "a new outbound call is still served while the sidecar drains");
+            assertTrue(gateway.process().isAlive());
+            gateway.process().awaitExit(Duration.ofSeconds(60));
+            long elapsed = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - signalled);
+            assertTrue(elapsed >= 4000, "exited after the 4 s drain duration, not before: " + elapsed + " ms");
+        }
+    }
+
     private RunningComponent start(Map<String, String> extra) throws IOException {
         listenerPort = FreePorts.next();
+        return start(extra, bootstrap(listenerPort, backend.getAddress().getPort()));
+    }
+
+    private RunningComponent start(Map<String, String> extra, String bootstrapJson) throws IOException {
         statusPort = FreePorts.next();
-        Path bootstrap = harness.workDir().resolve("bootstrap-" + listenerPort + ".json");
+        Path bootstrap = harness.workDir().resolve("bootstrap-" + statusPort + ".json");
         Files.createDirectories(bootstrap.getParent());
-        Files.writeString(bootstrap, bootstrap(listenerPort, backend.getAddress().getPort()));
+        Files.writeString(bootstrap, bootstrapJson);
         Map<String, String> env = new HashMap<>(extra);
         env.put("MESH_GATEWAY_XDS_ENABLED", "false");
         env.put("MESH_GATEWAY_BOOTSTRAP_FILE", bootstrap.toString());
@@ -244,6 +277,56 @@ class ProxyLifecycleIT {
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * A sidecar's config as pilot would send it, static: the outbound capture (its own chain a black hole), the
+     * service's HTTP port {@code service} (not bound) to the backend, and the inbound capture with the app's port (the
+     * backend's) to the app on 127.0.0.1. The captures listen on free ports, where the pods' iptables rules send.
+     */
+    private static String sidecarBootstrap(int outbound, int inbound, int service, int backendPort) {
+        String originalDst = """
+                "listener_filters": [{ "name": "envoy.filters.listener.original_dst", "typed_config": {
+                  "@type": "type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst" } }]""";
+        return """
+                { "static_resources": {
+                  "listeners": [
+                    { "name": "virtualOutbound", "address": { "socket_address": { "address": "0.0.0.0", "port_value": %d } },
+                      "use_original_dst": true, %s,
+                      "filter_chains": [{ "name": "BlackHole", "filters": [{ "name": "envoy.filters.network.tcp_proxy",
+                        "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
+                          "stat_prefix": "BlackHoleCluster", "cluster": "BlackHoleCluster" } }] }] },
+                    { "name": "0.0.0.0_%d", "address": { "socket_address": { "address": "0.0.0.0", "port_value": %d } },
+                      "bind_to_port": false, "filter_chains": [{ "filters": [%s] }] },
+                    { "name": "virtualInbound", "address": { "socket_address": { "address": "0.0.0.0", "port_value": %d } }, %s,
+                      "filter_chains": [{ "filter_chain_match": { "destination_port": %d, "transport_protocol": "raw_buffer" },
+                        "filters": [%s] }] }],
+                  "clusters": [%s, %s,
+                    { "name": "BlackHoleCluster", "type": "STATIC", "connect_timeout": "1s",
+                      "load_assignment": { "cluster_name": "BlackHoleCluster" } }] } }
+                """.formatted(outbound, originalDst, service, service, hcm("outbound", "svc"), inbound, originalDst,
+                backendPort, hcm("inbound", "inbound|" + backendPort + "||"), cluster("svc", backendPort),
+                cluster("inbound|" + backendPort + "||", backendPort));
+    }
+
+    private static String hcm(String prefix, String cluster) {
+        return """
+                { "name": "envoy.filters.network.http_connection_manager",
+                  "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                    "stat_prefix": "%s",
+                    "route_config": { "name": "%s", "virtual_hosts": [{ "name": "all", "domains": ["*"],
+                      "routes": [{ "match": { "prefix": "/" }, "route": { "cluster": "%s", "timeout": "0s" } }] }] },
+                    "http_filters": [{ "name": "envoy.filters.http.router",
+                      "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } }] } }
+                """.formatted(prefix, cluster, cluster);
+    }
+
+    private static String cluster(String name, int port) {
+        return """
+                { "name": "%s", "type": "STATIC", "connect_timeout": "1s",
+                  "load_assignment": { "cluster_name": "%s", "endpoints": [{ "lb_endpoints": [
+                    { "endpoint": { "address": { "socket_address": { "address": "127.0.0.1", "port_value": %d } } } }] }] } }
+                """.formatted(name, name, port);
     }
 
     private static String bootstrap(int port, int backendPort) {
