@@ -26,6 +26,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -33,8 +34,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * The proxy's lifecycle as istio-agent gives it, on the packaged gateway run as a process (a static bootstrap: one
  * listener to a backend whose {@code /slow} answers only when the test lets it), driven with curl and signals:
- * {@code POST /quitquitquit} (a Job's main container done), SIGTERM with {@code TERMINATION_DRAIN_DURATION_SECONDS}, and
- * {@code EXIT_ON_ZERO_ACTIVE_CONNECTIONS}. Timings are asserted only as order and generous bounds.
+ * {@code POST /quitquitquit} (a Job's main container done), SIGTERM with {@code TERMINATION_DRAIN_DURATION_SECONDS},
+ * {@code EXIT_ON_ZERO_ACTIVE_CONNECTIONS}, and {@code POST /drain} (a native sidecar's preStop hook). Timings are asserted only as order and generous bounds.
  */
 class ProxyLifecycleIT {
 
@@ -143,12 +144,78 @@ class ProxyLifecycleIT {
                 gateway.process().logTail(40));
     }
 
+    @Test
+    void drainFromLoopbackStartsTheDrainWithoutExitingAndTheNextSigtermExitsAtOnce() throws Exception {
+        // A long drain duration: after POST /drain, SIGTERM does not wait it out (istio-agent's "already drained").
+        RunningComponent gateway = start(Map.of("TERMINATION_DRAIN_DURATION_SECONDS", "120", "QUARKUS_HTTP_HOST", "0.0.0.0"));
+        String drain = "http://127.0.0.1:" + gateway.monitoringPort() + "/drain";
+
+        assertEquals("405", curl("-s", "-o", "/dev/null", "-w", "%{http_code}", drain), "GET is refused");
+        Optional<InetAddress> external = nonLoopbackAddress();
+        if (external.isPresent()) {
+            String host = external.get().getHostAddress();
+            String url = "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + gateway.monitoringPort() + "/drain";
+            assertEquals("403", curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", url),
+                    "a caller that is not on a loopback address is refused");
+        }
+        assertEquals("200", readiness(), "refused calls start no drain");
+        assertEquals("200", curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5",
+                "http://127.0.0.1:" + listenerPort + "/fast"));
+
+        // What Istio's preStop hook sends (pilot-agent request POST drain).
+        assertEquals("OK", curl("-s", "-X", "POST", drain));
+        await().atMost(Duration.ofSeconds(30)).until(() -> readiness().equals("503"));
+        assertNotEquals("200", curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5",
+                "http://127.0.0.1:" + listenerPort + "/fast"), "a router's listeners drain: no new request is served");
+        await().during(Duration.ofSeconds(2)).atMost(Duration.ofSeconds(5)).until(() -> gateway.process().isAlive());
+
+        long signalled = System.nanoTime();
+        ProcessHandle.of(gateway.process().pid()).orElseThrow().destroy();   // SIGTERM
+        gateway.process().awaitExit(Duration.ofSeconds(60));
+        long elapsed = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - signalled);
+        assertTrue(elapsed < 30_000, "exited at once, not after the 120 s drain duration: " + elapsed + " ms");
+        assertTrue(gateway.process().logTail(200).contains("already drained (POST /drain), exiting at once"),
+                gateway.process().logTail(40));
+    }
+
+    @Test
+    void sigtermInASidecarDrainsTheInboundCaptureWhileTheAppStillCallsOutUntilTheDurationEnds() throws Exception {
+        Assumptions.assumeTrue(CapturedPod.root() || "1".equals(System.getenv("MESH_REQUIRE_ROOT_TESTS")),
+                "needs root for ip netns and iptables");
+        int outbound = FreePorts.next();
+        int inbound = FreePorts.next();
+        int service = FreePorts.next();
+        int backendPort = backend.getAddress().getPort();
+        try (CapturedPod app = CapturedPod.create(outbound); CapturedPod callers = CapturedPod.create(inbound)) {
+            RunningComponent gateway = start(Map.of("TERMINATION_DRAIN_DURATION_SECONDS", "4", "MESH_GATEWAY_MODE", "sidecar"),
+                    sidecarBootstrap(outbound, inbound, service, backendPort));
+            String out = "http://" + app.destination + ":" + service + "/fast";
+            String in = "http://" + callers.destination + ":" + backendPort + "/fast";
+            assertEquals("200", app.curlStatus(out), "the app calls out through the outbound capture");
+            assertEquals("200", callers.curlStatus(in), "callers reach the app through the inbound capture");
+
+            long signalled = System.nanoTime();
+            ProcessHandle.of(gateway.process().pid()).orElseThrow().destroy();   // SIGTERM
+            await().atMost(Duration.ofSeconds(30)).until(() -> readiness().equals("503"));
+            assertEquals("000", callers.curlStatus(in), "the inbound side takes no new connection");
+            assertEquals("200", app.curlStatus(out), "a new outbound call is still served while the sidecar drains");
+            assertTrue(gateway.process().isAlive());
+            gateway.process().awaitExit(Duration.ofSeconds(60));
+            long elapsed = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - signalled);
+            assertTrue(elapsed >= 4000, "exited after the 4 s drain duration, not before: " + elapsed + " ms");
+        }
+    }
+
     private RunningComponent start(Map<String, String> extra) throws IOException {
         listenerPort = FreePorts.next();
+        return start(extra, bootstrap(listenerPort, backend.getAddress().getPort()));
+    }
+
+    private RunningComponent start(Map<String, String> extra, String bootstrapJson) throws IOException {
         statusPort = FreePorts.next();
-        Path bootstrap = harness.workDir().resolve("bootstrap-" + listenerPort + ".json");
+        Path bootstrap = harness.workDir().resolve("bootstrap-" + statusPort + ".json");
         Files.createDirectories(bootstrap.getParent());
-        Files.writeString(bootstrap, bootstrap(listenerPort, backend.getAddress().getPort()));
+        Files.writeString(bootstrap, bootstrapJson);
         Map<String, String> env = new HashMap<>(extra);
         env.put("MESH_GATEWAY_XDS_ENABLED", "false");
         env.put("MESH_GATEWAY_BOOTSTRAP_FILE", bootstrap.toString());
@@ -210,6 +277,56 @@ class ProxyLifecycleIT {
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * A sidecar's config as pilot would send it, static: the outbound capture (its own chain a black hole), the
+     * service's HTTP port {@code service} (not bound) to the backend, and the inbound capture with the app's port (the
+     * backend's) to the app on 127.0.0.1. The captures listen on free ports, where the pods' iptables rules send.
+     */
+    private static String sidecarBootstrap(int outbound, int inbound, int service, int backendPort) {
+        String originalDst = """
+                "listener_filters": [{ "name": "envoy.filters.listener.original_dst", "typed_config": {
+                  "@type": "type.googleapis.com/envoy.extensions.filters.listener.original_dst.v3.OriginalDst" } }]""";
+        return """
+                { "static_resources": {
+                  "listeners": [
+                    { "name": "virtualOutbound", "address": { "socket_address": { "address": "0.0.0.0", "port_value": %d } },
+                      "use_original_dst": true, %s,
+                      "filter_chains": [{ "name": "BlackHole", "filters": [{ "name": "envoy.filters.network.tcp_proxy",
+                        "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy",
+                          "stat_prefix": "BlackHoleCluster", "cluster": "BlackHoleCluster" } }] }] },
+                    { "name": "0.0.0.0_%d", "address": { "socket_address": { "address": "0.0.0.0", "port_value": %d } },
+                      "bind_to_port": false, "filter_chains": [{ "filters": [%s] }] },
+                    { "name": "virtualInbound", "address": { "socket_address": { "address": "0.0.0.0", "port_value": %d } }, %s,
+                      "filter_chains": [{ "filter_chain_match": { "destination_port": %d, "transport_protocol": "raw_buffer" },
+                        "filters": [%s] }] }],
+                  "clusters": [%s, %s,
+                    { "name": "BlackHoleCluster", "type": "STATIC", "connect_timeout": "1s",
+                      "load_assignment": { "cluster_name": "BlackHoleCluster" } }] } }
+                """.formatted(outbound, originalDst, service, service, hcm("outbound", "svc"), inbound, originalDst,
+                backendPort, hcm("inbound", "inbound|" + backendPort + "||"), cluster("svc", backendPort),
+                cluster("inbound|" + backendPort + "||", backendPort));
+    }
+
+    private static String hcm(String prefix, String cluster) {
+        return """
+                { "name": "envoy.filters.network.http_connection_manager",
+                  "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                    "stat_prefix": "%s",
+                    "route_config": { "name": "%s", "virtual_hosts": [{ "name": "all", "domains": ["*"],
+                      "routes": [{ "match": { "prefix": "/" }, "route": { "cluster": "%s", "timeout": "0s" } }] }] },
+                    "http_filters": [{ "name": "envoy.filters.http.router",
+                      "typed_config": { "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router" } }] } }
+                """.formatted(prefix, cluster, cluster);
+    }
+
+    private static String cluster(String name, int port) {
+        return """
+                { "name": "%s", "type": "STATIC", "connect_timeout": "1s",
+                  "load_assignment": { "cluster_name": "%s", "endpoints": [{ "lb_endpoints": [
+                    { "endpoint": { "address": { "socket_address": { "address": "127.0.0.1", "port_value": %d } } } }] }] } }
+                """.formatted(name, name, port);
     }
 
     private static String bootstrap(int port, int backendPort) {

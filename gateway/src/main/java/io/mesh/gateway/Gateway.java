@@ -47,6 +47,8 @@ public final class Gateway {
     private final StatusServer status;
     private final AdminServer admin;
     private final WorkloadIdentity identity;
+    /** Set by {@link #drainNow}: the drain has begun, and termination then exits at once. */
+    private volatile boolean drainRequested;
 
     private Gateway(Vertx vertx, GatewayConfig config, MeterRegistry registry, OpenTelemetry otel, StaticBootstrap bootstrap,
             WorkloadIdentity identity, SslContext xdsTls, Node node, LogLevels logLevels) {
@@ -220,21 +222,40 @@ public final class Gateway {
     /**
      * Stops as istio-agent stops the proxy ({@link TerminationDrain}): readiness fails and the listeners drain at once
      * (new connections refused, HTTP/1.1 responses carry {@code connection: close} and idle connections close, HTTP/2
-     * gets GOAWAY, requests in flight finish), what is still open at the drain duration is closed; the future completes
-     * when the policy lets the process exit, the side ports closed.
+     * gets GOAWAY, requests in flight finish), what is still open at the drain duration is closed. A sidecar drains its
+     * inbound side only ({@code drain_listeners?inboundonly}): its outbound capture serves the app, new connections
+     * included, until the exit. xDS keeps running until then (config still applies to what is served). The future
+     * completes when the policy lets the process exit: what still serves closed (drained within what is left of the
+     * duration), then xDS and the side ports. After {@link #drainNow}, the exit is at once, as the agent's.
      */
     public Future<Void> terminate(TerminationDrain policy) {
-        LOG.infof("terminating: %s", policy.describe());
-        if (ads != null) {
-            ads.close();
-        }
-        Future<Void> drained = plane.drainAndClose(policy.duration());
-        return policy.await(plane.vertx(), plane::openConnections, drained)
+        boolean drainedBefore = drainRequested;
+        TerminationDrain p = drainedBefore ? policy.immediate() : policy;
+        LOG.infof("terminating: %s", drainedBefore ? "already drained (POST /drain), exiting at once" : p.describe());
+        long deadline = System.nanoTime() + p.duration().toNanos();
+        Future<Void> drained = drainedBefore ? Future.succeededFuture() : plane.drainInbound(p.duration());
+        return p.await(plane.vertx(), plane::activeDownstreamConnections, drained)
+                .compose(v -> plane.drainAndClose(java.time.Duration.ofNanos(Math.max(0, deadline - System.nanoTime()))))
                 .compose(v -> status.close()).compose(v -> admin.close()).onComplete(v -> {
+                    if (ads != null) {
+                        ads.close();
+                    }
                     if (identity != null) {
                         identity.close();
                     }
                 });
+    }
+
+    /**
+     * istio-agent's {@code POST /drain} ({@code DrainNow}, what Istio's preStop hook of a native sidecar calls): readiness
+     * fails and the inbound side drains as at termination (a router: every listener), what is still open after
+     * {@code bound} closed, and the process keeps running, xDS included; the next SIGTERM exits at once.
+     */
+    public Future<Void> drainNow(java.time.Duration bound) {
+        drainRequested = true;
+        LOG.infof("draining on request (POST /drain): %s; the proxy exits at the next SIGTERM",
+                plane.sidecar() ? "the inbound side drains, the outbound one keeps serving" : "the listeners drain");
+        return plane.drainInbound(bound);
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.mesh.gateway;
 
+import io.mesh.gateway.agent.DrainRequest;
 import io.mesh.gateway.agent.QuitRequest;
 import io.mesh.gateway.agent.TerminationDrain;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -30,7 +31,7 @@ class GatewayStartup {
 
     void onStart(@Observes StartupEvent event, GatewayConfig config, Vertx vertx, MeterRegistry registry,
             Instance<PrometheusMeterRegistry> prometheus, Instance<OpenTelemetry> otel, @ConfigProperty(name = "quarkus.otel.sdk.disabled") boolean otelDisabled,
-            @ConfigProperty(name = "quarkus.http.host") String host) throws Exception {
+            @ConfigProperty(name = "quarkus.http.host") String host, DrainRequest drainRequest) throws Exception {
         // OTLP only when the SDK is on (QUARKUS_OTEL_SDK_DISABLED=false); otherwise requests skip it entirely.
         OpenTelemetry reporting = otelDisabled || !otel.isResolvable() ? null : otel.get();
         // istio-agent's shutdown settings, read once; a malformed one fails the start naming it.
@@ -46,6 +47,8 @@ class GatewayStartup {
                 : registry;
         gateway = Gateway.start(vertx, config, istio, reporting).toCompletionStage().toCompletableFuture()
                 .get(30, TimeUnit.SECONDS);
+        Gateway started = gateway;
+        drainRequest.onRequest(() -> started.drainNow(termination.duration()));
         LOG.infof("gateway (%s) listening: monitoring http://%s:%d (/q/health, /q/metrics), health :%d/healthz/ready, "
                 + "admin 127.0.0.1:%d (/config_dump, /clusters), xDS %s, native transport %s, TLS %s, OTLP %s; data-plane "
                 + "listeners come from %s (LDS port 80 -> %d, 443 -> %d)",

@@ -26,6 +26,7 @@ import org.jboss.logging.Logger;
  * <li>{@code /app-health/<container>/livez|readyz|startupz}: the app's probes ({@code ISTIO_KUBE_APP_PROBERS}), run
  * from inside the pod.</li>
  * <li>{@code POST /quitquitquit} (from the pod only): the proxy exits ({@link QuitRequest}).</li>
+ * <li>{@code POST /drain} (from the pod only): the proxy starts draining and keeps running ({@link DrainRequest}).</li>
  * </ul>
  * Settings are read once at startup; a malformed one stops the start with an error naming it. Handlers run on the
  * event loop and never block it: the app is reached with Vert.x clients and gRPC's own threads, each bounded by a
@@ -38,7 +39,8 @@ public class AgentEndpoints {
 
     private final Set<String> warnedClashes = ConcurrentHashMap.newKeySet();
 
-    void routes(@Observes Router router, GatewayConfig config, Vertx vertx, PrometheusMeterRegistry registry, QuitRequest quit) {
+    void routes(@Observes Router router, GatewayConfig config, Vertx vertx, PrometheusMeterRegistry registry, QuitRequest quit,
+            DrainRequest drain) {
         GatewayConfig.Agent agent = config.agent();
         Optional<ScrapeTarget> target = ScrapeTarget.parse(agent.prometheusAnnotations().orElse(""), config.monitoringPort());
         Map<String, AppProber> probers = AppProber.parseAll(agent.appProbers().orElse(""));
@@ -53,6 +55,7 @@ public class AgentEndpoints {
         router.route("/app-health/*").handler(appProbes::handle);
         router.route("/app-lifecycle/*").handler(appProbes::handle);
         router.route("/quitquitquit").handler(rc -> quit(rc, quit));
+        router.route("/drain").handler(rc -> drain(rc, drain));
         LOG.infof("agent endpoints: /stats/prometheus merges %s; app probes %s",
                 target.map(t -> "http://" + agent.appAddress() + ":" + t.port() + t.path()).orElse("nothing (no app scrape)"),
                 probers.isEmpty() ? "none" : probers.keySet());
@@ -63,18 +66,36 @@ public class AgentEndpoints {
      * process stops as on SIGTERM and exits 0 ({@link QuitRequest}).
      */
     private static void quit(RoutingContext rc, QuitRequest quit) {
+        if (localPost(rc)) {
+            LOG.infof("handling /quitquitquit from %s, exiting", rc.request().remoteAddress().hostAddress());
+            rc.response().setStatusCode(200).end("OK").onComplete(x -> quit.request());
+        }
+    }
+
+    /**
+     * istio-agent's {@code handleDrain}: the same checks as {@code /quitquitquit} (loopback only, 403; POST only, 405);
+     * 200 {@code OK}, then the drain starts and the process keeps running ({@link DrainRequest}).
+     */
+    private static void drain(RoutingContext rc, DrainRequest drain) {
+        if (localPost(rc)) {
+            LOG.infof("handling /drain from %s, starting drain", rc.request().remoteAddress().hostAddress());
+            rc.response().setStatusCode(200).end("OK").onComplete(x -> drain.request());
+        }
+    }
+
+    /** True for a POST from a loopback address; otherwise answers 403 (not loopback) or 405 (not POST), as the agent. */
+    private static boolean localPost(RoutingContext rc) {
         var remote = rc.request().remoteAddress();
         if (remote == null || !isLoopback(remote.hostAddress())) {
             rc.response().setStatusCode(403).putHeader("Content-Type", "text/plain; charset=utf-8")
                     .end("Only requests from localhost are allowed\n");
-            return;
+            return false;
         }
         if (rc.request().method() != io.vertx.core.http.HttpMethod.POST) {
             rc.response().setStatusCode(405).putHeader("Content-Type", "text/plain; charset=utf-8").end("Method Not Allowed\n");
-            return;
+            return false;
         }
-        LOG.infof("handling /quitquitquit from %s, exiting", remote.hostAddress());
-        rc.response().setStatusCode(200).end("OK").onComplete(x -> quit.request());
+        return true;
     }
 
     /** A literal loopback address (127.0.0.0/8, ::1, or an IPv4-mapped one); parsed, never looked up. */

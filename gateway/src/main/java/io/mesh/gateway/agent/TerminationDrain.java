@@ -139,6 +139,11 @@ public record TerminationDrain(Duration duration, boolean waitFullDuration, bool
         return new TerminationDrain(duration, false, false, minimumDrainDuration);
     }
 
+    /** The exit after {@code POST /drain} drained already: at once (istio-agent's "already drained, exiting immediately"). */
+    public TerminationDrain immediate() {
+        return new TerminationDrain(Duration.ZERO, false, false, minimumDrainDuration);
+    }
+
     public String describe() {
         if (exitOnZeroActiveConnections) {
             return "after " + minimumDrainDuration + ", exit once no downstream connection is open, at the latest after "

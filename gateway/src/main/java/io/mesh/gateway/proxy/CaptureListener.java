@@ -80,7 +80,12 @@ final class CaptureListener {
             return;
         }
         ListenerSpec s = spec;
-        boolean inbound = !s.name().equals("virtualOutbound") && isInbound(s);
+        boolean inbound = inboundSide(s);
+        if (sidecar.plane().draining(inbound)) {
+            // This side drains (a terminating sidecar's inbound; everything at exit): no new connection.
+            ch.close();
+            return;
+        }
         InetSocketAddress remote = (InetSocketAddress) ch.remoteAddress();
         Downstream downstream = new Downstream(inbound,
                 SocketAddress.inetSocketAddress(remote.getPort(), remote.getAddress().getHostAddress()), original, null);
@@ -179,6 +184,7 @@ final class CaptureListener {
                 ch.pipeline().addLast("mx", mx);
             }
             TcpRelay.allowHalfClose(ch);   // a close_notify or FIN is passed on as a half-close (Envoy's tcp_proxy)
+            sidecar.countTcpRelay(ch);
             VertxInternal vertx = (VertxInternal) sidecar.plane().vertx();
             TcpAccessLog log = TcpAccessLog.of(chain, ch, true, original);
             if (log != null) {
@@ -210,8 +216,9 @@ final class CaptureListener {
         return policy != null;
     }
 
-    private static boolean isInbound(ListenerSpec s) {
-        return s.name().equals("virtualInbound") || s.port() == 15006;
+    /** Whether this capture listener is the inbound one ({@code virtualInbound}, 15006), which drains first. */
+    static boolean inboundSide(ListenerSpec s) {
+        return !s.name().equals("virtualOutbound") && (s.name().equals("virtualInbound") || s.port() == 15006);
     }
 
     /**
@@ -281,6 +288,7 @@ final class CaptureListener {
         String cluster = chain == null ? "InboundPassthroughCluster" : chain.pickTcpCluster();   // weighted: per connection
         // The app's FIN is passed on as a half-close (Envoy's tcp_proxy), as a close_notify to an mTLS upstream.
         TcpRelay.allowHalfClose(ch);
+        sidecar.countTcpRelay(ch);
         TcpAccessLog log = TcpAccessLog.of(chain, ch, inbound, original);
         if (log != null) {
             log.serverName(sni);

@@ -15,7 +15,6 @@ import io.mesh.gateway.upstream.Upstream;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpConnection;
 import java.util.ArrayList;
@@ -23,9 +22,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import org.jboss.logging.Logger;
 
@@ -55,17 +52,14 @@ public final class DataPlane {
     private final Map<String, ListenerServer> listeners = new ConcurrentHashMap<>();
     /** A router's TCP listeners (Gateway TCP servers, TLS passthrough). */
     private final Map<String, RouterTcpListener> tcpListeners = new ConcurrentHashMap<>();
-    private final Map<HttpConnection, long[]> connections = new ConcurrentHashMap<>();
-    /** Connections the fast path has served (drain closes them once idle); see {@link FastPathHandler}. */
+    /** The connection cap, each connection's side and requests in flight, and the drains. */
+    private final ConnectionDrain connections;
     private final java.util.concurrent.atomic.LongAdder fastRequests = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder rawRelayed = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder mirrorsAborted = new java.util.concurrent.atomic.LongAdder();
-    private final Set<FastPathHandler> fastConnections = ConcurrentHashMap.newKeySet();
     /** The fast path's upstream connection pools, one per event loop. */
     private final Map<io.netty.channel.EventLoop, FastUpstreamPool> fastPools = new ConcurrentHashMap<>();
-    private final AtomicInteger openConnections = new AtomicInteger();
     private volatile boolean ready;
-    private volatile boolean draining;
 
     private final OtlpReporter otlp;
     /** Sidecar mode only: capture listeners and the internal servers; null for the router. */
@@ -86,6 +80,7 @@ public final class DataPlane {
         this.identity = identity;
         this.vertx = vertx;
         this.config = config;
+        this.connections = new ConnectionDrain(vertx, config.limits().maxConnections());
         this.sslEngine = io.mesh.gateway.tls.TlsEngine.resolve(config.tlsEngine());
         this.otlp = otlp;
         OwnWorkload own = OwnWorkload.of(config, node);
@@ -178,8 +173,23 @@ public final class DataPlane {
         return ready;
     }
 
+    /** Whether a drain has begun (readiness fails): the inbound side's, or everything's. */
     public boolean draining() {
-        return draining;
+        return connections.draining();
+    }
+
+    /**
+     * Whether connections on this side drain now: {@code inboundSide} (a sidecar's captured inbound) from the first
+     * drain, the rest (a router's listeners, a sidecar's outbound capture and bound listeners) only when all drain.
+     * Read on the hot path: one volatile field.
+     */
+    public boolean draining(boolean inboundSide) {
+        return connections.draining(inboundSide);
+    }
+
+    /** Whether this is a sidecar (whose termination drains the inbound side only, as istio-agent's). */
+    public boolean sidecar() {
+        return sidecar != null;
     }
 
     /** Listener name → the port it actually listens on. */
@@ -194,8 +204,19 @@ public final class DataPlane {
         return m;
     }
 
+    /** Connections under the cap ({@code limits.max-connections}): HTTP and router TCP ones, not a sidecar's TCP relays. */
     public int openConnections() {
-        return openConnections.get();
+        return connections.open();
+    }
+
+    /**
+     * What istio-agent counts for {@code EXIT_ON_ZERO_ACTIVE_CONNECTIONS}: Envoy's {@code downstream_cx_active} of every
+     * data-plane listener, whatever its direction: {@link #openConnections()} and a sidecar's captured TCP relays
+     * (inbound and outbound). The status, admin and monitoring ports are not counted, as the agent skips its own.
+     */
+    public int activeDownstreamConnections() {
+        SidecarPlane sc = sidecar;
+        return connections.open() + (sc == null ? 0 : sc.tcpRelays());
     }
 
     /**
@@ -232,8 +253,11 @@ public final class DataPlane {
         if (!retired.isEmpty()) {
             vertx.setTimer(config.listeners().drainTimeout().toMillis() + 1000, t -> retired.forEach(Upstream::close));
         }
-        Future<Void> bound = reconcileListeners(prev.snapshot(), snap);
-        SidecarPlane sc = sidecar;
+        // Once everything drains, listeners stay closed whatever config arrives (xDS runs until the process exits);
+        // a sidecar's inbound capture stays drained too (SidecarPlane.reconcile).
+        boolean closed = connections.draining(false);
+        Future<Void> bound = closed ? Future.succeededFuture() : reconcileListeners(prev.snapshot(), snap);
+        SidecarPlane sc = closed ? null : sidecar;
         if (sc != null) {
             if (sidecarStarted == null) {
                 sidecarStarted = sc.start(eventLoops());
@@ -486,41 +510,42 @@ public final class DataPlane {
         }
     }
 
-    // Connection accounting, shared by all listeners: [2] = requests in flight. Each array is only written
-    // by its connection's event loop.
+    // Connection accounting and drains, shared by all listeners: ConnectionDrain's.
 
-    /** Takes a slot under the connection cap; false when full or draining. The count never passes the cap. */
+    /** {@link #acquireConnection(boolean)} for a bound listener (drains with everything). */
     boolean acquireConnection() {
-        int max = config.limits().maxConnections();
-        while (!draining) {
-            int n = openConnections.get();
-            if (n >= max) {
-                return false;
-            }
-            if (openConnections.compareAndSet(n, n + 1)) {
-                return true;
-            }
-        }
-        return false;
+        return connections.acquire(false);
+    }
+
+    /**
+     * Takes a slot under the connection cap; false when full or when {@code inboundSide}'s side drains
+     * ({@link #draining(boolean)}). The count never passes the cap.
+     */
+    boolean acquireConnection(boolean inboundSide) {
+        return connections.acquire(inboundSide);
     }
 
     void trackConnection(HttpConnection c) {
-        connections.put(c, new long[] {0, 0, 0});
+        connections.track(c, false);
+    }
+
+    /** Tracks an HTTP connection for the drain of its side ({@code inboundSide}: a sidecar's captured inbound). */
+    void trackConnection(HttpConnection c, boolean inboundSide) {
+        connections.track(c, inboundSide);
     }
 
     /** A connection closed: its slot under the cap is free (paired with a successful {@link #acquireConnection}). */
     void releaseConnection() {
-        openConnections.decrementAndGet();
+        connections.release();
     }
 
     void untrackConnection(HttpConnection c) {
-        connections.remove(c);
+        connections.untrack(c);
     }
 
     /**
-     * Graceful drain: refuse new connections, send HTTP/2 GOAWAY, close each HTTP/1.1 connection as soon as
-     * it has no request in flight (new responses carry {@code connection: close}), and close what is left
-     * at the deadline.
+     * Graceful drain of everything ({@link ConnectionDrain}) within {@code listeners.drain-timeout}; then the listeners
+     * and upstream pools close.
      */
     public Future<Void> drainAndClose() {
         return drainAndClose(config.listeners().drainTimeout());
@@ -528,53 +553,34 @@ public final class DataPlane {
 
     /** {@link #drainAndClose()} with this deadline (the termination drain duration) instead of {@code listeners.drain-timeout}. */
     public Future<Void> drainAndClose(java.time.Duration bound) {
-        draining = true;
-        long deadline = System.nanoTime() + bound.toNanos();
-        for (HttpConnection c : connections.keySet()) {
-            try {
-                c.shutdown(bound.toMillis());
-            } catch (UnsupportedOperationException http1) {
-                // closed below once idle
-            }
-        }
-        Promise<Void> done = Promise.promise();
-        drainTick(deadline, done);
-        return done.future();
+        return connections.drainAll(bound, this::closeAll);
     }
 
     /**
-     * One drain check every 25 ms until every connection is closed or the deadline passes, then the listeners and pools
-     * close and {@code done} completes. Each check schedules the next one-shot timer itself: a periodic timer cancelled
-     * from its own first run can race with its scheduling in Vert.x (an NPE in cancel when drain starts off the event
-     * loop), which left the drain future never completed.
+     * istio-agent's drain of a sidecar ({@code drain_listeners?inboundonly&graceful}): only the inbound side (the
+     * captured inbound, 15006's chains) drains as {@link #drainAndClose} does, and at the end its capture listener
+     * closes (new connections are then refused); the outbound capture and bound listeners keep serving, new
+     * connections included, until {@link #drainAndClose} at exit. On a router, that drain itself (it has no inbound).
      */
-    private void drainTick(long deadline, Promise<Void> done) {
-        vertx.setTimer(25, id -> {
-            boolean overdue = System.nanoTime() - deadline > 0;
-            for (Map.Entry<HttpConnection, long[]> e : connections.entrySet()) {
-                if (overdue || e.getValue()[2] == 0) {
-                    e.getKey().close();
-                }
-            }
-            for (FastPathHandler f : fastConnections) {
-                f.closeIfIdle(overdue);
-            }
-            if (!(connections.isEmpty() && fastConnections.isEmpty()) && !overdue) {
-                drainTick(deadline, done);
-                return;
-            }
-            List<Future<?>> closes = new ArrayList<>();
-            listeners.values().forEach(l -> closes.add(l.close()));
-            listeners.clear();
-            tcpListeners.values().forEach(l -> closes.add(l.close()));
-            tcpListeners.clear();
-            if (sidecar != null) {
-                closes.add(sidecar.close());
-            }
-            active.get().upstreams().values().forEach(Upstream::close);
-            fastPools.values().forEach(FastUpstreamPool::close);
-            Future.join(closes).onComplete(x -> done.complete());
-        });
+    public Future<Void> drainInbound(java.time.Duration bound) {
+        SidecarPlane sc = sidecar;
+        return sc == null ? drainAndClose(bound) : connections.drainInbound(bound, sc::closeInbound);
+    }
+
+    /** Closes every listener and upstream pool (the end of {@link #drainAndClose}). */
+    private Future<Void> closeAll() {
+        List<Future<?>> closes = new ArrayList<>();
+        listeners.values().forEach(l -> closes.add(l.close()));
+        listeners.clear();
+        tcpListeners.values().forEach(l -> closes.add(l.close()));
+        tcpListeners.clear();
+        SidecarPlane sc = sidecar;
+        if (sc != null) {
+            closes.add(sc.close());
+        }
+        active.get().upstreams().values().forEach(Upstream::close);
+        fastPools.values().forEach(FastUpstreamPool::close);
+        return Future.join(closes).mapEmpty();
     }
 
     /** Whether listeners install the fast path ({@code mesh.gateway.listeners.fast-path}). */
@@ -621,24 +627,18 @@ public final class DataPlane {
     }
 
     void trackFast(FastPathHandler h) {
-        fastConnections.add(h);
+        connections.trackFast(h);
     }
 
     void untrackFast(FastPathHandler h) {
-        fastConnections.remove(h);
+        connections.untrackFast(h);
     }
 
     void requestStarted(HttpConnection c) {
-        long[] s = connections.get(c);
-        if (s != null) {
-            s[2]++;
-        }
+        connections.requestStarted(c);
     }
 
     void requestDone(HttpConnection c) {
-        long[] s = connections.get(c);
-        if (s != null && --s[2] == 0) {
-            ConnectionGuard.idle(c);
-        }
+        connections.requestDone(c);
     }
 }

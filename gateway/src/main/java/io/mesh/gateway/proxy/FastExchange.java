@@ -163,7 +163,7 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
     /** {@link #take} for a plain head read as bytes (already checked by {@link RawRequestHead}: HTTP/1.1, limits...). */
     static FastExchange take(FastPathHandler h, RawRequestHead raw) {
         DataPlane plane = h.plane;
-        if (plane.draining()) {
+        if (h.draining()) {
             return null;
         }
         ActiveConfig config = plane.active();
@@ -255,7 +255,7 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
      */
     static FastExchange take(FastPathHandler h, HttpRequest req) {
         DataPlane plane = h.plane;
-        if (!req.decoderResult().isSuccess() || req.protocolVersion() != HttpVersion.HTTP_1_1 || plane.draining()) {
+        if (!req.decoderResult().isSuccess() || req.protocolVersion() != HttpVersion.HTTP_1_1 || h.draining()) {
             return null;
         }
         String uri = req.uri();
@@ -886,7 +886,7 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         if (!head && code != 204 && code != 304 && !out.contains("content-length")) {
             out.set("transfer-encoding", "chunked");
         }
-        if (closeAfter || plane.draining()) {
+        if (closeAfter || handler.draining()) {
             out.set("connection", "close");
         }
         r.setProtocolVersion(HttpVersion.HTTP_1_1);
@@ -905,7 +905,7 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
 
         /** Whether the downstream connection closes after this response (the raw head then says so). */
     boolean closesDownstream() {
-        return closeAfter || plane.draining();
+        return closeAfter || handler.draining();
     }
 
     /**
@@ -962,7 +962,7 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         }
         responseDone = true;
         endTry(status);
-        boolean close = closeAfter || plane.draining();
+        boolean close = closeAfter || handler.draining();
         if (close) {
             handler.active = true;
             (raw ? handler.encoderCtx : handler.ctx).writeAndFlush(c).addListener(ChannelFutureListener.CLOSE);
@@ -1084,7 +1084,7 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         if (mx != null) {
             plane.peerMetadata.onResponse(this, h, false);
         }
-        boolean close = !requestDone || closeAfter || plane.draining();
+        boolean close = !requestDone || closeAfter || handler.draining();
         if (close) {
             // The body was never read; a keep-alive connection cannot be reused safely.
             h.set("connection", "close");

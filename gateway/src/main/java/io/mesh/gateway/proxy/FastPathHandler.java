@@ -44,6 +44,8 @@ final class FastPathHandler extends ChannelDuplexHandler {
     /** What the connection serves: the router's listener or a captured connection. */
     final FastSource source;
     final DataPlane plane;
+    /** {@link FastSource#inboundSide()}, read once: which drain this connection follows. */
+    final boolean inboundSide;
     ChannelHandlerContext ctx;
     /** Vert.x's response encoder's context: raw-relayed response bytes are written from it (past the encoder), or null. */
     ChannelHandlerContext encoderCtx;
@@ -70,6 +72,12 @@ final class FastPathHandler extends ChannelDuplexHandler {
     private FastPathHandler(DataPlane plane, FastSource source) {
         this.source = source;
         this.plane = plane;
+        this.inboundSide = source.inboundSide();
+    }
+
+    /** Whether this connection's side of the proxy is draining (a field read per request head). */
+    boolean draining() {
+        return plane.draining(inboundSide);
     }
 
     /**

@@ -25,4 +25,12 @@ interface FastSource {
     default boolean secure() {
         return false;
     }
+
+    /**
+     * Whether the connection is on a sidecar's inbound side, which drains first ({@link DataPlane#draining(boolean)});
+     * false for a router's listener and a sidecar's outbound capture. Fixed for the connection's life.
+     */
+    default boolean inboundSide() {
+        return false;
+    }
 }

@@ -169,7 +169,7 @@ final class ListenerServer implements FastSource {
         }
         ConnectionGuard.headDone(req.connection(), req.version() == HttpVersion.HTTP_2 || req.headers().contains("upgrade"));
         plane.requestStarted(req.connection());
-        if (plane.draining() && req.version() != HttpVersion.HTTP_2) {
+        if (plane.draining(false) && req.version() != HttpVersion.HTTP_2) {
             req.response().putHeader("connection", "close");
         }
         ListenerSpec s = spec;

@@ -74,6 +74,8 @@ public final class SidecarPlane {
     private final DataPlane plane;
     private final io.mesh.gateway.identity.WorkloadIdentity identity;
     private final Map<String, CaptureListener> captures = new ConcurrentHashMap<>();
+    /** Captured connections relayed as TCP (not served as HTTP), open now: counted for EXIT_ON_ZERO_ACTIVE_CONNECTIONS. */
+    private final java.util.concurrent.atomic.AtomicInteger tcpRelays = new java.util.concurrent.atomic.AtomicInteger();
     private volatile ChannelHttpServer outbound;
     private volatile ChannelHttpServer inbound;
     /** Mesh mTLS server side: this proxy's citadel certificate, a client certificate required; built once. */
@@ -94,8 +96,8 @@ public final class SidecarPlane {
 
     /** Sets up the HTTP servers that serve captured connections in place (nothing is bound). */
     Future<Void> start(int instances) {
-        outbound = server(OUTBOUND);
-        inbound = server(INBOUND);
+        outbound = server(OUTBOUND, false);
+        inbound = server(INBOUND, true);
         if (identity != null) {
             try {
                 SslProvider engine = plane.sslEngine() instanceof io.vertx.core.net.OpenSSLEngineOptions
@@ -113,9 +115,9 @@ public final class SidecarPlane {
         return Future.succeededFuture();
     }
 
-    private ChannelHttpServer server(ProxyInterceptor[] chain) {
+    private ChannelHttpServer server(ProxyInterceptor[] chain, boolean inboundSide) {
         ChannelHttpServer server = new ChannelHttpServer(plane.vertx(), options());
-        server.connectionHandler(this::onConnection);
+        server.connectionHandler(c -> onConnection(c, inboundSide));
         server.requestHandler(r -> onRequest(r, chain));
         return server;
     }
@@ -182,7 +184,7 @@ public final class SidecarPlane {
      */
     void serveHttp(Channel ch, Handoff h, boolean inboundSide, ByteBuf first) {
         // A slot under the connection cap from here until the channel closes, whichever path serves its requests.
-        if (!plane.acquireConnection()) {
+        if (!plane.acquireConnection(inboundSide)) {
             if (first != null) {
                 first.release();
             }
@@ -229,6 +231,11 @@ public final class SidecarPlane {
         public boolean secure() {
             return channel.attr(HANDOFF).get().tls();
         }
+
+        @Override
+        public boolean inboundSide() {
+            return channel.attr(HANDOFF).get().downstream().inbound();
+        }
     }
 
     /**
@@ -249,8 +256,8 @@ public final class SidecarPlane {
         return d;
     }
 
-    private void onConnection(HttpConnection conn) {
-        plane.trackConnection(conn);
+    private void onConnection(HttpConnection conn, boolean inboundSide) {
+        plane.trackConnection(conn, inboundSide);
         conn.closeHandler(v -> plane.untrackConnection(conn));
     }
 
@@ -271,7 +278,7 @@ public final class SidecarPlane {
             return;
         }
         plane.requestStarted(req.connection());
-        if (plane.draining() && req.version() != HttpVersion.HTTP_2) {
+        if (plane.draining(h.downstream().inbound()) && req.version() != HttpVersion.HTTP_2) {
             req.response().putHeader("connection", "close");
         }
         new ProxyExchange(plane, config, req, filterChain, h.listenerName(), chain, d).next();
@@ -326,7 +333,8 @@ public final class SidecarPlane {
             }
         }
         for (ListenerSpec spec : snap.listeners().values()) {
-            if (!spec.capture() || captures.containsKey(spec.name())) {
+            // A drained inbound capture stays closed whatever config comes (a new LDS does not undrain it).
+            if (!spec.capture() || captures.containsKey(spec.name()) || (plane.draining() && CaptureListener.inboundSide(spec))) {
                 continue;
             }
             String host = plane.config().listeners().host().orElse(spec.host());
@@ -344,6 +352,27 @@ public final class SidecarPlane {
         Map<String, Integer> m = new java.util.HashMap<>();
         captures.forEach((k, v) -> m.put(k, v.actualPort()));
         return m;
+    }
+
+    /** The inbound capture listener closes, with what it accepted, at the end of its drain; the outbound one stays. */
+    Future<Void> closeInbound() {
+        List<Future<?>> work = new ArrayList<>();
+        captures.forEach((name, c) -> {
+            if (CaptureListener.inboundSide(c.spec) && captures.remove(name, c)) {
+                work.add(c.close());
+            }
+        });
+        return Future.join(work).mapEmpty();
+    }
+
+    /** Counts a captured connection relayed as TCP until it closes. */
+    void countTcpRelay(Channel ch) {
+        tcpRelays.incrementAndGet();
+        ch.closeFuture().addListener(f -> tcpRelays.decrementAndGet());
+    }
+
+    int tcpRelays() {
+        return tcpRelays.get();
     }
 
     Future<Void> close() {

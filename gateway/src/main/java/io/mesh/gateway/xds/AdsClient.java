@@ -128,7 +128,7 @@ public final class AdsClient implements AutoCloseable {
     private Object current;
 
     private void onResponse(Object stream, DiscoveryResponse resp) {
-        if (stream != current) {
+        if (stream != current || closed) {
             return;
         }
         if (!connected) {
@@ -188,9 +188,14 @@ public final class AdsClient implements AutoCloseable {
         return t.substring(t.lastIndexOf('.') + 1);
     }
 
+    /** Ends the stream and the channel; a second call changes nothing (the proxy closes it at exit, and stop() may too). */
     @Override
-    public void close() {
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
         closed = true;
+        connected = false;
         thread.execute(() -> {
             if (requests != null) {
                 try {

@@ -41,6 +41,16 @@ class TerminationDrainTest {
     }
 
     @Test
+    void afterPostDrainTheExitWaitsForNothing() {
+        TerminationDrain p = TerminationDrain.from(Map.of("TERMINATION_DRAIN_DURATION_SECONDS", "30",
+                "EXIT_ON_ZERO_ACTIVE_CONNECTIONS", "true"), Duration.ofSeconds(5)).immediate();
+        assertEquals(Duration.ZERO, p.duration());
+        assertFalse(p.waitFullDuration());
+        assertFalse(p.exitOnZeroActiveConnections(), "istio-agent exits at once once drained, connections or not");
+        assertTrue(p.await(vertx, () -> 3, Future.succeededFuture()).isComplete());
+    }
+
+    @Test
     void exitOnZeroActiveConnectionsReadsGoBooleansAndDurations() {
         TerminationDrain p = TerminationDrain.from(Map.of("EXIT_ON_ZERO_ACTIVE_CONNECTIONS", "True",
                 "MINIMUM_DRAIN_DURATION", "1m30s"), Duration.ofSeconds(5));
