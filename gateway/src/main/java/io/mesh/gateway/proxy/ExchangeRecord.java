@@ -29,6 +29,11 @@ abstract class ExchangeRecord {
     String upstreamPrincipal;
     /** Whether the downstream sent its metadata (an inbound chain then answers with this proxy's). */
     boolean peerAsked;
+    /**
+     * Envoy's response code details of a local reply whose flags do not tell them (an RBAC denial, a JWT refusal, a
+     * direct response), or null: {@link ResponseCodeDetails} derives them at the end. Set on the Vert.x path only.
+     */
+    String codeDetails;
 
     /** Whether this request is written to the access log: its chain's say, else {@code local}. */
     final boolean accessLog(boolean local) {
@@ -82,6 +87,11 @@ abstract class ExchangeRecord {
 
     public final String upstreamHost() {
         return upstreamHost;
+    }
+
+    /** Why the TLS to the upstream failed (Envoy's upstream transport failure reason), or null. */
+    String upstreamTransportFailure() {
+        return null;
     }
 
     public final String routeName() {

@@ -39,6 +39,10 @@ final class TcpAccessLog {
     private int flags;
     private PeerWorkload peer;
     private String peerPrincipal;
+    /** Why this proxy ended the connection (Envoy's connection termination details), or null. */
+    private String terminationDetails;
+    /** Why the upstream's TLS failed (Envoy's upstream transport failure reason), or null. */
+    private String transportFailure;
 
     private TcpAccessLog(io.mesh.gateway.model.AccessLogFilter filter, boolean inbound, String remote, String local) {
         this.filter = filter;
@@ -82,6 +86,19 @@ final class TcpAccessLog {
         upstreamHost = hostPort;
     }
 
+    /**
+     * Why this proxy ended the connection, as Envoy's {@code CONNECTION_TERMINATION_DETAILS}: the network RBAC's
+     * {@code rbac_access_denied_matched_policy[...]} ({@link io.mesh.gateway.rbac.Rbac#responseDetail}).
+     */
+    void terminationDetails(String details) {
+        terminationDetails = details;
+    }
+
+    /** Why the TLS to the upstream failed (Envoy's {@code UPSTREAM_TRANSPORT_FAILURE_REASON}). */
+    void transportFailure(String reason) {
+        transportFailure = reason;
+    }
+
     void flag(ResponseFlag f) {
         flags |= 1 << f.ordinal();
     }
@@ -117,6 +134,8 @@ final class TcpAccessLog {
         AccessLogLine.field(sb, "start_time", start.toString());
         AccessLogLine.field(sb, "protocol", "tcp");
         AccessLogLine.field(sb, "response_flags", RequestLog.flagString(flags));
+        AccessLogLine.field(sb, "connection_termination_details", terminationDetails);
+        AccessLogLine.field(sb, "upstream_transport_failure_reason", transportFailure);
         sb.append("\"bytes_received\":").append(received).append(',');
         sb.append("\"bytes_sent\":").append(sent).append(',');
         sb.append("\"duration\":").append(ms).append(',');
@@ -129,13 +148,25 @@ final class TcpAccessLog {
         return sb.append('}').toString();
     }
 
-    /** The connection's attributes: the TCP stats overrides' ({@link StatsAttributes.Connection}) and its addresses. */
+    /**
+     * The connection's attributes: the TCP stats overrides' ({@link StatsAttributes.Connection}), its addresses, the
+     * upstream's, the SNI, Envoy's response flags (its bit vector) and termination details.
+     */
     private record Attributes(TcpAccessLog log) implements AttributeExpression.Activation {
         @Override
         public Object attribute(String root, String field) {
             return switch (root) {
                 case "source" -> part(log.remote, field);
                 case "destination" -> part(log.local, field);
+                case "upstream" -> field.equals("transport_failure_reason") ? log.transportFailure
+                        : part(log.upstreamHost, field);
+                case "response" -> field.equals("flags") ? (Object) ResponseFlag.envoyBits(log.flags) : null;
+                case "connection" -> switch (field) {
+                    case "requested_server_name" -> log.sni;
+                    case "termination_details" -> log.terminationDetails;
+                    default -> new StatsAttributes.Connection(log.cluster, log.peer, log.inbound, log.peerPrincipal)
+                            .attribute(root, field);
+                };
                 default -> new StatsAttributes.Connection(log.cluster, log.peer, log.inbound, log.peerPrincipal)
                         .attribute(root, field);
             };
