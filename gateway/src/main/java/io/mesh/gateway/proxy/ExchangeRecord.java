@@ -34,6 +34,33 @@ abstract class ExchangeRecord {
      * direct response), or null: {@link ResponseCodeDetails} derives them at the end. Set on the Vert.x path only.
      */
     String codeDetails;
+    /**
+     * Why a try's TLS handshake with the upstream failed ({@link #transportFailureReason}), or null; set on that
+     * failure only.
+     */
+    String transportFailure;
+
+    /**
+     * Envoy's {@code UPSTREAM_TRANSPORT_FAILURE_REASON} of a failed TLS origination: the TLS engine's message (the
+     * JDK's or netty-tcnative's, not BoringSSL's error codes), or null when {@code cause} is not a TLS failure.
+     */
+    static String transportFailureReason(Throwable cause) {
+        boolean tls = false;
+        Throwable root = cause;
+        for (int depth = 0; root != null && depth < 16; depth++) {
+            tls |= root instanceof javax.net.ssl.SSLException || root instanceof java.security.cert.CertificateException;
+            Throwable next = root.getCause();
+            if (next == null || next == root) {
+                break;
+            }
+            root = next;
+        }
+        if (!tls) {
+            return null;
+        }
+        // The innermost cause says what failed (an engine's wrapper says "General OpenSslEngine problem").
+        return "TLS_error: " + (root.getMessage() != null ? root.getMessage() : root.getClass().getSimpleName());
+    }
 
     /** Whether this request is written to the access log: its chain's say, else {@code local}. */
     final boolean accessLog(boolean local) {
@@ -90,8 +117,8 @@ abstract class ExchangeRecord {
     }
 
     /** Why the TLS to the upstream failed (Envoy's upstream transport failure reason), or null. */
-    String upstreamTransportFailure() {
-        return null;
+    final String upstreamTransportFailure() {
+        return transportFailure;
     }
 
     public final String routeName() {

@@ -40,7 +40,8 @@ final class ResponseCodeDetails {
             return reset(started, "overflow");
         }
         if (has(flags, ResponseFlag.UF)) {
-            return reset(started, "remote_connection_failure");
+            String tls = ex.upstreamTransportFailure();
+            return reset(started, tls == null ? "connection_failure" : "connection_failure|" + tls);
         }
         if (has(flags, ResponseFlag.UR)) {
             return reset(started, "connection_termination");
@@ -59,9 +60,10 @@ final class ResponseCodeDetails {
         return "jwt_authn_access_denied{" + statusText.replace(' ', '_') + "}";
     }
 
+    /** Envoy's reset details: the reason (with the transport failure after a '|'), white space as '_'. */
     private static String reset(boolean started, String reason) {
-        return (started ? "upstream_reset_after_response_started{" : "upstream_reset_before_response_started{") + reason
-                + "}";
+        return (started ? "upstream_reset_after_response_started{" : "upstream_reset_before_response_started{")
+                + reason.replaceAll("\\s", "_") + "}";
     }
 
     private static boolean has(int flags, ResponseFlag f) {
