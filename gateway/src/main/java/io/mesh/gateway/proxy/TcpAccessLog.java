@@ -14,8 +14,11 @@ import org.jboss.logging.Logger;
  * apply to a connection (start time, duration, bytes both ways, upstream host and cluster, downstream addresses, SNI,
  * response flags). Envoy's TCP flags: UF (the upstream connection failed), UO (the cluster's max connections
  * overflowed), DT (max_downstream_connection_duration closed it), NR (no cluster: Envoy's tcp_proxy said NR before it
- * had NC), UH (no healthy endpoint); "-" for none. The chain's filter (Envoy's CEL filter) decides at the end, over the
- * attributes the TCP stats overrides read plus the connection's addresses.
+ * had NC), UH (no healthy endpoint); "-" for none. A connection the chain's network RBAC denied is logged too, with
+ * Envoy's connection termination details naming the policy and no upstream host; a failed TLS origination with UF and
+ * the upstream transport failure reason. The chain's filter (Envoy's CEL filter) decides at the end, over the
+ * attributes the TCP stats overrides read plus the connection's addresses, the upstream's, the SNI, the flags' bit
+ * vector and the termination details.
  *
  * <p>Exists only for a chain whose tcp_proxy has an access log ({@link #of} is null otherwise, so a connection without
  * one costs a null check per read). Event-loop confined: both sides of a relay are on the downstream's loop, and the line
