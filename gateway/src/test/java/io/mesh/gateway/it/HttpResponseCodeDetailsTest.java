@@ -9,11 +9,14 @@ import com.google.protobuf.Any;
 import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
 import io.envoyproxy.envoy.config.accesslog.v3.AccessLogFilter;
 import io.envoyproxy.envoy.config.accesslog.v3.ExtensionFilter;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.rbac.v3.Permission;
 import io.envoyproxy.envoy.config.rbac.v3.Policy;
 import io.envoyproxy.envoy.config.rbac.v3.Principal;
 import io.envoyproxy.envoy.config.rbac.v3.RBAC;
+import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog;
 import io.envoyproxy.envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
@@ -97,18 +100,31 @@ class HttpResponseCodeDetailsTest {
                 .addPermissions(Permission.newBuilder().setUrlPath(PathMatcher.newBuilder()
                         .setPath(StringMatcher.newBuilder().setPrefix("/admin"))))
                 .addPrincipals(Principal.newBuilder().setAny(true)).build()).build();
-        HttpConnectionManager hcm = ListenerTelemetryTest.pilotShape("/dev/stdout", 1.0, true);
-        if (filter != null) {
-            AccessLog log = hcm.getAccessLog(0).toBuilder().setFilter(AccessLogFilter.newBuilder().setExtensionFilter(
-                    ExtensionFilter.newBuilder().setName("envoy.access_loggers.extension_filters.cel").setTypedConfig(
-                            Any.pack(ExpressionFilter.newBuilder().setExpression(filter).build())))).build();
-            hcm = hcm.toBuilder().setAccessLog(0, log).build();
-        }
+        HttpConnectionManager hcm = withAccessLog(filter);
         hcm = hcm.toBuilder().clearHttpFilters()
                 .addHttpFilters(HttpFilter.newBuilder().setName("envoy.filters.http.rbac").setTypedConfig(Any.pack(
                         io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.newBuilder().setRules(denyAdmin).build())))
                 .addAllHttpFilters(hcm.getHttpFiltersList()).build();
-        return ListenerTelemetryTest.listener(port, hcm).toBuilder().setName(name).build();
+        return httpListener(name, port, hcm);
+    }
+
+    /** pilot's HCM for route config http.80 with the file access log to stdout under {@code filter} (null: none). */
+    static HttpConnectionManager withAccessLog(String filter) {
+        AccessLog.Builder log = AccessLog.newBuilder().setName("envoy.access_loggers.file")
+                .setTypedConfig(Any.pack(FileAccessLog.newBuilder().setPath("/dev/stdout").build()));
+        if (filter != null) {
+            log.setFilter(AccessLogFilter.newBuilder().setExtensionFilter(ExtensionFilter.newBuilder()
+                    .setName("envoy.access_loggers.extension_filters.cel")
+                    .setTypedConfig(Any.pack(ExpressionFilter.newBuilder().setExpression(filter).build()))));
+        }
+        return Xds.hcm("http.80").toBuilder().addAccessLog(log).build();
+    }
+
+    static Listener httpListener(String name, int port, HttpConnectionManager hcm) {
+        return Listener.newBuilder().setName(name).setAddress(Xds.address("127.0.0.1", port))
+                .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder()
+                        .setName("envoy.filters.network.http_connection_manager").setTypedConfig(Any.pack(hcm))))
+                .build();
     }
 
     static int get(int port, String path, String id) throws Exception {

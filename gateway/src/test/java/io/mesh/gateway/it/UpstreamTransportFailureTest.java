@@ -44,7 +44,8 @@ class UpstreamTransportFailureTest {
         int backendPort = RouterTcpHalfCloseOverTlsTest.answerAtEof(backend);
         http = FreePorts.next();
         tcp = FreePorts.next();
-        Listener web = ListenerTelemetryTest.listener(http, ListenerTelemetryTest.pilotShape("/dev/stdout", 1.0, true));
+        Listener web = HttpResponseCodeDetailsTest.httpListener("http", http,
+                HttpResponseCodeDetailsTest.withAccessLog(null));
         Listener relay = TcpProxyFixtures.listener(tcp, "untrusted", t -> t.addAccessLog(
                 TcpAccessLogTest.log("has(upstream.transport_failure_reason) && response.flags == 32u")));
         MESH.pilot().set(List.of(UpstreamTlsTest.tls("untrusted-http", trusted[0], null),
