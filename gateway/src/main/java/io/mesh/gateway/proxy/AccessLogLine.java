@@ -41,6 +41,7 @@ final class AccessLogLine {
         if (d != null && d.originalDst() != null) {
             field(sb, "downstream_local_address", d.originalDst().toString());
         }
+        field(sb, "requested_server_name", ex.requestedServerName());
         sb.setLength(sb.length() - 1);
         return sb.append('}').toString();
     }

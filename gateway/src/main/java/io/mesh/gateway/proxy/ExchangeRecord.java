@@ -121,6 +121,11 @@ abstract class ExchangeRecord {
         return transportFailure;
     }
 
+    /** The downstream TLS's SNI (Envoy's requested server name), or null: none, or a path that does not know it. */
+    String requestedServerName() {
+        return null;
+    }
+
     public final String routeName() {
         return route == null ? null : route.name();
     }

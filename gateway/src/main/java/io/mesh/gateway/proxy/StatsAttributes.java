@@ -47,8 +47,11 @@ final class StatsAttributes {
                 case "destination" -> address(ex.downstream() != null ? ex.downstream().originalDst() : null, null, field);
                 case "upstream" -> field.equals("transport_failure_reason") ? ex.upstreamTransportFailure()
                         : address(null, ex.upstreamHost(), field);
-                case "connection" -> field.equals("mtls") ? ex.downstream() != null && ex.downstream().peerPrincipal() != null
-                        : null;
+                case "connection" -> switch (field) {
+                    case "mtls" -> ex.downstream() != null && ex.downstream().peerPrincipal() != null;
+                    case "requested_server_name" -> ex.requestedServerName();
+                    default -> null;
+                };
                 case "xds" -> field.equals("cluster_name") ? ex.clusterName() : ex.routeName();
                 case "upstream_peer" -> inbound ? null : peer(ex.peer(), field);
                 case "downstream_peer" -> inbound ? peer(ex.peer(), field) : null;
