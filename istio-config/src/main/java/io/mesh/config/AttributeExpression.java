@@ -6,7 +6,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The subset of CEL that Istio's metric tag values use, over Envoy's attributes: string, int, bool and null literals,
+ * The subset of CEL that Istio's metric tag values and access log filters use, over Envoy's attributes: string, int
+ * (a uint literal's {@code u} suffix is taken: uints and ints compare as CEL's numbers do), bool and null literals,
  * attribute paths ({@code request.host}, {@code request.headers['x-team']}, {@code upstream_peer.app}), {@code has()},
  * {@code ==}, {@code !=}, {@code <}, {@code <=}, {@code >}, {@code >=}, {@code !}, {@code &&}, {@code ||}, the ternary
  * and {@code +} on strings and ints. Parsed once ({@link #parse}); a parse error or an attribute outside
@@ -19,11 +20,12 @@ public final class AttributeExpression {
     /** The attributes served, by root; a map-valued one ({@code request.headers}) is indexed with {@code [...]}. */
     public static final Map<String, Set<String>> ATTRIBUTES = Map.of(
             "request", Set.of("host", "method", "path", "url_path", "protocol", "headers", "id", "useragent",
-                    "referer"),
-            "response", Set.of("code", "grpc_status"),
+                    "referer", "size"),
+            "response", Set.of("code", "grpc_status", "flags", "code_details", "size"),
             "source", Set.of("address", "port"),
             "destination", Set.of("address", "port"),
-            "connection", Set.of("mtls"),
+            "upstream", Set.of("address", "port", "transport_failure_reason"),
+            "connection", Set.of("mtls", "requested_server_name", "termination_details"),
             "xds", Set.of("cluster_name", "route_name"),
             "upstream_peer", peerFields(),
             "downstream_peer", peerFields());
@@ -359,8 +361,16 @@ public final class AttributeExpression {
                 while (pos < s.length() && Character.isDigit(s.charAt(pos))) {
                     pos++;
                 }
+                String digits = s.substring(start, pos);
+                if (pos < s.length() && (s.charAt(pos) == 'u' || s.charAt(pos) == 'U')) {
+                    // A uint (response.flags is one): a number like the ints here, compared by value.
+                    if (digits.startsWith("-")) {
+                        throw error("a uint cannot be negative");
+                    }
+                    pos++;
+                }
                 try {
-                    return new Literal(Long.parseLong(s.substring(start, pos)));
+                    return new Literal(Long.parseLong(digits));
                 } catch (NumberFormatException e) {
                     throw error("integer out of range");
                 }

@@ -51,10 +51,10 @@ class AttributeExpressionTest {
         "request.headers['x'              => expected ']' at position 19 of \"request.headers['x'\"",
         "request                          => expected '.' after request at position 7 of \"request\"",
         "filter_state.x                   => unknown attribute \"filter_state\" (served: [connection, destination,"
-                + " downstream_peer, request, response, source, upstream_peer, xds]) at position 0 of \"filter_state.x\"",
+                + " downstream_peer, request, response, source, upstream, upstream_peer, xds]) at position 0 of \"filter_state.x\"",
         "'abc                             => unterminated string at position 4 of \"'abc\"",
         "a ? 'b'                          => unknown attribute \"a\" (served: [connection, destination, downstream_peer,"
-                + " request, response, source, upstream_peer, xds]) at position 0 of \"a ? 'b'\"",
+                + " request, response, source, upstream, upstream_peer, xds]) at position 0 of \"a ? 'b'\"",
         "true ? 'b'                       => expected ':' at position 10 of \"true ? 'b'\"",
         "'a' 'b'                          => unexpected ''' at position 4 of \"'a' 'b'\"",
         "request.headers[request.host]    => request.headers is indexed by a string literal here at position 16 of"

@@ -2,7 +2,10 @@ package io.mesh.gateway.proxy;
 
 import java.time.Instant;
 
-/** A request's line in the JSON access log, with Envoy-like field names (response flags, upstream host, durations). */
+/**
+ * A request's line in the JSON access log, with the field names of Istio's JSON format ({@code EnvoyJSONLogFormatIstio}):
+ * response flags and code details, upstream host and transport failure reason, durations, addresses.
+ */
 final class AccessLogLine {
 
     private AccessLogLine() {
@@ -16,6 +19,9 @@ final class AccessLogLine {
         field(sb, "protocol", ex.protocol());
         sb.append("\"response_code\":").append(code).append(',');
         field(sb, "response_flags", RequestLog.flagString(ex.flags()));
+        field(sb, "response_code_details", ResponseCodeDetails.of(ex));
+        field(sb, "connection_termination_details", null);   // set by network filters only: none before an HCM here
+        field(sb, "upstream_transport_failure_reason", ex.upstreamTransportFailure());
         sb.append("\"bytes_received\":").append(received).append(',');
         sb.append("\"bytes_sent\":").append(sent).append(',');
         sb.append("\"duration\":").append((long) ms).append(',');
@@ -35,6 +41,7 @@ final class AccessLogLine {
         if (d != null && d.originalDst() != null) {
             field(sb, "downstream_local_address", d.originalDst().toString());
         }
+        field(sb, "requested_server_name", ex.requestedServerName());
         sb.setLength(sb.length() - 1);
         return sb.append('}').toString();
     }

@@ -159,7 +159,13 @@ final class CaptureListener {
             ch.close();
         } else if (chain.tcp() && (!tls || !chain.tls())) {
             // Plaintext, or TLS the chain does not terminate (the app's own): the bytes as they come.
-            if (chain.rbac() != null && denied(chain, downstream, null)) {
+            String policy = chain.rbac() == null ? null : denial(chain, downstream, null);
+            if (policy != null) {
+                TcpAccessLog log = TcpAccessLog.of(chain, ch, true, original);
+                if (log != null) {
+                    log.cluster(chain.tcpCluster());   // the tcp_proxy's cluster, never dialled
+                    log.terminationDetails(io.mesh.gateway.rbac.Rbac.responseDetail(policy));
+                }
                 first.release();
                 ch.close();
                 return;
@@ -193,7 +199,7 @@ final class CaptureListener {
                         ? SidecarPlane.sessionSpiffeId(ssl.engine().getSession()) : null));
             }
             TcpRelay.connectWhen(ch, ssl.handshakeFuture(), () -> chain.rbac() == null
-                    || !denied(chain, downstream, SidecarPlane.spiffeId(ssl.engine().getSession())),
+                    || !denied(chain, downstream, SidecarPlane.spiffeId(ssl.engine().getSession()), log),
                     InetSocketAddress.createUnresolved("127.0.0.1", original.port()), first, null,
                     (workload, none) -> sidecar.plane().inboundTcpMeters(chain.tcpCluster(),
                             SidecarPlane.sessionSpiffeId(ssl.engine().getSession()), chain.stats()).of(workload, null),
@@ -205,15 +211,27 @@ final class CaptureListener {
         }
     }
 
-    /** Network RBAC of a TCP chain, once per connection: who (the mTLS peer, or null), from where, to which port. */
-    private boolean denied(FilterChainSpec chain, Downstream d, String principal) {
+    /**
+     * Network RBAC of a TCP chain, once per connection: who (the mTLS peer, or null), from where, to which port. A denial
+     * is the connection's termination details in {@code log} (null: none), as Envoy's network RBAC filter sets them.
+     */
+    private boolean denied(FilterChainSpec chain, Downstream d, String principal, TcpAccessLog log) {
+        String policy = denial(chain, d, principal);
+        if (policy != null && log != null) {
+            log.terminationDetails(io.mesh.gateway.rbac.Rbac.responseDetail(policy));
+        }
+        return policy != null;
+    }
+
+    /** The policy that denies the connection ({@link io.mesh.gateway.rbac.Rbac#denial}), or null: allowed. */
+    private String denial(FilterChainSpec chain, Downstream d, String principal) {
         String policy = chain.rbac().denial(io.mesh.gateway.rbac.RbacRequest.connection(principal,
                 d.source() == null ? null : d.source().hostAddress(), d.originalDst().port()));
         if (policy != null) {
             LOG.debugf("%s: RBAC denied a TCP connection from %s (%s) to port %d: %s", spec.name(), d.source(), principal,
                     d.originalDst().port(), policy);
         }
-        return policy != null;
+        return policy;
     }
 
     /** Whether this capture listener is the inbound one ({@code virtualInbound}, 15006), which drains first. */

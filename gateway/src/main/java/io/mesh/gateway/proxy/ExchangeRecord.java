@@ -29,6 +29,38 @@ abstract class ExchangeRecord {
     String upstreamPrincipal;
     /** Whether the downstream sent its metadata (an inbound chain then answers with this proxy's). */
     boolean peerAsked;
+    /**
+     * Envoy's response code details of a local reply whose flags do not tell them (an RBAC denial, a JWT refusal, a
+     * direct response), or null: {@link ResponseCodeDetails} derives them at the end. Set on the Vert.x path only.
+     */
+    String codeDetails;
+    /**
+     * Why a try's TLS handshake with the upstream failed ({@link #transportFailureReason}), or null; set on that
+     * failure only.
+     */
+    String transportFailure;
+
+    /**
+     * Envoy's {@code UPSTREAM_TRANSPORT_FAILURE_REASON} of a failed TLS origination: the TLS engine's message (the
+     * JDK's or netty-tcnative's, not BoringSSL's error codes), or null when {@code cause} is not a TLS failure.
+     */
+    static String transportFailureReason(Throwable cause) {
+        boolean tls = false;
+        Throwable root = cause;
+        for (int depth = 0; root != null && depth < 16; depth++) {
+            tls |= root instanceof javax.net.ssl.SSLException || root instanceof java.security.cert.CertificateException;
+            Throwable next = root.getCause();
+            if (next == null || next == root) {
+                break;
+            }
+            root = next;
+        }
+        if (!tls) {
+            return null;
+        }
+        // The innermost cause says what failed (an engine's wrapper says "General OpenSslEngine problem").
+        return "TLS_error: " + (root.getMessage() != null ? root.getMessage() : root.getClass().getSimpleName());
+    }
 
     /** Whether this request is written to the access log: its chain's say, else {@code local}. */
     final boolean accessLog(boolean local) {
@@ -82,6 +114,16 @@ abstract class ExchangeRecord {
 
     public final String upstreamHost() {
         return upstreamHost;
+    }
+
+    /** Why the TLS to the upstream failed (Envoy's upstream transport failure reason), or null. */
+    final String upstreamTransportFailure() {
+        return transportFailure;
+    }
+
+    /** The downstream TLS's SNI (Envoy's requested server name), or null: none, or a path that does not know it. */
+    String requestedServerName() {
+        return null;
     }
 
     public final String routeName() {

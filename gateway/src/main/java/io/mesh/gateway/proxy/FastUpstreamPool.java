@@ -148,6 +148,8 @@ final class FastUpstreamPool {
                     } else {
                         LOG.debugf("cluster %s: TLS handshake with %s failed: %s", u.spec().name(), ep.hostPort(),
                                 hs.cause() == null ? "closed" : hs.cause().getMessage());
+                        String reason = ExchangeRecord.transportFailureReason(hs.cause());
+                        ex.transportFailure = reason != null ? reason : "TLS_error: handshake failed";
                         c.channel.close();
                         ex.onConnectFailure();
                     }

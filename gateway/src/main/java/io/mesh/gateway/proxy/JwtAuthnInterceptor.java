@@ -32,6 +32,7 @@ final class JwtAuthnInterceptor implements ProxyInterceptor {
         if (o.status() != JwtStatus.OK) {
             LOG.debugf("jwt_authn refused %s %s: %s", ex.request.method(), ex.path(), o.status().text());
             ex.response.putHeader("www-authenticate", challenge(ex, o.status()));
+            ex.codeDetails = ResponseCodeDetails.jwtDenied(o.status().text());
             ex.sendLocal(o.status().httpStatus(), null, o.status().text());
             return;
         }

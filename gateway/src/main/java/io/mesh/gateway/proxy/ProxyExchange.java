@@ -360,6 +360,12 @@ public final class ProxyExchange extends ExchangeRecord implements io.mesh.gatew
         };
     }
 
+    /** The SNI Vert.x's TLS server read (a router's HTTPS listener); read when the line is written. */
+    @Override
+    String requestedServerName() {
+        return request.isSSL() ? request.connection().indicatedServerName() : null;
+    }
+
     @Override
     public String remoteAddress() {
         var remote = request.remoteAddress();

@@ -18,6 +18,7 @@ final class RbacInterceptor implements ProxyInterceptor {
             String denial = rbac.denial(ex);
             if (denial != null) {
                 LOG.debugf("RBAC denied %s %s from %s: %s", ex.request.method(), ex.path(), ex.principal(), denial);
+                ex.codeDetails = Rbac.responseDetail(denial);   // Envoy's RBAC filter's
                 ex.sendLocal(403, null, "RBAC: access denied");
                 return;
             }

@@ -20,6 +20,7 @@ final class RouteInterceptor implements ProxyInterceptor {
         // httpsRedirect servers have such hosts without routes, for names no VirtualService routes).
         if (vh != null && vh.requireTls() && !ex.request.isSSL()) {
             ex.virtualHost = vh;
+            ex.codeDetails = "direct_response";   // Envoy's require_tls redirect is a direct response entry
             ex.sendRedirect(301, "https://" + hostOnly(ex.authority()) + ex.request.uri());
             return;
         }
@@ -35,8 +36,10 @@ final class RouteInterceptor implements ProxyInterceptor {
         }
         RouteAction action = route.action();
         if (action instanceof RouteAction.Direct d) {
+            ex.codeDetails = "direct_response";
             ex.sendLocal(d.status(), null, d.body());
         } else if (action instanceof RouteAction.Redirect r) {
+            ex.codeDetails = "direct_response";
             ex.sendRedirect(r.status(), location(ex, r));
         } else {
             ex.forward = (RouteAction.Forward) action;

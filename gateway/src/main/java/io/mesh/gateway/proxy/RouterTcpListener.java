@@ -145,7 +145,7 @@ final class RouterTcpListener {
                     log.serverName(hostname);
                 }
                 TcpRelay.toClusterWhen(plane, ch, cluster, ssl.handshakeFuture(),
-                        () -> !denied(chain, ch, SidecarPlane.spiffeId(ssl.engine().getSession())),
+                        () -> !denied(chain, ch, SidecarPlane.spiffeId(ssl.engine().getSession()), log),
                         plane.outboundTcpMeters(cluster, chain.stats()),
                         TcpTimeouts.of(chain), log);
             }
@@ -173,9 +173,10 @@ final class RouterTcpListener {
     /**
      * The chain's network RBAC (AuthorizationPolicies that select the gateway, as they apply to TCP), once per
      * connection: the caller's identity (a verified client certificate's SPIFFE ID, or null), its address, and the
-     * listener's port (the Gateway server's). False when the chain has none.
+     * listener's port (the Gateway server's). False when the chain has none. A denial is the connection's termination
+     * details in {@code log} (null: none), as Envoy's network RBAC filter sets them.
      */
-    private boolean denied(FilterChainSpec chain, Channel ch, String principal) {
+    private boolean denied(FilterChainSpec chain, Channel ch, String principal, TcpAccessLog log) {
         if (chain.rbac() == null) {
             return false;
         }
@@ -186,6 +187,9 @@ final class RouterTcpListener {
         String policy = chain.rbac().denial(io.mesh.gateway.rbac.RbacRequest.connection(principal, source, port));
         if (policy != null) {
             LOG.debugf("%s: RBAC denied a TCP connection from %s (%s): %s", spec.name(), source, principal, policy);
+            if (log != null) {
+                log.terminationDetails(io.mesh.gateway.rbac.Rbac.responseDetail(policy));
+            }
         }
         return policy != null;
     }
@@ -199,16 +203,19 @@ final class RouterTcpListener {
             ch.close();
             return false;
         }
-        if (denied(chain, ch, null)) {
-            ch.close();
-            return false;
-        }
         String cluster = chain.pickTcpCluster();
-        TcpRelay.allowHalfClose(ch);   // a client's FIN is passed on, and the answer still comes back (Envoy's tcp_proxy)
         TcpAccessLog log = TcpAccessLog.of(chain, ch, false, null);
         if (log != null) {
             log.serverName(sni);
         }
+        if (denied(chain, ch, null, log)) {
+            if (log != null) {
+                log.cluster(cluster);   // the tcp_proxy's cluster, never dialled
+            }
+            ch.close();
+            return false;
+        }
+        TcpRelay.allowHalfClose(ch);   // a client's FIN is passed on, and the answer still comes back (Envoy's tcp_proxy)
         return TcpRelay.toCluster(plane, ch, cluster, null, null,
                 plane.outboundTcpMeters(cluster, chain.stats()), TcpTimeouts.of(chain), log);
     }

@@ -32,17 +32,26 @@ final class StatsAttributes {
                     case "id" -> ex.requestHeader("x-request-id");
                     case "useragent" -> ex.requestHeader("user-agent");
                     case "referer" -> ex.requestHeader("referer");
+                    case "size" -> ex.bytesReceived();
                     default -> null;
                 };
                 case "response" -> switch (field) {
                     case "code" -> (long) ex.status();
                     case "grpc_status" -> grpcStatus(ex.grpcStatus());
+                    case "flags" -> ResponseFlag.envoyBits(ex.flags());
+                    case "code_details" -> ResponseCodeDetails.of(ex);
+                    case "size" -> ex.bytesSent();
                     default -> null;
                 };
                 case "source" -> address(ex.downstream() != null ? ex.downstream().source() : null, ex.remoteAddress(), field);
                 case "destination" -> address(ex.downstream() != null ? ex.downstream().originalDst() : null, null, field);
-                case "connection" -> field.equals("mtls") ? ex.downstream() != null && ex.downstream().peerPrincipal() != null
-                        : null;
+                case "upstream" -> field.equals("transport_failure_reason") ? ex.upstreamTransportFailure()
+                        : address(null, ex.upstreamHost(), field);
+                case "connection" -> switch (field) {
+                    case "mtls" -> ex.downstream() != null && ex.downstream().peerPrincipal() != null;
+                    case "requested_server_name" -> ex.requestedServerName();
+                    default -> null;
+                };
                 case "xds" -> field.equals("cluster_name") ? ex.clusterName() : ex.routeName();
                 case "upstream_peer" -> inbound ? null : peer(ex.peer(), field);
                 case "downstream_peer" -> inbound ? peer(ex.peer(), field) : null;

@@ -14,8 +14,11 @@ import org.jboss.logging.Logger;
  * apply to a connection (start time, duration, bytes both ways, upstream host and cluster, downstream addresses, SNI,
  * response flags). Envoy's TCP flags: UF (the upstream connection failed), UO (the cluster's max connections
  * overflowed), DT (max_downstream_connection_duration closed it), NR (no cluster: Envoy's tcp_proxy said NR before it
- * had NC), UH (no healthy endpoint); "-" for none. The chain's filter (Envoy's CEL filter) decides at the end, over the
- * attributes the TCP stats overrides read plus the connection's addresses.
+ * had NC), UH (no healthy endpoint); "-" for none. A connection the chain's network RBAC denied is logged too, with
+ * Envoy's connection termination details naming the policy and no upstream host; a failed TLS origination with UF and
+ * the upstream transport failure reason. The chain's filter (Envoy's CEL filter) decides at the end, over the
+ * attributes the TCP stats overrides read plus the connection's addresses, the upstream's, the SNI, the flags' bit
+ * vector and the termination details.
  *
  * <p>Exists only for a chain whose tcp_proxy has an access log ({@link #of} is null otherwise, so a connection without
  * one costs a null check per read). Event-loop confined: both sides of a relay are on the downstream's loop, and the line
@@ -39,6 +42,10 @@ final class TcpAccessLog {
     private int flags;
     private PeerWorkload peer;
     private String peerPrincipal;
+    /** Why this proxy ended the connection (Envoy's connection termination details), or null. */
+    private String terminationDetails;
+    /** Why the upstream's TLS failed (Envoy's upstream transport failure reason), or null. */
+    private String transportFailure;
 
     private TcpAccessLog(io.mesh.gateway.model.AccessLogFilter filter, boolean inbound, String remote, String local) {
         this.filter = filter;
@@ -82,6 +89,19 @@ final class TcpAccessLog {
         upstreamHost = hostPort;
     }
 
+    /**
+     * Why this proxy ended the connection, as Envoy's {@code CONNECTION_TERMINATION_DETAILS}: the network RBAC's
+     * {@code rbac_access_denied_matched_policy[...]} ({@link io.mesh.gateway.rbac.Rbac#responseDetail}).
+     */
+    void terminationDetails(String details) {
+        terminationDetails = details;
+    }
+
+    /** Why the TLS to the upstream failed (Envoy's {@code UPSTREAM_TRANSPORT_FAILURE_REASON}). */
+    void transportFailure(String reason) {
+        transportFailure = reason;
+    }
+
     void flag(ResponseFlag f) {
         flags |= 1 << f.ordinal();
     }
@@ -117,6 +137,8 @@ final class TcpAccessLog {
         AccessLogLine.field(sb, "start_time", start.toString());
         AccessLogLine.field(sb, "protocol", "tcp");
         AccessLogLine.field(sb, "response_flags", RequestLog.flagString(flags));
+        AccessLogLine.field(sb, "connection_termination_details", terminationDetails);
+        AccessLogLine.field(sb, "upstream_transport_failure_reason", transportFailure);
         sb.append("\"bytes_received\":").append(received).append(',');
         sb.append("\"bytes_sent\":").append(sent).append(',');
         sb.append("\"duration\":").append(ms).append(',');
@@ -129,13 +151,25 @@ final class TcpAccessLog {
         return sb.append('}').toString();
     }
 
-    /** The connection's attributes: the TCP stats overrides' ({@link StatsAttributes.Connection}) and its addresses. */
+    /**
+     * The connection's attributes: the TCP stats overrides' ({@link StatsAttributes.Connection}), its addresses, the
+     * upstream's, the SNI, Envoy's response flags (its bit vector) and termination details.
+     */
     private record Attributes(TcpAccessLog log) implements AttributeExpression.Activation {
         @Override
         public Object attribute(String root, String field) {
             return switch (root) {
                 case "source" -> part(log.remote, field);
                 case "destination" -> part(log.local, field);
+                case "upstream" -> field.equals("transport_failure_reason") ? log.transportFailure
+                        : part(log.upstreamHost, field);
+                case "response" -> field.equals("flags") ? (Object) ResponseFlag.envoyBits(log.flags) : null;
+                case "connection" -> switch (field) {
+                    case "requested_server_name" -> log.sni;
+                    case "termination_details" -> log.terminationDetails;
+                    default -> new StatsAttributes.Connection(log.cluster, log.peer, log.inbound, log.peerPrincipal)
+                            .attribute(root, field);
+                };
                 default -> new StatsAttributes.Connection(log.cluster, log.peer, log.inbound, log.peerPrincipal)
                         .attribute(root, field);
             };

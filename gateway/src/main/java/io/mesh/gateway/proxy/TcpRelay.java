@@ -286,6 +286,16 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                                     : upstreamTls.context().newHandler(up.alloc(), sni, target.getPort());
                             io.mesh.gateway.tls.JdkMeshSni.request(ssl.engine(), sni);   // the JDK's sends no mesh SNI itself
                             up.pipeline().addLast("ssl", ssl);
+                            if (log != null) {
+                                // Envoy's: a failed handshake is a failed upstream connection, and says why.
+                                ssl.handshakeFuture().addListener(h -> {
+                                    if (!h.isSuccess()) {
+                                        String reason = ExchangeRecord.transportFailureReason(h.cause());
+                                        log.flag(ResponseFlag.UF);
+                                        log.transportFailure(reason != null ? reason : "TLS_error: handshake failed");
+                                    }
+                                });
+                            }
                             if (upstreamTls.exchange() != null) {
                                 PeerExchange mx = new PeerExchange(upstreamTls.exchange(), up.eventLoop().newPromise());
                                 up.pipeline().addLast("mx", mx);

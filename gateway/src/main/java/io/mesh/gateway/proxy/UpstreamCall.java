@@ -249,6 +249,10 @@ final class UpstreamCall {
             return;
         }
         boolean connectFailure = connectPhase || cause instanceof java.net.ConnectException;
+        String tlsFailure = ExchangeRecord.transportFailureReason(cause);
+        if (tlsFailure != null) {
+            ex.transportFailure = tlsFailure;   // the last try's, as Envoy's
+        }
         endTry(0);
         if (retry.retriesFailure(connectFailure, false) && mayRetry()) {
             scheduleRetry();

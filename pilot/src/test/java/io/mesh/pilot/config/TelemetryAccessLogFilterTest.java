@@ -44,7 +44,8 @@ class TelemetryAccessLogFilterTest {
                         "spec.accessLogging[0].filter.expression: unexpected end at position 17 of \"response.code >= \""),
                 Arguments.of("{expression: 'response.cod == 200'}",
                         "spec.accessLogging[0].filter.expression: unknown attribute \"response.cod\" (served:"
-                                + " [response.code, response.grpc_status]) at position 9 of \"response.cod == 200\""),
+                                + " [response.code, response.code_details, response.flags, response.grpc_status,"
+                                + " response.size]) at position 9 of \"response.cod == 200\""),
                 Arguments.of("{expression: 'request.path + \"x\"'}",
                         "spec.accessLogging[0].filter.expression: must be a boolean expression (e.g. response.code >="
                                 + " 400), got \"request.path + \"x\"\""),
