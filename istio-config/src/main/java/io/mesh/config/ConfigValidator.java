@@ -56,7 +56,7 @@ public final class ConfigValidator {
             case REQUEST_AUTHENTICATION -> RequestAuthentication.parse(raw, p);
             case TELEMETRY -> Telemetry.parse(raw, p);
             case KUBERNETES_GATEWAY -> KubernetesGatewayParser.parse(raw, p);
-            case HTTP_ROUTE -> HttpRouteParser.parse(raw, p);
+            case HTTP_ROUTE -> KubernetesHttpRouteParser.parse(raw, p);
         };
         return new Result(raw, p.hasErrors() ? null : model, p.errors(), p.warnings());
     }

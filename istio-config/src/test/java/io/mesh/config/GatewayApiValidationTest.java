@@ -167,17 +167,17 @@ class GatewayApiValidationTest {
     void httpRouteIsReadWithParentsMatchesFiltersBackendsAndTimeout() {
         ConfigValidator.Result r = validate(ROUTE);
         assertTrue(r.valid(), r.reason());
-        HttpRoute route = (HttpRoute) r.model();
-        assertEquals(List.of(new HttpRoute.ParentRef(Kind.GATEWAY_API, "Gateway", "istio-system", "edge", "http",
+        KubernetesHttpRoute route = (KubernetesHttpRoute) r.model();
+        assertEquals(List.of(new KubernetesHttpRoute.ParentRef(Kind.GATEWAY_API, "Gateway", "istio-system", "edge", "http",
                 null)), route.parentRefs());
-        HttpRoute.Rule rule = route.rules().get(0);
-        assertEquals(new HttpRoute.Match(new HttpRoute.PathMatch("PathPrefix", "/api"),
-                List.of(new HttpRoute.ValueMatch("Exact", "x-version", "v2")),
-                List.of(new HttpRoute.ValueMatch("RegularExpression", "debug", "1|true")), "GET"), rule.matches().get(0));
-        assertEquals(new HttpRoute.HeaderModifier(Map.of("x-a", "a"), Map.of("x-b", "b"), List.of("x-c")),
+        KubernetesHttpRoute.Rule rule = route.rules().get(0);
+        assertEquals(new KubernetesHttpRoute.Match(new KubernetesHttpRoute.PathMatch("PathPrefix", "/api"),
+                List.of(new KubernetesHttpRoute.ValueMatch("Exact", "x-version", "v2")),
+                List.of(new KubernetesHttpRoute.ValueMatch("RegularExpression", "debug", "1|true")), "GET"), rule.matches().get(0));
+        assertEquals(new KubernetesHttpRoute.HeaderModifier(Map.of("x-a", "a"), Map.of("x-b", "b"), List.of("x-c")),
                 rule.filters().get(0).requestHeaders());
-        assertEquals(new HttpRoute.PathModifier("ReplacePrefixMatch", "/v2"), rule.filters().get(1).rewrite().path());
-        assertEquals(List.of(90, 10), rule.backendRefs().stream().map(HttpRoute.BackendRef::weight).toList());
+        assertEquals(new KubernetesHttpRoute.PathModifier("ReplacePrefixMatch", "/v2"), rule.filters().get(1).rewrite().path());
+        assertEquals(List.of(90, 10), rule.backendRefs().stream().map(KubernetesHttpRoute.BackendRef::weight).toList());
         assertEquals(Duration.ofSeconds(2), rule.timeout());
     }
 

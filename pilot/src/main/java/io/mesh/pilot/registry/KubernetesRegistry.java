@@ -184,8 +184,12 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
         List<ServiceModel> models = new ArrayList<>();
         List<ServiceAlias> aliases = new ArrayList<>();
         Map<String, Service> byHost = new HashMap<>();
+        Map<String, Map<String, String>> selectors = new HashMap<>();
         for (Service s : services.getStore().list()) {
             String host = s.getMetadata().getName() + "." + s.getMetadata().getNamespace() + "." + Hosts.DOMAIN_SUFFIX;
+            if (s.getSpec() != null && s.getSpec().getSelector() != null && !s.getSpec().getSelector().isEmpty()) {
+                selectors.put(host, s.getSpec().getSelector());
+            }
             String externalName = externalName(s);
             if (externalName != null) {
                 aliases.add(new ServiceAlias(host, s.getMetadata().getNamespace(), externalName, exportTo(s)));
@@ -251,7 +255,7 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
                         portMap, podLabels, locality, 1, health, sa, node));
             }
         }
-        return new View(models, endpoints, aliases, PodWorkloads.of(podsByKey.values(), nodesByName));
+        return new View(models, endpoints, aliases, PodWorkloads.of(podsByKey.values(), nodesByName), selectors);
     }
 
     /**

@@ -8,9 +8,9 @@ import java.util.List;
  * A validated Kubernetes Gateway API {@code HTTPRoute} (gateway.networking.k8s.io v1 or v1beta1), before pilot binds it
  * to Gateways. {@code hostnames}: empty for any host.
  */
-public record HttpRoute(String namespace, String name, List<ParentRef> parentRefs, List<String> hostnames,
+public record KubernetesHttpRoute(String namespace, String name, List<ParentRef> parentRefs, List<String> hostnames,
         List<Rule> rules, Instant created) {
-    public HttpRoute {
+    public KubernetesHttpRoute {
         parentRefs = List.copyOf(parentRefs);
         hostnames = List.copyOf(hostnames);
         rules = List.copyOf(rules);

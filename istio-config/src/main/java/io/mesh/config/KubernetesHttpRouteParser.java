@@ -7,19 +7,19 @@ import java.util.Map;
 import java.util.Set;
 
 /** Validates a Kubernetes Gateway API HTTPRoute as its CRD schema and istiod's conversion do. */
-public final class HttpRouteParser {
+public final class KubernetesHttpRouteParser {
     static final Set<String> METHODS = Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE",
             "PATCH");
     static final Set<String> FILTERS = Set.of("RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect",
             "URLRewrite", "RequestMirror");
 
-    private HttpRouteParser() {
+    private KubernetesHttpRouteParser() {
     }
 
-    public static HttpRoute parse(RawResource raw, Problems p) {
+    public static KubernetesHttpRoute parse(RawResource raw, Problems p) {
         SpecReader r = new SpecReader(raw.spec(), "spec", p);
         r.allow("parentRefs", "hostnames", "rules");
-        List<HttpRoute.ParentRef> parents = new ArrayList<>();
+        List<KubernetesHttpRoute.ParentRef> parents = new ArrayList<>();
         for (SpecReader ref : r.list("parentRefs")) {
             ref.allow("group", "kind", "namespace", "name", "sectionName", "port");
             String name = ref.requiredString("name");
@@ -27,7 +27,7 @@ public final class HttpRouteParser {
             if (port != null && (port < 1 || port > 65535)) {
                 p.error(ref.at("port"), "must be between 1 and 65535");
             }
-            parents.add(new HttpRoute.ParentRef(ref.string("group") == null ? Kind.GATEWAY_API : ref.string("group"),
+            parents.add(new KubernetesHttpRoute.ParentRef(ref.string("group") == null ? Kind.GATEWAY_API : ref.string("group"),
                     ref.string("kind") == null ? "Gateway" : ref.string("kind"), ref.string("namespace"),
                     name == null ? "" : name, ref.string("sectionName"), port));
         }
@@ -43,26 +43,26 @@ public final class HttpRouteParser {
                 p.error("spec.hostnames[" + i + "]", err);
             }
         }
-        List<HttpRoute.Rule> rules = new ArrayList<>();
+        List<KubernetesHttpRoute.Rule> rules = new ArrayList<>();
         for (SpecReader rule : r.list("rules")) {
             rules.add(rule(rule));
         }
         if (!r.has("rules")) {
             // The API's default: one rule that matches every request and has no backend (404).
-            rules.add(new HttpRoute.Rule(null, List.of(), List.of(), List.of(), null));
+            rules.add(new KubernetesHttpRoute.Rule(null, List.of(), List.of(), List.of(), null));
         }
-        return new HttpRoute(raw.namespace(), raw.name(), parents, hostnames, rules, raw.created());
+        return new KubernetesHttpRoute(raw.namespace(), raw.name(), parents, hostnames, rules, raw.created());
     }
 
-    private static HttpRoute.Rule rule(SpecReader r) {
+    private static KubernetesHttpRoute.Rule rule(SpecReader r) {
         Problems p = r.problems();
         r.allow("name", "matches", "filters", "backendRefs", "timeouts", "retry", "sessionPersistence");
-        List<HttpRoute.Match> matches = new ArrayList<>();
+        List<KubernetesHttpRoute.Match> matches = new ArrayList<>();
         for (SpecReader m : r.list("matches")) {
             matches.add(match(m));
         }
-        List<HttpRoute.Filter> filters = filters(r, true);
-        List<HttpRoute.BackendRef> backends = new ArrayList<>();
+        List<KubernetesHttpRoute.Filter> filters = filters(r, true);
+        List<KubernetesHttpRoute.BackendRef> backends = new ArrayList<>();
         for (SpecReader b : r.list("backendRefs")) {
             backends.add(backend(b, true));
         }
@@ -79,8 +79,8 @@ public final class HttpRouteParser {
                 p.error(r.at("filters"), single + " may be used at most once per rule");
             }
         }
-        for (HttpRoute.Filter f : filters) {
-            HttpRoute.PathModifier path = f.redirect() != null ? f.redirect().path()
+        for (KubernetesHttpRoute.Filter f : filters) {
+            KubernetesHttpRoute.PathModifier path = f.redirect() != null ? f.redirect().path()
                     : f.rewrite() != null ? f.rewrite().path() : null;
             if (path != null && path.type().equals("ReplacePrefixMatch") && (matches.isEmpty()
                     || matches.stream().anyMatch(m -> m.path() != null && !m.path().type().equals("PathPrefix")))) {
@@ -105,13 +105,13 @@ public final class HttpRouteParser {
         if (r.has("sessionPersistence")) {
             p.warn(r.at("sessionPersistence"), "is not served by this mesh");
         }
-        return new HttpRoute.Rule(r.string("name"), matches, filters, backends, timeout);
+        return new KubernetesHttpRoute.Rule(r.string("name"), matches, filters, backends, timeout);
     }
 
-    private static HttpRoute.Match match(SpecReader m) {
+    private static KubernetesHttpRoute.Match match(SpecReader m) {
         Problems p = m.problems();
         m.allow("path", "headers", "queryParams", "method");
-        HttpRoute.PathMatch path = null;
+        KubernetesHttpRoute.PathMatch path = null;
         SpecReader pm = m.object("path");
         if (pm != null) {
             pm.allow("type", "value");
@@ -127,18 +127,18 @@ public final class HttpRouteParser {
                     || value.contains("%2F") || value.contains("#")) {
                 p.error(pm.at("value"), "must not contain \"//\", \"/./\", \"/../\", \"%2f\" or \"#\"");
             }
-            path = new HttpRoute.PathMatch(type, value);
+            path = new KubernetesHttpRoute.PathMatch(type, value);
         }
         String method = m.string("method");
         if (method != null && !METHODS.contains(method)) {
             p.error(m.at("method"), "must be one of " + String.join(", ", new java.util.TreeSet<>(METHODS)) + ", got \""
                     + method + "\"");
         }
-        return new HttpRoute.Match(path, valueMatches(m, "headers"), valueMatches(m, "queryParams"), method);
+        return new KubernetesHttpRoute.Match(path, valueMatches(m, "headers"), valueMatches(m, "queryParams"), method);
     }
 
-    private static List<HttpRoute.ValueMatch> valueMatches(SpecReader m, String field) {
-        List<HttpRoute.ValueMatch> out = new ArrayList<>();
+    private static List<KubernetesHttpRoute.ValueMatch> valueMatches(SpecReader m, String field) {
+        List<KubernetesHttpRoute.ValueMatch> out = new ArrayList<>();
         Set<String> seen = new java.util.HashSet<>();
         for (SpecReader h : m.list(field)) {
             h.allow("type", "name", "value");
@@ -160,7 +160,7 @@ public final class HttpRouteParser {
             // Header names ignore case; the first condition on a name wins, as the spec says.
             String key = field.equals("headers") ? name.toLowerCase(java.util.Locale.ROOT) : name;
             if (seen.add(key)) {
-                out.add(new HttpRoute.ValueMatch(type, key, value));
+                out.add(new KubernetesHttpRoute.ValueMatch(type, key, value));
             }
         }
         return out;
@@ -176,8 +176,8 @@ public final class HttpRouteParser {
     }
 
     /** A rule's (or a backend's, {@code ofRule} false: header modifiers only) filters. */
-    private static List<HttpRoute.Filter> filters(SpecReader r, boolean ofRule) {
-        List<HttpRoute.Filter> out = new ArrayList<>();
+    private static List<KubernetesHttpRoute.Filter> filters(SpecReader r, boolean ofRule) {
+        List<KubernetesHttpRoute.Filter> out = new ArrayList<>();
         for (SpecReader f : r.list("filters")) {
             f.allow("type", "requestHeaderModifier", "responseHeaderModifier", "requestRedirect", "urlRewrite",
                     "requestMirror", "extensionRef", "cors", "externalAuth");
@@ -203,19 +203,19 @@ public final class HttpRouteParser {
                 continue;
             }
             out.add(switch (type) {
-                case "RequestHeaderModifier" -> new HttpRoute.Filter(type, headers(body), null, null, null, null);
-                case "ResponseHeaderModifier" -> new HttpRoute.Filter(type, null, headers(body), null, null, null);
-                case "RequestRedirect" -> new HttpRoute.Filter(type, null, null, redirect(body), null, null);
-                case "URLRewrite" -> new HttpRoute.Filter(type, null, null, null, rewrite(body), null);
-                default -> new HttpRoute.Filter(type, null, null, null, null, mirror(body));
+                case "RequestHeaderModifier" -> new KubernetesHttpRoute.Filter(type, headers(body), null, null, null, null);
+                case "ResponseHeaderModifier" -> new KubernetesHttpRoute.Filter(type, null, headers(body), null, null, null);
+                case "RequestRedirect" -> new KubernetesHttpRoute.Filter(type, null, null, redirect(body), null, null);
+                case "URLRewrite" -> new KubernetesHttpRoute.Filter(type, null, null, null, rewrite(body), null);
+                default -> new KubernetesHttpRoute.Filter(type, null, null, null, null, mirror(body));
             });
         }
         return out;
     }
 
-    private static HttpRoute.HeaderModifier headers(SpecReader h) {
+    private static KubernetesHttpRoute.HeaderModifier headers(SpecReader h) {
         h.allow("set", "add", "remove");
-        return new HttpRoute.HeaderModifier(headerList(h, "set"), headerList(h, "add"), h.strings("remove"));
+        return new KubernetesHttpRoute.HeaderModifier(headerList(h, "set"), headerList(h, "add"), h.strings("remove"));
     }
 
     private static Map<String, String> headerList(SpecReader h, String field) {
@@ -231,7 +231,7 @@ public final class HttpRouteParser {
         return out;
     }
 
-    private static HttpRoute.PathModifier pathModifier(SpecReader f) {
+    private static KubernetesHttpRoute.PathModifier pathModifier(SpecReader f) {
         SpecReader pm = f.object("path");
         if (pm == null) {
             return null;
@@ -251,10 +251,10 @@ public final class HttpRouteParser {
             pm.problems().error(pm.at(field), "is required for type " + type);
             return null;
         }
-        return new HttpRoute.PathModifier(type, value);
+        return new KubernetesHttpRoute.PathModifier(type, value);
     }
 
-    private static HttpRoute.Redirect redirect(SpecReader f) {
+    private static KubernetesHttpRoute.Redirect redirect(SpecReader f) {
         f.allow("scheme", "hostname", "path", "port", "statusCode");
         String scheme = f.string("scheme");
         if (scheme != null && !Set.of("http", "https").contains(scheme)) {
@@ -268,15 +268,15 @@ public final class HttpRouteParser {
         if (code != null && code != 301 && code != 302) {
             f.problems().error(f.at("statusCode"), "must be 301 or 302, got " + code);
         }
-        return new HttpRoute.Redirect(scheme, f.string("hostname"), pathModifier(f), port, code);
+        return new KubernetesHttpRoute.Redirect(scheme, f.string("hostname"), pathModifier(f), port, code);
     }
 
-    private static HttpRoute.Rewrite rewrite(SpecReader f) {
+    private static KubernetesHttpRoute.Rewrite rewrite(SpecReader f) {
         f.allow("hostname", "path");
-        return new HttpRoute.Rewrite(f.string("hostname"), pathModifier(f));
+        return new KubernetesHttpRoute.Rewrite(f.string("hostname"), pathModifier(f));
     }
 
-    private static HttpRoute.Mirror mirror(SpecReader f) {
+    private static KubernetesHttpRoute.Mirror mirror(SpecReader f) {
         f.allow("backendRef", "percent", "fraction");
         SpecReader b = f.object("backendRef");
         if (b == null) {
@@ -302,10 +302,10 @@ public final class HttpRouteParser {
                 percent = 100.0 * num / den;
             }
         }
-        return new HttpRoute.Mirror(backend(b, false), percent);
+        return new KubernetesHttpRoute.Mirror(backend(b, false), percent);
     }
 
-    private static HttpRoute.BackendRef backend(SpecReader b, boolean weighted) {
+    private static KubernetesHttpRoute.BackendRef backend(SpecReader b, boolean weighted) {
         Problems p = b.problems();
         b.allow(weighted ? new String[] {"group", "kind", "name", "namespace", "port", "weight", "filters"}
                 : new String[] {"group", "kind", "name", "namespace", "port"});
@@ -326,8 +326,8 @@ public final class HttpRouteParser {
         if (weight != null && (weight < 0 || weight > 1_000_000)) {
             p.error(b.at("weight"), "must be between 0 and 1000000");
         }
-        List<HttpRoute.Filter> filters = weighted ? filters(b, false) : List.of();
-        return new HttpRoute.BackendRef(group, kind, name == null ? "" : name, b.string("namespace"), port,
+        List<KubernetesHttpRoute.Filter> filters = weighted ? filters(b, false) : List.of();
+        return new KubernetesHttpRoute.BackendRef(group, kind, name == null ? "" : name, b.string("namespace"), port,
                 weight == null ? 1 : weight, filters);
     }
 }
