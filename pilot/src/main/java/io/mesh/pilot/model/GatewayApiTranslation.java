@@ -47,6 +47,31 @@ public record GatewayApiTranslation(List<Gateway> gateways, List<VirtualService>
         return new GatewayApiTranslation(gws.gateways(), vs, warnings.stream().distinct().toList());
     }
 
+    /**
+     * The status istiod would write on the Gateway API objects among {@code config}, with the services of {@code view}
+     * and of the ServiceEntries in {@code config} ({@link GatewayApiStatus}).
+     */
+    public static GatewayApiStatus.Result status(Map<io.mesh.config.ConfigKey, Object> config, ServiceSource.View view,
+            Set<String> credentials) {
+        List<KubernetesGateway> gateways = new java.util.ArrayList<>();
+        List<KubernetesHttpRoute> routes = new java.util.ArrayList<>();
+        List<ServiceEntry> entries = new java.util.ArrayList<>();
+        Set<String> services = new java.util.HashSet<>();
+        view.services().forEach(s -> services.add(s.hostname()));
+        for (Object model : config.values()) {
+            if (model instanceof KubernetesGateway g && g.owned()) {
+                gateways.add(g);
+            } else if (model instanceof KubernetesHttpRoute r) {
+                routes.add(r);
+            } else if (model instanceof ServiceEntry se) {
+                entries.add(se);
+                se.hosts().forEach(h -> services.add(io.mesh.config.Hosts.resolve(h, se.namespace())));
+            }
+        }
+        return GatewayApiStatus.of(gateways, routes, services, host -> selector(host, view.selectors(), entries),
+                credentials);
+    }
+
     /** The pods a Service selects: a Kubernetes Service's selector, else a ServiceEntry's workloadSelector; or null. */
     private static Map<String, String> selector(String host, Map<String, Map<String, String>> podSelectors,
             List<ServiceEntry> serviceEntries) {

@@ -25,7 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Kubernetes mode: a Gateway API Gateway and HTTPRoute (v1) applied by the real kubectl to the mock API server
  * reach a router proxy over ADS as the listener and routes istiod would serve; the Gateway is served by the pods of the
  * Service its address names (their labels are the Service's selector). The Gateway API's CRDs are installed after pilot
- * starts, as on a cluster that gets them later, and a deleted HTTPRoute leaves the routes. (v1beta1 objects are the
+ * starts, as on a cluster that gets them later; pilot writes their status as istiod does; a deleted HTTPRoute leaves
+ * the routes. (v1beta1 objects are the
  * same objects at v1 on a real API server; the mock API server did not deliver a v1beta1 HTTPRoute to the v1 watch of a
  * CRD applied at run time, so v1beta1 is covered by istio-config's GatewayApiValidationTest and the local folder test.)
  */
@@ -127,10 +128,36 @@ class KubernetesGatewayApiTest {
             assertEquals(5, routes.get(1).getRoute().getTimeout().getSeconds());
         }
 
+        // The status istiod writes: the Gateway programmed, its listener with the route attached, the route accepted.
+        await().atMost(Duration.ofSeconds(10)).until(() -> jsonpath("gateways.gateway.networking.k8s.io", "istio-system",
+                "edge", "{.status.conditions[*].reason} {.status.listeners[0].attachedRoutes}")
+                .equals("Accepted Programmed 1"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> jsonpath("httproutes.gateway.networking.k8s.io", "demo",
+                "web", "{.status.parents[0].controllerName} {.status.parents[0].conditions[*].status}")
+                .equals("istio.io/gateway-controller True True"));
+        // A backend that is not a Service: the route is accepted, its references are not resolved (as istiod says).
+        k8s.kubectl("""
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: broken, namespace: demo}
+                spec:
+                  parentRefs: [{name: edge, namespace: istio-system}]
+                  hostnames: [broken.example.com]
+                  rules: [{backendRefs: [{name: nope, port: 80}]}]
+                """, "apply", "-f", "-");
+        await().atMost(Duration.ofSeconds(10)).until(() -> jsonpath("httproutes.gateway.networking.k8s.io", "demo",
+                "broken", "{.status.parents[0].conditions[*].reason} {.status.parents[0].conditions[1].status}")
+                .equals("Accepted BackendNotFound False"));
+        k8s.kubectl(null, "delete", "httproute", "-n", "demo", "broken");
+
         k8s.kubectl(null, "delete", "httproute", "-n", "demo", "web");
         await().atMost(Duration.ofSeconds(10)).until(() -> k8s.harness.pilot.snapshot().virtualServices().stream()
                 .noneMatch(vs -> vs.gatewaySemantics()));
         assertTrue(k8s.harness.pilot.snapshot().gateways().size() == 1, "the Gateway stays");
+    }
+
+    private String jsonpath(String resource, String namespace, String name, String path) {
+        return k8s.kubectl(null, "get", resource, name, "-n", namespace, "-o", "jsonpath=" + path).strip();
     }
 
     private static List<String> names(DiscoveryResponse lds) throws Exception {
