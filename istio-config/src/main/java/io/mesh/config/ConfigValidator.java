@@ -24,10 +24,10 @@ public final class ConfigValidator {
 
     public static Result validate(RawResource raw) {
         Problems p = new Problems();
-        Optional<Kind> kind = Kind.of(raw.kind());
+        Optional<Kind> kind = Kind.of(raw.apiVersion(), raw.kind());
         if (kind.isEmpty()) {
             p.error("kind", "unsupported kind \"" + raw.kind() + "\": this mesh serves only " + java.util.Arrays.stream(
-                    Kind.values()).map(k -> k.kindName).collect(java.util.stream.Collectors.joining(", ")));
+                    Kind.values()).map(Kind::displayName).collect(java.util.stream.Collectors.joining(", ")));
             return new Result(raw, null, p.errors(), p.warnings());
         }
         String apiVersion = raw.apiVersion() == null ? "" : raw.apiVersion();
@@ -55,6 +55,8 @@ public final class ConfigValidator {
             case AUTHORIZATION_POLICY -> AuthorizationPolicyParser.parse(raw, p);
             case REQUEST_AUTHENTICATION -> RequestAuthentication.parse(raw, p);
             case TELEMETRY -> Telemetry.parse(raw, p);
+            case KUBERNETES_GATEWAY -> KubernetesGatewayParser.parse(raw, p);
+            case HTTP_ROUTE -> KubernetesHttpRouteParser.parse(raw, p);
         };
         return new Result(raw, p.hasErrors() ? null : model, p.errors(), p.warnings());
     }

@@ -74,7 +74,7 @@ public final class Delegation {
                 }
             }
             out.add(new VirtualService(vs.namespace(), vs.name(), vs.hosts(), vs.gateways(), http, vs.tls(), vs.tcp(),
-                    vs.exportTo(), vs.created()));
+                    vs.exportTo(), vs.created(), vs.gatewaySemantics()));
         }
         return out;
     }

@@ -3,7 +3,11 @@ package io.mesh.config;
 import java.util.Map;
 import java.util.Optional;
 
-/** The Istio kinds pilot understands, with the API groups and versions each is accepted in. */
+/**
+ * The kinds pilot understands, with the API groups and versions each is accepted in: Istio's, and the Kubernetes Gateway
+ * API's Gateway and HTTPRoute (which pilot translates into Istio's Gateway and VirtualService, as istiod does). Two kinds
+ * share the name "Gateway": {@link #of(String, String)} tells them apart by group.
+ */
 public enum Kind {
     VIRTUAL_SERVICE("VirtualService", "networking.istio.io", "virtualservices"),
     DESTINATION_RULE("DestinationRule", "networking.istio.io", "destinationrules"),
@@ -14,12 +18,18 @@ public enum Kind {
     PEER_AUTHENTICATION("PeerAuthentication", "security.istio.io", "peerauthentications"),
     AUTHORIZATION_POLICY("AuthorizationPolicy", "security.istio.io", "authorizationpolicies"),
     REQUEST_AUTHENTICATION("RequestAuthentication", "security.istio.io", "requestauthentications"),
-    TELEMETRY("Telemetry", "telemetry.istio.io", "telemetries");
+    TELEMETRY("Telemetry", "telemetry.istio.io", "telemetries"),
+    KUBERNETES_GATEWAY("Gateway", Kind.GATEWAY_API, "gateways"),
+    HTTP_ROUTE("HTTPRoute", Kind.GATEWAY_API, "httproutes");
+
+    /** The Kubernetes Gateway API's group. */
+    public static final String GATEWAY_API = "gateway.networking.k8s.io";
 
     private static final Map<String, java.util.List<String>> VERSIONS = Map.of(
             "networking.istio.io", java.util.List.of("v1", "v1beta1", "v1alpha3"),
             "security.istio.io", java.util.List.of("v1", "v1beta1"),
-            "telemetry.istio.io", java.util.List.of("v1", "v1alpha1"));
+            "telemetry.istio.io", java.util.List.of("v1", "v1alpha1"),
+            GATEWAY_API, java.util.List.of("v1", "v1beta1"));
 
     public final String kindName;
     public final String group;
@@ -33,6 +43,41 @@ public enum Kind {
 
     public java.util.List<String> versions() {
         return VERSIONS.get(group);
+    }
+
+    /** Whether this kind is one of the Kubernetes Gateway API's. */
+    public boolean gatewayApi() {
+        return group.equals(GATEWAY_API);
+    }
+
+    /** How the kind is named to people: "Gateway (gateway.networking.k8s.io)" for the Gateway API's Gateway. */
+    public String displayName() {
+        return this == KUBERNETES_GATEWAY ? kindName + " (" + group + ")" : kindName;
+    }
+
+    /**
+     * The kind of a resource with this apiVersion and kind: the one of that name in the apiVersion's group, else the
+     * first of that name (so that a wrong apiVersion is reported against the kind it was probably meant as).
+     */
+    public static Optional<Kind> of(String apiVersion, String kindName) {
+        String group = apiVersion == null || apiVersion.indexOf('/') < 0 ? "" : apiVersion.substring(0,
+                apiVersion.indexOf('/'));
+        for (Kind k : values()) {
+            if (k.kindName.equals(kindName) && k.group.equals(group)) {
+                return Optional.of(k);
+            }
+        }
+        return of(kindName);
+    }
+
+    /**
+     * The kind name a {@link ConfigKey} carries: the kind itself for Istio's, "KIND.GROUP" for the Gateway API's, so
+     * that an Istio Gateway and a Gateway API Gateway of the same name are different resources.
+     */
+    public static String keyName(String apiVersion, String kindName) {
+        String group = apiVersion == null || apiVersion.indexOf('/') < 0 ? "" : apiVersion.substring(0,
+                apiVersion.indexOf('/'));
+        return group.equals(GATEWAY_API) ? kindName + "." + GATEWAY_API : kindName;
     }
 
     public static Optional<Kind> of(String kindName) {

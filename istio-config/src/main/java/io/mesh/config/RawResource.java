@@ -39,6 +39,6 @@ public record RawResource(String apiVersion, String kind, String namespace, Stri
     }
 
     public ConfigKey key() {
-        return new ConfigKey(kind, namespace, name);
+        return new ConfigKey(Kind.keyName(apiVersion, kind), namespace, name);
     }
 }

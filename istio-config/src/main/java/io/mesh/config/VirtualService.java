@@ -9,10 +9,19 @@ import java.util.Map;
 /**
  * A validated networking.istio.io VirtualService (http, tls and tcp routes).
  * {@code created}: its creation time, or null when its source gave none; VirtualServices are ordered by it
- * ({@link #ISTIO_ORDER}).
+ * ({@link #ISTIO_ORDER}). {@code gatewaySemantics}: translated from a Kubernetes Gateway API HTTPRoute (istiod's
+ * {@code internal.istio.io/route-semantics: gateway}), whose routes the generators build as istiod does for those: a
+ * path prefix matches whole segments, a missing backend answers 500, a prefix rewrite to "/" drops the prefix.
  */
 public record VirtualService(String namespace, String name, List<String> hosts, List<String> gateways,
-        List<HttpRoute> http, List<L4Route> tls, List<L4Route> tcp, List<String> exportTo, Instant created) {
+        List<HttpRoute> http, List<L4Route> tls, List<L4Route> tcp, List<String> exportTo, Instant created,
+        boolean gatewaySemantics) {
+
+    /** A VirtualService written as such (Istio's semantics). */
+    public VirtualService(String namespace, String name, List<String> hosts, List<String> gateways,
+            List<HttpRoute> http, List<L4Route> tls, List<L4Route> tcp, List<String> exportTo, Instant created) {
+        this(namespace, name, hosts, gateways, http, tls, tcp, exportTo, created, false);
+    }
 
     /**
      * Istio's order of VirtualServices (its sortConfigByCreationTime): oldest first, one without a creation time
@@ -116,13 +125,28 @@ public record VirtualService(String namespace, String name, List<String> hosts, 
     public record RouteDestination(Destination destination, int weight, Headers headers) {
     }
 
-    public record Redirect(String uri, String authority, Integer redirectCode, String scheme) {
+    /**
+     * {@code port}: the port to redirect to (null: the request's). {@code uri} may start with {@code %PREFIX()%}
+     * (gateway semantics only): the matched prefix is replaced by the rest, as istiod translates a Gateway API
+     * ReplacePrefixMatch.
+     */
+    public record Redirect(String uri, String authority, Integer redirectCode, String scheme, Integer port) {
+        public Redirect(String uri, String authority, Integer redirectCode, String scheme) {
+            this(uri, authority, redirectCode, scheme, null);
+        }
     }
 
     public record DirectResponse(int status, String body) {
     }
 
-    public record Rewrite(String uri, String authority) {
+    /**
+     * {@code uri}: replaces the matched prefix; {@code regexMatch} and {@code regexRewrite} (Istio's
+     * {@code uriRegexRewrite}, both or neither): the path's regex match is replaced instead.
+     */
+    public record Rewrite(String uri, String authority, String regexMatch, String regexRewrite) {
+        public Rewrite(String uri, String authority) {
+            this(uri, authority, null, null);
+        }
     }
 
     public record Retries(int attempts, Duration perTryTimeout, String retryOn) {

@@ -148,7 +148,12 @@ public final class VirtualServiceParser {
             if (code != null && (code < 300 || code > 399)) {
                 p.error(rd.at("redirectCode"), "must be a 3xx code, got " + code);
             }
-            redirect = new VirtualService.Redirect(rd.string("uri"), rd.string("authority"), code, rd.string("scheme"));
+            Integer redirectPort = rd.integer("port");
+            if (redirectPort != null && (redirectPort < 1 || redirectPort > 65535)) {
+                p.error(rd.at("port"), "must be between 1 and 65535");
+            }
+            redirect = new VirtualService.Redirect(rd.string("uri"), rd.string("authority"), code, rd.string("scheme"),
+                    redirectPort);
         }
         VirtualService.DirectResponse direct = null;
         SpecReader dr = r.object("directResponse");
@@ -210,7 +215,25 @@ public final class VirtualServiceParser {
         SpecReader rw = r.object("rewrite");
         if (rw != null) {
             rw.allow("uri", "authority", "uriRegexRewrite");
-            rewrite = new VirtualService.Rewrite(rw.string("uri"), rw.string("authority"));
+            String regexMatch = null;
+            String regexRewrite = null;
+            SpecReader rx = rw.object("uriRegexRewrite");
+            if (rx != null) {
+                rx.allow("match", "rewrite");
+                regexMatch = rx.requiredString("match");
+                regexRewrite = rx.string("rewrite") == null ? "" : rx.string("rewrite");
+                if (regexMatch != null) {
+                    try {
+                        java.util.regex.Pattern.compile(regexMatch);
+                    } catch (RuntimeException e) {
+                        p.error(rx.at("match"), "invalid regex \"" + regexMatch + "\"");
+                    }
+                }
+                if (rw.has("uri")) {
+                    p.error(rw.at("uriRegexRewrite"), "uri and uriRegexRewrite cannot both be set");
+                }
+            }
+            rewrite = new VirtualService.Rewrite(rw.string("uri"), rw.string("authority"), regexMatch, regexRewrite);
         }
         VirtualService.Retries retries = null;
         SpecReader rt = r.object("retries");

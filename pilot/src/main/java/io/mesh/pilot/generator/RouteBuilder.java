@@ -7,7 +7,6 @@ import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.config.core.v3.HeaderValueOption;
 import io.envoyproxy.envoy.config.core.v3.RuntimeFractionalPercent;
 import io.envoyproxy.envoy.config.route.v3.DirectResponseAction;
-import io.envoyproxy.envoy.config.route.v3.RedirectAction;
 import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
@@ -77,14 +76,14 @@ final class RouteBuilder {
                 }
                 m = RouteMatches.withoutClaims(m);
             }
-            Route.Builder r = Route.newBuilder().setMatch(RouteMatches.translate(m));
+            Route.Builder r = Route.newBuilder().setMatch(RouteMatches.translate(m, vs.gatewaySemantics()));
             String name = http.name() != null ? http.name() : vs.namespace() + "/" + vs.name();
             r.setName(m != null && m.name() != null ? name + "." + m.name() : name);
             if (!proxyless) {
                 r.setMetadata(ConfigMetadata.virtualService(vs.namespace(), vs.name()));
             }
             if (http.redirect() != null) {
-                r.setRedirect(redirect(http.redirect()));
+                r.setRedirect(RoutePaths.redirect(http.redirect(), vs.gatewaySemantics()));
             } else if (http.directResponse() != null) {
                 DirectResponseAction.Builder d = DirectResponseAction.newBuilder()
                         .setStatus(http.directResponse().status());
@@ -94,7 +93,7 @@ final class RouteBuilder {
                 }
                 r.setDirectResponse(d);
             } else {
-                r.setRoute(action(vs, http, port, snapshot, proxyless, proxy, services));
+                r.setRoute(action(vs, http, port, snapshot, proxyless, proxy, services, r.getMatch()));
             }
             if (http.fault() != null) {
                 r.putTypedPerFilterConfig(FAULT_FILTER, Any.pack(fault(http.fault())));
@@ -145,8 +144,14 @@ final class RouteBuilder {
     }
 
     private static RouteAction action(VirtualService vs, VirtualService.HttpRoute http, int port,
-            MeshSnapshot snapshot, boolean proxyless, ProxyInfo proxy, Function<String, ServiceModel> services) {
+            MeshSnapshot snapshot, boolean proxyless, ProxyInfo proxy, Function<String, ServiceModel> services,
+            io.envoyproxy.envoy.config.route.v3.RouteMatch match) {
         RouteAction.Builder a = RouteAction.newBuilder();
+        if (vs.gatewaySemantics()) {
+            // As istiod for Gateway API routes: a backend that is not there answers 500 (the Gateway API's rule for
+            // an invalid backendRef), not 503.
+            a.setClusterNotFoundResponseCode(RouteAction.ClusterNotFoundResponseCode.INTERNAL_SERVER_ERROR);
+        }
         List<VirtualService.RouteDestination> dests = http.route();
         if (dests.size() == 1) {
             a.setCluster(cluster(vs, dests.get(0).destination(), port, services));
@@ -187,9 +192,7 @@ final class RouteBuilder {
         }
         if (!proxyless) {
             if (http.rewrite() != null) {
-                if (http.rewrite().uri() != null) {
-                    a.setPrefixRewrite(http.rewrite().uri());
-                }
+                RoutePaths.rewrite(a, http.rewrite(), vs.gatewaySemantics(), match);
                 if (http.rewrite().authority() != null) {
                     a.setHostRewriteLiteral(http.rewrite().authority());
                 }
@@ -274,28 +277,6 @@ final class RouteBuilder {
      */
     static Function<String, ServiceModel> httpServices(Gateway gateway, ProxyInfo proxy, MeshSnapshot snapshot) {
         return gateway == null ? host -> null : host -> snapshot.service(host, proxy.namespace());
-    }
-
-    private static RedirectAction redirect(VirtualService.Redirect rd) {
-        RedirectAction.Builder b = RedirectAction.newBuilder();
-        if (rd.uri() != null) {
-            b.setPathRedirect(rd.uri());
-        }
-        if (rd.authority() != null) {
-            b.setHostRedirect(rd.authority());
-        }
-        if (rd.scheme() != null) {
-            b.setSchemeRedirect(rd.scheme());
-        }
-        int code = rd.redirectCode() == null ? 301 : rd.redirectCode();
-        b.setResponseCode(switch (code) {
-            case 302 -> RedirectAction.RedirectResponseCode.FOUND;
-            case 303 -> RedirectAction.RedirectResponseCode.SEE_OTHER;
-            case 307 -> RedirectAction.RedirectResponseCode.TEMPORARY_REDIRECT;
-            case 308 -> RedirectAction.RedirectResponseCode.PERMANENT_REDIRECT;
-            default -> RedirectAction.RedirectResponseCode.MOVED_PERMANENTLY;
-        });
-        return b.build();
     }
 
     static HTTPFault fault(VirtualService.Fault f) {

@@ -22,6 +22,15 @@ final class RouteMatches {
     }
 
     static RouteMatch translate(VirtualService.Match m) {
+        return translate(m, false);
+    }
+
+    /**
+     * @param segments a route of a Kubernetes Gateway API HTTPRoute ({@link VirtualService#gatewaySemantics}): a path
+     *                 prefix other than "/" matches whole path segments (Envoy's {@code path_separated_prefix}, without a
+     *                 trailing "/"), as istiod builds it and the Gateway API's PathPrefix means
+     */
+    static RouteMatch translate(VirtualService.Match m, boolean segments) {
         RouteMatch.Builder b = RouteMatch.newBuilder();
         if (m == null || m.uri() == null) {
             b.setPrefix("/");
@@ -29,7 +38,14 @@ final class RouteMatches {
             StringMatch uri = m.uri();
             switch (uri.type()) {
                 case EXACT -> b.setPath(uri.value());
-                case PREFIX -> b.setPrefix(uri.value());
+                case PREFIX -> {
+                    if (segments && !uri.value().equals("/")) {
+                        b.setPathSeparatedPrefix(uri.value().endsWith("/")
+                                ? uri.value().substring(0, uri.value().length() - 1) : uri.value());
+                    } else {
+                        b.setPrefix(uri.value());
+                    }
+                }
                 case REGEX -> b.setSafeRegex(regex(uri.value()));
                 case PRESENT -> b.setPrefix("/");
             }

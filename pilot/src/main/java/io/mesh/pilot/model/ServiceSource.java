@@ -11,10 +11,11 @@ public interface ServiceSource {
     /**
      * {@code aliases}: Kubernetes ExternalName Services ({@link ServiceAlias}). {@code workloads}: the cluster's pods
      * that have an IP, have not finished, are not terminating and are ready, which a ServiceEntry's
-     * {@code workloadSelector} selects as it selects WorkloadEntries.
+     * {@code workloadSelector} selects as it selects WorkloadEntries. {@code selectors}: by FQDN, the pod selector of
+     * each Kubernetes Service that has one (which pods serve a Gateway API Gateway whose address names the Service).
      */
     record View(List<ServiceModel> services, Map<String, List<Endpoint>> endpoints, List<ServiceAlias> aliases,
-            List<Workload> workloads) {
+            List<Workload> workloads, Map<String, Map<String, String>> selectors) {
         public static final View EMPTY = new View(List.of(), Map.of());
 
         public View {
@@ -22,6 +23,13 @@ public interface ServiceSource {
             endpoints = Map.copyOf(endpoints);
             aliases = aliases == null ? List.of() : List.copyOf(aliases);
             workloads = workloads == null ? List.of() : List.copyOf(workloads);
+            selectors = selectors == null ? Map.of() : Map.copyOf(selectors);
+        }
+
+        /** Without Services' pod selectors. */
+        public View(List<ServiceModel> services, Map<String, List<Endpoint>> endpoints, List<ServiceAlias> aliases,
+                List<Workload> workloads) {
+            this(services, endpoints, aliases, workloads, Map.of());
         }
 
         public View(List<ServiceModel> services, Map<String, List<Endpoint>> endpoints, List<ServiceAlias> aliases) {

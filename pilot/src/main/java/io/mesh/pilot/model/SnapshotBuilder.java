@@ -49,6 +49,8 @@ public final class SnapshotBuilder {
         List<io.mesh.config.Telemetry> telemetries = new ArrayList<>();
         Map<ConfigKey, ServiceEntry.WorkloadSpec> workloadEntries = new LinkedHashMap<>();
         List<ServiceEntry> serviceEntries = new ArrayList<>();
+        List<io.mesh.config.KubernetesGateway> kubernetesGateways = new ArrayList<>();
+        List<io.mesh.config.KubernetesHttpRoute> httpRoutes = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
 
         for (ServiceModel s : kube.services()) {
@@ -75,6 +77,10 @@ public final class SnapshotBuilder {
                 requestAuthns.add(ra);
             } else if (model instanceof io.mesh.config.Telemetry t) {
                 telemetries.add(t);
+            } else if (model instanceof io.mesh.config.KubernetesGateway kg) {
+                kubernetesGateways.add(kg);
+            } else if (model instanceof io.mesh.config.KubernetesHttpRoute hr) {
+                httpRoutes.add(hr);
             }
         });
         for (ServiceEntry se : serviceEntries) {
@@ -104,6 +110,12 @@ public final class SnapshotBuilder {
                 configEndpoints.computeIfAbsent(fqdn, h -> new ArrayList<>()).addAll(eps);
             }
         }
+        // The Gateway API's Gateways and HTTPRoutes, as the Istio Gateways and VirtualServices istiod makes of them.
+        GatewayApiTranslation gatewayApi = GatewayApiTranslation.translate(kubernetesGateways, httpRoutes,
+                services.keySet(), kube.selectors(), serviceEntries, credentials.keySet());
+        gateways.addAll(gatewayApi.gateways());
+        virtualServices.addAll(gatewayApi.virtualServices());
+        warnings.addAll(gatewayApi.warnings());
         // Istio's order (oldest first, then name, then namespace): the order routes of VirtualServices merged on a
         // gateway follow, and which one a sidecar uses for a host that several claim.
         virtualServices.sort(VirtualService.ISTIO_ORDER);

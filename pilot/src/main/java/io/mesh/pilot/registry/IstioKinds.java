@@ -22,7 +22,8 @@ import java.util.function.Consumer;
 import org.jboss.logging.Logger;
 
 /**
- * The informers on Istio's kinds (networking.istio.io/v1, security.istio.io/v1, telemetry.istio.io/v1), each feeding
+ * The informers on Istio's kinds (networking.istio.io/v1, security.istio.io/v1, telemetry.istio.io/v1) and the Gateway API's
+ * Gateway and HTTPRoute (gateway.networking.k8s.io/v1), each feeding
  * the {@link ConfigStore}. As in istiod, a kind whose CRD is not installed is skipped with a warning rather than failing
  * pilot's start (a Fabric8 informer whose first list gets a 404 never syncs), and is watched from the moment its CRD
  * appears: the API server's discovery is read again every {@code recheck} until every kind is served.
@@ -76,7 +77,8 @@ final class IstioKinds implements AutoCloseable {
             return;
         }
         LOG.warnf("the API server does not serve %s: their CRDs are not installed (kubectl apply -f "
-                + "deploy/kubernetes/crds), so pilot ignores those kinds until they are, and looks again every %s",
+                + "deploy/kubernetes/crds; the Gateway API's from its own release, standard-install.yaml), so pilot"
+                + " ignores those kinds until they are, and looks again every %s",
                 describe(List.copyOf(missing)), recheck);
         check = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "pilot-crd-check");
@@ -164,8 +166,9 @@ final class IstioKinds implements AutoCloseable {
 
             @Override
             public void onDelete(GenericKubernetesResource obj, boolean unknownFinalState) {
-                if (store.delete(new ConfigKey(obj.getKind(), obj.getMetadata().getNamespace(),
-                        obj.getMetadata().getName()))) {
+                // The key as the store has it (a Gateway API kind's name carries its group).
+                if (store.delete(new ConfigKey(Kind.keyName(obj.getApiVersion(), obj.getKind()),
+                        obj.getMetadata().getNamespace(), obj.getMetadata().getName()))) {
                     configChanged.accept("config");
                 }
             }

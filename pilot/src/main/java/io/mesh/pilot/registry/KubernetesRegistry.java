@@ -52,6 +52,7 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
     private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
     private java.time.Duration crdRecheck = java.time.Duration.ofSeconds(10);
     private IstioKinds istioKinds;
+    private GatewayApiStatusWriter statusWriter;
     private SharedIndexInformer<Service> services;
     private SharedIndexInformer<EndpointSlice> slices;
     private SharedIndexInformer<Pod> pods;
@@ -91,7 +92,14 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
         return out;
     }
 
-    public void start(ConfigStore store, Consumer<String> configChanged, Consumer<Set<String>> endpointsChanged) {
+    public void start(ConfigStore store, Consumer<String> configInForceChanged,
+            Consumer<Set<String>> endpointsChanged) {
+        // The Gateway API objects' status follows every change of config, Services or Secrets (istiod's status).
+        statusWriter = new GatewayApiStatusWriter(client, store, this);
+        Consumer<String> configChanged = reason -> {
+            configInForceChanged.accept(reason);
+            statusWriter.request();
+        };
         // Every informer exists before any starts: a handler firing during the first sync triggers a push,
         // and the push reads all of them.
         services = client.services().inAnyNamespace().runnableInformer(0);
@@ -126,6 +134,7 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
         java.util.concurrent.CompletableFuture.allOf(synced.toArray(java.util.concurrent.CompletableFuture[]::new)).join();
         LOG.infof("watching Kubernetes: Services, EndpointSlices, Pods, Nodes and %d Istio kinds", istio.size());
         istioKinds.synced();
+        statusWriter.request();
     }
 
     /** The Istio kinds not watched because the API server does not serve them (their CRD is not installed). */
@@ -184,8 +193,12 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
         List<ServiceModel> models = new ArrayList<>();
         List<ServiceAlias> aliases = new ArrayList<>();
         Map<String, Service> byHost = new HashMap<>();
+        Map<String, Map<String, String>> selectors = new HashMap<>();
         for (Service s : services.getStore().list()) {
             String host = s.getMetadata().getName() + "." + s.getMetadata().getNamespace() + "." + Hosts.DOMAIN_SUFFIX;
+            if (s.getSpec() != null && s.getSpec().getSelector() != null && !s.getSpec().getSelector().isEmpty()) {
+                selectors.put(host, s.getSpec().getSelector());
+            }
             String externalName = externalName(s);
             if (externalName != null) {
                 aliases.add(new ServiceAlias(host, s.getMetadata().getNamespace(), externalName, exportTo(s)));
@@ -251,7 +264,7 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
                         portMap, podLabels, locality, 1, health, sa, node));
             }
         }
-        return new View(models, endpoints, aliases, PodWorkloads.of(podsByKey.values(), nodesByName));
+        return new View(models, endpoints, aliases, PodWorkloads.of(podsByKey.values(), nodesByName), selectors);
     }
 
     /**
@@ -340,6 +353,9 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
 
     @Override
     public void close() {
+        if (statusWriter != null) {
+            statusWriter.close();
+        }
         if (istioKinds != null) {
             istioKinds.close();
         }

@@ -65,6 +65,11 @@ final class KubernetesPilot implements AutoCloseable {
         }
     }
 
+    /** Installs a stand-in for the Gateway API's Gateway and HTTPRoute CRDs (the test resources' crds folder). */
+    void applyGatewayApiCrds() {
+        kubectl(null, "apply", "-f", "src/test/resources/crds/gateway.networking.k8s.io.yaml");
+    }
+
     /** Installs the repository's CRDs of one API group ({@code deploy/kubernetes/crds/GROUP.yaml}). */
     void applyCrds(String group) {
         kubectl(null, "apply", "-f", "../deploy/kubernetes/crds/" + group + ".yaml");

@@ -1,0 +1,165 @@
+package io.mesh.config;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Validates a Kubernetes Gateway API Gateway as its CRD schema and istiod do. A Gateway of a class other than
+ * {@code istio} is another controller's: it is kept as is, unvalidated beyond its class, and pilot serves nothing for it.
+ */
+public final class KubernetesGatewayParser {
+    static final Set<String> PROTOCOLS = Set.of("HTTP", "HTTPS", "TLS", "TCP", "UDP");
+    static final Set<String> ADDRESS_TYPES = Set.of("IPAddress", "Hostname", "NamedAddress");
+
+    private KubernetesGatewayParser() {
+    }
+
+    public static KubernetesGateway parse(RawResource raw, Problems p) {
+        SpecReader r = new SpecReader(raw.spec(), "spec", p);
+        String className = r.requiredString("gatewayClassName");
+        if (!KubernetesGateway.ISTIO_CLASS.equals(className)) {
+            return new KubernetesGateway(raw.namespace(), raw.name(), className, List.of(), List.of(), raw.created());
+        }
+        r.allow("gatewayClassName", "listeners", "addresses", "infrastructure", "backendTLS", "allowedListeners");
+        List<KubernetesGateway.Address> addresses = new ArrayList<>();
+        for (SpecReader a : r.list("addresses")) {
+            a.allow("type", "value");
+            String type = a.string("type") == null ? "IPAddress" : a.string("type");
+            if (!ADDRESS_TYPES.contains(type)) {
+                p.error(a.at("type"), "must be IPAddress, Hostname or NamedAddress, got \"" + type + "\"");
+            }
+            String value = a.requiredString("value");
+            addresses.add(new KubernetesGateway.Address(type, value == null ? "" : value));
+        }
+        List<KubernetesGateway.Listener> listeners = new ArrayList<>();
+        List<SpecReader> list = r.list("listeners");
+        if (list.isEmpty()) {
+            p.error("spec.listeners", "at least one listener is required");
+        }
+        Set<String> names = new HashSet<>();
+        for (SpecReader l : list) {
+            KubernetesGateway.Listener listener = listener(l, names);
+            if (listener != null) {
+                listeners.add(listener);
+            }
+        }
+        return new KubernetesGateway(raw.namespace(), raw.name(), className, addresses, listeners, raw.created());
+    }
+
+    private static KubernetesGateway.Listener listener(SpecReader l, Set<String> names) {
+        Problems p = l.problems();
+        l.allow("name", "hostname", "port", "protocol", "tls", "allowedRoutes");
+        String name = l.requiredString("name");
+        if (name != null && !name.isEmpty() && !names.add(name)) {
+            p.error(l.at("name"), "\"" + name + "\" is the name of another listener; listener names must be unique");
+        }
+        Integer port = l.integer("port");
+        if (port == null || port < 1 || port > 65535) {
+            p.error(l.at("port"), "must be between 1 and 65535");
+        }
+        String protocol = l.requiredString("protocol");
+        if (protocol != null && !protocol.isEmpty() && !PROTOCOLS.contains(protocol) && !protocol.contains("/")) {
+            p.error(l.at("protocol"), "must be HTTP, HTTPS, TLS, TCP or UDP (or a domain-prefixed protocol), got \""
+                    + protocol + "\"");
+        }
+        String hostname = l.string("hostname");
+        if (hostname != null) {
+            String err = hostname.isEmpty() || hostname.equals("*") ? "must be a host name, optionally with a leading"
+                    + " \"*.\"; leave it out for any host" : Hosts.check(hostname, true);
+            if (err == null && GatewayParser.ipAddress(hostname)) {
+                err = "must be a host name, not an IP address";
+            }
+            if (err != null) {
+                p.error(l.at("hostname"), err);
+            }
+        }
+        KubernetesGateway.Tls tls = tls(l.object("tls"));
+        if (tls == null && "HTTPS".equals(protocol)) {
+            p.error(l.at("tls"), "is required for protocol HTTPS (mode Terminate with certificateRefs)");
+        }
+        if (tls != null && ("HTTP".equals(protocol) || "TCP".equals(protocol) || "UDP".equals(protocol))) {
+            p.error(l.at("tls"), "must not be set for protocol " + protocol);
+        }
+        String from = "Same";
+        Map<String, String> selector = Map.of();
+        SpecReader allowed = l.object("allowedRoutes");
+        if (allowed != null) {
+            allowed.allow("namespaces", "kinds");
+            SpecReader ns = allowed.object("namespaces");
+            if (ns != null) {
+                ns.allow("from", "selector");
+                from = ns.string("from") == null ? "Same" : ns.string("from");
+                if (!Set.of("Same", "All", "Selector").contains(from)) {
+                    p.error(ns.at("from"), "must be Same, All or Selector, got \"" + from + "\"");
+                }
+                SpecReader sel = ns.object("selector");
+                if ("Selector".equals(from) && sel == null) {
+                    p.error(ns.at("selector"), "is required when from is Selector");
+                }
+                if (sel != null) {
+                    sel.allow("matchLabels", "matchExpressions");
+                    selector = sel.stringMap("matchLabels");
+                    if (sel.has("matchExpressions")) {
+                        p.error(sel.at("matchExpressions"), "is not supported by this mesh; use matchLabels");
+                    }
+                }
+            }
+            for (SpecReader k : allowed.list("kinds")) {
+                k.allow("group", "kind");
+                String kind = k.string("kind");
+                String group = k.string("group") == null ? Kind.GATEWAY_API : k.string("group");
+                if (!"HTTPRoute".equals(kind) || !Kind.GATEWAY_API.equals(group)) {
+                    p.warn(k.path(), "only HTTPRoute is served by this mesh; routes of kind " + kind + " are not read");
+                }
+            }
+        }
+        if (protocol != null && !Set.of("HTTP", "HTTPS").contains(protocol)) {
+            p.warn(l.path(), "protocol " + protocol + " is not served by this mesh (HTTP and HTTPS listeners are, with"
+                    + " HTTPRoutes): this listener gets no server");
+        }
+        if (tls != null && !"Terminate".equals(tls.mode())) {
+            p.warn(l.at("tls.mode"), "mode " + tls.mode() + " is not served by this mesh (Terminate is): this listener"
+                    + " gets no server");
+        }
+        return new KubernetesGateway.Listener(name == null ? "" : name, hostname, port == null ? 0 : port,
+                protocol == null ? "" : protocol, tls, from, selector);
+    }
+
+    private static KubernetesGateway.Tls tls(SpecReader t) {
+        if (t == null) {
+            return null;
+        }
+        Problems p = t.problems();
+        t.allow("mode", "certificateRefs", "options", "frontendValidation");
+        String mode = t.string("mode") == null ? "Terminate" : t.string("mode");
+        if (!Set.of("Terminate", "Passthrough").contains(mode)) {
+            p.error(t.at("mode"), "must be Terminate or Passthrough, got \"" + mode + "\"");
+        }
+        List<KubernetesGateway.SecretRef> refs = new ArrayList<>();
+        for (SpecReader c : t.list("certificateRefs")) {
+            c.allow("group", "kind", "name", "namespace");
+            String group = c.string("group") == null ? "" : c.string("group");
+            String kind = c.string("kind") == null ? "Secret" : c.string("kind");
+            if (!group.isEmpty() || !kind.equals("Secret")) {
+                p.error(c.path(), "only a Secret (group \"\", kind Secret) may hold a certificate, got group \"" + group
+                        + "\" kind \"" + kind + "\"");
+            }
+            String name = c.requiredString("name");
+            refs.add(new KubernetesGateway.SecretRef(group, kind, name == null ? "" : name, c.string("namespace")));
+        }
+        if (mode.equals("Terminate") && refs.size() != 1) {
+            p.error(t.at("certificateRefs"), "exactly one certificateRef is required for TLS termination, got "
+                    + refs.size());
+        }
+        if (mode.equals("Passthrough") && !refs.isEmpty()) {
+            p.error(t.at("certificateRefs"), "must be empty in mode Passthrough");
+        }
+        if (t.has("frontendValidation")) {
+            p.error(t.at("frontendValidation"), "is not supported by this mesh (client certificates are not asked for)");
+        }
+        return new KubernetesGateway.Tls(mode, refs);
+    }
+}

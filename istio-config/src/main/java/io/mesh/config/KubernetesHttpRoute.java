@@ -1,0 +1,106 @@
+package io.mesh.config;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * A validated Kubernetes Gateway API {@code HTTPRoute} (gateway.networking.k8s.io v1 or v1beta1), before pilot binds it
+ * to Gateways. {@code hostnames}: empty for any host.
+ */
+public record KubernetesHttpRoute(String namespace, String name, List<ParentRef> parentRefs, List<String> hostnames,
+        List<Rule> rules, Instant created) {
+    public KubernetesHttpRoute {
+        parentRefs = List.copyOf(parentRefs);
+        hostnames = List.copyOf(hostnames);
+        rules = List.copyOf(rules);
+    }
+
+    /**
+     * A parent: a Gateway (group gateway.networking.k8s.io, kind Gateway: the defaults) by name, in {@code namespace}
+     * (null: the route's), one listener of it by {@code sectionName} and/or {@code port} (null: all).
+     */
+    public record ParentRef(String group, String kind, String namespace, String name, String sectionName,
+            Integer port) {
+        /** Whether it names a Gateway API Gateway (rather than a Mesh or another controller's kind). */
+        public boolean gateway() {
+            return Kind.GATEWAY_API.equals(group) && "Gateway".equals(kind);
+        }
+    }
+
+    /** {@code timeout}: {@code timeouts.backendRequest} when set, else {@code timeouts.request}, as istiod takes it. */
+    public record Rule(String name, List<Match> matches, List<Filter> filters, List<BackendRef> backendRefs,
+            Duration timeout) {
+        public Rule {
+            matches = List.copyOf(matches);
+            filters = List.copyOf(filters);
+            backendRefs = List.copyOf(backendRefs);
+        }
+    }
+
+    /** {@code path}: null for none (PathPrefix "/"); {@code method}: null for any. */
+    public record Match(PathMatch path, List<ValueMatch> headers, List<ValueMatch> queryParams, String method) {
+        public Match {
+            headers = List.copyOf(headers);
+            queryParams = List.copyOf(queryParams);
+        }
+    }
+
+    /** {@code type}: Exact, PathPrefix or RegularExpression. */
+    public record PathMatch(String type, String value) {
+    }
+
+    /** A header or query parameter condition: {@code type} Exact or RegularExpression. */
+    public record ValueMatch(String type, String name, String value) {
+    }
+
+    /**
+     * A filter: exactly the field its {@code type} names is set (RequestHeaderModifier, ResponseHeaderModifier,
+     * RequestRedirect, URLRewrite, RequestMirror).
+     */
+    public record Filter(String type, HeaderModifier requestHeaders, HeaderModifier responseHeaders, Redirect redirect,
+            Rewrite rewrite, Mirror mirror) {
+    }
+
+    /** set, add (each name once: later ones of the same name are ignored, as the spec says) and remove. */
+    public record HeaderModifier(java.util.Map<String, String> set, java.util.Map<String, String> add,
+            List<String> remove) {
+        public HeaderModifier {
+            set = java.util.Map.copyOf(set);
+            add = java.util.Map.copyOf(add);
+            remove = List.copyOf(remove);
+        }
+    }
+
+    /** A path modifier: {@code type} ReplaceFullPath or ReplacePrefixMatch, with its value. */
+    public record PathModifier(String type, String value) {
+    }
+
+    /** RequestRedirect: each field null when unset. */
+    public record Redirect(String scheme, String hostname, PathModifier path, Integer port, Integer statusCode) {
+    }
+
+    /** URLRewrite: each field null when unset. */
+    public record Rewrite(String hostname, PathModifier path) {
+    }
+
+    /** RequestMirror: the backend, and the share of requests mirrored in percent (null: all). */
+    public record Mirror(BackendRef backend, Double percent) {
+    }
+
+    /**
+     * A backend: a Service (group "" and kind Service, the defaults) by name, in {@code namespace} (null: the route's),
+     * on {@code port}; {@code weight} 1 by default; {@code filters}: its own header modifiers.
+     */
+    public record BackendRef(String group, String kind, String name, String namespace, Integer port, int weight,
+            List<Filter> filters) {
+        public BackendRef {
+            filters = List.copyOf(filters);
+        }
+
+        /** Whether it names a Kubernetes Service. */
+        public boolean service() {
+            return group.isEmpty() && kind.equals("Service");
+        }
+    }
+}

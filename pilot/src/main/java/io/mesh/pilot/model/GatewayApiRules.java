@@ -1,0 +1,173 @@
+package io.mesh.pilot.model;
+
+import io.mesh.config.KubernetesGateway;
+import io.mesh.config.KubernetesHttpRoute;
+import io.mesh.config.Hosts;
+import io.mesh.config.StringMatch;
+import io.mesh.config.VirtualService;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+
+/**
+ * One HTTPRoute's rules as Istio HTTP routes, as istiod's conversion writes them: a rule with several matches becomes
+ * one route per match; a route is named after its rule ({@code name}, else {@code NS.ROUTE.INDEX}); filters become
+ * headers, redirect, rewrite and mirrors; backendRefs become weighted destinations (FQDN and port; weight 0 dropped; all
+ * weights 0 or none, and no redirect: 503); timeouts the route's timeout. A backend that is not a known Service keeps
+ * its destination, which then answers 500 (gateway semantics). Pure.
+ */
+final class GatewayApiRules {
+    private GatewayApiRules() {
+    }
+
+    static List<VirtualService.HttpRoute> routes(KubernetesHttpRoute route, KubernetesGateway.Listener listener,
+            Predicate<String> serviceExists, List<String> warnings, String who) {
+        List<VirtualService.HttpRoute> out = new ArrayList<>();
+        for (int i = 0; i < route.rules().size(); i++) {
+            KubernetesHttpRoute.Rule rule = route.rules().get(i);
+            String name = rule.name() != null ? rule.name() : route.namespace() + "." + route.name() + "." + i;
+            List<KubernetesHttpRoute.Match> matches = rule.matches().isEmpty()
+                    ? java.util.Collections.singletonList(null) : rule.matches();
+            for (KubernetesHttpRoute.Match m : matches) {
+                out.add(route(route, rule, name, m, listener, serviceExists, warnings, who));
+            }
+        }
+        return out;
+    }
+
+    private static VirtualService.HttpRoute route(KubernetesHttpRoute route, KubernetesHttpRoute.Rule rule, String name,
+            KubernetesHttpRoute.Match m, KubernetesGateway.Listener listener, Predicate<String> serviceExists,
+            List<String> warnings, String who) {
+        VirtualService.Headers headers = VirtualService.Headers.NONE;
+        VirtualService.Redirect redirect = null;
+        VirtualService.Rewrite rewrite = null;
+        List<VirtualService.Mirror> mirrors = new ArrayList<>();
+        KubernetesHttpRoute.HeaderModifier request = null;
+        KubernetesHttpRoute.HeaderModifier response = null;
+        for (KubernetesHttpRoute.Filter f : rule.filters()) {
+            switch (f.type()) {
+                case "RequestHeaderModifier" -> request = f.requestHeaders();
+                case "ResponseHeaderModifier" -> response = f.responseHeaders();
+                case "RequestRedirect" -> redirect = redirect(f.redirect(), listener);
+                case "URLRewrite" -> rewrite = rewrite(f.rewrite());
+                default -> mirrors.add(new VirtualService.Mirror(destination(route, f.mirror().backend(),
+                        serviceExists, warnings, who), f.mirror().percent()));
+            }
+        }
+        if (request != null || response != null) {
+            headers = headers(request, response);
+        }
+        List<VirtualService.RouteDestination> destinations = new ArrayList<>();
+        List<KubernetesHttpRoute.BackendRef> weighted = rule.backendRefs().stream().filter(b -> b.weight() > 0).toList();
+        for (KubernetesHttpRoute.BackendRef b : weighted) {
+            KubernetesHttpRoute.HeaderModifier rq = null;
+            KubernetesHttpRoute.HeaderModifier rs = null;
+            for (KubernetesHttpRoute.Filter f : b.filters()) {
+                rq = f.requestHeaders() != null ? f.requestHeaders() : rq;
+                rs = f.responseHeaders() != null ? f.responseHeaders() : rs;
+            }
+            destinations.add(new VirtualService.RouteDestination(destination(route, b, serviceExists, warnings, who),
+                    weighted.size() == 1 ? 100 : b.weight(), rq == null && rs == null ? VirtualService.Headers.NONE
+                            : headers(rq, rs)));
+        }
+        VirtualService.DirectResponse direct = null;
+        if (destinations.isEmpty() && redirect == null) {
+            // No backend with a weight above 0: istiod answers 503 (its fault abort); here a direct response.
+            direct = new VirtualService.DirectResponse(503, null);
+            mirrors.clear();
+            rewrite = null;
+        }
+        List<VirtualService.Match> match = m == null ? List.of() : List.of(match(m));
+        return new VirtualService.HttpRoute(name, match, destinations, redirect, direct, rewrite, rule.timeout(), null,
+                null, mirrors, headers, null, null);
+    }
+
+    private static VirtualService.Match match(KubernetesHttpRoute.Match m) {
+        StringMatch uri = m.path() == null ? new StringMatch(StringMatch.Type.PREFIX, "/") : switch (m.path().type()) {
+            case "Exact" -> new StringMatch(StringMatch.Type.EXACT, m.path().value());
+            case "RegularExpression" -> new StringMatch(StringMatch.Type.REGEX, m.path().value());
+            default -> new StringMatch(StringMatch.Type.PREFIX, m.path().value());
+        };
+        return new VirtualService.Match(null, uri, null,
+                m.method() == null ? null : new StringMatch(StringMatch.Type.EXACT, m.method()), null,
+                values(m.headers()), Map.of(), values(m.queryParams()), null, false, List.of(), Map.of(), null);
+    }
+
+    private static Map<String, StringMatch> values(List<KubernetesHttpRoute.ValueMatch> matches) {
+        Map<String, StringMatch> out = new LinkedHashMap<>();
+        for (KubernetesHttpRoute.ValueMatch v : matches) {
+            out.put(v.name(), new StringMatch(v.type().equals("RegularExpression") ? StringMatch.Type.REGEX
+                    : StringMatch.Type.EXACT, v.value()));
+        }
+        return out;
+    }
+
+    private static VirtualService.Headers headers(KubernetesHttpRoute.HeaderModifier rq,
+            KubernetesHttpRoute.HeaderModifier rs) {
+        return new VirtualService.Headers(rq == null ? Map.of() : rq.set(), rq == null ? Map.of() : rq.add(),
+                rq == null ? List.of() : rq.remove(), rs == null ? Map.of() : rs.set(), rs == null ? Map.of() : rs.add(),
+                rs == null ? List.of() : rs.remove());
+    }
+
+    /**
+     * A RequestRedirect: a full path as the redirect's path, a prefix replacement as istiod marks it; without a port,
+     * the well-known port of the redirect's scheme when it names one, else the listener's, left out when it is the
+     * well-known port of the listener's scheme (80 for HTTP, 443 for HTTPS), as istiod's derivePort.
+     */
+    private static VirtualService.Redirect redirect(KubernetesHttpRoute.Redirect r, KubernetesGateway.Listener l) {
+        String uri = r.path() == null ? null : r.path().type().equals("ReplaceFullPath") ? r.path().value()
+                : "%PREFIX()%" + r.path().value();
+        Integer port = r.port();
+        if (port == null && r.scheme() == null) {
+            String scheme = l.protocol().equals("HTTPS") ? "https" : "http";
+            port = (scheme.equals("http") && l.port() == 80) || (scheme.equals("https") && l.port() == 443) ? null
+                    : l.port();
+        } else if (port != null && ((port == 80 && "http".equals(r.scheme())) || (port == 443
+                && "https".equals(r.scheme())))) {
+            port = null;
+        }
+        return new VirtualService.Redirect(uri, r.hostname(), r.statusCode() == null ? 302 : r.statusCode(),
+                r.scheme(), port);
+    }
+
+    /** A URLRewrite, as istiod writes it: a prefix replacement ("" is "/"), or the full path by a regex. */
+    private static VirtualService.Rewrite rewrite(KubernetesHttpRoute.Rewrite r) {
+        if (r.path() == null) {
+            return new VirtualService.Rewrite(null, r.hostname());
+        }
+        if (r.path().type().equals("ReplaceFullPath")) {
+            return new VirtualService.Rewrite(null, r.hostname(), "/.*", r.path().value());
+        }
+        return new VirtualService.Rewrite(r.path().value().isEmpty() ? "/" : r.path().value(), r.hostname());
+    }
+
+    /**
+     * A backend's destination: a Service's FQDN and port. A backend that is not a Service in the route's namespace is
+     * not served (another kind; another namespace needs a ReferenceGrant, which is not read): its destination names
+     * no service, so it answers 500, as istiod's invalid backends do.
+     */
+    private static VirtualService.Destination destination(KubernetesHttpRoute route, KubernetesHttpRoute.BackendRef b,
+            Predicate<String> serviceExists, List<String> warnings, String who) {
+        String ns = b.namespace() == null ? route.namespace() : b.namespace();
+        if (!b.service()) {
+            warnings.add(who + ": backendRef " + b.name() + " of group \"" + b.group() + "\" kind " + b.kind()
+                    + " is not served (InvalidKind): requests to it get 500");
+            return new VirtualService.Destination(b.name() + "." + ns + ".invalid-backend." + Hosts.DOMAIN_SUFFIX, null,
+                    b.port());
+        }
+        String host = b.name() + "." + ns + "." + Hosts.DOMAIN_SUFFIX;
+        if (!ns.equals(route.namespace())) {
+            warnings.add(who + ": backendRef " + ns + "/" + b.name() + " is in another namespace, which needs a"
+                    + " ReferenceGrant (not read; RefNotPermitted): requests to it get 500");
+            return new VirtualService.Destination(b.name() + "." + ns + ".not-permitted." + Hosts.DOMAIN_SUFFIX, null,
+                    b.port());
+        }
+        if (!serviceExists.test(host)) {
+            warnings.add(who + ": backendRef " + ns + "/" + b.name() + ": no Service " + host
+                    + " (BackendNotFound): requests to it get 500");
+        }
+        return new VirtualService.Destination(host, null, b.port());
+    }
+}

@@ -1,0 +1,174 @@
+package io.mesh.pilot.registry;
+
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import io.mesh.config.Kind;
+import io.mesh.pilot.model.GatewayApiStatus;
+import io.mesh.pilot.model.GatewayApiTranslation;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
+import org.jboss.logging.Logger;
+
+/**
+ * Writes the status istiod writes on Gateway API objects (Kubernetes mode): after a change of config, Services or
+ * Secrets, on its own thread, coalescing requests; each object's status is written only when what pilot would say
+ * changed (a condition keeps its lastTransitionTime while its status stays). A failed write is logged and retried at the
+ * next change. Writing a status changes no config pilot serves, so it triggers no push.
+ *
+ * <p>Thread-safety: {@link #request} may be called from any thread; the work runs on one thread.
+ */
+final class GatewayApiStatusWriter implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(GatewayApiStatusWriter.class);
+
+    private final KubernetesClient client;
+    private final Supplier<GatewayApiStatus.Result> status;
+    private final ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "pilot-gateway-api-status");
+        t.setDaemon(true);
+        return t;
+    });
+    private final AtomicBoolean pending = new AtomicBoolean();
+    /** What was last written, by "KIND/NS/NAME" (conditions without times). */
+    private final Map<String, Object> written = new HashMap<>();
+
+    GatewayApiStatusWriter(KubernetesClient client, ConfigStore store, KubernetesRegistry registry) {
+        this.client = client;
+        this.status = () -> GatewayApiTranslation.status(store.accepted(), registry.view(),
+                registry.credentials().keySet());
+    }
+
+    /** Asks for the statuses to be brought up to date (soon, once for any number of requests meanwhile). */
+    void request() {
+        if (pending.compareAndSet(false, true)) {
+            try {
+                thread.execute(this::run);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                pending.set(false);   // closed
+            }
+        }
+    }
+
+    private void run() {
+        pending.set(false);
+        try {
+            GatewayApiStatus.Result result = status.get();
+            for (GatewayApiStatus.GatewayStatus g : result.gateways()) {
+                Map<String, Object> s = new LinkedHashMap<>();
+                s.put("conditions", conditions(g.conditions()));
+                List<Object> listeners = new ArrayList<>();
+                for (GatewayApiStatus.ListenerStatus l : g.listeners()) {
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    m.put("name", l.name());
+                    m.put("attachedRoutes", l.attachedRoutes());
+                    m.put("supportedKinds", List.of(Map.of("group", Kind.GATEWAY_API, "kind", "HTTPRoute")));
+                    m.put("conditions", conditions(l.conditions()));
+                    listeners.add(m);
+                }
+                s.put("listeners", listeners);
+                write(Kind.KUBERNETES_GATEWAY, g.namespace(), g.name(), s);
+            }
+            for (GatewayApiStatus.RouteStatus r : result.routes()) {
+                List<Object> parents = new ArrayList<>();
+                for (GatewayApiStatus.ParentStatus p : r.parents()) {
+                    Map<String, Object> ref = new LinkedHashMap<>();
+                    ref.put("group", p.parentRef().group());
+                    ref.put("kind", p.parentRef().kind());
+                    ref.put("name", p.parentRef().name());
+                    ref.put("namespace", p.namespace());
+                    if (p.parentRef().sectionName() != null) {
+                        ref.put("sectionName", p.parentRef().sectionName());
+                    }
+                    if (p.parentRef().port() != null) {
+                        ref.put("port", p.parentRef().port());
+                    }
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    m.put("parentRef", ref);
+                    m.put("controllerName", GatewayApiStatus.CONTROLLER);
+                    m.put("conditions", conditions(p.conditions()));
+                    parents.add(m);
+                }
+                write(Kind.HTTP_ROUTE, r.namespace(), r.name(), Map.of("parents", parents));
+            }
+        } catch (RuntimeException e) {
+            LOG.warnf("computing Gateway API status failed: %s", e.toString());
+        }
+    }
+
+    private static List<Object> conditions(List<GatewayApiStatus.Condition> conditions) {
+        List<Object> out = new ArrayList<>();
+        for (GatewayApiStatus.Condition c : conditions) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("type", c.type());
+            m.put("status", c.status());
+            m.put("reason", c.reason());
+            m.put("message", c.message() == null ? "" : c.message());
+            out.add(m);
+        }
+        return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    private void write(Kind kind, String namespace, String name, Map<String, Object> status) {
+        String key = kind.kindName + "/" + namespace + "/" + name;
+        if (status.equals(written.get(key))) {
+            return;
+        }
+        ResourceDefinitionContext ctx = new ResourceDefinitionContext.Builder().withGroup(kind.group).withVersion("v1")
+                .withKind(kind.kindName).withPlural(kind.plural).withNamespaced(true).build();
+        String now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+        try {
+            client.genericKubernetesResources(ctx).inNamespace(namespace).withName(name).editStatus(obj -> {
+                Long generation = obj.getMetadata().getGeneration();
+                Object old = obj.getAdditionalProperties().get("status");
+                obj.getAdditionalProperties().put("status", stamped(status, old, generation, now));
+                return obj;
+            });
+            written.put(key, status);
+        } catch (KubernetesClientException e) {
+            LOG.debugf("writing the status of %s failed (%s); retried at the next change", key, e.getMessage());
+        }
+    }
+
+    /**
+     * The status with each condition's observedGeneration and lastTransitionTime: kept from the object's status when
+     * the same condition (by type, at the same place) has the same status, else now.
+     */
+    @SuppressWarnings("unchecked")
+    static Object stamped(Object status, Object old, Long generation, String now) {
+        if (status instanceof Map<?, ?> m) {
+            Map<String, Object> out = new LinkedHashMap<>();
+            Map<String, Object> before = old instanceof Map<?, ?> o ? (Map<String, Object>) o : Map.of();
+            m.forEach((k, v) -> out.put((String) k, stamped(v, before.get(k), generation, now)));
+            if (out.containsKey("type") && out.containsKey("status") && out.containsKey("reason")) {
+                out.put("observedGeneration", generation == null ? 0L : generation);
+                boolean same = out.get("status").equals(before.get("status"))
+                        && out.get("type").equals(before.get("type")) && before.get("lastTransitionTime") != null;
+                out.put("lastTransitionTime", same ? before.get("lastTransitionTime") : now);
+            }
+            return out;
+        }
+        if (status instanceof List<?> l) {
+            List<Object> out = new ArrayList<>();
+            List<Object> before = old instanceof List<?> o ? (List<Object>) o : List.of();
+            for (int i = 0; i < l.size(); i++) {
+                out.add(stamped(l.get(i), i < before.size() ? before.get(i) : null, generation, now));
+            }
+            return out;
+        }
+        return status;
+    }
+
+    @Override
+    public void close() {
+        thread.shutdownNow();
+    }
+}

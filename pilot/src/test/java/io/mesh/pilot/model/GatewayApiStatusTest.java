@@ -1,0 +1,72 @@
+package io.mesh.pilot.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import io.mesh.config.ConfigKey;
+import io.mesh.config.ConfigValidator;
+import io.mesh.config.RawResource;
+import io.mesh.config.YamlDocuments;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+
+/** The status istiod writes on Gateway API objects, with its reasons, for what pilot does not serve. */
+class GatewayApiStatusTest {
+
+    static GatewayApiStatus.Result status(String yaml, ServiceSource.View view) {
+        Map<ConfigKey, Object> config = new TreeMap<>();
+        for (RawResource raw : YamlDocuments.parse(yaml, "t.yaml").resources()) {
+            ConfigValidator.Result r = ConfigValidator.validate(raw);
+            assertEquals(List.of(), r.errors());
+            config.put(raw.key(), r.model());
+        }
+        return GatewayApiTranslation.status(config, view, Set.of());
+    }
+
+    static final String GATEWAY = """
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: Gateway
+            metadata: {name: edge, namespace: istio-system}
+            spec:
+              gatewayClassName: istio
+              listeners:
+              - {name: http, port: 80, protocol: HTTP}
+              - name: https
+                port: 443
+                protocol: HTTPS
+                tls: {certificateRefs: [{name: edge-cert}]}
+            ---
+            apiVersion: gateway.networking.k8s.io/v1
+            kind: HTTPRoute
+            metadata: {name: web, namespace: demo}
+            spec:
+              parentRefs: [{name: edge, namespace: istio-system, sectionName: http}]
+              rules: [{backendRefs: [{name: web, port: 80}]}]
+            """;
+
+    static List<String> summary(List<GatewayApiStatus.Condition> conditions) {
+        return conditions.stream().map(c -> c.type() + "=" + c.status() + "/" + c.reason()).toList();
+    }
+
+    @Test
+    void gatewayWithoutItsServiceIsNotProgrammedForWantOfAnAddress() {
+        GatewayApiStatus.GatewayStatus g = status(GATEWAY, ServiceSource.View.EMPTY).gateways().get(0);
+        assertEquals(List.of("Accepted=True/Accepted", "Programmed=False/AddressNotAssigned"), summary(g.conditions()));
+        assertEquals(List.of("Accepted=True/Accepted", "ResolvedRefs=False/InvalidCertificateRef",
+                "Programmed=False/Invalid"), summary(g.listeners().get(1).conditions()));
+    }
+
+    @Test
+    void routeFromAnotherNamespaceIsNotAcceptedByASameNamespaceListenerAndItsMissingBackendIsReported() {
+        ServiceSource.View view = new ServiceSource.View(List.of(), Map.of(), List.of(), List.of(),
+                Map.of("edge-istio.istio-system.svc.cluster.local", Map.of("gateway", "edge")));
+        GatewayApiStatus.Result r = status(GATEWAY, view);
+        assertEquals(List.of("Accepted=True/Accepted", "Programmed=True/Programmed"),
+                summary(r.gateways().get(0).conditions()));
+        assertEquals(0, r.gateways().get(0).listeners().get(0).attachedRoutes());
+        assertEquals(List.of("Accepted=False/NotAllowedByListeners", "ResolvedRefs=False/BackendNotFound"),
+                summary(r.routes().get(0).parents().get(0).conditions()));
+    }
+}
