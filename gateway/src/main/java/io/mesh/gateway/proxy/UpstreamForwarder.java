@@ -27,7 +27,7 @@ final class UpstreamForwarder implements ProxyInterceptor {
         ex.target = wc;
         Upstream upstream = ex.config.upstreams().get(wc.cluster());
         if (upstream == null) {
-            ex.sendLocal(503, ResponseFlag.NC, "no cluster " + wc.cluster() + "\n");
+            ex.sendLocal(fwd.clusterNotFoundStatus(), ResponseFlag.NC, "no cluster " + wc.cluster() + "\n");
             return;
         }
         ex.upstream = upstream;

@@ -10,9 +10,13 @@ public sealed interface RouteAction {
      * Forward to one of {@code clusters} picked by weight. {@code timeoutMs} 0 means no route timeout.
      * {@code regexRewrite} replaces the whole path match with {@code regexSubstitution}.
      */
+    /**
+     * A route to clusters. {@code clusterNotFoundStatus}: Envoy's {@code cluster_not_found_response_code}, the status
+     * (503, 404 or 500) when the picked cluster is not known (istiod sets 500 on Gateway API routes).
+     */
     record Forward(List<WeightedCluster> clusters, int totalWeight, String prefixRewrite, Pattern regexRewrite,
             String regexSubstitution, String hostRewrite, long timeoutMs, RetryPolicy retry,
-            List<HashPolicy> hashPolicies, List<MirrorPolicy> mirrors) implements RouteAction {
+            List<HashPolicy> hashPolicies, List<MirrorPolicy> mirrors, int clusterNotFoundStatus) implements RouteAction {
 
         /** Picks a cluster for a random number in [0, totalWeight). */
         public WeightedCluster pick(int random) {

@@ -255,7 +255,12 @@ public final class RouteTranslator {
         }
         return new RouteAction.Forward(List.copyOf(clusters), total, a.getPrefixRewrite().isEmpty() ? null : a.getPrefixRewrite(),
                 regexRewrite, substitution, a.getHostRewriteLiteral().isEmpty() ? null : a.getHostRewriteLiteral(),
-                a.hasTimeout() ? millis(a.getTimeout()) : 0, retry, List.copyOf(hashes), List.copyOf(mirrors));
+                a.hasTimeout() ? millis(a.getTimeout()) : 0, retry, List.copyOf(hashes), List.copyOf(mirrors),
+                switch (a.getClusterNotFoundResponseCode()) {
+                    case NOT_FOUND -> 404;
+                    case INTERNAL_SERVER_ERROR -> 500;
+                    default -> 503;
+                });
     }
 
     private static RetryPolicy retry(io.envoyproxy.envoy.config.route.v3.RetryPolicy p, String where) throws ConfigRejected {
