@@ -9,6 +9,7 @@ import io.mesh.config.DestinationRule;
 import io.mesh.config.ExportTo;
 import io.mesh.config.Gateway;
 import io.mesh.config.Hosts;
+import io.mesh.config.Kind;
 import io.mesh.config.PolicyConfig;
 import io.mesh.config.RawResource;
 import io.mesh.config.ServiceEntry;
@@ -102,7 +103,7 @@ final class ConfigAnalyzer {
             ConfigValidator.Result result = ConfigValidator.validate(doc.raw());
             result.errors().forEach(e -> report(doc, "error", e));
             result.warnings().forEach(w -> report(doc, "warning", w));
-            if ("Gateway".equals(doc.raw().kind())) {
+            if ("Gateway".equals(doc.raw().kind()) && !doc.raw().apiVersion().startsWith(Kind.GATEWAY_API + "/")) {
                 gateways.istioGateway(doc.raw().namespace(), doc.raw().name(), result.model() instanceof Gateway g ? g : null);
             }
             if (result.valid()) {
@@ -298,20 +299,20 @@ final class ConfigAnalyzer {
                     "Service " + namespace + "/" + name, problem)));
             return;
         }
-        if (apiVersion.startsWith("gateway.networking.k8s.io/")) {
-            // Silence would read as "validated and fine": say that pilot does not read these kinds at all.
-            findings.add(new Finding(file, YamlLines.of(text, offset).lineOf("kind"), "warning", kind + " "
-                    + namespace + "/" + node.path("metadata").path("name").asText(), "kind: Kubernetes Gateway API kinds"
-                    + " are not served by this mesh (pilot reads Istio's kinds only), so this " + kind + " is not applied;"
-                    + " use an Istio Gateway and VirtualService"));
+        if (apiVersion.startsWith(Kind.GATEWAY_API + "/")) {
             if ("Gateway".equals(kind)) {
                 List<String> hostnames = new ArrayList<>();
                 node.path("spec").path("listeners").forEach(l -> hostnames.add(l.path("hostname").asText("")));
                 gateways.kubernetesGateway(namespace, node.path("metadata").path("name").asText(), hostnames);
             }
-            return;
-        }
-        if (!apiVersion.contains(".istio.io/")) {
+            if (Kind.of(apiVersion, kind).filter(Kind::gatewayApi).isEmpty()) {
+                // Silence would read as "validated and fine": say that pilot does not read this kind at all.
+                findings.add(new Finding(file, YamlLines.of(text, offset).lineOf("kind"), "warning", kind + " "
+                        + namespace + "/" + node.path("metadata").path("name").asText(), "kind: of the Kubernetes Gateway"
+                        + " API this mesh serves Gateway and HTTPRoute only, so this " + kind + " is not applied"));
+                return;
+            }
+        } else if (!apiVersion.contains(".istio.io/")) {
             return;
         }
         YamlLines lines = YamlLines.of(text, offset);
