@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.sun.net.httpserver.HttpServer;
 import io.mesh.testing.FreePorts;
+import io.mesh.testing.netns.PodNamespace;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -26,7 +27,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -180,17 +180,16 @@ class ProxyLifecycleIT {
 
     @Test
     void sigtermInASidecarDrainsTheInboundCaptureWhileTheAppStillCallsOutUntilTheDurationEnds() throws Exception {
-        Assumptions.assumeTrue(CapturedPod.root() || "1".equals(System.getenv("MESH_REQUIRE_ROOT_TESTS")),
-                "needs root for ip netns and iptables");
+        PodNamespace.requireRoot();
         int outbound = FreePorts.next();
         int inbound = FreePorts.next();
         int service = FreePorts.next();
         int backendPort = backend.getAddress().getPort();
-        try (CapturedPod app = CapturedPod.create(outbound); CapturedPod callers = CapturedPod.create(inbound)) {
+        try (PodNamespace app = PodNamespace.create(outbound); PodNamespace callers = PodNamespace.create(inbound)) {
             RunningComponent gateway = start(Map.of("TERMINATION_DRAIN_DURATION_SECONDS", "4", "MESH_GATEWAY_MODE", "sidecar"),
                     sidecarBootstrap(outbound, inbound, service, backendPort));
-            String out = "http://" + app.destination + ":" + service + "/fast";
-            String in = "http://" + callers.destination + ":" + backendPort + "/fast";
+            String out = "http://" + app.destinations.get(0) + ":" + service + "/fast";
+            String in = "http://" + callers.destinations.get(0) + ":" + backendPort + "/fast";
             assertEquals("200", app.curlStatus(out), "the app calls out through the outbound capture");
             assertEquals("200", callers.curlStatus(in), "callers reach the app through the inbound capture");
 

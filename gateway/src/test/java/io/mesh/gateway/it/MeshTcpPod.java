@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.mesh.testing.FreePorts;
+import io.mesh.testing.netns.PodNamespace;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;

@@ -33,6 +33,7 @@ import io.envoyproxy.envoy.type.matcher.v3.StringMatcher;
 import io.envoyproxy.envoy.type.matcher.v3.ValueMatcher;
 import io.mesh.gateway.jwt.TestTokens;
 import io.mesh.testing.FreePorts;
+import io.mesh.testing.netns.PodNamespace;
 import io.vertx.core.Vertx;
 import java.util.ArrayList;
 import java.util.HashMap;

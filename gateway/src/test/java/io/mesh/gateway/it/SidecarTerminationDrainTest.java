@@ -22,6 +22,7 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.mesh.gateway.agent.TerminationDrain;
 import io.mesh.testing.FreePorts;
+import io.mesh.testing.netns.PodNamespace;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
