@@ -199,7 +199,18 @@ class DescribeCommand implements Callable<Integer> {
     /** pilot's config dump for the proxy of the pod {@code podDotNamespace}. */
     static JsonNode configDump(MonitoringApi pilot, String podDotNamespace)
             throws MonitoringApi.Unreachable, ProxyNames.NotFound, InterruptedException {
-        String id = ProxyNames.resolve(pilot.getArray("/debug/syncz", "a list of proxies"), podDotNamespace);
+        return configDump(pilot, syncz(pilot), podDotNamespace);
+    }
+
+    /** The proxies connected to pilot ({@code /debug/syncz}), read once for several {@link #configDump} calls. */
+    static JsonNode syncz(MonitoringApi pilot) throws MonitoringApi.Unreachable, InterruptedException {
+        return pilot.getArray("/debug/syncz", "a list of proxies");
+    }
+
+    /** pilot's config dump for the proxy of the pod {@code podDotNamespace}, among the proxies {@code syncz} lists. */
+    static JsonNode configDump(MonitoringApi pilot, JsonNode syncz, String podDotNamespace)
+            throws MonitoringApi.Unreachable, ProxyNames.NotFound, InterruptedException {
+        String id = ProxyNames.resolve(syncz, podDotNamespace);
         return pilot.getObject("/debug/config_dump?proxyID=" + URLEncoder.encode(id, StandardCharsets.UTF_8), "proxyID",
                 "a proxy's config dump");
     }

@@ -37,6 +37,27 @@ final class IngressDescription {
         }
     }
 
+    /**
+     * The Istio resources the ingress proxies name, each read from the cluster once per description (every ingress
+     * pod's proxy names the same ones, for every port): null when it is not there.
+     */
+    private static final class Resources {
+        private final KubernetesClient client;
+        private final Map<String, JsonNode> read = new java.util.HashMap<>();
+
+        Resources(KubernetesClient client) {
+            this.client = client;
+        }
+
+        JsonNode get(Kind kind, String namespace, String name) {
+            JsonNode r = read.computeIfAbsent(kind + "/" + namespace + "/" + name, k -> {
+                JsonNode found = DescribeCommand.get(client, kind, namespace, name);
+                return found == null ? com.fasterxml.jackson.databind.node.NullNode.getInstance() : found;
+            });
+            return r.isNull() ? null : r;
+        }
+    }
+
     private IngressDescription() {
     }
 
@@ -63,10 +84,12 @@ final class IngressDescription {
             out.println("Skipping Gateway information (no ingress gateway service)");
         }
         Set<String> gatewaysSeen = new HashSet<>();
+        JsonNode syncz = DescribeCommand.syncz(pilot);
+        Resources resources = new Resources(client);
         for (Pod ingressPod : ingressPods) {
             JsonNode dump;
             try {
-                dump = DescribeCommand.configDump(pilot, ingressPod.getMetadata().getName() + "." + ingressPod.getMetadata().getNamespace());
+                dump = DescribeCommand.configDump(pilot, syncz, ingressPod.getMetadata().getName() + "." + ingressPod.getMetadata().getNamespace());
             } catch (ProxyNames.NotFound e) {
                 out.println("WARNING: ingress gateway pod " + ingressPod.getMetadata().getName() + "." + ingressPod.getMetadata()
                         .getNamespace() + " has no proxy connected to pilot");
@@ -75,13 +98,13 @@ final class IngressDescription {
             for (Service svc : services) {
                 String host = svc.getMetadata().getName() + "." + svc.getMetadata().getNamespace() + ".svc.cluster.local";
                 for (ServicePort port : svc.getSpec().getPorts()) {
-                    describePort(client, dump, host, port.getPort(), pods, ingresses, gatewaysSeen, describing, out);
+                    describePort(resources, dump, host, port.getPort(), pods, ingresses, gatewaysSeen, describing, out);
                 }
             }
         }
     }
 
-    private static void describePort(KubernetesClient client, JsonNode dump, String host, int port,
+    private static void describePort(Resources resources, JsonNode dump, String host, int port,
             List<Map<String, String>> pods, List<Ingress> ingresses, Set<String> gatewaysSeen, String describing,
             PrintWriter out) {
         JsonNode dr = null;
@@ -90,7 +113,7 @@ final class IngressDescription {
         JsonNode cluster = RoutingDescription.cluster(dump, host, port);
         String[] drRef = cluster == null ? null : RoutingDescription.configOf(cluster);
         if (drRef != null) {
-            dr = DescribeCommand.get(client, Kind.DESTINATION_RULE, drRef[0], drRef[1]);
+            dr = resources.get(Kind.DESTINATION_RULE, drRef[0], drRef[1]);
             if (dr != null) {
                 List<List<String>> subsets = RoutingDescription.subsets(dr, pods);
                 matching = subsets.get(0);
@@ -102,7 +125,7 @@ final class IngressDescription {
         if (vsRef == null) {
             return;
         }
-        JsonNode vs = DescribeCommand.get(client, Kind.VIRTUAL_SERVICE, vsRef[0], vsRef[1]);
+        JsonNode vs = resources.get(Kind.VIRTUAL_SERVICE, vsRef[0], vsRef[1]);
         if (vs == null) {
             out.println("WARNING: Proxy is stale; it references to non-existent virtual service " + vsRef[1] + "." + vsRef[0]);
             return;
@@ -121,7 +144,7 @@ final class IngressDescription {
             if (!gatewaysSeen.add(ns + "/" + name)) {
                 continue;
             }
-            JsonNode gateway = DescribeCommand.get(client, Kind.GATEWAY, ns, name);
+            JsonNode gateway = resources.get(Kind.GATEWAY, ns, name);
             if (gateway == null) {
                 gatewaysSeen.remove(ns + "/" + name);
                 out.println("WARNING: Proxy is stale; it references to non-existent gateway " + ns + "/" + name);
