@@ -80,15 +80,7 @@ class ProxyLifecycleIT {
         // A long drain duration: /quitquitquit does not wait it out once nothing is in flight.
         RunningComponent gateway = start(Map.of("TERMINATION_DRAIN_DURATION_SECONDS", "120", "QUARKUS_HTTP_HOST", "0.0.0.0"));
         String quit = "http://127.0.0.1:" + gateway.monitoringPort() + "/quitquitquit";
-
-        assertEquals("405", curl("-s", "-o", "/dev/null", "-w", "%{http_code}", quit), "GET is refused");
-        Optional<InetAddress> external = nonLoopbackAddress();
-        if (external.isPresent()) {
-            String host = external.get().getHostAddress();
-            String url = "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + gateway.monitoringPort() + "/quitquitquit";
-            assertEquals("403", curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", url),
-                    "a caller that is not on a loopback address is refused");
-        }
+        assertRefusesGetAndOtherHosts(gateway, "/quitquitquit");
         assertTrue(gateway.process().isAlive(), "refused calls leave the proxy running");
 
         CompletableFuture<String> inFlight = slowRequest();
@@ -149,15 +141,7 @@ class ProxyLifecycleIT {
         // A long drain duration: after POST /drain, SIGTERM does not wait it out (istio-agent's "already drained").
         RunningComponent gateway = start(Map.of("TERMINATION_DRAIN_DURATION_SECONDS", "120", "QUARKUS_HTTP_HOST", "0.0.0.0"));
         String drain = "http://127.0.0.1:" + gateway.monitoringPort() + "/drain";
-
-        assertEquals("405", curl("-s", "-o", "/dev/null", "-w", "%{http_code}", drain), "GET is refused");
-        Optional<InetAddress> external = nonLoopbackAddress();
-        if (external.isPresent()) {
-            String host = external.get().getHostAddress();
-            String url = "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + gateway.monitoringPort() + "/drain";
-            assertEquals("403", curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", url),
-                    "a caller that is not on a loopback address is refused");
-        }
+        assertRefusesGetAndOtherHosts(gateway, "/drain");
         assertEquals("200", readiness(), "refused calls start no drain");
         assertEquals("200", curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "5",
                 "http://127.0.0.1:" + listenerPort + "/fast"));
@@ -202,6 +186,19 @@ class ProxyLifecycleIT {
             gateway.process().awaitExit(Duration.ofSeconds(60));
             long elapsed = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - signalled);
             assertTrue(elapsed >= 4000, "exited after the 4 s drain duration, not before: " + elapsed + " ms");
+        }
+    }
+
+    /** istio-agent's rules for its POST endpoints: GET is 405, a caller not on a loopback address 403. */
+    private void assertRefusesGetAndOtherHosts(RunningComponent gateway, String path) throws Exception {
+        assertEquals("405", curl("-s", "-o", "/dev/null", "-w", "%{http_code}",
+                "http://127.0.0.1:" + gateway.monitoringPort() + path), "GET is refused");
+        Optional<InetAddress> external = nonLoopbackAddress();
+        if (external.isPresent()) {
+            String host = external.get().getHostAddress();
+            String url = "http://" + (host.contains(":") ? "[" + host + "]" : host) + ":" + gateway.monitoringPort() + path;
+            assertEquals("403", curl("-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", url),
+                    "a caller that is not on a loopback address is refused");
         }
     }
 
