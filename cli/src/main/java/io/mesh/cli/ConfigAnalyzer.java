@@ -139,7 +139,7 @@ final class ConfigAnalyzer {
             crossCheck(e.getValue(), e.getKey(), subsets);
             services.destinations(e.getKey(), (severity, problem) -> report(e.getValue(), severity, problem));
             gateways.check(e.getKey(), (severity, problem) -> report(e.getValue(), severity, problem));
-            UnreachableRoutes.find(e.getKey()).forEach(w -> report(e.getValue(), "warning", w));
+            UnreachableRoutes.find(e.getKey(), (severity, problem) -> report(e.getValue(), severity, problem));
         }
         conflictingMeshHosts(virtualServices);
         namespaceSidecars.forEach(this::namespaceWideSidecars);

@@ -19,7 +19,7 @@ import java.util.function.BiConsumer;
  * (IST0101 {@code host:port}, an error), as its virtualservice.DestinationHostAnalyzer; hosts not in the files are
  * reported elsewhere;</li>
  * <li>a Service port whose name follows no protocol of Istio's naming convention and that has no
- * {@code appProtocol} (IST0118, an info in istioctl, a warning here): pilot serves such a port as plain TCP, with no
+ * {@code appProtocol} (IST0118, an info as in istioctl): pilot serves such a port as plain TCP, with no
  * HTTP routing, retries or HTTP metrics.</li>
  * </ul>
  */
@@ -64,7 +64,7 @@ final class ServicePorts {
             }
             String name = port.path("name").asText("");
             if (!follows(name)) {
-                report.accept("warning", "spec.ports[" + i + "]" + (name.isEmpty() ? "" : ".name") + ": port name \"" + name
+                report.accept("info", "spec.ports[" + i + "]" + (name.isEmpty() ? "" : ".name") + ": port name \"" + name
                         + "\" (port: " + port.path("port").asText() + ", targetPort: " + port.path("targetPort").asText(
                                 port.path("port").asText()) + ") doesn't follow the naming convention of Istio port"
                         + " (<protocol>[-<suffix>] with http, http2, https, grpc, grpc-web, tcp, tls, mongo, mysql, redis;"

@@ -7,6 +7,7 @@ import io.mesh.config.VirtualService.Match;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.BiConsumer;
 import java.util.function.Predicate;
 
 /**
@@ -28,9 +29,11 @@ final class UnreachableRoutes {
     private UnreachableRoutes() {
     }
 
-    /** The findings ("field.path: problem") for {@code vs}'s http routes, in route order. */
-    static List<String> find(VirtualService vs) {
-        List<String> found = new ArrayList<>();
+    /**
+     * Reports (severity, "field.path: problem") for {@code vs}'s http routes, in route order, at istioctl's levels:
+     * IST0130 a warning, IST0131 an info.
+     */
+    static void find(VirtualService vs, BiConsumer<String, String> report) {
         List<HttpRoute> http = vs.http();
         // The matches seen so far, each with its path; a match after a catch-all is not added (it never applies).
         List<Match> earlier = new ArrayList<>();
@@ -39,7 +42,7 @@ final class UnreachableRoutes {
         for (int i = 0; i < http.size(); i++) {
             String route = "spec.http[" + i + "]";
             if (catchAll >= 0) {
-                found.add(route + ": is never used: spec.http[" + catchAll + "] has no match and takes every request"
+                report.accept("warning", route + ": is never used: spec.http[" + catchAll + "] has no match and takes every request"
                         + " first (IST0130)");
             }
             List<Match> matches = http.get(i).match();
@@ -56,14 +59,14 @@ final class UnreachableRoutes {
                 String path = route + ".match[" + j + "]";
                 int duplicate = indexOf(earlier, m -> sameRequests(m, match));
                 if (duplicate >= 0) {
-                    found.add(path + ": is never used: " + earlierPaths.get(duplicate) + " matches the same requests first"
+                    report.accept("info", path + ": is never used: " + earlierPaths.get(duplicate) + " matches the same requests first"
                             + " (IST0131)");
                     duplicates++;
                     continue;
                 }
                 int wider = indexOf(earlier, m -> widerPrefix(m, match));
                 if (wider >= 0) {
-                    found.add(path + ": is never used: " + earlierPaths.get(wider) + " (uri prefix \""
+                    report.accept("info", path + ": is never used: " + earlierPaths.get(wider) + " (uri prefix \""
                             + earlier.get(wider).uri().value() + "\") matches every request it does (uri prefix \""
                             + match.uri().value() + "\") first (IST0131)");
                 }
@@ -71,10 +74,9 @@ final class UnreachableRoutes {
                 earlierPaths.add(path);
             }
             if (duplicates == matches.size()) {
-                found.add(route + ": is never used: each of its matches is an earlier route's (IST0130)");
+                report.accept("warning", route + ": is never used: each of its matches is an earlier route's (IST0130)");
             }
         }
-        return found;
     }
 
     private static int indexOf(List<Match> matches, Predicate<Match> test) {
