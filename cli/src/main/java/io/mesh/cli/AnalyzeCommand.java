@@ -97,8 +97,11 @@ public class AnalyzeCommand implements Callable<Integer> {
         List<ConfigAnalyzer.Source> sources;
         List<ConfigAnalyzer.Finding> pods;
         try (MeshTarget.Mesh mesh = target.open()) {
-            sources = ClusterConfig.read(mesh.client());
-            pods = MissingProxies.find(mesh.client());
+            // Namespaces and pods are read once, for the config's sources and for IST0103.
+            List<io.fabric8.kubernetes.api.model.Namespace> namespaces = mesh.client().namespaces().list().getItems();
+            List<io.fabric8.kubernetes.api.model.Pod> running = mesh.client().pods().inAnyNamespace().list().getItems();
+            sources = ClusterConfig.read(mesh.client(), namespaces, running);
+            pods = MissingProxies.find(namespaces, running);
         } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
             err.println("analyze: cannot read the cluster's config: " + (e.getMessage() == null ? e : e.getMessage()));
             err.flush();

@@ -22,8 +22,12 @@ final class ClusterConfig {
     private ClusterConfig() {
     }
 
-    /** The cluster's config, one source per resource, in kind, namespace and name order. */
-    static List<ConfigAnalyzer.Source> read(KubernetesClient client) {
+    /**
+     * The cluster's config, one source per resource, in kind, namespace and name order: what {@code client} reads, and
+     * the {@code namespaces} and {@code pods} the caller has read already.
+     */
+    static List<ConfigAnalyzer.Source> read(KubernetesClient client, List<io.fabric8.kubernetes.api.model.Namespace> namespaces,
+            List<io.fabric8.kubernetes.api.model.Pod> pods) {
         List<ConfigAnalyzer.Source> sources = new ArrayList<>();
         for (Kind kind : Kind.values()) {
             ResourceDefinitionContext context = new ResourceDefinitionContext.Builder().withGroup(kind.group)
@@ -46,11 +50,9 @@ final class ClusterConfig {
             s.setStatus(null);
             sources.add(source(s));
         });
-        client.namespaces().list().getItems().stream().sorted(ORDER).forEach(n -> {
-            n.setStatus(null);
-            sources.add(source(n));
-        });
-        client.pods().inAnyNamespace().list().getItems().stream().sorted(ORDER).forEach(p -> sources.add(source(
+        namespaces.stream().sorted(ORDER).forEach(n -> sources.add(source(new io.fabric8.kubernetes.api.model.NamespaceBuilder()
+                .withMetadata(n.getMetadata()).build())));
+        pods.stream().sorted(ORDER).forEach(p -> sources.add(source(
                 new io.fabric8.kubernetes.api.model.PodBuilder().withNewMetadata().withName(p.getMetadata().getName())
                         .withNamespace(p.getMetadata().getNamespace()).withLabels(p.getMetadata().getLabels())
                         .withAnnotations(injectAnnotation(p)).endMetadata().withNewSpec()

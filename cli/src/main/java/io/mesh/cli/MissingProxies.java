@@ -2,7 +2,6 @@ package io.mesh.cli;
 
 import io.fabric8.kubernetes.api.model.Namespace;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -25,14 +24,15 @@ final class MissingProxies {
     private MissingProxies() {
     }
 
-    static List<ConfigAnalyzer.Finding> find(KubernetesClient client) {
+    /** The findings for the cluster's {@code namespaces} and {@code pods}. */
+    static List<ConfigAnalyzer.Finding> find(List<Namespace> namespaces, List<Pod> pods) {
         Map<String, String> injection = new HashMap<>();
-        for (Namespace ns : client.namespaces().list().getItems()) {
+        for (Namespace ns : namespaces) {
             Map<String, String> labels = ns.getMetadata().getLabels();
             injection.put(ns.getMetadata().getName(), labels == null ? "" : labels.getOrDefault("istio-injection", ""));
         }
         List<ConfigAnalyzer.Finding> findings = new ArrayList<>();
-        for (Pod pod : client.pods().inAnyNamespace().list().getItems()) {
+        for (Pod pod : pods) {
             String namespace = pod.getMetadata().getNamespace();
             if (selected(pod, injection.getOrDefault(namespace, "")) && NEVER_INJECTED.stream().noneMatch(namespace::equals)
                     && pod.getSpec().getContainers().stream().noneMatch(c -> "istio-proxy".equals(c.getName()))) {
