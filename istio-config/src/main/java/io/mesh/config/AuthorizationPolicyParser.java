@@ -25,11 +25,7 @@ final class AuthorizationPolicyParser {
     static AuthorizationPolicy parse(RawResource raw, Problems p) {
         SpecReader r = new SpecReader(raw.spec(), "spec", p);
         r.allow("selector", "targetRef", "targetRefs", "rules", "action", "provider");
-        for (String f : List.of("targetRef", "targetRefs")) {
-            if (r.has(f)) {
-                p.error(r.at(f), "is not supported (only sidecar workloads are enforced); use selector");
-            }
-        }
+        List<PolicyTargetRef> targetRefs = PolicyTargetRef.parse(r, p);
         String action = r.string("action") == null ? "ALLOW" : r.string("action");
         switch (action) {
             case "ALLOW", "DENY" -> { }
@@ -83,7 +79,7 @@ final class AuthorizationPolicyParser {
         }
         // CUSTOM is served as Istio serves a CUSTOM policy whose provider it cannot find: its rules deny.
         return new AuthorizationPolicy(raw.namespace(), raw.name(), PolicyConfig.selector(r),
-                "CUSTOM".equals(action) ? "DENY" : action, rules);
+                "CUSTOM".equals(action) ? "DENY" : action, rules, targetRefs);
     }
 
     /** Istio's checks for action CUSTOM (validation.go, ValidateAuthorizationPolicy), and what is served instead. */

@@ -49,10 +49,17 @@ public final class PolicyConfig {
      * are ANDed, as in Istio.
      */
     public record AuthorizationPolicy(String namespace, String name, Map<String, String> selector, String action,
-            List<Rule> rules) {
+            List<Rule> rules, List<PolicyTargetRef> targetRefs) {
         public AuthorizationPolicy {
             selector = Map.copyOf(selector);
             rules = List.copyOf(rules);
+            targetRefs = List.copyOf(targetRefs);
+        }
+
+        /** A policy that selects by labels (or the whole namespace), with no targetRefs. */
+        public AuthorizationPolicy(String namespace, String name, Map<String, String> selector, String action,
+                List<Rule> rules) {
+            this(namespace, name, selector, action, rules, List.of());
         }
     }
 

@@ -12,10 +12,12 @@ import java.util.Map;
  * AuthorizationPolicy on {@code requestPrincipals} is what requires one); a request with an invalid token is
  * rejected. No selector: every workload of the namespace, or of the mesh in the root namespace.
  */
-public record RequestAuthentication(String namespace, String name, Map<String, String> selector, List<JwtRule> jwtRules) {
+public record RequestAuthentication(String namespace, String name, Map<String, String> selector, List<JwtRule> jwtRules,
+        List<PolicyTargetRef> targetRefs) {
     public RequestAuthentication {
         selector = Map.copyOf(selector);
         jwtRules = List.copyOf(jwtRules);
+        targetRefs = List.copyOf(targetRefs);
     }
 
     /**
@@ -69,11 +71,7 @@ public record RequestAuthentication(String namespace, String name, Map<String, S
     static RequestAuthentication parse(RawResource raw, Problems p) {
         SpecReader r = new SpecReader(raw.spec(), "spec", p);
         r.allow("selector", "targetRef", "targetRefs", "jwtRules");
-        for (String f : List.of("targetRef", "targetRefs")) {
-            if (r.has(f)) {
-                p.error(r.at(f), "is not supported (only workloads selected by labels are enforced); use selector");
-            }
-        }
+        List<PolicyTargetRef> targetRefs = PolicyTargetRef.parse(r, p);
         Map<String, String> selector = Map.of();
         SpecReader s = r.object("selector");
         if (s != null) {
@@ -84,7 +82,7 @@ public record RequestAuthentication(String namespace, String name, Map<String, S
         for (SpecReader j : r.list("jwtRules")) {
             rules.add(rule(j, p));
         }
-        return new RequestAuthentication(raw.namespace(), raw.name(), selector, rules);
+        return new RequestAuthentication(raw.namespace(), raw.name(), selector, rules, targetRefs);
     }
 
     private static JwtRule rule(SpecReader j, Problems p) {

@@ -18,7 +18,8 @@ import java.util.Set;
  * @param created the resource's creation time (null when unknown): as istiod, the oldest of several at one level wins
  */
 public record Telemetry(String namespace, String name, Instant created, Map<String, String> selector,
-        List<Tracing> tracing, List<AccessLogging> accessLogging, List<TelemetryMetrics> metrics) {
+        List<Tracing> tracing, List<AccessLogging> accessLogging, List<TelemetryMetrics> metrics,
+        List<PolicyTargetRef> targetRefs) {
     /** istiod's order (sortConfigByCreationTime): oldest first, one without a creation time first, then name, namespace. */
     public static final java.util.Comparator<Telemetry> ISTIO_ORDER = java.util.Comparator
             .comparing((Telemetry t) -> t.created() == null ? Instant.MIN : t.created())
@@ -29,6 +30,13 @@ public record Telemetry(String namespace, String name, Instant created, Map<Stri
         tracing = List.copyOf(tracing);
         accessLogging = List.copyOf(accessLogging);
         metrics = List.copyOf(metrics);
+        targetRefs = List.copyOf(targetRefs);
+    }
+
+    /** A resource that selects by labels (or the whole namespace), with no targetRefs. */
+    public Telemetry(String namespace, String name, Instant created, Map<String, String> selector,
+            List<Tracing> tracing, List<AccessLogging> accessLogging, List<TelemetryMetrics> metrics) {
+        this(namespace, name, created, selector, tracing, accessLogging, metrics, List.of());
     }
 
     /** A resource without metrics rules. */
@@ -88,11 +96,7 @@ public record Telemetry(String namespace, String name, Instant created, Map<Stri
     static Telemetry parse(RawResource raw, Problems p) {
         SpecReader r = new SpecReader(raw.spec(), "spec", p);
         r.allow("selector", "targetRef", "targetRefs", "tracing", "metrics", "accessLogging");
-        for (String f : List.of("targetRef", "targetRefs")) {
-            if (r.has(f)) {
-                p.error(r.at(f), "is not supported (only workloads selected by labels are configured); use selector");
-            }
-        }
+        List<PolicyTargetRef> targetRefs = PolicyTargetRef.parse(r, p);
         Map<String, String> selector = PolicyConfig.selector(r);
         if (r.object("selector") != null && selector.isEmpty()) {
             p.warn(r.at("selector"), "selects no labels: the resource applies to the whole namespace");
@@ -116,7 +120,7 @@ public record Telemetry(String namespace, String name, Instant created, Map<Stri
         for (SpecReader m : r.list("metrics")) {
             metrics.add(TelemetryMetrics.parse(m, p));
         }
-        return new Telemetry(raw.namespace(), raw.name(), raw.created(), selector, tracing, logging, metrics);
+        return new Telemetry(raw.namespace(), raw.name(), raw.created(), selector, tracing, logging, metrics, targetRefs);
     }
 
     /**

@@ -58,8 +58,7 @@ final class JwtAuthn {
         return snapshot.requestAuthentications().stream()
                 .filter(ra -> ra.namespace().equals(proxy.namespace())
                         || ra.namespace().equals(MeshSettings.ROOT_NAMESPACE))
-                .filter(ra -> ra.selector().entrySet().stream()
-                        .allMatch(e -> e.getValue().equals(proxy.labels().get(e.getKey()))))
+                .filter(ra -> PolicyAttachment.attaches(proxy, ra.namespace(), ra.selector(), ra.targetRefs()))
                 .sorted(Comparator.comparing(RequestAuthentication::namespace).thenComparing(RequestAuthentication::name))
                 .toList();
     }

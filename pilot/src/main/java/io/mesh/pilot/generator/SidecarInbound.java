@@ -234,7 +234,7 @@ final class SidecarInbound {
         boolean anyDeny = false;
         for (PolicyConfig.AuthorizationPolicy ap : snapshot.authorizationPolicies()) {
             boolean scope = ap.namespace().equals(proxy.namespace()) || ap.namespace().equals(MeshSettings.ROOT_NAMESPACE);
-            if (!scope || !(ap.selector().isEmpty() || selects(ap.selector(), proxy.labels()))) {
+            if (!scope || !PolicyAttachment.attaches(proxy, ap.namespace(), ap.selector(), ap.targetRefs())) {
                 continue;
             }
             RBAC.Builder target;
@@ -297,10 +297,6 @@ final class SidecarInbound {
         return Filter.newBuilder().setName(name).setTypedConfig(Any.pack(
                 io.envoyproxy.envoy.extensions.filters.network.rbac.v3.RBAC.newBuilder()
                         .setStatPrefix(NETWORK_RBAC_STAT_PREFIX).setRules(rules).build())).build();
-    }
-
-    private static boolean selects(Map<String, String> selector, Map<String, String> labels) {
-        return selector.entrySet().stream().allMatch(e -> e.getValue().equals(labels.get(e.getKey())));
     }
 
     static Address address(String ip, int port) {

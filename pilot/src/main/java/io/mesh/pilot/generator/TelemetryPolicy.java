@@ -106,17 +106,19 @@ final class TelemetryPolicy {
         if (!proxy.namespace().equals(MeshSettings.ROOT_NAMESPACE)) {
             namespaceWide(all, proxy.namespace()).ifPresent(out::add);
         }
-        all.stream().filter(t -> t.namespace().equals(proxy.namespace()) && !t.selector().isEmpty()
-                && selects(t.selector(), proxy.labels())).findFirst().ifPresent(out::add);
+        all.stream().filter(t -> t.namespace().equals(proxy.namespace()) && !namespaceWide(t)
+                && PolicyAttachment.attaches(proxy, t.namespace(), t.selector(), t.targetRefs())).findFirst()
+                .ifPresent(out::add);
         return out;
     }
 
     private static java.util.Optional<Telemetry> namespaceWide(List<Telemetry> all, String namespace) {
-        return all.stream().filter(t -> t.namespace().equals(namespace) && t.selector().isEmpty()).findFirst();
+        return all.stream().filter(t -> t.namespace().equals(namespace) && namespaceWide(t)).findFirst();
     }
 
-    private static boolean selects(Map<String, String> selector, Map<String, String> labels) {
-        return selector.entrySet().stream().allMatch(e -> e.getValue().equals(labels.get(e.getKey())));
+    /** No selector and no targetRefs: the resource applies to its whole namespace (the mesh, in the root namespace). */
+    private static boolean namespaceWide(Telemetry t) {
+        return t.selector().isEmpty() && t.targetRefs().isEmpty();
     }
 
     /** An access log: its file, and its filter expression (null: none). */

@@ -75,10 +75,6 @@ class RequestAuthenticationValidationTest {
 
     static Stream<Arguments> invalid() {
         return Stream.of(
-                Arguments.of("targetRef: {kind: Gateway, name: gw}\njwtRules: [{issuer: a, jwks: '" + JWKS + "'}]",
-                        "spec.targetRef: is not supported (only workloads selected by labels are enforced); use selector"),
-                Arguments.of("targetRefs: [{kind: Gateway, name: gw}]",
-                        "spec.targetRefs: is not supported (only workloads selected by labels are enforced); use selector"),
                 Arguments.of("jwtRules: [{jwksUri: 'https://a/jwks'}]", "spec.jwtRules[0].issuer: is required"),
                 Arguments.of("jwtRules: [{issuer: '', jwksUri: 'https://a/jwks'}]",
                         "spec.jwtRules[0].issuer: must not be empty"),

@@ -95,9 +95,7 @@ class TelemetryValidationTest {
                         "spec.accessLogging[0].match.mode: unknown mode \"BOTH\" (use CLIENT_AND_SERVER, CLIENT or SERVER)"),
                 Arguments.of("tracing: [{sampling: 5}]", "spec.tracing[0].sampling: unknown field \"sampling\""),
                 Arguments.of("accesslogging: []", "spec.accesslogging: unknown field \"accesslogging\""),
-                Arguments.of("selector: {labels: {app: web}}", "spec.selector.labels: unknown field \"labels\""),
-                Arguments.of("targetRefs: [{kind: Gateway, name: gw}]",
-                        "spec.targetRefs: is not supported (only workloads selected by labels are configured); use selector"));
+                Arguments.of("selector: {labels: {app: web}}", "spec.selector.labels: unknown field \"labels\""));
     }
 
     @ParameterizedTest
