@@ -171,6 +171,25 @@ public interface PilotConfig {
     @WithDefault("4")
     int pushConcurrency();
 
+    /** The Kubernetes Gateway API. */
+    GatewayApi gatewayApi();
+
+    /**
+     * istiod's automated deployment of Gateway API gateways (Kubernetes mode): {@code deployment-controller} (istiod's
+     * {@code PILOT_ENABLE_GATEWAY_API_DEPLOYMENT_CONTROLLER}), the gateway {@code image} it runs and the
+     * {@code xds-address} its proxies connect to (the {@code istio} ConfigMap's {@code pilotAddress} in the manifests).
+     */
+    interface GatewayApi {
+        @WithDefault("true")
+        boolean deploymentController();
+
+        @WithDefault("mesh/gateway")
+        String image();
+
+        @WithDefault("istio-pilot.istio-system.svc:15010")
+        String xdsAddress();
+    }
+
     /** Debounce: push after this quiet period, or at the latest after max. */
     interface Debounce {
         @WithDefault("100ms")

@@ -42,6 +42,9 @@ public class PilotStartup {
         KubernetesRegistry k8s = null;
         if (kube) {
             k8s = new KubernetesRegistry(kubeClient.get(), config.credentialsNamespace());
+            if (config.gatewayApi().deploymentController()) {
+                k8s.withGatewayDeployments(config.gatewayApi().image(), config.gatewayApi().xdsAddress());
+            }
             services = k8s;
         }
         KubernetesRegistry events = k8s;

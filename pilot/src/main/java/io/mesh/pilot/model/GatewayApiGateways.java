@@ -61,7 +61,8 @@ final class GatewayApiGateways {
             String unassigned = selector != null ? null : "no workload serves it: "
                     + (services.isEmpty() ? "no Hostname address" : "no Service " + String.join(" or ", services)
                             + " with a pod selector")
-                    + (kgw.addresses().isEmpty() ? " (this mesh deploys no gateway: create that Service, or set"
+                    + (kgw.addresses().isEmpty() ? " (in Kubernetes mode pilot deploys it, unless"
+                            + " mesh.pilot.gateway-api.deployment-controller is off; otherwise create that Service, or set"
                             + " spec.addresses to the Hostname of a gateway's Service, e.g."
                             + " istio-ingressgateway.istio-system.svc.cluster.local)" : "");
             if (unassigned != null) {

@@ -53,6 +53,8 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
     private java.time.Duration crdRecheck = java.time.Duration.ofSeconds(10);
     private IstioKinds istioKinds;
     private GatewayApiStatusWriter statusWriter;
+    private GatewayDeploymentTemplate.Settings gatewayDeployments;
+    private GatewayDeploymentController deploymentController;
     private SharedIndexInformer<Service> services;
     private SharedIndexInformer<EndpointSlice> slices;
     private SharedIndexInformer<Pod> pods;
@@ -96,9 +98,14 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
             Consumer<Set<String>> endpointsChanged) {
         // The Gateway API objects' status follows every change of config, Services or Secrets (istiod's status).
         statusWriter = new GatewayApiStatusWriter(client, store, this);
+        deploymentController = gatewayDeployments == null ? null
+                : new GatewayDeploymentController(client, store, gatewayDeployments);
         Consumer<String> configChanged = reason -> {
             configInForceChanged.accept(reason);
             statusWriter.request();
+            if (deploymentController != null) {
+                deploymentController.request();
+            }
         };
         // Every informer exists before any starts: a handler firing during the first sync triggers a push,
         // and the push reads all of them.
@@ -135,6 +142,18 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
         LOG.infof("watching Kubernetes: Services, EndpointSlices, Pods, Nodes and %d Istio kinds", istio.size());
         istioKinds.synced();
         statusWriter.request();
+        if (deploymentController != null) {
+            deploymentController.start();
+        }
+    }
+
+    /**
+     * Deploys a gateway for each Gateway API Gateway of class istio without addresses, as istiod's deployment controller
+     * ({@link GatewayDeploymentController}); off unless called (before {@link #start}).
+     */
+    public KubernetesRegistry withGatewayDeployments(String image, String xdsAddress) {
+        this.gatewayDeployments = new GatewayDeploymentTemplate.Settings(image, xdsAddress);
+        return this;
     }
 
     /** The Istio kinds not watched because the API server does not serve them (their CRD is not installed). */
@@ -353,6 +372,9 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
 
     @Override
     public void close() {
+        if (deploymentController != null) {
+            deploymentController.close();
+        }
         if (statusWriter != null) {
             statusWriter.close();
         }

@@ -26,7 +26,8 @@ final class KubernetesPilot implements AutoCloseable {
         this.work = work;
     }
 
-    private void begin(boolean credentials, List<String> crds, Duration crdRecheck) throws Exception {
+    private void begin(boolean credentials, List<String> crds, Duration crdRecheck,
+            java.util.function.UnaryOperator<KubernetesRegistry> configure) throws Exception {
         Files.createDirectories(work);
         mock = KubeApiMock.start(0, false, false);
         client = mock.client("default");
@@ -35,7 +36,7 @@ final class KubernetesPilot implements AutoCloseable {
             applyCrds(group);
         }
         kubectl("apiVersion: v1\nkind: Namespace\nmetadata: {name: demo}\n", "apply", "-f", "-");
-        registry = new KubernetesRegistry(client).withCrdRecheck(crdRecheck);
+        registry = configure.apply(new KubernetesRegistry(client).withCrdRecheck(crdRecheck));
         harness = new PilotHarness(null, registry, registry::recordRejection);
         if (credentials) {
             harness.pilot.withCredentials(registry);
@@ -55,9 +56,15 @@ final class KubernetesPilot implements AutoCloseable {
      */
     static KubernetesPilot start(Path work, boolean credentials, List<String> crds, Duration crdRecheck)
             throws Exception {
+        return start(work, credentials, crds, crdRecheck, r -> r);
+    }
+
+    /** As {@link #start(Path, boolean, List, Duration)}, the registry set up by {@code configure} before it starts. */
+    static KubernetesPilot start(Path work, boolean credentials, List<String> crds, Duration crdRecheck,
+            java.util.function.UnaryOperator<KubernetesRegistry> configure) throws Exception {
         KubernetesPilot k = new KubernetesPilot(work);
         try {
-            k.begin(credentials, crds, crdRecheck);
+            k.begin(credentials, crds, crdRecheck, configure);
             return k;
         } catch (Exception | AssertionError e) {
             k.close();   // what did start

@@ -1,0 +1,176 @@
+package io.mesh.pilot.registry;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.protobuf.Struct;
+import com.google.protobuf.Value;
+import io.envoyproxy.controlplane.cache.Resources;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.mesh.pilot.testing.RawAdsClient;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * istiod's automated deployment, in Kubernetes mode: a Gateway of class istio without addresses, applied by the real
+ * kubectl to the mock API server, gets a ServiceAccount, Service and Deployment {@code NAME-istio} (read back with
+ * kubectl), owned by the Gateway; the deployed pods' labels (what the proxy sends as its node's labels) make pilot serve
+ * the Gateway's listeners to them over ADS, and the Gateway reports Programmed; a listener added changes the Service's
+ * ports; a Gateway with addresses or of another class gets nothing; a deleted Gateway's objects are removed.
+ */
+class KubernetesGatewayDeploymentTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path work;
+    KubernetesPilot k8s;
+
+    @AfterEach
+    void stop() {
+        if (k8s != null) {
+            k8s.close();
+        }
+    }
+
+    static String gateway(String name, String listeners) {
+        return """
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: Gateway
+                metadata:
+                  name: %s
+                  namespace: demo
+                  annotations: {networking.istio.io/service-type: ClusterIP}
+                spec:
+                  gatewayClassName: istio
+                  listeners:
+                %s""".formatted(name, listeners.indent(2));
+    }
+
+    static final String HTTP_LISTENER = "- {name: http, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: Same}}}\n";
+    static final String HTTPS_LISTENER = "- {name: https, port: 443, protocol: HTTPS, tls: {certificateRefs: [{name: edge-cert}]}}\n";
+
+    @Test
+    void aGatewayWithoutAddressesIsDeployedServedAndRemovedWithIt() throws Exception {
+        k8s = KubernetesPilot.start(work, false, List.of("networking.istio.io", "security.istio.io",
+                "telemetry.istio.io"), Duration.ofMillis(200),
+                r -> r.withGatewayDeployments("mesh/gateway:test", "istio-pilot.istio-system.svc:15010"));
+        k8s.applyGatewayApiCrds();
+        await().atMost(Duration.ofSeconds(10)).until(() -> k8s.registry.missingKinds().isEmpty());
+        k8s.kubectl(gateway("edge", HTTP_LISTENER), "apply", "-f", "-");
+        String uid = k8s.kubectl(null, "get", "gateways.gateway.networking.k8s.io", "edge", "-n", "demo", "-o",
+                "jsonpath={.metadata.uid}").strip();
+
+        JsonNode deployment = await().atMost(Duration.ofSeconds(10)).until(() -> get("deployment", "edge-istio"),
+                d -> d != null);
+        JsonNode service = get("service", "edge-istio");
+        JsonNode account = get("serviceaccount", "edge-istio");
+        for (JsonNode o : List.of(deployment, service, account)) {
+            assertEquals("edge", o.at("/metadata/labels/gateway.networking.k8s.io~1gateway-name").asText(), o.toString());
+            assertEquals("istio.io-gateway-controller", o.at("/metadata/labels/gateway.istio.io~1managed").asText());
+            JsonNode owner = o.at("/metadata/ownerReferences/0");
+            assertEquals(List.of("Gateway", "edge", uid), List.of(owner.path("kind").asText(), owner.path("name").asText(),
+                    owner.path("uid").asText()));
+        }
+        // The Service: the annotation's type, the status port then the listener's, selecting the deployment's pods.
+        assertEquals("ClusterIP", service.at("/spec/type").asText());
+        assertEquals(List.of("status-port:15021:tcp", "http:80:http"), ports(service));
+        assertEquals(Map.of("gateway.networking.k8s.io/gateway-name", "edge"),
+                JSON.convertValue(service.at("/spec/selector"), Map.class));
+        JsonNode pod = deployment.at("/spec/template");
+        assertEquals("edge", pod.at("/metadata/labels/gateway.networking.k8s.io~1gateway-name").asText());
+        JsonNode proxy = pod.at("/spec/containers/0");
+        assertEquals("mesh/gateway:test", proxy.path("image").asText());
+        assertEquals("router", env(proxy, "MESH_GATEWAY_MODE"));
+        assertEquals("istio-pilot.istio-system.svc:15010", env(proxy, "MESH_GATEWAY_XDS_ADDRESS"));
+        assertEquals("edge-istio", pod.at("/spec/serviceAccountName").asText());
+        Map<?, ?> nodeLabels = JSON.readValue(env(proxy, "ISTIO_METAJSON_LABELS"), Map.class);
+        assertEquals(JSON.convertValue(pod.at("/metadata/labels"), Map.class), nodeLabels,
+                "the proxy's node labels are its pod's");
+
+        // A proxy with those labels is the Gateway's router: pilot serves it the listener.
+        Struct.Builder labels = Struct.newBuilder();
+        nodeLabels.forEach((k, v) -> labels.putFields((String) k, Value.newBuilder().setStringValue((String) v).build()));
+        try (RawAdsClient router = new RawAdsClient(k8s.harness.pilot.xdsPort(),
+                "router~10.0.9.9~edge-istio-1.demo~demo.svc.cluster.local", null)) {
+            router.openSotwWithLabels(labels.build());
+            router.request(Resources.V3.LISTENER_TYPE_URL, List.of(), "", "", null);
+            DiscoveryResponse lds = router.nextOf(Resources.V3.LISTENER_TYPE_URL, List.of());
+            assertEquals(List.of("0.0.0.0_80"), names(lds));
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> k8s.kubectl(null, "get", "gateways.gateway.networking.k8s.io",
+                "edge", "-n", "demo", "-o", "jsonpath={.status.conditions[?(@.type==\"Programmed\")].status}").strip()
+                .equals("True"));
+
+        // A second listener: the Service gets its port.
+        k8s.kubectl(gateway("edge", HTTP_LISTENER + HTTPS_LISTENER), "apply", "-f", "-");
+        await().atMost(Duration.ofSeconds(10)).until(() -> ports(get("service", "edge-istio")),
+                p -> p.equals(List.of("status-port:15021:tcp", "http:80:http", "https:443:https")));
+
+        // Addresses name the workloads (manual deployment), another class is another controller's: nothing deployed.
+        k8s.kubectl("""
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: Gateway
+                metadata: {name: manual, namespace: demo}
+                spec:
+                  gatewayClassName: istio
+                  addresses: [{type: Hostname, value: istio-ingressgateway.istio-system.svc.cluster.local}]
+                  listeners: [{name: http, port: 8080, protocol: HTTP}]
+                ---
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: Gateway
+                metadata: {name: other, namespace: demo}
+                spec:
+                  gatewayClassName: other-vendor
+                  listeners: [{name: http, port: 8080, protocol: HTTP}]
+                """, "apply", "-f", "-");
+        k8s.kubectl(gateway("later", HTTP_LISTENER), "apply", "-f", "-");
+        await().atMost(Duration.ofSeconds(10)).until(() -> get("deployment", "later-istio") != null);
+        assertEquals(null, get("deployment", "manual-istio"));
+        assertEquals(null, get("deployment", "other-other-vendor"));
+
+        // The Gateway deleted: its objects go (a cluster's garbage collector would too, by the owner reference).
+        k8s.kubectl(null, "delete", "gateways.gateway.networking.k8s.io", "edge", "-n", "demo");
+        await().atMost(Duration.ofSeconds(10)).until(() -> get("deployment", "edge-istio") == null
+                && get("service", "edge-istio") == null && get("serviceaccount", "edge-istio") == null);
+        assertTrue(get("deployment", "later-istio") != null, "another Gateway's deployment stays");
+    }
+
+    private JsonNode get(String kind, String name) throws Exception {
+        String out = k8s.kubectl(null, "get", kind, name, "-n", "demo", "-o", "json", "--ignore-not-found").strip();
+        return out.isEmpty() ? null : JSON.readTree(out);
+    }
+
+    private static List<String> ports(JsonNode service) {
+        List<String> out = new ArrayList<>();
+        service.at("/spec/ports").forEach(p -> out.add(p.path("name").asText() + ":" + p.path("port").asInt() + ":"
+                + p.path("appProtocol").asText()));
+        return out;
+    }
+
+    private static String env(JsonNode container, String name) {
+        for (JsonNode e : container.path("env")) {
+            if (e.path("name").asText().equals(name)) {
+                return e.path("value").asText();
+            }
+        }
+        throw new AssertionError(name + " not in " + container.path("env"));
+    }
+
+    private static List<String> names(DiscoveryResponse lds) throws Exception {
+        List<String> out = new ArrayList<>();
+        for (com.google.protobuf.Any a : lds.getResourcesList()) {
+            out.add(a.unpack(Listener.class).getName());
+        }
+        return out;
+    }
+}
