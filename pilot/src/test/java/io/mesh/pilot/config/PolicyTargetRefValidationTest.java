@@ -15,7 +15,6 @@ import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
-import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@code targetRef} and {@code targetRefs} of AuthorizationPolicy, RequestAuthentication and Telemetry, validated as
@@ -26,6 +25,10 @@ class PolicyTargetRefValidationTest {
 
     private static final List<String> KINDS = List.of("security.istio.io/v1 AuthorizationPolicy",
             "security.istio.io/v1 RequestAuthentication", "telemetry.istio.io/v1 Telemetry");
+
+    static Stream<String> kinds() {
+        return KINDS.stream();
+    }
 
     static ConfigValidator.Result validate(String apiVersionAndKind, String spec) {
         String[] parts = apiVersionAndKind.split(" ");
@@ -49,8 +52,7 @@ class PolicyTargetRefValidationTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"security.istio.io/v1 AuthorizationPolicy", "security.istio.io/v1 RequestAuthentication",
-            "telemetry.istio.io/v1 Telemetry"})
+    @MethodSource("kinds")
     void aKubernetesGatewayReferenceIsKeptInTheModel(String kind) {
         ConfigValidator.Result r = validate(kind, """
                 targetRefs:
@@ -64,8 +66,7 @@ class PolicyTargetRefValidationTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"security.istio.io/v1 AuthorizationPolicy", "security.istio.io/v1 RequestAuthentication",
-            "telemetry.istio.io/v1 Telemetry"})
+    @MethodSource("kinds")
     void theDeprecatedSingleTargetRefIsTheSameReference(String kind) {
         ConfigValidator.Result r = validate(kind, "targetRef: {group: gateway.networking.k8s.io, kind: Gateway, name: edge}");
         assertEquals(List.of(), r.errors());
@@ -73,8 +74,7 @@ class PolicyTargetRefValidationTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"security.istio.io/v1 AuthorizationPolicy", "security.istio.io/v1 RequestAuthentication",
-            "telemetry.istio.io/v1 Telemetry"})
+    @MethodSource("kinds")
     void referencesThatOnlyWaypointsTakeAreValidWithAWarningThatNoProxyHere(String kind) {
         ConfigValidator.Result r = validate(kind, """
                 targetRefs:

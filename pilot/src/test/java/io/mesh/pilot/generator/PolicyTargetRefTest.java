@@ -51,6 +51,13 @@ class PolicyTargetRefTest {
         return "targetRefs: [{group: gateway.networking.k8s.io, kind: Gateway, name: " + name + "}]";
     }
 
+    /** A resource of "API_VERSION KIND" in istio-system naming Gateway edge by targetRefs, with {@code body} in its spec. */
+    static String rootResource(String apiVersionAndKind, String body) {
+        String[] parts = apiVersionAndKind.split(" ");
+        return "---\napiVersion: " + parts[0] + "\nkind: " + parts[1] + "\nmetadata: {name: edge, namespace: istio-system}\n"
+                + "spec:\n  " + gatewayRef("edge") + "\n  " + body + "\n";
+    }
+
     static List<String> routerFilters(ProxyInfo router, String yaml) throws Exception {
         return GatewayAuthorizationTest.httpFilters(listener(router, snapshot(yaml), "0.0.0.0_8080"));
     }
@@ -84,14 +91,8 @@ class PolicyTargetRefTest {
 
     @Test
     void aRequestAuthenticationNamingTheGatewayVerifiesTokensThereOnly() throws Exception {
-        String yaml = GatewayAuthorizationTest.MESH + "---\n" + """
-                apiVersion: security.istio.io/v1
-                kind: RequestAuthentication
-                metadata: {name: edge-jwt, namespace: istio-system}
-                spec:
-                  %s
-                  jwtRules: [{issuer: https://issuer.example, jwks: '%s'}]
-                """.formatted(gatewayRef("edge"), JwtAuthnTest.JWKS);
+        String yaml = GatewayAuthorizationTest.MESH + rootResource("security.istio.io/v1 RequestAuthentication",
+                "jwtRules: [{issuer: https://issuer.example, jwks: '" + JwtAuthnTest.JWKS + "'}]");
         assertTrue(routerFilters(edgeRouter("edge"), yaml).contains(JwtAuthn.JWT_FILTER));
         assertFalse(routerFilters(edgeRouter("internal"), yaml).contains(JwtAuthn.JWT_FILTER));
         HttpConnectionManager inbound = TelemetryTest.inbound(SidecarInboundTest.WEB_POD, snapshot(yaml));
@@ -101,14 +102,8 @@ class PolicyTargetRefTest {
 
     @Test
     void aTelemetryNamingTheGatewayIsItsWorkloadLevelNotTheNamespaces() throws Exception {
-        String yaml = GatewayAuthorizationTest.MESH + "---\n" + """
-                apiVersion: telemetry.istio.io/v1
-                kind: Telemetry
-                metadata: {name: edge-tracing, namespace: istio-system}
-                spec:
-                  %s
-                  tracing: [{randomSamplingPercentage: 7}]
-                """.formatted(gatewayRef("edge"));
+        String yaml = GatewayAuthorizationTest.MESH + rootResource("telemetry.istio.io/v1 Telemetry",
+                "tracing: [{randomSamplingPercentage: 7}]");
         assertEquals(7.0, hcm(listener(edgeRouter("edge"), snapshot(yaml), "0.0.0.0_8080")).getTracing()
                 .getRandomSampling().getValue());
         // Elsewhere the mesh's default, as if the resource were not there: it is not mesh-wide.
