@@ -2,10 +2,14 @@ package io.mesh.pilot.registry;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.Struct;
 import com.google.protobuf.Value;
 import io.envoyproxy.controlplane.cache.Resources;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
@@ -19,9 +23,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Local mode: the folder's Namespace documents are the namespaces a listener's selector selects (an edit of their labels
- * attaches or detaches a route), its ReferenceGrants permit cross-namespace backendRefs, and a certificateRef's Secret
- * of namespace NS is {@code credentials/NS/NAME.crt}, served over SDS as {@code kubernetes-gateway://NS/NAME}.
+ * Local mode, through a router's ADS stream: the folder's Namespace documents are the namespaces a listener's selector
+ * selects (an edit of their labels attaches or detaches a route, RDS), its ReferenceGrants permit cross-namespace
+ * backendRefs (CDS and RDS name the backend's cluster), and a certificateRef's Secret of namespace NS is
+ * {@code credentials/NS/NAME.crt}, named in LDS and served over SDS as {@code kubernetes-gateway://NS/NAME}.
  */
 class LocalFolderGatewayApiReferencesTest {
     @TempDir
@@ -109,6 +114,25 @@ class LocalFolderGatewayApiReferencesTest {
                 assertEquals(1, sds.getResourcesCount(), sds.toString());
                 assertEquals("-----BEGIN CERTIFICATE-----\nAAAA\n", sds.getResources(0).unpack(Secret.class)
                         .getTlsCertificate().getCertificateChain().getInlineBytes().toStringUtf8());
+
+                // LDS: the HTTPS listener terminates with that credential; CDS: the granted backend's cluster.
+                router.request(Resources.V3.LISTENER_TYPE_URL, List.of(), "", "", null);
+                DiscoveryResponse lds = router.nextOf(Resources.V3.LISTENER_TYPE_URL, List.of());
+                Listener https = null;
+                for (com.google.protobuf.Any a : lds.getResourcesList()) {
+                    Listener l = a.unpack(Listener.class);
+                    https = l.getName().equals("0.0.0.0_443") ? l : https;
+                }
+                assertEquals(name, https.getFilterChains(0).getTransportSocket().getTypedConfig()
+                        .unpack(DownstreamTlsContext.class).getCommonTlsContext().getTlsCertificateSdsSecretConfigs(0)
+                        .getName());
+                router.request(Resources.V3.CLUSTER_TYPE_URL, List.of(), "", "", null);
+                DiscoveryResponse cds = router.nextOf(Resources.V3.CLUSTER_TYPE_URL, List.of());
+                List<String> clusters = new java.util.ArrayList<>();
+                for (com.google.protobuf.Any a : cds.getResourcesList()) {
+                    clusters.add(a.unpack(Cluster.class).getName());
+                }
+                assertTrue(clusters.contains("outbound|80||api.backends.svc.cluster.local"), clusters.toString());
 
                 router.request(Resources.V3.ROUTE_TYPE_URL, List.of("http.80"), "", "", null);
                 assertEquals("outbound|80||api.backends.svc.cluster.local", cluster(router),
