@@ -163,7 +163,7 @@ final class GatewayApiGateways {
         Gateway.ServerTls tls = null;
         if (l.tls() != null) {
             KubernetesGateway.SecretRef ref = l.tls().certificateRefs().get(0);
-            String credential = io.mesh.pilot.model.TlsCredential.kubernetesGateway(secretNamespace(kgw, ref),
+            String credential = TlsCredential.kubernetesGateway(secretNamespace(kgw, ref),
                     ref.name());
             if (!credentials.contains(credential)) {
                 warnings.add(who + ": listener " + l.name() + ": Secret " + secretNamespace(kgw, ref) + "/"

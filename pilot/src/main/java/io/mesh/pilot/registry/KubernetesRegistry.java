@@ -84,8 +84,11 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
             return out;
         }
         for (io.fabric8.kubernetes.api.model.Secret s : secrets.getStore().list()) {
+            if (!s.getMetadata().getNamespace().equals(credentialsNamespace)) {
+                continue;   // the cluster's other Secrets are decoded only when a Gateway API Gateway names them
+            }
             io.mesh.pilot.model.TlsCredential c = GatewayApiSecrets.credential(s, s.getMetadata().getName());
-            if (c != null && s.getMetadata().getNamespace().equals(credentialsNamespace)) {
+            if (c != null) {
                 out.put(c.name(), c);
             }
         }
