@@ -57,6 +57,7 @@ public final class ConfigValidator {
             case TELEMETRY -> Telemetry.parse(raw, p);
             case KUBERNETES_GATEWAY -> KubernetesGatewayParser.parse(raw, p);
             case HTTP_ROUTE -> KubernetesHttpRouteParser.parse(raw, p);
+            case REFERENCE_GRANT -> KubernetesReferenceGrantParser.parse(raw, p);
         };
         return new Result(raw, p.hasErrors() ? null : model, p.errors(), p.warnings());
     }

@@ -20,7 +20,8 @@ public enum Kind {
     REQUEST_AUTHENTICATION("RequestAuthentication", "security.istio.io", "requestauthentications"),
     TELEMETRY("Telemetry", "telemetry.istio.io", "telemetries"),
     KUBERNETES_GATEWAY("Gateway", Kind.GATEWAY_API, "gateways"),
-    HTTP_ROUTE("HTTPRoute", Kind.GATEWAY_API, "httproutes");
+    HTTP_ROUTE("HTTPRoute", Kind.GATEWAY_API, "httproutes"),
+    REFERENCE_GRANT("ReferenceGrant", Kind.GATEWAY_API, "referencegrants");
 
     /** The Kubernetes Gateway API's group. */
     public static final String GATEWAY_API = "gateway.networking.k8s.io";
@@ -43,6 +44,14 @@ public enum Kind {
 
     public java.util.List<String> versions() {
         return VERSIONS.get(group);
+    }
+
+    /**
+     * The versions pilot watches the kind at on Kubernetes, preferred first: v1, and for ReferenceGrant (v1beta1 in the
+     * Gateway API's releases that have no v1 of it) v1beta1 when the API server serves no v1.
+     */
+    public java.util.List<String> watchVersions() {
+        return this == REFERENCE_GRANT ? java.util.List.of("v1", "v1beta1") : java.util.List.of("v1");
     }
 
     /** Whether this kind is one of the Kubernetes Gateway API's. */

@@ -2,7 +2,6 @@ package io.mesh.config;
 
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 
 /**
  * A validated Kubernetes Gateway API {@code Gateway} (gateway.networking.k8s.io v1 or v1beta1). pilot serves the ones
@@ -33,14 +32,11 @@ public record KubernetesGateway(String namespace, String name, String className,
 
     /**
      * One listener. {@code hostname}: null for any host. {@code tls}: null unless HTTPS or TLS. {@code from}: which
-     * namespaces' routes may attach ({@code Same}, the default; {@code All}; {@code Selector}, with
-     * {@code namespaceSelector} as its {@code matchLabels}).
+     * namespaces' routes may attach ({@code Same}, the default; {@code All}; {@code Selector}, those whose labels
+     * {@code namespaceSelector} selects; null unless set).
      */
     public record Listener(String name, String hostname, int port, String protocol, Tls tls, String from,
-            Map<String, String> namespaceSelector) {
-        public Listener {
-            namespaceSelector = Map.copyOf(namespaceSelector);
-        }
+            LabelSelector namespaceSelector) {
     }
 
     /** A listener's TLS: {@code Terminate} (the default) or {@code Passthrough}, and the Secrets holding certificates. */

@@ -3,7 +3,6 @@ package io.mesh.config;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -84,7 +83,7 @@ public final class KubernetesGatewayParser {
             p.error(l.at("tls"), "must not be set for protocol " + protocol);
         }
         String from = "Same";
-        Map<String, String> selector = Map.of();
+        LabelSelector selector = null;
         SpecReader allowed = l.object("allowedRoutes");
         if (allowed != null) {
             allowed.allow("namespaces", "kinds");
@@ -100,11 +99,7 @@ public final class KubernetesGatewayParser {
                     p.error(ns.at("selector"), "is required when from is Selector");
                 }
                 if (sel != null) {
-                    sel.allow("matchLabels", "matchExpressions");
-                    selector = sel.stringMap("matchLabels");
-                    if (sel.has("matchExpressions")) {
-                        p.error(sel.at("matchExpressions"), "is not supported by this mesh; use matchLabels");
-                    }
+                    selector = LabelSelector.parse(sel);
                 }
             }
             for (SpecReader k : allowed.list("kinds")) {

@@ -51,14 +51,14 @@ public final class YamlDocuments {
         String ns = meta.path("namespace").asText("");
         out.add(new RawResource(doc.path("apiVersion").asText(""), doc.get("kind").asText(),
                 ns.isEmpty() ? "default" : ns, meta.path("name").asText(""), doc.get("spec"), origin,
-                RawResource.timestamp(meta.path("creationTimestamp").asText(null)), annotations(meta),
-                doc.get("status")));
+                RawResource.timestamp(meta.path("creationTimestamp").asText(null)), strings(meta, "annotations"),
+                doc.get("status"), strings(meta, "labels")));
     }
 
-    /** {@code metadata.annotations}, string values only (as the API server keeps them). */
-    private static java.util.Map<String, String> annotations(JsonNode meta) {
+    /** {@code metadata.annotations} or {@code labels}, string values only (as the API server keeps them). */
+    private static java.util.Map<String, String> strings(JsonNode meta, String field) {
         java.util.Map<String, String> out = new java.util.HashMap<>();
-        meta.path("annotations").fields().forEachRemaining(e -> {
+        meta.path(field).fields().forEachRemaining(e -> {
             if (e.getValue().isValueNode() && !e.getValue().isNull()) {
                 out.put(e.getKey(), e.getValue().asText());
             }

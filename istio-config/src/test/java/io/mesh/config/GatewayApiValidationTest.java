@@ -51,7 +51,7 @@ class GatewayApiValidationTest {
         assertTrue(g.owned());
         assertEquals(List.of(new KubernetesGateway.Address("Hostname",
                 "istio-ingressgateway.istio-system.svc.cluster.local")), g.addresses());
-        assertEquals(new KubernetesGateway.Listener("http", "*.example.com", 80, "HTTP", null, "All", Map.of()),
+        assertEquals(new KubernetesGateway.Listener("http", "*.example.com", 80, "HTTP", null, "All", null),
                 g.listeners().get(0));
         KubernetesGateway.Listener https = g.listeners().get(1);
         assertEquals("Same", https.from());

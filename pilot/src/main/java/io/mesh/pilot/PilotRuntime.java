@@ -142,7 +142,7 @@ public final class PilotRuntime implements AutoCloseable {
         jwks.prefetch(SnapshotBuilder.jwksUris(store.accepted().values()));
         synchronized (pushLock) {
             // Built from everything the registries have read: nothing is served before this snapshot exists.
-            current = SnapshotBuilder.build(versions.incrementAndGet(), store.accepted(), kubernetes.view(),
+            current = SnapshotBuilder.build(versions.incrementAndGet(), store.accepted(), view(),
                     credentials.credentials(), mesh, jwks);
             watcher.initialize(current);
             started = true;
@@ -160,6 +160,12 @@ public final class PilotRuntime implements AutoCloseable {
             citadel.start();
         }
         return this;
+    }
+
+    /** The registries' services, with local mode's Namespaces from the config folder. */
+    private ServiceSource.View view() {
+        ServiceSource.View view = kubernetes.view();
+        return folder == null ? view : view.withNamespaces(folder.namespaces());
     }
 
     public void configChanged(String reason) {
@@ -189,7 +195,7 @@ public final class PilotRuntime implements AutoCloseable {
             long started = System.nanoTime();
             MeshSnapshot previous = current;
             MeshSnapshot next = request.full()
-                    ? SnapshotBuilder.build(versions.incrementAndGet(), store.accepted(), kubernetes.view(),
+                    ? SnapshotBuilder.build(versions.incrementAndGet(), store.accepted(), view(),
                             credentials.credentials(), mesh, jwks)
                     : previous.withKubernetesEndpoints(versions.incrementAndGet(), kubernetes.view());
             if (!request.full()) {

@@ -243,15 +243,17 @@ class KubernetesManifestsTest {
         assertEquals(Set.of("[get, create, update] /secrets"),
                 rules(manifests.find(Role.class, "istio-citadel").orElseThrow().getRules()));
         assertEquals(Set.of(
-                "[get, list, watch] /services,pods,namespaces,nodes",
+                "[get, list, watch] /services,pods,namespaces,nodes,secrets",
                 "[get, list, watch] discovery.k8s.io/endpointslices",
                 "[get, list, watch] networking.istio.io/virtualservices,destinationrules,gateways,serviceentries,workloadentries,sidecars",
                 "[get, list, watch] security.istio.io/peerauthentications,authorizationpolicies,requestauthentications",
                 "[get, list, watch] telemetry.istio.io/telemetries",
-                "[get, list, watch] gateway.networking.k8s.io/gateways,httproutes",
+                "[get, list, watch] gateway.networking.k8s.io/gateways,httproutes,referencegrants",
+                "[get, update, patch] gateway.networking.k8s.io/gateways/status,httproutes/status,grpcroutes/status,tlsroutes/status,tcproutes/status",
+                "[get, list, watch, create, update, patch, delete] /serviceaccounts",
+                "[create, update, patch, delete] /services",
+                "[get, list, watch, create, update, patch, delete] apps/deployments",
                 "[create, patch] /events"), rules(manifests.find(ClusterRole.class, "istio-pilot").orElseThrow().getRules()));
-        assertEquals(Set.of("[get, list, watch] /secrets"),
-                rules(manifests.find(Role.class, "istio-pilot-gateway-credentials").orElseThrow().getRules()));
         assertEquals(Set.of("[get, list, watch, patch] admissionregistration.k8s.io/mutatingwebhookconfigurations=istio-sidecar-injector",
                 "[get, list, watch] /namespaces"),
                 rules(manifests.find(ClusterRole.class, "istio-sidecar-injector").orElseThrow().getRules()));
@@ -259,7 +261,7 @@ class KubernetesManifestsTest {
                 rules(manifests.find(Role.class, "istio-sidecar-injector").orElseThrow().getRules()));
         // telemetry and the gateway need nothing from the API server.
         assertEquals(3, manifests.all(ClusterRole.class).size());
-        assertEquals(3, manifests.all(Role.class).size());
+        assertEquals(2, manifests.all(Role.class).size());
         assertFalse(manifests.find(ServiceAccount.class, "istio-telemetry-service-account").orElseThrow().getAutomountServiceAccountToken());
     }
 

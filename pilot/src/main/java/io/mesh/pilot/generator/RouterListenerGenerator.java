@@ -168,7 +168,8 @@ public final class RouterListenerGenerator {
         if (mesh) {
             common.addTlsCertificateSdsSecretConfigs(ClusterPolicy.sds("default"));
         }
-        credentials.forEach(c -> common.addTlsCertificateSdsSecretConfigs(ClusterPolicy.sds("kubernetes://" + c)));
+        credentials.forEach(c -> common.addTlsCertificateSdsSecretConfigs(ClusterPolicy.sds(
+                SecretGenerator.resourceName(c))));
         if (http) {
             common.addAlpnProtocols("h2").addAlpnProtocols("http/1.1");
         } else if (mesh) {
@@ -177,7 +178,7 @@ public final class RouterListenerGenerator {
         DownstreamTlsContext.Builder tls = DownstreamTlsContext.newBuilder();
         boolean required = mesh || s.tls().mode().equals("MUTUAL");
         if (required || s.tls().mode().equals("OPTIONAL_MUTUAL")) {
-            var ca = ClusterPolicy.sds(mesh ? "ROOTCA" : "kubernetes://" + credentials.get(0) + "-cacert");
+            var ca = ClusterPolicy.sds(mesh ? "ROOTCA" : SecretGenerator.resourceName(credentials.get(0)) + "-cacert");
             boolean pins = !mesh && s.tls().pinned();
             if (s.tls().subjectAltNames().isEmpty() && !pins) {
                 common.setValidationContextSdsSecretConfig(ca);

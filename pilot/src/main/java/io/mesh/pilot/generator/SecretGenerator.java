@@ -15,11 +15,22 @@ import java.util.Set;
 
 /**
  * SDS for router proxies: "kubernetes://NAME" is the certificate and key of a Gateway server's credentialName (or of
- * each of its credentialNames), "kubernetes://NAME-cacert" its CA for client certificates (MUTUAL). Only routers get secrets, and only ones a
- * Gateway selecting them names. Workload certificates ("default", "ROOTCA") come from citadel, not from here.
+ * each of its credentialNames), "kubernetes://NAME-cacert" its CA for client certificates (MUTUAL). A Gateway API
+ * Gateway's certificate is named as istiod names it, "kubernetes-gateway://NAMESPACE/NAME" (the Secret's namespace; the
+ * translation puts it on a server only when it is the Gateway's namespace or a ReferenceGrant permits it, as istiod's
+ * VerifiedCertificateReferences). Only routers get secrets, and only ones a Gateway selecting them names. Workload
+ * certificates ("default", "ROOTCA") come from citadel, not from here.
  */
 public final class SecretGenerator {
     public static final String PREFIX = "kubernetes://";
+
+    /**
+     * The SDS resource name of a credentialName, as istiod's {@code credentials.ToResourceName}: a name with a scheme
+     * ("kubernetes-gateway://NS/NAME") as it is, a bare name as "kubernetes://NAME".
+     */
+    public static String resourceName(String credentialName) {
+        return credentialName.contains("://") ? credentialName : PREFIX + credentialName;
+    }
 
     private SecretGenerator() {
     }
@@ -32,14 +43,18 @@ public final class SecretGenerator {
         Set<String> allowed = new java.util.HashSet<>();
         GatewayScope.forProxy(proxy, snapshot).forEach(g -> g.servers().forEach(s -> {
             if (s.tls() != null) {
-                allowed.addAll(s.tls().credentials());
+                // A kubernetes-gateway:// credential only from a Gateway API Gateway, whose translation checked the
+                // reference (istiod serves it only as a verified certificate reference), never an Istio Gateway's.
+                s.tls().credentials().stream().filter(c -> !c.startsWith(TlsCredential.KUBERNETES_GATEWAY)
+                        || io.mesh.pilot.model.GatewayApiTranslation.translated(g)).forEach(allowed::add);
             }
         }));
         for (String name : names) {
-            if (!name.startsWith(PREFIX)) {
+            String credential = name.startsWith(PREFIX) ? name.substring(PREFIX.length())
+                    : name.startsWith(TlsCredential.KUBERNETES_GATEWAY) ? name : null;
+            if (credential == null) {
                 continue;
             }
-            String credential = name.substring(PREFIX.length());
             boolean ca = credential.endsWith("-cacert");
             String base = ca ? credential.substring(0, credential.length() - "-cacert".length()) : credential;
             TlsCredential c = snapshot.credentials().get(base);

@@ -29,7 +29,18 @@ final class GatewayApiGateways {
      * or {@code problem} (why it gets no server).
      */
     record Listener(KubernetesGateway gateway, KubernetesGateway.Listener listener, String internalName,
-            Gateway.Server server, String problem) {
+            Gateway.Server server, String problem, List<String> selectedNamespaces) {
+        /**
+         * Whether its allowedRoutes admit routes of {@code namespace}: the Gateway's namespace (Same), any (All), or the
+         * namespaces its selector selects (Selector, {@code selectedNamespaces}).
+         */
+        boolean admits(String namespace) {
+            return switch (listener.from()) {
+                case "All" -> true;
+                case "Selector" -> selectedNamespaces.contains(namespace);
+                default -> namespace.equals(gateway.namespace());
+            };
+        }
     }
 
     /** The translation of the Gateways: the Istio Gateways, the listeners by Gateway ("NS/NAME"), and warnings. */
@@ -39,9 +50,11 @@ final class GatewayApiGateways {
     /**
      * @param selectors by FQDN, the pod selector of a Service (or a ServiceEntry's workload selector); null when none
      * @param credentials the credentialNames pilot has certificates for
+     * @param references  which cross-namespace certificateRefs ReferenceGrants permit
+     * @param namespaces  the namespaces a listener's namespace selector chooses among
      */
     static Result translate(List<KubernetesGateway> gateways, Function<String, Map<String, String>> selectors,
-            java.util.Set<String> credentials) {
+            java.util.Set<String> credentials, GatewayApiReferences references, GatewayApiNamespaces namespaces) {
         List<Gateway> out = new ArrayList<>();
         Map<String, List<Listener>> listeners = new LinkedHashMap<>();
         List<String> warnings = new ArrayList<>();
@@ -71,15 +84,17 @@ final class GatewayApiGateways {
             List<Listener> mine = new ArrayList<>();
             for (KubernetesGateway.Listener l : kgw.listeners()) {
                 String internal = kgw.name() + INFIX + l.name();
-                String problem = unassigned != null ? unassigned : problem(kgw, l);
-                Gateway.Server server = problem == null ? server(kgw, l, credentials, warnings, who) : null;
+                String problem = unassigned != null ? unassigned : problem(kgw, l, references);
+                List<String> selected = l.namespaceSelector() == null ? List.of()
+                        : namespaces.selected(l.namespaceSelector());
+                Gateway.Server server = problem == null ? server(kgw, l, selected, credentials, warnings, who) : null;
                 if (problem != null && unassigned == null) {
                     warnings.add(who + ": listener " + l.name() + ": " + problem);
                 }
                 if (server != null) {
                     out.add(new Gateway(kgw.namespace(), internal, selector, List.of(server)));
                 }
-                mine.add(new Listener(kgw, l, kgw.namespace() + "/" + internal, server, problem));
+                mine.add(new Listener(kgw, l, kgw.namespace() + "/" + internal, server, problem, selected));
             }
             listeners.put(kgw.namespace() + "/" + kgw.name(), mine);
         }
@@ -105,7 +120,8 @@ final class GatewayApiGateways {
     }
 
     /** Why a listener gets no server, or null. */
-    private static String problem(KubernetesGateway kgw, KubernetesGateway.Listener l) {
+    private static String problem(KubernetesGateway kgw, KubernetesGateway.Listener l,
+            GatewayApiReferences references) {
         if (!l.protocol().equals("HTTP") && !l.protocol().equals("HTTPS")) {
             return "protocol " + l.protocol() + " is not served (HTTP and HTTPS are)";
         }
@@ -113,37 +129,50 @@ final class GatewayApiGateways {
             return "TLS mode " + l.tls().mode() + " is not served (Terminate is)";
         }
         if (l.tls() != null) {
-            KubernetesGateway.SecretRef ref = l.tls().certificateRefs().get(0);
-            if (ref.namespace() != null && !ref.namespace().equals(kgw.namespace())) {
-                return "certificateRef " + ref.namespace() + "/" + ref.name() + " is in another namespace than the"
-                        + " Gateway's, which needs a ReferenceGrant (not served)";
-            }
+            return certificateNotPermitted(kgw, l.tls().certificateRefs().get(0), references);
         }
         return null;
     }
 
-    private static Gateway.Server server(KubernetesGateway kgw, KubernetesGateway.Listener l,
+    /** Why a certificateRef to another namespace is refused (no ReferenceGrant permits it), as istiod says; or null. */
+    static String certificateNotPermitted(KubernetesGateway kgw, KubernetesGateway.SecretRef ref,
+            GatewayApiReferences references) {
+        String ns = secretNamespace(kgw, ref);
+        return references.allows(GatewayApiReferences.GroupKind.GATEWAY, kgw.namespace(),
+                GatewayApiReferences.GroupKind.SECRET, ns, ref.name()) ? null : "certificateRef " + ref.name() + "/" + ns
+                + " not accessible to a Gateway in namespace \"" + kgw.namespace() + "\" (missing a ReferenceGrant?)";
+    }
+
+    /** The namespace of a certificateRef's Secret: its own, else the Gateway's. */
+    static String secretNamespace(KubernetesGateway kgw, KubernetesGateway.SecretRef ref) {
+        return ref.namespace() == null ? kgw.namespace() : ref.namespace();
+    }
+
+    /**
+     * The listener's server. Its hosts say whose routes bind to it, as istiod's buildHostnameMatch: the Gateway's
+     * namespace (Same), any ("*", All), or each namespace the selector selects (Selector; none: "~", istiod's
+     * namespace of nothing).
+     */
+    private static Gateway.Server server(KubernetesGateway kgw, KubernetesGateway.Listener l, List<String> selected,
             java.util.Set<String> credentials, List<String> warnings, String who) {
         String host = l.hostname() == null ? "*" : l.hostname();
-        String ns = switch (l.from()) {
-            case "All" -> "*";
-            case "Selector" -> "~";   // istiod's "no namespace": namespace selectors are not served here
-            default -> kgw.namespace();
+        List<String> namespaces = switch (l.from()) {
+            case "All" -> List.of("*");
+            case "Selector" -> selected.isEmpty() ? List.of("~") : selected;
+            default -> List.of(kgw.namespace());
         };
-        if (l.from().equals("Selector")) {
-            warnings.add(who + ": listener " + l.name() + ": allowedRoutes.namespaces.from Selector is not served"
-                    + " (Same and All are): no route attaches to it");
-        }
         Gateway.ServerTls tls = null;
         if (l.tls() != null) {
-            String secret = l.tls().certificateRefs().get(0).name();
-            if (!credentials.contains(secret)) {
-                warnings.add(who + ": listener " + l.name() + ": Secret " + kgw.namespace() + "/" + secret
-                        + " not found among the gateway certificates (in Kubernetes mode they are read from the"
-                        + " credentials namespace)");
+            KubernetesGateway.SecretRef ref = l.tls().certificateRefs().get(0);
+            String credential = TlsCredential.kubernetesGateway(secretNamespace(kgw, ref),
+                    ref.name());
+            if (!credentials.contains(credential)) {
+                warnings.add(who + ": listener " + l.name() + ": Secret " + secretNamespace(kgw, ref) + "/"
+                        + ref.name() + " not found among the gateway certificates");
             }
-            tls = new Gateway.ServerTls("SIMPLE", secret, false, List.of());
+            tls = new Gateway.ServerTls("SIMPLE", credential, false, List.of());
         }
-        return new Gateway.Server(l.name(), l.port(), l.name(), l.protocol(), List.of(ns + "/" + host), tls);
+        return new Gateway.Server(l.name(), l.port(), l.name(), l.protocol(),
+                namespaces.stream().map(ns -> ns + "/" + host).toList(), tls);
     }
 }

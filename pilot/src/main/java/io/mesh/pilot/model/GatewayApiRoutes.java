@@ -30,10 +30,11 @@ final class GatewayApiRoutes {
     /**
      * @param listeners by Gateway ("NS/NAME"), its listeners ({@link GatewayApiGateways})
      * @param serviceExists whether a FQDN is a known service (a backend that is not answers 500)
+     * @param references which cross-namespace backendRefs ReferenceGrants permit
      */
     static List<VirtualService> translate(List<KubernetesHttpRoute> routes,
             Map<String, List<GatewayApiGateways.Listener>> listeners, Predicate<String> serviceExists,
-            List<String> warnings) {
+            GatewayApiReferences references, List<String> warnings) {
         Map<String, Builder> byKey = new LinkedHashMap<>();
         for (KubernetesHttpRoute route : routes.stream().sorted(ORDER).toList()) {
             String who = "HTTPRoute " + route.namespace() + "/" + route.name();
@@ -45,7 +46,7 @@ final class GatewayApiRoutes {
             for (GatewayApiGateways.Listener l : parents) {
                 // Per listener: a redirect without a port keeps the listener's.
                 List<VirtualService.HttpRoute> http = GatewayApiRules.routes(route, l.listener(), serviceExists,
-                        warnings, who);
+                        references, warnings, who);
                 for (String host : hosts) {
                     String key = l.internalName() + "~" + host;
                     byKey.computeIfAbsent(key, k -> new Builder(route, l, host)).http.addAll(http);
@@ -123,13 +124,11 @@ final class GatewayApiRoutes {
 
     /** Why a listener does not admit the route (NotAllowedByListeners, NoMatchingListenerHostname), or null. */
     static String denied(KubernetesHttpRoute route, GatewayApiGateways.Listener l) {
-        String from = l.listener().from();
-        if (from.equals("Same") && !route.namespace().equals(l.gateway().namespace())) {
-            return "its listener admits routes of namespace " + l.gateway().namespace() + " only"
-                    + " (NotAllowedByListeners)";
-        }
-        if (from.equals("Selector")) {
-            return "namespace selectors are not served (NotAllowedByListeners)";
+        if (!l.admits(route.namespace())) {
+            return l.listener().from().equals("Selector") ? "its listener's namespace selector does not select"
+                    + " namespace " + route.namespace() + " (NotAllowedByListeners)"
+                    : "its listener admits routes of namespace " + l.gateway().namespace() + " only"
+                            + " (NotAllowedByListeners)";
         }
         String lh = l.listener().hostname();
         if (lh != null && !route.hostnames().isEmpty() && route.hostnames().stream()

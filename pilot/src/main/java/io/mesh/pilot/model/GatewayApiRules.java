@@ -23,7 +23,7 @@ final class GatewayApiRules {
     }
 
     static List<VirtualService.HttpRoute> routes(KubernetesHttpRoute route, KubernetesGateway.Listener listener,
-            Predicate<String> serviceExists, List<String> warnings, String who) {
+            Predicate<String> serviceExists, GatewayApiReferences references, List<String> warnings, String who) {
         List<VirtualService.HttpRoute> out = new ArrayList<>();
         for (int i = 0; i < route.rules().size(); i++) {
             KubernetesHttpRoute.Rule rule = route.rules().get(i);
@@ -31,7 +31,7 @@ final class GatewayApiRules {
             List<KubernetesHttpRoute.Match> matches = rule.matches().isEmpty()
                     ? java.util.Collections.singletonList(null) : rule.matches();
             for (KubernetesHttpRoute.Match m : matches) {
-                out.add(route(route, rule, name, m, listener, serviceExists, warnings, who));
+                out.add(route(route, rule, name, m, listener, serviceExists, references, warnings, who));
             }
         }
         return out;
@@ -39,7 +39,7 @@ final class GatewayApiRules {
 
     private static VirtualService.HttpRoute route(KubernetesHttpRoute route, KubernetesHttpRoute.Rule rule, String name,
             KubernetesHttpRoute.Match m, KubernetesGateway.Listener listener, Predicate<String> serviceExists,
-            List<String> warnings, String who) {
+            GatewayApiReferences references, List<String> warnings, String who) {
         VirtualService.Headers headers = VirtualService.Headers.NONE;
         VirtualService.Redirect redirect = null;
         VirtualService.Rewrite rewrite = null;
@@ -53,7 +53,7 @@ final class GatewayApiRules {
                 case "RequestRedirect" -> redirect = redirect(f.redirect(), listener);
                 case "URLRewrite" -> rewrite = rewrite(f.rewrite());
                 default -> mirrors.add(new VirtualService.Mirror(destination(route, f.mirror().backend(),
-                        serviceExists, warnings, who), f.mirror().percent()));
+                        serviceExists, references, warnings, who), f.mirror().percent()));
             }
         }
         if (request != null || response != null) {
@@ -68,7 +68,8 @@ final class GatewayApiRules {
                 rq = f.requestHeaders() != null ? f.requestHeaders() : rq;
                 rs = f.responseHeaders() != null ? f.responseHeaders() : rs;
             }
-            destinations.add(new VirtualService.RouteDestination(destination(route, b, serviceExists, warnings, who),
+            destinations.add(new VirtualService.RouteDestination(destination(route, b, serviceExists, references,
+                    warnings, who),
                     weighted.size() == 1 ? 100 : b.weight(), rq == null && rs == null ? VirtualService.Headers.NONE
                             : headers(rq, rs)));
         }
@@ -144,12 +145,12 @@ final class GatewayApiRules {
     }
 
     /**
-     * A backend's destination: a Service's FQDN and port. A backend that is not a Service in the route's namespace is
-     * not served (another kind; another namespace needs a ReferenceGrant, which is not read): its destination names
-     * no service, so it answers 500, as istiod's invalid backends do.
+     * A backend's destination: a Service's FQDN and port. A backend that is not a Service, or a Service in another
+     * namespace that no ReferenceGrant lets the route refer to, is not served: its destination names no service, so
+     * it answers 500, as istiod's invalid backends do.
      */
     private static VirtualService.Destination destination(KubernetesHttpRoute route, KubernetesHttpRoute.BackendRef b,
-            Predicate<String> serviceExists, List<String> warnings, String who) {
+            Predicate<String> serviceExists, GatewayApiReferences references, List<String> warnings, String who) {
         String ns = b.namespace() == null ? route.namespace() : b.namespace();
         if (!b.service()) {
             warnings.add(who + ": backendRef " + b.name() + " of group \"" + b.group() + "\" kind " + b.kind()
@@ -158,9 +159,10 @@ final class GatewayApiRules {
                     b.port());
         }
         String host = b.name() + "." + ns + "." + Hosts.DOMAIN_SUFFIX;
-        if (!ns.equals(route.namespace())) {
-            warnings.add(who + ": backendRef " + ns + "/" + b.name() + " is in another namespace, which needs a"
-                    + " ReferenceGrant (not read; RefNotPermitted): requests to it get 500");
+        if (!references.allows(GatewayApiReferences.GroupKind.HTTP_ROUTE, route.namespace(),
+                GatewayApiReferences.GroupKind.SERVICE, ns, b.name())) {
+            warnings.add(who + ": backendRef " + ns + "/" + b.name() + " is in another namespace and no ReferenceGrant"
+                    + " there permits it (RefNotPermitted): requests to it get 500");
             return new VirtualService.Destination(b.name() + "." + ns + ".not-permitted." + Hosts.DOMAIN_SUFFIX, null,
                     b.port());
         }

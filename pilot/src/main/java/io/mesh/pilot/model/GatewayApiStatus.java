@@ -49,13 +49,15 @@ public final class GatewayApiStatus {
     }
 
     public static Result of(List<KubernetesGateway> gateways, List<KubernetesHttpRoute> routes, Set<String> services,
-            Function<String, Map<String, String>> selectors, Set<String> credentials) {
-        GatewayApiGateways.Result translated = GatewayApiGateways.translate(gateways, selectors, credentials);
+            Function<String, Map<String, String>> selectors, Set<String> credentials, GatewayApiReferences references,
+            GatewayApiNamespaces namespaces) {
+        GatewayApiGateways.Result translated = GatewayApiGateways.translate(gateways, selectors, credentials,
+                references, namespaces);
         List<RouteStatus> routeStatus = new ArrayList<>();
         Map<GatewayApiGateways.Listener, Integer> attached = new java.util.HashMap<>();
         for (KubernetesHttpRoute route : routes) {
             List<ParentStatus> parents = new ArrayList<>();
-            String backendProblem = backendProblem(route, services::contains);
+            String backendProblem = backendProblem(route, services::contains, references);
             for (KubernetesHttpRoute.ParentRef ref : route.parentRefs()) {
                 if (!ref.gateway()) {
                     continue;
@@ -104,7 +106,7 @@ public final class GatewayApiStatus {
             List<ListenerStatus> listeners = new ArrayList<>();
             for (GatewayApiGateways.Listener l : ls) {
                 String problem = unassigned == null ? l.problem() : null;
-                String refs = certificateProblem(kgw, l.listener(), credentials);
+                String refs = certificateProblem(kgw, l.listener(), credentials, references);
                 boolean accepted = problem == null || !problem.contains("not served");
                 listeners.add(new ListenerStatus(l.listener().name(), attached.getOrDefault(l, 0), List.of(
                         Condition.of("Accepted", accepted ? null : "UnsupportedProtocol", accepted
@@ -126,20 +128,23 @@ public final class GatewayApiStatus {
 
     /** Why a listener's certificate does not resolve, or null. */
     private static String certificateProblem(KubernetesGateway kgw, KubernetesGateway.Listener l,
-            Set<String> credentials) {
+            Set<String> credentials, GatewayApiReferences references) {
         if (l.tls() == null || l.tls().certificateRefs().isEmpty()) {
             return null;
         }
         KubernetesGateway.SecretRef ref = l.tls().certificateRefs().get(0);
-        if (ref.namespace() != null && !ref.namespace().equals(kgw.namespace())) {
-            return "RefNotPermitted: certificateRef " + ref.namespace() + "/" + ref.name() + " needs a ReferenceGrant";
+        String notPermitted = GatewayApiGateways.certificateNotPermitted(kgw, ref, references);
+        if (notPermitted != null) {
+            return "RefNotPermitted: " + notPermitted;
         }
-        return credentials.contains(ref.name()) ? null : "invalid certificate reference Secret " + kgw.namespace()
-                + "/" + ref.name() + ": not found";
+        String ns = GatewayApiGateways.secretNamespace(kgw, ref);
+        return credentials.contains(TlsCredential.kubernetesGateway(ns, ref.name())) ? null
+                : "invalid certificate reference Secret " + ns + "/" + ref.name() + ": not found";
     }
 
     /** "REASON: message" for the first backend of the route that does not resolve, or null. */
-    static String backendProblem(KubernetesHttpRoute route, Predicate<String> serviceExists) {
+    static String backendProblem(KubernetesHttpRoute route, Predicate<String> serviceExists,
+            GatewayApiReferences references) {
         for (KubernetesHttpRoute.Rule rule : route.rules()) {
             List<KubernetesHttpRoute.BackendRef> refs = new ArrayList<>(rule.backendRefs());
             rule.filters().stream().filter(f -> f.mirror() != null).forEach(f -> refs.add(f.mirror().backend()));
@@ -149,7 +154,8 @@ public final class GatewayApiStatus {
                     return "InvalidKind: referencing unsupported backendRef: group \"" + b.group() + "\" kind \""
                             + b.kind() + "\"";
                 }
-                if (!ns.equals(route.namespace())) {
+                if (!references.allows(GatewayApiReferences.GroupKind.HTTP_ROUTE, route.namespace(),
+                        GatewayApiReferences.GroupKind.SERVICE, ns, b.name())) {
                     return "RefNotPermitted: backendRef " + b.name() + "/" + ns + " not accessible to a route in"
                             + " namespace \"" + route.namespace() + "\" (missing a ReferenceGrant?)";
                 }

@@ -3,6 +3,7 @@ package io.mesh.pilot.model;
 import io.mesh.config.Gateway;
 import io.mesh.config.KubernetesGateway;
 import io.mesh.config.KubernetesHttpRoute;
+import io.mesh.config.KubernetesReferenceGrant;
 import io.mesh.config.ServiceEntry;
 import io.mesh.config.VirtualService;
 import java.util.List;
@@ -25,25 +26,34 @@ public record GatewayApiTranslation(List<Gateway> gateways, List<VirtualService>
         warnings = List.copyOf(warnings);
     }
 
+    /** Whether an Istio Gateway is one this translation made (of a Gateway API Gateway's listener). */
+    public static boolean translated(Gateway gateway) {
+        return gateway.name().contains(GatewayApiGateways.INFIX);
+    }
+
     /**
      * @param services       every known service by FQDN (a backend that is none answers 500)
      * @param podSelectors   by FQDN, Kubernetes Services' pod selectors
      * @param serviceEntries ServiceEntries, whose workloadSelector stands for a Service's selector in local mode
      * @param credentials    the credentialNames pilot has certificates for
+     * @param grants         the ReferenceGrants, which permit references to other namespaces
+     * @param namespaces     by namespace, the labels of its Namespace object (for listeners' namespace selectors)
      */
     public static GatewayApiTranslation translate(List<KubernetesGateway> gateways, List<KubernetesHttpRoute> routes,
             Set<String> services, Map<String, Map<String, String>> podSelectors, List<ServiceEntry> serviceEntries,
-            Set<String> credentials) {
+            Set<String> credentials, List<KubernetesReferenceGrant> grants, Map<String, Map<String, String>> namespaces) {
         if (gateways.isEmpty()) {
             return routes.isEmpty() ? NONE : new GatewayApiTranslation(List.of(), List.of(), routes.stream()
                     .map(r -> "HTTPRoute " + r.namespace() + "/" + r.name() + ": no istio-class Gateway is known,"
                             + " so it is not attached").toList());
         }
         List<String> warnings = new java.util.ArrayList<>();
+        GatewayApiReferences references = new GatewayApiReferences(grants);
         GatewayApiGateways.Result gws = GatewayApiGateways.translate(gateways, host -> selector(host, podSelectors,
-                serviceEntries), credentials);
+                serviceEntries), credentials, references, namespaces(namespaces, routes));
         warnings.addAll(gws.warnings());
-        List<VirtualService> vs = GatewayApiRoutes.translate(routes, gws.listeners(), services::contains, warnings);
+        List<VirtualService> vs = GatewayApiRoutes.translate(routes, gws.listeners(), services::contains, references,
+                warnings);
         return new GatewayApiTranslation(gws.gateways(), vs, warnings.stream().distinct().toList());
     }
 
@@ -56,6 +66,7 @@ public record GatewayApiTranslation(List<Gateway> gateways, List<VirtualService>
         List<KubernetesGateway> gateways = new java.util.ArrayList<>();
         List<KubernetesHttpRoute> routes = new java.util.ArrayList<>();
         List<ServiceEntry> entries = new java.util.ArrayList<>();
+        List<KubernetesReferenceGrant> grants = new java.util.ArrayList<>();
         Set<String> services = new java.util.HashSet<>();
         view.services().forEach(s -> services.add(s.hostname()));
         for (Object model : config.values()) {
@@ -63,13 +74,21 @@ public record GatewayApiTranslation(List<Gateway> gateways, List<VirtualService>
                 gateways.add(g);
             } else if (model instanceof KubernetesHttpRoute r) {
                 routes.add(r);
+            } else if (model instanceof KubernetesReferenceGrant g) {
+                grants.add(g);
             } else if (model instanceof ServiceEntry se) {
                 entries.add(se);
                 se.hosts().forEach(h -> services.add(io.mesh.config.Hosts.resolve(h, se.namespace())));
             }
         }
         return GatewayApiStatus.of(gateways, routes, services, host -> selector(host, view.selectors(), entries),
-                credentials);
+                credentials, new GatewayApiReferences(grants), namespaces(view.namespaces(), routes));
+    }
+
+    /** The namespaces selectors choose among: those with labels, and the routes' own. */
+    private static GatewayApiNamespaces namespaces(Map<String, Map<String, String>> labels,
+            List<KubernetesHttpRoute> routes) {
+        return new GatewayApiNamespaces(labels, routes.stream().map(KubernetesHttpRoute::namespace).toList());
     }
 
     /** The pods a Service selects: a Kubernetes Service's selector, else a ServiceEntry's workloadSelector; or null. */

@@ -13,9 +13,12 @@ public interface ServiceSource {
      * that have an IP, have not finished, are not terminating and are ready, which a ServiceEntry's
      * {@code workloadSelector} selects as it selects WorkloadEntries. {@code selectors}: by FQDN, the pod selector of
      * each Kubernetes Service that has one (which pods serve a Gateway API Gateway whose address names the Service).
+     * {@code namespaces}: by name, the labels of each Namespace (which a Gateway API listener's namespace selector
+     * selects).
      */
     record View(List<ServiceModel> services, Map<String, List<Endpoint>> endpoints, List<ServiceAlias> aliases,
-            List<Workload> workloads, Map<String, Map<String, String>> selectors) {
+            List<Workload> workloads, Map<String, Map<String, String>> selectors,
+            Map<String, Map<String, String>> namespaces) {
         public static final View EMPTY = new View(List.of(), Map.of());
 
         public View {
@@ -24,6 +27,18 @@ public interface ServiceSource {
             aliases = aliases == null ? List.of() : List.copyOf(aliases);
             workloads = workloads == null ? List.of() : List.copyOf(workloads);
             selectors = selectors == null ? Map.of() : Map.copyOf(selectors);
+            namespaces = namespaces == null ? Map.of() : Map.copyOf(namespaces);
+        }
+
+        /** Without Namespaces' labels. */
+        public View(List<ServiceModel> services, Map<String, List<Endpoint>> endpoints, List<ServiceAlias> aliases,
+                List<Workload> workloads, Map<String, Map<String, String>> selectors) {
+            this(services, endpoints, aliases, workloads, selectors, Map.of());
+        }
+
+        /** This view with {@code namespaces} as the Namespaces' labels (local mode's, from the config folder). */
+        public View withNamespaces(Map<String, Map<String, String>> namespaces) {
+            return new View(services, endpoints, aliases, workloads, selectors, namespaces);
         }
 
         /** Without Services' pod selectors. */

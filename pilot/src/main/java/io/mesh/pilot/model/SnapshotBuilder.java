@@ -51,6 +51,7 @@ public final class SnapshotBuilder {
         List<ServiceEntry> serviceEntries = new ArrayList<>();
         List<io.mesh.config.KubernetesGateway> kubernetesGateways = new ArrayList<>();
         List<io.mesh.config.KubernetesHttpRoute> httpRoutes = new ArrayList<>();
+        List<io.mesh.config.KubernetesReferenceGrant> referenceGrants = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
 
         for (ServiceModel s : kube.services()) {
@@ -81,6 +82,8 @@ public final class SnapshotBuilder {
                 kubernetesGateways.add(kg);
             } else if (model instanceof io.mesh.config.KubernetesHttpRoute hr) {
                 httpRoutes.add(hr);
+            } else if (model instanceof io.mesh.config.KubernetesReferenceGrant rg) {
+                referenceGrants.add(rg);
             }
         });
         for (ServiceEntry se : serviceEntries) {
@@ -112,7 +115,8 @@ public final class SnapshotBuilder {
         }
         // The Gateway API's Gateways and HTTPRoutes, as the Istio Gateways and VirtualServices istiod makes of them.
         GatewayApiTranslation gatewayApi = GatewayApiTranslation.translate(kubernetesGateways, httpRoutes,
-                services.keySet(), kube.selectors(), serviceEntries, credentials.keySet());
+                services.keySet(), kube.selectors(), serviceEntries, credentials.keySet(), referenceGrants,
+                kube.namespaces());
         gateways.addAll(gatewayApi.gateways());
         virtualServices.addAll(gatewayApi.virtualServices());
         warnings.addAll(gatewayApi.warnings());

@@ -23,7 +23,8 @@ import org.jboss.logging.Logger;
 
 /**
  * The informers on Istio's kinds (networking.istio.io/v1, security.istio.io/v1, telemetry.istio.io/v1) and the Gateway API's
- * Gateway and HTTPRoute (gateway.networking.k8s.io/v1), each feeding
+ * Gateway, HTTPRoute and ReferenceGrant (gateway.networking.k8s.io/v1; ReferenceGrant at v1beta1 where no v1 is
+ * served), each feeding
  * the {@link ConfigStore}. As in istiod, a kind whose CRD is not installed is skipped with a warning rather than failing
  * pilot's start (a Fabric8 informer whose first list gets a 404 never syncs), and is watched from the moment its CRD
  * appears: the API server's discovery is read again every {@code recheck} until every kind is served.
@@ -54,8 +55,9 @@ final class IstioKinds implements AutoCloseable {
     List<SharedIndexInformer<GenericKubernetesResource>> informers() {
         List<SharedIndexInformer<GenericKubernetesResource>> out = new ArrayList<>();
         for (Kind kind : Kind.values()) {
-            if (served(kind)) {
-                out.add(informer(kind));
+            String version = served(kind);
+            if (version != null) {
+                out.add(informer(kind, version));
             } else {
                 missing.add(kind);
             }
@@ -97,10 +99,11 @@ final class IstioKinds implements AutoCloseable {
     private void watchInstalled() {
         for (Kind kind : List.copyOf(missing)) {
             try {
-                if (!served(kind)) {
+                String version = served(kind);
+                if (version == null) {
                     continue;
                 }
-                SharedIndexInformer<GenericKubernetesResource> informer = informer(kind);
+                SharedIndexInformer<GenericKubernetesResource> informer = informer(kind, version);
                 late.add(informer);
                 informer.start().toCompletableFuture().join();
                 missing.remove(kind);
@@ -128,17 +131,25 @@ final class IstioKinds implements AutoCloseable {
     }
 
     /**
-     * Whether the API server serves this kind at v1: its discovery document lists the resource. Only a 404 means no;
-     * any other failure counts as served, so that the informer's own error says what is wrong.
+     * The first of the kind's {@link Kind#watchVersions} the API server serves it at (its discovery document lists the
+     * resource), or null. Only a 404 means no; any other failure counts as served, so that the informer's own error
+     * says what is wrong.
      */
-    private boolean served(Kind kind) {
-        try {
-            APIResourceList list = client.getApiResources(kind.group + "/v1");
-            return list != null && list.getResources() != null
-                    && list.getResources().stream().anyMatch(r -> kind.plural.equals(r.getName()));
-        } catch (KubernetesClientException e) {
-            return e.getCode() != 404;
+    private String served(Kind kind) {
+        for (String version : kind.watchVersions()) {
+            try {
+                APIResourceList list = client.getApiResources(kind.group + "/" + version);
+                if (list != null && list.getResources() != null
+                        && list.getResources().stream().anyMatch(r -> kind.plural.equals(r.getName()))) {
+                    return version;
+                }
+            } catch (KubernetesClientException e) {
+                if (e.getCode() != 404) {
+                    return version;
+                }
+            }
         }
+        return null;
     }
 
     private static String describe(List<Kind> kinds) {
@@ -146,9 +157,9 @@ final class IstioKinds implements AutoCloseable {
                 .toList());
     }
 
-    private SharedIndexInformer<GenericKubernetesResource> informer(Kind kind) {
+    private SharedIndexInformer<GenericKubernetesResource> informer(Kind kind, String version) {
         ResourceDefinitionContext ctx = new ResourceDefinitionContext.Builder().withGroup(kind.group)
-                .withVersion("v1").withKind(kind.kindName).withPlural(kind.plural).withNamespaced(true).build();
+                .withVersion(version).withKind(kind.kindName).withPlural(kind.plural).withNamespaced(true).build();
         SharedIndexInformer<GenericKubernetesResource> informer = client.genericKubernetesResources(ctx)
                 .inAnyNamespace().runnableInformer(0);
         informer.addEventHandler(new ResourceEventHandler<GenericKubernetesResource>() {

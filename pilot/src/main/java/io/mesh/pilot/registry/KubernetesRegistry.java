@@ -34,7 +34,8 @@ import org.jboss.logging.Logger;
 
 /**
  * Kubernetes mode's registry: Fabric8 informers on Services, EndpointSlices and Pods (services, endpoints, and the
- * workloads ServiceEntries select), Nodes (pods' localities, from their topology labels), and on every Istio kind
+ * workloads ServiceEntries select), Nodes (pods' localities, from their topology labels), Namespaces (their labels, for
+ * Gateway API namespace selectors), Secrets (gateway certificates), and on every Istio kind
  * (networking.istio.io/v1, security.istio.io/v1, telemetry.istio.io/v1), which go through the same {@link ConfigStore}
  * validation as local YAML. A rejected resource gets a Warning Event.
  *
@@ -49,6 +50,8 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
     private final KubernetesClient client;
     private final String credentialsNamespace;
     private SharedIndexInformer<io.fabric8.kubernetes.api.model.Secret> secrets;
+    private NamespaceLabels namespaces;
+    private volatile ConfigStore store;
     private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
     private java.time.Duration crdRecheck = java.time.Duration.ofSeconds(10);
     private IstioKinds istioKinds;
@@ -71,7 +74,11 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
         this.credentialsNamespace = credentialsNamespace;
     }
 
-    /** Gateway certificates: kubernetes.io/tls Secrets in the credentials namespace (tls.crt, tls.key, ca.crt). */
+    /**
+     * Gateway certificates (tls.crt, tls.key, ca.crt of a Secret): an Istio Gateway's credentialName NAME is a Secret
+     * in the credentials namespace; a Gateway API Gateway's certificateRef is the Secret it names, in any namespace
+     * ({@link GatewayApiSecrets}), as {@code kubernetes-gateway://NAMESPACE/NAME}.
+     */
     @Override
     public Map<String, io.mesh.pilot.model.TlsCredential> credentials() {
         Map<String, io.mesh.pilot.model.TlsCredential> out = new HashMap<>();
@@ -79,17 +86,16 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
             return out;
         }
         for (io.fabric8.kubernetes.api.model.Secret s : secrets.getStore().list()) {
-            Map<String, String> data = s.getData();
-            if (data == null || !data.containsKey("tls.crt") || !data.containsKey("tls.key")) {
-                continue;
+            if (!s.getMetadata().getNamespace().equals(credentialsNamespace)) {
+                continue;   // the cluster's other Secrets are decoded only when a Gateway API Gateway names them
             }
-            java.util.Base64.Decoder b64 = java.util.Base64.getDecoder();
-            String name = s.getMetadata().getName();
-            out.put(name, new io.mesh.pilot.model.TlsCredential(name,
-                    new String(b64.decode(data.get("tls.crt")), java.nio.charset.StandardCharsets.UTF_8),
-                    new String(b64.decode(data.get("tls.key")), java.nio.charset.StandardCharsets.UTF_8),
-                    data.containsKey("ca.crt") ? new String(b64.decode(data.get("ca.crt")),
-                            java.nio.charset.StandardCharsets.UTF_8) : null));
+            io.mesh.pilot.model.TlsCredential c = GatewayApiSecrets.credential(s, s.getMetadata().getName());
+            if (c != null) {
+                out.put(c.name(), c);
+            }
+        }
+        if (store != null) {
+            out.putAll(GatewayApiSecrets.referenced(store, secrets.getStore()));
         }
         return out;
     }
@@ -124,9 +130,22 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
         // Nodes' topology labels are their pods' localities (endpoints', and proxies' own).
         nodes = client.nodes().runnableInformer(0);
         nodes.addEventHandler(handler(n -> endpointsChanged.accept(Set.of())));
-        secrets = client.secrets().inNamespace(credentialsNamespace).runnableInformer(0);
-        secrets.addEventHandler(handler(s -> configChanged.accept("secret")));
+        // Every namespace's Secrets (a Gateway API Gateway's certificate may be in any), but Helm's releases and
+        // service account tokens, as istiod's credentials controller; a change pushes when the Secret is a
+        // credentialName's or one a Gateway API Gateway names.
+        this.store = store;
+        secrets = client.secrets().inAnyNamespace().withoutField("type", "helm.sh/release.v1")
+                .withoutField("type", "kubernetes.io/service-account-token").runnableInformer(0);
+        secrets.addEventHandler(handler(s -> {
+            if (s.getMetadata().getNamespace().equals(credentialsNamespace)
+                    || GatewayApiSecrets.names(store, s.getMetadata().getNamespace(), s.getMetadata().getName())) {
+                configChanged.accept("secret");
+            }
+        }));
         informers.add(secrets);
+        // Namespaces' labels, which Gateway API listeners' namespace selectors select.
+        namespaces = new NamespaceLabels(client, store, configChanged);
+        informers.add(namespaces.informer());
         informers.add(services);
         informers.add(slices);
         informers.add(pods);
@@ -139,7 +158,8 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
             synced.add(informer.start().toCompletableFuture());
         }
         java.util.concurrent.CompletableFuture.allOf(synced.toArray(java.util.concurrent.CompletableFuture[]::new)).join();
-        LOG.infof("watching Kubernetes: Services, EndpointSlices, Pods, Nodes and %d Istio kinds", istio.size());
+        LOG.infof("watching Kubernetes: Services, EndpointSlices, Pods, Nodes, Namespaces, Secrets and %d Istio kinds",
+                istio.size());
         istioKinds.synced();
         statusWriter.request();
         if (deploymentController != null) {
@@ -283,7 +303,8 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
                         portMap, podLabels, locality, 1, health, sa, node));
             }
         }
-        return new View(models, endpoints, aliases, PodWorkloads.of(podsByKey.values(), nodesByName), selectors);
+        return new View(models, endpoints, aliases, PodWorkloads.of(podsByKey.values(), nodesByName), selectors,
+                namespaces.labels());
     }
 
     /**

@@ -56,6 +56,17 @@ public final class LocalFolderRegistry implements AutoCloseable {
         }
     }
 
+    /**
+     * By name, the labels of the folder's Namespace documents ({@code apiVersion: v1}, {@code kind: Namespace}): local
+     * mode's stand-in for the cluster's Namespaces, which Gateway API listeners' namespace selectors select. They are
+     * not config: they do not go to the {@link ConfigStore}.
+     */
+    public java.util.Map<String, java.util.Map<String, String>> namespaces() {
+        return namespaces;
+    }
+
+    private volatile java.util.Map<String, java.util.Map<String, String>> namespaces = java.util.Map.of();
+
     private boolean read() {
         List<RawResource> resources = new ArrayList<>();
         List<String> errors = new ArrayList<>();
@@ -75,7 +86,17 @@ public final class LocalFolderRegistry implements AutoCloseable {
                 return false;
             }
         }
-        return store.replaceSource(SOURCE, resources, errors);
+        java.util.Map<String, java.util.Map<String, String>> labels = new java.util.HashMap<>();
+        resources.removeIf(r -> {
+            boolean namespace = "v1".equals(r.apiVersion()) && "Namespace".equals(r.kind());
+            if (namespace) {
+                labels.put(r.name(), r.labels());
+            }
+            return namespace;
+        });
+        boolean namespacesChanged = !labels.equals(namespaces);
+        namespaces = java.util.Map.copyOf(labels);
+        return store.replaceSource(SOURCE, resources, errors) | namespacesChanged;
     }
 
     private YamlDocuments.Parsed parse(Path f) throws IOException {

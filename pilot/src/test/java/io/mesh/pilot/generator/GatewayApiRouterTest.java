@@ -162,7 +162,7 @@ class GatewayApiRouterTest {
         assertEquals(8080, http.getAddress().getSocketAddress().getPortValue());
         Listener https = listener(router(), s, "0.0.0.0_8443");
         String tls = https.getFilterChains(0).getTransportSocket().getTypedConfig().toString();
-        assertTrue(tls.contains("kubernetes://edge-cert"), tls);
+        assertTrue(tls.contains("kubernetes-gateway://istio-system/edge-cert"), tls);
         // The HTTPS listener has no hostname: the route's hostname is served on it too.
         host(routes(router(), s, "http.8443"), "web.example.com");
     }

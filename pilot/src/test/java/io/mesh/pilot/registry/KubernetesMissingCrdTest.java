@@ -54,7 +54,8 @@ class KubernetesMissingCrdTest {
     void pilotStartsWithoutTheSecurityCrdsAndWatchesTheirKindsOnceKubectlInstallsThem() throws Exception {
         k8s = KubernetesPilot.start(work, false, List.of("networking.istio.io"), Duration.ofMillis(200));
         assertEquals(Set.of(Kind.PEER_AUTHENTICATION, Kind.AUTHORIZATION_POLICY, Kind.REQUEST_AUTHENTICATION,
-                Kind.TELEMETRY, Kind.KUBERNETES_GATEWAY, Kind.HTTP_ROUTE), k8s.registry.missingKinds());
+                Kind.TELEMETRY, Kind.KUBERNETES_GATEWAY, Kind.HTTP_ROUTE, Kind.REFERENCE_GRANT),
+                k8s.registry.missingKinds());
 
         // The kinds that are installed work meanwhile.
         k8s.kubectl(VIRTUAL_SERVICE, "apply", "-f", "-");
@@ -70,7 +71,7 @@ class KubernetesMissingCrdTest {
         // next one finds the other.
         // (The Gateway API's CRDs, never installed here, stay missing.)
         await().atMost(Duration.ofSeconds(10)).until(() -> k8s.registry.missingKinds()
-                .equals(Set.of(Kind.KUBERNETES_GATEWAY, Kind.HTTP_ROUTE)));
+                .equals(Set.of(Kind.KUBERNETES_GATEWAY, Kind.HTTP_ROUTE, Kind.REFERENCE_GRANT)));
 
         // And they are watched, not just read once: a delete reaches the snapshot too.
         k8s.kubectl(null, "delete", "authorizationpolicy", "-n", "demo", "deny-admin");
