@@ -5,7 +5,8 @@ import java.util.Optional;
 
 /**
  * The kinds pilot understands, with the API groups and versions each is accepted in: Istio's, and the Kubernetes Gateway
- * API's Gateway and HTTPRoute (which pilot translates into Istio's Gateway and VirtualService, as istiod does). Two kinds
+ * API's Gateway, HTTPRoute, GRPCRoute, TLSRoute and TCPRoute (which pilot translates into Istio's Gateway and
+ * VirtualService, as istiod does). Two kinds
  * share the name "Gateway": {@link #of(String, String)} tells them apart by group.
  */
 public enum Kind {
@@ -20,7 +21,10 @@ public enum Kind {
     REQUEST_AUTHENTICATION("RequestAuthentication", "security.istio.io", "requestauthentications"),
     TELEMETRY("Telemetry", "telemetry.istio.io", "telemetries"),
     KUBERNETES_GATEWAY("Gateway", Kind.GATEWAY_API, "gateways"),
-    HTTP_ROUTE("HTTPRoute", Kind.GATEWAY_API, "httproutes");
+    HTTP_ROUTE("HTTPRoute", Kind.GATEWAY_API, "httproutes"),
+    GRPC_ROUTE("GRPCRoute", Kind.GATEWAY_API, "grpcroutes"),
+    TLS_ROUTE("TLSRoute", Kind.GATEWAY_API, "tlsroutes"),
+    TCP_ROUTE("TCPRoute", Kind.GATEWAY_API, "tcproutes");
 
     /** The Kubernetes Gateway API's group. */
     public static final String GATEWAY_API = "gateway.networking.k8s.io";
@@ -42,7 +46,17 @@ public enum Kind {
     }
 
     public java.util.List<String> versions() {
-        return VERSIONS.get(group);
+        return switch (this) {
+            // The Gateway API's experimental channel serves these at v1alpha2 only; GRPCRoute is v1 since v1.1.
+            case TLS_ROUTE, TCP_ROUTE -> java.util.List.of("v1alpha2");
+            case GRPC_ROUTE -> java.util.List.of("v1", "v1alpha2");
+            default -> VERSIONS.get(group);
+        };
+    }
+
+    /** The version pilot watches (and writes status at) on Kubernetes: the first of {@link #versions()}. */
+    public String kubernetesVersion() {
+        return versions().get(0);
     }
 
     /** Whether this kind is one of the Kubernetes Gateway API's. */
