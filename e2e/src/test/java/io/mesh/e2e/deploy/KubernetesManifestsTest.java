@@ -248,7 +248,7 @@ class KubernetesManifestsTest {
                 "[get, list, watch] networking.istio.io/virtualservices,destinationrules,gateways,serviceentries,workloadentries,sidecars",
                 "[get, list, watch] security.istio.io/peerauthentications,authorizationpolicies,requestauthentications",
                 "[get, list, watch] telemetry.istio.io/telemetries",
-                "[get, list, watch] gateway.networking.k8s.io/gateways,httproutes",
+                "[get, list, watch] gateway.networking.k8s.io/gateways,httproutes,grpcroutes,tlsroutes,tcproutes",
                 "[create, patch] /events"), rules(manifests.find(ClusterRole.class, "istio-pilot").orElseThrow().getRules()));
         assertEquals(Set.of("[get, list, watch] /secrets"),
                 rules(manifests.find(Role.class, "istio-pilot-gateway-credentials").orElseThrow().getRules()));

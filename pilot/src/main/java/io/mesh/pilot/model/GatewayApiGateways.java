@@ -105,13 +105,13 @@ final class GatewayApiGateways {
 
     /** Why a listener gets no server, or null. */
     private static String problem(KubernetesGateway kgw, KubernetesGateway.Listener l) {
-        if (!l.protocol().equals("HTTP") && !l.protocol().equals("HTTPS")) {
-            return "protocol " + l.protocol() + " is not served (HTTP and HTTPS are)";
+        if (!java.util.Set.of("HTTP", "HTTPS", "TLS", "TCP").contains(l.protocol())) {
+            return "protocol " + l.protocol() + " is not served (HTTP, HTTPS, TLS and TCP are)";
         }
-        if (l.tls() != null && !l.tls().mode().equals("Terminate")) {
-            return "TLS mode " + l.tls().mode() + " is not served (Terminate is)";
+        if (l.tls() != null && !l.tls().mode().equals("Terminate") && !l.protocol().equals("TLS")) {
+            return "TLS mode " + l.tls().mode() + " is not served for protocol " + l.protocol() + " (Terminate is)";
         }
-        if (l.tls() != null) {
+        if (l.tls() != null && l.tls().mode().equals("Terminate")) {
             KubernetesGateway.SecretRef ref = l.tls().certificateRefs().get(0);
             if (ref.namespace() != null && !ref.namespace().equals(kgw.namespace())) {
                 return "certificateRef " + ref.namespace() + "/" + ref.name() + " is in another namespace than the"
@@ -134,7 +134,10 @@ final class GatewayApiGateways {
                     + " (Same and All are): no route attaches to it");
         }
         Gateway.ServerTls tls = null;
-        if (l.tls() != null) {
+        if (l.tls() != null && l.tls().mode().equals("Passthrough")) {
+            // istiod's buildTLS: the TLS stream is routed by SNI, untouched (TLSRoutes).
+            tls = new Gateway.ServerTls("PASSTHROUGH", null, false, List.of());
+        } else if (l.tls() != null) {
             String secret = l.tls().certificateRefs().get(0).name();
             if (!credentials.contains(secret)) {
                 warnings.add(who + ": listener " + l.name() + ": Secret " + kgw.namespace() + "/" + secret

@@ -95,7 +95,7 @@ final class GatewayApiRules {
                 values(m.headers()), Map.of(), values(m.queryParams()), null, false, List.of(), Map.of(), null);
     }
 
-    private static Map<String, StringMatch> values(List<KubernetesHttpRoute.ValueMatch> matches) {
+    static Map<String, StringMatch> values(List<KubernetesHttpRoute.ValueMatch> matches) {
         Map<String, StringMatch> out = new LinkedHashMap<>();
         for (KubernetesHttpRoute.ValueMatch v : matches) {
             out.put(v.name(), new StringMatch(v.type().equals("RegularExpression") ? StringMatch.Type.REGEX
@@ -148,7 +148,7 @@ final class GatewayApiRules {
      * not served (another kind; another namespace needs a ReferenceGrant, which is not read): its destination names
      * no service, so it answers 500, as istiod's invalid backends do.
      */
-    private static VirtualService.Destination destination(KubernetesHttpRoute route, KubernetesHttpRoute.BackendRef b,
+    static VirtualService.Destination destination(KubernetesHttpRoute route, KubernetesHttpRoute.BackendRef b,
             Predicate<String> serviceExists, List<String> warnings, String who) {
         String ns = b.namespace() == null ? route.namespace() : b.namespace();
         if (!b.service()) {

@@ -31,7 +31,9 @@ public final class GatewayApiStatus {
         }
     }
 
-    public record ListenerStatus(String name, int attachedRoutes, List<Condition> conditions) {
+    /** {@code supportedKinds}: the route kinds (of the Gateway API's group) the listener takes. */
+    public record ListenerStatus(String name, int attachedRoutes, List<Condition> conditions,
+            List<String> supportedKinds) {
     }
 
     public record GatewayStatus(String namespace, String name, List<Condition> conditions,
@@ -42,7 +44,8 @@ public final class GatewayApiStatus {
     public record ParentStatus(KubernetesHttpRoute.ParentRef parentRef, String namespace, List<Condition> conditions) {
     }
 
-    public record RouteStatus(String namespace, String name, List<ParentStatus> parents) {
+    /** {@code kind}: HTTPRoute, GRPCRoute, TLSRoute or TCPRoute. */
+    public record RouteStatus(String kind, String namespace, String name, List<ParentStatus> parents) {
     }
 
     public record Result(List<GatewayStatus> gateways, List<RouteStatus> routes) {
@@ -50,10 +53,21 @@ public final class GatewayApiStatus {
 
     public static Result of(List<KubernetesGateway> gateways, List<KubernetesHttpRoute> routes, Set<String> services,
             Function<String, Map<String, String>> selectors, Set<String> credentials) {
+        return of(gateways, routes, List.of(), services, selectors, credentials);
+    }
+
+    /** With routes of other kinds ({@code others}: GRPCRoutes, TLSRoutes, TCPRoutes), each as an HTTPRoute. */
+    static Result of(List<KubernetesGateway> gateways, List<KubernetesHttpRoute> routes,
+            List<GatewayApiRouteView> others, Set<String> services, Function<String, Map<String, String>> selectors,
+            Set<String> credentials) {
         GatewayApiGateways.Result translated = GatewayApiGateways.translate(gateways, selectors, credentials);
         List<RouteStatus> routeStatus = new ArrayList<>();
         Map<GatewayApiGateways.Listener, Integer> attached = new java.util.HashMap<>();
-        for (KubernetesHttpRoute route : routes) {
+        List<GatewayApiRouteView> all = new ArrayList<>();
+        routes.forEach(r -> all.add(new GatewayApiRouteView("HTTPRoute", r)));
+        all.addAll(others);
+        for (GatewayApiRouteView view : all) {
+            KubernetesHttpRoute route = view.route();
             List<ParentStatus> parents = new ArrayList<>();
             String backendProblem = backendProblem(route, services::contains);
             for (KubernetesHttpRoute.ParentRef ref : route.parentRefs()) {
@@ -72,7 +86,7 @@ public final class GatewayApiStatus {
                             || (ref.port() != null && ref.port() != l.listener().port())) {
                         continue;
                     }
-                    String why = GatewayApiRoutes.denied(route, l);
+                    String why = GatewayApiRoutes.denied(route, view.kind(), l);
                     if (why == null && l.server() != null) {
                         attached.merge(l, 1, Integer::sum);
                         denied = null;
@@ -90,7 +104,7 @@ public final class GatewayApiStatus {
                                         : backendProblem.substring(backendProblem.indexOf(':') + 2)))));
             }
             if (!parents.isEmpty()) {
-                routeStatus.add(new RouteStatus(route.namespace(), route.name(), parents));
+                routeStatus.add(new RouteStatus(view.kind(), route.namespace(), route.name(), parents));
             }
         }
         List<GatewayStatus> gatewayStatus = new ArrayList<>();
@@ -112,7 +126,8 @@ public final class GatewayApiStatus {
                         Condition.of("ResolvedRefs", refs == null ? null : refs.startsWith("RefNotPermitted")
                                 ? "RefNotPermitted" : "InvalidCertificateRef", refs == null ? "No errors found" : refs),
                         Condition.of("Programmed", l.server() != null ? null : "Invalid", l.server() != null
-                                ? "No errors found" : unassigned != null ? unassigned : problem))));
+                                ? "No errors found" : unassigned != null ? unassigned : problem)),
+                        GatewayApiRoutes.supportedKinds(l.listener())));
             }
             gatewayStatus.add(new GatewayStatus(kgw.namespace(), kgw.name(), List.of(
                     Condition.of("Accepted", null, "Resource accepted"),

@@ -23,7 +23,7 @@ import org.jboss.logging.Logger;
 
 /**
  * The informers on Istio's kinds (networking.istio.io/v1, security.istio.io/v1, telemetry.istio.io/v1) and the Gateway API's
- * Gateway and HTTPRoute (gateway.networking.k8s.io/v1), each feeding
+ * Gateway, HTTPRoute and GRPCRoute (gateway.networking.k8s.io/v1), TLSRoute and TCPRoute (v1alpha2), each feeding
  * the {@link ConfigStore}. As in istiod, a kind whose CRD is not installed is skipped with a warning rather than failing
  * pilot's start (a Fabric8 informer whose first list gets a 404 never syncs), and is watched from the moment its CRD
  * appears: the API server's discovery is read again every {@code recheck} until every kind is served.
@@ -128,12 +128,12 @@ final class IstioKinds implements AutoCloseable {
     }
 
     /**
-     * Whether the API server serves this kind at v1: its discovery document lists the resource. Only a 404 means no;
+     * Whether the API server serves this kind at its version ({@link Kind#kubernetesVersion}): its discovery document lists the resource. Only a 404 means no;
      * any other failure counts as served, so that the informer's own error says what is wrong.
      */
     private boolean served(Kind kind) {
         try {
-            APIResourceList list = client.getApiResources(kind.group + "/v1");
+            APIResourceList list = client.getApiResources(kind.group + "/" + kind.kubernetesVersion());
             return list != null && list.getResources() != null
                     && list.getResources().stream().anyMatch(r -> kind.plural.equals(r.getName()));
         } catch (KubernetesClientException e) {
@@ -142,13 +142,13 @@ final class IstioKinds implements AutoCloseable {
     }
 
     private static String describe(List<Kind> kinds) {
-        return String.join(", ", kinds.stream().sorted().map(k -> k.kindName + " (" + k.plural + "." + k.group + "/v1)")
+        return String.join(", ", kinds.stream().sorted().map(k -> k.kindName + " (" + k.plural + "." + k.group + "/" + k.kubernetesVersion() + ")")
                 .toList());
     }
 
     private SharedIndexInformer<GenericKubernetesResource> informer(Kind kind) {
         ResourceDefinitionContext ctx = new ResourceDefinitionContext.Builder().withGroup(kind.group)
-                .withVersion("v1").withKind(kind.kindName).withPlural(kind.plural).withNamespaced(true).build();
+                .withVersion(kind.kubernetesVersion()).withKind(kind.kindName).withPlural(kind.plural).withNamespaced(true).build();
         SharedIndexInformer<GenericKubernetesResource> informer = client.genericKubernetesResources(ctx)
                 .inAnyNamespace().runnableInformer(0);
         informer.addEventHandler(new ResourceEventHandler<GenericKubernetesResource>() {
