@@ -91,6 +91,7 @@ public final class KubernetesGatewayParser {
         }
         String from = "Same";
         Map<String, String> selector = Map.of();
+        List<String> kinds = new ArrayList<>();
         SpecReader allowed = l.object("allowedRoutes");
         if (allowed != null) {
             allowed.allow("namespaces", "kinds");
@@ -115,9 +116,12 @@ public final class KubernetesGatewayParser {
             }
             for (SpecReader k : allowed.list("kinds")) {
                 k.allow("group", "kind");
-                String kind = k.string("kind");
+                String kind = k.requiredString("kind");
                 String group = k.string("group") == null ? Kind.GATEWAY_API : k.string("group");
-                if (!ROUTE_KINDS.contains(kind) || !Kind.GATEWAY_API.equals(group)) {
+                if (kind != null) {
+                    kinds.add(Kind.GATEWAY_API.equals(group) ? kind : group + "/" + kind);
+                }
+                if (kind != null && (!ROUTE_KINDS.contains(kind) || !Kind.GATEWAY_API.equals(group))) {
                     p.warn(k.path(), "only HTTPRoute, GRPCRoute, TLSRoute and TCPRoute are served by this mesh; routes"
                             + " of kind " + kind + " are not read");
                 }
@@ -132,7 +136,7 @@ public final class KubernetesGatewayParser {
                     + " is; use protocol TLS for Passthrough): this listener gets no server");
         }
         return new KubernetesGateway.Listener(name == null ? "" : name, hostname, port == null ? 0 : port,
-                protocol == null ? "" : protocol, tls, from, selector);
+                protocol == null ? "" : protocol, tls, from, selector, kinds);
     }
 
     private static KubernetesGateway.Tls tls(SpecReader t) {

@@ -177,14 +177,19 @@ class GatewayApiRouteKindsValidationTest {
                   gatewayClassName: istio
                   listeners:
                   - {name: tls, port: 8443, protocol: TLS, hostname: db.example.com, tls: {mode: Passthrough}}
-                  - {name: tcp, port: 9000, protocol: TCP, allowedRoutes: {kinds: [{kind: TCPRoute}]}}
+                  - {name: tcp, port: 9000, protocol: TCP, allowedRoutes: {kinds: [{kind: TCPRoute}, {group: example.com, kind: Foo}]}}
                   - {name: dns, port: 53, protocol: UDP}
                 """);
         assertTrue(r.valid(), r.reason());
         KubernetesGateway g = (KubernetesGateway) r.model();
         assertEquals(new KubernetesGateway.Tls("Passthrough", List.of()), g.listeners().get(0).tls());
         assertEquals("TCP", g.listeners().get(1).protocol());
-        assertEquals(List.of("spec.listeners[2]: protocol UDP is not served by this mesh (HTTP, HTTPS, TLS and TCP"
+        // allowedRoutes.kinds as named; another group's kind is kept by group (pilot counts it as a kind not served).
+        assertEquals(List.of("TCPRoute", "example.com/Foo"), g.listeners().get(1).kinds());
+        assertEquals(List.of(), g.listeners().get(0).kinds());
+        assertEquals(List.of("spec.listeners[1].allowedRoutes.kinds[1]: only HTTPRoute, GRPCRoute, TLSRoute and"
+                + " TCPRoute are served by this mesh; routes of kind Foo are not read",
+                "spec.listeners[2]: protocol UDP is not served by this mesh (HTTP, HTTPS, TLS and TCP"
                 + " listeners are): this listener gets no server"), r.warnings());
     }
 

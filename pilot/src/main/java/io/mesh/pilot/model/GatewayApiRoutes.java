@@ -148,16 +148,26 @@ final class GatewayApiRoutes {
 
     /**
      * The route kinds a listener takes, as istiod's generateSupportedKinds: HTTPRoute and GRPCRoute on HTTP and HTTPS,
-     * TCPRoute on TCP, TLSRoute on TLS Passthrough and TCPRoute on TLS Terminate; none on another protocol.
+     * TCPRoute on TCP, TLSRoute on TLS Passthrough and TCPRoute on TLS Terminate, none on another protocol; of those,
+     * only the ones its {@code allowedRoutes.kinds} names when it names any.
      */
     static List<String> supportedKinds(io.mesh.config.KubernetesGateway.Listener l) {
-        return switch (l.protocol()) {
+        List<String> supported = switch (l.protocol()) {
             case "HTTP", "HTTPS" -> List.of("HTTPRoute", "GRPCRoute");
             case "TCP" -> List.of("TCPRoute");
             case "TLS" -> l.tls() != null && l.tls().mode().equals("Passthrough") ? List.of("TLSRoute")
                     : List.of("TCPRoute");
             default -> List.of();
         };
+        return l.kinds().isEmpty() ? supported : supported.stream().filter(l.kinds()::contains).toList();
+    }
+
+    /**
+     * Whether the listener's {@code allowedRoutes.kinds} names a kind it cannot take (istiod's ResolvedRefs False,
+     * InvalidRouteKinds), one of another group included.
+     */
+    static boolean invalidRouteKinds(io.mesh.config.KubernetesGateway.Listener l) {
+        return supportedKinds(l).size() < l.kinds().size();
     }
 
     /** Why a listener does not admit the route (NotAllowedByListeners, NoMatchingListenerHostname), or null. */

@@ -119,12 +119,16 @@ public final class GatewayApiStatus {
             for (GatewayApiGateways.Listener l : ls) {
                 String problem = unassigned == null ? l.problem() : null;
                 String refs = certificateProblem(kgw, l.listener(), credentials);
+                if (refs == null && GatewayApiRoutes.invalidRouteKinds(l.listener())) {
+                    refs = "InvalidRouteKinds: Invalid route kinds";
+                }
                 boolean accepted = problem == null || !problem.contains("not served");
                 listeners.add(new ListenerStatus(l.listener().name(), attached.getOrDefault(l, 0), List.of(
                         Condition.of("Accepted", accepted ? null : "UnsupportedProtocol", accepted
                                 ? "No errors found" : problem),
                         Condition.of("ResolvedRefs", refs == null ? null : refs.startsWith("RefNotPermitted")
-                                ? "RefNotPermitted" : "InvalidCertificateRef", refs == null ? "No errors found" : refs),
+                                ? "RefNotPermitted" : refs.startsWith("InvalidRouteKinds") ? "InvalidRouteKinds"
+                                        : "InvalidCertificateRef", refs == null ? "No errors found" : refs),
                         Condition.of("Programmed", l.server() != null ? null : "Invalid", l.server() != null
                                 ? "No errors found" : unassigned != null ? unassigned : problem)),
                         GatewayApiRoutes.supportedKinds(l.listener())));

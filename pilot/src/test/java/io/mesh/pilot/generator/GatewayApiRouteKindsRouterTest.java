@@ -250,4 +250,15 @@ class GatewayApiRouteKindsRouterTest {
         assertTrue(s.warnings().stream().anyMatch(w -> w.startsWith("TLSRoute demo/db: neither the route nor listener"
                 + " tls has a hostname")), s.warnings().toString());
     }
+
+    @Test
+    void allowedRouteKindsNarrowWhatAListenerTakes() {
+        // The HTTP listener takes GRPCRoutes only: the HTTPRoute (its parentRef names no listener) attaches nowhere.
+        MeshSnapshot s = snapshot(GATEWAY.replace("hostname: \"*.example.com\", allowedRoutes: {namespaces: {from: All}}",
+                "hostname: \"*.example.com\", allowedRoutes: {namespaces: {from: All}, kinds: [{kind: GRPCRoute}]}")
+                + HTTP_ROUTE + GRPC_ROUTE);
+        List<Route> routes = host(routes(router(), s, "http.8080"), "grpc.example.com").getRoutesList();
+        assertEquals(List.of("demo.greeter.0", "demo.greeter.0", "demo.greeter.2", "demo.greeter.1"),
+                routes.stream().map(Route::getName).toList());
+    }
 }

@@ -132,4 +132,17 @@ class GatewayApiStatusTest {
         assertEquals("kind TCPRoute is not allowed on a listener of protocol HTTP (NotAllowedByListeners)",
                 tcp.get(0).message());
     }
+
+    @Test
+    void allowedRouteKindsTheListenerCannotTakeAreInvalidRouteKinds() {
+        GatewayApiStatus.Result r = status(ROUTE_KINDS.replace(
+                "{name: http, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}",
+                "{name: http, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: All}, kinds: [{kind: GRPCRoute},"
+                        + " {kind: TLSRoute}]}}"), ServiceSource.View.EMPTY);
+        GatewayApiStatus.ListenerStatus http = r.gateways().get(0).listeners().get(0);
+        assertEquals(List.of("GRPCRoute"), http.supportedKinds());
+        assertEquals("ResolvedRefs=False/InvalidRouteKinds", summary(http.conditions()).get(1));
+        assertEquals(List.of("ResolvedRefs=True/ResolvedRefs"), summary(r.gateways().get(0).listeners().get(2)
+                .conditions()).subList(1, 2));
+    }
 }
