@@ -31,7 +31,7 @@ final class ClusterConfig {
         List<ConfigAnalyzer.Source> sources = new ArrayList<>();
         for (Kind kind : Kind.values()) {
             ResourceDefinitionContext context = new ResourceDefinitionContext.Builder().withGroup(kind.group)
-                    .withVersion("v1").withKind(kind.kindName).withPlural(kind.plural).withNamespaced(true).build();
+                    .withVersion(kind.kubernetesVersion()).withKind(kind.kindName).withPlural(kind.plural).withNamespaced(true).build();
             List<GenericKubernetesResource> items;
             try {
                 items = client.genericKubernetesResources(context).inAnyNamespace().list().getItems();

@@ -309,7 +309,9 @@ final class ConfigAnalyzer {
                 // Silence would read as "validated and fine": say that pilot does not read this kind at all.
                 findings.add(new Finding(file, YamlLines.of(text, offset).lineOf("kind"), "warning", kind + " "
                         + namespace + "/" + node.path("metadata").path("name").asText(), "kind: of the Kubernetes Gateway"
-                        + " API this mesh serves Gateway and HTTPRoute only, so this " + kind + " is not applied"));
+                        + " API this mesh serves " + String.join(", ", java.util.Arrays.stream(Kind.values())
+                                .filter(Kind::gatewayApi).map(k -> k.kindName).toList()) + " only, so this " + kind
+                        + " is not applied"));
                 return;
             }
         } else if (!apiVersion.contains(".istio.io/")) {

@@ -216,7 +216,7 @@ class DescribeCommand implements Callable<Integer> {
     }
 
     private static ResourceDefinitionContext context(Kind kind) {
-        return new ResourceDefinitionContext.Builder().withGroup(kind.group).withVersion("v1").withKind(kind.kindName)
+        return new ResourceDefinitionContext.Builder().withGroup(kind.group).withVersion(kind.kubernetesVersion()).withKind(kind.kindName)
                 .withPlural(kind.plural).withNamespaced(true).build();
     }
 

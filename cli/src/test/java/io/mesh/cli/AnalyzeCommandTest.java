@@ -191,11 +191,15 @@ class AnalyzeCommandTest {
         assertReports(output, List.of(
                 dir + "/kinds.yaml:2: error: EnvoyFilter shop/add-header: kind: unsupported kind \"EnvoyFilter\": this mesh"
                         + " serves only VirtualService, DestinationRule, Gateway,",
-                dir + "/kinds.yaml:12: warning: TLSRoute shop/db: kind: of the Kubernetes Gateway API this mesh serves"
-                        + " Gateway and HTTPRoute only, so this TLSRoute is not applied",
+                dir + "/kinds.yaml:12: warning: UDPRoute shop/dns: kind: of the Kubernetes Gateway API this mesh serves"
+                        + " Gateway, HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, ReferenceGrant only, so this UDPRoute is not applied",
                 // The HTTPRoute is served, so pilot's own validation checks it.
                 dir + "/kinds.yaml:26: error: HTTPRoute shop/web: spec.rules[0].matches[0].path.value: must be an absolute"
-                        + " path (start with \"/\"), got \"api\""));
+                        + " path (start with \"/\"), got \"api\"",
+                // So is the TCPRoute (a Service backend needs its port); the valid GRPCRoute gets no finding.
+                dir + "/kinds.yaml:36: error: TCPRoute shop/db: spec.rules[0].backendRefs[0].port: is required when the"
+                        + " backend is a Service"));
+        assertFalse(output.contains("greeter"), output);
     }
 
     @Test

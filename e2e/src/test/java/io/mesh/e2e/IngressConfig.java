@@ -69,6 +69,68 @@ final class IngressConfig {
                 tlsTerminated, redirect);
     }
 
+    /**
+     * A Kubernetes Gateway API Gateway istio-system/edge-api served by the router (its address names a ServiceEntry
+     * whose workloadSelector selects it, as in local mode): a TLS Passthrough listener for a.tls.example with a
+     * TLSRoute to secure-a, a TLS Terminate listener for db.example (Secret db) and a TCP listener, each with a TCPRoute
+     * (to echo-1 and echo-2).
+     */
+    static String gatewayApi(int tlsPort, int tlsTerminatedPort, int tcpPort) {
+        return """
+                apiVersion: networking.istio.io/v1
+                kind: ServiceEntry
+                metadata: {name: istio-ingressgateway, namespace: istio-system}
+                spec:
+                  hosts: [istio-ingressgateway.istio-system.svc.cluster.local]
+                  location: MESH_INTERNAL
+                  ports: [{number: 8080, name: http, protocol: HTTP}]
+                  resolution: STATIC
+                  workloadSelector: {labels: {istio: ingressgateway}}
+                ---
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: Gateway
+                metadata: {name: edge-api, namespace: istio-system}
+                spec:
+                  gatewayClassName: istio
+                  addresses: [{type: Hostname, value: istio-ingressgateway}]
+                  listeners:
+                  - name: tls
+                    port: %d
+                    protocol: TLS
+                    hostname: a.tls.example
+                    tls: {mode: Passthrough}
+                    allowedRoutes: {namespaces: {from: All}}
+                  - name: tls-term
+                    port: %d
+                    protocol: TLS
+                    hostname: db.example
+                    tls: {mode: Terminate, certificateRefs: [{name: db}]}
+                    allowedRoutes: {namespaces: {from: All}}
+                  - {name: tcp, port: %d, protocol: TCP, allowedRoutes: {namespaces: {from: All}}}
+                ---
+                apiVersion: gateway.networking.k8s.io/v1alpha2
+                kind: TLSRoute
+                metadata: {name: secure, namespace: shop}
+                spec:
+                  parentRefs: [{name: edge-api, namespace: istio-system}]
+                  rules: [{backendRefs: [{name: secure-a, port: 443}]}]
+                ---
+                apiVersion: gateway.networking.k8s.io/v1alpha2
+                kind: TCPRoute
+                metadata: {name: db, namespace: shop}
+                spec:
+                  parentRefs: [{name: edge-api, namespace: istio-system, sectionName: tls-term}]
+                  rules: [{backendRefs: [{name: echo-1, port: 9000}]}]
+                ---
+                apiVersion: gateway.networking.k8s.io/v1alpha2
+                kind: TCPRoute
+                metadata: {name: echo, namespace: shop}
+                spec:
+                  parentRefs: [{name: edge-api, namespace: istio-system, sectionName: tcp}]
+                  rules: [{backendRefs: [{name: echo-2, port: 9000}]}]
+                """.formatted(tlsPort, tlsTerminatedPort, tcpPort);
+    }
+
     /** The Gateway istio-system/cross-network: an AUTO_PASSTHROUGH server for every service under *.local. */
     static String eastWestGateway(int port) {
         return """

@@ -47,7 +47,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * deleted and a moved endpoint, all applied without a restart, a TLS server that terminates TLS for a tcp route, a
  * client's half-close, a rejected change that keeps the last good route, a Gateway for another selector, and an
  * AuthorizationPolicy on the gateway's TCP and HTTP servers, and an AUTO_PASSTHROUGH server (an east-west gateway) that
- * routes by the mesh's own SNI. Where a wildcard and an exact name both match (a wildcard
+ * routes by the mesh's own SNI, and a Kubernetes Gateway API Gateway's TLS (Passthrough and Terminate) and TCP listeners
+ * with a TLSRoute and TCPRoutes. Where a wildcard and an exact name both match (a wildcard
  * tls route or Gateway server listed first), the exact one wins, as in Envoy's filter chain match. Every response
  * pilot sent the gateway is ACKed, none NACKed, and pilot accepted every file.
  */
@@ -77,6 +78,10 @@ class IngressGatewayIT {
     private static final int OTHER_GATEWAY_PORT = FreePorts.next();
     /** The AUTO_PASSTHROUGH server of the Gateway istio-system/cross-network. */
     private static final int AUTO_PASSTHROUGH_PORT = FreePorts.next();
+    /** The TLS (Passthrough), TLS (Terminate) and TCP listeners of the Gateway API Gateway istio-system/edge-api. */
+    private static final int GATEWAY_API_TLS_PORT = FreePorts.next();
+    private static final int GATEWAY_API_TLS_TERMINATED_PORT = FreePorts.next();
+    private static final int GATEWAY_API_TCP_PORT = FreePorts.next();
 
     private static Path configDir;
     private static Path certs;
@@ -533,6 +538,36 @@ class IngressGatewayIT {
             String closed = sClient(AUTO_PASSTHROUGH_PORT, sni, List.of());
             assertTrue(closed.contains("no peer certificate available"), sni + ": " + closed);
         }
+        assertAllAcked();
+    }
+
+    @Test
+    @Order(15)
+    void gatewayApiTlsAndTcpListenersCarryTlsRoutesAndTcpRoutes() throws Exception {
+        long pid = gateway.process().pid();
+        write("gateway-api.yaml", IngressConfig.gatewayApi(GATEWAY_API_TLS_PORT, GATEWAY_API_TLS_TERMINATED_PORT,
+                GATEWAY_API_TCP_PORT));
+        awaitCondition(Duration.ofSeconds(30), () -> IngressClients.tcpConnections(GATEWAY_API_TCP_PORT, 1)
+                .containsKey("echo-2"), "the Gateway API Gateway's TCP listener is bound");
+        // TCP listener, TCPRoute: every connection to its backend.
+        assertEquals(Map.of("echo-2", 20), IngressClients.tcpConnections(GATEWAY_API_TCP_PORT, 20));
+        // TLS Passthrough listener, TLSRoute: curl trusts only the backend's own certificate, so the gateway did not
+        // terminate the TLS; a name the listener does not take is closed without a certificate.
+        assertEquals("secure-a GET /hello 200", curlTls("a.tls.example", GATEWAY_API_TLS_PORT, "/hello", "secure-a"));
+        String other = sClient(GATEWAY_API_TLS_PORT, "b.tls.example", List.of());
+        assertTrue(other.contains("no peer certificate available"), other);
+        // TLS Terminate listener, TCPRoute: the TLS ends at the gateway with the certificateRefs Secret's certificate,
+        // and the echo server gets the decrypted line.
+        String answer = runWithInput(List.of("openssl", "s_client", "-quiet", "-verify_return_error", "-connect",
+                "127.0.0.1:" + GATEWAY_API_TLS_TERMINATED_PORT, "-servername", "db.example", "-CAfile",
+                certs.resolve("db.crt").toString()), "hello over tls\n");
+        assertTrue(answer.lines().anyMatch("echo-1: hello over tls"::equals), answer);
+        assertAllAcked();
+
+        Files.delete(configDir.resolve("gateway-api.yaml"));
+        awaitCondition(Duration.ofSeconds(30), () -> IngressClients.tcpConnections(GATEWAY_API_TCP_PORT, 1)
+                .containsKey("refused"), "the deleted Gateway's ports are closed");
+        assertEquals(pid, gateway.process().pid(), "the same gateway process");
         assertAllAcked();
     }
 

@@ -58,6 +58,8 @@ public final class ConfigValidator {
             case KUBERNETES_GATEWAY -> KubernetesGatewayParser.parse(raw, p);
             case HTTP_ROUTE -> KubernetesHttpRouteParser.parse(raw, p);
             case REFERENCE_GRANT -> KubernetesReferenceGrantParser.parse(raw, p);
+            case GRPC_ROUTE -> KubernetesGrpcRouteParser.parse(raw, p);
+            case TLS_ROUTE, TCP_ROUTE -> KubernetesL4RouteParser.parse(kind.get(), raw, p);
         };
         return new Result(raw, p.hasErrors() ? null : model, p.errors(), p.warnings());
     }

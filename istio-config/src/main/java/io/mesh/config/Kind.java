@@ -5,7 +5,8 @@ import java.util.Optional;
 
 /**
  * The kinds pilot understands, with the API groups and versions each is accepted in: Istio's, and the Kubernetes Gateway
- * API's Gateway and HTTPRoute (which pilot translates into Istio's Gateway and VirtualService, as istiod does). Two kinds
+ * API's Gateway, HTTPRoute, GRPCRoute, TLSRoute and TCPRoute (which pilot translates into Istio's Gateway and
+ * VirtualService, as istiod does). Two kinds
  * share the name "Gateway": {@link #of(String, String)} tells them apart by group.
  */
 public enum Kind {
@@ -21,6 +22,9 @@ public enum Kind {
     TELEMETRY("Telemetry", "telemetry.istio.io", "telemetries"),
     KUBERNETES_GATEWAY("Gateway", Kind.GATEWAY_API, "gateways"),
     HTTP_ROUTE("HTTPRoute", Kind.GATEWAY_API, "httproutes"),
+    GRPC_ROUTE("GRPCRoute", Kind.GATEWAY_API, "grpcroutes"),
+    TLS_ROUTE("TLSRoute", Kind.GATEWAY_API, "tlsroutes"),
+    TCP_ROUTE("TCPRoute", Kind.GATEWAY_API, "tcproutes"),
     REFERENCE_GRANT("ReferenceGrant", Kind.GATEWAY_API, "referencegrants");
 
     /** The Kubernetes Gateway API's group. */
@@ -43,15 +47,25 @@ public enum Kind {
     }
 
     public java.util.List<String> versions() {
-        return VERSIONS.get(group);
+        return switch (this) {
+            // The Gateway API's experimental channel serves these at v1alpha2 only; GRPCRoute is v1 since v1.1.
+            case TLS_ROUTE, TCP_ROUTE -> java.util.List.of("v1alpha2");
+            case GRPC_ROUTE -> java.util.List.of("v1", "v1alpha2");
+            default -> VERSIONS.get(group);
+        };
+    }
+
+    /** The version pilot watches (and writes status at) on Kubernetes: the first of {@link #versions()}. */
+    public String kubernetesVersion() {
+        return versions().get(0);
     }
 
     /**
-     * The versions pilot watches the kind at on Kubernetes, preferred first: v1, and for ReferenceGrant (v1beta1 in the
-     * Gateway API's releases that have no v1 of it) v1beta1 when the API server serves no v1.
+     * The versions pilot watches the kind at on Kubernetes, preferred first: {@link #kubernetesVersion}, and for
+     * ReferenceGrant (v1beta1 in the Gateway API's releases that have no v1 of it) v1beta1 when the API server serves no v1.
      */
     public java.util.List<String> watchVersions() {
-        return this == REFERENCE_GRANT ? java.util.List.of("v1", "v1beta1") : java.util.List.of("v1");
+        return this == REFERENCE_GRANT ? java.util.List.of("v1", "v1beta1") : java.util.List.of(kubernetesVersion());
     }
 
     /** Whether this kind is one of the Kubernetes Gateway API's. */

@@ -33,10 +33,20 @@ public record KubernetesGateway(String namespace, String name, String className,
     /**
      * One listener. {@code hostname}: null for any host. {@code tls}: null unless HTTPS or TLS. {@code from}: which
      * namespaces' routes may attach ({@code Same}, the default; {@code All}; {@code Selector}, those whose labels
-     * {@code namespaceSelector} selects; null unless set).
+     * {@code namespaceSelector} selects; null unless set). {@code kinds}: {@code allowedRoutes.kinds}, the route kinds it
+     * names (one of another group than the Gateway API's as GROUP/KIND; empty: its protocol's).
      */
     public record Listener(String name, String hostname, int port, String protocol, Tls tls, String from,
-            LabelSelector namespaceSelector) {
+            LabelSelector namespaceSelector, List<String> kinds) {
+        public Listener {
+            kinds = List.copyOf(kinds);
+        }
+
+        /** Without {@code allowedRoutes.kinds}. */
+        public Listener(String name, String hostname, int port, String protocol, Tls tls, String from,
+                LabelSelector namespaceSelector) {
+            this(name, hostname, port, protocol, tls, from, namespaceSelector, List.of());
+        }
     }
 
     /** A listener's TLS: {@code Terminate} (the default) or {@code Passthrough}, and the Secrets holding certificates. */

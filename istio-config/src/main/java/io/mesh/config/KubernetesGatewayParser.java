@@ -11,6 +11,9 @@ import java.util.Set;
  */
 public final class KubernetesGatewayParser {
     static final Set<String> PROTOCOLS = Set.of("HTTP", "HTTPS", "TLS", "TCP", "UDP");
+    /** The protocols whose listeners pilot serves, and the route kinds it reads. */
+    static final Set<String> SERVED_PROTOCOLS = Set.of("HTTP", "HTTPS", "TLS", "TCP");
+    static final Set<String> ROUTE_KINDS = Set.of("HTTPRoute", "GRPCRoute", "TLSRoute", "TCPRoute");
     static final Set<String> ADDRESS_TYPES = Set.of("IPAddress", "Hostname", "NamedAddress");
 
     private KubernetesGatewayParser() {
@@ -79,11 +82,15 @@ public final class KubernetesGatewayParser {
         if (tls == null && "HTTPS".equals(protocol)) {
             p.error(l.at("tls"), "is required for protocol HTTPS (mode Terminate with certificateRefs)");
         }
+        if (tls == null && "TLS".equals(protocol)) {
+            p.error(l.at("tls"), "is required for protocol TLS (mode Passthrough, or Terminate with certificateRefs)");
+        }
         if (tls != null && ("HTTP".equals(protocol) || "TCP".equals(protocol) || "UDP".equals(protocol))) {
             p.error(l.at("tls"), "must not be set for protocol " + protocol);
         }
         String from = "Same";
         LabelSelector selector = null;
+        List<String> kinds = new ArrayList<>();
         SpecReader allowed = l.object("allowedRoutes");
         if (allowed != null) {
             allowed.allow("namespaces", "kinds");
@@ -104,23 +111,27 @@ public final class KubernetesGatewayParser {
             }
             for (SpecReader k : allowed.list("kinds")) {
                 k.allow("group", "kind");
-                String kind = k.string("kind");
+                String kind = k.requiredString("kind");
                 String group = k.string("group") == null ? Kind.GATEWAY_API : k.string("group");
-                if (!"HTTPRoute".equals(kind) || !Kind.GATEWAY_API.equals(group)) {
-                    p.warn(k.path(), "only HTTPRoute is served by this mesh; routes of kind " + kind + " are not read");
+                if (kind != null) {
+                    kinds.add(Kind.GATEWAY_API.equals(group) ? kind : group + "/" + kind);
+                }
+                if (kind != null && (!ROUTE_KINDS.contains(kind) || !Kind.GATEWAY_API.equals(group))) {
+                    p.warn(k.path(), "only HTTPRoute, GRPCRoute, TLSRoute and TCPRoute are served by this mesh; routes"
+                            + " of kind " + kind + " are not read");
                 }
             }
         }
-        if (protocol != null && !Set.of("HTTP", "HTTPS").contains(protocol)) {
-            p.warn(l.path(), "protocol " + protocol + " is not served by this mesh (HTTP and HTTPS listeners are, with"
-                    + " HTTPRoutes): this listener gets no server");
+        if (protocol != null && !SERVED_PROTOCOLS.contains(protocol)) {
+            p.warn(l.path(), "protocol " + protocol + " is not served by this mesh (HTTP, HTTPS, TLS and TCP listeners"
+                    + " are): this listener gets no server");
         }
-        if (tls != null && !"Terminate".equals(tls.mode())) {
-            p.warn(l.at("tls.mode"), "mode " + tls.mode() + " is not served by this mesh (Terminate is): this listener"
-                    + " gets no server");
+        if (tls != null && "HTTPS".equals(protocol) && !"Terminate".equals(tls.mode())) {
+            p.warn(l.at("tls.mode"), "mode " + tls.mode() + " is not served by this mesh for protocol HTTPS (Terminate"
+                    + " is; use protocol TLS for Passthrough): this listener gets no server");
         }
         return new KubernetesGateway.Listener(name == null ? "" : name, hostname, port == null ? 0 : port,
-                protocol == null ? "" : protocol, tls, from, selector);
+                protocol == null ? "" : protocol, tls, from, selector, kinds);
     }
 
     private static KubernetesGateway.Tls tls(SpecReader t) {

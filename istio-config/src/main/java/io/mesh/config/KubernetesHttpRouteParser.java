@@ -19,6 +19,22 @@ public final class KubernetesHttpRouteParser {
     public static KubernetesHttpRoute parse(RawResource raw, Problems p) {
         SpecReader r = new SpecReader(raw.spec(), "spec", p);
         r.allow("parentRefs", "hostnames", "rules");
+        List<KubernetesHttpRoute.ParentRef> parents = parentRefs(r);
+        List<String> hostnames = hostnames(r);
+        List<KubernetesHttpRoute.Rule> rules = new ArrayList<>();
+        for (SpecReader rule : r.list("rules")) {
+            rules.add(rule(rule));
+        }
+        if (!r.has("rules")) {
+            // The API's default: one rule that matches every request and has no backend (404).
+            rules.add(new KubernetesHttpRoute.Rule(null, List.of(), List.of(), List.of(), null));
+        }
+        return new KubernetesHttpRoute(raw.namespace(), raw.name(), parents, hostnames, rules, raw.created());
+    }
+
+    /** A route's {@code spec.parentRefs} (every route kind has the same). */
+    static List<KubernetesHttpRoute.ParentRef> parentRefs(SpecReader r) {
+        Problems p = r.problems();
         List<KubernetesHttpRoute.ParentRef> parents = new ArrayList<>();
         for (SpecReader ref : r.list("parentRefs")) {
             ref.allow("group", "kind", "namespace", "name", "sectionName", "port");
@@ -31,6 +47,11 @@ public final class KubernetesHttpRouteParser {
                     ref.string("kind") == null ? "Gateway" : ref.string("kind"), ref.string("namespace"),
                     name == null ? "" : name, ref.string("sectionName"), port));
         }
+        return parents;
+    }
+
+    /** A route's {@code spec.hostnames} (HTTPRoute, GRPCRoute, TLSRoute): host names, "*." wildcards allowed. */
+    static List<String> hostnames(SpecReader r) {
         List<String> hostnames = r.strings("hostnames");
         for (int i = 0; i < hostnames.size(); i++) {
             String h = hostnames.get(i);
@@ -40,18 +61,10 @@ public final class KubernetesHttpRouteParser {
                 err = "must be a host name, not an IP address";
             }
             if (err != null) {
-                p.error("spec.hostnames[" + i + "]", err);
+                r.problems().error("spec.hostnames[" + i + "]", err);
             }
         }
-        List<KubernetesHttpRoute.Rule> rules = new ArrayList<>();
-        for (SpecReader rule : r.list("rules")) {
-            rules.add(rule(rule));
-        }
-        if (!r.has("rules")) {
-            // The API's default: one rule that matches every request and has no backend (404).
-            rules.add(new KubernetesHttpRoute.Rule(null, List.of(), List.of(), List.of(), null));
-        }
-        return new KubernetesHttpRoute(raw.namespace(), raw.name(), parents, hostnames, rules, raw.created());
+        return hostnames;
     }
 
     private static KubernetesHttpRoute.Rule rule(SpecReader r) {
@@ -137,7 +150,7 @@ public final class KubernetesHttpRouteParser {
         return new KubernetesHttpRoute.Match(path, valueMatches(m, "headers"), valueMatches(m, "queryParams"), method);
     }
 
-    private static List<KubernetesHttpRoute.ValueMatch> valueMatches(SpecReader m, String field) {
+    static List<KubernetesHttpRoute.ValueMatch> valueMatches(SpecReader m, String field) {
         List<KubernetesHttpRoute.ValueMatch> out = new ArrayList<>();
         Set<String> seen = new java.util.HashSet<>();
         for (SpecReader h : m.list(field)) {
@@ -166,7 +179,7 @@ public final class KubernetesHttpRouteParser {
         return out;
     }
 
-    private static void regex(SpecReader r, String field, String value) {
+    static void regex(SpecReader r, String field, String value) {
         try {
             java.util.regex.Pattern.compile(value);
         } catch (RuntimeException e) {
@@ -177,6 +190,13 @@ public final class KubernetesHttpRouteParser {
 
     /** A rule's (or a backend's, {@code ofRule} false: header modifiers only) filters. */
     private static List<KubernetesHttpRoute.Filter> filters(SpecReader r, boolean ofRule) {
+        return filters(r, ofRule ? FILTERS : Set.of("RequestHeaderModifier", "ResponseHeaderModifier"), ofRule
+                ? String.join(", ", new java.util.TreeSet<>(FILTERS))
+                : "RequestHeaderModifier and ResponseHeaderModifier on a backendRef");
+    }
+
+    /** Filters of the types {@code allowed} (another type is an error that says {@code served}). */
+    static List<KubernetesHttpRoute.Filter> filters(SpecReader r, Set<String> allowed, String served) {
         List<KubernetesHttpRoute.Filter> out = new ArrayList<>();
         for (SpecReader f : r.list("filters")) {
             f.allow("type", "requestHeaderModifier", "responseHeaderModifier", "requestRedirect", "urlRewrite",
@@ -185,12 +205,9 @@ public final class KubernetesHttpRouteParser {
             if (type == null) {
                 continue;
             }
-            boolean allowed = ofRule ? FILTERS.contains(type)
-                    : Set.of("RequestHeaderModifier", "ResponseHeaderModifier").contains(type);
-            if (!allowed) {
+            if (!allowed.contains(type)) {
                 f.problems().error(f.at("type"), "unsupported filter type \"" + type + "\" (this mesh serves "
-                        + (ofRule ? String.join(", ", new java.util.TreeSet<>(FILTERS))
-                                : "RequestHeaderModifier and ResponseHeaderModifier on a backendRef") + ")");
+                        + served + ")");
                 continue;
             }
             String field = Character.toLowerCase(type.charAt(0)) + type.substring(1);
@@ -305,7 +322,7 @@ public final class KubernetesHttpRouteParser {
         return new KubernetesHttpRoute.Mirror(backend(b, false), percent);
     }
 
-    private static KubernetesHttpRoute.BackendRef backend(SpecReader b, boolean weighted) {
+    static KubernetesHttpRoute.BackendRef backend(SpecReader b, boolean weighted) {
         Problems p = b.problems();
         b.allow(weighted ? new String[] {"group", "kind", "name", "namespace", "port", "weight", "filters"}
                 : new String[] {"group", "kind", "name", "namespace", "port"});

@@ -248,7 +248,7 @@ class KubernetesManifestsTest {
                 "[get, list, watch] networking.istio.io/virtualservices,destinationrules,gateways,serviceentries,workloadentries,sidecars",
                 "[get, list, watch] security.istio.io/peerauthentications,authorizationpolicies,requestauthentications",
                 "[get, list, watch] telemetry.istio.io/telemetries",
-                "[get, list, watch] gateway.networking.k8s.io/gateways,httproutes,referencegrants",
+                "[get, list, watch] gateway.networking.k8s.io/gateways,httproutes,grpcroutes,tlsroutes,tcproutes,referencegrants",
                 "[get, update, patch] gateway.networking.k8s.io/gateways/status,httproutes/status,grpcroutes/status,tlsroutes/status,tcproutes/status",
                 "[get, list, watch, create, update, patch, delete] /serviceaccounts",
                 "[create, update, patch, delete] /services",

@@ -122,13 +122,13 @@ final class GatewayApiGateways {
     /** Why a listener gets no server, or null. */
     private static String problem(KubernetesGateway kgw, KubernetesGateway.Listener l,
             GatewayApiReferences references) {
-        if (!l.protocol().equals("HTTP") && !l.protocol().equals("HTTPS")) {
-            return "protocol " + l.protocol() + " is not served (HTTP and HTTPS are)";
+        if (!java.util.Set.of("HTTP", "HTTPS", "TLS", "TCP").contains(l.protocol())) {
+            return "protocol " + l.protocol() + " is not served (HTTP, HTTPS, TLS and TCP are)";
         }
-        if (l.tls() != null && !l.tls().mode().equals("Terminate")) {
-            return "TLS mode " + l.tls().mode() + " is not served (Terminate is)";
+        if (l.tls() != null && !l.tls().mode().equals("Terminate") && !l.protocol().equals("TLS")) {
+            return "TLS mode " + l.tls().mode() + " is not served for protocol " + l.protocol() + " (Terminate is)";
         }
-        if (l.tls() != null) {
+        if (l.tls() != null && l.tls().mode().equals("Terminate")) {
             return certificateNotPermitted(kgw, l.tls().certificateRefs().get(0), references);
         }
         return null;
@@ -162,7 +162,10 @@ final class GatewayApiGateways {
             default -> List.of(kgw.namespace());
         };
         Gateway.ServerTls tls = null;
-        if (l.tls() != null) {
+        if (l.tls() != null && l.tls().mode().equals("Passthrough")) {
+            // istiod's buildTLS: the TLS stream is routed by SNI, untouched (TLSRoutes).
+            tls = new Gateway.ServerTls("PASSTHROUGH", null, false, List.of());
+        } else if (l.tls() != null) {
             KubernetesGateway.SecretRef ref = l.tls().certificateRefs().get(0);
             String credential = TlsCredential.kubernetesGateway(secretNamespace(kgw, ref),
                     ref.name());

@@ -24,9 +24,28 @@ public final class GatewayApiReferences {
     public static final GatewayApiReferences NONE = new GatewayApiReferences(List.of());
 
     private final List<KubernetesReferenceGrant> grants;
+    private final GroupKind routeKind;
 
     public GatewayApiReferences(List<KubernetesReferenceGrant> grants) {
+        this(grants, GroupKind.HTTP_ROUTE);
+    }
+
+    private GatewayApiReferences(List<KubernetesReferenceGrant> grants, GroupKind routeKind) {
         this.grants = List.copyOf(grants);
+        this.routeKind = routeKind;
+    }
+
+    /**
+     * The same grants, for the backendRefs of a route of {@code kind} (GRPCRoute, TLSRoute, TCPRoute): a grant must
+     * name that kind in {@code from}, as istiod checks it.
+     */
+    public GatewayApiReferences forRouteKind(String kind) {
+        return new GatewayApiReferences(grants, new GroupKind(Kind.GATEWAY_API, kind));
+    }
+
+    /** The kind of route whose backendRefs are checked: HTTPRoute unless {@link #forRouteKind} says otherwise. */
+    public GroupKind routeKind() {
+        return routeKind;
     }
 
     /**

@@ -86,6 +86,16 @@ final class GatewayApiRoutes {
      */
     static List<GatewayApiGateways.Listener> parents(KubernetesHttpRoute route,
             Map<String, List<GatewayApiGateways.Listener>> listeners, List<String> warnings, String who) {
+        return parents(route, "HTTPRoute", listeners, warnings, who);
+    }
+
+    /**
+     * {@link #parents(KubernetesHttpRoute, Map, List, String)} for a route of {@code kind}: a listener also admits it
+     * only when it supports the kind ({@link #supportedKinds}); another kind's listener that the parentRef does not
+     * name (by sectionName or port) is passed over without a warning.
+     */
+    static List<GatewayApiGateways.Listener> parents(KubernetesHttpRoute route, String kind,
+            Map<String, List<GatewayApiGateways.Listener>> listeners, List<String> warnings, String who) {
         List<GatewayApiGateways.Listener> out = new ArrayList<>();
         for (KubernetesHttpRoute.ParentRef ref : route.parentRefs()) {
             if (!ref.gateway()) {
@@ -105,7 +115,10 @@ final class GatewayApiRoutes {
                     continue;
                 }
                 any = true;
-                String denied = denied(route, l);
+                String denied = denied(route, kind, l);
+                if (denied != null && denied.startsWith("kind ") && ref.sectionName() == null && ref.port() == null) {
+                    continue;   // a listener of another kind of route of the same Gateway
+                }
                 if (denied != null) {
                     warnings.add(who + ": not attached to listener " + l.listener().name() + " of Gateway " + ns + "/"
                             + ref.name() + ": " + denied);
@@ -120,6 +133,42 @@ final class GatewayApiRoutes {
             }
         }
         return out;
+    }
+
+    /**
+     * Why a listener does not admit a route of {@code kind} (as istiod's referenceAllowed, the kind last), or null.
+     */
+    static String denied(KubernetesHttpRoute route, String kind, GatewayApiGateways.Listener l) {
+        String why = denied(route, l);
+        if (why == null && !supportedKinds(l.listener()).contains(kind)) {
+            return "kind " + kind + " is not allowed on a listener of protocol " + l.listener().protocol()
+                    + " (NotAllowedByListeners)";
+        }
+        return why;
+    }
+
+    /**
+     * The route kinds a listener takes, as istiod's generateSupportedKinds: HTTPRoute and GRPCRoute on HTTP and HTTPS,
+     * TCPRoute on TCP, TLSRoute on TLS Passthrough and TCPRoute on TLS Terminate, none on another protocol; of those,
+     * only the ones its {@code allowedRoutes.kinds} names when it names any.
+     */
+    static List<String> supportedKinds(io.mesh.config.KubernetesGateway.Listener l) {
+        List<String> supported = switch (l.protocol()) {
+            case "HTTP", "HTTPS" -> List.of("HTTPRoute", "GRPCRoute");
+            case "TCP" -> List.of("TCPRoute");
+            case "TLS" -> l.tls() != null && l.tls().mode().equals("Passthrough") ? List.of("TLSRoute")
+                    : List.of("TCPRoute");
+            default -> List.of();
+        };
+        return l.kinds().isEmpty() ? supported : supported.stream().filter(l.kinds()::contains).toList();
+    }
+
+    /**
+     * Whether the listener's {@code allowedRoutes.kinds} names a kind it cannot take (istiod's ResolvedRefs False,
+     * InvalidRouteKinds), one of another group included.
+     */
+    static boolean invalidRouteKinds(io.mesh.config.KubernetesGateway.Listener l) {
+        return supportedKinds(l).size() < l.kinds().size();
     }
 
     /** Why a listener does not admit the route (NotAllowedByListeners, NoMatchingListenerHostname), or null. */

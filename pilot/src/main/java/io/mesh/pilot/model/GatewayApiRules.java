@@ -96,7 +96,7 @@ final class GatewayApiRules {
                 values(m.headers()), Map.of(), values(m.queryParams()), null, false, List.of(), Map.of(), null);
     }
 
-    private static Map<String, StringMatch> values(List<KubernetesHttpRoute.ValueMatch> matches) {
+    static Map<String, StringMatch> values(List<KubernetesHttpRoute.ValueMatch> matches) {
         Map<String, StringMatch> out = new LinkedHashMap<>();
         for (KubernetesHttpRoute.ValueMatch v : matches) {
             out.put(v.name(), new StringMatch(v.type().equals("RegularExpression") ? StringMatch.Type.REGEX
@@ -149,7 +149,7 @@ final class GatewayApiRules {
      * namespace that no ReferenceGrant lets the route refer to, is not served: its destination names no service, so
      * it answers 500, as istiod's invalid backends do.
      */
-    private static VirtualService.Destination destination(KubernetesHttpRoute route, KubernetesHttpRoute.BackendRef b,
+    static VirtualService.Destination destination(KubernetesHttpRoute route, KubernetesHttpRoute.BackendRef b,
             Predicate<String> serviceExists, GatewayApiReferences references, List<String> warnings, String who) {
         String ns = b.namespace() == null ? route.namespace() : b.namespace();
         if (!b.service()) {
@@ -159,7 +159,7 @@ final class GatewayApiRules {
                     b.port());
         }
         String host = b.name() + "." + ns + "." + Hosts.DOMAIN_SUFFIX;
-        if (!references.allows(GatewayApiReferences.GroupKind.HTTP_ROUTE, route.namespace(),
+        if (!references.allows(references.routeKind(), route.namespace(),
                 GatewayApiReferences.GroupKind.SERVICE, ns, b.name())) {
             warnings.add(who + ": backendRef " + ns + "/" + b.name() + " is in another namespace and no ReferenceGrant"
                     + " there permits it (RefNotPermitted): requests to it get 500");

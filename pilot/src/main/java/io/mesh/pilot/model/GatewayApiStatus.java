@@ -31,7 +31,9 @@ public final class GatewayApiStatus {
         }
     }
 
-    public record ListenerStatus(String name, int attachedRoutes, List<Condition> conditions) {
+    /** {@code supportedKinds}: the route kinds (of the Gateway API's group) the listener takes. */
+    public record ListenerStatus(String name, int attachedRoutes, List<Condition> conditions,
+            List<String> supportedKinds) {
     }
 
     public record GatewayStatus(String namespace, String name, List<Condition> conditions,
@@ -42,7 +44,8 @@ public final class GatewayApiStatus {
     public record ParentStatus(KubernetesHttpRoute.ParentRef parentRef, String namespace, List<Condition> conditions) {
     }
 
-    public record RouteStatus(String namespace, String name, List<ParentStatus> parents) {
+    /** {@code kind}: HTTPRoute, GRPCRoute, TLSRoute or TCPRoute. */
+    public record RouteStatus(String kind, String namespace, String name, List<ParentStatus> parents) {
     }
 
     public record Result(List<GatewayStatus> gateways, List<RouteStatus> routes) {
@@ -51,13 +54,24 @@ public final class GatewayApiStatus {
     public static Result of(List<KubernetesGateway> gateways, List<KubernetesHttpRoute> routes, Set<String> services,
             Function<String, Map<String, String>> selectors, Set<String> credentials, GatewayApiReferences references,
             GatewayApiNamespaces namespaces) {
+        return of(gateways, routes, List.of(), services, selectors, credentials, references, namespaces);
+    }
+
+    /** With routes of other kinds ({@code others}: GRPCRoutes, TLSRoutes, TCPRoutes), each as an HTTPRoute. */
+    static Result of(List<KubernetesGateway> gateways, List<KubernetesHttpRoute> routes,
+            List<GatewayApiRouteView> others, Set<String> services, Function<String, Map<String, String>> selectors,
+            Set<String> credentials, GatewayApiReferences references, GatewayApiNamespaces namespaces) {
         GatewayApiGateways.Result translated = GatewayApiGateways.translate(gateways, selectors, credentials,
                 references, namespaces);
         List<RouteStatus> routeStatus = new ArrayList<>();
         Map<GatewayApiGateways.Listener, Integer> attached = new java.util.HashMap<>();
-        for (KubernetesHttpRoute route : routes) {
+        List<GatewayApiRouteView> all = new ArrayList<>();
+        routes.forEach(r -> all.add(new GatewayApiRouteView("HTTPRoute", r)));
+        all.addAll(others);
+        for (GatewayApiRouteView view : all) {
+            KubernetesHttpRoute route = view.route();
             List<ParentStatus> parents = new ArrayList<>();
-            String backendProblem = backendProblem(route, services::contains, references);
+            String backendProblem = backendProblem(route, services::contains, references.forRouteKind(view.kind()));
             for (KubernetesHttpRoute.ParentRef ref : route.parentRefs()) {
                 if (!ref.gateway()) {
                     continue;
@@ -74,7 +88,7 @@ public final class GatewayApiStatus {
                             || (ref.port() != null && ref.port() != l.listener().port())) {
                         continue;
                     }
-                    String why = GatewayApiRoutes.denied(route, l);
+                    String why = GatewayApiRoutes.denied(route, view.kind(), l);
                     if (why == null && l.server() != null) {
                         attached.merge(l, 1, Integer::sum);
                         denied = null;
@@ -92,7 +106,7 @@ public final class GatewayApiStatus {
                                         : backendProblem.substring(backendProblem.indexOf(':') + 2)))));
             }
             if (!parents.isEmpty()) {
-                routeStatus.add(new RouteStatus(route.namespace(), route.name(), parents));
+                routeStatus.add(new RouteStatus(view.kind(), route.namespace(), route.name(), parents));
             }
         }
         List<GatewayStatus> gatewayStatus = new ArrayList<>();
@@ -107,14 +121,19 @@ public final class GatewayApiStatus {
             for (GatewayApiGateways.Listener l : ls) {
                 String problem = unassigned == null ? l.problem() : null;
                 String refs = certificateProblem(kgw, l.listener(), credentials, references);
+                if (refs == null && GatewayApiRoutes.invalidRouteKinds(l.listener())) {
+                    refs = "InvalidRouteKinds: Invalid route kinds";
+                }
                 boolean accepted = problem == null || !problem.contains("not served");
                 listeners.add(new ListenerStatus(l.listener().name(), attached.getOrDefault(l, 0), List.of(
                         Condition.of("Accepted", accepted ? null : "UnsupportedProtocol", accepted
                                 ? "No errors found" : problem),
                         Condition.of("ResolvedRefs", refs == null ? null : refs.startsWith("RefNotPermitted")
-                                ? "RefNotPermitted" : "InvalidCertificateRef", refs == null ? "No errors found" : refs),
+                                ? "RefNotPermitted" : refs.startsWith("InvalidRouteKinds") ? "InvalidRouteKinds"
+                                        : "InvalidCertificateRef", refs == null ? "No errors found" : refs),
                         Condition.of("Programmed", l.server() != null ? null : "Invalid", l.server() != null
-                                ? "No errors found" : unassigned != null ? unassigned : problem))));
+                                ? "No errors found" : unassigned != null ? unassigned : problem)),
+                        GatewayApiRoutes.supportedKinds(l.listener())));
             }
             gatewayStatus.add(new GatewayStatus(kgw.namespace(), kgw.name(), List.of(
                     Condition.of("Accepted", null, "Resource accepted"),
@@ -154,7 +173,7 @@ public final class GatewayApiStatus {
                     return "InvalidKind: referencing unsupported backendRef: group \"" + b.group() + "\" kind \""
                             + b.kind() + "\"";
                 }
-                if (!references.allows(GatewayApiReferences.GroupKind.HTTP_ROUTE, route.namespace(),
+                if (!references.allows(references.routeKind(), route.namespace(),
                         GatewayApiReferences.GroupKind.SERVICE, ns, b.name())) {
                     return "RefNotPermitted: backendRef " + b.name() + "/" + ns + " not accessible to a route in"
                             + " namespace \"" + route.namespace() + "\" (missing a ReferenceGrant?)";

@@ -52,6 +52,8 @@ public final class SnapshotBuilder {
         List<io.mesh.config.KubernetesGateway> kubernetesGateways = new ArrayList<>();
         List<io.mesh.config.KubernetesHttpRoute> httpRoutes = new ArrayList<>();
         List<io.mesh.config.KubernetesReferenceGrant> referenceGrants = new ArrayList<>();
+        List<io.mesh.config.KubernetesGrpcRoute> grpcRoutes = new ArrayList<>();
+        List<io.mesh.config.KubernetesL4Route> l4Routes = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
 
         for (ServiceModel s : kube.services()) {
@@ -84,6 +86,10 @@ public final class SnapshotBuilder {
                 httpRoutes.add(hr);
             } else if (model instanceof io.mesh.config.KubernetesReferenceGrant rg) {
                 referenceGrants.add(rg);
+            } else if (model instanceof io.mesh.config.KubernetesGrpcRoute gr) {
+                grpcRoutes.add(gr);
+            } else if (model instanceof io.mesh.config.KubernetesL4Route lr) {
+                l4Routes.add(lr);
             }
         });
         for (ServiceEntry se : serviceEntries) {
@@ -113,10 +119,10 @@ public final class SnapshotBuilder {
                 configEndpoints.computeIfAbsent(fqdn, h -> new ArrayList<>()).addAll(eps);
             }
         }
-        // The Gateway API's Gateways and HTTPRoutes, as the Istio Gateways and VirtualServices istiod makes of them.
+        // The Gateway API's Gateways and routes, as the Istio Gateways and VirtualServices istiod makes of them.
         GatewayApiTranslation gatewayApi = GatewayApiTranslation.translate(kubernetesGateways, httpRoutes,
-                services.keySet(), kube.selectors(), serviceEntries, credentials.keySet(), referenceGrants,
-                kube.namespaces());
+                grpcRoutes, l4Routes, services.keySet(), kube.selectors(), serviceEntries, credentials.keySet(),
+                referenceGrants, kube.namespaces());
         gateways.addAll(gatewayApi.gateways());
         virtualServices.addAll(gatewayApi.virtualServices());
         warnings.addAll(gatewayApi.warnings());

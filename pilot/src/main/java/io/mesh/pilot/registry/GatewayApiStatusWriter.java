@@ -69,7 +69,8 @@ final class GatewayApiStatusWriter implements AutoCloseable {
                     Map<String, Object> m = new LinkedHashMap<>();
                     m.put("name", l.name());
                     m.put("attachedRoutes", l.attachedRoutes());
-                    m.put("supportedKinds", List.of(Map.of("group", Kind.GATEWAY_API, "kind", "HTTPRoute")));
+                    m.put("supportedKinds", l.supportedKinds().stream()
+                            .map(k -> Map.of("group", Kind.GATEWAY_API, "kind", k)).toList());
                     m.put("conditions", conditions(l.conditions()));
                     listeners.add(m);
                 }
@@ -96,7 +97,8 @@ final class GatewayApiStatusWriter implements AutoCloseable {
                     m.put("conditions", conditions(p.conditions()));
                     parents.add(m);
                 }
-                write(Kind.HTTP_ROUTE, r.namespace(), r.name(), Map.of("parents", parents));
+                write(Kind.of(Kind.GATEWAY_API + "/", r.kind()).orElseThrow(), r.namespace(), r.name(),
+                        Map.of("parents", parents));
             }
         } catch (RuntimeException e) {
             LOG.warnf("computing Gateway API status failed: %s", e.toString());
@@ -122,7 +124,7 @@ final class GatewayApiStatusWriter implements AutoCloseable {
         if (status.equals(written.get(key))) {
             return;
         }
-        ResourceDefinitionContext ctx = new ResourceDefinitionContext.Builder().withGroup(kind.group).withVersion("v1")
+        ResourceDefinitionContext ctx = new ResourceDefinitionContext.Builder().withGroup(kind.group).withVersion(kind.kubernetesVersion())
                 .withKind(kind.kindName).withPlural(kind.plural).withNamespaced(true).build();
         String now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
         try {

@@ -23,8 +23,8 @@ import org.jboss.logging.Logger;
 
 /**
  * The informers on Istio's kinds (networking.istio.io/v1, security.istio.io/v1, telemetry.istio.io/v1) and the Gateway API's
- * Gateway, HTTPRoute and ReferenceGrant (gateway.networking.k8s.io/v1; ReferenceGrant at v1beta1 where no v1 is
- * served), each feeding
+ * Gateway, HTTPRoute, GRPCRoute and ReferenceGrant (gateway.networking.k8s.io/v1; ReferenceGrant at v1beta1 where no v1
+ * is served), TLSRoute and TCPRoute (v1alpha2), each feeding
  * the {@link ConfigStore}. As in istiod, a kind whose CRD is not installed is skipped with a warning rather than failing
  * pilot's start (a Fabric8 informer whose first list gets a 404 never syncs), and is watched from the moment its CRD
  * appears: the API server's discovery is read again every {@code recheck} until every kind is served.
@@ -153,7 +153,7 @@ final class IstioKinds implements AutoCloseable {
     }
 
     private static String describe(List<Kind> kinds) {
-        return String.join(", ", kinds.stream().sorted().map(k -> k.kindName + " (" + k.plural + "." + k.group + "/v1)")
+        return String.join(", ", kinds.stream().sorted().map(k -> k.kindName + " (" + k.plural + "." + k.group + "/" + k.kubernetesVersion() + ")")
                 .toList());
     }
 
