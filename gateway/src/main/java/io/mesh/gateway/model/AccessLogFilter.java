@@ -4,11 +4,10 @@ import io.mesh.config.AttributeExpression;
 import java.util.List;
 
 /**
- * The filters of a chain's access logs (Envoy's CEL ExtensionFilter, which istiod writes for Telemetry's
- * {@code accessLogging[].filter}), compiled once when the listener is translated. The gateway writes one line per request
- * or connection, so with several access logs the line is written when any of them would be: {@link #test} is true when
- * one expression is true, as Envoy's CEL filter decides (an absent attribute or a value that is not a bool: false).
- * A chain whose access logs include one without a filter has none (null): every request is logged. Immutable.
+ * The filter of one of a chain's access logs (Envoy's CEL ExtensionFilter, which istiod writes for Telemetry's
+ * {@code accessLogging[].filter}), compiled once when the listener is translated: {@link #test} is true when its
+ * expression is true, as Envoy's CEL filter decides (an absent attribute or a value that is not a bool: false). An
+ * access log without a filter has none (null): every request is logged. Immutable.
  */
 public final class AccessLogFilter {
     private final AttributeExpression[] any;

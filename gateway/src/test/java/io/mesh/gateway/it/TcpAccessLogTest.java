@@ -10,7 +10,6 @@ import com.google.protobuf.Any;
 import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
 import io.envoyproxy.envoy.config.accesslog.v3.AccessLogFilter;
 import io.envoyproxy.envoy.config.accesslog.v3.ExtensionFilter;
-import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog;
 import io.envoyproxy.envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter;
 import io.envoyproxy.envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy;
 import io.mesh.testing.FreePorts;
@@ -99,7 +98,7 @@ class TcpAccessLogTest {
     /** pilot's access log on a tcp_proxy: the file access log to stdout, under this CEL filter (null: none). */
     static AccessLog log(String expression) {
         AccessLog.Builder b = AccessLog.newBuilder().setName("envoy.access_loggers.file")
-                .setTypedConfig(Any.pack(FileAccessLog.newBuilder().setPath("/dev/stdout").build()));
+                .setTypedConfig(Any.pack(Xds.istioJsonLog("/dev/stdout")));
         if (expression != null) {
             b.setFilter(AccessLogFilter.newBuilder().setExtensionFilter(ExtensionFilter.newBuilder()
                     .setName("envoy.access_loggers.extension_filters.cel")
