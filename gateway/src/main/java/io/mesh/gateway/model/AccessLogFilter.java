@@ -37,6 +37,21 @@ public final class AccessLogFilter {
         return headerNames;
     }
 
+    /** Equal when the expressions' sources are: a push that resends the same filter changes nothing. */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof AccessLogFilter f && sources().equals(f.sources());
+    }
+
+    @Override
+    public int hashCode() {
+        return sources().hashCode();
+    }
+
+    private List<String> sources() {
+        return java.util.Arrays.stream(any).map(AttributeExpression::source).toList();
+    }
+
     @Override
     public String toString() {
         return java.util.Arrays.stream(any).map(AttributeExpression::source).toList().toString();

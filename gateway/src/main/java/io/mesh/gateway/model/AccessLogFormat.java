@@ -153,6 +153,8 @@ public final class AccessLogFormat {
     /** Text: a Template. JSON: a sorted map of key to Template, literal or nested map. */
     private final Template text;
     private final Map<String, Object> json;
+    /** What it was compiled from (the text, or the JSON map), for equality. */
+    private Object source;
     private final String[] requestHeaders;
     private final boolean readsResponseHeaders;
     private final boolean readsTrailers;
@@ -191,7 +193,9 @@ public final class AccessLogFormat {
     /** A text format ({@code text_format_source}'s inline string). */
     public static AccessLogFormat text(String format) {
         List<Command> commands = new ArrayList<>();
-        return new AccessLogFormat(template(format, commands), null, commands);
+        AccessLogFormat f = new AccessLogFormat(template(format, commands), null, commands);
+        f.source = format;
+        return f;
     }
 
     /**
@@ -203,7 +207,21 @@ public final class AccessLogFormat {
             throw new IllegalArgumentException("json_format is empty");
         }
         List<Command> commands = new ArrayList<>();
-        return new AccessLogFormat(null, object(format, "", commands), commands);
+        AccessLogFormat f = new AccessLogFormat(null, object(format, "", commands), commands);
+        f.source = Map.copyOf(format.entrySet().stream().collect(java.util.stream.Collectors.toMap(Map.Entry::getKey,
+                e -> e.getValue() == null ? JsonNull.NULL : e.getValue())));
+        return f;
+    }
+
+    /** Equal when compiled from the same text or JSON: a push that resends the same format changes nothing. */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof AccessLogFormat f && source.equals(f.source);
+    }
+
+    @Override
+    public int hashCode() {
+        return source.hashCode();
     }
 
     private static Map<String, Object> object(Map<String, ?> in, String path, List<Command> commands) {

@@ -22,6 +22,19 @@ public record ChainTelemetry(List<AccessLogEntry> accessLogs, double samplingPer
                 accessLogs.stream().anyMatch(l -> l.format().readsResponseHeaders() || l.format().readsTrailers()));
     }
 
+    /** Equal by what xDS set (the derived header names and response flag follow from the access logs). */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof ChainTelemetry t && accessLogs.equals(t.accessLogs)
+                && Double.compare(samplingPercent, t.samplingPercent) == 0 && reportSpans == t.reportSpans
+                && java.util.Objects.equals(spanTags, t.spanTags);
+    }
+
+    @Override
+    public int hashCode() {
+        return java.util.Objects.hash(accessLogs, samplingPercent, reportSpans, spanTags);
+    }
+
     /** Whether the chain writes an access log at all. */
     public boolean accessLog() {
         return !accessLogs.isEmpty();

@@ -193,4 +193,17 @@ class AccessLogFormatTest {
         assertTrue(AccessLogFormat.text("%RESP(SERVER)%").readsResponseHeaders());
         assertTrue(AccessLogFormat.text("%TRAILER(GRPC-STATUS)%").readsTrailers());
     }
+
+    @Test
+    void theSameFormatResentIsEqualSoAPushChangesNothing() {
+        assertEquals(AccessLogFormat.text("%REQ(:PATH)%"), AccessLogFormat.text("%REQ(:PATH)%"));
+        assertTrue(!AccessLogFormat.text("%REQ(:PATH)%").equals(AccessLogFormat.text("%REQ(:PATH)% ")));
+        assertEquals(AccessLogFormat.json(Map.of("a", "%DURATION%")), AccessLogFormat.json(Map.of("a", "%DURATION%")));
+        ChainTelemetry a = new ChainTelemetry(java.util.List.of(new AccessLogEntry(null, AccessLogFormat.text("%DURATION%"))),
+                100, true, null);
+        ChainTelemetry b = new ChainTelemetry(java.util.List.of(new AccessLogEntry(null, AccessLogFormat.text("%DURATION%"))),
+                100, true, null);
+        assertEquals(a, b);
+        assertEquals(a.hashCode(), b.hashCode());
+    }
 }
