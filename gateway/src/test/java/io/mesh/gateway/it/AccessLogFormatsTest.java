@@ -55,6 +55,8 @@ class AccessLogFormatsTest {
     static Vertx vertx;
     static Backend web;
     static int echo;
+    /** An upstream that answers with HTTP/1.1 trailers (chunked), as a gRPC server sends its status. */
+    static int trailers;
     static PathPair pair;
     /** Each gateway's tcp_proxy listener, the fast path's first. */
     static final int[] TCP = {FreePorts.next(), FreePorts.next()};
@@ -65,6 +67,10 @@ class AccessLogFormatsTest {
         vertx = Vertx.vertx();
         web = new Backend(vertx, "web");
         echo = TcpProxyFixtures.echo(vertx, ECHO_CLOSED);
+        trailers = FreePorts.next();
+        vertx.createHttpServer().requestHandler(req -> req.response().setChunked(true).putHeader("x-kind", "trailed")
+                .putTrailer("x-checksum", "c0ffee").end("with trailers")).listen(trailers, "127.0.0.1")
+                .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         pair = new PathPair();
         pair.publish(config(List.of(log(text("%REQ(X-TAG)%")))));
         pair.start(Map.of(), null);
@@ -112,14 +118,16 @@ class AccessLogFormatsTest {
         return (cp, port) -> {
             HttpConnectionManager hcm = Xds.hcm("http.80").toBuilder().addAllAccessLog(logs).build();
             int tcp = TCP[cp == pair.pilot ? 0 : 1];
-            return cp.set(List.of(Xds.edsCluster("web"), Xds.edsCluster(TcpProxyFixtures.cluster("echo"))),
-                    List.of(Xds.endpoints("web", web.port), Xds.endpoints(TcpProxyFixtures.cluster("echo"), echo)),
+            return cp.set(List.of(Xds.edsCluster("web"), Xds.edsCluster("trailers"),
+                    Xds.edsCluster(TcpProxyFixtures.cluster("echo"))),
+                    List.of(Xds.endpoints("web", web.port), Xds.endpoints("trailers", trailers),
+                            Xds.endpoints(TcpProxyFixtures.cluster("echo"), echo)),
                     List.of(ListenerTelemetryTest.listener(port, hcm), TcpProxyFixtures.listener(tcp, "echo",
                             t -> t.addAccessLog(log(text("tcp %DOWNSTREAM_REMOTE_ADDRESS% %PROTOCOL% %RESPONSE_CODE%"
                                     + " %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %UPSTREAM_CLUSTER%"
                                     + " %UPSTREAM_HOST% %REQ(:PATH)% %ROUTE_NAME%\n"))))),
                     List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/fail", "web"),
-                            Xds.prefixTo("/", "web")))), List.of());
+                            Xds.prefixTo("/trailers", "trailers"), Xds.prefixTo("/", "web")))), List.of());
         };
     }
 
@@ -153,6 +161,17 @@ class AccessLogFormatsTest {
             assertEquals("GET /hello?q=1 HTTP/1.1 200 - via_upstream 3 tag=" + tag + " backend=web ua=format web"
                     + " route=/ local=127.0.0.1:" + p + " up=127.0.0.1:" + web.port + " absent=-"
                     + " year=" + java.time.Year.now(java.time.ZoneOffset.UTC) + " ct=-", line(tag));
+        }
+    }
+
+    @Test
+    void respAndTrailerReadTheUpstreamsResponseOnBothPaths() throws Exception {
+        pair.publishAcked(config(List.of(log(text("%REQ(X-TAG)% kind=%RESP(X-KIND)% sum=%TRAILER(X-CHECKSUM)%"
+                + " none=%TRAILER(X-NONE)% %RESPONSE_CODE%")))));
+        for (int p : pair.ports()) {
+            String tag = "trailer-" + p;
+            assertEquals("200", curl(p, "/trailers", tag));
+            assertEquals(tag + " kind=trailed sum=c0ffee none=- 200", line(tag));
         }
     }
 
