@@ -28,31 +28,7 @@ public final class AccessLogFormat {
      * Istio's JSON labels ({@code EnvoyJSONLogFormatIstio}, what istiod sends for {@code accessLogEncoding: JSON}), and
      * the gateway's own line when no control plane configures the access log.
      */
-    public static final Map<String, Object> ISTIO_JSON = Map.ofEntries(
-            Map.entry("start_time", "%START_TIME%"),
-            Map.entry("route_name", "%ROUTE_NAME%"),
-            Map.entry("method", "%REQ(:METHOD)%"),
-            Map.entry("path", "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%"),
-            Map.entry("protocol", "%PROTOCOL%"),
-            Map.entry("response_code", "%RESPONSE_CODE%"),
-            Map.entry("response_flags", "%RESPONSE_FLAGS%"),
-            Map.entry("response_code_details", "%RESPONSE_CODE_DETAILS%"),
-            Map.entry("connection_termination_details", "%CONNECTION_TERMINATION_DETAILS%"),
-            Map.entry("bytes_received", "%BYTES_RECEIVED%"),
-            Map.entry("bytes_sent", "%BYTES_SENT%"),
-            Map.entry("duration", "%DURATION%"),
-            Map.entry("upstream_service_time", "%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%"),
-            Map.entry("x_forwarded_for", "%REQ(X-FORWARDED-FOR)%"),
-            Map.entry("user_agent", "%REQ(USER-AGENT)%"),
-            Map.entry("request_id", "%REQ(X-REQUEST-ID)%"),
-            Map.entry("authority", "%REQ(:AUTHORITY)%"),
-            Map.entry("upstream_host", "%UPSTREAM_HOST%"),
-            Map.entry("upstream_cluster", "%UPSTREAM_CLUSTER%"),
-            Map.entry("upstream_local_address", "%UPSTREAM_LOCAL_ADDRESS%"),
-            Map.entry("downstream_local_address", "%DOWNSTREAM_LOCAL_ADDRESS%"),
-            Map.entry("downstream_remote_address", "%DOWNSTREAM_REMOTE_ADDRESS%"),
-            Map.entry("requested_server_name", "%REQUESTED_SERVER_NAME%"),
-            Map.entry("upstream_transport_failure_reason", "%UPSTREAM_TRANSPORT_FAILURE_REASON%"));
+    public static final Map<String, String> ISTIO_JSON = io.mesh.config.IstioAccessLogFormats.JSON_LABELS;
 
     /** The compiled Istio JSON labels. */
     public static final AccessLogFormat ISTIO_JSON_FORMAT = json(ISTIO_JSON);

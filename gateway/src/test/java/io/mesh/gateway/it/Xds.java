@@ -50,7 +50,7 @@ final class Xds {
     static io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog istioJsonLog(String path) {
         com.google.protobuf.Struct.Builder labels = com.google.protobuf.Struct.newBuilder();
         io.mesh.gateway.model.AccessLogFormat.ISTIO_JSON.forEach((k, v) -> labels.putFields(k,
-                com.google.protobuf.Value.newBuilder().setStringValue((String) v).build()));
+                com.google.protobuf.Value.newBuilder().setStringValue(v).build()));
         return io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.newBuilder().setPath(path)
                 .setLogFormat(io.envoyproxy.envoy.config.core.v3.SubstitutionFormatString.newBuilder()
                         .setJsonFormat(labels)).build();

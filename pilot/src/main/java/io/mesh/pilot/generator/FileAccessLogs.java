@@ -8,9 +8,9 @@ import io.envoyproxy.envoy.config.core.v3.DataSource;
 import io.envoyproxy.envoy.config.core.v3.JsonFormatOptions;
 import io.envoyproxy.envoy.config.core.v3.SubstitutionFormatString;
 import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog;
+import io.mesh.config.IstioAccessLogFormats;
 import io.mesh.pilot.model.AccessLogFormats;
 import io.mesh.pilot.model.MeshSettings;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -24,47 +24,12 @@ import java.util.Map;
  */
 final class FileAccessLogs {
     /** istiod's EnvoyTextLogFormat. */
-    static final String ISTIO_TEXT = "[%START_TIME%] \"%REQ(:METHOD)% %REQ(X-ENVOY-ORIGINAL-PATH?:PATH)% %PROTOCOL%\""
-            + " %RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS% %CONNECTION_TERMINATION_DETAILS%"
-            + " \"%UPSTREAM_TRANSPORT_FAILURE_REASON%\" %BYTES_RECEIVED% %BYTES_SENT% %DURATION%"
-            + " %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)% \"%REQ(X-FORWARDED-FOR)%\" \"%REQ(USER-AGENT)%\""
-            + " \"%REQ(X-REQUEST-ID)%\" \"%REQ(:AUTHORITY)%\" \"%UPSTREAM_HOST%\" %UPSTREAM_CLUSTER_RAW%"
-            + " %UPSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS% %DOWNSTREAM_REMOTE_ADDRESS% %REQUESTED_SERVER_NAME%"
-            + " %ROUTE_NAME%\n";
+    static final String ISTIO_TEXT = IstioAccessLogFormats.TEXT;
 
     /** istiod's EnvoyJSONLogFormatIstio. */
-    static final Map<String, Object> ISTIO_JSON = istioJson();
+    static final Map<String, ?> ISTIO_JSON = IstioAccessLogFormats.JSON_LABELS;
 
     private FileAccessLogs() {
-    }
-
-    private static Map<String, Object> istioJson() {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("start_time", "%START_TIME%");
-        m.put("route_name", "%ROUTE_NAME%");
-        m.put("method", "%REQ(:METHOD)%");
-        m.put("path", "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%");
-        m.put("protocol", "%PROTOCOL%");
-        m.put("response_code", "%RESPONSE_CODE%");
-        m.put("response_flags", "%RESPONSE_FLAGS%");
-        m.put("response_code_details", "%RESPONSE_CODE_DETAILS%");
-        m.put("connection_termination_details", "%CONNECTION_TERMINATION_DETAILS%");
-        m.put("bytes_received", "%BYTES_RECEIVED%");
-        m.put("bytes_sent", "%BYTES_SENT%");
-        m.put("duration", "%DURATION%");
-        m.put("upstream_service_time", "%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%");
-        m.put("x_forwarded_for", "%REQ(X-FORWARDED-FOR)%");
-        m.put("user_agent", "%REQ(USER-AGENT)%");
-        m.put("request_id", "%REQ(X-REQUEST-ID)%");
-        m.put("authority", "%REQ(:AUTHORITY)%");
-        m.put("upstream_host", "%UPSTREAM_HOST%");
-        m.put("upstream_cluster", "%UPSTREAM_CLUSTER_RAW%");
-        m.put("upstream_local_address", "%UPSTREAM_LOCAL_ADDRESS%");
-        m.put("downstream_local_address", "%DOWNSTREAM_LOCAL_ADDRESS%");
-        m.put("downstream_remote_address", "%DOWNSTREAM_REMOTE_ADDRESS%");
-        m.put("requested_server_name", "%REQUESTED_SERVER_NAME%");
-        m.put("upstream_transport_failure_reason", "%UPSTREAM_TRANSPORT_FAILURE_REASON%");
-        return java.util.Collections.unmodifiableMap(m);
     }
 
     /** istiod's FileAccessLogFromMeshConfig: the mesh's access log, and the built-in {@code envoy} provider's. */
@@ -97,7 +62,7 @@ final class FileAccessLogs {
     }
 
     /** istiod's JSON format: the labels as {@code json_format}, properties not sorted. */
-    private static SubstitutionFormatString json(Map<String, Object> labels) {
+    private static SubstitutionFormatString json(Map<String, ?> labels) {
         return SubstitutionFormatString.newBuilder().setJsonFormat(struct(labels))
                 .setJsonFormatOptions(JsonFormatOptions.newBuilder().setSortProperties(false)).build();
     }
