@@ -13,7 +13,7 @@ import java.util.TreeMap;
  * {@code -}) or a JSON format ({@code json_format}: an object whose string values are format strings; a value that is
  * exactly one command operator keeps its type, so numbers stay numbers and a missing value is null, and one that mixes
  * text and operators is a string with {@code -} for what is missing; numbers, bools, nulls and nested objects pass
- * through; keys in sorted order). The command operators served are Envoy's {@link Operator}s; any other, or text that
+ * through; keys in sorted order). The command operators served are Envoy's {@link LogOperator}s; any other, or text that
  * starts an operator and is not one, is an error naming it and its position, as Envoy rejects the config.
  * Immutable; {@link #render} is called once per line written.
  */
@@ -35,88 +35,16 @@ public final class AccessLogFormat {
     /** The compiled Envoy default text format. */
     public static final AccessLogFormat ENVOY_DEFAULT_FORMAT = text(ENVOY_DEFAULT);
 
-    /** Envoy's command operators served. Those with {@code typed} render as JSON numbers. */
-    public enum Operator {
-        START_TIME, REQ, RESP, TRAILER, PROTOCOL, RESPONSE_CODE(true), RESPONSE_FLAGS, RESPONSE_CODE_DETAILS,
-        CONNECTION_TERMINATION_DETAILS, BYTES_RECEIVED(true), BYTES_SENT(true), DURATION(true), UPSTREAM_HOST,
-        UPSTREAM_CLUSTER, UPSTREAM_CLUSTER_RAW, UPSTREAM_LOCAL_ADDRESS, UPSTREAM_TRANSPORT_FAILURE_REASON,
-        DOWNSTREAM_LOCAL_ADDRESS, DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT, DOWNSTREAM_REMOTE_ADDRESS,
-        DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT, REQUESTED_SERVER_NAME, ROUTE_NAME;
-
-        final boolean typed;
-
-        Operator() {
-            this(false);
-        }
-
-        Operator(boolean typed) {
-            this.typed = typed;
-        }
-
-        boolean takesHeader() {
-            return this == REQ || this == RESP || this == TRAILER;
-        }
-    }
-
-    /** One compiled command operator: a header and its alternative (REQ, RESP, TRAILER), a max length (0: none). */
-    private record Command(Operator op, String header, String alternative, int maxLength, StartTimeFormat time) {
-
-        Object value(LogValues v) {
-            Object value = switch (op) {
-                case START_TIME -> time.render(v.startTime());
-                case REQ -> header(v::requestHeader);
-                case RESP -> header(v::responseHeader);
-                case TRAILER -> header(v::responseTrailer);
-                case PROTOCOL -> v.protocol();
-                case RESPONSE_CODE -> (long) v.responseCode();
-                case RESPONSE_FLAGS -> v.responseFlags();
-                case RESPONSE_CODE_DETAILS -> v.responseCodeDetails();
-                case CONNECTION_TERMINATION_DETAILS -> v.connectionTerminationDetails();
-                case BYTES_RECEIVED -> v.bytesReceived();
-                case BYTES_SENT -> v.bytesSent();
-                case DURATION -> v.durationMillis();
-                case UPSTREAM_HOST -> v.upstreamHost();
-                case UPSTREAM_CLUSTER, UPSTREAM_CLUSTER_RAW -> v.upstreamCluster();
-                case UPSTREAM_LOCAL_ADDRESS -> v.upstreamLocalAddress();
-                case UPSTREAM_TRANSPORT_FAILURE_REASON -> v.upstreamTransportFailureReason();
-                case DOWNSTREAM_LOCAL_ADDRESS -> v.downstreamLocalAddress();
-                case DOWNSTREAM_LOCAL_ADDRESS_WITHOUT_PORT -> withoutPort(v.downstreamLocalAddress());
-                case DOWNSTREAM_REMOTE_ADDRESS -> v.downstreamRemoteAddress();
-                case DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT -> withoutPort(v.downstreamRemoteAddress());
-                case REQUESTED_SERVER_NAME -> v.requestedServerName();
-                case ROUTE_NAME -> v.routeName();
-            };
-            if (maxLength > 0 && value instanceof String s && s.length() > maxLength) {
-                return s.substring(0, maxLength);
-            }
-            return value;
-        }
-
-        private String header(java.util.function.Function<String, String> headers) {
-            String value = headers.apply(header);
-            return value == null && alternative != null ? headers.apply(alternative) : value;
-        }
-
-        private static String withoutPort(String hostPort) {
-            if (hostPort == null) {
-                return null;
-            }
-            int colon = hostPort.lastIndexOf(':');
-            String host = colon < 0 ? hostPort : hostPort.substring(0, colon);
-            return host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
-        }
-    }
-
     /** A format string: literals (String) and commands, in order. */
     private record Template(Object[] parts) {
         /** The one command it is (typed in JSON), or null. */
-        Command single() {
-            return parts.length == 1 && parts[0] instanceof Command c ? c : null;
+        LogCommand single() {
+            return parts.length == 1 && parts[0] instanceof LogCommand c ? c : null;
         }
 
         void renderText(StringBuilder sb, LogValues v) {
             for (Object p : parts) {
-                if (p instanceof Command c) {
+                if (p instanceof LogCommand c) {
                     Object value = c.value(v);
                     sb.append(value == null ? "-" : value.toString());
                 } else {
@@ -135,23 +63,23 @@ public final class AccessLogFormat {
     private final boolean readsResponseHeaders;
     private final boolean readsTrailers;
 
-    private AccessLogFormat(Template text, Map<String, Object> json, List<Command> commands) {
+    private AccessLogFormat(Template text, Map<String, Object> json, List<LogCommand> commands) {
         this.text = text;
         this.json = json;
         Set<String> req = new LinkedHashSet<>();
         boolean resp = false;
         boolean trailers = false;
-        for (Command c : commands) {
-            switch (c.op) {
+        for (LogCommand c : commands) {
+            switch (c.op()) {
                 case REQ -> {
-                    req.add(c.header);
-                    if (c.alternative != null) {
-                        req.add(c.alternative);
+                    req.add(c.header());
+                    if (c.alternative() != null) {
+                        req.add(c.alternative());
                     }
                 }
                 // The upstream service time is measured, not read from a header.
-                case RESP -> resp |= !c.header.equals(UPSTREAM_SERVICE_TIME)
-                        || c.alternative != null && !c.alternative.equals(UPSTREAM_SERVICE_TIME);
+                case RESP -> resp |= !c.header().equals(UPSTREAM_SERVICE_TIME)
+                        || c.alternative() != null && !c.alternative().equals(UPSTREAM_SERVICE_TIME);
                 case TRAILER -> trailers = true;
                 default -> {
                 }
@@ -168,7 +96,7 @@ public final class AccessLogFormat {
 
     /** A text format ({@code text_format_source}'s inline string). */
     public static AccessLogFormat text(String format) {
-        List<Command> commands = new ArrayList<>();
+        List<LogCommand> commands = new ArrayList<>();
         AccessLogFormat f = new AccessLogFormat(template(format, commands), null, commands);
         f.source = format;
         return f;
@@ -182,7 +110,7 @@ public final class AccessLogFormat {
         if (format.isEmpty()) {
             throw new IllegalArgumentException("json_format is empty");
         }
-        List<Command> commands = new ArrayList<>();
+        List<LogCommand> commands = new ArrayList<>();
         AccessLogFormat f = new AccessLogFormat(null, object(format, "", commands), commands);
         f.source = Map.copyOf(format.entrySet().stream().collect(java.util.stream.Collectors.toMap(Map.Entry::getKey,
                 e -> e.getValue() == null ? JsonNull.NULL : e.getValue())));
@@ -200,7 +128,7 @@ public final class AccessLogFormat {
         return source.hashCode();
     }
 
-    private static Map<String, Object> object(Map<String, ?> in, String path, List<Command> commands) {
+    private static Map<String, Object> object(Map<String, ?> in, String path, List<LogCommand> commands) {
         Map<String, Object> out = new TreeMap<>();
         for (Map.Entry<String, ?> e : in.entrySet()) {
             String at = path + e.getKey();
@@ -231,7 +159,7 @@ public final class AccessLogFormat {
      * Envoy's parser: {@code %NAME%}, {@code %NAME(ARG)%} or {@code %NAME(ARG):LENGTH%}, NAME upper-case letters,
      * digits and underscores; a {@code %} that starts none of these is an error at its position.
      */
-    private static Template template(String format, List<Command> commands) {
+    private static Template template(String format, List<LogCommand> commands) {
         List<Object> parts = new ArrayList<>();
         StringBuilder literal = new StringBuilder();
         int i = 0;
@@ -276,7 +204,7 @@ public final class AccessLogFormat {
                 parts.add(literal.toString());
                 literal.setLength(0);
             }
-            Command command = command(name, arg, maxLength);
+            LogCommand command = command(name, arg, maxLength);
             commands.add(command);
             parts.add(command);
             i = j + 1;
@@ -295,13 +223,13 @@ public final class AccessLogFormat {
         return new IllegalArgumentException("Couldn't find valid command at position " + at + " of \"" + format + "\"");
     }
 
-    private static Command command(String name, String arg, int maxLength) {
-        Operator op;
+    private static LogCommand command(String name, String arg, int maxLength) {
+        LogOperator op;
         try {
-            op = Operator.valueOf(name);
+            op = LogOperator.valueOf(name);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("command operator %" + name + "% is not supported (served: "
-                    + java.util.Arrays.toString(Operator.values()) + ")");
+                    + java.util.Arrays.toString(LogOperator.values()) + ")");
         }
         if (op.takesHeader()) {
             if (arg == null || arg.isEmpty()) {
@@ -313,15 +241,15 @@ public final class AccessLogFormat {
             if (header.isEmpty() || alternative != null && (alternative.isEmpty() || alternative.indexOf('?') >= 0)) {
                 throw new IllegalArgumentException("%" + name + "(" + arg + ")%: a header, or two separated by one ?");
             }
-            return new Command(op, header, alternative, maxLength, null);
+            return new LogCommand(op, header, alternative, maxLength, null);
         }
-        if (op == Operator.START_TIME) {
-            return new Command(op, null, null, maxLength, StartTimeFormat.compile(arg));
+        if (op == LogOperator.START_TIME) {
+            return new LogCommand(op, null, null, maxLength, StartTimeFormat.compile(arg));
         }
         if (arg != null) {
             throw new IllegalArgumentException("%" + name + "% takes no argument, got (" + arg + ")");
         }
-        return new Command(op, null, null, maxLength, null);
+        return new LogCommand(op, null, null, maxLength, null);
     }
 
     /** The line of {@code v}, without the format's final newline (each line is one log record). */
@@ -351,12 +279,12 @@ public final class AccessLogFormat {
             sb.append(':');
             Object value = e.getValue();
             if (value instanceof Template t) {
-                Command single = t.single();
+                LogCommand single = t.single();
                 if (single != null) {
                     Object typed = single.value(v);
                     if (typed == null) {
                         sb.append("null");
-                    } else if (typed instanceof Long n && single.op.typed) {
+                    } else if (typed instanceof Long n && single.op().typed) {
                         sb.append(n.longValue());
                     } else {
                         string(sb, typed.toString());

@@ -172,14 +172,14 @@ class AccessLogFormatTest {
     @Test
     void anUnknownOperatorOrAStrayPercentIsAnErrorNamingIt() {
         assertEquals("command operator %NOPE% is not supported (served: " + java.util.Arrays.toString(
-                AccessLogFormat.Operator.values()) + ")", assertThrows(IllegalArgumentException.class,
+                LogOperator.values()) + ")", assertThrows(IllegalArgumentException.class,
                 () -> AccessLogFormat.text("[%NOPE%]")).getMessage());
         assertEquals("Couldn't find valid command at position 4 of \"100 % done\"",
                 assertThrows(IllegalArgumentException.class, () -> AccessLogFormat.text("100 % done")).getMessage());
         assertEquals("%REQ% needs a header: %REQ(NAME)%",
                 assertThrows(IllegalArgumentException.class, () -> AccessLogFormat.text("%REQ%")).getMessage());
         assertEquals("json_format.a.b: command operator %X% is not supported (served: " + java.util.Arrays.toString(
-                AccessLogFormat.Operator.values()) + ")", assertThrows(IllegalArgumentException.class,
+                LogOperator.values()) + ")", assertThrows(IllegalArgumentException.class,
                 () -> AccessLogFormat.json(Map.of("a", Map.of("b", "%X%")))).getMessage());
         assertEquals("START_TIME format \"%Q\": specifier %Q is not supported",
                 assertThrows(IllegalArgumentException.class, () -> AccessLogFormat.text("%START_TIME(%Q)%")).getMessage());
