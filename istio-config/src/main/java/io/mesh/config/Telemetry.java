@@ -7,7 +7,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Telemetry (telemetry.istio.io): access logging on or off, the trace sampling rate and Istio's standard metrics
+ * Telemetry (telemetry.istio.io): access logging on or off (the built-in {@code envoy} provider or meshConfig's
+ * extension providers, by name), the trace sampling rate and Istio's standard metrics
  * (disabled, tags removed or upserted: {@link TelemetryMetrics}), mesh-wide (the root namespace, no selector), per
  * namespace (no selector) or per workload ({@code selector.matchLabels}), the trace's custom tags
  * ({@link TelemetryCustomTag}) and access log filters (a CEL expression, {@link AttributeExpression}'s subset). Only
@@ -89,8 +90,7 @@ public record Telemetry(String namespace, String name, Instant created, Map<Stri
     public static final String ENVOY_ACCESS_LOG = "envoy";
     /** The tracing provider this mesh has: the proxies' own OTLP exporter (OpenTelemetry). */
     public static final String OTEL_TRACING = "otel";
-    /** Provider names each part accepts. */
-    public static final Set<String> ACCESS_LOG_PROVIDERS = Set.of(ENVOY_ACCESS_LOG);
+    /** Provider names tracing accepts (access logging takes any: meshConfig extensionProviders define them). */
     public static final Set<String> TRACING_PROVIDERS = Set.of(OTEL_TRACING, "opentelemetry");
 
     static Telemetry parse(RawResource raw, Problems p) {
@@ -113,7 +113,9 @@ public record Telemetry(String namespace, String name, Instant created, Map<Stri
         List<AccessLogging> logging = new ArrayList<>();
         for (SpecReader a : r.list("accessLogging")) {
             a.allow("providers", "disabled", "filter", "match");
-            List<String> providers = providers(a, ACCESS_LOG_PROVIDERS, "access logging", p);
+            // Any name: pilot resolves it against meshConfig extensionProviders (a name it does not define writes no
+            // access log, as istiod's), which a resource alone cannot know.
+            List<String> providers = providers(a, null, "access logging", p);
             logging.add(new AccessLogging(match(a, p), providers, a.bool("disabled"), accessLogFilter(a, p)));
         }
         List<TelemetryMetrics> metrics = new ArrayList<>();
@@ -204,7 +206,7 @@ public record Telemetry(String namespace, String name, Instant created, Map<Stri
             String name = ref.string("name");
             if (name == null || name.isEmpty()) {
                 p.error(ref.at("name"), "providers must have a name");
-            } else if (!known.contains(name)) {
+            } else if (known != null && !known.contains(name)) {
                 p.error(ref.at("name"), "unknown provider \"" + name + "\": " + what + " here has the provider(s) "
                         + known.stream().sorted().map(k -> "\"" + k + "\"").toList());
             } else {

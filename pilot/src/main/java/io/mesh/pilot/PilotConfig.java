@@ -112,6 +112,31 @@ public interface PilotConfig {
     String accessLogFile();
 
     /**
+     * Istio's meshConfig.accessLogEncoding: TEXT or JSON, the format of the mesh's access log and of Telemetry's
+     * built-in {@code envoy} provider.
+     */
+    @WithDefault("TEXT")
+    io.mesh.pilot.model.AccessLogFormats.Encoding accessLogEncoding();
+
+    /**
+     * Istio's meshConfig.accessLogFormat: with TEXT, an Envoy format string (istiod's default text format when unset;
+     * a newline added when missing); with JSON, a JSON object of labels (istiod's default labels when unset).
+     */
+    Optional<String> accessLogFormat();
+
+    /**
+     * Istio's meshConfig.extensionProviders, as YAML (a list): the {@code envoyFileAccessLog} providers Telemetry's
+     * {@code accessLogging[].providers[].name} may name; other kinds are skipped (logged at startup).
+     */
+    Optional<String> extensionProviders();
+
+    /** The access log formats of the settings above; names of skipped providers go to {@code skipped}. */
+    default io.mesh.pilot.model.AccessLogFormats accessLogFormats(java.util.List<String> skipped) {
+        return new io.mesh.pilot.model.AccessLogFormats(accessLogEncoding(), accessLogFormat().orElse(""),
+                io.mesh.pilot.model.AccessLogFormats.parseProviders(extensionProviders().orElse(""), skipped));
+    }
+
+    /**
      * Istio's meshConfig.defaultConfig.tracing.sampling: the percentage (0-100) of new traces (requests without a
      * sampled trace context) that proxies sample, unless a Telemetry resource's randomSamplingPercentage says otherwise.
      */

@@ -64,7 +64,7 @@ public class PilotStartup {
         rt.withMesh(new io.mesh.pilot.model.MeshSettings(config.trustDomain(), config.outboundTrafficPolicy(),
                 new io.mesh.config.DestinationRule.LocalityLbSetting(config.localityLbEnabled(), java.util.List.of(),
                         java.util.List.of(), java.util.List.of()), config.accessLogFile(), config.traceSampling(),
-                config.sendUnhealthyEndpoints(), config.tcpKeepalive().toKeepalive()));
+                config.sendUnhealthyEndpoints(), config.tcpKeepalive().toKeepalive(), accessLogFormats(config)));
         rt.withJwksRefresh(config.jwks().refreshInterval(), config.jwks().retryInterval());
         try {
             if (k8s != null) {
@@ -87,6 +87,17 @@ public class PilotStartup {
                         : "no xDS mTLS (neither mesh.pilot.citadel-address nor mesh.pilot.tls.* configured)",
                 host, config.monitoringPort(),
                 kube ? "kubernetes" : "local", kube ? "" : ", config " + (configDir == null ? "(none)" : configDir));
+    }
+
+    /** The access log formats of the settings; a provider of another kind than envoyFileAccessLog is logged, skipped. */
+    private static io.mesh.pilot.model.AccessLogFormats accessLogFormats(PilotConfig config) {
+        java.util.List<String> skipped = new java.util.ArrayList<>();
+        io.mesh.pilot.model.AccessLogFormats formats = config.accessLogFormats(skipped);
+        if (!skipped.isEmpty()) {
+            LOG.warnf("meshConfig extensionProviders %s: only envoyFileAccessLog providers are served; these write no"
+                    + " access log and serve nothing else here", skipped);
+        }
+        return formats;
     }
 
     /** Where 15012's certificate comes from: files if configured, else citadel if its address is, else nowhere. */

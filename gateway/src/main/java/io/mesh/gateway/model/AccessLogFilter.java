@@ -4,11 +4,10 @@ import io.mesh.config.AttributeExpression;
 import java.util.List;
 
 /**
- * The filters of a chain's access logs (Envoy's CEL ExtensionFilter, which istiod writes for Telemetry's
- * {@code accessLogging[].filter}), compiled once when the listener is translated. The gateway writes one line per request
- * or connection, so with several access logs the line is written when any of them would be: {@link #test} is true when
- * one expression is true, as Envoy's CEL filter decides (an absent attribute or a value that is not a bool: false).
- * A chain whose access logs include one without a filter has none (null): every request is logged. Immutable.
+ * The filter of one of a chain's access logs (Envoy's CEL ExtensionFilter, which istiod writes for Telemetry's
+ * {@code accessLogging[].filter}), compiled once when the listener is translated: {@link #test} is true when its
+ * expression is true, as Envoy's CEL filter decides (an absent attribute or a value that is not a bool: false). An
+ * access log without a filter has none (null): every request is logged. Immutable.
  */
 public final class AccessLogFilter {
     private final AttributeExpression[] any;
@@ -36,6 +35,21 @@ public final class AccessLogFilter {
     /** The request headers the expressions read (lower case), which the fast path keeps of a request; may be empty. */
     public String[] headerNames() {
         return headerNames;
+    }
+
+    /** Equal when the expressions' sources are: a push that resends the same filter changes nothing. */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof AccessLogFilter f && sources().equals(f.sources());
+    }
+
+    @Override
+    public int hashCode() {
+        return sources().hashCode();
+    }
+
+    private List<String> sources() {
+        return java.util.Arrays.stream(any).map(AttributeExpression::source).toList();
     }
 
     @Override

@@ -39,6 +39,13 @@ abstract class ExchangeRecord {
      * failure only.
      */
     String transportFailure;
+    /**
+     * The upstream's response trailers, kept for the access log (the Vert.x path: a reference to those it relayed; the
+     * fast path: a copy, only when the chain's access log reads a trailer), or null.
+     */
+    io.vertx.core.MultiMap responseTrailers;
+    /** This proxy's end of the upstream connection that answered, kept only while access logging; null: none. */
+    Object upstreamLocal;
 
     /**
      * Envoy's {@code UPSTREAM_TRANSPORT_FAILURE_REASON} of a failed TLS origination: the TLS engine's message (the
@@ -66,20 +73,6 @@ abstract class ExchangeRecord {
     final boolean accessLog(boolean local) {
         io.mesh.gateway.model.ChainTelemetry t = telemetry;
         return t == null ? local : t.accessLog();
-    }
-
-    /**
-     * Whether this finished request's line is written: {@link #accessLog}, and its chain's access log filter (Envoy's
-     * CEL filter, if any) is true over the same attributes the stats overrides read. Call once, after the response.
-     */
-    final boolean accessLogged(boolean local) {
-        io.mesh.gateway.model.ChainTelemetry t = telemetry;
-        if (t == null) {
-            return local;
-        }
-        io.mesh.gateway.model.AccessLogFilter f = t.accessLogFilter();
-        return t.accessLog() && (f == null || f.test(new StatsAttributes.Request(this, downstream() != null
-                && downstream().inbound())));
     }
 
     /**
@@ -187,4 +180,19 @@ abstract class ExchangeRecord {
 
     /** The downstream peer as {@code host:port}, or null. */
     abstract String remoteAddress();
+
+    /** This proxy's end of the downstream connection as {@code host:port}, or null; read when a line is written. */
+    abstract String localAddress();
+
+    /** A header of the response sent downstream, when the path kept them (the chain's access log reads one), or null. */
+    abstract String responseHeader(String name);
+
+    /** {@link #upstreamLocal} as {@code host:port}, or null. */
+    final String upstreamLocalAddress() {
+        Object a = upstreamLocal;
+        if (a instanceof java.net.InetSocketAddress i && i.getAddress() != null) {
+            return i.getAddress().getHostAddress() + ":" + i.getPort();
+        }
+        return a == null ? null : a.toString();
+    }
 }

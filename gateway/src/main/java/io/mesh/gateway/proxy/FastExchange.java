@@ -204,8 +204,8 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
             ex.stats = stats;
             ex.keepStatsHeaders(stats.headerNames());
         }
-        if (telemetry != null && telemetry.accessLogFilter() != null) {
-            ex.keepMoreHeaders(telemetry.accessLogFilter().headerNames());   // what the access log filter reads
+        if (telemetry != null && telemetry.accessLogHeaders().length > 0) {
+            ex.keepMoreHeaders(telemetry.accessLogHeaders());   // what the access logs' filters and formats read
         }
         io.mesh.gateway.model.PeerMetadataConfig mx = chain.peerMetadata();
         if (mx != null) {
@@ -435,7 +435,8 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         target = fwd.pick(fwd.totalWeight() <= 1 ? 0 : ThreadLocalRandom.current().nextInt(fwd.totalWeight()));
         upstream = ups.get(target.cluster());
         rawResponse = !head && handler.encoderCtx != null && !handler.encoderCtx.isRemoved() && none(target.responseHeaders())
-                && none(r.responseHeaders()) && none(vh.responseHeaders()) && none(table.responseHeaders());
+                && none(r.responseHeaders()) && none(vh.responseHeaders()) && none(table.responseHeaders())
+                && (telemetry == null || !telemetry.accessLogReadsResponse());   // its format reads the decoded response
         return true;
     }
 
@@ -871,13 +872,13 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         }
         cancelTimer();
         responseStarted = true;
-        if (accessLog(plane.accessLog())) {
-            upstreamHeadersNanos = System.nanoTime();   // only the access log shows the upstream service time
-        }
         status = code;
         upstreamKeepAlive = HttpUtil.isKeepAlive(r);
         // The upstream's decoded header map becomes the downstream response's, changed in place.
         MultiMap out = (MultiMap) r.headers();
+        if (accessLog(plane.accessLog())) {
+            loggedUpstream(out);
+        }
         HopByHop.stripInPlace(out);
         DataPlane.applyResponseMutations(target, route, virtualHost, table, out);
         if (mx != null) {
@@ -892,6 +893,26 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         r.setProtocolVersion(HttpVersion.HTTP_1_1);
         writeDown(r);
     }
+
+    /**
+     * What only an access log line reads of the upstream's response head: the upstream service time, the upstream
+     * connection's local address, and the response headers ({@code decoded}, null for a head relayed as bytes) when the
+     * chain's format reads one.
+     */
+    private void loggedUpstream(MultiMap decoded) {
+        upstreamHeadersNanos = System.nanoTime();
+        FastUpstreamConnection c = conn;
+        if (c != null) {
+            upstreamLocal = c.channel.localAddress();
+        }
+        io.mesh.gateway.model.ChainTelemetry t = telemetry;
+        if (decoded != null && t != null && t.accessLogReadsResponse()) {
+            loggedResponseHeaders = decoded;
+        }
+    }
+
+    /** The response headers an access log format reads (the decoded head, kept only then), or null. */
+    private MultiMap loggedResponseHeaders;
 
     /** The upstream's workload, from its response's {@code x-envoy-peer-metadata} (a head relayed as bytes). */
     void upstreamPeer(String value) {
@@ -920,7 +941,7 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         cancelTimer();
         responseStarted = true;
         if (accessLog(plane.accessLog())) {
-            upstreamHeadersNanos = System.nanoTime();   // only the access log shows the upstream service time
+            loggedUpstream(null);
         }
         status = code;
         upstreamKeepAlive = keepAlive;
@@ -945,6 +966,13 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
             c.release();
             onUpstreamClosed();
             return;
+        }
+        if (last && loggedResponseHeaders != null && c instanceof io.netty.handler.codec.http.LastHttpContent lc
+                && !lc.trailingHeaders().isEmpty()) {
+            // Copied: the content is released once written. Only when the chain's access log reads the response.
+            MultiMap trailers = MultiMap.caseInsensitiveMultiMap();
+            lc.trailingHeaders().forEach(e -> trailers.add(e.getKey(), e.getValue()));
+            responseTrailers = trailers;
         }
         responseContent(c, c.content(), last, false);
     }
@@ -1366,6 +1394,18 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
     @Override
     public String protocol() {
         return "HTTP/1.1";
+    }
+
+    @Override
+    String localAddress() {
+        InetSocketAddress local = (InetSocketAddress) handler.channel.localAddress();
+        return local == null ? null : local.getAddress().getHostAddress() + ":" + local.getPort();
+    }
+
+    @Override
+    String responseHeader(String name) {
+        MultiMap h = loggedResponseHeaders;
+        return h == null ? null : h.get(name);
     }
 
     @Override

@@ -372,6 +372,18 @@ public final class ProxyExchange extends ExchangeRecord implements io.mesh.gatew
         return remote == null ? null : remote.toString();
     }
 
+    @Override
+    String localAddress() {
+        var local = request.localAddress();
+        return local == null ? null : local.toString();
+    }
+
+    /** The response as sent (Vert.x keeps its header map after the end). */
+    @Override
+    String responseHeader(String name) {
+        return response.headers().get(name);
+    }
+
     /** The request URI as it goes upstream (before route rewrites). */
     String forwardUri() {
         return forwardUri != null ? forwardUri : request.uri();

@@ -10,7 +10,7 @@ import org.jboss.logging.Logger;
 
 /**
  * Istio's standard request metrics (with Istio's label names, reporter "source" as an ingress gateway
- * reports) and the JSON access log. Meters are looked up by a small key and cached, so a request adds to
+ * reports) and the access log lines. Meters are looked up by a small key and cached, so a request adds to
  * existing meters without building tags.
  */
 final class RequestLog {
@@ -170,8 +170,33 @@ final class RequestLog {
         if (ex.span() != null) {
             otlp.end(ex, ex.span(), code, flagString(ex.flags()), cluster);
         }
-        if (ex.accessLogged(accessLog)) {
-            ACCESS.info(AccessLogLine.of(ex, code, ms, received, sent, cluster));
+        io.mesh.gateway.model.ChainTelemetry t = ex.telemetry;
+        if (t == null ? accessLog : t.accessLog()) {
+            writeLines(ex, t, new HttpLogValues(ex, code, ms, received, sent, ex.clusterName()));
+        }
+    }
+
+    /**
+     * The request's access log lines: without a chain's say, the gateway's own line (Istio's JSON labels); else one line
+     * per access log of the chain whose filter (Envoy's CEL filter, over the attributes the stats overrides read) is
+     * true or absent, in its format.
+     */
+    private static void writeLines(ExchangeRecord ex, io.mesh.gateway.model.ChainTelemetry t, HttpLogValues values) {
+        if (t == null) {
+            ACCESS.info(io.mesh.gateway.model.AccessLogFormat.ISTIO_JSON_FORMAT.render(values));
+            return;
+        }
+        StatsAttributes.Request attributes = null;
+        for (io.mesh.gateway.model.AccessLogEntry log : t.accessLogs()) {
+            if (log.filter() != null) {
+                if (attributes == null) {
+                    attributes = new StatsAttributes.Request(ex, ex.downstream() != null && ex.downstream().inbound());
+                }
+                if (!log.filter().test(attributes)) {
+                    continue;
+                }
+            }
+            ACCESS.info(log.format().render(values));
         }
     }
 

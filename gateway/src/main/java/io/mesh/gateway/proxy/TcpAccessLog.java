@@ -3,16 +3,17 @@ package io.mesh.gateway.proxy;
 import io.mesh.config.AttributeExpression;
 import io.mesh.gateway.model.ChainTelemetry;
 import io.mesh.gateway.model.FilterChainSpec;
+import io.mesh.gateway.model.LogValues;
 import io.netty.channel.Channel;
 import java.net.InetSocketAddress;
 import java.time.Instant;
 import org.jboss.logging.Logger;
 
 /**
- * The access log line of one relayed TCP connection, as Envoy's tcp_proxy writes its access_log when the connection
- * ends: one JSON line on the {@code io.mesh.gateway.access} logger, with the Envoy-like fields of the request lines that
- * apply to a connection (start time, duration, bytes both ways, upstream host and cluster, downstream addresses, SNI,
- * response flags). Envoy's TCP flags: UF (the upstream connection failed), UO (the cluster's max connections
+ * The access log lines of one relayed TCP connection, as Envoy's tcp_proxy writes its access_log when the connection
+ * ends: one line per access log of the chain on the {@code io.mesh.gateway.access} logger, in its format, with Envoy's
+ * command operators that apply to a connection ({@link LogValues}: start time, duration, bytes both ways, upstream host,
+ * cluster and local address, downstream addresses, SNI, response flags; no headers, protocol nor route, response code 0). Envoy's TCP flags: UF (the upstream connection failed), UO (the cluster's max connections
  * overflowed), DT (max_downstream_connection_duration closed it), NR (no cluster: Envoy's tcp_proxy said NR before it
  * had NC), UH (no healthy endpoint); "-" for none. A connection the chain's network RBAC denied is logged too, with
  * Envoy's connection termination details naming the policy and no upstream host; a failed TLS origination with UF and
@@ -28,7 +29,7 @@ final class TcpAccessLog {
 
     private static final Logger ACCESS = Logger.getLogger("io.mesh.gateway.access");
 
-    private final io.mesh.gateway.model.AccessLogFilter filter;
+    private final java.util.List<io.mesh.gateway.model.AccessLogEntry> logs;
     private final boolean inbound;
     private final long startNanos = System.nanoTime();
     private final Instant start = Instant.now();
@@ -47,8 +48,12 @@ final class TcpAccessLog {
     /** Why the upstream's TLS failed (Envoy's upstream transport failure reason), or null. */
     private String transportFailure;
 
-    private TcpAccessLog(io.mesh.gateway.model.AccessLogFilter filter, boolean inbound, String remote, String local) {
-        this.filter = filter;
+    /** This proxy's end of the upstream connection, once connected. */
+    private java.net.SocketAddress upstreamLocal;
+
+    private TcpAccessLog(java.util.List<io.mesh.gateway.model.AccessLogEntry> logs, boolean inbound, String remote,
+            String local) {
+        this.logs = logs;
         this.inbound = inbound;
         this.remote = remote;
         this.local = local;
@@ -64,7 +69,7 @@ final class TcpAccessLog {
         if (t == null || !t.accessLog()) {
             return null;
         }
-        TcpAccessLog log = new TcpAccessLog(t.accessLogFilter(), inbound, address(down.remoteAddress()),
+        TcpAccessLog log = new TcpAccessLog(t.accessLogs(), inbound, address(down.remoteAddress()),
                 originalDst != null ? originalDst.hostAddress() + ":" + originalDst.port() : address(down.localAddress()));
         down.closeFuture().addListener(f -> log.write());
         return log;
@@ -87,6 +92,10 @@ final class TcpAccessLog {
 
     void upstreamHost(String hostPort) {
         upstreamHost = hostPort;
+    }
+
+    void upstreamLocal(java.net.SocketAddress address) {
+        upstreamLocal = address;
     }
 
     /**
@@ -125,30 +134,111 @@ final class TcpAccessLog {
     }
 
     private void write() {
-        if (filter != null && !filter.test(new Attributes(this))) {
-            return;
+        Values values = new Values(this, (System.nanoTime() - startNanos) / 1_000_000);
+        Attributes attributes = new Attributes(this);
+        for (io.mesh.gateway.model.AccessLogEntry log : logs) {
+            if (log.filter() == null || log.filter().test(attributes)) {
+                ACCESS.info(log.format().render(values));
+            }
         }
-        ACCESS.info(line());
     }
 
-    String line() {
-        long ms = (System.nanoTime() - startNanos) / 1_000_000;
-        StringBuilder sb = new StringBuilder(320).append('{');
-        AccessLogLine.field(sb, "start_time", start.toString());
-        AccessLogLine.field(sb, "protocol", "tcp");
-        AccessLogLine.field(sb, "response_flags", RequestLog.flagString(flags));
-        AccessLogLine.field(sb, "connection_termination_details", terminationDetails);
-        AccessLogLine.field(sb, "upstream_transport_failure_reason", transportFailure);
-        sb.append("\"bytes_received\":").append(received).append(',');
-        sb.append("\"bytes_sent\":").append(sent).append(',');
-        sb.append("\"duration\":").append(ms).append(',');
-        AccessLogLine.field(sb, "upstream_host", upstreamHost);
-        AccessLogLine.field(sb, "upstream_cluster", cluster);
-        AccessLogLine.field(sb, "downstream_remote_address", remote);
-        AccessLogLine.field(sb, "downstream_local_address", local);
-        AccessLogLine.field(sb, "requested_server_name", sni);
-        sb.setLength(sb.length() - 1);
-        return sb.append('}').toString();
+    /** The connection as Envoy's command operators read it at its end. */
+    private record Values(TcpAccessLog log, long durationMillis) implements LogValues {
+        @Override
+        public Instant startTime() {
+            return log.start;
+        }
+
+        @Override
+        public String requestHeader(String name) {
+            return null;
+        }
+
+        @Override
+        public String responseHeader(String name) {
+            return null;
+        }
+
+        @Override
+        public String responseTrailer(String name) {
+            return null;
+        }
+
+        @Override
+        public String protocol() {
+            return null;
+        }
+
+        @Override
+        public int responseCode() {
+            return 0;
+        }
+
+        @Override
+        public String responseFlags() {
+            return RequestLog.flagString(log.flags);
+        }
+
+        @Override
+        public String responseCodeDetails() {
+            return null;
+        }
+
+        @Override
+        public String connectionTerminationDetails() {
+            return log.terminationDetails;
+        }
+
+        @Override
+        public long bytesReceived() {
+            return log.received;
+        }
+
+        @Override
+        public long bytesSent() {
+            return log.sent;
+        }
+
+        @Override
+        public String upstreamHost() {
+            return log.upstreamHost;
+        }
+
+        @Override
+        public String upstreamCluster() {
+            return log.cluster;
+        }
+
+        @Override
+        public String upstreamLocalAddress() {
+            return log.upstreamLocal == null ? null : address(log.upstreamLocal);
+        }
+
+        @Override
+        public String upstreamTransportFailureReason() {
+            return log.transportFailure;
+        }
+
+        @Override
+        public String downstreamLocalAddress() {
+            return log.local;
+        }
+
+        @Override
+        public String downstreamRemoteAddress() {
+            return log.remote;
+        }
+
+        @Override
+        public String requestedServerName() {
+            return log.sni;
+        }
+
+        @Override
+        public String routeName() {
+            return null;
+        }
     }
 
     /**

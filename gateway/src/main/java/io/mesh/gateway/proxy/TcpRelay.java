@@ -328,6 +328,9 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                         up.close();
                         return;
                     }
+                    if (log != null) {
+                        log.upstreamLocal(up.localAddress());
+                    }
                     downSide.connected(down, up);
                     TcpIdleTimer idle = TcpIdleTimer.start(down, up, idleTimeoutMs);
                     downSide.idle = idle;

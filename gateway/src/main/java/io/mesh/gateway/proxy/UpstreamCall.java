@@ -198,6 +198,9 @@ final class UpstreamCall {
         responding = true;
         ex.upstreamHeadersNanos = System.nanoTime();
         io.vertx.core.http.HttpConnection upstreamConnection = resp.request().connection();
+        if (ex.accessLog(ex.plane.accessLog())) {
+            ex.upstreamLocal = upstreamConnection.localAddress();   // only an access log line reads it
+        }
         if (upstreamConnection.isSsl()) {
             ex.upstreamPrincipal = SidecarPlane.sessionSpiffeId(upstreamConnection.sslSession());
         }
@@ -228,6 +231,7 @@ final class UpstreamCall {
                 MultiMap trailers = resp.trailers();
                 if (trailers != null && !trailers.isEmpty()) {
                     out.trailers().addAll(trailers);
+                    ex.responseTrailers = trailers;
                     ex.grpcStatus = trailers.get("grpc-status");
                 } else {
                     ex.grpcStatus = resp.headers().get("grpc-status");

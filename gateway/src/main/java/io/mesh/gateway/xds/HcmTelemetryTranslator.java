@@ -8,7 +8,7 @@ import io.mesh.gateway.model.ChainTelemetry;
  * gateway's local settings apply (a static bootstrap, or a control plane that does not configure telemetry). One that
  * sets either is the control plane's whole say, as Envoy reads it: no access log entry means no access log, no
  * tracing means none of the local sampling, and Envoy's defaults (100%) fill unset percentages; tracing's custom tags
- * are {@link CustomTagTranslator}'s. The access log is the gateway's JSON line on stdout, with its CEL filter, if any
+ * are {@link CustomTagTranslator}'s. Each access log is a line on stdout in its format, under its CEL filter, if any
  * ({@link AccessLogTranslator}).
  */
 final class HcmTelemetryTranslator {
@@ -19,7 +19,8 @@ final class HcmTelemetryTranslator {
         if (hcm.getAccessLogCount() == 0 && !hcm.hasTracing()) {
             return null;
         }
-        io.mesh.gateway.model.AccessLogFilter filter = AccessLogTranslator.filter(hcm.getAccessLogList(), where);
+        java.util.List<io.mesh.gateway.model.AccessLogEntry> logs = AccessLogTranslator.entries(hcm.getAccessLogList(),
+                where);
         double sampling = 0;
         boolean report = false;
         io.mesh.gateway.model.SpanTags tags = null;
@@ -36,6 +37,6 @@ final class HcmTelemetryTranslator {
             report = !t.hasOverallSampling() || t.getOverallSampling().getValue() > 0;
             tags = CustomTagTranslator.translate(t.getCustomTagsList(), where, System::getenv);
         }
-        return new ChainTelemetry(hcm.getAccessLogCount() > 0, sampling, report, tags, filter);
+        return new ChainTelemetry(logs, sampling, report, tags);
     }
 }

@@ -219,8 +219,8 @@ public final class ListenerTranslator {
                 tcpMaxDuration = maxConnectionDuration(tcp, where);
                 if (tcp.getAccessLogCount() > 0) {
                     // Envoy's tcp_proxy access_log: one line per connection at its end (no tracing on TCP).
-                    tcpAccessLog = new io.mesh.gateway.model.ChainTelemetry(true, 0, false, null,
-                            AccessLogTranslator.filter(tcp.getAccessLogList(), where + " tcp_proxy"));
+                    tcpAccessLog = new io.mesh.gateway.model.ChainTelemetry(
+                            AccessLogTranslator.entries(tcp.getAccessLogList(), where + " tcp_proxy"), 0, false, null);
                 }
                 if (tcp.hasWeightedClusters()) {
                     for (var wc : tcp.getWeightedClusters().getClustersList()) {

@@ -16,7 +16,6 @@ import io.envoyproxy.envoy.config.rbac.v3.Permission;
 import io.envoyproxy.envoy.config.rbac.v3.Policy;
 import io.envoyproxy.envoy.config.rbac.v3.Principal;
 import io.envoyproxy.envoy.config.rbac.v3.RBAC;
-import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog;
 import io.envoyproxy.envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
@@ -111,7 +110,7 @@ class HttpResponseCodeDetailsTest {
     /** pilot's HCM for route config http.80 with the file access log to stdout under {@code filter} (null: none). */
     static HttpConnectionManager withAccessLog(String filter) {
         AccessLog.Builder log = AccessLog.newBuilder().setName("envoy.access_loggers.file")
-                .setTypedConfig(Any.pack(FileAccessLog.newBuilder().setPath("/dev/stdout").build()));
+                .setTypedConfig(Any.pack(Xds.istioJsonLog("/dev/stdout")));
         if (filter != null) {
             log.setFilter(AccessLogFilter.newBuilder().setExtensionFilter(ExtensionFilter.newBuilder()
                     .setName("envoy.access_loggers.extension_filters.cel")

@@ -10,7 +10,6 @@ import io.envoyproxy.envoy.config.accesslog.v3.AccessLog;
 import io.envoyproxy.envoy.config.listener.v3.Filter;
 import io.envoyproxy.envoy.config.listener.v3.FilterChain;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
-import io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.type.v3.Percent;
 import io.vertx.core.Vertx;
@@ -64,7 +63,7 @@ class ListenerTelemetryTest {
         HttpConnectionManager.Builder b = Xds.hcm("http.80").toBuilder();
         if (accessLog != null) {
             b.addAccessLog(AccessLog.newBuilder().setName("envoy.access_loggers.file")
-                    .setTypedConfig(Any.pack(FileAccessLog.newBuilder().setPath(accessLog).build())));
+                    .setTypedConfig(Any.pack(Xds.istioJsonLog(accessLog))));
         }
         return b.setTracing(HttpConnectionManager.Tracing.newBuilder()
                 .setClientSampling(Percent.newBuilder().setValue(100)).setRandomSampling(Percent.newBuilder().setValue(sampling))

@@ -43,6 +43,19 @@ final class Xds {
     private Xds() {
     }
 
+    /**
+     * pilot's file access log with meshConfig accessLogEncoding JSON: Envoy's file access log to {@code path} in Istio's
+     * JSON labels (EnvoyJSONLogFormatIstio) as {@code log_format.json_format}, which the lines the tests parse are.
+     */
+    static io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog istioJsonLog(String path) {
+        com.google.protobuf.Struct.Builder labels = com.google.protobuf.Struct.newBuilder();
+        io.mesh.gateway.model.AccessLogFormat.ISTIO_JSON.forEach((k, v) -> labels.putFields(k,
+                com.google.protobuf.Value.newBuilder().setStringValue(v).build()));
+        return io.envoyproxy.envoy.extensions.access_loggers.file.v3.FileAccessLog.newBuilder().setPath(path)
+                .setLogFormat(io.envoyproxy.envoy.config.core.v3.SubstitutionFormatString.newBuilder()
+                        .setJsonFormat(labels)).build();
+    }
+
     static HttpConnectionManager hcm(String routeName) {
         return HttpConnectionManager.newBuilder().setStatPrefix("ingress")
                 .setRds(Rds.newBuilder().setConfigSource(ADS).setRouteConfigName(routeName))

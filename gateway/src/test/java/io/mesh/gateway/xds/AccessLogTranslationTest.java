@@ -38,27 +38,31 @@ class AccessLogTranslationTest {
 
     @Test
     void aCelFilterIsCompiledAndDecidesOverTheAttributes() throws ConfigRejected {
-        io.mesh.gateway.model.AccessLogFilter f = AccessLogTranslator.filter(List.of(log(cel("response.code >= 400"))), "l");
+        io.mesh.gateway.model.AccessLogFilter f = AccessLogTranslator.entries(List.of(log(cel("response.code >= 400"))),
+                "l").get(0).filter();
         assertTrue(f.test((root, field) -> root.equals("response") ? 503L : null));
         assertFalse(f.test((root, field) -> root.equals("response") ? 200L : null));
         assertFalse(f.test((root, field) -> null), "no response code (a TCP connection): false, as Envoy's");
     }
 
     @Test
-    void noFilterOrOneLogWithoutAFilterLogsEverything() throws ConfigRejected {
-        assertNull(AccessLogTranslator.filter(List.of(), "l"));
-        assertNull(AccessLogTranslator.filter(List.of(log(null)), "l"));
-        assertNull(AccessLogTranslator.filter(List.of(log(cel("response.code >= 400")), log(null)), "l"));
+    void eachAccessLogKeepsItsOwnFilterAndALogWithoutOneLogsEverything() throws ConfigRejected {
+        assertTrue(AccessLogTranslator.entries(List.of(), "l").isEmpty());
+        List<io.mesh.gateway.model.AccessLogEntry> two = AccessLogTranslator.entries(
+                List.of(log(cel("response.code >= 400")), log(null)), "l");
+        assertEquals(2, two.size());
+        assertFalse(two.get(0).filter().test((root, field) -> root.equals("response") ? 200L : null));
+        assertNull(two.get(1).filter());
     }
 
     @Test
     void anotherKindOfFilterOrABadExpressionIsRejectedWithTheReason() {
-        ConfigRejected status = assertThrows(ConfigRejected.class, () -> AccessLogTranslator.filter(List.of(log(
+        ConfigRejected status = assertThrows(ConfigRejected.class, () -> AccessLogTranslator.entries(List.of(log(
                 AccessLogFilter.newBuilder().setStatusCodeFilter(StatusCodeFilter.getDefaultInstance()).build())), "l"));
         assertEquals("l: access log envoy.access_loggers.file: filter STATUS_CODE_FILTER is not supported (Envoy's CEL"
                 + " extension filter, as istiod writes Telemetry's filter, is)", status.getMessage());
         ConfigRejected bad = assertThrows(ConfigRejected.class,
-                () -> AccessLogTranslator.filter(List.of(log(cel("request.nope == 1"))), "l"));
+                () -> AccessLogTranslator.entries(List.of(log(cel("request.nope == 1"))), "l"));
         assertTrue(bad.getMessage().startsWith("l: access log envoy.access_loggers.file: CEL filter does not compile:"
                 + " unknown attribute \"request.nope\""), bad.getMessage());
     }
@@ -68,7 +72,7 @@ class AccessLogTranslationTest {
         ChainTelemetry t = TcpProxyIdleTimeoutTranslationTest.chain(TcpProxy.newBuilder()
                 .addAccessLog(log(cel("xds.cluster_name == 'db'")))).telemetry();
         assertTrue(t.accessLog());
-        assertTrue(t.accessLogFilter().test((root, field) -> root.equals("xds") ? "db" : null));
+        assertTrue(t.accessLogs().get(0).filter().test((root, field) -> root.equals("xds") ? "db" : null));
         assertNull(TcpProxyIdleTimeoutTranslationTest.chain(TcpProxy.newBuilder()).telemetry());
         ConfigRejected bad = assertThrows(ConfigRejected.class, () -> TcpProxyIdleTimeoutTranslationTest.chain(
                 TcpProxy.newBuilder().addAccessLog(log(cel("xds.cluster_name ==")))));

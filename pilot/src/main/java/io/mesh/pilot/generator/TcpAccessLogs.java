@@ -17,8 +17,8 @@ import java.util.List;
 /**
  * The access log of every tcp_proxy filter, as istiod's {@code setTCPAccessLog} puts it on the TCP chains it builds (a
  * sidecar's outbound and inbound TCP chains, its PassthroughCluster and BlackHoleCluster chains, a gateway's tcp and
- * tls routes): the entry the HCMs of the same side carry ({@link TelemetryPolicy.Effective#accessLog}: the file access
- * log, with Telemetry's CEL filter). A listener whose traffic direction is INBOUND is the SERVER side, any other the
+ * tls routes): the entries the HCMs of the same side carry ({@link TelemetryPolicy.Effective#accessLogs}: the file
+ * access logs in their formats, with Telemetry's CEL filter). A listener whose traffic direction is INBOUND is the SERVER side, any other the
  * CLIENT side. Pure: no state.
  */
 final class TcpAccessLogs {
@@ -28,15 +28,15 @@ final class TcpAccessLogs {
 
     /** {@code listeners} with the access log on each tcp_proxy; unchanged when neither side has one. */
     static List<Listener> apply(List<Listener> listeners, ProxyInfo proxy, MeshSnapshot snapshot) {
-        AccessLog client = TelemetryPolicy.resolve(proxy, snapshot, Telemetry.Mode.CLIENT).accessLog();
-        AccessLog server = TelemetryPolicy.resolve(proxy, snapshot, Telemetry.Mode.SERVER).accessLog();
-        if (client == null && server == null) {
+        List<AccessLog> client = TelemetryPolicy.resolve(proxy, snapshot, Telemetry.Mode.CLIENT).accessLogs();
+        List<AccessLog> server = TelemetryPolicy.resolve(proxy, snapshot, Telemetry.Mode.SERVER).accessLogs();
+        if (client.isEmpty() && server.isEmpty()) {
             return listeners;
         }
         List<Listener> out = new ArrayList<>(listeners.size());
         for (Listener l : listeners) {
-            AccessLog log = l.getTrafficDirection() == TrafficDirection.INBOUND ? server : client;
-            if (log == null) {
+            List<AccessLog> log = l.getTrafficDirection() == TrafficDirection.INBOUND ? server : client;
+            if (log.isEmpty()) {
                 out.add(l);
                 continue;
             }
@@ -52,7 +52,7 @@ final class TcpAccessLogs {
         return out;
     }
 
-    private static FilterChain chain(FilterChain fc, AccessLog log) {
+    private static FilterChain chain(FilterChain fc, List<AccessLog> log) {
         FilterChain.Builder b = fc.toBuilder().clearFilters();
         for (Filter f : fc.getFiltersList()) {
             if (f.getName().equals(SidecarListenerGenerator.TCP_PROXY)) {
@@ -62,7 +62,7 @@ final class TcpAccessLogs {
                 } catch (InvalidProtocolBufferException e) {
                     throw new IllegalStateException("pilot's own tcp_proxy does not decode", e);
                 }
-                b.addFilters(f.toBuilder().setTypedConfig(Any.pack(tcp.toBuilder().clearAccessLog().addAccessLog(log)
+                b.addFilters(f.toBuilder().setTypedConfig(Any.pack(tcp.toBuilder().clearAccessLog().addAllAccessLog(log)
                         .build())));
             } else {
                 b.addFilters(f);

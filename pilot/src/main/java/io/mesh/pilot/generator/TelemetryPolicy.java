@@ -10,6 +10,7 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.type.tracing.v3.CustomTag;
 import io.envoyproxy.envoy.type.v3.Percent;
 import io.mesh.config.Telemetry;
+import io.mesh.pilot.model.AccessLogFormats;
 import io.mesh.pilot.model.MeshSettings;
 import io.mesh.pilot.model.MeshSnapshot;
 import io.mesh.pilot.model.ProxyInfo;
@@ -21,13 +22,16 @@ import java.util.Set;
 
 /**
  * The Telemetry resources that apply to a proxy, resolved as istiod resolves them (pilot/pkg/model/telemetry.go), into
- * what its HttpConnectionManagers carry: Envoy's file access log (or none; with Telemetry's CEL filter, if any, as
- * istiod writes it; {@link TcpAccessLogs} puts the same on the tcp_proxy filters) and {@code tracing.random_sampling}.
+ * what its HttpConnectionManagers carry: Envoy's file access logs (or none; each in its provider's format,
+ * {@link FileAccessLogs}, with Telemetry's CEL filter, if any, as istiod writes them; {@link TcpAccessLogs} puts the same
+ * on the tcp_proxy filters) and {@code tracing.random_sampling}.
  *
  * <p>Which resources apply: the oldest namespace-wide one (no selector) of the root namespace, then the oldest
  * namespace-wide one of the proxy's namespace, then the oldest one there whose selector the proxy's labels match; later
  * ones override earlier ones. Access logging follows istiod's mergeLogs with the mesh's {@code accessLogFile} as the
- * default provider {@code envoy} (an empty file: no default provider): a rule names its providers or inherits its
+ * default provider {@code envoy} (an empty file: no default provider), and meshConfig's {@code envoyFileAccessLog}
+ * extension providers by name (a name the mesh does not define: no access log, as istiod): a rule names its providers or
+ * inherits its
  * parent's, and {@code disabled} turns those off or (explicitly false) on again; when no rule applies to the side,
  * the mesh's {@code accessLogFile} does (istiod's fallback to MeshConfig when the Telemetry API yields nothing). Tracing follows istiod's Tracing: each
  * field a rule sets overrides the parent's, per side (CLIENT: a router, a sidecar's outbound; SERVER: a sidecar's
@@ -43,31 +47,13 @@ final class TelemetryPolicy {
     }
 
     /**
-     * What one HCM carries: the access log file (null: no access log), the percentage of new traces sampled, and
-     * whether spans are reported ({@code disableSpanReporting} unset or false), the spans' custom tags (Envoy's
-     * {@code tracing.custom_tags}, by tag name; empty: none), and the access log's CEL filter ({@code accessLogFilter}:
-     * Telemetry's {@code filter.expression}, null: every request or connection is logged).
+     * What one HCM carries: its access logs (Envoy's file access logs, each with its provider's format and its CEL
+     * filter, as istiod writes them; empty: none), the percentage of new traces sampled, and whether spans are reported
+     * ({@code disableSpanReporting} unset or false), the spans' custom tags (Envoy's {@code tracing.custom_tags}, by tag
+     * name; empty: none).
      */
-    record Effective(String accessLogFile, double samplingPercent, boolean reportSpans, List<CustomTag> customTags,
-            String accessLogFilter) {
-
-        /**
-         * The access log entry, as istiod writes it on an HCM and on a tcp_proxy: Envoy's file access log, with the
-         * filter as Envoy's CEL ExtensionFilter when there is one (buildAccessLogFilterFromTelemetry); null: none.
-         */
-        AccessLog accessLog() {
-            if (accessLogFile == null) {
-                return null;
-            }
-            AccessLog.Builder log = AccessLog.newBuilder().setName(FILE_ACCESS_LOG)
-                    .setTypedConfig(Any.pack(FileAccessLog.newBuilder().setPath(accessLogFile).build()));
-            if (accessLogFilter != null) {
-                log.setFilter(AccessLogFilter.newBuilder().setExtensionFilter(ExtensionFilter.newBuilder()
-                        .setName(CEL_FILTER).setTypedConfig(Any.pack(ExpressionFilter.newBuilder()
-                                .setExpression(accessLogFilter).build()))));
-            }
-            return log.build();
-        }
+    record Effective(List<AccessLog> accessLogs, double samplingPercent, boolean reportSpans,
+            List<CustomTag> customTags) {
 
         /**
          * The HCM with its {@code access_log} and {@code tracing}. Tracing is always set, as istiod sets it when tracing
@@ -76,11 +62,7 @@ final class TelemetryPolicy {
          * span), because the mesh's gateway reads an HCM without tracing as "use the local settings".
          */
         HttpConnectionManager apply(HttpConnectionManager hcm) {
-            HttpConnectionManager.Builder b = hcm.toBuilder().clearAccessLog();
-            AccessLog log = accessLog();
-            if (log != null) {
-                b.addAccessLog(log);
-            }
+            HttpConnectionManager.Builder b = hcm.toBuilder().clearAccessLog().addAllAccessLog(accessLogs);
             b.setTracing(HttpConnectionManager.Tracing.newBuilder()
                     .setClientSampling(Percent.newBuilder().setValue(100))
                     .setRandomSampling(Percent.newBuilder().setValue(samplingPercent))
@@ -94,9 +76,8 @@ final class TelemetryPolicy {
     static Effective resolve(ProxyInfo proxy, MeshSnapshot snapshot, Telemetry.Mode side) {
         List<Telemetry> levels = applicable(proxy, snapshot.telemetries());
         MeshSettings mesh = snapshot.mesh();
-        Log log = accessLog(levels, mesh, side);
-        return new Effective(log == null ? null : log.file(), sampling(levels, mesh, side), reportsSpans(levels, side),
-                TraceCustomTags.resolve(tracing(levels, side)), log == null ? null : log.filter());
+        return new Effective(accessLogs(levels, mesh, side), sampling(levels, mesh, side), reportsSpans(levels, side),
+                TraceCustomTags.resolve(tracing(levels, side)));
     }
 
     /** Root namespace, namespace, workload: each level's one resource, oldest first (the snapshot's order). */
@@ -121,21 +102,17 @@ final class TelemetryPolicy {
         return t.selector().isEmpty() && t.targetRefs().isEmpty();
     }
 
-    /** An access log: its file, and its filter expression (null: none). */
-    private record Log(String file, String filter) {
-    }
-
     /**
-     * istiod's mergeLogs, with one provider: the file access log, named "envoy". A provider's filter is that of the most
-     * specific rule for the side that names it (istiod's {@code filters[provider]}); a rule that inherits its providers
-     * brings none.
+     * istiod's mergeLogs: the providers on for this side, each with its filter (that of the most specific rule for the
+     * side that names it, istiod's {@code filters[provider]}; a rule that inherits its providers brings none), as their
+     * access logs. The default provider is {@code envoy} when the mesh has an access log file.
      */
-    private static Log accessLog(List<Telemetry> levels, MeshSettings mesh, Telemetry.Mode side) {
+    private static List<AccessLog> accessLogs(List<Telemetry> levels, MeshSettings mesh, Telemetry.Mode side) {
         List<String> defaults = mesh.accessLogFile().isEmpty() ? List.of() : List.of(Telemetry.ENVOY_ACCESS_LOG);
         List<List<Telemetry.AccessLogging>> logs = levels.stream().map(Telemetry::accessLogging)
                 .filter(l -> !l.isEmpty()).toList();
         if (logs.isEmpty()) {
-            return defaults.isEmpty() ? null : new Log(mesh.accessLogFile(), null);
+            return meshFallback(mesh);
         }
         // In scope: the providers the most specific level names (in rules for this side), else the default ones.
         List<String> inScope = defaults;
@@ -154,7 +131,7 @@ final class TelemetryPolicy {
         }
         // Provider -> on (true) or disabled (false). istiod keeps a disabled provider as an entry (LoggingConfig.Disabled),
         // so "disabled" is not "nothing configured", which falls back to the mesh's accessLogFile.
-        Map<String, Boolean> state = new java.util.LinkedHashMap<>();
+        Map<String, Boolean> state = new java.util.TreeMap<>();
         List<String> parent = defaults;
         for (List<Telemetry.AccessLogging> level : logs) {
             for (Telemetry.AccessLogging rule : level) {
@@ -169,15 +146,52 @@ final class TelemetryPolicy {
             }
         }
         if (state.isEmpty()) {
-            // no rule for this side: istiod's fallback
-            return defaults.isEmpty() ? null : new Log(mesh.accessLogFile(), null);
+            return meshFallback(mesh);   // no rule for this side: istiod's fallback
         }
-        if (!Boolean.TRUE.equals(state.get(Telemetry.ENVOY_ACCESS_LOG))) {
+        List<AccessLog> out = new ArrayList<>();
+        state.forEach((provider, on) -> {
+            FileAccessLog file = on ? providerLog(provider, mesh) : null;
+            if (file != null) {
+                out.add(entry(file, filters.get(provider)));
+            }
+        });
+        return out;
+    }
+
+    /** istiod's fallback to MeshConfig when the Telemetry API says nothing for the side: the mesh's file, if any. */
+    private static List<AccessLog> meshFallback(MeshSettings mesh) {
+        return mesh.accessLogFile().isEmpty() ? List.of()
+                : List.of(entry(FileAccessLogs.fromMesh(mesh.accessLogFile(), mesh.accessLogFormats()), null));
+    }
+
+    /**
+     * istiod's telemetryAccessLog for the provider named {@code name}: a meshConfig {@code envoyFileAccessLog} provider's,
+     * or the built-in {@code envoy} (written to the mesh's file, else {@code /dev/stdout}, in the mesh's format; so is a
+     * provider named envoy without a logFormat); null for a name the mesh does not define (istiod skips it).
+     */
+    private static FileAccessLog providerLog(String name, MeshSettings mesh) {
+        AccessLogFormats.FileProvider p = mesh.accessLogFormats().provider(name);
+        boolean builtin = name.equalsIgnoreCase(Telemetry.ENVOY_ACCESS_LOG);
+        if (p != null && !(builtin && p.text() == null && p.labels() == null && !p.emptyLogFormat())) {
+            return FileAccessLogs.fromProvider(p);
+        }
+        if (!builtin) {
             return null;
         }
-        // The built-in "envoy" provider writes to /dev/stdout, as Istio's; the default one to the mesh's file.
-        return new Log(mesh.accessLogFile().isEmpty() ? MeshSettings.STDOUT : mesh.accessLogFile(),
-                filters.get(Telemetry.ENVOY_ACCESS_LOG));
+        String path = p != null && !p.path().isEmpty() ? p.path()
+                : mesh.accessLogFile().isEmpty() ? MeshSettings.STDOUT : mesh.accessLogFile();
+        return FileAccessLogs.fromMesh(path, mesh.accessLogFormats());
+    }
+
+    /** An access log entry as istiod writes it, with Telemetry's filter as Envoy's CEL ExtensionFilter (null: none). */
+    private static AccessLog entry(FileAccessLog file, String filter) {
+        AccessLog.Builder log = AccessLog.newBuilder().setName(FILE_ACCESS_LOG).setTypedConfig(Any.pack(file));
+        if (filter != null) {
+            log.setFilter(AccessLogFilter.newBuilder().setExtensionFilter(ExtensionFilter.newBuilder()
+                    .setName(CEL_FILTER).setTypedConfig(Any.pack(ExpressionFilter.newBuilder()
+                            .setExpression(filter).build()))));
+        }
+        return log.build();
     }
 
     private static double sampling(List<Telemetry> levels, MeshSettings mesh, Telemetry.Mode side) {

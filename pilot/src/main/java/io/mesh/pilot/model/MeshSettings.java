@@ -12,11 +12,13 @@ import io.mesh.config.PolicyConfig;
  * feature flag {@code sendUnhealthyEndpoints} (PILOT_SEND_UNHEALTHY_ENDPOINTS): every service's not-ready endpoints go
  * to EDS ({@link ServiceModel#sendsUnhealthyEndpoints}). And MeshConfig {@code tcpKeepalive} (null: none): SO_KEEPALIVE
  * on the upstream connections of every cluster istiod applies a connection pool to, a DestinationRule's
- * {@code connectionPool.tcp.tcpKeepalive} overriding it field by field; validated as a DestinationRule's.
+ * {@code connectionPool.tcp.tcpKeepalive} overriding it field by field; validated as a DestinationRule's. And the access
+ * log formats ({@link AccessLogFormats}: MeshConfig accessLogEncoding, accessLogFormat and the envoyFileAccessLog
+ * extensionProviders).
  */
 public record MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy,
         DestinationRule.LocalityLbSetting localityLbSetting, String accessLogFile, double traceSampling,
-        boolean sendUnhealthyEndpoints, DestinationRule.TcpKeepalive tcpKeepalive) {
+        boolean sendUnhealthyEndpoints, DestinationRule.TcpKeepalive tcpKeepalive, AccessLogFormats accessLogFormats) {
     /** Istio's default path of its built-in "envoy" access log provider, and this mesh's default access log. */
     public static final String STDOUT = "/dev/stdout";
     /**
@@ -26,6 +28,14 @@ public record MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolic
     public static final String ROOT_NAMESPACE = "istio-system";
     public static final MeshSettings DEFAULT = new MeshSettings("cluster.local",
             PolicyConfig.OutboundTrafficPolicy.ALLOW_ANY);
+
+    /** Istio's default access log formats (TEXT, Istio's text format, no extension provider). */
+    public MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy,
+            DestinationRule.LocalityLbSetting localityLbSetting, String accessLogFile, double traceSampling,
+            boolean sendUnhealthyEndpoints, DestinationRule.TcpKeepalive tcpKeepalive) {
+        this(trustDomain, outboundTrafficPolicy, localityLbSetting, accessLogFile, traceSampling, sendUnhealthyEndpoints,
+                tcpKeepalive, AccessLogFormats.DEFAULT);
+    }
 
     /** Istio's default: no mesh-wide TCP keepalive. */
     public MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy,
@@ -74,6 +84,7 @@ public record MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolic
         if (tcpKeepalive != null) {
             checkKeepalive(tcpKeepalive);
         }
+        accessLogFormats = accessLogFormats == null ? AccessLogFormats.DEFAULT : accessLogFormats;
     }
 
     /**

@@ -84,9 +84,6 @@ class TelemetryValidationTest {
                 Arguments.of("tracing: [{providers: [{name: zipkin}]}]",
                         "spec.tracing[0].providers[0].name: unknown provider \"zipkin\": tracing here has the provider(s)"
                                 + " [\"opentelemetry\", \"otel\"]"),
-                Arguments.of("accessLogging: [{providers: [{name: otel}]}]",
-                        "spec.accessLogging[0].providers[0].name: unknown provider \"otel\": access logging here has the"
-                                + " provider(s) [\"envoy\"]"),
                 Arguments.of("accessLogging: [{providers: [{}]}]",
                         "spec.accessLogging[0].providers[0].name: providers must have a name"),
                 Arguments.of("accessLogging: [{disabled: yes-please}]",

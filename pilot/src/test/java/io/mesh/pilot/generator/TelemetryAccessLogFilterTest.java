@@ -34,9 +34,13 @@ class TelemetryAccessLogFilterTest {
     static final String MESH = TelemetryTest.MESH + SidecarFixtures.services("db", "demo", "[db.demo.svc.cluster.local]",
             "[{number: 5432, name: tcp, protocol: TCP}]", "{address: 10.0.0.1}");
 
+    /** The file access log to {@code path} in istiod's default text format (accessLogEncoding TEXT), under the filter. */
     static AccessLog withFilter(String path, String expression) {
         AccessLog.Builder b = AccessLog.newBuilder().setName("envoy.access_loggers.file")
-                .setTypedConfig(com.google.protobuf.Any.pack(FileAccessLog.newBuilder().setPath(path).build()));
+                .setTypedConfig(com.google.protobuf.Any.pack(FileAccessLog.newBuilder().setPath(path)
+                        .setLogFormat(io.envoyproxy.envoy.config.core.v3.SubstitutionFormatString.newBuilder()
+                                .setTextFormatSource(io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder()
+                                        .setInlineString(FileAccessLogs.ISTIO_TEXT))).build()));
         if (expression != null) {
             b.setFilter(AccessLogFilter.newBuilder().setExtensionFilter(ExtensionFilter.newBuilder()
                     .setName("envoy.access_loggers.extension_filters.cel")

@@ -1,0 +1,60 @@
+package io.mesh.gateway.model;
+
+import java.time.Instant;
+
+/**
+ * What Envoy's access log command operators read of one finished request or relayed connection
+ * ({@link AccessLogFormat} renders them). A value the request or connection does not have is null (the format writes
+ * Envoy's {@code -}, or a JSON null); a TCP connection has no headers, protocol, route nor response code (0). Read only
+ * when a line is written, never on the request path.
+ */
+public interface LogValues {
+    Instant startTime();
+
+    /** A request header (lower-case name), or {@code :method}, {@code :path}, {@code :authority}, {@code :scheme}. */
+    String requestHeader(String name);
+
+    /** A response header as sent downstream (lower-case name). */
+    String responseHeader(String name);
+
+    /** A response trailer (lower-case name). */
+    String responseTrailer(String name);
+
+    /** {@code HTTP/1.1}, {@code HTTP/2}, ...; null on a TCP connection. */
+    String protocol();
+
+    /** The response code sent downstream; 0 without one (a TCP connection), as Envoy's. */
+    int responseCode();
+
+    /** Envoy's short response flags, {@code -} for none. */
+    String responseFlags();
+
+    String responseCodeDetails();
+
+    String connectionTerminationDetails();
+
+    long bytesReceived();
+
+    long bytesSent();
+
+    long durationMillis();
+
+    /** The upstream's {@code host:port}. */
+    String upstreamHost();
+
+    String upstreamCluster();
+
+    /** This proxy's end of the upstream connection, {@code host:port}. */
+    String upstreamLocalAddress();
+
+    String upstreamTransportFailureReason();
+
+    /** This proxy's end of the downstream connection (a captured connection's original destination), {@code host:port}. */
+    String downstreamLocalAddress();
+
+    String downstreamRemoteAddress();
+
+    String requestedServerName();
+
+    String routeName();
+}

@@ -1,0 +1,209 @@
+package io.mesh.gateway.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Envoy's command operators as the compiled formats render them: Envoy's default text line, {@code -} for what is
+ * missing, typed JSON values, START_TIME's strftime specifiers, REQ's alternative header and length, and the errors
+ * that name the operator or position.
+ */
+class AccessLogFormatTest {
+
+    /** A request: GET /a?b=1 over HTTP/1.1 answered 503 UF by nothing (no upstream host), 12 bytes in, 34 out. */
+    static final class Request implements LogValues {
+        Map<String, String> headers = new LinkedHashMap<>(Map.of(":method", "GET", ":path", "/a?b=1",
+                ":authority", "web.example", "user-agent", "curl/8.5.0", "x-request-id", "req-1"));
+        Map<String, String> response = Map.of("x-envoy-upstream-service-time", "7", "content-type", "text/plain");
+        String upstreamHost = null;
+
+        @Override
+        public Instant startTime() {
+            return Instant.parse("2026-11-28T01:02:03.456789012Z");
+        }
+
+        @Override
+        public String requestHeader(String name) {
+            return headers.get(name);
+        }
+
+        @Override
+        public String responseHeader(String name) {
+            return response.get(name);
+        }
+
+        @Override
+        public String responseTrailer(String name) {
+            return name.equals("grpc-status") ? "0" : null;
+        }
+
+        @Override
+        public String protocol() {
+            return "HTTP/1.1";
+        }
+
+        @Override
+        public int responseCode() {
+            return 503;
+        }
+
+        @Override
+        public String responseFlags() {
+            return "UF";
+        }
+
+        @Override
+        public String responseCodeDetails() {
+            return "upstream_reset_before_response_started{connection_failure}";
+        }
+
+        @Override
+        public String connectionTerminationDetails() {
+            return null;
+        }
+
+        @Override
+        public long bytesReceived() {
+            return 12;
+        }
+
+        @Override
+        public long bytesSent() {
+            return 34;
+        }
+
+        @Override
+        public long durationMillis() {
+            return 9;
+        }
+
+        @Override
+        public String upstreamHost() {
+            return upstreamHost;
+        }
+
+        @Override
+        public String upstreamCluster() {
+            return "outbound|80||web.default.svc.cluster.local";
+        }
+
+        @Override
+        public String upstreamLocalAddress() {
+            return null;
+        }
+
+        @Override
+        public String upstreamTransportFailureReason() {
+            return null;
+        }
+
+        @Override
+        public String downstreamLocalAddress() {
+            return "10.0.0.1:8080";
+        }
+
+        @Override
+        public String downstreamRemoteAddress() {
+            return "10.0.0.2:51234";
+        }
+
+        @Override
+        public String requestedServerName() {
+            return null;
+        }
+
+        @Override
+        public String routeName() {
+            return "default";
+        }
+    }
+
+    @Test
+    void envoysDefaultTextFormatWritesADashForWhatIsMissing() {
+        assertEquals("[2026-11-28T01:02:03.456Z] \"GET /a?b=1 HTTP/1.1\" 503 UF 12 34 9 7 \"-\" \"curl/8.5.0\" \"req-1\""
+                + " \"web.example\" \"-\"", AccessLogFormat.ENVOY_DEFAULT_FORMAT.render(new Request()));
+    }
+
+    @Test
+    void reqTakesItsAlternativeHeaderAndTruncatesToItsLength() {
+        Request r = new Request();
+        assertEquals("/a?b=1|/a?|GET", AccessLogFormat.text("%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%|%REQ(:PATH):3%|"
+                + "%REQ(:method)%").render(r));
+        r.headers.put("x-envoy-original-path", "/orig");
+        assertEquals("/orig", AccessLogFormat.text("%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%").render(r));
+        assertEquals("text/plain 0 -", AccessLogFormat.text("%RESP(CONTENT-TYPE)% %TRAILER(GRPC-STATUS)% %RESP(X-NONE)%")
+                .render(r));
+    }
+
+    @Test
+    void startTimeTakesStrftimeAndEnvoysSubSecondSpecifiers() {
+        assertEquals("2026/11/28 01:02:03 +0000 1795827723 456789 03.456789012 Sat Nov 332 %",
+                AccessLogFormat.text("%START_TIME(%Y/%m/%d %H:%M:%S %z %s %6f %E9S %a %b %j %%)%").render(new Request()));
+    }
+
+    @Test
+    void jsonValuesThatAreOneOperatorKeepTheirTypeAndMixedOnesAreStrings() {
+        Map<String, Object> labels = new LinkedHashMap<>();
+        labels.put("code", "%RESPONSE_CODE%");
+        labels.put("bytes", "%BYTES_SENT%");
+        labels.put("host", "%UPSTREAM_HOST%");
+        labels.put("line", "%REQ(:METHOD)% %UPSTREAM_HOST%");
+        labels.put("time", "%RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%");
+        labels.put("fixed", 1.0);
+        labels.put("nested", Map.of("flags", "%RESPONSE_FLAGS%"));
+        assertEquals("{\"bytes\":34,\"code\":503,\"fixed\":1,\"host\":null,\"line\":\"GET -\",\"nested\":{\"flags\":\"UF\"},"
+                + "\"time\":\"7\"}", AccessLogFormat.json(labels).render(new Request()));
+    }
+
+    @Test
+    void istiosJsonLabelsRenderEveryFieldOfEnvoyJsonLogFormatIstio() {
+        String line = AccessLogFormat.ISTIO_JSON_FORMAT.render(new Request());
+        assertTrue(line.startsWith("{\"authority\":\"web.example\",\"bytes_received\":12,\"bytes_sent\":34,"
+                + "\"connection_termination_details\":null,\"downstream_local_address\":\"10.0.0.1:8080\","), line);
+        assertEquals(24, AccessLogFormat.ISTIO_JSON.size());
+    }
+
+    @Test
+    void anUnknownOperatorOrAStrayPercentIsAnErrorNamingIt() {
+        assertEquals("command operator %NOPE% is not supported (served: " + java.util.Arrays.toString(
+                LogOperator.values()) + ")", assertThrows(IllegalArgumentException.class,
+                () -> AccessLogFormat.text("[%NOPE%]")).getMessage());
+        assertEquals("Couldn't find valid command at position 4 of \"100 % done\"",
+                assertThrows(IllegalArgumentException.class, () -> AccessLogFormat.text("100 % done")).getMessage());
+        assertEquals("%REQ% needs a header: %REQ(NAME)%",
+                assertThrows(IllegalArgumentException.class, () -> AccessLogFormat.text("%REQ%")).getMessage());
+        assertEquals("json_format.a.b: command operator %X% is not supported (served: " + java.util.Arrays.toString(
+                LogOperator.values()) + ")", assertThrows(IllegalArgumentException.class,
+                () -> AccessLogFormat.json(Map.of("a", Map.of("b", "%X%")))).getMessage());
+        assertEquals("START_TIME format \"%Q\": specifier %Q is not supported",
+                assertThrows(IllegalArgumentException.class, () -> AccessLogFormat.text("%START_TIME(%Q)%")).getMessage());
+    }
+
+    @Test
+    void theFormatsListWhatTheyReadSoTheFastPathKeepsOnlyThat() {
+        AccessLogFormat f = AccessLogFormat.text("%REQ(X-A?X-B)% %REQ(:PATH)% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%");
+        assertEquals(java.util.List.of("x-a", "x-b"), java.util.List.of(f.requestHeaders()));
+        assertTrue(!f.readsResponseHeaders() && !f.readsTrailers());
+        assertTrue(AccessLogFormat.text("%RESP(SERVER)%").readsResponseHeaders());
+        assertTrue(AccessLogFormat.text("%TRAILER(GRPC-STATUS)%").readsTrailers());
+    }
+
+    @Test
+    void theSameFormatResentIsEqualSoAPushChangesNothing() {
+        assertEquals(AccessLogFormat.text("%REQ(:PATH)%"), AccessLogFormat.text("%REQ(:PATH)%"));
+        assertTrue(!AccessLogFormat.text("%REQ(:PATH)%").equals(AccessLogFormat.text("%REQ(:PATH)% ")));
+        assertEquals(AccessLogFormat.json(Map.of("a", "%DURATION%")), AccessLogFormat.json(Map.of("a", "%DURATION%")));
+        ChainTelemetry a = new ChainTelemetry(java.util.List.of(new AccessLogEntry(null, AccessLogFormat.text("%DURATION%"))),
+                100, true, null);
+        ChainTelemetry b = new ChainTelemetry(java.util.List.of(new AccessLogEntry(null, AccessLogFormat.text("%DURATION%"))),
+                100, true, null);
+        assertEquals(a, b);
+        assertEquals(a.hashCode(), b.hashCode());
+    }
+}
