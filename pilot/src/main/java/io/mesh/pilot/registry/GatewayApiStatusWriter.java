@@ -12,9 +12,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
@@ -31,12 +28,7 @@ final class GatewayApiStatusWriter implements AutoCloseable {
 
     private final KubernetesClient client;
     private final Supplier<GatewayApiStatus.Result> status;
-    private final ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "pilot-gateway-api-status");
-        t.setDaemon(true);
-        return t;
-    });
-    private final AtomicBoolean pending = new AtomicBoolean();
+    private final CoalescingWorker worker = new CoalescingWorker("pilot-gateway-api-status", this::run);
     /** What was last written, by "KIND/NS/NAME" (conditions without times). */
     private final Map<String, Object> written = new HashMap<>();
 
@@ -48,17 +40,10 @@ final class GatewayApiStatusWriter implements AutoCloseable {
 
     /** Asks for the statuses to be brought up to date (soon, once for any number of requests meanwhile). */
     void request() {
-        if (pending.compareAndSet(false, true)) {
-            try {
-                thread.execute(this::run);
-            } catch (java.util.concurrent.RejectedExecutionException e) {
-                pending.set(false);   // closed
-            }
-        }
+        worker.request();
     }
 
     private void run() {
-        pending.set(false);
         try {
             GatewayApiStatus.Result result = status.get();
             for (GatewayApiStatus.GatewayStatus g : result.gateways()) {
@@ -171,6 +156,6 @@ final class GatewayApiStatusWriter implements AutoCloseable {
 
     @Override
     public void close() {
-        thread.shutdownNow();
+        worker.close();
     }
 }

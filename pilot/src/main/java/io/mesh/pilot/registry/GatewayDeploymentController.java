@@ -13,9 +13,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicBoolean;
 import org.jboss.logging.Logger;
 
 /**
@@ -43,12 +40,7 @@ final class GatewayDeploymentController implements AutoCloseable {
     private final KubernetesClient client;
     private final ConfigStore store;
     private final GatewayDeploymentTemplate.Settings settings;
-    private final ExecutorService thread = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "pilot-gateway-deployments");
-        t.setDaemon(true);
-        return t;
-    });
-    private final AtomicBoolean pending = new AtomicBoolean();
+    private final CoalescingWorker worker = new CoalescingWorker("pilot-gateway-deployments", this::run);
     /** Set once the config is synced: before that, the Gateways not yet read would look deleted. */
     private volatile boolean started;
     /** What was last applied, by "KIND/NS/NAME". */
@@ -68,17 +60,12 @@ final class GatewayDeploymentController implements AutoCloseable {
 
     /** Asks for the deployments to be brought up to date (soon, once for any number of requests meanwhile). */
     void request() {
-        if (started && pending.compareAndSet(false, true)) {
-            try {
-                thread.execute(this::run);
-            } catch (java.util.concurrent.RejectedExecutionException e) {
-                pending.set(false);   // closed
-            }
+        if (started) {
+            worker.request();
         }
     }
 
     private void run() {
-        pending.set(false);
         Set<String> wanted = new HashSet<>();
         for (Map.Entry<ConfigKey, Object> e : store.accepted().entrySet()) {
             if (!(e.getValue() instanceof KubernetesGateway gateway) || !GatewayDeploymentTemplate.managed(gateway)) {
@@ -144,6 +131,6 @@ final class GatewayDeploymentController implements AutoCloseable {
 
     @Override
     public void close() {
-        thread.shutdownNow();
+        worker.close();
     }
 }

@@ -1,0 +1,48 @@
+package io.mesh.pilot.registry;
+
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * Runs one task on a thread of its own, soon after each {@link #request}, once for any number of requests made while a
+ * run is pending: the follow-up work of a config change (status writes, gateway deployments) that must not run on the
+ * watch threads nor once per event. A request made while the task runs gives one more run, so the last change is
+ * always seen.
+ *
+ * <p>Thread-safety: {@link #request} and {@link #close} may be called from any thread.
+ */
+final class CoalescingWorker implements AutoCloseable {
+    private final Runnable task;
+    private final ExecutorService thread;
+    private final AtomicBoolean pending = new AtomicBoolean();
+
+    CoalescingWorker(String threadName, Runnable task) {
+        this.task = task;
+        this.thread = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, threadName);
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Asks for a run (soon, once for any number of requests meanwhile); nothing after {@link #close}. */
+    void request() {
+        if (pending.compareAndSet(false, true)) {
+            try {
+                thread.execute(() -> {
+                    pending.set(false);
+                    task.run();
+                });
+            } catch (RejectedExecutionException e) {
+                pending.set(false);   // closed
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        thread.shutdownNow();
+    }
+}
