@@ -42,7 +42,8 @@ class KubernetesGatewayApiTest {
         }
     }
 
-    static final String CONFIG = """
+    /** The istio-system Namespace and the ingress gateway's Service (its pods are the routers of Gateways that name it). */
+    static final String INGRESS = """
             apiVersion: v1
             kind: Namespace
             metadata: {name: istio-system}
@@ -54,6 +55,9 @@ class KubernetesGatewayApiTest {
               selector: {istio: ingressgateway}
               ports: [{name: http, port: 80, targetPort: 8080}]
             ---
+            """;
+
+    static final String CONFIG = INGRESS + """
             apiVersion: v1
             kind: Service
             metadata: {name: web, namespace: demo}

@@ -43,16 +43,7 @@ class LocalFolderGatewayApiReferencesTest {
               resolution: STATIC
               endpoints: [{address: 127.0.0.1, ports: {http: 9081}}]
             ---
-            apiVersion: networking.istio.io/v1
-            kind: ServiceEntry
-            metadata: {name: istio-ingressgateway, namespace: istio-system}
-            spec:
-              hosts: [istio-ingressgateway.istio-system.svc.cluster.local]
-              location: MESH_INTERNAL
-              ports: [{number: 80, name: http, protocol: HTTP}]
-              resolution: STATIC
-              workloadSelector: {labels: {istio: ingressgateway}}
-            ---
+            """ + LocalFolderGatewayApiTest.INGRESS_ENTRY + """
             apiVersion: gateway.networking.k8s.io/v1
             kind: Gateway
             metadata: {name: edge, namespace: edge}

@@ -26,6 +26,20 @@ class LocalFolderGatewayApiTest {
     @TempDir
     Path dir;
 
+    /** The ingress gateway's Service in local mode: a ServiceEntry whose workloadSelector stands for its pod selector. */
+    static final String INGRESS_ENTRY = """
+            apiVersion: networking.istio.io/v1
+            kind: ServiceEntry
+            metadata: {name: istio-ingressgateway, namespace: istio-system}
+            spec:
+              hosts: [istio-ingressgateway.istio-system.svc.cluster.local]
+              location: MESH_INTERNAL
+              ports: [{number: 80, name: http, protocol: HTTP}]
+              resolution: STATIC
+              workloadSelector: {labels: {istio: ingressgateway}}
+            ---
+            """;
+
     static final String CONFIG = """
             apiVersion: networking.istio.io/v1
             kind: ServiceEntry
@@ -37,16 +51,7 @@ class LocalFolderGatewayApiTest {
               resolution: STATIC
               endpoints: [{address: 127.0.0.1, ports: {http: 9081}}]
             ---
-            apiVersion: networking.istio.io/v1
-            kind: ServiceEntry
-            metadata: {name: istio-ingressgateway, namespace: istio-system}
-            spec:
-              hosts: [istio-ingressgateway.istio-system.svc.cluster.local]
-              location: MESH_INTERNAL
-              ports: [{number: 80, name: http, protocol: HTTP}]
-              resolution: STATIC
-              workloadSelector: {labels: {istio: ingressgateway}}
-            ---
+            """ + INGRESS_ENTRY + """
             apiVersion: gateway.networking.k8s.io/v1beta1
             kind: Gateway
             metadata: {name: edge, namespace: istio-system}
