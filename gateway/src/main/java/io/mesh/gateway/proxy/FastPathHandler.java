@@ -87,6 +87,7 @@ final class FastPathHandler extends ChannelDuplexHandler {
      * place (or removes itself for HTTP/2).
      */
     static void install(Channel channel, DataPlane plane, FastSource source) {
+        LoopReadBuffer.install(channel.config());   // before the first read, which fixes the channel's read handle
         ChannelPipeline p = channel.pipeline();
         if (p.get("httpDecoder") != null) {
             place(p, plane, source);

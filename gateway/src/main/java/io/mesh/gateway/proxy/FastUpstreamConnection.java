@@ -76,6 +76,7 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
         if (upstream.spec().keepalive() != null) {
             upstream.spec().keepalive().applyTo(ctx.channel());   // before it connects: SO_KEEPALIVE and its timers
         }
+        LoopReadBuffer.install(ctx.channel().config());
         if (tls != null) {
             // SNI: the cluster's, else none (an IP address is never sent as SNI); the peer is checked by the trust
             // manager (the expected SPIFFE IDs or SANs), not by host name.
@@ -210,6 +211,8 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
         private int mode = HEAD;
         private ByteBuf cumulation;
         private long remaining;
+        /** {@link #head}'s line table, kept for the connection's next head (grown ones too). */
+        private int[] keepTable = new int[32];
 
         /** The decoder finished the response it was given: the next one may be read raw, unless it holds bytes. */
         void decodedResponseDone() {
@@ -353,7 +356,7 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
             // to write as "name: value", or (nameEnd -1) a run of consecutive lines already in that exact form, copied
             // as they are in one write (a typical upstream's whole head is one run). At most 64 entries.
             int lines = 0;
-            int[] keep = new int[32];
+            int[] keep = keepTable;
             int runStart = -1;
             int ls = statusLineEnd;
             while (true) {
@@ -451,6 +454,7 @@ final class FastUpstreamConnection extends ChannelInboundHandlerAdapter {
             if (keep == null) {
                 return false;   // more than 64 separate pieces: the decoded path copies it
             }
+            keepTable = keep;
             if (length < 0) {
                 return false;   // chunked or close-delimited: the decoded path frames it
             }
