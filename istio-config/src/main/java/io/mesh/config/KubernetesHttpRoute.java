@@ -28,13 +28,31 @@ public record KubernetesHttpRoute(String namespace, String name, List<ParentRef>
         }
     }
 
-    /** {@code timeout}: {@code timeouts.backendRequest} when set, else {@code timeouts.request}, as istiod takes it. */
+    /**
+     * {@code request} and {@code backendRequest}: {@code timeouts}, each null when unset (0: none); {@code retry}: the
+     * rule's {@code retry} (Gateway API v1.2, experimental), or null.
+     */
     public record Rule(String name, List<Match> matches, List<Filter> filters, List<BackendRef> backendRefs,
-            Duration timeout) {
+            Duration request, Duration backendRequest, Retry retry) {
         public Rule {
             matches = List.copyOf(matches);
             filters = List.copyOf(filters);
             backendRefs = List.copyOf(backendRefs);
+        }
+
+        /** A rule without timeouts or retry (GRPCRoute's, TLSRoute's and TCPRoute's as an HTTPRoute's). */
+        public Rule(String name, List<Match> matches, List<Filter> filters, List<BackendRef> backendRefs) {
+            this(name, matches, filters, backendRefs, null, null, null);
+        }
+    }
+
+    /**
+     * A rule's {@code retry}: {@code attempts} (null: unset, the implementation's default), {@code backoff} (null:
+     * unset) and the HTTP status {@code codes} (400-599) that are retried besides connection errors.
+     */
+    public record Retry(Integer attempts, Duration backoff, List<Integer> codes) {
+        public Retry {
+            codes = List.copyOf(codes);
         }
     }
 
