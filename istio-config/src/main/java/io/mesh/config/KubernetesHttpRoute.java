@@ -74,10 +74,24 @@ public record KubernetesHttpRoute(String namespace, String name, List<ParentRef>
 
     /**
      * A filter: exactly the field its {@code type} names is set (RequestHeaderModifier, ResponseHeaderModifier,
-     * RequestRedirect, URLRewrite, RequestMirror).
+     * RequestRedirect, URLRewrite, RequestMirror, CORS).
      */
     public record Filter(String type, HeaderModifier requestHeaders, HeaderModifier responseHeaders, Redirect redirect,
-            Rewrite rewrite, Mirror mirror) {
+            Rewrite rewrite, Mirror mirror, Cors cors) {
+    }
+
+    /**
+     * The CORS filter (Gateway API v1.3, experimental): {@code allowOrigins} "*" or {@code SCHEME://HOST[:PORT]}, whose
+     * host may be or start with a "*" wildcard; {@code maxAge} in seconds, null when unset.
+     */
+    public record Cors(List<String> allowOrigins, boolean allowCredentials, List<String> allowMethods,
+            List<String> allowHeaders, List<String> exposeHeaders, Integer maxAge) {
+        public Cors {
+            allowOrigins = List.copyOf(allowOrigins);
+            allowMethods = List.copyOf(allowMethods);
+            allowHeaders = List.copyOf(allowHeaders);
+            exposeHeaders = List.copyOf(exposeHeaders);
+        }
     }
 
     /** set, add (each name once: later ones of the same name are ignored, as the spec says) and remove. */

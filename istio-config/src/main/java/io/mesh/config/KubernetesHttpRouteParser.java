@@ -11,7 +11,7 @@ public final class KubernetesHttpRouteParser {
     static final Set<String> METHODS = Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE",
             "PATCH");
     static final Set<String> FILTERS = Set.of("RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect",
-            "URLRewrite", "RequestMirror");
+            "URLRewrite", "RequestMirror", "CORS");
 
     private KubernetesHttpRouteParser() {
     }
@@ -87,7 +87,7 @@ public final class KubernetesHttpRouteParser {
             p.error(r.at("filters"), "RequestRedirect and URLRewrite cannot both be used in one rule");
         }
         for (String single : List.of("RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect",
-                "URLRewrite")) {
+                "URLRewrite", "CORS")) {
             if (filters.stream().filter(f -> f.type().equals(single)).count() > 1) {
                 p.error(r.at("filters"), single + " may be used at most once per rule");
             }
@@ -237,8 +237,8 @@ public final class KubernetesHttpRouteParser {
                 continue;
             }
             String field = Character.toLowerCase(type.charAt(0)) + type.substring(1);
-            if (type.equals("URLRewrite")) {
-                field = "urlRewrite";
+            if (type.equals("URLRewrite") || type.equals("CORS")) {
+                field = type.equals("CORS") ? "cors" : "urlRewrite";
             }
             SpecReader body = f.object(field);
             if (body == null) {
@@ -246,11 +246,16 @@ public final class KubernetesHttpRouteParser {
                 continue;
             }
             out.add(switch (type) {
-                case "RequestHeaderModifier" -> new KubernetesHttpRoute.Filter(type, headers(body), null, null, null, null);
-                case "ResponseHeaderModifier" -> new KubernetesHttpRoute.Filter(type, null, headers(body), null, null, null);
-                case "RequestRedirect" -> new KubernetesHttpRoute.Filter(type, null, null, redirect(body), null, null);
-                case "URLRewrite" -> new KubernetesHttpRoute.Filter(type, null, null, null, rewrite(body), null);
-                default -> new KubernetesHttpRoute.Filter(type, null, null, null, null, mirror(body));
+                case "RequestHeaderModifier" -> new KubernetesHttpRoute.Filter(type, headers(body), null, null, null, null,
+                        null);
+                case "ResponseHeaderModifier" -> new KubernetesHttpRoute.Filter(type, null, headers(body), null, null,
+                        null, null);
+                case "RequestRedirect" -> new KubernetesHttpRoute.Filter(type, null, null, redirect(body), null, null,
+                        null);
+                case "URLRewrite" -> new KubernetesHttpRoute.Filter(type, null, null, null, rewrite(body), null, null);
+                case "CORS" -> new KubernetesHttpRoute.Filter(type, null, null, null, null, null,
+                        KubernetesHttpCorsParser.parse(body));
+                default -> new KubernetesHttpRoute.Filter(type, null, null, null, null, mirror(body), null);
             });
         }
         return out;

@@ -15,9 +15,10 @@ import java.util.function.Predicate;
 /**
  * One HTTPRoute's rules as Istio HTTP routes, as istiod's conversion writes them: a rule with several matches becomes
  * one route per match; a route is named after its rule ({@code name}, else {@code NS.ROUTE.INDEX}); filters become
- * headers, redirect, rewrite and mirrors; backendRefs become weighted destinations (FQDN and port; weight 0 dropped; all
- * weights 0 or none, and no redirect: 503); timeouts and retry the route's timeout and retries. A backend that is not a known Service keeps
- * its destination, which then answers 500 (gateway semantics). Pure.
+ * headers, redirect, rewrite, mirrors and the CORS policy ({@link GatewayApiCors}); backendRefs become weighted
+ * destinations (FQDN and port; weight 0 dropped; all weights 0 or none, and no redirect: 503); timeouts and retry the
+ * route's timeout and retries. A backend that is not a known Service keeps its destination, which then answers 500
+ * (gateway semantics). Pure.
  */
 final class GatewayApiRules {
     private GatewayApiRules() {
@@ -47,12 +48,14 @@ final class GatewayApiRules {
         List<VirtualService.Mirror> mirrors = new ArrayList<>();
         KubernetesHttpRoute.HeaderModifier request = null;
         KubernetesHttpRoute.HeaderModifier response = null;
+        VirtualService.CorsPolicy cors = null;
         for (KubernetesHttpRoute.Filter f : rule.filters()) {
             switch (f.type()) {
                 case "RequestHeaderModifier" -> request = f.requestHeaders();
                 case "ResponseHeaderModifier" -> response = f.responseHeaders();
                 case "RequestRedirect" -> redirect = redirect(f.redirect(), listener);
                 case "URLRewrite" -> rewrite = rewrite(f.rewrite());
+                case "CORS" -> cors = GatewayApiCors.policy(f.cors());
                 default -> mirrors.add(new VirtualService.Mirror(destination(route, f.mirror().backend(),
                         serviceExists, references, warnings, who), f.mirror().percent()));
             }
@@ -84,7 +87,7 @@ final class GatewayApiRules {
         List<VirtualService.Match> match = m == null ? List.of() : List.of(match(m));
         VirtualService.Retries retries = retries(rule);
         return new VirtualService.HttpRoute(name, match, destinations, redirect, direct, rewrite, timeout(rule,
-                retries != null), retries, null, mirrors, headers, null, null);
+                retries != null), retries, null, mirrors, headers, cors, null);
     }
 
     /** Connection errors a rule's retry always retries, as the Gateway API asks and istiod writes them. */

@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
+import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -23,8 +24,13 @@ import org.junit.jupiter.api.Test;
  */
 class GatewayApiRetryRouterTest {
 
-    /** The router's route of an HTTPRoute on web.example.com whose one rule has these extra lines. */
+    /** The route action of {@link #routerRoute}. */
     static RouteAction route(String rule) {
+        return routerRoute(rule).getRoute();
+    }
+
+    /** The router's route of an HTTPRoute on web.example.com whose one rule has these extra lines. */
+    static Route routerRoute(String rule) {
         String route = """
                 ---
                 apiVersion: gateway.networking.k8s.io/v1
@@ -37,7 +43,7 @@ class GatewayApiRetryRouterTest {
                   - backendRefs: [{name: web, port: 80}]
                 """ + rule.indent(4);
         return host(routes(router(), snapshot(gateway("All", ADDRESS) + route), "http.8080"), "web.example.com")
-                .getRoutes(0).getRoute();
+                .getRoutes(0);
     }
 
     @Test

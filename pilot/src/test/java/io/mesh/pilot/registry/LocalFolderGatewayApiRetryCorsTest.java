@@ -10,6 +10,7 @@ import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.envoy.config.route.v3.RetryPolicy;
 import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.extensions.filters.http.cors.v3.CorsPolicy;
 import io.mesh.pilot.testing.PilotHarness;
 import io.mesh.pilot.testing.RawAdsClient;
 import java.nio.file.Path;
@@ -19,8 +20,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Local mode, over ADS to a router: an HTTPRoute rule's {@code retry} arrives as the route's retry policy, an edit of
- * it follows, and an invalid one is rejected naming the field while the last good route stays.
+ * Local mode, over ADS to a router: an HTTPRoute rule's {@code retry} arrives as the route's retry policy and its CORS
+ * filter as the route's CORS policy; an edit follows, and an invalid one is rejected naming the field while the last
+ * good route stays.
  */
 class LocalFolderGatewayApiRetryCorsTest {
     @TempDir
@@ -84,5 +86,38 @@ class LocalFolderGatewayApiRetryCorsTest {
                         && vs.http().get(0).retries().attempts() == 0), "the last good one stays");
             }
         }
+    }
+
+    @Test
+    void corsFilterReachesTheRouterAsItsCorsPolicyAndAnInvalidOneKeepsTheLastGood() throws Exception {
+        try (PilotHarness harness = new PilotHarness(dir)) {
+            harness.write("ingress.yaml", LocalFolderGatewayApiTest.CONFIG);
+            harness.write("route.yaml", route("filters:\n- type: CORS\n  cors: {allowOrigins: [\"https://app.example.com\"],"
+                    + " allowMethods: [GET], maxAge: 60}"));
+            await().atMost(Duration.ofSeconds(10)).until(() -> harness.pilot.snapshot().virtualServices().stream()
+                    .anyMatch(vs -> vs.gatewaySemantics()));
+            try (RawAdsClient router = router(harness)) {
+                CorsPolicy p = cors(next(router));
+                assertEquals("https://app.example.com", p.getAllowOriginStringMatch(0).getExact());
+                assertEquals("GET", p.getAllowMethods());
+                assertEquals("60", p.getMaxAge());
+
+                harness.write("route.yaml", route("filters:\n- type: CORS\n  cors: {allowOrigins: [\"https://*.example.com\"]}"));
+                await().atMost(Duration.ofSeconds(10)).until(() -> cors(next(router)).getAllowOriginStringMatch(0)
+                        .hasSafeRegex());
+
+                harness.write("route.yaml", route("filters:\n- type: CORS\n  cors: {allowOrigins: [app.example.com]}"));
+                await().atMost(Duration.ofSeconds(10)).until(() -> harness.pilot.store().status().stream()
+                        .anyMatch(s -> s.rejectedReason() != null && s.rejectedReason().contains(
+                                "spec.rules[0].filters[0].cors.allowOrigins[0]: must be \"*\" or an origin")));
+                assertTrue(harness.pilot.snapshot().virtualServices().stream().anyMatch(vs -> vs.gatewaySemantics()
+                        && vs.http().get(0).cors().allowOrigins().get(0).value().startsWith("https://")),
+                        "the last good one stays");
+            }
+        }
+    }
+
+    static CorsPolicy cors(Route r) throws Exception {
+        return r.getTypedPerFilterConfigOrThrow("envoy.filters.http.cors").unpack(CorsPolicy.class);
     }
 }
