@@ -18,13 +18,19 @@ public record KubernetesHttpRoute(String namespace, String name, List<ParentRef>
 
     /**
      * A parent: a Gateway (group gateway.networking.k8s.io, kind Gateway: the defaults) by name, in {@code namespace}
-     * (null: the route's), one listener of it by {@code sectionName} and/or {@code port} (null: all).
+     * (null: the route's), one listener of it by {@code sectionName} and/or {@code port} (null: all); or a Service
+     * (GAMMA), whose {@code port} narrows the route to that port of it.
      */
     public record ParentRef(String group, String kind, String namespace, String name, String sectionName,
             Integer port) {
         /** Whether it names a Gateway API Gateway (rather than a Mesh or another controller's kind). */
         public boolean gateway() {
             return Kind.GATEWAY_API.equals(group) && "Gateway".equals(kind);
+        }
+
+        /** Whether it names a Kubernetes Service (group "" or "core"): a GAMMA mesh route for its sidecars. */
+        public boolean service() {
+            return ("".equals(group) || "core".equals(group)) && "Service".equals(kind);
         }
     }
 

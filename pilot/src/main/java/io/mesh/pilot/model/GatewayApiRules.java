@@ -156,13 +156,14 @@ final class GatewayApiRules {
     /**
      * A RequestRedirect: a full path as the redirect's path, a prefix replacement as istiod marks it; without a port,
      * the well-known port of the redirect's scheme when it names one, else the listener's, left out when it is the
-     * well-known port of the listener's scheme (80 for HTTP, 443 for HTTPS), as istiod's derivePort.
+     * well-known port of the listener's scheme (80 for HTTP, 443 for HTTPS), as istiod's derivePort; on a sidecar
+     * ({@code l} null: a mesh route) the request's port.
      */
     private static VirtualService.Redirect redirect(KubernetesHttpRoute.Redirect r, KubernetesGateway.Listener l) {
         String uri = r.path() == null ? null : r.path().type().equals("ReplaceFullPath") ? r.path().value()
                 : "%PREFIX()%" + r.path().value();
         Integer port = r.port();
-        if (port == null && r.scheme() == null) {
+        if (port == null && r.scheme() == null && l != null) {
             String scheme = l.protocol().equals("HTTPS") ? "https" : "http";
             port = (scheme.equals("http") && l.port() == 80) || (scheme.equals("https") && l.port() == 443) ? null
                     : l.port();

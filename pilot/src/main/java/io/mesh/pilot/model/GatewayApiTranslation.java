@@ -76,22 +76,32 @@ public record GatewayApiTranslation(List<Gateway> gateways, List<VirtualService>
     /**
      * The Istio Gateways of the input's istio-class Gateways' listeners, and the VirtualServices of its routes:
      * HTTPRoutes' and GRPCRoutes' (which join the HTTPRoutes' in the VirtualService of each listener and hostname),
-     * TLSRoutes' and TCPRoutes' (VirtualServices of their own).
+     * TLSRoutes' and TCPRoutes' (VirtualServices of their own), and for HTTPRoutes' and GRPCRoutes' Service parents
+     * the mesh's ({@link GatewayApiMeshRoutes}).
      */
     public static GatewayApiTranslation translate(Input in) {
         List<KubernetesGateway> gateways = in.gateways();
         List<KubernetesHttpRoute> routes = in.httpRoutes();
         List<KubernetesGrpcRoute> grpcRoutes = in.grpcRoutes();
         List<KubernetesL4Route> l4Routes = in.l4Routes();
-        if (gateways.isEmpty()) {
-            List<String> unattached = new java.util.ArrayList<>();
-            routes.forEach(r -> unattached.add("HTTPRoute " + r.namespace() + "/" + r.name()));
-            grpcRoutes.forEach(r -> unattached.add(GatewayApiGrpcRoutes.view(r).who()));
-            l4Routes.forEach(r -> unattached.add(GatewayApiL4Routes.view(r).who()));
-            return unattached.isEmpty() ? NONE : new GatewayApiTranslation(List.of(), List.of(), unattached.stream()
-                    .map(who -> who + ": no istio-class Gateway is known, so it is not attached").toList());
-        }
+        Set<String> services = in.services();
         List<String> warnings = new java.util.ArrayList<>();
+        // GAMMA: routes whose parent is a Service, for sidecars; they need no Gateway.
+        List<VirtualService> mesh = GatewayApiMeshRoutes.translate(routes, grpcRoutes, services::contains, warnings);
+        l4Routes.stream().map(GatewayApiL4Routes::view).filter(v -> v.route().parentRefs().stream()
+                .anyMatch(KubernetesHttpRoute.ParentRef::service)).forEach(v -> warnings.add(v.who()
+                        + ": a Service parent (GAMMA) is not served for " + v.kind() + "s"));
+        if (gateways.isEmpty()) {
+            List<GatewayApiRouteView> views = new java.util.ArrayList<>();
+            routes.forEach(r -> views.add(new GatewayApiRouteView("HTTPRoute", r)));
+            grpcRoutes.forEach(r -> views.add(GatewayApiGrpcRoutes.view(r)));
+            l4Routes.forEach(r -> views.add(GatewayApiL4Routes.view(r)));
+            views.stream().filter(v -> v.route().parentRefs().stream().noneMatch(KubernetesHttpRoute.ParentRef::service)
+                    || v.route().parentRefs().stream().anyMatch(KubernetesHttpRoute.ParentRef::gateway))
+                    .forEach(v -> warnings.add(v.who() + ": no istio-class Gateway is known, so it is not attached"));
+            return mesh.isEmpty() && warnings.isEmpty() ? NONE
+                    : new GatewayApiTranslation(List.of(), mesh, warnings.stream().distinct().toList());
+        }
         GatewayApiReferences references = new GatewayApiReferences(in.grants());
         List<KubernetesHttpRoute> all = new java.util.ArrayList<>(routes);
         grpcRoutes.forEach(r -> all.add(GatewayApiGrpcRoutes.view(r).route()));
@@ -100,11 +110,11 @@ public record GatewayApiTranslation(List<Gateway> gateways, List<VirtualService>
                 in.podSelectors(), in.serviceEntries()), in.credentials(), references,
                 namespaces(in.namespaces(), all));
         warnings.addAll(gws.warnings());
-        Set<String> services = in.services();
         List<VirtualService> vs = GatewayApiRoutes.translate(routes, gws.listeners(), services::contains, references,
                 warnings);
         vs = GatewayApiGrpcRoutes.merge(vs, grpcRoutes, gws.listeners(), services::contains, references, warnings);
         vs.addAll(GatewayApiL4Routes.translate(l4Routes, gws.listeners(), services::contains, references, warnings));
+        vs.addAll(mesh);
         return new GatewayApiTranslation(gws.gateways(), vs, warnings.stream().distinct().toList());
     }
 
