@@ -18,7 +18,8 @@ public record KubernetesHttpRoute(String namespace, String name, List<ParentRef>
 
     /**
      * A parent: a Gateway (group gateway.networking.k8s.io, kind Gateway: the defaults) by name, in {@code namespace}
-     * (null: the route's), one listener of it by {@code sectionName} and/or {@code port} (null: all).
+     * (null: the route's), one listener of it by {@code sectionName} and/or {@code port} (null: all); or a Service
+     * (GAMMA), whose {@code port} narrows the route to that port of it.
      */
     public record ParentRef(String group, String kind, String namespace, String name, String sectionName,
             Integer port) {
@@ -26,15 +27,38 @@ public record KubernetesHttpRoute(String namespace, String name, List<ParentRef>
         public boolean gateway() {
             return Kind.GATEWAY_API.equals(group) && "Gateway".equals(kind);
         }
+
+        /** Whether it names a Kubernetes Service (group "" or "core"): a GAMMA mesh route for its sidecars. */
+        public boolean service() {
+            return ("".equals(group) || "core".equals(group)) && "Service".equals(kind);
+        }
     }
 
-    /** {@code timeout}: {@code timeouts.backendRequest} when set, else {@code timeouts.request}, as istiod takes it. */
+    /**
+     * {@code request} and {@code backendRequest}: {@code timeouts}, each null when unset (0: none); {@code retry}: the
+     * rule's {@code retry} (Gateway API v1.2, experimental), or null.
+     */
     public record Rule(String name, List<Match> matches, List<Filter> filters, List<BackendRef> backendRefs,
-            Duration timeout) {
+            Duration request, Duration backendRequest, Retry retry) {
         public Rule {
             matches = List.copyOf(matches);
             filters = List.copyOf(filters);
             backendRefs = List.copyOf(backendRefs);
+        }
+
+        /** A rule without timeouts or retry (GRPCRoute's, TLSRoute's and TCPRoute's as an HTTPRoute's). */
+        public Rule(String name, List<Match> matches, List<Filter> filters, List<BackendRef> backendRefs) {
+            this(name, matches, filters, backendRefs, null, null, null);
+        }
+    }
+
+    /**
+     * A rule's {@code retry}: {@code attempts} (null: unset, the implementation's default), {@code backoff} (null:
+     * unset) and the HTTP status {@code codes} (400-599) that are retried besides connection errors.
+     */
+    public record Retry(Integer attempts, Duration backoff, List<Integer> codes) {
+        public Retry {
+            codes = List.copyOf(codes);
         }
     }
 
@@ -56,10 +80,24 @@ public record KubernetesHttpRoute(String namespace, String name, List<ParentRef>
 
     /**
      * A filter: exactly the field its {@code type} names is set (RequestHeaderModifier, ResponseHeaderModifier,
-     * RequestRedirect, URLRewrite, RequestMirror).
+     * RequestRedirect, URLRewrite, RequestMirror, CORS).
      */
     public record Filter(String type, HeaderModifier requestHeaders, HeaderModifier responseHeaders, Redirect redirect,
-            Rewrite rewrite, Mirror mirror) {
+            Rewrite rewrite, Mirror mirror, Cors cors) {
+    }
+
+    /**
+     * The CORS filter (Gateway API v1.3, experimental): {@code allowOrigins} "*" or {@code SCHEME://HOST[:PORT]}, whose
+     * host may be or start with a "*" wildcard; {@code maxAge} in seconds, null when unset.
+     */
+    public record Cors(List<String> allowOrigins, boolean allowCredentials, List<String> allowMethods,
+            List<String> allowHeaders, List<String> exposeHeaders, Integer maxAge) {
+        public Cors {
+            allowOrigins = List.copyOf(allowOrigins);
+            allowMethods = List.copyOf(allowMethods);
+            allowHeaders = List.copyOf(allowHeaders);
+            exposeHeaders = List.copyOf(exposeHeaders);
+        }
     }
 
     /** set, add (each name once: later ones of the same name are ignored, as the spec says) and remove. */

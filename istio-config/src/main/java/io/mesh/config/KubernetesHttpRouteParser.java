@@ -11,7 +11,7 @@ public final class KubernetesHttpRouteParser {
     static final Set<String> METHODS = Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE",
             "PATCH");
     static final Set<String> FILTERS = Set.of("RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect",
-            "URLRewrite", "RequestMirror");
+            "URLRewrite", "RequestMirror", "CORS");
 
     private KubernetesHttpRouteParser() {
     }
@@ -27,7 +27,7 @@ public final class KubernetesHttpRouteParser {
         }
         if (!r.has("rules")) {
             // The API's default: one rule that matches every request and has no backend (404).
-            rules.add(new KubernetesHttpRoute.Rule(null, List.of(), List.of(), List.of(), null));
+            rules.add(new KubernetesHttpRoute.Rule(null, List.of(), List.of(), List.of()));
         }
         return new KubernetesHttpRoute(raw.namespace(), raw.name(), parents, hostnames, rules, raw.created());
     }
@@ -87,7 +87,7 @@ public final class KubernetesHttpRouteParser {
             p.error(r.at("filters"), "RequestRedirect and URLRewrite cannot both be used in one rule");
         }
         for (String single : List.of("RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect",
-                "URLRewrite")) {
+                "URLRewrite", "CORS")) {
             if (filters.stream().filter(f -> f.type().equals(single)).count() > 1) {
                 p.error(r.at("filters"), single + " may be used at most once per rule");
             }
@@ -100,25 +100,51 @@ public final class KubernetesHttpRouteParser {
                 p.error(r.at("filters"), "ReplacePrefixMatch needs every match of the rule to be a PathPrefix match");
             }
         }
-        java.time.Duration timeout = null;
+        java.time.Duration request = null;
+        java.time.Duration backendRequest = null;
         SpecReader t = r.object("timeouts");
         if (t != null) {
             t.allow("request", "backendRequest");
-            java.time.Duration request = t.duration("request");
-            java.time.Duration backend = t.duration("backendRequest");
-            if (request != null && backend != null && !request.isZero() && backend.compareTo(request) > 0) {
+            request = t.duration("request");
+            backendRequest = t.duration("backendRequest");
+            if (request != null && backendRequest != null && !request.isZero() && backendRequest.compareTo(request) > 0) {
                 p.error(t.at("backendRequest"), "must not be longer than request");
             }
-            // As istiod: the backend request timeout when set, else the request timeout; 0 means none.
-            timeout = backend != null ? backend : request;
-        }
-        if (r.has("retry")) {
-            p.warn(r.at("retry"), "is not served by this mesh: the route gets Istio's default retries");
         }
         if (r.has("sessionPersistence")) {
             p.warn(r.at("sessionPersistence"), "is not served by this mesh");
         }
-        return new KubernetesHttpRoute.Rule(r.string("name"), matches, filters, backends, timeout);
+        return new KubernetesHttpRoute.Rule(r.string("name"), matches, filters, backends, request, backendRequest,
+                retry(r.object("retry")));
+    }
+
+    /** A rule's {@code retry}: attempts not negative, backoff at least 1ms (Envoy's), codes of 400-599. */
+    private static KubernetesHttpRoute.Retry retry(SpecReader r) {
+        if (r == null) {
+            return null;
+        }
+        r.allow("attempts", "backoff", "codes");
+        Integer attempts = r.integer("attempts");
+        if (attempts != null && attempts < 0) {
+            r.problems().error(r.at("attempts"), "must not be negative, got " + attempts);
+        }
+        java.time.Duration backoff = r.duration("backoff");
+        if (backoff != null && !backoff.isNegative() && backoff.toMillis() < 1) {
+            r.problems().error(r.at("backoff"), "must be at least 1ms, got \"" + r.string("backoff") + "\"");
+        }
+        List<Integer> codes = new ArrayList<>();
+        List<String> listed = r.strings("codes");
+        for (int i = 0; i < listed.size(); i++) {
+            String at = r.at("codes") + "[" + i + "]";
+            if (!listed.get(i).matches("\\d{1,3}")) {
+                r.problems().error(at, "must be an HTTP status code between 400 and 599, got \"" + listed.get(i) + "\"");
+            } else if (Integer.parseInt(listed.get(i)) < 400 || Integer.parseInt(listed.get(i)) > 599) {
+                r.problems().error(at, "must be between 400 and 599, got " + listed.get(i));
+            } else {
+                codes.add(Integer.parseInt(listed.get(i)));
+            }
+        }
+        return new KubernetesHttpRoute.Retry(attempts, backoff, codes);
     }
 
     private static KubernetesHttpRoute.Match match(SpecReader m) {
@@ -211,8 +237,8 @@ public final class KubernetesHttpRouteParser {
                 continue;
             }
             String field = Character.toLowerCase(type.charAt(0)) + type.substring(1);
-            if (type.equals("URLRewrite")) {
-                field = "urlRewrite";
+            if (type.equals("URLRewrite") || type.equals("CORS")) {
+                field = type.equals("CORS") ? "cors" : "urlRewrite";
             }
             SpecReader body = f.object(field);
             if (body == null) {
@@ -220,11 +246,16 @@ public final class KubernetesHttpRouteParser {
                 continue;
             }
             out.add(switch (type) {
-                case "RequestHeaderModifier" -> new KubernetesHttpRoute.Filter(type, headers(body), null, null, null, null);
-                case "ResponseHeaderModifier" -> new KubernetesHttpRoute.Filter(type, null, headers(body), null, null, null);
-                case "RequestRedirect" -> new KubernetesHttpRoute.Filter(type, null, null, redirect(body), null, null);
-                case "URLRewrite" -> new KubernetesHttpRoute.Filter(type, null, null, null, rewrite(body), null);
-                default -> new KubernetesHttpRoute.Filter(type, null, null, null, null, mirror(body));
+                case "RequestHeaderModifier" -> new KubernetesHttpRoute.Filter(type, headers(body), null, null, null, null,
+                        null);
+                case "ResponseHeaderModifier" -> new KubernetesHttpRoute.Filter(type, null, headers(body), null, null,
+                        null, null);
+                case "RequestRedirect" -> new KubernetesHttpRoute.Filter(type, null, null, redirect(body), null, null,
+                        null);
+                case "URLRewrite" -> new KubernetesHttpRoute.Filter(type, null, null, null, rewrite(body), null, null);
+                case "CORS" -> new KubernetesHttpRoute.Filter(type, null, null, null, null, null,
+                        KubernetesHttpCorsParser.parse(body));
+                default -> new KubernetesHttpRoute.Filter(type, null, null, null, null, mirror(body), null);
             });
         }
         return out;

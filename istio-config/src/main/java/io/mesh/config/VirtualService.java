@@ -149,7 +149,14 @@ public record VirtualService(String namespace, String name, List<String> hosts, 
         }
     }
 
-    public record Retries(int attempts, Duration perTryTimeout, String retryOn) {
+    /**
+     * {@code backoff}: Istio's {@code retries.backoff}, the base interval between tries (Envoy's
+     * {@code retry_back_off.base_interval}), or null for Envoy's 25ms.
+     */
+    public record Retries(int attempts, Duration perTryTimeout, String retryOn, Duration backoff) {
+        public Retries(int attempts, Duration perTryTimeout, String retryOn) {
+            this(attempts, perTryTimeout, retryOn, null);
+        }
     }
 
     public record Fault(Duration delay, Double delayPercent, Integer abortStatus, Integer abortGrpcStatus,

@@ -238,7 +238,7 @@ public final class VirtualServiceParser {
         VirtualService.Retries retries = null;
         SpecReader rt = r.object("retries");
         if (rt != null) {
-            rt.allow("attempts", "perTryTimeout", "retryOn", "retryRemoteLocalities");
+            rt.allow("attempts", "perTryTimeout", "retryOn", "retryRemoteLocalities", "backoff");
             Integer attempts = rt.integer("attempts");
             if (attempts != null && attempts < 0) {
                 p.error(rt.at("attempts"), "must not be negative");
@@ -256,7 +256,11 @@ public final class VirtualServiceParser {
                     }
                 }
             }
-            retries = new VirtualService.Retries(attempts == null ? 2 : attempts, perTry, retryOn);
+            java.time.Duration backoff = rt.duration("backoff");
+            if (backoff != null && backoff.toMillis() < 1) {
+                p.error(rt.at("backoff"), "must be at least 1ms");
+            }
+            retries = new VirtualService.Retries(attempts == null ? 2 : attempts, perTry, retryOn, backoff);
         }
         java.time.Duration timeout = r.duration("timeout");
         VirtualService.Fault fault = fault(r.object("fault"));

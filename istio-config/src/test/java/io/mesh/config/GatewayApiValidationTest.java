@@ -178,7 +178,38 @@ class GatewayApiValidationTest {
                 rule.filters().get(0).requestHeaders());
         assertEquals(new KubernetesHttpRoute.PathModifier("ReplacePrefixMatch", "/v2"), rule.filters().get(1).rewrite().path());
         assertEquals(List.of(90, 10), rule.backendRefs().stream().map(KubernetesHttpRoute.BackendRef::weight).toList());
-        assertEquals(Duration.ofSeconds(2), rule.timeout());
+        assertEquals(Duration.ofSeconds(2), rule.request());
+        assertEquals(null, rule.retry());
+    }
+
+    @Test
+    void httpRouteRetryIsReadWithAttemptsBackoffAndCodes() {
+        ConfigValidator.Result r = validate(ROUTE.replace("timeouts: {request: 2s}",
+                "timeouts: {request: 2s, backendRequest: 500ms}\n    retry: {attempts: 3, backoff: 100ms, codes: [500, 503]}"));
+        assertTrue(r.valid(), r.reason());
+        assertTrue(r.warnings().isEmpty(), r.warnings().toString());
+        KubernetesHttpRoute.Rule rule = ((KubernetesHttpRoute) r.model()).rules().get(0);
+        assertEquals(new KubernetesHttpRoute.Retry(3, Duration.ofMillis(100), List.of(500, 503)), rule.retry());
+        assertEquals(Duration.ofMillis(500), rule.backendRequest());
+    }
+
+    @Test
+    void httpRouteCorsFilterIsReadWithItsOriginsMethodsHeadersAndMaxAge() {
+        ConfigValidator.Result r = validate(ROUTE.replace("    - type: URLRewrite", """
+                    - type: CORS
+                      cors:
+                        allowOrigins: ["https://app.example.com", "https://*.example.org", "*"]
+                        allowCredentials: true
+                        allowMethods: [GET, POST]
+                        allowHeaders: [x-token, Content-Type]
+                        exposeHeaders: [x-trace]
+                        maxAge: 600
+                    - type: URLRewrite""".indent(4).stripTrailing()));
+        assertTrue(r.valid(), r.reason());
+        KubernetesHttpRoute.Filter cors = ((KubernetesHttpRoute) r.model()).rules().get(0).filters().get(1);
+        assertEquals("CORS", cors.type());
+        assertEquals(new KubernetesHttpRoute.Cors(List.of("https://app.example.com", "https://*.example.org", "*"),
+                true, List.of("GET", "POST"), List.of("x-token", "Content-Type"), List.of("x-trace"), 600), cors.cors());
     }
 
     @ParameterizedTest
@@ -193,6 +224,23 @@ class GatewayApiValidationTest {
         "- filters: [{type: RequestRedirect}]           | spec.rules[0].filters[0].requestRedirect: is required for filter type RequestRedirect",
         "- filters: [{type: RequestRedirect, requestRedirect: {statusCode: 307}}] | spec.rules[0].filters[0].requestRedirect.statusCode: must be 301 or 302",
         "- timeouts: {request: soon}                    | spec.rules[0].timeouts.request: invalid duration",
+        "- retry: {attempts: -1}                        | spec.rules[0].retry.attempts: must not be negative, got -1",
+        "- retry: {backoff: 0s}                         | spec.rules[0].retry.backoff: must be at least 1ms, got \"0s\"",
+        "- retry: {backoff: later}                      | spec.rules[0].retry.backoff: invalid duration \"later\"",
+        "- retry: {codes: [503, 302]}                   | spec.rules[0].retry.codes[1]: must be between 400 and 599, got 302",
+        "- retry: {codes: [5xx]}                        | spec.rules[0].retry.codes[0]: must be an HTTP status code between 400 and 599, got \"5xx\"",
+        "- retry: {attempts: 2, perTryTimeout: 1s}      | spec.rules[0].retry.perTryTimeout: unknown field",
+        "- filters: [{type: CORS}]                      | spec.rules[0].filters[0].cors: is required for filter type CORS",
+        "- filters: [{type: CORS, cors: {allowOrigins: [example.com]}}] | spec.rules[0].filters[0].cors.allowOrigins[0]: must be \"*\" or an origin SCHEME://HOST[:PORT] (the host may be \"*\" or start with \"*.\"), got \"example.com\"",
+        "- filters: [{type: CORS, cors: {allowOrigins: ['https://a.example.com/app']}}] | spec.rules[0].filters[0].cors.allowOrigins[0]: must be \"*\" or an origin",
+        "- filters: [{type: CORS, cors: {allowOrigins: ['https://a.*.com']}}] | spec.rules[0].filters[0].cors.allowOrigins[0]: must be \"*\" or an origin",
+        "- filters: [{type: CORS, cors: {allowMethods: [GET, FETCH]}}] | spec.rules[0].filters[0].cors.allowMethods[1]: must be \"*\" or one of CONNECT, DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT, TRACE, got \"FETCH\"",
+        "- filters: [{type: CORS, cors: {allowMethods: ['*', GET]}}] | spec.rules[0].filters[0].cors.allowMethods: \"*\" allows every method and must be the only one",
+        "- filters: [{type: CORS, cors: {allowHeaders: ['x token']}}] | spec.rules[0].filters[0].cors.allowHeaders[0]: must be an HTTP header name, got \"x token\"",
+        "- filters: [{type: CORS, cors: {exposeHeaders: ['x:y']}}] | spec.rules[0].filters[0].cors.exposeHeaders[0]: must be an HTTP header name, got \"x:y\"",
+        "- filters: [{type: CORS, cors: {maxAge: 0}}]   | spec.rules[0].filters[0].cors.maxAge: must be at least 1 (seconds), got 0",
+        "- filters: [{type: CORS, cors: {allowCredentials: 1}}]   | spec.rules[0].filters[0].cors.allowCredentials: must be true or false",
+        "- filters: [{type: CORS, cors: {maxAge: 5}}, {type: CORS, cors: {maxAge: 6}}] | spec.rules[0].filters: CORS may be used at most once per rule",
         "- filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /x}}}] | spec.rules[0].filters: ReplacePrefixMatch needs every match of the rule to be a PathPrefix match",
     })
     void invalidRuleIsRejectedNamingTheField(String rules, String error) {

@@ -334,7 +334,8 @@ final class RouteBuilder {
      * A VirtualService's {@code retries} as Envoy's retry policy, the way Istio converts it: HTTP status codes in
      * {@code retryOn} ("503,connect-failure") become {@code retriable_status_codes} (with the
      * {@code retriable-status-codes} condition added when it is missing), since Envoy's {@code retry_on} takes
-     * only condition names; without a {@code retryOn}, Istio's default conditions apply with 503 retriable.
+     * only condition names; without a {@code retryOn}, Istio's default conditions apply with 503 retriable; a
+     * {@code backoff} is the base interval of Envoy's {@code retry_back_off}.
      */
     static RetryPolicy retryPolicy(VirtualService.Retries retries) {
         RetryPolicy.Builder rp = RetryPolicy.newBuilder().setNumRetries(UInt32Value.of(retries.attempts()))
@@ -361,6 +362,9 @@ final class RouteBuilder {
         }
         if (retries.perTryTimeout() != null) {
             rp.setPerTryTimeout(Protos.duration(retries.perTryTimeout()));
+        }
+        if (retries.backoff() != null) {
+            rp.setRetryBackOff(RetryPolicy.RetryBackOff.newBuilder().setBaseInterval(Protos.duration(retries.backoff())));
         }
         return rp.build();
     }

@@ -23,7 +23,7 @@ final class GatewayApiGrpcRoutes {
     /** The GRPCRoute as an HTTPRoute without matches: its parents, hostnames, and rules' filters and backends. */
     static GatewayApiRouteView view(KubernetesGrpcRoute g) {
         List<KubernetesHttpRoute.Rule> rules = g.rules().stream().map(r -> new KubernetesHttpRoute.Rule(r.name(),
-                List.of(), r.filters(), r.backendRefs(), null)).toList();
+                List.of(), r.filters(), r.backendRefs())).toList();
         return new GatewayApiRouteView("GRPCRoute", new KubernetesHttpRoute(g.namespace(), g.name(), g.parentRefs(),
                 g.hostnames(), rules, g.created()));
     }

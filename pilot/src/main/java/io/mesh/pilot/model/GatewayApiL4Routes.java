@@ -33,7 +33,7 @@ final class GatewayApiL4Routes {
     /** The route as an HTTPRoute: its parents, hostnames and each rule's backends. */
     static GatewayApiRouteView view(KubernetesL4Route r) {
         List<KubernetesHttpRoute.Rule> rules = r.rules().stream().map(rule -> new KubernetesHttpRoute.Rule(rule.name(),
-                List.of(), List.of(), rule.backendRefs(), null)).toList();
+                List.of(), List.of(), rule.backendRefs())).toList();
         return new GatewayApiRouteView(r.kind().kindName, new KubernetesHttpRoute(r.namespace(), r.name(),
                 r.parentRefs(), r.hostnames(), rules, r.created()));
     }

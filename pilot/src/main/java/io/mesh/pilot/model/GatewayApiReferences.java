@@ -22,17 +22,24 @@ public final class GatewayApiReferences {
     }
 
     public static final GatewayApiReferences NONE = new GatewayApiReferences(List.of());
+    /**
+     * Every reference permitted: a mesh (GAMMA) route's backendRefs, for which istiod reads no ReferenceGrant (its
+     * conversion's enforceRefGrant is false for mesh parents).
+     */
+    public static final GatewayApiReferences ANY = new GatewayApiReferences(List.of(), GroupKind.HTTP_ROUTE, true);
 
     private final List<KubernetesReferenceGrant> grants;
     private final GroupKind routeKind;
+    private final boolean any;
 
     public GatewayApiReferences(List<KubernetesReferenceGrant> grants) {
-        this(grants, GroupKind.HTTP_ROUTE);
+        this(grants, GroupKind.HTTP_ROUTE, false);
     }
 
-    private GatewayApiReferences(List<KubernetesReferenceGrant> grants, GroupKind routeKind) {
+    private GatewayApiReferences(List<KubernetesReferenceGrant> grants, GroupKind routeKind, boolean any) {
         this.grants = List.copyOf(grants);
         this.routeKind = routeKind;
+        this.any = any;
     }
 
     /**
@@ -40,7 +47,7 @@ public final class GatewayApiReferences {
      * name that kind in {@code from}, as istiod checks it.
      */
     public GatewayApiReferences forRouteKind(String kind) {
-        return new GatewayApiReferences(grants, new GroupKind(Kind.GATEWAY_API, kind));
+        return new GatewayApiReferences(grants, new GroupKind(Kind.GATEWAY_API, kind), any);
     }
 
     /** The kind of route whose backendRefs are checked: HTTPRoute unless {@link #forRouteKind} says otherwise. */
@@ -53,7 +60,7 @@ public final class GatewayApiReferences {
      * {@code toName} in {@code toNamespace}.
      */
     public boolean allows(GroupKind from, String fromNamespace, GroupKind to, String toNamespace, String toName) {
-        if (fromNamespace.equals(toNamespace)) {
+        if (any || fromNamespace.equals(toNamespace)) {
             return true;
         }
         for (KubernetesReferenceGrant g : grants) {

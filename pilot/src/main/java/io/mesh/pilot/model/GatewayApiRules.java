@@ -5,6 +5,7 @@ import io.mesh.config.KubernetesHttpRoute;
 import io.mesh.config.Hosts;
 import io.mesh.config.StringMatch;
 import io.mesh.config.VirtualService;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -14,9 +15,10 @@ import java.util.function.Predicate;
 /**
  * One HTTPRoute's rules as Istio HTTP routes, as istiod's conversion writes them: a rule with several matches becomes
  * one route per match; a route is named after its rule ({@code name}, else {@code NS.ROUTE.INDEX}); filters become
- * headers, redirect, rewrite and mirrors; backendRefs become weighted destinations (FQDN and port; weight 0 dropped; all
- * weights 0 or none, and no redirect: 503); timeouts the route's timeout. A backend that is not a known Service keeps
- * its destination, which then answers 500 (gateway semantics). Pure.
+ * headers, redirect, rewrite, mirrors and the CORS policy ({@link GatewayApiCors}); backendRefs become weighted
+ * destinations (FQDN and port; weight 0 dropped; all weights 0 or none, and no redirect: 503); timeouts and retry the
+ * route's timeout and retries. A backend that is not a known Service keeps its destination, which then answers 500
+ * (gateway semantics). Pure.
  */
 final class GatewayApiRules {
     private GatewayApiRules() {
@@ -46,12 +48,14 @@ final class GatewayApiRules {
         List<VirtualService.Mirror> mirrors = new ArrayList<>();
         KubernetesHttpRoute.HeaderModifier request = null;
         KubernetesHttpRoute.HeaderModifier response = null;
+        VirtualService.CorsPolicy cors = null;
         for (KubernetesHttpRoute.Filter f : rule.filters()) {
             switch (f.type()) {
                 case "RequestHeaderModifier" -> request = f.requestHeaders();
                 case "ResponseHeaderModifier" -> response = f.responseHeaders();
                 case "RequestRedirect" -> redirect = redirect(f.redirect(), listener);
                 case "URLRewrite" -> rewrite = rewrite(f.rewrite());
+                case "CORS" -> cors = GatewayApiCors.policy(f.cors());
                 default -> mirrors.add(new VirtualService.Mirror(destination(route, f.mirror().backend(),
                         serviceExists, references, warnings, who), f.mirror().percent()));
             }
@@ -81,8 +85,45 @@ final class GatewayApiRules {
             rewrite = null;
         }
         List<VirtualService.Match> match = m == null ? List.of() : List.of(match(m));
-        return new VirtualService.HttpRoute(name, match, destinations, redirect, direct, rewrite, rule.timeout(), null,
-                null, mirrors, headers, null, null);
+        VirtualService.Retries retries = retries(rule);
+        return new VirtualService.HttpRoute(name, match, destinations, redirect, direct, rewrite, timeout(rule,
+                retries != null), retries, null, mirrors, headers, cors, null);
+    }
+
+    /** Connection errors a rule's retry always retries, as the Gateway API asks and istiod writes them. */
+    static final String RETRY_ON_CONNECTION_ERRORS = "connect-failure,refused-stream,unavailable,cancelled";
+
+    /**
+     * A rule's {@code retry} as istiod converts it: {@code attempts} (2 when unset, Istio's default; 0 turns retries
+     * off, so no condition is written), the connection errors and each of the {@code codes} as {@code retryOn} (the
+     * generator makes the codes Envoy's {@code retriable_status_codes}), {@code backoff} as the base interval;
+     * {@code timeouts.backendRequest} is then the per-try timeout ({@link #timeout}). Null without a retry: the
+     * route keeps Istio's default retries.
+     */
+    static VirtualService.Retries retries(KubernetesHttpRoute.Rule rule) {
+        KubernetesHttpRoute.Retry retry = rule.retry();
+        if (retry == null) {
+            return null;
+        }
+        int attempts = retry.attempts() == null ? 2 : retry.attempts();
+        StringBuilder on = new StringBuilder(RETRY_ON_CONNECTION_ERRORS);
+        retry.codes().forEach(c -> on.append(',').append(c));
+        Duration backend = rule.backendRequest();
+        return new VirtualService.Retries(attempts, backend == null || backend.isZero() ? null : backend,
+                attempts == 0 ? "" : on.toString(), retry.backoff());
+    }
+
+    /**
+     * A rule's timeout as istiod takes its {@code timeouts} (0 is none): {@code backendRequest} when set, unless the
+     * rule retries (it is then each try's), else {@code request}.
+     */
+    static Duration timeout(KubernetesHttpRoute.Rule rule, boolean retries) {
+        Duration backend = rule.backendRequest();
+        if (!retries && backend != null && !backend.isZero()) {
+            return backend;
+        }
+        Duration request = rule.request();
+        return request == null || request.isZero() ? null : request;
     }
 
     private static VirtualService.Match match(KubernetesHttpRoute.Match m) {
@@ -115,13 +156,14 @@ final class GatewayApiRules {
     /**
      * A RequestRedirect: a full path as the redirect's path, a prefix replacement as istiod marks it; without a port,
      * the well-known port of the redirect's scheme when it names one, else the listener's, left out when it is the
-     * well-known port of the listener's scheme (80 for HTTP, 443 for HTTPS), as istiod's derivePort.
+     * well-known port of the listener's scheme (80 for HTTP, 443 for HTTPS), as istiod's derivePort; on a sidecar
+     * ({@code l} null: a mesh route) the request's port.
      */
     private static VirtualService.Redirect redirect(KubernetesHttpRoute.Redirect r, KubernetesGateway.Listener l) {
         String uri = r.path() == null ? null : r.path().type().equals("ReplaceFullPath") ? r.path().value()
                 : "%PREFIX()%" + r.path().value();
         Integer port = r.port();
-        if (port == null && r.scheme() == null) {
+        if (port == null && r.scheme() == null && l != null) {
             String scheme = l.protocol().equals("HTTPS") ? "https" : "http";
             port = (scheme.equals("http") && l.port() == 80) || (scheme.equals("https") && l.port() == 443) ? null
                     : l.port();

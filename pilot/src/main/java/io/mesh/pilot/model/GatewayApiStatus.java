@@ -51,6 +51,27 @@ public final class GatewayApiStatus {
     public record Result(List<GatewayStatus> gateways, List<RouteStatus> routes) {
     }
 
+    /**
+     * A Service parent's status (GAMMA), as istiod's for a mesh parent: {@code Accepted} when the Service exists (else
+     * NoMatchingParent, istiod's "parent service: NAME not found"), {@code ResolvedRefs} of the backends with no
+     * ReferenceGrant needed ({@link GatewayApiReferences#ANY}).
+     */
+    private static ParentStatus meshParent(GatewayApiRouteView view, KubernetesHttpRoute.ParentRef ref,
+            Set<String> services) {
+        KubernetesHttpRoute route = view.route();
+        String ns = ref.namespace() == null ? route.namespace() : ref.namespace();
+        boolean found = services.contains(ref.name() + "." + ns + "." + io.mesh.config.Hosts.DOMAIN_SUFFIX);
+        String backendProblem = backendProblem(route, services::contains,
+                GatewayApiReferences.ANY.forRouteKind(view.kind()));
+        return new ParentStatus(ref, ns, List.of(
+                Condition.of("Accepted", found ? null : "NoMatchingParent", found ? "Route was valid"
+                        : "parent service: \"" + ref.name() + "\" not found"),
+                Condition.of("ResolvedRefs", backendProblem == null ? null
+                        : backendProblem.substring(0, backendProblem.indexOf(':')),
+                        backendProblem == null ? "All references resolved"
+                                : backendProblem.substring(backendProblem.indexOf(':') + 2))));
+    }
+
     public static Result of(List<KubernetesGateway> gateways, List<KubernetesHttpRoute> routes, Set<String> services,
             Function<String, Map<String, String>> selectors, Set<String> credentials, GatewayApiReferences references,
             GatewayApiNamespaces namespaces) {
@@ -73,6 +94,10 @@ public final class GatewayApiStatus {
             List<ParentStatus> parents = new ArrayList<>();
             String backendProblem = backendProblem(route, services::contains, references.forRouteKind(view.kind()));
             for (KubernetesHttpRoute.ParentRef ref : route.parentRefs()) {
+                if (ref.service() && !view.kind().endsWith("TCPRoute") && !view.kind().endsWith("TLSRoute")) {
+                    parents.add(meshParent(view, ref, services));
+                    continue;
+                }
                 if (!ref.gateway()) {
                     continue;
                 }

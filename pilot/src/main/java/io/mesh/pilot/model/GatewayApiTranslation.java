@@ -34,57 +34,87 @@ public record GatewayApiTranslation(List<Gateway> gateways, List<VirtualService>
     }
 
     /**
+     * What the translation reads: the Gateway API objects (Gateways of every class, HTTPRoutes, GRPCRoutes, TLSRoutes
+     * and TCPRoutes, ReferenceGrants) and what they refer to.
+     *
      * @param services       every known service by FQDN (a backend that is none answers 500)
      * @param podSelectors   by FQDN, Kubernetes Services' pod selectors
      * @param serviceEntries ServiceEntries, whose workloadSelector stands for a Service's selector in local mode
      * @param credentials    the credentialNames pilot has certificates for
-     * @param grants         the ReferenceGrants, which permit references to other namespaces
      * @param namespaces     by namespace, the labels of its Namespace object (for listeners' namespace selectors)
      */
-    public static GatewayApiTranslation translate(List<KubernetesGateway> gateways, List<KubernetesHttpRoute> routes,
-            Set<String> services, Map<String, Map<String, String>> podSelectors, List<ServiceEntry> serviceEntries,
-            Set<String> credentials, List<KubernetesReferenceGrant> grants, Map<String, Map<String, String>> namespaces) {
-        return translate(gateways, routes, List.of(), List.of(), services, podSelectors, serviceEntries, credentials,
-                grants, namespaces);
-    }
+    public record Input(List<KubernetesGateway> gateways, List<KubernetesHttpRoute> httpRoutes,
+            List<KubernetesGrpcRoute> grpcRoutes, List<KubernetesL4Route> l4Routes,
+            List<KubernetesReferenceGrant> grants, Set<String> services,
+            Map<String, Map<String, String>> podSelectors, List<ServiceEntry> serviceEntries, Set<String> credentials,
+            Map<String, Map<String, String>> namespaces) {
+        public Input {
+            gateways = List.copyOf(gateways);
+            httpRoutes = List.copyOf(httpRoutes);
+            grpcRoutes = List.copyOf(grpcRoutes);
+            l4Routes = List.copyOf(l4Routes);
+            grants = List.copyOf(grants);
+            serviceEntries = List.copyOf(serviceEntries);
+            // The sets and maps are the snapshot builder's own views, read only: not copied at every push.
+        }
 
-    /** {@link #translate(List, List, Set, Map, List, Set, List, Map)} without ReferenceGrants or namespace labels. */
-    public static GatewayApiTranslation translate(List<KubernetesGateway> gateways, List<KubernetesHttpRoute> routes,
-            List<KubernetesGrpcRoute> grpcRoutes, List<KubernetesL4Route> l4Routes, Set<String> services,
-            Map<String, Map<String, String>> podSelectors, List<ServiceEntry> serviceEntries,
-            Set<String> credentials) {
-        return translate(gateways, routes, grpcRoutes, l4Routes, services, podSelectors, serviceEntries, credentials,
-                List.of(), Map.of());
+        /** The Gateway API objects among config {@code models} (the other kinds are not read), in their order. */
+        public static Input of(java.util.Collection<?> models, Set<String> services,
+                Map<String, Map<String, String>> podSelectors, List<ServiceEntry> serviceEntries,
+                Set<String> credentials, Map<String, Map<String, String>> namespaces) {
+            return new Input(only(models, KubernetesGateway.class), only(models, KubernetesHttpRoute.class),
+                    only(models, KubernetesGrpcRoute.class), only(models, KubernetesL4Route.class),
+                    only(models, KubernetesReferenceGrant.class), services, podSelectors, serviceEntries,
+                    credentials, namespaces);
+        }
+
+        private static <T> List<T> only(java.util.Collection<?> models, Class<T> kind) {
+            return models.stream().filter(kind::isInstance).map(kind::cast).toList();
+        }
     }
 
     /**
-     * With GRPCRoutes (their routes join the HTTPRoutes' in the VirtualService of each listener and hostname) and
-     * TLSRoutes and TCPRoutes (VirtualServices of their own).
+     * The Istio Gateways of the input's istio-class Gateways' listeners, and the VirtualServices of its routes:
+     * HTTPRoutes' and GRPCRoutes' (which join the HTTPRoutes' in the VirtualService of each listener and hostname),
+     * TLSRoutes' and TCPRoutes' (VirtualServices of their own), and for HTTPRoutes' and GRPCRoutes' Service parents
+     * the mesh's ({@link GatewayApiMeshRoutes}).
      */
-    public static GatewayApiTranslation translate(List<KubernetesGateway> gateways, List<KubernetesHttpRoute> routes,
-            List<KubernetesGrpcRoute> grpcRoutes, List<KubernetesL4Route> l4Routes, Set<String> services,
-            Map<String, Map<String, String>> podSelectors, List<ServiceEntry> serviceEntries,
-            Set<String> credentials, List<KubernetesReferenceGrant> grants, Map<String, Map<String, String>> namespaces) {
-        if (gateways.isEmpty()) {
-            List<String> unattached = new java.util.ArrayList<>();
-            routes.forEach(r -> unattached.add("HTTPRoute " + r.namespace() + "/" + r.name()));
-            grpcRoutes.forEach(r -> unattached.add(GatewayApiGrpcRoutes.view(r).who()));
-            l4Routes.forEach(r -> unattached.add(GatewayApiL4Routes.view(r).who()));
-            return unattached.isEmpty() ? NONE : new GatewayApiTranslation(List.of(), List.of(), unattached.stream()
-                    .map(who -> who + ": no istio-class Gateway is known, so it is not attached").toList());
-        }
+    public static GatewayApiTranslation translate(Input in) {
+        List<KubernetesGateway> gateways = in.gateways();
+        List<KubernetesHttpRoute> routes = in.httpRoutes();
+        List<KubernetesGrpcRoute> grpcRoutes = in.grpcRoutes();
+        List<KubernetesL4Route> l4Routes = in.l4Routes();
+        Set<String> services = in.services();
         List<String> warnings = new java.util.ArrayList<>();
-        GatewayApiReferences references = new GatewayApiReferences(grants);
+        // GAMMA: routes whose parent is a Service, for sidecars; they need no Gateway.
+        List<VirtualService> mesh = GatewayApiMeshRoutes.translate(routes, grpcRoutes, services::contains, warnings);
+        l4Routes.stream().map(GatewayApiL4Routes::view).filter(v -> v.route().parentRefs().stream()
+                .anyMatch(KubernetesHttpRoute.ParentRef::service)).forEach(v -> warnings.add(v.who()
+                        + ": a Service parent (GAMMA) is not served for " + v.kind() + "s"));
+        if (gateways.isEmpty()) {
+            List<GatewayApiRouteView> views = new java.util.ArrayList<>();
+            routes.forEach(r -> views.add(new GatewayApiRouteView("HTTPRoute", r)));
+            grpcRoutes.forEach(r -> views.add(GatewayApiGrpcRoutes.view(r)));
+            l4Routes.forEach(r -> views.add(GatewayApiL4Routes.view(r)));
+            views.stream().filter(v -> v.route().parentRefs().stream().noneMatch(KubernetesHttpRoute.ParentRef::service)
+                    || v.route().parentRefs().stream().anyMatch(KubernetesHttpRoute.ParentRef::gateway))
+                    .forEach(v -> warnings.add(v.who() + ": no istio-class Gateway is known, so it is not attached"));
+            return mesh.isEmpty() && warnings.isEmpty() ? NONE
+                    : new GatewayApiTranslation(List.of(), mesh, warnings.stream().distinct().toList());
+        }
+        GatewayApiReferences references = new GatewayApiReferences(in.grants());
         List<KubernetesHttpRoute> all = new java.util.ArrayList<>(routes);
         grpcRoutes.forEach(r -> all.add(GatewayApiGrpcRoutes.view(r).route()));
         l4Routes.forEach(r -> all.add(GatewayApiL4Routes.view(r).route()));
-        GatewayApiGateways.Result gws = GatewayApiGateways.translate(gateways, host -> selector(host, podSelectors,
-                serviceEntries), credentials, references, namespaces(namespaces, all));
+        GatewayApiGateways.Result gws = GatewayApiGateways.translate(gateways, host -> selector(host,
+                in.podSelectors(), in.serviceEntries()), in.credentials(), references,
+                namespaces(in.namespaces(), all));
         warnings.addAll(gws.warnings());
         List<VirtualService> vs = GatewayApiRoutes.translate(routes, gws.listeners(), services::contains, references,
                 warnings);
         vs = GatewayApiGrpcRoutes.merge(vs, grpcRoutes, gws.listeners(), services::contains, references, warnings);
         vs.addAll(GatewayApiL4Routes.translate(l4Routes, gws.listeners(), services::contains, references, warnings));
+        vs.addAll(mesh);
         return new GatewayApiTranslation(gws.gateways(), vs, warnings.stream().distinct().toList());
     }
 

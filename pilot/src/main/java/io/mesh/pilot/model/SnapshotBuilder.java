@@ -49,11 +49,6 @@ public final class SnapshotBuilder {
         List<io.mesh.config.Telemetry> telemetries = new ArrayList<>();
         Map<ConfigKey, ServiceEntry.WorkloadSpec> workloadEntries = new LinkedHashMap<>();
         List<ServiceEntry> serviceEntries = new ArrayList<>();
-        List<io.mesh.config.KubernetesGateway> kubernetesGateways = new ArrayList<>();
-        List<io.mesh.config.KubernetesHttpRoute> httpRoutes = new ArrayList<>();
-        List<io.mesh.config.KubernetesReferenceGrant> referenceGrants = new ArrayList<>();
-        List<io.mesh.config.KubernetesGrpcRoute> grpcRoutes = new ArrayList<>();
-        List<io.mesh.config.KubernetesL4Route> l4Routes = new ArrayList<>();
         List<String> warnings = new ArrayList<>();
 
         for (ServiceModel s : kube.services()) {
@@ -80,16 +75,6 @@ public final class SnapshotBuilder {
                 requestAuthns.add(ra);
             } else if (model instanceof io.mesh.config.Telemetry t) {
                 telemetries.add(t);
-            } else if (model instanceof io.mesh.config.KubernetesGateway kg) {
-                kubernetesGateways.add(kg);
-            } else if (model instanceof io.mesh.config.KubernetesHttpRoute hr) {
-                httpRoutes.add(hr);
-            } else if (model instanceof io.mesh.config.KubernetesReferenceGrant rg) {
-                referenceGrants.add(rg);
-            } else if (model instanceof io.mesh.config.KubernetesGrpcRoute gr) {
-                grpcRoutes.add(gr);
-            } else if (model instanceof io.mesh.config.KubernetesL4Route lr) {
-                l4Routes.add(lr);
             }
         });
         for (ServiceEntry se : serviceEntries) {
@@ -120,9 +105,9 @@ public final class SnapshotBuilder {
             }
         }
         // The Gateway API's Gateways and routes, as the Istio Gateways and VirtualServices istiod makes of them.
-        GatewayApiTranslation gatewayApi = GatewayApiTranslation.translate(kubernetesGateways, httpRoutes,
-                grpcRoutes, l4Routes, services.keySet(), kube.selectors(), serviceEntries, credentials.keySet(),
-                referenceGrants, kube.namespaces());
+        GatewayApiTranslation gatewayApi = GatewayApiTranslation.translate(GatewayApiTranslation.Input.of(
+                config.values(), services.keySet(), kube.selectors(), serviceEntries, credentials.keySet(),
+                kube.namespaces()));
         gateways.addAll(gatewayApi.gateways());
         virtualServices.addAll(gatewayApi.virtualServices());
         warnings.addAll(gatewayApi.warnings());

@@ -77,6 +77,9 @@ class ConfigValidatorTest {
                         + "    route:\n    - destination: {host: web}\n", "only one of route, redirect"),
                 Arguments.of("retryOnUnknown", vs + "  hosts: [web]\n  http:\n  - retries: {attempts: 3, retryOn: "
                         + "sometimes}\n    route:\n    - destination: {host: web}\n", "unknown retry condition"),
+                Arguments.of("retryBackoffZero", vs + "  hosts: [web]\n  http:\n  - retries: {attempts: 3, backoff: "
+                        + "0s}\n    route:\n    - destination: {host: web}\n",
+                        "spec.http[0].retries.backoff: must be at least 1ms"),
                 Arguments.of("faultPercent", vs + "  hosts: [web]\n  http:\n  - fault:\n      abort: {httpStatus: 503,"
                         + " percentage: {value: 150}}\n    route:\n    - destination: {host: web}\n",
                         "percentage must be between 0 and 100"),

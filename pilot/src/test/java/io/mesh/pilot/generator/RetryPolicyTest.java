@@ -66,6 +66,14 @@ class RetryPolicyTest {
     }
 
     @Test
+    void backoffIsTheBaseIntervalOfEnvoysRetryBackOff() {
+        RetryPolicy p = route("{attempts: 2, backoff: 250ms}").getRoute().getRetryPolicy();
+        assertEquals(250_000_000, p.getRetryBackOff().getBaseInterval().getNanos());
+        assertFalse(p.getRetryBackOff().hasMaxInterval(), "Envoy's default maximum: ten times the base");
+        assertFalse(route("{attempts: 2}").getRoute().getRetryPolicy().hasRetryBackOff());
+    }
+
+    @Test
     void zeroAttemptsMeansNoRetryPolicy() {
         assertFalse(route("{attempts: 0}").getRoute().hasRetryPolicy());
     }

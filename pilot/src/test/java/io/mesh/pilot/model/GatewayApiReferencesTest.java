@@ -102,20 +102,8 @@ class GatewayApiReferencesTest {
     }
 
     static GatewayApiTranslation translate(String yaml, Map<String, Map<String, String>> namespaces) {
-        List<io.mesh.config.KubernetesGateway> gateways = new java.util.ArrayList<>();
-        List<io.mesh.config.KubernetesHttpRoute> routes = new java.util.ArrayList<>();
-        List<io.mesh.config.KubernetesReferenceGrant> grants = new java.util.ArrayList<>();
-        config(yaml).values().forEach(m -> {
-            if (m instanceof io.mesh.config.KubernetesGateway g) {
-                gateways.add(g);
-            } else if (m instanceof io.mesh.config.KubernetesHttpRoute r) {
-                routes.add(r);
-            } else if (m instanceof io.mesh.config.KubernetesReferenceGrant g) {
-                grants.add(g);
-            }
-        });
-        return GatewayApiTranslation.translate(gateways, routes, SERVICES, view(namespaces).selectors(), List.of(),
-                CREDENTIALS, grants, namespaces);
+        return GatewayApiTranslation.translate(GatewayApiTranslation.Input.of(config(yaml).values(), SERVICES,
+                view(namespaces).selectors(), List.of(), CREDENTIALS, namespaces));
     }
 
     /** The backends, as ServiceEntries: the status reads services from the view and the config's ServiceEntries. */
