@@ -145,6 +145,72 @@ class KubernetesGatewayDeploymentTest {
         assertTrue(get("deployment", "later-istio") != null, "another Gateway's deployment stays");
     }
 
+    @Test
+    void aDeployedGatewayIsKeptFromInformerCachesWithoutApiCallsAndRepairedWhenChangedByHand() throws Exception {
+        k8s = KubernetesPilot.start(work, false, List.of("networking.istio.io", "security.istio.io",
+                "telemetry.istio.io"), Duration.ofMillis(200),
+                r -> r.withGatewayDeployments("mesh/gateway:test", "istio-pilot.istio-system.svc:15010"));
+        k8s.applyGatewayApiCrds();
+        await().atMost(Duration.ofSeconds(10)).until(() -> k8s.registry.missingKinds().isEmpty());
+        GatewayDeploymentController controller = k8s.registry.deploymentController();
+        k8s.kubectl(gateway("edge", HTTP_LISTENER), "apply", "-f", "-");
+        await().atMost(Duration.ofSeconds(10)).until(() -> get("deployment", "edge-istio") != null
+                && get("service", "edge-istio") != null && get("serviceaccount", "edge-istio") != null);
+        await().atMost(Duration.ofSeconds(10)).until(controller::idle);
+        Map<String, String> versions = resourceVersions();
+
+        // A change of config that concerns no deployed Gateway: a run, but no request about Gateways or their objects.
+        long runs = controller.runs();
+        int seen = k8s.requests.size();
+        k8s.kubectl("""
+                apiVersion: v1
+                kind: Service
+                metadata: {name: unrelated, namespace: default}
+                spec: {ports: [{name: http, port: 80}]}
+                """, "apply", "-f", "-");
+        await().atMost(Duration.ofSeconds(10)).until(() -> controller.runs() > runs && controller.idle());
+        List<String> made = List.copyOf(k8s.requests).subList(seen, k8s.requests.size()).stream()
+                .filter(r -> !r.contains("watch=true"))
+                .filter(r -> r.matches(".*/(deployments|serviceaccounts|services|gateways)(/.*|\\?.*|$)")).toList();
+        assertEquals(List.of(), made, "a run with nothing changed reads the caches only");
+        assertEquals(versions, resourceVersions(), "nothing applied again");
+
+        // Deleted by hand: its delete event brings it back.
+        String uid = get("deployment", "edge-istio").at("/metadata/uid").asText();
+        k8s.kubectl(null, "delete", "deployment", "edge-istio", "-n", "demo");
+        await().atMost(Duration.ofSeconds(10)).until(() -> get("deployment", "edge-istio"),
+                d -> d != null && !d.at("/metadata/uid").asText().equals(uid));
+
+        // Changed by someone else: its update event has what pilot applies applied again.
+        k8s.kubectl(null, "patch", "service", "edge-istio", "-n", "demo", "--type", "merge", "-p",
+                "{\"spec\":{\"type\":\"NodePort\"}}");
+        await().atMost(Duration.ofSeconds(10)).until(() -> get("service", "edge-istio").at("/spec/type").asText(),
+                "ClusterIP"::equals);
+        k8s.kubectl(null, "label", "serviceaccount", "edge-istio", "-n", "demo", "--overwrite",
+                "gateway.networking.k8s.io/gateway-name=someone-else");
+        await().atMost(Duration.ofSeconds(10)).until(() -> get("serviceaccount", "edge-istio")
+                .at("/metadata/labels/gateway.networking.k8s.io~1gateway-name").asText(), "edge"::equals);
+
+        // An object marked as pilot's whose Gateway does not exist (left by an earlier pilot): found in the cache, removed.
+        k8s.kubectl("""
+                apiVersion: v1
+                kind: ServiceAccount
+                metadata:
+                  name: gone-istio
+                  namespace: demo
+                  labels: {gateway.istio.io/managed: istio.io-gateway-controller}
+                """, "apply", "-f", "-");
+        await().atMost(Duration.ofSeconds(10)).until(() -> get("serviceaccount", "gone-istio") == null);
+    }
+
+    private Map<String, String> resourceVersions() throws Exception {
+        Map<String, String> out = new java.util.TreeMap<>();
+        for (String kind : List.of("deployment", "service", "serviceaccount")) {
+            out.put(kind, get(kind, "edge-istio").at("/metadata/resourceVersion").asText());
+        }
+        return out;
+    }
+
     private JsonNode get(String kind, String name) throws Exception {
         String out = k8s.kubectl(null, "get", kind, name, "-n", "demo", "-o", "json", "--ignore-not-found").strip();
         return out.isEmpty() ? null : JSON.readTree(out);
