@@ -48,7 +48,10 @@ final class GatewayDeploymentController implements AutoCloseable {
     private static final PatchContext APPLY = new PatchContext.Builder().withPatchType(PatchType.SERVER_SIDE_APPLY)
             .withFieldManager("istio.io-gateway-controller").withForce(true).build();
 
-    /** What it applied to one object: the applied JSON and the resourceVersion the API server answered with. */
+    /**
+     * What it applied to one object: the applied JSON and the resourceVersion the API server answered with (null when it
+     * left the object alone).
+     */
     private record Applied(String json, String resourceVersion) {
     }
 
@@ -62,8 +65,13 @@ final class GatewayDeploymentController implements AutoCloseable {
     private final CoalescingWorker worker = new CoalescingWorker("pilot-gateway-deployments", this::run);
     /** Set once the informers have synced: before that, the Gateways and objects not yet listed would look missing. */
     private volatile boolean started;
-    /** What was last applied, by "KIND/NS/NAME"; only the worker's thread touches it. */
+    /**
+     * What was last applied, by "KIND/NS/NAME" (resourceVersion null: someone else's object, left alone); only the
+     * worker's thread touches it.
+     */
     private final Map<String, Applied> applied = new HashMap<>();
+    /** The Gateways ("NS/NAME") whose infrastructure could not be read, with why (logged once). */
+    private final Map<String, String> rejected = new HashMap<>();
     /** Completed runs, for tests that wait for one before counting what it did. */
     private volatile long runs;
 
@@ -118,6 +126,7 @@ final class GatewayDeploymentController implements AutoCloseable {
 
     private void run() {
         Set<String> wanted = new HashSet<>();
+        Set<String> unreadable = new HashSet<>();
         for (Map.Entry<ConfigKey, Object> e : store.accepted().entrySet()) {
             if (!(e.getValue() instanceof KubernetesGateway gateway) || !GatewayDeploymentTemplate.managed(gateway)) {
                 continue;
@@ -126,10 +135,20 @@ final class GatewayDeploymentController implements AutoCloseable {
             if (live == null) {
                 continue;   // deleted since the snapshot: what it had goes below
             }
-            Map<String, String> annotations = live.getMetadata().getAnnotations() == null ? Map.of()
-                    : live.getMetadata().getAnnotations();
-            for (HasMetadata object : GatewayDeploymentTemplate.render(gateway, live.getMetadata().getUid(),
-                    annotations, settings)) {
+            String id = gateway.namespace() + "/" + gateway.name();
+            GatewayInfrastructure infrastructure;
+            try {
+                infrastructure = GatewayInfrastructure.of(live);
+                rejected.remove(id);
+            } catch (IllegalArgumentException ex) {
+                // Its objects stay as they are (the last good state) until it is fixed.
+                unreadable.add(id);
+                if (!ex.getMessage().equals(rejected.put(id, ex.getMessage()))) {
+                    LOG.warnf("not deploying Gateway %s: %s (its objects stay as they are)", id, ex.getMessage());
+                }
+                continue;
+            }
+            for (HasMetadata object : GatewayDeploymentTemplate.render(gateway, infrastructure, settings)) {
                 String key = key(object);
                 wanted.add(key);
                 try {
@@ -141,7 +160,8 @@ final class GatewayDeploymentController implements AutoCloseable {
                 }
             }
         }
-        deleteUnwanted(wanted);
+        rejected.keySet().retainAll(unreadable);
+        deleteUnwanted(wanted, unreadable);
         runs++;
     }
 
@@ -149,9 +169,21 @@ final class GatewayDeploymentController implements AutoCloseable {
         String json = Serialization.asJson(object);
         HasMetadata current = cached(object);
         Applied last = applied.get(key);
-        if (last != null && last.json().equals(json) && current != null
-                && last.resourceVersion().equals(current.getMetadata().getResourceVersion())) {
-            return;   // as applied, and nobody changed it since
+        if (last != null && last.json().equals(json) && (last.resourceVersion() == null || current != null
+                && last.resourceVersion().equals(current.getMetadata().getResourceVersion()))) {
+            return;   // as applied and nobody changed it since, or someone else's and left alone
+        }
+        if (!managed(current)) {
+            // istiod's canManage: an object of that name that is not marked as the controller's is someone else's (a
+            // ServiceAccount the service-account annotation names, say), never taken over. Only the Service cache
+            // holds unmarked objects, so a Deployment or ServiceAccount not in its cache is read once.
+            HasMetadata existing = current != null || object instanceof Service ? current : client.resource(object).get();
+            if (existing != null && !managed(existing)) {
+                applied.put(key, new Applied(json, null));
+                LOG.infof("left %s alone: it exists without the label %s, so it is not pilot's", key,
+                        GatewayDeploymentTemplate.MANAGED_LABEL);
+                return;
+            }
         }
         HasMetadata result = client.resource(object).patch(APPLY);
         applied.put(key, new Applied(json, result.getMetadata().getResourceVersion()));
@@ -159,7 +191,13 @@ final class GatewayDeploymentController implements AutoCloseable {
                 object.getMetadata().getLabels().get(PolicyTargetRef.GATEWAY_NAME_LABEL));
     }
 
-    /** The object's live version in its informer's cache, or null. */
+    private static boolean managed(HasMetadata object) {
+        Map<String, String> labels = object == null ? null : object.getMetadata().getLabels();
+        return labels != null && GatewayDeploymentTemplate.MANAGED_VALUE.equals(
+                labels.get(GatewayDeploymentTemplate.MANAGED_LABEL));
+    }
+
+    /** The object's live version in its informer's cache (of all Services, of managed Deployments and ServiceAccounts), or null. */
     private HasMetadata cached(HasMetadata object) {
         String id = object.getMetadata().getNamespace() + "/" + object.getMetadata().getName();
         if (object instanceof Deployment) {
@@ -174,21 +212,19 @@ final class GatewayDeploymentController implements AutoCloseable {
         throw new IllegalStateException("no informer for " + object.getKind());
     }
 
-    /** Deletes the managed objects (from the caches) whose "KIND/NS/NAME" is not {@code wanted}. */
-    private void deleteUnwanted(Set<String> wanted) {
+    /**
+     * Deletes the managed objects (from the caches) whose "KIND/NS/NAME" is not {@code wanted}, but those of the Gateways
+     * ("NS/NAME") in {@code kept}.
+     */
+    private void deleteUnwanted(Set<String> wanted, Set<String> kept) {
         List<HasMetadata> managed = new ArrayList<>();
         managed.addAll(deployments.getStore().list());
         managed.addAll(serviceAccounts.getStore().list());
-        for (Service s : services.list()) {
-            Map<String, String> labels = s.getMetadata().getLabels();
-            if (labels != null && GatewayDeploymentTemplate.MANAGED_VALUE.equals(
-                    labels.get(GatewayDeploymentTemplate.MANAGED_LABEL))) {
-                managed.add(s);
-            }
-        }
+        services.list().stream().filter(GatewayDeploymentController::managed).forEach(managed::add);
         for (HasMetadata object : managed) {
             String key = key(object);
-            if (wanted.contains(key)) {
+            if (wanted.contains(key) || kept.contains(object.getMetadata().getNamespace() + "/"
+                    + object.getMetadata().getLabels().get(PolicyTargetRef.GATEWAY_NAME_LABEL))) {
                 continue;
             }
             try {

@@ -203,6 +203,85 @@ class KubernetesGatewayDeploymentTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> get("serviceaccount", "gone-istio") == null);
     }
 
+    @Test
+    void theGatewaysInfrastructureLabelsAnnotationsAndServiceAccountShapeItsObjectsAsIstiods() throws Exception {
+        k8s = KubernetesPilot.start(work, false, List.of("networking.istio.io", "security.istio.io",
+                "telemetry.istio.io"), Duration.ofMillis(200),
+                r -> r.withGatewayDeployments("mesh/gateway:test", "istio-pilot.istio-system.svc:15010"));
+        k8s.applyGatewayApiCrds();
+        await().atMost(Duration.ofSeconds(10)).until(() -> k8s.registry.missingKinds().isEmpty());
+        // The user's own ServiceAccount (say, bound to a cloud role), which the annotation names.
+        k8s.kubectl("""
+                apiVersion: v1
+                kind: ServiceAccount
+                metadata: {name: edge-sa, namespace: demo, annotations: {example.com/role: edge}}
+                """, "apply", "-f", "-");
+        k8s.kubectl("""
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: Gateway
+                metadata:
+                  name: infra
+                  namespace: demo
+                  labels: {team: a}
+                  annotations:
+                    gateway.istio.io/service-account: edge-sa
+                    networking.istio.io/service-type: NodePort
+                    example.com/note: copied
+                spec:
+                  gatewayClassName: istio
+                  infrastructure:
+                    labels: {example.com/zone: z1, gateway.networking.k8s.io/reserved: dropped}
+                  listeners:
+                  - {name: http, port: 80, protocol: HTTP}
+                """, "apply", "-f", "-");
+        JsonNode deployment = await().atMost(Duration.ofSeconds(10)).until(() -> get("deployment", "infra-istio"),
+                d -> d != null);
+        JsonNode service = get("service", "infra-istio");
+        assertEquals("NodePort", service.at("/spec/type").asText());
+        Map<String, String> labels = Map.of("example.com/zone", "z1", "gateway.networking.k8s.io/gateway-name", "infra",
+                "gateway.istio.io/managed", "istio.io-gateway-controller");
+        // spec.infrastructure.labels replace the Gateway's own (team); its reserved prefix is dropped.
+        assertEquals(labels, JSON.convertValue(service.at("/metadata/labels"), Map.class));
+        assertEquals(labels, JSON.convertValue(deployment.at("/metadata/labels"), Map.class));
+        // No spec.infrastructure.annotations: the Gateway's own, but kubectl's and the service-account override.
+        Map<String, String> annotations = Map.of("networking.istio.io/service-type", "NodePort",
+                "example.com/note", "copied");
+        assertEquals(annotations, JSON.convertValue(service.at("/metadata/annotations"), Map.class));
+        assertEquals(annotations, JSON.convertValue(deployment.at("/metadata/annotations"), Map.class));
+        JsonNode pod = deployment.at("/spec/template");
+        assertEquals("z1", pod.at("/metadata/labels/example.com~1zone").asText());
+        assertEquals("infra", pod.at("/metadata/labels/gateway.networking.k8s.io~1gateway-name").asText());
+        assertEquals("copied", pod.at("/metadata/annotations/example.com~1note").asText());
+        assertEquals("true", pod.at("/metadata/annotations/prometheus.io~1scrape").asText());
+        Map<?, ?> nodeLabels = JSON.readValue(env(pod.at("/spec/containers/0"), "ISTIO_METAJSON_LABELS"), Map.class);
+        assertEquals(JSON.convertValue(pod.at("/metadata/labels"), Map.class), nodeLabels);
+        // The pods run as the named ServiceAccount, which is the user's: not taken over, none made.
+        assertEquals("edge-sa", pod.at("/spec/serviceAccountName").asText());
+        JsonNode account = get("serviceaccount", "edge-sa");
+        assertEquals("edge", account.at("/metadata/annotations/example.com~1role").asText());
+        assertTrue(account.at("/metadata/annotations/example.com~1note").isMissingNode(), account.toString());
+        assertTrue(account.at("/metadata/labels").isMissingNode() && account.at("/metadata/ownerReferences").isMissingNode(),
+                account.toString());
+        assertEquals(null, get("serviceaccount", "infra-istio"));
+
+        // spec.infrastructure.annotations set: they replace the Gateway's own on its objects.
+        k8s.kubectl(null, "patch", "gateways.gateway.networking.k8s.io", "infra", "-n", "demo", "--type", "merge", "-p",
+                "{\"spec\":{\"infrastructure\":{\"annotations\":{\"example.com/only\":\"this\"}}}}");
+        await().atMost(Duration.ofSeconds(10)).until(() -> JSON.convertValue(
+                get("service", "infra-istio").at("/metadata/annotations"), Map.class), Map.of("example.com/only", "this")::equals);
+
+        // Without spec.infrastructure, the Gateway's own labels, followed when only they change.
+        k8s.kubectl(gateway("plain", HTTP_LISTENER), "apply", "-f", "-");
+        k8s.kubectl(null, "label", "gateways.gateway.networking.k8s.io", "plain", "-n", "demo", "team=b");
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            JsonNode a = get("serviceaccount", "plain-istio");
+            return a != null && a.at("/metadata/labels/team").asText().equals("b");
+        });
+        k8s.kubectl(null, "label", "gateways.gateway.networking.k8s.io", "plain", "-n", "demo", "--overwrite", "team=c");
+        await().atMost(Duration.ofSeconds(10)).until(() -> get("deployment", "plain-istio")
+                .at("/spec/template/metadata/labels/team").asText(), "c"::equals);
+    }
+
     private Map<String, String> resourceVersions() throws Exception {
         Map<String, String> out = new java.util.TreeMap<>();
         for (String kind : List.of("deployment", "service", "serviceaccount")) {
