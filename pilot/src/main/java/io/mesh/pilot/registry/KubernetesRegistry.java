@@ -185,6 +185,11 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
         return this;
     }
 
+    /** The Service NAMESPACE/NAME as its informer last saw it, or null (none, or not started). */
+    Service service(String namespace, String name) {
+        return services == null ? null : services.getStore().getByKey(namespace + "/" + name);
+    }
+
     /** The gateway deployment controller, once started with {@link #withGatewayDeployments}; else null. */
     GatewayDeploymentController deploymentController() {
         return deploymentController;

@@ -110,6 +110,9 @@ class KubernetesGatewayDeploymentTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> k8s.kubectl(null, "get", "gateways.gateway.networking.k8s.io",
                 "edge", "-n", "demo", "-o", "jsonpath={.status.conditions[?(@.type==\"Programmed\")].status}").strip()
                 .equals("True"));
+        // Its address: the ClusterIP Service's cluster DNS name.
+        await().atMost(Duration.ofSeconds(10)).until(() -> addresses("edge"),
+                List.of("Hostname:edge-istio.demo.svc.cluster.local")::equals);
 
         // A second listener: the Service gets its port.
         k8s.kubectl(gateway("edge", HTTP_LISTENER + HTTPS_LISTENER), "apply", "-f", "-");
@@ -280,6 +283,31 @@ class KubernetesGatewayDeploymentTest {
         k8s.kubectl(null, "label", "gateways.gateway.networking.k8s.io", "plain", "-n", "demo", "--overwrite", "team=c");
         await().atMost(Duration.ofSeconds(10)).until(() -> get("deployment", "plain-istio")
                 .at("/spec/template/metadata/labels/team").asText(), "c"::equals);
+
+        // A LoadBalancer Service: no address until the load balancer has one, then that address.
+        k8s.kubectl("""
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: Gateway
+                metadata: {name: lb, namespace: demo}
+                spec:
+                  gatewayClassName: istio
+                  listeners: [{name: http, port: 80, protocol: HTTP}]
+                """, "apply", "-f", "-");
+        await().atMost(Duration.ofSeconds(10)).until(() -> get("gateways.gateway.networking.k8s.io", "lb")
+                .at("/status/conditions").size() > 0 && get("service", "lb-istio") != null);
+        assertTrue(get("gateways.gateway.networking.k8s.io", "lb").at("/status/addresses").isMissingNode());
+        k8s.kubectl(null, "patch", "service", "lb-istio", "-n", "demo", "--subresource=status", "--type", "merge", "-p",
+                "{\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":\"203.0.113.7\"},{\"hostname\":\"lb.example.com\"}]}}}");
+        await().atMost(Duration.ofSeconds(10)).until(() -> addresses("lb"),
+                List.of("IPAddress:203.0.113.7", "Hostname:lb.example.com")::equals);
+    }
+
+    /** The Gateway's status.addresses, as TYPE:VALUE. */
+    private List<String> addresses(String gateway) throws Exception {
+        List<String> out = new ArrayList<>();
+        get("gateways.gateway.networking.k8s.io", gateway).at("/status/addresses")
+                .forEach(a -> out.add(a.path("type").asText() + ":" + a.path("value").asText()));
+        return out;
     }
 
     private Map<String, String> resourceVersions() throws Exception {
