@@ -300,6 +300,15 @@ class KubernetesGatewayDeploymentTest {
                 "{\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":\"203.0.113.7\"},{\"hostname\":\"lb.example.com\"}]}}}");
         await().atMost(Duration.ofSeconds(10)).until(() -> addresses("lb"),
                 List.of("IPAddress:203.0.113.7", "Hostname:lb.example.com")::equals);
+
+        // Malformed infrastructure (which a real API server's schema would refuse): logged, the objects stay as they were.
+        long runs = k8s.registry.deploymentController().runs();
+        k8s.kubectl(null, "patch", "gateways.gateway.networking.k8s.io", "infra", "-n", "demo", "--type", "merge", "-p",
+                "{\"spec\":{\"infrastructure\":{\"labels\":\"oops\"}}}");
+        await().atMost(Duration.ofSeconds(10)).until(() -> k8s.registry.deploymentController().runs() > runs
+                && k8s.registry.deploymentController().idle());
+        assertEquals("z1", get("deployment", "infra-istio").at("/metadata/labels/example.com~1zone").asText());
+        assertTrue(get("service", "infra-istio") != null);
     }
 
     /** The Gateway's status.addresses, as TYPE:VALUE. */
