@@ -37,7 +37,8 @@ import org.jboss.logging.Logger;
  * Deployments and ServiceAccounts from informers of its own that list only the managed ones. So a run in which nothing
  * changed makes no API call; an object is applied again only when what it would apply changed, or when the object is
  * missing or was changed since its apply (another resourceVersion: someone edited or deleted it, and its informer event
- * asked for the run). It runs after every change of config and every event on its objects, on its own thread,
+ * asked for the run); while the cache still shows the object as it was before pilot's own apply, the run waits for the
+ * informer's event rather than applying again (unless a delete was reported meanwhile). It runs after every change of config and every event on its objects, on its own thread,
  * coalescing requests. A failed apply is logged and retried at the next change.
  *
  * <p>Thread-safety: {@link #request} may be called from any thread; the work runs on one thread.
@@ -49,10 +50,10 @@ final class GatewayDeploymentController implements AutoCloseable {
             .withFieldManager("istio.io-gateway-controller").withForce(true).build();
 
     /**
-     * What it applied to one object: the applied JSON and the resourceVersion the API server answered with (null when it
-     * left the object alone).
+     * What it applied to one object: the applied JSON, the resourceVersion the API server answered with (null when it
+     * left the object alone), the one the cache had before (null: none), and whether the cache has shown the answer yet.
      */
-    private record Applied(String json, String resourceVersion) {
+    private record Applied(String json, String resourceVersion, String before, boolean seen) {
     }
 
     private final KubernetesClient client;
@@ -62,6 +63,8 @@ final class GatewayDeploymentController implements AutoCloseable {
     private final SharedIndexInformer<Deployment> deployments;
     private final SharedIndexInformer<ServiceAccount> serviceAccounts;
     private final Store<Service> services;
+    /** The managed objects ("KIND/NS/NAME") whose informer reported a delete that no run has handled yet. */
+    private final Set<String> deletedSinceApply = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final CoalescingWorker worker = new CoalescingWorker("pilot-gateway-deployments", this::run);
     /** Set once the informers have synced: before that, the Gateways and objects not yet listed would look missing. */
     private volatile boolean started;
@@ -77,15 +80,16 @@ final class GatewayDeploymentController implements AutoCloseable {
 
     /**
      * @param gateways the Gateway (as its informer last saw it) by namespace and name, or null
-     * @param services the cache of an informer on all Services, whose events the caller turns into {@link #request}s
+     * @param services an informer on all Services (the registry's; this adds a handler to it)
      */
     GatewayDeploymentController(KubernetesClient client, ConfigStore store,
-            BiFunction<String, String, GenericKubernetesResource> gateways, Store<Service> services,
+            BiFunction<String, String, GenericKubernetesResource> gateways, SharedIndexInformer<Service> services,
             GatewayDeploymentTemplate.Settings settings) {
         this.client = client;
         this.store = store;
         this.gateways = gateways;
-        this.services = services;
+        this.services = services.getStore();
+        services.addEventHandler(requestOnEvent());
         this.settings = settings;
         String managed = GatewayDeploymentTemplate.MANAGED_LABEL;
         this.deployments = client.apps().deployments().inAnyNamespace()
@@ -162,6 +166,8 @@ final class GatewayDeploymentController implements AutoCloseable {
         }
         rejected.keySet().retainAll(unreadable);
         deleteUnwanted(wanted, unreadable);
+        applied.keySet().retainAll(wanted);
+        deletedSinceApply.retainAll(wanted);
         runs++;
     }
 
@@ -169,9 +175,21 @@ final class GatewayDeploymentController implements AutoCloseable {
         String json = Serialization.asJson(object);
         HasMetadata current = cached(object);
         Applied last = applied.get(key);
-        if (last != null && last.json().equals(json) && (last.resourceVersion() == null || current != null
-                && last.resourceVersion().equals(current.getMetadata().getResourceVersion()))) {
-            return;   // as applied and nobody changed it since, or someone else's and left alone
+        String version = current == null ? null : current.getMetadata().getResourceVersion();
+        boolean deleted = deletedSinceApply.remove(key);
+        if (last != null && last.json().equals(json)) {
+            if (last.resourceVersion() == null) {
+                return;   // someone else's, left alone
+            }
+            if (last.resourceVersion().equals(version)) {
+                if (!last.seen()) {
+                    applied.put(key, new Applied(json, last.resourceVersion(), last.before(), true));
+                }
+                return;   // as applied, and nobody changed it since
+            }
+            if (!last.seen() && !deleted && java.util.Objects.equals(version, last.before())) {
+                return;   // the cache has not caught up with the apply yet; its event asks for another run
+            }
         }
         if (!managed(current)) {
             // istiod's canManage: an object of that name that is not marked as the controller's is someone else's (a
@@ -179,14 +197,14 @@ final class GatewayDeploymentController implements AutoCloseable {
             // holds unmarked objects, so a Deployment or ServiceAccount not in its cache is read once.
             HasMetadata existing = current != null || object instanceof Service ? current : client.resource(object).get();
             if (existing != null && !managed(existing)) {
-                applied.put(key, new Applied(json, null));
+                applied.put(key, new Applied(json, null, null, false));
                 LOG.infof("left %s alone: it exists without the label %s, so it is not pilot's", key,
                         GatewayDeploymentTemplate.MANAGED_LABEL);
                 return;
             }
         }
         HasMetadata result = client.resource(object).patch(APPLY);
-        applied.put(key, new Applied(json, result.getMetadata().getResourceVersion()));
+        applied.put(key, new Applied(json, result.getMetadata().getResourceVersion(), version, false));
         LOG.infof("%s %s for Gateway %s", current == null ? "deployed" : "applied again", key,
                 object.getMetadata().getLabels().get(PolicyTargetRef.GATEWAY_NAME_LABEL));
     }
@@ -255,6 +273,9 @@ final class GatewayDeploymentController implements AutoCloseable {
 
             @Override
             public void onDelete(T obj, boolean unknownFinalState) {
+                if (managed(obj)) {
+                    deletedSinceApply.add(key(obj));
+                }
                 request();
             }
         };

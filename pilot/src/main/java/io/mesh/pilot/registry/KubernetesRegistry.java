@@ -118,7 +118,7 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
         if (gatewayDeployments != null) {
             // It reads the Gateways from their informer's cache (istioKinds is set below, before anything runs).
             deploymentController = new GatewayDeploymentController(client, store,
-                    (ns, name) -> istioKinds.cached(Kind.KUBERNETES_GATEWAY, ns, name), services.getStore(),
+                    (ns, name) -> istioKinds.cached(Kind.KUBERNETES_GATEWAY, ns, name), services,
                     gatewayDeployments);
             informers.addAll(deploymentController.informers());
         }
