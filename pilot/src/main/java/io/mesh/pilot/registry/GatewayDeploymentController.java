@@ -21,7 +21,9 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiFunction;
 import org.jboss.logging.Logger;
 
@@ -38,8 +40,9 @@ import org.jboss.logging.Logger;
  * changed makes no API call; an object is applied again only when what it would apply changed, or when the object is
  * missing or was changed since its apply (another resourceVersion: someone edited or deleted it, and its informer event
  * asked for the run); while the cache still shows the object as it was before pilot's own apply, the run waits for the
- * informer's event rather than applying again (unless a delete was reported meanwhile). It runs after every change of config and every event on its objects, on its own thread,
- * coalescing requests. A failed apply is logged and retried at the next change.
+ * informer's event rather than applying again (unless a delete was reported meanwhile). It runs after every change of
+ * config and every event on its objects, on its own thread, coalescing requests. A failed apply is logged and retried at
+ * the next change.
  *
  * <p>Thread-safety: {@link #request} may be called from any thread; the work runs on one thread.
  */
@@ -64,7 +67,7 @@ final class GatewayDeploymentController implements AutoCloseable {
     private final SharedIndexInformer<ServiceAccount> serviceAccounts;
     private final Store<Service> services;
     /** The managed objects ("KIND/NS/NAME") whose informer reported a delete that no run has handled yet. */
-    private final Set<String> deletedSinceApply = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final Set<String> deletedSinceApply = ConcurrentHashMap.newKeySet();
     private final CoalescingWorker worker = new CoalescingWorker("pilot-gateway-deployments", this::run);
     /** Set once the informers have synced: before that, the Gateways and objects not yet listed would look missing. */
     private volatile boolean started;
@@ -187,7 +190,7 @@ final class GatewayDeploymentController implements AutoCloseable {
                 }
                 return;   // as applied, and nobody changed it since
             }
-            if (!last.seen() && !deleted && java.util.Objects.equals(version, last.before())) {
+            if (!last.seen() && !deleted && Objects.equals(version, last.before())) {
                 return;   // the cache has not caught up with the apply yet; its event asks for another run
             }
         }
