@@ -17,6 +17,7 @@ final class CoalescingWorker implements AutoCloseable {
     private final Runnable task;
     private final ExecutorService thread;
     private final AtomicBoolean pending = new AtomicBoolean();
+    private volatile boolean running;
 
     CoalescingWorker(String threadName, Runnable task) {
         this.task = task;
@@ -32,13 +33,23 @@ final class CoalescingWorker implements AutoCloseable {
         if (pending.compareAndSet(false, true)) {
             try {
                 thread.execute(() -> {
+                    running = true;
                     pending.set(false);
-                    task.run();
+                    try {
+                        task.run();
+                    } finally {
+                        running = false;
+                    }
                 });
             } catch (RejectedExecutionException e) {
                 pending.set(false);   // closed
             }
         }
+    }
+
+    /** Whether no run is pending nor running (for tests, which wait for the work a change caused to be done). */
+    boolean idle() {
+        return !pending.get() && !running;
     }
 
     @Override

@@ -4,6 +4,7 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.mesh.config.Kind;
+import io.mesh.config.KubernetesGateway;
 import io.mesh.pilot.model.GatewayApiStatus;
 import io.mesh.pilot.model.GatewayApiTranslation;
 import java.time.Instant;
@@ -16,7 +17,8 @@ import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
 /**
- * Writes the status istiod writes on Gateway API objects (Kubernetes mode): after a change of config, Services or
+ * Writes the status istiod writes on Gateway API objects (Kubernetes mode), and a deployed Gateway's
+ * {@code status.addresses} ({@link GatewayStatusAddresses}, from its Service): after a change of config, Services or
  * Secrets, on its own thread, coalescing requests; each object's status is written only when what pilot would say
  * changed (a condition keeps its lastTransitionTime while its status stays). A failed write is logged and retried at the
  * next change. Writing a status changes no config pilot serves, so it triggers no push.
@@ -28,12 +30,16 @@ final class GatewayApiStatusWriter implements AutoCloseable {
 
     private final KubernetesClient client;
     private final Supplier<GatewayApiStatus.Result> status;
+    private final ConfigStore store;
+    private final KubernetesRegistry registry;
     private final CoalescingWorker worker = new CoalescingWorker("pilot-gateway-api-status", this::run);
     /** What was last written, by "KIND/NS/NAME" (conditions without times). */
     private final Map<String, Object> written = new HashMap<>();
 
     GatewayApiStatusWriter(KubernetesClient client, ConfigStore store, KubernetesRegistry registry) {
         this.client = client;
+        this.store = store;
+        this.registry = registry;
         this.status = () -> GatewayApiTranslation.status(store.accepted(), registry.view(),
                 registry.credentials().keySet());
     }
@@ -46,8 +52,20 @@ final class GatewayApiStatusWriter implements AutoCloseable {
     private void run() {
         try {
             GatewayApiStatus.Result result = status.get();
+            Map<String, KubernetesGateway> gateways = new HashMap<>();
+            store.accepted().values().forEach(v -> {
+                if (v instanceof KubernetesGateway gw) {
+                    gateways.put(gw.namespace() + "/" + gw.name(), gw);
+                }
+            });
             for (GatewayApiStatus.GatewayStatus g : result.gateways()) {
                 Map<String, Object> s = new LinkedHashMap<>();
+                KubernetesGateway gateway = gateways.get(g.namespace() + "/" + g.name());
+                List<Map<String, String>> addresses = gateway == null ? List.of() : GatewayStatusAddresses.of(gateway,
+                        registry.service(g.namespace(), GatewayDeploymentTemplate.name(gateway)));
+                if (!addresses.isEmpty()) {
+                    s.put("addresses", addresses);
+                }
                 s.put("conditions", conditions(g.conditions()));
                 List<Object> listeners = new ArrayList<>();
                 for (GatewayApiStatus.ListenerStatus l : g.listeners()) {
@@ -116,7 +134,13 @@ final class GatewayApiStatusWriter implements AutoCloseable {
             client.genericKubernetesResources(ctx).inNamespace(namespace).withName(name).editStatus(obj -> {
                 Long generation = obj.getMetadata().getGeneration();
                 Object old = obj.getAdditionalProperties().get("status");
-                obj.getAdditionalProperties().put("status", stamped(status, old, generation, now));
+                Object stamped = stamped(status, old, generation, now);
+                // A Gateway's address, once reported, stays until another replaces it (istiod's rule).
+                if (kind == Kind.KUBERNETES_GATEWAY && !status.containsKey("addresses")
+                        && old instanceof Map<?, ?> o && o.get("addresses") != null) {
+                    ((Map<String, Object>) stamped).put("addresses", o.get("addresses"));
+                }
+                obj.getAdditionalProperties().put("status", stamped);
                 return obj;
             });
             written.put(key, status);

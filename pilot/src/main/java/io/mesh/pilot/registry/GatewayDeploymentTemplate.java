@@ -27,17 +27,20 @@ import java.util.TreeSet;
 /**
  * What istiod's gateway deployment controller creates for a Gateway of class {@code istio} without
  * {@code spec.addresses} (its "automated deployment"), with this mesh's gateway in router mode as the proxy: a
- * ServiceAccount, a Service and a Deployment, each named {@code NAME-istio} (istiod's default name, NAME-CLASS) in the
- * Gateway's namespace, labelled {@code gateway.networking.k8s.io/gateway-name: NAME} and
- * {@code gateway.istio.io/managed: istio.io-gateway-controller}, and owned by the Gateway (Kubernetes deletes them with
+ * ServiceAccount, a Service and a Deployment, each named {@code NAME-istio} (istiod's default name, NAME-CLASS; the
+ * ServiceAccount the {@code gateway.istio.io/service-account} annotation's name if set) in the Gateway's namespace,
+ * labelled {@code gateway.networking.k8s.io/gateway-name: NAME} and
+ * {@code gateway.istio.io/managed: istio.io-gateway-controller} over the infrastructure labels, annotated with the
+ * infrastructure annotations ({@link GatewayInfrastructure}), and owned by the Gateway (Kubernetes deletes them with
  * it). The Service is what pilot's translation looks for to find the Gateway's routers (its pod selector), so the
  * Deployment's pods serve the Gateway as soon as they connect.
  * <ul>
  * <li>Service: type LoadBalancer unless the Gateway's {@code networking.istio.io/service-type} annotation says
  * otherwise; port {@code status-port} 15021 then one port per listener port (named after the first listener on it,
  * {@code appProtocol} the listener's protocol in lower case), as istiod's extractServicePorts.</li>
- * <li>Deployment: one replica; the pods carry istiod's gateway labels ({@code gateway.networking.k8s.io/gateway-name},
- * {@code istio.io/gateway-name}, the canonical service labels, {@code sidecar.istio.io/inject: "false"}) and give them
+ * <li>Deployment: one replica; the pods carry istiod's gateway labels ({@code sidecar.istio.io/inject: "false"}, the
+ * canonical service labels, then the infrastructure labels, then {@code gateway.networking.k8s.io/gateway-name},
+ * {@code istio.io/gateway-name} and the managed label) and the infrastructure annotations, and give the labels
  * to the proxy as {@code ISTIO_METAJSON_LABELS} (its node's labels), so policies attached by {@code targetRefs} and
  * Gateways with selectors find it; the proxy connects to pilot at the configured xDS address; listener ports below
  * 1024 are bound unprivileged ({@code net.ipv4.ip_unprivileged_port_start=0}, as istiod's gateways).</li>
@@ -47,7 +50,6 @@ import java.util.TreeSet;
 final class GatewayDeploymentTemplate {
     static final String MANAGED_LABEL = "gateway.istio.io/managed";
     static final String MANAGED_VALUE = "istio.io-gateway-controller";
-    static final String SERVICE_TYPE_ANNOTATION = "networking.istio.io/service-type";
     static final int STATUS_PORT = 15021;
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -68,36 +70,47 @@ final class GatewayDeploymentTemplate {
         return gateway.owned() && gateway.addresses().isEmpty();
     }
 
-    /**
-     * The ServiceAccount, Service and Deployment for {@code gateway}, whose {@code metadata.uid} is {@code uid} and
-     * {@code metadata.annotations} {@code annotations} (read from the API server: the validated model keeps neither).
-     */
-    static List<HasMetadata> render(KubernetesGateway gateway, String uid, Map<String, String> annotations,
-            Settings settings) {
+    /** The ServiceAccount's name: the {@code gateway.istio.io/service-account} annotation's, else {@link #name}. */
+    static String serviceAccount(KubernetesGateway gateway, GatewayInfrastructure infrastructure) {
+        return infrastructure.serviceAccount() != null ? infrastructure.serviceAccount() : name(gateway);
+    }
+
+    /** The ServiceAccount, Service and Deployment for {@code gateway}, whose metadata says {@code infrastructure}. */
+    static List<HasMetadata> render(KubernetesGateway gateway, GatewayInfrastructure infrastructure, Settings settings) {
         String name = name(gateway);
         String ns = gateway.namespace();
-        Map<String, String> labels = Map.of(PolicyTargetRef.GATEWAY_NAME_LABEL, gateway.name(), MANAGED_LABEL, MANAGED_VALUE);
+        String account = serviceAccount(gateway, infrastructure);
+        // The infrastructure's labels first, so that they never replace the ones the controller and selectors need.
+        Map<String, String> labels = new LinkedHashMap<>(infrastructure.labels());
+        labels.put(PolicyTargetRef.GATEWAY_NAME_LABEL, gateway.name());
+        labels.put(MANAGED_LABEL, MANAGED_VALUE);
+        Map<String, String> annotations = infrastructure.annotations();
         OwnerReference owner = new OwnerReferenceBuilder().withApiVersion("gateway.networking.k8s.io/v1")
-                .withKind("Gateway").withName(gateway.name()).withUid(uid).build();
+                .withKind("Gateway").withName(gateway.name()).withUid(infrastructure.uid()).build();
         List<HasMetadata> out = new ArrayList<>();
-        out.add(new ServiceAccountBuilder().withMetadata(meta(name, ns, labels, owner)).build());
-        out.add(new ServiceBuilder().withMetadata(meta(name, ns, labels, owner)).withNewSpec()
-                .withType(annotations.getOrDefault(SERVICE_TYPE_ANNOTATION, "LoadBalancer"))
+        out.add(new ServiceAccountBuilder().withMetadata(meta(account, ns, labels, annotations, owner)).build());
+        out.add(new ServiceBuilder().withMetadata(meta(name, ns, labels, annotations, owner)).withNewSpec()
+                .withType(infrastructure.serviceType() != null ? infrastructure.serviceType() : "LoadBalancer")
                 .withSelector(Map.of(PolicyTargetRef.GATEWAY_NAME_LABEL, gateway.name()))
                 .withPorts(ports(gateway)).endSpec().build());
+        // istiod's order: its defaults, then the infrastructure's labels, then the ones selectors need.
         Map<String, String> podLabels = new LinkedHashMap<>();
-        podLabels.put(PolicyTargetRef.GATEWAY_NAME_LABEL, gateway.name());
-        podLabels.put("istio.io/gateway-name", gateway.name());
+        podLabels.put("sidecar.istio.io/inject", "false");
         podLabels.put("service.istio.io/canonical-name", name);
         podLabels.put("service.istio.io/canonical-revision", "latest");
-        podLabels.put("sidecar.istio.io/inject", "false");
-        out.add(new DeploymentBuilder().withMetadata(meta(name, ns, labels, owner)).withNewSpec().withReplicas(1)
+        podLabels.putAll(infrastructure.labels());
+        podLabels.put(PolicyTargetRef.GATEWAY_NAME_LABEL, gateway.name());
+        podLabels.put("istio.io/gateway-name", gateway.name());
+        podLabels.put(MANAGED_LABEL, MANAGED_VALUE);
+        Map<String, String> podAnnotations = new LinkedHashMap<>(annotations);
+        podAnnotations.put("prometheus.io/scrape", "true");
+        podAnnotations.put("prometheus.io/port", "15020");
+        podAnnotations.put("prometheus.io/path", "/q/metrics");
+        out.add(new DeploymentBuilder().withMetadata(meta(name, ns, labels, annotations, owner)).withNewSpec().withReplicas(1)
                 .withNewSelector().withMatchLabels(Map.of(PolicyTargetRef.GATEWAY_NAME_LABEL, gateway.name())).endSelector()
-                .withNewTemplate().withNewMetadata().withLabels(podLabels)
-                .withAnnotations(Map.of("prometheus.io/scrape", "true", "prometheus.io/port", "15020",
-                        "prometheus.io/path", "/q/metrics"))
+                .withNewTemplate().withNewMetadata().withLabels(podLabels).withAnnotations(podAnnotations)
                 .endMetadata()
-                .withNewSpec().withServiceAccountName(name).withAutomountServiceAccountToken(false)
+                .withNewSpec().withServiceAccountName(account).withAutomountServiceAccountToken(false)
                 .withNewSecurityContext().withRunAsNonRoot(true).withFsGroup(1337L)
                 .addNewSysctl().withName("net.ipv4.ip_unprivileged_port_start").withValue("0").endSysctl()
                 .endSecurityContext()
@@ -120,9 +133,10 @@ final class GatewayDeploymentTemplate {
         return out;
     }
 
-    private static ObjectMeta meta(String name, String namespace, Map<String, String> labels, OwnerReference owner) {
+    private static ObjectMeta meta(String name, String namespace, Map<String, String> labels,
+            Map<String, String> annotations, OwnerReference owner) {
         return new ObjectMetaBuilder().withName(name).withNamespace(namespace).withLabels(labels)
-                .withOwnerReferences(owner).build();
+                .withAnnotations(annotations.isEmpty() ? null : annotations).withOwnerReferences(owner).build();
     }
 
     /** {@code status-port}, then each listener port once, named after its first listener (istiod's extractServicePorts). */

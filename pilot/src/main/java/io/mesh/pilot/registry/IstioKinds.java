@@ -42,6 +42,10 @@ final class IstioKinds implements AutoCloseable {
     /** Informers of kinds whose CRD came after the start; this class closes them. */
     private final List<SharedIndexInformer<GenericKubernetesResource>> late = new CopyOnWriteArrayList<>();
     private final Set<Kind> missing = ConcurrentHashMap.newKeySet();
+    /** Each watched kind's informer (initial or late), whose cache {@link #cached} reads. */
+    private final java.util.Map<Kind, SharedIndexInformer<GenericKubernetesResource>> byKind = new ConcurrentHashMap<>();
+    /** Who else hears of every event of a kind, store change or not ({@link #alsoNotify}). */
+    private final java.util.Map<Kind, List<Runnable>> listeners = new ConcurrentHashMap<>();
     private ScheduledExecutorService check;
 
     IstioKinds(KubernetesClient client, ConfigStore store, Consumer<String> configChanged, Duration recheck) {
@@ -89,6 +93,20 @@ final class IstioKinds implements AutoCloseable {
         });
         check.scheduleWithFixedDelay(this::watchInstalled, recheck.toMillis(), recheck.toMillis(),
                 TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Runs {@code listener} on every add, update or delete of an object of {@code kind}, even one that changes nothing
+     * pilot serves (a label, say); call before {@link #informers}. It runs on the informer's thread: it must not block.
+     */
+    void alsoNotify(Kind kind, Runnable listener) {
+        listeners.computeIfAbsent(kind, k -> new CopyOnWriteArrayList<>()).add(listener);
+    }
+
+    /** The object of {@code kind} as the informer last saw it (all its metadata and spec), or null. */
+    GenericKubernetesResource cached(Kind kind, String namespace, String name) {
+        SharedIndexInformer<GenericKubernetesResource> informer = byKind.get(kind);
+        return informer == null ? null : informer.getStore().getByKey(namespace + "/" + name);
     }
 
     /** The kinds not watched because the API server does not serve them. */
@@ -162,12 +180,14 @@ final class IstioKinds implements AutoCloseable {
                 .withVersion(version).withKind(kind.kindName).withPlural(kind.plural).withNamespaced(true).build();
         SharedIndexInformer<GenericKubernetesResource> informer = client.genericKubernetesResources(ctx)
                 .inAnyNamespace().runnableInformer(0);
+        List<Runnable> also = listeners.getOrDefault(kind, List.of());
         informer.addEventHandler(new ResourceEventHandler<GenericKubernetesResource>() {
             @Override
             public void onAdd(GenericKubernetesResource obj) {
                 if (store.upsert(KubernetesRegistry.raw(obj))) {
                     configChanged.accept("config");
                 }
+                also.forEach(Runnable::run);
             }
 
             @Override
@@ -182,8 +202,10 @@ final class IstioKinds implements AutoCloseable {
                         obj.getMetadata().getNamespace(), obj.getMetadata().getName()))) {
                     configChanged.accept("config");
                 }
+                also.forEach(Runnable::run);
             }
         });
+        byKind.put(kind, informer);
         return informer;
     }
 

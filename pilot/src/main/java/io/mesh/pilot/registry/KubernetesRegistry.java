@@ -104,8 +104,6 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
             Consumer<Set<String>> endpointsChanged) {
         // The Gateway API objects' status follows every change of config, Services or Secrets (istiod's status).
         statusWriter = new GatewayApiStatusWriter(client, store, this);
-        deploymentController = gatewayDeployments == null ? null
-                : new GatewayDeploymentController(client, store, gatewayDeployments);
         Consumer<String> configChanged = reason -> {
             configInForceChanged.accept(reason);
             statusWriter.request();
@@ -117,6 +115,13 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
         // and the push reads all of them.
         services = client.services().inAnyNamespace().runnableInformer(0);
         services.addEventHandler(handler(s -> configChanged.accept("service")));
+        if (gatewayDeployments != null) {
+            // It reads the Gateways from their informer's cache (istioKinds is set below, before anything runs).
+            deploymentController = new GatewayDeploymentController(client, store,
+                    (ns, name) -> istioKinds.cached(Kind.KUBERNETES_GATEWAY, ns, name), services,
+                    gatewayDeployments);
+            informers.addAll(deploymentController.informers());
+        }
         slices = client.discovery().v1().endpointSlices().inAnyNamespace().runnableInformer(0);
         slices.addEventHandler(handler(s -> {
             String svc = s.getMetadata().getLabels() == null ? null
@@ -151,6 +156,10 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
         informers.add(pods);
         informers.add(nodes);
         istioKinds = new IstioKinds(client, store, configChanged, crdRecheck);
+        if (deploymentController != null) {
+            // A Gateway's labels are its deployment's too, and change nothing else pilot serves.
+            istioKinds.alsoNotify(Kind.KUBERNETES_GATEWAY, deploymentController::request);
+        }
         List<SharedIndexInformer<GenericKubernetesResource>> istio = istioKinds.informers();
         informers.addAll(istio);
         List<java.util.concurrent.CompletableFuture<Void>> synced = new ArrayList<>();
@@ -174,6 +183,16 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
     public KubernetesRegistry withGatewayDeployments(String image, String xdsAddress) {
         this.gatewayDeployments = new GatewayDeploymentTemplate.Settings(image, xdsAddress);
         return this;
+    }
+
+    /** The Service NAMESPACE/NAME as its informer last saw it, or null (none, or not started). */
+    Service service(String namespace, String name) {
+        return services == null ? null : services.getStore().getByKey(namespace + "/" + name);
+    }
+
+    /** The gateway deployment controller, once started with {@link #withGatewayDeployments}; else null. */
+    GatewayDeploymentController deploymentController() {
+        return deploymentController;
     }
 
     /** The Istio kinds not watched because the API server does not serve them (their CRD is not installed). */

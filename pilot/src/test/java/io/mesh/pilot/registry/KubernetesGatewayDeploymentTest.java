@@ -110,6 +110,9 @@ class KubernetesGatewayDeploymentTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> k8s.kubectl(null, "get", "gateways.gateway.networking.k8s.io",
                 "edge", "-n", "demo", "-o", "jsonpath={.status.conditions[?(@.type==\"Programmed\")].status}").strip()
                 .equals("True"));
+        // Its address: the ClusterIP Service's cluster DNS name.
+        await().atMost(Duration.ofSeconds(10)).until(() -> addresses("edge"),
+                List.of("Hostname:edge-istio.demo.svc.cluster.local")::equals);
 
         // A second listener: the Service gets its port.
         k8s.kubectl(gateway("edge", HTTP_LISTENER + HTTPS_LISTENER), "apply", "-f", "-");
@@ -143,6 +146,185 @@ class KubernetesGatewayDeploymentTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> get("deployment", "edge-istio") == null
                 && get("service", "edge-istio") == null && get("serviceaccount", "edge-istio") == null);
         assertTrue(get("deployment", "later-istio") != null, "another Gateway's deployment stays");
+    }
+
+    @Test
+    void aDeployedGatewayIsKeptFromInformerCachesWithoutApiCallsAndRepairedWhenChangedByHand() throws Exception {
+        k8s = KubernetesPilot.start(work, false, List.of("networking.istio.io", "security.istio.io",
+                "telemetry.istio.io"), Duration.ofMillis(200),
+                r -> r.withGatewayDeployments("mesh/gateway:test", "istio-pilot.istio-system.svc:15010"));
+        k8s.applyGatewayApiCrds();
+        await().atMost(Duration.ofSeconds(10)).until(() -> k8s.registry.missingKinds().isEmpty());
+        GatewayDeploymentController controller = k8s.registry.deploymentController();
+        k8s.kubectl(gateway("edge", HTTP_LISTENER), "apply", "-f", "-");
+        await().atMost(Duration.ofSeconds(10)).until(() -> get("deployment", "edge-istio") != null
+                && get("service", "edge-istio") != null && get("serviceaccount", "edge-istio") != null);
+        await().atMost(Duration.ofSeconds(10)).until(controller::idle);
+        Map<String, String> versions = resourceVersions();
+
+        // A change of config that concerns no deployed Gateway: a run, but no request about Gateways or their objects.
+        long runs = controller.runs();
+        int seen = k8s.requests.size();
+        k8s.kubectl("""
+                apiVersion: v1
+                kind: Service
+                metadata: {name: unrelated, namespace: default}
+                spec: {ports: [{name: http, port: 80}]}
+                """, "apply", "-f", "-");
+        await().atMost(Duration.ofSeconds(10)).until(() -> controller.runs() > runs && controller.idle());
+        List<String> made = List.copyOf(k8s.requests).subList(seen, k8s.requests.size()).stream()
+                .filter(r -> !r.contains("watch=true"))
+                .filter(r -> r.matches(".*/(deployments|serviceaccounts|services|gateways)(/.*|\\?.*|$)")).toList();
+        assertEquals(List.of(), made, "a run with nothing changed reads the caches only");
+        assertEquals(versions, resourceVersions(), "nothing applied again");
+
+        // Deleted by hand: its delete event brings it back.
+        String uid = get("deployment", "edge-istio").at("/metadata/uid").asText();
+        k8s.kubectl(null, "delete", "deployment", "edge-istio", "-n", "demo");
+        await().atMost(Duration.ofSeconds(10)).until(() -> get("deployment", "edge-istio"),
+                d -> d != null && !d.at("/metadata/uid").asText().equals(uid));
+
+        // Changed by someone else: its update event has what pilot applies applied again.
+        k8s.kubectl(null, "patch", "service", "edge-istio", "-n", "demo", "--type", "merge", "-p",
+                "{\"spec\":{\"type\":\"NodePort\"}}");
+        await().atMost(Duration.ofSeconds(10)).until(() -> get("service", "edge-istio").at("/spec/type").asText(),
+                "ClusterIP"::equals);
+        k8s.kubectl(null, "label", "serviceaccount", "edge-istio", "-n", "demo", "--overwrite",
+                "gateway.networking.k8s.io/gateway-name=someone-else");
+        await().atMost(Duration.ofSeconds(10)).until(() -> get("serviceaccount", "edge-istio")
+                .at("/metadata/labels/gateway.networking.k8s.io~1gateway-name").asText(), "edge"::equals);
+
+        // An object marked as pilot's whose Gateway does not exist (left by an earlier pilot): found in the cache, removed.
+        k8s.kubectl("""
+                apiVersion: v1
+                kind: ServiceAccount
+                metadata:
+                  name: gone-istio
+                  namespace: demo
+                  labels: {gateway.istio.io/managed: istio.io-gateway-controller}
+                """, "apply", "-f", "-");
+        await().atMost(Duration.ofSeconds(10)).until(() -> get("serviceaccount", "gone-istio") == null);
+    }
+
+    @Test
+    void theGatewaysInfrastructureLabelsAnnotationsAndServiceAccountShapeItsObjectsAsIstiods() throws Exception {
+        k8s = KubernetesPilot.start(work, false, List.of("networking.istio.io", "security.istio.io",
+                "telemetry.istio.io"), Duration.ofMillis(200),
+                r -> r.withGatewayDeployments("mesh/gateway:test", "istio-pilot.istio-system.svc:15010"));
+        k8s.applyGatewayApiCrds();
+        await().atMost(Duration.ofSeconds(10)).until(() -> k8s.registry.missingKinds().isEmpty());
+        // The user's own ServiceAccount (say, bound to a cloud role), which the annotation names.
+        k8s.kubectl("""
+                apiVersion: v1
+                kind: ServiceAccount
+                metadata: {name: edge-sa, namespace: demo, annotations: {example.com/role: edge}}
+                """, "apply", "-f", "-");
+        k8s.kubectl("""
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: Gateway
+                metadata:
+                  name: infra
+                  namespace: demo
+                  labels: {team: a}
+                  annotations:
+                    gateway.istio.io/service-account: edge-sa
+                    networking.istio.io/service-type: NodePort
+                    example.com/note: copied
+                spec:
+                  gatewayClassName: istio
+                  infrastructure:
+                    labels: {example.com/zone: z1, gateway.networking.k8s.io/reserved: dropped}
+                  listeners:
+                  - {name: http, port: 80, protocol: HTTP}
+                """, "apply", "-f", "-");
+        JsonNode deployment = await().atMost(Duration.ofSeconds(10)).until(() -> get("deployment", "infra-istio"),
+                d -> d != null);
+        JsonNode service = get("service", "infra-istio");
+        assertEquals("NodePort", service.at("/spec/type").asText());
+        Map<String, String> labels = Map.of("example.com/zone", "z1", "gateway.networking.k8s.io/gateway-name", "infra",
+                "gateway.istio.io/managed", "istio.io-gateway-controller");
+        // spec.infrastructure.labels replace the Gateway's own (team); its reserved prefix is dropped.
+        assertEquals(labels, JSON.convertValue(service.at("/metadata/labels"), Map.class));
+        assertEquals(labels, JSON.convertValue(deployment.at("/metadata/labels"), Map.class));
+        // No spec.infrastructure.annotations: the Gateway's own, but kubectl's and the service-account override.
+        Map<String, String> annotations = Map.of("networking.istio.io/service-type", "NodePort",
+                "example.com/note", "copied");
+        assertEquals(annotations, JSON.convertValue(service.at("/metadata/annotations"), Map.class));
+        assertEquals(annotations, JSON.convertValue(deployment.at("/metadata/annotations"), Map.class));
+        JsonNode pod = deployment.at("/spec/template");
+        assertEquals("z1", pod.at("/metadata/labels/example.com~1zone").asText());
+        assertEquals("infra", pod.at("/metadata/labels/gateway.networking.k8s.io~1gateway-name").asText());
+        assertEquals("copied", pod.at("/metadata/annotations/example.com~1note").asText());
+        assertEquals("true", pod.at("/metadata/annotations/prometheus.io~1scrape").asText());
+        Map<?, ?> nodeLabels = JSON.readValue(env(pod.at("/spec/containers/0"), "ISTIO_METAJSON_LABELS"), Map.class);
+        assertEquals(JSON.convertValue(pod.at("/metadata/labels"), Map.class), nodeLabels);
+        // The pods run as the named ServiceAccount, which is the user's: not taken over, none made.
+        assertEquals("edge-sa", pod.at("/spec/serviceAccountName").asText());
+        JsonNode account = get("serviceaccount", "edge-sa");
+        assertEquals("edge", account.at("/metadata/annotations/example.com~1role").asText());
+        assertTrue(account.at("/metadata/annotations/example.com~1note").isMissingNode(), account.toString());
+        assertTrue(account.at("/metadata/labels").isMissingNode() && account.at("/metadata/ownerReferences").isMissingNode(),
+                account.toString());
+        assertEquals(null, get("serviceaccount", "infra-istio"));
+
+        // spec.infrastructure.annotations set: they replace the Gateway's own on its objects.
+        k8s.kubectl(null, "patch", "gateways.gateway.networking.k8s.io", "infra", "-n", "demo", "--type", "merge", "-p",
+                "{\"spec\":{\"infrastructure\":{\"annotations\":{\"example.com/only\":\"this\"}}}}");
+        await().atMost(Duration.ofSeconds(10)).until(() -> JSON.convertValue(
+                get("service", "infra-istio").at("/metadata/annotations"), Map.class), Map.of("example.com/only", "this")::equals);
+
+        // Without spec.infrastructure, the Gateway's own labels, followed when only they change.
+        k8s.kubectl(gateway("plain", HTTP_LISTENER), "apply", "-f", "-");
+        k8s.kubectl(null, "label", "gateways.gateway.networking.k8s.io", "plain", "-n", "demo", "team=b");
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            JsonNode a = get("serviceaccount", "plain-istio");
+            return a != null && a.at("/metadata/labels/team").asText().equals("b");
+        });
+        k8s.kubectl(null, "label", "gateways.gateway.networking.k8s.io", "plain", "-n", "demo", "--overwrite", "team=c");
+        await().atMost(Duration.ofSeconds(10)).until(() -> get("deployment", "plain-istio")
+                .at("/spec/template/metadata/labels/team").asText(), "c"::equals);
+
+        // A LoadBalancer Service: no address until the load balancer has one, then that address.
+        k8s.kubectl("""
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: Gateway
+                metadata: {name: lb, namespace: demo}
+                spec:
+                  gatewayClassName: istio
+                  listeners: [{name: http, port: 80, protocol: HTTP}]
+                """, "apply", "-f", "-");
+        await().atMost(Duration.ofSeconds(10)).until(() -> get("gateways.gateway.networking.k8s.io", "lb")
+                .at("/status/conditions").size() > 0 && get("service", "lb-istio") != null);
+        assertTrue(get("gateways.gateway.networking.k8s.io", "lb").at("/status/addresses").isMissingNode());
+        k8s.kubectl(null, "patch", "service", "lb-istio", "-n", "demo", "--subresource=status", "--type", "merge", "-p",
+                "{\"status\":{\"loadBalancer\":{\"ingress\":[{\"ip\":\"203.0.113.7\"},{\"hostname\":\"lb.example.com\"}]}}}");
+        await().atMost(Duration.ofSeconds(10)).until(() -> addresses("lb"),
+                List.of("IPAddress:203.0.113.7", "Hostname:lb.example.com")::equals);
+
+        // Malformed infrastructure (which a real API server's schema would refuse): logged, the objects stay as they were.
+        long runs = k8s.registry.deploymentController().runs();
+        k8s.kubectl(null, "patch", "gateways.gateway.networking.k8s.io", "infra", "-n", "demo", "--type", "merge", "-p",
+                "{\"spec\":{\"infrastructure\":{\"labels\":\"oops\"}}}");
+        await().atMost(Duration.ofSeconds(10)).until(() -> k8s.registry.deploymentController().runs() > runs
+                && k8s.registry.deploymentController().idle());
+        assertEquals("z1", get("deployment", "infra-istio").at("/metadata/labels/example.com~1zone").asText());
+        assertTrue(get("service", "infra-istio") != null);
+    }
+
+    /** The Gateway's status.addresses, as TYPE:VALUE. */
+    private List<String> addresses(String gateway) throws Exception {
+        List<String> out = new ArrayList<>();
+        get("gateways.gateway.networking.k8s.io", gateway).at("/status/addresses")
+                .forEach(a -> out.add(a.path("type").asText() + ":" + a.path("value").asText()));
+        return out;
+    }
+
+    private Map<String, String> resourceVersions() throws Exception {
+        Map<String, String> out = new java.util.TreeMap<>();
+        for (String kind : List.of("deployment", "service", "serviceaccount")) {
+            out.put(kind, get(kind, "edge-istio").at("/metadata/resourceVersion").asText());
+        }
+        return out;
     }
 
     private JsonNode get(String kind, String name) throws Exception {

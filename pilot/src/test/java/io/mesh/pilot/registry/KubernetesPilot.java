@@ -20,6 +20,8 @@ final class KubernetesPilot implements AutoCloseable {
     Path kubeconfig;
     KubernetesRegistry registry;
     PilotHarness harness;
+    /** Every request pilot's client made, as "METHOD PATH?QUERY", in order. */
+    final java.util.Queue<String> requests = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final Path work;
 
     private KubernetesPilot(Path work) {
@@ -30,7 +32,21 @@ final class KubernetesPilot implements AutoCloseable {
             java.util.function.UnaryOperator<KubernetesRegistry> configure) throws Exception {
         Files.createDirectories(work);
         mock = KubeApiMock.start(0, false, false);
-        client = mock.client("default");
+        // Pilot's client records each request it makes (what tests of API-call economy count).
+        KubernetesClient plain = mock.client("default");
+        io.fabric8.kubernetes.client.Config config = plain.getConfiguration();
+        plain.close();
+        client = new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(config)
+                .withHttpClientBuilderConsumer(b -> b.addOrReplaceInterceptor("record",
+                        new io.fabric8.kubernetes.client.http.Interceptor() {
+                            @Override
+                            public void before(io.fabric8.kubernetes.client.http.BasicBuilder builder,
+                                    io.fabric8.kubernetes.client.http.HttpRequest request, RequestTags tags) {
+                                requests.add(request.method() + " " + request.uri().getRawPath()
+                                        + (request.uri().getRawQuery() == null ? "" : "?" + request.uri().getRawQuery()));
+                            }
+                        }))
+                .build();
         kubeconfig = mock.writeKubeconfig(work.resolve("kubeconfig"), "default").toAbsolutePath();
         for (String group : crds) {
             applyCrds(group);
