@@ -32,21 +32,7 @@ class KubernetesGatewayApiMeshTest {
         }
     }
 
-    static final String CONFIG = """
-            apiVersion: v1
-            kind: Service
-            metadata: {name: web, namespace: demo}
-            spec:
-              selector: {app: web}
-              ports: [{name: http, port: 80, targetPort: 8081}]
-            ---
-            apiVersion: v1
-            kind: Service
-            metadata: {name: web-v2, namespace: demo}
-            spec:
-              selector: {app: web-v2}
-              ports: [{name: http, port: 80, targetPort: 8081}]
-            ---
+    static final String CONFIG = KubernetesGatewayApiTest.DEMO_SERVICES + """
             apiVersion: gateway.networking.k8s.io/v1
             kind: HTTPRoute
             metadata: {name: web-split, namespace: demo}
@@ -67,10 +53,7 @@ class KubernetesGatewayApiMeshTest {
 
     @Test
     void httpRouteOfAServiceReachesTheSidecarAndGetsIstiodsParentStatus() throws Exception {
-        k8s = KubernetesPilot.start(work, false, List.of("networking.istio.io", "security.istio.io",
-                "telemetry.istio.io"), Duration.ofMillis(200));
-        k8s.applyGatewayApiCrds();
-        await().atMost(Duration.ofSeconds(10)).until(() -> k8s.registry.missingKinds().isEmpty());
+        k8s = KubernetesPilot.startWithGatewayApi(work, false, r -> r);
         k8s.kubectl(CONFIG, "apply", "-f", "-");
         await().atMost(Duration.ofSeconds(10)).until(() -> k8s.harness.pilot.snapshot().virtualServices().stream()
                 .anyMatch(vs -> vs.gatewaySemantics() && vs.gateways().equals(List.of("mesh"))));

@@ -112,10 +112,7 @@ class KubernetesGatewayApiReferencesTest {
 
     @Test
     void grantsNamespaceLabelsAndTheGatewaysOwnSecretAreFollowed() throws Exception {
-        k8s = KubernetesPilot.start(work, true, List.of("networking.istio.io", "security.istio.io",
-                "telemetry.istio.io"), Duration.ofMillis(200));
-        k8s.applyGatewayApiCrds();
-        await().atMost(Duration.ofSeconds(10)).until(() -> k8s.registry.missingKinds().isEmpty());
+        k8s = KubernetesPilot.startWithGatewayApi(work, true, r -> r);
         k8s.kubectl(config(), "apply", "-f", "-");
         k8s.kubectl(null, "label", "namespace", "demo", "shared-gateway=true");
         await().atMost(Duration.ofSeconds(10)).until(() -> k8s.harness.pilot.snapshot().virtualServices().stream()

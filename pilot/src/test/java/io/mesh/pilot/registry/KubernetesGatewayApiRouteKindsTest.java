@@ -94,10 +94,7 @@ class KubernetesGatewayApiRouteKindsTest {
 
     @Test
     void grpcTlsAndTcpRoutesAppliedWithKubectlAreServedToTheRouterWithTheirStatus() throws Exception {
-        k8s = KubernetesPilot.start(work, false, List.of("networking.istio.io", "security.istio.io",
-                "telemetry.istio.io"), Duration.ofMillis(200));
-        k8s.applyGatewayApiCrds();
-        await().atMost(Duration.ofSeconds(10)).until(() -> k8s.registry.missingKinds().isEmpty());
+        k8s = KubernetesPilot.startWithGatewayApi(work, false, r -> r);
         k8s.kubectl(CONFIG, "apply", "-f", "-");
         await().atMost(Duration.ofSeconds(10)).until(() -> k8s.harness.pilot.snapshot().virtualServices().stream()
                 .filter(vs -> vs.gatewaySemantics()).count() == 3);

@@ -57,7 +57,8 @@ class KubernetesGatewayApiTest {
             ---
             """;
 
-    static final String CONFIG = INGRESS + """
+    /** The Services {@code web} and {@code web-v2} in {@code demo}, port 80 (http). */
+    static final String DEMO_SERVICES = """
             apiVersion: v1
             kind: Service
             metadata: {name: web, namespace: demo}
@@ -72,6 +73,9 @@ class KubernetesGatewayApiTest {
               selector: {app: web-v2}
               ports: [{name: http, port: 80, targetPort: 8081}]
             ---
+            """;
+
+    static final String CONFIG = INGRESS + DEMO_SERVICES + """
             apiVersion: gateway.networking.k8s.io/v1
             kind: Gateway
             metadata: {name: edge, namespace: istio-system}
@@ -101,10 +105,7 @@ class KubernetesGatewayApiTest {
 
     @Test
     void gatewayAndHttpRouteAppliedWithKubectlAreServedToTheRouterTheGatewaysServiceSelects() throws Exception {
-        k8s = KubernetesPilot.start(work, false, List.of("networking.istio.io", "security.istio.io",
-                "telemetry.istio.io"), Duration.ofMillis(200));
-        k8s.applyGatewayApiCrds();
-        await().atMost(Duration.ofSeconds(10)).until(() -> k8s.registry.missingKinds().isEmpty());
+        k8s = KubernetesPilot.startWithGatewayApi(work, false, r -> r);
         k8s.kubectl(CONFIG, "apply", "-f", "-");
         await().atMost(Duration.ofSeconds(10)).until(() -> k8s.harness.pilot.snapshot().virtualServices().stream()
                 .anyMatch(vs -> vs.gatewaySemantics() && vs.hosts().equals(List.of("web.example.com"))));

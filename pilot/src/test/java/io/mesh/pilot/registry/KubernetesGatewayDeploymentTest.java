@@ -61,11 +61,7 @@ class KubernetesGatewayDeploymentTest {
 
     @Test
     void aGatewayWithoutAddressesIsDeployedServedAndRemovedWithIt() throws Exception {
-        k8s = KubernetesPilot.start(work, false, List.of("networking.istio.io", "security.istio.io",
-                "telemetry.istio.io"), Duration.ofMillis(200),
-                r -> r.withGatewayDeployments("mesh/gateway:test", "istio-pilot.istio-system.svc:15010"));
-        k8s.applyGatewayApiCrds();
-        await().atMost(Duration.ofSeconds(10)).until(() -> k8s.registry.missingKinds().isEmpty());
+        k8s = KubernetesPilot.startWithGatewayApi(work, false, r -> r.withGatewayDeployments("mesh/gateway:test", "istio-pilot.istio-system.svc:15010"));
         k8s.kubectl(gateway("edge", HTTP_LISTENER), "apply", "-f", "-");
         String uid = k8s.kubectl(null, "get", "gateways.gateway.networking.k8s.io", "edge", "-n", "demo", "-o",
                 "jsonpath={.metadata.uid}").strip();
@@ -150,11 +146,7 @@ class KubernetesGatewayDeploymentTest {
 
     @Test
     void aDeployedGatewayIsKeptFromInformerCachesWithoutApiCallsAndRepairedWhenChangedByHand() throws Exception {
-        k8s = KubernetesPilot.start(work, false, List.of("networking.istio.io", "security.istio.io",
-                "telemetry.istio.io"), Duration.ofMillis(200),
-                r -> r.withGatewayDeployments("mesh/gateway:test", "istio-pilot.istio-system.svc:15010"));
-        k8s.applyGatewayApiCrds();
-        await().atMost(Duration.ofSeconds(10)).until(() -> k8s.registry.missingKinds().isEmpty());
+        k8s = KubernetesPilot.startWithGatewayApi(work, false, r -> r.withGatewayDeployments("mesh/gateway:test", "istio-pilot.istio-system.svc:15010"));
         GatewayDeploymentController controller = k8s.registry.deploymentController();
         k8s.kubectl(gateway("edge", HTTP_LISTENER), "apply", "-f", "-");
         await().atMost(Duration.ofSeconds(10)).until(() -> get("deployment", "edge-istio") != null
@@ -208,11 +200,7 @@ class KubernetesGatewayDeploymentTest {
 
     @Test
     void theGatewaysInfrastructureLabelsAnnotationsAndServiceAccountShapeItsObjectsAsIstiods() throws Exception {
-        k8s = KubernetesPilot.start(work, false, List.of("networking.istio.io", "security.istio.io",
-                "telemetry.istio.io"), Duration.ofMillis(200),
-                r -> r.withGatewayDeployments("mesh/gateway:test", "istio-pilot.istio-system.svc:15010"));
-        k8s.applyGatewayApiCrds();
-        await().atMost(Duration.ofSeconds(10)).until(() -> k8s.registry.missingKinds().isEmpty());
+        k8s = KubernetesPilot.startWithGatewayApi(work, false, r -> r.withGatewayDeployments("mesh/gateway:test", "istio-pilot.istio-system.svc:15010"));
         // The user's own ServiceAccount (say, bound to a cloud role), which the annotation names.
         k8s.kubectl("""
                 apiVersion: v1

@@ -88,6 +88,24 @@ final class KubernetesPilot implements AutoCloseable {
         }
     }
 
+    /**
+     * Pilot with Istio's CRDs, then the Gateway API's installed after it started (found within its 200 ms recheck), once
+     * it watches every kind: the start of the Gateway API tests. {@code configure} as in {@link #start}.
+     */
+    static KubernetesPilot startWithGatewayApi(Path work, boolean credentials,
+            java.util.function.UnaryOperator<KubernetesRegistry> configure) throws Exception {
+        KubernetesPilot k = start(work, credentials, List.of("networking.istio.io", "security.istio.io",
+                "telemetry.istio.io"), Duration.ofMillis(200), configure);
+        try {
+            k.applyGatewayApiCrds();
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> k.registry.missingKinds().isEmpty());
+            return k;
+        } catch (Exception | AssertionError e) {
+            k.close();
+            throw e;
+        }
+    }
+
     /** Installs a stand-in for the Gateway API's Gateway and HTTPRoute CRDs (the test resources' crds folder). */
     void applyGatewayApiCrds() {
         kubectl(null, "apply", "-f", "src/test/resources/crds/gateway.networking.k8s.io.yaml");
