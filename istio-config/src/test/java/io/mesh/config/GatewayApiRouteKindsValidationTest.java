@@ -1,5 +1,7 @@
 package io.mesh.config;
 
+import static io.mesh.config.GatewayApiValidationTest.assertRejected;
+import static io.mesh.config.GatewayApiValidationTest.validate;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -16,10 +18,6 @@ import org.junit.jupiter.params.provider.CsvSource;
  * naming the field.
  */
 class GatewayApiRouteKindsValidationTest {
-
-    static ConfigValidator.Result validate(String yaml) {
-        return ConfigValidator.validate(YamlDocuments.parse(yaml, "routes.yaml").resources().get(0));
-    }
 
     static final String GRPC_ROUTE = """
             apiVersion: gateway.networking.k8s.io/v1
@@ -77,16 +75,14 @@ class GatewayApiRouteKindsValidationTest {
         "{path: {value: /}}                           | spec.rules[0].matches[0].path: unknown field",
     })
     void invalidGrpcMatchIsRejectedNamingTheField(String match, String error) {
-        ConfigValidator.Result r = validate("""
+        assertRejected("""
                 apiVersion: gateway.networking.k8s.io/v1
                 kind: GRPCRoute
                 metadata: {name: greeter, namespace: demo}
                 spec:
                   parentRefs: [{name: edge}]
                   rules: [{matches: [%s], backendRefs: [{name: greeter, port: 9000}]}]
-                """.formatted(match));
-        assertFalse(r.valid());
-        assertTrue(r.reason().contains(error), r.reason());
+                """.formatted(match), error);
     }
 
     @ParameterizedTest
@@ -96,16 +92,14 @@ class GatewayApiRouteKindsValidationTest {
         "{type: RequestHeaderModifier}                  | spec.rules[0].filters[0].requestHeaderModifier: is required for filter type RequestHeaderModifier",
     })
     void invalidGrpcFilterIsRejectedNamingTheField(String filter, String error) {
-        ConfigValidator.Result r = validate("""
+        assertRejected("""
                 apiVersion: gateway.networking.k8s.io/v1
                 kind: GRPCRoute
                 metadata: {name: greeter, namespace: demo}
                 spec:
                   parentRefs: [{name: edge}]
                   rules: [{filters: [%s], backendRefs: [{name: greeter, port: 9000}]}]
-                """.formatted(filter));
-        assertFalse(r.valid());
-        assertTrue(r.reason().contains(error), r.reason());
+                """.formatted(filter), error);
     }
 
     @Test
@@ -142,7 +136,7 @@ class GatewayApiRouteKindsValidationTest {
     })
     void invalidL4RouteIsRejectedNamingTheField(String kind, String change, String error) {
         String field = change.substring(0, change.indexOf(':'));
-        ConfigValidator.Result r = validate("""
+        assertRejected("""
                 apiVersion: gateway.networking.k8s.io/v1alpha2
                 kind: %s
                 metadata: {name: db, namespace: demo}
@@ -150,9 +144,7 @@ class GatewayApiRouteKindsValidationTest {
                   parentRefs: [{name: edge}]
                   %s
                   %s
-                """.formatted(kind, change, field.equals("rules") ? "" : "rules: [{backendRefs: [{name: db, port: 5432}]}]"));
-        assertFalse(r.valid());
-        assertTrue(r.reason().contains(error), r.reason());
+                """.formatted(kind, change, field.equals("rules") ? "" : "rules: [{backendRefs: [{name: db, port: 5432}]}]"), error);
     }
 
     @Test
@@ -200,15 +192,13 @@ class GatewayApiRouteKindsValidationTest {
         "{name: tcp, port: 9000, protocol: TCP, tls: {mode: Passthrough}}        | spec.listeners[0].tls: must not be set for protocol TCP",
     })
     void invalidTlsOrTcpListenerIsRejectedNamingTheField(String listener, String error) {
-        ConfigValidator.Result r = validate("""
+        assertRejected("""
                 apiVersion: gateway.networking.k8s.io/v1
                 kind: Gateway
                 metadata: {name: edge, namespace: istio-system}
                 spec:
                   gatewayClassName: istio
                   listeners: [%s]
-                """.formatted(listener));
-        assertFalse(r.valid());
-        assertTrue(r.reason().contains(error), r.reason());
+                """.formatted(listener), error);
     }
 }

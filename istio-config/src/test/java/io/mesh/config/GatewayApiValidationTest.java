@@ -22,6 +22,13 @@ class GatewayApiValidationTest {
         return ConfigValidator.validate(YamlDocuments.parse(yaml, "gw.yaml").resources().get(0));
     }
 
+    /** Asserts that {@code yaml} is refused with a reason that contains {@code error} (the field's path and what is wrong). */
+    static void assertRejected(String yaml, String error) {
+        ConfigValidator.Result r = validate(yaml);
+        assertFalse(r.valid(), yaml);
+        assertTrue(r.reason().contains(error), r.reason());
+    }
+
     static final String GATEWAY = """
             apiVersion: gateway.networking.k8s.io/v1
             kind: Gateway
@@ -106,16 +113,14 @@ class GatewayApiValidationTest {
             }
         }
         listener.append(", ").append(change).append('}');
-        ConfigValidator.Result r = validate("""
+        assertRejected("""
                 apiVersion: gateway.networking.k8s.io/v1
                 kind: Gateway
                 metadata: {name: edge, namespace: istio-system}
                 spec:
                   gatewayClassName: istio
                   listeners: [%s]
-                """.formatted(listener));
-        assertFalse(r.valid());
-        assertTrue(r.reason().contains(error), r.reason());
+                """.formatted(listener), error);
     }
 
     @Test
@@ -244,16 +249,14 @@ class GatewayApiValidationTest {
         "- filters: [{type: URLRewrite, urlRewrite: {path: {type: ReplacePrefixMatch, replacePrefixMatch: /x}}}] | spec.rules[0].filters: ReplacePrefixMatch needs every match of the rule to be a PathPrefix match",
     })
     void invalidRuleIsRejectedNamingTheField(String rules, String error) {
-        ConfigValidator.Result r = validate("""
+        assertRejected("""
                 apiVersion: gateway.networking.k8s.io/v1
                 kind: HTTPRoute
                 metadata: {name: web, namespace: demo}
                 spec:
                   parentRefs: [{name: edge}]
                   rules: [%s]
-                """.formatted(rules.strip().substring(2)));
-        assertFalse(r.valid(), rules);
-        assertTrue(r.reason().contains(error), r.reason());
+                """.formatted(rules.strip().substring(2)), error);
     }
 
     @Test

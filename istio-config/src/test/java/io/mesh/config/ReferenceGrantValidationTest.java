@@ -1,5 +1,7 @@
 package io.mesh.config;
 
+import static io.mesh.config.GatewayApiValidationTest.assertRejected;
+import static io.mesh.config.GatewayApiValidationTest.validate;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -16,10 +18,6 @@ import org.junit.jupiter.params.provider.CsvSource;
  * rejected naming the field.
  */
 class ReferenceGrantValidationTest {
-
-    static ConfigValidator.Result validate(String yaml) {
-        return ConfigValidator.validate(YamlDocuments.parse(yaml, "grant.yaml").resources().get(0));
-    }
 
     static String grant(String version, String spec) {
         return """
@@ -69,9 +67,7 @@ class ReferenceGrantValidationTest {
         "{from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: demo, port: 1}], to: [{group: \"\", kind: Service}]} | spec.from[0].port: unknown field",
     })
     void invalidGrantIsRejectedNamingTheField(String spec, String error) {
-        ConfigValidator.Result r = validate(grant("v1beta1", spec));
-        assertFalse(r.valid());
-        assertTrue(r.reason().contains(error), r.reason());
+        assertRejected(grant("v1beta1", spec), error);
     }
 
     @Test
@@ -146,8 +142,6 @@ class ReferenceGrantValidationTest {
         "{matchFields: {a: b}}                                            | selector.matchFields: unknown field",
     })
     void invalidNamespaceSelectorIsRejectedNamingTheField(String selector, String error) {
-        ConfigValidator.Result r = validate(selectorGateway(selector));
-        assertFalse(r.valid());
-        assertTrue(r.reason().contains("spec.listeners[0].allowedRoutes.namespaces." + error), r.reason());
+        assertRejected(selectorGateway(selector), "spec.listeners[0].allowedRoutes.namespaces." + error);
     }
 }
