@@ -85,10 +85,10 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
         if (secrets == null) {
             return out;
         }
-        for (io.fabric8.kubernetes.api.model.Secret s : secrets.getStore().list()) {
-            if (!s.getMetadata().getNamespace().equals(credentialsNamespace)) {
-                continue;   // the cluster's other Secrets are decoded only when a Gateway API Gateway names them
-            }
+        // The informer's namespace index: the cluster's other Secrets are not walked, and are decoded only when a
+        // Gateway API Gateway names them.
+        for (io.fabric8.kubernetes.api.model.Secret s : secrets.getIndexer()
+                .byIndex(io.fabric8.kubernetes.client.informers.cache.Cache.NAMESPACE_INDEX, credentialsNamespace)) {
             io.mesh.pilot.model.TlsCredential c = GatewayApiSecrets.credential(s, s.getMetadata().getName());
             if (c != null) {
                 out.put(c.name(), c);
