@@ -60,6 +60,7 @@ public final class ConfigValidator {
             case REFERENCE_GRANT -> KubernetesReferenceGrantParser.parse(raw, p);
             case GRPC_ROUTE -> KubernetesGrpcRouteParser.parse(raw, p);
             case TLS_ROUTE, TCP_ROUTE -> KubernetesL4RouteParser.parse(kind.get(), raw, p);
+            case BACKEND_TLS_POLICY -> KubernetesBackendTlsPolicyParser.parse(raw, p);
         };
         return new Result(raw, p.hasErrors() ? null : model, p.errors(), p.warnings());
     }

@@ -25,7 +25,8 @@ public enum Kind {
     GRPC_ROUTE("GRPCRoute", Kind.GATEWAY_API, "grpcroutes"),
     TLS_ROUTE("TLSRoute", Kind.GATEWAY_API, "tlsroutes"),
     TCP_ROUTE("TCPRoute", Kind.GATEWAY_API, "tcproutes"),
-    REFERENCE_GRANT("ReferenceGrant", Kind.GATEWAY_API, "referencegrants");
+    REFERENCE_GRANT("ReferenceGrant", Kind.GATEWAY_API, "referencegrants"),
+    BACKEND_TLS_POLICY("BackendTLSPolicy", Kind.GATEWAY_API, "backendtlspolicies");
 
     /** The Kubernetes Gateway API's group. */
     public static final String GATEWAY_API = "gateway.networking.k8s.io";
@@ -51,6 +52,8 @@ public enum Kind {
             // The Gateway API's experimental channel serves these at v1alpha2 only; GRPCRoute is v1 since v1.1.
             case TLS_ROUTE, TCP_ROUTE -> java.util.List.of("v1alpha2");
             case GRPC_ROUTE -> java.util.List.of("v1", "v1alpha2");
+            // v1 since Gateway API v1.4; v1alpha3 in v1.1 to v1.3.
+            case BACKEND_TLS_POLICY -> java.util.List.of("v1", "v1alpha3");
             default -> VERSIONS.get(group);
         };
     }
@@ -62,10 +65,12 @@ public enum Kind {
 
     /**
      * The versions pilot watches the kind at on Kubernetes, preferred first: {@link #kubernetesVersion}, and for
-     * ReferenceGrant (v1beta1 in the Gateway API's releases that have no v1 of it) v1beta1 when the API server serves no v1.
+     * ReferenceGrant (v1beta1 in the Gateway API's releases that have no v1 of it) v1beta1, and for BackendTLSPolicy
+     * (v1alpha3 before v1.4) v1alpha3, when the API server serves no v1.
      */
     public java.util.List<String> watchVersions() {
-        return this == REFERENCE_GRANT ? java.util.List.of("v1", "v1beta1") : java.util.List.of(kubernetesVersion());
+        return this == REFERENCE_GRANT ? java.util.List.of("v1", "v1beta1")
+                : this == BACKEND_TLS_POLICY ? versions() : java.util.List.of(kubernetesVersion());
     }
 
     /** Whether this kind is one of the Kubernetes Gateway API's. */

@@ -56,7 +56,7 @@ public final class KubernetesReferenceGrantParser {
     }
 
     /** The 1 to 16 entries of {@code from} or {@code to}. */
-    private static List<SpecReader> entries(SpecReader r, String field) {
+    static List<SpecReader> entries(SpecReader r, String field) {
         List<SpecReader> list = r.list(field);
         if (list.isEmpty()) {
             r.problems().error(r.at(field), "at least one entry is required");
@@ -67,7 +67,7 @@ public final class KubernetesReferenceGrantParser {
     }
 
     /** {@code group}: required, and "" is the core API group. */
-    private static String group(SpecReader s) {
+    static String group(SpecReader s) {
         String group = s.string("group");
         if (group == null) {
             s.problems().error(s.at("group"), "is required (\"\" for the core API group)");
