@@ -49,8 +49,10 @@ public final class YamlDocuments {
         }
         JsonNode meta = doc.path("metadata");
         String ns = meta.path("namespace").asText("");
+        // A ConfigMap has no spec: its data is what is read of it (local mode's CA ConfigMaps).
+        boolean configMap = "v1".equals(doc.path("apiVersion").asText()) && "ConfigMap".equals(doc.get("kind").asText());
         out.add(new RawResource(doc.path("apiVersion").asText(""), doc.get("kind").asText(),
-                ns.isEmpty() ? "default" : ns, meta.path("name").asText(""), doc.get("spec"), origin,
+                ns.isEmpty() ? "default" : ns, meta.path("name").asText(""), doc.get(configMap ? "data" : "spec"), origin,
                 RawResource.timestamp(meta.path("creationTimestamp").asText(null)), strings(meta, "annotations"),
                 doc.get("status"), strings(meta, "labels")));
     }

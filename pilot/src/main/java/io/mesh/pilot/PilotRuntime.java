@@ -137,6 +137,16 @@ public final class PilotRuntime implements AutoCloseable {
         if (settings.configDir() != null) {
             folder = new LocalFolderRegistry(settings.configDir(), store, () -> configChanged("config"));
             folder.start();
+            // BackendTLSPolicies' CA ConfigMaps are the folder's ConfigMap documents.
+            io.mesh.pilot.model.CredentialSource certificates = credentials;
+            LocalFolderRegistry documents = folder;
+            credentials = () -> {
+                java.util.Map<String, io.mesh.pilot.model.TlsCredential> all = new java.util.HashMap<>(
+                        certificates.credentials());
+                all.putAll(io.mesh.pilot.registry.BackendTlsConfigMaps.referenced(store.accepted().values(),
+                        documents::configMap));
+                return all;
+            };
         }
         // The JWKS of RequestAuthentications already in config, so the first snapshot has their keys.
         jwks.prefetch(SnapshotBuilder.jwksUris(store.accepted().values()));

@@ -226,12 +226,13 @@ final class ClusterPolicy {
                 }
             }
             case MUTUAL -> {
-                common.addTlsCertificateSdsSecretConfigs(sds("kubernetes://" + tls.credentialName()));
-                ca = sds("kubernetes://" + tls.credentialName() + "-cacert");
+                common.addTlsCertificateSdsSecretConfigs(sds(SecretGenerator.resourceName(tls.credentialName())));
+                ca = sds(SecretGenerator.resourceName(tls.credentialName()) + SecretGenerator.CA_SUFFIX);
             }
             default -> {
+                // A BackendTLSPolicy's CA is "configmap://NS/NAME" (or "invalid://", which no proxy is ever sent).
                 if (tls.credentialName() != null) {
-                    ca = sds("kubernetes://" + tls.credentialName() + "-cacert");
+                    ca = sds(SecretGenerator.resourceName(tls.credentialName()) + SecretGenerator.CA_SUFFIX);
                 }
             }
         }

@@ -18,11 +18,14 @@ import java.util.Set;
  * each of its credentialNames), "kubernetes://NAME-cacert" its CA for client certificates (MUTUAL). A Gateway API
  * Gateway's certificate is named as istiod names it, "kubernetes-gateway://NAMESPACE/NAME" (the Secret's namespace; the
  * translation puts it on a server only when it is the Gateway's namespace or a ReferenceGrant permits it, as istiod's
- * VerifiedCertificateReferences). Only routers get secrets, and only ones a Gateway selecting them names. Workload
- * certificates ("default", "ROOTCA") come from citadel, not from here.
+ * VerifiedCertificateReferences). Only routers get those, and only ones a Gateway selecting them names. A
+ * BackendTLSPolicy's CA, "configmap://NAMESPACE/NAME-cacert" (the ConfigMap's ca.crt), goes to any proxy that asks, as
+ * istiod's: it holds no key. Workload certificates ("default", "ROOTCA") come from citadel, not from here.
  */
 public final class SecretGenerator {
     public static final String PREFIX = "kubernetes://";
+    /** The suffix of a credential's CA resource ({@code NAME-cacert}), istiod's {@code SdsCaSuffix}. */
+    public static final String CA_SUFFIX = "-cacert";
 
     /**
      * The SDS resource name of a credentialName, as istiod's {@code credentials.ToResourceName}: a name with a scheme
@@ -37,6 +40,16 @@ public final class SecretGenerator {
 
     public static List<Secret> generate(ProxyInfo proxy, MeshSnapshot snapshot, Set<String> names) {
         List<Secret> out = new ArrayList<>();
+        // A BackendTLSPolicy's CA ConfigMap: a CA, no key, so any proxy may have it (istiod's filterAuthorizedResources
+        // lets ConfigMaps through for everyone); only ConfigMaps a policy names are credentials.
+        for (String name : names) {
+            if (name.startsWith(io.mesh.pilot.model.GatewayApiBackendTls.CONFIG_MAP) && name.endsWith(CA_SUFFIX)) {
+                TlsCredential c = snapshot.credentials().get(name.substring(0, name.length() - CA_SUFFIX.length()));
+                if (c != null && c.caCertificate() != null) {
+                    out.add(caSecret(name, c));
+                }
+            }
+        }
         if (proxy.type() != ProxyInfo.Type.ROUTER) {
             return out;
         }
@@ -55,16 +68,15 @@ public final class SecretGenerator {
             if (credential == null) {
                 continue;
             }
-            boolean ca = credential.endsWith("-cacert");
-            String base = ca ? credential.substring(0, credential.length() - "-cacert".length()) : credential;
+            boolean ca = credential.endsWith(CA_SUFFIX);
+            String base = ca ? credential.substring(0, credential.length() - CA_SUFFIX.length()) : credential;
             TlsCredential c = snapshot.credentials().get(base);
             if (c == null || !allowed.contains(base)) {
                 continue;
             }
             if (ca) {
                 if (c.caCertificate() != null) {
-                    out.add(Secret.newBuilder().setName(name).setValidationContext(CertificateValidationContext
-                            .newBuilder().setTrustedCa(bytes(c.caCertificate()))).build());
+                    out.add(caSecret(name, c));
                 }
             } else {
                 out.add(Secret.newBuilder().setName(name).setTlsCertificate(TlsCertificate.newBuilder()
@@ -73,6 +85,11 @@ public final class SecretGenerator {
             }
         }
         return out;
+    }
+
+    private static Secret caSecret(String name, TlsCredential c) {
+        return Secret.newBuilder().setName(name).setValidationContext(CertificateValidationContext.newBuilder()
+                .setTrustedCa(bytes(c.caCertificate()))).build();
     }
 
     private static DataSource bytes(String pem) {

@@ -111,6 +111,21 @@ public final class SnapshotBuilder {
         gateways.addAll(gatewayApi.gateways());
         virtualServices.addAll(gatewayApi.virtualServices());
         warnings.addAll(gatewayApi.warnings());
+        // BackendTLSPolicies, as the DestinationRules istiod makes of them.
+        List<io.mesh.config.KubernetesBackendTlsPolicy> backendTls = config.values().stream()
+                .filter(io.mesh.config.KubernetesBackendTlsPolicy.class::isInstance)
+                .map(io.mesh.config.KubernetesBackendTlsPolicy.class::cast).toList();
+        if (!backendTls.isEmpty()) {
+            GatewayApiBackendTls.Result btls = GatewayApiBackendTls.translate(backendTls, services, credentials,
+                    GatewayApiBackendTls.gatewaysByHost(gatewayApi.virtualServices()));
+            btls.rules().forEach(dr -> GatewayApiBackendTls.addTo(rules.computeIfAbsent(dr.host(),
+                    h -> new ArrayList<>()), dr, warnings));
+            btls.statuses().forEach(s -> s.ancestors().stream()
+                    .filter(a -> a.controller().equals(GatewayApiBackendTls.MESH_CONTROLLER)).forEach(a -> a.conditions().stream()
+                    .filter(c -> c.status().equals("False")).findFirst().ifPresent(c -> warnings.add(
+                            "BackendTLSPolicy " + s.namespace() + "/" + s.name() + " for " + a.kind() + " "
+                                    + a.namespace() + "/" + a.name() + ": " + c.message()))));
+        }
         // Istio's order (oldest first, then name, then namespace): the order routes of VirtualServices merged on a
         // gateway follow, and which one a sidecar uses for a host that several claim.
         virtualServices.sort(VirtualService.ISTIO_ORDER);

@@ -50,6 +50,8 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
     private final KubernetesClient client;
     private final String credentialsNamespace;
     private SharedIndexInformer<io.fabric8.kubernetes.api.model.Secret> secrets;
+    /** Every namespace's ConfigMaps: a BackendTLSPolicy's CA may be in any. */
+    private SharedIndexInformer<io.fabric8.kubernetes.api.model.ConfigMap> configMaps;
     private NamespaceLabels namespaces;
     private volatile ConfigStore store;
     private final List<SharedIndexInformer<?>> informers = new ArrayList<>();
@@ -96,6 +98,10 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
         }
         if (store != null) {
             out.putAll(GatewayApiSecrets.referenced(store, secrets.getStore()));
+            out.putAll(BackendTlsConfigMaps.referenced(store.accepted().values(), (ns, name) -> {
+                io.fabric8.kubernetes.api.model.ConfigMap cm = configMaps.getStore().getByKey(ns + "/" + name);
+                return cm == null ? null : cm.getData() == null ? Map.of() : cm.getData();
+            }));
         }
         return out;
     }
@@ -148,6 +154,15 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
             }
         }));
         informers.add(secrets);
+        // ConfigMaps of every namespace, as istiod's: a change pushes when a BackendTLSPolicy names it as its CA.
+        configMaps = client.configMaps().inAnyNamespace().runnableInformer(0);
+        configMaps.addEventHandler(handler(cm -> {
+            if (BackendTlsConfigMaps.names(store.accepted().values(), cm.getMetadata().getNamespace(),
+                    cm.getMetadata().getName())) {
+                configChanged.accept("configmap");
+            }
+        }));
+        informers.add(configMaps);
         // Namespaces' labels, which Gateway API listeners' namespace selectors select.
         namespaces = new NamespaceLabels(client, store, configChanged);
         informers.add(namespaces.informer());
@@ -167,7 +182,7 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
             synced.add(informer.start().toCompletableFuture());
         }
         java.util.concurrent.CompletableFuture.allOf(synced.toArray(java.util.concurrent.CompletableFuture[]::new)).join();
-        LOG.infof("watching Kubernetes: Services, EndpointSlices, Pods, Nodes, Namespaces, Secrets and %d Istio kinds",
+        LOG.infof("watching Kubernetes: Services, EndpointSlices, Pods, Nodes, Namespaces, Secrets, ConfigMaps and %d Istio kinds",
                 istio.size());
         istioKinds.synced();
         statusWriter.request();

@@ -67,6 +67,17 @@ public final class LocalFolderRegistry implements AutoCloseable {
 
     private volatile java.util.Map<String, java.util.Map<String, String>> namespaces = java.util.Map.of();
 
+    /**
+     * The data of the folder's ConfigMap documents ({@code apiVersion: v1}, {@code kind: ConfigMap}) by
+     * "NAMESPACE/NAME": local mode's stand-in for the cluster's ConfigMaps (a BackendTLSPolicy's CA is one). They are
+     * not config either.
+     */
+    public java.util.Map<String, String> configMap(String namespace, String name) {
+        return configMaps.get(namespace + "/" + name);
+    }
+
+    private volatile java.util.Map<String, java.util.Map<String, String>> configMaps = java.util.Map.of();
+
     private boolean read() {
         List<RawResource> resources = new ArrayList<>();
         List<String> errors = new ArrayList<>();
@@ -87,16 +98,27 @@ public final class LocalFolderRegistry implements AutoCloseable {
             }
         }
         java.util.Map<String, java.util.Map<String, String>> labels = new java.util.HashMap<>();
+        java.util.Map<String, java.util.Map<String, String>> data = new java.util.HashMap<>();
         resources.removeIf(r -> {
-            boolean namespace = "v1".equals(r.apiVersion()) && "Namespace".equals(r.kind());
-            if (namespace) {
+            boolean core = "v1".equals(r.apiVersion());
+            if (core && "Namespace".equals(r.kind())) {
                 labels.put(r.name(), r.labels());
+                return true;
             }
-            return namespace;
+            if (core && "ConfigMap".equals(r.kind())) {
+                java.util.Map<String, String> values = new java.util.HashMap<>();
+                if (r.spec() != null) {
+                    r.spec().fields().forEachRemaining(e -> values.put(e.getKey(), e.getValue().asText()));
+                }
+                data.put(r.namespace() + "/" + r.name(), java.util.Map.copyOf(values));
+                return true;
+            }
+            return false;
         });
-        boolean namespacesChanged = !labels.equals(namespaces);
+        boolean changed = !labels.equals(namespaces) || !data.equals(configMaps);
         namespaces = java.util.Map.copyOf(labels);
-        return store.replaceSource(SOURCE, resources, errors) | namespacesChanged;
+        configMaps = java.util.Map.copyOf(data);
+        return store.replaceSource(SOURCE, resources, errors) | changed;
     }
 
     private YamlDocuments.Parsed parse(Path f) throws IOException {

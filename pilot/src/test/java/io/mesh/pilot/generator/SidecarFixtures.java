@@ -33,13 +33,18 @@ final class SidecarFixtures {
     }
 
     static MeshSnapshot snapshot(String yaml, MeshSettings mesh) {
+        return snapshot(yaml, mesh, Map.of());
+    }
+
+    /** With {@code credentials} as pilot's certificates (credentialName Secrets, CA ConfigMaps). */
+    static MeshSnapshot snapshot(String yaml, MeshSettings mesh, Map<String, io.mesh.pilot.model.TlsCredential> credentials) {
         Map<ConfigKey, Object> config = new TreeMap<>();
         for (RawResource raw : YamlDocuments.parse(yaml, "test.yaml").resources()) {
             ConfigValidator.Result r = ConfigValidator.validate(raw);
             assertEquals(List.of(), r.errors(), raw.key().toString());
             config.put(raw.key(), r.model());
         }
-        return SnapshotBuilder.build(1, config, ServiceSource.View.EMPTY, Map.of(), mesh);
+        return SnapshotBuilder.build(1, config, ServiceSource.View.EMPTY, credentials, mesh);
     }
 
     /**
