@@ -131,6 +131,50 @@ final class IngressConfig {
                 """.formatted(tlsPort, tlsTerminatedPort, tcpPort);
     }
 
+    /**
+     * An HTTP listener of the Gateway API Gateway istio-system/edge-tls (served by the router, as
+     * {@link #gatewayApi}'s), whose HTTPRoute for api.backend.example goes to the HTTPS backend api-backend (port 443
+     * on {@code backendPort}); the BackendTLSPolicy api-backend-tls makes the router originate TLS to it with SNI
+     * api.backend.example, verified by the CA in ConfigMap shop/backends-ca ({@code caPem}).
+     */
+    static String backendTls(int listenerPort, int backendPort, String caPem) {
+        return gatewayApi(0, 0, 0).substring(0, gatewayApi(0, 0, 0).indexOf("---")) + """
+                ---
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: Gateway
+                metadata: {name: edge-tls, namespace: istio-system}
+                spec:
+                  gatewayClassName: istio
+                  addresses: [{type: Hostname, value: istio-ingressgateway}]
+                  listeners:
+                  - {name: http, port: %d, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}
+                ---
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: api-backend, namespace: shop}
+                spec:
+                  parentRefs: [{name: edge-tls, namespace: istio-system}]
+                  hostnames: [api.backend.example]
+                  rules: [{backendRefs: [{name: api-backend, port: 443}]}]
+                ---
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: BackendTLSPolicy
+                metadata: {name: api-backend-tls, namespace: shop}
+                spec:
+                  targetRefs: [{group: "", kind: Service, name: api-backend}]
+                  validation:
+                    caCertificateRefs: [{group: "", kind: ConfigMap, name: backends-ca}]
+                    hostname: api.backend.example
+                ---
+                apiVersion: v1
+                kind: ConfigMap
+                metadata: {name: backends-ca, namespace: shop}
+                data:
+                  ca.crt: |
+                %s---
+                """.formatted(listenerPort, caPem.indent(4)) + serviceEntry("api-backend", 443, "http", "HTTP", backendPort);
+    }
+
     /** The Gateway istio-system/cross-network: an AUTO_PASSTHROUGH server for every service under *.local. */
     static String eastWestGateway(int port) {
         return """

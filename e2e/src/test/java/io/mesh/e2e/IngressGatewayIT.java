@@ -82,6 +82,8 @@ class IngressGatewayIT {
     private static final int GATEWAY_API_TLS_PORT = FreePorts.next();
     private static final int GATEWAY_API_TLS_TERMINATED_PORT = FreePorts.next();
     private static final int GATEWAY_API_TCP_PORT = FreePorts.next();
+    /** The HTTP listener of the Gateway API Gateway istio-system/edge-tls, whose route's backend takes only TLS. */
+    private static final int BACKEND_TLS_PORT = FreePorts.next();
 
     private static Path configDir;
     private static Path certs;
@@ -569,6 +571,43 @@ class IngressGatewayIT {
                 .containsKey("refused"), "the deleted Gateway's ports are closed");
         assertEquals(pid, gateway.process().pid(), "the same gateway process");
         assertAllAcked();
+    }
+
+    @Test
+    @Order(16)
+    void backendTlsPolicyOriginatesTlsToTheBackendVerifiedByItsConfigMapsCa() throws Exception {
+        certificates.ca("backends");
+        certificates.server("api-backend", "api.backend.example", "backends");
+        // The same name, from a CA the policy does not name.
+        certificates.server("impostor", "api.backend.example", "strangers");
+        int genuine = backends.tls("api-backend");
+        int impostor = backends.tls("impostor");
+        String ca = Files.readString(certificates.crt("backends"));
+        write("backend-tls.yaml", IngressConfig.backendTls(BACKEND_TLS_PORT, genuine, ca));
+        // A plain HTTP request to the gateway; the backend is HTTPS only, so an answer means the router spoke TLS to it
+        // and accepted its certificate.
+        awaitCondition(Duration.ofSeconds(30), () -> curlBackendTls().equals("api-backend GET /hello 200"),
+                "the route through the BackendTLSPolicy answers", IngressGatewayIT::curlBackendTls);
+        assertAllAcked();
+
+        // Another CA's certificate for the same name: the handshake fails, and the gateway answers 503 (UF).
+        write("backend-tls.yaml", IngressConfig.backendTls(BACKEND_TLS_PORT, impostor, ca));
+        awaitCondition(Duration.ofSeconds(30), () -> curlBackendTls().endsWith(" 503"),
+                "a certificate the policy's CA did not sign is refused", IngressGatewayIT::curlBackendTls);
+
+        // The ConfigMap now holds the impostor's CA: pilot pushes it, and the same backend is accepted.
+        write("backend-tls.yaml", IngressConfig.backendTls(BACKEND_TLS_PORT, impostor,
+                Files.readString(certificates.crt("strangers"))));
+        awaitCondition(Duration.ofSeconds(30), () -> curlBackendTls().equals("impostor GET /hello 200"),
+                "the CA from the edited ConfigMap applies", IngressGatewayIT::curlBackendTls);
+        assertAllAcked();
+        Files.delete(configDir.resolve("backend-tls.yaml"));
+    }
+
+    /** curl to api.backend.example on the edge-tls Gateway's HTTP listener: "BODY CODE". */
+    private static String curlBackendTls() throws Exception {
+        return run(List.of("curl", "-s", "-m", "10", "--resolve", "api.backend.example:" + BACKEND_TLS_PORT + ":127.0.0.1",
+                "-w", " %{http_code}", "http://api.backend.example:" + BACKEND_TLS_PORT + "/hello"));
     }
 
     // ----- config

@@ -47,9 +47,18 @@ final class OpensslCertificates {
 
     /** A client certificate for {@code dns} (its SAN and CN) signed by the CA {@code ca}. */
     void leaf(String name, String dns, String ca) throws Exception {
+        signed(name, dns, ca, "clientAuth");
+    }
+
+    /** A server certificate for {@code dns} (its SAN and CN) signed by the CA {@code ca}. */
+    void server(String name, String dns, String ca) throws Exception {
+        signed(name, dns, ca, "serverAuth");
+    }
+
+    private void signed(String name, String dns, String ca, String usage) throws Exception {
         Path csr = dir.resolve(name + ".csr");
         Path ext = dir.resolve(name + ".ext");
-        Files.writeString(ext, "subjectAltName=DNS:" + dns + "\nextendedKeyUsage=clientAuth\n");
+        Files.writeString(ext, "subjectAltName=DNS:" + dns + "\nextendedKeyUsage=" + usage + "\n");
         openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                 "-keyout", key(name).toString(), "-out", csr.toString(), "-subj", "/CN=" + dns);
         openssl("x509", "-req", "-in", csr.toString(), "-CA", crt(ca).toString(), "-CAkey", key(ca).toString(),
