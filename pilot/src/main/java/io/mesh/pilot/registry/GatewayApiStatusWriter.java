@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.mesh.config.Kind;
 import io.mesh.config.KubernetesGateway;
+import io.mesh.pilot.model.GatewayApiBackendTls;
 import io.mesh.pilot.model.GatewayApiStatus;
 import io.mesh.pilot.model.GatewayApiTranslation;
 import java.time.Instant;
@@ -17,7 +18,8 @@ import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
 /**
- * Writes the status istiod writes on Gateway API objects (Kubernetes mode), and a deployed Gateway's
+ * Writes the status istiod writes on Gateway API objects (Kubernetes mode: Gateways, routes' parents, BackendTLSPolicies'
+ * ancestors), and a deployed Gateway's
  * {@code status.addresses} ({@link GatewayStatusAddresses}, from its Service): after a change of config, Services or
  * Secrets, on its own thread, coalescing requests; each object's status is written only when what pilot would say
  * changed (a condition keeps its lastTransitionTime while its status stays). A failed write is logged and retried at the
@@ -102,6 +104,26 @@ final class GatewayApiStatusWriter implements AutoCloseable {
                 }
                 write(Kind.of(Kind.GATEWAY_API + "/", r.kind()).orElseThrow(), r.namespace(), r.name(),
                         Map.of("parents", parents));
+            }
+            for (GatewayApiBackendTls.PolicyStatus p : GatewayApiBackendTls.status(store.accepted(), registry.view(),
+                    registry.credentials())) {
+                List<Object> ancestors = new ArrayList<>();
+                for (GatewayApiBackendTls.Ancestor a : p.ancestors()) {
+                    Map<String, Object> ref = new LinkedHashMap<>();
+                    ref.put("group", a.group());
+                    ref.put("kind", a.kind());
+                    ref.put("name", a.name());
+                    ref.put("namespace", a.namespace());
+                    if (a.sectionName() != null) {
+                        ref.put("sectionName", a.sectionName());
+                    }
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    m.put("ancestorRef", ref);
+                    m.put("controllerName", a.controller());
+                    m.put("conditions", conditions(a.conditions()));
+                    ancestors.add(m);
+                }
+                write(Kind.BACKEND_TLS_POLICY, p.namespace(), p.name(), Map.of("ancestors", ancestors));
             }
         } catch (RuntimeException e) {
             LOG.warnf("computing Gateway API status failed: %s", e.toString());
