@@ -151,8 +151,10 @@ final class IngressDescription {
                 continue;
             }
             JsonNode selector = gateway.path("spec").path("selector");
-            List<Ingress> exposing = ingresses.stream().filter(i -> i.pods().stream().anyMatch(p -> selects(selector,
-                    PodDescription.labels(p)))).sorted(Comparator.comparing(Ingress::ip)).toList();
+            List<Ingress> exposing = ingresses.stream()
+                    .filter(i -> i.pods().stream()
+                            .anyMatch(p -> RoutingDescription.selects(selector, PodDescription.labels(p))))
+                    .sorted(Comparator.comparing(Ingress::ip)).toList();
             if (exposing.isEmpty()) {
                 continue;
             }
@@ -160,17 +162,6 @@ final class IngressDescription {
             exposing.forEach(i -> exposed(i, out));
             RoutingDescription.printVirtualService(vs, host, matching, nonMatching, dr, describing, "", out);
         }
-    }
-
-    private static boolean selects(JsonNode selector, Map<String, String> labels) {
-        var it = selector.fields();
-        while (it.hasNext()) {
-            var e = it.next();
-            if (!e.getValue().asText().equals(labels.get(e.getKey()))) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** istioctl's printIngressService: the ingress Service's http and http2 ports, as URLs. */

@@ -73,13 +73,17 @@ final class RoutingDescription {
         List<String> matching = new ArrayList<>();
         List<String> other = new ArrayList<>();
         for (JsonNode s : dr.path("spec").path("subsets")) {
-            boolean any = pods.stream().anyMatch(labels -> matches(s.path("labels"), labels));
+            boolean any = pods.stream().anyMatch(labels -> selects(s.path("labels"), labels));
             (any ? matching : other).add(s.path("name").asText());
         }
         return List.of(matching, other);
     }
 
-    private static boolean matches(JsonNode selector, Map<String, String> labels) {
+    /**
+     * Whether {@code labels} have every label of {@code selector} (a JSON object of strings: a DestinationRule subset's
+     * labels, a Gateway's selector) with its value; an empty or missing selector selects everything.
+     */
+    static boolean selects(JsonNode selector, Map<String, String> labels) {
         var it = selector.fields();
         while (it.hasNext()) {
             var e = it.next();

@@ -10,13 +10,12 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.mesh.pilot.testing.PilotHarness;
 import io.mesh.pilot.testing.AdsAnswers;
 import io.mesh.pilot.testing.RawAdsClient;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * EndpointSlice endpoints that are not ready, as istiod (PILOT_SEND_UNHEALTHY_ENDPOINTS off, its default) treats them:
@@ -27,16 +26,17 @@ import org.junit.jupiter.api.Test;
  * the real kubectl; a raw ADS client reads EDS and LDS. Before, every not-ready endpoint was sent as UNHEALTHY.
  */
 class KubernetesEndpointHealthTest {
-    static final Path WORK = Path.of("target", "kubernetes-endpoint-health-test");
     static final String WEB = "outbound|80||web.demo.svc.cluster.local";
     static final String STICKY = "outbound|80||sticky.demo.svc.cluster.local";
 
+    @RegisterExtension
+    final KubernetesPilotExtension pilots = new KubernetesPilotExtension();
     KubernetesPilot k8s;
     PilotHarness harness;
 
     @BeforeEach
     void start() throws Exception {
-        k8s = KubernetesPilot.start(WORK, false);
+        k8s = pilots.start(false);
         harness = k8s.harness;
         k8s.kubectl("""
                 apiVersion: v1
@@ -75,13 +75,6 @@ class KubernetesEndpointHealthTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> harness.pilot.snapshot()
                 .endpointsOf("web.demo.svc.cluster.local").size() == 6
                 && harness.pilot.snapshot().endpointsOf("sticky.demo.svc.cluster.local").size() == 4);
-    }
-
-    @AfterEach
-    void stop() {
-        if (k8s != null) {
-            k8s.close();
-        }
     }
 
     /** The Service's one EndpointSlice, as the EndpointSlice controller writes it, with these endpoints (YAML list). */

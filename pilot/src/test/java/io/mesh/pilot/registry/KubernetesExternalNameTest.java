@@ -13,14 +13,13 @@ import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.mesh.pilot.testing.PilotHarness;
 import io.mesh.pilot.testing.RawAdsClient;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Kubernetes ExternalName Services from the Fabric8 mock API, driven by the real kubectl, as a sidecar sees them over
@@ -29,16 +28,17 @@ import org.junit.jupiter.api.Test;
  * a service with no endpoints: HTTP to it got 503 from the sidecar, where without the mesh it worked.
  */
 class KubernetesExternalNameTest {
-    static final Path WORK = Path.of("target", "kubernetes-externalname-test");
     static final String WEB = "web.demo.svc.cluster.local";
     static final String API = "api.example.com";
 
+    @RegisterExtension
+    final KubernetesPilotExtension pilots = new KubernetesPilotExtension();
     KubernetesPilot k8s;
     PilotHarness harness;
 
     @BeforeEach
     void start() throws Exception {
-        k8s = KubernetesPilot.start(WORK, false);
+        k8s = pilots.start(false);
         harness = k8s.harness;
         k8s.kubectl("""
                 apiVersion: v1
@@ -89,13 +89,6 @@ class KubernetesExternalNameTest {
                 && harness.pilot.snapshot().services().containsKey(API)
                 && harness.pilot.snapshot().aliasesOf(WEB, "demo").size() == 1
                 && harness.pilot.snapshot().aliasesOf(API, "demo").size() == 1);
-    }
-
-    @AfterEach
-    void stop() {
-        if (k8s != null) {
-            k8s.close();
-        }
     }
 
     @Test

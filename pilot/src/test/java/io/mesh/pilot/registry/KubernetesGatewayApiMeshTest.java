@@ -8,12 +8,10 @@ import io.envoyproxy.envoy.config.route.v3.Route;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.mesh.pilot.testing.RawAdsClient;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Kubernetes mode, GAMMA: an HTTPRoute applied by the real kubectl whose parent is a Service (no Gateway at all)
@@ -21,16 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
  * for a Service parent (controllerName istio.io/gateway-controller; a Service that does not exist: NoMatchingParent).
  */
 class KubernetesGatewayApiMeshTest {
-    @TempDir
-    Path work;
+    @RegisterExtension
+    final KubernetesPilotExtension pilots = new KubernetesPilotExtension();
     KubernetesPilot k8s;
-
-    @AfterEach
-    void stop() {
-        if (k8s != null) {
-            k8s.close();
-        }
-    }
 
     static final String CONFIG = KubernetesGatewayApiTest.DEMO_SERVICES + """
             apiVersion: gateway.networking.k8s.io/v1
@@ -53,7 +44,7 @@ class KubernetesGatewayApiMeshTest {
 
     @Test
     void httpRouteOfAServiceReachesTheSidecarAndGetsIstiodsParentStatus() throws Exception {
-        k8s = KubernetesPilot.startWithGatewayApi(work, false, r -> r);
+        k8s = pilots.startWithGatewayApi(false, r -> r);
         k8s.kubectl(CONFIG, "apply", "-f", "-");
         await().atMost(Duration.ofSeconds(10)).until(() -> k8s.harness.pilot.snapshot().virtualServices().stream()
                 .anyMatch(vs -> vs.gatewaySemantics() && vs.gateways().equals(List.of("mesh"))));

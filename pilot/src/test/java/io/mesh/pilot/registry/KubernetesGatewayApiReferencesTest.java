@@ -10,13 +10,11 @@ import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.mesh.pilot.testing.RawAdsClient;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Kubernetes mode, with the mock API server and the real kubectl: a ReferenceGrant (v1beta1, the CRD serving no v1)
@@ -26,16 +24,9 @@ import org.junit.jupiter.api.io.TempDir;
  * (not istio-system) is served over SDS as {@code kubernetes-gateway://NAMESPACE/NAME}.
  */
 class KubernetesGatewayApiReferencesTest {
-    @TempDir
-    Path work;
+    @RegisterExtension
+    final KubernetesPilotExtension pilots = new KubernetesPilotExtension();
     KubernetesPilot k8s;
-
-    @AfterEach
-    void stop() {
-        if (k8s != null) {
-            k8s.close();
-        }
-    }
 
     static String config() {
         Base64.Encoder b64 = Base64.getEncoder();
@@ -112,7 +103,7 @@ class KubernetesGatewayApiReferencesTest {
 
     @Test
     void grantsNamespaceLabelsAndTheGatewaysOwnSecretAreFollowed() throws Exception {
-        k8s = KubernetesPilot.startWithGatewayApi(work, true, r -> r);
+        k8s = pilots.startWithGatewayApi(true, r -> r);
         k8s.kubectl(config(), "apply", "-f", "-");
         k8s.kubectl(null, "label", "namespace", "demo", "shared-gateway=true");
         await().atMost(Duration.ofSeconds(10)).until(() -> k8s.harness.pilot.snapshot().virtualServices().stream()

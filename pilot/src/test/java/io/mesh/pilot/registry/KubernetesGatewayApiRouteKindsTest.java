@@ -11,12 +11,10 @@ import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.mesh.pilot.testing.RawAdsClient;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Kubernetes mode: a Gateway API Gateway with HTTP, TLS (Passthrough) and TCP listeners, a GRPCRoute (v1), a TLSRoute
@@ -25,16 +23,9 @@ import org.junit.jupiter.api.io.TempDir;
  * route's parent status; a deleted TLSRoute takes its routes with it.
  */
 class KubernetesGatewayApiRouteKindsTest {
-    @TempDir
-    Path work;
+    @RegisterExtension
+    final KubernetesPilotExtension pilots = new KubernetesPilotExtension();
     KubernetesPilot k8s;
-
-    @AfterEach
-    void stop() {
-        if (k8s != null) {
-            k8s.close();
-        }
-    }
 
     static final String CONFIG = KubernetesGatewayApiTest.INGRESS + """
             apiVersion: v1
@@ -94,7 +85,7 @@ class KubernetesGatewayApiRouteKindsTest {
 
     @Test
     void grpcTlsAndTcpRoutesAppliedWithKubectlAreServedToTheRouterWithTheirStatus() throws Exception {
-        k8s = KubernetesPilot.startWithGatewayApi(work, false, r -> r);
+        k8s = pilots.startWithGatewayApi(false, r -> r);
         k8s.kubectl(CONFIG, "apply", "-f", "-");
         await().atMost(Duration.ofSeconds(10)).until(() -> k8s.harness.pilot.snapshot().virtualServices().stream()
                 .filter(vs -> vs.gatewaySemantics()).count() == 3);

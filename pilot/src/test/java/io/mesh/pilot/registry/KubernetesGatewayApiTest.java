@@ -13,13 +13,11 @@ import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.mesh.pilot.testing.RawAdsClient;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Kubernetes mode: a Gateway API Gateway and HTTPRoute (v1) applied by the real kubectl to the mock API server
@@ -31,16 +29,9 @@ import org.junit.jupiter.api.io.TempDir;
  * CRD applied at run time, so v1beta1 is covered by istio-config's GatewayApiValidationTest and the local folder test.)
  */
 class KubernetesGatewayApiTest {
-    @TempDir
-    Path work;
+    @RegisterExtension
+    final KubernetesPilotExtension pilots = new KubernetesPilotExtension();
     KubernetesPilot k8s;
-
-    @AfterEach
-    void stop() {
-        if (k8s != null) {
-            k8s.close();
-        }
-    }
 
     /** The istio-system Namespace and the ingress gateway's Service (its pods are the routers of Gateways that name it). */
     static final String INGRESS = """
@@ -105,7 +96,7 @@ class KubernetesGatewayApiTest {
 
     @Test
     void gatewayAndHttpRouteAppliedWithKubectlAreServedToTheRouterTheGatewaysServiceSelects() throws Exception {
-        k8s = KubernetesPilot.startWithGatewayApi(work, false, r -> r);
+        k8s = pilots.startWithGatewayApi(false, r -> r);
         k8s.kubectl(CONFIG, "apply", "-f", "-");
         await().atMost(Duration.ofSeconds(10)).until(() -> k8s.harness.pilot.snapshot().virtualServices().stream()
                 .anyMatch(vs -> vs.gatewaySemantics() && vs.hosts().equals(List.of("web.example.com"))));

@@ -12,14 +12,12 @@ import io.envoyproxy.controlplane.cache.Resources;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.mesh.pilot.testing.RawAdsClient;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * istiod's automated deployment, in Kubernetes mode: a Gateway of class istio without addresses, applied by the real
@@ -31,16 +29,9 @@ import org.junit.jupiter.api.io.TempDir;
 class KubernetesGatewayDeploymentTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    @TempDir
-    Path work;
+    @RegisterExtension
+    final KubernetesPilotExtension pilots = new KubernetesPilotExtension();
     KubernetesPilot k8s;
-
-    @AfterEach
-    void stop() {
-        if (k8s != null) {
-            k8s.close();
-        }
-    }
 
     static String gateway(String name, String listeners) {
         return """
@@ -61,7 +52,7 @@ class KubernetesGatewayDeploymentTest {
 
     @Test
     void aGatewayWithoutAddressesIsDeployedServedAndRemovedWithIt() throws Exception {
-        k8s = KubernetesPilot.startWithGatewayApi(work, false, r -> r.withGatewayDeployments("mesh/gateway:test", "istio-pilot.istio-system.svc:15010"));
+        k8s = pilots.startWithGatewayApi(false, r -> r.withGatewayDeployments("mesh/gateway:test", "istio-pilot.istio-system.svc:15010"));
         k8s.kubectl(gateway("edge", HTTP_LISTENER), "apply", "-f", "-");
         String uid = k8s.kubectl(null, "get", "gateways.gateway.networking.k8s.io", "edge", "-n", "demo", "-o",
                 "jsonpath={.metadata.uid}").strip();
@@ -146,7 +137,7 @@ class KubernetesGatewayDeploymentTest {
 
     @Test
     void aDeployedGatewayIsKeptFromInformerCachesWithoutApiCallsAndRepairedWhenChangedByHand() throws Exception {
-        k8s = KubernetesPilot.startWithGatewayApi(work, false, r -> r.withGatewayDeployments("mesh/gateway:test", "istio-pilot.istio-system.svc:15010"));
+        k8s = pilots.startWithGatewayApi(false, r -> r.withGatewayDeployments("mesh/gateway:test", "istio-pilot.istio-system.svc:15010"));
         GatewayDeploymentController controller = k8s.registry.deploymentController();
         k8s.kubectl(gateway("edge", HTTP_LISTENER), "apply", "-f", "-");
         await().atMost(Duration.ofSeconds(10)).until(() -> get("deployment", "edge-istio") != null
@@ -200,7 +191,7 @@ class KubernetesGatewayDeploymentTest {
 
     @Test
     void theGatewaysInfrastructureLabelsAnnotationsAndServiceAccountShapeItsObjectsAsIstiods() throws Exception {
-        k8s = KubernetesPilot.startWithGatewayApi(work, false, r -> r.withGatewayDeployments("mesh/gateway:test", "istio-pilot.istio-system.svc:15010"));
+        k8s = pilots.startWithGatewayApi(false, r -> r.withGatewayDeployments("mesh/gateway:test", "istio-pilot.istio-system.svc:15010"));
         // The user's own ServiceAccount (say, bound to a cloud role), which the annotation names.
         k8s.kubectl("""
                 apiVersion: v1

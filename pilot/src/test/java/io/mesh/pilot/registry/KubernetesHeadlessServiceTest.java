@@ -17,14 +17,13 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.mesh.pilot.testing.PilotHarness;
 import io.mesh.pilot.testing.RawAdsClient;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A headless Service (clusterIP: None, a StatefulSet's) from the Fabric8 mock API, driven by the real kubectl, as a
@@ -33,17 +32,18 @@ import org.junit.jupiter.api.Test;
  * service's, and the per-pod listeners following the pods.
  */
 class KubernetesHeadlessServiceTest {
-    static final Path WORK = Path.of("target", "kubernetes-headless-test");
     static final String DB = "db.demo.svc.cluster.local";
     static final String PLAIN = "plain.demo.svc.cluster.local";
 
+    @RegisterExtension
+    final KubernetesPilotExtension pilots = new KubernetesPilotExtension();
     KubernetesPilot k8s;
     KubernetesClient client;
     PilotHarness harness;
 
     @BeforeEach
     void start() throws Exception {
-        k8s = KubernetesPilot.start(WORK, false);
+        k8s = pilots.start(false);
         client = k8s.client;
         harness = k8s.harness;
         kubectl(pod("db-0", "db", true) + pod("db-1", "db", true) + pod("plain-0", "plain", false) + """
@@ -69,13 +69,6 @@ class KubernetesHeadlessServiceTest {
                 + slice("plain", "plain-0", "10.1.0.30"), "apply", "-f", "-");
         await().atMost(Duration.ofSeconds(10)).until(() -> harness.pilot.snapshot().endpointsOf(DB).size() == 2
                 && harness.pilot.snapshot().endpointsOf(PLAIN).size() == 1);
-    }
-
-    @AfterEach
-    void stop() {
-        if (k8s != null) {
-            k8s.close();
-        }
     }
 
     private String kubectl(String stdin, String... args) {

@@ -9,14 +9,13 @@ import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.mesh.pilot.testing.PilotHarness;
 import io.mesh.pilot.testing.RawAdsClient;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Localities in Kubernetes mode come from where istiod takes them: a pod's Node's topology labels
@@ -26,15 +25,16 @@ import org.junit.jupiter.api.Test;
  * relabelling a Node moves the priorities.
  */
 class KubernetesLocalityTest {
-    static final Path WORK = Path.of("target", "kubernetes-locality-test");
     static final String CLUSTER = "outbound|80||web.demo.svc.cluster.local";
 
+    @RegisterExtension
+    final KubernetesPilotExtension pilots = new KubernetesPilotExtension();
     KubernetesPilot k8s;
     PilotHarness harness;
 
     @BeforeEach
     void start() throws Exception {
-        k8s = KubernetesPilot.start(WORK, false);
+        k8s = pilots.start(false);
         harness = k8s.harness;
         k8s.kubectl(node("node-a", "zone-a") + node("node-b", "zone-b")
                 + pod("web-a", "node-a", "10.0.0.1", "web") + pod("web-b", "node-b", "10.0.0.2", "web")
@@ -76,13 +76,6 @@ class KubernetesLocalityTest {
                 "web.demo.svc.cluster.local").stream().filter(e -> e.locality().startsWith("us-east/zone-")).count() == 2
                 && harness.pilot.snapshot().podLocalities().size() == 4
                 && !harness.pilot.snapshot().destinationRules().isEmpty());
-    }
-
-    @AfterEach
-    void stop() {
-        if (k8s != null) {
-            k8s.close();
-        }
     }
 
     static String node(String name, String zone) {

@@ -4,13 +4,11 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.mesh.config.Kind;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Kubernetes mode on a cluster where only some of Istio's CRDs are installed. The mock API server answers 404 for
@@ -39,20 +37,13 @@ class KubernetesMissingCrdTest {
                 - operation: {paths: ["/admin"]}
             """;
 
-    @TempDir
-    Path work;
+    @RegisterExtension
+    final KubernetesPilotExtension pilots = new KubernetesPilotExtension();
     KubernetesPilot k8s;
-
-    @AfterEach
-    void stop() {
-        if (k8s != null) {
-            k8s.close();
-        }
-    }
 
     @Test
     void pilotStartsWithoutTheSecurityCrdsAndWatchesTheirKindsOnceKubectlInstallsThem() throws Exception {
-        k8s = KubernetesPilot.start(work, false, List.of("networking.istio.io"), Duration.ofMillis(200));
+        k8s = pilots.start(false, List.of("networking.istio.io"), Duration.ofMillis(200));
         Set<Kind> gatewayApi = Set.of(Kind.KUBERNETES_GATEWAY, Kind.HTTP_ROUTE, Kind.GRPC_ROUTE, Kind.TLS_ROUTE,
                 Kind.TCP_ROUTE, Kind.REFERENCE_GRANT);
         Set<Kind> missing = new java.util.HashSet<>(gatewayApi);
@@ -84,7 +75,7 @@ class KubernetesMissingCrdTest {
 
     @Test
     void anObjectAppliedBeforePilotLooksAgainIsInTheFirstListOfItsKind() throws Exception {
-        k8s = KubernetesPilot.start(work, false, List.of("networking.istio.io"), Duration.ofSeconds(2));
+        k8s = pilots.start(false, List.of("networking.istio.io"), Duration.ofSeconds(2));
         k8s.applyCrds("security.istio.io");
         k8s.kubectl(POLICY, "apply", "-f", "-");
         await().atMost(Duration.ofSeconds(15)).until(() -> k8s.harness.pilot.snapshot().authorizationPolicies()

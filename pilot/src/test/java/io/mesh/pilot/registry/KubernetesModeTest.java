@@ -22,6 +22,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Kubernetes mode against the Fabric8 mock API, driven by the real kubectl: Services and EndpointSlices become
@@ -29,8 +30,8 @@ import org.junit.jupiter.api.Test;
  * rejected resource gets a Warning Event.
  */
 class KubernetesModeTest {
-    static final Path WORK = Path.of("target", "kubernetes-mode-test");
-
+    @RegisterExtension
+    final KubernetesPilotExtension pilots = new KubernetesPilotExtension();
     KubernetesPilot k8s;
     KubernetesClient client;
     PilotHarness harness;
@@ -38,7 +39,7 @@ class KubernetesModeTest {
 
     @BeforeEach
     void start() throws Exception {
-        k8s = KubernetesPilot.start(WORK, true);
+        k8s = pilots.start(true);
         client = k8s.client;
         harness = k8s.harness;
     }
@@ -46,9 +47,6 @@ class KubernetesModeTest {
     @AfterEach
     void stop() {
         backends.forEach(NamedGrpcBackend::close);
-        if (k8s != null) {
-            k8s.close();
-        }
     }
 
     private String kubectl(String stdin, String... args) {

@@ -12,7 +12,8 @@ import java.util.List;
 /**
  * Pilot in Kubernetes mode for a test: the Fabric8 mock API server in CRUD mode with Istio's CRDs and the namespace
  * {@code demo} applied by the real kubectl, a {@link KubernetesRegistry} on it, and pilot's runtime fed by it.
- * {@link #close} stops them in reverse order.
+ * {@link #close} stops them in reverse order. Tests start it through {@link KubernetesPilotExtension}, which gives it a
+ * work folder and closes it after the test.
  */
 final class KubernetesPilot implements AutoCloseable {
     KubeApiMock mock;

@@ -6,13 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.Event;
 import io.mesh.config.RequestAuthentication;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Kubernetes mode: RequestAuthentications applied by the real kubectl (the repository's CRD) reach
@@ -21,20 +19,13 @@ import org.junit.jupiter.api.io.TempDir;
 class KubernetesRequestAuthenticationTest {
     static final String JWKS = "{\"keys\":[{\"kty\":\"RSA\",\"e\":\"AQAB\",\"kid\":\"k1\",\"n\":\"sXch\"}]}";
 
-    @TempDir
-    Path work;
+    @RegisterExtension
+    final KubernetesPilotExtension pilots = new KubernetesPilotExtension();
     KubernetesPilot k8s;
 
     @BeforeEach
     void start() throws Exception {
-        k8s = KubernetesPilot.start(work, false);
-    }
-
-    @AfterEach
-    void stop() {
-        if (k8s != null) {
-            k8s.close();
-        }
+        k8s = pilots.start(false);
     }
 
     @Test

@@ -13,13 +13,11 @@ import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.mesh.pilot.testing.RawAdsClient;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Kubernetes mode: the security.istio.io kinds written as {@code v1beta1} (the repository's CRDs serve v1beta1 beside
@@ -31,13 +29,13 @@ import org.junit.jupiter.api.io.TempDir;
 class KubernetesSecurityV1beta1Test {
     static final String JWKS = "{\"keys\":[{\"kty\":\"RSA\",\"e\":\"AQAB\",\"kid\":\"k1\",\"n\":\"sXch\"}]}";
 
-    @TempDir
-    Path work;
+    @RegisterExtension
+    final KubernetesPilotExtension pilots = new KubernetesPilotExtension();
     KubernetesPilot k8s;
 
     @BeforeEach
     void start() throws Exception {
-        k8s = KubernetesPilot.start(work, false);
+        k8s = pilots.start(false);
         k8s.kubectl("""
                 apiVersion: v1
                 kind: Service
@@ -65,13 +63,6 @@ class KubernetesSecurityV1beta1Test {
                 """, "apply", "-f", "-");
         await().atMost(Duration.ofSeconds(10)).until(() -> !k8s.harness.pilot.snapshot()
                 .endpointsOf("web.demo.svc.cluster.local").isEmpty());
-    }
-
-    @AfterEach
-    void stop() {
-        if (k8s != null) {
-            k8s.close();
-        }
     }
 
     @Test

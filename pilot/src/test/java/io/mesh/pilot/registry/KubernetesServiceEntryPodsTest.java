@@ -13,13 +13,12 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.mesh.pilot.testing.PilotHarness;
 import io.mesh.pilot.testing.AdsAnswers;
 import io.mesh.pilot.testing.RawAdsClient;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A ServiceEntry's {@code workloadSelector} selects Kubernetes pods of its namespace, as in Istio: pods from the Fabric8
@@ -28,16 +27,17 @@ import org.junit.jupiter.api.Test;
  * entry for pods had no endpoints at all.
  */
 class KubernetesServiceEntryPodsTest {
-    static final Path WORK = Path.of("target", "kubernetes-serviceentry-pods-test");
     static final String HOST = "x.demo.svc.cluster.local";
     static final String CLUSTER = "outbound|80||" + HOST;
 
+    @RegisterExtension
+    final KubernetesPilotExtension pilots = new KubernetesPilotExtension();
     KubernetesPilot k8s;
     PilotHarness harness;
 
     @BeforeEach
     void start() throws Exception {
-        k8s = KubernetesPilot.start(WORK, false);
+        k8s = pilots.start(false);
         harness = k8s.harness;
         k8s.kubectl("""
                 apiVersion: v1
@@ -60,13 +60,6 @@ class KubernetesServiceEntryPodsTest {
                 "apply", "-f", "-");
         await().atMost(Duration.ofSeconds(10)).until(() -> harness.pilot.snapshot().services().containsKey(HOST)
                 && !harness.pilot.snapshot().endpointsOf(HOST).isEmpty());
-    }
-
-    @AfterEach
-    void stop() {
-        if (k8s != null) {
-            k8s.close();
-        }
     }
 
     /** A running, ready pod with an IP, service account x-sa, as the kubelet would have reported it. */

@@ -11,14 +11,13 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.mesh.config.TrafficDistribution;
 import io.mesh.pilot.testing.PilotHarness;
 import io.mesh.pilot.testing.RawAdsClient;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * A Kubernetes Service's {@code spec.trafficDistribution} (or Istio's {@code networking.istio.io/traffic-distribution}
@@ -28,18 +27,19 @@ import org.junit.jupiter.api.Test;
  * {@code client} on node {@code a1} (us-east/zone-a); localities and nodes come from the Nodes and Pods.
  */
 class KubernetesTrafficDistributionTest {
-    static final Path WORK = Path.of("target", "kubernetes-traffic-distribution-test");
     static final String NEAR = "outbound|80||near.demo.svc.cluster.local";
     static final String LOCAL = "outbound|80||local.demo.svc.cluster.local";
     static final String PLAIN = "outbound|80||plain.demo.svc.cluster.local";
     static final List<String> CLUSTERS = List.of(NEAR, LOCAL, PLAIN);
 
+    @RegisterExtension
+    final KubernetesPilotExtension pilots = new KubernetesPilotExtension();
     KubernetesPilot k8s;
     PilotHarness harness;
 
     @BeforeEach
     void start() throws Exception {
-        k8s = KubernetesPilot.start(WORK, false);
+        k8s = pilots.start(false);
         harness = k8s.harness;
         StringBuilder yaml = new StringBuilder();
         yaml.append(node("a1", "us-east", "zone-a")).append(node("a2", "us-east", "zone-a"))
@@ -55,13 +55,6 @@ class KubernetesTrafficDistributionTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> CLUSTERS.stream().allMatch(c -> harness.pilot.snapshot()
                 .endpointsOf(c.substring(c.lastIndexOf('|') + 1)).size() == 5)
                 && harness.pilot.snapshot().podLocalities().size() == 6);
-    }
-
-    @AfterEach
-    void stop() {
-        if (k8s != null) {
-            k8s.close();
-        }
     }
 
     static String node(String name, String region, String zone) {

@@ -4,14 +4,12 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.mesh.pilot.model.Endpoint;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Set;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Kubernetes mode: a health-checked WorkloadEntry (a VM's, {@code proxy.istio.io/health-checks-enabled: "true"}) is
@@ -22,20 +20,13 @@ import org.junit.jupiter.api.io.TempDir;
 class KubernetesWorkloadEntryHealthTest {
     static final String HOST = "vm.demo.svc.cluster.local";
 
-    @TempDir
-    Path work;
+    @RegisterExtension
+    final KubernetesPilotExtension pilots = new KubernetesPilotExtension();
     KubernetesPilot k8s;
 
     @BeforeEach
     void start() throws Exception {
-        k8s = KubernetesPilot.start(work, false);
-    }
-
-    @AfterEach
-    void stop() {
-        if (k8s != null) {
-            k8s.close();
-        }
+        k8s = pilots.start(false);
     }
 
     private Set<String> endpoints() {
