@@ -243,13 +243,13 @@ class KubernetesManifestsTest {
         assertEquals(Set.of("[get, create, update] /secrets"),
                 rules(manifests.find(Role.class, "istio-citadel").orElseThrow().getRules()));
         assertEquals(Set.of(
-                "[get, list, watch] /services,pods,namespaces,nodes,secrets",
+                "[get, list, watch] /services,pods,namespaces,nodes,secrets,configmaps",
                 "[get, list, watch] discovery.k8s.io/endpointslices",
                 "[get, list, watch] networking.istio.io/virtualservices,destinationrules,gateways,serviceentries,workloadentries,sidecars",
                 "[get, list, watch] security.istio.io/peerauthentications,authorizationpolicies,requestauthentications",
                 "[get, list, watch] telemetry.istio.io/telemetries",
-                "[get, list, watch] gateway.networking.k8s.io/gateways,httproutes,grpcroutes,tlsroutes,tcproutes,referencegrants",
-                "[get, update, patch] gateway.networking.k8s.io/gateways/status,httproutes/status,grpcroutes/status,tlsroutes/status,tcproutes/status",
+                "[get, list, watch] gateway.networking.k8s.io/gateways,httproutes,grpcroutes,tlsroutes,tcproutes,referencegrants,backendtlspolicies",
+                "[get, update, patch] gateway.networking.k8s.io/gateways/status,httproutes/status,grpcroutes/status,tlsroutes/status,tcproutes/status,backendtlspolicies/status",
                 "[get, list, watch, create, update, patch, delete] /serviceaccounts",
                 "[create, update, patch, delete] /services",
                 "[get, list, watch, create, update, patch, delete] apps/deployments",
