@@ -192,7 +192,8 @@ class AnalyzeCommandTest {
                 dir + "/kinds.yaml:2: error: EnvoyFilter shop/add-header: kind: unsupported kind \"EnvoyFilter\": this mesh"
                         + " serves only VirtualService, DestinationRule, Gateway,",
                 dir + "/kinds.yaml:12: warning: UDPRoute shop/dns: kind: of the Kubernetes Gateway API this mesh serves"
-                        + " Gateway, HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, ReferenceGrant only, so this UDPRoute is not applied",
+                        + " Gateway, HTTPRoute, GRPCRoute, TLSRoute, TCPRoute, ReferenceGrant, BackendTLSPolicy only, so this UDPRoute is not"
+                        + " applied",
                 // The HTTPRoute is served, so pilot's own validation checks it.
                 dir + "/kinds.yaml:26: error: HTTPRoute shop/web: spec.rules[0].matches[0].path.value: must be an absolute"
                         + " path (start with \"/\"), got \"api\"",

@@ -45,7 +45,7 @@ class KubernetesMissingCrdTest {
     void pilotStartsWithoutTheSecurityCrdsAndWatchesTheirKindsOnceKubectlInstallsThem() throws Exception {
         k8s = pilots.start(false, List.of("networking.istio.io"), Duration.ofMillis(200));
         Set<Kind> gatewayApi = Set.of(Kind.KUBERNETES_GATEWAY, Kind.HTTP_ROUTE, Kind.GRPC_ROUTE, Kind.TLS_ROUTE,
-                Kind.TCP_ROUTE, Kind.REFERENCE_GRANT);
+                Kind.TCP_ROUTE, Kind.REFERENCE_GRANT, Kind.BACKEND_TLS_POLICY);
         Set<Kind> missing = new java.util.HashSet<>(gatewayApi);
         missing.addAll(Set.of(Kind.PEER_AUTHENTICATION, Kind.AUTHORIZATION_POLICY, Kind.REQUEST_AUTHENTICATION,
                 Kind.TELEMETRY));
