@@ -48,18 +48,7 @@ class KubernetesBackendTlsPolicyTest {
                 %s""".formatted(pem.indent(4));
     }
 
-    static final String CONFIG = """
-            apiVersion: v1
-            kind: Namespace
-            metadata: {name: istio-system}
-            ---
-            apiVersion: v1
-            kind: Service
-            metadata: {name: istio-ingressgateway, namespace: istio-system}
-            spec:
-              selector: {istio: ingressgateway}
-              ports: [{name: http, port: 80, targetPort: 8080}]
-            ---
+    static final String CONFIG = KubernetesGatewayApiTest.INGRESS + """
             apiVersion: v1
             kind: Service
             metadata: {name: api, namespace: demo}
