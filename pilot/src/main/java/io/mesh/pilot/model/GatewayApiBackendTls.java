@@ -76,40 +76,8 @@ public final class GatewayApiBackendTls {
         Map<String, ServiceModel> targets = new LinkedHashMap<>();
         List<PolicyStatus> statuses = new ArrayList<>();
         for (KubernetesBackendTlsPolicy p : ordered) {
-            String acceptedProblem = null;
-            String acceptedMessage = "Configuration is valid";
-            String refsProblem = null;
-            String refsMessage = "Configuration is valid";
-            String credential = null;
-            if (!p.systemCertificates() && !p.caCertificateRefs().isEmpty()) {
-                KubernetesBackendTlsPolicy.CaRef ref = p.caCertificateRefs().get(0);
-                if (p.caCertificateRefs().size() > 1) {
-                    acceptedMessage += "; warning: only the first caCertificateRefs will be used";
-                }
-                String error = null;
-                if (!ref.configMap()) {
-                    error = "unsupported reference kind: " + ref.kind();
-                    refsProblem = "InvalidKind";
-                    refsMessage = "Certificate reference not supported: " + error;
-                } else {
-                    TlsCredential ca = credentials.get(configMapCredential(p.namespace(), ref.name()));
-                    error = ca == null ? "ConfigMap " + p.namespace() + "/" + ref.name() + " not found"
-                            : caProblem(ca.caCertificate());
-                    if (error != null) {
-                        refsProblem = "InvalidCACertificateRef";
-                        refsMessage = (ca == null ? "Certificate reference not found: " : "Certificate invalid: ")
-                                + error;
-                    }
-                }
-                if (error == null) {
-                    credential = configMapCredential(p.namespace(), ref.name());
-                } else {
-                    acceptedProblem = "NoValidCACertificate";
-                    acceptedMessage = "Certificate reference invalid: " + error;
-                    credential = INVALID;
-                }
-            }
-            DestinationRule.Tls tls = new DestinationRule.Tls(DestinationRule.TlsMode.SIMPLE, p.hostname(), credential,
+            Ca ca = ca(p, credentials);
+            DestinationRule.Tls tls = new DestinationRule.Tls(DestinationRule.TlsMode.SIMPLE, p.hostname(), ca.credential(),
                     p.subjectAltNames().isEmpty() ? List.of(p.hostname()) : p.subjectAltNames());
             List<Ancestor> ancestors = new ArrayList<>();
             Set<String> viaGateways = new java.util.TreeSet<>();
@@ -136,17 +104,13 @@ public final class GatewayApiBackendTls {
                     }
                     viaGateways.addAll(gateways.getOrDefault(host, Set.of()));
                 }
-                List<GatewayApiStatus.Condition> conditions = List.of(
-                        targetError != null ? new GatewayApiStatus.Condition("Accepted", "False", "TargetNotFound",
-                                "targetRefs invalid: " + targetError)
-                                : GatewayApiStatus.Condition.of("Accepted", acceptedProblem, acceptedMessage),
-                        GatewayApiStatus.Condition.of("ResolvedRefs", refsProblem, refsMessage));
+                List<GatewayApiStatus.Condition> conditions = List.of(targetError == null ? ca.accepted()
+                        : new GatewayApiStatus.Condition("Accepted", "False", "TargetNotFound",
+                                "targetRefs invalid: " + targetError), ca.resolvedRefs());
                 ancestors.add(new Ancestor(t.group(), t.kind(), p.namespace(), t.name(), t.sectionName(),
                         MESH_CONTROLLER, conditions));
             }
-            List<GatewayApiStatus.Condition> gatewayConditions = List.of(
-                    GatewayApiStatus.Condition.of("Accepted", acceptedProblem, acceptedMessage),
-                    GatewayApiStatus.Condition.of("ResolvedRefs", refsProblem, refsMessage));
+            List<GatewayApiStatus.Condition> gatewayConditions = List.of(ca.accepted(), ca.resolvedRefs());
             for (String g : viaGateways) {
                 int slash = g.indexOf('/');
                 ancestors.add(new Ancestor(io.mesh.config.Kind.GATEWAY_API, "Gateway", g.substring(0, slash),
@@ -164,6 +128,46 @@ public final class GatewayApiBackendTls {
                     List.of(), null));
         });
         return new Result(rules, statuses);
+    }
+
+    /**
+     * A policy's CA: the credential name its TLS names (null: the proxy's system roots), and the policy's
+     * {@code Accepted} and {@code ResolvedRefs} conditions as far as the CA decides them.
+     */
+    private record Ca(String credential, GatewayApiStatus.Condition accepted, GatewayApiStatus.Condition resolvedRefs) {
+    }
+
+    /**
+     * The CA of {@code p} as istiod's getBackendTLSCredentialName resolves it: the first {@code caCertificateRefs}, a
+     * ConfigMap with a certificate in {@code ca.crt}, else {@link #INVALID} with the reason.
+     */
+    private static Ca ca(KubernetesBackendTlsPolicy p, Map<String, TlsCredential> credentials) {
+        String valid = "Configuration is valid";
+        if (p.systemCertificates() || p.caCertificateRefs().isEmpty()) {
+            return new Ca(null, GatewayApiStatus.Condition.of("Accepted", null, valid),
+                    GatewayApiStatus.Condition.of("ResolvedRefs", null, valid));
+        }
+        KubernetesBackendTlsPolicy.CaRef ref = p.caCertificateRefs().get(0);
+        String accepted = p.caCertificateRefs().size() > 1
+                ? valid + "; warning: only the first caCertificateRefs will be used" : valid;
+        String credential = configMapCredential(p.namespace(), ref.name());
+        String error;
+        GatewayApiStatus.Condition refs;
+        if (!ref.configMap()) {
+            error = "unsupported reference kind: " + ref.kind();
+            refs = GatewayApiStatus.Condition.of("ResolvedRefs", "InvalidKind", "Certificate reference not supported: "
+                    + error);
+        } else {
+            TlsCredential found = credentials.get(credential);
+            error = found == null ? "ConfigMap " + p.namespace() + "/" + ref.name() + " not found"
+                    : caProblem(found.caCertificate());
+            refs = GatewayApiStatus.Condition.of("ResolvedRefs", error == null ? null : "InvalidCACertificateRef",
+                    error == null ? valid : (found == null ? "Certificate reference not found: "
+                            : "Certificate invalid: ") + error);
+        }
+        return error == null ? new Ca(credential, GatewayApiStatus.Condition.of("Accepted", null, accepted), refs)
+                : new Ca(INVALID, GatewayApiStatus.Condition.of("Accepted", "NoValidCACertificate",
+                        "Certificate reference invalid: " + error), refs);
     }
 
     /**
