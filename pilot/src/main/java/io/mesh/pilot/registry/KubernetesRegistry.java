@@ -58,6 +58,7 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
     private GatewayApiStatusWriter statusWriter;
     private GatewayDeploymentTemplate.Settings gatewayDeployments;
     private GatewayDeploymentController deploymentController;
+    private GatewayClassStatusWriter classStatus;
     private SharedIndexInformer<Service> services;
     private SharedIndexInformer<EndpointSlice> slices;
     private SharedIndexInformer<Pod> pods;
@@ -171,6 +172,9 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
                 istio.size());
         istioKinds.synced();
         statusWriter.request();
+        // The GatewayClasses of istiod's controller get its Accepted status (once their CRD is served).
+        classStatus = new GatewayClassStatusWriter(client, crdRecheck);
+        classStatus.start();
         if (deploymentController != null) {
             deploymentController.start();
         }
@@ -410,8 +414,16 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
         }
     }
 
+    /** The GatewayClass status writer, once started; else null. */
+    GatewayClassStatusWriter classStatus() {
+        return classStatus;
+    }
+
     @Override
     public void close() {
+        if (classStatus != null) {
+            classStatus.close();
+        }
         if (deploymentController != null) {
             deploymentController.close();
         }

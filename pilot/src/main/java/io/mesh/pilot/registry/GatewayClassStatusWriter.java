@@ -1,0 +1,226 @@
+package io.mesh.pilot.registry;
+
+import io.fabric8.kubernetes.api.model.APIResourceList;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.mesh.config.Kind;
+import io.mesh.pilot.model.GatewayApiStatus;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
+
+/**
+ * The status istiod writes on the GatewayClasses of its controller ({@code spec.controllerName}
+ * {@code istio.io/gateway-controller}, istiod's classInfos; those of other controllers are left alone): an
+ * {@code Accepted} condition, True, reason {@code Accepted}, message {@code Handled by Istio controller}, at the class's
+ * generation, merged into the status as istiod's GetClassStatus does (kstatus.UpdateConditionIfChanged: the other
+ * conditions and fields stay; an Accepted already True with that message and generation is left as is, one True with
+ * another keeps its lastTransitionTime). Like istiod since the Gateway API moved {@code supportedFeatures} to a list of
+ * objects (istio#60452), it writes no {@code supportedFeatures}.
+ *
+ * <p>It works from an informer on GatewayClasses (cluster-scoped), so a run in which nothing changed makes no API call:
+ * it writes only a class whose cached status differs from what it would write. When the API server does not serve
+ * GatewayClasses yet (the Gateway API's CRDs not installed), it looks again every {@code recheck}, as
+ * {@link IstioKinds} does for its kinds. A failed write is logged and retried at the class's next event.
+ *
+ * <p>Thread-safety: events and {@link #start} may come from any thread; the work runs on one thread.
+ */
+final class GatewayClassStatusWriter implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(GatewayClassStatusWriter.class);
+    static final String MESSAGE = "Handled by Istio controller";
+    private static final String PLURAL = "gatewayclasses";
+
+    private final KubernetesClient client;
+    private final Duration recheck;
+    private final CoalescingWorker worker = new CoalescingWorker("pilot-gateway-class-status", this::run);
+    private volatile SharedIndexInformer<GenericKubernetesResource> informer;
+    private volatile ResourceDefinitionContext context;
+    private ScheduledExecutorService check;
+    /** Completed runs and the status writes they made, for tests that count API calls. */
+    private volatile long runs;
+
+    GatewayClassStatusWriter(KubernetesClient client, Duration recheck) {
+        this.client = client;
+        this.recheck = recheck;
+    }
+
+    /** Watches the GatewayClasses now if they are served, else from when they are. */
+    synchronized void start() {
+        if (watchIfServed()) {
+            return;
+        }
+        LOG.infof("the API server does not serve GatewayClasses (%s) yet: pilot writes their status once it does,"
+                + " looking again every %s", Kind.GATEWAY_API, recheck);
+        check = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "pilot-gateway-class-check");
+            t.setDaemon(true);
+            return t;
+        });
+        check.scheduleWithFixedDelay(() -> {
+            if (watchIfServed()) {
+                check.shutdown();
+            }
+        }, recheck.toMillis(), recheck.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** How many runs have completed. */
+    long runs() {
+        return runs;
+    }
+
+    /** Whether no run is pending nor running. */
+    boolean idle() {
+        return worker.idle();
+    }
+
+    /** Starts the informer if the API server serves GatewayClasses (v1, else v1beta1); whether it watches them now. */
+    private boolean watchIfServed() {
+        String version = served();
+        if (version == null) {
+            return false;
+        }
+        try {
+            ResourceDefinitionContext ctx = new ResourceDefinitionContext.Builder().withGroup(Kind.GATEWAY_API)
+                    .withVersion(version).withKind("GatewayClass").withPlural(PLURAL).withNamespaced(false).build();
+            SharedIndexInformer<GenericKubernetesResource> i = client.genericKubernetesResources(ctx).runnableInformer(0);
+            i.addEventHandler(new ResourceEventHandler<>() {
+                @Override
+                public void onAdd(GenericKubernetesResource obj) {
+                    worker.request();
+                }
+
+                @Override
+                public void onUpdate(GenericKubernetesResource oldObj, GenericKubernetesResource newObj) {
+                    worker.request();
+                }
+
+                @Override
+                public void onDelete(GenericKubernetesResource obj, boolean unknownFinalState) {
+                }
+            });
+            context = ctx;
+            informer = i;
+            i.start().toCompletableFuture().join();
+            worker.request();
+            return true;
+        } catch (RuntimeException e) {
+            LOG.warnf("watching GatewayClasses failed, trying again in %s: %s", recheck, e.getMessage());
+            return false;
+        }
+    }
+
+    /** The version the API server serves GatewayClasses at, or null; a failure other than 404 counts as served. */
+    private String served() {
+        for (String version : List.of("v1", "v1beta1")) {
+            try {
+                APIResourceList list = client.getApiResources(Kind.GATEWAY_API + "/" + version);
+                if (list != null && list.getResources() != null
+                        && list.getResources().stream().anyMatch(r -> PLURAL.equals(r.getName()))) {
+                    return version;
+                }
+            } catch (KubernetesClientException e) {
+                if (e.getCode() != 404) {
+                    return version;
+                }
+            }
+        }
+        return null;
+    }
+
+    private void run() {
+        String now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+        for (GenericKubernetesResource cached : informer.getStore().list()) {
+            if (!GatewayApiStatus.CONTROLLER.equals(controllerName(cached))) {
+                continue;   // another controller's class
+            }
+            Object status = cached.getAdditionalProperties().get("status");
+            if (Objects.equals(status, accepted(status, cached.getMetadata().getGeneration(), now))) {
+                continue;
+            }
+            String name = cached.getMetadata().getName();
+            try {
+                client.genericKubernetesResources(context).withName(name).editStatus(obj -> {
+                    obj.getAdditionalProperties().put("status", accepted(obj.getAdditionalProperties().get("status"),
+                            obj.getMetadata().getGeneration(), now));
+                    return obj;
+                });
+                LOG.debugf("GatewayClass %s: Accepted", name);
+            } catch (KubernetesClientException e) {
+                LOG.warnf("writing the status of GatewayClass %s failed (retried at its next change): %s", name,
+                        e.getMessage());
+            }
+        }
+        runs++;
+    }
+
+    private static Object controllerName(GenericKubernetesResource gatewayClass) {
+        return gatewayClass.getAdditionalProperties().get("spec") instanceof Map<?, ?> spec
+                ? spec.get("controllerName") : null;
+    }
+
+    /**
+     * {@code status} with istiod's Accepted condition merged in as kstatus.UpdateConditionIfChanged does: added when
+     * absent; left as is when it has the same status, message and observedGeneration; replaced, keeping its
+     * lastTransitionTime when only the message or generation differ, else with {@code now}.
+     */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> accepted(Object status, Long generation, String now) {
+        Map<String, Object> out = status instanceof Map<?, ?> m ? new LinkedHashMap<>((Map<String, Object>) m)
+                : new LinkedHashMap<>();
+        long observed = generation == null ? 0L : generation;
+        List<Object> conditions = out.get("conditions") instanceof List<?> l ? new ArrayList<>(l) : new ArrayList<>();
+        Map<String, Object> condition = new LinkedHashMap<>();
+        condition.put("type", "Accepted");
+        condition.put("status", "True");
+        condition.put("observedGeneration", observed);
+        condition.put("lastTransitionTime", now);
+        condition.put("reason", "Accepted");
+        condition.put("message", MESSAGE);
+        int at = -1;
+        for (int i = 0; i < conditions.size(); i++) {
+            if (conditions.get(i) instanceof Map<?, ?> c && "Accepted".equals(c.get("type"))) {
+                at = i;
+                break;
+            }
+        }
+        if (at < 0) {
+            conditions.add(condition);
+        } else {
+            Map<?, ?> existing = (Map<?, ?>) conditions.get(at);
+            if ("True".equals(existing.get("status"))) {
+                boolean sameGeneration = existing.get("observedGeneration") instanceof Number n && n.longValue() == observed;
+                if (MESSAGE.equals(existing.get("message")) && sameGeneration) {
+                    return out;   // unchanged (istiod: "Skip update, no changes")
+                }
+                condition.put("lastTransitionTime", existing.get("lastTransitionTime"));
+            }
+            conditions.set(at, condition);
+        }
+        out.put("conditions", conditions);
+        return out;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (check != null) {
+            check.shutdownNow();
+        }
+        worker.close();
+        if (informer != null) {
+            informer.close();
+        }
+    }
+}

@@ -1,0 +1,115 @@
+package io.mesh.pilot.registry;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * istiod's GatewayClass status, in Kubernetes mode: GatewayClasses applied by the real kubectl to the mock API server
+ * (whose GatewayClass CRD is installed after pilot started) get {@code Accepted: True} when their controllerName is
+ * istiod's, written once and again only when it changed (counted through pilot's client), merged into what their status
+ * already had; a class of another controller is left alone.
+ */
+class KubernetesGatewayClassStatusTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path work;
+    KubernetesPilot k8s;
+
+    @AfterEach
+    void stop() {
+        if (k8s != null) {
+            k8s.close();
+        }
+    }
+
+    static String gatewayClass(String name, String controller, String description) {
+        return """
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: GatewayClass
+                metadata: {name: %s}
+                spec: {controllerName: %s, description: %s}
+                """.formatted(name, controller, description);
+    }
+
+    @Test
+    void theClassesOfIstiodsControllerAreAcceptedOnlyWhereItChangedAndOthersAreLeftAlone() throws Exception {
+        k8s = KubernetesPilot.startWithGatewayApi(work, false, r -> r);
+        k8s.kubectl(gatewayClass("istio", "istio.io/gateway-controller", "default")
+                + "---\n" + gatewayClass("istio-internal", "istio.io/gateway-controller", "internal")
+                + "---\n" + gatewayClass("other", "example.com/gateway-controller", "another vendor's"),
+                "apply", "-f", "-");
+
+        for (String name : List.of("istio", "istio-internal")) {
+            JsonNode accepted = await().atMost(Duration.ofSeconds(15)).until(() -> accepted(name), c -> c != null);
+            assertEquals("True", accepted.path("status").asText());
+            assertEquals("Accepted", accepted.path("reason").asText());
+            assertEquals("Handled by Istio controller", accepted.path("message").asText());
+            assertEquals(get(name).at("/metadata/generation").asLong(), accepted.path("observedGeneration").asLong());
+            assertTrue(accepted.path("lastTransitionTime").asText().matches("\\d{4}-\\d\\d-\\d\\dT.*Z"), accepted.toString());
+            // As istiod's since the Gateway API changed the field's type: no supportedFeatures.
+            assertTrue(get(name).at("/status/supportedFeatures").isMissingNode(), get(name).toString());
+        }
+        GatewayClassStatusWriter writer = k8s.registry.classStatus();
+        await().atMost(Duration.ofSeconds(10)).until(writer::idle);
+        assertTrue(get("other").at("/status").isMissingNode(), "another controller's class: " + get("other"));
+
+        // A class event that changes nothing pilot writes (a label): a run, no status write.
+        String version = get("istio").at("/metadata/resourceVersion").asText();
+        String since = get("istio").at("/status/conditions/0/lastTransitionTime").asText();
+        long runs = writer.runs();
+        int seen = k8s.requests.size();
+        k8s.kubectl(null, "label", "gatewayclasses.gateway.networking.k8s.io", "istio", "team=edge");
+        await().atMost(Duration.ofSeconds(10)).until(() -> writer.runs() > runs && writer.idle());
+        List<String> writes = List.copyOf(k8s.requests).subList(seen, k8s.requests.size()).stream()
+                .filter(r -> r.contains("/gatewayclasses/") && !r.startsWith("GET")).toList();
+        assertEquals(List.of(), writes, "nothing changed: no status written");
+        assertEquals(since, get("istio").at("/status/conditions/0/lastTransitionTime").asText());
+        assertTrue(!version.equals(get("istio").at("/metadata/resourceVersion").asText()), "the label was applied");
+
+        // Someone else's condition on the class stays; a stale Accepted (another message) is put right.
+        k8s.kubectl(null, "patch", "gatewayclasses.gateway.networking.k8s.io", "istio-internal", "--subresource=status",
+                "--type", "merge", "-p", """
+                {"status":{"conditions":[
+                  {"type":"Accepted","status":"True","reason":"Accepted","message":"old text","observedGeneration":%d,
+                   "lastTransitionTime":"2020-01-01T00:00:00Z"},
+                  {"type":"example.com/Audited","status":"True","reason":"Audited","message":"by a tool",
+                   "lastTransitionTime":"2021-01-01T00:00:00Z"}]}}""".formatted(
+                        get("istio-internal").at("/metadata/generation").asLong()));
+        await().atMost(Duration.ofSeconds(10)).until(() -> accepted("istio-internal").path("message").asText(),
+                "Handled by Istio controller"::equals);
+        JsonNode conditions = get("istio-internal").at("/status/conditions");
+        assertEquals(2, conditions.size(), conditions.toString());
+        assertEquals("2020-01-01T00:00:00Z", accepted("istio-internal").path("lastTransitionTime").asText(),
+                "still True: its transition time is kept, as istiod's UpdateConditionIfChanged");
+        assertEquals("by a tool", conditions.get(1).path("message").asText());
+
+        // A class that turns to istiod's controller gets the status then.
+        k8s.kubectl(gatewayClass("other", "istio.io/gateway-controller", "now istio's"), "apply", "-f", "-");
+        await().atMost(Duration.ofSeconds(10)).until(() -> accepted("other"), c -> c != null);
+    }
+
+    /** The class's Accepted condition, or null. */
+    private JsonNode accepted(String name) throws Exception {
+        for (JsonNode c : get(name).at("/status/conditions")) {
+            if (c.path("type").asText().equals("Accepted")) {
+                return c;
+            }
+        }
+        return null;
+    }
+
+    private JsonNode get(String name) throws Exception {
+        return JSON.readTree(k8s.kubectl(null, "get", "gatewayclasses.gateway.networking.k8s.io", name, "-o", "json"));
+    }
+}
