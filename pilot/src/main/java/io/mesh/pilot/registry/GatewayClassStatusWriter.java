@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.mesh.config.Kind;
+import io.mesh.config.KubernetesGateway;
 import io.mesh.pilot.model.GatewayApiStatus;
 import java.time.Duration;
 import java.time.Instant;
@@ -27,9 +28,14 @@ import org.jboss.logging.Logger;
  * {@code istio.io/gateway-controller}, istiod's classInfos; those of other controllers are left alone): an
  * {@code Accepted} condition, True, reason {@code Accepted}, message {@code Handled by Istio controller}, at the class's
  * generation, merged into the status as istiod's GetClassStatus does (kstatus.UpdateConditionIfChanged: the other
- * conditions and fields stay; an Accepted already True with that message and generation is left as is, one True with
- * another keeps its lastTransitionTime). Like istiod since the Gateway API moved {@code supportedFeatures} to a list of
+ * conditions and fields stay; an Accepted with the same status, message and generation is left as is, one with the same
+ * status keeps its lastTransitionTime). Like istiod since the Gateway API moved {@code supportedFeatures} to a list of
  * objects (istio#60452), it writes no {@code supportedFeatures}.
+ *
+ * <p>Unlike istiod, which serves the Gateways of every class of its controller, pilot serves those of class
+ * {@code istio} only ({@link KubernetesGateway#owned}); so another class of istiod's controller gets {@code Accepted}
+ * False, reason {@code Invalid} (the Gateway API's: a controller that will not provision Gateways of a class it sees
+ * MUST say so), with a message that says why, rather than a True that would promise what pilot does not do.
  *
  * <p>It works from an informer on GatewayClasses (cluster-scoped), so a run in which nothing changed makes no API call:
  * it writes only a class whose cached status differs from what it would write. When the API server does not serve
@@ -41,6 +47,8 @@ import org.jboss.logging.Logger;
 final class GatewayClassStatusWriter implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(GatewayClassStatusWriter.class);
     static final String MESSAGE = "Handled by Istio controller";
+    static final String NOT_SERVED = "pilot serves the Gateways of GatewayClass " + KubernetesGateway.ISTIO_CLASS
+            + " only (istiod's built-in class): Gateways of this class are not served";
     private static final String PLURAL = "gatewayclasses";
 
     private final KubernetesClient client;
@@ -146,18 +154,19 @@ final class GatewayClassStatusWriter implements AutoCloseable {
             if (!GatewayApiStatus.CONTROLLER.equals(controllerName(cached))) {
                 continue;   // another controller's class
             }
+            String name = cached.getMetadata().getName();
+            boolean served = KubernetesGateway.ISTIO_CLASS.equals(name);
             Object status = cached.getAdditionalProperties().get("status");
-            if (Objects.equals(status, accepted(status, cached.getMetadata().getGeneration(), now))) {
+            if (Objects.equals(status, accepted(status, served, cached.getMetadata().getGeneration(), now))) {
                 continue;
             }
-            String name = cached.getMetadata().getName();
             try {
                 client.genericKubernetesResources(context).withName(name).editStatus(obj -> {
                     obj.getAdditionalProperties().put("status", accepted(obj.getAdditionalProperties().get("status"),
-                            obj.getMetadata().getGeneration(), now));
+                            served, obj.getMetadata().getGeneration(), now));
                     return obj;
                 });
-                LOG.debugf("GatewayClass %s: Accepted", name);
+                LOG.debugf("GatewayClass %s: Accepted %s", name, served);
             } catch (KubernetesClientException e) {
                 LOG.warnf("writing the status of GatewayClass %s failed (retried at its next change): %s", name,
                         e.getMessage());
@@ -172,23 +181,24 @@ final class GatewayClassStatusWriter implements AutoCloseable {
     }
 
     /**
-     * {@code status} with istiod's Accepted condition merged in as kstatus.UpdateConditionIfChanged does: added when
-     * absent; left as is when it has the same status, message and observedGeneration; replaced, keeping its
-     * lastTransitionTime when only the message or generation differ, else with {@code now}.
+     * {@code status} with the Accepted condition (istiod's when {@code served}, else False and Invalid) merged in as
+     * kstatus.UpdateConditionIfChanged does: added when absent; left as is when it has the same status, message and
+     * observedGeneration; replaced, keeping its lastTransitionTime when only the message or generation differ, else with
+     * {@code now}.
      */
     @SuppressWarnings("unchecked")
-    static Map<String, Object> accepted(Object status, Long generation, String now) {
+    static Map<String, Object> accepted(Object status, boolean served, Long generation, String now) {
         Map<String, Object> out = status instanceof Map<?, ?> m ? new LinkedHashMap<>((Map<String, Object>) m)
                 : new LinkedHashMap<>();
         long observed = generation == null ? 0L : generation;
         List<Object> conditions = out.get("conditions") instanceof List<?> l ? new ArrayList<>(l) : new ArrayList<>();
         Map<String, Object> condition = new LinkedHashMap<>();
         condition.put("type", "Accepted");
-        condition.put("status", "True");
+        condition.put("status", served ? "True" : "False");
         condition.put("observedGeneration", observed);
         condition.put("lastTransitionTime", now);
-        condition.put("reason", "Accepted");
-        condition.put("message", MESSAGE);
+        condition.put("reason", served ? "Accepted" : "Invalid");
+        condition.put("message", served ? MESSAGE : NOT_SERVED);
         int at = -1;
         for (int i = 0; i < conditions.size(); i++) {
             if (conditions.get(i) instanceof Map<?, ?> c && "Accepted".equals(c.get("type"))) {
@@ -200,9 +210,9 @@ final class GatewayClassStatusWriter implements AutoCloseable {
             conditions.add(condition);
         } else {
             Map<?, ?> existing = (Map<?, ?>) conditions.get(at);
-            if ("True".equals(existing.get("status"))) {
+            if (condition.get("status").equals(existing.get("status"))) {
                 boolean sameGeneration = existing.get("observedGeneration") instanceof Number n && n.longValue() == observed;
-                if (MESSAGE.equals(existing.get("message")) && sameGeneration) {
+                if (condition.get("message").equals(existing.get("message")) && sameGeneration) {
                     return out;   // unchanged (istiod: "Skip update, no changes")
                 }
                 condition.put("lastTransitionTime", existing.get("lastTransitionTime"));

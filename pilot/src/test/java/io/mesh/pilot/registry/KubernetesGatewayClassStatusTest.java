@@ -15,9 +15,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * istiod's GatewayClass status, in Kubernetes mode: GatewayClasses applied by the real kubectl to the mock API server
- * (whose GatewayClass CRD is installed after pilot started) get {@code Accepted: True} when their controllerName is
- * istiod's, written once and again only when it changed (counted through pilot's client), merged into what their status
- * already had; a class of another controller is left alone.
+ * (whose GatewayClass CRD is installed after pilot started) whose controllerName is istiod's get {@code Accepted}: True
+ * for the class istio, False (Invalid) for another, whose Gateways pilot does not serve; written once and again only
+ * when it changed (counted through pilot's client), merged into what their status already had. A class of another
+ * controller is left alone.
  */
 class KubernetesGatewayClassStatusTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -43,23 +44,25 @@ class KubernetesGatewayClassStatusTest {
     }
 
     @Test
-    void theClassesOfIstiodsControllerAreAcceptedOnlyWhereItChangedAndOthersAreLeftAlone() throws Exception {
+    void theClassesOfIstiodsControllerGetAcceptedOnlyWhereItChangedAndOthersAreLeftAlone() throws Exception {
         k8s = KubernetesPilot.startWithGatewayApi(work, false, r -> r);
         k8s.kubectl(gatewayClass("istio", "istio.io/gateway-controller", "default")
                 + "---\n" + gatewayClass("istio-internal", "istio.io/gateway-controller", "internal")
                 + "---\n" + gatewayClass("other", "example.com/gateway-controller", "another vendor's"),
                 "apply", "-f", "-");
 
-        for (String name : List.of("istio", "istio-internal")) {
-            JsonNode accepted = await().atMost(Duration.ofSeconds(15)).until(() -> accepted(name), c -> c != null);
-            assertEquals("True", accepted.path("status").asText());
-            assertEquals("Accepted", accepted.path("reason").asText());
-            assertEquals("Handled by Istio controller", accepted.path("message").asText());
-            assertEquals(get(name).at("/metadata/generation").asLong(), accepted.path("observedGeneration").asLong());
-            assertTrue(accepted.path("lastTransitionTime").asText().matches("\\d{4}-\\d\\d-\\d\\dT.*Z"), accepted.toString());
-            // As istiod's since the Gateway API changed the field's type: no supportedFeatures.
-            assertTrue(get(name).at("/status/supportedFeatures").isMissingNode(), get(name).toString());
-        }
+        JsonNode accepted = await().atMost(Duration.ofSeconds(15)).until(() -> accepted("istio"), c -> c != null);
+        assertEquals("True", accepted.path("status").asText());
+        assertEquals("Accepted", accepted.path("reason").asText());
+        assertEquals("Handled by Istio controller", accepted.path("message").asText());
+        assertEquals(get("istio").at("/metadata/generation").asLong(), accepted.path("observedGeneration").asLong());
+        assertTrue(accepted.path("lastTransitionTime").asText().matches("\\d{4}-\\d\\d-\\d\\dT.*Z"), accepted.toString());
+        // As istiod's since the Gateway API changed the field's type: no supportedFeatures.
+        assertTrue(get("istio").at("/status/supportedFeatures").isMissingNode(), get("istio").toString());
+        // Another class of istiod's controller: pilot serves only the class istio's Gateways, and says so.
+        JsonNode internal = await().atMost(Duration.ofSeconds(10)).until(() -> accepted("istio-internal"), c -> c != null);
+        assertEquals(List.of("False", "Invalid", GatewayClassStatusWriter.NOT_SERVED), List.of(
+                internal.path("status").asText(), internal.path("reason").asText(), internal.path("message").asText()));
         GatewayClassStatusWriter writer = k8s.registry.classStatus();
         await().atMost(Duration.ofSeconds(10)).until(writer::idle);
         assertTrue(get("other").at("/status").isMissingNode(), "another controller's class: " + get("other"));
@@ -78,25 +81,26 @@ class KubernetesGatewayClassStatusTest {
         assertTrue(!version.equals(get("istio").at("/metadata/resourceVersion").asText()), "the label was applied");
 
         // Someone else's condition on the class stays; a stale Accepted (another message) is put right.
-        k8s.kubectl(null, "patch", "gatewayclasses.gateway.networking.k8s.io", "istio-internal", "--subresource=status",
+        k8s.kubectl(null, "patch", "gatewayclasses.gateway.networking.k8s.io", "istio", "--subresource=status",
                 "--type", "merge", "-p", """
                 {"status":{"conditions":[
                   {"type":"Accepted","status":"True","reason":"Accepted","message":"old text","observedGeneration":%d,
                    "lastTransitionTime":"2020-01-01T00:00:00Z"},
                   {"type":"example.com/Audited","status":"True","reason":"Audited","message":"by a tool",
                    "lastTransitionTime":"2021-01-01T00:00:00Z"}]}}""".formatted(
-                        get("istio-internal").at("/metadata/generation").asLong()));
-        await().atMost(Duration.ofSeconds(10)).until(() -> accepted("istio-internal").path("message").asText(),
+                        get("istio").at("/metadata/generation").asLong()));
+        await().atMost(Duration.ofSeconds(10)).until(() -> accepted("istio").path("message").asText(),
                 "Handled by Istio controller"::equals);
-        JsonNode conditions = get("istio-internal").at("/status/conditions");
+        JsonNode conditions = get("istio").at("/status/conditions");
         assertEquals(2, conditions.size(), conditions.toString());
-        assertEquals("2020-01-01T00:00:00Z", accepted("istio-internal").path("lastTransitionTime").asText(),
+        assertEquals("2020-01-01T00:00:00Z", accepted("istio").path("lastTransitionTime").asText(),
                 "still True: its transition time is kept, as istiod's UpdateConditionIfChanged");
         assertEquals("by a tool", conditions.get(1).path("message").asText());
 
-        // A class that turns to istiod's controller gets the status then.
+        // A class that turns to istiod's controller gets its status then.
         k8s.kubectl(gatewayClass("other", "istio.io/gateway-controller", "now istio's"), "apply", "-f", "-");
         await().atMost(Duration.ofSeconds(10)).until(() -> accepted("other"), c -> c != null);
+        assertEquals("Invalid", accepted("other").path("reason").asText());
     }
 
     /** The class's Accepted condition, or null. */
