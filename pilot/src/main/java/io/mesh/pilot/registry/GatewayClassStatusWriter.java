@@ -57,6 +57,8 @@ final class GatewayClassStatusWriter implements AutoCloseable {
     private volatile SharedIndexInformer<GenericKubernetesResource> informer;
     private volatile ResourceDefinitionContext context;
     private ScheduledExecutorService check;
+    /** Set by {@link #close}: a recheck running meanwhile must not start an informer nobody would close. */
+    private boolean closed;
     /** Completed runs and the status writes they made, for tests that count API calls. */
     private volatile long runs;
 
@@ -95,7 +97,10 @@ final class GatewayClassStatusWriter implements AutoCloseable {
     }
 
     /** Starts the informer if the API server serves GatewayClasses (v1, else v1beta1); whether it watches them now. */
-    private boolean watchIfServed() {
+    private synchronized boolean watchIfServed() {
+        if (closed) {
+            return true;
+        }
         String version = served();
         if (version == null) {
             return false;
@@ -225,6 +230,7 @@ final class GatewayClassStatusWriter implements AutoCloseable {
 
     @Override
     public synchronized void close() {
+        closed = true;
         if (check != null) {
             check.shutdownNow();
         }
