@@ -250,6 +250,7 @@ class KubernetesManifestsTest {
                 "[get, list, watch] telemetry.istio.io/telemetries",
                 "[get, list, watch] gateway.networking.k8s.io/gateways,httproutes,grpcroutes,tlsroutes,tcproutes,referencegrants,gatewayclasses",
                 "[get, update, patch] gateway.networking.k8s.io/gateways/status,httproutes/status,grpcroutes/status,tlsroutes/status,tcproutes/status,gatewayclasses/status",
+                "[create] gateway.networking.k8s.io/gatewayclasses",
                 "[get, list, watch, create, update, patch, delete] /serviceaccounts",
                 "[create, update, patch, delete] /services",
                 "[get, list, watch, create, update, patch, delete] apps/deployments",

@@ -37,6 +37,11 @@ import org.jboss.logging.Logger;
  * False, reason {@code Invalid} (the Gateway API's: a controller that will not provision Gateways of a class it sees
  * MUST say so), with a message that says why, rather than a True that would promise what pilot does not do.
  *
+ * <p>With {@code createDefault} (istiod's {@code PILOT_ENABLE_GATEWAY_API_GATEWAYCLASS_CONTROLLER}, its ClassController)
+ * it also creates the GatewayClass {@code istio} (controller {@code istio.io/gateway-controller}, description
+ * {@code The default Istio GatewayClass}) whenever its cache has none, at the start and after a delete; like istiod's it
+ * never updates an existing one (whoever changed it meant to), and a create that loses a race (409) is no error.
+ *
  * <p>It works from an informer on GatewayClasses (cluster-scoped), so a run in which nothing changed makes no API call:
  * it writes only a class whose cached status differs from what it would write. When the API server does not serve
  * GatewayClasses yet (the Gateway API's CRDs not installed), it looks again every {@code recheck}, as
@@ -47,12 +52,14 @@ import org.jboss.logging.Logger;
 final class GatewayClassStatusWriter implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(GatewayClassStatusWriter.class);
     static final String MESSAGE = "Handled by Istio controller";
+    static final String DESCRIPTION = "The default Istio GatewayClass";
     static final String NOT_SERVED = "pilot serves the Gateways of GatewayClass " + KubernetesGateway.ISTIO_CLASS
             + " only (istiod's built-in class): Gateways of this class are not served";
     private static final String PLURAL = "gatewayclasses";
 
     private final KubernetesClient client;
     private final Duration recheck;
+    private final boolean createDefault;
     private final CoalescingWorker worker = new CoalescingWorker("pilot-gateway-class-status", this::run);
     private volatile SharedIndexInformer<GenericKubernetesResource> informer;
     private volatile ResourceDefinitionContext context;
@@ -62,9 +69,11 @@ final class GatewayClassStatusWriter implements AutoCloseable {
     /** Completed runs and the status writes they made, for tests that count API calls. */
     private volatile long runs;
 
-    GatewayClassStatusWriter(KubernetesClient client, Duration recheck) {
+    /** @param createDefault whether to create the class {@code istio} when it is missing, as istiod's ClassController */
+    GatewayClassStatusWriter(KubernetesClient client, Duration recheck, boolean createDefault) {
         this.client = client;
         this.recheck = recheck;
+        this.createDefault = createDefault;
     }
 
     /** Watches the GatewayClasses now if they are served, else from when they are. */
@@ -122,6 +131,7 @@ final class GatewayClassStatusWriter implements AutoCloseable {
 
                 @Override
                 public void onDelete(GenericKubernetesResource obj, boolean unknownFinalState) {
+                    worker.request();   // the default class deleted: created again
                 }
             });
             context = ctx;
@@ -154,6 +164,9 @@ final class GatewayClassStatusWriter implements AutoCloseable {
     }
 
     private void run() {
+        if (createDefault && informer.getStore().getByKey(KubernetesGateway.ISTIO_CLASS) == null) {
+            createDefaultClass();   // its add event asks for the run that writes its status
+        }
         String now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
         for (GenericKubernetesResource cached : informer.getStore().list()) {
             if (!GatewayApiStatus.CONTROLLER.equals(controllerName(cached))) {
@@ -178,6 +191,27 @@ final class GatewayClassStatusWriter implements AutoCloseable {
             }
         }
         runs++;
+    }
+
+    private void createDefaultClass() {
+        GenericKubernetesResource gatewayClass = new GenericKubernetesResource();
+        gatewayClass.setApiVersion(Kind.GATEWAY_API + "/" + context.getVersion());
+        gatewayClass.setKind("GatewayClass");
+        gatewayClass.setMetadata(new io.fabric8.kubernetes.api.model.ObjectMetaBuilder()
+                .withName(KubernetesGateway.ISTIO_CLASS).build());
+        gatewayClass.setAdditionalProperty("spec", Map.of("controllerName", GatewayApiStatus.CONTROLLER,
+                "description", DESCRIPTION));
+        try {
+            client.genericKubernetesResources(context).resource(gatewayClass).create();
+            LOG.infof("created GatewayClass %s (%s)", KubernetesGateway.ISTIO_CLASS, DESCRIPTION);
+        } catch (KubernetesClientException e) {
+            if (e.getCode() == 409) {
+                LOG.debugf("GatewayClass %s was created meanwhile", KubernetesGateway.ISTIO_CLASS);
+            } else {
+                LOG.warnf("creating GatewayClass %s failed (retried at the next GatewayClass event): %s",
+                        KubernetesGateway.ISTIO_CLASS, e.getMessage());
+            }
+        }
     }
 
     private static Object controllerName(GenericKubernetesResource gatewayClass) {

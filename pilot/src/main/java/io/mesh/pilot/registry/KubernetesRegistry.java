@@ -59,6 +59,7 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
     private GatewayDeploymentTemplate.Settings gatewayDeployments;
     private GatewayDeploymentController deploymentController;
     private GatewayClassStatusWriter classStatus;
+    private boolean createDefaultGatewayClass;
     private SharedIndexInformer<Service> services;
     private SharedIndexInformer<EndpointSlice> slices;
     private SharedIndexInformer<Pod> pods;
@@ -173,7 +174,7 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
         istioKinds.synced();
         statusWriter.request();
         // The GatewayClasses of istiod's controller get its Accepted status (once their CRD is served).
-        classStatus = new GatewayClassStatusWriter(client, crdRecheck);
+        classStatus = new GatewayClassStatusWriter(client, crdRecheck, createDefaultGatewayClass);
         classStatus.start();
         if (deploymentController != null) {
             deploymentController.start();
@@ -186,6 +187,15 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
      */
     public KubernetesRegistry withGatewayDeployments(String image, String xdsAddress) {
         this.gatewayDeployments = new GatewayDeploymentTemplate.Settings(image, xdsAddress);
+        return this;
+    }
+
+    /**
+     * Creates the GatewayClass {@code istio} whenever it is missing, as istiod's ClassController
+     * ({@link GatewayClassStatusWriter}); off unless called (before {@link #start}).
+     */
+    public KubernetesRegistry withDefaultGatewayClass() {
+        this.createDefaultGatewayClass = true;
         return this;
     }
 

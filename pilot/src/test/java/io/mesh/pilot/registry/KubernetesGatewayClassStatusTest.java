@@ -18,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
  * (whose GatewayClass CRD is installed after pilot started) whose controllerName is istiod's get {@code Accepted}: True
  * for the class istio, False (Invalid) for another, whose Gateways pilot does not serve; written once and again only
  * when it changed (counted through pilot's client), merged into what their status already had. A class of another
- * controller is left alone.
+ * controller is left alone. With istiod's class controller, the class istio is created when missing, never updated.
  */
 class KubernetesGatewayClassStatusTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -101,6 +101,46 @@ class KubernetesGatewayClassStatusTest {
         k8s.kubectl(gatewayClass("other", "istio.io/gateway-controller", "now istio's"), "apply", "-f", "-");
         await().atMost(Duration.ofSeconds(10)).until(() -> accepted("other"), c -> c != null);
         assertEquals("Invalid", accepted("other").path("reason").asText());
+    }
+
+    @Test
+    void theDefaultClassIsCreatedWhenMissingAndNeverUpdated() throws Exception {
+        k8s = KubernetesPilot.startWithGatewayApi(work, false, KubernetesRegistry::withDefaultGatewayClass);
+        // Created once its CRD is served (after pilot started), then accepted as any class of istiod's controller.
+        JsonNode created = await().atMost(Duration.ofSeconds(15)).until(() -> getOrNull("istio"), c -> c != null);
+        assertEquals("istio.io/gateway-controller", created.at("/spec/controllerName").asText());
+        assertEquals("The default Istio GatewayClass", created.at("/spec/description").asText());
+        await().atMost(Duration.ofSeconds(10)).until(() -> accepted("istio"), c -> c != null
+                && c.path("status").asText().equals("True"));
+
+        // Changed by its user: left as it is (istiod only creates it).
+        k8s.kubectl(gatewayClass("istio", "istio.io/gateway-controller", "ours now"), "apply", "-f", "-");
+        GatewayClassStatusWriter writer = k8s.registry.classStatus();
+        await().atMost(Duration.ofSeconds(10)).until(() -> get("istio").at("/spec/description").asText()
+                .equals("ours now") && writer.idle());
+        assertEquals("ours now", get("istio").at("/spec/description").asText());
+
+        // Deleted: created again.
+        String uid = get("istio").at("/metadata/uid").asText();
+        k8s.kubectl(null, "delete", "gatewayclasses.gateway.networking.k8s.io", "istio");
+        JsonNode again = await().atMost(Duration.ofSeconds(10)).until(() -> getOrNull("istio"),
+                c -> c != null && !c.at("/metadata/uid").asText().equals(uid));
+        assertEquals("The default Istio GatewayClass", again.at("/spec/description").asText());
+    }
+
+    @Test
+    void withoutTheClassControllerNoClassIsCreated() throws Exception {
+        k8s = KubernetesPilot.startWithGatewayApi(work, false, r -> r);
+        k8s.kubectl(gatewayClass("other", "example.com/gateway-controller", "another vendor's"), "apply", "-f", "-");
+        GatewayClassStatusWriter writer = await().atMost(Duration.ofSeconds(15))
+                .until(() -> k8s.registry.classStatus(), w -> w != null && w.runs() > 0 && w.idle());
+        assertEquals(null, getOrNull("istio"));
+    }
+
+    private JsonNode getOrNull(String name) throws Exception {
+        String out = k8s.kubectl(null, "get", "gatewayclasses.gateway.networking.k8s.io", name, "-o", "json",
+                "--ignore-not-found").strip();
+        return out.isEmpty() ? null : JSON.readTree(out);
     }
 
     /** The class's Accepted condition, or null. */
