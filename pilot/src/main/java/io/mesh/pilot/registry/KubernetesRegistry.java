@@ -58,7 +58,7 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
     private GatewayApiStatusWriter statusWriter;
     private GatewayDeploymentTemplate.Settings gatewayDeployments;
     private GatewayDeploymentController deploymentController;
-    private GatewayClassStatusWriter classStatus;
+    private GatewayClassController gatewayClasses;
     private boolean createDefaultGatewayClass;
     private SharedIndexInformer<Service> services;
     private SharedIndexInformer<EndpointSlice> slices;
@@ -173,9 +173,10 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
                 istio.size());
         istioKinds.synced();
         statusWriter.request();
-        // The GatewayClasses of istiod's controller get its Accepted status (once their CRD is served).
-        classStatus = new GatewayClassStatusWriter(client, crdRecheck, createDefaultGatewayClass);
-        classStatus.start();
+        // The GatewayClasses of istiod's controller get its Accepted status, and the default one is made (once their CRD
+        // is served).
+        gatewayClasses = new GatewayClassController(client, crdRecheck, createDefaultGatewayClass);
+        gatewayClasses.start();
         if (deploymentController != null) {
             deploymentController.start();
         }
@@ -192,7 +193,7 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
 
     /**
      * Creates the GatewayClass {@code istio} whenever it is missing, as istiod's ClassController
-     * ({@link GatewayClassStatusWriter}); off unless called (before {@link #start}).
+     * ({@link GatewayClassController}); off unless called (before {@link #start}).
      */
     public KubernetesRegistry withDefaultGatewayClass() {
         this.createDefaultGatewayClass = true;
@@ -424,15 +425,15 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
         }
     }
 
-    /** The GatewayClass status writer, once started; else null. */
-    GatewayClassStatusWriter classStatus() {
-        return classStatus;
+    /** The GatewayClass controller, once started; else null. */
+    GatewayClassController gatewayClasses() {
+        return gatewayClasses;
     }
 
     @Override
     public void close() {
-        if (classStatus != null) {
-            classStatus.close();
+        if (gatewayClasses != null) {
+            gatewayClasses.close();
         }
         if (deploymentController != null) {
             deploymentController.close();

@@ -61,19 +61,19 @@ class KubernetesGatewayClassStatusTest {
         assertTrue(get("istio").at("/status/supportedFeatures").isMissingNode(), get("istio").toString());
         // Another class of istiod's controller: pilot serves only the class istio's Gateways, and says so.
         JsonNode internal = await().atMost(Duration.ofSeconds(10)).until(() -> accepted("istio-internal"), c -> c != null);
-        assertEquals(List.of("False", "Invalid", GatewayClassStatusWriter.NOT_SERVED), List.of(
+        assertEquals(List.of("False", "Invalid", GatewayClassController.NOT_SERVED), List.of(
                 internal.path("status").asText(), internal.path("reason").asText(), internal.path("message").asText()));
-        GatewayClassStatusWriter writer = k8s.registry.classStatus();
-        await().atMost(Duration.ofSeconds(10)).until(writer::idle);
+        GatewayClassController classes = k8s.registry.gatewayClasses();
+        await().atMost(Duration.ofSeconds(10)).until(classes::idle);
         assertTrue(get("other").at("/status").isMissingNode(), "another controller's class: " + get("other"));
 
         // A class event that changes nothing pilot writes (a label): a run, no status write.
         String version = get("istio").at("/metadata/resourceVersion").asText();
         String since = get("istio").at("/status/conditions/0/lastTransitionTime").asText();
-        long runs = writer.runs();
+        long runs = classes.runs();
         int seen = k8s.requests.size();
         k8s.kubectl(null, "label", "gatewayclasses.gateway.networking.k8s.io", "istio", "team=edge");
-        await().atMost(Duration.ofSeconds(10)).until(() -> writer.runs() > runs && writer.idle());
+        await().atMost(Duration.ofSeconds(10)).until(() -> classes.runs() > runs && classes.idle());
         List<String> writes = List.copyOf(k8s.requests).subList(seen, k8s.requests.size()).stream()
                 .filter(r -> r.contains("/gatewayclasses/") && !r.startsWith("GET")).toList();
         assertEquals(List.of(), writes, "nothing changed: no status written");
@@ -115,9 +115,9 @@ class KubernetesGatewayClassStatusTest {
 
         // Changed by its user: left as it is (istiod only creates it).
         k8s.kubectl(gatewayClass("istio", "istio.io/gateway-controller", "ours now"), "apply", "-f", "-");
-        GatewayClassStatusWriter writer = k8s.registry.classStatus();
+        GatewayClassController classes = k8s.registry.gatewayClasses();
         await().atMost(Duration.ofSeconds(10)).until(() -> get("istio").at("/spec/description").asText()
-                .equals("ours now") && writer.idle());
+                .equals("ours now") && classes.idle());
         assertEquals("ours now", get("istio").at("/spec/description").asText());
 
         // Deleted: created again.
@@ -132,8 +132,8 @@ class KubernetesGatewayClassStatusTest {
     void withoutTheClassControllerNoClassIsCreated() throws Exception {
         k8s = KubernetesPilot.startWithGatewayApi(work, false, r -> r);
         k8s.kubectl(gatewayClass("other", "example.com/gateway-controller", "another vendor's"), "apply", "-f", "-");
-        GatewayClassStatusWriter writer = await().atMost(Duration.ofSeconds(15))
-                .until(() -> k8s.registry.classStatus(), w -> w != null && w.runs() > 0 && w.idle());
+        GatewayClassController classes = await().atMost(Duration.ofSeconds(15))
+                .until(() -> k8s.registry.gatewayClasses(), w -> w != null && w.runs() > 0 && w.idle());
         assertEquals(null, getOrNull("istio"));
     }
 

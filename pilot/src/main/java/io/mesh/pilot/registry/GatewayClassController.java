@@ -24,7 +24,10 @@ import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
 /**
- * The status istiod writes on the GatewayClasses of its controller ({@code spec.controllerName}
+ * istiod's handling of GatewayClasses: the status it writes on those of its controller, and (optionally) the default
+ * class it creates.
+ *
+ * <p>The status istiod writes on the GatewayClasses of its controller ({@code spec.controllerName}
  * {@code istio.io/gateway-controller}, istiod's classInfos; those of other controllers are left alone): an
  * {@code Accepted} condition, True, reason {@code Accepted}, message {@code Handled by Istio controller}, at the class's
  * generation, merged into the status as istiod's GetClassStatus does (kstatus.UpdateConditionIfChanged: the other
@@ -49,8 +52,8 @@ import org.jboss.logging.Logger;
  *
  * <p>Thread-safety: events and {@link #start} may come from any thread; the work runs on one thread.
  */
-final class GatewayClassStatusWriter implements AutoCloseable {
-    private static final Logger LOG = Logger.getLogger(GatewayClassStatusWriter.class);
+final class GatewayClassController implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(GatewayClassController.class);
     static final String MESSAGE = "Handled by Istio controller";
     static final String DESCRIPTION = "The default Istio GatewayClass";
     static final String NOT_SERVED = "pilot serves the Gateways of GatewayClass " + KubernetesGateway.ISTIO_CLASS
@@ -60,17 +63,17 @@ final class GatewayClassStatusWriter implements AutoCloseable {
     private final KubernetesClient client;
     private final Duration recheck;
     private final boolean createDefault;
-    private final CoalescingWorker worker = new CoalescingWorker("pilot-gateway-class-status", this::run);
+    private final CoalescingWorker worker = new CoalescingWorker("pilot-gateway-classes", this::run);
     private volatile SharedIndexInformer<GenericKubernetesResource> informer;
     private volatile ResourceDefinitionContext context;
     private ScheduledExecutorService check;
     /** Set by {@link #close}: a recheck running meanwhile must not start an informer nobody would close. */
     private boolean closed;
-    /** Completed runs and the status writes they made, for tests that count API calls. */
+    /** Completed runs, for tests that wait for one before counting the API calls it made. */
     private volatile long runs;
 
     /** @param createDefault whether to create the class {@code istio} when it is missing, as istiod's ClassController */
-    GatewayClassStatusWriter(KubernetesClient client, Duration recheck, boolean createDefault) {
+    GatewayClassController(KubernetesClient client, Duration recheck, boolean createDefault) {
         this.client = client;
         this.recheck = recheck;
         this.createDefault = createDefault;
