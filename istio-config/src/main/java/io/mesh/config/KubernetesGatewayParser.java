@@ -48,7 +48,41 @@ public final class KubernetesGatewayParser {
                 listeners.add(listener);
             }
         }
-        return new KubernetesGateway(raw.namespace(), raw.name(), className, addresses, listeners, raw.created());
+        return new KubernetesGateway(raw.namespace(), raw.name(), className, addresses, listeners, raw.created(),
+                nameOverride(raw, p), addressType(raw, p));
+    }
+
+    /** A Service's name is a DNS-1035 label (the Deployment's, a DNS-1123 subdomain, accepts every such label). */
+    private static final java.util.regex.Pattern DNS_1035_LABEL = java.util.regex.Pattern.compile(
+            "[a-z]([-a-z0-9]{0,61}[a-z0-9])?");
+
+    /**
+     * istiod's name-override annotation, or null. It names the Service and Deployment pilot deploys, so a value the API
+     * server would refuse as a Service's name is an error here rather than a failed apply later.
+     */
+    private static String nameOverride(RawResource raw, Problems p) {
+        String value = raw.annotations().get(KubernetesGateway.NAME_OVERRIDE_ANNOTATION);
+        if (value != null && !DNS_1035_LABEL.matcher(value).matches()) {
+            p.error("metadata.annotations." + KubernetesGateway.NAME_OVERRIDE_ANNOTATION, "must be a Service name (a"
+                    + " DNS-1035 label: at most 63 lower-case letters, digits or '-', starting with a letter and ending"
+                    + " with a letter or digit), got \"" + value + "\"");
+        }
+        return value;
+    }
+
+    /**
+     * istiod's address-type annotation, or null: {@code IPAddress} or {@code Hostname} (the Gateway API's address types
+     * istiod compares it with), or "" for both. istiod reads any other value as both; here it is an error, since it is
+     * most likely a misspelling (say, "hostname") of one of them.
+     */
+    private static String addressType(RawResource raw, Problems p) {
+        String value = raw.annotations().get(KubernetesGateway.ADDRESS_TYPE_ANNOTATION);
+        if (value != null && !Set.of("IPAddress", "Hostname", "").contains(value)) {
+            p.error("metadata.annotations." + KubernetesGateway.ADDRESS_TYPE_ANNOTATION, "must be IPAddress or Hostname"
+                    + " (the type of the internal addresses status.addresses reports), or empty for both, got \""
+                    + value + "\"");
+        }
+        return value;
     }
 
     private static KubernetesGateway.Listener listener(SpecReader l, Set<String> names) {

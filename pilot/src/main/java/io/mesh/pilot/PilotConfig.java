@@ -202,11 +202,16 @@ public interface PilotConfig {
     /**
      * istiod's automated deployment of Gateway API gateways (Kubernetes mode): {@code deployment-controller} (istiod's
      * {@code PILOT_ENABLE_GATEWAY_API_DEPLOYMENT_CONTROLLER}), the gateway {@code image} it runs and the
-     * {@code xds-address} its proxies connect to (the {@code istio} ConfigMap's {@code pilotAddress} in the manifests).
+     * {@code xds-address} its proxies connect to (the {@code istio} ConfigMap's {@code pilotAddress} in the manifests);
+     * {@code gatewayclass-controller} (istiod's {@code PILOT_ENABLE_GATEWAY_API_GATEWAYCLASS_CONTROLLER}): create the
+     * GatewayClass {@code istio} when it is missing.
      */
     interface GatewayApi {
         @WithDefault("true")
         boolean deploymentController();
+
+        @WithDefault("true")
+        boolean gatewayclassController();
 
         @WithDefault("mesh/gateway")
         String image();

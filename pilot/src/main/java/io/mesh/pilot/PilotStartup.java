@@ -45,6 +45,9 @@ public class PilotStartup {
             if (config.gatewayApi().deploymentController()) {
                 k8s.withGatewayDeployments(config.gatewayApi().image(), config.gatewayApi().xdsAddress());
             }
+            if (config.gatewayApi().gatewayclassController()) {
+                k8s.withDefaultGatewayClass();
+            }
             services = k8s;
         }
         KubernetesRegistry events = k8s;

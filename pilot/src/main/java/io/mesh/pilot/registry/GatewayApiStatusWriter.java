@@ -19,8 +19,8 @@ import org.jboss.logging.Logger;
 
 /**
  * Writes the status istiod writes on Gateway API objects (Kubernetes mode: Gateways, routes' parents, BackendTLSPolicies'
- * ancestors), and a deployed Gateway's
- * {@code status.addresses} ({@link GatewayStatusAddresses}, from its Service): after a change of config, Services or
+ * ancestors), and a Gateway's {@code status.addresses} ({@link GatewayStatusAddresses}, from the Services that serve
+ * it): after a change of config, Services or
  * Secrets, on its own thread, coalescing requests; each object's status is written only when what pilot would say
  * changed (a condition keeps its lastTransitionTime while its status stays). A failed write is logged and retried at the
  * next change. Writing a status changes no config pilot serves, so it triggers no push.
@@ -63,8 +63,8 @@ final class GatewayApiStatusWriter implements AutoCloseable {
             for (GatewayApiStatus.GatewayStatus g : result.gateways()) {
                 Map<String, Object> s = new LinkedHashMap<>();
                 KubernetesGateway gateway = gateways.get(g.namespace() + "/" + g.name());
-                List<Map<String, String>> addresses = gateway == null ? List.of() : GatewayStatusAddresses.of(gateway,
-                        registry.service(g.namespace(), GatewayDeploymentTemplate.name(gateway)));
+                List<Map<String, String>> addresses = gateway == null ? List.of()
+                        : GatewayStatusAddresses.of(gateway, registry::service);
                 if (!addresses.isEmpty()) {
                     s.put("addresses", addresses);
                 }

@@ -27,8 +27,10 @@ import java.util.TreeSet;
 /**
  * What istiod's gateway deployment controller creates for a Gateway of class {@code istio} without
  * {@code spec.addresses} (its "automated deployment"), with this mesh's gateway in router mode as the proxy: a
- * ServiceAccount, a Service and a Deployment, each named {@code NAME-istio} (istiod's default name, NAME-CLASS; the
- * ServiceAccount the {@code gateway.istio.io/service-account} annotation's name if set) in the Gateway's namespace,
+ * ServiceAccount, a Service and a Deployment in the Gateway's namespace: the Service and Deployment named
+ * {@code NAME-istio} (istiod's default name, NAME-CLASS) or the Gateway's {@code gateway.istio.io/name-override}
+ * annotation's name; the ServiceAccount the {@code gateway.istio.io/service-account} annotation's name, else
+ * {@code NAME-istio} even with a name-override (istiod's TemplateInput takes the default name there too),
  * labelled {@code gateway.networking.k8s.io/gateway-name: NAME} and
  * {@code gateway.istio.io/managed: istio.io-gateway-controller} over the infrastructure labels, annotated with the
  * infrastructure annotations ({@link GatewayInfrastructure}), and owned by the Gateway (Kubernetes deletes them with
@@ -60,9 +62,9 @@ final class GatewayDeploymentTemplate {
     private GatewayDeploymentTemplate() {
     }
 
-    /** The deployment's name (and its Service's and ServiceAccount's), istiod's getDefaultName. */
+    /** The Deployment's and Service's name: the name-override annotation's, else istiod's getDefaultName. */
     static String name(KubernetesGateway gateway) {
-        return gateway.name() + "-" + gateway.className();
+        return gateway.deploymentName();
     }
 
     /** Whether istiod deploys the gateway: an owned Gateway without addresses (with them it is served by what they name). */
@@ -70,9 +72,12 @@ final class GatewayDeploymentTemplate {
         return gateway.owned() && gateway.addresses().isEmpty();
     }
 
-    /** The ServiceAccount's name: the {@code gateway.istio.io/service-account} annotation's, else {@link #name}. */
+    /**
+     * The ServiceAccount's name: the {@code gateway.istio.io/service-account} annotation's, else istiod's default name
+     * (not the name-override's: istiod's TemplateInput defaults both to getDefaultName).
+     */
     static String serviceAccount(KubernetesGateway gateway, GatewayInfrastructure infrastructure) {
-        return infrastructure.serviceAccount() != null ? infrastructure.serviceAccount() : name(gateway);
+        return infrastructure.serviceAccount() != null ? infrastructure.serviceAccount() : gateway.defaultName();
     }
 
     /** The ServiceAccount, Service and Deployment for {@code gateway}, whose metadata says {@code infrastructure}. */

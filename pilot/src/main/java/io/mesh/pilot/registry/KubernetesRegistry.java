@@ -60,6 +60,8 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
     private GatewayApiStatusWriter statusWriter;
     private GatewayDeploymentTemplate.Settings gatewayDeployments;
     private GatewayDeploymentController deploymentController;
+    private GatewayClassController gatewayClasses;
+    private boolean createDefaultGatewayClass;
     private SharedIndexInformer<Service> services;
     private SharedIndexInformer<EndpointSlice> slices;
     private SharedIndexInformer<Pod> pods;
@@ -186,6 +188,10 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
                 istio.size());
         istioKinds.synced();
         statusWriter.request();
+        // The GatewayClasses of istiod's controller get its Accepted status, and the default one is made (once their CRD
+        // is served).
+        gatewayClasses = new GatewayClassController(client, crdRecheck, createDefaultGatewayClass);
+        gatewayClasses.start();
         if (deploymentController != null) {
             deploymentController.start();
         }
@@ -197,6 +203,15 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
      */
     public KubernetesRegistry withGatewayDeployments(String image, String xdsAddress) {
         this.gatewayDeployments = new GatewayDeploymentTemplate.Settings(image, xdsAddress);
+        return this;
+    }
+
+    /**
+     * Creates the GatewayClass {@code istio} whenever it is missing, as istiod's ClassController
+     * ({@link GatewayClassController}); off unless called (before {@link #start}).
+     */
+    public KubernetesRegistry withDefaultGatewayClass() {
+        this.createDefaultGatewayClass = true;
         return this;
     }
 
@@ -425,8 +440,16 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
         }
     }
 
+    /** The GatewayClass controller, once started; else null. */
+    GatewayClassController gatewayClasses() {
+        return gatewayClasses;
+    }
+
     @Override
     public void close() {
+        if (gatewayClasses != null) {
+            gatewayClasses.close();
+        }
         if (deploymentController != null) {
             deploymentController.close();
         }
