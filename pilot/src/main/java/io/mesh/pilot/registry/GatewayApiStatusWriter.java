@@ -156,7 +156,10 @@ final class GatewayApiStatusWriter implements AutoCloseable {
             client.genericKubernetesResources(ctx).inNamespace(namespace).withName(name).editStatus(obj -> {
                 Long generation = obj.getMetadata().getGeneration();
                 Object old = obj.getAdditionalProperties().get("status");
-                Object stamped = stamped(status, old, generation, now);
+                Object stamped = stamped(status, ours(old, false), generation, now);
+                // Another controller's route parents and policy ancestors stay, ahead of pilot's (istiod keeps them).
+                ours(old, true).forEach((field, others) -> ((List<Object>) ((Map<String, Object>) stamped)
+                        .computeIfAbsent(field, f -> new ArrayList<>())).addAll(0, others));
                 // A Gateway's address, once reported, stays until another replaces it (istiod's rule).
                 if (kind == Kind.KUBERNETES_GATEWAY && !status.containsKey("addresses")
                         && old instanceof Map<?, ?> o && o.get("addresses") != null) {
@@ -169,6 +172,41 @@ final class GatewayApiStatusWriter implements AutoCloseable {
         } catch (KubernetesClientException e) {
             LOG.debugf("writing the status of %s failed (%s); retried at the next change", key, e.getMessage());
         }
+    }
+
+    /** The controllers whose entries of a route's {@code parents} and a policy's {@code ancestors} pilot writes. */
+    private static final java.util.Set<String> CONTROLLERS = java.util.Set.of(GatewayApiStatus.CONTROLLER,
+            GatewayApiBackendTls.MESH_CONTROLLER);
+
+    /**
+     * Of an object's status, the entries of {@code parents} and {@code ancestors} that are pilot's ({@code others}
+     * false: the status with only those, to stamp times against) or another controller's ({@code others} true: by
+     * field, the entries to keep).
+     */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> ours(Object status, boolean others) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        if (!(status instanceof Map<?, ?> m)) {
+            return out;
+        }
+        if (!others) {
+            out.putAll((Map<String, Object>) m);
+        }
+        for (String field : List.of("parents", "ancestors")) {
+            if (m.get(field) instanceof List<?> entries) {
+                List<Object> kept = new ArrayList<>();
+                for (Object e : entries) {
+                    boolean pilots = e instanceof Map<?, ?> em && CONTROLLERS.contains(em.get("controllerName"));
+                    if (pilots != others) {
+                        kept.add(e);
+                    }
+                }
+                if (!others || !kept.isEmpty()) {
+                    out.put(field, kept);
+                }
+            }
+        }
+        return out;
     }
 
     /**

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * the router's cluster for the Service originate TLS (SNI and name to verify: the policy's hostname; CA: the ConfigMap's
  * ca.crt over SDS); an edited ConfigMap is pushed; the policy's status names the Service (istio.io/mesh-controller) and
  * the Gateway whose route sends to it; a deleted ConfigMap turns both to NoValidCACertificate, and the cluster's CA to
- * one no proxy is sent.
+ * one no proxy is sent, while another controller's ancestor in the status stays.
  */
 class KubernetesBackendTlsPolicyTest {
     @RegisterExtension
@@ -108,13 +108,23 @@ class KubernetesBackendTlsPolicyTest {
                     + "{.ancestorRef.kind} {.ancestorRef.namespace}/{.ancestorRef.name}:{.ancestorRef.sectionName}, {end}"));
             assertEquals("True Accepted True ResolvedRefs", conditions(0));
 
+            // Another controller's ancestor (a second implementation of the policy): pilot's writes keep it.
+            k8s.kubectl(null, "patch", "backendtlspolicies.gateway.networking.k8s.io", "api-tls", "-n", "demo",
+                    "--subresource=status", "--type=merge", "-p", """
+                            {"status": {"ancestors": [{"ancestorRef": {"group": "", "kind": "Service", "name": "api"},
+                             "controllerName": "example.com/other", "conditions": [{"type": "Accepted",
+                             "status": "True", "reason": "Accepted", "message": "",
+                             "lastTransitionTime": "2026-01-01T00:00:00Z"}]}]}}""");
+
             // The ConfigMap deleted: no CA a proxy could be sent, and the status says why.
             k8s.kubectl(null, "delete", "configmap", "api-ca", "-n", "demo");
             await().atMost(Duration.ofSeconds(10)).until(() -> "invalid://-cacert".equals(caOf(router)));
-            await().atMost(Duration.ofSeconds(10)).until(() -> conditions(0)
+            await().atMost(Duration.ofSeconds(10)).until(() -> conditions(1)
                     .equals("False NoValidCACertificate False InvalidCACertificateRef"));
             assertEquals("Certificate reference invalid: ConfigMap demo/api-ca not found",
-                    jsonpath("{.status.ancestors[0].conditions[0].message}"));
+                    jsonpath("{.status.ancestors[1].conditions[0].message}"));
+            assertEquals("example.com/other istio.io/mesh-controller istio.io/gateway-controller",
+                    jsonpath("{.status.ancestors[*].controllerName}"));
         }
     }
 
