@@ -93,6 +93,39 @@ class GatewayApiMeshRouteTest {
     }
 
     @Test
+    void routesForTwoPortsOfOneServiceBothApply() {
+        String twoPorts = SidecarFixtures.services("multi", "demo", "[multi.demo.svc.cluster.local]",
+                "[{number: 80, name: http, protocol: HTTP}, {number: 8080, name: http-alt, protocol: HTTP}]",
+                "{address: 10.0.0.3, ports: {http: 8081, http-alt: 8082}}");
+        MeshSnapshot s = SidecarFixtures.snapshot(SERVICES + twoPorts + """
+                ---
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: multi-80, namespace: demo}
+                spec:
+                  parentRefs: [{group: "", kind: Service, name: multi, port: 80}]
+                  rules: [{backendRefs: [{name: web-v2, port: 80}]}]
+                ---
+                apiVersion: gateway.networking.k8s.io/v1
+                kind: HTTPRoute
+                metadata: {name: multi-8080, namespace: demo}
+                spec:
+                  parentRefs: [{group: "", kind: Service, name: multi, port: 8080}]
+                  rules: [{backendRefs: [{name: web, port: 80}]}]
+                """);
+        assertEquals(List.of("demo~8080~multi.demo.svc.cluster.local", "demo~80~multi.demo.svc.cluster.local"),
+                s.virtualServices().stream().filter(VirtualService::gatewaySemantics).map(VirtualService::name)
+                        .sorted().toList());
+        for (String[] port : new String[][] {{"80", "web-v2"}, {"8080", "web"}}) {
+            VirtualHost vh = routes(sidecar("10.0.0.9", "demo"), s, port[0]).getVirtualHostsList().stream()
+                    .filter(v -> v.getDomainsList().contains("multi.demo.svc.cluster.local")).findFirst()
+                    .orElseThrow();
+            assertEquals("outbound|80||" + port[1] + ".demo.svc.cluster.local", vh.getRoutes(0).getRoute().getCluster(),
+                    "port " + port[0] + ": a sidecar takes the host's VirtualService that has routes for the port");
+        }
+    }
+
+    @Test
     void parentServiceThatDoesNotExistAttachesNothing() {
         MeshSnapshot s = SidecarFixtures.snapshot(SERVICES + route("demo", "{group: \"\", kind: Service, name: nope}",
                 "web-v2"));
