@@ -89,7 +89,8 @@ public final class SidecarListenerGenerator {
                             TcpProxyTimeouts.toHost(proxy, snapshot, s.hostname()));
                     for (VirtualService vs : vss) {
                         VirtualService.L4Route route = vs.tcp().stream().filter(r -> r.match().isEmpty()
-                                || r.match().stream().anyMatch(m -> forMesh(m, port.number()))).findFirst().orElse(null);
+                                || r.match().stream().anyMatch(m -> forMesh(m, port.number()))).findFirst()
+                                .orElse(null);
                         if (route != null) {
                             filter = tcpProxy(proxy, vs, route, port.number(), snapshot, scope::get);
                             break;

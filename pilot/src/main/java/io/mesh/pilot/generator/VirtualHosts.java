@@ -20,8 +20,8 @@ final class VirtualHosts {
     }
 
     /**
-     * The routes of the first VirtualService the proxy's namespace uses for this host ({@link MeshSnapshot#meshHttpRoutes})
-     * that has routes for the port, else the default. (istiod skips a VirtualService without routes for the port and
+     * The routes of the first VirtualService the proxy's namespace uses for this host
+     * ({@link MeshSnapshot#meshHttpRoutes}) that has routes for the port, else the default. (istiod skips a VirtualService without routes for the port and
      * takes the next one for the host: so GAMMA routes for two ports of one Service, two VirtualServices, both apply.)
      */
     static VirtualHost forService(String host, int port, Set<String> domains, MeshSnapshot snapshot, ProxyInfo proxy) {

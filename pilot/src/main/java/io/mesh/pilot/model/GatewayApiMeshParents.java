@@ -10,9 +10,9 @@ import java.util.function.Predicate;
 
 /**
  * A route's mesh parents (GAMMA; istiod's meshParentKey, which takes HTTPRoutes, GRPCRoutes, TCPRoutes and TLSRoutes
- * alike): a parentRef to a Service (group "" or "core") stands for the Service's host {@code NAME.NS.svc.cluster.local},
- * one to an Istio ServiceEntry (group networking.istio.io) for each of the ServiceEntry's {@code hosts} as written
- * (istiod's route collections take {@code ses.Spec.Hosts}). A parent that does not exist is not accepted, with
+ * alike): a parentRef to a Service (group "" or "core") stands for the Service's host
+ * {@code NAME.NS.svc.cluster.local}, one to an Istio ServiceEntry (group networking.istio.io) for each of the
+ * ServiceEntry's {@code hosts} as written (istiod's route collections take {@code ses.Spec.Hosts}). A parent that does not exist is not accepted, with
  * istiod's message ({@code parent service: "NAME" not found}, {@code parent service entry: "NAME" not found}). Pure.
  */
 final class GatewayApiMeshParents {
