@@ -23,7 +23,8 @@ import java.util.function.Predicate;
  * sidecars): per host of the parent; a parentRef's {@code port} is set on every match (istiod's augmentTCPPortMatch
  * and augmentTLSPortMatch: a tcp route without a match gets one of the port alone); a TLSRoute without hostnames
  * matches the parent's hosts as SNI, and a rule's several SNI names keep, per host, those that match it (istiod's
- * compatibleRoutesForHost). Backends need no ReferenceGrant ({@link GatewayApiReferences#ANY}).</li>
+ * compatibleRoutesForHost); a TLSRoute's rule without a backend of weight above 0 has no match (istiod's), so
+ * sidecars pass it by. Backends need no ReferenceGrant ({@link GatewayApiReferences#ANY}).</li>
  * </ul>
  * Backends are weighted destinations checked as an HTTPRoute's ({@link GatewayApiRules#destination}); a rule without a
  * backend of weight above 0 goes to istiod's {@code internal.cluster.local} (no such cluster: its connections are
@@ -119,9 +120,15 @@ final class GatewayApiL4Routes {
             for (String host : parent.hosts()) {
                 List<VirtualService.L4Route> l4 = new ArrayList<>();
                 for (KubernetesHttpRoute.Rule rule : route.rules()) {
-                    List<VirtualService.L4Match> match = ref.port() == null ? List.of()
-                            : List.of(new VirtualService.L4Match(List.of(), ref.port(), List.of()));
-                    if (tls) {
+                    List<VirtualService.L4Match> match;
+                    if (!tls) {
+                        match = ref.port() == null ? List.of()
+                                : List.of(new VirtualService.L4Match(List.of(), ref.port(), List.of()));
+                    } else if (rule.backendRefs().stream().noneMatch(b -> b.weight() > 0)) {
+                        // istiod's convertTLSRoute gives such a rule no match, and sidecars use no tls route
+                        // without one.
+                        match = List.of();
+                    } else {
                         List<String> sni = route.hostnames().isEmpty() ? parent.hosts() : route.hostnames();
                         match = List.of(new VirtualService.L4Match(sni.size() > 1 ? sni.stream()
                                 .filter(h -> Hosts.covers(host, h) || Hosts.covers(h, host)).toList() : sni,

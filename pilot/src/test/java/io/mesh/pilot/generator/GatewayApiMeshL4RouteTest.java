@@ -133,6 +133,15 @@ class GatewayApiMeshL4RouteTest {
     }
 
     @Test
+    void tlsRuleWithoutWeightedBackendsIsPassedByAsIstiodGivesItNoMatch() {
+        MeshSnapshot s = snapshot(tlsRoute("").replace("port: 443}", "port: 443, weight: 0}"));
+        assertEquals(List.of(), only(s).tls().get(0).match());
+        List<String> chains = chains(s, "demo", "240.0.0.3_443");
+        assertTrue(chains.stream().noneMatch(c -> c.contains("internal.cluster.local")), chains.toString());
+        assertEquals("[] -> outbound|443||secure.demo.svc.cluster.local", chains.get(0));
+    }
+
+    @Test
     void consumerTcpRouteGoesFirstInItsNamespaceAndIstiodDoesNotKeepItThere() {
         MeshSnapshot s = snapshot(tcpRoute("db-split", "demo", "{group: \"\", kind: Service, name: db}", "db-v2",
                 5432) + tcpRoute("db-pin", "shop", "{group: \"\", kind: Service, name: db, namespace: demo}", "db",
