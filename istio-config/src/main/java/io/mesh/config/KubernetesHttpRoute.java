@@ -19,7 +19,7 @@ public record KubernetesHttpRoute(String namespace, String name, List<ParentRef>
     /**
      * A parent: a Gateway (group gateway.networking.k8s.io, kind Gateway: the defaults) by name, in {@code namespace}
      * (null: the route's), one listener of it by {@code sectionName} and/or {@code port} (null: all); or a Service
-     * (GAMMA), whose {@code port} narrows the route to that port of it.
+     * or ServiceEntry (GAMMA), whose {@code port} narrows the route to that port of it.
      */
     public record ParentRef(String group, String kind, String namespace, String name, String sectionName,
             Integer port) {
@@ -31,6 +31,16 @@ public record KubernetesHttpRoute(String namespace, String name, List<ParentRef>
         /** Whether it names a Kubernetes Service (group "" or "core"): a GAMMA mesh route for its sidecars. */
         public boolean service() {
             return ("".equals(group) || "core".equals(group)) && "Service".equals(kind);
+        }
+
+        /** Whether it names an Istio ServiceEntry (group networking.istio.io): a mesh route for its hosts. */
+        public boolean serviceEntry() {
+            return "networking.istio.io".equals(group) && "ServiceEntry".equals(kind);
+        }
+
+        /** Whether it is a mesh parent (istiod's meshParentKey): a Service or a ServiceEntry. */
+        public boolean mesh() {
+            return service() || serviceEntry();
         }
     }
 

@@ -43,9 +43,16 @@ public final class KubernetesHttpRouteParser {
             if (port != null && (port < 1 || port > 65535)) {
                 p.error(ref.at("port"), "must be between 1 and 65535");
             }
-            parents.add(new KubernetesHttpRoute.ParentRef(ref.string("group") == null ? Kind.GATEWAY_API : ref.string("group"),
-                    ref.string("kind") == null ? "Gateway" : ref.string("kind"), ref.string("namespace"),
-                    name == null ? "" : name, ref.string("sectionName"), port));
+            KubernetesHttpRoute.ParentRef parent = new KubernetesHttpRoute.ParentRef(ref.string("group") == null
+                    ? Kind.GATEWAY_API : ref.string("group"), ref.string("kind") == null ? "Gateway" : ref.string("kind"),
+                    ref.string("namespace"), name == null ? "" : name, ref.string("sectionName"), port);
+            if (!parent.gateway() && !parent.mesh()) {
+                // istiod skips such a parent without a word ("maybe it is for another controller"); say so here.
+                p.warn(ref.path(), "group \"" + parent.group() + "\" kind \"" + parent.kind() + "\" is not a parent"
+                        + " this mesh takes (a Gateway of " + Kind.GATEWAY_API + "; for the mesh a Service of group \"\""
+                        + " or a ServiceEntry of group networking.istio.io): the route does not attach to it");
+            }
+            parents.add(parent);
         }
         return parents;
     }

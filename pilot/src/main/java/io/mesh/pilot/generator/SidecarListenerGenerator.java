@@ -79,17 +79,22 @@ public final class SidecarListenerGenerator {
                 if (addresses.isEmpty() && !onWildcard) {
                     continue;
                 }
-                VirtualService vs = snapshot.meshRoute(s.hostname(), proxy.namespace());
-                List<FilterChain> chains = tls ? tlsChains(proxy, vs, port.number(), snapshot, scope::get) : List.of();
+                List<VirtualService> vss = snapshot.meshL4Routes(s.hostname(), proxy.namespace());
+                List<FilterChain> chains = tls ? tlsChains(proxy, vss, port.number(), snapshot, scope::get)
+                        : List.of();
                 if (chains.isEmpty()) {
-                    // The VirtualService's first tcp route for the port, else the service's own cluster.
+                    // The first tcp route for the port of the VirtualServices in order, else the service's own cluster
+                    // (istiod's buildSidecarOutboundTCPFilterChainOpts).
                     Filter filter = tcpProxy(ClusterNames.outbound(s.hostname(), port.number(), null),
                             TcpProxyTimeouts.toHost(proxy, snapshot, s.hostname()));
-                    VirtualService.L4Route route = vs == null ? null : vs.tcp().stream()
-                            .filter(r -> r.match().isEmpty() || r.match().stream().anyMatch(m -> forMesh(m, port.number())))
-                            .findFirst().orElse(null);
-                    if (route != null) {
-                        filter = tcpProxy(proxy, vs, route, port.number(), snapshot, scope::get);
+                    for (VirtualService vs : vss) {
+                        VirtualService.L4Route route = vs.tcp().stream().filter(r -> r.match().isEmpty()
+                                || r.match().stream().anyMatch(m -> forMesh(m, port.number()))).findFirst()
+                                .orElse(null);
+                        if (route != null) {
+                            filter = tcpProxy(proxy, vs, route, port.number(), snapshot, scope::get);
+                            break;
+                        }
                     }
                     chains = List.of(FilterChain.newBuilder().addFilters(filter).build());
                 }
@@ -132,25 +137,26 @@ public final class SidecarListenerGenerator {
     }
 
     /**
-     * A VirtualService's tls routes for a sidecar's port: a filter chain per match, on its {@code sniHosts}, to the
-     * route's destinations (a name an earlier match has stays with it). Empty when none matches.
+     * The VirtualServices' tls routes for a sidecar's port, in their order: a filter chain per match, on its
+     * {@code sniHosts}, to the route's destinations (a name an earlier match has stays with it, as istiod's
+     * buildSidecarOutboundTLSFilterChainOpts keeps the first match of the same SNI names). Empty when none matches.
      */
-    private static List<FilterChain> tlsChains(ProxyInfo proxy, VirtualService vs, int port, MeshSnapshot snapshot,
-            java.util.function.Function<String, ServiceModel> services) {
-        if (vs == null) {
-            return List.of();
-        }
+    private static List<FilterChain> tlsChains(ProxyInfo proxy, List<VirtualService> vss, int port,
+            MeshSnapshot snapshot, java.util.function.Function<String, ServiceModel> services) {
         List<FilterChain> out = new ArrayList<>();
         Set<String> claimed = new java.util.HashSet<>();
-        for (VirtualService.L4Route r : vs.tls()) {
-            for (VirtualService.L4Match m : r.match()) {
-                if (!forMesh(m, port)) {
-                    continue;
-                }
-                List<String> names = m.sniHosts().stream().filter(claimed::add).toList();
-                if (!names.isEmpty()) {
-                    out.add(FilterChain.newBuilder().setFilterChainMatch(FilterChainMatch.newBuilder()
-                            .addAllServerNames(names)).addFilters(tcpProxy(proxy, vs, r, port, snapshot, services)).build());
+        for (VirtualService vs : vss) {
+            for (VirtualService.L4Route r : vs.tls()) {
+                for (VirtualService.L4Match m : r.match()) {
+                    if (!forMesh(m, port)) {
+                        continue;
+                    }
+                    List<String> names = m.sniHosts().stream().filter(claimed::add).toList();
+                    if (!names.isEmpty()) {
+                        out.add(FilterChain.newBuilder().setFilterChainMatch(FilterChainMatch.newBuilder()
+                                .addAllServerNames(names)).addFilters(tcpProxy(proxy, vs, r, port, snapshot, services))
+                                .build());
+                    }
                 }
             }
         }

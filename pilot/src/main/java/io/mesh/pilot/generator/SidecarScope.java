@@ -8,7 +8,6 @@ import io.mesh.pilot.model.MeshSnapshot;
 import io.mesh.pilot.model.ProxyInfo;
 import io.mesh.pilot.model.ServiceModel;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -72,7 +71,8 @@ final class SidecarScope {
 
     /**
      * The VirtualServices for the mesh gateway that a sidecar imports, in istiod's order (its SelectVirtualServices
-     * over the private, the exported-by-name, then the public ones; oldest first within each): those exported to its
+     * over the private, the exported-by-name, then the public ones; within each, the Gateway API's routes of the
+     * proxy's namespace first, then the oldest): those exported to its
      * namespace and, when its Sidecar resource lists egress hosts, those of a namespace an entry names ("*", "." for
      * the proxy's own) with a host that entry's host takes or that takes it ("*", "*.example.com"; Istio's two-way
      * match for VirtualService hosts). Delegates (no hosts) are not among them: they live in their roots' routes.
@@ -84,7 +84,7 @@ final class SidecarScope {
                 .filter(vs -> ExportTo.visible(vs.exportTo(), vs.namespace(), proxy.namespace()))
                 .filter(vs -> scope == null || scope.egressHosts().isEmpty() || imports(scope, proxy, vs))
                 // A stable sort: the snapshot's list is already in Istio's order (oldest first).
-                .sorted(Comparator.comparing(vs -> ExportTo.scope(vs.exportTo(), vs.namespace(), proxy.namespace())))
+                .sorted(MeshSnapshot.sidecarOrder(proxy.namespace()))
                 .toList();
     }
 

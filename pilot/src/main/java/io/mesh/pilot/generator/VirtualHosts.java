@@ -19,13 +19,19 @@ final class VirtualHosts {
     private VirtualHosts() {
     }
 
-    /** The routes of the VirtualService the proxy's namespace uses for this host (Istio's choice), else the default. */
+    /**
+     * The routes of the first VirtualService the proxy's namespace uses for this host
+     * ({@link MeshSnapshot#meshHttpRoutes}) that has routes for the port, else the default. (istiod skips a VirtualService without routes for the port and
+     * takes the next one for the host: so GAMMA routes for two ports of one Service, two VirtualServices, both apply.)
+     */
     static VirtualHost forService(String host, int port, Set<String> domains, MeshSnapshot snapshot, ProxyInfo proxy) {
         List<Route> routes = new ArrayList<>();
-        VirtualService vs = snapshot.meshRoute(host, proxy.namespace());
-        if (vs != null) {
+        for (VirtualService vs : snapshot.meshHttpRoutes(host, proxy.namespace())) {
             for (VirtualService.HttpRoute http : vs.http()) {
                 routes.addAll(RouteBuilder.build(vs, http, port, snapshot, proxy, null));
+            }
+            if (!routes.isEmpty()) {
+                break;
             }
         }
         if (routes.isEmpty()) {

@@ -52,20 +52,20 @@ public final class GatewayApiStatus {
     }
 
     /**
-     * A Service parent's status (GAMMA), as istiod's for a mesh parent: {@code Accepted} when the Service exists (else
-     * NoMatchingParent, istiod's "parent service: NAME not found"), {@code ResolvedRefs} of the backends with no
+     * A mesh parent's status (GAMMA: a Service or ServiceEntry, {@link GatewayApiMeshParents}), as istiod's for a mesh
+     * parent of any route kind: {@code Accepted} when the parent exists (else NoMatchingParent, istiod's "parent
+     * service: NAME not found" or "parent service entry: NAME not found"), {@code ResolvedRefs} of the backends with no
      * ReferenceGrant needed ({@link GatewayApiReferences#ANY}).
      */
     private static ParentStatus meshParent(GatewayApiRouteView view, KubernetesHttpRoute.ParentRef ref,
-            Set<String> services) {
+            GatewayApiMeshParents meshParents, Set<String> services) {
         KubernetesHttpRoute route = view.route();
-        String ns = ref.namespace() == null ? route.namespace() : ref.namespace();
-        boolean found = services.contains(ref.name() + "." + ns + "." + io.mesh.config.Hosts.DOMAIN_SUFFIX);
+        GatewayApiMeshParents.Parent parent = meshParents.resolve(route, ref);
         String backendProblem = backendProblem(route, services::contains,
                 GatewayApiReferences.ANY.forRouteKind(view.kind()));
-        return new ParentStatus(ref, ns, List.of(
-                Condition.of("Accepted", found ? null : "NoMatchingParent", found ? "Route was valid"
-                        : "parent service: \"" + ref.name() + "\" not found"),
+        return new ParentStatus(ref, parent.namespace(), List.of(
+                Condition.of("Accepted", parent.found() ? null : "NoMatchingParent", parent.found() ? "Route was valid"
+                        : parent.problem()),
                 Condition.of("ResolvedRefs", backendProblem == null ? null
                         : backendProblem.substring(0, backendProblem.indexOf(':')),
                         backendProblem == null ? "All references resolved"
@@ -75,13 +75,18 @@ public final class GatewayApiStatus {
     public static Result of(List<KubernetesGateway> gateways, List<KubernetesHttpRoute> routes, Set<String> services,
             Function<String, Map<String, String>> selectors, Set<String> credentials, GatewayApiReferences references,
             GatewayApiNamespaces namespaces) {
-        return of(gateways, routes, List.of(), services, selectors, credentials, references, namespaces);
+        return of(gateways, routes, List.of(), services, List.of(), selectors, credentials, references, namespaces);
     }
 
-    /** With routes of other kinds ({@code others}: GRPCRoutes, TLSRoutes, TCPRoutes), each as an HTTPRoute. */
+    /**
+     * With routes of other kinds ({@code others}: GRPCRoutes, TLSRoutes, TCPRoutes), each as an HTTPRoute, and the
+     * ServiceEntries mesh parents may name.
+     */
     static Result of(List<KubernetesGateway> gateways, List<KubernetesHttpRoute> routes,
-            List<GatewayApiRouteView> others, Set<String> services, Function<String, Map<String, String>> selectors,
-            Set<String> credentials, GatewayApiReferences references, GatewayApiNamespaces namespaces) {
+            List<GatewayApiRouteView> others, Set<String> services, List<io.mesh.config.ServiceEntry> serviceEntries,
+            Function<String, Map<String, String>> selectors, Set<String> credentials, GatewayApiReferences references,
+            GatewayApiNamespaces namespaces) {
+        GatewayApiMeshParents meshParents = new GatewayApiMeshParents(services::contains, serviceEntries);
         GatewayApiGateways.Result translated = GatewayApiGateways.translate(gateways, selectors, credentials,
                 references, namespaces);
         List<RouteStatus> routeStatus = new ArrayList<>();
@@ -94,8 +99,8 @@ public final class GatewayApiStatus {
             List<ParentStatus> parents = new ArrayList<>();
             String backendProblem = backendProblem(route, services::contains, references.forRouteKind(view.kind()));
             for (KubernetesHttpRoute.ParentRef ref : route.parentRefs()) {
-                if (ref.service() && !view.kind().endsWith("TCPRoute") && !view.kind().endsWith("TLSRoute")) {
-                    parents.add(meshParent(view, ref, services));
+                if (ref.mesh()) {
+                    parents.add(meshParent(view, ref, meshParents, services));
                     continue;
                 }
                 if (!ref.gateway()) {

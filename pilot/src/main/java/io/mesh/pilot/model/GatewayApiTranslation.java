@@ -76,8 +76,8 @@ public record GatewayApiTranslation(List<Gateway> gateways, List<VirtualService>
     /**
      * The Istio Gateways of the input's istio-class Gateways' listeners, and the VirtualServices of its routes:
      * HTTPRoutes' and GRPCRoutes' (which join the HTTPRoutes' in the VirtualService of each listener and hostname),
-     * TLSRoutes' and TCPRoutes' (VirtualServices of their own), and for HTTPRoutes' and GRPCRoutes' Service parents
-     * the mesh's ({@link GatewayApiMeshRoutes}).
+     * TLSRoutes' and TCPRoutes' (VirtualServices of their own, {@link GatewayApiL4Routes}), and for the routes' mesh
+     * parents (Services and ServiceEntries) the mesh's ({@link GatewayApiMeshRoutes}, {@link GatewayApiL4Routes}).
      */
     public static GatewayApiTranslation translate(Input in) {
         List<KubernetesGateway> gateways = in.gateways();
@@ -86,17 +86,18 @@ public record GatewayApiTranslation(List<Gateway> gateways, List<VirtualService>
         List<KubernetesL4Route> l4Routes = in.l4Routes();
         Set<String> services = in.services();
         List<String> warnings = new java.util.ArrayList<>();
-        // GAMMA: routes whose parent is a Service, for sidecars; they need no Gateway.
-        List<VirtualService> mesh = GatewayApiMeshRoutes.translate(routes, grpcRoutes, services::contains, warnings);
-        l4Routes.stream().map(GatewayApiL4Routes::view).filter(v -> v.route().parentRefs().stream()
-                .anyMatch(KubernetesHttpRoute.ParentRef::service)).forEach(v -> warnings.add(v.who()
-                        + ": a Service parent (GAMMA) is not served for " + v.kind() + "s"));
+        // GAMMA: routes whose parent is a Service or ServiceEntry, for sidecars; they need no Gateway.
+        GatewayApiMeshParents meshParents = new GatewayApiMeshParents(services::contains, in.serviceEntries());
+        List<VirtualService> mesh = GatewayApiMeshRoutes.translate(routes, grpcRoutes, meshParents, services::contains,
+                warnings);
         if (gateways.isEmpty()) {
+            mesh.addAll(GatewayApiL4Routes.translate(l4Routes, null, meshParents, services::contains,
+                    GatewayApiReferences.ANY, warnings));
             List<GatewayApiRouteView> views = new java.util.ArrayList<>();
             routes.forEach(r -> views.add(new GatewayApiRouteView("HTTPRoute", r)));
             grpcRoutes.forEach(r -> views.add(GatewayApiGrpcRoutes.view(r)));
             l4Routes.forEach(r -> views.add(GatewayApiL4Routes.view(r)));
-            views.stream().filter(v -> v.route().parentRefs().stream().noneMatch(KubernetesHttpRoute.ParentRef::service)
+            views.stream().filter(v -> v.route().parentRefs().stream().noneMatch(KubernetesHttpRoute.ParentRef::mesh)
                     || v.route().parentRefs().stream().anyMatch(KubernetesHttpRoute.ParentRef::gateway))
                     .forEach(v -> warnings.add(v.who() + ": no istio-class Gateway is known, so it is not attached"));
             return mesh.isEmpty() && warnings.isEmpty() ? NONE
@@ -113,7 +114,8 @@ public record GatewayApiTranslation(List<Gateway> gateways, List<VirtualService>
         List<VirtualService> vs = GatewayApiRoutes.translate(routes, gws.listeners(), services::contains, references,
                 warnings);
         vs = GatewayApiGrpcRoutes.merge(vs, grpcRoutes, gws.listeners(), services::contains, references, warnings);
-        vs.addAll(GatewayApiL4Routes.translate(l4Routes, gws.listeners(), services::contains, references, warnings));
+        vs.addAll(GatewayApiL4Routes.translate(l4Routes, gws.listeners(), meshParents, services::contains, references,
+                warnings));
         vs.addAll(mesh);
         return new GatewayApiTranslation(gws.gateways(), vs, warnings.stream().distinct().toList());
     }
@@ -149,7 +151,8 @@ public record GatewayApiTranslation(List<Gateway> gateways, List<VirtualService>
         }
         List<KubernetesHttpRoute> all = new java.util.ArrayList<>(routes);
         others.forEach(o -> all.add(o.route()));
-        return GatewayApiStatus.of(gateways, routes, others, services, host -> selector(host, view.selectors(), entries),
+        return GatewayApiStatus.of(gateways, routes, others, services, entries,
+                host -> selector(host, view.selectors(), entries),
                 credentials, new GatewayApiReferences(grants), namespaces(view.namespaces(), all));
     }
 

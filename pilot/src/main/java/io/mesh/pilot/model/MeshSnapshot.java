@@ -81,35 +81,65 @@ public record MeshSnapshot(long version, Map<String, ServiceModel> services, Map
 
     /**
      * The VirtualService that routes the service {@code host} for sidecars and proxyless clients in
-     * {@code proxyNamespace}, as istiod binds mesh VirtualServices to services (its most-specific-wildcard index): of
-     * those exported to that namespace, one naming the host itself, else one whose wildcard host takes it, the longest
-     * wildcard first ({@code *.api.example.com}, then {@code *.example.com}, then {@code *.com}). So the exact host
-     * beats a wildcard, and a narrower wildcard a wider one, whatever their exportTo. Of several naming the same host:
-     * one private to the namespace first, then one exported to it by name, then a public one; the oldest within each.
-     * Null when none is.
+     * {@code proxyNamespace}: the first of {@link #meshHttpRoutes}. Null when none is.
      */
     public VirtualService meshRoute(String host, String proxyNamespace) {
-        VirtualService vs = meshRouteFor(host, proxyNamespace);
-        // The wildcards that take the host, most specific first: "*" + each suffix that starts at a dot. ("*" alone
-        // is not among them: Istio's validation rejects it for the mesh gateway.)
-        for (int dot = host.indexOf('.'); vs == null && dot >= 0; dot = host.indexOf('.', dot + 1)) {
-            vs = meshRouteFor("*" + host.substring(dot), proxyNamespace);
-        }
-        return vs;
+        List<VirtualService> all = meshHttpRoutes(host, proxyNamespace);
+        return all.isEmpty() ? null : all.get(0);
     }
 
-    /** Among the VirtualServices whose host is exactly {@code host}, the one Istio's order picks for the namespace. */
-    private VirtualService meshRouteFor(String host, String proxyNamespace) {
-        VirtualService best = null;
-        ExportTo.Scope bestScope = null;
-        for (VirtualService vs : meshRoutes.getOrDefault(host, List.of())) {
-            ExportTo.Scope scope = ExportTo.scope(vs.exportTo(), vs.namespace(), proxyNamespace);
-            if (scope != null && (best == null || scope.compareTo(bestScope) < 0)) {
-                best = vs;
-                bestScope = scope;
-            }
+    /**
+     * The VirtualServices that may route the HTTP service {@code host} for sidecars in {@code proxyNamespace}, in the
+     * order they are tried ({@link #meshL4Routes}), without the Gateway API's routes (gateway semantics) that are
+     * neither in the proxy's namespace nor in the service's: istiod's buildSidecarVirtualHostsForVirtualService
+     * ("Gateway allows only routes from the namespace of the proxy, or namespace of the destination"), so GAMMA's
+     * consumer route (a route in another namespace than its Service's) routes only its own namespace's sidecars,
+     * while a producer route (in the Service's namespace) routes every namespace's.
+     */
+    public List<VirtualService> meshHttpRoutes(String host, String proxyNamespace) {
+        ServiceModel service = services.get(host);
+        return meshL4Routes(host, proxyNamespace).stream().filter(vs -> !vs.gatewaySemantics()
+                || vs.namespace().equals(proxyNamespace)
+                || (service != null && service.namespace().equals(vs.namespace()))).toList();
+    }
+
+    /**
+     * The VirtualServices that may route the service {@code host} for sidecars and proxyless clients in
+     * {@code proxyNamespace}, in the order a sidecar tries them (istiod's most-specific-wildcard index and
+     * SelectVirtualServices): of those exported to that namespace, the ones naming the host itself, else the ones
+     * whose wildcard host takes it, the longest wildcard first ({@code *.api.example.com}, then {@code *.example.com},
+     * then {@code *.com}). So the exact host beats a wildcard, and a narrower wildcard a wider one, whatever their
+     * exportTo. Of several naming the same host: the ones private to the namespace first, then the ones exported to it
+     * by name, then the public ones; within each, the Gateway API's routes (gateway semantics) of the proxy's own
+     * namespace first (istiod's "consumer override"), then the oldest. A sidecar's TCP and TLS listeners take them in
+     * that order without the namespace rule of {@link #meshHttpRoutes}, as istiod's do (its
+     * buildSidecarOutboundTCPListenerOpts: "Do not filter namespace for now", istio/istio#46146).
+     */
+    public List<VirtualService> meshL4Routes(String host, String proxyNamespace) {
+        List<VirtualService> all = meshRoutesFor(host, proxyNamespace);
+        // The wildcards that take the host, most specific first: "*" + each suffix that starts at a dot. ("*" alone
+        // is not among them: Istio's validation rejects it for the mesh gateway.)
+        for (int dot = host.indexOf('.'); all.isEmpty() && dot >= 0; dot = host.indexOf('.', dot + 1)) {
+            all = meshRoutesFor("*" + host.substring(dot), proxyNamespace);
         }
-        return best;
+        return all;
+    }
+
+    /** The VirtualServices whose host is exactly {@code host} that the namespace sees, in Istio's order. */
+    private List<VirtualService> meshRoutesFor(String host, String proxyNamespace) {
+        return meshRoutes.getOrDefault(host, List.of()).stream()
+                .filter(vs -> ExportTo.visible(vs.exportTo(), vs.namespace(), proxyNamespace))
+                // A stable sort: the list is already in Istio's order (oldest first).
+                .sorted(sidecarOrder(proxyNamespace)).toList();
+    }
+
+    /**
+     * The order a sidecar in {@code proxyNamespace} takes VirtualServices in (istiod's SelectVirtualServices): private,
+     * exported by name, public; within each, the Gateway API's routes of the proxy's own namespace first.
+     */
+    public static java.util.Comparator<VirtualService> sidecarOrder(String proxyNamespace) {
+        return java.util.Comparator.comparing((VirtualService vs) -> ExportTo.scope(vs.exportTo(), vs.namespace(),
+                proxyNamespace)).thenComparing(vs -> !(vs.gatewaySemantics() && vs.namespace().equals(proxyNamespace)));
     }
 
     /** As {@link #destinationRule(String, String, Map)} for a proxy whose labels select no rule's workloadSelector. */

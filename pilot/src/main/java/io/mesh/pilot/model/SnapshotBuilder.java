@@ -144,6 +144,11 @@ public final class SnapshotBuilder {
                         continue;   // the same host written twice ("web" and its FQDN)
                     }
                     for (VirtualService first : claims) {
+                        // The Gateway API's (GAMMA) routes for one host are VirtualServices of their own per
+                        // namespace and port, which sidecars take by namespace and port (MeshSnapshot.meshHttpRoutes).
+                        if (first.gatewaySemantics() && vs.gatewaySemantics()) {
+                            continue;
+                        }
                         if (ExportTo.sameScope(first.exportTo(), first.namespace(), vs.exportTo(), vs.namespace())) {
                             warnings.add("VirtualService " + vs.namespace() + "/" + vs.name() + ": host \"" + host
                                     + "\" is already routed by VirtualService " + first.namespace() + "/" + first.name()
