@@ -159,7 +159,7 @@ final class GatewayApiStatusWriter implements AutoCloseable {
                 Object stamped = stamped(status, ours(old, false), generation, now);
                 // Another controller's route parents and policy ancestors stay, ahead of pilot's (istiod keeps them).
                 ours(old, true).forEach((field, others) -> ((List<Object>) ((Map<String, Object>) stamped)
-                        .computeIfAbsent(field, f -> new ArrayList<>())).addAll(0, others));
+                        .computeIfAbsent(field, f -> new ArrayList<>())).addAll(0, (List<Object>) others));
                 // A Gateway's address, once reported, stays until another replaces it (istiod's rule).
                 if (kind == Kind.KUBERNETES_GATEWAY && !status.containsKey("addresses")
                         && old instanceof Map<?, ?> o && o.get("addresses") != null) {
