@@ -149,7 +149,7 @@ final class GatewayApiStatusWriter implements AutoCloseable {
         if (status.equals(written.get(key))) {
             return;
         }
-        ResourceDefinitionContext ctx = new ResourceDefinitionContext.Builder().withGroup(kind.group).withVersion(kind.kubernetesVersion())
+        ResourceDefinitionContext ctx = new ResourceDefinitionContext.Builder().withGroup(kind.group).withVersion(registry.version(kind))
                 .withKind(kind.kindName).withPlural(kind.plural).withNamespaced(true).build();
         String now = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
         try {

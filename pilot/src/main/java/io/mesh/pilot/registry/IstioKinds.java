@@ -46,6 +46,8 @@ final class IstioKinds implements AutoCloseable {
     private final java.util.Map<Kind, SharedIndexInformer<GenericKubernetesResource>> byKind = new ConcurrentHashMap<>();
     /** Who else hears of every event of a kind, store change or not ({@link #alsoNotify}). */
     private final java.util.Map<Kind, List<Runnable>> listeners = new ConcurrentHashMap<>();
+    /** The version each watched kind is watched at (one of its {@link Kind#watchVersions}). */
+    private final java.util.Map<Kind, String> versions = new ConcurrentHashMap<>();
     private ScheduledExecutorService check;
 
     IstioKinds(KubernetesClient client, ConfigStore store, Consumer<String> configChanged, Duration recheck) {
@@ -175,7 +177,16 @@ final class IstioKinds implements AutoCloseable {
                 .toList());
     }
 
+    /**
+     * The version {@code kind} is watched at, which its status is written at too (a cluster whose CRD serves only an
+     * older version, such as BackendTLSPolicy's v1alpha3, has no other); {@link Kind#kubernetesVersion} while unwatched.
+     */
+    String version(Kind kind) {
+        return versions.getOrDefault(kind, kind.kubernetesVersion());
+    }
+
     private SharedIndexInformer<GenericKubernetesResource> informer(Kind kind, String version) {
+        versions.put(kind, version);
         ResourceDefinitionContext ctx = new ResourceDefinitionContext.Builder().withGroup(kind.group)
                 .withVersion(version).withKind(kind.kindName).withPlural(kind.plural).withNamespaced(true).build();
         SharedIndexInformer<GenericKubernetesResource> informer = client.genericKubernetesResources(ctx)

@@ -225,6 +225,11 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
         return deploymentController;
     }
 
+    /** The version pilot watches {@code kind} at (and writes its status at). */
+    String version(Kind kind) {
+        return istioKinds == null ? kind.kubernetesVersion() : istioKinds.version(kind);
+    }
+
     /** The Istio kinds not watched because the API server does not serve them (their CRD is not installed). */
     public Set<Kind> missingKinds() {
         return istioKinds == null ? Set.of() : istioKinds.missing();

@@ -128,6 +128,27 @@ class KubernetesBackendTlsPolicyTest {
         }
     }
 
+    @Test
+    void aClusterThatServesOnlyV1alpha3IsWatchedAndGetsItsStatusThere() throws Exception {
+        // Gateway API v1.1-v1.3: BackendTLSPolicy at v1alpha3 only.
+        k8s = pilots.start(true, List.of("networking.istio.io", "security.istio.io", "telemetry.istio.io"),
+                Duration.ofMillis(200));
+        String crds = java.nio.file.Files.readString(java.nio.file.Path.of(
+                "src/test/resources/crds/gateway.networking.k8s.io.yaml"));
+        int at = crds.indexOf("name: backendtlspolicies.gateway.networking.k8s.io");
+        crds = crds.substring(0, at) + crds.substring(at).replaceFirst("- name: v1\n", "- name: v1alpha3\n");
+        k8s.kubectl(crds, "apply", "-f", "-");
+        await().atMost(Duration.ofSeconds(10)).until(() -> k8s.registry.missingKinds().isEmpty());
+        assertEquals("v1alpha3", k8s.registry.version(io.mesh.config.Kind.BACKEND_TLS_POLICY));
+
+        k8s.kubectl(configMap(pem("ca.crt")), "apply", "-f", "-");
+        k8s.kubectl(CONFIG.replace("gateway.networking.k8s.io/v1\nkind: BackendTLSPolicy",
+                "gateway.networking.k8s.io/v1alpha3\nkind: BackendTLSPolicy"), "apply", "-f", "-");
+        await().atMost(Duration.ofSeconds(10)).until(() -> k8s.harness.pilot.snapshot().destinationRule(
+                "api.demo.svc.cluster.local", "istio-system", java.util.Map.of()) != null);
+        await().atMost(Duration.ofSeconds(10)).until(() -> conditions(0).equals("True Accepted True ResolvedRefs"));
+    }
+
     /** The SDS name of the CA of the Service's https cluster in the next CDS response (null: no TLS). */
     private static String caOf(RawAdsClient router) throws Exception {
         DiscoveryResponse r = router.nextOf(Resources.V3.CLUSTER_TYPE_URL, List.of());
