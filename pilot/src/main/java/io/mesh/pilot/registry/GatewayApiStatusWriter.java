@@ -14,7 +14,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Supplier;
 import org.jboss.logging.Logger;
 
 /**
@@ -31,7 +30,6 @@ final class GatewayApiStatusWriter implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(GatewayApiStatusWriter.class);
 
     private final KubernetesClient client;
-    private final Supplier<GatewayApiStatus.Result> status;
     private final ConfigStore store;
     private final KubernetesRegistry registry;
     private final CoalescingWorker worker = new CoalescingWorker("pilot-gateway-api-status", this::run);
@@ -42,8 +40,6 @@ final class GatewayApiStatusWriter implements AutoCloseable {
         this.client = client;
         this.store = store;
         this.registry = registry;
-        this.status = () -> GatewayApiTranslation.status(store.accepted(), registry.view(),
-                registry.credentials().keySet());
     }
 
     /** Asks for the statuses to be brought up to date (soon, once for any number of requests meanwhile). */
@@ -53,9 +49,13 @@ final class GatewayApiStatusWriter implements AutoCloseable {
 
     private void run() {
         try {
-            GatewayApiStatus.Result result = status.get();
+            // Read once per run: the config, the services and the credentials (Secrets and CA ConfigMaps decoded).
+            Map<io.mesh.config.ConfigKey, Object> config = store.accepted();
+            io.mesh.pilot.model.ServiceSource.View view = registry.view();
+            Map<String, io.mesh.pilot.model.TlsCredential> credentials = registry.credentials();
+            GatewayApiStatus.Result result = GatewayApiTranslation.status(config, view, credentials.keySet());
             Map<String, KubernetesGateway> gateways = new HashMap<>();
-            store.accepted().values().forEach(v -> {
+            config.values().forEach(v -> {
                 if (v instanceof KubernetesGateway gw) {
                     gateways.put(gw.namespace() + "/" + gw.name(), gw);
                 }
@@ -105,8 +105,7 @@ final class GatewayApiStatusWriter implements AutoCloseable {
                 write(Kind.of(Kind.GATEWAY_API + "/", r.kind()).orElseThrow(), r.namespace(), r.name(),
                         Map.of("parents", parents));
             }
-            for (GatewayApiBackendTls.PolicyStatus p : GatewayApiBackendTls.status(store.accepted(), registry.view(),
-                    registry.credentials())) {
+            for (GatewayApiBackendTls.PolicyStatus p : GatewayApiBackendTls.status(config, view, credentials)) {
                 List<Object> ancestors = new ArrayList<>();
                 for (GatewayApiBackendTls.Ancestor a : p.ancestors()) {
                     Map<String, Object> ref = new LinkedHashMap<>();
