@@ -237,10 +237,10 @@ public final class GatewayApiBackendTls {
 
     /**
      * The status of the BackendTLSPolicies among {@code config} (Kubernetes mode), with the Services of {@code view} as
-     * targets and the Gateways whose routes send to them as ancestors; empty when there are no policies.
+     * targets and {@code gateways} ({@link #gatewaysByHost}) as ancestors; empty when there are no policies.
      */
-    public static List<PolicyStatus> status(Map<io.mesh.config.ConfigKey, Object> config, ServiceSource.View view,
-            Map<String, TlsCredential> credentials) {
+    static List<PolicyStatus> status(Map<io.mesh.config.ConfigKey, Object> config, ServiceSource.View view,
+            Map<String, TlsCredential> credentials, Map<String, Set<String>> gateways) {
         List<KubernetesBackendTlsPolicy> policies = config.values().stream()
                 .filter(KubernetesBackendTlsPolicy.class::isInstance).map(KubernetesBackendTlsPolicy.class::cast).toList();
         if (policies.isEmpty()) {
@@ -248,11 +248,7 @@ public final class GatewayApiBackendTls {
         }
         Map<String, ServiceModel> services = new java.util.HashMap<>();
         view.services().forEach(svc -> services.put(svc.hostname(), svc));
-        List<io.mesh.config.ServiceEntry> entries = config.values().stream()
-                .filter(io.mesh.config.ServiceEntry.class::isInstance).map(io.mesh.config.ServiceEntry.class::cast).toList();
-        GatewayApiTranslation routes = GatewayApiTranslation.translate(GatewayApiTranslation.Input.of(config.values(),
-                services.keySet(), view.selectors(), entries, credentials.keySet(), view.namespaces()));
-        return translate(policies, services, credentials, gatewaysByHost(routes.virtualServices())).statuses();
+        return translate(policies, services, credentials, gateways).statuses();
     }
 
     /** Why {@code pem} is no CA bundle (istiod's ExtractRootFromString), or null. */

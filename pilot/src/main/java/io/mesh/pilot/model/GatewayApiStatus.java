@@ -7,7 +7,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Function;
 import java.util.function.Predicate;
 
 /**
@@ -48,7 +47,9 @@ public final class GatewayApiStatus {
     public record RouteStatus(String kind, String namespace, String name, List<ParentStatus> parents) {
     }
 
-    public record Result(List<GatewayStatus> gateways, List<RouteStatus> routes) {
+    /** {@code policies}: the BackendTLSPolicies' ancestors ({@link GatewayApiBackendTls}). */
+    public record Result(List<GatewayStatus> gateways, List<RouteStatus> routes,
+            List<GatewayApiBackendTls.PolicyStatus> policies) {
     }
 
     /**
@@ -72,23 +73,16 @@ public final class GatewayApiStatus {
                                 : backendProblem.substring(backendProblem.indexOf(':') + 2))));
     }
 
-    public static Result of(List<KubernetesGateway> gateways, List<KubernetesHttpRoute> routes, Set<String> services,
-            Function<String, Map<String, String>> selectors, Set<String> credentials, GatewayApiReferences references,
-            GatewayApiNamespaces namespaces) {
-        return of(gateways, routes, List.of(), services, List.of(), selectors, credentials, references, namespaces);
-    }
-
     /**
-     * With routes of other kinds ({@code others}: GRPCRoutes, TLSRoutes, TCPRoutes), each as an HTTPRoute, and the
-     * ServiceEntries mesh parents may name.
+     * The status of the istio-class {@code gateways} as {@code translated} ({@link GatewayApiGateways}), and of the
+     * {@code routes}' and {@code others}' parents (GRPCRoutes, TLSRoutes, TCPRoutes, each as an HTTPRoute), with the
+     * ServiceEntries mesh parents may name; no policies ({@link GatewayApiTranslation#status} adds them).
      */
-    static Result of(List<KubernetesGateway> gateways, List<KubernetesHttpRoute> routes,
-            List<GatewayApiRouteView> others, Set<String> services, List<io.mesh.config.ServiceEntry> serviceEntries,
-            Function<String, Map<String, String>> selectors, Set<String> credentials, GatewayApiReferences references,
-            GatewayApiNamespaces namespaces) {
+    static Result of(GatewayApiGateways.Result translated, List<KubernetesGateway> gateways,
+            List<KubernetesHttpRoute> routes, List<GatewayApiRouteView> others, Set<String> services,
+            List<io.mesh.config.ServiceEntry> serviceEntries, Set<String> credentials,
+            GatewayApiReferences references) {
         GatewayApiMeshParents meshParents = new GatewayApiMeshParents(services::contains, serviceEntries);
-        GatewayApiGateways.Result translated = GatewayApiGateways.translate(gateways, selectors, credentials,
-                references, namespaces);
         List<RouteStatus> routeStatus = new ArrayList<>();
         Map<GatewayApiGateways.Listener, Integer> attached = new java.util.HashMap<>();
         List<GatewayApiRouteView> all = new ArrayList<>();
@@ -172,7 +166,7 @@ public final class GatewayApiStatus {
                                     GatewayApiGateways.serviceHosts(kgw, new ArrayList<>(), "")) : unassigned)),
                     listeners));
         }
-        return new Result(gatewayStatus, routeStatus);
+        return new Result(gatewayStatus, routeStatus, List.of());
     }
 
     /** Why a listener's certificate does not resolve, or null. */

@@ -80,6 +80,16 @@ public record GatewayApiTranslation(List<Gateway> gateways, List<VirtualService>
      * parents (Services and ServiceEntries) the mesh's ({@link GatewayApiMeshRoutes}, {@link GatewayApiL4Routes}).
      */
     public static GatewayApiTranslation translate(Input in) {
+        return run(in).translation();
+    }
+
+    /** A translation with the listeners it made of the Gateways, from which their status is computed. */
+    private record Run(GatewayApiTranslation translation, GatewayApiGateways.Result gateways) {
+        private static final GatewayApiGateways.Result NO_GATEWAYS = new GatewayApiGateways.Result(List.of(), Map.of(),
+                List.of());
+    }
+
+    private static Run run(Input in) {
         List<KubernetesGateway> gateways = in.gateways();
         List<KubernetesHttpRoute> routes = in.httpRoutes();
         List<KubernetesGrpcRoute> grpcRoutes = in.grpcRoutes();
@@ -100,8 +110,9 @@ public record GatewayApiTranslation(List<Gateway> gateways, List<VirtualService>
             views.stream().filter(v -> v.route().parentRefs().stream().noneMatch(KubernetesHttpRoute.ParentRef::mesh)
                     || v.route().parentRefs().stream().anyMatch(KubernetesHttpRoute.ParentRef::gateway))
                     .forEach(v -> warnings.add(v.who() + ": no istio-class Gateway is known, so it is not attached"));
-            return mesh.isEmpty() && warnings.isEmpty() ? NONE
-                    : new GatewayApiTranslation(List.of(), mesh, warnings.stream().distinct().toList());
+            return new Run(mesh.isEmpty() && warnings.isEmpty() ? NONE
+                    : new GatewayApiTranslation(List.of(), mesh, warnings.stream().distinct().toList()),
+                    Run.NO_GATEWAYS);
         }
         GatewayApiReferences references = new GatewayApiReferences(in.grants());
         List<KubernetesHttpRoute> all = new java.util.ArrayList<>(routes);
@@ -117,43 +128,45 @@ public record GatewayApiTranslation(List<Gateway> gateways, List<VirtualService>
         vs.addAll(GatewayApiL4Routes.translate(l4Routes, gws.listeners(), meshParents, services::contains, references,
                 warnings));
         vs.addAll(mesh);
-        return new GatewayApiTranslation(gws.gateways(), vs, warnings.stream().distinct().toList());
+        return new Run(new GatewayApiTranslation(gws.gateways(), vs, warnings.stream().distinct().toList()), gws);
     }
 
     /**
      * The status istiod would write on the Gateway API objects among {@code config}, with the services of {@code view}
-     * and of the ServiceEntries in {@code config} ({@link GatewayApiStatus}).
+     * and of the ServiceEntries in {@code config} ({@link GatewayApiStatus}), and on its BackendTLSPolicies
+     * ({@link GatewayApiBackendTls#status}), from one translation: a policy's Gateway ancestors are the Gateways whose
+     * translated routes send to its targets.
+     *
+     * @param credentials the credentials pilot has, by name (listeners' certificates, policies' CA ConfigMaps)
      */
     public static GatewayApiStatus.Result status(Map<io.mesh.config.ConfigKey, Object> config, ServiceSource.View view,
-            Set<String> credentials) {
-        List<KubernetesGateway> gateways = new java.util.ArrayList<>();
-        List<KubernetesHttpRoute> routes = new java.util.ArrayList<>();
-        List<GatewayApiRouteView> others = new java.util.ArrayList<>();
+            Map<String, TlsCredential> credentials) {
         List<ServiceEntry> entries = new java.util.ArrayList<>();
-        List<KubernetesReferenceGrant> grants = new java.util.ArrayList<>();
         Set<String> services = new java.util.HashSet<>();
         view.services().forEach(s -> services.add(s.hostname()));
         for (Object model : config.values()) {
-            if (model instanceof KubernetesGateway g && g.owned()) {
-                gateways.add(g);
-            } else if (model instanceof KubernetesHttpRoute r) {
-                routes.add(r);
-            } else if (model instanceof KubernetesReferenceGrant g) {
-                grants.add(g);
-            } else if (model instanceof KubernetesGrpcRoute r) {
-                others.add(GatewayApiGrpcRoutes.view(r));
-            } else if (model instanceof KubernetesL4Route r) {
-                others.add(GatewayApiL4Routes.view(r));
-            } else if (model instanceof ServiceEntry se) {
+            if (model instanceof ServiceEntry se) {
                 entries.add(se);
                 se.hosts().forEach(h -> services.add(io.mesh.config.Hosts.resolve(h, se.namespace())));
             }
         }
-        List<KubernetesHttpRoute> all = new java.util.ArrayList<>(routes);
-        others.forEach(o -> all.add(o.route()));
-        return GatewayApiStatus.of(gateways, routes, others, services, entries,
-                host -> selector(host, view.selectors(), entries),
-                credentials, new GatewayApiReferences(grants), namespaces(view.namespaces(), all));
+        Input in = Input.of(config.values(), services, view.selectors(), entries, credentials.keySet(),
+                view.namespaces());
+        Run run = run(in);
+        List<GatewayApiRouteView> others = new java.util.ArrayList<>();
+        for (Object model : config.values()) {
+            if (model instanceof KubernetesGrpcRoute r) {
+                others.add(GatewayApiGrpcRoutes.view(r));
+            } else if (model instanceof KubernetesL4Route r) {
+                others.add(GatewayApiL4Routes.view(r));
+            }
+        }
+        List<KubernetesGateway> owned = in.gateways().stream().filter(KubernetesGateway::owned).toList();
+        GatewayApiStatus.Result routes = GatewayApiStatus.of(run.gateways(), owned, in.httpRoutes(), others, services,
+                entries, credentials.keySet(), new GatewayApiReferences(in.grants()));
+        List<GatewayApiBackendTls.PolicyStatus> policies = GatewayApiBackendTls.status(config, view, credentials,
+                GatewayApiBackendTls.gatewaysByHost(run.translation().virtualServices()));
+        return new GatewayApiStatus.Result(routes.gateways(), routes.routes(), policies);
     }
 
     /** The namespaces selectors choose among: those with labels, and the routes' own. */

@@ -53,7 +53,7 @@ final class GatewayApiStatusWriter implements AutoCloseable {
             Map<io.mesh.config.ConfigKey, Object> config = store.accepted();
             io.mesh.pilot.model.ServiceSource.View view = registry.view();
             Map<String, io.mesh.pilot.model.TlsCredential> credentials = registry.credentials();
-            GatewayApiStatus.Result result = GatewayApiTranslation.status(config, view, credentials.keySet());
+            GatewayApiStatus.Result result = GatewayApiTranslation.status(config, view, credentials);
             Map<String, KubernetesGateway> gateways = new HashMap<>();
             config.values().forEach(v -> {
                 if (v instanceof KubernetesGateway gw) {
@@ -105,7 +105,7 @@ final class GatewayApiStatusWriter implements AutoCloseable {
                 write(Kind.of(Kind.GATEWAY_API + "/", r.kind()).orElseThrow(), r.namespace(), r.name(),
                         Map.of("parents", parents));
             }
-            for (GatewayApiBackendTls.PolicyStatus p : GatewayApiBackendTls.status(config, view, credentials)) {
+            for (GatewayApiBackendTls.PolicyStatus p : result.policies()) {
                 List<Object> ancestors = new ArrayList<>();
                 for (GatewayApiBackendTls.Ancestor a : p.ancestors()) {
                     Map<String, Object> ref = new LinkedHashMap<>();

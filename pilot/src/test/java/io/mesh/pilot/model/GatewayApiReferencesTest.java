@@ -84,7 +84,8 @@ class GatewayApiReferencesTest {
 
     static final Set<String> SERVICES = Set.of("api.backends.svc.cluster.local", "shop.shop.svc.cluster.local",
             "edge-istio.istio-system.svc.cluster.local");
-    static final Set<String> CREDENTIALS = Set.of("kubernetes-gateway://certs/edge-cert");
+    static final Map<String, TlsCredential> CREDENTIALS = Map.of("kubernetes-gateway://certs/edge-cert",
+            new TlsCredential("kubernetes-gateway://certs/edge-cert", "CHAIN", "KEY", null));
 
     static Map<ConfigKey, Object> config(String yaml) {
         Map<ConfigKey, Object> config = new TreeMap<>();
@@ -103,7 +104,7 @@ class GatewayApiReferencesTest {
 
     static GatewayApiTranslation translate(String yaml, Map<String, Map<String, String>> namespaces) {
         return GatewayApiTranslation.translate(GatewayApiTranslation.Input.of(config(yaml).values(), SERVICES,
-                view(namespaces).selectors(), List.of(), CREDENTIALS, namespaces));
+                view(namespaces).selectors(), List.of(), CREDENTIALS.keySet(), namespaces));
     }
 
     /** The backends, as ServiceEntries: the status reads services from the view and the config's ServiceEntries. */

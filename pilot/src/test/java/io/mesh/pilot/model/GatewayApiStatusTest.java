@@ -22,7 +22,7 @@ class GatewayApiStatusTest {
             assertEquals(List.of(), r.errors());
             config.put(raw.key(), r.model());
         }
-        return GatewayApiTranslation.status(config, view, Set.of());
+        return GatewayApiTranslation.status(config, view, Map.of());
     }
 
     static final String GATEWAY = """

@@ -144,6 +144,20 @@ class KubernetesGatewayApiTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> jsonpath("httproutes.gateway.networking.k8s.io", "demo",
                 "broken", "{.status.parents[0].conditions[*].reason} {.status.parents[0].conditions[1].status}")
                 .equals("Accepted BackendNotFound False"));
+        // Another controller's parent (the route attached to a Gateway of another implementation too): pilot's next
+        // write, once the backend exists, keeps it.
+        k8s.kubectl(null, "patch", "httproutes.gateway.networking.k8s.io", "broken", "-n", "demo",
+                "--subresource=status", "--type=merge", "-p", """
+                        {"status": {"parents": [{"parentRef": {"name": "other-edge", "namespace": "demo"},
+                         "controllerName": "example.com/other", "conditions": [{"type": "Accepted",
+                         "status": "True", "reason": "Accepted", "message": "",
+                         "lastTransitionTime": "2026-01-01T00:00:00Z"}]}]}}""");
+        k8s.kubectl(DEMO_SERVICES.replace("web-v2", "nope"), "apply", "-f", "-");
+        await().atMost(Duration.ofSeconds(10)).until(() -> jsonpath("httproutes.gateway.networking.k8s.io", "demo",
+                "broken", "{.status.parents[*].controllerName}")
+                .equals("example.com/other istio.io/gateway-controller"));
+        assertEquals("other-edge Accepted; edge Accepted ResolvedRefs;", jsonpath("httproutes.gateway.networking.k8s.io",
+                "demo", "broken", "{range .status.parents[*]}{.parentRef.name} {.conditions[*].reason}; {end}"));
         k8s.kubectl(null, "delete", "httproute", "-n", "demo", "broken");
 
         k8s.kubectl(null, "delete", "httproute", "-n", "demo", "web");
