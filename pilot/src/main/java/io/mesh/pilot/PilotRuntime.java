@@ -1,5 +1,6 @@
 package io.mesh.pilot;
 
+import io.mesh.common.concurrent.DaemonThreads;
 import io.mesh.pilot.model.MeshSnapshot;
 import io.mesh.pilot.model.PushDebouncer;
 import io.mesh.pilot.model.PushRequest;
@@ -92,11 +93,11 @@ public final class PilotRuntime implements AutoCloseable {
             metrics.configRejected(raw.kind());
             rejections.rejected(raw, reason);
         });
-        this.pushPool = Executors.newFixedThreadPool(settings.pushConcurrency(), daemon("pilot-push"));
+        this.pushPool = Executors.newFixedThreadPool(settings.pushConcurrency(), DaemonThreads.numbered("pilot-push"));
         // Request handling never blocks (ACK bookkeeping, and generation when a shape is new), so a pool the size of
         // the machine serves thousands of streams; a thread per busy stream only added context switches.
         this.requestPool = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
-                daemon("pilot-xds"));
+                DaemonThreads.numbered("pilot-xds"));
         this.watcher = new PushWatcher(pushPool, metrics, Clock.systemUTC(), generator);
         this.debouncer = new PushDebouncer(scheduler, settings.debounceQuiet(), settings.debounceMax(), this::push);
         this.scheduler = scheduler;
@@ -281,15 +282,6 @@ public final class PilotRuntime implements AutoCloseable {
 
     public LocalFolderRegistry folder() {
         return folder;
-    }
-
-    private static java.util.concurrent.ThreadFactory daemon(String name) {
-        AtomicLong n = new AtomicLong();
-        return r -> {
-            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        };
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.mesh.pilot;
 
+import io.mesh.common.concurrent.DaemonThreads;
 import io.mesh.common.mode.MeshMode;
 import io.mesh.pilot.model.ExecutorScheduler;
 import io.mesh.pilot.model.ServiceSource;
@@ -52,11 +53,8 @@ public class PilotStartup {
         }
         KubernetesRegistry events = k8s;
         PilotRuntime rt = new PilotRuntime(settings, registry, new ExecutorScheduler(
-                Executors.newSingleThreadScheduledExecutor(r -> {
-                    Thread t = new Thread(r, "pilot-debounce");
-                    t.setDaemon(true);
-                    return t;
-                })), services, (raw, reason) -> {
+                Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("pilot-debounce"))), services,
+                (raw, reason) -> {
                     if (events != null) {
                         events.recordRejection(raw, reason);
                     }

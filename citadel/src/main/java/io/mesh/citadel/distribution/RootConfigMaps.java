@@ -8,6 +8,7 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.mesh.citadel.ca.Pem;
+import io.mesh.common.concurrent.DaemonThreads;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Map;
@@ -29,11 +30,8 @@ public final class RootConfigMaps implements Consumer<List<X509Certificate>>, Au
     public static final String KEY = "root-cert.pem";
 
     private final KubernetesClient client;
-    private final ExecutorService writer = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "citadel-root-configmaps");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService writer = Executors.newSingleThreadExecutor(
+            DaemonThreads.named("citadel-root-configmaps"));
     private volatile String bundlePem;
     private SharedIndexInformer<Namespace> namespaces;
     private SharedIndexInformer<ConfigMap> configMaps;

@@ -6,6 +6,7 @@ import io.grpc.netty.GrpcSslContexts;
 import io.grpc.netty.NettyServerBuilder;
 import io.mesh.citadel.client.BundleTrustManager;
 import io.mesh.citadel.client.RotatingKeyManager;
+import io.mesh.common.concurrent.DaemonThreads;
 import io.mesh.proto.ca.IstioCertificateServiceGrpc;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
@@ -17,7 +18,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The CA's gRPC endpoint over TLS, a plain grpc-java Netty server rather than Quarkus' gRPC server.
@@ -56,12 +56,8 @@ public final class CaGrpcServer {
 
     /** A fixed pool of {@code threads} daemon threads with an unbounded queue, for calls that block. */
     public static ExecutorService blockingPool(int threads) {
-        AtomicInteger count = new AtomicInteger();
-        return new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
-            Thread t = new Thread(r, "citadel-ca-" + count.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        return new ThreadPoolExecutor(threads, threads, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+                DaemonThreads.numbered("citadel-ca"));
     }
 
     public CaGrpcServer start() throws IOException {

@@ -2,6 +2,7 @@ package io.mesh.citadel.store;
 
 import io.mesh.citadel.ca.CertificateIssuer;
 import io.mesh.citadel.ca.IssuerMaterial;
+import io.mesh.common.concurrent.DaemonThreads;
 import java.io.IOException;
 import java.security.GeneralSecurityException;
 import java.time.Clock;
@@ -25,11 +26,8 @@ public final class PluginCaWatcher implements AutoCloseable {
     private final PluginCaFolder folder;
     private final CertificateIssuer issuer;
     private final Clock clock;
-    private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "citadel-plugin-ca-watch");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
+            DaemonThreads.named("citadel-plugin-ca-watch"));
     private volatile String loadedFingerprint;
     private volatile String refusedFingerprint;
 

@@ -4,6 +4,7 @@ import io.mesh.citadel.client.BundleTrustManager;
 import io.mesh.citadel.client.CertificateClient;
 import io.mesh.citadel.client.CertificateClientException;
 import io.mesh.citadel.client.CertifiedKey;
+import io.mesh.common.concurrent.DaemonThreads;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.net.KeyCertOptions;
@@ -80,11 +81,7 @@ public final class WorkloadIdentity implements AutoCloseable {
         this.caAddress = caAddress;
         this.trustDomain = trustDomain;
         this.rootsFile = new RootsFile(rootCertFile);
-        this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "workload-identity");
-            t.setDaemon(true);
-            return t;
-        });
+        this.thread = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("workload-identity"));
         CertificateClient.Builder b = CertificateClient.builder(caAddress).roots(rootsFile::roots).scheduler(thread).ttl(ttl);
         tokenFile.ifPresent(b::tokenFile);
         this.client = b.build();

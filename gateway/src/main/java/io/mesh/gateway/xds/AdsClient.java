@@ -6,6 +6,7 @@ import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
+import io.mesh.common.concurrent.DaemonThreads;
 import io.mesh.gateway.model.GatewaySnapshot;
 import java.time.Duration;
 import java.util.concurrent.Executors;
@@ -30,11 +31,8 @@ public final class AdsClient implements AutoCloseable {
     private final Consumer<GatewaySnapshot> apply;
     private final Duration initialBackoff;
     private final Duration maxBackoff;
-    private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(r -> {
-        Thread t = new Thread(r, "xds-client");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(
+            DaemonThreads.named("xds-client"));
     private ManagedChannel channel;
     private StreamObserver<DiscoveryRequest> requests;
     private int failures;

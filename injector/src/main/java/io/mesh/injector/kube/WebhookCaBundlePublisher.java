@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.admissionregistration.v1.MutatingWebhookC
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.mesh.common.concurrent.DaemonThreads;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Objects;
@@ -26,11 +27,7 @@ public final class WebhookCaBundlePublisher implements AutoCloseable {
     private final KubernetesClient client;
     private final String name;
     private final AtomicReference<String> desired = new AtomicReference<>();
-    private final ExecutorService patcher = Executors.newSingleThreadExecutor(r -> {
-        Thread thread = new Thread(r, "webhook-ca-bundle");
-        thread.setDaemon(true);
-        return thread;
-    });
+    private final ExecutorService patcher = Executors.newSingleThreadExecutor(DaemonThreads.named("webhook-ca-bundle"));
     private final SharedIndexInformer<MutatingWebhookConfiguration> informer;
     private volatile String status = "no certificate yet";
     private volatile boolean current;

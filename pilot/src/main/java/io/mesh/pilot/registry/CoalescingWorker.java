@@ -1,5 +1,6 @@
 package io.mesh.pilot.registry;
 
+import io.mesh.common.concurrent.DaemonThreads;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -21,11 +22,7 @@ final class CoalescingWorker implements AutoCloseable {
 
     CoalescingWorker(String threadName, Runnable task) {
         this.task = task;
-        this.thread = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, threadName);
-            t.setDaemon(true);
-            return t;
-        });
+        this.thread = Executors.newSingleThreadExecutor(DaemonThreads.named(threadName));
     }
 
     /** Asks for a run (soon, once for any number of requests meanwhile); nothing after {@link #close}. */

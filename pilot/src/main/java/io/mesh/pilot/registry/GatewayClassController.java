@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.mesh.common.concurrent.DaemonThreads;
 import io.mesh.config.Kind;
 import io.mesh.config.KubernetesGateway;
 import io.mesh.pilot.model.GatewayApiStatus;
@@ -86,11 +87,7 @@ final class GatewayClassController implements AutoCloseable {
         }
         LOG.infof("the API server does not serve GatewayClasses (%s) yet: pilot writes their status once it does,"
                 + " looking again every %s", Kind.GATEWAY_API, recheck);
-        check = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "pilot-gateway-class-check");
-            t.setDaemon(true);
-            return t;
-        });
+        check = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("pilot-gateway-class-check"));
         check.scheduleWithFixedDelay(() -> {
             if (watchIfServed()) {
                 check.shutdown();

@@ -7,6 +7,7 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.ResourceDefinitionContext;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.mesh.common.concurrent.DaemonThreads;
 import io.mesh.config.ConfigKey;
 import io.mesh.config.Kind;
 import java.time.Duration;
@@ -88,11 +89,7 @@ final class IstioKinds implements AutoCloseable {
                 + "deploy/kubernetes/crds; the Gateway API's from its own release, standard-install.yaml), so pilot"
                 + " ignores those kinds until they are, and looks again every %s",
                 describe(List.copyOf(missing)), recheck);
-        check = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "pilot-crd-check");
-            t.setDaemon(true);
-            return t;
-        });
+        check = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("pilot-crd-check"));
         check.scheduleWithFixedDelay(this::watchInstalled, recheck.toMillis(), recheck.toMillis(),
                 TimeUnit.MILLISECONDS);
     }

@@ -3,6 +3,7 @@ package io.mesh.pilot.xds;
 import io.mesh.citadel.client.CertificateClient;
 import io.mesh.citadel.client.CertificateClientException;
 import io.mesh.citadel.client.CertifiedKey;
+import io.mesh.common.concurrent.DaemonThreads;
 import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import java.nio.file.Path;
@@ -46,11 +47,7 @@ public final class CitadelCertificate implements AutoCloseable {
     public CitadelCertificate(String address, Path tokenFile, Path rootCertFile, String identity) {
         this.address = address;
         this.identity = identity;
-        this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "pilot-citadel");
-            t.setDaemon(true);
-            return t;
-        });
+        this.scheduler = Executors.newSingleThreadScheduledExecutor(DaemonThreads.named("pilot-citadel"));
         this.client = CertificateClient.builder(address).rootsFile(rootCertFile).tokenFile(tokenFile)
                 .identity(identity).scheduler(scheduler).build();
         client.onRotation(key -> LOG.infof("xDS mTLS certificate from citadel %s: %s, serial %s, valid until %s",

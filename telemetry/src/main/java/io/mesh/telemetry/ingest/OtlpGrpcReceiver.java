@@ -14,6 +14,7 @@ import io.grpc.protobuf.ProtoUtils;
 import io.grpc.protobuf.StatusProto;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
+import io.mesh.common.concurrent.DaemonThreads;
 import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
 import io.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse;
 import io.opentelemetry.proto.collector.metrics.v1.MetricsServiceGrpc;
@@ -66,7 +67,7 @@ public final class OtlpGrpcReceiver {
     public synchronized void start(String host, int port) {
         // Handlers only decode and ingest in memory; a small fixed pool is enough and bounds threads.
         executor = Executors.newFixedThreadPool(Math.max(2, Runtime.getRuntime().availableProcessors()),
-                daemonThreads());
+                DaemonThreads.numbered("otlp-grpc"));
         ServerServiceDefinition traces = service(TraceServiceGrpc.SERVICE_NAME, TraceServiceGrpc.getExportMethod(),
                 bytes -> ingest.traces(parse(bytes, ExportTraceServiceRequest.parser())),
                 ExportTraceServiceResponse.getDefaultInstance(), "traces");
@@ -160,15 +161,6 @@ public final class OtlpGrpcReceiver {
         } catch (InvalidProtocolBufferException e) {
             throw new IngestException(IngestException.Reason.MALFORMED, "invalid OTLP protobuf: " + e.getMessage());
         }
-    }
-
-    private static java.util.concurrent.ThreadFactory daemonThreads() {
-        java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
-        return runnable -> {
-            Thread thread = new Thread(runnable, "otlp-grpc-" + n.incrementAndGet());
-            thread.setDaemon(true);
-            return thread;
-        };
     }
 
     /** Passes a request's bytes through undecoded. */
