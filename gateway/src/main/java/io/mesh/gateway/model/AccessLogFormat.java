@@ -45,8 +45,8 @@ public final class AccessLogFormat {
         void renderText(StringBuilder sb, LogValues v) {
             for (Object p : parts) {
                 if (p instanceof LogCommand c) {
-                    Object value = c.value(v);
-                    sb.append(value == null ? "-" : value.toString());
+                    String value = c.text(v);
+                    sb.append(value == null ? "-" : value);
                 } else {
                     sb.append((String) p);
                 }
@@ -241,15 +241,34 @@ public final class AccessLogFormat {
             if (header.isEmpty() || alternative != null && (alternative.isEmpty() || alternative.indexOf('?') >= 0)) {
                 throw new IllegalArgumentException("%" + name + "(" + arg + ")%: a header, or two separated by one ?");
             }
-            return new LogCommand(op, header, alternative, maxLength, null);
+            return new LogCommand(op, header, alternative, maxLength, null, null);
         }
-        if (op == LogOperator.START_TIME) {
-            return new LogCommand(op, null, null, maxLength, StartTimeFormat.compile(arg));
+        switch (op) {
+            case START_TIME -> {
+                return new LogCommand(op, null, null, maxLength, StartTimeFormat.compile(arg), null);
+            }
+            case GRPC_STATUS -> {
+                String format = arg == null || arg.isEmpty() ? "CAMEL_STRING" : arg;
+                if (!List.of("CAMEL_STRING", "SNAKE_STRING", "NUMBER").contains(format)) {
+                    throw new IllegalArgumentException("GRPC_STATUS only supports CAMEL_STRING, SNAKE_STRING or NUMBER,"
+                            + " got (" + arg + ")");
+                }
+                return new LogCommand(op, null, null, maxLength, null, format);
+            }
+            case DYNAMIC_METADATA -> {
+                if (arg == null || arg.isEmpty() || arg.startsWith(":") || arg.endsWith(":") || arg.contains("::")) {
+                    throw new IllegalArgumentException("%DYNAMIC_METADATA% needs a namespace and optional keys:"
+                            + " %DYNAMIC_METADATA(NAMESPACE:KEY:...)%, got (" + (arg == null ? "" : arg) + ")");
+                }
+                return new LogCommand(op, null, null, maxLength, null, arg);
+            }
+            default -> {
+            }
         }
         if (arg != null) {
             throw new IllegalArgumentException("%" + name + "% takes no argument, got (" + arg + ")");
         }
-        return new LogCommand(op, null, null, maxLength, null);
+        return new LogCommand(op, null, null, maxLength, null, op == LogOperator.HOSTNAME ? Hostname.NAME : null);
     }
 
     /** The line of {@code v}, without the format's final newline (each line is one log record). */
@@ -284,8 +303,10 @@ public final class AccessLogFormat {
                     Object typed = single.value(v);
                     if (typed == null) {
                         sb.append("null");
-                    } else if (typed instanceof Long n && single.op().typed) {
+                    } else if (typed instanceof Long n && single.typed()) {
                         sb.append(n.longValue());
+                    } else if (single.op() == LogOperator.DYNAMIC_METADATA) {
+                        jsonValue(sb, typed);   // its own type, as Envoy's typed JSON (the max length ignored)
                     } else {
                         string(sb, typed.toString());
                     }
@@ -307,6 +328,58 @@ public final class AccessLogFormat {
             }
         }
         sb.append('}');
+    }
+
+    /** A metadata value as JSON: a map as an object, a list as an array, a number, a bool, else a string. */
+    static void jsonValue(StringBuilder sb, Object value) {
+        if (value instanceof Map<?, ?> m) {
+            sb.append('{');
+            boolean first = true;
+            for (Map.Entry<?, ?> e : new TreeMap<>(m).entrySet()) {
+                if (!first) {
+                    sb.append(',');
+                }
+                first = false;
+                string(sb, String.valueOf(e.getKey()));
+                sb.append(':');
+                jsonValue(sb, e.getValue());
+            }
+            sb.append('}');
+        } else if (value instanceof List<?> l) {
+            sb.append('[');
+            for (int i = 0; i < l.size(); i++) {
+                if (i > 0) {
+                    sb.append(',');
+                }
+                jsonValue(sb, l.get(i));
+            }
+            sb.append(']');
+        } else if (value == null) {
+            sb.append("null");
+        } else if (value instanceof Double d && d == Math.rint(d) && !Double.isInfinite(d) && Math.abs(d) < 1e15) {
+            sb.append(d.longValue());
+        } else if (value instanceof Number || value instanceof Boolean) {
+            sb.append(value);
+        } else {
+            string(sb, value.toString());
+        }
+    }
+
+    /** This machine's name, as Envoy's HOSTNAME (a pod's name in Kubernetes); looked up once, off the request path. */
+    private static final class Hostname {
+        static final String NAME = lookUp();
+
+        private static String lookUp() {
+            String env = System.getenv("HOSTNAME");
+            if (env != null && !env.isBlank()) {
+                return env;
+            }
+            try {
+                return java.net.InetAddress.getLocalHost().getHostName();
+            } catch (java.io.IOException e) {
+                return null;
+            }
+        }
     }
 
     /** {@code s} as a JSON string. */

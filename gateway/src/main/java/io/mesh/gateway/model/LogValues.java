@@ -39,6 +39,24 @@ public interface LogValues {
 
     long durationMillis();
 
+    /** Milliseconds from the start to the upstream response's first byte; null without one, and on a TCP connection. */
+    Long responseDurationMillis();
+
+    /** Milliseconds from the upstream response's first byte to the end; null without one, and on a TCP connection. */
+    Long responseTxDurationMillis();
+
+    /** How many times the request (or a TCP connection) was tried upstream; 0 when it never was. */
+    int upstreamAttempts();
+
+    /**
+     * A gRPC request's status: its grpc-status (trailers, else headers), else its HTTP status mapped as Envoy's
+     * httpToGrpcStatus; null for a request that is not gRPC, and on a TCP connection.
+     */
+    Integer grpcStatus();
+
+    /** The dynamic metadata a filter wrote under {@code namespace} (e.g. {@code envoy.filters.http.jwt_authn}), or null. */
+    java.util.Map<String, Object> dynamicMetadata(String namespace);
+
     /** The upstream's {@code host:port}. */
     String upstreamHost();
 

@@ -158,6 +158,9 @@ abstract class ExchangeRecord {
 
     abstract String grpcStatus();
 
+    /** The dynamic metadata a filter wrote for this request under {@code filter}'s namespace, for the access log; or null. */
+    abstract java.util.Map<String, Object> loggedMetadata(String filter);
+
     /** Request body bytes read from downstream. */
     abstract long bytesReceived();
 

@@ -1268,6 +1268,12 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         return null;
     }
 
+    /** No filter that writes metadata runs on the fast path. */
+    @Override
+    java.util.Map<String, Object> loggedMetadata(String filter) {
+        return null;
+    }
+
     @Override
     public String principal() {
         Downstream d = handler.source.downstream();

@@ -101,6 +101,44 @@ final class HttpLogValues implements LogValues {
     }
 
     @Override
+    public Long responseDurationMillis() {
+        long at = ex.upstreamHeadersNanos();
+        return at == 0 ? null : (at - ex.startNanos()) / 1_000_000;
+    }
+
+    @Override
+    public Long responseTxDurationMillis() {
+        long at = ex.upstreamHeadersNanos();
+        return at == 0 ? null : Math.max(0, (long) (ms - (at - ex.startNanos()) / 1e6));
+    }
+
+    @Override
+    public int upstreamAttempts() {
+        return ex.attempts();
+    }
+
+    @Override
+    public Integer grpcStatus() {
+        if (!ProxyExchange.isGrpc(ex.requestHeader("content-type"))) {
+            return null;
+        }
+        String status = ex.grpcStatus();
+        if (status != null) {
+            try {
+                return Integer.parseInt(status.trim());
+            } catch (NumberFormatException e) {
+                return null;
+            }
+        }
+        return code == 0 ? null : ProxyExchange.grpcStatusOf(code);
+    }
+
+    @Override
+    public java.util.Map<String, Object> dynamicMetadata(String namespace) {
+        return ex.loggedMetadata(namespace);
+    }
+
+    @Override
     public String upstreamHost() {
         return ex.upstreamHost();
     }

@@ -411,6 +411,11 @@ public final class ProxyExchange extends ExchangeRecord implements io.mesh.gatew
     }
 
     @Override
+    java.util.Map<String, Object> loggedMetadata(String filter) {
+        return dynamicMetadata(filter);
+    }
+
+    @Override
     public String principal() {
         return downstream == null ? null : downstream.peerPrincipal();
     }

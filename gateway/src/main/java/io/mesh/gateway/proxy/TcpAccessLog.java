@@ -200,6 +200,34 @@ final class TcpAccessLog {
             return log.sent;
         }
 
+        /** Envoy: not implemented on TCP. */
+        @Override
+        public Long responseDurationMillis() {
+            return null;
+        }
+
+        @Override
+        public Long responseTxDurationMillis() {
+            return null;
+        }
+
+        /** One connect attempt once an endpoint was picked (the tcp_proxy here tries once), else none. */
+        @Override
+        public int upstreamAttempts() {
+            return log.upstreamHost == null ? 0 : 1;
+        }
+
+        @Override
+        public Integer grpcStatus() {
+            return null;
+        }
+
+        /** No filter writes a connection's dynamic metadata here (Envoy: not implemented on TCP). */
+        @Override
+        public java.util.Map<String, Object> dynamicMetadata(String namespace) {
+            return null;
+        }
+
         @Override
         public String upstreamHost() {
             return log.upstreamHost;

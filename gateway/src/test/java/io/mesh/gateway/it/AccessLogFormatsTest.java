@@ -127,8 +127,16 @@ class AccessLogFormatsTest {
                                     + " %RESPONSE_FLAGS% %BYTES_RECEIVED% %BYTES_SENT% %UPSTREAM_CLUSTER%"
                                     + " %UPSTREAM_HOST% %REQ(:PATH)% %ROUTE_NAME%\n"))))),
                     List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/fail", "web"),
+                            retried(Xds.prefixTo("/flaky", "web")),
                             Xds.prefixTo("/trailers", "trailers"), Xds.prefixTo("/", "web")))), List.of());
         };
+    }
+
+    /** {@code route} retried once on a 5xx. */
+    static io.envoyproxy.envoy.config.route.v3.Route retried(io.envoyproxy.envoy.config.route.v3.Route route) {
+        return route.toBuilder().setRoute(route.getRoute().toBuilder().setRetryPolicy(
+                io.envoyproxy.envoy.config.route.v3.RetryPolicy.newBuilder().setRetryOn("5xx")
+                        .setNumRetries(com.google.protobuf.UInt32Value.of(1)))).build();
     }
 
     /** curl GET {@code path} on {@code port} with {@code x-tag: tag}; the status code. */
@@ -161,6 +169,33 @@ class AccessLogFormatsTest {
             assertEquals("GET /hello?q=1 HTTP/1.1 200 - via_upstream 3 tag=" + tag + " backend=web ua=format web"
                     + " route=/ local=127.0.0.1:" + p + " up=127.0.0.1:" + web.port + " absent=-"
                     + " year=" + java.time.Year.now(java.time.ZoneOffset.UTC) + " ct=-", line(tag));
+        }
+    }
+
+    @Test
+    void timingsAttemptsAddressPartsAndTheHostnameOnBothPaths() throws Exception {
+        pair.publishAcked(config(List.of(log(text("%REQ(X-TAG)% %RESPONSE_CODE% attempts=%UPSTREAM_REQUEST_ATTEMPT_COUNT%"
+                + " rx=%RESPONSE_DURATION% tx=%RESPONSE_TX_DURATION% up=%UPSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"
+                + ":%UPSTREAM_REMOTE_PORT% port=%DOWNSTREAM_LOCAL_PORT% direct=%DOWNSTREAM_DIRECT_REMOTE_ADDRESS%"
+                + " grpc=%GRPC_STATUS% jwt=%DYNAMIC_METADATA(envoy.filters.http.jwt_authn)% host=%HOSTNAME%")))));
+        for (int p : pair.ports()) {
+            String tag = "timing-" + p;
+            assertEquals("200", curl(p, "/", tag));
+            String l = line(tag);
+            assertTrue(l.matches(tag + " 200 attempts=1 rx=\\d+ tx=\\d+ up=127\\.0\\.0\\.1:" + web.port + " port=" + p
+                    + " direct=127\\.0\\.0\\.1:\\d+ grpc=- jwt=- host=[^- ]\\S*"), l);
+            // /flaky fails every other request, and the route retries once on a 5xx: whichever try got the 503, a
+            // request answered 200 after a retry was tried twice.
+            List<String> codes = new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                codes.add(curl(p, "/flaky", tag + "-flaky-" + i));
+            }
+            assertEquals(List.of("200", "200", "200", "200"), codes);
+            List<String> attempts = new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                attempts.add(line(tag + "-flaky-" + i).replaceAll(".* attempts=(\\d+) .*", "$1"));
+            }
+            assertTrue(attempts.contains("2"), attempts.toString());
         }
     }
 
@@ -266,8 +301,8 @@ class AccessLogFormatsTest {
     @Test
     void anOperatorTheGatewayDoesNotServeIsNackedAndTheLastGoodFormatStays() throws Exception {
         pair.publishAcked(config(List.of(log(text("good %REQ(X-TAG)%")))));
-        pair.nacked(config(List.of(log(text("bad %REQ(X-TAG)% %DYNAMIC_METADATA(istio.mixer:status)%")))),
-                "access log envoy.access_loggers.file: log_format: command operator %DYNAMIC_METADATA% is not supported");
+        pair.nacked(config(List.of(log(text("bad %REQ(X-TAG)% %FILTER_STATE(upstream_peer)%")))),
+                "access log envoy.access_loggers.file: log_format: command operator %FILTER_STATE% is not supported");
         pair.nacked(config(List.of(log(text("bad 100% %REQ(X-TAG)%")))),
                 "log_format: Couldn't find valid command at position 7 of \"bad 100% %REQ(X-TAG)%\"");
         pair.nacked(config(List.of(log(json(Map.of("when", "%START_TIME(%Q)%"))))),

@@ -66,9 +66,11 @@ class RouterJwtTest {
     static TestTokens.Key key;
     static TestTokens.Key otherKey;
     static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+    static final AccessLogCapture CAPTURE = new AccessLogCapture();
 
     @BeforeAll
     static void start() throws Exception {
+        java.util.logging.Logger.getLogger("io.mesh.gateway.access").addHandler(CAPTURE);
         web = MESH.backend("web");
         pilot = MESH.pilot();
         port = FreePorts.next();
@@ -76,6 +78,11 @@ class RouterJwtTest {
         otherKey = TestTokens.ec("o1", "P-256");
         publish(jwks(TestTokens.jwks(key)));
         gw = MESH.startGateway(Map.of());
+    }
+
+    @org.junit.jupiter.api.AfterAll
+    static void stopCapture() {
+        java.util.logging.Logger.getLogger("io.mesh.gateway.access").removeHandler(CAPTURE);
     }
 
     static JwtProvider.Builder jwks(String inline) {
@@ -127,7 +134,11 @@ class RouterJwtTest {
                         io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.newBuilder().setRules(deny).build())))
                 .addHttpFilters(HttpFilter.newBuilder().setName("envoy.filters.http.rbac").setTypedConfig(Any.pack(
                         io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.newBuilder().setRules(allow).build())))
-                .addAllHttpFilters(base.getHttpFiltersList()).build();
+                .addAllHttpFilters(base.getHttpFiltersList())
+                // What the JWT filters wrote, as an access log reads it: istio_authn's principal, jwt_authn's payload.
+                .addAccessLog(AccessLogFormatsTest.log(AccessLogFormatsTest.text("jwt %REQ(X-REQUEST-ID)%"
+                        + " %DYNAMIC_METADATA(istio_authn:request.auth.principal)%"
+                        + " %DYNAMIC_METADATA(envoy.filters.http.jwt_authn)%"))).build();
         Listener listener = Xds.httpListener("http", port, "http.80").toBuilder().clearFilterChains()
                 .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder()
                         .setName("envoy.filters.network.http_connection_manager").setTypedConfig(Any.pack(hcm))))
@@ -177,6 +188,12 @@ class RouterJwtTest {
         assertFalse(echoed(r, "x-jwt-sub: mallory"), "the client's own claim header is dropped");
         assertTrue(echoed(r, "x-jwt-payload: " + t.split("\\.")[1]), r.body());
         assertFalse(echoedName(r, "authorization"), "forward: false strips the token: " + r.body());
+        send("GET", "/headers", "Authorization", "Bearer " + t, "x-request-id", "jwt-logged");
+        Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> CAPTURE.lines.stream()
+                .anyMatch(l -> l.startsWith("jwt jwt-logged ")));
+        String line = CAPTURE.lines.stream().filter(l -> l.startsWith("jwt jwt-logged ")).findFirst().orElseThrow();
+        assertTrue(line.startsWith("jwt jwt-logged " + ISS + "/alice {\"" + ISS + "\":{"), line);
+        assertTrue(line.contains("\"sub\":\"alice\""), line);
     }
 
     @Test

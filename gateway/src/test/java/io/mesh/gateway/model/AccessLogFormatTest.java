@@ -22,6 +22,8 @@ class AccessLogFormatTest {
                 ":authority", "web.example", "user-agent", "curl/8.5.0", "x-request-id", "req-1"));
         Map<String, String> response = Map.of("x-envoy-upstream-service-time", "7", "content-type", "text/plain");
         String upstreamHost = null;
+        Integer grpcStatus = null;
+        Map<String, Map<String, Object>> metadata = Map.of();
 
         @Override
         public Instant startTime() {
@@ -81,6 +83,31 @@ class AccessLogFormatTest {
         @Override
         public long durationMillis() {
             return 9;
+        }
+
+        @Override
+        public Long responseDurationMillis() {
+            return upstreamHost == null ? null : 7L;
+        }
+
+        @Override
+        public Long responseTxDurationMillis() {
+            return upstreamHost == null ? null : 2L;
+        }
+
+        @Override
+        public int upstreamAttempts() {
+            return upstreamHost == null ? 0 : 2;
+        }
+
+        @Override
+        public Integer grpcStatus() {
+            return grpcStatus;
+        }
+
+        @Override
+        public Map<String, Object> dynamicMetadata(String namespace) {
+            return metadata.get(namespace);
         }
 
         @Override
@@ -167,6 +194,75 @@ class AccessLogFormatTest {
         assertTrue(line.startsWith("{\"authority\":\"web.example\",\"bytes_received\":12,\"bytes_sent\":34,"
                 + "\"connection_termination_details\":null,\"downstream_local_address\":\"10.0.0.1:8080\","), line);
         assertEquals(24, AccessLogFormat.ISTIO_JSON.size());
+    }
+
+    @Test
+    void timingsAttemptsAndAddressPartsComeFromWhatTheRequestHad() {
+        Request r = new Request();
+        assertEquals("- - 0 - - 10.0.0.2 51234 10.0.0.2:51234 10.0.0.2 51234 8080",
+                AccessLogFormat.text("%RESPONSE_DURATION% %RESPONSE_TX_DURATION% %UPSTREAM_REQUEST_ATTEMPT_COUNT%"
+                        + " %UPSTREAM_REMOTE_ADDRESS% %UPSTREAM_REMOTE_PORT% %DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"
+                        + " %DOWNSTREAM_REMOTE_PORT% %DOWNSTREAM_DIRECT_REMOTE_ADDRESS%"
+                        + " %DOWNSTREAM_DIRECT_REMOTE_ADDRESS_WITHOUT_PORT% %DOWNSTREAM_DIRECT_REMOTE_PORT%"
+                        + " %DOWNSTREAM_LOCAL_PORT%").render(r));
+        r.upstreamHost = "[fd00::5]:8081";
+        assertEquals("7 2 2 [fd00::5]:8081 fd00::5 8081", AccessLogFormat.text("%RESPONSE_DURATION%"
+                + " %RESPONSE_TX_DURATION% %UPSTREAM_REQUEST_ATTEMPT_COUNT% %UPSTREAM_REMOTE_ADDRESS%"
+                + " %UPSTREAM_REMOTE_ADDRESS_WITHOUT_PORT% %UPSTREAM_REMOTE_PORT%").render(r));
+        assertEquals("{\"attempts\":2,\"port\":8081,\"rx\":7,\"tx\":2}", AccessLogFormat.json(Map.of(
+                "attempts", "%UPSTREAM_REQUEST_ATTEMPT_COUNT%", "port", "%UPSTREAM_REMOTE_PORT%",
+                "rx", "%RESPONSE_DURATION%", "tx", "%RESPONSE_TX_DURATION%")).render(r));
+        String host = AccessLogFormat.text("%HOSTNAME%").render(r);
+        assertTrue(!host.isEmpty() && !host.equals("-"), host);
+    }
+
+    @Test
+    void grpcStatusIsWrittenInEnvoysThreeFormsAndOnlyForGrpc() {
+        Request r = new Request();
+        AccessLogFormat f = AccessLogFormat.text("%GRPC_STATUS% %GRPC_STATUS(SNAKE_STRING)% %GRPC_STATUS(NUMBER)%"
+                + " %GRPC_STATUS_NUMBER%");
+        assertEquals("- - - -", f.render(r));
+        r.grpcStatus = 4;
+        assertEquals("DeadlineExceeded DEADLINE_EXCEEDED 4 4", f.render(r));
+        r.grpcStatus = 42;
+        assertEquals("42 42 42 42", f.render(r));
+        r.grpcStatus = 0;
+        assertEquals("{\"camel\":\"Ok\",\"n\":0,\"number\":0}", AccessLogFormat.json(Map.of("camel",
+                "%GRPC_STATUS%", "number", "%GRPC_STATUS(NUMBER)%", "n", "%GRPC_STATUS_NUMBER%")).render(r));
+        assertEquals("GRPC_STATUS only supports CAMEL_STRING, SNAKE_STRING or NUMBER, got (camel)",
+                assertThrows(IllegalArgumentException.class, () -> AccessLogFormat.text("%GRPC_STATUS(camel)%"))
+                        .getMessage());
+    }
+
+    @Test
+    void dynamicMetadataIsWalkedByItsKeysAndKeepsItsTypeInJson() {
+        Request r = new Request();
+        Map<String, Object> claims = new LinkedHashMap<>();
+        claims.put("sub", "alice");
+        claims.put("exp", 1795827723L);
+        claims.put("admin", true);
+        claims.put("groups", java.util.List.of("a", "b"));
+        claims.put("org", Map.of("id", "o-1"));
+        r.metadata = Map.of("envoy.filters.http.jwt_authn", Map.of("issuer-1", claims));
+        assertEquals("alice o-1 true - -", AccessLogFormat.text("%DYNAMIC_METADATA(envoy.filters.http.jwt_authn:issuer-1:sub)%"
+                + " %DYNAMIC_METADATA(envoy.filters.http.jwt_authn:issuer-1:org:id)%"
+                + " %DYNAMIC_METADATA(envoy.filters.http.jwt_authn:issuer-1:admin)%"
+                + " %DYNAMIC_METADATA(envoy.filters.http.jwt_authn:issuer-1:none)% %DYNAMIC_METADATA(istio_authn)%")
+                .render(r));
+        assertEquals("{\"admin\":true,\"exp\":1795827723,\"groups\":[\"a\",\"b\"],\"org\":{\"id\":\"o-1\"},"
+                + "\"sub\":\"alice\"}", AccessLogFormat.text("%DYNAMIC_METADATA(envoy.filters.http.jwt_authn:issuer-1)%")
+                .render(r));
+        assertEquals("{\"admin\":", AccessLogFormat.text("%DYNAMIC_METADATA(envoy.filters.http.jwt_authn:issuer-1):9%")
+                .render(r));
+        assertEquals("{\"exp\":1795827723,\"groups\":[\"a\",\"b\"],\"missing\":null,\"org\":{\"id\":\"o-1\"}}",
+                AccessLogFormat.json(Map.of(
+                        "exp", "%DYNAMIC_METADATA(envoy.filters.http.jwt_authn:issuer-1:exp)%",
+                        "groups", "%DYNAMIC_METADATA(envoy.filters.http.jwt_authn:issuer-1:groups)%",
+                        "org", "%DYNAMIC_METADATA(envoy.filters.http.jwt_authn:issuer-1:org):3%",
+                        "missing", "%DYNAMIC_METADATA(envoy.filters.http.rbac)%")).render(r));
+        assertEquals("%DYNAMIC_METADATA% needs a namespace and optional keys: %DYNAMIC_METADATA(NAMESPACE:KEY:...)%,"
+                + " got (a::b)", assertThrows(IllegalArgumentException.class,
+                        () -> AccessLogFormat.text("%DYNAMIC_METADATA(a::b)%")).getMessage());
     }
 
     @Test
