@@ -52,9 +52,23 @@ class ProtocolsTest {
     static ControlPlane pilot;
     static TestGateway gw;
     static int port;
+    static final AccessLogCapture CAPTURE = new AccessLogCapture();
+
+    @org.junit.jupiter.api.AfterAll
+    static void stopCapture() {
+        java.util.logging.Logger.getLogger("io.mesh.gateway.access").removeHandler(CAPTURE);
+    }
+
+    /** Waits for the access log line of {@code path} that ends in {@code end}. */
+    static void logged(String path, String end) {
+        String line = "grpc-line " + path + " " + end;
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+                .until(() -> CAPTURE.lines.contains(line));
+    }
 
     @BeforeAll
     static void start() throws Exception {
+        java.util.logging.Logger.getLogger("io.mesh.gateway.access").addHandler(CAPTURE);
         vertx = MESH.vertx();
         web = MESH.backend("web");
         health = new HealthStatusManager();
@@ -69,7 +83,10 @@ class ProtocolsTest {
                 Xds.prefixTo("/mesh.Nowhere/", "empty"), Xds.prefixTo("/", "web"));
         pilot.set(List.of(Xds.edsCluster("web"), Xds.h2(Xds.edsCluster("grpc")), Xds.h2(Xds.edsCluster("empty"))),
                 List.of(Xds.endpoints("web", web.port), Xds.endpoints("grpc", grpcPort), Xds.endpoints("empty")),
-                List.of(Xds.httpListener("http", port, "http.80")), List.of(Xds.routes("http.80", vh)), List.of());
+                List.of(ListenerTelemetryTest.listener(port, Xds.hcm("http.80").toBuilder()
+                        .addAccessLog(AccessLogFormatsTest.log(AccessLogFormatsTest.text(
+                                "grpc-line %REQ(:PATH)% %GRPC_STATUS% %GRPC_STATUS(SNAKE_STRING)% %GRPC_STATUS_NUMBER%")))
+                        .build())), List.of(Xds.routes("http.80", vh)), List.of());
         gw = MESH.startGateway(Map.of("mesh.gateway.telemetry.access-log", "true"));
     }
 
@@ -112,6 +129,9 @@ class ProtocolsTest {
         } finally {
             ch.shutdownNow();
         }
+        // The access log's GRPC_STATUS: the upstream's grpc-status, from its trailers.
+        logged("/grpc.health.v1.Health/Check", "Ok OK 0");
+        logged("/grpc.health.v1.Health/Check", "NotFound NOT_FOUND 5");
     }
 
     @Test
@@ -129,6 +149,7 @@ class ProtocolsTest {
         } finally {
             ch.shutdownNow();
         }
+        logged("/mesh.Nowhere/Call", "Unavailable UNAVAILABLE 14");
         String reply = Run.run(List.of("curl", "-s", "-m", "10", "--http2-prior-knowledge", "-i", "-X", "POST",
                 "-H", "content-type: application/grpc", "-H", "te: trailers", "--data-binary", "",
                 "http://127.0.0.1:" + port + "/mesh.Nowhere/Call"), null);
@@ -140,6 +161,7 @@ class ProtocolsTest {
         String plain = Run.run(List.of("curl", "-s", "-m", "10", "--http2-prior-knowledge", "-w", "%{http_code}",
                 "http://127.0.0.1:" + port + "/mesh.Nowhere/Call"), null);
         assertEquals("no healthy upstream\n503", plain);
+        logged("/mesh.Nowhere/Call", "- - -");   // not a gRPC request: no gRPC status
     }
 
     @Test
