@@ -14,12 +14,13 @@ import java.util.Set;
  * the labels, annotations and owner references (the API server's name, uid, resourceVersion, generation ... are
  * not the applier's). Fields the live object has beyond them are the API server's defaults ({@code targetPort}, a
  * volume's {@code defaultMode}), other managers' (a label added by hand) or status, which an apply would leave as they
- * are: they do not make it differ. A list must have as many items as {@code wanted}'s, each holding its counterpart
- * (an apply would remove the items the applier owned but no longer sets: a listener's Service port gone).
+ * are: they do not make it differ. Likewise a list of maps (ports, containers, env), which server-side apply merges by
+ * key, holds {@code wanted}'s when each of its items is held by one of the live items (a port added by someone else
+ * stays); a list of values (a container's command) is atomic, and must be the same.
  *
- * <p>What it cannot see is a map key the applier set before but sets no more (a Gateway label removed): its
- * caller applies whenever what it would apply changed, and uses this only to tell whether an object is still as its
- * last apply left it.
+ * <p>What it cannot see is what the applier set before but sets no more (a Gateway label removed, a listener's port):
+ * its caller applies whenever what it would apply changed, and uses this only to tell whether an object is still as
+ * its last apply left it.
  */
 final class OwnedFields {
     private static final Set<String> METADATA = Set.of("labels", "annotations", "ownerReferences");
@@ -63,7 +64,24 @@ final class OwnedFields {
             return true;
         }
         if (want.isArray()) {
-            if (!live.isArray() || live.size() != want.size()) {
+            if (!live.isArray()) {
+                return false;
+            }
+            if (want.get(0).isObject()) {
+                // A list of maps (ports, containers, env) merges by key: each item must be there, others' may be too.
+                for (JsonNode item : want) {
+                    boolean found = false;
+                    for (JsonNode other : live) {
+                        found |= holds(other, item);
+                    }
+                    if (!found) {
+                        return false;
+                    }
+                }
+                return true;
+            }
+            // A list of values is atomic: replaced whole.
+            if (live.size() != want.size()) {
                 return false;
             }
             for (int i = 0; i < want.size(); i++) {
