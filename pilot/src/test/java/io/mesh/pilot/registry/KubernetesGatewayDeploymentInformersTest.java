@@ -17,8 +17,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * The automated deployment driven by informers, as istiod's deployment controller: an event on one of a Gateway's
  * objects (owner reference) reconciles that Gateway from the caches; a hand-deleted Deployment comes back from its
  * delete event alone; the cluster's status updates cause no apply; objects with the managed label whose Gateway is
- * gone, or no longer of class istio, are deleted; config changes that touch no Gateway cost no API call, however many
- * Gateways are deployed. pilot's own requests are counted through its client (KubernetesPilot#requests); kubectl's
+ * gone, or no longer of class istio, are deleted, at pilot's start too; config changes that touch no Gateway cost no
+ * API call, however many Gateways are deployed. pilot's own requests are counted through its client (KubernetesPilot#requests); kubectl's
  * are not among them.
  */
 class KubernetesGatewayDeploymentInformersTest {
@@ -199,6 +199,29 @@ class KubernetesGatewayDeploymentInformersTest {
                 && !r.contains("watch=true")), "no Gateway read");
         versions.put("service/g1-istio", g1Service);
         assertEquals(versions, resourceVersions(names), "nothing applied");
+    }
+
+    @Test
+    void atItsStartItReconcilesEveryGatewayAndDeletesWhatWasLeftWithoutOne() throws Exception {
+        start();
+        deploy("kept", "gone");
+        // pilot stops; meanwhile a Gateway is deleted (no garbage collector here: its objects stay), and another one's
+        // Service is deleted by hand.
+        k8s.registry.close();
+        k8s.kubectl(null, "delete", "gateways.gateway.networking.k8s.io", "gone", "-n", "demo");
+        k8s.kubectl(null, "delete", "service", "kept-istio", "-n", "demo");
+        assertTrue(get("deployment", "gone-istio") != null && get("service", "kept-istio") == null);
+
+        // pilot starts again: its first run reconciles every Gateway, and every managed object's.
+        try (KubernetesRegistry again = new KubernetesRegistry(k8s.client)
+                .withGatewayDeployments("mesh/gateway:test", "istio-pilot.istio-system.svc:15010")) {
+            again.start(new ConfigStore((raw, reason) -> { }), reason -> { }, hosts -> { });
+            await().atMost(Duration.ofSeconds(10)).until(() -> get("deployment", "gone-istio") == null
+                    && get("service", "gone-istio") == null && get("serviceaccount", "gone-istio") == null);
+            await().atMost(Duration.ofSeconds(10)).until(() -> get("service", "kept-istio") != null);
+            assertEquals("kept", get("service", "kept-istio").at("/metadata/ownerReferences/0/name").asText());
+            assertTrue(get("deployment", "kept-istio") != null && get("serviceaccount", "kept-istio") != null);
+        }
     }
 
     /** pilot's requests about Deployments, Services and ServiceAccounts since the {@code seen}th, watches aside. */
