@@ -115,11 +115,12 @@ final class GatewayDeploymentController implements AutoCloseable {
         this.serviceAccounts = client.serviceAccounts().inAnyNamespace()
                 .withLabel(managed, GatewayDeploymentTemplate.MANAGED_VALUE).runnableInformer(0);
         for (SharedIndexInformer<? extends HasMetadata> informer : List.of(deployments, serviceAccounts, services)) {
-            index(informer);
+            indexAndFollow(informer);
         }
     }
 
-    private <T extends HasMetadata> void index(SharedIndexInformer<T> informer) {
+    /** Indexes the managed objects of {@code informer} by their Gateway, and queues it on their events. */
+    private <T extends HasMetadata> void indexAndFollow(SharedIndexInformer<T> informer) {
         informer.addIndexers(Map.of(BY_GATEWAY, o -> managed(o) ? List.of(gatewayOf(o)) : List.of()));
         informer.addEventHandler(queueItsGateway());
     }
