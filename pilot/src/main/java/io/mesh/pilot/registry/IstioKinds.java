@@ -46,7 +46,7 @@ final class IstioKinds implements AutoCloseable {
     /** Each watched kind's informer (initial or late), whose cache {@link #cached} reads. */
     private final java.util.Map<Kind, SharedIndexInformer<GenericKubernetesResource>> byKind = new ConcurrentHashMap<>();
     /** Who else hears of every event of a kind, store change or not ({@link #alsoNotify}). */
-    private final java.util.Map<Kind, List<Runnable>> listeners = new ConcurrentHashMap<>();
+    private final java.util.Map<Kind, List<Consumer<GenericKubernetesResource>>> listeners = new ConcurrentHashMap<>();
     /** The version each watched kind is watched at (one of its {@link Kind#watchVersions}). */
     private final java.util.Map<Kind, String> versions = new ConcurrentHashMap<>();
     private ScheduledExecutorService check;
@@ -95,10 +95,10 @@ final class IstioKinds implements AutoCloseable {
     }
 
     /**
-     * Runs {@code listener} on every add, update or delete of an object of {@code kind}, even one that changes nothing
+     * Gives {@code listener} the object of every add, update or delete of {@code kind}, even one that changes nothing
      * pilot serves (a label, say); call before {@link #informers}. It runs on the informer's thread: it must not block.
      */
-    void alsoNotify(Kind kind, Runnable listener) {
+    void alsoNotify(Kind kind, Consumer<GenericKubernetesResource> listener) {
         listeners.computeIfAbsent(kind, k -> new CopyOnWriteArrayList<>()).add(listener);
     }
 
@@ -188,14 +188,14 @@ final class IstioKinds implements AutoCloseable {
                 .withVersion(version).withKind(kind.kindName).withPlural(kind.plural).withNamespaced(true).build();
         SharedIndexInformer<GenericKubernetesResource> informer = client.genericKubernetesResources(ctx)
                 .inAnyNamespace().runnableInformer(0);
-        List<Runnable> also = listeners.getOrDefault(kind, List.of());
+        List<Consumer<GenericKubernetesResource>> also = listeners.getOrDefault(kind, List.of());
         informer.addEventHandler(new ResourceEventHandler<GenericKubernetesResource>() {
             @Override
             public void onAdd(GenericKubernetesResource obj) {
                 if (store.upsert(KubernetesRegistry.raw(obj))) {
                     configChanged.accept("config");
                 }
-                also.forEach(Runnable::run);
+                also.forEach(l -> l.accept(obj));
             }
 
             @Override
@@ -210,7 +210,7 @@ final class IstioKinds implements AutoCloseable {
                         obj.getMetadata().getNamespace(), obj.getMetadata().getName()))) {
                     configChanged.accept("config");
                 }
-                also.forEach(Runnable::run);
+                also.forEach(l -> l.accept(obj));
             }
         });
         byKind.put(kind, informer);

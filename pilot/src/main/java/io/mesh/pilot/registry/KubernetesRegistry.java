@@ -112,19 +112,19 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
             Consumer<Set<String>> endpointsChanged) {
         // The Gateway API objects' status follows every change of config, Services or Secrets (istiod's status).
         statusWriter = new GatewayApiStatusWriter(client, store, this);
+        // The gateway deployment controller does not follow config changes: its own events say which Gateway to
+        // reconcile (below).
         Consumer<String> configChanged = reason -> {
             configInForceChanged.accept(reason);
             statusWriter.request();
-            if (deploymentController != null) {
-                deploymentController.request();
-            }
         };
         // Every informer exists before any starts: a handler firing during the first sync triggers a push,
         // and the push reads all of them.
         services = client.services().inAnyNamespace().runnableInformer(0);
         services.addEventHandler(handler(s -> configChanged.accept("service")));
         if (gatewayDeployments != null) {
-            // It reads the Gateways from their informer's cache (istioKinds is set below, before anything runs).
+            // It reads the Gateways from their informer's cache (istioKinds is set below, before anything runs), and
+            // indexes the Services' informer, which must not have started.
             deploymentController = new GatewayDeploymentController(client, store,
                     (ns, name) -> istioKinds.cached(Kind.KUBERNETES_GATEWAY, ns, name), services,
                     gatewayDeployments);
@@ -174,8 +174,9 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
         informers.add(nodes);
         istioKinds = new IstioKinds(client, store, configChanged, crdRecheck);
         if (deploymentController != null) {
-            // A Gateway's labels are its deployment's too, and change nothing else pilot serves.
-            istioKinds.alsoNotify(Kind.KUBERNETES_GATEWAY, deploymentController::request);
+            // Each event of a Gateway reconciles it (its labels are its deployment's too, and change nothing else
+            // pilot serves).
+            istioKinds.alsoNotify(Kind.KUBERNETES_GATEWAY, deploymentController::gatewayChanged);
         }
         List<SharedIndexInformer<GenericKubernetesResource>> istio = istioKinds.informers();
         informers.addAll(istio);
