@@ -305,7 +305,7 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
             models.add(new ServiceModel(host, s.getMetadata().getNamespace(), ports, false,
                     "Service/" + s.getMetadata().getNamespace() + "/" + s.getMetadata().getName(), clusterIps(s),
                     exportTo(s), headless(s), List.of(), false,
-                    SliceEndpointHealth.persistentSession(s.getMetadata().getLabels()), trafficDistribution(s)));
+                    io.mesh.pilot.model.PersistentSession.fromLabels(s.getMetadata().getLabels()), trafficDistribution(s)));
             byHost.put(host, s);
         }
         Map<String, List<Endpoint>> endpoints = new HashMap<>();
