@@ -62,12 +62,17 @@ class StatefulSessionTest {
     static Backend b;
     static ControlPlane pilot;
     static int port;
-    static final List<String> CLUSTERS = List.of("cookie", "header", "gone", "drain", "plain");
+    static final List<String> CLUSTERS = List.of("cookie", "header", "gone", "drain", "plain", "strict", "retry");
+    /** The retry cluster's backends: one of them fails while a test says so. */
+    static Backend c;
+    static Backend d;
 
     @BeforeAll
     static void start() throws Exception {
         a = MESH.backend("a");
         b = MESH.backend("b");
+        c = MESH.backend("c");
+        d = MESH.backend("d");
         pilot = MESH.pilot();
         port = FreePorts.next();
         publish(null, cookie("sticky", "/"));
@@ -81,22 +86,22 @@ class StatefulSessionTest {
     static void publish(Backend drained, StatefulSession cookieVhost) {
         List<Cluster> clusters = new ArrayList<>();
         List<ClusterLoadAssignment> assignments = new ArrayList<>();
-        for (String c : CLUSTERS) {
-            Cluster.Builder cl = Xds.edsCluster(c).toBuilder();
-            if (!c.equals("plain")) {
+        for (String name : CLUSTERS) {
+            Cluster.Builder cl = Xds.edsCluster(name).toBuilder();
+            if (!name.equals("plain")) {
                 cl.setCommonLbConfig(Cluster.CommonLbConfig.newBuilder().setOverrideHostStatus(HealthStatusSet.newBuilder()
                         .addStatuses(HealthStatus.HEALTHY).addStatuses(HealthStatus.DRAINING)
                         .addStatuses(HealthStatus.UNKNOWN).addStatuses(HealthStatus.DEGRADED)));
             }
             clusters.add(cl.build());
             LocalityLbEndpoints.Builder loc = LocalityLbEndpoints.newBuilder().setLoadBalancingWeight(UInt32Value.of(1));
-            for (Backend be : List.of(a, b)) {
+            for (Backend be : name.equals("retry") ? List.of(c, d) : List.of(a, b)) {
                 loc.addLbEndpoints(LbEndpoint.newBuilder()
-                        .setHealthStatus(c.equals("drain") && be == drained ? HealthStatus.DRAINING : HealthStatus.HEALTHY)
+                        .setHealthStatus(name.equals("drain") && be == drained ? HealthStatus.DRAINING : HealthStatus.HEALTHY)
                         .setEndpoint(io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
                                 .setAddress(Xds.address("127.0.0.1", be.port))));
             }
-            assignments.add(ClusterLoadAssignment.newBuilder().setClusterName(c).addEndpoints(loc).build());
+            assignments.add(ClusterLoadAssignment.newBuilder().setClusterName(name).addEndpoints(loc).build());
         }
         RouteConfiguration routes = RouteConfiguration.newBuilder().setName("http.80")
                 .addVirtualHosts(session(vhost("cookie"), cookieVhost))
@@ -105,6 +110,11 @@ class StatefulSessionTest {
                 .addVirtualHosts(session(vhost("gone"), cookie("sticky", "/")))
                 .addVirtualHosts(session(vhost("drain"), cookie("sticky", "/")))
                 .addVirtualHosts(vhost("plain"))
+                .addVirtualHosts(session(vhost("strict"), cookie("sticky", "/").toBuilder().setStrict(true).build()))
+                .addVirtualHosts(session(vhost("retry").toBuilder().clearRoutes().addRoutes(Xds.prefixTo("/", "retry")
+                        .toBuilder().setRoute(Xds.prefixTo("/", "retry").getRoute().toBuilder().setRetryPolicy(
+                                io.envoyproxy.envoy.config.route.v3.RetryPolicy.newBuilder().setRetryOn("5xx")
+                                        .setNumRetries(UInt32Value.of(2))))).build(), cookie("sticky", "/")))
                 .build();
         pilot.set(clusters, assignments, List.of(listener()), List.of(routes), List.of());
     }
@@ -176,7 +186,12 @@ class StatefulSessionTest {
     }
 
     static Backend backend(String name) {
-        return name.equals("a") ? a : b;
+        return switch (name) {
+            case "a" -> a;
+            case "b" -> b;
+            case "c" -> c;
+            default -> d;
+        };
     }
 
     /** The address Envoy's cookie value (base64 of envoy.Cookie: address = 1, expires = 2) names. */
@@ -302,6 +317,37 @@ class StatefulSessionTest {
             }
         } finally {
             publish(null, cookie("sticky", "/"));
+        }
+    }
+
+    @Test
+    void strictSessionsFailWith503InsteadOfGoingToTheLoadBalancer() throws Exception {
+        Answer gone = curl("strict.example", "/x", "-b", "sticky=\"" + envoyCookie("127.0.0.1:" + FreePorts.next(), 0) + "\"");
+        assertEquals(503, gone.status(), "strict: the named endpoint is no endpoint of the cluster");
+        // Without a cookie, and with one that names an endpoint, a strict session is served as any other.
+        Answer first = curl("strict.example", "/x");
+        assertEquals(200, first.status());
+        String cookie = stickyCookie(first);
+        for (int i = 0; i < 5; i++) {
+            assertEquals(first.backend(), curl("strict.example", "/x", "-b", "sticky=\"" + cookie + "\"").backend());
+        }
+    }
+
+    @Test
+    void aRetryGoesToTheLoadBalancerAndTheCookieFollowsTheEndpointThatAnswered() throws Exception {
+        Answer first = curl("retry.example", "/x");
+        String cookie = stickyCookie(first);
+        Backend failing = backend(first.backend());
+        Backend other = failing == c ? d : c;
+        failing.forceStatus = 503;
+        try {
+            // Envoy's router asks for the session's endpoint on the first try only: the retry goes elsewhere.
+            Answer r = curl("retry.example", "/x", "-b", "sticky=\"" + cookie + "\"");
+            assertEquals(200, r.status());
+            assertEquals(other.name, r.backend());
+            assertEquals("127.0.0.1:" + other.port, cookieAddress(stickyCookie(r)), "the session moves to " + other.name);
+        } finally {
+            failing.forceStatus = 0;
         }
     }
 
