@@ -170,7 +170,11 @@ class StatefulSessionTest {
         List<String> cmd = new ArrayList<>(List.of("curl", "-s", "-D", "-", "-o", "/dev/null", "-H", "Host: " + host));
         cmd.addAll(List.of(args));
         cmd.add("http://127.0.0.1:" + port + path);
-        String out = Run.run(cmd, null);
+        return parse(Run.run(cmd, null));
+    }
+
+    /** What {@code curl -s -D - -o /dev/null} printed, as an {@link Answer}. */
+    static Answer parse(String out) {
         String[] lines = out.split("\r\n");
         Matcher m = Pattern.compile("HTTP/1.1 (\\d+).*").matcher(lines[0]);
         assertTrue(m.matches(), out);
