@@ -248,7 +248,8 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
         Object status = obj.getAdditionalProperties().get("status");
         return new RawResource(obj.getApiVersion(), obj.getKind(), obj.getMetadata().getNamespace(),
                 obj.getMetadata().getName(), spec, "kubernetes", RawResource.timestamp(obj.getMetadata().getCreationTimestamp()),
-                obj.getMetadata().getAnnotations(), status == null ? null : JSON.valueToTree(status));
+                obj.getMetadata().getAnnotations(), status == null ? null : JSON.valueToTree(status),
+                obj.getMetadata().getLabels());
     }
 
     private static <T extends HasMetadata> ResourceEventHandler<T> handler(Consumer<T> changed) {

@@ -170,6 +170,27 @@ class PersistentSessionTest {
     }
 
     @Test
+    void aServiceEntrysLabelsCountAsIstiodsServiceLabelsInLocalModeToo() {
+        MeshSnapshot s = SidecarFixtures.snapshot("""
+                apiVersion: networking.istio.io/v1
+                kind: ServiceEntry
+                metadata:
+                  name: api
+                  namespace: demo
+                  labels: {istio.io/persistent-session-header: x-api-session}
+                spec:
+                  hosts: [api.demo.svc.cluster.local]
+                  location: MESH_INTERNAL
+                  ports: [{number: 80, name: http, protocol: HTTP}]
+                  resolution: STATIC
+                  endpoints: [{address: 10.2.0.1}]
+                """, FLAG_ON);
+        assertEquals(header("x-api-session"), session(routes(SIDECAR, s, "80"), "api.demo.svc.cluster.local"));
+        assertEquals(4, cluster(SIDECAR, s, "outbound|80||api.demo.svc.cluster.local").getCommonLbConfig()
+                .getOverrideHostStatus().getStatusesCount());
+    }
+
+    @Test
     void theCookieLabelWinsOverTheHeaderLabel() {
         MeshSnapshot s = snapshot(Map.of("istio.io/persistent-session", "sticky",
                 "istio.io/persistent-session-header", "x-session"), FLAG_ON);
