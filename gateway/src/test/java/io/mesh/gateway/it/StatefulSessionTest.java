@@ -77,6 +77,7 @@ class StatefulSessionTest {
         port = FreePorts.next();
         publish(null, cookie("sticky", "/"));
         MESH.startGateway(Map.of());
+        assertTrue(pilot.nacks().isEmpty(), () -> "the filter and its per-route configs are ACKed: " + pilot.nacks());
     }
 
     /**
