@@ -10,12 +10,23 @@ import java.util.Map;
  * @param exportTo  the namespaces whose proxies see its hosts ({@link ExportTo}); empty: all
  * @param trafficDistribution its {@code networking.istio.io/traffic-distribution} annotation, as istiod reads a
  *                  ServiceEntry's ({@link TrafficDistribution#ofAnnotation})
+ * @param labels    its {@code metadata.labels}: istiod's service labels of its hosts (e.g. persistent sessions)
  */
 public record ServiceEntry(String namespace, String name, List<String> hosts, List<Port> ports, String location,
         String resolution, List<WorkloadSpec> endpoints, Map<String, String> workloadSelector,
-        List<String> addresses, List<String> exportTo, TrafficDistribution trafficDistribution) {
+        List<String> addresses, List<String> exportTo, TrafficDistribution trafficDistribution,
+        Map<String, String> labels) {
+
+    /** An entry without labels. */
+    public ServiceEntry(String namespace, String name, List<String> hosts, List<Port> ports, String location,
+            String resolution, List<WorkloadSpec> endpoints, Map<String, String> workloadSelector,
+            List<String> addresses, List<String> exportTo, TrafficDistribution trafficDistribution) {
+        this(namespace, name, hosts, ports, location, resolution, endpoints, workloadSelector, addresses, exportTo,
+                trafficDistribution, Map.of());
+    }
 
     public ServiceEntry {
+        labels = labels == null ? Map.of() : Map.copyOf(labels);
         trafficDistribution = trafficDistribution == null ? TrafficDistribution.ANY : trafficDistribution;
         hosts = List.copyOf(hosts);
         addresses = addresses == null ? List.of() : List.copyOf(addresses);

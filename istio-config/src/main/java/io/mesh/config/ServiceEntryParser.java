@@ -115,7 +115,7 @@ public final class ServiceEntryParser {
         }
         return new ServiceEntry(raw.namespace(), raw.name(), hosts, ports, location == null ? "MESH_EXTERNAL"
                 : location, resolution, endpoints, selector, addresses, ExportTo.read(r, raw.namespace(), true),
-                TrafficDistribution.ofAnnotation(raw.annotations()));
+                TrafficDistribution.ofAnnotation(raw.annotations()), raw.labels());
     }
 
     public static WorkloadSpec workloadEntry(RawResource raw, Problems p) {

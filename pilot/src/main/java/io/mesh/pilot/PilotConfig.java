@@ -104,6 +104,16 @@ public interface PilotConfig {
     boolean sendUnhealthyEndpoints();
 
     /**
+     * istiod's PILOT_ENABLE_PERSISTENT_SESSION_FILTER (pilot/pkg/features, off by default there too): outbound and
+     * router HttpConnectionManagers get the stateful session filter, and the virtual hosts of services labelled
+     * {@code istio.io/persistent-session} ({@code NAME} or {@code NAME:PATH}) or {@code istio.io/persistent-session-header}
+     * ({@code NAME}) its per-route config, so their sessions stick to an endpoint. Without it such services still get
+     * their DRAINING endpoints and {@code override_host_status}, as from istiod.
+     */
+    @WithDefault("false")
+    boolean persistentSessionFilter();
+
+    /**
      * Istio's meshConfig.accessLogFile: where proxies write their access log (Envoy's file access log in every
      * HttpConnectionManager) when no Telemetry resource turns access logging on or off for them; {@code off} for none.
      * The mesh's gateway writes it to stdout ({@code /dev/stdout}, the default) only.

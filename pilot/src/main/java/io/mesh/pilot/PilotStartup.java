@@ -65,7 +65,8 @@ public class PilotStartup {
         rt.withMesh(new io.mesh.pilot.model.MeshSettings(config.trustDomain(), config.outboundTrafficPolicy(),
                 new io.mesh.config.DestinationRule.LocalityLbSetting(config.localityLbEnabled(), java.util.List.of(),
                         java.util.List.of(), java.util.List.of()), config.accessLogFile(), config.traceSampling(),
-                config.sendUnhealthyEndpoints(), config.tcpKeepalive().toKeepalive(), accessLogFormats(config)));
+                config.sendUnhealthyEndpoints(), config.tcpKeepalive().toKeepalive(), accessLogFormats(config),
+                config.persistentSessionFilter()));
         rt.withJwksRefresh(config.jwks().refreshInterval(), config.jwks().retryInterval());
         try {
             if (k8s != null) {

@@ -25,7 +25,8 @@ import java.util.List;
  * ECDSA one) names the others in {@code moreSecrets} (empty = one), and the pins a client certificate must also match
  * one of are {@code clientPins} (Envoy's verify_certificate_spki and verify_certificate_hash; NONE = no pins). Istio's
  * stats filter's metric overrides are {@code stats} (null = every standard metric with every standard label). A
- * tcp_proxy's {@code max_downstream_connection_duration} is {@code tcpMaxConnectionDuration} (null = none).
+ * tcp_proxy's {@code max_downstream_connection_duration} is {@code tcpMaxConnectionDuration} (null = none). Envoy's
+ * stateful session filter is {@code statefulSession} (null = not in the chain, so routes' session configs do nothing).
  */
 public record FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName,
         RouteTable inlineRoutes, List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster,
@@ -33,7 +34,19 @@ public record FilterChainSpec(List<String> serverNames, String secretName, Strin
         List<String> clientSans, List<CidrRange> destinationRanges, io.mesh.gateway.jwt.JwtAuthn jwtAuthn,
         ChainTelemetry telemetry, java.time.Duration tcpIdleTimeout, PeerMetadataConfig peerMetadata,
         List<String> moreSecrets, io.mesh.gateway.tls.CertificatePins clientPins, StatsOverrides stats,
-        java.time.Duration tcpMaxConnectionDuration) {
+        java.time.Duration tcpMaxConnectionDuration, io.mesh.gateway.route.StatefulSession statefulSession) {
+
+    /** A chain without the stateful session filter. */
+    public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,
+            List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster, boolean requireClientCert,
+            String clientCaSecret, Rbac rbac, List<WeightedCluster> tcpWeighted, List<String> clientSans,
+            List<CidrRange> destinationRanges, io.mesh.gateway.jwt.JwtAuthn jwtAuthn, ChainTelemetry telemetry,
+            java.time.Duration tcpIdleTimeout, PeerMetadataConfig peerMetadata, List<String> moreSecrets,
+            io.mesh.gateway.tls.CertificatePins clientPins, StatsOverrides stats, java.time.Duration tcpMaxConnectionDuration) {
+        this(serverNames, secretName, routeConfigName, inlineRoutes, alpn, destinationPort, transportProtocol, tcpCluster,
+                requireClientCert, clientCaSecret, rbac, tcpWeighted, clientSans, destinationRanges, jwtAuthn, telemetry,
+                tcpIdleTimeout, peerMetadata, moreSecrets, clientPins, stats, tcpMaxConnectionDuration, null);
+    }
 
     /** A chain whose tcp_proxy (if any) has no maximum connection duration. */
     public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,

@@ -109,6 +109,8 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
     /** The consistent-hash key of the route's hash policy (Long.MIN_VALUE: none), for every try. */
     private long hashKey = Long.MIN_VALUE;
     private RetryPolicy retry = RetryPolicy.NONE;
+    /** The chain's stateful session filter (null: none): a route with a session goes the Vert.x path. */
+    private io.mesh.gateway.route.StatefulSession statefulSession;
     /** The request's retries so far, from its first failed try that the policy would retry; else null. */
     private RetryState retries;
     /** The first try's head bytes, kept (retained) for the retries when the route may retry; released on completion. */
@@ -197,6 +199,7 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         }
         ex.config = config;
         ex.table = table;
+        ex.statefulSession = chain.statefulSession();
         io.mesh.gateway.model.ChainTelemetry telemetry = chain.telemetry();
         ex.telemetry = telemetry;
         io.mesh.gateway.model.StatsOverrides stats = chain.stats();
@@ -402,7 +405,9 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         // A route that reads dynamic metadata (written by the JWT filter, the Vert.x path's alone) was tried: even when
         // another route matched, the choice is the Vert.x path's to make.
         if (r == null || metadataRead || vh.requireTls() || r.fault() != null || !(r.action() instanceof RouteAction.Forward fwd)
-                || (r.cors() != null && header("origin") != null)) {   // CORS requests: the Vert.x path (Cors)
+                || (r.cors() != null && header("origin") != null)   // CORS requests: the Vert.x path (Cors)
+                || (statefulSession != null && io.mesh.gateway.route.StatefulSession.effective(statefulSession,
+                        r.statefulSession()) != null)) {   // stateful sessions: the Vert.x path (StickySession)
             return false;
         }
         // Retries: of heads read as bytes, with no body or one of known length the retry buffer holds (read whole

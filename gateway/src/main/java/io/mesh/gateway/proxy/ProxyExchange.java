@@ -48,6 +48,8 @@ public final class ProxyExchange extends ExchangeRecord implements io.mesh.gatew
     boolean tunneled;
     /** Sidecar listeners: where the captured connection came from and was headed, and the mTLS peer. Null on the router. */
     final Downstream downstream;
+    /** The request's stateful session (its route's or chain's config applies), or null. */
+    StickySession session;
     /** Dynamic metadata by filter namespace (jwt_authn, istio_authn), or null: written before RBAC reads it. */
     java.util.Map<String, java.util.Map<String, Object>> metadata;
     /** The URI sent upstream when a filter changed it (a JWT query parameter removed), else null: the request's. */

@@ -43,6 +43,9 @@ final class RouteInterceptor implements ProxyInterceptor {
             ex.sendRedirect(r.status(), location(ex, r));
         } else {
             ex.forward = (RouteAction.Forward) action;
+            ex.session = StickySession.of(io.mesh.gateway.route.StatefulSession.effective(
+                    ex.chain == null ? null : ex.chain.statefulSession(), route.statefulSession()),
+                    ex.request.headers(), ex.path());
             ex.next();
         }
     }

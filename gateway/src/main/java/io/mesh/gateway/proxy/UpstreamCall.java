@@ -42,6 +42,8 @@ final class UpstreamCall {
     private Buffer body;
     private boolean streaming;
     private boolean hasBody;
+    /** Whether the stateful session's endpoint was asked for (the first try). */
+    private boolean sessionTried;
     /** The request's retries so far, from its first failed try that the policy would retry; else null. */
     private RetryState retries;
     boolean holdsRequestSlot;
@@ -219,6 +221,9 @@ final class UpstreamCall {
         HopByHop.copy(resp.headers(), h, false);
         ex.walkResponseHeaders(h);
         ex.plane.applyResponseMutations(ex, h);
+        if (ex.session != null) {
+            ex.session.onResponse(h, io.mesh.gateway.upstream.Upstream.sessionAddress(endpoint));
+        }
         if (ex.mx != null) {
             ex.plane.peerMetadata.onResponse(ex, h, true);
         }
@@ -453,6 +458,17 @@ final class UpstreamCall {
             Downstream d = ex.downstream;
             return d == null || d.originalDst() == null ? null
                     : upstream.originalDestination(d.originalDst().hostAddress(), d.originalDst().port());
+        }
+        // A stateful session's endpoint, on the first try only: Envoy's router asks for the override host on the first
+        // try alone, so retries go to the load balancer. Strict: no other endpoint (503 UH) when it may not be used.
+        if (ex.session != null && !sessionTried) {
+            sessionTried = true;
+            if (ex.session.requested != null) {
+                EndpointState s = upstream.sessionEndpoint(ex.session.requested, System.nanoTime());
+                if (s != null || ex.session.config.strict()) {
+                    return s;
+                }
+            }
         }
         return upstream.pick(hash, avoid);
     }

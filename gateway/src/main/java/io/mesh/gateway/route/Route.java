@@ -9,10 +9,12 @@ import java.util.function.Predicate;
  * @param cors     its CORS policy (the CORS filter's per-route config), or null
  * @param metadata its {@code dynamic_metadata} matches, on {@link RequestView#dynamicMetadata} (all must hold): Istio's
  *                 JWT claim routing, read after the JWT filter wrote the request's {@code istio_authn} metadata
+ * @param statefulSession the stateful session filter's per-route config (the route's own, else its virtual host's), or
+ *                 null: the chain's applies ({@link StatefulSession#effective})
  */
 public record Route(String name, PathMatch path, List<HeaderMatch> headers, List<HeaderMatch> queryParams,
         RouteAction action, FaultPolicy fault, HeaderMutation requestHeaders, HeaderMutation responseHeaders,
-        CorsPolicy cors, List<Predicate<RequestView>> metadata) {
+        CorsPolicy cors, List<Predicate<RequestView>> metadata, StatefulSession statefulSession) {
 
     public boolean matches(RequestView request) {
         if (!path.matches(request.path())) {

@@ -18,16 +18,38 @@ import java.util.List;
  * the age past which an upstream HTTP connection takes no new request and is closed once idle.
  * {@code socketMatches}: {@code transport_socket_matches}, tried in order per endpoint before {@code tls} (the cluster's
  * {@code transport_socket}, null: plaintext); each endpoint's choice is made once, when the endpoints are set
- * ({@link #transportFor}).
+ * ({@link #transportFor}). {@code overrideHostStatus}: {@code common_lb_config.override_host_status} as a bit per
+ * {@link Endpoint.Health} ordinal ({@link #overrides}): the health an endpoint must have for a stateful session to
+ * send a request there past the load balancer (Envoy's default {@link #DEFAULT_OVERRIDE_HOST_STATUS}).
  */
 public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs, long idleTimeoutMs,
         UpstreamProtocol protocol, CircuitBreakers breakers, OutlierPolicy outlier, UpstreamTls tls, String edsName,
         List<Endpoint> staticEndpoints, int ringSize, int upstreamPortOverride, boolean localityWeighted,
         String service, int panicThreshold, TcpKeepalive keepalive, long maxConnectionDurationMs,
-        List<TransportSocketMatch> socketMatches) {
+        List<TransportSocketMatch> socketMatches, int overrideHostStatus) {
+
+    /** Envoy's override host statuses when the cluster sets none: UNKNOWN, HEALTHY and DEGRADED. */
+    public static final int DEFAULT_OVERRIDE_HOST_STATUS = (1 << Endpoint.Health.HEALTHY.ordinal())
+            | (1 << Endpoint.Health.DEGRADED.ordinal());
 
     public ClusterSpec {
         socketMatches = socketMatches == null ? List.of() : List.copyOf(socketMatches);
+    }
+
+    /** A cluster with Envoy's default override host statuses. */
+    public ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs, long idleTimeoutMs,
+            UpstreamProtocol protocol, CircuitBreakers breakers, OutlierPolicy outlier, UpstreamTls tls, String edsName,
+            List<Endpoint> staticEndpoints, int ringSize, int upstreamPortOverride, boolean localityWeighted,
+            String service, int panicThreshold, TcpKeepalive keepalive, long maxConnectionDurationMs,
+            List<TransportSocketMatch> socketMatches) {
+        this(name, lbPolicy, connectTimeoutMs, idleTimeoutMs, protocol, breakers, outlier, tls, edsName, staticEndpoints,
+                ringSize, upstreamPortOverride, localityWeighted, service, panicThreshold, keepalive,
+                maxConnectionDurationMs, socketMatches, DEFAULT_OVERRIDE_HOST_STATUS);
+    }
+
+    /** Whether a session may name an endpoint of this health ({@link Endpoint.Health#ordinal}, ejected: UNHEALTHY). */
+    public boolean overrides(int health) {
+        return (overrideHostStatus & (1 << health)) != 0;
     }
 
     /** A cluster without transport socket matches. */
@@ -86,7 +108,7 @@ public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs,
     public ClusterSpec withTls(UpstreamTls resolved, List<TransportSocketMatch> matches) {
         return new ClusterSpec(name, lbPolicy, connectTimeoutMs, idleTimeoutMs, protocol, breakers, outlier, resolved,
                 edsName, staticEndpoints, ringSize, upstreamPortOverride, localityWeighted, service, panicThreshold,
-                keepalive, maxConnectionDurationMs, matches);
+                keepalive, maxConnectionDurationMs, matches, overrideHostStatus);
     }
 
     /**
@@ -131,6 +153,7 @@ public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs,
                 && ringSize == o.ringSize && upstreamPortOverride == o.upstreamPortOverride
                 && localityWeighted == o.localityWeighted && panicThreshold == o.panicThreshold
                 && java.util.Objects.equals(keepalive, o.keepalive)
-                && maxConnectionDurationMs == o.maxConnectionDurationMs && socketMatches.equals(o.socketMatches);
+                && maxConnectionDurationMs == o.maxConnectionDurationMs && socketMatches.equals(o.socketMatches)
+                && overrideHostStatus == o.overrideHostStatus;
     }
 }

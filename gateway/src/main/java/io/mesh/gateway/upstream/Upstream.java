@@ -38,6 +38,8 @@ public final class Upstream {
     private final int plainEndpointTransport;
     private final Map<Thread, WebSocketClient> wsClients = new ConcurrentHashMap<>();
     private volatile EndpointState[] endpoints = new EndpointState[0];
+    /** The endpoints by the address a stateful session names them with ({@link #sessionAddress}). */
+    private volatile Map<String, EndpointState> bySessionAddress = Map.of();
     private final java.util.Map<String, EndpointState> originalDsts = new java.util.concurrent.ConcurrentHashMap<>();
     private volatile boolean closed;
     private final io.vertx.core.net.SSLEngineOptions sslEngine;
@@ -117,6 +119,11 @@ public final class Upstream {
             literal &= s.literal != null;
         }
         literalEndpoints = literal;
+        Map<String, EndpointState> index = new HashMap<>();
+        for (EndpointState s : next) {
+            index.putIfAbsent(sessionAddress(s), s);
+        }
+        bySessionAddress = index;
         endpoints = next;
     }
 
@@ -197,6 +204,25 @@ public final class Upstream {
     public EndpointState pick(long hash, EndpointState avoid) {
         Priorities lb = priorities;
         return lb == null ? null : lb.pick(hash, System.nanoTime(), avoid);
+    }
+
+    /**
+     * The endpoint a stateful session names ({@code ip:port}, {@code [ipv6]:port}) when a request may go there past the
+     * load balancer, as Envoy's selectOverrideHost: it is an endpoint of the cluster and its health is in
+     * {@code override_host_status} (ejected by outlier detection it counts as UNHEALTHY). Else null.
+     */
+    public EndpointState sessionEndpoint(String address, long nowNanos) {
+        EndpointState s = bySessionAddress.get(address);
+        if (s == null) {
+            return null;
+        }
+        return spec.overrides(s.ejected(nowNanos) ? EndpointState.UNHEALTHY : s.edsHealth) ? s : null;
+    }
+
+    /** The address a stateful session records for an endpoint: Envoy's form of it ({@code [ipv6]:port}). */
+    public static String sessionAddress(EndpointState s) {
+        String host = s.endpoint.host();
+        return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + s.endpoint.port();
     }
 
     public void onRequestStart(EndpointState s) {

@@ -132,7 +132,31 @@ public final class ClusterTranslator {
                 ? (int) Math.min(1 << 16, c.getRingHashLbConfig().getMinimumRingSize().getValue()) : 1024;
         return new ClusterSpec(c.getName(), lb, connect, idle, protocol, cb, outlier, tls, eds, statics, ring,
                 portOverride, c.getCommonLbConfig().hasLocalityWeightedLbConfig(), telemetryService(c),
-                panicThreshold(c, where), keepalive(c), maxDuration, matches);
+                panicThreshold(c, where), keepalive(c), maxDuration, matches, overrideHostStatus(c, where));
+    }
+
+    /**
+     * {@code common_lb_config.override_host_status} as {@link ClusterSpec#overrideHostStatus} bits, as Envoy's
+     * HostUtility::createOverrideHostStatus reads it: UNKNOWN counts as HEALTHY and TIMEOUT as UNHEALTHY; unset, Envoy's
+     * default (UNKNOWN, HEALTHY, DEGRADED); set and empty, none. An unknown status is rejected.
+     */
+    static int overrideHostStatus(Cluster c, String where) throws ConfigRejected {
+        if (!c.getCommonLbConfig().hasOverrideHostStatus()) {
+            return io.mesh.gateway.upstream.ClusterSpec.DEFAULT_OVERRIDE_HOST_STATUS;
+        }
+        int bits = 0;
+        for (var st : c.getCommonLbConfig().getOverrideHostStatus().getStatusesList()) {
+            Endpoint.Health h = switch (st) {
+                case UNKNOWN, HEALTHY -> Endpoint.Health.HEALTHY;
+                case DEGRADED -> Endpoint.Health.DEGRADED;
+                case UNHEALTHY, TIMEOUT -> Endpoint.Health.UNHEALTHY;
+                case DRAINING -> Endpoint.Health.DRAINING;
+                default -> throw new ConfigRejected(where + ": common_lb_config.override_host_status: unknown status "
+                        + st);
+            };
+            bits |= 1 << h.ordinal();
+        }
+        return bits;
     }
 
     static final String RAW_BUFFER_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer";

@@ -286,8 +286,14 @@ public final class ListenerTranslator {
         io.mesh.gateway.model.PeerMetadataConfig mx = null;
         io.mesh.gateway.model.StatsOverrides stats = null;
         boolean statsFilter = false;
+        io.mesh.gateway.route.StatefulSession sessions = null;
         for (HttpFilter hf : hcm.getHttpFiltersList()) {
-            if (hf.getName().equals(StatsTranslator.FILTER)) {
+            if (hf.getName().equals(StatefulSessionTranslator.FILTER)) {
+                if (sessions != null) {
+                    throw new ConfigRejected(where + ": more than one " + StatefulSessionTranslator.FILTER + " filter");
+                }
+                sessions = StatefulSessionTranslator.filter(hf.getTypedConfig(), where + " http filter " + hf.getName());
+            } else if (hf.getName().equals(StatsTranslator.FILTER)) {
                 if (statsFilter) {
                     throw new ConfigRejected(where + ": more than one " + StatsTranslator.FILTER + " filter");
                 }
@@ -335,7 +341,7 @@ public final class ListenerTranslator {
         return new FilterChainSpec(List.copyOf(match.getServerNamesList()), secret, rds, inline, alpn, dstPort, transport,
                 null, requireClientCert, clientCa, rbac ? new Rbac(List.copyOf(deny), List.copyOf(allow), allowFilter) : null,
                 List.of(), clientSans, List.of(), jwt, HcmTelemetryTranslator.translate(hcm, where), null, mx, moreSecrets,
-                pins, stats);
+                pins, stats, null, sessions);
     }
 
     /**

@@ -61,10 +61,14 @@ public final class RouteTranslator {
         List<VirtualHost> hosts = new ArrayList<>();
         for (io.envoyproxy.envoy.config.route.v3.VirtualHost vh : rc.getVirtualHostsList()) {
             List<Route> routes = new ArrayList<>();
+            Any vhSession = vh.getTypedPerFilterConfigMap().get(StatefulSessionTranslator.FILTER);
+            io.mesh.gateway.route.StatefulSession hostSession = vhSession == null ? null
+                    : StatefulSessionTranslator.perRoute(vhSession, "route config " + rc.getName() + " virtual host "
+                            + vh.getName());
             for (io.envoyproxy.envoy.config.route.v3.Route r : vh.getRoutesList()) {
                 String where = "route config " + rc.getName() + " virtual host " + vh.getName() + " route "
                         + (r.getName().isEmpty() ? "#" + routes.size() : r.getName());
-                routes.add(route(r, where));
+                routes.add(route(r, where, hostSession));
             }
             hosts.add(new VirtualHost(vh.getName(), List.copyOf(vh.getDomainsList()), List.copyOf(routes),
                     vh.getRequireTls() != io.envoyproxy.envoy.config.route.v3.VirtualHost.TlsRequirementType.NONE,
@@ -77,6 +81,12 @@ public final class RouteTranslator {
     }
 
     static Route route(io.envoyproxy.envoy.config.route.v3.Route r, String where) throws ConfigRejected {
+        return route(r, where, null);
+    }
+
+    /** {@code hostSession}: the virtual host's stateful session config, which the route's own replaces. */
+    static Route route(io.envoyproxy.envoy.config.route.v3.Route r, String where,
+            io.mesh.gateway.route.StatefulSession hostSession) throws ConfigRejected {
         RouteMatch m = r.getMatch();
         boolean cs = !m.hasCaseSensitive() || m.getCaseSensitive().getValue();
         PathMatch path = switch (m.getPathSpecifierCase()) {
@@ -121,10 +131,12 @@ public final class RouteTranslator {
             fault = fault(faultAny, where);
         }
         Any corsAny = r.getTypedPerFilterConfigMap().get(CORS_FILTER);
+        Any sessionAny = r.getTypedPerFilterConfigMap().get(StatefulSessionTranslator.FILTER);
         return new Route(r.getName(), path, List.copyOf(headers), List.copyOf(query), action, fault,
                 mutation(r.getRequestHeadersToAddList(), r.getRequestHeadersToRemoveList()),
                 mutation(r.getResponseHeadersToAddList(), r.getResponseHeadersToRemoveList()),
-                corsAny == null ? null : cors(corsAny, where), List.copyOf(metadata));
+                corsAny == null ? null : cors(corsAny, where), List.copyOf(metadata),
+                sessionAny == null ? hostSession : StatefulSessionTranslator.perRoute(sessionAny, where));
     }
 
     /**

@@ -140,6 +140,9 @@ public final class ClusterGenerator {
         if (s.sendsUnhealthyEndpoints(snapshot.mesh().sendUnhealthyEndpoints())) {
             ClusterPolicy.sendsUnhealthyEndpoints(c);
         }
+        if (subset == null) {
+            StatefulSessions.overrideHostStatus(c, s);   // istiod: the default cluster only, not its subsets
+        }
         LocalityLoadBalancer.Choice locality = LocalityLoadBalancer.choose(snapshot.mesh().localityLbSetting(), policy,
                 s);
         if (LocalityLoadBalancer.localityWeighted(locality.setting(), locality.failover(policy))) {

@@ -25,7 +25,16 @@ final class Hcm {
      *             routers), not for proxyless gRPC clients (grpc-java NACKs a filter it does not know)
      */
     static HttpConnectionManager rds(String statPrefix, String routeName, List<HttpFilter> extraFilters, boolean cors) {
-        return base(statPrefix, extraFilters, cors).setRds(Rds.newBuilder().setConfigSource(Protos.ads())
+        return rds(statPrefix, routeName, extraFilters, cors, false);
+    }
+
+    /**
+     * @param sessions with the stateful session filter ({@link StatefulSessions#emptyFilter}) before the router, as
+     *                 istiod with PILOT_ENABLE_PERSISTENT_SESSION_FILTER for outbound and router listeners
+     */
+    static HttpConnectionManager rds(String statPrefix, String routeName, List<HttpFilter> extraFilters, boolean cors,
+            boolean sessions) {
+        return base(statPrefix, extraFilters, cors, sessions).setRds(Rds.newBuilder().setConfigSource(Protos.ads())
                 .setRouteConfigName(routeName)).build();
     }
 
@@ -37,7 +46,8 @@ final class Hcm {
                 .build();
     }
 
-    private static HttpConnectionManager.Builder base(String statPrefix, List<HttpFilter> extraFilters, boolean cors) {
+    private static HttpConnectionManager.Builder base(String statPrefix, List<HttpFilter> extraFilters, boolean cors,
+            boolean sessions) {
         HttpConnectionManager.Builder b = HttpConnectionManager.newBuilder().setStatPrefix(statPrefix);
         b.addAllHttpFilters(extraFilters);
         if (cors) {
@@ -47,6 +57,9 @@ final class Hcm {
         }
         b.addHttpFilters(HttpFilter.newBuilder().setName(RouteBuilder.FAULT_FILTER)
                 .setTypedConfig(Any.pack(HTTPFault.getDefaultInstance())));
+        if (sessions) {
+            b.addHttpFilters(StatefulSessions.emptyFilter());
+        }
         b.addHttpFilters(HttpFilter.newBuilder().setName("envoy.filters.http.router")
                 .setTypedConfig(Any.pack(Router.getDefaultInstance())));
         return b;

@@ -188,9 +188,12 @@ final class IstioStats {
             throw new IllegalStateException("pilot's own HCM does not decode", e);
         }
         HttpConnectionManager.Builder b = hcm.toBuilder().clearHttpFilters();
+        boolean added = false;
         for (HttpFilter hf : hcm.getHttpFiltersList()) {
-            if (hf.getName().equals(ROUTER)) {
+            // Before the stateful session filter, if any, else the router: istiod's telemetry filters precede both.
+            if (!added && (hf.getName().equals(ROUTER) || hf.getName().equals(StatefulSessions.FILTER))) {
                 b.addHttpFilters(HttpFilter.newBuilder().setName(FILTER).setTypedConfig(stats));
+                added = true;
             }
             b.addHttpFilters(hf);
         }

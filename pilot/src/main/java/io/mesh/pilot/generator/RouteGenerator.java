@@ -78,7 +78,10 @@ public final class RouteGenerator {
                 }
                 domains.removeAll(taken);
                 if (!domains.isEmpty()) {
-                    rc.addVirtualHosts(VirtualHosts.forService(s.hostname(), port, domains, snapshot, proxy));
+                    VirtualHost.Builder vh = VirtualHosts.forService(s.hostname(), port, domains, snapshot, proxy)
+                            .toBuilder();
+                    StatefulSessions.addTo(vh, s, snapshot.mesh());
+                    rc.addVirtualHosts(vh);
                 }
             }
         }
@@ -136,8 +139,8 @@ public final class RouteGenerator {
         // Hosts claimed by the same VirtualServices (and redirected or not alike) share one virtual host (one
         // VirtualService: named after it).
         Map<Group, List<String>> groups = new LinkedHashMap<>();
-        byHost.forEach((host, claims) -> groups.computeIfAbsent(new Group(claims, redirected.contains(host)),
-                c -> new ArrayList<>()).add(host));
+        byHost.forEach((host, claims) -> groups.computeIfAbsent(new Group(claims, redirected.contains(host),
+                gatewayService(host, claims.get(0).vs(), snapshot, proxy)), c -> new ArrayList<>()).add(host));
         RouteConfiguration.Builder rc = RouteConfiguration.newBuilder().setName(name);
         Set<String> names = new java.util.HashSet<>();
         groups.forEach((group, hosts) -> {
@@ -158,6 +161,7 @@ public final class RouteGenerator {
             if (group.redirect()) {
                 vh.setRequireTls(VirtualHost.TlsRequirementType.ALL);
             }
+            StatefulSessions.addTo(vh, group.service(), snapshot.mesh());
             rc.addVirtualHosts(vh);
         });
         for (String host : redirectOnly) {
@@ -175,8 +179,38 @@ public final class RouteGenerator {
         hosts.stream().filter(h -> !h.equals("*")).forEach(h -> vh.addDomains(h + ":" + port));
     }
 
-    /** The VirtualServices that claim a host on a router's port, and whether a redirecting server takes it. */
-    private record Group(List<Bound> claims, boolean redirect) {
+    /**
+     * The VirtualServices that claim a host on a router's port, whether a redirecting server takes it, and its
+     * persistent-session service (null: none), which a virtual host of its own carries.
+     */
+    private record Group(List<Bound> claims, boolean redirect, ServiceModel service) {
+    }
+
+    /**
+     * istiod's gatewayService of a router's virtual host: the service the host itself names when the first
+     * VirtualService claiming it routes or mirrors to it (buildNameToServiceMapForHTTPRoutes, looked up by the
+     * virtual host's hostname, both resolved in the VirtualService's namespace). Only one with persistent sessions
+     * matters here, so any other is null.
+     */
+    private static ServiceModel gatewayService(String host, VirtualService vs, MeshSnapshot snapshot, ProxyInfo proxy) {
+        String fqdn = fqdn(host, vs.namespace());
+        boolean destination = false;
+        for (VirtualService.HttpRoute http : vs.http()) {
+            for (VirtualService.RouteDestination d : http.route()) {
+                destination |= d.destination() != null && fqdn(d.destination().host(), vs.namespace()).equals(fqdn);
+            }
+            for (VirtualService.Mirror m : http.mirrors()) {
+                destination |= m.destination() != null && fqdn(m.destination().host(), vs.namespace()).equals(fqdn);
+            }
+        }
+        if (!destination) {
+            return null;
+        }
+        ServiceModel s = snapshot.service(fqdn, vs.namespace());
+        if (s == null) {
+            s = snapshot.service(fqdn, proxy.namespace());
+        }
+        return s == null || s.persistentSession() == null ? null : s;
     }
 
     /** A VirtualService that claims a host on a router's port, through this gateway. */

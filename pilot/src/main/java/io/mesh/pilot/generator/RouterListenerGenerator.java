@@ -86,7 +86,8 @@ public final class RouterListenerGenerator {
                 List<io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter> filters =
                         MetadataExchange.first(MetadataExchange.OUTBOUND, rbac);
                 FilterChain.Builder chain = FilterChain.newBuilder().addFilters(Filter.newBuilder().setName(Hcm.NAME)
-                        .setTypedConfig(Any.pack(telemetry.apply(Hcm.rds(route, route, filters, true)))));
+                        .setTypedConfig(Any.pack(telemetry.apply(Hcm.rds(route, route, filters, true,
+                                snapshot.mesh().persistentSessionFilter())))));
                 if (s.terminatesTls()) {
                     chain.setFilterChainMatch(FilterChainMatch.newBuilder().addAllServerNames(serverNames(s)));
                     chain.setTransportSocket(downstreamTls(s, true));

@@ -210,7 +210,8 @@ public final class SidecarListenerGenerator {
                     .setTrafficDirection(io.envoyproxy.envoy.config.core.v3.TrafficDirection.OUTBOUND)
                     .addFilterChains(FilterChain.newBuilder().addFilters(Filter.newBuilder().setName(Hcm.NAME)
                             .setTypedConfig(Any.pack(telemetry.apply(Hcm.rds("outbound_0.0.0.0_" + port,
-                                    Integer.toString(port), List.of(MetadataExchange.OUTBOUND), true))))))
+                                    Integer.toString(port), List.of(MetadataExchange.OUTBOUND), true,
+                                    snapshot.mesh().persistentSessionFilter()))))))
                     .build());
         }
         // Connections to destinations with no listener: through to where they were going (ALLOW_ANY), or

@@ -72,7 +72,8 @@ public record Endpoint(String address, Map<Integer, Integer> ports, Map<String, 
                 ? !everyServiceSendsUnhealthy : !service.sendsUnhealthyEndpoints(everyServiceSendsUnhealthy))) {
             return false;
         }
-        return effectiveHealth() != Health.DRAINING || service != null && service.persistentSession();
+        return effectiveHealth() != Health.DRAINING || service != null && service.persistentSession() != null
+                && service.persistentSession().sendsDrainingEndpoints();
     }
 
     public boolean matches(Map<String, String> selector) {

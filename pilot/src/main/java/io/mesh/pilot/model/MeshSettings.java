@@ -14,11 +14,15 @@ import io.mesh.config.PolicyConfig;
  * on the upstream connections of every cluster istiod applies a connection pool to, a DestinationRule's
  * {@code connectionPool.tcp.tcpKeepalive} overriding it field by field; validated as a DestinationRule's. And the access
  * log formats ({@link AccessLogFormats}: MeshConfig accessLogEncoding, accessLogFormat and the envoyFileAccessLog
- * extensionProviders).
+ * extensionProviders). And istiod's feature flag {@code persistentSessionFilter} (PILOT_ENABLE_PERSISTENT_SESSION_FILTER,
+ * off by default as in istiod): the stateful session filter in outbound and router HttpConnectionManagers and the
+ * sessions of services labelled {@code istio.io/persistent-session(-header)} on their virtual hosts
+ * ({@code io.mesh.pilot.generator.StatefulSessions}).
  */
 public record MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy,
         DestinationRule.LocalityLbSetting localityLbSetting, String accessLogFile, double traceSampling,
-        boolean sendUnhealthyEndpoints, DestinationRule.TcpKeepalive tcpKeepalive, AccessLogFormats accessLogFormats) {
+        boolean sendUnhealthyEndpoints, DestinationRule.TcpKeepalive tcpKeepalive, AccessLogFormats accessLogFormats,
+        boolean persistentSessionFilter) {
     /** Istio's default path of its built-in "envoy" access log provider, and this mesh's default access log. */
     public static final String STDOUT = "/dev/stdout";
     /**
@@ -28,6 +32,20 @@ public record MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolic
     public static final String ROOT_NAMESPACE = "istio-system";
     public static final MeshSettings DEFAULT = new MeshSettings("cluster.local",
             PolicyConfig.OutboundTrafficPolicy.ALLOW_ANY);
+
+    /** istiod's default: PILOT_ENABLE_PERSISTENT_SESSION_FILTER off. */
+    public MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy,
+            DestinationRule.LocalityLbSetting localityLbSetting, String accessLogFile, double traceSampling,
+            boolean sendUnhealthyEndpoints, DestinationRule.TcpKeepalive tcpKeepalive, AccessLogFormats accessLogFormats) {
+        this(trustDomain, outboundTrafficPolicy, localityLbSetting, accessLogFile, traceSampling, sendUnhealthyEndpoints,
+                tcpKeepalive, accessLogFormats, false);
+    }
+
+    /** These settings with istiod's PILOT_ENABLE_PERSISTENT_SESSION_FILTER set as given. */
+    public MeshSettings withPersistentSessionFilter(boolean enabled) {
+        return new MeshSettings(trustDomain, outboundTrafficPolicy, localityLbSetting, accessLogFile, traceSampling,
+                sendUnhealthyEndpoints, tcpKeepalive, accessLogFormats, enabled);
+    }
 
     /** Istio's default access log formats (TEXT, Istio's text format, no extension provider). */
     public MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy,

@@ -20,9 +20,10 @@ import java.util.List;
  * @param selectsWorkloads a ServiceEntry with a {@code workloadSelector} that has labels: its endpoints are the
  *                    workloads it selects (istiod's LabelSelectors), so having none now does not make it a catch-all
  *                    for its ports
- * @param persistentSession a Kubernetes Service labelled {@code istio.io/persistent-session} (istiod's
- *                    PILOT_PERSISTENT_SESSION_LABEL): EDS also sends its DRAINING endpoints
- *                    ({@link Endpoint#sentBy})
+ * @param persistentSession a Kubernetes Service's sticky sessions ({@link PersistentSession}: labelled
+ *                    {@code istio.io/persistent-session} or {@code -header}), or null: its default cluster gets
+ *                    istiod's {@code override_host_status} and, with the setting, its routes the stateful session
+ *                    filter; a cookie one also gets its DRAINING endpoints ({@link Endpoint#sentBy})
  * @param trafficDistribution a Kubernetes Service's {@code spec.trafficDistribution} or either kind's
  *                    {@code networking.istio.io/traffic-distribution} annotation: EDS prefers endpoints close to the
  *                    proxy unless a DestinationRule sets {@code localityLbSetting}
@@ -30,7 +31,7 @@ import java.util.List;
  */
 public record ServiceModel(String hostname, String namespace, List<Port> ports, boolean external, String origin,
         List<String> addresses, List<String> exportTo, boolean passthrough, List<String> cidrs,
-        boolean selectsWorkloads, boolean persistentSession, TrafficDistribution trafficDistribution) {
+        boolean selectsWorkloads, PersistentSession persistentSession, TrafficDistribution trafficDistribution) {
     public ServiceModel {
         trafficDistribution = trafficDistribution == null ? TrafficDistribution.ANY : trafficDistribution;
         ports = List.copyOf(ports);
@@ -42,7 +43,7 @@ public record ServiceModel(String hostname, String namespace, List<Port> ports, 
     /** A service without a traffic distribution. */
     public ServiceModel(String hostname, String namespace, List<Port> ports, boolean external, String origin,
             List<String> addresses, List<String> exportTo, boolean passthrough, List<String> cidrs,
-            boolean selectsWorkloads, boolean persistentSession) {
+            boolean selectsWorkloads, PersistentSession persistentSession) {
         this(hostname, namespace, ports, external, origin, addresses, exportTo, passthrough, cidrs, selectsWorkloads,
                 persistentSession, TrafficDistribution.ANY);
     }
@@ -52,7 +53,7 @@ public record ServiceModel(String hostname, String namespace, List<Port> ports, 
             List<String> addresses, List<String> exportTo, boolean passthrough, List<String> cidrs,
             boolean selectsWorkloads) {
         this(hostname, namespace, ports, external, origin, addresses, exportTo, passthrough, cidrs, selectsWorkloads,
-                false);
+                (PersistentSession) null);
     }
 
     /** A service whose endpoints are not chosen by a workload selector. */

@@ -99,8 +99,8 @@ public final class SnapshotBuilder {
                 services.putIfAbsent(fqdn, new ServiceModel(fqdn, se.namespace(), ports,
                         "MESH_EXTERNAL".equals(se.location()), "ServiceEntry/" + se.namespace() + "/" + se.name(),
                         vips(se.addresses()), se.exportTo(), "NONE".equals(se.resolution()), cidrs(se.addresses()),
-                        se.workloadSelector() != null && !se.workloadSelector().isEmpty(), false,
-                        se.trafficDistribution()));
+                        se.workloadSelector() != null && !se.workloadSelector().isEmpty(),
+                        PersistentSession.fromLabels(se.labels()), se.trafficDistribution()));
                 configEndpoints.computeIfAbsent(fqdn, h -> new ArrayList<>()).addAll(eps);
             }
         }

@@ -249,7 +249,8 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
         Object status = obj.getAdditionalProperties().get("status");
         return new RawResource(obj.getApiVersion(), obj.getKind(), obj.getMetadata().getNamespace(),
                 obj.getMetadata().getName(), spec, "kubernetes", RawResource.timestamp(obj.getMetadata().getCreationTimestamp()),
-                obj.getMetadata().getAnnotations(), status == null ? null : JSON.valueToTree(status));
+                obj.getMetadata().getAnnotations(), status == null ? null : JSON.valueToTree(status),
+                obj.getMetadata().getLabels());
     }
 
     private static <T extends HasMetadata> ResourceEventHandler<T> handler(Consumer<T> changed) {
@@ -306,7 +307,7 @@ public final class KubernetesRegistry implements ServiceSource, io.mesh.pilot.mo
             models.add(new ServiceModel(host, s.getMetadata().getNamespace(), ports, false,
                     "Service/" + s.getMetadata().getNamespace() + "/" + s.getMetadata().getName(), clusterIps(s),
                     exportTo(s), headless(s), List.of(), false,
-                    SliceEndpointHealth.persistentSession(s.getMetadata().getLabels()), trafficDistribution(s)));
+                    io.mesh.pilot.model.PersistentSession.fromLabels(s.getMetadata().getLabels()), trafficDistribution(s)));
             byHost.put(host, s);
         }
         Map<String, List<Endpoint>> endpoints = new HashMap<>();

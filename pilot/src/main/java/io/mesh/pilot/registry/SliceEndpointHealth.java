@@ -2,6 +2,7 @@ package io.mesh.pilot.registry;
 
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointConditions;
 import io.mesh.pilot.model.Endpoint.Health;
+import io.mesh.pilot.model.PersistentSession;
 import java.util.Map;
 
 /**
@@ -10,11 +11,6 @@ import java.util.Map;
  * is ready, and an endpoint that is not ready and does not say it is not terminating is terminating.
  */
 final class SliceEndpointHealth {
-    /** istiod's PILOT_PERSISTENT_SESSION_LABEL: cookie-based sessions; such a Service's DRAINING endpoints are sent. */
-    static final String PERSISTENT_SESSION_LABEL = "istio.io/persistent-session";
-    /** istiod's PILOT_PERSISTENT_SESSION_HEADER_LABEL: header-based sessions (tracks DRAINING, does not send it). */
-    static final String PERSISTENT_SESSION_HEADER_LABEL = "istio.io/persistent-session-header";
-
     private SliceEndpointHealth() {
     }
 
@@ -37,16 +33,6 @@ final class SliceEndpointHealth {
 
     /** istiod's Service.SupportsDrainingEndpoints: either persistent-session label, with a value. */
     static boolean tracksDraining(Map<String, String> serviceLabels) {
-        return has(serviceLabels, PERSISTENT_SESSION_LABEL) || has(serviceLabels, PERSISTENT_SESSION_HEADER_LABEL);
-    }
-
-    /** The Service keeps cookie-based sessions: EDS sends it its DRAINING endpoints. */
-    static boolean persistentSession(Map<String, String> serviceLabels) {
-        return has(serviceLabels, PERSISTENT_SESSION_LABEL);
-    }
-
-    private static boolean has(Map<String, String> labels, String key) {
-        String v = labels == null ? null : labels.get(key);
-        return v != null && !v.isEmpty();
+        return PersistentSession.fromLabels(serviceLabels) != null;
     }
 }

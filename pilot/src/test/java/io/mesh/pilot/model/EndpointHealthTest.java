@@ -17,12 +17,13 @@ class EndpointHealthTest {
     static final ServiceModel STICKY = service(true);
     /** A service with a traffic distribution: istiod's SupportsUnhealthyEndpoints. */
     static final ServiceModel ZONED = new ServiceModel("web.demo.svc.cluster.local", "demo", List.of(), false,
-            "Service/demo/web", List.of(), List.of(), false, List.of(), false, false,
+            "Service/demo/web", List.of(), List.of(), false, List.of(), false, null,
             io.mesh.config.TrafficDistribution.PREFER_SAME_ZONE);
 
     static ServiceModel service(boolean persistentSession) {
         return new ServiceModel("web.demo.svc.cluster.local", "demo", List.of(), false, "Service/demo/web", List.of(),
-                List.of(), false, List.of(), false, persistentSession);
+                List.of(), false, List.of(), false,
+                persistentSession ? new PersistentSession(PersistentSession.Kind.COOKIE, "session", "/") : null);
     }
 
     @ParameterizedTest(name = "{0}, draining label {1}: sent {2} (persistent session: {3}, traffic distribution: {5})"
