@@ -92,6 +92,19 @@ public final class ProcessHarness implements AfterEachCallback, AfterAllCallback
         return running;
     }
 
+    /**
+     * Starts the packaged gateway in router mode as {@code pilot}'s xDS client, its listeners on 127.0.0.1, and waits
+     * for its config readiness (15021's {@code /healthz/ready}: the first complete config applied, every listener bound).
+     */
+    public RunningComponent startRouter(RunningComponent pilot) {
+        RunningComponent gateway = start(Component.GATEWAY, Map.of(
+                "MESH_GATEWAY_XDS_ADDRESS", "127.0.0.1:" + pilot.env().get("MESH_PILOT_XDS_PORT"),
+                "MESH_GATEWAY_LISTENERS_HOST", "127.0.0.1"));
+        awaitHttpOk(gateway.process(), URI.create("http://127.0.0.1:"
+                + gateway.env().get("MESH_GATEWAY_STATUS_PORT") + "/healthz/ready"), READY_DEADLINE);
+        return gateway;
+    }
+
     /** Starts any command with its output going to {@code <work dir>/logs/<name>.log}. */
     public ManagedProcess startProcess(String name, List<String> command, Map<String, String> env, Path directory) {
         try {

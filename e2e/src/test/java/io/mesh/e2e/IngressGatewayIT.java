@@ -15,7 +15,6 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.URI;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -150,12 +149,7 @@ class IngressGatewayIT {
         write("cors.yaml", IngressConfig.corsRoute());
 
         pilot = HARNESS.start(Component.PILOT, Map.of("MESH_PILOT_CONFIG_DIR", configDir.toString()));
-        gateway = HARNESS.start(Component.GATEWAY, Map.of(
-                "MESH_GATEWAY_XDS_ADDRESS", "127.0.0.1:" + pilot.env().get("MESH_PILOT_XDS_PORT"),
-                "MESH_GATEWAY_LISTENERS_HOST", "127.0.0.1"));
-        // Config readiness: the first complete config from pilot is applied and every listener is bound.
-        HARNESS.awaitHttpOk(gateway.process(), URI.create("http://127.0.0.1:"
-                + gateway.env().get("MESH_GATEWAY_STATUS_PORT") + "/healthz/ready"), ProcessHarness.READY_DEADLINE);
+        gateway = HARNESS.startRouter(pilot);
         assertAllAcked();
     }
 

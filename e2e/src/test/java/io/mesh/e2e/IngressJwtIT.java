@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.mesh.testing.FreePorts;
-import java.net.URI;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -130,11 +129,7 @@ class IngressJwtIT {
                       values: [banned]
                 """.formatted(ISSUER, discovered.issuer));
         pilot = HARNESS.start(Component.PILOT, Map.of("MESH_PILOT_CONFIG_DIR", configDir.toString()));
-        RunningComponent gateway = HARNESS.start(Component.GATEWAY, Map.of(
-                "MESH_GATEWAY_XDS_ADDRESS", "127.0.0.1:" + pilot.env().get("MESH_PILOT_XDS_PORT"),
-                "MESH_GATEWAY_LISTENERS_HOST", "127.0.0.1"));
-        HARNESS.awaitHttpOk(gateway.process(), URI.create("http://127.0.0.1:"
-                + gateway.env().get("MESH_GATEWAY_STATUS_PORT") + "/healthz/ready"), ProcessHarness.READY_DEADLINE);
+        RunningComponent gateway = HARNESS.startRouter(pilot);
     }
 
     @AfterAll

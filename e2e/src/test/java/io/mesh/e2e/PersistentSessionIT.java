@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.sun.net.httpserver.HttpServer;
 import io.mesh.testing.FreePorts;
 import java.net.InetSocketAddress;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -92,11 +91,7 @@ class PersistentSessionIT {
                 """.formatted(HOST, ports[0], ports[1], HTTP_PORT, HOST, HOST, HOST));
         RunningComponent pilot = HARNESS.start(Component.PILOT, Map.of("MESH_PILOT_CONFIG_DIR", config.toString(),
                 "PILOT_ENABLE_PERSISTENT_SESSION_FILTER", "true"));
-        RunningComponent gateway = HARNESS.start(Component.GATEWAY, Map.of(
-                "MESH_GATEWAY_XDS_ADDRESS", "127.0.0.1:" + pilot.env().get("MESH_PILOT_XDS_PORT"),
-                "MESH_GATEWAY_LISTENERS_HOST", "127.0.0.1"));
-        HARNESS.awaitHttpOk(gateway.process(), URI.create("http://127.0.0.1:"
-                + gateway.env().get("MESH_GATEWAY_STATUS_PORT") + "/healthz/ready"), ProcessHarness.READY_DEADLINE);
+        RunningComponent gateway = HARNESS.startRouter(pilot);
     }
 
     @AfterAll
