@@ -89,7 +89,6 @@ final class JwtExtractor {
     List<Token> extract(JwtRequest r) {
         List<Token> tokens = new ArrayList<>(2);
         Map<String, String> query = null;
-        Map<String, String> cookies = null;
         for (Location l : locations) {
             String value = switch (l.kind()) {
                 case HEADER -> header(r, l);
@@ -99,12 +98,7 @@ final class JwtExtractor {
                     }
                     yield query.get(l.name());
                 }
-                case COOKIE -> {
-                    if (cookies == null) {
-                        cookies = cookies(r.headerValues("cookie"));
-                    }
-                    yield cookies.get(l.name());
-                }
+                case COOKIE -> io.mesh.gateway.route.Cookies.value(r.headerValues("cookie"), l.name());
             };
             if (value != null) {
                 tokens.add(new Token(value, l));
@@ -165,24 +159,5 @@ final class JwtExtractor {
         } catch (IllegalArgumentException e) {
             return s;
         }
-    }
-
-    private static Map<String, String> cookies(List<String> headers) {
-        Map<String, String> out = new java.util.HashMap<>();
-        for (String h : headers) {
-            for (String part : h.split(";")) {
-                int eq = part.indexOf('=');
-                if (eq <= 0) {
-                    continue;
-                }
-                String k = part.substring(0, eq).trim();
-                String v = part.substring(eq + 1).trim();
-                if (v.length() >= 2 && v.startsWith("\"") && v.endsWith("\"")) {
-                    v = v.substring(1, v.length() - 1);
-                }
-                out.putIfAbsent(k, v);
-            }
-        }
-        return out;
     }
 }

@@ -81,28 +81,9 @@ final class StickySession {
         return next == '/' || next == '?' || next == '#';
     }
 
-    /** Envoy's Utility::parseCookieValue: the first cookie of this name in the Cookie headers, its quotes removed. */
+    /** The session cookie's value ({@link io.mesh.gateway.route.Cookies}, Envoy's parseCookieValue), or null. */
     static String cookie(MultiMap headers, String name) {
-        for (String header : headers.getAll("cookie")) {
-            int i = 0;
-            while (i < header.length()) {
-                int end = header.indexOf(';', i);
-                if (end < 0) {
-                    end = header.length();
-                }
-                String pair = header.substring(i, end).trim();
-                int eq = pair.indexOf('=');
-                if (eq > 0 && pair.substring(0, eq).trim().equals(name)) {
-                    String v = pair.substring(eq + 1).trim();
-                    if (v.length() >= 2 && v.charAt(0) == '"' && v.charAt(v.length() - 1) == '"') {
-                        v = v.substring(1, v.length() - 1);
-                    }
-                    return v;
-                }
-                i = end + 1;
-            }
-        }
-        return null;
+        return io.mesh.gateway.route.Cookies.value(headers.getAll("cookie"), name);
     }
 
     /** The address a cookie value names at {@code now} (monotonic seconds), or null. */

@@ -145,10 +145,9 @@ final class UpstreamForwarder implements ProxyInterceptor {
      * address (as Envoy makes it) that the response sets, so the client's next requests go to the same endpoint.
      */
     private static String cookie(ProxyExchange ex, io.mesh.gateway.route.HashPolicy p) {
-        io.vertx.core.http.Cookie c = ex.request.getCookie(p.name());
-        if (c != null) {
-            String v = c.getValue();
-            return v.length() >= 2 && v.startsWith("\"") && v.endsWith("\"") ? v.substring(1, v.length() - 1) : v;
+        String v = io.mesh.gateway.route.Cookies.value(ex.request.headers().getAll("cookie"), p.name());
+        if (v != null) {
+            return v;
         }
         if (p.ttlSeconds() < 0 || ex.request.remoteAddress() == null) {
             return null;
