@@ -190,9 +190,12 @@ public final class RouteGenerator {
      * istiod's gatewayService of a router's virtual host: the service the host itself names when the first
      * VirtualService claiming it routes or mirrors to it (buildNameToServiceMapForHTTPRoutes, looked up by the
      * virtual host's hostname, both resolved in the VirtualService's namespace). Only one with persistent sessions
-     * matters here, so any other is null.
+     * matters here, and only with the session filter on, so any other is null.
      */
     private static ServiceModel gatewayService(String host, VirtualService vs, MeshSnapshot snapshot, ProxyInfo proxy) {
+        if (!snapshot.mesh().persistentSessionFilter()) {
+            return null;   // no session filter is sent: skip the lookup on every push (the flag is off by default)
+        }
         String fqdn = fqdn(host, vs.namespace());
         boolean destination = false;
         for (VirtualService.HttpRoute http : vs.http()) {
