@@ -154,13 +154,8 @@ public record GatewayApiTranslation(List<Gateway> gateways, List<VirtualService>
                 view.namespaces());
         Run run = run(in);
         List<GatewayApiRouteView> others = new java.util.ArrayList<>();
-        for (Object model : config.values()) {
-            if (model instanceof KubernetesGrpcRoute r) {
-                others.add(GatewayApiGrpcRoutes.view(r));
-            } else if (model instanceof KubernetesL4Route r) {
-                others.add(GatewayApiL4Routes.view(r));
-            }
-        }
+        in.grpcRoutes().forEach(r -> others.add(GatewayApiGrpcRoutes.view(r)));
+        in.l4Routes().forEach(r -> others.add(GatewayApiL4Routes.view(r)));
         List<KubernetesGateway> owned = in.gateways().stream().filter(KubernetesGateway::owned).toList();
         GatewayApiStatus.Result routes = GatewayApiStatus.of(run.gateways(), owned, in.httpRoutes(), others, services,
                 entries, credentials.keySet(), new GatewayApiReferences(in.grants()));
