@@ -180,9 +180,19 @@ public record DestinationRule(String namespace, String name, String host, Traffi
 
     public enum TlsMode { DISABLE, SIMPLE, MUTUAL, ISTIO_MUTUAL }
 
-    public record Tls(TlsMode mode, String sni, String credentialName, List<String> subjectAltNames) {
+    /**
+     * {@code insecureSkipVerify}: the upstream's certificate is not verified (istiod sends an empty validation
+     * context; with a {@code credentialName}, none).
+     */
+    public record Tls(TlsMode mode, String sni, String credentialName, List<String> subjectAltNames,
+            boolean insecureSkipVerify) {
         public Tls {
             subjectAltNames = List.copyOf(subjectAltNames);
+        }
+
+        /** Verified TLS. */
+        public Tls(TlsMode mode, String sni, String credentialName, List<String> subjectAltNames) {
+            this(mode, sni, credentialName, subjectAltNames, false);
         }
     }
 }

@@ -298,10 +298,6 @@ public final class DestinationRuleParser {
                         + " Secret with credentialName");
             }
         }
-        if (Boolean.TRUE.equals(r.bool("insecureSkipVerify"))) {
-            r.problems().warn(r.at("insecureSkipVerify"), "has no effect here: the upstream certificate is still"
-                    + " verified");
-        }
         String m = r.string("mode");
         DestinationRule.TlsMode mode = DestinationRule.TlsMode.DISABLE;
         if (m != null) {
@@ -311,7 +307,19 @@ public final class DestinationRuleParser {
                 r.problems().error(r.at("mode"), "unknown TLS mode \"" + m + "\"");
             }
         }
-        return new Tls(mode, r.string("sni"), r.string("credentialName"), r.strings("subjectAltNames"));
+        boolean insecure = Boolean.TRUE.equals(r.bool("insecureSkipVerify"));
+        // istiod's ValidateTLS: nothing to verify against may be named with insecureSkipVerify (a MUTUAL credential
+        // is the client certificate, so it may be).
+        if (insecure && mode == DestinationRule.TlsMode.SIMPLE
+                && (r.has("caCertificates") || r.has("credentialName") || r.has("subjectAltNames"))) {
+            r.problems().error(r.at("insecureSkipVerify"), "cannot specify caCertificates, credentialName or"
+                    + " subjectAltNames when insecureSkipVerify is true");
+        } else if (insecure && mode == DestinationRule.TlsMode.MUTUAL
+                && (r.has("caCertificates") || r.has("subjectAltNames"))) {
+            r.problems().error(r.at("insecureSkipVerify"), "cannot specify caCertificates or subjectAltNames when"
+                    + " insecureSkipVerify is true");
+        }
+        return new Tls(mode, r.string("sni"), r.string("credentialName"), r.strings("subjectAltNames"), insecure);
     }
 
     private static Integer positive(SpecReader r, String f) {

@@ -427,8 +427,8 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         for (int i = 0; i < clusters.size(); i++) {
             Upstream u = ups.get(clusters.get(i).cluster());
             // TLS origination (auto mTLS between sidecars too) is the pool's; a cluster whose secrets are missing fails
-            // on the Vert.x path (503 UF).
-            if (u == null || u.anyTlsUnavailable()
+            // on the Vert.x path (503 UF), and one whose SNI is each request's Host is the Vert.x clients'.
+            if (u == null || u.tlsPerRequest()
                     || u.spec().lbPolicy() == LbPolicy.ORIGINAL_DST || u.http2(false) || !u.literalEndpoints()) {
                 return false;
             }

@@ -116,9 +116,10 @@ final class MirrorTee {
                         .setHeaders(HttpHeaders.headers().addAll(head))
                         .setServer(SocketAddress.inetSocketAddress(ep.endpoint().port(), ep.endpoint().host()));
                 var tls = u.tls(ep);
-                if (tls != null && tls.sni() != null) {
+                String sni = tls == null ? null : tls.sniFor(shadowAuthority.host());
+                if (sni != null) {
                     // As a try: the peer host is the SNI sent, the connection still goes to the endpoint.
-                    o.setHost(tls.sni()).setPort(ep.endpoint().port());
+                    o.setHost(sni).setPort(ep.endpoint().port());
                 }
                 try {
                     u.client(false, ep).request(o).onComplete(ar -> {

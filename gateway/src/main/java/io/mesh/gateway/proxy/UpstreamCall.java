@@ -147,9 +147,11 @@ final class UpstreamCall {
         }
         RequestOptions o = new RequestOptions().setMethod(ex.request.method()).setURI(uri).setHeaders(headers)
                 .setServer(ep.address());
-        if (tls != null && tls.sni() != null) {
-            // The peer host is what Vert.x sends as SNI; the connection still goes to the endpoint's address.
-            o.setHost(tls.sni()).setPort(ep.endpoint().port());
+        String sni = tls == null ? null : tls.sniFor(authority.host());
+        if (sni != null) {
+            // The peer host is what Vert.x sends as SNI (and checks with auto SAN validation); the connection still
+            // goes to the endpoint's address.
+            o.setHost(sni).setPort(ep.endpoint().port());
         }
         upstream.client(http2, ep).request(o).onComplete(ar -> onRequestReady(id, ar));
     }

@@ -44,7 +44,9 @@ final class TransportContexts {
 
     /** Sets the TLS of a Vert.x client's options. */
     void applyTo(HttpClientOptions o, boolean http2) {
-        o.setSsl(true).setVerifyHost(false);
+        // Auto SAN validation: the peer host, which a request sets to its SNI (the Host), must be one of the
+        // certificate's names (the JDK's and OpenSSL's HTTPS host name check, wildcards as RFC 6125).
+        o.setSsl(true).setVerifyHost(tls.autoSanValidation() && tls.verify());
         if (sslEngine != null) {
             o.setSslEngineOptions(sslEngine.copy());
         }
@@ -53,7 +55,9 @@ final class TransportContexts {
         }
         PemTrustOptions ca = tls.caPem() == null ? null : new PemTrustOptions().addCertValue(Buffer.buffer(tls.caPem()));
         boolean meshRoots = identity != null && UpstreamTls.ROOTCA.equals(tls.caSecret());
-        if (meshRoots && !tls.subjectAltNames().isEmpty()) {
+        if (!tls.verify()) {
+            o.setTrustAll(true);   // no validation context: Envoy verifies nothing
+        } else if (meshRoots && !tls.subjectAltNames().isEmpty()) {
             // ISTIO_MUTUAL: chained to the mesh root, and the upstream's SPIFFE ID one of the expected ones.
             o.setTrustOptions(TrustOptions.wrap(new SanVerifyingTrustManager(identity.trustManager(), tls.subjectAltNames())));
         } else if (meshRoots) {
@@ -103,13 +107,17 @@ final class TransportContexts {
             throws javax.net.ssl.SSLException {
         PemTrustOptions ca = tls.caPem() == null ? null : new PemTrustOptions().addCertValue(Buffer.buffer(tls.caPem()));
         boolean meshRoots = identity != null && UpstreamTls.ROOTCA.equals(tls.caSecret());
-        X509TrustManager trust = meshRoots ? identity.trustManager() : trustManager(ca);
-        if (!tls.subjectAltNames().isEmpty()) {
-            trust = new SanVerifyingTrustManager(trust, tls.subjectAltNames());
+        var b = io.netty.handler.ssl.SslContextBuilder.forClient();
+        if (tls.verify()) {
+            X509TrustManager trust = meshRoots ? identity.trustManager() : trustManager(ca);
+            if (!tls.subjectAltNames().isEmpty()) {
+                trust = new SanVerifyingTrustManager(trust, tls.subjectAltNames());
+            }
+            b.trustManager(trust);
+        } else {
+            b.trustManager(io.netty.handler.ssl.util.InsecureTrustManagerFactory.INSTANCE);   // no validation context
         }
-        var b = io.netty.handler.ssl.SslContextBuilder.forClient().trustManager(trust)
-                .sslProvider(provider)
-                .protocols("TLSv1.3", "TLSv1.2");
+        b.sslProvider(provider).protocols("TLSv1.3", "TLSv1.2");
         if (identity != null && UpstreamTls.DEFAULT_CERT.equals(tls.certSecret())) {
             b.keyManager(identity.keyManager());
         } else if (tls.certPem() != null && tls.keyPem() != null) {

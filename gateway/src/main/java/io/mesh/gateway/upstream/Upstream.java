@@ -34,6 +34,7 @@ public final class Upstream {
     private final List<Map<Thread, HttpClient>> h2Clients = new ArrayList<>();
     /** Per transport: its TLS contexts, null for a plaintext one. */
     private final TransportContexts[] transports;
+    private final boolean tlsPerRequest;
     /** The transport of an endpoint without match metadata (an original destination). */
     private final int plainEndpointTransport;
     private final Map<Thread, WebSocketClient> wsClients = new ConcurrentHashMap<>();
@@ -73,6 +74,7 @@ public final class Upstream {
             h1Clients.add(new ConcurrentHashMap<>());
             h2Clients.add(new ConcurrentHashMap<>());
         }
+        tlsPerRequest = tlsPerRequest(transports);
         plainEndpointTransport = spec.transportFor(Map.of());
         if (spec.edsName() == null) {
             setEndpoints(spec.staticEndpoints());
@@ -304,10 +306,18 @@ public final class Upstream {
         return endpoint == null ? plainEndpointTransport : endpoint.transport;
     }
 
-    /** Whether some transport of the cluster lacks its TLS credentials (its endpoints' tries fail with 503 UF). */
-    public boolean anyTlsUnavailable() {
+    /**
+     * Whether the fast path leaves this cluster's requests to the Vert.x path for its TLS: some transport lacks its
+     * credentials (its endpoints' tries fail with 503 UF there), or takes each request's SNI from its Host (auto SNI;
+     * the fast path's pooled connections have one SNI per endpoint).
+     */
+    public boolean tlsPerRequest() {
+        return tlsPerRequest;
+    }
+
+    private static boolean tlsPerRequest(TransportContexts[] transports) {
         for (TransportContexts t : transports) {
-            if (t != null && t.tls().unavailable()) {
+            if (t != null && (t.tls().unavailable() || t.tls().autoSni())) {
                 return true;
             }
         }

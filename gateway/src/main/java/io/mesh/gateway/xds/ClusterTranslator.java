@@ -86,6 +86,8 @@ public final class ClusterTranslator {
         UpstreamProtocol protocol = UpstreamProtocol.HTTP1;
         long idle = 3_600_000;
         long maxDuration = 0;
+        boolean autoSni = false;
+        boolean autoSan = false;
         if (c.hasHttp2ProtocolOptions()) {
             protocol = UpstreamProtocol.HTTP2;
         }
@@ -105,6 +107,13 @@ public final class ClusterTranslator {
             if (h.getCommonHttpProtocolOptions().hasMaxConnectionDuration()) {
                 maxDuration = maxConnectionDuration(h.getCommonHttpProtocolOptions().getMaxConnectionDuration(), where);
             }
+            var upstreamOptions = h.getUpstreamHttpProtocolOptions();
+            if (!upstreamOptions.getOverrideAutoSniHeader().isEmpty()) {
+                throw new ConfigRejected(where + ": upstream_http_protocol_options.override_auto_sni_header is not"
+                        + " supported (the SNI comes from the Host)");
+            }
+            autoSni = upstreamOptions.getAutoSni();
+            autoSan = upstreamOptions.getAutoSanValidation();
         }
         UpstreamTls tls = c.hasTransportSocket() ? transportSocket(c.getTransportSocket(), where) : null;
         boolean peerExchange = false;
@@ -116,7 +125,7 @@ public final class ClusterTranslator {
             TcpPeerExchangeTranslator.check(f.getTypedConfig(), where + " filter " + f.getName());
             peerExchange = true;
         }
-        tls = withPeerExchange(tls, peerExchange);
+        tls = withOptions(tls, peerExchange, autoSni, autoSan);
         List<TransportSocketMatch> matches = new ArrayList<>();
         for (int i = 0; i < c.getTransportSocketMatchesCount(); i++) {
             Cluster.TransportSocketMatch m = c.getTransportSocketMatches(i);
@@ -125,7 +134,7 @@ public final class ClusterTranslator {
                 throw new ConfigRejected(at + ": no transport_socket");
             }
             matches.add(new TransportSocketMatch(m.getName(), m.getMatch().getFieldsMap(),
-                    withPeerExchange(transportSocket(m.getTransportSocket(), at), peerExchange)));
+                    withOptions(transportSocket(m.getTransportSocket(), at), peerExchange, autoSni, autoSan)));
         }
         long connect = c.hasConnectTimeout() ? RouteTranslator.millis(c.getConnectTimeout()) : 5_000;
         int ring = c.hasRingHashLbConfig() && c.getRingHashLbConfig().hasMinimumRingSize()
@@ -179,10 +188,16 @@ public final class ClusterTranslator {
                 : "named " + ts.getName() + " without a typed config"));
     }
 
-    /** The cluster's Istio metadata exchange filter makes its TLS transports' relays exchange workload metadata. */
-    private static UpstreamTls withPeerExchange(UpstreamTls tls, boolean peerExchange) {
-        return tls == null || !peerExchange ? tls : new UpstreamTls(tls.sni(), tls.caPem(), tls.certPem(), tls.keyPem(),
-                tls.subjectAltNames(), tls.certSecret(), tls.caSecret(), false, tls.alpn(), true);
+    /**
+     * A TLS transport with the cluster's options: its Istio metadata exchange filter makes its relays exchange workload
+     * metadata, and its HTTP protocol options' auto SNI and SAN validation apply to every TLS transport.
+     */
+    private static UpstreamTls withOptions(UpstreamTls tls, boolean peerExchange, boolean autoSni, boolean autoSan) {
+        if (tls == null) {
+            return null;
+        }
+        UpstreamTls t = peerExchange ? tls.withPeerExchange() : tls;
+        return autoSni || autoSan ? t.withAuto(autoSni, autoSan) : t;
     }
 
     /**
@@ -289,6 +304,10 @@ public final class ClusterTranslator {
             caSecret = common.getCombinedValidationContext().getValidationContextSdsSecretConfig().getName();
         }
         String ca = validation != null && validation.hasTrustedCa() ? data(validation.getTrustedCa()) : null;
+        if (validation != null && validation.hasTrustedCa() && ca == null) {
+            // Never read as "no CA", which would verify nothing.
+            throw new ConfigRejected(where + ": validation_context.trusted_ca cannot be read");
+        }
         String cert = null;
         String key = null;
         if (common.getTlsCertificatesCount() > 0) {
@@ -304,8 +323,10 @@ public final class ClusterTranslator {
                 sans.add(exact(m.getMatcher(), where));
             }
         }
+        // No trusted CA, validation SDS secret or SAN: Envoy verifies nothing (istiod's insecureSkipVerify).
+        boolean verify = ca != null || caSecret != null || !sans.isEmpty();
         return new UpstreamTls(ctx.getSni().isEmpty() ? null : ctx.getSni(), ca, cert, key, List.copyOf(sans), certSecret, caSecret,
-                false, List.copyOf(common.getAlpnProtocolsList()), false);
+                false, List.copyOf(common.getAlpnProtocolsList()), false, verify, false, false);
     }
 
     /** Only exact SAN matchers are enforced; any other kind is refused rather than matched as an empty name. */

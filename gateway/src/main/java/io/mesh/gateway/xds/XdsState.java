@@ -183,7 +183,7 @@ public final class XdsState {
                     continue;
                 }
                 for (String n : new String[] {tls.certSecret(), tls.caSecret()}) {
-                    if (n != null && !io.mesh.gateway.upstream.UpstreamTls.workloadSecret(n) && !base.secrets().containsKey(n)) {
+                    if (n != null && !io.mesh.gateway.upstream.UpstreamTls.localSecret(n) && !base.secrets().containsKey(n)) {
                         names.add(n);
                     }
                 }

@@ -141,4 +141,32 @@ class ClusterTranslatorTest {
                 Endpoint.Health.UNHEALTHY, Endpoint.Health.DRAINING, Endpoint.Health.DEGRADED),
                 eps.stream().map(Endpoint::health).toList());
     }
+
+    @Test
+    void autoSniAppliesToEveryTlsTransportAndAnOverrideHeaderOrAnUnreadableCaIsRejected() throws Exception {
+        Cluster tls = istioMutual(StringMatcher.newBuilder().setExact("spiffe://cluster.local/ns/demo/sa/web").build());
+        var options = io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.newBuilder()
+                .setUpstreamHttpProtocolOptions(io.envoyproxy.envoy.config.core.v3.UpstreamHttpProtocolOptions.newBuilder()
+                        .setAutoSni(true).setAutoSanValidation(true));
+        var spec = ClusterTranslator.translate(tls.toBuilder().putTypedExtensionProtocolOptions(
+                ClusterTranslator.HTTP_OPTIONS, Any.pack(options.build())).build());
+        assertEquals(true, spec.tls().autoSni() && spec.tls().autoSanValidation() && spec.tls().verify());
+        assertEquals("api.example.com", spec.tls().sniFor("api.example.com"));
+        assertEquals(null, spec.tls().sniFor("10.0.0.1"));
+        assertEquals(null, spec.tls().sniFor("[::1]"));
+
+        options.getUpstreamHttpProtocolOptionsBuilder().setOverrideAutoSniHeader("x-sni");
+        ConfigRejected e = assertThrows(ConfigRejected.class, () -> ClusterTranslator.translate(tls.toBuilder()
+                .putTypedExtensionProtocolOptions(ClusterTranslator.HTTP_OPTIONS, Any.pack(options.build())).build()));
+        assertEquals("cluster outbound|80||web.demo.svc.cluster.local: upstream_http_protocol_options"
+                + ".override_auto_sni_header is not supported (the SNI comes from the Host)", e.getMessage());
+
+        Cluster unreadable = tls.toBuilder().setTransportSocket(tls.getTransportSocket().toBuilder().setTypedConfig(
+                Any.pack(UpstreamTlsContext.newBuilder().setCommonTlsContext(CommonTlsContext.newBuilder()
+                        .setValidationContext(CertificateValidationContext.newBuilder().setTrustedCa(
+                                io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder()
+                                        .setFilename("/nonexistent/ca.pem")))).build()))).build();
+        e = assertThrows(ConfigRejected.class, () -> ClusterTranslator.translate(unreadable));
+        assertEquals(true, e.getMessage().endsWith("validation_context.trusted_ca cannot be read"), e.getMessage());
+    }
 }

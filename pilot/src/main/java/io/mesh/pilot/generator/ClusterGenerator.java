@@ -155,7 +155,8 @@ public final class ClusterGenerator {
                     : ConfigMetadata.withDestinationRule(TelemetryMetadata.services(List.of(s)), dr.namespace(), dr.name()));
             c.addFilters(MetadataExchange.TCP_CLUSTER);   // istiod's TCPClusterMx, on every outbound cluster
             ServiceModel.Port p = s.port(port);
-            ClusterPolicy.httpProtocol(c, p != null && p.http2(), policy == null ? null : policy.connectionPool());
+            ClusterPolicy.httpProtocol(c, p != null && p.http2(), policy == null ? null : policy.connectionPool(),
+                    policy == null ? null : policy.tls());
         }
         if (!proxyless && !s.external() && (policy == null || policy.tls() == null)) {
             // Auto mTLS: no TLS settings, a service of the mesh (istiod: never MESH_EXTERNAL). Per endpoint, by the

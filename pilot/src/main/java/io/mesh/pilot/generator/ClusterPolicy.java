@@ -174,8 +174,24 @@ final class ClusterPolicy {
      * {@code tcp.idleTimeout}) and {@code tcp.maxConnectionDuration}.
      */
     static void httpProtocol(Cluster.Builder c, boolean http2, DestinationRule.ConnectionPool pool) {
+        httpProtocol(c, http2, pool, null);
+    }
+
+    /**
+     * As above, and for a DestinationRule's SIMPLE or MUTUAL {@code tls} without {@code sni}, istiod's
+     * setAutoSniAndAutoSanValidation: {@code auto_sni} (a request's SNI is its Host) and, without subjectAltNames and
+     * insecureSkipVerify, {@code auto_san_validation} (the upstream's certificate must be valid for that Host).
+     */
+    static void httpProtocol(Cluster.Builder c, boolean http2, DestinationRule.ConnectionPool pool,
+            DestinationRule.Tls tls) {
         HttpProtocolOptions.Builder o = HttpProtocolOptions.newBuilder();
         boolean set = false;
+        if (tls != null && (tls.mode() == DestinationRule.TlsMode.SIMPLE || tls.mode() == DestinationRule.TlsMode.MUTUAL)
+                && tls.sni() == null) {
+            o.getUpstreamHttpProtocolOptionsBuilder().setAutoSni(true)
+                    .setAutoSanValidation(tls.subjectAltNames().isEmpty() && !tls.insecureSkipVerify());
+            set = true;
+        }
         if (pool != null && pool.useClientProtocol()) {
             o.setUseDownstreamProtocolConfig(HttpProtocolOptions.UseDownstreamHttpConfig.newBuilder()
                     .setHttpProtocolOptions(Http1ProtocolOptions.getDefaultInstance())
@@ -206,16 +222,25 @@ final class ClusterPolicy {
         }
     }
 
+    /** istiod's SDS name for the system's root certificates, which its agent serves from the OS bundle. */
+    static final String SYSTEM_ROOTS = "file-root:system";
+
     /**
      * ISTIO_MUTUAL uses the proxy's own SDS secrets ("default" and "ROOTCA"), as istiod configures Envoy. The peer's
      * SANs, when there are any, go where istiod puts them: a combined validation context whose default context
      * holds match_subject_alt_names (exact) and whose SDS config names the CA. They are the DestinationRule's
      * subjectAltNames if set, else (ISTIO_MUTUAL) the SPIFFE IDs of the endpoints' service accounts.
+     *
+     * <p>SIMPLE and MUTUAL are istiod's constructUpstreamTLS: the SNI is the rule's {@code sni} only (without one the
+     * cluster's HTTP requests take theirs from the Host, {@link #httpProtocol}); the CA is the credential's
+     * ({@code NAME-cacert}), else the system roots ({@link #SYSTEM_ROOTS}); {@code insecureSkipVerify} sends no CA
+     * and no SAN: an empty validation context, or none beside a credential.
      */
     static TransportSocket upstreamTls(DestinationRule.Tls tls, String sni, List<String> endpointIds) {
         CommonTlsContext.Builder common = CommonTlsContext.newBuilder();
         SdsSecretConfig ca = null;
         List<String> sans = tls.subjectAltNames();
+        String credential = tls.credentialName() == null ? null : SecretGenerator.resourceName(tls.credentialName());
         switch (tls.mode()) {
             case ISTIO_MUTUAL -> {
                 common.addTlsCertificateSdsSecretConfigs(sds("default"));
@@ -225,14 +250,19 @@ final class ClusterPolicy {
                     sans = endpointIds;
                 }
             }
-            case MUTUAL -> {
-                common.addTlsCertificateSdsSecretConfigs(sds(SecretGenerator.resourceName(tls.credentialName())));
-                ca = sds(SecretGenerator.resourceName(tls.credentialName()) + SecretGenerator.CA_SUFFIX);
-            }
             default -> {
+                sni = tls.sni();
+                if (tls.mode() == DestinationRule.TlsMode.MUTUAL) {
+                    common.addTlsCertificateSdsSecretConfigs(sds(credential));
+                }
                 // A BackendTLSPolicy's CA is "configmap://NS/NAME" (or "invalid://", which no proxy is ever sent).
-                if (tls.credentialName() != null) {
-                    ca = sds(SecretGenerator.resourceName(tls.credentialName()) + SecretGenerator.CA_SUFFIX);
+                if (tls.insecureSkipVerify()) {
+                    if (credential == null) {
+                        common.setValidationContext(CertificateValidationContext.getDefaultInstance());
+                    }
+                    sans = List.of();
+                } else {
+                    ca = sds(credential != null ? credential + SecretGenerator.CA_SUFFIX : SYSTEM_ROOTS);
                 }
             }
         }
@@ -249,9 +279,11 @@ final class ClusterPolicy {
         } else if (ca != null) {
             common.setValidationContextSdsSecretConfig(ca);
         }
-        UpstreamTlsContext ctx = UpstreamTlsContext.newBuilder().setCommonTlsContext(common)
-                .setSni(tls.sni() != null ? tls.sni() : sni).build();
-        return TransportSocket.newBuilder().setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(ctx))
+        UpstreamTlsContext.Builder ctx = UpstreamTlsContext.newBuilder().setCommonTlsContext(common);
+        if (tls.sni() != null || sni != null) {
+            ctx.setSni(tls.sni() != null ? tls.sni() : sni);
+        }
+        return TransportSocket.newBuilder().setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(ctx.build()))
                 .build();
     }
 

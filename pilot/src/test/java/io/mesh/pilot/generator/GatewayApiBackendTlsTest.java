@@ -101,7 +101,8 @@ class GatewayApiBackendTlsTest {
         var v = tls.getCommonTlsContext().getCombinedValidationContext();
         assertEquals(List.of("spiffe://example.com/api", "api.internal"), v.getDefaultValidationContext()
                 .getMatchSubjectAltNamesList().stream().map(m -> m.getExact()).toList());
-        assertFalse(v.hasValidationContextSdsSecretConfig(), "System: the proxy's own roots, no CA from pilot");
+        assertEquals("file-root:system", v.getValidationContextSdsSecretConfig().getName(),
+                "System: istiod's name for the proxy's own system roots");
     }
 
     @Test

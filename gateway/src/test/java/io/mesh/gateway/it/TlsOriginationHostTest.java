@@ -1,0 +1,131 @@
+package io.mesh.gateway.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.google.protobuf.Any;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
+import io.envoyproxy.envoy.config.core.v3.TransportSocket;
+import io.envoyproxy.envoy.config.core.v3.UpstreamHttpProtocolOptions;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+import io.mesh.testing.FreePorts;
+import io.vertx.core.http.HttpServerOptions;
+import java.nio.file.Files;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * TLS origination as istiod configures it for a DestinationRule's SIMPLE TLS to an external host: with
+ * {@code auto_sni} each request's SNI is its Host, with {@code auto_san_validation} the upstream's certificate must be
+ * valid for that Host, the system roots are istiod's SDS name {@code file-root:system} (the proxy's own, never asked
+ * of pilot), and an empty validation context ({@code insecureSkipVerify}) verifies nothing. The upstream is a TLS
+ * server with a self-signed certificate for backend.local that answers with the SNI it got; curl sends the Host.
+ */
+class TlsOriginationHostTest {
+
+    @RegisterExtension
+    static final RouterFixture MESH = new RouterFixture();
+    static ControlPlane pilot;
+    static TestGateway gw;
+    static int port;
+
+    @BeforeAll
+    static void start() throws Exception {
+        TlsTermination.dir = Files.createTempDirectory("tls-origination");
+        String[] server = TlsTermination.cert("backend.local");
+        int tlsPort = FreePorts.next();
+        MESH.vertx().createHttpServer(new HttpServerOptions().setPort(tlsPort).setHost("127.0.0.1").setSsl(true)
+                        .setSni(true).setKeyCertOptions(UpstreamTlsTest.keyCert(server)))
+                .requestHandler(r -> r.response().end("sni " + r.connection().indicatedServerName()))
+                .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        CertificateValidationContext trusted = CertificateValidationContext.newBuilder()
+                .setTrustedCa(DataSource.newBuilder().setInlineString(server[0])).build();
+        CommonTlsContext systemRoots = CommonTlsContext.newBuilder().setValidationContextSdsSecretConfig(
+                SdsSecretConfig.newBuilder().setName("file-root:system").setSdsConfig(Xds.ADS)).build();
+        List<Cluster> clusters = List.of(
+                auto(tls("auto", CommonTlsContext.newBuilder().setValidationContext(trusted).build()), true, true),
+                auto(tls("auto-sni", CommonTlsContext.newBuilder().setValidationContext(trusted).build()), true, false),
+                auto(tls("insecure", CommonTlsContext.newBuilder().setValidationContext(
+                        CertificateValidationContext.getDefaultInstance()).build()), true, false),
+                tls("insecure-fixed-sni", CommonTlsContext.newBuilder().setValidationContext(
+                        CertificateValidationContext.getDefaultInstance()).build()).toBuilder()
+                        .setTransportSocket(socket(UpstreamTlsContext.newBuilder().setSni("fixed.local")
+                                .setCommonTlsContext(CommonTlsContext.newBuilder().setValidationContext(
+                                        CertificateValidationContext.getDefaultInstance())).build())).build(),
+                auto(tls("system", systemRoots), true, true));
+        port = FreePorts.next();
+        pilot = MESH.pilot();
+        pilot.set(clusters, clusters.stream().map(c -> Xds.endpoints(c.getName(), tlsPort)).toList(),
+                List.of(Xds.httpListener("http", port, "http.80")),
+                List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/auto-sni", "auto-sni"),
+                        Xds.prefixTo("/auto", "auto"), Xds.prefixTo("/insecure-fixed-sni", "insecure-fixed-sni"),
+                        Xds.prefixTo("/insecure", "insecure"), Xds.prefixTo("/system", "system")))),
+                List.of());
+        gw = MESH.startGateway(Map.of());
+    }
+
+    static Cluster tls(String name, CommonTlsContext common) {
+        return Xds.edsCluster(name).toBuilder().setTransportSocket(socket(UpstreamTlsContext.newBuilder()
+                .setCommonTlsContext(common).build())).build();
+    }
+
+    static TransportSocket socket(UpstreamTlsContext ctx) {
+        return TransportSocket.newBuilder().setName("envoy.transport_sockets.tls").setTypedConfig(Any.pack(ctx)).build();
+    }
+
+    /** istiod's setAutoSniAndAutoSanValidation: the cluster's upstream HTTP protocol options. */
+    static Cluster auto(Cluster c, boolean sni, boolean san) {
+        return c.toBuilder().putTypedExtensionProtocolOptions("envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                Any.pack(HttpProtocolOptions.newBuilder().setUpstreamHttpProtocolOptions(UpstreamHttpProtocolOptions
+                        .newBuilder().setAutoSni(sni).setAutoSanValidation(san)).build())).build();
+    }
+
+    static String get(String host, String path) throws Exception {
+        return Run.run(List.of("curl", "-s", "-m", "10", "-w", " %{http_code}", "-H", "Host: " + host,
+                "http://127.0.0.1:" + port + path), null);
+    }
+
+    @Test
+    void eachRequestsHostIsItsSniAndTheCertificateMustBeValidForIt() throws Exception {
+        assertTrue(pilot.nacks().isEmpty(), () -> "NACKs: " + pilot.nacks());
+        assertEquals("sni backend.local 200", get("backend.local", "/auto"));
+        assertEquals("sni backend.local 200", get("backend.local:8080", "/auto"), "the Host's port is not the SNI's");
+        assertTrue(get("other.local", "/auto").endsWith(" 503"), "a certificate for backend.local, not other.local");
+        // Pooled connections are per SNI: the next request for backend.local is not sent over other.local's.
+        assertEquals("sni backend.local 200", get("backend.local", "/auto"));
+    }
+
+    @Test
+    void withoutSanValidationTheHostIsOnlyTheSni() throws Exception {
+        assertEquals("sni other.local 200", get("other.local", "/auto-sni"));
+        assertEquals("sni backend.local 200", get("backend.local", "/auto-sni"));
+        assertEquals("sni null 200", get("127.0.0.1", "/auto-sni"), "an IP address is never sent as SNI");
+    }
+
+    @Test
+    void anEmptyValidationContextVerifiesNothingOnBothPaths() throws Exception {
+        long before = gw.gateway.dataPlane().fastPathRequests();
+        assertEquals("sni fixed.local 200", get("anything.local", "/insecure-fixed-sni"));
+        assertEquals(before + 1, gw.gateway.dataPlane().fastPathRequests(), "a fixed SNI: the fast path's");
+        assertEquals("sni anything.local 200", get("anything.local", "/insecure"));
+        assertEquals(before + 1, gw.gateway.dataPlane().fastPathRequests(), "auto SNI: the Vert.x path's");
+    }
+
+    @Test
+    void theSystemRootsAreTheProxysOwnAndDoNotTrustASelfSignedCertificate() throws Exception {
+        assertTrue(pilot.nacks().isEmpty(), () -> "NACKs: " + pilot.nacks());
+        assertTrue(get("backend.local", "/system").endsWith(" 503"), "backend.local's certificate is self-signed");
+        var tls = gw.gateway.dataPlane().active().upstreams().get("system").spec().tls();
+        assertTrue(!tls.unavailable() && tls.verify() && tls.caPem() == null,
+                "file-root:system is no secret to wait for from pilot, and means the JVM's roots: " + tls);
+    }
+}
