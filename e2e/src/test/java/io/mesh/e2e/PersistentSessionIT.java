@@ -24,13 +24,16 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * istiod's PILOT_ENABLE_PERSISTENT_SESSION_FILTER=true reads a ServiceEntry labelled {@code istio.io/persistent-session}
  * (local mode's services are ServiceEntries; istiod reads their labels as a Service's), a Gateway and a VirtualService
  * whose host is the service, and the packaged gateway in router mode serves them. curl: without the cookie the two
- * endpoints share the requests, with the first response's cookie 20 requests reach the same one.
+ * endpoints share the requests, with the first response's cookie 20 requests reach the same one. The same mesh has a
+ * second ServiceEntry whose endpoints carry weights 3 and 1 (istiod's {@code load_balancing_weight}), balanced round
+ * robin by a DestinationRule: 40 requests split 30/10.
  */
 class PersistentSessionIT {
 
     @RegisterExtension
     static final ProcessHarness HARNESS = new ProcessHarness().named("persistent-session").keepBetweenTests();
     static final String HOST = "web.demo.svc.cluster.local";
+    static final String WEIGHTED = "weighted.demo.svc.cluster.local";
     static final int HTTP_PORT = FreePorts.next();
     static final List<HttpServer> BACKENDS = new ArrayList<>();
     static Path work;
@@ -78,7 +81,7 @@ class PersistentSessionIT {
                   selector: {istio: ingressgateway}
                   servers:
                   - port: {number: %d, name: http, protocol: HTTP}
-                    hosts: [demo/%s]
+                    hosts: [demo/%s, demo/weighted.demo.svc.cluster.local]
                 ---
                 apiVersion: networking.istio.io/v1
                 kind: VirtualService
@@ -88,7 +91,36 @@ class PersistentSessionIT {
                   gateways: [istio-system/edge]
                   http:
                   - route: [{destination: {host: %s}}]
-                """.formatted(HOST, ports[0], ports[1], HTTP_PORT, HOST, HOST, HOST));
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: ServiceEntry
+                metadata: {name: weighted, namespace: demo}
+                spec:
+                  hosts: [%s]
+                  location: MESH_INTERNAL
+                  ports: [{number: 80, name: http, protocol: HTTP}]
+                  resolution: STATIC
+                  endpoints:
+                  - {address: 127.0.0.1, ports: {http: %d}, weight: 3}
+                  - {address: 127.0.0.1, ports: {http: %d}, weight: 1}
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: DestinationRule
+                metadata: {name: weighted, namespace: demo}
+                spec:
+                  host: %s
+                  trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN}}
+                ---
+                apiVersion: networking.istio.io/v1
+                kind: VirtualService
+                metadata: {name: weighted, namespace: demo}
+                spec:
+                  hosts: [%s]
+                  gateways: [istio-system/edge]
+                  http:
+                  - route: [{destination: {host: %s}}]
+                """.formatted(HOST, ports[0], ports[1], HTTP_PORT, HOST, HOST, HOST, WEIGHTED, ports[0], ports[1],
+                WEIGHTED, WEIGHTED, WEIGHTED));
         RunningComponent pilot = HARNESS.start(Component.PILOT, Map.of("MESH_PILOT_CONFIG_DIR", config.toString(),
                 "PILOT_ENABLE_PERSISTENT_SESSION_FILTER", "true"));
         RunningComponent gateway = HARNESS.startRouter(pilot);
@@ -102,8 +134,12 @@ class PersistentSessionIT {
 
     /** curl to the service's host on the gateway: the backend that answered, and its Set-Cookie ("" for none). */
     static String[] curl(String... args) throws Exception {
+        return curlHost(HOST, args);
+    }
+
+    static String[] curlHost(String host, String... args) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("curl", "-s", "--max-time", "5", "-D", "-", "-o", "/dev/null",
-                "-H", "Host: " + HOST));
+                "-H", "Host: " + host));
         cmd.addAll(List.of(args));
         cmd.add("http://127.0.0.1:" + HTTP_PORT + "/cart");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
@@ -139,5 +175,14 @@ class PersistentSessionIT {
             assertEquals(first, r[0], "request " + i + " of the session");
             assertEquals("", r[1], "the same endpoint: no new cookie");
         }
+    }
+
+    @Test
+    void endpointWeightsShareTheRoundRobin() throws Exception {
+        Map<String, Integer> by = new TreeMap<>();
+        for (int i = 0; i < 40; i++) {
+            by.merge(curlHost(WEIGHTED)[0], 1, Integer::sum);
+        }
+        assertEquals(Map.of("web-0", 30, "web-1", 10), by, "weights 3 and 1");
     }
 }

@@ -28,6 +28,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * priority's load hashes over a ring of its degraded endpoints (Envoy's rings hold healthy hosts only, so that share
  * finds no host there).
  *
+ * <p>Endpoint weights ({@code load_balancing_weight}, e.g. a ServiceEntry endpoint's or WorkloadEntry's {@code weight})
+ * count as in Envoy's EDF load balancers when they differ: round robin goes over a schedule in which each endpoint
+ * appears in proportion to its weight, interleaved by earliest deadline first ({@link #weighted}); least request takes
+ * its two choices from that schedule (Envoy divides weights by active requests instead); the ring gives each endpoint
+ * entries in proportion to its weight; random ignores weights, as Envoy's. Equal weights leave every array as it is.
+ *
  * <p>The loads (rings included) are computed when first needed after an EDS change, after an ejection starts
  * ({@link #invalidate}) and when the soonest ejection ends, never per request. Thread-safety: immutable but for the loads, an immutable value
  * swapped whole (two loops recomputing at once compute the same thing), and the round-robin counters (atomics).
@@ -105,7 +111,8 @@ final class Priorities {
                 all.addAll(List.of(localities[l - 1]));
             }
             EndpointState[] eps = all.toArray(EndpointState[]::new);
-            levels[p++] = new Level(eps, localities, localityWeights,
+            levels[p++] = new Level(spec.lbPolicy() == LbPolicy.RING_HASH ? eps : scheduled(spec.lbPolicy(), eps),
+                    localities, localityWeights,
                     spec.lbPolicy() == LbPolicy.RING_HASH ? buildRing(eps, ringSize) : null, new AtomicInteger());
         }
         return new Priorities(levels, spec.lbPolicy(), weighted, spec.panicThreshold(), ringSize);
@@ -232,9 +239,18 @@ final class Priorities {
             return new Ring(new long[0], new EndpointState[0]);
         }
         int perHost = Math.max(1, size / eps.length);
+        long weights = 0;
+        boolean equal = true;
+        for (EndpointState s : eps) {
+            weights += Math.max(1, s.endpoint.weight());
+            equal &= s.endpoint.weight() == eps[0].endpoint.weight();
+        }
         List<long[]> entries = new ArrayList<>();
         for (int e = 0; e < eps.length; e++) {
-            for (int i = 0; i < perHost; i++) {
+            // Envoy's ring: entries in proportion to the host's share of the weights (at least one each).
+            int n = equal ? perHost
+                    : (int) Math.max(1, Math.round((double) size * Math.max(1, eps[e].endpoint.weight()) / weights));
+            for (int i = 0; i < n; i++) {
                 entries.add(new long[] {Hashing.hash(eps[e].endpoint.address() + "_" + i), e});
             }
         }
@@ -294,8 +310,8 @@ final class Priorities {
                 healthyWeights[l] = healthySum;
                 degradedWeights[l] = degradedSum;
             }
-            healthy[p] = new Usable(flatten(healthyByLocality), healthyByLocality, healthyWeights);
-            degraded[p] = new Usable(flatten(degradedByLocality), degradedByLocality, degradedWeights);
+            healthy[p] = usable(healthyByLocality, healthyWeights);
+            degraded[p] = usable(degradedByLocality, degradedWeights);
         }
         PriorityLoad load = PriorityLoad.of(hosts, counted, healthyCount, degradedCount, panicThreshold);
         int[] cumulative = new int[2 * n];
@@ -322,6 +338,75 @@ final class Priorities {
         }
         return new Loads(cumulative, load.panic(), anyPanic, healthy, degraded, load.healthy()[0] == 100, until,
                 healthyRings, degradedRings);
+    }
+
+    /** One health's endpoints of a priority, scheduled by weight for the policies that weigh them. */
+    private Usable usable(EndpointState[][] byLocality, double[] cumulativeWeights) {
+        EndpointState[][] localities = byLocality;
+        if (policy == LbPolicy.ROUND_ROBIN || policy == LbPolicy.LEAST_REQUEST) {
+            localities = new EndpointState[byLocality.length][];
+            for (int l = 0; l < byLocality.length; l++) {
+                localities[l] = weighted(byLocality[l]);
+            }
+        }
+        return new Usable(scheduled(policy, flatten(byLocality)), localities, cumulativeWeights);
+    }
+
+    private static EndpointState[] scheduled(LbPolicy policy, EndpointState[] eps) {
+        return policy == LbPolicy.ROUND_ROBIN || policy == LbPolicy.LEAST_REQUEST ? weighted(eps) : eps;
+    }
+
+    /** The longest weighted schedule; larger weight sums are scaled down to it (each endpoint keeps at least one slot). */
+    static final int MAX_SCHEDULE = 4096;
+
+    /**
+     * {@code eps} itself when their weights are equal; else a schedule in which each appears in proportion to its
+     * weight (divided by the weights' greatest common divisor, scaled to at most {@link #MAX_SCHEDULE} slots),
+     * interleaved as Envoy's EDF scheduler orders picks: the next slot goes to the endpoint whose next deadline
+     * ({@code k / weight} for its k-th pick) is earliest, the earlier-listed one on a tie.
+     */
+    static EndpointState[] weighted(EndpointState[] eps) {
+        if (eps.length < 2) {
+            return eps;
+        }
+        long gcd = 0;
+        long sum = 0;
+        boolean equal = true;
+        for (EndpointState s : eps) {
+            int w = s.endpoint.weight();
+            equal &= w == eps[0].endpoint.weight();
+            gcd = gcd(gcd, Math.max(1, w));
+            sum += Math.max(1, w);
+        }
+        if (equal) {
+            return eps;
+        }
+        long[] slots = new long[eps.length];
+        long total = 0;
+        for (int i = 0; i < eps.length; i++) {
+            long w = Math.max(1, eps[i].endpoint.weight()) / gcd;
+            slots[i] = sum / gcd <= MAX_SCHEDULE ? w : Math.max(1, Math.round((double) w * MAX_SCHEDULE * gcd / sum));
+            total += slots[i];
+        }
+        EndpointState[] schedule = new EndpointState[(int) total];
+        long[] picked = new long[eps.length];
+        for (int k = 0; k < schedule.length; k++) {
+            int best = -1;
+            for (int i = 0; i < eps.length; i++) {
+                // deadline (picked + 1) / slots, compared without division
+                if (picked[i] < slots[i] && (best < 0
+                        || (picked[i] + 1) * slots[best] < (picked[best] + 1) * slots[i])) {
+                    best = i;
+                }
+            }
+            schedule[k] = eps[best];
+            picked[best]++;
+        }
+        return schedule;
+    }
+
+    private static long gcd(long a, long b) {
+        return b == 0 ? a : gcd(b, a % b);
     }
 
     /** The ring of some of a level's endpoints: the level's own when they are all of them (the usual case). */
