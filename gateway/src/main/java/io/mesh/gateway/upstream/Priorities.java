@@ -167,7 +167,7 @@ final class Priorities {
                 }
                 eps = usable.localities[i];
             }
-            s = eps.length == 0 ? null : switch (policy) {
+            s = eps.length <= 1 ? (eps.length == 0 ? null : first(eps, 0, now, avoid, ANY)) : switch (policy) {
                 case ROUND_ROBIN -> first(eps, Math.floorMod(level.next.getAndIncrement(), eps.length), now, avoid, ANY);
                 case LEAST_REQUEST -> leastRequest(eps, now, avoid, ANY);
                 default -> first(eps, random.nextInt(eps.length), now, avoid, ANY);

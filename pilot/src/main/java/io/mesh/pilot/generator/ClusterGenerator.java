@@ -117,7 +117,7 @@ public final class ClusterGenerator {
                 .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder().setEdsConfig(Protos.ads())
                         .setServiceName(name))
                 .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(10))
-                .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN);
+                .setLbPolicy(ClusterPolicy.defaultLbPolicy(proxyless));
         String sni = SniDnat.name(s.hostname(), port, subset);
         DestinationRule.TrafficPolicy policy = null;
         Map<String, String> subsetLabels = Map.of();

@@ -28,6 +28,15 @@ final class ClusterPolicy {
     private ClusterPolicy() {
     }
 
+    /**
+     * istiod's defaultLBAlgorithm: LEAST_REQUEST where no DestinationRule picks a policy (Istio's default since 1.14;
+     * istiod's PILOT_ENABLE_LEGACY_LB_ALGORITHM_DEFAULT brought ROUND_ROBIN back and is gone from newer istiod).
+     * Proxyless gRPC clients keep ROUND_ROBIN, as istiod's gRPC generator sends them.
+     */
+    static Cluster.LbPolicy defaultLbPolicy(boolean proxyless) {
+        return proxyless ? Cluster.LbPolicy.ROUND_ROBIN : Cluster.LbPolicy.LEAST_REQUEST;
+    }
+
     /** {@code endpointIds}: the SPIFFE IDs of the cluster's endpoints, the SANs an ISTIO_MUTUAL peer must present. */
     static void apply(Cluster.Builder c, DestinationRule.TrafficPolicy policy, String sni, boolean proxyless,
             List<String> endpointIds) {
@@ -42,7 +51,8 @@ final class ClusterPolicy {
                 c.setLbPolicy(switch (lb.simple()) {
                     case LEAST_REQUEST, LEAST_CONN -> Cluster.LbPolicy.LEAST_REQUEST;
                     case RANDOM -> proxyless ? Cluster.LbPolicy.ROUND_ROBIN : Cluster.LbPolicy.RANDOM;
-                    default -> Cluster.LbPolicy.ROUND_ROBIN;
+                    case ROUND_ROBIN -> Cluster.LbPolicy.ROUND_ROBIN;
+                    default -> defaultLbPolicy(proxyless);
                 });
             }
         }

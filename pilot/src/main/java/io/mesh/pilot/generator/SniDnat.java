@@ -104,7 +104,7 @@ final class SniDnat {
                     .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder().setEdsConfig(Protos.ads())
                             .setServiceName(eds))
                     .setConnectTimeout(com.google.protobuf.Duration.newBuilder().setSeconds(10))
-                    .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN);
+                    .setLbPolicy(ClusterPolicy.defaultLbPolicy(false));
             DestinationRule.TrafficPolicy p = t.dr() == null ? null : t.dr().policyFor(t.port(), t.subset());
             if (p != null) {
                 // The DestinationRule's TLS is the client's business here: the stream passes through encrypted.

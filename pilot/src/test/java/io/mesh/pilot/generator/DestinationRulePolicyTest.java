@@ -76,8 +76,8 @@ class DestinationRulePolicyTest {
         assertTrue(v2https.hasTransportSocket(), "the rule's port-level TLS, under the subset's load balancer");
         Cluster v2grpc = web(s, 9090, "v2");
         assertEquals(3, v2grpc.getOutlierDetection().getConsecutive5Xx().getValue(), "the subset's port-level outlier");
-        assertEquals(Cluster.LbPolicy.ROUND_ROBIN, v2grpc.getLbPolicy(), "the subset's port-level settings set no"
-                + " load balancer: the default");
+        assertEquals(Cluster.LbPolicy.LEAST_REQUEST, v2grpc.getLbPolicy(), "the subset's port-level settings set no"
+                + " load balancer: istiod's default");
         assertFalse(v2grpc.hasCircuitBreakers());
     }
 

@@ -43,19 +43,19 @@ class DestinationRuleWorkloadSelectorTest {
     @Test
     void theSelectedWorkloadsGetTheirRuleAndTheOthersTheNamespacesRule() {
         MeshSnapshot s = snapshot(SERVICE + rule("for-client", "{app: client}", "RANDOM")
-                + rule("for-everyone", null, "LEAST_REQUEST"));
+                + rule("for-everyone", null, "ROUND_ROBIN"));
         assertEquals(Cluster.LbPolicy.RANDOM, lb(sidecar("demo", Map.of("app", "client", "version", "v1")), s));
-        assertEquals(Cluster.LbPolicy.LEAST_REQUEST, lb(sidecar("demo", Map.of("app", "other")), s));
+        assertEquals(Cluster.LbPolicy.ROUND_ROBIN, lb(sidecar("demo", Map.of("app", "other")), s));
         // Selectors do not cross namespaces: a client elsewhere gets the service namespace's rule without one.
-        assertEquals(Cluster.LbPolicy.LEAST_REQUEST, lb(sidecar("shop", Map.of("app", "client")), s));
+        assertEquals(Cluster.LbPolicy.ROUND_ROBIN, lb(sidecar("shop", Map.of("app", "client")), s));
     }
 
     @Test
     void aRuleWithASelectorAloneChangesNothingForTheWorkloadsItDoesNotSelect() {
         MeshSnapshot s = snapshot(SERVICE + rule("for-client", "{app: client}", "RANDOM"));
         assertEquals(Cluster.LbPolicy.RANDOM, lb(sidecar("demo", Map.of("app", "client")), s));
-        assertEquals(Cluster.LbPolicy.ROUND_ROBIN, lb(sidecar("demo", Map.of("app", "other")), s));
-        assertEquals(Cluster.LbPolicy.ROUND_ROBIN, lb(sidecar("shop", Map.of("app", "client")), s));
+        assertEquals(Cluster.LbPolicy.LEAST_REQUEST, lb(sidecar("demo", Map.of("app", "other")), s), "the default");
+        assertEquals(Cluster.LbPolicy.LEAST_REQUEST, lb(sidecar("shop", Map.of("app", "client")), s), "the default");
     }
 
     @Test

@@ -148,17 +148,17 @@ class ExportToTest {
     void aDestinationRuleIsLookedUpInTheProxysNamespaceThenTheServicesThenTheRootNamespace() {
         String random = "{simple: RANDOM}";
         MeshSnapshot s = snapshot(SERVICES + dr("own", "team-a", "[\".\"]", random)
-                + dr("service-private", "demo", "[\".\"]", "{simple: LEAST_REQUEST}")
+                + dr("service-private", "demo", "[\".\"]", "{simple: ROUND_ROBIN}")
                 + dr("root", "istio-system", "[]", "{consistentHash: {httpHeaderName: x-user}}")
                 + dr("elsewhere", "team-c", "[\"*\"]", random));
         assertEquals(Cluster.LbPolicy.RANDOM, webLb(sidecar("10.1.0.1", "team-a"), s), "its own namespace's rule");
-        assertEquals(Cluster.LbPolicy.LEAST_REQUEST, webLb(sidecar("10.1.0.2", "demo"), s), "the service's namespace");
+        assertEquals(Cluster.LbPolicy.ROUND_ROBIN, webLb(sidecar("10.1.0.2", "demo"), s), "the service's namespace");
         // team-b: demo's rule is private to demo, and team-c's is in neither the proxy's nor the service's namespace.
         assertEquals(Cluster.LbPolicy.RING_HASH, webLb(sidecar("10.1.0.3", "team-b"), s), "the root namespace's rule");
 
         MeshSnapshot noRoot = snapshot(SERVICES + dr("elsewhere", "team-c", "[\"*\"]", random));
-        assertEquals(Cluster.LbPolicy.ROUND_ROBIN, webLb(sidecar("10.1.0.3", "team-b"), noRoot),
-                "no rule applies: the default");
+        assertEquals(Cluster.LbPolicy.LEAST_REQUEST, webLb(sidecar("10.1.0.3", "team-b"), noRoot),
+                "no rule applies: istiod's default");
         assertEquals(Cluster.LbPolicy.RANDOM, webLb(sidecar("10.1.0.4", "team-c"), noRoot));
     }
 

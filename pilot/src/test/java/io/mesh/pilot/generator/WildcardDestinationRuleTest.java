@@ -46,30 +46,30 @@ class WildcardDestinationRuleTest {
         MeshSnapshot s = snapshot(SERVICES + rule("example", "demo", "*.example.com", "{loadBalancer: {simple: RANDOM}}"));
         assertEquals(Cluster.LbPolicy.RANDOM, lb(s, "api.example.com"));
         assertEquals(Cluster.LbPolicy.RANDOM, lb(s, "www.example.com"));
-        assertEquals(Cluster.LbPolicy.ROUND_ROBIN, lb(s, "shop.test"));
-        assertEquals(Cluster.LbPolicy.ROUND_ROBIN, lb(s, "web.demo.svc.cluster.local"));
+        assertEquals(Cluster.LbPolicy.LEAST_REQUEST, lb(s, "shop.test"), "the default");
+        assertEquals(Cluster.LbPolicy.LEAST_REQUEST, lb(s, "web.demo.svc.cluster.local"), "the default");
     }
 
     @Test
     void theMostSpecificHostWinsWithinANamespace() {
         MeshSnapshot s = snapshot(SERVICES
-                + rule("everything", "demo", "*", "{loadBalancer: {simple: LEAST_REQUEST}}")
+                + rule("everything", "demo", "*", "{loadBalancer: {simple: ROUND_ROBIN}}")
                 + rule("example", "demo", "*.example.com", "{loadBalancer: {simple: RANDOM}}")
-                + rule("api", "demo", "api.example.com", "{loadBalancer: {simple: ROUND_ROBIN}, "
+                + rule("api", "demo", "api.example.com", "{loadBalancer: {simple: LEAST_REQUEST}, "
                         + "connectionPool: {tcp: {maxConnections: 7}}}"));
-        assertEquals(Cluster.LbPolicy.ROUND_ROBIN, lb(s, "api.example.com"));
+        assertEquals(Cluster.LbPolicy.LEAST_REQUEST, lb(s, "api.example.com"));
         assertEquals(7, cluster(CLIENT, s, "outbound|80||api.example.com").getCircuitBreakers().getThresholds(0)
                 .getMaxConnections().getValue(), "the exact host's rule, not merged with the wildcards");
         assertEquals(Cluster.LbPolicy.RANDOM, lb(s, "www.example.com"));
-        assertEquals(Cluster.LbPolicy.LEAST_REQUEST, lb(s, "shop.test"));
+        assertEquals(Cluster.LbPolicy.ROUND_ROBIN, lb(s, "shop.test"));
     }
 
     @Test
     void aMeshWideRuleInTheRootNamespaceAppliesWhereTheProxysNamespaceHasNone() {
-        String meshWide = rule("mesh-wide", "istio-system", "*.local", "{loadBalancer: {simple: LEAST_REQUEST}}");
+        String meshWide = rule("mesh-wide", "istio-system", "*.local", "{loadBalancer: {simple: ROUND_ROBIN}}");
         MeshSnapshot s = snapshot(SERVICES + meshWide);
-        assertEquals(Cluster.LbPolicy.LEAST_REQUEST, lb(s, "web.demo.svc.cluster.local"));
-        assertEquals(Cluster.LbPolicy.ROUND_ROBIN, lb(s, "api.example.com"), "*.local does not take api.example.com");
+        assertEquals(Cluster.LbPolicy.ROUND_ROBIN, lb(s, "web.demo.svc.cluster.local"));
+        assertEquals(Cluster.LbPolicy.LEAST_REQUEST, lb(s, "api.example.com"), "*.local does not take api.example.com");
         // A rule in the proxy's namespace comes first, even a wildcard one.
         MeshSnapshot local = snapshot(SERVICES + meshWide
                 + rule("demo-wide", "demo", "*.demo.svc.cluster.local", "{loadBalancer: {simple: RANDOM}}"));
