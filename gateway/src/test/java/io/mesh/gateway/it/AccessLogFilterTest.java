@@ -151,9 +151,13 @@ class AccessLogFilterTest {
     @Test
     void aFilterOnAResponseHeaderSeesTheHeadersAsSentDownstream() throws Exception {
         // The backend answers with x-backend: web; the fast path keeps the decoded response only for such a filter.
-        publish(filtered("response.headers['x-backend'] == 'web' && request.headers['x-phase'] == 'web'"));
+        // With the request's other attributes Envoy has and the subset serves: each must be there on both paths.
+        publish(filtered("response.headers['x-backend'] == 'web' && request.headers['x-phase'] == 'web'"
+                + " && request.scheme == 'http' && request.query == 'a=1' && request.duration < duration('1m')"
+                + " && request.time > timestamp('2024-01-01T00:00:00Z') && request.time <= timestamp('"
+                + java.time.Instant.now().plusSeconds(60) + "') && upstream.local_address.startsWith('127.0.0.1:')"));
         for (int p : pair.ports()) {
-            assertEquals("200", curl(p, "GET", "/hello", "resp-web-" + p, "x-phase: web"));
+            assertEquals("200", curl(p, "GET", "/hello?a=1", "resp-web-" + p, "x-phase: web"));
             await().atMost(Duration.ofSeconds(5)).until(() -> logged("resp-web-" + p));
         }
         publish(filtered("response.headers['x-backend'].startsWith('api') || !('x-backend' in response.headers)"
