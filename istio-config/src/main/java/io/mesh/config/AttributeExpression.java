@@ -104,8 +104,8 @@ public final class AttributeExpression {
     }
 
     /**
-     * Whether the value can be a bool, as far as the expression's shape tells: false for a literal that is not one, a
-     * {@code +}, an attribute that is not a bool, or a ternary whose branches are neither; true otherwise.
+     * Whether the value can be a bool, as far as the parser knows its type: false for a literal, an attribute or a call
+     * whose type is another, a {@code +}, or a ternary whose branches are neither; true otherwise.
      */
     public boolean mayBeBool() {
         return mayBeBool(root);

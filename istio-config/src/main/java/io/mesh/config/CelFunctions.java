@@ -183,7 +183,11 @@ final class CelFunctions {
             return (long) l.size();
         }
         if (v instanceof Map<?, ?> m) {
-            return (long) m.size();
+            try {
+                return (long) m.size();
+            } catch (UnsupportedOperationException e) {   // a proxy's header map is looked up by name, never listed
+                throw new EvalError("size() of headers is not served");
+            }
         }
         throw new EvalError("no matching overload for size() on " + CelValues.typeName(v));
     }

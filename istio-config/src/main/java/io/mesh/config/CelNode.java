@@ -146,7 +146,8 @@ interface CelNode {
                 return false;
             }
             if (c instanceof Map<?, ?> m) {
-                return m.containsKey(e);
+                // By lookup: a proxy's header map is looked up by name only (attribute values are never null).
+                return m.get(e) != null;
             }
             throw new EvalError("no matching overload for 'in' on " + CelValues.typeName(c));
         }

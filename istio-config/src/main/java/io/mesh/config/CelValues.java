@@ -42,6 +42,13 @@ final class CelValues {
 
     /** CEL's heterogeneous equality: values of different types are not equal (no error); ints and uints by value. */
     static boolean equal(Object l, Object r) {
+        if (l instanceof Map && r instanceof Map && l != r) {
+            try {
+                return l.equals(r);
+            } catch (UnsupportedOperationException e) {   // a proxy's header map is looked up by name, never listed
+                throw new EvalError("maps of headers are not compared");
+            }
+        }
         return java.util.Objects.equals(l, r);
     }
 

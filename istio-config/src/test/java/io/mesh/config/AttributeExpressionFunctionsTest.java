@@ -171,6 +171,26 @@ class AttributeExpressionFunctionsTest {
     }
 
     @Test
+    void aHeaderMapThatIsOnlyLookedUpByNameHasNoSizeNorEqualityAtRunTime() {
+        java.util.function.Supplier<Map<Object, Object>> byName = () -> new java.util.AbstractMap<>() {
+            @Override
+            public Object get(Object key) {
+                return "x-team".equals(key) ? "payments" : null;
+            }
+
+            @Override
+            public Set<Map.Entry<Object, Object>> entrySet() {
+                throw new UnsupportedOperationException("looked up by name");
+            }
+        };
+        AttributeExpression.Activation proxy = (root, field) -> field.equals("headers") ? byName.get() : null;
+        assertEquals("unknown", AttributeExpression.parse("size(true ? request.headers : [])").label(proxy));
+        assertEquals("unknown", AttributeExpression.parse("request.headers == response.headers").label(proxy));
+        assertEquals("unknown", AttributeExpression.parse("request.headers").label(proxy));
+        assertEquals("true", AttributeExpression.parse("'x-team' in request.headers").label(proxy));
+    }
+
+    @Test
     void aFilterWhoseCallHasNoValueIsFalse() {
         assertEquals(false, AttributeExpression.parse("int(request.headers['x-team']) > 1").test(REQUEST));
         assertEquals(true, AttributeExpression.parse("int(request.headers['x-team']) > 1 || request.method == 'POST'")
