@@ -104,14 +104,14 @@ final class CelFunctions {
                 yield new CelNode.Call1(name, operands.get(0), CelFunctions::toUint, Type.INT);
             }
             case "duration" -> {
-                expect(name, operands, operandAt, errors, Set.of(Type.STRING));
-                yield new CelNode.Call1(name, operands.get(0), v -> CelValues.duration(CelValues.string(v, name)),
-                        Type.DURATION);
+                expect(name, operands, operandAt, errors, Set.of(Type.STRING, Type.DURATION));
+                yield new CelNode.Call1(name, operands.get(0), v -> v instanceof java.time.Duration ? v
+                        : CelValues.duration(CelValues.string(v, name)), Type.DURATION);
             }
             default -> {   // timestamp
-                expect(name, operands, operandAt, errors, Set.of(Type.STRING));
-                yield new CelNode.Call1(name, operands.get(0), v -> CelValues.timestamp(CelValues.string(v, name)),
-                        Type.TIMESTAMP);
+                expect(name, operands, operandAt, errors, Set.of(Type.STRING, Type.TIMESTAMP));
+                yield new CelNode.Call1(name, operands.get(0), v -> v instanceof java.time.Instant ? v
+                        : CelValues.timestamp(CelValues.string(v, name)), Type.TIMESTAMP);
             }
         };
         return constant(node, operands, at, errors);

@@ -110,13 +110,17 @@ final class StatsAttributes {
         return q < 0 ? uri : uri.substring(0, q);
     }
 
-    /** Envoy's {@code request.query}: the part after '?', empty without one. */
+    /** Envoy's {@code request.query}: the part after '?' up to a '#', empty without one. */
     private static String query(String uri) {
         if (uri == null) {
             return null;
         }
         int q = uri.indexOf('?');
-        return q < 0 ? "" : uri.substring(q + 1);
+        if (q < 0) {
+            return "";
+        }
+        int fragment = uri.indexOf('#', q + 1);
+        return fragment < 0 ? uri.substring(q + 1) : uri.substring(q + 1, fragment);
     }
 
     private static Long grpcStatus(String s) {
