@@ -14,7 +14,9 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * CEL's functions, {@code in}, list literals, durations and timestamps as Telemetry expressions use them, with the CEL
  * spec's semantics: a string test with an empty argument is true, {@code size} counts a string's code points,
- * {@code matches} is RE2's partial match, ints and uints compare by value, {@code in} a map asks for the key. A call no
+ * {@code matches} is RE2's partial match (RE2's syntax: no lookaround, no backreference; linear time, so a pattern that
+ * backtracks exponentially in java.util.regex is answered at once), ints and uints compare by value, {@code in} a map
+ * asks for the key. A call no
  * overload takes is refused when parsed, naming the position; one whose value is wrong at run time has none.
  */
 class AttributeExpressionFunctionsTest {
@@ -53,6 +55,7 @@ class AttributeExpressionFunctionsTest {
         "request.headers['x-n'].matches('^\\\\d+$')                     => true",
         "request.headers['x-n'].matches(r'^\\d+$')                      => true",
         "request.path.matches(request.headers['x-n'])                   => false",
+        "'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!'.matches('^(a+)+$') => false",
         "response.code >= 500 || request.duration > duration('1s')      => true",
         "request.duration > duration('1s')                              => true",
         "request.duration < duration('1500ms')                          => false",
@@ -121,6 +124,10 @@ class AttributeExpressionFunctionsTest {
                 + " google.protobuf.Duration, google.protobuf.Timestamp, int, string]) at position 7 of \"string([1])\"",
         "request.path.matches('(')       => invalid regex for matches(): missing closing ) in \"(\" at position 21 of"
                 + " \"request.path.matches('(')\"",
+        "request.path.matches('(?=api)') => invalid regex for matches(): invalid or unsupported Perl syntax in"
+                + " \"(?=api)\" at position 21 of \"request.path.matches('(?=api)')\"",
+        "request.path.matches(r'(a)\\1') => invalid regex for matches(): invalid escape sequence in \"(a)\\1\" at"
+                + " position 21 of \"request.path.matches(r'(a)\\1')\"",
         "duration('1x')                  => invalid duration \"1x\" (units: h, m, s, ms, us, ns) at position 0 of"
                 + " \"duration('1x')\"",
         "timestamp('yesterday')          => invalid timestamp \"yesterday\" (RFC 3339, e.g. 2024-05-01T10:00:00Z) at"
