@@ -23,8 +23,8 @@ import org.junit.jupiter.api.Test;
 /**
  * A Telemetry's metric overrides, as pilot sends them (Istio's {@code istio.stats} filter, a TypedStruct of
  * {@code stats.PluginConfig}), applied by the packaged gateway: real requests, then the merged exposition on the
- * monitoring port ({@code /stats/prometheus}) has the removed label gone, the label upserted from a request header, and
- * no series of the disabled metric. Routed requests (over HTTP/1.1 the fast path's) and direct responses (the Vert.x
+ * monitoring port ({@code /stats/prometheus}) has the removed label gone, the labels upserted from a request header,
+ * a response header and CEL's functions, and no series of the disabled metric. Routed requests (over HTTP/1.1 the fast path's) and direct responses (the Vert.x
  * path's), over HTTP/1.1 and HTTP/2.
  */
 @QuarkusTest
@@ -41,6 +41,7 @@ class TelemetryMetricsOverridesTest {
         backend.createContext("/", ex -> {
             ex.getRequestBody().readAllBytes();
             byte[] ok = "ok".getBytes();
+            ex.getResponseHeaders().add("x-cache", "HIT");
             ex.sendResponseHeaders(200, ok.length);
             ex.getResponseBody().write(ok);
             ex.close();
@@ -75,7 +76,9 @@ class TelemetryMetricsOverridesTest {
                                 "value": { "disable_host_header_fallback": true, "metrics": [
                                   { "name": "request_bytes", "drop": true },
                                   { "name": "requests_total", "dimensions": { "team": "request.headers['x-team']",
-                                      "method_class": "request.method == 'POST' ? 'write' : 'read'" },
+                                      "method_class": "request.method in ['POST', 'PUT'] ? 'write' : 'read'",
+                                      "cache": "response.headers['x-cache']",
+                                      "api": "string(request.url_path.startsWith('/api') && 'x-team' in request.headers)" },
                                     "tags_to_remove": ["request_protocol"] },
                                   { "tags_to_remove": ["grpc_response_status"] } ] } } },
                               { "name": "envoy.filters.http.router", "typed_config": {
@@ -122,6 +125,13 @@ class TelemetryMetricsOverridesTest {
                 assertTrue(payments.endsWith(" 2.0"), payments);   // one over HTTP/1.1, one over HTTP/2
                 String anonymous = of.stream().filter(l -> l.contains("team=\"unknown\"")).findFirst().orElseThrow();
                 assertTrue(anonymous.contains("method_class=\"write\""), anonymous);
+                // CEL's functions and the response headers as sent: the routed responses carry the backend's x-cache.
+                boolean routed = service.startsWith("orders");
+                assertTrue(payments.contains("api=\"" + routed + "\""), payments);
+                assertTrue(anonymous.contains("api=\"false\""), anonymous);
+                for (String l : List.of(payments, anonymous)) {
+                    assertTrue(l.contains("cache=\"" + (routed ? "HIT" : "unknown") + "\""), l);
+                }
             }
             for (String l : requests) {
                 assertFalse(l.contains("request_protocol="), l);

@@ -44,8 +44,9 @@ class AttributeExpressionEnvoyAttributesTest {
 
     @ParameterizedTest(name = "{0}")
     @CsvSource(delimiterString = "=>", quoteCharacter = '`', value = {
-        "upstream.cluster == 'x'   => unknown attribute \"upstream.cluster\" (served: [upstream.address, upstream.port,"
-                + " upstream.transport_failure_reason]) at position 9 of \"upstream.cluster == 'x'\"",
+        "upstream.cluster == 'x'   => unknown attribute \"upstream.cluster\" (served: [upstream.address,"
+                + " upstream.local_address, upstream.port, upstream.transport_failure_reason]) at position 9 of"
+                + " \"upstream.cluster == 'x'\"",
         "connection.tls_version    => unknown attribute \"connection.tls_version\" (served: [connection.mtls,"
                 + " connection.requested_server_name, connection.termination_details]) at position 11 of"
                 + " \"connection.tls_version\"",

@@ -80,9 +80,10 @@ class TelemetryMetricsTest {
                                 + " at position 24 of \"request.headers['x-team'\""),
                 Arguments.of("metrics: [{overrides: [{tagOverrides: {team: {value: \"request.team\"}}}]}]",
                         "spec.metrics[0].overrides[0].tagOverrides.team.value: is not a valid expression: unknown"
-                                + " attribute \"request.team\" (served: [request.headers, request.host, request.id,"
-                                + " request.method, request.path, request.protocol, request.referer, request.size,"
-                                + " request.url_path, request.useragent]) at position 8 of \"request.team\""),
+                                + " attribute \"request.team\" (served: [request.duration, request.headers, request.host,"
+                                + " request.id, request.method, request.path, request.protocol, request.query,"
+                                + " request.referer, request.scheme, request.size, request.time, request.url_path,"
+                                + " request.useragent]) at position 8 of \"request.team\""),
                 Arguments.of("metrics: [{reportingInterval: soon}]",
                         "spec.metrics[0].reportingInterval: invalid duration \"soon\" (use e.g. 500ms, 10s, 1m)"),
                 Arguments.of("metrics: [{overrides: [{disabled: true, drop: true}]}]",

@@ -12,6 +12,7 @@ import java.util.List;
 public final class AccessLogFilter {
     private final AttributeExpression[] any;
     private final String[] headerNames;
+    private final boolean readsResponse;
 
     public AccessLogFilter(List<AttributeExpression> any) {
         if (any.isEmpty()) {
@@ -20,6 +21,7 @@ public final class AccessLogFilter {
         this.any = any.toArray(AttributeExpression[]::new);
         this.headerNames = any.stream().flatMap(e -> e.headerNames().stream()).distinct().sorted()
                 .toArray(String[]::new);
+        this.readsResponse = any.stream().anyMatch(e -> !e.responseHeaderNames().isEmpty());
     }
 
     /** Whether the request or connection whose attributes {@code a} gives is logged. */
@@ -35,6 +37,11 @@ public final class AccessLogFilter {
     /** The request headers the expressions read (lower case), which the fast path keeps of a request; may be empty. */
     public String[] headerNames() {
         return headerNames;
+    }
+
+    /** Whether an expression reads a response header or trailer (the fast path then keeps the decoded response). */
+    public boolean readsResponse() {
+        return readsResponse;
     }
 
     /** Equal when the expressions' sources are: a push that resends the same filter changes nothing. */

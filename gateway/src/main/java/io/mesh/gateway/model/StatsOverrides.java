@@ -53,12 +53,19 @@ public final class StatsOverrides {
     private final Changes[] byMetric;
     private final AttributeExpression[] expressions;
     private final String[] headerNames;
+    private final boolean readsResponse;
 
     private StatsOverrides(Changes[] byMetric, AttributeExpression[] expressions) {
         this.byMetric = byMetric;
         this.expressions = expressions;
         this.headerNames = java.util.Arrays.stream(expressions).flatMap(e -> e.headerNames().stream()).distinct()
                 .sorted().toArray(String[]::new);
+        this.readsResponse = java.util.Arrays.stream(expressions).anyMatch(e -> !e.responseHeaderNames().isEmpty());
+    }
+
+    /** Whether an expression reads a response header or trailer (the fast path then keeps the decoded response). */
+    public boolean readsResponse() {
+        return readsResponse;
     }
 
     /**

@@ -441,7 +441,7 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         upstream = ups.get(target.cluster());
         rawResponse = !head && handler.encoderCtx != null && !handler.encoderCtx.isRemoved() && none(target.responseHeaders())
                 && none(r.responseHeaders()) && none(vh.responseHeaders()) && none(table.responseHeaders())
-                && (telemetry == null || !telemetry.accessLogReadsResponse());   // its format reads the decoded response
+                && !keepsResponse();   // a format or an expression reads the decoded response
         return true;
     }
 
@@ -881,7 +881,7 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         upstreamKeepAlive = HttpUtil.isKeepAlive(r);
         // The upstream's decoded header map becomes the downstream response's, changed in place.
         MultiMap out = (MultiMap) r.headers();
-        if (accessLog(plane.accessLog())) {
+        if (stats != null || accessLog(plane.accessLog())) {
             loggedUpstream(out);
         }
         HopByHop.stripInPlace(out);
@@ -900,9 +900,9 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
     }
 
     /**
-     * What only an access log line reads of the upstream's response head: the upstream service time, the upstream
-     * connection's local address, and the response headers ({@code decoded}, null for a head relayed as bytes) when the
-     * chain's format reads one.
+     * What only an access log line or the stats overrides' expressions read of the upstream's response head: the
+     * upstream service time, the upstream connection's local address, and the response headers ({@code decoded}, null
+     * for a head relayed as bytes) when the chain's access log or stats overrides read one.
      */
     private void loggedUpstream(MultiMap decoded) {
         upstreamHeadersNanos = System.nanoTime();
@@ -910,13 +910,22 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         if (c != null) {
             upstreamLocal = c.channel.localAddress();
         }
-        io.mesh.gateway.model.ChainTelemetry t = telemetry;
-        if (decoded != null && t != null && t.accessLogReadsResponse()) {
+        if (decoded != null && keepsResponse()) {
             loggedResponseHeaders = decoded;
         }
     }
 
-    /** The response headers an access log format reads (the decoded head, kept only then), or null. */
+    /**
+     * Whether the chain's access log (a format or a filter) or its stats overrides read a response header or trailer:
+     * only then is the decoded response kept (and its head not relayed as bytes).
+     */
+    private boolean keepsResponse() {
+        io.mesh.gateway.model.ChainTelemetry t = telemetry;
+        io.mesh.gateway.model.StatsOverrides st = stats;
+        return t != null && t.accessLogReadsResponse() || st != null && st.readsResponse();
+    }
+
+    /** The response headers an access log or a stats expression reads (the decoded head, kept only then), or null. */
     private MultiMap loggedResponseHeaders;
 
     /** The upstream's workload, from its response's {@code x-envoy-peer-metadata} (a head relayed as bytes). */
@@ -945,7 +954,7 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         }
         cancelTimer();
         responseStarted = true;
-        if (accessLog(plane.accessLog())) {
+        if (stats != null || accessLog(plane.accessLog())) {
             loggedUpstream(null);
         }
         status = code;

@@ -28,11 +28,16 @@ final class StatsAttributes {
                     case "path" -> ex.uri();
                     case "url_path" -> urlPath(ex.uri());
                     case "protocol" -> ex.protocol();
-                    case "headers" -> new Headers(ex);
+                    case "headers" -> new Headers(ex, Headers.REQUEST);
                     case "id" -> ex.requestHeader("x-request-id");
                     case "useragent" -> ex.requestHeader("user-agent");
                     case "referer" -> ex.requestHeader("referer");
                     case "size" -> ex.bytesReceived();
+                    case "scheme" -> ex.header(":scheme");
+                    case "query" -> query(ex.uri());
+                    case "time" -> java.time.Instant.now().minusNanos(System.nanoTime() - ex.startNanos());
+                    case "duration" -> java.time.Duration.ofNanos((ex.endNanos != 0 ? ex.endNanos : System.nanoTime())
+                            - ex.startNanos());
                     default -> null;
                 };
                 case "response" -> switch (field) {
@@ -41,12 +46,17 @@ final class StatsAttributes {
                     case "flags" -> ResponseFlag.envoyBits(ex.flags());
                     case "code_details" -> ResponseCodeDetails.of(ex);
                     case "size" -> ex.bytesSent();
+                    case "headers" -> new Headers(ex, Headers.RESPONSE);
+                    case "trailers" -> new Headers(ex, Headers.TRAILERS);
                     default -> null;
                 };
                 case "source" -> address(ex.downstream() != null ? ex.downstream().source() : null, ex.remoteAddress(), field);
                 case "destination" -> address(ex.downstream() != null ? ex.downstream().originalDst() : null, null, field);
-                case "upstream" -> field.equals("transport_failure_reason") ? ex.upstreamTransportFailure()
-                        : address(null, ex.upstreamHost(), field);
+                case "upstream" -> switch (field) {
+                    case "transport_failure_reason" -> ex.upstreamTransportFailure();
+                    case "local_address" -> ex.upstreamLocalAddress();
+                    default -> address(null, ex.upstreamHost(), field);
+                };
                 case "connection" -> switch (field) {
                     case "mtls" -> ex.downstream() != null && ex.downstream().peerPrincipal() != null;
                     case "requested_server_name" -> ex.requestedServerName();
@@ -100,6 +110,19 @@ final class StatsAttributes {
         return q < 0 ? uri : uri.substring(0, q);
     }
 
+    /** Envoy's {@code request.query}: the part after '?' up to a '#', empty without one. */
+    private static String query(String uri) {
+        if (uri == null) {
+            return null;
+        }
+        int q = uri.indexOf('?');
+        if (q < 0) {
+            return "";
+        }
+        int fragment = uri.indexOf('#', q + 1);
+        return fragment < 0 ? uri.substring(q + 1) : uri.substring(q + 1, fragment);
+    }
+
     private static Long grpcStatus(String s) {
         try {
             return s == null || s.isEmpty() ? null : Long.parseLong(s);
@@ -127,17 +150,34 @@ final class StatsAttributes {
         return null;
     }
 
-    /** The request's headers as CEL's map: looked up by name as they arrived (lower case), never listed. */
+    /**
+     * The request's headers as they arrived, the response's as sent downstream, or its trailers, as CEL's map: looked
+     * up by name (lower case), never listed (the parser refuses what would list them). The response's are there only
+     * when the path kept them, which it does when an expression of the chain names one.
+     */
     private static final class Headers extends AbstractMap<Object, Object> {
+        static final int REQUEST = 0;
+        static final int RESPONSE = 1;
+        static final int TRAILERS = 2;
         private final ExchangeRecord ex;
+        private final int kind;
 
-        Headers(ExchangeRecord ex) {
+        Headers(ExchangeRecord ex, int kind) {
             this.ex = ex;
+            this.kind = kind;
         }
 
         @Override
         public Object get(Object key) {
-            return key instanceof String k ? ex.requestHeader(k.toLowerCase(java.util.Locale.ROOT)) : null;
+            if (!(key instanceof String k)) {
+                return null;
+            }
+            String name = k.toLowerCase(java.util.Locale.ROOT);
+            return switch (kind) {
+                case REQUEST -> ex.requestHeader(name);
+                case RESPONSE -> ex.responseHeader(name);
+                default -> ex.responseTrailers == null ? null : ex.responseTrailers.get(name);
+            };
         }
 
         @Override
@@ -147,7 +187,7 @@ final class StatsAttributes {
 
         @Override
         public Set<Map.Entry<Object, Object>> entrySet() {
-            throw new UnsupportedOperationException("request headers are looked up by name");
+            throw new UnsupportedOperationException("headers are looked up by name");
         }
     }
 }

@@ -18,8 +18,8 @@ import org.jboss.logging.Logger;
  * had NC), UH (no healthy endpoint); "-" for none. A connection the chain's network RBAC denied is logged too, with
  * Envoy's connection termination details naming the policy and no upstream host; a failed TLS origination with UF and
  * the upstream transport failure reason. The chain's filter (Envoy's CEL filter) decides at the end, over the
- * attributes the TCP stats overrides read plus the connection's addresses, the upstream's, the SNI, the flags' bit
- * vector and the termination details.
+ * attributes the TCP stats overrides read plus the connection's addresses, the upstream's (its local address too), the
+ * SNI, the flags' bit vector and the termination details.
  *
  * <p>Exists only for a chain whose tcp_proxy has an access log ({@link #of} is null otherwise, so a connection without
  * one costs a null check per read). Event-loop confined: both sides of a relay are on the downstream's loop, and the line
@@ -279,8 +279,11 @@ final class TcpAccessLog {
             return switch (root) {
                 case "source" -> part(log.remote, field);
                 case "destination" -> part(log.local, field);
-                case "upstream" -> field.equals("transport_failure_reason") ? log.transportFailure
-                        : part(log.upstreamHost, field);
+                case "upstream" -> switch (field) {
+                    case "transport_failure_reason" -> log.transportFailure;
+                    case "local_address" -> log.upstreamLocal == null ? null : address(log.upstreamLocal);
+                    default -> part(log.upstreamHost, field);
+                };
                 case "response" -> field.equals("flags") ? (Object) ResponseFlag.envoyBits(log.flags) : null;
                 case "connection" -> switch (field) {
                     case "requested_server_name" -> log.sni;

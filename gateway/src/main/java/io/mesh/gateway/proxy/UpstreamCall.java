@@ -202,8 +202,9 @@ final class UpstreamCall {
         responding = true;
         ex.upstreamHeadersNanos = System.nanoTime();
         io.vertx.core.http.HttpConnection upstreamConnection = resp.request().connection();
-        if (ex.accessLog(ex.plane.accessLog())) {
-            ex.upstreamLocal = upstreamConnection.localAddress();   // only an access log line reads it
+        if (ex.stats != null || ex.accessLog(ex.plane.accessLog())) {
+            // Only an access log line or a stats expression (upstream.local_address) reads it.
+            ex.upstreamLocal = upstreamConnection.localAddress();
         }
         if (upstreamConnection.isSsl()) {
             ex.upstreamPrincipal = SidecarPlane.sessionSpiffeId(upstreamConnection.sslSession());

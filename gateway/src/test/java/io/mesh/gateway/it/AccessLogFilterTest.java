@@ -26,8 +26,11 @@ import org.junit.jupiter.api.Test;
 /**
  * Telemetry's {@code accessLogging[].filter} as pilot sends it (Envoy's CEL ExtensionFilter on the HCM's file access
  * log): a request is logged only when the expression is true after its response, on the fast path and on the Vert.x
- * path; an expression the gateway cannot compile is NACKed with the position, and the last good filter keeps deciding.
- * Real gateways on a real ADS server, requests by the JDK's HTTP client, lines read from {@code io.mesh.gateway.access}.
+ * path, CEL's functions ({@code startsWith}, {@code matches}, {@code contains}), {@code in} over a list and over the
+ * request headers, and the response headers as sent downstream included; an expression the gateway cannot compile (an
+ * invalid regex, an unknown function) is NACKed with the position, and the last good filter keeps deciding. Real
+ * gateways on a real ADS server, requests by the JDK's HTTP client and curl, lines read from
+ * {@code io.mesh.gateway.access}.
  */
 class AccessLogFilterTest {
     static final AccessLogCapture CAPTURE = new AccessLogCapture();
@@ -110,11 +113,75 @@ class AccessLogFilterTest {
         }
     }
 
+    /** curl {@code method} {@code path} on {@code port} with {@code x-request-id: id} and {@code headers}; the status. */
+    static String curl(int port, String method, String path, String id, String... headers) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of("curl", "-s", "-m", "10", "-o", "/dev/null", "-w",
+                "%{http_code}", "-X", method, "-H", "x-request-id: " + id));
+        for (String h : headers) {
+            cmd.addAll(List.of("-H", h));
+        }
+        cmd.add("http://127.0.0.1:" + port + path);
+        return Run.run(cmd, null);
+    }
+
+    @Test
+    void aFilterWithCelFunctionsLogsOnlyTheRequestsItMatches() throws Exception {
+        publish(filtered("!request.url_path.startsWith('/healthz') && request.path.matches('^/api/v[0-9]+/')"
+                + " && request.method in ['POST', 'PUT'] && !request.headers['user-agent'].contains('kube-probe')"
+                + " || 'x-team' in request.headers"));
+        for (int p : pair.ports()) {
+            String id = "fn-" + p + "-";
+            assertEquals("200", curl(p, "POST", "/api/v1/items?page=2", id + "post"));
+            assertEquals("200", curl(p, "PUT", "/api/v22/items", id + "put"));
+            assertEquals("200", curl(p, "GET", "/api/v1/items", id + "get"));
+            assertEquals("200", curl(p, "POST", "/api/vX/items", id + "no-version"));
+            assertEquals("200", curl(p, "POST", "/v1/api/v1/items", id + "not-at-start"));
+            assertEquals("200", curl(p, "PUT", "/healthz/api/v1/", id + "healthz"));
+            assertEquals("200", curl(p, "POST", "/api/v1/items", id + "probe", "user-agent: kube-probe/1.29"));
+            assertEquals("200", curl(p, "GET", "/other", id + "team", "X-Team: payments"));
+            await().atMost(Duration.ofSeconds(5)).until(() -> logged(id + "team"));
+            assertTrue(logged(id + "post"), "POST under /api/v1/ matches");
+            assertTrue(logged(id + "put"), "PUT under /api/v22/ matches");
+            for (String quiet : List.of("get", "no-version", "not-at-start", "healthz", "probe")) {
+                assertFalse(logged(id + quiet), quiet + " passed the filter");
+            }
+        }
+    }
+
+    @Test
+    void aFilterOnAResponseHeaderSeesTheHeadersAsSentDownstream() throws Exception {
+        // The backend answers with x-backend: web; the fast path keeps the decoded response only for such a filter.
+        // With the request's other attributes Envoy has and the subset serves: each must be there on both paths.
+        publish(filtered("response.headers['x-backend'] == 'web' && request.headers['x-phase'] == 'web'"
+                + " && request.scheme == 'http' && request.query == 'a=1' && request.duration < duration('1m')"
+                + " && request.time > timestamp('2024-01-01T00:00:00Z') && request.time <= timestamp('"
+                + java.time.Instant.now().plusSeconds(60) + "') && upstream.local_address.startsWith('127.0.0.1:')"));
+        for (int p : pair.ports()) {
+            assertEquals("200", curl(p, "GET", "/hello?a=1", "resp-web-" + p, "x-phase: web"));
+            await().atMost(Duration.ofSeconds(5)).until(() -> logged("resp-web-" + p));
+        }
+        publish(filtered("response.headers['x-backend'].startsWith('api') || !('x-backend' in response.headers)"
+                + " || request.headers['x-mark'] == 'on'"));
+        for (int p : pair.ports()) {
+            assertEquals("200", curl(p, "GET", "/hello", "resp-api-" + p));
+            assertEquals("500", curl(p, "GET", "/fail", "resp-mark-" + p, "x-mark: on"));
+            await().atMost(Duration.ofSeconds(5)).until(() -> logged("resp-mark-" + p));
+            assertFalse(logged("resp-api-" + p), "the response's x-backend is web, not api");
+        }
+    }
+
     @Test
     void anExpressionTheGatewayCannotCompileIsNackedAndTheLastGoodFilterStays() throws Exception {
         publish(filtered("response.code >= 400"));
         pair.nacked(ListenerTelemetryTest.withListener(web, filtered("response.code >= ")), "access log"
                 + " envoy.access_loggers.file: CEL filter does not compile: unexpected end at position 17 of \"response.code >= \"");
+        pair.nacked(ListenerTelemetryTest.withListener(web, filtered("request.path.matches('[')")), "access log"
+                + " envoy.access_loggers.file: CEL filter does not compile: invalid regex for matches(): missing closing ]"
+                + " in \"[\" at position 21 of \"request.path.matches('[')\"");
+        pair.nacked(ListenerTelemetryTest.withListener(web, filtered("request.path.lower() == 'x'")), "access log"
+                + " envoy.access_loggers.file: CEL filter does not compile: unknown function \"lower\" (served: [contains,"
+                + " duration, endsWith, int, matches, size, startsWith, string, timestamp, uint], and has()) at position 13"
+                + " of \"request.path.lower() == 'x'\"");
         assertEquals(200, get(pair.port, "/hello", "after-nack-ok", null));
         assertEquals(500, get(pair.port, "/fail", "after-nack-error", null));
         await().atMost(Duration.ofSeconds(5)).until(() -> logged("after-nack-error"));

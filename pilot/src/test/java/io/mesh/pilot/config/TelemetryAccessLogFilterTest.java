@@ -30,6 +30,22 @@ class TelemetryAccessLogFilterTest {
     }
 
     @Test
+    void aFilterWithCelFunctionsAndInIsAccepted() {
+        String expression = "!request.url_path.startsWith('/healthz') && request.method in ['POST', 'PUT']"
+                + " && (request.path.matches('^/api/v[0-9]+/') || response.code >= 500"
+                + " || request.duration > duration('1s')) && !('x-debug' in request.headers)"
+                + " && response.headers['x-cache'] != 'HIT'";
+        ConfigValidator.Result r = TelemetryValidationTest.validate("""
+                accessLogging:
+                - providers: [{name: envoy}]
+                  filter:
+                    expression: "%s"
+                """.formatted(expression));
+        assertEquals(List.of(), r.errors());
+        assertEquals(expression, ((Telemetry) r.model()).accessLogging().get(0).filter());
+    }
+
+    @Test
     void aFilterOnARuleWithoutProvidersIsAcceptedWithAWarningThatIstiodIgnoresIt() {
         ConfigValidator.Result r = TelemetryValidationTest.validate(
                 "accessLogging: [{filter: {expression: 'response.code >= 400'}}]");
@@ -45,7 +61,21 @@ class TelemetryAccessLogFilterTest {
                 Arguments.of("{expression: 'response.cod == 200'}",
                         "spec.accessLogging[0].filter.expression: unknown attribute \"response.cod\" (served:"
                                 + " [response.code, response.code_details, response.flags, response.grpc_status,"
-                                + " response.size]) at position 9 of \"response.cod == 200\""),
+                                + " response.headers, response.size, response.trailers]) at position 9 of"
+                                + " \"response.cod == 200\""),
+                Arguments.of("{expression: \"request.path.beginsWith('/api')\"}",
+                        "spec.accessLogging[0].filter.expression: unknown function \"beginsWith\" (served: [contains,"
+                                + " duration, endsWith, int, matches, size, startsWith, string, timestamp, uint], and"
+                                + " has()) at position 13 of \"request.path.beginsWith('/api')\""),
+                Arguments.of("{expression: \"request.path.matches('[a-')\"}",
+                        "spec.accessLogging[0].filter.expression: invalid regex for matches(): missing closing ] in"
+                                + " \"[a-\" at position 21 of \"request.path.matches('[a-')\""),
+                Arguments.of("{expression: \"size(response.code) > 0\"}",
+                        "spec.accessLogging[0].filter.expression: no matching overload for size() on int (takes [list,"
+                                + " map, string]) at position 5 of \"size(response.code) > 0\""),
+                Arguments.of("{expression: \"string(response.code)\"}",
+                        "spec.accessLogging[0].filter.expression: must be a boolean expression (e.g. response.code >="
+                                + " 400), got \"string(response.code)\""),
                 Arguments.of("{expression: 'request.path + \"x\"'}",
                         "spec.accessLogging[0].filter.expression: must be a boolean expression (e.g. response.code >="
                                 + " 400), got \"request.path + \"x\"\""),
