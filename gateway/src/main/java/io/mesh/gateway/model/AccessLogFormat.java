@@ -244,7 +244,8 @@ public final class AccessLogFormat {
             return new LogCommand(op, header, alternative, maxLength, null, null);
         }
         switch (op) {
-            case START_TIME -> {
+            case START_TIME, DOWNSTREAM_PEER_CERT_V_START, DOWNSTREAM_PEER_CERT_V_END, UPSTREAM_PEER_CERT_V_START,
+                    UPSTREAM_PEER_CERT_V_END -> {
                 return new LogCommand(op, null, null, maxLength, StartTimeFormat.compile(arg), null);
             }
             case GRPC_STATUS -> {

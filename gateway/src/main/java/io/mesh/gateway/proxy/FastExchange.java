@@ -909,6 +909,8 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         FastUpstreamConnection c = conn;
         if (c != null) {
             upstreamLocal = c.channel.localAddress();
+            upstreamProtocol = "HTTP/1.1";
+            upstreamSsl = c.ssl;   // its session is read only if a line's operator asks
         }
         io.mesh.gateway.model.ChainTelemetry t = telemetry;
         if (decoded != null && t != null && t.accessLogReadsResponse()) {
@@ -918,6 +920,8 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
 
     /** The response headers an access log format reads (the decoded head, kept only then), or null. */
     private MultiMap loggedResponseHeaders;
+    /** The TLS of the upstream connection that answered, kept only while access logging; null: plaintext. */
+    private io.netty.handler.ssl.SslHandler upstreamSsl;
 
     /** The upstream's workload, from its response's {@code x-envoy-peer-metadata} (a head relayed as bytes). */
     void upstreamPeer(String value) {
@@ -1405,6 +1409,28 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
     @Override
     public String protocol() {
         return "HTTP/1.1";
+    }
+
+    @Override
+    io.netty.channel.Channel downstreamChannel() {
+        return handler.channel;
+    }
+
+    /** A plaintext listener's connection (the router's) has none: no look at the channel. */
+    @Override
+    String requestedServerName() {
+        return handler.source.secure() ? super.requestedServerName() : null;
+    }
+
+    @Override
+    io.mesh.gateway.model.ConnectionTls downstreamTls() {
+        return handler.source.secure() ? super.downstreamTls() : null;
+    }
+
+    @Override
+    javax.net.ssl.SSLSession upstreamSession() {
+        io.netty.handler.ssl.SslHandler ssl = upstreamSsl;
+        return ssl == null ? null : ssl.engine().getSession();
     }
 
     @Override

@@ -200,11 +200,19 @@ final class UpstreamCall {
         responding = true;
         ex.upstreamHeadersNanos = System.nanoTime();
         io.vertx.core.http.HttpConnection upstreamConnection = resp.request().connection();
-        if (ex.accessLog(ex.plane.accessLog())) {
-            ex.upstreamLocal = upstreamConnection.localAddress();   // only an access log line reads it
+        boolean logged = ex.accessLog(ex.plane.accessLog());
+        if (logged) {
+            // Only an access log line reads them.
+            ex.upstreamLocal = upstreamConnection.localAddress();
+            ex.upstreamProtocol = resp.version() == HttpVersion.HTTP_2 ? "HTTP/2"
+                    : resp.version() == HttpVersion.HTTP_1_0 ? "HTTP/1.0" : "HTTP/1.1";
         }
         if (upstreamConnection.isSsl()) {
-            ex.upstreamPrincipal = SidecarPlane.sessionSpiffeId(upstreamConnection.sslSession());
+            javax.net.ssl.SSLSession session = upstreamConnection.sslSession();
+            ex.upstreamPrincipal = SidecarPlane.sessionSpiffeId(session);
+            if (logged) {
+                ex.upstreamSession = session;
+            }
         }
         HttpServerResponse out = ex.response;
         if (out.ended() || out.closed()) {
