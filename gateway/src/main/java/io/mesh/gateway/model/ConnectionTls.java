@@ -62,14 +62,29 @@ public final class ConnectionTls {
         this.local = local;
     }
 
-    /** The connection of a finished handshake's {@code session}; null for null (a plaintext connection). */
+    /**
+     * The connection of a finished handshake's {@code session}, without its SNI (an upstream's, which this proxy
+     * sent); null for null (a plaintext connection).
+     */
     public static ConnectionTls of(SSLSession session) {
+        return of(session, null);
+    }
+
+    /**
+     * A server engine's finished handshake, with the SNI the client sent (read while the connection is open: a closed
+     * BoringSSL engine no longer has it); null for null.
+     */
+    public static ConnectionTls of(javax.net.ssl.SSLEngine engine) {
+        return engine == null ? null : of(engine.getSession(), serverName(engine));
+    }
+
+    private static ConnectionTls of(SSLSession session, String serverName) {
         if (session == null) {
             return null;
         }
         String protocol = session.getProtocol();
         return new ConnectionTls(protocol == null || protocol.isEmpty() || protocol.equals("NONE") ? null : protocol,
-                session.getCipherSuite(), session.getId(), serverName(session), leaf(peerCertificates(session)),
+                session.getCipherSuite(), session.getId(), serverName, leaf(peerCertificates(session)),
                 leaf(session.getLocalCertificates()));
     }
 
@@ -85,17 +100,27 @@ public final class ConnectionTls {
         return chain != null && chain.length > 0 && chain[0] instanceof X509Certificate x ? x : null;
     }
 
-    /** The SNI the client sent, as a server's session reads it (the JDK's and netty-tcnative's both answer here). */
-    private static String serverName(SSLSession session) {
-        if (session instanceof ExtendedSSLSession e) {
+    /**
+     * The SNI the client sent. BoringSSL's is read as it is: the session's {@code SNIHostName} refuses a name that is
+     * not a host name (Istio's mesh SNI {@code outbound_.80_._.HOST}), which Envoy logs as sent. The JDK's server
+     * answers through its session.
+     */
+    private static String serverName(javax.net.ssl.SSLEngine engine) {
+        if (engine instanceof io.netty.handler.ssl.ReferenceCountedOpenSslEngine openSsl) {
+            synchronized (openSsl) {
+                long ssl = openSsl.sslPointer();
+                return ssl == 0 ? null : io.netty.internal.tcnative.SSL.getSniHostname(ssl);
+            }
+        }
+        if (engine.getSession() instanceof ExtendedSSLSession e) {
             try {
                 for (SNIServerName n : e.getRequestedServerNames()) {
                     if (n instanceof SNIHostName h) {
                         return h.getAsciiName();
                     }
                 }
-            } catch (UnsupportedOperationException ignored) {
-                // an engine that does not say: none
+            } catch (UnsupportedOperationException | IllegalArgumentException ignored) {
+                // an engine that does not say, or a name it refuses to read: none
             }
         }
         return null;

@@ -55,7 +55,7 @@ final class DownstreamConnection {
             if (ssl == null) {
                 tlsRead = true;
             } else if (ssl.handshakeFuture().isSuccess()) {
-                tls = ConnectionTls.of(ssl.engine().getSession());
+                tls = ConnectionTls.of(ssl.engine());
                 tlsRead = true;
             }
         }
