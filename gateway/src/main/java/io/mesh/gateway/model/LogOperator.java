@@ -25,6 +25,12 @@ public enum LogOperator {
 
     final boolean typed;
 
+    /** The operators that read the upstream connection's TLS (the fast path keeps that connection's TLS only for them). */
+    static final java.util.Set<LogOperator> UPSTREAM_TLS = java.util.EnumSet.of(UPSTREAM_PEER_URI_SAN,
+            UPSTREAM_LOCAL_URI_SAN, UPSTREAM_PEER_DNS_SAN, UPSTREAM_LOCAL_DNS_SAN, UPSTREAM_PEER_SUBJECT,
+            UPSTREAM_LOCAL_SUBJECT, UPSTREAM_PEER_ISSUER, UPSTREAM_TLS_VERSION, UPSTREAM_TLS_CIPHER, UPSTREAM_TLS_SESSION_ID,
+            UPSTREAM_PEER_CERT_V_START, UPSTREAM_PEER_CERT_V_END, UPSTREAM_PEER_CERT);
+
     LogOperator() {
         this(false);
     }

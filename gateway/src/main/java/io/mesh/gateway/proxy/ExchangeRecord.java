@@ -48,7 +48,10 @@ abstract class ExchangeRecord {
     Object upstreamLocal;
     /** That connection's protocol ({@code HTTP/1.1}, {@code HTTP/2}), kept only while access logging; null: none. */
     String upstreamProtocol;
-    /** That connection's TLS session (the Vert.x path's), kept only while access logging; null: plaintext or none. */
+    /**
+     * That connection's TLS session (the Vert.x path's), kept only when a format names an upstream TLS operator; null:
+     * plaintext, none, or not asked for.
+     */
     javax.net.ssl.SSLSession upstreamSession;
 
     /**
@@ -135,6 +138,11 @@ abstract class ExchangeRecord {
     /** Envoy's connection id of the downstream connection. Read when a line is written. */
     final Long connectionId() {
         return DownstreamConnection.idOf(downstreamChannel());
+    }
+
+    /** The upstream connection's protocol, when access logging kept it; else null. */
+    String upstreamProtocol() {
+        return upstreamProtocol;
     }
 
     /** The TLS session of the upstream connection that answered, when access logging kept it; else null. */

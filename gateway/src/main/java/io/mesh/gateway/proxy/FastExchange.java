@@ -909,10 +909,11 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         FastUpstreamConnection c = conn;
         if (c != null) {
             upstreamLocal = c.channel.localAddress();
-            upstreamProtocol = "HTTP/1.1";
-            upstreamSsl = c.ssl;   // its session is read only if a line's operator asks
         }
         io.mesh.gateway.model.ChainTelemetry t = telemetry;
+        if (c != null && t != null && t.accessLogReadsUpstreamTls()) {
+            upstreamSsl = c.ssl;   // its session is read when the line is written
+        }
         if (decoded != null && t != null && t.accessLogReadsResponse()) {
             loggedResponseHeaders = decoded;
         }
@@ -1425,6 +1426,12 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
     @Override
     io.mesh.gateway.model.ConnectionTls downstreamTls() {
         return handler.source.secure() ? super.downstreamTls() : null;
+    }
+
+    /** The pool's connections are HTTP/1.1: the one that answered, if any. */
+    @Override
+    String upstreamProtocol() {
+        return upstreamLocal != null ? "HTTP/1.1" : null;
     }
 
     @Override

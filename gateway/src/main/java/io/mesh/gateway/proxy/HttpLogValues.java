@@ -202,6 +202,6 @@ final class HttpLogValues implements LogValues {
 
     @Override
     public String upstreamProtocol() {
-        return ex.upstreamProtocol;
+        return ex.upstreamProtocol();
     }
 }

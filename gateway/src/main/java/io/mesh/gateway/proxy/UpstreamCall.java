@@ -210,8 +210,8 @@ final class UpstreamCall {
         if (upstreamConnection.isSsl()) {
             javax.net.ssl.SSLSession session = upstreamConnection.sslSession();
             ex.upstreamPrincipal = SidecarPlane.sessionSpiffeId(session);
-            if (logged) {
-                ex.upstreamSession = session;
+            if (logged && ex.telemetry != null && ex.telemetry.accessLogReadsUpstreamTls()) {
+                ex.upstreamSession = session;   // a format names an upstream TLS operator
             }
         }
         HttpServerResponse out = ex.response;

@@ -352,6 +352,8 @@ class AccessLogFormatTest {
         assertTrue(!f.readsResponseHeaders() && !f.readsTrailers());
         assertTrue(AccessLogFormat.text("%RESP(SERVER)%").readsResponseHeaders());
         assertTrue(AccessLogFormat.text("%TRAILER(GRPC-STATUS)%").readsTrailers());
+        assertTrue(AccessLogFormat.text("%UPSTREAM_PEER_URI_SAN%").readsUpstreamTls());
+        assertTrue(!AccessLogFormat.text("%DOWNSTREAM_TLS_VERSION% %UPSTREAM_PROTOCOL% %UPSTREAM_HOST%").readsUpstreamTls());
     }
 
     @Test
