@@ -921,7 +921,7 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
 
     /** The response headers an access log format reads (the decoded head, kept only then), or null. */
     private MultiMap loggedResponseHeaders;
-    /** The TLS of the upstream connection that answered, kept only while access logging; null: plaintext. */
+    /** The TLS of the upstream connection that answered, kept only when a format names an upstream TLS operator. */
     private io.netty.handler.ssl.SslHandler upstreamSsl;
 
     /** The upstream's workload, from its response's {@code x-envoy-peer-metadata} (a head relayed as bytes). */
