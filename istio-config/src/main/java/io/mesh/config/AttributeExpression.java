@@ -25,7 +25,10 @@ public final class AttributeExpression {
             "source", Set.of("address", "port"),
             "destination", Set.of("address", "port"),
             "upstream", Set.of("address", "port", "transport_failure_reason", "local_address"),
-            "connection", Set.of("mtls", "requested_server_name", "termination_details"),
+            "connection", Set.of("mtls", "requested_server_name", "termination_details", "id", "tls_version",
+                    "uri_san_peer_certificate", "uri_san_local_certificate", "dns_san_peer_certificate",
+                    "dns_san_local_certificate", "subject_peer_certificate", "subject_local_certificate",
+                    "sha256_peer_certificate_digest"),
             "xds", Set.of("cluster_name", "route_name"),
             "upstream_peer", peerFields(),
             "downstream_peer", peerFields());

@@ -47,9 +47,12 @@ class AttributeExpressionEnvoyAttributesTest {
         "upstream.cluster == 'x'   => unknown attribute \"upstream.cluster\" (served: [upstream.address,"
                 + " upstream.local_address, upstream.port, upstream.transport_failure_reason]) at position 9 of"
                 + " \"upstream.cluster == 'x'\"",
-        "connection.tls_version    => unknown attribute \"connection.tls_version\" (served: [connection.mtls,"
-                + " connection.requested_server_name, connection.termination_details]) at position 11 of"
-                + " \"connection.tls_version\"",
+        "connection.transport_failure_reason => unknown attribute \"connection.transport_failure_reason\" (served:"
+                + " [connection.dns_san_local_certificate, connection.dns_san_peer_certificate, connection.id,"
+                + " connection.mtls, connection.requested_server_name, connection.sha256_peer_certificate_digest,"
+                + " connection.subject_local_certificate, connection.subject_peer_certificate,"
+                + " connection.termination_details, connection.tls_version, connection.uri_san_local_certificate,"
+                + " connection.uri_san_peer_certificate]) at position 11 of \"connection.transport_failure_reason\"",
         "response.flags == -1u     => a uint cannot be negative at position 20 of \"response.flags == -1u\"",
     })
     void anAttributeTheSubsetDoesNotServeIsAnErrorNamingIt(String expression, String message) {

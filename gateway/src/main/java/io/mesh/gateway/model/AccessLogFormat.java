@@ -62,6 +62,7 @@ public final class AccessLogFormat {
     private final String[] requestHeaders;
     private final boolean readsResponseHeaders;
     private final boolean readsTrailers;
+    private final boolean readsUpstreamTls;
 
     private AccessLogFormat(Template text, Map<String, Object> json, List<LogCommand> commands) {
         this.text = text;
@@ -69,7 +70,9 @@ public final class AccessLogFormat {
         Set<String> req = new LinkedHashSet<>();
         boolean resp = false;
         boolean trailers = false;
+        boolean upstreamTls = false;
         for (LogCommand c : commands) {
+            upstreamTls |= LogOperator.UPSTREAM_TLS.contains(c.op());
             switch (c.op()) {
                 case REQ -> {
                     req.add(c.header());
@@ -89,6 +92,7 @@ public final class AccessLogFormat {
         this.requestHeaders = req.toArray(String[]::new);
         this.readsResponseHeaders = resp;
         this.readsTrailers = trailers;
+        this.readsUpstreamTls = upstreamTls;
     }
 
     /** Envoy's router header, which the gateway measures (from the request's start to the upstream's response head). */
@@ -244,7 +248,8 @@ public final class AccessLogFormat {
             return new LogCommand(op, header, alternative, maxLength, null, null);
         }
         switch (op) {
-            case START_TIME -> {
+            case START_TIME, DOWNSTREAM_PEER_CERT_V_START, DOWNSTREAM_PEER_CERT_V_END, UPSTREAM_PEER_CERT_V_START,
+                    UPSTREAM_PEER_CERT_V_END -> {
                 return new LogCommand(op, null, null, maxLength, StartTimeFormat.compile(arg), null);
             }
             case GRPC_STATUS -> {
@@ -418,6 +423,11 @@ public final class AccessLogFormat {
     /** Whether a response trailer is read. */
     public boolean readsTrailers() {
         return readsTrailers;
+    }
+
+    /** Whether an upstream TLS operator is read (the fast path then keeps the upstream connection's TLS). */
+    public boolean readsUpstreamTls() {
+        return readsUpstreamTls;
     }
 
     /** Whether this is a JSON format. */

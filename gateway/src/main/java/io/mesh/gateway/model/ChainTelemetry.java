@@ -11,17 +11,19 @@ import java.util.List;
  * {@code access_log} (no tracing: sampling 0, no spans), or none when it has no access log.
  *
  * <p>What the access logs read is gathered up front: the request headers the fast path must keep (their filters' and
- * formats'), and whether a response header or trailer is read, by a format or a filter (the fast path then keeps the
- * decoded response).
+ * formats'), whether a response header or trailer is read, by a format or a filter (the fast path then keeps the
+ * decoded response), and whether an upstream TLS operator is (the fast path then keeps the upstream connection's TLS).
  */
 public record ChainTelemetry(List<AccessLogEntry> accessLogs, double samplingPercent, boolean reportSpans,
-        SpanTags spanTags, String[] accessLogHeaders, boolean accessLogReadsResponse) {
+        SpanTags spanTags, String[] accessLogHeaders, boolean accessLogReadsResponse,
+        boolean accessLogReadsUpstreamTls) {
 
     public ChainTelemetry(List<AccessLogEntry> accessLogs, double samplingPercent, boolean reportSpans,
             SpanTags spanTags) {
         this(List.copyOf(accessLogs), samplingPercent, reportSpans, spanTags, headers(accessLogs),
                 accessLogs.stream().anyMatch(l -> l.format().readsResponseHeaders() || l.format().readsTrailers()
-                        || l.filter() != null && l.filter().readsResponse()));
+                        || l.filter() != null && l.filter().readsResponse()),
+                accessLogs.stream().anyMatch(l -> l.format().readsUpstreamTls()));
     }
 
     /** Equal by what xDS set (the derived header names and response flag follow from the access logs). */

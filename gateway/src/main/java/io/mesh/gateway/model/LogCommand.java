@@ -5,7 +5,7 @@ import java.util.Map;
 
 /**
  * One compiled command operator of an {@link AccessLogFormat}: a header and its alternative (REQ, RESP, TRAILER), a max
- * length (0: none), START_TIME's format, and {@code arg}: GRPC_STATUS's format (CAMEL_STRING, SNAKE_STRING or NUMBER),
+ * length (0: none), START_TIME's format (the certificate validity operators' too), and {@code arg}: GRPC_STATUS's format (CAMEL_STRING, SNAKE_STRING or NUMBER),
  * DYNAMIC_METADATA's {@code NAMESPACE:KEY*} path, HOSTNAME's name (resolved when the format compiles). Immutable.
  */
 record LogCommand(LogOperator op, String header, String alternative, int maxLength, StartTimeFormat time,
@@ -64,6 +64,17 @@ record LogCommand(LogOperator op, String header, String alternative, int maxLeng
             case GRPC_STATUS_NUMBER -> v.grpcStatus() == null ? null : (long) v.grpcStatus();
             case HOSTNAME -> arg;
             case DYNAMIC_METADATA -> metadata(v);
+            case CONNECTION_ID -> v.connectionId();
+            case UPSTREAM_PROTOCOL -> v.upstreamProtocol();
+            case DOWNSTREAM_PEER_URI_SAN, DOWNSTREAM_LOCAL_URI_SAN, DOWNSTREAM_PEER_DNS_SAN, DOWNSTREAM_LOCAL_DNS_SAN,
+                    DOWNSTREAM_PEER_SUBJECT, DOWNSTREAM_LOCAL_SUBJECT, DOWNSTREAM_PEER_ISSUER, DOWNSTREAM_TLS_VERSION,
+                    DOWNSTREAM_TLS_CIPHER, DOWNSTREAM_TLS_SESSION_ID, DOWNSTREAM_PEER_FINGERPRINT_256,
+                    DOWNSTREAM_PEER_FINGERPRINT_1, DOWNSTREAM_PEER_SERIAL, DOWNSTREAM_PEER_CERT_V_START,
+                    DOWNSTREAM_PEER_CERT_V_END, DOWNSTREAM_PEER_CERT -> tls(v.downstreamTls());
+            case UPSTREAM_PEER_URI_SAN, UPSTREAM_LOCAL_URI_SAN, UPSTREAM_PEER_DNS_SAN, UPSTREAM_LOCAL_DNS_SAN,
+                    UPSTREAM_PEER_SUBJECT, UPSTREAM_LOCAL_SUBJECT, UPSTREAM_PEER_ISSUER, UPSTREAM_TLS_VERSION,
+                    UPSTREAM_TLS_CIPHER, UPSTREAM_TLS_SESSION_ID, UPSTREAM_PEER_CERT_V_START, UPSTREAM_PEER_CERT_V_END,
+                    UPSTREAM_PEER_CERT -> tls(v.upstreamTls());
         };
         if (maxLength > 0 && value instanceof String s && s.length() > maxLength) {
             return s.substring(0, maxLength);
@@ -83,6 +94,34 @@ record LogCommand(LogOperator op, String header, String alternative, int maxLeng
             return maxLength > 0 && sb.length() > maxLength ? sb.substring(0, maxLength) : sb.toString();
         }
         return value.toString();
+    }
+
+    /** A TLS operator's value of one side's connection ({@code t}, null: plaintext), as Envoy's formatters print it. */
+    private String tls(ConnectionTls t) {
+        if (t == null) {
+            return null;
+        }
+        return switch (op) {
+            case DOWNSTREAM_PEER_URI_SAN, UPSTREAM_PEER_URI_SAN -> ConnectionTls.joined(t.peerUriSans());
+            case DOWNSTREAM_LOCAL_URI_SAN, UPSTREAM_LOCAL_URI_SAN -> ConnectionTls.joined(t.localUriSans());
+            case DOWNSTREAM_PEER_DNS_SAN, UPSTREAM_PEER_DNS_SAN -> ConnectionTls.joined(t.peerDnsSans());
+            case DOWNSTREAM_LOCAL_DNS_SAN, UPSTREAM_LOCAL_DNS_SAN -> ConnectionTls.joined(t.localDnsSans());
+            case DOWNSTREAM_PEER_SUBJECT, UPSTREAM_PEER_SUBJECT -> t.peerSubject();
+            case DOWNSTREAM_LOCAL_SUBJECT, UPSTREAM_LOCAL_SUBJECT -> t.localSubject();
+            case DOWNSTREAM_PEER_ISSUER, UPSTREAM_PEER_ISSUER -> t.peerIssuer();
+            case DOWNSTREAM_TLS_VERSION, UPSTREAM_TLS_VERSION -> t.version();
+            case DOWNSTREAM_TLS_CIPHER, UPSTREAM_TLS_CIPHER -> t.cipher();
+            case DOWNSTREAM_TLS_SESSION_ID, UPSTREAM_TLS_SESSION_ID -> t.sessionId();
+            case DOWNSTREAM_PEER_FINGERPRINT_256 -> t.peerSha256();
+            case DOWNSTREAM_PEER_FINGERPRINT_1 -> t.peerSha1();
+            case DOWNSTREAM_PEER_SERIAL -> t.peerSerial();
+            case DOWNSTREAM_PEER_CERT_V_START, UPSTREAM_PEER_CERT_V_START ->
+                    t.peerNotBefore() == null ? null : time.render(t.peerNotBefore());
+            case DOWNSTREAM_PEER_CERT_V_END, UPSTREAM_PEER_CERT_V_END ->
+                    t.peerNotAfter() == null ? null : time.render(t.peerNotAfter());
+            case DOWNSTREAM_PEER_CERT, UPSTREAM_PEER_CERT -> t.peerCertificateUrlEncoded();
+            default -> null;
+        };
     }
 
     private String header(java.util.function.Function<String, String> headers) {

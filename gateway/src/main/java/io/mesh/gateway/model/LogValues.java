@@ -75,4 +75,19 @@ public interface LogValues {
     String requestedServerName();
 
     String routeName();
+
+    /**
+     * Envoy's {@code %CONNECTION_ID%} of the downstream connection (the TCP connection's own): unique and increasing
+     * in this process; null when unknown.
+     */
+    Long connectionId();
+
+    /** The downstream connection's TLS, or null: plaintext (Envoy's TLS operators then print {@code -}). */
+    ConnectionTls downstreamTls();
+
+    /** The TLS of the upstream connection that answered, or null: plaintext, or no upstream connection. */
+    ConnectionTls upstreamTls();
+
+    /** The upstream connection's protocol ({@code HTTP/1.1}, {@code HTTP/2}), or null: none, or a TCP connection. */
+    String upstreamProtocol();
 }

@@ -46,6 +46,13 @@ abstract class ExchangeRecord {
     io.vertx.core.MultiMap responseTrailers;
     /** This proxy's end of the upstream connection that answered, kept only while access logging; null: none. */
     Object upstreamLocal;
+    /** That connection's protocol ({@code HTTP/1.1}, {@code HTTP/2}), kept only while access logging; null: none. */
+    String upstreamProtocol;
+    /**
+     * That connection's TLS session (the Vert.x path's), kept only when a format names an upstream TLS operator; null:
+     * plaintext, none, or not asked for.
+     */
+    javax.net.ssl.SSLSession upstreamSession;
 
     /**
      * Envoy's {@code UPSTREAM_TRANSPORT_FAILURE_REASON} of a failed TLS origination: the TLS engine's message (the
@@ -114,10 +121,37 @@ abstract class ExchangeRecord {
         return transportFailure;
     }
 
-    /** The downstream TLS's SNI (Envoy's requested server name), or null: none, or a path that does not know it. */
+    /**
+     * The downstream TLS's SNI (Envoy's requested server name) from the connection's session, or null: none, or
+     * plaintext. Read when a line is written.
+     */
     String requestedServerName() {
-        return null;
+        io.mesh.gateway.model.ConnectionTls t = downstreamTls();
+        return t == null ? null : t.requestedServerName();
     }
+
+    /** The downstream connection's TLS ({@link DownstreamConnection}), or null: plaintext. Read when a line is written. */
+    io.mesh.gateway.model.ConnectionTls downstreamTls() {
+        return DownstreamConnection.tlsOf(downstreamChannel());
+    }
+
+    /** Envoy's connection id of the downstream connection. Read when a line is written. */
+    final Long connectionId() {
+        return DownstreamConnection.idOf(downstreamChannel());
+    }
+
+    /** The upstream connection's protocol, when access logging kept it; else null. */
+    String upstreamProtocol() {
+        return upstreamProtocol;
+    }
+
+    /** The TLS session of the upstream connection that answered, when access logging kept it; else null. */
+    javax.net.ssl.SSLSession upstreamSession() {
+        return upstreamSession;
+    }
+
+    /** The downstream connection's channel (an HTTP/2 stream's: its connection's). */
+    abstract io.netty.channel.Channel downstreamChannel();
 
     public final String routeName() {
         return route == null ? null : route.name();

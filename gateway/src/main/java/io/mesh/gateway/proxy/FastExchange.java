@@ -910,6 +910,10 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
         if (c != null) {
             upstreamLocal = c.channel.localAddress();
         }
+        io.mesh.gateway.model.ChainTelemetry t = telemetry;
+        if (c != null && t != null && t.accessLogReadsUpstreamTls()) {
+            upstreamSsl = c.ssl;   // its session is read when the line is written
+        }
         if (decoded != null && keepsResponse()) {
             loggedResponseHeaders = decoded;
         }
@@ -927,6 +931,8 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
 
     /** The response headers an access log or a stats expression reads (the decoded head, kept only then), or null. */
     private MultiMap loggedResponseHeaders;
+    /** The TLS of the upstream connection that answered, kept only when a format names an upstream TLS operator. */
+    private io.netty.handler.ssl.SslHandler upstreamSsl;
 
     /** The upstream's workload, from its response's {@code x-envoy-peer-metadata} (a head relayed as bytes). */
     void upstreamPeer(String value) {
@@ -1414,6 +1420,34 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
     @Override
     public String protocol() {
         return "HTTP/1.1";
+    }
+
+    @Override
+    io.netty.channel.Channel downstreamChannel() {
+        return handler.channel;
+    }
+
+    /** A plaintext listener's connection (the router's) has none: no look at the channel. */
+    @Override
+    String requestedServerName() {
+        return handler.source.secure() ? super.requestedServerName() : null;
+    }
+
+    @Override
+    io.mesh.gateway.model.ConnectionTls downstreamTls() {
+        return handler.source.secure() ? super.downstreamTls() : null;
+    }
+
+    /** The pool's connections are HTTP/1.1: the one that answered, if any. */
+    @Override
+    String upstreamProtocol() {
+        return upstreamLocal != null ? "HTTP/1.1" : null;
+    }
+
+    @Override
+    javax.net.ssl.SSLSession upstreamSession() {
+        io.netty.handler.ssl.SslHandler ssl = upstreamSsl;
+        return ssl == null ? null : ssl.engine().getSession();
     }
 
     @Override

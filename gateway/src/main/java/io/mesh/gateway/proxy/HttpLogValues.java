@@ -18,6 +18,8 @@ final class HttpLogValues implements LogValues {
     private final long received;
     private final long sent;
     private final String cluster;
+    /** The upstream's TLS, read once per line when an operator asks. */
+    private io.mesh.gateway.model.ConnectionTls upstreamTls;
 
     HttpLogValues(ExchangeRecord ex, int code, double ms, long received, long sent, String cluster) {
         this.ex = ex;
@@ -178,5 +180,28 @@ final class HttpLogValues implements LogValues {
     @Override
     public String routeName() {
         return ex.routeName();
+    }
+
+    @Override
+    public Long connectionId() {
+        return ex.connectionId();
+    }
+
+    @Override
+    public io.mesh.gateway.model.ConnectionTls downstreamTls() {
+        return ex.downstreamTls();
+    }
+
+    @Override
+    public io.mesh.gateway.model.ConnectionTls upstreamTls() {
+        if (upstreamTls == null) {
+            upstreamTls = io.mesh.gateway.model.ConnectionTls.of(ex.upstreamSession());
+        }
+        return upstreamTls;
+    }
+
+    @Override
+    public String upstreamProtocol() {
+        return ex.upstreamProtocol();
     }
 }

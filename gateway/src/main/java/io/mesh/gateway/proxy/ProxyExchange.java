@@ -362,10 +362,22 @@ public final class ProxyExchange extends ExchangeRecord implements io.mesh.gatew
         };
     }
 
-    /** The SNI Vert.x's TLS server read (a router's HTTPS listener); read when the line is written. */
+    /**
+     * The SNI Vert.x's TLS server read (a router's HTTPS listener), else the session's (a sidecar's mesh mTLS, which
+     * Vert.x did not terminate); read when the line is written.
+     */
     @Override
     String requestedServerName() {
-        return request.isSSL() ? request.connection().indicatedServerName() : null;
+        if (!request.isSSL()) {
+            return null;
+        }
+        String indicated = request.connection().indicatedServerName();
+        return indicated != null ? indicated : super.requestedServerName();
+    }
+
+    @Override
+    io.netty.channel.Channel downstreamChannel() {
+        return ((io.vertx.core.net.impl.ConnectionBase) request.connection()).channel();
     }
 
     @Override

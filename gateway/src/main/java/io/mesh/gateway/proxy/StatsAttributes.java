@@ -60,7 +60,8 @@ final class StatsAttributes {
                 case "connection" -> switch (field) {
                     case "mtls" -> ex.downstream() != null && ex.downstream().peerPrincipal() != null;
                     case "requested_server_name" -> ex.requestedServerName();
-                    default -> null;
+                    case "id" -> ex.connectionId();
+                    default -> tls(ex.downstreamTls(), field);
                 };
                 case "xds" -> field.equals("cluster_name") ? ex.clusterName() : ex.routeName();
                 case "upstream_peer" -> inbound ? null : peer(ex.peer(), field);
@@ -83,6 +84,27 @@ final class StatsAttributes {
                 default -> null;
             };
         }
+    }
+
+    /**
+     * Envoy's TLS attributes of a downstream connection ({@code tls} null: plaintext, all absent): the version, the first
+     * URI and DNS SAN and the subject of the peer's and the local certificate, the peer certificate's SHA-256 digest.
+     */
+    static Object tls(io.mesh.gateway.model.ConnectionTls tls, String field) {
+        if (tls == null) {
+            return null;
+        }
+        return switch (field) {
+            case "tls_version" -> tls.version();
+            case "uri_san_peer_certificate" -> io.mesh.gateway.model.ConnectionTls.first(tls.peerUriSans());
+            case "uri_san_local_certificate" -> io.mesh.gateway.model.ConnectionTls.first(tls.localUriSans());
+            case "dns_san_peer_certificate" -> io.mesh.gateway.model.ConnectionTls.first(tls.peerDnsSans());
+            case "dns_san_local_certificate" -> io.mesh.gateway.model.ConnectionTls.first(tls.localDnsSans());
+            case "subject_peer_certificate" -> tls.peerSubject();
+            case "subject_local_certificate" -> tls.localSubject();
+            case "sha256_peer_certificate_digest" -> tls.peerSha256();
+            default -> null;
+        };
     }
 
     /** Istio's peer fields from the metadata exchange (null without one). */

@@ -35,6 +35,10 @@ final class TcpAccessLog {
     private final Instant start = Instant.now();
     private final String remote;
     private final String local;
+    /** The downstream connection: its id and TLS are read from it when a line asks ({@link DownstreamConnection}). */
+    private final Channel down;
+    /** The upstream connection's TLS once its handshake succeeded, or null: plaintext, or not (yet) connected. */
+    private io.netty.handler.ssl.SslHandler upstreamSsl;
     private String sni;
     private String cluster;
     private String upstreamHost;
@@ -52,7 +56,8 @@ final class TcpAccessLog {
     private java.net.SocketAddress upstreamLocal;
 
     private TcpAccessLog(java.util.List<io.mesh.gateway.model.AccessLogEntry> logs, boolean inbound, String remote,
-            String local) {
+            String local, Channel down) {
+        this.down = down;
         this.logs = logs;
         this.inbound = inbound;
         this.remote = remote;
@@ -70,7 +75,7 @@ final class TcpAccessLog {
             return null;
         }
         TcpAccessLog log = new TcpAccessLog(t.accessLogs(), inbound, address(down.remoteAddress()),
-                originalDst != null ? originalDst.hostAddress() + ":" + originalDst.port() : address(down.localAddress()));
+                originalDst != null ? originalDst.hostAddress() + ":" + originalDst.port() : address(down.localAddress()), down);
         down.closeFuture().addListener(f -> log.write());
         return log;
     }
@@ -86,6 +91,15 @@ final class TcpAccessLog {
         sni = name;
     }
 
+    /** The ClientHello's SNI as read before the relay, else as the terminated TLS's session has it (mesh mTLS), or null. */
+    private String serverName() {
+        if (sni != null) {
+            return sni;
+        }
+        io.mesh.gateway.model.ConnectionTls tls = DownstreamConnection.tlsOf(down);
+        return tls == null ? null : tls.requestedServerName();
+    }
+
     void cluster(String name) {
         cluster = name;
     }
@@ -96,6 +110,11 @@ final class TcpAccessLog {
 
     void upstreamLocal(java.net.SocketAddress address) {
         upstreamLocal = address;
+    }
+
+    /** The TLS this proxy originated to the upstream, once its handshake succeeded (read only if a line asks). */
+    void upstreamTls(io.netty.handler.ssl.SslHandler ssl) {
+        upstreamSsl = ssl;
     }
 
     /**
@@ -260,11 +279,32 @@ final class TcpAccessLog {
 
         @Override
         public String requestedServerName() {
-            return log.sni;
+            return log.serverName();
         }
 
         @Override
         public String routeName() {
+            return null;
+        }
+
+        @Override
+        public Long connectionId() {
+            return DownstreamConnection.idOf(log.down);
+        }
+
+        @Override
+        public io.mesh.gateway.model.ConnectionTls downstreamTls() {
+            return DownstreamConnection.tlsOf(log.down);
+        }
+
+        @Override
+        public io.mesh.gateway.model.ConnectionTls upstreamTls() {
+            return log.upstreamSsl == null ? null : io.mesh.gateway.model.ConnectionTls.of(log.upstreamSsl.engine().getSession());
+        }
+
+        /** Envoy: an HTTP protocol, which a tcp_proxy's upstream does not have. */
+        @Override
+        public String upstreamProtocol() {
             return null;
         }
     }
@@ -286,10 +326,11 @@ final class TcpAccessLog {
                 };
                 case "response" -> field.equals("flags") ? (Object) ResponseFlag.envoyBits(log.flags) : null;
                 case "connection" -> switch (field) {
-                    case "requested_server_name" -> log.sni;
+                    case "requested_server_name" -> log.serverName();
                     case "termination_details" -> log.terminationDetails;
-                    default -> new StatsAttributes.Connection(log.cluster, log.peer, log.inbound, log.peerPrincipal)
-                            .attribute(root, field);
+                    case "id" -> DownstreamConnection.idOf(log.down);
+                    case "mtls" -> log.peerPrincipal != null;
+                    default -> StatsAttributes.tls(DownstreamConnection.tlsOf(log.down), field);
                 };
                 default -> new StatsAttributes.Connection(log.cluster, log.peer, log.inbound, log.peerPrincipal)
                         .attribute(root, field);

@@ -293,6 +293,8 @@ final class TcpRelay extends ChannelInboundHandlerAdapter {
                                         String reason = ExchangeRecord.transportFailureReason(h.cause());
                                         log.flag(ResponseFlag.UF);
                                         log.transportFailure(reason != null ? reason : "TLS_error: handshake failed");
+                                    } else {
+                                        log.upstreamTls(ssl);
                                     }
                                 });
                             }

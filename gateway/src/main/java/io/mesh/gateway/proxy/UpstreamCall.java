@@ -202,12 +202,21 @@ final class UpstreamCall {
         responding = true;
         ex.upstreamHeadersNanos = System.nanoTime();
         io.vertx.core.http.HttpConnection upstreamConnection = resp.request().connection();
-        if (ex.stats != null || ex.accessLog(ex.plane.accessLog())) {
+        boolean logged = ex.accessLog(ex.plane.accessLog());
+        if (ex.stats != null || logged) {
             // Only an access log line or a stats expression (upstream.local_address) reads it.
             ex.upstreamLocal = upstreamConnection.localAddress();
         }
+        if (logged) {
+            ex.upstreamProtocol = resp.version() == HttpVersion.HTTP_2 ? "HTTP/2"
+                    : resp.version() == HttpVersion.HTTP_1_0 ? "HTTP/1.0" : "HTTP/1.1";
+        }
         if (upstreamConnection.isSsl()) {
-            ex.upstreamPrincipal = SidecarPlane.sessionSpiffeId(upstreamConnection.sslSession());
+            javax.net.ssl.SSLSession session = upstreamConnection.sslSession();
+            ex.upstreamPrincipal = SidecarPlane.sessionSpiffeId(session);
+            if (logged && ex.telemetry != null && ex.telemetry.accessLogReadsUpstreamTls()) {
+                ex.upstreamSession = session;   // a format names an upstream TLS operator
+            }
         }
         HttpServerResponse out = ex.response;
         if (out.ended() || out.closed()) {

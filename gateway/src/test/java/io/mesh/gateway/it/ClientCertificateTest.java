@@ -104,12 +104,17 @@ class ClientCertificateTest {
     }
 
     static void leaf(String name, String dns, String ca) throws Exception {
+        leaf(name, dns, "DNS:" + dns, ca);
+    }
+
+    /** A leaf NAME.crt/NAME.key of CN {@code cn} with these subjectAltNames (openssl's syntax), signed by {@code ca}. */
+    static void leaf(String name, String cn, String sans, String ca) throws Exception {
         Path key = dir.resolve(name + ".key");
         Path csr = dir.resolve(name + ".csr");
         Path ext = dir.resolve(name + ".ext");
-        Files.writeString(ext, "subjectAltName=DNS:" + dns + "\n");
+        Files.writeString(ext, "subjectAltName=" + sans + "\n");
         Run.run(List.of("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                "-keyout", key.toString(), "-out", csr.toString(), "-subj", "/CN=" + dns), null);
+                "-keyout", key.toString(), "-out", csr.toString(), "-subj", "/CN=" + cn), null);
         Run.run(List.of("openssl", "x509", "-req", "-in", csr.toString(), "-CA", dir.resolve(ca + ".crt").toString(),
                 "-CAkey", dir.resolve(ca + ".key").toString(), "-CAcreateserial", "-days", "1",
                 "-extfile", ext.toString(), "-out", dir.resolve(name + ".crt").toString()), null);

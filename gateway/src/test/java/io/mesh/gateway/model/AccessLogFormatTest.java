@@ -149,6 +149,27 @@ class AccessLogFormatTest {
         public String routeName() {
             return "default";
         }
+
+        @Override
+        public Long connectionId() {
+            return 42L;
+        }
+
+        /** Plaintext: no TLS either side. */
+        @Override
+        public ConnectionTls downstreamTls() {
+            return null;
+        }
+
+        @Override
+        public ConnectionTls upstreamTls() {
+            return null;
+        }
+
+        @Override
+        public String upstreamProtocol() {
+            return upstreamHost == null ? null : "HTTP/1.1";
+        }
     }
 
     @Test
@@ -281,6 +302,49 @@ class AccessLogFormatTest {
                 assertThrows(IllegalArgumentException.class, () -> AccessLogFormat.text("%START_TIME(%Q)%")).getMessage());
     }
 
+    /** Every TLS operator Envoy has on each side, in text and as a JSON value. */
+    static final java.util.List<String> TLS_OPERATORS = java.util.List.of("DOWNSTREAM_PEER_URI_SAN",
+            "DOWNSTREAM_LOCAL_URI_SAN", "DOWNSTREAM_PEER_DNS_SAN", "DOWNSTREAM_LOCAL_DNS_SAN", "DOWNSTREAM_PEER_SUBJECT",
+            "DOWNSTREAM_LOCAL_SUBJECT", "DOWNSTREAM_PEER_ISSUER", "DOWNSTREAM_TLS_VERSION", "DOWNSTREAM_TLS_CIPHER",
+            "DOWNSTREAM_TLS_SESSION_ID", "DOWNSTREAM_PEER_FINGERPRINT_256", "DOWNSTREAM_PEER_FINGERPRINT_1",
+            "DOWNSTREAM_PEER_SERIAL", "DOWNSTREAM_PEER_CERT_V_START", "DOWNSTREAM_PEER_CERT_V_END", "DOWNSTREAM_PEER_CERT",
+            "UPSTREAM_PEER_URI_SAN", "UPSTREAM_LOCAL_URI_SAN", "UPSTREAM_PEER_DNS_SAN", "UPSTREAM_LOCAL_DNS_SAN",
+            "UPSTREAM_PEER_SUBJECT", "UPSTREAM_LOCAL_SUBJECT", "UPSTREAM_PEER_ISSUER", "UPSTREAM_TLS_VERSION",
+            "UPSTREAM_TLS_CIPHER", "UPSTREAM_TLS_SESSION_ID", "UPSTREAM_PEER_CERT_V_START", "UPSTREAM_PEER_CERT_V_END",
+            "UPSTREAM_PEER_CERT");
+
+    @Test
+    void theConnectionAndTlsOperatorsCompileAndAPlaintextConnectionHasDashesAndNulls() {
+        Request r = new Request();
+        StringBuilder text = new StringBuilder();
+        Map<String, Object> json = new LinkedHashMap<>();
+        for (String op : TLS_OPERATORS) {
+            text.append('%').append(op).append("% ");
+            json.put(op, "%" + op + "%");
+        }
+        assertEquals("- ".repeat(TLS_OPERATORS.size()).strip(), AccessLogFormat.text(text.toString().strip()).render(r));
+        String line = AccessLogFormat.json(json).render(r);
+        for (String op : TLS_OPERATORS) {
+            assertTrue(line.contains("\"" + op + "\":null"), line);
+        }
+        // CONNECTION_ID is a number in JSON; UPSTREAM_PROTOCOL is the upstream's, none without an upstream.
+        assertEquals("{\"id\":42,\"p\":null}", AccessLogFormat.json(Map.of("id", "%CONNECTION_ID%",
+                "p", "%UPSTREAM_PROTOCOL%")).render(r));
+        r.upstreamHost = "10.0.0.3:80";
+        assertEquals("42 HTTP/1.1", AccessLogFormat.text("%CONNECTION_ID% %UPSTREAM_PROTOCOL%").render(r));
+        // The certificate validity takes START_TIME's format, and its errors.
+        assertEquals("-", AccessLogFormat.text("%DOWNSTREAM_PEER_CERT_V_START(%Y/%m/%d)%").render(r));
+        assertEquals("START_TIME format \"%Q\": specifier %Q is not supported", assertThrows(
+                IllegalArgumentException.class, () -> AccessLogFormat.text("%UPSTREAM_PEER_CERT_V_END(%Q)%")).getMessage());
+        assertEquals("%DOWNSTREAM_TLS_VERSION% takes no argument, got (x)", assertThrows(IllegalArgumentException.class,
+                () -> AccessLogFormat.text("%DOWNSTREAM_TLS_VERSION(x)%")).getMessage());
+        // Envoy's operators not served are still refused by name.
+        String refused = assertThrows(IllegalArgumentException.class,
+                () -> AccessLogFormat.text("%DOWNSTREAM_PEER_IP_SAN%")).getMessage();
+        assertTrue(refused.startsWith("command operator %DOWNSTREAM_PEER_IP_SAN% is not supported (served: ["), refused);
+        assertTrue(refused.contains("DOWNSTREAM_PEER_URI_SAN") && refused.contains("CONNECTION_ID"), refused);
+    }
+
     @Test
     void theFormatsListWhatTheyReadSoTheFastPathKeepsOnlyThat() {
         AccessLogFormat f = AccessLogFormat.text("%REQ(X-A?X-B)% %REQ(:PATH)% %RESP(X-ENVOY-UPSTREAM-SERVICE-TIME)%");
@@ -288,6 +352,8 @@ class AccessLogFormatTest {
         assertTrue(!f.readsResponseHeaders() && !f.readsTrailers());
         assertTrue(AccessLogFormat.text("%RESP(SERVER)%").readsResponseHeaders());
         assertTrue(AccessLogFormat.text("%TRAILER(GRPC-STATUS)%").readsTrailers());
+        assertTrue(AccessLogFormat.text("%UPSTREAM_PEER_URI_SAN%").readsUpstreamTls());
+        assertTrue(!AccessLogFormat.text("%DOWNSTREAM_TLS_VERSION% %UPSTREAM_PROTOCOL% %UPSTREAM_HOST%").readsUpstreamTls());
     }
 
     @Test
