@@ -16,10 +16,13 @@ import org.jboss.logging.Logger;
 /**
  * Istio's mesh SNI ({@code outbound_.PORT_._.HOST}) on the JDK's TLS, which takes only host names for a
  * {@code host_name} SNI: the underscores make {@code SNIHostName} refuse it, so the JDK's client sends none for it,
- * and the JDK's server answers a ClientHello that carries it with {@code illegal_parameter}.
+ * and the JDK's server answers a ClientHello that carries it with {@code illegal_parameter}. Netty's netty-tcnative
+ * client checks the name with the same {@code SNIHostName} and sends none either.
  * <ul>
  * <li>Client: {@link #request} asks for it as raw bytes of type {@code host_name} (an {@code SNIServerName} of our
- * own, which the JDK's client sends as it is);</li>
+ * own, which the JDK's client sends as it is), or on netty-tcnative's engine sets it on the {@code SSL} object, which
+ * BoringSSL sends as it is; {@link #clientContext} does it for every engine a context makes, and
+ * {@link #clientEngine} for the Vert.x clients' engines;</li>
  * <li>Server: the JDK's server reads no SNI when {@code jdk.tls.server.disableExtensions} names {@code server_name}
  * (read once, when the JDK's TLS first loads: {@link #leaveServerSniToNetty} sets it at startup, before any TLS).
  * The gateway does not need the JDK to read it: Netty's {@code SniHandler} picks a TLS server's certificate and
@@ -54,16 +57,160 @@ public final class JdkMeshSni {
     }
 
     /**
-     * Asks for {@code sni} on a client {@code engine} before its handshake starts, as raw bytes, where the JDK's engine
-     * would not send it (netty-tcnative's sends any name as given: left alone).
+     * Asks for {@code sni} on a client {@code engine} before its handshake starts, where the engine would not send it
+     * itself: a name that is no LDH host name (Istio's mesh SNI), as raw bytes on the JDK's engine, set on the
+     * {@code SSL} object on netty-tcnative's. A host name (or none) is left to the engine, which sends it.
      */
     public static void request(SSLEngine engine, String sni) {
-        if (sni == null || sni.isEmpty() || engine instanceof ReferenceCountedOpenSslEngine) {
+        if (sni == null || sni.isEmpty() || hostName(sni) || io.netty.util.NetUtil.isValidIpV6Address(sni)) {
+            return;
+        }
+        if (engine instanceof ReferenceCountedOpenSslEngine openSsl) {
+            io.netty.internal.tcnative.SSL.setTlsExtHostName(openSsl.sslPointer(), sni);
             return;
         }
         SSLParameters p = engine.getSSLParameters();
         p.setServerNames(List.of(new RawHostName(sni)));
         engine.setSSLParameters(p);
+    }
+
+    /** Whether the engines send {@code sni} themselves: letters, digits, hyphens and dots only (an LDH host name). */
+    static boolean hostName(String sni) {
+        for (int i = 0; i < sni.length(); i++) {
+            char c = sni.charAt(i);
+            if (!(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.')) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** A client context whose engines ask for their peer host as SNI ({@link #request}) even when it is a mesh SNI. */
+    public static io.netty.handler.ssl.SslContext clientContext(io.netty.handler.ssl.SslContext context) {
+        return new io.netty.handler.ssl.DelegatingSslContext(context) {
+            @Override
+            protected void initEngine(SSLEngine engine) {
+                clientEngine(engine);
+            }
+        };
+    }
+
+    /** {@link #request} of a client engine's peer host (the SNI a Vert.x client asks for), before its handshake. */
+    public static void clientEngine(SSLEngine engine) {
+        if (engine.getUseClientMode()) {
+            request(engine, engine.getPeerHost());
+        }
+    }
+
+    /**
+     * Vert.x client engine options of the same engine ({@code null}: the JDK's, Vert.x's default) whose contexts are
+     * {@link #clientContext}s, so a request whose peer host is a mesh SNI sends it.
+     */
+    public static io.vertx.core.net.SSLEngineOptions clientOptions(io.vertx.core.net.SSLEngineOptions engine) {
+        if (engine instanceof io.vertx.core.net.OpenSSLEngineOptions openSsl) {
+            return new OpenSslClient(openSsl);
+        }
+        return new JdkClient(engine instanceof io.vertx.core.net.JdkSSLEngineOptions jdk ? jdk
+                : new io.vertx.core.net.JdkSSLEngineOptions());
+    }
+
+    /** netty-tcnative's engine options (the same class, so Vert.x treats them as such) with mesh SNI contexts. */
+    private static final class OpenSslClient extends io.vertx.core.net.OpenSSLEngineOptions {
+        OpenSslClient(io.vertx.core.net.OpenSSLEngineOptions options) {
+            super(options);
+        }
+
+        @Override
+        public OpenSslClient copy() {
+            return new OpenSslClient(this);
+        }
+
+        @Override
+        public io.vertx.core.spi.tls.SslContextFactory sslContextFactory() {
+            return new ClientContextFactory(super.sslContextFactory());
+        }
+    }
+
+    /** The JDK's engine options with mesh SNI contexts. */
+    private static final class JdkClient extends io.vertx.core.net.JdkSSLEngineOptions {
+        JdkClient(io.vertx.core.net.JdkSSLEngineOptions options) {
+            super(options);
+        }
+
+        @Override
+        public JdkClient copy() {
+            return new JdkClient(this);
+        }
+
+        @Override
+        public io.vertx.core.spi.tls.SslContextFactory sslContextFactory() {
+            return new ClientContextFactory(super.sslContextFactory());
+        }
+    }
+
+    /** An engine's context factory whose client contexts are {@link #clientContext}s. */
+    private static final class ClientContextFactory implements io.vertx.core.spi.tls.SslContextFactory {
+        private final io.vertx.core.spi.tls.SslContextFactory delegate;
+        private boolean client;
+
+        ClientContextFactory(io.vertx.core.spi.tls.SslContextFactory delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public io.vertx.core.spi.tls.SslContextFactory useAlpn(boolean useAlpn) {
+            delegate.useAlpn(useAlpn);
+            return this;
+        }
+
+        @Override
+        public io.vertx.core.spi.tls.SslContextFactory clientAuth(io.netty.handler.ssl.ClientAuth clientAuth) {
+            delegate.clientAuth(clientAuth);
+            return this;
+        }
+
+        @Override
+        public io.vertx.core.spi.tls.SslContextFactory forClient(boolean forClient) {
+            client = forClient;
+            delegate.forClient(forClient);
+            return this;
+        }
+
+        @Override
+        public io.vertx.core.spi.tls.SslContextFactory keyMananagerFactory(javax.net.ssl.KeyManagerFactory kmf) {
+            delegate.keyMananagerFactory(kmf);
+            return this;
+        }
+
+        @Override
+        public io.vertx.core.spi.tls.SslContextFactory trustManagerFactory(javax.net.ssl.TrustManagerFactory tmf) {
+            delegate.trustManagerFactory(tmf);
+            return this;
+        }
+
+        @Override
+        public io.vertx.core.spi.tls.SslContextFactory enabledCipherSuites(java.util.Set<String> suites) {
+            delegate.enabledCipherSuites(suites);
+            return this;
+        }
+
+        @Override
+        public io.vertx.core.spi.tls.SslContextFactory applicationProtocols(List<String> protocols) {
+            delegate.applicationProtocols(protocols);
+            return this;
+        }
+
+        @Override
+        public io.vertx.core.spi.tls.SslContextFactory serverName(String serverName) {
+            delegate.serverName(serverName);
+            return this;
+        }
+
+        @Override
+        public io.netty.handler.ssl.SslContext create() throws SSLException {
+            io.netty.handler.ssl.SslContext c = delegate.create();
+            return client ? clientContext(c) : c;
+        }
     }
 
     /** An SNI of type {@code host_name} that the JDK sends without checking it is a host name. */

@@ -47,9 +47,8 @@ final class TransportContexts {
         // Auto SAN validation: the peer host, which a request sets to its SNI (the Host), must be one of the
         // certificate's names (the JDK's and OpenSSL's HTTPS host name check, wildcards as RFC 6125).
         o.setSsl(true).setVerifyHost(tls.autoSanValidation() && tls.verify());
-        if (sslEngine != null) {
-            o.setSslEngineOptions(sslEngine.copy());
-        }
+        // Contexts whose engines send a mesh SNI (outbound_.PORT_._.HOST), which Netty's and the JDK's would drop.
+        o.setSslEngineOptions(io.mesh.gateway.tls.JdkMeshSni.clientOptions(sslEngine));
         if (http2) {
             o.setUseAlpn(true);
         }
@@ -130,7 +129,7 @@ final class TransportContexts {
                     io.netty.handler.ssl.ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
                     io.netty.handler.ssl.ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, alpn));
         }
-        return b.build();
+        return io.mesh.gateway.tls.JdkMeshSni.clientContext(b.build());   // a mesh SNI is sent too
     }
 
     /** The X.509 trust manager of the transport's CA, or of the JVM's default trust store. */

@@ -236,6 +236,7 @@ abstract class SidecarMeshTlsAccessLog {
         assertEquals(CLIENT_ID, in.getString("peer_uri"), in.encode());
         assertEquals(CLIENT_ID, in.getString("local_uri"));
         assertEquals("TLSv1.3", in.getString("version"));
+        assertEquals(SNI, in.getString("sni"), "the calling sidecar sends Istio's mesh SNI: " + in.encode());
         assertNull(in.getString("upstream_tls"), "the app is plaintext");
         assertEquals("HTTP/1.1", in.getString("upstream_protocol"));
         Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> capture.lines.contains(

@@ -37,6 +37,15 @@ class TlsOriginationHostTest {
     static ControlPlane pilot;
     static TestGateway gw;
     static int port;
+    static Process sServer;
+    static java.nio.file.Path sServerOut;
+
+    @org.junit.jupiter.api.AfterAll
+    static void stopSServer() {
+        if (sServer != null) {
+            sServer.destroy();
+        }
+    }
 
     @BeforeAll
     static void start() throws Exception {
@@ -47,6 +56,23 @@ class TlsOriginationHostTest {
                         .setSni(true).setKeyCertOptions(UpstreamTlsTest.keyCert(server)))
                 .requestHandler(r -> r.response().end("sni " + r.connection().indicatedServerName()))
                 .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        // openssl s_server takes any SNI (Vert.x's and the JDK's servers refuse a mesh SNI's underscores): with
+        // -tlsextdebug it prints each ClientHello's server name extension, and -servername_fatal refuses another name.
+        int openSslPort = FreePorts.next();
+        sServerOut = TlsTermination.dir.resolve("s_server.out");
+        String crt = TlsTermination.dir.resolve("backend.local.crt").toString();
+        String key = TlsTermination.dir.resolve("backend.local.key").toString();
+        sServer = new ProcessBuilder("openssl", "s_server", "-accept", "127.0.0.1:" + openSslPort, "-www",
+                "-tlsextdebug", "-servername", MESH_SNI, "-servername_fatal", "-cert", crt, "-key", key, "-cert2", crt,
+                "-key2", key)
+                .redirectErrorStream(true).redirectOutput(sServerOut.toFile()).start();
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> {
+            try (java.net.Socket probe = new java.net.Socket("127.0.0.1", openSslPort)) {
+                return true;
+            } catch (java.io.IOException e) {
+                return false;
+            }
+        });
         CertificateValidationContext trusted = CertificateValidationContext.newBuilder()
                 .setTrustedCa(DataSource.newBuilder().setInlineString(server[0])).build();
         CommonTlsContext systemRoots = CommonTlsContext.newBuilder().setValidationContextSdsSecretConfig(
@@ -61,17 +87,26 @@ class TlsOriginationHostTest {
                         .setTransportSocket(socket(UpstreamTlsContext.newBuilder().setSni("fixed.local")
                                 .setCommonTlsContext(CommonTlsContext.newBuilder().setValidationContext(
                                         CertificateValidationContext.getDefaultInstance())).build())).build(),
-                auto(tls("system", systemRoots), true, true));
+                auto(tls("system", systemRoots), true, true),
+                tls("mesh-sni", CommonTlsContext.getDefaultInstance()).toBuilder()
+                        .setTransportSocket(socket(UpstreamTlsContext.newBuilder().setSni(MESH_SNI)
+                                .setCommonTlsContext(CommonTlsContext.newBuilder().setValidationContext(
+                                        CertificateValidationContext.getDefaultInstance())).build())).build());
         port = FreePorts.next();
         pilot = MESH.pilot();
-        pilot.set(clusters, clusters.stream().map(c -> Xds.endpoints(c.getName(), tlsPort)).toList(),
+        pilot.set(clusters, clusters.stream().map(c -> Xds.endpoints(c.getName(),
+                        c.getName().equals("mesh-sni") ? openSslPort : tlsPort)).toList(),
                 List.of(Xds.httpListener("http", port, "http.80")),
                 List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/auto-sni", "auto-sni"),
                         Xds.prefixTo("/auto", "auto"), Xds.prefixTo("/insecure-fixed-sni", "insecure-fixed-sni"),
-                        Xds.prefixTo("/insecure", "insecure"), Xds.prefixTo("/system", "system")))),
+                        Xds.prefixTo("/insecure", "insecure"), Xds.prefixTo("/system", "system"),
+                        Xds.prefixTo("/mesh-sni", "mesh-sni")))),
                 List.of());
         gw = MESH.startGateway(Map.of());
     }
+
+    /** Istio's SNI of a mesh service's port: underscores, which neither Netty nor the JDK sends as they come. */
+    static final String MESH_SNI = "outbound_.80_._.web.demo.svc.cluster.local";
 
     static Cluster tls(String name, CommonTlsContext common) {
         return Xds.edsCluster(name).toBuilder().setTransportSocket(socket(UpstreamTlsContext.newBuilder()
@@ -127,5 +162,25 @@ class TlsOriginationHostTest {
         var tls = gw.gateway.dataPlane().active().upstreams().get("system").spec().tls();
         assertTrue(!tls.unavailable() && tls.verify() && tls.caPem() == null,
                 "file-root:system is no secret to wait for from pilot, and means the JVM's roots: " + tls);
+    }
+
+    /** How many ClientHellos s_server got with a server name (which -servername_fatal holds to Istio's mesh SNI). */
+    static long meshSnisSeen() throws Exception {
+        return Files.readAllLines(sServerOut, java.nio.charset.StandardCharsets.ISO_8859_1).stream()
+                .filter(l -> l.startsWith("TLS client extension \"server name\"")).count();
+    }
+
+    @Test
+    void istiosMeshSniIsSentOnBothPaths() throws Exception {
+        long before = gw.gateway.dataPlane().fastPathRequests();
+        long seen = meshSnisSeen();
+        assertTrue(get("web.demo.svc.cluster.local", "/mesh-sni").endsWith(" 200"));
+        assertEquals(before + 1, gw.gateway.dataPlane().fastPathRequests(), "HTTP/1.1: the fast path's");
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> meshSnisSeen() == seen + 1);
+        assertTrue(Run.run(List.of("curl", "-s", "-m", "10", "--http2-prior-knowledge", "-w", " %{http_code}", "-H",
+                "Host: web.demo.svc.cluster.local", "http://127.0.0.1:" + port + "/mesh-sni"), null).endsWith(" 200"),
+                "h2c: the Vert.x clients'");
+        assertEquals(before + 1, gw.gateway.dataPlane().fastPathRequests());
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> meshSnisSeen() == seen + 2);
     }
 }
