@@ -88,14 +88,28 @@ public record DestinationRule(String namespace, String name, String host, Traffi
     public enum Simple { UNSPECIFIED, ROUND_ROBIN, LEAST_REQUEST, LEAST_CONN, RANDOM, PASSTHROUGH }
 
     /**
+     * {@code loadBalancer.warmup} (slow start for new endpoints), or the deprecated {@code warmupDurationSecs} with only
+     * a duration ({@code minimumPercent} and {@code aggression} null, which istiod leaves to Envoy's defaults).
+     */
+    public record Warmup(Duration duration, Double minimumPercent, Double aggression) {
+    }
+
+    /**
      * Either simple, or consistent hashing on a header, cookie, source IP or query parameter. A hash cookie with a
      * {@code cookieTtl} is made by the proxy when a request has none ({@link Duration#ZERO}: a session cookie).
      */
     public record LoadBalancer(Simple simple, String hashHeader, String hashCookie, String cookiePath,
-            Duration cookieTtl, boolean hashSourceIp, String hashQueryParameter, LocalityLbSetting localityLbSetting) {
+            Duration cookieTtl, boolean hashSourceIp, String hashQueryParameter, LocalityLbSetting localityLbSetting,
+            Warmup warmup) {
         public LoadBalancer(Simple simple, String hashHeader, String hashCookie, String cookiePath, Duration cookieTtl,
                 boolean hashSourceIp, String hashQueryParameter) {
             this(simple, hashHeader, hashCookie, cookiePath, cookieTtl, hashSourceIp, hashQueryParameter, null);
+        }
+
+        public LoadBalancer(Simple simple, String hashHeader, String hashCookie, String cookiePath, Duration cookieTtl,
+                boolean hashSourceIp, String hashQueryParameter, LocalityLbSetting localityLbSetting) {
+            this(simple, hashHeader, hashCookie, cookiePath, cookieTtl, hashSourceIp, hashQueryParameter,
+                    localityLbSetting, null);
         }
 
         public boolean consistentHash() {

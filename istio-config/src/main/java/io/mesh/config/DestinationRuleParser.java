@@ -91,17 +91,48 @@ public final class DestinationRuleParser {
                 outlier(r.object("outlierDetection")), tls(r.object("tls")), ports);
     }
 
+    /**
+     * {@code warmup} ({@code duration} required and positive, {@code minimumPercent} 0-100 (default 10),
+     * {@code aggression} at least 1 (default 1), as Istio validates them), else the deprecated
+     * {@code warmupDurationSecs}; null for neither. istiod takes {@code warmup} when both are set.
+     */
+    private static DestinationRule.Warmup warmup(SpecReader r) {
+        SpecReader w = r.object("warmup");
+        if (w != null) {
+            w.allow("duration", "minimumPercent", "aggression");
+            java.time.Duration d = w.duration("duration");
+            if (d == null) {
+                w.problems().error(w.at("duration"), "is required");
+            } else if (d.isZero() || d.isNegative()) {
+                w.problems().error(w.at("duration"), "must be positive");
+            }
+            Double min = w.number("minimumPercent");
+            if (min != null && (min < 0 || min > 100)) {
+                w.problems().error(w.at("minimumPercent"), "must be between 0 and 100, got " + min);
+            }
+            Double aggression = w.number("aggression");
+            if (aggression != null && aggression < 1) {
+                w.problems().error(w.at("aggression"), "must be at least 1, got " + aggression);
+            }
+            return new DestinationRule.Warmup(d, min == null ? 10.0 : min, aggression == null ? 1.0 : aggression);
+        }
+        java.time.Duration legacy = r.duration("warmupDurationSecs");
+        if (legacy == null) {
+            return null;
+        }
+        if (legacy.isZero() || legacy.isNegative()) {
+            r.problems().error(r.at("warmupDurationSecs"), "must be positive");
+        }
+        return new DestinationRule.Warmup(legacy, null, null);
+    }
+
     /** {@code outlierDetection}: whether the same traffic policy has outlier detection (locality failover needs it). */
     private static LoadBalancer loadBalancer(SpecReader r, boolean outlierDetection) {
         if (r == null) {
             return null;
         }
         r.allow("simple", "consistentHash", "localityLbSetting", "warmupDurationSecs", "warmup");
-        for (String inert : List.of("warmupDurationSecs", "warmup")) {
-            if (r.has(inert)) {
-                r.problems().warn(r.at(inert), "has no effect here: endpoints get no warm-up (slow start)");
-            }
-        }
+        DestinationRule.Warmup warmup = warmup(r);
         DestinationRule.LocalityLbSetting locality = LocalityLbSettingParser.parse(r.object("localityLbSetting"),
                 outlierDetection);
         DestinationRule.Simple simple = DestinationRule.Simple.UNSPECIFIED;
@@ -115,7 +146,7 @@ public final class DestinationRuleParser {
         }
         SpecReader ch = r.object("consistentHash");
         if (ch == null) {
-            return new LoadBalancer(simple, null, null, null, null, false, null, locality);
+            return new LoadBalancer(simple, null, null, null, null, false, null, locality, warmup);
         }
         if (s != null) {
             r.problems().error(r.path(), "only one of simple or consistentHash may be set");

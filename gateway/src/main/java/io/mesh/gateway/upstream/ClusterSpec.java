@@ -21,12 +21,13 @@ import java.util.List;
  * ({@link #transportFor}). {@code overrideHostStatus}: {@code common_lb_config.override_host_status} as a bit per
  * {@link Endpoint.Health} ordinal ({@link #overrides}): the health an endpoint must have for a stateful session to
  * send a request there past the load balancer (Envoy's default {@link #DEFAULT_OVERRIDE_HOST_STATUS}).
+ * {@code slowStart}: the round robin or least request balancer's slow start ({@link SlowStart}), or null.
  */
 public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs, long idleTimeoutMs,
         UpstreamProtocol protocol, CircuitBreakers breakers, OutlierPolicy outlier, UpstreamTls tls, String edsName,
         List<Endpoint> staticEndpoints, int ringSize, int upstreamPortOverride, boolean localityWeighted,
         String service, int panicThreshold, TcpKeepalive keepalive, long maxConnectionDurationMs,
-        List<TransportSocketMatch> socketMatches, int overrideHostStatus) {
+        List<TransportSocketMatch> socketMatches, int overrideHostStatus, SlowStart slowStart) {
 
     /** Envoy's override host statuses when the cluster sets none: UNKNOWN, HEALTHY and DEGRADED. */
     public static final int DEFAULT_OVERRIDE_HOST_STATUS = (1 << Endpoint.Health.HEALTHY.ordinal())
@@ -34,6 +35,17 @@ public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs,
 
     public ClusterSpec {
         socketMatches = socketMatches == null ? List.of() : List.copyOf(socketMatches);
+    }
+
+    /** A cluster without slow start. */
+    public ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs, long idleTimeoutMs,
+            UpstreamProtocol protocol, CircuitBreakers breakers, OutlierPolicy outlier, UpstreamTls tls, String edsName,
+            List<Endpoint> staticEndpoints, int ringSize, int upstreamPortOverride, boolean localityWeighted,
+            String service, int panicThreshold, TcpKeepalive keepalive, long maxConnectionDurationMs,
+            List<TransportSocketMatch> socketMatches, int overrideHostStatus) {
+        this(name, lbPolicy, connectTimeoutMs, idleTimeoutMs, protocol, breakers, outlier, tls, edsName, staticEndpoints,
+                ringSize, upstreamPortOverride, localityWeighted, service, panicThreshold, keepalive,
+                maxConnectionDurationMs, socketMatches, overrideHostStatus, null);
     }
 
     /** A cluster with Envoy's default override host statuses. */
@@ -108,7 +120,7 @@ public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs,
     public ClusterSpec withTls(UpstreamTls resolved, List<TransportSocketMatch> matches) {
         return new ClusterSpec(name, lbPolicy, connectTimeoutMs, idleTimeoutMs, protocol, breakers, outlier, resolved,
                 edsName, staticEndpoints, ringSize, upstreamPortOverride, localityWeighted, service, panicThreshold,
-                keepalive, maxConnectionDurationMs, matches, overrideHostStatus);
+                keepalive, maxConnectionDurationMs, matches, overrideHostStatus, slowStart);
     }
 
     /**

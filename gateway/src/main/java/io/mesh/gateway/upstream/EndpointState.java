@@ -44,8 +44,15 @@ public final class EndpointState {
      * from its transport socket match metadata when the endpoints are set.
      */
     final int transport;
+    /** When it joined the cluster ({@link System#nanoTime}): its slow start ({@link SlowStart}) counts from then. */
+    final long joinedNanos;
 
     EndpointState(Endpoint endpoint, int transport) {
+        this(endpoint, transport, System.nanoTime());
+    }
+
+    EndpointState(Endpoint endpoint, int transport, long joinedNanos) {
+        this.joinedNanos = joinedNanos;
         this.endpoint = endpoint;
         this.transport = transport;
         this.hostPort = endpoint.address();

@@ -33,6 +33,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * appears in proportion to its weight, interleaved by earliest deadline first ({@link #weighted}); least request takes
  * its two choices from that schedule (Envoy divides weights by active requests instead); the ring gives each endpoint
  * entries in proportion to its weight; random ignores weights, as Envoy's. Equal weights leave every array as it is.
+ * With slow start ({@link SlowStart}, round robin and least request) an endpoint's weight is scaled by its ramp factor
+ * while it is in its window, and the loads are worked out again each {@link SlowStart#stepNanos} until none ramps.
  *
  * <p>The loads (rings included) are computed when first needed after an EDS change, after an ejection starts
  * ({@link #invalidate}) and when the soonest ejection ends, never per request. Thread-safety: immutable but for the loads, an immutable value
@@ -71,14 +73,18 @@ final class Priorities {
 
     private final Level[] levels;
     private final LbPolicy policy;
+    /** The cluster's slow start, for the weighted policies; null: none. */
+    private final SlowStart slowStart;
     private final boolean localityWeighted;
     private final int panicThreshold;
     private final int ringSize;
     private volatile Loads loads;
 
-    private Priorities(Level[] levels, LbPolicy policy, boolean localityWeighted, int panicThreshold, int ringSize) {
+    private Priorities(Level[] levels, LbPolicy policy, boolean localityWeighted, int panicThreshold, int ringSize,
+            SlowStart slowStart) {
         this.levels = levels;
         this.policy = policy;
+        this.slowStart = policy == LbPolicy.ROUND_ROBIN || policy == LbPolicy.LEAST_REQUEST ? slowStart : null;
         this.localityWeighted = localityWeighted;
         this.panicThreshold = panicThreshold;
         this.ringSize = ringSize;
@@ -115,7 +121,7 @@ final class Priorities {
                     localities, localityWeights,
                     spec.lbPolicy() == LbPolicy.RING_HASH ? buildRing(eps, ringSize) : null, new AtomicInteger());
         }
-        return new Priorities(levels, spec.lbPolicy(), weighted, spec.panicThreshold(), ringSize);
+        return new Priorities(levels, spec.lbPolicy(), weighted, spec.panicThreshold(), ringSize, spec.slowStart());
     }
 
     /** An ejection started: the loads change. */
@@ -310,8 +316,8 @@ final class Priorities {
                 healthyWeights[l] = healthySum;
                 degradedWeights[l] = degradedSum;
             }
-            healthy[p] = usable(healthyByLocality, healthyWeights);
-            degraded[p] = usable(degradedByLocality, degradedWeights);
+            healthy[p] = usable(healthyByLocality, healthyWeights, now);
+            degraded[p] = usable(degradedByLocality, degradedWeights, now);
         }
         PriorityLoad load = PriorityLoad.of(hosts, counted, healthyCount, degradedCount, panicThreshold);
         int[] cumulative = new int[2 * n];
@@ -336,20 +342,43 @@ final class Priorities {
                 degradedRings[p] = ringOf(levels[p], degraded[p].all);
             }
         }
+        if (ramping(now) && now + slowStart.stepNanos() - until < 0) {
+            until = now + slowStart.stepNanos();   // the ramp's weights hold one step
+        }
         return new Loads(cumulative, load.panic(), anyPanic, healthy, degraded, load.healthy()[0] == 100, until,
                 healthyRings, degradedRings);
     }
 
-    /** One health's endpoints of a priority, scheduled by weight for the policies that weigh them. */
-    private Usable usable(EndpointState[][] byLocality, double[] cumulativeWeights) {
+    /**
+     * One health's endpoints of a priority, scheduled by weight for the policies that weigh them, with the slow start
+     * factors at {@code now}.
+     */
+    private Usable usable(EndpointState[][] byLocality, double[] cumulativeWeights, long now) {
         EndpointState[][] localities = byLocality;
+        EndpointState[] all = flatten(byLocality);
         if (policy == LbPolicy.ROUND_ROBIN || policy == LbPolicy.LEAST_REQUEST) {
             localities = new EndpointState[byLocality.length][];
             for (int l = 0; l < byLocality.length; l++) {
-                localities[l] = weighted(byLocality[l]);
+                localities[l] = weighted(byLocality[l], slowStart, now);
+            }
+            all = weighted(all, slowStart, now);
+        }
+        return new Usable(all, localities, cumulativeWeights);
+    }
+
+    /** Whether an endpoint of the level is still in its slow start window at {@code now}. */
+    private boolean ramping(long now) {
+        if (slowStart == null) {
+            return false;
+        }
+        for (Level level : levels) {
+            for (EndpointState s : level.all) {
+                if (now - s.joinedNanos < slowStart.windowNanos()) {
+                    return true;
+                }
             }
         }
-        return new Usable(scheduled(policy, flatten(byLocality)), localities, cumulativeWeights);
+        return false;
     }
 
     private static EndpointState[] scheduled(LbPolicy policy, EndpointState[] eps) {
@@ -366,17 +395,37 @@ final class Priorities {
      * ({@code k / weight} for its k-th pick) is earliest, the earlier-listed one on a tie.
      */
     static EndpointState[] weighted(EndpointState[] eps) {
+        return weighted(eps, null, 0);
+    }
+
+    /**
+     * As {@link #weighted(EndpointState[])}, each weight scaled by its endpoint's slow start factor at {@code now}
+     * ({@link SlowStart#factor}, in hundredths) while one ramps.
+     */
+    static EndpointState[] weighted(EndpointState[] eps, SlowStart slowStart, long now) {
         if (eps.length < 2) {
             return eps;
+        }
+        long[] weights = new long[eps.length];
+        boolean ramp = false;
+        for (int i = 0; i < eps.length; i++) {
+            weights[i] = Math.max(1, eps[i].endpoint.weight());
+            if (slowStart != null && now - eps[i].joinedNanos < slowStart.windowNanos()) {
+                ramp = true;
+            }
+        }
+        if (ramp) {
+            for (int i = 0; i < eps.length; i++) {
+                weights[i] = Math.max(1, Math.round(weights[i] * 100 * slowStart.factor(eps[i].joinedNanos, now)));
+            }
         }
         long gcd = 0;
         long sum = 0;
         boolean equal = true;
-        for (EndpointState s : eps) {
-            int w = s.endpoint.weight();
-            equal &= w == eps[0].endpoint.weight();
-            gcd = gcd(gcd, Math.max(1, w));
-            sum += Math.max(1, w);
+        for (long w : weights) {
+            equal &= w == weights[0];
+            gcd = gcd(gcd, w);
+            sum += w;
         }
         if (equal) {
             return eps;
@@ -384,7 +433,7 @@ final class Priorities {
         long[] slots = new long[eps.length];
         long total = 0;
         for (int i = 0; i < eps.length; i++) {
-            long w = Math.max(1, eps[i].endpoint.weight()) / gcd;
+            long w = weights[i] / gcd;
             slots[i] = sum / gcd <= MAX_SCHEDULE ? w : Math.max(1, Math.round((double) w * MAX_SCHEDULE * gcd / sum));
             total += slots[i];
         }

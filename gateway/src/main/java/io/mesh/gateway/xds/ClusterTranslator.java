@@ -141,7 +141,39 @@ public final class ClusterTranslator {
                 ? (int) Math.min(1 << 16, c.getRingHashLbConfig().getMinimumRingSize().getValue()) : 1024;
         return new ClusterSpec(c.getName(), lb, connect, idle, protocol, cb, outlier, tls, eds, statics, ring,
                 portOverride, c.getCommonLbConfig().hasLocalityWeightedLbConfig(), telemetryService(c),
-                panicThreshold(c, where), keepalive(c), maxDuration, matches, overrideHostStatus(c, where));
+                panicThreshold(c, where), keepalive(c), maxDuration, matches, overrideHostStatus(c, where),
+                slowStart(c, lb, where));
+    }
+
+    /**
+     * The round robin or least request balancer's {@code slow_start_config} (the one of the cluster's policy; Envoy reads
+     * no other): null without a window; an aggression that is not above 0 or a minimum weight percent outside 0-100 is
+     * refused, as Envoy's validation refuses them.
+     */
+    static io.mesh.gateway.upstream.SlowStart slowStart(Cluster c, LbPolicy lb, String where) throws ConfigRejected {
+        Cluster.SlowStartConfig config = lb == LbPolicy.ROUND_ROBIN && c.hasRoundRobinLbConfig()
+                ? c.getRoundRobinLbConfig().getSlowStartConfig()
+                : lb == LbPolicy.LEAST_REQUEST && c.hasLeastRequestLbConfig()
+                ? c.getLeastRequestLbConfig().getSlowStartConfig() : null;
+        if (config == null || !config.hasSlowStartWindow()) {
+            return null;
+        }
+        long window = RouteTranslator.millis(config.getSlowStartWindow()) * 1_000_000L;
+        if (window <= 0) {
+            return null;
+        }
+        double aggression = config.hasAggression() ? config.getAggression().getDefaultValue()
+                : io.mesh.gateway.upstream.SlowStart.DEFAULT_AGGRESSION;
+        if (!(aggression > 0)) {
+            throw new ConfigRejected(where + ": slow_start_config.aggression must be above 0, got " + aggression);
+        }
+        double min = config.hasMinWeightPercent() ? config.getMinWeightPercent().getValue()
+                : io.mesh.gateway.upstream.SlowStart.DEFAULT_MIN_WEIGHT_PERCENT;
+        if (!(min >= 0 && min <= 100)) {
+            throw new ConfigRejected(where + ": slow_start_config.min_weight_percent must be between 0 and 100, got "
+                    + min);
+        }
+        return new io.mesh.gateway.upstream.SlowStart(window, aggression, min);
     }
 
     /**

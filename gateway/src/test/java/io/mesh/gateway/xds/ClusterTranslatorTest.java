@@ -169,4 +169,37 @@ class ClusterTranslatorTest {
         e = assertThrows(ConfigRejected.class, () -> ClusterTranslator.translate(unreadable));
         assertEquals(true, e.getMessage().endsWith("validation_context.trusted_ca cannot be read"), e.getMessage());
     }
+
+    @Test
+    void theBalancersSlowStartIsReadAndAnAggressionOrMinimumOutOfRangeIsRejected() throws Exception {
+        Cluster.SlowStartConfig.Builder slow = Cluster.SlowStartConfig.newBuilder()
+                .setSlowStartWindow(com.google.protobuf.Duration.newBuilder().setSeconds(30))
+                .setAggression(io.envoyproxy.envoy.config.core.v3.RuntimeDouble.newBuilder().setDefaultValue(2.0)
+                        .setRuntimeKey("("))
+                .setMinWeightPercent(io.envoyproxy.envoy.type.v3.Percent.newBuilder().setValue(20));
+        Cluster base = Cluster.newBuilder().setName("outbound|80||web.demo.svc.cluster.local")
+                .setType(Cluster.DiscoveryType.EDS).build();
+        Cluster leastRequest = base.toBuilder().setLbPolicy(Cluster.LbPolicy.LEAST_REQUEST)
+                .setLeastRequestLbConfig(Cluster.LeastRequestLbConfig.newBuilder().setSlowStartConfig(slow)).build();
+        assertEquals(new io.mesh.gateway.upstream.SlowStart(30_000_000_000L, 2.0, 20.0),
+                ClusterTranslator.translate(leastRequest).slowStart());
+        Cluster legacy = base.toBuilder().setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN).setRoundRobinLbConfig(
+                Cluster.RoundRobinLbConfig.newBuilder().setSlowStartConfig(Cluster.SlowStartConfig.newBuilder()
+                        .setSlowStartWindow(com.google.protobuf.Duration.newBuilder().setSeconds(30)))).build();
+        assertEquals(new io.mesh.gateway.upstream.SlowStart(30_000_000_000L, 1.0, 10.0),
+                ClusterTranslator.translate(legacy).slowStart(), "Envoy's defaults");
+        assertEquals(null, ClusterTranslator.translate(base).slowStart());
+
+        slow.getAggressionBuilder().setDefaultValue(0);
+        ConfigRejected e = assertThrows(ConfigRejected.class, () -> ClusterTranslator.translate(leastRequest.toBuilder()
+                .setLeastRequestLbConfig(Cluster.LeastRequestLbConfig.newBuilder().setSlowStartConfig(slow)).build()));
+        assertEquals("cluster outbound|80||web.demo.svc.cluster.local: slow_start_config.aggression must be above 0,"
+                + " got 0.0", e.getMessage());
+        slow.getAggressionBuilder().setDefaultValue(1);
+        slow.getMinWeightPercentBuilder().setValue(101);
+        e = assertThrows(ConfigRejected.class, () -> ClusterTranslator.translate(leastRequest.toBuilder()
+                .setLeastRequestLbConfig(Cluster.LeastRequestLbConfig.newBuilder().setSlowStartConfig(slow)).build()));
+        assertEquals(true, e.getMessage().endsWith("min_weight_percent must be between 0 and 100, got 101.0"),
+                e.getMessage());
+    }
 }

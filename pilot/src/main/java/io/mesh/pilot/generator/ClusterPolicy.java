@@ -37,6 +37,28 @@ final class ClusterPolicy {
         return proxyless ? Cluster.LbPolicy.ROUND_ROBIN : Cluster.LbPolicy.LEAST_REQUEST;
     }
 
+    /**
+     * istiod's setWarmup / setSlowStartConfig: the round robin or least request balancer's {@code slow_start_config},
+     * its window the warmup's duration, with {@code warmup}'s aggression and minimum weight percent (the deprecated
+     * {@code warmupDurationSecs} leaves them to Envoy's defaults). Envoy slows only these two policies' new endpoints.
+     */
+    private static void slowStart(Cluster.Builder c, DestinationRule.Warmup warmup) {
+        Cluster.SlowStartConfig.Builder s = Cluster.SlowStartConfig.newBuilder()
+                .setSlowStartWindow(Protos.duration(warmup.duration()));
+        if (warmup.aggression() != null) {
+            s.setAggression(io.envoyproxy.envoy.config.core.v3.RuntimeDouble.newBuilder()
+                    .setDefaultValue(warmup.aggression()).setRuntimeKey("("));   // istiod's: a key no runtime sets
+        }
+        if (warmup.minimumPercent() != null) {
+            s.setMinWeightPercent(io.envoyproxy.envoy.type.v3.Percent.newBuilder().setValue(warmup.minimumPercent()));
+        }
+        if (c.getLbPolicy() == Cluster.LbPolicy.ROUND_ROBIN) {
+            c.setRoundRobinLbConfig(Cluster.RoundRobinLbConfig.newBuilder().setSlowStartConfig(s));
+        } else if (c.getLbPolicy() == Cluster.LbPolicy.LEAST_REQUEST) {
+            c.setLeastRequestLbConfig(Cluster.LeastRequestLbConfig.newBuilder().setSlowStartConfig(s));
+        }
+    }
+
     /** {@code endpointIds}: the SPIFFE IDs of the cluster's endpoints, the SANs an ISTIO_MUTUAL peer must present. */
     static void apply(Cluster.Builder c, DestinationRule.TrafficPolicy policy, String sni, boolean proxyless,
             List<String> endpointIds) {
@@ -54,6 +76,9 @@ final class ClusterPolicy {
                     case ROUND_ROBIN -> Cluster.LbPolicy.ROUND_ROBIN;
                     default -> defaultLbPolicy(proxyless);
                 });
+                if (lb.warmup() != null && !proxyless) {
+                    slowStart(c, lb.warmup());
+                }
             }
         }
         DestinationRule.ConnectionPool pool = policy.connectionPool();

@@ -62,6 +62,17 @@ class ConfigValidatorTest {
                 """;
         return Stream.of(
                 Arguments.of("canary", MeshFixtures.canary(50, 50), null),
+                Arguments.of("warmup", dr + "  host: web\n  trafficPolicy:\n"
+                        + "    loadBalancer: {warmup: {duration: 30s, minimumPercent: 5, aggression: 1.5}}\n", null),
+                Arguments.of("warmupWithoutDuration", dr + "  host: web\n  trafficPolicy:\n"
+                        + "    loadBalancer: {warmup: {aggression: 2}}\n",
+                        "spec.trafficPolicy.loadBalancer.warmup.duration: is required"),
+                Arguments.of("warmupAggressionBelowOne", dr + "  host: web\n  trafficPolicy:\n"
+                        + "    loadBalancer: {warmup: {duration: 10s, aggression: 0.5}}\n",
+                        "warmup.aggression: must be at least 1, got 0.5"),
+                Arguments.of("warmupMinimumOver100", dr + "  host: web\n  trafficPolicy:\n"
+                        + "    loadBalancer: {warmup: {duration: 10s, minimumPercent: 150}}\n",
+                        "warmup.minimumPercent: must be between 0 and 100, got 150.0"),
                 Arguments.of("insecureSkipVerify", dr + "  host: api.example.com\n  trafficPolicy:\n"
                         + "    tls: {mode: SIMPLE, insecureSkipVerify: true}\n", null),
                 Arguments.of("insecureSkipVerifyWithSans", dr + "  host: api.example.com\n  trafficPolicy:\n"
