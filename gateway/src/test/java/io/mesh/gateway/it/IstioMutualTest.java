@@ -73,14 +73,6 @@ class IstioMutualTest {
                         .addKeyValue(Buffer.buffer(backend.keyPem())))
                 .setClientAuth(ClientAuth.REQUIRED)
                 .setTrustOptions(new PemTrustOptions().addCertValue(Buffer.buffer(TestCitadel.pem(ca.root)))))
-                .webSocketHandler(ws -> ws.textMessageHandler(m -> {
-                    try {
-                        X509Certificate peer = (X509Certificate) ws.sslSession().getPeerCertificates()[0];
-                        ws.writeTextMessage("ws " + WorkloadIdentity.spiffeIdOf(peer).orElse("-") + ": " + m);
-                    } catch (Exception e) {
-                        ws.writeTextMessage(e.toString());
-                    }
-                }))
                 .requestHandler(r -> {
                     try {
                         X509Certificate peer = (X509Certificate) r.connection().sslSession().getPeerCertificates()[0];
@@ -305,18 +297,5 @@ class IstioMutualTest {
         } finally {
             server.close();
         }
-    }
-
-    @Test
-    void aWebSocketUpgradeGoesOverMeshMutualTlsWithTheProxysIdentity() throws Exception {
-        var ws = vertx.createWebSocketClient().connect(new io.vertx.core.http.WebSocketConnectOptions()
-                .setHost("127.0.0.1").setPort(port).setURI("/mutual/ws")).toCompletionStage().toCompletableFuture()
-                .get(10, TimeUnit.SECONDS);
-        var answer = new java.util.concurrent.CompletableFuture<String>();
-        ws.textMessageHandler(answer::complete);
-        ws.writeTextMessage("hello");
-        assertEquals("ws " + GATEWAY_ID + ": hello", answer.get(10, TimeUnit.SECONDS),
-                "the backend requires a mesh client certificate: the upgrade presented the proxy's");
-        ws.close();
     }
 }
