@@ -420,7 +420,7 @@ final class UpstreamCall {
             }
         });
         o.addHeader("host", authority.toString());
-        upstream.webSocketClient(ep).connect(o).onComplete(ar -> {
+        upstream.webSocketClient().connect(o).onComplete(ar -> {
             if (ar.failed()) {
                 if (ar.cause() instanceof UpgradeRejectedException rejected) {
                     endTry(rejected.getStatus());

@@ -42,30 +42,11 @@ final class TransportContexts {
         return tls;
     }
 
-    /** Sets the TLS of a Vert.x HTTP client's options. */
+    /** Sets the TLS of a Vert.x client's options. */
     void applyTo(HttpClientOptions o, boolean http2) {
         // Auto SAN validation: the peer host, which a request sets to its SNI (the Host), must be one of the
         // certificate's names (the JDK's and OpenSSL's HTTPS host name check, wildcards as RFC 6125).
-        o.setVerifyHost(verifyHost());
-        applyTo((io.vertx.core.net.ClientOptionsBase) o, http2);
-    }
-
-    /**
-     * Sets the TLS of a Vert.x WebSocket client's options (an upgrade is HTTP/1.1: no ALPN). Vert.x's WebSocket client
-     * connects to the host it sends as SNI, so an upgrade connects to the endpoint's address and sends no SNI, and the
-     * peer is checked by the trust (the CA, the expected SPIFFE IDs or SANs), not by host name.
-     */
-    void applyTo(io.vertx.core.http.WebSocketClientOptions o) {
-        o.setVerifyHost(false);
-        applyTo((io.vertx.core.net.ClientOptionsBase) o, false);
-    }
-
-    private boolean verifyHost() {
-        return tls.autoSanValidation() && tls.verify();
-    }
-
-    private void applyTo(io.vertx.core.net.ClientOptionsBase o, boolean http2) {
-        o.setSsl(true);
+        o.setSsl(true).setVerifyHost(tls.autoSanValidation() && tls.verify());
         // Contexts whose engines send a mesh SNI (outbound_.PORT_._.HOST), which Netty's and the JDK's would drop.
         o.setSslEngineOptions(io.mesh.gateway.tls.JdkMeshSni.clientOptions(sslEngine));
         if (http2) {

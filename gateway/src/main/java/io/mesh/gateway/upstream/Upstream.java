@@ -37,8 +37,7 @@ public final class Upstream {
     private final boolean tlsPerRequest;
     /** The transport of an endpoint without match metadata (an original destination). */
     private final int plainEndpointTransport;
-    /** Per transport: the WebSocket clients per event loop (TLS origination as the transport's HTTP clients). */
-    private final List<Map<Thread, WebSocketClient>> wsClients = new ArrayList<>();
+    private final Map<Thread, WebSocketClient> wsClients = new ConcurrentHashMap<>();
     private volatile EndpointState[] endpoints = new EndpointState[0];
     /** The endpoints by the address a stateful session names them with ({@link #sessionAddress}). */
     private volatile Map<String, EndpointState> bySessionAddress = Map.of();
@@ -74,7 +73,6 @@ public final class Upstream {
                     sslEngine);
             h1Clients.add(new ConcurrentHashMap<>());
             h2Clients.add(new ConcurrentHashMap<>());
-            wsClients.add(new ConcurrentHashMap<>());
         }
         tlsPerRequest = tlsPerRequest(transports);
         plainEndpointTransport = spec.transportFor(Map.of());
@@ -425,21 +423,11 @@ public final class Upstream {
         return t == null ? null : t.relayTls(provider);
     }
 
-    /**
-     * The WebSocket client of this event loop for {@code endpoint}'s transport (upgrades are not pooled): its TLS
-     * origination (mesh mTLS too) as the transport's HTTP clients'.
-     */
-    public WebSocketClient webSocketClient(EndpointState endpoint) {
-        int transport = transport(endpoint);
-        return wsClients.get(transport).computeIfAbsent(Thread.currentThread(), t -> {
-            WebSocketClientOptions o = new WebSocketClientOptions()
-                    .setMaxConnections(Math.max(1, spec.breakers().maxConnections()))
-                    .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, spec.connectTimeoutMs()));
-            if (transports[transport] != null) {
-                transports[transport].applyTo(o);
-            }
-            return vertx.createWebSocketClient(o);
-        });
+    /** The WebSocket client of this event loop (upgrades are not pooled). */
+    public WebSocketClient webSocketClient() {
+        return wsClients.computeIfAbsent(Thread.currentThread(), t -> vertx.createWebSocketClient(
+                new WebSocketClientOptions().setMaxConnections(Math.max(1, spec.breakers().maxConnections()))
+                        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, spec.connectTimeoutMs()))));
     }
 
     /** True once {@link #close} ran: the cluster left the config. */
@@ -452,6 +440,6 @@ public final class Upstream {
         closed = true;
         h1Clients.forEach(m -> m.values().forEach(HttpClient::close));
         h2Clients.forEach(m -> m.values().forEach(HttpClient::close));
-        wsClients.forEach(m -> m.values().forEach(WebSocketClient::close));
+        wsClients.values().forEach(WebSocketClient::close);
     }
 }

@@ -55,8 +55,6 @@ class TlsOriginationHostTest {
         MESH.vertx().createHttpServer(new HttpServerOptions().setPort(tlsPort).setHost("127.0.0.1").setSsl(true)
                         .setSni(true).setKeyCertOptions(UpstreamTlsTest.keyCert(server)))
                 .requestHandler(r -> r.response().end("sni " + r.connection().indicatedServerName()))
-                .webSocketHandler(ws -> ws.textMessageHandler(m -> ws.writeTextMessage("echo over "
-                        + ws.sslSession().getProtocol() + ": " + m)))
                 .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         // openssl s_server takes any SNI (Vert.x's and the JDK's servers refuse a mesh SNI's underscores): with
         // -tlsextdebug it prints each ClientHello's server name extension, and -servername_fatal refuses another name.
@@ -81,10 +79,6 @@ class TlsOriginationHostTest {
                 SdsSecretConfig.newBuilder().setName("file-root:system").setSdsConfig(Xds.ADS)).build();
         List<Cluster> clusters = List.of(
                 auto(tls("auto", CommonTlsContext.newBuilder().setValidationContext(trusted).build()), true, true),
-                tls("ws-tls", CommonTlsContext.newBuilder().setValidationContext(trusted).build()).toBuilder()
-                        .setTransportSocket(socket(UpstreamTlsContext.newBuilder().setSni("backend.local")
-                                .setCommonTlsContext(CommonTlsContext.newBuilder().setValidationContext(trusted))
-                                .build())).build(),
                 auto(tls("auto-sni", CommonTlsContext.newBuilder().setValidationContext(trusted).build()), true, false),
                 auto(tls("insecure", CommonTlsContext.newBuilder().setValidationContext(
                         CertificateValidationContext.getDefaultInstance()).build()), true, false),
@@ -103,8 +97,7 @@ class TlsOriginationHostTest {
         pilot.set(clusters, clusters.stream().map(c -> Xds.endpoints(c.getName(),
                         c.getName().equals("mesh-sni") ? openSslPort : tlsPort)).toList(),
                 List.of(Xds.httpListener("http", port, "http.80")),
-                List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/ws", "ws-tls"),
-                        Xds.prefixTo("/auto-sni", "auto-sni"),
+                List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/auto-sni", "auto-sni"),
                         Xds.prefixTo("/auto", "auto"), Xds.prefixTo("/insecure-fixed-sni", "insecure-fixed-sni"),
                         Xds.prefixTo("/insecure", "insecure"), Xds.prefixTo("/system", "system"),
                         Xds.prefixTo("/mesh-sni", "mesh-sni")))),
@@ -189,18 +182,5 @@ class TlsOriginationHostTest {
                 "h2c: the Vert.x clients'");
         assertEquals(before + 1, gw.gateway.dataPlane().fastPathRequests());
         org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> meshSnisSeen() == seen + 2);
-    }
-
-    @Test
-    void aWebSocketUpgradeOriginatesTheClustersTls() throws Exception {
-        var ws = MESH.vertx().createWebSocketClient().connect(new io.vertx.core.http.WebSocketConnectOptions()
-                .setHost("127.0.0.1").setPort(port).setURI("/ws")).toCompletionStage().toCompletableFuture()
-                .get(10, TimeUnit.SECONDS);
-        var answer = new java.util.concurrent.CompletableFuture<String>();
-        ws.textMessageHandler(answer::complete);
-        ws.writeTextMessage("hello");
-        assertEquals("echo over TLSv1.3: hello", answer.get(10, TimeUnit.SECONDS),
-                "the backend is TLS only (a certificate the cluster's CA trusts): the upgrade went over the cluster's TLS");
-        ws.close();
     }
 }
