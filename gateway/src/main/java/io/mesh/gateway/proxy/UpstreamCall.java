@@ -18,6 +18,7 @@ import io.vertx.core.http.ServerWebSocket;
 import io.vertx.core.http.UpgradeRejectedException;
 import io.vertx.core.http.WebSocket;
 import io.vertx.core.http.WebSocketBase;
+import io.vertx.core.http.WebSocketClient;
 import io.vertx.core.http.WebSocketConnectOptions;
 import io.vertx.core.net.SocketAddress;
 
@@ -399,6 +400,11 @@ final class UpstreamCall {
             fail(503, ResponseFlag.UH, "no healthy upstream\n");
             return;
         }
+        var tls = upstream.tls(ep);
+        if (tls != null && tls.unavailable()) {
+            fail(503, ResponseFlag.UF, "upstream connect error: TLS credentials for the cluster are not available\n");
+            return;
+        }
         endpoint = ep;
         endpointOpen = true;
         upstream.onRequestStart(ep);
@@ -420,8 +426,15 @@ final class UpstreamCall {
             }
         });
         o.addHeader("host", authority.toString());
-        upstream.webSocketClient().connect(o).onComplete(ar -> {
+        // An auto SNI (the Host) gets a client of its own, closed with the upgrade; a fixed SNI, the event loop's.
+        String sni = tls == null ? null : tls.sniFor(authority.host());
+        boolean ownClient = sni != null && !sni.equals(tls.sniFor(null));
+        WebSocketClient client = ownClient ? upstream.newWebSocketClient(ep, sni) : upstream.webSocketClient(ep);
+        client.connect(o).onComplete(ar -> {
             if (ar.failed()) {
+                if (ownClient) {
+                    client.close();
+                }
                 if (ar.cause() instanceof UpgradeRejectedException rejected) {
                     endTry(rejected.getStatus());
                     fail(rejected.getStatus(), null, "upstream refused the WebSocket upgrade\n");
@@ -433,6 +446,11 @@ final class UpstreamCall {
             WebSocket up = ar.result();
             responding = true;
             ex.tunneled = true;
+            up.closeHandler(v -> {
+                if (ownClient) {
+                    client.close();
+                }
+            });
             ex.request.toWebSocket().onComplete(d -> {
                 if (d.failed()) {
                     up.close();
@@ -446,7 +464,12 @@ final class UpstreamCall {
                     up.close();
                     endTry(101);
                 });
-                up.closeHandler(v -> down.close());
+                up.closeHandler(v -> {
+                    down.close();
+                    if (ownClient) {
+                        client.close();
+                    }
+                });
             });
         });
     }

@@ -87,12 +87,39 @@ public final class JdkMeshSni {
 
     /** A client context whose engines ask for their peer host as SNI ({@link #request}) even when it is a mesh SNI. */
     public static io.netty.handler.ssl.SslContext clientContext(io.netty.handler.ssl.SslContext context) {
+        return clientContext(context, null);
+    }
+
+    /**
+     * A client context whose engines send {@code sni} whatever their peer host ({@link #send}), or, for null, their peer
+     * host as {@link #clientContext(io.netty.handler.ssl.SslContext)}.
+     */
+    static io.netty.handler.ssl.SslContext clientContext(io.netty.handler.ssl.SslContext context, String sni) {
         return new io.netty.handler.ssl.DelegatingSslContext(context) {
             @Override
             protected void initEngine(SSLEngine engine) {
-                clientEngine(engine);
+                if (sni == null) {
+                    clientEngine(engine);
+                } else if (engine.getUseClientMode()) {
+                    send(engine, sni);
+                }
             }
         };
+    }
+
+    /**
+     * Has a client engine send {@code sni} whatever its peer host (an engine connecting to an address sends none). A
+     * host name becomes the engine's own server name, so its HTTPS host name check (the JDK's trust manager reads
+     * the SNI it asked for) checks the certificate against it; another name (a mesh SNI) goes as {@link #request}.
+     */
+    static void send(SSLEngine engine, String sni) {
+        if (!hostName(sni)) {
+            request(engine, sni);
+            return;
+        }
+        SSLParameters p = engine.getSSLParameters();
+        p.setServerNames(List.of(new javax.net.ssl.SNIHostName(sni)));
+        engine.setSSLParameters(p);
     }
 
     /** {@link #request} of a client engine's peer host (the SNI a Vert.x client asks for), before its handshake. */
@@ -107,54 +134,71 @@ public final class JdkMeshSni {
      * {@link #clientContext}s, so a request whose peer host is a mesh SNI sends it.
      */
     public static io.vertx.core.net.SSLEngineOptions clientOptions(io.vertx.core.net.SSLEngineOptions engine) {
+        return clientOptions(engine, null);
+    }
+
+    /**
+     * As {@link #clientOptions(io.vertx.core.net.SSLEngineOptions)}, but every client engine sends {@code sni} whatever
+     * its peer host: for a client that connects to an address yet must send a name (Vert.x's WebSocket client sends
+     * the host it connects to). Null: the peer host.
+     */
+    public static io.vertx.core.net.SSLEngineOptions clientOptions(io.vertx.core.net.SSLEngineOptions engine, String sni) {
         if (engine instanceof io.vertx.core.net.OpenSSLEngineOptions openSsl) {
-            return new OpenSslClient(openSsl);
+            return new OpenSslClient(openSsl, sni);
         }
         return new JdkClient(engine instanceof io.vertx.core.net.JdkSSLEngineOptions jdk ? jdk
-                : new io.vertx.core.net.JdkSSLEngineOptions());
+                : new io.vertx.core.net.JdkSSLEngineOptions(), sni);
     }
 
     /** netty-tcnative's engine options (the same class, so Vert.x treats them as such) with mesh SNI contexts. */
     private static final class OpenSslClient extends io.vertx.core.net.OpenSSLEngineOptions {
-        OpenSslClient(io.vertx.core.net.OpenSSLEngineOptions options) {
+        private final String sni;
+
+        OpenSslClient(io.vertx.core.net.OpenSSLEngineOptions options, String sni) {
             super(options);
+            this.sni = sni;
         }
 
         @Override
         public OpenSslClient copy() {
-            return new OpenSslClient(this);
+            return new OpenSslClient(this, sni);
         }
 
         @Override
         public io.vertx.core.spi.tls.SslContextFactory sslContextFactory() {
-            return new ClientContextFactory(super.sslContextFactory());
+            return new ClientContextFactory(super.sslContextFactory(), sni);
         }
     }
 
     /** The JDK's engine options with mesh SNI contexts. */
     private static final class JdkClient extends io.vertx.core.net.JdkSSLEngineOptions {
-        JdkClient(io.vertx.core.net.JdkSSLEngineOptions options) {
+        private final String sni;
+
+        JdkClient(io.vertx.core.net.JdkSSLEngineOptions options, String sni) {
             super(options);
+            this.sni = sni;
         }
 
         @Override
         public JdkClient copy() {
-            return new JdkClient(this);
+            return new JdkClient(this, sni);
         }
 
         @Override
         public io.vertx.core.spi.tls.SslContextFactory sslContextFactory() {
-            return new ClientContextFactory(super.sslContextFactory());
+            return new ClientContextFactory(super.sslContextFactory(), sni);
         }
     }
 
-    /** An engine's context factory whose client contexts are {@link #clientContext}s. */
+    /** An engine's context factory whose client contexts are {@link #clientContext(io.netty.handler.ssl.SslContext, String)}s. */
     private static final class ClientContextFactory implements io.vertx.core.spi.tls.SslContextFactory {
         private final io.vertx.core.spi.tls.SslContextFactory delegate;
+        private final String sni;
         private boolean client;
 
-        ClientContextFactory(io.vertx.core.spi.tls.SslContextFactory delegate) {
+        ClientContextFactory(io.vertx.core.spi.tls.SslContextFactory delegate, String sni) {
             this.delegate = delegate;
+            this.sni = sni;
         }
 
         @Override
@@ -209,7 +253,7 @@ public final class JdkMeshSni {
         @Override
         public io.netty.handler.ssl.SslContext create() throws SSLException {
             io.netty.handler.ssl.SslContext c = delegate.create();
-            return client ? clientContext(c) : c;
+            return client ? clientContext(c, sni) : c;
         }
     }
 

@@ -42,11 +42,33 @@ final class TransportContexts {
         return tls;
     }
 
-    /** Sets the TLS of a Vert.x client's options. */
+    /** Sets the TLS of a Vert.x HTTP client's options. */
     void applyTo(HttpClientOptions o, boolean http2) {
         // Auto SAN validation: the peer host, which a request sets to its SNI (the Host), must be one of the
         // certificate's names (the JDK's and OpenSSL's HTTPS host name check, wildcards as RFC 6125).
-        o.setSsl(true).setVerifyHost(tls.autoSanValidation() && tls.verify());
+        o.setVerifyHost(verifyHost());
+        applyTo((io.vertx.core.net.ClientOptionsBase) o, http2);
+    }
+
+    /**
+     * Sets the TLS of a Vert.x WebSocket client's options (an upgrade is HTTP/1.1: no ALPN). Vert.x's WebSocket client
+     * connects to the host it would send as SNI, so it connects to the endpoint's address and its engines send
+     * {@code sni} themselves ({@link io.mesh.gateway.tls.JdkMeshSni#clientOptions(io.vertx.core.net.SSLEngineOptions,
+     * String)}); auto SAN validation checks the certificate against that SNI (the JDK's host name check reads the SNI
+     * the engine asked for).
+     */
+    void applyTo(io.vertx.core.http.WebSocketClientOptions o, String sni) {
+        applyTo((io.vertx.core.net.ClientOptionsBase) o, false);
+        o.setVerifyHost(sni != null && verifyHost());
+        o.setSslEngineOptions(io.mesh.gateway.tls.JdkMeshSni.clientOptions(sslEngine, sni));
+    }
+
+    private boolean verifyHost() {
+        return tls.autoSanValidation() && tls.verify();
+    }
+
+    private void applyTo(io.vertx.core.net.ClientOptionsBase o, boolean http2) {
+        o.setSsl(true);
         // Contexts whose engines send a mesh SNI (outbound_.PORT_._.HOST), which Netty's and the JDK's would drop.
         o.setSslEngineOptions(io.mesh.gateway.tls.JdkMeshSni.clientOptions(sslEngine));
         if (http2) {

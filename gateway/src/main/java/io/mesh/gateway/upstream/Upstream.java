@@ -37,7 +37,8 @@ public final class Upstream {
     private final boolean tlsPerRequest;
     /** The transport of an endpoint without match metadata (an original destination). */
     private final int plainEndpointTransport;
-    private final Map<Thread, WebSocketClient> wsClients = new ConcurrentHashMap<>();
+    /** Per transport: the WebSocket clients per event loop (TLS origination as the transport's HTTP clients). */
+    private final List<Map<Thread, WebSocketClient>> wsClients = new ArrayList<>();
     private volatile EndpointState[] endpoints = new EndpointState[0];
     /** The endpoints by the address a stateful session names them with ({@link #sessionAddress}). */
     private volatile Map<String, EndpointState> bySessionAddress = Map.of();
@@ -73,6 +74,7 @@ public final class Upstream {
                     sslEngine);
             h1Clients.add(new ConcurrentHashMap<>());
             h2Clients.add(new ConcurrentHashMap<>());
+            wsClients.add(new ConcurrentHashMap<>());
         }
         tlsPerRequest = tlsPerRequest(transports);
         plainEndpointTransport = spec.transportFor(Map.of());
@@ -423,11 +425,35 @@ public final class Upstream {
         return t == null ? null : t.relayTls(provider);
     }
 
-    /** The WebSocket client of this event loop (upgrades are not pooled). */
-    public WebSocketClient webSocketClient() {
-        return wsClients.computeIfAbsent(Thread.currentThread(), t -> vertx.createWebSocketClient(
-                new WebSocketClientOptions().setMaxConnections(Math.max(1, spec.breakers().maxConnections()))
-                        .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, spec.connectTimeoutMs()))));
+    /**
+     * The WebSocket client of this event loop for {@code endpoint}'s transport (upgrades are not pooled): its TLS
+     * origination (mesh mTLS too) as the transport's HTTP clients', with the transport's fixed SNI (none, or the
+     * rule's {@code sni} or mesh SNI).
+     */
+    public WebSocketClient webSocketClient(EndpointState endpoint) {
+        int transport = transport(endpoint);
+        return wsClients.get(transport).computeIfAbsent(Thread.currentThread(), t -> {
+            TransportContexts tls = transports[transport];
+            return vertx.createWebSocketClient(webSocketOptions(tls, tls == null ? null : tls.tls().sniFor(null)));
+        });
+    }
+
+    /**
+     * A WebSocket client for one upgrade to {@code endpoint} that sends {@code sni} (an auto SNI: the upgrade's Host),
+     * which the caller closes when the upgrade ends: a client per Host would keep one for every Host a client sends.
+     */
+    public WebSocketClient newWebSocketClient(EndpointState endpoint, String sni) {
+        return vertx.createWebSocketClient(webSocketOptions(transports[transport(endpoint)], sni));
+    }
+
+    private WebSocketClientOptions webSocketOptions(TransportContexts tls, String sni) {
+        WebSocketClientOptions o = new WebSocketClientOptions()
+                .setMaxConnections(Math.max(1, spec.breakers().maxConnections()))
+                .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, spec.connectTimeoutMs()));
+        if (tls != null) {
+            tls.applyTo(o, sni);
+        }
+        return o;
     }
 
     /** True once {@link #close} ran: the cluster left the config. */
@@ -440,6 +466,6 @@ public final class Upstream {
         closed = true;
         h1Clients.forEach(m -> m.values().forEach(HttpClient::close));
         h2Clients.forEach(m -> m.values().forEach(HttpClient::close));
-        wsClients.values().forEach(WebSocketClient::close);
+        wsClients.forEach(m -> m.values().forEach(WebSocketClient::close));
     }
 }

@@ -54,7 +54,16 @@ class TlsOriginationHostTest {
         int tlsPort = FreePorts.next();
         MESH.vertx().createHttpServer(new HttpServerOptions().setPort(tlsPort).setHost("127.0.0.1").setSsl(true)
                         .setSni(true).setKeyCertOptions(UpstreamTlsTest.keyCert(server)))
-                .requestHandler(r -> r.response().end("sni " + r.connection().indicatedServerName()))
+                .requestHandler(r -> {
+                    if ("websocket".equalsIgnoreCase(r.getHeader("upgrade"))) {
+                        // Taken here, not by a webSocketHandler: Quarkus tests in this JVM set vertx.disableWebsockets.
+                        String sni = r.connection().indicatedServerName();
+                        r.toWebSocket().onSuccess(ws -> ws.textMessageHandler(m -> ws.writeTextMessage("echo over "
+                                + ws.sslSession().getProtocol() + " to " + sni + ": " + m)));
+                    } else {
+                        r.response().end("sni " + r.connection().indicatedServerName());
+                    }
+                })
                 .listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         // openssl s_server takes any SNI (Vert.x's and the JDK's servers refuse a mesh SNI's underscores): with
         // -tlsextdebug it prints each ClientHello's server name extension, and -servername_fatal refuses another name.
@@ -79,6 +88,10 @@ class TlsOriginationHostTest {
                 SdsSecretConfig.newBuilder().setName("file-root:system").setSdsConfig(Xds.ADS)).build();
         List<Cluster> clusters = List.of(
                 auto(tls("auto", CommonTlsContext.newBuilder().setValidationContext(trusted).build()), true, true),
+                tls("ws-tls", CommonTlsContext.newBuilder().setValidationContext(trusted).build()).toBuilder()
+                        .setTransportSocket(socket(UpstreamTlsContext.newBuilder().setSni("backend.local")
+                                .setCommonTlsContext(CommonTlsContext.newBuilder().setValidationContext(trusted))
+                                .build())).build(),
                 auto(tls("auto-sni", CommonTlsContext.newBuilder().setValidationContext(trusted).build()), true, false),
                 auto(tls("insecure", CommonTlsContext.newBuilder().setValidationContext(
                         CertificateValidationContext.getDefaultInstance()).build()), true, false),
@@ -97,7 +110,9 @@ class TlsOriginationHostTest {
         pilot.set(clusters, clusters.stream().map(c -> Xds.endpoints(c.getName(),
                         c.getName().equals("mesh-sni") ? openSslPort : tlsPort)).toList(),
                 List.of(Xds.httpListener("http", port, "http.80")),
-                List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/auto-sni", "auto-sni"),
+                List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/ws-auto", "auto"),
+                        Xds.prefixTo("/ws", "ws-tls"),
+                        Xds.prefixTo("/auto-sni", "auto-sni"),
                         Xds.prefixTo("/auto", "auto"), Xds.prefixTo("/insecure-fixed-sni", "insecure-fixed-sni"),
                         Xds.prefixTo("/insecure", "insecure"), Xds.prefixTo("/system", "system"),
                         Xds.prefixTo("/mesh-sni", "mesh-sni")))),
@@ -182,5 +197,39 @@ class TlsOriginationHostTest {
                 "h2c: the Vert.x clients'");
         assertEquals(before + 1, gw.gateway.dataPlane().fastPathRequests());
         org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> meshSnisSeen() == seen + 2);
+    }
+
+    @Test
+    void aWebSocketUpgradeOriginatesTheClustersTls() throws Exception {
+        var ws = MESH.vertx().createWebSocketClient().connect(new io.vertx.core.http.WebSocketConnectOptions()
+                .setHost("127.0.0.1").setPort(port).setURI("/ws")).toCompletionStage().toCompletableFuture()
+                .get(10, TimeUnit.SECONDS);
+        var answer = new java.util.concurrent.CompletableFuture<String>();
+        ws.textMessageHandler(answer::complete);
+        ws.writeTextMessage("hello");
+        assertEquals("echo over TLSv1.3 to backend.local: hello", answer.get(10, TimeUnit.SECONDS),
+                "the backend is TLS only (a certificate the cluster's CA trusts): the upgrade went over the cluster's TLS,"
+                        + " with the cluster's SNI");
+        ws.close();
+    }
+
+    @Test
+    void aWebSocketUpgradeToAnAutoSniClusterSendsItsHostAndChecksTheCertificateAgainstIt() throws Exception {
+        assertEquals("HTTP/1.1 101 Switching Protocols", upgradeStatus("backend.local", "/ws-auto"));
+        assertTrue(upgradeStatus("other.local", "/ws-auto").startsWith("HTTP/1.1 503"),
+                "a certificate for backend.local, not other.local");
+        assertEquals("HTTP/1.1 101 Switching Protocols", upgradeStatus("backend.local", "/ws-auto"));
+    }
+
+    /** The status line the gateway answers a WebSocket upgrade with. */
+    private static String upgradeStatus(String host, String path) throws Exception {
+        try (var socket = new java.net.Socket("127.0.0.1", port)) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nUpgrade: websocket\r\n"
+                    + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                    + "Sec-WebSocket-Version: 13\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            return new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+                    java.nio.charset.StandardCharsets.US_ASCII)).readLine();
+        }
     }
 }
