@@ -148,19 +148,24 @@ final class GatewayApiRoutes {
     }
 
     /**
-     * The route kinds a listener takes, as istiod's generateSupportedKinds: HTTPRoute and GRPCRoute on HTTP and HTTPS,
-     * TCPRoute on TCP, TLSRoute on TLS Passthrough and TCPRoute on TLS Terminate, none on another protocol; of those,
+     * The route kinds a listener takes, as the newest istiod's GenerateSupportedKinds: HTTPRoute and GRPCRoute on HTTP
+     * and HTTPS, TCPRoute on TCP, TLSRoute on TLS, and TCPRoute as well on TLS Terminate (the Gateway API's
+     * TLSRouteModeTerminate: the decrypted stream goes to the TLSRoute's backends), none on another protocol; of those,
      * only the ones its {@code allowedRoutes.kinds} names when it names any.
      */
     static List<String> supportedKinds(io.mesh.config.KubernetesGateway.Listener l) {
         List<String> supported = switch (l.protocol()) {
             case "HTTP", "HTTPS" -> List.of("HTTPRoute", "GRPCRoute");
             case "TCP" -> List.of("TCPRoute");
-            case "TLS" -> l.tls() != null && l.tls().mode().equals("Passthrough") ? List.of("TLSRoute")
-                    : List.of("TCPRoute");
+            case "TLS" -> terminates(l) ? List.of("TLSRoute", "TCPRoute") : List.of("TLSRoute");
             default -> List.of();
         };
         return l.kinds().isEmpty() ? supported : supported.stream().filter(l.kinds()::contains).toList();
+    }
+
+    /** Whether a TLS listener terminates TLS ({@code tls.mode} Terminate, the default). */
+    static boolean terminates(io.mesh.config.KubernetesGateway.Listener l) {
+        return l.tls() != null && l.tls().mode().equals("Terminate");
     }
 
     /**
