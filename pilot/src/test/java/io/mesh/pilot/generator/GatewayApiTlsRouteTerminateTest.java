@@ -137,7 +137,8 @@ class GatewayApiTlsRouteTerminateTest {
                 "name: db-cert}]}\n    allowedRoutes: {namespaces: {from: All}, kinds: [{kind: TCPRoute}]}"));
         assertTrue(s.virtualServices().stream().noneMatch(vs -> vs.name().startsWith("db~tls~")));
         assertTrue(s.warnings().stream().anyMatch(w -> w.startsWith("TLSRoute demo/db: not attached to listener db")
-                && w.contains("kind TLSRoute is not allowed") && w.contains("NotAllowedByListeners")),
+                && w.contains("kind TLSRoute is not allowed by the listener's allowedRoutes.kinds")
+                && w.contains("NotAllowedByListeners")),
                 s.warnings().toString());
     }
 }
