@@ -73,7 +73,8 @@ final class IngressConfig {
      * A Kubernetes Gateway API Gateway istio-system/edge-api served by the router (its address names a ServiceEntry
      * whose workloadSelector selects it, as in local mode): a TLS Passthrough listener for a.tls.example with a
      * TLSRoute to secure-a, a TLS Terminate listener for db.example (Secret db) and a TCP listener, each with a TCPRoute
-     * (to echo-1 and echo-2).
+     * (to echo-1 and echo-2), and on the Terminate listener's port another for api.shop.example (Secret api-shop) with a
+     * TLSRoute to echo-2 (the Gateway API's TLSRouteModeTerminate).
      */
     static String gatewayApi(int tlsPort, int tlsTerminatedPort, int tcpPort) {
         return """
@@ -106,14 +107,28 @@ final class IngressConfig {
                     hostname: db.example
                     tls: {mode: Terminate, certificateRefs: [{name: db}]}
                     allowedRoutes: {namespaces: {from: All}}
-                  - {name: tcp, port: %d, protocol: TCP, allowedRoutes: {namespaces: {from: All}}}
+                  - name: tls-route-term
+                    port: %2$d
+                    protocol: TLS
+                    hostname: api.shop.example
+                    tls: {mode: Terminate, certificateRefs: [{name: api-shop}]}
+                    allowedRoutes: {namespaces: {from: All}}
+                  - {name: tcp, port: %3$d, protocol: TCP, allowedRoutes: {namespaces: {from: All}}}
                 ---
                 apiVersion: gateway.networking.k8s.io/v1alpha2
                 kind: TLSRoute
                 metadata: {name: secure, namespace: shop}
                 spec:
-                  parentRefs: [{name: edge-api, namespace: istio-system}]
+                  parentRefs: [{name: edge-api, namespace: istio-system, sectionName: tls}]
                   rules: [{backendRefs: [{name: secure-a, port: 443}]}]
+                ---
+                apiVersion: gateway.networking.k8s.io/v1alpha2
+                kind: TLSRoute
+                metadata: {name: echo-tls, namespace: shop}
+                spec:
+                  parentRefs: [{name: edge-api, namespace: istio-system, sectionName: tls-route-term}]
+                  hostnames: [api.shop.example]
+                  rules: [{backendRefs: [{name: echo-2, port: 9000}]}]
                 ---
                 apiVersion: gateway.networking.k8s.io/v1alpha2
                 kind: TCPRoute

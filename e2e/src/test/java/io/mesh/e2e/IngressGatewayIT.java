@@ -558,6 +558,17 @@ class IngressGatewayIT {
                 "127.0.0.1:" + GATEWAY_API_TLS_TERMINATED_PORT, "-servername", "db.example", "-CAfile",
                 certs.resolve("db.crt").toString()), "hello over tls\n");
         assertTrue(answer.lines().anyMatch("echo-1: hello over tls"::equals), answer);
+        // TLS Terminate listener, TLSRoute (TLSRouteModeTerminate), on the same port: the SNI picks the listener, its
+        // certificate ends the TLS, and the TLSRoute's echo server gets the decrypted line; a name no listener takes
+        // is closed without a certificate.
+        String routed = runWithInput(List.of("openssl", "s_client", "-quiet", "-verify_return_error", "-connect",
+                "127.0.0.1:" + GATEWAY_API_TLS_TERMINATED_PORT, "-servername", "api.shop.example", "-CAfile",
+                certs.resolve("api-shop.crt").toString()), "hello over tls\n");
+        assertTrue(routed.lines().anyMatch("echo-2: hello over tls"::equals), routed);
+        assertEquals("CN=api.shop.example", subject(sClient(GATEWAY_API_TLS_TERMINATED_PORT, "api.shop.example",
+                List.of())));
+        String unknown = sClient(GATEWAY_API_TLS_TERMINATED_PORT, "other.shop.example", List.of());
+        assertTrue(unknown.contains("no peer certificate available"), unknown);
         assertAllAcked();
 
         Files.delete(configDir.resolve("gateway-api.yaml"));

@@ -25,8 +25,8 @@ import java.util.TreeMap;
  * ("kubernetes://NAME"), matched by SNI, and route with the same table; MUTUAL and OPTIONAL_MUTUAL
  * verify client certificates against the credential's CA ("kubernetes://NAME-cacert"); ISTIO_MUTUAL terminates with
  * the gateway's own mesh certificate ("default") and requires clients from the mesh ("ROOTCA"). TLS servers terminate
- * the same ways and route the decrypted stream with tcp routes; PASSTHROUGH servers (also those whose tls has no mode,
- * istio/api's zero value) route by SNI with tls routes,
+ * the same ways and route the decrypted stream with tcp routes (or a Gateway API TLSRoute's tls routes);
+ * PASSTHROUGH servers (also those whose tls has no mode, istio/api's zero value) route by SNI with tls routes,
  * AUTO_PASSTHROUGH servers by the mesh's own SNI to the service port it names ({@link SniDnat}), TCP servers with tcp
  * routes. Servers this gateway cannot
  * serve ({@link Gateway.Server#unserved}) get no listener. AuthorizationPolicies that
@@ -210,8 +210,8 @@ public final class RouterListenerGenerator {
      * A listener (bind and port) of L4 servers, by kind (the first kind present takes it, the others are left out):
      * PASSTHROUGH servers (tls routes: a filter chain per SNI host, matched by the tls_inspector's SNI; the first route
      * claiming a name has it), TLS servers that terminate TLS (per server a chain on its hosts' SNI names with its TLS,
-     * to the first tcp route of the VirtualServices bound to it; one client-certificate setting per listener, the first
-     * server's), or TCP servers (tcp routes: the first route for the port takes its connections). Each chain is a
+     * to the first tcp route, or a TLSRoute's tls route ({@link #tcpRoutes}), of the VirtualServices bound to it; one
+     * client-certificate setting per listener, the first server's), or TCP servers (tcp routes: the first route for the port takes its connections). Each chain is a
      * tcp_proxy to the route's destinations by weight. Null when no route applies.
      */
     private static Listener l4Listener(ListenerKey key, List<Served> served, ProxyInfo proxy, MeshSnapshot snapshot) {
@@ -240,7 +240,7 @@ public final class RouterListenerGenerator {
                 if (terminate && hosts.isEmpty()) {
                     continue;
                 }
-                for (VirtualService.L4Route r : passthrough ? vs.tls() : vs.tcp()) {
+                for (VirtualService.L4Route r : passthrough ? vs.tls() : tcpRoutes(vs)) {
                     List<VirtualService.L4Match> matches = r.match().isEmpty()
                             ? List.of(new VirtualService.L4Match(List.of(), null, List.of())) : r.match();
                     for (VirtualService.L4Match m : matches) {
@@ -293,6 +293,21 @@ public final class RouterListenerGenerator {
                             io.envoyproxy.envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector.getDefaultInstance())));
         }
         return l.build();
+    }
+
+    /**
+     * The routes a TCP or TLS-terminating server takes from a VirtualService: its tcp routes, then, when it is a
+     * Gateway API TLSRoute's, its tls routes (the Gateway API's TLSRouteModeTerminate), as istiod's
+     * buildGatewayNetworkFiltersFromTCPRoutes falls back to a TLSRoute's tls blocks; their SNI names are not matched
+     * again, the server's hosts already chose the chain.
+     */
+    private static List<VirtualService.L4Route> tcpRoutes(VirtualService vs) {
+        if (!vs.gatewaySemantics() || vs.tls().isEmpty()) {
+            return vs.tcp();
+        }
+        List<VirtualService.L4Route> out = new java.util.ArrayList<>(vs.tcp());
+        out.addAll(vs.tls());
+        return out;
     }
 
     /** A route match's gateways: none means the VirtualService's; a name without namespace is in its namespace. */

@@ -18,7 +18,9 @@ import java.util.function.Predicate;
  * matched by SNI, or one {@code tcp} route per rule.
  * <ul>
  * <li>A Gateway's listener (bound to its Istio Gateway): a TLSRoute per hostname (or "*"), narrowed to the
- * listener's; a TCPRoute on "*".</li>
+ * listener's; a TCPRoute on "*". On a TLS Terminate listener (the Gateway API's TLSRouteModeTerminate) a TLSRoute is
+ * the same {@code tls} VirtualService, which the router serves after terminating TLS as istiod's gateway listener
+ * builder does (its tls routes when the server's VirtualService has no tcp route).</li>
  * <li>A mesh parent ({@link GatewayApiMeshParents}: a Service or a ServiceEntry; {@code gateways: [mesh]}, for
  * sidecars): per host of the parent; a parentRef's {@code port} is set on every match (istiod's augmentTCPPortMatch
  * and augmentTLSPortMatch: a tcp route without a match gets one of the port alone); a TLSRoute without hostnames
@@ -86,7 +88,11 @@ final class GatewayApiL4Routes {
                     List<VirtualService.L4Match> match = List.of();
                     if (tls) {
                         String sni = sniHost(host, l.listener().hostname());
-                        if (sni == null) {
+                        if (sni == null && GatewayApiRoutes.terminates(l.listener())) {
+                            // A Terminate listener takes the decrypted stream whatever the SNI (istiod's "*"): the
+                            // server's own hosts decide which connections it takes.
+                            sni = "*";
+                        } else if (sni == null) {
                             warnings.add(view.who() + ": neither the route nor listener " + l.listener().name()
                                     + " has a hostname, and this mesh routes TLS by a named SNI only: not served");
                             continue;

@@ -141,26 +141,38 @@ final class GatewayApiRoutes {
     static String denied(KubernetesHttpRoute route, String kind, GatewayApiGateways.Listener l) {
         String why = denied(route, l);
         if (why == null && !supportedKinds(l.listener()).contains(kind)) {
-            return "kind " + kind + " is not allowed on a listener of protocol " + l.listener().protocol()
-                    + " (NotAllowedByListeners)";
+            // istiod says "kind K is not allowed"; here also whether the protocol or allowedRoutes.kinds refuses it.
+            boolean byProtocol = !protocolKinds(l.listener()).contains(kind);
+            return "kind " + kind + " is not allowed " + (byProtocol ? "on a listener of protocol "
+                    + l.listener().protocol() : "by the listener's allowedRoutes.kinds") + " (NotAllowedByListeners)";
         }
         return why;
     }
 
     /**
-     * The route kinds a listener takes, as istiod's generateSupportedKinds: HTTPRoute and GRPCRoute on HTTP and HTTPS,
-     * TCPRoute on TCP, TLSRoute on TLS Passthrough and TCPRoute on TLS Terminate, none on another protocol; of those,
+     * The route kinds a listener takes, as the newest istiod's GenerateSupportedKinds: HTTPRoute and GRPCRoute on HTTP
+     * and HTTPS, TCPRoute on TCP, TLSRoute on TLS, and TCPRoute as well on TLS Terminate (the Gateway API's
+     * TLSRouteModeTerminate: the decrypted stream goes to the TLSRoute's backends), none on another protocol; of those,
      * only the ones its {@code allowedRoutes.kinds} names when it names any.
      */
     static List<String> supportedKinds(io.mesh.config.KubernetesGateway.Listener l) {
-        List<String> supported = switch (l.protocol()) {
+        List<String> supported = protocolKinds(l);
+        return l.kinds().isEmpty() ? supported : supported.stream().filter(l.kinds()::contains).toList();
+    }
+
+    /** The route kinds the listener's protocol (and TLS mode) can take, before its {@code allowedRoutes.kinds}. */
+    private static List<String> protocolKinds(io.mesh.config.KubernetesGateway.Listener l) {
+        return switch (l.protocol()) {
             case "HTTP", "HTTPS" -> List.of("HTTPRoute", "GRPCRoute");
             case "TCP" -> List.of("TCPRoute");
-            case "TLS" -> l.tls() != null && l.tls().mode().equals("Passthrough") ? List.of("TLSRoute")
-                    : List.of("TCPRoute");
+            case "TLS" -> terminates(l) ? List.of("TLSRoute", "TCPRoute") : List.of("TLSRoute");
             default -> List.of();
         };
-        return l.kinds().isEmpty() ? supported : supported.stream().filter(l.kinds()::contains).toList();
+    }
+
+    /** Whether a TLS listener terminates TLS ({@code tls.mode} Terminate, the default). */
+    static boolean terminates(io.mesh.config.KubernetesGateway.Listener l) {
+        return l.tls() != null && l.tls().mode().equals("Terminate");
     }
 
     /**
