@@ -259,6 +259,14 @@ public final class ProxyExchange extends ExchangeRecord implements io.mesh.gatew
         sendLocal(status, null, "");
     }
 
+    /**
+     * The end of an upgrade relayed as a WebSocket: the exchange is logged and counted now, as Envoy logs an upgraded
+     * stream when it ends (once upgraded, Vert.x's response never ends or closes).
+     */
+    void tunnelEnded() {
+        complete();
+    }
+
     private void complete() {
         if (completed) {
             return;
@@ -306,8 +314,9 @@ public final class ProxyExchange extends ExchangeRecord implements io.mesh.gatew
         return request.getParam(name);
     }
 
+    /** The response's status; 101 for an upgrade relayed as a WebSocket (Vert.x's handshake leaves the response's). */
     public int status() {
-        return response.getStatusCode();
+        return tunneled ? 101 : response.getStatusCode();
     }
 
     // ExchangeRecord, read by RequestLog.

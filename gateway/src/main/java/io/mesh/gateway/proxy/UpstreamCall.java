@@ -455,6 +455,8 @@ final class UpstreamCall {
                 if (d.failed()) {
                     up.close();
                     endTry(0);
+                    ex.tunneled = false;
+                    ex.tunnelEnded();
                     return;
                 }
                 ServerWebSocket down = d.result();
@@ -463,6 +465,7 @@ final class UpstreamCall {
                 down.closeHandler(v -> {
                     up.close();
                     endTry(101);
+                    ex.tunnelEnded();
                 });
                 up.closeHandler(v -> {
                     down.close();

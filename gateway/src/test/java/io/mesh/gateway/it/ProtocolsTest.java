@@ -177,6 +177,11 @@ class ProtocolsTest {
         ws.writeBinaryMessage(Buffer.buffer(new byte[100_000]));
         assertEquals(100_000, binary.get(10, TimeUnit.SECONDS).length());
         ws.close();
+        // Istio's metrics count the upgrade with its status, 101, as Envoy's do.
+        // Counted and logged when it ends, with its status, 101, as Envoy's metrics and access log have it.
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10)).until(() -> gw.registry
+                .find("istio_requests").tag("response_code", "101").counter() != null);
+        logged("/ws", "- - -");
     }
 
     @Test
