@@ -142,7 +142,8 @@ public final class SniKeyCertOptions implements KeyCertOptions {
      * Netty server contexts for a TCP listener that terminates TLS ({@code SniHandler}'s mapping): per SNI name the
      * chain's certificate, as {@link #keyManagerFactoryMapper}, with the client-certificate check; TLS 1.2 and 1.3,
      * no ALPN (the stream is not HTTP), but for a chain with Istio's TCP metadata exchange (an ISTIO_MUTUAL server's)
-     * {@code istio-peer-exchange}, h2 and http/1.1, as istiod's gateways offer it.
+     * {@code istio-peer-exchange}, h2 and http/1.1, as istiod's gateways offer it; a chain's tls_params narrow its
+     * versions and cipher suites.
      */
     public io.netty.util.Mapping<String, io.netty.handler.ssl.SslContext> nettyContexts(io.netty.handler.ssl.SslProvider provider)
             throws javax.net.ssl.SSLException {
@@ -179,7 +180,20 @@ public final class SniKeyCertOptions implements KeyCertOptions {
                     io.netty.handler.ssl.ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
                     io.netty.handler.ssl.ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, EXCHANGE_ALPN));
         }
-        return b.build();
+        return withChainParams(kmf, b.build());
+    }
+
+    /**
+     * A server context made with one of these certificates, with the versions and cipher suites of the chain the
+     * certificate is for; the context itself for a chain without tls_params or a key manager not of these options.
+     */
+    public io.netty.handler.ssl.SslContext withChainParams(KeyManagerFactory kmf, io.netty.handler.ssl.SslContext context) {
+        for (Entry e : entries) {
+            if (e.kmf() == kmf) {
+                return e.chain().tlsParams() == null ? context : e.chain().tlsParams().wrap(context);
+            }
+        }
+        return context;
     }
 
     /** The entry of the chain picked for the name as the listener picks it (the most specific server name), or null. */
