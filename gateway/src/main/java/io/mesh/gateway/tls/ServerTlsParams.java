@@ -57,12 +57,23 @@ public record ServerTlsParams(List<String> protocols, List<String> cipherSuites)
         }
 
         /**
-         * The handler Vert.x's SNI handler asks for: Vert.x then sets its listener-wide protocols on the engine, so the
+         * The handlers Vert.x's SNI handler asks for: Vert.x then sets its listener-wide protocols on the engine, so the
          * chain's are applied again as the handler is added, before the first byte of the handshake is read.
          */
         @Override
         protected SslHandler newHandler(ByteBufAllocator alloc, boolean startTls, Executor executor) {
-            return new SslHandler(newEngine(alloc), startTls, executor) {
+            return reapplying(newEngine(alloc), startTls, executor);
+        }
+
+        /** The same, when Vert.x passes the peer's address (its SNI handler with a proxy protocol address). */
+        @Override
+        protected SslHandler newHandler(ByteBufAllocator alloc, String peerHost, int peerPort, boolean startTls,
+                Executor executor) {
+            return reapplying(newEngine(alloc, peerHost, peerPort), startTls, executor);
+        }
+
+        private SslHandler reapplying(SSLEngine engine, boolean startTls, Executor executor) {
+            return new SslHandler(engine, startTls, executor) {
                 @Override
                 public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
                     params.apply(engine());

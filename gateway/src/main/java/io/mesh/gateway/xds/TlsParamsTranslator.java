@@ -24,7 +24,9 @@ final class TlsParamsTranslator {
     private static final List<TlsProtocol> ORDER = List.of(TlsProtocol.TLSv1_0, TlsProtocol.TLSv1_1,
             TlsProtocol.TLSv1_2, TlsProtocol.TLSv1_3);
     /** The suites the engines here serve: the JDK's enabled ones (the JDK serves some TCP listeners whatever the engine). */
-    private static final Set<String> JDK_SUITES = jdkSuites();
+    private static final Set<String> JDK_SUITES = jdkSuites(false);
+    /** The suites the JDK knows, enabled or not. */
+    private static final Set<String> JDK_KNOWN = jdkSuites(true);
 
     private TlsParamsTranslator() {
     }
@@ -62,8 +64,10 @@ final class TlsParamsTranslator {
         }
         Set<String> suites = new LinkedHashSet<>();
         for (String name : p.getCipherSuitesList()) {
+            // The conversion is by the name's parts, so a name is known when an engine here has the suite.
             String java = name.startsWith("TLS_") ? null : CipherSuiteConverter.toJava(name, "TLS");
-            if (java == null) {
+            if (java == null || (!JDK_KNOWN.contains(java)
+                    && !(OpenSsl.isAvailable() && OpenSsl.isCipherSuiteAvailable(name)))) {
                 throw new ConfigRejected(where + ": tls_params cipher_suites: unknown cipher suite \"" + name
                         + "\" (OpenSSL's names, such as ECDHE-RSA-AES128-GCM-SHA256; no cipher-string syntax)");
             }
@@ -79,9 +83,10 @@ final class TlsParamsTranslator {
         return new ServerTlsParams(protocols, List.copyOf(suites));
     }
 
-    private static Set<String> jdkSuites() {
+    private static Set<String> jdkSuites(boolean supported) {
         try {
-            return Set.of(SSLContext.getDefault().getDefaultSSLParameters().getCipherSuites());
+            SSLContext jdk = SSLContext.getDefault();
+            return Set.of((supported ? jdk.getSupportedSSLParameters() : jdk.getDefaultSSLParameters()).getCipherSuites());
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("the JDK has no default TLS context", e);
         }
