@@ -24,7 +24,7 @@ import org.junit.jupiter.api.TestInstance;
 
 /**
  * A TLS filter chain's tls_params (what pilot writes for a Gateway server's minProtocolVersion, maxProtocolVersion and
- * cipherSuites), per chain on one port, picked by SNI as Envoy does: versions outside the chain's range and TLS 1.2
+ * cipherSuites), per chain on one port, picked by SNI as Envoy does (HTTPS, and a TCP server that terminates TLS): versions outside the chain's range and TLS 1.2
  * suites it does not list fail the handshake, TLS 1.3 stays available whatever cipher_suites lists, and what the
  * proxy cannot serve is NACKed with the reason, the last good listener kept. Client: openssl s_client. Run once per TLS
  * engine: {@link TlsParamsTest} (BoringSSL), {@link TlsParamsJdkEngineTest} (the JDK's).
@@ -36,6 +36,8 @@ abstract class TlsParamsTermination {
     ControlPlane pilot;
     Backend web;
     int https;
+    /** A TCP server (tcp_proxy) that terminates TLS for legacy.example with the legacy chain's tls_params. */
+    int tcp;
     List<Secret> secrets;
 
     /** The gateway's settings for this engine (none: the default). */
@@ -47,6 +49,7 @@ abstract class TlsParamsTermination {
         web = mesh.backend("web");
         pilot = mesh.pilot();
         https = FreePorts.next();
+        tcp = FreePorts.next();
         secrets = new ArrayList<>();
         for (String host : List.of("modern.example", "legacy.example", "ciphers.example", "plain.example")) {
             String[] c = TlsTermination.cert(host);   // ECDSA P-256: the ECDHE-ECDSA suites
@@ -96,12 +99,21 @@ abstract class TlsParamsTermination {
                 throw new IllegalStateException(e);
             }
         }
-        return pilot.set(List.of(Xds.edsCluster("web")), List.of(Xds.endpoints("web", web.port)), List.of(b.build()),
+        DownstreamTlsContext tcpTls = DownstreamTlsContext.newBuilder().setCommonTlsContext(
+                io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.newBuilder()
+                        .addTlsCertificateSdsSecretConfigs(ServerCertificateChoice.sds("cert-legacy.example"))
+                        .setTlsParams(max12WithOneSuite())).build();
+        return pilot.set(List.of(Xds.edsCluster("web")), List.of(Xds.endpoints("web", web.port)),
+                List.of(b.build(), GatewayTlsServersTest.tcp("tcp-legacy", tcp, "legacy.example", tcpTls)),
                 List.of(Xds.routes("r", Xds.vhost("all", List.of("*"), Xds.prefixTo("/", "web")))), secrets);
     }
 
     String handshake(String sni, String... extra) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + https,
+        return handshake(https, sni, extra);
+    }
+
+    static String handshake(int port, String sni, String... extra) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + port,
                 "-servername", sni));
         cmd.addAll(List.of(extra));
         return Run.run(cmd, "");
@@ -133,6 +145,16 @@ abstract class TlsParamsTermination {
                 "a suite the chain does not list");
         String any = handshake("legacy.example");
         assertTrue(any.contains("ECDHE-ECDSA-AES256-GCM-SHA384") && any.contains("TLSv1.2"), any);
+    }
+
+    @Test
+    void aTcpServerThatTerminatesTlsAppliesItsChainsVersionsAndSuites() throws Exception {
+        await().atMost(Duration.ofSeconds(10)).until(() -> done(handshake(tcp, "legacy.example", "-tls1_2")));
+        assertFalse(done(handshake(tcp, "legacy.example", "-tls1_3")), "TLS 1.3 to a TLSv1_2 maximum");
+        String listed = handshake(tcp, "legacy.example", "-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-GCM-SHA384");
+        assertTrue(done(listed), listed);
+        assertFalse(done(handshake(tcp, "legacy.example", "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256")),
+                "a suite the chain does not list");
     }
 
     @Test
