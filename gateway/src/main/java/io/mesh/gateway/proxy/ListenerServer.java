@@ -99,7 +99,7 @@ final class ListenerServer implements FastSource {
         if (tls != null) {
             o.setSsl(true).setSni(true).setUseAlpn(true).setKeyCertOptions(tls)
                     // each chain's tls_params on the contexts of its certificate (none: the engine's own contexts)
-                    .setSslEngineOptions(io.mesh.gateway.tls.ChainTlsEngine.of(plane.sslEngine(), () -> this.tls))
+                    .setSslEngineOptions(io.mesh.gateway.tls.ChainTlsEngine.of(plane.sslEngine()))
                     .setEnabledSecureTransportProtocols(TLS_VERSIONS)
                     .setAlpnVersions(alpn(spec.chains().get(0)));
             if (tls.clientTrust() != null) {

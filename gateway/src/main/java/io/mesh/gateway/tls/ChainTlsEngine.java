@@ -8,7 +8,6 @@ import io.vertx.core.net.SSLEngineOptions;
 import io.vertx.core.spi.tls.SslContextFactory;
 import java.util.List;
 import java.util.Set;
-import java.util.function.Supplier;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.TrustManagerFactory;
@@ -16,7 +15,7 @@ import javax.net.ssl.TrustManagerFactory;
 /**
  * The TLS engine of an HTTP listener that terminates TLS: the data plane's engine, whose server contexts are made per
  * certificate as Vert.x picks it by SNI, with the versions and cipher suites of the filter chain that certificate is
- * for ({@link SniKeyCertOptions#withChainParams}). Contexts of chains without tls_params are the engine's own. It keeps
+ * for ({@link SniKeyCertOptions#withChainParams}, by the certificate's key manager factory). Contexts of chains without tls_params are the engine's own. It keeps
  * the engine's class (OpenSSL or JDK), which Vert.x and the data plane test for.
  */
 public final class ChainTlsEngine {
@@ -24,61 +23,53 @@ public final class ChainTlsEngine {
     private ChainTlsEngine() {
     }
 
-    /** {@code engine} with each context made for a chain's certificate narrowed to the chain's (the current options'). */
-    public static SSLEngineOptions of(SSLEngineOptions engine, Supplier<SniKeyCertOptions> current) {
+    /** {@code engine} with each context made for a chain's certificate narrowed to that chain's settings. */
+    public static SSLEngineOptions of(SSLEngineOptions engine) {
         if (engine instanceof OpenSSLEngineOptions o) {
-            return new OpenSsl(o, current);
+            return new OpenSsl(o);
         }
-        return new Jdk((JdkSSLEngineOptions) engine, current);
+        return new Jdk((JdkSSLEngineOptions) engine);
     }
 
     private static final class OpenSsl extends OpenSSLEngineOptions {
-        private final Supplier<SniKeyCertOptions> current;
-
-        OpenSsl(OpenSSLEngineOptions engine, Supplier<SniKeyCertOptions> current) {
+        OpenSsl(OpenSSLEngineOptions engine) {
             super(engine);
-            this.current = current;
         }
 
         @Override
         public OpenSSLEngineOptions copy() {
-            return new OpenSsl(this, current);
+            return new OpenSsl(this);
         }
 
         @Override
         public SslContextFactory sslContextFactory() {
-            return new Factory(super.sslContextFactory(), current);
+            return new Factory(super.sslContextFactory());
         }
     }
 
     private static final class Jdk extends JdkSSLEngineOptions {
-        private final Supplier<SniKeyCertOptions> current;
-
-        Jdk(JdkSSLEngineOptions engine, Supplier<SniKeyCertOptions> current) {
+        Jdk(JdkSSLEngineOptions engine) {
             super(engine);
-            this.current = current;
         }
 
         @Override
         public JdkSSLEngineOptions copy() {
-            return new Jdk(this, current);
+            return new Jdk(this);
         }
 
         @Override
         public SslContextFactory sslContextFactory() {
-            return new Factory(super.sslContextFactory(), current);
+            return new Factory(super.sslContextFactory());
         }
     }
 
     /** The engine's factory, remembering the certificate so that the context it makes gets that chain's settings. */
     private static final class Factory implements SslContextFactory {
         private final SslContextFactory engine;
-        private final Supplier<SniKeyCertOptions> current;
         private KeyManagerFactory kmf;
 
-        Factory(SslContextFactory engine, Supplier<SniKeyCertOptions> current) {
+        Factory(SslContextFactory engine) {
             this.engine = engine;
-            this.current = current;
         }
 
         @Override
@@ -132,9 +123,7 @@ public final class ChainTlsEngine {
 
         @Override
         public SslContext create() throws SSLException {
-            SslContext context = engine.create();
-            SniKeyCertOptions options = current.get();
-            return options == null ? context : options.withChainParams(kmf, context);
+            return SniKeyCertOptions.withChainParams(kmf, engine.create());
         }
     }
 }

@@ -31,6 +31,13 @@ public final class SniKeyCertOptions implements KeyCertOptions {
     private record Entry(FilterChainSpec chain, KeyManagerFactory kmf) {
     }
 
+    /**
+     * The tls_params of the chain each key manager factory was made for (chains with some only). Weak keys: an entry
+     * goes with the options that made it. KeyManagerFactory keeps Object's identity equality.
+     */
+    private static final Map<KeyManagerFactory, ServerTlsParams> CHAIN_PARAMS =
+            java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
     private final List<Entry> entries;
     private final KeyManagerFactory fallback;
     private final X509TrustManager clientTrust;
@@ -81,6 +88,9 @@ public final class SniKeyCertOptions implements KeyCertOptions {
                 }
             }
             entries.add(new Entry(c, kmf));
+            if (c.tlsParams() != null) {
+                CHAIN_PARAMS.put(kmf, c.tlsParams());
+            }
             if (fallback == null && c.serverNames().isEmpty()) {
                 fallback = kmf;
             }
@@ -184,16 +194,14 @@ public final class SniKeyCertOptions implements KeyCertOptions {
     }
 
     /**
-     * A server context made with one of these certificates, with the versions and cipher suites of the chain the
-     * certificate is for; the context itself for a chain without tls_params or a key manager not of these options.
+     * A server context made with a chain's certificates, with the versions and cipher suites of that chain; the context
+     * itself for a chain without tls_params. By the key managers' identity, so that options replaced by a newer snapshot
+     * still narrow the contexts made with their certificates while the servers switch.
      */
-    public io.netty.handler.ssl.SslContext withChainParams(KeyManagerFactory kmf, io.netty.handler.ssl.SslContext context) {
-        for (Entry e : entries) {
-            if (e.kmf() == kmf) {
-                return e.chain().tlsParams() == null ? context : e.chain().tlsParams().wrap(context);
-            }
-        }
-        return context;
+    public static io.netty.handler.ssl.SslContext withChainParams(KeyManagerFactory kmf,
+            io.netty.handler.ssl.SslContext context) {
+        ServerTlsParams params = kmf == null ? null : CHAIN_PARAMS.get(kmf);
+        return params == null ? context : params.wrap(context);
     }
 
     /** The entry of the chain picked for the name as the listener picks it (the most specific server name), or null. */
