@@ -133,6 +133,18 @@ abstract class TlsParamsTermination {
         String v13 = handshake("modern.example", "-tls1_3");
         assertTrue(done(v13), v13);
         assertTrue(v13.contains("TLSv1.3"), v13);
+        // a client without SNI gets the first chain, this one, with its settings
+        List<String> noSni = List.of("openssl", "s_client", "-connect", "127.0.0.1:" + https, "-noservername");
+        assertFalse(done(Run.run(concat(noSni, "-tls1_2"), "")), "TLS 1.2 without SNI to the first chain's TLSv1_3");
+        String v13NoSni = Run.run(concat(noSni, "-tls1_3"), "");
+        assertTrue(done(v13NoSni) && (v13NoSni.contains("CN=modern.example") || v13NoSni.contains("CN = modern.example")),
+                v13NoSni);
+    }
+
+    private static List<String> concat(List<String> cmd, String... more) {
+        List<String> all = new ArrayList<>(cmd);
+        all.addAll(List.of(more));
+        return all;
     }
 
     @Test
