@@ -181,7 +181,7 @@ class AnalyzeCommandTest {
         assertFalse(output.contains("east-west: spec.servers[1]"), output);
         // credentialNames (an RSA and an ECDSA certificate) and client-certificate pins are served: nothing to say.
         assertFalse(output.contains("istio-system/dual"), output);
-        assertTrue(output.contains("1 files analyzed: 3 errors, 3 warnings."), output);
+        assertTrue(output.contains("1 files analyzed: 3 errors, 2 warnings."), output);
     }
 
     @Test

@@ -135,16 +135,30 @@ public record Gateway(String namespace, String name, Map<String, String> selecto
      * one it can verify), the first one's CA verifying client certificates; verifyCertificateSpki (base64 SHA-256 of a
      * client certificate's SubjectPublicKeyInfo) and verifyCertificateHash (hex SHA-256 of the certificate, colons
      * allowed): on MUTUAL and OPTIONAL_MUTUAL servers with a credential, a client certificate must also match one of
-     * them (either list, when both are given), as Envoy pins it.
+     * them (either list, when both are given), as Envoy pins it. minProtocolVersion and maxProtocolVersion are Istio's
+     * names (TLSV1_0 .. TLSV1_3; TLS_AUTO or unset: null) and cipherSuites the valid ones, each once, in order (istiod's
+     * filteredGatewayCipherSuites: the others are dropped, with a warning from validation).
      */
     public record ServerTls(String mode, String credentialName, boolean httpsRedirect, List<String> subjectAltNames,
             boolean crl, List<String> credentialNames, List<String> verifyCertificateSpki,
-            List<String> verifyCertificateHash) {
+            List<String> verifyCertificateHash, String minProtocolVersion, String maxProtocolVersion,
+            List<String> cipherSuites) {
         public ServerTls {
             subjectAltNames = subjectAltNames == null ? List.of() : List.copyOf(subjectAltNames);
             credentialNames = credentialNames == null ? List.of() : List.copyOf(credentialNames);
             verifyCertificateSpki = verifyCertificateSpki == null ? List.of() : List.copyOf(verifyCertificateSpki);
             verifyCertificateHash = verifyCertificateHash == null ? List.of() : List.copyOf(verifyCertificateHash);
+            minProtocolVersion = "TLS_AUTO".equals(minProtocolVersion) ? null : minProtocolVersion;
+            maxProtocolVersion = "TLS_AUTO".equals(maxProtocolVersion) ? null : maxProtocolVersion;
+            cipherSuites = cipherSuites == null ? List.of() : List.copyOf(cipherSuites);
+        }
+
+        /** With the engine's default TLS versions and cipher suites. */
+        public ServerTls(String mode, String credentialName, boolean httpsRedirect, List<String> subjectAltNames,
+                boolean crl, List<String> credentialNames, List<String> verifyCertificateSpki,
+                List<String> verifyCertificateHash) {
+            this(mode, credentialName, httpsRedirect, subjectAltNames, crl, credentialNames, verifyCertificateSpki,
+                    verifyCertificateHash, null, null, List.of());
         }
 
         /** One credential (or none), no pins. */
@@ -165,6 +179,11 @@ public record Gateway(String namespace, String name, Map<String, String> selecto
         public List<String> credentials() {
             return !credentialNames.isEmpty() ? credentialNames : credentialName == null ? List.of()
                     : List.of(credentialName);
+        }
+
+        /** Whether the server sets TLS versions or cipher suites (istiod then writes tls_params). */
+        public boolean tlsParams() {
+            return minProtocolVersion != null || maxProtocolVersion != null || !cipherSuites.isEmpty();
         }
 
         /** Whether a client certificate must also match a pinned SPKI or certificate hash. */

@@ -88,7 +88,8 @@ public final class GatewayParser {
                 tls = new Gateway.ServerTls(mode, credential == null || credential.isEmpty() ? null : credential,
                         redirect != null && redirect, sans, GatewayServerTls.set(t, "caCrl"),
                         t.strings("credentialNames"), t.strings("verifyCertificateSpki"),
-                        t.strings("verifyCertificateHash"));
+                        t.strings("verifyCertificateHash"), t.string("minProtocolVersion"),
+                        t.string("maxProtocolVersion"), GatewayServerTls.servedCipherSuites(t.strings("cipherSuites")));
             }
             // What istiod says of the tls block (or its absence) for this port's protocol.
             GatewayServerTls.check(s, t, protocolValid ? protocol : null, p);

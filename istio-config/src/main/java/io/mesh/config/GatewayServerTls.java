@@ -120,11 +120,23 @@ final class GatewayServerTls {
             }
         }
         GatewayClientPins.check(t, mode, credential, p);
-        for (String f : List.of("minProtocolVersion", "maxProtocolVersion", "cipherSuites")) {
-            if (t.has(f)) {
-                p.warn(t.at(f), "has no effect here: TLS 1.2 and 1.3 with the engine's default ciphers");
+        if (!TERMINATING_WITH_CERTIFICATES.contains(mode)) {
+            // istiod applies a server's versions and cipher suites to SIMPLE, MUTUAL and OPTIONAL_MUTUAL only.
+            for (String f : List.of("minProtocolVersion", "maxProtocolVersion", "cipherSuites")) {
+                if (t.has(f)) {
+                    p.warn(t.at(f), "has no effect in mode " + mode + ": istiod sets TLS versions and cipher suites on"
+                            + " SIMPLE, MUTUAL and OPTIONAL_MUTUAL servers only");
+                }
             }
         }
+    }
+
+    /**
+     * The cipher suites istiod passes on (filteredGatewayCipherSuites): the valid ones, each once, in order; the others
+     * are dropped (validation warns of them).
+     */
+    static List<String> servedCipherSuites(List<String> ciphers) {
+        return ciphers.stream().filter(GatewayServerTls::validCipherSuite).distinct().toList();
     }
 
     /**

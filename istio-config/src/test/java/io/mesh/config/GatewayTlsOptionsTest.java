@@ -159,15 +159,40 @@ class GatewayTlsOptionsTest {
                   tls: {mode: SIMPLE, credentialName: old-cert, minProtocolVersion: TLSV1_1, maxProtocolVersion: TLSV1_2}
                 """);
         assertTrue(r.valid(), r.reason());
-        String none = "has no effect here: TLS 1.2 and 1.3 with the engine's default ciphers";
         assertEquals(List.of(
                 "spec.servers[0].tls.cipherSuites: ignoring invalid cipher suites: [TLS_NOT_A_CIPHER]",
                 "spec.servers[0].tls.cipherSuites: ignoring duplicate cipher suites: [ECDHE-RSA-AES128-GCM-SHA256]",
-                "spec.servers[0].tls.cipherSuites: " + none,
                 "spec.servers[1].tls.minProtocolVersion: TLS versions below TLSV1_2 need cipherSuites that they support:"
-                        + " the default ones no longer include any",
-                "spec.servers[1].tls.minProtocolVersion: " + none,
-                "spec.servers[1].tls.maxProtocolVersion: " + none), r.warnings());
+                        + " the default ones no longer include any"), r.warnings());
+        // What istiod's filteredGatewayCipherSuites passes on: the valid names once, in order ("-ALL" and "ALL" are
+        // OpenSSL cipher-string syntax it lets through).
+        assertEquals(List.of("ECDHE-RSA-AES128-GCM-SHA256", "-ALL", "ALL"), server(r, 0).tls().cipherSuites());
+        assertNull(server(r, 0).tls().minProtocolVersion());
+        assertEquals("TLSV1_1", server(r, 1).tls().minProtocolVersion());
+        assertEquals("TLSV1_2", server(r, 1).tls().maxProtocolVersion());
+        assertTrue(server(r, 1).tls().tlsParams());
+    }
+
+    @Test
+    void versionsAndCipherSuitesOnAnIstioMutualOrPassthroughServerAreWarnedOfAsIstiodIgnoresThem() {
+        ConfigValidator.Result r = validate("""
+                - port: {number: 443, name: https, protocol: HTTPS}
+                  hosts: [shop.example.com]
+                  tls: {mode: ISTIO_MUTUAL, minProtocolVersion: TLSV1_3}
+                - port: {number: 8443, name: tls, protocol: TLS}
+                  hosts: [db.example.com]
+                  tls: {mode: PASSTHROUGH, cipherSuites: [ECDHE-RSA-AES128-GCM-SHA256]}
+                - port: {number: 9443, name: https-auto, protocol: HTTPS}
+                  hosts: [api.example.com]
+                  tls: {mode: SIMPLE, credentialName: api-cert, minProtocolVersion: TLS_AUTO, maxProtocolVersion: TLS_AUTO}
+                """);
+        assertTrue(r.valid(), r.reason());
+        assertEquals(List.of(
+                "spec.servers[0].tls.minProtocolVersion: has no effect in mode ISTIO_MUTUAL: istiod sets TLS versions"
+                        + " and cipher suites on SIMPLE, MUTUAL and OPTIONAL_MUTUAL servers only",
+                "spec.servers[1].tls.cipherSuites: has no effect in mode PASSTHROUGH: istiod sets TLS versions and"
+                        + " cipher suites on SIMPLE, MUTUAL and OPTIONAL_MUTUAL servers only"), r.warnings());
+        assertFalse(server(r, 2).tls().tlsParams(), "TLS_AUTO is the engine's default, as unset");
     }
 
     @Test

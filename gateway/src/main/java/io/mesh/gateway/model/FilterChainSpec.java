@@ -27,6 +27,8 @@ import java.util.List;
  * stats filter's metric overrides are {@code stats} (null = every standard metric with every standard label). A
  * tcp_proxy's {@code max_downstream_connection_duration} is {@code tcpMaxConnectionDuration} (null = none). Envoy's
  * stateful session filter is {@code statefulSession} (null = not in the chain, so routes' session configs do nothing).
+ * A TLS chain's versions and cipher suites (Envoy's tls_params) are {@code tlsParams} (null = the engine's defaults:
+ * TLS 1.2 and 1.3).
  */
 public record FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName,
         RouteTable inlineRoutes, List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster,
@@ -34,7 +36,22 @@ public record FilterChainSpec(List<String> serverNames, String secretName, Strin
         List<String> clientSans, List<CidrRange> destinationRanges, io.mesh.gateway.jwt.JwtAuthn jwtAuthn,
         ChainTelemetry telemetry, java.time.Duration tcpIdleTimeout, PeerMetadataConfig peerMetadata,
         List<String> moreSecrets, io.mesh.gateway.tls.CertificatePins clientPins, StatsOverrides stats,
-        java.time.Duration tcpMaxConnectionDuration, io.mesh.gateway.route.StatefulSession statefulSession) {
+        java.time.Duration tcpMaxConnectionDuration, io.mesh.gateway.route.StatefulSession statefulSession,
+        io.mesh.gateway.tls.ServerTlsParams tlsParams) {
+
+    /** A chain with the engine's default TLS versions and cipher suites. */
+    public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,
+            List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster, boolean requireClientCert,
+            String clientCaSecret, Rbac rbac, List<WeightedCluster> tcpWeighted, List<String> clientSans,
+            List<CidrRange> destinationRanges, io.mesh.gateway.jwt.JwtAuthn jwtAuthn, ChainTelemetry telemetry,
+            java.time.Duration tcpIdleTimeout, PeerMetadataConfig peerMetadata, List<String> moreSecrets,
+            io.mesh.gateway.tls.CertificatePins clientPins, StatsOverrides stats, java.time.Duration tcpMaxConnectionDuration,
+            io.mesh.gateway.route.StatefulSession statefulSession) {
+        this(serverNames, secretName, routeConfigName, inlineRoutes, alpn, destinationPort, transportProtocol, tcpCluster,
+                requireClientCert, clientCaSecret, rbac, tcpWeighted, clientSans, destinationRanges, jwtAuthn, telemetry,
+                tcpIdleTimeout, peerMetadata, moreSecrets, clientPins, stats, tcpMaxConnectionDuration, statefulSession,
+                null);
+    }
 
     /** A chain without the stateful session filter. */
     public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,

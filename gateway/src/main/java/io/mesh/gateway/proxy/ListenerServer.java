@@ -97,7 +97,9 @@ final class ListenerServer implements FastSource {
                 .setInitialSettings(new Http2Settings().setMaxHeaderListSize(limits.maxHeaderBytes())
                         .setMaxConcurrentStreams(1000));
         if (tls != null) {
-            o.setSsl(true).setSni(true).setUseAlpn(true).setKeyCertOptions(tls).setSslEngineOptions(plane.sslEngine())
+            o.setSsl(true).setSni(true).setUseAlpn(true).setKeyCertOptions(tls)
+                    // each chain's tls_params on the contexts of its certificate (none: the engine's own contexts)
+                    .setSslEngineOptions(io.mesh.gateway.tls.ChainTlsEngine.of(plane.sslEngine()))
                     .setEnabledSecureTransportProtocols(TLS_VERSIONS)
                     .setAlpnVersions(alpn(spec.chains().get(0)));
             if (tls.clientTrust() != null) {

@@ -31,6 +31,13 @@ public final class SniKeyCertOptions implements KeyCertOptions {
     private record Entry(FilterChainSpec chain, KeyManagerFactory kmf) {
     }
 
+    /**
+     * The tls_params of the chain each key manager factory was made for (chains with some only). Weak keys: an entry
+     * goes with the options that made it. KeyManagerFactory keeps Object's identity equality.
+     */
+    private static final Map<KeyManagerFactory, ServerTlsParams> CHAIN_PARAMS =
+            java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
     private final List<Entry> entries;
     private final KeyManagerFactory fallback;
     private final X509TrustManager clientTrust;
@@ -81,6 +88,9 @@ public final class SniKeyCertOptions implements KeyCertOptions {
                 }
             }
             entries.add(new Entry(c, kmf));
+            if (c.tlsParams() != null) {
+                CHAIN_PARAMS.put(kmf, c.tlsParams());
+            }
             if (fallback == null && c.serverNames().isEmpty()) {
                 fallback = kmf;
             }
@@ -142,7 +152,8 @@ public final class SniKeyCertOptions implements KeyCertOptions {
      * Netty server contexts for a TCP listener that terminates TLS ({@code SniHandler}'s mapping): per SNI name the
      * chain's certificate, as {@link #keyManagerFactoryMapper}, with the client-certificate check; TLS 1.2 and 1.3,
      * no ALPN (the stream is not HTTP), but for a chain with Istio's TCP metadata exchange (an ISTIO_MUTUAL server's)
-     * {@code istio-peer-exchange}, h2 and http/1.1, as istiod's gateways offer it.
+     * {@code istio-peer-exchange}, h2 and http/1.1, as istiod's gateways offer it; a chain's tls_params narrow its
+     * versions and cipher suites.
      */
     public io.netty.util.Mapping<String, io.netty.handler.ssl.SslContext> nettyContexts(io.netty.handler.ssl.SslProvider provider)
             throws javax.net.ssl.SSLException {
@@ -179,7 +190,18 @@ public final class SniKeyCertOptions implements KeyCertOptions {
                     io.netty.handler.ssl.ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
                     io.netty.handler.ssl.ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, EXCHANGE_ALPN));
         }
-        return b.build();
+        return withChainParams(kmf, b.build());
+    }
+
+    /**
+     * A server context made with a chain's certificates, with the versions and cipher suites of that chain; the context
+     * itself for a chain without tls_params. By the key managers' identity, so that options replaced by a newer snapshot
+     * still narrow the contexts made with their certificates while the servers switch.
+     */
+    public static io.netty.handler.ssl.SslContext withChainParams(KeyManagerFactory kmf,
+            io.netty.handler.ssl.SslContext context) {
+        ServerTlsParams params = kmf == null ? null : CHAIN_PARAMS.get(kmf);
+        return params == null ? context : params.wrap(context);
     }
 
     /** The entry of the chain picked for the name as the listener picks it (the most specific server name), or null. */

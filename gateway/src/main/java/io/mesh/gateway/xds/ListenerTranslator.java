@@ -8,7 +8,6 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
-import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters;
 import io.mesh.gateway.model.FilterChainSpec;
 import io.mesh.gateway.model.ListenerSpec;
 import io.mesh.gateway.model.PeerMetadataConfig;
@@ -107,6 +106,7 @@ public final class ListenerTranslator {
         List<String> clientSans = new ArrayList<>();
         List<String> moreSecrets = new ArrayList<>();
         io.mesh.gateway.tls.CertificatePins pins = null;
+        io.mesh.gateway.tls.ServerTlsParams tlsParams = null;
         var match = fc.getFilterChainMatch();
         if (match.getSourcePrefixRangesCount() > 0 || match.getApplicationProtocolsCount() > 0
                 || match.getSourcePortsCount() > 0) {
@@ -168,10 +168,7 @@ public final class ListenerTranslator {
                 throw new ConfigRejected(where + ": require_client_certificate needs the CA to verify client"
                         + " certificates against (validation_context_sds_secret_config)");
             }
-            var min = common.getTlsParams().getTlsMinimumProtocolVersion();
-            if (min == TlsParameters.TlsProtocol.TLSv1_0 || min == TlsParameters.TlsProtocol.TLSv1_1) {
-                throw new ConfigRejected(where + ": TLS below 1.2 is not served");
-            }
+            tlsParams = TlsParamsTranslator.translate(common.getTlsParams(), where);
             if (common.getAlpnProtocolsCount() > 0) {
                 alpn = List.copyOf(common.getAlpnProtocolsList());
             }
@@ -259,7 +256,7 @@ public final class ListenerTranslator {
                     transport, tcpCluster, requireClientCert, clientCa,
                     tcpRbac ? new Rbac(List.copyOf(tcpDeny), List.copyOf(tcpAllow), tcpAllowFilter) : null, tcpWeighted,
                     clientSans, ranges, null, tcpAccessLog, tcpIdle, tcpExchange ? PeerMetadataConfig.TCP : null, moreSecrets,
-                    pins, tcpStats, tcpMaxDuration);
+                    pins, tcpStats, tcpMaxDuration, null, tlsParams);
         }
         if (tcpStatsFilter) {
             throw new ConfigRejected(where + ": the " + StatsTranslator.FILTER + " network filter is served on tcp_proxy"
@@ -341,7 +338,7 @@ public final class ListenerTranslator {
         return new FilterChainSpec(List.copyOf(match.getServerNamesList()), secret, rds, inline, alpn, dstPort, transport,
                 null, requireClientCert, clientCa, rbac ? new Rbac(List.copyOf(deny), List.copyOf(allow), allowFilter) : null,
                 List.of(), clientSans, List.of(), jwt, HcmTelemetryTranslator.translate(hcm, where), null, mx, moreSecrets,
-                pins, stats, null, sessions);
+                pins, stats, null, sessions, tlsParams);
     }
 
     /**

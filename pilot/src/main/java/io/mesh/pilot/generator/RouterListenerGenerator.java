@@ -8,6 +8,7 @@ import io.envoyproxy.envoy.config.listener.v3.FilterChainMatch;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
 import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters;
 import io.mesh.config.Gateway;
 import io.mesh.config.VirtualService;
 import io.mesh.pilot.model.MeshSnapshot;
@@ -198,8 +199,38 @@ public final class RouterListenerGenerator {
             }
             tls.setRequireClientCertificate(com.google.protobuf.BoolValue.of(required));
         }
+        if (!mesh && s.tls().tlsParams()) {
+            common.setTlsParams(tlsParams(s.tls()));
+        }
         return TransportSocket.newBuilder().setName("envoy.transport_sockets.tls")
                 .setTypedConfig(Any.pack(tls.setCommonTlsContext(common).build())).build();
+    }
+
+    /**
+     * A SIMPLE, MUTUAL or OPTIONAL_MUTUAL server's TLS versions and cipher suites, as istiod's applyServerTLSSettings
+     * writes them (ISTIO_MUTUAL servers get none): Istio's TLSV1_x is Envoy's TLSv1_x, unset is TLS_AUTO (Envoy's
+     * default: TLS 1.2 to 1.3 on a server), and the cipher suites are the ones validation kept (filteredGatewayCipherSuites).
+     */
+    static TlsParameters tlsParams(Gateway.ServerTls t) {
+        TlsParameters.Builder p = TlsParameters.newBuilder().addAllCipherSuites(t.cipherSuites());
+        if (t.minProtocolVersion() != null) {
+            p.setTlsMinimumProtocolVersion(protocol(t.minProtocolVersion()));
+        }
+        if (t.maxProtocolVersion() != null) {
+            p.setTlsMaximumProtocolVersion(protocol(t.maxProtocolVersion()));
+        }
+        return p.build();
+    }
+
+    /** istio/api's TLSProtocol to Envoy's: the same order and numbers (istiod's convertTLSProtocol). */
+    private static TlsParameters.TlsProtocol protocol(String istio) {
+        return switch (istio) {
+            case "TLSV1_0" -> TlsParameters.TlsProtocol.TLSv1_0;
+            case "TLSV1_1" -> TlsParameters.TlsProtocol.TLSv1_1;
+            case "TLSV1_2" -> TlsParameters.TlsProtocol.TLSv1_2;
+            case "TLSV1_3" -> TlsParameters.TlsProtocol.TLSv1_3;
+            default -> TlsParameters.TlsProtocol.TLS_AUTO;
+        };
     }
 
     /** A server of a gateway. */
