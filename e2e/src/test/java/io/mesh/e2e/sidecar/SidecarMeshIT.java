@@ -69,6 +69,8 @@ class SidecarMeshIT {
     private static final String LEDGER_V2_HOST = "ledger-v2.default.svc.cluster.local";
     private static final String LEDGER_V2_VIP = "198.51.100.104";
     private static final int LEDGER_V2_PORT = 7200;
+    /** Service b's WebSocket port (protocol HTTP), served by a Vert.x app in pod B. */
+    private static final int WS_PORT = 8090;
     private static final int PROXY_UID = 1337;
     /** Each sidecar's cap on open downstream connections (captured HTTP connections). */
     private static final int MAX_CONNECTIONS = 64;
@@ -107,7 +109,8 @@ class SidecarMeshIT {
             }
         }
         Files.writeString(configDir.resolve("services.yaml"), service("a", A_IP, "198.51.100.101")
-                + "---\n" + serviceEntry("b", B_IP, B_VIP, "b", port(8080, "HTTP", "http"), port(GRPC_PORT, "GRPC", "grpc"))
+                + "---\n" + serviceEntry("b", B_IP, B_VIP, "b", port(8080, "HTTP", "http"), port(GRPC_PORT, "GRPC", "grpc"),
+                        port(WS_PORT, "HTTP", "http-ws"))
                 + "---\n" + serviceEntry("b-v2", B_IP, B_V2_VIP, "b", port(GRPC_V2_PORT, "GRPC", "grpc"))
                 + "---\n" + tcpService("db", B_IP, DB_VIP, DB_PORT, "b")
                 + "---\n" + tcpService("ledger", B_IP, LEDGER_VIP, LEDGER_PORT, "b")
@@ -157,6 +160,10 @@ class SidecarMeshIT {
                 "ledger-v1", Integer.toString(LEDGER_PORT), "ledger-v2", Integer.toString(LEDGER_V2_PORT))),
                 Map.of(), HARNESS.projectRoot());
 
+        ManagedProcess wsB = HARNESS.startProcess("app-b-ws", concat(PodNetwork.inPod(podB, null), List.of(java(),
+                "-Xmx32m", "-cp", System.getProperty("java.class.path"), WebSocketPodApp.class.getName(), "server", "b-ws",
+                Integer.toString(WS_PORT))), Map.of(), HARNESS.projectRoot());
+
         natBeforeA = PodNetwork.nat(podA);
         for (String pod : List.of(podA, podB)) {
             assertEquals(0, initIptables(pod), "init-iptables in " + pod);
@@ -165,6 +172,7 @@ class SidecarMeshIT {
         startSidecar("b", podB, B_IP, tokenB, tokens, root, ca, xds);
         awaitLog(grpcB, "listening on " + GRPC_V2_PORT);
         awaitLog(ledgers, "listening on " + LEDGER_V2_PORT);
+        awaitLog(wsB, "listening on " + WS_PORT);
     }
 
     @AfterAll
@@ -960,6 +968,33 @@ class SidecarMeshIT {
 
     @Test
     @Order(18)
+    void aWebSocketBetweenTwoMeshedAppsGoesOverMutualTlsUnderStrict() throws Exception {
+        // Under STRICT, B's sidecar takes only mutual TLS: A's sidecar must originate it for the upgrade too (its
+        // WebSocket client with the mesh certificate and SNI), or the upgrade is refused and the echo never comes.
+        write("peer-authentication.yaml", peerAuthentication("STRICT"));
+        try {
+            eventually(Duration.ofSeconds(30), () -> curlFromNode("/outside").status() == 0, "STRICT refuses plaintext");
+            double before = value(metrics(B_IP), "istio_requests_total", "reporter=\"destination\"",
+                    "response_code=\"101\"", "connection_security_policy=\"mutual_tls\"");
+            Process p = new ProcessBuilder(concat(PodNetwork.inPod(podA, null), List.of(java(), "-Xmx32m", "-cp",
+                    System.getProperty("java.class.path"), WebSocketPodApp.class.getName(), "client",
+                    "ws://" + B_HOST + ":" + WS_PORT + "/chat", "hello over the mesh"))).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the client did not finish");
+            assertEquals("b-ws: hello over the mesh\n", out, "B's app answered through both sidecars");
+            eventually(Duration.ofSeconds(10), () -> value(metrics(B_IP), "istio_requests_total",
+                    "reporter=\"destination\"", "response_code=\"101\"",
+                    "connection_security_policy=\"mutual_tls\"") > before,
+                    "B's sidecar took the upgrade over mutual TLS");
+        } finally {
+            write("peer-authentication.yaml", peerAuthentication("PERMISSIVE"));
+            eventually(Duration.ofSeconds(30), () -> curlFromNode("/outside").status() == 200, "PERMISSIVE again");
+            Files.delete(configDir.resolve("peer-authentication.yaml"));
+        }
+    }
+
+    @Test
+    @Order(19)
     void cleanupLeavesThePodsIptablesExactlyAsBefore() throws Exception {
         assertEquals(0, runGateway(podA, List.of("init-iptables", "--cleanup")));
         assertEquals(natBeforeA, PodNetwork.nat(podA));

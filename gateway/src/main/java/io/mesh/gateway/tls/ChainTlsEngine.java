@@ -1,16 +1,12 @@
 package io.mesh.gateway.tls;
 
-import io.netty.handler.ssl.ClientAuth;
 import io.netty.handler.ssl.SslContext;
 import io.vertx.core.net.JdkSSLEngineOptions;
 import io.vertx.core.net.OpenSSLEngineOptions;
 import io.vertx.core.net.SSLEngineOptions;
 import io.vertx.core.spi.tls.SslContextFactory;
-import java.util.List;
-import java.util.Set;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLException;
-import javax.net.ssl.TrustManagerFactory;
 
 /**
  * The TLS engine of an HTTP listener that terminates TLS: the data plane's engine, whose server contexts are made per
@@ -64,66 +60,22 @@ public final class ChainTlsEngine {
     }
 
     /** The engine's factory, remembering the certificate so that the context it makes gets that chain's settings. */
-    private static final class Factory implements SslContextFactory {
-        private final SslContextFactory engine;
+    private static final class Factory extends ForwardingSslContextFactory {
         private KeyManagerFactory kmf;
 
         Factory(SslContextFactory engine) {
-            this.engine = engine;
-        }
-
-        @Override
-        public SslContextFactory useAlpn(boolean useAlpn) {
-            engine.useAlpn(useAlpn);
-            return this;
-        }
-
-        @Override
-        public SslContextFactory clientAuth(ClientAuth clientAuth) {
-            engine.clientAuth(clientAuth);
-            return this;
-        }
-
-        @Override
-        public SslContextFactory forClient(boolean forClient) {
-            engine.forClient(forClient);
-            return this;
+            super(engine);
         }
 
         @Override
         public SslContextFactory keyMananagerFactory(KeyManagerFactory kmf) {
             this.kmf = kmf;
-            engine.keyMananagerFactory(kmf);
-            return this;
-        }
-
-        @Override
-        public SslContextFactory trustManagerFactory(TrustManagerFactory tmf) {
-            engine.trustManagerFactory(tmf);
-            return this;
-        }
-
-        @Override
-        public SslContextFactory enabledCipherSuites(Set<String> suites) {
-            engine.enabledCipherSuites(suites);
-            return this;
-        }
-
-        @Override
-        public SslContextFactory applicationProtocols(List<String> protocols) {
-            engine.applicationProtocols(protocols);
-            return this;
-        }
-
-        @Override
-        public SslContextFactory serverName(String serverName) {
-            engine.serverName(serverName);
-            return this;
+            return super.keyMananagerFactory(kmf);
         }
 
         @Override
         public SslContext create() throws SSLException {
-            return SniKeyCertOptions.withChainParams(kmf, engine.create());
+            return SniKeyCertOptions.withChainParams(kmf, delegate.create());
         }
     }
 }

@@ -191,63 +191,19 @@ public final class JdkMeshSni {
     }
 
     /** An engine's context factory whose client contexts are {@link #clientContext(io.netty.handler.ssl.SslContext, String)}s. */
-    private static final class ClientContextFactory implements io.vertx.core.spi.tls.SslContextFactory {
-        private final io.vertx.core.spi.tls.SslContextFactory delegate;
+    private static final class ClientContextFactory extends ForwardingSslContextFactory {
         private final String sni;
         private boolean client;
 
         ClientContextFactory(io.vertx.core.spi.tls.SslContextFactory delegate, String sni) {
-            this.delegate = delegate;
+            super(delegate);
             this.sni = sni;
-        }
-
-        @Override
-        public io.vertx.core.spi.tls.SslContextFactory useAlpn(boolean useAlpn) {
-            delegate.useAlpn(useAlpn);
-            return this;
-        }
-
-        @Override
-        public io.vertx.core.spi.tls.SslContextFactory clientAuth(io.netty.handler.ssl.ClientAuth clientAuth) {
-            delegate.clientAuth(clientAuth);
-            return this;
         }
 
         @Override
         public io.vertx.core.spi.tls.SslContextFactory forClient(boolean forClient) {
             client = forClient;
-            delegate.forClient(forClient);
-            return this;
-        }
-
-        @Override
-        public io.vertx.core.spi.tls.SslContextFactory keyMananagerFactory(javax.net.ssl.KeyManagerFactory kmf) {
-            delegate.keyMananagerFactory(kmf);
-            return this;
-        }
-
-        @Override
-        public io.vertx.core.spi.tls.SslContextFactory trustManagerFactory(javax.net.ssl.TrustManagerFactory tmf) {
-            delegate.trustManagerFactory(tmf);
-            return this;
-        }
-
-        @Override
-        public io.vertx.core.spi.tls.SslContextFactory enabledCipherSuites(java.util.Set<String> suites) {
-            delegate.enabledCipherSuites(suites);
-            return this;
-        }
-
-        @Override
-        public io.vertx.core.spi.tls.SslContextFactory applicationProtocols(List<String> protocols) {
-            delegate.applicationProtocols(protocols);
-            return this;
-        }
-
-        @Override
-        public io.vertx.core.spi.tls.SslContextFactory serverName(String serverName) {
-            delegate.serverName(serverName);
-            return this;
+            return super.forClient(forClient);
         }
 
         @Override
