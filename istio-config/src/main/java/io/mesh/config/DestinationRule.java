@@ -164,7 +164,17 @@ public record DestinationRule(String namespace, String name, String host, Traffi
     public record ConnectionPool(Integer maxConnections, Duration connectTimeout, Integer http1MaxPendingRequests,
             Integer http2MaxRequests, Integer maxRequestsPerConnection, Integer maxRetries, Duration idleTimeout,
             boolean h2Upgrade, boolean useClientProtocol, Duration tcpIdleTimeout, TcpKeepalive tcpKeepalive,
-            Duration maxConnectionDuration) {
+            Duration maxConnectionDuration, Integer maxConcurrentStreams) {
+        /** Without {@code http.maxConcurrentStreams}. */
+        public ConnectionPool(Integer maxConnections, Duration connectTimeout, Integer http1MaxPendingRequests,
+                Integer http2MaxRequests, Integer maxRequestsPerConnection, Integer maxRetries, Duration idleTimeout,
+                boolean h2Upgrade, boolean useClientProtocol, Duration tcpIdleTimeout, TcpKeepalive tcpKeepalive,
+                Duration maxConnectionDuration) {
+            this(maxConnections, connectTimeout, http1MaxPendingRequests, http2MaxRequests, maxRequestsPerConnection,
+                    maxRetries, idleTimeout, h2Upgrade, useClientProtocol, tcpIdleTimeout, tcpKeepalive,
+                    maxConnectionDuration, null);
+        }
+
         public ConnectionPool(Integer maxConnections, Duration connectTimeout, Integer http1MaxPendingRequests,
                 Integer http2MaxRequests, Integer maxRequestsPerConnection, Integer maxRetries, Duration idleTimeout,
                 boolean h2Upgrade, boolean useClientProtocol, Duration tcpIdleTimeout) {

@@ -206,16 +206,13 @@ public final class DestinationRuleParser {
         Integer h2 = null;
         Integer perConn = null;
         Integer retries = null;
+        Integer streams = null;
         java.time.Duration idle = null;
         boolean h2Upgrade = false;
         boolean clientProtocol = false;
         if (http != null) {
             http.allow("http1MaxPendingRequests", "http2MaxRequests", "maxRequestsPerConnection", "maxRetries",
                     "idleTimeout", "h2UpgradePolicy", "useClientProtocol", "maxConcurrentStreams");
-            if (http.has("maxConcurrentStreams")) {
-                http.problems().warn(http.at("maxConcurrentStreams"), "has no effect here: upstream HTTP/2"
-                        + " connections carry up to http2MaxRequests streams");
-            }
             String upgrade = http.string("h2UpgradePolicy");
             if (upgrade != null && !Set.of("DEFAULT", "DO_NOT_UPGRADE", "UPGRADE").contains(upgrade)) {
                 http.problems().error(http.at("h2UpgradePolicy"), "must be DEFAULT, DO_NOT_UPGRADE or UPGRADE, got \""
@@ -228,9 +225,10 @@ public final class DestinationRuleParser {
             h2 = positive(http, "http2MaxRequests");
             perConn = nonNegative(http, "maxRequestsPerConnection");
             retries = nonNegative(http, "maxRetries");
+            streams = nonNegative(http, "maxConcurrentStreams");
         }
         return new ConnectionPool(maxConnections, connectTimeout, pending, h2, perConn, retries, idle, h2Upgrade,
-                clientProtocol, tcpIdle, keepalive, maxDuration);
+                clientProtocol, tcpIdle, keepalive, maxDuration, streams);
     }
 
     /**

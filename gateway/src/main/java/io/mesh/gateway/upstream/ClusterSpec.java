@@ -22,12 +22,15 @@ import java.util.List;
  * {@link Endpoint.Health} ordinal ({@link #overrides}): the health an endpoint must have for a stateful session to
  * send a request there past the load balancer (Envoy's default {@link #DEFAULT_OVERRIDE_HOST_STATUS}).
  * {@code slowStart}: the round robin or least request balancer's slow start ({@link SlowStart}), or null.
+ * {@code maxConcurrentStreams}: the streams an upstream HTTP/2 connection carries at most
+ * ({@code http2_protocol_options.max_concurrent_streams}; more open another connection), or 0 for no limit of its own.
  */
 public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs, long idleTimeoutMs,
         UpstreamProtocol protocol, CircuitBreakers breakers, OutlierPolicy outlier, UpstreamTls tls, String edsName,
         List<Endpoint> staticEndpoints, int ringSize, int upstreamPortOverride, boolean localityWeighted,
         String service, int panicThreshold, TcpKeepalive keepalive, long maxConnectionDurationMs,
-        List<TransportSocketMatch> socketMatches, int overrideHostStatus, SlowStart slowStart) {
+        List<TransportSocketMatch> socketMatches, int overrideHostStatus, SlowStart slowStart,
+        int maxConcurrentStreams) {
 
     /** Envoy's override host statuses when the cluster sets none: UNKNOWN, HEALTHY and DEGRADED. */
     public static final int DEFAULT_OVERRIDE_HOST_STATUS = (1 << Endpoint.Health.HEALTHY.ordinal())
@@ -35,6 +38,17 @@ public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs,
 
     public ClusterSpec {
         socketMatches = socketMatches == null ? List.of() : List.copyOf(socketMatches);
+    }
+
+    /** A cluster without a limit of its own on an HTTP/2 connection's streams. */
+    public ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs, long idleTimeoutMs,
+            UpstreamProtocol protocol, CircuitBreakers breakers, OutlierPolicy outlier, UpstreamTls tls, String edsName,
+            List<Endpoint> staticEndpoints, int ringSize, int upstreamPortOverride, boolean localityWeighted,
+            String service, int panicThreshold, TcpKeepalive keepalive, long maxConnectionDurationMs,
+            List<TransportSocketMatch> socketMatches, int overrideHostStatus, SlowStart slowStart) {
+        this(name, lbPolicy, connectTimeoutMs, idleTimeoutMs, protocol, breakers, outlier, tls, edsName, staticEndpoints,
+                ringSize, upstreamPortOverride, localityWeighted, service, panicThreshold, keepalive,
+                maxConnectionDurationMs, socketMatches, overrideHostStatus, slowStart, 0);
     }
 
     /** A cluster without slow start. */
@@ -120,7 +134,7 @@ public record ClusterSpec(String name, LbPolicy lbPolicy, long connectTimeoutMs,
     public ClusterSpec withTls(UpstreamTls resolved, List<TransportSocketMatch> matches) {
         return new ClusterSpec(name, lbPolicy, connectTimeoutMs, idleTimeoutMs, protocol, breakers, outlier, resolved,
                 edsName, staticEndpoints, ringSize, upstreamPortOverride, localityWeighted, service, panicThreshold,
-                keepalive, maxConnectionDurationMs, matches, overrideHostStatus, slowStart);
+                keepalive, maxConnectionDurationMs, matches, overrideHostStatus, slowStart, maxConcurrentStreams);
     }
 
     /**

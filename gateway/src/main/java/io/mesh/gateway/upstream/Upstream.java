@@ -335,7 +335,7 @@ public final class Upstream {
         if (c == null) {
             var b = vertx.httpClientBuilder().with(clientOptions(http2, transports[transport])).with(new PoolOptions()
                     .setHttp1MaxSize(Math.max(1, spec.breakers().maxConnections()))
-                    .setHttp2MaxSize(1)
+                    .setHttp2MaxSize(http2Connections())
                     .setMaxWaitQueueSize(spec.breakers().maxPendingRequests()));
             if (spec.keepalive() != null || spec.maxConnectionDurationMs() > 0) {
                 b.withConnectHandler(this::connected);
@@ -347,6 +347,15 @@ public final class Upstream {
             }
         }
         return c;
+    }
+
+    /**
+     * The HTTP/2 connections an event loop keeps per endpoint: one, whose streams are bounded by the circuit breaker's
+     * requests; with {@code max_concurrent_streams}, as Envoy, another connection once those are all busy, up to the
+     * breaker's connections (Vert.x's pool opens one only when every connection's streams are taken).
+     */
+    private int http2Connections() {
+        return spec.maxConcurrentStreams() > 0 ? Math.max(1, spec.breakers().maxConnections()) : 1;
     }
 
     /**
@@ -393,8 +402,11 @@ public final class Upstream {
             spec.keepalive().applyTo(o);
         }
         if (http2) {
-            o.setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
-                    .setHttp2MultiplexingLimit(Math.max(1, spec.breakers().maxRequests()));
+            int streams = Math.max(1, spec.breakers().maxRequests());
+            if (spec.maxConcurrentStreams() > 0) {
+                streams = Math.min(streams, spec.maxConcurrentStreams());
+            }
+            o.setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false).setHttp2MultiplexingLimit(streams);
         }
         if (tls != null) {
             tls.applyTo(o, http2);

@@ -88,15 +88,20 @@ public final class ClusterTranslator {
         long maxDuration = 0;
         boolean autoSni = false;
         boolean autoSan = false;
+        int maxStreams = 0;
         if (c.hasHttp2ProtocolOptions()) {
             protocol = UpstreamProtocol.HTTP2;
+            maxStreams = maxConcurrentStreams(c.getHttp2ProtocolOptions());
         }
         Any opts = c.getTypedExtensionProtocolOptionsMap().get(HTTP_OPTIONS);
         if (opts != null) {
             HttpProtocolOptions h = ListenerTranslator.unpack(opts, HttpProtocolOptions.class, where);
             switch (h.getUpstreamProtocolOptionsCase()) {
-                case EXPLICIT_HTTP_CONFIG -> protocol = h.getExplicitHttpConfig().hasHttp2ProtocolOptions()
-                        ? UpstreamProtocol.HTTP2 : UpstreamProtocol.HTTP1;
+                case EXPLICIT_HTTP_CONFIG -> {
+                    protocol = h.getExplicitHttpConfig().hasHttp2ProtocolOptions()
+                            ? UpstreamProtocol.HTTP2 : UpstreamProtocol.HTTP1;
+                    maxStreams = maxConcurrentStreams(h.getExplicitHttpConfig().getHttp2ProtocolOptions());
+                }
                 case USE_DOWNSTREAM_PROTOCOL_CONFIG -> protocol = UpstreamProtocol.DOWNSTREAM;
                 case AUTO_CONFIG -> protocol = UpstreamProtocol.HTTP1;
                 default -> { }
@@ -142,7 +147,7 @@ public final class ClusterTranslator {
         return new ClusterSpec(c.getName(), lb, connect, idle, protocol, cb, outlier, tls, eds, statics, ring,
                 portOverride, c.getCommonLbConfig().hasLocalityWeightedLbConfig(), telemetryService(c),
                 panicThreshold(c, where), keepalive(c), maxDuration, matches, overrideHostStatus(c, where),
-                slowStart(c, lb, where));
+                slowStart(c, lb, where), maxStreams);
     }
 
     /**
@@ -250,6 +255,17 @@ public final class ClusterTranslator {
     }
 
     /** {@code max_connection_duration} in ms (0, or under a millisecond: none, as Envoy reads 0); negative refused. */
+    /**
+     * {@code max_concurrent_streams} of upstream HTTP/2 options, or 0 when not set (Envoy's default, 2^31 - 1, is no
+     * limit beyond the circuit breaker's requests). Values past {@code Integer.MAX_VALUE} are that.
+     */
+    private static int maxConcurrentStreams(io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions h2) {
+        if (!h2.hasMaxConcurrentStreams()) {
+            return 0;
+        }
+        return (int) Math.min(Integer.MAX_VALUE, Integer.toUnsignedLong(h2.getMaxConcurrentStreams().getValue()));
+    }
+
     private static long maxConnectionDuration(com.google.protobuf.Duration d, String where) throws ConfigRejected {
         if (d.getSeconds() < 0 || d.getNanos() < 0) {
             throw new ConfigRejected(where + ": common_http_protocol_options.max_connection_duration must not be negative");

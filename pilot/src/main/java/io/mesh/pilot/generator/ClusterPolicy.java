@@ -206,7 +206,8 @@ final class ClusterPolicy {
      * The upstream HTTP protocol, as istiod sets it: HTTP/2 for a port whose protocol is HTTP2, GRPC or GRPC-WEB (or
      * with the DestinationRule's {@code h2UpgradePolicy: UPGRADE}), the client's own protocol with
      * {@code useClientProtocol}, else HTTP/1.1 (no options); and the pool's {@code http.idleTimeout} (else its
-     * {@code tcp.idleTimeout}) and {@code tcp.maxConnectionDuration}.
+     * {@code tcp.idleTimeout}), {@code tcp.maxConnectionDuration} and, on an HTTP/2 port's cluster,
+     * {@code http.maxConcurrentStreams} (the streams per upstream connection).
      */
     static void httpProtocol(Cluster.Builder c, boolean http2, DestinationRule.ConnectionPool pool) {
         httpProtocol(c, http2, pool, null);
@@ -233,8 +234,13 @@ final class ClusterPolicy {
                     .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()));
             set = true;
         } else if (http2 || (pool != null && pool.h2Upgrade())) {
-            o.setExplicitHttpConfig(HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
-                    .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()));
+            Http2ProtocolOptions.Builder h2 = Http2ProtocolOptions.newBuilder();
+            // istiod's applyConnectionPool sets http.maxConcurrentStreams on HTTP/2 options the port's protocol gave the
+            // cluster; an h2UpgradePolicy upgrade comes after it (applyH2Upgrade), with options of its own.
+            if (http2 && pool != null && pool.maxConcurrentStreams() != null && pool.maxConcurrentStreams() > 0) {
+                h2.setMaxConcurrentStreams(com.google.protobuf.UInt32Value.of(pool.maxConcurrentStreams()));
+            }
+            o.setExplicitHttpConfig(HttpProtocolOptions.ExplicitHttpConfig.newBuilder().setHttp2ProtocolOptions(h2));
             set = true;
         }
         // istiod's applyConnectionPool (pilot/pkg/networking/core/cluster_traffic_policy.go): the upstream HTTP

@@ -95,6 +95,32 @@ class ConnectionPoolKeepaliveTest {
     }
 
     @Test
+    void maxConcurrentStreamsGoesOnTheHttp2OptionsAnHttp2PortGivesTheCluster() {
+        MeshSnapshot s = snapshot(SERVICES + """
+                apiVersion: networking.istio.io/v1
+                kind: DestinationRule
+                metadata: {name: web, namespace: demo}
+                spec:
+                  host: web.demo.svc.cluster.local
+                  trafficPolicy:
+                    connectionPool: {http: {maxConcurrentStreams: 16}}
+                  subsets:
+                  - name: v2
+                    labels: {version: v2}
+                    trafficPolicy:
+                      connectionPool: {http: {maxConcurrentStreams: 8, h2UpgradePolicy: UPGRADE}}
+                """);
+        assertEquals(16, protocol(web(s, 9090, null)).getExplicitHttpConfig().getHttp2ProtocolOptions()
+                .getMaxConcurrentStreams().getValue(), "the gRPC port's cluster is HTTP/2");
+        assertFalse(web(s, 80, null).containsTypedExtensionProtocolOptions(
+                "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"), "an HTTP/1.1 cluster has no streams to limit");
+        var upgraded = protocol(web(s, 80, "v2")).getExplicitHttpConfig().getHttp2ProtocolOptions();
+        assertFalse(upgraded.hasMaxConcurrentStreams(), "istiod upgrades (applyH2Upgrade) after applying the pool");
+        assertEquals(8, protocol(web(s, 9090, "v2")).getExplicitHttpConfig().getHttp2ProtocolOptions()
+                .getMaxConcurrentStreams().getValue());
+    }
+
+    @Test
     void withoutThemTheClusterHasNeither() {
         MeshSnapshot plain = snapshot(SERVICES.replace("---\n", ""));
         Cluster c = web(plain, 80, null);
