@@ -77,12 +77,12 @@ final class AuthorizationPolicyParser {
             }
             rules.add(new Rule(from, to, when));
         }
-        // CUSTOM is served as Istio serves a CUSTOM policy whose provider it cannot find: its rules deny.
-        return new AuthorizationPolicy(raw.namespace(), raw.name(), PolicyConfig.selector(r),
-                "CUSTOM".equals(action) ? "DENY" : action, rules, targetRefs);
+        String provider = "CUSTOM".equals(action) ? r.node().path("provider").path("name").asText("") : null;
+        return new AuthorizationPolicy(raw.namespace(), raw.name(), PolicyConfig.selector(r), action, rules, targetRefs,
+                provider);
     }
 
-    /** Istio's checks for action CUSTOM (validation.go, ValidateAuthorizationPolicy), and what is served instead. */
+    /** Istio's checks for action CUSTOM (validation.go, ValidateAuthorizationPolicy). */
     private static void custom(SpecReader r, Problems p) {
         if (!r.has("rules")) {
             p.error("spec.rules", "CUSTOM action without rules is meaningless (never triggered); add an empty rule {} to"
@@ -110,8 +110,9 @@ final class AuthorizationPolicyParser {
                 }
             }
         }
-        p.warn("spec.action", "CUSTOM (external authorization) is not served: this mesh has no extension providers, so"
-                + " the requests its rules match are denied, as Istio denies them when it cannot find the provider");
+        p.warn("spec.action", "CUSTOM (external authorization) is served only with an envoyExtAuthzHttp provider of that"
+                + " name in pilot's extension-providers whose service is in the registry; otherwise the requests its"
+                + " rules match are denied, as Istio denies them when it cannot use the provider");
     }
 
     private static Condition condition(SpecReader w, Problems p) {

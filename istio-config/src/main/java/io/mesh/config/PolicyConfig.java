@@ -43,17 +43,24 @@ public final class PolicyConfig {
     }
 
     /**
-     * AuthorizationPolicy: ALLOW/DENY (AUDIT is accepted and has no effect; CUSTOM is served as DENY, as Istio serves one
-     * whose provider it cannot find). Within a rule,
+     * AuthorizationPolicy: ALLOW/DENY (AUDIT is accepted and has no effect), or CUSTOM with its {@code provider.name}
+     * ({@code provider}; null for the other actions), which pilot serves with the extension provider of that name.
+     * Within a rule,
      * {@code from} entries are ORed, {@code to} entries are ORed, and from, to and every {@code when} condition
      * are ANDed, as in Istio.
      */
     public record AuthorizationPolicy(String namespace, String name, Map<String, String> selector, String action,
-            List<Rule> rules, List<PolicyTargetRef> targetRefs) {
+            List<Rule> rules, List<PolicyTargetRef> targetRefs, String provider) {
         public AuthorizationPolicy {
             selector = Map.copyOf(selector);
             rules = List.copyOf(rules);
             targetRefs = List.copyOf(targetRefs);
+        }
+
+        /** A policy of an action other than CUSTOM (no provider). */
+        public AuthorizationPolicy(String namespace, String name, Map<String, String> selector, String action,
+                List<Rule> rules, List<PolicyTargetRef> targetRefs) {
+            this(namespace, name, selector, action, rules, targetRefs, null);
         }
 
         /** A policy that selects by labels (or the whole namespace), with no targetRefs. */

@@ -136,7 +136,8 @@ public interface PilotConfig {
 
     /**
      * Istio's meshConfig.extensionProviders, as YAML (a list): the {@code envoyFileAccessLog} providers Telemetry's
-     * {@code accessLogging[].providers[].name} may name; other kinds are skipped (logged at startup).
+     * {@code accessLogging[].providers[].name} may name, and the {@code envoyExtAuthzHttp} ones a CUSTOM
+     * AuthorizationPolicy's {@code provider.name} may name; other kinds are skipped (logged at startup).
      */
     Optional<String> extensionProviders();
 

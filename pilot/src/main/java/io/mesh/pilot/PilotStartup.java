@@ -66,7 +66,8 @@ public class PilotStartup {
                 new io.mesh.config.DestinationRule.LocalityLbSetting(config.localityLbEnabled(), java.util.List.of(),
                         java.util.List.of(), java.util.List.of()), config.accessLogFile(), config.traceSampling(),
                 config.sendUnhealthyEndpoints(), config.tcpKeepalive().toKeepalive(), accessLogFormats(config),
-                config.persistentSessionFilter()));
+                config.persistentSessionFilter()).withExtAuthzProviders(
+                        io.mesh.pilot.model.ExtAuthzProviders.parse(config.extensionProviders().orElse(""))));
         rt.withJwksRefresh(config.jwks().refreshInterval(), config.jwks().retryInterval());
         try {
             if (k8s != null) {
@@ -96,8 +97,9 @@ public class PilotStartup {
         java.util.List<String> skipped = new java.util.ArrayList<>();
         io.mesh.pilot.model.AccessLogFormats formats = config.accessLogFormats(skipped);
         if (!skipped.isEmpty()) {
-            LOG.warnf("meshConfig extensionProviders %s: only envoyFileAccessLog providers are served; these write no"
-                    + " access log and serve nothing else here", skipped);
+            LOG.warnf("meshConfig extensionProviders %s: only envoyFileAccessLog and envoyExtAuthzHttp providers are"
+                    + " served; these write no access log, and a CUSTOM AuthorizationPolicy naming one denies what its"
+                    + " rules match (as istiod does when it cannot use the provider)", skipped);
         }
         return formats;
     }

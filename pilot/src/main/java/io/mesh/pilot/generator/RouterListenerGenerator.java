@@ -63,11 +63,10 @@ public final class RouterListenerGenerator {
             }
         });
         // The AuthorizationPolicies that select the gateway (its namespace's, and the root namespace's): the same HTTP
-        // RBAC filters as a sidecar's inbound, on every server of the gateway.
-        // RequestAuthentications that select the gateway put their JWT filters before those.
+        // authz filters as a sidecar's inbound (CUSTOM's ext_authz, RequestAuthentication's JWT filters, DENY, ALLOW),
+        // on every server of the gateway.
         List<io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter> rbac =
-                new ArrayList<>(JwtAuthn.filters(proxy, snapshot));
-        rbac.addAll(SidecarInbound.httpRbac(SidecarInbound.rbacRules(proxy, snapshot, false)));
+                SidecarInbound.httpAuthz(proxy, snapshot);
         // The Telemetry resources that apply to the gateway (a CLIENT, as istiod classes gateways): its access log and
         // trace sampling, on every HTTP server.
         TelemetryPolicy.Effective telemetry = TelemetryPolicy.resolve(proxy, snapshot, io.mesh.config.Telemetry.Mode.CLIENT);

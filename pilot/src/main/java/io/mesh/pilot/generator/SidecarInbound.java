@@ -125,9 +125,7 @@ final class SidecarInbound {
      */
     static List<FilterChain> filterChains(ProxyInfo proxy, MeshSnapshot snapshot) {
         List<FilterChain> out = new ArrayList<>();
-        // RequestAuthentication's filters before the RBAC ones, which match what they verified.
-        List<HttpFilter> httpRbac = new ArrayList<>(JwtAuthn.filters(proxy, snapshot));
-        httpRbac.addAll(httpRbac(rbacRules(proxy, snapshot, false)));
+        List<HttpFilter> httpRbac = httpAuthz(proxy, snapshot);
         List<Filter> networkRbac = networkRbac(rbacRules(proxy, snapshot, true));
         TelemetryPolicy.Effective telemetry = TelemetryPolicy.resolve(proxy, snapshot, io.mesh.config.Telemetry.Mode.SERVER);
         for (Map.Entry<Integer, InboundPort> e : ports(proxy, snapshot).entrySet()) {
@@ -217,6 +215,27 @@ final class SidecarInbound {
     static final String NETWORK_RBAC_ALLOW = "envoy.filters.network.rbac";
     static final String NETWORK_RBAC_STAT_PREFIX = "tcp.";
 
+    /**
+     * The authn/authz HTTP filters of an HTTP port (or a gateway's HTTP server), in istiod's order: CUSTOM's
+     * ({@link ExtAuthz}) first, then RequestAuthentication's ({@link JwtAuthn}), then the DENY and ALLOW RBAC filters,
+     * which match what those verified.
+     */
+    static List<HttpFilter> httpAuthz(ProxyInfo proxy, MeshSnapshot snapshot) {
+        List<HttpFilter> out = new ArrayList<>(ExtAuthz.httpFilters(proxy, snapshot));
+        out.addAll(JwtAuthn.filters(proxy, snapshot));
+        out.addAll(httpRbac(rbacRules(proxy, snapshot, false)));
+        return out;
+    }
+
+    /**
+     * Whether the policy applies to the proxy: a policy of the proxy's namespace or the root namespace, with no selector
+     * or one matching the proxy's labels (or targetRefs naming it).
+     */
+    static boolean applies(ProxyInfo proxy, MeshSnapshot snapshot, PolicyConfig.AuthorizationPolicy ap) {
+        boolean scope = ap.namespace().equals(proxy.namespace()) || ap.namespace().equals(MeshSettings.ROOT_NAMESPACE);
+        return scope && PolicyAttachment.attaches(proxy, ap.namespace(), ap.selector(), ap.targetRefs());
+    }
+
     /** The DENY and ALLOW rules of the AuthorizationPolicies that apply to a proxy; null when none of that action. */
     record RbacRules(RBAC deny, RBAC allow) {
     }
@@ -225,20 +244,23 @@ final class SidecarInbound {
      * Policies in the proxy's namespace and in the root namespace (istio-system, which applies mesh-wide), each when it
      * has no selector or its selector matches the proxy's labels, by action (as Istio: a root-namespace policy with a
      * selector applies to the matching workloads of every namespace, and to no others); AUDIT policies have no effect. For a TCP chain each rule goes through {@link Rbac#tcpPolicy}: an ALLOW rule
-     * it drops still leaves its policy's ALLOW filter in place (which then allows nothing for it).
+     * it drops still leaves its policy's ALLOW filter in place (which then allows nothing for it). CUSTOM policies
+     * whose provider {@link ExtAuthz} serves are left to its filters (on TCP chains too, where istiod ignores CUSTOM
+     * with an HTTP provider); the others' rules are DENY rules, as istiod denies what they match when it cannot use
+     * the provider.
      */
     static RbacRules rbacRules(ProxyInfo proxy, MeshSnapshot snapshot, boolean tcp) {
         RBAC.Builder allow = RBAC.newBuilder().setAction(RBAC.Action.ALLOW);
         RBAC.Builder deny = RBAC.newBuilder().setAction(RBAC.Action.DENY);
         boolean anyAllow = false;
         boolean anyDeny = false;
+        boolean customServed = ExtAuthz.resolve(proxy, snapshot).isPresent();
         for (PolicyConfig.AuthorizationPolicy ap : snapshot.authorizationPolicies()) {
-            boolean scope = ap.namespace().equals(proxy.namespace()) || ap.namespace().equals(MeshSettings.ROOT_NAMESPACE);
-            if (!scope || !PolicyAttachment.attaches(proxy, ap.namespace(), ap.selector(), ap.targetRefs())) {
+            if (!applies(proxy, snapshot, ap) || ("CUSTOM".equals(ap.action()) && customServed)) {
                 continue;
             }
             RBAC.Builder target;
-            boolean isDeny = "DENY".equals(ap.action());
+            boolean isDeny = "DENY".equals(ap.action()) || "CUSTOM".equals(ap.action());
             if (isDeny) {
                 target = deny;
                 anyDeny = true;

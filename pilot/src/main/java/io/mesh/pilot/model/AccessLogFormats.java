@@ -86,12 +86,10 @@ public record AccessLogFormats(Encoding encoding, String format, List<FileProvid
     }
 
     /**
-     * meshConfig {@code extensionProviders} as YAML or JSON (a list of providers): those with {@code envoyFileAccessLog},
-     * in order. A provider of another kind is skipped: istiod writes no access log for it, and the mesh serves no other
-     * kind here; its name goes to {@code skipped}. An error names the entry and the field.
+     * meshConfig {@code extensionProviders} as YAML or JSON (a list of providers), each an object with a name; an error
+     * names the entry and the field. Shared by the kinds of providers pilot serves ({@link ExtAuthzProviders}).
      */
-    @SuppressWarnings("unchecked")
-    public static List<FileProvider> parseProviders(String yaml, List<String> skipped) {
+    static List<Map<?, ?>> entries(String yaml) {
         if (yaml == null || yaml.isBlank()) {
             return List.of();
         }
@@ -107,19 +105,39 @@ public record AccessLogFormats(Encoding encoding, String format, List<FileProvid
         if (!(root instanceof List<?> list)) {
             throw new IllegalArgumentException("extensionProviders must be a list of providers");
         }
-        List<FileProvider> out = new ArrayList<>();
+        List<Map<?, ?>> out = new ArrayList<>();
         for (int i = 0; i < list.size(); i++) {
             String at = "extensionProviders[" + i + "]";
             if (!(list.get(i) instanceof Map<?, ?> entry)) {
                 throw new IllegalArgumentException(at + " must be an object");
             }
-            Object name = entry.get("name");
-            if (!(name instanceof String n) || n.isEmpty()) {
+            if (!(entry.get("name") instanceof String n) || n.isEmpty()) {
                 throw new IllegalArgumentException(at + ".name: a provider needs a name");
             }
+            out.add(entry);
+        }
+        return out;
+    }
+
+    /**
+     * meshConfig {@code extensionProviders} as YAML or JSON (a list of providers): those with {@code envoyFileAccessLog},
+     * in order. A provider of another kind is skipped: istiod writes no access log for it; its name goes to
+     * {@code skipped} unless it is an {@code envoyExtAuthzHttp} one, which {@link ExtAuthzProviders} serves. An error
+     * names the entry and the field.
+     */
+    @SuppressWarnings("unchecked")
+    public static List<FileProvider> parseProviders(String yaml, List<String> skipped) {
+        List<Map<?, ?>> list = entries(yaml);
+        List<FileProvider> out = new ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            String at = "extensionProviders[" + i + "]";
+            Map<?, ?> entry = list.get(i);
+            String n = (String) entry.get("name");
             Object file = entry.get("envoyFileAccessLog");
             if (file == null) {
-                skipped.add(n);
+                if (!entry.containsKey("envoyExtAuthzHttp")) {
+                    skipped.add(n);
+                }
                 continue;
             }
             if (!(file instanceof Map<?, ?> f)) {

@@ -17,12 +17,13 @@ import io.mesh.config.PolicyConfig;
  * extensionProviders). And istiod's feature flag {@code persistentSessionFilter} (PILOT_ENABLE_PERSISTENT_SESSION_FILTER,
  * off by default as in istiod): the stateful session filter in outbound and router HttpConnectionManagers and the
  * sessions of services labelled {@code istio.io/persistent-session(-header)} on their virtual hosts
- * ({@code io.mesh.pilot.generator.StatefulSessions}).
+ * ({@code io.mesh.pilot.generator.StatefulSessions}). And the {@code envoyExtAuthzHttp} extensionProviders
+ * ({@link ExtAuthzProviders}) that AuthorizationPolicies of action CUSTOM name.
  */
 public record MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy,
         DestinationRule.LocalityLbSetting localityLbSetting, String accessLogFile, double traceSampling,
         boolean sendUnhealthyEndpoints, DestinationRule.TcpKeepalive tcpKeepalive, AccessLogFormats accessLogFormats,
-        boolean persistentSessionFilter) {
+        boolean persistentSessionFilter, ExtAuthzProviders extAuthzProviders) {
     /** Istio's default path of its built-in "envoy" access log provider, and this mesh's default access log. */
     public static final String STDOUT = "/dev/stdout";
     /**
@@ -32,6 +33,21 @@ public record MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolic
     public static final String ROOT_NAMESPACE = "istio-system";
     public static final MeshSettings DEFAULT = new MeshSettings("cluster.local",
             PolicyConfig.OutboundTrafficPolicy.ALLOW_ANY);
+
+    /** No envoyExtAuthzHttp provider. */
+    public MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy,
+            DestinationRule.LocalityLbSetting localityLbSetting, String accessLogFile, double traceSampling,
+            boolean sendUnhealthyEndpoints, DestinationRule.TcpKeepalive tcpKeepalive, AccessLogFormats accessLogFormats,
+            boolean persistentSessionFilter) {
+        this(trustDomain, outboundTrafficPolicy, localityLbSetting, accessLogFile, traceSampling, sendUnhealthyEndpoints,
+                tcpKeepalive, accessLogFormats, persistentSessionFilter, ExtAuthzProviders.NONE);
+    }
+
+    /** These settings with these envoyExtAuthzHttp providers. */
+    public MeshSettings withExtAuthzProviders(ExtAuthzProviders providers) {
+        return new MeshSettings(trustDomain, outboundTrafficPolicy, localityLbSetting, accessLogFile, traceSampling,
+                sendUnhealthyEndpoints, tcpKeepalive, accessLogFormats, persistentSessionFilter, providers);
+    }
 
     /** istiod's default: PILOT_ENABLE_PERSISTENT_SESSION_FILTER off. */
     public MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolicy outboundTrafficPolicy,
@@ -44,7 +60,7 @@ public record MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolic
     /** These settings with istiod's PILOT_ENABLE_PERSISTENT_SESSION_FILTER set as given. */
     public MeshSettings withPersistentSessionFilter(boolean enabled) {
         return new MeshSettings(trustDomain, outboundTrafficPolicy, localityLbSetting, accessLogFile, traceSampling,
-                sendUnhealthyEndpoints, tcpKeepalive, accessLogFormats, enabled);
+                sendUnhealthyEndpoints, tcpKeepalive, accessLogFormats, enabled, extAuthzProviders);
     }
 
     /** Istio's default access log formats (TEXT, Istio's text format, no extension provider). */
@@ -103,6 +119,7 @@ public record MeshSettings(String trustDomain, PolicyConfig.OutboundTrafficPolic
             checkKeepalive(tcpKeepalive);
         }
         accessLogFormats = accessLogFormats == null ? AccessLogFormats.DEFAULT : accessLogFormats;
+        extAuthzProviders = extAuthzProviders == null ? ExtAuthzProviders.NONE : extAuthzProviders;
     }
 
     /**

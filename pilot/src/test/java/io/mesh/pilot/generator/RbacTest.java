@@ -193,7 +193,7 @@ class RbacTest {
         assertEquals("/headers", path.getUrlPath().getPath().getExact());
         ConfigValidator.Result r = ConfigValidator.validate(YamlDocuments.parse(yaml, "t.yaml").resources().get(1));
         assertTrue(r.valid(), r.reason());
-        assertTrue(r.warnings().get(0).startsWith("spec.action: CUSTOM (external authorization) is not served"),
+        assertTrue(r.warnings().get(0).startsWith("spec.action: CUSTOM (external authorization) is served only with an envoyExtAuthzHttp provider"),
                 r.warnings().toString());
     }
 
