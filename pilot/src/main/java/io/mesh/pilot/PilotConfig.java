@@ -141,6 +141,11 @@ public interface PilotConfig {
      */
     Optional<String> extensionProviders();
 
+    /** The envoyExtAuthzHttp providers of {@link #extensionProviders()}; a bad one is refused naming entry and field. */
+    default io.mesh.pilot.model.ExtAuthzProviders extAuthzProviders() {
+        return io.mesh.pilot.model.ExtAuthzProviders.parse(extensionProviders().orElse(""));
+    }
+
     /** The access log formats of the settings above; names of skipped providers go to {@code skipped}. */
     default io.mesh.pilot.model.AccessLogFormats accessLogFormats(java.util.List<String> skipped) {
         return new io.mesh.pilot.model.AccessLogFormats(accessLogEncoding(), accessLogFormat().orElse(""),

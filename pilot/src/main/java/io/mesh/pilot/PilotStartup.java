@@ -67,7 +67,7 @@ public class PilotStartup {
                         java.util.List.of(), java.util.List.of()), config.accessLogFile(), config.traceSampling(),
                 config.sendUnhealthyEndpoints(), config.tcpKeepalive().toKeepalive(), accessLogFormats(config),
                 config.persistentSessionFilter()).withExtAuthzProviders(
-                        io.mesh.pilot.model.ExtAuthzProviders.parse(config.extensionProviders().orElse(""))));
+                        config.extAuthzProviders()));
         rt.withJwksRefresh(config.jwks().refreshInterval(), config.jwks().retryInterval());
         try {
             if (k8s != null) {
