@@ -67,6 +67,9 @@ class GeneratorGoldenTest {
                 // Auto mTLS per endpoint: the labelled db endpoint carries the transport socket match, web's does not.
                 Arguments.of("sidecar-eds-scoped", "sidecar.yaml", sidecar("10.0.0.1"), EDS,
                         Set.of("outbound|9000||db.demo.svc.cluster.local", "outbound|80||web.demo.svc.cluster.local")),
+                Arguments.of("sidecar-lds-extauthz", "extauthz.yaml", sidecar("10.0.0.1"), LDS, Set.of("virtualInbound")),
+                Arguments.of("sidecar-cds-extauthz", "extauthz.yaml", sidecar("10.0.0.1"), CDS,
+                        Set.of("outbound|8000||ext-authz.foo.svc.cluster.local")),
                 Arguments.of("router-lds-gateway", "gateway.yaml", router(), LDS, Set.of()),
                 Arguments.of("router-rds-gateway", "gateway.yaml", router(), RDS, Set.of("http.8080", "http.8443")));
     }
@@ -91,14 +94,20 @@ class GeneratorGoldenTest {
         assertEquals(Files.readString(golden), actual, name);
     }
 
+    /** With the mesh's extensionProviders from NAME.providers.yaml beside the config NAME.yaml, when there is one. */
     static MeshSnapshot snapshot(Path file) throws IOException {
+        Path providers = file.resolveSibling(file.getFileName().toString().replace(".yaml", ".providers.yaml"));
+        io.mesh.pilot.model.MeshSettings mesh = io.mesh.pilot.model.MeshSettings.DEFAULT;
+        if (Files.exists(providers)) {
+            mesh = mesh.withExtAuthzProviders(io.mesh.pilot.model.ExtAuthzProviders.parse(Files.readString(providers)));
+        }
         Map<io.mesh.config.ConfigKey, Object> config = new TreeMap<>();
         for (RawResource raw : YamlDocuments.parse(Files.readString(file), file.toString()).resources()) {
             ConfigValidator.Result r = ConfigValidator.validate(raw);
             assertEquals(List.of(), r.errors(), raw.key().toString());
             config.put(raw.key(), r.model());
         }
-        return SnapshotBuilder.build(1, config, ServiceSource.View.EMPTY);
+        return SnapshotBuilder.build(1, config, ServiceSource.View.EMPTY, Map.of(), mesh);
     }
 
     static ProxyInfo grpc() {
