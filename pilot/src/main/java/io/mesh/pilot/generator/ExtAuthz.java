@@ -60,24 +60,11 @@ final class ExtAuthz {
         if (p == null) {
             return Optional.empty();
         }
-        ServiceModel svc = lookup(snapshot, p.service());
+        ServiceModel svc = ExtAuthzProviders.lookup(snapshot.services(), p.service());
         if (svc == null) {
             return Optional.empty();
         }
         return Optional.of(new Resolved(p, svc.hostname(), ClusterNames.outbound(svc.hostname(), p.port(), ""), custom));
-    }
-
-    /**
-     * istiod's LookupCluster: "NAMESPACE/HOSTNAME" is the service of that hostname in that namespace; a hostname alone
-     * the one service of that hostname. Null when the registry has none.
-     */
-    static ServiceModel lookup(MeshSnapshot snapshot, String service) {
-        int slash = service.indexOf('/');
-        ServiceModel svc = snapshot.services().get(slash < 0 ? service : service.substring(slash + 1));
-        if (svc == null || (slash >= 0 && !svc.namespace().equals(service.substring(0, slash)))) {
-            return null;
-        }
-        return svc;
     }
 
     /** The two filters, placed by the caller before the JWT and the DENY/ALLOW ones (istiod's order); none unresolved. */

@@ -65,6 +65,43 @@ public record ExtAuthzProviders(List<HttpProvider> providers) {
     }
 
     /**
+     * istiod's LookupCluster: "NAMESPACE/HOSTNAME" is the service of that hostname in that namespace; a hostname alone
+     * the service of that hostname (one per hostname here). Null when the registry has none.
+     */
+    public static ServiceModel lookup(Map<String, ServiceModel> services, String service) {
+        int slash = service.indexOf('/');
+        ServiceModel svc = services.get(slash < 0 ? service : service.substring(slash + 1));
+        if (svc == null || (slash >= 0 && !svc.namespace().equals(service.substring(0, slash)))) {
+            return null;
+        }
+        return svc;
+    }
+
+    /**
+     * A warning for each CUSTOM policy these providers cannot serve (its provider is not one of them, or the provider's
+     * service is not in the registry): the requests its rules match are denied, as istiod denies them.
+     */
+    List<String> unusable(List<io.mesh.config.PolicyConfig.AuthorizationPolicy> policies,
+            Map<String, ServiceModel> services) {
+        List<String> out = new ArrayList<>();
+        for (io.mesh.config.PolicyConfig.AuthorizationPolicy ap : policies) {
+            if (!"CUSTOM".equals(ap.action())) {
+                continue;
+            }
+            String at = "AuthorizationPolicy " + ap.namespace() + "/" + ap.name() + ": provider \"" + ap.provider() + "\" ";
+            HttpProvider p = provider(ap.provider());
+            if (p == null) {
+                out.add(at + "is not an envoyExtAuthzHttp provider of extension-providers; the requests its rules match"
+                        + " are denied");
+            } else if (lookup(services, p.service()) == null) {
+                out.add(at + "has service " + p.service() + ", which is not in the registry; the requests its rules"
+                        + " match are denied");
+            }
+        }
+        return out;
+    }
+
+    /**
      * meshConfig {@code extensionProviders} as YAML or JSON: the {@code envoyExtAuthzHttp} providers, in order. Names
      * must be unique over all providers (istiod: "extension provider name must be unique").
      */

@@ -173,6 +173,7 @@ public final class SnapshotBuilder {
         }
         Map<String, List<Endpoint>> frozen = freeze(configEndpoints);
         List<PodSelection> podSelections = PodSelection.of(serviceEntries);
+        warnings.addAll(mesh.extAuthzProviders().unusable(authz, services));
         return new MeshSnapshot(version, services, endpoints(frozen, podSelections, kube), frozen,
                 freeze(meshRoutes), routed, freeze(rules), gateways, sidecars, peers, authz, warnings, credentials, mesh,
                 aliases(kube.aliases(), services, warnings), requestAuthns, jwks(requestAuthns, jwks, warnings),

@@ -199,6 +199,13 @@ class ExtAuthzTest {
                     io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.class);
             assertEquals(List.of("ns[demo]-policy[ext]-rule[0]"), List.copyOf(deny.getRules().getPoliciesMap().keySet()));
         }
+        assertEquals(List.of("AuthorizationPolicy demo/ext: provider \"undefined\" is not an envoyExtAuthzHttp provider"
+                + " of extension-providers; the requests its rules match are denied"),
+                mesh(custom("undefined")).warnings());
+        assertEquals(List.of("AuthorizationPolicy demo/ext: provider \"absent\" has service"
+                + " nowhere/ext-authz.nowhere.svc.cluster.local, which is not in the registry; the requests its rules"
+                + " match are denied"), mesh(custom("absent")).warnings());
+        assertEquals(List.of(), mesh(custom("minimal")).warnings());
     }
 
     @Test
