@@ -39,7 +39,8 @@ public final class DataPlane {
      * The router's chain: RequestAuthentication's JWT filter, AuthorizationPolicies that select the gateway (their RBAC
      * filters), then routing.
      */
-    private static final ProxyInterceptor[] CHAIN = {new JwtAuthnInterceptor(), new RbacInterceptor(), new RouteInterceptor(),
+    private static final ProxyInterceptor[] CHAIN = {new JwtAuthnInterceptor(), new RbacShadowInterceptor(),
+        new ExtAuthzInterceptor(), new RbacInterceptor(), new RouteInterceptor(),
         new FaultInterceptor(), new UpstreamForwarder()};
 
     private final Vertx vertx;

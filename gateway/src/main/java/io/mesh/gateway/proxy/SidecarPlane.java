@@ -49,7 +49,8 @@ public final class SidecarPlane {
     private static final Logger LOG = Logger.getLogger(SidecarPlane.class);
     private static final ProxyInterceptor[] OUTBOUND = {new JwtAuthnInterceptor(), new RouteInterceptor(), new FaultInterceptor(),
         new UpstreamForwarder()};
-    private static final ProxyInterceptor[] INBOUND = {new JwtAuthnInterceptor(), new RbacInterceptor(), new RouteInterceptor(),
+    private static final ProxyInterceptor[] INBOUND = {new JwtAuthnInterceptor(), new RbacShadowInterceptor(),
+        new ExtAuthzInterceptor(), new RbacInterceptor(), new RouteInterceptor(),
         new FaultInterceptor(), new UpstreamForwarder()};
 
     /**

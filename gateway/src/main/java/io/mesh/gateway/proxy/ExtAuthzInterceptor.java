@@ -1,0 +1,106 @@
+package io.mesh.gateway.proxy;
+
+import io.mesh.gateway.rbac.ExtAuthz;
+import io.vertx.core.MultiMap;
+import java.util.Locale;
+import java.util.Map;
+import org.jboss.logging.Logger;
+
+/**
+ * The chain's {@code envoy.filters.http.ext_authz} filter (AuthorizationPolicy CUSTOM), as Envoy's: for a request its
+ * {@code filter_enabled_metadata} matches, the authorization server is asked ({@link ExtAuthzCheck}) while the request
+ * (and its body) waits, paused; the event loop is never blocked. OK: the answer's allowed upstream headers are set or
+ * appended on the request, the headers it names in {@code x-envoy-auth-headers-to-remove} removed, and its allowed
+ * client headers added to the response. Denied: the client gets the answer's status, body and allowed headers, flag
+ * UAEX, details {@code ext_authz_denied}. Error: {@code status_on_error} with flag UAEX, details
+ * {@code ext_authz_error}, or, with {@code failure_mode_allow}, the request goes on.
+ */
+final class ExtAuthzInterceptor implements ProxyInterceptor {
+
+    private static final Logger LOG = Logger.getLogger(ExtAuthzInterceptor.class);
+
+    @Override
+    public void onRequest(ProxyExchange ex) {
+        ExtAuthz authz = ex.chain == null ? null : ex.chain.extAuthz();
+        if (authz == null || !authz.appliesTo(ex)) {
+            ex.next();
+            return;
+        }
+        ExtAuthzCheck.run(ex, authz, o -> {
+            if (ex.finished()) {
+                return;   // the client went away meanwhile
+            }
+            switch (o.status()) {
+                case OK -> allow(ex, authz, o.headers());
+                case DENIED -> {
+                    LOG.debugf("ext_authz denied %s %s: %d", ex.request.method(), ex.path(), o.code());
+                    MultiMap toClient = io.vertx.core.http.HttpHeaders.headers();
+                    for (Map.Entry<String, String> e : o.headers()) {
+                        String name = e.getKey().toLowerCase(Locale.ROOT);
+                        if (authz.clientHeaders().test(name) && !name.equals("content-length")
+                                && !name.equals(ExtAuthz.HEADERS_TO_REMOVE)
+                                && !name.equals("transfer-encoding") && !HopByHop.isHop(name)) {
+                            toClient.add(name, e.getValue());
+                        }
+                    }
+                    ex.codeDetails = "ext_authz_denied";
+                    ex.sendLocal(o.code() < 100 || o.code() > 599 ? 403 : o.code(), ResponseFlag.UAEX,
+                            o.body() == null ? "" : o.body().toString(), toClient);
+                }
+                case ERROR -> {
+                    if (authz.failureModeAllow()) {
+                        if (authz.failureModeAllowHeaderAdd()) {
+                            ex.request.headers().set(ExtAuthz.FAILURE_MODE_ALLOWED, "true");
+                        }
+                        ex.next();
+                        return;
+                    }
+                    LOG.debugf("ext_authz check failed for %s %s", ex.request.method(), ex.path());
+                    ex.codeDetails = "ext_authz_error";
+                    ex.sendLocal(authz.statusOnError(), ResponseFlag.UAEX, null);
+                }
+            }
+        });
+    }
+
+    private static void allow(ProxyExchange ex, ExtAuthz authz, MultiMap answer) {
+        MultiMap request = ex.request.headers();
+        java.util.List<String> toRemove = answer.getAll(ExtAuthz.HEADERS_TO_REMOVE);
+        answer.remove(ExtAuthz.HEADERS_TO_REMOVE);   // Envoy's storage header, not one of the answer's to copy
+        for (Map.Entry<String, String> e : answer) {
+            String name = e.getKey().toLowerCase(Locale.ROOT);
+            if (authz.upstreamHeaders().test(name)) {
+                request.set(name, e.getValue());
+            }
+        }
+        for (Map.Entry<String, String> e : answer) {
+            String name = e.getKey().toLowerCase(Locale.ROOT);
+            if (authz.upstreamHeadersToAppend().test(name)) {
+                request.add(name, e.getValue());
+            }
+            if (authz.clientHeadersOnSuccess().test(name)) {
+                if (ex.authzResponseHeaders == null) {
+                    ex.authzResponseHeaders = io.vertx.core.http.HttpHeaders.headers();
+                }
+                ex.authzResponseHeaders.add(name, e.getValue());
+            }
+        }
+        for (String list : toRemove) {
+            for (String name : list.split(",")) {
+                String n = name.strip().toLowerCase(Locale.ROOT);
+                if (!n.isEmpty() && !n.equals("host") && n.charAt(0) != ':') {   // Envoy never removes these
+                    request.remove(n);
+                }
+            }
+        }
+        ex.next();
+    }
+
+    /** The answer's allowed client headers on success, appended to the response (Envoy adds them, never replaces). */
+    @Override
+    public void onResponseHeaders(ProxyExchange ex, MultiMap headers) {
+        if (ex.authzResponseHeaders != null) {
+            headers.addAll(ex.authzResponseHeaders);
+        }
+    }
+}
