@@ -106,12 +106,16 @@ final class ExtAuthzCheck {
         }
     }
 
-    /** The client headers the filter sends (pseudo-headers go in the request line), content-length 0, headers_to_add. */
+    /**
+     * The client headers the filter sends (the method, path and authority go in the request line and Host, not as
+     * HTTP/2 pseudo-headers), content-length 0, headers_to_add.
+     */
     private MultiMap checkHeaders() {
         MultiMap h = HttpHeaders.headers();
         for (Map.Entry<String, String> e : ex.request.headers()) {
             String name = e.getKey().toLowerCase(Locale.ROOT);
-            if (!name.equals("content-length") && !name.equals("host") && !HopByHop.isHop(name)
+            if (!name.isEmpty() && name.charAt(0) != ':' && !name.equals("content-length") && !name.equals("host")
+                    && !HopByHop.isHop(name)
                     && config.requestHeaders().test(name)) {
                 h.add(name, e.getValue());
             }

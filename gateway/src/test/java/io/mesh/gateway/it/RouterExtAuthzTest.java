@@ -60,6 +60,7 @@ class RouterExtAuthzTest {
     static final AtomicInteger checks = new AtomicInteger();
     /** The last check request the authorization server got: its path and headers. */
     static volatile String lastCheckPath;
+    static volatile String lastCheckMethod;
     static volatile io.vertx.core.MultiMap lastCheckHeaders;
     static TestGateway gw;
     static int port;
@@ -75,6 +76,7 @@ class RouterExtAuthzTest {
                 .requestHandler(req -> {
                     checks.incrementAndGet();
                     lastCheckPath = req.uri();
+                    lastCheckMethod = req.method().name();
                     lastCheckHeaders = io.vertx.core.MultiMap.caseInsensitiveMultiMap().addAll(req.headers());
                     var resp = req.response();
                     if (req.path().startsWith("/check/app/slow")) {
@@ -146,6 +148,8 @@ class RouterExtAuthzTest {
                         .setPath(StringMatcher.newBuilder().setPrefix("/app"))))
                 .addPermissions(Permission.newBuilder().setUrlPath(PathMatcher.newBuilder()
                         .setPath(StringMatcher.newBuilder().setPrefix("/headers"))))
+                .addPermissions(Permission.newBuilder().setUrlPath(PathMatcher.newBuilder()
+                        .setPath(StringMatcher.newBuilder().setPrefix("/digest"))))
                 .addPrincipals(Principal.newBuilder().setAny(true)).build()).build();
         HttpConnectionManager hcm = HttpResponseCodeDetailsTest.withAccessLog(null);
         hcm = hcm.toBuilder().clearHttpFilters()
@@ -177,6 +181,20 @@ class RouterExtAuthzTest {
         assertEquals("127.0.0.1:" + port, lastCheckHeaders.get("host"));
         assertNull(lastCheckHeaders.get("x-private"), "not in allowed_headers");
         assertTrue(line("allowed").contains("\"response_flags\":\"-\""), line("allowed"));
+    }
+
+    @Test
+    void anAllowedRequestsBodyWaitsForTheCheckAndReachesTheBackendWhole() throws Exception {
+        String body = "x".repeat(100_000);
+        int before = checks.get();
+        String out = Run.run(List.of("curl", "-s", "-m", "10", "-H", "x-allow: yes", "-H", "content-type: text/plain",
+                "--data-binary", "@-", "http://127.0.0.1:" + port + "/digest"), body);
+        assertEquals(before + 1, checks.get(), "checked");
+        assertEquals("0", lastCheckHeaders.get("content-length"), "the check carries no body");
+        assertEquals("POST", lastCheckMethod);
+        var sha = Backend.sha256();
+        String hex = java.util.HexFormat.of().formatHex(sha.digest(body.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        assertEquals(body.length() + " " + hex, out.strip());
     }
 
     @Test
