@@ -212,6 +212,21 @@ class RouterExtAuthzTest {
     }
 
     @Test
+    void overHttp2TheCheckGetsTheSameRequestAndTheSameAnswer() throws Exception {
+        List<String> h2 = List.of("--http2-prior-knowledge");
+        Curl allowed = curl(h2, port, "/headers", "h2-allowed", "x-allow: yes");
+        assertEquals(200, allowed.status, allowed.toString());
+        assertTrue(allowed.body.contains("x-authz-user: alice"), allowed.body);
+        assertEquals("/check/headers", lastCheckPath);
+        assertEquals("GET", lastCheckMethod);
+        assertEquals("127.0.0.1:" + port, lastCheckHeaders.get("host"));
+        Curl denied = curl(h2, port, "/app/x", "h2-denied");
+        assertEquals(403, denied.status, denied.toString());
+        assertEquals("denied by authz", denied.body);
+        assertEquals("no x-allow", denied.headers.get("x-authz-reason"));
+    }
+
+    @Test
     void aPathTheShadowRuleDoesNotMatchIsNotChecked() throws Exception {
         int before = checks.get();
         Curl r = curl(port, "/public", "unchecked");
@@ -247,7 +262,13 @@ class RouterExtAuthzTest {
 
     /** curl GET {@code path} on {@code port} with {@code x-request-id: id} and {@code headers}: status, headers, body. */
     static Curl curl(int port, String path, String id, String... headers) throws Exception {
+        return curl(List.of(), port, path, id, headers);
+    }
+
+    /** {@link #curl} with curl's {@code options} first (e.g. HTTP/2). */
+    static Curl curl(List<String> options, int port, String path, String id, String... headers) throws Exception {
         List<String> cmd = new ArrayList<>(List.of("curl", "-s", "-i", "-m", "10", "-H", "x-request-id: " + id));
+        cmd.addAll(options);
         for (String h : headers) {
             cmd.add("-H");
             cmd.add(h);
@@ -257,7 +278,7 @@ class RouterExtAuthzTest {
         int split = out.indexOf("\r\n\r\n");
         assertTrue(split > 0, out);
         String[] head = out.substring(0, split).split("\r\n");
-        Map<String, String> h = new LinkedHashMap<>();
+        Map<String, String> h = new LinkedHashMap<>();   // the status line: "HTTP/1.1 200 OK" or "HTTP/2 200"
         for (int i = 1; i < head.length; i++) {
             int colon = head[i].indexOf(':');
             h.put(head[i].substring(0, colon).toLowerCase(), head[i].substring(colon + 1).strip());
