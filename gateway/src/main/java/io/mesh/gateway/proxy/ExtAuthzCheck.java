@@ -17,7 +17,8 @@ import java.util.Map;
 /**
  * One ext_authz check over HTTP, as Envoy's raw HTTP client makes it: a request to the filter's cluster through the
  * gateway's own upstream machinery (its load balancer, circuit breakers, endpoint accounting and TLS origination) with
- * the client request's method, its path after {@code path_prefix}, the client headers the filter allows,
+ * the client request's method, its path (as jwt_authn left it) after {@code path_prefix}, the client headers the filter
+ * allows,
  * {@code content-length: 0} and the filter's {@code headers_to_add}. The answer: 200 is OK, a 5xx (like a timeout,
  * a connection failure, or no such cluster or endpoint) is an error, anything else a denial. Asynchronous; runs on the
  * request's event loop, and calls {@code done} exactly once.
@@ -75,7 +76,7 @@ final class ExtAuthzCheck {
             });
         }
         RequestOptions o = new RequestOptions().setMethod(ex.request.method())
-                .setURI(config.pathPrefix() + ex.request.uri()).setHeaders(checkHeaders())
+                .setURI(config.pathPrefix() + ex.forwardUri()).setHeaders(checkHeaders())
                 .setServer(ep.address());
         String sni = tls == null ? null : tls.sniFor(hostOf(ex.authority()));
         if (sni != null) {

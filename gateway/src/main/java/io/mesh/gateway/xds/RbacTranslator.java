@@ -30,6 +30,11 @@ final class RbacTranslator {
 
     /** Adds one filter's policies to {@code deny} or {@code allow}; returns true for an ALLOW filter. */
     static boolean add(RBAC filter, List<Rbac.Policy> deny, List<Rbac.Policy> allow, String where) throws ConfigRejected {
+        if (filter.hasMatcher() || filter.hasShadowMatcher()) {
+            // Envoy prefers a matcher over rules; ignoring it would enforce (or record) something else.
+            throw new ConfigRejected(where + ": RBAC " + (filter.hasMatcher() ? "matcher" : "shadow_matcher")
+                    + " (the unified matcher API) is not supported: use rules and shadow_rules");
+        }
         if (!filter.hasRules()) {
             return false;   // no rules: the filter enforces nothing (Envoy's shadow-only config: see shadow())
         }

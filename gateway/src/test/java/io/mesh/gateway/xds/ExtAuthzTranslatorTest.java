@@ -145,5 +145,9 @@ class ExtAuthzTranslatorTest {
         assertTrue(rejected(enforcing, extAuthz(http()), RbacMetadataTest.ROUTER).contains("after an RBAC filter with rules"));
         assertTrue(rejected(extAuthz(http()), extAuthz(http()), RbacMetadataTest.ROUTER).contains("more than one ext_authz"));
         assertTrue(rejected(extAuthz(http()), RbacMetadataTest.JWT, RbacMetadataTest.ROUTER).contains("jwt_authn"));
+        HttpFilter matcher = HttpFilter.newBuilder().setName("envoy.filters.http.rbac").setTypedConfig(Any.pack(
+                io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.newBuilder().setShadowMatcher(
+                        com.github.xds.type.matcher.v3.Matcher.getDefaultInstance()).build())).build();
+        assertTrue(rejected(matcher, RbacMetadataTest.ROUTER).contains("shadow_matcher"));
     }
 }
