@@ -209,6 +209,8 @@ class RouterExtAuthzTest {
         String line = line("denied");
         assertTrue(line.contains("\"response_flags\":\"UAEX\""), line);
         assertTrue(line.contains("\"response_code_details\":\"ext_authz_denied\""), line);
+        await().atMost(Duration.ofSeconds(5)).until(() -> gw.registry.find("istio_requests")
+                .tag("response_flags", "UAEX").tag("response_code", "403").counter() != null);
     }
 
     @Test
