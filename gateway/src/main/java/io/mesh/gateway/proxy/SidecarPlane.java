@@ -47,8 +47,8 @@ import org.jboss.logging.Logger;
 public final class SidecarPlane {
 
     private static final Logger LOG = Logger.getLogger(SidecarPlane.class);
-    private static final ProxyInterceptor[] OUTBOUND = {new JwtAuthnInterceptor(), new RouteInterceptor(), new FaultInterceptor(),
-        new UpstreamForwarder()};
+    private static final ProxyInterceptor[] OUTBOUND = {new JwtAuthnInterceptor(), new RbacShadowInterceptor(),
+        new ExtAuthzInterceptor(), new RouteInterceptor(), new FaultInterceptor(), new UpstreamForwarder()};
     private static final ProxyInterceptor[] INBOUND = {new JwtAuthnInterceptor(), new RbacShadowInterceptor(),
         new ExtAuthzInterceptor(), new RbacInterceptor(), new RouteInterceptor(),
         new FaultInterceptor(), new UpstreamForwarder()};
