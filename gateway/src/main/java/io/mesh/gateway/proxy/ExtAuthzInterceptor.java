@@ -19,10 +19,17 @@ final class ExtAuthzInterceptor implements ProxyInterceptor {
 
     private static final Logger LOG = Logger.getLogger(ExtAuthzInterceptor.class);
 
+    private final boolean beforeJwt;
+
+    /** {@code beforeJwt}: this one runs a filter placed before jwt_authn (istiod's place for CUSTOM), else one after. */
+    ExtAuthzInterceptor(boolean beforeJwt) {
+        this.beforeJwt = beforeJwt;
+    }
+
     @Override
     public void onRequest(ProxyExchange ex) {
         ExtAuthz authz = ex.chain == null ? null : ex.chain.extAuthz();
-        if (authz == null || !authz.appliesTo(ex)) {
+        if (authz == null || authz.beforeJwt() != beforeJwt || !authz.appliesTo(ex)) {
             ex.next();
             return;
         }
@@ -99,7 +106,8 @@ final class ExtAuthzInterceptor implements ProxyInterceptor {
     /** The answer's allowed client headers on success, appended to the response (Envoy adds them, never replaces). */
     @Override
     public void onResponseHeaders(ProxyExchange ex, MultiMap headers) {
-        if (ex.authzResponseHeaders != null) {
+        ExtAuthz authz = ex.chain == null ? null : ex.chain.extAuthz();
+        if (ex.authzResponseHeaders != null && authz != null && authz.beforeJwt() == beforeJwt) {
             headers.addAll(ex.authzResponseHeaders);
         }
     }

@@ -15,7 +15,8 @@ import java.util.function.Predicate;
  * ({@code clientHeadersOnSuccess}). A check that fails (timeout, connection failure, a 5xx) answers
  * {@code statusOnError}, or lets the request through with {@code failureModeAllow} (marked with
  * {@code x-envoy-auth-failure-mode-allowed} when {@code failureModeAllowHeaderAdd}). The check runs only for requests
- * {@code enabled} matches (Envoy's {@code filter_enabled_metadata}; null = every request).
+ * {@code enabled} matches (Envoy's {@code filter_enabled_metadata}; null = every request). {@code beforeJwt}: the filter
+ * comes before the chain's jwt_authn filter, as istiod orders CUSTOM (false when there is none).
  *
  * <p>Header name predicates take lower-case names.
  */
@@ -23,7 +24,7 @@ public record ExtAuthz(String cluster, long timeoutMs, String pathPrefix, Predic
         List<Map.Entry<String, String>> headersToAdd, Predicate<String> upstreamHeaders,
         Predicate<String> upstreamHeadersToAppend, Predicate<String> clientHeaders,
         Predicate<String> clientHeadersOnSuccess, boolean failureModeAllow, boolean failureModeAllowHeaderAdd,
-        int statusOnError, Predicate<RequestView> enabled) {
+        int statusOnError, Predicate<RequestView> enabled, boolean beforeJwt) {
 
     /** Envoy's status_on_error when not set: 403 Forbidden. */
     public static final int DEFAULT_STATUS_ON_ERROR = 403;
@@ -34,6 +35,12 @@ public record ExtAuthz(String cluster, long timeoutMs, String pathPrefix, Predic
 
     public ExtAuthz {
         headersToAdd = List.copyOf(headersToAdd);
+    }
+
+    public ExtAuthz withBeforeJwt(boolean before) {
+        return new ExtAuthz(cluster, timeoutMs, pathPrefix, requestHeaders, headersToAdd, upstreamHeaders,
+                upstreamHeadersToAppend, clientHeaders, clientHeadersOnSuccess, failureModeAllow, failureModeAllowHeaderAdd,
+                statusOnError, enabled, before);
     }
 
     /** Whether this request is checked. */

@@ -27,9 +27,14 @@ public record Rbac(List<Policy> deny, List<Policy> allow, boolean hasAllowFilter
 
     /**
      * One RBAC filter's {@code shadow_rules}, with its {@code shadow_rules_stat_prefix}: its policies in name order (as
-     * Envoy's engine walks them) and whether its action is ALLOW (else DENY).
+     * Envoy's engine walks them), whether its action is ALLOW (else DENY), and whether its filter comes before the
+     * chain's jwt_authn filter ({@code beforeJwt}: istiod puts the CUSTOM one there; false when there is none).
      */
-    public record Shadow(String prefix, boolean allowAction, List<Policy> policies) {
+    public record Shadow(String prefix, boolean allowAction, List<Policy> policies, boolean beforeJwt) {
+
+        public Shadow withBeforeJwt(boolean before) {
+            return new Shadow(prefix, allowAction, policies, before);
+        }
 
         /** Writes Envoy's two keys: the first matching policy's name (when one matches) and the engine's result. */
         void evaluate(RbacRequest r, Map<String, Object> into) {
@@ -54,12 +59,22 @@ public record Rbac(List<Policy> deny, List<Policy> allow, boolean hasAllowFilter
      * per filter (later filters' keys over earlier ones'); null when there are no shadow rules.
      */
     public Map<String, Object> shadowMetadata(RbacRequest r) {
-        if (shadows.isEmpty()) {
-            return null;
-        }
-        Map<String, Object> out = new HashMap<>(4);
+        return shadowMetadata(r, false, null);
+    }
+
+    /**
+     * {@link #shadowMetadata} of the filters on one side of jwt_authn ({@code beforeJwt}), added to {@code into} (the
+     * metadata the other side wrote, or null); null when that side has none and {@code into} is null.
+     */
+    public Map<String, Object> shadowMetadata(RbacRequest r, boolean beforeJwt, Map<String, Object> into) {
+        Map<String, Object> out = into;
         for (Shadow s : shadows) {
-            s.evaluate(r, out);
+            if (s.beforeJwt() == beforeJwt) {
+                if (out == null) {
+                    out = new HashMap<>(4);
+                }
+                s.evaluate(r, out);
+            }
         }
         return out;
     }

@@ -103,7 +103,7 @@ final class ExtAuthzTranslator {
                 f.getFailureModeAllow(), f.getFailureModeAllowHeaderAdd(), statusOnError,
                 f.hasFilterEnabledMetadata()
                         ? MetadataMatchTranslator.metadata(f.getFilterEnabledMetadata(), where + " filter_enabled_metadata")
-                        : null);
+                        : null, false);
     }
 
     /** A ListStringMatcher on header names: any of its patterns (none: nothing matches). */

@@ -53,7 +53,8 @@ final class RbacTranslator {
         List<Rbac.Policy> deny = new ArrayList<>();
         List<Rbac.Policy> allow = new ArrayList<>();
         boolean allowAction = add(filter.getShadowRules(), deny, allow, where + " shadow_rules");
-        return new Rbac.Shadow(filter.getShadowRulesStatPrefix(), allowAction, List.copyOf(allowAction ? allow : deny));
+        return new Rbac.Shadow(filter.getShadowRulesStatPrefix(), allowAction, List.copyOf(allowAction ? allow : deny),
+                false);
     }
 
     /**

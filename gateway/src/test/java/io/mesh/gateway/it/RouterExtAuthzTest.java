@@ -66,6 +66,7 @@ class RouterExtAuthzTest {
     static int port;
     static int downPort;
     static int failOpenPort;
+    static int jwtPort;
 
     @BeforeAll
     static void start() throws Exception {
@@ -95,13 +96,15 @@ class RouterExtAuthzTest {
         port = FreePorts.next();
         downPort = FreePorts.next();
         failOpenPort = FreePorts.next();
+        jwtPort = FreePorts.next();
         ControlPlane pilot = MESH.pilot();
         pilot.set(List.of(Xds.edsCluster("web"), Xds.edsCluster("authz"), Xds.edsCluster("authz-down")),
                 List.of(Xds.endpoints("web", web.port), Xds.endpoints("authz", authzPort),
                         Xds.endpoints("authz-down", dead)),
                 List.of(listener("ext", port, extAuthz("authz", false)),
                         listener("down", downPort, extAuthz("authz-down", false)),
-                        listener("fail-open", failOpenPort, extAuthz("authz-down", true))),
+                        listener("fail-open", failOpenPort, extAuthz("authz-down", true)),
+                        listener("with-jwt", jwtPort, extAuthz("authz", false), jwtAuthn())),
                 List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/", "web")))), List.of());
         gw = MESH.startGateway(Map.of());
     }
@@ -132,6 +135,20 @@ class RouterExtAuthzTest {
                 .build();
     }
 
+    /** RequestAuthentication as pilot sends it, requiring a token of an issuer (no keys: no token can pass). */
+    static HttpFilter jwtAuthn() {
+        var jwt = io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication.newBuilder()
+                .putProviders("origins-0", io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtProvider.newBuilder()
+                        .setIssuer("https://issuer.example").setLocalJwks(io.envoyproxy.envoy.config.core.v3.DataSource
+                                .newBuilder().setInlineString("{\"keys\":[]}")).build())
+                .addRules(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.RequirementRule.newBuilder()
+                        .setMatch(io.envoyproxy.envoy.config.route.v3.RouteMatch.newBuilder().setPrefix("/"))
+                        .setRequires(io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtRequirement.newBuilder()
+                                .setProviderName("origins-0")))
+                .build();
+        return HttpFilter.newBuilder().setName("envoy.filters.http.jwt_authn").setTypedConfig(Any.pack(jwt)).build();
+    }
+
     /** istiod's header list: exact names, case ignored. */
     static ListStringMatcher names(String... names) {
         ListStringMatcher.Builder b = ListStringMatcher.newBuilder();
@@ -142,7 +159,7 @@ class RouterExtAuthzTest {
     }
 
     /** The shadow RBAC filter marking /app requests, ext_authz, then the router; the access log on. */
-    static Listener listener(String name, int port, ExtAuthz ext) {
+    static Listener listener(String name, int port, ExtAuthz ext, HttpFilter... after) {
         RBAC shadow = RBAC.newBuilder().setAction(RBAC.Action.DENY).putPolicies(POLICY, Policy.newBuilder()
                 .addPermissions(Permission.newBuilder().setUrlPath(PathMatcher.newBuilder()
                         .setPath(StringMatcher.newBuilder().setPrefix("/app"))))
@@ -157,6 +174,7 @@ class RouterExtAuthzTest {
                         io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.newBuilder().setShadowRules(shadow)
                                 .setShadowRulesStatPrefix("istio_ext_authz_").build())))
                 .addHttpFilters(HttpFilter.newBuilder().setName("envoy.filters.http.ext_authz").setTypedConfig(Any.pack(ext)))
+                .addAllHttpFilters(List.of(after))
                 .addAllHttpFilters(hcm.getHttpFiltersList()).build();
         return HttpResponseCodeDetailsTest.httpListener(name, port, hcm);
     }
@@ -226,6 +244,16 @@ class RouterExtAuthzTest {
         assertEquals(403, denied.status, denied.toString());
         assertEquals("denied by authz", denied.body);
         assertEquals("no x-allow", denied.headers.get("x-authz-reason"));
+    }
+
+    @Test
+    void customIsDecidedBeforeJwtAuthnAsIstiodOrdersThem() throws Exception {
+        Curl denied = curl(jwtPort, "/app/x", "jwt-denied");
+        assertEquals(403, denied.status, "ext_authz answers before jwt_authn could ask for a token: " + denied);
+        assertEquals("denied by authz", denied.body);
+        Curl allowed = curl(jwtPort, "/app/x", "jwt-missing", "x-allow: yes");
+        assertEquals(401, allowed.status, "allowed by ext_authz, then jwt_authn wants its token: " + allowed);
+        assertEquals("Jwt is missing", allowed.body);
     }
 
     @Test

@@ -127,6 +127,21 @@ class ExtAuthzTranslatorTest {
     }
 
     @Test
+    void istiodsOrderPutsCustomBeforeJwtAuthn() throws Exception {
+        FilterChainSpec c = chain(shadow(RBAC.Action.DENY, "/"), extAuthz(http()), RbacMetadataTest.JWT,
+                RbacMetadataTest.ISTIO_AUTHN, RbacMetadataTest.RBAC_FILTER, RbacMetadataTest.ROUTER);
+        assertTrue(c.extAuthz().beforeJwt(), "runs before jwt_authn, as placed");
+        assertTrue(c.rbac().shadows().get(0).beforeJwt());
+        assertTrue(c.jwtAuthn().istioAuthn());
+        FilterChainSpec after = chain(RbacMetadataTest.JWT, shadow(RBAC.Action.DENY, "/"), extAuthz(http()),
+                RbacMetadataTest.ROUTER);
+        assertFalse(after.extAuthz().beforeJwt());
+        assertFalse(after.rbac().shadows().get(0).beforeJwt());
+        assertFalse(chain(shadow(RBAC.Action.DENY, "/"), extAuthz(http()), RbacMetadataTest.ROUTER).extAuthz().beforeJwt(),
+                "no jwt_authn: nothing to be before");
+    }
+
+    @Test
     void whatIsNotServedIsRejectedByName() {
         ExtAuthz.Builder grpc = ExtAuthz.newBuilder().setGrpcService(GrpcService.newBuilder().setEnvoyGrpc(
                 GrpcService.EnvoyGrpc.newBuilder().setClusterName("authz")));
@@ -144,7 +159,7 @@ class ExtAuthzTranslatorTest {
                         .setAction(RBAC.Action.DENY)).build())).build();
         assertTrue(rejected(enforcing, extAuthz(http()), RbacMetadataTest.ROUTER).contains("after an RBAC filter with rules"));
         assertTrue(rejected(extAuthz(http()), extAuthz(http()), RbacMetadataTest.ROUTER).contains("more than one ext_authz"));
-        assertTrue(rejected(extAuthz(http()), RbacMetadataTest.JWT, RbacMetadataTest.ROUTER).contains("jwt_authn"));
+        assertTrue(rejected(enforcing, RbacMetadataTest.JWT, RbacMetadataTest.ROUTER).contains("jwt_authn"));
         HttpFilter matcher = HttpFilter.newBuilder().setName("envoy.filters.http.rbac").setTypedConfig(Any.pack(
                 io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.newBuilder().setShadowMatcher(
                         com.github.xds.type.matcher.v3.Matcher.getDefaultInstance()).build())).build();
