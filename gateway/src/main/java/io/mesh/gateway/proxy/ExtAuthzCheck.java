@@ -19,7 +19,8 @@ import java.util.Map;
  * gateway's own upstream machinery (its load balancer, circuit breakers, endpoint accounting and TLS origination) with
  * the client request's method, its path (as jwt_authn left it) after {@code path_prefix}, the client headers the filter
  * allows,
- * {@code content-length: 0} and the filter's {@code headers_to_add}. The answer: 200 is OK, a 5xx (like a timeout,
+ * {@code content-length} of the body it carries (with_request_body; else none: 0) and the filter's
+ * {@code headers_to_add}. The answer: 200 is OK, a 5xx (like a timeout,
  * a connection failure, or no such cluster or endpoint) is an error, anything else a denial. Asynchronous; runs on the
  * request's event loop, and calls {@code done} exactly once.
  */
@@ -35,20 +36,23 @@ final class ExtAuthzCheck {
     private final ProxyExchange ex;
     private final ExtAuthz config;
     private final Handler<Outcome> done;
+    private final Buffer body;
     private Upstream upstream;
     private EndpointState endpoint;
     private HttpClientRequest request;
     private long timer = -1;
     private boolean finished;
 
-    private ExtAuthzCheck(ProxyExchange ex, ExtAuthz config, Handler<Outcome> done) {
+    private ExtAuthzCheck(ProxyExchange ex, ExtAuthz config, Buffer body, Handler<Outcome> done) {
         this.ex = ex;
         this.config = config;
+        this.body = body;
         this.done = done;
     }
 
-    static void run(ProxyExchange ex, ExtAuthz config, Handler<Outcome> done) {
-        new ExtAuthzCheck(ex, config, done).start();
+    /** {@code body}: what with_request_body sends (null: none, content-length 0). */
+    static void run(ProxyExchange ex, ExtAuthz config, Buffer body, Handler<Outcome> done) {
+        new ExtAuthzCheck(ex, config, body, done).start();
     }
 
     private void start() {
@@ -99,7 +103,7 @@ final class ExtAuthzCheck {
                 if (authority != null) {
                     request.authority(authority);
                 }
-                request.send().compose(resp -> resp.body().map(body -> answer(resp, body)))
+                (body == null ? request.send() : request.send(body)).compose(resp -> resp.body().map(body -> answer(resp, body)))
                         .onComplete(r -> finish(r.succeeded() ? r.result() : Outcome.ERROR));
             });
         } catch (RuntimeException e) {   // a client closed by a config swap: the check could not be made
@@ -121,7 +125,7 @@ final class ExtAuthzCheck {
                 h.add(name, e.getValue());
             }
         }
-        h.set("content-length", "0");
+        h.set("content-length", Integer.toString(body == null ? 0 : body.length()));
         for (Map.Entry<String, String> e : config.headersToAdd()) {
             h.set(e.getKey(), e.getValue());
         }

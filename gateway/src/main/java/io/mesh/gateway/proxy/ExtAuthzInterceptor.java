@@ -9,7 +9,7 @@ import org.jboss.logging.Logger;
 /**
  * The chain's {@code envoy.filters.http.ext_authz} filter (AuthorizationPolicy CUSTOM), as Envoy's: for a request its
  * {@code filter_enabled_metadata} matches, the authorization server is asked ({@link ExtAuthzCheck}) while the request
- * (and its body) waits, paused; the event loop is never blocked. OK: the answer's allowed upstream headers are set or
+ * (and its body) waits, paused (with_request_body: read first, then held); the event loop is never blocked. OK: the answer's allowed upstream headers are set or
  * appended on the request, the headers it names in {@code x-envoy-auth-headers-to-remove} removed, and its allowed
  * client headers added to the response. Denied: the client gets the answer's status, body and allowed headers, flag
  * UAEX, details {@code ext_authz_denied}. Error: {@code status_on_error} with flag UAEX, details
@@ -33,7 +33,50 @@ final class ExtAuthzInterceptor implements ProxyInterceptor {
             ex.next();
             return;
         }
-        ExtAuthzCheck.run(ex, authz, o -> {
+        if (authz.maxRequestBytes() > 0 && ex.mayHaveBody && ex.bufferedBody == null) {
+            readBody(ex, authz);
+            return;
+        }
+        check(ex, authz, null);
+    }
+
+    /**
+     * with_request_body: the body is read whole (it then goes upstream from the buffer), and the check gets it, or its
+     * first max_request_bytes with allow_partial_message; a longer one without that gets 413, as Envoy's buffer limit
+     * answers. Envoy's {@code x-envoy-auth-partial-body} tells which on the request. Bodies stay within
+     * {@code limits.max-body-bytes} (413 past it).
+     */
+    private void readBody(ProxyExchange ex, ExtAuthz authz) {
+        long max = authz.maxRequestBytes();
+        long limit = ex.plane.maxBodyBytes();
+        io.vertx.core.buffer.Buffer body = io.vertx.core.buffer.Buffer.buffer();
+        boolean[] refused = {false};
+        ex.request.handler(chunk -> {
+            if (refused[0]) {
+                return;
+            }
+            body.appendBuffer(chunk);
+            if ((body.length() > max && !authz.allowPartialMessage()) || (limit > 0 && body.length() > limit)) {
+                refused[0] = true;
+                ex.request.handler(null);
+                ex.sendLocal(413, null, "Payload Too Large");
+            }
+        });
+        ex.request.exceptionHandler(e -> refused[0] = true);
+        ex.request.endHandler(v -> {
+            if (refused[0] || ex.finished()) {
+                return;
+            }
+            ex.bufferedBody = body;
+            boolean partial = body.length() > max;
+            ex.request.headers().set(ExtAuthz.PARTIAL_BODY, Boolean.toString(partial));
+            check(ex, authz, partial ? body.getBuffer(0, (int) max) : body);
+        });
+        ex.request.resume();
+    }
+
+    private void check(ProxyExchange ex, ExtAuthz authz, io.vertx.core.buffer.Buffer body) {
+        ExtAuthzCheck.run(ex, authz, body, o -> {
             if (ex.finished()) {
                 return;   // the client went away meanwhile
             }

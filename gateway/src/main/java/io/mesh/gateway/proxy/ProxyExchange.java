@@ -53,6 +53,8 @@ public final class ProxyExchange extends ExchangeRecord implements io.mesh.gatew
     StickySession session;
     /** Dynamic metadata by filter namespace (jwt_authn, istio_authn), or null: written before RBAC reads it. */
     java.util.Map<String, java.util.Map<String, Object>> metadata;
+    /** The request body when a filter read it whole (ext_authz with_request_body), else null: it streams. */
+    io.vertx.core.buffer.Buffer bufferedBody;
     /** Headers ext_authz's OK answer adds to the response (allowed_client_headers_on_success), or null. */
     MultiMap authzResponseHeaders;
     /** The URI sent upstream when a filter changed it (a JWT query parameter removed), else null: the request's. */

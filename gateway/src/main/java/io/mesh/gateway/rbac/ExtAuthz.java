@@ -16,7 +16,9 @@ import java.util.function.Predicate;
  * {@code statusOnError}, or lets the request through with {@code failureModeAllow} (marked with
  * {@code x-envoy-auth-failure-mode-allowed} when {@code failureModeAllowHeaderAdd}). The check runs only for requests
  * {@code enabled} matches (Envoy's {@code filter_enabled_metadata}; null = every request). {@code beforeJwt}: the filter
- * comes before the chain's jwt_authn filter, as istiod orders CUSTOM (false when there is none).
+ * comes before the chain's jwt_authn filter, as istiod orders CUSTOM (false when there is none). With
+ * {@code with_request_body}, the check carries the request body up to {@code maxRequestBytes} (0: no body): a longer
+ * body gets 413, or with {@code allowPartialMessage} its first {@code maxRequestBytes}.
  *
  * <p>Header name predicates take lower-case names.
  */
@@ -24,7 +26,8 @@ public record ExtAuthz(String cluster, long timeoutMs, String pathPrefix, Predic
         List<Map.Entry<String, String>> headersToAdd, Predicate<String> upstreamHeaders,
         Predicate<String> upstreamHeadersToAppend, Predicate<String> clientHeaders,
         Predicate<String> clientHeadersOnSuccess, boolean failureModeAllow, boolean failureModeAllowHeaderAdd,
-        int statusOnError, Predicate<RequestView> enabled, boolean beforeJwt) {
+        int statusOnError, Predicate<RequestView> enabled, boolean beforeJwt, long maxRequestBytes,
+        boolean allowPartialMessage) {
 
     /** Envoy's status_on_error when not set: 403 Forbidden. */
     public static final int DEFAULT_STATUS_ON_ERROR = 403;
@@ -32,6 +35,8 @@ public record ExtAuthz(String cluster, long timeoutMs, String pathPrefix, Predic
     public static final String HEADERS_TO_REMOVE = "x-envoy-auth-headers-to-remove";
     /** The header added to a request let through by failure_mode_allow when failure_mode_allow_header_add is set. */
     public static final String FAILURE_MODE_ALLOWED = "x-envoy-auth-failure-mode-allowed";
+    /** The header Envoy sets on a request whose body goes to the check: whether it was cut at max_request_bytes. */
+    public static final String PARTIAL_BODY = "x-envoy-auth-partial-body";
 
     public ExtAuthz {
         headersToAdd = List.copyOf(headersToAdd);
@@ -40,7 +45,7 @@ public record ExtAuthz(String cluster, long timeoutMs, String pathPrefix, Predic
     public ExtAuthz withBeforeJwt(boolean before) {
         return new ExtAuthz(cluster, timeoutMs, pathPrefix, requestHeaders, headersToAdd, upstreamHeaders,
                 upstreamHeadersToAppend, clientHeaders, clientHeadersOnSuccess, failureModeAllow, failureModeAllowHeaderAdd,
-                statusOnError, enabled, before);
+                statusOnError, enabled, before, maxRequestBytes, allowPartialMessage);
     }
 
     /** Whether this request is checked. */

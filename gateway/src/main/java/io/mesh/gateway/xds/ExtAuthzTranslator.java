@@ -14,8 +14,7 @@ import java.util.function.Predicate;
 /**
  * Envoy's {@code envoy.filters.http.ext_authz} HTTP filter → {@link io.mesh.gateway.rbac.ExtAuthz}: the
  * {@code http_service} form istiod generates for an AuthorizationPolicy CUSTOM provider ({@code envoyExtAuthzHttp}).
- * What this proxy cannot do is rejected by field name, never ignored: a {@code grpc_service}, request bodies
- * ({@code with_request_body}), runtime-fraction enabling, {@code disallowed_headers}, header mutation rules and
+ * What this proxy cannot do is rejected by field name, never ignored: a {@code grpc_service}, runtime-fraction enabling, {@code disallowed_headers}, header mutation rules and
  * metadata from the answer's headers.
  */
 final class ExtAuthzTranslator {
@@ -38,9 +37,12 @@ final class ExtAuthzTranslator {
         if (!f.hasHttpService()) {
             throw new ConfigRejected(where + ": ext_authz needs an http_service");
         }
+        long maxBody = 0;
         if (f.hasWithRequestBody()) {
-            throw new ConfigRejected(where + ": ext_authz with_request_body is not supported (the check carries no body"
-                    + " here): drop includeRequestBodyInCheck");
+            maxBody = f.getWithRequestBody().getMaxRequestBytes();
+            if (maxBody <= 0) {
+                throw new ConfigRejected(where + ": ext_authz with_request_body.max_request_bytes must be above 0");
+            }
         }
         if (f.hasFilterEnabled()) {
             throw new ConfigRejected(where + ": ext_authz filter_enabled (a runtime fraction) is not supported");
@@ -103,7 +105,7 @@ final class ExtAuthzTranslator {
                 f.getFailureModeAllow(), f.getFailureModeAllowHeaderAdd(), statusOnError,
                 f.hasFilterEnabledMetadata()
                         ? MetadataMatchTranslator.metadata(f.getFilterEnabledMetadata(), where + " filter_enabled_metadata")
-                        : null, false);
+                        : null, false, maxBody, f.getWithRequestBody().getAllowPartialMessage());
     }
 
     /** A ListStringMatcher on header names: any of its patterns (none: nothing matches). */

@@ -61,12 +61,15 @@ class RouterExtAuthzTest {
     /** The last check request the authorization server got: its path and headers. */
     static volatile String lastCheckPath;
     static volatile String lastCheckMethod;
+    static volatile String lastCheckBody;
     static volatile io.vertx.core.MultiMap lastCheckHeaders;
     static TestGateway gw;
     static int port;
     static int downPort;
     static int failOpenPort;
     static int jwtPort;
+    static int bodyPort;
+    static int partialPort;
 
     @BeforeAll
     static void start() throws Exception {
@@ -74,11 +77,12 @@ class RouterExtAuthzTest {
         web = MESH.backend("web");
         int authzPort = FreePorts.next();
         authz = MESH.vertx().createHttpServer(new HttpServerOptions().setHost("127.0.0.1").setPort(authzPort))
-                .requestHandler(req -> {
+                .requestHandler(req -> req.body().onSuccess(checkBody -> {
                     checks.incrementAndGet();
                     lastCheckPath = req.uri();
                     lastCheckMethod = req.method().name();
                     lastCheckHeaders = io.vertx.core.MultiMap.caseInsensitiveMultiMap().addAll(req.headers());
+                    lastCheckBody = checkBody.toString();
                     var resp = req.response();
                     if (req.path().startsWith("/check/app/slow")) {
                         MESH.vertx().setTimer(3000, t -> resp.end());
@@ -90,13 +94,15 @@ class RouterExtAuthzTest {
                         resp.setStatusCode(403).putHeader("x-authz-reason", "no x-allow")
                                 .putHeader("x-hidden", "h").end("denied by authz");
                     }
-                });
+                }));
         authz.listen().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         int dead = FreePorts.next();   // nothing listens here
         port = FreePorts.next();
         downPort = FreePorts.next();
         failOpenPort = FreePorts.next();
         jwtPort = FreePorts.next();
+        bodyPort = FreePorts.next();
+        partialPort = FreePorts.next();
         ControlPlane pilot = MESH.pilot();
         pilot.set(List.of(Xds.edsCluster("web"), Xds.edsCluster("authz"), Xds.edsCluster("authz-down")),
                 List.of(Xds.endpoints("web", web.port), Xds.endpoints("authz", authzPort),
@@ -104,7 +110,8 @@ class RouterExtAuthzTest {
                 List.of(listener("ext", port, extAuthz("authz", false)),
                         listener("down", downPort, extAuthz("authz-down", false)),
                         listener("fail-open", failOpenPort, extAuthz("authz-down", true)),
-                        listener("with-jwt", jwtPort, extAuthz("authz", false), jwtAuthn())),
+                        listener("with-jwt", jwtPort, extAuthz("authz", false), jwtAuthn()),
+                        listener("body", bodyPort, withBody(false)), listener("partial", partialPort, withBody(true))),
                 List.of(Xds.routes("http.80", Xds.vhost("all", List.of("*"), Xds.prefixTo("/", "web")))), List.of());
         gw = MESH.startGateway(Map.of());
     }
@@ -133,6 +140,13 @@ class RouterExtAuthzTest {
                         .setValue(ValueMatcher.newBuilder().setStringMatch(StringMatcher.newBuilder()
                                 .setPrefix("istio-ext-authz"))))
                 .build();
+    }
+
+    /** {@link #extAuthz} with istiod's includeRequestBodyInCheck: bodies up to 8 bytes. */
+    static ExtAuthz withBody(boolean partial) {
+        return extAuthz("authz", false).toBuilder().setWithRequestBody(
+                io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.BufferSettings.newBuilder().setMaxRequestBytes(8)
+                        .setAllowPartialMessage(partial)).build();
     }
 
     /** RequestAuthentication as pilot sends it, requiring a token of an issuer (no keys: no token can pass). */
@@ -213,6 +227,28 @@ class RouterExtAuthzTest {
         var sha = Backend.sha256();
         String hex = java.util.HexFormat.of().formatHex(sha.digest(body.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
         assertEquals(body.length() + " " + hex, out.strip());
+    }
+
+    /** curl POST {@code body} to /digest on {@code port}, allowed by the check: the output (the backend's digest). */
+    static String post(int port, String body) throws Exception {
+        return Run.run(List.of("curl", "-s", "-m", "10", "-H", "x-allow: yes", "-H", "content-type: text/plain",
+                "--data-binary", "@-", "-w", "\n%{http_code}", "http://127.0.0.1:" + port + "/digest"), body);
+    }
+
+    static String digest(String body) {
+        return body.length() + " " + java.util.HexFormat.of().formatHex(
+                Backend.sha256().digest(body.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    }
+
+    @Test
+    void withRequestBodyTheCheckCarriesTheBodyAndTheBackendStillGetsItWhole() throws Exception {
+        assertEquals(digest("hello") + "\n200", post(bodyPort, "hello"));
+        assertEquals("hello", lastCheckBody);
+        assertEquals("5", lastCheckHeaders.get("content-length"));
+        assertEquals("413", post(bodyPort, "twenty bytes of body").lines().reduce((a, b) -> b).orElseThrow(),
+                "longer than max_request_bytes without allow_partial_message");
+        assertEquals(digest("twenty bytes of body") + "\n200", post(partialPort, "twenty bytes of body"));
+        assertEquals("twenty b", lastCheckBody, "the first max_request_bytes");
     }
 
     @Test

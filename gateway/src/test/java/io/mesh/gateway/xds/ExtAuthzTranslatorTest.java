@@ -146,8 +146,8 @@ class ExtAuthzTranslatorTest {
         ExtAuthz.Builder grpc = ExtAuthz.newBuilder().setGrpcService(GrpcService.newBuilder().setEnvoyGrpc(
                 GrpcService.EnvoyGrpc.newBuilder().setClusterName("authz")));
         assertTrue(rejected(extAuthz(grpc), RbacMetadataTest.ROUTER).contains("grpc_service is not supported"));
-        assertTrue(rejected(extAuthz(http().setWithRequestBody(BufferSettings.newBuilder().setMaxRequestBytes(8192))),
-                RbacMetadataTest.ROUTER).contains("with_request_body"));
+        assertTrue(rejected(extAuthz(http().setWithRequestBody(BufferSettings.newBuilder().setAllowPartialMessage(true))),
+                RbacMetadataTest.ROUTER).contains("with_request_body.max_request_bytes"));
         ExtAuthz.Builder noTimeout = http();
         noTimeout.getHttpServiceBuilder().getServerUriBuilder().clearTimeout();
         assertTrue(rejected(extAuthz(noTimeout), RbacMetadataTest.ROUTER).contains("server_uri.timeout is required"));
