@@ -28,7 +28,8 @@ import java.util.List;
  * tcp_proxy's {@code max_downstream_connection_duration} is {@code tcpMaxConnectionDuration} (null = none). Envoy's
  * stateful session filter is {@code statefulSession} (null = not in the chain, so routes' session configs do nothing).
  * A TLS chain's versions and cipher suites (Envoy's tls_params) are {@code tlsParams} (null = the engine's defaults:
- * TLS 1.2 and 1.3).
+ * TLS 1.2 and 1.3). Envoy's ext_authz HTTP filter (AuthorizationPolicy CUSTOM) is {@code extAuthz} (null = none); it
+ * runs after the RBAC filters' shadow rules are evaluated and before their enforcing rules.
  */
 public record FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName,
         RouteTable inlineRoutes, List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster,
@@ -37,7 +38,21 @@ public record FilterChainSpec(List<String> serverNames, String secretName, Strin
         ChainTelemetry telemetry, java.time.Duration tcpIdleTimeout, PeerMetadataConfig peerMetadata,
         List<String> moreSecrets, io.mesh.gateway.tls.CertificatePins clientPins, StatsOverrides stats,
         java.time.Duration tcpMaxConnectionDuration, io.mesh.gateway.route.StatefulSession statefulSession,
-        io.mesh.gateway.tls.ServerTlsParams tlsParams) {
+        io.mesh.gateway.tls.ServerTlsParams tlsParams, io.mesh.gateway.rbac.ExtAuthz extAuthz) {
+
+    /** A chain without an ext_authz filter. */
+    public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,
+            List<String> alpn, int destinationPort, String transportProtocol, String tcpCluster, boolean requireClientCert,
+            String clientCaSecret, Rbac rbac, List<WeightedCluster> tcpWeighted, List<String> clientSans,
+            List<CidrRange> destinationRanges, io.mesh.gateway.jwt.JwtAuthn jwtAuthn, ChainTelemetry telemetry,
+            java.time.Duration tcpIdleTimeout, PeerMetadataConfig peerMetadata, List<String> moreSecrets,
+            io.mesh.gateway.tls.CertificatePins clientPins, StatsOverrides stats, java.time.Duration tcpMaxConnectionDuration,
+            io.mesh.gateway.route.StatefulSession statefulSession, io.mesh.gateway.tls.ServerTlsParams tlsParams) {
+        this(serverNames, secretName, routeConfigName, inlineRoutes, alpn, destinationPort, transportProtocol, tcpCluster,
+                requireClientCert, clientCaSecret, rbac, tcpWeighted, clientSans, destinationRanges, jwtAuthn, telemetry,
+                tcpIdleTimeout, peerMetadata, moreSecrets, clientPins, stats, tcpMaxConnectionDuration, statefulSession,
+                tlsParams, null);
+    }
 
     /** A chain with the engine's default TLS versions and cipher suites. */
     public FilterChainSpec(List<String> serverNames, String secretName, String routeConfigName, RouteTable inlineRoutes,

@@ -39,8 +39,9 @@ public final class DataPlane {
      * The router's chain: RequestAuthentication's JWT filter, AuthorizationPolicies that select the gateway (their RBAC
      * filters), then routing.
      */
-    private static final ProxyInterceptor[] CHAIN = {new JwtAuthnInterceptor(), new RbacInterceptor(), new RouteInterceptor(),
-        new FaultInterceptor(), new UpstreamForwarder()};
+    private static final ProxyInterceptor[] CHAIN = {new RbacShadowInterceptor(true), new ExtAuthzInterceptor(true),
+        new JwtAuthnInterceptor(), new RbacShadowInterceptor(false), new ExtAuthzInterceptor(false), new RbacInterceptor(),
+        new RouteInterceptor(), new FaultInterceptor(), new UpstreamForwarder()};
 
     private final Vertx vertx;
     private final GatewayConfig config;

@@ -181,13 +181,17 @@ final class FastExchange extends ExchangeRecord implements io.mesh.gateway.rbac.
      * The connection's RBAC (a sidecar's inbound AuthorizationPolicy), checked before routing as on the Vert.x path:
      * false when it denies the request, which then goes the Vert.x path and gets its 403 there. A chain with a JWT
      * filter (RequestAuthentication) is the Vert.x path's alone: it edits request headers and writes the metadata
-     * its RBAC reads.
+     * its RBAC reads; so is one with ext_authz (AuthorizationPolicy CUSTOM: an asynchronous check that edits headers)
+     * or with shadow rules (their results are per-request metadata).
      */
     private boolean allowed(FilterChainSpec chain) {
-        if (chain.jwtAuthn() != null) {
+        if (chain.jwtAuthn() != null || chain.extAuthz() != null) {
             return false;
         }
         io.mesh.gateway.rbac.Rbac rbac = chain.rbac();
+        if (rbac != null && !rbac.shadows().isEmpty()) {
+            return false;
+        }
         return rbac == null || rbac.denial(this) == null;
     }
 

@@ -7,6 +7,7 @@ import io.mesh.gateway.route.RequestView;
 import io.mesh.gateway.route.VirtualHost;
 import io.mesh.gateway.route.WeightedCluster;
 import io.mesh.gateway.upstream.Upstream;
+import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -52,6 +53,10 @@ public final class ProxyExchange extends ExchangeRecord implements io.mesh.gatew
     StickySession session;
     /** Dynamic metadata by filter namespace (jwt_authn, istio_authn), or null: written before RBAC reads it. */
     java.util.Map<String, java.util.Map<String, Object>> metadata;
+    /** The request body when a filter read it whole (ext_authz with_request_body), else null: it streams. */
+    io.vertx.core.buffer.Buffer bufferedBody;
+    /** Headers ext_authz's OK answer adds to the response (allowed_client_headers_on_success), or null. */
+    MultiMap authzResponseHeaders;
     /** The URI sent upstream when a filter changed it (a JWT query parameter removed), else null: the request's. */
     String forwardUri;
 
@@ -160,6 +165,11 @@ public final class ProxyExchange extends ExchangeRecord implements io.mesh.gatew
 
     /** A response made by the gateway itself: no route, fault abort, direct response, upstream failure. */
     public void sendLocal(int status, ResponseFlag flag, String body) {
+        sendLocal(status, flag, body, null);
+    }
+
+    /** {@link #sendLocal} with {@code headers} set on the response last (over its content-type): ext_authz's denial. */
+    void sendLocal(int status, ResponseFlag flag, String body, MultiMap headers) {
         if (flag != null) {
             addFlag(flag);
         }
@@ -177,6 +187,11 @@ public final class ProxyExchange extends ExchangeRecord implements io.mesh.gatew
         response.setStatusCode(status);
         if (body != null && !body.isEmpty()) {
             response.putHeader("content-type", "text/plain");
+        }
+        if (headers != null) {
+            for (String name : headers.names()) {
+                response.headers().set(name, headers.getAll(name));
+            }
         }
         if (route != null) {
             plane.applyResponseMutations(this, response.headers());

@@ -31,7 +31,9 @@ public enum ResponseFlag {
     /** The downstream request was invalid (too large, bad headers). */
     DPE(0x40000),
     /** A TCP connection reached tcp_proxy's max_downstream_connection_duration and was closed (Envoy's DurationTimeout). */
-    DT(0x400000);
+    DT(0x400000),
+    /** The external authorization service denied the request, or could not be asked (Envoy's UnauthorizedExternalService). */
+    UAEX(0x1000);
 
     /** The flag's bit in Envoy's bit vector. */
     final long envoyBit;

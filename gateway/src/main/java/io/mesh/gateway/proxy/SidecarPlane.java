@@ -47,10 +47,12 @@ import org.jboss.logging.Logger;
 public final class SidecarPlane {
 
     private static final Logger LOG = Logger.getLogger(SidecarPlane.class);
-    private static final ProxyInterceptor[] OUTBOUND = {new JwtAuthnInterceptor(), new RouteInterceptor(), new FaultInterceptor(),
-        new UpstreamForwarder()};
-    private static final ProxyInterceptor[] INBOUND = {new JwtAuthnInterceptor(), new RbacInterceptor(), new RouteInterceptor(),
+    private static final ProxyInterceptor[] OUTBOUND = {new RbacShadowInterceptor(true), new ExtAuthzInterceptor(true),
+        new JwtAuthnInterceptor(), new RbacShadowInterceptor(false), new ExtAuthzInterceptor(false), new RouteInterceptor(),
         new FaultInterceptor(), new UpstreamForwarder()};
+    private static final ProxyInterceptor[] INBOUND = {new RbacShadowInterceptor(true), new ExtAuthzInterceptor(true),
+        new JwtAuthnInterceptor(), new RbacShadowInterceptor(false), new ExtAuthzInterceptor(false), new RbacInterceptor(),
+        new RouteInterceptor(), new FaultInterceptor(), new UpstreamForwarder()};
 
     /**
      * A captured connection on its way to an internal server: what the request handler needs to know. The

@@ -95,7 +95,13 @@ final class UpstreamCall {
         if (timeout > 0) {
             routeTimer = ex.vertx().setTimer(timeout, t -> onRouteTimeout());
         }
-        if (!hasBody || length == 0) {
+        if (ex.bufferedBody != null) {   // read whole by a filter (ext_authz with_request_body): sent as it is
+            body = ex.bufferedBody;
+            if (mirrors != null) {
+                mirrors.send(body);
+            }
+            attempt();
+        } else if (!hasBody || length == 0) {
             if (mirrors != null) {
                 mirrors.send(null);
             }

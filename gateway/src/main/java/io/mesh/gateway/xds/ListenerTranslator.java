@@ -284,6 +284,10 @@ public final class ListenerTranslator {
         io.mesh.gateway.model.StatsOverrides stats = null;
         boolean statsFilter = false;
         io.mesh.gateway.route.StatefulSession sessions = null;
+        List<Rbac.Shadow> shadows = new ArrayList<>();
+        // An RBAC filter that is not shadow-only (an empty one included): jwt_authn and ext_authz may not follow it.
+        boolean enforcingRbac = false;
+        io.mesh.gateway.rbac.ExtAuthz extAuthz = null;
         for (HttpFilter hf : hcm.getHttpFiltersList()) {
             if (hf.getName().equals(StatefulSessionTranslator.FILTER)) {
                 if (sessions != null) {
@@ -303,14 +307,31 @@ public final class ListenerTranslator {
                 mx = PeerMetadataTranslator.translate(hf.getTypedConfig(), where + " " + hf.getName());
             } else if (hf.getTypedConfig().getTypeUrl().equals(RBAC_TYPE)) {
                 rbac = true;
-                allowFilter |= RbacTranslator.add(unpack(hf.getTypedConfig(),
-                        io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.class, where), deny, allow,
-                        where + " " + hf.getName());
+                var filter = unpack(hf.getTypedConfig(), io.envoyproxy.envoy.extensions.filters.http.rbac.v3.RBAC.class, where);
+                enforcingRbac |= filter.hasRules() || !filter.hasShadowRules();
+                allowFilter |= RbacTranslator.add(filter, deny, allow, where + " " + hf.getName());
+                Rbac.Shadow shadow = RbacTranslator.shadow(filter, where + " " + hf.getName());
+                if (shadow != null) {
+                    shadows.add(shadow.withBeforeJwt(jwt == null));
+                }
+            } else if (hf.getTypedConfig().getTypeUrl().equals(ExtAuthzTranslator.TYPE)) {
+                // The proxy runs: shadow rules, ext_authz (before or after jwt_authn, as placed: istiod puts CUSTOM
+                // before it), the enforcing RBAC rules (CUSTOM is checked before DENY and ALLOW). Refuse other orders.
+                if (extAuthz != null) {
+                    throw new ConfigRejected(where + ": more than one ext_authz filter");
+                }
+                if (enforcingRbac) {
+                    throw new ConfigRejected(where + ": " + hf.getName() + " after an RBAC filter with rules: ext_authz runs"
+                            + " before the enforcing RBAC filters here (istiod's order, CUSTOM before DENY and ALLOW)");
+                }
+                extAuthz = ExtAuthzTranslator.translate(unpack(hf.getTypedConfig(),
+                        io.envoyproxy.envoy.extensions.filters.http.ext_authz.v3.ExtAuthz.class, where),
+                        where + " http filter " + hf.getName()).withBeforeJwt(jwt == null);
             } else if (hf.getTypedConfig().getTypeUrl().equals(JwtAuthnTranslator.TYPE)) {
                 // JWT runs before RBAC here (its metadata is what RBAC's request principals read): refuse another order.
-                if (rbac || jwt != null) {
+                if (enforcingRbac || jwt != null) {
                     throw new ConfigRejected(where + ": " + hf.getName() + " must be the one jwt_authn filter, before the"
-                            + " RBAC filters");
+                            + " RBAC filters (only shadow-only ones may come first)");
                 }
                 jwt = JwtAuthnTranslator.translate(unpack(hf.getTypedConfig(),
                         io.envoyproxy.envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication.class, where),
@@ -319,7 +340,7 @@ public final class ListenerTranslator {
                 // Istio's authn filter: its config is empty (a TypedStruct naming io.istio.network.authn.Config);
                 // after jwt_authn it records the JWT's attributes for RBAC. Without jwt_authn before it, it has nothing to do.
                 if (jwt != null) {
-                    if (rbac) {
+                    if (enforcingRbac) {
                         throw new ConfigRejected(where + ": istio_authn must come before the RBAC filters");
                     }
                     jwt = jwt.withIstioAuthn();
@@ -327,6 +348,10 @@ public final class ListenerTranslator {
             } else if (!KNOWN_HTTP_FILTERS.contains(hf.getName()) && !hf.getIsOptional()) {
                 throw new ConfigRejected(where + ": unsupported http filter " + hf.getName());
             }
+        }
+        if (jwt == null) {   // "before jwt_authn" means something only when there is one
+            shadows.replaceAll(sh -> sh.withBeforeJwt(false));
+            extAuthz = extAuthz == null ? null : extAuthz.withBeforeJwt(false);
         }
         String rds = null;
         RouteTable inline = null;
@@ -336,9 +361,10 @@ public final class ListenerTranslator {
             default -> throw new ConfigRejected(where + ": HttpConnectionManager needs rds or route_config");
         }
         return new FilterChainSpec(List.copyOf(match.getServerNamesList()), secret, rds, inline, alpn, dstPort, transport,
-                null, requireClientCert, clientCa, rbac ? new Rbac(List.copyOf(deny), List.copyOf(allow), allowFilter) : null,
+                null, requireClientCert, clientCa,
+                rbac ? new Rbac(List.copyOf(deny), List.copyOf(allow), allowFilter, shadows) : null,
                 List.of(), clientSans, List.of(), jwt, HcmTelemetryTranslator.translate(hcm, where), null, mx, moreSecrets,
-                pins, stats, null, sessions, tlsParams);
+                pins, stats, null, sessions, tlsParams, extAuthz);
     }
 
     /**

@@ -30,10 +30,31 @@ final class RbacTranslator {
 
     /** Adds one filter's policies to {@code deny} or {@code allow}; returns true for an ALLOW filter. */
     static boolean add(RBAC filter, List<Rbac.Policy> deny, List<Rbac.Policy> allow, String where) throws ConfigRejected {
+        if (filter.hasMatcher() || filter.hasShadowMatcher()) {
+            // Envoy prefers a matcher over rules; ignoring it would enforce (or record) something else.
+            throw new ConfigRejected(where + ": RBAC " + (filter.hasMatcher() ? "matcher" : "shadow_matcher")
+                    + " (the unified matcher API) is not supported: use rules and shadow_rules");
+        }
         if (!filter.hasRules()) {
-            return false;   // no rules: the filter does nothing (Envoy's shadow-only config)
+            return false;   // no rules: the filter enforces nothing (Envoy's shadow-only config: see shadow())
         }
         return add(filter.getRules(), deny, allow, where);
+    }
+
+    /**
+     * One filter's {@code shadow_rules} (with {@code shadow_rules_stat_prefix}), or null when it has none: evaluated per
+     * request without enforcing, the result written as dynamic metadata (how istiod marks the requests a CUSTOM
+     * policy sends to ext_authz, and how it runs dry-run policies).
+     */
+    static Rbac.Shadow shadow(RBAC filter, String where) throws ConfigRejected {
+        if (!filter.hasShadowRules()) {
+            return null;
+        }
+        List<Rbac.Policy> deny = new ArrayList<>();
+        List<Rbac.Policy> allow = new ArrayList<>();
+        boolean allowAction = add(filter.getShadowRules(), deny, allow, where + " shadow_rules");
+        return new Rbac.Shadow(filter.getShadowRulesStatPrefix(), allowAction, List.copyOf(allowAction ? allow : deny),
+                false);
     }
 
     /**
