@@ -4,20 +4,14 @@ import static io.mesh.e2e.IngressClients.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
 import io.mesh.testing.FreePorts;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -38,7 +32,6 @@ class IngressExtAuthzIT {
     @RegisterExtension
     static final ProcessHarness HARNESS = new ProcessHarness().named("ingress-ext-authz").keepBetweenTests();
 
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final int HTTP_PORT = FreePorts.next();
 
     private static Path configDir;
@@ -159,35 +152,18 @@ class IngressExtAuthzIT {
 
     /** curl to api.example on the HTTP port, with extra arguments: "BODY CODE". */
     private static String curl(String path, String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("curl", "-s", "-m", "10", "-w", " %{http_code}", "--resolve",
-                "api.example:" + HTTP_PORT + ":127.0.0.1"));
-        cmd.addAll(List.of(args));
-        cmd.add("http://api.example:" + HTTP_PORT + path);
-        return run(cmd);
+        return LocalMeshChecks.curl(HTTP_PORT, path, args);
     }
 
     private static void await(java.util.concurrent.Callable<Boolean> condition, String what) {
-        org.awaitility.Awaitility.await(what).atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
-                .until(condition);
+        LocalMeshChecks.await(condition, what);
     }
 
-    /** Pilot accepted every file, and the gateway NACKed nothing pilot sent. */
     private static void assertNoNack() throws Exception {
-        HttpResponse<String> configz = HARNESS.get(pilot.monitoring("/debug/configz"));
-        for (JsonNode resource : JSON.readTree(configz.body()).path("resources")) {
-            assertEquals("Accepted", resource.path("status").asText(), resource.toString());
-        }
-        HttpResponse<String> syncz = HARNESS.get(pilot.monitoring("/debug/syncz"));
-        for (JsonNode proxy : JSON.readTree(syncz.body())) {
-            for (Map.Entry<String, JsonNode> e : proxy.path("xds").properties()) {
-                assertTrue(e.getValue().path("lastNack").isMissingNode(), "NACK of " + e.getKey() + ": " + e.getValue());
-            }
-        }
+        LocalMeshChecks.assertNoNack(HARNESS, pilot);
     }
 
     private static void write(String file, String yaml) throws Exception {
-        Path tmp = configDir.resolve("." + file + ".tmp");
-        Files.writeString(tmp, yaml);
-        Files.move(tmp, configDir.resolve(file), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        LocalMeshChecks.write(configDir, file, yaml);
     }
 }
