@@ -10,7 +10,6 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -43,13 +42,7 @@ class IngressExtAuthzIT {
 
     @BeforeAll
     static void startMesh() throws Exception {
-        configDir = HARNESS.workDir().resolve("config");
-        if (Files.exists(configDir)) {
-            try (var files = Files.walk(configDir)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
-        Files.createDirectories(configDir);
+        configDir = LocalMeshChecks.emptyConfigDir(HARNESS);
         backends = new IngressBackends(null);
         int authzPort = FreePorts.next();
         authz = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), authzPort), 16);
@@ -68,16 +61,7 @@ class IngressExtAuthzIT {
         authz.start();
         write("services.yaml", IngressConfig.serviceEntry("web", 80, "http", "HTTP", backends.http()) + "---\n"
                 + IngressConfig.serviceEntry("ext-authz", 8000, "http", "HTTP", authzPort));
-        write("edge.yaml", """
-                apiVersion: networking.istio.io/v1
-                kind: Gateway
-                metadata: {name: edge, namespace: istio-system}
-                spec:
-                  selector: {istio: ingressgateway}
-                  servers:
-                  - port: {number: %d, name: http, protocol: HTTP}
-                    hosts: [shop/api.example]
-                ---
+        write("edge.yaml", LocalMeshChecks.edgeGateway(HTTP_PORT) + """
                 apiVersion: networking.istio.io/v1
                 kind: VirtualService
                 metadata: {name: api, namespace: shop}
@@ -100,7 +84,7 @@ class IngressExtAuthzIT {
                   - to:
                     - operation:
                         paths: ["/private/*"]
-                """.formatted(HTTP_PORT));
+                """);
         pilot = HARNESS.start(Component.PILOT, Map.of("MESH_PILOT_CONFIG_DIR", configDir.toString(),
                 "MESH_PILOT_EXTENSION_PROVIDERS", """
                         - name: sample-ext-authz

@@ -44,28 +44,13 @@ class IngressJwtIT {
 
     @BeforeAll
     static void startMesh() throws Exception {
-        configDir = HARNESS.workDir().resolve("config");
-        if (Files.exists(configDir)) {
-            try (var files = Files.walk(configDir)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
-        }
-        Files.createDirectories(configDir);
+        configDir = LocalMeshChecks.emptyConfigDir(HARNESS);
         backends = new IngressBackends(null);
         issuer = new JwtIssuer(ISSUER);
         otherIssuer = new JwtIssuer("https://other.example");
         discovered = new JwtIssuer(null);
         write("services.yaml", IngressConfig.serviceEntry("web", 80, "http", "HTTP", backends.http()));
-        write("edge.yaml", """
-                apiVersion: networking.istio.io/v1
-                kind: Gateway
-                metadata: {name: edge, namespace: istio-system}
-                spec:
-                  selector: {istio: ingressgateway}
-                  servers:
-                  - port: {number: %d, name: http, protocol: HTTP}
-                    hosts: [shop/api.example]
-                ---
+        write("edge.yaml", LocalMeshChecks.edgeGateway(HTTP_PORT) + """
                 apiVersion: networking.istio.io/v1
                 kind: VirtualService
                 metadata: {name: api, namespace: shop}
@@ -81,7 +66,7 @@ class IngressJwtIT {
                     - destination: {host: web.shop.svc.cluster.local, port: {number: 80}}
                   - route:
                     - destination: {host: web.shop.svc.cluster.local, port: {number: 80}}
-                """.formatted(HTTP_PORT));
+                """);
         write("jwt.yaml", """
                 apiVersion: security.istio.io/v1
                 kind: RequestAuthentication

@@ -60,4 +60,30 @@ final class LocalMeshChecks {
         Files.writeString(tmp, yaml);
         Files.move(tmp, configDir.resolve(file), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     }
+
+    /** An empty config folder for pilot under the harness's work dir (a previous run's files removed). */
+    static Path emptyConfigDir(ProcessHarness harness) throws Exception {
+        Path dir = harness.workDir().resolve("config");
+        if (Files.exists(dir)) {
+            try (var files = Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+        return Files.createDirectories(dir);
+    }
+
+    /** The ingress Gateway {@code istio-system/edge}: plain HTTP on {@code port} for {@code shop/api.example}. */
+    static String edgeGateway(int port) {
+        return """
+                apiVersion: networking.istio.io/v1
+                kind: Gateway
+                metadata: {name: edge, namespace: istio-system}
+                spec:
+                  selector: {istio: ingressgateway}
+                  servers:
+                  - port: {number: %d, name: http, protocol: HTTP}
+                    hosts: [shop/api.example]
+                ---
+                """.formatted(port);
+    }
 }
